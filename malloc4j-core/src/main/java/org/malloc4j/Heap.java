@@ -1,0 +1,430 @@
+package org.malloc4j;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.time.Duration;
+import java.util.Objects;
+import org.malloc4j.internal.HeapCore;
+import org.malloc4j.internal.HeapConfig;
+
+/**
+ * An allocator of native memory with per-block {@code free}: C's malloc family for Java.
+ *
+ * <h2>Blocks and segments</h2>
+ * Every allocation is a <em>block</em>. The segment API returns it as a native
+ * {@link MemorySegment} exactly {@code byteSize} long, so every Java access through it is
+ * bounds-checked; its address is aligned to at least {@value #MIN_ALIGNMENT} bytes, and no two live
+ * blocks overlap. The raw API ({@link #mallocAddress}, {@link #freeAddress},
+ * {@link #reallocAddress}, {@link #usableSize(long)}) hands out bare addresses for hot loops that
+ * must not allocate Java objects; accesses through raw addresses are not checked by anyone.
+ *
+ * <h2>Threads</h2>
+ * A heap is thread-safe. A block may be freed or reallocated by any thread, not only the one that
+ * allocated it. Each platform thread allocates from its own thread heap without synchronizing;
+ * a free by another thread costs one atomic update. Virtual threads share a small, fixed set of
+ * striped thread heaps, so a million virtual threads cost no more metadata than a few. When a
+ * thread ends, its pages are adopted by other threads: nothing it freed or left live is lost.
+ *
+ * <h2>Misuse</h2>
+ * Freeing an address that is not the start of a live block of this heap (a double free, an interior
+ * pointer, foreign memory, a block of another heap) throws {@link MemoryMisuseException} in O(1),
+ * before anything changes: the heap stays consistent. Sizes are checked too: negative sizes,
+ * {@code count × size} overflow and alignments that are not powers of two throw
+ * {@link IllegalArgumentException}.
+ *
+ * <h2>Edge cases, chosen as C leaves them open</h2>
+ * <ul>
+ *   <li>{@code malloc(0)} returns a unique, zero-length block that must be freed like any other.
+ *   <li>{@code realloc(block, 0)} frees {@code block} and returns a new zero-length block, so a
+ *       successful realloc never returns {@code NULL}, and {@code NULL} from {@link #tryRealloc}
+ *       always means failure with the old block intact.
+ *   <li>{@code realloc(NULL, n)} is {@code malloc(n)}; {@code free(NULL)} does nothing.
+ * </ul>
+ *
+ * <h2>Memory from the operating system</h2>
+ * Address space is reserved in 32 MiB regions (mapped with {@code MAP_NORESERVE}); 4 KiB pages
+ * count as committed when a page's bump pointer first hands out a block in them. Pages left empty
+ * are returned to the operating system ({@code madvise(MADV_DONTNEED)}) after the
+ * {@linkplain Builder#purgeDelay(Duration) purge delay}, or at once by {@link #trim()}. Blocks of at
+ * most 8 KiB come from 64 KiB pages, blocks up to 128 KiB from 512 KiB pages; each size class
+ * wastes at most 20 % of a block, as in jemalloc and mimalloc. Larger blocks are runs of 64 KiB
+ * slices; blocks over 16 MiB get their own mapping.
+ */
+public final class Heap implements SegmentAllocator, AutoCloseable {
+    /** The least alignment of every block, in bytes. */
+    public static final long MIN_ALIGNMENT = 16;
+
+    private static final class GlobalHolder {
+        static final Heap GLOBAL = new Heap(HeapCore.create(HeapConfig.global()), true);
+    }
+
+    private final HeapCore core;
+    private final boolean global;
+
+    private Heap(HeapCore core, boolean global) {
+        this.core = core;
+        this.global = global;
+    }
+
+    /**
+     * The process-wide heap, made on first use and never closed. Its settings come from system
+     * properties read once: {@code malloc4j.purgeDelayMillis} (default 250).
+     *
+     * @return the process-wide heap
+     * @throws UnsupportedOperationException if this platform is not supported (malloc4j runs on
+     *     Linux on x86-64 and AArch64)
+     */
+    public static Heap global() {
+        return GlobalHolder.GLOBAL;
+    }
+
+    /** @return a builder for a heap of its own, which {@link #close()} releases all at once */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Allocates a block of {@code byteSize} bytes. Its contents are unspecified.
+     *
+     * @param byteSize the size in bytes, 0 or more
+     * @return a native segment of exactly {@code byteSize} bytes, aligned to at least
+     *     {@value #MIN_ALIGNMENT} bytes, overlapping no other live block
+     * @throws IllegalArgumentException if {@code byteSize < 0}
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws IllegalStateException if this heap is closed
+     */
+    public MemorySegment malloc(long byteSize) {
+        return core.segment(core.malloc(byteSize, true), byteSize);
+    }
+
+    /**
+     * Like {@link #malloc(long)}, but returns {@link MemorySegment#NULL} where {@code malloc} would
+     * throw {@link HeapExhaustedError}.
+     *
+     * @param byteSize the size in bytes, 0 or more
+     * @return the block, or {@link MemorySegment#NULL} if memory is exhausted
+     * @throws IllegalArgumentException if {@code byteSize < 0}
+     * @throws IllegalStateException if this heap is closed
+     */
+    public MemorySegment tryMalloc(long byteSize) {
+        long address = core.malloc(byteSize, false);
+        return address == 0 ? MemorySegment.NULL : core.segment(address, byteSize);
+    }
+
+    /**
+     * Allocates a zero-filled block for {@code count} elements of {@code byteSize} bytes each.
+     *
+     * @param count the number of elements, 0 or more
+     * @param byteSize the size of one element in bytes, 0 or more
+     * @return a zero-filled native segment of exactly {@code count * byteSize} bytes
+     * @throws IllegalArgumentException if either argument is negative or {@code count * byteSize}
+     *     overflows a {@code long}
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws IllegalStateException if this heap is closed
+     */
+    public MemorySegment calloc(long count, long byteSize) {
+        long total = HeapCore.checkedProduct(count, byteSize);
+        return core.segment(core.calloc(total, true), total);
+    }
+
+    /**
+     * Like {@link #calloc(long, long)}, but returns {@link MemorySegment#NULL} where {@code calloc}
+     * would throw {@link HeapExhaustedError}.
+     *
+     * @param count the number of elements, 0 or more
+     * @param byteSize the size of one element in bytes, 0 or more
+     * @return the zero-filled block, or {@link MemorySegment#NULL} if memory is exhausted
+     * @throws IllegalArgumentException if either argument is negative or the product overflows
+     * @throws IllegalStateException if this heap is closed
+     */
+    public MemorySegment tryCalloc(long count, long byteSize) {
+        long total = HeapCore.checkedProduct(count, byteSize);
+        long address = core.calloc(total, false);
+        return address == 0 ? MemorySegment.NULL : core.segment(address, total);
+    }
+
+    /**
+     * Resizes a block, in place when its usable size or the free space after a large block allows,
+     * otherwise by moving it: the first {@code min(old size, newByteSize)} bytes are kept. After a
+     * move the old block is freed and its segment must no longer be used.
+     *
+     * @param block a live block of this heap, or {@link MemorySegment#NULL} to allocate
+     * @param newByteSize the new size in bytes, 0 or more (0: see the class documentation)
+     * @return the resized block, exactly {@code newByteSize} bytes long
+     * @throws IllegalArgumentException if {@code newByteSize < 0}
+     * @throws MemoryMisuseException if {@code block} is not a live block of this heap; nothing changes
+     * @throws HeapExhaustedError if the block must move and memory is exhausted; the old block is
+     *     then still live and unchanged
+     * @throws IllegalStateException if this heap is closed
+     */
+    public MemorySegment realloc(MemorySegment block, long newByteSize) {
+        Objects.requireNonNull(block, "block");
+        return core.segment(core.realloc(block.address(), newByteSize, true), newByteSize);
+    }
+
+    /**
+     * Like {@link #realloc}, but returns {@link MemorySegment#NULL} where {@code realloc} would throw
+     * {@link HeapExhaustedError}; the old block then stays live and unchanged, as in C.
+     *
+     * @param block a live block of this heap, or {@link MemorySegment#NULL} to allocate
+     * @param newByteSize the new size in bytes, 0 or more
+     * @return the resized block, or {@link MemorySegment#NULL} if memory is exhausted
+     * @throws IllegalArgumentException if {@code newByteSize < 0}
+     * @throws MemoryMisuseException if {@code block} is not a live block of this heap
+     * @throws IllegalStateException if this heap is closed
+     */
+    public MemorySegment tryRealloc(MemorySegment block, long newByteSize) {
+        Objects.requireNonNull(block, "block");
+        long address = core.realloc(block.address(), newByteSize, false);
+        return address == 0 ? MemorySegment.NULL : core.segment(address, newByteSize);
+    }
+
+    /**
+     * Frees a block. Its memory may be handed out again at once; the segment must not be used after.
+     *
+     * @param block a live block of this heap, or {@link MemorySegment#NULL} (then nothing happens)
+     * @throws MemoryMisuseException if {@code block} is not the start of a live block of this heap
+     *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}); nothing changes
+     * @throws IllegalStateException if this heap is closed
+     */
+    public void free(MemorySegment block) {
+        Objects.requireNonNull(block, "block");
+        core.free(block.address());
+    }
+
+    /**
+     * Allocates a block whose address is a multiple of {@code byteAlignment}.
+     *
+     * @param byteSize the size in bytes, 0 or more
+     * @param byteAlignment a power of two; values below {@value #MIN_ALIGNMENT} give
+     *     {@value #MIN_ALIGNMENT}
+     * @return a native segment of exactly {@code byteSize} bytes whose address is a multiple of
+     *     {@code byteAlignment}; free it with {@link #free} as any other block
+     * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
+     *     positive power of two
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws IllegalStateException if this heap is closed
+     */
+    public MemorySegment mallocAligned(long byteSize, long byteAlignment) {
+        return core.segment(core.mallocAligned(byteSize, byteAlignment, true), byteSize);
+    }
+
+    /**
+     * {@link SegmentAllocator}'s entry point: the same as {@link #mallocAligned}. Every
+     * {@code allocate(layout)}, {@code allocate(layout, count)} and {@code allocateFrom} of
+     * {@link SegmentAllocator} comes here, so FFM code can size blocks from a
+     * {@link java.lang.foreign.MemoryLayout} ({@code malloc(n * sizeof *p)} in C). Free the result
+     * with {@link #free}.
+     *
+     * @param byteSize the size in bytes, 0 or more
+     * @param byteAlignment a positive power of two
+     * @return a native segment of exactly {@code byteSize} bytes aligned to {@code byteAlignment}
+     * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
+     *     positive power of two
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws IllegalStateException if this heap is closed
+     */
+    @Override
+    public MemorySegment allocate(long byteSize, long byteAlignment) {
+        return mallocAligned(byteSize, byteAlignment);
+    }
+
+    /**
+     * The number of bytes the block really has, at least its requested size. Bytes past the
+     * requested size are only reachable through a raw address or a reinterpreted segment.
+     *
+     * @param block a live block of this heap
+     * @return the block's usable size in bytes
+     * @throws MemoryMisuseException if {@code block} is not a live block of this heap
+     * @throws IllegalStateException if this heap is closed
+     */
+    public long usableSize(MemorySegment block) {
+        Objects.requireNonNull(block, "block");
+        return core.usableSize(block.address());
+    }
+
+    /**
+     * The usable size a block of {@code byteSize} bytes would get: the size class it rounds up to
+     * (blocks up to 128 KiB) or the next multiple of 4 KiB (larger blocks). Requests of exactly
+     * this size waste nothing.
+     *
+     * @param byteSize a request size in bytes, 0 or more
+     * @return the usable size in bytes that {@code malloc(byteSize)} gives
+     * @throws IllegalArgumentException if {@code byteSize < 0}
+     */
+    public long goodSize(long byteSize) {
+        return HeapCore.goodSize(byteSize);
+    }
+
+    /**
+     * The raw form of {@link #malloc}: allocates and returns the block's address.
+     *
+     * @param byteSize the size in bytes, 0 or more
+     * @return the address of a block of at least {@code byteSize} bytes, aligned to at least
+     *     {@value #MIN_ALIGNMENT} bytes; never 0
+     * @throws IllegalArgumentException if {@code byteSize < 0}
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws IllegalStateException if this heap is closed
+     */
+    public long mallocAddress(long byteSize) {
+        return core.malloc(byteSize, true);
+    }
+
+    /**
+     * The raw form of {@link #free}.
+     *
+     * @param address the address of a live block of this heap, or 0 (then nothing happens)
+     * @throws MemoryMisuseException if {@code address} is not the start of a live block of this heap;
+     *     nothing changes
+     * @throws IllegalStateException if this heap is closed
+     */
+    public void freeAddress(long address) {
+        core.free(address);
+    }
+
+    /**
+     * The raw form of {@link #realloc}.
+     *
+     * @param address the address of a live block of this heap, or 0 to allocate
+     * @param newByteSize the new size in bytes, 0 or more
+     * @return the address of the resized block; the old address must not be used if it differs
+     * @throws IllegalArgumentException if {@code newByteSize < 0}
+     * @throws MemoryMisuseException if {@code address} is not a live block of this heap
+     * @throws HeapExhaustedError if the block must move and memory is exhausted; the old block is
+     *     then still live and unchanged
+     * @throws IllegalStateException if this heap is closed
+     */
+    public long reallocAddress(long address, long newByteSize) {
+        return core.realloc(address, newByteSize, true);
+    }
+
+    /**
+     * The raw form of {@link #usableSize(MemorySegment)}.
+     *
+     * @param address the address of a live block of this heap
+     * @return the block's usable size in bytes
+     * @throws MemoryMisuseException if {@code address} is not a live block of this heap
+     * @throws IllegalStateException if this heap is closed
+     */
+    public long usableSize(long address) {
+        return core.usableSize(address);
+    }
+
+    /**
+     * A snapshot of this heap's counters; see {@link HeapStats} for what each means and how exact
+     * it is while other threads work.
+     *
+     * @return the counters now
+     */
+    public HeapStats stats() {
+        return core.stats();
+    }
+
+    /**
+     * Returns the memory of empty pages to the operating system now instead of after the purge
+     * delay, collects the blocks other threads freed into the calling thread's pages, and hands the
+     * pages of threads that ended to the heap.
+     *
+     * @throws IllegalStateException if this heap is closed
+     */
+    public void trim() {
+        core.trim();
+    }
+
+    /** @return this heap's name */
+    public String name() {
+        return core.name();
+    }
+
+    /** @return whether {@link #close()} has been called on this heap */
+    public boolean isClosed() {
+        return core.isClosed();
+    }
+
+    /**
+     * Closes this heap: every segment it returned becomes inaccessible (its scope closes, so a Java
+     * access throws {@link IllegalStateException}), and all of its memory is unmapped. Raw
+     * addresses must not be used after. Call it once, when no other thread is using the heap.
+     *
+     * @throws UnsupportedOperationException if this is the {@linkplain #global() global} heap
+     * @throws IllegalStateException if this heap is already closed
+     */
+    @Override
+    public void close() {
+        if (global) {
+            throw new UnsupportedOperationException("the global heap cannot be closed");
+        }
+        core.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Heap[" + core.name() + "]";
+    }
+
+    /**
+     * Settings for a heap of its own. Not thread-safe; each {@link #build()} makes a new heap.
+     */
+    public static final class Builder {
+        private String name = "heap";
+        private long maxCommittedBytes = Long.MAX_VALUE;
+        private Duration purgeDelay = HeapConfig.DEFAULT_PURGE_DELAY;
+
+        private Builder() {
+        }
+
+        /**
+         * @param name the heap's name, used in reports and statistics
+         * @return this builder
+         * @throws NullPointerException if {@code name} is null
+         */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /**
+         * Caps the heap's footprint: a request that would take committed bytes past the limit fails
+         * as exhaustion does ({@link HeapExhaustedError}, or {@code NULL} from the {@code try*}
+         * members). Default: no limit.
+         *
+         * @param maxCommittedBytes the most bytes the heap may commit, positive
+         * @return this builder
+         * @throws IllegalArgumentException if {@code maxCommittedBytes <= 0}
+         */
+        public Builder maxCommittedBytes(long maxCommittedBytes) {
+            if (maxCommittedBytes <= 0) {
+                throw new IllegalArgumentException("maxCommittedBytes must be positive: " + maxCommittedBytes);
+            }
+            this.maxCommittedBytes = maxCommittedBytes;
+            return this;
+        }
+
+        /**
+         * How long an empty page stays committed before its memory goes back to the operating
+         * system, so a loop that frees and allocates again does not map and unmap each time
+         * (mimalloc purges after 10 ms to 1 s, jemalloc decays over 10 s). Default 250 ms.
+         *
+         * @param purgeDelay zero or more; zero purges as soon as the purger thread runs
+         * @return this builder
+         * @throws IllegalArgumentException if {@code purgeDelay} is negative
+         * @throws NullPointerException if {@code purgeDelay} is null
+         */
+        public Builder purgeDelay(Duration purgeDelay) {
+            if (purgeDelay.isNegative()) {
+                throw new IllegalArgumentException("purgeDelay must not be negative: " + purgeDelay);
+            }
+            this.purgeDelay = purgeDelay;
+            return this;
+        }
+
+        /**
+         * @return a new heap with these settings
+         * @throws UnsupportedOperationException if this platform is not supported
+         */
+        public Heap build() {
+            return new Heap(HeapCore.create(new HeapConfig(name, maxCommittedBytes, purgeDelay)), false);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package org.malloc4j;
+
+/**
+ * Thrown by the throwing members of the malloc family ({@link Heap#malloc(long)} and its kin) when a
+ * request cannot be served: the operating system refused more memory, the request is larger than
+ * any mapping can be, or serving it would take the heap's committed bytes past its
+ * {@linkplain Heap.Builder#maxCommittedBytes(long) limit}.
+ *
+ * <p>It is an {@link OutOfMemoryError}, as from {@link java.lang.foreign.Arena#allocate}, so code
+ * written for FFM arenas handles it unchanged. The {@code try*} members report the same condition
+ * by returning {@link java.lang.foreign.MemorySegment#NULL} (or {@code 0}) instead.
+ */
+public final class HeapExhaustedError extends OutOfMemoryError {
+    private static final long serialVersionUID = 1L;
+
+    private final long requestedBytes;
+
+    /**
+     * @param message what was asked and why it failed
+     * @param requestedBytes the size of the request that failed, in bytes
+     */
+    public HeapExhaustedError(String message, long requestedBytes) {
+        super(message);
+        this.requestedBytes = requestedBytes;
+    }
+
+    /** @return the size of the request that failed, in bytes */
+    public long requestedBytes() {
+        return requestedBytes;
+    }
+}

@@ -1,0 +1,79 @@
+package org.malloc4j;
+
+/**
+ * A snapshot of a heap's counters. All sizes are in bytes.
+ *
+ * <p>Invariants of a quiescent heap (no call in progress on any thread):
+ * {@code requestedBytes <= usableBytes <= committedBytes <= reservedBytes},
+ * {@code liveBlocks == mallocCount - freeCount}, and each peak is at least its current value.
+ * While other threads allocate, the counters are read one by one without stopping them, so a
+ * snapshot may be off by the calls in flight.
+ *
+ * @param name the heap's name
+ * @param mallocCount blocks handed out since the heap was made (every malloc family call that
+ *     returned a new block, including the new block of a moving {@code realloc})
+ * @param freeCount blocks taken back since the heap was made
+ * @param requestedBytes bytes the callers asked for, summed over live blocks
+ * @param usableBytes usable size summed over live blocks (what {@link Heap#usableSize} reports)
+ * @param committedBytes footprint: bytes of address space the heap has made usable and may have
+ *     touched (4 KiB operating-system pages), which physical memory may back
+ * @param peakCommittedBytes the most {@code committedBytes} has been
+ * @param reservedBytes address space the heap holds from the operating system
+ * @param peakReservedBytes the most {@code reservedBytes} has been
+ * @param metadataBytes an estimate of the Java heap bytes the allocator's bookkeeping takes
+ *     (page bitmaps, page and region objects); it is not part of {@code committedBytes}
+ * @param mmapCalls {@code mmap} calls made
+ * @param munmapCalls {@code munmap} calls made
+ * @param madviseCalls {@code madvise(MADV_DONTNEED)} calls made (each returns memory to the OS)
+ * @param purgedBytes bytes returned to the operating system by purging since the heap was made
+ */
+public record HeapStats(
+        String name,
+        long mallocCount,
+        long freeCount,
+        long requestedBytes,
+        long usableBytes,
+        long committedBytes,
+        long peakCommittedBytes,
+        long reservedBytes,
+        long peakReservedBytes,
+        long metadataBytes,
+        long mmapCalls,
+        long munmapCalls,
+        long madviseCalls,
+        long purgedBytes) {
+
+    /** @return blocks live now: {@code mallocCount - freeCount} */
+    public long liveBlocks() {
+        return mallocCount - freeCount;
+    }
+
+    /** @return the total number of calls to the operating system's memory functions */
+    public long osCalls() {
+        return mmapCalls + munmapCalls + madviseCalls;
+    }
+
+    /** @return a multi-line human-readable rendering, one counter a line, with units */
+    public String toText() {
+        StringBuilder text = new StringBuilder("heap ").append(name).append('\n');
+        line(text, "live blocks", liveBlocks(), "");
+        line(text, "mallocs", mallocCount, "");
+        line(text, "frees", freeCount, "");
+        line(text, "requested", requestedBytes, " B");
+        line(text, "usable", usableBytes, " B");
+        line(text, "committed", committedBytes, " B");
+        line(text, "committed peak", peakCommittedBytes, " B");
+        line(text, "reserved", reservedBytes, " B");
+        line(text, "reserved peak", peakReservedBytes, " B");
+        line(text, "metadata", metadataBytes, " B");
+        line(text, "purged", purgedBytes, " B");
+        line(text, "mmap calls", mmapCalls, "");
+        line(text, "munmap calls", munmapCalls, "");
+        line(text, "madvise calls", madviseCalls, "");
+        return text.toString();
+    }
+
+    private static void line(StringBuilder text, String label, long value, String unit) {
+        text.append(String.format("  %-15s %,18d%s%n", label, value, unit));
+    }
+}

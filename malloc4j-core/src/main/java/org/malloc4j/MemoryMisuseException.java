@@ -1,0 +1,71 @@
+package org.malloc4j;
+
+import java.util.Objects;
+
+/**
+ * A misuse of the heap that malloc4j caught: a block freed twice, an address that is not the start
+ * of a live block, and (in checked modes) the other kinds of {@link Kind}. The heap is left exactly
+ * as it was before the call that threw: nothing is freed or corrupted, and it stays usable.
+ *
+ * <p>{@link #kind()} names the error as AddressSanitizer names it; {@link #address()} is the
+ * address the call was given; {@link #getMessage()} is the report text.
+ */
+public final class MemoryMisuseException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    /** The kinds of misuse, named after AddressSanitizer's report titles. */
+    public enum Kind {
+        /** A block freed (or reallocated) after it was already freed: ASan's "attempting double-free". */
+        DOUBLE_FREE("double-free"),
+        /**
+         * An address that no live block of this heap starts at: foreign memory, an interior pointer,
+         * a block of another heap, or memory never handed out. ASan's "bad-free".
+         */
+        BAD_FREE("bad-free"),
+        /** A block used after it was freed: ASan's "heap-use-after-free". */
+        USE_AFTER_FREE("heap-use-after-free"),
+        /** Bytes written outside a block's bounds: ASan's "heap-buffer-overflow". */
+        HEAP_BUFFER_OVERFLOW("heap-buffer-overflow"),
+        /** A block freed through a different API than the one that allocated it. */
+        ALLOC_DEALLOC_MISMATCH("alloc-dealloc-mismatch"),
+        /** A block never freed: LeakSanitizer's "detected memory leaks". */
+        LEAK("detected memory leaks"),
+        /** An operation on a heap that was already closed. */
+        USE_AFTER_CLOSE("use-after-close");
+
+        private final String asanName;
+
+        Kind(String asanName) {
+            this.asanName = asanName;
+        }
+
+        /** @return the name AddressSanitizer prints for this kind, e.g. {@code "double-free"} */
+        public String asanName() {
+            return asanName;
+        }
+    }
+
+    private final Kind kind;
+    private final long address;
+
+    /**
+     * @param kind what went wrong
+     * @param address the address the offending call was given
+     * @param report the report text, starting with the kind and the address
+     */
+    public MemoryMisuseException(Kind kind, long address, String report) {
+        super(report);
+        this.kind = Objects.requireNonNull(kind, "kind");
+        this.address = address;
+    }
+
+    /** @return what went wrong */
+    public Kind kind() {
+        return kind;
+    }
+
+    /** @return the address the offending call was given */
+    public long address() {
+        return address;
+    }
+}

@@ -1,0 +1,33 @@
+# Sourced by ./build and ./malloc4j: sets JAVA_HOME to a JDK of version 22 or later.
+# Order: $JAVA_HOME if it is suitable, then `java` on PATH, then the JDKs under /usr/lib/jvm
+# (newest first). Fails with a clear message when none is found.
+
+malloc4j_jdk_version() {  # prints the feature version of the JDK at $1, or nothing
+  local javac="$1/bin/javac" java="$1/bin/java"
+  [ -x "$java" ] && [ -x "$javac" ] || return 0
+  "$java" -XshowSettings:properties -version 2>&1 \
+    | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
+}
+
+malloc4j_find_jdk() {
+  local min=22 candidate version
+  local candidates=()
+  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+  if command -v java >/dev/null 2>&1; then
+    candidates+=("$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")")
+  fi
+  for candidate in $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do
+    candidates+=("${candidate%/}")
+  done
+  for candidate in "${candidates[@]}"; do
+    version=$(malloc4j_jdk_version "$candidate")
+    if [ -n "$version" ] && [ "$version" -ge "$min" ]; then
+      export JAVA_HOME="$candidate"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  done
+  echo "malloc4j: no JDK $min or later found (looked at JAVA_HOME='${JAVA_HOME:-}', java on PATH, /usr/lib/jvm/*)." >&2
+  echo "malloc4j: install one (for example Temurin 25) and set JAVA_HOME to it." >&2
+  return 1
+}
