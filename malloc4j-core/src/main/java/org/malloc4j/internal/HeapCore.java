@@ -1,23 +1,643 @@
 package org.malloc4j.internal;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
 
-/** Temporary stand-in while the allocator is written. */
+/**
+ * One heap's allocator: routes the malloc family to thread heaps (small and medium blocks) or the
+ * span allocator (large and huge blocks), and keeps the counters behind {@link HeapStats}.
+ *
+ * <p>The fast path of {@link #malloc} is a thread-local lookup, a size-class lookup and
+ * {@link Page#allocate}; everything else is in named slow paths.
+ */
 public final class HeapCore {
-    public static HeapCore create(HeapConfig config) { throw new UnsupportedOperationException("not yet"); }
-    public static long checkedProduct(long a, long b) { return Math.multiplyExact(a, b); }
-    public static long goodSize(long n) { throw new UnsupportedOperationException(); }
-    public MemorySegment segment(long address, long size) { throw new UnsupportedOperationException(); }
-    public long malloc(long size, boolean t) { throw new UnsupportedOperationException(); }
-    public long calloc(long size, boolean t) { throw new UnsupportedOperationException(); }
-    public long realloc(long a, long size, boolean t) { throw new UnsupportedOperationException(); }
-    public long mallocAligned(long size, long al, boolean t) { throw new UnsupportedOperationException(); }
-    public void free(long a) { throw new UnsupportedOperationException(); }
-    public long usableSize(long a) { throw new UnsupportedOperationException(); }
-    public HeapStats stats() { throw new UnsupportedOperationException(); }
-    public void trim() { }
-    public String name() { return ""; }
-    public boolean isClosed() { return false; }
-    public void close() { }
+    /** The current page of every class before the thread has one: it never has room. */
+    static final Page EMPTY_PAGE = new Page(null, 0, 0, 0, 0);
+    private static final long SWEEP_INTERVAL_NANOS = 50_000_000L;
+    private static final long MIN_ALIGNMENT = 16;
+
+    private final String name;
+    final SpanAllocator spans;
+    private final ThreadLocal<ThreadHeap> threadHeaps = ThreadLocal.withInitial(this::registerThread);
+    private final ThreadHeap[] stripes;
+    /** Platform thread heaps alive or not yet swept; guarded by the span lock. */
+    private final List<ThreadHeap> registry = new ArrayList<>();
+    private volatile boolean closed;
+    /** Guarded by the span lock: whether the purger has a run queued for this heap. */
+    boolean purgeScheduled;
+    private long lastSweepNanos;
+
+    // Counters outside the thread heaps: frees by non-owners, large blocks, threads that ended.
+    private final LongAdder remoteFrees = new LongAdder();
+    private final LongAdder remoteUsable = new LongAdder();
+    private final LongAdder remoteRequested = new LongAdder();
+    private long largeMallocs;
+    private long largeFrees;
+    private long largeUsable;
+    private long largeRequested;
+    private long endedMallocs;
+    private long endedFrees;
+    private long endedUsable;
+    private long endedRequested;
+
+    private HeapCore(HeapConfig config) {
+        this.name = config.name();
+        this.spans = new SpanAllocator(this, config.maxCommittedBytes(), config.purgeDelay().toNanos());
+        int stripeCount = Integer.highestOneBit(Math.max(4, Runtime.getRuntime().availableProcessors() * 2));
+        this.stripes = new ThreadHeap[stripeCount];
+        for (int i = 0; i < stripeCount; i++) {
+            stripes[i] = new ThreadHeap(this, null);
+        }
+    }
+
+    /**
+     * @throws UnsupportedOperationException if this platform is not supported
+     */
+    public static HeapCore create(HeapConfig config) {
+        try {
+            Class.forName(Os.class.getName(), true, HeapCore.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new AssertionError(e);
+        } catch (ExceptionInInitializerError e) {
+            if (e.getCause() instanceof UnsupportedOperationException unsupported) {
+                throw unsupported;
+            }
+            throw e;
+        }
+        return new HeapCore(config);
+    }
+
+    // ---- the malloc family ----
+
+    public long malloc(long byteSize, boolean throwing) {
+        if (byteSize >= 0 && byteSize <= SizeClasses.MEDIUM_MAX && !closed) {
+            Thread thread = Thread.currentThread();
+            if (!thread.isVirtual()) {
+                ThreadHeap heap = threadHeaps.get();
+                Page page = heap.current[SizeClasses.classOf(byteSize)];
+                long address = page.allocate(byteSize, this);
+                if (address != 0) {
+                    heap.mallocCount++;
+                    heap.usableBytes += page.blockSize;
+                    heap.requestedBytes += byteSize;
+                    return address & Page.ADDRESS_MASK;
+                }
+            }
+        }
+        return mallocSlow(byteSize, MIN_ALIGNMENT, throwing) & Page.ADDRESS_MASK;
+    }
+
+    public long calloc(long byteSize, boolean throwing) {
+        long address = mallocSlow(byteSize, MIN_ALIGNMENT, throwing);
+        if (address != 0 && (address & Page.CLEAN) == 0) {
+            segment(address, byteSize).fill((byte) 0);
+        }
+        return address & Page.ADDRESS_MASK;
+    }
+
+    public long mallocAligned(long byteSize, long byteAlignment, boolean throwing) {
+        if (byteAlignment <= 0 || (byteAlignment & (byteAlignment - 1)) != 0) {
+            throw new IllegalArgumentException("byteAlignment must be a positive power of two: " + byteAlignment);
+        }
+        if (byteAlignment <= MIN_ALIGNMENT) {
+            return malloc(byteSize, throwing);
+        }
+        return mallocSlow(byteSize, byteAlignment, throwing) & Page.ADDRESS_MASK;
+    }
+
+    /** @return the block's address with {@link Page#CLEAN} if known zero, or 0 if exhausted */
+    private long mallocSlow(long byteSize, long byteAlignment, boolean throwing) {
+        checkSize(byteSize);
+        checkOpen();
+        long address = allocate(byteSize, byteAlignment);
+        if (address == 0 && throwing) {
+            throw exhausted(byteSize);
+        }
+        return address;
+    }
+
+    private long allocate(long byteSize, long byteAlignment) {
+        if (byteSize <= SizeClasses.MEDIUM_MAX && byteAlignment <= Region.SLICE_SIZE) {
+            int sizeClass = byteAlignment <= MIN_ALIGNMENT
+                    ? SizeClasses.classOf(byteSize)
+                    : SizeClasses.alignedClassOf(byteSize, byteAlignment);
+            if (sizeClass >= 0) {
+                return allocateSmall(sizeClass, byteSize);
+            }
+        }
+        if (byteSize > SpanAllocator.MAX_REQUEST) {
+            return 0;
+        }
+        spans.lock.lock();
+        try {
+            long address = spans.allocateLarge(byteSize, byteAlignment);
+            if (address != 0) {
+                largeMallocs++;
+                largeUsable += largeUsableSize(byteSize);
+                largeRequested += byteSize;
+            }
+            return address;
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    private long allocateSmall(int sizeClass, long byteSize) {
+        Thread thread = Thread.currentThread();
+        if (!thread.isVirtual()) {
+            return allocateFrom(threadHeaps.get(), sizeClass, byteSize);
+        }
+        ThreadHeap stripe = stripes[(int) thread.threadId() & (stripes.length - 1)];
+        stripe.lock.lock();
+        try {
+            return allocateFrom(stripe, sizeClass, byteSize);
+        } finally {
+            stripe.lock.unlock();
+        }
+    }
+
+    private long allocateFrom(ThreadHeap heap, int sizeClass, long byteSize) {
+        Page page = heap.current[sizeClass];
+        long address = page.allocate(byteSize, this);
+        if (address == 0) {
+            page = refill(heap, sizeClass);
+            if (page == null || (address = page.allocate(byteSize, this)) == 0) {
+                return 0;
+            }
+        }
+        heap.mallocCount++;
+        heap.usableBytes += page.blockSize;
+        heap.requestedBytes += byteSize;
+        return address;
+    }
+
+    /** The class's current page is exhausted: find or make one with room. */
+    private Page refill(ThreadHeap heap, int sizeClass) {
+        Page current = heap.current[sizeClass];
+        if (current != EMPTY_PAGE && current.collectRemote() > 0) {
+            return current;
+        }
+        Page page = heap.findAvailable(sizeClass);
+        return page != null ? page : acquirePage(heap, sizeClass);
+    }
+
+    private Page acquirePage(ThreadHeap heap, int sizeClass) {
+        spans.lock.lock();
+        try {
+            sweepEndedThreads(false);
+            Page page;
+            while ((page = spans.takeAbandoned(sizeClass)) != null) {
+                page.collectRemote();
+                if (page.hasAvailable()) {
+                    heap.addAvailable(page);
+                    return page;
+                }
+                heap.addFull(page);
+            }
+            page = spans.newPage(sizeClass);
+            if (page != null) {
+                heap.addAvailable(page);
+            }
+            return page;
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    /** Called by a page's owner when its bump pointer reaches uncommitted memory. */
+    boolean commitPage(Page page, long end) {
+        return spans.commitTo(page, end);
+    }
+
+    public void free(long address) {
+        if (address == 0) {
+            return;
+        }
+        checkOpen();
+        Page page = pageOf("free", address);
+        int index = page.blockIndex(address);
+        if (index < 0) {
+            throw MisuseReports.interior("free", address, page, name);
+        }
+        if (page.ownerThread == Thread.currentThread()) {
+            freeLocal(page, index, address);
+        } else if (page.isSingle()) {
+            freeLarge(page, address);
+        } else {
+            freeShared(page, index, address);
+        }
+    }
+
+    private void freeLocal(Page page, int index, long address) {
+        int state = page.blockState(index);
+        if (state != BlockState.LIVE) {
+            throw misuse("free", state, address, page);
+        }
+        ThreadHeap heap = page.owner;
+        long requested = page.requested(index);
+        page.freeLocal(index);
+        heap.freeCount++;
+        heap.usableBytes -= page.blockSize;
+        heap.requestedBytes -= requested;
+        if (page.used == 0) {
+            if (heap.shouldRelease(page)) {
+                release(heap, page);
+            }
+        } else if (page.inFullList) {
+            heap.onLocalFreeInFull(page);
+        }
+    }
+
+    private void release(ThreadHeap heap, Page page) {
+        heap.detach(page);
+        spans.lock.lock();
+        try {
+            spans.retire(page);
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    private void freeShared(Page page, int index, long address) {
+        // Read the block's sizes first: once the free lands, the owner may hand the block out again.
+        long usable = page.blockSize;
+        long requested = page.requested(index);
+        int state = page.freeRemote(index);
+        if (state != BlockState.LIVE) {
+            throw misuse("free", state, address, page);
+        }
+        remoteFrees.increment();
+        remoteUsable.add(-usable);
+        remoteRequested.add(-requested);
+        if (page.full == 1 && page.claimFromFull()) {
+            ThreadHeap owner = page.owner;
+            if (owner != null) {
+                owner.pending.offer(page);
+            }
+        }
+    }
+
+    private void freeLarge(Page page, long address) {
+        spans.lock.lock();
+        try {
+            if (page.blockState(0) != BlockState.LIVE) {
+                throw misuse("free", BlockState.FREED, address, page);
+            }
+            largeFrees++;
+            largeUsable -= page.largeUsable;
+            largeRequested -= page.largeRequested;
+            spans.freeLarge(page);
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    public long realloc(long address, long newByteSize, boolean throwing) {
+        if (address == 0) {
+            return malloc(newByteSize, throwing);
+        }
+        checkSize(newByteSize);
+        checkOpen();
+        Page page = pageOf("realloc", address);
+        int index = page.blockIndex(address);
+        if (index < 0) {
+            throw MisuseReports.interior("realloc", address, page, name);
+        }
+        int state = page.isSingle() ? largeState(page) : page.blockState(index);
+        if (state != BlockState.LIVE) {
+            throw misuse("realloc", state, address, page);
+        }
+        if (newByteSize > 0 && (page.isSingle()
+                ? resizeLargeInPlace(page, newByteSize)
+                : resizeSmallInPlace(page, index, newByteSize))) {
+            return address;
+        }
+        long oldRequested = page.requested(index);
+        long fresh = malloc(newByteSize, throwing);
+        if (fresh == 0) {
+            return 0;
+        }
+        copy(address, fresh, Math.min(oldRequested, newByteSize));
+        free(address);
+        return fresh;
+    }
+
+    private int largeState(Page page) {
+        spans.lock.lock();
+        try {
+            return page.blockState(0);
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    private boolean resizeSmallInPlace(Page page, int index, long newByteSize) {
+        int blockSize = page.blockSize;
+        boolean fits = newByteSize <= blockSize
+                && (newByteSize * 2 >= blockSize || SizeClasses.classOf(newByteSize) == page.sizeClass);
+        if (!fits) {
+            return false;
+        }
+        long delta = newByteSize - page.requested(index);
+        page.setRequested(index, newByteSize);
+        if (page.ownerThread == Thread.currentThread()) {
+            page.owner.requestedBytes += delta;
+        } else {
+            remoteRequested.add(delta);
+        }
+        return true;
+    }
+
+    private boolean resizeLargeInPlace(Page page, long newByteSize) {
+        long usable = largeUsableSize(newByteSize);
+        if (newByteSize <= SizeClasses.MEDIUM_MAX || usable * 2 < page.spanBytes) {
+            return false;
+        }
+        spans.lock.lock();
+        try {
+            long oldUsable = page.largeUsable;
+            long oldRequested = page.largeRequested;
+            if (!spans.resizeInPlace(page, newByteSize)) {
+                return false;
+            }
+            largeUsable += page.largeUsable - oldUsable;
+            largeRequested += newByteSize - oldRequested;
+            return true;
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    private void copy(long from, long to, long byteSize) {
+        Region source = RegionMap.lookup(from);
+        Region target = RegionMap.lookup(to);
+        MemorySegment.copy(source.memory, from - source.base, target.memory, to - target.base, byteSize);
+    }
+
+    public long usableSize(long address) {
+        checkOpen();
+        Page page = pageOf("usableSize", address);
+        int index = page.blockIndex(address);
+        if (index < 0) {
+            throw MisuseReports.interior("usableSize", address, page, name);
+        }
+        int state = page.isSingle() ? largeState(page) : page.blockState(index);
+        if (state != BlockState.LIVE) {
+            throw misuse("usableSize", state, address, page);
+        }
+        return page.usable(index);
+    }
+
+    /** A segment of exactly {@code byteSize} bytes over the block at {@code address}. */
+    public MemorySegment segment(long address, long byteSize) {
+        Region region = RegionMap.lookup(address);
+        return region.memory.asSlice(address - region.base, byteSize);
+    }
+
+    private Page pageOf(String operation, long address) {
+        Region region = RegionMap.lookup(address);
+        if (region == null) {
+            throw MisuseReports.foreign(operation, address, name);
+        }
+        if (region.core != this) {
+            throw MisuseReports.otherHeap(operation, address, region.core.name, name);
+        }
+        Page page = region.pageAt(address);
+        if (page == null) {
+            throw MisuseReports.notAllocated(operation, address,
+                    "is in heap '" + name + "' but in memory it has not handed out", name);
+        }
+        return page;
+    }
+
+    private RuntimeException misuse(String operation, int state, long address, Page page) {
+        if (state == BlockState.FREED) {
+            return MisuseReports.doubleFree(operation, address, page, name);
+        }
+        return MisuseReports.notAllocated(operation, address,
+                "is a block boundary in heap '" + name + "' but no block was ever allocated there", name);
+    }
+
+    // ---- sizes ----
+
+    public static long checkedProduct(long count, long byteSize) {
+        if (count < 0 || byteSize < 0) {
+            throw new IllegalArgumentException("count and byteSize must not be negative: count=" + count
+                    + ", byteSize=" + byteSize);
+        }
+        long high = Math.multiplyHigh(count, byteSize);
+        long product = count * byteSize;
+        if (high != 0 || product < 0) {
+            throw new IllegalArgumentException("count * byteSize overflows a long: count=" + count
+                    + ", byteSize=" + byteSize);
+        }
+        return product;
+    }
+
+    public static long goodSize(long byteSize) {
+        checkSize(byteSize);
+        if (byteSize <= SizeClasses.MEDIUM_MAX) {
+            return SizeClasses.blockSize(SizeClasses.classOf(byteSize));
+        }
+        return byteSize > SpanAllocator.MAX_REQUEST ? byteSize : largeUsableSize(byteSize);
+    }
+
+    private static long largeUsableSize(long byteSize) {
+        return SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
+    }
+
+    private static void checkSize(long byteSize) {
+        if (byteSize < 0) {
+            throw new IllegalArgumentException("byteSize must not be negative: " + byteSize);
+        }
+    }
+
+    private HeapExhaustedError exhausted(long byteSize) {
+        return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes: committed="
+                + spans.committed.get() + " B, limit=" + (spans.maxCommittedBytes() == Long.MAX_VALUE
+                ? "none" : spans.maxCommittedBytes() + " B") + ", or the OS refused", byteSize);
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("heap '" + name + "' is closed");
+        }
+    }
+
+    // ---- threads ----
+
+    private ThreadHeap registerThread() {
+        ThreadHeap heap = new ThreadHeap(this, Thread.currentThread());
+        spans.lock.lock();
+        try {
+            registry.add(heap);
+        } finally {
+            spans.lock.unlock();
+        }
+        return heap;
+    }
+
+    /** Hands the pages of threads that ended to the span allocator; under the span lock. */
+    private void sweepEndedThreads(boolean now) {
+        long time = System.nanoTime();
+        if (!now && time - lastSweepNanos < SWEEP_INTERVAL_NANOS) {
+            return;
+        }
+        lastSweepNanos = time;
+        for (int i = registry.size() - 1; i >= 0; i--) {
+            ThreadHeap heap = registry.get(i);
+            if (!heap.thread.isAlive()) {
+                registry.remove(i);
+                abandon(heap);
+            }
+        }
+    }
+
+    private void abandon(ThreadHeap heap) {
+        heap.pending.clear();
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            abandonAll(heap.available[c]);
+            abandonAll(heap.fullPages[c]);
+        }
+        endedMallocs += heap.mallocCount;
+        endedFrees += heap.freeCount;
+        endedUsable += heap.usableBytes;
+        endedRequested += heap.requestedBytes;
+    }
+
+    private void abandonAll(PageList list) {
+        Page page = list.head;
+        while (page != null) {
+            Page next = page.next;
+            spans.abandon(page);
+            page = next;
+        }
+        list.head = null;
+        list.size = 0;
+    }
+
+    // ---- maintenance ----
+
+    public void trim() {
+        checkOpen();
+        Thread thread = Thread.currentThread();
+        if (!thread.isVirtual()) {
+            releaseEmptyPages(threadHeaps.get());
+        }
+        spans.lock.lock();
+        try {
+            sweepEndedThreads(true);
+            spans.collectAbandoned();
+            spans.purge(true);
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    private void releaseEmptyPages(ThreadHeap heap) {
+        heap.drainPending();
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            releaseEmpty(heap, heap.available[c]);
+            releaseEmpty(heap, heap.fullPages[c]);
+        }
+    }
+
+    private void releaseEmpty(ThreadHeap heap, PageList list) {
+        Page page = list.head;
+        while (page != null) {
+            Page next = page.next;
+            page.collectRemote();
+            if (page.used == 0) {
+                release(heap, page);
+            } else if (page.inFullList && page.hasAvailable()) {
+                heap.onLocalFreeInFull(page);
+            }
+            page = next;
+        }
+    }
+
+    /** The purger's entry: purge what is due. @return when to run next (nanoTime), or -1 */
+    long purgeDue() {
+        spans.lock.lock();
+        try {
+            if (closed) {
+                purgeScheduled = false;
+                return -1;
+            }
+            sweepEndedThreads(true);
+            spans.collectAbandoned();
+            long due = spans.purge(false);
+            if (due < 0) {
+                purgeScheduled = false;
+            }
+            return due;
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    public HeapStats stats() {
+        long mallocs = 0;
+        long frees = remoteFrees.sum();
+        long usable = remoteUsable.sum();
+        long requested = remoteRequested.sum();
+        long metadata;
+        spans.lock.lock();
+        try {
+            mallocs += largeMallocs + endedMallocs;
+            frees += largeFrees + endedFrees;
+            usable += largeUsable + endedUsable;
+            requested += largeRequested + endedRequested;
+            metadata = spans.metadata.get();
+            for (ThreadHeap heap : registry) {
+                mallocs += heap.mallocCount;
+                frees += heap.freeCount;
+                usable += heap.usableBytes;
+                requested += heap.requestedBytes;
+                metadata += heap.metadataBytes();
+            }
+        } finally {
+            spans.lock.unlock();
+        }
+        for (ThreadHeap stripe : stripes) {
+            stripe.lock.lock();
+            try {
+                mallocs += stripe.mallocCount;
+                frees += stripe.freeCount;
+                usable += stripe.usableBytes;
+                requested += stripe.requestedBytes;
+                metadata += stripe.metadataBytes();
+            } finally {
+                stripe.lock.unlock();
+            }
+        }
+        return new HeapStats(name, mallocs, frees, requested, usable, spans.committed.get(),
+                spans.peakCommitted.get(), spans.reserved, spans.peakReserved, metadata,
+                spans.mmapCalls, spans.munmapCalls, spans.madviseCalls, spans.purgedBytes);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    public void close() {
+        spans.lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("heap '" + name + "' is already closed");
+            }
+            closed = true;
+            spans.closeAll();
+        } finally {
+            spans.lock.unlock();
+        }
+    }
 }

@@ -1,0 +1,66 @@
+package org.malloc4j.internal;
+
+import org.malloc4j.MemoryMisuseException;
+import org.malloc4j.MemoryMisuseException.Kind;
+
+/**
+ * Builds every {@link MemoryMisuseException} the heap throws, in AddressSanitizer's layout: a title
+ * line with the kind, the address and the thread; what the address is; a SUMMARY line. One place,
+ * so the fast path only calls a method and builds no strings.
+ */
+final class MisuseReports {
+    private MisuseReports() {
+    }
+
+    static MemoryMisuseException doubleFree(String operation, long address, Page page, String heap) {
+        String what = "0x" + hex(address) + " is the start of a " + describeBlock(page, address)
+                + " that is already free (freed before, or its page was emptied since).";
+        return report(Kind.DOUBLE_FREE, "attempting double-free on 0x" + hex(address) + " (" + operation + ")",
+                address, what, heap);
+    }
+
+    static MemoryMisuseException notAllocated(String operation, long address, String why, String heap) {
+        return report(Kind.BAD_FREE, badFreeTitle(operation, address), address,
+                "0x" + hex(address) + " " + why + ".", heap);
+    }
+
+    static MemoryMisuseException interior(String operation, long address, Page page, String heap) {
+        long blockStart = page.isSingle() ? page.start
+                : page.start + (address - page.start) / page.blockSize * page.blockSize;
+        String what = "0x" + hex(address) + " is " + (address - blockStart) + " bytes inside the "
+                + describeBlock(page, blockStart) + " at 0x" + hex(blockStart)
+                + ": only the address a block starts at may be passed.";
+        return report(Kind.BAD_FREE, badFreeTitle(operation, address), address, what, heap);
+    }
+
+    static MemoryMisuseException foreign(String operation, long address, String heap) {
+        return notAllocated(operation, address, "is not in any malloc4j heap (foreign or stack memory)", heap);
+    }
+
+    static MemoryMisuseException otherHeap(String operation, long address, String owner, String heap) {
+        return notAllocated(operation, address,
+                "belongs to heap '" + owner + "': free it through that heap, not '" + heap + "'", heap);
+    }
+
+    private static String badFreeTitle(String operation, long address) {
+        return "attempting " + operation + " on address which was not malloc()-ed: 0x" + hex(address);
+    }
+
+    private static String describeBlock(Page page, long address) {
+        if (page.isSingle()) {
+            return (page.sizeClass == Page.HUGE ? "huge" : "large") + " block";
+        }
+        return page.blockSize + "-byte block (size class " + page.sizeClass + ")";
+    }
+
+    private static MemoryMisuseException report(Kind kind, String title, long address, String what, String heap) {
+        String text = "ERROR: malloc4j: " + title + " in thread \"" + Thread.currentThread().getName() + "\"\n"
+                + "  " + what + "\n"
+                + "SUMMARY: malloc4j: " + kind.asanName() + " in heap '" + heap + "'";
+        return new MemoryMisuseException(kind, address, text);
+    }
+
+    private static String hex(long address) {
+        return Long.toHexString(address);
+    }
+}

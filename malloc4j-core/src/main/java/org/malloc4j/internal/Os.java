@@ -1,0 +1,129 @@
+package org.malloc4j.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The operating-system layer: the only class that calls the OS or makes segments from raw
+ * addresses (the restricted FFM methods). Linux only: reserve with {@code mmap}, return physical
+ * memory with {@code madvise(MADV_DONTNEED)}, release with {@code munmap}.
+ */
+public final class Os {
+    /** The OS page size this allocator commits in, in bytes (Linux x86-64 and AArch64 base pages). */
+    public static final int OS_PAGE_SIZE = 4096;
+    public static final int OS_PAGE_SHIFT = 12;
+
+    private static final int PROT_READ = 0x1;
+    private static final int PROT_WRITE = 0x2;
+    private static final int MAP_PRIVATE = 0x02;
+    private static final int MAP_ANONYMOUS = 0x20;
+    private static final int MAP_NORESERVE = 0x4000;
+    private static final int MADV_DONTNEED = 4;
+    private static final long MAP_FAILED = -1L;
+
+    private static final MethodHandle MMAP;
+    private static final MethodHandle MUNMAP;
+    private static final MethodHandle MADVISE;
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    static {
+        checkPlatform();
+        Linker linker = Linker.nativeLinker();
+        Linker.Option errno = Linker.Option.captureCallState("errno");
+        MMAP = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
+                errno);
+        MUNMAP = linker.downcallHandle(linker.defaultLookup().find("munmap").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), errno);
+        MADVISE = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT), errno);
+    }
+
+    private Os() {
+    }
+
+    private static void checkPlatform() {
+        String os = System.getProperty("os.name", "");
+        String arch = System.getProperty("os.arch", "");
+        if (!os.startsWith("Linux") || !(arch.equals("amd64") || arch.equals("x86_64") || arch.equals("aarch64"))) {
+            throw new UnsupportedOperationException(
+                    "malloc4j runs on Linux on x86-64 and AArch64; this is " + os + " on " + arch);
+        }
+    }
+
+    /**
+     * Reserves {@code byteSize} bytes of address space, readable and writable, backed by physical
+     * memory only where touched ({@code MAP_NORESERVE}).
+     *
+     * @return the start address, or 0 if the OS refused
+     */
+    public static long reserve(long byteSize) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            long address = (long) MMAP.invokeExact(state, 0L, byteSize, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+            return address == MAP_FAILED ? 0 : address;
+        } catch (Throwable t) {
+            throw new AssertionError("mmap downcall failed", t);
+        }
+    }
+
+    /** Gives {@code [address, address + byteSize)} back to the OS. */
+    public static void release(long address, long byteSize) {
+        int result;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            result = (int) MUNMAP.invokeExact(state, address, byteSize);
+            if (result != 0) {
+                throw new IllegalStateException(failure("munmap", address, byteSize, state));
+            }
+        } catch (IllegalStateException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("munmap downcall failed", t);
+        }
+    }
+
+    /**
+     * Returns the physical memory behind {@code [address, address + byteSize)} to the OS; the range
+     * stays mapped and reads as zeros when touched again.
+     */
+    public static void decommit(long address, long byteSize) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int result = (int) MADVISE.invokeExact(state, address, byteSize, MADV_DONTNEED);
+            if (result != 0) {
+                throw new IllegalStateException(failure("madvise", address, byteSize, state));
+            }
+        } catch (IllegalStateException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("madvise downcall failed", t);
+        }
+    }
+
+    private static String failure(String call, long address, long byteSize, MemorySegment state) {
+        int errno = (int) ERRNO.get(state, 0L);
+        return call + " failed: errno=" + errno + ", address=0x" + Long.toHexString(address)
+                + ", byteSize=" + byteSize;
+    }
+
+    /**
+     * A segment over {@code [address, address + byteSize)} that lives as long as {@code arena}.
+     * The caller guarantees the range is mapped for that long.
+     */
+    public static MemorySegment segment(long address, long byteSize, Arena arena) {
+        return MemorySegment.ofAddress(address).reinterpret(byteSize, arena, null);
+    }
+}

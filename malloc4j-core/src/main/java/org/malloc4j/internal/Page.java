@@ -1,0 +1,399 @@
+package org.malloc4j.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * A page: a run of slices holding blocks of one size class, or one large or huge block.
+ *
+ * <h2>Block states, all out of band</h2>
+ * A block with index {@code i} is
+ * <ul>
+ *   <li><em>untouched</em> when {@code i >= bump}: the page has never handed it out;
+ *   <li><em>free</em> when bit {@code i} of {@link #freeBits} is set: the owner may hand it out;
+ *   <li><em>remotely freed</em> when bit {@code i} of {@link #remoteBits} is set: freed by a thread
+ *       that does not own the page, waiting for the owner to {@linkplain #collectRemote collect} it;
+ *   <li><em>live</em> otherwise.
+ * </ul>
+ * Only the owner thread (or, for pages without one, a thread holding the heap's span lock) reads
+ * and writes {@code freeBits}, {@code bump} and the counters. Other threads touch only
+ * {@code remoteBits} and {@code remoteCount}, atomically: mimalloc's free-list sharding, with
+ * bitmaps instead of lists threaded through the blocks, so no user write can reach the metadata.
+ *
+ * <h2>Memory</h2>
+ * OS pages are committed as the bump pointer reaches them ({@link #commitEnd}). Memory at or past
+ * {@link #cleanFrom} has never been written since the OS handed it over, so calloc skips zeroing it.
+ */
+public final class Page {
+    /** The pseudo size class of a page holding one large block. */
+    public static final int LARGE = -1;
+    /** The pseudo size class of a page holding one huge block in a mapping of its own. */
+    public static final int HUGE = -2;
+
+    /** Set in an address returned by {@link #allocate} when the block is known to be all zeros. */
+    static final long CLEAN = 1L << 62;
+    static final long ADDRESS_MASK = CLEAN - 1;
+
+    private static final VarHandle REMOTE_BITS;
+    private static final VarHandle REMOTE_COUNT;
+    private static final VarHandle FULL;
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle SHORTS =
+            MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.nativeOrder());
+    private static final VarHandle INTS =
+            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.nativeOrder());
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            REMOTE_BITS = lookup.findVarHandle(Page.class, "remoteBits", long[].class);
+            REMOTE_COUNT = lookup.findVarHandle(Page.class, "remoteCount", int.class);
+            FULL = lookup.findVarHandle(Page.class, "full", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final Region region;
+    final int firstSlice;
+    int sliceCount;
+    final long start;
+    /** Bytes of address space the page spans. */
+    long spanBytes;
+
+    int sizeClass;
+    int blockSize;
+    /** {@code floor(2^40 / blockSize) + 1}: turns the division in {@link #blockIndex} into a multiply. */
+    long indexMagic;
+    int capacity;
+    int bump;
+    int freeCount;
+    /** No word of {@link #freeBits} below this index has a bit set. */
+    int searchWord;
+    int used;
+    long[] freeBits;
+    /** Allocated on the first remote free; see {@link #remoteBits()}. */
+    volatile long[] remoteBits;
+    volatile int remoteCount;
+    /** 1 while the page sits in its owner's full list and no remote free has claimed it since. */
+    volatile int full;
+    boolean inFullList;
+    /** Per-block unused bytes (usable minus requested), 1, 2 or 4 bytes a block. */
+    byte[] slack;
+    int slackWidth;
+    /** For a large or huge page: the single block's requested and usable bytes. */
+    long largeRequested;
+    long largeUsable;
+
+    long commitEnd;
+    long cleanFrom;
+
+    volatile ThreadHeap owner;
+    /** The owning platform thread, or null: frees from this thread need no atomics. */
+    volatile Thread ownerThread;
+    boolean active;
+    long releasedAtNanos;
+    Page next;
+    Page prev;
+
+    Page(Region region, int firstSlice, int sliceCount, long start, long spanBytes) {
+        this.region = region;
+        this.firstSlice = firstSlice;
+        this.sliceCount = sliceCount;
+        this.start = start;
+        this.spanBytes = spanBytes;
+    }
+
+    /** Lays the page out for blocks of {@code sizeClass}; keeps what is known about its memory. */
+    void format(int sizeClass) {
+        this.sizeClass = sizeClass;
+        this.blockSize = SizeClasses.blockSize(sizeClass);
+        this.indexMagic = (1L << 40) / blockSize + 1;
+        this.capacity = (int) (spanBytes / blockSize);
+        this.bump = 0;
+        this.freeCount = 0;
+        this.searchWord = 0;
+        this.used = 0;
+        this.freeBits = new long[(capacity + 63) >>> 6];
+        this.remoteBits = null;
+        this.remoteCount = 0;
+        this.full = 0;
+        this.inFullList = false;
+        int maxSlack = blockSize;
+        this.slackWidth = maxSlack <= 0xFF ? 1 : maxSlack <= 0xFFFF ? 2 : 4;
+        this.slack = new byte[capacity * slackWidth];
+        this.active = true;
+    }
+
+    /** Lays the page out for one large or huge block of {@code requested} bytes. */
+    void formatSingle(int kind, long requested, long usable) {
+        this.sizeClass = kind;
+        this.blockSize = 0;
+        this.capacity = 1;
+        this.bump = 1;
+        this.used = 1;
+        this.freeCount = 0;
+        this.freeBits = null;
+        this.slack = null;
+        this.largeRequested = requested;
+        this.largeUsable = usable;
+        this.active = true;
+    }
+
+    /**
+     * Takes the page out of use (its blocks are all free): remembers how far its memory may have
+     * been written, for the next layout's calloc.
+     */
+    void retire() {
+        long touched = isSingle() ? largeUsable : (long) bump * blockSize;
+        cleanFrom = Math.max(cleanFrom, Math.min(spanBytes, touched));
+        active = false;
+        owner = null;
+        ownerThread = null;
+    }
+
+    /** Forgets the memory's contents: after a decommit it reads as zeros again. */
+    void decommitted() {
+        commitEnd = 0;
+        cleanFrom = 0;
+        active = false;
+    }
+
+    boolean isSingle() {
+        return sizeClass < 0;
+    }
+
+    /**
+     * Hands out a free block, extending the page into untouched memory when none is free.
+     *
+     * @param requested the caller's size, recorded for statistics
+     * @return the block's address, with {@link #CLEAN} set when its memory is known to be zeros;
+     *     0 when the page is exhausted or the heap refused to commit more
+     */
+    long allocate(long requested, HeapCore core) {
+        int index;
+        long flags = 0;
+        if (freeCount > 0) {
+            index = takeFree();
+        } else if (bump < capacity) {
+            index = bump;
+            long end = (long) (index + 1) * blockSize;
+            if (end > commitEnd && !core.commitPage(this, end)) {
+                return 0;
+            }
+            if ((long) index * blockSize >= cleanFrom) {
+                flags = CLEAN;
+            }
+            bump = index + 1;
+        } else {
+            return 0;
+        }
+        used++;
+        setSlack(index, (int) (blockSize - requested));
+        return (start + (long) index * blockSize) | flags;
+    }
+
+    private int takeFree() {
+        long[] bits = freeBits;
+        int word = searchWord;
+        long w;
+        while ((w = bits[word]) == 0) {
+            word++;
+        }
+        searchWord = word;
+        bits[word] = w & (w - 1);
+        freeCount--;
+        return (word << 6) | Long.numberOfTrailingZeros(w);
+    }
+
+    /**
+     * @return the index of the block starting at {@code address}, or -1 if no block of this page
+     *     starts there (an interior pointer, or past the page's blocks)
+     */
+    int blockIndex(long address) {
+        long offset = address - start;
+        if (isSingle()) {
+            return offset == 0 ? 0 : -1;
+        }
+        if (offset < 0 || offset >= spanBytes) {
+            return -1;
+        }
+        int index = (int) ((offset * indexMagic) >>> 40);
+        return (long) index * blockSize == offset && index < capacity ? index : -1;
+    }
+
+    /**
+     * The state of block {@code index}: exact for the owner (or under the span lock), and for any
+     * thread asking about a block it holds; a best effort for a block another thread frees meanwhile.
+     */
+    int blockState(int index) {
+        if (isSingle()) {
+            return active && used == 1 ? BlockState.LIVE : BlockState.FREED;
+        }
+        if (index >= bump) {
+            return BlockState.NOT_ALLOCATED;
+        }
+        if (!active) {
+            return BlockState.FREED;
+        }
+        long mask = 1L << index;
+        if (((long) LONGS.getOpaque(freeBits, index >>> 6) & mask) != 0) {
+            return BlockState.FREED;
+        }
+        long[] remote = remoteBits;
+        if (remote != null && ((long) LONGS.getOpaque(remote, index >>> 6) & mask) != 0) {
+            return BlockState.FREED;
+        }
+        return BlockState.LIVE;
+    }
+
+    /** Frees a live block; the caller is the owner and has checked {@link #blockState}. */
+    void freeLocal(int index) {
+        int word = index >>> 6;
+        freeBits[word] |= 1L << index;
+        freeCount++;
+        used--;
+        if (word < searchWord) {
+            searchWord = word;
+        }
+    }
+
+    /**
+     * Frees a block from a thread that does not own the page: one atomic OR and one increment.
+     *
+     * @return {@link BlockState#LIVE} when the block was live and is now remotely freed, otherwise
+     *     the state that made the free invalid (nothing changed then)
+     */
+    int freeRemote(int index) {
+        // Racy reads of the owner's state: exact for every correct program (the free happens after
+        // the allocation), and a best effort for a double free racing with the owner.
+        int state = blockState(index);
+        if (state != BlockState.LIVE) {
+            return state;
+        }
+        long mask = 1L << index;
+        long old = (long) LONGS.getAndBitwiseOr(remoteBits(), index >>> 6, mask);
+        if ((old & mask) != 0) {
+            return BlockState.FREED;
+        }
+        REMOTE_COUNT.getAndAdd(this, 1);
+        return BlockState.LIVE;
+    }
+
+    private long[] remoteBits() {
+        long[] bits = remoteBits;
+        if (bits == null) {
+            long[] fresh = new long[freeBits.length];
+            bits = REMOTE_BITS.compareAndSet(this, null, fresh) ? fresh : remoteBits;
+        }
+        return bits;
+    }
+
+    /**
+     * Moves remotely freed blocks into the free bitmap. Owner only.
+     *
+     * @return the number of blocks collected
+     */
+    int collectRemote() {
+        if (remoteCount == 0) {
+            return 0;
+        }
+        long[] remote = remoteBits;
+        int collected = 0;
+        int taken = 0;
+        int lowest = Integer.MAX_VALUE;
+        for (int word = 0; word < remote.length; word++) {
+            if ((long) LONGS.getOpaque(remote, word) == 0) {
+                continue;
+            }
+            long bits = (long) LONGS.getAndSet(remote, word, 0L);
+            taken += Long.bitCount(bits);
+            // A bit for a block the owner already holds free was a racing double free: drop it.
+            bits &= ~freeBits[word];
+            if (bits != 0) {
+                freeBits[word] |= bits;
+                collected += Long.bitCount(bits);
+                lowest = Math.min(lowest, word);
+            }
+        }
+        REMOTE_COUNT.getAndAdd(this, -taken);
+        freeCount += collected;
+        used -= collected;
+        if (lowest < searchWord) {
+            searchWord = lowest;
+        }
+        return collected;
+    }
+
+    /** @return whether a block can be handed out now without collecting */
+    boolean hasAvailable() {
+        return freeCount > 0 || bump < capacity;
+    }
+
+    boolean hasRemoteFrees() {
+        return remoteCount != 0;
+    }
+
+    /** Marks the page full; the owner then re-checks {@link #hasRemoteFrees()} (Dekker-style). */
+    void markFull() {
+        full = 1;
+    }
+
+    /** @return whether this caller won the page back from the full state (exactly one does) */
+    boolean claimFromFull() {
+        return full == 1 && FULL.compareAndSet(this, 1, 0);
+    }
+
+    long usable(int index) {
+        return isSingle() ? largeUsable : blockSize;
+    }
+
+    long requested(int index) {
+        return isSingle() ? largeRequested : blockSize - getSlack(index);
+    }
+
+    void setRequested(int index, long requested) {
+        if (isSingle()) {
+            largeRequested = requested;
+        } else {
+            setSlack(index, (int) (blockSize - requested));
+        }
+    }
+
+    private void setSlack(int index, int value) {
+        switch (slackWidth) {
+            case 1 -> slack[index] = (byte) value;
+            case 2 -> SHORTS.set(slack, index << 1, (short) value);
+            default -> INTS.set(slack, index << 2, value);
+        }
+    }
+
+    private int getSlack(int index) {
+        return switch (slackWidth) {
+            case 1 -> slack[index] & 0xFF;
+            case 2 -> (short) SHORTS.get(slack, index << 1) & 0xFFFF;
+            default -> (int) INTS.get(slack, index << 2);
+        };
+    }
+
+    /** @return an estimate of the Java heap bytes this page's bookkeeping takes */
+    long metadataBytes() {
+        long bytes = 128;
+        if (freeBits != null) {
+            bytes += 16 + 8L * freeBits.length;
+        }
+        long[] remote = remoteBits;
+        if (remote != null) {
+            bytes += 16 + 8L * remote.length;
+        }
+        if (slack != null) {
+            bytes += 16 + slack.length;
+        }
+        return bytes;
+    }
+
+    long address(int index) {
+        return start + (long) index * blockSize;
+    }
+}

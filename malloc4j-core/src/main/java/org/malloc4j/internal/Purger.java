@@ -1,0 +1,36 @@
+package org.malloc4j.internal;
+
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one daemon thread that returns retired pages' memory to the OS after the purge delay, for
+ * every heap, and hands the pages of ended threads to the heap. It runs only while some heap has
+ * retired pages, so an idle process has no wake-ups.
+ */
+final class Purger {
+    private static final ScheduledExecutorService EXECUTOR = Executors.newSingleThreadScheduledExecutor(task -> {
+        Thread thread = new Thread(task, "malloc4j-purger");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    private Purger() {
+    }
+
+    /** Makes sure {@code core} is purged within {@code delayNanos}; the caller holds its span lock. */
+    static void schedule(HeapCore core, long delayNanos) {
+        if (!core.purgeScheduled) {
+            core.purgeScheduled = true;
+            EXECUTOR.schedule(() -> run(core), delayNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private static void run(HeapCore core) {
+        long due = core.purgeDue();
+        if (due >= 0) {
+            EXECUTOR.schedule(() -> run(core), Math.max(0, due - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package org.malloc4j.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A region: an aligned reservation of address space from the OS (mimalloc calls it a segment),
+ * cut into 64 KiB slices that pages are made of. A huge region holds one huge block and no slices.
+ * The slice map and the free-slice bitmap are guarded by the heap's span lock; the slice map is
+ * read without it by frees, which only ever look up addresses the heap handed out.
+ */
+final class Region {
+    static final int SHIFT = 25;
+    /** Bytes of a region: 32 MiB. */
+    static final long SIZE = 1L << SHIFT;
+    static final int SLICE_SHIFT = 16;
+    /** Bytes of a slice: 64 KiB, the size of a small page. */
+    static final long SLICE_SIZE = 1L << SLICE_SHIFT;
+    static final int SLICES = (int) (SIZE / SLICE_SIZE);
+
+    final HeapCore core;
+    final long base;
+    final long byteSize;
+    /**
+     * The region's own shared arena: closed before the region is unmapped, so a segment of a block
+     * in it throws on access instead of touching unmapped memory.
+     */
+    final Arena arena;
+    /** A segment over the whole region; blocks' segments are slices of it. */
+    final MemorySegment memory;
+    final boolean huge;
+    /** Slice index to the page covering it, or null where the slice is free. */
+    private final Page[] sliceOwner;
+    /** Bit set: the slice is free (and decommitted). */
+    private final long[] freeSlices;
+    private int freeSliceCount;
+    private Page hugePage;
+
+    private Region(HeapCore core, long base, long byteSize, boolean huge) {
+        this.core = core;
+        this.base = base;
+        this.byteSize = byteSize;
+        this.arena = Arena.ofShared();
+        this.memory = Os.segment(base, byteSize, arena);
+        this.huge = huge;
+        this.sliceOwner = huge ? null : new Page[SLICES];
+        this.freeSlices = huge ? null : new long[SLICES / 64];
+        if (!huge) {
+            java.util.Arrays.fill(freeSlices, -1L);
+            freeSliceCount = SLICES;
+        }
+    }
+
+    static Region sliced(HeapCore core, long base) {
+        return new Region(core, base, SIZE, false);
+    }
+
+    static Region huge(HeapCore core, long base, long byteSize) {
+        return new Region(core, base, byteSize, true);
+    }
+
+    /** @return the page covering {@code address} (inside this region), or null if none */
+    Page pageAt(long address) {
+        if (huge) {
+            return hugePage;
+        }
+        return sliceOwner[(int) ((address - base) >>> SLICE_SHIFT)];
+    }
+
+    Page hugePage(long spanBytes) {
+        hugePage = new Page(this, 0, 0, base, spanBytes);
+        return hugePage;
+    }
+
+    /**
+     * Finds {@code count} free slices in a row whose first index is a multiple of
+     * {@code sliceAlignment}, marks them used, and returns a new page over them.
+     *
+     * @return the page, or null if this region has no such run
+     */
+    Page takeSlices(int count, int sliceAlignment) {
+        if (freeSliceCount < count) {
+            return null;
+        }
+        int first = findRun(count, sliceAlignment);
+        if (first < 0) {
+            return null;
+        }
+        setFree(first, count, false);
+        Page page = new Page(this, first, count, base + ((long) first << SLICE_SHIFT),
+                (long) count << SLICE_SHIFT);
+        for (int i = first; i < first + count; i++) {
+            sliceOwner[i] = page;
+        }
+        return page;
+    }
+
+    /** Extends {@code page} by the {@code extra} free slices right after it, if they are free. */
+    boolean extend(Page page, int extra) {
+        int from = page.firstSlice + page.sliceCount;
+        if (from + extra > SLICES) {
+            return false;
+        }
+        for (int i = from; i < from + extra; i++) {
+            if (!isFree(i)) {
+                return false;
+            }
+        }
+        setFree(from, extra, false);
+        return true;
+    }
+
+    /** Points the slices of {@code page} (which may have grown) at it. */
+    void mapSlices(Page page, int first, int count) {
+        for (int i = first; i < first + count; i++) {
+            sliceOwner[i] = page;
+        }
+    }
+
+    /** Returns the slices {@code [first, first + count)} to the free set. */
+    void freeSlices(int first, int count) {
+        for (int i = first; i < first + count; i++) {
+            sliceOwner[i] = null;
+        }
+        setFree(first, count, true);
+    }
+
+    boolean isEmpty() {
+        return huge ? hugePage == null || !hugePage.active : freeSliceCount == SLICES;
+    }
+
+    private boolean isFree(int slice) {
+        return (freeSlices[slice >>> 6] & (1L << slice)) != 0;
+    }
+
+    private void setFree(int first, int count, boolean free) {
+        for (int i = first; i < first + count; i++) {
+            if (free) {
+                freeSlices[i >>> 6] |= 1L << i;
+            } else {
+                freeSlices[i >>> 6] &= ~(1L << i);
+            }
+        }
+        freeSliceCount += free ? count : -count;
+    }
+
+    private int findRun(int count, int sliceAlignment) {
+        int candidate = 0;
+        while (candidate + count <= SLICES) {
+            int bad = firstUsed(candidate, count);
+            if (bad < 0) {
+                return candidate;
+            }
+            candidate = roundUp(bad + 1, sliceAlignment);
+        }
+        return -1;
+    }
+
+    /** @return the first used slice in {@code [from, from + count)}, or -1 if all are free */
+    private int firstUsed(int from, int count) {
+        int slice = from;
+        int end = from + count;
+        while (slice < end) {
+            int word = slice >>> 6;
+            long used = ~freeSlices[word] & (-1L << slice);
+            if (used != 0) {
+                int found = (word << 6) + Long.numberOfTrailingZeros(used);
+                return found < end ? found : -1;
+            }
+            slice = (word + 1) << 6;
+        }
+        return -1;
+    }
+
+    private static int roundUp(int value, int alignment) {
+        return (value + alignment - 1) / alignment * alignment;
+    }
+
+    long metadataBytes() {
+        return huge ? 96 : 96 + 16 + 4L * SLICES + 16 + 8L * freeSlices.length;
+    }
+}

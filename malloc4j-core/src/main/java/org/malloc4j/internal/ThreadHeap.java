@@ -1,0 +1,157 @@
+package org.malloc4j.internal;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A thread heap: the pages one platform thread allocates from, one list of pages with room and one
+ * of full pages per size class. Only its thread touches it, so nothing here synchronizes, except
+ * {@link #pending}, where other threads announce full pages they freed blocks into.
+ *
+ * <p>A shared thread heap ({@link #thread} null) serves virtual threads; they take its
+ * {@link #lock} around every allocation.
+ */
+final class ThreadHeap {
+    final HeapCore core;
+    /** The owner, or null for a shared heap used under {@link #lock}. */
+    final Thread thread;
+    final ReentrantLock lock;
+    /** Per size class: pages that may have room; the head is the page allocations come from. */
+    final PageList[] available = new PageList[SizeClasses.COUNT];
+    /** Per size class: pages found full, kept so a dead thread's pages can all be found. */
+    final PageList[] fullPages = new PageList[SizeClasses.COUNT];
+    /** The page each class allocates from: never null ({@link HeapCore#EMPTY_PAGE} at first). */
+    final Page[] current = new Page[SizeClasses.COUNT];
+    /** Full pages that another thread freed a block into. */
+    final ConcurrentLinkedQueue<Page> pending = new ConcurrentLinkedQueue<>();
+
+    long mallocCount;
+    long freeCount;
+    long usableBytes;
+    long requestedBytes;
+
+    ThreadHeap(HeapCore core, Thread thread) {
+        this.core = core;
+        this.thread = thread;
+        this.lock = thread == null ? new ReentrantLock() : null;
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            available[c] = new PageList();
+            fullPages[c] = new PageList();
+            current[c] = HeapCore.EMPTY_PAGE;
+        }
+    }
+
+    /** Adds an adopted or new page with room as the class's current page. */
+    void addAvailable(Page page) {
+        page.owner = this;
+        page.ownerThread = thread;
+        page.inFullList = false;
+        available[page.sizeClass].addFirst(page);
+        current[page.sizeClass] = page;
+    }
+
+    /** Adds an adopted page that has no room, in the full state. */
+    void addFull(Page page) {
+        page.owner = this;
+        page.ownerThread = thread;
+        page.inFullList = true;
+        fullPages[page.sizeClass].addFirst(page);
+        page.markFull();
+        if (page.hasRemoteFrees() && page.claimFromFull()) {
+            unfull(page);
+        }
+    }
+
+    /**
+     * Finds a page of {@code sizeClass} with room among this heap's own pages, collecting remote
+     * frees and retiring full pages on the way, and makes it current.
+     *
+     * @return the page, or null if none has room
+     */
+    Page findAvailable(int sizeClass) {
+        drainPending();
+        PageList list = available[sizeClass];
+        Page page = list.head;
+        while (page != null) {
+            Page next = page.next;
+            page.collectRemote();
+            if (page.hasAvailable()) {
+                list.moveToFront(page);
+                current[sizeClass] = page;
+                return page;
+            }
+            retireFull(page);
+            page = next;
+        }
+        current[sizeClass] = HeapCore.EMPTY_PAGE;
+        return null;
+    }
+
+    private void retireFull(Page page) {
+        available[page.sizeClass].remove(page);
+        page.inFullList = true;
+        fullPages[page.sizeClass].addFirst(page);
+        page.markFull();
+        // Dekker with Page.freeRemote: either we see its count or it sees our flag.
+        if (page.hasRemoteFrees() && page.claimFromFull()) {
+            unfull(page);
+        }
+    }
+
+    private void unfull(Page page) {
+        if (page.inFullList) {
+            fullPages[page.sizeClass].remove(page);
+            page.inFullList = false;
+            available[page.sizeClass].addFirst(page);
+        }
+    }
+
+    /** Moves the full pages other threads freed into back to the lists with room. */
+    void drainPending() {
+        Page page;
+        while ((page = pending.poll()) != null) {
+            if (page.owner == this && page.active) {
+                unfull(page);
+            }
+        }
+    }
+
+    /** A local free left {@code page} in the full list with a free block: move it back. */
+    void onLocalFreeInFull(Page page) {
+        if (page.claimFromFull()) {
+            unfull(page);
+        }
+        // Otherwise a remote free claimed it first and queued it on pending.
+    }
+
+    /**
+     * A local free emptied {@code page}. Keep it if it is the class's only page with room
+     * (so an alloc/free loop does not churn pages); otherwise give it back to the heap.
+     */
+    boolean shouldRelease(Page page) {
+        if (page.inFullList) {
+            return true;
+        }
+        return available[page.sizeClass].size > 1 || current[page.sizeClass] != page;
+    }
+
+    /** Unlinks {@code page} from this heap, before it goes back to the heap's pool. */
+    void detach(Page page) {
+        if (page.inFullList) {
+            fullPages[page.sizeClass].remove(page);
+        } else {
+            available[page.sizeClass].remove(page);
+        }
+        if (current[page.sizeClass] == page) {
+            Page head = available[page.sizeClass].head;
+            current[page.sizeClass] = head != null ? head : HeapCore.EMPTY_PAGE;
+        }
+        page.owner = null;
+        page.ownerThread = null;
+        page.inFullList = false;
+    }
+
+    long metadataBytes() {
+        return 64 + 3 * (16 + 4L * SizeClasses.COUNT) + SizeClasses.COUNT * 2L * 32;
+    }
+}

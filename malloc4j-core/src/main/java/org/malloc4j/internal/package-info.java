@@ -1,0 +1,31 @@
+/**
+ * The allocator behind {@link org.malloc4j.Heap}. Not exported.
+ *
+ * <h2>Glossary</h2>
+ * <dl>
+ *   <dt>block</dt><dd>one allocation, handed to the user.</dd>
+ *   <dt>OS page</dt><dd>the operating system's 4 KiB unit of commit and decommit.</dd>
+ *   <dt>region</dt><dd>a 32 MiB aligned reservation of address space ({@link org.malloc4j.internal.Region});
+ *       mimalloc calls it a segment, a word Java's {@code MemorySegment} owns.</dd>
+ *   <dt>slice</dt><dd>a 64 KiB, 64 KiB-aligned piece of a region; pages are made of slices.</dd>
+ *   <dt>page</dt><dd>a span of slices with blocks of one size class (64 KiB for small classes,
+ *       512 KiB for medium ones), or one large block ({@link org.malloc4j.internal.Page}).</dd>
+ *   <dt>size class</dt><dd>an index into {@link org.malloc4j.internal.SizeClasses}.</dd>
+ *   <dt>thread heap</dt><dd>the pages a thread allocates from ({@link org.malloc4j.internal.ThreadHeap}).</dd>
+ *   <dt>local / remote free</dt><dd>a free by the page's owner thread (plain writes) or by any other
+ *       thread (one atomic OR into the page's remote bitmap), mimalloc's free-list sharding.</dd>
+ *   <dt>retired page</dt><dd>a page whose blocks are all free, still committed, in the pool until the
+ *       purge delay passes.</dd>
+ *   <dt>purge</dt><dd>returning a retired page's memory with {@code madvise(MADV_DONTNEED)}.</dd>
+ *   <dt>abandoned page</dt><dd>a page of a thread that ended, waiting for another thread to adopt it.</dd>
+ *   <dt>committed</dt><dd>bytes the heap counts as backed: OS pages a bump pointer has reached.</dd>
+ *   <dt>footprint</dt><dd>committed bytes; utilization is peak live bytes over peak footprint.</dd>
+ * </dl>
+ *
+ * <h2>Who touches what</h2>
+ * A thread heap and its pages' plain fields belong to one platform thread (or to whoever holds a
+ * shared thread heap's lock). Regions, the page pool, abandoned pages, large blocks and the
+ * registry of thread heaps are guarded by {@link org.malloc4j.internal.SpanAllocator#lock}. Other
+ * threads only touch a page's remote bitmap, its remote count and its full flag, atomically.
+ */
+package org.malloc4j.internal;
