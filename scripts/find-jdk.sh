@@ -24,6 +24,7 @@ malloc4j_find_jdk() {
     if [ -n "$version" ] && [ "$version" -ge "$min" ]; then
       export JAVA_HOME="$candidate"
       export PATH="$JAVA_HOME/bin:$PATH"
+      export MALLOC4J_JDK_VERSION="$version"
       return 0
     fi
   done

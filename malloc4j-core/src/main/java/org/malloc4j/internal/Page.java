@@ -115,15 +115,24 @@ public final class Page {
         this.freeCount = 0;
         this.searchWord = 0;
         this.used = 0;
-        this.freeBits = new long[(capacity + 63) >>> 6];
+        this.freeBits = zeroed(freeBits, (capacity + 63) >>> 6);
         this.remoteBits = null;
         this.remoteCount = 0;
         this.full = 0;
         this.inFullList = false;
         int maxSlack = blockSize;
         this.slackWidth = maxSlack <= 0xFF ? 1 : maxSlack <= 0xFFFF ? 2 : 4;
-        this.slack = new byte[capacity * slackWidth];
+        this.slack = slack != null && slack.length == capacity * slackWidth ? slack : new byte[capacity * slackWidth];
         this.active = true;
+    }
+
+    /** Reuses the bitmap of the page's last layout when it has the right length. */
+    private static long[] zeroed(long[] old, int length) {
+        if (old != null && old.length == length) {
+            java.util.Arrays.fill(old, 0L);
+            return old;
+        }
+        return new long[length];
     }
 
     /** Lays the page out for one large or huge block of {@code requested} bytes. */
@@ -296,10 +305,11 @@ public final class Page {
      * @return the number of blocks collected
      */
     int collectRemote() {
-        if (remoteCount == 0) {
+        long[] remote = remoteBits;
+        if (remoteCount == 0 || remote == null) {
+            // null with a count: a racing double free counted into a page laid out afresh since.
             return 0;
         }
-        long[] remote = remoteBits;
         int collected = 0;
         int taken = 0;
         int lowest = Integer.MAX_VALUE;
