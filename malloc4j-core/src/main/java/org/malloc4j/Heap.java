@@ -1,11 +1,14 @@
 package org.malloc4j;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.time.Duration;
 import java.util.Objects;
-import org.malloc4j.internal.HeapCore;
+import org.malloc4j.internal.Allocator;
+import org.malloc4j.internal.FaultPolicy;
 import org.malloc4j.internal.HeapConfig;
+import org.malloc4j.internal.HeapCore;
 
 /**
  * An allocator of native memory with per-block {@code free}: C's malloc family for Java.
@@ -55,20 +58,37 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     public static final long MIN_ALIGNMENT = 16;
 
     private static final class GlobalHolder {
-        static final Heap GLOBAL = new Heap(HeapCore.create(HeapConfig.global()), true);
+        static final Heap GLOBAL = createGlobal();
+
+        private static Heap createGlobal() {
+            Heap heap = new Heap(Allocator.create(HeapConfig.global()), true);
+            if (Boolean.getBoolean("malloc4j.leakReportAtExit")) {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    LeakReport leaks = heap.leaks();
+                    if (!leaks.isEmpty()) {
+                        System.err.println(leaks.text());
+                    }
+                }, "malloc4j-leak-report"));
+            }
+            return heap;
+        }
     }
 
-    private final HeapCore core;
+    private final Allocator core;
     private final boolean global;
 
-    private Heap(HeapCore core, boolean global) {
+    private Heap(Allocator core, boolean global) {
         this.core = core;
         this.global = global;
     }
 
     /**
      * The process-wide heap, made on first use and never closed. Its settings come from system
-     * properties read once: {@code malloc4j.purgeDelayMillis} (default 250).
+     * properties read once: {@code malloc4j.purgeDelayMillis} (default 250), {@code malloc4j.check}
+     * ({@code fast}, {@code sampled} or {@code full}; see {@link CheckMode}),
+     * {@code malloc4j.sampleInterval} (default 1000), {@code malloc4j.quarantineBytes} (default
+     * 20 MiB), and {@code malloc4j.leakReportAtExit} ({@code true} prints a leak report to standard
+     * error when the JVM exits, in a checked mode).
      *
      * @return the process-wide heap
      * @throws UnsupportedOperationException if this platform is not supported (malloc4j runs on
@@ -332,6 +352,33 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         core.trim();
     }
 
+    /**
+     * Verifies what this heap's mode can verify. In a checked mode: every live block's redzones
+     * (a changed byte is an overflow or underflow through a raw address) and every quarantined
+     * block's poison (a changed byte is a write after free). In every mode: that the counters
+     * agree. Call it when no other thread is allocating.
+     *
+     * @throws MemoryMisuseException of kind {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}
+     *     or {@link MemoryMisuseException.Kind#USE_AFTER_FREE} with a report naming the block and
+     *     where it was allocated (and freed)
+     * @throws IllegalStateException if the counters disagree, or this heap is closed
+     */
+    public void check() {
+        core.check();
+    }
+
+    /**
+     * The blocks live now, grouped by allocation site (LeakSanitizer's report). Only checked modes
+     * record sites: in {@link CheckMode#FAST} mode the report is empty, and in
+     * {@link CheckMode#SAMPLED} mode it covers the sampled blocks. A built heap in a checked mode
+     * prints this report to standard error when it is closed with blocks live.
+     *
+     * @return the report, empty when nothing is live (or nothing is tracked)
+     */
+    public LeakReport leaks() {
+        return core.leaks();
+    }
+
     /** @return this heap's name */
     public String name() {
         return core.name();
@@ -370,6 +417,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         private String name = "heap";
         private long maxCommittedBytes = Long.MAX_VALUE;
         private Duration purgeDelay = HeapConfig.DEFAULT_PURGE_DELAY;
+        private CheckMode checkMode = CheckMode.FAST;
+        private int sampleInterval = HeapConfig.DEFAULT_SAMPLE_INTERVAL;
+        private long quarantineBytes = HeapConfig.DEFAULT_QUARANTINE_BYTES;
+        private FaultInjection faultInjection;
 
         private Builder() {
         }
@@ -420,11 +471,116 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
 
         /**
+         * @param checkMode how much the heap checks; default {@link CheckMode#FAST}
+         * @return this builder
+         * @throws NullPointerException if {@code checkMode} is null
+         */
+        public Builder checkMode(CheckMode checkMode) {
+            this.checkMode = Objects.requireNonNull(checkMode, "checkMode");
+            return this;
+        }
+
+        /**
+         * In {@link CheckMode#SAMPLED} mode, checks one allocation in {@code interval} on average
+         * (drawn at random per allocation). Default 1000.
+         *
+         * @param interval 1 or more
+         * @return this builder
+         * @throws IllegalArgumentException if {@code interval < 1}
+         */
+        public Builder sampleInterval(int interval) {
+            if (interval < 1) {
+                throw new IllegalArgumentException("sampleInterval must be at least 1: " + interval);
+            }
+            this.sampleInterval = interval;
+            return this;
+        }
+
+        /**
+         * Caps the bytes of freed blocks that checked modes hold back from reuse. Default 20 MiB,
+         * near Valgrind's default (20 MB); 0 reuses freed memory at once.
+         *
+         * @param quarantineBytes 0 or more
+         * @return this builder
+         * @throws IllegalArgumentException if {@code quarantineBytes < 0}
+         */
+        public Builder quarantineBytes(long quarantineBytes) {
+            if (quarantineBytes < 0) {
+                throw new IllegalArgumentException("quarantineBytes must not be negative: " + quarantineBytes);
+            }
+            this.quarantineBytes = quarantineBytes;
+            return this;
+        }
+
+        /**
+         * Makes the heap fail allocations as {@code faultInjection} says, in any mode.
+         *
+         * @param faultInjection the policy
+         * @return this builder
+         * @throws NullPointerException if {@code faultInjection} is null
+         */
+        public Builder faultInjection(FaultInjection faultInjection) {
+            this.faultInjection = FaultInjection.requireNonNull(faultInjection);
+            return this;
+        }
+
+        /**
          * @return a new heap with these settings
          * @throws UnsupportedOperationException if this platform is not supported
          */
         public Heap build() {
-            return new Heap(HeapCore.create(new HeapConfig(name, maxCommittedBytes, purgeDelay)), false);
+            FaultPolicy faults = faultInjection == null ? null : faultInjection.policy();
+            return new Heap(Allocator.create(new HeapConfig(name, maxCommittedBytes, purgeDelay, checkMode,
+                    sampleInterval, quarantineBytes, faults)), false);
+        }
+    }
+
+    /**
+     * A confined {@link Arena} whose {@link Arena#allocate allocate} takes a block from this heap and
+     * whose {@link Arena#close() close} frees every block it allocated: the RAII pattern, by
+     * try-with-resources. Every FFM convenience of {@link java.lang.foreign.SegmentAllocator}
+     * ({@code allocateFrom(String)}, arrays, layouts) works through it.
+     *
+     * {@snippet lang = java:
+     * try (Arena scope = heap.newScope()) {
+     *     MemorySegment name = scope.allocateFrom("malloc4j");
+     *     MemorySegment point = scope.allocate(POINT_LAYOUT);
+     *     // ...
+     * } // both blocks are freed here, and both segments are inaccessible
+     * }
+     *
+     * <p>As with {@link Arena#ofConfined()}: its memory is zero-filled; only the calling thread may
+     * allocate from it, access its segments or close it (other threads get
+     * {@link WrongThreadException}); after {@code close()} its segments are inaccessible (access
+     * throws {@link IllegalStateException}) and {@code close()} again throws
+     * {@link IllegalStateException}. A scope's blocks are freed by closing it, never one by one.
+     * Close a scope before its heap: closing the heap unmaps the scope's memory while the scope's
+     * segments still look alive.
+     *
+     * @return a new confined scope drawing from this heap
+     * @throws IllegalStateException if this heap is closed
+     */
+    public Arena newScope() {
+        checkNotClosedForScope();
+        return HeapScope.confined(this);
+    }
+
+    /**
+     * Like {@link #newScope()}, but shared as {@link Arena#ofShared()} is: any thread may allocate
+     * from it (allocations take a lock), access its segments and close it. Closing it costs what
+     * closing a shared arena costs (a handshake with every thread, tens of microseconds).
+     *
+     * @return a new shared scope drawing from this heap
+     * @throws IllegalStateException if this heap is closed
+     */
+    public Arena newSharedScope() {
+        checkNotClosedForScope();
+        return HeapScope.shared(this);
+    }
+
+    private void checkNotClosedForScope() {
+        if (isClosed()) {
+            throw new IllegalStateException("heap '" + name() + "' is closed");
         }
     }
 }

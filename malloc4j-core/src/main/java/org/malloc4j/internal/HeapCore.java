@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
+import org.malloc4j.LeakReport;
 
 /**
  * One heap's allocator: routes the malloc family to thread heaps (small and medium blocks) or the
@@ -14,7 +15,7 @@ import org.malloc4j.HeapStats;
  * <p>The fast path of {@link #malloc} is a thread-local lookup, a size-class lookup and
  * {@link Page#allocate}; everything else is in named slow paths.
  */
-public final class HeapCore {
+public final class HeapCore implements Allocator {
     /** The current page of every class before the thread has one: it never has room. */
     static final Page EMPTY_PAGE = new Page(null, 0, 0, 0, 0);
     private static final long SWEEP_INTERVAL_NANOS = 50_000_000L;
@@ -73,6 +74,7 @@ public final class HeapCore {
 
     // ---- the malloc family ----
 
+    @Override
     public long malloc(long byteSize, boolean throwing) {
         if (byteSize >= 0 && byteSize <= SizeClasses.MEDIUM_MAX && !closed) {
             Thread thread = Thread.currentThread();
@@ -91,6 +93,7 @@ public final class HeapCore {
         return mallocSlow(byteSize, MIN_ALIGNMENT, throwing) & Page.ADDRESS_MASK;
     }
 
+    @Override
     public long calloc(long byteSize, boolean throwing) {
         long address = mallocSlow(byteSize, MIN_ALIGNMENT, throwing);
         if (address != 0 && (address & Page.CLEAN) == 0) {
@@ -99,6 +102,7 @@ public final class HeapCore {
         return address & Page.ADDRESS_MASK;
     }
 
+    @Override
     public long mallocAligned(long byteSize, long byteAlignment, boolean throwing) {
         if (byteAlignment <= 0 || (byteAlignment & (byteAlignment - 1)) != 0) {
             throw new IllegalArgumentException("byteAlignment must be a positive power of two: " + byteAlignment);
@@ -213,6 +217,7 @@ public final class HeapCore {
         return spans.commitTo(page, end);
     }
 
+    @Override
     public void free(long address) {
         if (address == 0) {
             return;
@@ -296,6 +301,7 @@ public final class HeapCore {
         }
     }
 
+    @Override
     public long realloc(long address, long newByteSize, boolean throwing) {
         if (address == 0) {
             return malloc(newByteSize, throwing);
@@ -378,6 +384,7 @@ public final class HeapCore {
         MemorySegment.copy(source.memory, from - source.base, target.memory, to - target.base, byteSize);
     }
 
+    @Override
     public long usableSize(long address) {
         checkOpen();
         Page page = pageOf("usableSize", address);
@@ -393,9 +400,36 @@ public final class HeapCore {
     }
 
     /** A segment of exactly {@code byteSize} bytes over the block at {@code address}. */
+    @Override
     public MemorySegment segment(long address, long byteSize) {
         Region region = RegionMap.lookup(address);
         return region.memory.asSlice(address - region.base, byteSize);
+    }
+
+    /** @return whether {@code address} lies in memory of this heap */
+    boolean owns(long address) {
+        Region region = RegionMap.lookup(address);
+        return region != null && region.core == this;
+    }
+
+    /**
+     * Fast mode keeps no per-block records to verify; this checks that the counters agree:
+     * {@code requested <= usable <= committed <= reserved} when no other thread is working.
+     */
+    @Override
+    public void check() {
+        checkOpen();
+        HeapStats stats = stats();
+        if (stats.requestedBytes() > stats.usableBytes() || stats.usableBytes() > stats.committedBytes()
+                || stats.committedBytes() > stats.reservedBytes() || stats.liveBlocks() < 0) {
+            throw new IllegalStateException("heap '" + name + "' counters disagree: " + stats);
+        }
+    }
+
+    /** Fast mode records no allocation sites: the report is always empty. */
+    @Override
+    public LeakReport leaks() {
+        return new LeakReport(0, 0, List.of(), "");
     }
 
     private Page pageOf(String operation, long address) {
@@ -522,6 +556,7 @@ public final class HeapCore {
 
     // ---- maintenance ----
 
+    @Override
     public void trim() {
         checkOpen();
         Thread thread = Thread.currentThread();
@@ -580,6 +615,7 @@ public final class HeapCore {
         }
     }
 
+    @Override
     public HeapStats stats() {
         long mallocs = 0;
         long frees = remoteFrees.sum();
@@ -620,14 +656,17 @@ public final class HeapCore {
                 spans.mmapCalls, spans.munmapCalls, spans.madviseCalls, spans.purgedBytes);
     }
 
+    @Override
     public String name() {
         return name;
     }
 
+    @Override
     public boolean isClosed() {
         return closed;
     }
 
+    @Override
     public void close() {
         spans.lock.lock();
         try {

@@ -1,0 +1,442 @@
+package org.malloc4j;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Objects;
+import org.malloc4j.internal.Os;
+
+/**
+ * A confined {@link Arena} that carves slices from chunks taken from a {@link Heap}: an allocation
+ * is a bounds check and an add (a few nanoseconds), and everything is given back at once by
+ * {@link #close()}. Also known as a region, linear or monotonic allocator.
+ *
+ * <h2>Chunks</h2>
+ * <pre>
+ *   chunk 0 (chunkByteSize)       chunk 1                    chunk 2 (kept for reuse)
+ *  +---------------------------+ +-----------------+------+ +---------------------------+
+ *  | a |pad| b    | c |  tail  | | d               | free | |                           |
+ *  +---------------------------+ +-----------------+------+ +---------------------------+
+ *                      wasted ^                    ^ offset: the next slice starts here
+ * </pre>
+ * Slices come from the current chunk at the next multiple of their alignment (any power of two).
+ * When one does not fit, the tail of the current chunk is skipped and the next chunk is used, taken
+ * from the heap if the chain has none left. A request that cannot fit a fresh chunk (its size plus
+ * worst-case alignment padding exceeds {@code chunkByteSize}) gets a <em>side block</em> of its own
+ * from the heap, aligned as asked, and the current chunk stays current.
+ *
+ * <h2>Statistics</h2>
+ * {@link #usedBytes()} counts the bytes of slices handed out since the last {@link #reset()},
+ * {@link #wastedBytes()} the bytes passed over (alignment padding, skipped chunk tails, side block
+ * tails), and {@link #heldBytes()} the bytes held from the heap; {@code usedBytes + wastedBytes <=
+ * heldBytes}.
+ *
+ * <h2>Reset, mark and rewind</h2>
+ * {@link #reset()} makes every chunk and side block free for reuse; {@link #mark()} and
+ * {@link #rewind(Mark)} do the same for what was allocated after a mark, like a stack. Nothing goes
+ * back to the heap before {@link #close()}: a slice handed out before a reset or rewind stays
+ * accessible until {@code close()} (as memory does in C) but now overlaps slices handed out after,
+ * so it must not be used. It can only ever see this arena's memory, never another block of the heap.
+ * Side blocks freed by a reset or rewind are reused for later large requests that fit them.
+ *
+ * <h2>Memory contents</h2>
+ * Slices are not zeroed (unlike the JDK's built-in arenas): a fresh chunk holds what the heap gave,
+ * a reused one what was written before. {@code allocateFrom} and its kin overwrite what they
+ * allocate; call {@link MemorySegment#fill(byte)} where zeros are needed.
+ *
+ * <h2>Threads</h2>
+ * Confined, as {@link Arena#ofConfined()}: only the thread that made the arena may allocate, mark,
+ * rewind, reset, close it or access its slices; other threads get {@link WrongThreadException}.
+ * After {@link #close()}, every slice is inaccessible ({@link IllegalStateException}).
+ */
+public final class BumpArena implements Arena {
+    /** The default chunk size, 64 KiB. */
+    public static final long DEFAULT_CHUNK_BYTE_SIZE = 64 * 1024;
+
+    private static final int INITIAL_CHAIN = 4;
+    private static final int INITIAL_MARKS = 8;
+
+    private final Heap heap;
+    private final long chunkByteSize;
+    private final Arena inner = Arena.ofConfined();
+    private final Thread owner = Thread.currentThread();
+
+    // The current chunk, cached for the fast path. With no chunk: chunk == null, limit == -1.
+    private MemorySegment chunk;
+    private long chunkBase;
+    private long offset;
+    private long limit = -1;
+
+    private final BlockList chunks = new BlockList();
+    private int current = -1;
+    /** Side blocks [0, sideUsed) hold slices; [sideUsed, size) are spare. */
+    private final BlockList sides = new BlockList();
+    private int sideUsed;
+
+    private long usedBytes;
+    private long wastedBytes;
+
+    /** Sequence numbers of the live marks, ascending; a mark not in it is stale. */
+    private long[] markStack = new long[INITIAL_MARKS];
+    private int markDepth;
+    private long nextMarkSequence;
+
+    private boolean closed;
+
+    private BumpArena(Heap heap, long chunkByteSize) {
+        this.heap = Objects.requireNonNull(heap, "heap");
+        if (chunkByteSize <= 0) {
+            throw new IllegalArgumentException("chunkByteSize must be positive: chunkByteSize=" + chunkByteSize);
+        }
+        this.chunkByteSize = chunkByteSize;
+    }
+
+    /**
+     * A bump arena with {@value #DEFAULT_CHUNK_BYTE_SIZE}-byte chunks, confined to the calling thread.
+     * No memory is taken from the heap until the first allocation.
+     *
+     * @param heap the heap chunks are taken from
+     * @return a new, empty bump arena
+     * @throws NullPointerException if {@code heap} is null
+     */
+    public static BumpArena ofConfined(Heap heap) {
+        return new BumpArena(heap, DEFAULT_CHUNK_BYTE_SIZE);
+    }
+
+    /**
+     * A bump arena with chunks of {@code chunkByteSize} bytes, confined to the calling thread.
+     *
+     * @param heap the heap chunks are taken from
+     * @param chunkByteSize the size of each chunk in bytes, positive; larger requests get a block of
+     *     their own
+     * @return a new, empty bump arena
+     * @throws IllegalArgumentException if {@code chunkByteSize <= 0}
+     * @throws NullPointerException if {@code heap} is null
+     */
+    public static BumpArena ofConfined(Heap heap, long chunkByteSize) {
+        return new BumpArena(heap, chunkByteSize);
+    }
+
+    /**
+     * Carves a slice. Its contents are unspecified (see the class documentation).
+     *
+     * @param byteSize the size in bytes, 0 or more
+     * @param byteAlignment any positive power of two
+     * @return a native segment of exactly {@code byteSize} bytes whose address is a multiple of
+     *     {@code byteAlignment}, whose scope is {@link #scope()}, overlapping no other live slice
+     *     (one not freed for reuse since by {@link #reset()} or {@link #rewind(Mark) rewind})
+     * @apiNote {@link Arena#allocate} promises that no two returned segments overlap; a bump arena
+     *     keeps that promise only until {@code reset} or {@code rewind} frees memory for reuse.
+     * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
+     *     positive power of two
+     * @throws IllegalStateException if this arena is closed, or it needs a chunk and the heap is closed
+     * @throws WrongThreadException if the caller is not the thread that made this arena
+     * @throws HeapExhaustedError if it needs a chunk or side block and the heap cannot provide it;
+     *     nothing changes then
+     */
+    @Override
+    public MemorySegment allocate(long byteSize, long byteAlignment) {
+        checkUsable();
+        HeapScope.checkArguments(byteSize, byteAlignment);
+        long start = ((chunkBase + offset + byteAlignment - 1) & -byteAlignment) - chunkBase;
+        long end = start + byteSize;
+        if (end <= limit && end >= start) {
+            wastedBytes += start - offset;
+            usedBytes += byteSize;
+            offset = end;
+            return chunk.asSlice(start, byteSize);
+        }
+        return allocateSlow(byteSize, byteAlignment);
+    }
+
+    private MemorySegment allocateSlow(long byteSize, long byteAlignment) {
+        long worstPadding = byteAlignment <= Heap.MIN_ALIGNMENT ? 0 : byteAlignment - Heap.MIN_ALIGNMENT;
+        if (byteSize > chunkByteSize - worstPadding) {
+            return allocateSide(byteSize, byteAlignment);
+        }
+        if (current + 1 == chunks.size()) {
+            chunks.ensureRoom().add(heap.mallocAddress(chunkByteSize), chunkByteSize, inner);
+        }
+        if (current >= 0) {
+            wastedBytes += limit - offset;
+        }
+        enterChunk(current + 1, 0);
+        return allocate(byteSize, byteAlignment);
+    }
+
+    private MemorySegment allocateSide(long byteSize, long byteAlignment) {
+        int spare = sides.bestFit(sideUsed, byteSize, byteAlignment);
+        if (spare < 0) {
+            long alignment = Math.max(byteAlignment, Heap.MIN_ALIGNMENT);
+            sides.ensureRoom().add(heap.mallocAligned(byteSize, alignment).address(), byteSize, inner);
+            spare = sides.size() - 1;
+        }
+        sides.swap(spare, sideUsed);
+        int side = sideUsed++;
+        usedBytes += byteSize;
+        wastedBytes += sides.byteSize(side) - byteSize;
+        return sides.segment(side).asSlice(0, byteSize);
+    }
+
+    private void enterChunk(int index, long newOffset) {
+        current = index;
+        offset = newOffset;
+        if (index < 0) {
+            chunk = null;
+            chunkBase = 0;
+            limit = -1;
+        } else {
+            chunk = chunks.segment(index);
+            chunkBase = chunks.address(index);
+            limit = chunks.byteSize(index);
+        }
+    }
+
+    /** @return the scope of every slice: alive until {@link #close()} */
+    @Override
+    public MemorySegment.Scope scope() {
+        return inner.scope();
+    }
+
+    /**
+     * Makes all memory free for reuse, keeping every chunk and side block. Every {@link Mark} becomes
+     * stale; slices handed out before must no longer be used (see the class documentation).
+     *
+     * @throws IllegalStateException if this arena is closed
+     * @throws WrongThreadException if the caller is not the thread that made this arena
+     */
+    public void reset() {
+        checkUsable();
+        enterChunk(chunks.size() > 0 ? 0 : -1, 0);
+        sideUsed = 0;
+        usedBytes = 0;
+        wastedBytes = 0;
+        markDepth = 0;
+    }
+
+    /**
+     * Records the current position, for {@link #rewind(Mark)}. Each mark costs 8 bytes of Java heap
+     * while it is live (until a reset, or a rewind to an earlier mark).
+     *
+     * @return an opaque mark of this arena's current position
+     * @throws IllegalStateException if this arena is closed
+     * @throws WrongThreadException if the caller is not the thread that made this arena
+     */
+    public Mark mark() {
+        checkUsable();
+        if (markDepth == markStack.length) {
+            markStack = Arrays.copyOf(markStack, markDepth * 2);
+        }
+        long sequence = nextMarkSequence++;
+        markStack[markDepth++] = sequence;
+        return new Mark(this, sequence, current, offset, sideUsed, usedBytes, wastedBytes);
+    }
+
+    /**
+     * Frees, for reuse, everything allocated since {@code mark} was taken, like popping a stack
+     * frame: the position, {@link #usedBytes()} and {@link #wastedBytes()} return to what they were.
+     * {@code mark} stays live (it can be rewound to again); every mark taken after it becomes stale.
+     * Slices handed out after {@code mark} must no longer be used (see the class documentation).
+     *
+     * @param mark a live mark of this arena
+     * @throws IllegalArgumentException if {@code mark} belongs to another arena, or is stale (taken
+     *     before a {@link #reset()}, or after a mark this arena was rewound to since); nothing changes
+     * @throws IllegalStateException if this arena is closed
+     * @throws WrongThreadException if the caller is not the thread that made this arena
+     * @throws NullPointerException if {@code mark} is null
+     */
+    public void rewind(Mark mark) {
+        Objects.requireNonNull(mark, "mark");
+        checkUsable();
+        if (mark.arena != this) {
+            throw new IllegalArgumentException("mark belongs to another arena: mark=" + mark + ", arena=" + this);
+        }
+        int depth = Arrays.binarySearch(markStack, 0, markDepth, mark.sequence);
+        if (depth < 0) {
+            throw new IllegalArgumentException("stale mark: it was invalidated by reset() or by a rewind to an "
+                    + "earlier mark: mark=" + mark + ", liveMarks=" + markDepth);
+        }
+        markDepth = depth + 1;
+        enterChunk(mark.chunkIndex, mark.offset);
+        sideUsed = mark.sideUsed;
+        usedBytes = mark.usedBytes;
+        wastedBytes = mark.wastedBytes;
+    }
+
+    /**
+     * Closes this arena: every slice becomes inaccessible, then every chunk and side block goes back
+     * to the heap (unless the heap was closed first, which took them already).
+     *
+     * @throws IllegalStateException if this arena is already closed
+     * @throws WrongThreadException if the caller is not the thread that made this arena
+     */
+    @Override
+    public void close() {
+        checkUsable();
+        inner.close();
+        closed = true;
+        if (!heap.isClosed()) {
+            chunks.freeAll(heap);
+            sides.freeAll(heap);
+        }
+        enterChunk(-1, 0);
+    }
+
+    /** @return whether {@link #close()} has been called */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** @return bytes of the slices handed out since the last {@link #reset()} (or rewound-to mark) */
+    public long usedBytes() {
+        return usedBytes;
+    }
+
+    /** @return bytes passed over since the last reset: alignment padding, skipped chunk and side block tails */
+    public long wastedBytes() {
+        return wastedBytes;
+    }
+
+    /** @return bytes of chunks and side blocks held from the heap (0 after {@link #close()}) */
+    public long heldBytes() {
+        return closed ? 0 : chunks.totalByteSize() + sides.totalByteSize();
+    }
+
+    /** @return the number of chunks and side blocks held from the heap (0 after {@link #close()}) */
+    public int blockCount() {
+        return closed ? 0 : chunks.size() + sides.size();
+    }
+
+    /** @return the size of each chunk in bytes */
+    public long chunkByteSize() {
+        return chunkByteSize;
+    }
+
+    @Override
+    public String toString() {
+        return "BumpArena[heap=" + heap.name() + ", chunkByteSize=" + chunkByteSize + ", usedBytes=" + usedBytes
+                + ", wastedBytes=" + wastedBytes + ", heldBytes=" + heldBytes() + (closed ? ", closed]" : "]");
+    }
+
+    private void checkUsable() {
+        if (Thread.currentThread() != owner) {
+            throw HeapScope.wrongThread(owner);
+        }
+        if (closed) {
+            throw new IllegalStateException("already closed: this bump arena was closed");
+        }
+    }
+
+    /**
+     * A position in a {@link BumpArena}, from {@link BumpArena#mark()}, to {@link BumpArena#rewind
+     * rewind} to. Opaque; valid only for the arena that made it, until a reset or a rewind to an
+     * earlier mark.
+     */
+    public static final class Mark {
+        private final BumpArena arena;
+        private final long sequence;
+        private final int chunkIndex;
+        private final long offset;
+        private final int sideUsed;
+        private final long usedBytes;
+        private final long wastedBytes;
+
+        private Mark(BumpArena arena, long sequence, int chunkIndex, long offset, int sideUsed,
+                long usedBytes, long wastedBytes) {
+            this.arena = arena;
+            this.sequence = sequence;
+            this.chunkIndex = chunkIndex;
+            this.offset = offset;
+            this.sideUsed = sideUsed;
+            this.usedBytes = usedBytes;
+            this.wastedBytes = wastedBytes;
+        }
+
+        @Override
+        public String toString() {
+            return "Mark[sequence=" + sequence + ", chunk=" + chunkIndex + ", offset=" + offset
+                    + ", usedBytes=" + usedBytes + "]";
+        }
+    }
+
+    /** Blocks taken from the heap: address, byte size and a segment with the arena's lifetime. */
+    private static final class BlockList {
+        private long[] addresses = new long[INITIAL_CHAIN];
+        private long[] byteSizes = new long[INITIAL_CHAIN];
+        private MemorySegment[] segments = new MemorySegment[INITIAL_CHAIN];
+        private int size;
+        private long totalByteSize;
+
+        int size() {
+            return size;
+        }
+
+        long address(int index) {
+            return addresses[index];
+        }
+
+        long byteSize(int index) {
+            return byteSizes[index];
+        }
+
+        MemorySegment segment(int index) {
+            return segments[index];
+        }
+
+        long totalByteSize() {
+            return totalByteSize;
+        }
+
+        /** Appends a block; call {@link #ensureRoom()} first. */
+        void add(long address, long byteSize, Arena arena) {
+            addresses[size] = address;
+            byteSizes[size] = byteSize;
+            segments[size] = Os.segment(address, byteSize, arena);
+            size++;
+            totalByteSize += byteSize;
+        }
+
+        /** Grows the arrays if full; called before taking a block from the heap. */
+        BlockList ensureRoom() {
+            if (size == addresses.length) {
+                addresses = Arrays.copyOf(addresses, size * 2);
+                byteSizes = Arrays.copyOf(byteSizes, size * 2);
+                segments = Arrays.copyOf(segments, size * 2);
+            }
+            return this;
+        }
+
+        /** @return the smallest block in [from, size) that holds the request at offset 0, or -1 */
+        int bestFit(int from, long byteSize, long byteAlignment) {
+            int best = -1;
+            for (int i = from; i < size; i++) {
+                if (byteSizes[i] >= byteSize && (addresses[i] & (byteAlignment - 1)) == 0
+                        && (best < 0 || byteSizes[i] < byteSizes[best])) {
+                    best = i;
+                }
+            }
+            return best;
+        }
+
+        void swap(int i, int j) {
+            long address = addresses[i];
+            addresses[i] = addresses[j];
+            addresses[j] = address;
+            long byteSize = byteSizes[i];
+            byteSizes[i] = byteSizes[j];
+            byteSizes[j] = byteSize;
+            MemorySegment segment = segments[i];
+            segments[i] = segments[j];
+            segments[j] = segment;
+        }
+
+        void freeAll(Heap heap) {
+            for (int i = 0; i < size; i++) {
+                heap.freeAddress(addresses[i]);
+            }
+            size = 0;
+            totalByteSize = 0;
+            segments = new MemorySegment[0];
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package org.malloc4j;
+
+/**
+ * How much a heap checks, each level a superset of the one before (mimalloc's debug levels and
+ * AddressSanitizer as models). Chosen with {@link Heap.Builder#checkMode}, and for the global heap
+ * with the system property {@code malloc4j.check} ({@code fast}, {@code sampled}, {@code full}).
+ */
+public enum CheckMode {
+    /**
+     * The default. Double and invalid frees are still caught (one bit test), nothing else is
+     * recorded: no stacks, no quarantine, no redzones.
+     */
+    FAST,
+    /**
+     * For production (GWP-ASan's idea): one allocation in {@link Heap.Builder#sampleInterval N}
+     * gets everything {@link #FULL} gives a block — its own scope, so a use after free through its
+     * segment throws; allocation and free stacks; quarantine; redzones — and the others take the
+     * fast path. Leak reports cover the sampled blocks.
+     */
+    SAMPLED,
+    /**
+     * Every block is checked. Each block's segment has its own scope, closed at free, so any Java
+     * access after free is rejected by the JVM ({@link IllegalStateException}). Allocation and free
+     * stacks are recorded; freed blocks wait in a quarantine (capped in bytes) before reuse; new
+     * blocks are filled with {@link #JUNK_BYTE}, freed ones with {@link #POISON_BYTE}; 16-byte
+     * redzones of {@link #CANARY_BYTE} surround every block and are verified at free and by
+     * {@link Heap#check()}; leaks are reported at {@link Heap#close()}. Much slower than
+     * {@link #FAST}: for tests and debugging.
+     */
+    FULL;
+
+    /** The byte new blocks are filled with in checked mode (calloc's blocks are zeros). */
+    public static final byte JUNK_BYTE = (byte) 0xBE;
+    /** The byte freed blocks are filled with in checked mode; found changed, it means a write after free. */
+    public static final byte POISON_BYTE = (byte) 0xDF;
+    /** The byte redzones are filled with; found changed, it means a buffer overflow or underflow. */
+    public static final byte CANARY_BYTE = (byte) 0xFA;
+}

@@ -1,0 +1,149 @@
+package org.malloc4j;
+
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.malloc4j.internal.FaultPolicy;
+import org.malloc4j.internal.StackCapture;
+
+/**
+ * Makes a heap fail allocations on purpose, so tests can walk a program's out-of-memory paths:
+ * the "mock malloc" of C test suites. An injected failure is indistinguishable from real
+ * exhaustion: {@code malloc} throws {@link HeapExhaustedError}, the {@code try*} forms return
+ * {@link java.lang.foreign.MemorySegment#NULL}, and a failed {@code realloc} leaves the old block
+ * live and unchanged. Set it with {@link Heap.Builder#faultInjection}.
+ *
+ * <p>Every policy counts allocation requests (malloc, calloc, aligned malloc, and realloc to a
+ * non-zero size) and is thread-safe. {@code free} never fails.
+ */
+public final class FaultInjection {
+    private final FaultPolicy policy;
+    private final String description;
+    private final AtomicLong injected = new AtomicLong();
+
+    private FaultInjection(FaultPolicy policy, String description) {
+        this.policy = policy;
+        this.description = description;
+    }
+
+    /**
+     * Fails each request with probability {@code probability}, drawn from a generator seeded with
+     * {@code seed}, so a run repeats exactly when its requests come in the same order.
+     *
+     * @param probability from 0 (never) to 1 (always)
+     * @param seed the generator's seed
+     * @return the policy
+     * @throws IllegalArgumentException if {@code probability} is not within [0, 1]
+     */
+    public static FaultInjection withProbability(double probability, long seed) {
+        if (!(probability >= 0 && probability <= 1)) {
+            throw new IllegalArgumentException("probability must be within [0, 1]: " + probability);
+        }
+        SplittableRandom random = new SplittableRandom(seed);
+        return new FaultInjection(byteSize -> {
+            synchronized (random) {
+                return random.nextDouble() < probability;
+            }
+        }, "probability=" + probability + ", seed=" + seed);
+    }
+
+    /**
+     * Fails request number {@code n}, {@code 2n}, {@code 3n}, … (counting from 1).
+     *
+     * @param n the period, 1 or more (1 fails every request)
+     * @return the policy
+     * @throws IllegalArgumentException if {@code n < 1}
+     */
+    public static FaultInjection everyNth(long n) {
+        requirePositive(n, "n");
+        AtomicLong count = new AtomicLong();
+        return new FaultInjection(byteSize -> count.incrementAndGet() % n == 0, "everyNth=" + n);
+    }
+
+    /**
+     * Fails the first {@code n} requests, then none.
+     *
+     * @param n how many to fail, 0 or more
+     * @return the policy
+     * @throws IllegalArgumentException if {@code n < 0}
+     */
+    public static FaultInjection firstN(long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must not be negative: " + n);
+        }
+        AtomicLong count = new AtomicLong();
+        return new FaultInjection(byteSize -> count.incrementAndGet() <= n, "firstN=" + n);
+    }
+
+    /**
+     * Fails every request once the bytes requested so far (by requests that succeeded) would pass
+     * {@code byteBudget}: a heap that runs dry at a chosen point.
+     *
+     * @param byteBudget bytes that may be requested in total, 0 or more
+     * @return the policy
+     * @throws IllegalArgumentException if {@code byteBudget < 0}
+     */
+    public static FaultInjection afterBytes(long byteBudget) {
+        if (byteBudget < 0) {
+            throw new IllegalArgumentException("byteBudget must not be negative: " + byteBudget);
+        }
+        AtomicLong spent = new AtomicLong();
+        return new FaultInjection(byteSize -> {
+            long before;
+            do {
+                before = spent.get();
+                if (byteSize > byteBudget - before) {
+                    return true;
+                }
+            } while (!spent.compareAndSet(before, before + byteSize));
+            return false;
+        }, "afterBytes=" + byteBudget);
+    }
+
+    /**
+     * Fails the first request from each distinct call site (the first frame outside malloc4j:
+     * class, method and line), and lets later requests from that site succeed. Running a program
+     * again and again under this policy walks each of its allocation failure paths once.
+     *
+     * @return the policy
+     */
+    public static FaultInjection eachCallSiteOnce() {
+        ConcurrentHashMap<StackTraceElement, Boolean> seen = new ConcurrentHashMap<>();
+        return new FaultInjection(byteSize -> {
+            StackTraceElement site = StackCapture.callSite();
+            return site != null && seen.putIfAbsent(site, Boolean.TRUE) == null;
+        }, "eachCallSiteOnce");
+    }
+
+    /** @return how many failures this policy has injected so far */
+    public long injectedFailures() {
+        return injected.get();
+    }
+
+    /** The policy as the heap sees it: counts what it injects. */
+    FaultPolicy policy() {
+        return byteSize -> {
+            boolean fail = policy.shouldFail(byteSize);
+            if (fail) {
+                injected.incrementAndGet();
+            }
+            return fail;
+        };
+    }
+
+    @Override
+    public String toString() {
+        return "FaultInjection[" + description + ", injected=" + injected.get() + "]";
+    }
+
+    private static void requirePositive(long value, String name) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be at least 1: " + value);
+        }
+    }
+
+    static FaultInjection requireNonNull(FaultInjection faults) {
+        return Objects.requireNonNull(faults, "faultInjection");
+    }
+}

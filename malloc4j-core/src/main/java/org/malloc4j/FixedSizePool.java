@@ -1,0 +1,517 @@
+package org.malloc4j;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+import org.malloc4j.MemoryMisuseException.Kind;
+import org.malloc4j.internal.Os;
+
+/**
+ * A pool of blocks of one size and alignment: O(1) {@link #allocate()} and {@link #free}, no size
+ * class lookup, no per-block header, double and invalid frees detected. For the many small objects
+ * of one type a program makes and drops (nodes, connections, messages).
+ *
+ * <h2>Pages</h2>
+ * Blocks come from <em>pages</em>, each one block of the heap holding {@link #blocksPerPage()}
+ * blocks {@link #strideBytes()} apart (the block size rounded up to the alignment). A page starts at
+ * a multiple of {@link #pageAlignment()}, the power of two at or above its size, so the page of an
+ * address is found in O(1). The pool grows a page at a time when every page is full, and gives a
+ * page back to the heap when its last block is freed, keeping one empty page so a loop that
+ * allocates and frees one block does not take and return a page each time.
+ *
+ * <h2>Safety</h2>
+ * The free lists are bitmaps on the Java heap, never written into the blocks: no write through a
+ * block can corrupt the pool. A block is live, free or never handed out, known in O(1), so
+ * {@link #free} of a block that is not live throws {@link MemoryMisuseException} and changes
+ * nothing: kind {@link Kind#DOUBLE_FREE} for a block freed before, {@link Kind#BAD_FREE} for an
+ * address that is not the start of a block this pool handed out (an interior address, memory of
+ * another pool or of the heap, a block of a page since given back). As with {@link Heap#free}, a
+ * segment still works after its block is freed; it must no longer be used.
+ *
+ * <h2>Lifetime</h2>
+ * Segments from {@link #allocate()} live until {@link #close()}, which makes all of them
+ * inaccessible at once ({@link IllegalStateException} on access) and gives every page back. They
+ * are accessible from any thread.
+ *
+ * <h2>Threads</h2>
+ * A pool built with {@link Builder#threadSafe(boolean) threadSafe(true)} may be used by many threads
+ * at once: every operation takes a lock. Otherwise the pool is not thread-safe and must be used by
+ * one thread at a time, without checks. Closing a pool costs what closing an
+ * {@link Arena#ofShared() shared arena} costs (a handshake with every thread), once.
+ */
+public final class FixedSizePool implements AutoCloseable {
+    /** Pages are sized to about this many bytes unless {@link Builder#blocksPerPage} says otherwise. */
+    public static final long DEFAULT_PAGE_BYTE_SIZE = 64 * 1024;
+    /** Pages hold at least this many blocks by default. */
+    public static final int MIN_DEFAULT_BLOCKS_PER_PAGE = 8;
+    /** The most blocks a page may hold: 64³, what three levels of 64-bit bitmaps index. */
+    public static final int MAX_BLOCKS_PER_PAGE = PoolPage.MAX_CAPACITY;
+
+    private final Heap heap;
+    private final String name;
+    private final long blockByteSize;
+    private final long blockByteAlignment;
+    private final long stride;
+    /** {@code 2^64 / stride + 1} (unsigned) when pages are under 4 GiB, else 0; see {@link #blockIndex}. */
+    private final long divisorMagic;
+    private final int blocksPerPage;
+    private final long pageAlignment;
+    private final Arena inner = Arena.ofShared();
+    /** Guards every field of a thread-safe pool; {@code null} for a pool that is not. */
+    private final ReentrantLock lock;
+    private final PoolPageTable table;
+    /** Head of the doubly linked list of pages with room. */
+    private PoolPage withRoom;
+    private int emptyPages;
+    private long liveBlocks;
+    private boolean closed;
+
+    private FixedSizePool(Builder builder, long stride, int blocksPerPage, long pageAlignment) {
+        this.heap = builder.heap;
+        this.name = builder.name;
+        this.blockByteSize = builder.blockByteSize;
+        this.blockByteAlignment = builder.blockByteAlignment;
+        this.stride = stride;
+        this.divisorMagic = stride * blocksPerPage <= 0xFFFF_FFFFL ? Long.divideUnsigned(-1L, stride) + 1 : 0;
+        this.blocksPerPage = blocksPerPage;
+        this.pageAlignment = pageAlignment;
+        this.lock = builder.threadSafe ? new ReentrantLock() : null;
+        this.table = new PoolPageTable(pageAlignment);
+    }
+
+    /**
+     * Starts building a pool of blocks of {@code blockByteSize} bytes.
+     *
+     * @param heap the heap pages are taken from
+     * @param blockByteSize the size of every block in bytes, positive
+     * @return a builder with the defaults: alignment {@value Heap#MIN_ALIGNMENT}, about
+     *     {@value #DEFAULT_PAGE_BYTE_SIZE} bytes (and at least {@value #MIN_DEFAULT_BLOCKS_PER_PAGE}
+     *     blocks) a page, not thread-safe, named "pool"
+     * @throws IllegalArgumentException if {@code blockByteSize <= 0}
+     * @throws NullPointerException if {@code heap} is null
+     */
+    public static Builder builder(Heap heap, long blockByteSize) {
+        return new Builder(heap, blockByteSize);
+    }
+
+    /**
+     * Hands out a block. Its contents are unspecified.
+     *
+     * @return a native segment of exactly {@link #blockByteSize()} bytes whose address is a multiple
+     *     of {@link #blockByteAlignment()}, overlapping no other live block, accessible until
+     *     {@link #close()}
+     * @throws IllegalStateException if this pool is closed, or it needs a page and the heap is closed
+     * @throws HeapExhaustedError if it needs a page and the heap cannot provide it; nothing changes
+     */
+    public MemorySegment allocate() {
+        lock();
+        try {
+            PoolPage page = pageWithRoom();
+            int index = takeFrom(page);
+            return page.segment.asSlice(index * stride, blockByteSize);
+        } finally {
+            unlock();
+        }
+    }
+
+    /**
+     * The raw form of {@link #allocate()}: the block's address, no segment made.
+     *
+     * @return the address of a block of {@link #blockByteSize()} bytes, never 0
+     * @throws IllegalStateException if this pool is closed, or it needs a page and the heap is closed
+     * @throws HeapExhaustedError if it needs a page and the heap cannot provide it; nothing changes
+     */
+    public long allocateAddress() {
+        lock();
+        try {
+            PoolPage page = pageWithRoom();
+            return page.blockAddress(takeFrom(page));
+        } finally {
+            unlock();
+        }
+    }
+
+    /**
+     * Takes a block back. It may be handed out again at once.
+     *
+     * @param block a live block of this pool (its address is what counts), or
+     *     {@link MemorySegment#NULL} (then nothing happens)
+     * @throws MemoryMisuseException if {@code block} is not the start of a live block of this pool:
+     *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#BAD_FREE} otherwise; nothing
+     *     changes and the pool stays usable
+     * @throws IllegalStateException if this pool is closed
+     * @throws NullPointerException if {@code block} is null
+     */
+    public void free(MemorySegment block) {
+        freeAddress(Objects.requireNonNull(block, "block").address());
+    }
+
+    /**
+     * The raw form of {@link #free(MemorySegment)}.
+     *
+     * @param address the address of a live block of this pool, or 0 (then nothing happens)
+     * @throws MemoryMisuseException if {@code address} is not the start of a live block of this pool:
+     *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#BAD_FREE} otherwise; nothing
+     *     changes and the pool stays usable
+     * @throws IllegalStateException if this pool is closed
+     */
+    public void freeAddress(long address) {
+        lock();
+        try {
+            checkOpen();
+            if (address != 0) {
+                freeBlock(address);
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    private PoolPage pageWithRoom() {
+        checkOpen();
+        return withRoom != null ? withRoom : addPage();
+    }
+
+    private PoolPage addPage() {
+        long byteSize = stride * blocksPerPage;
+        long base = heap.mallocAligned(byteSize, pageAlignment).address();
+        PoolPage page = new PoolPage(base, Os.segment(base, byteSize, inner), blocksPerPage, stride);
+        table.add(page);
+        link(page);
+        emptyPages++;
+        return page;
+    }
+
+    private int takeFrom(PoolPage page) {
+        if (page.isEmpty()) {
+            emptyPages--;
+        }
+        int index = page.take();
+        if (page.isFull()) {
+            unlink(page);
+        }
+        liveBlocks++;
+        return index;
+    }
+
+    private void freeBlock(long address) {
+        PoolPage page = table.find(address);
+        long offset = page == null ? -1 : address - page.base;
+        if (offset < 0 || offset >= stride * blocksPerPage) {
+            throw badFree(address, "is not in any page of this pool (memory of another pool or of a heap, or "
+                    + "a page since given back to the heap)");
+        }
+        int index = blockIndex(offset);
+        long inside = offset - index * stride;
+        if (inside != 0) {
+            throw badFree(address, "is " + inside + " bytes inside the block at 0x"
+                    + Long.toHexString(address - inside) + ": only the address a block starts at may be freed");
+        }
+        if (!page.isLive(index)) {
+            throw page.wasHandedOut(index) ? doubleFree(address, index, page)
+                    : badFree(address, "is block " + index + " of a page of this pool, never handed out");
+        }
+        boolean wasFull = page.isFull();
+        page.give(index);
+        liveBlocks--;
+        if (wasFull) {
+            link(page);
+        }
+        if (page.isEmpty()) {
+            retire(page);
+        }
+    }
+
+    /**
+     * {@code offset / stride} for {@code 0 <= offset < page size}: with Lemire's multiply-high trick
+     * (exact for 32-bit operands) when the page is under 4 GiB, instead of a 64-bit division.
+     */
+    private int blockIndex(long offset) {
+        return (int) (divisorMagic != 0 ? Math.unsignedMultiplyHigh(divisorMagic, offset) : offset / stride);
+    }
+
+    /** Keeps the first empty page, gives later ones back to the heap. */
+    private void retire(PoolPage page) {
+        if (emptyPages == 0) {
+            emptyPages++;
+            return;
+        }
+        unlink(page);
+        table.remove(page);
+        heap.freeAddress(page.base);
+    }
+
+    private void link(PoolPage page) {
+        page.previous = null;
+        page.next = withRoom;
+        if (withRoom != null) {
+            withRoom.previous = page;
+        }
+        withRoom = page;
+        page.listed = true;
+    }
+
+    private void unlink(PoolPage page) {
+        if (!page.listed) {
+            return;
+        }
+        if (page.previous != null) {
+            page.previous.next = page.next;
+        } else {
+            withRoom = page.next;
+        }
+        if (page.next != null) {
+            page.next.previous = page.previous;
+        }
+        page.previous = null;
+        page.next = null;
+        page.listed = false;
+    }
+
+    /**
+     * Closes this pool: every segment it handed out becomes inaccessible, then every page goes back
+     * to the heap (unless the heap was closed first, which took them already). Blocks still live are
+     * freed with their pages.
+     *
+     * @throws IllegalStateException if this pool is already closed, or a segment of it is being
+     *     accessed by a downcall at this moment; nothing changes then
+     */
+    @Override
+    public void close() {
+        lock();
+        try {
+            checkOpen();
+            inner.close();
+            closed = true;
+            PoolPage[] pages = table.pages();
+            if (!heap.isClosed()) {
+                for (PoolPage page : pages) {
+                    heap.freeAddress(page.base);
+                }
+            }
+            withRoom = null;
+            liveBlocks = 0;
+            emptyPages = 0;
+        } finally {
+            unlock();
+        }
+    }
+
+    /** @return whether {@link #close()} has been called */
+    public boolean isClosed() {
+        lock();
+        try {
+            return closed;
+        } finally {
+            unlock();
+        }
+    }
+
+    /** @return blocks handed out and not freed since (0 after {@link #close()}) */
+    public long liveBlocks() {
+        lock();
+        try {
+            return liveBlocks;
+        } finally {
+            unlock();
+        }
+    }
+
+    /** @return pages held from the heap (0 after {@link #close()}) */
+    public int pageCount() {
+        lock();
+        try {
+            return closed ? 0 : table.size();
+        } finally {
+            unlock();
+        }
+    }
+
+    /** @return bytes held from the heap: {@code pageCount() * blocksPerPage() * strideBytes()} */
+    public long heldBytes() {
+        return pageCount() * stride * blocksPerPage;
+    }
+
+    /** @return the size of every block, in bytes */
+    public long blockByteSize() {
+        return blockByteSize;
+    }
+
+    /** @return the alignment of every block, in bytes (a power of two) */
+    public long blockByteAlignment() {
+        return blockByteAlignment;
+    }
+
+    /** @return the distance between the starts of neighbouring blocks, in bytes */
+    public long strideBytes() {
+        return stride;
+    }
+
+    /** @return the number of blocks a page holds */
+    public int blocksPerPage() {
+        return blocksPerPage;
+    }
+
+    /** @return the alignment of every page, in bytes: the power of two at or above its size */
+    public long pageAlignment() {
+        return pageAlignment;
+    }
+
+    /** @return whether this pool takes a lock on every operation so many threads may share it */
+    public boolean isThreadSafe() {
+        return lock != null;
+    }
+
+    /** @return this pool's name, used in misuse reports */
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String toString() {
+        return "FixedSizePool[name=" + name + ", blockByteSize=" + blockByteSize + ", blockByteAlignment="
+                + blockByteAlignment + ", blocksPerPage=" + blocksPerPage + ", liveBlocks=" + liveBlocks()
+                + ", pages=" + pageCount() + (isThreadSafe() ? ", thread-safe" : "") + "]";
+    }
+
+    private void lock() {
+        if (lock != null) {
+            lock.lock();
+        }
+    }
+
+    private void unlock() {
+        if (lock != null) {
+            lock.unlock();
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("already closed: pool '" + name + "' was closed");
+        }
+    }
+
+    private MemoryMisuseException doubleFree(long address, int index, PoolPage page) {
+        return report(Kind.DOUBLE_FREE, "attempting double-free on 0x" + Long.toHexString(address),
+                address, "0x" + Long.toHexString(address) + " is the start of block " + index + " of the "
+                        + page.capacity + "-block page at 0x" + Long.toHexString(page.base)
+                        + " (blockByteSize=" + blockByteSize + "), freed before and not handed out since.");
+    }
+
+    private MemoryMisuseException badFree(long address, String why) {
+        return report(Kind.BAD_FREE, "attempting free on address which was not allocated by this pool: 0x"
+                + Long.toHexString(address), address, "0x" + Long.toHexString(address) + " " + why + ".");
+    }
+
+    private MemoryMisuseException report(Kind kind, String title, long address, String what) {
+        String text = "ERROR: malloc4j: " + title + " in thread \"" + Thread.currentThread().getName() + "\"\n"
+                + "  " + what + "\n"
+                + "SUMMARY: malloc4j: " + kind.asanName() + " in pool '" + name + "'";
+        return new MemoryMisuseException(kind, address, text);
+    }
+
+    /** Settings for a {@link FixedSizePool}. Not thread-safe; each {@link #build()} makes a new pool. */
+    public static final class Builder {
+        private final Heap heap;
+        private final long blockByteSize;
+        private long blockByteAlignment = Heap.MIN_ALIGNMENT;
+        private int blocksPerPage;
+        private boolean threadSafe;
+        private String name = "pool";
+
+        private Builder(Heap heap, long blockByteSize) {
+            this.heap = Objects.requireNonNull(heap, "heap");
+            if (blockByteSize <= 0) {
+                throw new IllegalArgumentException("blockByteSize must be positive: blockByteSize=" + blockByteSize);
+            }
+            this.blockByteSize = blockByteSize;
+        }
+
+        /**
+         * @param blockByteAlignment the alignment of every block in bytes, a positive power of two;
+         *     smaller alignments pack blocks closer (default {@value Heap#MIN_ALIGNMENT})
+         * @return this builder
+         * @throws IllegalArgumentException if {@code blockByteAlignment} is not a positive power of two
+         */
+        public Builder blockByteAlignment(long blockByteAlignment) {
+            if (blockByteAlignment <= 0 || (blockByteAlignment & (blockByteAlignment - 1)) != 0) {
+                throw new IllegalArgumentException("blockByteAlignment must be a positive power of two: "
+                        + "blockByteAlignment=" + blockByteAlignment);
+            }
+            this.blockByteAlignment = blockByteAlignment;
+            return this;
+        }
+
+        /**
+         * @param blocksPerPage how many blocks each page holds, 1 to {@value #MAX_BLOCKS_PER_PAGE}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code blocksPerPage} is out of that range
+         */
+        public Builder blocksPerPage(int blocksPerPage) {
+            if (blocksPerPage < 1 || blocksPerPage > MAX_BLOCKS_PER_PAGE) {
+                throw new IllegalArgumentException("blocksPerPage must be in [1, " + MAX_BLOCKS_PER_PAGE
+                        + "]: blocksPerPage=" + blocksPerPage);
+            }
+            this.blocksPerPage = blocksPerPage;
+            return this;
+        }
+
+        /**
+         * @param threadSafe whether many threads may use the pool at once (every operation then
+         *     takes a lock); default false
+         * @return this builder
+         */
+        public Builder threadSafe(boolean threadSafe) {
+            this.threadSafe = threadSafe;
+            return this;
+        }
+
+        /**
+         * @param name the pool's name, used in misuse reports
+         * @return this builder
+         * @throws NullPointerException if {@code name} is null
+         */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /**
+         * Makes the pool. It takes no memory from the heap until the first allocation.
+         *
+         * @return a new, empty pool
+         * @throws IllegalArgumentException if a page's size ({@code blocksPerPage} times the block size
+         *     rounded up to the alignment), or the power of two above it, overflows a {@code long}
+         */
+        public FixedSizePool build() {
+            long stride = (blockByteSize + blockByteAlignment - 1) & -blockByteAlignment;
+            if (stride < blockByteSize) {
+                throw tooLarge(stride, 1);
+            }
+            int perPage = blocksPerPage > 0 ? blocksPerPage : defaultBlocksPerPage(stride);
+            long pageBytes;
+            try {
+                pageBytes = Math.multiplyExact(stride, perPage);
+            } catch (ArithmeticException e) {
+                throw tooLarge(stride, perPage);
+            }
+            if (pageBytes > 1L << 62) {
+                throw tooLarge(stride, perPage);
+            }
+            long alignment = Math.max(Heap.MIN_ALIGNMENT, Long.highestOneBit(pageBytes - 1) << 1);
+            return new FixedSizePool(this, stride, perPage, Math.max(alignment, blockByteAlignment));
+        }
+
+        private static int defaultBlocksPerPage(long stride) {
+            return (int) Math.min(MAX_BLOCKS_PER_PAGE,
+                    Math.max(MIN_DEFAULT_BLOCKS_PER_PAGE, DEFAULT_PAGE_BYTE_SIZE / stride));
+        }
+
+        private IllegalArgumentException tooLarge(long stride, int perPage) {
+            return new IllegalArgumentException("page size overflows: blockByteSize=" + blockByteSize
+                    + ", blockByteAlignment=" + blockByteAlignment + ", blocksPerPage=" + perPage);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package org.malloc4j;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantLock;
+import org.malloc4j.internal.Os;
+
+/**
+ * The {@link Arena} behind {@link Heap#newScope()} and {@link Heap#newSharedScope()}: every
+ * {@link #allocate} is one block of the heap, and {@link #close()} frees them all (C++'s RAII, Java's
+ * try-with-resources).
+ *
+ * <h2>Lifetime</h2>
+ * A scope owns a JDK arena, {@code inner}, of the same kind (confined or shared). Each block is
+ * handed out as a segment of exactly the requested size whose scope is {@code inner}'s, so when
+ * {@link #close()} closes {@code inner} every segment of the scope becomes inaccessible at once (the
+ * JVM rejects any later access with {@link IllegalStateException}); only then are the blocks freed.
+ * The addresses of live blocks are kept in a {@code long[]} on the Java heap, 8 bytes per block.
+ *
+ * <h2>Threads</h2>
+ * A confined scope may be used (allocate, access, close) only by the thread that made it; any other
+ * thread gets {@link WrongThreadException}, before anything changes. A shared scope may be used by
+ * any thread: its allocations take a lock, and its {@link #close()} costs what closing an
+ * {@link Arena#ofShared() shared arena} costs (a handshake with every thread).
+ */
+final class HeapScope implements Arena {
+    private static final int INITIAL_BLOCKS = 8;
+
+    private final Heap heap;
+    private final Arena inner;
+    /** The owner thread of a confined scope; {@code null} for a shared scope. */
+    private final Thread owner;
+    /** Guards a shared scope's fields; {@code null} for a confined scope. */
+    private final ReentrantLock lock;
+    private long[] blocks = new long[INITIAL_BLOCKS];
+    private int blockCount;
+    private boolean closed;
+
+    private HeapScope(Heap heap, Arena inner, Thread owner, ReentrantLock lock) {
+        this.heap = heap;
+        this.inner = inner;
+        this.owner = owner;
+        this.lock = lock;
+    }
+
+    /** @return a scope usable only by the calling thread */
+    static HeapScope confined(Heap heap) {
+        return new HeapScope(heap, Arena.ofConfined(), Thread.currentThread(), null);
+    }
+
+    /** @return a scope usable by any thread */
+    static HeapScope shared(Heap heap) {
+        return new HeapScope(heap, Arena.ofShared(), null, new ReentrantLock());
+    }
+
+    /**
+     * Allocates a zero-filled block of the heap, freed when this scope closes. The memory is zeroed
+     * as by the JDK's built-in arenas, so code written for {@link Arena#ofConfined()} runs unchanged.
+     *
+     * @param byteSize the size in bytes, 0 or more
+     * @param byteAlignment a positive power of two
+     * @return a native segment of exactly {@code byteSize} zero bytes whose address is a multiple of
+     *     {@code byteAlignment}, whose scope is {@link #scope()}, and which overlaps no other segment
+     *     this scope returned
+     * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
+     *     positive power of two
+     * @throws IllegalStateException if this scope is closed, or its heap is
+     * @throws WrongThreadException if this scope is confined and the caller is not its owner
+     * @throws HeapExhaustedError if the heap cannot provide the memory
+     */
+    @Override
+    public MemorySegment allocate(long byteSize, long byteAlignment) {
+        checkArguments(byteSize, byteAlignment);
+        if (lock == null) {
+            checkOwner();
+            return allocateUnlocked(byteSize, byteAlignment);
+        }
+        lock.lock();
+        try {
+            return allocateUnlocked(byteSize, byteAlignment);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private MemorySegment allocateUnlocked(long byteSize, long byteAlignment) {
+        if (closed) {
+            throw alreadyClosed();
+        }
+        if (blockCount == blocks.length) {
+            blocks = Arrays.copyOf(blocks, blocks.length * 2);
+        }
+        long address = mallocZeroed(byteSize, byteAlignment);
+        blocks[blockCount++] = address;
+        return Os.segment(address, byteSize, inner);
+    }
+
+    private long mallocZeroed(long byteSize, long byteAlignment) {
+        if (byteAlignment <= Heap.MIN_ALIGNMENT) {
+            return heap.calloc(1, byteSize).address();
+        }
+        MemorySegment block = heap.mallocAligned(byteSize, byteAlignment);
+        block.fill((byte) 0);
+        return block.address();
+    }
+
+    /** @return the scope of every segment this scope allocated: alive until {@link #close()} */
+    @Override
+    public MemorySegment.Scope scope() {
+        return inner.scope();
+    }
+
+    /**
+     * Closes this scope: every segment it returned becomes inaccessible, then every block it
+     * allocated goes back to the heap (unless the heap was closed first, which took them already).
+     *
+     * @throws IllegalStateException if this scope is already closed, or (shared scopes) a segment
+     *     of it is being accessed by a downcall at this moment; nothing changes then
+     * @throws WrongThreadException if this scope is confined and the caller is not its owner
+     */
+    @Override
+    public void close() {
+        if (lock == null) {
+            checkOwner();
+            closeUnlocked();
+            return;
+        }
+        lock.lock();
+        try {
+            closeUnlocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closeUnlocked() {
+        if (closed) {
+            throw alreadyClosed();
+        }
+        inner.close();
+        closed = true;
+        if (!heap.isClosed()) {
+            for (int i = 0; i < blockCount; i++) {
+                heap.freeAddress(blocks[i]);
+            }
+        }
+        blocks = null;
+        blockCount = 0;
+    }
+
+    /** @return blocks this scope holds now: allocated and not yet freed by {@link #close()} */
+    int blockCount() {
+        return blockCount;
+    }
+
+    @Override
+    public String toString() {
+        return "HeapScope[heap=" + heap.name() + ", " + (owner == null ? "shared" : "confined")
+                + (closed ? ", closed" : ", blocks=" + blockCount) + "]";
+    }
+
+    private void checkOwner() {
+        if (Thread.currentThread() != owner) {
+            throw wrongThread(owner);
+        }
+    }
+
+    static void checkArguments(long byteSize, long byteAlignment) {
+        if (byteSize < 0) {
+            throw new IllegalArgumentException("byteSize must not be negative: byteSize=" + byteSize);
+        }
+        if (byteAlignment <= 0 || (byteAlignment & (byteAlignment - 1)) != 0) {
+            throw new IllegalArgumentException(
+                    "byteAlignment must be a positive power of two: byteAlignment=" + byteAlignment);
+        }
+    }
+
+    static WrongThreadException wrongThread(Thread owner) {
+        return new WrongThreadException("attempted access outside owner thread: owner=" + owner.getName()
+                + ", caller=" + Thread.currentThread().getName());
+    }
+
+    private static IllegalStateException alreadyClosed() {
+        return new IllegalStateException("already closed: this scope was closed");
+    }
+}

@@ -1,0 +1,292 @@
+package org.malloc4j;
+
+import java.lang.foreign.MemorySegment;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+
+/**
+ * A growable array of fixed-size elements in one block of a {@link Heap}: C++'s
+ * {@code std::vector}, Rust's {@code Vec}, off the Java heap. What the four variants share.
+ *
+ * <h2>Shape</h2>
+ * Elements are {@link #elementByteSize()} bytes each, packed, index {@code 0} first, in one block of
+ * at least {@code capacity() * elementByteSize()} bytes. Sizes, capacities and indices are
+ * {@code long}s, in elements. Every access is bounds-checked against {@link #size()}.
+ *
+ * <h2>Growth</h2>
+ * When an element is added to a full array, the capacity grows by half (at least to
+ * {@value #MIN_GROWTH_CAPACITY}), so adding is amortised O(1); the block grows by
+ * {@link Heap#realloc realloc}, in place when the heap can. {@link #reserve} grows it once ahead of
+ * time, {@link #shrinkToFit()} gives the unused tail back. When growth fails with
+ * {@link HeapExhaustedError}, the array is unchanged.
+ *
+ * <h2>Views</h2>
+ * {@link #asSegment()} (and the element views of {@link NativeStructArray}) point into the block:
+ * they see later writes, and stay valid only until the block moves or is freed: until the next
+ * operation that grows or shrinks the capacity ({@code add}, {@code insert}, {@code reserve},
+ * {@code resize}, {@code shrinkToFit}) or {@link #close()}. Using one after that reads or writes
+ * memory the heap may have handed to someone else; the JVM does not catch it.
+ *
+ * <h2>Threads and lifetime</h2>
+ * Not thread-safe: use an array from one thread at a time, or guard it with a lock.
+ * {@link #close()} frees the block; every method that reads or changes the elements, the size or
+ * the capacity then throws {@link IllegalStateException}.
+ */
+public abstract sealed class NativeArray implements AutoCloseable
+        permits NativeIntArray, NativeLongArray, NativeDoubleArray, NativeStructArray {
+    /** The least capacity the first growth gives, in elements. */
+    public static final long MIN_GROWTH_CAPACITY = 8;
+
+    private final Heap heap;
+    private final long elementByteSize;
+    private final long elementAlignment;
+    private final long maxCapacity;
+    /** The block, exactly {@code capacity * elementByteSize} bytes; {@code NULL} when capacity is 0. */
+    MemorySegment block = MemorySegment.NULL;
+    long size;
+    private long capacity;
+    private boolean closed;
+
+    NativeArray(Heap heap, long elementByteSize, long elementAlignment, long initialCapacity) {
+        this.heap = Objects.requireNonNull(heap, "heap");
+        this.elementByteSize = elementByteSize;
+        this.elementAlignment = elementAlignment;
+        this.maxCapacity = Long.MAX_VALUE / elementByteSize;
+        if (initialCapacity < 0) {
+            throw new IllegalArgumentException("initialCapacity must not be negative: initialCapacity="
+                    + initialCapacity);
+        }
+        if (initialCapacity > 0) {
+            resizeBlock(checkCapacity(initialCapacity));
+        }
+    }
+
+    /**
+     * @return the number of elements
+     * @throws IllegalStateException if this array is closed
+     */
+    public final long size() {
+        checkOpen();
+        return size;
+    }
+
+    /**
+     * @return whether the array has no elements
+     * @throws IllegalStateException if this array is closed
+     */
+    public final boolean isEmpty() {
+        return size() == 0;
+    }
+
+    /**
+     * @return the number of elements the block holds before it must grow
+     * @throws IllegalStateException if this array is closed
+     */
+    public final long capacity() {
+        checkOpen();
+        return capacity;
+    }
+
+    /** @return the size of one element in bytes */
+    public final long elementByteSize() {
+        return elementByteSize;
+    }
+
+    /**
+     * Grows the capacity to at least {@code minCapacity} elements, to exactly {@code minCapacity}
+     * if it must grow; does nothing if the capacity already suffices.
+     *
+     * @param minCapacity the least capacity wanted, in elements
+     * @throws IllegalArgumentException if {@code minCapacity < 0}, or
+     *     {@code minCapacity * elementByteSize()} overflows a {@code long}
+     * @throws HeapExhaustedError if the heap cannot provide the memory; the array is unchanged
+     * @throws IllegalStateException if this array is closed
+     */
+    public final void reserve(long minCapacity) {
+        checkOpen();
+        if (minCapacity < 0) {
+            throw new IllegalArgumentException("minCapacity must not be negative: minCapacity=" + minCapacity);
+        }
+        if (minCapacity > capacity) {
+            resizeBlock(checkCapacity(minCapacity));
+        }
+    }
+
+    /**
+     * Sets the size: drops elements past {@code newSize}, or adds zero-filled elements up to it,
+     * growing the capacity as adding does (by half at least), so growing by small steps is amortised
+     * O(1) per element.
+     *
+     * @param newSize the new number of elements
+     * @throws IllegalArgumentException if {@code newSize < 0}, or
+     *     {@code newSize * elementByteSize()} overflows a {@code long}
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
+     *     array is unchanged
+     * @throws IllegalStateException if this array is closed
+     */
+    public final void resize(long newSize) {
+        checkOpen();
+        if (newSize < 0) {
+            throw new IllegalArgumentException("newSize must not be negative: newSize=" + newSize);
+        }
+        if (newSize > capacity) {
+            grow(checkCapacity(newSize));
+        }
+        if (newSize > size) {
+            block.asSlice(size * elementByteSize, (newSize - size) * elementByteSize).fill((byte) 0);
+        }
+        size = newSize;
+    }
+
+    /**
+     * Removes every element; the capacity stays.
+     *
+     * @throws IllegalStateException if this array is closed
+     */
+    public final void clear() {
+        checkOpen();
+        size = 0;
+    }
+
+    /**
+     * Makes the capacity equal to the size, giving the rest of the block back to the heap (all of it
+     * when the array is empty).
+     *
+     * @throws IllegalStateException if this array is closed
+     */
+    public final void shrinkToFit() {
+        checkOpen();
+        if (capacity > size) {
+            resizeBlock(size);
+        }
+    }
+
+    /**
+     * A view of the elements: {@code size() * elementByteSize()} bytes, element {@code i} at byte
+     * offset {@code i * elementByteSize()}, in native byte order. Valid until the next change of
+     * capacity or {@link #close()} (see the class documentation).
+     *
+     * @return a native segment over the elements, zero-length when the array is empty
+     * @throws IllegalStateException if this array is closed
+     */
+    public final MemorySegment asSegment() {
+        checkOpen();
+        return block.asSlice(0, size * elementByteSize);
+    }
+
+    /** @return whether {@link #close()} has been called */
+    public final boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Frees the block. Views of it must no longer be used.
+     *
+     * @throws IllegalStateException if this array is already closed
+     */
+    @Override
+    public final void close() {
+        checkOpen();
+        if (!heap.isClosed()) {
+            heap.free(block);
+        }
+        block = MemorySegment.NULL;
+        size = 0;
+        capacity = 0;
+        closed = true;
+    }
+
+    // ---- for the variants ----
+
+    /** @return the byte offset of element {@code index}, after checking the array is open and the index */
+    final long offsetOf(long index) {
+        checkOpen();
+        return Objects.checkIndex(index, size) * elementByteSize;
+    }
+
+    /** Makes room for one element at the end; @return its byte offset */
+    final long appendSlot() {
+        checkOpen();
+        if (size == capacity) {
+            grow(size + 1);
+        }
+        return size++ * elementByteSize;
+    }
+
+    /** Makes room for one element at {@code index}, shifting later ones up; @return its byte offset */
+    final long insertSlot(long index) {
+        checkOpen();
+        Objects.checkIndex(index, size + 1);
+        if (size == capacity) {
+            grow(size + 1);
+        }
+        long offset = index * elementByteSize;
+        MemorySegment.copy(block, offset, block, offset + elementByteSize, (size - index) * elementByteSize);
+        size++;
+        return offset;
+    }
+
+    /** Removes element {@code index}, shifting later ones down; the index must be checked */
+    final void closeGap(long index) {
+        long offset = index * elementByteSize;
+        MemorySegment.copy(block, offset + elementByteSize, block, offset, (size - index - 1) * elementByteSize);
+        size--;
+    }
+
+    /** @return the index of the last element, after checking the array is open and not empty */
+    final long lastIndex() {
+        checkOpen();
+        if (size == 0) {
+            throw new NoSuchElementException("array is empty: size=0");
+        }
+        return size - 1;
+    }
+
+    /** @return whether {@code segment} shares memory with this array's block */
+    final boolean overlapsBlock(MemorySegment segment) {
+        long start = block.address();
+        return segment.isNative() && capacity > 0 && segment.address() < start + capacity * elementByteSize
+                && start < segment.address() + segment.byteSize();
+    }
+
+    final void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("already closed: this " + getClass().getSimpleName() + " was closed");
+        }
+    }
+
+    /** Grows the capacity to at least {@code minCapacity}, and by half at least: amortised O(1) */
+    private void grow(long minCapacity) {
+        if (minCapacity > maxCapacity) {
+            throw new IllegalStateException("array is at its largest capacity: capacity=" + capacity);
+        }
+        long grown = capacity + (capacity >> 1);
+        grown = grown < 0 || grown > maxCapacity ? maxCapacity : grown;
+        resizeBlock(Math.min(Math.max(Math.max(grown, minCapacity), MIN_GROWTH_CAPACITY), maxCapacity));
+    }
+
+    private long checkCapacity(long minCapacity) {
+        if (minCapacity > maxCapacity) {
+            throw new IllegalArgumentException("capacity overflows: capacity=" + minCapacity + ", elementByteSize="
+                    + elementByteSize + ", maxCapacity=" + maxCapacity);
+        }
+        return minCapacity;
+    }
+
+    /** Moves the elements to a block of exactly {@code newCapacity} elements; unchanged on failure */
+    private void resizeBlock(long newCapacity) {
+        long byteSize = newCapacity * elementByteSize;
+        if (newCapacity == 0) {
+            heap.free(block);
+            block = MemorySegment.NULL;
+        } else if (elementAlignment <= Heap.MIN_ALIGNMENT) {
+            block = heap.realloc(block, byteSize);
+        } else {
+            MemorySegment moved = heap.mallocAligned(byteSize, elementAlignment);
+            MemorySegment.copy(block, 0, moved, 0, size * elementByteSize);
+            heap.free(block);
+            block = moved;
+        }
+        capacity = newCapacity;
+    }
+}

@@ -1,0 +1,152 @@
+package org.malloc4j;
+
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * A growable array of {@code int}s off the Java heap: an {@code ArrayList<Integer>} without boxing,
+ * or C++'s {@code std::vector<int32_t>}. Elements are 4 bytes each, in native byte order
+ * ({@link ValueLayout#JAVA_INT}); sizes and indices are {@code long}s.
+ *
+ * <p>Growth, views and lifetime are described in {@link NativeArray}. <b>Not thread-safe</b>: use an
+ * instance from one thread at a time.
+ *
+ * {@snippet lang = java:
+ * try (NativeIntArray ids = new NativeIntArray(heap)) {
+ *     ids.add(42);
+ *     ids.insert(0, 7);          // [7, 42]
+ *     int last = ids.pop();      // 42
+ * } // the block is freed here
+ * }
+ */
+public final class NativeIntArray extends NativeArray {
+    private static final ValueLayout.OfInt ELEMENT = ValueLayout.JAVA_INT;
+
+    /**
+     * An empty array that takes no memory until the first element is added.
+     *
+     * @param heap the heap the block comes from
+     * @throws NullPointerException if {@code heap} is null
+     */
+    public NativeIntArray(Heap heap) {
+        this(heap, 0);
+    }
+
+    /**
+     * An empty array with room for {@code initialCapacity} elements.
+     *
+     * @param heap the heap the block comes from
+     * @param initialCapacity the capacity in elements, 0 or more
+     * @throws IllegalArgumentException if {@code initialCapacity < 0} or its byte size overflows
+     * @throws HeapExhaustedError if the heap cannot provide the memory
+     * @throws NullPointerException if {@code heap} is null
+     */
+    public NativeIntArray(Heap heap, long initialCapacity) {
+        super(heap, ELEMENT.byteSize(), ELEMENT.byteAlignment(), initialCapacity);
+    }
+
+    /**
+     * @param index the element's index
+     * @return the element at {@code index}
+     * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
+     * @throws IllegalStateException if this array is closed
+     */
+    public int get(long index) {
+        return block.get(ELEMENT, offsetOf(index));
+    }
+
+    /**
+     * Replaces the element at {@code index}.
+     *
+     * @param index the element's index
+     * @param value the new value
+     * @return the value it replaced
+     * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
+     * @throws IllegalStateException if this array is closed
+     */
+    public int set(long index, int value) {
+        long offset = offsetOf(index);
+        int old = block.get(ELEMENT, offset);
+        block.set(ELEMENT, offset, value);
+        return old;
+    }
+
+    /**
+     * Appends an element (C++'s {@code push_back}), growing the array if it is full.
+     *
+     * @param value the value to append
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
+     *     array is unchanged
+     * @throws IllegalStateException if this array is closed
+     */
+    public void add(int value) {
+        long offset = appendSlot(); // may move the block: read it after
+        block.set(ELEMENT, offset, value);
+    }
+
+    /**
+     * Inserts an element at {@code index}, shifting the elements from {@code index} on up by one: O(n).
+     *
+     * @param index where the element goes, {@code 0 <= index <= size()}
+     * @param value the value to insert
+     * @throws IndexOutOfBoundsException if {@code index < 0 || index > size()}
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
+     *     array is unchanged
+     * @throws IllegalStateException if this array is closed
+     */
+    public void insert(long index, int value) {
+        long offset = insertSlot(index); // may move the block: read it after
+        block.set(ELEMENT, offset, value);
+    }
+
+    /**
+     * Removes the element at {@code index}, shifting later elements down by one: O(n).
+     *
+     * @param index the element's index
+     * @return the removed value
+     * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
+     * @throws IllegalStateException if this array is closed
+     */
+    public int remove(long index) {
+        int old = block.get(ELEMENT, offsetOf(index));
+        closeGap(index);
+        return old;
+    }
+
+    /**
+     * Removes and returns the last element (C++'s {@code pop_back}, {@code ArrayDeque.removeLast}).
+     *
+     * @return the removed value
+     * @throws java.util.NoSuchElementException if the array is empty
+     * @throws IllegalStateException if this array is closed
+     */
+    public int pop() {
+        long index = lastIndex();
+        size = index;
+        return block.getAtIndex(ELEMENT, index);
+    }
+
+    /**
+     * @return the elements in a new Java array
+     * @throws IllegalStateException if this array is closed, or it has more elements than a Java
+     *     array can hold
+     */
+    public int[] toArray() {
+        long count = size();
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("too many elements for a Java array: size=" + count);
+        }
+        return asSegment().toArray(ELEMENT);
+    }
+
+    /** @return the elements as {@code [1, 2, 3]}, at most the first 100 */
+    @Override
+    public String toString() {
+        if (isClosed()) {
+            return "NativeIntArray[closed]";
+        }
+        int shown = (int) Math.min(size, 100);
+        String head = Arrays.toString(block.asSlice(0, shown * ELEMENT.byteSize()).toArray(ELEMENT));
+        return size > shown ? head.substring(0, head.length() - 1) + ", ... (size=" + size + ")]" : head;
+    }
+}

@@ -1,0 +1,119 @@
+package org.malloc4j;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One page of a {@link FixedSizePool}: {@code capacity} blocks, {@code stride} bytes apart, in one
+ * block of the heap. Not thread-safe; the pool guards it.
+ *
+ * <h2>Block states, all out of band</h2>
+ * Block {@code i} is
+ * <ul>
+ *   <li><em>untouched</em> when {@code i >= bump}: never handed out;
+ *   <li><em>free</em> when bit {@code i} of {@link #freeBits} is set: handed out, then freed;
+ *   <li><em>live</em> otherwise.
+ * </ul>
+ * Free blocks are found in O(1) through two summary levels: bit {@code w} of
+ * {@code summary[w >>> 6]} is set when word {@code w} of {@code freeBits} has a set bit, and bit
+ * {@code s} of {@link #top} when {@code summary[s]} is non-zero. Three trailing-zero counts find a
+ * free block among up to 64 × 64 × 64 = {@value #MAX_CAPACITY}. Nothing is ever stored in the blocks,
+ * so no user write can corrupt the pool, and a freed block is told from a live one in O(1).
+ */
+final class PoolPage {
+    /** The most blocks a page may have: what three bitmap levels of 64 bits index. */
+    static final int MAX_CAPACITY = 64 * 64 * 64;
+
+    final long base;
+    final MemorySegment segment;
+    final int capacity;
+    private final long stride;
+    private final long[] freeBits;
+    private final long[] summary;
+    private long top;
+    private int bump;
+    private int live;
+
+    /** Links in the pool's list of pages with room; {@code listed} says whether the page is in it. */
+    PoolPage previous;
+    PoolPage next;
+    boolean listed;
+
+    PoolPage(long base, MemorySegment segment, int capacity, long stride) {
+        this.base = base;
+        this.segment = segment;
+        this.capacity = capacity;
+        this.stride = stride;
+        int words = (capacity + 63) >>> 6;
+        this.freeBits = new long[words];
+        this.summary = new long[(words + 63) >>> 6];
+    }
+
+    /** @return whether every block is live */
+    boolean isFull() {
+        return top == 0 && bump == capacity;
+    }
+
+    /** @return whether no block is live */
+    boolean isEmpty() {
+        return live == 0;
+    }
+
+    int live() {
+        return live;
+    }
+
+    /** Hands out a block; the page must not be {@linkplain #isFull() full}. @return its index */
+    int take() {
+        live++;
+        if (top == 0) {
+            return bump++;
+        }
+        int summaryIndex = Long.numberOfTrailingZeros(top);
+        int word = (summaryIndex << 6) + Long.numberOfTrailingZeros(summary[summaryIndex]);
+        long bits = freeBits[word];
+        int index = (word << 6) + Long.numberOfTrailingZeros(bits);
+        bits &= bits - 1;
+        freeBits[word] = bits;
+        if (bits == 0) {
+            clearSummary(word);
+        }
+        return index;
+    }
+
+    private void clearSummary(int word) {
+        int summaryIndex = word >>> 6;
+        long bits = summary[summaryIndex] & ~(1L << word);
+        summary[summaryIndex] = bits;
+        if (bits == 0) {
+            top &= ~(1L << summaryIndex);
+        }
+    }
+
+    /** Takes back live block {@code index}; check {@link #isLive} first. */
+    void give(int index) {
+        live--;
+        int word = index >>> 6;
+        freeBits[word] |= 1L << index;
+        summary[word >>> 6] |= 1L << word;
+        top |= 1L << (word >>> 6);
+    }
+
+    /** @return whether block {@code index} was handed out and not freed since */
+    boolean isLive(int index) {
+        return index < bump && (freeBits[index >>> 6] & (1L << index)) == 0;
+    }
+
+    /** @return whether block {@code index} was ever handed out */
+    boolean wasHandedOut(int index) {
+        return index < bump;
+    }
+
+    long blockAddress(int index) {
+        return base + index * stride;
+    }
+
+    /** @return the Java heap bytes this page's bookkeeping takes, roughly */
+    long metadataBytes() {
+        return 64 + 16 + 8L * freeBits.length + 16 + 8L * summary.length;
+    }
+}

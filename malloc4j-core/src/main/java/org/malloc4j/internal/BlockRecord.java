@@ -1,0 +1,49 @@
+package org.malloc4j.internal;
+
+import java.lang.foreign.Arena;
+
+/**
+ * What checked mode knows about one block: where it is, its redzones, its own scope, and who
+ * allocated and freed it.
+ *
+ * <pre>
+ *  base              address                     address + byteSize        base + span
+ *   | front redzone   | the user's bytes            | back redzone (canaries)  |
+ * </pre>
+ */
+final class BlockRecord {
+    final long base;
+    final long address;
+    final long byteSize;
+    /** Bytes from {@link #base} to the end of the back redzone. */
+    final long span;
+    /** The block's own scope: its segments die when it closes, at free. */
+    final Arena arena;
+    final String allocThread;
+    final StackTraceElement[] allocStack;
+    String freeThread;
+    StackTraceElement[] freeStack;
+
+    BlockRecord(long base, long address, long byteSize, long span) {
+        this.base = base;
+        this.address = address;
+        this.byteSize = byteSize;
+        this.span = span;
+        this.arena = Arena.ofShared();
+        this.allocThread = Thread.currentThread().getName();
+        this.allocStack = StackCapture.capture();
+    }
+
+    long frontRedzone() {
+        return address - base;
+    }
+
+    long backRedzone() {
+        return span - frontRedzone() - byteSize;
+    }
+
+    void markFreed() {
+        freeThread = Thread.currentThread().getName();
+        freeStack = StackCapture.capture();
+    }
+}

@@ -1,0 +1,423 @@
+package org.malloc4j.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.malloc4j.CheckMode;
+import org.malloc4j.HeapExhaustedError;
+import org.malloc4j.HeapStats;
+import org.malloc4j.LeakReport;
+import org.malloc4j.MemoryMisuseException;
+
+/**
+ * The sanitizer: checked mode and fault injection in front of {@link HeapCore}s.
+ *
+ * <p>Checked blocks come from a core of their own ({@link #guarded}), so telling a checked block
+ * from a fast one is a region lookup (GWP-ASan's guarded pool): in sampled mode the unchecked
+ * blocks keep the fast path. A checked block is laid out as {@link BlockRecord} shows, with
+ * redzones of {@link CheckMode#CANARY_BYTE}, and its record lives in {@link #live} until freed;
+ * then it is poisoned and waits in the {@link Quarantine}.
+ */
+final class CheckedAllocator implements Allocator {
+    private static final long REDZONE = 16;
+    private static final int FREED_HISTORY = 1 << 16;
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final String name;
+    private final CheckMode mode;
+    private final int sampleInterval;
+    private final FaultPolicy faults;
+    /** Unchecked blocks; null in full mode. */
+    private final HeapCore fast;
+    /** Checked blocks; null when only faults are injected. */
+    private final HeapCore guarded;
+    private final Quarantine quarantine;
+    private final ConcurrentSkipListMap<Long, BlockRecord> live = new ConcurrentSkipListMap<>();
+    /** Recently freed blocks by address, to name a double free after the block left quarantine. */
+    private final Map<Long, BlockRecord> freed = Collections.synchronizedMap(
+            new LinkedHashMap<>(1024, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Long, BlockRecord> eldest) {
+                    return size() > FREED_HISTORY;
+                }
+            });
+    private final AtomicLong checkedMallocs = new AtomicLong();
+    private final AtomicLong checkedFrees = new AtomicLong();
+    private final AtomicLong checkedRequested = new AtomicLong();
+
+    CheckedAllocator(HeapCore core, HeapConfig config) {
+        this.name = config.name();
+        this.mode = config.mode();
+        this.sampleInterval = config.sampleInterval();
+        this.faults = config.faults();
+        this.quarantine = new Quarantine(config.quarantineBytes());
+        switch (mode) {
+            case FULL -> {
+                fast = null;
+                guarded = core;
+            }
+            case SAMPLED -> {
+                fast = core;
+                guarded = HeapCore.create(config);
+            }
+            default -> {
+                fast = core;
+                guarded = null;
+            }
+        }
+    }
+
+    // ---- allocation ----
+
+    @Override
+    public long malloc(long byteSize, boolean throwing) {
+        prepare(byteSize);
+        if (injectFault(byteSize)) {
+            return injectedFailure(byteSize, throwing);
+        }
+        return sample() ? allocateChecked(byteSize, REDZONE, false, throwing) : fast.malloc(byteSize, throwing);
+    }
+
+    @Override
+    public long calloc(long byteSize, boolean throwing) {
+        prepare(byteSize);
+        if (injectFault(byteSize)) {
+            return injectedFailure(byteSize, throwing);
+        }
+        return sample() ? allocateChecked(byteSize, REDZONE, true, throwing) : fast.calloc(byteSize, throwing);
+    }
+
+    @Override
+    public long mallocAligned(long byteSize, long byteAlignment, boolean throwing) {
+        if (byteAlignment <= 0 || (byteAlignment & (byteAlignment - 1)) != 0) {
+            throw new IllegalArgumentException("byteAlignment must be a positive power of two: " + byteAlignment);
+        }
+        prepare(byteSize);
+        if (injectFault(byteSize)) {
+            return injectedFailure(byteSize, throwing);
+        }
+        return sample()
+                ? allocateChecked(byteSize, Math.max(REDZONE, byteAlignment), false, throwing)
+                : fast.mallocAligned(byteSize, byteAlignment, throwing);
+    }
+
+    @Override
+    public long realloc(long address, long newByteSize, boolean throwing) {
+        if (address == 0) {
+            return malloc(newByteSize, throwing);
+        }
+        prepare(newByteSize);
+        if (!isChecked(address)) {
+            if (newByteSize > 0 && faults != null) {
+                fast.usableSize(address);
+                if (injectFault(newByteSize)) {
+                    return injectedFailure(newByteSize, throwing);
+                }
+            }
+            return fast.realloc(address, newByteSize, throwing);
+        }
+        BlockRecord block = liveBlock("realloc", address);
+        if (newByteSize > 0 && injectFault(newByteSize)) {
+            return injectedFailure(newByteSize, throwing);
+        }
+        // Always move, as AddressSanitizer does: a stale pointer then hits a freed, poisoned block.
+        long fresh = allocateChecked(newByteSize, REDZONE, false, throwing);
+        if (fresh == 0) {
+            return 0;
+        }
+        long kept = Math.min(block.byteSize, newByteSize);
+        MemorySegment.copy(guarded.segment(address, kept), 0, guarded.segment(fresh, kept), 0, kept);
+        free(address);
+        return fresh;
+    }
+
+    private long allocateChecked(long byteSize, long front, boolean zero, boolean throwing) {
+        long span = front + SpanAllocator.roundUp(byteSize, REDZONE) + REDZONE;
+        long base = front <= REDZONE ? guarded.malloc(span, false) : guarded.mallocAligned(span, front, false);
+        if (base == 0) {
+            if (throwing) {
+                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize
+                        + " bytes (checked mode, " + span + " bytes with redzones)", byteSize);
+            }
+            return 0;
+        }
+        BlockRecord block = new BlockRecord(base, base + front, byteSize, span);
+        MemorySegment memory = guarded.segment(base, span);
+        memory.asSlice(0, front).fill(CheckMode.CANARY_BYTE);
+        memory.asSlice(front, byteSize).fill(zero ? 0 : CheckMode.JUNK_BYTE);
+        memory.asSlice(front + byteSize).fill(CheckMode.CANARY_BYTE);
+        freed.remove(block.address);
+        live.put(block.address, block);
+        checkedMallocs.incrementAndGet();
+        checkedRequested.addAndGet(byteSize);
+        return block.address;
+    }
+
+    // ---- free ----
+
+    @Override
+    public void free(long address) {
+        if (address == 0) {
+            return;
+        }
+        checkOpen();
+        if (!isChecked(address)) {
+            fast.free(address);
+            return;
+        }
+        BlockRecord block = liveBlock("free", address);
+        MemoryMisuseException overflow = damagedRedzone(block, "at free");
+        if (overflow != null) {
+            throw overflow;
+        }
+        if (!live.remove(address, block)) {
+            throw SanitizerReports.doubleFree("free", block, name);
+        }
+        block.markFreed();
+        block.arena.close();
+        guarded.segment(block.address, block.byteSize).fill(CheckMode.POISON_BYTE);
+        freed.put(address, block);
+        checkedFrees.incrementAndGet();
+        checkedRequested.addAndGet(-block.byteSize);
+        release(quarantine.add(block), "when it left quarantine");
+    }
+
+    /** Gives blocks out of quarantine back to the core, reporting the first that was written to. */
+    private void release(List<BlockRecord> blocks, String when) {
+        MemoryMisuseException problem = null;
+        for (BlockRecord block : blocks) {
+            MemoryMisuseException damage = damagedPoison(block, when);
+            if (problem == null) {
+                problem = damage;
+            }
+            guarded.free(block.base);
+        }
+        if (problem != null) {
+            throw problem;
+        }
+    }
+
+    private BlockRecord liveBlock(String operation, long address) {
+        BlockRecord block = live.get(address);
+        if (block != null) {
+            return block;
+        }
+        BlockRecord previous = freed.get(address);
+        if (previous != null) {
+            throw SanitizerReports.doubleFree(operation, previous, name);
+        }
+        Map.Entry<Long, BlockRecord> below = live.floorEntry(address);
+        BlockRecord containing = below != null
+                && address < below.getValue().address + Math.max(1, below.getValue().byteSize)
+                ? below.getValue() : null;
+        throw SanitizerReports.badFree(operation, address, containing, name);
+    }
+
+    // ---- checks ----
+
+    private MemoryMisuseException damagedRedzone(BlockRecord block, String when) {
+        MemorySegment memory = guarded.segment(block.base, block.span);
+        long bad = firstNot(memory, 0, block.frontRedzone(), CheckMode.CANARY_BYTE);
+        if (bad < 0) {
+            bad = firstNot(memory, block.frontRedzone() + block.byteSize, block.backRedzone(), CheckMode.CANARY_BYTE);
+        }
+        return bad < 0 ? null : SanitizerReports.overflow(block, block.base + bad, when, name);
+    }
+
+    private MemoryMisuseException damagedPoison(BlockRecord block, String when) {
+        MemoryMisuseException overflow = damagedRedzone(block, when);
+        if (overflow != null) {
+            return overflow;
+        }
+        MemorySegment memory = guarded.segment(block.address, block.byteSize);
+        long bad = firstNot(memory, 0, block.byteSize, CheckMode.POISON_BYTE);
+        return bad < 0 ? null : SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
+    }
+
+    /** @return the offset of the first byte in {@code [from, from + length)} that is not {@code value}, or -1 */
+    private static long firstNot(MemorySegment memory, long from, long length, byte value) {
+        MemorySegment expected = MemorySegment.ofArray(new byte[(int) Math.min(length, 4096)]);
+        expected.fill(value);
+        for (long done = 0; done < length; done += expected.byteSize()) {
+            long chunk = Math.min(expected.byteSize(), length - done);
+            long mismatch = MemorySegment.mismatch(memory, from + done, from + done + chunk, expected, 0, chunk);
+            if (mismatch >= 0) {
+                return from + done + mismatch;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public void check() {
+        checkOpen();
+        for (BlockRecord block : live.values()) {
+            MemoryMisuseException damage = damagedRedzone(block, "by check()");
+            if (damage != null) {
+                throw damage;
+            }
+        }
+        for (BlockRecord block : quarantine.snapshot()) {
+            MemoryMisuseException damage = damagedPoison(block, "by check()");
+            if (damage != null) {
+                throw damage;
+            }
+        }
+        if (fast != null) {
+            fast.check();
+        }
+        if (guarded != null) {
+            guarded.check();
+        }
+    }
+
+    @Override
+    public LeakReport leaks() {
+        return SanitizerReports.leaks(new ArrayList<>(live.values()), name);
+    }
+
+    // ---- segments ----
+
+    @Override
+    public MemorySegment segment(long address, long byteSize) {
+        if (!isChecked(address)) {
+            return fast.segment(address, byteSize);
+        }
+        BlockRecord block = live.get(address);
+        MemorySegment segment = Os.segment(address, byteSize, block.arena);
+        CLEANER.register(segment, () -> reportUnreachable(block));
+        return segment;
+    }
+
+    /** A segment was collected while its block was still live: nobody can free it through it. */
+    private void reportUnreachable(BlockRecord block) {
+        if (live.get(block.address) == block && !isClosed()) {
+            System.err.println("WARNING: malloc4j: a segment of a live block became unreachable without free "
+                    + "(a leak, unless its address is kept elsewhere)\n"
+                    + SanitizerReports.leaks(List.of(block), name).text());
+        }
+    }
+
+    @Override
+    public long usableSize(long address) {
+        checkOpen();
+        return isChecked(address) ? liveBlock("usableSize", address).byteSize : fast.usableSize(address);
+    }
+
+    // ---- the rest ----
+
+    @Override
+    public HeapStats stats() {
+        HeapStats base = fast != null ? fast.stats() : zero();
+        if (guarded == null) {
+            return base;
+        }
+        HeapStats checked = guarded.stats();
+        return new HeapStats(name,
+                base.mallocCount() + checkedMallocs.get(),
+                base.freeCount() + checkedFrees.get(),
+                base.requestedBytes() + checkedRequested.get(),
+                base.usableBytes() + checked.usableBytes(),
+                base.committedBytes() + checked.committedBytes(),
+                base.peakCommittedBytes() + checked.peakCommittedBytes(),
+                base.reservedBytes() + checked.reservedBytes(),
+                base.peakReservedBytes() + checked.peakReservedBytes(),
+                base.metadataBytes() + checked.metadataBytes() + 160L * (live.size() + quarantine.snapshot().size()),
+                base.mmapCalls() + checked.mmapCalls(),
+                base.munmapCalls() + checked.munmapCalls(),
+                base.madviseCalls() + checked.madviseCalls(),
+                base.purgedBytes() + checked.purgedBytes());
+    }
+
+    private HeapStats zero() {
+        return new HeapStats(name, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+    @Override
+    public void trim() {
+        checkOpen();
+        if (guarded != null) {
+            release(quarantine.drain(), "by trim()");
+            guarded.trim();
+        }
+        if (fast != null) {
+            fast.trim();
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public boolean isClosed() {
+        return (fast != null ? fast : guarded).isClosed();
+    }
+
+    @Override
+    public void close() {
+        checkOpen();
+        LeakReport leaks = leaks();
+        if (!leaks.isEmpty()) {
+            System.err.println(leaks.text());
+        }
+        for (BlockRecord block : live.values()) {
+            block.arena.close();
+        }
+        live.clear();
+        quarantine.drain();
+        if (guarded != null) {
+            guarded.close();
+        }
+        if (fast != null) {
+            fast.close();
+        }
+    }
+
+    // ---- helpers ----
+
+    private void prepare(long byteSize) {
+        if (byteSize < 0) {
+            throw new IllegalArgumentException("byteSize must not be negative: " + byteSize);
+        }
+        checkOpen();
+    }
+
+    private void checkOpen() {
+        if (isClosed()) {
+            throw new IllegalStateException("heap '" + name + "' is closed");
+        }
+    }
+
+    private boolean sample() {
+        return switch (mode) {
+            case FULL -> true;
+            case SAMPLED -> ThreadLocalRandom.current().nextInt(sampleInterval) == 0;
+            default -> false;
+        };
+    }
+
+    private boolean isChecked(long address) {
+        return guarded != null && (fast == null || guarded.owns(address));
+    }
+
+    private boolean injectFault(long byteSize) {
+        return faults != null && faults.shouldFail(byteSize);
+    }
+
+    private long injectedFailure(long byteSize, boolean throwing) {
+        if (throwing) {
+            throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize
+                    + " bytes: failure injected by FaultInjection", byteSize);
+        }
+        return 0;
+    }
+}

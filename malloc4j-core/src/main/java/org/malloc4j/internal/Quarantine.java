@@ -1,0 +1,49 @@
+package org.malloc4j.internal;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Freed blocks held back from reuse, oldest first, capped in bytes (AddressSanitizer's and
+ * Valgrind's quarantine), so a dangling pointer keeps pointing at poisoned memory for a while.
+ * Guarded by its own monitor.
+ */
+final class Quarantine {
+    private final long capacityBytes;
+    private final ArrayDeque<BlockRecord> blocks = new ArrayDeque<>();
+    private long bytes;
+
+    Quarantine(long capacityBytes) {
+        this.capacityBytes = capacityBytes;
+    }
+
+    /** Adds a freed block. @return the blocks pushed out to make room, oldest first */
+    synchronized List<BlockRecord> add(BlockRecord block) {
+        blocks.addLast(block);
+        bytes += block.span;
+        List<BlockRecord> evicted = List.of();
+        while (bytes > capacityBytes && !blocks.isEmpty()) {
+            if (evicted.isEmpty()) {
+                evicted = new ArrayList<>();
+            }
+            BlockRecord oldest = blocks.pollFirst();
+            bytes -= oldest.span;
+            evicted.add(oldest);
+        }
+        return evicted;
+    }
+
+    /** @return every quarantined block, removing none */
+    synchronized List<BlockRecord> snapshot() {
+        return new ArrayList<>(blocks);
+    }
+
+    /** Removes and returns everything (the heap is closing or trimming). */
+    synchronized List<BlockRecord> drain() {
+        List<BlockRecord> all = new ArrayList<>(blocks);
+        blocks.clear();
+        bytes = 0;
+        return all;
+    }
+}

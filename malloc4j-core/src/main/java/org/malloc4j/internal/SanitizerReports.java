@@ -1,0 +1,130 @@
+package org.malloc4j.internal;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.malloc4j.LeakReport;
+import org.malloc4j.MemoryMisuseException;
+import org.malloc4j.MemoryMisuseException.Kind;
+
+/**
+ * Checked mode's reports, in AddressSanitizer's layout: the kind and the address with the thread;
+ * where the address lies relative to the block; where the block was freed; where it was
+ * allocated; one SUMMARY line naming the first user frame. Leak reports follow LeakSanitizer.
+ */
+final class SanitizerReports {
+    private SanitizerReports() {
+    }
+
+    static MemoryMisuseException doubleFree(String operation, BlockRecord block, String heap) {
+        StringBuilder text = title("attempting double-free on 0x" + hex(block.address) + " (" + operation + ")");
+        text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
+                .append(describe(block)).append('\n');
+        text.append(stack("freed by thread \"" + block.freeThread + "\" here:", block.freeStack));
+        text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        return finish(Kind.DOUBLE_FREE, block.address, text, StackCapture.capture(), heap);
+    }
+
+    static MemoryMisuseException badFree(String operation, long address, BlockRecord containing, String heap) {
+        StringBuilder text = title("attempting " + operation + " on address which was not malloc()-ed: 0x"
+                + hex(address));
+        if (containing != null) {
+            text.append("0x").append(hex(address)).append(" is located ").append(address - containing.address)
+                    .append(" bytes inside of ").append(describe(containing)).append('\n');
+            text.append(stack("allocated by thread \"" + containing.allocThread + "\" here:",
+                    containing.allocStack));
+        } else {
+            text.append("0x").append(hex(address)).append(" is not the start of any live block of heap '")
+                    .append(heap).append("'\n");
+        }
+        return finish(Kind.BAD_FREE, address, text, StackCapture.capture(), heap);
+    }
+
+    /** A redzone byte changed: an overflow past the end, or an underflow before the start. */
+    static MemoryMisuseException overflow(BlockRecord block, long badAddress, String when, String heap) {
+        boolean after = badAddress >= block.address + block.byteSize;
+        long distance = after ? badAddress - (block.address + block.byteSize) : block.address - badAddress;
+        StringBuilder text = title("heap-buffer-overflow on address 0x" + hex(badAddress));
+        text.append("WRITE of unknown size found ").append(when).append('\n');
+        text.append("0x").append(hex(badAddress)).append(" is located ").append(distance)
+                .append(after ? " bytes after " : " bytes before ").append(describe(block)).append('\n');
+        text.append(stack("allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        return finish(Kind.HEAP_BUFFER_OVERFLOW, badAddress, text, block.allocStack, heap);
+    }
+
+    /** A poisoned byte of a freed block changed: a write after free through a raw address. */
+    static MemoryMisuseException writeAfterFree(BlockRecord block, long badAddress, String when, String heap) {
+        StringBuilder text = title("heap-use-after-free on address 0x" + hex(badAddress));
+        text.append("WRITE of unknown size after free, found ").append(when).append('\n');
+        text.append("0x").append(hex(badAddress)).append(" is located ").append(badAddress - block.address)
+                .append(" bytes inside of ").append(describe(block)).append('\n');
+        text.append(stack("freed by thread \"" + block.freeThread + "\" here:", block.freeStack));
+        text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        return finish(Kind.USE_AFTER_FREE, badAddress, text, block.freeStack, heap);
+    }
+
+    static LeakReport leaks(List<BlockRecord> live, String heap) {
+        Map<List<StackTraceElement>, long[]> sites = new LinkedHashMap<>();
+        long bytes = 0;
+        for (BlockRecord block : live) {
+            long[] counts = sites.computeIfAbsent(Arrays.asList(block.allocStack), key -> new long[2]);
+            counts[0]++;
+            counts[1] += block.byteSize;
+            bytes += block.byteSize;
+        }
+        List<LeakReport.Site> list = new ArrayList<>();
+        sites.forEach((stack, counts) -> list.add(new LeakReport.Site(counts[0], counts[1], List.copyOf(stack))));
+        list.sort(Comparator.comparingLong(LeakReport.Site::bytes).reversed());
+        if (list.isEmpty()) {
+            return new LeakReport(0, 0, List.of(), "");
+        }
+        StringBuilder text = new StringBuilder("ERROR: malloc4j: detected memory leaks in heap '")
+                .append(heap).append("'\n\n");
+        for (LeakReport.Site site : list) {
+            text.append(stack("Direct leak of " + site.bytes() + " byte(s) in " + site.blocks()
+                    + " object(s) allocated from:", site.stack().toArray(StackTraceElement[]::new)));
+            text.append('\n');
+        }
+        text.append("SUMMARY: malloc4j: ").append(bytes).append(" byte(s) leaked in ").append(live.size())
+                .append(" allocation(s).");
+        return new LeakReport(live.size(), bytes, List.copyOf(list), text.toString());
+    }
+
+    private static StringBuilder title(String what) {
+        return new StringBuilder("ERROR: malloc4j: ").append(what).append(" in thread \"")
+                .append(Thread.currentThread().getName()).append("\"\n");
+    }
+
+    private static String describe(BlockRecord block) {
+        return "the " + block.byteSize + "-byte region [0x" + hex(block.address) + ",0x"
+                + hex(block.address + block.byteSize) + ")";
+    }
+
+    private static String stack(String heading, StackTraceElement[] frames) {
+        StringBuilder text = new StringBuilder(heading).append('\n');
+        if (frames == null || frames.length == 0) {
+            return text.append("    (no frames outside malloc4j)\n").toString();
+        }
+        for (int i = 0; i < frames.length; i++) {
+            text.append("    #").append(i).append(' ').append(frames[i]).append('\n');
+        }
+        return text.toString();
+    }
+
+    private static MemoryMisuseException finish(Kind kind, long address, StringBuilder text,
+                                                StackTraceElement[] site, String heap) {
+        text.append("SUMMARY: malloc4j: ").append(kind.asanName());
+        if (site != null && site.length > 0) {
+            text.append(' ').append(site[0]);
+        }
+        text.append(" in heap '").append(heap).append('\'');
+        return new MemoryMisuseException(kind, address, text.toString());
+    }
+
+    private static String hex(long value) {
+        return Long.toHexString(value);
+    }
+}

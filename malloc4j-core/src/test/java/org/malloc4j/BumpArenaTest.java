@@ -1,0 +1,432 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+class BumpArenaTest {
+    private static final Heap HEAP = Heap.builder().name("bump-test").build();
+    private static final long CHUNK = 1024;
+
+    @AfterAll
+    static void closeHeap() {
+        HEAP.close();
+    }
+
+    private static long liveBlocks() {
+        return HEAP.stats().liveBlocks();
+    }
+
+    private static void assertInvariant(BumpArena arena) {
+        assertTrue(arena.usedBytes() + arena.wastedBytes() <= arena.heldBytes(), arena::toString);
+    }
+
+    // ---- allocation ----
+
+    @Test
+    void slicesHaveTheRequestedSizeAndAlignmentForEveryPowerOfTwo() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            List<MemorySegment> slices = new ArrayList<>();
+            for (int shift = 0; shift <= 20; shift++) {
+                long alignment = 1L << shift;
+                for (long size : new long[] {0, 1, 3, 24, 100, 2000}) {
+                    MemorySegment slice = arena.allocate(size, alignment);
+                    assertEquals(size, slice.byteSize());
+                    assertEquals(0, slice.address() % alignment, "alignment=" + alignment + ", size=" + size);
+                    assertEquals(arena.scope(), slice.scope());
+                    slice.fill((byte) slices.size());
+                    slices.add(slice);
+                    assertInvariant(arena);
+                }
+            }
+            for (int i = 0; i < slices.size(); i++) {
+                MemorySegment slice = slices.get(i);
+                for (long offset = 0; offset < slice.byteSize(); offset++) {
+                    assertEquals((byte) i, slice.get(JAVA_BYTE, offset), "slice " + i + " was overwritten");
+                }
+            }
+        }
+    }
+
+    @Test
+    void slicesFollowEachOtherInAChunk() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            MemorySegment a = arena.allocate(10, 1);
+            MemorySegment b = arena.allocate(6, 1);
+            MemorySegment c = arena.allocate(8, 8);
+            assertEquals(a.address() + 10, b.address());
+            assertEquals(a.address() + 16, c.address());
+            assertEquals(24, arena.usedBytes());
+            assertEquals(0, arena.wastedBytes());
+            arena.allocate(1, 1);
+            arena.allocate(8, 8);
+            assertEquals(7, arena.wastedBytes());
+        }
+    }
+
+    @Test
+    void growsByChainingChunksAndCountsSkippedTailsAsWaste() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            for (int i = 0; i < 100; i++) {
+                arena.allocate(100, 1);
+            }
+            assertEquals(10, arena.blockCount()); // 10 slices of 100 bytes a chunk
+            assertEquals(10 * CHUNK, arena.heldBytes());
+            assertEquals(100 * 100, arena.usedBytes());
+            assertEquals(9 * 24, arena.wastedBytes()); // the tails of the 9 full chunks
+        }
+    }
+
+    @Test
+    void aRequestLargerThanAChunkGetsASideBlockAndTheChunkStaysCurrent() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            MemorySegment first = arena.allocate(100, 1);
+            MemorySegment large = arena.allocate(5000, 64);
+            MemorySegment next = arena.allocate(100, 1);
+            assertEquals(5000, large.byteSize());
+            assertEquals(0, large.address() % 64);
+            assertEquals(first.address() + 100, next.address());
+            assertEquals(2, arena.blockCount());
+            assertEquals(5200, arena.usedBytes());
+        }
+    }
+
+    @Test
+    void ffmConveniencesWorkThroughABumpArena() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            assertEquals("bump", arena.allocateFrom("bump").getString(0));
+            assertEquals(3, arena.allocateFrom(JAVA_LONG, 1, 2, 3).get(JAVA_LONG, 16));
+        }
+    }
+
+    @Test
+    void noMemoryIsTakenBeforeTheFirstAllocation() {
+        long before = liveBlocks();
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            assertEquals(0, arena.heldBytes());
+            assertEquals(before, liveBlocks());
+        }
+    }
+
+    // ---- reset, mark, rewind ----
+
+    @Test
+    void resetKeepsEveryBlockAndHandsTheSameMemoryOutAgain() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            List<Long> firstPass = allocateSome(arena);
+            long held = arena.heldBytes();
+            long blocks = liveBlocks();
+            arena.reset();
+            assertEquals(0, arena.usedBytes());
+            assertEquals(0, arena.wastedBytes());
+            assertEquals(held, arena.heldBytes());
+            assertEquals(firstPass, allocateSome(arena));
+            assertEquals(held, arena.heldBytes());
+            assertEquals(blocks, liveBlocks());
+        }
+    }
+
+    private static List<Long> allocateSome(BumpArena arena) {
+        List<Long> addresses = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            addresses.add(arena.allocate(100 + i, 1L << (i % 6)).address());
+        }
+        addresses.add(arena.allocate(3000, 16).address()); // a side block
+        addresses.add(arena.allocate(10, 1).address());
+        return addresses;
+    }
+
+    @Test
+    void resetSideBlocksServeLaterLargeRequestsThatFit() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            long side = arena.allocate(5000, 16).address();
+            arena.reset();
+            assertEquals(side, arena.allocate(4000, 16).address());
+            assertEquals(1, arena.blockCount());
+            assertEquals(1000, arena.wastedBytes());
+        }
+    }
+
+    @Test
+    void rewindFreesWhatWasAllocatedAfterTheMark() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            arena.allocate(40, 8);
+            BumpArena.Mark mark = arena.mark();
+            long used = arena.usedBytes();
+            long wasted = arena.wastedBytes();
+            long firstAfterMark = arena.allocate(24, 8).address();
+            for (int i = 0; i < 50; i++) {
+                arena.allocate(100, 16);
+            }
+            arena.allocate(2000, 16);
+            arena.rewind(mark);
+            assertEquals(used, arena.usedBytes());
+            assertEquals(wasted, arena.wastedBytes());
+            assertEquals(firstAfterMark, arena.allocate(24, 8).address());
+        }
+    }
+
+    @Test
+    void aMarkStaysLiveAfterRewindingToIt() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            BumpArena.Mark mark = arena.mark();
+            long first = arena.allocate(8, 8).address();
+            arena.rewind(mark);
+            arena.allocate(64, 8);
+            arena.rewind(mark);
+            assertEquals(first, arena.allocate(8, 8).address());
+        }
+    }
+
+    @Test
+    void nestedMarksRewindLikeAStack() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            BumpArena.Mark outer = arena.mark();
+            long a = arena.allocate(100, 8).address();
+            BumpArena.Mark inner = arena.mark();
+            long b = arena.allocate(2000, 8).address(); // a side block
+            arena.rewind(inner);
+            assertEquals(b, arena.allocate(2000, 8).address()); // the spare side block again
+            arena.rewind(outer);
+            assertEquals(a, arena.allocate(100, 8).address());
+            assertEquals(100, arena.usedBytes());
+        }
+    }
+
+    @Test
+    void rewindToAMarkTakenAfterTheMarkRewoundToThrowsIllegalArgumentException() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            BumpArena.Mark outer = arena.mark();
+            arena.allocate(8, 8);
+            BumpArena.Mark inner = arena.mark();
+            arena.allocate(8, 8);
+            arena.rewind(outer);
+            arena.allocate(32, 8);
+            long used = arena.usedBytes();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> arena.rewind(inner));
+            assertTrue(e.getMessage().startsWith("stale mark"), e.getMessage());
+            assertEquals(used, arena.usedBytes());
+        }
+    }
+
+    @Test
+    void rewindToAMarkTakenBeforeResetThrowsIllegalArgumentException() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            arena.allocate(8, 8);
+            BumpArena.Mark mark = arena.mark();
+            arena.allocate(8, 8);
+            arena.reset();
+            arena.allocate(100, 8);
+            assertThrows(IllegalArgumentException.class, () -> arena.rewind(mark));
+            assertEquals(100, arena.usedBytes());
+        }
+    }
+
+    @Test
+    void rewindToAnotherArenasMarkThrowsIllegalArgumentException() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP); BumpArena other = BumpArena.ofConfined(HEAP)) {
+            BumpArena.Mark foreign = other.mark();
+            arena.allocate(8, 8);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> arena.rewind(foreign));
+            assertTrue(e.getMessage().startsWith("mark belongs to another arena"), e.getMessage());
+            assertEquals(8, arena.usedBytes());
+        }
+    }
+
+    @Test
+    void rewindToNullThrowsNullPointerException() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            assertThrows(NullPointerException.class, () -> arena.rewind(null));
+        }
+    }
+
+    // ---- lifetime ----
+
+    @Test
+    void closeReturnsEveryChunkAndSideBlockToTheHeap() {
+        long before = liveBlocks();
+        BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK);
+        allocateSome(arena);
+        assertTrue(liveBlocks() > before);
+        arena.close();
+        assertEquals(before, liveBlocks());
+        assertTrue(arena.isClosed());
+        assertEquals(0, arena.heldBytes());
+    }
+
+    @Test
+    void aSliceIsInaccessibleAfterTheArenaCloses() {
+        BumpArena arena = BumpArena.ofConfined(HEAP);
+        MemorySegment slice = arena.allocate(JAVA_LONG);
+        MemorySegment side = arena.allocate(1 << 20, 8);
+        arena.close();
+        assertFalse(slice.scope().isAlive());
+        assertThrows(IllegalStateException.class, () -> slice.get(JAVA_LONG, 0));
+        assertThrows(IllegalStateException.class, () -> side.get(JAVA_LONG, 0));
+    }
+
+    @Test
+    void everyOperationAfterCloseThrowsIllegalStateException() {
+        BumpArena arena = BumpArena.ofConfined(HEAP);
+        BumpArena.Mark mark = arena.mark();
+        arena.close();
+        assertThrows(IllegalStateException.class, () -> arena.allocate(8, 8));
+        assertThrows(IllegalStateException.class, arena::mark);
+        assertThrows(IllegalStateException.class, () -> arena.rewind(mark));
+        assertThrows(IllegalStateException.class, arena::reset);
+        assertThrows(IllegalStateException.class, arena::close);
+    }
+
+    @Test
+    void everyOperationFromAnotherThreadThrowsWrongThreadException() throws Exception {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            MemorySegment slice = arena.allocate(JAVA_LONG);
+            BumpArena.Mark mark = arena.mark();
+            long used = arena.usedBytes();
+            assertInstanceOf(WrongThreadException.class, HeapScopeTest.thrownOnOtherThread(() -> arena.allocate(8, 8)));
+            assertInstanceOf(WrongThreadException.class, HeapScopeTest.thrownOnOtherThread(arena::mark));
+            assertInstanceOf(WrongThreadException.class, HeapScopeTest.thrownOnOtherThread(() -> arena.rewind(mark)));
+            assertInstanceOf(WrongThreadException.class, HeapScopeTest.thrownOnOtherThread(arena::reset));
+            assertInstanceOf(WrongThreadException.class, HeapScopeTest.thrownOnOtherThread(arena::close));
+            assertInstanceOf(WrongThreadException.class,
+                    HeapScopeTest.thrownOnOtherThread(() -> slice.get(JAVA_LONG, 0)));
+            assertEquals(used, arena.usedBytes());
+            assertFalse(arena.isClosed());
+        }
+    }
+
+    // ---- bad input ----
+
+    @Test
+    void negativeSizeThrowsIllegalArgumentException() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            assertThrows(IllegalArgumentException.class, () -> arena.allocate(-1, 8));
+            assertEquals(0, arena.usedBytes());
+        }
+    }
+
+    @Test
+    void alignmentThatIsNotAPositivePowerOfTwoThrowsIllegalArgumentException() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            for (long alignment : new long[] {0, -16, 3, 48, Long.MIN_VALUE}) {
+                assertThrows(IllegalArgumentException.class, () -> arena.allocate(8, alignment));
+            }
+            assertEquals(0, arena.heldBytes());
+        }
+    }
+
+    @Test
+    void chunkSizeThatIsNotPositiveThrowsIllegalArgumentException() {
+        assertThrows(IllegalArgumentException.class, () -> BumpArena.ofConfined(HEAP, 0));
+        assertThrows(IllegalArgumentException.class, () -> BumpArena.ofConfined(HEAP, -1));
+    }
+
+    @Test
+    void nullHeapThrowsNullPointerException() {
+        assertThrows(NullPointerException.class, () -> BumpArena.ofConfined(null));
+    }
+
+    @Test
+    void exhaustionThrowsHeapExhaustedErrorAndChangesNothing() {
+        try (Heap small = Heap.builder().name("small").maxCommittedBytes(1 << 20).build();
+                BumpArena arena = BumpArena.ofConfined(small, CHUNK)) {
+            arena.allocate(100, 8);
+            long held = arena.heldBytes();
+            assertThrows(HeapExhaustedError.class, () -> arena.allocate(8 << 20, 8));
+            assertEquals(100, arena.usedBytes());
+            assertEquals(held, arena.heldBytes());
+            assertEquals(100, arena.allocate(100, 8).byteSize());
+        }
+    }
+
+    @Test
+    void closingAfterTheHeapClosedFreesNothingAndThrowsNothing() {
+        Heap heap = Heap.builder().name("closing").build();
+        BumpArena arena = BumpArena.ofConfined(heap);
+        arena.allocate(100, 8);
+        heap.close();
+        assertThrows(IllegalStateException.class, () -> arena.allocate(1 << 20, 8));
+        arena.close();
+    }
+
+    // ---- property: live slices never overlap, whatever the mix of operations ----
+
+    record Op(int kind, long size, int alignmentShift) {
+    }
+
+    @Provide
+    Arbitrary<List<Op>> operations() {
+        Arbitrary<Op> op = Combinators.combine(
+                Arbitraries.integers().between(0, 9),
+                Arbitraries.longs().between(0, 3000),
+                Arbitraries.integers().between(0, 12)).as(Op::new);
+        return op.list().ofMaxSize(120);
+    }
+
+    /**
+     * Random allocate / mark / rewind / reset sequences: every live slice (allocated since the last
+     * reset and not rewound past) keeps its own bytes, and the accounting holds.
+     */
+    @Property(tries = 60)
+    void liveSlicesKeepTheirContentsAcrossMarksRewindsAndResets(@ForAll("operations") List<Op> ops) {
+        Heap heap = Heap.global();
+        long before = heap.stats().liveBlocks();
+        record Live(MemorySegment slice, byte fill) {
+        }
+        record Frame(BumpArena.Mark mark, int liveCount, long usedBytes) {
+        }
+        try (BumpArena arena = BumpArena.ofConfined(heap, 2048)) {
+            List<Live> live = new ArrayList<>();
+            List<Frame> frames = new ArrayList<>();
+            byte fill = 0;
+            for (Op op : ops) {
+                if (op.kind() <= 5) {
+                    long alignment = 1L << op.alignmentShift();
+                    MemorySegment slice = arena.allocate(op.size(), alignment);
+                    assertEquals(0, slice.address() % alignment);
+                    slice.fill(++fill);
+                    live.add(new Live(slice, fill));
+                } else if (op.kind() <= 7) {
+                    frames.add(new Frame(arena.mark(), live.size(), arena.usedBytes()));
+                } else if (op.kind() == 8 && !frames.isEmpty()) {
+                    int target = (int) (op.size() % frames.size());
+                    Frame frame = frames.get(target);
+                    arena.rewind(frame.mark());
+                    frames.subList(target + 1, frames.size()).clear();
+                    live.subList(frame.liveCount(), live.size()).clear();
+                    assertEquals(frame.usedBytes(), arena.usedBytes());
+                } else if (op.kind() == 9 && op.size() % 4 == 0) {
+                    arena.reset();
+                    frames.clear();
+                    live.clear();
+                }
+                assertInvariant(arena);
+            }
+            long used = 0;
+            for (Live l : live) {
+                used += l.slice().byteSize();
+                for (long offset = 0; offset < l.slice().byteSize(); offset++) {
+                    assertEquals(l.fill(), l.slice().get(JAVA_BYTE, offset));
+                }
+            }
+            assertEquals(used, arena.usedBytes());
+        }
+        assertEquals(before, heap.stats().liveBlocks());
+    }
+}

@@ -1,0 +1,416 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+class FixedSizePoolTest {
+    private static final Heap HEAP = Heap.builder().name("pool-test").build();
+
+    @AfterAll
+    static void closeHeap() {
+        HEAP.close();
+    }
+
+    private static long liveBlocks() {
+        return HEAP.stats().liveBlocks();
+    }
+
+    private static FixedSizePool pool(long blockByteSize, int blocksPerPage) {
+        return FixedSizePool.builder(HEAP, blockByteSize).blocksPerPage(blocksPerPage).name("test").build();
+    }
+
+    // ---- allocation ----
+
+    @Test
+    void blocksHaveTheSizeAndAlignmentAndDoNotOverlap() {
+        for (long alignment : new long[] {1, 8, 16, 64, 4096}) {
+            try (FixedSizePool pool = FixedSizePool.builder(HEAP, 24).blockByteAlignment(alignment)
+                    .blocksPerPage(10).build()) {
+                Set<Long> addresses = new HashSet<>();
+                for (int i = 0; i < 35; i++) {
+                    MemorySegment block = pool.allocate();
+                    assertEquals(24, block.byteSize());
+                    assertEquals(0, block.address() % alignment, "alignment=" + alignment);
+                    assertTrue(addresses.add(block.address()));
+                }
+                List<Long> sorted = new ArrayList<>(addresses);
+                sorted.sort(null);
+                for (int i = 1; i < sorted.size(); i++) {
+                    assertTrue(sorted.get(i) - sorted.get(i - 1) >= 24);
+                }
+                assertEquals(35, pool.liveBlocks());
+            }
+        }
+    }
+
+    @Test
+    void theDefaultsPackAboutSixtyFourKibibytesAPage() {
+        try (FixedSizePool pool = FixedSizePool.builder(HEAP, 100).build()) {
+            assertEquals(16, pool.blockByteAlignment());
+            assertEquals(112, pool.strideBytes());
+            assertEquals(65536 / 112, pool.blocksPerPage());
+            assertEquals(65536, pool.pageAlignment());
+            assertFalse(pool.isThreadSafe());
+        }
+    }
+
+    @Test
+    void aFreedBlockIsHandedOutAgain() {
+        try (FixedSizePool pool = pool(32, 64)) {
+            long a = pool.allocateAddress();
+            long b = pool.allocateAddress();
+            pool.freeAddress(a);
+            assertEquals(a, pool.allocateAddress());
+            assertEquals(b + 32, pool.allocateAddress());
+        }
+    }
+
+    @Test
+    void growsByPagesAndGivesEmptyPagesBackKeepingOne() {
+        long before = liveBlocks();
+        try (FixedSizePool pool = pool(64, 16)) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 16 * 4 + 1; i++) {
+                blocks.add(pool.allocate());
+            }
+            assertEquals(5, pool.pageCount());
+            assertEquals(5 * 16 * 64, pool.heldBytes());
+            assertEquals(before + 5, liveBlocks());
+            for (MemorySegment block : blocks) {
+                pool.free(block);
+            }
+            assertEquals(0, pool.liveBlocks());
+            assertEquals(1, pool.pageCount());
+            assertEquals(before + 1, liveBlocks());
+            pool.allocate();
+            assertEquals(1, pool.pageCount());
+        }
+        assertEquals(before, liveBlocks());
+    }
+
+    @Test
+    void aWriteThroughABlockCannotCorruptThePool() {
+        try (FixedSizePool pool = pool(16, 8)) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                blocks.add(pool.allocate());
+            }
+            for (MemorySegment block : blocks) {
+                pool.free(block);
+                block.fill((byte) 0xFF); // a use after free, scribbling where an in-band free list would be
+            }
+            Set<Long> again = new HashSet<>();
+            for (int i = 0; i < 8; i++) {
+                again.add(pool.allocate().address());
+            }
+            assertEquals(8, again.size());
+        }
+    }
+
+    // ---- misuse ----
+
+    @Test
+    void doubleFreeThrowsDoubleFreeAndThePoolStillWorks() {
+        try (FixedSizePool pool = pool(48, 8)) {
+            MemorySegment keep = pool.allocate();
+            MemorySegment block = pool.allocate();
+            pool.free(block);
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.free(block));
+            assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, e.kind());
+            assertEquals(block.address(), e.address());
+            assertTrue(e.getMessage().contains("attempting double-free on 0x" + Long.toHexString(block.address())),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("SUMMARY: malloc4j: double-free in pool 'test'"), e.getMessage());
+            assertEquals(1, pool.liveBlocks());
+            MemorySegment next = pool.allocate();
+            assertEquals(block.address(), next.address());
+            pool.free(next);
+            pool.free(keep);
+            assertEquals(0, pool.liveBlocks());
+        }
+    }
+
+    @Test
+    void freeOfAnInteriorAddressThrowsBadFree() {
+        try (FixedSizePool pool = pool(48, 8)) {
+            long block = pool.allocateAddress();
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block + 8));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
+            assertTrue(e.getMessage().contains("8 bytes inside the block"), e.getMessage());
+            assertEquals(1, pool.liveBlocks());
+            pool.freeAddress(block);
+        }
+    }
+
+    @Test
+    void everyBlockSizeTellsBlockStartsFromInteriorAddresses() {
+        for (long size = 1; size <= 130; size++) {
+            try (FixedSizePool pool = FixedSizePool.builder(HEAP, size).blockByteAlignment(1).blocksPerPage(5).build()) {
+                List<Long> blocks = new ArrayList<>();
+                for (int i = 0; i < 12; i++) {
+                    blocks.add(pool.allocateAddress());
+                }
+                for (long block : blocks) {
+                    for (long inside = 1; inside < size; inside += Math.max(1, size / 3)) {
+                        long address = block + inside;
+                        assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                                assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(address)).kind());
+                    }
+                    pool.freeAddress(block);
+                }
+                assertEquals(0, pool.liveBlocks());
+            }
+        }
+    }
+
+    @Test
+    void freeOfMemoryThePoolDoesNotOwnThrowsBadFree() {
+        try (FixedSizePool pool = pool(48, 8); FixedSizePool other = pool(48, 8)) {
+            pool.allocate();
+            long foreign = other.allocateAddress();
+            MemorySegment heapBlock = HEAP.malloc(48);
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                    assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(foreign)).kind());
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                    assertThrows(MemoryMisuseException.class, () -> pool.free(heapBlock)).kind());
+            HEAP.free(heapBlock);
+            assertEquals(1, pool.liveBlocks());
+            assertEquals(1, other.liveBlocks());
+        }
+    }
+
+    @Test
+    void freeOfABlockNeverHandedOutThrowsBadFree() {
+        try (FixedSizePool pool = pool(64, 8)) {
+            long first = pool.allocateAddress();
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class,
+                    () -> pool.freeAddress(first + 64 * 3));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
+            assertTrue(e.getMessage().contains("never handed out"), e.getMessage());
+        }
+    }
+
+    @Test
+    void freeOfABlockWhosePageWasGivenBackThrowsBadFree() {
+        try (FixedSizePool pool = pool(64, 2)) {
+            long a = pool.allocateAddress();
+            long b = pool.allocateAddress();
+            long c = pool.allocateAddress(); // a second page
+            pool.freeAddress(a);
+            pool.freeAddress(b); // the first page is empty: kept
+            pool.freeAddress(c); // the second page is empty too: given back
+            assertEquals(1, pool.pageCount());
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(c));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
+            assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE,
+                    assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(a)).kind());
+        }
+    }
+
+    @Test
+    void freeOfNullDoesNothing() {
+        try (FixedSizePool pool = pool(64, 8)) {
+            pool.free(MemorySegment.NULL);
+            pool.freeAddress(0);
+            assertEquals(0, pool.liveBlocks());
+        }
+    }
+
+    @Test
+    void freeOfANullReferenceThrowsNullPointerException() {
+        try (FixedSizePool pool = pool(64, 8)) {
+            assertThrows(NullPointerException.class, () -> pool.free(null));
+        }
+    }
+
+    // ---- lifetime ----
+
+    @Test
+    void closeGivesEveryPageBackAndMakesBlocksInaccessible() {
+        long before = liveBlocks();
+        FixedSizePool pool = pool(64, 4);
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            blocks.add(pool.allocate());
+        }
+        pool.close();
+        assertEquals(before, liveBlocks());
+        assertTrue(pool.isClosed());
+        assertEquals(0, pool.pageCount());
+        assertThrows(IllegalStateException.class, () -> blocks.get(0).get(JAVA_LONG, 0));
+    }
+
+    @Test
+    void everyOperationAfterCloseThrowsIllegalStateException() {
+        FixedSizePool pool = pool(64, 4);
+        long block = pool.allocateAddress();
+        pool.close();
+        assertThrows(IllegalStateException.class, pool::allocate);
+        assertThrows(IllegalStateException.class, pool::allocateAddress);
+        assertThrows(IllegalStateException.class, () -> pool.freeAddress(block));
+        assertThrows(IllegalStateException.class, pool::close);
+    }
+
+    @Test
+    void exhaustionThrowsHeapExhaustedErrorAndChangesNothing() {
+        try (Heap small = Heap.builder().name("small").maxCommittedBytes(1 << 20).build();
+                FixedSizePool pool = FixedSizePool.builder(small, 512 * 1024).blocksPerPage(8).build()) {
+            assertThrows(HeapExhaustedError.class, pool::allocate);
+            assertEquals(0, pool.pageCount());
+            assertEquals(0, pool.liveBlocks());
+            assertEquals(0, small.stats().liveBlocks());
+        }
+    }
+
+    // ---- builder ----
+
+    @Test
+    void blockSizeThatIsNotPositiveThrowsIllegalArgumentException() {
+        assertThrows(IllegalArgumentException.class, () -> FixedSizePool.builder(HEAP, 0));
+        assertThrows(IllegalArgumentException.class, () -> FixedSizePool.builder(HEAP, -8));
+    }
+
+    @Test
+    void alignmentThatIsNotAPositivePowerOfTwoThrowsIllegalArgumentException() {
+        FixedSizePool.Builder builder = FixedSizePool.builder(HEAP, 16);
+        for (long alignment : new long[] {0, -8, 12, Long.MIN_VALUE}) {
+            assertThrows(IllegalArgumentException.class, () -> builder.blockByteAlignment(alignment));
+        }
+    }
+
+    @Test
+    void blocksPerPageOutOfRangeThrowsIllegalArgumentException() {
+        FixedSizePool.Builder builder = FixedSizePool.builder(HEAP, 16);
+        assertThrows(IllegalArgumentException.class, () -> builder.blocksPerPage(0));
+        assertThrows(IllegalArgumentException.class, () -> builder.blocksPerPage(64 * 64 * 64 + 1));
+    }
+
+    @Test
+    void aPageSizeThatOverflowsThrowsIllegalArgumentException() {
+        assertThrows(IllegalArgumentException.class,
+                () -> FixedSizePool.builder(HEAP, Long.MAX_VALUE / 2).blocksPerPage(4).build());
+        assertThrows(IllegalArgumentException.class,
+                () -> FixedSizePool.builder(HEAP, Long.MAX_VALUE - 4).blockByteAlignment(16).build());
+    }
+
+    @Test
+    void nullArgumentsThrowNullPointerException() {
+        assertThrows(NullPointerException.class, () -> FixedSizePool.builder(null, 16));
+        assertThrows(NullPointerException.class, () -> FixedSizePool.builder(HEAP, 16).name(null));
+    }
+
+    // ---- threads ----
+
+    @Test
+    void aThreadSafePoolServesManyThreadsAtOnce() throws Exception {
+        try (FixedSizePool pool = FixedSizePool.builder(HEAP, 16).blocksPerPage(32).threadSafe(true).build()) {
+            assertTrue(pool.isThreadSafe());
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                long id = t + 1;
+                Thread thread = new Thread(() -> {
+                    try {
+                        churn(pool, id);
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                threads.add(thread);
+                thread.start();
+            }
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            assertNull(failure.get());
+            assertEquals(0, pool.liveBlocks());
+            assertEquals(1, pool.pageCount());
+        }
+    }
+
+    /** Allocates and frees in waves; every block holds its owner's id, checked before it is freed. */
+    private static void churn(FixedSizePool pool, long id) {
+        List<MemorySegment> held = new ArrayList<>();
+        for (int round = 0; round < 20; round++) {
+            for (int i = 0; i < 50; i++) {
+                MemorySegment block = pool.allocate();
+                block.set(JAVA_LONG, 0, id);
+                block.set(JAVA_LONG, 8, block.address());
+                held.add(block);
+            }
+            for (int i = held.size() - 1; i >= 0; i -= 2) {
+                MemorySegment block = held.remove(i);
+                assertEquals(id, block.get(JAVA_LONG, 0));
+                assertEquals(block.address(), block.get(JAVA_LONG, 8));
+                pool.free(block);
+            }
+        }
+        for (MemorySegment block : held) {
+            assertEquals(id, block.get(JAVA_LONG, 0));
+            pool.free(block);
+        }
+    }
+
+    // ---- property: the pool against a model set ----
+
+    @Provide
+    Arbitrary<List<Integer>> operations() {
+        return Arbitraries.integers().between(0, 99).list().ofMaxSize(300);
+    }
+
+    /**
+     * Random allocations, frees and double frees (about 55 / 40 / 5 %): live blocks never share an
+     * address, keep their contents, double frees are caught, and the pool holds at most one empty page.
+     */
+    @Property(tries = 50)
+    void thePoolAgreesWithAModelSet(@ForAll("operations") List<Integer> ops) {
+        Heap heap = Heap.global();
+        try (FixedSizePool pool = FixedSizePool.builder(heap, 40).blockByteAlignment(8).blocksPerPage(7).build()) {
+            Map<Long, MemorySegment> live = new HashMap<>();
+            List<Long> order = new ArrayList<>();
+            List<Long> freed = new ArrayList<>();
+            for (int op : ops) {
+                if (op < 55 || order.isEmpty()) {
+                    MemorySegment block = pool.allocate();
+                    assertFalse(live.containsKey(block.address()));
+                    block.set(JAVA_LONG, 0, block.address());
+                    live.put(block.address(), block);
+                    order.add(block.address());
+                    freed.remove(block.address());
+                } else if (op < 95) {
+                    long address = order.remove(op % order.size());
+                    assertEquals(address, live.remove(address).get(JAVA_LONG, 0));
+                    pool.freeAddress(address);
+                    freed.add(address);
+                } else if (!freed.isEmpty()) {
+                    long address = freed.get(op % freed.size());
+                    MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(address));
+                    assertTrue(e.kind() == MemoryMisuseException.Kind.DOUBLE_FREE
+                            || e.kind() == MemoryMisuseException.Kind.BAD_FREE); // BAD_FREE once its page is gone
+                }
+                assertEquals(live.size(), pool.liveBlocks());
+                assertTrue(pool.pageCount() <= live.size() + 1, "at most one empty page is kept");
+            }
+        }
+    }
+}

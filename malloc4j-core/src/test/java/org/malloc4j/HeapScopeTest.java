@@ -1,0 +1,237 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+class HeapScopeTest {
+    private static final Heap HEAP = Heap.builder().name("scope-test").build();
+
+    @AfterAll
+    static void closeHeap() {
+        HEAP.close();
+    }
+
+    private static long liveBlocks() {
+        return HEAP.stats().liveBlocks();
+    }
+
+    /** Runs {@code action} on a new thread; @return what it threw, or null */
+    static Throwable thrownOnOtherThread(Runnable action) throws InterruptedException {
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread thread = new Thread(() -> {
+            try {
+                action.run();
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        });
+        thread.start();
+        thread.join();
+        return thrown.get();
+    }
+
+    @Test
+    void allocateReturnsZeroedSegmentsOfTheRequestedShapeAndTheScopesLifetime() {
+        try (Arena scope = HEAP.newScope()) {
+            for (long alignment = 1; alignment <= 1 << 16; alignment <<= 1) {
+                MemorySegment segment = scope.allocate(100, alignment);
+                assertEquals(100, segment.byteSize());
+                assertEquals(0, segment.address() % alignment, "alignment=" + alignment);
+                assertEquals(scope.scope(), segment.scope());
+                for (long i = 0; i < 100; i++) {
+                    assertEquals(0, segment.get(JAVA_BYTE, i));
+                }
+                segment.fill((byte) 0x5A);
+            }
+        }
+    }
+
+    @Test
+    void segmentsOfOneScopeDoNotOverlap() {
+        try (Arena scope = HEAP.newScope()) {
+            List<MemorySegment> segments = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                segments.add(scope.allocate(1 + i % 50, 1L << (i % 8)));
+            }
+            for (int i = 0; i < segments.size(); i++) {
+                for (int j = i + 1; j < segments.size(); j++) {
+                    assertTrue(segments.get(i).asOverlappingSlice(segments.get(j)).isEmpty());
+                }
+            }
+        }
+    }
+
+    @Test
+    void ffmConveniencesWorkThroughAScope() {
+        StructLayout point = MemoryLayout.structLayout(JAVA_INT.withName("x"), JAVA_INT.withName("y"));
+        try (Arena scope = HEAP.newScope()) {
+            assertEquals("malloc4j", scope.allocateFrom("malloc4j").getString(0));
+            assertArrayEquals(new long[] {1, 2, 3}, scope.allocateFrom(JAVA_LONG, 1, 2, 3).toArray(JAVA_LONG));
+            assertEquals(40, scope.allocate(JAVA_INT, 10).byteSize());
+            MemorySegment p = scope.allocate(point);
+            assertEquals(8, p.byteSize());
+            assertEquals(0, p.address() % point.byteAlignment());
+        }
+    }
+
+    @Test
+    void closeFreesEveryBlockTheScopeAllocated() {
+        long before = liveBlocks();
+        Arena scope = HEAP.newScope();
+        for (int i = 0; i < 100; i++) {
+            scope.allocate(i * 37L, 1L << (i % 10));
+        }
+        assertEquals(before + 100, liveBlocks());
+        scope.close();
+        assertEquals(before, liveBlocks());
+    }
+
+    @Test
+    void aSegmentIsInaccessibleAfterItsScopeCloses() {
+        Arena scope = HEAP.newScope();
+        MemorySegment segment = scope.allocate(JAVA_LONG);
+        segment.set(JAVA_LONG, 0, 42);
+        scope.close();
+        assertFalse(segment.scope().isAlive());
+        assertThrows(IllegalStateException.class, () -> segment.get(JAVA_LONG, 0));
+        assertThrows(IllegalStateException.class, () -> segment.set(JAVA_LONG, 0, 1));
+    }
+
+    @Test
+    void allocateAfterCloseThrowsIllegalStateException() {
+        Arena scope = HEAP.newScope();
+        scope.close();
+        long before = liveBlocks();
+        assertThrows(IllegalStateException.class, () -> scope.allocate(16));
+        assertEquals(before, liveBlocks());
+    }
+
+    @Test
+    void closeTwiceThrowsIllegalStateException() {
+        Arena scope = HEAP.newScope();
+        scope.close();
+        assertThrows(IllegalStateException.class, scope::close);
+    }
+
+    @Test
+    void negativeSizeThrowsIllegalArgumentExceptionAndAllocatesNothing() {
+        try (Arena scope = HEAP.newScope()) {
+            long before = liveBlocks();
+            assertThrows(IllegalArgumentException.class, () -> scope.allocate(-1, 8));
+            assertEquals(before, liveBlocks());
+        }
+    }
+
+    @Test
+    void alignmentThatIsNotAPositivePowerOfTwoThrowsIllegalArgumentException() {
+        try (Arena scope = HEAP.newScope()) {
+            long before = liveBlocks();
+            for (long alignment : new long[] {0, -8, 3, 24, Long.MIN_VALUE}) {
+                assertThrows(IllegalArgumentException.class, () -> scope.allocate(8, alignment));
+            }
+            assertEquals(before, liveBlocks());
+        }
+    }
+
+    @Test
+    void confinedScopeRejectsAllocationFromAnotherThreadBeforeTakingABlock() throws Exception {
+        try (Arena scope = HEAP.newScope()) {
+            long before = liveBlocks();
+            assertInstanceOf(WrongThreadException.class, thrownOnOtherThread(() -> scope.allocate(64)));
+            assertEquals(before, liveBlocks());
+        }
+    }
+
+    @Test
+    void confinedScopeRejectsAccessFromAnotherThread() throws Exception {
+        try (Arena scope = HEAP.newScope()) {
+            MemorySegment segment = scope.allocate(JAVA_INT);
+            assertFalse(segment.isAccessibleBy(new Thread(() -> { })));
+            assertInstanceOf(WrongThreadException.class, thrownOnOtherThread(() -> segment.get(JAVA_INT, 0)));
+        }
+    }
+
+    @Test
+    void confinedScopeRejectsCloseFromAnotherThreadAndStaysOpen() throws Exception {
+        Arena scope = HEAP.newScope();
+        MemorySegment segment = scope.allocate(JAVA_INT);
+        assertInstanceOf(WrongThreadException.class, thrownOnOtherThread(scope::close));
+        assertTrue(segment.scope().isAlive());
+        segment.set(JAVA_INT, 0, 7);
+        scope.close();
+    }
+
+    @Test
+    void sharedScopeServesManyThreadsAndCloseFreesEverything() throws Exception {
+        long before = liveBlocks();
+        Arena scope = HEAP.newSharedScope();
+        List<Thread> threads = new ArrayList<>();
+        List<MemorySegment> segments = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < 4; t++) {
+            Thread thread = new Thread(() -> {
+                for (int i = 0; i < 100; i++) {
+                    segments.add(scope.allocate(JAVA_LONG));
+                }
+            });
+            threads.add(thread);
+            thread.start();
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertEquals(before + 400, liveBlocks());
+        for (MemorySegment segment : segments) {
+            segment.set(JAVA_LONG, 0, segment.address());
+        }
+        assertNull(thrownOnOtherThread(scope::close));
+        assertEquals(before, liveBlocks());
+        assertThrows(IllegalStateException.class, () -> segments.get(0).get(JAVA_LONG, 0));
+    }
+
+    @Test
+    void newScopeOfAClosedHeapThrowsIllegalStateException() {
+        Heap heap = Heap.builder().name("closed").build();
+        heap.close();
+        assertThrows(IllegalStateException.class, heap::newScope);
+        assertThrows(IllegalStateException.class, heap::newSharedScope);
+    }
+
+    @Test
+    void allocateFromAScopeOfAClosedHeapThrowsIllegalStateException() {
+        Heap heap = Heap.builder().name("closing").build();
+        Arena scope = heap.newScope();
+        scope.allocate(16);
+        heap.close();
+        assertThrows(IllegalStateException.class, () -> scope.allocate(16));
+        scope.close(); // the heap took the blocks already: nothing to free, nothing thrown
+    }
+
+    @Test
+    void exhaustionThrowsHeapExhaustedErrorAndTheScopeStaysUsable() {
+        try (Heap small = Heap.builder().name("small").maxCommittedBytes(1 << 20).build();
+                Arena scope = small.newScope()) {
+            long before = small.stats().liveBlocks();
+            assertThrows(HeapExhaustedError.class, () -> scope.allocate(4 << 20));
+            assertEquals(before, small.stats().liveBlocks());
+            assertEquals(8, scope.allocate(JAVA_LONG).byteSize());
+        }
+    }
+}

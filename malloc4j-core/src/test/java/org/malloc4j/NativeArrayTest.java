@@ -1,0 +1,327 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.util.function.BiFunction;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The contract every {@link NativeArray} variant shares, run against each (JCTools' idea). */
+class NativeArrayTest {
+    private static final Heap HEAP = Heap.builder().name("array-test").build();
+    private static final MemoryLayout TRIPLE =
+            MemoryLayout.structLayout(JAVA_INT, JAVA_INT, JAVA_INT).withName("triple");
+
+    @AfterAll
+    static void closeHeap() {
+        HEAP.close();
+    }
+
+    /** One variant: how to make one and how to append an element derived from a number. */
+    record Variant(String name, BiFunction<Heap, Long, NativeArray> factory, Adder adder) {
+        NativeArray make(long initialCapacity) {
+            return factory.apply(HEAP, initialCapacity);
+        }
+
+        NativeArray make() {
+            return make(0);
+        }
+
+        NativeArray filled(long count) {
+            NativeArray array = make();
+            for (long i = 0; i < count; i++) {
+                adder.add(array, i);
+            }
+            return array;
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    interface Adder {
+        void add(NativeArray array, long n);
+    }
+
+    static Stream<Variant> variants() {
+        return Stream.of(
+                new Variant("NativeIntArray", NativeIntArray::new, (a, n) -> ((NativeIntArray) a).add((int) n + 1)),
+                new Variant("NativeLongArray", NativeLongArray::new, (a, n) -> ((NativeLongArray) a).add(n + 1)),
+                new Variant("NativeDoubleArray", NativeDoubleArray::new, (a, n) -> ((NativeDoubleArray) a).add(n + 1.5)),
+                new Variant("NativeStructArray", (heap, capacity) -> new NativeStructArray(heap, TRIPLE, capacity),
+                        (a, n) -> ((NativeStructArray) a).addZeroed().set(JAVA_INT, 4, (int) n + 1)));
+    }
+
+    private static long liveBlocks() {
+        return HEAP.stats().liveBlocks();
+    }
+
+    private static byte[] bytes(NativeArray array) {
+        return array.asSegment().toArray(JAVA_BYTE);
+    }
+
+    // ---- construction ----
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void aNewArrayIsEmptyAndTakesNoMemory(Variant variant) {
+        long before = liveBlocks();
+        try (NativeArray array = variant.make()) {
+            assertEquals(0, array.size());
+            assertTrue(array.isEmpty());
+            assertEquals(0, array.capacity());
+            assertEquals(0, array.asSegment().byteSize());
+            assertEquals(before, liveBlocks());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void anInitialCapacityTakesOneBlockOfThatMany(Variant variant) {
+        long before = liveBlocks();
+        try (NativeArray array = variant.make(100)) {
+            assertEquals(100, array.capacity());
+            assertEquals(0, array.size());
+            assertEquals(before + 1, liveBlocks());
+        }
+        assertEquals(before, liveBlocks());
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void aNegativeOrOverflowingInitialCapacityThrowsIllegalArgumentException(Variant variant) {
+        assertThrows(IllegalArgumentException.class, () -> variant.make(-1));
+        assertThrows(IllegalArgumentException.class, () -> variant.make(Long.MAX_VALUE));
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void aNullHeapThrowsNullPointerException(Variant variant) {
+        assertThrows(NullPointerException.class, () -> variant.factory.apply(null, 0L));
+    }
+
+    // ---- capacity ----
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void growthIsGeometricSoAddingIsAmortisedConstant(Variant variant) {
+        try (NativeArray array = variant.make()) {
+            long capacity = 0;
+            int growths = 0;
+            for (long i = 0; i < 100_000; i++) {
+                variant.adder.add(array, i);
+                if (array.capacity() != capacity) {
+                    assertTrue(capacity == 0 || array.capacity() >= capacity + capacity / 2,
+                            "capacity=" + capacity + " grew to " + array.capacity());
+                    capacity = array.capacity();
+                    growths++;
+                }
+            }
+            assertTrue(growths <= 30, "growths=" + growths);
+            assertEquals(100_000, array.size());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void growthKeepsTheElements(Variant variant) {
+        try (NativeArray array = variant.filled(50)) {
+            byte[] before = bytes(array);
+            array.reserve(100_000);
+            assertArrayEquals(before, bytes(array));
+            array.shrinkToFit();
+            assertArrayEquals(before, bytes(array));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void reserveGrowsToExactlyTheCapacityAskedAndNeverShrinks(Variant variant) {
+        try (NativeArray array = variant.make()) {
+            array.reserve(37);
+            assertEquals(37, array.capacity());
+            array.reserve(10);
+            assertEquals(37, array.capacity());
+            array.reserve(0);
+            assertEquals(37, array.capacity());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void reserveOfANegativeOrOverflowingCapacityThrowsIllegalArgumentException(Variant variant) {
+        try (NativeArray array = variant.filled(3)) {
+            assertThrows(IllegalArgumentException.class, () -> array.reserve(-1));
+            assertThrows(IllegalArgumentException.class, () -> array.reserve(Long.MAX_VALUE));
+            assertEquals(3, array.size());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void exhaustionThrowsHeapExhaustedErrorAndLeavesTheArrayUnchanged(Variant variant) {
+        try (Heap small = Heap.builder().name("small").maxCommittedBytes(1 << 20).build();
+                NativeArray array = variant.factory.apply(small, 0L)) {
+            for (int i = 0; i < 8; i++) {
+                variant.adder.add(array, i);
+            }
+            long capacity = array.capacity();
+            byte[] before = bytes(array);
+            assertThrows(HeapExhaustedError.class, () -> array.reserve(1 << 24));
+            assertEquals(capacity, array.capacity());
+            assertArrayEquals(before, bytes(array));
+            assertThrows(HeapExhaustedError.class, () -> array.resize(1 << 24));
+            assertEquals(8, array.size());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void resizeAddsZeroedElementsOrDropsTheLastOnes(Variant variant) {
+        try (NativeArray array = variant.filled(5)) {
+            byte[] first = bytes(array);
+            array.resize(20);
+            assertEquals(20, array.size());
+            MemorySegment view = array.asSegment();
+            for (long offset = first.length; offset < view.byteSize(); offset++) {
+                assertEquals(0, view.get(JAVA_BYTE, offset));
+            }
+            array.resize(5);
+            assertArrayEquals(first, bytes(array));
+            array.resize(0);
+            assertTrue(array.isEmpty());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void resizeInSmallStepsGrowsGeometricallyAsAddingDoes(Variant variant) {
+        try (NativeArray array = variant.make()) {
+            long capacity = 0;
+            int growths = 0;
+            for (long size = 1; size <= 10_000; size++) {
+                array.resize(size);
+                if (array.capacity() != capacity) {
+                    capacity = array.capacity();
+                    growths++;
+                }
+            }
+            assertTrue(growths <= 20, "growths=" + growths);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void resizeToANegativeSizeThrowsIllegalArgumentException(Variant variant) {
+        try (NativeArray array = variant.filled(2)) {
+            assertThrows(IllegalArgumentException.class, () -> array.resize(-1));
+            assertEquals(2, array.size());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void clearKeepsTheCapacity(Variant variant) {
+        try (NativeArray array = variant.filled(20)) {
+            long capacity = array.capacity();
+            array.clear();
+            assertEquals(0, array.size());
+            assertEquals(capacity, array.capacity());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void shrinkToFitMakesTheCapacityTheSizeAndAnEmptyArrayGivesItsBlockBack(Variant variant) {
+        long before = liveBlocks();
+        try (NativeArray array = variant.filled(20)) {
+            array.shrinkToFit();
+            assertEquals(20, array.capacity());
+            array.clear();
+            array.shrinkToFit();
+            assertEquals(0, array.capacity());
+            assertEquals(before, liveBlocks());
+            variant.adder.add(array, 1);
+            assertEquals(1, array.size());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void theSegmentViewCoversExactlyTheElements(Variant variant) {
+        try (NativeArray array = variant.filled(7)) {
+            assertEquals(7 * array.elementByteSize(), array.asSegment().byteSize());
+            assertTrue(array.asSegment().isNative());
+        }
+    }
+
+    // ---- lifetime ----
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void closeFreesTheBlock(Variant variant) {
+        long before = liveBlocks();
+        NativeArray array = variant.filled(1000);
+        assertEquals(before + 1, liveBlocks());
+        array.close();
+        assertTrue(array.isClosed());
+        assertEquals(before, liveBlocks());
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void everyOperationAfterCloseThrowsIllegalStateException(Variant variant) {
+        NativeArray array = variant.filled(3);
+        array.close();
+        assertThrows(IllegalStateException.class, array::size);
+        assertThrows(IllegalStateException.class, array::isEmpty);
+        assertThrows(IllegalStateException.class, array::capacity);
+        assertThrows(IllegalStateException.class, () -> array.reserve(10));
+        assertThrows(IllegalStateException.class, () -> array.resize(10));
+        assertThrows(IllegalStateException.class, array::clear);
+        assertThrows(IllegalStateException.class, array::shrinkToFit);
+        assertThrows(IllegalStateException.class, array::asSegment);
+        assertThrows(IllegalStateException.class, () -> variant.adder.add(array, 1));
+        IllegalStateException e = assertThrows(IllegalStateException.class, array::close);
+        assertTrue(e.getMessage().contains(variant.name()), e.getMessage());
+        assertFalse(array.toString().isEmpty());
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void closingAfterTheHeapClosedThrowsNothing(Variant variant) {
+        Heap heap = Heap.builder().name("closing").build();
+        NativeArray array = variant.factory.apply(heap, 10L);
+        heap.close();
+        array.close();
+        assertTrue(array.isClosed());
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void elementsAreStoredInNativeOrderAtTheirOffsets(Variant variant) {
+        try (NativeArray array = variant.filled(3)) {
+            MemorySegment view = array.asSegment();
+            switch (array) {
+                case NativeIntArray ints -> assertEquals(3, view.getAtIndex(JAVA_INT, 2));
+                case NativeLongArray longs -> assertEquals(3, view.getAtIndex(JAVA_LONG, 2));
+                case NativeDoubleArray doubles -> assertEquals(3.5, view.getAtIndex(JAVA_DOUBLE, 2));
+                case NativeStructArray structs -> assertEquals(3, view.get(JAVA_INT, 2 * 12 + 4));
+            }
+        }
+    }
+}
