@@ -168,7 +168,7 @@ public final class BumpArena implements Arena {
         int spare = sides.bestFit(sideUsed, byteSize, byteAlignment);
         if (spare < 0) {
             long alignment = Math.max(byteAlignment, Heap.MIN_ALIGNMENT);
-            sides.ensureRoom().add(heap.mallocAligned(byteSize, alignment).address(), byteSize, inner);
+            sides.ensureRoom().add(heap.mallocAlignedAddress(byteSize, alignment), byteSize, inner);
             spare = sides.size() - 1;
         }
         sides.swap(spare, sideUsed);

@@ -175,7 +175,7 @@ public final class FixedSizePool implements AutoCloseable {
 
     private PoolPage addPage() {
         long byteSize = stride * blocksPerPage;
-        long base = heap.mallocAligned(byteSize, pageAlignment).address();
+        long base = heap.mallocAlignedAddress(byteSize, pageAlignment);
         PoolPage page = new PoolPage(base, Os.segment(base, byteSize, inner), blocksPerPage, stride);
         table.add(page);
         link(page);

@@ -49,8 +49,9 @@ import org.malloc4j.internal.HeapCore;
  * count as committed when a page's bump pointer first hands out a block in them. Pages left empty
  * are returned to the operating system ({@code madvise(MADV_DONTNEED)}) after the
  * {@linkplain Builder#purgeDelay(Duration) purge delay}, or at once by {@link #trim()}. Blocks of at
- * most 8 KiB come from 64 KiB pages, blocks up to 128 KiB from 512 KiB pages; each size class
- * wastes at most 20 % of a block, as in jemalloc and mimalloc. Larger blocks are runs of 64 KiB
+ * most 8 KiB come from 64 KiB pages, blocks up to 128 KiB from 512 KiB pages. Size classes are
+ * 16 bytes apart up to 128 B (a block wastes at most 15 bytes), then four per doubling (a request
+ * over 128 B wastes at most 20 % of its block), as in jemalloc and mimalloc. Larger blocks are runs of 64 KiB
  * slices; blocks over 16 MiB get their own mapping.
  */
 public final class Heap implements SegmentAllocator, AutoCloseable {
@@ -289,6 +290,37 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     public long mallocAddress(long byteSize) {
         return core.malloc(byteSize, true);
+    }
+
+    /**
+     * The raw form of {@link #calloc}: a zero-filled block for {@code count} elements of
+     * {@code byteSize} bytes.
+     *
+     * @param count the number of elements, 0 or more
+     * @param byteSize the size of one element in bytes, 0 or more
+     * @return the address of a zero-filled block of at least {@code count * byteSize} bytes; never 0
+     * @throws IllegalArgumentException if either argument is negative or the product overflows
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws IllegalStateException if this heap is closed
+     */
+    public long callocAddress(long count, long byteSize) {
+        return core.calloc(HeapCore.checkedProduct(count, byteSize), true);
+    }
+
+    /**
+     * The raw form of {@link #mallocAligned}.
+     *
+     * @param byteSize the size in bytes, 0 or more
+     * @param byteAlignment a positive power of two
+     * @return the address of a block of at least {@code byteSize} bytes, a multiple of
+     *     {@code byteAlignment} (and of {@value #MIN_ALIGNMENT}); never 0
+     * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
+     *     positive power of two
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws IllegalStateException if this heap is closed
+     */
+    public long mallocAlignedAddress(long byteSize, long byteAlignment) {
+        return core.mallocAligned(byteSize, byteAlignment, true);
     }
 
     /**

@@ -98,11 +98,11 @@ final class HeapScope implements Arena {
 
     private long mallocZeroed(long byteSize, long byteAlignment) {
         if (byteAlignment <= Heap.MIN_ALIGNMENT) {
-            return heap.calloc(1, byteSize).address();
+            return heap.callocAddress(1, byteSize);
         }
-        MemorySegment block = heap.mallocAligned(byteSize, byteAlignment);
-        block.fill((byte) 0);
-        return block.address();
+        long address = heap.mallocAlignedAddress(byteSize, byteAlignment);
+        Os.segment(address, byteSize, inner).fill((byte) 0);
+        return address;
     }
 
     /** @return the scope of every segment this scope allocated: alive until {@link #close()} */

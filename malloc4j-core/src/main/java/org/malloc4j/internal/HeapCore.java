@@ -238,16 +238,15 @@ public final class HeapCore implements Allocator {
     }
 
     private void freeLocal(Page page, int index, long address) {
-        int state = page.blockState(index);
-        if (state != BlockState.LIVE) {
-            throw misuse("free", state, address, page);
+        int slack = page.release(index);
+        if (slack < 0) {
+            throw misuse("free", slack, address, page);
         }
         ThreadHeap heap = page.owner;
-        long requested = page.requested(index);
         page.freeLocal(index);
         heap.freeCount++;
         heap.usableBytes -= page.blockSize;
-        heap.requestedBytes -= requested;
+        heap.requestedBytes -= page.blockSize - slack;
         if (page.used == 0) {
             if (heap.shouldRelease(page)) {
                 release(heap, page);
@@ -268,16 +267,15 @@ public final class HeapCore implements Allocator {
     }
 
     private void freeShared(Page page, int index, long address) {
-        // Read the block's sizes first: once the free lands, the owner may hand the block out again.
-        long usable = page.blockSize;
-        long requested = page.requested(index);
-        int state = page.freeRemote(index);
-        if (state != BlockState.LIVE) {
-            throw misuse("free", state, address, page);
+        int slack = page.release(index);
+        if (slack < 0) {
+            throw misuse("free", slack, address, page);
         }
+        long usable = page.blockSize;
+        page.freeRemote(index);
         remoteFrees.increment();
         remoteUsable.add(-usable);
-        remoteRequested.add(-requested);
+        remoteRequested.add(-(usable - slack));
         if (page.full == 1 && page.claimFromFull()) {
             ThreadHeap owner = page.owner;
             if (owner != null) {
@@ -290,7 +288,7 @@ public final class HeapCore implements Allocator {
         spans.lock.lock();
         try {
             if (page.blockState(0) != BlockState.LIVE) {
-                throw misuse("free", BlockState.FREED, address, page);
+                throw misuse("free", Page.RELEASE_FREED, address, page);
             }
             largeFrees++;
             largeUsable -= page.largeUsable;
@@ -315,7 +313,7 @@ public final class HeapCore implements Allocator {
         }
         int state = page.isSingle() ? largeState(page) : page.blockState(index);
         if (state != BlockState.LIVE) {
-            throw misuse("realloc", state, address, page);
+            throw misuse("realloc", releaseCode(state), address, page);
         }
         if (newByteSize > 0 && (page.isSingle()
                 ? resizeLargeInPlace(page, newByteSize)
@@ -323,6 +321,9 @@ public final class HeapCore implements Allocator {
             return address;
         }
         long oldRequested = page.requested(index);
+        if (oldRequested < 0) {
+            throw misuse("realloc", Page.RELEASE_FREED, address, page);
+        }
         long fresh = malloc(newByteSize, throwing);
         if (fresh == 0) {
             return 0;
@@ -348,8 +349,11 @@ public final class HeapCore implements Allocator {
         if (!fits) {
             return false;
         }
-        long delta = newByteSize - page.requested(index);
-        page.setRequested(index, newByteSize);
+        long oldRequested = page.requested(index);
+        if (oldRequested < 0 || !page.setRequested(index, oldRequested, newByteSize)) {
+            throw misuse("realloc", Page.RELEASE_FREED, page.address(index), page);
+        }
+        long delta = newByteSize - oldRequested;
         if (page.ownerThread == Thread.currentThread()) {
             page.owner.requestedBytes += delta;
         } else {
@@ -394,7 +398,7 @@ public final class HeapCore implements Allocator {
         }
         int state = page.isSingle() ? largeState(page) : page.blockState(index);
         if (state != BlockState.LIVE) {
-            throw misuse("usableSize", state, address, page);
+            throw misuse("usableSize", releaseCode(state), address, page);
         }
         return page.usable(index);
     }
@@ -435,21 +439,29 @@ public final class HeapCore implements Allocator {
     private Page pageOf(String operation, long address) {
         Region region = RegionMap.lookup(address);
         if (region == null) {
+            if (spans.wasFreedHuge(address)) {
+                throw MisuseReports.doubleFreeHuge(operation, address, name);
+            }
             throw MisuseReports.foreign(operation, address, name);
         }
         if (region.core != this) {
             throw MisuseReports.otherHeap(operation, address, region.core.name, name);
         }
         Page page = region.pageAt(address);
-        if (page == null) {
+        if (page == null || !page.laidOut) {
             throw MisuseReports.notAllocated(operation, address,
                     "is in heap '" + name + "' but in memory it has not handed out", name);
         }
         return page;
     }
 
-    private RuntimeException misuse(String operation, int state, long address, Page page) {
-        if (state == BlockState.FREED) {
+    private static int releaseCode(int state) {
+        return state == BlockState.FREED ? Page.RELEASE_FREED : Page.RELEASE_NOT_ALLOCATED;
+    }
+
+    /** @param code {@link Page#RELEASE_FREED} or {@link Page#RELEASE_NOT_ALLOCATED} */
+    private RuntimeException misuse(String operation, int code, long address, Page page) {
+        if (code == Page.RELEASE_FREED) {
             return MisuseReports.doubleFree(operation, address, page, name);
         }
         return MisuseReports.notAllocated(operation, address,
@@ -562,6 +574,14 @@ public final class HeapCore implements Allocator {
         Thread thread = Thread.currentThread();
         if (!thread.isVirtual()) {
             releaseEmptyPages(threadHeaps.get());
+        }
+        for (ThreadHeap stripe : stripes) {
+            stripe.lock.lock();
+            try {
+                releaseEmptyPages(stripe);
+            } finally {
+                stripe.lock.unlock();
+            }
         }
         spans.lock.lock();
         try {

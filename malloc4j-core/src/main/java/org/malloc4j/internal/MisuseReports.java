@@ -19,6 +19,12 @@ final class MisuseReports {
                 address, what, heap);
     }
 
+    static MemoryMisuseException doubleFreeHuge(String operation, long address, String heap) {
+        return report(Kind.DOUBLE_FREE, "attempting double-free on 0x" + hex(address) + " (" + operation + ")",
+                address, "0x" + hex(address) + " is the start of a huge block that was already freed "
+                        + "(its mapping is gone).", heap);
+    }
+
     static MemoryMisuseException notAllocated(String operation, long address, String why, String heap) {
         return report(Kind.BAD_FREE, badFreeTitle(operation, address), address,
                 "0x" + hex(address) + " " + why + ".", heap);

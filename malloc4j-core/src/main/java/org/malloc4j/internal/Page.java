@@ -2,7 +2,6 @@ package org.malloc4j.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 
 /**
  * A page: a run of slices holding blocks of one size class, or one large or huge block.
@@ -39,10 +38,14 @@ public final class Page {
     private static final VarHandle REMOTE_COUNT;
     private static final VarHandle FULL;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
-    private static final VarHandle SHORTS =
-            MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.nativeOrder());
-    private static final VarHandle INTS =
-            MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.nativeOrder());
+    private static final VarHandle BYTES = MethodHandles.arrayElementVarHandle(byte[].class);
+    private static final VarHandle SHORTS = MethodHandles.arrayElementVarHandle(short[].class);
+    private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
+    /** The slack value of a free block: no real slack is all ones in its width. */
+    private static final int FREE_MARK = -1;
+    /** {@link #release} results that are not a slack. */
+    static final int RELEASE_FREED = -1;
+    static final int RELEASE_NOT_ALLOCATED = -2;
 
     static {
         try {
@@ -79,9 +82,18 @@ public final class Page {
     /** 1 while the page sits in its owner's full list and no remote free has claimed it since. */
     volatile int full;
     boolean inFullList;
-    /** Per-block unused bytes (usable minus requested), 1, 2 or 4 bytes a block. */
-    byte[] slack;
+    /**
+     * Per block: its unused bytes (usable minus requested), or {@link #FREE_MARK} once freed, in
+     * the narrowest of these three arrays that holds the class's slack. Doubles as the block's
+     * state: a free claims the block by one compare-and-set from its slack to the mark, so of two
+     * racing frees of one block (by any threads) exactly one wins.
+     */
+    byte[] slack8;
+    short[] slack16;
+    int[] slack32;
     int slackWidth;
+    /** The metadata bytes this page added to the heap's estimate when it was laid out. */
+    long metadataCharged;
     /** For a large or huge page: the single block's requested and usable bytes. */
     long largeRequested;
     long largeUsable;
@@ -93,6 +105,8 @@ public final class Page {
     /** The owning platform thread, or null: frees from this thread need no atomics. */
     volatile Thread ownerThread;
     boolean active;
+    /** Whether the page was ever laid out; a span taken for a request that then failed was not. */
+    boolean laidOut;
     long releasedAtNanos;
     Page next;
     Page prev;
@@ -120,10 +134,13 @@ public final class Page {
         this.remoteCount = 0;
         this.full = 0;
         this.inFullList = false;
-        int maxSlack = blockSize;
-        this.slackWidth = maxSlack <= 0xFF ? 1 : maxSlack <= 0xFFFF ? 2 : 4;
-        this.slack = slack != null && slack.length == capacity * slackWidth ? slack : new byte[capacity * slackWidth];
+        // A slack is at most blockSize, and must differ from the all-ones free mark.
+        this.slackWidth = blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
+        this.slack8 = slackWidth == 1 ? (slack8 != null && slack8.length == capacity ? slack8 : new byte[capacity]) : null;
+        this.slack16 = slackWidth == 2 ? (slack16 != null && slack16.length == capacity ? slack16 : new short[capacity]) : null;
+        this.slack32 = slackWidth == 4 ? (slack32 != null && slack32.length == capacity ? slack32 : new int[capacity]) : null;
         this.active = true;
+        this.laidOut = true;
     }
 
     /** Reuses the bitmap of the page's last layout when it has the right length. */
@@ -144,10 +161,13 @@ public final class Page {
         this.used = 1;
         this.freeCount = 0;
         this.freeBits = null;
-        this.slack = null;
+        this.slack8 = null;
+        this.slack16 = null;
+        this.slack32 = null;
         this.largeRequested = requested;
         this.largeUsable = usable;
         this.active = true;
+        this.laidOut = true;
     }
 
     /**
@@ -155,7 +175,8 @@ public final class Page {
      * been written, for the next layout's calloc.
      */
     void retire() {
-        long touched = isSingle() ? largeUsable : (long) bump * blockSize;
+        // A large block may have shrunk in place after its tail was written: all it committed counts.
+        long touched = isSingle() ? Math.max(largeUsable, commitEnd) : (long) bump * blockSize;
         cleanFrom = Math.max(cleanFrom, Math.min(spanBytes, touched));
         active = false;
         owner = null;
@@ -243,21 +264,37 @@ public final class Page {
         if (index >= bump) {
             return BlockState.NOT_ALLOCATED;
         }
-        if (!active) {
-            return BlockState.FREED;
-        }
-        long mask = 1L << index;
-        if (((long) LONGS.getOpaque(freeBits, index >>> 6) & mask) != 0) {
-            return BlockState.FREED;
-        }
-        long[] remote = remoteBits;
-        if (remote != null && ((long) LONGS.getOpaque(remote, index >>> 6) & mask) != 0) {
+        if (!active || readSlack(index) == FREE_MARK) {
             return BlockState.FREED;
         }
         return BlockState.LIVE;
     }
 
-    /** Frees a live block; the caller is the owner and has checked {@link #blockState}. */
+    /**
+     * Claims a live block for freeing: exactly one caller wins for each allocation of a block.
+     *
+     * @return the block's slack (so its requested size is {@code blockSize - slack}), or
+     *     {@link #RELEASE_FREED} / {@link #RELEASE_NOT_ALLOCATED} if it was not live (nothing changed)
+     */
+    int release(int index) {
+        if (index >= bump) {
+            return RELEASE_NOT_ALLOCATED;
+        }
+        if (!active) {
+            return RELEASE_FREED;
+        }
+        while (true) {
+            int slack = readSlack(index);
+            if (slack == FREE_MARK) {
+                return RELEASE_FREED;
+            }
+            if (casSlack(index, slack, FREE_MARK)) {
+                return slack;
+            }
+        }
+    }
+
+    /** Puts a block the owner {@linkplain #release released} into the free bitmap. */
     void freeLocal(int index) {
         int word = index >>> 6;
         freeBits[word] |= 1L << index;
@@ -274,20 +311,10 @@ public final class Page {
      * @return {@link BlockState#LIVE} when the block was live and is now remotely freed, otherwise
      *     the state that made the free invalid (nothing changed then)
      */
-    int freeRemote(int index) {
-        // Racy reads of the owner's state: exact for every correct program (the free happens after
-        // the allocation), and a best effort for a double free racing with the owner.
-        int state = blockState(index);
-        if (state != BlockState.LIVE) {
-            return state;
-        }
-        long mask = 1L << index;
-        long old = (long) LONGS.getAndBitwiseOr(remoteBits(), index >>> 6, mask);
-        if ((old & mask) != 0) {
-            return BlockState.FREED;
-        }
+    /** Puts a block this thread {@linkplain #release released} into the remote bitmap. */
+    void freeRemote(int index) {
+        LONGS.getAndBitwiseOr(remoteBits(), index >>> 6, 1L << index);
         REMOTE_COUNT.getAndAdd(this, 1);
-        return BlockState.LIVE;
     }
 
     private long[] remoteBits() {
@@ -359,35 +386,58 @@ public final class Page {
         return isSingle() ? largeUsable : blockSize;
     }
 
+    /** @return the requested size of a live block, or -1 if it is free */
     long requested(int index) {
-        return isSingle() ? largeRequested : blockSize - getSlack(index);
+        if (isSingle()) {
+            return largeRequested;
+        }
+        int slack = readSlack(index);
+        return slack == FREE_MARK ? -1 : blockSize - slack;
     }
 
-    void setRequested(int index, long requested) {
+    /**
+     * Records a new requested size for a live block resized in place.
+     *
+     * @return false if the block was freed meanwhile (nothing changed)
+     */
+    boolean setRequested(int index, long oldRequested, long newRequested) {
         if (isSingle()) {
-            largeRequested = requested;
-        } else {
-            setSlack(index, (int) (blockSize - requested));
+            largeRequested = newRequested;
+            return true;
         }
+        return casSlack(index, (int) (blockSize - oldRequested), (int) (blockSize - newRequested));
     }
 
     private void setSlack(int index, int value) {
         switch (slackWidth) {
-            case 1 -> slack[index] = (byte) value;
-            case 2 -> SHORTS.set(slack, index << 1, (short) value);
-            default -> INTS.set(slack, index << 2, value);
+            case 1 -> slack8[index] = (byte) value;
+            case 2 -> slack16[index] = (short) value;
+            default -> slack32[index] = value;
         }
     }
 
-    private int getSlack(int index) {
+    /** @return the slack, or {@link #FREE_MARK} */
+    private int readSlack(int index) {
+        int raw = switch (slackWidth) {
+            case 1 -> (byte) BYTES.getOpaque(slack8, index);
+            case 2 -> (short) SHORTS.getOpaque(slack16, index);
+            default -> (int) INTS.getOpaque(slack32, index);
+        };
+        if (raw == FREE_MARK) {
+            return FREE_MARK;
+        }
+        return slackWidth == 1 ? raw & 0xFF : slackWidth == 2 ? raw & 0xFFFF : raw;
+    }
+
+    private boolean casSlack(int index, int expected, int value) {
         return switch (slackWidth) {
-            case 1 -> slack[index] & 0xFF;
-            case 2 -> (short) SHORTS.get(slack, index << 1) & 0xFFFF;
-            default -> (int) INTS.get(slack, index << 2);
+            case 1 -> BYTES.compareAndSet(slack8, index, (byte) expected, (byte) value);
+            case 2 -> SHORTS.compareAndSet(slack16, index, (short) expected, (short) value);
+            default -> INTS.compareAndSet(slack32, index, expected, value);
         };
     }
 
-    /** @return an estimate of the Java heap bytes this page's bookkeeping takes */
+    /** @return an estimate of the Java heap bytes this page's bookkeeping takes now */
     long metadataBytes() {
         long bytes = 128;
         if (freeBits != null) {
@@ -397,8 +447,8 @@ public final class Page {
         if (remote != null) {
             bytes += 16 + 8L * remote.length;
         }
-        if (slack != null) {
-            bytes += 16 + slack.length;
+        if (slack8 != null || slack16 != null || slack32 != null) {
+            bytes += 16 + (long) capacity * slackWidth;
         }
         return bytes;
     }

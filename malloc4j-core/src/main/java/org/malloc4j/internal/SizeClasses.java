@@ -2,7 +2,8 @@ package org.malloc4j.internal;
 
 /**
  * The size-class table: 16-byte steps up to 128 B, then four classes per doubling up to 128 KiB,
- * so a block wastes at most 20 % of its size (jemalloc's and mimalloc's spacing).
+ * so a request of more than 128 B wastes at most 20 % of its block, and a smaller one at most
+ * 15 bytes (jemalloc's and mimalloc's spacing).
  *
  * <pre>
  * class   0..7   : 16, 32, 48, ..., 128                    (step 16)

@@ -31,6 +31,14 @@ final class SpanAllocator {
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
     /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
     private final ArrayDeque<Page>[] abandoned;
+    /** Starts of recently freed huge blocks, so freeing one again is named a double free. */
+    private final java.util.Set<Long> freedHuge = java.util.Collections.newSetFromMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Long, Boolean> eldest) {
+                    return size() > 256;
+                }
+            });
 
     final AtomicLong committed = new AtomicLong();
     final AtomicLong peakCommitted = new AtomicLong();
@@ -91,11 +99,16 @@ final class SpanAllocator {
         if (target <= page.commitEnd) {
             return true;
         }
-        if (!addCommitted(target - page.commitEnd) && !(purgeForRoom() && addCommitted(target - page.commitEnd))) {
+        if (!commitBytes(target - page.commitEnd)) {
             return false;
         }
         page.commitEnd = target;
         return true;
+    }
+
+    /** Counts {@code bytes} as committed, purging retired pages first if the limit is in the way. */
+    private boolean commitBytes(long bytes) {
+        return addCommitted(bytes) || (purgeForRoom() && addCommitted(bytes));
     }
 
     /** Near the limit: purge every retired page now and say whether that freed anything. */
@@ -120,7 +133,7 @@ final class SpanAllocator {
         Page page = takeSpan(SizeClasses.isMedium(sizeClass) ? MEDIUM_PAGE_SLICES : SMALL_PAGE_SLICES, 1);
         if (page != null) {
             page.format(sizeClass);
-            metadata.addAndGet(page.metadataBytes());
+            charge(page);
         }
         return page;
     }
@@ -161,7 +174,19 @@ final class SpanAllocator {
 
     /** Puts a page whose blocks are all free into the pool, to be purged after the delay. */
     void retire(Page page) {
-        metadata.addAndGet(-page.metadataBytes());
+        metadata.addAndGet(-page.metadataCharged);
+        page.metadataCharged = 0;
+        park(page);
+    }
+
+    /** Adds a freshly laid-out page's bookkeeping to the estimate; {@link #retire} takes it off. */
+    private void charge(Page page) {
+        page.metadataCharged = page.metadataBytes();
+        metadata.addAndGet(page.metadataCharged);
+    }
+
+    /** Puts a page that holds no live block into the pool, its metadata already off the estimate. */
+    private void park(Page page) {
         page.retire();
         page.releasedAtNanos = System.nanoTime();
         pool.addLast(page);
@@ -261,17 +286,17 @@ final class SpanAllocator {
             return 0;
         }
         if (!commitTo(page, usable)) {
-            retire(page);
+            park(page);
             return 0;
         }
         boolean clean = page.cleanFrom == 0;
         page.formatSingle(Page.LARGE, requested, usable);
-        metadata.addAndGet(page.metadataBytes());
+        charge(page);
         return page.start | (clean ? Page.CLEAN : 0);
     }
 
     private long allocateHuge(long requested, long usable, long alignment) {
-        if (usable > MAX_REQUEST || !addCommitted(usable)) {
+        if (usable > MAX_REQUEST || !commitBytes(usable)) {
             return 0;
         }
         long span = roundUp(usable, Region.SIZE);
@@ -286,7 +311,8 @@ final class SpanAllocator {
         Page page = region.hugePage(span);
         page.commitEnd = usable;
         page.formatSingle(Page.HUGE, requested, usable);
-        metadata.addAndGet(region.metadataBytes() + page.metadataBytes());
+        metadata.addAndGet(region.metadataBytes());
+        charge(page);
         return base | Page.CLEAN;
     }
 
@@ -328,8 +354,19 @@ final class SpanAllocator {
         }
     }
 
+    /** @return whether {@code address} started a huge block freed lately (its mapping is gone) */
+    boolean wasFreedHuge(long address) {
+        synchronized (freedHuge) {
+            return freedHuge.contains(address);
+        }
+    }
+
     private void releaseHuge(Region region, Page page) {
-        metadata.addAndGet(-(region.metadataBytes() + page.metadataBytes()));
+        synchronized (freedHuge) {
+            freedHuge.add(page.start);
+        }
+        metadata.addAndGet(-(region.metadataBytes() + page.metadataCharged));
+        page.metadataCharged = 0;
         page.retire();
         hugeRegions.remove(region);
         unmap(region);
