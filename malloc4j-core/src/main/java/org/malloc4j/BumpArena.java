@@ -89,6 +89,7 @@ public final class BumpArena implements Arena {
             throw new IllegalArgumentException("chunkByteSize must be positive: chunkByteSize=" + chunkByteSize);
         }
         this.chunkByteSize = chunkByteSize;
+        heap.attach(this);
     }
 
     /**
@@ -275,6 +276,7 @@ public final class BumpArena implements Arena {
         checkUsable();
         inner.close();
         closed = true;
+        heap.detach(this);
         if (!heap.isClosed()) {
             chunks.freeAll(heap);
             sides.freeAll(heap);

@@ -78,6 +78,7 @@ public final class FixedSizePool implements AutoCloseable {
         this.pageAlignment = pageAlignment;
         this.lock = builder.threadSafe ? new ReentrantLock() : null;
         this.table = new PoolPageTable(pageAlignment);
+        heap.attach(this);
     }
 
     /**
@@ -284,6 +285,7 @@ public final class FixedSizePool implements AutoCloseable {
             checkOpen();
             inner.close();
             closed = true;
+            heap.detach(this);
             PoolPage[] pages = table.pages();
             if (!heap.isClosed()) {
                 for (PoolPage page : pages) {

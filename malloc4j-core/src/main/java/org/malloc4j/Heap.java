@@ -77,6 +77,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     private final Allocator core;
     private final boolean global;
+    /** Scopes, bump arenas and pools drawing from this heap: closed before it unmaps. */
+    private final java.util.Set<AutoCloseable> dependents = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private Heap(Allocator core, boolean global) {
         this.core = core;
@@ -422,19 +424,49 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
-     * Closes this heap: every segment it returned becomes inaccessible (its scope closes, so a Java
+     * Closes this heap: first every scope, {@link BumpArena} and {@link FixedSizePool} still open
+     * on it; then every segment it returned becomes inaccessible (its scope closes, so a Java
      * access throws {@link IllegalStateException}), and all of its memory is unmapped. Raw
      * addresses must not be used after. Call it once, when no other thread is using the heap.
      *
      * @throws UnsupportedOperationException if this is the {@linkplain #global() global} heap
-     * @throws IllegalStateException if this heap is already closed
+     * @throws IllegalStateException if this heap is already closed, or if a confined scope or
+     *     arena of another thread is still open (only its thread can close it; the heap then stays
+     *     open, with every other dependent closed)
      */
     @Override
     public void close() {
         if (global) {
             throw new UnsupportedOperationException("the global heap cannot be closed");
         }
+        if (core.isClosed()) {
+            throw new IllegalStateException("heap '" + name() + "' is already closed");
+        }
+        java.util.List<String> stillOpen = new java.util.ArrayList<>();
+        for (AutoCloseable dependent : java.util.List.copyOf(dependents)) {
+            try {
+                dependent.close();
+            } catch (WrongThreadException e) {
+                stillOpen.add(dependent.toString());
+            } catch (Exception e) {
+                dependents.remove(dependent);
+            }
+        }
+        if (!stillOpen.isEmpty()) {
+            throw new IllegalStateException("heap '" + name() + "' is not closed: close these on their own "
+                    + "threads first: " + stillOpen);
+        }
         core.close();
+    }
+
+    /** Called by a scope, arena or pool made on this heap. */
+    void attach(AutoCloseable dependent) {
+        dependents.add(dependent);
+    }
+
+    /** Called by a dependent when it closes. */
+    void detach(AutoCloseable dependent) {
+        dependents.remove(dependent);
     }
 
     @Override
@@ -586,8 +618,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * {@link WrongThreadException}); after {@code close()} its segments are inaccessible (access
      * throws {@link IllegalStateException}) and {@code close()} again throws
      * {@link IllegalStateException}. A scope's blocks are freed by closing it, never one by one.
-     * Close a scope before its heap: closing the heap unmaps the scope's memory while the scope's
-     * segments still look alive.
+     * Closing the heap closes the scope first (see {@link #close()}).
      *
      * @return a new confined scope drawing from this heap
      * @throws IllegalStateException if this heap is closed

@@ -42,6 +42,7 @@ final class HeapScope implements Arena {
         this.inner = inner;
         this.owner = owner;
         this.lock = lock;
+        heap.attach(this);
     }
 
     /** @return a scope usable only by the calling thread */
@@ -140,6 +141,7 @@ final class HeapScope implements Arena {
         }
         inner.close();
         closed = true;
+        heap.detach(this);
         if (!heap.isClosed()) {
             for (int i = 0; i < blockCount; i++) {
                 heap.freeAddress(blocks[i]);

@@ -356,13 +356,15 @@ class BumpArenaTest {
     }
 
     @Test
-    void closingAfterTheHeapClosedFreesNothingAndThrowsNothing() {
+    void closingTheHeapClosesTheArenaFirst() {
         Heap heap = Heap.builder().name("closing").build();
         BumpArena arena = BumpArena.ofConfined(heap);
-        arena.allocate(100, 8);
+        MemorySegment slice = arena.allocate(100, 8);
         heap.close();
+        assertTrue(arena.isClosed());
+        assertThrows(IllegalStateException.class, () -> slice.get(JAVA_BYTE, 0));
         assertThrows(IllegalStateException.class, () -> arena.allocate(1 << 20, 8));
-        arena.close();
+        assertThrows(IllegalStateException.class, arena::close);
     }
 
     // ---- property: live slices never overlap, whatever the mix of operations ----

@@ -1,0 +1,76 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+
+/** Closing a heap closes what draws from it first, so no segment outlives the memory under it. */
+class HeapDependentsTest {
+
+    @Test
+    void closingTheHeapClosesItsOpenScopesArenasAndPoolsFirst() {
+        Heap heap = Heap.builder().name("dependents").build();
+        Arena scope = heap.newScope();
+        MemorySegment fromScope = scope.allocate(JAVA_LONG);
+        BumpArena arena = BumpArena.ofConfined(heap);
+        MemorySegment fromArena = arena.allocate(JAVA_LONG);
+        FixedSizePool pool = FixedSizePool.builder(heap, 32).build();
+        MemorySegment fromPool = pool.allocate();
+
+        heap.close();
+
+        assertTrue(heap.isClosed());
+        assertFalse(scope.scope().isAlive());
+        assertTrue(arena.isClosed());
+        assertTrue(pool.isClosed());
+        assertThrows(IllegalStateException.class, () -> fromScope.get(JAVA_LONG, 0));
+        assertThrows(IllegalStateException.class, () -> fromArena.get(JAVA_LONG, 0));
+        assertThrows(IllegalStateException.class, () -> fromPool.get(JAVA_LONG, 0));
+    }
+
+    @Test
+    void aConfinedScopeOfAnotherThreadKeepsTheHeapOpenWithAClearMessage() throws Exception {
+        Heap heap = Heap.builder().name("held").build();
+        CountDownLatch opened = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Void> owner = CompletableFuture.runAsync(() -> {
+            Arena scope = heap.newScope();
+            scope.allocate(64);
+            opened.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            scope.close();
+        });
+        opened.await();
+
+        IllegalStateException refused = assertThrows(IllegalStateException.class, heap::close);
+        assertTrue(refused.getMessage().contains("close these on their own threads first"), refused.getMessage());
+        assertFalse(heap.isClosed());
+        heap.free(heap.malloc(16));
+
+        release.countDown();
+        owner.get();
+        heap.close();
+        assertTrue(heap.isClosed());
+    }
+
+    @Test
+    void aScopeClosedBeforeTheHeapIsNotClosedAgain() {
+        Heap heap = Heap.builder().build();
+        try (Arena scope = heap.newScope()) {
+            scope.allocate(16);
+        }
+        heap.close();
+        assertTrue(heap.isClosed());
+    }
+}
