@@ -156,7 +156,7 @@ public final class BumpArena implements Arena {
             return allocateSide(byteSize, byteAlignment);
         }
         if (current + 1 == chunks.size()) {
-            chunks.ensureRoom().add(heap.mallocAddress(chunkByteSize), chunkByteSize, inner);
+            chunks.ensureRoom().add(heap.adopt(heap.mallocAddress(chunkByteSize), "a BumpArena"), chunkByteSize, inner);
         }
         if (current >= 0) {
             wastedBytes += limit - offset;
@@ -169,7 +169,7 @@ public final class BumpArena implements Arena {
         int spare = sides.bestFit(sideUsed, byteSize, byteAlignment);
         if (spare < 0) {
             long alignment = Math.max(byteAlignment, Heap.MIN_ALIGNMENT);
-            sides.ensureRoom().add(heap.mallocAlignedAddress(byteSize, alignment), byteSize, inner);
+            sides.ensureRoom().add(heap.adopt(heap.mallocAlignedAddress(byteSize, alignment), "a BumpArena"), byteSize, inner);
             spare = sides.size() - 1;
         }
         sides.swap(spare, sideUsed);
@@ -434,7 +434,7 @@ public final class BumpArena implements Arena {
 
         void freeAll(Heap heap) {
             for (int i = 0; i < size; i++) {
-                heap.freeAddress(addresses[i]);
+                heap.freeOwned(addresses[i]);
             }
             size = 0;
             totalByteSize = 0;

@@ -139,8 +139,9 @@ public final class FixedSizePool implements AutoCloseable {
      * @param block a live block of this pool (its address is what counts), or
      *     {@link MemorySegment#NULL} (then nothing happens)
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this pool:
-     *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#BAD_FREE} otherwise; nothing
-     *     changes and the pool stays usable
+     *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#ALLOC_DEALLOC_MISMATCH} if
+     *     it is a live block of the heap itself (heap in a checked mode), {@link Kind#BAD_FREE}
+     *     otherwise; nothing changes and the pool stays usable
      * @throws IllegalStateException if this pool is closed
      * @throws NullPointerException if {@code block} is null
      */
@@ -153,8 +154,9 @@ public final class FixedSizePool implements AutoCloseable {
      *
      * @param address the address of a live block of this pool, or 0 (then nothing happens)
      * @throws MemoryMisuseException if {@code address} is not the start of a live block of this pool:
-     *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#BAD_FREE} otherwise; nothing
-     *     changes and the pool stays usable
+     *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#ALLOC_DEALLOC_MISMATCH} if
+     *     it is a live block of the heap itself (heap in a checked mode), {@link Kind#BAD_FREE}
+     *     otherwise; nothing changes and the pool stays usable
      * @throws IllegalStateException if this pool is closed
      */
     public void freeAddress(long address) {
@@ -176,7 +178,7 @@ public final class FixedSizePool implements AutoCloseable {
 
     private PoolPage addPage() {
         long byteSize = stride * blocksPerPage;
-        long base = heap.mallocAlignedAddress(byteSize, pageAlignment);
+        long base = heap.adopt(heap.mallocAlignedAddress(byteSize, pageAlignment), "FixedSizePool '" + name + "'");
         PoolPage page = new PoolPage(base, Os.segment(base, byteSize, inner), blocksPerPage, stride);
         table.add(page);
         link(page);
@@ -240,7 +242,7 @@ public final class FixedSizePool implements AutoCloseable {
         }
         unlink(page);
         table.remove(page);
-        heap.freeAddress(page.base);
+        heap.freeOwned(page.base);
     }
 
     private void link(PoolPage page) {
@@ -289,7 +291,7 @@ public final class FixedSizePool implements AutoCloseable {
             PoolPage[] pages = table.pages();
             if (!heap.isClosed()) {
                 for (PoolPage page : pages) {
-                    heap.freeAddress(page.base);
+                    heap.freeOwned(page.base);
                 }
             }
             withRoom = null;
@@ -403,6 +405,10 @@ public final class FixedSizePool implements AutoCloseable {
     }
 
     private MemoryMisuseException badFree(long address, String why) {
+        MemoryMisuseException mismatch = heap.heapBlockMisfreed("FixedSizePool '" + name + "'", address);
+        if (mismatch != null) {
+            return mismatch;
+        }
         return report(Kind.BAD_FREE, "attempting free on address which was not allocated by this pool: 0x"
                 + Long.toHexString(address), address, "0x" + Long.toHexString(address) + " " + why + ".");
     }

@@ -208,7 +208,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @param block a live block of this heap, or {@link MemorySegment#NULL} (then nothing happens)
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this heap
      *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
-     *     {@link MemoryMisuseException.Kind#BAD_FREE}); nothing changes
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or, in a checked mode, if a scope, bump arena
+     *     or pool holds it ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); nothing changes
      * @throws IllegalStateException if this heap is closed
      */
     public void free(MemorySegment block) {
@@ -462,6 +463,26 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /** Called by a scope, arena or pool made on this heap. */
     void attach(AutoCloseable dependent) {
         dependents.add(dependent);
+    }
+
+    /** Marks a block as held by a scope, arena or pool (checked modes report freeing it here). */
+    long adopt(long address, String owner) {
+        core.setOwner(address, owner);
+        return address;
+    }
+
+    /** Frees a block on behalf of the scope, arena or pool holding it. */
+    void freeOwned(long address) {
+        core.freeOwned(address);
+    }
+
+    /**
+     * For a pool told to free an address it does not know: the misuse to report if the address is
+     * a live block of the heap itself (checked modes), else null.
+     */
+    MemoryMisuseException heapBlockMisfreed(String owner, long address) {
+        return "".equals(core.ownerOf(address))
+                ? org.malloc4j.internal.SanitizerReports.heapBlockFreedBy(owner, address, name()) : null;
     }
 
     /** Called by a dependent when it closes. */

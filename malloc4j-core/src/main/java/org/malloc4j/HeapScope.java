@@ -99,9 +99,9 @@ final class HeapScope implements Arena {
 
     private long mallocZeroed(long byteSize, long byteAlignment) {
         if (byteAlignment <= Heap.MIN_ALIGNMENT) {
-            return heap.callocAddress(1, byteSize);
+            return heap.adopt(heap.callocAddress(1, byteSize), "a heap scope");
         }
-        long address = heap.mallocAlignedAddress(byteSize, byteAlignment);
+        long address = heap.adopt(heap.mallocAlignedAddress(byteSize, byteAlignment), "a heap scope");
         Os.segment(address, byteSize, inner).fill((byte) 0);
         return address;
     }
@@ -144,7 +144,7 @@ final class HeapScope implements Arena {
         heap.detach(this);
         if (!heap.isClosed()) {
             for (int i = 0; i < blockCount; i++) {
-                heap.freeAddress(blocks[i]);
+                heap.freeOwned(blocks[i]);
             }
         }
         blocks = null;

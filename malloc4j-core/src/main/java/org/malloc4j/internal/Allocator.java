@@ -25,6 +25,27 @@ public interface Allocator {
     /** A segment of exactly {@code byteSize} bytes over the live block at {@code address}. */
     MemorySegment segment(long address, long byteSize);
 
+    /**
+     * Marks a live block as held by {@code owner} (a scope, bump arena or pool, described for
+     * reports): freeing it through the heap's own {@code free} is then an alloc-dealloc mismatch.
+     * Only checked modes record owners.
+     */
+    default void setOwner(long address, String owner) {
+    }
+
+    /** Frees a block on behalf of the owner that {@linkplain #setOwner holds} it. */
+    default void freeOwned(long address) {
+        free(address);
+    }
+
+    /**
+     * @return the owner of a live checked block, {@code ""} if the heap API holds it, or null if
+     *     this allocator does not know (fast mode, or not a live block)
+     */
+    default String ownerOf(long address) {
+        return null;
+    }
+
     HeapStats stats();
 
     void trim();

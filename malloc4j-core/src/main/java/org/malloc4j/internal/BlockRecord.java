@@ -21,6 +21,8 @@ final class BlockRecord {
     final Arena arena;
     final String allocThread;
     final StackTraceElement[] allocStack;
+    /** The scope, arena or pool holding the block, or null when the heap API does. */
+    volatile String owner;
     String freeThread;
     StackTraceElement[] freeStack;
 

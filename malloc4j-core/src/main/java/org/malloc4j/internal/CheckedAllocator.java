@@ -124,6 +124,9 @@ final class CheckedAllocator implements Allocator {
             return fast.realloc(address, newByteSize, throwing);
         }
         BlockRecord block = liveBlock("realloc", address);
+        if (block.owner != null) {
+            throw SanitizerReports.mismatch("realloc", block, name);
+        }
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
@@ -164,6 +167,32 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public void free(long address) {
+        free(address, false);
+    }
+
+    @Override
+    public void freeOwned(long address) {
+        free(address, true);
+    }
+
+    @Override
+    public void setOwner(long address, String owner) {
+        if (isChecked(address)) {
+            liveBlock("setOwner", address).owner = owner;
+        }
+    }
+
+    @Override
+    public String ownerOf(long address) {
+        BlockRecord block = isChecked(address) ? live.get(address) : null;
+        if (block == null) {
+            return null;
+        }
+        String owner = block.owner;
+        return owner == null ? "" : owner;
+    }
+
+    private void free(long address, boolean byOwner) {
         if (address == 0) {
             return;
         }
@@ -173,6 +202,9 @@ final class CheckedAllocator implements Allocator {
             return;
         }
         BlockRecord block = liveBlock("free", address);
+        if (!byOwner && block.owner != null) {
+            throw SanitizerReports.mismatch("free", block, name);
+        }
         MemoryMisuseException overflow = damagedRedzone(block, "at free");
         if (overflow != null) {
             throw overflow;

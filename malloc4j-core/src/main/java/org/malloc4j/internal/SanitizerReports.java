@@ -15,7 +15,7 @@ import org.malloc4j.MemoryMisuseException.Kind;
  * where the address lies relative to the block; where the block was freed; where it was
  * allocated; one SUMMARY line naming the first user frame. Leak reports follow LeakSanitizer.
  */
-final class SanitizerReports {
+public final class SanitizerReports {
     private SanitizerReports() {
     }
 
@@ -26,6 +26,26 @@ final class SanitizerReports {
         text.append(stack("freed by thread \"" + block.freeThread + "\" here:", block.freeStack));
         text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
         return finish(Kind.DOUBLE_FREE, block.address, text, StackCapture.capture(), heap);
+    }
+
+    /** A block held by a scope, arena or pool, freed (or resized) through the heap. */
+    static MemoryMisuseException mismatch(String operation, BlockRecord block, String heap) {
+        StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
+                + ") on 0x" + hex(block.address));
+        text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
+                .append(describe(block)).append(", held by ").append(block.owner)
+                .append(": it is freed when its owner is closed or frees it, never through the heap\n");
+        text.append(stack("allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        return finish(Kind.ALLOC_DEALLOC_MISMATCH, block.address, text, StackCapture.capture(), heap);
+    }
+
+    /** A live block of the heap itself, freed through a pool. */
+    public static MemoryMisuseException heapBlockFreedBy(String owner, long address, String heap) {
+        StringBuilder text = title("alloc-dealloc-mismatch (Heap.malloc vs " + owner + ".free) on 0x"
+                + hex(address));
+        text.append("0x").append(hex(address)).append(" is a live block of heap '").append(heap)
+                .append("', not of ").append(owner).append(": free it with Heap.free\n");
+        return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
     }
 
     static MemoryMisuseException badFree(String operation, long address, BlockRecord containing, String heap) {
