@@ -127,6 +127,10 @@ final class CheckedAllocator implements Allocator {
         if (block.owner != null) {
             throw SanitizerReports.mismatch("realloc", block, name);
         }
+        MemoryMisuseException overflow = damagedRedzone(block, "at realloc");
+        if (overflow != null) {
+            throw overflow;
+        }
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }

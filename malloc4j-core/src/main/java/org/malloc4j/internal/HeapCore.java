@@ -28,8 +28,11 @@ public final class HeapCore implements Allocator {
     /** Platform thread heaps alive or not yet swept; guarded by the span lock. */
     private final List<ThreadHeap> registry = new ArrayList<>();
     private volatile boolean closed;
-    /** Guarded by the span lock: whether the purger has a run queued for this heap. */
-    boolean purgeScheduled;
+    /** Whether the purger has a run queued for this heap. */
+    final java.util.concurrent.atomic.AtomicBoolean purgeScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Set when a free by another thread may have emptied a page of a striped (virtual-thread) heap. */
+    private volatile boolean stripesDirty;
+    private final long purgeDelayNanos;
     private long lastSweepNanos;
 
     // Counters outside the thread heaps: frees by non-owners, large blocks, threads that ended.
@@ -48,6 +51,7 @@ public final class HeapCore implements Allocator {
     private HeapCore(HeapConfig config) {
         this.name = config.name();
         this.spans = new SpanAllocator(this, config.maxCommittedBytes(), config.purgeDelay().toNanos());
+        this.purgeDelayNanos = config.purgeDelay().toNanos();
         int stripeCount = Integer.highestOneBit(Math.max(4, Runtime.getRuntime().availableProcessors() * 2));
         this.stripes = new ThreadHeap[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
@@ -276,11 +280,14 @@ public final class HeapCore implements Allocator {
         remoteFrees.increment();
         remoteUsable.add(-usable);
         remoteRequested.add(-(usable - slack));
-        if (page.full == 1 && page.claimFromFull()) {
-            ThreadHeap owner = page.owner;
-            if (owner != null) {
-                owner.pending.offer(page);
-            }
+        ThreadHeap owner = page.owner;
+        if (page.full == 1 && page.claimFromFull() && owner != null) {
+            owner.pending.offer(page);
+        }
+        if (owner != null && owner.thread == null && page.used <= page.remoteCount) {
+            // Virtual threads may never allocate from this stripe again: let the purger collect it.
+            stripesDirty = true;
+            Purger.schedule(this, purgeDelayNanos);
         }
     }
 
@@ -617,21 +624,47 @@ public final class HeapCore implements Allocator {
 
     /** The purger's entry: purge what is due. @return when to run next (nanoTime), or -1 */
     long purgeDue() {
+        if (stripesDirty && !closed) {
+            stripesDirty = false;
+            collectStripes();
+        }
         spans.lock.lock();
         try {
             if (closed) {
-                purgeScheduled = false;
+                purgeScheduled.set(false);
                 return -1;
             }
             sweepEndedThreads(true);
             spans.collectAbandoned();
             long due = spans.purge(false);
+            if (due < 0 && stripesDirty) {
+                due = System.nanoTime() + purgeDelayNanos;
+            }
             if (due < 0) {
-                purgeScheduled = false;
+                purgeScheduled.set(false);
+                // A free that found the flag still set just before it was cleared: run once more.
+                if (stripesDirty && purgeScheduled.compareAndSet(false, true)) {
+                    due = System.nanoTime() + purgeDelayNanos;
+                }
             }
             return due;
         } finally {
             spans.lock.unlock();
+        }
+    }
+
+    /** Releases the empty pages of striped heaps no virtual thread is using right now. */
+    private void collectStripes() {
+        for (ThreadHeap stripe : stripes) {
+            if (stripe.lock.tryLock()) {
+                try {
+                    releaseEmptyPages(stripe);
+                } finally {
+                    stripe.lock.unlock();
+                }
+            } else {
+                stripesDirty = true;
+            }
         }
     }
 

@@ -19,10 +19,9 @@ final class Purger {
     private Purger() {
     }
 
-    /** Makes sure {@code core} is purged within {@code delayNanos}; the caller holds its span lock. */
+    /** Makes sure {@code core} is purged within {@code delayNanos}. */
     static void schedule(HeapCore core, long delayNanos) {
-        if (!core.purgeScheduled) {
-            core.purgeScheduled = true;
+        if (core.purgeScheduled.compareAndSet(false, true)) {
             EXECUTOR.schedule(() -> run(core), delayNanos, TimeUnit.NANOSECONDS);
         }
     }

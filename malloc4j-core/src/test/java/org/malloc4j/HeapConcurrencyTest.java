@@ -1,0 +1,477 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Blocks freed by threads other than the one that allocated them, threads that end with live
+ * blocks, virtual threads by the ten thousand, and racing double frees. Every loop is bounded by a
+ * count; the only waits are for other threads to finish, and for the purger, polled a bounded number
+ * of times.
+ */
+class HeapConcurrencyTest {
+    static final long KIB = 1024;
+    static final long MIB = 1024 * KIB;
+    /** A safety net: a heap that stopped reusing memory fails fast instead of eating the machine. */
+    static final long LIMIT = 1024 * MIB;
+
+    Heap heap;
+
+    @BeforeEach
+    void makeHeap() {
+        heap = Heap.builder().name("concurrency").maxCommittedBytes(LIMIT).purgeDelay(Duration.ofMillis(50)).build();
+    }
+
+    @AfterEach
+    void closeHeap() {
+        heap.close();
+    }
+
+    // ---- producers and consumers ----
+
+    record Sent(MemorySegment block, long seed) {
+    }
+
+    static final Sent POISON = new Sent(MemorySegment.NULL, 0);
+
+    @Test
+    void producersAndConsumersFreeEachOthersBlocksAndMemoryIsReused() throws Exception {
+        int producers = 2;
+        int consumers = 2;
+        int blocksPerProducer = 4000;
+        int rounds = 10;
+        long allocatedBytes = 0;
+        AtomicReference<String> corruption = new AtomicReference<>();
+        ExecutorService pool = Executors.newFixedThreadPool(producers + consumers);
+        try {
+            for (int round = 0; round < rounds; round++) {
+                BlockingQueue<Sent> queue = new ArrayBlockingQueue<>(256);
+                List<Future<Long>> producing = new ArrayList<>();
+                List<Future<Integer>> consuming = new ArrayList<>();
+                for (int p = 0; p < producers; p++) {
+                    long seed = round * 1000L + p;
+                    producing.add(pool.submit(() -> produce(queue, blocksPerProducer, seed)));
+                }
+                for (int c = 0; c < consumers; c++) {
+                    consuming.add(pool.submit(() -> consume(queue, corruption)));
+                }
+                for (Future<Long> future : producing) {
+                    allocatedBytes += future.get(60, TimeUnit.SECONDS);
+                }
+                for (int c = 0; c < consumers; c++) {
+                    queue.put(POISON);
+                }
+                int consumed = 0;
+                for (Future<Integer> future : consuming) {
+                    consumed += future.get(60, TimeUnit.SECONDS);
+                }
+                assertEquals(producers * blocksPerProducer, consumed);
+                assertEquals(null, corruption.get());
+                assertAllFreed("after round " + round);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        HeapStats stats = heap.stats();
+        assertEquals((long) rounds * producers * blocksPerProducer, stats.mallocCount());
+        assertTrue(stats.peakCommittedBytes() < allocatedBytes / 8,
+                "peak footprint " + stats.peakCommittedBytes() + " B for " + allocatedBytes
+                        + " B allocated through a queue of 256 blocks: freed memory is not reused\n" + stats.toText());
+        assertTrue(stats.peakCommittedBytes() < 128 * MIB, stats.toText());
+    }
+
+    long produce(BlockingQueue<Sent> queue, int count, long seed) throws InterruptedException {
+        SplittableRandom random = new SplittableRandom(seed);
+        long bytes = 0;
+        for (int i = 0; i < count; i++) {
+            long size = random.nextInt(50) == 0 ? random.nextLong(128 * KIB, MIB) : random.nextLong(16, 16 * KIB);
+            MemorySegment block = heap.malloc(size);
+            long blockSeed = seed * 1_000_003 + i;
+            block.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, blockSeed);
+            block.set(ValueLayout.JAVA_LONG_UNALIGNED, size - 8, ~blockSeed);
+            bytes += size;
+            queue.put(new Sent(block, blockSeed));
+        }
+        return bytes;
+    }
+
+    /** Frees what arrives until the poison; reports an overwritten block without stopping, so no producer hangs. */
+    int consume(BlockingQueue<Sent> queue, AtomicReference<String> corruption) throws InterruptedException {
+        int consumed = 0;
+        Sent sent;
+        while ((sent = queue.take()) != POISON) {
+            MemorySegment block = sent.block();
+            if (block.get(ValueLayout.JAVA_LONG_UNALIGNED, 0) != sent.seed()
+                    || block.get(ValueLayout.JAVA_LONG_UNALIGNED, block.byteSize() - 8) != ~sent.seed()) {
+                corruption.compareAndSet(null, "block of " + block.byteSize() + " B at 0x"
+                        + Long.toHexString(block.address()) + " was overwritten between producer and consumer");
+            }
+            heap.free(block);
+            consumed++;
+        }
+        return consumed;
+    }
+
+    // ---- threads that end with live blocks ----
+
+    @Test
+    void blocksLeftLiveByEndedThreadsAreFreedElsewhereAndTrimReturnsTheirMemory() throws Exception {
+        for (int round = 0; round < 10; round++) {
+            List<MemorySegment> orphans = allocateInThreadThatEnds(2000, 500);
+            assertEquals(2000, heap.stats().liveBlocks());
+            orphans.forEach(heap::free);
+            assertAllFreed("after round " + round);
+            heap.trim();
+            assertEquals(0, heap.stats().committedBytes(), "round " + round + "\n" + heap.stats().toText());
+        }
+    }
+
+    @Test
+    void pagesOfAnEndedThreadAreAdoptedAndTheirFreeBlocksReused() throws Exception {
+        // 1024 blocks of 256 B fill four 64 KiB pages exactly: no page has room left to bump into.
+        List<MemorySegment> orphans = allocateInThreadThatEnds(1024, 256);
+        Set<Long> pagesOfTheEndedThread = new HashSet<>();
+        for (int i = 0; i < orphans.size(); i += 2) {
+            heap.free(orphans.get(i));
+        }
+        for (MemorySegment orphan : orphans) {
+            pagesOfTheEndedThread.add(orphan.address() >>> 16);
+        }
+        heap.trim();
+        long committed = heap.stats().committedBytes();
+        List<MemorySegment> fresh = new ArrayList<>();
+        for (int i = 0; i < 512; i++) {
+            fresh.add(heap.malloc(256));
+        }
+        assertEquals(committed, heap.stats().committedBytes(),
+                "new blocks took fresh memory while the ended thread's pages had 512 free blocks");
+        for (MemorySegment block : fresh) {
+            assertTrue(pagesOfTheEndedThread.contains(block.address() >>> 16),
+                    "a new block is outside the ended thread's pages");
+        }
+        assertEquals(1024, heap.stats().liveBlocks());
+        for (int i = 1; i < orphans.size(); i += 2) {
+            heap.free(orphans.get(i));
+        }
+        fresh.forEach(heap::free);
+        assertAllFreed("at the end");
+    }
+
+    @Test
+    void withoutTrimThePurgerReclaimsThePagesOfEndedThreads() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            List<MemorySegment> orphans = allocateInThreadThatEnds(1000, 1000);
+            orphans.forEach(heap::free);
+            List<MemorySegment> own = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                own.add(heap.malloc(1000));
+            }
+            own.forEach(heap::free);
+        }
+        assertAllFreed("after the rounds");
+        long bound = 2 * MIB;
+        long committed = pollCommittedUntilAtMost(bound);
+        assertTrue(committed <= bound, "20 ended threads' 20 MB of pages are still committed: " + committed
+                + " B\n" + heap.stats().toText());
+    }
+
+    @Test
+    void metadataReturnsToWhereItStartedOnceBlocksFreedByAnotherThreadAreTrimmed() throws Exception {
+        heap.trim();
+        long start = heap.stats().metadataBytes();
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (int i = 0; i < 100_000; i++) {
+            blocks.add(heap.malloc(16));
+        }
+        assertTrue(heap.stats().metadataBytes() > start);
+        Thread other = Thread.ofPlatform().start(() -> blocks.forEach(heap::free));
+        other.join();
+        heap.trim();
+        HeapStats trimmed = heap.stats();
+        assertEquals(0, trimmed.committedBytes(), trimmed.toText());
+        assertEquals(start, trimmed.metadataBytes(), "with every page and region gone, the metadata estimate is "
+                + trimmed.metadataBytes() + " B instead of the " + start + " B it started at");
+    }
+
+    List<MemorySegment> allocateInThreadThatEnds(int count, long byteSize) throws InterruptedException {
+        List<MemorySegment> blocks = new ArrayList<>();
+        Thread thread = Thread.ofPlatform().name("ends-with-live-blocks").start(() -> {
+            for (int i = 0; i < count; i++) {
+                MemorySegment block = heap.malloc(byteSize);
+                block.set(ValueLayout.JAVA_INT, 0, i);
+                blocks.add(block);
+            }
+        });
+        thread.join();
+        assertEquals(count, blocks.size());
+        return blocks;
+    }
+
+    long pollCommittedUntilAtMost(long bound) throws InterruptedException {
+        long committed = heap.stats().committedBytes();
+        for (int poll = 0; poll < 100 && committed > bound; poll++) {
+            Thread.sleep(50);
+            committed = heap.stats().committedBytes();
+        }
+        return committed;
+    }
+
+    // ---- virtual threads ----
+
+    @Test
+    void virtualThreadsByTheTenThousandAddNoMetadataPerThread() throws Exception {
+        runVirtualThreads(10_000);
+        assertAllFreed("after 10,000 virtual threads");
+        long metadataAfterTenThousand = heap.stats().metadataBytes();
+
+        runVirtualThreads(50_000);
+        assertAllFreed("after 50,000 more virtual threads");
+        HeapStats stats = heap.stats();
+        // A thread heap per virtual thread would cost kilobytes each; pages for the blocks in flight
+        // at once may grow a little with more threads, by far less than a few bytes a thread.
+        long growth = stats.metadataBytes() - metadataAfterTenThousand;
+        assertTrue(growth < 50_000 * 16L, "metadata grew from " + metadataAfterTenThousand + " B to "
+                + stats.metadataBytes() + " B with 50,000 more virtual threads");
+        assertTrue(stats.metadataBytes() < 2 * MIB, stats.toText());
+        assertEquals(60_000, stats.mallocCount());
+    }
+
+    void runVirtualThreads(int count) throws Exception {
+        AtomicInteger done = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < count; i++) {
+                long size = 16 + (i * 61L) % 4000;
+                int value = i;
+                executor.submit(() -> {
+                    try {
+                        MemorySegment block = heap.malloc(size);
+                        block.set(ValueLayout.JAVA_INT, 0, value);
+                        Thread.yield();
+                        if (block.get(ValueLayout.JAVA_INT, 0) != value) {
+                            throw new AssertionError("block of virtual thread " + value + " overwritten");
+                        }
+                        heap.free(block);
+                        done.incrementAndGet();
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                });
+            }
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("a virtual thread failed", failure.get());
+        }
+        assertEquals(count, done.get());
+    }
+
+    @Test
+    void memoryVirtualThreadsFreedIsReusedByTheNextVirtualThreads() throws Exception {
+        holdBlocksInVirtualThreads(1000, 32 * KIB);
+        long committedAfterFirstWave = heap.stats().committedBytes();
+        for (int wave = 0; wave < 3; wave++) {
+            holdBlocksInVirtualThreads(1000, 32 * KIB);
+        }
+        assertAllFreed("after four waves");
+        assertTrue(heap.stats().committedBytes() <= committedAfterFirstWave + 4 * MIB,
+                "each wave of virtual threads took new memory: " + committedAfterFirstWave + " B after the first, "
+                        + heap.stats().committedBytes() + " B after the fourth");
+    }
+
+    @Test
+    void trimReturnsTheMemoryVirtualThreadsUsedOnceTheirBlocksAreFreed() throws Exception {
+        holdBlocksInVirtualThreads(1000, 32 * KIB);
+        assertAllFreed("after the virtual threads");
+        assertTrue(heap.stats().peakCommittedBytes() >= 1000 * 32 * KIB);
+        heap.trim();
+        long committed = pollCommittedUntilAtMost(MIB);
+        assertTrue(committed <= MIB, "nothing is live, yet after trim() " + committed
+                + " B the virtual threads used stay committed\n" + heap.stats().toText());
+    }
+
+    @Test
+    void withoutTrimThePurgerReturnsTheMemoryVirtualThreadsFreed() throws Exception {
+        holdBlocksInVirtualThreads(1000, 32 * KIB);
+        assertAllFreed("after the virtual threads");
+        long committed = pollCommittedUntilAtMost(MIB);
+        assertTrue(committed <= MIB, "nothing is live and the purge delay is 50 ms, yet 5 s later " + committed
+                + " B the virtual threads used stay committed\n" + heap.stats().toText());
+    }
+
+    /** Starts {@code count} virtual threads that each hold a block until all hold one, then free it. */
+    void holdBlocksInVirtualThreads(int count, long byteSize) throws Exception {
+        CountDownLatch allHold = new CountDownLatch(count);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < count; i++) {
+                executor.submit(() -> {
+                    try {
+                        MemorySegment block = heap.malloc(byteSize);
+                        block.fill((byte) 1);
+                        allHold.countDown();
+                        allHold.await();
+                        heap.free(block);
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                        allHold.countDown();
+                    }
+                });
+            }
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("a virtual thread failed", failure.get());
+        }
+    }
+
+    // ---- racing double frees ----
+
+    @Test
+    void twoThreadsFreeingTheSameBlockAtOnceSucceedExactlyOnce() throws Exception {
+        int blocks = 20_000;
+        List<MemorySegment> victims = new ArrayList<>();
+        for (int i = 0; i < blocks; i++) {
+            victims.add(heap.malloc(16 + (i % 64) * 16));
+        }
+        // Neither racer allocated the blocks: both free them as other threads do.
+        int[] successes = raceToFree(victims, null, null);
+        assertEquals(blocks, successes[0] + successes[1], "frees that succeeded");
+        assertEquals(0, heap.stats().liveBlocks());
+        assertEquals(0, heap.stats().requestedBytes());
+    }
+
+    @Test
+    void theOwnerAndAnotherThreadFreeingTheSameBlockAtOnceSucceedExactlyOnce() throws Exception {
+        // The window is a few instructions wide and some runs hardly hit it: race in several rounds.
+        int blocks = 20_000;
+        for (int round = 0; round < 5; round++) {
+            List<MemorySegment> victims = new ArrayList<>();
+            int[] successes = raceToFree(victims, () -> {
+                for (int i = 0; i < blocks; i++) {
+                    victims.add(heap.malloc(16 + (i % 64) * 16));
+                }
+            }, null);
+            assertEquals(blocks, successes[0] + successes[1], "frees that succeeded in round " + round
+                    + " (the first racer allocated the blocks)\n" + heap.stats().toText());
+            assertEquals(0, heap.stats().liveBlocks(), heap.stats().toText());
+        }
+    }
+
+    @Test
+    void aDoubleFreeRacingWithTheOwnersFreeNeverHandsOneBlockToTwoOwners() throws Exception {
+        int blocks = 20_000;
+        List<MemorySegment> victims = new ArrayList<>();
+        List<MemorySegment> reallocated = new ArrayList<>();
+        raceToFree(victims, () -> {
+            for (int i = 0; i < blocks; i++) {
+                victims.add(heap.malloc(16 + (i % 64) * 16));
+            }
+        }, () -> {
+            // The owner allocates the same sizes again, twice over, and keeps everything live.
+            for (int i = 0; i < 2 * blocks; i++) {
+                reallocated.add(heap.malloc(16 + (i % 64) * 16));
+            }
+        });
+        Set<Long> addresses = new HashSet<>();
+        List<Long> twice = new ArrayList<>();
+        for (MemorySegment block : reallocated) {
+            if (!addresses.add(block.address())) {
+                twice.add(block.address());
+            }
+        }
+        assertEquals(List.of(), twice.subList(0, Math.min(5, twice.size())), twice.size()
+                + " live blocks were handed out twice after racing double frees");
+    }
+
+    /**
+     * Two platform threads free every block of {@code victims} in step: both reach block {@code i}
+     * before either frees it. The first racer runs {@code setUp} first, so it owns what it allocates,
+     * and {@code afterwards} once the race is over.
+     *
+     * @return the successful frees of each racer; every other attempt must have been a DOUBLE_FREE
+     */
+    int[] raceToFree(List<MemorySegment> victims, Runnable setUp, Runnable afterwards) throws Exception {
+        AtomicInteger arrived = new AtomicInteger();
+        CountDownLatch ready = new CountDownLatch(1);
+        int[] successes = new int[2];
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread[] racers = new Thread[2];
+        for (int r = 0; r < 2; r++) {
+            int racer = r;
+            racers[r] = Thread.ofPlatform().name("racer-" + r).start(() -> {
+                try {
+                    if (racer == 0 && setUp != null) {
+                        setUp.run();
+                    }
+                    if (racer == 0) {
+                        ready.countDown();
+                    }
+                    ready.await();
+                    for (int i = 0; i < victims.size(); i++) {
+                        arrived.incrementAndGet();
+                        int target = 2 * (i + 1);
+                        for (int spins = 0; arrived.get() < target; spins++) {
+                            if (failure.get() != null) {
+                                return;
+                            }
+                            if (spins > 1000) {
+                                Thread.yield();
+                            } else {
+                                Thread.onSpinWait();
+                            }
+                        }
+                        try {
+                            heap.free(victims.get(i));
+                            successes[racer]++;
+                        } catch (MemoryMisuseException e) {
+                            if (e.kind() != MemoryMisuseException.Kind.DOUBLE_FREE) {
+                                throw new AssertionError("expected DOUBLE_FREE: " + e.getMessage(), e);
+                            }
+                        }
+                    }
+                    if (racer == 0 && afterwards != null) {
+                        afterwards.run();
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            });
+        }
+        for (Thread racer : racers) {
+            racer.join();
+        }
+        if (failure.get() != null) {
+            fail("a racer failed", failure.get());
+        }
+        return successes;
+    }
+
+    void assertAllFreed(String when) {
+        HeapStats stats = heap.stats();
+        assertEquals(0, stats.liveBlocks(), "liveBlocks " + when + "\n" + stats.toText());
+        assertEquals(0, stats.requestedBytes(), "requestedBytes " + when + "\n" + stats.toText());
+        assertEquals(0, stats.usableBytes(), "usableBytes " + when + "\n" + stats.toText());
+        assertEquals(stats.mallocCount(), stats.freeCount(), "mallocCount - freeCount " + when);
+    }
+}
