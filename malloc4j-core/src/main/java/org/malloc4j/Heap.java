@@ -28,6 +28,12 @@ import org.malloc4j.internal.HeapCore;
  * striped thread heaps, so a million virtual threads cost no more metadata than a few. When a
  * thread ends, its pages are adopted by other threads: nothing it freed or left live is lost.
  *
+ * <h2>Exhaustion</h2>
+ * When memory runs out the throwing members throw {@link HeapExhaustedError}, an
+ * {@link OutOfMemoryError} as FFM's arenas throw; {@code catch (Exception e)} does not catch it,
+ * so catch {@code HeapExhaustedError} where running out is expected, or use the {@code try*}
+ * members, which return {@link MemorySegment#NULL} instead.
+ *
  * <h2>Misuse</h2>
  * Freeing an address that is not the start of a live block of this heap (a double free, an interior
  * pointer, foreign memory, a block of another heap) throws {@link MemoryMisuseException} in O(1),
@@ -169,7 +175,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /**
      * Resizes a block, in place when its usable size or the free space after a large block allows,
      * otherwise by moving it: the first {@code min(old size, newByteSize)} bytes are kept. After a
-     * move the old block is freed and its segment must no longer be used.
+     * move the old block is freed and its segment must no longer be used. A block shrunk below
+     * half its usable size moves to a smaller size class, so memory is not held for nothing. The
+     * result is aligned to {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize
+     * does not keep a larger alignment asked of {@link #mallocAligned}.
      *
      * @param block a live block of this heap, or {@link MemorySegment#NULL} to allocate
      * @param newByteSize the new size in bytes, 0 or more (0: see the class documentation)
@@ -205,7 +214,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /**
      * Frees a block. Its memory may be handed out again at once; the segment must not be used after.
      *
-     * @param block a live block of this heap, or {@link MemorySegment#NULL} (then nothing happens)
+     * @param block a live block of this heap, or {@link MemorySegment#NULL} (then nothing happens,
+     *     whatever the heap's state, as with C's {@code free(NULL)})
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this heap
      *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
      *     {@link MemoryMisuseException.Kind#BAD_FREE}), or, in a checked mode, if a scope, bump arena
@@ -269,9 +279,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
-     * The usable size a block of {@code byteSize} bytes would get: the size class it rounds up to
-     * (blocks up to 128 KiB) or the next multiple of 4 KiB (larger blocks). Requests of exactly
-     * this size waste nothing.
+     * The usable size a block of {@code byteSize} bytes would get from {@link #malloc}: the size
+     * class it rounds up to (blocks up to 128 KiB) or the next multiple of 4 KiB (larger blocks).
+     * Requests of exactly this size waste nothing. ({@link #mallocAligned} may round further, to a
+     * class whose blocks are all aligned.)
      *
      * @param byteSize a request size in bytes, 0 or more
      * @return the usable size in bytes that {@code malloc(byteSize)} gives
