@@ -425,6 +425,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         return core.leaks();
     }
 
+    /** @return how much this heap checks */
+    public CheckMode checkMode() {
+        return core.checkMode();
+    }
+
     /** @return this heap's name */
     public String name() {
         return core.name();

@@ -28,10 +28,11 @@ public final class MemoryMisuseException extends RuntimeException {
         HEAP_BUFFER_OVERFLOW("heap-buffer-overflow"),
         /** A block freed through a different API than the one that allocated it. */
         ALLOC_DEALLOC_MISMATCH("alloc-dealloc-mismatch"),
-        /** A block never freed: LeakSanitizer's "detected memory leaks". */
-        LEAK("detected memory leaks"),
-        /** An operation on a heap that was already closed. */
-        USE_AFTER_CLOSE("use-after-close");
+        /**
+         * A block never freed: LeakSanitizer's "detected memory leaks". Leaks are not thrown: they
+         * are reported by {@link Heap#leaks()} and when a checked heap closes.
+         */
+        LEAK("detected memory leaks");
 
         private final String asanName;
 

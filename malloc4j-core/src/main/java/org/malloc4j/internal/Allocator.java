@@ -57,6 +57,8 @@ public interface Allocator {
 
     String name();
 
+    org.malloc4j.CheckMode checkMode();
+
     boolean isClosed();
 
     void close();

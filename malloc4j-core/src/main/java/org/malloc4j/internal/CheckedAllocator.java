@@ -131,6 +131,7 @@ final class CheckedAllocator implements Allocator {
         if (overflow != null) {
             throw overflow;
         }
+        release(quarantine.makeRoom(block.span), "when it left quarantine");
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
@@ -213,6 +214,8 @@ final class CheckedAllocator implements Allocator {
         if (overflow != null) {
             throw overflow;
         }
+        // Verify what this block pushes out of quarantine before anything of the caller's changes.
+        release(quarantine.makeRoom(block.span), "when it left quarantine");
         if (!live.remove(address, block)) {
             throw SanitizerReports.doubleFree("free", block, name);
         }
@@ -247,7 +250,9 @@ final class CheckedAllocator implements Allocator {
         }
         BlockRecord previous = freed.get(address);
         if (previous != null) {
-            throw SanitizerReports.doubleFree(operation, previous, name);
+            throw operation.equals("usableSize")
+                    ? SanitizerReports.queryAfterFree(operation, previous, name)
+                    : SanitizerReports.doubleFree(operation, previous, name);
         }
         Map.Entry<Long, BlockRecord> below = live.floorEntry(address);
         BlockRecord containing = below != null
@@ -386,6 +391,11 @@ final class CheckedAllocator implements Allocator {
         if (fast != null) {
             fast.trim();
         }
+    }
+
+    @Override
+    public CheckMode checkMode() {
+        return mode;
     }
 
     @Override

@@ -710,6 +710,11 @@ public final class HeapCore implements Allocator {
     }
 
     @Override
+    public org.malloc4j.CheckMode checkMode() {
+        return org.malloc4j.CheckMode.FAST;
+    }
+
+    @Override
     public String name() {
         return name;
     }

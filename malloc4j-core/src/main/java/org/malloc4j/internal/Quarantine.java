@@ -34,6 +34,25 @@ final class Quarantine {
         return evicted;
     }
 
+    /**
+     * Takes out the oldest blocks until {@code incomingBytes} more fit under the cap, so the caller
+     * can verify them before it changes anything of its own.
+     *
+     * @return the blocks taken out, oldest first
+     */
+    synchronized List<BlockRecord> makeRoom(long incomingBytes) {
+        List<BlockRecord> evicted = List.of();
+        while (bytes + incomingBytes > capacityBytes && !blocks.isEmpty()) {
+            if (evicted.isEmpty()) {
+                evicted = new ArrayList<>();
+            }
+            BlockRecord oldest = blocks.pollFirst();
+            bytes -= oldest.span;
+            evicted.add(oldest);
+        }
+        return evicted;
+    }
+
     /** @return every quarantined block, removing none */
     synchronized List<BlockRecord> snapshot() {
         return new ArrayList<>(blocks);

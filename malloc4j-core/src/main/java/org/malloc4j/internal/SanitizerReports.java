@@ -28,6 +28,16 @@ public final class SanitizerReports {
         return finish(Kind.DOUBLE_FREE, block.address, text, StackCapture.capture(), heap);
     }
 
+    /** A freed block asked about as if it were live (its usable size, say). */
+    static MemoryMisuseException queryAfterFree(String operation, BlockRecord block, String heap) {
+        StringBuilder text = title("heap-use-after-free on address 0x" + hex(block.address) + " (" + operation + ")");
+        text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
+                .append(describe(block)).append('\n');
+        text.append(stack("freed by thread \"" + block.freeThread + "\" here:", block.freeStack));
+        text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        return finish(Kind.USE_AFTER_FREE, block.address, text, StackCapture.capture(), heap);
+    }
+
     /** A block held by a scope, arena or pool, freed (or resized) through the heap. */
     static MemoryMisuseException mismatch(String operation, BlockRecord block, String heap) {
         StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation

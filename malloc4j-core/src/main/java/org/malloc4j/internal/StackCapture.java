@@ -1,6 +1,6 @@
 package org.malloc4j.internal;
 
-import java.util.Set;
+import java.security.CodeSource;
 
 /**
  * Captures the caller's stack for reports, leaving out malloc4j's own frames (and the FFM default
@@ -9,10 +9,9 @@ import java.util.Set;
 public final class StackCapture {
     /** The most frames a report keeps per stack. */
     static final int MAX_FRAMES = 24;
-    private static final StackWalker WALKER = StackWalker.getInstance();
-    private static final Set<String> API_CLASSES = Set.of(
-            "org.malloc4j.Heap", "org.malloc4j.HeapScope", "org.malloc4j.FaultInjection",
-            "org.malloc4j.BumpArena", "org.malloc4j.FixedSizePool");
+    private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+    /** Where malloc4j's classes were loaded from: a frame of a class from there is ours. */
+    private static final CodeSource OWN_CODE = StackCapture.class.getProtectionDomain().getCodeSource();
 
     private StackCapture() {
     }
@@ -20,7 +19,7 @@ public final class StackCapture {
     /** @return the stack of the current thread below malloc4j, innermost first */
     static StackTraceElement[] capture() {
         return WALKER.walk(frames -> frames
-                .dropWhile(frame -> isOwn(frame.getClassName()))
+                .dropWhile(StackCapture::isOwn)
                 .limit(MAX_FRAMES)
                 .map(StackWalker.StackFrame::toStackTraceElement)
                 .toArray(StackTraceElement[]::new));
@@ -29,18 +28,26 @@ public final class StackCapture {
     /** @return the first frame outside malloc4j, or null if there is none */
     public static StackTraceElement callSite() {
         return WALKER.walk(frames -> frames
-                .dropWhile(frame -> isOwn(frame.getClassName()))
+                .dropWhile(StackCapture::isOwn)
                 .findFirst()
                 .map(StackWalker.StackFrame::toStackTraceElement)
                 .orElse(null));
     }
 
-    private static boolean isOwn(String className) {
-        return className.startsWith("org.malloc4j.internal.")
-                || className.startsWith("java.lang.foreign.")
-                || className.startsWith("jdk.internal.foreign.")
-                || API_CLASSES.contains(className)
-                || className.startsWith("org.malloc4j.Heap$")
-                || className.startsWith("org.malloc4j.FaultInjection$");
+    private static boolean isOwn(StackWalker.StackFrame frame) {
+        String className = frame.getClassName();
+        if (className.startsWith("java.lang.foreign.") || className.startsWith("jdk.internal.foreign.")) {
+            return true;
+        }
+        if (!className.startsWith("org.malloc4j.")) {
+            return false;
+        }
+        // malloc4j's own classes, but not a user's classes in the same package (tests, say).
+        Class<?> type = frame.getDeclaringClass();
+        if (type.getModule().isNamed()) {
+            return type.getModule() == StackCapture.class.getModule();
+        }
+        CodeSource code = type.getProtectionDomain().getCodeSource();
+        return OWN_CODE != null && code != null && OWN_CODE.getLocation().equals(code.getLocation());
     }
 }

@@ -1,0 +1,46 @@
+package org.malloc4j.cli;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The allocators the replay knows, by their command-line names, and how to open each.
+ */
+public final class AllocatorCatalog {
+    /** Every allocator, in report order. */
+    public static final List<String> NAMES = List.of("malloc4j", "glibc", "jemalloc", "mimalloc", "tcmalloc", "arena");
+
+    /** The allocator whose throughput is the reference of the performance index. */
+    public static final String REFERENCE = "glibc";
+
+    private AllocatorCatalog() {
+    }
+
+    /**
+     * @param name a name, any case
+     * @return whether it names a known allocator
+     */
+    public static boolean isKnown(String name) {
+        return NAMES.contains(name.toLowerCase(Locale.ROOT));
+    }
+
+    /**
+     * Opens an allocator in this process: loads its library and links its functions.
+     *
+     * @param name one of {@link #NAMES}
+     * @return the adapter
+     * @throws AllocatorUnavailableException if it cannot run here, with the reason
+     * @throws IllegalArgumentException if the name is unknown
+     */
+    public static ReplayAllocator open(String name) throws AllocatorUnavailableException {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "malloc4j" -> Malloc4jAllocator.open();
+            case "glibc" -> GlibcAllocator.open();
+            case "jemalloc" -> JemallocAllocator.open();
+            case "mimalloc" -> MimallocAllocator.open();
+            case "tcmalloc" -> TcmallocAllocator.open();
+            case "arena" -> ArenaAllocator.open();
+            default -> throw new IllegalArgumentException("unknown allocator " + name + "; known: " + NAMES);
+        };
+    }
+}

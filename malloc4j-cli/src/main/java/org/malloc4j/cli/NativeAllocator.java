@@ -1,0 +1,46 @@
+package org.malloc4j.cli;
+
+/**
+ * The common part of the adapters for C allocators reached through FFM downcalls: before and after
+ * each trace the allocator is asked to give its free memory back to the operating system, and its
+ * footprint is, unless a subclass knows better, the growth of the process's resident set size.
+ * Subclasses hold their downcall handles in static final fields, so the JIT compiles each call to a
+ * direct call.
+ */
+abstract class NativeAllocator implements ReplayAllocator {
+    private final String name;
+    private final RssProbe rss = RssProbe.open();
+
+    /** @param name the allocator's name on the command line */
+    NativeAllocator(String name) {
+        this.name = name;
+    }
+
+    /** Gives the allocator's free memory back to the operating system (its "trim" or "purge"). */
+    abstract void releaseFreeMemory();
+
+    @Override
+    public final String name() {
+        return name;
+    }
+
+    @Override
+    public String footprintSource() {
+        return "RSS growth (/proc/self/statm)";
+    }
+
+    @Override
+    public void startTrace(int numIds) {
+        releaseFreeMemory();
+    }
+
+    @Override
+    public long footprint() {
+        return rss == null ? -1 : rss.bytes();
+    }
+
+    @Override
+    public void endTrace() {
+        releaseFreeMemory();
+    }
+}

@@ -1,0 +1,151 @@
+package org.malloc4j.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code malloc4j replay}: replays allocation traces through malloc4j and the native allocators,
+ * each allocator in a worker JVM of its own, verifies every block as the CS:APP driver does, and
+ * reports throughput, peak footprint, utilization and the CS:APP performance index.
+ */
+@Command(name = "replay", sortOptions = false, usageHelpAutoWidth = true,
+        headerHeading = "%n", header = "Replay allocation traces through malloc4j and the native allocators.",
+        descriptionHeading = "%n",
+        description = {
+            "Replays CS:APP malloc-lab traces (.rep, or gzipped .rep.gz) through each allocator, each in a child "
+                    + "JVM of its own, one after the other. Per trace and allocator:",
+            "  1. A checked pass (untimed) verifies every block as the CS:APP driver does: non-null, aligned to 16 "
+                    + "bytes, overlapping no live block, and holding its contents: a pattern of the block id and "
+                    + "offset is written into the whole payload at malloc (and the new tail at realloc), checked "
+                    + "in the kept part at every realloc and in the whole block at free. The first wrong block "
+                    + "makes the allocator FAILED on that trace, with the op number; the run goes on. The same "
+                    + "pass samples the allocator's footprint after every request that allocates.",
+            "  2. K timed passes make only the malloc/realloc/free calls and touch no payload byte; the fastest "
+                    + "counts.",
+            "",
+            "Measures: ops/s (fastest pass); peak live bytes (from the trace); peak footprint (the most the "
+                    + "footprint grew over its value at the trace's start); utilization = peak live / peak "
+                    + "footprint; performance index P = 0.6 min(1, U) + 0.4 min(1, T / T_glibc), with glibc's ops/s "
+                    + "on the same trace in the same run (no index if glibc did not run).",
+            "Footprint: malloc4j: Heap.stats() committedBytes + metadataBytes (a fresh heap per trace); "
+                    + "glibc, jemalloc, mimalloc, arena: growth of the worker's RSS (/proc/self/statm), sampled in "
+                    + "a second checked pass on a fresh thread once the JIT is idle; tcmalloc: generic.heap_size - "
+                    + "tcmalloc.pageheap_unmapped_bytes, in a fresh worker per trace (its caches cannot be "
+                    + "emptied). Before and after each trace the native allocators return free memory to the "
+                    + "system (malloc_trim, tcache flush and arena purge, mi_collect, ReleaseFreeMemory).",
+            "",
+            "With no FILE or DIR, replays the traces bundled in the jar: the 11 default CS:APP traces and a "
+                    + "capture of gcc's cc1."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:every replay was correct",
+            "1:an allocator FAILED a trace, a trace did not parse, or no allocator could run",
+            "2:usage error (unknown option or allocator, missing file)"})
+final class ReplayCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(paramLabel = "FILE|DIR", arity = "0..*",
+            description = "Trace files (.rep, .rep.gz) and folders, searched with their subfolders for them "
+                    + "(sorted). Default: the bundled traces.")
+    private List<Path> paths = new ArrayList<>();
+
+    @Option(names = {"-a", "--allocator"}, split = ",", paramLabel = "NAME",
+            description = "Allocators, comma-separated, from: malloc4j, glibc, jemalloc, mimalloc, tcmalloc, "
+                    + "arena (an Arena.ofConfined() per block). Default: all; those that cannot load are skipped "
+                    + "with the reason.")
+    private List<String> allocators = new ArrayList<>(AllocatorCatalog.NAMES);
+
+    @Option(names = {"-r", "--repeat"}, paramLabel = "K", defaultValue = "3",
+            description = "Timed passes per trace and allocator; the fastest counts. Default: ${DEFAULT-VALUE}.")
+    private int repeat;
+
+    @Option(names = "--json", paramLabel = "FILE",
+            description = "Also write everything as JSON to FILE, or to standard output with '-' (the table "
+                    + "then goes to standard error).")
+    private String json;
+
+    @Override
+    public Integer call() throws IOException {
+        List<String> names = allocatorNames();
+        if (repeat < 1) {
+            throw new ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
+        }
+        List<TraceSource> sources = sources();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+
+        List<TraceInfo> traces = new ArrayList<>();
+        List<TraceError> errors = new ArrayList<>();
+        List<TraceSource> parsed = parse(sources, traces, errors);
+
+        WorkerRuns.Outcome runs = parsed.isEmpty()
+                ? new WorkerRuns.Outcome(List.of(), List.of())
+                : new WorkerRuns(repeat, err).run(names, parsed, traces);
+        ReplayReport report = ReplayReport.of(repeat, runs.statuses(), traces, errors, runs.results());
+        PrintWriter table = JsonReport.STDOUT.equals(json) ? err : out;
+        table.print(ResultTable.render(report));
+        table.flush();
+        if (json != null) {
+            JsonReport.write(report, json, out);
+        }
+        return report.exitCode();
+    }
+
+    private List<String> allocatorNames() {
+        Set<String> seen = new HashSet<>();
+        List<String> names = new ArrayList<>();
+        for (String name : allocators) {
+            String normalized = name.strip().toLowerCase(Locale.ROOT);
+            if (!AllocatorCatalog.isKnown(normalized)) {
+                throw new ParameterException(spec.commandLine(), "unknown allocator '" + name + "'; known: "
+                        + String.join(", ", AllocatorCatalog.NAMES));
+            }
+            if (seen.add(normalized)) {
+                names.add(normalized);
+            }
+        }
+        return names;
+    }
+
+    private List<TraceSource> sources() {
+        if (paths.isEmpty()) {
+            return TraceFinder.bundled();
+        }
+        try {
+            return TraceFinder.find(paths);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /** Parses every trace up front, so a bad one is reported once and no worker sees it. */
+    private static List<TraceSource> parse(List<TraceSource> sources, List<TraceInfo> traces,
+            List<TraceError> errors) {
+        List<TraceSource> parsed = new ArrayList<>();
+        for (TraceSource source : sources) {
+            try {
+                traces.add(TraceInfo.of(source, source.read()));
+                parsed.add(source);
+            } catch (TraceFormatException e) {
+                errors.add(TraceError.of(e));
+            } catch (IOException e) {
+                errors.add(new TraceError(source.display(), 0, "cannot be read: " + e));
+            }
+        }
+        return parsed;
+    }
+}

@@ -1,0 +1,20 @@
+package org.malloc4j.cli;
+
+/**
+ * A trace that could not be read or parsed.
+ *
+ * @param file the trace file as given
+ * @param line the line of the problem, from 1 (0 if the file could not be read at all)
+ * @param problem what is wrong
+ */
+public record TraceError(String file, long line, String problem) {
+    /** @return the error of a trace that does not parse */
+    static TraceError of(TraceFormatException e) {
+        return new TraceError(e.file(), e.line(), e.problem());
+    }
+
+    /** @return the problem as {@code file:line: problem} */
+    public String message() {
+        return line > 0 ? file + ":" + line + ": " + problem : file + ": " + problem;
+    }
+}

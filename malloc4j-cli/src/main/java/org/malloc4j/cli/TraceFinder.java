@@ -1,0 +1,88 @@
+package org.malloc4j.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Turns the command line's FILES and DIRS into trace sources: a file is taken as it is, a folder is
+ * searched (with its subfolders) for {@code *.rep} and {@code *.rep.gz}, sorted by path. With no
+ * arguments the traces bundled in the jar are used, in the order of their index.
+ */
+public final class TraceFinder {
+    private static final String INDEX = "index.txt";
+
+    private TraceFinder() {
+    }
+
+    /**
+     * @param paths files and folders, in the order given; duplicates are dropped
+     * @return the traces they name
+     * @throws IllegalArgumentException if a path does not exist or a folder holds no trace
+     * @throws UncheckedIOException if a folder cannot be listed
+     */
+    public static List<TraceSource> find(List<Path> paths) {
+        Map<String, TraceSource> found = new LinkedHashMap<>();
+        for (Path path : paths) {
+            for (TraceSource source : expand(path)) {
+                found.putIfAbsent(source.spec(), source);
+            }
+        }
+        return List.copyOf(found.values());
+    }
+
+    /** @return the traces bundled in this jar, in the order of the bundle's index */
+    public static List<TraceSource> bundled() {
+        try (InputStream in = TraceFinder.class.getResourceAsStream(TraceSource.BUNDLE + INDEX)) {
+            if (in == null) {
+                throw new IllegalStateException("the bundled trace index is missing from the jar");
+            }
+            List<TraceSource> sources = new ArrayList<>();
+            BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                String resource = line.strip();
+                if (!resource.isEmpty() && !resource.startsWith("#")) {
+                    sources.add(TraceSource.bundled(resource));
+                }
+            }
+            return sources;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<TraceSource> expand(Path path) {
+        if (Files.isRegularFile(path)) {
+            return List.of(TraceSource.file(path));
+        }
+        if (!Files.isDirectory(path)) {
+            throw new IllegalArgumentException("no such file or folder: " + path);
+        }
+        List<TraceSource> sources = traceFiles(path).stream().map(TraceSource::file).toList();
+        if (sources.isEmpty()) {
+            throw new IllegalArgumentException("no *.rep or *.rep.gz trace in folder " + path);
+        }
+        return sources;
+    }
+
+    private static List<Path> traceFiles(Path folder) {
+        try (Stream<Path> files = Files.walk(folder)) {
+            return files.filter(Files::isRegularFile)
+                    .filter(file -> TraceSource.isTraceFile(file.getFileName().toString()))
+                    .sorted()
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package org.malloc4j.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The hidden {@code malloc4j worker} command, run by {@code replay} in a child JVM per allocator:
+ * reads trace specs from standard input (one a line), opens the allocator, warms up, replays every
+ * trace and writes {@link WorkerProtocol} lines on standard output.
+ */
+@Command(name = "worker", hidden = true,
+        description = "Internal: replays the traces named on standard input through one allocator.")
+final class WorkerCommand implements Callable<Integer> {
+    /** Requests of random work replayed (twice) before the traces, to warm the JIT up. */
+    static final int WARMUP_STEPS = 30_000;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--allocator", required = true, paramLabel = "NAME", description = "The allocator.")
+    private String allocatorName;
+
+    @Option(names = "--repeat", defaultValue = "3", paramLabel = "K", description = "Timed passes per trace.")
+    private int repeat;
+
+    @Option(names = "--no-warmup", description = "Skip the warm-up replay.")
+    private boolean noWarmup;
+
+    @Option(names = "--footprint-only", description = "Only measure the footprint, without warm-up.")
+    private boolean footprintOnly;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        List<TraceSource> sources = readSources();
+        ReplayAllocator allocator;
+        try {
+            allocator = AllocatorCatalog.open(allocatorName);
+        } catch (AllocatorUnavailableException e) {
+            send(out, AllocatorStatus.skipped(allocatorName, e.getMessage()));
+            return 0;
+        }
+        try (allocator; FreshThreads threads = new FreshThreads()) {
+            send(out, AllocatorStatus.available(allocator));
+            TraceReplayer replayer = new TraceReplayer(allocator, repeat,
+                    !allocator.footprintNeedsOwnProcess(), threads);
+            if (!noWarmup && !footprintOnly) {
+                warmUp(replayer);
+            }
+            for (int i = 0; i < sources.size(); i++) {
+                TraceSource source = sources.get(i);
+                send(out, new WorkerProgress(i + 1, sources.size(), source.name()));
+                send(out, replay(replayer, source));
+            }
+        }
+        return 0;
+    }
+
+    private static void warmUp(TraceReplayer replayer) {
+        Trace warmup = WarmupTrace.create(WARMUP_STEPS, 42);
+        replayer.replay(warmup);
+        replayer.replay(warmup);
+    }
+
+    private TraceResult replay(TraceReplayer replayer, TraceSource source) {
+        Trace trace;
+        try {
+            trace = source.read();
+        } catch (TraceFormatException | IOException e) {
+            return TraceResult.failed(allocatorName, source.name(), source.set(), 0, 0, null,
+                    "the worker could not read the trace: " + e.getMessage());
+        }
+        return footprintOnly ? replayer.measureFootprint(trace) : replayer.replay(trace);
+    }
+
+    private static List<TraceSource> readSources() throws IOException {
+        List<TraceSource> sources = new ArrayList<>();
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+            if (!line.isBlank()) {
+                sources.add(TraceSource.fromSpec(line.strip()));
+            }
+        }
+        return sources;
+    }
+
+    private static void send(PrintWriter out, Object message) {
+        out.println(WorkerProtocol.write(message));
+        out.flush();
+    }
+}

@@ -1,0 +1,79 @@
+package org.malloc4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The terminal table, the index, the summaries and the worker protocol, on made-up results. */
+class ResultTableTest {
+    private static TraceResult result(String allocator, String trace, String set, double seconds, long footprint) {
+        return new TraceResult(allocator, trace, set, 1000, 500, TraceResult.OK, null, null, 3, seconds,
+                1000 / seconds, footprint, 500.0 / footprint, null);
+    }
+
+    private static ReplayReport report() {
+        List<AllocatorStatus> allocators = new ArrayList<>();
+        List<TraceResult> results = new ArrayList<>();
+        for (String name : AllocatorCatalog.NAMES) {
+            allocators.add(new AllocatorStatus(name, true, null, name + " footprint", false));
+            results.add(result(name, "a-rather-long-trace-name-for-the-table", "one", 0.001, 1000));
+            results.add(result(name, "b", "two", 0.002, 500));
+        }
+        allocators.add(AllocatorStatus.skipped("other", "not installed"));
+        results.set(3, TraceResult.failed("glibc", "b", "two", 1000, 500, 7L, "op 7 (f 3): boom"));
+        List<TraceInfo> traces = List.of(new TraceInfo("a-rather-long-trace-name-for-the-table", "one", "x", 1000, 10, 500),
+                new TraceInfo("b", "two", "y", 1000, 10, 500));
+        return ReplayReport.of(3, allocators, traces, List.of(new TraceError("z.rep", 3, "unknown op 'q'")), results);
+    }
+
+    @Test
+    void fitsIn120ColumnsAndShowsEverything() {
+        String text = ResultTable.render(report());
+        assertTrue(text.lines().allMatch(line -> line.length() <= 120), text);
+        assertTrue(text.contains("FAILED"), text);
+        assertTrue(text.contains("glibc on two/b: op 7 (f 3): boom"), text);
+        assertTrue(text.contains("other     not installed"), text);
+        assertTrue(text.contains("z.rep:3: unknown op 'q'"), text);
+    }
+
+    @Test
+    void indexUsesGlibcOnTheSameTraceAndCapsUtilization() {
+        ReplayReport report = report();
+        TraceResult malloc4jA = report.results().get(0);
+        // malloc4j and glibc are equally fast on trace a; utilization 0.5
+        assertEquals(0.6 * 0.5 + 0.4, malloc4jA.index(), 1e-12);
+        // glibc FAILED trace b: no reference, no index
+        assertNull(report.results().get(1).index());
+        assertEquals(0.6 + 0.4 * 0.5, PerformanceIndex.of(3.0, 50, 100), 1e-12);
+        assertEquals(ReplayReport.INCORRECT, report.exitCode());
+    }
+
+    @Test
+    void summarizesPerAllocatorAndPerSet() {
+        List<Summary> summaries = report().summaries();
+        assertEquals(6 * 3, summaries.size());
+        Summary glibcAll = summaries.get(3);
+        assertEquals("glibc", glibcAll.allocator());
+        assertEquals(Summary.ALL, glibcAll.set());
+        assertEquals(2, glibcAll.traces());
+        assertEquals(1, glibcAll.failed());
+        Summary malloc4jAll = summaries.get(0);
+        // 2000 ops in 3 ms
+        assertEquals(2000 / 0.003, malloc4jAll.opsPerSecond(), 1e-6);
+        // utilization 500 / 1000 on trace a, 500 / 500 on trace b
+        assertEquals(0.75, malloc4jAll.meanUtilization(), 1e-12);
+    }
+
+    @Test
+    void workerMessagesSurviveTheirLine() {
+        TraceResult result = result("jemalloc", "t", "s", 0.5, 123);
+        assertEquals(result, WorkerProtocol.read(WorkerProtocol.write(result)));
+        AllocatorStatus status = AllocatorStatus.skipped("x", "why");
+        assertEquals(status, WorkerProtocol.read(WorkerProtocol.write(status)));
+        assertNull(WorkerProtocol.read("<jemalloc>: some warning"));
+    }
+}

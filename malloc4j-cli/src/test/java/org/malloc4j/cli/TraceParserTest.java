@@ -1,0 +1,183 @@
+package org.malloc4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** {@link TraceParser}, {@link TraceSource} and the bundled traces. */
+class TraceParserTest {
+    private static final String GOOD = """
+            20000
+            3
+            6
+            1
+            a 0 100
+            a 1 50
+            r 0 300
+            f 1
+            a 2 8
+            f 0
+            """;
+
+    private static Trace parse(String text) throws Exception {
+        return TraceParser.parse(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)), "t.rep", "t", "set");
+    }
+
+    private static TraceFormatException parseError(String text) {
+        return assertThrows(TraceFormatException.class, () -> parse(text));
+    }
+
+    @Test
+    void readsHeaderAndOps() throws Exception {
+        Trace trace = parse(GOOD);
+        assertEquals(20000, trace.heapHint());
+        assertEquals(3, trace.numIds());
+        assertEquals(1, trace.weight());
+        assertEquals(6, trace.opCount());
+        assertArrayEquals(new byte[] {'a', 'a', 'r', 'f', 'a', 'f'}, trace.kinds());
+        assertArrayEquals(new int[] {0, 1, 0, 1, 2, 0}, trace.ids());
+        assertArrayEquals(new long[] {100, 50, 300, 0, 8, 0}, trace.sizes());
+        assertEquals("r 0 300", trace.describe(2));
+        assertEquals("f 1", trace.describe(3));
+    }
+
+    @Test
+    void measuresPeakLiveBytesAndBlocksLiveAtTheEnd() throws Exception {
+        Trace trace = parse(GOOD);
+        // 100 + 50, then realloc to 300: 350 live, the most at any time
+        assertEquals(350, trace.peakLiveBytes());
+        assertArrayEquals(new int[] {2}, trace.liveAtEnd());
+    }
+
+    @Test
+    void ignoresHowWhitespaceIsLaidOut() throws Exception {
+        Trace trace = parse("20000 3\t6 1\r\n a 0 100 a 1 50\n\n r 0 300 f 1 a 2 8\tf 0");
+        assertArrayEquals(parse(GOOD).sizes(), trace.sizes());
+        assertArrayEquals(parse(GOOD).kinds(), trace.kinds());
+    }
+
+    @Test
+    void acceptsAnIdAllocatedAgainAfterItsFree() throws Exception {
+        Trace trace = parse("0 1 4 1\na 0 10\nf 0\na 0 20\nf 0\n");
+        assertEquals(20, trace.peakLiveBytes());
+    }
+
+    static Stream<Arguments> badTraces() {
+        return Stream.of(
+                Arguments.of("0 2 2 1\na 0 8\nx 0\n", 3, "unknown op 'x'"),
+                Arguments.of("0 2 2 1\na 0 8\na 1\n", 3, "missing size: 'a 1' needs a size, found the end"),
+                Arguments.of("0 2 3 1\na 0\nf 0\na 1 8\n", 2, "missing size: 'a 0' needs a size, found 'f'"),
+                Arguments.of("0 2 2 1\na 0 8\nr 0 -5\n", 3, "negative size in 'r 0 -5'"),
+                Arguments.of("0 2 2 1\na 0 8\nf 2\n", 3, "id 2 out of range"),
+                Arguments.of("0 2 2 1\na -1 8\nf 0\n", 2, "id -1 out of range"),
+                Arguments.of("0 2 3 1\na 0 8\nf 0\n", 3, "op count mismatch: the header says 3 ops, the file has 2"),
+                Arguments.of("0 1 1 1\na 0 8\nf 0\n", 3, "op count mismatch: the header says 1 ops, but more follow"),
+                Arguments.of("0 2 3 1\na 0 8\na 1 8\na 0 4\n", 4, "'a 0 4' on live id 0 (allocated on line 2"),
+                Arguments.of("0 2 2 1\na 0 8\nf 1\n", 3, "'f 1' on id 1, which is not live (never allocated)"),
+                Arguments.of("0 2 3 1\na 0 8\nf 0\nr 0 16\n", 4, "'r 0 16' on id 0, which is not live (freed on line 3)"),
+                Arguments.of("0 2 3 1\na 0 8\nf 0\nf 0\n", 4, "'f 0' on id 0, which is not live (freed on line 3)"),
+                Arguments.of("0 2\n", 1, "header: missing num_ops"),
+                Arguments.of("0 two 2 1\n", 1, "header: num_ids must be a number, found 'two'"),
+                Arguments.of("0 5 2 1\na 0 8\nf 0\n", 1, "header: num_ids 5 is not within 0..num_ops"),
+                Arguments.of("0 1 2 1\na 0 99999999999999999999\nf 0\n", 2, "missing size: 'a 0' needs a size"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("badTraces")
+    void reportsFileLineAndProblem(String text, long line, String problem) {
+        TraceFormatException e = parseError(text);
+        assertEquals("t.rep", e.file());
+        assertEquals(line, e.line(), e.getMessage());
+        assertTrue(e.problem().startsWith(problem), e.problem());
+        assertEquals("t.rep:" + line + ": " + e.problem(), e.getMessage());
+    }
+
+    @Test
+    void readsGzippedTraces(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("small.rep.gz");
+        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write(GOOD.getBytes(StandardCharsets.US_ASCII));
+        }
+        TraceSource source = TraceSource.file(file);
+        assertEquals("small", source.name());
+        assertEquals(dir.getFileName().toString(), source.set());
+        assertArrayEquals(parse(GOOD).sizes(), source.read().sizes());
+    }
+
+    @Test
+    void recognizesGzipByItsContentNotItsName(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("plain-looking.rep");
+        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write(GOOD.getBytes(StandardCharsets.US_ASCII));
+        }
+        assertEquals(6, TraceSource.file(file).read().opCount());
+    }
+
+    @Test
+    void namesTheFileInErrorsFromDisk(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("bad.rep"), "0 1 1 1\nq 0 8\n");
+        TraceFormatException e = assertThrows(TraceFormatException.class, () -> TraceSource.file(file).read());
+        assertEquals(file.toString() + ":2: unknown op 'q' (expected a, r or f)", e.getMessage());
+    }
+
+    @Test
+    void findsTracesInFoldersSortedAndRecursively(@TempDir Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("sub"));
+        Files.writeString(dir.resolve("b.rep"), GOOD);
+        Files.writeString(dir.resolve("a.rep"), GOOD);
+        Files.writeString(dir.resolve("notes.txt"), "not a trace");
+        Files.writeString(dir.resolve("sub/c.rep"), GOOD);
+        List<String> names = TraceFinder.find(List.of(dir)).stream().map(TraceSource::name).toList();
+        assertEquals(List.of("a", "b", "c"), names);
+    }
+
+    @Test
+    void refusesMissingPathsAndFoldersWithoutTraces(@TempDir Path dir) {
+        assertThrows(IllegalArgumentException.class, () -> TraceFinder.find(List.of(dir.resolve("nope"))));
+        assertThrows(IllegalArgumentException.class, () -> TraceFinder.find(List.of(dir)));
+    }
+
+    @Test
+    void bundledTracesAreTheDefaultMallocLabSetAndGcc() throws Exception {
+        List<TraceSource> bundled = TraceFinder.bundled();
+        assertEquals(12, bundled.size());
+        long malloclabOps = 0;
+        for (TraceSource source : bundled) {
+            Trace trace = source.read();
+            if (source.set().equals("malloclab")) {
+                malloclabOps += trace.opCount();
+            } else {
+                assertEquals("gcc-cc1-O2", trace.name());
+                assertEquals(325_037, trace.opCount());
+                assertEquals(3_996_271, trace.peakLiveBytes());
+            }
+        }
+        // The total mdriver prints for the 11 default traces (see shared/traces/README.md).
+        assertEquals(112_372, malloclabOps);
+    }
+
+    @Test
+    void sourcesTravelAsSpecs() {
+        TraceSource bundled = TraceFinder.bundled().getFirst();
+        assertEquals(bundled, TraceSource.fromSpec(bundled.spec()));
+        TraceSource file = TraceSource.file(Path.of("some/dir/x.rep.gz"));
+        TraceSource back = TraceSource.fromSpec(file.spec());
+        assertEquals(List.of("x", "dir", file.spec()), List.of(back.name(), back.set(), back.spec()));
+    }
+}

@@ -1,0 +1,151 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link CheckMode#SAMPLED}: GWP-ASan's idea. One allocation in {@code sampleInterval} gets
+ * everything {@link CheckMode#FULL} gives a block, the others take the fast path.
+ *
+ * <p>A sampled block is told from a fast one by its usable size: a checked block's usable size is
+ * exactly its request, while the fast path rounds a 40-byte request up to its 48-byte size class.
+ * Every heap here has a purge delay of an hour, so freed fast pages stay mapped and a stale segment
+ * of an unsampled block can be read without the memory going away.
+ */
+class CheckedModeSampledTest {
+    static final long SIZE = 40;
+    static final long SIZE_CLASS = 48;
+
+    static Heap sampledHeap(Integer interval) {
+        Heap.Builder builder = Heap.builder().name("sampled").checkMode(CheckMode.SAMPLED)
+                .purgeDelay(Duration.ofHours(1));
+        if (interval != null) {
+            builder.sampleInterval(interval);
+        }
+        return builder.build();
+    }
+
+    static boolean isSampled(Heap heap, MemorySegment block) {
+        long usable = heap.usableSize(block);
+        assertTrue(usable == SIZE || usable == SIZE_CLASS, "usable size " + usable);
+        return usable == SIZE;
+    }
+
+    static boolean accessThrows(MemorySegment block) {
+        try {
+            block.get(JAVA_BYTE, 0);
+            return false;
+        } catch (IllegalStateException closed) {
+            return true;
+        }
+    }
+
+    @Test
+    void withIntervalOneEveryBlockIsChecked() {
+        try (Heap heap = sampledHeap(1)) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                blocks.add(heap.malloc(SIZE));
+            }
+            assertTrue(blocks.stream().allMatch(block -> isSampled(heap, block)));
+            assertEquals(200, heap.leaks().blocks());
+            assertTrue(blocks.stream().allMatch(block -> block.get(JAVA_BYTE, 0) == CheckMode.JUNK_BYTE));
+            blocks.forEach(heap::free);
+            for (MemorySegment block : blocks) {
+                assertThrows(IllegalStateException.class, () -> block.get(JAVA_BYTE, 0));
+            }
+            // and a raw write after free is found in quarantine, as in full mode
+            MisuseCatalogueTest.poke(blocks.get(7).address() + 1, (byte) 1);
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, heap::check);
+            assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE, e.kind());
+            MisuseCatalogueTest.poke(blocks.get(7).address() + 1, CheckMode.POISON_BYTE);
+            heap.check();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    @Test
+    void withIntervalOneHundredAFewBlocksAreSampledAndTheirUseAfterFreeIsCaught() {
+        assertSampling(100, 5_000);
+    }
+
+    @Test
+    void withTheDefaultIntervalMostBlocksAreUncheckedButASampledUseAfterFreeIsCaught() {
+        assertSampling(null, 30_000);
+    }
+
+    /**
+     * Allocates {@code count} blocks, finds the sampled ones, frees everything and asserts that the
+     * sampled blocks, and only they, reject an access after free. At interval N the chance that none
+     * of {@code count} blocks is sampled is {@code (1 - 1/N)^count}: e^-50 and e^-30 here.
+     */
+    static void assertSampling(Integer interval, int count) {
+        int expectedInterval = interval == null ? 1000 : interval;
+        try (Heap heap = sampledHeap(interval)) {
+            List<MemorySegment> blocks = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                blocks.add(heap.malloc(SIZE));
+            }
+            List<MemorySegment> sampled = blocks.stream().filter(block -> isSampled(heap, block)).toList();
+            int mean = count / expectedInterval;
+            assertTrue(!sampled.isEmpty(), "no block sampled out of " + count);
+            assertTrue(sampled.size() <= 5 * mean, sampled.size() + " blocks sampled out of " + count
+                    + " at interval " + expectedInterval + ": most must take the fast path");
+            // leak reports and stats: leaks cover the sampled blocks, stats every block
+            assertEquals(sampled.size(), heap.leaks().blocks());
+            assertEquals(sampled.size() * SIZE, heap.leaks().bytes());
+            assertEquals(count, heap.stats().liveBlocks());
+
+            blocks.forEach(heap::free);
+            assertEquals(0, heap.stats().liveBlocks());
+            long rejected = blocks.stream().filter(CheckedModeSampledTest::accessThrows).count();
+            assertEquals(sampled.size(), rejected, "exactly the sampled blocks reject a use after free");
+            assertTrue(sampled.stream().allMatch(CheckedModeSampledTest::accessThrows));
+            heap.check();
+        }
+    }
+
+    @Test
+    void theFastPathStillCatchesDoubleAndBadFrees() {
+        try (Heap heap = sampledHeap(1_000_000)) {
+            MemorySegment block = heap.malloc(SIZE);
+            heap.free(block);
+            assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE,
+                    assertThrows(MemoryMisuseException.class, () -> heap.free(block)).kind());
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment foreign = arena.allocate(SIZE);
+                assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                        assertThrows(MemoryMisuseException.class, () -> heap.free(foreign)).kind());
+            }
+            long raw = heap.mallocAddress(SIZE);
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                    assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(raw + 16)).kind());
+            heap.freeAddress(raw);
+            assertEquals(0, heap.stats().liveBlocks());
+            heap.check();
+        }
+    }
+
+    @Test
+    void aSampledBlocksOverflowIsCaughtAtFree() {
+        try (Heap heap = sampledHeap(1)) {
+            long block = heap.mallocAddress(SIZE);
+            MisuseCatalogueTest.poke(block + SIZE, (byte) 1);
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(block));
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+            assertTrue(e.getMessage().contains("0 bytes after the 40-byte region"), e.getMessage());
+            MisuseCatalogueTest.poke(block + SIZE, CheckMode.CANARY_BYTE);
+            heap.freeAddress(block);
+            heap.check();
+        }
+    }
+}

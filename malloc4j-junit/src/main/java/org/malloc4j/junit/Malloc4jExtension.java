@@ -1,0 +1,335 @@
+package org.malloc4j.junit;
+
+import java.lang.reflect.AnnotatedElement;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolutionException;
+import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.platform.commons.support.AnnotationSupport;
+import org.malloc4j.CheckMode;
+import org.malloc4j.FaultInjection;
+import org.malloc4j.Heap;
+import org.malloc4j.HeapStats;
+import org.malloc4j.LeakReport;
+
+/**
+ * A JUnit 5 extension that gives each test a checked malloc4j {@link Heap} and fails the test if
+ * it leaks: the "detected memory leaks" of LeakSanitizer, per test.
+ *
+ * <h2>What it does</h2>
+ * <ul>
+ *   <li><b>A heap per test.</b> A parameter of type {@link Heap} in a test method (or in a
+ *       {@code @BeforeEach} or {@code @AfterEach} method, which get the same heap as their test) is
+ *       resolved to a fresh heap made by {@link Heap#builder()}, in {@link CheckMode#FULL} unless
+ *       {@link LeakCheck @LeakCheck} says otherwise, named after the test
+ *       ({@code "DecoderTest.decodesWithoutLeaking()"}).
+ *   <li><b>Verified after the test.</b> After the test and its {@code @AfterEach} methods, the heap
+ *       is verified with {@link Heap#check()} (in a checked mode a damaged redzone or a write into
+ *       a freed block fails the test with the sanitizer's report), then checked for leaks: if any
+ *       block is still live, the test fails with an {@link AssertionError} whose message is the
+ *       {@link LeakReport} text, naming each leaked block's size and allocation stack. In
+ *       {@link CheckMode#FAST} mode the heap records no allocation sites, so the message gives the
+ *       count and bytes only. The heap is then closed, whatever happened.
+ *   <li><b>Fault injection.</b> {@link InjectFaults @InjectFaults} gives the test's heap a
+ *       {@link FaultInjection} policy; a parameter of type {@link FaultInjection} receives it.
+ *   <li><b>The global heap.</b> When the JVM runs {@link Heap#global()} in a checked mode, which
+ *       needs {@code -Dmalloc4j.check=full} (or {@code sampled}) on the test JVM's command line, the
+ *       global heap's {@link Heap#leaks()} are taken before each test and compared with those after
+ *       it: blocks new at any allocation site fail the test. With Maven Surefire:
+ *       {@code <systemPropertyVariables><malloc4j.check>full</malloc4j.check></systemPropertyVariables>}.
+ *       In fast mode (the default) the comparison is skipped. Turn it off with
+ *       {@code @LeakCheck(globalHeap = false)}.
+ * </ul>
+ * A test that has already failed is not failed again for leaks (a failed test rarely cleans up);
+ * its heap is still closed, and {@link Heap#close()} prints the leaks to standard error.
+ *
+ * <h2>Usage</h2>
+ * {@snippet lang = java:
+ * @LeakCheck                     // registers the extension; FULL mode
+ * class RingBufferTest {
+ *     @Test
+ *     void wrapsAround(Heap heap) {
+ *         RingBuffer ring = new RingBuffer(heap, 16);
+ *         for (int i = 0; i < 100; i++) {
+ *             ring.push(i);
+ *         }
+ *         ring.close();             // forget this and the test fails with the leak report
+ *     }
+ *
+ *     @Test
+ *     @InjectFaults(eachCallSiteOnce = true)
+ *     void survivesOutOfMemory(Heap heap, FaultInjection faults) {
+ *         assertThrows(HeapExhaustedError.class, () -> new RingBuffer(heap, 16));
+ *         assertEquals(1, faults.injectedFailures());
+ *     }                             // and nothing may leak on the failure path
+ * }
+ * }
+ * {@code @ExtendWith(Malloc4jExtension.class)} registers it with the defaults, too.
+ *
+ * <h2>Threads</h2>
+ * Each test's heap is its own, so tests may run in parallel. The global-heap comparison cannot tell
+ * one test's blocks from another's: run tests that use the global heap one at a time (JUnit's
+ * default), or turn the comparison off.
+ */
+public final class Malloc4jExtension implements ParameterResolver, BeforeEachCallback, AfterEachCallback {
+    private static final Namespace NAMESPACE = Namespace.create(Malloc4jExtension.class);
+    private static final String TEST_HEAP = "testHeap";
+    private static final String GLOBAL_BASELINE = "globalLeaksBefore";
+
+    /** Made by JUnit. */
+    public Malloc4jExtension() {
+    }
+
+    // ---- parameters ----
+
+    @Override
+    public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
+        Class<?> type = parameterContext.getParameter().getType();
+        return type == Heap.class || type == FaultInjection.class;
+    }
+
+    @Override
+    public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
+        if (!(parameterContext.getDeclaringExecutable() instanceof Method)
+                || extensionContext.getTestMethod().isEmpty()) {
+            throw new ParameterResolutionException("Malloc4jExtension makes one heap per test: declare "
+                    + parameterContext.getParameter().getType().getSimpleName()
+                    + " parameters on @Test, @BeforeEach or @AfterEach methods, not on "
+                    + parameterContext.getDeclaringExecutable());
+        }
+        TestHeap testHeap = testHeap(extensionContext);
+        if (parameterContext.getParameter().getType() == Heap.class) {
+            return testHeap.heap;
+        }
+        if (testHeap.faults == null) {
+            throw new ParameterResolutionException("a FaultInjection parameter needs @InjectFaults on the test "
+                    + "method or its class");
+        }
+        return testHeap.faults;
+    }
+
+    private static TestHeap testHeap(ExtensionContext context) {
+        return context.getStore(NAMESPACE).getOrComputeIfAbsent(TEST_HEAP, key -> createTestHeap(context),
+                TestHeap.class);
+    }
+
+    private static TestHeap createTestHeap(ExtensionContext context) {
+        Optional<LeakCheck> config = find(context, LeakCheck.class);
+        Heap.Builder builder = Heap.builder().name(heapName(context))
+                .checkMode(config.map(LeakCheck::mode).orElse(CheckMode.FULL));
+        config.ifPresent(check -> {
+            if (check.quarantineBytes() >= 0) {
+                builder.quarantineBytes(check.quarantineBytes());
+            }
+            if (check.sampleInterval() > 0) {
+                builder.sampleInterval(check.sampleInterval());
+            }
+        });
+        FaultInjection faults = find(context, InjectFaults.class).map(Malloc4jExtension::policy).orElse(null);
+        if (faults != null) {
+            builder.faultInjection(faults);
+        }
+        return new TestHeap(builder.build(), faults);
+    }
+
+    /** @return {@code "Class.method(Params)"}, or {@code "Class.method [2] args"} for an invocation of a template */
+    private static String heapName(ExtensionContext context) {
+        String method = context.getRequiredTestMethod().getName();
+        String display = context.getDisplayName();
+        return context.getRequiredTestClass().getSimpleName() + "."
+                + (display.startsWith(method + "(") ? display : method + " " + display);
+    }
+
+    /** @return the one policy {@code annotation} sets */
+    static FaultInjection policy(InjectFaults annotation) {
+        List<FaultInjection> chosen = new ArrayList<>();
+        try {
+            if (annotation.everyNth() != 0) {
+                chosen.add(FaultInjection.everyNth(annotation.everyNth()));
+            }
+            if (annotation.firstN() >= 0) {
+                chosen.add(FaultInjection.firstN(annotation.firstN()));
+            }
+            if (annotation.afterBytes() >= 0) {
+                chosen.add(FaultInjection.afterBytes(annotation.afterBytes()));
+            }
+            if (annotation.probability() >= 0 || Double.isNaN(annotation.probability())) {
+                chosen.add(FaultInjection.withProbability(annotation.probability(), annotation.seed()));
+            }
+            if (annotation.eachCallSiteOnce()) {
+                chosen.add(FaultInjection.eachCallSiteOnce());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ExtensionConfigurationException("invalid " + annotation + ": " + e.getMessage(), e);
+        }
+        if (chosen.size() != 1) {
+            throw new ExtensionConfigurationException("@InjectFaults must set exactly one of everyNth, firstN, "
+                    + "afterBytes, probability, eachCallSiteOnce; it sets " + chosen.size() + ": " + annotation);
+        }
+        return chosen.get(0);
+    }
+
+    /**
+     * @return {@code type} on the test method, else on its class, else on the classes a
+     *     {@code @Nested} class is nested in
+     */
+    private static <A extends java.lang.annotation.Annotation> Optional<A> find(ExtensionContext context,
+                                                                                Class<A> type) {
+        Optional<A> found = context.getTestMethod().flatMap(method -> AnnotationSupport.findAnnotation(method, type));
+        Class<?> scope = context.getTestClass().orElse(null);
+        while (found.isEmpty() && scope != null) {
+            found = AnnotationSupport.findAnnotation((AnnotatedElement) scope, type);
+            scope = isInner(scope) ? scope.getEnclosingClass() : null;
+        }
+        return found;
+    }
+
+    private static boolean isInner(Class<?> type) {
+        return type.getEnclosingClass() != null && !Modifier.isStatic(type.getModifiers());
+    }
+
+    // ---- before and after each test ----
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        if (checksGlobalHeap(context)) {
+            context.getStore(NAMESPACE).put(GLOBAL_BASELINE, Heap.global().leaks());
+        }
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        ExtensionContext.Store store = context.getStore(NAMESPACE);
+        boolean testFailed = context.getExecutionException().isPresent();
+        List<Throwable> problems = new ArrayList<>();
+        TestHeap testHeap = store.remove(TEST_HEAP, TestHeap.class);
+        if (testHeap != null) {
+            try {
+                if (!testFailed) {
+                    testHeap.verify(problems);
+                }
+            } finally {
+                testHeap.close();
+            }
+        }
+        LeakReport before = store.remove(GLOBAL_BASELINE, LeakReport.class);
+        if (before != null && !testFailed) {
+            String newLeaks = newLeaks(before, Heap.global().leaks());
+            if (newLeaks != null) {
+                problems.add(new AssertionError(newLeaks));
+            }
+        }
+        if (!problems.isEmpty()) {
+            Throwable first = problems.get(0);
+            problems.subList(1, problems.size()).forEach(first::addSuppressed);
+            if (first instanceof RuntimeException unchecked) {
+                throw unchecked;
+            }
+            throw (AssertionError) first;
+        }
+    }
+
+    /** Whether this test compares the global heap's leaks: it is checked and no annotation says no. */
+    private static boolean checksGlobalHeap(ExtensionContext context) {
+        return globalHeapIsChecked() && find(context, LeakCheck.class).map(LeakCheck::globalHeap).orElse(true);
+    }
+
+    /** Whether {@link Heap#global()} runs in a checked mode (set by {@code -Dmalloc4j.check}). */
+    static boolean globalHeapIsChecked() {
+        return Heap.global().checkMode() != CheckMode.FAST;
+    }
+
+    /**
+     * @return a LeakSanitizer-style report of the blocks at each allocation site of {@code after}
+     *     beyond those {@code before} had there, or null if there are none
+     */
+    static String newLeaks(LeakReport before, LeakReport after) {
+        Map<List<StackTraceElement>, LeakReport.Site> old = new HashMap<>();
+        before.sites().forEach(site -> old.put(site.stack(), site));
+        StringBuilder text = new StringBuilder();
+        long blocks = 0;
+        long bytes = 0;
+        for (LeakReport.Site site : after.sites()) {
+            LeakReport.Site previous = old.get(site.stack());
+            long newBlocks = site.blocks() - (previous == null ? 0 : previous.blocks());
+            if (newBlocks <= 0) {
+                continue;
+            }
+            long newBytes = Math.max(0, site.bytes() - (previous == null ? 0 : previous.bytes()));
+            blocks += newBlocks;
+            bytes += newBytes;
+            text.append("Direct leak of ").append(newBytes).append(" byte(s) in ").append(newBlocks)
+                    .append(" object(s) allocated from:\n");
+            for (int i = 0; i < site.stack().size(); i++) {
+                text.append("    #").append(i).append(' ').append(site.stack().get(i)).append('\n');
+            }
+            text.append('\n');
+        }
+        if (blocks == 0) {
+            return null;
+        }
+        return "Malloc4jExtension: the test left " + blocks + " new block(s), " + bytes
+                + " byte(s), live in the global heap\n"
+                + "ERROR: malloc4j: detected memory leaks in heap 'global'\n\n" + text
+                + "SUMMARY: malloc4j: " + bytes + " byte(s) leaked in " + blocks + " allocation(s).";
+    }
+
+    /** One test's heap and its fault policy; closed with the test's context even if afterEach is skipped. */
+    private static final class TestHeap implements ExtensionContext.Store.CloseableResource {
+        final Heap heap;
+        final FaultInjection faults;
+
+        TestHeap(Heap heap, FaultInjection faults) {
+            this.heap = heap;
+            this.faults = faults;
+        }
+
+        /** Adds to {@code problems} the misuse {@link Heap#check()} finds and, if any, the leaks. */
+        void verify(List<Throwable> problems) {
+            if (heap.isClosed()) {
+                return;
+            }
+            try {
+                heap.check();
+            } catch (RuntimeException misuse) {
+                problems.add(misuse);
+            }
+            HeapStats stats = heap.stats();
+            if (stats.liveBlocks() == 0) {
+                return;
+            }
+            LeakReport leaks = heap.leaks();
+            StringBuilder message = new StringBuilder("Malloc4jExtension: the test left ")
+                    .append(stats.liveBlocks()).append(" block(s), ").append(stats.requestedBytes())
+                    .append(" byte(s), live in heap '").append(heap.name()).append("'\n");
+            if (leaks.isEmpty()) {
+                message.append("(no allocation sites recorded: run the test with @LeakCheck(mode = CheckMode.FULL) "
+                        + "to see where they were allocated)");
+            } else {
+                if (leaks.blocks() < stats.liveBlocks()) {
+                    message.append("(sampled mode: ").append(leaks.blocks()).append(" of them have a recorded site)\n");
+                }
+                message.append(leaks.text());
+            }
+            problems.add(new AssertionError(message.toString()));
+        }
+
+        @Override
+        public void close() {
+            if (!heap.isClosed()) {
+                heap.close();
+            }
+        }
+    }
+}

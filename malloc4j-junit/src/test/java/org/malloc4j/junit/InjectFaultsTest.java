@@ -1,0 +1,232 @@
+package org.malloc4j.junit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.malloc4j.junit.SampleRunner.assertSucceeded;
+import static org.malloc4j.junit.SampleRunner.failure;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
+import org.junit.platform.engine.TestExecutionResult;
+import org.malloc4j.CheckMode;
+import org.malloc4j.FaultInjection;
+import org.malloc4j.Heap;
+import org.malloc4j.HeapExhaustedError;
+
+/**
+ * {@link InjectFaults}: each policy makes the test's heap fail allocations as configured. The
+ * samples assert the failures themselves; the tests here run them through the test kit and check
+ * that they passed, that a failure path that leaks fails its test, and that a malformed annotation
+ * is reported.
+ */
+class InjectFaultsTest {
+    /** What the probability samples saw, run after run: true where an allocation failed. */
+    static final List<List<Boolean>> PROBABILITY_RUNS = new ArrayList<>();
+
+    static List<Boolean> failurePattern(Heap heap, int requests) {
+        List<Boolean> pattern = new ArrayList<>();
+        for (int i = 0; i < requests; i++) {
+            MemorySegment block = heap.tryMalloc(16);
+            pattern.add(block.equals(MemorySegment.NULL));
+            heap.free(block);
+        }
+        return pattern;
+    }
+
+    // ---- samples ----
+
+    @SampleRunner.Sample
+    static class PolicySample {
+        @Test
+        @InjectFaults(everyNth = 2)
+        void everySecondAllocationFails(Heap heap, FaultInjection faults) {
+            MemorySegment first = heap.malloc(16);
+            assertThrows(HeapExhaustedError.class, () -> heap.malloc(16));
+            MemorySegment third = heap.tryMalloc(16);
+            assertNotSame(MemorySegment.NULL, third);
+            assertSame(MemorySegment.NULL, heap.tryCalloc(2, 8));
+            heap.free(first);
+            heap.free(third);
+            assertEquals(2, faults.injectedFailures());
+        }
+
+        @Test
+        @InjectFaults(firstN = 3)
+        void theFirstThreeFail(Heap heap, FaultInjection faults) {
+            for (int i = 0; i < 3; i++) {
+                assertSame(MemorySegment.NULL, heap.tryMalloc(16));
+            }
+            heap.free(heap.malloc(16));
+            assertEquals(3, faults.injectedFailures());
+        }
+
+        @Test
+        @InjectFaults(afterBytes = 100)
+        void theHeapRunsDryAfterOneHundredBytes(Heap heap) {
+            MemorySegment a = heap.malloc(60);
+            assertSame(MemorySegment.NULL, heap.tryMalloc(41));
+            MemorySegment b = heap.malloc(40);
+            assertThrows(HeapExhaustedError.class, () -> heap.malloc(1));
+            heap.free(a);
+            heap.free(b);
+        }
+
+        @Test
+        @InjectFaults(probability = 0.5, seed = 7)
+        void failsAtRandomWithASeed(Heap heap, FaultInjection faults) {
+            List<Boolean> pattern = failurePattern(heap, 64);
+            PROBABILITY_RUNS.add(pattern);
+            assertEquals(pattern.stream().filter(failed -> failed).count(), faults.injectedFailures());
+        }
+
+        @Test
+        @InjectFaults(probability = 1)
+        void probabilityOneFailsEverything(Heap heap) {
+            assertTrue(failurePattern(heap, 10).stream().allMatch(failed -> failed));
+        }
+
+        @Test
+        @InjectFaults(eachCallSiteOnce = true)
+        void eachCallSiteFailsOnce(Heap heap, FaultInjection faults) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                blocks.add(heap.tryMalloc(16));
+            }
+            assertSame(MemorySegment.NULL, blocks.get(0));
+            assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(16));
+            blocks.subList(1, 3).forEach(heap::free);
+            assertEquals(2, faults.injectedFailures());
+        }
+
+        @Test
+        @InjectFaults(everyNth = 1)
+        @LeakCheck(mode = CheckMode.FAST)
+        void faultsInFastModeToo(Heap heap) {
+            assertThrows(HeapExhaustedError.class, () -> heap.malloc(16));
+        }
+
+        @Test
+        @LeakCheck
+        void noFaultsWithoutTheAnnotation(Heap heap) {
+            for (int i = 0; i < 100; i++) {
+                heap.free(heap.malloc(16));
+            }
+        }
+    }
+
+    /** A failure path that forgets to free: the extension fails the test and names the block. */
+    @SampleRunner.Sample
+    static class LeakyFailurePathSample {
+        static MemorySegment allocateTheKey(Heap heap) {
+            return heap.malloc(24);
+        }
+
+        static boolean insert(Heap heap) {
+            MemorySegment key = allocateTheKey(heap);
+            MemorySegment value = heap.tryMalloc(100);
+            if (value.equals(MemorySegment.NULL)) {
+                return false; // the bug: key is not freed
+            }
+            heap.free(value);
+            heap.free(key);
+            return true;
+        }
+
+        @Test
+        @InjectFaults(everyNth = 2)
+        void insertFailsOnTheSecondAllocation(Heap heap) {
+            assertEquals(false, insert(heap));
+        }
+    }
+
+    @SampleRunner.Sample
+    static class MalformedSample {
+        @Test
+        @InjectFaults(everyNth = 2, firstN = 1)
+        void twoPolicies(Heap heap) {
+        }
+
+        @Test
+        @InjectFaults
+        void noPolicy(Heap heap) {
+        }
+
+        @Test
+        @InjectFaults(probability = 1.5)
+        void probabilityOutOfRange(Heap heap) {
+        }
+
+        @Test
+        @LeakCheck
+        void faultInjectionParameterWithoutTheAnnotation(Heap heap, FaultInjection faults) {
+        }
+    }
+
+    // ---- the tests ----
+
+    @Test
+    void eachPolicyFailsAllocationsAsConfigured() {
+        PROBABILITY_RUNS.clear();
+        Map<String, TestExecutionResult> results = SampleRunner.run(PolicySample.class);
+        for (String method : List.of("everySecondAllocationFails", "theFirstThreeFail",
+                "theHeapRunsDryAfterOneHundredBytes", "failsAtRandomWithASeed", "probabilityOneFailsEverything",
+                "eachCallSiteFailsOnce", "faultsInFastModeToo", "noFaultsWithoutTheAnnotation")) {
+            assertSucceeded(results, method);
+        }
+    }
+
+    @Test
+    void aSeededProbabilityRepeatsTheSameFailuresRunAfterRun() {
+        PROBABILITY_RUNS.clear();
+        SampleRunner.run(PolicySample.class);
+        SampleRunner.run(PolicySample.class);
+        assertEquals(2, PROBABILITY_RUNS.size());
+        assertEquals(PROBABILITY_RUNS.get(0), PROBABILITY_RUNS.get(1));
+        try (Heap heap = Heap.builder().faultInjection(FaultInjection.withProbability(0.5, 7)).build()) {
+            assertEquals(PROBABILITY_RUNS.get(0), failurePattern(heap, 64), "the same as FaultInjection.withProbability");
+        }
+        long failed = PROBABILITY_RUNS.get(0).stream().filter(f -> f).count();
+        assertTrue(failed > 10 && failed < 54, failed + " of 64 failed at p = 0.5");
+    }
+
+    @Test
+    void aFailurePathThatLeaksFailsTheTestNamingTheBlock() {
+        Throwable leak = failure(SampleRunner.run(LeakyFailurePathSample.class), "insertFailsOnTheSecondAllocation");
+        assertInstanceOf(AssertionError.class, leak);
+        assertTrue(leak.getMessage().contains("Direct leak of 24 byte(s) in 1 object(s) allocated from:\n    #0 "
+                + LeakyFailurePathSample.class.getName() + ".allocateTheKey("), leak.getMessage());
+    }
+
+    @Test
+    void aMalformedAnnotationFailsTheTestWithAConfigurationError() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(MalformedSample.class);
+        for (String method : List.of("twoPolicies", "noPolicy", "probabilityOutOfRange")) {
+            Throwable cause = rootCause(failure(results, method));
+            assertInstanceOf(ExtensionConfigurationException.class, cause, method);
+            if (!method.equals("probabilityOutOfRange")) {
+                assertTrue(cause.getMessage().contains("exactly one of everyNth, firstN, afterBytes, probability, "
+                        + "eachCallSiteOnce"), cause.getMessage());
+            } else {
+                assertTrue(cause.getMessage().contains("probability must be within [0, 1]"), cause.getMessage());
+            }
+        }
+        Throwable noAnnotation = failure(results, "faultInjectionParameterWithoutTheAnnotation");
+        assertTrue(noAnnotation.getMessage().contains("needs @InjectFaults"), noAnnotation.getMessage());
+    }
+
+    static Throwable rootCause(Throwable throwable) {
+        Throwable cause = throwable;
+        while (!(cause instanceof ExtensionConfigurationException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+}

@@ -1,0 +1,308 @@
+package org.malloc4j.junit;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.malloc4j.junit.SampleRunner.assertSucceeded;
+import static org.malloc4j.junit.SampleRunner.failure;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ParameterResolutionException;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.platform.engine.TestExecutionResult;
+import org.malloc4j.CheckMode;
+import org.malloc4j.Heap;
+import org.malloc4j.MemoryMisuseException;
+
+/**
+ * {@link Malloc4jExtension} and {@link LeakCheck}, proven by running sample test classes through the
+ * JUnit Platform test kit: a leaking test fails with the leak report naming the allocation site, a
+ * clean test passes, misuse found by {@link Heap#check()} fails the test, and the annotation's
+ * settings reach the heap.
+ */
+class Malloc4jExtensionTest {
+    static final String SAMPLE_CLASS_PREFIX = Malloc4jExtensionTest.class.getName() + "$";
+    /** Every heap a sample was given, to check afterwards that the extension closed it. */
+    static final List<Heap> HEAPS = new CopyOnWriteArrayList<>();
+
+    // ---- samples ----
+
+    @SampleRunner.Sample
+    @LeakCheck
+    static class LeakingSample {
+        static MemorySegment allocateTheLeakyBuffer(Heap heap) {
+            return heap.malloc(48);
+        }
+
+        @Test
+        void leaksOneBlock(Heap heap) {
+            HEAPS.add(heap);
+            MemorySegment block = allocateTheLeakyBuffer(heap);
+            block.set(JAVA_BYTE, 0, (byte) 1);
+        }
+
+        @Test
+        void freesEverything(Heap heap) {
+            HEAPS.add(heap);
+            MemorySegment block = heap.malloc(48);
+            long raw = heap.mallocAddress(100);
+            heap.free(block);
+            heap.freeAddress(raw);
+        }
+
+        @Test
+        void usesNoHeap() {
+            assertTrue(true);
+        }
+
+        @ParameterizedTest
+        @ValueSource(ints = {1, 2, 3})
+        void leaksOnlyForTwo(int blocks, Heap heap) {
+            HEAPS.add(heap);
+            for (int i = 0; i < blocks; i++) {
+                MemorySegment block = heap.malloc(10);
+                if (blocks != 2) {
+                    heap.free(block);
+                }
+            }
+        }
+    }
+
+    @SampleRunner.Sample
+    @LeakCheck(mode = CheckMode.FAST)
+    static class FastModeSample {
+        @Test
+        void leaksTwoBlocks(Heap heap) {
+            HEAPS.add(heap);
+            heap.malloc(40);
+            heap.mallocAddress(60);
+        }
+    }
+
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    static class MisuseSample {
+        @Test
+        void overflowsARawBlockAndNeverFreesIt(Heap heap) {
+            long block = heap.mallocAddress(32);
+            MemorySegment.ofAddress(block).reinterpret(33).set(JAVA_BYTE, 32, (byte) 1);
+        }
+
+        @Test
+        void writesAfterFree(Heap heap) {
+            long block = heap.mallocAddress(32);
+            heap.freeAddress(block);
+            MemorySegment.ofAddress(block).reinterpret(32).set(JAVA_BYTE, 4, (byte) 1);
+        }
+
+        @Test
+        void failsAndLeaks(Heap heap) {
+            heap.malloc(16);
+            throw new IllegalStateException("the test's own failure");
+        }
+    }
+
+    @SampleRunner.Sample
+    @LeakCheck(quarantineBytes = 0)
+    static class ConfigSample {
+        Heap fromBeforeEach;
+
+        @BeforeEach
+        void keep(Heap heap) {
+            fromBeforeEach = heap;
+        }
+
+        @AfterEach
+        void cleanUpInAfterEach(Heap heap) {
+            assertSame(fromBeforeEach, heap);
+            assertFalse(heap.isClosed(), "the heap closes after @AfterEach methods");
+            if (heap.stats().liveBlocks() == 1 && heap.leaks().blocks() == 1) {
+                assertEquals("leftForAfterEach", heap.leaks().sites().get(0).stack().get(0).getMethodName());
+            }
+        }
+
+        @Test
+        void beforeEachGetsTheTestsHeap(Heap heap) {
+            assertSame(fromBeforeEach, heap);
+            assertEquals("ConfigSample.beforeEachGetsTheTestsHeap(Heap)", heap.name());
+        }
+
+        @Test
+        void classQuarantineIsZero(Heap heap) {
+            heap.free(heap.malloc(40));
+            assertEquals(0, heap.stats().usableBytes(), "nothing held in quarantine");
+        }
+
+        @Test
+        @LeakCheck
+        void methodAnnotationOverridesTheClass(Heap heap) {
+            heap.free(heap.malloc(40));
+            assertTrue(heap.stats().usableBytes() > 0, "the freed block waits in the default quarantine");
+        }
+
+        @Test
+        void checkedModeByDefault(Heap heap) {
+            MemorySegment block = heap.malloc(40);
+            assertEquals(40, heap.usableSize(block), "checked blocks are exactly their size");
+            assertEquals(CheckMode.JUNK_BYTE, block.get(JAVA_BYTE, 0));
+            heap.free(block);
+        }
+
+        @Test
+        @LeakCheck(mode = CheckMode.FAST)
+        void fastModeOnRequest(Heap heap) {
+            MemorySegment block = heap.malloc(40);
+            assertEquals(48, heap.usableSize(block), "fast blocks round up to their size class");
+            heap.free(block);
+        }
+
+        @Test
+        @LeakCheck(mode = CheckMode.SAMPLED, sampleInterval = 1)
+        void sampledModeWithIntervalOne(Heap heap) {
+            MemorySegment block = heap.malloc(40);
+            assertEquals(40, heap.usableSize(block), "interval 1 samples every block");
+            heap.free(block);
+        }
+
+        @Test
+        void aBlockLeftForAfterEachStillLeaks(Heap heap) {
+            leftForAfterEach(heap);
+        }
+
+        static void leftForAfterEach(Heap heap) {
+            heap.malloc(8);
+        }
+
+        @Nested
+        class Inner {
+            @Test
+            void inheritsTheEnclosingClassesSettings(Heap heap) {
+                heap.free(heap.malloc(40));
+                assertEquals(0, heap.stats().usableBytes());
+            }
+        }
+    }
+
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    static class ParameterSample {
+        final Heap inConstructor;
+
+        ParameterSample(Heap heap) {
+            inConstructor = heap;
+        }
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    // ---- the tests ----
+
+    @Test
+    void aLeakingTestFailsWithTheReportNamingTheAllocationSite() {
+        HEAPS.clear();
+        Map<String, TestExecutionResult> results = SampleRunner.run(LeakingSample.class);
+        Throwable leak = failure(results, "leaksOneBlock");
+        assertInstanceOf(AssertionError.class, leak);
+        String message = leak.getMessage();
+        String sample = SAMPLE_CLASS_PREFIX + "LeakingSample";
+        assertTrue(message.startsWith("Malloc4jExtension: the test left 1 block(s), 48 byte(s), live in heap "
+                + "'LeakingSample.leaksOneBlock(Heap)'\n"), message);
+        assertTrue(message.contains("ERROR: malloc4j: detected memory leaks in heap 'LeakingSample.leaksOneBlock(Heap)'"),
+                message);
+        assertTrue(message.contains("Direct leak of 48 byte(s) in 1 object(s) allocated from:\n"
+                + "    #0 " + sample + ".allocateTheLeakyBuffer(Malloc4jExtensionTest.java:"), message);
+        assertTrue(message.contains("    #1 " + sample + ".leaksOneBlock(Malloc4jExtensionTest.java:"), message);
+        assertTrue(message.contains("SUMMARY: malloc4j: 48 byte(s) leaked in 1 allocation(s)."), message);
+
+        assertSucceeded(results, "freesEverything");
+        assertSucceeded(results, "usesNoHeap");
+        assertEquals(5, HEAPS.size(), "one heap per test and per invocation");
+        assertEquals(5, HEAPS.stream().distinct().count());
+        assertTrue(HEAPS.stream().anyMatch(heap -> heap.name().equals("LeakingSample.leaksOnlyForTwo [2] 2")),
+                HEAPS::toString);
+        assertTrue(HEAPS.stream().allMatch(Heap::isClosed), "the extension closes every heap");
+    }
+
+    @Test
+    void eachInvocationOfAParameterizedTestIsCheckedOnItsOwn() {
+        List<TestExecutionResult.Status> statuses = new CopyOnWriteArrayList<>();
+        org.junit.platform.testkit.engine.EngineTestKit.engine("junit-jupiter")
+                .selectors(org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod(LeakingSample.class,
+                        "leaksOnlyForTwo", "int," + Heap.class.getName()))
+                .configurationParameter(SampleRunner.SAMPLES_PARAMETER, "true")
+                .execute().testEvents().finished().stream()
+                .forEach(event -> statuses.add(event.getRequiredPayload(TestExecutionResult.class).getStatus()));
+        assertEquals(List.of(TestExecutionResult.Status.SUCCESSFUL, TestExecutionResult.Status.FAILED,
+                TestExecutionResult.Status.SUCCESSFUL), statuses);
+    }
+
+    @Test
+    void inFastModeALeakIsCountedWithoutSites() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(FastModeSample.class);
+        String message = failure(results, "leaksTwoBlocks").getMessage();
+        assertTrue(message.startsWith("Malloc4jExtension: the test left 2 block(s), 100 byte(s), live in heap "
+                + "'FastModeSample.leaksTwoBlocks(Heap)'"), message);
+        assertTrue(message.contains("no allocation sites recorded"), message);
+    }
+
+    @Test
+    void misuseThatCheckFindsFailsTheTestWithTheSanitizerReport() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(MisuseSample.class);
+
+        Throwable overflow = failure(results, "overflowsARawBlockAndNeverFreesIt");
+        MemoryMisuseException e = assertInstanceOf(MemoryMisuseException.class, overflow);
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+        assertTrue(e.getMessage().contains("0 bytes after the 32-byte region"), e.getMessage());
+        assertTrue(e.getMessage().contains(".overflowsARawBlockAndNeverFreesIt("), e.getMessage());
+        // the leak of the same block is reported too, as a suppressed failure
+        assertEquals(1, overflow.getSuppressed().length);
+        assertTrue(overflow.getSuppressed()[0].getMessage().contains("Direct leak of 32 byte(s)"));
+
+        Throwable afterFree = failure(results, "writesAfterFree");
+        assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE,
+                assertInstanceOf(MemoryMisuseException.class, afterFree).kind());
+        assertTrue(afterFree.getMessage().contains("4 bytes inside of the 32-byte region"), afterFree.getMessage());
+    }
+
+    @Test
+    void aTestThatFailsOnItsOwnIsNotFailedAgainForLeaks() {
+        Throwable own = failure(SampleRunner.run(MisuseSample.class), "failsAndLeaks");
+        assertInstanceOf(IllegalStateException.class, own);
+        assertEquals("the test's own failure", own.getMessage());
+        assertEquals(0, own.getSuppressed().length);
+    }
+
+    @Test
+    void theAnnotationsSettingsReachTheHeap() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(ConfigSample.class);
+        for (String method : List.of("beforeEachGetsTheTestsHeap", "classQuarantineIsZero",
+                "methodAnnotationOverridesTheClass", "checkedModeByDefault", "fastModeOnRequest",
+                "sampledModeWithIntervalOne", "inheritsTheEnclosingClassesSettings")) {
+            assertSucceeded(results, method);
+        }
+        // @AfterEach methods run before the leak check, but do not free for the test
+        assertTrue(failure(results, "aBlockLeftForAfterEachStillLeaks").getMessage().contains(".leftForAfterEach("));
+    }
+
+    @Test
+    void aHeapParameterOutsideATestMethodIsRejectedWithAnExplanation() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(ParameterSample.class);
+        Throwable failure = failure(results, "neverRuns");
+        assertInstanceOf(ParameterResolutionException.class, failure);
+        assertTrue(failure.getMessage().contains("one heap per test"), failure.getMessage());
+    }
+}
