@@ -546,19 +546,27 @@ class HeapContractTest {
         @ParameterizedTest(name = "a request of {0} bytes")
         @ValueSource(longs = {4 * 1024, 100 * 1024, 10 * 1024 * 1024, 20 * 1024 * 1024})
         void memoryFreedButNotYetPurgedIsPurgedToMakeRoomUnderTheLimit(long byteSize) {
-            try (Heap limited = limitedTo(64 * MIB)) {
+            long limit = Math.max(64 * MIB, 10 * byteSize);
+            try (Heap limited = limitedTo(limit)) {
                 List<MemorySegment> blocks = new ArrayList<>();
                 MemorySegment filler;
                 while (blocks.size() < 1000 && (filler = limited.tryMalloc(MIB)) != MemorySegment.NULL) {
                     blocks.add(filler);
                 }
+                // Free few enough that the retired pages stay in the pool (at most an eighth of the
+                // bytes in use stay committed there); the rest stay live.
+                List<MemorySegment> freed = blocks.subList(blocks.size() - blocks.size() / 9, blocks.size());
+                long freedBytes = freed.size() * MIB;
+                freed.forEach(limited::free);
+                freed.clear();
+                assertTrue(freedBytes >= byteSize, "the test frees enough for the request");
+                assertTrue(limited.stats().committedBytes() + byteSize > limit, "the test needs a full pool");
+                MemorySegment block = limited.tryMalloc(byteSize);
+                assertNotEquals(MemorySegment.NULL, block, freedBytes + " B were freed, yet a request of " + byteSize
+                        + " B under a " + limit + " B limit failed\n" + limited.stats().toText());
+                limited.free(block);
                 blocks.forEach(limited::free);
                 assertEquals(0, limited.stats().liveBlocks());
-                assertTrue(limited.stats().committedBytes() + byteSize > 64 * MIB, "the test needs a full pool");
-                MemorySegment block = limited.tryMalloc(byteSize);
-                assertNotEquals(MemorySegment.NULL, block, "nothing is live, yet a request of " + byteSize
-                        + " B under a 64 MiB limit failed\n" + limited.stats().toText());
-                limited.free(block);
             }
         }
 

@@ -223,9 +223,13 @@ public final class HeapCore implements Allocator {
 
     @Override
     public void free(long address) {
-        if (address == 0) {
-            return;
+        if (address != 0) {
+            free(address, false);
         }
+    }
+
+    /** @param cold whether realloc moved the block away: a page it empties goes straight to the OS */
+    private void free(long address, boolean cold) {
         checkOpen();
         Page page = pageOf("free", address);
         int index = page.blockIndex(address);
@@ -233,15 +237,15 @@ public final class HeapCore implements Allocator {
             throw MisuseReports.interior("free", address, page, name);
         }
         if (page.ownerThread == Thread.currentThread()) {
-            freeLocal(page, index, address);
+            freeLocal(page, index, address, cold);
         } else if (page.isSingle()) {
-            freeLarge(page, address);
+            freeLarge(page, address, cold);
         } else {
             freeShared(page, index, address);
         }
     }
 
-    private void freeLocal(Page page, int index, long address) {
+    private void freeLocal(Page page, int index, long address, boolean cold) {
         int slack = page.release(index);
         if (slack < 0) {
             throw misuse("free", slack, address, page);
@@ -252,19 +256,19 @@ public final class HeapCore implements Allocator {
         heap.usableBytes -= page.blockSize;
         heap.requestedBytes -= page.blockSize - slack;
         if (page.used == 0) {
-            if (heap.shouldRelease(page)) {
-                release(heap, page);
+            if (cold || heap.shouldRelease(page)) {
+                release(heap, page, cold);
             }
         } else if (page.inFullList) {
             heap.onLocalFreeInFull(page);
         }
     }
 
-    private void release(ThreadHeap heap, Page page) {
+    private void release(ThreadHeap heap, Page page, boolean cold) {
         heap.detach(page);
         spans.lock.lock();
         try {
-            spans.retire(page);
+            spans.retire(page, cold);
         } finally {
             spans.lock.unlock();
         }
@@ -291,7 +295,7 @@ public final class HeapCore implements Allocator {
         }
     }
 
-    private void freeLarge(Page page, long address) {
+    private void freeLarge(Page page, long address, boolean cold) {
         spans.lock.lock();
         try {
             if (page.blockState(0) != BlockState.LIVE) {
@@ -300,7 +304,7 @@ public final class HeapCore implements Allocator {
             largeFrees++;
             largeUsable -= page.largeUsable;
             largeRequested -= page.largeRequested;
-            spans.freeLarge(page);
+            spans.freeLarge(page, cold);
         } finally {
             spans.lock.unlock();
         }
@@ -336,7 +340,7 @@ public final class HeapCore implements Allocator {
             return 0;
         }
         copy(address, fresh, Math.min(oldRequested, newByteSize));
-        free(address);
+        free(address, true);
         return fresh;
     }
 
@@ -614,7 +618,7 @@ public final class HeapCore implements Allocator {
             Page next = page.next;
             page.collectRemote();
             if (page.used == 0) {
-                release(heap, page);
+                release(heap, page, false);
             } else if (page.inFullList && page.hasAvailable()) {
                 heap.onLocalFreeInFull(page);
             }

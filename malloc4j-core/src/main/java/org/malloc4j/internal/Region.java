@@ -117,11 +117,12 @@ final class Region {
         }
     }
 
-    /** Returns the slices {@code [first, first + count)} to the free set. */
+    /**
+     * Returns the slices {@code [first, first + count)} to the free set. They keep pointing at their
+     * old, inactive page until a new page takes them, so freeing a block of it again is still
+     * named a double free.
+     */
     void freeSlices(int first, int count) {
-        for (int i = first; i < first + count; i++) {
-            sliceOwner[i] = null;
-        }
         setFree(first, count, true);
     }
 

@@ -18,6 +18,12 @@ final class SpanAllocator {
     static final long LARGE_MAX = Region.SIZE / 2;
     /** Requests above this fail at once: no mapping of that size can exist in 47 bits. */
     static final long MAX_REQUEST = 1L << 46;
+    /**
+     * Retired pages may keep this many bytes committed, or an eighth of the bytes in use if that is
+     * more (jemalloc 3's {@code lg_dirty_mult} of 3); older ones are purged at once, not after the
+     * delay. The floor keeps a 1 MiB block freed and allocated in a loop from mapping each time.
+     */
+    private static final long DIRTY_FLOOR = 1L << 20;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
 
@@ -29,6 +35,8 @@ final class SpanAllocator {
     private final List<Region> hugeRegions = new ArrayList<>();
     /** Retired pages, oldest first: committed memory waiting out the purge delay. */
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
+    /** Committed bytes of the pages in {@link #pool}. */
+    private long pooledCommitted;
     /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
     private final ArrayDeque<Page>[] abandoned;
     /** Starts of recently freed huge blocks, so freeing one again is named a double free. */
@@ -174,9 +182,23 @@ final class SpanAllocator {
 
     /** Puts a page whose blocks are all free into the pool, to be purged after the delay. */
     void retire(Page page) {
+        retire(page, false);
+    }
+
+    /**
+     * Takes a page whose blocks are all free out of use: into the pool, or, when {@code cold}
+     * (a block moved away by realloc emptied it, so its size is not coming back soon), straight
+     * back to the OS.
+     */
+    void retire(Page page, boolean cold) {
         metadata.addAndGet(-page.metadataCharged);
         page.metadataCharged = 0;
-        park(page);
+        if (cold) {
+            page.retire();
+            release(page);
+        } else {
+            park(page);
+        }
     }
 
     /** Adds a freshly laid-out page's bookkeeping to the estimate; {@link #retire} takes it off. */
@@ -190,7 +212,24 @@ final class SpanAllocator {
         page.retire();
         page.releasedAtNanos = System.nanoTime();
         pool.addLast(page);
+        pooledCommitted += page.commitEnd;
+        long allowed = Math.max(DIRTY_FLOOR, (committed.get() - pooledCommitted) >> 3);
+        while (pooledCommitted > allowed && pool.size() > 1) {
+            release(takeOldest());
+        }
         Purger.schedule(core, purgeDelayNanos);
+    }
+
+    private Page takeOldest() {
+        Page page = pool.pollFirst();
+        pooledCommitted -= page.commitEnd;
+        return page;
+    }
+
+    /** Returns a retired page's memory to the OS and its slices to its region. */
+    private void release(Page page) {
+        decommit(page);
+        page.region.freeSlices(page.firstSlice, page.sliceCount);
     }
 
     private Page takeSpan(int slices, int sliceAlignment) {
@@ -215,6 +254,7 @@ final class SpanAllocator {
             Page page = it.next();
             if (page.sliceCount == slices && page.firstSlice % sliceAlignment == 0) {
                 it.remove();
+                pooledCommitted -= page.commitEnd;
                 return page;
             }
         }
@@ -344,13 +384,13 @@ final class SpanAllocator {
         return true;
     }
 
-    /** Frees a large or huge block that the caller checked is live. */
-    void freeLarge(Page page) {
+    /** Frees a large or huge block that the caller checked is live; see {@link #retire(Page, boolean)}. */
+    void freeLarge(Page page, boolean cold) {
         page.used = 0;
         if (page.sizeClass == Page.HUGE) {
             releaseHuge(page.region, page);
         } else {
-            retire(page);
+            retire(page, cold);
         }
     }
 
@@ -398,9 +438,7 @@ final class SpanAllocator {
             if (!force && now - page.releasedAtNanos < purgeDelayNanos) {
                 return page.releasedAtNanos + purgeDelayNanos;
             }
-            pool.pollFirst();
-            decommit(page);
-            page.region.freeSlices(page.firstSlice, page.sliceCount);
+            release(takeOldest());
             freedSlices = true;
         }
         if (freedSlices) {
@@ -442,6 +480,7 @@ final class SpanAllocator {
         regions.clear();
         hugeRegions.clear();
         pool.clear();
+        pooledCommitted = 0;
         committed.set(0);
     }
 
