@@ -21,9 +21,11 @@ final class SpanAllocator {
     /**
      * Retired pages may keep this many bytes committed, or an eighth of the bytes in use if that is
      * more (jemalloc 3's {@code lg_dirty_mult} of 3); older ones are purged at once, not after the
-     * delay. The floor keeps a 1 MiB block freed and allocated in a loop from mapping each time.
+     * delay. The floor is what a heap that frees and allocates a few MiB in rounds reuses without
+     * faulting its pages in again each round; the newest retired page always stays, so a large
+     * block freed and allocated in a loop does not map each time.
      */
-    private static final long DIRTY_FLOOR = 1L << 20;
+    private static final long DIRTY_FLOOR = 4L << 20;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
 
