@@ -119,16 +119,21 @@ public final class HeapCore implements Allocator {
 
     /** @return the block's address with {@link Page#CLEAN} if known zero, or 0 if exhausted */
     private long mallocSlow(long byteSize, long byteAlignment, boolean throwing) {
+        return mallocSlow(byteSize, byteAlignment, 0, throwing);
+    }
+
+    /** @param roomBytes address space to leave for a large block to grow into in place */
+    private long mallocSlow(long byteSize, long byteAlignment, long roomBytes, boolean throwing) {
         checkSize(byteSize);
         checkOpen();
-        long address = allocate(byteSize, byteAlignment);
+        long address = allocate(byteSize, byteAlignment, roomBytes);
         if (address == 0 && throwing) {
             throw exhausted(byteSize);
         }
         return address;
     }
 
-    private long allocate(long byteSize, long byteAlignment) {
+    private long allocate(long byteSize, long byteAlignment, long roomBytes) {
         if (byteSize <= SizeClasses.MEDIUM_MAX && byteAlignment <= Region.SLICE_SIZE) {
             int sizeClass = byteAlignment <= MIN_ALIGNMENT
                     ? SizeClasses.classOf(byteSize)
@@ -142,7 +147,7 @@ public final class HeapCore implements Allocator {
         }
         spans.lock.lock();
         try {
-            long address = spans.allocateLarge(byteSize, byteAlignment);
+            long address = spans.allocateLarge(byteSize, byteAlignment, roomBytes);
             if (address != 0) {
                 largeMallocs++;
                 largeUsable += largeUsableSize(byteSize);
@@ -223,13 +228,9 @@ public final class HeapCore implements Allocator {
 
     @Override
     public void free(long address) {
-        if (address != 0) {
-            free(address, false);
+        if (address == 0) {
+            return;
         }
-    }
-
-    /** @param cold whether realloc moved the block away: a page it empties goes straight to the OS */
-    private void free(long address, boolean cold) {
         checkOpen();
         Page page = pageOf("free", address);
         int index = page.blockIndex(address);
@@ -237,15 +238,15 @@ public final class HeapCore implements Allocator {
             throw MisuseReports.interior("free", address, page, name);
         }
         if (page.ownerThread == Thread.currentThread()) {
-            freeLocal(page, index, address, cold);
+            freeLocal(page, index, address);
         } else if (page.isSingle()) {
-            freeLarge(page, address, cold);
+            freeLarge(page, address);
         } else {
             freeShared(page, index, address);
         }
     }
 
-    private void freeLocal(Page page, int index, long address, boolean cold) {
+    private void freeLocal(Page page, int index, long address) {
         int slack = page.release(index);
         if (slack < 0) {
             throw misuse("free", slack, address, page);
@@ -256,19 +257,19 @@ public final class HeapCore implements Allocator {
         heap.usableBytes -= page.blockSize;
         heap.requestedBytes -= page.blockSize - slack;
         if (page.used == 0) {
-            if (cold || heap.shouldRelease(page)) {
-                release(heap, page, cold);
+            if (heap.shouldRelease(page)) {
+                release(heap, page);
             }
         } else if (page.inFullList) {
             heap.onLocalFreeInFull(page);
         }
     }
 
-    private void release(ThreadHeap heap, Page page, boolean cold) {
+    private void release(ThreadHeap heap, Page page) {
         heap.detach(page);
         spans.lock.lock();
         try {
-            spans.retire(page, cold);
+            spans.retire(page);
         } finally {
             spans.lock.unlock();
         }
@@ -295,7 +296,7 @@ public final class HeapCore implements Allocator {
         }
     }
 
-    private void freeLarge(Page page, long address, boolean cold) {
+    private void freeLarge(Page page, long address) {
         spans.lock.lock();
         try {
             if (page.blockState(0) != BlockState.LIVE) {
@@ -304,7 +305,7 @@ public final class HeapCore implements Allocator {
             largeFrees++;
             largeUsable -= page.largeUsable;
             largeRequested -= page.largeRequested;
-            spans.freeLarge(page, cold);
+            spans.freeLarge(page);
         } finally {
             spans.lock.unlock();
         }
@@ -335,12 +336,15 @@ public final class HeapCore implements Allocator {
         if (oldRequested < 0) {
             throw misuse("realloc", Page.RELEASE_FREED, address, page);
         }
-        long fresh = malloc(newByteSize, throwing);
+        // A large block that grows is likely to grow again (a buffer, a vector): leave it room.
+        long room = newByteSize > SizeClasses.MEDIUM_MAX && newByteSize > oldRequested ? 2 * newByteSize : 0;
+        long fresh = room == 0 ? malloc(newByteSize, throwing)
+                : mallocSlow(newByteSize, MIN_ALIGNMENT, room, throwing) & Page.ADDRESS_MASK;
         if (fresh == 0) {
             return 0;
         }
         copy(address, fresh, Math.min(oldRequested, newByteSize));
-        free(address, true);
+        free(address);
         return fresh;
     }
 
@@ -375,7 +379,8 @@ public final class HeapCore implements Allocator {
 
     private boolean resizeLargeInPlace(Page page, long newByteSize) {
         long usable = largeUsableSize(newByteSize);
-        if (newByteSize <= SizeClasses.MEDIUM_MAX || usable * 2 < page.spanBytes) {
+        // Shrinking below half moves the block, so the rest of its span can go back to the pool.
+        if (newByteSize <= SizeClasses.MEDIUM_MAX || usable * 2 < page.largeUsable) {
             return false;
         }
         spans.lock.lock();
@@ -618,7 +623,7 @@ public final class HeapCore implements Allocator {
             Page next = page.next;
             page.collectRemote();
             if (page.used == 0) {
-                release(heap, page, false);
+                release(heap, page);
             } else if (page.inFullList && page.hasAvailable()) {
                 heap.onLocalFreeInFull(page);
             }

@@ -22,16 +22,7 @@ final class Quarantine {
     synchronized List<BlockRecord> add(BlockRecord block) {
         blocks.addLast(block);
         bytes += block.span;
-        List<BlockRecord> evicted = List.of();
-        while (bytes > capacityBytes && !blocks.isEmpty()) {
-            if (evicted.isEmpty()) {
-                evicted = new ArrayList<>();
-            }
-            BlockRecord oldest = blocks.pollFirst();
-            bytes -= oldest.span;
-            evicted.add(oldest);
-        }
-        return evicted;
+        return makeRoom(0);
     }
 
     /**

@@ -140,7 +140,8 @@ final class SpanAllocator {
 
     /** @return a page laid out for {@code sizeClass}, or null if memory is exhausted */
     Page newPage(int sizeClass) {
-        Page page = takeSpan(SizeClasses.isMedium(sizeClass) ? MEDIUM_PAGE_SLICES : SMALL_PAGE_SLICES, 1);
+        int slices = SizeClasses.isMedium(sizeClass) ? MEDIUM_PAGE_SLICES : SMALL_PAGE_SLICES;
+        Page page = takeSpan(slices, slices, slices, 1);
         if (page != null) {
             page.format(sizeClass);
             charge(page);
@@ -184,23 +185,9 @@ final class SpanAllocator {
 
     /** Puts a page whose blocks are all free into the pool, to be purged after the delay. */
     void retire(Page page) {
-        retire(page, false);
-    }
-
-    /**
-     * Takes a page whose blocks are all free out of use: into the pool, or, when {@code cold}
-     * (a block moved away by realloc emptied it, so its size is not coming back soon), straight
-     * back to the OS.
-     */
-    void retire(Page page, boolean cold) {
         metadata.addAndGet(-page.metadataCharged);
         page.metadataCharged = 0;
-        if (cold) {
-            page.retire();
-            release(page);
-        } else {
-            park(page);
-        }
+        park(page);
     }
 
     /** Adds a freshly laid-out page's bookkeeping to the estimate; {@link #retire} takes it off. */
@@ -234,38 +221,61 @@ final class SpanAllocator {
         page.region.freeSlices(page.firstSlice, page.sliceCount);
     }
 
-    private Page takeSpan(int slices, int sliceAlignment) {
-        Page page = takeFromPool(slices, sliceAlignment);
+    /**
+     * A span of at least {@code minSlices}: a retired page of {@code minSlices} to
+     * {@code maxPooledSlices} slices (the smallest, its memory already committed), else
+     * {@code wantSlices} fresh slices if a region has them (room to grow in place), else
+     * {@code minSlices}.
+     */
+    private Page takeSpan(int minSlices, int wantSlices, int maxPooledSlices, int sliceAlignment) {
+        Page page = takeFromPool(minSlices, maxPooledSlices, sliceAlignment);
         if (page != null) {
             return page;
         }
-        page = takeFromRegions(slices, sliceAlignment);
+        page = takeFromRegions(minSlices, wantSlices, sliceAlignment);
         if (page == null && !pool.isEmpty()) {
             purge(true);
-            page = takeFromRegions(slices, sliceAlignment);
+            page = takeFromRegions(minSlices, wantSlices, sliceAlignment);
         }
         if (page == null) {
             Region region = newRegion();
-            page = region == null ? null : region.takeSlices(slices, sliceAlignment);
+            page = region == null ? null : region.takeSlices(wantSlices, sliceAlignment);
         }
         return page;
     }
 
-    private Page takeFromPool(int slices, int sliceAlignment) {
+    private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment) {
+        Page best = null;
         for (Iterator<Page> it = pool.descendingIterator(); it.hasNext(); ) {
             Page page = it.next();
-            if (page.sliceCount == slices && page.firstSlice % sliceAlignment == 0) {
-                it.remove();
-                pooledCommitted -= page.commitEnd;
+            if (page.sliceCount >= minSlices && page.sliceCount <= maxSlices
+                    && page.firstSlice % sliceAlignment == 0
+                    && (best == null || page.sliceCount < best.sliceCount)) {
+                best = page;
+                if (page.sliceCount == minSlices) {
+                    break;
+                }
+            }
+        }
+        if (best != null) {
+            pool.removeLastOccurrence(best);
+            pooledCommitted -= best.commitEnd;
+        }
+        return best;
+    }
+
+    private Page takeFromRegions(int minSlices, int wantSlices, int sliceAlignment) {
+        for (Region region : regions) {
+            Page page = region.takeSlices(wantSlices, sliceAlignment);
+            if (page != null) {
                 return page;
             }
         }
-        return null;
-    }
-
-    private Page takeFromRegions(int slices, int sliceAlignment) {
+        if (wantSlices == minSlices) {
+            return null;
+        }
         for (Region region : regions) {
-            Page page = region.takeSlices(slices, sliceAlignment);
+            Page page = region.takeSlices(minSlices, sliceAlignment);
             if (page != null) {
                 return page;
             }
@@ -316,14 +326,16 @@ final class SpanAllocator {
      * @return the address of a large or huge block, with {@link Page#CLEAN} if it reads as zeros,
      *     or 0 if memory is exhausted
      */
-    long allocateLarge(long requested, long alignment) {
+    long allocateLarge(long requested, long alignment, long roomBytes) {
         long usable = roundUp(Math.max(requested, 1), Os.OS_PAGE_SIZE);
         if (usable > LARGE_MAX || alignment > LARGE_MAX) {
             return allocateHuge(requested, usable, alignment);
         }
-        int slices = (int) ((usable + Region.SLICE_SIZE - 1) >>> Region.SLICE_SHIFT);
+        int slices = slicesFor(usable);
+        int wanted = slicesFor(Math.min(LARGE_MAX, Math.max(usable, roomBytes)));
         int sliceAlignment = (int) Math.max(1, alignment >>> Region.SLICE_SHIFT);
-        Page page = takeSpan(slices, sliceAlignment);
+        // A retired span up to four times the need is reused as is: its memory is committed already.
+        Page page = takeSpan(slices, wanted, Math.max(wanted, 4 * slices), sliceAlignment);
         if (page == null) {
             return 0;
         }
@@ -335,6 +347,10 @@ final class SpanAllocator {
         page.formatSingle(Page.LARGE, requested, usable);
         charge(page);
         return page.start | (clean ? Page.CLEAN : 0);
+    }
+
+    private static int slicesFor(long bytes) {
+        return (int) ((bytes + Region.SLICE_SIZE - 1) >>> Region.SLICE_SHIFT);
     }
 
     private long allocateHuge(long requested, long usable, long alignment) {
@@ -386,13 +402,13 @@ final class SpanAllocator {
         return true;
     }
 
-    /** Frees a large or huge block that the caller checked is live; see {@link #retire(Page, boolean)}. */
-    void freeLarge(Page page, boolean cold) {
+    /** Frees a large or huge block that the caller checked is live. */
+    void freeLarge(Page page) {
         page.used = 0;
         if (page.sizeClass == Page.HUGE) {
             releaseHuge(page.region, page);
         } else {
-            retire(page, cold);
+            retire(page);
         }
     }
 
