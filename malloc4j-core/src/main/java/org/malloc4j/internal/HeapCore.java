@@ -228,9 +228,17 @@ public final class HeapCore implements Allocator {
 
     @Override
     public void free(long address) {
-        if (address == 0) {
-            return;
+        if (address != 0) {
+            free(address, false);
         }
+    }
+
+    /**
+     * @param moved whether realloc moved the block away: a page it leaves empty goes to the pool
+     *     (where the next class's page reuses its committed memory) instead of staying its class's
+     *     spare
+     */
+    private void free(long address, boolean moved) {
         checkOpen();
         Page page = pageOf("free", address);
         int index = page.blockIndex(address);
@@ -238,7 +246,7 @@ public final class HeapCore implements Allocator {
             throw MisuseReports.interior("free", address, page, name);
         }
         if (page.ownerThread == Thread.currentThread()) {
-            freeLocal(page, index, address);
+            freeLocal(page, index, address, moved);
         } else if (page.isSingle()) {
             freeLarge(page, address);
         } else {
@@ -246,7 +254,7 @@ public final class HeapCore implements Allocator {
         }
     }
 
-    private void freeLocal(Page page, int index, long address) {
+    private void freeLocal(Page page, int index, long address, boolean moved) {
         int slack = page.release(index);
         if (slack < 0) {
             throw misuse("free", slack, address, page);
@@ -257,7 +265,7 @@ public final class HeapCore implements Allocator {
         heap.usableBytes -= page.blockSize;
         heap.requestedBytes -= page.blockSize - slack;
         if (page.used == 0) {
-            if (heap.shouldRelease(page)) {
+            if (moved || heap.shouldRelease(page)) {
                 release(heap, page);
             }
         } else if (page.inFullList) {
@@ -344,7 +352,7 @@ public final class HeapCore implements Allocator {
             return 0;
         }
         copy(address, fresh, Math.min(oldRequested, newByteSize));
-        free(address);
+        free(address, true);
         return fresh;
     }
 

@@ -141,7 +141,7 @@ final class SpanAllocator {
     /** @return a page laid out for {@code sizeClass}, or null if memory is exhausted */
     Page newPage(int sizeClass) {
         int slices = SizeClasses.isMedium(sizeClass) ? MEDIUM_PAGE_SLICES : SMALL_PAGE_SLICES;
-        Page page = takeSpan(slices, slices, slices, 1);
+        Page page = takeSpan(slices, slices, slices, 1, false);
         if (page != null) {
             page.format(sizeClass);
             charge(page);
@@ -227,8 +227,9 @@ final class SpanAllocator {
      * {@code wantSlices} fresh slices if a region has them (room to grow in place), else
      * {@code minSlices}.
      */
-    private Page takeSpan(int minSlices, int wantSlices, int maxPooledSlices, int sliceAlignment) {
-        Page page = takeFromPool(minSlices, maxPooledSlices, sliceAlignment);
+    private Page takeSpan(int minSlices, int wantSlices, int maxPooledSlices, int sliceAlignment,
+                          boolean large) {
+        Page page = takeFromPool(minSlices, maxPooledSlices, sliceAlignment, large);
         if (page != null) {
             return page;
         }
@@ -244,11 +245,13 @@ final class SpanAllocator {
         return page;
     }
 
-    private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment) {
+    /** @param large take only spans that held a large block, so pages of blocks keep theirs */
+    private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment, boolean large) {
         Page best = null;
         for (Iterator<Page> it = pool.descendingIterator(); it.hasNext(); ) {
             Page page = it.next();
             if (page.sliceCount >= minSlices && page.sliceCount <= maxSlices
+                    && (!large || page.sizeClass == Page.LARGE)
                     && page.firstSlice % sliceAlignment == 0
                     && (best == null || page.sliceCount < best.sliceCount)) {
                 best = page;
@@ -335,7 +338,7 @@ final class SpanAllocator {
         int wanted = slicesFor(Math.min(LARGE_MAX, Math.max(usable, roomBytes)));
         int sliceAlignment = (int) Math.max(1, alignment >>> Region.SLICE_SHIFT);
         // A retired span up to four times the need is reused as is: its memory is committed already.
-        Page page = takeSpan(slices, wanted, Math.max(wanted, 4 * slices), sliceAlignment);
+        Page page = takeSpan(slices, wanted, Math.max(wanted, 4 * slices), sliceAlignment, true);
         if (page == null) {
             return 0;
         }
