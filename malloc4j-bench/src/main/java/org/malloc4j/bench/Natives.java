@@ -1,0 +1,293 @@
+package org.malloc4j.bench;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The native allocators, called through FFM downcalls linked with {@link Linker.Option#critical
+ * critical(false)}: no thread-state transition, the fastest way Java can call a short C function.
+ * Sizes and pointers cross as {@code long}, so a call allocates nothing.
+ *
+ * <p>Each allocator is a holder class whose handles are {@code static final}, so the JIT folds them
+ * into the call site; a holder links on first use, after its benchmark's {@code @Setup} has called
+ * {@link Library#require()}. The libraries are loaded with {@code dlopen} as a local scope, so
+ * jemalloc's {@code malloc} does not replace the C library's in the rest of the JVM.
+ */
+@SuppressWarnings("restricted")
+public final class Natives {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final FunctionDescriptor MALLOC = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG);
+    private static final FunctionDescriptor FREE = FunctionDescriptor.ofVoid(JAVA_LONG);
+    private static final FunctionDescriptor REALLOC = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG);
+
+    private Natives() {
+    }
+
+    /** A native allocator: where it lives and what its malloc family is called. */
+    public enum Library {
+        GLIBC("glibc", null, "malloc", "free", "realloc", "part of the C library"),
+        /** Debian's build exports the plain names (no {@code je_} prefix). */
+        JEMALLOC("jemalloc", "libjemalloc.so.2", "malloc", "free", "realloc",
+                "Debian: apt-get install libjemalloc2; it loads only if the JVM was started with "
+                        + "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=8192"),
+        MIMALLOC("mimalloc", "libmimalloc.so.2", "mi_malloc", "mi_free", "mi_realloc",
+                "Debian: apt-get install libmimalloc2.0"),
+        TCMALLOC("tcmalloc", "libtcmalloc_minimal.so.4", "tc_malloc", "tc_free", "tc_realloc",
+                "Debian: apt-get install libtcmalloc-minimal4");
+
+        final String peer;
+        final String soname;
+        final String malloc;
+        final String free;
+        final String realloc;
+        final String hint;
+        private volatile String problem;
+        private volatile boolean checked;
+
+        Library(String peer, String soname, String malloc, String free, String realloc, String hint) {
+            this.peer = peer;
+            this.soname = soname;
+            this.malloc = malloc;
+            this.free = free;
+            this.realloc = realloc;
+            this.hint = hint;
+        }
+
+        /** @return the peer's name, which is also the prefix of its benchmark methods */
+        public String peer() {
+            return peer;
+        }
+
+        /** @return why this allocator cannot be used here, or {@code null} if it can */
+        public synchronized String problem() {
+            if (!checked) {
+                problem = findProblem();
+                checked = true;
+            }
+            return problem;
+        }
+
+        /** @throws PeerUnavailableException if this allocator cannot be used here, saying why */
+        public void require() {
+            String why = problem();
+            if (why != null) {
+                throw new PeerUnavailableException(peer + " skipped: " + why);
+            }
+        }
+
+        private String findProblem() {
+            if (soname != null) {
+                String error = Dl.open(soname);
+                if (error != null) {
+                    return soname + " does not load: " + error + " (" + hint + ")";
+                }
+            }
+            SymbolLookup lookup = lookup();
+            for (String symbol : new String[] {malloc, free, realloc}) {
+                if (lookup.find(symbol).isEmpty()) {
+                    return (soname == null ? "the C library" : soname) + " has no symbol " + symbol;
+                }
+            }
+            return null;
+        }
+
+        SymbolLookup lookup() {
+            return soname == null ? LINKER.defaultLookup() : SymbolLookup.libraryLookup(soname, Arena.global());
+        }
+
+        MethodHandle link(String symbol, FunctionDescriptor descriptor) {
+            require();
+            MemorySegment address = lookup().find(symbol).orElseThrow();
+            return LINKER.downcallHandle(address, descriptor, Linker.Option.critical(false));
+        }
+    }
+
+    /** {@code dlopen}, to learn why a library does not load ({@code libraryLookup} does not say). */
+    private static final class Dl {
+        private static final int RTLD_LAZY = 0x1;
+        private static final MethodHandle DLOPEN = LINKER.downcallHandle(
+                LINKER.defaultLookup().find("dlopen").orElseThrow(), FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT));
+        private static final MethodHandle DLERROR = LINKER.downcallHandle(
+                LINKER.defaultLookup().find("dlerror").orElseThrow(), FunctionDescriptor.of(ADDRESS));
+
+        /** @return {@code dlerror()} if {@code soname} does not load, else {@code null} */
+        static String open(String soname) {
+            try (Arena arena = Arena.ofConfined()) {
+                long handle = (long) DLOPEN.invokeExact(arena.allocateFrom(soname), RTLD_LAZY);
+                if (handle != 0) {
+                    return null;
+                }
+                MemorySegment message = (MemorySegment) DLERROR.invokeExact();
+                return message.equals(MemorySegment.NULL) ? "dlopen failed" : message.reinterpret(4096).getString(0);
+            } catch (Throwable t) {
+                return t.toString();
+            }
+        }
+    }
+
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException e) {
+            return e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    /** The C library's allocator (ptmalloc2), which {@code Unsafe} and {@code Arena} also use. */
+    public static final class Glibc {
+        private static final MethodHandle MALLOC_H = Library.GLIBC.link(Library.GLIBC.malloc, MALLOC);
+        private static final MethodHandle FREE_H = Library.GLIBC.link(Library.GLIBC.free, FREE);
+        private static final MethodHandle REALLOC_H = Library.GLIBC.link(Library.GLIBC.realloc, REALLOC);
+
+        private Glibc() {
+        }
+
+        public static long malloc(long size) {
+            try {
+                return (long) MALLOC_H.invokeExact(size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        public static void free(long address) {
+            try {
+                FREE_H.invokeExact(address);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        public static long realloc(long address, long size) {
+            try {
+                return (long) REALLOC_H.invokeExact(address, size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+    }
+
+    /** jemalloc from {@code libjemalloc.so.2}. */
+    public static final class Jemalloc {
+        private static final MethodHandle MALLOC_H = Library.JEMALLOC.link(Library.JEMALLOC.malloc, MALLOC);
+        private static final MethodHandle FREE_H = Library.JEMALLOC.link(Library.JEMALLOC.free, FREE);
+        private static final MethodHandle REALLOC_H = Library.JEMALLOC.link(Library.JEMALLOC.realloc, REALLOC);
+
+        private Jemalloc() {
+        }
+
+        public static long malloc(long size) {
+            try {
+                return (long) MALLOC_H.invokeExact(size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        public static void free(long address) {
+            try {
+                FREE_H.invokeExact(address);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        public static long realloc(long address, long size) {
+            try {
+                return (long) REALLOC_H.invokeExact(address, size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+    }
+
+    /** mimalloc from {@code libmimalloc.so.2} ({@code mi_malloc}, {@code mi_free}, {@code mi_realloc}). */
+    public static final class Mimalloc {
+        private static final MethodHandle MALLOC_H = Library.MIMALLOC.link(Library.MIMALLOC.malloc, MALLOC);
+        private static final MethodHandle FREE_H = Library.MIMALLOC.link(Library.MIMALLOC.free, FREE);
+        private static final MethodHandle REALLOC_H = Library.MIMALLOC.link(Library.MIMALLOC.realloc, REALLOC);
+
+        private Mimalloc() {
+        }
+
+        public static long malloc(long size) {
+            try {
+                return (long) MALLOC_H.invokeExact(size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        public static void free(long address) {
+            try {
+                FREE_H.invokeExact(address);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        public static long realloc(long address, long size) {
+            try {
+                return (long) REALLOC_H.invokeExact(address, size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+    }
+
+    /** tcmalloc from {@code libtcmalloc_minimal.so.4} ({@code tc_malloc}, {@code tc_free}, {@code tc_realloc}). */
+    public static final class Tcmalloc {
+        private static final MethodHandle MALLOC_H = Library.TCMALLOC.link(Library.TCMALLOC.malloc, MALLOC);
+        private static final MethodHandle FREE_H = Library.TCMALLOC.link(Library.TCMALLOC.free, FREE);
+        private static final MethodHandle REALLOC_H = Library.TCMALLOC.link(Library.TCMALLOC.realloc, REALLOC);
+
+        private Tcmalloc() {
+        }
+
+        public static long malloc(long size) {
+            try {
+                return (long) MALLOC_H.invokeExact(size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        public static void free(long address) {
+            try {
+                FREE_H.invokeExact(address);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        public static long realloc(long address, long size) {
+            try {
+                return (long) REALLOC_H.invokeExact(address, size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+    }
+
+    /**
+     * A native block seen as a segment of its size, as a program wrapping a native allocator for
+     * bounds-checked access would see it.
+     *
+     * @param address the block
+     * @param size its size
+     * @return a segment of {@code size} bytes at {@code address}
+     */
+    public static MemorySegment segment(long address, long size) {
+        return MemorySegment.ofAddress(address).reinterpret(size);
+    }
+}

@@ -1,0 +1,238 @@
+package org.malloc4j.bench;
+
+import java.util.concurrent.TimeUnit;
+import org.malloc4j.Heap;
+import org.malloc4j.bench.Natives.Glibc;
+import org.malloc4j.bench.Natives.Jemalloc;
+import org.malloc4j.bench.Natives.Mimalloc;
+import org.malloc4j.bench.Natives.Tcmalloc;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Group;
+import org.openjdk.jmh.annotations.GroupThreads;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Control;
+
+/**
+ * Blocks allocated on one thread and freed on another: a producer mallocs and hands the address
+ * through a preallocated {@link SpscRing} of {@value SpscRing#CAPACITY} slots; a consumer takes it
+ * and frees it (a cross-thread free: mimalloc's and malloc4j's thread-free path, jemalloc's and
+ * tcmalloc's remote free). Each peer is a JMH group of one producer and one consumer thread.
+ *
+ * <p>JMH reports the group's score (primary) and each thread's ({@code :producer},
+ * {@code :consumer}). In the steady state both threads go at the pace of the slower one, so each is
+ * the ns per handed-off block; a side that waits for the other spins and counts that wait.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 2, jvmArgsAppend = {Jvm.NATIVE_ACCESS})
+public class ProducerConsumerBenchmark {
+    private static final Heap HEAP = Peers.Malloc4j.HEAP;
+
+    /** The ring a group shares, the producer's sizes, and how leftovers are freed after an iteration. */
+    @State(Scope.Group)
+    public abstract static class Handoff {
+        @Param({"64", "mixed"})
+        public String size;
+
+        final SpscRing ring = new SpscRing();
+        private long[] sizes;
+        private int next;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            sizes = Sizes.of(size, Sizes.STREAM_LENGTH);
+        }
+
+        /** Frees a block with this peer's free. */
+        abstract void release(long address);
+
+        final long nextSize() {
+            return sizes[next++ & (Sizes.STREAM_LENGTH - 1)];
+        }
+
+        /** Producer: queues {@code address}, spinning while the ring is full; frees it itself at the iteration's end. */
+        final void handOff(long address, Control control) {
+            while (!ring.offer(address)) {
+                if (control.stopMeasurement) {
+                    release(address);
+                    return;
+                }
+                Thread.onSpinWait();
+            }
+        }
+
+        /** Consumer: the next address, spinning while the ring is empty; 0 at the iteration's end. */
+        final long take(Control control) {
+            long address;
+            while ((address = ring.poll()) == 0) {
+                if (control.stopMeasurement) {
+                    return 0;
+                }
+                Thread.onSpinWait();
+            }
+            return address;
+        }
+
+        /** Frees what is still queued when both threads have stopped. */
+        @TearDown(Level.Iteration)
+        public void drain() {
+            for (long address; (address = ring.poll()) != 0; ) {
+                release(address);
+            }
+        }
+    }
+
+    @State(Scope.Group)
+    public static class Malloc4jHandoff extends Handoff {
+        @Override
+        void release(long address) {
+            HEAP.freeAddress(address);
+        }
+    }
+
+    @State(Scope.Group)
+    public static class GlibcHandoff extends Handoff {
+        @Override
+        void release(long address) {
+            Glibc.free(address);
+        }
+    }
+
+    @State(Scope.Group)
+    public static class JemallocHandoff extends Handoff {
+        @Setup(Level.Trial)
+        public void check() {
+            Natives.Library.JEMALLOC.require();
+        }
+
+        @Override
+        void release(long address) {
+            Jemalloc.free(address);
+        }
+    }
+
+    @State(Scope.Group)
+    public static class MimallocHandoff extends Handoff {
+        @Setup(Level.Trial)
+        public void check() {
+            Natives.Library.MIMALLOC.require();
+        }
+
+        @Override
+        void release(long address) {
+            Mimalloc.free(address);
+        }
+    }
+
+    @State(Scope.Group)
+    public static class TcmallocHandoff extends Handoff {
+        @Setup(Level.Trial)
+        public void check() {
+            Natives.Library.TCMALLOC.require();
+        }
+
+        @Override
+        void release(long address) {
+            Tcmalloc.free(address);
+        }
+    }
+
+    @Benchmark
+    @Group("malloc4jRaw")
+    @GroupThreads(1)
+    @Baseline(1)
+    public void malloc4jRawProducer(Malloc4jHandoff h, Control control) {
+        h.handOff(HEAP.mallocAddress(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("malloc4jRaw")
+    @GroupThreads(1)
+    public void malloc4jRawConsumer(Malloc4jHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            HEAP.freeAddress(address);
+        }
+    }
+
+    @Benchmark
+    @Group("glibc")
+    @GroupThreads(1)
+    public void glibcProducer(GlibcHandoff h, Control control) {
+        h.handOff(Glibc.malloc(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("glibc")
+    @GroupThreads(1)
+    public void glibcConsumer(GlibcHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            Glibc.free(address);
+        }
+    }
+
+    @Benchmark
+    @Group("jemalloc")
+    @GroupThreads(1)
+    public void jemallocProducer(JemallocHandoff h, Control control) {
+        h.handOff(Jemalloc.malloc(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("jemalloc")
+    @GroupThreads(1)
+    public void jemallocConsumer(JemallocHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            Jemalloc.free(address);
+        }
+    }
+
+    @Benchmark
+    @Group("mimalloc")
+    @GroupThreads(1)
+    public void mimallocProducer(MimallocHandoff h, Control control) {
+        h.handOff(Mimalloc.malloc(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("mimalloc")
+    @GroupThreads(1)
+    public void mimallocConsumer(MimallocHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            Mimalloc.free(address);
+        }
+    }
+
+    @Benchmark
+    @Group("tcmalloc")
+    @GroupThreads(1)
+    public void tcmallocProducer(TcmallocHandoff h, Control control) {
+        h.handOff(Tcmalloc.malloc(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("tcmalloc")
+    @GroupThreads(1)
+    public void tcmallocConsumer(TcmallocHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            Tcmalloc.free(address);
+        }
+    }
+}

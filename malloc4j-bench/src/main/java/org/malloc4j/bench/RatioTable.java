@@ -1,0 +1,197 @@
+package org.malloc4j.bench;
+
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.openjdk.jmh.annotations.Group;
+
+/**
+ * Prints JMH's JSON results ({@code -rf json}) as ratio tables: for each benchmark class and each
+ * combination of parameters, every peer's score and that score divided by the score of each of the
+ * class's {@link Baseline} methods (malloc4j raw and malloc4j segment, in most classes).
+ *
+ * <pre>java -cp benchmarks.jar org.malloc4j.bench.RatioTable results.json [more.json ...]</pre>
+ *
+ * A ratio is the peer's time over the baseline's time (for throughput scores, the baseline's rate
+ * over the peer's): 2.00 means the peer takes twice as long as the baseline, 0.50 half as long.
+ */
+public final class RatioTable {
+    private RatioTable() {
+    }
+
+    /** One JMH result row. */
+    record Row(String className, String peer, String params, String mode, double score, double error, String unit) {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length == 0) {
+            System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.RatioTable <jmh-result.json>...");
+            System.exit(2);
+        }
+        List<String> jsons = new ArrayList<>();
+        for (String arg : args) {
+            Path path = Path.of(arg);
+            if (Files.isRegularFile(path) && Files.size(path) > 0) {
+                jsons.add(Files.readString(path));
+            } else {
+                System.err.println("RatioTable: no results in " + arg);
+            }
+        }
+        System.out.print(render(jsons));
+    }
+
+    /**
+     * @param jsons JMH's JSON results, one document per run
+     * @return the tables as text
+     */
+    public static String render(List<String> jsons) {
+        Map<String, Map<String, List<Row>>> sections = new LinkedHashMap<>();
+        for (String json : jsons) {
+            for (Object item : (List<?>) MiniJson.parse(json)) {
+                Row row = row((Map<?, ?>) item);
+                sections.computeIfAbsent(row.className(), k -> new LinkedHashMap<>())
+                        .computeIfAbsent(row.params(), k -> new ArrayList<>()).add(row);
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        if (sections.isEmpty()) {
+            return "no results\n";
+        }
+        for (Map.Entry<String, Map<String, List<Row>>> section : sections.entrySet()) {
+            List<String> baselines = baselines(section.getKey());
+            String shortName = section.getKey().substring(section.getKey().lastIndexOf("bench.") + "bench.".length());
+            for (Map.Entry<String, List<Row>> byParams : section.getValue().entrySet()) {
+                table(out, shortName, byParams.getKey(), byParams.getValue(), baselines);
+            }
+        }
+        out.append("ratio = peer's time / baseline's time: 2.00 = the peer takes twice as long as the baseline,\n")
+                .append("0.50 = half as long. '-' = not available (baseline missing; error needs 2+ iterations).\n");
+        return out.toString();
+    }
+
+    private static void table(StringBuilder out, String name, String params, List<Row> rows, List<String> baselines) {
+        rows.sort(Comparator.comparingDouble(Row::score));
+        Map<String, Row> byPeer = new LinkedHashMap<>();
+        for (Row row : rows) {
+            byPeer.put(row.peer(), row);
+        }
+        int width = Math.max(20, rows.stream().mapToInt(r -> r.peer().length()).max().orElse(0) + 2);
+        String unit = rows.get(0).unit();
+        out.append(name).append(params.isEmpty() ? "" : "  [" + params + "]").append("  (").append(unit).append(")\n");
+        out.append(String.format(Locale.ROOT, "  %-" + width + "s %12s %10s", "peer", "score", "± error"));
+        for (String baseline : baselines) {
+            out.append(String.format(Locale.ROOT, " %" + Math.max(10, baseline.length() + 3) + "s", "/ " + baseline));
+        }
+        out.append('\n');
+        for (Row row : rows) {
+            out.append(String.format(Locale.ROOT, "  %-" + width + "s %12s %10s", row.peer(), number(row.score()),
+                    number(row.error())));
+            for (String baseline : baselines) {
+                Row base = byPeer.get(baseline);
+                String ratio = base == null ? "-" : ratioText(ratio(row, base));
+                out.append(String.format(Locale.ROOT, " %" + Math.max(10, baseline.length() + 3) + "s", ratio));
+            }
+            out.append('\n');
+        }
+        out.append('\n');
+    }
+
+    /** @return the peer's time over the baseline's time, whatever the mode */
+    static double ratio(Row peer, Row baseline) {
+        boolean rate = peer.mode().equals("thrpt");
+        return rate ? baseline.score() / peer.score() : peer.score() / baseline.score();
+    }
+
+    private static String ratioText(double ratio) {
+        if (Double.isNaN(ratio) || Double.isInfinite(ratio)) {
+            return "-";
+        }
+        String format = ratio >= 100 ? "%,.0f" : ratio >= 0.1 ? "%.2f" : "%.3f";
+        return String.format(Locale.ROOT, format, ratio);
+    }
+
+    private static String number(double value) {
+        if (Double.isNaN(value)) {
+            return "-";
+        }
+        double magnitude = Math.abs(value);
+        String format = magnitude >= 1000 ? "%,.0f" : magnitude >= 100 ? "%.1f" : magnitude >= 10 ? "%.2f" : "%.3f";
+        return String.format(Locale.ROOT, format, value);
+    }
+
+    private static Row row(Map<?, ?> result) {
+        String benchmark = (String) result.get("benchmark");
+        int dot = benchmark.lastIndexOf('.');
+        Map<?, ?> params = (Map<?, ?>) result.get("params");
+        StringBuilder paramText = new StringBuilder();
+        if (params != null) {
+            for (Map.Entry<?, ?> e : new TreeMap<>(params).entrySet()) {
+                if (paramText.length() > 0) {
+                    paramText.append(' ');
+                }
+                paramText.append(e.getKey()).append('=').append(e.getValue());
+            }
+        }
+        Map<?, ?> primary = (Map<?, ?>) result.get("primaryMetric");
+        return new Row(benchmark.substring(0, dot), benchmark.substring(dot + 1), paramText.toString(),
+                (String) result.get("mode"), number(primary.get("score")), number(primary.get("scoreError")),
+                (String) primary.get("scoreUnit"));
+    }
+
+    private static double number(Object value) {
+        if (value instanceof Double d) {
+            return d;
+        }
+        if (value instanceof String s) {
+            try {
+                return Double.parseDouble(s);
+            } catch (NumberFormatException e) {
+                return Double.NaN;
+            }
+        }
+        return Double.NaN;
+    }
+
+    /**
+     * @param className a benchmark class as JMH names it (nested classes with dots)
+     * @return the names of its {@link Baseline} benchmarks (a group's name for a group), in column order
+     */
+    static List<String> baselines(String className) {
+        Class<?> type = load(className);
+        if (type == null) {
+            return List.of();
+        }
+        TreeMap<Integer, String> columns = new TreeMap<>();
+        for (Method method : type.getMethods()) {
+            Baseline baseline = method.getAnnotation(Baseline.class);
+            if (baseline != null) {
+                Group group = method.getAnnotation(Group.class);
+                columns.put(baseline.value(), group != null ? group.value() : method.getName());
+            }
+        }
+        return new ArrayList<>(columns.values());
+    }
+
+    private static Class<?> load(String name) {
+        String candidate = name;
+        while (true) {
+            try {
+                return Class.forName(candidate, false, RatioTable.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                int dot = candidate.lastIndexOf('.');
+                if (dot < 0) {
+                    return null;
+                }
+                candidate = candidate.substring(0, dot) + '$' + candidate.substring(dot + 1);
+            }
+        }
+    }
+}
