@@ -26,6 +26,14 @@ public enum CheckMode {
      * redzones of {@link #CANARY_BYTE} surround every block and are verified at free and by
      * {@link Heap#check()}; leaks are reported at {@link Heap#close()}. Much slower than
      * {@link #FAST}: for tests and debugging.
+     *
+     * <p>What a user sees, by kind: an access through a freed block's segment throws
+     * {@link IllegalStateException} from the JVM at once; an access past a segment's end throws
+     * {@link IndexOutOfBoundsException} at once (segments are exactly the requested size); writes
+     * through raw addresses are only seen afterwards — past a block's end or before its start as
+     * {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} when the block is freed or
+     * {@link Heap#check()} runs, into freed memory as {@link MemoryMisuseException.Kind#USE_AFTER_FREE}
+     * when the block leaves quarantine or {@code check()} runs.
      */
     FULL;
 

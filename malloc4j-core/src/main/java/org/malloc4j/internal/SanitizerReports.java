@@ -123,9 +123,15 @@ public final class SanitizerReports {
         return new LeakReport(live.size(), bytes, List.copyOf(list), text.toString());
     }
 
+    /** The title line, then the stack of the call that found the problem, as ASan prints them. */
     private static StringBuilder title(String what) {
-        return new StringBuilder("ERROR: malloc4j: ").append(what).append(" in thread \"")
+        StringBuilder text = new StringBuilder("ERROR: malloc4j: ").append(what).append(" in thread \"")
                 .append(Thread.currentThread().getName()).append("\"\n");
+        StackTraceElement[] here = StackCapture.capture();
+        for (int i = 0; i < Math.min(here.length, 8); i++) {
+            text.append("    #").append(i).append(' ').append(here[i]).append('\n');
+        }
+        return text.append('\n');
     }
 
     private static String describe(BlockRecord block) {
