@@ -57,7 +57,6 @@ public final class FixedSizePool implements AutoCloseable {
     private final long divisorMagic;
     private final int blocksPerPage;
     private final long pageAlignment;
-    private final Arena inner = Arena.ofShared();
     /** Guards every field of a thread-safe pool; {@code null} for a pool that is not. */
     private final ReentrantLock lock;
     private final PoolPageTable table;
@@ -140,7 +139,7 @@ public final class FixedSizePool implements AutoCloseable {
      *     {@link MemorySegment#NULL} (then nothing happens)
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this pool:
      *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#ALLOC_DEALLOC_MISMATCH} if
-     *     it is a live block of the heap itself (heap in a checked mode), {@link Kind#BAD_FREE}
+     *     it is a live block of the heap itself, {@link Kind#BAD_FREE}
      *     otherwise; nothing changes and the pool stays usable
      * @throws IllegalStateException if this pool is closed
      * @throws NullPointerException if {@code block} is null
@@ -155,7 +154,7 @@ public final class FixedSizePool implements AutoCloseable {
      * @param address the address of a live block of this pool, or 0 (then nothing happens)
      * @throws MemoryMisuseException if {@code address} is not the start of a live block of this pool:
      *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#ALLOC_DEALLOC_MISMATCH} if
-     *     it is a live block of the heap itself (heap in a checked mode), {@link Kind#BAD_FREE}
+     *     it is a live block of the heap itself, {@link Kind#BAD_FREE}
      *     otherwise; nothing changes and the pool stays usable
      * @throws IllegalStateException if this pool is closed
      */
@@ -179,7 +178,8 @@ public final class FixedSizePool implements AutoCloseable {
     private PoolPage addPage() {
         long byteSize = stride * blocksPerPage;
         long base = heap.adopt(heap.mallocAlignedAddress(byteSize, pageAlignment), "FixedSizePool '" + name + "'");
-        PoolPage page = new PoolPage(base, Os.segment(base, byteSize, inner), blocksPerPage, stride);
+        Arena arena = Arena.ofShared();
+        PoolPage page = new PoolPage(base, arena, Os.segment(base, byteSize, arena), blocksPerPage, stride);
         table.add(page);
         link(page);
         emptyPages++;
@@ -242,6 +242,7 @@ public final class FixedSizePool implements AutoCloseable {
         }
         unlink(page);
         table.remove(page);
+        page.arena.close();
         heap.freeOwned(page.base);
     }
 
@@ -278,17 +279,19 @@ public final class FixedSizePool implements AutoCloseable {
      * freed with their pages.
      *
      * @throws IllegalStateException if this pool is already closed, or a segment of it is being
-     *     accessed by a downcall at this moment; nothing changes then
+     *     accessed by a downcall at this moment (the pool then stays open: close it again later)
      */
     @Override
     public void close() {
         lock();
         try {
             checkOpen();
-            inner.close();
+            PoolPage[] pages = table.pages();
+            for (PoolPage page : pages) {
+                page.arena.close();
+            }
             closed = true;
             heap.detach(this);
-            PoolPage[] pages = table.pages();
             if (!heap.isClosed()) {
                 for (PoolPage page : pages) {
                     heap.freeOwned(page.base);

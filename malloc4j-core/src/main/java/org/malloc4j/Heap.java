@@ -64,8 +64,18 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /** The least alignment of every block, in bytes. */
     public static final long MIN_ALIGNMENT = 16;
 
+    private static volatile Heap globalHeap;
+
     private static final class GlobalHolder {
-        static final Heap GLOBAL = createGlobal();
+        private GlobalHolder() {
+        }
+
+        static synchronized Heap get() {
+            if (globalHeap == null) {
+                globalHeap = createGlobal();
+            }
+            return globalHeap;
+        }
 
         private static Heap createGlobal() {
             Heap heap = new Heap(Allocator.create(HeapConfig.global()), true);
@@ -102,9 +112,12 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the process-wide heap
      * @throws UnsupportedOperationException if this platform is not supported (malloc4j runs on
      *     Linux on x86-64 and AArch64)
+     * @throws IllegalArgumentException if one of those properties is set to a value it cannot take;
+     *     the message names it
      */
     public static Heap global() {
-        return GlobalHolder.GLOBAL;
+        Heap heap = globalHeap;
+        return heap != null ? heap : GlobalHolder.get();
     }
 
     /** @return a builder for a heap of its own, which {@link #close()} releases all at once */
@@ -191,6 +204,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     public MemorySegment realloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");
+        requireNative(block, "realloc");
         return core.segment(core.realloc(block.address(), newByteSize, true), newByteSize);
     }
 
@@ -207,6 +221,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     public MemorySegment tryRealloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");
+        requireNative(block, "tryRealloc");
         long address = core.realloc(block.address(), newByteSize, false);
         return address == 0 ? MemorySegment.NULL : core.segment(address, newByteSize);
     }
@@ -218,12 +233,18 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     whatever the heap's state, as with C's {@code free(NULL)})
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this heap
      *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
-     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or, in a checked mode, if a scope, bump arena
-     *     or pool holds it ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); nothing changes
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or if a scope, bump arena or pool holds it
+     *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); nothing changes. In a checked
+     *     mode also when the block's redzones were overwritten
+     *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}), or when a block this free pushes
+     *     out of quarantine was written after its free
+     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); this block is then not freed yet,
+     *     and each damage is reported once, so freeing it again succeeds
      * @throws IllegalStateException if this heap is closed
      */
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
+        requireNative(block, "free");
         core.free(block.address());
     }
 
@@ -275,6 +296,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     public long usableSize(MemorySegment block) {
         Objects.requireNonNull(block, "block");
+        requireNative(block, "usableSize");
         return core.usableSize(block.address());
     }
 
@@ -474,6 +496,15 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                     + "threads first: " + stillOpen);
         }
         core.close();
+    }
+
+    /** A segment over the Java heap was never a block of any heap: say so instead of reading its offset. */
+    private void requireNative(MemorySegment block, String operation) {
+        if (!block.isNative()) {
+            throw new MemoryMisuseException(MemoryMisuseException.Kind.BAD_FREE, 0,
+                    "ERROR: malloc4j: attempting " + operation + " on a segment of the Java heap (" + block
+                            + "), which was not malloc()-ed\nSUMMARY: malloc4j: bad-free in heap '" + name() + "'");
+        }
     }
 
     /** Called by a scope, arena or pool made on this heap. */

@@ -1,5 +1,6 @@
 package org.malloc4j;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -24,6 +25,11 @@ final class PoolPage {
     static final int MAX_CAPACITY = 64 * 64 * 64;
 
     final long base;
+    /**
+     * The page's own scope: closed when the page goes back to the heap, so a stale segment of one
+     * of its blocks throws instead of reaching memory the heap may have unmapped or handed out.
+     */
+    final Arena arena;
     final MemorySegment segment;
     final int capacity;
     private final long stride;
@@ -38,8 +44,9 @@ final class PoolPage {
     PoolPage next;
     boolean listed;
 
-    PoolPage(long base, MemorySegment segment, int capacity, long stride) {
+    PoolPage(long base, Arena arena, MemorySegment segment, int capacity, long stride) {
         this.base = base;
+        this.arena = arena;
         this.segment = segment;
         this.capacity = capacity;
         this.stride = stride;

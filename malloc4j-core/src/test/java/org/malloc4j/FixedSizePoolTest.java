@@ -191,7 +191,7 @@ class FixedSizePoolTest {
             MemorySegment heapBlock = HEAP.malloc(48);
             assertEquals(MemoryMisuseException.Kind.BAD_FREE,
                     assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(foreign)).kind());
-            assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+            assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH,
                     assertThrows(MemoryMisuseException.class, () -> pool.free(heapBlock)).kind());
             HEAP.free(heapBlock);
             assertEquals(1, pool.liveBlocks());

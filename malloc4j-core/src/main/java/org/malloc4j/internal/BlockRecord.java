@@ -23,6 +23,8 @@ final class BlockRecord {
     final StackTraceElement[] allocStack;
     /** The scope, arena or pool holding the block, or null when the heap API does. */
     volatile String owner;
+    /** Set once damage to this block was reported, so it is not reported again and can be freed. */
+    volatile boolean damageReported;
     String freeThread;
     StackTraceElement[] freeStack;
 

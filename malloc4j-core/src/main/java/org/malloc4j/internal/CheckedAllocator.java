@@ -184,12 +184,17 @@ final class CheckedAllocator implements Allocator {
     public void setOwner(long address, String owner) {
         if (isChecked(address)) {
             liveBlock("setOwner", address).owner = owner;
+        } else {
+            fast.setOwner(address, owner);
         }
     }
 
     @Override
     public String ownerOf(long address) {
-        BlockRecord block = isChecked(address) ? live.get(address) : null;
+        if (!isChecked(address)) {
+            return fast.ownerOf(address);
+        }
+        BlockRecord block = live.get(address);
         if (block == null) {
             return null;
         }
@@ -203,7 +208,11 @@ final class CheckedAllocator implements Allocator {
         }
         checkOpen();
         if (!isChecked(address)) {
-            fast.free(address);
+            if (byOwner) {
+                fast.freeOwned(address);
+            } else {
+                fast.free(address);
+            }
             return;
         }
         BlockRecord block = liveBlock("free", address);
@@ -263,13 +272,21 @@ final class CheckedAllocator implements Allocator {
 
     // ---- checks ----
 
+    /** @return the first report of damage to {@code block}'s redzones, or null (also once reported) */
     private MemoryMisuseException damagedRedzone(BlockRecord block, String when) {
+        if (block.damageReported) {
+            return null;
+        }
         MemorySegment memory = guarded.segment(block.base, block.span);
         long bad = firstNot(memory, 0, block.frontRedzone(), CheckMode.CANARY_BYTE);
         if (bad < 0) {
             bad = firstNot(memory, block.frontRedzone() + block.byteSize, block.backRedzone(), CheckMode.CANARY_BYTE);
         }
-        return bad < 0 ? null : SanitizerReports.overflow(block, block.base + bad, when, name);
+        if (bad < 0) {
+            return null;
+        }
+        block.damageReported = true;
+        return SanitizerReports.overflow(block, block.base + bad, when, name);
     }
 
     private MemoryMisuseException damagedPoison(BlockRecord block, String when) {
@@ -277,9 +294,16 @@ final class CheckedAllocator implements Allocator {
         if (overflow != null) {
             return overflow;
         }
+        if (block.damageReported) {
+            return null;
+        }
         MemorySegment memory = guarded.segment(block.address, block.byteSize);
         long bad = firstNot(memory, 0, block.byteSize, CheckMode.POISON_BYTE);
-        return bad < 0 ? null : SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
+        if (bad < 0) {
+            return null;
+        }
+        block.damageReported = true;
+        return SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
     }
 
     /** @return the offset of the first byte in {@code [from, from + length)} that is not {@code value}, or -1 */

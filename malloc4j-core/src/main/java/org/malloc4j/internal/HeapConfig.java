@@ -24,9 +24,21 @@ public record HeapConfig(String name, long maxCommittedBytes, Duration purgeDela
     /** The quarantine's default cap: 20 MiB, near Valgrind's default freelist volume (20 MB). */
     public static final long DEFAULT_QUARANTINE_BYTES = 20L << 20;
 
-    /** @return the global heap's settings, from system properties read once */
+    /** @return the purge delay in nanoseconds, {@code Long.MAX_VALUE} for a delay too long to count */
+    public long purgeDelayNanos() {
+        try {
+            return purgeDelay.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /**
+     * @return the global heap's settings, from system properties read once
+     * @throws IllegalArgumentException if a property is set to something it cannot be
+     */
     public static HeapConfig global() {
-        long delayMillis = Long.getLong("malloc4j.purgeDelayMillis", DEFAULT_PURGE_DELAY.toMillis());
+        long delayMillis = property("malloc4j.purgeDelayMillis", DEFAULT_PURGE_DELAY.toMillis(), 0, Long.MAX_VALUE);
         String check = System.getProperty("malloc4j.check", "fast").trim().toUpperCase(Locale.ROOT);
         CheckMode mode;
         try {
@@ -34,9 +46,25 @@ public record HeapConfig(String name, long maxCommittedBytes, Duration purgeDela
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("malloc4j.check must be fast, sampled or full: " + check, e);
         }
-        int interval = Integer.getInteger("malloc4j.sampleInterval", DEFAULT_SAMPLE_INTERVAL);
-        long quarantine = Long.getLong("malloc4j.quarantineBytes", DEFAULT_QUARANTINE_BYTES);
-        return new HeapConfig("global", Long.MAX_VALUE, Duration.ofMillis(Math.max(0, delayMillis)), mode,
-                Math.max(1, interval), Math.max(0, quarantine), null);
+        long interval = property("malloc4j.sampleInterval", DEFAULT_SAMPLE_INTERVAL, 1, Integer.MAX_VALUE);
+        long quarantine = property("malloc4j.quarantineBytes", DEFAULT_QUARANTINE_BYTES, 0, Long.MAX_VALUE);
+        return new HeapConfig("global", Long.MAX_VALUE, Duration.ofMillis(delayMillis), mode, (int) interval,
+                quarantine, null);
+    }
+
+    private static long property(String name, long fallback, long min, long max) {
+        String text = System.getProperty(name);
+        if (text == null) {
+            return fallback;
+        }
+        try {
+            long value = Long.parseLong(text.trim());
+            if (value >= min && value <= max) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // reported below, with the range
+        }
+        throw new IllegalArgumentException(name + " must be a whole number from " + min + " to " + max + ": " + text);
     }
 }

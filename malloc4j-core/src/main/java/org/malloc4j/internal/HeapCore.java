@@ -50,8 +50,8 @@ public final class HeapCore implements Allocator {
 
     private HeapCore(HeapConfig config) {
         this.name = config.name();
-        this.spans = new SpanAllocator(this, config.maxCommittedBytes(), config.purgeDelay().toNanos());
-        this.purgeDelayNanos = config.purgeDelay().toNanos();
+        this.purgeDelayNanos = config.purgeDelayNanos();
+        this.spans = new SpanAllocator(this, config.maxCommittedBytes(), purgeDelayNanos);
         int stripeCount = Integer.highestOneBit(Math.max(4, Runtime.getRuntime().availableProcessors() * 2));
         this.stripes = new ThreadHeap[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
@@ -128,7 +128,7 @@ public final class HeapCore implements Allocator {
         checkOpen();
         long address = allocate(byteSize, byteAlignment, roomBytes);
         if (address == 0 && throwing) {
-            throw exhausted(byteSize);
+            throw exhausted(byteSize, byteAlignment);
         }
         return address;
     }
@@ -245,6 +245,9 @@ public final class HeapCore implements Allocator {
         if (index < 0) {
             throw MisuseReports.interior("free", address, page, name);
         }
+        if (page.ownedBits != null && page.isOwned(index)) {
+            throw MisuseReports.mismatch("free", address, name);
+        }
         if (page.ownerThread == Thread.currentThread()) {
             freeLocal(page, index, address, moved);
         } else if (page.isSingle()) {
@@ -334,6 +337,9 @@ public final class HeapCore implements Allocator {
         int state = page.isSingle() ? largeState(page) : page.blockState(index);
         if (state != BlockState.LIVE) {
             throw misuse("realloc", releaseCode(state), address, page);
+        }
+        if (page.isOwned(index)) {
+            throw MisuseReports.mismatch("realloc", address, name);
         }
         if (newByteSize > 0 && (page.isSingle()
                 ? resizeLargeInPlace(page, newByteSize)
@@ -434,6 +440,38 @@ public final class HeapCore implements Allocator {
         return region.memory.asSlice(address - region.base, byteSize);
     }
 
+    /** Marks a live block as held by a scope, arena or pool. */
+    @Override
+    public void setOwner(long address, String owner) {
+        Page page = pageOf("setOwner", address);
+        page.setOwned(page.blockIndex(address), true);
+    }
+
+    @Override
+    public void freeOwned(long address) {
+        if (address == 0) {
+            return;
+        }
+        Page page = pageOf("free", address);
+        int index = page.blockIndex(address);
+        if (index >= 0) {
+            page.setOwned(index, false);
+        }
+        free(address);
+    }
+
+    /** @return {@code ""} for a live block the heap API holds, a description if an owner does, else null */
+    @Override
+    public String ownerOf(long address) {
+        Region region = RegionMap.lookup(address);
+        Page page = region == null || region.core != this ? null : region.pageAt(address);
+        int index = page == null || !page.laidOut ? -1 : page.blockIndex(address);
+        if (index < 0 || (page.isSingle() ? largeState(page) : page.blockState(index)) != BlockState.LIVE) {
+            return null;
+        }
+        return page.isOwned(index) ? "a scope, bump arena or pool" : "";
+    }
+
     /** @return whether {@code address} lies in memory of this heap */
     boolean owns(long address) {
         Region region = RegionMap.lookup(address);
@@ -463,8 +501,8 @@ public final class HeapCore implements Allocator {
     private Page pageOf(String operation, long address) {
         Region region = RegionMap.lookup(address);
         if (region == null) {
-            if (spans.wasFreedHuge(address)) {
-                throw MisuseReports.doubleFreeHuge(operation, address, name);
+            if (spans.wasUnmapped(address)) {
+                throw MisuseReports.doubleFreeUnmapped(operation, address, name);
             }
             throw MisuseReports.foreign(operation, address, name);
         }
@@ -526,8 +564,10 @@ public final class HeapCore implements Allocator {
         }
     }
 
-    private HeapExhaustedError exhausted(long byteSize) {
-        return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes: committed="
+    private HeapExhaustedError exhausted(long byteSize, long byteAlignment) {
+        String aligned = byteAlignment > MIN_ALIGNMENT ? " aligned to " + byteAlignment : "";
+        return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
+                + ": committed="
                 + spans.committed.get() + " B, limit=" + (spans.maxCommittedBytes() == Long.MAX_VALUE
                 ? "none" : spans.maxCommittedBytes() + " B") + ", or the OS refused", byteSize);
     }

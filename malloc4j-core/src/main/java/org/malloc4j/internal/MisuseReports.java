@@ -19,10 +19,17 @@ final class MisuseReports {
                 address, what, heap);
     }
 
-    static MemoryMisuseException doubleFreeHuge(String operation, long address, String heap) {
+    static MemoryMisuseException doubleFreeUnmapped(String operation, long address, String heap) {
         return report(Kind.DOUBLE_FREE, "attempting double-free on 0x" + hex(address) + " (" + operation + ")",
-                address, "0x" + hex(address) + " is the start of a huge block that was already freed "
-                        + "(its mapping is gone).", heap);
+                address, "0x" + hex(address) + " is in memory heap '" + heap + "' gave back to the OS "
+                        + "(a freed huge block, or pages purged or trimmed): its block was freed before.", heap);
+    }
+
+    static MemoryMisuseException mismatch(String operation, long address, String heap) {
+        return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena or pool vs Heap."
+                + operation + ") on 0x" + hex(address), address, "0x" + hex(address)
+                + " is a live block held by a scope, bump arena or pool: it is freed when its owner is "
+                + "closed or frees it, never through the heap.", heap);
     }
 
     static MemoryMisuseException notAllocated(String operation, long address, String why, String heap) {

@@ -64,15 +64,19 @@ public final class Os {
 
     /**
      * Reserves {@code byteSize} bytes of address space, readable and writable, backed by physical
-     * memory only where touched ({@code MAP_NORESERVE}).
+     * memory only where touched.
      *
+     * @param accounted whether the OS should count the range against its commit limit: true for a
+     *     mapping that will be used whole (a huge block), so the OS refuses one larger than memory
+     *     and swap, as it does glibc's; false ({@code MAP_NORESERVE}) for a region that is only
+     *     touched where pages are made
      * @return the start address, or 0 if the OS refused
      */
-    public static long reserve(long byteSize) {
+    public static long reserve(long byteSize, boolean accounted) {
+        int flags = MAP_PRIVATE | MAP_ANONYMOUS | (accounted ? 0 : MAP_NORESERVE);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            long address = (long) MMAP.invokeExact(state, 0L, byteSize, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+            long address = (long) MMAP.invokeExact(state, 0L, byteSize, PROT_READ | PROT_WRITE, flags, -1, 0L);
             return address == MAP_FAILED ? 0 : address;
         } catch (Throwable t) {
             throw new AssertionError("mmap downcall failed", t);

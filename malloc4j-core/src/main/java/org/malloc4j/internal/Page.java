@@ -35,6 +35,7 @@ public final class Page {
     static final long ADDRESS_MASK = CLEAN - 1;
 
     private static final VarHandle REMOTE_BITS;
+    private static final VarHandle OWNED_BITS;
     private static final VarHandle REMOTE_COUNT;
     private static final VarHandle FULL;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
@@ -51,6 +52,7 @@ public final class Page {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             REMOTE_BITS = lookup.findVarHandle(Page.class, "remoteBits", long[].class);
+            OWNED_BITS = lookup.findVarHandle(Page.class, "ownedBits", long[].class);
             REMOTE_COUNT = lookup.findVarHandle(Page.class, "remoteCount", int.class);
             FULL = lookup.findVarHandle(Page.class, "full", int.class);
         } catch (ReflectiveOperationException e) {
@@ -79,6 +81,11 @@ public final class Page {
     /** Allocated on the first remote free; see {@link #remoteBits()}. */
     volatile long[] remoteBits;
     volatile int remoteCount;
+    /**
+     * Blocks a scope, bump arena or pool holds (set on the first such block): freeing one through
+     * the heap is an alloc-dealloc mismatch, caught in every mode.
+     */
+    volatile long[] ownedBits;
     /** 1 while the page sits in its owner's full list and no remote free has claimed it since. */
     volatile int full;
     boolean inFullList;
@@ -131,6 +138,7 @@ public final class Page {
         this.used = 0;
         this.freeBits = zeroed(freeBits, (capacity + 63) >>> 6);
         this.remoteBits = null;
+        this.ownedBits = null;
         this.remoteCount = 0;
         this.full = 0;
         this.inFullList = false;
@@ -166,6 +174,7 @@ public final class Page {
         this.slack32 = null;
         this.largeRequested = requested;
         this.largeUsable = usable;
+        this.ownedBits = null;
         this.active = true;
         this.laidOut = true;
     }
@@ -361,6 +370,29 @@ public final class Page {
             searchWord = lowest;
         }
         return collected;
+    }
+
+    /** Marks block {@code index} as held by a scope, arena or pool; any thread. */
+    void setOwned(int index, boolean owned) {
+        long[] bits = ownedBits;
+        if (bits == null) {
+            if (!owned) {
+                return;
+            }
+            long[] fresh = new long[Math.max(1, (capacity + 63) >>> 6)];
+            bits = OWNED_BITS.compareAndSet(this, null, fresh) ? fresh : ownedBits;
+        }
+        if (owned) {
+            LONGS.getAndBitwiseOr(bits, index >>> 6, 1L << index);
+        } else {
+            LONGS.getAndBitwiseAnd(bits, index >>> 6, ~(1L << index));
+        }
+    }
+
+    /** @return whether block {@code index} is held by a scope, arena or pool */
+    boolean isOwned(int index) {
+        long[] bits = ownedBits;
+        return bits != null && ((long) LONGS.getOpaque(bits, index >>> 6) & (1L << index)) != 0;
     }
 
     /** @return whether a block can be handed out now without collecting */

@@ -41,14 +41,12 @@ final class SpanAllocator {
     private long pooledCommitted;
     /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
     private final ArrayDeque<Page>[] abandoned;
-    /** Starts of recently freed huge blocks, so freeing one again is named a double free. */
-    private final java.util.Set<Long> freedHuge = java.util.Collections.newSetFromMap(
-            new java.util.LinkedHashMap<>(16, 0.75f, false) {
-                @Override
-                protected boolean removeEldestEntry(java.util.Map.Entry<Long, Boolean> eldest) {
-                    return size() > 256;
-                }
-            });
+    /**
+     * The last ranges this heap unmapped (regions purged or trimmed, huge blocks freed), as
+     * {start, end} pairs in a ring, so a stale free into one is named a double free, not foreign.
+     */
+    private final long[] unmapped = new long[2 * 64];
+    private int unmappedNext;
 
     final AtomicLong committed = new AtomicLong();
     final AtomicLong peakCommitted = new AtomicLong();
@@ -287,7 +285,7 @@ final class SpanAllocator {
     }
 
     private Region newRegion() {
-        long base = reserveAligned(Region.SIZE, Region.SIZE);
+        long base = reserveAligned(Region.SIZE, Region.SIZE, false);
         if (base == 0) {
             return null;
         }
@@ -299,11 +297,11 @@ final class SpanAllocator {
     }
 
     /** Reserves {@code byteSize} bytes at a multiple of {@code alignment}; 0 if the OS refuses. */
-    private long reserveAligned(long byteSize, long alignment) {
+    private long reserveAligned(long byteSize, long alignment, boolean accounted) {
         if (byteSize > MAX_REQUEST || alignment > MAX_REQUEST) {
             return 0;
         }
-        long raw = Os.reserve(byteSize + alignment);
+        long raw = Os.reserve(byteSize + alignment, accounted);
         mmapCalls++;
         if (raw == 0) {
             return 0;
@@ -361,7 +359,7 @@ final class SpanAllocator {
             return 0;
         }
         long span = roundUp(usable, Region.SIZE);
-        long base = reserveAligned(span, Math.max(Region.SIZE, alignment));
+        long base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
         if (base == 0) {
             committed.addAndGet(-usable);
             return 0;
@@ -415,17 +413,19 @@ final class SpanAllocator {
         }
     }
 
-    /** @return whether {@code address} started a huge block freed lately (its mapping is gone) */
-    boolean wasFreedHuge(long address) {
-        synchronized (freedHuge) {
-            return freedHuge.contains(address);
+    /** @return whether {@code address} lies in memory this heap unmapped lately */
+    boolean wasUnmapped(long address) {
+        synchronized (unmapped) {
+            for (int i = 0; i < unmapped.length; i += 2) {
+                if (address >= unmapped[i] && address < unmapped[i + 1]) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
     private void releaseHuge(Region region, Page page) {
-        synchronized (freedHuge) {
-            freedHuge.add(page.start);
-        }
         metadata.addAndGet(-(region.metadataBytes() + page.metadataCharged));
         page.metadataCharged = 0;
         page.retire();
@@ -436,6 +436,11 @@ final class SpanAllocator {
     }
 
     private void unmap(Region region) {
+        synchronized (unmapped) {
+            unmapped[unmappedNext] = region.base;
+            unmapped[unmappedNext + 1] = region.base + region.byteSize;
+            unmappedNext = (unmappedNext + 2) % unmapped.length;
+        }
         RegionMap.set(region.base, region.byteSize, null);
         region.arena.close();
         Os.release(region.base, region.byteSize);

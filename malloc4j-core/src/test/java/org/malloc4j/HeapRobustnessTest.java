@@ -1,0 +1,99 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Inputs a careless or hostile caller gives: each gets a clear exception, never a crash. */
+class HeapRobustnessTest {
+    private final Heap heap = Heap.builder().name("robust").purgeDelay(Duration.ZERO).build();
+
+    @AfterEach
+    void closeHeap() {
+        if (!heap.isClosed()) {
+            heap.close();
+        }
+    }
+
+    @Test
+    void aPoolBlockWhosePageWentBackToTheHeapThrowsInsteadOfReadingUnmappedMemory() {
+        FixedSizePool pool = FixedSizePool.builder(heap, 4 << 20).blocksPerPage(2).build();
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            blocks.add(pool.allocate());
+        }
+        blocks.forEach(pool::free);
+        heap.trim();
+        MemorySegment stale = blocks.get(blocks.size() - 1);
+        assertThrows(IllegalStateException.class, () -> stale.get(JAVA_BYTE, 0));
+        assertThrows(IllegalStateException.class, () -> stale.set(JAVA_BYTE, 0, (byte) 1));
+        pool.close();
+    }
+
+    @Test
+    void aBlockLargerThanMemoryAndSwapIsRefusedNotGrantedUntilTheKernelKillsTheProcess() {
+        assertEquals(MemorySegment.NULL, heap.tryMalloc(1L << 44));
+        HeapExhaustedError error = assertThrows(HeapExhaustedError.class, () -> heap.malloc(1L << 45));
+        assertEquals(1L << 45, error.requestedBytes());
+        assertEquals(0, heap.stats().liveBlocks());
+        heap.free(heap.malloc(64));
+    }
+
+    @Test
+    void freeingABlockAScopeHoldsIsAMismatchInFastModeToo() {
+        try (Arena scope = heap.newScope()) {
+            MemorySegment block = scope.allocate(64);
+            MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.free(block));
+            assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, misuse.kind());
+            assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH,
+                    assertThrows(MemoryMisuseException.class, () -> heap.realloc(block, 128)).kind());
+            block.set(JAVA_BYTE, 63, (byte) 1);
+        }
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    @Test
+    void aSegmentOfTheJavaHeapIsABadFreeNotANoOp() {
+        MemorySegment onHeap = MemorySegment.ofArray(new byte[10]);
+        assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                assertThrows(MemoryMisuseException.class, () -> heap.free(onHeap)).kind());
+        assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                assertThrows(MemoryMisuseException.class, () -> heap.realloc(onHeap, 20)).kind());
+        assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                assertThrows(MemoryMisuseException.class, () -> heap.usableSize(onHeap)).kind());
+    }
+
+    @Test
+    void aDoubleFreeAfterTrimReturnedTheMemoryIsStillADoubleFree() {
+        long block = heap.mallocAddress(64);
+        heap.freeAddress(block);
+        heap.trim();
+        MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(block));
+        assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, misuse.kind());
+    }
+
+    @Test
+    void aPurgeDelayTooLongToCountInNanosecondsMeansNeverPurgeByTime() {
+        try (Heap patient = Heap.builder().purgeDelay(Duration.ofSeconds(Long.MAX_VALUE)).build()) {
+            patient.free(patient.malloc(1 << 20));
+            assertTrue(patient.stats().committedBytes() > 0);
+            patient.trim();
+            assertEquals(0, patient.stats().committedBytes());
+        }
+    }
+
+    @Test
+    void anAlignmentNoMappingCanHonourIsReportedWithTheAlignment() {
+        HeapExhaustedError error = assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(16, 1L << 62));
+        assertTrue(error.getMessage().contains("aligned to " + (1L << 62)), error.getMessage());
+    }
+}
