@@ -21,6 +21,9 @@ malloc4j_find_jdk() {
   done
   for candidate in "${candidates[@]}"; do
     version=$(malloc4j_jdk_version "$candidate")
+    if [ -n "${JAVA_HOME:-}" ] && [ "$candidate" = "$JAVA_HOME" ] && { [ -z "$version" ] || [ "$version" -lt "$min" ]; }; then
+      echo "malloc4j: JAVA_HOME=$JAVA_HOME is not a JDK $min or later; looking for one elsewhere." >&2
+    fi
     if [ -n "$version" ] && [ "$version" -ge "$min" ]; then
       export JAVA_HOME="$candidate"
       export PATH="$JAVA_HOME/bin:$PATH"
