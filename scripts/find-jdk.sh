@@ -10,7 +10,7 @@ malloc4j_jdk_version() {  # prints the feature version of the JDK at $1, or noth
 }
 
 malloc4j_find_jdk() {
-  local min=22 candidate version
+  local min=22 candidate version warned=
   local candidates=()
   [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
   if command -v java >/dev/null 2>&1; then
@@ -21,8 +21,10 @@ malloc4j_find_jdk() {
   done
   for candidate in "${candidates[@]}"; do
     version=$(malloc4j_jdk_version "$candidate")
-    if [ -n "${JAVA_HOME:-}" ] && [ "$candidate" = "$JAVA_HOME" ] && { [ -z "$version" ] || [ "$version" -lt "$min" ]; }; then
+    if [ -z "${warned:-}" ] && [ -n "${JAVA_HOME:-}" ] && [ "$candidate" = "$JAVA_HOME" ] \
+       && { [ -z "$version" ] || [ "$version" -lt "$min" ]; }; then
       echo "malloc4j: JAVA_HOME=$JAVA_HOME is not a JDK $min or later; looking for one elsewhere." >&2
+      warned=1
     fi
     if [ -n "$version" ] && [ "$version" -ge "$min" ]; then
       export JAVA_HOME="$candidate"
