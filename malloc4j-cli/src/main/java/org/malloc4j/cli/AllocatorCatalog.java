@@ -35,10 +35,10 @@ public final class AllocatorCatalog {
     public static ReplayAllocator open(String name) throws AllocatorUnavailableException {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "malloc4j" -> Malloc4jAllocator.open();
-            case "glibc" -> GlibcAllocator.open();
-            case "jemalloc" -> JemallocAllocator.open();
-            case "mimalloc" -> MimallocAllocator.open();
-            case "tcmalloc" -> TcmallocAllocator.open();
+            case "glibc" -> new GlibcAllocator();
+            case "jemalloc" -> new JemallocAllocator();
+            case "mimalloc" -> new MimallocAllocator();
+            case "tcmalloc" -> new TcmallocAllocator();
             case "arena" -> ArenaAllocator.open();
             default -> throw new IllegalArgumentException("unknown allocator " + name + "; known: " + NAMES);
         };

@@ -112,6 +112,22 @@ final class Downcalls {
     }
 
     /**
+     * Calls a function that runs once per trace, such as a trim or a purge. It boxes its arguments
+     * and result; per-request calls use {@code invokeExact} on a constant handle instead.
+     *
+     * @param function a downcall handle
+     * @param arguments its arguments
+     * @return what it returned (null for a void function)
+     */
+    static Object call(MethodHandle function, Object... arguments) {
+        try {
+            return function.invokeWithArguments(arguments);
+        } catch (Throwable t) {
+            throw unchecked(t);
+        }
+    }
+
+    /**
      * @return a segment spanning the whole address space, to read and write blocks at raw addresses
      */
     static MemorySegment everything() {

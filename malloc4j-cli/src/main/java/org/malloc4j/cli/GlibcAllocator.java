@@ -12,42 +12,24 @@ import java.lang.invoke.MethodHandle;
  * the operating system. Footprint: RSS growth; glibc's own figure, {@code mallinfo2()}, walks every
  * free chunk and takes milliseconds on a fragmented heap, too slow to sample after each request.
  */
-final class GlibcAllocator extends NativeAllocator {
-    /** Linked when first used, after {@link #open()} has found every symbol. */
-    private static final class Functions {
-        static final MethodHandle MALLOC = Downcalls.critical(Downcalls.defaultLookup(), "malloc", Downcalls.MALLOC);
-        static final MethodHandle REALLOC = Downcalls.critical(Downcalls.defaultLookup(), "realloc", Downcalls.REALLOC);
-        static final MethodHandle FREE = Downcalls.critical(Downcalls.defaultLookup(), "free", Downcalls.FREE);
-        static final MethodHandle MALLOC_TRIM = Downcalls.function(Downcalls.defaultLookup(), "malloc_trim",
-                FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
-    }
+final class GlibcAllocator extends LibraryAllocator {
+    private static final NativeLibrary LIBRARY = NativeLibrary.cLibrary();
 
-    private GlibcAllocator() {
-        super("glibc");
-    }
-
-    /**
-     * @return the adapter
-     * @throws AllocatorUnavailableException if the C library lacks one of the functions
-     */
-    static GlibcAllocator open() throws AllocatorUnavailableException {
+    /** @throws AllocatorUnavailableException if the C library lacks one of the functions */
+    GlibcAllocator() throws AllocatorUnavailableException {
+        super("glibc", LIBRARY, size -> Functions.FAMILY.malloc(size),
+                (address, size) -> Functions.FAMILY.realloc(address, size), address -> Functions.FAMILY.free(address));
         requireTrim();
-        Downcalls.require(Downcalls.defaultLookup(), "the C library", "malloc", "realloc", "free");
-        return new GlibcAllocator();
     }
 
     /** @throws AllocatorUnavailableException if the C library has no {@code malloc_trim} (not glibc) */
     static void requireTrim() throws AllocatorUnavailableException {
-        Downcalls.require(Downcalls.defaultLookup(), "the C library (not glibc?)", "malloc_trim");
+        Downcalls.require(LIBRARY.symbols(), "the C library (not glibc?)", "malloc_trim");
     }
 
     /** {@code malloc_trim(0)}: glibc gives the free pages of all its arenas back to the system. */
     static void trim() {
-        try {
-            int released = (int) Functions.MALLOC_TRIM.invokeExact(0L);
-        } catch (Throwable t) {
-            throw Downcalls.unchecked(t);
-        }
+        Downcalls.call(Trim.MALLOC_TRIM, 0L);
     }
 
     @Override
@@ -55,30 +37,14 @@ final class GlibcAllocator extends NativeAllocator {
         trim();
     }
 
-    @Override
-    public long malloc(int id, long size) {
-        try {
-            return (long) Functions.MALLOC.invokeExact(size);
-        } catch (Throwable t) {
-            throw Downcalls.unchecked(t);
-        }
+    /** Linked when first used, after the constructor has found every symbol. */
+    private static final class Functions {
+        static final MallocFamily FAMILY = LIBRARY.link();
     }
 
-    @Override
-    public long realloc(int id, long address, long size) {
-        try {
-            return (long) Functions.REALLOC.invokeExact(address, size);
-        } catch (Throwable t) {
-            throw Downcalls.unchecked(t);
-        }
-    }
-
-    @Override
-    public void free(int id, long address) {
-        try {
-            Functions.FREE.invokeExact(address);
-        } catch (Throwable t) {
-            throw Downcalls.unchecked(t);
-        }
+    /** Linked when first used, after {@link #requireTrim()}; the {@code arena} adapter uses it too. */
+    private static final class Trim {
+        static final MethodHandle MALLOC_TRIM = Downcalls.function(LIBRARY.symbols(), "malloc_trim",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
     }
 }

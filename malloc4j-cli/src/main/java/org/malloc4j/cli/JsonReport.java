@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 
 /** Writes a {@link ReplayReport} as indented JSON, to a file or to standard output ({@code -}). */
@@ -15,6 +16,42 @@ final class JsonReport {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private JsonReport() {
+    }
+
+    /**
+     * Checks, before a run, that the report can be written where {@code --json} says: the target is
+     * not a folder, and its folder exists and can be written to.
+     *
+     * @param target a file path, or {@value #STDOUT}
+     * @return what is wrong with it, or null if nothing is
+     */
+    static String checkTarget(String target) {
+        if (target.equals(STDOUT)) {
+            return null;
+        }
+        if (target.isBlank()) {
+            return "not a file name";
+        }
+        Path file;
+        try {
+            file = Path.of(target).toAbsolutePath();
+        } catch (InvalidPathException e) {
+            return "not a valid path (" + e.getReason() + ")";
+        }
+        Path folder = file.getParent();
+        if (folder == null || Files.isDirectory(file)) {
+            return "is a folder; give the path of a file to write";
+        }
+        if (!Files.exists(folder)) {
+            return "folder " + folder + " does not exist";
+        }
+        if (!Files.isDirectory(folder)) {
+            return folder + " is not a folder";
+        }
+        if (Files.exists(file) ? !Files.isWritable(file) : !Files.isWritable(folder)) {
+            return "cannot write " + (Files.exists(file) ? "this file" : "in folder " + folder) + ": permission denied";
+        }
+        return null;
     }
 
     /**

@@ -5,6 +5,8 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -19,8 +21,15 @@ public final class Main implements Callable<Integer> {
     /** Exit code of a command line that is wrong. */
     public static final int USAGE = CommandLine.ExitCode.USAGE;
 
+    /** The option that shows the Java stack trace of an error. */
+    static final String DEBUG = "--debug";
+
     @Spec
     private CommandSpec spec;
+
+    @Option(names = DEBUG, scope = CommandLine.ScopeType.INHERIT,
+            description = "On an error, also print its Java stack trace.")
+    private boolean debug;
 
     /**
      * Runs the command and exits with its exit code.
@@ -40,14 +49,19 @@ public final class Main implements Callable<Integer> {
      * @return the exit code: 0 success, 1 a failed replay or a bad trace, 2 a usage error
      */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine commandLine = new CommandLine(new Main())
-                .setOut(out)
-                .setErr(err)
-                .setParameterExceptionHandler(Main::usageError);
-        int exitCode = commandLine.execute(args);
+        int exitCode = commandLine(out, err).execute(args);
         out.flush();
         err.flush();
         return exitCode;
+    }
+
+    /** @return the command, writing to {@code out} and {@code err}, with its error handlers */
+    static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        return new CommandLine(new Main())
+                .setOut(out)
+                .setErr(err)
+                .setParameterExceptionHandler(Main::usageError)
+                .setExecutionExceptionHandler(Main::failure);
     }
 
     /** Without a subcommand: the usage, as an error. */
@@ -55,6 +69,29 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getErr());
         return USAGE;
+    }
+
+    /**
+     * A command that threw: one line, {@code malloc4j: what went wrong}, in words; the stack trace
+     * only with {@value #DEBUG}.
+     */
+    private static int failure(Exception e, CommandLine commandLine, ParseResult parseResult) {
+        PrintWriter err = commandLine.getErr();
+        err.println("malloc4j: " + Problems.describe(e));
+        if (debugging(parseResult)) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return ReplayReport.INCORRECT;
+    }
+
+    private static boolean debugging(ParseResult parseResult) {
+        for (ParseResult level = parseResult; level != null; level = level.subcommand()) {
+            if (level.hasMatchedOption(DEBUG)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A usage error: the problem and where to find help, without the whole usage text. */

@@ -1,11 +1,10 @@
 package org.malloc4j.cli;
 
 /**
- * The common part of the adapters for C allocators reached through FFM downcalls: before and after
- * each trace the allocator is asked to give its free memory back to the operating system, and its
- * footprint is, unless a subclass knows better, the growth of the process's resident set size.
- * Subclasses hold their downcall handles in static final fields, so the JIT compiles each call to a
- * direct call.
+ * The common part of the adapters whose memory comes from C (the {@link LibraryAllocator}s and the
+ * {@code arena} adapter): before and after each trace the allocator is asked to give its free memory
+ * back to the operating system, and its footprint is, unless a subclass knows better, the growth of
+ * the process's resident set size.
  */
 abstract class NativeAllocator implements ReplayAllocator {
     private final String name;

@@ -52,8 +52,9 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:every replay was correct",
-            "1:an allocator FAILED a trace, a trace did not parse, or no allocator could run",
-            "2:usage error (unknown option or allocator, missing file)"})
+            "1:an allocator FAILED a trace, a trace could not be read, no allocator could run, or the run "
+                    + "broke off",
+            "2:usage error (unknown option or allocator, missing file, a --json FILE that cannot be written)"})
 final class ReplayCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -79,14 +80,20 @@ final class ReplayCommand implements Callable<Integer> {
     private String json;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         List<String> names = allocatorNames();
         if (repeat < 1) {
             throw new ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
         }
-        List<TraceSource> sources = sources();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        String jsonProblem = json == null ? null : JsonReport.checkTarget(json);
+        if (jsonProblem != null) {
+            err.println("malloc4j: --json " + json + ": " + jsonProblem);
+            err.flush();
+            return Main.USAGE;
+        }
+        List<TraceSource> sources = sources();
 
         List<TraceInfo> traces = new ArrayList<>();
         List<TraceError> errors = new ArrayList<>();
@@ -100,7 +107,13 @@ final class ReplayCommand implements Callable<Integer> {
         table.print(ResultTable.render(report));
         table.flush();
         if (json != null) {
-            JsonReport.write(report, json, out);
+            try {
+                JsonReport.write(report, json, out);
+            } catch (IOException e) {
+                err.println("malloc4j: the JSON report could not be written to " + json + ": " + Problems.reason(e));
+                err.flush();
+                return ReplayReport.INCORRECT;
+            }
         }
         return report.exitCode();
     }
@@ -143,7 +156,7 @@ final class ReplayCommand implements Callable<Integer> {
             } catch (TraceFormatException e) {
                 errors.add(TraceError.of(e));
             } catch (IOException e) {
-                errors.add(new TraceError(source.display(), 0, "cannot be read: " + e));
+                errors.add(new TraceError(source.display(), 0, e.getMessage()));
             }
         }
         return parsed;

@@ -11,12 +11,20 @@ import java.util.function.Function;
  * Writes a {@link ReplayReport} for the terminal, within 120 columns: four tables with a row per
  * trace (grouped by set) and a column per allocator — utilization, throughput, peak footprint,
  * performance index — then a summary per allocator, what each footprint figure measures, the
- * skipped allocators, the failures and the traces that did not parse.
+ * skipped allocators, the failures and the traces that could not be read. A utilization above
+ * 100% (an RSS figure that grew by less than the live bytes) shows as {@value #OVER_FULL}, with a
+ * footnote.
  */
 final class ResultTable {
     private static final int MIN_NAME = 14;
     private static final int MAX_NAME = 30;
     private static final int COLUMN = 10;
+    /** How a utilization above 100% shows. */
+    static final String OVER_FULL = ">100%*";
+    private static final String OVER_FULL_NOTE_1 = "* Above 100%: the footprint grew by less than the peak "
+            + "live bytes. RSS growth undercounts when a trace reuses";
+    private static final String OVER_FULL_NOTE_2 = "  memory the allocator held before the trace started. "
+            + "The JSON keeps the measured value; the index counts it as 100%.";
 
     private final ReplayReport report;
     private final List<String> allocators;
@@ -43,11 +51,14 @@ final class ResultTable {
     }
 
     private String render() {
-        line("malloc4j replay: " + report.traces().size() + " traces, " + allocators.size()
-                + " allocators, fastest of " + report.repeat() + " timed passes per trace");
+        line("malloc4j replay: " + headline());
         if (!report.traces().isEmpty() && !allocators.isEmpty()) {
             table("Utilization: peak live bytes / peak footprint (higher is better)",
-                    result -> result.utilization() == null ? "n/a" : Units.percent(result.utilization()));
+                    result -> result.utilization() == null ? "n/a" : utilization(result.utilization(), false));
+            if (report.results().stream().anyMatch(ResultTable::aboveFull)) {
+                line(OVER_FULL_NOTE_1);
+                line(OVER_FULL_NOTE_2);
+            }
             table("Throughput: Kops/s (requests per microsecond x 1000; higher is better)",
                     result -> result.opsPerSecond() == null ? "n/a" : Units.kops(result.opsPerSecond()));
             table("Peak footprint: the most the footprint grew over its value at the trace's start",
@@ -61,6 +72,33 @@ final class ResultTable {
         failures();
         errors();
         return text.toString();
+    }
+
+    /** @return what ran: {@code 12 traces, 6 allocators, fastest of 3 timed passes per trace} */
+    private String headline() {
+        if (report.traces().isEmpty()) {
+            return "no trace could be read, so nothing was replayed";
+        }
+        String traces = Units.plural(report.traces().size(), "trace");
+        if (allocators.isEmpty()) {
+            return traces + ", but no allocator could run";
+        }
+        return traces + ", " + Units.plural(allocators.size(), "allocator") + ", fastest of "
+                + Units.plural(report.repeat(), "timed pass", "timed passes") + " per trace";
+    }
+
+    /**
+     * @param ratio a utilization
+     * @param mark whether to mark it as a figure that includes one above 100%
+     * @return it as a percentage; above 100% only as {@value #OVER_FULL}
+     */
+    private static String utilization(double ratio, boolean mark) {
+        return ratio > 1 ? OVER_FULL : Units.percent(ratio) + (mark ? "*" : "");
+    }
+
+    /** @return whether a correct result's utilization is above 100%: its footprint grew by less than the live bytes */
+    private static boolean aboveFull(TraceResult result) {
+        return result.isOk() && result.utilization() != null && result.utilization() > 1;
     }
 
     private void table(String title, Function<TraceResult, String> cell) {
@@ -97,10 +135,22 @@ final class ResultTable {
                     + pad(all ? Summary.ALL : "  " + summary.set(), nameWidth)
                     + right(Integer.toString(summary.traces()), COLUMN)
                     + right(Integer.toString(summary.failed()), COLUMN)
-                    + right(summary.meanUtilization() == null ? "n/a" : Units.percent(summary.meanUtilization()), COLUMN)
+                    + right(summary.meanUtilization() == null ? "n/a"
+                            : utilization(summary.meanUtilization(), includesAboveFull(summary)), COLUMN)
                     + right(summary.opsPerSecond() == null ? "n/a" : Units.kops(summary.opsPerSecond()), COLUMN)
                     + right(summary.meanIndex() == null ? "n/a" : Units.fraction(summary.meanIndex()), COLUMN + 1));
         }
+        if (report.summaries().stream().anyMatch(this::includesAboveFull)) {
+            line("* The mean includes a utilization above 100% (see the note under the utilization table).");
+        }
+    }
+
+    /** @return whether a summary's mean utilization includes one above 100% */
+    private boolean includesAboveFull(Summary summary) {
+        return report.results().stream()
+                .filter(result -> result.allocator().equals(summary.allocator()))
+                .filter(result -> summary.set().equals(Summary.ALL) || result.set().equals(summary.set()))
+                .anyMatch(ResultTable::aboveFull);
     }
 
     private void footprints() {
@@ -132,7 +182,7 @@ final class ResultTable {
     private void errors() {
         if (!report.errors().isEmpty()) {
             line("");
-            line("Traces that did not parse (not replayed):");
+            line("Traces that could not be read (not replayed):");
             report.errors().forEach(error -> line("  " + error.message()));
         }
     }

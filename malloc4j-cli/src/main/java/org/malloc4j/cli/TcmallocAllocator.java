@@ -7,8 +7,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.util.List;
 
 /**
  * gperftools' tcmalloc, from Debian's {@code libtcmalloc_minimal.so.4}: {@code tc_malloc},
@@ -21,43 +21,20 @@ import java.lang.invoke.MethodHandle;
  * without the footprint growing, so the replay measures its footprint in a fresh process per trace
  * ({@link #footprintNeedsOwnProcess()}).
  */
-final class TcmallocAllocator extends NativeAllocator {
-    static final String LIBRARY = "libtcmalloc_minimal.so.4";
+final class TcmallocAllocator extends LibraryAllocator {
+    private static final NativeLibrary LIBRARY = new NativeLibrary("libtcmalloc_minimal.so.4",
+            "Debian: apt-get install libtcmalloc-minimal4", "tc_malloc", "tc_realloc", "tc_free",
+            List.of("MallocExtension_MarkThreadIdle", "MallocExtension_ReleaseFreeMemory",
+                    "MallocExtension_GetNumericProperty"));
     private static final String HEAP_SIZE = "generic.heap_size";
     private static final String UNMAPPED = "tcmalloc.pageheap_unmapped_bytes";
 
-    /** Linked when first used, after {@link #open()} has loaded the library. */
-    private static final class Functions {
-        static final SymbolLookup LIB = Downcalls.loaded(LIBRARY);
-        static final MethodHandle MALLOC = Downcalls.critical(LIB, "tc_malloc", Downcalls.MALLOC);
-        static final MethodHandle REALLOC = Downcalls.critical(LIB, "tc_realloc", Downcalls.REALLOC);
-        static final MethodHandle FREE = Downcalls.critical(LIB, "tc_free", Downcalls.FREE);
-        static final MethodHandle IDLE = Downcalls.function(LIB, "MallocExtension_MarkThreadIdle",
-                FunctionDescriptor.ofVoid());
-        static final MethodHandle RELEASE = Downcalls.function(LIB, "MallocExtension_ReleaseFreeMemory",
-                FunctionDescriptor.ofVoid());
-        static final MethodHandle PROPERTY = Downcalls.function(LIB, "MallocExtension_GetNumericProperty",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    }
-
-    private final MemorySegment heapSize = Arena.global().allocateFrom(HEAP_SIZE);
-    private final MemorySegment unmapped = Arena.global().allocateFrom(UNMAPPED);
+    /** Where {@code MallocExtension_GetNumericProperty} writes a value. */
     private final MemorySegment value = Arena.global().allocate(JAVA_LONG);
 
-    private TcmallocAllocator() {
-        super("tcmalloc");
-    }
-
-    /**
-     * @return the adapter
-     * @throws AllocatorUnavailableException if the library is missing or does not load
-     */
-    static TcmallocAllocator open() throws AllocatorUnavailableException {
-        SymbolLookup lib = Downcalls.library(LIBRARY, "Debian: apt-get install libtcmalloc-minimal4");
-        Downcalls.require(lib, LIBRARY, "tc_malloc", "tc_realloc", "tc_free",
-                "MallocExtension_MarkThreadIdle", "MallocExtension_ReleaseFreeMemory",
-                "MallocExtension_GetNumericProperty");
-        return new TcmallocAllocator();
+    TcmallocAllocator() throws AllocatorUnavailableException {
+        super("tcmalloc", LIBRARY, size -> Functions.FAMILY.malloc(size),
+                (address, size) -> Functions.FAMILY.realloc(address, size), address -> Functions.FAMILY.free(address));
     }
 
     @Override
@@ -65,10 +42,11 @@ final class TcmallocAllocator extends NativeAllocator {
         return HEAP_SIZE + " - " + UNMAPPED + ", in a fresh process per trace";
     }
 
+    /** Sampled after every request that allocates: a direct call, allocating nothing. */
     @Override
     public long footprint() {
-        long mapped = property(heapSize);
-        long free = property(unmapped);
+        long mapped = property(Functions.HEAP_SIZE_NAME);
+        long free = property(Functions.UNMAPPED_NAME);
         return mapped < 0 || free < 0 ? -1 : mapped - free;
     }
 
@@ -88,38 +66,21 @@ final class TcmallocAllocator extends NativeAllocator {
 
     @Override
     void releaseFreeMemory() {
-        try {
-            Functions.IDLE.invokeExact();
-            Functions.RELEASE.invokeExact();
-        } catch (Throwable t) {
-            throw Downcalls.unchecked(t);
-        }
+        Downcalls.call(Functions.IDLE);
+        Downcalls.call(Functions.RELEASE);
     }
 
-    @Override
-    public long malloc(int id, long size) {
-        try {
-            return (long) Functions.MALLOC.invokeExact(size);
-        } catch (Throwable t) {
-            throw Downcalls.unchecked(t);
-        }
-    }
-
-    @Override
-    public long realloc(int id, long address, long size) {
-        try {
-            return (long) Functions.REALLOC.invokeExact(address, size);
-        } catch (Throwable t) {
-            throw Downcalls.unchecked(t);
-        }
-    }
-
-    @Override
-    public void free(int id, long address) {
-        try {
-            Functions.FREE.invokeExact(address);
-        } catch (Throwable t) {
-            throw Downcalls.unchecked(t);
-        }
+    /** Linked when first used, after the constructor has loaded the library. */
+    private static final class Functions {
+        static final MallocFamily FAMILY = LIBRARY.link();
+        static final MethodHandle IDLE = Downcalls.function(LIBRARY.symbols(), "MallocExtension_MarkThreadIdle",
+                FunctionDescriptor.ofVoid());
+        static final MethodHandle RELEASE = Downcalls.function(LIBRARY.symbols(),
+                "MallocExtension_ReleaseFreeMemory", FunctionDescriptor.ofVoid());
+        static final MethodHandle PROPERTY = Downcalls.function(LIBRARY.symbols(),
+                "MallocExtension_GetNumericProperty", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        /** The properties' names, as C strings. */
+        static final MemorySegment HEAP_SIZE_NAME = Arena.global().allocateFrom(HEAP_SIZE);
+        static final MemorySegment UNMAPPED_NAME = Arena.global().allocateFrom(UNMAPPED);
     }
 }

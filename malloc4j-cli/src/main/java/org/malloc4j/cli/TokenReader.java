@@ -21,6 +21,8 @@ final class TokenReader {
     private final byte[] token = new byte[MAX_KEPT];
     private int tokenLength;
     private boolean truncated;
+    /** Whether the whole token, kept or not, is an optional sign and decimal digits. */
+    private boolean integer;
     private long tokenLine;
 
     TokenReader(InputStream in) {
@@ -41,7 +43,14 @@ final class TokenReader {
         tokenLine = line;
         tokenLength = 0;
         truncated = false;
+        integer = true;
+        boolean first = true;
+        boolean digits = false;
         while (b >= 0 && !isWhitespace(b)) {
+            boolean digit = b >= '0' && b <= '9';
+            integer &= digit || (first && (b == '-' || b == '+'));
+            digits |= digit;
+            first = false;
             if (tokenLength < MAX_KEPT) {
                 token[tokenLength++] = (byte) b;
             } else {
@@ -52,6 +61,7 @@ final class TokenReader {
         if (b == '\n') {
             line++;
         }
+        integer &= digits;
         return true;
     }
 
@@ -77,6 +87,14 @@ final class TokenReader {
     /** @return whether the current token is a decimal integer that fits in a {@code long} */
     boolean isNumber() {
         return parse() != null;
+    }
+
+    /**
+     * @return whether the current token is a decimal integer too large (or too small) for a
+     *     {@code long}, such as {@code 99999999999999999999}
+     */
+    boolean isOutOfRange() {
+        return integer && parse() == null;
     }
 
     /**

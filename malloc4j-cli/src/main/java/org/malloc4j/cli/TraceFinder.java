@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -26,10 +28,15 @@ public final class TraceFinder {
     }
 
     /**
+     * Finds the traces, each named after its file without {@code .rep} or {@code .rep.gz}, unless
+     * that name is not unique in the trace's set ({@code a.rep} and {@code a.rep.gz} in one folder;
+     * two folders of the same name): then those traces are named by their file names, or, if these
+     * are the same too, by their paths as given.
+     *
      * @param paths files and folders, in the order given; duplicates are dropped
-     * @return the traces they name
-     * @throws IllegalArgumentException if a path does not exist or a folder holds no trace
-     * @throws UncheckedIOException if a folder cannot be listed
+     * @return the traces they name, each with a name of its own in its set
+     * @throws IllegalArgumentException if a path does not exist, a folder holds no trace or cannot
+     *     be listed
      */
     public static List<TraceSource> find(List<Path> paths) {
         Map<String, TraceSource> found = new LinkedHashMap<>();
@@ -38,7 +45,21 @@ public final class TraceFinder {
                 found.putIfAbsent(source.spec(), source);
             }
         }
-        return List.copyOf(found.values());
+        List<TraceSource> sources = rename(List.copyOf(found.values()), TraceSource::fileName);
+        return rename(sources, TraceSource::display);
+    }
+
+    /** Renames, with {@code newName}, every source whose name another source of its set has too. */
+    private static List<TraceSource> rename(List<TraceSource> sources, Function<TraceSource, String> newName) {
+        Map<String, Long> counts = sources.stream()
+                .collect(Collectors.groupingBy(TraceFinder::key, Collectors.counting()));
+        return sources.stream()
+                .map(source -> counts.get(key(source)) > 1 ? source.withName(newName.apply(source)) : source)
+                .toList();
+    }
+
+    private static String key(TraceSource source) {
+        return source.set() + "/" + source.name();
     }
 
     /** @return the traces bundled in this jar, in the order of the bundle's index */
@@ -81,8 +102,8 @@ public final class TraceFinder {
                     .filter(file -> TraceSource.isTraceFile(file.getFileName().toString()))
                     .sorted()
                     .toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | UncheckedIOException e) {
+            throw new IllegalArgumentException("cannot search folder " + folder + ": " + Problems.describe(e), e);
         }
     }
 }

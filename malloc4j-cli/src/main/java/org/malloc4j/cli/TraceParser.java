@@ -66,8 +66,8 @@ public final class TraceParser {
             readOp(op, numOps);
         }
         if (tokens.next()) {
-            throw error(tokens.tokenLine(), "op count mismatch: the header says " + numOps
-                    + " ops, but more follow ('" + tokens.text() + "')");
+            throw error(tokens.tokenLine(), "op count mismatch: the header says " + Units.plural(numOps, "op")
+                    + ", but more follow ('" + tokens.text() + "')");
         }
         return new Trace(name, set, header, kinds, ids, sizes, liveAtEnd(), peakLiveBytes);
     }
@@ -77,6 +77,10 @@ public final class TraceParser {
             if (!tokens.next()) {
                 throw error(tokens.tokenLine(), "header: missing " + HEADER[i]
                         + " (the header is 4 numbers: heap size, num_ids, num_ops, weight)");
+            }
+            if (tokens.isOutOfRange()) {
+                throw error(tokens.tokenLine(), "header: " + HEADER[i] + " " + tokens.text()
+                        + " is out of range: it must fit in a 64-bit integer");
             }
             if (!tokens.isNumber()) {
                 throw error(tokens.tokenLine(), "header: " + HEADER[i] + " must be a number, found '"
@@ -107,8 +111,8 @@ public final class TraceParser {
 
     private void readOp(int op, int numOps) throws TraceFormatException, IOException {
         if (!tokens.next()) {
-            throw error(tokens.tokenLine(), "op count mismatch: the header says " + numOps
-                    + " ops, the file has " + op);
+            throw error(tokens.tokenLine(), "op count mismatch: the header says " + Units.plural(numOps, "op")
+                    + ", the file has " + op);
         }
         long line = tokens.tokenLine();
         byte kind = readKind(line);
@@ -136,21 +140,25 @@ public final class TraceParser {
         if (!tokens.next()) {
             throw error(line, "missing id after '" + op + "'");
         }
-        if (!tokens.isNumber()) {
+        if (!tokens.isNumber() && !tokens.isOutOfRange()) {
             throw error(line, "'" + op + "' needs a block id, found '" + tokens.text() + "'");
         }
-        long id = tokens.number();
-        if (id < 0 || id >= liveSize.length) {
+        if (tokens.isOutOfRange() || tokens.number() < 0 || tokens.number() >= liveSize.length) {
+            String id = tokens.text();
             throw error(line, "id " + id + " out of range in '" + op + " " + id + "': num_ids is "
                     + liveSize.length + ", so ids are 0.." + (liveSize.length - 1));
         }
-        return (int) id;
+        return (int) tokens.number();
     }
 
     private long readSize(byte kind, int id, long line) throws TraceFormatException, IOException {
         String op = (char) kind + " " + id;
         if (!tokens.next()) {
             throw error(line, "missing size: '" + op + "' needs a size, found the end of the file");
+        }
+        if (tokens.isOutOfRange()) {
+            throw error(line, "size out of range in '" + op + " " + tokens.text() + "': sizes are 0.."
+                    + Long.MAX_VALUE);
         }
         if (!tokens.isNumber()) {
             throw error(line, "missing size: '" + op + "' needs a size, found '" + tokens.text() + "'");

@@ -10,13 +10,14 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * Where a trace comes from: a file ({@code .rep}, or gzipped {@code .rep.gz}) or a trace bundled in
- * this jar. A source travels to worker processes as its {@linkplain #spec() spec}, one line of text.
+ * this jar. A source travels to worker processes whole, as a {@link WorkerProtocol} line.
  *
- * @param name the trace's name: the file name without {@code .rep} / {@code .rep.gz}
+ * @param name the trace's name: the file name without {@code .rep} / {@code .rep.gz}, unless another
+ *     trace of the set has that name too (see {@link TraceFinder#find})
  * @param set the trace set: the name of the folder the trace is in
  * @param display how messages name it: the path as given, or {@code bundled:set/file}
- * @param spec what {@link #fromSpec} turns back into this source: an absolute path, or
- *     {@code bundled:} and the resource path under {@value #BUNDLE}
+ * @param spec where it is read from, one source per spec: an absolute path, or {@code bundled:}
+ *     and the resource path under {@value #BUNDLE}
  */
 public record TraceSource(String name, String set, String display, String spec) {
     /** The resource folder of the bundled traces, next to this class. */
@@ -48,11 +49,17 @@ public record TraceSource(String name, String set, String display, String spec) 
     }
 
     /**
-     * @param spec a {@linkplain #spec() spec}
-     * @return the source it names
+     * @param other another name
+     * @return this source under that name
      */
-    public static TraceSource fromSpec(String spec) {
-        return spec.startsWith(BUNDLED) ? bundled(spec.substring(BUNDLED.length())) : file(Path.of(spec));
+    TraceSource withName(String other) {
+        return new TraceSource(other, set, display, spec);
+    }
+
+    /** @return the file name, with its extension: {@code amptjp-bal.rep.gz} */
+    String fileName() {
+        return spec.startsWith(BUNDLED) ? spec.substring(spec.lastIndexOf('/') + 1)
+                : Path.of(spec).getFileName().toString();
     }
 
     /** @return whether this is a trace file's name: {@code *.rep} or {@code *.rep.gz} */
@@ -61,29 +68,31 @@ public record TraceSource(String name, String set, String display, String spec) 
     }
 
     /**
-     * Reads and parses the trace.
+     * Reads and parses the trace, decompressing it if the data is gzip (recognized by its magic
+     * number, whatever the file is called).
      *
      * @return the trace
      * @throws TraceFormatException if it is not a valid trace
-     * @throws IOException if it cannot be read (a missing file, a corrupt gzip stream)
+     * @throws IOException if it cannot be read (a missing file, a corrupt gzip stream), with a
+     *     message in words: {@code cannot be read: permission denied}, {@code the gzip data is
+     *     truncated or corrupt (unexpected end of ZLIB input stream)}
      */
     public Trace read() throws TraceFormatException, IOException {
-        try (InputStream in = open()) {
-            return TraceParser.parse(in, display, name, set);
+        boolean gzip = false;
+        try (BufferedInputStream raw = new BufferedInputStream(openRaw(), 1 << 16)) {
+            raw.mark(2);
+            gzip = raw.read() == 0x1F && raw.read() == 0x8B;
+            raw.reset();
+            if (!gzip) {
+                return TraceParser.parse(raw, display, name, set);
+            }
+            try (InputStream in = new GZIPInputStream(raw, 1 << 16)) {
+                return TraceParser.parse(in, display, name, set);
+            }
+        } catch (IOException e) {
+            throw new IOException(gzip ? "the gzip data is truncated or corrupt (" + Problems.reason(e) + ")"
+                    : "cannot be read: " + Problems.reason(e), e);
         }
-    }
-
-    /**
-     * @return the trace's text, decompressed if the data is gzip (recognized by its magic number,
-     *     whatever the file is called)
-     * @throws IOException if it cannot be opened
-     */
-    public InputStream open() throws IOException {
-        BufferedInputStream raw = new BufferedInputStream(openRaw(), 1 << 16);
-        raw.mark(2);
-        boolean gzip = raw.read() == 0x1F && raw.read() == 0x8B;
-        raw.reset();
-        return gzip ? new GZIPInputStream(raw, 1 << 16) : raw;
     }
 
     private InputStream openRaw() throws IOException {

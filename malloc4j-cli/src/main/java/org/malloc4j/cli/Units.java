@@ -33,6 +33,16 @@ final class Units {
         return String.format(Locale.ROOT, "%,d", count);
     }
 
+    /** @return {@code 1 trace}, {@code 2 traces}: a count and a noun that takes an {@code s} in the plural */
+    static String plural(long count, String noun) {
+        return plural(count, noun, noun + "s");
+    }
+
+    /** @return {@code 1 pass}, {@code 0 passes}: a count and the noun's singular or plural */
+    static String plural(long count, String singular, String plural) {
+        return count + " " + (count == 1 ? singular : plural);
+    }
+
     /** @return operations per second as thousands with separators, {@code 12,345} (Kops/s) */
     static String kops(double opsPerSecond) {
         return count(Math.round(opsPerSecond / 1000));

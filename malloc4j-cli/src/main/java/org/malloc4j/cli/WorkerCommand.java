@@ -15,8 +15,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * The hidden {@code malloc4j worker} command, run by {@code replay} in a child JVM per allocator:
- * reads trace specs from standard input (one a line), opens the allocator, warms up, replays every
- * trace and writes {@link WorkerProtocol} lines on standard output.
+ * reads the traces from standard input, opens the allocator, warms up, replays every trace, and
+ * writes what it found on standard output, all as {@link WorkerProtocol} lines.
  */
 @Command(name = "worker", hidden = true,
         description = "Internal: replays the traces named on standard input through one allocator.")
@@ -87,8 +87,10 @@ final class WorkerCommand implements Callable<Integer> {
         List<TraceSource> sources = new ArrayList<>();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         for (String line = in.readLine(); line != null; line = in.readLine()) {
-            if (!line.isBlank()) {
-                sources.add(TraceSource.fromSpec(line.strip()));
+            if (WorkerProtocol.read(line) instanceof TraceSource source) {
+                sources.add(source);
+            } else if (!line.isBlank()) {
+                throw new IllegalArgumentException("not a trace line: " + line);
             }
         }
         return sources;

@@ -126,7 +126,7 @@ final class WorkerLauncher {
     private static void sendTraces(Process process, List<TraceSource> traces) throws IOException {
         try (Writer in = process.outputWriter(StandardCharsets.UTF_8)) {
             for (TraceSource trace : traces) {
-                in.write(trace.spec());
+                in.write(WorkerProtocol.write(trace));
                 in.write('\n');
             }
         }

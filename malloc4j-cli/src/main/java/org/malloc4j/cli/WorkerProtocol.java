@@ -8,10 +8,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.UncheckedIOException;
 
 /**
- * The lines a worker process writes on its standard output and its parent reads: one JSON object a
- * line, whose {@code "type"} says what it holds — {@code "allocator"} ({@link AllocatorStatus}, the
- * first line), {@code "progress"} ({@link WorkerProgress}, before each trace) and {@code "result"}
- * ({@link TraceResult}, after each trace).
+ * The lines a worker process and its parent exchange: one JSON object a line, whose {@code "type"}
+ * says what it holds. The parent writes on the worker's standard input a {@code "trace"}
+ * ({@link TraceSource}) per trace to replay; the worker writes on its standard output
+ * {@code "allocator"} ({@link AllocatorStatus}, the first line), {@code "progress"}
+ * ({@link WorkerProgress}, before each trace) and {@code "result"} ({@link TraceResult}, after each
+ * trace).
  */
 final class WorkerProtocol {
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -21,7 +23,10 @@ final class WorkerProtocol {
     private WorkerProtocol() {
     }
 
-    /** @return the line that carries {@code message}: an AllocatorStatus, WorkerProgress or TraceResult */
+    /**
+     * @return the line that carries {@code message}: a TraceSource, AllocatorStatus, WorkerProgress
+     *     or TraceResult
+     */
     static String write(Object message) {
         ObjectNode node = JSON.valueToTree(message);
         node.put(TYPE, typeOf(message));
@@ -47,6 +52,7 @@ final class WorkerProtocol {
                 case "allocator" -> JSON.treeToValue(node, AllocatorStatus.class);
                 case "progress" -> JSON.treeToValue(node, WorkerProgress.class);
                 case "result" -> JSON.treeToValue(node, TraceResult.class);
+                case "trace" -> JSON.treeToValue(node, TraceSource.class);
                 default -> null;
             };
         } catch (JsonProcessingException e) {
@@ -59,6 +65,7 @@ final class WorkerProtocol {
             case AllocatorStatus status -> "allocator";
             case WorkerProgress progress -> "progress";
             case TraceResult result -> "result";
+            case TraceSource source -> "trace";
             default -> throw new IllegalArgumentException("not a worker message: " + message);
         };
     }

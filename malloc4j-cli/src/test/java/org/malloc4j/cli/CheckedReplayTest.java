@@ -9,10 +9,14 @@ import java.io.ByteArrayInputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.util.function.LongUnaryOperator;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** The verifier: correct allocators pass; each kind of wrong block is FAILED at its op. */
 class CheckedReplayTest {
@@ -70,49 +74,41 @@ class CheckedReplayTest {
 
     @Test
     void glibcPasses() throws Exception {
-        CheckedReplay.Outcome outcome = replay(GlibcAllocator.open());
+        CheckedReplay.Outcome outcome = replay(new GlibcAllocator());
         assertNull(outcome.failure());
         assertTrue(outcome.peakFootprintBytes() >= 0);
     }
 
-    @Test
-    void overlappingBlockFailsAtItsOp() throws Exception {
-        ReplayFailure failure = failure(new TestAllocator() {
+    /** @return a correct allocator, but its {@code call}th request, a malloc, returns {@code wrong(block)} */
+    private static TestAllocator wrongMalloc(int call, LongUnaryOperator wrong) {
+        return new TestAllocator() {
             @Override
             public long malloc(int id, long size) {
                 long address = super.malloc(id, size);
-                return calls == 3 ? address - 32 : address; // block 2 starts inside block 1
+                return calls == call ? wrong.applyAsLong(address) : address;
             }
-        });
-        assertEquals(3, failure.opNumber());
-        assertEquals("a 2 24", failure.request());
-        assertTrue(failure.problem().contains("overlaps live block 1"), failure.problem());
+        };
     }
 
-    @Test
-    void misalignedBlockFailsAtItsOp() throws Exception {
-        ReplayFailure failure = failure(new TestAllocator() {
-            @Override
-            public long malloc(int id, long size) {
-                long address = super.malloc(id, size);
-                return calls == 4 ? address + 8 : address;
-            }
-        });
-        assertEquals(4, failure.opNumber());
-        assertTrue(failure.problem().contains("not aligned to 16 bytes"), failure.problem());
+    /** Ops 1-4 are mallocs, so the nth request is op n. */
+    static Stream<Arguments> wrongMallocs() {
+        return Stream.of(
+                // block 2 starts inside block 1
+                Arguments.of("overlap", 3, (LongUnaryOperator) address -> address - 32, "a 2 24",
+                        "overlaps live block 1"),
+                Arguments.of("misaligned", 4, (LongUnaryOperator) address -> address + 8, "a 3 100",
+                        "not aligned to 16 bytes"),
+                Arguments.of("NULL", 2, (LongUnaryOperator) address -> 0, "a 1 64", "malloc returned NULL"));
     }
 
-    @Test
-    void nullBlockFailsAtItsOp() throws Exception {
-        ReplayFailure failure = failure(new TestAllocator() {
-            @Override
-            public long malloc(int id, long size) {
-                long address = super.malloc(id, size);
-                return calls == 2 ? 0 : address;
-            }
-        });
-        assertEquals(2, failure.opNumber());
-        assertTrue(failure.problem().contains("malloc returned NULL"), failure.problem());
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("wrongMallocs")
+    void aWrongBlockFromMallocFailsAtItsOp(String what, int op, LongUnaryOperator wrong, String request,
+            String problem) throws Exception {
+        ReplayFailure failure = failure(wrongMalloc(op, wrong));
+        assertEquals(op, failure.opNumber());
+        assertEquals(request, failure.request());
+        assertTrue(failure.problem().contains(problem), failure.problem());
     }
 
     @Test

@@ -1,17 +1,31 @@
 package org.malloc4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
 
 /** The command end to end: workers, table, JSON, exit codes. */
 class MainTest {
@@ -116,6 +130,90 @@ class MainTest {
         assertEquals(2, run().exitCode());
         Run unknown = run("replay", "--allocator", "dlmalloc", traces.toString());
         assertTrue(unknown.err().contains("unknown allocator 'dlmalloc'"), unknown.err());
+    }
+
+    static Stream<Arguments> unwritableJsonTargets() {
+        return Stream.of(
+                Arguments.of("/nonexist/x.json", "malloc4j: --json /nonexist/x.json: folder /nonexist does not exist"),
+                Arguments.of("/tmp", "malloc4j: --json /tmp: is a folder; give the path of a file to write"),
+                Arguments.of("TRACE/x.json", "malloc4j: --json TRACE/x.json: TRACE is not a folder"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("unwritableJsonTargets")
+    void anUnwritableJsonTargetFailsBeforeAnyReplayInOneLine(String json, String expected) {
+        String trace = traces.resolve("one.rep").toString();
+        String target = json.replace("TRACE", trace);
+        String message = expected.replace("TRACE", trace);
+        long start = System.nanoTime();
+        Run run = run("replay", "--allocator", "glibc", "--debug", "--json", target, traces.toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals(message + System.lineSeparator(), run.err());
+        assertEquals("", run.out());
+        assertTrue(System.nanoTime() - start < 2_000_000_000L, "it ran the replay first");
+    }
+
+    @Test
+    void aRunThatBreaksSaysWhyInOneLineAndShowsTheStackTraceOnlyWithDebug() {
+        for (boolean debug : new boolean[] {false, true}) {
+            StringWriter err = new StringWriter();
+            CommandLine commandLine = Main.commandLine(new PrintWriter(new StringWriter()), new PrintWriter(err));
+            commandLine.addSubcommand("boom", CommandLine.Model.CommandSpec.wrapWithoutInspection(
+                    (Callable<Integer>) () -> {
+                        throw new UncheckedIOException(new AccessDeniedException("/some/folder"));
+                    }));
+            commandLine.setErr(new PrintWriter(err, true)); // to the subcommand too
+            int exitCode = debug ? commandLine.execute("--debug", "boom") : commandLine.execute("boom");
+            assertEquals(1, exitCode);
+            String[] lines = err.toString().split("\\R");
+            assertEquals("malloc4j: /some/folder: permission denied", lines[0]);
+            assertEquals(debug, err.toString().contains("\tat "), err.toString());
+            assertTrue(debug ? lines.length > 1 : lines.length == 1, err.toString());
+        }
+    }
+
+    @Test
+    void whenNoTraceCanBeReadTheReportSaysSoAndListsWhy() throws Exception {
+        Path broken = Files.createDirectories(dir.resolve("broken"));
+        byte[] whole;
+        try (var bytes = new java.io.ByteArrayOutputStream(); var gzip = new GZIPOutputStream(bytes)) {
+            gzip.write(SMALL.getBytes(StandardCharsets.US_ASCII));
+            gzip.finish();
+            whole = bytes.toByteArray();
+        }
+        Path file = Files.write(broken.resolve("cut.rep.gz"), Arrays.copyOf(whole, whole.length - 20));
+        Run run = run("replay", "--allocator", "glibc,arena", file.toString());
+        assertEquals(1, run.exitCode(), run.err());
+        assertTrue(run.out().startsWith("malloc4j replay: no trace could be read, so nothing was replayed\n"),
+                run.out());
+        assertTrue(run.out().contains("  " + file + ": the gzip data is truncated or corrupt (unexpected end of ZLIB "
+                + "input stream)"), run.out());
+        assertFalse(run.out().contains("java."), run.out());
+        assertFalse(run.out().contains("0 allocators"), run.out());
+    }
+
+    @Test
+    void aTraceAndItsGzippedCopyAreTwoTracesWithNamesOfTheirOwn() throws Exception {
+        Path both = Files.createDirectories(dir.resolve("both"));
+        Files.writeString(both.resolve("a.rep"), SMALL);
+        try (var gzip = new GZIPOutputStream(Files.newOutputStream(both.resolve("a.rep.gz")))) {
+            gzip.write(SMALL.replace("a 4 4072", "a 4 100").getBytes(StandardCharsets.US_ASCII));
+        }
+        Run run = run("replay", "--allocator", "glibc", "--repeat", "1", "--json", "-", both.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        JsonNode report = JSON.readTree(run.out());
+        assertEquals(List.of("a.rep", "a.rep.gz"), names(report.get("traces"), "name"));
+        assertEquals(List.of("a.rep", "a.rep.gz"), names(report.get("results"), "trace"));
+        assertEquals(List.of("20368", "16396"), names(report.get("results"), "peakLiveBytes"));
+        assertTrue(run.err().contains("malloc4j replay: 2 traces, 1 allocator, fastest of 1 timed pass per trace"),
+                run.err());
+        assertTrue(run.err().lines().anyMatch(line -> line.startsWith("  a.rep.gz ")), run.err());
+    }
+
+    private static List<String> names(JsonNode array, String field) {
+        List<String> values = new ArrayList<>();
+        array.forEach(node -> values.add(node.get(field).asText()));
+        return values;
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -51,6 +52,28 @@ class NativeAllocatorsTest {
                 () -> Downcalls.library("libmalloc4j-no-such-allocator.so.1", "install it"));
         assertTrue(e.getMessage().contains("libmalloc4j-no-such-allocator.so.1"), e.getMessage());
         assertTrue(e.getMessage().endsWith("(install it)"), e.getMessage());
+    }
+
+    @Test
+    void aLibraryWithoutOneOfTheFunctionsIsUnavailable() {
+        NativeLibrary noFree = new NativeLibrary(null, null, "malloc", "realloc", "malloc4j_no_such_free", List.of());
+        AllocatorUnavailableException e = assertThrows(AllocatorUnavailableException.class, noFree::load);
+        assertEquals("the C library has no symbol malloc4j_no_such_free", e.getMessage());
+        NativeLibrary noExtra = new NativeLibrary(null, null, "malloc", "realloc", "free", List.of("malloc4j_trim"));
+        assertEquals("the C library has no symbol malloc4j_trim",
+                assertThrows(AllocatorUnavailableException.class, noExtra::load).getMessage());
+    }
+
+    @Test
+    void theMallocFamilyIsCalledThroughTheLinkedHandles() throws Exception {
+        NativeLibrary libc = NativeLibrary.cLibrary();
+        libc.load();
+        MallocFamily family = libc.link();
+        long block = family.malloc(100);
+        assertTrue(block != 0 && block % 16 == 0);
+        long moved = family.realloc(block, 100_000);
+        assertTrue(moved != 0);
+        family.free(moved);
     }
 
     @Test

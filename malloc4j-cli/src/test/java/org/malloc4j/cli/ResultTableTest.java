@@ -1,9 +1,13 @@
 package org.malloc4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -66,6 +70,63 @@ class ResultTableTest {
         assertEquals(2000 / 0.003, malloc4jAll.opsPerSecond(), 1e-6);
         // utilization 500 / 1000 on trace a, 500 / 500 on trace b
         assertEquals(0.75, malloc4jAll.meanUtilization(), 1e-12);
+    }
+
+    @Test
+    void theHeadlineCountsInTheSingularAndPlural() {
+        List<AllocatorStatus> glibc = List.of(new AllocatorStatus("glibc", true, null, "RSS", false));
+        List<TraceInfo> one = List.of(new TraceInfo("b", "two", "y", 1000, 10, 500));
+        String text = ResultTable.render(ReplayReport.of(1, glibc, one, List.of(),
+                List.of(result("glibc", "b", "two", 0.002, 1000))));
+        assertTrue(text.startsWith("malloc4j replay: 1 trace, 1 allocator, fastest of 1 timed pass per trace\n"), text);
+        assertTrue(ResultTable.render(report()).startsWith(
+                "malloc4j replay: 2 traces, 6 allocators, fastest of 3 timed passes per trace\n"));
+    }
+
+    @Test
+    void whenNoTraceCouldBeReadTheHeadlineSaysSoAndTheErrorsFollow() {
+        List<TraceError> errors = List.of(new TraceError("x.rep.gz", 0, "the gzip data is truncated or corrupt (x)"),
+                new TraceError("y.rep", 4, "unknown op 'q'"));
+        String text = ResultTable.render(ReplayReport.of(3, List.of(), List.of(), errors, List.of()));
+        assertEquals("""
+                malloc4j replay: no trace could be read, so nothing was replayed
+
+                Traces that could not be read (not replayed):
+                  x.rep.gz: the gzip data is truncated or corrupt (x)
+                  y.rep:4: unknown op 'q'
+                """, text);
+    }
+
+    @Test
+    void utilizationAbove100PercentIsMarkedAndExplainedButKeptInTheJson() throws Exception {
+        List<AllocatorStatus> allocators = List.of(new AllocatorStatus("glibc", true, null, "RSS", false),
+                new AllocatorStatus("mimalloc", true, null, "RSS", false));
+        List<TraceInfo> traces = List.of(new TraceInfo("a", "s", "x", 1000, 10, 500),
+                new TraceInfo("b", "s", "y", 1000, 10, 500));
+        // glibc: 500 live bytes in 415 bytes of growth (120.5%); mimalloc: 100% and 50%
+        ReplayReport report = ReplayReport.of(3, allocators, traces, List.of(), List.of(
+                result("glibc", "a", "s", 0.001, 415), result("glibc", "b", "s", 0.001, 1000),
+                result("mimalloc", "a", "s", 0.002, 500), result("mimalloc", "b", "s", 0.002, 1000)));
+        String text = ResultTable.render(report);
+        assertTrue(text.lines().allMatch(line -> line.length() <= 120), text);
+        List<String> utilization = text.lines().dropWhile(line -> !line.startsWith("Utilization")).toList();
+        assertTrue(utilization.get(3).matches("  a .* >100%\\* +100\\.0%"), utilization.get(3));
+        assertTrue(utilization.get(4).matches("  b .* 50\\.0% +50\\.0%"), utilization.get(4));
+        assertTrue(utilization.get(5).startsWith("* Above 100%: the footprint grew by less than the peak live bytes. "
+                + "RSS growth undercounts when a trace reuses"), utilization.get(5));
+        assertTrue(utilization.get(6).contains("memory the allocator held before the trace started"),
+                utilization.get(6));
+        // glibc's mean, (1.205 + 0.5) / 2, includes the figure above 100%
+        assertTrue(text.contains("85.2%*"), text);
+        assertTrue(text.contains("* The mean includes a utilization above 100%"), text);
+        assertFalse(text.contains("100.0%*"), text);
+
+        assertEquals(500.0 / 415, report.results().get(0).utilization(), 1e-12);
+        assertEquals(0.6 + 0.4, report.results().get(0).index(), 1e-12);
+        StringWriter json = new StringWriter();
+        JsonReport.write(report, JsonReport.STDOUT, new PrintWriter(json));
+        assertEquals(500.0 / 415, new ObjectMapper().readTree(json.toString()).get("results").get(0)
+                .get("utilization").asDouble(), 1e-12);
     }
 
     @Test

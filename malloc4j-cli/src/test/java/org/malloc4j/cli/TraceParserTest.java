@@ -2,15 +2,19 @@ package org.malloc4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
@@ -87,7 +91,7 @@ class TraceParserTest {
                 Arguments.of("0 2 2 1\na 0 8\nf 2\n", 3, "id 2 out of range"),
                 Arguments.of("0 2 2 1\na -1 8\nf 0\n", 2, "id -1 out of range"),
                 Arguments.of("0 2 3 1\na 0 8\nf 0\n", 3, "op count mismatch: the header says 3 ops, the file has 2"),
-                Arguments.of("0 1 1 1\na 0 8\nf 0\n", 3, "op count mismatch: the header says 1 ops, but more follow"),
+                Arguments.of("0 1 1 1\na 0 8\nf 0\n", 3, "op count mismatch: the header says 1 op, but more follow"),
                 Arguments.of("0 2 3 1\na 0 8\na 1 8\na 0 4\n", 4, "'a 0 4' on live id 0 (allocated on line 2"),
                 Arguments.of("0 2 2 1\na 0 8\nf 1\n", 3, "'f 1' on id 1, which is not live (never allocated)"),
                 Arguments.of("0 2 3 1\na 0 8\nf 0\nr 0 16\n", 4, "'r 0 16' on id 0, which is not live (freed on line 3)"),
@@ -95,7 +99,18 @@ class TraceParserTest {
                 Arguments.of("0 2\n", 1, "header: missing num_ops"),
                 Arguments.of("0 two 2 1\n", 1, "header: num_ids must be a number, found 'two'"),
                 Arguments.of("0 5 2 1\na 0 8\nf 0\n", 1, "header: num_ids 5 is not within 0..num_ops"),
-                Arguments.of("0 1 2 1\na 0 99999999999999999999\nf 0\n", 2, "missing size: 'a 0' needs a size"));
+                Arguments.of("0 1 2 1\na 0 99999999999999999999\nf 0\n", 2,
+                        "size out of range in 'a 0 99999999999999999999': sizes are 0..9223372036854775807"),
+                Arguments.of("0 1 2 1\na 0 8\nr 0 -99999999999999999999\n", 3,
+                        "size out of range in 'r 0 -99999999999999999999'"),
+                Arguments.of("0 1 2 1\na 0 8\nr 0 " + "9".repeat(50) + "\n", 3,
+                        "size out of range in 'r 0 " + "9".repeat(40) + "...'"),
+                Arguments.of("0 1 2 1\na 99999999999999999999 8\nf 0\n", 2,
+                        "id 99999999999999999999 out of range in 'a 99999999999999999999': num_ids is 1, "
+                                + "so ids are 0..0"),
+                Arguments.of("0 1 99999999999999999999 1\n", 1,
+                        "header: num_ops 99999999999999999999 is out of range: it must fit in a 64-bit integer"),
+                Arguments.of("0 1 2 1\na 0 12x\nf 0\n", 2, "missing size: 'a 0' needs a size, found '12x'"));
     }
 
     @ParameterizedTest
@@ -173,11 +188,74 @@ class TraceParserTest {
     }
 
     @Test
-    void sourcesTravelAsSpecs() {
+    void sourcesTravelToWorkersWhole() {
         TraceSource bundled = TraceFinder.bundled().getFirst();
-        assertEquals(bundled, TraceSource.fromSpec(bundled.spec()));
-        TraceSource file = TraceSource.file(Path.of("some/dir/x.rep.gz"));
-        TraceSource back = TraceSource.fromSpec(file.spec());
-        assertEquals(List.of("x", "dir", file.spec()), List.of(back.name(), back.set(), back.spec()));
+        assertEquals(bundled, WorkerProtocol.read(WorkerProtocol.write(bundled)));
+        TraceSource renamed = TraceSource.file(Path.of("some/dir/x.rep.gz")).withName("x.rep.gz");
+        assertEquals(renamed, WorkerProtocol.read(WorkerProtocol.write(renamed)));
+    }
+
+    @Test
+    void tracesThatWouldShareANameInASetAreNamedByTheirFiles(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("a.rep"), GOOD);
+        gzip(dir.resolve("a.rep.gz"), GOOD);
+        Files.writeString(dir.resolve("b.rep"), GOOD);
+        List<String> names = TraceFinder.find(List.of(dir)).stream().map(TraceSource::name).toList();
+        assertEquals(List.of("a.rep", "a.rep.gz", "b"), names);
+    }
+
+    @Test
+    void tracesOfFoldersOfTheSameNameWithTheSameFileNameAreNamedByTheirPaths(@TempDir Path dir) throws IOException {
+        Path one = Files.createDirectories(dir.resolve("one/set"));
+        Path two = Files.createDirectories(dir.resolve("two/set"));
+        Files.writeString(one.resolve("a.rep"), GOOD);
+        Files.writeString(two.resolve("a.rep"), GOOD);
+        Files.writeString(two.resolve("c.rep"), GOOD);
+        List<TraceSource> sources = TraceFinder.find(List.of(one, two));
+        assertEquals(List.of(one.resolve("a.rep").toString(), two.resolve("a.rep").toString(), "c"),
+                sources.stream().map(TraceSource::name).toList());
+        assertEquals(List.of("set"), sources.stream().map(TraceSource::set).distinct().toList());
+    }
+
+    static Stream<Arguments> brokenGzip() {
+        byte[] whole = gzipped(GOOD.getBytes(StandardCharsets.US_ASCII));
+        byte[] corrupt = whole.clone();
+        for (int i = 12; i < corrupt.length - 8; i++) {
+            corrupt[i] = (byte) 0xFF;
+        }
+        return Stream.of(
+                Arguments.of("truncated", Arrays.copyOf(whole, whole.length / 2)),
+                Arguments.of("only the magic number", Arrays.copyOf(whole, 2)),
+                Arguments.of("corrupt", corrupt));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("brokenGzip")
+    void brokenGzipDataIsReportedInWords(String what, byte[] data, @TempDir Path dir) throws IOException {
+        Path file = Files.write(dir.resolve("broken.rep.gz"), data);
+        IOException e = assertThrows(IOException.class, () -> TraceSource.file(file).read());
+        assertTrue(e.getMessage().startsWith("the gzip data is truncated or corrupt ("), e.getMessage());
+        assertFalse(e.getMessage().contains("java."), e.getMessage());
+        assertFalse(e.getMessage().contains("Exception"), e.getMessage());
+    }
+
+    @Test
+    void aFileThatCannotBeReadIsReportedInWords(@TempDir Path dir) {
+        IOException e = assertThrows(IOException.class, () -> TraceSource.file(dir.resolve("gone.rep")).read());
+        assertEquals("cannot be read: no such file or folder", e.getMessage());
+    }
+
+    private static byte[] gzipped(byte[] data) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (OutputStream out = new GZIPOutputStream(bytes)) {
+            out.write(data);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static void gzip(Path file, String text) throws IOException {
+        Files.write(file, gzipped(text.getBytes(StandardCharsets.US_ASCII)));
     }
 }
