@@ -80,16 +80,19 @@ class CheckedModeSampledTest {
 
     @Test
     void withTheDefaultIntervalMostBlocksAreUncheckedButASampledUseAfterFreeIsCaught() {
-        assertSampling(null, 30_000);
+        assertSampling(null, 400_000);
     }
 
     /**
      * Allocates {@code count} blocks, finds the sampled ones, frees everything and asserts that the
-     * sampled blocks, and only they, reject an access after free. At interval N the chance that none
-     * of {@code count} blocks is sampled is {@code (1 - 1/N)^count}: e^-50 and e^-30 here.
+     * sampled blocks, and only they, reject an access after free. At interval N about
+     * {@code count / N} blocks are sampled (at the default interval, exactly every 65,536th malloc of
+     * the thread's fast path).
      */
     static void assertSampling(Integer interval, int count) {
-        int expectedInterval = interval == null ? 1000 : interval;
+        // The default interval, 50,000, is rounded up to a power of two; a thread's every 65,536th
+        // malloc on the fast path is sampled.
+        int expectedInterval = interval == null ? 65_536 : interval;
         try (Heap heap = sampledHeap(interval)) {
             List<MemorySegment> blocks = new ArrayList<>(count);
             for (int i = 0; i < count; i++) {

@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What malloc4j's checks cost: the same malloc+free pair on heaps built with {@link CheckMode#FAST},
- * {@link CheckMode#SAMPLED} (the default interval: one allocation in 1000 checked) and
+ * {@link CheckMode#SAMPLED} (the default interval: one allocation in 50,000 checked) and
  * {@link CheckMode#FULL}, through the segment API and the raw API. The ratios to {@code fastRaw} and
  * {@code fastSegment} are the overhead of each mode. Score: ns per pair.
  */

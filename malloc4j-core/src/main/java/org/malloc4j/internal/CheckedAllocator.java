@@ -32,7 +32,8 @@ final class CheckedAllocator implements Allocator {
 
     private final String name;
     private final CheckMode mode;
-    private final int sampleInterval;
+    /** The sampling interval rounded up to a power of two, less one: a mask for a random int. */
+    private final int sampleMask;
     private final FaultPolicy faults;
     /** Unchecked blocks; null in full mode. */
     private final HeapCore fast;
@@ -55,7 +56,8 @@ final class CheckedAllocator implements Allocator {
     CheckedAllocator(HeapCore core, HeapConfig config) {
         this.name = config.name();
         this.mode = config.mode();
-        this.sampleInterval = config.sampleInterval();
+        int interval = config.sampleInterval();
+        this.sampleMask = interval <= 1 ? 0 : (Integer.highestOneBit(interval - 1) << 1) - 1;
         this.faults = config.faults();
         this.quarantine = new Quarantine(config.quarantineBytes());
         switch (mode) {
@@ -66,6 +68,9 @@ final class CheckedAllocator implements Allocator {
             case SAMPLED -> {
                 fast = core;
                 guarded = HeapCore.create(config);
+                // Frees go straight to the fast core, which hands sampled blocks back here: an
+                // unsampled free costs what a fast-mode free costs.
+                fast.routeFreesOf(guarded, this, sampleMask);
             }
             default -> {
                 fast = core;
@@ -78,6 +83,13 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public long malloc(long byteSize, boolean throwing) {
+        if (faults == null && mode == CheckMode.SAMPLED && sampleMask != 0) {
+            // The fast core counts its mallocs per thread and hands every sampled one back here.
+            return fast.malloc(byteSize, throwing);
+        }
+        if (faults == null && !sample()) {
+            return fast.malloc(byteSize, throwing);
+        }
         prepare(byteSize);
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
@@ -87,6 +99,9 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public long calloc(long byteSize, boolean throwing) {
+        if (faults == null && !sample()) {
+            return fast.calloc(byteSize, throwing);
+        }
         prepare(byteSize);
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
@@ -172,6 +187,22 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public void free(long address) {
+        if (mode == CheckMode.SAMPLED) {
+            fast.free(address);
+        } else {
+            free(address, false);
+        }
+    }
+
+    /** The fast core picked this malloc for sampling: check it instead of the fast block it got. */
+    long sampleInstead(long fastAddress, long byteSize, boolean throwing) {
+        fast.free(fastAddress);
+        long checked = allocateChecked(byteSize, REDZONE, false, false);
+        return checked != 0 ? checked : fast.malloc(byteSize, throwing);
+    }
+
+    /** A free of a sampled block, routed here by the fast core. */
+    void freeSampled(long address) {
         free(address, false);
     }
 
@@ -206,7 +237,6 @@ final class CheckedAllocator implements Allocator {
         if (address == 0) {
             return;
         }
-        checkOpen();
         if (!isChecked(address)) {
             if (byOwner) {
                 fast.freeOwned(address);
@@ -215,6 +245,7 @@ final class CheckedAllocator implements Allocator {
             }
             return;
         }
+        checkOpen();
         BlockRecord block = liveBlock("free", address);
         if (!byOwner && block.owner != null) {
             throw SanitizerReports.mismatch("free", block, name);
@@ -352,9 +383,14 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public MemorySegment segment(long address, long byteSize) {
-        if (!isChecked(address)) {
+        if (mode == CheckMode.SAMPLED || !isChecked(address)) {
             return fast.segment(address, byteSize);
         }
+        return checkedSegment(address, byteSize);
+    }
+
+    /** The segment of a checked block: in its own scope, watched for becoming unreachable. */
+    MemorySegment checkedSegment(long address, long byteSize) {
         BlockRecord block = live.get(address);
         MemorySegment segment = Os.segment(address, byteSize, block.arena);
         CLEANER.register(segment, () -> reportUnreachable(block));
@@ -470,7 +506,7 @@ final class CheckedAllocator implements Allocator {
     private boolean sample() {
         return switch (mode) {
             case FULL -> true;
-            case SAMPLED -> ThreadLocalRandom.current().nextInt(sampleInterval) == 0;
+            case SAMPLED -> (ThreadLocalRandom.current().nextInt() & sampleMask) == 0;
             default -> false;
         };
     }

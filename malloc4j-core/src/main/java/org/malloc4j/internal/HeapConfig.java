@@ -20,7 +20,7 @@ public record HeapConfig(String name, long maxCommittedBytes, Duration purgeDela
     /** The purge delay when none is given: 250 ms, within mimalloc's 10 ms to 1 s. */
     public static final Duration DEFAULT_PURGE_DELAY = Duration.ofMillis(250);
     /** One allocation in this many is checked in sampled mode by default. */
-    public static final int DEFAULT_SAMPLE_INTERVAL = 1000;
+    public static final int DEFAULT_SAMPLE_INTERVAL = 50_000;
     /** The quarantine's default cap: 20 MiB, near Valgrind's default freelist volume (20 MB). */
     public static final long DEFAULT_QUARANTINE_BYTES = 20L << 20;
 

@@ -34,6 +34,14 @@ public final class HeapCore implements Allocator {
     private volatile boolean stripesDirty;
     private final long purgeDelayNanos;
     private long lastSweepNanos;
+    /** In sampled mode: the checked blocks' core, whose frees go to {@link #sampler}. */
+    private HeapCore sampledCore;
+    private CheckedAllocator sampler;
+    /**
+     * In sampled mode, a thread's every (mask + 1)-th small malloc is handed to {@link #sampler};
+     * otherwise -1, which no count after an increment matches.
+     */
+    private long sampleMask = -1;
 
     // Counters outside the thread heaps: frees by non-owners, large blocks, threads that ended.
     private final LongAdder remoteFrees = new LongAdder();
@@ -87,9 +95,12 @@ public final class HeapCore implements Allocator {
                 Page page = heap.current[SizeClasses.classOf(byteSize)];
                 long address = page.allocate(byteSize, this);
                 if (address != 0) {
-                    heap.mallocCount++;
+                    long count = ++heap.mallocCount;
                     heap.usableBytes += page.blockSize;
                     heap.requestedBytes += byteSize;
+                    if ((count & sampleMask) == 0) {
+                        return sampler.sampleInstead(address & Page.ADDRESS_MASK, byteSize, throwing);
+                    }
                     return address & Page.ADDRESS_MASK;
                 }
             }
@@ -240,7 +251,12 @@ public final class HeapCore implements Allocator {
      */
     private void free(long address, boolean moved) {
         checkOpen();
-        Page page = pageOf("free", address);
+        Region region = RegionMap.lookup(address);
+        if (region != null && region.core != this && region.core == sampledCore) {
+            sampler.freeSampled(address);
+            return;
+        }
+        Page page = pageOf("free", address, region);
         int index = page.blockIndex(address);
         if (index < 0) {
             throw MisuseReports.interior("free", address, page, name);
@@ -437,6 +453,9 @@ public final class HeapCore implements Allocator {
     @Override
     public MemorySegment segment(long address, long byteSize) {
         Region region = RegionMap.lookup(address);
+        if (region.core != this && region.core == sampledCore) {
+            return sampler.checkedSegment(address, byteSize);
+        }
         return region.memory.asSlice(address - region.base, byteSize);
     }
 
@@ -472,6 +491,13 @@ public final class HeapCore implements Allocator {
         return page.isOwned(index) ? "a scope, bump arena or pool" : "";
     }
 
+    /** Routes frees of blocks of {@code core} (sampled, checked blocks) to {@code checker}. */
+    void routeFreesOf(HeapCore core, CheckedAllocator checker, int sampleMask) {
+        this.sampler = checker;
+        this.sampledCore = core;
+        this.sampleMask = sampleMask;
+    }
+
     /** @return whether {@code address} lies in memory of this heap */
     boolean owns(long address) {
         Region region = RegionMap.lookup(address);
@@ -499,7 +525,10 @@ public final class HeapCore implements Allocator {
     }
 
     private Page pageOf(String operation, long address) {
-        Region region = RegionMap.lookup(address);
+        return pageOf(operation, address, RegionMap.lookup(address));
+    }
+
+    private Page pageOf(String operation, long address, Region region) {
         if (region == null) {
             if (spans.wasUnmapped(address)) {
                 throw MisuseReports.doubleFreeUnmapped(operation, address, name);
