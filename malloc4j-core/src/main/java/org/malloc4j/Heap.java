@@ -92,12 +92,15 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     private final Allocator core;
+    /** Where malloc, free and their segments go: {@link #core}, or in sampled mode its fast core. */
+    private final Allocator hot;
     private final boolean global;
     /** Scopes, bump arenas and pools drawing from this heap: closed before it unmaps. */
     private final java.util.Set<AutoCloseable> dependents = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private Heap(Allocator core, boolean global) {
         this.core = core;
+        this.hot = core.fastPath();
         this.global = global;
     }
 
@@ -136,7 +139,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment malloc(long byteSize) {
-        return core.segment(core.malloc(byteSize, true), byteSize);
+        return hot.segment(hot.malloc(byteSize, true), byteSize);
     }
 
     /**
@@ -149,8 +152,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment tryMalloc(long byteSize) {
-        long address = core.malloc(byteSize, false);
-        return address == 0 ? MemorySegment.NULL : core.segment(address, byteSize);
+        long address = hot.malloc(byteSize, false);
+        return address == 0 ? MemorySegment.NULL : hot.segment(address, byteSize);
     }
 
     /**
@@ -245,7 +248,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
         requireNative(block, "free");
-        core.free(block.address());
+        hot.free(block.address());
     }
 
     /**
@@ -325,7 +328,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalStateException if this heap is closed
      */
     public long mallocAddress(long byteSize) {
-        return core.malloc(byteSize, true);
+        return hot.malloc(byteSize, true);
     }
 
     /**
@@ -368,7 +371,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalStateException if this heap is closed
      */
     public void freeAddress(long address) {
-        core.free(address);
+        hot.free(address);
     }
 
     /**

@@ -46,6 +46,15 @@ public interface Allocator {
         return null;
     }
 
+    /**
+     * The allocator {@code Heap} calls for malloc, free and their segments: this one, or in sampled
+     * mode the fast core itself, which hands sampled blocks to the sanitizer and routes their frees
+     * back, so an unsampled block costs what it costs in fast mode.
+     */
+    default Allocator fastPath() {
+        return this;
+    }
+
     HeapStats stats();
 
     void trim();

@@ -194,6 +194,11 @@ final class CheckedAllocator implements Allocator {
         }
     }
 
+    @Override
+    public Allocator fastPath() {
+        return faults == null && mode == CheckMode.SAMPLED && sampleMask != 0 ? fast : this;
+    }
+
     /** The fast core picked this malloc for sampling: check it instead of the fast block it got. */
     long sampleInstead(long fastAddress, long byteSize, boolean throwing) {
         fast.free(fastAddress);
