@@ -143,140 +143,87 @@ public final class Natives {
         return new IllegalStateException(t);
     }
 
+    /**
+     * One allocator's malloc family as linked handles. A record, so the JIT trusts its fields as
+     * constants when the instance is held in a {@code static final} field of a holder class.
+     */
+    record Downcalls(MethodHandle mallocHandle, MethodHandle freeHandle, MethodHandle reallocHandle) {
+        static Downcalls link(Library library) {
+            return new Downcalls(library.link(library.malloc, MALLOC), library.link(library.free, FREE),
+                    library.link(library.realloc, REALLOC));
+        }
+
+        long malloc(long size) {
+            try {
+                return (long) mallocHandle.invokeExact(size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        void free(long address) {
+            try {
+                freeHandle.invokeExact(address);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        long realloc(long address, long size) {
+            try {
+                return (long) reallocHandle.invokeExact(address, size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+    }
+
     /** The C library's allocator (ptmalloc2), which {@code Unsafe} and {@code Arena} also use. */
     public static final class Glibc {
-        private static final MethodHandle MALLOC_H = Library.GLIBC.link(Library.GLIBC.malloc, MALLOC);
-        private static final MethodHandle FREE_H = Library.GLIBC.link(Library.GLIBC.free, FREE);
-        private static final MethodHandle REALLOC_H = Library.GLIBC.link(Library.GLIBC.realloc, REALLOC);
+        private static final Downcalls D = Downcalls.link(Library.GLIBC);
 
         private Glibc() {
         }
 
-        public static long malloc(long size) {
-            try {
-                return (long) MALLOC_H.invokeExact(size);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
-
-        public static void free(long address) {
-            try {
-                FREE_H.invokeExact(address);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
-
-        public static long realloc(long address, long size) {
-            try {
-                return (long) REALLOC_H.invokeExact(address, size);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
+        public static long malloc(long size) { return D.malloc(size); }
+        public static void free(long address) { D.free(address); }
+        public static long realloc(long address, long size) { return D.realloc(address, size); }
     }
 
     /** jemalloc from {@code libjemalloc.so.2}. */
     public static final class Jemalloc {
-        private static final MethodHandle MALLOC_H = Library.JEMALLOC.link(Library.JEMALLOC.malloc, MALLOC);
-        private static final MethodHandle FREE_H = Library.JEMALLOC.link(Library.JEMALLOC.free, FREE);
-        private static final MethodHandle REALLOC_H = Library.JEMALLOC.link(Library.JEMALLOC.realloc, REALLOC);
+        private static final Downcalls D = Downcalls.link(Library.JEMALLOC);
 
         private Jemalloc() {
         }
 
-        public static long malloc(long size) {
-            try {
-                return (long) MALLOC_H.invokeExact(size);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
-
-        public static void free(long address) {
-            try {
-                FREE_H.invokeExact(address);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
-
-        public static long realloc(long address, long size) {
-            try {
-                return (long) REALLOC_H.invokeExact(address, size);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
+        public static long malloc(long size) { return D.malloc(size); }
+        public static void free(long address) { D.free(address); }
+        public static long realloc(long address, long size) { return D.realloc(address, size); }
     }
 
     /** mimalloc from {@code libmimalloc.so.2} ({@code mi_malloc}, {@code mi_free}, {@code mi_realloc}). */
     public static final class Mimalloc {
-        private static final MethodHandle MALLOC_H = Library.MIMALLOC.link(Library.MIMALLOC.malloc, MALLOC);
-        private static final MethodHandle FREE_H = Library.MIMALLOC.link(Library.MIMALLOC.free, FREE);
-        private static final MethodHandle REALLOC_H = Library.MIMALLOC.link(Library.MIMALLOC.realloc, REALLOC);
+        private static final Downcalls D = Downcalls.link(Library.MIMALLOC);
 
         private Mimalloc() {
         }
 
-        public static long malloc(long size) {
-            try {
-                return (long) MALLOC_H.invokeExact(size);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
-
-        public static void free(long address) {
-            try {
-                FREE_H.invokeExact(address);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
-
-        public static long realloc(long address, long size) {
-            try {
-                return (long) REALLOC_H.invokeExact(address, size);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
+        public static long malloc(long size) { return D.malloc(size); }
+        public static void free(long address) { D.free(address); }
+        public static long realloc(long address, long size) { return D.realloc(address, size); }
     }
 
     /** tcmalloc from {@code libtcmalloc_minimal.so.4} ({@code tc_malloc}, {@code tc_free}, {@code tc_realloc}). */
     public static final class Tcmalloc {
-        private static final MethodHandle MALLOC_H = Library.TCMALLOC.link(Library.TCMALLOC.malloc, MALLOC);
-        private static final MethodHandle FREE_H = Library.TCMALLOC.link(Library.TCMALLOC.free, FREE);
-        private static final MethodHandle REALLOC_H = Library.TCMALLOC.link(Library.TCMALLOC.realloc, REALLOC);
+        private static final Downcalls D = Downcalls.link(Library.TCMALLOC);
 
         private Tcmalloc() {
         }
 
-        public static long malloc(long size) {
-            try {
-                return (long) MALLOC_H.invokeExact(size);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
-
-        public static void free(long address) {
-            try {
-                FREE_H.invokeExact(address);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
-
-        public static long realloc(long address, long size) {
-            try {
-                return (long) REALLOC_H.invokeExact(address, size);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
-        }
+        public static long malloc(long size) { return D.malloc(size); }
+        public static void free(long address) { D.free(address); }
+        public static long realloc(long address, long size) { return D.realloc(address, size); }
     }
 
     /**
