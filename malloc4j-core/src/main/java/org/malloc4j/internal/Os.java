@@ -18,7 +18,6 @@ import java.lang.invoke.VarHandle;
 public final class Os {
     /** The OS page size this allocator commits in, in bytes (Linux x86-64 and AArch64 base pages). */
     public static final int OS_PAGE_SIZE = 4096;
-    public static final int OS_PAGE_SHIFT = 12;
 
     private static final int PROT_READ = 0x1;
     private static final int PROT_WRITE = 0x2;

@@ -510,10 +510,6 @@ final class SpanAllocator {
         committed.set(0);
     }
 
-    boolean hasPooledPages() {
-        return !pool.isEmpty();
-    }
-
     static long roundUp(long value, long alignment) {
         return (value + alignment - 1) & -alignment;
     }
