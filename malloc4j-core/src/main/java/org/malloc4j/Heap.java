@@ -139,7 +139,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment malloc(long byteSize) {
-        return hot.segment(hot.malloc(byteSize, true), byteSize);
+        return hot.mallocSegment(byteSize);
     }
 
     /**

@@ -26,6 +26,14 @@ public interface Allocator {
     MemorySegment segment(long address, long byteSize);
 
     /**
+     * A new block as a segment of exactly {@code byteSize} bytes: {@code segment(malloc(byteSize,
+     * true), byteSize)}, which an allocator may do in one step.
+     */
+    default MemorySegment mallocSegment(long byteSize) {
+        return segment(malloc(byteSize, true), byteSize);
+    }
+
+    /**
      * Marks a live block as held by {@code owner} (a scope, bump arena or pool, described for
      * reports): freeing it through the heap's own {@code free} is then an alloc-dealloc mismatch.
      * Only checked modes record owners.

@@ -20,10 +20,18 @@ public final class HeapCore implements Allocator {
     static final Page EMPTY_PAGE = new Page(null, 0, 0, 0, 0);
     private static final long SWEEP_INTERVAL_NANOS = 50_000_000L;
     private static final long MIN_ALIGNMENT = 16;
+    private static final int HEAP_CACHE_SIZE = 64;
 
     private final String name;
     final SpanAllocator spans;
     private final ThreadLocal<ThreadHeap> threadHeaps = ThreadLocal.withInitial(this::registerThread);
+    /**
+     * Thread heaps by the low bits of their thread's id: a hit costs two loads and a compare where
+     * {@link ThreadLocal#get} costs a hash probe and a weak-reference check. Entries are written
+     * racily, which is safe because a thread only accepts an entry whose final {@code thread} is
+     * itself, and ids are never reused, so a stale entry never matches.
+     */
+    private final ThreadHeap[] heapCache = new ThreadHeap[HEAP_CACHE_SIZE];
     private final ThreadHeap[] stripes;
     /** Platform thread heaps alive or not yet swept; guarded by the span lock. */
     private final List<ThreadHeap> registry = new ArrayList<>();
@@ -88,24 +96,67 @@ public final class HeapCore implements Allocator {
 
     @Override
     public long malloc(long byteSize, boolean throwing) {
-        if (byteSize >= 0 && byteSize <= SizeClasses.MEDIUM_MAX && !closed) {
-            Thread thread = Thread.currentThread();
-            if (!thread.isVirtual()) {
-                ThreadHeap heap = threadHeaps.get();
-                Page page = heap.current[SizeClasses.classOf(byteSize)];
-                long address = page.allocate(byteSize, this);
-                if (address != 0) {
-                    long count = ++heap.mallocCount;
-                    heap.usableBytes += page.blockSize;
-                    heap.requestedBytes += byteSize;
-                    if ((count & sampleMask) == 0) {
-                        return sampler.sampleInstead(address & Page.ADDRESS_MASK, byteSize, throwing);
-                    }
-                    return address & Page.ADDRESS_MASK;
-                }
+        ThreadHeap heap = fastHeap(byteSize);
+        if (heap != null) {
+            long address = allocateFast(heap, heap.current[SizeClasses.classOf(byteSize)], byteSize, throwing);
+            if (address != 0) {
+                return address;
             }
         }
         return mallocSlow(byteSize, MIN_ALIGNMENT, throwing) & Page.ADDRESS_MASK;
+    }
+
+    /**
+     * {@link #malloc} and {@link #segment} in one: the fast path knows the block's page, and so its
+     * region, without looking the address up again.
+     */
+    @Override
+    public MemorySegment mallocSegment(long byteSize) {
+        ThreadHeap heap = fastHeap(byteSize);
+        if (heap != null) {
+            Page page = heap.current[SizeClasses.classOf(byteSize)];
+            long address = allocateFast(heap, page, byteSize, true);
+            if (address != 0) {
+                Region region = page.region;
+                long offset = address - region.base;
+                // A sampled block lies in the sampler's memory, outside the page's region.
+                return offset >= 0 && offset < region.byteSize
+                        ? region.memory.asSlice(offset, byteSize)
+                        : segment(address, byteSize);
+            }
+        }
+        return segment(mallocSlow(byteSize, MIN_ALIGNMENT, true) & Page.ADDRESS_MASK, byteSize);
+    }
+
+    /** @return the calling platform thread's heap if a request of {@code byteSize} may take the fast path, else null */
+    private ThreadHeap fastHeap(long byteSize) {
+        if (byteSize >= 0 && byteSize <= SizeClasses.MEDIUM_MAX && !closed) {
+            Thread thread = Thread.currentThread();
+            if (!thread.isVirtual()) {
+                return threadHeap(thread);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Takes a block from {@code page}, the class's current page, with the counters and sampling
+     * that every malloc gets.
+     *
+     * @return the block's address, or 0 if the page has no room
+     */
+    private long allocateFast(ThreadHeap heap, Page page, long byteSize, boolean throwing) {
+        long address = page.allocate(byteSize, this);
+        if (address == 0) {
+            return 0;
+        }
+        long count = ++heap.mallocCount;
+        heap.usableBytes += page.blockSize;
+        heap.requestedBytes += byteSize;
+        if ((count & sampleMask) == 0) {
+            return sampler.sampleInstead(address & Page.ADDRESS_MASK, byteSize, throwing);
+        }
+        return address & Page.ADDRESS_MASK;
     }
 
     @Override
@@ -173,7 +224,7 @@ public final class HeapCore implements Allocator {
     private long allocateSmall(int sizeClass, long byteSize) {
         Thread thread = Thread.currentThread();
         if (!thread.isVirtual()) {
-            return allocateFrom(threadHeaps.get(), sizeClass, byteSize);
+            return allocateFrom(threadHeap(thread), sizeClass, byteSize);
         }
         ThreadHeap stripe = stripes[(int) thread.threadId() & (stripes.length - 1)];
         stripe.lock.lock();
@@ -269,8 +320,29 @@ public final class HeapCore implements Allocator {
         } else if (page.isSingle()) {
             freeLarge(page, address);
         } else {
-            freeShared(page, index, address);
+            freeForeign(page, index, address, moved);
         }
+    }
+
+    /**
+     * A free by a thread that does not own the page. A page of a striped heap (virtual threads)
+     * is freed into under its stripe's lock, as its own allocations are: no remote bits for the
+     * stripe to collect later, and no purger run to schedule for it.
+     */
+    private void freeForeign(Page page, int index, long address, boolean moved) {
+        ThreadHeap owner = page.owner;
+        if (owner != null && owner.thread == null) {
+            owner.lock.lock();
+            try {
+                if (page.owner == owner) {
+                    freeLocal(page, index, address, moved);
+                    return;
+                }
+            } finally {
+                owner.lock.unlock();
+            }
+        }
+        freeShared(page, index, address);
     }
 
     private void freeLocal(Page page, int index, long address, boolean moved) {
@@ -286,6 +358,8 @@ public final class HeapCore implements Allocator {
         if (page.used == 0) {
             if (moved || heap.shouldRelease(page)) {
                 release(heap, page);
+            } else if (heap.thread == null) {
+                keptByStripe();
             }
         } else if (page.inFullList) {
             heap.onLocalFreeInFull(page);
@@ -299,6 +373,19 @@ public final class HeapCore implements Allocator {
             spans.retire(page);
         } finally {
             spans.lock.unlock();
+        }
+    }
+
+    /**
+     * A striped heap kept an empty page as its class's spare. Virtual threads may never allocate
+     * from that stripe again: let the purger collect it after the purge delay.
+     */
+    private void keptByStripe() {
+        if (!stripesDirty) {
+            stripesDirty = true;
+        }
+        if (!purgeScheduled.get()) {
+            Purger.schedule(this, purgeDelayNanos);
         }
     }
 
@@ -317,9 +404,7 @@ public final class HeapCore implements Allocator {
             owner.pending.offer(page);
         }
         if (owner != null && owner.thread == null && page.used <= page.remoteCount) {
-            // Virtual threads may never allocate from this stripe again: let the purger collect it.
-            stripesDirty = true;
-            Purger.schedule(this, purgeDelayNanos);
+            keptByStripe();
         }
     }
 
@@ -608,6 +693,18 @@ public final class HeapCore implements Allocator {
     }
 
     // ---- threads ----
+
+    /** @return the heap of {@code thread}, the current platform thread */
+    private ThreadHeap threadHeap(Thread thread) {
+        ThreadHeap heap = heapCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)];
+        return heap != null && heap.thread == thread ? heap : cacheThreadHeap(thread);
+    }
+
+    private ThreadHeap cacheThreadHeap(Thread thread) {
+        ThreadHeap heap = threadHeaps.get();
+        heapCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)] = heap;
+        return heap;
+    }
 
     private ThreadHeap registerThread() {
         ThreadHeap heap = new ThreadHeap(this, Thread.currentThread());
