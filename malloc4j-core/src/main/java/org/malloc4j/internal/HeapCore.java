@@ -396,15 +396,32 @@ public final class HeapCore implements Allocator {
         }
         long usable = page.blockSize;
         page.freeRemote(index);
-        remoteFrees.increment();
-        remoteUsable.add(-usable);
-        remoteRequested.add(-(usable - slack));
+        countForeignFree(usable, usable - slack);
         ThreadHeap owner = page.owner;
         if (page.full == 1 && page.claimFromFull() && owner != null) {
             owner.pending.offer(page);
         }
         if (owner != null && owner.thread == null && page.used <= page.remoteCount) {
             keptByStripe();
+        }
+    }
+
+    /**
+     * Counts a free of another thread's block in the freeing thread's own heap, with plain writes
+     * (the sums over all heaps are what {@link #stats} reports); virtual threads have no heap of
+     * their own and count in shared adders.
+     */
+    private void countForeignFree(long usable, long requested) {
+        Thread thread = Thread.currentThread();
+        if (!thread.isVirtual()) {
+            ThreadHeap heap = threadHeap(thread);
+            heap.freeCount++;
+            heap.usableBytes -= usable;
+            heap.requestedBytes -= requested;
+        } else {
+            remoteFrees.increment();
+            remoteUsable.add(-usable);
+            remoteRequested.add(-requested);
         }
     }
 
