@@ -196,7 +196,7 @@ public final class HeapCore implements Allocator {
     }
 
     private long allocate(long byteSize, long byteAlignment, long roomBytes) {
-        if (byteSize <= SizeClasses.MEDIUM_MAX && byteAlignment <= Region.SLICE_SIZE) {
+        if (byteSize <= SizeClasses.MEDIUM_MAX && byteAlignment <= Region.SLICE_SIZE && roomBytes == 0) {
             int sizeClass = byteAlignment <= MIN_ALIGNMENT
                     ? SizeClasses.classOf(byteSize)
                     : SizeClasses.alignedClassOf(byteSize, byteAlignment);
@@ -468,8 +468,9 @@ public final class HeapCore implements Allocator {
         if (oldRequested < 0) {
             throw misuse("realloc", Page.RELEASE_FREED, address, page);
         }
-        // A large block that grows is likely to grow again (a buffer, a vector): leave it room.
-        long room = newByteSize > SizeClasses.MEDIUM_MAX && newByteSize > oldRequested ? 2 * newByteSize : 0;
+        // A block that grows past the small classes is likely to grow again (a buffer, a vector):
+        // make it a large block with room to grow in place, as a medium block never can.
+        long room = newByteSize > SizeClasses.SMALL_MAX && newByteSize > oldRequested ? 2 * newByteSize : 0;
         long fresh = room == 0 ? malloc(newByteSize, throwing)
                 : mallocSlow(newByteSize, MIN_ALIGNMENT, room, throwing) & Page.ADDRESS_MASK;
         if (fresh == 0) {
@@ -511,8 +512,9 @@ public final class HeapCore implements Allocator {
 
     private boolean resizeLargeInPlace(Page page, long newByteSize) {
         long usable = largeUsableSize(newByteSize);
-        // Shrinking below half moves the block, so the rest of its span can go back to the pool.
-        if (newByteSize <= SizeClasses.MEDIUM_MAX || usable * 2 < page.largeUsable) {
+        // Shrinking below half (or to a small size) moves the block, so the rest of its span can go
+        // back to the pool.
+        if (newByteSize <= SizeClasses.SMALL_MAX || usable * 2 < page.largeUsable) {
             return false;
         }
         spans.lock.lock();
