@@ -191,8 +191,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /**
      * Resizes a block, in place when its usable size or the free space after a large block allows,
      * otherwise by moving it: the first {@code min(old size, newByteSize)} bytes are kept. After a
-     * move the old block is freed and its segment must no longer be used. A block shrunk below
-     * half its usable size moves to a smaller size class, so memory is not held for nothing. The
+     * move the old block is freed and its segment must no longer be used. A block that grows past
+     * 8 KiB (the largest small size class) becomes a large block with address
+     * space after it to grow into, so a buffer grown by doubling is copied only while it is small
+     * (jemalloc grows its large extents in place the same way). A block shrunk below half its
+     * usable size moves to a smaller size class, so memory is not held for nothing. The
      * result is aligned to {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize
      * does not keep a larger alignment asked of {@link #mallocAligned}.
      *
