@@ -924,6 +924,29 @@ class HeapContractTest {
         }
 
         @Test
+        void aBufferGrownByDoublingMovesOnlyWhileItIsSmall() {
+            MemorySegment block = heap.malloc(16);
+            long seed = 30;
+            Patterns.fill(block, seed);
+            int movesPast8KiB = 0;
+            for (long size = 32; size <= MIB; size *= 2) {
+                MemorySegment grown = heap.realloc(block, size);
+                assertEquals(-1, Patterns.firstMismatch(grown, seed, size / 2), "contents lost growing to " + size);
+                if (size > 16 * KIB && grown.address() != block.address()) {
+                    movesPast8KiB++;
+                }
+                Patterns.fill(grown, ++seed);
+                block = grown;
+            }
+            // Past 8 KiB the block became a large one with room: 16 KiB -> 1 MiB grows in place.
+            assertEquals(0, movesPast8KiB, "moves of the block while it grew from 16 KiB to 1 MiB");
+            assertEquals(MIB, heap.stats().requestedBytes());
+            assertEquals(heap.usableSize(block), heap.stats().usableBytes());
+            heap.free(block);
+            assertEquals(0, heap.stats().usableBytes());
+        }
+
+        @Test
         void aLargeBlockMovesWhenTheSlicesAfterItAreTakenAndKeepsItsContents() {
             MemorySegment block = heap.malloc(256 * KIB);
             MemorySegment neighbour = heap.malloc(256 * KIB);
