@@ -553,8 +553,7 @@ class HeapContractTest {
                 while (blocks.size() < 1000 && (filler = limited.tryMalloc(MIB)) != MemorySegment.NULL) {
                     blocks.add(filler);
                 }
-                // Free few enough that the retired pages stay in the pool (at most an eighth of the
-                // bytes in use stay committed there); the rest stay live.
+                // Free a ninth: those pages wait in the pool, still committed; the rest stay live.
                 List<MemorySegment> freed = blocks.subList(blocks.size() - blocks.size() / 9, blocks.size());
                 long freedBytes = freed.size() * MIB;
                 freed.forEach(limited::free);

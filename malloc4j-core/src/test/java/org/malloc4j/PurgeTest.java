@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Memory goes back to the operating system: after the purge delay on its own, at once with
@@ -70,6 +72,81 @@ class PurgeTest {
             }
             assertTrue(heap.stats().osCalls() - before < 100, heap.stats().toText());
         }
+    }
+
+    @ParameterizedTest(name = "{0} blocks of {1} bytes")
+    @CsvSource({"64, 1048576", "2000, 3000", "300, 100000"})
+    void blocksFreedInABurstStayCommittedForTheNextBurstUntilThePurgeDelay(int count, long size) {
+        try (Heap heap = Heap.builder().name("bursts").purgeDelay(Duration.ofHours(1)).build()) {
+            burst(heap, count, size);
+            HeapStats first = heap.stats();
+            assertEquals(0, first.madviseCalls(), "retired pages were purged before the delay\n" + first.toText());
+            assertTrue(first.committedBytes() >= count * size, first.toText());
+            for (int round = 0; round < 10; round++) {
+                burst(heap, count, size);
+            }
+            HeapStats later = heap.stats();
+            assertEquals(0, later.madviseCalls(), later.toText());
+            assertEquals(first.mmapCalls(), later.mmapCalls(), later.toText());
+            // Pages come back in another order, so a partly used one may commit a few more OS pages.
+            assertTrue(later.peakCommittedBytes() <= first.peakCommittedBytes() + MIB, later.toText());
+            heap.trim();
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    @Test
+    void committedMemoryDoesNotGrowWhileRetiredMemoryWaitsToBePurged() {
+        try (Heap heap = Heap.builder().name("exchange").purgeDelay(Duration.ofHours(1)).build()) {
+            burst(heap, 40, MIB);
+            long peak = heap.stats().peakCommittedBytes();
+            // Up to 16 MiB at a time of other sizes than the retired pages hold: fresh pages from the
+            // regions' free slices, each purging as much retired memory.
+            burst(heap, 256, 60 * KIB);
+            burst(heap, 4096, 4000);
+            burst(heap, 10, 1500 * KIB);
+            HeapStats after = heap.stats();
+            assertTrue(after.peakCommittedBytes() <= peak + 8 * MIB, "committed grew from " + peak + " B while "
+                    + "retired pages held memory\n" + after.toText());
+            assertTrue(after.madviseCalls() > 0, after.toText());
+            assertEquals(0, after.liveBlocks());
+        }
+    }
+
+    @Test
+    void aLargeBlockFindsRoomAmongRetiredSmallPagesWhenTheRegionsAreFull() {
+        try (Heap heap = Heap.builder().name("room").purgeDelay(Duration.ofHours(1)).build()) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            // Two regions' worth of small pages (16 blocks a 64 KiB page), retired in random order.
+            for (int i = 0; i < 2 * 512 * 16; i++) {
+                blocks.add(heap.malloc(4000));
+            }
+            long mmaps = heap.stats().mmapCalls();
+            SplittableRandom random = new SplittableRandom(3);
+            for (int i = blocks.size() - 1; i > 0; i--) {
+                java.util.Collections.swap(blocks, i, random.nextInt(i + 1));
+            }
+            blocks.forEach(heap::free);
+            MemorySegment large = heap.malloc(8 * MIB);
+            Patterns.fill(large, 7);
+            assertEquals(-1, Patterns.firstMismatch(large, 7, large.byteSize()));
+            assertEquals(mmaps, heap.stats().mmapCalls(), "mapped a region while retired pages held room\n"
+                    + heap.stats().toText());
+            heap.free(large);
+        }
+    }
+
+    /** Allocates {@code count} blocks of {@code size}, writes a byte in each 4 KiB page, frees them all. */
+    private static void burst(Heap heap, int count, long size) {
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            MemorySegment block = heap.malloc(size);
+            for (long offset = 0; offset < size; offset += 4 * KIB) {
+                block.set(ValueLayout.JAVA_BYTE, offset, (byte) i);
+            }
+            blocks.add(block);
+        }
+        blocks.forEach(heap::free);
     }
 
     @Test

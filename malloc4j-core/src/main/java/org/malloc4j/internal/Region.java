@@ -146,15 +146,35 @@ final class Region {
     }
 
     private int findRun(int count, int sliceAlignment) {
-        int candidate = 0;
-        while (candidate + count <= SLICES) {
+        int candidate = nextFree(0);
+        while (candidate >= 0) {
+            candidate = roundUp(candidate, sliceAlignment);
+            if (candidate + count > SLICES) {
+                return -1;
+            }
             int bad = firstUsed(candidate, count);
             if (bad < 0) {
                 return candidate;
             }
-            candidate = roundUp(bad + 1, sliceAlignment);
+            candidate = nextFree(bad + 1);
         }
         return -1;
+    }
+
+    /** @return the first free slice at or after {@code from}, or -1 if none is */
+    private int nextFree(int from) {
+        if (from >= SLICES) {
+            return -1;
+        }
+        int word = from >>> 6;
+        long free = freeSlices[word] & (-1L << from);
+        while (free == 0) {
+            if (++word == freeSlices.length) {
+                return -1;
+            }
+            free = freeSlices[word];
+        }
+        return (word << 6) + Long.numberOfTrailingZeros(free);
     }
 
     /** @return the first used slice in {@code [from, from + count)}, or -1 if all are free */

@@ -19,13 +19,20 @@ final class SpanAllocator {
     /** Requests above this fail at once: no mapping of that size can exist in 47 bits. */
     static final long MAX_REQUEST = 1L << 46;
     /**
-     * Retired pages may keep this many bytes committed, or an eighth of the bytes in use if that is
-     * more (jemalloc 3's {@code lg_dirty_mult} of 3); older ones are purged at once, not after the
-     * delay. The floor is what a heap that frees and allocates a few MiB in rounds reuses without
-     * faulting its pages in again each round; the newest retired page always stays, so a large
-     * block freed and allocated in a loop does not map each time.
+     * Retired pages keep their memory committed until the purge delay has passed, so a heap that
+     * frees and allocates in rounds (a burst of 1 MiB buffers, a request's scratch memory) reuses it
+     * without faulting every page in again, however much it is; they are not purged when they are
+     * retired. Past this many bytes in the pool, a span taken from fresh slices purges as many bytes
+     * of the oldest retired pages, so committed memory does not grow while retired memory sits idle:
+     * the footprint stays within the most bytes ever in use plus this floor.
      */
     private static final long DIRTY_FLOOR = 4L << 20;
+    /**
+     * The purger returns at most this many bytes to the OS per run before it lets go of the span
+     * lock and runs again, so threads that need a page do not wait for a whole backlog of
+     * {@code madvise} calls.
+     */
+    private static final long PURGE_BATCH_BYTES = 16L << 20;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
 
@@ -39,6 +46,13 @@ final class SpanAllocator {
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
     /** Committed bytes of the pages in {@link #pool}. */
     private long pooledCommitted;
+    /**
+     * Bytes purged from the pool beyond what fresh commits asked for (a whole retired page purged
+     * for a smaller new one, or to make room); later fresh commits use them up before purging more.
+     */
+    private long purgedAhead;
+    /** Slice count to how many pages of that many slices are in {@link #pool}. */
+    private final int[] pooledBySlices = new int[Region.SLICES + 1];
     /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
     private final ArrayDeque<Page>[] abandoned;
     /**
@@ -142,6 +156,10 @@ final class SpanAllocator {
         Page page = takeSpan(slices, slices, slices, 1, false);
         if (page != null) {
             page.format(sizeClass);
+            // What its blocks can commit beyond what the page has committed already.
+            long blocksEnd = Math.min(page.spanBytes,
+                    roundUp((long) page.capacity * page.blockSize, Os.OS_PAGE_SIZE));
+            purgeInExchange(blocksEnd - page.commitEnd);
             charge(page);
         }
         return page;
@@ -200,16 +218,14 @@ final class SpanAllocator {
         page.releasedAtNanos = System.nanoTime();
         pool.addLast(page);
         pooledCommitted += page.commitEnd;
-        long allowed = Math.max(DIRTY_FLOOR, (committed.get() - pooledCommitted) >> 3);
-        while (pooledCommitted > allowed && pool.size() > 1) {
-            release(takeOldest());
-        }
+        pooledBySlices[page.sliceCount]++;
         Purger.schedule(core, purgeDelayNanos);
     }
 
     private Page takeOldest() {
         Page page = pool.pollFirst();
         pooledCommitted -= page.commitEnd;
+        pooledBySlices[page.sliceCount]--;
         return page;
     }
 
@@ -223,7 +239,8 @@ final class SpanAllocator {
      * A span of at least {@code minSlices}: a retired page of {@code minSlices} to
      * {@code maxPooledSlices} slices (the smallest, its memory already committed), else
      * {@code wantSlices} fresh slices if a region has them (room to grow in place), else
-     * {@code minSlices}.
+     * {@code minSlices}. Fresh slices come from the regions, then from purging the oldest retired
+     * pages one by one until their slices make room, then from a new region.
      */
     private Page takeSpan(int minSlices, int wantSlices, int maxPooledSlices, int sliceAlignment,
                           boolean large) {
@@ -232,9 +249,11 @@ final class SpanAllocator {
             return page;
         }
         page = takeFromRegions(minSlices, wantSlices, sliceAlignment);
-        if (page == null && !pool.isEmpty()) {
-            purge(true);
-            page = takeFromRegions(minSlices, wantSlices, sliceAlignment);
+        while (page == null && !pool.isEmpty()) {
+            Page oldest = takeOldest();
+            purgedAhead += oldest.commitEnd;
+            release(oldest);
+            page = takeFromRegion(oldest.region, minSlices, wantSlices, sliceAlignment);
         }
         if (page == null) {
             Region region = newRegion();
@@ -243,8 +262,32 @@ final class SpanAllocator {
         return page;
     }
 
+    /**
+     * Up to {@code bytes} more are about to be committed: if retired pages hold more than
+     * {@link #DIRTY_FLOOR}, purge the oldest of them for as many bytes (at most down to the floor),
+     * so committed memory does not grow while retired memory sits unused.
+     */
+    private void purgeInExchange(long bytes) {
+        if (bytes <= 0) {
+            return;
+        }
+        long ahead = Math.min(bytes, purgedAhead);
+        purgedAhead -= ahead;
+        long owed = Math.max(0, Math.min(bytes - ahead, pooledCommitted - DIRTY_FLOOR));
+        long purged = 0;
+        while (purged < owed && !pool.isEmpty()) {
+            Page oldest = takeOldest();
+            purged += oldest.commitEnd;
+            release(oldest);
+        }
+        purgedAhead += Math.max(0, purged - owed);
+    }
+
     /** @param large take only spans that held a large block, so pages of blocks keep theirs */
     private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment, boolean large) {
+        if (!pooled(minSlices, maxSlices)) {
+            return null;
+        }
         Page best = null;
         for (Iterator<Page> it = pool.descendingIterator(); it.hasNext(); ) {
             Page page = it.next();
@@ -261,8 +304,24 @@ final class SpanAllocator {
         if (best != null) {
             pool.removeLastOccurrence(best);
             pooledCommitted -= best.commitEnd;
+            pooledBySlices[best.sliceCount]--;
         }
         return best;
+    }
+
+    /** @return whether the pool holds a page of {@code minSlices} to {@code maxSlices} slices */
+    private boolean pooled(int minSlices, int maxSlices) {
+        for (int slices = minSlices; slices <= Math.min(maxSlices, Region.SLICES); slices++) {
+            if (pooledBySlices[slices] > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Page takeFromRegion(Region region, int minSlices, int wantSlices, int sliceAlignment) {
+        Page page = region.takeSlices(wantSlices, sliceAlignment);
+        return page != null || wantSlices == minSlices ? page : region.takeSlices(minSlices, sliceAlignment);
     }
 
     private Page takeFromRegions(int minSlices, int wantSlices, int sliceAlignment) {
@@ -340,6 +399,7 @@ final class SpanAllocator {
         if (page == null) {
             return 0;
         }
+        purgeInExchange(usable - page.commitEnd);
         if (!commitTo(page, usable)) {
             park(page);
             return 0;
@@ -395,6 +455,7 @@ final class SpanAllocator {
             page.sliceCount += extra;
             page.spanBytes += (long) extra << Region.SLICE_SHIFT;
         }
+        purgeInExchange(usable - page.commitEnd);
         if (!commitTo(page, usable)) {
             return false;
         }
@@ -451,26 +512,37 @@ final class SpanAllocator {
     // ---- purge (under lock) ----
 
     /**
-     * Returns the memory of retired pages to the OS: those older than the purge delay, or all of
-     * them when {@code force}. Unmaps regions left empty, keeping one for reuse unless forced.
+     * Returns the memory of retired pages to the OS: those older than the purge delay, at most
+     * {@link #PURGE_BATCH_BYTES} of them a call, or all of them when {@code force}. Unmaps regions
+     * left empty, keeping one for reuse unless forced.
      *
-     * @return the nanoTime at which the oldest remaining retired page is due, or -1 if none remain
+     * @return the nanoTime at which the oldest remaining retired page is due (now if more are due
+     *     already), or -1 if none remain
      */
     long purge(boolean force) {
         long now = System.nanoTime();
+        purgedAhead = 0;
         boolean freedSlices = false;
+        long budget = force ? Long.MAX_VALUE : PURGE_BATCH_BYTES;
+        long due = -1;
         while (!pool.isEmpty()) {
             Page page = pool.peekFirst();
             if (!force && now - page.releasedAtNanos < purgeDelayNanos) {
-                return page.releasedAtNanos + purgeDelayNanos;
+                due = page.releasedAtNanos + purgeDelayNanos;
+                break;
             }
+            if (budget <= 0) {
+                due = now;
+                break;
+            }
+            budget -= page.commitEnd;
             release(takeOldest());
             freedSlices = true;
         }
         if (freedSlices) {
             unmapEmptyRegions(force ? 0 : 1);
         }
-        return -1;
+        return due;
     }
 
     private void decommit(Page page) {
@@ -507,6 +579,8 @@ final class SpanAllocator {
         hugeRegions.clear();
         pool.clear();
         pooledCommitted = 0;
+        purgedAhead = 0;
+        java.util.Arrays.fill(pooledBySlices, 0);
         committed.set(0);
     }
 
