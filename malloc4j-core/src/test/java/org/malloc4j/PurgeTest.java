@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -39,6 +40,69 @@ class PurgeTest {
                     + " B peak, 5 s after every block was freed\n" + purged.toText());
             assertTrue(purged.purgedBytes() >= peak - peak / 100, purged.toText());
             assertTrue(purged.madviseCalls() > 0, purged.toText());
+        }
+    }
+
+    @Test
+    void aLiveThreadThatUsedEveryMediumClassKeepsOnlyOneMediumPage() throws Exception {
+        try (Heap heap = Heap.builder().name("medium-spares").purgeDelay(Duration.ofMillis(50)).build()) {
+            CountDownLatch freed = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            Thread worker = Thread.ofPlatform().start(() -> {
+                // Fill a whole 512 KiB page of each medium class (8 KiB < block <= 128 KiB), then free it.
+                for (long size = 10 * KIB; size <= 128 * KIB; size += size / 4) {
+                    List<MemorySegment> page = new ArrayList<>();
+                    for (long used = 0; used + size <= 512 * KIB; used += size) {
+                        MemorySegment block = heap.malloc(size);
+                        block.fill((byte) 1);
+                        page.add(block);
+                    }
+                    page.forEach(heap::free);
+                }
+                freed.countDown();
+                awaitQuietly(done);
+            });
+            try {
+                freed.await();
+                long peak = heap.stats().peakCommittedBytes();
+                assertTrue(peak >= 512 * KIB, "the pages were not committed: " + heap.stats().toText());
+                long committed = pollCommittedUntilAtMost(heap, 640 * KIB);
+                assertTrue(committed <= 640 * KIB, "a live, idle thread still holds " + committed
+                        + " B of the medium pages it emptied\n" + heap.stats().toText());
+            } finally {
+                done.countDown();
+                worker.join();
+            }
+        }
+    }
+
+    @Test
+    void theMemoryOfAnEndedThreadGoesBackWithoutAnyOtherActivity() throws Exception {
+        try (Heap heap = Heap.builder().name("ended").purgeDelay(Duration.ofMillis(50)).build()) {
+            Thread worker = Thread.ofPlatform().start(() -> {
+                // One page of one class: its thread keeps it as the class's spare, nothing retires,
+                // so no purge is scheduled by the frees.
+                List<MemorySegment> blocks = new ArrayList<>();
+                for (int i = 0; i < 400; i++) {
+                    MemorySegment block = heap.malloc(128);
+                    block.fill((byte) 7);
+                    blocks.add(block);
+                }
+                blocks.forEach(heap::free);
+            });
+            worker.join();
+            assertTrue(heap.stats().committedBytes() >= 48 * KIB, heap.stats().toText());
+            // Nothing here allocates, frees or trims: only the purger can find the ended thread.
+            long committed = pollCommittedUntilAtMost(heap, 0);
+            assertEquals(0, committed, "committed bytes of a thread that ended\n" + heap.stats().toText());
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

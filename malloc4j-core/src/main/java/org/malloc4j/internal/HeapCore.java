@@ -19,6 +19,12 @@ public final class HeapCore implements Allocator {
     /** The current page of every class before the thread has one: it never has room. */
     static final Page EMPTY_PAGE = new Page(null, 0, 0, 0, 0);
     private static final long SWEEP_INTERVAL_NANOS = 50_000_000L;
+    /**
+     * How often the purger looks for ended threads while platform threads have heaps: the pages a
+     * thread held when it ended go back within about this time plus the purge delay, even in a
+     * process that allocates nothing more.
+     */
+    private static final long ENDED_THREAD_CHECK_NANOS = 1_000_000_000L;
     private static final long MIN_ALIGNMENT = 16;
     private static final int HEAP_CACHE_SIZE = 64;
 
@@ -360,6 +366,8 @@ public final class HeapCore implements Allocator {
                 release(heap, page);
             } else if (heap.thread == null) {
                 keptByStripe();
+            } else if (SizeClasses.isMedium(page.sizeClass)) {
+                keepMediumSpare(heap, page);
             }
         } else if (page.inFullList) {
             heap.onLocalFreeInFull(page);
@@ -373,6 +381,19 @@ public final class HeapCore implements Allocator {
             spans.retire(page);
         } finally {
             spans.lock.unlock();
+        }
+    }
+
+    /**
+     * A thread heap keeps an empty page per small class, but only its latest empty medium page:
+     * a thread that used many medium classes once would otherwise hold 512 KiB of each for as
+     * long as it lives, out of the purger's reach.
+     */
+    private void keepMediumSpare(ThreadHeap heap, Page page) {
+        Page previous = heap.mediumSpare;
+        heap.mediumSpare = page;
+        if (previous != null && previous != page && previous.owner == heap && previous.used == 0) {
+            release(heap, previous);
         }
     }
 
@@ -733,6 +754,7 @@ public final class HeapCore implements Allocator {
         } finally {
             spans.lock.unlock();
         }
+        Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
         return heap;
     }
 
@@ -841,6 +863,9 @@ public final class HeapCore implements Allocator {
             long due = spans.purge(false);
             if (due < 0 && stripesDirty) {
                 due = System.nanoTime() + purgeDelayNanos;
+            }
+            if (due < 0 && !registry.isEmpty()) {
+                due = System.nanoTime() + ENDED_THREAD_CHECK_NANOS;
             }
             if (due < 0) {
                 purgeScheduled.set(false);

@@ -6,8 +6,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The one daemon thread that returns retired pages' memory to the OS after the purge delay, for
- * every heap, and hands the pages of ended threads to the heap. It runs only while some heap has
- * retired pages, so an idle process has no wake-ups.
+ * every heap, and hands the pages of ended threads to the heap. It runs while some heap has
+ * retired pages, and once a second while platform threads have thread heaps (to find those that
+ * ended); a process whose heaps have neither has no wake-ups.
  */
 final class Purger {
     private static final ScheduledExecutorService EXECUTOR = Executors.newSingleThreadScheduledExecutor(task -> {

@@ -25,6 +25,9 @@ final class ThreadHeap {
     /** Full pages that another thread freed a block into. */
     final ConcurrentLinkedQueue<Page> pending = new ConcurrentLinkedQueue<>();
 
+    /** The latest medium page this heap kept empty as its class's spare (see HeapCore#keepMediumSpare). */
+    Page mediumSpare;
+
     long mallocCount;
     long freeCount;
     long usableBytes;
