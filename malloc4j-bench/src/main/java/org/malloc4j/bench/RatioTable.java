@@ -22,13 +22,19 @@ import org.openjdk.jmh.annotations.Group;
  *
  * A ratio is the peer's time over the baseline's time (for throughput scores, the baseline's rate
  * over the peer's): 2.00 means the peer takes twice as long as the baseline, 0.50 half as long.
+ *
+ * <p>The native reference ({@code malloc4j-bench/native}) writes rows of the same shape, marked
+ * {@code "nativeReference": true}, into the same classes and parameters, so its C timings join the
+ * Java benchmarks' tables. A table that would hold only native rows is left out when the results
+ * also hold Java benchmarks: the JMH run did not measure that class or parameter set.
  */
 public final class RatioTable {
     private RatioTable() {
     }
 
     /** One JMH result row. */
-    record Row(String className, String peer, String params, String mode, double score, double error, String unit) {
+    record Row(String className, String peer, String params, String mode, double score, double error, String unit,
+            boolean nativeReference) {
     }
 
     public static void main(String[] args) throws IOException {
@@ -54,12 +60,20 @@ public final class RatioTable {
      */
     public static String render(List<String> jsons) {
         Map<String, Map<String, List<Row>>> sections = new LinkedHashMap<>();
+        boolean anyJava = false;
         for (String json : jsons) {
             for (Object item : (List<?>) MiniJson.parse(json)) {
                 Row row = row((Map<?, ?>) item);
+                anyJava |= !row.nativeReference();
                 sections.computeIfAbsent(row.className(), k -> new LinkedHashMap<>())
                         .computeIfAbsent(row.params(), k -> new ArrayList<>()).add(row);
             }
+        }
+        if (anyJava) {
+            for (Map<String, List<Row>> byParams : sections.values()) {
+                byParams.values().removeIf(rows -> rows.stream().allMatch(Row::nativeReference));
+            }
+            sections.values().removeIf(Map::isEmpty);
         }
         StringBuilder out = new StringBuilder();
         if (sections.isEmpty()) {
@@ -143,7 +157,7 @@ public final class RatioTable {
         Map<?, ?> primary = (Map<?, ?>) result.get("primaryMetric");
         return new Row(benchmark.substring(0, dot), benchmark.substring(dot + 1), paramText.toString(),
                 (String) result.get("mode"), number(primary.get("score")), number(primary.get("scoreError")),
-                (String) primary.get("scoreUnit"));
+                (String) primary.get("scoreUnit"), Boolean.TRUE.equals(result.get("nativeReference")));
     }
 
     private static double number(Object value) {
