@@ -192,10 +192,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Resizes a block, in place when its usable size or the free space after a large block allows,
      * otherwise by moving it: the first {@code min(old size, newByteSize)} bytes are kept. After a
      * move the old block is freed and its segment must no longer be used. A block that grows past
-     * 8 KiB (the largest small size class) becomes a large block with address
-     * space after it to grow into, so a buffer grown by doubling is copied only while it is small
+     * 32 KiB becomes a large block (its usable size is then a multiple of 4 KiB) with address space
+     * after it to grow into, so a buffer grown by doubling is copied only while it is small
      * (jemalloc grows its large extents in place the same way). A block shrunk below half its
-     * usable size moves to a smaller size class, so memory is not held for nothing. The
+     * usable size, or below half of the memory it has held, moves to a smaller one, so memory is
+     * not held for nothing. The
      * result is aligned to {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize
      * does not keep a larger alignment asked of {@link #mallocAligned}.
      *
@@ -310,7 +311,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * The usable size a block of {@code byteSize} bytes would get from {@link #malloc}: the size
      * class it rounds up to (blocks up to 128 KiB) or the next multiple of 4 KiB (larger blocks).
      * Requests of exactly this size waste nothing. ({@link #mallocAligned} may round further, to a
-     * class whose blocks are all aligned.)
+     * class whose blocks are all aligned; a block that {@link #realloc} grew past 32 KiB has a
+     * multiple of 4 KiB.) A request above 64 TiB, which no heap can satisfy, is returned as it is.
      *
      * @param byteSize a request size in bytes, 0 or more
      * @return the usable size in bytes that {@code malloc(byteSize)} gives
@@ -619,8 +621,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
 
         /**
-         * In {@link CheckMode#SAMPLED} mode, checks one allocation in {@code interval} on average
-         * (drawn at random per allocation; the interval is rounded up to a power of two). Default 50,000: a sampled block costs tens of
+         * In {@link CheckMode#SAMPLED} mode, checks one allocation in {@code interval} rounded up to
+         * a power of two (so the default 50,000 checks one in 65,536): every such malloc of each
+         * platform thread's that the fast path serves, and other allocations (large blocks, virtual
+         * threads', calloc, aligned) at random with the same probability. A sampled block costs tens of
          * microseconds (its own shared scope, closed at free, and two stack walks), so sampled mode
          * stays within a few percent of {@link CheckMode#FAST} (malloc4j-bench CheckModeBenchmark).
          *

@@ -50,6 +50,55 @@ class CheckedModeSampledTest {
     }
 
     @Test
+    void largeBlocksAreSampledToo() {
+        assertLargeOrVirtualBlocksAreSampled(200_000, false);
+    }
+
+    @Test
+    void blocksOfVirtualThreadsAreSampledToo() throws Exception {
+        assertLargeOrVirtualBlocksAreSampled(SIZE, true);
+    }
+
+    /** Mallocs off the fast path (large ones, virtual threads') are sampled at random, 1 in 16 here. */
+    private static void assertLargeOrVirtualBlocksAreSampled(long byteSize, boolean virtual) {
+        int rounds = 2000;
+        try (Heap heap = sampledHeap(16)) {
+            int[] sampled = new int[1];
+            Runnable rounds16 = () -> {
+                for (int i = 0; i < rounds; i++) {
+                    MemorySegment block = heap.malloc(byteSize);
+                    boolean checked = heap.leaks().blocks() == 1;
+                    heap.free(block);
+                    if (checked) {
+                        sampled[0]++;
+                        assertTrue(accessThrows(block), "a sampled block's segment still works after free");
+                    }
+                }
+            };
+            if (virtual) {
+                Thread thread = Thread.ofVirtual().start(rounds16);
+                assertTrue(joinQuietly(thread));
+            } else {
+                rounds16.run();
+            }
+            double mean = rounds / 16.0;
+            assertTrue(sampled[0] > 0 && sampled[0] <= 3 * mean, sampled[0] + " of " + rounds + " blocks of "
+                    + byteSize + " B sampled at interval 16");
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    private static boolean joinQuietly(Thread thread) {
+        try {
+            thread.join();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Test
     void withIntervalOneEveryBlockIsChecked() {
         try (Heap heap = sampledHeap(1)) {
             List<MemorySegment> blocks = new ArrayList<>();

@@ -414,6 +414,7 @@ class HeapConcurrencyTest {
     int[] raceToFree(List<MemorySegment> victims, Runnable setUp, Runnable afterwards) throws Exception {
         AtomicInteger arrived = new AtomicInteger();
         CountDownLatch ready = new CountDownLatch(1);
+        CountDownLatch finished = new CountDownLatch(2);
         int[] successes = new int[2];
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread[] racers = new Thread[2];
@@ -450,11 +451,20 @@ class HeapConcurrencyTest {
                             }
                         }
                     }
-                    if (racer == 0 && afterwards != null) {
-                        afterwards.run();
-                    }
                 } catch (Throwable t) {
                     failure.compareAndSet(null, t);
+                } finally {
+                    finished.countDown();
+                }
+                if (racer == 0 && afterwards != null && failure.get() == null) {
+                    // Only once the other racer's last free is done: a block it has still to free
+                    // would otherwise be live again, and freeing a reused block is not detectable.
+                    try {
+                        finished.await();
+                        afterwards.run();
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
                 }
             });
         }

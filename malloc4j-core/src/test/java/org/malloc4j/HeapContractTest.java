@@ -203,12 +203,15 @@ class HeapContractTest {
             return everyCallOnEveryTier(Tier.values());
         }
 
+        /** free and realloc of a freed block are double frees (as ASan names them), usableSize a use after free. */
         @ParameterizedTest(name = "{1} of a freed {0} block")
         @MethodSource("blocksOfPagesAndOfLargeBlocks")
-        void aFreedBlockIsADoubleFree(Tier tier, BlockCall call) {
+        void aFreedBlockIsADoubleFreeOrAUseAfterFree(Tier tier, BlockCall call) {
             MemorySegment block = heap.malloc(tier.byteSize);
             heap.free(block);
-            assertMisuseChangesNothing(DOUBLE_FREE, block.address(), call);
+            boolean freeing = call != BlockCall.USABLE_SIZE && call != BlockCall.USABLE_SIZE_OF_ADDRESS;
+            assertMisuseChangesNothing(freeing ? DOUBLE_FREE : MemoryMisuseException.Kind.USE_AFTER_FREE,
+                    block.address(), call);
             assertHeapStillServes();
         }
 
@@ -626,7 +629,7 @@ class HeapContractTest {
             assertNotEquals(block.address(), empty.address());
             assertEquals(1, heap.stats().liveBlocks());
             assertEquals(0, heap.stats().requestedBytes());
-            assertEquals(DOUBLE_FREE, misuse(() -> heap.usableSize(block)).kind());
+            assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE, misuse(() -> heap.usableSize(block)).kind());
             heap.free(empty);
             assertEquals(0, heap.stats().liveBlocks());
         }
@@ -927,22 +930,42 @@ class HeapContractTest {
             MemorySegment block = heap.malloc(16);
             long seed = 30;
             Patterns.fill(block, seed);
-            int movesPast8KiB = 0;
+            int movesPast32KiB = 0;
             for (long size = 32; size <= MIB; size *= 2) {
                 MemorySegment grown = heap.realloc(block, size);
                 assertEquals(-1, Patterns.firstMismatch(grown, seed, size / 2), "contents lost growing to " + size);
-                if (size > 16 * KIB && grown.address() != block.address()) {
-                    movesPast8KiB++;
+                if (size > 64 * KIB && grown.address() != block.address()) {
+                    movesPast32KiB++;
                 }
                 Patterns.fill(grown, ++seed);
                 block = grown;
             }
-            // Past 8 KiB the block became a large one with room: 16 KiB -> 1 MiB grows in place.
-            assertEquals(0, movesPast8KiB, "moves of the block while it grew from 16 KiB to 1 MiB");
+            // Past 32 KiB the block became a large one with room: 64 KiB -> 1 MiB grows in place.
+            assertEquals(0, movesPast32KiB, "moves of the block while it grew from 64 KiB to 1 MiB");
             assertEquals(MIB, heap.stats().requestedBytes());
             assertEquals(heap.usableSize(block), heap.stats().usableBytes());
             heap.free(block);
             assertEquals(0, heap.stats().usableBytes());
+        }
+
+        @Test
+        void aBlockShrunkByHalvingNeverHoldsMoreThanTwiceItsSize() {
+            MemorySegment block = heap.malloc(16);
+            for (long size = 32; size <= 64 * MIB; size *= 2) {
+                block = heap.realloc(block, size);
+            }
+            long seed = 40;
+            Patterns.fill(block, seed);
+            for (long size = 32 * MIB; size >= 16 * KIB; size /= 2) {
+                block = heap.realloc(block, size);
+                assertEquals(-1, Patterns.firstMismatch(block, seed, size), "contents lost shrinking to " + size);
+                heap.trim();
+                HeapStats stats = heap.stats();
+                assertTrue(stats.committedBytes() <= 2 * size + MIB, "a block of " + size + " B keeps "
+                        + stats.committedBytes() + " B committed\n" + stats.toText());
+                Patterns.fill(block, ++seed);
+            }
+            heap.free(block);
         }
 
         @Test

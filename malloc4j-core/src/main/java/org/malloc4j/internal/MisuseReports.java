@@ -12,9 +12,17 @@ final class MisuseReports {
     private MisuseReports() {
     }
 
+    /**
+     * A freed block passed to {@code operation}: a double free for free and realloc (as ASan names
+     * a realloc of a freed pointer), a use after free for anything else.
+     */
     static MemoryMisuseException doubleFree(String operation, long address, Page page, String heap) {
         String what = "0x" + hex(address) + " is the start of a " + describeBlock(page, address)
                 + " that is already free (freed before, or its page was emptied since).";
+        if (!operation.equals("free") && !operation.equals("realloc")) {
+            return report(Kind.USE_AFTER_FREE, "heap-use-after-free on 0x" + hex(address) + " (" + operation + ")",
+                    address, what, heap);
+        }
         return report(Kind.DOUBLE_FREE, "attempting double-free on 0x" + hex(address) + " (" + operation + ")",
                 address, what, heap);
     }
