@@ -14,9 +14,12 @@ package org.malloc4j;
  *     returned a new block, including the new block of a moving {@code realloc})
  * @param freeCount blocks taken back since the heap was made
  * @param requestedBytes bytes the callers asked for, summed over live blocks
- * @param usableBytes usable size summed over live blocks (what {@link Heap#usableSize} reports)
+ * @param usableBytes usable size summed over live blocks (what {@link Heap#usableSize} reports);
+ *     a checked block's usable size is exactly its request, so in {@link CheckMode#FULL} and for
+ *     the sampled blocks of {@link CheckMode#SAMPLED} neither redzones nor quarantined blocks count
  * @param committedBytes footprint: bytes of address space the heap has made usable and may have
- *     touched (4 KiB operating-system pages), which physical memory may back
+ *     touched (4 KiB operating-system pages), which physical memory may back; it includes the
+ *     redzones of checked blocks and the freed blocks held in quarantine
  * @param peakCommittedBytes the most {@code committedBytes} has been
  * @param reservedBytes address space the heap holds from the operating system
  * @param peakReservedBytes the most {@code reservedBytes} has been

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -273,5 +274,164 @@ class CheckedModeTest {
                 "false warnings for blocks a live scope, arena or pool still holds:\n" + printed.lines().limit(12)
                         .reduce("", (a, b) -> a + b + "\n"));
         assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    /**
+     * Heaps with checked blocks: full mode, sampled mode sampling every block (all take the checked
+     * path), and sampled mode at its default interval (most take the fast path).
+     */
+    enum Checked {
+        FULL, SAMPLED_EVERY_BLOCK, SAMPLED_DEFAULT_INTERVAL;
+
+        Heap build() {
+            Heap.Builder builder = Heap.builder().name("checked-" + name()).purgeDelay(Duration.ofHours(1));
+            return switch (this) {
+                case FULL -> builder.checkMode(CheckMode.FULL).build();
+                case SAMPLED_EVERY_BLOCK -> builder.checkMode(CheckMode.SAMPLED).sampleInterval(1).build();
+                case SAMPLED_DEFAULT_INTERVAL -> builder.checkMode(CheckMode.SAMPLED).build();
+            };
+        }
+    }
+
+    /**
+     * A request near {@code Long.MAX_VALUE} is exhaustion, as in fast mode: adding the redzones must
+     * not overflow into a negative size and an {@code IllegalArgumentException}.
+     */
+    @ParameterizedTest
+    @EnumSource(Checked.class)
+    void aRequestNearLongMaxValueIsExhaustionNotANegativeSize(Checked mode) {
+        heap.close();
+        heap = mode.build();
+        long max = Long.MAX_VALUE;
+        assertEquals(MemorySegment.NULL, heap.tryMalloc(max));
+        assertEquals(MemorySegment.NULL, heap.tryMalloc(max - 15));
+        assertEquals(MemorySegment.NULL, heap.tryCalloc(1, max));
+        assertEquals(MemorySegment.NULL, heap.tryCalloc(max, 1));
+        assertThrows(HeapExhaustedError.class, () -> heap.malloc(max));
+        assertThrows(HeapExhaustedError.class, () -> heap.calloc(1, max));
+        assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(max - 4095, 4096));
+        assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(max, 16));
+        assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(16, 1L << 62));
+        assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(max));
+        assertThrows(HeapExhaustedError.class, () -> heap.callocAddress(1, max));
+        assertThrows(HeapExhaustedError.class, () -> heap.mallocAlignedAddress(max - 4095, 4096));
+        HeapExhaustedError error = assertThrows(HeapExhaustedError.class, () -> heap.malloc(max));
+        assertEquals(max, error.requestedBytes());
+
+        MemorySegment block = heap.malloc(100);
+        block.fill((byte) 0x5a);
+        long usable = heap.usableSize(block);
+        assertEquals(MemorySegment.NULL, heap.tryRealloc(block, max));
+        assertThrows(HeapExhaustedError.class, () -> heap.realloc(block, max));
+        assertThrows(HeapExhaustedError.class, () -> heap.reallocAddress(block.address(), max));
+        // the old block is still live and unchanged
+        assertFilled(block, (byte) 0x5a, "the block a failed realloc kept");
+        assertEquals(usable, heap.usableSize(block));
+        HeapStats stats = heap.stats();
+        assertEquals(1, stats.liveBlocks());
+        assertEquals(100, stats.requestedBytes());
+        assertEquals(usable, stats.usableBytes());
+        heap.check();
+
+        // and the heap still works
+        MemorySegment grown = heap.realloc(block, 200);
+        assertFilled(grown.asSlice(0, 100), (byte) 0x5a, "the block grown after the failed realloc");
+        MemorySegment other = heap.calloc(10, 10);
+        assertFilled(other, (byte) 0, "calloc after the failed requests");
+        MemorySegment aligned = heap.mallocAligned(4096, 4096);
+        assertEquals(0, aligned.address() % 4096);
+        heap.free(grown);
+        heap.free(other);
+        heap.free(aligned);
+        heap.check();
+        assertEquals(0, heap.stats().liveBlocks());
+        assertEquals(0, heap.stats().requestedBytes());
+        assertTrue(heap.leaks().isEmpty());
+    }
+
+    /** The largest request the heap can hand out passes the guard and fails only for want of memory. */
+    @Test
+    void aRequestTooLargeForTheLimitIsExhaustionWithItsSize() {
+        heap.close();
+        heap = Heap.builder().name("checked").checkMode(CheckMode.FULL).maxCommittedBytes(64 * MIB).build();
+        assertEquals(MemorySegment.NULL, heap.tryMalloc(1L << 46));
+        assertEquals(MemorySegment.NULL, heap.tryMalloc(128 * MIB));
+        HeapExhaustedError error = assertThrows(HeapExhaustedError.class, () -> heap.malloc(128 * MIB));
+        assertEquals(128 * MIB, error.requestedBytes());
+        heap.free(heap.malloc(MIB));
+        heap.check();
+    }
+
+    static void assertStats(Heap heap, long liveBlocks, long requested, long usable) {
+        HeapStats stats = heap.stats();
+        assertAll(stats.toText(),
+                () -> assertEquals(liveBlocks, stats.liveBlocks(), "live blocks"),
+                () -> assertEquals(requested, stats.requestedBytes(), "requested"),
+                () -> assertEquals(usable, stats.usableBytes(), "usable"),
+                () -> assertTrue(stats.usableBytes() <= stats.committedBytes(), "usable <= committed"));
+        heap.check();
+    }
+
+    /**
+     * {@code usableBytes} is what {@link Heap#usableSize} reports, summed over live blocks: a checked
+     * block's usable size is its request, so neither its redzones nor quarantined blocks count
+     * (they are footprint, in {@code committedBytes}).
+     */
+    @ParameterizedTest
+    @EnumSource(value = Checked.class, names = {"FULL", "SAMPLED_EVERY_BLOCK"})
+    void usableBytesSumsUsableSizeOverLiveBlocksOnly(Checked mode) {
+        heap.close();
+        heap = mode.build();
+        assertStats(heap, 0, 0, 0);
+        MemorySegment block = heap.malloc(100);
+        assertEquals(100, heap.usableSize(block));
+        assertStats(heap, 1, 100, 100);
+        assertTrue(heap.stats().committedBytes() >= 100 + 2 * 16, "redzones are footprint");
+
+        heap.free(block);
+        assertStats(heap, 0, 0, 0);
+        assertTrue(heap.stats().committedBytes() > 0, "the quarantined block is footprint");
+
+        MemorySegment first = heap.malloc(40);
+        MemorySegment second = heap.calloc(3, 7);
+        MemorySegment aligned = heap.mallocAligned(1000, 4096);
+        assertStats(heap, 3, 40 + 21 + 1000, 40 + 21 + 1000);
+        assertEquals(40 + 21 + 1000, heap.usableSize(first) + heap.usableSize(second) + heap.usableSize(aligned));
+
+        MemorySegment grown = heap.realloc(first, 300);
+        assertStats(heap, 3, 300 + 21 + 1000, 300 + 21 + 1000);
+        MemorySegment shrunk = heap.realloc(grown, 5);
+        assertStats(heap, 3, 5 + 21 + 1000, 5 + 21 + 1000);
+        HeapStats stats = heap.stats();
+        assertEquals(6, stats.mallocCount());
+        assertEquals(3, stats.freeCount());
+
+        long raw = heap.mallocAddress(77);
+        assertStats(heap, 4, 5 + 21 + 1000 + 77, 5 + 21 + 1000 + 77);
+        raw = heap.reallocAddress(raw, 0);
+        assertStats(heap, 4, 5 + 21 + 1000, 5 + 21 + 1000);
+        heap.freeAddress(raw);
+        heap.free(shrunk);
+        heap.free(second);
+        heap.free(aligned);
+        assertStats(heap, 0, 0, 0);
+        heap.trim();
+        assertStats(heap, 0, 0, 0);
+    }
+
+    @Test
+    void usableBytesIsZeroAfterFreeWhateverTheQuarantine() {
+        for (long quarantine : new long[] {0, 1024, 64 * MIB}) {
+            try (Heap quarantined = Heap.builder().name("q" + quarantine).checkMode(CheckMode.FULL)
+                    .quarantineBytes(quarantine).build()) {
+                List<MemorySegment> blocks = new ArrayList<>();
+                for (int i = 1; i <= 20; i++) {
+                    blocks.add(quarantined.malloc(i * 100L));
+                }
+                assertStats(quarantined, 20, 21_000, 21_000);
+                blocks.forEach(quarantined::free);
+                assertStats(quarantined, 0, 0, 0);
+            }
+        }
     }
 }

@@ -162,6 +162,18 @@ final class CheckedAllocator implements Allocator {
     }
 
     private long allocateChecked(long byteSize, long front, boolean zero, boolean throwing) {
+        if (byteSize > SpanAllocator.MAX_REQUEST || front > SpanAllocator.MAX_REQUEST) {
+            // More than the core can ever hand out, and adding redzones could overflow a long:
+            // exhaustion, as the fast path reports it.
+            if (throwing) {
+                String aligned = front > REDZONE ? " aligned to " + front : "";
+                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
+                        + " (checked mode): more than the " + SpanAllocator.MAX_REQUEST
+                        + " bytes a heap can hand out", byteSize);
+            }
+            return 0;
+        }
+        // Both at most 2^46, so the sum cannot overflow.
         long span = front + SpanAllocator.roundUp(byteSize, REDZONE) + REDZONE;
         long base = front <= REDZONE ? guarded.malloc(span, false) : guarded.mallocAligned(span, front, false);
         if (base == 0) {
@@ -376,6 +388,11 @@ final class CheckedAllocator implements Allocator {
         }
         if (guarded != null) {
             guarded.check();
+            HeapStats stats = stats();
+            if (stats.requestedBytes() > stats.usableBytes() || stats.usableBytes() > stats.committedBytes()
+                    || stats.committedBytes() > stats.reservedBytes() || stats.liveBlocks() < 0) {
+                throw new IllegalStateException("heap '" + name + "' counters disagree: " + stats);
+            }
         }
     }
 
@@ -430,7 +447,9 @@ final class CheckedAllocator implements Allocator {
                 base.mallocCount() + checkedMallocs.get(),
                 base.freeCount() + checkedFrees.get(),
                 base.requestedBytes() + checkedRequested.get(),
-                base.usableBytes() + checked.usableBytes(),
+                // A checked block's usable size is exactly its request (what usableSize reports);
+                // its redzones and the quarantine are footprint, counted in committed only.
+                base.usableBytes() + checkedRequested.get(),
                 base.committedBytes() + checked.committedBytes(),
                 base.peakCommittedBytes() + checked.peakCommittedBytes(),
                 base.reservedBytes() + checked.reservedBytes(),
