@@ -50,6 +50,24 @@ class CheckedModeSampledTest {
     }
 
     @Test
+    void callocIsSampledAtTheInterval() {
+        int rounds = 4000;
+        try (Heap heap = sampledHeap(16)) {
+            int sampled = 0;
+            for (int i = 0; i < rounds; i++) {
+                MemorySegment block = heap.calloc(1, SIZE);
+                if (heap.leaks().blocks() == 1) {
+                    sampled++;
+                }
+                heap.free(block);
+            }
+            double mean = rounds / 16.0;
+            assertTrue(sampled >= mean / 3 && sampled <= 3 * mean, sampled + " of " + rounds
+                    + " callocs sampled at interval 16");
+        }
+    }
+
+    @Test
     void largeBlocksAreSampledToo() {
         assertLargeOrVirtualBlocksAreSampled(200_000, false);
     }

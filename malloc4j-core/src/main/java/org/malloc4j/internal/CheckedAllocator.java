@@ -87,26 +87,29 @@ final class CheckedAllocator implements Allocator {
             // The fast core counts its mallocs per thread and hands every sampled one back here.
             return fast.malloc(byteSize, throwing);
         }
-        if (faults == null && !sample()) {
+        // One draw per allocation: drawing again below would sample one in N squared.
+        boolean sampled = sample();
+        if (faults == null && !sampled) {
             return fast.malloc(byteSize, throwing);
         }
         prepare(byteSize);
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        return sample() ? allocateChecked(byteSize, REDZONE, false, throwing) : fast.malloc(byteSize, throwing);
+        return sampled ? allocateChecked(byteSize, REDZONE, false, throwing) : fast.malloc(byteSize, throwing);
     }
 
     @Override
     public long calloc(long byteSize, boolean throwing) {
-        if (faults == null && !sample()) {
+        boolean sampled = sample();
+        if (faults == null && !sampled) {
             return fast.calloc(byteSize, throwing);
         }
         prepare(byteSize);
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        return sample() ? allocateChecked(byteSize, REDZONE, true, throwing) : fast.calloc(byteSize, throwing);
+        return sampled ? allocateChecked(byteSize, REDZONE, true, throwing) : fast.calloc(byteSize, throwing);
     }
 
     @Override
