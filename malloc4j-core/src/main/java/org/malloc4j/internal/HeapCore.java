@@ -222,7 +222,11 @@ public final class HeapCore implements Allocator {
                 }
                 heap.addFull(page);
             }
-            page = spans.newPage(sizeClass);
+            page = spans.wouldRaisePeak(Os.OS_PAGE_SIZE) && !spans.hasPooledPage(sizeClass)
+                    ? takeSpare(heap, sizeClass) : null;
+            if (page == null) {
+                page = spans.newPage(sizeClass);
+            }
             if (page != null) {
                 heap.addAvailable(page);
             }
@@ -230,6 +234,34 @@ public final class HeapCore implements Allocator {
         } finally {
             spans.lock.unlock();
         }
+    }
+
+    /**
+     * Before a new page grows the heap's committed memory to a new peak: takes the empty page
+     * another class of the same page size keeps as its spare and lays it out for {@code sizeClass},
+     * so its committed memory is reused (reuse before growth).
+     *
+     * @return the page, or null if no class keeps a spare with committed memory
+     */
+    private Page takeSpare(ThreadHeap heap, int sizeClass) {
+        boolean medium = SizeClasses.isMedium(sizeClass);
+        int from = medium ? SizeClasses.FIRST_MEDIUM : 0;
+        int to = medium ? SizeClasses.COUNT : SizeClasses.FIRST_MEDIUM;
+        Page best = null;
+        for (int c = from; c < to; c++) {
+            Page page = heap.current[c];
+            if (c != sizeClass && page != EMPTY_PAGE && page.used == 0 && !page.inFullList
+                    && page.remoteCount == 0 && page.commitEnd > 0
+                    && (best == null || page.commitEnd > best.commitEnd)) {
+                best = page;
+            }
+        }
+        if (best == null) {
+            return null;
+        }
+        heap.detach(best);
+        spans.relayout(best, sizeClass);
+        return best;
     }
 
     /** Called by a page's owner when its bump pointer reaches uncommitted memory. */

@@ -23,7 +23,9 @@ final class SpanAllocator {
      * more (jemalloc 3's {@code lg_dirty_mult} of 3); older ones are purged at once, not after the
      * delay. The floor is what a heap that frees and allocates a few MiB in rounds reuses without
      * faulting its pages in again each round; the newest retired page always stays, so a large
-     * block freed and allocated in a loop does not map each time.
+     * block freed and allocated in a loop does not map each time. Whatever the cap, a commit that
+     * would raise the footprint's peak purges the whole pool first ({@link #purgeForPeak}): retired
+     * pages wait for reuse below the peak, never on top of it.
      */
     private static final long DIRTY_FLOOR = 4L << 20;
     private static final int SMALL_PAGE_SLICES = 1;
@@ -37,8 +39,8 @@ final class SpanAllocator {
     private final List<Region> hugeRegions = new ArrayList<>();
     /** Retired pages, oldest first: committed memory waiting out the purge delay. */
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
-    /** Committed bytes of the pages in {@link #pool}. */
-    private long pooledCommitted;
+    /** Committed bytes of the pages in {@link #pool}; written under {@link #lock}, read by commits without it. */
+    private volatile long pooledCommitted;
     /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
     private final ArrayDeque<Page>[] abandoned;
     /**
@@ -51,6 +53,8 @@ final class SpanAllocator {
     final AtomicLong committed = new AtomicLong();
     final AtomicLong peakCommitted = new AtomicLong();
     final AtomicLong metadata = new AtomicLong();
+    /** The most {@code committed + metadata} has been: the footprint's peak, which purges protect. */
+    private final AtomicLong peakFootprint = new AtomicLong();
     volatile long reserved;
     volatile long peakReserved;
     volatile long mmapCalls;
@@ -98,7 +102,15 @@ final class SpanAllocator {
         while (now > (peak = peakCommitted.get()) && !peakCommitted.compareAndSet(peak, now)) {
             Thread.onSpinWait();
         }
+        notePeakFootprint(now + metadata.get());
         return true;
+    }
+
+    private void notePeakFootprint(long footprint) {
+        long peak;
+        while (footprint > (peak = peakFootprint.get()) && !peakFootprint.compareAndSet(peak, footprint)) {
+            Thread.onSpinWait();
+        }
     }
 
     /** Commits {@code page} up to {@code end} bytes from its start, rounded to OS pages. */
@@ -116,7 +128,36 @@ final class SpanAllocator {
 
     /** Counts {@code bytes} as committed, purging retired pages first if the limit is in the way. */
     private boolean commitBytes(long bytes) {
+        if (pooledCommitted > 0 && wouldRaisePeak(bytes)) {
+            purgeForPeak(bytes);
+        }
         return addCommitted(bytes) || (purgeForRoom() && addCommitted(bytes));
+    }
+
+    /**
+     * @return whether {@code bytes} more committed memory or metadata would set a new peak of the
+     *     footprint (committed bytes plus the metadata estimate)
+     */
+    boolean wouldRaisePeak(long bytes) {
+        return committed.get() + metadata.get() + bytes > peakFootprint.get();
+    }
+
+    /**
+     * A commit is about to set a new peak: retired pages' memory goes back first, oldest first, so
+     * memory waiting out the purge delay never adds to the peak footprint. Below the peak, retired
+     * pages keep waiting for reuse as before.
+     */
+    private void purgeForPeak(long bytes) {
+        lock.lock();
+        try {
+            if (wouldRaisePeak(bytes)) {
+                while (!pool.isEmpty()) {
+                    release(takeOldest());
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Near the limit: purge every retired page now and say whether that freed anything. */
@@ -145,6 +186,25 @@ final class SpanAllocator {
             charge(page);
         }
         return page;
+    }
+
+    /** @return whether the pool holds a retired page {@link #newPage} can lay out for {@code sizeClass} */
+    boolean hasPooledPage(int sizeClass) {
+        int slices = SizeClasses.isMedium(sizeClass) ? MEDIUM_PAGE_SLICES : SMALL_PAGE_SLICES;
+        for (Page page : pool) {
+            if (page.sliceCount == slices) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Lays an empty page out again for {@code sizeClass}, keeping its committed memory. */
+    void relayout(Page page, int sizeClass) {
+        metadata.addAndGet(-page.metadataCharged);
+        page.retire();
+        page.format(sizeClass);
+        charge(page);
     }
 
     /** @return an abandoned page of {@code sizeClass}, or null */
@@ -191,7 +251,10 @@ final class SpanAllocator {
     /** Adds a freshly laid-out page's bookkeeping to the estimate; {@link #retire} takes it off. */
     private void charge(Page page) {
         page.metadataCharged = page.metadataBytes();
-        metadata.addAndGet(page.metadataCharged);
+        if (!pool.isEmpty() && wouldRaisePeak(page.metadataCharged)) {
+            purgeForPeak(page.metadataCharged);
+        }
+        notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged));
     }
 
     /** Puts a page that holds no live block into the pool, its metadata already off the estimate. */
