@@ -20,6 +20,12 @@ public final class HeapCore implements Allocator {
     static final Page EMPTY_PAGE = new Page(null, 0, 0, 0, 0);
     private static final long SWEEP_INTERVAL_NANOS = 50_000_000L;
     private static final long MIN_ALIGNMENT = 16;
+    /**
+     * A spare page laid out for another class is not taken again within this many of its thread's
+     * mallocs: two classes that take turns at the peak would otherwise pass one page back and
+     * forth on every turn.
+     */
+    private static final long SPARE_BOUNCE = 4096;
 
     private final String name;
     final SpanAllocator spans;
@@ -210,23 +216,26 @@ public final class HeapCore implements Allocator {
     }
 
     private Page acquirePage(ThreadHeap heap, int sizeClass) {
+        if (spans.poolIsClean() && spans.wouldRaisePeak(Os.OS_PAGE_SIZE)) {
+            Page spare = takeSpare(heap, sizeClass);
+            if (spare != null) {
+                heap.addAvailable(spare);
+                return spare;
+            }
+        }
         spans.lock.lock();
         try {
             sweepEndedThreads(false);
             Page page;
             while ((page = spans.takeAbandoned(sizeClass)) != null) {
                 page.collectRemote();
-                if (page.hasAvailable()) {
+                if (page.hasAvailable() || spans.restoreHoles(page)) {
                     heap.addAvailable(page);
                     return page;
                 }
                 heap.addFull(page);
             }
-            page = spans.wouldRaisePeak(Os.OS_PAGE_SIZE) && !spans.hasPooledPage(sizeClass)
-                    ? takeSpare(heap, sizeClass) : null;
-            if (page == null) {
-                page = spans.newPage(sizeClass);
-            }
+            page = spans.newPage(sizeClass);
             if (page != null) {
                 heap.addAvailable(page);
             }
@@ -237,9 +246,10 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * Before a new page grows the heap's committed memory to a new peak: takes the empty page
-     * another class of the same page size keeps as its spare and lays it out for {@code sizeClass},
-     * so its committed memory is reused (reuse before growth).
+     * Before a new page grows the heap's committed memory to a new peak (and the pool has none to
+     * give): takes the empty page another class of the same page size keeps as its spare and lays
+     * it out for {@code sizeClass}, so its committed memory is reused (reuse before growth). The
+     * owner's own pages: no lock.
      *
      * @return the page, or null if no class keeps a spare with committed memory
      */
@@ -251,7 +261,8 @@ public final class HeapCore implements Allocator {
         for (int c = from; c < to; c++) {
             Page page = heap.current[c];
             if (c != sizeClass && page != EMPTY_PAGE && page.used == 0 && !page.inFullList
-                    && page.remoteCount == 0 && page.commitEnd > 0
+                    && page.remoteCount == 0 && page.commitEnd > 0 && page.holeCount == 0
+                    && (page.spareTakenAt == 0 || heap.mallocCount - page.spareTakenAt > SPARE_BOUNCE)
                     && (best == null || page.commitEnd > best.commitEnd)) {
                 best = page;
             }
@@ -261,12 +272,56 @@ public final class HeapCore implements Allocator {
         }
         heap.detach(best);
         spans.relayout(best, sizeClass);
+        best.spareTakenAt = heap.mallocCount;
         return best;
     }
 
-    /** Called by a page's owner when its bump pointer reaches uncommitted memory. */
+    /**
+     * Called by a page's owner when its bump pointer reaches uncommitted memory. If that would set
+     * a new peak footprint, the memory the heap holds without using it goes back first: retired
+     * pages, then the owner's free memory inside its pages ({@link #scavenge}).
+     */
     boolean commitPage(Page page, long end) {
+        ThreadHeap heap = page.owner;
+        if (heap != null && spans.wouldRaisePeak(Os.OS_PAGE_SIZE)
+                && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
+            scavenge(heap, page);
+        }
         return spans.commitTo(page, end);
+    }
+
+    /**
+     * Returns to the OS what {@code heap}'s pages with room (all but {@code keep}) commit without
+     * using: free OS pages between their live blocks and committed tails past their bump pointers.
+     * By the heap's owner; the blocks whose memory went become holes until the page runs out of room.
+     */
+    private void scavenge(ThreadHeap heap, Page keep) {
+        spans.purgePoolForPeak(Os.OS_PAGE_SIZE);
+        if (!spans.wouldRaisePeak(Os.OS_PAGE_SIZE)) {
+            return;
+        }
+        spans.lock.lock();
+        try {
+            for (PageList list : heap.available) {
+                for (Page page = list == null ? null : list.head; page != null; page = page.next) {
+                    if (page != keep) {
+                        spans.scavenge(page);
+                    }
+                }
+            }
+            heap.scavengeResidual = freeInPages(heap);
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    /**
+     * An estimate, cheap and from the owner's view, of the committed bytes inside pages that no
+     * live block uses: all committed bytes but the owner's blocks and large blocks. Other threads'
+     * blocks count as free here, so with several threads it errs towards scavenging.
+     */
+    private long freeInPages(ThreadHeap heap) {
+        return spans.committed.get() - heap.usableBytes - largeUsable;
     }
 
     @Override
@@ -391,7 +446,7 @@ public final class HeapCore implements Allocator {
         }
         if (newByteSize > 0 && (page.isSingle()
                 ? resizeLargeInPlace(page, newByteSize)
-                : resizeSmallInPlace(page, index, newByteSize))) {
+                : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
             return address;
         }
         long oldRequested = page.requested(index);
@@ -436,6 +491,39 @@ public final class HeapCore implements Allocator {
         } else {
             remoteRequested.add(delta);
         }
+        return true;
+    }
+
+    /**
+     * A block alone in its page, at the page's start, changes class in place: the page is laid out
+     * again for the class of {@code newByteSize} (one of the same page size) and its first block is
+     * the same address, so nothing is copied and no page is left empty. By the page's owner only.
+     */
+    private boolean changeClassInPlace(Page page, int index, long newByteSize) {
+        if (index != 0 || newByteSize > SizeClasses.MEDIUM_MAX || page.ownerThread != Thread.currentThread()) {
+            return false;
+        }
+        int sizeClass = SizeClasses.classOf(newByteSize);
+        if (SizeClasses.isMedium(sizeClass) != SizeClasses.isMedium(page.sizeClass)) {
+            return false;
+        }
+        page.collectRemote();
+        if (page.used != 1 || page.inFullList || page.ownedBits != null) {
+            return false;
+        }
+        int newBlockSize = SizeClasses.blockSize(sizeClass);
+        if (!spans.prepareRelayout(page, page.blockSize, newBlockSize)) {
+            return false;
+        }
+        ThreadHeap heap = page.owner;
+        long oldRequested = page.requested(0);
+        int oldBlockSize = page.blockSize;
+        heap.detach(page);
+        spans.relayout(page, sizeClass);
+        heap.addAvailable(page);
+        page.allocate(newByteSize, this);
+        heap.usableBytes += newBlockSize - oldBlockSize;
+        heap.requestedBytes += newByteSize - oldRequested;
         return true;
     }
 
@@ -681,6 +769,9 @@ public final class HeapCore implements Allocator {
     }
 
     private void abandonAll(PageList list) {
+        if (list == null) {
+            return;
+        }
         Page page = list.head;
         while (page != null) {
             Page next = page.next;
@@ -724,9 +815,13 @@ public final class HeapCore implements Allocator {
             releaseEmpty(heap, heap.available[c]);
             releaseEmpty(heap, heap.fullPages[c]);
         }
+        heap.dropEmptyLists();
     }
 
     private void releaseEmpty(ThreadHeap heap, PageList list) {
+        if (list == null) {
+            return;
+        }
         Page page = list.head;
         while (page != null) {
             Page next = page.next;

@@ -28,6 +28,11 @@ final class SpanAllocator {
      * pages wait for reuse below the peak, never on top of it.
      */
     private static final long DIRTY_FLOOR = 4L << 20;
+    /** A scavenge that returns less than this (or 1/32 of the committed bytes) makes the next one wait. */
+    private static final long SCAVENGE_MIN = 64L << 10;
+    private static final int SCAVENGE_SHIFT = 5;
+    /** Holes go back into use at least this many bytes at a time, so a page does not refill for each block. */
+    private static final long RESTORE_MIN = 16L << 10;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
 
@@ -188,23 +193,51 @@ final class SpanAllocator {
         return page;
     }
 
-    /** @return whether the pool holds a retired page {@link #newPage} can lay out for {@code sizeClass} */
-    boolean hasPooledPage(int sizeClass) {
-        int slices = SizeClasses.isMedium(sizeClass) ? MEDIUM_PAGE_SLICES : SMALL_PAGE_SLICES;
-        for (Page page : pool) {
-            if (page.sliceCount == slices) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Lays an empty page out again for {@code sizeClass}, keeping its committed memory. */
+    /**
+     * Lays an empty page of a thread heap out again for {@code sizeClass}, keeping its committed
+     * memory. By its owner, without the lock.
+     */
     void relayout(Page page, int sizeClass) {
-        metadata.addAndGet(-page.metadataCharged);
         page.retire();
         page.format(sizeClass);
-        charge(page);
+        long before = page.metadataCharged;
+        page.metadataCharged = page.metadataBytes();
+        notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged - before));
+    }
+
+    /**
+     * Readies a page of blocks, whose only live block is its first, to be laid out again with
+     * blocks of {@code newBlockSize}: commits what that block needs, and returns to the OS the
+     * committed memory past the first block when the page has holes (the new layout counts its
+     * committed memory as a prefix). By the page's owner.
+     *
+     * @return false if the commit limit refused (nothing changed)
+     */
+    boolean prepareRelayout(Page page, int oldBlockSize, int newBlockSize) {
+        if (page.holeCount > 0) {
+            long keep = roundUp(oldBlockSize, Os.OS_PAGE_SIZE);
+            long bytes = page.commitEnd - keep - page.holeBytes;
+            lock.lock();
+            try {
+                Os.decommit(page.start + keep, page.commitEnd - keep);
+                madviseCalls++;
+                purgedBytes += bytes;
+            } finally {
+                lock.unlock();
+            }
+            committed.addAndGet(-bytes);
+            page.commitEnd = keep;
+            page.holeBits = null;
+            page.holeOsPages = null;
+            page.holeCount = 0;
+            page.holeBytes = 0;
+        }
+        return commitTo(page, newBlockSize);
+    }
+
+    /** @return whether the pool holds no committed memory (read without the lock) */
+    boolean poolIsClean() {
+        return pooledCommitted == 0;
     }
 
     /** @return an abandoned page of {@code sizeClass}, or null */
@@ -245,6 +278,12 @@ final class SpanAllocator {
     void retire(Page page) {
         metadata.addAndGet(-page.metadataCharged);
         page.metadataCharged = 0;
+        if (page.holeBytes > 0) {
+            // Part of it went back to the OS already: the pool counts committed memory as a prefix.
+            page.retire();
+            release(page);
+            return;
+        }
         park(page);
     }
 
@@ -538,12 +577,232 @@ final class SpanAllocator {
 
     private void decommit(Page page) {
         if (page.commitEnd > 0) {
+            long bytes = page.commitEnd - page.holeBytes;
             Os.decommit(page.start, page.commitEnd);
             madviseCalls++;
-            committed.addAndGet(-page.commitEnd);
-            purgedBytes += page.commitEnd;
+            committed.addAndGet(-bytes);
+            purgedBytes += bytes;
         }
         page.decommitted();
+    }
+
+    // ---- scavenging pages in use (their owner's thread) ----
+
+    /** Purges the pool if a commit of {@code bytes} would still set a new peak. */
+    void purgePoolForPeak(long bytes) {
+        if (pooledCommitted > 0 && wouldRaisePeak(bytes)) {
+            purgeForPeak(bytes);
+        }
+    }
+
+    /**
+     * @return how many more bytes of free memory inside pages (beyond what the last scavenge
+     *     could not return) make a scavenge worth its scan: 1/32 of the committed bytes, at least
+     *     {@link #SCAVENGE_MIN}
+     */
+    long scavengeWorth() {
+        return Math.max(SCAVENGE_MIN, committed.get() >> SCAVENGE_SHIFT);
+    }
+
+    /**
+     * Returns to the OS the memory of {@code page} (a page of blocks in use, called by its owner)
+     * that no live block touches: the committed tail past its bump pointer, and every OS page
+     * below it that only free blocks overlap. Those free blocks become holes, out of the free
+     * bitmap, until {@link #restoreHoles} gives them back.
+     *
+     * @return the bytes returned
+     */
+    long scavenge(Page page) {
+        page.collectRemote();
+        long touched = (long) page.bump * page.blockSize;
+        long keep = roundUp(touched, Os.OS_PAGE_SIZE);
+        long returned = 0;
+        if (page.commitEnd > keep) {
+            returned += decommitRange(page, keep, page.commitEnd);
+            page.commitEnd = keep;
+        }
+        if (page.freeCount == 0) {
+            return returned;
+        }
+        int osPages = (int) (touched / Os.OS_PAGE_SIZE);  // only those wholly below the bump pointer
+        // A run: OS pages only free blocks overlap, some of them holes already (one madvise covers
+        // both), ending before the first OS page a live block overlaps.
+        int runStart = -1;
+        boolean runHasNew = false;
+        for (int o = 0; o <= osPages; o++) {
+            boolean hole = o < osPages && isSet(page.holeOsPages, o);
+            boolean fresh = o < osPages && !hole && onlyFreeBlocks(page, o);
+            if (hole || fresh) {
+                if (runStart < 0) {
+                    runStart = o;
+                }
+                runHasNew |= fresh;
+            } else {
+                if (runStart >= 0 && runHasNew) {
+                    returned += makeHoles(page, runStart, o);
+                }
+                runStart = -1;
+                runHasNew = false;
+            }
+        }
+        return returned;
+    }
+
+    /** @return whether every block overlapping OS page {@code o} of {@code page} is free or a hole */
+    private static boolean onlyFreeBlocks(Page page, int o) {
+        int first = firstBlock(page, o);
+        int last = lastBlock(page, o);
+        long[] free = page.freeBits;
+        long[] holes = page.holeBits;
+        for (int w = first >>> 6; w <= last >>> 6; w++) {
+            long mask = -1L;
+            if (w == first >>> 6) {
+                mask &= -1L << first;
+            }
+            if (w == last >>> 6) {
+                mask &= -1L >>> (63 - (last & 63));
+            }
+            long notLive = free[w] | (holes != null ? holes[w] : 0);
+            if ((notLive & mask) != mask) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int firstBlock(Page page, int osPage) {
+        return (int) ((long) osPage * Os.OS_PAGE_SIZE / page.blockSize);
+    }
+
+    private static int lastBlock(Page page, int osPage) {
+        return (int) (((long) (osPage + 1) * Os.OS_PAGE_SIZE - 1) / page.blockSize);
+    }
+
+    private static boolean isSet(long[] bits, int index) {
+        return bits != null && (bits[index >>> 6] & (1L << index)) != 0;
+    }
+
+    /**
+     * Decommits OS pages {@code [fromOs, toOs)} of {@code page}, which only free blocks and holes
+     * overlap (some may be holes already), and makes those free blocks holes.
+     */
+    private long makeHoles(Page page, int fromOs, int toOs) {
+        if (page.holeBits == null) {
+            page.holeBits = new long[page.freeBits.length];
+            page.holeOsPages = new long[(int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6)];
+            long bytes = 32 + 8L * (page.holeBits.length + page.holeOsPages.length);
+            page.metadataCharged += bytes;
+            metadata.addAndGet(bytes);
+        }
+        long[] free = page.freeBits;
+        long[] holes = page.holeBits;
+        for (int b = firstBlock(page, fromOs); b <= lastBlock(page, toOs - 1); b++) {
+            long bit = 1L << b;
+            if ((free[b >>> 6] & bit) != 0) {
+                free[b >>> 6] &= ~bit;
+                holes[b >>> 6] |= bit;
+                page.freeCount--;
+                page.holeCount++;
+            }
+        }
+        long bytes = 0;
+        for (int o = fromOs; o < toOs; o++) {
+            if (!isSet(page.holeOsPages, o)) {
+                page.holeOsPages[o >>> 6] |= 1L << o;
+                bytes += Os.OS_PAGE_SIZE;
+            }
+        }
+        // The range may cover holes too: telling the OS again about those costs nothing.
+        Os.decommit(page.start + (long) fromOs * Os.OS_PAGE_SIZE, (long) (toOs - fromOs) * Os.OS_PAGE_SIZE);
+        madviseCalls++;
+        committed.addAndGet(-bytes);
+        purgedBytes += bytes;
+        page.holeBytes += bytes;
+        return bytes;
+    }
+
+    private long decommitRange(Page page, long from, long to) {
+        long bytes = to - from;
+        Os.decommit(page.start + from, bytes);
+        madviseCalls++;
+        committed.addAndGet(-bytes);
+        purgedBytes += bytes;
+        return bytes;
+    }
+
+    /**
+     * Gives the lowest holes of {@code page} back to its free bitmap, at least {@link #RESTORE_MIN}
+     * bytes of their OS pages (or all), with every other hole those OS pages then back, counting
+     * the OS pages as committed again (the OS maps them back when they are touched). By the page's
+     * owner, when the page has no other room.
+     *
+     * @return false if the page has no hole or the commit limit refused
+     */
+    boolean restoreHoles(Page page) {
+        if (page.holeCount == 0) {
+            return false;
+        }
+        long[] holes = page.holeBits;
+        long[] osPages = page.holeOsPages;
+        // Pick OS pages: those of the lowest holes, until there are enough.
+        long[] picked = new long[osPages.length];
+        long bytes = 0;
+        int fromOs = Integer.MAX_VALUE;
+        int toOs = -1;
+        for (int word = 0; word < holes.length && bytes < RESTORE_MIN; word++) {
+            long bits = holes[word];
+            while (bits != 0 && bytes < RESTORE_MIN) {
+                int block = (word << 6) | Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                int first = (int) ((long) block * page.blockSize / Os.OS_PAGE_SIZE);
+                int last = (int) (((long) (block + 1) * page.blockSize - 1) / Os.OS_PAGE_SIZE);
+                for (int o = first; o <= last; o++) {
+                    long bit = 1L << o;
+                    if ((osPages[o >>> 6] & bit) != 0 && (picked[o >>> 6] & bit) == 0) {
+                        picked[o >>> 6] |= bit;
+                        bytes += Os.OS_PAGE_SIZE;
+                    }
+                }
+                fromOs = Math.min(fromOs, first);
+                toOs = Math.max(toOs, last);
+            }
+        }
+        if (bytes > 0 && !commitBytes(bytes)) {
+            return false;
+        }
+        for (int w = 0; w < osPages.length; w++) {
+            osPages[w] &= ~picked[w];
+        }
+        page.holeBytes -= bytes;
+        // Every hole those OS pages overlap whose other OS pages are committed is free again.
+        long[] free = page.freeBits;
+        int lowest = Integer.MAX_VALUE;
+        for (int b = firstBlock(page, fromOs); b <= lastBlock(page, toOs); b++) {
+            long bit = 1L << b;
+            if ((holes[b >>> 6] & bit) != 0 && backed(page, b)) {
+                holes[b >>> 6] &= ~bit;
+                free[b >>> 6] |= bit;
+                page.holeCount--;
+                page.freeCount++;
+                lowest = Math.min(lowest, b >>> 6);
+            }
+        }
+        if (lowest < page.searchWord) {
+            page.searchWord = lowest;
+        }
+        return true;
+    }
+
+    /** @return whether no OS page block {@code b} of {@code page} overlaps is decommitted */
+    private static boolean backed(Page page, int b) {
+        int fromOs = (int) ((long) b * page.blockSize / Os.OS_PAGE_SIZE);
+        int toOs = (int) (((long) (b + 1) * page.blockSize - 1) / Os.OS_PAGE_SIZE);
+        for (int o = fromOs; o <= toOs; o++) {
+            if (isSet(page.holeOsPages, o)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void unmapEmptyRegions(int keep) {
