@@ -276,18 +276,34 @@ public final class HeapCore implements Allocator {
         return best;
     }
 
-    /**
-     * Called by a page's owner when its bump pointer reaches uncommitted memory. If that would set
-     * a new peak footprint, the memory the heap holds without using it goes back first: retired
-     * pages, then the owner's free memory inside its pages ({@link #scavenge}).
-     */
+    /** Called by a page's owner when its bump pointer reaches uncommitted memory. */
     boolean commitPage(Page page, long end) {
-        ThreadHeap heap = page.owner;
-        if (heap != null && spans.wouldRaisePeak(Os.OS_PAGE_SIZE)
+        return spans.commitTo(page, end);
+    }
+
+    /**
+     * A commit of {@code bytes} (for {@code page}, null for a huge block) is about to set a new
+     * peak footprint: the memory the heap holds without using it goes back first: retired pages,
+     * then, when enough has gathered since the last time, the calling thread's free memory inside
+     * its pages ({@link #scavenge}). Called on every path that commits: a page's bump pointer, holes
+     * coming back, a block changing class in place, large blocks.
+     */
+    void beforePeak(long bytes, Page page) {
+        spans.purgePoolForPeak(bytes);
+        ThreadHeap heap = page != null && !page.isSingle() ? page.owner
+                : Thread.currentThread().isVirtual() ? null : threadHeaps.get();
+        if (heap != null && spans.wouldRaisePeak(bytes)
                 && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
             scavenge(heap, page);
         }
-        return spans.commitTo(page, end);
+    }
+
+    /**
+     * Brings holes of {@code page} (of {@code heap}, by its owner) back into use: the page ran out
+     * of room.
+     */
+    boolean restoreHoles(ThreadHeap heap, Page page) {
+        return page.holeCount > 0 && spans.restoreHoles(page);
     }
 
     /**
@@ -296,10 +312,6 @@ public final class HeapCore implements Allocator {
      * By the heap's owner; the blocks whose memory went become holes until the page runs out of room.
      */
     private void scavenge(ThreadHeap heap, Page keep) {
-        spans.purgePoolForPeak(Os.OS_PAGE_SIZE);
-        if (!spans.wouldRaisePeak(Os.OS_PAGE_SIZE)) {
-            return;
-        }
         spans.lock.lock();
         try {
             for (PageList list : heap.available) {
@@ -321,7 +333,7 @@ public final class HeapCore implements Allocator {
      * blocks count as free here, so with several threads it errs towards scavenging.
      */
     private long freeInPages(ThreadHeap heap) {
-        return spans.committed.get() - heap.usableBytes - largeUsable;
+        return spans.committed.get() - spans.pooledCommitted() - heap.usableBytes - largeUsable;
     }
 
     @Override

@@ -124,7 +124,7 @@ final class SpanAllocator {
         if (target <= page.commitEnd) {
             return true;
         }
-        if (!commitBytes(target - page.commitEnd)) {
+        if (!commitBytes(target - page.commitEnd, page)) {
             return false;
         }
         page.commitEnd = target;
@@ -132,9 +132,9 @@ final class SpanAllocator {
     }
 
     /** Counts {@code bytes} as committed, purging retired pages first if the limit is in the way. */
-    private boolean commitBytes(long bytes) {
-        if (pooledCommitted > 0 && wouldRaisePeak(bytes)) {
-            purgeForPeak(bytes);
+    private boolean commitBytes(long bytes, Page page) {
+        if (wouldRaisePeak(bytes)) {
+            core.beforePeak(bytes, page);
         }
         return addCommitted(bytes) || (purgeForRoom() && addCommitted(bytes));
     }
@@ -457,7 +457,7 @@ final class SpanAllocator {
     }
 
     private long allocateHuge(long requested, long usable, long alignment) {
-        if (usable > MAX_REQUEST || !commitBytes(usable)) {
+        if (usable > MAX_REQUEST || !commitBytes(usable, null)) {
             return 0;
         }
         long span = roundUp(usable, Region.SIZE);
@@ -593,6 +593,11 @@ final class SpanAllocator {
         if (pooledCommitted > 0 && wouldRaisePeak(bytes)) {
             purgeForPeak(bytes);
         }
+    }
+
+    /** @return the committed bytes of retired pages (read without the lock) */
+    long pooledCommitted() {
+        return pooledCommitted;
     }
 
     /**
@@ -767,7 +772,7 @@ final class SpanAllocator {
                 toOs = Math.max(toOs, last);
             }
         }
-        if (bytes > 0 && !commitBytes(bytes)) {
+        if (bytes > 0 && !commitBytes(bytes, page)) {
             return false;
         }
         for (int w = 0; w < osPages.length; w++) {

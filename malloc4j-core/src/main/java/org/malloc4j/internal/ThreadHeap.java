@@ -104,7 +104,7 @@ final class ThreadHeap {
         while (page != null) {
             Page next = page.next;
             page.collectRemote();
-            if (page.hasAvailable() || core.spans.restoreHoles(page)) {
+            if (page.hasAvailable() || core.restoreHoles(this, page)) {
                 list.moveToFront(page);
                 current[sizeClass] = page;
                 return page;
