@@ -630,13 +630,16 @@ final class SpanAllocator {
             return returned;
         }
         int osPages = (int) (touched / Os.OS_PAGE_SIZE);  // only those wholly below the bump pointer
+        // Blocks of an OS page or more: mark the OS pages live blocks touch, fewer than OS pages.
+        long[] busy = page.blockSize >= Os.OS_PAGE_SIZE ? busyOsPages(page, osPages) : null;
         // A run: OS pages only free blocks overlap, some of them holes already (one madvise covers
         // both), ending before the first OS page a live block overlaps.
         int runStart = -1;
         boolean runHasNew = false;
         for (int o = 0; o <= osPages; o++) {
             boolean hole = o < osPages && isSet(page.holeOsPages, o);
-            boolean fresh = o < osPages && !hole && onlyFreeBlocks(page, o);
+            boolean fresh = o < osPages && !hole
+                    && (busy != null ? (busy[o >>> 6] & (1L << o)) == 0 : onlyFreeBlocks(page, o));
             if (hole || fresh) {
                 if (runStart < 0) {
                     runStart = o;
@@ -651,6 +654,34 @@ final class SpanAllocator {
             }
         }
         return returned;
+    }
+
+    /** Scratch for {@link #busyOsPages}, under the lock: a bit per OS page of a medium page. */
+    private final long[] busyScratch = new long[(int) (MEDIUM_PAGE_SLICES * Region.SLICE_SIZE / Os.OS_PAGE_SIZE / 64)];
+
+    /** @return a bit set of the OS pages below {@code osPages} that a live block of {@code page} overlaps */
+    private long[] busyOsPages(Page page, int osPages) {
+        long[] busy = busyScratch;
+        java.util.Arrays.fill(busy, 0, (osPages + 63) >>> 6, 0L);
+        long[] free = page.freeBits;
+        long[] holes = page.holeBits;
+        int bump = page.bump;
+        for (int w = 0; w <= (bump - 1) >>> 6; w++) {
+            long live = ~(free[w] | (holes != null ? holes[w] : 0));
+            if (w == (bump - 1) >>> 6 && (bump & 63) != 0) {
+                live &= -1L >>> (64 - (bump & 63));
+            }
+            while (live != 0) {
+                int b = (w << 6) | Long.numberOfTrailingZeros(live);
+                live &= live - 1;
+                int first = (int) ((long) b * page.blockSize / Os.OS_PAGE_SIZE);
+                int last = Math.min(osPages - 1, (int) (((long) (b + 1) * page.blockSize - 1) / Os.OS_PAGE_SIZE));
+                for (int o = first; o <= last; o++) {
+                    busy[o >>> 6] |= 1L << o;
+                }
+            }
+        }
+        return busy;
     }
 
     /** @return whether every block overlapping OS page {@code o} of {@code page} is free or a hole */
@@ -749,8 +780,7 @@ final class SpanAllocator {
         }
         long[] holes = page.holeBits;
         long[] osPages = page.holeOsPages;
-        // Pick OS pages: those of the lowest holes, until there are enough.
-        long[] picked = new long[osPages.length];
+        // Pick the OS pages of the lowest holes, in ascending order, until there are enough.
         long bytes = 0;
         int fromOs = Integer.MAX_VALUE;
         int toOs = -1;
@@ -759,12 +789,10 @@ final class SpanAllocator {
             while (bits != 0 && bytes < RESTORE_MIN) {
                 int block = (word << 6) | Long.numberOfTrailingZeros(bits);
                 bits &= bits - 1;
-                int first = (int) ((long) block * page.blockSize / Os.OS_PAGE_SIZE);
+                int first = Math.max(toOs + 1, (int) ((long) block * page.blockSize / Os.OS_PAGE_SIZE));
                 int last = (int) (((long) (block + 1) * page.blockSize - 1) / Os.OS_PAGE_SIZE);
                 for (int o = first; o <= last; o++) {
-                    long bit = 1L << o;
-                    if ((osPages[o >>> 6] & bit) != 0 && (picked[o >>> 6] & bit) == 0) {
-                        picked[o >>> 6] |= bit;
+                    if ((osPages[o >>> 6] & (1L << o)) != 0) {
                         bytes += Os.OS_PAGE_SIZE;
                     }
                 }
@@ -775,8 +803,8 @@ final class SpanAllocator {
         if (bytes > 0 && !commitBytes(bytes, page)) {
             return false;
         }
-        for (int w = 0; w < osPages.length; w++) {
-            osPages[w] &= ~picked[w];
+        for (int o = fromOs; o <= toOs; o++) {
+            osPages[o >>> 6] &= ~(1L << o);
         }
         page.holeBytes -= bytes;
         // Every hole those OS pages overlap whose other OS pages are committed is free again.
