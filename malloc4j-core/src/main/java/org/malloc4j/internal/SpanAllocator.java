@@ -278,11 +278,26 @@ final class SpanAllocator {
     void retire(Page page) {
         metadata.addAndGet(-page.metadataCharged);
         page.metadataCharged = 0;
-        if (page.holeBytes > 0) {
-            // Part of it went back to the OS already: the pool counts committed memory as a prefix.
-            page.retire();
-            release(page);
-            return;
+        if (page.holeCount > 0) {
+            // The pool counts a page's committed memory as a prefix: keep what comes before the
+            // first hole, return the rest.
+            long[] holes = page.holeOsPages;
+            int first = 0;
+            while (holes[first >>> 6] == 0) {
+                first += 64;
+            }
+            first += Long.numberOfTrailingZeros(holes[first >>> 6]);
+            long keep = (long) first * Os.OS_PAGE_SIZE;
+            long bytes = page.commitEnd - keep - page.holeBytes;
+            Os.decommit(page.start + keep, page.commitEnd - keep);
+            madviseCalls++;
+            purgedBytes += bytes;
+            committed.addAndGet(-bytes);
+            page.commitEnd = keep;
+            page.holeBits = null;
+            page.holeOsPages = null;
+            page.holeCount = 0;
+            page.holeBytes = 0;
         }
         park(page);
     }

@@ -354,7 +354,8 @@ public final class FootprintBreakdown {
                 time(trace, HeapConfig.DEFAULT_PURGE_DELAY.toMillis(), 1);
             }
             for (int i = 1; i < args.length; i++) {
-                System.out.println(time(read(Path.of(args[i])), HeapConfig.DEFAULT_PURGE_DELAY.toMillis(), 5));
+                System.out.println(time(read(Path.of(args[i])), HeapConfig.DEFAULT_PURGE_DELAY.toMillis(),
+                        Integer.getInteger("passes", 5)));
             }
             return;
         }
