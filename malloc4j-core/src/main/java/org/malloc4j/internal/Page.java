@@ -13,6 +13,10 @@ import java.lang.invoke.VarHandle;
  *   <li><em>free</em> when bit {@code i} of {@link #freeBits} is set: the owner may hand it out;
  *   <li><em>remotely freed</em> when bit {@code i} of {@link #remoteBits} is set: freed by a thread
  *       that does not own the page, waiting for the owner to {@linkplain #collectRemote collect} it;
+ *   <li>a <em>hole</em> when bit {@code i} of {@link #holeBits} is set: free, but its memory went back
+ *       to the OS ({@link SpanAllocator#scavenge}); neither free nor used in the counts, and handed
+ *       out only after the owner {@linkplain SpanAllocator#restoreHoles restores} it, when the page
+ *       has no other room;
  *   <li><em>live</em> otherwise.
  * </ul>
  * Only the owner thread (or, for pages without one, a thread holding the heap's span lock) reads
