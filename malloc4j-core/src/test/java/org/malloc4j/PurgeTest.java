@@ -150,7 +150,10 @@ class PurgeTest {
                 burst(heap, count, size);
             }
             HeapStats later = heap.stats();
-            assertEquals(0, later.madviseCalls(), later.toText());
+            // Only what a commit past the peak needs is purged (pages come back in another order,
+            // so a round may need an OS page more than the first): a small part of what is reused.
+            assertTrue(later.purgedBytes() <= 10L * count * size / 20, "purged " + later.purgedBytes()
+                    + " B in 10 rounds of " + count * size + " B\n" + later.toText());
             assertEquals(first.mmapCalls(), later.mmapCalls(), later.toText());
             // Pages come back in another order, so a partly used one may commit a few more OS pages.
             assertTrue(later.peakCommittedBytes() <= first.peakCommittedBytes() + MIB, later.toText());

@@ -33,6 +33,12 @@ public final class HeapCore implements Allocator {
      * size classes do (up to 20 %).
      */
     private static final long GROWS_AS_LARGE = 32 * 1024;
+    /**
+     * A spare page laid out for another class is not taken again within this many of its thread's
+     * mallocs: two classes that take turns at the peak would otherwise pass one page back and
+     * forth on every turn.
+     */
+    private static final long SPARE_BOUNCE = 4096;
 
     private final String name;
     final SpanAllocator spans;
@@ -283,13 +289,20 @@ public final class HeapCore implements Allocator {
     }
 
     private Page acquirePage(ThreadHeap heap, int sizeClass) {
+        if (spans.poolIsClean() && spans.wouldRaisePeak(Os.OS_PAGE_SIZE)) {
+            Page spare = takeSpare(heap, sizeClass);
+            if (spare != null) {
+                heap.addAvailable(spare);
+                return spare;
+            }
+        }
         spans.lock.lock();
         try {
             sweepEndedThreads(false);
             Page page;
             while ((page = spans.takeAbandoned(sizeClass)) != null) {
                 page.collectRemote();
-                if (page.hasAvailable()) {
+                if (page.hasAvailable() || spans.restoreHoles(page)) {
                     heap.addAvailable(page);
                     return page;
                 }
@@ -305,9 +318,95 @@ public final class HeapCore implements Allocator {
         }
     }
 
+    /**
+     * Before a new page grows the heap's committed memory to a new peak (and the pool has none to
+     * give): takes the empty page another class of the same page size keeps as its spare and lays
+     * it out for {@code sizeClass}, so its committed memory is reused (reuse before growth). The
+     * owner's own pages: no lock.
+     *
+     * @return the page, or null if no class keeps a spare with committed memory
+     */
+    private Page takeSpare(ThreadHeap heap, int sizeClass) {
+        boolean medium = SizeClasses.isMedium(sizeClass);
+        int from = medium ? SizeClasses.FIRST_MEDIUM : 0;
+        int to = medium ? SizeClasses.COUNT : SizeClasses.FIRST_MEDIUM;
+        Page best = null;
+        for (int c = from; c < to; c++) {
+            Page page = heap.current[c];
+            if (c != sizeClass && page != EMPTY_PAGE && page.used == 0 && !page.inFullList
+                    && page.remoteCount == 0 && page.commitEnd > 0 && page.holeCount == 0
+                    && (page.spareTakenAt == 0 || heap.mallocCount - page.spareTakenAt > SPARE_BOUNCE)
+                    && (best == null || page.commitEnd > best.commitEnd)) {
+                best = page;
+            }
+        }
+        if (best == null) {
+            return null;
+        }
+        heap.detach(best);
+        spans.relayout(best, sizeClass);
+        best.spareTakenAt = heap.mallocCount;
+        return best;
+    }
+
     /** Called by a page's owner when its bump pointer reaches uncommitted memory. */
     boolean commitPage(Page page, long end) {
         return spans.commitTo(page, end);
+    }
+
+    /**
+     * A commit of {@code bytes} (for {@code page}, null for a huge block) is about to set a new
+     * peak footprint: the memory the heap holds without using it goes back first: retired pages,
+     * then, when enough has gathered since the last time, the calling thread's free memory inside
+     * its pages ({@link #scavenge}). Called on every path that commits: a page's bump pointer, holes
+     * coming back, a block changing class in place, large blocks.
+     */
+    void beforePeak(long bytes, Page page) {
+        spans.purgePoolForPeak(bytes);
+        ThreadHeap heap = page != null && !page.isSingle() ? page.owner
+                : Thread.currentThread().isVirtual() ? null : threadHeaps.get();
+        if (heap != null && spans.wouldRaisePeak(bytes)
+                && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
+            scavenge(heap, page);
+        }
+    }
+
+    /**
+     * Brings holes of {@code page} (of {@code heap}, by its owner) back into use: the page ran out
+     * of room.
+     */
+    boolean restoreHoles(ThreadHeap heap, Page page) {
+        return page.holeCount > 0 && spans.restoreHoles(page);
+    }
+
+    /**
+     * Returns to the OS what {@code heap}'s pages with room (all but {@code keep}) commit without
+     * using: free OS pages between their live blocks and committed tails past their bump pointers.
+     * By the heap's owner; the blocks whose memory went become holes until the page runs out of room.
+     */
+    private void scavenge(ThreadHeap heap, Page keep) {
+        spans.lock.lock();
+        try {
+            for (PageList list : heap.available) {
+                for (Page page = list == null ? null : list.head; page != null; page = page.next) {
+                    if (page != keep) {
+                        spans.scavenge(page);
+                    }
+                }
+            }
+            heap.scavengeResidual = freeInPages(heap);
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    /**
+     * An estimate, cheap and from the owner's view, of the committed bytes inside pages that no
+     * live block uses: all committed bytes but the owner's blocks and large blocks. Other threads'
+     * blocks count as free here, so with several threads it errs towards scavenging.
+     */
+    private long freeInPages(ThreadHeap heap) {
+        return spans.committed.get() - spans.pooledCommitted() - heap.usableBytes - largeUsable;
     }
 
     @Override
@@ -498,7 +597,7 @@ public final class HeapCore implements Allocator {
         }
         if (newByteSize > 0 && (page.isSingle()
                 ? resizeLargeInPlace(page, newByteSize)
-                : resizeSmallInPlace(page, index, newByteSize))) {
+                : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
             return address;
         }
         long oldRequested = page.requested(index);
@@ -544,6 +643,40 @@ public final class HeapCore implements Allocator {
         } else {
             remoteRequested.add(delta);
         }
+        return true;
+    }
+
+    /**
+     * A block alone in its page, at the page's start, changes class in place: the page is laid out
+     * again for the class of {@code newByteSize} (one of the same page size) and its first block is
+     * the same address, so nothing is copied and no page is left empty. By the page's owner only.
+     */
+    private boolean changeClassInPlace(Page page, int index, long newByteSize) {
+        // Past GROWS_AS_LARGE a block becomes a large one instead, with room to grow in place.
+        if (index != 0 || newByteSize > GROWS_AS_LARGE || page.ownerThread != Thread.currentThread()) {
+            return false;
+        }
+        int sizeClass = SizeClasses.classOf(newByteSize);
+        if (SizeClasses.isMedium(sizeClass) != SizeClasses.isMedium(page.sizeClass)) {
+            return false;
+        }
+        page.collectRemote();
+        if (page.used != 1 || page.inFullList || page.ownedBits != null) {
+            return false;
+        }
+        int newBlockSize = SizeClasses.blockSize(sizeClass);
+        if (!spans.prepareRelayout(page, page.blockSize, newBlockSize)) {
+            return false;
+        }
+        ThreadHeap heap = page.owner;
+        long oldRequested = page.requested(0);
+        int oldBlockSize = page.blockSize;
+        heap.detach(page);
+        spans.relayout(page, sizeClass);
+        heap.addAvailable(page);
+        page.allocate(newByteSize, this);
+        heap.usableBytes += newBlockSize - oldBlockSize;
+        heap.requestedBytes += newByteSize - oldRequested;
         return true;
     }
 
@@ -806,6 +939,9 @@ public final class HeapCore implements Allocator {
     }
 
     private void abandonAll(PageList list) {
+        if (list == null) {
+            return;
+        }
         Page page = list.head;
         while (page != null) {
             Page next = page.next;
@@ -849,9 +985,13 @@ public final class HeapCore implements Allocator {
             releaseEmpty(heap, heap.available[c]);
             releaseEmpty(heap, heap.fullPages[c]);
         }
+        heap.dropEmptyLists();
     }
 
     private void releaseEmpty(ThreadHeap heap, PageList list) {
+        if (list == null) {
+            return;
+        }
         Page page = list.head;
         while (page != null) {
             Page next = page.next;

@@ -13,6 +13,10 @@ import java.lang.invoke.VarHandle;
  *   <li><em>free</em> when bit {@code i} of {@link #freeBits} is set: the owner may hand it out;
  *   <li><em>remotely freed</em> when bit {@code i} of {@link #remoteBits} is set: freed by a thread
  *       that does not own the page, waiting for the owner to {@linkplain #collectRemote collect} it;
+ *   <li>a <em>hole</em> when bit {@code i} of {@link #holeBits} is set: free, but its memory went back
+ *       to the OS ({@link SpanAllocator#scavenge}); neither free nor used in the counts, and handed
+ *       out only after the owner {@linkplain SpanAllocator#restoreHoles restores} it, when the page
+ *       has no other room;
  *   <li><em>live</em> otherwise.
  * </ul>
  * Only the owner thread (or, for pages without one, a thread holding the heap's span lock) reads
@@ -107,6 +111,17 @@ public final class Page {
 
     long commitEnd;
     long cleanFrom;
+    /**
+     * Free blocks whose memory went back to the OS while the page stayed in use (see
+     * {@link SpanAllocator#scavenge}): taken out of {@link #freeBits} so no allocation hands them
+     * out until the owner {@linkplain SpanAllocator#restoreHoles restores} them; null if none ever were.
+     */
+    long[] holeBits;
+    /** Bit set: OS pages of the page that went back to the OS with {@link #holeBits}; null with it. */
+    long[] holeOsPages;
+    int holeCount;
+    /** Bytes below {@link #commitEnd} that went back to the OS with {@link #holeBits}: not committed. */
+    long holeBytes;
 
     volatile ThreadHeap owner;
     /** The owning platform thread, or null: frees from this thread need no atomics. */
@@ -115,6 +130,8 @@ public final class Page {
     /** Whether the page was ever laid out; a span taken for a request that then failed was not. */
     boolean laidOut;
     long releasedAtNanos;
+    /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
+    long spareTakenAt;
     Page next;
     Page prev;
 
@@ -139,21 +156,27 @@ public final class Page {
         this.freeBits = zeroed(freeBits, (capacity + 63) >>> 6);
         this.remoteBits = null;
         this.ownedBits = null;
+        this.holeBits = null;
+        this.holeOsPages = null;
+        this.holeCount = 0;
+        this.holeBytes = 0;
         this.remoteCount = 0;
         this.full = 0;
         this.inFullList = false;
         // A slack is at most blockSize, and must differ from the all-ones free mark.
         this.slackWidth = blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
-        this.slack8 = slackWidth == 1 ? (slack8 != null && slack8.length == capacity ? slack8 : new byte[capacity]) : null;
-        this.slack16 = slackWidth == 2 ? (slack16 != null && slack16.length == capacity ? slack16 : new short[capacity]) : null;
-        this.slack32 = slackWidth == 4 ? (slack32 != null && slack32.length == capacity ? slack32 : new int[capacity]) : null;
+        // Arrays of an earlier layout are long enough when it had smaller blocks: only entries below
+        // the bump pointer are ever read, and each is written when its block is handed out.
+        this.slack8 = slackWidth == 1 ? (slack8 != null && slack8.length >= capacity ? slack8 : new byte[capacity]) : null;
+        this.slack16 = slackWidth == 2 ? (slack16 != null && slack16.length >= capacity ? slack16 : new short[capacity]) : null;
+        this.slack32 = slackWidth == 4 ? (slack32 != null && slack32.length >= capacity ? slack32 : new int[capacity]) : null;
         this.active = true;
         this.laidOut = true;
     }
 
-    /** Reuses the bitmap of the page's last layout when it has the right length. */
+    /** Reuses the bitmap of the page's last layout when it is long enough. */
     private static long[] zeroed(long[] old, int length) {
-        if (old != null && old.length == length) {
+        if (old != null && old.length >= length) {
             java.util.Arrays.fill(old, 0L);
             return old;
         }
@@ -196,6 +219,10 @@ public final class Page {
     void decommitted() {
         commitEnd = 0;
         cleanFrom = 0;
+        holeBits = null;
+        holeOsPages = null;
+        holeCount = 0;
+        holeBytes = 0;
         active = false;
     }
 
@@ -357,6 +384,9 @@ public final class Page {
             taken += Long.bitCount(bits);
             // A bit for a block the owner already holds free was a racing double free: drop it.
             bits &= ~freeBits[word];
+            if (holeBits != null) {
+                bits &= ~holeBits[word];
+            }
             if (bits != 0) {
                 freeBits[word] |= bits;
                 collected += Long.bitCount(bits);
@@ -479,8 +509,15 @@ public final class Page {
         if (remote != null) {
             bytes += 16 + 8L * remote.length;
         }
-        if (slack8 != null || slack16 != null || slack32 != null) {
-            bytes += 16 + (long) capacity * slackWidth;
+        if (holeBits != null) {
+            bytes += 32 + 8L * (holeBits.length + holeOsPages.length);
+        }
+        if (slack8 != null) {
+            bytes += 16 + slack8.length;
+        } else if (slack16 != null) {
+            bytes += 16 + 2L * slack16.length;
+        } else if (slack32 != null) {
+            bytes += 16 + 4L * slack32.length;
         }
         return bytes;
     }

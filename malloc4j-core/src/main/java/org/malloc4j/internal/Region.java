@@ -17,6 +17,8 @@ final class Region {
     /** Bytes of a slice: 64 KiB, the size of a small page. */
     static final long SLICE_SIZE = 1L << SLICE_SHIFT;
     static final int SLICES = (int) (SIZE / SLICE_SIZE);
+    /** The slices the slice map covers at first: 4 MiB. */
+    private static final int INITIAL_MAP = 64;
 
     final HeapCore core;
     final long base;
@@ -29,8 +31,13 @@ final class Region {
     /** A segment over the whole region; blocks' segments are slices of it. */
     final MemorySegment memory;
     final boolean huge;
-    /** Slice index to the page covering it, or null where the slice is free. */
-    private final Page[] sliceOwner;
+    /**
+     * Slice index to the page covering it, or null where the slice is free; covers the slices up to
+     * the highest ever used (it grows under the span lock), so a region a small heap barely uses
+     * keeps a small map. Frees read it without the lock: they only look up addresses handed out
+     * after the map that covers them was published.
+     */
+    private Page[] sliceOwner;
     /** Bit set: the slice is free (and decommitted). */
     private final long[] freeSlices;
     private int freeSliceCount;
@@ -43,7 +50,7 @@ final class Region {
         this.arena = Arena.ofShared();
         this.memory = Os.segment(base, byteSize, arena);
         this.huge = huge;
-        this.sliceOwner = huge ? null : new Page[SLICES];
+        this.sliceOwner = huge ? null : new Page[INITIAL_MAP];
         this.freeSlices = huge ? null : new long[SLICES / 64];
         if (!huge) {
             java.util.Arrays.fill(freeSlices, -1L);
@@ -64,7 +71,23 @@ final class Region {
         if (huge) {
             return hugePage;
         }
-        return sliceOwner[(int) ((address - base) >>> SLICE_SHIFT)];
+        Page[] owners = sliceOwner;
+        int slice = (int) ((address - base) >>> SLICE_SHIFT);
+        return slice < owners.length ? owners[slice] : null;
+    }
+
+    /** Grows the slice map to cover slices below {@code end}; under the span lock. */
+    private void cover(int end) {
+        int length = sliceOwner.length;
+        if (end <= length) {
+            return;
+        }
+        long before = metadataBytes();
+        while (length < end) {
+            length *= 2;
+        }
+        sliceOwner = java.util.Arrays.copyOf(sliceOwner, Math.min(length, SLICES));
+        core.spans.metadata.addAndGet(metadataBytes() - before);
     }
 
     Page hugePage(long spanBytes) {
@@ -89,6 +112,7 @@ final class Region {
         setFree(first, count, false);
         Page page = new Page(this, first, count, base + ((long) first << SLICE_SHIFT),
                 (long) count << SLICE_SHIFT);
+        cover(first + count);
         for (int i = first; i < first + count; i++) {
             sliceOwner[i] = page;
         }
@@ -112,6 +136,7 @@ final class Region {
 
     /** Points the slices of {@code page} (which may have grown) at it. */
     void mapSlices(Page page, int first, int count) {
+        cover(first + count);
         for (int i = first; i < first + count; i++) {
             sliceOwner[i] = page;
         }
@@ -198,6 +223,6 @@ final class Region {
     }
 
     long metadataBytes() {
-        return huge ? 96 : 96 + 16 + 4L * SLICES + 16 + 8L * freeSlices.length;
+        return huge ? 96 : 96 + 16 + 4L * sliceOwner.length + 16 + 8L * freeSlices.length;
     }
 }

@@ -24,7 +24,9 @@ final class SpanAllocator {
      * without faulting every page in again, however much it is; they are not purged when they are
      * retired. Past this many bytes in the pool, a span taken from fresh slices purges as many bytes
      * of the oldest retired pages, so committed memory does not grow while retired memory sits idle:
-     * the footprint stays within the most bytes ever in use plus this floor.
+     * the footprint stays within the most bytes ever in use plus this floor. Whatever the floor, a
+     * commit that would raise the footprint's peak purges the whole pool first ({@link #purgeForPeak}):
+     * retired pages wait for reuse below the peak, never on top of it.
      */
     private static final long DIRTY_FLOOR = 4L << 20;
     /**
@@ -33,6 +35,11 @@ final class SpanAllocator {
      * {@code madvise} calls.
      */
     private static final long PURGE_BATCH_BYTES = 16L << 20;
+    /** A scavenge that returns less than this (or 1/32 of the committed bytes) makes the next one wait. */
+    private static final long SCAVENGE_MIN = 64L << 10;
+    private static final int SCAVENGE_SHIFT = 5;
+    /** Holes go back into use at least this many bytes at a time, so a page does not refill for each block. */
+    private static final long RESTORE_MIN = 16L << 10;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
 
@@ -44,8 +51,8 @@ final class SpanAllocator {
     private final List<Region> hugeRegions = new ArrayList<>();
     /** Retired pages, oldest first: committed memory waiting out the purge delay. */
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
-    /** Committed bytes of the pages in {@link #pool}. */
-    private long pooledCommitted;
+    /** Committed bytes of the pages in {@link #pool}; written under {@link #lock}, read by commits without it. */
+    private volatile long pooledCommitted;
     /**
      * Bytes purged from the pool beyond what fresh commits asked for (a whole retired page purged
      * for a smaller new one, or to make room); later fresh commits use them up before purging more.
@@ -65,6 +72,8 @@ final class SpanAllocator {
     final AtomicLong committed = new AtomicLong();
     final AtomicLong peakCommitted = new AtomicLong();
     final AtomicLong metadata = new AtomicLong();
+    /** The most {@code committed + metadata} has been: the footprint's peak, which purges protect. */
+    private final AtomicLong peakFootprint = new AtomicLong();
     volatile long reserved;
     volatile long peakReserved;
     volatile long mmapCalls;
@@ -112,7 +121,15 @@ final class SpanAllocator {
         while (now > (peak = peakCommitted.get()) && !peakCommitted.compareAndSet(peak, now)) {
             Thread.onSpinWait();
         }
+        notePeakFootprint(now + metadata.get());
         return true;
+    }
+
+    private void notePeakFootprint(long footprint) {
+        long peak;
+        while (footprint > (peak = peakFootprint.get()) && !peakFootprint.compareAndSet(peak, footprint)) {
+            Thread.onSpinWait();
+        }
     }
 
     /** Commits {@code page} up to {@code end} bytes from its start, rounded to OS pages. */
@@ -121,7 +138,7 @@ final class SpanAllocator {
         if (target <= page.commitEnd) {
             return true;
         }
-        if (!commitBytes(target - page.commitEnd)) {
+        if (!commitBytes(target - page.commitEnd, page)) {
             return false;
         }
         page.commitEnd = target;
@@ -129,8 +146,36 @@ final class SpanAllocator {
     }
 
     /** Counts {@code bytes} as committed, purging retired pages first if the limit is in the way. */
-    private boolean commitBytes(long bytes) {
+    private boolean commitBytes(long bytes, Page page) {
+        if (wouldRaisePeak(bytes)) {
+            core.beforePeak(bytes, page);
+        }
         return addCommitted(bytes) || (purgeForRoom() && addCommitted(bytes));
+    }
+
+    /**
+     * @return whether {@code bytes} more committed memory or metadata would set a new peak of the
+     *     footprint (committed bytes plus the metadata estimate)
+     */
+    boolean wouldRaisePeak(long bytes) {
+        return committed.get() + metadata.get() + bytes > peakFootprint.get();
+    }
+
+    /**
+     * A commit is about to set a new peak: retired pages' memory goes back first, oldest first, so
+     * memory waiting out the purge delay never adds to the peak footprint. Below the peak, retired
+     * pages keep waiting for reuse as before.
+     */
+    private void purgeForPeak(long bytes) {
+        lock.lock();
+        try {
+            // Only as much as the new peak would take: the rest stays for reuse within the delay.
+            while (wouldRaisePeak(bytes) && !pool.isEmpty()) {
+                release(takeOldest());
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Near the limit: purge every retired page now and say whether that freed anything. */
@@ -163,6 +208,53 @@ final class SpanAllocator {
             charge(page);
         }
         return page;
+    }
+
+    /**
+     * Lays an empty page of a thread heap out again for {@code sizeClass}, keeping its committed
+     * memory. By its owner, without the lock.
+     */
+    void relayout(Page page, int sizeClass) {
+        page.retire();
+        page.format(sizeClass);
+        long before = page.metadataCharged;
+        page.metadataCharged = page.metadataBytes();
+        notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged - before));
+    }
+
+    /**
+     * Readies a page of blocks, whose only live block is its first, to be laid out again with
+     * blocks of {@code newBlockSize}: commits what that block needs, and returns to the OS the
+     * committed memory past the first block when the page has holes (the new layout counts its
+     * committed memory as a prefix). By the page's owner.
+     *
+     * @return false if the commit limit refused (nothing changed)
+     */
+    boolean prepareRelayout(Page page, int oldBlockSize, int newBlockSize) {
+        if (page.holeCount > 0) {
+            long keep = roundUp(oldBlockSize, Os.OS_PAGE_SIZE);
+            long bytes = page.commitEnd - keep - page.holeBytes;
+            lock.lock();
+            try {
+                Os.decommit(page.start + keep, page.commitEnd - keep);
+                madviseCalls++;
+                purgedBytes += bytes;
+            } finally {
+                lock.unlock();
+            }
+            committed.addAndGet(-bytes);
+            page.commitEnd = keep;
+            page.holeBits = null;
+            page.holeOsPages = null;
+            page.holeCount = 0;
+            page.holeBytes = 0;
+        }
+        return commitTo(page, newBlockSize);
+    }
+
+    /** @return whether the pool holds no committed memory (read without the lock) */
+    boolean poolIsClean() {
+        return pooledCommitted == 0;
     }
 
     /** @return an abandoned page of {@code sizeClass}, or null */
@@ -203,13 +295,37 @@ final class SpanAllocator {
     void retire(Page page) {
         metadata.addAndGet(-page.metadataCharged);
         page.metadataCharged = 0;
+        if (page.holeCount > 0) {
+            // The pool counts a page's committed memory as a prefix: keep what comes before the
+            // first hole, return the rest.
+            long[] holes = page.holeOsPages;
+            int first = 0;
+            while (holes[first >>> 6] == 0) {
+                first += 64;
+            }
+            first += Long.numberOfTrailingZeros(holes[first >>> 6]);
+            long keep = (long) first * Os.OS_PAGE_SIZE;
+            long bytes = page.commitEnd - keep - page.holeBytes;
+            Os.decommit(page.start + keep, page.commitEnd - keep);
+            madviseCalls++;
+            purgedBytes += bytes;
+            committed.addAndGet(-bytes);
+            page.commitEnd = keep;
+            page.holeBits = null;
+            page.holeOsPages = null;
+            page.holeCount = 0;
+            page.holeBytes = 0;
+        }
         park(page);
     }
 
     /** Adds a freshly laid-out page's bookkeeping to the estimate; {@link #retire} takes it off. */
     private void charge(Page page) {
         page.metadataCharged = page.metadataBytes();
-        metadata.addAndGet(page.metadataCharged);
+        if (!pool.isEmpty() && wouldRaisePeak(page.metadataCharged)) {
+            purgeForPeak(page.metadataCharged);
+        }
+        notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged));
     }
 
     /** Puts a page that holds no live block into the pool, its metadata already off the estimate. */
@@ -415,7 +531,7 @@ final class SpanAllocator {
     }
 
     private long allocateHuge(long requested, long usable, long alignment) {
-        if (usable > MAX_REQUEST || !commitBytes(usable)) {
+        if (usable > MAX_REQUEST || !commitBytes(usable, null)) {
             return 0;
         }
         long span = roundUp(usable, Region.SIZE);
@@ -547,12 +663,265 @@ final class SpanAllocator {
 
     private void decommit(Page page) {
         if (page.commitEnd > 0) {
+            long bytes = page.commitEnd - page.holeBytes;
             Os.decommit(page.start, page.commitEnd);
             madviseCalls++;
-            committed.addAndGet(-page.commitEnd);
-            purgedBytes += page.commitEnd;
+            committed.addAndGet(-bytes);
+            purgedBytes += bytes;
         }
         page.decommitted();
+    }
+
+    // ---- scavenging pages in use (their owner's thread) ----
+
+    /** Purges the pool if a commit of {@code bytes} would still set a new peak. */
+    void purgePoolForPeak(long bytes) {
+        if (pooledCommitted > 0 && wouldRaisePeak(bytes)) {
+            purgeForPeak(bytes);
+        }
+    }
+
+    /** @return the committed bytes of retired pages (read without the lock) */
+    long pooledCommitted() {
+        return pooledCommitted;
+    }
+
+    /**
+     * @return how many more bytes of free memory inside pages (beyond what the last scavenge
+     *     could not return) make a scavenge worth its scan: 1/32 of the committed bytes, at least
+     *     {@link #SCAVENGE_MIN}
+     */
+    long scavengeWorth() {
+        return Math.max(SCAVENGE_MIN, committed.get() >> SCAVENGE_SHIFT);
+    }
+
+    /**
+     * Returns to the OS the memory of {@code page} (a page of blocks in use, called by its owner)
+     * that no live block touches: the committed tail past its bump pointer, and every OS page
+     * below it that only free blocks overlap. Those free blocks become holes, out of the free
+     * bitmap, until {@link #restoreHoles} gives them back.
+     *
+     * @return the bytes returned
+     */
+    long scavenge(Page page) {
+        page.collectRemote();
+        long touched = (long) page.bump * page.blockSize;
+        long keep = roundUp(touched, Os.OS_PAGE_SIZE);
+        long returned = 0;
+        if (page.commitEnd > keep) {
+            returned += decommitRange(page, keep, page.commitEnd);
+            page.commitEnd = keep;
+        }
+        if (page.freeCount == 0) {
+            return returned;
+        }
+        int osPages = (int) (touched / Os.OS_PAGE_SIZE);  // only those wholly below the bump pointer
+        // Blocks of an OS page or more: mark the OS pages live blocks touch, fewer than OS pages.
+        long[] busy = page.blockSize >= Os.OS_PAGE_SIZE ? busyOsPages(page, osPages) : null;
+        // A run: OS pages only free blocks overlap, some of them holes already (one madvise covers
+        // both), ending before the first OS page a live block overlaps.
+        int runStart = -1;
+        boolean runHasNew = false;
+        for (int o = 0; o <= osPages; o++) {
+            boolean hole = o < osPages && isSet(page.holeOsPages, o);
+            boolean fresh = o < osPages && !hole
+                    && (busy != null ? (busy[o >>> 6] & (1L << o)) == 0 : onlyFreeBlocks(page, o));
+            if (hole || fresh) {
+                if (runStart < 0) {
+                    runStart = o;
+                }
+                runHasNew |= fresh;
+            } else {
+                if (runStart >= 0 && runHasNew) {
+                    returned += makeHoles(page, runStart, o);
+                }
+                runStart = -1;
+                runHasNew = false;
+            }
+        }
+        return returned;
+    }
+
+    /** Scratch for {@link #busyOsPages}, under the lock: a bit per OS page of a medium page. */
+    private final long[] busyScratch = new long[(int) (MEDIUM_PAGE_SLICES * Region.SLICE_SIZE / Os.OS_PAGE_SIZE / 64)];
+
+    /** @return a bit set of the OS pages below {@code osPages} that a live block of {@code page} overlaps */
+    private long[] busyOsPages(Page page, int osPages) {
+        long[] busy = busyScratch;
+        java.util.Arrays.fill(busy, 0, (osPages + 63) >>> 6, 0L);
+        long[] free = page.freeBits;
+        long[] holes = page.holeBits;
+        int bump = page.bump;
+        for (int w = 0; w <= (bump - 1) >>> 6; w++) {
+            long live = ~(free[w] | (holes != null ? holes[w] : 0));
+            if (w == (bump - 1) >>> 6 && (bump & 63) != 0) {
+                live &= -1L >>> (64 - (bump & 63));
+            }
+            while (live != 0) {
+                int b = (w << 6) | Long.numberOfTrailingZeros(live);
+                live &= live - 1;
+                int first = (int) ((long) b * page.blockSize / Os.OS_PAGE_SIZE);
+                int last = Math.min(osPages - 1, (int) (((long) (b + 1) * page.blockSize - 1) / Os.OS_PAGE_SIZE));
+                for (int o = first; o <= last; o++) {
+                    busy[o >>> 6] |= 1L << o;
+                }
+            }
+        }
+        return busy;
+    }
+
+    /** @return whether every block overlapping OS page {@code o} of {@code page} is free or a hole */
+    private static boolean onlyFreeBlocks(Page page, int o) {
+        int first = firstBlock(page, o);
+        int last = lastBlock(page, o);
+        long[] free = page.freeBits;
+        long[] holes = page.holeBits;
+        for (int w = first >>> 6; w <= last >>> 6; w++) {
+            long mask = -1L;
+            if (w == first >>> 6) {
+                mask &= -1L << first;
+            }
+            if (w == last >>> 6) {
+                mask &= -1L >>> (63 - (last & 63));
+            }
+            long notLive = free[w] | (holes != null ? holes[w] : 0);
+            if ((notLive & mask) != mask) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int firstBlock(Page page, int osPage) {
+        return (int) ((long) osPage * Os.OS_PAGE_SIZE / page.blockSize);
+    }
+
+    private static int lastBlock(Page page, int osPage) {
+        return (int) (((long) (osPage + 1) * Os.OS_PAGE_SIZE - 1) / page.blockSize);
+    }
+
+    private static boolean isSet(long[] bits, int index) {
+        return bits != null && (bits[index >>> 6] & (1L << index)) != 0;
+    }
+
+    /**
+     * Decommits OS pages {@code [fromOs, toOs)} of {@code page}, which only free blocks and holes
+     * overlap (some may be holes already), and makes those free blocks holes.
+     */
+    private long makeHoles(Page page, int fromOs, int toOs) {
+        if (page.holeBits == null) {
+            page.holeBits = new long[page.freeBits.length];
+            page.holeOsPages = new long[(int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6)];
+            long bytes = 32 + 8L * (page.holeBits.length + page.holeOsPages.length);
+            page.metadataCharged += bytes;
+            metadata.addAndGet(bytes);
+        }
+        long[] free = page.freeBits;
+        long[] holes = page.holeBits;
+        for (int b = firstBlock(page, fromOs); b <= lastBlock(page, toOs - 1); b++) {
+            long bit = 1L << b;
+            if ((free[b >>> 6] & bit) != 0) {
+                free[b >>> 6] &= ~bit;
+                holes[b >>> 6] |= bit;
+                page.freeCount--;
+                page.holeCount++;
+            }
+        }
+        long bytes = 0;
+        for (int o = fromOs; o < toOs; o++) {
+            if (!isSet(page.holeOsPages, o)) {
+                page.holeOsPages[o >>> 6] |= 1L << o;
+                bytes += Os.OS_PAGE_SIZE;
+            }
+        }
+        // The range may cover holes too: telling the OS again about those costs nothing.
+        Os.decommit(page.start + (long) fromOs * Os.OS_PAGE_SIZE, (long) (toOs - fromOs) * Os.OS_PAGE_SIZE);
+        madviseCalls++;
+        committed.addAndGet(-bytes);
+        purgedBytes += bytes;
+        page.holeBytes += bytes;
+        return bytes;
+    }
+
+    private long decommitRange(Page page, long from, long to) {
+        long bytes = to - from;
+        Os.decommit(page.start + from, bytes);
+        madviseCalls++;
+        committed.addAndGet(-bytes);
+        purgedBytes += bytes;
+        return bytes;
+    }
+
+    /**
+     * Gives the lowest holes of {@code page} back to its free bitmap, at least {@link #RESTORE_MIN}
+     * bytes of their OS pages (or all), with every other hole those OS pages then back, counting
+     * the OS pages as committed again (the OS maps them back when they are touched). By the page's
+     * owner, when the page has no other room.
+     *
+     * @return false if the page has no hole or the commit limit refused
+     */
+    boolean restoreHoles(Page page) {
+        if (page.holeCount == 0) {
+            return false;
+        }
+        long[] holes = page.holeBits;
+        long[] osPages = page.holeOsPages;
+        // Pick the OS pages of the lowest holes, in ascending order, until there are enough.
+        long bytes = 0;
+        int fromOs = Integer.MAX_VALUE;
+        int toOs = -1;
+        for (int word = 0; word < holes.length && bytes < RESTORE_MIN; word++) {
+            long bits = holes[word];
+            while (bits != 0 && bytes < RESTORE_MIN) {
+                int block = (word << 6) | Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                int first = Math.max(toOs + 1, (int) ((long) block * page.blockSize / Os.OS_PAGE_SIZE));
+                int last = (int) (((long) (block + 1) * page.blockSize - 1) / Os.OS_PAGE_SIZE);
+                for (int o = first; o <= last; o++) {
+                    if ((osPages[o >>> 6] & (1L << o)) != 0) {
+                        bytes += Os.OS_PAGE_SIZE;
+                    }
+                }
+                fromOs = Math.min(fromOs, first);
+                toOs = Math.max(toOs, last);
+            }
+        }
+        if (bytes > 0 && !commitBytes(bytes, page)) {
+            return false;
+        }
+        for (int o = fromOs; o <= toOs; o++) {
+            osPages[o >>> 6] &= ~(1L << o);
+        }
+        page.holeBytes -= bytes;
+        // Every hole those OS pages overlap whose other OS pages are committed is free again.
+        long[] free = page.freeBits;
+        int lowest = Integer.MAX_VALUE;
+        for (int b = firstBlock(page, fromOs); b <= lastBlock(page, toOs); b++) {
+            long bit = 1L << b;
+            if ((holes[b >>> 6] & bit) != 0 && backed(page, b)) {
+                holes[b >>> 6] &= ~bit;
+                free[b >>> 6] |= bit;
+                page.holeCount--;
+                page.freeCount++;
+                lowest = Math.min(lowest, b >>> 6);
+            }
+        }
+        if (lowest < page.searchWord) {
+            page.searchWord = lowest;
+        }
+        return true;
+    }
+
+    /** @return whether no OS page block {@code b} of {@code page} overlaps is decommitted */
+    private static boolean backed(Page page, int b) {
+        int fromOs = (int) ((long) b * page.blockSize / Os.OS_PAGE_SIZE);
+        int toOs = (int) (((long) (b + 1) * page.blockSize - 1) / Os.OS_PAGE_SIZE);
+        for (int o = fromOs; o <= toOs; o++) {
+            if (isSet(page.holeOsPages, o)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void unmapEmptyRegions(int keep) {

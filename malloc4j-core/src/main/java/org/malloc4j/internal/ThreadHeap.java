@@ -16,10 +16,16 @@ final class ThreadHeap {
     /** The owner, or null for a shared heap used under {@link #lock}. */
     final Thread thread;
     final ReentrantLock lock;
-    /** Per size class: pages that may have room; the head is the page allocations come from. */
+    /**
+     * Per size class: pages that may have room; the head is the page allocations come from. Null
+     * (with {@link #fullPages}) until the class gets its first page, so a thread that uses a few
+     * classes keeps a few lists.
+     */
     final PageList[] available = new PageList[SizeClasses.COUNT];
     /** Per size class: pages found full, kept so a dead thread's pages can all be found. */
     final PageList[] fullPages = new PageList[SizeClasses.COUNT];
+    /** Size classes whose lists exist. */
+    private int classesUsed;
     /** The page each class allocates from: never null ({@link HeapCore#EMPTY_PAGE} at first). */
     final Page[] current = new Page[SizeClasses.COUNT];
     /** Full pages that another thread freed a block into. */
@@ -27,6 +33,8 @@ final class ThreadHeap {
 
     /** The latest medium page this heap kept empty as its class's spare (see HeapCore#keepMediumSpare). */
     Page mediumSpare;
+    /** What {@link HeapCore}'s estimate of free memory inside pages was after the last scavenge. */
+    long scavengeResidual;
 
     long mallocCount;
     long freeCount;
@@ -38,9 +46,28 @@ final class ThreadHeap {
         this.thread = thread;
         this.lock = thread == null ? new ReentrantLock() : null;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            available[c] = new PageList();
-            fullPages[c] = new PageList();
             current[c] = HeapCore.EMPTY_PAGE;
+        }
+    }
+
+    /** Drops the lists of classes left without pages (trim). */
+    void dropEmptyLists() {
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            if (available[c] != null && available[c].size == 0 && fullPages[c].size == 0) {
+                available[c] = null;
+                fullPages[c] = null;
+                current[c] = HeapCore.EMPTY_PAGE;
+                classesUsed--;
+            }
+        }
+    }
+
+    /** Makes the lists of {@code sizeClass} if it has none yet. */
+    private void ensureLists(int sizeClass) {
+        if (available[sizeClass] == null) {
+            available[sizeClass] = new PageList();
+            fullPages[sizeClass] = new PageList();
+            classesUsed++;
         }
     }
 
@@ -49,6 +76,7 @@ final class ThreadHeap {
         page.owner = this;
         page.ownerThread = thread;
         page.inFullList = false;
+        ensureLists(page.sizeClass);
         available[page.sizeClass].addFirst(page);
         current[page.sizeClass] = page;
     }
@@ -58,6 +86,7 @@ final class ThreadHeap {
         page.owner = this;
         page.ownerThread = thread;
         page.inFullList = true;
+        ensureLists(page.sizeClass);
         fullPages[page.sizeClass].addFirst(page);
         page.markFull();
         if (page.hasRemoteFrees() && page.claimFromFull()) {
@@ -74,11 +103,11 @@ final class ThreadHeap {
     Page findAvailable(int sizeClass) {
         drainPending();
         PageList list = available[sizeClass];
-        Page page = list.head;
+        Page page = list == null ? null : list.head;
         while (page != null) {
             Page next = page.next;
             page.collectRemote();
-            if (page.hasAvailable()) {
+            if (page.hasAvailable() || core.restoreHoles(this, page)) {
                 list.moveToFront(page);
                 current[sizeClass] = page;
                 return page;
@@ -155,6 +184,6 @@ final class ThreadHeap {
     }
 
     long metadataBytes() {
-        return 64 + 3 * (16 + 4L * SizeClasses.COUNT) + SizeClasses.COUNT * 2L * 32;
+        return 64 + 3 * (16 + 4L * SizeClasses.COUNT) + classesUsed * 2L * 32;
     }
 }

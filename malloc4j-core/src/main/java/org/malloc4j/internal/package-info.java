@@ -15,11 +15,17 @@
  *   <dt>local / remote free</dt><dd>a free by the page's owner thread (plain writes) or by any other
  *       thread (one atomic OR into the page's remote bitmap), mimalloc's free-list sharding.</dd>
  *   <dt>retired page</dt><dd>a page whose blocks are all free, still committed, in the pool until the
- *       purge delay passes.</dd>
+ *       purge delay passes, or until a commit would set a new peak footprint.</dd>
  *   <dt>purge</dt><dd>returning a retired page's memory with {@code madvise(MADV_DONTNEED)}.</dd>
+ *   <dt>scavenge</dt><dd>returning, before a commit would set a new peak footprint, the memory a
+ *       thread's pages in use hold without using it: committed tails past bump pointers and OS pages
+ *       that only free blocks overlap.</dd>
+ *   <dt>hole</dt><dd>a free block whose memory a scavenge returned: out of the free bitmap, and its OS
+ *       pages out of the committed count, until its page runs out of room and takes it back.</dd>
  *   <dt>abandoned page</dt><dd>a page of a thread that ended, waiting for another thread to adopt it.</dd>
  *   <dt>committed</dt><dd>bytes the heap counts as backed: OS pages a bump pointer has reached.</dd>
- *   <dt>footprint</dt><dd>committed bytes; utilization is peak live bytes over peak footprint.</dd>
+ *   <dt>footprint</dt><dd>committed bytes (plus the metadata estimate, as {@code malloc4j replay} counts
+ *       it); utilization is peak live bytes over peak footprint.</dd>
  * </dl>
  *
  * <h2>Who touches what</h2>
