@@ -423,7 +423,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * pages of threads that ended to the heap. The empty pages are the calling thread's, the
      * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool; each
      * other live platform thread keeps its spare pages (one empty page per small size class it
-     * used, at most 64 KiB each, and one medium page of at most 512 KiB) until it allocates again
+     * used, at most 64 KiB each, and its three latest medium pages of at most 512 KiB) until it allocates again
      * or ends, because only its own thread may touch them.
      *
      * @throws IllegalStateException if this heap is closed

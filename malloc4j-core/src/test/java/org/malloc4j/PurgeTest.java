@@ -44,7 +44,7 @@ class PurgeTest {
     }
 
     @Test
-    void aLiveThreadThatUsedEveryMediumClassKeepsOnlyOneMediumPage() throws Exception {
+    void aLiveThreadThatUsedEveryMediumClassKeepsOnlyAFewMediumPages() throws Exception {
         try (Heap heap = Heap.builder().name("medium-spares").purgeDelay(Duration.ofMillis(50)).build()) {
             CountDownLatch freed = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
@@ -66,8 +66,9 @@ class PurgeTest {
                 freed.await();
                 long peak = heap.stats().peakCommittedBytes();
                 assertTrue(peak >= 512 * KIB, "the pages were not committed: " + heap.stats().toText());
-                long committed = pollCommittedUntilAtMost(heap, 640 * KIB);
-                assertTrue(committed <= 640 * KIB, "a live, idle thread still holds " + committed
+                // Three spare medium pages of 512 KiB, and what the small classes keep.
+                long committed = pollCommittedUntilAtMost(heap, 3 * 512 * KIB + 128 * KIB);
+                assertTrue(committed <= 3 * 512 * KIB + 128 * KIB, "a live, idle thread still holds " + committed
                         + " B of the medium pages it emptied\n" + heap.stats().toText());
             } finally {
                 done.countDown();

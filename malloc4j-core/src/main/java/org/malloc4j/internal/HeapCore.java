@@ -500,14 +500,24 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * A thread heap keeps an empty page per small class, but only its latest empty medium page:
-     * a thread that used many medium classes once would otherwise hold 512 KiB of each for as
-     * long as it lives, out of the purger's reach.
+     * A thread heap keeps an empty page per small class, but only its latest few empty medium
+     * pages ({@link ThreadHeap#MEDIUM_SPARES}): a thread that used many medium classes once would
+     * otherwise hold 512 KiB of each for as long as it lives, out of the purger's reach. A few, not
+     * one, because a spare is what a class short of a page lays out again at the footprint's peak
+     * (gcc-cc1-O2's replay: 85.3 % utilization with one, 90.1 % with three).
      */
     private void keepMediumSpare(ThreadHeap heap, Page page) {
-        Page previous = heap.mediumSpare;
-        heap.mediumSpare = page;
-        if (previous != null && previous != page && previous.owner == heap && previous.used == 0) {
+        Page[] spares = heap.mediumSpares;
+        for (Page spare : spares) {
+            if (spare == page) {
+                return;
+            }
+        }
+        int slot = heap.nextMediumSpare;
+        heap.nextMediumSpare = (slot + 1) % spares.length;
+        Page previous = spares[slot];
+        spares[slot] = page;
+        if (previous != null && previous.owner == heap && previous.used == 0) {
             release(heap, previous);
         }
     }

@@ -12,6 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #lock} around every allocation.
  */
 final class ThreadHeap {
+    /** How many empty medium pages (512 KiB each) a thread heap keeps at most. */
+    static final int MEDIUM_SPARES = 3;
     final HeapCore core;
     /** The owner, or null for a shared heap used under {@link #lock}. */
     final Thread thread;
@@ -31,8 +33,12 @@ final class ThreadHeap {
     /** Full pages that another thread freed a block into. */
     final ConcurrentLinkedQueue<Page> pending = new ConcurrentLinkedQueue<>();
 
-    /** The latest medium page this heap kept empty as its class's spare (see HeapCore#keepMediumSpare). */
-    Page mediumSpare;
+    /**
+     * The latest medium pages this heap kept empty as their classes' spares, oldest replaced first
+     * (see HeapCore#keepMediumSpare).
+     */
+    final Page[] mediumSpares = new Page[MEDIUM_SPARES];
+    int nextMediumSpare;
     /** What {@link HeapCore}'s estimate of free memory inside pages was after the last scavenge. */
     long scavengeResidual;
 
