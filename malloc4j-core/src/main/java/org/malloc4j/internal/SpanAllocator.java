@@ -232,22 +232,12 @@ final class SpanAllocator {
      */
     boolean prepareRelayout(Page page, int oldBlockSize, int newBlockSize) {
         if (page.holeCount > 0) {
-            long keep = roundUp(oldBlockSize, Os.OS_PAGE_SIZE);
-            long bytes = page.commitEnd - keep - page.holeBytes;
             lock.lock();
             try {
-                Os.decommit(page.start + keep, page.commitEnd - keep);
-                madviseCalls++;
-                purgedBytes += bytes;
+                decommitFrom(page, roundUp(oldBlockSize, Os.OS_PAGE_SIZE));
             } finally {
                 lock.unlock();
             }
-            committed.addAndGet(-bytes);
-            page.commitEnd = keep;
-            page.holeBits = null;
-            page.holeOsPages = null;
-            page.holeCount = 0;
-            page.holeBytes = 0;
         }
         return commitTo(page, newBlockSize);
     }
@@ -304,19 +294,26 @@ final class SpanAllocator {
                 first += 64;
             }
             first += Long.numberOfTrailingZeros(holes[first >>> 6]);
-            long keep = (long) first * Os.OS_PAGE_SIZE;
-            long bytes = page.commitEnd - keep - page.holeBytes;
-            Os.decommit(page.start + keep, page.commitEnd - keep);
-            madviseCalls++;
-            purgedBytes += bytes;
-            committed.addAndGet(-bytes);
-            page.commitEnd = keep;
-            page.holeBits = null;
-            page.holeOsPages = null;
-            page.holeCount = 0;
-            page.holeBytes = 0;
+            decommitFrom(page, (long) first * Os.OS_PAGE_SIZE);
         }
         park(page);
+    }
+
+    /**
+     * Returns {@code page}'s memory from byte {@code keep} on to the OS and forgets its holes,
+     * whose memory was returned (and uncounted) already. Under the lock.
+     */
+    private void decommitFrom(Page page, long keep) {
+        long bytes = page.commitEnd - keep - page.holeBytes;
+        Os.decommit(page.start + keep, page.commitEnd - keep);
+        madviseCalls++;
+        purgedBytes += bytes;
+        committed.addAndGet(-bytes);
+        page.commitEnd = keep;
+        page.holeBits = null;
+        page.holeOsPages = null;
+        page.holeCount = 0;
+        page.holeBytes = 0;
     }
 
     /** Adds a freshly laid-out page's bookkeeping to the estimate; {@link #retire} takes it off. */
