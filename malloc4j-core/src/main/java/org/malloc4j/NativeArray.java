@@ -3,6 +3,7 @@ package org.malloc4j;
 import java.lang.foreign.MemorySegment;
 import java.util.NoSuchElementException;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * A growable array of fixed-size elements in one block of a {@link Heap}: C++'s
@@ -231,6 +232,32 @@ public abstract sealed class NativeArray implements AutoCloseable
         long offset = index * elementByteSize;
         MemorySegment.copy(block, offset + elementByteSize, block, offset, (size - index - 1) * elementByteSize);
         size--;
+    }
+
+    /**
+     * @return {@link #asSegment()}, after checking a Java array can hold the elements
+     * @throws IllegalStateException if this array is closed or has too many elements for a Java array
+     */
+    final MemorySegment elementsForJavaArray() {
+        long count = size();
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("too many elements for a Java array: size=" + count);
+        }
+        return asSegment();
+    }
+
+    /**
+     * @param name the variant's class name, for a closed array
+     * @param format the {@code Arrays.toString} of a segment's elements
+     * @return the elements as {@code [1, 2, 3]}, at most the first 100
+     */
+    final String elementsText(String name, Function<MemorySegment, String> format) {
+        if (closed) {
+            return name + "[closed]";
+        }
+        int shown = (int) Math.min(size, 100);
+        String head = format.apply(block.asSlice(0, shown * elementByteSize));
+        return size > shown ? head.substring(0, head.length() - 1) + ", ... (size=" + size + ")]" : head;
     }
 
     /** @return the index of the last element, after checking the array is open and not empty */

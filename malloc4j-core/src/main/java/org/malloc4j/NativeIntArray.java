@@ -132,21 +132,12 @@ public final class NativeIntArray extends NativeArray {
      *     array can hold
      */
     public int[] toArray() {
-        long count = size();
-        if (count > Integer.MAX_VALUE - 8) {
-            throw new IllegalStateException("too many elements for a Java array: size=" + count);
-        }
-        return asSegment().toArray(ELEMENT);
+        return elementsForJavaArray().toArray(ELEMENT);
     }
 
     /** @return the elements as {@code [1, 2, 3]}, at most the first 100 */
     @Override
     public String toString() {
-        if (isClosed()) {
-            return "NativeIntArray[closed]";
-        }
-        int shown = (int) Math.min(size, 100);
-        String head = Arrays.toString(block.asSlice(0, shown * ELEMENT.byteSize()).toArray(ELEMENT));
-        return size > shown ? head.substring(0, head.length() - 1) + ", ... (size=" + size + ")]" : head;
+        return elementsText("NativeIntArray", elements -> Arrays.toString(elements.toArray(ELEMENT)));
     }
 }
