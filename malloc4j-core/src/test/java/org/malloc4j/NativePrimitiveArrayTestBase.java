@@ -89,6 +89,19 @@ abstract class NativePrimitiveArrayTestBase<A extends NativeArray, E> {
     }
 
     @Test
+    void toStringShowsTheFirstHundredElementsAndSaysWhenClosed() {
+        A array = newArray(HEAP);
+        for (int i = 0; i < 150; i++) {
+            add(array, v(i));
+        }
+        String text = array.toString();
+        assertTrue(text.startsWith("[" + v(0) + ", " + v(1) + ", "), text);
+        assertTrue(text.endsWith(v(99) + ", ... (size=150)]"), text);
+        array.close();
+        assertEquals(array.getClass().getSimpleName() + "[closed]", array.toString());
+    }
+
+    @Test
     void addGetSetInsertRemovePop() {
         try (A array = arrayOf(1, 2, 3)) {
             assertEquals(v(2), get(array, 1));

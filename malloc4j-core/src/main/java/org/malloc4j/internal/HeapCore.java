@@ -3,6 +3,7 @@ package org.malloc4j.internal;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
@@ -131,7 +132,7 @@ public final class HeapCore implements Allocator {
      * these have no per-thread count to follow.
      */
     private boolean sampleSlow() {
-        return sampleMask != -1 && (java.util.concurrent.ThreadLocalRandom.current().nextLong() & sampleMask) == 0;
+        return sampleMask != -1 && (ThreadLocalRandom.current().nextLong() & sampleMask) == 0;
     }
 
     /**
