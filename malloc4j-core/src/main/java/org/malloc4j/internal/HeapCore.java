@@ -255,13 +255,25 @@ public final class HeapCore implements Allocator {
         if (!thread.isVirtual()) {
             return allocateFrom(threadHeap(thread), sizeClass, byteSize);
         }
-        ThreadHeap stripe = stripes[(int) thread.threadId() & (stripes.length - 1)];
+        ThreadHeap stripe = stripeFor(thread);
         stripe.lock.lock();
         try {
             return allocateFrom(stripe, sizeClass, byteSize);
         } finally {
             stripe.lock.unlock();
         }
+    }
+
+    /**
+     * The stripe a virtual thread allocates from: its processor's, so that the virtual threads a
+     * carrier runs one after another find that stripe's lock and pages in the processor's cache
+     * (by thread id instead, consecutive virtual threads alternate carriers and move those cache
+     * lines between processors on every task).
+     */
+    private ThreadHeap stripeFor(Thread thread) {
+        int processor = Os.currentProcessor();
+        long key = processor >= 0 ? processor : thread.threadId();
+        return stripes[(int) key & (stripes.length - 1)];
     }
 
     private long allocateFrom(ThreadHeap heap, int sizeClass, long byteSize) {
@@ -335,7 +347,7 @@ public final class HeapCore implements Allocator {
         for (int c = from; c < to; c++) {
             Page page = heap.current[c];
             if (c != sizeClass && page != EMPTY_PAGE && page.used == 0 && !page.inFullList
-                    && page.remoteCount == 0 && page.commitEnd > 0 && page.holeCount == 0
+                    && !page.hasRemoteFrees() && page.commitEnd > 0 && page.holeCount == 0
                     && (page.spareTakenAt == 0 || heap.mallocCount - page.spareTakenAt > SPARE_BOUNCE)
                     && (best == null || page.commitEnd > best.commitEnd)) {
                 best = page;
@@ -548,7 +560,7 @@ public final class HeapCore implements Allocator {
         if (page.full == 1 && page.claimFromFull() && owner != null) {
             owner.pending.offer(page);
         }
-        if (owner != null && owner.thread == null && page.used <= page.remoteCount) {
+        if (owner != null && owner.thread == null && page.used <= page.remoteFrees()) {
             keptByStripe();
         }
     }

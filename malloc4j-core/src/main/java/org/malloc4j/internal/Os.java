@@ -30,6 +30,7 @@ public final class Os {
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
     private static final MethodHandle MADVISE;
+    private static final MethodHandle SCHED_GETCPU;
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -47,6 +48,11 @@ public final class Os {
         MADVISE = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT), errno);
+        // A leaf call that only reads the thread's rseq area (glibc 2.35+): no thread state change.
+        SCHED_GETCPU = linker.defaultLookup().find("sched_getcpu")
+                .map(symbol -> linker.downcallHandle(symbol, FunctionDescriptor.of(ValueLayout.JAVA_INT),
+                        Linker.Option.critical(false)))
+                .orElse(null);
     }
 
     private Os() {
@@ -113,6 +119,23 @@ public final class Os {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("madvise downcall failed", t);
+        }
+    }
+
+    /**
+     * The processor the calling thread runs on, as a hint for spreading work so that each processor
+     * mostly touches its own data: the thread may move at any time after it returns.
+     *
+     * @return a processor number, 0 or more, or -1 if the platform cannot tell
+     */
+    public static int currentProcessor() {
+        if (SCHED_GETCPU == null) {
+            return -1;
+        }
+        try {
+            return (int) SCHED_GETCPU.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError("sched_getcpu downcall failed", t);
         }
     }
 

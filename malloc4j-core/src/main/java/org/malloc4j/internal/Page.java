@@ -21,7 +21,7 @@ import java.lang.invoke.VarHandle;
  * </ul>
  * Only the owner thread (or, for pages without one, a thread holding the heap's span lock) reads
  * and writes {@code freeBits}, {@code bump} and the counters. Other threads touch only
- * {@code remoteBits} and {@code remoteCount}, atomically: mimalloc's free-list sharding, with
+ * {@code remoteBits} (bits and count), atomically: mimalloc's free-list sharding, with
  * bitmaps instead of lists threaded through the blocks, so no user write can reach the metadata.
  *
  * <h2>Memory</h2>
@@ -40,7 +40,10 @@ public final class Page {
 
     private static final VarHandle REMOTE_BITS;
     private static final VarHandle OWNED_BITS;
-    private static final VarHandle REMOTE_COUNT;
+    /** A page object's own size with compressed references, its cache-line padding included. */
+    private static final long SHALLOW_BYTES = 336;
+    /** The index of the remote-free count in {@link #remoteBits}. */
+    private static final int REMOTE_COUNT = 0;
     private static final VarHandle FULL;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle BYTES = MethodHandles.arrayElementVarHandle(byte[].class);
@@ -57,7 +60,6 @@ public final class Page {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             REMOTE_BITS = lookup.findVarHandle(Page.class, "remoteBits", long[].class);
             OWNED_BITS = lookup.findVarHandle(Page.class, "ownedBits", long[].class);
-            REMOTE_COUNT = lookup.findVarHandle(Page.class, "remoteCount", int.class);
             FULL = lookup.findVarHandle(Page.class, "full", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -77,21 +79,37 @@ public final class Page {
     long indexMagic;
     int capacity;
     int bump;
+    /** 1 while the page sits in its owner's full list and no remote free has claimed it since. */
+    volatile int full;
+
+    // The owner writes the next three on every malloc and free, while other threads freeing into
+    // the page read the fields around them: the padding keeps them on a cache line of their own,
+    // so a producer and a consumer do not move one line back and forth on every block. (The JVM
+    // lays fields out by size, ints in declaration order.)
+    @SuppressWarnings("unused")
+    private int pad00, pad01, pad02, pad03, pad04, pad05, pad06, pad07,
+            pad08, pad09, pad10, pad11, pad12, pad13, pad14, pad15;
     int freeCount;
     /** No word of {@link #freeBits} below this index has a bit set. */
     int searchWord;
     int used;
+    @SuppressWarnings("unused")
+    private int pad16, pad17, pad18, pad19, pad20, pad21, pad22, pad23,
+            pad24, pad25, pad26, pad27, pad28, pad29, pad30, pad31;
+
     long[] freeBits;
-    /** Allocated on the first remote free; see {@link #remoteBits()}. */
+    /**
+     * Allocated on the first remote free (see {@link #remoteBits()}): word {@value #REMOTE_COUNT}
+     * counts the remote frees not yet collected, and word {@code 1 + w} holds the remote bits of
+     * free-bitmap word {@code w}. The count lives here, in memory the freeing threads write anyway,
+     * rather than next to the owner's counters.
+     */
     volatile long[] remoteBits;
-    volatile int remoteCount;
     /**
      * Blocks a scope, bump arena or pool holds (set on the first such block): freeing one through
      * the heap is an alloc-dealloc mismatch, caught in every mode.
      */
     volatile long[] ownedBits;
-    /** 1 while the page sits in its owner's full list and no remote free has claimed it since. */
-    volatile int full;
     boolean inFullList;
     /**
      * Per block: its unused bytes (usable minus requested), or {@link #FREE_MARK} once freed, in
@@ -160,7 +178,6 @@ public final class Page {
         this.holeOsPages = null;
         this.holeCount = 0;
         this.holeBytes = 0;
-        this.remoteCount = 0;
         this.full = 0;
         this.inFullList = false;
         // A slack is at most blockSize, and must differ from the all-ones free mark.
@@ -342,24 +359,28 @@ public final class Page {
     }
 
     /**
-     * Frees a block from a thread that does not own the page: one atomic OR and one increment.
-     *
-     * @return {@link BlockState#LIVE} when the block was live and is now remotely freed, otherwise
-     *     the state that made the free invalid (nothing changed then)
+     * Puts a block this thread {@linkplain #release released} into the remote bitmap: one atomic
+     * OR and one increment.
      */
-    /** Puts a block this thread {@linkplain #release released} into the remote bitmap. */
     void freeRemote(int index) {
-        LONGS.getAndBitwiseOr(remoteBits(), index >>> 6, 1L << index);
-        REMOTE_COUNT.getAndAdd(this, 1);
+        long[] remote = remoteBits();
+        LONGS.getAndBitwiseOr(remote, 1 + (index >>> 6), 1L << index);
+        LONGS.getAndAdd(remote, REMOTE_COUNT, 1L);
     }
 
     private long[] remoteBits() {
         long[] bits = remoteBits;
         if (bits == null) {
-            long[] fresh = new long[freeBits.length];
+            long[] fresh = new long[1 + freeBits.length];
             bits = REMOTE_BITS.compareAndSet(this, null, fresh) ? fresh : remoteBits;
         }
         return bits;
+    }
+
+    /** @return the remote frees not yet collected */
+    int remoteFrees() {
+        long[] remote = remoteBits;
+        return remote == null ? 0 : (int) (long) LONGS.getVolatile(remote, REMOTE_COUNT);
     }
 
     /**
@@ -369,18 +390,17 @@ public final class Page {
      */
     int collectRemote() {
         long[] remote = remoteBits;
-        if (remoteCount == 0 || remote == null) {
-            // null with a count: a racing double free counted into a page laid out afresh since.
+        if (remote == null || (long) LONGS.getVolatile(remote, REMOTE_COUNT) == 0) {
             return 0;
         }
         int collected = 0;
         int taken = 0;
         int lowest = Integer.MAX_VALUE;
-        for (int word = 0; word < remote.length; word++) {
-            if ((long) LONGS.getOpaque(remote, word) == 0) {
+        for (int word = 0; word < remote.length - 1; word++) {
+            if ((long) LONGS.getOpaque(remote, 1 + word) == 0) {
                 continue;
             }
-            long bits = (long) LONGS.getAndSet(remote, word, 0L);
+            long bits = (long) LONGS.getAndSet(remote, 1 + word, 0L);
             taken += Long.bitCount(bits);
             // A bit for a block the owner already holds free was a racing double free: drop it.
             bits &= ~freeBits[word];
@@ -393,7 +413,7 @@ public final class Page {
                 lowest = Math.min(lowest, word);
             }
         }
-        REMOTE_COUNT.getAndAdd(this, -taken);
+        LONGS.getAndAdd(remote, REMOTE_COUNT, (long) -taken);
         freeCount += collected;
         used -= collected;
         if (lowest < searchWord) {
@@ -431,7 +451,7 @@ public final class Page {
     }
 
     boolean hasRemoteFrees() {
-        return remoteCount != 0;
+        return remoteFrees() != 0;
     }
 
     /** Marks the page full; the owner then re-checks {@link #hasRemoteFrees()} (Dekker-style). */
@@ -501,7 +521,7 @@ public final class Page {
 
     /** @return an estimate of the Java heap bytes this page's bookkeeping takes now */
     long metadataBytes() {
-        long bytes = 128;
+        long bytes = SHALLOW_BYTES;
         if (freeBits != null) {
             bytes += 16 + 8L * freeBits.length;
         }
