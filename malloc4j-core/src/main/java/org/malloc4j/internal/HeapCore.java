@@ -60,7 +60,6 @@ public final class HeapCore implements Allocator {
     /** Set when a free by another thread may have emptied a page of a striped (virtual-thread) heap. */
     private volatile boolean stripesDirty;
     private final long purgeDelayNanos;
-    private long lastSweepNanos;
     /** In sampled mode: the checked blocks' core, whose frees go to {@link #sampler}. */
     private HeapCore sampledCore;
     private CheckedAllocator sampler;
@@ -74,6 +73,11 @@ public final class HeapCore implements Allocator {
     private final LongAdder remoteFrees = new LongAdder();
     private final LongAdder remoteUsable = new LongAdder();
     private final LongAdder remoteRequested = new LongAdder();
+    // Written under the span lock on large mallocs and frees, while every malloc and free reads
+    // the fields the JVM lays out around these longs (closed, sampleMask, heapCache): padding on
+    // both sides keeps those cache lines read-only. (Longs come first, in declaration order.)
+    @SuppressWarnings("unused")
+    private long pad0, pad1, pad2, pad3, pad4, pad5, pad6, pad7;
     private long largeMallocs;
     private long largeFrees;
     private long largeUsable;
@@ -82,6 +86,9 @@ public final class HeapCore implements Allocator {
     private long endedFrees;
     private long endedUsable;
     private long endedRequested;
+    private long lastSweepNanos;
+    @SuppressWarnings("unused")
+    private long pad8, pad9, pad10, pad11, pad12, pad13, pad14, pad15;
 
     private HeapCore(HeapConfig config) {
         this.name = config.name();

@@ -42,10 +42,15 @@ final class ThreadHeap {
     /** What {@link HeapCore}'s estimate of free memory inside pages was after the last scavenge. */
     long scavengeResidual;
 
+    // The owner writes these four on every malloc and free. Other threads read this heap's other
+    // fields (its thread, lock and pending queue) when they free into its pages: the padding keeps
+    // the counters off those cache lines. (The JVM lays out longs first, in declaration order.)
     long mallocCount;
     long freeCount;
     long usableBytes;
     long requestedBytes;
+    @SuppressWarnings("unused")
+    private long pad0, pad1, pad2, pad3, pad4, pad5, pad6, pad7;
 
     ThreadHeap(HeapCore core, Thread thread) {
         this.core = core;
