@@ -139,6 +139,98 @@ class PurgeTest {
         }
     }
 
+    /**
+     * A buffer grown by realloc from 16 B to 1 MiB by doubling, then freed, over and over: once
+     * warmed up, each round reuses the memory the last one left (the 1 MiB span, its small and
+     * medium pages) without returning any of it to the OS to keep under the peak. The purge delay
+     * is long so that the purger cannot run between rounds.
+     */
+    @Test
+    void aBufferGrownByReallocAndFreedInALoopStopsReturningMemoryAtThePeak() {
+        try (Heap heap = Heap.builder().name("realloc-loop").purgeDelay(Duration.ofHours(1)).build()) {
+            for (int round = 0; round < 100; round++) {
+                growAndFree(heap, round);
+            }
+            HeapStats warm = heap.stats();
+            int rounds = 1000;
+            for (int round = 0; round < rounds; round++) {
+                growAndFree(heap, round);
+            }
+            HeapStats after = heap.stats();
+            assertEquals(0, after.madviseCalls() - warm.madviseCalls(), "madvise calls in " + rounds
+                    + " rounds after the warm-up\n" + after.toText());
+            assertEquals(warm.purgedBytes(), after.purgedBytes(), after.toText());
+            assertEquals(warm.osCalls(), after.osCalls(), after.toText());
+            assertEquals(warm.peakCommittedBytes(), after.peakCommittedBytes(), after.toText());
+            // What the loop keeps between rounds besides the span: a small and a medium page.
+            assertTrue(after.peakCommittedBytes() <= MIB + 128 * KIB, after.toText());
+            assertEquals(0, after.liveBlocks());
+        }
+    }
+
+    private static void growAndFree(Heap heap, int round) {
+        MemorySegment block = heap.malloc(16);
+        block.set(ValueLayout.JAVA_INT, 0, round);
+        for (long size = 32; size <= MIB; size *= 2) {
+            block = heap.realloc(block, size);
+        }
+        assertEquals(round, block.get(ValueLayout.JAVA_INT, 0));
+        block.set(ValueLayout.JAVA_INT, MIB - 4, round);
+        heap.free(block);
+    }
+
+    /**
+     * 1,000 blocks of 16 to 4096 bytes allocated, then all freed in a shuffled order, over and
+     * over: once warmed up, no round returns memory to the OS (purging retired pages or scavenging
+     * pages) only for the next round to fault it in again; the peak stays near the first round's.
+     */
+    @Test
+    void aBatchAllocatedAndFreedInALoopStopsReturningMemoryAtThePeak() {
+        try (Heap heap = Heap.builder().name("batch-loop").purgeDelay(Duration.ofHours(1)).build()) {
+            SplittableRandom random = new SplittableRandom(42);
+            long[] sizes = new long[1000];
+            int[] freeOrder = new int[sizes.length];
+            for (int i = 0; i < sizes.length; i++) {
+                sizes[i] = random.nextInt(16, 4097);
+                freeOrder[i] = i;
+            }
+            for (int i = freeOrder.length - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = freeOrder[i];
+                freeOrder[i] = freeOrder[j];
+                freeOrder[j] = t;
+            }
+            long[] addresses = new long[sizes.length];
+            batch(heap, sizes, freeOrder, addresses);
+            long firstPeak = heap.stats().peakCommittedBytes();
+            for (int round = 0; round < 500; round++) {
+                batch(heap, sizes, freeOrder, addresses);
+            }
+            HeapStats warm = heap.stats();
+            int rounds = 500;
+            for (int round = 0; round < rounds; round++) {
+                batch(heap, sizes, freeOrder, addresses);
+            }
+            HeapStats after = heap.stats();
+            assertEquals(0, after.madviseCalls() - warm.madviseCalls(), "madvise calls in " + rounds
+                    + " rounds after the warm-up\n" + after.toText());
+            assertEquals(warm.osCalls(), after.osCalls(), after.toText());
+            assertEquals(warm.peakCommittedBytes(), after.peakCommittedBytes(), after.toText());
+            assertTrue(after.peakCommittedBytes() <= firstPeak + firstPeak / 8, "first round's peak "
+                    + firstPeak + " B\n" + after.toText());
+            assertEquals(0, after.liveBlocks());
+        }
+    }
+
+    private static void batch(Heap heap, long[] sizes, int[] freeOrder, long[] addresses) {
+        for (int i = 0; i < sizes.length; i++) {
+            addresses[i] = heap.mallocAddress(sizes[i]);
+        }
+        for (int i : freeOrder) {
+            heap.freeAddress(addresses[i]);
+        }
+    }
+
     @ParameterizedTest(name = "{0} blocks of {1} bytes")
     @CsvSource({"64, 1048576", "2000, 3000", "300, 100000"})
     void blocksFreedInABurstStayCommittedForTheNextBurstUntilThePurgeDelay(int count, long size) {

@@ -379,7 +379,8 @@ public final class HeapCore implements Allocator {
      * peak footprint: the memory the heap holds without using it goes back first: retired pages,
      * then, when enough has gathered since the last time, the calling thread's free memory inside
      * its pages ({@link #scavenge}). Called on every path that commits: a page's bump pointer, holes
-     * coming back, a block changing class in place, large blocks.
+     * coming back, a block changing class in place, large blocks; but not once the heap goes round a
+     * loop at its peak ({@link SpanAllocator#guardsPeak}).
      */
     void beforePeak(long bytes, Page page) {
         spans.purgePoolForPeak(bytes);
@@ -407,13 +408,15 @@ public final class HeapCore implements Allocator {
     private void scavenge(ThreadHeap heap, Page keep) {
         spans.lock.lock();
         try {
+            long returned = 0;
             for (PageList list : heap.available) {
                 for (Page page = list == null ? null : list.head; page != null; page = page.next) {
                     if (page != keep) {
-                        spans.scavenge(page);
+                        returned += spans.scavenge(page);
                     }
                 }
             }
+            spans.guarded(returned);
             heap.scavengeResidual = freeInPages(heap);
         } finally {
             spans.lock.unlock();
@@ -718,8 +721,9 @@ public final class HeapCore implements Allocator {
         spans.lock.lock();
         try {
             // Shrinking below half of what the span has committed moves the block, so the span (and
-            // its memory) goes back to the pool: a block never holds more than twice its size.
-            if (usable * 2 < page.commitEnd) {
+            // its memory) goes back to the pool: a shrunk block never holds more than twice its
+            // size. A growing one stays, and grows into memory its span has committed already.
+            if (newByteSize < page.largeRequested && usable * 2 < page.commitEnd) {
                 return false;
             }
             long oldUsable = page.largeUsable;

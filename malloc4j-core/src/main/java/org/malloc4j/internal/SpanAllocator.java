@@ -26,9 +26,21 @@ final class SpanAllocator {
      * of the oldest retired pages, so committed memory does not grow while retired memory sits idle:
      * the footprint stays within the most bytes ever in use plus this floor. Whatever the floor, a
      * commit that would raise the footprint's peak purges the whole pool first ({@link #purgeForPeak}):
-     * retired pages wait for reuse below the peak, never on top of it.
+     * retired pages wait for reuse below the peak, not on top of it, unless the heap is going round a
+     * loop at its peak ({@link #PEAK_GUARD_PEAKS}).
      */
     private static final long DIRTY_FLOOR = 4L << 20;
+    /**
+     * A commit that would set a new peak footprint first returns memory the heap holds unused:
+     * retired pages, then free memory inside the committing thread's pages. Once the bytes returned
+     * this way reach this many times the peak, the heap is going round a loop at its peak (a buffer
+     * grown by realloc and freed, a batch of blocks allocated and freed), where each purge only makes
+     * the next round fault the same memory in again: from then on the peak is let grow instead, by
+     * what the loop keeps between rounds, until the purger finds the heap idle ({@link #guardedBytes}).
+     * The bundled traces return at most 9 times their peak this way (coalesce-big; gcc's cc1 4 times,
+     * most less than once), so their peaks stay guarded to the end.
+     */
+    private static final long PEAK_GUARD_PEAKS = 16;
     /**
      * The purger returns at most this many bytes to the OS per run before it lets go of the span
      * lock and runs again, so threads that need a page do not wait for a whole backlog of
@@ -40,6 +52,13 @@ final class SpanAllocator {
     private static final int SCAVENGE_SHIFT = 5;
     /** Holes go back into use at least this many bytes at a time, so a page does not refill for each block. */
     private static final long RESTORE_MIN = 16L << 10;
+    /**
+     * A block that realloc grows (a large block with room) reuses a retired span of up to this many
+     * times its size: most likely the span the same buffer grew into last time, and will again (a
+     * buffer grown by doubling from 64 KiB to 1 MiB, freed, and grown again). It grows in place into
+     * the span's committed memory.
+     */
+    private static final int GROWN_SPAN_SLICES = 16;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
 
@@ -58,6 +77,12 @@ final class SpanAllocator {
      * for a smaller new one, or to make room); later fresh commits use them up before purging more.
      */
     private long purgedAhead;
+    /**
+     * Bytes returned to the OS to keep commits under the footprint's peak (retired pages purged,
+     * pages scavenged) since the purger last found the heap idle: it purged retired pages after
+     * their delay and left none.
+     */
+    private final AtomicLong guardedBytes = new AtomicLong();
     /** Slice count to how many pages of that many slices are in {@link #pool}. */
     private final int[] pooledBySlices = new int[Region.SLICES + 1];
     /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
@@ -145,9 +170,13 @@ final class SpanAllocator {
         return true;
     }
 
-    /** Counts {@code bytes} as committed, purging retired pages first if the limit is in the way. */
+    /**
+     * Counts {@code bytes} as committed: if they would set a new peak that is still guarded, returns
+     * unused memory first ({@link HeapCore#beforePeak}); if the limit is in the way, purges retired
+     * pages.
+     */
     private boolean commitBytes(long bytes, Page page) {
-        if (wouldRaisePeak(bytes)) {
+        if (wouldRaisePeak(bytes) && guardsPeak()) {
             core.beforePeak(bytes, page);
         }
         return addCommitted(bytes) || (purgeForRoom() && addCommitted(bytes));
@@ -162,17 +191,32 @@ final class SpanAllocator {
     }
 
     /**
+     * @return whether a commit that would set a new peak returns unused memory first: until the
+     *     bytes returned so reach {@link #PEAK_GUARD_PEAKS} times the peak
+     */
+    boolean guardsPeak() {
+        return guardedBytes.get() < PEAK_GUARD_PEAKS * peakFootprint.get();
+    }
+
+    /** Counts {@code bytes} returned to the OS to keep a commit under the footprint's peak. */
+    void guarded(long bytes) {
+        guardedBytes.addAndGet(bytes);
+    }
+
+    /**
      * A commit is about to set a new peak: retired pages' memory goes back first, oldest first, so
-     * memory waiting out the purge delay never adds to the peak footprint. Below the peak, retired
+     * memory waiting out the purge delay does not add to the peak footprint. Below the peak, retired
      * pages keep waiting for reuse as before.
      */
     private void purgeForPeak(long bytes) {
         lock.lock();
         try {
             // Only as much as the new peak would take: the rest stays for reuse within the delay.
+            long before = committed.get();
             while (wouldRaisePeak(bytes) && !pool.isEmpty()) {
                 release(takeOldest());
             }
+            guarded(before - committed.get());
         } finally {
             lock.unlock();
         }
@@ -319,7 +363,7 @@ final class SpanAllocator {
     /** Adds a freshly laid-out page's bookkeeping to the estimate; {@link #retire} takes it off. */
     private void charge(Page page) {
         page.metadataCharged = page.metadataBytes();
-        if (!pool.isEmpty() && wouldRaisePeak(page.metadataCharged)) {
+        if (!pool.isEmpty() && wouldRaisePeak(page.metadataCharged) && guardsPeak()) {
             purgeForPeak(page.metadataCharged);
         }
         notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged));
@@ -508,7 +552,9 @@ final class SpanAllocator {
         int wanted = slicesFor(Math.min(LARGE_MAX, Math.max(usable, roomBytes)));
         int sliceAlignment = (int) Math.max(1, alignment >>> Region.SLICE_SHIFT);
         // A retired span up to four times the need is reused as is: its memory is committed already.
-        Page page = takeSpan(slices, wanted, Math.max(wanted, 4 * slices), sliceAlignment, true);
+        // A block realloc grows takes one up to GROWN_SPAN_SLICES times the need.
+        int maxPooled = Math.max(wanted, (roomBytes > 0 ? GROWN_SPAN_SLICES : 4) * slices);
+        Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, true);
         if (page == null) {
             return 0;
         }
@@ -653,6 +699,9 @@ final class SpanAllocator {
             freedSlices = true;
         }
         if (freedSlices) {
+            if (pool.isEmpty()) {
+                guardedBytes.set(0);
+            }
             unmapEmptyRegions(force ? 0 : 1);
         }
         return due;
@@ -946,6 +995,7 @@ final class SpanAllocator {
         pool.clear();
         pooledCommitted = 0;
         purgedAhead = 0;
+        guardedBytes.set(0);
         java.util.Arrays.fill(pooledBySlices, 0);
         committed.set(0);
     }

@@ -15,7 +15,8 @@
  *   <dt>local / remote free</dt><dd>a free by the page's owner thread (plain writes) or by any other
  *       thread (one atomic OR into the page's remote bitmap), mimalloc's free-list sharding.</dd>
  *   <dt>retired page</dt><dd>a page whose blocks are all free, still committed, in the pool until the
- *       purge delay passes, or until a commit would set a new peak footprint.</dd>
+ *       purge delay passes, or until a commit would set a new peak footprint (while the peak is
+ *       guarded: not in a loop that would fault the same memory in again each round).</dd>
  *   <dt>purge</dt><dd>returning a retired page's memory with {@code madvise(MADV_DONTNEED)}.</dd>
  *   <dt>scavenge</dt><dd>returning, before a commit would set a new peak footprint, the memory a
  *       thread's pages in use hold without using it: committed tails past bump pointers and OS pages
