@@ -144,24 +144,30 @@ public final class HeapCore implements Allocator {
 
     /**
      * {@link #malloc} and {@link #segment} in one: the fast path knows the block's page, and so its
-     * region, without looking the address up again.
+     * region, without looking the address up again. Every path that returns a block of this heap's
+     * own regions makes its segment at one place, so that a caller that only uses the segment
+     * briefly lets the JIT elide it: two allocation sites merging would make it a real object.
      */
     @Override
     public MemorySegment mallocSegment(long byteSize) {
+        long address = 0;
+        Region region = null;
         ThreadHeap heap = fastHeap(byteSize);
         if (heap != null) {
             Page page = heap.current[SizeClasses.classOf(byteSize)];
-            long address = allocateFast(heap, page, byteSize, true);
-            if (address != 0) {
-                Region region = page.region;
-                long offset = address - region.base;
-                // A sampled block lies in the sampler's memory, outside the page's region.
-                return offset >= 0 && offset < region.byteSize
-                        ? region.memory.asSlice(offset, byteSize)
-                        : segment(address, byteSize);
-            }
+            address = allocateFast(heap, page, byteSize, true);
+            region = page.region;
         }
-        return segment(malloc(byteSize, true), byteSize);
+        if (address == 0) {
+            address = malloc(byteSize, true);
+            region = RegionMap.lookup(address);
+        }
+        long offset = address - region.base;
+        // A sampled block lies in the sampler's memory, outside the page's region.
+        if (offset < 0 || offset >= region.byteSize || region.core != this) {
+            return segment(address, byteSize);
+        }
+        return region.memory.asSlice(offset, byteSize);
     }
 
     /** @return the calling platform thread's heap if a request of {@code byteSize} may take the fast path, else null */
