@@ -40,8 +40,8 @@ public final class Page {
 
     private static final VarHandle REMOTE_BITS;
     private static final VarHandle OWNED_BITS;
-    /** A page object's own size with compressed references, its cache-line padding included. */
-    private static final long SHALLOW_BYTES = 336;
+    /** A page object's own size with compressed references (16 B object header included). */
+    private static final long SHALLOW_BYTES = 208;
     /** The index of the remote-free count in {@link #remoteBits}. */
     private static final int REMOTE_COUNT = 0;
     private static final VarHandle FULL;
@@ -81,22 +81,10 @@ public final class Page {
     int bump;
     /** 1 while the page sits in its owner's full list and no remote free has claimed it since. */
     volatile int full;
-
-    // The owner writes the next three on every malloc and free, while other threads freeing into
-    // the page read the fields around them: the padding keeps them on a cache line of their own,
-    // so a producer and a consumer do not move one line back and forth on every block. (The JVM
-    // lays fields out by size, ints in declaration order.)
-    @SuppressWarnings("unused")
-    private int pad00, pad01, pad02, pad03, pad04, pad05, pad06, pad07,
-            pad08, pad09, pad10, pad11, pad12, pad13, pad14, pad15;
     int freeCount;
     /** No word of {@link #freeBits} below this index has a bit set. */
     int searchWord;
     int used;
-    @SuppressWarnings("unused")
-    private int pad16, pad17, pad18, pad19, pad20, pad21, pad22, pad23,
-            pad24, pad25, pad26, pad27, pad28, pad29, pad30, pad31;
-
     long[] freeBits;
     /**
      * Allocated on the first remote free (see {@link #remoteBits()}): word {@value #REMOTE_COUNT}
