@@ -381,6 +381,63 @@ class HeapConcurrencyTest {
     }
 
     @Test
+    void aReallocRacingAFreeOfTheSameBlockLeaksNothingAndThrowsOnlyMisuse() throws Exception {
+        long[] sizes = {64, 5_000, 100_000, 2 << 20, 20 << 20};
+        try (Heap own = Heap.builder().name("realloc-race").build()) {
+            for (int trial = 0; trial < 400; trial++) {
+                long size = sizes[trial % sizes.length];
+                long block = own.mallocAddress(size);
+                // Both racers spin until both have arrived, so the calls start within nanoseconds.
+                AtomicInteger arrived = new AtomicInteger();
+                AtomicReference<Throwable> freeFailure = new AtomicReference<>();
+                AtomicReference<Throwable> reallocThrew = new AtomicReference<>();
+                long[] reallocated = new long[1];
+                long newSize = 2 * size + 1;
+                Thread freer = Thread.ofPlatform().start(() -> {
+                    arrived.incrementAndGet();
+                    while (arrived.get() < 2) {
+                        Thread.onSpinWait();
+                    }
+                    try {
+                        own.freeAddress(block);
+                    } catch (Throwable t) {
+                        freeFailure.set(t);
+                    }
+                });
+                Thread reallocator = Thread.ofPlatform().start(() -> {
+                    arrived.incrementAndGet();
+                    while (arrived.get() < 2) {
+                        Thread.onSpinWait();
+                    }
+                    try {
+                        reallocated[0] = own.reallocAddress(block, newSize);
+                    } catch (Throwable t) {
+                        reallocThrew.set(t);
+                    }
+                });
+                freer.join();
+                reallocator.join();
+                long result = reallocated[0];
+                Throwable reallocFailure = reallocThrew.get();
+                for (Throwable t : new Throwable[] {freeFailure.get(), reallocFailure}) {
+                    if (t != null && !(t instanceof MemoryMisuseException)) {
+                        throw new AssertionError("trial " + trial + " (" + size + " B) threw " + t, t);
+                    }
+                }
+                // Whatever block survived the race is freed once more; a block both calls gave up
+                // is already free, which is the only misuse allowed here.
+                if (result != 0 && (result != block || freeFailure.get() != null)) {
+                    own.freeAddress(result);
+                }
+                assertEquals(0, own.stats().liveBlocks(), "trial " + trial + " (" + size + " B): "
+                        + (reallocFailure != null ? "realloc threw " + reallocFailure : "realloc returned")
+                        + ", free " + (freeFailure.get() != null ? "threw" : "succeeded"));
+            }
+            own.check();
+        }
+    }
+
+    @Test
     void aDoubleFreeRacingWithTheOwnersFreeNeverHandsOneBlockToTwoOwners() throws Exception {
         int blocks = 20_000;
         List<MemorySegment> victims = new ArrayList<>();

@@ -49,6 +49,53 @@ class HeapRobustnessTest {
     }
 
     @Test
+    void reallocToASizeNoBlockCanHaveIsRefusedAndTheBlockStaysAsItWas() {
+        for (long size : new long[] {64, 40_000, 1 << 20, 20 << 20}) {
+            long block = heap.mallocAddress(size);
+            long usable = heap.usableSize(block);
+            HeapStats before = heap.stats();
+            for (long huge : new long[] {Long.MAX_VALUE, Long.MAX_VALUE - 100, Long.MAX_VALUE - 4096}) {
+                HeapExhaustedError error = assertThrows(HeapExhaustedError.class,
+                        () -> heap.reallocAddress(block, huge), "realloc of a " + size + "-byte block");
+                assertEquals(huge, error.requestedBytes());
+            }
+            assertEquals(usable, heap.usableSize(block));
+            assertEquals(before.requestedBytes(), heap.stats().requestedBytes());
+            assertEquals(before.usableBytes(), heap.stats().usableBytes());
+            heap.check();
+            heap.freeAddress(block);
+            MemorySegment segment = heap.malloc(size);
+            assertEquals(MemorySegment.NULL, heap.tryRealloc(segment, Long.MAX_VALUE));
+            assertEquals(size, segment.byteSize());
+            heap.free(segment);
+        }
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    @Test
+    void aHugeRequestTheOperatingSystemRefusesLeavesNoPeakBehind() {
+        for (int i = 0; i < 3; i++) {
+            assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(1L << 40));
+        }
+        HeapStats stats = heap.stats();
+        assertEquals(0, stats.committedBytes());
+        assertEquals(0, stats.peakCommittedBytes(), "a refused request counted as committed");
+        assertEquals(0, stats.reservedBytes());
+    }
+
+    @Test
+    void usingAFreedHugeBlockIsAUseAfterFreeAndFreeingItAgainADoubleFree() {
+        long block = heap.mallocAddress(20 << 20);
+        heap.freeAddress(block);
+        assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE,
+                assertThrows(MemoryMisuseException.class, () -> heap.usableSize(block)).kind());
+        assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE,
+                assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(block)).kind());
+        assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE,
+                assertThrows(MemoryMisuseException.class, () -> heap.reallocAddress(block, 64)).kind());
+    }
+
+    @Test
     void freeingABlockAScopeHoldsIsAMismatchInFastModeToo() {
         try (Arena scope = heap.newScope()) {
             MemorySegment block = scope.allocate(64);

@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
 import org.malloc4j.LeakReport;
+import org.malloc4j.MemoryMisuseException;
 
 /**
  * One heap's allocator: routes the malloc family to thread heaps (small and medium blocks) or the
@@ -634,6 +635,13 @@ public final class HeapCore implements Allocator {
         if (page.isOwned(index)) {
             throw MisuseReports.mismatch("realloc", address, name);
         }
+        if (newByteSize > SpanAllocator.MAX_REQUEST) {
+            // No block can be this large; rounding it up to pages would overflow.
+            if (throwing) {
+                throw exhausted(newByteSize, MIN_ALIGNMENT);
+            }
+            return 0;
+        }
         if (newByteSize > 0 && (page.isSingle()
                 ? resizeLargeInPlace(page, newByteSize)
                 : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
@@ -651,8 +659,15 @@ public final class HeapCore implements Allocator {
         if (fresh == 0) {
             return 0;
         }
-        copy(address, fresh, Math.min(oldRequested, newByteSize));
-        free(address, true);
+        try {
+            copy(address, fresh, Math.min(oldRequested, newByteSize));
+            free(address, true);
+        } catch (RuntimeException e) {
+            // Another thread freed the block meanwhile (a double free racing this realloc): the new
+            // block goes back, and this call reports the misuse.
+            free(fresh);
+            throw e instanceof MemoryMisuseException ? e : MisuseReports.doubleFreeUnmapped("realloc", address, name);
+        }
         return fresh;
     }
 
@@ -726,6 +741,10 @@ public final class HeapCore implements Allocator {
         long usable = largeUsableSize(newByteSize);
         spans.lock.lock();
         try {
+            if (page.blockState(0) != BlockState.LIVE) {
+                // Freed by another thread since realloc looked: a double free racing this realloc.
+                throw misuse("realloc", Page.RELEASE_FREED, page.start, page);
+            }
             // Shrinking below half of what the span has committed moves the block, so the span (and
             // its memory) goes back to the pool: a shrunk block never holds more than twice its
             // size. A growing one stays, and grows into memory its span has committed already.
@@ -745,9 +764,16 @@ public final class HeapCore implements Allocator {
         }
     }
 
+    /**
+     * @throws IllegalStateException if the source's region went away meanwhile (its block was freed
+     *     by another thread and its mapping released)
+     */
     private void copy(long from, long to, long byteSize) {
         Region source = RegionMap.lookup(from);
         Region target = RegionMap.lookup(to);
+        if (source == null) {
+            throw new IllegalStateException("the block at 0x" + Long.toHexString(from) + " is no longer mapped");
+        }
         MemorySegment.copy(source.memory, from - source.base, target.memory, to - target.base, byteSize);
     }
 
@@ -770,6 +796,10 @@ public final class HeapCore implements Allocator {
     @Override
     public MemorySegment segment(long address, long byteSize) {
         Region region = RegionMap.lookup(address);
+        if (region == null) {
+            // Freed by another thread, and its mapping released, since it was handed out.
+            pageOf("segment", address, null);
+        }
         if (region.core != this && region.core == sampledCore) {
             return sampler.checkedSegment(address, byteSize);
         }

@@ -17,8 +17,13 @@ final class MisuseReports {
      * a realloc of a freed pointer), a use after free for anything else.
      */
     static MemoryMisuseException doubleFree(String operation, long address, Page page, String heap) {
-        String what = "0x" + hex(address) + " is the start of a " + describeBlock(page, address)
-                + " that is already free (freed before, or its page was emptied since).";
+        return freedBlock(operation, address, "0x" + hex(address) + " is the start of a "
+                + describeBlock(page, address) + " that is already free (freed before, or its page was emptied since).",
+                heap);
+    }
+
+    /** A freed block freed again ({@code free}, {@code realloc}) or used by any other operation. */
+    private static MemoryMisuseException freedBlock(String operation, long address, String what, String heap) {
         if (!operation.equals("free") && !operation.equals("realloc")) {
             return report(Kind.USE_AFTER_FREE, "heap-use-after-free on 0x" + hex(address) + " (" + operation + ")",
                     address, what, heap);
@@ -28,9 +33,9 @@ final class MisuseReports {
     }
 
     static MemoryMisuseException doubleFreeUnmapped(String operation, long address, String heap) {
-        return report(Kind.DOUBLE_FREE, "attempting double-free on 0x" + hex(address) + " (" + operation + ")",
-                address, "0x" + hex(address) + " is in memory heap '" + heap + "' gave back to the OS "
-                        + "(a freed huge block, or pages purged or trimmed): its block was freed before.", heap);
+        return freedBlock(operation, address, "0x" + hex(address) + " is in memory heap '" + heap
+                + "' gave back to the OS (a freed huge block, or pages purged or trimmed): its block was freed before.",
+                heap);
     }
 
     static MemoryMisuseException mismatch(String operation, long address, String heap) {

@@ -574,13 +574,20 @@ final class SpanAllocator {
     }
 
     private long allocateHuge(long requested, long usable, long alignment) {
-        if (usable > MAX_REQUEST || !commitBytes(usable, null)) {
+        if (usable > MAX_REQUEST) {
             return 0;
         }
+        // The mapping first: a request the OS refuses must not count as committed, even for a
+        // moment, or the peaks would remember memory the heap never had.
         long span = roundUp(usable, Region.SIZE);
         long base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
         if (base == 0) {
-            committed.addAndGet(-usable);
+            return 0;
+        }
+        if (!commitBytes(usable, null)) {
+            Os.release(base, span);
+            munmapCalls++;
+            reserved -= span;
             return 0;
         }
         Region region = Region.huge(core, base, span);
