@@ -98,6 +98,31 @@ class CheckedModeTest {
     }
 
     @Test
+    void quarantinedBlocksMakeWayBeforeAHeapUnderItsLimitReportsExhaustion() {
+        try (Heap limited = Heap.builder().name("checked-limit").checkMode(CheckMode.FULL)
+                .maxCommittedBytes(4L << 20).build()) {
+            List<Long> blocks = new ArrayList<>();
+            try {
+                while (true) {
+                    blocks.add(limited.mallocAddress(64 << 10));
+                }
+            } catch (HeapExhaustedError expected) {
+                // the limit is reached
+            }
+            assertTrue(blocks.size() > 8, "blocks that fit under the limit: " + blocks.size());
+            blocks.forEach(limited::freeAddress);
+            assertEquals(0, limited.stats().liveBlocks());
+            // Nothing is live: whatever quarantine holds must not make these fail.
+            long big = limited.mallocAddress(1 << 20);
+            for (int i = 0; i < 1_000; i++) {
+                limited.freeAddress(limited.mallocAddress(64 << 10));
+            }
+            limited.freeAddress(big);
+            assertEquals(0, limited.stats().liveBlocks());
+        }
+    }
+
+    @Test
     void callocZeroesMemoryThatWasPoisonedBefore() {
         heap.close();
         heap = Heap.builder().name("checked").checkMode(CheckMode.FULL).quarantineBytes(0).build();

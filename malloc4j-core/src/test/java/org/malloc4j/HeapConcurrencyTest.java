@@ -382,8 +382,21 @@ class HeapConcurrencyTest {
 
     @Test
     void aReallocRacingAFreeOfTheSameBlockLeaksNothingAndThrowsOnlyMisuse() throws Exception {
-        long[] sizes = {64, 5_000, 100_000, 2 << 20, 20 << 20};
         try (Heap own = Heap.builder().name("realloc-race").build()) {
+            raceReallocAgainstFree(own);
+        }
+    }
+
+    @Test
+    void inFullCheckedModeTooARacingReallocLeaksNothing() throws Exception {
+        try (Heap own = Heap.builder().name("realloc-race-full").checkMode(CheckMode.FULL).build()) {
+            raceReallocAgainstFree(own);
+        }
+    }
+
+    private static void raceReallocAgainstFree(Heap own) throws Exception {
+        long[] sizes = {64, 5_000, 100_000, 2 << 20, 20 << 20};
+        {
             for (int trial = 0; trial < 400; trial++) {
                 long size = sizes[trial % sizes.length];
                 long block = own.mallocAddress(size);

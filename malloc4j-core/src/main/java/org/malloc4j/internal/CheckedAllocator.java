@@ -159,9 +159,19 @@ final class CheckedAllocator implements Allocator {
             return 0;
         }
         long kept = Math.min(block.byteSize, newByteSize);
-        MemorySegment.copy(guarded.segment(address, kept), 0, guarded.segment(fresh, kept), 0, kept);
-        free(address);
+        try {
+            MemorySegment.copy(guarded.segment(address, kept), 0, guarded.segment(fresh, kept), 0, kept);
+            free(address);
+        } catch (RuntimeException e) {
+            // Another thread freed the block meanwhile: the new block goes back, this call reports it.
+            free(fresh);
+            throw e;
+        }
         return fresh;
+    }
+
+    private long allocateGuarded(long span, long front) {
+        return front <= REDZONE ? guarded.malloc(span, false) : guarded.mallocAligned(span, front, false);
     }
 
     private long allocateChecked(long byteSize, long front, boolean zero, boolean throwing) {
@@ -178,7 +188,16 @@ final class CheckedAllocator implements Allocator {
         }
         // Both at most 2^46, so the sum cannot overflow.
         long span = front + SpanAllocator.roundUp(byteSize, REDZONE) + REDZONE;
-        long base = front <= REDZONE ? guarded.malloc(span, false) : guarded.mallocAligned(span, front, false);
+        long base = allocateGuarded(span, front);
+        if (base == 0) {
+            // Quarantined blocks hold memory that counts against the heap's limit: they leave
+            // early rather than make a heap with nothing live report exhaustion.
+            List<BlockRecord> held = quarantine.drain();
+            if (!held.isEmpty()) {
+                release(held, "when it left quarantine");
+                base = allocateGuarded(span, front);
+            }
+        }
         if (base == 0) {
             if (throwing) {
                 throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize
