@@ -364,6 +364,21 @@ class HeapConcurrencyTest {
     }
 
     @Test
+    void inFullCheckedModeTheLoserOfARacingDoubleFreeIsToldItIsADoubleFree() throws Exception {
+        heap.close();
+        heap = Heap.builder().name("concurrency-full").checkMode(CheckMode.FULL).build();
+        int blocks = 2_000;
+        List<MemorySegment> victims = new ArrayList<>();
+        for (int i = 0; i < blocks; i++) {
+            victims.add(heap.malloc(16 + (i % 64) * 16));
+        }
+        // raceToFree fails on any misuse report other than DOUBLE_FREE.
+        int[] successes = raceToFree(victims, null, null);
+        assertEquals(blocks, successes[0] + successes[1], "frees that succeeded");
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    @Test
     void theOwnerAndAnotherThreadFreeingTheSameBlockAtOnceSucceedExactlyOnce() throws Exception {
         // The window is a few instructions wide and some runs hardly hit it: race in several rounds.
         int blocks = 20_000;

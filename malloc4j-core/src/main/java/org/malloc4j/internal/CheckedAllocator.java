@@ -295,13 +295,15 @@ final class CheckedAllocator implements Allocator {
         }
         // Verify what this block pushes out of quarantine before anything of the caller's changes.
         release(quarantine.makeRoom(block.span), "when it left quarantine");
+        // Recorded as freed before it stops being live, so a free racing this one finds it in one
+        // map or the other and reports a double free, never an address it knows nothing about.
+        freed.put(address, block);
         if (!live.remove(address, block)) {
             throw SanitizerReports.doubleFree("free", block, name);
         }
         block.markFreed();
         block.arena.close();
         guarded.segment(block.address, block.byteSize).fill(CheckMode.POISON_BYTE);
-        freed.put(address, block);
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
         release(quarantine.add(block), "when it left quarantine");
