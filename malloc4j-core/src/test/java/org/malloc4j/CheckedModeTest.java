@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -95,6 +96,32 @@ class CheckedModeTest {
         assertFilled(tried, (byte) 0, "tryCalloc");
         heap.free(block);
         heap.free(tried);
+    }
+
+    @Test
+    void freeingAnotherHeapsBlockAtAnAddressThisHeapOnceFreedIsABadFreeNamingThatHeap() {
+        try (Heap other = Heap.builder().name("other").checkMode(CheckMode.FULL).build()) {
+            // A huge block has a mapping of its own: once freed, the address may go to any heap.
+            long mine = heap.mallocAddress(20 << 20);
+            heap.freeAddress(mine);
+            MemorySegment theirs = null;
+            List<MemorySegment> tried = new ArrayList<>();
+            for (int i = 0; i < 64 && theirs == null; i++) {
+                MemorySegment block = other.malloc(64);
+                if (block.address() == mine) {
+                    theirs = block;
+                } else {
+                    tried.add(block);
+                }
+            }
+            tried.forEach(other::free);
+            assumeTrue(theirs != null, "the OS gave the address to no other heap");
+            MemorySegment stolen = theirs;
+            MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.free(stolen));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, misuse.kind(), misuse.getMessage());
+            assertTrue(misuse.getMessage().contains("heap 'other'"), misuse.getMessage());
+            other.free(stolen);
+        }
     }
 
     @Test

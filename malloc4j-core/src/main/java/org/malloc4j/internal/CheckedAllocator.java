@@ -329,6 +329,11 @@ final class CheckedAllocator implements Allocator {
         if (block != null) {
             return block;
         }
+        Region region = RegionMap.lookup(address);
+        if (region != null && region.core != guarded && region.core != fast) {
+            // The memory of a block this heap freed may since have gone to another heap.
+            throw MisuseReports.otherHeap(operation, address, region.core.name(), name);
+        }
         BlockRecord previous = freed.get(address);
         if (previous != null) {
             throw operation.equals("usableSize")
