@@ -34,6 +34,13 @@ public enum CheckMode {
      * {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} when the block is freed or
      * {@link Heap#check()} runs, into freed memory as {@link MemoryMisuseException.Kind#USE_AFTER_FREE}
      * when the block leaves quarantine or {@code check()} runs.
+     *
+     * <p>A block's segment is also watched: when the garbage collector finds the segment of a live
+     * block unreachable, a warning with the block's allocation stack goes to standard error at
+     * once, as a probable leak, rather than only at {@code close()}. A program that keeps just the
+     * address of a block it got as a segment ({@code heap.malloc(n).address()}) and frees it later
+     * sees that warning for a block it did not leak: allocate such blocks with
+     * {@link Heap#mallocAddress}, which makes no segment.
      */
     FULL;
 
