@@ -351,23 +351,18 @@ class HeapConcurrencyTest {
 
     @Test
     void twoThreadsFreeingTheSameBlockAtOnceSucceedExactlyOnce() throws Exception {
-        int blocks = 20_000;
-        List<MemorySegment> victims = new ArrayList<>();
-        for (int i = 0; i < blocks; i++) {
-            victims.add(heap.malloc(16 + (i % 64) * 16));
-        }
-        // Neither racer allocated the blocks: both free them as other threads do.
-        int[] successes = raceToFree(victims, null, null);
-        assertEquals(blocks, successes[0] + successes[1], "frees that succeeded");
-        assertEquals(0, heap.stats().liveBlocks());
-        assertEquals(0, heap.stats().requestedBytes());
+        raceEveryBlockByOthers(20_000);
     }
 
     @Test
     void inFullCheckedModeTheLoserOfARacingDoubleFreeIsToldItIsADoubleFree() throws Exception {
         heap.close();
         heap = Heap.builder().name("concurrency-full").checkMode(CheckMode.FULL).build();
-        int blocks = 2_000;
+        raceEveryBlockByOthers(2_000);
+    }
+
+    /** Two threads that did not allocate them free each of {@code blocks} blocks at once. */
+    private void raceEveryBlockByOthers(int blocks) throws Exception {
         List<MemorySegment> victims = new ArrayList<>();
         for (int i = 0; i < blocks; i++) {
             victims.add(heap.malloc(16 + (i % 64) * 16));
@@ -376,6 +371,7 @@ class HeapConcurrencyTest {
         int[] successes = raceToFree(victims, null, null);
         assertEquals(blocks, successes[0] + successes[1], "frees that succeeded");
         assertEquals(0, heap.stats().liveBlocks());
+        assertEquals(0, heap.stats().requestedBytes());
     }
 
     @Test
