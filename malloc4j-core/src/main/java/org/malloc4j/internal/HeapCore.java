@@ -58,6 +58,8 @@ public final class HeapCore implements Allocator {
     private volatile boolean closed;
     /** Whether the purger has a run queued for this heap. */
     final java.util.concurrent.atomic.AtomicBoolean purgeScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+    /** When the purger's next run for this heap is due ({@link System#nanoTime}); see {@link Purger}. */
+    volatile long purgeWakeAt;
     /** Set when a free by another thread may have emptied a page of a striped (virtual-thread) heap. */
     private volatile boolean stripesDirty;
     private final long purgeDelayNanos;

@@ -20,17 +20,31 @@ final class Purger {
     private Purger() {
     }
 
-    /** Makes sure {@code core} is purged within {@code delayNanos}. */
+    /**
+     * Makes sure {@code core} is purged within {@code delayNanos}. When a run is queued already but
+     * for later (the once-a-second look for ended threads), an earlier run is queued and takes over
+     * the heap's chain of runs; the later one then finds itself superseded and does nothing.
+     */
     static void schedule(HeapCore core, long delayNanos) {
-        if (core.purgeScheduled.compareAndSet(false, true)) {
-            EXECUTOR.schedule(() -> run(core), delayNanos, TimeUnit.NANOSECONDS);
+        long at = System.nanoTime() + delayNanos;
+        if (core.purgeScheduled.compareAndSet(false, true)
+                || core.purgeWakeAt - at > delayNanos / 4) {
+            queue(core, at);
         }
     }
 
-    private static void run(HeapCore core) {
+    private static void queue(HeapCore core, long at) {
+        core.purgeWakeAt = at;
+        EXECUTOR.schedule(() -> run(core, at), Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    private static void run(HeapCore core, long at) {
+        if (core.purgeWakeAt != at) {
+            return;
+        }
         long due = core.purgeDue();
         if (due >= 0) {
-            EXECUTOR.schedule(() -> run(core), Math.max(0, due - System.nanoTime()), TimeUnit.NANOSECONDS);
+            queue(core, due);
         }
     }
 }
