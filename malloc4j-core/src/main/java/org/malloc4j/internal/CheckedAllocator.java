@@ -165,6 +165,10 @@ final class CheckedAllocator implements Allocator {
         } catch (RuntimeException e) {
             // Another thread freed the block meanwhile: the new block goes back, this call reports it.
             free(fresh);
+            if (e instanceof IllegalStateException && live.get(address) != block) {
+                // The copy found the memory unmapped (a huge block): report that free, not the JDK's error.
+                liveBlock("realloc", address);
+            }
             throw e;
         }
         return fresh;
