@@ -28,7 +28,7 @@ import java.lang.invoke.VarHandle;
  * OS pages are committed as the bump pointer reaches them ({@link #commitEnd}). Memory at or past
  * {@link #cleanFrom} has never been written since the OS handed it over, so calloc skips zeroing it.
  */
-public final class Page {
+public final class Page extends PageColdFields {
     /** The pseudo size class of a page holding one large block. */
     public static final int LARGE = -1;
     /** The pseudo size class of a page holding one huge block in a mapping of its own. */
@@ -58,94 +58,25 @@ public final class Page {
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            REMOTE_BITS = lookup.findVarHandle(Page.class, "remoteBits", long[].class);
-            OWNED_BITS = lookup.findVarHandle(Page.class, "ownedBits", long[].class);
-            FULL = lookup.findVarHandle(Page.class, "full", int.class);
+            REMOTE_BITS = lookup.findVarHandle(PageSharedFields.class, "remoteBits", long[].class);
+            OWNED_BITS = lookup.findVarHandle(PageSharedFields.class, "ownedBits", long[].class);
+            FULL = lookup.findVarHandle(PageSharedFields.class, "full", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    final Region region;
-    final int firstSlice;
-    int sliceCount;
-    final long start;
-    /** Bytes of address space the page spans. */
-    long spanBytes;
-
-    int sizeClass;
-    int blockSize;
-    /** {@code floor(2^40 / blockSize) + 1}: turns the division in {@link #blockIndex} into a multiply. */
-    long indexMagic;
-    int capacity;
     int bump;
-    /** 1 while the page sits in its owner's full list and no remote free has claimed it since. */
-    volatile int full;
     int freeCount;
-    /** No word of {@link #freeBits} below this index has a bit set. */
+    /** No word of {@link Page#freeBits} below this index has a bit set. */
     int searchWord;
     int used;
     long[] freeBits;
-    /**
-     * Allocated on the first remote free (see {@link #remoteBits()}): word {@value #REMOTE_COUNT}
-     * counts the remote frees not yet collected, and word {@code 1 + w} holds the remote bits of
-     * free-bitmap word {@code w}. The count lives here, in memory the freeing threads write anyway,
-     * rather than next to the owner's counters.
-     */
-    volatile long[] remoteBits;
-    /**
-     * Blocks a scope, bump arena or pool holds (set on the first such block): freeing one through
-     * the heap is an alloc-dealloc mismatch, caught in every mode.
-     */
-    volatile long[] ownedBits;
     boolean inFullList;
-    /**
-     * Per block: its unused bytes (usable minus requested), or {@link #FREE_MARK} once freed, in
-     * the narrowest of these three arrays that holds the class's slack. Doubles as the block's
-     * state: a free claims the block by one compare-and-set from its slack to the mark, so of two
-     * racing frees of one block (by any threads) exactly one wins.
-     */
-    byte[] slack8;
-    short[] slack16;
-    int[] slack32;
-    int slackWidth;
-    /** The metadata bytes this page added to the heap's estimate when it was laid out. */
-    long metadataCharged;
-    /** For a large or huge page: the single block's requested and usable bytes. */
-    long largeRequested;
-    long largeUsable;
-
-    long commitEnd;
-    long cleanFrom;
-    /**
-     * Free blocks whose memory went back to the OS while the page stayed in use (see
-     * {@link SpanAllocator#scavenge}): taken out of {@link #freeBits} so no allocation hands them
-     * out until the owner {@linkplain SpanAllocator#restoreHoles restores} them; null if none ever were.
-     */
-    long[] holeBits;
-    /** Bit set: OS pages of the page that went back to the OS with {@link #holeBits}; null with it. */
-    long[] holeOsPages;
-    int holeCount;
-    /** Bytes below {@link #commitEnd} that went back to the OS with {@link #holeBits}: not committed. */
-    long holeBytes;
-
-    volatile ThreadHeap owner;
-    /** The owning platform thread, or null: frees from this thread need no atomics. */
-    volatile Thread ownerThread;
-    boolean active;
-    /** Whether the page was ever laid out; a span taken for a request that then failed was not. */
-    boolean laidOut;
-    long releasedAtNanos;
-    /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
-    long spareTakenAt;
-    Page next;
-    Page prev;
 
     Page(Region region, int firstSlice, int sliceCount, long start, long spanBytes) {
-        this.region = region;
-        this.firstSlice = firstSlice;
+        super(region, firstSlice, start);
         this.sliceCount = sliceCount;
-        this.start = start;
         this.spanBytes = spanBytes;
     }
 
@@ -170,11 +101,18 @@ public final class Page {
         this.inFullList = false;
         // A slack is at most blockSize, and must differ from the all-ones free mark.
         this.slackWidth = blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
-        // Arrays of an earlier layout are long enough when it had smaller blocks: only entries below
-        // the bump pointer are ever read, and each is written when its block is handed out.
+        // Arrays of an earlier layout are long enough when it had smaller blocks; entries past the
+        // capacity are never read.
         this.slack8 = slackWidth == 1 ? (slack8 != null && slack8.length >= capacity ? slack8 : new byte[capacity]) : null;
         this.slack16 = slackWidth == 2 ? (slack16 != null && slack16.length >= capacity ? slack16 : new short[capacity]) : null;
         this.slack32 = slackWidth == 4 ? (slack32 != null && slack32.length >= capacity ? slack32 : new int[capacity]) : null;
+        // Every block starts marked free, so that a free claims a block without reading the bump
+        // pointer, which the owner writes as it hands out new blocks.
+        switch (slackWidth) {
+            case 1 -> java.util.Arrays.fill(slack8, 0, capacity, (byte) FREE_MARK);
+            case 2 -> java.util.Arrays.fill(slack16, 0, capacity, (short) FREE_MARK);
+            default -> java.util.Arrays.fill(slack32, 0, capacity, FREE_MARK);
+        }
         this.active = true;
         this.laidOut = true;
     }
@@ -318,16 +256,14 @@ public final class Page {
      *     {@link #RELEASE_FREED} / {@link #RELEASE_NOT_ALLOCATED} if it was not live (nothing changed)
      */
     int release(int index) {
-        if (index >= bump) {
-            return RELEASE_NOT_ALLOCATED;
-        }
         if (!active) {
-            return RELEASE_FREED;
+            return index >= bump ? RELEASE_NOT_ALLOCATED : RELEASE_FREED;
         }
         while (true) {
             int slack = readSlack(index);
             if (slack == FREE_MARK) {
-                return RELEASE_FREED;
+                // Blocks past the bump pointer are marked free too: only a failed free reads it.
+                return index >= bump ? RELEASE_NOT_ALLOCATED : RELEASE_FREED;
             }
             if (casSlack(index, slack, FREE_MARK)) {
                 return slack;

@@ -1,0 +1,39 @@
+package org.malloc4j.internal;
+
+/**
+ * The fields of a {@link Page} that neither a block's malloc nor its free touches: laid out between
+ * {@link PageSharedFields} and the owner's per-block counters, at least 64 bytes of them, so that
+ * those two groups never share a cache line.
+ */
+abstract class PageColdFields extends PageSharedFields {
+    final int firstSlice;
+    int sliceCount;
+    /** The metadata bytes this page added to the heap's estimate when it was laid out. */
+    long metadataCharged;
+    /** For a large or huge page: the single block's requested and usable bytes. */
+    long largeRequested;
+    long largeUsable;
+    long commitEnd;
+    long cleanFrom;
+    /**
+     * Free blocks whose memory went back to the OS while the page stayed in use (see
+     * {@link SpanAllocator#scavenge}): taken out of {@link Page#freeBits} so no allocation hands them
+     * out until the owner {@linkplain SpanAllocator#restoreHoles restores} them; null if none ever were.
+     */
+    long[] holeBits;
+    /** Bit set: OS pages of the page that went back to the OS with {@link Page#holeBits}; null with it. */
+    long[] holeOsPages;
+    int holeCount;
+    /** Bytes below {@link Page#commitEnd} that went back to the OS with {@link Page#holeBits}: not committed. */
+    long holeBytes;
+    long releasedAtNanos;
+    /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
+    long spareTakenAt;
+    Page next;
+    Page prev;
+
+    PageColdFields(Region region, int firstSlice, long start) {
+        super(region, start);
+        this.firstSlice = firstSlice;
+    }
+}

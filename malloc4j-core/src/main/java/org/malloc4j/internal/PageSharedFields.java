@@ -1,0 +1,56 @@
+package org.malloc4j.internal;
+
+/**
+ * The fields of a {@link Page} that a thread freeing into it reads: its shape, the block-state
+ * arrays and its owner. They change when the page is laid out or changes hands, not per block, so
+ * the owner's per-block writes ({@link Page}'s own fields) must not share their cache lines: a
+ * superclass's fields come first in the object, and {@link PageColdFields} keeps the two groups at
+ * least a cache line apart. Two threads handing blocks one way then share no page line that the
+ * owner writes per block.
+ */
+abstract class PageSharedFields {
+    final Region region;
+    final long start;
+    /** Bytes of address space the page spans. */
+    long spanBytes;
+    int sizeClass;
+    int blockSize;
+    /** {@code floor(2^40 / blockSize) + 1}: turns the division in {@link Page#blockIndex} into a multiply. */
+    long indexMagic;
+    int capacity;
+    int slackWidth;
+    /** 1 while the page sits in its owner's full list and no remote free has claimed it since. */
+    volatile int full;
+    boolean active;
+    /** Whether the page was ever laid out; a span taken for a request that then failed was not. */
+    boolean laidOut;
+    /**
+     * Allocated on the first remote free (see {@link Page#remoteBits()}): word {@value #REMOTE_COUNT}
+     * counts the remote frees not yet collected, and word {@code 1 + w} holds the remote bits of
+     * free-bitmap word {@code w}. The count lives here, in memory the freeing threads write anyway,
+     * rather than next to the owner's counters.
+     */
+    volatile long[] remoteBits;
+    /**
+     * Blocks a scope, bump arena or pool holds (set on the first such block): freeing one through
+     * the heap is an alloc-dealloc mismatch, caught in every mode.
+     */
+    volatile long[] ownedBits;
+    /**
+     * Per block: its unused bytes (usable minus requested), or {@link Page#FREE_MARK} once freed, in
+     * the narrowest of these three arrays that holds the class's slack. Doubles as the block's
+     * state: a free claims the block by one compare-and-set from its slack to the mark, so of two
+     * racing frees of one block (by any threads) exactly one wins.
+     */
+    byte[] slack8;
+    short[] slack16;
+    int[] slack32;
+    volatile ThreadHeap owner;
+    /** The owning platform thread, or null: frees from this thread need no atomics. */
+    volatile Thread ownerThread;
+
+    PageSharedFields(Region region, long start) {
+        this.region = region;
+        this.start = start;
+    }
+}
