@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -23,12 +24,15 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
- * {@value #TASKS} tasks, each allocating and freeing one {@value #BLOCK_SIZE}-byte block, run on a
- * virtual thread each ({@code Executors.newVirtualThreadPerTaskExecutor()}) or on a fixed pool of
+ * {@value #TASKS} tasks, each allocating and freeing {@code blocksPerTask} {@value #BLOCK_SIZE}-byte
+ * blocks one after another, run on a virtual thread each
+ * ({@code Executors.newVirtualThreadPerTaskExecutor()}) or on a fixed pool of
  * {@code availableProcessors()} platform threads. Virtual threads must not cost malloc4j a thread
  * heap each (Netty #12848): after the trial, the malloc4j benchmarks print the heap's
  * {@code metadataBytes}, which should stay small and bounded. The score is ns per task, thread
- * start and scheduling included.
+ * start and scheduling included. With one block a task, starting a virtual thread is most of the
+ * score; with 64, the allocator's own path for virtual threads (a shared stripe under a lock,
+ * against a thread heap of its own on a platform thread) is.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -43,8 +47,30 @@ public class VirtualThreadsBenchmark {
     public static final long BLOCK_SIZE = 64;
     private static final Heap HEAP = Peers.Malloc4j.HEAP;
 
-    private static final Runnable MALLOC4J_TASK = () -> HEAP.freeAddress(HEAP.mallocAddress(BLOCK_SIZE));
-    private static final Runnable GLIBC_TASK = () -> Glibc.free(Glibc.malloc(BLOCK_SIZE));
+    /** The tasks, made for this trial's {@code blocksPerTask}. */
+    @State(Scope.Benchmark)
+    public static class Tasks {
+        /** How many blocks each task allocates and frees, one after another. */
+        @Param({"1", "64"})
+        public int blocksPerTask;
+        Runnable malloc4j;
+        Runnable glibc;
+
+        @Setup(Level.Trial)
+        public void make() {
+            int blocks = blocksPerTask;
+            malloc4j = () -> {
+                for (int i = 0; i < blocks; i++) {
+                    HEAP.freeAddress(HEAP.mallocAddress(BLOCK_SIZE));
+                }
+            };
+            glibc = () -> {
+                for (int i = 0; i < blocks; i++) {
+                    Glibc.free(Glibc.malloc(BLOCK_SIZE));
+                }
+            };
+        }
+    }
 
     /** A fixed pool of one platform thread per processor, made once per trial. */
     @State(Scope.Benchmark)
@@ -101,22 +127,22 @@ public class VirtualThreadsBenchmark {
 
     @Benchmark
     @Baseline(1)
-    public void malloc4jVirtual(Malloc4jStats stats) {
-        onVirtualThreads(MALLOC4J_TASK);
+    public void malloc4jVirtual(Tasks tasks, Malloc4jStats stats) {
+        onVirtualThreads(tasks.malloc4j);
     }
 
     @Benchmark
-    public void malloc4jPlatform(PlatformPool pool, Malloc4jStats stats) throws InterruptedException {
-        onPool(pool.pool, MALLOC4J_TASK);
+    public void malloc4jPlatform(Tasks tasks, PlatformPool pool, Malloc4jStats stats) throws InterruptedException {
+        onPool(pool.pool, tasks.malloc4j);
     }
 
     @Benchmark
-    public void glibcVirtual() {
-        onVirtualThreads(GLIBC_TASK);
+    public void glibcVirtual(Tasks tasks) {
+        onVirtualThreads(tasks.glibc);
     }
 
     @Benchmark
-    public void glibcPlatform(PlatformPool pool) throws InterruptedException {
-        onPool(pool.pool, GLIBC_TASK);
+    public void glibcPlatform(Tasks tasks, PlatformPool pool) throws InterruptedException {
+        onPool(pool.pool, tasks.glibc);
     }
 }

@@ -1,7 +1,6 @@
 package org.malloc4j.internal;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A thread heap: the pages one platform thread allocates from, one list of pages with room and one
@@ -17,7 +16,7 @@ final class ThreadHeap {
     final HeapCore core;
     /** The owner, or null for a shared heap used under {@link #lock}. */
     final Thread thread;
-    final ReentrantLock lock;
+    final StripeLock lock;
     /**
      * Per size class: pages that may have room; the head is the page allocations come from. Null
      * (with {@link #fullPages}) until the class gets its first page, so a thread that uses a few
@@ -55,7 +54,7 @@ final class ThreadHeap {
     ThreadHeap(HeapCore core, Thread thread) {
         this.core = core;
         this.thread = thread;
-        this.lock = thread == null ? new ReentrantLock() : null;
+        this.lock = thread == null ? new StripeLock() : null;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             current[c] = HeapCore.EMPTY_PAGE;
         }
