@@ -19,7 +19,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * test with 60,000 virtual threads on 2 carriers). So waiters queue, parked, on a
  * {@code ReentrantLock}; the first of them polls the lock, spinning briefly and then parking for
  * {@value #PARK_NANOS} ns at a time. The holder lets go without waking anyone, so its release stays
- * one store.
+ * one store. As with {@code ReentrantLock.lock()}, an interrupt does not stop the wait; the waiter
+ * returns with its interrupt status still set.
  */
 final class StripeLock {
     private static final VarHandle HELD;
@@ -55,6 +56,7 @@ final class StripeLock {
     }
 
     private void lockContended() {
+        boolean interrupted = false;
         waiters.lock();
         try {
             for (int polls = 0; !tryLock(); polls++) {
@@ -62,10 +64,16 @@ final class StripeLock {
                     Thread.onSpinWait();
                 } else {
                     LockSupport.parkNanos(this, PARK_NANOS);
+                    // A pending interrupt makes every park return at once: the waiter would spin
+                    // on its carrier, which the holder may need. Keep it for the caller instead.
+                    interrupted |= Thread.interrupted();
                 }
             }
         } finally {
             waiters.unlock();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }
