@@ -347,6 +347,50 @@ class HeapConcurrencyTest {
         }
     }
 
+    // ---- closing while in use ----
+
+    /**
+     * {@code close()} is for a heap no thread is using, but a thread that is still allocating when it
+     * happens must be told the heap is closed: before, a malloc whose block was unmapped between its
+     * allocation and its segment threw a NullPointerException.
+     */
+    @Test
+    void allocatingWhileAnotherThreadClosesTheHeapThrowsOnlyIllegalState() throws Exception {
+        for (int trial = 0; trial < 30; trial++) {
+            Heap closing = Heap.builder().name("closing-" + trial).build();
+            AtomicReference<Throwable> unexpected = new AtomicReference<>();
+            CountDownLatch started = new CountDownLatch(4);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int seed = t;
+                Runnable allocate = () -> {
+                    SplittableRandom random = new SplittableRandom(seed);
+                    started.countDown();
+                    try {
+                        while (true) {
+                            closing.malloc(16 + random.nextInt(40_000));
+                        }
+                    } catch (IllegalStateException expected) {
+                        // the heap closed
+                    } catch (Throwable t2) {
+                        unexpected.compareAndSet(null, t2);
+                    }
+                };
+                threads.add(t % 2 == 0 ? Thread.ofPlatform().start(allocate) : Thread.ofVirtual().start(allocate));
+            }
+            started.await();
+            Thread.sleep(2);
+            closing.close();
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            if (unexpected.get() != null) {
+                throw new AssertionError("trial " + trial + ": a malloc racing close() threw " + unexpected.get(),
+                        unexpected.get());
+            }
+        }
+    }
+
     // ---- racing double frees ----
 
     @Test

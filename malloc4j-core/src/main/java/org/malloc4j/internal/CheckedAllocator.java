@@ -166,7 +166,12 @@ final class CheckedAllocator implements Allocator {
             // Another thread freed the block meanwhile: the new block goes back, this call reports it.
             free(fresh);
             if (e instanceof IllegalStateException && live.get(address) != block) {
-                // The copy found the memory unmapped (a huge block): report that free, not the JDK's error.
+                // The copy found the memory unmapped (a huge block): report that free, not the JDK's
+                // error, even if the address is already another live block's.
+                BlockRecord freedMeanwhile = freed.get(address);
+                if (freedMeanwhile != null) {
+                    throw SanitizerReports.doubleFree("realloc", freedMeanwhile, name);
+                }
                 liveBlock("realloc", address);
             }
             throw e;

@@ -164,6 +164,11 @@ public final class HeapCore implements Allocator {
         if (address == 0) {
             address = malloc(byteSize, true);
             region = RegionMap.lookup(address);
+            if (region == null) {
+                // Another thread closed the heap, and unmapped the block, since malloc returned it.
+                checkOpen();
+                return segment(address, byteSize);
+            }
         }
         long offset = address - region.base;
         // A sampled block lies in the sampler's memory, outside the page's region.
