@@ -13,6 +13,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 final class ThreadHeap {
     /** How many empty medium pages (512 KiB each) a thread heap keeps at most. */
     static final int MEDIUM_SPARES = 3;
+    /** This object's own size with compressed references, the counters' padding included. */
+    private static final long SHALLOW_BYTES = 224;
+    /** A stripe's lock: the lock, and the {@code ReentrantLock} its waiters queue on. */
+    private static final long LOCK_BYTES = 72;
     final HeapCore core;
     /** The owner, or null for a shared heap used under {@link #lock}. */
     final Thread thread;
@@ -199,6 +203,7 @@ final class ThreadHeap {
     }
 
     long metadataBytes() {
-        return 64 + 3 * (16 + 4L * SizeClasses.COUNT) + classesUsed * 2L * 32;
+        return SHALLOW_BYTES + (lock != null ? LOCK_BYTES : 0) + 3 * (16 + 4L * SizeClasses.COUNT)
+                + classesUsed * 2L * 32;
     }
 }
