@@ -25,8 +25,8 @@ abstract class PageSharedFields {
     /** Whether the page was ever laid out; a span taken for a request that then failed was not. */
     boolean laidOut;
     /**
-     * Allocated on the first remote free (see {@link Page#remoteBits()}): word {@value #REMOTE_COUNT}
-     * counts the remote frees not yet collected, and word {@code 1 + w} holds the remote bits of
+     * Allocated on the first remote free (see {@link Page#remoteBits()}): word 0 counts the remote
+     * frees not yet collected, and word {@code 1 + w} holds the remote bits of
      * free-bitmap word {@code w}. The count lives here, in memory the freeing threads write anyway,
      * rather than next to the owner's counters.
      */
@@ -37,10 +37,11 @@ abstract class PageSharedFields {
      */
     volatile long[] ownedBits;
     /**
-     * Per block: its unused bytes (usable minus requested), or {@link Page#FREE_MARK} once freed, in
+     * Per block: its unused bytes (usable minus requested), or the free mark (all ones) once freed, in
      * the narrowest of these three arrays that holds the class's slack. Doubles as the block's
      * state: a free claims the block by one compare-and-set from its slack to the mark, so of two
-     * racing frees of one block (by any threads) exactly one wins.
+     * racing frees of one block (by any threads) exactly one wins. Every block is marked free when
+     * the page is laid out, blocks the bump pointer has not reached too.
      */
     byte[] slack8;
     short[] slack16;
