@@ -1,8 +1,6 @@
 package org.malloc4j.bench;
 
 import java.util.concurrent.TimeUnit;
-import org.malloc4j.Heap;
-import org.malloc4j.bench.Natives.Glibc;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -32,20 +30,11 @@ public class LongVirtualThreadsBenchmark {
     public static final int PAIRS = 1_000_000;
     /** Threads allocating at once: one per core of the machines the suite is measured on. */
     public static final int THREADS = 2;
-    /** The block each pair allocates. */
-    public static final long BLOCK_SIZE = 64;
-    private static final Heap HEAP = Peers.Malloc4j.HEAP;
+    /** The block each pair allocates: {@link VirtualThreadsBenchmark}'s. */
+    public static final long BLOCK_SIZE = VirtualThreadsBenchmark.BLOCK_SIZE;
 
-    private static final Runnable MALLOC4J = () -> {
-        for (int i = 0; i < PAIRS; i++) {
-            HEAP.freeAddress(HEAP.mallocAddress(BLOCK_SIZE));
-        }
-    };
-    private static final Runnable GLIBC = () -> {
-        for (int i = 0; i < PAIRS; i++) {
-            Glibc.free(Glibc.malloc(BLOCK_SIZE));
-        }
-    };
+    private static final Runnable MALLOC4J = VirtualThreadsBenchmark.malloc4jPairs(PAIRS);
+    private static final Runnable GLIBC = VirtualThreadsBenchmark.glibcPairs(PAIRS);
 
     private static void runOn(Thread.Builder threads, Runnable work) throws InterruptedException {
         Thread[] started = new Thread[THREADS];

@@ -58,18 +58,30 @@ public class VirtualThreadsBenchmark {
 
         @Setup(Level.Trial)
         public void make() {
-            int blocks = blocksPerTask;
-            malloc4j = () -> {
-                for (int i = 0; i < blocks; i++) {
-                    HEAP.freeAddress(HEAP.mallocAddress(BLOCK_SIZE));
-                }
-            };
-            glibc = () -> {
-                for (int i = 0; i < blocks; i++) {
-                    Glibc.free(Glibc.malloc(BLOCK_SIZE));
-                }
-            };
+            malloc4j = malloc4jPairs(blocksPerTask);
+            glibc = glibcPairs(blocksPerTask);
         }
+    }
+
+    /**
+     * @return work that allocates and frees {@code count} {@value #BLOCK_SIZE}-byte blocks of
+     *     malloc4j's global heap, one after another
+     */
+    static Runnable malloc4jPairs(int count) {
+        return () -> {
+            for (int i = 0; i < count; i++) {
+                HEAP.freeAddress(HEAP.mallocAddress(BLOCK_SIZE));
+            }
+        };
+    }
+
+    /** @return the same work through glibc's malloc and free */
+    static Runnable glibcPairs(int count) {
+        return () -> {
+            for (int i = 0; i < count; i++) {
+                Glibc.free(Glibc.malloc(BLOCK_SIZE));
+            }
+        };
     }
 
     /** A fixed pool of one platform thread per processor, made once per trial. */
