@@ -5,8 +5,10 @@
 malloc4j_jdk_version() {  # prints the feature version of the JDK at $1, or nothing
   local javac="$1/bin/javac" java="$1/bin/java"
   [ -x "$java" ] && [ -x "$javac" ] || return 0
+  # A JDK that will not start (broken, or refusing an option in JAVA_TOOL_OPTIONS that only newer
+  # JDKs know) is skipped, not fatal: callers run under `set -e -o pipefail`.
   "$java" -XshowSettings:properties -version 2>&1 \
-    | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
+    | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1 || true
 }
 
 malloc4j_find_jdk() {

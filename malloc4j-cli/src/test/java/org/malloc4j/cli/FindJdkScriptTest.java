@@ -1,0 +1,77 @@
+package org.malloc4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code scripts/find-jdk.sh}, which the README's two commands source to find a JDK 22 or later:
+ * run by bash, as they run it ({@code set -euo pipefail}), over fake JDKs whose {@code java}
+ * prints what a real one prints, or fails.
+ */
+class FindJdkScriptTest {
+    private static final Path SCRIPT = Path.of("..", "scripts", "find-jdk.sh").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aJdkThatFailsToStartIsSkippedAndTheNextSuitableOneIsFound() throws Exception {
+        Path broken = fakeJdk("broken", "echo 'Unrecognized option' >&2; exit 1");
+        Path good = fakeJdk("good", "echo '    java.specification.version = 25' >&2");
+
+        Result result = findJdk(broken, good.resolve("bin"));
+
+        assertEquals(0, result.exitCode(), result.output());
+        assertTrue(result.output().contains("JAVA_HOME=" + good), result.output());
+        assertTrue(result.output().contains("is not a JDK 22 or later"), result.output());
+    }
+
+    @Test
+    void aJdkOlderThan22IsPassedOver() throws Exception {
+        Path old = fakeJdk("old", "echo '    java.specification.version = 17' >&2");
+        Path good = fakeJdk("good", "echo '    java.specification.version = 22' >&2");
+
+        Result result = findJdk(old, good.resolve("bin"));
+
+        assertEquals(0, result.exitCode(), result.output());
+        assertTrue(result.output().contains("JAVA_HOME=" + good), result.output());
+    }
+
+    private record Result(int exitCode, String output) {
+    }
+
+    /** Sources the script and calls it with {@code javaHome} set and {@code pathDir} first on PATH. */
+    private Result findJdk(Path javaHome, Path pathDir) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder("bash", "-c",
+                "set -euo pipefail; . \"$0\"; malloc4j_find_jdk; echo \"JAVA_HOME=$JAVA_HOME\"", SCRIPT.toString());
+        builder.environment().put("JAVA_HOME", javaHome.toString());
+        builder.environment().put("PATH", pathDir + ":/usr/bin:/bin");
+        builder.redirectErrorStream(true);
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "find-jdk.sh did not finish");
+        return new Result(process.exitValue(), output);
+    }
+
+    /** A directory with {@code bin/java} running {@code body} and an empty {@code bin/javac}. */
+    private Path fakeJdk(String name, String body) throws IOException {
+        Path bin = Files.createDirectories(dir.resolve(name).resolve("bin"));
+        executable(bin.resolve("java"), "#!/bin/sh\n" + body + "\n");
+        executable(bin.resolve("javac"), "#!/bin/sh\nexit 0\n");
+        return bin.getParent();
+    }
+
+    private static void executable(Path file, String text) throws IOException {
+        Files.writeString(file, text);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+}
