@@ -582,7 +582,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         /**
          * Caps the heap's footprint: a request that would take committed bytes past the limit fails
          * as exhaustion does ({@link HeapExhaustedError}, or {@code NULL} from the {@code try*}
-         * members). Default: no limit.
+         * members). The limit covers all of the heap's memory: in the checked modes, checked blocks
+         * with their redzones and the quarantine too. Default: no limit.
          *
          * @param maxCommittedBytes the most bytes the heap may commit, positive
          * @return this builder

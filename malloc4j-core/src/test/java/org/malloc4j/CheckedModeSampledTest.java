@@ -218,4 +218,58 @@ class CheckedModeSampledTest {
             heap.check();
         }
     }
+
+    /** Sampled blocks come from a core of their own: the two cores share the one limit. */
+    @Test
+    void sampledAndFastBlocksTogetherStayWithinTheCommitLimit() {
+        long limit = 4L << 20;
+        for (long size : new long[] {1000, 20_000, 200_000}) {
+            try (Heap heap = Heap.builder().name("sampled-limit").checkMode(CheckMode.SAMPLED).sampleInterval(4)
+                    .maxCommittedBytes(limit).build()) {
+                List<Long> blocks = new ArrayList<>();
+                HeapExhaustedError error = assertThrows(HeapExhaustedError.class, () -> {
+                    while (true) {
+                        blocks.add(heap.mallocAddress(size));
+                    }
+                });
+                HeapStats stats = heap.stats();
+                assertTrue(stats.committedBytes() <= limit,
+                        size + " B blocks: committed " + stats.committedBytes() + " > limit " + limit);
+                assertTrue(stats.peakCommittedBytes() <= limit, "peak " + stats.peakCommittedBytes());
+                assertTrue(error.getMessage().contains("limit=" + limit), error.getMessage());
+                // Both cores filled up to it: the limit, not one core's share, is what ran out.
+                assertTrue(stats.requestedBytes() > limit / 2, "requested " + stats.requestedBytes());
+                for (long block : blocks) {
+                    heap.freeAddress(block);
+                }
+                assertEquals(0, heap.stats().requestedBytes());
+                // Freed memory counts against the limit no more: the heap can fill up again.
+                long again = heap.mallocAddress(size);
+                heap.freeAddress(again);
+            }
+        }
+    }
+
+    /** A sampled malloc hands back the fast block it first got: that block is no malloc of the caller's. */
+    @Test
+    void eachMallocAndFreeIsCountedOnceWhetherSampledOrNot() {
+        int rounds = 20_000;
+        for (int interval : new int[] {1, 16, 1024}) {
+            try (Heap heap = sampledHeap(interval)) {
+                List<Long> blocks = new ArrayList<>();
+                for (int i = 0; i < rounds; i++) {
+                    blocks.add(heap.mallocAddress(SIZE));
+                }
+                HeapStats live = heap.stats();
+                assertEquals(rounds, live.mallocCount(), "interval " + interval);
+                assertEquals(0, live.freeCount(), "interval " + interval);
+                for (long block : blocks) {
+                    heap.freeAddress(block);
+                }
+                HeapStats after = heap.stats();
+                assertEquals(rounds, after.mallocCount(), "interval " + interval);
+                assertEquals(rounds, after.freeCount(), "interval " + interval);
+            }
+        }
+    }
 }

@@ -52,6 +52,11 @@ final class CheckedAllocator implements Allocator {
     private final AtomicLong checkedMallocs = new AtomicLong();
     private final AtomicLong checkedFrees = new AtomicLong();
     private final AtomicLong checkedRequested = new AtomicLong();
+    /**
+     * Fast blocks given back because their malloc was picked for sampling: the fast core counted
+     * a malloc and a free for each, which the heap's counts leave out.
+     */
+    private final AtomicLong replacedFastBlocks = new AtomicLong();
 
     CheckedAllocator(HeapCore core, HeapConfig config) {
         this.name = config.name();
@@ -67,7 +72,7 @@ final class CheckedAllocator implements Allocator {
             }
             case SAMPLED -> {
                 fast = core;
-                guarded = HeapCore.create(config);
+                guarded = HeapCore.create(config, core.commitLimit());
                 // Frees go straight to the fast core, which hands sampled blocks back here: an
                 // unsampled free costs what a fast-mode free costs.
                 fast.routeFreesOf(guarded, this, sampleMask);
@@ -245,6 +250,7 @@ final class CheckedAllocator implements Allocator {
     /** The fast core picked this malloc for sampling: check it instead of the fast block it got. */
     long sampleInstead(long fastAddress, long byteSize, boolean throwing) {
         fast.free(fastAddress);
+        replacedFastBlocks.incrementAndGet();
         long checked = allocateChecked(byteSize, REDZONE, false, false);
         return checked != 0 ? checked : fast.malloc(byteSize, throwing);
     }
@@ -481,9 +487,10 @@ final class CheckedAllocator implements Allocator {
             return base;
         }
         HeapStats checked = guarded.stats();
+        long replaced = replacedFastBlocks.get();
         return new HeapStats(name,
-                base.mallocCount() + checkedMallocs.get(),
-                base.freeCount() + checkedFrees.get(),
+                base.mallocCount() - replaced + checkedMallocs.get(),
+                base.freeCount() - replaced + checkedFrees.get(),
                 base.requestedBytes() + checkedRequested.get(),
                 // A checked block's usable size is exactly its request (what usableSize reports);
                 // its redzones and the quarantine are footprint, counted in committed only.

@@ -93,10 +93,10 @@ public final class HeapCore implements Allocator {
     @SuppressWarnings("unused")
     private long pad8, pad9, pad10, pad11, pad12, pad13, pad14, pad15;
 
-    private HeapCore(HeapConfig config) {
+    private HeapCore(HeapConfig config, CommitLimit limit) {
         this.name = config.name();
         this.purgeDelayNanos = config.purgeDelayNanos();
-        this.spans = new SpanAllocator(this, config.maxCommittedBytes(), purgeDelayNanos);
+        this.spans = new SpanAllocator(this, limit, purgeDelayNanos);
         int stripeCount = Integer.highestOneBit(Math.max(4, Runtime.getRuntime().availableProcessors() * 2));
         this.stripes = new ThreadHeap[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
@@ -108,6 +108,15 @@ public final class HeapCore implements Allocator {
      * @throws UnsupportedOperationException if this platform is not supported
      */
     public static HeapCore create(HeapConfig config) {
+        return create(config, new CommitLimit(config.maxCommittedBytes()));
+    }
+
+    /**
+     * A core that shares {@code limit} with the other cores of its heap.
+     *
+     * @throws UnsupportedOperationException if this platform is not supported
+     */
+    static HeapCore create(HeapConfig config, CommitLimit limit) {
         try {
             Class.forName(Os.class.getName(), true, HeapCore.class.getClassLoader());
         } catch (ClassNotFoundException e) {
@@ -118,7 +127,12 @@ public final class HeapCore implements Allocator {
             }
             throw e;
         }
-        return new HeapCore(config);
+        return new HeapCore(config, limit);
+    }
+
+    /** @return the committed-bytes limit this core shares with the other cores of its heap */
+    CommitLimit commitLimit() {
+        return spans.limit();
     }
 
     // ---- the malloc family ----
@@ -950,9 +964,15 @@ public final class HeapCore implements Allocator {
     private HeapExhaustedError exhausted(long byteSize, long byteAlignment) {
         String aligned = byteAlignment > MIN_ALIGNMENT ? " aligned to " + byteAlignment : "";
         return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
-                + ": committed="
-                + spans.committed.get() + " B, limit=" + (spans.maxCommittedBytes() == Long.MAX_VALUE
-                ? "none" : spans.maxCommittedBytes() + " B") + ", or the OS refused", byteSize);
+                + ": committed=" + committedToLimit() + ", or the OS refused", byteSize);
+    }
+
+    /** What a heap's cores commit together, and the limit, for an exhaustion message. */
+    private String committedToLimit() {
+        CommitLimit limit = spans.limit();
+        return limit.isLimited()
+                ? limit.chargedBytes() + " B, limit=" + limit.maxBytes() + " B"
+                : spans.committed.get() + " B, limit=none";
     }
 
     private void checkOpen() {

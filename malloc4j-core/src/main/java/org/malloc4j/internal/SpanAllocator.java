@@ -64,7 +64,7 @@ final class SpanAllocator {
 
     final ReentrantLock lock = new ReentrantLock();
     private final HeapCore core;
-    private final long maxCommittedBytes;
+    private final CommitLimit limit;
     private final long purgeDelayNanos;
     private final List<Region> regions = new ArrayList<>();
     private final List<Region> hugeRegions = new ArrayList<>();
@@ -107,9 +107,9 @@ final class SpanAllocator {
     volatile long purgedBytes;
 
     @SuppressWarnings("unchecked")
-    SpanAllocator(HeapCore core, long maxCommittedBytes, long purgeDelayNanos) {
+    SpanAllocator(HeapCore core, CommitLimit limit, long purgeDelayNanos) {
         this.core = core;
-        this.maxCommittedBytes = maxCommittedBytes;
+        this.limit = limit;
         this.purgeDelayNanos = purgeDelayNanos;
         this.abandoned = new ArrayDeque[SizeClasses.COUNT];
         for (int c = 0; c < SizeClasses.COUNT; c++) {
@@ -117,8 +117,8 @@ final class SpanAllocator {
         }
     }
 
-    long maxCommittedBytes() {
-        return maxCommittedBytes;
+    CommitLimit limit() {
+        return limit;
     }
 
     // ---- commit accounting (any thread, no lock) ----
@@ -129,25 +129,24 @@ final class SpanAllocator {
      * @return false if the limit refused
      */
     boolean addCommitted(long bytes) {
-        long now;
-        if (maxCommittedBytes == Long.MAX_VALUE) {
-            now = committed.addAndGet(bytes);
-        } else {
-            long before;
-            do {
-                before = committed.get();
-                now = before + bytes;
-                if (now > maxCommittedBytes) {
-                    return false;
-                }
-            } while (!committed.compareAndSet(before, now));
+        if (limit.isLimited() && !limit.tryCharge(bytes)) {
+            return false;
         }
+        long now = committed.addAndGet(bytes);
         long peak;
         while (now > (peak = peakCommitted.get()) && !peakCommitted.compareAndSet(peak, now)) {
             Thread.onSpinWait();
         }
         notePeakFootprint(now + metadata.get());
         return true;
+    }
+
+    /** Counts {@code bytes} as no longer committed, here and in the heap's limit. */
+    private void uncommitted(long bytes) {
+        committed.addAndGet(-bytes);
+        if (limit.isLimited()) {
+            limit.release(bytes);
+        }
     }
 
     private void notePeakFootprint(long footprint) {
@@ -224,7 +223,7 @@ final class SpanAllocator {
 
     /** Near the limit: purge every retired page now and say whether that freed anything. */
     private boolean purgeForRoom() {
-        if (maxCommittedBytes == Long.MAX_VALUE) {
+        if (!limit.isLimited()) {
             return false;
         }
         lock.lock();
@@ -352,7 +351,7 @@ final class SpanAllocator {
         Os.decommit(page.start + keep, page.commitEnd - keep);
         madviseCalls++;
         purgedBytes += bytes;
-        committed.addAndGet(-bytes);
+        uncommitted(bytes);
         page.commitEnd = keep;
         page.holeBits = null;
         page.holeOsPages = null;
@@ -658,7 +657,7 @@ final class SpanAllocator {
         page.retire();
         hugeRegions.remove(region);
         unmap(region);
-        committed.addAndGet(-page.commitEnd);
+        uncommitted(page.commitEnd);
         page.decommitted();
     }
 
@@ -719,7 +718,7 @@ final class SpanAllocator {
             long bytes = page.commitEnd - page.holeBytes;
             Os.decommit(page.start, page.commitEnd);
             madviseCalls++;
-            committed.addAndGet(-bytes);
+            uncommitted(bytes);
             purgedBytes += bytes;
         }
         page.decommitted();
@@ -890,7 +889,7 @@ final class SpanAllocator {
         // The range may cover holes too: telling the OS again about those costs nothing.
         Os.decommit(page.start + (long) fromOs * Os.OS_PAGE_SIZE, (long) (toOs - fromOs) * Os.OS_PAGE_SIZE);
         madviseCalls++;
-        committed.addAndGet(-bytes);
+        uncommitted(bytes);
         purgedBytes += bytes;
         page.holeBytes += bytes;
         return bytes;
@@ -900,7 +899,7 @@ final class SpanAllocator {
         long bytes = to - from;
         Os.decommit(page.start + from, bytes);
         madviseCalls++;
-        committed.addAndGet(-bytes);
+        uncommitted(bytes);
         purgedBytes += bytes;
         return bytes;
     }
@@ -1004,7 +1003,7 @@ final class SpanAllocator {
         purgedAhead = 0;
         guardedBytes.set(0);
         java.util.Arrays.fill(pooledBySlices, 0);
-        committed.set(0);
+        uncommitted(committed.get());
     }
 
     static long roundUp(long value, long alignment) {
