@@ -78,9 +78,16 @@ public final class FaultInjection {
 
     /**
      * Fails every request once the bytes requested so far (by requests that succeeded) would pass
-     * {@code byteBudget}: a heap that runs dry at a chosen point.
+     * {@code byteBudget}: a heap that runs dry at a chosen point. A request that fails, whether
+     * injected or refused for real (a heap's {@link Heap.Builder#maxCommittedBytes limit}, the
+     * operating system), spends nothing; freeing a block gives nothing back.
      *
-     * @param byteBudget bytes that may be requested in total, 0 or more
+     * <p>Threads sharing the policy never take more than the budget between them: a request's bytes
+     * are set aside while it is under way and given back if it fails. So, near the end of the
+     * budget, a request may be failed for bytes that another thread's request, failing at the same
+     * moment, is about to give back.
+     *
+     * @param byteBudget bytes that may be requested in total by requests that succeed, 0 or more
      * @return the policy
      * @throws IllegalArgumentException if {@code byteBudget < 0}
      */
@@ -89,15 +96,25 @@ public final class FaultInjection {
             throw new IllegalArgumentException("byteBudget must not be negative: " + byteBudget);
         }
         AtomicLong spent = new AtomicLong();
-        return new FaultInjection(byteSize -> {
-            long before;
-            do {
-                before = spent.get();
-                if (byteSize > byteBudget - before) {
-                    return true;
-                }
-            } while (!spent.compareAndSet(before, before + byteSize));
-            return false;
+        return new FaultInjection(new FaultPolicy() {
+            @Override
+            public boolean shouldFail(long byteSize) {
+                // Taken before the request runs, not after it succeeds: threads checking at once
+                // could otherwise all fit and together pass the budget.
+                long before;
+                do {
+                    before = spent.get();
+                    if (byteSize > byteBudget - before) {
+                        return true;
+                    }
+                } while (!spent.compareAndSet(before, before + byteSize));
+                return false;
+            }
+
+            @Override
+            public void failedAnyway(long byteSize) {
+                spent.addAndGet(-byteSize);
+            }
         }, "afterBytes=" + byteBudget);
     }
 
@@ -123,12 +140,20 @@ public final class FaultInjection {
 
     /** The policy as the heap sees it: counts what it injects. */
     FaultPolicy policy() {
-        return byteSize -> {
-            boolean fail = policy.shouldFail(byteSize);
-            if (fail) {
-                injected.incrementAndGet();
+        return new FaultPolicy() {
+            @Override
+            public boolean shouldFail(long byteSize) {
+                boolean fail = policy.shouldFail(byteSize);
+                if (fail) {
+                    injected.incrementAndGet();
+                }
+                return fail;
             }
-            return fail;
+
+            @Override
+            public void failedAnyway(long byteSize) {
+                policy.failedAnyway(byteSize);
+            }
         };
     }
 

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -16,6 +17,11 @@ import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
@@ -227,6 +233,112 @@ class FaultInjectionTest {
             assertEquals(5, faults.injectedFailures());
             heap.freeAddress(b);
             heap.free(empty);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /** A heap whose limit refuses {@link #PAST_THE_LIMIT} bytes, which a budget of 4 MiB allows. */
+    static Heap limitedHeap(CheckMode mode, FaultInjection faults) {
+        return Heap.builder().name("limited-" + mode).checkMode(mode).sampleInterval(2)
+                .purgeDelay(Duration.ofHours(1)).maxCommittedBytes(MIB).faultInjection(faults).build();
+    }
+
+    static final long PAST_THE_LIMIT = 3 * MIB;
+
+    /** Takes and frees blocks of {@code byteSize} bytes until one fails; returns how many succeeded. */
+    static long spendAll(Heap heap, long byteSize) {
+        long succeeded = 0;
+        for (MemorySegment block; !(block = heap.tryMalloc(byteSize)).equals(MemorySegment.NULL); succeeded++) {
+            heap.free(block);
+        }
+        return succeeded;
+    }
+
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void afterBytesSpendsNothingOnRequestsTheHeapRefuses(CheckMode mode) {
+        FaultInjection faults = FaultInjection.afterBytes(4 * MIB);
+        try (Heap heap = limitedHeap(mode, faults)) {
+            MemorySegment small = heap.malloc(64);
+            long big = PAST_THE_LIMIT;
+            // every form, each within the budget on its own, all refused by the limit: none injected
+            List<HeapExhaustedError> refused = new ArrayList<>();
+            List<Runnable> requests = List.of(
+                    () -> heap.malloc(big),
+                    () -> heap.mallocAddress(big),
+                    () -> heap.calloc(big / 8, 8),
+                    () -> heap.mallocAligned(big, 4096),
+                    () -> heap.allocate(big, 8),
+                    () -> heap.realloc(small, big),
+                    () -> heap.reallocAddress(small.address(), big),
+                    () -> heap.realloc(MemorySegment.NULL, big),
+                    () -> {
+                        try (Arena scope = heap.newScope()) {
+                            scope.allocate(big);
+                        }
+                    });
+            for (Runnable request : requests) {
+                refused.add(assertThrows(HeapExhaustedError.class, request::run));
+            }
+            assertSame(MemorySegment.NULL, heap.tryMalloc(big));
+            assertSame(MemorySegment.NULL, heap.tryCalloc(1, big));
+            assertSame(MemorySegment.NULL, heap.tryRealloc(small, big));
+            for (HeapExhaustedError e : refused) {
+                assertEquals(big, e.requestedBytes());
+                assertFalse(e.getMessage().contains("injected"),
+                        "refused by the limit, not injected: " + e.getMessage());
+            }
+            assertEquals(0, faults.injectedFailures());
+            assertEquals(64, small.byteSize());
+
+            // the budget is whole but for the 64 bytes that succeeded: 4 MiB - 64 more, then nothing
+            assertEquals(15, spendAll(heap, 256 * KIB));
+            MemorySegment last = heap.malloc(256 * KIB - 64);
+            assertSame(MemorySegment.NULL, heap.tryMalloc(1));
+            assertEquals(2, faults.injectedFailures());
+            heap.free(last);
+            heap.free(small);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void afterBytesSharedByThreadsSpendsExactlyTheBytesOfRequestsThatSucceeded(CheckMode mode) throws Exception {
+        long budget = 4 * MIB;
+        long blockSize = 4 * KIB;
+        FaultInjection faults = FaultInjection.afterBytes(budget);
+        try (Heap heap = limitedHeap(mode, faults)) {
+            int threads = 4;
+            CyclicBarrier start = new CyclicBarrier(threads);
+            AtomicLong succeeded = new AtomicLong();
+            List<Future<?>> done = new ArrayList<>();
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                for (int t = 0; t < threads; t++) {
+                    done.add(pool.submit(() -> {
+                        start.await();
+                        for (int round = 0; round < 100; round++) {
+                            assertSame(MemorySegment.NULL, heap.tryMalloc(PAST_THE_LIMIT));
+                            MemorySegment block = heap.tryMalloc(blockSize);
+                            if (!block.equals(MemorySegment.NULL)) {
+                                succeeded.incrementAndGet();
+                                heap.free(block);
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> future : done) {
+                    future.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertTrue(succeeded.get() > 0, "the threads' small requests fit the budget");
+            // what the threads left of the budget, in blocks: the refused requests spent none of it
+            assertEquals(budget / blockSize, succeeded.get() + spendAll(heap, blockSize));
+            assertSame(MemorySegment.NULL, heap.tryMalloc(1));
             assertEquals(0, heap.stats().liveBlocks());
         }
     }

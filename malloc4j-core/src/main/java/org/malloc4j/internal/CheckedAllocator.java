@@ -101,7 +101,13 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        return sampled ? allocateChecked(byteSize, REDZONE, false, throwing) : fast.malloc(byteSize, throwing);
+        long address = 0;
+        try {
+            address = sampled ? allocateChecked(byteSize, REDZONE, false, throwing) : fast.malloc(byteSize, throwing);
+        } finally {
+            settle(byteSize, address);
+        }
+        return address;
     }
 
     @Override
@@ -114,7 +120,13 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        return sampled ? allocateChecked(byteSize, REDZONE, true, throwing) : fast.calloc(byteSize, throwing);
+        long address = 0;
+        try {
+            address = sampled ? allocateChecked(byteSize, REDZONE, true, throwing) : fast.calloc(byteSize, throwing);
+        } finally {
+            settle(byteSize, address);
+        }
+        return address;
     }
 
     @Override
@@ -126,9 +138,15 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        return sample()
-                ? allocateChecked(byteSize, Math.max(REDZONE, byteAlignment), false, throwing)
-                : fast.mallocAligned(byteSize, byteAlignment, throwing);
+        long address = 0;
+        try {
+            address = sample()
+                    ? allocateChecked(byteSize, Math.max(REDZONE, byteAlignment), false, throwing)
+                    : fast.mallocAligned(byteSize, byteAlignment, throwing);
+        } finally {
+            settle(byteSize, address);
+        }
+        return address;
     }
 
     @Override
@@ -144,7 +162,13 @@ final class CheckedAllocator implements Allocator {
                     return injectedFailure(newByteSize, throwing);
                 }
             }
-            return fast.realloc(address, newByteSize, throwing);
+            long moved = 0;
+            try {
+                moved = fast.realloc(address, newByteSize, throwing);
+            } finally {
+                settle(newByteSize, moved);
+            }
+            return moved;
         }
         BlockRecord block = liveBlock("realloc", address);
         if (block.owner != null) {
@@ -158,6 +182,17 @@ final class CheckedAllocator implements Allocator {
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
+        long moved = 0;
+        try {
+            moved = moveChecked(block, newByteSize, throwing);
+        } finally {
+            settle(newByteSize, moved);
+        }
+        return moved;
+    }
+
+    private long moveChecked(BlockRecord block, long newByteSize, boolean throwing) {
+        long address = block.address;
         // Always move, as AddressSanitizer does: a stale pointer then hits a freed, poisoned block.
         long fresh = allocateChecked(newByteSize, REDZONE, false, throwing);
         if (fresh == 0) {
@@ -586,6 +621,17 @@ final class CheckedAllocator implements Allocator {
 
     private boolean injectFault(long byteSize) {
         return faults != null && faults.shouldFail(byteSize);
+    }
+
+    /**
+     * Ends a request the policy let through: one that came to nothing ({@code address} still 0,
+     * refused or thrown) is handed back, so a budget of bytes is spent only by requests that
+     * succeed. Zero bytes spend nothing, and {@code realloc} to zero was never a request.
+     */
+    private void settle(long byteSize, long address) {
+        if (address == 0 && byteSize > 0 && faults != null) {
+            faults.failedAnyway(byteSize);
+        }
     }
 
     private long injectedFailure(long byteSize, boolean throwing) {
