@@ -26,8 +26,8 @@ import org.malloc4j.internal.Os;
  * {@link #free} of a block that is not live throws {@link MemoryMisuseException} and changes
  * nothing: kind {@link Kind#DOUBLE_FREE} for a block freed before, {@link Kind#BAD_FREE} for an
  * address that is not the start of a block this pool handed out (an interior address, memory of
- * another pool or of the heap, a block of a page since given back). As with {@link Heap#free}, a
- * segment still works after its block is freed; it must no longer be used.
+ * another pool or of the heap, a block of a page since given back, a segment of the Java heap). As
+ * with {@link Heap#free}, a segment still works after its block is freed; it must no longer be used.
  *
  * <h2>Lifetime</h2>
  * Segments from {@link #allocate()} live until {@link #close()}, which makes all of them
@@ -140,12 +140,20 @@ public final class FixedSizePool implements AutoCloseable {
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this pool:
      *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#ALLOC_DEALLOC_MISMATCH} if
      *     it is a live block of the heap itself, {@link Kind#BAD_FREE}
-     *     otherwise; nothing changes and the pool stays usable
-     * @throws IllegalStateException if this pool is closed
+     *     otherwise (a segment of the Java heap included, then with address 0, even once this pool
+     *     is closed, as {@link Heap#free} reports it); nothing changes and the pool stays usable
+     * @throws IllegalStateException if this pool is closed and {@code block} is a native segment
      * @throws NullPointerException if {@code block} is null
      */
     public void free(MemorySegment block) {
-        freeAddress(Objects.requireNonNull(block, "block").address());
+        Objects.requireNonNull(block, "block");
+        if (!block.isNative()) {
+            // Its address() is an offset into an array (0 for the whole of it), which would pass for
+            // NULL or for an address of the native heap.
+            throw report(Kind.BAD_FREE, "attempting free on a segment of the Java heap, which was not allocated "
+                    + "by this pool", 0, block + " is a segment of the Java heap: it was never a block of a pool.");
+        }
+        freeAddress(block.address());
     }
 
     /**

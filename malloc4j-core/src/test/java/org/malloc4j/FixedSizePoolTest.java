@@ -228,6 +228,31 @@ class FixedSizePoolTest {
     }
 
     @Test
+    void freeOfASegmentOfTheJavaHeapThrowsBadFreeAsHeapFreeDoes() {
+        FixedSizePool pool = pool(48, 8);
+        MemorySegment block = pool.allocate();
+        MemorySegment onHeap = MemorySegment.ofArray(new byte[48]);
+        // address() of a heap segment is an offset into its array: 0 here, 16 for this slice
+        for (MemorySegment segment : List.of(onHeap, MemorySegment.ofArray(new byte[64]).asSlice(16))) {
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.free(segment));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
+            assertEquals(0, e.address());
+            assertTrue(e.getMessage().contains("attempting free on a segment of the Java heap"), e.getMessage());
+            assertTrue(e.getMessage().contains("SUMMARY: malloc4j: bad-free in pool 'test'"), e.getMessage());
+        }
+        MemoryMisuseException byHeap = assertThrows(MemoryMisuseException.class, () -> HEAP.free(onHeap));
+        assertEquals(MemoryMisuseException.Kind.BAD_FREE, byHeap.kind());
+        assertEquals(0, byHeap.address());
+        assertEquals(1, pool.liveBlocks());
+        pool.free(block);
+        assertEquals(0, pool.liveBlocks());
+        pool.close();
+        // the misuse is reported even once the pool is closed, as Heap.free reports it
+        assertEquals(MemoryMisuseException.Kind.BAD_FREE,
+                assertThrows(MemoryMisuseException.class, () -> pool.free(onHeap)).kind());
+    }
+
+    @Test
     void freeOfNullDoesNothing() {
         try (FixedSizePool pool = pool(64, 8)) {
             pool.free(MemorySegment.NULL);
