@@ -44,7 +44,7 @@ public @interface InjectFaults {
     long firstN() default -1;
 
     /**
-     * @return fail each request that would take the bytes requested past this budget
+     * @return fail each request that would take the bytes of requests that succeeded past this budget
      *     ({@link org.malloc4j.FaultInjection#afterBytes}); negative: not this policy
      */
     long afterBytes() default -1;
