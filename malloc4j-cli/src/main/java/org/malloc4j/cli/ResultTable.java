@@ -157,7 +157,8 @@ final class ResultTable {
         line("");
         line("Footprint of each allocator (sampled after every request that allocates, in a checked pass of its own):");
         report.allocators().stream().filter(AllocatorStatus::available)
-                .forEach(status -> line("  " + pad(status.name(), COLUMN) + status.footprintSource()));
+                .forEach(status -> line("  " + pad(status.name(), COLUMN) + (status.footprintSource() != null
+                        ? status.footprintSource() : "unknown (see FAILED replays)")));
     }
 
     private void skipped() {
@@ -174,9 +175,26 @@ final class ResultTable {
         if (!failed.isEmpty()) {
             line("");
             line("FAILED replays:");
-            failed.forEach(result -> line("  " + result.allocator() + " on " + result.set() + "/" + result.trace()
-                    + ": " + result.failure()));
+            Map<String, List<TraceResult>> byAllocator = new LinkedHashMap<>();
+            failed.forEach(result -> byAllocator.computeIfAbsent(result.allocator(), a -> new ArrayList<>())
+                    .add(result));
+            byAllocator.forEach((allocator, mine) -> {
+                if (failedAllAlike(mine)) {
+                    // a worker that could not start fails every trace the same way: once is enough
+                    line("  " + allocator + " on all " + mine.size() + " traces: " + mine.getFirst().failure());
+                } else {
+                    mine.forEach(result -> line("  " + allocator + " on " + result.set() + "/" + result.trace()
+                            + ": " + result.failure()));
+                }
+            });
         }
+    }
+
+    /** @return whether an allocator's failures cover every trace, with one reason and no op to tell them apart */
+    private boolean failedAllAlike(List<TraceResult> failed) {
+        String failure = failed.getFirst().failure();
+        return failed.size() > 1 && failed.size() == report.traces().size()
+                && failed.stream().allMatch(result -> result.failedOp() == null && failure.equals(result.failure()));
     }
 
     private void errors() {

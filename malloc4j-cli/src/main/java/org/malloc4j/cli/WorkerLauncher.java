@@ -4,11 +4,13 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -19,7 +21,9 @@ import java.util.function.Consumer;
  * does not move the resident set size), the serial collector (no collector threads competing for
  * the two cores), and {@code GLIBC_TUNABLES} with static TLS room so that Debian's jemalloc loads
  * and room for a glibc arena per thread.
- * A native allocator that crashes takes only its worker down.
+ * A native allocator that crashes takes only its worker down, and a worker that dies, even one
+ * whose JVM cannot start, is a {@link Run} like any other: its exit code and the last lines it
+ * printed say why it gave no more results.
  */
 final class WorkerLauncher {
     /** The glibc tunable Debian's libjemalloc2 needs to load into a running JVM. */
@@ -46,13 +50,43 @@ final class WorkerLauncher {
     static final List<String> FIXED_HEAP_OPTIONS = List.of("-Xms512m", "-XX:+AlwaysPreTouch");
 
     /**
+     * For tests only: environment variables added to the workers of the allocators it names, so that
+     * a test can break a worker the way a user's environment can (a {@code JAVA_TOOL_OPTIONS} that
+     * selects another collector, say). Empty in the product.
+     */
+    static volatile Map<String, Map<String, String>> testEnvironment = Map.of();
+
+    /** How many of the last lines a worker printed outside the protocol a {@link Run} keeps, per stream. */
+    static final int LAST_OUTPUT_LINES = 3;
+    /** The longest a kept line is: a native library may print anything. */
+    private static final int LAST_OUTPUT_WIDTH = 200;
+
+    /**
      * What a worker reported.
      *
      * @param status whether the allocator ran (null if the worker died before saying)
      * @param results a result per trace it finished
-     * @param exitCode the worker's exit code
+     * @param exitCode the worker's exit code, or {@link #NOT_STARTED}
+     * @param lastOutput the last few lines it printed besides its protocol lines, those of standard
+     *     error then those of standard output, oldest first: what a JVM that cannot start, a crash or
+     *     an uncaught exception leaves (or, if it could not be started, why not)
      */
-    record Run(AllocatorStatus status, List<TraceResult> results, int exitCode) {
+    record Run(AllocatorStatus status, List<TraceResult> results, int exitCode, List<String> lastOutput) {
+        /** The exit code of a worker whose process could not be created. */
+        static final int NOT_STARTED = -1;
+
+        /**
+         * @param when what the worker had not done yet, such as {@code before it opened the allocator}
+         * @return why the worker gave no more results, for a reason: {@code the worker JVM exited with
+         *     code 1 before it opened the allocator; its last output: ...}
+         */
+        String stopped(String when) {
+            if (exitCode == NOT_STARTED) {
+                return "the worker JVM could not be started: " + String.join(" | ", lastOutput);
+            }
+            String stopped = "the worker JVM exited with code " + exitCode + " " + when;
+            return lastOutput.isEmpty() ? stopped : stopped + "; its last output: " + String.join(" | ", lastOutput);
+        }
     }
 
     private final int repeat;
@@ -78,15 +112,22 @@ final class WorkerLauncher {
      */
     Run run(String allocator, List<TraceSource> traces, boolean footprintOnly, Consumer<WorkerProgress> progress) {
         ProcessBuilder builder = new ProcessBuilder(command(allocator, footprintOnly));
-        builder.redirectError(ProcessBuilder.Redirect.INHERIT);
         withTunables(builder.environment());
+        builder.environment().putAll(testEnvironment.getOrDefault(allocator, Map.of()));
+        Process process;
         try {
-            Process process = builder.start();
-            sendTraces(process, traces);
-            return collect(process, progress);
+            process = builder.start();
         } catch (IOException e) {
-            throw new UncheckedIOException("could not start a worker JVM for " + allocator, e);
+            return new Run(null, List.of(), Run.NOT_STARTED, List.of(Problems.describe(e)));
+        }
+        LastLines lastErr = new LastLines();
+        Thread stderr = Thread.ofPlatform().daemon().name("malloc4j-" + allocator + "-worker-stderr")
+                .start(() -> passOn(process.errorReader(), lastErr));
+        try {
+            sendTraces(process, traces);
+            return collect(process, progress, lastErr, stderr);
         } catch (InterruptedException e) {
+            process.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the " + allocator + " worker", e);
         }
@@ -123,17 +164,25 @@ final class WorkerLauncher {
         environment.put("GLIBC_TUNABLES", tunables);
     }
 
-    private static void sendTraces(Process process, List<TraceSource> traces) throws IOException {
+    /**
+     * Writes the traces to the worker's standard input. A worker that dies (a JVM that cannot start
+     * with the options it was given, a crash) stops reading it, and the write fails; that failure
+     * says nothing more, so it is dropped: the worker's exit code and last output say why.
+     */
+    private static void sendTraces(Process process, List<TraceSource> traces) {
         try (Writer in = process.outputWriter(StandardCharsets.UTF_8)) {
             for (TraceSource trace : traces) {
                 in.write(WorkerProtocol.write(trace));
                 in.write('\n');
             }
+        } catch (IOException e) {
+            // the worker is gone, or going; collect() waits for it
         }
     }
 
-    private Run collect(Process process, Consumer<WorkerProgress> progress)
-            throws IOException, InterruptedException {
+    private Run collect(Process process, Consumer<WorkerProgress> progress, LastLines lastErr, Thread stderr)
+            throws InterruptedException {
+        LastLines lastOutput = new LastLines();
         AllocatorStatus status = null;
         List<TraceResult> results = new ArrayList<>();
         try (BufferedReader out = new BufferedReader(
@@ -144,12 +193,56 @@ final class WorkerLauncher {
                     case WorkerProgress p -> progress.accept(p);
                     case TraceResult r -> results.add(r);
                     case null, default -> {
+                        lastOutput.add(line);
                         err.println(line);
                         err.flush();
                     }
                 }
             }
+        } catch (IOException e) {
+            // the pipe broke: the worker is gone, and what it sent so far is all there is
+            lastOutput.add("(its output could not be read: " + Problems.describe(e) + ")");
         }
-        return new Run(status, results, process.waitFor());
+        int exitCode = process.waitFor();
+        // its standard error closes when it exits; a process it started could keep it open
+        stderr.join(Duration.ofSeconds(5));
+        // each stream in its own order: which of two pipes was read first says nothing
+        List<String> last = new ArrayList<>(lastErr.lines());
+        last.addAll(lastOutput.lines());
+        return new Run(status, results, exitCode, List.copyOf(last));
+    }
+
+    /** Passes the worker's standard error on as it comes, and keeps its last lines. */
+    private void passOn(BufferedReader workerErr, LastLines lastOutput) {
+        try (workerErr) {
+            for (String line = workerErr.readLine(); line != null; line = workerErr.readLine()) {
+                lastOutput.add(line);
+                err.println(line);
+                err.flush();
+            }
+        } catch (IOException e) {
+            // the pipe broke: the worker is gone
+        }
+    }
+
+    /** The last few telling lines a worker printed on one of its output streams. */
+    private static final class LastLines {
+        private final Deque<String> lines = new ArrayDeque<>();
+
+        synchronized void add(String line) {
+            String text = line.strip();
+            // blank lines and the bare "#" lines that frame a JVM crash report say nothing
+            if (text.isEmpty() || text.chars().allMatch(c -> c == '#')) {
+                return;
+            }
+            if (lines.size() == LAST_OUTPUT_LINES) {
+                lines.removeFirst();
+            }
+            lines.addLast(text.length() > LAST_OUTPUT_WIDTH ? text.substring(0, LAST_OUTPUT_WIDTH) + "..." : text);
+        }
+
+        synchronized List<String> lines() {
+            return List.copyOf(lines);
+        }
     }
 }

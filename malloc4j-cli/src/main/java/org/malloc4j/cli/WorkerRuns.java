@@ -9,8 +9,8 @@ import java.util.Map;
 /**
  * Runs the replays of every allocator, one worker JVM after the other: per allocator a worker that
  * replays all traces, then, for an allocator whose footprint needs a process of its own, a worker
- * per trace that measures only the footprint. A trace a worker did not finish (it crashed) becomes
- * a FAILED result.
+ * per trace that measures only the footprint. A trace a worker did not finish (it crashed, or its
+ * JVM could not even start) becomes a FAILED result that says how the worker ended.
  */
 final class WorkerRuns {
     /**
@@ -21,6 +21,9 @@ final class WorkerRuns {
      */
     record Outcome(List<AllocatorStatus> statuses, List<TraceResult> results) {
     }
+
+    /** What a worker that died before it opened its allocator had not done yet. */
+    private static final String BEFORE_OPENING = "before it opened the allocator";
 
     private final WorkerLauncher launcher;
     private final Progress progress;
@@ -62,19 +65,19 @@ final class WorkerRuns {
 
     private static AllocatorStatus statusOf(String name, WorkerLauncher.Run run) {
         return run.status() != null ? run.status()
-                : new AllocatorStatus(name, true, "the worker exited with code " + run.exitCode()
-                        + " before it started", null, false);
+                : new AllocatorStatus(name, true, run.stopped(BEFORE_OPENING), null, false);
     }
 
     /** The worker's results, in trace order, with a FAILED result for every trace it did not finish. */
     private static List<TraceResult> complete(String allocator, List<TraceInfo> traces, WorkerLauncher.Run run) {
         Map<String, TraceResult> byTrace = new HashMap<>();
         run.results().forEach(result -> byTrace.put(result.set() + "/" + result.trace(), result));
+        String noResult = "no result: " + (run.status() == null ? run.stopped(BEFORE_OPENING)
+                : run.stopped("before finishing this trace (a crash in the allocator?)"));
         return traces.stream()
                 .map(trace -> byTrace.getOrDefault(trace.set() + "/" + trace.name(),
                         TraceResult.failed(allocator, trace.name(), trace.set(), trace.ops(), trace.peakLiveBytes(),
-                                null, "no result: the worker JVM exited with code " + run.exitCode()
-                                        + " before finishing this trace (a crash in the allocator?)")))
+                                null, noResult)))
                 .toList();
     }
 
@@ -93,8 +96,8 @@ final class WorkerRuns {
             TraceResult footprint = run.results().isEmpty() ? null : run.results().getFirst();
             if (footprint == null) {
                 measured.add(TraceResult.failed(result.allocator(), result.trace(), result.set(), result.ops(),
-                        result.peakLiveBytes(), null, "no result: the footprint worker exited with code "
-                                + run.exitCode()));
+                        result.peakLiveBytes(), null, "no result: in the footprint pass, "
+                                + run.stopped("before it measured the footprint")));
             } else {
                 measured.add(footprint.isOk() ? result.withFootprint(footprint.peakFootprintBytes()) : footprint);
             }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
@@ -214,6 +215,30 @@ class MainTest {
         List<String> values = new ArrayList<>();
         array.forEach(node -> values.add(node.get(field).asText()));
         return values;
+    }
+
+    @Test
+    void aWorkerJvmThatCannotStartFailsOnlyItsOwnAllocatorAndSaysWhy() throws Exception {
+        WorkerLauncher.testEnvironment = Map.of("glibc", WorkerLauncherTest.OTHER_COLLECTOR);
+        Run run;
+        try {
+            run = run("replay", "--allocator", "glibc,arena", "--repeat", "1", "--json", "-", traces.toString());
+        } finally {
+            WorkerLauncher.testEnvironment = Map.of();
+        }
+        assertEquals(1, run.exitCode(), run.err());
+        assertFalse(run.err().contains("malloc4j: "), run.err());
+        JsonNode report = JSON.readTree(run.out());
+        assertEquals(1, report.get("exitCode").asInt());
+        List<String> statuses = new ArrayList<>();
+        report.get("results").forEach(result -> statuses.add(result.get("allocator").asText() + " "
+                + result.get("trace").asText() + " " + result.get("status").asText()));
+        assertEquals(List.of("glibc one FAILED", "glibc two FAILED", "arena one ok", "arena two ok"), statuses);
+        String failure = report.get("results").get(0).get("failure").asText();
+        assertTrue(failure.contains("the worker JVM exited with code 1 before it opened the allocator"), failure);
+        assertTrue(failure.contains("Multiple garbage collectors selected"), failure);
+        assertTrue(run.err().contains("FAILED replays:\n  glibc on all 2 traces: no result: the worker JVM "
+                + "exited with code 1"), run.err());
     }
 
     @Test
