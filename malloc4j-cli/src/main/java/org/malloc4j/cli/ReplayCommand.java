@@ -54,7 +54,8 @@ import picocli.CommandLine.Spec;
             "0:every replay was correct",
             "1:an allocator FAILED a trace, a trace could not be read, no allocator could run, or the run "
                     + "broke off",
-            "2:usage error (unknown option or allocator, missing file, a --json FILE that cannot be written)"})
+            "2:usage error (unknown option or allocator, no allocator named, missing file, a --json FILE that "
+                    + "cannot be written)"})
 final class ReplayCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -119,17 +120,24 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     private List<String> allocatorNames() {
+        String known = "; known: " + String.join(", ", AllocatorCatalog.NAMES);
         Set<String> seen = new HashSet<>();
         List<String> names = new ArrayList<>();
         for (String name : allocators) {
             String normalized = name.strip().toLowerCase(Locale.ROOT);
+            if (normalized.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "--allocator has an empty name" + known);
+            }
             if (!AllocatorCatalog.isKnown(normalized)) {
-                throw new ParameterException(spec.commandLine(), "unknown allocator '" + name + "'; known: "
-                        + String.join(", ", AllocatorCatalog.NAMES));
+                throw new ParameterException(spec.commandLine(), "unknown allocator '" + name + "'" + known);
             }
             if (seen.add(normalized)) {
                 names.add(normalized);
             }
+        }
+        if (names.isEmpty()) {
+            // "--allocator ," splits into no name at all; running nothing would pass for "no allocator could run"
+            throw new ParameterException(spec.commandLine(), "--allocator names no allocator" + known);
         }
         return names;
     }

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import picocli.CommandLine;
 
@@ -131,6 +132,19 @@ class MainTest {
         assertEquals(2, run().exitCode());
         Run unknown = run("replay", "--allocator", "dlmalloc", traces.toString());
         assertTrue(unknown.err().contains("unknown allocator 'dlmalloc'"), unknown.err());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        ",            | --allocator names no allocator",
+        ",glibc       | --allocator has an empty name",
+        "glibc,,arena | --allocator has an empty name"})
+    void anAllocatorListWithoutANameIsAUsageError(String allocators, String message) {
+        Run run = run("replay", "--allocator", allocators, traces.toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("malloc4j: " + message + "; known: malloc4j, glibc, jemalloc, mimalloc, tcmalloc, arena",
+                run.err().lines().findFirst().orElseThrow());
+        assertEquals("", run.out());
     }
 
     static Stream<Arguments> unwritableJsonTargets() {
