@@ -2,7 +2,7 @@ package org.malloc4j.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 
 /**
  * Splits a byte stream into whitespace-separated tokens, as C's {@code fscanf} reads them, and
@@ -11,6 +11,8 @@ import java.nio.charset.StandardCharsets;
  */
 final class TokenReader {
     private static final int MAX_KEPT = 40;
+    /** The most characters {@link #text()} shows of a token. */
+    private static final int MAX_SHOWN = 40;
 
     private final InputStream in;
     private final byte[] buffer = new byte[1 << 16];
@@ -73,10 +75,25 @@ final class TokenReader {
         return Math.max(tokenLine, 1);
     }
 
-    /** @return the current token as text, shortened with an ellipsis if it is very long */
+    /**
+     * @return the current token as printable ASCII, for a message: a byte outside {@code !..~} as
+     *     {@code \xNN}, a backslash as {@code \\}, and shortened with an ellipsis after
+     *     {@value #MAX_SHOWN} characters. A binary file given as a trace must not put its bytes on
+     *     the user's terminal, where they can be control sequences.
+     */
     String text() {
-        String text = new String(token, 0, tokenLength, StandardCharsets.ISO_8859_1);
-        return truncated ? text + "..." : text;
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < tokenLength; i++) {
+            int b = token[i] & 0xFF;
+            String shown = b == '\\' ? "\\\\"
+                    : b > ' ' && b < 0x7F ? String.valueOf((char) b)
+                    : String.format(Locale.ROOT, "\\x%02x", b);
+            if (text.length() + shown.length() > MAX_SHOWN) {
+                return text.append("...").toString();
+            }
+            text.append(shown);
+        }
+        return truncated ? text.append("...").toString() : text.toString();
     }
 
     /** @return whether the current token is the single character {@code c} */

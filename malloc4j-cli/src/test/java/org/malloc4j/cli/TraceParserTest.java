@@ -152,6 +152,29 @@ class TraceParserTest {
     }
 
     @Test
+    void quotesBytesThatAreNotPrintableEscaped(@TempDir Path dir) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        bytes.writeBytes("0 1 2 1\na 0 ".getBytes(StandardCharsets.US_ASCII));
+        // a terminal's clear-screen sequence, a NUL, a byte of no character, and a backslash
+        bytes.writeBytes(new byte[] {0x1B, '[', '2', 'J', 0x00, (byte) 0xFF, '\\', 'x', '1'});
+        bytes.writeBytes("\nf 0\n".getBytes(StandardCharsets.US_ASCII));
+        Path file = Files.write(dir.resolve("escapes.rep"), bytes.toByteArray());
+        TraceFormatException e = assertThrows(TraceFormatException.class, () -> TraceSource.file(file).read());
+        assertEquals("missing size: 'a 0' needs a size, found '\\x1b[2J\\x00\\xff\\\\x1'", e.problem());
+    }
+
+    @Test
+    void aBinaryFileGivenAsATraceIsQuotedInAShortPrintableExcerpt() throws IOException {
+        Path binary = Path.of(System.getProperty("java.home"), "bin", "java");
+        TraceFormatException e = assertThrows(TraceFormatException.class, () -> TraceSource.file(binary).read());
+        assertEquals(1, e.line());
+        assertTrue(e.problem().startsWith("header: heap size must be a number, found '\\x7fELF\\x02"), e.problem());
+        assertTrue(e.getMessage().chars().allMatch(c -> c >= ' ' && c <= '~'), e.getMessage());
+        assertTrue(e.problem().length() <= "header: heap size must be a number, found ''".length() + 40 + 3,
+                e.problem());
+    }
+
+    @Test
     void findsTracesInFoldersSortedAndRecursively(@TempDir Path dir) throws IOException {
         Files.createDirectories(dir.resolve("sub"));
         Files.writeString(dir.resolve("b.rep"), GOOD);
