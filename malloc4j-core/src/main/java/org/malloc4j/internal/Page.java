@@ -259,16 +259,28 @@ public final class Page extends PageColdFields {
         if (!active) {
             return index >= bump ? RELEASE_NOT_ALLOCATED : RELEASE_FREED;
         }
-        while (true) {
-            int slack = readSlack(index);
-            if (slack == FREE_MARK) {
-                // Blocks past the bump pointer are marked free too: only a failed free reads it.
-                return index >= bump ? RELEASE_NOT_ALLOCATED : RELEASE_FREED;
-            }
-            if (casSlack(index, slack, FREE_MARK)) {
-                return slack;
-            }
+        // One swap, not a read and a compare-and-set: swapping the mark into a block already free
+        // changes nothing, and of racing swaps exactly one gets the live slack.
+        int slack = takeSlack(index);
+        if (slack == FREE_MARK) {
+            // Blocks past the bump pointer are marked free too: only a failed free reads it.
+            return index >= bump ? RELEASE_NOT_ALLOCATED : RELEASE_FREED;
         }
+        return slack;
+    }
+
+    /**
+     * Marks block {@code index} free.
+     *
+     * @return its slack before, or {@link #FREE_MARK} if it was free already
+     */
+    private int takeSlack(int index) {
+        int raw = switch (slackWidth) {
+            case 1 -> (byte) BYTES.getAndSet(slack8, index, (byte) FREE_MARK);
+            case 2 -> (short) SHORTS.getAndSet(slack16, index, (short) FREE_MARK);
+            default -> (int) INTS.getAndSet(slack32, index, FREE_MARK);
+        };
+        return slackOf(raw);
     }
 
     /** Puts a block the owner {@linkplain #release released} into the free bitmap. */
@@ -429,6 +441,11 @@ public final class Page extends PageColdFields {
             case 2 -> (short) SHORTS.getOpaque(slack16, index);
             default -> (int) INTS.getOpaque(slack32, index);
         };
+        return slackOf(raw);
+    }
+
+    /** @return the slack in {@code raw}, a slack array's entry read as a signed value, or {@link #FREE_MARK} */
+    private int slackOf(int raw) {
         if (raw == FREE_MARK) {
             return FREE_MARK;
         }
