@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.malloc4j.CheckMode;
 import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
@@ -101,13 +102,8 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        long address = 0;
-        try {
-            address = sampled ? allocateChecked(byteSize, REDZONE, false, throwing) : fast.malloc(byteSize, throwing);
-        } finally {
-            settle(byteSize, address);
-        }
-        return address;
+        return settled(byteSize, () -> sampled
+                ? allocateChecked(byteSize, REDZONE, false, throwing) : fast.malloc(byteSize, throwing));
     }
 
     @Override
@@ -120,13 +116,8 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        long address = 0;
-        try {
-            address = sampled ? allocateChecked(byteSize, REDZONE, true, throwing) : fast.calloc(byteSize, throwing);
-        } finally {
-            settle(byteSize, address);
-        }
-        return address;
+        return settled(byteSize, () -> sampled
+                ? allocateChecked(byteSize, REDZONE, true, throwing) : fast.calloc(byteSize, throwing));
     }
 
     @Override
@@ -138,15 +129,9 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        long address = 0;
-        try {
-            address = sample()
-                    ? allocateChecked(byteSize, Math.max(REDZONE, byteAlignment), false, throwing)
-                    : fast.mallocAligned(byteSize, byteAlignment, throwing);
-        } finally {
-            settle(byteSize, address);
-        }
-        return address;
+        return settled(byteSize, () -> sample()
+                ? allocateChecked(byteSize, Math.max(REDZONE, byteAlignment), false, throwing)
+                : fast.mallocAligned(byteSize, byteAlignment, throwing));
     }
 
     @Override
@@ -162,13 +147,7 @@ final class CheckedAllocator implements Allocator {
                     return injectedFailure(newByteSize, throwing);
                 }
             }
-            long moved = 0;
-            try {
-                moved = fast.realloc(address, newByteSize, throwing);
-            } finally {
-                settle(newByteSize, moved);
-            }
-            return moved;
+            return settled(newByteSize, () -> fast.realloc(address, newByteSize, throwing));
         }
         BlockRecord block = liveBlock("realloc", address);
         if (block.owner != null) {
@@ -182,13 +161,7 @@ final class CheckedAllocator implements Allocator {
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
-        long moved = 0;
-        try {
-            moved = moveChecked(block, newByteSize, throwing);
-        } finally {
-            settle(newByteSize, moved);
-        }
-        return moved;
+        return settled(newByteSize, () -> moveChecked(block, newByteSize, throwing));
     }
 
     private long moveChecked(BlockRecord block, long newByteSize, boolean throwing) {
@@ -624,14 +597,23 @@ final class CheckedAllocator implements Allocator {
     }
 
     /**
-     * Ends a request the policy let through: one that came to nothing ({@code address} still 0,
-     * refused or thrown) is handed back, so a budget of bytes is spent only by requests that
-     * succeed. Zero bytes spend nothing, and {@code realloc} to zero was never a request.
+     * Runs a request of {@code byteSize} bytes the policy let through: one that comes to nothing
+     * (returns 0, or throws) is handed back to the policy, so a budget of bytes is spent only by
+     * requests that succeed. Zero bytes spend nothing, and {@code realloc} to zero was never a
+     * request.
+     *
+     * @return what {@code request} returned
      */
-    private void settle(long byteSize, long address) {
-        if (address == 0 && byteSize > 0 && faults != null) {
-            faults.failedAnyway(byteSize);
+    private long settled(long byteSize, LongSupplier request) {
+        long address = 0;
+        try {
+            address = request.getAsLong();
+        } finally {
+            if (address == 0 && byteSize > 0 && faults != null) {
+                faults.failedAnyway(byteSize);
+            }
         }
+        return address;
     }
 
     private long injectedFailure(long byteSize, boolean throwing) {
