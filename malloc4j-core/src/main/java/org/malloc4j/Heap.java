@@ -583,7 +583,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * Caps the heap's footprint: a request that would take committed bytes past the limit fails
          * as exhaustion does ({@link HeapExhaustedError}, or {@code NULL} from the {@code try*}
          * members). The limit covers all of the heap's memory: in the checked modes, checked blocks
-         * with their redzones and the quarantine too. Default: no limit.
+         * with their redzones and the quarantine too. Before it refuses a request, the heap gives back
+         * what it holds committed without using it, as {@link Heap#trim()} does (retired pages, the
+         * calling thread's empty pages, quarantined blocks), so a request that fits beside the live
+         * blocks succeeds. Default: no limit.
          *
          * @param maxCommittedBytes the most bytes the heap may commit, positive
          * @return this builder

@@ -220,6 +220,10 @@ final class CheckedAllocator implements Allocator {
                 base = allocateGuarded(span, front);
             }
         }
+        if (base == 0 && fast != null && fast != guarded && fast.commitLimit().isLimited() && fast.giveBackUnused()) {
+            // In sampled mode the fast blocks' core shares the limit: its empty pages go first.
+            base = allocateGuarded(span, front);
+        }
         if (base == 0) {
             if (throwing) {
                 throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize
@@ -261,6 +265,19 @@ final class CheckedAllocator implements Allocator {
         replacedFastBlocks.incrementAndGet();
         long checked = allocateChecked(byteSize, REDZONE, false, false);
         return checked != 0 ? checked : fast.malloc(byteSize, throwing);
+    }
+
+    /**
+     * The fast core ran into the heap's limit (sampled mode, the two cores sharing it): what checked
+     * blocks hold without use goes back first, the quarantine and empty pages, as when a checked
+     * malloc runs into it.
+     *
+     * @return whether anything went back
+     */
+    boolean makeRoomForFast() {
+        List<BlockRecord> held = quarantine.drain();
+        release(held, "when it left quarantine");
+        return guarded.giveBackUnused() || !held.isEmpty();
     }
 
     /** A free of a sampled block, routed here by the fast core. */
@@ -504,7 +521,8 @@ final class CheckedAllocator implements Allocator {
                 // its redzones and the quarantine are footprint, counted in committed only.
                 base.usableBytes() + checkedRequested.get(),
                 base.committedBytes() + checked.committedBytes(),
-                base.peakCommittedBytes() + checked.peakCommittedBytes(),
+                // The two cores' peaks came at different times; in sampled mode they share one.
+                fast != null ? fast.commitLimit().peakBytes() : checked.peakCommittedBytes(),
                 base.reservedBytes() + checked.reservedBytes(),
                 base.peakReservedBytes() + checked.peakReservedBytes(),
                 base.metadataBytes() + checked.metadataBytes() + 160L * (live.size() + quarantine.snapshot().size()),

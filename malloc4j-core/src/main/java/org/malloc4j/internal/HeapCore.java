@@ -108,7 +108,8 @@ public final class HeapCore implements Allocator {
      * @throws UnsupportedOperationException if this platform is not supported
      */
     public static HeapCore create(HeapConfig config) {
-        return create(config, new CommitLimit(config.maxCommittedBytes()));
+        // In sampled mode a second core, for the checked blocks, shares the limit (CheckedAllocator).
+        return create(config, new CommitLimit(config.maxCommittedBytes(), config.mode() == org.malloc4j.CheckMode.SAMPLED));
     }
 
     /**
@@ -128,6 +129,31 @@ public final class HeapCore implements Allocator {
             throw e;
         }
         return new HeapCore(config, limit);
+    }
+
+    /**
+     * The heap ran into its limit: what it holds committed without using it goes back first, the
+     * calling thread's empty pages included (which the purger cannot take), so that a heap with
+     * little or nothing live does not report exhaustion; in sampled mode, the checked blocks' core
+     * too.
+     *
+     * @return whether anything went back
+     */
+    private boolean makeRoom() {
+        boolean freed = giveBackUnused();
+        return sampler != null ? sampler.makeRoomForFast() | freed : freed;
+    }
+
+    /**
+     * Gives back to the OS, now, what this core holds committed without using it, as {@link #trim}
+     * does.
+     *
+     * @return whether this core's committed bytes fell
+     */
+    boolean giveBackUnused() {
+        long before = spans.committed.get();
+        trim();
+        return spans.committed.get() < before;
     }
 
     /** @return the committed-bytes limit this core shares with the other cores of its heap */
@@ -253,6 +279,9 @@ public final class HeapCore implements Allocator {
         checkSize(byteSize);
         checkOpen();
         long address = allocate(byteSize, byteAlignment, roomBytes);
+        if (address == 0 && spans.limit().isLimited() && makeRoom()) {
+            address = allocate(byteSize, byteAlignment, roomBytes);
+        }
         if (address == 0 && throwing) {
             throw exhausted(byteSize, byteAlignment);
         }
@@ -970,9 +999,8 @@ public final class HeapCore implements Allocator {
     /** What a heap's cores commit together, and the limit, for an exhaustion message. */
     private String committedToLimit() {
         CommitLimit limit = spans.limit();
-        return limit.isLimited()
-                ? limit.chargedBytes() + " B, limit=" + limit.maxBytes() + " B"
-                : spans.committed.get() + " B, limit=none";
+        long committed = limit.isTracked() ? limit.chargedBytes() : spans.committed.get();
+        return committed + " B, limit=" + (limit.isLimited() ? limit.maxBytes() + " B" : "none");
     }
 
     private void checkOpen() {

@@ -129,7 +129,7 @@ final class SpanAllocator {
      * @return false if the limit refused
      */
     boolean addCommitted(long bytes) {
-        if (limit.isLimited() && !limit.tryCharge(bytes)) {
+        if (limit.isTracked() && !limit.tryCharge(bytes)) {
             return false;
         }
         long now = committed.addAndGet(bytes);
@@ -144,7 +144,7 @@ final class SpanAllocator {
     /** Counts {@code bytes} as no longer committed, here and in the heap's limit. */
     private void uncommitted(long bytes) {
         committed.addAndGet(-bytes);
-        if (limit.isLimited()) {
+        if (limit.isTracked()) {
             limit.release(bytes);
         }
     }

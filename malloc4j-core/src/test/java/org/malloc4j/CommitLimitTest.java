@@ -1,0 +1,81 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link Heap.Builder#maxCommittedBytes}: requests that fit under the limit beside what is live
+ * succeed, whatever the heap keeps for reuse (a thread's empty pages, retired pages, quarantined
+ * checked blocks, the other core of a sampled heap), in every check mode.
+ */
+class CommitLimitTest {
+    private static final long LIMIT = 1 << 20;
+
+    static Stream<Arguments> modes() {
+        return Stream.of(
+                Arguments.of(CheckMode.FAST, 1),
+                Arguments.of(CheckMode.SAMPLED, 2),
+                Arguments.of(CheckMode.SAMPLED, 16),
+                Arguments.of(CheckMode.FULL, 1));
+    }
+
+    private static Heap limitedHeap(CheckMode mode, int interval) {
+        Heap.Builder builder = Heap.builder().name("limited").checkMode(mode).maxCommittedBytes(LIMIT);
+        if (mode == CheckMode.SAMPLED) {
+            builder.sampleInterval(interval);
+        }
+        return builder.build();
+    }
+
+    /**
+     * Blocks of up to 600,000 B, each freed before the next: two never fit together under 1 MiB,
+     * so whatever the last one left behind (a 512 KiB medium page kept as its thread's spare, a
+     * retired span) must go back before the next one is refused.
+     */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void aHeapWithNothingLiveServesEveryRequestThatFitsItsLimit(CheckMode mode, int interval) {
+        try (Heap heap = limitedHeap(mode, interval)) {
+            Random random = new Random(1);
+            for (int i = 0; i < 2000; i++) {
+                long size = 1 + random.nextInt(600_000);
+                MemorySegment block = heap.tryMalloc(size);
+                assertTrue(!block.equals(MemorySegment.NULL),
+                        "request " + i + " of " + size + " B refused with nothing live: " + heap.stats());
+                heap.free(block);
+            }
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /** The peak is one figure for the whole heap, never above the limit it was held to. */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void thePeakOfCommittedBytesStaysWithinTheLimitOverRoundsOfFillingAndFreeing(CheckMode mode, int interval) {
+        try (Heap heap = limitedHeap(mode, interval)) {
+            long mostSeen = 0;
+            for (long size : new long[] {1000, 20_000, 200_000, 3000}) {
+                java.util.List<MemorySegment> blocks = new java.util.ArrayList<>();
+                for (MemorySegment block; !(block = heap.tryCalloc(1, size)).equals(MemorySegment.NULL); ) {
+                    blocks.add(block);
+                    mostSeen = Math.max(mostSeen, heap.stats().committedBytes());
+                }
+                assertTrue(blocks.size() * size >= LIMIT / 4, size + " B: only " + blocks.size() + " blocks fit");
+                blocks.forEach(heap::free);
+                heap.trim();
+            }
+            HeapStats stats = heap.stats();
+            assertTrue(mostSeen <= LIMIT, "committed " + mostSeen);
+            assertTrue(stats.peakCommittedBytes() <= LIMIT,
+                    "peak " + stats.peakCommittedBytes() + " > limit " + LIMIT + " (most seen " + mostSeen + ")");
+            assertTrue(stats.peakCommittedBytes() >= mostSeen, "peak " + stats.peakCommittedBytes() + " < " + mostSeen);
+        }
+    }
+}
