@@ -65,7 +65,8 @@ final class ReplayCommand implements Callable<Integer> {
                     + "(sorted). Default: the bundled traces.")
     private List<Path> paths = new ArrayList<>();
 
-    @Option(names = {"-a", "--allocator"}, split = ",", paramLabel = "NAME",
+    // Split here, not by the parser, whose split drops a trailing empty name ("glibc,").
+    @Option(names = {"-a", "--allocator"}, paramLabel = "NAME[,NAME...]",
             description = "Allocators, comma-separated, from: malloc4j, glibc, jemalloc, mimalloc, tcmalloc, "
                     + "arena (an Arena.ofConfined() per block). Default: all; those that cannot load are skipped "
                     + "with the reason.")
@@ -123,21 +124,23 @@ final class ReplayCommand implements Callable<Integer> {
         String known = "; known: " + String.join(", ", AllocatorCatalog.NAMES);
         Set<String> seen = new HashSet<>();
         List<String> names = new ArrayList<>();
-        for (String name : allocators) {
-            String normalized = name.strip().toLowerCase(Locale.ROOT);
-            if (normalized.isEmpty()) {
-                throw new ParameterException(spec.commandLine(), "--allocator has an empty name" + known);
+        for (String list : allocators) {
+            if (list.strip().equals(",") || list.isBlank()) {
+                // Running nothing would pass for "no allocator could run".
+                throw new ParameterException(spec.commandLine(), "--allocator names no allocator" + known);
             }
-            if (!AllocatorCatalog.isKnown(normalized)) {
-                throw new ParameterException(spec.commandLine(), "unknown allocator '" + name + "'" + known);
+            for (String name : list.split(",", -1)) {
+                String normalized = name.strip().toLowerCase(Locale.ROOT);
+                if (normalized.isEmpty()) {
+                    throw new ParameterException(spec.commandLine(), "--allocator has an empty name" + known);
+                }
+                if (!AllocatorCatalog.isKnown(normalized)) {
+                    throw new ParameterException(spec.commandLine(), "unknown allocator '" + name + "'" + known);
+                }
+                if (seen.add(normalized)) {
+                    names.add(normalized);
+                }
             }
-            if (seen.add(normalized)) {
-                names.add(normalized);
-            }
-        }
-        if (names.isEmpty()) {
-            // "--allocator ," splits into no name at all; running nothing would pass for "no allocator could run"
-            throw new ParameterException(spec.commandLine(), "--allocator names no allocator" + known);
         }
         return names;
     }

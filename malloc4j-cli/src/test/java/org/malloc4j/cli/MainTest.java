@@ -137,7 +137,10 @@ class MainTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         ",            | --allocator names no allocator",
+        "' '          | --allocator names no allocator",
         ",glibc       | --allocator has an empty name",
+        "glibc,       | --allocator has an empty name",
+        "glibc,,      | --allocator has an empty name",
         "glibc,,arena | --allocator has an empty name"})
     void anAllocatorListWithoutANameIsAUsageError(String allocators, String message) {
         Run run = run("replay", "--allocator", allocators, traces.toString());
