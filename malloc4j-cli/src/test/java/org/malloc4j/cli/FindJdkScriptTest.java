@@ -32,7 +32,20 @@ class FindJdkScriptTest {
 
         assertEquals(0, result.exitCode(), result.output());
         assertTrue(result.output().contains("JAVA_HOME=" + good), result.output());
-        assertTrue(result.output().contains("is not a JDK 22 or later"), result.output());
+        assertTrue(result.output().contains("JAVA_HOME=" + broken + " does not start: Unrecognized option;"),
+                result.output());
+    }
+
+    @Test
+    void whenNoJdkStartsTheMessageSaysWhyInsteadOfAskingForAnInstall() throws Exception {
+        Path broken = fakeJdk("broken", "echo \"Unrecognized VM option 'BogusFlag'\" >&2; exit 1");
+
+        Result result = findJdk(broken, broken.resolve("bin"), "/nonexistent");
+
+        assertEquals(1, result.exitCode(), result.output());
+        assertTrue(result.output().contains("a JDK that does not start was skipped: " + broken
+                + " (Unrecognized VM option 'BogusFlag'); check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS."),
+                result.output());
     }
 
     @Test
@@ -49,10 +62,18 @@ class FindJdkScriptTest {
     private record Result(int exitCode, String output) {
     }
 
-    /** Sources the script and calls it with {@code javaHome} set and {@code pathDir} first on PATH. */
     private Result findJdk(Path javaHome, Path pathDir) throws IOException, InterruptedException {
+        return findJdk(javaHome, pathDir, "/usr/lib/jvm");
+    }
+
+    /**
+     * Sources the script and calls it with {@code javaHome} set and {@code pathDir} first on PATH,
+     * its {@code /usr/lib/jvm} read as {@code jvmDir}.
+     */
+    private Result findJdk(Path javaHome, Path pathDir, String jvmDir) throws IOException, InterruptedException {
+        String script = Files.readString(SCRIPT).replace("/usr/lib/jvm/", jvmDir + "/");
         ProcessBuilder builder = new ProcessBuilder("bash", "-c",
-                "set -euo pipefail; . \"$0\"; malloc4j_find_jdk; echo \"JAVA_HOME=$JAVA_HOME\"", SCRIPT.toString());
+                "set -euo pipefail; eval \"$0\"; malloc4j_find_jdk; echo \"JAVA_HOME=$JAVA_HOME\"", script);
         builder.environment().put("JAVA_HOME", javaHome.toString());
         builder.environment().put("PATH", pathDir + ":/usr/bin:/bin");
         builder.redirectErrorStream(true);
