@@ -143,6 +143,7 @@ public final class FixedSizePool implements AutoCloseable {
      *     otherwise (a segment of the Java heap included, then with address 0, even once this pool
      *     is closed, as {@link Heap#free} reports it); nothing changes and the pool stays usable
      * @throws IllegalStateException if this pool is closed and {@code block} is a native segment
+     *     other than {@link MemorySegment#NULL}
      * @throws NullPointerException if {@code block} is null
      */
     public void free(MemorySegment block) {
@@ -159,20 +160,22 @@ public final class FixedSizePool implements AutoCloseable {
     /**
      * The raw form of {@link #free(MemorySegment)}.
      *
-     * @param address the address of a live block of this pool, or 0 (then nothing happens)
+     * @param address the address of a live block of this pool, or 0 (then nothing happens, whatever
+     *     the pool's state, as with {@link Heap#freeAddress} and C's {@code free(NULL)})
      * @throws MemoryMisuseException if {@code address} is not the start of a live block of this pool:
      *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#ALLOC_DEALLOC_MISMATCH} if
      *     it is a live block of the heap itself, {@link Kind#BAD_FREE}
      *     otherwise; nothing changes and the pool stays usable
-     * @throws IllegalStateException if this pool is closed
+     * @throws IllegalStateException if this pool is closed and {@code address} is not 0
      */
     public void freeAddress(long address) {
+        if (address == 0) {
+            return;
+        }
         lock();
         try {
             checkOpen();
-            if (address != 0) {
-                freeBlock(address);
-            }
+            freeBlock(address);
         } finally {
             unlock();
         }

@@ -272,4 +272,23 @@ class CheckedModeSampledTest {
             }
         }
     }
+
+    /**
+     * A checked huge block has a mapping of its own, in the checked blocks' core, which is gone
+     * once the block leaves quarantine: a second free is still named a double free.
+     */
+    @Test
+    void aSecondFreeOfASampledHugeBlockIsADoubleFree() {
+        long huge = 17L << 20;
+        try (Heap heap = Heap.builder().name("sampled-huge").checkMode(CheckMode.SAMPLED).sampleInterval(1)
+                .quarantineBytes(0).build()) {
+            long block = heap.mallocAddress(huge);
+            assertEquals(huge, heap.usableSize(block), "not sampled");
+            heap.freeAddress(block);
+            MemoryMisuseException second = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(block));
+            assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, second.kind(), second.getMessage());
+            assertEquals(0, heap.stats().liveBlocks());
+            heap.freeAddress(heap.mallocAddress(huge));
+        }
+    }
 }

@@ -296,6 +296,16 @@ class FixedSizePoolTest {
         assertThrows(IllegalStateException.class, pool::close);
     }
 
+    /** As with {@link Heap#free} and C's {@code free(NULL)}: nothing to free, whatever the state. */
+    @Test
+    void freeOfNullDoesNothingEvenOnceThePoolIsClosed() {
+        FixedSizePool pool = pool(64, 4);
+        pool.close();
+        pool.free(MemorySegment.NULL);
+        pool.freeAddress(0);
+        assertThrows(IllegalStateException.class, pool::allocate);
+    }
+
     @Test
     void exhaustionThrowsHeapExhaustedErrorAndChangesNothing() {
         try (Heap small = Heap.builder().name("small").maxCommittedBytes(1 << 20).build();

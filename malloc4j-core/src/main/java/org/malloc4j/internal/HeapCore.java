@@ -927,7 +927,8 @@ public final class HeapCore implements Allocator {
 
     private Page pageOf(String operation, long address, Region region) {
         if (region == null) {
-            if (spans.wasUnmapped(address)) {
+            // In sampled mode a checked huge block's mapping was the other core's.
+            if (spans.wasUnmapped(address) || (sampledCore != null && sampledCore.spans.wasUnmapped(address))) {
                 throw MisuseReports.doubleFreeUnmapped(operation, address, name);
             }
             throw MisuseReports.foreign(operation, address, name);
