@@ -11,6 +11,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@code scripts/find-jdk.sh}, which the README's two commands source to find a JDK 22 or later:
@@ -23,17 +25,20 @@ class FindJdkScriptTest {
     @TempDir
     Path dir;
 
-    @Test
-    void aJdkThatFailsToStartIsSkippedAndTheNextSuitableOneIsFound() throws Exception {
-        Path broken = fakeJdk("broken", "echo 'Unrecognized option' >&2; exit 1");
-        Path good = fakeJdk("good", "echo '    java.specification.version = 25' >&2");
+    /** A JAVA_HOME that cannot serve is named with why, and the next suitable JDK is taken. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "echo 'Unrecognized option' >&2; exit 1               | does not start: Unrecognized option;",
+        "echo '    java.specification.version = 17' >&2       | is not a JDK 22 or later"})
+    void aJdkThatCannotServeIsPassedOverForTheNextSuitableOne(String javaBody, String warning) throws Exception {
+        Path unsuitable = fakeJdk("unsuitable", javaBody);
+        Path good = fakeJdk("good", "echo '    java.specification.version = 22' >&2");
 
-        Result result = findJdk(broken, good.resolve("bin"));
+        Result result = findJdk(unsuitable, good.resolve("bin"));
 
         assertEquals(0, result.exitCode(), result.output());
         assertTrue(result.output().contains("JAVA_HOME=" + good), result.output());
-        assertTrue(result.output().contains("JAVA_HOME=" + broken + " does not start: Unrecognized option;"),
-                result.output());
+        assertTrue(result.output().contains("JAVA_HOME=" + unsuitable + " " + warning), result.output());
     }
 
     @Test
@@ -46,17 +51,6 @@ class FindJdkScriptTest {
         assertTrue(result.output().contains("a JDK that does not start was skipped: " + broken
                 + " (Unrecognized VM option 'BogusFlag'); check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS."),
                 result.output());
-    }
-
-    @Test
-    void aJdkOlderThan22IsPassedOver() throws Exception {
-        Path old = fakeJdk("old", "echo '    java.specification.version = 17' >&2");
-        Path good = fakeJdk("good", "echo '    java.specification.version = 22' >&2");
-
-        Result result = findJdk(old, good.resolve("bin"));
-
-        assertEquals(0, result.exitCode(), result.output());
-        assertTrue(result.output().contains("JAVA_HOME=" + good), result.output());
     }
 
     private record Result(int exitCode, String output) {
