@@ -12,9 +12,12 @@ malloc4j_jdk_version() {  # prints the feature version of the JDK at $1, or noth
 }
 
 malloc4j_jdk_start_error() {  # prints why the JDK at $1 does not start, or nothing if it is no JDK
-  local java="$1/bin/java"
+  local java="$1/bin/java" why
   [ -x "$java" ] && [ -x "$1/bin/javac" ] || return 0
-  "$java" -version 2>&1 | grep -v '^Picked up ' | head -n 1 || true
+  # The JVM's own reason, not the launcher's notes and generic lines around it.
+  why=$("$java" -version 2>&1 | grep -v -e '^\(NOTE: \)\?Picked up ' -e '^Error occurred during initialization of VM' \
+    -e '^Error: Could not create the Java Virtual Machine' -e '^Error: A fatal exception has occurred' | head -n 1 || true)
+  [ -n "$why" ] && echo "$why" || echo "it exits with an error"
 }
 
 malloc4j_find_jdk() {
@@ -27,7 +30,12 @@ malloc4j_find_jdk() {
   for candidate in $(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do
     candidates+=("${candidate%/}")
   done
+  local seen=" " real
   for candidate in "${candidates[@]}"; do
+    # One JDK is often listed under several names (a symlink, PATH and /usr/lib/jvm).
+    real=$(readlink -f "$candidate" 2>/dev/null || echo "$candidate")
+    case "$seen" in *" $real "*) continue ;; esac
+    seen="$seen$real "
     version=$(malloc4j_jdk_version "$candidate")
     if [ -n "$version" ] && [ "$version" -ge "$min" ]; then
       export JAVA_HOME="$candidate"
@@ -37,7 +45,7 @@ malloc4j_find_jdk() {
     fi
     local why=
     [ -z "$version" ] && why=$(malloc4j_jdk_start_error "$candidate")
-    [ -n "$why" ] && [ -z "$broken" ] && broken="$candidate ($why)"
+    [ -n "$why" ] && broken="${broken:+$broken; }$candidate ($why)"
     if [ -z "$warned" ] && [ -n "${JAVA_HOME:-}" ] && [ "$candidate" = "$JAVA_HOME" ]; then
       if [ -n "$why" ]; then
         echo "malloc4j: JAVA_HOME=$JAVA_HOME does not start: $why; looking for a JDK $min or later elsewhere." >&2
@@ -49,8 +57,10 @@ malloc4j_find_jdk() {
   done
   echo "malloc4j: no JDK $min or later found (looked at JAVA_HOME='${JAVA_HOME:-}', java on PATH, /usr/lib/jvm/*)." >&2
   if [ -n "$broken" ]; then
-    echo "malloc4j: a JDK that does not start was skipped: $broken; check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS." >&2
+    echo "malloc4j: skipped, as they do not start: $broken." >&2
+    echo "malloc4j: check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS, or install a JDK $min or later (for example Temurin 25) and set JAVA_HOME to it." >&2
+  else
+    echo "malloc4j: install one (for example Temurin 25) and set JAVA_HOME to it." >&2
   fi
-  echo "malloc4j: install one (for example Temurin 25) and set JAVA_HOME to it." >&2
   return 1
 }

@@ -586,7 +586,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * with their redzones and the quarantine too. Before it refuses a request, the heap gives back
          * what it holds committed without using it, as {@link Heap#trim()} does (retired pages, the
          * calling thread's empty pages, quarantined blocks), so a request that fits beside the live
-         * blocks succeeds. Default: no limit.
+         * blocks succeeds, unless other live platform threads keep empty pages for their next
+         * allocations (up to one per small size class they used and three medium pages each, which
+         * only they can give back, by allocating again or ending). Default: no limit.
          *
          * @param maxCommittedBytes the most bytes the heap may commit, positive
          * @return this builder

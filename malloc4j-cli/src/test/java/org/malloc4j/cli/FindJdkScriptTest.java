@@ -43,14 +43,17 @@ class FindJdkScriptTest {
 
     @Test
     void whenNoJdkStartsTheMessageSaysWhyInsteadOfAskingForAnInstall() throws Exception {
-        Path broken = fakeJdk("broken", "echo \"Unrecognized VM option 'BogusFlag'\" >&2; exit 1");
+        Path broken = fakeJdk("broken", "echo 'NOTE: Picked up JDK_JAVA_OPTIONS: -XX:+BogusFlag' >&2; "
+                + "echo 'Error occurred during initialization of VM' >&2; "
+                + "echo \"Unrecognized VM option 'BogusFlag'\" >&2; exit 1");
 
         Result result = findJdk(broken, broken.resolve("bin"), "/nonexistent");
 
         assertEquals(1, result.exitCode(), result.output());
-        assertTrue(result.output().contains("a JDK that does not start was skipped: " + broken
-                + " (Unrecognized VM option 'BogusFlag'); check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS."),
-                result.output());
+        // Named once, though it is both JAVA_HOME and the java on PATH.
+        assertTrue(result.output().contains("skipped, as they do not start: " + broken
+                + " (Unrecognized VM option 'BogusFlag').\n"), result.output());
+        assertTrue(result.output().contains("check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS"), result.output());
     }
 
     private record Result(int exitCode, String output) {
