@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.malloc4j.CheckMode;
@@ -58,6 +59,8 @@ final class CheckedAllocator implements Allocator {
      * a malloc and a free for each, which the heap's counts leave out.
      */
     private final AtomicLong replacedFastBlocks = new AtomicLong();
+    /** Set when {@link #close} starts: from then on the heap is closed to every caller. */
+    private final AtomicBoolean closing = new AtomicBoolean();
 
     CheckedAllocator(HeapCore core, HeapConfig config) {
         this.name = config.name();
@@ -173,7 +176,7 @@ final class CheckedAllocator implements Allocator {
         }
         long kept = Math.min(block.byteSize, newByteSize);
         try {
-            MemorySegment.copy(guarded.segment(address, kept), 0, guarded.segment(fresh, kept), 0, kept);
+            MemorySegment.copy(guardedMemory(address, kept), 0, guardedMemory(fresh, kept), 0, kept);
             free(address);
         } catch (RuntimeException e) {
             // Another thread freed the block meanwhile: the new block goes back, this call reports it.
@@ -232,7 +235,7 @@ final class CheckedAllocator implements Allocator {
             return 0;
         }
         BlockRecord block = new BlockRecord(base, base + front, byteSize, span);
-        MemorySegment memory = guarded.segment(base, span);
+        MemorySegment memory = guardedMemory(base, span);
         memory.asSlice(0, front).fill(CheckMode.CANARY_BYTE);
         memory.asSlice(front, byteSize).fill(zero ? 0 : CheckMode.JUNK_BYTE);
         memory.asSlice(front + byteSize).fill(CheckMode.CANARY_BYTE);
@@ -343,7 +346,7 @@ final class CheckedAllocator implements Allocator {
         }
         block.markFreed();
         block.arena.close();
-        guarded.segment(block.address, block.byteSize).fill(CheckMode.POISON_BYTE);
+        guardedMemory(block.address, block.byteSize).fill(CheckMode.POISON_BYTE);
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
         release(quarantine.add(block), "when it left quarantine");
@@ -394,7 +397,7 @@ final class CheckedAllocator implements Allocator {
         if (block.damageReported) {
             return null;
         }
-        MemorySegment memory = guarded.segment(block.base, block.span);
+        MemorySegment memory = guardedMemory(block.base, block.span);
         long bad = firstNot(memory, 0, block.frontRedzone(), CheckMode.CANARY_BYTE);
         if (bad < 0) {
             bad = firstNot(memory, block.frontRedzone() + block.byteSize, block.backRedzone(), CheckMode.CANARY_BYTE);
@@ -414,7 +417,7 @@ final class CheckedAllocator implements Allocator {
         if (block.damageReported) {
             return null;
         }
-        MemorySegment memory = guarded.segment(block.address, block.byteSize);
+        MemorySegment memory = guardedMemory(block.address, block.byteSize);
         long bad = firstNot(memory, 0, block.byteSize, CheckMode.POISON_BYTE);
         if (bad < 0) {
             return null;
@@ -560,18 +563,24 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public boolean isClosed() {
-        return (fast != null ? fast : guarded).isClosed();
+        return closing.get() || (fast != null ? fast : guarded).isClosed();
     }
 
     @Override
     public void close() {
-        checkOpen();
+        if (!closing.compareAndSet(false, true)) {
+            throw new IllegalStateException("heap '" + name + "' is closed");
+        }
         LeakReport leaks = leaks();
         if (!leaks.isEmpty()) {
             System.err.println(leaks.text());
         }
         for (BlockRecord block : live.values()) {
-            block.arena.close();
+            try {
+                block.arena.close();
+            } catch (IllegalStateException freedMeanwhile) {
+                // A free racing this close (a misuse) closed it first: what matters is that it is closed.
+            }
         }
         live.clear();
         quarantine.drain();
@@ -595,6 +604,22 @@ final class CheckedAllocator implements Allocator {
     private void checkOpen() {
         if (isClosed()) {
             throw new IllegalStateException("heap '" + name + "' is closed");
+        }
+    }
+
+    /**
+     * The checked core's memory at {@code address}. It is gone only when another thread closed the
+     * heap meanwhile (a misuse): that is reported as the heap being closed, not as a use after free
+     * of the caller's.
+     */
+    private MemorySegment guardedMemory(long address, long byteSize) {
+        try {
+            return guarded.segment(address, byteSize);
+        } catch (RuntimeException e) {
+            if (isClosed()) {
+                throw new IllegalStateException("heap '" + name + "' is closed", e);
+            }
+            throw e;
         }
     }
 

@@ -282,8 +282,12 @@ public final class HeapCore implements Allocator {
         if (address == 0 && spans.limit().isLimited() && makeRoom()) {
             address = allocate(byteSize, byteAlignment, roomBytes);
         }
-        if (address == 0 && throwing) {
-            throw exhausted(byteSize, byteAlignment);
+        if (address == 0) {
+            // Refused because another thread closed the heap meanwhile (a misuse): say that.
+            checkOpen();
+            if (throwing) {
+                throw exhausted(byteSize, byteAlignment);
+            }
         }
         return address;
     }

@@ -141,6 +141,18 @@ final class SpanAllocator {
         return true;
     }
 
+    /**
+     * Gives memory back to the OS. Under the lock, which {@link HeapCore#close} takes to unmap, so
+     * a thread that got this far while another closed the heap (a misuse) learns that, instead of
+     * an error from {@code madvise} on memory that is gone.
+     */
+    private void returnToOs(long address, long byteSize) {
+        if (core.isClosed()) {
+            throw new IllegalStateException("heap '" + core.name() + "' is closed");
+        }
+        Os.decommit(address, byteSize);
+    }
+
     /** Counts {@code bytes} as no longer committed, here and in the heap's limit. */
     private void uncommitted(long bytes) {
         committed.addAndGet(-bytes);
@@ -348,7 +360,7 @@ final class SpanAllocator {
      */
     private void decommitFrom(Page page, long keep) {
         long bytes = page.commitEnd - keep - page.holeBytes;
-        Os.decommit(page.start + keep, page.commitEnd - keep);
+        returnToOs(page.start + keep, page.commitEnd - keep);
         madviseCalls++;
         purgedBytes += bytes;
         uncommitted(bytes);
@@ -716,7 +728,7 @@ final class SpanAllocator {
     private void decommit(Page page) {
         if (page.commitEnd > 0) {
             long bytes = page.commitEnd - page.holeBytes;
-            Os.decommit(page.start, page.commitEnd);
+            returnToOs(page.start, page.commitEnd);
             madviseCalls++;
             uncommitted(bytes);
             purgedBytes += bytes;
@@ -887,7 +899,7 @@ final class SpanAllocator {
             }
         }
         // The range may cover holes too: telling the OS again about those costs nothing.
-        Os.decommit(page.start + (long) fromOs * Os.OS_PAGE_SIZE, (long) (toOs - fromOs) * Os.OS_PAGE_SIZE);
+        returnToOs(page.start + (long) fromOs * Os.OS_PAGE_SIZE, (long) (toOs - fromOs) * Os.OS_PAGE_SIZE);
         madviseCalls++;
         uncommitted(bytes);
         purgedBytes += bytes;
@@ -897,7 +909,7 @@ final class SpanAllocator {
 
     private long decommitRange(Page page, long from, long to) {
         long bytes = to - from;
-        Os.decommit(page.start + from, bytes);
+        returnToOs(page.start + from, bytes);
         madviseCalls++;
         uncommitted(bytes);
         purgedBytes += bytes;
