@@ -372,9 +372,12 @@ class HeapConcurrencyTest {
                     started.countDown();
                     try {
                         while (true) {
-                            MemorySegment block = closing.malloc(16 + random.nextInt(40_000));
-                            if (random.nextBoolean()) {
-                                closing.free(block);
+                            long size = 16 + random.nextInt(40_000);
+                            switch (random.nextInt(4)) {
+                                case 0 -> closing.malloc(size);
+                                case 1 -> closing.free(closing.calloc(1, size));
+                                case 2 -> closing.usableSize(closing.tryMalloc(size));
+                                default -> closing.freeAddress(closing.realloc(closing.malloc(size), 2 * size).address());
                             }
                         }
                     } catch (IllegalStateException expected) {
@@ -393,7 +396,7 @@ class HeapConcurrencyTest {
                 thread.join();
             }
             if (unexpected.get() != null) {
-                throw new AssertionError(mode + ", trial " + trial + ": a malloc or free racing close() threw "
+                throw new AssertionError(mode + ", trial " + trial + ": a call racing close() threw "
                         + unexpected.get(), unexpected.get());
             }
         }

@@ -931,6 +931,8 @@ public final class HeapCore implements Allocator {
 
     private Page pageOf(String operation, long address, Region region) {
         if (region == null) {
+            // Unmapped because another thread closed the heap meanwhile (a misuse): say that.
+            checkOpen();
             // In sampled mode a checked huge block's mapping was the other core's.
             if (spans.wasUnmapped(address) || (sampledCore != null && sampledCore.spans.wasUnmapped(address))) {
                 throw MisuseReports.doubleFreeUnmapped(operation, address, name);
