@@ -104,6 +104,53 @@ class HeapConcurrencyTest {
         assertTrue(stats.peakCommittedBytes() < 128 * MIB, stats.toText());
     }
 
+    /**
+     * One size class through a short hand-off, so the owner fills a page and marks it full just as
+     * the other thread frees into it, again and again: each such page must come back to the owner,
+     * or the owner takes new pages for ever while stranded ones hold free blocks.
+     */
+    @Test
+    void pagesFilledWhileAnotherThreadFreesIntoThemAllComeBack() throws Exception {
+        int blocks = 3_000_000;
+        long blockSize = 64;
+        java.util.concurrent.atomic.AtomicLongArray ring = new java.util.concurrent.atomic.AtomicLongArray(256);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread consumer = new Thread(() -> {
+            try {
+                for (int i = 0; i < blocks; i++) {
+                    int slot = i & (ring.length() - 1);
+                    long address;
+                    while ((address = ring.get(slot)) == 0) {
+                        Thread.onSpinWait();
+                    }
+                    ring.set(slot, 0);
+                    heap.freeAddress(address);
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        consumer.start();
+        for (int i = 0; i < blocks && failure.get() == null; i++) {
+            int slot = i & (ring.length() - 1);
+            long address = heap.mallocAddress(blockSize);
+            while (ring.get(slot) != 0) {
+                Thread.onSpinWait();
+            }
+            ring.set(slot, address);
+        }
+        consumer.join();
+        if (failure.get() != null) {
+            fail("the freeing thread failed", failure.get());
+        }
+        assertAllFreed("after the hand-off");
+        HeapStats stats = heap.stats();
+        // 256 blocks of 64 B are live at most: a few 64 KiB pages in rotation, against the
+        // 183 MiB that 3,000,000 blocks take if none is reused.
+        assertTrue(stats.peakCommittedBytes() <= 2 * MIB,
+                "pages filled while another thread freed into them did not come back\n" + stats.toText());
+    }
+
     long produce(BlockingQueue<Sent> queue, int count, long seed) throws InterruptedException {
         SplittableRandom random = new SplittableRandom(seed);
         long bytes = 0;

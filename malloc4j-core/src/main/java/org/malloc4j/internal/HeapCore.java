@@ -631,7 +631,8 @@ public final class HeapCore implements Allocator {
         if (page.full == 1 && page.claimFromFull() && owner != null) {
             owner.pending.offer(page);
         }
-        if (owner != null && owner.thread == null && page.used <= page.remoteFrees()) {
+        if (owner != null && owner.thread == null) {
+            // The stripe's page may be empty now: the purger finds out.
             keptByStripe();
         }
     }

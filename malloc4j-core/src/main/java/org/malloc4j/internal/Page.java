@@ -21,7 +21,7 @@ import java.lang.invoke.VarHandle;
  * </ul>
  * Only the owner thread (or, for pages without one, a thread holding the heap's span lock) reads
  * and writes {@code freeBits}, {@code bump} and the counters. Other threads touch only
- * {@code remoteBits} (bits and count), atomically: mimalloc's free-list sharding, with
+ * {@code remoteBits} (bits and the pending word), atomically: mimalloc's free-list sharding, with
  * bitmaps instead of lists threaded through the blocks, so no user write can reach the metadata.
  *
  * <h2>Memory</h2>
@@ -42,8 +42,12 @@ public final class Page extends PageColdFields {
     private static final VarHandle OWNED_BITS;
     /** A page object's own size with compressed references (16 B object header included). */
     private static final long SHALLOW_BYTES = 208;
-    /** The index of the remote-free count in {@link #remoteBits}. */
-    private static final int REMOTE_COUNT = 0;
+    /**
+     * The index in {@link #remoteBits} of the pending word: non-zero once a remote free has set a
+     * bit the owner has not collected. A hint for the owner's fast checks, not a count: keeping a
+     * count cost every remote free a second atomic add.
+     */
+    private static final int PENDING = 0;
     private static final VarHandle FULL;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle BYTES = MethodHandles.arrayElementVarHandle(byte[].class);
@@ -296,12 +300,19 @@ public final class Page extends PageColdFields {
 
     /**
      * Puts a block this thread {@linkplain #release released} into the remote bitmap: one atomic
-     * OR and one increment.
+     * OR, and a store to the pending word only when the owner has cleared it since the last one.
+     *
+     * <p>The store is volatile, so a free either sees the page {@linkplain #markFull full} or the
+     * owner, marking it full, sees the pending word (Dekker). A free that finds the word set
+     * stores nothing: the owner clears it only before collecting, with a fence, and so collects
+     * this free's bit, which the atomic OR made visible before the word was read.
      */
     void freeRemote(int index) {
         long[] remote = remoteBits();
         LONGS.getAndBitwiseOr(remote, 1 + (index >>> 6), 1L << index);
-        LONGS.getAndAdd(remote, REMOTE_COUNT, 1L);
+        if ((long) LONGS.getOpaque(remote, PENDING) == 0) {
+            LONGS.setVolatile(remote, PENDING, 1L);
+        }
     }
 
     private long[] remoteBits() {
@@ -313,12 +324,6 @@ public final class Page extends PageColdFields {
         return bits;
     }
 
-    /** @return the remote frees not yet collected */
-    int remoteFrees() {
-        long[] remote = remoteBits;
-        return remote == null ? 0 : (int) (long) LONGS.getVolatile(remote, REMOTE_COUNT);
-    }
-
     /**
      * Moves remotely freed blocks into the free bitmap. Owner only.
      *
@@ -326,18 +331,18 @@ public final class Page extends PageColdFields {
      */
     int collectRemote() {
         long[] remote = remoteBits;
-        if (remote == null || (long) LONGS.getVolatile(remote, REMOTE_COUNT) == 0) {
+        if (remote == null || (long) LONGS.getVolatile(remote, PENDING) == 0) {
             return 0;
         }
+        // Cleared before the scan (and fenced): a free whose bit the scan misses sets it again.
+        LONGS.setVolatile(remote, PENDING, 0L);
         int collected = 0;
-        int taken = 0;
         int lowest = Integer.MAX_VALUE;
         for (int word = 0; word < remote.length - 1; word++) {
             if ((long) LONGS.getOpaque(remote, 1 + word) == 0) {
                 continue;
             }
             long bits = (long) LONGS.getAndSet(remote, 1 + word, 0L);
-            taken += Long.bitCount(bits);
             // A bit for a block the owner already holds free was a racing double free: drop it.
             bits &= ~freeBits[word];
             if (holeBits != null) {
@@ -349,7 +354,6 @@ public final class Page extends PageColdFields {
                 lowest = Math.min(lowest, word);
             }
         }
-        LONGS.getAndAdd(remote, REMOTE_COUNT, (long) -taken);
         freeCount += collected;
         used -= collected;
         if (lowest < searchWord) {
@@ -386,8 +390,10 @@ public final class Page extends PageColdFields {
         return freeCount > 0 || bump < capacity;
     }
 
+    /** @return whether a remote free may be waiting to be collected (its pending word is set) */
     boolean hasRemoteFrees() {
-        return remoteFrees() != 0;
+        long[] remote = remoteBits;
+        return remote != null && (long) LONGS.getVolatile(remote, PENDING) != 0;
     }
 
     /** Marks the page full; the owner then re-checks {@link #hasRemoteFrees()} (Dekker-style). */

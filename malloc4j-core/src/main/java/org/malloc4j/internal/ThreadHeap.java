@@ -143,7 +143,7 @@ final class ThreadHeap {
         page.inFullList = true;
         fullPages[page.sizeClass].addFirst(page);
         page.markFull();
-        // Dekker with Page.freeRemote: either we see its count or it sees our flag.
+        // Dekker with Page.freeRemote: either we see its pending word or it sees our flag.
         if (page.hasRemoteFrees() && page.claimFromFull()) {
             unfull(page);
         }
