@@ -3,6 +3,7 @@ package org.malloc4j;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.Objects;
 import org.malloc4j.internal.Allocator;
@@ -212,7 +213,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     public MemorySegment realloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");
         requireNative(block, "realloc");
-        return core.segment(core.realloc(block.address(), newByteSize, true), newByteSize);
+        long address = core.realloc(block.address(), newByteSize, true);
+        keepUntilFreed(block);
+        return core.segment(address, newByteSize);
     }
 
     /**
@@ -230,6 +233,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         Objects.requireNonNull(block, "block");
         requireNative(block, "tryRealloc");
         long address = core.realloc(block.address(), newByteSize, false);
+        keepUntilFreed(block);
         return address == 0 ? MemorySegment.NULL : core.segment(address, newByteSize);
     }
 
@@ -253,6 +257,18 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         Objects.requireNonNull(block, "block");
         requireNative(block, "free");
         hot.free(block.address());
+        keepUntilFreed(block);
+    }
+
+    /**
+     * Keeps {@code block} reachable until the call that frees it has marked it freed. A checked
+     * block's segment is watched for becoming unreachable while its block is live (a leak): if the
+     * collector found it so between reading its address and the free, a block being freed would be
+     * reported as leaked. Free in fast mode: the fence only extends a local's liveness, which does
+     * not stop the JIT from eliding the segment.
+     */
+    private static void keepUntilFreed(MemorySegment block) {
+        Reference.reachabilityFence(block);
     }
 
     /**
