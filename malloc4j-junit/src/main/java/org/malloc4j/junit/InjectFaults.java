@@ -17,7 +17,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <p>Put it on a test method (or on a class, for all its tests). Registers {@link Malloc4jExtension}. The policy is made fresh for each test; a test may take it
  * as a {@link org.malloc4j.FaultInjection} parameter to read
  * {@link org.malloc4j.FaultInjection#injectedFailures()}. Only the test's own heap fails: the
- * {@linkplain org.malloc4j.Heap#global() global heap} is never affected.
+ * {@linkplain org.malloc4j.Heap#global() global heap} is never affected. An injected
+ * {@link org.malloc4j.HeapExhaustedError} that the code under test lets escape fails that test alone,
+ * with the error as the cause; the run goes on.
  *
  * {@snippet lang = java:
  * @Test

@@ -10,16 +10,20 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.DynamicTestInvocationContext;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
+import org.junit.jupiter.api.extension.InvocationInterceptor;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
 import org.junit.platform.commons.support.AnnotationSupport;
 import org.malloc4j.CheckMode;
 import org.malloc4j.FaultInjection;
 import org.malloc4j.Heap;
+import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
 import org.malloc4j.LeakReport;
 
@@ -50,6 +54,18 @@ import org.malloc4j.LeakReport;
  *       {@code <systemPropertyVariables><malloc4j.check>full</malloc4j.check></systemPropertyVariables>}.
  *       In fast mode (the default) the comparison is skipped. Turn it off with
  *       {@code @LeakCheck(globalHeap = false)}.
+ *   <li><b>Exhaustion that escapes fails the test.</b> A {@link HeapExhaustedError} thrown out of a
+ *       test method (a {@code @Test}, each invocation of a {@code @ParameterizedTest} or other test
+ *       template, a {@code @TestFactory} and its dynamic tests) or out of a {@code @BeforeEach} or
+ *       {@code @AfterEach} method fails that test with an {@link AssertionError} saying the code
+ *       under test let it escape, the error as its cause; the tests after it run as usual. JUnit
+ *       treats every {@link OutOfMemoryError} as fatal and ends the whole run, but a
+ *       {@code HeapExhaustedError} says only that a malloc4j heap could not serve a request: the
+ *       Java heap is untouched, and the test's heap gives its memory back when it is closed. So
+ *       this holds for every {@code HeapExhaustedError}, injected by {@link InjectFaults} or real
+ *       (a heap's {@linkplain Heap.Builder#maxCommittedBytes limit} reached, the operating system
+ *       refusing memory), from the test's heap or from any other. Other {@code OutOfMemoryError}s
+ *       still end the run.
  * </ul>
  * A test that has already failed is not failed again for leaks (a failed test rarely cleans up);
  * its heap is still closed, and {@link Heap#close()} prints the leaks to standard error.
@@ -82,7 +98,8 @@ import org.malloc4j.LeakReport;
  * one test's blocks from another's: run tests that use the global heap one at a time (JUnit's
  * default), or turn the comparison off.
  */
-public final class Malloc4jExtension implements ParameterResolver, BeforeEachCallback, AfterEachCallback {
+public final class Malloc4jExtension
+        implements ParameterResolver, BeforeEachCallback, AfterEachCallback, InvocationInterceptor {
     private static final Namespace NAMESPACE = Namespace.create(Malloc4jExtension.class);
     private static final String TEST_HEAP = "testHeap";
     private static final String GLOBAL_BASELINE = "globalLeaksBefore";
@@ -197,6 +214,61 @@ public final class Malloc4jExtension implements ParameterResolver, BeforeEachCal
 
     private static boolean isInner(Class<?> type) {
         return type.getEnclosingClass() != null && !Modifier.isStatic(type.getModifiers());
+    }
+
+    // ---- exhaustion that escapes ----
+
+    @Override
+    public void interceptTestMethod(Invocation<Void> invocation, ReflectiveInvocationContext<Method> invocationContext,
+                                    ExtensionContext extensionContext) throws Throwable {
+        proceedFailingOnExhaustion(invocation);
+    }
+
+    @Override
+    public void interceptTestTemplateMethod(Invocation<Void> invocation,
+                                            ReflectiveInvocationContext<Method> invocationContext,
+                                            ExtensionContext extensionContext) throws Throwable {
+        proceedFailingOnExhaustion(invocation);
+    }
+
+    @Override
+    public <T> T interceptTestFactoryMethod(Invocation<T> invocation,
+                                            ReflectiveInvocationContext<Method> invocationContext,
+                                            ExtensionContext extensionContext) throws Throwable {
+        return proceedFailingOnExhaustion(invocation);
+    }
+
+    @Override
+    public void interceptDynamicTest(Invocation<Void> invocation, DynamicTestInvocationContext invocationContext,
+                                     ExtensionContext extensionContext) throws Throwable {
+        proceedFailingOnExhaustion(invocation);
+    }
+
+    @Override
+    public void interceptBeforeEachMethod(Invocation<Void> invocation,
+                                          ReflectiveInvocationContext<Method> invocationContext,
+                                          ExtensionContext extensionContext) throws Throwable {
+        proceedFailingOnExhaustion(invocation);
+    }
+
+    @Override
+    public void interceptAfterEachMethod(Invocation<Void> invocation,
+                                         ReflectiveInvocationContext<Method> invocationContext,
+                                         ExtensionContext extensionContext) throws Throwable {
+        proceedFailingOnExhaustion(invocation);
+    }
+
+    /**
+     * Runs {@code invocation}, turning a {@link HeapExhaustedError} it throws into a test failure, so
+     * JUnit does not take it, as an {@link OutOfMemoryError}, for a fatal error that ends the run.
+     */
+    private static <T> T proceedFailingOnExhaustion(Invocation<T> invocation) throws Throwable {
+        try {
+            return invocation.proceed();
+        } catch (HeapExhaustedError e) {
+            throw new AssertionError("Malloc4jExtension: the code under test let a HeapExhaustedError escape: "
+                    + e.getMessage(), e);
+        }
     }
 
     // ---- before and after each test ----

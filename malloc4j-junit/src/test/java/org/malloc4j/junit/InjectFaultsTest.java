@@ -10,11 +10,22 @@ import static org.malloc4j.junit.SampleRunner.assertSucceeded;
 import static org.malloc4j.junit.SampleRunner.failure;
 
 import java.lang.foreign.MemorySegment;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.platform.engine.TestExecutionResult;
 import org.malloc4j.CheckMode;
 import org.malloc4j.FaultInjection;
@@ -147,6 +158,79 @@ class InjectFaultsTest {
         }
     }
 
+    /**
+     * Code under test that lets {@link HeapExhaustedError} escape, injected or real, from test methods
+     * and lifecycle methods; the test ordered last must still run.
+     */
+    @SampleRunner.Sample
+    @LeakCheck
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class EscapingExhaustionSample {
+        @Test
+        @Order(1)
+        @InjectFaults(everyNth = 1)
+        void letsAnInjectedFailureEscape(Heap heap) {
+            heap.malloc(8);
+        }
+
+        @Test
+        @Order(2)
+        void letsALimitedHeapsExhaustionEscape() {
+            try (Heap small = Heap.builder().name("small").maxCommittedBytes(1 << 20).build()) {
+                small.malloc(4 << 20);
+            }
+        }
+
+        @ParameterizedTest
+        @Order(3)
+        @ValueSource(ints = 8)
+        @InjectFaults(everyNth = 1)
+        void letsItEscapeFromAnInvocation(int byteSize, Heap heap) {
+            heap.malloc(byteSize);
+        }
+
+        @TestFactory
+        @Order(4)
+        @InjectFaults(everyNth = 1)
+        List<DynamicTest> letsItEscapeFromADynamicTest(Heap heap) {
+            // a source of its own, so SampleRunner reports it by its name, apart from its factory
+            return List.of(DynamicTest.dynamicTest("dynamicTestLetsItEscape", URI.create("classpath:/dynamic"),
+                    () -> heap.malloc(8)));
+        }
+
+        @Test
+        @Order(5)
+        void runsNext(Heap heap) {
+            heap.free(heap.malloc(8));
+        }
+
+        @Nested
+        @InjectFaults(everyNth = 1)
+        class FromBeforeEach {
+            @BeforeEach
+            void allocate(Heap heap) {
+                heap.malloc(8);
+            }
+
+            @Test
+            void beforeEachLetsItEscape() {
+            }
+        }
+
+        @Nested
+        @InjectFaults(everyNth = 1)
+        class FromAfterEach {
+            @AfterEach
+            void allocate(Heap heap) {
+                heap.malloc(8);
+            }
+
+            @Test
+            void afterEachLetsItEscape() {
+            }
+        }
+    }
+
     @SampleRunner.Sample
     static class MalformedSample {
         @Test
@@ -203,6 +287,25 @@ class InjectFaultsTest {
         assertInstanceOf(AssertionError.class, leak);
         assertTrue(leak.getMessage().contains("Direct leak of 24 byte(s) in 1 object(s) allocated from:\n    #0 "
                 + LeakyFailurePathSample.class.getName() + ".allocateTheKey("), leak.getMessage());
+    }
+
+    @Test
+    void exhaustionThatEscapesFailsItsTestAndTheRunGoesOn() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(EscapingExhaustionSample.class);
+        for (String method : List.of("letsAnInjectedFailureEscape", "letsALimitedHeapsExhaustionEscape",
+                "letsItEscapeFromAnInvocation", "dynamicTestLetsItEscape", "beforeEachLetsItEscape",
+                "afterEachLetsItEscape")) {
+            Throwable failure = assertInstanceOf(AssertionError.class, failure(results, method), method);
+            assertTrue(failure.getMessage().startsWith("Malloc4jExtension: the code under test let a "
+                    + "HeapExhaustedError escape: heap '"), failure.getMessage());
+            HeapExhaustedError cause = assertInstanceOf(HeapExhaustedError.class, failure.getCause(), method);
+            assertTrue(failure.getMessage().endsWith(cause.getMessage()), failure.getMessage());
+        }
+        assertTrue(failure(results, "letsAnInjectedFailureEscape").getMessage()
+                .endsWith("cannot allocate 8 bytes: failure injected by FaultInjection"));
+        assertTrue(failure(results, "letsALimitedHeapsExhaustionEscape").getMessage()
+                .contains("heap 'small' cannot allocate " + (4 << 20) + " bytes"));
+        assertSucceeded(results, "runsNext");
     }
 
     @Test
