@@ -2,6 +2,7 @@ package org.malloc4j.junit;
 
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
@@ -14,8 +15,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@link #probability()} (with {@link #seed()}), or {@link #eachCallSiteOnce()}; anything else fails
  * the test with {@link org.junit.jupiter.api.extension.ExtensionConfigurationException}.
  *
- * <p>Put it on a test method (or on a class, for all its tests). Registers {@link Malloc4jExtension}. The policy is made fresh for each test; a test may take it
- * as a {@link org.malloc4j.FaultInjection} parameter to read
+ * <p>Put it on a test method, or on a class for all its tests, those of its subclasses and of its
+ * {@link org.junit.jupiter.api.Nested @Nested} classes; on a method it overrides the one on the
+ * class. Registers {@link Malloc4jExtension}. The policy is made fresh for each test; a test may
+ * take it as a {@link org.malloc4j.FaultInjection} parameter to read
  * {@link org.malloc4j.FaultInjection#injectedFailures()}. Only the test's own heap fails: the
  * {@linkplain org.malloc4j.Heap#global() global heap} is never affected. An injected
  * {@link org.malloc4j.HeapExhaustedError} that the code under test lets escape fails that test alone,
@@ -35,6 +38,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * }
  */
 @Documented
+@Inherited
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.METHOD, ElementType.TYPE, ElementType.ANNOTATION_TYPE})
 @ExtendWith(Malloc4jExtension.class)

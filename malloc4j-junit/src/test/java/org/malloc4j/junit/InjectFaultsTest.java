@@ -231,6 +231,20 @@ class InjectFaultsTest {
         }
     }
 
+    @InjectFaults(everyNth = 1)
+    abstract static class FaultyBase {
+    }
+
+    /** Takes its policy, and the extension, from its superclass. */
+    @SampleRunner.Sample
+    static class InheritedPolicySample extends FaultyBase {
+        @Test
+        void everyAllocationFails(Heap heap, FaultInjection faults) {
+            assertThrows(HeapExhaustedError.class, () -> heap.malloc(16));
+            assertEquals(1, faults.injectedFailures());
+        }
+    }
+
     @SampleRunner.Sample
     static class MalformedSample {
         @Test
@@ -287,6 +301,11 @@ class InjectFaultsTest {
         assertInstanceOf(AssertionError.class, leak);
         assertTrue(leak.getMessage().contains("Direct leak of 24 byte(s) in 1 object(s) allocated from:\n    #0 "
                 + LeakyFailurePathSample.class.getName() + ".allocateTheKey("), leak.getMessage());
+    }
+
+    @Test
+    void aPolicyOnASuperclassAppliesToTheSubclassesTests() {
+        assertSucceeded(SampleRunner.run(InheritedPolicySample.class), "everyAllocationFails");
     }
 
     @Test
