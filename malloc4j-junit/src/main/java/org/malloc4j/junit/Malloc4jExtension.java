@@ -44,7 +44,10 @@ import org.malloc4j.LeakReport;
  *       block is still live, the test fails with an {@link AssertionError} whose message is the
  *       {@link LeakReport} text, naming each leaked block's size and allocation stack. In
  *       {@link CheckMode#FAST} mode the heap records no allocation sites, so the message gives the
- *       count and bytes only. The heap is then closed, whatever happened.
+ *       count and bytes only. The heap is then closed, whatever happened. If {@link Heap#close()}
+ *       throws (say a confined scope or arena is still open on a thread that has ended), the test
+ *       fails with that too: alone if nothing else was found, else as a suppressed exception of
+ *       the leak or misuse failure, never in its place.
  *   <li><b>Fault injection.</b> {@link InjectFaults @InjectFaults} gives the test's heap a
  *       {@link FaultInjection} policy; a parameter of type {@link FaultInjection} receives it.
  *   <li><b>The global heap.</b> When the JVM runs {@link Heap#global()} in a checked mode, which
@@ -292,7 +295,7 @@ public final class Malloc4jExtension
                     testHeap.verify(problems);
                 }
             } finally {
-                testHeap.close();
+                testHeap.close(problems);
             }
         }
         LeakReport before = store.remove(GLOBAL_BASELINE, LeakReport.class);
@@ -401,6 +404,15 @@ public final class Malloc4jExtension
         public void close() {
             if (!heap.isClosed()) {
                 heap.close();
+            }
+        }
+
+        /** Closes the heap, adding to {@code problems} why it could not be closed, if it could not. */
+        void close(List<Throwable> problems) {
+            try {
+                close();
+            } catch (RuntimeException closeFailure) {
+                problems.add(closeFailure);
             }
         }
     }

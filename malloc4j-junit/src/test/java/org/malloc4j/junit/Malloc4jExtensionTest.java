@@ -23,6 +23,7 @@ import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.platform.engine.TestExecutionResult;
+import org.malloc4j.BumpArena;
 import org.malloc4j.CheckMode;
 import org.malloc4j.Heap;
 import org.malloc4j.MemoryMisuseException;
@@ -112,6 +113,28 @@ class Malloc4jExtensionTest {
         void failsAndLeaks(Heap heap) {
             heap.malloc(16);
             throw new IllegalStateException("the test's own failure");
+        }
+    }
+
+    /** Leaves the heap unclosable: a confined arena whose thread has ended cannot be closed. */
+    @SampleRunner.Sample
+    @LeakCheck
+    static class UnclosableSample {
+        static void openAnArenaOnAThreadThatEnds(Heap heap) throws InterruptedException {
+            Thread thread = new Thread(() -> BumpArena.ofConfined(heap).allocate(8));
+            thread.start();
+            thread.join();
+        }
+
+        static MemorySegment allocateTheLeakedBlock(Heap heap) {
+            return heap.malloc(24);
+        }
+
+        @Test
+        void leaksAndLeavesAnArenaItCannotClose(Heap heap) throws InterruptedException {
+            HEAPS.add(heap);
+            allocateTheLeakedBlock(heap);
+            openAnArenaOnAThreadThatEnds(heap);
         }
     }
 
@@ -294,6 +317,18 @@ class Malloc4jExtensionTest {
         assertInstanceOf(IllegalStateException.class, own);
         assertEquals("the test's own failure", own.getMessage());
         assertEquals(0, own.getSuppressed().length);
+    }
+
+    @Test
+    void aHeapThatCannotBeClosedStillReportsTheLeakWithTheCloseFailure() {
+        HEAPS.clear();
+        Throwable leak = failure(SampleRunner.run(UnclosableSample.class), "leaksAndLeavesAnArenaItCannotClose");
+        assertInstanceOf(AssertionError.class, leak);
+        assertTrue(leak.getMessage().contains("Direct leak of 24 byte(s) in 1 object(s) allocated from:\n    #0 "
+                + SAMPLE_CLASS_PREFIX + "UnclosableSample.allocateTheLeakedBlock("), leak.getMessage());
+        assertEquals(1, leak.getSuppressed().length, () -> List.of(leak.getSuppressed()).toString());
+        Throwable close = assertInstanceOf(IllegalStateException.class, leak.getSuppressed()[0]);
+        assertTrue(close.getMessage().contains("is not closed"), close.getMessage());
     }
 
     @Test
