@@ -105,6 +105,7 @@ public final class Malloc4jExtension
         implements ParameterResolver, BeforeEachCallback, AfterEachCallback, InvocationInterceptor {
     private static final Namespace NAMESPACE = Namespace.create(Malloc4jExtension.class);
     private static final String TEST_HEAP = "testHeap";
+    private static final String FAULTS = "faults";
     private static final String GLOBAL_BASELINE = "globalLeaksBefore";
 
     /** Made by JUnit. */
@@ -156,7 +157,7 @@ public final class Malloc4jExtension
                 builder.sampleInterval(check.sampleInterval());
             }
         });
-        FaultInjection faults = find(context, InjectFaults.class).map(Malloc4jExtension::policy).orElse(null);
+        FaultInjection faults = context.getStore(NAMESPACE).get(FAULTS, FaultInjection.class);
         if (faults != null) {
             builder.faultInjection(faults);
         }
@@ -278,6 +279,11 @@ public final class Malloc4jExtension
 
     @Override
     public void beforeEach(ExtensionContext context) {
+        // Made here, before any parameter is resolved, so that a malformed @InjectFaults fails the test
+        // with its ExtensionConfigurationException, not wrapped in a ParameterResolutionException, and
+        // fails it even if the test takes no heap.
+        find(context, InjectFaults.class).map(Malloc4jExtension::policy)
+                .ifPresent(faults -> context.getStore(NAMESPACE).put(FAULTS, faults));
         if (checksGlobalHeap(context)) {
             context.getStore(NAMESPACE).put(GLOBAL_BASELINE, Heap.global().leaks());
         }

@@ -263,6 +263,11 @@ class InjectFaultsTest {
         }
 
         @Test
+        @InjectFaults(everyNth = 2, firstN = 1)
+        void twoPoliciesAndNoHeap() {
+        }
+
+        @Test
         @LeakCheck
         void faultInjectionParameterWithoutTheAnnotation(Heap heap, FaultInjection faults) {
         }
@@ -330,9 +335,8 @@ class InjectFaultsTest {
     @Test
     void aMalformedAnnotationFailsTheTestWithAConfigurationError() {
         Map<String, TestExecutionResult> results = SampleRunner.run(MalformedSample.class);
-        for (String method : List.of("twoPolicies", "noPolicy", "probabilityOutOfRange")) {
-            Throwable cause = rootCause(failure(results, method));
-            assertInstanceOf(ExtensionConfigurationException.class, cause, method);
+        for (String method : List.of("twoPolicies", "noPolicy", "probabilityOutOfRange", "twoPoliciesAndNoHeap")) {
+            Throwable cause = assertInstanceOf(ExtensionConfigurationException.class, failure(results, method), method);
             if (!method.equals("probabilityOutOfRange")) {
                 assertTrue(cause.getMessage().contains("exactly one of everyNth, firstN, afterBytes, probability, "
                         + "eachCallSiteOnce"), cause.getMessage());
@@ -342,13 +346,5 @@ class InjectFaultsTest {
         }
         Throwable noAnnotation = failure(results, "faultInjectionParameterWithoutTheAnnotation");
         assertTrue(noAnnotation.getMessage().contains("needs @InjectFaults"), noAnnotation.getMessage());
-    }
-
-    static Throwable rootCause(Throwable throwable) {
-        Throwable cause = throwable;
-        while (!(cause instanceof ExtensionConfigurationException) && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        return cause;
     }
 }
