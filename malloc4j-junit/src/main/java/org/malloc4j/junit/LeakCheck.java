@@ -62,7 +62,9 @@ public @interface LeakCheck {
      * Whether to fail a test that leaves new blocks live in {@link org.malloc4j.Heap#global()}. This
      * needs the global heap in a checked mode, chosen when the test JVM starts with
      * {@code -Dmalloc4j.check=full} (or {@code sampled}); in fast mode there is nothing to compare and
-     * the check is skipped.
+     * the check is skipped. It counts the blocks of every thread, so with JUnit's parallel execution
+     * on, it is exact only for tests of {@link org.junit.jupiter.api.parallel.Isolated @Isolated}
+     * classes (see {@link Malloc4jExtension}'s Threads section).
      *
      * @return whether to compare the global heap's leaks before and after each test (default true)
      */

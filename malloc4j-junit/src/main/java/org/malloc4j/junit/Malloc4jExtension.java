@@ -97,9 +97,21 @@ import org.malloc4j.LeakReport;
  * {@code @ExtendWith(Malloc4jExtension.class)} registers it with the defaults, too.
  *
  * <h2>Threads</h2>
- * Each test's heap is its own, so tests may run in parallel. The global-heap comparison cannot tell
- * one test's blocks from another's: run tests that use the global heap one at a time (JUnit's
- * default), or turn the comparison off.
+ * Each test's heap is its own, so tests may run in parallel. The global heap is shared, and its
+ * comparison counts every block allocated from it while the test runs, by any thread, for this test
+ * or for any other: it cannot tell them apart. A test compared while another test allocates from
+ * the global heap fails for that test's blocks, though it may never touch the global heap itself;
+ * a block another test frees meanwhile can hide one of its leaks. So the comparison is exact only
+ * while nothing else allocates or frees in the global heap:
+ * <ul>
+ *   <li>with JUnit's parallel execution off (the default), tests run one at a time, and only threads
+ *       a test leaves running can disturb the next;
+ *   <li>with it on, every test the extension compares must run alone: put
+ *       {@link org.junit.jupiter.api.parallel.Isolated @Isolated} on its class, or turn the
+ *       comparison off for it with {@code @LeakCheck(globalHeap = false)}. The comparison is on for
+ *       every test the extension serves, not only those that use the global heap, and
+ *       {@code @Execution(SAME_THREAD)} does not keep other classes' tests from running alongside.
+ * </ul>
  */
 public final class Malloc4jExtension
         implements ParameterResolver, BeforeEachCallback, AfterEachCallback, InvocationInterceptor {
