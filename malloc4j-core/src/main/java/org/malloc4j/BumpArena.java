@@ -80,6 +80,8 @@ public final class BumpArena implements Arena {
     private long[] markStack = new long[INITIAL_MARKS];
     private int markDepth;
     private long nextMarkSequence;
+    /** The newest live mark (the top of {@link #markStack}), or null when there is none. */
+    private Mark topMark;
 
     private boolean closed;
 
@@ -213,11 +215,15 @@ public final class BumpArena implements Arena {
         usedBytes = 0;
         wastedBytes = 0;
         markDepth = 0;
+        topMark = null;
     }
 
     /**
-     * Records the current position, for {@link #rewind(Mark)}. Each mark costs 8 bytes of Java heap
-     * while it is live (until a reset, or a rewind to an earlier mark).
+     * Records the current position, for {@link #rewind(Mark)}. When the newest live mark is at the
+     * current position (nothing was allocated since it was taken or rewound to), that mark is
+     * returned again instead of a new one, so no two live marks share a position and a loop that
+     * marks, allocates and rewinds holds one mark however long it runs. A new mark costs 8 bytes of
+     * Java heap while it is live (until a reset, or a rewind to an earlier mark).
      *
      * @return an opaque mark of this arena's current position
      * @throws IllegalStateException if this arena is closed
@@ -225,18 +231,23 @@ public final class BumpArena implements Arena {
      */
     public Mark mark() {
         checkUsable();
+        if (topMark != null && topMark.isAt(current, offset, sideUsed, usedBytes, wastedBytes)) {
+            return topMark;
+        }
         if (markDepth == markStack.length) {
             markStack = Arrays.copyOf(markStack, markDepth * 2);
         }
         long sequence = nextMarkSequence++;
         markStack[markDepth++] = sequence;
-        return new Mark(this, sequence, current, offset, sideUsed, usedBytes, wastedBytes);
+        topMark = new Mark(this, sequence, current, offset, sideUsed, usedBytes, wastedBytes);
+        return topMark;
     }
 
     /**
      * Frees, for reuse, everything allocated since {@code mark} was taken, like popping a stack
      * frame: the position, {@link #usedBytes()} and {@link #wastedBytes()} return to what they were.
-     * {@code mark} stays live (it can be rewound to again); every mark taken after it becomes stale.
+     * {@code mark} stays live (it can be rewound to again, and {@link #mark()} returns it while the
+     * arena stays at its position); every mark taken after it becomes stale.
      * Slices handed out after {@code mark} must no longer be used (see the class documentation).
      *
      * @param mark a live mark of this arena
@@ -258,6 +269,7 @@ public final class BumpArena implements Arena {
                     + "earlier mark: mark=" + mark + ", liveMarks=" + markDepth);
         }
         markDepth = depth + 1;
+        topMark = mark;
         enterChunk(mark.chunkIndex, mark.offset);
         sideUsed = mark.sideUsed;
         usedBytes = mark.usedBytes;
@@ -332,7 +344,7 @@ public final class BumpArena implements Arena {
     /**
      * A position in a {@link BumpArena}, from {@link BumpArena#mark()}, to {@link BumpArena#rewind
      * rewind} to. Opaque; valid only for the arena that made it, until a reset or a rewind to an
-     * earlier mark.
+     * earlier mark. {@code mark()} at the position of the newest live mark returns that mark again.
      */
     public static final class Mark {
         private final BumpArena arena;
@@ -352,6 +364,11 @@ public final class BumpArena implements Arena {
             this.sideUsed = sideUsed;
             this.usedBytes = usedBytes;
             this.wastedBytes = wastedBytes;
+        }
+
+        boolean isAt(int chunkIndex, long offset, int sideUsed, long usedBytes, long wastedBytes) {
+            return this.chunkIndex == chunkIndex && this.offset == offset && this.sideUsed == sideUsed
+                    && this.usedBytes == usedBytes && this.wastedBytes == wastedBytes;
         }
 
         @Override

@@ -5,6 +5,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -191,6 +193,39 @@ class BumpArenaTest {
             arena.allocate(64, 8);
             arena.rewind(mark);
             assertEquals(first, arena.allocate(8, 8).address());
+        }
+    }
+
+    @Test
+    void theReadmeFrameLoopHoldsOneMarkHoweverLongItRuns() {
+        try (BumpArena frame = BumpArena.ofConfined(HEAP, CHUNK)) {
+            frame.allocate(40, 8); // kept across frames
+            BumpArena.Mark first = frame.mark();
+            frame.rewind(first);
+            for (int i = 0; i < 100_000; i++) {
+                BumpArena.Mark mark = frame.mark();
+                assertSame(first, mark, "iteration " + i);
+                frame.allocate(256, 64);
+                frame.rewind(mark);
+            }
+            assertEquals(40, frame.usedBytes());
+        }
+    }
+
+    @Test
+    void aMarkAtTheNewestLiveMarksPositionIsThatMarkAndRewindsTheSame() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            BumpArena.Mark outer = arena.mark();
+            assertSame(outer, arena.mark());
+            long first = arena.allocate(24, 8).address();
+            BumpArena.Mark inner = arena.mark();
+            assertNotSame(outer, inner);
+            arena.rewind(outer);
+            assertSame(outer, arena.mark());
+            assertThrows(IllegalArgumentException.class, () -> arena.rewind(inner));
+            assertEquals(first, arena.allocate(24, 8).address());
+            arena.rewind(outer);
+            assertEquals(0, arena.usedBytes());
         }
     }
 
@@ -430,5 +465,125 @@ class BumpArenaTest {
             assertEquals(used, arena.usedBytes());
         }
         assertEquals(before, heap.stats().liveBlocks());
+    }
+
+    // ---- property: marks go stale exactly as documented, and rewinding restores the position ----
+
+    record MarkOp(int kind, int pick, long size, int alignmentShift) {
+    }
+
+    @Provide
+    Arbitrary<List<MarkOp>> markOperations() {
+        Arbitrary<MarkOp> op = Combinators.combine(
+                Arbitraries.integers().between(0, 20),
+                Arbitraries.integers().between(0, 1000),
+                Arbitraries.longs().between(1, 700),
+                Arbitraries.integers().between(0, 7)).as(MarkOp::new);
+        return op.list().ofMaxSize(150);
+    }
+
+    /**
+     * Random mark / allocate / rewind / reset sequences against a model of the documented rules: a
+     * mark is live until a reset or a rewind to a mark taken before it; rewinding to a live mark
+     * returns to its position (the same next slice, the same counts); rewinding to a stale or
+     * foreign mark throws and changes nothing; and {@code mark()} at the newest live mark's
+     * position returns that mark, so live marks never pile up at one position.
+     */
+    @Property(tries = 200)
+    void marksGoStaleAsDocumentedAndRewindRestoresThePosition(@ForAll("markOperations") List<MarkOp> ops) {
+        final class Taken {
+            final BumpArena.Mark mark;
+            final long usedBytes;
+            final long wastedBytes;
+            final int liveSlices;
+            boolean live = true;
+            long nextSize = -1;
+            long nextAlignment;
+            long nextAddress;
+
+            Taken(BumpArena.Mark mark, long usedBytes, long wastedBytes, int liveSlices) {
+                this.mark = mark;
+                this.usedBytes = usedBytes;
+                this.wastedBytes = wastedBytes;
+                this.liveSlices = liveSlices;
+            }
+        }
+        long chunk = 512;
+        Heap heap = Heap.global(); // jqwik runs properties after JUnit closed HEAP
+        try (BumpArena arena = BumpArena.ofConfined(heap, chunk); BumpArena other = BumpArena.ofConfined(heap)) {
+            List<Taken> taken = new ArrayList<>();
+            List<Taken> liveMarks = new ArrayList<>();
+            List<MemorySegment> liveSlices = new ArrayList<>();
+            Taken at = null; // the newest live mark, while the arena is at its position
+            for (MarkOp op : ops) {
+                long used = arena.usedBytes();
+                long wasted = arena.wastedBytes();
+                if (op.kind() <= 8) {
+                    long alignment = 1L << op.alignmentShift();
+                    MemorySegment slice = arena.allocate(op.size(), alignment);
+                    assertEquals(0, slice.address() % alignment);
+                    for (MemorySegment earlier : liveSlices) {
+                        assertTrue(slice.address() + slice.byteSize() <= earlier.address()
+                                || earlier.address() + earlier.byteSize() <= slice.address(), "overlap");
+                    }
+                    if (at != null && op.size() + alignment <= chunk) { // from a chunk, not a side block
+                        if (at.nextSize < 0) {
+                            at.nextSize = op.size();
+                            at.nextAlignment = alignment;
+                            at.nextAddress = slice.address();
+                        } else if (at.nextSize == op.size() && at.nextAlignment == alignment) {
+                            assertEquals(at.nextAddress, slice.address(), "first slice after a rewind");
+                        }
+                    }
+                    liveSlices.add(slice);
+                    at = null;
+                } else if (op.kind() <= 12) {
+                    BumpArena.Mark mark = arena.mark();
+                    if (at != null) {
+                        assertSame(at.mark, mark, "a mark at the newest live mark's position");
+                    } else {
+                        for (Taken t : taken) {
+                            assertNotSame(t.mark, mark, "a mark away from the newest live mark's position");
+                        }
+                        at = new Taken(mark, used, wasted, liveSlices.size());
+                        taken.add(at);
+                        liveMarks.add(at);
+                    }
+                } else if (op.kind() <= 18 && !taken.isEmpty()) {
+                    Taken target = taken.get(op.pick() % taken.size());
+                    if (target.live) {
+                        arena.rewind(target.mark);
+                        List<Taken> above = liveMarks.subList(liveMarks.indexOf(target) + 1, liveMarks.size());
+                        above.forEach(t -> t.live = false);
+                        above.clear();
+                        liveSlices.subList(target.liveSlices, liveSlices.size()).clear();
+                        assertEquals(target.usedBytes, arena.usedBytes());
+                        assertEquals(target.wastedBytes, arena.wastedBytes());
+                        at = target;
+                    } else {
+                        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                                () -> arena.rewind(target.mark));
+                        assertTrue(e.getMessage().startsWith("stale mark"), e.getMessage());
+                        assertEquals(used, arena.usedBytes());
+                        assertEquals(wasted, arena.wastedBytes());
+                    }
+                } else if (op.kind() == 19) {
+                    BumpArena.Mark foreign = other.mark();
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> arena.rewind(foreign));
+                    assertTrue(e.getMessage().startsWith("mark belongs to another arena"), e.getMessage());
+                    assertEquals(used, arena.usedBytes());
+                    assertEquals(wasted, arena.wastedBytes());
+                } else if (op.kind() == 20 && op.pick() % 3 == 0) {
+                    arena.reset();
+                    taken.forEach(t -> t.live = false);
+                    liveMarks.clear();
+                    liveSlices.clear();
+                    at = null;
+                }
+                assertEquals(liveSlices.stream().mapToLong(MemorySegment::byteSize).sum(), arena.usedBytes());
+                assertInvariant(arena);
+            }
+        }
     }
 }
