@@ -31,8 +31,9 @@ import org.malloc4j.internal.Os;
  *
  * <h2>Lifetime</h2>
  * Segments from {@link #allocate()} live until {@link #close()}, which makes all of them
- * inaccessible at once ({@link IllegalStateException} on access) and gives every page back. They
- * are accessible from any thread.
+ * inaccessible ({@link IllegalStateException} on access) and gives every page back. They are
+ * accessible from any thread. A close that a downcall using one of the segments interrupts closes
+ * the other pages and leaves the pool open with the pages in use; closing it again finishes.
  *
  * <h2>Threads</h2>
  * A pool built with {@link Builder#threadSafe(boolean) threadSafe(true)} may be used by many threads
@@ -290,29 +291,53 @@ public final class FixedSizePool implements AutoCloseable {
      * freed with their pages.
      *
      * @throws IllegalStateException if this pool is already closed, or a segment of it is being
-     *     accessed by a downcall at this moment (the pool then stays open: close it again later)
+     *     accessed by a downcall at this moment. The pool then stays open and usable, holding only
+     *     the pages of the segments in use, with their blocks; every other page is closed and given
+     *     back as a successful close does (its segments inaccessible, its blocks freed, so they no
+     *     longer count as live and freeing one is a {@link Kind#BAD_FREE}). Close it again later to
+     *     finish.
      */
     @Override
     public void close() {
         lock();
         try {
             checkOpen();
-            PoolPage[] pages = table.pages();
-            for (PoolPage page : pages) {
-                page.arena.close();
+            IllegalStateException inUse = null;
+            int pagesInUse = 0;
+            for (PoolPage page : table.pages()) {
+                try {
+                    page.arena.close();
+                } catch (IllegalStateException e) {
+                    if (inUse == null) {
+                        inUse = e;
+                    }
+                    pagesInUse++;
+                    continue;
+                }
+                giveBack(page);
+            }
+            if (inUse != null) {
+                throw new IllegalStateException("pool '" + name + "' is not closed: a downcall is using a segment "
+                        + "of " + pagesInUse + " of its pages, which stay open with their blocks; the other pages "
+                        + "were closed and given back; close it again later", inUse);
             }
             closed = true;
             heap.detach(this);
-            if (!heap.isClosed()) {
-                for (PoolPage page : pages) {
-                    heap.freeOwned(page.base);
-                }
-            }
-            withRoom = null;
-            liveBlocks = 0;
-            emptyPages = 0;
         } finally {
             unlock();
+        }
+    }
+
+    /** Drops a page whose arena is closed, with its blocks, and gives its memory back to the heap. */
+    private void giveBack(PoolPage page) {
+        unlink(page);
+        table.remove(page);
+        liveBlocks -= page.live();
+        if (page.isEmpty()) {
+            emptyPages--;
+        }
+        if (!heap.isClosed()) {
+            heap.freeOwned(page.base);
         }
     }
 

@@ -1,5 +1,7 @@
 package org.malloc4j;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,7 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -294,6 +302,90 @@ class FixedSizePoolTest {
         assertThrows(IllegalStateException.class, pool::allocateAddress);
         assertThrows(IllegalStateException.class, () -> pool.freeAddress(block));
         assertThrows(IllegalStateException.class, pool::close);
+    }
+
+    /**
+     * A downcall holds the segment of one page's block (the array C's {@code qsort} sorts) while
+     * its comparator, called back in Java, closes the pool: the close fails, the other pages are
+     * closed and given back, the pool stays usable, and a close after the downcall finishes.
+     */
+    @Test
+    void aCloseADowncallInterruptsLeavesAUsablePoolThatALaterCloseFinishes() throws Throwable {
+        for (int busy = 0; busy < 4; busy++) {
+            long before = liveBlocks();
+            FixedSizePool pool = pool(16, 1);
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                blocks.add(pool.allocate());
+            }
+            MemorySegment held = blocks.get(busy);
+            held.set(JAVA_LONG, 0, 7);
+            boolean[] ran = new boolean[1];
+            whileHeldByADowncall(held, () -> {
+                ran[0] = true;
+                IllegalStateException refused = assertThrows(IllegalStateException.class, pool::close);
+                assertTrue(refused.getMessage().contains("is not closed"), refused.getMessage());
+                assertFalse(pool.isClosed());
+                assertEquals(1, pool.pageCount());
+                assertEquals(1, pool.liveBlocks());
+                assertEquals(before + 1, liveBlocks(), "the closed pages went back to the heap");
+                assertEquals(7, held.get(JAVA_LONG, 0));
+                for (MemorySegment block : blocks) {
+                    if (block != held) {
+                        assertThrows(IllegalStateException.class, () -> block.get(JAVA_LONG, 0));
+                    }
+                }
+                MemorySegment fresh = pool.allocate();
+                fresh.set(JAVA_LONG, 0, 42);
+                assertEquals(42, fresh.get(JAVA_LONG, 0));
+                pool.free(fresh);
+                assertEquals(1, pool.liveBlocks());
+            });
+            assertTrue(ran[0], "the comparator ran");
+            pool.close();
+            assertTrue(pool.isClosed());
+            assertEquals(0, pool.pageCount());
+            assertEquals(before, liveBlocks());
+            assertThrows(IllegalStateException.class, () -> held.get(JAVA_LONG, 0));
+        }
+    }
+
+    private static volatile Runnable whileHeld;
+    private static volatile Throwable failedWhileHeld;
+
+    /** Runs {@code action} in Java during a downcall that holds {@code segment}: qsort's comparator. */
+    private static void whileHeldByADowncall(MemorySegment segment, Runnable action) throws Throwable {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle qsort = linker.downcallHandle(linker.defaultLookup().find("qsort").orElseThrow(),
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        MethodHandle compare = MethodHandles.lookup().findStatic(FixedSizePoolTest.class, "compareWhileHeld",
+                MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class));
+        whileHeld = action;
+        failedWhileHeld = null;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment comparator = linker.upcallStub(compare,
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), arena);
+            qsort.invokeExact(segment, 2L, segment.byteSize() / 2, comparator);
+        } finally {
+            whileHeld = null;
+        }
+        if (failedWhileHeld != null) {
+            throw failedWhileHeld;
+        }
+    }
+
+    /** An exception must not leave an upcall (the JVM would end): it is kept for the test to throw. */
+    private static int compareWhileHeld(MemorySegment a, MemorySegment b) {
+        Runnable action = whileHeld;
+        whileHeld = null;
+        if (action != null) {
+            try {
+                action.run();
+            } catch (Throwable t) {
+                failedWhileHeld = t;
+            }
+        }
+        return 0;
     }
 
     /** As with {@link Heap#free} and C's {@code free(NULL)}: nothing to free, whatever the state. */
