@@ -47,7 +47,9 @@ import org.malloc4j.internal.Os;
  * <h2>Threads</h2>
  * Confined, as {@link Arena#ofConfined()}: only the thread that made the arena may allocate, mark,
  * rewind, reset, close it or access its slices; other threads get {@link WrongThreadException}.
- * After {@link #close()}, every slice is inaccessible ({@link IllegalStateException}).
+ * After {@link #close()}, every slice is inaccessible ({@link IllegalStateException}). An arena
+ * whose thread ended without closing it does not keep its heap open: {@link Heap#close()} gives
+ * its memory back and marks it closed.
  */
 public final class BumpArena implements Arena {
     /** The default chunk size, 64 KiB. */
@@ -287,6 +289,26 @@ public final class BumpArena implements Arena {
     public void close() {
         checkUsable();
         inner.close();
+        release();
+    }
+
+    /**
+     * For {@link Heap#close()}, on another thread: if the owner thread has ended (which orders all it
+     * did before this call), gives every chunk and side block back and marks this arena closed. Its
+     * JDK arena stays open, as only that thread could close it, but no thread can reach a slice.
+     *
+     * @return whether the owner thread has ended, so this arena is now closed
+     */
+    boolean closeIfOwnerEnded() {
+        if (owner.isAlive() || closed) {
+            return false;
+        }
+        release();
+        return true;
+    }
+
+    /** Marks this arena closed and gives every chunk and side block back; no slice is reachable now. */
+    private void release() {
         closed = true;
         heap.detach(this);
         if (!heap.isClosed()) {

@@ -495,11 +495,15 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * on it; then every segment it returned becomes inaccessible (its scope closes, so a Java
      * access throws {@link IllegalStateException}), and all of its memory is unmapped. Raw
      * addresses must not be used after. Call it once, when no other thread is using the heap.
+     * A confined scope or arena whose thread has ended does not keep the heap open: no other
+     * thread can close its JDK arena, but none can reach its segments either (an access from
+     * another thread throws {@link WrongThreadException}), so the heap frees its blocks and closes
+     * ({@link BumpArena#isClosed()} then returns true).
      *
      * @throws UnsupportedOperationException if this is the {@linkplain #global() global} heap
      * @throws IllegalStateException if this heap is already closed, or if a confined scope or
-     *     arena of another thread is still open (only its thread can close it; the heap then stays
-     *     open, with every other dependent closed)
+     *     arena of another thread that is still alive is still open (only its thread can close it;
+     *     the heap then stays open, with every other dependent closed)
      */
     @Override
     public void close() {
@@ -514,7 +518,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             try {
                 dependent.close();
             } catch (WrongThreadException e) {
-                stillOpen.add(dependent.toString());
+                if (!closeIfOwnerEnded(dependent)) {
+                    stillOpen.add(dependent.toString());
+                }
             } catch (Exception e) {
                 dependents.remove(dependent);
             }
@@ -524,6 +530,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                     + "threads first: " + stillOpen);
         }
         core.close();
+    }
+
+    /** A confined dependent whose thread has ended can be reached by no thread: close it without that thread. */
+    private static boolean closeIfOwnerEnded(AutoCloseable dependent) {
+        if (dependent instanceof BumpArena arena) {
+            return arena.closeIfOwnerEnded();
+        }
+        return dependent instanceof HeapScope scope && scope.closeIfOwnerEnded();
     }
 
     /** A segment over the Java heap was never a block of any heap: say so instead of reading its offset. */

@@ -140,6 +140,26 @@ final class HeapScope implements Arena {
             throw alreadyClosed();
         }
         inner.close();
+        release();
+    }
+
+    /**
+     * For {@link Heap#close()}, on another thread: if this scope is confined and its owner thread has
+     * ended (which orders all it did before this call), frees its blocks and marks it closed. Its
+     * JDK arena stays open, as only that thread could close it, but no thread can reach a segment.
+     *
+     * @return whether this is a confined scope whose owner thread has ended, so it is now closed
+     */
+    boolean closeIfOwnerEnded() {
+        if (owner == null || owner.isAlive() || closed) {
+            return false;
+        }
+        release();
+        return true;
+    }
+
+    /** Marks this scope closed and frees its blocks; none of its segments is reachable now. */
+    private void release() {
         closed = true;
         heap.detach(this);
         if (!heap.isClosed()) {

@@ -1,10 +1,13 @@
 package org.malloc4j;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
@@ -62,6 +65,60 @@ class HeapDependentsTest {
         owner.get();
         heap.close();
         assertTrue(heap.isClosed());
+    }
+
+    @Test
+    void aConfinedArenaOrScopeWhoseThreadHasEndedDoesNotKeepTheHeapOpen() throws Exception {
+        Heap heap = Heap.builder().name("orphans").build();
+        long before = heap.stats().liveBlocks();
+        BumpArena[] arena = new BumpArena[1];
+        Arena[] scope = new Arena[1];
+        MemorySegment[] segments = new MemorySegment[2];
+        Thread owner = new Thread(() -> {
+            arena[0] = BumpArena.ofConfined(heap);
+            segments[0] = arena[0].allocate(100, 8);
+            scope[0] = heap.newScope();
+            segments[1] = scope[0].allocate(64);
+        });
+        owner.start();
+        owner.join();
+        // another thread's scope and arena, alive while the heap closes, are closed as usual
+        Arena ownScope = heap.newScope();
+        ownScope.allocate(16);
+        assertTrue(heap.stats().liveBlocks() > before);
+
+        heap.close();
+
+        assertTrue(heap.isClosed());
+        assertTrue(arena[0].isClosed());
+        assertEquals(0, arena[0].heldBytes());
+        assertFalse(ownScope.scope().isAlive());
+        for (MemorySegment segment : segments) {
+            assertThrows(WrongThreadException.class, () -> segment.get(JAVA_LONG, 0));
+        }
+        assertThrows(IllegalStateException.class, heap::close);
+    }
+
+    @Test
+    void theBlocksOfAnEndedThreadsArenaAndScopeAreFreedBeforeTheHeapCloses() throws Exception {
+        Heap heap = Heap.builder().name("orphans-freed").checkMode(CheckMode.FULL).build();
+        Thread owner = new Thread(() -> {
+            BumpArena.ofConfined(heap).allocate(100, 8);
+            heap.newScope().allocate(64);
+        });
+        owner.start();
+        owner.join();
+        assertEquals(2, heap.stats().liveBlocks());
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream saved = System.err;
+        System.setErr(new PrintStream(err, true));
+        try {
+            heap.close();
+        } finally {
+            System.setErr(saved);
+        }
+        assertTrue(heap.isClosed());
+        assertFalse(err.toString().contains("leak"), err.toString());
     }
 
     @Test
