@@ -31,7 +31,9 @@ import java.util.function.Function;
  * <h2>Threads and lifetime</h2>
  * Not thread-safe: use an array from one thread at a time, or guard it with a lock.
  * {@link #close()} frees the block; every method that reads or changes the elements, the size or
- * the capacity then throws {@link IllegalStateException}.
+ * the capacity then throws {@link IllegalStateException}. Closing the heap first takes the block
+ * with it: an operation that then touches the elements or the capacity throws
+ * {@link IllegalStateException} and, like every operation that fails, leaves the array unchanged.
  */
 public abstract sealed class NativeArray implements AutoCloseable
         permits NativeIntArray, NativeLongArray, NativeDoubleArray, NativeStructArray {
@@ -205,16 +207,26 @@ public abstract sealed class NativeArray implements AutoCloseable
         return Objects.checkIndex(index, size) * elementByteSize;
     }
 
-    /** Makes room for one element at the end; @return its byte offset */
+    /**
+     * Makes room for one element at the end, not counted yet: the caller writes it, then adds one to
+     * {@link #size}, so a write that throws (the heap was closed) leaves the array unchanged.
+     *
+     * @return the new element's byte offset
+     */
     final long appendSlot() {
         checkOpen();
         if (size == capacity) {
             grow(size + 1);
         }
-        return size++ * elementByteSize;
+        return size * elementByteSize;
     }
 
-    /** Makes room for one element at {@code index}, shifting later ones up; @return its byte offset */
+    /**
+     * Makes room for one element at {@code index}, shifting later ones up, not counted yet: the
+     * caller writes it, then adds one to {@link #size}, as after {@link #appendSlot()}.
+     *
+     * @return the new element's byte offset
+     */
     final long insertSlot(long index) {
         checkOpen();
         Objects.checkIndex(index, size + 1);
@@ -223,7 +235,6 @@ public abstract sealed class NativeArray implements AutoCloseable
         }
         long offset = index * elementByteSize;
         MemorySegment.copy(block, offset, block, offset + elementByteSize, (size - index) * elementByteSize);
-        size++;
         return offset;
     }
 

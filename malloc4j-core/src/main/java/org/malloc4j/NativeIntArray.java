@@ -82,6 +82,7 @@ public final class NativeIntArray extends NativeArray {
     public void add(int value) {
         long offset = appendSlot(); // may move the block: read it after
         block.set(ELEMENT, offset, value);
+        size++;
     }
 
     /**
@@ -97,6 +98,7 @@ public final class NativeIntArray extends NativeArray {
     public void insert(long index, int value) {
         long offset = insertSlot(index); // may move the block: read it after
         block.set(ELEMENT, offset, value);
+        size++;
     }
 
     /**
@@ -122,8 +124,9 @@ public final class NativeIntArray extends NativeArray {
      */
     public int pop() {
         long index = lastIndex();
+        int last = block.getAtIndex(ELEMENT, index);
         size = index;
-        return block.getAtIndex(ELEMENT, index);
+        return last;
     }
 
     /**

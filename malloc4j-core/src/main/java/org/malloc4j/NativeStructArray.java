@@ -125,6 +125,7 @@ public final class NativeStructArray extends NativeArray {
         MemorySegment source = detach(checkValue(value));
         long offset = appendSlot(); // may move the block: read it after
         MemorySegment.copy(source, 0, block, offset, elementByteSize());
+        size++;
     }
 
     /**
@@ -138,7 +139,9 @@ public final class NativeStructArray extends NativeArray {
      */
     public MemorySegment addZeroed() {
         long offset = appendSlot();
-        return block.asSlice(offset, elementByteSize()).fill((byte) 0);
+        MemorySegment element = block.asSlice(offset, elementByteSize()).fill((byte) 0);
+        size++;
+        return element;
     }
 
     /**
@@ -160,6 +163,7 @@ public final class NativeStructArray extends NativeArray {
         MemorySegment source = detach(checkValue(value));
         long offset = insertSlot(index); // may move the block: read it after
         MemorySegment.copy(source, 0, block, offset, elementByteSize());
+        size++;
     }
 
     /**

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -309,6 +310,30 @@ class NativeArrayTest {
         heap.close();
         array.close();
         assertTrue(array.isClosed());
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void sizeAndCapacityOperationsAfterTheHeapClosedThrowAndLeaveTheArrayUnchanged(Variant variant) {
+        Heap heap = Heap.builder().name("closed-under-an-array").build();
+        NativeArray array = variant.factory.apply(heap, 0L);
+        variant.adder.add(array, 1);
+        variant.adder.add(array, 2);
+        long capacity = array.capacity();
+        heap.close();
+        List<Runnable> operations = List.of(
+                () -> variant.adder.add(array, 3),
+                () -> array.resize(capacity),
+                () -> array.resize(capacity + 100),
+                () -> array.reserve(capacity + 100),
+                array::shrinkToFit,
+                () -> array.asSegment().get(JAVA_BYTE, 0));
+        for (int i = 0; i < operations.size(); i++) {
+            assertThrows(IllegalStateException.class, operations.get(i)::run, "operation " + i);
+            assertEquals(2, array.size(), "operation " + i);
+            assertEquals(capacity, array.capacity(), "operation " + i);
+        }
+        array.close();
     }
 
     @ParameterizedTest

@@ -180,6 +180,36 @@ abstract class NativePrimitiveArrayTestBase<A extends NativeArray, E> {
         assertThrows(IllegalStateException.class, () -> toArray(array));
     }
 
+    /**
+     * Once the heap is closed the block is gone: every element operation throws
+     * {@link IllegalStateException} and, like every failed operation, leaves the array unchanged.
+     */
+    @Test
+    void everyElementOperationAfterTheHeapClosedThrowsAndLeavesTheArrayUnchanged() {
+        Heap heap = Heap.builder().name("closed-under-an-array").build();
+        A array = newArray(heap);
+        add(array, v(1));
+        add(array, v(2));
+        long capacity = array.capacity();
+        heap.close();
+        List<Runnable> operations = List.of(
+                () -> add(array, v(3)),
+                () -> insert(array, 0, v(3)),
+                () -> insert(array, 2, v(3)),
+                () -> set(array, 1, v(3)),
+                () -> get(array, 1),
+                () -> remove(array, 0),
+                () -> remove(array, 1),
+                () -> pop(array),
+                () -> toArray(array));
+        for (int i = 0; i < operations.size(); i++) {
+            assertThrows(IllegalStateException.class, operations.get(i)::run, "operation " + i);
+            assertEquals(2, array.size(), "operation " + i);
+            assertEquals(capacity, array.capacity(), "operation " + i);
+        }
+        array.close();
+    }
+
     // ---- properties against java.util models ----
 
     record Op(int kind, int index, int value) {

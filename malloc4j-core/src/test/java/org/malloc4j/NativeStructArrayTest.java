@@ -265,6 +265,36 @@ class NativeStructArrayTest {
         assertThrows(IllegalStateException.class, () -> array.pop(p));
     }
 
+    /**
+     * Once the heap is closed the block is gone: every element operation throws
+     * {@link IllegalStateException} and, like every failed operation, leaves the array unchanged.
+     */
+    @Test
+    void everyElementOperationAfterTheHeapClosedThrowsAndLeavesTheArrayUnchanged() {
+        Heap heap = Heap.builder().name("closed-under-an-array").build();
+        NativeStructArray array = new NativeStructArray(heap, POINT);
+        array.add(point(1, -1));
+        array.add(point(2, -2));
+        long capacity = array.capacity();
+        heap.close();
+        MemorySegment p = point(3, -3);
+        List<Runnable> operations = List.of(
+                () -> array.add(p),
+                array::addZeroed,
+                () -> array.insert(0, p),
+                () -> array.insert(2, p),
+                () -> array.set(1, p),
+                () -> array.get(1).get(JAVA_INT, 0),
+                () -> array.remove(0), // removing the last element moves no bytes: it succeeds
+                () -> array.pop(point(0, 0)));
+        for (int i = 0; i < operations.size(); i++) {
+            assertThrows(IllegalStateException.class, operations.get(i)::run, "operation " + i);
+            assertEquals(2, array.size(), "operation " + i);
+            assertEquals(capacity, array.capacity(), "operation " + i);
+        }
+        array.close();
+    }
+
     // ---- property against ArrayList ----
 
     record Op(int kind, int index, long key) {
