@@ -9,13 +9,15 @@ import org.malloc4j.internal.StackCapture;
 
 /**
  * Makes a heap fail allocations on purpose, so tests can walk a program's out-of-memory paths:
- * the "mock malloc" of C test suites. An injected failure is indistinguishable from real
- * exhaustion: {@code malloc} throws {@link HeapExhaustedError}, the {@code try*} forms return
+ * the "mock malloc" of C test suites. An injected failure looks like real exhaustion:
+ * {@code malloc} throws {@link HeapExhaustedError}, the {@code try*} forms return
  * {@link java.lang.foreign.MemorySegment#NULL}, and a failed {@code realloc} leaves the old block
  * live and unchanged. Set it with {@link Heap.Builder#faultInjection}.
  *
  * <p>Every policy counts allocation requests (malloc, calloc, aligned malloc, and realloc to a
- * non-zero size) and is thread-safe. {@code free} never fails.
+ * non-zero size, whether or not the block would move) and is thread-safe. So an injected failure
+ * can fail a realloc that real exhaustion never fails, one that would have resized the block in
+ * place, as C's {@code realloc} may fail for any size. {@code free} never fails.
  */
 public final class FaultInjection {
     private final FaultPolicy policy;

@@ -35,11 +35,15 @@ import org.malloc4j.internal.Os;
  * accessible from any thread. A close that a downcall using one of the segments interrupts closes
  * the other pages and leaves the pool open with the pages in use; closing it again finishes.
  *
+ * <p>Each page has its own {@link Arena#ofShared() shared arena}, and closing one costs a handshake
+ * with every thread (tens of microseconds). {@link #close()} closes one per page, so its cost grows
+ * with {@link #pageCount()}; a {@link #free} that gives a page back to the heap closes that page's
+ * (the one empty page the pool keeps spares a loop that allocates and frees one block from it).
+ *
  * <h2>Threads</h2>
  * A pool built with {@link Builder#threadSafe(boolean) threadSafe(true)} may be used by many threads
  * at once: every operation takes a lock. Otherwise the pool is not thread-safe and must be used by
- * one thread at a time, without checks. Closing a pool costs what closing an
- * {@link Arena#ofShared() shared arena} costs (a handshake with every thread), once.
+ * one thread at a time, without checks.
  */
 public final class FixedSizePool implements AutoCloseable {
     /** Pages are sized to about this many bytes unless {@link Builder#blocksPerPage} says otherwise. */

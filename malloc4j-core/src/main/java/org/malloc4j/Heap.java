@@ -206,8 +206,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the resized block, exactly {@code newByteSize} bytes long
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap; nothing changes
-     * @throws HeapExhaustedError if the block must move and memory is exhausted; the old block is
-     *     then still live and unchanged
+     * @throws HeapExhaustedError if the block must move and memory is exhausted, or the heap's
+     *     {@link FaultInjection} fails the request (it counts every realloc to a non-zero size,
+     *     whether or not the block would move); the old block is then still live and unchanged
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment realloc(MemorySegment block, long newByteSize) {
@@ -220,7 +221,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Like {@link #realloc}, but returns {@link MemorySegment#NULL} where {@code realloc} would throw
-     * {@link HeapExhaustedError}; the old block then stays live and unchanged, as in C.
+     * {@link HeapExhaustedError} (memory exhausted while the block must move, or a failure from the
+     * heap's {@link FaultInjection}); the old block then stays live and unchanged, as in C.
      *
      * @param block a live block of this heap, or {@link MemorySegment#NULL} to allocate
      * @param newByteSize the new size in bytes, 0 or more
@@ -403,8 +405,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the address of the resized block; the old address must not be used if it differs
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code address} is not a live block of this heap
-     * @throws HeapExhaustedError if the block must move and memory is exhausted; the old block is
-     *     then still live and unchanged
+     * @throws HeapExhaustedError if the block must move and memory is exhausted, or the heap's
+     *     {@link FaultInjection} fails the request (it counts every realloc to a non-zero size,
+     *     whether or not the block would move); the old block is then still live and unchanged
      * @throws IllegalStateException if this heap is closed
      */
     public long reallocAddress(long address, long newByteSize) {

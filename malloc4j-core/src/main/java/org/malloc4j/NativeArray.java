@@ -153,8 +153,10 @@ public abstract sealed class NativeArray implements AutoCloseable
 
     /**
      * Makes the capacity equal to the size, giving the rest of the block back to the heap (all of it
-     * when the array is empty).
+     * when the array is empty). The elements may move to a smaller block, which takes memory.
      *
+     * @throws HeapExhaustedError if the heap cannot provide the smaller block, or its
+     *     {@link FaultInjection} fails the request; the array is unchanged
      * @throws IllegalStateException if this array is closed
      */
     public final void shrinkToFit() {

@@ -204,6 +204,29 @@ class FaultInjectionTest {
         assertEquals(List.of(1, 2, 3, 4, 5, 6), failures(mode, FaultInjection.everyNth(1), 6, 100));
     }
 
+    /** As Heap.realloc says: every realloc to a non-zero size counts, one that would stay in place too. */
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void aReallocThatWouldResizeInPlaceCountsAndCanFail(CheckMode mode) {
+        FaultInjection faults = FaultInjection.everyNth(2);
+        try (Heap heap = heap(mode, faults)) {
+            MemorySegment block = heap.malloc(100);                                   // request 1
+            block.fill((byte) 0x5A);
+            assertThrows(HeapExhaustedError.class, () -> heap.realloc(block, 96));    // request 2 fails
+            assertEquals(0x5A, block.get(JAVA_BYTE, 99), "the old block is unchanged");
+            MemorySegment same = heap.realloc(block, 100);                            // request 3 passes
+            assertSame(MemorySegment.NULL, heap.tryRealloc(same, 96));                // request 4 fails
+            MemorySegment resized = heap.realloc(same, 96);                           // request 5 passes
+            if (mode == CheckMode.FAST) {
+                assertEquals(block.address(), same.address(), "it resizes in place");
+                assertEquals(block.address(), resized.address(), "it resizes in place");
+            }
+            assertEquals(0x5A, resized.get(JAVA_BYTE, 95));
+            heap.free(resized);
+            assertEquals(2, faults.injectedFailures());
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(CheckMode.class)
     void firstNFailsTheFirstNRequestsThenNone(CheckMode mode) {

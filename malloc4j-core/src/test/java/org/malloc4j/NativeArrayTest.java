@@ -192,6 +192,24 @@ class NativeArrayTest {
 
     @ParameterizedTest
     @MethodSource("variants")
+    void shrinkToFitThatTheHeapFailsThrowsHeapExhaustedErrorAndLeavesTheArrayUnchanged(Variant variant) {
+        try (Heap flaky = Heap.builder().name("flaky").faultInjection(FaultInjection.everyNth(2)).build();
+                NativeArray array = variant.factory.apply(flaky, 100L)) {                 // request 1
+            for (int i = 0; i < 3; i++) {
+                variant.adder.add(array, i);
+            }
+            byte[] before = bytes(array);
+            assertThrows(HeapExhaustedError.class, array::shrinkToFit);                    // request 2
+            assertEquals(100, array.capacity());
+            assertArrayEquals(before, bytes(array));
+            array.shrinkToFit();                                                           // request 3
+            assertEquals(3, array.capacity());
+            assertArrayEquals(before, bytes(array));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
     void resizeAddsZeroedElementsOrDropsTheLastOnes(Variant variant) {
         try (NativeArray array = variant.filled(5)) {
             byte[] first = bytes(array);
