@@ -14,6 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
@@ -116,14 +117,26 @@ class Malloc4jExtensionTest {
         }
     }
 
-    /** Leaves the heap unclosable: a confined arena whose thread has ended cannot be closed. */
+    /** Leaves the heap unclosable: a confined arena of a thread that is still alive cannot be closed. */
     @SampleRunner.Sample
     @LeakCheck
     static class UnclosableSample {
-        static void openAnArenaOnAThreadThatEnds(Heap heap) throws InterruptedException {
-            Thread thread = new Thread(() -> BumpArena.ofConfined(heap).allocate(8));
-            thread.start();
-            thread.join();
+        static final CountDownLatch ARENA_MAY_GO = new CountDownLatch(1);
+        static volatile Thread arenaThread;
+
+        static void openAnArenaOnAThreadThatWaits(Heap heap) throws InterruptedException {
+            CountDownLatch opened = new CountDownLatch(1);
+            arenaThread = new Thread(() -> {
+                BumpArena.ofConfined(heap).allocate(8);
+                opened.countDown();
+                try {
+                    ARENA_MAY_GO.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            arenaThread.start();
+            opened.await();
         }
 
         static MemorySegment allocateTheLeakedBlock(Heap heap) {
@@ -134,7 +147,7 @@ class Malloc4jExtensionTest {
         void leaksAndLeavesAnArenaItCannotClose(Heap heap) throws InterruptedException {
             HEAPS.add(heap);
             allocateTheLeakedBlock(heap);
-            openAnArenaOnAThreadThatEnds(heap);
+            openAnArenaOnAThreadThatWaits(heap);
         }
     }
 
@@ -320,7 +333,7 @@ class Malloc4jExtensionTest {
     }
 
     @Test
-    void aHeapThatCannotBeClosedStillReportsTheLeakWithTheCloseFailure() {
+    void aHeapThatCannotBeClosedStillReportsTheLeakWithTheCloseFailure() throws InterruptedException {
         HEAPS.clear();
         Throwable leak = failure(SampleRunner.run(UnclosableSample.class), "leaksAndLeavesAnArenaItCannotClose");
         assertInstanceOf(AssertionError.class, leak);
@@ -329,6 +342,11 @@ class Malloc4jExtensionTest {
         assertEquals(1, leak.getSuppressed().length, () -> List.of(leak.getSuppressed()).toString());
         Throwable close = assertInstanceOf(IllegalStateException.class, leak.getSuppressed()[0]);
         assertTrue(close.getMessage().contains("is not closed"), close.getMessage());
+        // Once the arena's thread has ended, the heap closes.
+        UnclosableSample.ARENA_MAY_GO.countDown();
+        UnclosableSample.arenaThread.join();
+        HEAPS.get(0).close();
+        assertTrue(HEAPS.get(0).isClosed());
     }
 
     @Test
