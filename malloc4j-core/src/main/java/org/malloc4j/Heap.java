@@ -617,11 +617,15 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * as exhaustion does ({@link HeapExhaustedError}, or {@code NULL} from the {@code try*}
          * members). The limit covers all of the heap's memory: in the checked modes, checked blocks
          * with their redzones and the quarantine too. Before it refuses a request, the heap gives back
-         * what it holds committed without using it, as {@link Heap#trim()} does (retired pages, the
-         * calling thread's empty pages, quarantined blocks), so a request that fits beside the live
-         * blocks succeeds, unless other live platform threads keep empty pages for their next
-         * allocations (up to one per small size class they used and three medium pages each, which
-         * only they can give back, by allocating again or ending). Default: no limit.
+         * what it holds committed without using it: what {@link Heap#trim()} gives back (retired
+         * pages, the calling thread's empty pages, quarantined blocks) and the free memory inside the
+         * pages the calling thread allocates from, so a request that fits beside the live blocks
+         * succeeds, unless other live platform threads keep empty pages for their next allocations
+         * (up to one per small size class they used and three medium pages each, which only they can
+         * give back, by allocating again or ending). In {@link CheckMode#SAMPLED} mode the checked
+         * blocks' memory serves checked blocks only, so under a limit a new checked block takes the
+         * place of quarantined ones before the heap commits more memory for it: a freed checked block
+         * may leave quarantine sooner than in a heap without a limit. Default: no limit.
          *
          * @param maxCommittedBytes the most bytes the heap may commit, positive
          * @return this builder

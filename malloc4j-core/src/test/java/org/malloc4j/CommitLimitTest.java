@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -76,6 +78,59 @@ class CommitLimitTest {
             assertTrue(stats.peakCommittedBytes() <= LIMIT,
                     "peak " + stats.peakCommittedBytes() + " > limit " + LIMIT + " (most seen " + mostSeen + ")");
             assertTrue(stats.peakCommittedBytes() >= mostSeen, "peak " + stats.peakCommittedBytes() + " < " + mostSeen);
+        }
+    }
+
+    /** Mode, block size, limit, sampling interval, heaps to fill. */
+    static Stream<Arguments> refills() {
+        List<Arguments> cases = new ArrayList<>();
+        for (CheckMode mode : CheckMode.values()) {
+            cases.add(Arguments.of(mode, 16, LIMIT, 1024, 1));
+            cases.add(Arguments.of(mode, 8_000, 64L << 20, 64, 4));
+            cases.add(Arguments.of(mode, 100_000, 16L << 20, 16, 4));
+        }
+        return cases.stream();
+    }
+
+    /**
+     * A heap filled to its limit and emptied fits as many blocks of the same size again: what the
+     * first filling left behind (checked blocks in quarantine, the free memory of the sampled
+     * blocks' core, committed memory past the blocks of a page taken up again) goes back or is
+     * reused before a request is refused. Which mallocs a sampled heap checks is partly chosen at
+     * random, so the larger sizes fill several heaps. Their blocks (8 KiB and 112 KiB, redzones
+     * included) are whole OS pages: with sizes that are not, a sampled heap's two cores each round
+     * their last page's memory up to whole OS pages, and how many blocks fit varies by one with
+     * how the random choice splits them.
+     */
+    @ParameterizedTest
+    @MethodSource("refills")
+    void aHeapFilledToItsLimitAndEmptiedFitsAsManyBlocksAgain(CheckMode mode, long size, long limit, int interval,
+                                                             int heaps) {
+        for (int round = 0; round < heaps; round++) {
+            try (Heap heap = Heap.builder().name("refilled").checkMode(mode).sampleInterval(interval)
+                    .maxCommittedBytes(limit).build()) {
+                List<Long> blocks = new ArrayList<>();
+                try {
+                    while (true) {
+                        blocks.add(heap.mallocAddress(size));
+                    }
+                } catch (HeapExhaustedError limitReached) {
+                    // full
+                }
+                int fitted = blocks.size();
+                blocks.forEach(heap::freeAddress);
+                blocks.clear();
+                try {
+                    for (int i = 0; i < fitted; i++) {
+                        blocks.add(heap.mallocAddress(size));
+                    }
+                } catch (HeapExhaustedError e) {
+                    throw new AssertionError(mode + ", " + size + " B blocks: " + fitted + " fitted, after freeing"
+                            + " all of them only " + blocks.size() + ": " + e.getMessage() + "; " + heap.stats(), e);
+                }
+                blocks.forEach(heap::freeAddress);
+                assertEquals(0, heap.stats().liveBlocks());
+            }
         }
     }
 }

@@ -80,6 +80,11 @@ final class CheckedAllocator implements Allocator {
                 // Frees go straight to the fast core, which hands sampled blocks back here: an
                 // unsampled free costs what a fast-mode free costs.
                 fast.routeFreesOf(guarded, this, sampleMask);
+                if (config.maxCommittedBytes() != Long.MAX_VALUE) {
+                    // Under a limit, quarantined blocks make way before checked blocks take fresh
+                    // memory from the limit the fast blocks need (allocateChecked).
+                    guarded.reuseBeforeCommitting(quarantine);
+                }
             }
             default -> {
                 fast = core;
@@ -214,14 +219,13 @@ final class CheckedAllocator implements Allocator {
         // Both at most 2^46, so the sum cannot overflow.
         long span = front + SpanAllocator.roundUp(byteSize, REDZONE) + REDZONE;
         long base = allocateGuarded(span, front);
-        if (base == 0) {
-            // Quarantined blocks hold memory that counts against the heap's limit: they leave
-            // early rather than make a heap with nothing live report exhaustion.
-            List<BlockRecord> held = quarantine.drain();
-            if (!held.isEmpty()) {
-                release(held, "when it left quarantine");
-                base = allocateGuarded(span, front);
-            }
+        // Quarantined blocks hold memory that counts against the heap's limit: they leave early
+        // rather than make a heap with nothing live report exhaustion. In a sampled heap with a
+        // limit the checked blocks' core commits nothing while they are held, so they also leave
+        // here before it grows; again if other threads' frees filled the quarantine meanwhile.
+        for (List<BlockRecord> held; base == 0 && !(held = quarantine.drain()).isEmpty(); ) {
+            release(held, "when it left quarantine");
+            base = allocateGuarded(span, front);
         }
         if (base == 0 && fast != null && fast != guarded && fast.commitLimit().isLimited() && fast.giveBackUnused()) {
             // In sampled mode the fast blocks' core shares the limit: its empty pages go first.

@@ -65,6 +65,11 @@ public final class HeapCore implements Allocator {
     private final long purgeDelayNanos;
     /** In sampled mode: the checked blocks' core, whose frees go to {@link #sampler}. */
     private HeapCore sampledCore;
+    /**
+     * In a sampled heap with a limit, set in the checked blocks' core: its quarantine, which gives
+     * its blocks back for reuse before this core commits more ({@link #mayCommit}).
+     */
+    private Quarantine reuseFirst;
     private CheckedAllocator sampler;
     /**
      * In sampled mode, a thread's every (mask + 1)-th small malloc is handed to {@link #sampler};
@@ -133,9 +138,9 @@ public final class HeapCore implements Allocator {
 
     /**
      * The heap ran into its limit: what it holds committed without using it goes back first, the
-     * calling thread's empty pages included (which the purger cannot take), so that a heap with
-     * little or nothing live does not report exhaustion; in sampled mode, the checked blocks' core
-     * too.
+     * calling thread's empty pages and the free memory inside its other pages included (which the
+     * purger cannot take), so that a request that fits beside the live blocks does not report
+     * exhaustion; in sampled mode, the checked blocks' core too.
      *
      * @return whether anything went back
      */
@@ -145,15 +150,45 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * Gives back to the OS, now, what this core holds committed without using it, as {@link #trim}
-     * does.
+     * Gives back to the OS, now, what this core holds committed without using it: what
+     * {@link #trim} gives back, and the free memory inside the calling thread's pages (the striped
+     * heaps' for a virtual thread), which trim leaves alone ({@link #scavenge}).
      *
      * @return whether this core's committed bytes fell
      */
     boolean giveBackUnused() {
         long before = spans.committed.get();
         trim();
+        if (!Thread.currentThread().isVirtual()) {
+            scavenge(threadHeaps.get(), null);
+        } else {
+            for (ThreadHeap stripe : stripes) {
+                stripe.lock.lock();
+                try {
+                    scavenge(stripe, null);
+                } finally {
+                    stripe.lock.unlock();
+                }
+            }
+        }
         return spans.committed.get() < before;
+    }
+
+    /**
+     * Makes this core, the checked blocks' core of a sampled heap with a limit, commit nothing
+     * while {@code quarantine} holds blocks. Memory this core commits is memory the fast blocks
+     * cannot use, and a quarantined block that leaves shares its OS pages with live checked blocks,
+     * so its memory cannot go back: were new checked blocks laid out in fresh memory beside the
+     * quarantined ones, the heap would lose that much of its limit for good.
+     */
+    void reuseBeforeCommitting(Quarantine quarantine) {
+        this.reuseFirst = quarantine;
+    }
+
+    /** @return false while this core must reuse quarantined blocks before it commits more memory */
+    boolean mayCommit() {
+        Quarantine quarantine = reuseFirst;
+        return quarantine == null || quarantine.isEmpty();
     }
 
     /** @return the committed-bytes limit this core shares with the other cores of its heap */
@@ -449,7 +484,7 @@ public final class HeapCore implements Allocator {
                 : Thread.currentThread().isVirtual() ? null : threadHeaps.get();
         if (heap != null && spans.wouldRaisePeak(bytes)
                 && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
-            scavenge(heap, page);
+            spans.guarded(scavenge(heap, page));
         }
     }
 
@@ -465,8 +500,10 @@ public final class HeapCore implements Allocator {
      * Returns to the OS what {@code heap}'s pages with room (all but {@code keep}) commit without
      * using: free OS pages between their live blocks and committed tails past their bump pointers.
      * By the heap's owner; the blocks whose memory went become holes until the page runs out of room.
+     *
+     * @return the bytes returned
      */
-    private void scavenge(ThreadHeap heap, Page keep) {
+    private long scavenge(ThreadHeap heap, Page keep) {
         spans.lock.lock();
         try {
             long returned = 0;
@@ -477,8 +514,8 @@ public final class HeapCore implements Allocator {
                     }
                 }
             }
-            spans.guarded(returned);
             heap.scavengeResidual = freeInPages(heap);
+            return returned;
         } finally {
             spans.lock.unlock();
         }

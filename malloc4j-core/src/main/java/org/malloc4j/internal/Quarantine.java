@@ -44,6 +44,10 @@ final class Quarantine {
         return evicted;
     }
 
+    synchronized boolean isEmpty() {
+        return blocks.isEmpty();
+    }
+
     /** @return every quarantined block, removing none */
     synchronized List<BlockRecord> snapshot() {
         return new ArrayList<>(blocks);

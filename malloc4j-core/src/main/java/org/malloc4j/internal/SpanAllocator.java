@@ -184,9 +184,12 @@ final class SpanAllocator {
     /**
      * Counts {@code bytes} as committed: if they would set a new peak that is still guarded, returns
      * unused memory first ({@link HeapCore#beforePeak}); if the limit is in the way, purges retired
-     * pages.
+     * pages. Refuses while the core must reuse quarantined blocks first ({@link HeapCore#mayCommit}).
      */
     private boolean commitBytes(long bytes, Page page) {
+        if (!core.mayCommit()) {
+            return false;
+        }
         if (wouldRaisePeak(bytes) && guardsPeak()) {
             core.beforePeak(bytes, page);
         }
