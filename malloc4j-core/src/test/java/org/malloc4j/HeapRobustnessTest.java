@@ -4,6 +4,10 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.malloc4j.MemoryMisuseException.Kind.BAD_FREE;
+import static org.malloc4j.MemoryMisuseException.Kind.DOUBLE_FREE;
+import static org.malloc4j.MemoryMisuseException.Kind.USE_AFTER_FREE;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,6 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Inputs a careless or hostile caller gives: each gets a clear exception, never a crash. */
 class HeapRobustnessTest {
@@ -93,6 +100,76 @@ class HeapRobustnessTest {
                 assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(block)).kind());
         assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE,
                 assertThrows(MemoryMisuseException.class, () -> heap.reallocAddress(block, 64)).kind());
+    }
+
+    private static final long HUGE = 20L << 20;
+    /** A huge block's mapping starts at a multiple of this (a region's size). */
+    private static final long MAPPING_ALIGNMENT = 32L << 20;
+
+    /** A heap whose freed huge blocks go back to the OS at once, sampled or checked ones too. */
+    private static Heap hugeFreer(CheckMode mode, int sampleInterval) {
+        return Heap.builder().name("freer").checkMode(mode).sampleInterval(sampleInterval).quarantineBytes(0).build();
+    }
+
+    private static void assertMisuse(MemoryMisuseException.Kind expected, Executable call, String what) {
+        MemoryMisuseException e = assertThrows(MemoryMisuseException.class, call, what);
+        assertEquals(expected, e.kind(), what + ": " + e.getMessage());
+    }
+
+    /**
+     * Once a huge block is freed its mapping is gone, but only its start was ever a block: any
+     * other address in the old mapping is a bad free, as an interior pointer of a live block is.
+     * (A sampled heap's huge blocks are unchecked with the default interval, checked with 1.)
+     */
+    @ParameterizedTest(name = "{0}, sampling one in {1}")
+    @CsvSource({"FAST, 1", "SAMPLED, 65536", "SAMPLED, 1", "FULL, 1"})
+    void onlyTheStartOfAFreedHugeBlockIsADoubleFreeOtherAddressesInItAreBadFrees(CheckMode mode, int interval) {
+        try (Heap freer = hugeFreer(mode, interval)) {
+            long block = freer.mallocAddress(HUGE);
+            freer.freeAddress(block);
+            for (long offset : new long[] {16, 12_345, HUGE - 1}) {
+                long inside = block + offset;
+                String what = offset + " bytes inside";
+                assertMisuse(BAD_FREE, () -> freer.freeAddress(inside), "free of " + what);
+                assertMisuse(BAD_FREE, () -> freer.reallocAddress(inside, 64), "realloc of " + what);
+                assertMisuse(BAD_FREE, () -> freer.usableSize(inside), "usableSize of " + what);
+            }
+            assertMisuse(DOUBLE_FREE, () -> freer.freeAddress(block), "free of the start");
+            assertMisuse(DOUBLE_FREE, () -> freer.reallocAddress(block, 64), "realloc of the start");
+            assertMisuse(USE_AFTER_FREE, () -> freer.usableSize(block), "usableSize of the start");
+            assertEquals(0, freer.stats().liveBlocks());
+            freer.freeAddress(freer.mallocAddress(HUGE));
+        }
+    }
+
+    /**
+     * A block that another heap has had in the range of a huge block this heap freed, that heap
+     * closed since, is no block of this heap's, freed or not: a bad free, even at the very address
+     * this heap's block started at.
+     */
+    @ParameterizedTest(name = "{0}, sampling one in {1}")
+    @CsvSource({"FAST, 1", "SAMPLED, 65536", "SAMPLED, 1", "FULL, 1"})
+    void aBlockOfAnotherHeapInTheRangeOfAFreedHugeBlockIsABadFreeOnceThatHeapIsClosed(CheckMode mode,
+                                                                                     int interval) {
+        try (Heap freer = hugeFreer(mode, interval)) {
+            long block = freer.mallocAddress(HUGE);
+            freer.freeAddress(block);
+            long range = block & -MAPPING_ALIGNMENT;
+            long theirs = 0;
+            try (Heap other = Heap.builder().name("other").build()) {
+                for (int i = 0; i < 8 && theirs == 0; i++) {
+                    long candidate = other.mallocAddress(HUGE);
+                    if ((candidate & -MAPPING_ALIGNMENT) == range) {
+                        theirs = candidate;
+                    }
+                }
+            }
+            assumeTrue(theirs != 0, "the OS gave the range to no other heap");
+            long stale = theirs;
+            assertMisuse(BAD_FREE, () -> freer.freeAddress(stale), "free of the other heap's block");
+            assertMisuse(BAD_FREE, () -> freer.usableSize(stale), "usableSize of the other heap's block");
+            assertEquals(0, freer.stats().liveBlocks());
+        }
     }
 
     @Test

@@ -287,6 +287,21 @@ final class CheckedAllocator implements Allocator {
         return guarded.giveBackUnused() || !held.isEmpty();
     }
 
+    /**
+     * The fast core was given an address in memory the checked blocks' core gave back to the OS (a
+     * sampled huge block's mapping, say) and no heap has mapped since: a checked block freed before
+     * if one started there, else not a block.
+     */
+    MemoryMisuseException misuseInUnmapped(String operation, long address) {
+        BlockRecord previous = freed.get(address);
+        if (previous == null) {
+            return SanitizerReports.badFree(operation, address, null, name);
+        }
+        return operation.equals("free") || operation.equals("realloc")
+                ? SanitizerReports.doubleFree(operation, previous, name)
+                : SanitizerReports.queryAfterFree(operation, previous, name);
+    }
+
     /** A free of a sampled block, routed here by the fast core. */
     void freeSampled(long address) {
         free(address, false);

@@ -971,9 +971,18 @@ public final class HeapCore implements Allocator {
         if (region == null) {
             // Unmapped because another thread closed the heap meanwhile (a misuse): say that.
             checkOpen();
-            // In sampled mode a checked huge block's mapping was the other core's.
-            if (spans.wasUnmapped(address) || (sampledCore != null && sampledCore.spans.wasUnmapped(address))) {
+            SpanAllocator.UnmappedRange range = spans.unmappedAt(address);
+            if (range != null && range.huge() && address != range.start()) {
+                throw MisuseReports.insideFreedHuge(operation, address, range.start(), name);
+            }
+            if (range != null) {
+                // A huge block's start, or somewhere in a region of pages, whose blocks' bounds
+                // went with the region.
                 throw MisuseReports.doubleFreeUnmapped(operation, address, name);
+            }
+            if (sampledCore != null && sampledCore.spans.unmappedAt(address) != null) {
+                // Memory of checked blocks (a sampled huge block's mapping): their records tell.
+                throw sampler.misuseInUnmapped(operation, address);
             }
             throw MisuseReports.foreign(operation, address, name);
         }

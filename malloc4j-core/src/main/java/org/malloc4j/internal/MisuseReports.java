@@ -38,6 +38,13 @@ final class MisuseReports {
                 heap);
     }
 
+    /** An address inside a huge block this heap freed, whose mapping no heap has made since. */
+    static MemoryMisuseException insideFreedHuge(String operation, long address, long blockStart, String heap) {
+        return notAllocated(operation, address, "is " + (address - blockStart) + " bytes inside the huge block at 0x"
+                + hex(blockStart) + " that heap '" + heap + "' freed (its memory went back to the OS): only the"
+                + " address a block starts at may be passed", heap);
+    }
+
     static MemoryMisuseException mismatch(String operation, long address, String heap) {
         return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena or pool vs Heap."
                 + operation + ") on 0x" + hex(address), address, "0x" + hex(address)

@@ -17,6 +17,13 @@ final class RegionMap {
     private static final VarHandle LEAVES = MethodHandles.arrayElementVarHandle(Region[][].class);
 
     private static final Region[][] ROOT = new Region[1 << ROOT_BITS][];
+    /**
+     * Per chunk, as {@link #ROOT}: the number of the mapping that last covered it, by any heap (0
+     * for none); guarded by the class's lock.
+     */
+    private static final long[][] MAPPINGS = new long[1 << ROOT_BITS][];
+    /** The number of the latest mapping; guarded by the class's lock. */
+    private static long lastMapping;
 
     private RegionMap() {
     }
@@ -31,16 +38,38 @@ final class RegionMap {
         return leaf == null ? null : leaf[(int) chunk & LEAF_MASK];
     }
 
-    /** Maps every 32 MiB chunk of {@code [base, base + byteSize)} to {@code region} (or null). */
+    /**
+     * Maps every 32 MiB chunk of {@code [base, base + byteSize)} to {@code region} (or null), and
+     * numbers a new mapping ({@link #mappingAt}).
+     */
     static synchronized void set(long base, long byteSize, Region region) {
+        long mapping = region != null ? ++lastMapping : 0;
         for (long chunk = base >>> Region.SHIFT; chunk <= (base + byteSize - 1) >>> Region.SHIFT; chunk++) {
             int rootIndex = (int) (chunk >>> LEAF_BITS);
             Region[] leaf = ROOT[rootIndex];
             if (leaf == null) {
                 leaf = new Region[1 << LEAF_BITS];
+                MAPPINGS[rootIndex] = new long[1 << LEAF_BITS];
                 LEAVES.setRelease(ROOT, rootIndex, leaf);
             }
             leaf[(int) chunk & LEAF_MASK] = region;
+            if (region != null) {
+                MAPPINGS[rootIndex][(int) chunk & LEAF_MASK] = mapping;
+            }
         }
+    }
+
+    /**
+     * @return the number of the mapping, by any heap, that last covered the 32 MiB chunk holding
+     *     {@code address}, mapped still or not (0 if none did): a range a heap unmapped that has
+     *     the number it had then was not mapped again since
+     */
+    static synchronized long mappingAt(long address) {
+        if ((address >>> ADDRESS_BITS) != 0) {
+            return 0;
+        }
+        long chunk = address >>> Region.SHIFT;
+        long[] leaf = MAPPINGS[(int) (chunk >>> LEAF_BITS)];
+        return leaf == null ? 0 : leaf[(int) chunk & LEAF_MASK];
     }
 }

@@ -88,10 +88,10 @@ final class SpanAllocator {
     /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
     private final ArrayDeque<Page>[] abandoned;
     /**
-     * The last ranges this heap unmapped (regions purged or trimmed, huge blocks freed), as
-     * {start, end} pairs in a ring, so a stale free into one is named a double free, not foreign.
+     * The last ranges this heap unmapped (regions purged or trimmed, huge blocks freed), in a ring,
+     * so a stale free into one is named for what it was, not foreign, until a heap maps it again.
      */
-    private final long[] unmapped = new long[2 * 64];
+    private final UnmappedRange[] unmapped = new UnmappedRange[64];
     private int unmappedNext;
 
     final AtomicLong committed = new AtomicLong();
@@ -654,15 +654,28 @@ final class SpanAllocator {
         }
     }
 
-    /** @return whether {@code address} lies in memory this heap unmapped lately */
-    boolean wasUnmapped(long address) {
+    /**
+     * A range this heap unmapped: a huge block's mapping ({@code huge}, the block at {@code start}),
+     * or a region of pages.
+     *
+     * @param mapping the number of the mapping it was ({@link RegionMap#mappingAt})
+     */
+    record UnmappedRange(long start, long end, boolean huge, long mapping) {
+    }
+
+    /**
+     * @return the range holding {@code address} that this heap unmapped lately and that no heap
+     *     has mapped again since, or null
+     */
+    UnmappedRange unmappedAt(long address) {
+        long mapping = RegionMap.mappingAt(address);
         synchronized (unmapped) {
-            for (int i = 0; i < unmapped.length; i += 2) {
-                if (address >= unmapped[i] && address < unmapped[i + 1]) {
-                    return true;
+            for (UnmappedRange range : unmapped) {
+                if (range != null && range.mapping == mapping && address >= range.start && address < range.end) {
+                    return range;
                 }
             }
-            return false;
+            return null;
         }
     }
 
@@ -677,10 +690,11 @@ final class SpanAllocator {
     }
 
     private void unmap(Region region) {
+        UnmappedRange range = new UnmappedRange(region.base, region.base + region.byteSize, region.huge,
+                RegionMap.mappingAt(region.base));
         synchronized (unmapped) {
-            unmapped[unmappedNext] = region.base;
-            unmapped[unmappedNext + 1] = region.base + region.byteSize;
-            unmappedNext = (unmappedNext + 2) % unmapped.length;
+            unmapped[unmappedNext] = range;
+            unmappedNext = (unmappedNext + 1) % unmapped.length;
         }
         RegionMap.set(region.base, region.byteSize, null);
         region.arena.close();
