@@ -316,7 +316,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *
      * @param block a live block of this heap
      * @return the block's usable size in bytes
-     * @throws MemoryMisuseException if {@code block} is not a live block of this heap
+     * @throws MemoryMisuseException if {@code block} is not a live block of this heap: of kind
+     *     {@link MemoryMisuseException.Kind#USE_AFTER_FREE} for a block this heap freed (and has not
+     *     handed out again), {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of
+     *     this heap starts at (inside a block, another heap's block, memory never handed out)
      * @throws IllegalStateException if this heap is closed
      */
     public long usableSize(MemorySegment block) {
@@ -419,7 +422,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *
      * @param address the address of a live block of this heap
      * @return the block's usable size in bytes
-     * @throws MemoryMisuseException if {@code address} is not a live block of this heap
+     * @throws MemoryMisuseException if {@code address} is not a live block of this heap: of kind
+     *     {@link MemoryMisuseException.Kind#USE_AFTER_FREE} for a block this heap freed (and has not
+     *     handed out again), {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of
+     *     this heap starts at (inside a block, another heap's block, memory never handed out)
      * @throws IllegalStateException if this heap is closed
      */
     public long usableSize(long address) {

@@ -3,11 +3,17 @@ package org.malloc4j;
 /**
  * A snapshot of a heap's counters. All sizes are in bytes.
  *
- * <p>Invariants of a quiescent heap (no call in progress on any thread):
+ * <p>Invariants of a quiescent open heap (no call in progress on any thread):
  * {@code requestedBytes <= usableBytes <= committedBytes <= reservedBytes},
  * {@code liveBlocks == mallocCount - freeCount}, and each peak is at least its current value.
  * While other threads allocate, the counters are read one by one without stopping them, so a
  * snapshot may be off by the calls in flight.
+ *
+ * <p>A snapshot of a {@linkplain Heap#close() closed} heap is not bound by the first: all of its
+ * memory went back to the operating system, so {@code committedBytes} and {@code reservedBytes}
+ * are 0, while the blocks still live when it closed stay counted in {@code liveBlocks},
+ * {@code requestedBytes} and {@code usableBytes} (what it leaked); the peaks and the other counts
+ * keep their last values.
  *
  * @param name the heap's name
  * @param mallocCount blocks handed out since the heap was made (every malloc family call that

@@ -396,6 +396,7 @@ class HeapContractTest {
             assertThrows(IllegalStateException.class, () -> block.set(ValueLayout.JAVA_LONG, 0, 1));
         }
 
+        /** As HeapStats says: memory goes, the blocks left live stay counted. */
         @Test
         void closeReleasesAllMemory() {
             heap.malloc(100);
@@ -405,6 +406,8 @@ class HeapContractTest {
             HeapStats stats = heap.stats();
             assertEquals(0, stats.committedBytes());
             assertEquals(0, stats.reservedBytes());
+            assertEquals(3, stats.liveBlocks(), stats.toString());
+            assertTrue(stats.usableBytes() >= 100 + 21 * MIB, stats.toString());
         }
 
         @Test
