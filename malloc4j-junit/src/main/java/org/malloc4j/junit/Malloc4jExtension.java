@@ -60,8 +60,11 @@ import org.malloc4j.LeakReport;
  *   <li><b>Exhaustion that escapes fails the test.</b> A {@link HeapExhaustedError} thrown out of a
  *       test method (a {@code @Test}, each invocation of a {@code @ParameterizedTest} or other test
  *       template, a {@code @TestFactory} and its dynamic tests) or out of a {@code @BeforeEach} or
- *       {@code @AfterEach} method fails that test with an {@link AssertionError} saying the code
- *       under test let it escape, the error as its cause; the tests after it run as usual. JUnit
+ *       {@code @AfterEach} method fails that test; one thrown while JUnit takes the next node of a
+ *       lazy {@code Stream}, {@code Iterator} or {@code Iterable} a factory returned, or of a
+ *       {@code DynamicContainer}'s children, fails that factory or container. It fails with an
+ *       {@link AssertionError} saying the code under test let it escape, the error as its cause; the
+ *       tests after it run as usual. JUnit
  *       treats every {@link OutOfMemoryError} as fatal and ends the whole run, but a
  *       {@code HeapExhaustedError} says only that a malloc4j heap could not serve a request: the
  *       Java heap is untouched, and the test's heap gives its memory back when it is closed. So
@@ -251,7 +254,10 @@ public final class Malloc4jExtension
     public <T> T interceptTestFactoryMethod(Invocation<T> invocation,
                                             ReflectiveInvocationContext<Method> invocationContext,
                                             ExtensionContext extensionContext) throws Throwable {
-        return proceedFailingOnExhaustion(invocation);
+        // JUnit takes the nodes after this returns: a lazy stream, iterator or container makes them then
+        @SuppressWarnings("unchecked")
+        T nodes = (T) ExhaustionFailingNodes.of(proceedFailingOnExhaustion(invocation));
+        return nodes;
     }
 
     @Override
@@ -282,9 +288,14 @@ public final class Malloc4jExtension
         try {
             return invocation.proceed();
         } catch (HeapExhaustedError e) {
-            throw new AssertionError("Malloc4jExtension: the code under test let a HeapExhaustedError escape: "
-                    + e.getMessage(), e);
+            throw escaped(e);
         }
+    }
+
+    /** @return the failure of a test that let {@code exhaustion} escape */
+    static AssertionError escaped(HeapExhaustedError exhaustion) {
+        return new AssertionError("Malloc4jExtension: the code under test let a HeapExhaustedError escape: "
+                + exhaustion.getMessage(), exhaustion);
     }
 
     // ---- before and after each test ----

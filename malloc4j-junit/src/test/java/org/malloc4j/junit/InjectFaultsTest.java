@@ -1,6 +1,7 @@
 package org.malloc4j.junit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -12,10 +13,14 @@ import static org.malloc4j.junit.SampleRunner.failure;
 import java.lang.foreign.MemorySegment;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Nested;
@@ -27,6 +32,7 @@ import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.malloc4j.CheckMode;
 import org.malloc4j.FaultInjection;
 import org.malloc4j.Heap;
@@ -231,6 +237,77 @@ class InjectFaultsTest {
         }
     }
 
+    /**
+     * Factories whose nodes are made lazily, while JUnit runs them: each lets {@link HeapExhaustedError}
+     * escape on its second allocation, after the first node has run; the test ordered last must still
+     * run. Each node has a source of its own, so SampleRunner reports it by its display name.
+     */
+    @SampleRunner.Sample
+    @LeakCheck
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class ExhaustionInALazyFactorySample {
+        /** The streams whose close handlers ran. */
+        static final List<String> CLOSED = new ArrayList<>();
+
+        static DynamicTest madeWith(Heap heap, String displayName) {
+            heap.free(heap.malloc(16));
+            return DynamicTest.dynamicTest(displayName, URI.create("classpath:/" + displayName), () -> { });
+        }
+
+        @TestFactory
+        @Order(1)
+        @InjectFaults(everyNth = 2)
+        Stream<DynamicTest> lazyStreamLetsItEscape(Heap heap) {
+            return IntStream.range(0, 3).mapToObj(i -> madeWith(heap, "streamed" + i))
+                    .onClose(() -> CLOSED.add("lazyStream"));
+        }
+
+        @TestFactory
+        @Order(2)
+        @InjectFaults(everyNth = 2)
+        DynamicContainer lazyNestedContainerLetsItEscape(Heap heap) {
+            Stream<DynamicTest> inner = IntStream.range(0, 3).mapToObj(i -> madeWith(heap, "nested" + i))
+                    .onClose(() -> CLOSED.add("innerContainer"));
+            return DynamicContainer.dynamicContainer("outerContainer", URI.create("classpath:/outerContainer"),
+                    Stream.of(DynamicContainer.dynamicContainer("innerContainer",
+                            URI.create("classpath:/innerContainer"), inner)));
+        }
+
+        @TestFactory
+        @Order(3)
+        @InjectFaults(everyNth = 2)
+        Iterator<DynamicTest> iteratorLetsItEscape(Heap heap) {
+            return new Iterator<>() {
+                private int made;
+
+                @Override
+                public boolean hasNext() {
+                    return made < 3;
+                }
+
+                @Override
+                public DynamicTest next() {
+                    return madeWith(heap, "iterated" + made++);
+                }
+            };
+        }
+
+        @TestFactory
+        @Order(4)
+        @InjectFaults(everyNth = 2)
+        List<DynamicContainer> listedContainerLetsItEscape(Heap heap) {
+            Stream<DynamicTest> listed = IntStream.range(0, 3).mapToObj(i -> madeWith(heap, "listed" + i));
+            return List.of(DynamicContainer.dynamicContainer("listedContainer",
+                    URI.create("classpath:/listedContainer"), listed));
+        }
+
+        @Test
+        @Order(5)
+        void runsAfterwards(Heap heap) {
+            heap.free(heap.malloc(8));
+        }
+    }
+
     @InjectFaults(everyNth = 1)
     abstract static class FaultyBase {
     }
@@ -330,6 +407,32 @@ class InjectFaultsTest {
         assertTrue(failure(results, "letsALimitedHeapsExhaustionEscape").getMessage()
                 .contains("heap 'small' cannot allocate " + (4 << 20) + " bytes"));
         assertSucceeded(results, "runsNext");
+    }
+
+    @Test
+    void exhaustionWhileALazyFactoryMakesItsNodesFailsTheFactoryAndTheRunGoesOn() {
+        ExhaustionInALazyFactorySample.CLOSED.clear();
+        EngineExecutionResults execution = SampleRunner.execute(ExhaustionInALazyFactorySample.class);
+        Map<String, TestExecutionResult> tests = SampleRunner.tests(execution);
+        Map<String, TestExecutionResult> containers = SampleRunner.containers(execution);
+        for (String node : List.of("lazyStreamLetsItEscape", "innerContainer", "iteratorLetsItEscape",
+                "listedContainer")) {
+            Throwable failure = assertInstanceOf(AssertionError.class, failure(containers, node), node);
+            assertTrue(failure.getMessage().startsWith("Malloc4jExtension: the code under test let a "
+                    + "HeapExhaustedError escape: heap '"), failure.getMessage());
+            assertTrue(failure.getMessage().endsWith("cannot allocate 16 bytes: failure injected by FaultInjection"),
+                    failure.getMessage());
+            assertInstanceOf(HeapExhaustedError.class, failure.getCause(), node);
+        }
+        for (String node : List.of("streamed0", "nested0", "iterated0", "listed0", "runsAfterwards")) {
+            assertSucceeded(tests, node);
+        }
+        for (String node : List.of("outerContainer", "lazyNestedContainerLetsItEscape",
+                "listedContainerLetsItEscape")) {
+            assertSucceeded(containers, node);
+        }
+        assertFalse(tests.containsKey("streamed1"), tests.keySet()::toString);
+        assertEquals(List.of("lazyStream", "innerContainer"), ExhaustionInALazyFactorySample.CLOSED);
     }
 
     @Test

@@ -18,8 +18,10 @@ import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.engine.support.descriptor.MethodSource;
+import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Event;
+import org.junit.platform.testkit.engine.Events;
 
 /**
  * Runs sample test classes, written to pass or fail on purpose, through the JUnit Platform test kit
@@ -56,18 +58,37 @@ final class SampleRunner {
      * @return each test method's name (one entry per method; the last invocation wins) and how it ended
      */
     static Map<String, TestExecutionResult> run(Class<?> sample, String... methods) {
+        return tests(execute(sample, methods));
+    }
+
+    /** Runs the sample class, or only the named methods of it, as {@link #run} does. */
+    static EngineExecutionResults execute(Class<?> sample, String... methods) {
         DiscoverySelector[] selectors = methods.length == 0
                 ? new DiscoverySelector[] {DiscoverySelectors.selectClass(sample)}
                 : Arrays.stream(methods).map(method -> DiscoverySelectors.selectMethod(sample, method))
                         .toArray(DiscoverySelector[]::new);
-        Map<String, TestExecutionResult> results = new LinkedHashMap<>();
-        EngineTestKit.engine("junit-jupiter")
+        return EngineTestKit.engine("junit-jupiter")
                 .selectors(selectors)
                 .configurationParameter(SAMPLES_PARAMETER, "true")
-                .execute()
-                .testEvents()
-                .finished()
-                .stream()
+                .execute();
+    }
+
+    /** @return how each test ended, named as {@link #run} names them */
+    static Map<String, TestExecutionResult> tests(EngineExecutionResults execution) {
+        return results(execution.testEvents());
+    }
+
+    /**
+     * @return how each container ended: a {@code @TestFactory} or test template by its method's name, a
+     *     dynamic container with a source of its own by its display name
+     */
+    static Map<String, TestExecutionResult> containers(EngineExecutionResults execution) {
+        return results(execution.containerEvents());
+    }
+
+    private static Map<String, TestExecutionResult> results(Events events) {
+        Map<String, TestExecutionResult> results = new LinkedHashMap<>();
+        events.finished().stream()
                 .forEach(event -> results.put(methodName(event), event.getRequiredPayload(TestExecutionResult.class)));
         return results;
     }
