@@ -34,6 +34,7 @@ import org.malloc4j.internal.Os;
  * inaccessible ({@link IllegalStateException} on access) and gives every page back. They are
  * accessible from any thread. A close that a downcall using one of the segments interrupts closes
  * the other pages and leaves the pool open with the pages in use; closing it again finishes.
+ * {@link Heap#close()} then leaves the pool, and the heap, open as well.
  *
  * <p>Each page has its own {@link Arena#ofShared() shared arena}, and closing one costs a handshake
  * with every thread (tens of microseconds). {@link #close()} closes one per page, so its cost grows

@@ -509,10 +509,27 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * another thread throws {@link WrongThreadException}), so the heap frees its blocks and closes
      * ({@link BumpArena#isClosed()} then returns true).
      *
+     * <p>Memory a downcall is using (a native function running with one of the heap's segments,
+     * say from an upcall it made into Java) is never unmapped under it; the JDK refuses to close the
+     * segment's scope meanwhile, and this method throws {@link IllegalStateException}:
+     * <ul>
+     * <li>If the segment is of a scope, {@link BumpArena} or {@link FixedSizePool}, that one stays
+     *     open (a pool keeps only the pages in use), and so does the heap, with every other
+     *     dependent closed, as for a confined scope of a live thread; nothing else changes, and
+     *     closing the heap again after the downcall returns finishes.
+     * <li>If the segment is of a block of the heap itself, the heap is closed
+     *     ({@link #isClosed()} returns true and every operation refuses) and every other segment is
+     *     inaccessible and unmapped, except the region of the heap's memory holding that block (in
+     *     {@link CheckMode#FAST} mode, and for unsampled blocks, the segments of the region's other
+     *     blocks stay accessible too). That memory stays mapped until {@code close()} is called
+     *     again after the downcall returns, or the process ends.
+     * </ul>
+     *
      * @throws UnsupportedOperationException if this is the {@linkplain #global() global} heap
-     * @throws IllegalStateException if this heap is already closed, or if a confined scope or
-     *     arena of another thread that is still alive is still open (only its thread can close it;
-     *     the heap then stays open, with every other dependent closed)
+     * @throws IllegalStateException if this heap is already closed (and a downcall kept none of its
+     *     memory mapped); if a confined scope or arena of another thread that is still alive is
+     *     still open (only its thread can close it; the heap then stays open, with every other
+     *     dependent closed); or if a downcall is using memory of the heap, as described above
      */
     @Override
     public void close() {
@@ -520,25 +537,44 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             throw new UnsupportedOperationException("the global heap cannot be closed");
         }
         if (core.isClosed()) {
-            throw new IllegalStateException("heap '" + name() + "' is already closed");
+            // Unmaps what a downcall was using at the first close, or says the heap is closed already.
+            core.close();
+            return;
         }
-        java.util.List<String> stillOpen = new java.util.ArrayList<>();
+        java.util.List<String> otherThreads = new java.util.ArrayList<>();
+        java.util.List<String> inUse = new java.util.ArrayList<>();
         for (AutoCloseable dependent : java.util.List.copyOf(dependents)) {
             try {
                 dependent.close();
             } catch (WrongThreadException e) {
                 if (!closeIfOwnerEnded(dependent)) {
-                    stillOpen.add(dependent.toString());
+                    otherThreads.add(dependent.toString());
                 }
             } catch (Exception e) {
-                dependents.remove(dependent);
+                if (isClosed(dependent)) {
+                    dependents.remove(dependent);
+                } else {
+                    // The JDK refuses to close an arena while a downcall holds a segment of it.
+                    inUse.add(dependent.toString());
+                }
             }
         }
-        if (!stillOpen.isEmpty()) {
-            throw new IllegalStateException("heap '" + name() + "' is not closed: close these on their own "
-                    + "threads first: " + stillOpen);
+        if (!otherThreads.isEmpty() || !inUse.isEmpty()) {
+            throw new IllegalStateException("heap '" + name() + "' is not closed:"
+                    + (inUse.isEmpty() ? "" : " a downcall is using a segment of these, which stay open; close the "
+                            + "heap again after it returns: " + inUse + (otherThreads.isEmpty() ? "" : ";"))
+                    + (otherThreads.isEmpty() ? "" : " close these on their own threads first: " + otherThreads));
         }
         core.close();
+    }
+
+    private static boolean isClosed(AutoCloseable dependent) {
+        return switch (dependent) {
+            case BumpArena arena -> arena.isClosed();
+            case FixedSizePool pool -> pool.isClosed();
+            case HeapScope scope -> scope.isClosed();
+            default -> true;
+        };
     }
 
     /** A confined dependent whose thread has ended can be reached by no thread: close it without that thread. */

@@ -116,8 +116,9 @@ final class HeapScope implements Arena {
      * Closes this scope: every segment it returned becomes inaccessible, then every block it
      * allocated goes back to the heap (unless the heap was closed first, which took them already).
      *
-     * @throws IllegalStateException if this scope is already closed, or (shared scopes) a segment
-     *     of it is being accessed by a downcall at this moment; nothing changes then
+     * @throws IllegalStateException if this scope is already closed, or a segment of it is being
+     *     accessed by a downcall at this moment; nothing changes then (and {@link Heap#close()}
+     *     leaves this scope and the heap open)
      * @throws WrongThreadException if this scope is confined and the caller is not its owner
      */
     @Override
@@ -169,6 +170,19 @@ final class HeapScope implements Arena {
         }
         blocks = null;
         blockCount = 0;
+    }
+
+    /** @return whether this scope is closed */
+    boolean isClosed() {
+        if (lock == null) {
+            return closed;
+        }
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** @return blocks this scope holds now: allocated and not yet freed by {@link #close()} */

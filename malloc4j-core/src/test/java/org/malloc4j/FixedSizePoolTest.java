@@ -1,7 +1,5 @@
 package org.malloc4j;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,13 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -321,7 +313,7 @@ class FixedSizePoolTest {
             MemorySegment held = blocks.get(busy);
             held.set(JAVA_LONG, 0, 7);
             boolean[] ran = new boolean[1];
-            whileHeldByADowncall(held, () -> {
+            Downcalls.whileHeldByADowncall(held, () -> {
                 ran[0] = true;
                 IllegalStateException refused = assertThrows(IllegalStateException.class, pool::close);
                 assertTrue(refused.getMessage().contains("is not closed"), refused.getMessage());
@@ -348,44 +340,6 @@ class FixedSizePoolTest {
             assertEquals(before, liveBlocks());
             assertThrows(IllegalStateException.class, () -> held.get(JAVA_LONG, 0));
         }
-    }
-
-    private static volatile Runnable whileHeld;
-    private static volatile Throwable failedWhileHeld;
-
-    /** Runs {@code action} in Java during a downcall that holds {@code segment}: qsort's comparator. */
-    private static void whileHeldByADowncall(MemorySegment segment, Runnable action) throws Throwable {
-        Linker linker = Linker.nativeLinker();
-        MethodHandle qsort = linker.downcallHandle(linker.defaultLookup().find("qsort").orElseThrow(),
-                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
-        MethodHandle compare = MethodHandles.lookup().findStatic(FixedSizePoolTest.class, "compareWhileHeld",
-                MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class));
-        whileHeld = action;
-        failedWhileHeld = null;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment comparator = linker.upcallStub(compare,
-                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), arena);
-            qsort.invokeExact(segment, 2L, segment.byteSize() / 2, comparator);
-        } finally {
-            whileHeld = null;
-        }
-        if (failedWhileHeld != null) {
-            throw failedWhileHeld;
-        }
-    }
-
-    /** An exception must not leave an upcall (the JVM would end): it is kept for the test to throw. */
-    private static int compareWhileHeld(MemorySegment a, MemorySegment b) {
-        Runnable action = whileHeld;
-        whileHeld = null;
-        if (action != null) {
-            try {
-                action.run();
-            } catch (Throwable t) {
-                failedWhileHeld = t;
-            }
-        }
-        return 0;
     }
 
     /** As with {@link Heap#free} and C's {@code free(NULL)}: nothing to free, whatever the state. */

@@ -61,6 +61,8 @@ final class CheckedAllocator implements Allocator {
     private final AtomicLong replacedFastBlocks = new AtomicLong();
     /** Set when {@link #close} starts: from then on the heap is closed to every caller. */
     private final AtomicBoolean closing = new AtomicBoolean();
+    /** Checked blocks a downcall was using when the heap closed: their arenas, and memory, are kept. */
+    private final List<BlockRecord> inUseAtClose = new ArrayList<>();
 
     CheckedAllocator(HeapCore core, HeapConfig config) {
         this.name = config.name();
@@ -505,6 +507,10 @@ final class CheckedAllocator implements Allocator {
     /** The segment of a checked block: in its own scope, watched for becoming unreachable. */
     MemorySegment checkedSegment(long address, long byteSize) {
         BlockRecord block = live.get(address);
+        if (block == null) {
+            // Another thread closed the heap since the block was allocated (a misuse): say that.
+            checkOpen();
+        }
         MemorySegment segment = Os.segment(address, byteSize, block.arena);
         CLEANER.register(segment, () -> reportUnreachable(block));
         return segment;
@@ -585,29 +591,48 @@ final class CheckedAllocator implements Allocator {
         return closing.get() || (fast != null ? fast : guarded).isClosed();
     }
 
+    /**
+     * Closes the heap and unmaps its memory, but never memory a downcall is using (a checked block
+     * whose arena refuses to close, or a fast block whose region's arena does): that stays mapped,
+     * and this throws. Closing again after the downcall returned unmaps it.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closing.compareAndSet(false, true)) {
-            throw new IllegalStateException("heap '" + name + "' is closed");
-        }
-        LeakReport leaks = leaks();
-        if (!leaks.isEmpty()) {
-            System.err.println(leaks.text());
-        }
-        for (BlockRecord block : live.values()) {
-            try {
-                block.arena.close();
-            } catch (IllegalStateException freedMeanwhile) {
-                // A free racing this close (a misuse) closed it first: what matters is that it is closed.
+            if (inUseAtClose.isEmpty() && !(guarded != null && guarded.leftMapped())
+                    && !(fast != null && fast.leftMapped())) {
+                throw new IllegalStateException("heap '" + name + "' is already closed");
             }
+        } else {
+            LeakReport leaks = leaks();
+            if (!leaks.isEmpty()) {
+                System.err.println(leaks.text());
+            }
+            inUseAtClose.addAll(live.values());
+            live.clear();
+            quarantine.drain();
         }
-        live.clear();
-        quarantine.drain();
+        inUseAtClose.removeIf(CheckedAllocator::closeArena);
+        long leftMapped = 0;
         if (guarded != null) {
-            guarded.close();
+            leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray());
         }
         if (fast != null) {
-            fast.close();
+            leftMapped += fast.closeUnlessInUse(new long[0]);
+        }
+        if (leftMapped > 0) {
+            throw HeapCore.inUseByADowncall(name, leftMapped);
+        }
+    }
+
+    /** @return whether the block's arena is closed now; false while a downcall holds a segment of it */
+    private static boolean closeArena(BlockRecord block) {
+        try {
+            block.arena.close();
+            return true;
+        } catch (IllegalStateException e) {
+            // Closed already by a free racing this close (a misuse), or held by a downcall.
+            return !block.arena.scope().isAlive();
         }
     }
 

@@ -1289,17 +1289,60 @@ public final class HeapCore implements Allocator {
         return closed;
     }
 
+    /**
+     * Closes this heap and unmaps its memory, but never memory a downcall is using: that stays
+     * mapped, and this throws. Closing again after the downcall returned unmaps it.
+     *
+     * @throws IllegalStateException if a downcall is using memory of this heap (the heap is closed
+     *     all the same), or this heap was closed before and left nothing mapped
+     */
     @Override
     public void close() {
         spans.lock.lock();
         try {
-            if (closed) {
+            if (closed && !spans.leftMapped()) {
                 throw new IllegalStateException("heap '" + name + "' is already closed");
             }
-            closed = true;
-            spans.closeAll();
+            long leftMapped = closeUnlessInUse(new long[0]);
+            if (leftMapped > 0) {
+                throw inUseByADowncall(name, leftMapped);
+            }
         } finally {
             spans.lock.unlock();
         }
+    }
+
+    /**
+     * Closes this heap, or finishes closing it: unmaps its memory except regions whose arenas a
+     * downcall holds or that hold an address of {@code inUse}.
+     *
+     * @param inUse addresses of blocks a downcall is using (their own arenas refused to close)
+     * @return the bytes left mapped, which closing again unmaps once no downcall uses them
+     */
+    long closeUnlessInUse(long[] inUse) {
+        spans.lock.lock();
+        try {
+            closed = true;
+            return spans.closeAll(inUse);
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    /** @return whether a close left memory mapped because a downcall was using it */
+    boolean leftMapped() {
+        spans.lock.lock();
+        try {
+            return spans.leftMapped();
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    /** What {@link #close()} throws when a downcall is using memory of the heap it closed. */
+    static IllegalStateException inUseByADowncall(String name, long leftMapped) {
+        return new IllegalStateException("heap '" + name + "' is closed, but a downcall is using its memory: "
+                + leftMapped + " bytes stay mapped, and segments of them accessible, until close() is called "
+                + "again after the downcall returns");
     }
 }

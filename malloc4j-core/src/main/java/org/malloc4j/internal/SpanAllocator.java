@@ -92,6 +92,11 @@ final class SpanAllocator {
      * so a stale free into one is named for what it was, not foreign, until a heap maps it again.
      */
     private final UnmappedRange[] unmapped = new UnmappedRange[64];
+    /**
+     * Regions of the closed heap that a downcall was using when it closed: still mapped, with
+     * their arenas open, until a later {@link #closeAll} finds them free.
+     */
+    private final List<Region> stillMapped = new ArrayList<>();
     private int unmappedNext;
 
     final AtomicLong committed = new AtomicLong();
@@ -690,6 +695,13 @@ final class SpanAllocator {
     }
 
     private void unmap(Region region) {
+        region.arena.close();
+        forget(region);
+        release(region);
+    }
+
+    /** Drops a region from the map of addresses: a lookup in it finds memory this heap unmapped. */
+    private void forget(Region region) {
         UnmappedRange range = new UnmappedRange(region.base, region.base + region.byteSize, region.huge,
                 RegionMap.mappingAt(region.base));
         synchronized (unmapped) {
@@ -697,7 +709,10 @@ final class SpanAllocator {
             unmappedNext = (unmappedNext + 1) % unmapped.length;
         }
         RegionMap.set(region.base, region.byteSize, null);
-        region.arena.close();
+    }
+
+    /** Gives a forgotten region's memory back to the OS; its arena is closed, so no segment reaches it. */
+    private void release(Region region) {
         Os.release(region.base, region.byteSize);
         munmapCalls++;
         reserved -= region.byteSize;
@@ -1017,13 +1032,33 @@ final class SpanAllocator {
         }
     }
 
-    /** Unmaps everything; the heap is closing and no thread uses it. */
-    void closeAll() {
+    /**
+     * Unmaps everything the closing heap holds but the memory a downcall is using: a region whose
+     * arena refuses to close (the JDK refuses while a downcall holds a segment of it), or one that
+     * holds an address of {@code inUse} (blocks whose own arenas refused). Those stay mapped, and
+     * calling this again after the downcalls returned unmaps them. No thread allocates meanwhile.
+     *
+     * @param inUse addresses of blocks a downcall is using, each in a region that must stay mapped
+     * @return the bytes left mapped
+     */
+    long closeAll(long[] inUse) {
         for (Region region : regions) {
-            unmap(region);
+            forget(region);
+            stillMapped.add(region);
         }
         for (Region region : hugeRegions) {
-            unmap(region);
+            forget(region);
+            stillMapped.add(region);
+        }
+        long leftMapped = 0;
+        for (Iterator<Region> it = stillMapped.iterator(); it.hasNext(); ) {
+            Region region = it.next();
+            if (!holdsAny(region, inUse) && closeArena(region)) {
+                it.remove();
+                release(region);
+            } else {
+                leftMapped += region.byteSize;
+            }
         }
         regions.clear();
         hugeRegions.clear();
@@ -1033,6 +1068,31 @@ final class SpanAllocator {
         guardedBytes.set(0);
         java.util.Arrays.fill(pooledBySlices, 0);
         uncommitted(committed.get());
+        return leftMapped;
+    }
+
+    /** @return whether a close left memory mapped that a downcall was using */
+    boolean leftMapped() {
+        return !stillMapped.isEmpty();
+    }
+
+    private static boolean holdsAny(Region region, long[] addresses) {
+        for (long address : addresses) {
+            if (address >= region.base && address < region.base + region.byteSize) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** @return whether the region's arena closed; false while a downcall holds a segment of it */
+    private static boolean closeArena(Region region) {
+        try {
+            region.arena.close();
+            return true;
+        } catch (IllegalStateException inUseByADowncall) {
+            return false;
+        }
     }
 
     static long roundUp(long value, long alignment) {

@@ -1,0 +1,61 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
+/**
+ * Runs Java code while a downcall holds a segment: C's {@code qsort} sorts the segment, and its
+ * comparator, called back in Java, runs the code once. The JDK keeps the segment's scope acquired
+ * meanwhile, so closing its arena throws {@link IllegalStateException}.
+ */
+final class Downcalls {
+    private static volatile Runnable whileHeld;
+    private static volatile Throwable failedWhileHeld;
+
+    private Downcalls() {
+    }
+
+    /** Runs {@code action} in Java during a downcall that holds {@code segment} (at least 2 bytes). */
+    static void whileHeldByADowncall(MemorySegment segment, Runnable action) throws Throwable {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle qsort = linker.downcallHandle(linker.defaultLookup().find("qsort").orElseThrow(),
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
+        MethodHandle compare = MethodHandles.lookup().findStatic(Downcalls.class, "compareWhileHeld",
+                MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class));
+        whileHeld = action;
+        failedWhileHeld = null;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment comparator = linker.upcallStub(compare,
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), arena);
+            qsort.invokeExact(segment, 2L, segment.byteSize() / 2, comparator);
+        } finally {
+            whileHeld = null;
+        }
+        if (failedWhileHeld != null) {
+            throw failedWhileHeld;
+        }
+    }
+
+    /** An exception must not leave an upcall (the JVM would end): it is kept for the caller to throw. */
+    private static int compareWhileHeld(MemorySegment a, MemorySegment b) {
+        Runnable action = whileHeld;
+        whileHeld = null;
+        if (action != null) {
+            try {
+                action.run();
+            } catch (Throwable t) {
+                failedWhileHeld = t;
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,105 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A downcall (C's {@code qsort}) holds a block while its comparator, called back in Java, closes
+ * the heap: the close never unmaps the memory under the downcall, says so, and a close after the
+ * downcall returned finishes.
+ */
+class HeapCloseDuringDowncallTest {
+
+    /** Every check mode; sampled twice, so both a fast block and a sampled one are held. */
+    static Stream<Heap.Builder> heaps() {
+        return Stream.of(
+                Heap.builder().name("fast"),
+                Heap.builder().name("sampled").checkMode(CheckMode.SAMPLED),
+                Heap.builder().name("sampled-every-block").checkMode(CheckMode.SAMPLED).sampleInterval(1),
+                Heap.builder().name("full").checkMode(CheckMode.FULL));
+    }
+
+    @ParameterizedTest
+    @MethodSource("heaps")
+    void aHeapBlockADowncallUsesStaysMappedAndTheCloseSaysSoThenACloseAfterTheDowncallFinishes(Heap.Builder builder)
+            throws Throwable {
+        Heap heap = builder.build();
+        MemorySegment held = heap.malloc(8192);
+        held.fill((byte) 7);
+        MemorySegment pooled = FixedSizePool.builder(heap, 64).build().allocate();
+
+        Downcalls.whileHeldByADowncall(held, () -> {
+            IllegalStateException refused = assertThrows(IllegalStateException.class, heap::close);
+            assertTrue(refused.getMessage().contains("a downcall is using"), refused.getMessage());
+            assertTrue(heap.isClosed(), "the heap is closed to every caller");
+            assertThrows(IllegalStateException.class, () -> heap.malloc(16));
+            assertThrows(IllegalStateException.class, () -> pooled.get(JAVA_BYTE, 0));
+            assertEquals(7, held.get(JAVA_BYTE, 0), "still mapped under the downcall");
+            assertEquals(7, held.get(JAVA_BYTE, 8191));
+        });
+
+        heap.close();
+        assertTrue(heap.isClosed());
+        assertThrows(IllegalStateException.class, () -> held.get(JAVA_BYTE, 0));
+        IllegalStateException again = assertThrows(IllegalStateException.class, heap::close);
+        assertTrue(again.getMessage().contains("already closed"), again.getMessage());
+    }
+
+    /** A block of a pool, a scope or a bump arena on the heap, and what closes that holder. */
+    record Holder(String kind, Function<Heap, MemorySegment> allocate) {
+        @Override
+        public String toString() {
+            return kind;
+        }
+    }
+
+    static Stream<Arguments> heldByDependents() {
+        List<Holder> holders = List.of(
+                new Holder("pool block", heap -> FixedSizePool.builder(heap, 8192).name("held").build().allocate()),
+                new Holder("shared scope block", heap -> heap.newSharedScope().allocate(8192)),
+                new Holder("confined scope block", heap -> heap.newScope().allocate(8192)),
+                new Holder("bump arena slice", heap -> BumpArena.ofConfined(heap).allocate(8192, 16)));
+        List<Arguments> all = new ArrayList<>();
+        heaps().forEach(builder -> holders.forEach(holder -> all.add(Arguments.of(builder, holder))));
+        return all.stream();
+    }
+
+    @ParameterizedTest
+    @MethodSource("heldByDependents")
+    void aBlockOfAScopeArenaOrPoolADowncallUsesKeepsTheHeapOpenThenACloseAfterTheDowncallFinishes(
+            Heap.Builder builder, Holder holder) throws Throwable {
+        Heap heap = builder.build();
+        MemorySegment held = holder.allocate().apply(heap);
+        held.fill((byte) 7);
+        Arena other = heap.newSharedScope();
+        MemorySegment ofOther = other.allocate(64);
+
+        Downcalls.whileHeldByADowncall(held, () -> {
+            IllegalStateException refused = assertThrows(IllegalStateException.class, heap::close);
+            assertTrue(refused.getMessage().contains("a downcall is using"), refused.getMessage());
+            assertFalse(heap.isClosed(), "the heap stays open");
+            assertFalse(other.scope().isAlive(), "every other dependent is closed");
+            assertThrows(IllegalStateException.class, () -> ofOther.get(JAVA_BYTE, 0));
+            assertEquals(7, held.get(JAVA_BYTE, 0), "still mapped under the downcall");
+            assertEquals(7, held.get(JAVA_BYTE, 8191));
+            heap.free(heap.malloc(16));
+        });
+
+        heap.close();
+        assertTrue(heap.isClosed());
+        assertThrows(IllegalStateException.class, () -> held.get(JAVA_BYTE, 0));
+    }
+}
