@@ -40,6 +40,9 @@ import org.malloc4j.internal.Os;
  * with every thread (tens of microseconds). {@link #close()} closes one per page, so its cost grows
  * with {@link #pageCount()}; a {@link #free} that gives a page back to the heap closes that page's
  * (the one empty page the pool keeps spares a loop that allocates and frees one block from it).
+ * A page a downcall is using a segment of at that moment cannot be closed: the free succeeds and
+ * the pool keeps the page as one more empty page, used by later allocations and given back by
+ * {@link #close()}.
  *
  * <h2>Threads</h2>
  * A pool built with {@link Builder#threadSafe(boolean) threadSafe(true)} may be used by many threads
@@ -251,16 +254,29 @@ public final class FixedSizePool implements AutoCloseable {
         return (int) (divisorMagic != 0 ? Math.unsignedMultiplyHigh(divisorMagic, offset) : offset / stride);
     }
 
-    /** Keeps the first empty page, gives later ones back to the heap. */
+    /**
+     * Keeps the first empty page, gives later ones back to the heap. A page a downcall holds a
+     * segment of cannot be closed now (the JDK refuses): it is kept as one more empty page, which
+     * later allocations use and {@link #close()} gives back.
+     */
     private void retire(PoolPage page) {
-        if (emptyPages == 0) {
-            emptyPages++;
+        if (emptyPages > 0 && closeArena(page)) {
+            unlink(page);
+            table.remove(page);
+            heap.freeOwned(page.base);
             return;
         }
-        unlink(page);
-        table.remove(page);
-        page.arena.close();
-        heap.freeOwned(page.base);
+        emptyPages++;
+    }
+
+    /** @return whether the page's arena closed; false while a downcall holds a segment of it */
+    private static boolean closeArena(PoolPage page) {
+        try {
+            page.arena.close();
+            return true;
+        } catch (IllegalStateException inUseByADowncall) {
+            return false;
+        }
     }
 
     private void link(PoolPage page) {

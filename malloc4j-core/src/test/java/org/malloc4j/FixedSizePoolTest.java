@@ -342,6 +342,42 @@ class FixedSizePoolTest {
         }
     }
 
+    /**
+     * A free that empties a page the pool would give back, while a downcall holds that page's
+     * block: the JDK will not close the page's arena now, so the pool keeps the page as a spare
+     * empty one; the free succeeds, and the pool's counts, its later frees and its close agree.
+     */
+    @Test
+    void aFreeThatEmptiesAPageADowncallHoldsKeepsThePageAsASpare() throws Throwable {
+        long before = liveBlocks();
+        FixedSizePool pool = pool(16, 1);
+        MemorySegment a = pool.allocate();
+        MemorySegment b = pool.allocate();
+        MemorySegment c = pool.allocate();
+        pool.free(a);
+        assertEquals(3, pool.pageCount(), "the first empty page is kept");
+        b.set(JAVA_LONG, 0, 7);
+
+        Downcalls.whileHeldByADowncall(b, () -> {
+            pool.free(b);
+            assertEquals(1, pool.liveBlocks());
+            assertEquals(3, pool.pageCount(), "the page under the downcall is kept as a second empty page");
+            assertEquals(before + 3, liveBlocks(), "no page went back to the heap");
+            assertEquals(7, b.get(JAVA_LONG, 0), "still accessible under the downcall");
+        });
+
+        MemoryMisuseException again = assertThrows(MemoryMisuseException.class, () -> pool.free(b));
+        assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, again.kind());
+        List<MemorySegment> refill = List.of(pool.allocate(), pool.allocate());
+        assertEquals(3, pool.pageCount(), "the spare pages are used again");
+        refill.forEach(pool::free);
+        pool.free(c);
+        assertEquals(1, pool.pageCount());
+        pool.close();
+        assertEquals(before, liveBlocks());
+        assertThrows(IllegalStateException.class, () -> b.get(JAVA_LONG, 0));
+    }
+
     /** As with {@link Heap#free} and C's {@code free(NULL)}: nothing to free, whatever the state. */
     @Test
     void freeOfNullDoesNothingEvenOnceThePoolIsClosed() {
