@@ -446,10 +446,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Returns the memory of empty pages to the operating system now instead of after the purge
      * delay, collects the blocks other threads freed into the calling thread's pages, and hands the
      * pages of threads that ended to the heap. The empty pages are the calling thread's, the
-     * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool; each
-     * other live platform thread keeps its spare pages (one empty page per small size class it
-     * used, at most 64 KiB each, and its three latest medium pages of at most 512 KiB) until it allocates again
-     * or ends, because only its own thread may touch them.
+     * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool. Each
+     * other live platform thread keeps, until it next allocates or frees or it ends, because only
+     * its own thread may touch them:
+     * <ul>
+     * <li>its spare pages: one empty page per small size class it used, at most 64 KiB each, and
+     *     its three latest medium pages of at most 512 KiB;
+     * <li>the pages it allocates from that other threads freed blocks in: only the owner collects
+     *     those frees, so such a page stays committed, however many of its blocks were freed, even
+     *     all of them (blocks an idle thread allocated and this thread freed stay committed after
+     *     {@code trim()}).
+     * </ul>
      *
      * @throws IllegalStateException if this heap is closed
      */
@@ -659,12 +666,20 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * as exhaustion does ({@link HeapExhaustedError}, or {@code NULL} from the {@code try*}
          * members). The limit covers all of the heap's memory: in the checked modes, checked blocks
          * with their redzones and the quarantine too. Before it refuses a request, the heap gives back
-         * what it holds committed without using it: what {@link Heap#trim()} gives back (retired
-         * pages, the calling thread's empty pages, quarantined blocks) and the free memory inside the
-         * pages the calling thread allocates from, so a request that fits beside the live blocks
-         * succeeds, unless other live platform threads keep empty pages for their next allocations
-         * (up to one per small size class they used and three medium pages each, which only they can
-         * give back, by allocating again or ending). In {@link CheckMode#SAMPLED} mode the checked
+         * what {@link Heap#trim()} would on the calling thread (retired pages, the calling thread's
+         * empty pages, quarantined blocks) and reuses the free memory inside the pages the calling
+         * thread allocates from. What it cannot give back still counts against the limit, so a request
+         * smaller than the limit minus the live blocks' sizes can still be refused:
+         * <ul>
+         * <li>fragmentation: free memory sharing an operating-system page with a live block, and
+         *     the tails of pages too short for the request (filling the heap with blocks of random
+         *     sizes, freeing them all and filling it again can fit a few percent fewer blocks);
+         * <li>other live platform threads' spare pages (up to one per small size class they used and
+         *     three medium pages each), and the pages they allocate from in which other threads freed
+         *     blocks: only the owner thread collects those frees, when it next allocates or frees, or
+         *     ends; until then such a page stays committed even if all its blocks were freed.
+         * </ul>
+         * In {@link CheckMode#SAMPLED} mode the checked
          * blocks' memory serves checked blocks only, so under a limit a new checked block takes the
          * place of quarantined ones before the heap commits more memory for it: a freed checked block
          * may leave quarantine sooner than in a heap without a limit. Default: no limit.

@@ -139,8 +139,8 @@ public final class HeapCore implements Allocator {
     /**
      * The heap ran into its limit: what it holds committed without using it goes back first, the
      * calling thread's empty pages and the free memory inside its other pages included (which the
-     * purger cannot take), so that a request that fits beside the live blocks does not report
-     * exhaustion; in sampled mode, the checked blocks' core too.
+     * purger cannot take), so that fewer requests report exhaustion (fragmentation and other live
+     * threads' pages can still refuse one); in sampled mode, the checked blocks' core too.
      *
      * @return whether anything went back
      */
