@@ -447,15 +447,15 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * delay, collects the blocks other threads freed into the calling thread's pages, and hands the
      * pages of threads that ended to the heap. The empty pages are the calling thread's, the
      * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool. Each
-     * other live platform thread keeps, until it next allocates or frees or it ends, because only
-     * its own thread may touch them:
+     * other live platform thread keeps, because only its own thread may touch them:
      * <ul>
-     * <li>its spare pages: one empty page per small size class it used, at most 64 KiB each, and
-     *     its three latest medium pages of at most 512 KiB;
+     * <li>its spare pages, until it allocates again or ends: one empty page per small size class it
+     *     used, at most 64 KiB each, and its three latest medium pages of at most 512 KiB;
      * <li>the pages it allocates from that other threads freed blocks in: only the owner collects
-     *     those frees, so such a page stays committed, however many of its blocks were freed, even
-     *     all of them (blocks an idle thread allocated and this thread freed stay committed after
-     *     {@code trim()}).
+     *     those frees (when it runs out of room in a page, or calls {@code trim()} itself), so until
+     *     then, or until it ends, such a page stays committed however many of its blocks were
+     *     freed, even all of them (blocks an idle thread allocated and this thread freed stay
+     *     committed after {@code trim()}).
      * </ul>
      *
      * @throws IllegalStateException if this heap is closed
@@ -676,8 +676,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          *     sizes, freeing them all and filling it again can fit a few percent fewer blocks);
          * <li>other live platform threads' spare pages (up to one per small size class they used and
          *     three medium pages each), and the pages they allocate from in which other threads freed
-         *     blocks: only the owner thread collects those frees, when it next allocates or frees, or
-         *     ends; until then such a page stays committed even if all its blocks were freed.
+         *     blocks: only the owner thread collects those frees, when it runs out of room in a page
+         *     or calls {@code trim()}, or ends; until then such a page stays committed even if all
+         *     its blocks were freed.
          * </ul>
          * In {@link CheckMode#SAMPLED} mode the checked
          * blocks' memory serves checked blocks only, so under a limit a new checked block takes the
