@@ -1,6 +1,7 @@
 package org.malloc4j.junit;
 
 import java.lang.reflect.AnnotatedElement;
+import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
@@ -60,7 +61,9 @@ import org.malloc4j.LeakReport;
  *   <li><b>Exhaustion that escapes fails the test.</b> A {@link HeapExhaustedError} thrown out of a
  *       test method (a {@code @Test}, each invocation of a {@code @ParameterizedTest} or other test
  *       template, a {@code @TestFactory} and its dynamic tests) or out of a {@code @BeforeEach} or
- *       {@code @AfterEach} method fails that test; one thrown while JUnit takes the next node of a
+ *       {@code @AfterEach} method fails that test; one thrown out of the test class's constructor
+ *       or a {@code @BeforeAll} or {@code @AfterAll} method, when the extension is registered on
+ *       the class, fails the class's tests as any error there does; one thrown while JUnit takes the next node of a
  *       lazy {@code Stream}, {@code Iterator} or {@code Iterable} a factory returned, or of a
  *       {@code DynamicContainer}'s children, fails that factory or container. It fails with an
  *       {@link AssertionError} saying the code under test let it escape, the error as its cause; the
@@ -277,6 +280,27 @@ public final class Malloc4jExtension
     public void interceptAfterEachMethod(Invocation<Void> invocation,
                                          ReflectiveInvocationContext<Method> invocationContext,
                                          ExtensionContext extensionContext) throws Throwable {
+        proceedFailingOnExhaustion(invocation);
+    }
+
+    @Override
+    public <T> T interceptTestClassConstructor(Invocation<T> invocation,
+                                               ReflectiveInvocationContext<Constructor<T>> invocationContext,
+                                               ExtensionContext extensionContext) throws Throwable {
+        return proceedFailingOnExhaustion(invocation);
+    }
+
+    @Override
+    public void interceptBeforeAllMethod(Invocation<Void> invocation,
+                                         ReflectiveInvocationContext<Method> invocationContext,
+                                         ExtensionContext extensionContext) throws Throwable {
+        proceedFailingOnExhaustion(invocation);
+    }
+
+    @Override
+    public void interceptAfterAllMethod(Invocation<Void> invocation,
+                                        ReflectiveInvocationContext<Method> invocationContext,
+                                        ExtensionContext extensionContext) throws Throwable {
         proceedFailingOnExhaustion(invocation);
     }
 

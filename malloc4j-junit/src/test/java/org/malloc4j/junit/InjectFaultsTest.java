@@ -410,6 +410,70 @@ class InjectFaultsTest {
     }
 
     @Test
+    void exhaustionThatEscapesClassLevelCodeFailsTheClassAndTheRunGoesOn() {
+        for (Class<?> sample : List.of(ExhaustionInBeforeAllSample.class, ExhaustionInAfterAllSample.class,
+                ExhaustionInConstructorSample.class)) {
+            EngineExecutionResults execution = SampleRunner.execute(sample);
+            Throwable failure = execution.allEvents().finished().stream()
+                    .map(event -> event.getRequiredPayload(TestExecutionResult.class).getThrowable())
+                    .flatMap(java.util.Optional::stream)
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError(sample.getSimpleName() + " failed nothing"));
+            assertInstanceOf(AssertionError.class, failure, sample.getSimpleName());
+            assertTrue(failure.getMessage().startsWith("Malloc4jExtension: the code under test let a "
+                    + "HeapExhaustedError escape: heap 'small' cannot allocate"), failure.getMessage());
+            assertInstanceOf(HeapExhaustedError.class, failure.getCause(), sample.getSimpleName());
+        }
+        // The run went on: a sample after them runs as usual.
+        assertSucceeded(SampleRunner.run(EscapingExhaustionSample.class), "runsNext");
+    }
+
+    /** Asks a heap limited to 1 MiB for 4 MiB, and lets the error escape. */
+    static void exhaustASmallHeap() {
+        try (Heap small = Heap.builder().name("small").maxCommittedBytes(1 << 20).build()) {
+            small.malloc(4 << 20);
+        }
+    }
+
+    @SampleRunner.Sample
+    @LeakCheck
+    static class ExhaustionInBeforeAllSample {
+        @org.junit.jupiter.api.BeforeAll
+        static void letsItEscape() {
+            exhaustASmallHeap();
+        }
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    @SampleRunner.Sample
+    @LeakCheck
+    static class ExhaustionInAfterAllSample {
+        @org.junit.jupiter.api.AfterAll
+        static void letsItEscape() {
+            exhaustASmallHeap();
+        }
+
+        @Test
+        void runs() {
+        }
+    }
+
+    @SampleRunner.Sample
+    @LeakCheck
+    static class ExhaustionInConstructorSample {
+        ExhaustionInConstructorSample() {
+            exhaustASmallHeap();
+        }
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    @Test
     void exhaustionWhileALazyFactoryMakesItsNodesFailsTheFactoryAndTheRunGoesOn() {
         ExhaustionInALazyFactorySample.CLOSED.clear();
         EngineExecutionResults execution = SampleRunner.execute(ExhaustionInALazyFactorySample.class);
