@@ -75,6 +75,13 @@ class HeapPropertiesTest {
     record Trim() implements Action {
     }
 
+    /**
+     * A free of an address inside a live block, {@code offset} bytes past its start (reduced to its
+     * usable size): never a block's start, so always a misuse that must change nothing.
+     */
+    record FreeInside(int pick, long offset) implements Action {
+    }
+
     @Provide
     Arbitrary<List<Action>> actions() {
         Arbitrary<Long> size = sizes();
@@ -92,6 +99,7 @@ class HeapPropertiesTest {
                 Tuple.of(4, size.map(MallocElsewhere::new)),
                 Tuple.of(5, pick.map(FreeElsewhere::new)),
                 Tuple.of(2, Arbitraries.just(new FreeAgain())),
+                Tuple.of(2, Combinators.combine(pick, Arbitraries.longs().between(1, 1L << 20)).as(FreeInside::new)),
                 Tuple.of(1, Arbitraries.just(new Trim())));
         return action.list().ofMinSize(1).ofMaxSize(200).withSizeDistribution(RandomDistribution.uniform());
     }
@@ -160,6 +168,7 @@ class HeapPropertiesTest {
                         allocated(elsewhere(() -> heap.tryMalloc(byteSize)), byteSize, 16, false);
                 case FreeElsewhere(int pick) -> free(pick, true);
                 case FreeAgain() -> freeAgain();
+                case FreeInside(int pick, long offset) -> freeInside(pick, offset);
                 case Trim() -> heap.trim();
             }
         }
@@ -240,6 +249,22 @@ class HeapPropertiesTest {
             }
             HeapStats before = heap.stats();
             assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(address));
+            assertEquals(before, heap.stats(), "a rejected free changed the counters");
+        }
+
+        void freeInside(int pick, long offset) {
+            if (live.isEmpty()) {
+                return;
+            }
+            MemorySegment block = live.get(pick % live.size()).segment();
+            long usable = heap.usableSize(block);
+            if (usable < 2) {
+                return;
+            }
+            long address = block.address() + 1 + offset % (usable - 1);
+            HeapStats before = heap.stats();
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(address));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind(), e::getMessage);
             assertEquals(before, heap.stats(), "a rejected free changed the counters");
         }
 
@@ -337,7 +362,8 @@ class HeapPropertiesTest {
                 Tuple.of(25, pick.map(Free::new)),
                 Tuple.of(8, size.map(MallocElsewhere::new)),
                 Tuple.of(8, pick.map(FreeElsewhere::new)),
-                Tuple.of(2, Arbitraries.just(new FreeAgain())));
+                Tuple.of(2, Arbitraries.just(new FreeAgain())),
+                Tuple.of(2, Combinators.combine(pick, Arbitraries.longs().between(1, 4 * KIB)).as(FreeInside::new)));
         return action.list().ofMinSize(100).ofMaxSize(600).withSizeDistribution(RandomDistribution.uniform());
     }
 }

@@ -530,8 +530,25 @@ public final class HeapCore implements Allocator {
         return spans.committed.get() - spans.pooledCommitted() - heap.usableBytes - largeUsable;
     }
 
+    /**
+     * The fast path tests only what makes the free certainly right: a block starting at
+     * {@code address} in a page of this heap that the calling thread owns, held by no scope, arena
+     * or pool, and live until the claim. Anything else, misuse included, takes {@link #free(long,
+     * boolean)}, which finds out what the address is and says so; a failed claim changed nothing.
+     */
     @Override
     public void free(long address) {
+        Page page = RegionMap.slicePage(address, this);
+        if (page != null && page.ownerThread == Thread.currentThread() && !closed) {
+            int index = page.unheldIndex(address);
+            if (index >= 0) {
+                int slack = page.claim(index);
+                if (slack >= 0) {
+                    freeClaimed(page, index, slack, false);
+                    return;
+                }
+            }
+        }
         if (address != 0) {
             free(address, false);
         }
@@ -592,6 +609,11 @@ public final class HeapCore implements Allocator {
         if (slack < 0) {
             throw misuse("free", slack, address, page);
         }
+        freeClaimed(page, index, slack, moved);
+    }
+
+    /** The rest of the owner's free, once {@link Page#release} claimed the block. */
+    private void freeClaimed(Page page, int index, int slack, boolean moved) {
         ThreadHeap heap = page.owner;
         page.freeLocal(index);
         heap.freeCount++;

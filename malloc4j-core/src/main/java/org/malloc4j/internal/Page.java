@@ -237,6 +237,18 @@ public final class Page extends PageColdFields {
     }
 
     /**
+     * {@link #blockIndex} for the free fast path, of a page of blocks: also -1 once any block of the
+     * page is held by a scope, arena or pool, which the slow path then checks block by block.
+     */
+    int unheldIndex(long address) {
+        long offset = address - start;
+        int index = (int) ((offset * indexMagic) >>> 40);
+        // One unsigned compare for both ends; the index is garbage when it fails, and unused.
+        return Long.compareUnsigned(offset, spanBytes) < 0 && (long) index * blockSize == offset
+                && index < capacity && ownedBits == null ? index : -1;
+    }
+
+    /**
      * The state of block {@code index}: exact for the owner (or under the span lock), and for any
      * thread asking about a block it holds; a best effort for a block another thread frees meanwhile.
      */
@@ -260,31 +272,36 @@ public final class Page extends PageColdFields {
      *     {@link #RELEASE_FREED} / {@link #RELEASE_NOT_ALLOCATED} if it was not live (nothing changed)
      */
     int release(int index) {
-        if (!active) {
-            return index >= bump ? RELEASE_NOT_ALLOCATED : RELEASE_FREED;
-        }
-        // One swap, not a read and a compare-and-set: swapping the mark into a block already free
-        // changes nothing, and of racing swaps exactly one gets the live slack.
-        int slack = takeSlack(index);
-        if (slack == FREE_MARK) {
-            // Blocks past the bump pointer are marked free too: only a failed free reads it.
-            return index >= bump ? RELEASE_NOT_ALLOCATED : RELEASE_FREED;
-        }
-        return slack;
+        return active ? claim(index) : notLive(index);
     }
 
     /**
-     * Marks block {@code index} free.
-     *
-     * @return its slack before, or {@link #FREE_MARK} if it was free already
+     * {@link #release} of a block of a page known to be in use: the owner's, whose thread alone
+     * takes it out of use.
      */
-    private int takeSlack(int index) {
-        int raw = switch (slackWidth) {
-            case 1 -> (byte) BYTES.getAndSet(slack8, index, (byte) FREE_MARK);
-            case 2 -> (short) SHORTS.getAndSet(slack16, index, (short) FREE_MARK);
-            default -> (int) INTS.getAndSet(slack32, index, FREE_MARK);
-        };
-        return slackOf(raw);
+    int claim(int index) {
+        // One swap, not a read and a compare-and-set: swapping the mark into a block already free
+        // changes nothing, and of racing swaps exactly one gets the live slack. One switch, so the
+        // free fast path tests the width once.
+        switch (slackWidth) {
+            case 1 -> {
+                int raw = (byte) BYTES.getAndSet(slack8, index, (byte) FREE_MARK);
+                return raw != FREE_MARK ? raw & 0xFF : notLive(index);
+            }
+            case 2 -> {
+                int raw = (short) SHORTS.getAndSet(slack16, index, (short) FREE_MARK);
+                return raw != FREE_MARK ? raw & 0xFFFF : notLive(index);
+            }
+            default -> {
+                int raw = (int) INTS.getAndSet(slack32, index, FREE_MARK);
+                return raw != FREE_MARK ? raw : notLive(index);
+            }
+        }
+    }
+
+    /** Blocks past the bump pointer are marked free too: only a failed free tells them apart. */
+    private int notLive(int index) {
+        return index >= bump ? RELEASE_NOT_ALLOCATED : RELEASE_FREED;
     }
 
     /** Puts a block the owner {@linkplain #release released} into the free bitmap. */

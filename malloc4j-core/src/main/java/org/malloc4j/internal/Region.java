@@ -68,12 +68,18 @@ final class Region {
 
     /** @return the page covering {@code address} (inside this region), or null if none */
     Page pageAt(long address) {
-        if (huge) {
-            return hugePage;
-        }
+        return huge ? hugePage : slicePage(address);
+    }
+
+    /**
+     * @return the page over the slice holding {@code address} (inside this region), or null if
+     *     none; always null in a huge region, which has no slices
+     */
+    Page slicePage(long address) {
         Page[] owners = sliceOwner;
-        int slice = (int) ((address - base) >>> SLICE_SHIFT);
-        return slice < owners.length ? owners[slice] : null;
+        // A region of slices is aligned to its size, so the slice is the address's bits below it.
+        int slice = (int) (address >>> SLICE_SHIFT) & (SLICES - 1);
+        return owners != null && slice < owners.length ? owners[slice] : null;
     }
 
     /** Grows the slice map to cover slices below {@code end}; under the span lock. */

@@ -14,6 +14,7 @@ final class RegionMap {
     private static final int LEAF_BITS = 11;
     private static final int ROOT_BITS = CHUNK_BITS - LEAF_BITS;
     private static final int LEAF_MASK = (1 << LEAF_BITS) - 1;
+    private static final int ROOT_MASK = (1 << ROOT_BITS) - 1;
     private static final VarHandle LEAVES = MethodHandles.arrayElementVarHandle(Region[][].class);
 
     private static final Region[][] ROOT = new Region[1 << ROOT_BITS][];
@@ -36,6 +37,23 @@ final class RegionMap {
         long chunk = address >>> Region.SHIFT;
         Region[] leaf = (Region[]) LEAVES.getAcquire(ROOT, (int) (chunk >>> LEAF_BITS));
         return leaf == null ? null : leaf[(int) chunk & LEAF_MASK];
+    }
+
+    /**
+     * The free fast path's lookup: {@link #lookup} and {@link Region#pageAt} in one, for a region of
+     * slices of {@code core}.
+     *
+     * @return the page over the slice holding {@code address}, or null if no such region holds it
+     */
+    static Page slicePage(long address, HeapCore core) {
+        // The root index is masked, so it needs no bounds check; an address past 47 bits (which
+        // the mask would fold onto a low one) is ruled out before the leaf is read.
+        Region[] leaf = (Region[]) LEAVES.getAcquire(ROOT, (int) (address >>> (Region.SHIFT + LEAF_BITS)) & ROOT_MASK);
+        if (leaf == null || (address >>> ADDRESS_BITS) != 0) {
+            return null;
+        }
+        Region region = leaf[(int) (address >>> Region.SHIFT) & LEAF_MASK];
+        return region != null && region.core == core ? region.slicePage(address) : null;
     }
 
     /**

@@ -180,10 +180,9 @@ final class ThreadHeap {
      * (so an alloc/free loop does not churn pages); otherwise give it back to the heap.
      */
     boolean shouldRelease(Page page) {
-        if (page.inFullList) {
-            return true;
-        }
-        return available[page.sizeClass].size > 1 || current[page.sizeClass] != page;
+        // Alone in its list of pages with room: no neighbours (read on every free that empties a
+        // page, so no list object is loaded).
+        return page.inFullList || page.next != null || page.prev != null || current[page.sizeClass] != page;
     }
 
     /** Unlinks {@code page} from this heap, before it goes back to the heap's pool. */
