@@ -256,10 +256,14 @@ public final class HeapCore implements Allocator {
     /** @return the calling platform thread's heap if a request of {@code byteSize} may take the fast path, else null */
     private ThreadHeap fastHeap(long byteSize) {
         if (byteSize >= 0 && byteSize <= SizeClasses.MEDIUM_MAX && !closed) {
+            // A virtual thread has no heap of its own, so it never hits the cache: only a miss
+            // asks what kind of thread this is.
             Thread thread = Thread.currentThread();
-            if (!thread.isVirtual()) {
-                return threadHeap(thread);
+            ThreadHeap heap = cachedHeap(thread);
+            if (heap != null) {
+                return heap;
             }
+            return thread.isVirtual() ? null : cacheThreadHeap(thread);
         }
         return null;
     }
@@ -1089,8 +1093,14 @@ public final class HeapCore implements Allocator {
 
     /** @return the heap of {@code thread}, the current platform thread */
     private ThreadHeap threadHeap(Thread thread) {
+        ThreadHeap heap = cachedHeap(thread);
+        return heap != null ? heap : cacheThreadHeap(thread);
+    }
+
+    /** @return the heap of {@code thread} if the cache has it, else null (always for a virtual thread) */
+    private ThreadHeap cachedHeap(Thread thread) {
         ThreadHeap heap = heapCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)];
-        return heap != null && heap.thread == thread ? heap : cacheThreadHeap(thread);
+        return heap != null && heap.thread == thread ? heap : null;
     }
 
     private ThreadHeap cacheThreadHeap(Thread thread) {
