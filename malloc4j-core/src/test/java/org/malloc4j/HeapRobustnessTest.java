@@ -186,6 +186,36 @@ class HeapRobustnessTest {
     }
 
     @Test
+    void aStaleAddressInAPageLaidOutAgainForAnotherClassIsABadFreeThatNamesNoBlockNeverHandedOut() {
+        long first = heap.mallocAddress(4000);
+        long second = heap.mallocAddress(4000);
+        heap.freeAddress(first);
+        heap.freeAddress(second);
+        // The emptied page is the 4000-byte class's spare; the 48-byte class takes it over.
+        long other = heap.mallocAddress(48);
+        HeapStats before = heap.stats();
+        MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(second));
+        assertEquals(BAD_FREE, misuse.kind());
+        assertTrue(misuse.getMessage().contains("a stale address"), misuse.getMessage());
+        assertTrue(misuse.getMessage().contains("blocks of 48 bytes"), misuse.getMessage());
+        assertTrue(!misuse.getMessage().contains("inside the 48-byte block"), misuse.getMessage());
+        assertEquals(before, heap.stats());
+        heap.freeAddress(other);
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    @Test
+    void anInteriorAddressOfAFreeBlockSaysNoLiveBlockStartsThere() {
+        long kept = heap.mallocAddress(100);
+        long freed = heap.mallocAddress(100);
+        heap.freeAddress(freed);
+        MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(freed + 16));
+        assertEquals(BAD_FREE, misuse.kind());
+        assertTrue(misuse.getMessage().contains("inside the free 112-byte block"), misuse.getMessage());
+        heap.freeAddress(kept);
+    }
+
+    @Test
     void aSegmentOfTheJavaHeapIsABadFreeNotANoOp() {
         MemorySegment onHeap = MemorySegment.ofArray(new byte[10]);
         assertEquals(MemoryMisuseException.Kind.BAD_FREE,

@@ -60,9 +60,20 @@ final class MisuseReports {
     static MemoryMisuseException interior(String operation, long address, Page page, String heap) {
         long blockStart = page.isSingle() ? page.start
                 : page.start + (address - page.start) / page.blockSize * page.blockSize;
-        String what = "0x" + hex(address) + " is " + (address - blockStart) + " bytes inside the "
-                + describeBlock(page, blockStart) + " at 0x" + hex(blockStart)
-                + ": only the address a block starts at may be passed.";
+        int index = page.isSingle() ? 0 : (int) ((blockStart - page.start) / page.blockSize);
+        String inside = "0x" + hex(address) + " is " + (address - blockStart) + " bytes inside the ";
+        // The page may have been laid out for another size class since the caller's block was
+        // freed there: then the block around the address is no block the caller ever had.
+        String what = switch (page.blockState(index)) {
+            case BlockState.LIVE -> inside + describeBlock(page, blockStart) + " at 0x" + hex(blockStart)
+                    + ": only the address a block starts at may be passed.";
+            case BlockState.FREED -> inside + "free " + describeBlock(page, blockStart) + " at 0x"
+                    + hex(blockStart) + ": no live block starts there (a stale address: its block was"
+                    + " freed, or its memory has served another size class since).";
+            default -> "0x" + hex(address) + " is in memory that no block has held since its page"
+                    + " was laid out for blocks of " + page.blockSize + " bytes (size class "
+                    + page.sizeClass + "): a stale address (its block was freed before).";
+        };
         return report(Kind.BAD_FREE, badFreeTitle(operation, address), address, what, heap);
     }
 
