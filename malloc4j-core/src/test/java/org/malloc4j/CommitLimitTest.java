@@ -57,6 +57,22 @@ class CommitLimitTest {
         }
     }
 
+    /** A request larger than the whole limit is refused before any address space is mapped for it. */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void aRequestLargerThanTheLimitMapsNothing(CheckMode mode, int interval) {
+        try (Heap heap = limitedHeap(mode, interval)) {
+            long reservedBefore = heap.stats().peakReservedBytes();
+            for (int i = 0; i < 4; i++) {
+                assertEquals(MemorySegment.NULL, heap.tryMalloc(1L << 30));
+            }
+            HeapStats stats = heap.stats();
+            assertEquals(reservedBefore, stats.peakReservedBytes(), stats.toText());
+            assertEquals(0, stats.liveBlocks());
+            assertEquals(0, stats.mmapCalls(), stats.toText());
+        }
+    }
+
     /** The peak is one figure for the whole heap, never above the limit it was held to. */
     @ParameterizedTest
     @MethodSource("modes")

@@ -593,7 +593,9 @@ final class SpanAllocator {
     }
 
     private long allocateHuge(long requested, long usable, long alignment) {
-        if (usable > MAX_REQUEST) {
+        // More than the whole limit can never be committed: no mapping for it, so the reserved
+        // peak does not remember address space the heap could not have used.
+        if (usable > MAX_REQUEST || limit.isLimited() && usable > limit.maxBytes()) {
             return 0;
         }
         // The mapping first: a request the OS refuses must not count as committed, even for a
