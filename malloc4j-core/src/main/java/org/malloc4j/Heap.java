@@ -287,6 +287,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment mallocAligned(long byteSize, long byteAlignment) {
+        if (byteAlignment > 0 && byteAlignment <= MIN_ALIGNMENT && (byteAlignment & (byteAlignment - 1)) == 0) {
+            // Every block has this alignment: malloc's path, whose segment the JIT can elide.
+            return malloc(byteSize);
+        }
         return core.segment(core.mallocAligned(byteSize, byteAlignment, true), byteSize);
     }
 

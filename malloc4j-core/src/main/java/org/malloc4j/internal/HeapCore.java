@@ -241,8 +241,9 @@ public final class HeapCore implements Allocator {
             region = RegionMap.lookup(address);
             if (region == null) {
                 // Another thread closed the heap, and unmapped the block, since malloc returned it.
-                checkOpen();
-                return segment(address, byteSize);
+                // A throw, not a segment made elsewhere: a second source of the returned segment
+                // would stop the JIT from eliding the one made below.
+                throw unmapped("malloc", address);
             }
         }
         long offset = address - region.base;
@@ -916,7 +917,7 @@ public final class HeapCore implements Allocator {
         Region region = RegionMap.lookup(address);
         if (region == null) {
             // Freed by another thread, and its mapping released, since it was handed out.
-            pageOf("segment", address, null);
+            throw unmapped("segment", address);
         }
         if (region.core != this && region.core == sampledCore) {
             return sampler.checkedSegment(address, byteSize);
@@ -995,22 +996,7 @@ public final class HeapCore implements Allocator {
 
     private Page pageOf(String operation, long address, Region region) {
         if (region == null) {
-            // Unmapped because another thread closed the heap meanwhile (a misuse): say that.
-            checkOpen();
-            SpanAllocator.UnmappedRange range = spans.unmappedAt(address);
-            if (range != null && range.huge() && address != range.start()) {
-                throw MisuseReports.insideFreedHuge(operation, address, range.start(), name);
-            }
-            if (range != null) {
-                // A huge block's start, or somewhere in a region of pages, whose blocks' bounds
-                // went with the region.
-                throw MisuseReports.doubleFreeUnmapped(operation, address, name);
-            }
-            if (sampledCore != null && sampledCore.spans.unmappedAt(address) != null) {
-                // Memory of checked blocks (a sampled huge block's mapping): their records tell.
-                throw sampler.misuseInUnmapped(operation, address);
-            }
-            throw MisuseReports.foreign(operation, address, name);
+            throw unmapped(operation, address);
         }
         if (region.core != this) {
             throw MisuseReports.otherHeap(operation, address, region.core.name, name);
@@ -1021,6 +1007,31 @@ public final class HeapCore implements Allocator {
                     "is in heap '" + name + "' but in memory it has not handed out", name);
         }
         return page;
+    }
+
+    /**
+     * What an address no region maps is, for {@code operation}'s report.
+     *
+     * @return the misuse to throw
+     * @throws IllegalStateException if this heap is closed: another thread closed it meanwhile
+     *     (a misuse), and that is what to say
+     */
+    private RuntimeException unmapped(String operation, long address) {
+        checkOpen();
+        SpanAllocator.UnmappedRange range = spans.unmappedAt(address);
+        if (range != null && range.huge() && address != range.start()) {
+            return MisuseReports.insideFreedHuge(operation, address, range.start(), name);
+        }
+        if (range != null) {
+            // A huge block's start, or somewhere in a region of pages, whose blocks' bounds
+            // went with the region.
+            return MisuseReports.doubleFreeUnmapped(operation, address, name);
+        }
+        if (sampledCore != null && sampledCore.spans.unmappedAt(address) != null) {
+            // Memory of checked blocks (a sampled huge block's mapping): their records tell.
+            return sampler.misuseInUnmapped(operation, address);
+        }
+        return MisuseReports.foreign(operation, address, name);
     }
 
     private static int releaseCode(int state) {
