@@ -215,6 +215,39 @@ class HeapRobustnessTest {
         heap.freeAddress(kept);
     }
 
+    /**
+     * Virtual threads allocate from striped heaps and free into them under the stripe's lock: the
+     * same misuse is caught there, by virtual and platform threads, and changes nothing.
+     */
+    @Test
+    void misuseOfAVirtualThreadsBlocksIsCaughtWhoeverFreesThem() throws Exception {
+        long[] blocks = new long[3];
+        Thread.ofVirtual().start(() -> {
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = heap.mallocAddress(64);
+            }
+        }).join();
+        HeapStats before = heap.stats();
+        List<MemoryMisuseException.Kind> kinds = new ArrayList<>();
+        Thread.ofVirtual().start(() -> {
+            kinds.add(assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(blocks[0] + 16)).kind());
+            kinds.add(assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(blocks[2] + 64)).kind());
+        }).join();
+        kinds.add(assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(blocks[1] + 8)).kind());
+        assertEquals(List.of(BAD_FREE, BAD_FREE, BAD_FREE), kinds);
+        assertEquals(before, heap.stats());
+        Thread.ofVirtual().start(() -> heap.freeAddress(blocks[0])).join();
+        heap.freeAddress(blocks[1]);
+        Thread.ofVirtual().start(() -> {
+            kinds.add(assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(blocks[0])).kind());
+            heap.freeAddress(blocks[2]);
+        }).join();
+        kinds.add(assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(blocks[1])).kind());
+        kinds.add(assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(blocks[2])).kind());
+        assertEquals(List.of(BAD_FREE, BAD_FREE, BAD_FREE, DOUBLE_FREE, DOUBLE_FREE, DOUBLE_FREE), kinds);
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
     @Test
     void aSegmentOfTheJavaHeapIsABadFreeNotANoOp() {
         MemorySegment onHeap = MemorySegment.ofArray(new byte[10]);

@@ -544,18 +544,56 @@ public final class HeapCore implements Allocator {
     @Override
     public void free(long address) {
         Page page = RegionMap.slicePage(address, this);
-        if (page != null && page.ownerThread == Thread.currentThread() && !closed) {
-            int index = page.unheldIndex(address);
-            if (index >= 0) {
-                int slack = page.claim(index);
-                if (slack >= 0) {
-                    freeClaimed(page, index, slack, false);
-                    return;
+        if (page != null && !closed) {
+            Thread owner = page.ownerThread;
+            if (owner == Thread.currentThread()) {
+                int index = page.unheldIndex(address);
+                if (index >= 0) {
+                    int slack = page.claim(index);
+                    if (slack >= 0) {
+                        freeClaimed(page, index, slack, false);
+                        return;
+                    }
                 }
+            } else if (owner == null && freeIntoStripe(page, address)) {
+                return;
             }
         }
         if (address != 0) {
             free(address, false);
+        }
+    }
+
+    /**
+     * The fast path of a free into a page of a striped heap (virtual threads'), under the stripe's
+     * lock as its allocations are: the same tests as the owner's fast path.
+     *
+     * @return false if the page is not a stripe's, or the free is not certainly right; nothing
+     *     changed then
+     */
+    private boolean freeIntoStripe(Page page, long address) {
+        ThreadHeap stripe = page.owner;
+        if (stripe == null || stripe.thread != null) {
+            return false;
+        }
+        int index = page.unheldIndex(address);
+        if (index < 0) {
+            return false;
+        }
+        stripe.lock.lock();
+        try {
+            // A stripe's pages change hands only under its lock: still its page, still in use.
+            if (page.owner != stripe) {
+                return false;
+            }
+            int slack = page.claim(index);
+            if (slack < 0) {
+                return false;
+            }
+            freeClaimed(page, index, slack, false);
+            return true;
+        } finally {
+            stripe.lock.unlock();
         }
     }
 
