@@ -247,6 +247,13 @@ final class CheckedAllocator implements Allocator {
         memory.asSlice(front + byteSize).fill(CheckMode.CANARY_BYTE);
         freed.remove(block.address);
         live.put(block.address, block);
+        if (closing.get()) {
+            // Another thread began closing the heap (a misuse): its close may have taken the live
+            // blocks before this one, and will unmap the block's memory either way. Its arena
+            // closes here, so no segment of it can reach that memory.
+            closeArena(block);
+            checkOpen();
+        }
         checkedMallocs.incrementAndGet();
         checkedRequested.addAndGet(byteSize);
         return block.address;
@@ -295,6 +302,8 @@ final class CheckedAllocator implements Allocator {
      * if one started there, else not a block.
      */
     MemoryMisuseException misuseInUnmapped(String operation, long address) {
+        // Unmapped because another thread is closing the heap (a misuse): say that.
+        checkOpen();
         BlockRecord previous = freed.get(address);
         if (previous == null) {
             return SanitizerReports.badFree(operation, address, null, name);
@@ -363,6 +372,8 @@ final class CheckedAllocator implements Allocator {
         // map or the other and reports a double free, never an address it knows nothing about.
         freed.put(address, block);
         if (!live.remove(address, block)) {
+            // Freed by another thread meanwhile, or taken by a close racing this free.
+            checkOpen();
             throw SanitizerReports.doubleFree("free", block, name);
         }
         block.markFreed();
@@ -393,6 +404,8 @@ final class CheckedAllocator implements Allocator {
         if (block != null) {
             return block;
         }
+        // A close racing this call empties the live blocks (a misuse): say the heap is closed.
+        checkOpen();
         Region region = RegionMap.lookup(address);
         if (region != null && region.core != guarded && region.core != fast) {
             // The memory of a block this heap freed may since have gone to another heap.

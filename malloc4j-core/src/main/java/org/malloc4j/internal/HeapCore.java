@@ -576,14 +576,15 @@ public final class HeapCore implements Allocator {
         if (stripe == null || stripe.thread != null) {
             return false;
         }
-        int index = page.unheldIndex(address);
-        if (index < 0) {
-            return false;
-        }
         stripe.lock.lock();
         try {
-            // A stripe's pages change hands only under its lock: still its page, still in use.
+            // A stripe's pages change hands, and are laid out again, only under its lock: still
+            // its page, in use, and the index is the block's in the page's present layout.
             if (page.owner != stripe) {
+                return false;
+            }
+            int index = page.unheldIndex(address);
+            if (index < 0) {
                 return false;
             }
             int slack = page.claim(index);
@@ -637,7 +638,15 @@ public final class HeapCore implements Allocator {
             owner.lock.lock();
             try {
                 if (page.owner == owner) {
-                    freeLocal(page, index, address, moved);
+                    // The stripe may have laid the page out again since the caller read the index.
+                    int current = page.blockIndex(address);
+                    if (current < 0) {
+                        throw MisuseReports.interior("free", address, page, name);
+                    }
+                    if (page.ownedBits != null && page.isOwned(current)) {
+                        throw MisuseReports.mismatch("free", address, name);
+                    }
+                    freeLocal(page, current, address, moved);
                     return;
                 }
             } finally {
@@ -1056,6 +1065,11 @@ public final class HeapCore implements Allocator {
      */
     private RuntimeException unmapped(String operation, long address) {
         checkOpen();
+        if (sampler != null && sampler.isClosed()) {
+            // Closing, and the checked blocks' memory (which a sampled address may be in) is gone
+            // before this core says it is closed.
+            throw closedError();
+        }
         SpanAllocator.UnmappedRange range = spans.unmappedAt(address);
         if (range != null && range.huge() && address != range.start()) {
             return MisuseReports.insideFreedHuge(operation, address, range.start(), name);
@@ -1134,8 +1148,12 @@ public final class HeapCore implements Allocator {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("heap '" + name + "' is closed");
+            throw closedError();
         }
+    }
+
+    private IllegalStateException closedError() {
+        return new IllegalStateException("heap '" + name + "' is closed");
     }
 
     // ---- threads ----
