@@ -57,14 +57,16 @@ class CommitLimitTest {
         }
     }
 
-    /** A request larger than the whole limit is refused before any address space is mapped for it. */
+    /** A request larger than the whole limit, large or huge, is refused before any address space is mapped for it. */
     @ParameterizedTest
     @MethodSource("modes")
     void aRequestLargerThanTheLimitMapsNothing(CheckMode mode, int interval) {
         try (Heap heap = limitedHeap(mode, interval)) {
             long reservedBefore = heap.stats().peakReservedBytes();
             for (int i = 0; i < 4; i++) {
+                // A huge block, and a large one (16 MiB at most) that would take a region of slices.
                 assertEquals(MemorySegment.NULL, heap.tryMalloc(1L << 30));
+                assertEquals(MemorySegment.NULL, heap.tryMalloc(LIMIT + 1));
             }
             HeapStats stats = heap.stats();
             assertEquals(reservedBefore, stats.peakReservedBytes(), stats.toText());

@@ -564,6 +564,9 @@ final class SpanAllocator {
      */
     long allocateLarge(long requested, long alignment, long roomBytes) {
         long usable = roundUp(Math.max(requested, 1), Os.OS_PAGE_SIZE);
+        if (exceedsLimit(usable)) {
+            return 0;
+        }
         if (usable > LARGE_MAX || alignment > LARGE_MAX) {
             return allocateHuge(requested, usable, alignment);
         }
@@ -592,10 +595,17 @@ final class SpanAllocator {
         return (int) ((bytes + Region.SLICE_SIZE - 1) >>> Region.SLICE_SHIFT);
     }
 
+    /**
+     * More than the whole limit can never be committed: refused before any span or mapping is
+     * taken for it, so no region is mapped (and unmapped) for nothing and the reserved peak does
+     * not remember address space the heap could not have used.
+     */
+    private boolean exceedsLimit(long usable) {
+        return limit.isLimited() && usable > limit.maxBytes();
+    }
+
     private long allocateHuge(long requested, long usable, long alignment) {
-        // More than the whole limit can never be committed: no mapping for it, so the reserved
-        // peak does not remember address space the heap could not have used.
-        if (usable > MAX_REQUEST || limit.isLimited() && usable > limit.maxBytes()) {
+        if (usable > MAX_REQUEST) {
             return 0;
         }
         // The mapping first: a request the OS refuses must not count as committed, even for a
