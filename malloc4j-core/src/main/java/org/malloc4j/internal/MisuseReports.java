@@ -72,7 +72,7 @@ final class MisuseReports {
                     + " freed, or its memory has served another size class since).";
             default -> "0x" + hex(address) + " is in memory that no block has held since its page"
                     + " was laid out for blocks of " + page.blockSize + " bytes (size class "
-                    + page.sizeClass + "): a stale address (its block was freed before).";
+                    + page.sizeClass + "): a wild address, or a stale one whose block was freed before.";
         };
         return report(Kind.BAD_FREE, badFreeTitle(operation, address), address, what, heap);
     }
