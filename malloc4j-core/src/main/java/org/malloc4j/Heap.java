@@ -25,8 +25,10 @@ import org.malloc4j.internal.HeapCore;
  * <h2>Threads</h2>
  * A heap is thread-safe. A block may be freed or reallocated by any thread, not only the one that
  * allocated it. Each platform thread allocates from its own thread heap without synchronizing;
- * a free by another thread costs one atomic update. Virtual threads share a small, fixed set of
- * striped thread heaps, so a million virtual threads cost no more metadata than a few. When a
+ * a free by another thread costs two atomic updates (claiming the block, then marking it for the
+ * owner). Virtual threads share a small, fixed set of striped thread heaps, each taken under a lock
+ * for one malloc or free (a free into a striped heap's page takes that lock too, from any thread),
+ * so a million virtual threads cost no more metadata than a few. When a
  * thread ends, its pages are adopted by other threads: nothing it freed or left live is lost.
  *
  * <h2>Exhaustion</h2>
@@ -732,8 +734,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         /**
          * In {@link CheckMode#SAMPLED} mode, checks one allocation in {@code interval} rounded up to
          * a power of two (so the default 50,000 checks one in 65,536): every such malloc of each
-         * platform thread's that the fast path serves, and other allocations (large blocks, virtual
-         * threads', calloc, aligned) at random with the same probability. A sampled block costs tens of
+         * platform thread's that the fast path serves (aligned ones at 16 bytes or less included),
+         * and other allocations (large blocks, virtual threads', calloc, aligned to more than 16
+         * bytes) at random with the same probability. A sampled block costs tens of
          * microseconds (its own shared scope, closed at free, and two stack walks), so sampled mode
          * stays within a few percent of {@link CheckMode#FAST} (malloc4j-bench CheckModeBenchmark).
          *
