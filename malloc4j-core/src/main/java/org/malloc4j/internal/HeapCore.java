@@ -731,7 +731,12 @@ public final class HeapCore implements Allocator {
     }
 
     private void freeShared(Page page, int index, long address) {
-        int slack = page.release(index);
+        int slack = page.releaseAt(address, index);
+        if (slack == Page.RELEASE_STALE) {
+            // Its owner laid the page out again since the index was read: judge the address anew.
+            free(address, false);
+            return;
+        }
         if (slack < 0) {
             throw misuse("free", slack, address, page);
         }

@@ -58,6 +58,8 @@ public final class Page extends PageColdFields {
     /** {@link #release} results that are not a slack. */
     static final int RELEASE_FREED = -1;
     static final int RELEASE_NOT_ALLOCATED = -2;
+    /** {@link #releaseAt} result: the page was laid out again since the index was read. */
+    static final int RELEASE_STALE = -3;
 
     static {
         try {
@@ -104,18 +106,35 @@ public final class Page extends PageColdFields {
         this.full = 0;
         this.inFullList = false;
         // A slack is at most blockSize, and must differ from the all-ones free mark.
-        this.slackWidth = blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
+        int width = blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
         // Arrays of an earlier layout are long enough when it had smaller blocks; entries past the
-        // capacity are never read.
-        this.slack8 = slackWidth == 1 ? (slack8 != null && slack8.length >= capacity ? slack8 : new byte[capacity]) : null;
-        this.slack16 = slackWidth == 2 ? (slack16 != null && slack16.length >= capacity ? slack16 : new short[capacity]) : null;
-        this.slack32 = slackWidth == 4 ? (slack32 != null && slack32.length >= capacity ? slack32 : new int[capacity]) : null;
-        // Every block starts marked free, so that a free claims a block without reading the bump
-        // pointer, which the owner writes as it hands out new blocks.
-        switch (slackWidth) {
-            case 1 -> java.util.Arrays.fill(slack8, 0, capacity, (byte) FREE_MARK);
-            case 2 -> java.util.Arrays.fill(slack16, 0, capacity, (short) FREE_MARK);
-            default -> java.util.Arrays.fill(slack32, 0, capacity, FREE_MARK);
+        // capacity are never read. Every block starts marked free, so that a free claims a block
+        // without reading the bump pointer, which the owner writes as it hands out new blocks.
+        switch (width) {
+            case 1 -> {
+                slack8 = slack8 != null && slack8.length >= capacity ? slack8 : new byte[capacity];
+                java.util.Arrays.fill(slack8, 0, capacity, (byte) FREE_MARK);
+            }
+            case 2 -> {
+                slack16 = slack16 != null && slack16.length >= capacity ? slack16 : new short[capacity];
+                java.util.Arrays.fill(slack16, 0, capacity, (short) FREE_MARK);
+            }
+            default -> {
+                slack32 = slack32 != null && slack32.length >= capacity ? slack32 : new int[capacity];
+                java.util.Arrays.fill(slack32, 0, capacity, FREE_MARK);
+            }
+        }
+        // The array before the width, the width before the other arrays go: a racing double free
+        // by another thread (a misuse, see releaseAt) that reads the width finds its array.
+        this.slackWidth = width;
+        if (width != 1) {
+            slack8 = null;
+        }
+        if (width != 2) {
+            slack16 = null;
+        }
+        if (width != 4) {
+            slack32 = null;
         }
         this.active = true;
         this.laidOut = true;
@@ -273,6 +292,27 @@ public final class Page extends PageColdFields {
      */
     int release(int index) {
         return active ? claim(index) : notLive(index);
+    }
+
+    /**
+     * {@link #release} for a thread that read {@code index}, the index of the block at
+     * {@code address}, without holding the page (a free by a thread that does not own it). The
+     * owner may meanwhile have seen the page emptied (by an earlier free of the same block: this is
+     * a racing double free), laid it out for another size class and handed out a block at that
+     * index: a claim of it is given back, and the caller judges the address again under the new
+     * layout. If that block's holder freed it meanwhile, found it claimed and reported a double
+     * free, this claim stands: the block is freed once, as its holder asked.
+     *
+     * @return as {@link #release}, or {@link #RELEASE_STALE}
+     */
+    int releaseAt(long address, int index) {
+        int slack = release(index);
+        // The claim's swap is a full fence: a layout the owner finished before the block was
+        // handed out again is visible here.
+        if (slack >= 0 && blockIndex(address) != index && casSlack(index, FREE_MARK, slack)) {
+            return RELEASE_STALE;
+        }
+        return slack;
     }
 
     /**
