@@ -775,7 +775,10 @@ public final class HeapCore implements Allocator {
     private void freeLarge(Page page, long address) {
         spans.lock.lock();
         try {
-            if (page.blockState(0) != BlockState.LIVE) {
+            // A racing free of the same block may have won while this one waited for the lock,
+            // and the span gone to a page of blocks since (the same page object): not a live large
+            // block any more, so this is the double free.
+            if (!page.isSingle() || page.blockState(0) != BlockState.LIVE) {
                 throw misuse("free", Page.RELEASE_FREED, address, page);
             }
             largeFrees++;

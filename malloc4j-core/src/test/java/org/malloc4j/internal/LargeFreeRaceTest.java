@@ -1,0 +1,67 @@
+package org.malloc4j.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.reflect.Field;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import org.junit.jupiter.api.Test;
+import org.malloc4j.Heap;
+import org.malloc4j.MemoryMisuseException;
+
+/**
+ * A double free of a large block that waits for the span lock while the other free wins and a page
+ * of medium blocks takes the span: the late free is reported and frees none of those blocks. The
+ * test holds the span lock to force that schedule.
+ */
+class LargeFreeRaceTest {
+    @Test
+    void aLateDoubleFreeOfALargeBlockLeavesThePageThatTookItsSpanAlone() throws Exception {
+        try (Heap heap = Heap.builder().name("large race").build()) {
+            Object core = field(heap, Heap.class, "core");
+            Object spans = field(core, HeapCore.class, "spans");
+            ReentrantLock spanLock = (ReentrantLock) field(spans, SpanAllocator.class, "lock");
+            long large = heap.mallocAddress(500_000);
+            AtomicReference<Throwable> late = new AtomicReference<>();
+            long[] medium = new long[3];
+            spanLock.lock();
+            Thread lateFree;
+            try {
+                lateFree = Thread.ofPlatform().start(() -> {
+                    try {
+                        heap.freeAddress(large);
+                    } catch (Throwable t) {
+                        late.set(t);
+                    }
+                });
+                while (!spanLock.hasQueuedThread(lateFree)) {
+                    Thread.onSpinWait();
+                }
+                heap.freeAddress(large);
+                for (int i = 0; i < medium.length; i++) {
+                    medium[i] = heap.mallocAddress(16_000);
+                }
+            } finally {
+                spanLock.unlock();
+            }
+            lateFree.join(10_000);
+            assertInstanceOf(MemoryMisuseException.class, late.get(), "the late double free returned normally");
+            for (long block : medium) {
+                assertTrue(heap.usableSize(block) >= 16_000);
+            }
+            assertEquals(3, heap.stats().liveBlocks());
+            for (long block : medium) {
+                heap.freeAddress(block);
+            }
+            assertEquals(0, heap.stats().usableBytes());
+        }
+    }
+
+    private static Object field(Object owner, Class<?> type, String name) throws ReflectiveOperationException {
+        Field field = type.getDeclaredField(name);
+        field.setAccessible(true);
+        return field.get(owner);
+    }
+}
