@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.Field;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.api.Test;
@@ -20,9 +19,9 @@ class LargeFreeRaceTest {
     @Test
     void aLateDoubleFreeOfALargeBlockLeavesThePageThatTookItsSpanAlone() throws Exception {
         try (Heap heap = Heap.builder().name("large race").build()) {
-            Object core = field(heap, Heap.class, "core");
-            Object spans = field(core, HeapCore.class, "spans");
-            ReentrantLock spanLock = (ReentrantLock) field(spans, SpanAllocator.class, "lock");
+            Object core = Fields.read(heap, Heap.class, "core");
+            Object spans = Fields.read(core, HeapCore.class, "spans");
+            ReentrantLock spanLock = (ReentrantLock) Fields.read(spans, SpanAllocator.class, "lock");
             long large = heap.mallocAddress(500_000);
             AtomicReference<Throwable> late = new AtomicReference<>();
             long[] medium = new long[3];
@@ -57,11 +56,5 @@ class LargeFreeRaceTest {
             }
             assertEquals(0, heap.stats().usableBytes());
         }
-    }
-
-    private static Object field(Object owner, Class<?> type, String name) throws ReflectiveOperationException {
-        Field field = type.getDeclaredField(name);
-        field.setAccessible(true);
-        return field.get(owner);
     }
 }

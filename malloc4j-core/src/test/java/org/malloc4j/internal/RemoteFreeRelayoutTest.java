@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.lang.reflect.Field;
 import org.malloc4j.Heap;
 import org.malloc4j.MemoryMisuseException;
 import org.junit.jupiter.api.Test;
@@ -20,7 +19,7 @@ class RemoteFreeRelayoutTest {
     @Test
     void aClaimWithAnIndexFromTheLayoutBeforeGivesTheNewLayoutsBlockBack() throws Exception {
         try (Heap heap = Heap.builder().name("remote relayout").build()) {
-            HeapCore core = (HeapCore) field(heap, Heap.class, "core");
+            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
             // Three blocks of the 4096-byte class; the late free read the index of the second.
             long[] old = {heap.mallocAddress(4000), heap.mallocAddress(4000), heap.mallocAddress(4000)};
             Page page = RegionMap.slicePage(old[1], core);
@@ -45,11 +44,5 @@ class RemoteFreeRelayoutTest {
             }
             assertEquals(0, heap.stats().liveBlocks());
         }
-    }
-
-    private static Object field(Object owner, Class<?> type, String name) throws ReflectiveOperationException {
-        Field field = type.getDeclaredField(name);
-        field.setAccessible(true);
-        return field.get(owner);
     }
 }

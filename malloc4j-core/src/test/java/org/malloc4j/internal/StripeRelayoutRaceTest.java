@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.lang.reflect.Field;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
@@ -38,7 +37,7 @@ class StripeRelayoutRaceTest {
 
     /** @return false if the virtual threads did not all use one stripe, so the schedule was not set up */
     private static boolean raceOnce(Heap heap) throws Exception {
-        HeapCore core = (HeapCore) field(heap, Heap.class, "core");
+        HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
         // 16 blocks of the 4096-byte class fill a 64 KiB page; keep only the one at index 1.
         long[] blocks = onVirtualThread(() -> {
             long[] made = new long[16];
@@ -63,7 +62,7 @@ class StripeRelayoutRaceTest {
         });
         ThreadHeap stripe = page.owner;
         StripeLock lock = stripe.lock;
-        ReentrantLock waiters = (ReentrantLock) field(lock, StripeLock.class, "waiters");
+        ReentrantLock waiters = (ReentrantLock) Fields.read(lock, StripeLock.class, "waiters");
         AtomicReference<Throwable> late = new AtomicReference<>();
         waiters.lock();
         Thread lateFree;
@@ -129,11 +128,5 @@ class StripeRelayoutRaceTest {
             throw new AssertionError(failure.get());
         }
         return result.get();
-    }
-
-    private static Object field(Object owner, Class<?> type, String name) throws ReflectiveOperationException {
-        Field field = type.getDeclaredField(name);
-        field.setAccessible(true);
-        return field.get(owner);
     }
 }
