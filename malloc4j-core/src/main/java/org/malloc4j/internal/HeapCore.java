@@ -802,7 +802,10 @@ public final class HeapCore implements Allocator {
         if (index < 0) {
             throw MisuseReports.interior("realloc", address, page, name);
         }
-        int state = page.isSingle() ? largeState(page) : page.blockState(index);
+        // Read once: a large block freed by another thread meanwhile (a double free racing this
+        // realloc) may leave its page to a layout of smaller blocks, the same page object.
+        boolean single = page.isSingle();
+        int state = single ? largeState(page) : page.blockState(index);
         if (state != BlockState.LIVE) {
             throw misuse("realloc", releaseCode(state), address, page);
         }
@@ -816,7 +819,7 @@ public final class HeapCore implements Allocator {
             }
             return 0;
         }
-        if (newByteSize > 0 && (page.isSingle()
+        if (newByteSize > 0 && (single
                 ? resizeLargeInPlace(page, newByteSize)
                 : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
             return address;
@@ -845,10 +848,15 @@ public final class HeapCore implements Allocator {
         return fresh;
     }
 
+    /**
+     * The state of the large block of {@code page}, which the caller saw holding one: freed if a
+     * page of smaller blocks has taken its span since (a free racing the caller's call), as the
+     * caller's block is gone then even if that page's first block is live.
+     */
     private int largeState(Page page) {
         spans.lock.lock();
         try {
-            return page.blockState(0);
+            return page.isSingle() ? page.blockState(0) : BlockState.FREED;
         } finally {
             spans.lock.unlock();
         }
@@ -915,7 +923,7 @@ public final class HeapCore implements Allocator {
         long usable = largeUsableSize(newByteSize);
         spans.lock.lock();
         try {
-            if (page.blockState(0) != BlockState.LIVE) {
+            if (!page.isSingle() || page.blockState(0) != BlockState.LIVE) {
                 // Freed by another thread since realloc looked: a double free racing this realloc.
                 throw misuse("realloc", Page.RELEASE_FREED, page.start, page);
             }

@@ -57,4 +57,49 @@ class LargeFreeRaceTest {
             assertEquals(0, heap.stats().usableBytes());
         }
     }
+
+    /** The same schedule for a realloc: it must not resize, move or free the page's first block. */
+    @Test
+    void aReallocRacingTheFreeOfItsLargeBlockLeavesThePageThatTookItsSpanAlone() throws Exception {
+        try (Heap heap = Heap.builder().name("large realloc race").build()) {
+            Object core = Fields.read(heap, Heap.class, "core");
+            Object spans = Fields.read(core, HeapCore.class, "spans");
+            ReentrantLock spanLock = (ReentrantLock) Fields.read(spans, SpanAllocator.class, "lock");
+            long large = heap.mallocAddress(500_000);
+            AtomicReference<Object> late = new AtomicReference<>();
+            long[] medium = new long[3];
+            spanLock.lock();
+            Thread lateRealloc;
+            try {
+                lateRealloc = Thread.ofPlatform().start(() -> {
+                    try {
+                        late.set(heap.reallocAddress(large, 600_000));
+                    } catch (Throwable t) {
+                        late.set(t);
+                    }
+                });
+                while (!spanLock.hasQueuedThread(lateRealloc)) {
+                    Thread.onSpinWait();
+                }
+                heap.freeAddress(large);
+                for (int i = 0; i < medium.length; i++) {
+                    medium[i] = heap.mallocAddress(16_000);
+                }
+            } finally {
+                spanLock.unlock();
+            }
+            lateRealloc.join(10_000);
+            assertEquals(large, medium[0], "the medium page did not take the large block's span");
+            assertInstanceOf(MemoryMisuseException.class, late.get(), "the late realloc returned normally");
+            for (long block : medium) {
+                assertEquals(16_000, heap.stats().requestedBytes() / medium.length);
+                assertTrue(heap.usableSize(block) >= 16_000);
+            }
+            assertEquals(3, heap.stats().liveBlocks());
+            for (long block : medium) {
+                heap.freeAddress(block);
+            }
+            assertEquals(0, heap.stats().usableBytes());
+        }
+    }
 }
