@@ -587,7 +587,7 @@ public final class HeapCore implements Allocator {
             if (index < 0) {
                 return false;
             }
-            int slack = page.claim(index);
+            int slack = page.claimLocked(index);
             if (slack < 0) {
                 return false;
             }
@@ -646,7 +646,11 @@ public final class HeapCore implements Allocator {
                     if (page.ownedBits != null && page.isOwned(current)) {
                         throw MisuseReports.mismatch("free", address, name);
                     }
-                    freeLocal(page, current, address, moved);
+                    int slack = page.releaseLocked(current);
+                    if (slack < 0) {
+                        throw misuse("free", slack, address, page);
+                    }
+                    freeClaimed(page, current, slack, moved);
                     return;
                 }
             } finally {

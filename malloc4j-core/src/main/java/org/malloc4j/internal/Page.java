@@ -2,6 +2,7 @@ package org.malloc4j.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.reflect.Array;
 
 /**
  * A page: a run of slices holding blocks of one size class, or one large or huge block.
@@ -55,6 +56,13 @@ public final class Page extends PageColdFields {
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
     /** The slack value of a free block: no real slack is all ones in its width. */
     private static final int FREE_MARK = -1;
+    /**
+     * The slack value of a block that a thread not owning the page has claimed but not yet checked
+     * against the page's present layout ({@link #releaseAt}); every other claim waits for it to
+     * settle. No real slack is this either: blocks are multiples of 16 bytes, so a one-byte slack
+     * is at most 240 and a two-byte one at most 0xFFF0.
+     */
+    private static final int TENTATIVE_MARK = -2;
     /** {@link #release} results that are not a slack. */
     static final int RELEASE_FREED = -1;
     static final int RELEASE_NOT_ALLOCATED = -2;
@@ -125,7 +133,8 @@ public final class Page extends PageColdFields {
             }
         }
         // The array before the width, the width before the other arrays go: a racing double free
-        // by another thread (a misuse, see releaseAt) that reads the width finds its array.
+        // by another thread (a misuse, see releaseAt) that reads the width finds its array, or
+        // none and so knows the layout changed.
         this.slackWidth = width;
         if (width != 1) {
             slack8 = null;
@@ -294,25 +303,57 @@ public final class Page extends PageColdFields {
         return active ? claim(index) : notLive(index);
     }
 
+    /** {@link #release} by a thread holding the lock of the striped heap that owns the page. */
+    int releaseLocked(int index) {
+        return active ? claimLocked(index) : notLive(index);
+    }
+
     /**
      * {@link #release} for a thread that read {@code index}, the index of the block at
      * {@code address}, without holding the page (a free by a thread that does not own it). The
      * owner may meanwhile have seen the page emptied (by an earlier free of the same block: this is
-     * a racing double free), laid it out for another size class and handed out a block at that
-     * index: a claim of it is given back, and the caller judges the address again under the new
-     * layout. If that block's holder freed it meanwhile, found it claimed and reported a double
-     * free, this claim stands: the block is freed once, as its holder asked.
+     * a racing double free), laid it out again, with other arrays or a shorter one, and handed out a
+     * block at that index, or handed the page to a striped heap. So the claim is tentative until
+     * checked against the present layout: a claim of another layout's block, or of a stripe's
+     * block, is given back, and the caller judges the address again under the new layout. The block's holder, freeing it meanwhile, waits for the check instead of
+     * finding it claimed, so its free neither fails nor is lost.
      *
      * @return as {@link #release}, or {@link #RELEASE_STALE}
      */
     int releaseAt(long address, int index) {
-        int slack = release(index);
-        // The claim's swap is a full fence: a layout the owner finished before the block was
-        // handed out again is visible here.
-        if (slack >= 0 && blockIndex(address) != index && casSlack(index, FREE_MARK, slack)) {
+        if (!active) {
+            return notLive(index);
+        }
+        int width = slackWidth;
+        Object slacks = slacksOf(width);
+        if (slacks == null || index >= Array.getLength(slacks)) {
+            // Read between a new layout's stores, or an index past its array: not this layout's.
             return RELEASE_STALE;
         }
-        return slack;
+        int slack;
+        while (true) {
+            slack = rawSlack(slacks, width, index);
+            if (slack == FREE_MARK) {
+                return notLive(index);
+            }
+            if (slack == TENTATIVE_MARK) {
+                Thread.onSpinWait();
+            } else if (casSlack(slacks, width, index, slack, TENTATIVE_MARK)) {
+                break;
+            }
+        }
+        // The compare-and-set is a full fence: a layout the owner finished before the block was
+        // handed out again is visible here. A stripe's page is freed into under the stripe's lock
+        // only, whose claims do not wait for this one (claimLocked).
+        ThreadHeap heap = owner;
+        boolean current = active && slackWidth == width && slacksOf(width) == slacks
+                && blockIndex(address) == index && (heap == null || heap.thread != null);
+        if (current && casSlack(slacks, width, index, TENTATIVE_MARK, FREE_MARK)) {
+            return slack;
+        }
+        // Only a new layout's fill replaces the mark: then there is nothing to give back.
+        casSlack(slacks, width, index, TENTATIVE_MARK, slack);
+        return RELEASE_STALE;
     }
 
     /**
@@ -320,21 +361,84 @@ public final class Page extends PageColdFields {
      * takes it out of use.
      */
     int claim(int index) {
-        // One swap, not a read and a compare-and-set: swapping the mark into a block already free
-        // changes nothing, and of racing swaps exactly one gets the live slack. One switch, so the
-        // free fast path tests the width once.
+        // Read, then one compare-and-set: of racing claims exactly one gets the live slack. One
+        // switch, so the free fast path tests the width once.
         switch (slackWidth) {
             case 1 -> {
-                int raw = (byte) BYTES.getAndSet(slack8, index, (byte) FREE_MARK);
-                return raw != FREE_MARK ? raw & 0xFF : notLive(index);
+                byte[] slacks = slack8;
+                byte raw = slacks[index];
+                if (raw != FREE_MARK && raw != TENTATIVE_MARK
+                        && BYTES.compareAndSet(slacks, index, raw, (byte) FREE_MARK)) {
+                    return raw & 0xFF;
+                }
             }
             case 2 -> {
-                int raw = (short) SHORTS.getAndSet(slack16, index, (short) FREE_MARK);
-                return raw != FREE_MARK ? raw & 0xFFFF : notLive(index);
+                short[] slacks = slack16;
+                short raw = slacks[index];
+                if (raw != FREE_MARK && raw != TENTATIVE_MARK
+                        && SHORTS.compareAndSet(slacks, index, raw, (short) FREE_MARK)) {
+                    return raw & 0xFFFF;
+                }
             }
             default -> {
-                int raw = (int) INTS.getAndSet(slack32, index, FREE_MARK);
-                return raw != FREE_MARK ? raw : notLive(index);
+                int[] slacks = slack32;
+                int raw = slacks[index];
+                if (raw != FREE_MARK && raw != TENTATIVE_MARK
+                        && INTS.compareAndSet(slacks, index, raw, FREE_MARK)) {
+                    return raw;
+                }
+            }
+        }
+        return claimContended(index);
+    }
+
+    /**
+     * {@link #claim} of a block of a striped heap's page, by a thread holding the stripe's lock.
+     * Every other claim of such a block holds that lock too, but one: a thread that read the page
+     * as another heap's, which claims only tentatively and gives the claim back on finding the
+     * page a stripe's ({@link #releaseAt}). So a read and a write do, without an atomic: the
+     * tentative claim that lands between them finds the free mark when it gives back, and knows it
+     * lost.
+     */
+    int claimLocked(int index) {
+        switch (slackWidth) {
+            case 1 -> {
+                byte[] slacks = slack8;
+                byte raw = slacks[index];
+                if (raw != FREE_MARK && raw != TENTATIVE_MARK) {
+                    slacks[index] = (byte) FREE_MARK;
+                    return raw & 0xFF;
+                }
+            }
+            case 2 -> {
+                short[] slacks = slack16;
+                short raw = slacks[index];
+                if (raw != FREE_MARK && raw != TENTATIVE_MARK) {
+                    slacks[index] = (short) FREE_MARK;
+                    return raw & 0xFFFF;
+                }
+            }
+            default -> {
+                int[] slacks = slack32;
+                int raw = slacks[index];
+                if (raw != FREE_MARK && raw != TENTATIVE_MARK) {
+                    slacks[index] = FREE_MARK;
+                    return raw;
+                }
+            }
+        }
+        return claimContended(index);
+    }
+
+    /** {@link #claim} when the block is free, tentatively claimed, or another claim won meanwhile. */
+    private int claimContended(int index) {
+        while (true) {
+            int slack = readSlack(index);
+            if (slack == FREE_MARK) {
+                return notLive(index);
+            }
+            if (casSlack(index, slack, FREE_MARK)) {
+                return slack;
             }
         }
     }
@@ -439,7 +543,9 @@ public final class Page extends PageColdFields {
     /** @return whether block {@code index} is held by a scope, arena or pool */
     boolean isOwned(int index) {
         long[] bits = ownedBits;
-        return bits != null && ((long) LONGS.getOpaque(bits, index >>> 6) & (1L << index)) != 0;
+        // A free by a thread not owning the page may bring an index of an earlier, larger layout.
+        return bits != null && index >>> 6 < bits.length
+                && ((long) LONGS.getOpaque(bits, index >>> 6) & (1L << index)) != 0;
     }
 
     /** @return whether a block can be handed out now without collecting */
@@ -486,7 +592,13 @@ public final class Page extends PageColdFields {
             largeRequested = newRequested;
             return true;
         }
-        return casSlack(index, (int) (blockSize - oldRequested), (int) (blockSize - newRequested));
+        int expected = (int) (blockSize - oldRequested);
+        while (!casSlack(index, expected, (int) (blockSize - newRequested))) {
+            if (readSlack(index) != expected) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void setSlack(int index, int value) {
@@ -497,29 +609,51 @@ public final class Page extends PageColdFields {
         }
     }
 
-    /** @return the slack, or {@link #FREE_MARK} */
+    /**
+     * @return the slack, or {@link #FREE_MARK}; waits out a {@linkplain #TENTATIVE_MARK tentative}
+     *     claim, which lasts a few instructions of another thread
+     */
     private int readSlack(int index) {
-        int raw = switch (slackWidth) {
-            case 1 -> (byte) BYTES.getOpaque(slack8, index);
-            case 2 -> (short) SHORTS.getOpaque(slack16, index);
-            default -> (int) INTS.getOpaque(slack32, index);
-        };
-        return slackOf(raw);
+        int width = slackWidth;
+        Object slacks = slacksOf(width);
+        int slack;
+        while ((slack = rawSlack(slacks, width, index)) == TENTATIVE_MARK) {
+            Thread.onSpinWait();
+        }
+        return slack;
     }
 
-    /** @return the slack in {@code raw}, a slack array's entry read as a signed value, or {@link #FREE_MARK} */
-    private int slackOf(int raw) {
-        if (raw == FREE_MARK) {
-            return FREE_MARK;
+    private Object slacksOf(int width) {
+        return width == 1 ? slack8 : width == 2 ? slack16 : slack32;
+    }
+
+    /**
+     * @param slacks the slack array of {@code width} bytes per entry
+     * @return the entry's slack, {@link #FREE_MARK} or {@link #TENTATIVE_MARK}
+     */
+    private static int rawSlack(Object slacks, int width, int index) {
+        int raw = switch (width) {
+            case 1 -> (byte) BYTES.getVolatile((byte[]) slacks, index);
+            case 2 -> (short) SHORTS.getVolatile((short[]) slacks, index);
+            default -> (int) INTS.getVolatile((int[]) slacks, index);
+        };
+        if (raw == FREE_MARK || raw == TENTATIVE_MARK) {
+            return raw;
         }
-        return slackWidth == 1 ? raw & 0xFF : slackWidth == 2 ? raw & 0xFFFF : raw;
+        return width == 1 ? raw & 0xFF : width == 2 ? raw & 0xFFFF : raw;
     }
 
     private boolean casSlack(int index, int expected, int value) {
-        return switch (slackWidth) {
-            case 1 -> BYTES.compareAndSet(slack8, index, (byte) expected, (byte) value);
-            case 2 -> SHORTS.compareAndSet(slack16, index, (short) expected, (short) value);
-            default -> INTS.compareAndSet(slack32, index, expected, value);
+        int width = slackWidth;
+        return casSlack(slacksOf(width), width, index, expected, value);
+    }
+
+    /** The values are slacks or marks; each is narrowed to the entry's width. */
+    private static boolean casSlack(Object slacks, int width, int index, int expected, int value) {
+        return switch (width) {
+            case 1 -> BYTES.compareAndSet((byte[]) slacks, index, (byte) expected, (byte) value);
+            case 2 -> SHORTS.compareAndSet((short[]) slacks, index, (short) expected, (short) value);
+            default -> INTS.compareAndSet((int[]) slacks, index, expected, value);
         };
     }
 

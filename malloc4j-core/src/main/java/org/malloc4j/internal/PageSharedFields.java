@@ -39,8 +39,8 @@ abstract class PageSharedFields {
     /**
      * Per block: its unused bytes (usable minus requested), or the free mark (all ones) once freed, in
      * the narrowest of these three arrays that holds the class's slack. Doubles as the block's
-     * state: a free claims the block by swapping the mark in atomically, getting the slack back,
-     * so of two racing frees of one block (by any threads) exactly one wins. Every block is marked
+     * state: a free claims the block by a compare-and-set of the mark over the slack it read, so
+     * of two racing frees of one block (by any threads) exactly one wins. Every block is marked
      * free when the page is laid out, blocks the bump pointer has not reached too.
      */
     byte[] slack8;
