@@ -211,7 +211,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws HeapExhaustedError if the block must move and memory is exhausted, or the heap's
      *     {@link FaultInjection} fails the request (it counts every realloc to a non-zero size,
      *     whether or not the block would move); the old block is then still live and unchanged
-     * @throws IllegalStateException if this heap is closed
+     * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
+     *     is using it, as {@link #free} says; the old block then stays live and unchanged
      */
     public MemorySegment realloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");
@@ -255,7 +256,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     out of quarantine was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); this block is then not freed yet,
      *     and each damage is reported once, so freeing it again succeeds
-     * @throws IllegalStateException if this heap is closed
+     * @throws IllegalStateException if this heap is closed, or if a downcall is using the block
+     *     and the heap can tell: a huge block (over 16 MiB, in a mapping of its own), or any block
+     *     a checked mode recorded. The block then stays live, and a free after the downcall
+     *     returns succeeds; other blocks are freed, so the downcall must not use them any more
      */
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
@@ -400,7 +404,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @param address the address of a live block of this heap, or 0 (then nothing happens)
      * @throws MemoryMisuseException if {@code address} is not the start of a live block of this heap;
      *     nothing changes
-     * @throws IllegalStateException if this heap is closed
+     * @throws IllegalStateException if this heap is closed, or if a downcall is using the block, as
+     *     {@link #free} says; the block then stays live
      */
     public void freeAddress(long address) {
         hot.free(address);
@@ -417,7 +422,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws HeapExhaustedError if the block must move and memory is exhausted, or the heap's
      *     {@link FaultInjection} fails the request (it counts every realloc to a non-zero size,
      *     whether or not the block would move); the old block is then still live and unchanged
-     * @throws IllegalStateException if this heap is closed
+     * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
+     *     is using it, as {@link #free} says; the old block then stays live and unchanged
      */
     public long reallocAddress(long address, long newByteSize) {
         return core.realloc(address, newByteSize, true);

@@ -376,8 +376,13 @@ final class CheckedAllocator implements Allocator {
             checkOpen();
             throw SanitizerReports.doubleFree("free", block, name);
         }
+        if (!closeArena(block)) {
+            // A downcall is using the block: it stays live, for a free after the downcall returns.
+            live.put(address, block);
+            freed.remove(address, block);
+            throw HeapCore.freeWhileInUseByADowncall(address, name);
+        }
         block.markFreed();
-        block.arena.close();
         guardedMemory(block.address, block.byteSize).fill(CheckMode.POISON_BYTE);
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);

@@ -812,10 +812,14 @@ public final class HeapCore implements Allocator {
             if (!page.isSingle() || page.blockState(0) != BlockState.LIVE) {
                 throw misuse("free", Page.RELEASE_FREED, address, page);
             }
+            long usable = page.largeUsable;
+            long requested = page.largeRequested;
+            if (!spans.freeLarge(page)) {
+                throw freeWhileInUseByADowncall(address, name);
+            }
             largeFrees++;
-            largeUsable -= page.largeUsable;
-            largeRequested -= page.largeRequested;
-            spans.freeLarge(page);
+            largeUsable -= usable;
+            largeRequested -= requested;
         } finally {
             spans.lock.unlock();
         }
@@ -869,12 +873,18 @@ public final class HeapCore implements Allocator {
         }
         try {
             copy(address, fresh, Math.min(oldRequested, newByteSize));
+        } catch (IllegalStateException unmapped) {
+            // Another thread freed the block, and its memory went, meanwhile (a double free racing
+            // this realloc): the new block goes back, and this call reports the misuse.
+            free(fresh);
+            throw MisuseReports.doubleFreeUnmapped("realloc", address, name);
+        }
+        try {
             free(address, true);
         } catch (RuntimeException e) {
-            // Another thread freed the block meanwhile (a double free racing this realloc): the new
-            // block goes back, and this call reports the misuse.
+            // Freed by another thread meanwhile, or in use by a downcall: the old block stands.
             free(fresh);
-            throw e instanceof MemoryMisuseException ? e : MisuseReports.doubleFreeUnmapped("realloc", address, name);
+            throw e;
         }
         return fresh;
     }
@@ -1483,6 +1493,12 @@ public final class HeapCore implements Allocator {
         } finally {
             spans.lock.unlock();
         }
+    }
+
+    /** What a free throws, changing nothing, when a downcall is using the block. */
+    static IllegalStateException freeWhileInUseByADowncall(long address, String name) {
+        return new IllegalStateException("free of the block at 0x" + Long.toHexString(address) + " in heap '"
+                + name + "' while a downcall is using it: the block stays live; free it after the downcall returns");
     }
 
     /** What {@link #close()} throws when a downcall is using memory of the heap it closed. */

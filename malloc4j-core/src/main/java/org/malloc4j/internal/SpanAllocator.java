@@ -661,14 +661,24 @@ final class SpanAllocator {
         return true;
     }
 
-    /** Frees a large or huge block that the caller checked is live. */
-    void freeLarge(Page page) {
-        page.used = 0;
+    /**
+     * Frees a large or huge block that the caller checked is live.
+     *
+     * @return false, with nothing changed, if the block is huge and a downcall is using it: its
+     *     mapping cannot go while the downcall runs
+     */
+    boolean freeLarge(Page page) {
         if (page.sizeClass == Page.HUGE) {
+            if (!closeArena(page.region)) {
+                return false;
+            }
+            page.used = 0;
             releaseHuge(page.region, page);
         } else {
+            page.used = 0;
             retire(page);
         }
+        return true;
     }
 
     /**
@@ -696,18 +706,19 @@ final class SpanAllocator {
         }
     }
 
+    /** Unmaps a huge block's mapping, whose arena the caller closed. */
     private void releaseHuge(Region region, Page page) {
         metadata.addAndGet(-(region.metadataBytes() + page.metadataCharged));
         page.metadataCharged = 0;
         page.retire();
         hugeRegions.remove(region);
-        unmap(region);
+        unmapClosed(region);
         uncommitted(page.commitEnd);
         page.decommitted();
     }
 
-    private void unmap(Region region) {
-        region.arena.close();
+    /** Unmaps a region whose arena is closed, so that no segment reaches its memory any more. */
+    private void unmapClosed(Region region) {
         forget(region);
         release(region);
     }
@@ -1036,10 +1047,11 @@ final class SpanAllocator {
         int empty = 0;
         for (Iterator<Region> it = regions.iterator(); it.hasNext(); ) {
             Region region = it.next();
-            if (region.isEmpty() && ++empty > keep) {
+            // A downcall may still use a block freed in it (a use after free): then it stays.
+            if (region.isEmpty() && ++empty > keep && closeArena(region)) {
                 it.remove();
                 metadata.addAndGet(-region.metadataBytes());
-                unmap(region);
+                unmapClosed(region);
             }
         }
     }

@@ -1,0 +1,68 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A downcall (C's {@code qsort}) holds a block while its comparator, called back in Java, frees or
+ * moves it. Where the heap can tell (a huge block, in a mapping of its own; any block a checked
+ * mode recorded), the free is refused with nothing changed, instead of the JDK's error escaping
+ * half way through; the block stays mapped under the downcall, and a free after it succeeds.
+ */
+class FreeDuringDowncallTest {
+    private static final long HUGE = 40L << 20;
+
+    /** A heap, a block size the heap can tell a downcall holds, and the call that frees or moves it. */
+    static Stream<Arguments> cases() {
+        BiConsumer<Heap, MemorySegment> free = Heap::free;
+        BiConsumer<Heap, MemorySegment> freeAddress = (heap, block) -> heap.freeAddress(block.address());
+        BiConsumer<Heap, MemorySegment> move = (heap, block) -> heap.realloc(block, 2 * block.byteSize());
+        return Stream.of(
+                Arguments.of("fast, huge, free", Heap.builder().name("fast"), HUGE, free),
+                Arguments.of("fast, huge, freeAddress", Heap.builder().name("fast"), HUGE, freeAddress),
+                Arguments.of("fast, huge, realloc", Heap.builder().name("fast"), HUGE, move),
+                Arguments.of("full, small, free", Heap.builder().name("full").checkMode(CheckMode.FULL), 64L, free),
+                Arguments.of("full, small, realloc", Heap.builder().name("full").checkMode(CheckMode.FULL), 64L, move),
+                Arguments.of("sampled every block, small, free",
+                        Heap.builder().name("sampled").checkMode(CheckMode.SAMPLED).sampleInterval(1), 64L, free));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void aFreeOfABlockADowncallUsesIsRefusedAndChangesNothing(String name, Heap.Builder builder, long byteSize,
+            BiConsumer<Heap, MemorySegment> freeOrMove) throws Throwable {
+        try (Heap heap = builder.build()) {
+            MemorySegment held = heap.malloc(byteSize);
+            held.fill((byte) 7);
+            HeapStats before = heap.stats();
+
+            Downcalls.whileHeldByADowncall(held, () -> {
+                IllegalStateException refused = assertThrows(IllegalStateException.class,
+                        () -> freeOrMove.accept(heap, held));
+                assertTrue(refused.getMessage().contains("while a downcall is using it"), refused.getMessage());
+                assertEquals(7, held.get(JAVA_BYTE, 0), "still mapped under the downcall");
+                assertEquals(7, held.get(JAVA_BYTE, byteSize - 1));
+            });
+
+            HeapStats after = heap.stats();
+            assertEquals(1, after.liveBlocks());
+            assertEquals(before.requestedBytes(), after.requestedBytes());
+            assertEquals(before.usableBytes(), after.usableBytes());
+            assertTrue(heap.usableSize(held.address()) >= byteSize, "the block is still live");
+            heap.free(held);
+            HeapStats freed = heap.stats();
+            assertEquals(0, freed.liveBlocks());
+            assertEquals(0, freed.requestedBytes());
+            assertEquals(0, freed.usableBytes());
+        }
+    }
+}
