@@ -7,8 +7,8 @@ package org.malloc4j;
  */
 public enum CheckMode {
     /**
-     * The default. Double and invalid frees are still caught (one atomic compare-and-set), nothing else is
-     * recorded: no stacks, no quarantine, no redzones.
+     * The default. Double and invalid frees are still caught (one atomic compare-and-set), nothing
+     * else is recorded: no stacks, no quarantine, no redzones.
      */
     FAST,
     /**

@@ -315,8 +315,9 @@ public final class Page extends PageColdFields {
      * a racing double free), laid it out again, with other arrays or a shorter one, and handed out a
      * block at that index, or handed the page to a striped heap. So the claim is tentative until
      * checked against the present layout: a claim of another layout's block, or of a stripe's
-     * block, is given back, and the caller judges the address again under the new layout. The block's holder, freeing it meanwhile, waits for the check instead of
-     * finding it claimed, so its free neither fails nor is lost.
+     * block, is given back, and the caller judges the address again under the new layout. The
+     * block's holder, freeing it meanwhile, waits for the check instead of finding it claimed, so
+     * its free neither fails nor is lost.
      *
      * @return as {@link #release}, or {@link #RELEASE_STALE}
      */
@@ -345,9 +346,16 @@ public final class Page extends PageColdFields {
         // The compare-and-set is a full fence: a layout the owner finished before the block was
         // handed out again is visible here. A stripe's page is freed into under the stripe's lock
         // only, whose claims do not wait for this one (claimLocked).
-        ThreadHeap heap = owner;
-        boolean current = active && slackWidth == width && slacksOf(width) == slacks
-                && blockIndex(address) == index && (heap == null || heap.thread != null);
+        boolean current;
+        try {
+            ThreadHeap heap = owner;
+            current = active && slackWidth == width && slacksOf(width) == slacks
+                    && blockIndex(address) == index && (heap == null || heap.thread != null);
+        } catch (Throwable e) {
+            // Even a StackOverflowError here must not leave the mark, which every claim waits out.
+            casSlack(slacks, width, index, TENTATIVE_MARK, slack);
+            throw e;
+        }
         if (current && casSlack(slacks, width, index, TENTATIVE_MARK, FREE_MARK)) {
             return slack;
         }
