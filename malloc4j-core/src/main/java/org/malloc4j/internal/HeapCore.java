@@ -989,12 +989,14 @@ public final class HeapCore implements Allocator {
 
     /**
      * @throws IllegalStateException if the source's region went away meanwhile (its block was freed
-     *     by another thread and its mapping released)
+     *     by another thread and its mapping released), or the heap was closed
      */
     private void copy(long from, long to, long byteSize) {
         Region source = RegionMap.lookup(from);
         Region target = RegionMap.lookup(to);
-        if (source == null) {
+        if (source == null || target == null) {
+            // A close racing this realloc (a misuse) unmapped the new block too: say that.
+            checkOpen();
             throw new IllegalStateException("the block at 0x" + Long.toHexString(from) + " is no longer mapped");
         }
         MemorySegment.copy(source.memory, from - source.base, target.memory, to - target.base, byteSize);
