@@ -945,8 +945,14 @@ public final class HeapCore implements Allocator {
         if (!spans.prepareRelayout(page, page.blockSize, newBlockSize)) {
             return false;
         }
+        // Claimed as a free claims it: a free of the block by another thread racing this realloc
+        // (a misuse) either claimed it first, and this realloc reports that, or finds it freed.
+        int slack = page.claim(0);
+        if (slack < 0) {
+            throw misuse("realloc", slack, page.start, page);
+        }
         ThreadHeap heap = page.owner;
-        long oldRequested = page.requested(0);
+        long oldRequested = page.blockSize - slack;
         int oldBlockSize = page.blockSize;
         heap.detach(page);
         spans.relayout(page, sizeClass);

@@ -1,0 +1,78 @@
+package org.malloc4j.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.malloc4j.Heap;
+import org.malloc4j.HeapStats;
+import org.malloc4j.MemoryMisuseException;
+
+/**
+ * A realloc that changes a block's class in place lays its page out again, while another thread
+ * frees the same block (a misuse, racing the realloc). Either call may win, but never both: when
+ * both return normally the free came second and the block is free; the free is never wiped out by
+ * the new layout, and the statistics end at zero. A stress run: each round races one block.
+ */
+class ReallocFreeRaceTest {
+    private static final int ROUNDS = 100_000;
+
+    @Test
+    void aFreeRacingAReallocInPlaceIsNeverLost() throws Exception {
+        try (Heap heap = Heap.builder().name("realloc free race").build()) {
+            AtomicLong handoff = new AtomicLong();
+            AtomicLong freed = new AtomicLong();
+            Thread racer = Thread.ofPlatform().start(() -> {
+                for (int round = 0; round < ROUNDS; round++) {
+                    long block;
+                    while ((block = handoff.getAndSet(0)) == 0) {
+                        Thread.onSpinWait();
+                    }
+                    try {
+                        heap.freeAddress(block);
+                        freed.set(1);
+                    } catch (MemoryMisuseException lost) {
+                        freed.set(2);
+                    }
+                }
+            });
+            int lost = 0;
+            for (int round = 0; round < ROUNDS; round++) {
+                long block = heap.mallocAddress(1700);
+                freed.set(0);
+                handoff.set(block);
+                long result = 0;
+                try {
+                    result = heap.reallocAddress(block, 200);
+                } catch (MemoryMisuseException freedFirst) {
+                    // The free won.
+                }
+                while (freed.get() == 0) {
+                    Thread.onSpinWait();
+                }
+                if (result != 0 && freed.get() == 1 && isLive(heap, result)) {
+                    lost++;
+                    heap.freeAddress(result);
+                } else if (result != 0 && freed.get() == 2) {
+                    heap.freeAddress(result);
+                }
+            }
+            racer.join();
+            HeapStats stats = heap.stats();
+            assertEquals(0, lost, "frees that returned normally but left the block live");
+            assertEquals(0, stats.liveBlocks());
+            assertEquals(0, stats.usableBytes());
+            assertEquals(0, stats.requestedBytes());
+        }
+    }
+
+    private static boolean isLive(Heap heap, long address) {
+        try {
+            heap.usableSize(address);
+            return true;
+        } catch (MemoryMisuseException freed) {
+            return false;
+        }
+    }
+}
