@@ -232,7 +232,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the resized block, or {@link MemorySegment#NULL} if memory is exhausted
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
-     * @throws IllegalStateException if this heap is closed
+     * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
+     *     is using it, as {@link #free} says; the old block then stays live and unchanged
      */
     public MemorySegment tryRealloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");

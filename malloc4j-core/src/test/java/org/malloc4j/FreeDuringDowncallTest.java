@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -63,6 +64,21 @@ class FreeDuringDowncallTest {
             assertEquals(0, freed.liveBlocks());
             assertEquals(0, freed.requestedBytes());
             assertEquals(0, freed.usableBytes());
+        }
+    }
+
+    /** An empty region a downcall kept mapped (a block freed under it) goes at the next trim after. */
+    @Test
+    void aRegionADowncallKeptMappedIsUnmappedByATrimAfterTheDowncall() throws Throwable {
+        try (Heap heap = Heap.builder().name("kept region").build()) {
+            MemorySegment held = heap.malloc(1 << 20);
+            Downcalls.whileHeldByADowncall(held, () -> {
+                heap.free(held);
+                heap.trim();
+                assertTrue(heap.stats().reservedBytes() > 0, "the region went while the downcall held it");
+            });
+            heap.trim();
+            assertEquals(0, heap.stats().reservedBytes(), "the region stayed mapped after the downcall");
         }
     }
 }

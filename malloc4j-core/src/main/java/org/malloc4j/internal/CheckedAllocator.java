@@ -383,7 +383,13 @@ final class CheckedAllocator implements Allocator {
             throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
         block.markFreed();
-        guardedMemory(block.address, block.byteSize).fill(CheckMode.POISON_BYTE);
+        try {
+            guardedMemory(block.address, block.byteSize).fill(CheckMode.POISON_BYTE);
+        } catch (IllegalStateException unmapped) {
+            // A close racing this free (a misuse) unmapped the checked blocks' memory: say that.
+            checkOpen();
+            throw unmapped;
+        }
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
         release(quarantine.add(block), "when it left quarantine");

@@ -815,6 +815,8 @@ public final class HeapCore implements Allocator {
             long usable = page.largeUsable;
             long requested = page.largeRequested;
             if (!spans.freeLarge(page)) {
+                // Or the arena is closed already, by a close racing this free (a misuse): say that.
+                checkOpen();
                 throw freeWhileInUseByADowncall(address, name);
             }
             largeFrees++;
@@ -1505,8 +1507,8 @@ public final class HeapCore implements Allocator {
 
     /** What a free throws, changing nothing, when a downcall is using the block. */
     static IllegalStateException freeWhileInUseByADowncall(long address, String name) {
-        return new IllegalStateException("free of the block at 0x" + Long.toHexString(address) + " in heap '"
-                + name + "' while a downcall is using it: the block stays live; free it after the downcall returns");
+        return new IllegalStateException("the block at 0x" + Long.toHexString(address) + " in heap '" + name
+                + "' cannot be freed while a downcall is using it: it stays live; free it after the downcall returns");
     }
 
     /** What {@link #close()} throws when a downcall is using memory of the heap it closed. */

@@ -771,10 +771,11 @@ final class SpanAllocator {
             release(takeOldest());
             freedSlices = true;
         }
-        if (freedSlices) {
-            if (pool.isEmpty()) {
-                guardedBytes.set(0);
-            }
+        if (freedSlices && pool.isEmpty()) {
+            guardedBytes.set(0);
+        }
+        // Forced, also the regions a downcall kept mapped when they emptied (see unmapEmptyRegions).
+        if (freedSlices || force) {
             unmapEmptyRegions(force ? 0 : 1);
         }
         return due;

@@ -11,9 +11,10 @@ import org.malloc4j.Heap;
 import org.malloc4j.MemoryMisuseException;
 
 /**
- * A late call on a large block (a double free, or a realloc) that waits for the span lock while a
- * free of the block wins and a page of medium blocks takes the span: the late call is reported and
- * touches none of those blocks. The test holds the span lock to force that schedule.
+ * A late call on a large or huge block that waits for the span lock while another thread changes
+ * what the block is: a free of the block wins and a page of medium blocks takes the span (the late
+ * double free or realloc is reported and touches none of those blocks), or a close unmaps it (the
+ * late free says the heap is closed). The tests hold the span lock to force those schedules.
  */
 class LargeFreeRaceTest {
     @Test
@@ -78,5 +79,39 @@ class LargeFreeRaceTest {
             }
             assertEquals(0, heap.stats().usableBytes());
         }
+    }
+
+    /**
+     * A free of a huge block that waits for the span lock while another thread closes the heap (a
+     * misuse) finds the block's mapping gone: it says the heap is closed.
+     */
+    @Test
+    void aFreeOfAHugeBlockRacingCloseSaysTheHeapIsClosed() throws Exception {
+        Heap heap = Heap.builder().name("huge close race").build();
+        Object core = Fields.read(heap, Heap.class, "core");
+        Object spans = Fields.read(core, HeapCore.class, "spans");
+        ReentrantLock spanLock = (ReentrantLock) Fields.read(spans, SpanAllocator.class, "lock");
+        long huge = heap.mallocAddress(40L << 20);
+        AtomicReference<Throwable> late = new AtomicReference<>();
+        spanLock.lock();
+        Thread lateFree;
+        try {
+            lateFree = Thread.ofPlatform().start(() -> {
+                try {
+                    heap.freeAddress(huge);
+                } catch (Throwable t) {
+                    late.set(t);
+                }
+            });
+            while (!spanLock.hasQueuedThread(lateFree)) {
+                Thread.onSpinWait();
+            }
+            heap.close();
+        } finally {
+            spanLock.unlock();
+        }
+        lateFree.join(10_000);
+        assertInstanceOf(IllegalStateException.class, late.get());
+        assertTrue(late.get().getMessage().contains("is closed"), late.get().getMessage());
     }
 }
