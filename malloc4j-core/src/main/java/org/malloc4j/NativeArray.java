@@ -269,7 +269,13 @@ public abstract sealed class NativeArray implements AutoCloseable
             return name + "[closed]";
         }
         int shown = (int) Math.min(size, 100);
-        String head = format.apply(block.asSlice(0, shown * elementByteSize));
+        String head;
+        try {
+            head = format.apply(block.asSlice(0, shown * elementByteSize));
+        } catch (IllegalStateException memoryGone) {
+            // The heap was closed, so the elements' memory went with it: toString still answers.
+            return name + "[heap closed, size=" + size + "]";
+        }
         return size > shown ? head.substring(0, head.length() - 1) + ", ... (size=" + size + ")]" : head;
     }
 

@@ -102,6 +102,15 @@ abstract class NativePrimitiveArrayTestBase<A extends NativeArray, E> {
     }
 
     @Test
+    void toStringOfAnArrayWhoseHeapClosedSaysSoInsteadOfThrowing() {
+        Heap heap = Heap.builder().name("closed under the array").build();
+        A array = newArray(heap);
+        add(array, v(1));
+        heap.close();
+        assertEquals(array.getClass().getSimpleName() + "[heap closed, size=1]", array.toString());
+    }
+
+    @Test
     void addGetSetInsertRemovePop() {
         try (A array = arrayOf(1, 2, 3)) {
             assertEquals(v(2), get(array, 1));
