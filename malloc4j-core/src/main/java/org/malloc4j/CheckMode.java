@@ -38,9 +38,11 @@ public enum CheckMode {
      * <p>A block's segment is also watched: when the garbage collector finds the segment of a live
      * block unreachable, a warning with the block's allocation stack goes to standard error at
      * once, as a probable leak, rather than only at {@code close()}. A program that keeps just the
-     * address of a block it got as a segment ({@code heap.malloc(n).address()}) and frees it later
-     * sees that warning for a block it did not leak: allocate such blocks with
-     * {@link Heap#mallocAddress}, which makes no segment.
+     * address of a block it got as a segment ({@code heap.malloc(n).address()}), or only a segment
+     * derived from it ({@code asSlice}, {@code reinterpret}), and frees it later sees that warning
+     * for a block it did not leak: allocate such blocks with {@link Heap#mallocAddress}, which makes
+     * no segment, or keep the segment {@code malloc} returned. The warning changes nothing: the
+     * block can still be freed, and {@code close()} reports only the blocks still live then.
      */
     FULL;
 

@@ -297,6 +297,42 @@ class CheckedModeTest {
      * {@code heap.calloc(..).address()}). The loop gives the GC a bounded number of chances; the
      * assertion can only fail when a false warning was printed.
      */
+    /**
+     * A block kept only through a segment derived from malloc's (here by {@code reinterpret}) is
+     * reported when malloc's segment becomes unreachable: as a probable leak, with its allocation
+     * stack and the other ways a program may still reach it, and changing nothing.
+     */
+    @Test
+    void aDroppedSegmentOfALiveBlockIsReportedAsAProbableLeakAndTheBlockCanStillBeFreed() throws Exception {
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        MemorySegment view;
+        try {
+            view = keepOnlyADerivedSegment(heap);
+            for (int i = 0; i < 200 && !captured.toString(StandardCharsets.UTF_8).contains("allocated from"); i++) {
+                System.gc();
+                Thread.sleep(10);
+            }
+        } finally {
+            System.setErr(original);
+        }
+        String printed = captured.toString(StandardCharsets.UTF_8);
+        assertAll(
+                () -> assertTrue(printed.contains("became unreachable without free in heap 'checked'"), printed),
+                () -> assertTrue(printed.contains("a probable leak of the 48-byte region"), printed),
+                () -> assertTrue(printed.contains("a segment derived from it (asSlice, reinterpret)"), printed),
+                () -> assertTrue(printed.contains("allocated from:\n    #0 " + CheckedModeTest.class.getName()
+                        + ".keepOnlyADerivedSegment("), printed),
+                () -> assertFalse(printed.contains("ERROR"), printed));
+        heap.free(view);
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    private static MemorySegment keepOnlyADerivedSegment(Heap heap) {
+        return heap.malloc(48).reinterpret(48);
+    }
+
     @Test
     void blocksHeldByScopesArenasAndPoolsDoNotTriggerTheUnreachableSegmentWarning() throws InterruptedException {
         PrintStream original = System.err;

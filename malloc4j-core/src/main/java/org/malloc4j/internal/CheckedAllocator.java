@@ -543,9 +543,7 @@ final class CheckedAllocator implements Allocator {
     /** A segment was collected while its block was still live: nobody can free it through it. */
     private void reportUnreachable(BlockRecord block) {
         if (live.get(block.address) == block && !isClosed()) {
-            System.err.println("WARNING: malloc4j: a segment of a live block became unreachable without free "
-                    + "(a leak, unless its address is kept elsewhere)\n"
-                    + SanitizerReports.leaks(List.of(block), name).text());
+            System.err.print(SanitizerReports.unreachableSegment(block, name));
         }
     }
 

@@ -134,6 +134,17 @@ public final class SanitizerReports {
         return text.append('\n');
     }
 
+    /**
+     * The warning for a live block whose segment from malloc the collector found unreachable: a
+     * probable leak, which only the program can tell from a block it still reaches another way.
+     */
+    static String unreachableSegment(BlockRecord block, String heap) {
+        return "WARNING: malloc4j: the segment of a live block became unreachable without free in heap '" + heap
+                + "': a probable leak of " + describe(block) + ", unless the program still reaches the block"
+                + " through its address or a segment derived from it (asSlice, reinterpret)\n"
+                + stack("allocated from:", block.allocStack);
+    }
+
     private static String describe(BlockRecord block) {
         return "the " + block.byteSize + "-byte region [0x" + hex(block.address) + ",0x"
                 + hex(block.address + block.byteSize) + ")";
