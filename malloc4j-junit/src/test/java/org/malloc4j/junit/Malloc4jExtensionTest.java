@@ -241,6 +241,39 @@ class Malloc4jExtensionTest {
         }
     }
 
+    /** Tests that close their heap themselves, before the extension checks it. */
+    @SampleRunner.Sample
+    @LeakCheck
+    static class ClosingSample {
+        @Test
+        void leaksThenClosesTheHeap(Heap heap) {
+            HEAPS.add(heap);
+            heap.malloc(100);
+            heap.close();
+        }
+
+        @Test
+        @LeakCheck(mode = CheckMode.FAST)
+        void leaksInFastModeThenClosesTheHeap(Heap heap) {
+            heap.malloc(40);
+            heap.mallocAddress(60);
+            heap.close();
+        }
+
+        @Test
+        void freesEverythingThenClosesTheHeap(Heap heap) {
+            heap.free(heap.malloc(100));
+            heap.close();
+        }
+
+        @Test
+        void closesTheHeapWithAScopeOpen(Heap heap) {
+            // closing the heap closes the scope, which frees its blocks: nothing leaks
+            heap.newSharedScope().allocate(64);
+            heap.close();
+        }
+    }
+
     @SampleRunner.Sample
     @ExtendWith(Malloc4jExtension.class)
     static class ParameterSample {
@@ -359,6 +392,30 @@ class Malloc4jExtensionTest {
         }
         // @AfterEach methods run before the leak check, but do not free for the test
         assertTrue(failure(results, "aBlockLeftForAfterEachStillLeaks").getMessage().contains(".leftForAfterEach("));
+    }
+
+    @Test
+    void aTestThatLeaksAndThenClosesItsHeapStillFails() {
+        HEAPS.clear();
+        Map<String, TestExecutionResult> results = SampleRunner.run(ClosingSample.class);
+
+        Throwable leak = failure(results, "leaksThenClosesTheHeap");
+        assertInstanceOf(AssertionError.class, leak);
+        String message = leak.getMessage();
+        assertTrue(message.startsWith("Malloc4jExtension: the test left 1 block(s), 100 byte(s), live in heap "
+                + "'ClosingSample.leaksThenClosesTheHeap(Heap)'\n"), message);
+        assertTrue(message.contains("closed the heap with them live"), message);
+        assertTrue(message.contains("printed those it recorded to standard error"), message);
+        assertEquals(0, leak.getSuppressed().length, () -> List.of(leak.getSuppressed()).toString());
+        assertTrue(HEAPS.get(0).isClosed());
+
+        String fast = failure(results, "leaksInFastModeThenClosesTheHeap").getMessage();
+        assertTrue(fast.startsWith("Malloc4jExtension: the test left 2 block(s), 100 byte(s), live in heap "
+                + "'ClosingSample.leaksInFastModeThenClosesTheHeap(Heap)'\n"), fast);
+        assertFalse(fast.contains("standard error"), fast);
+
+        assertSucceeded(results, "freesEverythingThenClosesTheHeap");
+        assertSucceeded(results, "closesTheHeapWithAScopeOpen");
     }
 
     @Test
