@@ -53,8 +53,13 @@ public @interface LeakCheck {
     long quarantineBytes() default -1;
 
     /**
-     * @return in {@link CheckMode#SAMPLED} mode, one allocation in this many is checked
-     *     ({@link org.malloc4j.Heap.Builder#sampleInterval}); 0 (the default) keeps the heap's default
+     * In {@link CheckMode#SAMPLED} mode, one allocation in this many is checked
+     * ({@link org.malloc4j.Heap.Builder#sampleInterval}, which rounds it up to a power of two). Valid
+     * values are 0 (the default), which keeps the heap's default, and 1 or more; a negative value
+     * fails the test with {@link org.junit.jupiter.api.extension.ExtensionConfigurationException}.
+     * Other modes ignore it.
+     *
+     * @return the sampling interval: 0, or 1 or more
      */
     int sampleInterval() default 0;
 

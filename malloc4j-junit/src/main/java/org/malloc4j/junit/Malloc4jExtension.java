@@ -196,6 +196,16 @@ public final class Malloc4jExtension
                 + (display.startsWith(method + "(") ? display : method + " " + display);
     }
 
+    /** @throws ExtensionConfigurationException if {@code annotation} sets a value out of its range */
+    static void validate(LeakCheck annotation) {
+        // 0 means the heap's default, so only a negative interval is out of range; the builder's own
+        // message ("at least 1") would wrongly rule out 0.
+        if (annotation.sampleInterval() < 0) {
+            throw new ExtensionConfigurationException("invalid " + annotation + ": sampleInterval must be 0 "
+                    + "(the heap's default) or at least 1: " + annotation.sampleInterval());
+        }
+    }
+
     /** @return the one policy {@code annotation} sets */
     static FaultInjection policy(InjectFaults annotation) {
         List<FaultInjection> chosen = new ArrayList<>();
@@ -332,9 +342,10 @@ public final class Malloc4jExtension
 
     @Override
     public void beforeEach(ExtensionContext context) {
-        // Made here, before any parameter is resolved, so that a malformed @InjectFaults fails the test
-        // with its ExtensionConfigurationException, not wrapped in a ParameterResolutionException, and
-        // fails it even if the test takes no heap.
+        // Checked and made here, before any parameter is resolved, so that a malformed @LeakCheck or
+        // @InjectFaults fails the test with its ExtensionConfigurationException, not wrapped in a
+        // ParameterResolutionException, and fails it even if the test takes no heap.
+        find(context, LeakCheck.class).ifPresent(Malloc4jExtension::validate);
         find(context, InjectFaults.class).map(Malloc4jExtension::policy)
                 .ifPresent(faults -> context.getStore(NAMESPACE).put(FAULTS, faults));
         if (checksGlobalHeap(context)) {

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -275,6 +276,19 @@ class Malloc4jExtensionTest {
     }
 
     @SampleRunner.Sample
+    static class BadSettingsSample {
+        @Test
+        @LeakCheck(mode = CheckMode.SAMPLED, sampleInterval = -5)
+        void negativeSampleInterval(Heap heap) {
+        }
+
+        @Test
+        @LeakCheck(sampleInterval = -1)
+        void negativeSampleIntervalAndNoHeap() {
+        }
+    }
+
+    @SampleRunner.Sample
     @ExtendWith(Malloc4jExtension.class)
     static class ParameterSample {
         final Heap inConstructor;
@@ -416,6 +430,17 @@ class Malloc4jExtensionTest {
 
         assertSucceeded(results, "freesEverythingThenClosesTheHeap");
         assertSucceeded(results, "closesTheHeapWithAScopeOpen");
+    }
+
+    @Test
+    void aNegativeSampleIntervalFailsTheTestWithAConfigurationError() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(BadSettingsSample.class);
+        for (String method : List.of("negativeSampleInterval", "negativeSampleIntervalAndNoHeap")) {
+            Throwable cause = assertInstanceOf(ExtensionConfigurationException.class, failure(results, method), method);
+            assertTrue(cause.getMessage().contains("sampleInterval must be 0 (the heap's default) or at least 1: -"),
+                    cause.getMessage());
+            assertTrue(cause.getMessage().contains("@org.malloc4j.junit.LeakCheck("), cause.getMessage());
+        }
     }
 
     @Test
