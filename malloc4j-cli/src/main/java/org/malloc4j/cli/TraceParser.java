@@ -15,20 +15,36 @@ import java.util.stream.IntStream;
  *
  * <p>The first problem ends the parse with a {@link TraceFormatException} naming the file, the line
  * and the problem. While parsing it also measures the trace's peak live bytes.
+ *
+ * <p>The header's counts size nothing before the body backs them: a few bytes of header can claim
+ * 2<sup>26</sup> ids and ops. The requests are read first, into arrays that grow as requests
+ * arrive; only once the file has held {@code num_ops} of them (and {@code num_ids <= num_ops}) are
+ * the per-id arrays made, for the checks of which ids are live.
  */
 public final class TraceParser {
     /** The most requests a trace may have (arrays of 13 bytes a request must fit a worker's heap). */
     static final long MAX_OPS = 1L << 26;
 
     private static final String[] HEADER = {"heap size", "num_ids", "num_ops", "weight"};
+    private static final int NUM_IDS = 1;
+    private static final int NUM_OPS = 2;
     private static final int NOT_LIVE = -1;
 
     private final TokenReader tokens;
     private final String file;
     private final long[] header = new long[HEADER.length];
+    private int numIds;
     private byte[] kinds;
     private int[] ids;
     private long[] sizes;
+    /**
+     * Per request: how many lines after the previous request it starts. Gaps, not lines, so that 4
+     * bytes a request hold any real file's numbering (a gap over 2<sup>31</sup> blank lines is
+     * clamped).
+     */
+    private int[] lineGaps;
+    private long previousLine;
+    private int maxId = -1;
     /** Per id: the live block's size, or {@link #NOT_LIVE}. */
     private long[] liveSize;
     /** Per id: the line of the id's last {@code a}, {@code r} or {@code f} (0: never used). */
@@ -59,12 +75,22 @@ public final class TraceParser {
 
     private Trace parse(String name, String set) throws TraceFormatException, IOException {
         readHeader();
-        int numOps = (int) header[2];
-        int numIds = (int) header[1];
-        allocate(numOps, numIds);
-        for (int op = 0; op < numOps; op++) {
-            readOp(op, numOps);
+        int numOps = (int) header[NUM_OPS];
+        numIds = (int) header[NUM_IDS];
+        int capacity = Math.min(numOps, 1 << 16);
+        kinds = new byte[capacity];
+        ids = new int[capacity];
+        sizes = new long[capacity];
+        lineGaps = new int[capacity];
+        int read = 0;
+        try {
+            for (; read < numOps; read++) {
+                readOp(read, numOps);
+            }
+        } catch (TraceFormatException e) {
+            throw firstProblem(read, e);
         }
+        checkLiveness(numOps, numIds);
         if (tokens.next()) {
             throw error(tokens.tokenLine(), "op count mismatch: the header says " + Units.plural(numOps, "op")
                     + ", but more follow ('" + tokens.text() + "')");
@@ -88,25 +114,15 @@ public final class TraceParser {
             }
             header[i] = tokens.number();
         }
-        long numIds = header[1];
-        long numOps = header[2];
-        if (numOps < 0 || numOps > MAX_OPS) {
-            throw error(tokens.tokenLine(), "header: num_ops " + numOps + " is not within 0.." + MAX_OPS);
+        long ids = header[NUM_IDS];
+        long ops = header[NUM_OPS];
+        if (ops < 0 || ops > MAX_OPS) {
+            throw error(tokens.tokenLine(), "header: num_ops " + ops + " is not within 0.." + MAX_OPS);
         }
-        if (numIds < 0 || numIds > numOps) {
-            throw error(tokens.tokenLine(), "header: num_ids " + numIds + " is not within 0..num_ops ("
-                    + numOps + "): each id must be allocated at least once");
+        if (ids < 0 || ids > ops) {
+            throw error(tokens.tokenLine(), "header: num_ids " + ids + " is not within 0..num_ops ("
+                    + ops + "): each id must be allocated at least once");
         }
-    }
-
-    private void allocate(int numOps, int numIds) {
-        int capacity = Math.min(numOps, 1 << 16);
-        kinds = new byte[capacity];
-        ids = new int[capacity];
-        sizes = new long[capacity];
-        liveSize = new long[numIds];
-        Arrays.fill(liveSize, NOT_LIVE);
-        lastLine = new long[numIds];
     }
 
     private void readOp(int op, int numOps) throws TraceFormatException, IOException {
@@ -118,8 +134,7 @@ public final class TraceParser {
         byte kind = readKind(line);
         int id = readId(kind, line);
         long size = kind == Trace.FREE ? 0 : readSize(kind, id, line);
-        apply(kind, id, size, line);
-        append(op, numOps, kind, id, size);
+        append(op, numOps, kind, id, size, line);
     }
 
     private byte readKind(long line) throws TraceFormatException {
@@ -143,10 +158,10 @@ public final class TraceParser {
         if (!tokens.isNumber() && !tokens.isOutOfRange()) {
             throw error(line, "'" + op + "' needs a block id, found '" + tokens.text() + "'");
         }
-        if (tokens.isOutOfRange() || tokens.number() < 0 || tokens.number() >= liveSize.length) {
+        if (tokens.isOutOfRange() || tokens.number() < 0 || tokens.number() >= numIds) {
             String id = tokens.text();
             throw error(line, "id " + id + " out of range in '" + op + " " + id + "': num_ids is "
-                    + liveSize.length + ", so ids are 0.." + (liveSize.length - 1));
+                    + numIds + ", so ids are 0.." + (numIds - 1));
         }
         return (int) tokens.number();
     }
@@ -170,6 +185,62 @@ public final class TraceParser {
         return size;
     }
 
+    private void append(int op, int numOps, byte kind, int id, long size, long line) {
+        if (op == kinds.length) {
+            int capacity = (int) Math.min(numOps, 2L * kinds.length);
+            kinds = Arrays.copyOf(kinds, capacity);
+            ids = Arrays.copyOf(ids, capacity);
+            sizes = Arrays.copyOf(sizes, capacity);
+            lineGaps = Arrays.copyOf(lineGaps, capacity);
+        }
+        kinds[op] = kind;
+        ids[op] = id;
+        sizes[op] = size;
+        lineGaps[op] = (int) Math.min(line - previousLine, Integer.MAX_VALUE);
+        previousLine = line;
+        maxId = Math.max(maxId, id);
+    }
+
+    /**
+     * @param read the requests read before {@code later}
+     * @param later a problem in the request after them, or the end of the file too soon
+     * @return the problem on the earliest line: a request read before that names an id not live, or
+     *     {@code later}. The requests read are checked only when their ids fit arrays as long as
+     *     they are, so a short file naming a huge id allocates nothing for it.
+     */
+    private TraceFormatException firstProblem(int read, TraceFormatException later) {
+        if (maxId >= read) {
+            return later;
+        }
+        try {
+            checkLiveness(read, maxId + 1);
+        } catch (TraceFormatException earlier) {
+            return earlier;
+        }
+        return later;
+    }
+
+    /**
+     * Replays the requests' effect on which ids are live.
+     *
+     * @param count how many requests, from the first, to check
+     * @param idCount the length of the per-id arrays: above every id of those requests, and bounded by
+     *     {@code count} (the header check bounds {@code num_ids} by {@code num_ops}), so that the
+     *     arrays are as long as the file, not the header, allows
+     */
+    private void checkLiveness(int count, int idCount) throws TraceFormatException {
+        liveSize = new long[idCount];
+        Arrays.fill(liveSize, NOT_LIVE);
+        lastLine = new long[idCount];
+        liveBytes = 0;
+        peakLiveBytes = 0;
+        long line = 0;
+        for (int op = 0; op < count; op++) {
+            line += lineGaps[op];
+            apply(kinds[op], ids[op], sizes[op], line);
+        }
+    }
+
     private void apply(byte kind, int id, long size, long line) throws TraceFormatException {
         boolean live = liveSize[id] != NOT_LIVE;
         if (kind == Trace.ALLOC && live) {
@@ -185,18 +256,6 @@ public final class TraceParser {
         peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
         liveSize[id] = kind == Trace.FREE ? NOT_LIVE : size;
         lastLine[id] = line;
-    }
-
-    private void append(int op, int numOps, byte kind, int id, long size) {
-        if (op == kinds.length) {
-            int capacity = (int) Math.min(numOps, 2L * kinds.length);
-            kinds = Arrays.copyOf(kinds, capacity);
-            ids = Arrays.copyOf(ids, capacity);
-            sizes = Arrays.copyOf(sizes, capacity);
-        }
-        kinds[op] = kind;
-        ids[op] = id;
-        sizes[op] = size;
     }
 
     private int[] liveAtEnd() {

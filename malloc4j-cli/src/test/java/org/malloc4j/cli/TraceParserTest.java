@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.management.ThreadMXBean;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,6 +84,31 @@ class TraceParserTest {
         assertEquals(20, trace.peakLiveBytes());
     }
 
+    /** 67108864 ids and ops claimed in 20 bytes: 1 GiB of per-id arrays if the header were trusted. */
+    @Test
+    void aHugeHeaderOverATinyBodyIsAnOpCountMismatchWithoutSizingAnythingByTheHeader() {
+        long before = allocatedBytes();
+        TraceFormatException e = parseError("100\n67108864\n67108864\n1\na 0 1\n");
+        long allocated = allocatedBytes() - before;
+        assertEquals(5, e.line());
+        assertEquals("op count mismatch: the header says 67108864 ops, the file has 1", e.problem());
+        assertTrue(allocated < 64L << 20, allocated + " bytes allocated");
+    }
+
+    @Test
+    void aTinyBodyNamingAHugeIdAllocatesNothingForIt() {
+        long before = allocatedBytes();
+        TraceFormatException e = parseError("100 67108864 67108864 1\na 67108863 1\nf 67108863\n");
+        long allocated = allocatedBytes() - before;
+        assertEquals("op count mismatch: the header says 67108864 ops, the file has 2", e.problem());
+        assertTrue(allocated < 64L << 20, allocated + " bytes allocated");
+    }
+
+    /** @return the bytes this thread has allocated on the Java heap so far */
+    private static long allocatedBytes() {
+        return ((ThreadMXBean) ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
+    }
+
     static Stream<Arguments> badTraces() {
         return Stream.of(
                 Arguments.of("0 2 2 1\na 0 8\nx 0\n", 3, "unknown op 'x'"),
@@ -110,7 +137,10 @@ class TraceParserTest {
                                 + "so ids are 0..0"),
                 Arguments.of("0 1 99999999999999999999 1\n", 1,
                         "header: num_ops 99999999999999999999 is out of range: it must fit in a 64-bit integer"),
-                Arguments.of("0 1 2 1\na 0 12x\nf 0\n", 2, "missing size: 'a 0' needs a size, found '12x'"));
+                Arguments.of("0 1 2 1\na 0 12x\nf 0\n", 2, "missing size: 'a 0' needs a size, found '12x'"),
+                // a request that breaks the liveness rules is reported before a later syntax error
+                Arguments.of("0 2 4 1\na 0 8\nf 1\nq 0\n", 3, "'f 1' on id 1, which is not live"),
+                Arguments.of("0 2 4 1\na 0 8\na 0 8\n", 3, "'a 0 8' on live id 0"));
     }
 
     @ParameterizedTest
