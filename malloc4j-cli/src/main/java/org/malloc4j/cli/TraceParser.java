@@ -11,7 +11,8 @@ import java.util.stream.IntStream;
  * {@code r id size} and {@code f id}, separated by any whitespace. Besides the syntax it checks what
  * a replay relies on: ids within {@code 0..num_ids-1}, sizes not negative, {@code a} only on an id
  * that is not live, {@code r} and {@code f} only on a live one. Blocks still live at the end are
- * allowed; the replay frees them after the last request.
+ * allowed; the replay frees them after the last request. Not every id of {@code 0..num_ids-1} need
+ * appear.
  *
  * <p>The first problem ends the parse with a {@link TraceFormatException} naming the file, the line
  * and the problem. While parsing it also measures the trace's peak live bytes.
@@ -33,6 +34,8 @@ public final class TraceParser {
     private final TokenReader tokens;
     private final String file;
     private final long[] header = new long[HEADER.length];
+    /** The line each header number is on: the whitespace between them is free. */
+    private final long[] headerLines = new long[HEADER.length];
     private int numIds;
     private byte[] kinds;
     private int[] ids;
@@ -113,15 +116,18 @@ public final class TraceParser {
                         + tokens.text() + "'");
             }
             header[i] = tokens.number();
+            headerLines[i] = tokens.tokenLine();
         }
         long ids = header[NUM_IDS];
         long ops = header[NUM_OPS];
         if (ops < 0 || ops > MAX_OPS) {
-            throw error(tokens.tokenLine(), "header: num_ops " + ops + " is not within 0.." + MAX_OPS);
+            throw error(headerLines[NUM_OPS], "header: num_ops " + ops + " is not within 0.." + MAX_OPS);
         }
         if (ids < 0 || ids > ops) {
-            throw error(tokens.tokenLine(), "header: num_ids " + ids + " is not within 0..num_ops ("
-                    + ops + "): each id must be allocated at least once");
+            String why = ids < 0 ? "" : ": " + Units.plural(ops, "op") + " can name at most "
+                    + Units.plural(ops, "id");
+            throw error(headerLines[NUM_IDS], "header: num_ids " + ids + " is not within 0..num_ops (" + ops
+                    + ")" + why);
         }
     }
 
@@ -176,7 +182,13 @@ public final class TraceParser {
                     + Long.MAX_VALUE);
         }
         if (!tokens.isNumber()) {
-            throw error(line, "missing size: '" + op + "' needs a size, found '" + tokens.text() + "'");
+            // The next request's op, or a token on a later line, means the size was left out; anything
+            // else on the request's own line was meant as its size.
+            boolean nextRequest = tokens.tokenLine() != line || tokens.is('a') || tokens.is('r') || tokens.is('f');
+            throw error(line, nextRequest
+                    ? "missing size: '" + op + "' needs a size, found '" + tokens.text() + "'"
+                    : "'" + tokens.text() + "' is not a valid size in '" + op + " " + tokens.text()
+                            + "': a size is a decimal integer 0.." + Long.MAX_VALUE);
         }
         long size = tokens.number();
         if (size < 0) {
