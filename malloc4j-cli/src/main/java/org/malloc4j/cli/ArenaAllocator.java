@@ -60,6 +60,9 @@ final class ArenaAllocator extends NativeAllocator {
 
     @Override
     public long realloc(int id, long address, long size) {
+        if (address == 0) {
+            return malloc(id, size);
+        }
         Arena arena = Arena.ofConfined();
         MemorySegment block = arena.allocate(size, ALIGNMENT);
         MemorySegment old = blocks[id];
@@ -72,6 +75,9 @@ final class ArenaAllocator extends NativeAllocator {
 
     @Override
     public void free(int id, long address) {
+        if (address == 0) {
+            return;
+        }
         arenas[id].close();
         arenas[id] = null;
         blocks[id] = null;

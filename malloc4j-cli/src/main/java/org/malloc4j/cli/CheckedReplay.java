@@ -3,7 +3,8 @@ package org.malloc4j.cli;
 /**
  * The untimed pass over a trace: verification as the CS:APP driver (mdriver) does it, and footprint
  * sampling. Every block must be non-null, aligned as C requires (see {@link #requiredAlignment}) and
- * overlap no live block; each block gets a pattern derived from its id and offsets in its whole payload at
+ * overlap no live block, except that a {@code realloc} to 0 bytes may return NULL: C lets it free the
+ * block then (glibc, jemalloc and tcmalloc do), and the id holds no block until its next request; each block gets a pattern derived from its id and offsets in its whole payload at
  * allocation (and in the new tail at a growing {@code realloc}); a {@code realloc} must keep the
  * pattern in the bytes it keeps, and a block must still hold it when freed. After every request that
  * allocates or reallocates, after the pattern is written, the allocator's footprint is sampled.
@@ -97,8 +98,17 @@ final class CheckedReplay {
     private void reallocate(int op, int id, long size) throws ReplayFailure {
         long oldAddress = addresses[id];
         long oldSize = sizes[id];
-        live.remove(id);
+        if (oldAddress != 0) {
+            live.remove(id);
+        }
         long address = allocator.realloc(id, oldAddress, size);
+        if (address == 0 && size == 0) {
+            // Freed, not failed: the allocator owns nothing under this id that must be freed later.
+            addresses[id] = 0;
+            sizes[id] = 0;
+            sample();
+            return;
+        }
         own(id, address, size);
         checkPlacement(op, address, size, "realloc");
         checkContents(op, id, address, Math.min(oldSize, size),
@@ -113,9 +123,12 @@ final class CheckedReplay {
 
     private void free(int op, int id) throws ReplayFailure {
         long address = addresses[id];
-        checkContents(op, id, address, sizes[id], "the block's contents changed while it was live");
-        live.remove(id);
-        addresses[id] = 0;
+        // 0: a realloc to 0 bytes freed the block; the free is then C's free(NULL), which does nothing.
+        if (address != 0) {
+            checkContents(op, id, address, sizes[id], "the block's contents changed while it was live");
+            live.remove(id);
+            addresses[id] = 0;
+        }
         allocator.free(id, address);
     }
 

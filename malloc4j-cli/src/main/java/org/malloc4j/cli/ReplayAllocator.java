@@ -33,16 +33,21 @@ public interface ReplayAllocator extends AutoCloseable {
     long malloc(int id, long size);
 
     /**
+     * As C's {@code realloc}: with {@code size} 0 the adapter may free the block and return 0, or
+     * return a block of 0 bytes; with {@code address} 0 it allocates.
+     *
      * @param id the block id
-     * @param address the live block's address
+     * @param address the live block's address, or 0 if a realloc to 0 bytes freed the id's block
      * @param size the new size in bytes
-     * @return the resized block's address (0 if the allocator failed)
+     * @return the resized block's address; 0 if the allocator failed (the old block is then intact),
+     *     or if {@code size} is 0 and the block was freed
      */
     long realloc(int id, long address, long size);
 
     /**
      * @param id the block id
-     * @param address the live block's address
+     * @param address the live block's address, or 0, which frees nothing (C's {@code free(NULL)}):
+     *     the id's block was freed by a realloc to 0 bytes
      */
     void free(int id, long address);
 

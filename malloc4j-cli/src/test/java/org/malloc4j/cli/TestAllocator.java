@@ -41,6 +41,9 @@ class TestAllocator implements ReplayAllocator {
 
     @Override
     public long realloc(int id, long address, long size) {
+        if (address == 0) {
+            return malloc(id, size);
+        }
         long oldSize = sizes[id];
         long moved = malloc(id, size);
         MemorySegment.copy(memory, address - memory.address(), memory, moved - memory.address(),
