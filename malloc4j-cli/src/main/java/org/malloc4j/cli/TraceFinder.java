@@ -35,8 +35,8 @@ public final class TraceFinder {
      *
      * @param paths files and folders, in the order given; duplicates are dropped
      * @return the traces they name, each with a name of its own in its set
-     * @throws IllegalArgumentException if a path does not exist, a folder holds no trace or cannot
-     *     be listed
+     * @throws IllegalArgumentException if a path does not exist or is neither a regular file nor a
+     *     folder (a FIFO), a folder holds no trace or cannot be listed
      */
     public static List<TraceSource> find(List<Path> paths) {
         Map<String, TraceSource> found = new LinkedHashMap<>();
@@ -85,6 +85,12 @@ public final class TraceFinder {
     private static List<TraceSource> expand(Path path) {
         if (Files.isRegularFile(path)) {
             return List.of(TraceSource.file(path));
+        }
+        if (Files.exists(path) && !Files.isDirectory(path)) {
+            // The parent parses each trace and every allocator's worker reads it again: a stream
+            // read once would reach the first reader only.
+            throw new IllegalArgumentException("not a regular file or folder: " + path
+                    + " (a pipe, socket or device cannot be replayed; copy the trace to a file)");
         }
         if (!Files.isDirectory(path)) {
             throw new IllegalArgumentException("no such file or folder: " + path);

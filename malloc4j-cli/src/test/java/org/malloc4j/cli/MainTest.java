@@ -3,6 +3,7 @@ package org.malloc4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -169,6 +170,17 @@ class MainTest {
         assertEquals(message + System.lineSeparator(), run.err());
         assertEquals("", run.out());
         assertTrue(System.nanoTime() - start < 2_000_000_000L, "it ran the replay first");
+    }
+
+    @Test
+    void aFifoGivenAsATraceIsAUsageErrorThatSaysWhatItIs() throws Exception {
+        Path fifo = dir.resolve("pipe.rep");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+        assumeTrue(mkfifo.waitFor() == 0, "mkfifo failed");
+        Run run = run("replay", "--allocator", "glibc", fifo.toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("malloc4j: not a regular file or folder: " + fifo + " (a pipe, socket or device cannot be "
+                + "replayed; copy the trace to a file)", run.err().lines().findFirst().orElseThrow());
     }
 
     @Test
