@@ -52,10 +52,10 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:every replay was correct",
-            "1:an allocator FAILED a trace, a trace could not be read, no allocator could run, or the run "
-                    + "broke off",
-            "2:usage error (unknown option or allocator, no allocator named, missing file, a --json FILE that "
-                    + "cannot be written)"})
+            "1:an allocator FAILED a trace, a trace could not be read, no allocator could run, the run "
+                    + "broke off, or writing the --json report failed (a full disk)",
+            "2:usage error (unknown option or allocator, no allocator named, missing file, a --json FILE "
+                    + "whose folder is missing or not writable: checked before anything is replayed)"})
 final class ReplayCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;

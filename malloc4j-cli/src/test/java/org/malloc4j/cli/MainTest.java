@@ -172,6 +172,24 @@ class MainTest {
         assertTrue(System.nanoTime() - start < 2_000_000_000L, "it ran the replay first");
     }
 
+    /** A target that passes the check before the run and fails when written: the help must say 1 for it. */
+    @Test
+    void aJsonReportThatFailsToBeWrittenAfterTheRunExitsWithTheCodeTheHelpGives() {
+        Path full = Path.of("/dev/full");
+        assumeTrue(Files.isWritable(full), "no /dev/full here");
+        Run run = run("replay", "--allocator", "glibc", "--repeat", "1", "--json", full.toString(),
+                traces.resolve("one.rep").toString());
+        assertEquals("malloc4j: the JSON report could not be written to /dev/full: no space left on device",
+                run.err().strip());
+        assertEquals(1, run.exitCode());
+        String help = run("replay", "--help").out().replaceAll("\\s+", " ");
+        String codes = help.substring(help.indexOf("Exit codes: "));
+        String codeOne = codes.substring(codes.indexOf(" 1 "), codes.indexOf(" 2 "));
+        String codeTwo = codes.substring(codes.indexOf(" 2 "));
+        assertTrue(codeOne.contains("writing the --json report failed"), codeOne);
+        assertFalse(codeTwo.contains("cannot be written"), codeTwo);
+    }
+
     @Test
     void aFifoGivenAsATraceIsAUsageErrorThatSaysWhatItIs() throws Exception {
         Path fifo = dir.resolve("pipe.rep");
