@@ -91,23 +91,23 @@ class TraceParserTest {
         assertArrayEquals(new int[] {0, 0}, trace.ids());
     }
 
-    /** 67108864 ids and ops claimed in 20 bytes: 1 GiB of per-id arrays if the header were trusted. */
+    /** 16777216 ids and ops claimed in 20 bytes: 256 MiB of per-id arrays if the header were trusted. */
     @Test
     void aHugeHeaderOverATinyBodyIsAnOpCountMismatchWithoutSizingAnythingByTheHeader() {
         long before = allocatedBytes();
-        TraceFormatException e = parseError("100\n67108864\n67108864\n1\na 0 1\n");
+        TraceFormatException e = parseError("100\n16777216\n16777216\n1\na 0 1\n");
         long allocated = allocatedBytes() - before;
         assertEquals(5, e.line());
-        assertEquals("op count mismatch: the header says 67108864 ops, the file has 1", e.problem());
+        assertEquals("op count mismatch: the header says 16777216 ops, the file has 1", e.problem());
         assertTrue(allocated < 64L << 20, allocated + " bytes allocated");
     }
 
     @Test
     void aTinyBodyNamingAHugeIdAllocatesNothingForIt() {
         long before = allocatedBytes();
-        TraceFormatException e = parseError("100 67108864 67108864 1\na 67108863 1\nf 67108863\n");
+        TraceFormatException e = parseError("100 16777216 16777216 1\na 16777215 1\nf 16777215\n");
         long allocated = allocatedBytes() - before;
-        assertEquals("op count mismatch: the header says 67108864 ops, the file has 2", e.problem());
+        assertEquals("op count mismatch: the header says 16777216 ops, the file has 2", e.problem());
         assertTrue(allocated < 64L << 20, allocated + " bytes allocated");
     }
 
@@ -154,8 +154,8 @@ class TraceParserTest {
                 Arguments.of("100\n5\n2\n1\na 0 10\nf 0\n", 2,
                         "header: num_ids 5 is not within 0..num_ops (2): 2 ops can name at most 2 ids"),
                 Arguments.of("100\n1\n999999999\n1\na 0 10\nf 0\n", 3,
-                        "header: num_ops 999999999 is not within 0..67108864"),
-                Arguments.of("100\n1\n-2\n1\n", 3, "header: num_ops -2 is not within 0..67108864"),
+                        "header: num_ops 999999999 is not within 0..16777216"),
+                Arguments.of("100\n1\n-2\n1\n", 3, "header: num_ops -2 is not within 0..16777216"),
                 // a request that breaks the liveness rules is reported before a later syntax error
                 Arguments.of("0 2 4 1\na 0 8\nf 1\nq 0\n", 3, "'f 1' on id 1, which is not live"),
                 Arguments.of("0 2 4 1\na 0 8\na 0 8\n", 3, "'a 0 8' on live id 0"));
