@@ -54,7 +54,8 @@ import picocli.CommandLine.Spec;
             "0:every replay was correct",
             "1:an allocator FAILED a trace, a trace could not be read, no allocator could run, the run "
                     + "broke off, or writing the --json report failed (a full disk)",
-            "2:usage error (unknown option or allocator, no allocator named, missing file, a --json FILE "
+            "2:usage error (unknown option or allocator, no allocator named, a missing file or one that is "
+                    + "not a regular file or folder, a --json FILE "
                     + "whose folder is missing or not writable: checked before anything is replayed)"})
 final class ReplayCommand implements Callable<Integer> {
     @Spec
@@ -168,6 +169,11 @@ final class ReplayCommand implements Callable<Integer> {
                 errors.add(TraceError.of(e));
             } catch (IOException e) {
                 errors.add(new TraceError(source.display(), 0, e.getMessage()));
+            } catch (OutOfMemoryError e) {
+                // The parse's arrays are garbage once it throws: the other traces still fit.
+                errors.add(new TraceError(source.display(), 0, "too large for this JVM's heap ("
+                        + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB; parsing takes about 17 bytes a "
+                        + "request): give it more, for example JAVA_TOOL_OPTIONS=-Xmx1g"));
             }
         }
         return parsed;
