@@ -1508,7 +1508,8 @@ public final class HeapCore implements Allocator {
     /** What a free throws, changing nothing, when a downcall is using the block. */
     static IllegalStateException freeWhileInUseByADowncall(long address, String name) {
         return new IllegalStateException("the block at 0x" + Long.toHexString(address) + " in heap '" + name
-                + "' cannot be freed while a downcall is using it: it stays live; free it after the downcall returns");
+                + "' cannot be freed or moved while a downcall is using it: it stays live and unchanged;"
+                + " free it after the downcall returns");
     }
 
     /** What {@link #close()} throws when a downcall is using memory of the heap it closed. */
