@@ -4,9 +4,10 @@ package org.malloc4j.cli;
  * The untimed pass over a trace: verification as the CS:APP driver (mdriver) does it, and footprint
  * sampling. Every block must be non-null, aligned as C requires (see {@link #requiredAlignment}) and
  * overlap no live block, except that a {@code realloc} to 0 bytes may return NULL: C lets it free the
- * block then (glibc, jemalloc and tcmalloc do), and the id holds no block until its next request; each block gets a pattern derived from its id and offsets in its whole payload at
- * allocation (and in the new tail at a growing {@code realloc}); a {@code realloc} must keep the
- * pattern in the bytes it keeps, and a block must still hold it when freed. After every request that
+ * block then (glibc, jemalloc and tcmalloc do), and the id holds no block until its next request.
+ * Each block gets a pattern derived from its id and offsets in its whole payload at allocation (and
+ * in the new tail at a growing {@code realloc}); a {@code realloc} must keep the pattern in the bytes
+ * it keeps, and a block must still hold it when freed. After every request that
  * allocates or reallocates, after the pattern is written, the allocator's footprint is sampled.
  *
  * <p>The first wrong block ends the pass with a {@link ReplayFailure}; the blocks still live are

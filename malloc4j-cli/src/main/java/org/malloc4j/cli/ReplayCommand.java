@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
             "Replays CS:APP malloc-lab traces (.rep, or gzipped .rep.gz) through each allocator, each in a child "
                     + "JVM of its own, one after the other. Per trace and allocator:",
             "  1. A checked pass (untimed) verifies every block as the CS:APP driver does: non-null (a realloc to "
-                    + "0 bytes may return NULL: it freed the block, as C allows), aligned to 16 bytes, overlapping no live block, and holding its contents: a pattern of the block id and "
+                    + "0 bytes may return NULL: it freed the block, as C allows), aligned to 16 bytes, "
+                    + "overlapping no live block, and holding its contents: a pattern of the block id and "
                     + "offset is written into the whole payload at malloc (and the new tail at realloc), checked "
                     + "in the kept part at every realloc and in the whole block at free. The first wrong block "
                     + "makes the allocator FAILED on that trace, with the op number; the run goes on. The same "
