@@ -646,7 +646,7 @@ public final class HeapCore implements Allocator {
             throw MisuseReports.mismatch("free", address, name);
         }
         if (page.ownerThread == Thread.currentThread()) {
-            freeLocal(page, index, address, moved);
+            freeReleased(page, index, address, moved, page.release(index));
         } else if (page.isSingle()) {
             freeLarge(page, address);
         } else {
@@ -673,11 +673,7 @@ public final class HeapCore implements Allocator {
                     if (page.ownedBits != null && page.isOwned(current)) {
                         throw MisuseReports.mismatch("free", address, name);
                     }
-                    int slack = page.releaseLocked(current);
-                    if (slack < 0) {
-                        throw misuse("free", slack, address, page);
-                    }
-                    freeClaimed(page, current, slack, moved);
+                    freeReleased(page, current, address, moved, page.releaseLocked(current));
                     return;
                 }
             } finally {
@@ -687,8 +683,8 @@ public final class HeapCore implements Allocator {
         freeShared(page, index, address);
     }
 
-    private void freeLocal(Page page, int index, long address, boolean moved) {
-        int slack = page.release(index);
+    /** @param slack what releasing the block returned: its slack, or why it was not live */
+    private void freeReleased(Page page, int index, long address, boolean moved, int slack) {
         if (slack < 0) {
             throw misuse("free", slack, address, page);
         }
