@@ -36,7 +36,8 @@ public final class TraceFinder {
      * @param paths files and folders, in the order given; duplicates are dropped
      * @return the traces they name, each with a name of its own in its set
      * @throws IllegalArgumentException if a path does not exist or is neither a regular file nor a
-     *     folder (a FIFO), a folder holds no trace or cannot be listed
+     *     folder (a FIFO), a folder holds no trace, holds a trace that is not a regular file (a
+     *     FIFO or a broken link named {@code *.rep}), or cannot be listed
      */
     public static List<TraceSource> find(List<Path> paths) {
         Map<String, TraceSource> found = new LinkedHashMap<>();
@@ -87,10 +88,7 @@ public final class TraceFinder {
             return List.of(TraceSource.file(path));
         }
         if (Files.exists(path) && !Files.isDirectory(path)) {
-            // The parent parses each trace and every allocator's worker reads it again: a stream
-            // read once would reach the first reader only.
-            throw new IllegalArgumentException("not a regular file or folder: " + path
-                    + " (a pipe, socket or device cannot be replayed; copy the trace to a file)");
+            throw notRegular("not a regular file or folder: ", path);
         }
         if (!Files.isDirectory(path)) {
             throw new IllegalArgumentException("no such file or folder: " + path);
@@ -103,13 +101,30 @@ public final class TraceFinder {
     }
 
     private static List<Path> traceFiles(Path folder) {
+        List<Path> traces;
         try (Stream<Path> files = Files.walk(folder)) {
-            return files.filter(Files::isRegularFile)
-                    .filter(file -> TraceSource.isTraceFile(file.getFileName().toString()))
+            traces = files.filter(file -> TraceSource.isTraceFile(file.getFileName().toString()))
+                    .filter(file -> !Files.isDirectory(file))
                     .sorted()
                     .toList();
         } catch (IOException | UncheckedIOException e) {
             throw new IllegalArgumentException("cannot search folder " + folder + ": " + Problems.describe(e), e);
         }
+        for (Path trace : traces) {
+            if (!Files.isRegularFile(trace)) {
+                // Named as a trace, so meant as one: skipping it would replay less than was asked.
+                throw notRegular("not a regular file, in folder " + folder + ": ", trace);
+            }
+        }
+        return traces;
+    }
+
+    /**
+     * The parent parses each trace and every allocator's worker reads it again: a stream read once
+     * would reach the first reader only.
+     */
+    private static IllegalArgumentException notRegular(String what, Path path) {
+        String kind = Files.exists(path) ? "a pipe, socket or device cannot be replayed" : "a link to nothing";
+        return new IllegalArgumentException(what + path + " (" + kind + "; copy the trace to a file)");
     }
 }

@@ -202,6 +202,25 @@ class MainTest {
     }
 
     @Test
+    void aFifoNamedAsATraceInAFolderIsAUsageErrorNotSkipped() throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("with-pipe"));
+        Files.writeString(folder.resolve("a.rep"), "0\n1\n1\n1\na 0 16\n");
+        Path fifo = folder.resolve("b.rep");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+        assumeTrue(mkfifo.waitFor() == 0, "mkfifo failed");
+        Run run = run("replay", "--allocator", "glibc", folder.toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("malloc4j: not a regular file, in folder " + folder + ": " + fifo + " (a pipe, socket or device "
+                + "cannot be replayed; copy the trace to a file)", run.err().lines().findFirst().orElseThrow());
+
+        Files.delete(fifo);
+        Files.createSymbolicLink(fifo, folder.resolve("gone.rep"));
+        run = run("replay", "--allocator", "glibc", folder.toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().contains(fifo + " (a link to nothing;"), run.err());
+    }
+
+    @Test
     void aRunThatBreaksSaysWhyInOneLineAndShowsTheStackTraceOnlyWithDebug() {
         for (boolean debug : new boolean[] {false, true}) {
             StringWriter err = new StringWriter();
