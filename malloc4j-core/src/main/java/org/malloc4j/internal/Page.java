@@ -58,8 +58,8 @@ public final class Page extends PageColdFields {
     private static final int FREE_MARK = -1;
     /**
      * The slack value of a block that a thread not owning the page has claimed but not yet checked
-     * against the page's present layout ({@link #releaseAt}); every other claim waits for it to
-     * settle. No real slack is this either: blocks are multiples of 16 bytes, so a one-byte slack
+     * against the page's present layout ({@link #releaseAt}), or whose requested size a realloc in
+     * place is changing ({@link #setRequested}); every other claim waits for it to settle. No real slack is this either: blocks are multiples of 16 bytes, so a one-byte slack
      * is at most 240 and a two-byte one at most 0xFFF0.
      */
     private static final int TENTATIVE_MARK = -2;
@@ -147,6 +147,17 @@ public final class Page extends PageColdFields {
         }
         this.active = true;
         this.laidOut = true;
+        publishLayout();
+    }
+
+    /**
+     * Orders the layout's stores before every later store of the owner, among them a block's slack
+     * as it is handed out. A thread that claims the block by compare-and-set reads that slack, and
+     * so sees this layout (or a later one) when it checks the page ({@link #releaseAt}): the
+     * release-acquire pair AArch64 needs, where x86 keeps stores in order anyway.
+     */
+    private static void publishLayout() {
+        VarHandle.releaseFence();
     }
 
     /** Reuses the bitmap of the page's last layout when it is long enough. */
@@ -175,6 +186,7 @@ public final class Page extends PageColdFields {
         this.ownedBits = null;
         this.active = true;
         this.laidOut = true;
+        publishLayout();
     }
 
     /**
@@ -343,8 +355,8 @@ public final class Page extends PageColdFields {
                 break;
             }
         }
-        // The compare-and-set is a full fence: a layout the owner finished before the block was
-        // handed out again is visible here. A stripe's page is freed into under the stripe's lock
+        // The compare-and-set read the slack the owner stored after laying the page out
+        // (publishLayout): that layout, or a later one, is visible here. A stripe's page is freed into under the stripe's lock
         // only, whose claims do not wait for this one (claimLocked).
         boolean current;
         try {
@@ -406,7 +418,7 @@ public final class Page extends PageColdFields {
      * as another heap's, which claims only tentatively and gives the claim back on finding the
      * page a stripe's ({@link #releaseAt}). So a read and a write do, without an atomic: the
      * tentative claim that lands between them finds the free mark when it gives back, and knows it
-     * lost.
+     * lost; so does a realloc in place marking the block between them ({@link #setRequested}).
      */
     int claimLocked(int index) {
         switch (slackWidth) {
@@ -600,13 +612,27 @@ public final class Page extends PageColdFields {
             largeRequested = newRequested;
             return true;
         }
+        // Marked tentative, then settled: a claim under a stripe's lock, a read and a write, that
+        // read the block live before the mark writes the free mark over it, and the settling fails.
+        // One compare-and-set would resize a block that claim freed, and the statistics would keep
+        // the difference.
+        return markResizing(index, oldRequested) && settleResizing(index, newRequested);
+    }
+
+    /** @return false if block {@code index} is no longer live with {@code oldRequested} bytes */
+    boolean markResizing(int index, long oldRequested) {
         int expected = (int) (blockSize - oldRequested);
-        while (!casSlack(index, expected, (int) (blockSize - newRequested))) {
+        while (!casSlack(index, expected, TENTATIVE_MARK)) {
             if (readSlack(index) != expected) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** @return false if a claim overwrote the {@linkplain #markResizing mark}: the block was freed */
+    boolean settleResizing(int index, long newRequested) {
+        return casSlack(index, TENTATIVE_MARK, (int) (blockSize - newRequested));
     }
 
     private void setSlack(int index, int value) {
