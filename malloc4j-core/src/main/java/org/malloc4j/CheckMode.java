@@ -24,7 +24,9 @@ public enum CheckMode {
      * stacks are recorded; freed blocks wait in a quarantine (capped in bytes) before reuse; new
      * blocks are filled with {@link #JUNK_BYTE}, freed ones with {@link #POISON_BYTE}; 16-byte
      * redzones of {@link #CANARY_BYTE} surround every block and are verified at free and by
-     * {@link Heap#check()}; leaks are reported at {@link Heap#close()}. Much slower than
+     * {@link Heap#check()} (a block {@linkplain Heap#mallocAligned aligned} to more than 4096 bytes
+     * has only the one after it: keeping it aligned, a redzone before it would cost as many bytes as
+     * the alignment); leaks are reported at {@link Heap#close()}. Much slower than
      * {@link #FAST}: for tests and debugging.
      *
      * <p>What a user sees, by kind: an access through a freed block's segment throws

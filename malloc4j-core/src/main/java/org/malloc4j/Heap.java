@@ -49,7 +49,9 @@ import org.malloc4j.internal.HeapCore;
  *   <li>{@code malloc(0)} returns a unique, zero-length block that must be freed like any other.
  *   <li>{@code realloc(block, 0)} frees {@code block} and returns a new zero-length block, so a
  *       successful realloc never returns {@code NULL}, and {@code NULL} from {@link #tryRealloc}
- *       always means failure with the old block intact.
+ *       always means failure with the old block intact. At the heap's limit, where not even a
+ *       zero-length block can be had, {@code block} itself becomes the zero-length block, holding
+ *       its memory until it is freed: a realloc to 0 never fails for want of memory.
  *   <li>{@code realloc(NULL, n)} is {@code malloc(n)}; {@code free(NULL)} does nothing.
  * </ul>
  *
@@ -207,10 +209,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @param newByteSize the new size in bytes, 0 or more (0: see the class documentation)
      * @return the resized block, exactly {@code newByteSize} bytes long
      * @throws IllegalArgumentException if {@code newByteSize < 0}
-     * @throws MemoryMisuseException if {@code block} is not a live block of this heap; nothing changes
-     * @throws HeapExhaustedError if the block must move and memory is exhausted, or the heap's
-     *     {@link FaultInjection} fails the request (it counts every realloc to a non-zero size,
-     *     whether or not the block would move); the old block is then still live and unchanged
+     * @throws MemoryMisuseException if {@code block} is not a live block of this heap
+     *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or {@link MemoryMisuseException.Kind#BAD_FREE}),
+     *     or a scope, bump arena or pool holds it ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH});
+     *     in a checked mode also when its redzones were overwritten
+     *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
+     *     realloc pushes out of quarantine was written after its free
+     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the block is then unchanged
+     * @throws HeapExhaustedError if the block must move and memory is exhausted (never when
+     *     {@code newByteSize} is 0), or the heap's {@link FaultInjection} fails the request (it
+     *     counts every realloc to a non-zero size, whether or not the block would move); the old
+     *     block is then still live and unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
      *     is using it, as {@link #free} says; the old block then stays live and unchanged
      */
@@ -232,6 +241,12 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the resized block, or {@link MemorySegment#NULL} if memory is exhausted
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
+     *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or {@link MemoryMisuseException.Kind#BAD_FREE}),
+     *     or a scope, bump arena or pool holds it ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH});
+     *     in a checked mode also when its redzones were overwritten
+     *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
+     *     realloc pushes out of quarantine was written after its free
+     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the block is then unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
      *     is using it, as {@link #free} says; the old block then stays live and unchanged
      */
@@ -419,10 +434,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @param newByteSize the new size in bytes, 0 or more
      * @return the address of the resized block; the old address must not be used if it differs
      * @throws IllegalArgumentException if {@code newByteSize < 0}
-     * @throws MemoryMisuseException if {@code address} is not a live block of this heap
-     * @throws HeapExhaustedError if the block must move and memory is exhausted, or the heap's
-     *     {@link FaultInjection} fails the request (it counts every realloc to a non-zero size,
-     *     whether or not the block would move); the old block is then still live and unchanged
+     * @throws MemoryMisuseException as {@link #realloc} says
+     * @throws HeapExhaustedError if the block must move and memory is exhausted (never when
+     *     {@code newByteSize} is 0), or the heap's {@link FaultInjection} fails the request (it
+     *     counts every realloc to a non-zero size, whether or not the block would move); the old
+     *     block is then still live and unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
      *     is using it, as {@link #free} says; the old block then stays live and unchanged
      */

@@ -437,6 +437,46 @@ class CheckedModeTest {
         assertTrue(heap.leaks().isEmpty());
     }
 
+    /**
+     * A checked block aligned past an OS page has no front redzone: one as long as its alignment
+     * would cost that much memory. Its back redzone still catches an overflow, and up to a page the
+     * front one catches an underflow; no pad before a redzone is written, so none is faulted in.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Checked.class, names = {"FULL", "SAMPLED_EVERY_BLOCK"})
+    void anAlignedBlockCostsItsSizeNotItsAlignment(Checked mode) {
+        heap.close();
+        heap = mode.build();
+        long before = heap.stats().committedBytes();
+        MemorySegment huge = heap.mallocAligned(10, 1L << 30);
+        assertEquals(0, huge.address() % (1L << 30));
+        assertTrue(heap.stats().committedBytes() - before <= 64 * 1024,
+                "committed for a 10-byte block: " + (heap.stats().committedBytes() - before));
+        MisuseCatalogueTest.poke(huge.address() + 10, (byte) 1);
+        MemoryMisuseException overflow = assertThrows(MemoryMisuseException.class, () -> heap.free(huge));
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, overflow.kind());
+        assertTrue(overflow.getMessage().contains("0 bytes after the 10-byte region"), overflow.getMessage());
+        heap.free(huge); // reported once, then freed
+
+        for (long alignment : new long[] {32, 4096}) {
+            MemorySegment block = heap.mallocAligned(100, alignment);
+            assertEquals(0, block.address() % alignment);
+            assertEquals(CheckMode.CANARY_BYTE, MisuseCatalogueTest.peek(block.address() - 16));
+            if (alignment > 32) {
+                // The pad before the redzone is never written: not canaries, so not checked either.
+                assertTrue(MisuseCatalogueTest.peek(block.address() - alignment) != CheckMode.CANARY_BYTE,
+                        "the pad before the redzone was filled");
+            }
+            MisuseCatalogueTest.poke(block.address() - 16, (byte) 1);
+            MemoryMisuseException underflow = assertThrows(MemoryMisuseException.class, () -> heap.free(block));
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, underflow.kind());
+            assertTrue(underflow.getMessage().contains("16 bytes before the 100-byte region"), underflow.getMessage());
+            heap.free(block);
+        }
+        assertEquals(0, heap.stats().liveBlocks());
+        heap.check();
+    }
+
     /** The largest request the heap can hand out passes the guard and fails only for want of memory. */
     @Test
     void aRequestTooLargeForTheLimitIsExhaustionWithItsSize() {

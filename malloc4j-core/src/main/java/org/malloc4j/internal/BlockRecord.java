@@ -4,11 +4,12 @@ import java.lang.foreign.Arena;
 
 /**
  * What checked mode knows about one block: where it is, its redzones, its own scope, and who
- * allocated and freed it.
+ * allocated and freed it. An aligned block may have a pad before its front redzone, never written;
+ * one aligned past an OS page has neither.
  *
  * <pre>
- *  base              address                     address + byteSize        base + span
- *   | front redzone   | the user's bytes            | back redzone (canaries)  |
+ *  base                     address                 address + byteSize        base + span
+ *   | (pad) | front redzone | the user's bytes        | back redzone (canaries)  |
  * </pre>
  */
 final class BlockRecord {
@@ -38,12 +39,21 @@ final class BlockRecord {
         this.allocStack = StackCapture.capture();
     }
 
+    /**
+     * @return the bytes of the front redzone: the last of those before the block, at most
+     *     {@link CheckedAllocator#REDZONE}
+     */
     long frontRedzone() {
-        return address - base;
+        return Math.min(address - base, CheckedAllocator.REDZONE);
+    }
+
+    /** @return where the front redzone starts, in bytes from {@link #base} */
+    long frontRedzoneStart() {
+        return address - base - frontRedzone();
     }
 
     long backRedzone() {
-        return span - frontRedzone() - byteSize;
+        return span - (address - base) - byteSize;
     }
 
     void markFreed() {

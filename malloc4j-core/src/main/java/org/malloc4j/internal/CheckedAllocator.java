@@ -28,7 +28,9 @@ import org.malloc4j.MemoryMisuseException;
  * then it is poisoned and waits in the {@link Quarantine}.
  */
 final class CheckedAllocator implements Allocator {
-    private static final long REDZONE = 16;
+    static final long REDZONE = 16;
+    /** The largest alignment whose block gets a front redzone: one OS page. */
+    private static final long MAX_ALIGNED_FRONT = Os.OS_PAGE_SIZE;
     private static final int FREED_HISTORY = 1 << 16;
     private static final Cleaner CLEANER = Cleaner.create();
 
@@ -140,7 +142,7 @@ final class CheckedAllocator implements Allocator {
             return injectedFailure(byteSize, throwing);
         }
         return settled(byteSize, () -> sample()
-                ? allocateChecked(byteSize, Math.max(REDZONE, byteAlignment), false, throwing)
+                ? allocateChecked(byteSize, alignedFront(byteAlignment), byteAlignment, false, throwing)
                 : fast.mallocAligned(byteSize, byteAlignment, throwing));
     }
 
@@ -177,9 +179,9 @@ final class CheckedAllocator implements Allocator {
     private long moveChecked(BlockRecord block, long newByteSize, boolean throwing) {
         long address = block.address;
         // Always move, as AddressSanitizer does: a stale pointer then hits a freed, poisoned block.
-        long fresh = allocateChecked(newByteSize, REDZONE, false, throwing);
+        long fresh = allocateChecked(newByteSize, REDZONE, false, throwing && newByteSize > 0);
         if (fresh == 0) {
-            return 0;
+            return newByteSize == 0 ? emptyInPlace(block) : 0;
         }
         long kept = Math.min(block.byteSize, newByteSize);
         try {
@@ -202,16 +204,60 @@ final class CheckedAllocator implements Allocator {
         return fresh;
     }
 
-    private long allocateGuarded(long span, long front) {
-        return front <= REDZONE ? guarded.malloc(span, false) : guarded.mallocAligned(span, front, false);
+    /**
+     * The bytes before an aligned block: as many as its alignment, the least that keeps the block
+     * aligned in memory aligned so, up to {@link #MAX_ALIGNED_FRONT}; none past it. A front
+     * redzone there would cost as much address space, and memory counted as committed, as the
+     * alignment: a sampled 10-byte block aligned to 1 GiB would take 1 GiB.
+     */
+    private static long alignedFront(long byteAlignment) {
+        return byteAlignment <= REDZONE ? REDZONE : byteAlignment <= MAX_ALIGNED_FRONT ? byteAlignment : 0;
+    }
+
+    /**
+     * A realloc to 0 bytes when not even a zero-length checked block can be had (the heap's limit
+     * reached): the block itself becomes one, its bytes turned into back redzone, holding its memory
+     * until it is freed. As in fast mode, a realloc to 0 does not fail for want of memory. The old
+     * segment dies as after a move; the allocation site becomes the realloc's.
+     *
+     * @return the block's address
+     */
+    private long emptyInPlace(BlockRecord block) {
+        BlockRecord empty = new BlockRecord(block.base, block.address, 0, block.span);
+        if (!live.replace(block.address, block, empty)) {
+            // Freed by another thread meanwhile (a misuse racing this realloc), or a close took it.
+            closeArena(empty);
+            checkOpen();
+            throw SanitizerReports.doubleFree("realloc", block, name);
+        }
+        if (!closeArena(block)) {
+            live.replace(block.address, empty, block);
+            closeArena(empty);
+            throw HeapCore.freeWhileInUseByADowncall(block.address, name);
+        }
+        guardedMemory(block.address, block.byteSize).fill(CheckMode.CANARY_BYTE);
+        checkedRequested.addAndGet(-block.byteSize);
+        return block.address;
+    }
+
+    private long allocateGuarded(long span, long alignment) {
+        return alignment <= REDZONE ? guarded.malloc(span, false) : guarded.mallocAligned(span, alignment, false);
     }
 
     private long allocateChecked(long byteSize, long front, boolean zero, boolean throwing) {
-        if (byteSize > SpanAllocator.MAX_REQUEST || front > SpanAllocator.MAX_REQUEST) {
+        return allocateChecked(byteSize, front, REDZONE, zero, throwing);
+    }
+
+    /**
+     * @param front the bytes before the block; their last {@value #REDZONE} (all when fewer) are
+     *     its front redzone, and the rest is never written, so never faulted in
+     */
+    private long allocateChecked(long byteSize, long front, long alignment, boolean zero, boolean throwing) {
+        if (byteSize > SpanAllocator.MAX_REQUEST || alignment > SpanAllocator.MAX_REQUEST) {
             // More than the core can ever hand out, and adding redzones could overflow a long:
             // exhaustion, as the fast path reports it.
             if (throwing) {
-                String aligned = front > REDZONE ? " aligned to " + front : "";
+                String aligned = alignment > REDZONE ? " aligned to " + alignment : "";
                 throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
                         + " (checked mode): more than the " + SpanAllocator.MAX_REQUEST
                         + " bytes a heap can hand out", byteSize);
@@ -220,18 +266,18 @@ final class CheckedAllocator implements Allocator {
         }
         // Both at most 2^46, so the sum cannot overflow.
         long span = front + SpanAllocator.roundUp(byteSize, REDZONE) + REDZONE;
-        long base = allocateGuarded(span, front);
+        long base = allocateGuarded(span, alignment);
         // Quarantined blocks hold memory that counts against the heap's limit: they leave early
         // rather than make a heap with nothing live report exhaustion. In a sampled heap with a
         // limit the checked blocks' core commits nothing while they are held, so they also leave
         // here before it grows; again if other threads' frees filled the quarantine meanwhile.
         for (List<BlockRecord> held; base == 0 && !(held = quarantine.drain()).isEmpty(); ) {
             release(held, "when it left quarantine");
-            base = allocateGuarded(span, front);
+            base = allocateGuarded(span, alignment);
         }
         if (base == 0 && fast != null && fast != guarded && fast.commitLimit().isLimited() && fast.giveBackUnused()) {
             // In sampled mode the fast blocks' core shares the limit: its empty pages go first.
-            base = allocateGuarded(span, front);
+            base = allocateGuarded(span, alignment);
         }
         if (base == 0) {
             if (throwing) {
@@ -242,7 +288,7 @@ final class CheckedAllocator implements Allocator {
         }
         BlockRecord block = new BlockRecord(base, base + front, byteSize, span);
         MemorySegment memory = guardedMemory(base, span);
-        memory.asSlice(0, front).fill(CheckMode.CANARY_BYTE);
+        memory.asSlice(block.frontRedzoneStart(), block.frontRedzone()).fill(CheckMode.CANARY_BYTE);
         memory.asSlice(front, byteSize).fill(zero ? 0 : CheckMode.JUNK_BYTE);
         memory.asSlice(front + byteSize).fill(CheckMode.CANARY_BYTE);
         freed.remove(block.address);
@@ -443,9 +489,10 @@ final class CheckedAllocator implements Allocator {
             return null;
         }
         MemorySegment memory = guardedMemory(block.base, block.span);
-        long bad = firstNot(memory, 0, block.frontRedzone(), CheckMode.CANARY_BYTE);
+        long bad = firstNot(memory, block.frontRedzoneStart(), block.frontRedzone(), CheckMode.CANARY_BYTE);
         if (bad < 0) {
-            bad = firstNot(memory, block.frontRedzone() + block.byteSize, block.backRedzone(), CheckMode.CANARY_BYTE);
+            long back = block.address - block.base + block.byteSize;
+            bad = firstNot(memory, back, block.backRedzone(), CheckMode.CANARY_BYTE);
         }
         if (bad < 0) {
             return null;

@@ -864,10 +864,10 @@ public final class HeapCore implements Allocator {
         // A block that grows this large is likely to grow again (a buffer, a vector): make it a
         // large block with room to grow in place, as a medium block never can.
         long room = newByteSize > GROWS_AS_LARGE && newByteSize > oldRequested ? 2 * newByteSize : 0;
-        long fresh = room == 0 ? malloc(newByteSize, throwing)
+        long fresh = room == 0 ? malloc(newByteSize, throwing && newByteSize > 0)
                 : mallocSlow(newByteSize, MIN_ALIGNMENT, room, throwing) & Page.ADDRESS_MASK;
         if (fresh == 0) {
-            return 0;
+            return newByteSize == 0 ? emptyInPlace(page, index, address, oldRequested) : 0;
         }
         try {
             copy(address, fresh, Math.min(oldRequested, newByteSize));
@@ -885,6 +885,33 @@ public final class HeapCore implements Allocator {
             throw e;
         }
         return fresh;
+    }
+
+    /**
+     * A realloc to 0 bytes when not even a zero-length block can be had (the heap's limit reached):
+     * the block itself becomes the zero-length block, holding its memory until it is freed. A
+     * realloc to 0 is a free, to the caller, and does not fail for want of memory.
+     *
+     * @return {@code address}
+     */
+    private long emptyInPlace(Page page, int index, long address, long oldRequested) {
+        if (page.isSingle()) {
+            spans.lock.lock();
+            try {
+                if (!page.isSingle() || page.blockState(0) != BlockState.LIVE) {
+                    throw misuse("realloc", Page.RELEASE_FREED, address, page);
+                }
+                page.largeRequested = 0;
+                largeRequested -= oldRequested;
+            } finally {
+                spans.lock.unlock();
+            }
+        } else if (!page.setRequested(index, oldRequested, 0)) {
+            throw misuse("realloc", Page.RELEASE_FREED, address, page);
+        } else {
+            countRequested(page, -oldRequested);
+        }
+        return address;
     }
 
     /**
@@ -912,13 +939,17 @@ public final class HeapCore implements Allocator {
         if (oldRequested < 0 || !page.setRequested(index, oldRequested, newByteSize)) {
             throw misuse("realloc", Page.RELEASE_FREED, page.address(index), page);
         }
-        long delta = newByteSize - oldRequested;
+        countRequested(page, newByteSize - oldRequested);
+        return true;
+    }
+
+    /** Counts a change of a live block's requested size, resized in place by the calling thread. */
+    private void countRequested(Page page, long delta) {
         if (page.ownerThread == Thread.currentThread()) {
             page.owner.requestedBytes += delta;
         } else {
             remoteRequested.add(delta);
         }
-        return true;
     }
 
     /**
