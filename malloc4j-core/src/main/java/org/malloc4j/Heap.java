@@ -210,9 +210,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the resized block, exactly {@code newByteSize} bytes long
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
-     *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or {@link MemoryMisuseException.Kind#BAD_FREE}),
-     *     or a scope, bump arena or pool holds it ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH});
-     *     in a checked mode also when its redzones were overwritten
+     *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena or pool holds it
+     *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); in a checked mode also when
+     *     its redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
      *     realloc pushes out of quarantine was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the block is then unchanged
@@ -241,9 +242,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the resized block, or {@link MemorySegment#NULL} if memory is exhausted
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
-     *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or {@link MemoryMisuseException.Kind#BAD_FREE}),
-     *     or a scope, bump arena or pool holds it ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH});
-     *     in a checked mode also when its redzones were overwritten
+     *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena or pool holds it
+     *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); in a checked mode also when
+     *     its redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
      *     realloc pushes out of quarantine was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the block is then unchanged

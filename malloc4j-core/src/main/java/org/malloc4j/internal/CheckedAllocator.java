@@ -205,10 +205,10 @@ final class CheckedAllocator implements Allocator {
     }
 
     /**
-     * The bytes before an aligned block: as many as its alignment, the least that keeps the block
-     * aligned in memory aligned so, up to {@link #MAX_ALIGNED_FRONT}; none past it. A front
-     * redzone there would cost as much address space, and memory counted as committed, as the
-     * alignment: a sampled 10-byte block aligned to 1 GiB would take 1 GiB.
+     * The bytes before an aligned block, in memory that starts aligned so: as many as the
+     * alignment (the fewest that keep the block aligned), up to {@link #MAX_ALIGNED_FRONT}; none
+     * past it. A front redzone there would cost as much address space, and memory counted as
+     * committed, as the alignment: a sampled 10-byte block aligned to 1 GiB would take 1 GiB.
      */
     private static long alignedFront(long byteAlignment) {
         return byteAlignment <= REDZONE ? REDZONE : byteAlignment <= MAX_ALIGNED_FRONT ? byteAlignment : 0;
