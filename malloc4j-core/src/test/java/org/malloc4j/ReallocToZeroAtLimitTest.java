@@ -3,10 +3,15 @@ package org.malloc4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -59,6 +64,67 @@ class ReallocToZeroAtLimitTest {
             assertEquals(0, heap.stats().liveBlocks());
             assertEquals(0, heap.stats().requestedBytes());
             heap.free(heap.malloc(1 << 20));
+        }
+    }
+
+    /**
+     * A free racing a realloc to 0 of the same block at the limit (a misuse): whichever wins, the
+     * loser reports a double free or a use after free, never an overflow the program did not
+     * make, and the statistics end at zero.
+     */
+    @ParameterizedTest
+    @EnumSource(value = CheckMode.class, names = {"FAST", "FULL"})
+    void aFreeRacingAReallocToZeroAtTheLimitIsReportedAsWhatItIs(CheckMode mode) throws Exception {
+        try (Heap heap = Heap.builder().name("realloc0-race-" + mode).checkMode(mode).quarantineBytes(0)
+                .maxCommittedBytes(LIMIT).build();
+                ExecutorService threads = Executors.newFixedThreadPool(2)) {
+            List<MemorySegment> filler = new ArrayList<>();
+            MemorySegment first = heap.malloc(1000);
+            for (long size = 1 << 20; size >= 16; size /= 2) {
+                for (MemorySegment block; !(block = heap.tryMalloc(size)).equals(MemorySegment.NULL); ) {
+                    filler.add(block);
+                }
+            }
+            MemorySegment target = first;
+            for (int round = 0; round < 3_000; round++) {
+                MemorySegment block = target;
+                CountDownLatch go = new CountDownLatch(1);
+                Future<Object> realloc = threads.submit(() -> {
+                    go.await();
+                    try {
+                        return heap.realloc(block, 0);
+                    } catch (MemoryMisuseException e) {
+                        return e;
+                    }
+                });
+                Future<Object> free = threads.submit(() -> {
+                    go.await();
+                    try {
+                        heap.free(block);
+                        return block;
+                    } catch (MemoryMisuseException e) {
+                        return e;
+                    }
+                });
+                go.countDown();
+                Object reallocated = realloc.get();
+                Object freed = free.get();
+                for (Object outcome : new Object[] {reallocated, freed}) {
+                    if (outcome instanceof MemoryMisuseException e) {
+                        assertTrue(e.kind() == MemoryMisuseException.Kind.DOUBLE_FREE
+                                || e.kind() == MemoryMisuseException.Kind.USE_AFTER_FREE, e.getMessage());
+                    }
+                }
+                if (reallocated instanceof MemorySegment empty && freed instanceof MemoryMisuseException) {
+                    heap.free(empty);
+                }
+                target = heap.malloc(1000);
+            }
+            heap.free(target);
+            filler.forEach(heap::free);
+            assertEquals(0, heap.stats().liveBlocks());
+            assertEquals(0, heap.stats().requestedBytes());
+            heap.check();
         }
     }
 }

@@ -124,7 +124,7 @@ public final class TraceFinder {
      * would reach the first reader only.
      */
     private static IllegalArgumentException notRegular(String what, Path path) {
-        String kind = Files.exists(path) ? "a pipe, socket or device cannot be replayed" : "a link to nothing";
+        String kind = Files.exists(path) ? "a pipe, socket or device cannot be replayed" : "a link that leads to no file";
         return new IllegalArgumentException(what + path + " (" + kind + "; copy the trace to a file)");
     }
 }

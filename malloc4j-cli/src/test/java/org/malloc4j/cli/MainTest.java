@@ -217,7 +217,7 @@ class MainTest {
         Files.createSymbolicLink(fifo, folder.resolve("gone.rep"));
         run = run("replay", "--allocator", "glibc", folder.toString());
         assertEquals(2, run.exitCode(), run.err());
-        assertTrue(run.err().contains(fifo + " (a link to nothing;"), run.err());
+        assertTrue(run.err().contains(fifo + " (a link that leads to no file;"), run.err());
     }
 
     @Test

@@ -218,26 +218,45 @@ final class CheckedAllocator implements Allocator {
      * A realloc to 0 bytes when not even a zero-length checked block can be had (the heap's limit
      * reached): the block itself becomes one, its bytes turned into back redzone, holding its memory
      * until it is freed. As in fast mode, a realloc to 0 does not fail for want of memory. The old
-     * segment dies as after a move; the allocation site becomes the realloc's.
+     * block is recorded as freed by the realloc and its segment dies, as after a move; the new
+     * one's allocation site is the realloc's.
      *
      * @return the block's address
      */
     private long emptyInPlace(BlockRecord block) {
-        BlockRecord empty = new BlockRecord(block.base, block.address, 0, block.span);
-        if (!live.replace(block.address, block, empty)) {
-            // Freed by another thread meanwhile (a misuse racing this realloc), or a close took it.
-            closeArena(empty);
+        long address = block.address;
+        // Taken out of the live blocks as a free takes it: a free racing this realloc (a misuse)
+        // finds it in one map or the other and reports a double free; it never checks a redzone
+        // still being filled.
+        freed.put(address, block);
+        if (!live.remove(address, block)) {
             checkOpen();
             throw SanitizerReports.doubleFree("realloc", block, name);
         }
         if (!closeArena(block)) {
-            live.replace(block.address, empty, block);
-            closeArena(empty);
-            throw HeapCore.freeWhileInUseByADowncall(block.address, name);
+            // A downcall is using the block: it stays live and unchanged.
+            live.put(address, block);
+            freed.remove(address, block);
+            throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
-        guardedMemory(block.address, block.byteSize).fill(CheckMode.CANARY_BYTE);
+        block.markFreed();
+        try {
+            guardedMemory(address, block.byteSize).fill(CheckMode.CANARY_BYTE);
+        } catch (IllegalStateException unmapped) {
+            // A close racing this realloc (a misuse) unmapped the checked blocks' memory: say that.
+            checkOpen();
+            throw unmapped;
+        }
+        BlockRecord empty = new BlockRecord(block.base, address, 0, block.span);
+        live.put(address, empty);
+        freed.remove(address, block);
         checkedRequested.addAndGet(-block.byteSize);
-        return block.address;
+        if (closing.get()) {
+            // As for a new block: a close racing this call may have taken the live blocks first.
+            closeArena(empty);
+            checkOpen();
+        }
+        return address;
     }
 
     private long allocateGuarded(long span, long alignment) {
@@ -281,8 +300,9 @@ final class CheckedAllocator implements Allocator {
         }
         if (base == 0) {
             if (throwing) {
-                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize
-                        + " bytes (checked mode, " + span + " bytes with redzones)", byteSize);
+                String aligned = alignment > REDZONE ? " aligned to " + alignment : "";
+                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
+                        + " (checked mode, " + span + " bytes with redzones)", byteSize);
             }
             return 0;
         }
@@ -578,11 +598,20 @@ final class CheckedAllocator implements Allocator {
     /** The segment of a checked block: in its own scope, watched for becoming unreachable. */
     MemorySegment checkedSegment(long address, long byteSize) {
         BlockRecord block = live.get(address);
-        if (block == null) {
-            // Another thread closed the heap since the block was allocated (a misuse): say that.
-            checkOpen();
+        MemorySegment segment = null;
+        try {
+            segment = block != null ? Os.segment(address, byteSize, block.arena) : null;
+        } catch (IllegalStateException closedMeanwhile) {
+            // Its scope closed since: the block was freed meanwhile, below.
         }
-        MemorySegment segment = Os.segment(address, byteSize, block.arena);
+        if (segment == null) {
+            // Another thread closed the heap since the block was allocated, or freed the block the
+            // call returns: a free racing a realloc in place of the same block (misuses both).
+            checkOpen();
+            BlockRecord previous = freed.get(address);
+            throw previous != null ? SanitizerReports.queryAfterFree("segment", previous, name)
+                    : SanitizerReports.badFree("segment", address, null, name);
+        }
         CLEANER.register(segment, () -> reportUnreachable(block));
         return segment;
     }

@@ -906,7 +906,7 @@ public final class HeapCore implements Allocator {
             } finally {
                 spans.lock.unlock();
             }
-        } else if (!page.setRequested(index, oldRequested, 0)) {
+        } else if (!setRequested(page, index, oldRequested, 0)) {
             throw misuse("realloc", Page.RELEASE_FREED, address, page);
         } else {
             countRequested(page, -oldRequested);
@@ -936,11 +936,39 @@ public final class HeapCore implements Allocator {
             return false;
         }
         long oldRequested = page.requested(index);
-        if (oldRequested < 0 || !page.setRequested(index, oldRequested, newByteSize)) {
+        if (oldRequested < 0 || !setRequested(page, index, oldRequested, newByteSize)) {
             throw misuse("realloc", Page.RELEASE_FREED, page.address(index), page);
         }
         countRequested(page, newByteSize - oldRequested);
         return true;
+    }
+
+    /**
+     * Records a new requested size for a live small or medium block resized in place; on a
+     * stripe's page under the stripe's lock, as its frees claim blocks there.
+     *
+     * @return false if the block was freed meanwhile (nothing changed)
+     */
+    private boolean setRequested(Page page, int index, long oldRequested, long newRequested) {
+        while (true) {
+            ThreadHeap stripe = page.owner;
+            if (stripe != null && stripe.thread == null) {
+                stripe.lock.lock();
+                try {
+                    if (page.owner == stripe) {
+                        return page.setRequestedLocked(index, oldRequested, newRequested);
+                    }
+                } finally {
+                    stripe.lock.unlock();
+                }
+            } else {
+                int result = page.setRequested(index, oldRequested, newRequested);
+                if (result != Page.RESIZE_STRIPE) {
+                    return result == Page.RESIZED;
+                }
+            }
+            // The page changed hands since its owner was read: look again.
+        }
     }
 
     /** Counts a change of a live block's requested size, resized in place by the calling thread. */

@@ -59,8 +59,9 @@ public final class Page extends PageColdFields {
     /**
      * The slack value of a block that a thread not owning the page has claimed but not yet checked
      * against the page's present layout ({@link #releaseAt}), or whose requested size a realloc in
-     * place is changing ({@link #setRequested}); every other claim waits for it to settle. No real slack is this either: blocks are multiples of 16 bytes, so a one-byte slack
-     * is at most 240 and a two-byte one at most 0xFFF0.
+     * place is changing ({@link #setRequested}); every other claim waits for it to settle. No real
+     * slack is this either: blocks are multiples of 16 bytes, so a one-byte slack is at most 240
+     * and a two-byte one at most 0xFFF0.
      */
     private static final int TENTATIVE_MARK = -2;
     /** {@link #release} results that are not a slack. */
@@ -418,7 +419,7 @@ public final class Page extends PageColdFields {
      * as another heap's, which claims only tentatively and gives the claim back on finding the
      * page a stripe's ({@link #releaseAt}). So a read and a write do, without an atomic: the
      * tentative claim that lands between them finds the free mark when it gives back, and knows it
-     * lost; so does a realloc in place marking the block between them ({@link #setRequested}).
+     * lost. A realloc in place on such a page holds the lock ({@link #setRequestedLocked}).
      */
     int claimLocked(int index) {
         switch (slackWidth) {
@@ -602,21 +603,26 @@ public final class Page extends PageColdFields {
         return slack == FREE_MARK ? -1 : blockSize - slack;
     }
 
+    /** {@link #setRequested} results. */
+    static final int RESIZED = 0;
+    static final int RESIZE_FREED = -1;
+    static final int RESIZE_STRIPE = -2;
+
     /**
-     * Records a new requested size for a live block resized in place.
+     * Records a new requested size for a live block resized in place, by a thread that does not
+     * hold the lock of a striped heap. A stripe's claims under its lock are a read and a write,
+     * without an atomic, and do not wait for a mark: on a stripe's page the resize must hold the
+     * lock too ({@link #setRequestedLocked}), and this gives the block back.
      *
-     * @return false if the block was freed meanwhile (nothing changed)
+     * @return {@link #RESIZED}; {@link #RESIZE_FREED} if the block was freed meanwhile; or
+     *     {@link #RESIZE_STRIPE} if the page is a stripe's. Nothing changed but for RESIZED.
      */
-    boolean setRequested(int index, long oldRequested, long newRequested) {
+    int setRequested(int index, long oldRequested, long newRequested) {
         if (isSingle()) {
             largeRequested = newRequested;
-            return true;
+            return RESIZED;
         }
-        // Marked tentative, then settled: a claim under a stripe's lock, a read and a write, that
-        // read the block live before the mark writes the free mark over it, and the settling fails.
-        // One compare-and-set would resize a block that claim freed, and the statistics would keep
-        // the difference.
-        return markResizing(index, oldRequested) && settleResizing(index, newRequested);
+        return markResizing(index, oldRequested) ? settleResizing(index, oldRequested, newRequested) : RESIZE_FREED;
     }
 
     /** @return false if block {@code index} is no longer live with {@code oldRequested} bytes */
@@ -630,9 +636,36 @@ public final class Page extends PageColdFields {
         return true;
     }
 
-    /** @return false if a claim overwrote the {@linkplain #markResizing mark}: the block was freed */
-    boolean settleResizing(int index, long newRequested) {
-        return casSlack(index, TENTATIVE_MARK, (int) (blockSize - newRequested));
+    /**
+     * The rest of {@link #setRequested} once the block is {@linkplain #markResizing marked}: read
+     * after the mark, as {@link #releaseAt} reads it, the owner tells whether a claim without an
+     * atomic may have read the block before the mark.
+     */
+    int settleResizing(int index, long oldRequested, long newRequested) {
+        ThreadHeap heap = owner;
+        if (heap != null && heap.thread == null) {
+            // A stripe's claim that read the block live before the mark wrote the free mark over it:
+            // then there is nothing to give back, and that claim freed the block.
+            return casSlack(index, TENTATIVE_MARK, (int) (blockSize - oldRequested)) ? RESIZE_STRIPE : RESIZE_FREED;
+        }
+        // Every other claim waits for the mark.
+        return casSlack(index, TENTATIVE_MARK, (int) (blockSize - newRequested)) ? RESIZED : RESIZE_FREED;
+    }
+
+    /**
+     * {@link #setRequested} by a thread holding the lock of the striped heap that owns the page,
+     * which every claim of its blocks holds too (a claim without it only marks, and waits).
+     *
+     * @return false if the block was freed meanwhile (nothing changed)
+     */
+    boolean setRequestedLocked(int index, long oldRequested, long newRequested) {
+        int expected = (int) (blockSize - oldRequested);
+        while (!casSlack(index, expected, (int) (blockSize - newRequested))) {
+            if (readSlack(index) != expected) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void setSlack(int index, int value) {
