@@ -228,25 +228,7 @@ final class CheckedAllocator implements Allocator {
         // Taken out of the live blocks as a free takes it: a free racing this realloc (a misuse)
         // finds it in one map or the other and reports a double free; it never checks a redzone
         // still being filled.
-        freed.put(address, block);
-        if (!live.remove(address, block)) {
-            checkOpen();
-            throw SanitizerReports.doubleFree("realloc", block, name);
-        }
-        if (!closeArena(block)) {
-            // A downcall is using the block: it stays live and unchanged.
-            live.put(address, block);
-            freed.remove(address, block);
-            throw HeapCore.freeWhileInUseByADowncall(address, name);
-        }
-        block.markFreed();
-        try {
-            guardedMemory(address, block.byteSize).fill(CheckMode.CANARY_BYTE);
-        } catch (IllegalStateException unmapped) {
-            // A close racing this realloc (a misuse) unmapped the checked blocks' memory: say that.
-            checkOpen();
-            throw unmapped;
-        }
+        retire(block, "realloc", CheckMode.CANARY_BYTE);
         BlockRecord empty = new BlockRecord(block.base, address, 0, block.span);
         live.put(address, empty);
         freed.remove(address, block);
@@ -434,31 +416,44 @@ final class CheckedAllocator implements Allocator {
         }
         // Verify what this block pushes out of quarantine before anything of the caller's changes.
         release(quarantine.makeRoom(block.span), "when it left quarantine");
-        // Recorded as freed before it stops being live, so a free racing this one finds it in one
-        // map or the other and reports a double free, never an address it knows nothing about.
+        retire(block, "free", CheckMode.POISON_BYTE);
+        checkedFrees.incrementAndGet();
+        checkedRequested.addAndGet(-block.byteSize);
+        release(quarantine.add(block), "when it left quarantine");
+    }
+
+    /**
+     * Takes a live block out of use, as a free does: recorded as freed before it stops being live,
+     * so that a free racing this call finds it in one map or the other and reports a double free,
+     * never an address it knows nothing about; its scope closed, so its segments die; its bytes
+     * filled with {@code fill}.
+     *
+     * @throws MemoryMisuseException if another thread freed it meanwhile (a double free)
+     * @throws IllegalStateException if a downcall is using it (it then stays live and unchanged),
+     *     or the heap was closed meanwhile
+     */
+    private void retire(BlockRecord block, String operation, byte fill) {
+        long address = block.address;
         freed.put(address, block);
         if (!live.remove(address, block)) {
-            // Freed by another thread meanwhile, or taken by a close racing this free.
+            // Freed by another thread meanwhile, or taken by a close racing this call.
             checkOpen();
-            throw SanitizerReports.doubleFree("free", block, name);
+            throw SanitizerReports.doubleFree(operation, block, name);
         }
         if (!closeArena(block)) {
-            // A downcall is using the block: it stays live, for a free after the downcall returns.
+            // A downcall is using the block: it stays live, for a call after the downcall returns.
             live.put(address, block);
             freed.remove(address, block);
             throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
         block.markFreed();
         try {
-            guardedMemory(block.address, block.byteSize).fill(CheckMode.POISON_BYTE);
+            guardedMemory(address, block.byteSize).fill(fill);
         } catch (IllegalStateException unmapped) {
-            // A close racing this free (a misuse) unmapped the checked blocks' memory: say that.
+            // A close racing this call (a misuse) unmapped the checked blocks' memory: say that.
             checkOpen();
             throw unmapped;
         }
-        checkedFrees.incrementAndGet();
-        checkedRequested.addAndGet(-block.byteSize);
-        release(quarantine.add(block), "when it left quarantine");
     }
 
     /** Gives blocks out of quarantine back to the core, reporting the first that was written to. */
