@@ -12,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -89,14 +90,17 @@ class ReallocToZeroAtLimitTest {
             for (int round = 0; round < 3_000; round++) {
                 MemorySegment block = target;
                 CountDownLatch go = new CountDownLatch(1);
-                Future<Object> realloc = threads.submit(() -> {
+                java.util.concurrent.Callable<Object> reallocToZero = () -> {
                     go.await();
                     try {
                         return heap.realloc(block, 0);
                     } catch (MemoryMisuseException e) {
                         return e;
                     }
-                });
+                };
+                // Every other round the block's owner (this thread) reallocs it.
+                boolean byOwner = (round & 1) == 1;
+                Future<Object> realloc = byOwner ? null : threads.submit(reallocToZero);
                 Future<Object> free = threads.submit(() -> {
                     go.await();
                     try {
@@ -107,7 +111,7 @@ class ReallocToZeroAtLimitTest {
                     }
                 });
                 go.countDown();
-                Object reallocated = realloc.get();
+                Object reallocated = byOwner ? reallocToZero.call() : realloc.get();
                 Object freed = free.get();
                 for (Object outcome : new Object[] {reallocated, freed}) {
                     if (outcome instanceof MemoryMisuseException e) {
@@ -123,6 +127,49 @@ class ReallocToZeroAtLimitTest {
             heap.free(target);
             filler.forEach(heap::free);
             assertEquals(0, heap.stats().liveBlocks());
+            assertEquals(0, heap.stats().requestedBytes());
+            heap.check();
+        }
+    }
+
+    /**
+     * A large block's realloc to 0 at the limit racing a realloc in place of the same block (a
+     * misuse): both may succeed, one after the other, and the statistics follow whichever order.
+     */
+    @org.junit.jupiter.api.Test
+    void aLargeBlocksReallocToZeroRacingAResizeKeepsTheStatisticsExact() throws Exception {
+        try (Heap heap = Heap.builder().name("realloc0-large-race").maxCommittedBytes(4 * LIMIT).build();
+                ExecutorService threads = Executors.newFixedThreadPool(2)) {
+            MemorySegment target = heap.malloc(1 << 20);
+            List<MemorySegment> filler = new ArrayList<>();
+            for (long size = 4 << 20; size >= 16; size /= 2) {
+                for (MemorySegment block; !(block = heap.tryMalloc(size)).equals(MemorySegment.NULL); ) {
+                    filler.add(block);
+                }
+            }
+            long others = heap.stats().requestedBytes() - (1 << 20);
+            for (int round = 0; round < 2_000; round++) {
+                MemorySegment block = target;
+                CountDownLatch go = new CountDownLatch(1);
+                Future<MemorySegment> empty = threads.submit(() -> {
+                    go.await();
+                    return heap.realloc(block, 0);
+                });
+                Future<MemorySegment> resized = threads.submit(() -> {
+                    go.await();
+                    return heap.realloc(block, 1_000_000);
+                });
+                go.countDown();
+                MemorySegment last = empty.get(10, TimeUnit.SECONDS);
+                MemorySegment other = resized.get(10, TimeUnit.SECONDS);
+                assertEquals(block.address(), last.address(), "moved");
+                assertEquals(block.address(), other.address(), "moved");
+                heap.free(last);
+                assertEquals(others, heap.stats().requestedBytes(), "round " + round);
+                target = heap.malloc(1 << 20);
+            }
+            heap.free(target);
+            filler.forEach(heap::free);
             assertEquals(0, heap.stats().requestedBytes());
             heap.check();
         }

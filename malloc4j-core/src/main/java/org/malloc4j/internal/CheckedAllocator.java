@@ -229,9 +229,10 @@ final class CheckedAllocator implements Allocator {
         // finds it in one map or the other and reports a double free; it never checks a redzone
         // still being filled.
         retire(block, "realloc", CheckMode.CANARY_BYTE);
+        // The old record stays among the freed, as a free leaves it: a free racing this call that
+        // finds no live record before the new one is put finds the old one there.
         BlockRecord empty = new BlockRecord(block.base, address, 0, block.span);
         live.put(address, empty);
-        freed.remove(address, block);
         checkedRequested.addAndGet(-block.byteSize);
         if (closing.get()) {
             // As for a new block: a close racing this call may have taken the live blocks first.

@@ -879,8 +879,16 @@ public final class HeapCore implements Allocator {
         }
         try {
             free(address, true);
+        } catch (MemoryMisuseException e) {
+            free(fresh);
+            if (e.kind() == MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH) {
+                throw e;
+            }
+            // Live when this realloc looked: another thread freed it since (its page may even hold
+            // other blocks by now, which the free's own report would describe).
+            throw MisuseReports.freedDuringRealloc(address, name);
         } catch (RuntimeException e) {
-            // Freed by another thread meanwhile, or in use by a downcall: the old block stands.
+            // In use by a downcall, or the heap closed: the old block stands.
             free(fresh);
             throw e;
         }
@@ -901,8 +909,10 @@ public final class HeapCore implements Allocator {
                 if (!page.isSingle() || page.blockState(0) != BlockState.LIVE) {
                     throw misuse("realloc", Page.RELEASE_FREED, address, page);
                 }
+                // Read under the lock: another realloc of the block (a misuse racing this one) may
+                // have resized it since oldRequested was read.
+                largeRequested -= page.largeRequested;
                 page.largeRequested = 0;
-                largeRequested -= oldRequested;
             } finally {
                 spans.lock.unlock();
             }

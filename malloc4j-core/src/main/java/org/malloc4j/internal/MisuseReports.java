@@ -22,6 +22,12 @@ final class MisuseReports {
                 heap);
     }
 
+    /** A block another thread freed while a realloc moved it: the realloc's new block went back. */
+    static MemoryMisuseException freedDuringRealloc(long address, String heap) {
+        return freedBlock("realloc", address, "0x" + hex(address) + " was freed by another thread while this realloc"
+                + " moved it (a free racing the realloc); the realloc's new block went back.", heap);
+    }
+
     /** A freed block freed again ({@code free}, {@code realloc}) or used by any other operation. */
     private static MemoryMisuseException freedBlock(String operation, long address, String what, String heap) {
         if (!operation.equals("free") && !operation.equals("realloc")) {
