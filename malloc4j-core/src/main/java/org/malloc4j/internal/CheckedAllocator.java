@@ -190,9 +190,11 @@ final class CheckedAllocator implements Allocator {
         } catch (RuntimeException e) {
             // Another thread freed the block meanwhile: the new block goes back, this call reports it.
             free(fresh);
-            if (e instanceof IllegalStateException && live.get(address) != block) {
-                // The copy found the memory unmapped (a huge block): report that free, not the JDK's
-                // error, even if the address is already another live block's.
+            if ((e instanceof IllegalStateException || e instanceof MemoryMisuseException)
+                    && live.get(address) != block) {
+                // The copy found the memory unmapped (a huge block), or its address no block's any
+                // more: report that free, not what the copy met, even if the address is already
+                // another live block's.
                 BlockRecord freedMeanwhile = freed.get(address);
                 if (freedMeanwhile != null) {
                     throw SanitizerReports.doubleFree("realloc", freedMeanwhile, name);
