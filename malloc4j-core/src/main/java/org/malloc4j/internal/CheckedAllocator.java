@@ -183,6 +183,12 @@ final class CheckedAllocator implements Allocator {
         if (fresh == 0) {
             return newByteSize == 0 ? emptyInPlace(block) : 0;
         }
+        if (fresh == address) {
+            // Another thread freed the block since realloc looked (a double free racing it), and its
+            // memory came back as the new block: freeing the old address now would free the new one.
+            free(fresh);
+            throw SanitizerReports.doubleFree("realloc", block, name);
+        }
         long kept = Math.min(block.byteSize, newByteSize);
         try {
             MemorySegment.copy(guardedMemory(address, kept), 0, guardedMemory(fresh, kept), 0, kept);

@@ -869,6 +869,13 @@ public final class HeapCore implements Allocator {
         if (fresh == 0) {
             return newByteSize == 0 ? emptyInPlace(page, index, address, oldRequested) : 0;
         }
+        if (fresh == address) {
+            // Only a free block is handed out: another thread freed this one since realloc looked
+            // (a double free racing this realloc), and the malloc got its memory back. Freeing the
+            // old block now would free the new one and return it freed.
+            free(fresh);
+            throw MisuseReports.freedDuringRealloc(address, name);
+        }
         try {
             copy(address, fresh, Math.min(oldRequested, newByteSize));
         } catch (IllegalStateException unmapped) {

@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.malloc4j.CheckMode;
 import org.malloc4j.Heap;
+import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
 import org.malloc4j.MemoryMisuseException;
 
@@ -17,6 +21,7 @@ import org.malloc4j.MemoryMisuseException;
  */
 class ReallocFreeRaceTest {
     private static final int ROUNDS = 100_000;
+    private static final int MOVING_ROUNDS = 2_000;
 
     @Test
     void aFreeRacingAReallocInPlaceIsNeverLost() throws Exception {
@@ -61,6 +66,70 @@ class ReallocFreeRaceTest {
             racer.join();
             HeapStats stats = heap.stats();
             assertEquals(0, lost, "frees that returned normally but left the block live");
+            assertEquals(0, stats.liveBlocks());
+            assertEquals(0, stats.usableBytes());
+            assertEquals(0, stats.requestedBytes());
+        }
+    }
+
+    /**
+     * A realloc that must move (a huge block shrunk to a quarter gives its span back) while another
+     * thread frees the block: when the free lands first, the realloc's malloc can get the freed
+     * memory back at the same address. The realloc must then report the double free, not free its
+     * own new block and return it. Every realloc that returns normally returns a live block.
+     */
+    @ParameterizedTest
+    @EnumSource(value = CheckMode.class, names = {"FAST", "FULL"})
+    void aMovingReallocRacingAFreeNeverReturnsAFreedBlock(CheckMode mode) throws Exception {
+        long size = mode == CheckMode.FAST ? 32L << 20 : 2L << 20;
+        // A limit with no room for the new block beside the old: the realloc's malloc succeeds only
+        // with the freed block's memory, which is where the race hands out the same address.
+        int rounds = MOVING_ROUNDS;
+        try (Heap heap = Heap.builder().name("moving realloc free race").checkMode(mode).quarantineBytes(0)
+                .maxCommittedBytes(size + size / 8).build()) {
+            AtomicLong handoff = new AtomicLong();
+            AtomicLong freed = new AtomicLong();
+            Thread racer = Thread.ofPlatform().start(() -> {
+                for (int round = 0; round < rounds; round++) {
+                    long block;
+                    while ((block = handoff.getAndSet(0)) == 0) {
+                        Thread.onSpinWait();
+                    }
+                    try {
+                        heap.freeAddress(block);
+                        freed.set(1);
+                    } catch (MemoryMisuseException lost) {
+                        freed.set(2);
+                    }
+                }
+            });
+            int returnedFreed = 0;
+            int raced = 0;
+            for (int round = 0; round < rounds; round++) {
+                long block = heap.mallocAddress(size);
+                freed.set(0);
+                handoff.set(block);
+                long result = 0;
+                try {
+                    result = heap.reallocAddress(block, size / 4);
+                } catch (MemoryMisuseException freedFirst) {
+                    raced++;
+                } catch (HeapExhaustedError noRoomYet) {
+                    // The free came second: the block stayed, and the racer frees it.
+                }
+                while (freed.get() == 0) {
+                    Thread.onSpinWait();
+                }
+                if (result != 0 && !isLive(heap, result)) {
+                    returnedFreed++;
+                } else if (result != 0) {
+                    heap.freeAddress(result);
+                }
+            }
+            racer.join();
+            HeapStats stats = heap.stats();
+            assertEquals(0, returnedFreed, "reallocs that returned a block already freed");
+            assertTrue(raced > 0, "no round raced: the test exercised nothing");
             assertEquals(0, stats.liveBlocks());
             assertEquals(0, stats.usableBytes());
             assertEquals(0, stats.requestedBytes());
