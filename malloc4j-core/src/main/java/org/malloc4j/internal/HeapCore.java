@@ -953,8 +953,13 @@ public final class HeapCore implements Allocator {
             return false;
         }
         long oldRequested = page.requested(index);
-        if (oldRequested < 0 || !setRequested(page, index, oldRequested, newByteSize)) {
+        if (oldRequested < 0) {
             throw misuse("realloc", Page.RELEASE_FREED, page.address(index), page);
+        }
+        if (!setRequested(page, index, oldRequested, newByteSize)) {
+            // Freed meanwhile, or not: then another call changed the block under this one.
+            throw page.requested(index) < 0 ? misuse("realloc", Page.RELEASE_FREED, page.address(index), page)
+                    : MisuseReports.changedDuringRealloc(page.address(index), name);
         }
         countRequested(page, newByteSize - oldRequested);
         return true;

@@ -28,6 +28,16 @@ final class MisuseReports {
                 + " moved it (a free racing the realloc); the realloc's new block went back.", heap);
     }
 
+    /**
+     * A block another call changed while a realloc resized it in place: another realloc resized it,
+     * or a free took it and it was handed out again. Nothing changed by this realloc.
+     */
+    static MemoryMisuseException changedDuringRealloc(long address, String heap) {
+        return freedBlock("realloc", address, "0x" + hex(address) + " was changed by another thread while this realloc"
+                + " resized it (another realloc of it, or a free and a malloc, racing this realloc);"
+                + " this realloc changed nothing.", heap);
+    }
+
     /** A freed block freed again ({@code free}, {@code realloc}) or used by any other operation. */
     private static MemoryMisuseException freedBlock(String operation, long address, String what, String heap) {
         if (!operation.equals("free") && !operation.equals("realloc")) {

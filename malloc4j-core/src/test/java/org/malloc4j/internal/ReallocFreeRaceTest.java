@@ -3,6 +3,9 @@ package org.malloc4j.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -133,6 +136,60 @@ class ReallocFreeRaceTest {
             assertEquals(0, stats.liveBlocks());
             assertEquals(0, stats.usableBytes());
             assertEquals(0, stats.requestedBytes());
+        }
+    }
+
+    /**
+     * Two reallocs in place of one block (a misuse: the caller of each may think it owns the
+     * result). Nobody frees the block, so a realloc that loses must not call it free; the block
+     * stays live at one of the two sizes, and the statistics stay exact.
+     */
+    @Test
+    void twoReallocsInPlaceRacingNeverCallTheBlockFree() throws Exception {
+        try (Heap heap = Heap.builder().name("realloc realloc race").build()) {
+            AtomicLong handoff = new AtomicLong();
+            AtomicLong done = new AtomicLong();
+            List<String> wrongReports = Collections.synchronizedList(new ArrayList<>());
+            Thread racer = Thread.ofPlatform().start(() -> {
+                for (int round = 0; round < ROUNDS; round++) {
+                    long block;
+                    while ((block = handoff.getAndSet(0)) == 0) {
+                        Thread.onSpinWait();
+                    }
+                    resizeExpectingLiveBlock(heap, block, 1650, wrongReports);
+                    done.set(1);
+                }
+            });
+            for (int round = 0; round < ROUNDS; round++) {
+                long block = heap.mallocAddress(1700);
+                done.set(0);
+                handoff.set(block);
+                resizeExpectingLiveBlock(heap, block, 1680, wrongReports);
+                while (done.get() == 0) {
+                    Thread.onSpinWait();
+                }
+                long usable = heap.usableSize(block);
+                assertTrue(usable >= 1650, "the block went away");
+                heap.freeAddress(block);
+            }
+            racer.join();
+            assertEquals(List.of(), wrongReports.stream().distinct().toList());
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.liveBlocks());
+            assertEquals(0, stats.requestedBytes());
+        }
+    }
+
+    private static void resizeExpectingLiveBlock(Heap heap, long block, long newSize, List<String> wrong) {
+        try {
+            long result = heap.reallocAddress(block, newSize);
+            if (result != block) {
+                wrong.add("moved to 0x" + Long.toHexString(result));
+            }
+        } catch (MemoryMisuseException lost) {
+            if (lost.kind() != MemoryMisuseException.Kind.DOUBLE_FREE || lost.getMessage().contains("already free")) {
+                wrong.add(lost.kind() + ": " + lost.getMessage().lines().skip(1).findFirst().orElse(""));
+            }
         }
     }
 
