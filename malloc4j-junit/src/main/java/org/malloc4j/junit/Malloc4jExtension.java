@@ -74,7 +74,9 @@ import org.malloc4j.LeakReport;
  *       this holds for every {@code HeapExhaustedError}, injected by {@link InjectFaults} or real
  *       (a heap's {@linkplain Heap.Builder#maxCommittedBytes limit} reached, the operating system
  *       refusing memory), from the test's heap or from any other. Other {@code OutOfMemoryError}s
- *       still end the run.
+ *       still end the run, and so does a {@code HeapExhaustedError} thrown by another extension's
+ *       own callbacks (its {@code beforeEach}, say): JUnit offers an extension no way to handle
+ *       what another extension throws.
  * </ul>
  * A test that closes its heap itself is checked for leaks all the same: a closed heap still counts
  * the blocks live when it closed, so the test fails with their count and bytes. Closing drops the
