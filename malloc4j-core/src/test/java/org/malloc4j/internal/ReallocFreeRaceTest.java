@@ -31,20 +31,7 @@ class ReallocFreeRaceTest {
         try (Heap heap = Heap.builder().name("realloc free race").build()) {
             AtomicLong handoff = new AtomicLong();
             AtomicLong freed = new AtomicLong();
-            Thread racer = Thread.ofPlatform().start(() -> {
-                for (int round = 0; round < ROUNDS; round++) {
-                    long block;
-                    while ((block = handoff.getAndSet(0)) == 0) {
-                        Thread.onSpinWait();
-                    }
-                    try {
-                        heap.freeAddress(block);
-                        freed.set(1);
-                    } catch (MemoryMisuseException lost) {
-                        freed.set(2);
-                    }
-                }
-            });
+            Thread racer = startFreeing(heap, ROUNDS, handoff, freed);
             int lost = 0;
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(1700);
@@ -87,28 +74,14 @@ class ReallocFreeRaceTest {
         long size = mode == CheckMode.FAST ? 32L << 20 : 2L << 20;
         // A limit with no room for the new block beside the old: the realloc's malloc succeeds only
         // with the freed block's memory, which is where the race hands out the same address.
-        int rounds = MOVING_ROUNDS;
         try (Heap heap = Heap.builder().name("moving realloc free race").checkMode(mode).quarantineBytes(0)
                 .maxCommittedBytes(size + size / 8).build()) {
             AtomicLong handoff = new AtomicLong();
             AtomicLong freed = new AtomicLong();
-            Thread racer = Thread.ofPlatform().start(() -> {
-                for (int round = 0; round < rounds; round++) {
-                    long block;
-                    while ((block = handoff.getAndSet(0)) == 0) {
-                        Thread.onSpinWait();
-                    }
-                    try {
-                        heap.freeAddress(block);
-                        freed.set(1);
-                    } catch (MemoryMisuseException lost) {
-                        freed.set(2);
-                    }
-                }
-            });
+            Thread racer = startFreeing(heap, MOVING_ROUNDS, handoff, freed);
             int returnedFreed = 0;
             int raced = 0;
-            for (int round = 0; round < rounds; round++) {
+            for (int round = 0; round < MOVING_ROUNDS; round++) {
                 long block = heap.mallocAddress(size);
                 freed.set(0);
                 handoff.set(block);
@@ -178,6 +151,27 @@ class ReallocFreeRaceTest {
             assertEquals(0, stats.liveBlocks());
             assertEquals(0, stats.requestedBytes());
         }
+    }
+
+    /**
+     * A thread that, {@code rounds} times, takes the block the test hands it and frees it, setting
+     * {@code freed} to 1 if the free returned normally and 2 if it reported a misuse.
+     */
+    private static Thread startFreeing(Heap heap, int rounds, AtomicLong handoff, AtomicLong freed) {
+        return Thread.ofPlatform().start(() -> {
+            for (int round = 0; round < rounds; round++) {
+                long block;
+                while ((block = handoff.getAndSet(0)) == 0) {
+                    Thread.onSpinWait();
+                }
+                try {
+                    heap.freeAddress(block);
+                    freed.set(1);
+                } catch (MemoryMisuseException lost) {
+                    freed.set(2);
+                }
+            }
+        });
     }
 
     private static void resizeExpectingLiveBlock(Heap heap, long block, long newSize, List<String> wrong) {
