@@ -1026,17 +1026,24 @@ public final class HeapCore implements Allocator {
         }
         // Claimed as a free claims it: a free of the block by another thread racing this realloc
         // (a misuse) either claimed it first, and this realloc reports that, or finds it freed.
-        int slack = page.claim(0);
-        if (slack < 0) {
-            throw misuse("realloc", slack, page.start, page);
-        }
+        int slack;
         ThreadHeap heap = page.owner;
-        long oldRequested = page.blockSize - slack;
         int oldBlockSize = page.blockSize;
-        heap.detach(page);
-        spans.relayout(page, sizeClass);
-        heap.addAvailable(page);
-        page.allocate(newByteSize, this);
+        page.changingClass = true;
+        try {
+            slack = page.claim(0);
+            if (slack < 0) {
+                page.changingClass = false;
+                throw misuse("realloc", slack, page.start, page);
+            }
+            heap.detach(page);
+            spans.relayout(page, sizeClass);
+            heap.addAvailable(page);
+            page.allocate(newByteSize, this);
+        } finally {
+            page.changingClass = false;
+        }
+        long oldRequested = oldBlockSize - slack;
         heap.usableBytes += newBlockSize - oldBlockSize;
         heap.requestedBytes += newByteSize - oldRequested;
         return true;
@@ -1236,11 +1243,37 @@ public final class HeapCore implements Allocator {
 
     /** @param code {@link Page#RELEASE_FREED} or {@link Page#RELEASE_NOT_ALLOCATED} */
     private RuntimeException misuse(String operation, int code, long address, Page page) {
+        if (liveAgain(address, page)) {
+            return MisuseReports.changedDuringCall(operation, address, name);
+        }
         if (code == Page.RELEASE_FREED) {
             return MisuseReports.doubleFree(operation, address, page, name);
         }
         return MisuseReports.notAllocated(operation, address,
                 "is a block boundary in heap '" + name + "' but no block was ever allocated there", name);
+    }
+
+    /**
+     * Whether the block at {@code address}, which a call found free or never allocated, is live
+     * by the time that call reports it: then another thread changed the block under the call (the
+     * owner's realloc laying its page out again for a new size class, or a free and a malloc), a
+     * race of misuses, and "already free" would be wrong. A class change in progress is waited out.
+     */
+    private static boolean liveAgain(long address, Page page) {
+        if (page.isSingle()) {
+            return false;
+        }
+        // The owner's relayout is a few stores; bounded all the same, should its thread stall.
+        long deadline = System.nanoTime() + 10_000_000;
+        while (page.changingClass && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        try {
+            int index = page.blockIndex(address);
+            return index >= 0 && page.blockState(index) == BlockState.LIVE;
+        } catch (RuntimeException laidOutAgain) {
+            return false;
+        }
     }
 
     // ---- sizes ----

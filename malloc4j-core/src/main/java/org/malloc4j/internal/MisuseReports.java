@@ -38,6 +38,16 @@ final class MisuseReports {
                 + " this realloc changed nothing.", heap);
     }
 
+    /**
+     * A block {@code operation} found free or never allocated, live again when the report was
+     * made: another thread changed it meanwhile (a race of misuses).
+     */
+    static MemoryMisuseException changedDuringCall(String operation, long address, String heap) {
+        return freedBlock(operation, address, "0x" + hex(address) + " is a live block, but another thread changed it"
+                + " while this " + operation + " ran (its owner's realloc resizing it in place, or a free and a malloc,"
+                + " racing this " + operation + "); this " + operation + " changed nothing.", heap);
+    }
+
     /** A freed block freed again ({@code free}, {@code realloc}) or used by any other operation. */
     private static MemoryMisuseException freedBlock(String operation, long address, String what, String heap) {
         if (!operation.equals("free") && !operation.equals("realloc")) {

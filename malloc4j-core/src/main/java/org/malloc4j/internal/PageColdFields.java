@@ -31,6 +31,12 @@ abstract class PageColdFields extends PageSharedFields {
     long spareTakenAt;
     Page next;
     Page prev;
+    /**
+     * True while the owner lays the page out again for its one block's new size class (a realloc
+     * in place): a racing call on that block that finds it free or never allocated waits this out
+     * before reporting it, and reports a block changed under it if it is live again.
+     */
+    volatile boolean changingClass;
 
     PageColdFields(Region region, int firstSlice, long start) {
         super(region, start);

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -31,7 +32,7 @@ class ReallocFreeRaceTest {
         try (Heap heap = Heap.builder().name("realloc free race").build()) {
             AtomicLong handoff = new AtomicLong();
             AtomicLong freed = new AtomicLong();
-            Thread racer = startFreeing(heap, ROUNDS, handoff, freed);
+            Thread racer = startFreeing(heap, ROUNDS, handoff, freed, new AtomicReference<>());
             int lost = 0;
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(1700);
@@ -78,7 +79,7 @@ class ReallocFreeRaceTest {
                 .maxCommittedBytes(size + size / 8).build()) {
             AtomicLong handoff = new AtomicLong();
             AtomicLong freed = new AtomicLong();
-            Thread racer = startFreeing(heap, MOVING_ROUNDS, handoff, freed);
+            Thread racer = startFreeing(heap, MOVING_ROUNDS, handoff, freed, new AtomicReference<>());
             int returnedFreed = 0;
             int raced = 0;
             for (int round = 0; round < MOVING_ROUNDS; round++) {
@@ -154,10 +155,55 @@ class ReallocFreeRaceTest {
     }
 
     /**
-     * A thread that, {@code rounds} times, takes the block the test hands it and frees it, setting
-     * {@code freed} to 1 if the free returned normally and 2 if it reported a misuse.
+     * The owner reallocs the one block of its page to another size class, in place (the page is
+     * laid out again), while another thread frees the block. When the realloc wins, the free's
+     * report must not call the block free or never allocated: it was live all along.
      */
-    private static Thread startFreeing(Heap heap, int rounds, AtomicLong handoff, AtomicLong freed) {
+    @Test
+    void aFreeRacingAClassChangeInPlaceIsNotToldTheBlockIsFree() throws Exception {
+        try (Heap heap = Heap.builder().name("class change free race").build()) {
+            AtomicLong handoff = new AtomicLong();
+            AtomicLong freed = new AtomicLong();
+            List<String> wrongReports = new ArrayList<>();
+            AtomicReference<String> report = new AtomicReference<>();
+            Thread racer = startFreeing(heap, ROUNDS, handoff, freed, report);
+            for (int round = 0; round < ROUNDS; round++) {
+                long block = heap.mallocAddress(4096);
+                freed.set(0);
+                handoff.set(block);
+                long result = 0;
+                try {
+                    result = heap.reallocAddress(block, 2000);
+                } catch (MemoryMisuseException freedFirst) {
+                    // The free won.
+                }
+                while (freed.get() == 0) {
+                    Thread.onSpinWait();
+                }
+                if (result == block && freed.get() == 2) {
+                    String text = report.get();
+                    if (text.contains("already free") || text.contains("no block was ever allocated")) {
+                        wrongReports.add(text.lines().skip(1).findFirst().orElse(text));
+                    }
+                }
+                if (result != 0 && isLive(heap, result)) {
+                    heap.freeAddress(result);
+                }
+            }
+            racer.join();
+            assertEquals(List.of(), wrongReports.stream().limit(3).toList());
+            assertEquals(0, heap.stats().liveBlocks());
+            assertEquals(0, heap.stats().requestedBytes());
+        }
+    }
+
+    /**
+     * A thread that, {@code rounds} times, takes the block the test hands it and frees it, setting
+     * {@code freed} to 1 if the free returned normally and 2 if it reported a misuse, whose message
+     * it leaves in {@code report}.
+     */
+    private static Thread startFreeing(Heap heap, int rounds, AtomicLong handoff, AtomicLong freed,
+            AtomicReference<String> report) {
         return Thread.ofPlatform().start(() -> {
             for (int round = 0; round < rounds; round++) {
                 long block;
@@ -168,6 +214,7 @@ class ReallocFreeRaceTest {
                     heap.freeAddress(block);
                     freed.set(1);
                 } catch (MemoryMisuseException lost) {
+                    report.set(lost.getMessage());
                     freed.set(2);
                 }
             }
