@@ -953,13 +953,9 @@ public final class HeapCore implements Allocator {
             return false;
         }
         long oldRequested = page.requested(index);
-        if (oldRequested < 0) {
+        if (oldRequested < 0 || !setRequested(page, index, oldRequested, newByteSize)) {
+            // Freed meanwhile, or resized by another realloc (then live, and misuse says so).
             throw misuse("realloc", Page.RELEASE_FREED, page.address(index), page);
-        }
-        if (!setRequested(page, index, oldRequested, newByteSize)) {
-            // Freed meanwhile, or not: then another call changed the block under this one.
-            throw page.requested(index) < 0 ? misuse("realloc", Page.RELEASE_FREED, page.address(index), page)
-                    : MisuseReports.changedDuringRealloc(page.address(index), name);
         }
         countRequested(page, newByteSize - oldRequested);
         return true;
@@ -1255,9 +1251,10 @@ public final class HeapCore implements Allocator {
 
     /**
      * Whether the block at {@code address}, which a call found free or never allocated, is live
-     * by the time that call reports it: then another thread changed the block under the call (the
-     * owner's realloc laying its page out again for a new size class, or a free and a malloc), a
-     * race of misuses, and "already free" would be wrong. A class change in progress is waited out.
+     * by the time that call reports it: then another thread changed the block under the call
+     * (another realloc resizing it in place, the owner's laying its page out again for a new size
+     * class among them, or a free and a malloc), a race of misuses, and "already free" would be
+     * wrong. A class change in progress is waited out.
      */
     private static boolean liveAgain(long address, Page page) {
         if (page.isSingle()) {

@@ -29,22 +29,12 @@ final class MisuseReports {
     }
 
     /**
-     * A block another call changed while a realloc resized it in place: another realloc resized it,
-     * or a free took it and it was handed out again. Nothing changed by this realloc.
-     */
-    static MemoryMisuseException changedDuringRealloc(long address, String heap) {
-        return freedBlock("realloc", address, "0x" + hex(address) + " was changed by another thread while this realloc"
-                + " resized it (another realloc of it, or a free and a malloc, racing this realloc);"
-                + " this realloc changed nothing.", heap);
-    }
-
-    /**
      * A block {@code operation} found free or never allocated, live again when the report was
      * made: another thread changed it meanwhile (a race of misuses).
      */
     static MemoryMisuseException changedDuringCall(String operation, long address, String heap) {
         return freedBlock(operation, address, "0x" + hex(address) + " is a live block, but another thread changed it"
-                + " while this " + operation + " ran (its owner's realloc resizing it in place, or a free and a malloc,"
+                + " while this " + operation + " ran (a realloc resizing it in place, or a free and a malloc,"
                 + " racing this " + operation + "); this " + operation + " changed nothing.", heap);
     }
 
