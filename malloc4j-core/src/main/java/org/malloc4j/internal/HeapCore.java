@@ -891,6 +891,10 @@ public final class HeapCore implements Allocator {
             if (e.kind() == MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH) {
                 throw e;
             }
+            if (liveAgain(address, page)) {
+                // Resized in place by its owner meanwhile (or freed and handed out again).
+                throw MisuseReports.changedDuringCall("realloc", address, name);
+            }
             // Live when this realloc looked: another thread freed it since (its page may even hold
             // other blocks by now, which the free's own report would describe).
             throw MisuseReports.freedDuringRealloc(address, name);

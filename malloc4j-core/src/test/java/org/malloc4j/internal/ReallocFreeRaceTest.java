@@ -8,9 +8,11 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.malloc4j.CheckMode;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapExhaustedError;
@@ -32,7 +34,7 @@ class ReallocFreeRaceTest {
         try (Heap heap = Heap.builder().name("realloc free race").build()) {
             AtomicLong handoff = new AtomicLong();
             AtomicLong freed = new AtomicLong();
-            Thread racer = startFreeing(heap, ROUNDS, handoff, freed, new AtomicReference<>());
+            Thread racer = startRacer(ROUNDS, handoff, freed, new AtomicReference<>(), heap::freeAddress);
             int lost = 0;
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(1700);
@@ -79,7 +81,7 @@ class ReallocFreeRaceTest {
                 .maxCommittedBytes(size + size / 8).build()) {
             AtomicLong handoff = new AtomicLong();
             AtomicLong freed = new AtomicLong();
-            Thread racer = startFreeing(heap, MOVING_ROUNDS, handoff, freed, new AtomicReference<>());
+            Thread racer = startRacer(MOVING_ROUNDS, handoff, freed, new AtomicReference<>(), heap::freeAddress);
             int returnedFreed = 0;
             int raced = 0;
             for (int round = 0; round < MOVING_ROUNDS; round++) {
@@ -156,17 +158,21 @@ class ReallocFreeRaceTest {
 
     /**
      * The owner reallocs the one block of its page to another size class, in place (the page is
-     * laid out again), while another thread frees the block. When the realloc wins, the free's
-     * report must not call the block free or never allocated: it was live all along.
+     * laid out again), while another thread frees the block, or reallocs it too (which, not the
+     * owner, moves it). When the owner's realloc wins, the other call's report must not call the
+     * block free, freed or never allocated: it was live all along.
      */
-    @Test
-    void aFreeRacingAClassChangeInPlaceIsNotToldTheBlockIsFree() throws Exception {
-        try (Heap heap = Heap.builder().name("class change free race").build()) {
+    @ParameterizedTest
+    @ValueSource(strings = {"free", "realloc"})
+    void aCallRacingAClassChangeInPlaceIsNotToldTheBlockIsFree(String racing) throws Exception {
+        try (Heap heap = Heap.builder().name("class change race").build()) {
+            LongConsumer racerOp = racing.equals("free") ? heap::freeAddress
+                    : block -> heap.freeAddress(heap.reallocAddress(block, 2000));
             AtomicLong handoff = new AtomicLong();
             AtomicLong freed = new AtomicLong();
             List<String> wrongReports = new ArrayList<>();
             AtomicReference<String> report = new AtomicReference<>();
-            Thread racer = startFreeing(heap, ROUNDS, handoff, freed, report);
+            Thread racer = startRacer(ROUNDS, handoff, freed, report, racerOp);
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(4096);
                 freed.set(0);
@@ -175,14 +181,15 @@ class ReallocFreeRaceTest {
                 try {
                     result = heap.reallocAddress(block, 2000);
                 } catch (MemoryMisuseException freedFirst) {
-                    // The free won.
+                    // The other call won.
                 }
                 while (freed.get() == 0) {
                     Thread.onSpinWait();
                 }
                 if (result == block && freed.get() == 2) {
                     String text = report.get();
-                    if (text.contains("already free") || text.contains("no block was ever allocated")) {
+                    if (text.contains("already free") || text.contains("no block was ever allocated")
+                            || text.contains("was freed by another thread")) {
                         wrongReports.add(text.lines().skip(1).findFirst().orElse(text));
                     }
                 }
@@ -198,12 +205,12 @@ class ReallocFreeRaceTest {
     }
 
     /**
-     * A thread that, {@code rounds} times, takes the block the test hands it and frees it, setting
-     * {@code freed} to 1 if the free returned normally and 2 if it reported a misuse, whose message
-     * it leaves in {@code report}.
+     * A thread that, {@code rounds} times, takes the block the test hands it and calls {@code op}
+     * on it (a free, say), setting {@code freed} to 1 if the call returned normally and 2 if it
+     * reported a misuse, whose message it leaves in {@code report}.
      */
-    private static Thread startFreeing(Heap heap, int rounds, AtomicLong handoff, AtomicLong freed,
-            AtomicReference<String> report) {
+    private static Thread startRacer(int rounds, AtomicLong handoff, AtomicLong freed,
+            AtomicReference<String> report, LongConsumer op) {
         return Thread.ofPlatform().start(() -> {
             for (int round = 0; round < rounds; round++) {
                 long block;
@@ -211,7 +218,7 @@ class ReallocFreeRaceTest {
                     Thread.onSpinWait();
                 }
                 try {
-                    heap.freeAddress(block);
+                    op.accept(block);
                     freed.set(1);
                 } catch (MemoryMisuseException lost) {
                     report.set(lost.getMessage());
