@@ -38,17 +38,7 @@ class ReallocFreeRaceTest {
             int lost = 0;
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(1700);
-                freed.set(0);
-                handoff.set(block);
-                long result = 0;
-                try {
-                    result = heap.reallocAddress(block, 200);
-                } catch (MemoryMisuseException freedFirst) {
-                    // The free won.
-                }
-                while (freed.get() == 0) {
-                    Thread.onSpinWait();
-                }
+                long result = reallocRacing(heap, block, 200, handoff, freed);
                 if (result != 0 && freed.get() == 1 && isLive(heap, result)) {
                     lost++;
                     heap.freeAddress(result);
@@ -179,17 +169,7 @@ class ReallocFreeRaceTest {
             Thread racer = startRacer(ROUNDS, handoff, freed, report, racerOp);
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(4096);
-                freed.set(0);
-                handoff.set(block);
-                long result = 0;
-                try {
-                    result = heap.reallocAddress(block, 2000);
-                } catch (MemoryMisuseException freedFirst) {
-                    // The other call won.
-                }
-                while (freed.get() == 0) {
-                    Thread.onSpinWait();
-                }
+                long result = reallocRacing(heap, block, 2000, handoff, freed);
                 if (result == block && freed.get() == 2) {
                     String text = report.get();
                     if (text.contains("already free") || text.contains("no block was ever allocated")
@@ -206,6 +186,26 @@ class ReallocFreeRaceTest {
             assertEquals(0, heap.stats().liveBlocks());
             assertEquals(0, heap.stats().requestedBytes());
         }
+    }
+
+    /**
+     * Hands {@code block} to the racer and reallocs it meanwhile, then waits for the racer's call.
+     *
+     * @return the realloc's result, or 0 if it reported a misuse (the racer's call won)
+     */
+    private static long reallocRacing(Heap heap, long block, long newSize, AtomicLong handoff, AtomicLong freed) {
+        freed.set(0);
+        handoff.set(block);
+        long result = 0;
+        try {
+            result = heap.reallocAddress(block, newSize);
+        } catch (MemoryMisuseException otherCallFirst) {
+            // The racer's call won.
+        }
+        while (freed.get() == 0) {
+            Thread.onSpinWait();
+        }
+        return result;
     }
 
     /**
