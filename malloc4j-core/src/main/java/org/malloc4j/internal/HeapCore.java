@@ -1026,22 +1026,23 @@ public final class HeapCore implements Allocator {
         }
         // Claimed as a free claims it: a free of the block by another thread racing this realloc
         // (a misuse) either claimed it first, and this realloc reports that, or finds it freed.
-        int slack;
         ThreadHeap heap = page.owner;
         int oldBlockSize = page.blockSize;
+        int slack;
         page.changingClass = true;
         try {
             slack = page.claim(0);
-            if (slack < 0) {
-                page.changingClass = false;
-                throw misuse("realloc", slack, page.start, page);
+            if (slack >= 0) {
+                heap.detach(page);
+                spans.relayout(page, sizeClass);
+                heap.addAvailable(page);
+                page.allocate(newByteSize, this);
             }
-            heap.detach(page);
-            spans.relayout(page, sizeClass);
-            heap.addAvailable(page);
-            page.allocate(newByteSize, this);
         } finally {
             page.changingClass = false;
+        }
+        if (slack < 0) {
+            throw misuse("realloc", slack, page.start, page);
         }
         long oldRequested = oldBlockSize - slack;
         heap.usableBytes += newBlockSize - oldBlockSize;

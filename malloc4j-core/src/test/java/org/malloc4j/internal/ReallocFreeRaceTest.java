@@ -120,16 +120,8 @@ class ReallocFreeRaceTest {
             AtomicLong handoff = new AtomicLong();
             AtomicLong done = new AtomicLong();
             List<String> wrongReports = Collections.synchronizedList(new ArrayList<>());
-            Thread racer = Thread.ofPlatform().start(() -> {
-                for (int round = 0; round < ROUNDS; round++) {
-                    long block;
-                    while ((block = handoff.getAndSet(0)) == 0) {
-                        Thread.onSpinWait();
-                    }
-                    resizeExpectingLiveBlock(heap, block, 1650, wrongReports);
-                    done.set(1);
-                }
-            });
+            Thread racer = startRacer(ROUNDS, handoff, done, new AtomicReference<>(),
+                    block -> resizeExpectingLiveBlock(heap, block, 1650, wrongReports));
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(1700);
                 done.set(0);
