@@ -456,6 +456,31 @@ class HeapContractTest {
             }
         }
 
+        @ParameterizedTest
+        @EnumSource(CheckMode.class)
+        void aRequestPastWhatAHeapCanHandOutSaysSoInEveryMode(CheckMode mode) {
+            try (Heap any = Heap.builder().checkMode(mode).build()) {
+                MemorySegment block = any.malloc(16);
+                for (long tooBig : new long[] {(1L << 46) + 1, 1L << 62, Long.MAX_VALUE}) {
+                    List<Executable> calls = List.of(
+                            () -> any.malloc(tooBig),
+                            () -> any.mallocAddress(tooBig),
+                            () -> any.mallocAligned(tooBig, 4096),
+                            () -> any.calloc(1, tooBig),
+                            () -> any.realloc(block, tooBig));
+                    for (Executable call : calls) {
+                        HeapExhaustedError error = assertThrows(HeapExhaustedError.class, call);
+                        assertEquals(tooBig, error.requestedBytes());
+                        assertTrue(error.getMessage().contains(tooBig + " bytes")
+                                && error.getMessage().contains("more than the 70368744177664 bytes a heap can hand out"),
+                                mode + ": " + error.getMessage());
+                    }
+                }
+                assertEquals(1, any.stats().liveBlocks());
+                any.free(block);
+            }
+        }
+
         @Test
         void aRequestNoMappingCanHoldIsExhaustionEvenWithoutALimit() {
             long tooBig = 1L << 50;

@@ -267,10 +267,7 @@ final class CheckedAllocator implements Allocator {
             // More than the core can ever hand out, and adding redzones could overflow a long:
             // exhaustion, as the fast path reports it.
             if (throwing) {
-                String aligned = alignment > REDZONE ? " aligned to " + alignment : "";
-                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
-                        + " (checked mode): more than the " + SpanAllocator.MAX_REQUEST
-                        + " bytes a heap can hand out", byteSize);
+                throw HeapCore.pastMaxRequest(name, byteSize, alignment, REDZONE, " (checked mode)");
             }
             return 0;
         }

@@ -1313,9 +1313,29 @@ public final class HeapCore implements Allocator {
     }
 
     private HeapExhaustedError exhausted(long byteSize, long byteAlignment) {
-        String aligned = byteAlignment > MIN_ALIGNMENT ? " aligned to " + byteAlignment : "";
-        return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
-                + ": committed=" + committedToLimit() + ", or the OS refused", byteSize);
+        if (byteSize > SpanAllocator.MAX_REQUEST || byteAlignment > SpanAllocator.MAX_REQUEST) {
+            return pastMaxRequest(name, byteSize, byteAlignment, MIN_ALIGNMENT, "");
+        }
+        return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
+                + aligned(byteAlignment, MIN_ALIGNMENT) + ": committed=" + committedToLimit() + ", or the OS refused",
+                byteSize);
+    }
+
+    /**
+     * The exhaustion of a request no heap can satisfy, whatever it has committed: more than
+     * {@link SpanAllocator#MAX_REQUEST} bytes, or aligned to more. Every mode says it alike.
+     *
+     * @param mode words after the size, such as {@code " (checked mode)"}, or empty
+     */
+    static HeapExhaustedError pastMaxRequest(String name, long byteSize, long byteAlignment, long minAlignment,
+            String mode) {
+        return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
+                + aligned(byteAlignment, minAlignment) + mode + ": more than the " + SpanAllocator.MAX_REQUEST
+                + " bytes a heap can hand out", byteSize);
+    }
+
+    private static String aligned(long byteAlignment, long minAlignment) {
+        return byteAlignment > minAlignment ? " aligned to " + byteAlignment : "";
     }
 
     /** What a heap's cores commit together, and the limit, for an exhaustion message. */
