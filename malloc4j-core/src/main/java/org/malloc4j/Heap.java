@@ -211,7 +211,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
      *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or
-     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena or pool holds it
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena, pool or growable array holds it
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); in a checked mode also when
      *     its redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
@@ -243,7 +243,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
      *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or
-     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena or pool holds it
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena, pool or growable array holds it
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); in a checked mode also when
      *     its redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
@@ -267,7 +267,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     whatever the heap's state, as with C's {@code free(NULL)})
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this heap
      *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
-     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or if a scope, bump arena or pool holds it
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or if a scope, bump arena, pool or growable array holds it
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); nothing changes. In a checked
      *     mode also when the block's redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}), or when a block this free pushes
@@ -637,13 +637,38 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         dependents.add(dependent);
     }
 
-    /** Marks a block as held by a scope, arena or pool (checked modes report freeing it here). */
+    /** Marks a block as held by a scope, arena, pool or growable array: freeing it through the heap is a misuse. */
     long adopt(long address, String owner) {
         core.setOwner(address, owner);
         return address;
     }
 
-    /** Frees a block on behalf of the scope, arena or pool holding it. */
+    /**
+     * Resizes a block a growable array holds, as {@link #realloc} does ({@code NULL} allocates),
+     * and keeps it held by {@code owner}. On failure the block is unchanged and still held.
+     */
+    MemorySegment reallocOwned(MemorySegment block, long newByteSize, String owner) {
+        if (block.address() == 0) {
+            MemorySegment fresh = malloc(newByteSize);
+            adopt(fresh.address(), owner);
+            return fresh;
+        }
+        core.disown(block.address());
+        MemorySegment resized;
+        try {
+            resized = realloc(block, newByteSize);
+        } catch (MemoryMisuseException e) {
+            // Not a live block of this heap (a misuse racing the owner): nothing to hold again.
+            throw e;
+        } catch (RuntimeException | Error e) {
+            adopt(block.address(), owner);
+            throw e;
+        }
+        adopt(resized.address(), owner);
+        return resized;
+    }
+
+    /** Frees a block on behalf of the scope, arena, pool or growable array holding it. */
     void freeOwned(long address) {
         core.freeOwned(address);
     }

@@ -26,7 +26,10 @@ import java.util.function.Function;
  * they see later writes, and stay valid only until the block moves or is freed: until the next
  * operation that grows or shrinks the capacity ({@code add}, {@code insert}, {@code reserve},
  * {@code resize}, {@code shrinkToFit}) or {@link #close()}. Using one after that reads or writes
- * memory the heap may have handed to someone else; the JVM does not catch it.
+ * memory the heap may have handed to someone else; the JVM does not catch it. The array holds its
+ * block as a scope holds its blocks: passing it ({@link #asSegment()}) to {@link Heap#free} or {@link Heap#realloc}
+ * throws {@link MemoryMisuseException} ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH})
+ * in every mode and changes nothing; {@link #close()} frees it.
  *
  * <h2>Threads and lifetime</h2>
  * Not thread-safe: use an array from one thread at a time, or guard it with a lock.
@@ -193,7 +196,7 @@ public abstract sealed class NativeArray implements AutoCloseable
     public final void close() {
         checkOpen();
         if (!heap.isClosed()) {
-            heap.free(block);
+            heap.freeOwned(block.address());
         }
         block = MemorySegment.NULL;
         size = 0;
@@ -301,6 +304,11 @@ public abstract sealed class NativeArray implements AutoCloseable
         }
     }
 
+    /** How reports name the holder of this array's block. */
+    private String owner() {
+        return "a " + getClass().getSimpleName();
+    }
+
     /** Grows the capacity to at least {@code minCapacity}, and by half at least: amortised O(1) */
     private void grow(long minCapacity) {
         if (minCapacity > maxCapacity) {
@@ -323,14 +331,15 @@ public abstract sealed class NativeArray implements AutoCloseable
     private void resizeBlock(long newCapacity) {
         long byteSize = newCapacity * elementByteSize;
         if (newCapacity == 0) {
-            heap.free(block);
+            heap.freeOwned(block.address());
             block = MemorySegment.NULL;
         } else if (elementAlignment <= Heap.MIN_ALIGNMENT) {
-            block = heap.realloc(block, byteSize);
+            block = heap.reallocOwned(block, byteSize, owner());
         } else {
             MemorySegment moved = heap.mallocAligned(byteSize, elementAlignment);
+            heap.adopt(moved.address(), owner());
             MemorySegment.copy(block, 0, moved, 0, size * elementByteSize);
-            heap.free(block);
+            heap.freeOwned(block.address());
             block = moved;
         }
         capacity = newCapacity;

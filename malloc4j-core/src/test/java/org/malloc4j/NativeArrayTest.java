@@ -7,6 +7,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,6 +18,7 @@ import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The contract every {@link NativeArray} variant shares, run against each (JCTools' idea). */
@@ -73,6 +75,71 @@ class NativeArrayTest {
 
     private static byte[] bytes(NativeArray array) {
         return array.asSegment().toArray(JAVA_BYTE);
+    }
+
+    static Stream<Arguments> variantsInEveryMode() {
+        return variants().flatMap(variant -> Stream.of(CheckMode.values()).map(mode -> Arguments.of(variant, mode)));
+    }
+
+    private static void assertHeldByTheArray(Heap heap, MemorySegment block) {
+        List<org.junit.jupiter.api.function.Executable> calls = List.of(
+                () -> heap.free(block),
+                () -> heap.freeAddress(block.address()),
+                () -> heap.realloc(block, 4 * block.byteSize()),
+                () -> heap.reallocAddress(block.address(), 0));
+        for (var call : calls) {
+            assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH,
+                    assertThrows(MemoryMisuseException.class, call).kind());
+        }
+    }
+
+    // ---- ownership ----
+
+    @ParameterizedTest
+    @MethodSource("variantsInEveryMode")
+    void theArrayHoldsItsBlockSoTheHeapNeitherFreesNorResizesIt(Variant variant, CheckMode mode) {
+        try (Heap heap = Heap.builder().name("held").checkMode(mode).build()) {
+            NativeArray array = variant.factory.apply(heap, 0L);
+            for (long i = 0; i < 20; i++) {
+                variant.adder.add(array, i);
+            }
+            byte[] before = bytes(array);
+            assertHeldByTheArray(heap, array.asSegment());
+            assertArrayEquals(before, bytes(array));
+            // Had the free gone through, the next block of that size would take the array's address.
+            MemorySegment other = heap.malloc(array.asSegment().byteSize());
+            assertNotEquals(array.asSegment().address(), other.address());
+            heap.free(other);
+            // Growth, shrinking and a move keep the hold.
+            for (long i = 20; i < 2_000; i++) {
+                variant.adder.add(array, i);
+            }
+            assertHeldByTheArray(heap, array.asSegment());
+            array.resize(3);
+            array.shrinkToFit();
+            assertHeldByTheArray(heap, array.asSegment());
+            array.close();
+            assertEquals(0, heap.stats().liveBlocks());
+            heap.check();
+        }
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(CheckMode.class)
+    void anArrayOfOverAlignedElementsHoldsItsBlockToo(CheckMode mode) {
+        MemoryLayout line = MemoryLayout.structLayout(JAVA_LONG, MemoryLayout.paddingLayout(56)).withByteAlignment(64);
+        try (Heap heap = Heap.builder().name("held").checkMode(mode).build()) {
+            NativeStructArray array = new NativeStructArray(heap, line, 1);
+            for (int i = 0; i < 100; i++) {
+                array.addZeroed().set(JAVA_LONG, 0, i);
+                assertHeldByTheArray(heap, array.asSegment());
+            }
+            assertEquals(99, array.get(99).get(JAVA_LONG, 0));
+            assertEquals(0, array.asSegment().address() % 64);
+            array.close();
+            assertEquals(0, heap.stats().liveBlocks());
+            heap.check();
+        }
     }
 
     // ---- construction ----

@@ -34,11 +34,18 @@ public interface Allocator {
     }
 
     /**
-     * Marks a live block as held by {@code owner} (a scope, bump arena or pool, described for
+     * Marks a live block as held by {@code owner} (a scope, bump arena, pool or growable array, described for
      * reports): freeing it through the heap's own {@code free} is then an alloc-dealloc mismatch.
      * Only checked modes record owners.
      */
     default void setOwner(long address, String owner) {
+    }
+
+    /**
+     * Ends {@link #setOwner}'s hold on a live block, so that the heap API may free or resize it
+     * again: for an owner that resizes its block through the heap (a growable array).
+     */
+    default void disown(long address) {
     }
 
     /** Frees a block on behalf of the owner that {@linkplain #setOwner holds} it. */

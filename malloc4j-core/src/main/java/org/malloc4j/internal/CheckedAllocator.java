@@ -387,6 +387,15 @@ final class CheckedAllocator implements Allocator {
     }
 
     @Override
+    public void disown(long address) {
+        if (isChecked(address)) {
+            liveBlock("realloc", address).owner = null;
+        } else {
+            fast.disown(address);
+        }
+    }
+
+    @Override
     public String ownerOf(long address) {
         if (!isChecked(address)) {
             return fast.ownerOf(address);

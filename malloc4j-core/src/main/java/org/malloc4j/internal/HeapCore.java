@@ -1124,11 +1124,20 @@ public final class HeapCore implements Allocator {
         return region.memory.asSlice(address - region.base, byteSize);
     }
 
-    /** Marks a live block as held by a scope, arena or pool. */
+    /** Marks a live block as held by a scope, arena, pool or growable array. */
     @Override
     public void setOwner(long address, String owner) {
         Page page = pageOf("setOwner", address);
         page.setOwned(page.blockIndex(address), true);
+    }
+
+    @Override
+    public void disown(long address) {
+        Page page = pageOf("realloc", address);
+        int index = page.blockIndex(address);
+        if (index >= 0) {
+            page.setOwned(index, false);
+        }
     }
 
     @Override
@@ -1153,7 +1162,7 @@ public final class HeapCore implements Allocator {
         if (index < 0 || (page.isSingle() ? largeState(page) : page.blockState(index)) != BlockState.LIVE) {
             return null;
         }
-        return page.isOwned(index) ? "a scope, bump arena or pool" : "";
+        return page.isOwned(index) ? "a scope, bump arena, pool or growable array" : "";
     }
 
     /** Routes frees of blocks of {@code core} (sampled, checked blocks) to {@code checker}. */

@@ -62,9 +62,9 @@ final class MisuseReports {
     }
 
     static MemoryMisuseException mismatch(String operation, long address, String heap) {
-        return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena or pool vs Heap."
+        return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena, pool or growable array vs Heap."
                 + operation + ") on 0x" + hex(address), address, "0x" + hex(address)
-                + " is a live block held by a scope, bump arena or pool: it is freed when its owner is "
+                + " is a live block held by a scope, bump arena, pool or growable array: it is freed when its owner is "
                 + "closed or frees it, never through the heap.", heap);
     }
 

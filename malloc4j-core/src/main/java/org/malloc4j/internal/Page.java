@@ -279,7 +279,7 @@ public final class Page extends PageColdFields {
 
     /**
      * {@link #blockIndex} for the free fast path, of a page of blocks: also -1 once any block of the
-     * page is held by a scope, arena or pool, which the slow path then checks block by block.
+     * page is held by a scope, arena, pool or growable array, which the slow path then checks block by block.
      */
     int unheldIndex(long address) {
         long offset = address - start;
@@ -544,7 +544,7 @@ public final class Page extends PageColdFields {
         return collected;
     }
 
-    /** Marks block {@code index} as held by a scope, arena or pool; any thread. */
+    /** Marks block {@code index} as held by a scope, arena, pool or growable array; any thread. */
     void setOwned(int index, boolean owned) {
         long[] bits = ownedBits;
         if (bits == null) {
@@ -561,7 +561,7 @@ public final class Page extends PageColdFields {
         }
     }
 
-    /** @return whether block {@code index} is held by a scope, arena or pool */
+    /** @return whether block {@code index} is held by a scope, arena, pool or growable array */
     boolean isOwned(int index) {
         long[] bits = ownedBits;
         // A free by a thread not owning the page may bring an index of an earlier, larger layout.

@@ -32,7 +32,7 @@ abstract class PageSharedFields {
      */
     volatile long[] remoteBits;
     /**
-     * Blocks a scope, bump arena or pool holds (set on the first such block): freeing one through
+     * Blocks a scope, bump arena, pool or growable array holds (set on the first such block): freeing one through
      * the heap is an alloc-dealloc mismatch, caught in every mode.
      */
     volatile long[] ownedBits;

@@ -38,7 +38,7 @@ public final class SanitizerReports {
         return finish(Kind.USE_AFTER_FREE, block.address, text, StackCapture.capture(), heap);
     }
 
-    /** A block held by a scope, arena or pool, freed (or resized) through the heap. */
+    /** A block held by a scope, arena, pool or growable array, freed (or resized) through the heap. */
     static MemoryMisuseException mismatch(String operation, BlockRecord block, String heap) {
         StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
                 + ") on 0x" + hex(block.address));
