@@ -245,6 +245,11 @@ public abstract sealed class NativeArray implements AutoCloseable
 
     /** Removes element {@code index}, shifting later ones down; the index must be checked */
     final void closeGap(long index) {
+        if (!block.scope().isAlive()) {
+            // Removing the last element copies nothing, so nothing else would notice.
+            throw new IllegalStateException("the heap of this " + getClass().getSimpleName()
+                    + " is closed, and its elements with it");
+        }
         long offset = index * elementByteSize;
         MemorySegment.copy(block, offset + elementByteSize, block, offset, (size - index - 1) * elementByteSize);
         size--;

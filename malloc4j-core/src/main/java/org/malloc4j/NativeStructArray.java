@@ -2,7 +2,7 @@ package org.malloc4j;
 
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.lang.foreign.Arena;
 import java.util.Objects;
 
 /**
@@ -15,7 +15,8 @@ import java.util.Objects;
  * <p>Elements are read and written through views ({@link #get}, {@link #addZeroed}) with the
  * layout's var handles, and copied in and out whole ({@link #add}, {@link #set}, {@link #pop}).
  * A view is valid until the capacity next changes (see {@link NativeArray}). A value passed in may
- * be a view of this same array: it is copied out before the array moves or shifts.
+ * be a view of this same array: it goes in as it was when passed, read from where growth or the
+ * shift moved it, with no copy on the Java heap (an element may be larger than any Java array).
  *
  * <p>Growth, views and lifetime are described in {@link NativeArray}. <b>Not thread-safe</b>: use an
  * instance from one thread at a time.
@@ -122,10 +123,7 @@ public final class NativeStructArray extends NativeArray {
      * @throws NullPointerException if {@code value} is null
      */
     public void add(MemorySegment value) {
-        MemorySegment source = detach(checkValue(value));
-        long offset = appendSlot(); // may move the block: read it after
-        MemorySegment.copy(source, 0, block, offset, elementByteSize());
-        size++;
+        insertCopy(size(), checkValue(value));
     }
 
     /**
@@ -160,9 +158,34 @@ public final class NativeStructArray extends NativeArray {
      * @throws NullPointerException if {@code value} is null
      */
     public void insert(long index, MemorySegment value) {
-        MemorySegment source = detach(checkValue(value));
+        insertCopy(index, checkValue(value));
+    }
+
+    /**
+     * Makes room at {@code index} and copies {@code value} there. A value inside this array's
+     * block is found again by its offset after the block moved and the elements shifted, rather
+     * than copied out first: an element may be larger than any Java array.
+     */
+    private void insertCopy(long index, MemorySegment value) {
+        long elementBytes = elementByteSize();
+        boolean own = overlapsBlock(value);
+        long from = own ? value.address() - block.address() : 0;
+        if (own && (from < 0 || from + elementBytes > size * elementBytes)) {
+            // Partly outside the elements (a view reinterpreted by hand): copy it out first.
+            try (Arena outside = Arena.ofConfined()) {
+                insertCopy(index, outside.allocate(elementBytes, elementLayout.byteAlignment()).copyFrom(value));
+            }
+            return;
+        }
         long offset = insertSlot(index); // may move the block: read it after
-        MemorySegment.copy(source, 0, block, offset, elementByteSize());
+        if (!own) {
+            MemorySegment.copy(value, 0, block, offset, elementBytes);
+        } else {
+            // The value's bytes at or past the new slot moved up by one element.
+            long below = Math.clamp(offset - from, 0, elementBytes);
+            MemorySegment.copy(block, from, block, offset, below);
+            MemorySegment.copy(block, from + below + elementBytes, block, offset + below, elementBytes - below);
+        }
         size++;
     }
 
@@ -223,13 +246,5 @@ public final class NativeStructArray extends NativeArray {
         return value;
     }
 
-    /** @return {@code value}, or a heap copy of it if it lies in this array's block, which may move */
-    private MemorySegment detach(MemorySegment value) {
-        if (!overlapsBlock(value)) {
-            return value;
-        }
-        byte[] copy = new byte[Math.toIntExact(elementByteSize())];
-        MemorySegment.copy(value, ValueLayout.JAVA_BYTE, 0, copy, 0, copy.length);
-        return MemorySegment.ofArray(copy);
-    }
+
 }

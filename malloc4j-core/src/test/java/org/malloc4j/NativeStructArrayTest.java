@@ -117,6 +117,74 @@ class NativeStructArrayTest {
         }
     }
 
+    /** A view of the array's own bytes, at any byte offset, inserted anywhere: as a copy taken first would be. */
+    @Property(tries = 300)
+    void aViewOfTheArraysOwnBytesIsInsertedAsACopyTakenFirstWouldBe(
+            @ForAll("sizes") int count, @ForAll("fractions") double at, @ForAll("fractions") double source,
+            @ForAll boolean full) {
+        try (NativeStructArray array = new NativeStructArray(HEAP, ENTRY)) {
+            for (int i = 0; i < count; i++) {
+                array.add(entry(i));
+            }
+            if (full) {
+                array.shrinkToFit(); // the insert must grow, and the block may move
+            }
+            long elementBytes = ENTRY.byteSize();
+            long index = (long) (at * count);
+            long from = (long) (source * ((count - 1) * elementBytes));
+            byte[] before = array.asSegment().toArray(JAVA_BYTE);
+            byte[] expected = new byte[before.length + (int) elementBytes];
+            System.arraycopy(before, 0, expected, 0, (int) (index * elementBytes));
+            System.arraycopy(before, (int) from, expected, (int) (index * elementBytes), (int) elementBytes);
+            System.arraycopy(before, (int) (index * elementBytes), expected, (int) ((index + 1) * elementBytes),
+                    (int) ((count - index) * elementBytes));
+            MemorySegment view = array.asSegment().asSlice(from, elementBytes);
+            if (index == count && source < 0.5) {
+                array.add(view);
+            } else {
+                array.insert(index, view);
+            }
+            assertEquals(java.util.Arrays.toString(expected), java.util.Arrays.toString(array.asSegment().toArray(JAVA_BYTE)));
+        }
+    }
+
+    @Provide
+    Arbitrary<Integer> sizes() {
+        return Arbitraries.integers().between(1, 40);
+    }
+
+    @Provide
+    Arbitrary<Double> fractions() {
+        return Arbitraries.doubles().between(0, 1);
+    }
+
+    /** The value is found again in the block, not copied to the Java heap: an element may be larger than any Java array. */
+    @Test
+    void addingAnElementOfTheSameArrayCopiesNothingToTheJavaHeap() throws ReflectiveOperationException {
+        MemoryLayout mebibyte = MemoryLayout.sequenceLayout(1 << 20, JAVA_BYTE);
+        try (NativeStructArray array = new NativeStructArray(HEAP, mebibyte, 4)) {
+            array.addZeroed().set(JAVA_LONG, 8, 42);
+            for (int i = 0; i < 3; i++) {
+                long allocated = javaHeapBytesAllocated();
+                array.add(array.get(0));
+                long javaHeapBytes = javaHeapBytesAllocated() - allocated;
+                assertTrue(javaHeapBytes < (1 << 18), "Java heap bytes allocated by add: " + javaHeapBytes);
+            }
+            array.insert(1, array.get(3));
+            assertEquals(5, array.size());
+            for (long i = 0; i < 5; i++) {
+                assertEquals(42, array.get(i).get(JAVA_LONG, 8));
+            }
+        }
+    }
+
+    /** The calling thread's Java heap allocation so far (the tests run on the class path, where the JDK's bean is readable). */
+    private static long javaHeapBytesAllocated() throws ReflectiveOperationException {
+        Object threads = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        return (long) Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes")
+                .invoke(threads);
+    }
+
     @Test
     void elementsOfAnOverAlignedLayoutStayAlignedThroughGrowth() {
         MemoryLayout line = MemoryLayout.structLayout(JAVA_LONG, MemoryLayout.paddingLayout(56)).withByteAlignment(64);
@@ -285,7 +353,8 @@ class NativeStructArrayTest {
                 () -> array.insert(2, p),
                 () -> array.set(1, p),
                 () -> array.get(1).get(JAVA_INT, 0),
-                () -> array.remove(0), // removing the last element moves no bytes: it succeeds
+                () -> array.remove(0),
+                () -> array.remove(1), // moves no bytes, so only an explicit check catches it
                 () -> array.pop(point(0, 0)));
         for (int i = 0; i < operations.size(); i++) {
             assertThrows(IllegalStateException.class, operations.get(i)::run, "operation " + i);
