@@ -103,6 +103,7 @@ public final class BumpArena implements Arena {
      * @param heap the heap chunks are taken from
      * @return a new, empty bump arena
      * @throws NullPointerException if {@code heap} is null
+     * @throws IllegalStateException if {@code heap} is closed
      */
     public static BumpArena ofConfined(Heap heap) {
         return new BumpArena(heap, DEFAULT_CHUNK_BYTE_SIZE);
@@ -117,6 +118,7 @@ public final class BumpArena implements Arena {
      * @return a new, empty bump arena
      * @throws IllegalArgumentException if {@code chunkByteSize <= 0}
      * @throws NullPointerException if {@code heap} is null
+     * @throws IllegalStateException if {@code heap} is closed
      */
     public static BumpArena ofConfined(Heap heap, long chunkByteSize) {
         return new BumpArena(heap, chunkByteSize);
@@ -359,7 +361,7 @@ public final class BumpArena implements Arena {
             throw HeapScope.wrongThread(owner);
         }
         if (closed) {
-            throw new IllegalStateException("already closed: this bump arena was closed");
+            throw new IllegalStateException("already closed: this bump arena (by its close(), or its heap's)");
         }
     }
 

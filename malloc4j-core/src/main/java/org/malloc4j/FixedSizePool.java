@@ -453,7 +453,7 @@ public final class FixedSizePool implements AutoCloseable {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("already closed: pool '" + name + "' was closed");
+            throw new IllegalStateException("already closed: pool '" + name + "' (by its close(), or its heap's)");
         }
     }
 
@@ -552,6 +552,7 @@ public final class FixedSizePool implements AutoCloseable {
          * @return a new, empty pool
          * @throws IllegalArgumentException if a page's size ({@code blocksPerPage} times the block size
          *     rounded up to the alignment), or the power of two above it, overflows a {@code long}
+         * @throws IllegalStateException if the heap is closed
          */
         public FixedSizePool build() {
             long stride = (blockByteSize + blockByteAlignment - 1) & -blockByteAlignment;

@@ -632,8 +632,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    /** Called by a scope, arena or pool made on this heap. */
+    /**
+     * Called by a scope, arena or pool made on this heap.
+     *
+     * @throws IllegalStateException if this heap is closed: nothing could be allocated from it
+     */
     void attach(AutoCloseable dependent) {
+        checkNotClosedForDependent();
         dependents.add(dependent);
     }
 
@@ -866,7 +871,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalStateException if this heap is closed
      */
     public Arena newScope() {
-        checkNotClosedForScope();
+        checkNotClosedForDependent();
         return HeapScope.confined(this);
     }
 
@@ -879,11 +884,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalStateException if this heap is closed
      */
     public Arena newSharedScope() {
-        checkNotClosedForScope();
+        checkNotClosedForDependent();
         return HeapScope.shared(this);
     }
 
-    private void checkNotClosedForScope() {
+    private void checkNotClosedForDependent() {
         if (isClosed()) {
             throw new IllegalStateException("heap '" + name() + "' is closed");
         }

@@ -218,6 +218,6 @@ final class HeapScope implements Arena {
     }
 
     private static IllegalStateException alreadyClosed() {
-        return new IllegalStateException("already closed: this scope was closed");
+        return new IllegalStateException("already closed: this scope (by its close(), or its heap's)");
     }
 }

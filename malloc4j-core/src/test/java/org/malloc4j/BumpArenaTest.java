@@ -42,6 +42,15 @@ class BumpArenaTest {
     // ---- allocation ----
 
     @Test
+    void aBumpArenaOnAClosedHeapCannotBeMade() {
+        Heap closed = Heap.builder().name("closed").build();
+        closed.close();
+        IllegalStateException error = assertThrows(IllegalStateException.class, () -> BumpArena.ofConfined(closed));
+        assertTrue(error.getMessage().contains("heap 'closed' is closed"), error.getMessage());
+        assertThrows(IllegalStateException.class, () -> BumpArena.ofConfined(closed, 4096));
+    }
+
+    @Test
     void slicesHaveTheRequestedSizeAndAlignmentForEveryPowerOfTwo() {
         try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
             List<MemorySegment> slices = new ArrayList<>();

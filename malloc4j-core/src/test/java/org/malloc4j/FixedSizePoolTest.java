@@ -42,6 +42,31 @@ class FixedSizePoolTest {
     // ---- allocation ----
 
     @Test
+    void aPoolOnAClosedHeapCannotBeMade() {
+        Heap closed = Heap.builder().name("closed").build();
+        closed.close();
+        IllegalStateException error = assertThrows(IllegalStateException.class,
+                () -> FixedSizePool.builder(closed, 64).build());
+        assertTrue(error.getMessage().contains("heap 'closed' is closed"), error.getMessage());
+    }
+
+    @Test
+    void aPoolBlockPassedToAnotherHeapIsReportedWithoutSendingItToTheHeapItself() {
+        try (Heap alpha = Heap.builder().name("alpha").build();
+                Heap beta = Heap.builder().name("beta").build();
+                FixedSizePool pool = FixedSizePool.builder(alpha, 64).build()) {
+            MemorySegment block = pool.allocate();
+            MemoryMisuseException error = assertThrows(MemoryMisuseException.class, () -> beta.free(block));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, error.kind());
+            assertTrue(error.getMessage().contains("belongs to heap 'alpha', not 'beta': call free on what allocated"
+                    + " it there (that heap, or the scope, arena, pool or array holding it)"), error.getMessage());
+            error = assertThrows(MemoryMisuseException.class, () -> beta.usableSize(block));
+            assertTrue(error.getMessage().contains("call usableSize on what allocated it there"), error.getMessage());
+            pool.free(block);
+        }
+    }
+
+    @Test
     void blocksHaveTheSizeAndAlignmentAndDoNotOverlap() {
         for (long alignment : new long[] {1, 8, 16, 64, 4096}) {
             try (FixedSizePool pool = FixedSizePool.builder(HEAP, 24).blockByteAlignment(alignment)

@@ -476,6 +476,10 @@ class HeapContractTest {
                                 mode + ": " + error.getMessage());
                     }
                 }
+                HeapExhaustedError aligned = assertThrows(HeapExhaustedError.class, () -> any.mallocAligned(8, 1L << 50));
+                assertTrue(aligned.getMessage().contains("8 bytes aligned to 1125899906842624")
+                        && aligned.getMessage().contains("an alignment past the 70368744177664 bytes a heap can hand out"),
+                        mode + ": " + aligned.getMessage());
                 assertEquals(1, any.stats().liveBlocks());
                 any.free(block);
             }

@@ -1338,8 +1338,9 @@ public final class HeapCore implements Allocator {
      */
     static HeapExhaustedError pastMaxRequest(String name, long byteSize, long byteAlignment, long minAlignment,
             String mode) {
+        String what = byteSize > SpanAllocator.MAX_REQUEST ? "more than" : "an alignment past";
         return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
-                + aligned(byteAlignment, minAlignment) + mode + ": more than the " + SpanAllocator.MAX_REQUEST
+                + aligned(byteAlignment, minAlignment) + mode + ": " + what + " the " + SpanAllocator.MAX_REQUEST
                 + " bytes a heap can hand out", byteSize);
     }
 

@@ -99,7 +99,9 @@ final class MisuseReports {
 
     static MemoryMisuseException otherHeap(String operation, long address, String owner, String heap) {
         return notAllocated(operation, address,
-                "belongs to heap '" + owner + "': free it through that heap, not '" + heap + "'", heap);
+                "belongs to heap '" + owner + "', not '" + heap + "': call " + operation
+                        + " on what allocated it there (that heap, or the scope, arena, pool or array holding it)",
+                heap);
     }
 
     private static String badFreeTitle(String operation, long address) {
