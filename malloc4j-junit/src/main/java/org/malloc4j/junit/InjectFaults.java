@@ -15,9 +15,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@link #probability()} (with {@link #seed()}), or {@link #eachCallSiteOnce()}; anything else fails
  * the test with {@link org.junit.jupiter.api.extension.ExtensionConfigurationException}.
  *
- * <p>Put it on a test method, or on a class for all its tests, those of its subclasses and of its
- * {@link org.junit.jupiter.api.Nested @Nested} classes; on a method it overrides the one on the
- * class. Registers {@link Malloc4jExtension}. The policy is made fresh for each test; a test may
+ * <p>Put it on a test method, or on a class for all its tests, those of its subclasses and of the
+ * {@link org.junit.jupiter.api.Nested @Nested} classes that run in it (its own and those it inherits);
+ * on a method it overrides the one on the class, on a {@code @Nested} class the one on the class it
+ * runs in. Registers {@link Malloc4jExtension}. The policy is made fresh for each test; a test may
  * take it as a {@link org.malloc4j.FaultInjection} parameter to read
  * {@link org.malloc4j.FaultInjection#injectedFailures()}. Only the test's own heap fails: the
  * {@linkplain org.malloc4j.Heap#global() global heap} is never affected. An injected

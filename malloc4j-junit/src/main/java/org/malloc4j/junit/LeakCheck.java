@@ -15,8 +15,9 @@ import org.malloc4j.CheckMode;
  * {@code @AfterEach} methods) is a fresh heap in this {@link #mode()}, verified with
  * {@link org.malloc4j.Heap#check()} and checked for leaks after the test, then closed.
  *
- * <p>On a method it overrides the one on the class; on a class it applies to every test of the class
- * and of its {@link org.junit.jupiter.api.Nested @Nested} classes.
+ * <p>On a method it overrides the one on the class; on a class it applies to every test of the class,
+ * of its subclasses and of the {@link org.junit.jupiter.api.Nested @Nested} classes that run in it (its
+ * own and those it inherits), unless a {@code @Nested} class has its own.
  *
  * {@snippet lang = java:
  * @LeakCheck(mode = CheckMode.FULL, quarantineBytes = 1 << 20)

@@ -1,9 +1,9 @@
 package org.malloc4j.junit;
 
+import java.lang.annotation.Annotation;
 import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
-import java.lang.reflect.Modifier;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -161,7 +161,7 @@ public final class Malloc4jExtension
         }
         if (testHeap.faults == null) {
             throw new ParameterResolutionException("a FaultInjection parameter needs @InjectFaults on the test "
-                    + "method or its class");
+                    + "method or on a class it runs in");
         }
         return testHeap.faults;
     }
@@ -239,21 +239,24 @@ public final class Malloc4jExtension
 
     /**
      * @return {@code type} on the test method, else on its class, else on the classes a
-     *     {@code @Nested} class is nested in
+     *     {@code @Nested} class runs in, innermost first
      */
-    private static <A extends java.lang.annotation.Annotation> Optional<A> find(ExtensionContext context,
-                                                                                Class<A> type) {
-        Optional<A> found = context.getTestMethod().flatMap(method -> AnnotationSupport.findAnnotation(method, type));
-        Class<?> scope = context.getTestClass().orElse(null);
-        while (found.isEmpty() && scope != null) {
-            found = AnnotationSupport.findAnnotation((AnnotatedElement) scope, type);
-            scope = isInner(scope) ? scope.getEnclosingClass() : null;
+    private static <A extends Annotation> Optional<A> find(ExtensionContext context, Class<A> type) {
+        // The contexts name the classes JUnit instantiated: a @Nested class declared in a superclass
+        // runs inside the subclass, while its getEnclosingClass() is the superclass.
+        AnnotatedElement searched = null;
+        for (ExtensionContext scope = context; scope != null; scope = scope.getParent().orElse(null)) {
+            AnnotatedElement element = scope.getElement().orElse(null);
+            if (element == null || element.equals(searched)) {
+                continue;
+            }
+            Optional<A> found = AnnotationSupport.findAnnotation(element, type);
+            if (found.isPresent()) {
+                return found;
+            }
+            searched = element;
         }
-        return found;
-    }
-
-    private static boolean isInner(Class<?> type) {
-        return type.getEnclosingClass() != null && !Modifier.isStatic(type.getModifiers());
+        return Optional.empty();
     }
 
     // ---- exhaustion that escapes ----

@@ -322,6 +322,34 @@ class InjectFaultsTest {
         }
     }
 
+    /** Declares a {@code @Nested} class that runs inside each concrete subclass, not inside this class. */
+    abstract static class NestedInABase {
+        @Nested
+        class Inner {
+            @Test
+            void takesTheSubclassesSettings(Heap heap, FaultInjection faults) {
+                assertEquals(CheckMode.FAST, heap.checkMode());
+                assertThrows(HeapExhaustedError.class, () -> heap.malloc(16));
+                assertEquals(1, faults.injectedFailures());
+            }
+
+            @Test
+            @LeakCheck(mode = CheckMode.SAMPLED)
+            @InjectFaults(firstN = 0)
+            void methodAnnotationsStillOverrideThem(Heap heap) {
+                assertEquals(CheckMode.SAMPLED, heap.checkMode());
+                heap.free(heap.malloc(16));
+            }
+        }
+    }
+
+    /** Configures the {@code @Nested} class it inherits: JUnit runs it nested in this class. */
+    @SampleRunner.Sample
+    @InjectFaults(everyNth = 1)
+    @LeakCheck(mode = CheckMode.FAST)
+    static class InheritedNestedSample extends NestedInABase {
+    }
+
     @SampleRunner.Sample
     static class MalformedSample {
         @Test
@@ -388,6 +416,13 @@ class InjectFaultsTest {
     @Test
     void aPolicyOnASuperclassAppliesToTheSubclassesTests() {
         assertSucceeded(SampleRunner.run(InheritedPolicySample.class), "everyAllocationFails");
+    }
+
+    @Test
+    void classSettingsReachANestedClassInheritedFromASuperclass() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(InheritedNestedSample.class);
+        assertSucceeded(results, "takesTheSubclassesSettings");
+        assertSucceeded(results, "methodAnnotationsStillOverrideThem");
     }
 
     @Test
