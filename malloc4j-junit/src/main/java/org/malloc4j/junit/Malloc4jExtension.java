@@ -84,8 +84,13 @@ import org.malloc4j.LeakReport;
  * cannot name them, and {@link Heap#check()} cannot run on the closed heap: leave the closing to the
  * extension to get the full report.
  *
- * <p>A test that has already failed is not failed again for leaks (a failed test rarely cleans up);
- * its heap is still closed, and {@link Heap#close()} prints the leaks to standard error.
+ * <p>A test that has already failed (or was aborted) is not failed again for leaks (a failed test
+ * rarely cleans up), but its heap is still verified with {@link Heap#check()}, since the misuse it
+ * finds may be why the test failed: what {@code check()} throws (a {@link org.malloc4j.MemoryMisuseException}
+ * with the sanitizer's report) is added to the test's exception as a suppressed exception, or, if that
+ * exception takes no suppressed exceptions, printed to standard error with the heap's name, which
+ * names the test. The heap is then closed, and {@link Heap#close()} prints the leaks to standard
+ * error.
  *
  * <h2>Usage</h2>
  * {@snippet lang = java:
@@ -361,12 +366,15 @@ public final class Malloc4jExtension
     @Override
     public void afterEach(ExtensionContext context) {
         ExtensionContext.Store store = context.getStore(NAMESPACE);
-        boolean testFailed = context.getExecutionException().isPresent();
+        Throwable testFailure = context.getExecutionException().orElse(null);
+        boolean testFailed = testFailure != null;
         List<Throwable> problems = new ArrayList<>();
         TestHeap testHeap = store.remove(TEST_HEAP, TestHeap.class);
         if (testHeap != null) {
             try {
-                if (!testFailed) {
+                if (testFailed) {
+                    testHeap.checkAfter(testFailure);
+                } else {
                     testHeap.verify(problems);
                 }
             } finally {
@@ -485,6 +493,27 @@ public final class Malloc4jExtension
                 message.append(leaks.text());
             }
             problems.add(new AssertionError(message.toString()));
+        }
+
+        /**
+         * Runs {@link Heap#check()} after the test failed with {@code failure}: the misuse it finds may
+         * be why the test failed, so it is added to {@code failure} as a suppressed exception, or
+         * printed to standard error, with the heap's name (the test's), if {@code failure} takes none.
+         */
+        void checkAfter(Throwable failure) {
+            if (heap.isClosed()) {
+                return;
+            }
+            try {
+                heap.check();
+            } catch (RuntimeException misuse) {
+                failure.addSuppressed(misuse);
+                if (!List.of(failure.getSuppressed()).contains(misuse)) {
+                    System.err.println("Malloc4jExtension: the test of heap '" + heap.name() + "' failed with "
+                            + failure + ", and Heap.check() found this too:");
+                    misuse.printStackTrace();
+                }
+            }
         }
 
         @Override

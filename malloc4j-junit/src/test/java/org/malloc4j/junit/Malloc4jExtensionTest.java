@@ -10,7 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.malloc4j.junit.SampleRunner.assertSucceeded;
 import static org.malloc4j.junit.SampleRunner.failure;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -115,6 +118,33 @@ class Malloc4jExtensionTest {
         void failsAndLeaks(Heap heap) {
             heap.malloc(16);
             throw new IllegalStateException("the test's own failure");
+        }
+
+        @Test
+        void overflowsARawBlockThenFailsOnItsOwn(Heap heap) {
+            overflowARawBlock(heap);
+            throw new IllegalStateException("the test's own failure");
+        }
+
+        @Test
+        void overflowsARawBlockThenFailsWithAnExceptionThatTakesNoSuppressed(Heap heap) {
+            overflowARawBlock(heap);
+            throw new TakesNoSuppressed();
+        }
+
+        static void overflowARawBlock(Heap heap) {
+            long block = heap.mallocAddress(32);
+            MemorySegment.ofAddress(block).reinterpret(33).set(JAVA_BYTE, 32, (byte) 1);
+        }
+    }
+
+    /** A test failure that drops what is added to it as suppressed. */
+    static final class TakesNoSuppressed extends RuntimeException {
+        @java.io.Serial
+        private static final long serialVersionUID = 1L;
+
+        TakesNoSuppressed() {
+            super("the test's own failure", null, false, false);
         }
     }
 
@@ -377,6 +407,37 @@ class Malloc4jExtensionTest {
         assertInstanceOf(IllegalStateException.class, own);
         assertEquals("the test's own failure", own.getMessage());
         assertEquals(0, own.getSuppressed().length);
+    }
+
+    @Test
+    void misuseInATestThatFailsOnItsOwnIsAttachedToItsFailure() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(MisuseSample.class);
+        Throwable own = failure(results, "overflowsARawBlockThenFailsOnItsOwn");
+        assertInstanceOf(IllegalStateException.class, own);
+        assertEquals("the test's own failure", own.getMessage());
+        assertEquals(1, own.getSuppressed().length, () -> List.of(own.getSuppressed()).toString());
+        MemoryMisuseException misuse = assertInstanceOf(MemoryMisuseException.class, own.getSuppressed()[0]);
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, misuse.kind());
+        assertTrue(misuse.getMessage().contains(".overflowARawBlock("), misuse.getMessage());
+    }
+
+    @Test
+    void misuseInATestWhoseFailureTakesNoSuppressedGoesToStandardError() {
+        PrintStream err = System.err;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        Map<String, TestExecutionResult> results;
+        System.setErr(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        try {
+            results = SampleRunner.run(MisuseSample.class);
+        } finally {
+            System.setErr(err);
+        }
+        assertInstanceOf(TakesNoSuppressed.class,
+                failure(results, "overflowsARawBlockThenFailsWithAnExceptionThatTakesNoSuppressed"));
+        String text = printed.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("'MisuseSample.overflowsARawBlockThenFailsWithAnExceptionThatTakesNoSuppressed(Heap)'"),
+                text);
+        assertTrue(text.contains("ERROR: malloc4j: heap-buffer-overflow"), text);
     }
 
     @Test
