@@ -6,9 +6,11 @@ import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.junit.jupiter.api.TestInstance.Lifecycle;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.DynamicTestInvocationContext;
@@ -20,6 +22,9 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
 import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
+import org.junit.jupiter.api.extension.TestInstanceFactoryContext;
+import org.junit.jupiter.api.extension.TestInstancePostProcessor;
+import org.junit.jupiter.api.extension.TestInstancePreConstructCallback;
 import org.junit.platform.commons.support.AnnotationSupport;
 import org.malloc4j.CheckMode;
 import org.malloc4j.FaultInjection;
@@ -54,7 +59,13 @@ import org.malloc4j.LeakReport;
  *   <li><b>The global heap.</b> When the JVM runs {@link Heap#global()} in a checked mode, which
  *       needs {@code -Dmalloc4j.check=full} (or {@code sampled}) on the test JVM's command line, the
  *       global heap's {@link Heap#leaks()} are taken before each test and compared with those after
- *       it: blocks new at any allocation site fail the test. With Maven Surefire:
+ *       it: blocks new at any allocation site fail the test. They are taken before JUnit makes the
+ *       test's instance (and those of the classes a {@code @Nested} class runs in), so blocks its
+ *       constructor and field initialisers allocate and never free are the test's leaks. An instance
+ *       made once for all the tests of its class ({@code @TestInstance(Lifecycle.PER_CLASS)}, and the
+ *       instances of the classes such a {@code @Nested} class runs in) outlives each of them: what it
+ *       allocates, like what {@code @BeforeAll} methods allocate, counts against no test. With Maven
+ *       Surefire:
  *       {@code <systemPropertyVariables><malloc4j.check>full</malloc4j.check></systemPropertyVariables>}.
  *       In fast mode (the default) the comparison is skipped. Turn it off with
  *       {@code @LeakCheck(globalHeap = false)}.
@@ -133,11 +144,20 @@ import org.malloc4j.LeakReport;
  * </ul>
  */
 public final class Malloc4jExtension
-        implements ParameterResolver, BeforeEachCallback, AfterEachCallback, InvocationInterceptor {
+        implements ParameterResolver, BeforeEachCallback, AfterEachCallback, InvocationInterceptor,
+        TestInstancePreConstructCallback, TestInstancePostProcessor {
     private static final Namespace NAMESPACE = Namespace.create(Malloc4jExtension.class);
     private static final String TEST_HEAP = "testHeap";
     private static final String FAULTS = "faults";
     private static final String GLOBAL_BASELINE = "globalLeaksBefore";
+    /** The global heap's leaks before the test instance being made on this thread. */
+    private static final ThreadLocal<LeakReport> GLOBAL_BEFORE_CONSTRUCTION = new ThreadLocal<>();
+    /**
+     * The global heap's leaks before each test instance made on this thread since its last
+     * beforeEach: JUnit makes a test's instances and calls its beforeEach on the same thread.
+     */
+    private static final ThreadLocal<Map<Object, LeakReport>> GLOBAL_BEFORE_INSTANCES =
+            ThreadLocal.withInitial(IdentityHashMap::new);
 
     /** Made by JUnit. */
     public Malloc4jExtension() {
@@ -348,10 +368,53 @@ public final class Malloc4jExtension
                 + exhaustion.getMessage(), exhaustion);
     }
 
+    // ---- the global heap's baseline, taken before the test's instances are made ----
+
+    @Override
+    public void preConstructTestInstance(TestInstanceFactoryContext factoryContext, ExtensionContext context) {
+        GLOBAL_BEFORE_CONSTRUCTION.remove();
+        // An instance made once for all the tests of its class (PER_CLASS) outlives each of them: what
+        // it allocates is no test's leak.
+        if (globalHeapIsChecked()
+                && context.getTestInstanceLifecycle().orElse(Lifecycle.PER_METHOD) == Lifecycle.PER_METHOD) {
+            GLOBAL_BEFORE_CONSTRUCTION.set(Heap.global().leaks());
+        }
+    }
+
+    @Override
+    public void postProcessTestInstance(Object testInstance, ExtensionContext context) {
+        LeakReport before = GLOBAL_BEFORE_CONSTRUCTION.get();
+        GLOBAL_BEFORE_CONSTRUCTION.remove();
+        if (before != null) {
+            GLOBAL_BEFORE_INSTANCES.get().put(testInstance, before);
+        }
+    }
+
+    /**
+     * @return the global heap's leaks from before the outermost of the instances made for this test
+     *     alone (the innermost ones, up to one its class shares between tests), or null if there are
+     *     none
+     */
+    private static LeakReport globalLeaksBeforeInstances(ExtensionContext context) {
+        Map<Object, LeakReport> beforeInstances = GLOBAL_BEFORE_INSTANCES.get();
+        List<Object> instances = context.getRequiredTestInstances().getAllInstances();
+        LeakReport baseline = null;
+        for (int i = instances.size() - 1; i >= 0; i--) {
+            LeakReport before = beforeInstances.get(instances.get(i));
+            if (before == null) {
+                break;
+            }
+            baseline = before;
+        }
+        beforeInstances.clear();
+        return baseline;
+    }
+
     // ---- before and after each test ----
 
     @Override
     public void beforeEach(ExtensionContext context) {
+        LeakReport beforeInstances = globalLeaksBeforeInstances(context);
         // Checked and made here, before any parameter is resolved, so that a malformed @LeakCheck or
         // @InjectFaults fails the test with its ExtensionConfigurationException, not wrapped in a
         // ParameterResolutionException, and fails it even if the test takes no heap.
@@ -359,7 +422,8 @@ public final class Malloc4jExtension
         find(context, InjectFaults.class).map(Malloc4jExtension::policy)
                 .ifPresent(faults -> context.getStore(NAMESPACE).put(FAULTS, faults));
         if (checksGlobalHeap(context)) {
-            context.getStore(NAMESPACE).put(GLOBAL_BASELINE, Heap.global().leaks());
+            context.getStore(NAMESPACE).put(GLOBAL_BASELINE,
+                    beforeInstances != null ? beforeInstances : Heap.global().leaks());
         }
     }
 

@@ -13,7 +13,9 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.platform.engine.TestExecutionResult;
 import org.malloc4j.Heap;
@@ -63,6 +65,66 @@ class GlobalHeapLeakCheckTest {
         }
     }
 
+    /** Allocates from the global heap in its field initialisers: each test's instance leaks its block. */
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    static class FieldSample {
+        final MemorySegment buffer = GlobalSample.allocateFromTheGlobalHeap(256);
+
+        @Test
+        void usesItsBuffer() {
+            buffer.fill((byte) 1);
+        }
+
+        @Nested
+        class Inner {
+            final MemorySegment innerBuffer = GlobalSample.allocateFromTheGlobalHeap(128);
+
+            @Test
+            void usesBothBuffers() {
+                buffer.fill((byte) 2);
+                innerBuffer.fill((byte) 2);
+            }
+        }
+
+        /** Made once for its tests, and so is the instance of the outer class it runs in. */
+        @Nested
+        @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+        class SharedInner {
+            final MemorySegment innerBuffer = GlobalSample.allocateFromTheGlobalHeap(16);
+
+            @Test
+            void usesBothSharedBuffers() {
+                buffer.fill((byte) 3);
+                innerBuffer.fill((byte) 3);
+            }
+        }
+    }
+
+    /** One instance for all its tests: what its field initialisers allocate is no test's leak. */
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    static class PerClassSample {
+        final MemorySegment sharedBuffer = GlobalSample.allocateFromTheGlobalHeap(64);
+
+        @Test
+        void usesTheSharedBuffer() {
+            sharedBuffer.fill((byte) 1);
+        }
+
+        @Nested
+        class PerMethodInner {
+            final MemorySegment innerBuffer = GlobalSample.allocateFromTheGlobalHeap(32);
+
+            @Test
+            void usesBothBuffers() {
+                sharedBuffer.fill((byte) 2);
+                innerBuffer.fill((byte) 2);
+            }
+        }
+    }
+
     @BeforeEach
     void requireACheckedGlobalHeap() {
         assumeTrue(Malloc4jExtension.globalHeapIsChecked(), "needs -Dmalloc4j.check=full");
@@ -97,6 +159,28 @@ class GlobalHeapLeakCheckTest {
         Map<String, TestExecutionResult> results = SampleRunner.run(GlobalSample.class, "freesABlockLeakedBeforeItRan");
         assertSucceeded(results, "freesABlockLeakedBeforeItRan");
         assertTrue(LEAKED.isEmpty());
+    }
+
+    @Test
+    void blocksTheTestInstanceAllocatesAreTheTestsLeaks() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(FieldSample.class);
+        String outer = failure(results, "usesItsBuffer").getMessage();
+        assertTrue(outer.startsWith("Malloc4jExtension: the test left 1 new block(s), 256 byte(s), live in the "
+                + "global heap"), outer);
+        assertTrue(outer.contains("    #1 " + FieldSample.class.getName() + ".<init>("), outer);
+        String nested = failure(results, "usesBothBuffers").getMessage();
+        assertTrue(nested.startsWith("Malloc4jExtension: the test left 2 new block(s), 384 byte(s), live in the "
+                + "global heap"), nested);
+        assertSucceeded(results, "usesBothSharedBuffers");
+    }
+
+    @Test
+    void blocksOfAnInstanceSharedByTheClassesTestsAreNoTestsLeaks() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(PerClassSample.class);
+        assertSucceeded(results, "usesTheSharedBuffer");
+        String nested = failure(results, "usesBothBuffers").getMessage();
+        assertTrue(nested.startsWith("Malloc4jExtension: the test left 1 new block(s), 32 byte(s), live in the "
+                + "global heap"), nested);
     }
 
     @Test
