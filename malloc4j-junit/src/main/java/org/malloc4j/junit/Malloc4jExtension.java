@@ -51,9 +51,12 @@ import org.malloc4j.LeakReport;
  *       {@link LeakReport} text, naming each leaked block's size and allocation stack. In
  *       {@link CheckMode#FAST} mode the heap records no allocation sites, so the message gives the
  *       count and bytes only. The heap is then closed, whatever happened. If {@link Heap#close()}
- *       throws (say a confined scope or arena is still open on a thread that has ended), the test
- *       fails with that too: alone if nothing else was found, else as a suppressed exception of
- *       the leak or misuse failure, never in its place.
+ *       throws (say a confined scope or arena is still open on a thread that is still running), the
+ *       test fails with that too: alone if nothing else was found, else as a suppressed exception of
+ *       the leak or misuse failure, never in its place. The heap is then closed again after each
+ *       later test and when the test run ends, so its memory is unmapped once that thread has ended
+ *       (or the downcall using its memory has returned); one that still cannot be closed when the
+ *       run ends is named on standard error, and its memory stays mapped until the JVM exits.
  *   <li><b>Fault injection.</b> {@link InjectFaults @InjectFaults} gives the test's heap a
  *       {@link FaultInjection} policy; a parameter of type {@link FaultInjection} receives it.
  *   <li><b>The global heap.</b> When the JVM runs {@link Heap#global()} in a checked mode, which
@@ -150,6 +153,7 @@ public final class Malloc4jExtension
     private static final String TEST_HEAP = "testHeap";
     private static final String FAULTS = "faults";
     private static final String GLOBAL_BASELINE = "globalLeaksBefore";
+    private static final String UNCLOSED_HEAPS = "unclosedHeaps";
     /** The global heap's leaks before the test instance being made on this thread. */
     private static final ThreadLocal<LeakReport> GLOBAL_BEFORE_CONSTRUCTION = new ThreadLocal<>();
     /**
@@ -212,7 +216,7 @@ public final class Malloc4jExtension
         if (faults != null) {
             builder.faultInjection(faults);
         }
-        return new TestHeap(builder.build(), faults);
+        return new TestHeap(builder.build(), faults, context.getRoot().getStore(NAMESPACE));
     }
 
     /** @return {@code "Class.method(Params)"}, or {@code "Class.method [2] args"} for an invocation of a template */
@@ -433,6 +437,10 @@ public final class Malloc4jExtension
         Throwable testFailure = context.getExecutionException().orElse(null);
         boolean testFailed = testFailure != null;
         List<Throwable> problems = new ArrayList<>();
+        UnclosedHeaps unclosed = context.getRoot().getStore(NAMESPACE).get(UNCLOSED_HEAPS, UnclosedHeaps.class);
+        if (unclosed != null) {
+            unclosed.closeAgain();
+        }
         TestHeap testHeap = store.remove(TEST_HEAP, TestHeap.class);
         if (testHeap != null) {
             try {
@@ -511,10 +519,17 @@ public final class Malloc4jExtension
     private static final class TestHeap implements ExtensionContext.Store.CloseableResource {
         final Heap heap;
         final FaultInjection faults;
+        /** The store of the whole test run, which keeps the heap for closing again if its close throws. */
+        private final ExtensionContext.Store runStore;
+        /** Why the last close threw. */
+        private RuntimeException closeFailure;
+        /** Whether the last close threw with the heap closed, leaving memory a downcall uses mapped. */
+        private boolean closedButMapped;
 
-        TestHeap(Heap heap, FaultInjection faults) {
+        TestHeap(Heap heap, FaultInjection faults, ExtensionContext.Store runStore) {
             this.heap = heap;
             this.faults = faults;
+            this.runStore = runStore;
         }
 
         /**
@@ -580,11 +595,44 @@ public final class Malloc4jExtension
             }
         }
 
+        /**
+         * Closes the heap unless the test closed it. If {@link Heap#close()} throws, the heap is kept
+         * in the run's {@link UnclosedHeaps}, to be closed again later.
+         */
         @Override
         public void close() {
-            if (!heap.isClosed()) {
-                heap.close();
+            if (heap.isClosed()) {
+                return;
             }
+            try {
+                heap.close();
+            } catch (RuntimeException e) {
+                failedToClose(e);
+                runStore.getOrComputeIfAbsent(UNCLOSED_HEAPS, key -> new UnclosedHeaps(), UnclosedHeaps.class)
+                        .add(this);
+                throw e;
+            }
+        }
+
+        /** @return whether the heap is closed now, closing it again if a close left it open or mapped */
+        boolean closedAgain() {
+            // A heap left open that the test's code has closed since is done; one a downcall kept
+            // mapped is finished only by closing it again.
+            if (heap.isClosed() && !closedButMapped) {
+                return true;
+            }
+            try {
+                heap.close();
+                return true;
+            } catch (RuntimeException e) {
+                failedToClose(e);
+                return false;
+            }
+        }
+
+        private void failedToClose(RuntimeException e) {
+            closeFailure = e;
+            closedButMapped = heap.isClosed();
         }
 
         /** Closes the heap, adding to {@code problems} why it could not be closed, if it could not. */
@@ -594,6 +642,35 @@ public final class Malloc4jExtension
             } catch (RuntimeException closeFailure) {
                 problems.add(closeFailure);
             }
+        }
+    }
+
+    /**
+     * The heaps whose close threw (a confined scope left open on a live thread, a downcall using
+     * their memory), closed again after each later test and when the test run ends, so that once
+     * the thread ends or the downcall returns, their memory is unmapped.
+     */
+    private static final class UnclosedHeaps implements ExtensionContext.Store.CloseableResource {
+        private final List<TestHeap> heaps = new ArrayList<>();
+
+        synchronized void add(TestHeap testHeap) {
+            heaps.add(testHeap);
+        }
+
+        synchronized void closeAgain() {
+            heaps.removeIf(TestHeap::closedAgain);
+        }
+
+        /** Closes them again as the test run ends, naming on standard error those that still cannot be. */
+        @Override
+        public synchronized void close() {
+            closeAgain();
+            for (TestHeap testHeap : heaps) {
+                System.err.println("Malloc4jExtension: heap '" + testHeap.heap.name() + "' could not be closed "
+                        + "before the test run ended, so its memory stays mapped until the JVM exits: "
+                        + testHeap.closeFailure.getMessage());
+            }
+            heaps.clear();
         }
     }
 }

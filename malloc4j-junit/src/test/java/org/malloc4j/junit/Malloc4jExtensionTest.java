@@ -14,14 +14,19 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
@@ -148,27 +153,40 @@ class Malloc4jExtensionTest {
         }
     }
 
-    /** Leaves the heap unclosable: a confined arena of a thread that is still alive cannot be closed. */
-    @SampleRunner.Sample
-    @LeakCheck
-    static class UnclosableSample {
-        static final CountDownLatch ARENA_MAY_GO = new CountDownLatch(1);
-        static volatile Thread arenaThread;
+    /**
+     * A confined arena of a heap, open on a thread that waits until it may end: the heap cannot be
+     * closed until then, since only that thread can close the arena.
+     */
+    static final class ArenaOnAWaitingThread {
+        private final CountDownLatch mayEnd = new CountDownLatch(1);
+        private final Thread thread;
 
-        static void openAnArenaOnAThreadThatWaits(Heap heap) throws InterruptedException {
+        ArenaOnAWaitingThread(Heap heap) throws InterruptedException {
             CountDownLatch opened = new CountDownLatch(1);
-            arenaThread = new Thread(() -> {
+            thread = new Thread(() -> {
                 BumpArena.ofConfined(heap).allocate(8);
                 opened.countDown();
                 try {
-                    ARENA_MAY_GO.await();
+                    mayEnd.await();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
             });
-            arenaThread.start();
+            thread.start();
             opened.await();
         }
+
+        void end() throws InterruptedException {
+            mayEnd.countDown();
+            thread.join();
+        }
+    }
+
+    /** Leaves the heap unclosable: a confined arena of a thread that is still alive cannot be closed. */
+    @SampleRunner.Sample
+    @LeakCheck
+    static class UnclosableSample {
+        static volatile ArenaOnAWaitingThread arena;
 
         static MemorySegment allocateTheLeakedBlock(Heap heap) {
             return heap.malloc(24);
@@ -178,7 +196,54 @@ class Malloc4jExtensionTest {
         void leaksAndLeavesAnArenaItCannotClose(Heap heap) throws InterruptedException {
             HEAPS.add(heap);
             allocateTheLeakedBlock(heap);
-            openAnArenaOnAThreadThatWaits(heap);
+            arena = new ArenaOnAWaitingThread(heap);
+        }
+    }
+
+    /** Leaves its heap unclosable until a later test lets the arena's thread end. */
+    @SampleRunner.Sample
+    @LeakCheck
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class ClosedAfterALaterTestSample {
+        static volatile Heap unclosable;
+        static volatile ArenaOnAWaitingThread arena;
+
+        @Test
+        @Order(1)
+        void leavesAnArenaOpenOnALiveThread(Heap heap) throws InterruptedException {
+            unclosable = heap;
+            arena = new ArenaOnAWaitingThread(heap);
+        }
+
+        @Test
+        @Order(2)
+        void letsTheArenasThreadEnd() throws InterruptedException {
+            arena.end();
+        }
+
+        @Test
+        @Order(3)
+        void findsTheHeapClosed() {
+            assertTrue(unclosable.isClosed(), "closed after the test before this one");
+        }
+    }
+
+    /** Leaves its heap unclosable until all its tests have run. */
+    @SampleRunner.Sample
+    @LeakCheck
+    static class ClosedWhenTheRunEndsSample {
+        static volatile Heap unclosable;
+        static volatile ArenaOnAWaitingThread arena;
+
+        @Test
+        void leavesAnArenaOpenOnALiveThread(Heap heap) throws InterruptedException {
+            unclosable = heap;
+            arena = new ArenaOnAWaitingThread(heap);
+        }
+
+        @AfterAll
+        static void letTheArenasThreadEnd() throws InterruptedException {
+            arena.end();
         }
     }
 
@@ -421,20 +486,25 @@ class Malloc4jExtensionTest {
         assertTrue(misuse.getMessage().contains(".overflowARawBlock("), misuse.getMessage());
     }
 
-    @Test
-    void misuseInATestWhoseFailureTakesNoSuppressedGoesToStandardError() {
+    /** @return what running {@code sample} printed to standard error; its results go to {@code results} */
+    static String standardErrorOf(Class<?> sample, Map<String, TestExecutionResult> results) {
         PrintStream err = System.err;
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
-        Map<String, TestExecutionResult> results;
         System.setErr(new PrintStream(printed, true, StandardCharsets.UTF_8));
         try {
-            results = SampleRunner.run(MisuseSample.class);
+            results.putAll(SampleRunner.run(sample));
         } finally {
             System.setErr(err);
         }
+        return printed.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void misuseInATestWhoseFailureTakesNoSuppressedGoesToStandardError() {
+        Map<String, TestExecutionResult> results = new HashMap<>();
+        String text = standardErrorOf(MisuseSample.class, results);
         assertInstanceOf(TakesNoSuppressed.class,
                 failure(results, "overflowsARawBlockThenFailsWithAnExceptionThatTakesNoSuppressed"));
-        String text = printed.toString(StandardCharsets.UTF_8);
         assertTrue(text.contains("'MisuseSample.overflowsARawBlockThenFailsWithAnExceptionThatTakesNoSuppressed(Heap)'"),
                 text);
         assertTrue(text.contains("ERROR: malloc4j: heap-buffer-overflow"), text);
@@ -443,18 +513,39 @@ class Malloc4jExtensionTest {
     @Test
     void aHeapThatCannotBeClosedStillReportsTheLeakWithTheCloseFailure() throws InterruptedException {
         HEAPS.clear();
-        Throwable leak = failure(SampleRunner.run(UnclosableSample.class), "leaksAndLeavesAnArenaItCannotClose");
+        Map<String, TestExecutionResult> results = new HashMap<>();
+        String printed = standardErrorOf(UnclosableSample.class, results);
+        Throwable leak = failure(results, "leaksAndLeavesAnArenaItCannotClose");
         assertInstanceOf(AssertionError.class, leak);
         assertTrue(leak.getMessage().contains("Direct leak of 24 byte(s) in 1 object(s) allocated from:\n    #0 "
                 + SAMPLE_CLASS_PREFIX + "UnclosableSample.allocateTheLeakedBlock("), leak.getMessage());
         assertEquals(1, leak.getSuppressed().length, () -> List.of(leak.getSuppressed()).toString());
         Throwable close = assertInstanceOf(IllegalStateException.class, leak.getSuppressed()[0]);
         assertTrue(close.getMessage().contains("is not closed"), close.getMessage());
+        // Tried again when the run ended, it still could not be closed: the arena's thread is alive.
+        assertTrue(printed.contains("Malloc4jExtension: heap 'UnclosableSample.leaksAndLeavesAnArenaItCannotClose(Heap)'"
+                + " could not be closed before the test run ended"), printed);
         // Once the arena's thread has ended, the heap closes.
-        UnclosableSample.ARENA_MAY_GO.countDown();
-        UnclosableSample.arenaThread.join();
+        UnclosableSample.arena.end();
         HEAPS.get(0).close();
         assertTrue(HEAPS.get(0).isClosed());
+    }
+
+    @Test
+    void aHeapThatCouldNotBeClosedIsClosedAfterALaterTest() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(ClosedAfterALaterTestSample.class);
+        // it fails for the arena's block, with the close failure suppressed
+        Throwable close = failure(results, "leavesAnArenaOpenOnALiveThread").getSuppressed()[0];
+        assertTrue(close.getMessage().contains("is not closed"), close.getMessage());
+        assertSucceeded(results, "letsTheArenasThreadEnd");
+        assertSucceeded(results, "findsTheHeapClosed");
+    }
+
+    @Test
+    void aHeapThatCouldNotBeClosedIsClosedWhenTheRunEnds() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(ClosedWhenTheRunEndsSample.class);
+        failure(results, "leavesAnArenaOpenOnALiveThread");
+        assertTrue(ClosedWhenTheRunEndsSample.unclosable.isClosed());
     }
 
     @Test
