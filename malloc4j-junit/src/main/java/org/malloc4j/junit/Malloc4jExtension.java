@@ -515,6 +515,40 @@ public final class Malloc4jExtension
                 + "SUMMARY: malloc4j: " + bytes + " byte(s) leaked in " + blocks + " allocation(s).";
     }
 
+    /** @return the first line of the failure of a test that left the blocks {@code stats} counts live */
+    private static String leftLive(HeapStats stats) {
+        return "Malloc4jExtension: the test left " + stats.liveBlocks() + " block(s), " + stats.requestedBytes()
+                + " byte(s), live in heap '" + stats.name() + "'\n";
+    }
+
+    /**
+     * @return the failure of a test that left the blocks {@code stats} counts live in its open heap of
+     *     {@code mode}, whose {@link Heap#leaks()} read {@code leaks} afterwards
+     */
+    static String leakMessage(CheckMode mode, HeapStats stats, LeakReport leaks) {
+        // The hint comes from the mode: with a thread the test left running, the counters and the
+        // sites are read at different moments and need not agree.
+        String runInFullMode = "run the test with @LeakCheck(mode = CheckMode.FULL) to see where they were allocated";
+        StringBuilder message = new StringBuilder(leftLive(stats));
+        switch (mode) {
+            case FAST -> message.append("(no allocation sites recorded: ").append(runInFullMode).append(')');
+            case SAMPLED -> {
+                if (leaks.isEmpty()) {
+                    message.append("(sampled mode: none of them was sampled, so no allocation site is recorded: ")
+                            .append(runInFullMode).append(')');
+                } else if (leaks.blocks() < stats.liveBlocks()) {
+                    message.append("(sampled mode: ").append(leaks.blocks()).append(" of them have a recorded site)\n");
+                }
+                message.append(leaks.text());
+            }
+            case FULL -> message.append(leaks.isEmpty()
+                    ? "(none was live any more when their allocation sites were read: a thread the test left "
+                            + "running is freeing blocks of the heap)"
+                    : leaks.text());
+        }
+        return message.toString();
+    }
+
     /** One test's heap and its fault policy; closed with the test's context even if afterEach is skipped. */
     private static final class TestHeap implements ExtensionContext.Store.CloseableResource {
         final Heap heap;
@@ -551,27 +585,14 @@ public final class Malloc4jExtension
             if (stats.liveBlocks() == 0) {
                 return;
             }
-            StringBuilder message = new StringBuilder("Malloc4jExtension: the test left ")
-                    .append(stats.liveBlocks()).append(" block(s), ").append(stats.requestedBytes())
-                    .append(" byte(s), live in heap '").append(heap.name()).append("'\n");
             if (closed) {
-                message.append("(the test closed the heap with them live, and a closed heap keeps no allocation sites")
-                        .append(heap.checkMode() == CheckMode.FAST ? ")"
-                                : ": Heap.close() printed those it recorded to standard error)");
-                problems.add(new AssertionError(message.toString()));
+                problems.add(new AssertionError(leftLive(stats)
+                        + "(the test closed the heap with them live, and a closed heap keeps no allocation sites"
+                        + (heap.checkMode() == CheckMode.FAST ? ")"
+                                : ": Heap.close() printed those it recorded to standard error)")));
                 return;
             }
-            LeakReport leaks = heap.leaks();
-            if (leaks.isEmpty()) {
-                message.append("(no allocation sites recorded: run the test with @LeakCheck(mode = CheckMode.FULL) "
-                        + "to see where they were allocated)");
-            } else {
-                if (leaks.blocks() < stats.liveBlocks()) {
-                    message.append("(sampled mode: ").append(leaks.blocks()).append(" of them have a recorded site)\n");
-                }
-                message.append(leaks.text());
-            }
-            problems.add(new AssertionError(message.toString()));
+            problems.add(new AssertionError(leakMessage(heap.checkMode(), stats, heap.leaks())));
         }
 
         /**

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -36,6 +37,8 @@ import org.junit.platform.engine.TestExecutionResult;
 import org.malloc4j.BumpArena;
 import org.malloc4j.CheckMode;
 import org.malloc4j.Heap;
+import org.malloc4j.HeapStats;
+import org.malloc4j.LeakReport;
 import org.malloc4j.MemoryMisuseException;
 
 /**
@@ -445,6 +448,29 @@ class Malloc4jExtensionTest {
         assertTrue(message.startsWith("Malloc4jExtension: the test left 2 block(s), 100 byte(s), live in heap "
                 + "'FastModeSample.leaksTwoBlocks(Heap)'"), message);
         assertTrue(message.contains("no allocation sites recorded"), message);
+    }
+
+    @Test
+    void theLeakMessagesHintFollowsTheHeapsModeNotARacingCount() {
+        // A thread the test left running frees and allocates between the counters and the sites
+        // being read: the two need not agree, but the heap's mode says what the report can hold.
+        StackTraceElement frame = new StackTraceElement("Example", "allocate", "Example.java", 10);
+        LeakReport oneSite = new LeakReport(1, 32, List.of(new LeakReport.Site(1, 32, List.of(frame))),
+                "ERROR: malloc4j: detected memory leaks in heap 'h'\n");
+        LeakReport none = new LeakReport(0, 0, List.of(), "");
+        HeapStats threeLive = new HeapStats("h", 3, 0, 96, 96, 4096, 4096, 1 << 25, 1 << 25, 0, 1, 0, 0, 0);
+        String modeHints = "(no allocation sites recorded|sampled mode|@LeakCheck\\(mode)";
+
+        String fullWithFewerSites = Malloc4jExtension.leakMessage(CheckMode.FULL, threeLive, oneSite);
+        assertFalse(Pattern.compile(modeHints).matcher(fullWithFewerSites).find(), fullWithFewerSites);
+        assertTrue(fullWithFewerSites.contains(oneSite.text()), fullWithFewerSites);
+        String fullWithNoSites = Malloc4jExtension.leakMessage(CheckMode.FULL, threeLive, none);
+        assertFalse(Pattern.compile(modeHints).matcher(fullWithNoSites).find(), fullWithNoSites);
+
+        assertTrue(Malloc4jExtension.leakMessage(CheckMode.SAMPLED, threeLive, oneSite)
+                .contains("(sampled mode: 1 of them have a recorded site)"));
+        assertTrue(Malloc4jExtension.leakMessage(CheckMode.FAST, threeLive, none)
+                .contains("(no allocation sites recorded: run the test with @LeakCheck(mode = CheckMode.FULL)"));
     }
 
     @Test
