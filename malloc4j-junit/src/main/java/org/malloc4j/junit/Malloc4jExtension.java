@@ -42,8 +42,11 @@ import org.malloc4j.LeakReport;
  *   <li><b>A heap per test.</b> A parameter of type {@link Heap} in a test method (or in a
  *       {@code @BeforeEach} or {@code @AfterEach} method, which get the same heap as their test) is
  *       resolved to a fresh heap made by {@link Heap#builder()}, in {@link CheckMode#FULL} unless
- *       {@link LeakCheck @LeakCheck} says otherwise, named after the test
- *       ({@code "DecoderTest.decodesWithoutLeaking()"}).
+ *       {@link LeakCheck @LeakCheck} says otherwise, named after the test: the simple name of its
+ *       class, a dot and its display name, as in {@code "DecoderTest.decodesWithoutLeaking(Heap)"}
+ *       (the method's name comes first if the display name does not start with it, as in
+ *       {@code "DecoderTest.decodesEachSize [2] 64"} for the second invocation of a
+ *       {@code @ParameterizedTest}).
  *   <li><b>Verified after the test.</b> After the test and its {@code @AfterEach} methods, the heap
  *       is verified with {@link Heap#check()} (in a checked mode a damaged redzone or a write into
  *       a freed block fails the test with the sanitizer's report), then checked for leaks: if any
@@ -88,9 +91,13 @@ import org.malloc4j.LeakReport;
  *       this holds for every {@code HeapExhaustedError}, injected by {@link InjectFaults} or real
  *       (a heap's {@linkplain Heap.Builder#maxCommittedBytes limit} reached, the operating system
  *       refusing memory), from the test's heap or from any other. Other {@code OutOfMemoryError}s
- *       still end the run, and so does a {@code HeapExhaustedError} thrown by another extension's
- *       own callbacks (its {@code beforeEach}, say): JUnit offers an extension no way to handle
- *       what another extension throws.
+ *       still end the run, and so does a {@code HeapExhaustedError} thrown outside the test's own
+ *       code and callbacks listed above: while JUnit makes the arguments of a
+ *       {@code @ParameterizedTest} (in a {@code @MethodSource} method or an {@code ArgumentsProvider},
+ *       say), or in another extension's own callbacks (its {@code beforeEach}, say). JUnit rethrows
+ *       every {@code OutOfMemoryError} it meets there and offers an extension no way to handle what
+ *       JUnit itself or another extension throws. To have such an exhaustion fail only its test,
+ *       allocate in the test method instead, from the heap it is given.
  * </ul>
  * A test that closes its heap itself is checked for leaks all the same: a closed heap still counts
  * the blocks live when it closed, so the test fails with their count and bytes. Closing drops the

@@ -33,5 +33,13 @@
  *     }
  * }
  * }
+ *
+ * <h2>JUnit versions</h2>
+ * This module is built against JUnit 5.11.4 and depends on its {@code junit-jupiter-api}. To run
+ * tests on a newer JUnit, import that version's BOM ({@code org.junit:junit-bom}, with
+ * {@code <scope>import</scope>} in Maven's {@code <dependencyManagement>}, or as a Gradle
+ * {@code platform}), so that every JUnit artifact has the same version. Without it, Maven may pair
+ * this module's {@code junit-jupiter-api} 5.11.4 with the newer {@code junit-jupiter} engine, and
+ * the engine fails to discover the tests.
  */
 package org.malloc4j.junit;
