@@ -25,8 +25,9 @@ import java.util.stream.IntStream;
 public final class TraceParser {
     /**
      * The most requests a trace may have: parsing keeps 17 bytes a request (13 once parsed), and its
-     * arrays double as they grow, which must fit a worker's 512 MiB heap. The largest real trace
-     * here has 1.6 million.
+     * arrays double as they grow; a worker's Java heap is sized for them (see
+     * {@link WorkerLauncher#heapMiB}), about 2 GiB at this limit. The largest real trace here has
+     * 1.6 million.
      */
     static final long MAX_OPS = 1L << 24;
 

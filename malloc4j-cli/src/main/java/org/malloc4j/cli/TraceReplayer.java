@@ -124,6 +124,9 @@ public final class TraceReplayer {
         Outcome outcome;
         try {
             outcome = body.get();
+        } catch (OutOfMemoryError e) {
+            // The passes catch what the allocator throws, so what ran short is the replay's own arrays.
+            outcome = Outcome.failed(outOfJavaHeap());
         } catch (RuntimeException | Error e) {
             outcome = Outcome.failed("the replay stopped: " + e);
         }
@@ -134,6 +137,13 @@ public final class TraceReplayer {
                     : Outcome.failed(allocator.name() + " failed at the end of the trace: " + e);
         }
         return outcome;
+    }
+
+    /** @return the reason of a trace whose own data did not fit this JVM's heap */
+    static String outOfJavaHeap() {
+        return "the replay's own data for this trace did not fit the worker's Java heap ("
+                + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB): a limit of the replay, not a fault of "
+                + "the allocator";
     }
 
     private TraceResult failed(Trace trace, Outcome outcome) {

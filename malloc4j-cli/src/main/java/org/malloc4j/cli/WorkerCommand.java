@@ -79,6 +79,10 @@ final class WorkerCommand implements Callable<Integer> {
         } catch (TraceFormatException | IOException e) {
             return TraceResult.failed(allocatorName, source.name(), source.set(), 0, 0, null,
                     "the worker could not read the trace: " + e.getMessage());
+        } catch (OutOfMemoryError e) {
+            // the parse's arrays are garbage now: the next trace starts with the whole heap
+            return TraceResult.failed(allocatorName, source.name(), source.set(), 0, 0, null,
+                    TraceReplayer.outOfJavaHeap());
         }
         return footprintOnly ? replayer.measureFootprint(trace) : replayer.replay(trace);
     }

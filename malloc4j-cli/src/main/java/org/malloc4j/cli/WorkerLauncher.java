@@ -14,13 +14,14 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 
 /**
  * Runs one allocator's replays in a child JVM (the {@code worker} command of this same program):
- * same {@code java} binary, same class path, a fixed and pre-touched Java heap (so the Java heap
- * does not move the resident set size), the serial collector (no collector threads competing for
- * the two cores), and {@code GLIBC_TUNABLES} with static TLS room so that Debian's jemalloc loads
- * and room for a glibc arena per thread.
+ * same {@code java} binary, same class path, a fixed and pre-touched Java heap sized for the traces
+ * (so the Java heap does not move the resident set size), the serial collector (no collector
+ * threads competing for the two cores), and {@code GLIBC_TUNABLES} with static TLS room so that
+ * Debian's jemalloc loads and room for a glibc arena per thread.
  * A native allocator that crashes takes only its worker down, and a worker that dies, even one
  * whose JVM cannot start, is a {@link Run} like any other: its exit code and the last lines it
  * printed say why it gave no more results.
@@ -35,19 +36,22 @@ final class WorkerLauncher {
      */
     static final String ARENA_MAX_TUNABLE = "glibc.malloc.arena_max=65536";
 
-    /** The worker JVM's options, besides the class path. */
+    /** The worker JVM's options, besides the class path and the heap size. */
     static final List<String> JVM_OPTIONS = List.of(
             "--enable-native-access=ALL-UNNAMED",
-            "-Xmx512m",
             "-XX:+UseSerialGC",
             "-XX:ErrorFile=" + Path.of(System.getProperty("java.io.tmpdir"), "malloc4j-worker-hs_err-%p.log"));
 
     /**
-     * Options of a worker that samples the resident set size: a Java heap of fixed size, touched
-     * from the start. A footprint-only worker does without them (it starts a second faster): it
-     * serves allocators whose footprint figure is their own, not the RSS.
+     * Touches the whole Java heap at startup: a worker that samples the resident set size gets it,
+     * with an initial heap as large as the maximum, so that the Java heap does not move the RSS. A
+     * footprint-only worker does without both (it starts a second faster): it serves allocators
+     * whose footprint figure is their own, not the RSS.
      */
-    static final List<String> FIXED_HEAP_OPTIONS = List.of("-Xms512m", "-XX:+AlwaysPreTouch");
+    static final String PRE_TOUCH = "-XX:+AlwaysPreTouch";
+
+    /** The smallest Java heap of a worker, in MiB: traces of up to a few million ids fit it. */
+    static final long MIN_HEAP_MIB = 512;
 
     /**
      * For tests only: environment variables added to the workers of the allocators it names, so that
@@ -60,6 +64,9 @@ final class WorkerLauncher {
     static final int LAST_OUTPUT_LINES = 3;
     /** The longest a kept line is: a native library may print anything. */
     private static final int LAST_OUTPUT_WIDTH = 200;
+    /** A line of a Java stack trace that names a frame, or the frames it leaves out. */
+    private static final Pattern STACK_FRAME =
+            Pattern.compile("at \\S+\\(.*\\)|\\.\\.\\. \\d+ (more|common frames omitted)");
 
     /**
      * What a worker reported.
@@ -93,6 +100,22 @@ final class WorkerLauncher {
     private final PrintWriter err;
 
     /**
+     * The Java heap a worker needs for its traces, so that the replay's own data never runs short
+     * and makes an allocator look at fault. Per trace the worker holds, in arrays: while parsing, up
+     * to 25 bytes a request (the arrays double as they grow) and 20 an id; while replaying, 13 bytes
+     * a request and 56 an id (the checked pass's live-block treap and block table, the timed pass's
+     * addresses, an adapter's per-block arrays). Arrays this large live in the serial collector's
+     * old generation, two thirds of the heap; 64 MiB is left for the rest.
+     *
+     * @param traces the traces one worker replays, one after the other
+     * @return its heap in MiB: {@value #MIN_HEAP_MIB}, or more for a trace of millions of ids
+     */
+    static long heapMiB(List<TraceInfo> traces) {
+        long bytes = traces.stream().mapToLong(trace -> 25L * trace.ops() + 56L * trace.numIds()).max().orElse(0);
+        return Math.max(MIN_HEAP_MIB, 64 + Math.ceilDiv(bytes * 3 / 2, 1L << 20));
+    }
+
+    /**
      * @param repeat timed passes per trace
      * @param err where to pass on what a worker prints besides its protocol lines
      */
@@ -106,12 +129,14 @@ final class WorkerLauncher {
      *
      * @param allocator the allocator's name
      * @param traces the traces, all known to parse
+     * @param heapMiB the worker's Java heap, from {@link #heapMiB}
      * @param footprintOnly whether the worker only measures the footprint
      * @param progress told when the worker starts each trace
      * @return what the worker reported
      */
-    Run run(String allocator, List<TraceSource> traces, boolean footprintOnly, Consumer<WorkerProgress> progress) {
-        ProcessBuilder builder = new ProcessBuilder(command(allocator, footprintOnly));
+    Run run(String allocator, List<TraceSource> traces, long heapMiB, boolean footprintOnly,
+            Consumer<WorkerProgress> progress) {
+        ProcessBuilder builder = new ProcessBuilder(command(allocator, heapMiB, footprintOnly));
         withTunables(builder.environment());
         builder.environment().putAll(testEnvironment.getOrDefault(allocator, Map.of()));
         Process process;
@@ -133,12 +158,14 @@ final class WorkerLauncher {
         }
     }
 
-    private List<String> command(String allocator, boolean footprintOnly) {
+    private List<String> command(String allocator, long heapMiB, boolean footprintOnly) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JVM_OPTIONS);
+        command.add("-Xmx" + heapMiB + "m");
         if (!footprintOnly) {
-            command.addAll(FIXED_HEAP_OPTIONS);
+            command.add("-Xms" + heapMiB + "m");
+            command.add(PRE_TOUCH);
         }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
@@ -231,8 +258,9 @@ final class WorkerLauncher {
 
         synchronized void add(String line) {
             String text = line.strip();
-            // blank lines and the bare "#" lines that frame a JVM crash report say nothing
-            if (text.isEmpty() || text.chars().allMatch(c -> c == '#')) {
+            // blank lines and the bare "#" lines that frame a JVM crash report say nothing, and a
+            // Java stack trace's frames would push out the exception line that says what happened
+            if (text.isEmpty() || text.chars().allMatch(c -> c == '#') || STACK_FRAME.matcher(text).matches()) {
                 return;
             }
             if (lines.size() == LAST_OUTPUT_LINES) {

@@ -46,17 +46,19 @@ final class WorkerRuns {
     Outcome run(List<String> allocators, List<TraceSource> sources, List<TraceInfo> traces) {
         List<AllocatorStatus> statuses = new ArrayList<>();
         List<TraceResult> results = new ArrayList<>();
+        long heapMiB = WorkerLauncher.heapMiB(traces);
         for (int i = 0; i < allocators.size(); i++) {
             String name = allocators.get(i);
             String label = (i + 1) + "/" + allocators.size() + " " + name;
             progress.show(label, "starting");
-            WorkerLauncher.Run run = launcher.run(name, sources, false,
+            WorkerLauncher.Run run = launcher.run(name, sources, heapMiB, false,
                     trace -> progress.show(label, "trace " + trace.index() + "/" + trace.count() + " " + trace.trace()));
             AllocatorStatus status = statusOf(name, run);
             statuses.add(status);
             if (status.available()) {
                 List<TraceResult> mine = complete(name, traces, run);
-                results.addAll(status.footprintInOwnProcess() ? withOwnProcessFootprints(label, mine, sources) : mine);
+                results.addAll(status.footprintInOwnProcess()
+                        ? withOwnProcessFootprints(label, mine, sources, traces) : mine);
             }
         }
         progress.done();
@@ -83,7 +85,7 @@ final class WorkerRuns {
 
     /** Replaces each correct result's footprint with one measured in a fresh worker for that trace alone. */
     private List<TraceResult> withOwnProcessFootprints(String label, List<TraceResult> results,
-            List<TraceSource> sources) {
+            List<TraceSource> sources, List<TraceInfo> traces) {
         List<TraceResult> measured = new ArrayList<>();
         for (int i = 0; i < results.size(); i++) {
             TraceResult result = results.get(i);
@@ -92,7 +94,8 @@ final class WorkerRuns {
                 continue;
             }
             progress.show(label, "footprint " + (i + 1) + "/" + results.size() + " " + result.trace());
-            WorkerLauncher.Run run = launcher.run(result.allocator(), List.of(sources.get(i)), true, trace -> { });
+            WorkerLauncher.Run run = launcher.run(result.allocator(), List.of(sources.get(i)),
+                    WorkerLauncher.heapMiB(List.of(traces.get(i))), true, trace -> { });
             TraceResult footprint = run.results().isEmpty() ? null : run.results().getFirst();
             if (footprint == null) {
                 measured.add(TraceResult.failed(result.allocator(), result.trace(), result.set(), result.ops(),

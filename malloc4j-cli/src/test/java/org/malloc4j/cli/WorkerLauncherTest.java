@@ -1,6 +1,7 @@
 package org.malloc4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,7 +31,8 @@ class WorkerLauncherTest {
         List<TraceSource> traces = Collections.nCopies(2_000, trace);
         StringWriter err = new StringWriter();
 
-        WorkerLauncher.Run run = new WorkerLauncher(1, new PrintWriter(err)).run("glibc", traces, false, p -> { });
+        WorkerLauncher.Run run = new WorkerLauncher(1, new PrintWriter(err))
+                .run("glibc", traces, WorkerLauncher.MIN_HEAP_MIB, false, p -> { });
 
         assertNull(run.status());
         assertTrue(run.results().isEmpty());
@@ -41,5 +43,20 @@ class WorkerLauncherTest {
         assertTrue(reason.endsWith("Multiple garbage collectors selected"), reason);
         // what the worker printed still reaches the user as it comes
         assertTrue(err.toString().contains("Multiple garbage collectors selected"), err.toString());
+    }
+
+    @Test
+    void aWorkerThatDiesWithAJavaStackTraceIsReportedByItsExceptionNotItsFrames() {
+        // the JVM cannot make its class loader, and prints an Error and its cause with their frames
+        WorkerLauncher.testEnvironment = Map.of("glibc",
+                Map.of("JAVA_TOOL_OPTIONS", "-Djava.system.class.loader=org.malloc4j.NoSuchLoader"));
+
+        WorkerLauncher.Run run = new WorkerLauncher(1, new PrintWriter(new StringWriter()))
+                .run("glibc", TraceFinder.bundled(), WorkerLauncher.MIN_HEAP_MIB, false, p -> { });
+
+        String reason = run.stopped("before it opened the allocator");
+        assertTrue(reason.contains("java.lang.Error: org.malloc4j.NoSuchLoader"), reason);
+        assertTrue(reason.contains("Caused by: java.lang.ClassNotFoundException: org.malloc4j.NoSuchLoader"), reason);
+        assertFalse(run.lastOutput().stream().anyMatch(line -> line.startsWith("at ")), reason);
     }
 }
