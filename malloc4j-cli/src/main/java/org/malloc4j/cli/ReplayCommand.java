@@ -64,7 +64,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "FILE|DIR", arity = "0..*",
             description = "Trace files (.rep, .rep.gz) and folders, searched with their subfolders for them "
-                    + "(sorted). Default: the bundled traces.")
+                    + "(sorted; symbolic links followed). Default: the bundled traces.")
     private List<Path> paths = new ArrayList<>();
 
     // Split here, not by the parser, whose split drops a trailing empty name ("glibc,").

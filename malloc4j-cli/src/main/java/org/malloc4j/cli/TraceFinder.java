@@ -6,19 +6,25 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemLoopException;
+import java.nio.file.FileVisitOption;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Turns the command line's FILES and DIRS into trace sources: a file is taken as it is, a folder is
- * searched (with its subfolders) for {@code *.rep} and {@code *.rep.gz}, sorted by path. With no
+ * searched (with its subfolders, and through symbolic links) for {@code *.rep} and {@code *.rep.gz},
+ * sorted by path. With no
  * arguments the traces bundled in the jar are used, in the order of their index.
  */
 public final class TraceFinder {
@@ -100,22 +106,40 @@ public final class TraceFinder {
         return sources;
     }
 
+    /**
+     * The trace files under {@code folder}, following symbolic links, as {@code find -L} does, so
+     * that a folder reached through a link is searched like any other. A link back to a folder
+     * being searched is a loop, and skipped: what it leads to is searched already.
+     */
     private static List<Path> traceFiles(Path folder) {
-        List<Path> traces;
-        try (Stream<Path> files = Files.walk(folder)) {
-            traces = files.filter(file -> TraceSource.isTraceFile(file.getFileName().toString()))
-                    .filter(file -> !Files.isDirectory(file))
-                    .sorted()
-                    .toList();
-        } catch (IOException | UncheckedIOException e) {
+        List<Path> traces = new ArrayList<>();
+        try {
+            Files.walkFileTree(folder, Set.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
+                    new SimpleFileVisitor<>() {
+                        @Override
+                        public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+                            if (TraceSource.isTraceFile(file.getFileName().toString())) {
+                                if (!attributes.isRegularFile()) {
+                                    // Named as a trace, so meant as one: skipping it would replay less than was asked.
+                                    throw notRegular("not a regular file, in folder " + folder + ": ", file);
+                                }
+                                traces.add(file);
+                            }
+                            return FileVisitResult.CONTINUE;
+                        }
+
+                        @Override
+                        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                            if (e instanceof FileSystemLoopException) {
+                                return FileVisitResult.CONTINUE;
+                            }
+                            throw e;
+                        }
+                    });
+        } catch (IOException e) {
             throw new IllegalArgumentException("cannot search folder " + folder + ": " + Problems.describe(e), e);
         }
-        for (Path trace : traces) {
-            if (!Files.isRegularFile(trace)) {
-                // Named as a trace, so meant as one: skipping it would replay less than was asked.
-                throw notRegular("not a regular file, in folder " + folder + ": ", trace);
-            }
-        }
+        traces.sort(null);
         return traces;
     }
 

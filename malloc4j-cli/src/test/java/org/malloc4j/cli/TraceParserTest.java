@@ -235,6 +235,22 @@ class TraceParserTest {
     }
 
     @Test
+    void findsTracesThroughSymbolicLinksToFoldersAndSkipsLinksThatLoop(@TempDir Path dir) throws IOException {
+        Path real = Files.createDirectories(dir.resolve("real"));
+        Files.writeString(real.resolve("a.rep"), GOOD);
+        Files.createSymbolicLink(real.resolve("loop"), real);
+        Path linked = Files.createSymbolicLink(dir.resolve("linked"), real);
+        Path outer = Files.createDirectories(dir.resolve("outer"));
+        Files.writeString(outer.resolve("b.rep"), GOOD);
+        Files.createSymbolicLink(outer.resolve("sub"), Path.of("../real"));
+
+        assertEquals(List.of(linked.resolve("a.rep").toString()),
+                TraceFinder.find(List.of(linked)).stream().map(TraceSource::display).toList());
+        assertEquals(List.of(outer.resolve("b.rep").toString(), outer.resolve("sub/a.rep").toString()),
+                TraceFinder.find(List.of(outer)).stream().map(TraceSource::display).toList());
+    }
+
+    @Test
     void refusesMissingPathsAndFoldersWithoutTraces(@TempDir Path dir) {
         assertThrows(IllegalArgumentException.class, () -> TraceFinder.find(List.of(dir.resolve("nope"))));
         assertThrows(IllegalArgumentException.class, () -> TraceFinder.find(List.of(dir)));
