@@ -97,11 +97,11 @@ final class ReplayCommand implements Callable<Integer> {
             err.flush();
             return Main.USAGE;
         }
-        List<TraceSource> sources = sources();
+        TraceFinder.Found found = find();
 
         List<TraceInfo> traces = new ArrayList<>();
-        List<TraceError> errors = new ArrayList<>();
-        List<TraceSource> parsed = parse(sources, traces, errors);
+        List<TraceError> errors = new ArrayList<>(found.errors());
+        List<TraceSource> parsed = parse(found.sources(), traces, errors);
 
         WorkerRuns.Outcome runs = parsed.isEmpty()
                 ? new WorkerRuns.Outcome(List.of(), List.of())
@@ -147,9 +147,9 @@ final class ReplayCommand implements Callable<Integer> {
         return names;
     }
 
-    private List<TraceSource> sources() {
+    private TraceFinder.Found find() {
         if (paths.isEmpty()) {
-            return TraceFinder.bundled();
+            return new TraceFinder.Found(TraceFinder.bundled(), List.of());
         }
         try {
             return TraceFinder.find(paths);

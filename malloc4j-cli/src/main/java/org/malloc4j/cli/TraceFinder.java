@@ -6,14 +6,17 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemLoopException;
 import java.nio.file.FileVisitOption;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,12 +26,22 @@ import java.util.stream.Collectors;
 
 /**
  * Turns the command line's FILES and DIRS into trace sources: a file is taken as it is, a folder is
- * searched (with its subfolders, and through symbolic links) for {@code *.rep} and {@code *.rep.gz},
- * sorted by path. With no
- * arguments the traces bundled in the jar are used, in the order of their index.
+ * searched (with its subfolders, and through symbolic links) for {@code *.rep} and
+ * {@code *.rep.gz}, sorted by path. With no arguments the traces bundled in the jar are used, in
+ * the order of their index.
  */
 public final class TraceFinder {
     private static final String INDEX = "index.txt";
+
+    /**
+     * What the paths named.
+     *
+     * @param sources the traces, each with a name of its own in its set
+     * @param errors the files that could not be looked at and the folders that could not be
+     *     searched (permission denied, say): skipped and reported, as a trace that cannot be read is
+     */
+    public record Found(List<TraceSource> sources, List<TraceError> errors) {
+    }
 
     private TraceFinder() {
     }
@@ -40,20 +53,21 @@ public final class TraceFinder {
      * are the same too, by their paths as given.
      *
      * @param paths files and folders, in the order given; duplicates are dropped
-     * @return the traces they name, each with a name of its own in its set
+     * @return the traces they name, and the paths that could not be looked at or searched
      * @throws IllegalArgumentException if a path does not exist or is neither a regular file nor a
-     *     folder (a FIFO), a folder holds no trace, holds a trace that is not a regular file (a
-     *     FIFO or a broken link named {@code *.rep}), or cannot be listed
+     *     folder (a FIFO), a folder holds no trace and nothing that could not be searched, or holds a
+     *     trace that is not a regular file (a FIFO or a broken link named {@code *.rep})
      */
-    public static List<TraceSource> find(List<Path> paths) {
+    public static Found find(List<Path> paths) {
         Map<String, TraceSource> found = new LinkedHashMap<>();
+        List<TraceError> errors = new ArrayList<>();
         for (Path path : paths) {
-            for (TraceSource source : expand(path)) {
+            for (TraceSource source : expand(path, errors)) {
                 found.putIfAbsent(source.spec(), source);
             }
         }
         List<TraceSource> sources = rename(List.copyOf(found.values()), TraceSource::fileName);
-        return rename(sources, TraceSource::display);
+        return new Found(rename(sources, TraceSource::display), List.copyOf(errors));
     }
 
     /** Renames, with {@code newName}, every source whose name another source of its set has too. */
@@ -89,18 +103,28 @@ public final class TraceFinder {
         }
     }
 
-    private static List<TraceSource> expand(Path path) {
-        if (Files.isRegularFile(path)) {
+    private static List<TraceSource> expand(Path path, List<TraceError> errors) {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(path, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("no such file or folder: " + path);
+        } catch (AccessDeniedException e) {
+            // in a folder that cannot be searched: as a trace that cannot be read
+            errors.add(new TraceError(path.toString(), 0, "cannot be read: " + Problems.reason(e)));
+            return List.of();
+        } catch (IOException e) {
+            throw new IllegalArgumentException(Problems.describe(e), e);
+        }
+        if (attributes.isRegularFile()) {
             return List.of(TraceSource.file(path));
         }
-        if (Files.exists(path) && !Files.isDirectory(path)) {
+        if (!attributes.isDirectory()) {
             throw notRegular("not a regular file or folder: ", path);
         }
-        if (!Files.isDirectory(path)) {
-            throw new IllegalArgumentException("no such file or folder: " + path);
-        }
-        List<TraceSource> sources = traceFiles(path).stream().map(TraceSource::file).toList();
-        if (sources.isEmpty()) {
+        int errorsBefore = errors.size();
+        List<TraceSource> sources = traceFiles(path, errors).stream().map(TraceSource::file).toList();
+        if (sources.isEmpty() && errors.size() == errorsBefore) {
             throw new IllegalArgumentException("no *.rep or *.rep.gz trace in folder " + path);
         }
         return sources;
@@ -109,13 +133,26 @@ public final class TraceFinder {
     /**
      * The trace files under {@code folder}, following symbolic links, as {@code find -L} does, so
      * that a folder reached through a link is searched like any other. A link back to a folder
-     * being searched is a loop, and skipped: what it leads to is searched already.
+     * being searched is a loop, and skipped: what it leads to is searched already. A folder that
+     * cannot be searched, or an entry that cannot be looked at, goes to {@code errors}, and the
+     * search goes on without it.
      */
-    private static List<Path> traceFiles(Path folder) {
+    private static List<Path> traceFiles(Path folder, List<TraceError> foundErrors) {
         List<Path> traces = new ArrayList<>();
+        List<TraceError> errors = new ArrayList<>();
         try {
             Files.walkFileTree(folder, Set.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
                     new SimpleFileVisitor<>() {
+                        @Override
+                        public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attributes) {
+                            // listed, but without search permission none of its entries can be looked at
+                            if (!Files.isExecutable(dir)) {
+                                errors.add(new TraceError(dir.toString(), 0, "cannot be searched: permission denied"));
+                                return FileVisitResult.SKIP_SUBTREE;
+                            }
+                            return FileVisitResult.CONTINUE;
+                        }
+
                         @Override
                         public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
                             if (TraceSource.isTraceFile(file.getFileName().toString())) {
@@ -129,17 +166,30 @@ public final class TraceFinder {
                         }
 
                         @Override
-                        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                            if (e instanceof FileSystemLoopException) {
-                                return FileVisitResult.CONTINUE;
+                        public FileVisitResult visitFileFailed(Path file, IOException e) {
+                            if (!(e instanceof FileSystemLoopException)) {
+                                String what = Files.isDirectory(file) ? "cannot be searched: " : "cannot be read: ";
+                                errors.add(new TraceError(file.toString(), 0, what + Problems.reason(e)));
                             }
-                            throw e;
+                            return FileVisitResult.CONTINUE;
+                        }
+
+                        @Override
+                        public FileVisitResult postVisitDirectory(Path dir, IOException e) {
+                            if (e != null) {
+                                errors.add(new TraceError(dir.toString(), 0, "cannot be searched: "
+                                        + Problems.reason(e)));
+                            }
+                            return FileVisitResult.CONTINUE;
                         }
                     });
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot search folder " + folder + ": " + Problems.describe(e), e);
+            // the visitor throws none
+            throw new UncheckedIOException(e);
         }
         traces.sort(null);
+        errors.sort(Comparator.comparing(TraceError::file));
+        foundErrors.addAll(errors);
         return traces;
     }
 

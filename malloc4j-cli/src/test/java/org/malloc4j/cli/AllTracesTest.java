@@ -30,7 +30,7 @@ class AllTracesTest {
     void malloc4jReplaysEverySharedTraceCorrectly() throws Exception {
         Path traces = sharedTraces();
         assumeTrue(traces != null, "../shared/traces is not there");
-        List<TraceSource> sources = TraceFinder.find(List.of(traces));
+        List<TraceSource> sources = TraceFinder.find(List.of(traces)).sources();
         List<String> failures = new ArrayList<>();
         try (ReplayAllocator malloc4j = AllocatorCatalog.open("malloc4j"); FreshThreads threads = new FreshThreads()) {
             TraceReplayer verifier = new TraceReplayer(malloc4j, 0, false, threads);

@@ -3,6 +3,7 @@ package org.malloc4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -218,6 +220,36 @@ class MainTest {
         run = run("replay", "--allocator", "glibc", folder.toString());
         assertEquals(2, run.exitCode(), run.err());
         assertTrue(run.err().contains(fifo + " (a link that leads to no file;"), run.err());
+    }
+
+    @Test
+    void aFolderOrFileThatCannotBeLookedAtIsSkippedAndReportedAsAnUnreadableTraceIs() throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("partly-locked"));
+        Files.writeString(folder.resolve("open.rep"), SMALL);
+        Path unreadable = Files.createDirectories(folder.resolve("unreadable"));
+        Files.writeString(unreadable.resolve("a.rep"), SMALL);
+        Path unsearchable = Files.createDirectories(folder.resolve("unsearchable"));
+        Files.writeString(unsearchable.resolve("b.rep"), SMALL);
+        Path inUnsearchable = unsearchable.resolve("b.rep");
+        Files.setPosixFilePermissions(unreadable, PosixFilePermissions.fromString("-wx------"));
+        Files.setPosixFilePermissions(unsearchable, PosixFilePermissions.fromString("rw-------"));
+        try {
+            assumeFalse(Files.isReadable(inUnsearchable), "permissions are not enforced for this user");
+            Run run = run("replay", "--allocator", "glibc", "--repeat", "1", "--json", "-", folder.toString(),
+                    inUnsearchable.toString());
+            assertEquals(1, run.exitCode(), run.err());
+            JsonNode report = JSON.readTree(run.out());
+            assertEquals(List.of("open"), names(report.get("results"), "trace"));
+            List<String> errors = new ArrayList<>();
+            report.get("errors").forEach(error -> errors.add(error.get("file").asText() + ": "
+                    + error.get("problem").asText()));
+            assertEquals(List.of(unreadable + ": cannot be searched: permission denied",
+                    unsearchable + ": cannot be searched: permission denied",
+                    inUnsearchable + ": cannot be read: permission denied"), errors);
+        } finally {
+            Files.setPosixFilePermissions(unreadable, PosixFilePermissions.fromString("rwx------"));
+            Files.setPosixFilePermissions(unsearchable, PosixFilePermissions.fromString("rwx------"));
+        }
     }
 
     @Test

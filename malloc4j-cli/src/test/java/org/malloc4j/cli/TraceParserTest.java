@@ -230,7 +230,7 @@ class TraceParserTest {
         Files.writeString(dir.resolve("a.rep"), GOOD);
         Files.writeString(dir.resolve("notes.txt"), "not a trace");
         Files.writeString(dir.resolve("sub/c.rep"), GOOD);
-        List<String> names = TraceFinder.find(List.of(dir)).stream().map(TraceSource::name).toList();
+        List<String> names = TraceFinder.find(List.of(dir)).sources().stream().map(TraceSource::name).toList();
         assertEquals(List.of("a", "b", "c"), names);
     }
 
@@ -245,9 +245,9 @@ class TraceParserTest {
         Files.createSymbolicLink(outer.resolve("sub"), Path.of("../real"));
 
         assertEquals(List.of(linked.resolve("a.rep").toString()),
-                TraceFinder.find(List.of(linked)).stream().map(TraceSource::display).toList());
+                TraceFinder.find(List.of(linked)).sources().stream().map(TraceSource::display).toList());
         assertEquals(List.of(outer.resolve("b.rep").toString(), outer.resolve("sub/a.rep").toString()),
-                TraceFinder.find(List.of(outer)).stream().map(TraceSource::display).toList());
+                TraceFinder.find(List.of(outer)).sources().stream().map(TraceSource::display).toList());
     }
 
     @Test
@@ -288,7 +288,7 @@ class TraceParserTest {
         Files.writeString(dir.resolve("a.rep"), GOOD);
         gzip(dir.resolve("a.rep.gz"), GOOD);
         Files.writeString(dir.resolve("b.rep"), GOOD);
-        List<String> names = TraceFinder.find(List.of(dir)).stream().map(TraceSource::name).toList();
+        List<String> names = TraceFinder.find(List.of(dir)).sources().stream().map(TraceSource::name).toList();
         assertEquals(List.of("a.rep", "a.rep.gz", "b"), names);
     }
 
@@ -299,7 +299,7 @@ class TraceParserTest {
         Files.writeString(one.resolve("a.rep"), GOOD);
         Files.writeString(two.resolve("a.rep"), GOOD);
         Files.writeString(two.resolve("c.rep"), GOOD);
-        List<TraceSource> sources = TraceFinder.find(List.of(one, two));
+        List<TraceSource> sources = TraceFinder.find(List.of(one, two)).sources();
         assertEquals(List.of(one.resolve("a.rep").toString(), two.resolve("a.rep").toString(), "c"),
                 sources.stream().map(TraceSource::name).toList());
         assertEquals(List.of("set"), sources.stream().map(TraceSource::set).distinct().toList());
