@@ -58,13 +58,16 @@ final class JsonReport {
      * @param report the report
      * @param target a file path, or {@value #STDOUT}
      * @param out standard output
-     * @throws IOException if the file cannot be written
+     * @throws IOException if the file or standard output cannot be written
      */
     static void write(ReplayReport report, String target, PrintWriter out) throws IOException {
         String json = JSON.writeValueAsString(report);
         if (target.equals(STDOUT)) {
             out.println(json);
-            out.flush();
+            // a PrintWriter keeps a failed write (a full disk, a closed pipe) to itself until asked
+            if (out.checkError()) {
+                throw new IOException("the write failed");
+            }
         } else {
             Files.writeString(Path.of(target), json + System.lineSeparator());
         }

@@ -114,7 +114,8 @@ final class ReplayCommand implements Callable<Integer> {
             try {
                 JsonReport.write(report, json, out);
             } catch (IOException e) {
-                err.println("malloc4j: the JSON report could not be written to " + json + ": " + Problems.reason(e));
+                String target = JsonReport.STDOUT.equals(json) ? "standard output" : json;
+                err.println("malloc4j: the JSON report could not be written to " + target + ": " + Problems.reason(e));
                 err.flush();
                 return ReplayReport.INCORRECT;
             }

@@ -8,9 +8,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -190,6 +192,30 @@ class MainTest {
         String codeTwo = codes.substring(codes.indexOf(" 2 "));
         assertTrue(codeOne.contains("writing the --json report failed"), codeOne);
         assertFalse(codeTwo.contains("cannot be written"), codeTwo);
+    }
+
+    @Test
+    void aJsonReportThatStandardOutputRefusesExitsWithOne() {
+        Writer full = new Writer() {
+            @Override
+            public void write(char[] text, int offset, int length) throws IOException {
+                throw new IOException("No space left on device");
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        StringWriter err = new StringWriter();
+        int exitCode = Main.run(new PrintWriter(full), new PrintWriter(err), "replay", "--allocator", "glibc",
+                "--repeat", "1", "--json", "-", traces.resolve("one.rep").toString());
+        assertEquals(1, exitCode, err.toString());
+        assertTrue(err.toString().contains("malloc4j: the JSON report could not be written to standard output: "
+                + "the write failed"), err.toString());
     }
 
     @Test
