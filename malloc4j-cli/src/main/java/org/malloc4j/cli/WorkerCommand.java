@@ -23,6 +23,8 @@ import picocli.CommandLine.Spec;
 final class WorkerCommand implements Callable<Integer> {
     /** Requests of random work replayed (twice) before the traces, to warm the JIT up. */
     static final int WARMUP_STEPS = 30_000;
+    /** The exit code of a worker whose parent has gone. */
+    static final int ORPHANED = 1;
 
     @Spec
     private CommandSpec spec;
@@ -39,8 +41,13 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--footprint-only", description = "Only measure the footprint, without warm-up.")
     private boolean footprintOnly;
 
+    @Option(names = "--parent", paramLabel = "PID",
+            description = "The process that reads the results: the worker stops when it is gone.")
+    private Long parentPid;
+
     @Override
     public Integer call() throws IOException {
+        stopWithParent();
         PrintWriter out = spec.commandLine().getOut();
         List<TraceSource> sources = readSources();
         ReplayAllocator allocator;
@@ -64,6 +71,19 @@ final class WorkerCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * Makes this process end when its parent does: killed, or ended without waiting, the parent
+     * would leave it running (at full CPU, in a timed pass) with nobody to read its results. Its
+     * parent is {@link #parentPid} when given: a worker whose parent was gone before it started
+     * has been handed to another process.
+     */
+    private void stopWithParent() {
+        Runnable stop = () -> Runtime.getRuntime().halt(ORPHANED);
+        ProcessHandle.current().parent()
+                .filter(parent -> parentPid == null || parent.pid() == parentPid)
+                .ifPresentOrElse(parent -> parent.onExit().thenRun(stop), stop);
     }
 
     private static void warmUp(TraceReplayer replayer) {

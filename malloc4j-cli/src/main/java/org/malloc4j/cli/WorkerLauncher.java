@@ -173,6 +173,7 @@ final class WorkerLauncher {
         command.add("worker");
         command.add("--allocator=" + allocator);
         command.add("--repeat=" + repeat);
+        command.add("--parent=" + ProcessHandle.current().pid());
         if (footprintOnly) {
             command.add("--footprint-only");
         }

@@ -1,17 +1,24 @@
 package org.malloc4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** A worker JVM that dies says how, and never takes its parent down with it. */
 class WorkerLauncherTest {
@@ -58,5 +65,36 @@ class WorkerLauncherTest {
         assertTrue(reason.contains("java.lang.Error: org.malloc4j.NoSuchLoader"), reason);
         assertTrue(reason.contains("Caused by: java.lang.ClassNotFoundException: org.malloc4j.NoSuchLoader"), reason);
         assertFalse(run.lastOutput().stream().anyMatch(line -> line.startsWith("at ")), reason);
+    }
+
+    @Test
+    void aWorkerStopsWhenItsParentIsKilled(@TempDir Path dir) throws Exception {
+        Path trace = Files.writeString(dir.resolve("t.rep"), "0\n1\n2\n1\na 0 16\nf 0\n");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // timed passes enough to keep the worker busy for an hour
+        Process parent = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "replay", "--allocator", "glibc", "--repeat", "2000000000", trace.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        ProcessHandle worker = null;
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (worker == null && System.nanoTime() < deadline) {
+                worker = parent.children().findFirst().orElse(null);
+                Thread.sleep(50);
+            }
+            assertNotNull(worker, "the replay started no worker");
+            parent.destroyForcibly().waitFor();
+
+            CompletableFuture<ProcessHandle> workerExit = worker.onExit();
+            assertDoesNotThrow(() -> workerExit.get(30, TimeUnit.SECONDS), "the worker outlived its parent");
+        } finally {
+            parent.destroyForcibly();
+            if (worker != null) {
+                worker.destroyForcibly();
+            }
+        }
     }
 }
