@@ -105,7 +105,7 @@ final class ReplayCommand implements Callable<Integer> {
 
         WorkerRuns.Outcome runs = parsed.isEmpty()
                 ? new WorkerRuns.Outcome(List.of(), List.of())
-                : new WorkerRuns(repeat, err).run(names, parsed, traces);
+                : new WorkerRuns(repeat, Progress.onTerminal(err)).run(names, parsed, traces);
         ReplayReport report = ReplayReport.of(repeat, runs.statuses(), traces, errors, runs.results());
         PrintWriter table = JsonReport.STDOUT.equals(json) ? err : out;
         table.print(ResultTable.render(report));

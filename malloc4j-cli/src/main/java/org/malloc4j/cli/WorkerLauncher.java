@@ -3,7 +3,6 @@ package org.malloc4j.cli;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -97,7 +96,7 @@ final class WorkerLauncher {
     }
 
     private final int repeat;
-    private final PrintWriter err;
+    private final Progress terminal;
 
     /**
      * The Java heap a worker needs for its traces, so that the replay's own data never runs short
@@ -117,11 +116,12 @@ final class WorkerLauncher {
 
     /**
      * @param repeat timed passes per trace
-     * @param err where to pass on what a worker prints besides its protocol lines
+     * @param terminal the progress counter on standard error, where what a worker prints besides its
+     *     protocol lines is passed on
      */
-    WorkerLauncher(int repeat, PrintWriter err) {
+    WorkerLauncher(int repeat, Progress terminal) {
         this.repeat = repeat;
-        this.err = err;
+        this.terminal = terminal;
     }
 
     /**
@@ -222,8 +222,7 @@ final class WorkerLauncher {
                     case TraceResult r -> results.add(r);
                     case null, default -> {
                         lastOutput.add(line);
-                        err.println(line);
-                        err.flush();
+                        terminal.println(line);
                     }
                 }
             }
@@ -245,8 +244,7 @@ final class WorkerLauncher {
         try (workerErr) {
             for (String line = workerErr.readLine(); line != null; line = workerErr.readLine()) {
                 lastOutput.add(line);
-                err.println(line);
-                err.flush();
+                terminal.println(line);
             }
         } catch (IOException e) {
             // the pipe broke: the worker is gone

@@ -1,6 +1,5 @@
 package org.malloc4j.cli;
 
-import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -30,11 +29,11 @@ final class WorkerRuns {
 
     /**
      * @param repeat timed passes per trace
-     * @param err standard error, for the progress line and what workers print
+     * @param progress the progress counter on standard error, where what workers print goes too
      */
-    WorkerRuns(int repeat, PrintWriter err) {
-        this.launcher = new WorkerLauncher(repeat, err);
-        this.progress = Progress.onTerminal(err);
+    WorkerRuns(int repeat, Progress progress) {
+        this.launcher = new WorkerLauncher(repeat, progress);
+        this.progress = progress;
     }
 
     /**

@@ -38,7 +38,7 @@ class WorkerLauncherTest {
         List<TraceSource> traces = Collections.nCopies(2_000, trace);
         StringWriter err = new StringWriter();
 
-        WorkerLauncher.Run run = new WorkerLauncher(1, new PrintWriter(err))
+        WorkerLauncher.Run run = new WorkerLauncher(1, new Progress(new PrintWriter(err), false))
                 .run("glibc", traces, WorkerLauncher.MIN_HEAP_MIB, false, p -> { });
 
         assertNull(run.status());
@@ -58,13 +58,33 @@ class WorkerLauncherTest {
         WorkerLauncher.testEnvironment = Map.of("glibc",
                 Map.of("JAVA_TOOL_OPTIONS", "-Djava.system.class.loader=org.malloc4j.NoSuchLoader"));
 
-        WorkerLauncher.Run run = new WorkerLauncher(1, new PrintWriter(new StringWriter()))
+        WorkerLauncher.Run run = new WorkerLauncher(1, new Progress(new PrintWriter(new StringWriter()), false))
                 .run("glibc", TraceFinder.bundled(), WorkerLauncher.MIN_HEAP_MIB, false, p -> { });
 
         String reason = run.stopped("before it opened the allocator");
         assertTrue(reason.contains("java.lang.Error: org.malloc4j.NoSuchLoader"), reason);
         assertTrue(reason.contains("Caused by: java.lang.ClassNotFoundException: org.malloc4j.NoSuchLoader"), reason);
         assertFalse(run.lastOutput().stream().anyMatch(line -> line.startsWith("at ")), reason);
+    }
+
+    @Test
+    void whatAWorkerPrintsStartsOnALineOfItsOwnWithTheProgressCounterErasedAndShownAgainAfter() {
+        // the JVM prints "Picked up JAVA_TOOL_OPTIONS: ..." on its standard error as it starts
+        WorkerLauncher.testEnvironment = Map.of("glibc", Map.of("JAVA_TOOL_OPTIONS", "-Dmalloc4j.unused=1"));
+        StringWriter err = new StringWriter();
+        Progress progress = new Progress(new PrintWriter(err), true);
+        progress.show("1/1 glibc", "starting a worker");
+
+        new WorkerLauncher(1, progress).run("glibc", List.of(TraceFinder.bundled().getFirst()),
+                WorkerLauncher.MIN_HEAP_MIB, false, p -> progress.show("1/1 glibc", "trace " + p.trace()));
+
+        String text = err.toString();
+        int picked = text.indexOf("Picked up JAVA_TOOL_OPTIONS: -Dmalloc4j.unused=1\n");
+        assertTrue(picked > 0, text);
+        String before = text.substring(text.lastIndexOf('\n', picked) + 1, picked);
+        assertTrue(before.matches("\r\\[1/1 glibc\\] starting a worker\r +\r"), before);
+        assertTrue(text.startsWith("\r[1/1 glibc] starting a worker",
+                picked + "Picked up JAVA_TOOL_OPTIONS: -Dmalloc4j.unused=1\n".length()), text);
     }
 
     @Test
