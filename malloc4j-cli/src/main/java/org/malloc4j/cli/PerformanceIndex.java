@@ -46,10 +46,11 @@ final class PerformanceIndex {
     }
 
     private static Double index(TraceResult result, Double reference) {
-        if (!result.isOk() || reference == null || result.utilization() == null || result.opsPerSecond() == null) {
+        Double utilization = result.countedUtilization();
+        if (!result.isOk() || reference == null || utilization == null || result.opsPerSecond() == null) {
             return null;
         }
-        return of(result.utilization(), result.opsPerSecond(), reference);
+        return of(utilization, result.opsPerSecond(), reference);
     }
 
     private static String key(TraceResult result) {

@@ -12,8 +12,8 @@ import java.util.function.Function;
  * trace (grouped by set) and a column per allocator — utilization, throughput, peak footprint,
  * performance index — then a summary per allocator, what each footprint figure measures, the
  * skipped allocators, the failures and the traces that could not be read. A utilization above
- * 100% (an RSS figure that grew by less than the live bytes) shows as {@value #OVER_FULL}, with a
- * footnote.
+ * 100% (an RSS figure that grew by less than the live bytes, or not at all) shows as
+ * {@value #OVER_FULL}, with a footnote.
  */
 final class ResultTable {
     private static final int MIN_NAME = 14;
@@ -54,7 +54,8 @@ final class ResultTable {
         line("malloc4j replay: " + headline());
         if (!report.traces().isEmpty() && !allocators.isEmpty()) {
             table("Utilization: peak live bytes / peak footprint (higher is better)",
-                    result -> result.utilization() == null ? "n/a" : utilization(result.utilization(), false));
+                    result -> aboveFull(result) ? OVER_FULL
+                            : result.utilization() == null ? "n/a" : utilization(result.utilization(), false));
             if (report.results().stream().anyMatch(ResultTable::aboveFull)) {
                 line(OVER_FULL_NOTE_1);
                 line(OVER_FULL_NOTE_2);
@@ -98,7 +99,7 @@ final class ResultTable {
 
     /** @return whether a correct result's utilization is above 100%: its footprint grew by less than the live bytes */
     private static boolean aboveFull(TraceResult result) {
-        return result.isOk() && result.utilization() != null && result.utilization() > 1;
+        return result.grewLessThanLive();
     }
 
     private void table(String title, Function<TraceResult, String> cell) {

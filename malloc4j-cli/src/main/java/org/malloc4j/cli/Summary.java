@@ -58,7 +58,7 @@ public record Summary(String allocator, String set, int traces, int failed, Doub
         double seconds = timed.stream().mapToDouble(TraceResult::bestSeconds).sum();
         long ops = timed.stream().mapToLong(TraceResult::ops).sum();
         return new Summary(allocator, set, mine.size(), mine.size() - ok.size(),
-                mean(ok.stream().map(TraceResult::utilization).toList()),
+                mean(ok.stream().map(TraceResult::countedUtilization).toList()),
                 seconds > 0 ? ops / seconds : null,
                 mean(ok.stream().map(TraceResult::index).toList()));
     }

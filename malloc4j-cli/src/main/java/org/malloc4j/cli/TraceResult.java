@@ -71,6 +71,26 @@ public record TraceResult(
     }
 
     /**
+     * @return whether a correct replay's footprint grew by less than its peak live bytes, or not at
+     *     all: an RSS figure undercounts when a trace reuses memory the allocator held before it
+     *     started, which a tiny trace can do entirely
+     */
+    @JsonIgnore
+    public boolean grewLessThanLive() {
+        return isOk() && peakFootprintBytes != null && peakFootprintBytes < peakLiveBytes;
+    }
+
+    /**
+     * @return the utilization the performance index and the means count: the measured one, or 1
+     *     (100%) for a footprint that did not grow at all while blocks were live, a ratio without a
+     *     finite value (null in the JSON)
+     */
+    @JsonIgnore
+    public Double countedUtilization() {
+        return utilization == null && grewLessThanLive() ? Double.valueOf(1) : utilization;
+    }
+
+    /**
      * @param bytes a peak footprint measured elsewhere (null if unknown)
      * @return this result with that peak footprint and the utilization it gives
      */

@@ -130,6 +130,23 @@ class ResultTableTest {
     }
 
     @Test
+    void aFootprintThatDidNotGrowAtAllIsAbove100PercentAndCountsAs100() {
+        List<AllocatorStatus> glibc = List.of(new AllocatorStatus("glibc", true, null, "RSS", false));
+        List<TraceInfo> traces = List.of(new TraceInfo("tiny", "s", "x", 1000, 10, 500));
+        // as a worker reports it: 500 live bytes and no RSS growth, a ratio with no finite value
+        TraceResult noGrowth = new TraceResult("glibc", "tiny", "s", 1000, 500, TraceResult.OK, null, null, 3,
+                0.001, 1e6, 0L, null, null);
+        ReplayReport report = ReplayReport.of(3, glibc, traces, List.of(), List.of(noGrowth));
+
+        assertEquals(1.0, report.results().getFirst().index(), 1e-12);
+        assertEquals(1.0, report.summaries().getFirst().meanUtilization(), 1e-12);
+        String text = ResultTable.render(report);
+        List<String> utilization = text.lines().dropWhile(line -> !line.startsWith("Utilization")).toList();
+        assertTrue(utilization.get(3).matches("  tiny .* >100%\\*"), utilization.get(3));
+        assertTrue(utilization.get(4).startsWith("* Above 100%"), utilization.get(4));
+    }
+
+    @Test
     void workerMessagesSurviveTheirLine() {
         TraceResult result = result("jemalloc", "t", "s", 0.5, 123);
         assertEquals(result, WorkerProtocol.read(WorkerProtocol.write(result)));
