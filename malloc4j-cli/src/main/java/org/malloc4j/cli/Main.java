@@ -77,7 +77,7 @@ public final class Main implements Callable<Integer> {
      */
     private static int failure(Exception e, CommandLine commandLine, ParseResult parseResult) {
         PrintWriter err = commandLine.getErr();
-        err.println("malloc4j: " + Problems.describe(e));
+        err.println("malloc4j: " + Units.printable(Problems.describe(e)));
         if (debugging(parseResult)) {
             e.printStackTrace(err);
         }
@@ -98,7 +98,8 @@ public final class Main implements Callable<Integer> {
     private static int usageError(CommandLine.ParameterException e, String[] args) {
         CommandLine commandLine = e.getCommandLine();
         PrintWriter err = commandLine.getErr();
-        err.println("malloc4j: " + e.getMessage());
+        // the message may name a file the user gave, whose name may hold any character
+        err.println("malloc4j: " + Units.printable(e.getMessage()));
         err.println("Try '" + commandLine.getCommandSpec().qualifiedName() + " --help' for more information.");
         err.flush();
         return USAGE;

@@ -41,7 +41,7 @@ final class Progress {
      * @param step what it does, such as {@code trace 3/12 cp-decl-bal}
      */
     synchronized void show(String label, String step) {
-        show("[" + label + "] " + step);
+        show("[" + label + "] " + Units.printable(step));
     }
 
     /** Erases the counter. */

@@ -93,7 +93,7 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String jsonProblem = json == null ? null : JsonReport.checkTarget(json);
         if (jsonProblem != null) {
-            err.println("malloc4j: --json " + json + ": " + jsonProblem);
+            err.println("malloc4j: --json " + Units.printable(json + ": " + jsonProblem));
             err.flush();
             return Main.USAGE;
         }
@@ -115,7 +115,8 @@ final class ReplayCommand implements Callable<Integer> {
                 JsonReport.write(report, json, out);
             } catch (IOException e) {
                 String target = JsonReport.STDOUT.equals(json) ? "standard output" : json;
-                err.println("malloc4j: the JSON report could not be written to " + target + ": " + Problems.reason(e));
+                err.println("malloc4j: the JSON report could not be written to "
+                        + Units.printable(target + ": " + Problems.reason(e)));
                 err.flush();
                 return ReplayReport.INCORRECT;
             }

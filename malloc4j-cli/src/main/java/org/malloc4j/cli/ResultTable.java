@@ -19,6 +19,8 @@ final class ResultTable {
     private static final int MIN_NAME = 14;
     private static final int MAX_NAME = 30;
     private static final int COLUMN = 10;
+    /** Room for the most requests a trace may have, {@code 16,777,216}, and a space before them. */
+    private static final int OPS_COLUMN = 11;
     /** How a utilization above 100% shows. */
     static final String OVER_FULL = ">100%*";
     private static final String OVER_FULL_NOTE_1 = "* Above 100%: the footprint grew by less than the peak "
@@ -38,7 +40,8 @@ final class ResultTable {
                 .filter(AllocatorStatus::available).map(AllocatorStatus::name).toList();
         report.results().forEach(result -> results.put(key(result.allocator(), result.set(), result.trace()), result));
         // two columns of indent under the set's name, and two of gap
-        int longest = report.traces().stream().mapToInt(trace -> trace.name().length() + 4).max().orElse(0);
+        int longest = report.traces().stream()
+                .mapToInt(trace -> Units.printable(trace.name()).length() + 4).max().orElse(0);
         this.nameWidth = Math.clamp(longest, MIN_NAME, MAX_NAME);
     }
 
@@ -106,14 +109,14 @@ final class ResultTable {
         line("");
         line(title);
         StringBuilder header = new StringBuilder(pad("trace", nameWidth))
-                .append(right("ops", COLUMN)).append(right("peak live", COLUMN));
+                .append(right("ops", OPS_COLUMN)).append(right("peak live", COLUMN));
         allocators.forEach(allocator -> header.append(right(allocator, COLUMN)));
         line(header.toString());
         for (Map.Entry<String, List<TraceInfo>> set : bySet().entrySet()) {
             line(set.getKey());
             for (TraceInfo trace : set.getValue()) {
-                StringBuilder row = new StringBuilder(pad("  " + trace.name(), nameWidth))
-                        .append(right(Units.count(trace.ops()), COLUMN))
+                StringBuilder row = new StringBuilder(pad("  " + Units.printable(trace.name()), nameWidth))
+                        .append(right(Units.count(trace.ops()), OPS_COLUMN))
                         .append(right(Units.bytes(trace.peakLiveBytes()), COLUMN));
                 for (String allocator : allocators) {
                     TraceResult result = results.get(key(allocator, trace.set(), trace.name()));
@@ -133,7 +136,7 @@ final class ResultTable {
         for (Summary summary : report.summaries()) {
             boolean all = summary.set().equals(Summary.ALL);
             line(pad(all ? summary.allocator() : "", COLUMN)
-                    + pad(all ? Summary.ALL : "  " + summary.set(), nameWidth)
+                    + pad(all ? Summary.ALL : "  " + Units.printable(summary.set()), nameWidth)
                     + right(Integer.toString(summary.traces()), COLUMN)
                     + right(Integer.toString(summary.failed()), COLUMN)
                     + right(summary.meanUtilization() == null ? "n/a"
@@ -214,17 +217,25 @@ final class ResultTable {
         return sets;
     }
 
+    /** Adds a line; the names and messages in it cannot put control characters on the terminal. */
     private void line(String line) {
-        text.append(line.stripTrailing()).append('\n');
+        text.append(Units.printable(line.stripTrailing())).append('\n');
     }
 
     private static String key(String allocator, String set, String trace) {
         return allocator + "|" + set + "|" + trace;
     }
 
-    /** Left-aligned in {@code width} columns, cut with "~" if longer. */
+    /**
+     * Left-aligned in {@code width} columns. A longer value is cut in the middle, "~" standing for
+     * what is left out: names of one family share their start, and their ends tell them apart
+     * ({@code run-0001}, {@code run-0002}).
+     */
     private static String pad(String value, int width) {
-        String cut = value.length() >= width ? value.substring(0, width - 2) + "~" : value;
+        int kept = width - 2;
+        String cut = value.length() >= width
+                ? value.substring(0, kept / 2) + "~" + value.substring(value.length() - (kept - kept / 2))
+                : value;
         return cut + " ".repeat(width - cut.length());
     }
 

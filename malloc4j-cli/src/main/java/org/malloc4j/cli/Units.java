@@ -2,25 +2,34 @@ package org.malloc4j.cli;
 
 import java.util.Locale;
 
-/** How the terminal report writes numbers: bytes in binary units, percentages, thousands. */
+/**
+ * How the terminal report writes numbers and names: bytes in binary units, percentages, thousands,
+ * and names with their control characters escaped.
+ */
 final class Units {
-    private static final String[] BYTE_UNITS = {"B", "KiB", "MiB", "GiB", "TiB"};
+    /** Enough for any {@code long}: 2<sup>63</sup> bytes are 8 EiB. */
+    private static final String[] BYTE_UNITS = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 
     private Units() {
     }
 
-    /** @return {@code bytes} as {@code 512 B}, {@code 1.5 KiB}, {@code 24.0 MiB} */
+    /**
+     * @return {@code bytes} as {@code 512 B}, {@code 1.5 KiB}, {@code 24.0 MiB}, {@code 1010 MiB}:
+     *     at most 9 characters, so that a value fits a table column with a space before it
+     */
     static String bytes(long bytes) {
         if (Math.abs(bytes) < 1024) {
             return bytes + " B";
         }
         double value = bytes;
         int unit = 0;
-        while (Math.abs(value) >= 1024 && unit < BYTE_UNITS.length - 1) {
+        // from 1023.5 on, a value would round to 1024 of its unit: it is shown as 1.0 of the next
+        while (Math.abs(value) >= 1023.5 && unit < BYTE_UNITS.length - 1) {
             value /= 1024;
             unit++;
         }
-        return String.format(Locale.ROOT, "%.1f %s", value, BYTE_UNITS[unit]);
+        // 1000.0 KiB and up would take 10 characters
+        return String.format(Locale.ROOT, Math.abs(value) >= 999.95 ? "%.0f %s" : "%.1f %s", value, BYTE_UNITS[unit]);
     }
 
     /** @return a ratio as a percentage with one decimal, {@code 97.3%} */
@@ -51,5 +60,18 @@ final class Units {
     /** @return a value from 0 to 1 with two decimals, {@code 0.87} */
     static String fraction(double value) {
         return String.format(Locale.ROOT, "%.2f", value);
+    }
+
+    /**
+     * @param text a name or a message, such as a file name, which may hold any character
+     * @return the text with each control character (C0, DEL, C1) as {@code \xNN}, as parse errors
+     *     quote a token, so that a name cannot move the cursor or recolour the terminal. Backslashes
+     *     stay as they are: the text may hold a token quoted that way already.
+     */
+    static String printable(String text) {
+        StringBuilder shown = new StringBuilder(text.length());
+        text.chars().forEach(c -> shown.append(c < ' ' || (c >= 0x7F && c <= 0x9F)
+                ? String.format(Locale.ROOT, "\\x%02x", c) : String.valueOf((char) c)));
+        return shown.toString();
     }
 }

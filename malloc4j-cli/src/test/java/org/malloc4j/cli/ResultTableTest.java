@@ -147,6 +147,50 @@ class ResultTableTest {
     }
 
     @Test
+    void bytesReachExbibytesAndFitAColumn() {
+        assertEquals("4.0 EiB", Units.bytes(1L << 62));
+        assertEquals("8.0 EiB", Units.bytes(Long.MAX_VALUE));
+        assertEquals("1023 B", Units.bytes(1023));
+        assertEquals("1000 KiB", Units.bytes(1000 * 1024));
+        assertEquals("1.0 MiB", Units.bytes(1024 * 1024 - 1));
+        for (int shift = 0; shift < 63; shift++) {
+            for (long bytes : new long[] {(1L << shift) - 1, 1L << shift, (long) (0.9995 * (1L << shift))}) {
+                assertTrue(Units.bytes(bytes).length() <= 9, bytes + " shows as " + Units.bytes(bytes));
+            }
+        }
+    }
+
+    @Test
+    void rowsStayAlignedWithTheLargestCountsAndLongNamesStayApart() {
+        List<AllocatorStatus> glibc = List.of(new AllocatorStatus("glibc", true, null, "RSS", false));
+        String name = "allocation-trace-from-production-run-000";
+        List<TraceInfo> traces = List.of(new TraceInfo(name + "1", "s", "x", 16_777_216, 10, 1L << 62),
+                new TraceInfo(name + "2", "s", "y", 5, 10, 500));
+        String text = ResultTable.render(ReplayReport.of(1, glibc, traces, List.of(),
+                List.of(result("glibc", name + "1", "s", 0.001, 1000), result("glibc", name + "2", "s", 0.001, 1000))));
+        List<String> table = text.lines().dropWhile(line -> !line.startsWith("Peak footprint")).skip(1).limit(4)
+                .toList();
+        assertEquals(List.of(table.get(0).length(), table.get(0).length()),
+                List.of(table.get(2).length(), table.get(3).length()), text);
+        assertTrue(table.get(2).contains(" 16,777,216   4.0 EiB"), table.get(2));
+        assertTrue(table.get(2).contains("~ction-run-0001 ") && table.get(3).contains("~ction-run-0002 "), text);
+    }
+
+    @Test
+    void controlCharactersInNamesAndErrorsAreEscaped() {
+        List<AllocatorStatus> glibc = List.of(new AllocatorStatus("glibc", true, null, "RSS", false));
+        String red = "evil\u001b[31mRED\u001b[0m";
+        List<TraceInfo> traces = List.of(new TraceInfo(red, "s\tet", "x", 1000, 10, 500));
+        String text = ResultTable.render(ReplayReport.of(1, glibc, traces,
+                List.of(new TraceError("dir/" + red + ".rep", 0, "cannot be read: permission denied")),
+                List.of(result("glibc", red, "s\tet", 0.001, 1000))));
+        assertTrue(text.contains("  evil\\x1b[31mRED\\x1b[0m "), text);
+        assertTrue(text.contains("\ns\\x09et\n"), text);
+        assertTrue(text.contains("  dir/evil\\x1b[31mRED\\x1b[0m.rep: cannot be read"), text);
+        assertTrue(text.chars().allMatch(c -> c == '\n' || c >= ' ' && c != 0x7F), text);
+    }
+
+    @Test
     void workerMessagesSurviveTheirLine() {
         TraceResult result = result("jemalloc", "t", "s", 0.5, 123);
         assertEquals(result, WorkerProtocol.read(WorkerProtocol.write(result)));
