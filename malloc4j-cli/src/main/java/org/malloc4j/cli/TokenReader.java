@@ -25,6 +25,13 @@ final class TokenReader {
     private boolean truncated;
     /** Whether the whole token, kept or not, is an optional sign and decimal digits. */
     private boolean integer;
+    /**
+     * The token's value if it is an integer, read from all its digits, not only those kept: a
+     * number padded with zeros past {@value #MAX_KEPT} characters is still a number.
+     */
+    private long value;
+    /** Whether the integer's magnitude is above {@link Long#MAX_VALUE}. */
+    private boolean overflow;
     private long tokenLine;
 
     TokenReader(InputStream in) {
@@ -46,13 +53,21 @@ final class TokenReader {
         tokenLength = 0;
         truncated = false;
         integer = true;
+        value = 0;
+        overflow = false;
         boolean first = true;
         boolean digits = false;
+        boolean negative = false;
         while (b >= 0 && !isWhitespace(b)) {
             boolean digit = b >= '0' && b <= '9';
-            integer &= digit || (first && (b == '-' || b == '+'));
+            boolean sign = first && (b == '-' || b == '+');
+            integer &= digit || sign;
+            negative |= sign && b == '-';
             digits |= digit;
             first = false;
+            if (integer && digit) {
+                accumulate(b - '0');
+            }
             if (tokenLength < MAX_KEPT) {
                 token[tokenLength++] = (byte) b;
             } else {
@@ -64,7 +79,16 @@ final class TokenReader {
             line++;
         }
         integer &= digits;
+        value = negative ? -value : value;
         return true;
+    }
+
+    private void accumulate(int digit) {
+        if (overflow || value > (Long.MAX_VALUE - digit) / 10) {
+            overflow = true;
+        } else {
+            value = value * 10 + digit;
+        }
     }
 
     /**
@@ -103,7 +127,7 @@ final class TokenReader {
 
     /** @return whether the current token is a decimal integer that fits in a {@code long} */
     boolean isNumber() {
-        return parse() != null;
+        return integer && !overflow;
     }
 
     /**
@@ -111,7 +135,7 @@ final class TokenReader {
      *     {@code long}, such as {@code 99999999999999999999}
      */
     boolean isOutOfRange() {
-        return integer && parse() == null;
+        return integer && overflow;
     }
 
     /**
@@ -119,34 +143,10 @@ final class TokenReader {
      * @throws NumberFormatException if it is not a decimal integer that fits in a {@code long}
      */
     long number() {
-        Long value = parse();
-        if (value == null) {
+        if (!isNumber()) {
             throw new NumberFormatException(text());
         }
         return value;
-    }
-
-    private Long parse() {
-        if (truncated || tokenLength == 0) {
-            return null;
-        }
-        int i = 0;
-        boolean negative = token[0] == '-';
-        if (negative || token[0] == '+') {
-            i = 1;
-        }
-        if (i == tokenLength) {
-            return null;
-        }
-        long value = 0;
-        for (; i < tokenLength; i++) {
-            int digit = token[i] - '0';
-            if (digit < 0 || digit > 9 || value > (Long.MAX_VALUE - digit) / 10) {
-                return null;
-            }
-            value = value * 10 + digit;
-        }
-        return negative ? -value : value;
     }
 
     private int skipWhitespace() throws IOException {

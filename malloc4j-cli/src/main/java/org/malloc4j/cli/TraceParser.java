@@ -171,8 +171,9 @@ public final class TraceParser {
         }
         if (tokens.isOutOfRange() || tokens.number() < 0 || tokens.number() >= numIds) {
             String id = tokens.text();
+            String valid = numIds == 0 ? "the trace can name no id" : "ids are 0.." + (numIds - 1);
             throw error(line, "id " + id + " out of range in '" + op + " " + id + "': num_ids is "
-                    + numIds + ", so ids are 0.." + (numIds - 1));
+                    + numIds + ", so " + valid);
         }
         return (int) tokens.number();
     }

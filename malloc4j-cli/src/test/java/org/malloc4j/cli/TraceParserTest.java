@@ -79,6 +79,16 @@ class TraceParserTest {
     }
 
     @Test
+    void readsNumbersPaddedWithZerosPastWhatAQuoteShows() throws Exception {
+        String zeros = "0".repeat(44);
+        Trace trace = parse(zeros + "20000 " + zeros + "1 " + zeros + "2 1\na " + zeros + "0 " + zeros + "5\nf 0\n");
+        assertEquals(20000, trace.heapHint());
+        assertArrayEquals(new long[] {5, 0}, trace.sizes());
+        assertEquals("size out of range in 'a 0 " + "0".repeat(40) + "...': sizes are 0..9223372036854775807",
+                parseError("0 1 2 1\na 0 " + zeros + "99999999999999999999\nf 0\n").problem());
+    }
+
+    @Test
     void acceptsAnIdAllocatedAgainAfterItsFree() throws Exception {
         Trace trace = parse("0 1 4 1\na 0 10\nf 0\na 0 20\nf 0\n");
         assertEquals(20, trace.peakLiveBytes());
@@ -139,6 +149,8 @@ class TraceParserTest {
                         "size out of range in 'r 0 -99999999999999999999'"),
                 Arguments.of("0 1 2 1\na 0 8\nr 0 " + "9".repeat(50) + "\n", 3,
                         "size out of range in 'r 0 " + "9".repeat(40) + "...'"),
+                Arguments.of("0 0 1 1\na 0 8\n", 2,
+                        "id 0 out of range in 'a 0': num_ids is 0, so the trace can name no id"),
                 Arguments.of("0 1 2 1\na 99999999999999999999 8\nf 0\n", 2,
                         "id 99999999999999999999 out of range in 'a 99999999999999999999': num_ids is 1, "
                                 + "so ids are 0..0"),
