@@ -73,9 +73,9 @@ public record TraceSource(String name, String set, String display, String spec) 
      *
      * @return the trace
      * @throws TraceFormatException if it is not a valid trace
-     * @throws IOException if it cannot be read (a missing file, a corrupt gzip stream), with a
-     *     message in words: {@code cannot be read: permission denied}, {@code the gzip data is
-     *     truncated or corrupt (unexpected end of ZLIB input stream)}
+     * @throws IOException if it cannot be read (a missing file, a corrupt gzip stream, bytes after
+     *     the gzip data), with a message in words: {@code cannot be read: permission denied},
+     *     {@code the gzip data is truncated or corrupt (unexpected end of ZLIB input stream)}
      */
     public Trace read() throws TraceFormatException, IOException {
         boolean gzip = false;
@@ -86,12 +86,50 @@ public record TraceSource(String name, String set, String display, String spec) 
             if (!gzip) {
                 return TraceParser.parse(raw, display, name, set);
             }
-            try (InputStream in = new GZIPInputStream(raw, 1 << 16)) {
+            try (InputStream in = new WholeGzip(raw)) {
                 return TraceParser.parse(in, display, name, set);
             }
+        } catch (TrailingBytesException e) {
+            throw e;
         } catch (IOException e) {
             throw new IOException(gzip ? "the gzip data is truncated or corrupt (" + Problems.reason(e) + ")"
                     : "cannot be read: " + Problems.reason(e), e);
+        }
+    }
+
+    /** Bytes after the gzip data that are not gzip data. */
+    private static final class TrailingBytesException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        TrailingBytesException() {
+            super("the gzip data is followed by bytes that are not gzip data");
+        }
+    }
+
+    /**
+     * Gzip data that must end where the file ends. {@link GZIPInputStream} reads the members of a
+     * concatenated file one after the other, but takes bytes after the last member that do not
+     * start another for the end of the data, and drops them: a trace with text appended to its
+     * gzip data would be replayed without it. (What it reads to look for another member is gone
+     * for this check; that escapes it only for a few bytes right after a member that ends exactly
+     * where a 64 KiB read of the file did.)
+     */
+    private static final class WholeGzip extends GZIPInputStream {
+        /** The CRC-32 and length that end a gzip member. */
+        private static final int TRAILER_BYTES = 8;
+
+        WholeGzip(InputStream in) throws IOException {
+            super(in, 1 << 16);
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int read = super.read(buffer, offset, length);
+            // at the end, the inflater still holds what it was given after the last member's data
+            if (read < 0 && (inf.getRemaining() > TRAILER_BYTES || in.read() >= 0)) {
+                throw new TrailingBytesException();
+            }
+            return read;
         }
     }
 

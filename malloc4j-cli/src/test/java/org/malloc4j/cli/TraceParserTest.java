@@ -16,6 +16,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
@@ -337,6 +338,26 @@ class TraceParserTest {
         assertTrue(e.getMessage().startsWith("the gzip data is truncated or corrupt ("), e.getMessage());
         assertFalse(e.getMessage().contains("java."), e.getMessage());
         assertFalse(e.getMessage().contains("Exception"), e.getMessage());
+    }
+
+    @Test
+    void gzipMembersOneAfterTheOtherAreOneTraceButBytesAfterTheGzipDataAreRefused(@TempDir Path dir)
+            throws Exception {
+        int split = GOOD.indexOf("r 0");
+        byte[] first = gzipped(GOOD.substring(0, split).getBytes(StandardCharsets.US_ASCII));
+        byte[] second = gzipped(GOOD.substring(split).getBytes(StandardCharsets.US_ASCII));
+        Path concatenated = dir.resolve("concatenated.rep.gz");
+        Files.write(concatenated, first);
+        Files.write(concatenated, second, StandardOpenOption.APPEND);
+        assertArrayEquals(parse(GOOD).sizes(), TraceSource.file(concatenated).read().sizes());
+
+        for (String tail : List.of("garbage\n", "\n", "a 3 8\n")) {
+            Path file = dir.resolve("tail.rep.gz");
+            Files.write(file, gzipped(GOOD.getBytes(StandardCharsets.US_ASCII)));
+            Files.writeString(file, tail, StandardOpenOption.APPEND);
+            IOException e = assertThrows(IOException.class, () -> TraceSource.file(file).read(), tail);
+            assertEquals("the gzip data is followed by bytes that are not gzip data", e.getMessage());
+        }
     }
 
     @Test
