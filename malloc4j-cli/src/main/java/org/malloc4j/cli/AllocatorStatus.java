@@ -22,4 +22,9 @@ public record AllocatorStatus(String name, boolean available, String reason, Str
     static AllocatorStatus skipped(String name, String reason) {
         return new AllocatorStatus(name, false, reason, null, false);
     }
+
+    /** @return the status of an allocator asked for in a run in which no trace could be read */
+    static AllocatorStatus notRun(String name) {
+        return skipped(name, "not run: no trace could be read");
+    }
 }

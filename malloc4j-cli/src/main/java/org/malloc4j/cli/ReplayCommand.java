@@ -104,7 +104,7 @@ final class ReplayCommand implements Callable<Integer> {
         List<TraceSource> parsed = parse(found.sources(), traces, errors);
 
         WorkerRuns.Outcome runs = parsed.isEmpty()
-                ? new WorkerRuns.Outcome(List.of(), List.of())
+                ? new WorkerRuns.Outcome(names.stream().map(AllocatorStatus::notRun).toList(), List.of())
                 : new WorkerRuns(repeat, Progress.onTerminal(err)).run(names, parsed, traces);
         ReplayReport report = ReplayReport.of(repeat, runs.statuses(), traces, errors, runs.results());
         PrintWriter table = JsonReport.STDOUT.equals(json) ? err : out;

@@ -167,7 +167,8 @@ final class ResultTable {
 
     private void skipped() {
         List<AllocatorStatus> skipped = report.allocators().stream().filter(status -> !status.available()).toList();
-        if (!skipped.isEmpty()) {
+        // with no trace read, no allocator was tried: the headline says so once
+        if (!skipped.isEmpty() && !report.traces().isEmpty()) {
             line("");
             line("Skipped:");
             skipped.forEach(status -> line("  " + pad(status.name(), COLUMN) + status.reason()));

@@ -315,6 +315,15 @@ class MainTest {
                 + "input stream)"), run.out());
         assertFalse(run.out().contains("java."), run.out());
         assertFalse(run.out().contains("0 allocators"), run.out());
+        assertFalse(run.out().contains("Skipped"), run.out());
+
+        Run json = run("replay", "--allocator", "glibc,arena", "--json", "-", file.toString());
+        JsonNode report = JSON.readTree(json.out());
+        assertEquals(List.of("glibc", "arena"), names(report.get("allocators"), "name"));
+        for (JsonNode allocator : report.get("allocators")) {
+            assertFalse(allocator.get("available").asBoolean(), allocator.toString());
+            assertEquals("not run: no trace could be read", allocator.get("reason").asText());
+        }
     }
 
     @Test
