@@ -24,6 +24,11 @@ public final class AllocatorCatalog {
         return NAMES.contains(name.toLowerCase(Locale.ROOT));
     }
 
+    /** @return the message for an allocator name that is not known, with those that are */
+    static String unknown(String name) {
+        return "unknown allocator '" + name + "'; known: " + String.join(", ", NAMES);
+    }
+
     /**
      * Opens an allocator in this process: loads its library and links its functions.
      *
@@ -40,7 +45,7 @@ public final class AllocatorCatalog {
             case "mimalloc" -> new MimallocAllocator();
             case "tcmalloc" -> new TcmallocAllocator();
             case "arena" -> ArenaAllocator.open();
-            default -> throw new IllegalArgumentException("unknown allocator " + name + "; known: " + NAMES);
+            default -> throw new IllegalArgumentException(unknown(name));
         };
     }
 }

@@ -139,7 +139,7 @@ final class ReplayCommand implements Callable<Integer> {
                     throw new ParameterException(spec.commandLine(), "--allocator has an empty name" + known);
                 }
                 if (!AllocatorCatalog.isKnown(normalized)) {
-                    throw new ParameterException(spec.commandLine(), "unknown allocator '" + name + "'" + known);
+                    throw new ParameterException(spec.commandLine(), AllocatorCatalog.unknown(name));
                 }
                 if (seen.add(normalized)) {
                     names.add(normalized);

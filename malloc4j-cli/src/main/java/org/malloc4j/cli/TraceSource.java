@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -24,6 +25,14 @@ public record TraceSource(String name, String set, String display, String spec) 
     static final String BUNDLE = "traces/";
 
     private static final String BUNDLED = "bundled:";
+
+    /** Every field is needed: a source comes from a worker's input, which anyone could write. */
+    public TraceSource {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(set, "set");
+        Objects.requireNonNull(display, "display");
+        Objects.requireNonNull(spec, "spec");
+    }
 
     /**
      * @param path a trace file, {@code .rep} or {@code .rep.gz}

@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -48,6 +49,13 @@ final class WorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         stopWithParent();
+        // before any output: a parent takes a first line for the allocator's status
+        if (!AllocatorCatalog.isKnown(allocatorName)) {
+            throw new ParameterException(spec.commandLine(), AllocatorCatalog.unknown(allocatorName));
+        }
+        if (repeat < 0) {
+            throw new ParameterException(spec.commandLine(), "--repeat must not be negative, got " + repeat);
+        }
         PrintWriter out = spec.commandLine().getOut();
         List<TraceSource> sources = readSources();
         ReplayAllocator allocator;
@@ -114,7 +122,8 @@ final class WorkerCommand implements Callable<Integer> {
             if (WorkerProtocol.read(line) instanceof TraceSource source) {
                 sources.add(source);
             } else if (!line.isBlank()) {
-                throw new IllegalArgumentException("not a trace line: " + line);
+                throw new IllegalArgumentException("not a trace line (a JSON object of type \"trace\" with "
+                        + "name, set, display and spec): " + line);
             }
         }
         return sources;

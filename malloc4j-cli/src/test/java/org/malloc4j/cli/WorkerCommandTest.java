@@ -1,0 +1,60 @@
+package org.malloc4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The hidden {@code worker} command refuses what its parent would never send, in words and before it
+ * writes anything on standard output, where its parent takes the first line for the allocator's status.
+ */
+class WorkerCommandTest {
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--allocator=dlmalloc | malloc4j: unknown allocator 'dlmalloc'; known: malloc4j, glibc, jemalloc, mimalloc, "
+                + "tcmalloc, arena",
+        "--repeat=-1          | malloc4j: --repeat must not be negative, got -1"})
+    void aWrongOptionIsAUsageErrorAndNothingIsReported(String option, String message) {
+        String[] args = option.startsWith("--allocator") ? new String[] {"worker", option}
+                : new String[] {"worker", "--allocator=glibc", option};
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+
+        int exitCode = runWithInput("", out, err, args);
+
+        assertEquals(Main.USAGE, exitCode, err.toString());
+        assertEquals(message, err.toString().lines().findFirst().orElseThrow());
+        assertEquals("", out.toString());
+    }
+
+    @Test
+    void aTraceLineWithoutItsFieldsIsRefusedInWords() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+
+        int exitCode = runWithInput("{\"type\":\"trace\"}\n", out, err, "worker", "--allocator=glibc");
+
+        assertEquals(1, exitCode, err.toString());
+        assertEquals("malloc4j: not a trace line (a JSON object of type \"trace\" with name, set, display and spec): "
+                + "{\"type\":\"trace\"}", err.toString().strip());
+        assertEquals("", out.toString());
+    }
+
+    /** Runs the command with {@code input} as standard input, which the worker reads its traces from. */
+    private static int runWithInput(String input, StringWriter out, StringWriter err, String... args) {
+        InputStream stdin = System.in;
+        try {
+            System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
+            return Main.run(new PrintWriter(out), new PrintWriter(err), args);
+        } finally {
+            System.setIn(stdin);
+        }
+    }
+}
