@@ -662,11 +662,12 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         MemorySegment resized;
         try {
             resized = realloc(block, newByteSize);
-        } catch (MemoryMisuseException e) {
-            // Not a live block of this heap (a misuse racing the owner): nothing to hold again.
-            throw e;
         } catch (RuntimeException | Error e) {
-            adopt(block.address(), owner);
+            // Still a live block of the heap (exhaustion, or an overflow found at the realloc, which
+            // leaves the block unchanged): hold it again. A block freed meanwhile is no one's.
+            if ("".equals(core.ownerOf(block.address()))) {
+                adopt(block.address(), owner);
+            }
             throw e;
         }
         adopt(resized.address(), owner);

@@ -35,7 +35,7 @@ import java.util.function.Function;
  * Not thread-safe: use an array from one thread at a time, or guard it with a lock.
  * {@link #close()} frees the block; every method that reads or changes the elements, the size or
  * the capacity then throws {@link IllegalStateException}. Closing the heap first takes the block
- * with it: an operation that then touches the elements or the capacity throws
+ * with it: an operation that then touches the elements, their count or the capacity throws
  * {@link IllegalStateException} and, like every operation that fails, leaves the array unchanged.
  */
 public abstract sealed class NativeArray implements AutoCloseable
@@ -55,6 +55,9 @@ public abstract sealed class NativeArray implements AutoCloseable
 
     NativeArray(Heap heap, long elementByteSize, long elementAlignment, long initialCapacity) {
         this.heap = Objects.requireNonNull(heap, "heap");
+        if (heap.isClosed()) {
+            throw new IllegalStateException("heap '" + heap.name() + "' is closed");
+        }
         this.elementByteSize = elementByteSize;
         this.elementAlignment = elementAlignment;
         this.maxCapacity = Long.MAX_VALUE / elementByteSize;
@@ -128,10 +131,11 @@ public abstract sealed class NativeArray implements AutoCloseable
      *     {@code newSize * elementByteSize()} overflows a {@code long}
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public final void resize(long newSize) {
         checkOpen();
+        checkElementsAlive();
         if (newSize < 0) {
             throw new IllegalArgumentException("newSize must not be negative: newSize=" + newSize);
         }
@@ -147,10 +151,11 @@ public abstract sealed class NativeArray implements AutoCloseable
     /**
      * Removes every element; the capacity stays.
      *
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public final void clear() {
         checkOpen();
+        checkElementsAlive();
         size = 0;
     }
 
@@ -243,13 +248,21 @@ public abstract sealed class NativeArray implements AutoCloseable
         return offset;
     }
 
-    /** Removes element {@code index}, shifting later ones down; the index must be checked */
-    final void closeGap(long index) {
-        if (!block.scope().isAlive()) {
-            // Removing the last element copies nothing, so nothing else would notice.
+    /**
+     * Throws if the heap was closed under the array, taking the elements with it. Reads and writes
+     * of elements find that out by themselves; this is for what changes the elements' count
+     * without touching their bytes (removing the last, clearing, shrinking the size).
+     */
+    private void checkElementsAlive() {
+        if (capacity > 0 && !block.scope().isAlive()) {
             throw new IllegalStateException("the heap of this " + getClass().getSimpleName()
                     + " is closed, and its elements with it");
         }
+    }
+
+    /** Removes element {@code index}, shifting later ones down; the index must be checked */
+    final void closeGap(long index) {
+        checkElementsAlive();
         long offset = index * elementByteSize;
         MemorySegment.copy(block, offset + elementByteSize, block, offset, (size - index - 1) * elementByteSize);
         size--;

@@ -27,6 +27,7 @@ public final class NativeDoubleArray extends NativeArray {
      *
      * @param heap the heap the block comes from
      * @throws NullPointerException if {@code heap} is null
+     * @throws IllegalStateException if {@code heap} is closed
      */
     public NativeDoubleArray(Heap heap) {
         this(heap, 0);
@@ -40,6 +41,7 @@ public final class NativeDoubleArray extends NativeArray {
      * @throws IllegalArgumentException if {@code initialCapacity < 0} or its byte size overflows
      * @throws HeapExhaustedError if the heap cannot provide the memory
      * @throws NullPointerException if {@code heap} is null
+     * @throws IllegalStateException if {@code heap} is closed
      */
     public NativeDoubleArray(Heap heap, long initialCapacity) {
         super(heap, ELEMENT.byteSize(), ELEMENT.byteAlignment(), initialCapacity);

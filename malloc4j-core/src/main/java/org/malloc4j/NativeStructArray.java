@@ -41,6 +41,7 @@ public final class NativeStructArray extends NativeArray {
      * @param elementLayout the layout of one element
      * @throws IllegalArgumentException if the layout's size is 0, or not a multiple of its alignment
      * @throws NullPointerException if an argument is null
+     * @throws IllegalStateException if {@code heap} is closed
      */
     public NativeStructArray(Heap heap, MemoryLayout elementLayout) {
         this(heap, elementLayout, 0);
@@ -56,6 +57,7 @@ public final class NativeStructArray extends NativeArray {
      *     if {@code initialCapacity < 0} or its byte size overflows
      * @throws HeapExhaustedError if the heap cannot provide the memory
      * @throws NullPointerException if an argument is null
+     * @throws IllegalStateException if {@code heap} is closed
      */
     public NativeStructArray(Heap heap, MemoryLayout elementLayout, long initialCapacity) {
         super(heap, checkLayout(elementLayout).byteSize(), elementLayout.byteAlignment(), initialCapacity);

@@ -142,6 +142,82 @@ class NativeArrayTest {
         }
     }
 
+    /** An overflow found when the array grows leaves the block as it was: still the array's. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = CheckMode.class, names = {"SAMPLED", "FULL"})
+    void aGrowthThatFindsAnOverflowLeavesTheBlockHeldByTheArray(CheckMode mode) {
+        try (Heap heap = Heap.builder().name("overflowed").checkMode(mode).sampleInterval(1).build()) {
+            NativeLongArray array = new NativeLongArray(heap, 8);
+            for (long i = 0; i < 8; i++) {
+                array.add(i);
+            }
+            MemorySegment past = MemorySegment.ofAddress(array.asSegment().address()).reinterpret(72);
+            long redzone = past.get(JAVA_LONG, 64);
+            past.set(JAVA_LONG, 64, 0xBADL);
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW,
+                    assertThrows(MemoryMisuseException.class, () -> array.add(8)).kind());
+            assertEquals(8, array.size());
+            assertHeldByTheArray(heap, array.asSegment());
+            past.set(JAVA_LONG, 64, redzone);
+            array.add(8);
+            assertEquals(8, array.get(8));
+            array.close();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /** A heap that injects faults still reports a misuse as one, and spends no injected failure on it. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(CheckMode.class)
+    void aMisusedReallocIsAMisuseEvenWhereFaultsAreInjected(CheckMode mode) {
+        // Every request that would take the heap past 1 MiB fails; the calls below ask for 2 MiB.
+        FaultInjection faults = FaultInjection.afterBytes(1 << 20);
+        try (Heap heap = Heap.builder().name("faulty").checkMode(mode).faultInjection(faults).build()) {
+            NativeLongArray array = new NativeLongArray(heap);
+            for (long i = 0; i < 100; i++) {
+                array.add(i);
+            }
+            MemorySegment block = heap.malloc(64);
+            heap.free(block);
+            long injected = faults.injectedFailures();
+            assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, assertThrows(MemoryMisuseException.class,
+                    () -> heap.realloc(array.asSegment(), 2 << 20)).kind());
+            MemoryMisuseException freed = assertThrows(MemoryMisuseException.class, () -> heap.realloc(block, 2 << 20));
+            assertTrue(freed.getMessage().contains("realloc"), freed.getMessage());
+            MemoryMisuseException interior = assertThrows(MemoryMisuseException.class,
+                    () -> heap.reallocAddress(array.asSegment().address() + 8, 2 << 20));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, interior.kind());
+            assertTrue(interior.getMessage().contains("attempting realloc"), interior.getMessage());
+            assertEquals(injected, faults.injectedFailures());
+            array.close();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void anArrayOnAClosedHeapCannotBeMade(Variant variant) {
+        Heap closed = Heap.builder().name("closed").build();
+        closed.close();
+        assertThrows(IllegalStateException.class, () -> variant.factory.apply(closed, 0L));
+        assertThrows(IllegalStateException.class, () -> variant.factory.apply(closed, 10L));
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void changingTheCountAfterTheHeapClosedThrowsAndChangesNothing(Variant variant) {
+        Heap heap = Heap.builder().name("closed-under").build();
+        NativeArray array = variant.factory.apply(heap, 0L);
+        for (long i = 0; i < 5; i++) {
+            variant.adder.add(array, i);
+        }
+        heap.close();
+        assertThrows(IllegalStateException.class, array::clear);
+        assertThrows(IllegalStateException.class, () -> array.resize(0));
+        assertThrows(IllegalStateException.class, () -> array.resize(4));
+        assertEquals(5, array.size());
+        array.close();
+    }
+
     // ---- construction ----
 
     @ParameterizedTest

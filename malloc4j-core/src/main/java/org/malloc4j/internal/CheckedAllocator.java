@@ -154,7 +154,7 @@ final class CheckedAllocator implements Allocator {
         prepare(newByteSize);
         if (!isChecked(address)) {
             if (newByteSize > 0 && faults != null) {
-                fast.usableSize(address);
+                fast.checkResizable(address);
                 if (injectFault(newByteSize)) {
                     return injectedFailure(newByteSize, throwing);
                 }

@@ -1098,16 +1098,35 @@ public final class HeapCore implements Allocator {
     @Override
     public long usableSize(long address) {
         checkOpen();
-        Page page = pageOf("usableSize", address);
+        Page page = livePage("usableSize", address);
+        return page.usable(page.blockIndex(address));
+    }
+
+    /**
+     * Throws what {@link #realloc} would for an address that is not a live block the heap API
+     * holds, and does nothing else: for a caller that must judge the call before it fails it on
+     * purpose (fault injection), so that a misuse is still reported as one.
+     */
+    void checkResizable(long address) {
+        checkOpen();
+        Page page = livePage("realloc", address);
+        if (page.isOwned(page.blockIndex(address))) {
+            throw MisuseReports.mismatch("realloc", address, name);
+        }
+    }
+
+    /** @return the page of the live block starting at {@code address}; else throws the misuse */
+    private Page livePage(String operation, long address) {
+        Page page = pageOf(operation, address);
         int index = page.blockIndex(address);
         if (index < 0) {
-            throw MisuseReports.interior("usableSize", address, page, name);
+            throw MisuseReports.interior(operation, address, page, name);
         }
         int state = page.isSingle() ? largeState(page) : page.blockState(index);
         if (state != BlockState.LIVE) {
-            throw misuse("usableSize", releaseCode(state), address, page);
+            throw misuse(operation, releaseCode(state), address, page);
         }
-        return page.usable(index);
+        return page;
     }
 
     /** A segment of exactly {@code byteSize} bytes over the block at {@code address}. */
