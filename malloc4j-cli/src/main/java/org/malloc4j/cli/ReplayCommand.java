@@ -109,7 +109,12 @@ final class ReplayCommand implements Callable<Integer> {
         ReplayReport report = ReplayReport.of(repeat, runs.statuses(), traces, errors, runs.results());
         PrintWriter table = JsonReport.STDOUT.equals(json) ? err : out;
         table.print(ResultTable.render(report));
-        table.flush();
+        // a PrintWriter keeps a failed write (a full disk, a closed pipe) to itself until asked
+        if (table.checkError() && table == out) {
+            err.println("malloc4j: the results could not be written to standard output: the write failed");
+            err.flush();
+            return ReplayReport.INCORRECT;
+        }
         if (json != null) {
             try {
                 JsonReport.write(report, json, out);

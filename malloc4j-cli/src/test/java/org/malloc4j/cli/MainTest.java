@@ -196,7 +196,18 @@ class MainTest {
 
     @Test
     void aJsonReportThatStandardOutputRefusesExitsWithOne() {
-        Writer full = new Writer() {
+        Writer full = fullStandardOutput();
+        StringWriter err = new StringWriter();
+        int exitCode = Main.run(new PrintWriter(full), new PrintWriter(err), "replay", "--allocator", "glibc",
+                "--repeat", "1", "--json", "-", traces.resolve("one.rep").toString());
+        assertEquals(1, exitCode, err.toString());
+        assertTrue(err.toString().contains("malloc4j: the JSON report could not be written to standard output: "
+                + "the write failed"), err.toString());
+    }
+
+    /** @return standard output on a full disk: every write fails */
+    private static Writer fullStandardOutput() {
+        return new Writer() {
             @Override
             public void write(char[] text, int offset, int length) throws IOException {
                 throw new IOException("No space left on device");
@@ -210,11 +221,16 @@ class MainTest {
             public void close() {
             }
         };
+    }
+
+    @Test
+    void aTableThatStandardOutputRefusesExitsWithOne() {
+        Writer full = fullStandardOutput();
         StringWriter err = new StringWriter();
         int exitCode = Main.run(new PrintWriter(full), new PrintWriter(err), "replay", "--allocator", "glibc",
-                "--repeat", "1", "--json", "-", traces.resolve("one.rep").toString());
+                "--repeat", "1", traces.resolve("one.rep").toString());
         assertEquals(1, exitCode, err.toString());
-        assertTrue(err.toString().contains("malloc4j: the JSON report could not be written to standard output: "
+        assertTrue(err.toString().contains("malloc4j: the results could not be written to standard output: "
                 + "the write failed"), err.toString());
     }
 
