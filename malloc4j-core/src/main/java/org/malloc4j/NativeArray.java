@@ -254,7 +254,7 @@ public abstract sealed class NativeArray implements AutoCloseable
      * without touching their bytes (removing the last, clearing, shrinking the size).
      */
     private void checkElementsAlive() {
-        if (capacity > 0 && !block.scope().isAlive()) {
+        if (heap.isClosed()) {
             throw new IllegalStateException("the heap of this " + getClass().getSimpleName()
                     + " is closed, and its elements with it");
         }
@@ -357,7 +357,13 @@ public abstract sealed class NativeArray implements AutoCloseable
             MemorySegment moved = heap.mallocAligned(byteSize, elementAlignment);
             heap.adopt(moved.address(), owner());
             MemorySegment.copy(block, 0, moved, 0, size * elementByteSize);
-            heap.freeOwned(block.address());
+            try {
+                heap.freeOwned(block.address());
+            } catch (RuntimeException | Error e) {
+                // The old block stands (its free found it overflowed, say): the array keeps it.
+                heap.freeOwned(moved.address());
+                throw e;
+            }
             block = moved;
         }
         capacity = newCapacity;

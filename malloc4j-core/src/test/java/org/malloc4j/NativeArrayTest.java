@@ -166,6 +166,29 @@ class NativeArrayTest {
         }
     }
 
+    /** Over-aligned elements move by malloc, copy and free: a free that finds the overflow gives the new block back. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = CheckMode.class, names = {"SAMPLED", "FULL"})
+    void aMoveThatFindsAnOverflowGivesTheNewBlockBack(CheckMode mode) {
+        MemoryLayout element = MemoryLayout.structLayout(JAVA_LONG, MemoryLayout.paddingLayout(24)).withByteAlignment(32);
+        try (Heap heap = Heap.builder().name("overflowed").checkMode(mode).sampleInterval(1).build()) {
+            NativeStructArray array = new NativeStructArray(heap, element, 2);
+            array.addZeroed();
+            array.addZeroed();
+            MemorySegment past = MemorySegment.ofAddress(array.asSegment().address()).reinterpret(65);
+            byte redzone = past.get(JAVA_BYTE, 64);
+            past.set(JAVA_BYTE, 64, (byte) (redzone ^ 0x55));
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW,
+                    assertThrows(MemoryMisuseException.class, array::addZeroed).kind());
+            assertEquals(1, heap.stats().liveBlocks());
+            assertHeldByTheArray(heap, array.asSegment());
+            past.set(JAVA_BYTE, 64, redzone);
+            array.addZeroed();
+            array.close();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     /** A heap that injects faults still reports a misuse as one, and spends no injected failure on it. */
     @ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(CheckMode.class)
@@ -210,7 +233,11 @@ class NativeArrayTest {
         for (long i = 0; i < 5; i++) {
             variant.adder.add(array, i);
         }
+        NativeArray empty = variant.factory.apply(heap, 0L);
         heap.close();
+        assertThrows(IllegalStateException.class, empty::clear);
+        assertThrows(IllegalStateException.class, () -> empty.resize(0));
+        empty.close();
         assertThrows(IllegalStateException.class, array::clear);
         assertThrows(IllegalStateException.class, () -> array.resize(0));
         assertThrows(IllegalStateException.class, () -> array.resize(4));
