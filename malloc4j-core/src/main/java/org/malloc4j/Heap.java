@@ -889,7 +889,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         return HeapScope.shared(this);
     }
 
-    private void checkNotClosedForDependent() {
+    /** @throws IllegalStateException if this heap is closed: a scope, arena, pool or array made now could take nothing */
+    void checkNotClosedForDependent() {
         if (isClosed()) {
             throw new IllegalStateException("heap '" + name() + "' is closed");
         }

@@ -55,9 +55,7 @@ public abstract sealed class NativeArray implements AutoCloseable
 
     NativeArray(Heap heap, long elementByteSize, long elementAlignment, long initialCapacity) {
         this.heap = Objects.requireNonNull(heap, "heap");
-        if (heap.isClosed()) {
-            throw new IllegalStateException("heap '" + heap.name() + "' is closed");
-        }
+        heap.checkNotClosedForDependent();
         this.elementByteSize = elementByteSize;
         this.elementAlignment = elementAlignment;
         this.maxCapacity = Long.MAX_VALUE / elementByteSize;
