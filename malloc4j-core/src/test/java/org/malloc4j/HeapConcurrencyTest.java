@@ -634,6 +634,12 @@ class HeapConcurrencyTest {
                             if (e.kind() != MemoryMisuseException.Kind.DOUBLE_FREE) {
                                 throw new AssertionError("expected DOUBLE_FREE: " + e.getMessage(), e);
                             }
+                            // A checked heap names the free that won: the other racer's, with its stack.
+                            String winner = "freed by thread \"racer-" + (1 - racer) + "\" here:\n    #0 ";
+                            if (heap.checkMode() == CheckMode.FULL && !e.getMessage().contains(winner)) {
+                                throw new AssertionError("expected the report to say " + winner + "…: "
+                                        + e.getMessage(), e);
+                            }
                         }
                     }
                 } catch (Throwable t) {

@@ -26,8 +26,9 @@ final class BlockRecord {
     volatile String owner;
     /** Set once damage to this block was reported, so it is not reported again and can be freed. */
     volatile boolean damageReported;
-    String freeThread;
-    StackTraceElement[] freeStack;
+    /** Who freed the block, set by {@link #claimFree} before anyone can find the block freed. */
+    private String freeThread;
+    private StackTraceElement[] freeStack;
 
     BlockRecord(long base, long address, long byteSize, long span) {
         this.base = base;
@@ -56,8 +57,36 @@ final class BlockRecord {
         return span - (address - base) - byteSize;
     }
 
-    void markFreed() {
-        freeThread = Thread.currentThread().getName();
-        freeStack = StackCapture.capture();
+    /**
+     * Records the calling thread and its stack as the block's free, unless another free did first:
+     * a double free racing that one then reports it, never a free not yet recorded.
+     *
+     * @return whether this call is the block's free
+     */
+    boolean claimFree() {
+        String thread = Thread.currentThread().getName();
+        StackTraceElement[] stack = StackCapture.capture();
+        synchronized (this) {
+            if (freeThread != null) {
+                return false;
+            }
+            freeThread = thread;
+            freeStack = stack;
+            return true;
+        }
+    }
+
+    /** Undoes {@link #claimFree} for a block that stays live after all. */
+    synchronized void unclaimFree() {
+        freeThread = null;
+        freeStack = null;
+    }
+
+    synchronized String freeThread() {
+        return freeThread;
+    }
+
+    synchronized StackTraceElement[] freeStack() {
+        return freeStack;
     }
 }

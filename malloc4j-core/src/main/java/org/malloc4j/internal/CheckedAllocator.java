@@ -438,7 +438,8 @@ final class CheckedAllocator implements Allocator {
     }
 
     /**
-     * Takes a live block out of use, as a free does: recorded as freed before it stops being live,
+     * Takes a live block out of use, as a free does: recorded as freed (by whom, then in the freed
+     * blocks) before it stops being live,
      * so that a free racing this call finds it in one map or the other and reports a double free,
      * never an address it knows nothing about; its scope closed, so its segments die; its bytes
      * filled with {@code fill}.
@@ -449,9 +450,15 @@ final class CheckedAllocator implements Allocator {
      */
     private void retire(BlockRecord block, String operation, byte fill) {
         long address = block.address;
+        // Who frees it is recorded first: a free racing this call reports this one, with its stack.
+        if (!block.claimFree()) {
+            // Freed by another thread meanwhile.
+            checkOpen();
+            throw SanitizerReports.doubleFree(operation, block, name);
+        }
         freed.put(address, block);
         if (!live.remove(address, block)) {
-            // Freed by another thread meanwhile, or taken by a close racing this call.
+            // Taken by a close racing this call.
             checkOpen();
             throw SanitizerReports.doubleFree(operation, block, name);
         }
@@ -459,9 +466,9 @@ final class CheckedAllocator implements Allocator {
             // A downcall is using the block: it stays live, for a call after the downcall returns.
             live.put(address, block);
             freed.remove(address, block);
+            block.unclaimFree();
             throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
-        block.markFreed();
         try {
             guardedMemory(address, block.byteSize).fill(fill);
         } catch (IllegalStateException unmapped) {

@@ -23,7 +23,7 @@ public final class SanitizerReports {
         StringBuilder text = title("attempting double-free on 0x" + hex(block.address) + " (" + operation + ")");
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
                 .append(describe(block)).append('\n');
-        text.append(stack("freed by thread \"" + block.freeThread + "\" here:", block.freeStack));
+        text.append(stack("freed by thread \"" + block.freeThread() + "\" here:", block.freeStack()));
         text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
         return finish(Kind.DOUBLE_FREE, block.address, text, StackCapture.capture(), heap);
     }
@@ -33,7 +33,7 @@ public final class SanitizerReports {
         StringBuilder text = title("heap-use-after-free on address 0x" + hex(block.address) + " (" + operation + ")");
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
                 .append(describe(block)).append('\n');
-        text.append(stack("freed by thread \"" + block.freeThread + "\" here:", block.freeStack));
+        text.append(stack("freed by thread \"" + block.freeThread() + "\" here:", block.freeStack()));
         text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
         return finish(Kind.USE_AFTER_FREE, block.address, text, StackCapture.capture(), heap);
     }
@@ -91,9 +91,9 @@ public final class SanitizerReports {
         text.append("WRITE of unknown size after free, found ").append(when).append('\n');
         text.append("0x").append(hex(badAddress)).append(" is located ").append(badAddress - block.address)
                 .append(" bytes inside of ").append(describe(block)).append('\n');
-        text.append(stack("freed by thread \"" + block.freeThread + "\" here:", block.freeStack));
+        text.append(stack("freed by thread \"" + block.freeThread() + "\" here:", block.freeStack()));
         text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
-        return finish(Kind.USE_AFTER_FREE, badAddress, text, block.freeStack, heap);
+        return finish(Kind.USE_AFTER_FREE, badAddress, text, block.freeStack(), heap);
     }
 
     static LeakReport leaks(List<BlockRecord> live, String heap) {
