@@ -250,6 +250,37 @@ class CheckedModeSampledTest {
         }
     }
 
+    /**
+     * Each malloc is drawn for sampling once, whoever draws it: also in a heap that injects faults,
+     * and for a raw malloc aligned to 16 bytes, which the fast path serves as a plain malloc.
+     */
+    @Test
+    void aMallocIsSampledOnceWithFaultInjectionAndWithSmallAlignmentsToo() {
+        int interval = 64;
+        int count = 64_000;
+        int mean = count / interval;
+        for (boolean faults : new boolean[] {false, true}) {
+            for (boolean aligned : new boolean[] {false, true}) {
+                Heap.Builder builder = Heap.builder().name("sampled-once").checkMode(CheckMode.SAMPLED)
+                        .sampleInterval(interval).purgeDelay(Duration.ofHours(1));
+                if (faults) {
+                    builder.faultInjection(FaultInjection.firstN(0));
+                }
+                try (Heap heap = builder.build()) {
+                    List<Long> blocks = new ArrayList<>(count);
+                    for (int i = 0; i < count; i++) {
+                        blocks.add(aligned ? heap.mallocAlignedAddress(SIZE, 16) : heap.mallocAddress(SIZE));
+                    }
+                    long sampled = heap.leaks().blocks();
+                    assertTrue(sampled >= mean / 2 && sampled <= mean * 3 / 2, sampled + " of " + count
+                            + " mallocs sampled at interval " + interval + (faults ? ", injecting faults" : "")
+                            + (aligned ? ", aligned to 16" : ""));
+                    blocks.forEach(heap::freeAddress);
+                }
+            }
+        }
+    }
+
     /** A sampled malloc hands back the fast block it first got: that block is no malloc of the caller's. */
     @Test
     void eachMallocAndFreeIsCountedOnceWhetherSampledOrNot() {

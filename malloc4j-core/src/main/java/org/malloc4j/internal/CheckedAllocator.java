@@ -101,12 +101,8 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public long malloc(long byteSize, boolean throwing) {
-        if (faults == null && mode == CheckMode.SAMPLED && sampleMask != 0) {
-            // The fast core counts its mallocs per thread and hands every sampled one back here.
-            return fast.malloc(byteSize, throwing);
-        }
-        // One draw per allocation: drawing again below would sample one in N squared.
-        boolean sampled = sample();
+        // One draw per allocation: the fast core's, when it samples its own mallocs.
+        boolean sampled = !fastCoreSamples() && sample();
         if (faults == null && !sampled) {
             return fast.malloc(byteSize, throwing);
         }
@@ -141,7 +137,9 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        return settled(byteSize, () -> sample()
+        // The fast core serves an alignment of 16 bytes or less as a malloc, which it may sample itself.
+        boolean sampled = (byteAlignment > REDZONE || !fastCoreSamples()) && sample();
+        return settled(byteSize, () -> sampled
                 ? allocateChecked(byteSize, alignedFront(byteAlignment), byteAlignment, false, throwing)
                 : fast.mallocAligned(byteSize, byteAlignment, throwing));
     }
@@ -326,7 +324,7 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public Allocator fastPath() {
-        return faults == null && mode == CheckMode.SAMPLED && sampleMask != 0 ? fast : this;
+        return faults == null && fastCoreSamples() ? fast : this;
     }
 
     /** The fast core picked this malloc for sampling: check it instead of the fast block it got. */
@@ -788,6 +786,14 @@ final class CheckedAllocator implements Allocator {
             case SAMPLED -> (ThreadLocalRandom.current().nextInt() & sampleMask) == 0;
             default -> false;
         };
+    }
+
+    /**
+     * Whether the fast core picks the mallocs to sample itself (sampled mode at an interval above
+     * 1), counting them per thread and handing each one it picks back to {@link #sampleInstead}.
+     */
+    private boolean fastCoreSamples() {
+        return mode == CheckMode.SAMPLED && sampleMask != 0;
     }
 
     private boolean isChecked(long address) {
