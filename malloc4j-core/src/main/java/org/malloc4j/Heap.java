@@ -42,7 +42,12 @@ import org.malloc4j.internal.HeapCore;
  * pointer, foreign memory, a block of another heap) throws {@link MemoryMisuseException} in O(1),
  * before anything changes: the heap stays consistent. Sizes are checked too: negative sizes,
  * {@code count × size} overflow and alignments that are not powers of two throw
- * {@link IllegalArgumentException}.
+ * {@link IllegalArgumentException}. In a checked mode, a call that takes freed blocks out of
+ * quarantine verifies them first, and throws {@link MemoryMisuseException} of kind
+ * {@link MemoryMisuseException.Kind#USE_AFTER_FREE} if one was written after its free: a free or
+ * realloc (as they say), {@link #trim()}, and an allocation that needs their memory under the
+ * heap's {@linkplain Builder#maxCommittedBytes limit}. Such an allocation allocates nothing; the
+ * blocks have left quarantine all the same, so the next allocation can have their memory.
  *
  * <h2>Edge cases, chosen as C leaves them open</h2>
  * <ul>
@@ -141,6 +146,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     {@value #MIN_ALIGNMENT} bytes, overlapping no other live block
      * @throws IllegalArgumentException if {@code byteSize < 0}
      * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment malloc(long byteSize) {
@@ -154,6 +161,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @param byteSize the size in bytes, 0 or more
      * @return the block, or {@link MemorySegment#NULL} if memory is exhausted
      * @throws IllegalArgumentException if {@code byteSize < 0}
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment tryMalloc(long byteSize) {
@@ -170,6 +179,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if either argument is negative or {@code count * byteSize}
      *     overflows a {@code long}
      * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment calloc(long count, long byteSize) {
@@ -185,6 +196,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @param byteSize the size of one element in bytes, 0 or more
      * @return the zero-filled block, or {@link MemorySegment#NULL} if memory is exhausted
      * @throws IllegalArgumentException if either argument is negative or the product overflows
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment tryCalloc(long count, long byteSize) {
@@ -308,6 +321,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
      *     positive power of two
      * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     public MemorySegment mallocAligned(long byteSize, long byteAlignment) {
@@ -331,6 +346,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
      *     positive power of two
      * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     @Override
@@ -379,6 +396,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     {@value #MIN_ALIGNMENT} bytes; never 0
      * @throws IllegalArgumentException if {@code byteSize < 0}
      * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     public long mallocAddress(long byteSize) {
@@ -394,6 +413,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the address of a zero-filled block of at least {@code count * byteSize} bytes; never 0
      * @throws IllegalArgumentException if either argument is negative or the product overflows
      * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     public long callocAddress(long count, long byteSize) {
@@ -410,6 +431,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
      *     positive power of two
      * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
      */
     public long mallocAlignedAddress(long byteSize, long byteAlignment) {
@@ -489,6 +512,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     committed after {@code trim()}).
      * </ul>
      *
+     * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
+     *     was written after its free (see Misuse above); the quarantine is emptied all the same
      * @throws IllegalStateException if this heap is closed
      */
     public void trim() {

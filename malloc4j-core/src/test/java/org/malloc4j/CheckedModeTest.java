@@ -149,6 +149,48 @@ class CheckedModeTest {
         }
     }
 
+    /**
+     * A malloc under the limit that needs the quarantine's memory verifies the blocks it takes out:
+     * one written after its free is reported, that malloc allocates nothing, and the next succeeds.
+     */
+    @Test
+    void aMallocThatTakesABlockWrittenAfterFreeOutOfQuarantineReportsItAndAllocatesNothing() {
+        try (Heap limited = Heap.builder().name("checked-limit").checkMode(CheckMode.FULL)
+                .maxCommittedBytes(1L << 20).build()) {
+            long written = limited.mallocAddress(100_000);
+            limited.freeAddress(written);
+            raw(written, 1).set(JAVA_BYTE, 0, (byte) 1);
+            List<Long> blocks = new ArrayList<>();
+            MemoryMisuseException found = null;
+            while (found == null) {
+                HeapStats before = limited.stats();
+                try {
+                    blocks.add(limited.mallocAddress(100_000));
+                } catch (MemoryMisuseException e) {
+                    found = e;
+                    assertEquals(before.mallocCount(), limited.stats().mallocCount(), "blocks allocated");
+                }
+            }
+            assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE, found.kind(), found.getMessage());
+            assertEquals(written, found.address(), found.getMessage());
+            blocks.add(limited.mallocAddress(100_000));
+            blocks.forEach(limited::freeAddress);
+            limited.check();
+        }
+    }
+
+    @Test
+    void trimReportsABlockWrittenAfterFreeAndStillEmptiesTheQuarantine() {
+        long written = heap.mallocAddress(64);
+        heap.freeAddress(written);
+        raw(written + 8, 1).set(JAVA_BYTE, 0, (byte) 1);
+        MemoryMisuseException found = assertThrows(MemoryMisuseException.class, heap::trim);
+        assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE, found.kind(), found.getMessage());
+        assertEquals(written + 8, found.address(), found.getMessage());
+        heap.trim();
+        heap.check();
+    }
+
     @Test
     void callocZeroesMemoryThatWasPoisonedBefore() {
         heap.close();
