@@ -284,6 +284,11 @@ public final class BumpArena implements Arena {
      * Closes this arena: every slice becomes inaccessible, then every chunk and side block goes back
      * to the heap (unless the heap was closed first, which took them already).
      *
+     * @throws MemoryMisuseException in a checked mode, if a chunk or side block was written past its
+     *     bounds through a raw address ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}), or
+     *     a block its free pushed out of quarantine was written after its free
+     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the arena is closed and every block
+     *     given back all the same
      * @throws IllegalStateException if this arena is already closed
      * @throws WrongThreadException if the caller is not the thread that made this arena
      */
@@ -309,15 +314,22 @@ public final class BumpArena implements Arena {
         return true;
     }
 
-    /** Marks this arena closed and gives every chunk and side block back; no slice is reachable now. */
+    /**
+     * Marks this arena closed and gives every chunk and side block back; no slice is reachable now.
+     *
+     * @throws MemoryMisuseException if a checked mode found a block damaged, once all are back
+     */
     private void release() {
         closed = true;
         heap.detach(this);
-        if (!heap.isClosed()) {
-            chunks.freeAll(heap);
-            sides.freeAll(heap);
-        }
         enterChunk(-1, 0);
+        if (!heap.isClosed()) {
+            MemoryMisuseException chunkDamage = chunks.freeAll(heap);
+            MemoryMisuseException sideDamage = sides.freeAll(heap);
+            if (chunkDamage != null || sideDamage != null) {
+                throw chunkDamage != null ? chunkDamage : sideDamage;
+            }
+        }
     }
 
     /** @return whether {@link #close()} has been called */
@@ -473,13 +485,19 @@ public final class BumpArena implements Arena {
             segments[j] = segment;
         }
 
-        void freeAll(Heap heap) {
+        /** Gives every block back, even past one a checked mode finds damaged. @return the first damage, or null */
+        MemoryMisuseException freeAll(Heap heap) {
+            MemoryMisuseException first = null;
             for (int i = 0; i < size; i++) {
-                heap.freeOwned(addresses[i]);
+                MemoryMisuseException damage = heap.releaseOwned(addresses[i]);
+                if (first == null) {
+                    first = damage;
+                }
             }
             size = 0;
             totalByteSize = 0;
             segments = new MemorySegment[0];
+            return first;
         }
     }
 }

@@ -150,7 +150,11 @@ public final class FixedSizePool implements AutoCloseable {
      *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#ALLOC_DEALLOC_MISMATCH} if
      *     it is a live block of the heap itself, {@link Kind#BAD_FREE}
      *     otherwise (a segment of the Java heap included, then with address 0, even once this pool
-     *     is closed, as {@link Heap#free} reports it); nothing changes and the pool stays usable
+     *     is closed, as {@link Heap#free} reports it); nothing changes and the pool stays usable.
+     *     Also, in a checked mode, when the free gives the block's page back to the heap and the page
+     *     was written past its end through a raw address ({@link Kind#HEAP_BUFFER_OVERFLOW}, or
+     *     {@link Kind#USE_AFTER_FREE} for a block that free pushed out of quarantine): the block is
+     *     freed and the page given back all the same
      * @throws IllegalStateException if this pool is closed and {@code block} is a native segment
      *     other than {@link MemorySegment#NULL}
      * @throws NullPointerException if {@code block} is null
@@ -174,7 +178,8 @@ public final class FixedSizePool implements AutoCloseable {
      * @throws MemoryMisuseException if {@code address} is not the start of a live block of this pool:
      *     {@link Kind#DOUBLE_FREE} if it was freed before, {@link Kind#ALLOC_DEALLOC_MISMATCH} if
      *     it is a live block of the heap itself, {@link Kind#BAD_FREE}
-     *     otherwise; nothing changes and the pool stays usable
+     *     otherwise; nothing changes and the pool stays usable. In a checked mode also as
+     *     {@link #free(MemorySegment)} says, when the free gives a damaged page back
      * @throws IllegalStateException if this pool is closed and {@code address} is not 0
      */
     public void freeAddress(long address) {
@@ -263,7 +268,10 @@ public final class FixedSizePool implements AutoCloseable {
         if (emptyPages > 0 && closeArena(page)) {
             unlink(page);
             table.remove(page);
-            heap.freeOwned(page.base);
+            MemoryMisuseException damage = heap.releaseOwned(page.base);
+            if (damage != null) {
+                throw damage;
+            }
             return;
         }
         emptyPages++;
@@ -317,6 +325,10 @@ public final class FixedSizePool implements AutoCloseable {
      *     back as a successful close does (its segments inaccessible, its blocks freed, so they no
      *     longer count as live and freeing one is a {@link Kind#BAD_FREE}). Close it again later to
      *     finish.
+     * @throws MemoryMisuseException in a checked mode, if a page was written past its end through a
+     *     raw address ({@link Kind#HEAP_BUFFER_OVERFLOW}), or a block a page's free pushed out of
+     *     quarantine was written after its free ({@link Kind#USE_AFTER_FREE}); the pool is closed and
+     *     every page given back all the same
      */
     @Override
     public void close() {
@@ -325,6 +337,7 @@ public final class FixedSizePool implements AutoCloseable {
             checkOpen();
             IllegalStateException inUse = null;
             int pagesInUse = 0;
+            MemoryMisuseException damage = null;
             for (PoolPage page : table.pages()) {
                 try {
                     page.arena.close();
@@ -335,31 +348,43 @@ public final class FixedSizePool implements AutoCloseable {
                     pagesInUse++;
                     continue;
                 }
-                giveBack(page);
+                MemoryMisuseException found = giveBack(page);
+                if (damage == null) {
+                    damage = found;
+                }
             }
             if (inUse != null) {
-                throw new IllegalStateException("pool '" + name + "' is not closed: a downcall is using a segment "
-                        + "of " + pagesInUse + " of its pages, which stay open with their blocks; the other pages "
-                        + "were closed and given back; close it again later", inUse);
+                IllegalStateException notClosed = new IllegalStateException("pool '" + name + "' is not closed: a "
+                        + "downcall is using a segment of " + pagesInUse + " of its pages, which stay open with their "
+                        + "blocks; the other pages were closed and given back; close it again later", inUse);
+                if (damage != null) {
+                    notClosed.addSuppressed(damage);
+                }
+                throw notClosed;
             }
             closed = true;
             heap.detach(this);
+            if (damage != null) {
+                throw damage;
+            }
         } finally {
             unlock();
         }
     }
 
-    /** Drops a page whose arena is closed, with its blocks, and gives its memory back to the heap. */
-    private void giveBack(PoolPage page) {
+    /**
+     * Drops a page whose arena is closed, with its blocks, and gives its memory back to the heap.
+     *
+     * @return the damage a checked mode found in the page (it is given back all the same), or null
+     */
+    private MemoryMisuseException giveBack(PoolPage page) {
         unlink(page);
         table.remove(page);
         liveBlocks -= page.live();
         if (page.isEmpty()) {
             emptyPages--;
         }
-        if (!heap.isClosed()) {
-            heap.freeOwned(page.base);
-        }
+        return heap.isClosed() ? null : heap.releaseOwned(page.base);
     }
 
     /** @return whether {@link #close()} has been called */

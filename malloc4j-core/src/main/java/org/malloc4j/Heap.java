@@ -593,6 +593,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     memory mapped); if a confined scope or arena of another thread that is still alive is
      *     still open (only its thread can close it; the heap then stays open, with every other
      *     dependent closed); or if a downcall is using memory of the heap, as described above
+     * @throws MemoryMisuseException in a checked mode, if closing a scope, arena or pool found one of
+     *     its blocks damaged, as their {@code close()} says; the heap is closed all the same
      */
     @Override
     public void close() {
@@ -606,12 +608,16 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
         java.util.List<String> otherThreads = new java.util.ArrayList<>();
         java.util.List<String> inUse = new java.util.ArrayList<>();
+        MemoryMisuseException damage = null;
         for (AutoCloseable dependent : java.util.List.copyOf(dependents)) {
             try {
-                dependent.close();
-            } catch (WrongThreadException e) {
-                if (!closeIfOwnerEnded(dependent)) {
+                if (!closeDependent(dependent)) {
                     otherThreads.add(dependent.toString());
+                }
+            } catch (MemoryMisuseException e) {
+                // It closed, giving every block back, and found one damaged: reported once the heap is closed.
+                if (damage == null) {
+                    damage = e;
                 }
             } catch (Exception e) {
                 if (isClosed(dependent)) {
@@ -623,12 +629,41 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             }
         }
         if (!otherThreads.isEmpty() || !inUse.isEmpty()) {
-            throw new IllegalStateException("heap '" + name() + "' is not closed:"
+            IllegalStateException notClosed = new IllegalStateException("heap '" + name() + "' is not closed:"
                     + (inUse.isEmpty() ? "" : " a downcall is using a segment of these, which stay open; close the "
                             + "heap again after it returns: " + inUse + (otherThreads.isEmpty() ? "" : ";"))
                     + (otherThreads.isEmpty() ? "" : " close these on their own threads first: " + otherThreads));
+            if (damage != null) {
+                notClosed.addSuppressed(damage);
+            }
+            throw notClosed;
         }
-        core.close();
+        try {
+            core.close();
+        } catch (RuntimeException e) {
+            if (damage != null) {
+                e.addSuppressed(damage);
+            }
+            throw e;
+        }
+        if (damage != null) {
+            throw damage;
+        }
+    }
+
+    /**
+     * Closes a scope, arena or pool for {@link #close()}: a confined one of another thread only if
+     * that thread has ended.
+     *
+     * @return false if it is confined to another thread, which is still alive, so it stays open
+     */
+    private static boolean closeDependent(AutoCloseable dependent) throws Exception {
+        try {
+            dependent.close();
+            return true;
+        } catch (WrongThreadException e) {
+            return closeIfOwnerEnded(dependent);
+        }
     }
 
     private static boolean isClosed(AutoCloseable dependent) {
@@ -702,6 +737,36 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /** Frees a block on behalf of the scope, arena, pool or growable array holding it. */
     void freeOwned(long address) {
         core.freeOwned(address);
+    }
+
+    /**
+     * Frees a block on behalf of a scope, arena or pool that lets go of it whatever the free finds:
+     * where a checked mode finds the block damaged (its redzones overwritten through a raw address, or
+     * a block its free pushes out of quarantine written after its free), the block is still freed,
+     * each damage being reported once, and the report is returned for the caller to throw once it
+     * has let go of the rest.
+     *
+     * @return the first misuse the free found, or null
+     */
+    MemoryMisuseException releaseOwned(long address) {
+        MemoryMisuseException first = null;
+        while (true) {
+            try {
+                core.freeOwned(address);
+                return first;
+            } catch (MemoryMisuseException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+                String owner = core.ownerOf(address);
+                if (owner == null || owner.isEmpty()) {
+                    // No longer held: freed before the report was thrown (damage found in quarantine after).
+                    return first;
+                }
+            }
+        }
     }
 
     /**
@@ -891,7 +956,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * {@link WrongThreadException}); after {@code close()} its segments are inaccessible (access
      * throws {@link IllegalStateException}) and {@code close()} again throws
      * {@link IllegalStateException}. A scope's blocks are freed by closing it, never one by one.
-     * Closing the heap closes the scope first (see {@link #close()}).
+     * Closing the heap closes the scope first (see {@link #close()}). In a checked mode, a
+     * {@code close()} that finds a block written past its bounds through a raw address throws
+     * {@link MemoryMisuseException} ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}) after
+     * freeing every block all the same.
      *
      * @return a new confined scope drawing from this heap
      * @throws IllegalStateException if this heap is closed

@@ -116,6 +116,11 @@ final class HeapScope implements Arena {
      * Closes this scope: every segment it returned becomes inaccessible, then every block it
      * allocated goes back to the heap (unless the heap was closed first, which took them already).
      *
+     * @throws MemoryMisuseException in a checked mode, if a block was written past its bounds
+     *     through a raw address ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}), or a
+     *     block a free pushed out of quarantine was written after its free
+     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the scope is closed and every block
+     *     freed all the same
      * @throws IllegalStateException if this scope is already closed, or a segment of it is being
      *     accessed by a downcall at this moment; nothing changes then (and {@link Heap#close()}
      *     leaves this scope and the heap open)
@@ -159,17 +164,30 @@ final class HeapScope implements Arena {
         return true;
     }
 
-    /** Marks this scope closed and frees its blocks; none of its segments is reachable now. */
+    /**
+     * Marks this scope closed and frees its blocks; none of its segments is reachable now.
+     *
+     * @throws MemoryMisuseException if a checked mode found a block damaged, once all are freed
+     */
     private void release() {
         closed = true;
         heap.detach(this);
-        if (!heap.isClosed()) {
-            for (int i = 0; i < blockCount; i++) {
-                heap.freeOwned(blocks[i]);
-            }
-        }
+        long[] held = blocks;
+        int count = blockCount;
         blocks = null;
         blockCount = 0;
+        if (!heap.isClosed()) {
+            MemoryMisuseException first = null;
+            for (int i = 0; i < count; i++) {
+                MemoryMisuseException damage = heap.releaseOwned(held[i]);
+                if (first == null) {
+                    first = damage;
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        }
     }
 
     /** @return whether this scope is closed */

@@ -5,7 +5,10 @@ import java.util.Objects;
 /**
  * A misuse of the heap that malloc4j caught: a block freed twice, an address that is not the start
  * of a live block, and (in checked modes) the other kinds of {@link Kind}. The heap is left exactly
- * as it was before the call that threw: nothing is freed or corrupted, and it stays usable.
+ * as it was before the call that threw: nothing is freed or corrupted, and it stays usable. The
+ * exception is a {@code close()} (of a scope, {@link BumpArena}, {@link FixedSizePool} or heap), or a
+ * pool's free that gives a page back, which finds a block damaged in a checked mode: it lets go of
+ * every block all the same, then throws, as its documentation says.
  *
  * <p>{@link #kind()} names the error as AddressSanitizer names it; {@link #address()} is the
  * address the call was given; {@link #getMessage()} is the report text.

@@ -314,6 +314,39 @@ class BumpArenaTest {
         assertEquals(0, arena.heldBytes());
     }
 
+    /** A close that finds a chunk overflowed through a raw address reports it and still gives every block back. */
+    @Test
+    void aCloseThatFindsAnOverflowReportsItAndStillGivesEveryBlockBack() {
+        try (Heap heap = Heap.builder().name("overflowed").checkMode(CheckMode.FULL).build()) {
+            BumpArena arena = BumpArena.ofConfined(heap, 256);
+            MemorySegment first = arena.allocate(256, 1);
+            arena.allocate(256, 1);
+            arena.allocate(1000, 1);
+            MemorySegment.ofAddress(first.address()).reinterpret(257).set(JAVA_BYTE, 256, (byte) 1);
+
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, arena::close);
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+            assertTrue(arena.isClosed());
+            assertEquals(0, heap.stats().liveBlocks());
+            assertTrue(heap.leaks().isEmpty(), heap.leaks()::text);
+        }
+    }
+
+    /** The heap's close reports the overflow its arena's close finds, once every block is back and the heap closed. */
+    @Test
+    void closingTheHeapReportsAnOverflowItsArenaFindsAndClosesAllTheSame() {
+        Heap heap = Heap.builder().name("overflowed").checkMode(CheckMode.FULL).build();
+        BumpArena arena = BumpArena.ofConfined(heap, 256);
+        MemorySegment first = arena.allocate(256, 1);
+        MemorySegment.ofAddress(first.address()).reinterpret(257).set(JAVA_BYTE, 256, (byte) 1);
+
+        MemoryMisuseException e = assertThrows(MemoryMisuseException.class, heap::close);
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+        assertTrue(arena.isClosed());
+        assertTrue(heap.isClosed());
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
     @Test
     void aSliceIsInaccessibleAfterTheArenaCloses() {
         BumpArena arena = BumpArena.ofConfined(HEAP);

@@ -1,5 +1,6 @@
 package org.malloc4j;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -553,6 +554,43 @@ class FixedSizePoolTest {
                 assertEquals(live.size(), pool.liveBlocks());
                 assertTrue(pool.pageCount() <= live.size() + 1, "at most one empty page is kept");
             }
+        }
+    }
+
+    /** A close that finds a page overflowed through a raw address reports it and still gives every page back. */
+    @Test
+    void aCloseThatFindsAnOverflowReportsItAndStillGivesEveryPageBack() {
+        try (Heap heap = Heap.builder().name("overflowed").checkMode(CheckMode.FULL).build()) {
+            FixedSizePool pool = FixedSizePool.builder(heap, 64).blocksPerPage(2).build();
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                blocks.add(pool.allocate());
+            }
+            MemorySegment.ofAddress(blocks.get(1).address()).reinterpret(65).set(JAVA_BYTE, 64, (byte) 1);
+
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, pool::close);
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+            assertTrue(pool.isClosed());
+            assertEquals(0, heap.stats().liveBlocks());
+            assertTrue(heap.leaks().isEmpty(), heap.leaks()::text);
+        }
+    }
+
+    /** A free that gives an overflowed page back reports it, and the block and page are gone all the same. */
+    @Test
+    void aFreeThatGivesAnOverflowedPageBackReportsItAndStillGivesThePageBack() {
+        try (Heap heap = Heap.builder().name("overflowed").checkMode(CheckMode.FULL).build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 64).blocksPerPage(1).build()) {
+            MemorySegment kept = pool.allocate();
+            MemorySegment damaged = pool.allocate();
+            pool.free(kept);
+            MemorySegment.ofAddress(damaged.address()).reinterpret(65).set(JAVA_BYTE, 64, (byte) 1);
+
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.free(damaged));
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+            assertEquals(0, pool.liveBlocks());
+            assertEquals(1, pool.pageCount());
+            assertEquals(1, heap.stats().liveBlocks());
         }
     }
 }

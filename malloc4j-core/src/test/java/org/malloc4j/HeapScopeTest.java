@@ -234,4 +234,23 @@ class HeapScopeTest {
             assertEquals(8, scope.allocate(JAVA_LONG).byteSize());
         }
     }
+
+    /** A close that finds a block overflowed through a raw address reports it and still frees every block. */
+    @Test
+    void aCloseThatFindsAnOverflowReportsItAndStillFreesEveryBlock() {
+        try (Heap heap = Heap.builder().name("overflowed").checkMode(CheckMode.FULL).build()) {
+            Arena scope = heap.newScope();
+            MemorySegment first = scope.allocate(32);
+            scope.allocate(32);
+            scope.allocate(64, 64);
+            MemorySegment.ofAddress(first.address()).reinterpret(33).set(JAVA_BYTE, 32, (byte) 1);
+
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, scope::close);
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+            assertFalse(scope.scope().isAlive());
+            assertThrows(IllegalStateException.class, scope::close);
+            assertEquals(0, heap.stats().liveBlocks());
+            assertTrue(heap.leaks().isEmpty(), heap.leaks()::text);
+        }
+    }
 }
