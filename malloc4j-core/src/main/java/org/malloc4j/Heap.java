@@ -73,6 +73,8 @@ import org.malloc4j.internal.HeapCore;
 public final class Heap implements SegmentAllocator, AutoCloseable {
     /** The least alignment of every block, in bytes. */
     public static final long MIN_ALIGNMENT = 16;
+    /** How many frees {@link #releaseOwned} tries: one that reports damage, one that frees, and a spare. */
+    private static final int RELEASE_ATTEMPTS = 3;
 
     private static volatile Heap globalHeap;
 
@@ -750,7 +752,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     MemoryMisuseException releaseOwned(long address) {
         MemoryMisuseException first = null;
-        while (true) {
+        // A free that finds damage reports it once and leaves the block live, so the next try frees
+        // it. The bound only keeps a close from spinning if a free ever kept finding something new.
+        for (int attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
             try {
                 core.freeOwned(address);
                 return first;
@@ -767,6 +771,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                 }
             }
         }
+        return first;
     }
 
     /**
