@@ -541,7 +541,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * The blocks live now, grouped by allocation site (LeakSanitizer's report). Only checked modes
      * record sites: in {@link CheckMode#FAST} mode the report is empty, and in
      * {@link CheckMode#SAMPLED} mode it covers the sampled blocks. A built heap in a checked mode
-     * prints this report to standard error when it is closed with blocks live.
+     * prints this report to standard error when it is closed with blocks live. Once the heap is
+     * closed, the report is of the blocks live when it closed: what it leaked, which
+     * {@link #stats()} keeps counting too.
      *
      * @return the report, empty when nothing is live (or nothing is tracked)
      */

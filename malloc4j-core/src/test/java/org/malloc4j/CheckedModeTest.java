@@ -318,6 +318,31 @@ class CheckedModeTest {
      * {@code org.malloc4j.NativeArray.resizeBlock}, a malloc4j frame, instead of the user's line
      * (LeakSanitizer's and this project's reports start at the user's frame).
      */
+    /**
+     * After close, the leak report must still show what the heap leaked, as its statistics do: an
+     * empty report then would tell a test that checks {@code leaks()} after closing that nothing leaked.
+     */
+    @Test
+    void afterCloseTheLeakReportIsWhatTheHeapLeaked() {
+        Heap leaky = Heap.builder().name("leaky").checkMode(CheckMode.FULL).build();
+        leaky.mallocAddress(24);
+        leaky.mallocAddress(40);
+        leaky.freeAddress(leaky.mallocAddress(100));
+        PrintStream original = System.err;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(printed, true));
+        try {
+            leaky.close();
+        } finally {
+            System.setErr(original);
+        }
+        LeakReport leaks = leaky.leaks();
+        assertEquals(2, leaks.blocks(), leaks::text);
+        assertEquals(64, leaks.bytes());
+        assertEquals(leaky.stats().liveBlocks(), leaks.blocks());
+        assertEquals(printed.toString().strip(), leaks.text().strip());
+    }
+
     @Test
     void aLeakedGrowableArrayIsReportedAtTheUsersLine() {
         NativeLongArray array = new NativeLongArray(heap, 4);

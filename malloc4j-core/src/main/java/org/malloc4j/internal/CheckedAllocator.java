@@ -63,6 +63,11 @@ final class CheckedAllocator implements Allocator {
     private final AtomicLong replacedFastBlocks = new AtomicLong();
     /** Set when {@link #close} starts: from then on the heap is closed to every caller. */
     private final AtomicBoolean closing = new AtomicBoolean();
+    /**
+     * The blocks live when the heap closed, which it leaked: what {@link #leaks} reports from then
+     * on, as the statistics keep counting them.
+     */
+    private volatile LeakReport leaksAtClose;
     /** Checked blocks a downcall was using when the heap closed: their arenas, and memory, are kept. */
     private final List<BlockRecord> inUseAtClose = new ArrayList<>();
 
@@ -597,7 +602,8 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public LeakReport leaks() {
-        return SanitizerReports.leaks(new ArrayList<>(live.values()), name);
+        LeakReport atClose = leaksAtClose;
+        return atClose != null ? atClose : SanitizerReports.leaks(new ArrayList<>(live.values()), name);
     }
 
     // ---- segments ----
@@ -721,6 +727,7 @@ final class CheckedAllocator implements Allocator {
             if (!leaks.isEmpty()) {
                 System.err.println(leaks.text());
             }
+            leaksAtClose = leaks;
             inUseAtClose.addAll(live.values());
             live.clear();
             quarantine.drain();
