@@ -363,7 +363,7 @@ final class CheckedAllocator implements Allocator {
         checkOpen();
         BlockRecord previous = freed.get(address);
         if (previous == null) {
-            return SanitizerReports.badFree(operation, address, null, name);
+            return SanitizerReports.badFree(operation, address, null, false, name);
         }
         return operation.equals("free") || operation.equals("realloc")
                 ? SanitizerReports.doubleFree(operation, previous, name)
@@ -514,11 +514,43 @@ final class CheckedAllocator implements Allocator {
                     ? SanitizerReports.queryAfterFree(operation, previous, name)
                     : SanitizerReports.doubleFree(operation, previous, name);
         }
+        BlockRecord around = liveSpanAround(address);
+        if (around != null) {
+            throw SanitizerReports.badFree(operation, address, around, false, name);
+        }
+        BlockRecord freedAround = freedSpanAround(address);
+        throw SanitizerReports.badFree(operation, address, freedAround, freedAround != null, name);
+    }
+
+    /** @return the live block whose memory, redzones included, holds {@code address}, or null */
+    private BlockRecord liveSpanAround(long address) {
         Map.Entry<Long, BlockRecord> below = live.floorEntry(address);
-        BlockRecord containing = below != null
-                && address < below.getValue().address + Math.max(1, below.getValue().byteSize)
-                ? below.getValue() : null;
-        throw SanitizerReports.badFree(operation, address, containing, name);
+        if (below != null && spans(below.getValue(), address)) {
+            return below.getValue();
+        }
+        // A front redzone lies below its block's address.
+        Map.Entry<Long, BlockRecord> above = live.higherEntry(address);
+        return above != null && spans(above.getValue(), address) ? above.getValue() : null;
+    }
+
+    /**
+     * @return the latest freed block still remembered whose memory, redzones included, held
+     *     {@code address}, or null; a scan, for a report only
+     */
+    private BlockRecord freedSpanAround(long address) {
+        BlockRecord latest = null;
+        synchronized (freed) {
+            for (BlockRecord block : freed.values()) {
+                if (spans(block, address)) {
+                    latest = block;
+                }
+            }
+        }
+        return latest;
+    }
+
+    private static boolean spans(BlockRecord block, long address) {
+        return address >= block.base && address < block.base + block.span;
     }
 
     // ---- checks ----
@@ -631,7 +663,7 @@ final class CheckedAllocator implements Allocator {
             checkOpen();
             BlockRecord previous = freed.get(address);
             throw previous != null ? SanitizerReports.queryAfterFree("segment", previous, name)
-                    : SanitizerReports.badFree("segment", address, null, name);
+                    : SanitizerReports.badFree("segment", address, null, false, name);
         }
         CLEANER.register(segment, () -> reportUnreachable(block));
         return segment;

@@ -58,14 +58,24 @@ public final class SanitizerReports {
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
     }
 
-    static MemoryMisuseException badFree(String operation, long address, BlockRecord containing, String heap) {
+    /**
+     * @param near the block whose memory (redzones included) holds {@code address}, or null
+     * @param freed whether {@code near} is a freed block
+     */
+    static MemoryMisuseException badFree(String operation, long address, BlockRecord near, boolean freed,
+            String heap) {
         StringBuilder text = title("attempting " + operation + " on address which was not malloc()-ed: 0x"
                 + hex(address));
-        if (containing != null) {
-            text.append("0x").append(hex(address)).append(" is located ").append(address - containing.address)
-                    .append(" bytes inside of ").append(describe(containing)).append('\n');
-            text.append(stack("allocated by thread \"" + containing.allocThread + "\" here:",
-                    containing.allocStack));
+        if (near != null) {
+            text.append("0x").append(hex(address)).append(" is located ").append(position(address, near))
+                    .append(' ').append(describe(near)).append('\n');
+            if (freed) {
+                text.append(stack("freed by thread \"" + near.freeThread() + "\" here:", near.freeStack()));
+                text.append(stack("previously allocated by thread \"" + near.allocThread + "\" here:",
+                        near.allocStack));
+            } else {
+                text.append(stack("allocated by thread \"" + near.allocThread + "\" here:", near.allocStack));
+            }
         } else {
             text.append("0x").append(hex(address)).append(" is not the start of any live block of heap '")
                     .append(heap).append("'\n");
@@ -143,6 +153,18 @@ public final class SanitizerReports {
                 + "': a probable leak of " + describe(block) + ", unless the program still reaches the block"
                 + " through its address or a segment derived from it (asSlice, reinterpret)\n"
                 + stack("allocated from:", block.allocStack);
+    }
+
+    /** Where {@code address} lies against {@code block}'s bytes, as AddressSanitizer words it. */
+    private static String position(long address, BlockRecord block) {
+        long offset = address - block.address;
+        if (offset < 0) {
+            return -offset + " bytes to the left of";
+        }
+        if (offset >= Math.max(1, block.byteSize)) {
+            return offset - block.byteSize + " bytes to the right of";
+        }
+        return offset + " bytes inside of";
     }
 
     private static String describe(BlockRecord block) {
