@@ -515,7 +515,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * </ul>
      *
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
-     *     was written after its free (see Misuse above); the quarantine is emptied all the same
+     *     was written after its free (see Misuse above), once the quarantine is emptied and the rest of the trim done
      * @throws IllegalStateException if this heap is closed
      */
     public void trim() {

@@ -718,12 +718,18 @@ final class CheckedAllocator implements Allocator {
     @Override
     public void trim() {
         checkOpen();
-        if (guarded != null) {
-            release(quarantine.drain(), "by trim()");
-            guarded.trim();
-        }
-        if (fast != null) {
-            fast.trim();
+        try {
+            if (guarded != null) {
+                release(quarantine.drain(), "by trim()");
+            }
+        } finally {
+            // A write after free found in the quarantine is reported once the trim is done.
+            if (guarded != null) {
+                guarded.trim();
+            }
+            if (fast != null) {
+                fast.trim();
+            }
         }
     }
 
