@@ -309,6 +309,47 @@ class PurgeTest {
         blocks.forEach(heap::free);
     }
 
+    /**
+     * 4 KiB blocks fill 64 MiB of pages, then all but one in four pages' first block are freed and
+     * the empty pages trimmed: 16 MiB stay committed for 256 KiB of live blocks. Large blocks that
+     * then take the footprint past its peak must first take back the free OS pages inside those
+     * pages (scavenging), as small blocks would, instead of growing the peak by all of them.
+     */
+    @Test
+    void largeBlocksSettingANewPeakFirstTakeBackTheFreeMemoryInsideTheThreadsPages() {
+        try (Heap heap = Heap.builder().name("scavenge-large").purgeDelay(Duration.ofHours(1)).build()) {
+            int count = (int) (64 * MIB / (4 * KIB));
+            MemorySegment[] small = new MemorySegment[count];
+            for (int i = 0; i < count; i++) {
+                small[i] = heap.malloc(4 * KIB);
+                small[i].set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
+            }
+            for (int i = 0; i < count; i++) {
+                if (i % 64 != 0) {
+                    heap.free(small[i]);
+                }
+            }
+            heap.trim();
+            HeapStats trimmed = heap.stats();
+            long peak = trimmed.peakCommittedBytes();
+            assertTrue(trimmed.committedBytes() >= 16 * MIB, "no free memory inside pages\n" + trimmed.toText());
+
+            List<MemorySegment> large = new ArrayList<>();
+            for (long total = 0; total < 64 * MIB; total += MIB) {
+                MemorySegment block = heap.malloc(MIB);
+                block.set(ValueLayout.JAVA_BYTE, MIB - 1, (byte) 1);
+                large.add(block);
+            }
+            HeapStats after = heap.stats();
+            assertTrue(after.peakCommittedBytes() <= peak + 4 * MIB, "a peak of " + after.peakCommittedBytes()
+                    + " B after " + peak + " B, with 15 MiB free inside pages to take back\n" + after.toText());
+            large.forEach(heap::free);
+            for (int i = 0; i < count; i += 64) {
+                heap.free(small[i]);
+            }
+        }
+    }
+
     @Test
     void trimBringsCommittedToZeroWhenNothingIsLive() {
         try (Heap heap = Heap.builder().name("trim").purgeDelay(Duration.ofHours(1)).build()) {

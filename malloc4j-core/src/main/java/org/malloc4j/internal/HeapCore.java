@@ -512,7 +512,9 @@ public final class HeapCore implements Allocator {
      */
     void beforePeak(long bytes, Page page) {
         spans.purgePoolForPeak(bytes);
-        ThreadHeap heap = page != null && !page.isSingle() ? page.owner
+        // A page of blocks commits for its owner; a large block (whose span is not laid out as one
+        // yet when it first commits) and a huge block for the calling thread.
+        ThreadHeap heap = page != null && page.owner != null ? page.owner
                 : Thread.currentThread().isVirtual() ? null : threadHeaps.get();
         if (heap != null && spans.wouldRaisePeak(bytes)
                 && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
