@@ -867,7 +867,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * @throws NullPointerException if {@code purgeDelay} is null
          */
         public Builder purgeDelay(Duration purgeDelay) {
-            if (purgeDelay.isNegative()) {
+            if (Objects.requireNonNull(purgeDelay, "purgeDelay").isNegative()) {
                 throw new IllegalArgumentException("purgeDelay must not be negative: " + purgeDelay);
             }
             this.purgeDelay = purgeDelay;

@@ -182,6 +182,17 @@ class HeapContractTest {
             assertThrows(IllegalArgumentException.class, () -> Heap.builder().purgeDelay(Duration.ofMillis(-1)));
             assertThrows(NullPointerException.class, () -> Heap.builder().purgeDelay(null));
         }
+
+        @Test
+        void theBuilderNamesTheArgumentThatIsNull() {
+            assertEquals("name", assertThrows(NullPointerException.class, () -> Heap.builder().name(null)).getMessage());
+            assertEquals("purgeDelay",
+                    assertThrows(NullPointerException.class, () -> Heap.builder().purgeDelay(null)).getMessage());
+            assertEquals("checkMode",
+                    assertThrows(NullPointerException.class, () -> Heap.builder().checkMode(null)).getMessage());
+            assertEquals("faultInjection",
+                    assertThrows(NullPointerException.class, () -> Heap.builder().faultInjection(null)).getMessage());
+        }
     }
 
     static Stream<Arguments> overflowingProducts() {
