@@ -2,6 +2,7 @@ package org.malloc4j;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.OutputStream;
@@ -62,6 +63,56 @@ class HeapCloseRaceTest {
             }
             for (Thread thread : threads) {
                 assertTrue(thread.join(Duration.ofSeconds(30)), "a thread did not stop after close");
+            }
+        }
+    }
+
+    /**
+     * A large or huge malloc waiting for the heap's lock while another thread closes the heap must
+     * not map memory once the close has unmapped the rest: that mapping would outlive the heap,
+     * with its block's segment still accessible.
+     */
+    @ParameterizedTest
+    @CsvSource({"FAST, 1048576", "FAST, 20971520", "SAMPLED, 1048576"})
+    void nothingMappedByCallsRacingCloseOutlivesTheHeap(CheckMode mode, long blockSize) throws InterruptedException {
+        for (int round = 0; round < 20; round++) {
+            Heap heap = Heap.builder().name("closing").checkMode(mode).build();
+            ConcurrentLinkedQueue<MemorySegment> handedOut = new ConcurrentLinkedQueue<>();
+            ConcurrentLinkedQueue<Throwable> wrong = new ConcurrentLinkedQueue<>();
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    started.countDown();
+                    try {
+                        while (true) {
+                            handedOut.add(heap.malloc(blockSize));
+                        }
+                    } catch (IllegalStateException closed) {
+                        // The heap closed.
+                    } catch (Throwable t2) {
+                        wrong.add(t2);
+                    }
+                }));
+            }
+            started.await();
+            Thread.sleep(2);
+            PrintStream err = System.err;
+            System.setErr(new PrintStream(OutputStream.nullOutputStream()));
+            try {
+                heap.close();
+            } finally {
+                System.setErr(err);
+            }
+            for (Thread thread : threads) {
+                assertTrue(thread.join(Duration.ofSeconds(30)), "a thread did not stop after close");
+            }
+            assertEquals(List.of(), List.copyOf(wrong));
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.reservedBytes(), "round " + round + ": " + stats);
+            assertEquals(0, stats.committedBytes(), "round " + round + ": " + stats);
+            for (MemorySegment block : handedOut) {
+                assertFalse(block.scope().isAlive(), "a block of the closed heap is still accessible");
             }
         }
     }

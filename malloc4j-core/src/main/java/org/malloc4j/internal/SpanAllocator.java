@@ -192,7 +192,8 @@ final class SpanAllocator {
      * pages. Refuses while the core must reuse quarantined blocks first ({@link HeapCore#mayCommit}).
      */
     private boolean commitBytes(long bytes, Page page) {
-        if (!core.mayCommit()) {
+        // Closed meanwhile (a misuse): the page's memory is gone, and the closed heap commits nothing.
+        if (!core.mayCommit() || core.isClosed()) {
             return false;
         }
         if (wouldRaisePeak(bytes) && guardsPeak()) {
@@ -531,9 +532,13 @@ final class SpanAllocator {
         return region;
     }
 
-    /** Reserves {@code byteSize} bytes at a multiple of {@code alignment}; 0 if the OS refuses. */
+    /**
+     * Reserves {@code byteSize} bytes at a multiple of {@code alignment}; 0 if the OS refuses, or if
+     * the heap is closed: a call that waited for the lock while another thread closed the heap (a
+     * misuse) must not map what no close would unmap, and learns that the heap is closed instead.
+     */
     private long reserveAligned(long byteSize, long alignment, boolean accounted) {
-        if (byteSize > MAX_REQUEST || alignment > MAX_REQUEST) {
+        if (byteSize > MAX_REQUEST || alignment > MAX_REQUEST || core.isClosed()) {
             return 0;
         }
         long raw = Os.reserve(byteSize + alignment, accounted);
