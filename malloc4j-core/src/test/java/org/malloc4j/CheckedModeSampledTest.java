@@ -322,4 +322,50 @@ class CheckedModeSampledTest {
             heap.freeAddress(heap.mallocAddress(huge));
         }
     }
+
+    /**
+     * Once {@link Heap#isClosed()} says true, every call refuses, unsampled blocks' included: a close
+     * still at work (here, printing the leak report of a sampled block left live) has already
+     * closed the heap to its callers.
+     */
+    @Test
+    void whileCloseReportsLeaksUnsampledMallocsAndFreesSayTheHeapIsClosed() throws Exception {
+        Heap heap = sampledHeap(2);
+        long unsampled = 0;
+        while (heap.leaks().isEmpty() || unsampled == 0) {
+            long block = heap.mallocAddress(SIZE);
+            if (heap.usableSize(block) == SIZE_CLASS && unsampled == 0) {
+                unsampled = block;
+            }
+        }
+        java.util.concurrent.CountDownLatch reporting = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch reported = new java.util.concurrent.CountDownLatch(1);
+        java.io.PrintStream err = System.err;
+        System.setErr(new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                reporting.countDown();
+                try {
+                    reported.await();
+                } catch (InterruptedException e) {
+                    throw new java.io.InterruptedIOException();
+                }
+            }
+        }));
+        Thread closer = Thread.ofPlatform().start(heap::close);
+        try {
+            reporting.await();
+            assertTrue(heap.isClosed());
+            for (int i = 0; i < 10; i++) {
+                assertThrows(IllegalStateException.class, () -> heap.mallocAddress(SIZE));
+            }
+            long block = unsampled;
+            assertThrows(IllegalStateException.class, () -> heap.freeAddress(block));
+        } finally {
+            reported.countDown();
+            closer.join();
+            System.setErr(err);
+        }
+        assertEquals(0, heap.stats().committedBytes());
+    }
 }

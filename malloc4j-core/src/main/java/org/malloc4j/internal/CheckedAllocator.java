@@ -761,6 +761,10 @@ final class CheckedAllocator implements Allocator {
                 throw new IllegalStateException("heap '" + name + "' is already closed");
             }
         } else {
+            if (fast != null) {
+                // The fast path does not ask this allocator whether the heap is closed.
+                fast.refuseCalls();
+            }
             LeakReport leaks = leaks();
             if (!leaks.isEmpty()) {
                 System.err.println(leaks.text());

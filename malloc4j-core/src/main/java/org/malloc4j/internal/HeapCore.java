@@ -1658,6 +1658,15 @@ public final class HeapCore implements Allocator {
         }
     }
 
+    /**
+     * Closes this core to callers, before {@link #closeUnlessInUse} unmaps it: for a heap whose
+     * close has work to do first (the checked blocks' leak report), which is closed to every caller
+     * from its start.
+     */
+    void refuseCalls() {
+        closed = true;
+    }
+
     /** @return whether a close left memory mapped because a downcall was using it */
     boolean leftMapped() {
         spans.lock.lock();
