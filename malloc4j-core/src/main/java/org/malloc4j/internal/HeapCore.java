@@ -1,6 +1,7 @@
 package org.malloc4j.internal;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -48,7 +49,12 @@ public final class HeapCore implements Allocator {
 
     private final String name;
     final SpanAllocator spans;
-    private final ThreadLocal<ThreadHeap> threadHeaps = ThreadLocal.withInitial(this::registerThread);
+    /**
+     * Each platform thread's heap, held weakly: {@link #registry} holds it while this core lives. A
+     * thread's strong value would reach its own key through this core, so a thread that used heaps
+     * made and closed one after another (a pool's) would keep every one of them, pages and all.
+     */
+    private final ThreadLocal<WeakReference<ThreadHeap>> threadHeaps = new ThreadLocal<>();
     /**
      * Thread heaps by the low bits of their thread's id: a hit costs two loads and a compare where
      * {@link ThreadLocal#get} costs a hash probe and a weak-reference check. Entries are written
@@ -172,7 +178,7 @@ public final class HeapCore implements Allocator {
         long before = spans.committed.get();
         trim();
         if (!Thread.currentThread().isVirtual()) {
-            scavenge(threadHeaps.get(), null);
+            scavenge(ownHeap(), null);
         } else {
             for (ThreadHeap stripe : stripes) {
                 stripe.lock.lock();
@@ -515,7 +521,7 @@ public final class HeapCore implements Allocator {
         // A page of blocks commits for its owner; a large block (whose span is not laid out as one
         // yet when it first commits) and a huge block for the calling thread.
         ThreadHeap heap = page != null && page.owner != null ? page.owner
-                : Thread.currentThread().isVirtual() ? null : threadHeaps.get();
+                : Thread.currentThread().isVirtual() ? null : ownHeap();
         if (heap != null && spans.wouldRaisePeak(bytes)
                 && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
             spans.guarded(scavenge(heap, page));
@@ -1401,8 +1407,19 @@ public final class HeapCore implements Allocator {
     }
 
     private ThreadHeap cacheThreadHeap(Thread thread) {
-        ThreadHeap heap = threadHeaps.get();
+        ThreadHeap heap = ownHeap();
         heapCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)] = heap;
+        return heap;
+    }
+
+    /** @return the calling platform thread's heap, made and registered on its first call */
+    private ThreadHeap ownHeap() {
+        WeakReference<ThreadHeap> own = threadHeaps.get();
+        ThreadHeap heap = own != null ? own.get() : null;
+        if (heap == null) {
+            heap = registerThread();
+            threadHeaps.set(new WeakReference<>(heap));
+        }
         return heap;
     }
 
@@ -1467,7 +1484,7 @@ public final class HeapCore implements Allocator {
         checkOpen();
         Thread thread = Thread.currentThread();
         if (!thread.isVirtual()) {
-            releaseEmptyPages(threadHeaps.get());
+            releaseEmptyPages(ownHeap());
         }
         for (ThreadHeap stripe : stripes) {
             stripe.lock.lock();
