@@ -567,7 +567,7 @@ public final class HeapCore implements Allocator {
      * blocks count as free here, so with several threads it errs towards scavenging.
      */
     private long freeInPages(ThreadHeap heap) {
-        return spans.committed.get() - spans.pooledCommitted() - heap.usableBytes - largeUsable;
+        return spans.committed.get() - spans.idleCommitted() - heap.usableBytes - largeUsable;
     }
 
     /**

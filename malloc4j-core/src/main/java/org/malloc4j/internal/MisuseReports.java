@@ -50,14 +50,14 @@ final class MisuseReports {
 
     static MemoryMisuseException doubleFreeUnmapped(String operation, long address, String heap) {
         return freedBlock(operation, address, "0x" + hex(address) + " is in memory heap '" + heap
-                + "' gave back to the OS (a freed huge block, or pages purged or trimmed): its block was freed before.",
-                heap);
+                + "' freed (a huge block's, or pages purged or trimmed), where no block starts now: its block was"
+                + " freed before.", heap);
     }
 
     /** An address inside a huge block this heap freed, whose mapping no heap has made since. */
     static MemoryMisuseException insideFreedHuge(String operation, long address, long blockStart, String heap) {
         return notAllocated(operation, address, "is " + (address - blockStart) + " bytes inside the huge block at 0x"
-                + hex(blockStart) + " that heap '" + heap + "' freed (its memory went back to the OS): only the"
+                + hex(blockStart) + " that heap '" + heap + "' freed: only the"
                 + " address a block starts at may be passed", heap);
     }
 

@@ -70,6 +70,8 @@ final class SpanAllocator {
     private final List<Region> hugeRegions = new ArrayList<>();
     /** Retired pages, oldest first: committed memory waiting out the purge delay. */
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
+    /** Freed huge blocks' mappings, committed memory waiting out the purge delay too. */
+    private final RetainedMappings retained = new RetainedMappings();
     /** Committed bytes of the pages in {@link #pool}; written under {@link #lock}, read by commits without it. */
     private volatile long pooledCommitted;
     /**
@@ -233,6 +235,9 @@ final class SpanAllocator {
         try {
             // Only as much as the new peak would take: the rest stays for reuse within the delay.
             long before = committed.get();
+            while (wouldRaisePeak(bytes) && !retained.isEmpty()) {
+                releaseRetained(retained.pollOldest());
+            }
             while (wouldRaisePeak(bytes) && !pool.isEmpty()) {
                 release(takeOldest());
             }
@@ -306,9 +311,9 @@ final class SpanAllocator {
         return commitTo(page, newBlockSize);
     }
 
-    /** @return whether the pool holds no committed memory (read without the lock) */
+    /** @return whether the pool, and the freed huge blocks' mappings, hold no committed memory (read without the lock) */
     boolean poolIsClean() {
-        return pooledCommitted == 0;
+        return idleCommitted() == 0;
     }
 
     /** @return an abandoned page of {@code sizeClass}, or null */
@@ -613,18 +618,27 @@ final class SpanAllocator {
         if (usable > MAX_REQUEST) {
             return 0;
         }
-        // The mapping first: a request the OS refuses must not count as committed, even for a
-        // moment, or the peaks would remember memory the heap never had.
         long span = roundUp(usable, Region.SIZE);
-        long base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
-        if (base == 0) {
-            return 0;
-        }
-        if (!commitBytes(usable, null)) {
-            Os.release(base, span);
-            munmapCalls++;
-            reserved -= span;
-            return 0;
+        RetainedMappings.Mapping kept = retained.take(span, Math.max(Region.SIZE, alignment));
+        long base;
+        if (kept != null) {
+            if (!recommit(kept, usable)) {
+                return 0;
+            }
+            base = kept.base();
+        } else {
+            // The mapping first: a request the OS refuses must not count as committed, even for a
+            // moment, or the peaks would remember memory the heap never had.
+            base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
+            if (base == 0) {
+                return 0;
+            }
+            if (!commitBytes(usable, null)) {
+                Os.release(base, span);
+                munmapCalls++;
+                reserved -= span;
+                return 0;
+            }
         }
         Region region = Region.huge(core, base, span);
         hugeRegions.add(region);
@@ -634,7 +648,33 @@ final class SpanAllocator {
         page.formatSingle(Page.HUGE, requested, usable);
         metadata.addAndGet(region.metadataBytes());
         charge(page);
-        return base | Page.CLEAN;
+        // A kept mapping holds the bytes of the block freed in it.
+        return base | (kept == null ? Page.CLEAN : 0);
+    }
+
+    /**
+     * Fits a kept mapping's committed memory to a new huge block of {@code usable} bytes: commits
+     * what it lacks, or returns what it has past the block.
+     *
+     * @return false if the limit refused the commit; the mapping is kept again then
+     */
+    private boolean recommit(RetainedMappings.Mapping kept, long usable) {
+        long have = kept.committed();
+        if (usable > have) {
+            if (!commitBytes(usable - have, null)) {
+                RetainedMappings.Mapping evicted = retained.add(kept);
+                if (evicted != null) {
+                    releaseRetained(evicted);
+                }
+                return false;
+            }
+        } else if (have > usable) {
+            returnToOs(kept.base() + usable, have - usable);
+            madviseCalls++;
+            purgedBytes += have - usable;
+            uncommitted(have - usable);
+        }
+        return true;
     }
 
     /**
@@ -678,7 +718,7 @@ final class SpanAllocator {
                 return false;
             }
             page.used = 0;
-            releaseHuge(page.region, page);
+            retainHuge(page.region, page);
         } else {
             page.used = 0;
             retire(page);
@@ -711,15 +751,32 @@ final class SpanAllocator {
         }
     }
 
-    /** Unmaps a huge block's mapping, whose arena the caller closed. */
-    private void releaseHuge(Region region, Page page) {
+    /**
+     * Takes a freed huge block's mapping, whose arena the caller closed, out of the address map,
+     * and keeps it, committed, for the purge delay ({@link RetainedMappings}).
+     */
+    private void retainHuge(Region region, Page page) {
         metadata.addAndGet(-(region.metadataBytes() + page.metadataCharged));
         page.metadataCharged = 0;
         page.retire();
         hugeRegions.remove(region);
-        unmapClosed(region);
-        uncommitted(page.commitEnd);
+        forget(region);
+        RetainedMappings.Mapping evicted = retained.add(
+                new RetainedMappings.Mapping(region.base, region.byteSize, page.commitEnd, System.nanoTime()));
+        if (evicted != null) {
+            releaseRetained(evicted);
+        }
         page.decommitted();
+        Purger.schedule(core, purgeDelayNanos);
+    }
+
+    /** Unmaps a kept mapping: its memory and address space go back to the OS. */
+    private void releaseRetained(RetainedMappings.Mapping mapping) {
+        Os.release(mapping.base(), mapping.span());
+        munmapCalls++;
+        reserved -= mapping.span();
+        purgedBytes += mapping.committed();
+        uncommitted(mapping.committed());
     }
 
     /** Unmaps a region whose arena is closed, so that no segment reaches its memory any more. */
@@ -776,6 +833,15 @@ final class SpanAllocator {
             release(takeOldest());
             freedSlices = true;
         }
+        while (!retained.isEmpty()) {
+            RetainedMappings.Mapping oldest = retained.peekOldest();
+            if (!force && now - oldest.retainedAtNanos() < purgeDelayNanos) {
+                long mappingDue = oldest.retainedAtNanos() + purgeDelayNanos;
+                due = due < 0 ? mappingDue : Math.min(due, mappingDue);
+                break;
+            }
+            releaseRetained(retained.pollOldest());
+        }
         if (freedSlices && pool.isEmpty()) {
             guardedBytes.set(0);
         }
@@ -801,14 +867,17 @@ final class SpanAllocator {
 
     /** Purges the pool if a commit of {@code bytes} would still set a new peak. */
     void purgePoolForPeak(long bytes) {
-        if (pooledCommitted > 0 && wouldRaisePeak(bytes)) {
+        if (idleCommitted() > 0 && wouldRaisePeak(bytes)) {
             purgeForPeak(bytes);
         }
     }
 
-    /** @return the committed bytes of retired pages (read without the lock) */
-    long pooledCommitted() {
-        return pooledCommitted;
+    /**
+     * @return the committed bytes no block uses, waiting out the purge delay: retired pages' and
+     *     freed huge blocks' (read without the lock)
+     */
+    long idleCommitted() {
+        return pooledCommitted + retained.committed();
     }
 
     /**
@@ -1089,6 +1158,11 @@ final class SpanAllocator {
             } else {
                 leftMapped += region.byteSize;
             }
+        }
+        for (RetainedMappings.Mapping mapping; (mapping = retained.pollOldest()) != null; ) {
+            Os.release(mapping.base(), mapping.span());
+            munmapCalls++;
+            reserved -= mapping.span();
         }
         regions.clear();
         hugeRegions.clear();

@@ -1,0 +1,171 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A freed huge block's mapping (over 16 MiB) stays mapped and committed for the purge delay, so a
+ * loop that allocates and frees huge blocks of one size maps once, and the memory still goes back
+ * to the OS on its own, at a trim, under a limit and at close. Misuse of the freed block is caught
+ * as before.
+ */
+class HugeBlockReuseTest {
+    private static final long MIB = 1 << 20;
+    private static final long HUGE = 64 * MIB;
+
+    private static Heap.Builder heap(String name) {
+        return Heap.builder().name(name).purgeDelay(Duration.ofHours(1));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = CheckMode.class, names = {"FAST", "FULL"})
+    void aLoopAllocatingAndFreeingAHugeBlockMapsItOnce(CheckMode mode) {
+        try (Heap heap = heap("huge loop").checkMode(mode).quarantineBytes(0).build()) {
+            heap.free(touched(heap.malloc(HUGE)));
+            HeapStats before = heap.stats();
+            for (int round = 0; round < 20; round++) {
+                heap.free(touched(heap.malloc(HUGE)));
+            }
+            HeapStats after = heap.stats();
+            assertEquals(before.mmapCalls(), after.mmapCalls(), after.toText());
+            assertEquals(before.munmapCalls(), after.munmapCalls(), after.toText());
+            assertEquals(before.madviseCalls(), after.madviseCalls(), after.toText());
+            assertEquals(0, after.liveBlocks());
+            assertTrue(after.committedBytes() >= HUGE, "the freed block's memory waits out the purge delay: "
+                    + after.toText());
+
+            heap.trim();
+            HeapStats trimmed = heap.stats();
+            assertEquals(0, trimmed.committedBytes(), trimmed.toText());
+            assertEquals(0, trimmed.reservedBytes(), trimmed.toText());
+        }
+    }
+
+    @Test
+    void aKeptMappingGoesBackToTheOsAfterThePurgeDelayWithoutTrim() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("huge purge").purgeDelay(Duration.ofMillis(50)).build()) {
+            heap.free(touched(heap.malloc(HUGE)));
+            long munmapsAtFree = heap.stats().munmapCalls();
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, 0);
+            assertEquals(0, committed, heap.stats().toText());
+            assertEquals(0, heap.stats().reservedBytes(), heap.stats().toText());
+            assertEquals(munmapsAtFree + 1, heap.stats().munmapCalls(), heap.stats().toText());
+        }
+    }
+
+    @Test
+    void aBlockOfAnotherSizeInTheSameSpanReusesTheMappingWithOnlyItsOwnMemoryCommitted() {
+        try (Heap heap = heap("huge resize").build()) {
+            heap.free(touched(heap.malloc(HUGE)));
+            long smaller = HUGE - 20 * MIB;
+            MemorySegment block = heap.malloc(smaller);
+            HeapStats stats = heap.stats();
+            assertEquals(1, stats.mmapCalls(), stats.toText());
+            assertEquals(smaller, stats.committedBytes(), stats.toText());
+            heap.free(block);
+            MemorySegment larger = heap.malloc(HUGE);
+            assertEquals(HUGE, heap.stats().committedBytes(), heap.stats().toText());
+            assertEquals(1, heap.stats().mmapCalls());
+            heap.free(larger);
+        }
+    }
+
+    @Test
+    void callocOfAReusedMappingReadsZeros() {
+        try (Heap heap = heap("huge calloc").build()) {
+            MemorySegment dirty = heap.malloc(HUGE);
+            dirty.fill((byte) 0x55);
+            heap.free(dirty);
+            MemorySegment zeroed = heap.calloc(HUGE / 8, 8);
+            assertEquals(dirty.address(), zeroed.address(), "the mapping was not reused");
+            assertEquals(-1, zeroed.mismatch(MemorySegment.ofArray(new byte[(int) HUGE])));
+            heap.free(zeroed);
+        }
+    }
+
+    @Test
+    void theFreedBlocksSegmentAndAddressAreStillCaughtWhileItsMappingIsKept() {
+        try (Heap heap = heap("huge misuse").build()) {
+            MemorySegment block = heap.malloc(HUGE);
+            long address = block.address();
+            heap.free(block);
+            assertThrows(IllegalStateException.class, () -> block.get(JAVA_LONG, 0));
+            MemoryMisuseException again = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(address));
+            assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, again.kind(), again.getMessage());
+            MemoryMisuseException inside = assertThrows(MemoryMisuseException.class,
+                    () -> heap.freeAddress(address + 4096));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, inside.kind(), inside.getMessage());
+
+            // The next huge block of that span gets the mapping; the old segment still throws.
+            MemorySegment next = heap.malloc(HUGE);
+            assertEquals(address, next.address());
+            assertThrows(IllegalStateException.class, () -> block.get(JAVA_LONG, 0));
+            next.set(JAVA_LONG, 0, 42);
+            heap.free(next);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    @Test
+    void keptMappingsGiveWayToAllocationsUnderTheLimit() {
+        try (Heap heap = heap("huge limit").maxCommittedBytes(100 * MIB).build()) {
+            heap.free(touched(heap.malloc(HUGE)));
+            // 80 MiB of large blocks fit only if the kept 64 MiB goes back first.
+            MemorySegment[] blocks = new MemorySegment[80];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = touched(heap.malloc(MIB));
+            }
+            assertTrue(heap.stats().committedBytes() <= 100 * MIB, heap.stats().toText());
+            for (MemorySegment block : blocks) {
+                heap.free(block);
+            }
+            heap.free(touched(heap.malloc(HUGE)));
+        }
+    }
+
+    @Test
+    void atMostFourMappingsAreKept() {
+        try (Heap heap = heap("huge many").build()) {
+            MemorySegment[] blocks = new MemorySegment[6];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = touched(heap.malloc(20 * MIB));
+            }
+            long munmapsBefore = heap.stats().munmapCalls();
+            for (MemorySegment block : blocks) {
+                heap.free(block);
+            }
+            HeapStats stats = heap.stats();
+            assertEquals(munmapsBefore + 2, stats.munmapCalls(), stats.toText());
+            assertEquals(4 * 20 * MIB, stats.committedBytes(), stats.toText());
+        }
+    }
+
+    @Test
+    void closingAHeapWithKeptMappingsUnmapsThem() {
+        Heap heap = heap("huge close").build();
+        heap.free(touched(heap.malloc(HUGE)));
+        long munmapsBefore = heap.stats().munmapCalls();
+        heap.close();
+        HeapStats stats = heap.stats();
+        assertEquals(0, stats.committedBytes(), stats.toText());
+        assertEquals(0, stats.reservedBytes(), stats.toText());
+        assertEquals(munmapsBefore + 1, stats.munmapCalls(), stats.toText());
+    }
+
+    /** Writes a byte in every OS page, so the block's memory is really in use. */
+    private static MemorySegment touched(MemorySegment block) {
+        for (long offset = 0; offset < block.byteSize(); offset += 4096) {
+            block.set(JAVA_BYTE, offset, (byte) 1);
+        }
+        return block;
+    }
+}
