@@ -1301,10 +1301,12 @@ public final class HeapCore implements Allocator {
         if (page.isSingle()) {
             return false;
         }
-        // The owner's relayout is a few stores; bounded all the same, should its thread stall.
-        long deadline = System.nanoTime() + 10_000_000;
+        // The owner's relayout is a few stores, but the OS may take its thread off the processor
+        // midway: yield to it, for up to a second, before judging the block (a report's wording
+        // only, should its thread stall longer).
+        long deadline = System.nanoTime() + 1_000_000_000;
         while (page.changingClass && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
+            Thread.yield();
         }
         try {
             int index = page.blockIndex(address);
