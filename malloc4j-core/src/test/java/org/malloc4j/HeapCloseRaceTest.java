@@ -13,6 +13,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -114,6 +115,51 @@ class HeapCloseRaceTest {
             for (MemorySegment block : handedOut) {
                 assertFalse(block.scope().isAlive(), "a block of the closed heap is still accessible");
             }
+        }
+    }
+
+    /**
+     * Small mallocs commit OS pages as their pages' bump pointers reach them, without the heap's
+     * lock: one that checked the heap open just before a close must not leave the closed heap
+     * reporting committed memory, which it no longer has.
+     */
+    @Test
+    void aClosedHeapReportsNothingCommittedAfterSmallMallocsRacedItsClose() throws InterruptedException {
+        for (int round = 0; round < 30; round++) {
+            Heap heap = Heap.builder().name("closing").build();
+            ConcurrentLinkedQueue<Throwable> wrong = new ConcurrentLinkedQueue<>();
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int seed = t;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    started.countDown();
+                    java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+                    ArrayDeque<Long> mine = new ArrayDeque<>();
+                    try {
+                        while (true) {
+                            mine.add(heap.mallocAddress(random.nextInt(512)));
+                            if (mine.size() > 1000 || random.nextInt(3) == 0) {
+                                heap.freeAddress(mine.poll());
+                            }
+                        }
+                    } catch (IllegalStateException closed) {
+                        // The heap closed.
+                    } catch (Throwable t2) {
+                        wrong.add(t2);
+                    }
+                }));
+            }
+            started.await();
+            Thread.sleep(20 + round % 30);
+            heap.close();
+            for (Thread thread : threads) {
+                assertTrue(thread.join(Duration.ofSeconds(30)), "a thread did not stop after close");
+            }
+            assertEquals(List.of(), List.copyOf(wrong));
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.committedBytes(), "round " + round + ": " + stats);
+            assertEquals(0, stats.reservedBytes(), "round " + round + ": " + stats);
         }
     }
 

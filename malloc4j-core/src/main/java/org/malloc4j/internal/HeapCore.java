@@ -1617,7 +1617,10 @@ public final class HeapCore implements Allocator {
                 stripe.lock.unlock();
             }
         }
-        return new HeapStats(name, mallocs, frees, requested, usable, spans.committed.get(),
+        // A closed heap has committed nothing, whatever a malloc that raced its close (a misuse) added
+        // to the count after the close emptied it: such a malloc commits without the lock.
+        long committed = closed ? 0 : spans.committed.get();
+        return new HeapStats(name, mallocs, frees, requested, usable, committed,
                 spans.peakCommitted.get(), spans.reserved, spans.peakReserved, metadata,
                 spans.mmapCalls, spans.munmapCalls, spans.madviseCalls, spans.purgedBytes);
     }
