@@ -104,6 +104,8 @@ class CheckedModeTest {
             // A huge block has a mapping of its own: once freed, the address may go to any heap.
             long mine = heap.mallocAddress(20 << 20);
             heap.freeAddress(mine);
+            // Out of quarantine and out of the mappings kept for reuse: back to the OS.
+            heap.trim();
             MemorySegment theirs = null;
             List<MemorySegment> tried = new ArrayList<>();
             for (int i = 0; i < 64 && theirs == null; i++) {
