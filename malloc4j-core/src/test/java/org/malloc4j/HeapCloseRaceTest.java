@@ -13,6 +13,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -79,39 +80,11 @@ class HeapCloseRaceTest {
         for (int round = 0; round < 20; round++) {
             Heap heap = Heap.builder().name("closing").checkMode(mode).build();
             ConcurrentLinkedQueue<MemorySegment> handedOut = new ConcurrentLinkedQueue<>();
-            ConcurrentLinkedQueue<Throwable> wrong = new ConcurrentLinkedQueue<>();
-            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
-            List<Thread> threads = new ArrayList<>();
-            for (int t = 0; t < 4; t++) {
-                threads.add(Thread.ofPlatform().start(() -> {
-                    started.countDown();
-                    try {
-                        while (true) {
-                            handedOut.add(heap.malloc(blockSize));
-                        }
-                    } catch (IllegalStateException closed) {
-                        // The heap closed.
-                    } catch (Throwable t2) {
-                        wrong.add(t2);
-                    }
-                }));
-            }
-            started.await();
-            Thread.sleep(2);
-            PrintStream err = System.err;
-            System.setErr(new PrintStream(OutputStream.nullOutputStream()));
-            try {
-                heap.close();
-            } finally {
-                System.setErr(err);
-            }
-            for (Thread thread : threads) {
-                assertTrue(thread.join(Duration.ofSeconds(30)), "a thread did not stop after close");
-            }
-            assertEquals(List.of(), List.copyOf(wrong));
-            HeapStats stats = heap.stats();
-            assertEquals(0, stats.reservedBytes(), "round " + round + ": " + stats);
-            assertEquals(0, stats.committedBytes(), "round " + round + ": " + stats);
+            closeWhileThreadsAllocate(heap, 2, "round " + round, thread -> {
+                while (true) {
+                    handedOut.add(heap.malloc(blockSize));
+                }
+            });
             for (MemorySegment block : handedOut) {
                 assertFalse(block.scope().isAlive(), "a block of the closed heap is still accessible");
             }
@@ -127,40 +100,58 @@ class HeapCloseRaceTest {
     void aClosedHeapReportsNothingCommittedAfterSmallMallocsRacedItsClose() throws InterruptedException {
         for (int round = 0; round < 30; round++) {
             Heap heap = Heap.builder().name("closing").build();
-            ConcurrentLinkedQueue<Throwable> wrong = new ConcurrentLinkedQueue<>();
-            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
-            List<Thread> threads = new ArrayList<>();
-            for (int t = 0; t < 4; t++) {
-                int seed = t;
-                threads.add(Thread.ofPlatform().start(() -> {
-                    started.countDown();
-                    java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
-                    ArrayDeque<Long> mine = new ArrayDeque<>();
-                    try {
-                        while (true) {
-                            mine.add(heap.mallocAddress(random.nextInt(512)));
-                            if (mine.size() > 1000 || random.nextInt(3) == 0) {
-                                heap.freeAddress(mine.poll());
-                            }
-                        }
-                    } catch (IllegalStateException closed) {
-                        // The heap closed.
-                    } catch (Throwable t2) {
-                        wrong.add(t2);
+            closeWhileThreadsAllocate(heap, 20 + round % 30, "round " + round, thread -> {
+                java.util.SplittableRandom random = new java.util.SplittableRandom(thread);
+                ArrayDeque<Long> mine = new ArrayDeque<>();
+                while (true) {
+                    mine.add(heap.mallocAddress(random.nextInt(512)));
+                    if (mine.size() > 1000 || random.nextInt(3) == 0) {
+                        heap.freeAddress(mine.poll());
                     }
-                }));
-            }
-            started.await();
-            Thread.sleep(20 + round % 30);
-            heap.close();
-            for (Thread thread : threads) {
-                assertTrue(thread.join(Duration.ofSeconds(30)), "a thread did not stop after close");
-            }
-            assertEquals(List.of(), List.copyOf(wrong));
-            HeapStats stats = heap.stats();
-            assertEquals(0, stats.committedBytes(), "round " + round + ": " + stats);
-            assertEquals(0, stats.reservedBytes(), "round " + round + ": " + stats);
+                }
+            });
         }
+    }
+
+    /**
+     * Runs {@code work} on four platform threads (each given its number) until the heap, closed
+     * after {@code millis}, makes it throw {@link IllegalStateException}; then checks that no
+     * thread met anything else and that the closed heap holds nothing reserved or committed.
+     */
+    private static void closeWhileThreadsAllocate(Heap heap, long millis, String round, IntConsumer work)
+            throws InterruptedException {
+        ConcurrentLinkedQueue<Throwable> wrong = new ConcurrentLinkedQueue<>();
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int thread = t;
+            threads.add(Thread.ofPlatform().start(() -> {
+                started.countDown();
+                try {
+                    work.accept(thread);
+                } catch (IllegalStateException closed) {
+                    // The heap closed.
+                } catch (Throwable e) {
+                    wrong.add(e);
+                }
+            }));
+        }
+        started.await();
+        Thread.sleep(millis);
+        PrintStream err = System.err;
+        System.setErr(new PrintStream(OutputStream.nullOutputStream()));
+        try {
+            heap.close();
+        } finally {
+            System.setErr(err);
+        }
+        for (Thread thread : threads) {
+            assertTrue(thread.join(Duration.ofSeconds(30)), "a thread did not stop after close");
+        }
+        assertEquals(List.of(), List.copyOf(wrong));
+        HeapStats stats = heap.stats();
+        assertEquals(0, stats.reservedBytes(), round + ": " + stats);
+        assertEquals(0, stats.committedBytes(), round + ": " + stats);
     }
 
     private static void churn(Heap heap, ConcurrentLinkedQueue<Throwable> wrong) {
