@@ -311,7 +311,7 @@ final class SpanAllocator {
         return commitTo(page, newBlockSize);
     }
 
-    /** @return whether the pool, and the freed huge blocks' mappings, hold no committed memory (read without the lock) */
+    /** @return whether retired pages and freed huge blocks' mappings hold no committed memory (read without the lock) */
     boolean poolIsClean() {
         return idleCommitted() == 0;
     }
