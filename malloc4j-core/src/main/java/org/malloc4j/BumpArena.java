@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
 import org.malloc4j.internal.Os;
+import org.malloc4j.internal.SanitizerReports;
 
 /**
  * A confined {@link Arena} that carves slices from chunks taken from a {@link Heap}: an allocation
@@ -324,10 +325,9 @@ public final class BumpArena implements Arena {
         heap.detach(this);
         enterChunk(-1, 0);
         if (!heap.isClosed()) {
-            MemoryMisuseException chunkDamage = chunks.freeAll(heap);
-            MemoryMisuseException sideDamage = sides.freeAll(heap);
-            if (chunkDamage != null || sideDamage != null) {
-                throw chunkDamage != null ? chunkDamage : sideDamage;
+            MemoryMisuseException damage = SanitizerReports.combine(chunks.freeAll(heap), sides.freeAll(heap));
+            if (damage != null) {
+                throw damage;
             }
         }
     }
@@ -485,14 +485,11 @@ public final class BumpArena implements Arena {
             segments[j] = segment;
         }
 
-        /** Gives every block back, even past one a checked mode finds damaged. @return the first damage, or null */
+        /** Gives every block back, even past one a checked mode finds damaged. @return the damage found, or null */
         MemoryMisuseException freeAll(Heap heap) {
             MemoryMisuseException first = null;
             for (int i = 0; i < size; i++) {
-                MemoryMisuseException damage = heap.releaseOwned(addresses[i]);
-                if (first == null) {
-                    first = damage;
-                }
+                first = SanitizerReports.combine(first, heap.releaseOwned(addresses[i]));
             }
             size = 0;
             totalByteSize = 0;

@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.MemoryMisuseException.Kind;
 import org.malloc4j.internal.Os;
+import org.malloc4j.internal.SanitizerReports;
 
 /**
  * A pool of blocks of one size and alignment: O(1) {@link #allocate()} and {@link #free}, no size
@@ -348,10 +349,7 @@ public final class FixedSizePool implements AutoCloseable {
                     pagesInUse++;
                     continue;
                 }
-                MemoryMisuseException found = giveBack(page);
-                if (damage == null) {
-                    damage = found;
-                }
+                damage = SanitizerReports.combine(damage, giveBack(page));
             }
             if (inUse != null) {
                 IllegalStateException notClosed = new IllegalStateException("pool '" + name + "' is not closed: a "

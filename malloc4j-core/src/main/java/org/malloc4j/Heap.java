@@ -10,6 +10,7 @@ import org.malloc4j.internal.Allocator;
 import org.malloc4j.internal.FaultPolicy;
 import org.malloc4j.internal.HeapConfig;
 import org.malloc4j.internal.HeapCore;
+import org.malloc4j.internal.SanitizerReports;
 
 /**
  * An allocator of native memory with per-block {@code free}: C's malloc family for Java.
@@ -621,9 +622,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                 }
             } catch (MemoryMisuseException e) {
                 // It closed, giving every block back, and found one damaged: reported once the heap is closed.
-                if (damage == null) {
-                    damage = e;
-                }
+                damage = SanitizerReports.combine(damage, e);
             } catch (Exception e) {
                 if (isClosed(dependent)) {
                     dependents.remove(dependent);
@@ -762,11 +761,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                 core.freeOwned(address);
                 return first;
             } catch (MemoryMisuseException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
+                first = SanitizerReports.combine(first, e);
                 String owner = core.ownerOf(address);
                 if (owner == null || owner.isEmpty()) {
                     // No longer held: freed before the report was thrown (damage found in quarantine after).
@@ -783,7 +778,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     MemoryMisuseException heapBlockMisfreed(String owner, long address) {
         return "".equals(core.ownerOf(address))
-                ? org.malloc4j.internal.SanitizerReports.heapBlockFreedBy(owner, address, name()) : null;
+                ? SanitizerReports.heapBlockFreedBy(owner, address, name()) : null;
     }
 
     /** Called by a dependent when it closes. */

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.internal.Os;
+import org.malloc4j.internal.SanitizerReports;
 
 /**
  * The {@link Arena} behind {@link Heap#newScope()} and {@link Heap#newSharedScope()}: every
@@ -179,10 +180,7 @@ final class HeapScope implements Arena {
         if (!heap.isClosed()) {
             MemoryMisuseException first = null;
             for (int i = 0; i < count; i++) {
-                MemoryMisuseException damage = heap.releaseOwned(held[i]);
-                if (first == null) {
-                    first = damage;
-                }
+                first = SanitizerReports.combine(first, heap.releaseOwned(held[i]));
             }
             if (first != null) {
                 throw first;

@@ -8,7 +8,9 @@ import java.util.Objects;
  * as it was before the call that threw: nothing is freed or corrupted, and it stays usable. The
  * exception is a {@code close()} (of a scope, {@link BumpArena}, {@link FixedSizePool} or heap), or a
  * pool's free that gives a page back, which finds a block damaged in a checked mode: it lets go of
- * every block all the same, then throws, as its documentation says.
+ * every block all the same, then throws, as its documentation says. A call that finds several
+ * damaged blocks (such a close, or a {@link Heap#trim()}) throws the first report with the others
+ * {@linkplain Throwable#getSuppressed() suppressed} in it.
  *
  * <p>{@link #kind()} names the error as AddressSanitizer names it; {@link #address()} is the
  * address the call was given; {@link #getMessage()} is the report text.

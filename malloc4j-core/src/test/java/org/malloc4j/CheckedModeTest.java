@@ -197,6 +197,21 @@ class CheckedModeTest {
     }
 
     @Test
+    void trimReportsEveryBlockWrittenAfterFree() {
+        long first = heap.mallocAddress(64);
+        long second = heap.mallocAddress(64);
+        heap.freeAddress(first);
+        heap.freeAddress(second);
+        raw(first + 8, 1).set(JAVA_BYTE, 0, (byte) 1);
+        raw(second + 16, 1).set(JAVA_BYTE, 0, (byte) 1);
+        MemoryMisuseException found = assertThrows(MemoryMisuseException.class, heap::trim);
+        assertEquals(1, found.getSuppressed().length, found::toString);
+        MemoryMisuseException other = (MemoryMisuseException) found.getSuppressed()[0];
+        assertEquals(java.util.Set.of(first + 8, second + 16), java.util.Set.of(found.address(), other.address()));
+        heap.check();
+    }
+
+    @Test
     void callocZeroesMemoryThatWasPoisonedBefore() {
         heap.close();
         heap = Heap.builder().name("checked").checkMode(CheckMode.FULL).quarantineBytes(0).build();

@@ -253,4 +253,24 @@ class HeapScopeTest {
             assertTrue(heap.leaks().isEmpty(), heap.leaks()::text);
         }
     }
+
+    @Test
+    void aCloseThatFindsTwoDamagedBlocksReportsBoth() {
+        try (Heap heap = Heap.builder().name("overflowed twice").checkMode(CheckMode.FULL).build()) {
+            Arena scope = heap.newScope();
+            MemorySegment over = scope.allocate(40);
+            MemorySegment under = scope.allocate(40);
+            MemorySegment.ofAddress(over.address()).reinterpret(41).set(JAVA_BYTE, 40, (byte) 1);
+            MemorySegment.ofAddress(under.address() - 4).reinterpret(1).set(JAVA_BYTE, 0, (byte) 1);
+
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, scope::close);
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+            assertEquals(1, e.getSuppressed().length, e::toString);
+            MemoryMisuseException second = (MemoryMisuseException) e.getSuppressed()[0];
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, second.kind());
+            assertEquals(java.util.Set.of(over.address() + 40, under.address() - 4),
+                    java.util.Set.of(e.address(), second.address()));
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
 }

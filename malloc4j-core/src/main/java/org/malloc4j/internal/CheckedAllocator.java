@@ -481,14 +481,11 @@ final class CheckedAllocator implements Allocator {
         }
     }
 
-    /** Gives blocks out of quarantine back to the core, reporting the first that was written to. */
+    /** Gives blocks out of quarantine back to the core, reporting every one that was written to. */
     private void release(List<BlockRecord> blocks, String when) {
         MemoryMisuseException problem = null;
         for (BlockRecord block : blocks) {
-            MemoryMisuseException damage = damagedPoison(block, when);
-            if (problem == null) {
-                problem = damage;
-            }
+            problem = SanitizerReports.combine(problem, damagedPoison(block, when));
             guarded.free(block.base);
         }
         if (problem != null) {

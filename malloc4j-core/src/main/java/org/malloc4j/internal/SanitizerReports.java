@@ -19,6 +19,23 @@ public final class SanitizerReports {
     private SanitizerReports() {
     }
 
+    /**
+     * Keeps every report of a call that goes on past the first damage it finds (a close, a trim):
+     * the first is thrown, the later ones ride along as suppressed, since each damage is reported
+     * only once.
+     *
+     * @return {@code first} with {@code later} suppressed, or whichever is not null
+     */
+    public static MemoryMisuseException combine(MemoryMisuseException first, MemoryMisuseException later) {
+        if (first == null) {
+            return later;
+        }
+        if (later != null) {
+            first.addSuppressed(later);
+        }
+        return first;
+    }
+
     static MemoryMisuseException doubleFree(String operation, BlockRecord block, String heap) {
         StringBuilder text = title("attempting double-free on 0x" + hex(block.address) + " (" + operation + ")");
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
