@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -90,6 +93,32 @@ class HugeBlockReuseTest {
             assertEquals(-1, zeroed.mismatch(MemorySegment.ofArray(new byte[(int) HUGE])));
             heap.free(zeroed);
         }
+    }
+
+    /**
+     * A calloc that reuses a kept mapping zeroes it through the OS, as a fresh mapping reads zeros:
+     * writing the zeros would make every page of a sparsely used block resident.
+     */
+    @Test
+    void callocOfAReusedMappingLeavesThePagesItDoesNotTouchOutOfMemory() throws IOException {
+        try (Heap heap = heap("huge sparse calloc").build()) {
+            long size = 256 * MIB;
+            heap.free(touched(heap.malloc(size)));
+            long before = residentBytes();
+            MemorySegment zeroed = heap.calloc(1, size);
+            zeroed.set(JAVA_LONG, 8 * 12_345, 7);
+            long after = residentBytes();
+            assertTrue(before - after > size / 2, "resident " + before + " B before the calloc, " + after
+                    + " B after: its pages were written");
+            assertEquals(0, zeroed.get(JAVA_LONG, size - 8));
+            heap.free(zeroed);
+        }
+    }
+
+    /** @return this process's resident set size, from /proc/self/statm */
+    private static long residentBytes() throws IOException {
+        String[] fields = Files.readString(Path.of("/proc/self/statm")).trim().split(" ");
+        return Long.parseLong(fields[1]) * 4096;
     }
 
     @Test

@@ -311,7 +311,13 @@ public final class HeapCore implements Allocator {
     public long calloc(long byteSize, boolean throwing) {
         long address = mallocSlow(byteSize, MIN_ALIGNMENT, throwing);
         if (address != 0 && (address & Page.CLEAN) == 0) {
-            segment(address, byteSize).fill((byte) 0);
+            if (byteSize > SpanAllocator.LARGE_MAX) {
+                // A huge block in a kept mapping: the OS zeroes it page by page as it is touched,
+                // where a fill would make every page of a sparsely used block resident.
+                spans.zeroHuge(address & Page.ADDRESS_MASK, byteSize);
+            } else {
+                segment(address, byteSize).fill((byte) 0);
+            }
         }
         return address & Page.ADDRESS_MASK;
     }

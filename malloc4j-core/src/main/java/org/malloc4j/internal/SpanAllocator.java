@@ -653,6 +653,21 @@ final class SpanAllocator {
     }
 
     /**
+     * Zeroes a live huge block by giving its pages back to the OS, which maps zeros in as they are
+     * touched: for calloc, when the block came from a kept mapping. The memory stays committed, as
+     * a fresh block's is before its first touch.
+     */
+    void zeroHuge(long address, long byteSize) {
+        lock.lock();
+        try {
+            returnToOs(address, roundUp(byteSize, Os.OS_PAGE_SIZE));
+            madviseCalls++;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Fits a kept mapping's committed memory to a new huge block of {@code usable} bytes: commits
      * what it lacks, or returns what it has past the block.
      *
