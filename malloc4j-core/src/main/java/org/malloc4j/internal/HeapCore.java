@@ -1692,7 +1692,14 @@ public final class HeapCore implements Allocator {
      * from its start.
      */
     void refuseCalls() {
-        closed = true;
+        // Under the lock, as closeUnlessInUse sets it: a call holding the lock finishes what it
+        // maps, which the close then unmaps, and no call sees the heap close halfway through.
+        spans.lock.lock();
+        try {
+            closed = true;
+        } finally {
+            spans.lock.unlock();
+        }
     }
 
     /** @return whether a close left memory mapped because a downcall was using it */

@@ -615,7 +615,8 @@ final class SpanAllocator {
     }
 
     private long allocateHuge(long requested, long usable, long alignment) {
-        if (usable > MAX_REQUEST) {
+        // Closed (a misuse racing the close): a kept mapping stays for the close to unmap.
+        if (usable > MAX_REQUEST || core.isClosed()) {
             return 0;
         }
         long span = roundUp(usable, Region.SIZE);
