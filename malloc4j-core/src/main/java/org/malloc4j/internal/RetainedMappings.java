@@ -13,7 +13,10 @@ import java.util.Iterator;
  * Guarded by the span lock, but for {@link #committed()}.
  */
 final class RetainedMappings {
-    /** At most this many mappings are kept, the oldest given back first. */
+    /**
+     * At most this many mappings are kept per core, the oldest given back first: a heap keeps four,
+     * a sampled heap four more for its checked blocks.
+     */
     static final int MAX_MAPPINGS = 4;
 
     /**
