@@ -368,4 +368,24 @@ class CheckedModeSampledTest {
         }
         assertEquals(0, heap.stats().committedBytes());
     }
+
+    /**
+     * A sampled huge block's mapping goes when it is freed (no quarantine here): an address inside
+     * it is still named as lying in that freed block, with its stacks, as in full mode.
+     */
+    @Test
+    void anAddressInsideAFreedSampledHugeBlockIsNamedAsInsideIt() {
+        try (Heap heap = Heap.builder().name("sampled huge").checkMode(CheckMode.SAMPLED).sampleInterval(1)
+                .quarantineBytes(0).build()) {
+            long block = heap.mallocAddress(20 << 20);
+            heap.freeAddress(block);
+            heap.trim();
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class,
+                    () -> heap.freeAddress(block + (1 << 20)));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind(), e.getMessage());
+            assertTrue(e.getMessage().contains("is located 1048576 bytes inside of the 20971520-byte region"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("freed by thread"), e.getMessage());
+        }
+    }
 }

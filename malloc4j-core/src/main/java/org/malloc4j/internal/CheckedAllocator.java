@@ -363,7 +363,8 @@ final class CheckedAllocator implements Allocator {
         checkOpen();
         BlockRecord previous = freed.get(address);
         if (previous == null) {
-            return SanitizerReports.badFree(operation, address, null, false, name);
+            BlockRecord around = freedSpanAround(address);
+            return SanitizerReports.badFree(operation, address, around, around != null, name);
         }
         return operation.equals("free") || operation.equals("realloc")
                 ? SanitizerReports.doubleFree(operation, previous, name)
