@@ -196,6 +196,25 @@ class CheckedModeTest {
         heap.check();
     }
 
+    /**
+     * An overflow reported while a block was live is one damage; a write into it after its free is
+     * another, and must be reported too.
+     */
+    @Test
+    void aBlockWhoseOverflowWasReportedStillReportsAWriteAfterItsFree() {
+        long block = heap.mallocAddress(64);
+        raw(block, 65).set(JAVA_BYTE, 64, (byte) 1);
+        MemoryMisuseException overflow = assertThrows(MemoryMisuseException.class, heap::check);
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, overflow.kind(), overflow.getMessage());
+        heap.check();
+        heap.freeAddress(block);
+        raw(block, 8).set(JAVA_BYTE, 0, (byte) 1);
+        MemoryMisuseException written = assertThrows(MemoryMisuseException.class, heap::check);
+        assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE, written.kind(), written.getMessage());
+        assertEquals(block, written.address());
+        heap.check();
+    }
+
     @Test
     void trimReportsEveryBlockWrittenAfterFree() {
         long first = heap.mallocAddress(64);

@@ -555,7 +555,7 @@ final class CheckedAllocator implements Allocator {
 
     /** @return the first report of damage to {@code block}'s redzones, or null (also once reported) */
     private MemoryMisuseException damagedRedzone(BlockRecord block, String when) {
-        if (block.damageReported) {
+        if (block.redzoneDamageReported) {
             return null;
         }
         MemorySegment memory = guardedMemory(block.base, block.span);
@@ -567,7 +567,7 @@ final class CheckedAllocator implements Allocator {
         if (bad < 0) {
             return null;
         }
-        block.damageReported = true;
+        block.redzoneDamageReported = true;
         return SanitizerReports.overflow(block, block.base + bad, when, name);
     }
 
@@ -576,7 +576,7 @@ final class CheckedAllocator implements Allocator {
         if (overflow != null) {
             return overflow;
         }
-        if (block.damageReported) {
+        if (block.poisonDamageReported) {
             return null;
         }
         MemorySegment memory = guardedMemory(block.address, block.byteSize);
@@ -584,7 +584,7 @@ final class CheckedAllocator implements Allocator {
         if (bad < 0) {
             return null;
         }
-        block.damageReported = true;
+        block.poisonDamageReported = true;
         return SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
     }
 
