@@ -617,7 +617,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         MemoryMisuseException damage = null;
         for (AutoCloseable dependent : java.util.List.copyOf(dependents)) {
             try {
-                if (!closeDependent(dependent)) {
+                // One its own thread closed meanwhile needs nothing more.
+                if (!closeDependent(dependent) && !isClosed(dependent)) {
                     otherThreads.add(dependent.toString());
                 }
             } catch (MemoryMisuseException e) {
