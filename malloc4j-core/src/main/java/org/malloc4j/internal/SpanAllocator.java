@@ -788,11 +788,16 @@ final class SpanAllocator {
 
     /** Unmaps a kept mapping: its memory and address space go back to the OS. */
     private void releaseRetained(RetainedMappings.Mapping mapping) {
+        unmapRetained(mapping);
+        purgedBytes += mapping.committed();
+        uncommitted(mapping.committed());
+    }
+
+    /** Unmaps a kept mapping's address space; the caller uncounts its committed memory. */
+    private void unmapRetained(RetainedMappings.Mapping mapping) {
         Os.release(mapping.base(), mapping.span());
         munmapCalls++;
         reserved -= mapping.span();
-        purgedBytes += mapping.committed();
-        uncommitted(mapping.committed());
     }
 
     /** Unmaps a region whose arena is closed, so that no segment reaches its memory any more. */
@@ -1175,10 +1180,9 @@ final class SpanAllocator {
                 leftMapped += region.byteSize;
             }
         }
+        // Their committed memory is uncounted with the rest below.
         for (RetainedMappings.Mapping mapping; (mapping = retained.pollOldest()) != null; ) {
-            Os.release(mapping.base(), mapping.span());
-            munmapCalls++;
-            reserved -= mapping.span();
+            unmapRetained(mapping);
         }
         regions.clear();
         hugeRegions.clear();
