@@ -193,18 +193,26 @@ public abstract sealed class NativeArray implements AutoCloseable
     /**
      * Frees the block. Views of it must no longer be used.
      *
-     * @throws IllegalStateException if this array is already closed
+     * @throws IllegalStateException if this array is already closed, or a downcall is using the
+     *     block and the heap can tell (as {@link Heap#free} says); the array is then unchanged
+     * @throws MemoryMisuseException in a checked mode, if the block was written past its bounds
+     *     through a raw address ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}), or a
+     *     block its free pushed out of quarantine was written after its free
+     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the array is closed and its block
+     *     freed all the same, as a scope's close does
      */
     @Override
     public final void close() {
         checkOpen();
-        if (!heap.isClosed()) {
-            heap.freeOwned(block.address());
-        }
+        // A downcall using the block makes the free throw IllegalStateException: the array stays open.
+        MemoryMisuseException damage = heap.isClosed() ? null : heap.releaseOwned(block.address());
         block = MemorySegment.NULL;
         size = 0;
         capacity = 0;
         closed = true;
+        if (damage != null) {
+            throw damage;
+        }
     }
 
     // ---- for the variants ----

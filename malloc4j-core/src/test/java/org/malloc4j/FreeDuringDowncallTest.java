@@ -81,4 +81,26 @@ class FreeDuringDowncallTest {
             assertEquals(0, heap.stats().reservedBytes(), "the region stayed mapped after the downcall");
         }
     }
+
+    /** Closing a growable array whose block a downcall uses is refused like a free: the array stays open and whole. */
+    @Test
+    void closingAnArrayWhoseBlockADowncallUsesIsRefusedAndLeavesItOpen() throws Throwable {
+        try (Heap heap = Heap.builder().name("full").checkMode(CheckMode.FULL).build()) {
+            NativeLongArray array = new NativeLongArray(heap);
+            for (long i = 0; i < 10; i++) {
+                array.add(i);
+            }
+            Downcalls.whileHeldByADowncall(array.asSegment(), () -> {
+                IllegalStateException refused = assertThrows(IllegalStateException.class, array::close);
+                assertTrue(refused.getMessage().contains("while a downcall is using it"), refused.getMessage());
+                assertEquals(false, array.isClosed());
+                assertEquals(10, array.size());
+                assertEquals(9, array.get(9));
+            });
+            assertEquals(1, heap.stats().liveBlocks());
+            array.close();
+            assertTrue(array.isClosed());
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
 }

@@ -189,6 +189,23 @@ class NativeArrayTest {
         }
     }
 
+    /** A close that finds the block overflowed reports it, and closes the array and frees the block all the same. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = CheckMode.class, names = {"SAMPLED", "FULL"})
+    void aCloseThatFindsAnOverflowStillClosesTheArrayAndFreesItsBlock(CheckMode mode) {
+        try (Heap heap = Heap.builder().name("overflowed").checkMode(mode).sampleInterval(1).build()) {
+            NativeLongArray array = new NativeLongArray(heap, 4);
+            array.add(1);
+            MemorySegment past = MemorySegment.ofAddress(array.asSegment().address()).reinterpret(40);
+            past.set(JAVA_LONG, 32, 0xBADL);
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW,
+                    assertThrows(MemoryMisuseException.class, array::close).kind());
+            assertTrue(array.isClosed());
+            assertEquals(0, heap.stats().liveBlocks());
+            assertThrows(IllegalStateException.class, array::close);
+        }
+    }
+
     /** A heap that injects faults still reports a misuse as one, and spends no injected failure on it. */
     @ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(CheckMode.class)
