@@ -324,6 +324,11 @@ public final class BumpArena implements Arena {
         closed = true;
         heap.detach(this);
         enterChunk(-1, 0);
+        sideUsed = 0;
+        usedBytes = 0;
+        wastedBytes = 0;
+        markDepth = 0;
+        topMark = null;
         if (!heap.isClosed()) {
             MemoryMisuseException damage = SanitizerReports.combine(chunks.freeAll(heap), sides.freeAll(heap));
             if (damage != null) {
@@ -337,12 +342,12 @@ public final class BumpArena implements Arena {
         return closed;
     }
 
-    /** @return bytes of the slices handed out since the last {@link #reset()} (or rewound-to mark) */
+    /** @return bytes of the slices handed out since the last {@link #reset()} (or rewound-to mark); 0 after {@link #close()} */
     public long usedBytes() {
         return usedBytes;
     }
 
-    /** @return bytes passed over since the last reset: alignment padding, skipped chunk and side block tails */
+    /** @return bytes passed over since the last reset: alignment padding, skipped chunk and side block tails (0 after {@link #close()}) */
     public long wastedBytes() {
         return wastedBytes;
     }

@@ -314,6 +314,19 @@ class BumpArenaTest {
         assertEquals(0, arena.heldBytes());
     }
 
+    /** A closed arena holds nothing, so it counts no bytes used or wasted either: used + wasted <= held holds. */
+    @Test
+    void aClosedArenaCountsNoUsedOrWastedBytes() {
+        BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK);
+        arena.allocate(10, 1);
+        arena.allocate(10, 64);
+        arena.allocate(CHUNK * 2, 1);
+        arena.close();
+        assertEquals(0, arena.usedBytes());
+        assertEquals(0, arena.wastedBytes());
+        assertInvariant(arena);
+    }
+
     /** A close that finds a chunk overflowed through a raw address reports it and still gives every block back. */
     @Test
     void aCloseThatFindsAnOverflowReportsItAndStillGivesEveryBlockBack() {
