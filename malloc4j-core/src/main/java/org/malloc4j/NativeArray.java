@@ -261,9 +261,25 @@ public abstract sealed class NativeArray implements AutoCloseable
      */
     private void checkElementsAlive() {
         if (heap.isClosed()) {
-            throw new IllegalStateException("the heap of this " + getClass().getSimpleName()
-                    + " is closed, and its elements with it");
+            throw new IllegalStateException(elementsGoneMessage());
         }
+    }
+
+    /**
+     * For a variant whose access to the elements threw: the JDK says only "Already closed" when the
+     * heap was closed under the array, so that becomes an exception naming the closed heap (the
+     * JDK's as its cause). Any other exception is returned as it is.
+     */
+    final IllegalStateException elementsGone(IllegalStateException e) {
+        if (closed || !heap.isClosed()) {
+            return e;
+        }
+        return new IllegalStateException(elementsGoneMessage(), e);
+    }
+
+    private String elementsGoneMessage() {
+        return "the heap '" + heap.name() + "' of this " + getClass().getSimpleName()
+                + " is closed, and its elements with it";
     }
 
     /** Removes element {@code index}, shifting later ones down; the index must be checked */

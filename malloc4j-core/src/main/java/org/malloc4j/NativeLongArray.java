@@ -51,10 +51,14 @@ public final class NativeLongArray extends NativeArray {
      * @param index the element's index
      * @return the element at {@code index}
      * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public long get(long index) {
-        return block.get(ELEMENT, offsetOf(index));
+        try {
+            return block.get(ELEMENT, offsetOf(index));
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /**
@@ -64,13 +68,17 @@ public final class NativeLongArray extends NativeArray {
      * @param value the new value
      * @return the value it replaced
      * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public long set(long index, long value) {
-        long offset = offsetOf(index);
-        long old = block.get(ELEMENT, offset);
-        block.set(ELEMENT, offset, value);
-        return old;
+        try {
+            long offset = offsetOf(index);
+            long old = block.get(ELEMENT, offset);
+            block.set(ELEMENT, offset, value);
+            return old;
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /**
@@ -79,12 +87,16 @@ public final class NativeLongArray extends NativeArray {
      * @param value the value to append
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public void add(long value) {
-        long offset = appendSlot(); // may move the block: read it after
-        block.set(ELEMENT, offset, value);
-        size++;
+        try {
+            long offset = appendSlot(); // may move the block: read it after
+            block.set(ELEMENT, offset, value);
+            size++;
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /**
@@ -95,12 +107,16 @@ public final class NativeLongArray extends NativeArray {
      * @throws IndexOutOfBoundsException if {@code index < 0 || index > size()}
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public void insert(long index, long value) {
-        long offset = insertSlot(index); // may move the block: read it after
-        block.set(ELEMENT, offset, value);
-        size++;
+        try {
+            long offset = insertSlot(index); // may move the block: read it after
+            block.set(ELEMENT, offset, value);
+            size++;
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /**
@@ -109,12 +125,16 @@ public final class NativeLongArray extends NativeArray {
      * @param index the element's index
      * @return the removed value
      * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public long remove(long index) {
-        long old = block.get(ELEMENT, offsetOf(index));
-        closeGap(index);
-        return old;
+        try {
+            long old = block.get(ELEMENT, offsetOf(index));
+            closeGap(index);
+            return old;
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /**
@@ -122,22 +142,30 @@ public final class NativeLongArray extends NativeArray {
      *
      * @return the removed value
      * @throws java.util.NoSuchElementException if the array is empty
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public long pop() {
-        long index = lastIndex();
-        long last = block.getAtIndex(ELEMENT, index);
-        size = index;
-        return last;
+        try {
+            long index = lastIndex();
+            long last = block.getAtIndex(ELEMENT, index);
+            size = index;
+            return last;
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /**
      * @return the elements in a new Java array
-     * @throws IllegalStateException if this array is closed, or it has more elements than a Java
-     *     array can hold
+     * @throws IllegalStateException if this array is closed, or its heap is, or it has more elements
+     *     than a Java array can hold
      */
     public long[] toArray() {
-        return elementsForJavaArray().toArray(ELEMENT);
+        try {
+            return elementsForJavaArray().toArray(ELEMENT);
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /** @return the elements as {@code [1, 2, 3]}, at most the first 100 */

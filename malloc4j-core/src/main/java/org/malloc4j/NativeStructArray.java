@@ -101,15 +101,19 @@ public final class NativeStructArray extends NativeArray {
      * @param value the new contents, exactly {@code elementByteSize()} bytes
      * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
      * @throws IllegalArgumentException if {@code value.byteSize() != elementByteSize()}
-     * @throws IllegalStateException if this array is closed, or {@code value}'s scope is not alive;
+     * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive;
      *     nothing changes
      * @throws WrongThreadException if {@code value} is confined to another thread; nothing changes
      * @throws NullPointerException if {@code value} is null
      */
     public void set(long index, MemorySegment value) {
-        checkValue(value);
-        long offset = offsetOf(index);
-        MemorySegment.copy(value, 0, block, offset, elementByteSize());
+        try {
+            checkValue(value);
+            long offset = offsetOf(index);
+            MemorySegment.copy(value, 0, block, offset, elementByteSize());
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /**
@@ -119,7 +123,7 @@ public final class NativeStructArray extends NativeArray {
      * @throws IllegalArgumentException if {@code value.byteSize() != elementByteSize()}
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
-     * @throws IllegalStateException if this array is closed, or {@code value}'s scope is not alive;
+     * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive;
      *     nothing changes
      * @throws WrongThreadException if {@code value} is confined to another thread; nothing changes
      * @throws NullPointerException if {@code value} is null
@@ -135,13 +139,17 @@ public final class NativeStructArray extends NativeArray {
      * @return a view of the new element, valid until the capacity next changes
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public MemorySegment addZeroed() {
-        long offset = appendSlot();
-        MemorySegment element = block.asSlice(offset, elementByteSize()).fill((byte) 0);
-        size++;
-        return element;
+        try {
+            long offset = appendSlot();
+            MemorySegment element = block.asSlice(offset, elementByteSize()).fill((byte) 0);
+            size++;
+            return element;
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     /**
@@ -154,7 +162,7 @@ public final class NativeStructArray extends NativeArray {
      * @throws IllegalArgumentException if {@code value.byteSize() != elementByteSize()}
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
-     * @throws IllegalStateException if this array is closed, or {@code value}'s scope is not alive;
+     * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive;
      *     nothing changes
      * @throws WrongThreadException if {@code value} is confined to another thread; nothing changes
      * @throws NullPointerException if {@code value} is null
@@ -169,26 +177,30 @@ public final class NativeStructArray extends NativeArray {
      * than copied out first: an element may be larger than any Java array.
      */
     private void insertCopy(long index, MemorySegment value) {
-        long elementBytes = elementByteSize();
-        boolean own = overlapsBlock(value);
-        long from = own ? value.address() - block.address() : 0;
-        if (own && (from < 0 || from + elementBytes > size * elementBytes)) {
-            // Partly outside the elements (a view reinterpreted by hand): copy it out first.
-            try (Arena outside = Arena.ofConfined()) {
-                insertCopy(index, outside.allocate(elementBytes, elementLayout.byteAlignment()).copyFrom(value));
+        try {
+            long elementBytes = elementByteSize();
+            boolean own = overlapsBlock(value);
+            long from = own ? value.address() - block.address() : 0;
+            if (own && (from < 0 || from + elementBytes > size * elementBytes)) {
+                // Partly outside the elements (a view reinterpreted by hand): copy it out first.
+                try (Arena outside = Arena.ofConfined()) {
+                    insertCopy(index, outside.allocate(elementBytes, elementLayout.byteAlignment()).copyFrom(value));
+                }
+                return;
             }
-            return;
+            long offset = insertSlot(index); // may move the block: read it after
+            if (!own) {
+                MemorySegment.copy(value, 0, block, offset, elementBytes);
+            } else {
+                // The value's bytes at or past the new slot moved up by one element.
+                long below = Math.clamp(offset - from, 0, elementBytes);
+                MemorySegment.copy(block, from, block, offset, below);
+                MemorySegment.copy(block, from + below + elementBytes, block, offset + below, elementBytes - below);
+            }
+            size++;
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
         }
-        long offset = insertSlot(index); // may move the block: read it after
-        if (!own) {
-            MemorySegment.copy(value, 0, block, offset, elementBytes);
-        } else {
-            // The value's bytes at or past the new slot moved up by one element.
-            long below = Math.clamp(offset - from, 0, elementBytes);
-            MemorySegment.copy(block, from, block, offset, below);
-            MemorySegment.copy(block, from + below + elementBytes, block, offset + below, elementBytes - below);
-        }
-        size++;
     }
 
     /**
@@ -212,17 +224,21 @@ public final class NativeStructArray extends NativeArray {
      * @throws IndexOutOfBoundsException if {@code destination} is smaller than an element; nothing
      *     changes
      * @throws IllegalArgumentException if {@code destination} is read-only; nothing changes
-     * @throws IllegalStateException if this array is closed, or {@code destination}'s scope is not
-     *     alive; nothing changes
+     * @throws IllegalStateException if this array is closed, or its heap is, or {@code destination}'s
+     *     scope is not alive; nothing changes
      * @throws WrongThreadException if {@code destination} is confined to another thread; nothing
      *     changes
      * @throws NullPointerException if {@code destination} is null
      */
     public void pop(MemorySegment destination) {
-        Objects.requireNonNull(destination, "destination");
-        long index = lastIndex();
-        MemorySegment.copy(block, index * elementByteSize(), destination, 0, elementByteSize());
-        size = index;
+        try {
+            Objects.requireNonNull(destination, "destination");
+            long index = lastIndex();
+            MemorySegment.copy(block, index * elementByteSize(), destination, 0, elementByteSize());
+            size = index;
+        } catch (IllegalStateException e) {
+            throw elementsGone(e);
+        }
     }
 
     @Override

@@ -191,7 +191,8 @@ abstract class NativePrimitiveArrayTestBase<A extends NativeArray, E> {
 
     /**
      * Once the heap is closed the block is gone: every element operation throws
-     * {@link IllegalStateException} and, like every failed operation, leaves the array unchanged.
+     * {@link IllegalStateException} naming the closed heap and, like every failed operation, leaves
+     * the array unchanged.
      */
     @Test
     void everyElementOperationAfterTheHeapClosedThrowsAndLeavesTheArrayUnchanged() {
@@ -212,7 +213,9 @@ abstract class NativePrimitiveArrayTestBase<A extends NativeArray, E> {
                 () -> pop(array),
                 () -> toArray(array));
         for (int i = 0; i < operations.size(); i++) {
-            assertThrows(IllegalStateException.class, operations.get(i)::run, "operation " + i);
+            IllegalStateException e = assertThrows(IllegalStateException.class, operations.get(i)::run, "operation " + i);
+            assertTrue(e.getMessage().contains("heap 'closed-under-an-array' of this " + array.getClass().getSimpleName()
+                    + " is closed"), "operation " + i + " says what was closed: " + e.getMessage());
             assertEquals(2, array.size(), "operation " + i);
             assertEquals(capacity, array.capacity(), "operation " + i);
         }
