@@ -229,6 +229,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
      *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or
      *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena, pool or growable array holds it
+     *     or the block it lies in (a pool's block, an arena's slice)
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); in a checked mode also when
      *     its redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
@@ -261,6 +262,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
      *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or
      *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena, pool or growable array holds it
+     *     or the block it lies in (a pool's block, an arena's slice)
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); in a checked mode also when
      *     its redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
@@ -285,6 +287,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this heap
      *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
      *     {@link MemoryMisuseException.Kind#BAD_FREE}), or if a scope, bump arena, pool or growable array holds it
+     *     or the block it lies in (a pool's block, an arena's slice)
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); nothing changes. In a checked
      *     mode also when the block's redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}), or when a block this free pushes

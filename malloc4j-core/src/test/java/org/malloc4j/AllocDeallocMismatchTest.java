@@ -63,4 +63,35 @@ class AllocDeallocMismatchTest {
         heap.free(block);
         assertEquals(0, heap.stats().liveBlocks());
     }
+
+    /**
+     * A pool's block past the first of its page, or an arena's slice past the start of its chunk,
+     * lies inside a block the holder has from the heap: freeing or resizing it through the heap is
+     * the same mismatch as for the first one, in every mode, and changes nothing.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(CheckMode.class)
+    void aPoolBlockOrArenaSliceInsideAHeldBlockFreedThroughTheHeapIsAMismatch(CheckMode mode) {
+        try (Heap checked = Heap.builder().name("inside").checkMode(mode).sampleInterval(1).build();
+                FixedSizePool pool = FixedSizePool.builder(checked, 64).name("nodes").build();
+                BumpArena arena = BumpArena.ofConfined(checked)) {
+            pool.allocate();
+            MemorySegment second = pool.allocate();
+            arena.allocate(8);
+            MemorySegment slice = arena.allocate(32);
+            long live = checked.stats().liveBlocks();
+            for (MemorySegment inside : java.util.List.of(second, slice)) {
+                MemoryMisuseException byFree = assertThrows(MemoryMisuseException.class, () -> checked.free(inside));
+                assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, byFree.kind(), byFree.getMessage());
+                assertTrue(byFree.getMessage().contains("held by"), byFree.getMessage());
+                MemoryMisuseException byRealloc = assertThrows(MemoryMisuseException.class,
+                        () -> checked.realloc(inside, 4096));
+                assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, byRealloc.kind(), byRealloc.getMessage());
+            }
+            assertEquals(live, checked.stats().liveBlocks());
+            assertEquals(2, pool.liveBlocks());
+            pool.free(second);
+            assertEquals(1, pool.liveBlocks());
+        }
+    }
 }

@@ -514,6 +514,10 @@ final class CheckedAllocator implements Allocator {
         }
         BlockRecord around = liveSpanAround(address);
         if (around != null) {
+            if (around.owner != null && (operation.equals("free") || operation.equals("realloc"))
+                    && address > around.address && address < around.address + around.byteSize) {
+                throw SanitizerReports.mismatchInside(operation, address, around, name);
+            }
             throw SanitizerReports.badFree(operation, address, around, false, name);
         }
         BlockRecord freedAround = freedSpanAround(address);

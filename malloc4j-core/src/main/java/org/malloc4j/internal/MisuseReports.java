@@ -80,6 +80,16 @@ final class MisuseReports {
         String inside = "0x" + hex(address) + " is " + (address - blockStart) + " bytes inside the ";
         // The page may have been laid out for another size class since the caller's block was
         // freed there: then the block around the address is no block the caller ever had.
+        boolean freeing = operation.equals("free") || operation.equals("realloc");
+        if (freeing && page.blockState(index) == BlockState.LIVE && page.isOwned(index)) {
+            // A block a pool handed out, or a slice of an arena, lies inside a block its holder has
+            // from the heap: the holder, not the heap, takes it back.
+            return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena, pool or growable"
+                    + " array vs Heap." + operation + ") on 0x" + hex(address), address,
+                    inside + describeBlock(page, blockStart) + " at 0x" + hex(blockStart) + ", a live block held by a"
+                            + " scope, bump arena, pool or growable array: what it hands out is freed through it"
+                            + " (or when it is closed), never through the heap.", heap);
+        }
         String what = switch (page.blockState(index)) {
             case BlockState.LIVE -> inside + describeBlock(page, blockStart) + " at 0x" + hex(blockStart)
                     + ": only the address a block starts at may be passed.";

@@ -66,6 +66,20 @@ public final class SanitizerReports {
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, block.address, text, StackCapture.capture(), heap);
     }
 
+    /**
+     * An address inside a block held by a scope, arena, pool or growable array (a pool's block, an
+     * arena's slice), freed (or resized) through the heap.
+     */
+    static MemoryMisuseException mismatchInside(String operation, long address, BlockRecord block, String heap) {
+        StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
+                + ") on 0x" + hex(address));
+        text.append("0x").append(hex(address)).append(" is located ").append(position(address, block)).append(' ')
+                .append(describe(block)).append(", held by ").append(block.owner)
+                .append(": what it hands out is freed through it (or when it is closed), never through the heap\n");
+        text.append(stack("allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
+    }
+
     /** A live block of the heap itself, freed through a pool. */
     public static MemoryMisuseException heapBlockFreedBy(String owner, long address, String heap) {
         StringBuilder text = title("alloc-dealloc-mismatch (Heap.malloc vs " + owner + ".free) on 0x"
