@@ -57,6 +57,20 @@ class CommitLimitTest {
         }
     }
 
+    /** Exhaustion says why in every mode: what the heap has committed, against which limit. */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void exhaustionAtTheLimitSaysTheCommittedBytesAndTheLimit(CheckMode mode, int interval) {
+        try (Heap heap = limitedHeap(mode, interval); NativeLongArray array = new NativeLongArray(heap)) {
+            array.add(1);
+            HeapExhaustedError error = org.junit.jupiter.api.Assertions.assertThrows(HeapExhaustedError.class,
+                    () -> array.reserve(LIMIT / 8 + 1));
+            assertTrue(error.getMessage().contains("limit=" + LIMIT + " B"), error.getMessage());
+            assertEquals(1, array.size());
+            assertEquals(1, array.get(0));
+        }
+    }
+
     /** A request larger than the whole limit, large or huge, is refused before any address space is mapped for it. */
     @ParameterizedTest
     @MethodSource("modes")

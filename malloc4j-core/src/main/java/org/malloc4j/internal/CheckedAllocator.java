@@ -293,7 +293,7 @@ final class CheckedAllocator implements Allocator {
             if (throwing) {
                 String aligned = alignment > REDZONE ? " aligned to " + alignment : "";
                 throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
-                        + " (checked mode, " + span + " bytes with redzones)", byteSize);
+                        + " (checked mode, " + span + " bytes with redzones): " + guarded.exhaustionCause(), byteSize);
             }
             return 0;
         }

@@ -1384,6 +1384,11 @@ public final class HeapCore implements Allocator {
     }
 
     /** What a heap's cores commit together, and the limit, for an exhaustion message. */
+    /** @return why a request this core could not commit failed, as exhaustion reports say it */
+    String exhaustionCause() {
+        return "committed=" + committedToLimit() + ", or the OS refused";
+    }
+
     private String committedToLimit() {
         CommitLimit limit = spans.limit();
         long committed = limit.isTracked() ? limit.chargedBytes() : spans.committed.get();
