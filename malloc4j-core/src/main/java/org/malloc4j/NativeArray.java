@@ -245,7 +245,11 @@ public abstract sealed class NativeArray implements AutoCloseable
      */
     final long insertSlot(long index) {
         checkOpen();
-        Objects.checkIndex(index, size + 1);
+        if (index < 0 || index > size) {
+            // Objects.checkIndex(index, size + 1) would name size + 1 as the length: say the size and the range.
+            throw new IndexOutOfBoundsException("Index " + index + " out of bounds for insert into size " + size
+                    + " (0 <= index <= size)");
+        }
         if (size == capacity) {
             grow(size + 1);
         }

@@ -141,6 +141,20 @@ abstract class NativePrimitiveArrayTestBase<A extends NativeArray, E> {
         }
     }
 
+    /** An insert past the end names the array's size and the range an insert takes, not size + 1 as a length. */
+    @Test
+    void insertOutOfBoundsNamesTheSizeAndTheRangeAndChangesNothing() {
+        try (A empty = newArray(HEAP); A array = arrayOf(1, 2, 3)) {
+            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> insert(empty, 1, v(0)));
+            assertEquals("Index 1 out of bounds for insert into size 0 (0 <= index <= size)", e.getMessage());
+            e = assertThrows(IndexOutOfBoundsException.class, () -> insert(array, -1, v(0)));
+            assertEquals("Index -1 out of bounds for insert into size 3 (0 <= index <= size)", e.getMessage());
+            assertThrows(IndexOutOfBoundsException.class, () -> insert(array, Long.MAX_VALUE, v(0)));
+            assertArrayEquals(elements(1, 2, 3), toArray(array));
+            assertEquals(0, empty.size());
+        }
+    }
+
     @Test
     void setOutOfBoundsThrowsIndexOutOfBoundsExceptionAndChangesNothing() {
         try (A array = arrayOf(1, 2, 3)) {
