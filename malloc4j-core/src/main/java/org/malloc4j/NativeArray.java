@@ -178,10 +178,11 @@ public abstract sealed class NativeArray implements AutoCloseable
      * capacity or {@link #close()} (see the class documentation).
      *
      * @return a native segment over the elements, zero-length when the array is empty
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (its elements went with it)
      */
     public final MemorySegment asSegment() {
         checkOpen();
+        checkElementsAlive();
         return block.asSlice(0, size * elementByteSize);
     }
 
@@ -263,7 +264,7 @@ public abstract sealed class NativeArray implements AutoCloseable
      * of elements find that out by themselves; this is for what changes the elements' count
      * without touching their bytes (removing the last, clearing, shrinking the size).
      */
-    private void checkElementsAlive() {
+    final void checkElementsAlive() {
         if (heap.isClosed()) {
             throw new IllegalStateException(elementsGoneMessage());
         }

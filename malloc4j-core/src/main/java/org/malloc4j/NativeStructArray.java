@@ -87,10 +87,11 @@ public final class NativeStructArray extends NativeArray {
      * @param index the element's index
      * @return a segment of {@code elementByteSize()} bytes over element {@code index}
      * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (its elements went with it)
      */
     public MemorySegment get(long index) {
         long offset = offsetOf(index);
+        checkElementsAlive();
         return block.asSlice(offset, elementByteSize());
     }
 

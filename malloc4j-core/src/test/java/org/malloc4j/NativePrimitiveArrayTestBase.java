@@ -225,7 +225,8 @@ abstract class NativePrimitiveArrayTestBase<A extends NativeArray, E> {
                 () -> remove(array, 0),
                 () -> remove(array, 1),
                 () -> pop(array),
-                () -> toArray(array));
+                () -> toArray(array),
+                array::asSegment);
         for (int i = 0; i < operations.size(); i++) {
             IllegalStateException e = assertThrows(IllegalStateException.class, operations.get(i)::run, "operation " + i);
             assertTrue(e.getMessage().contains("heap 'closed-under-an-array' of this " + array.getClass().getSimpleName()
