@@ -497,17 +497,27 @@ public final class Malloc4jExtension
         StringBuilder text = new StringBuilder();
         long blocks = 0;
         long bytes = 0;
+        boolean sizesUnknown = false;
         for (LeakReport.Site site : after.sites()) {
             LeakReport.Site previous = old.get(site.stack());
             long newBlocks = site.blocks() - (previous == null ? 0 : previous.blocks());
             if (newBlocks <= 0) {
                 continue;
             }
-            long newBytes = Math.max(0, site.bytes() - (previous == null ? 0 : previous.bytes()));
+            long newBytes = site.bytes() - (previous == null ? 0 : previous.bytes());
             blocks += newBlocks;
-            bytes += newBytes;
-            text.append("Direct leak of ").append(newBytes).append(" byte(s) in ").append(newBlocks)
-                    .append(" object(s) allocated from:\n");
+            if (newBytes > 0) {
+                bytes += newBytes;
+                text.append("Direct leak of ").append(newBytes).append(" byte(s) in ").append(newBlocks)
+                        .append(" object(s) allocated from:\n");
+            } else {
+                // The test freed larger blocks allocated here before it: the site holds more blocks
+                // but no more bytes, so the new blocks' size cannot be told from the two reports.
+                sizesUnknown = true;
+                text.append("Direct leak of ").append(newBlocks).append(" object(s) of unknown size (the site holds ")
+                        .append(-newBytes).append(" byte(s) less than before the test, which freed blocks allocated "
+                                + "here before it) allocated from:\n");
+            }
             for (int i = 0; i < site.stack().size(); i++) {
                 text.append("    #").append(i).append(' ').append(site.stack().get(i)).append('\n');
             }
@@ -516,10 +526,11 @@ public final class Malloc4jExtension
         if (blocks == 0) {
             return null;
         }
-        return "Malloc4jExtension: the test left " + blocks + " new block(s), " + bytes
-                + " byte(s), live in the global heap\n"
+        String byteCount = (sizesUnknown ? "at least " : "") + bytes + " byte(s)";
+        return "Malloc4jExtension: the test left " + blocks + " new block(s), " + byteCount
+                + ", live in the global heap\n"
                 + "ERROR: malloc4j: detected memory leaks in heap 'global'\n\n" + text
-                + "SUMMARY: malloc4j: " + bytes + " byte(s) leaked in " + blocks + " allocation(s).";
+                + "SUMMARY: malloc4j: " + byteCount + " leaked in " + blocks + " allocation(s).";
     }
 
     /** @return the first line of the failure of a test that left the blocks {@code stats} counts live */

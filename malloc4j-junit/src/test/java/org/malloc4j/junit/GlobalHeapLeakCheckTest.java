@@ -199,4 +199,20 @@ class GlobalHeapLeakCheckTest {
         LeakReport fewer = new LeakReport(1, 10, List.of(new LeakReport.Site(1, 10, List.of(site))), "");
         assertEquals(null, Malloc4jExtension.newLeaks(before, fewer), "blocks freed, none new");
     }
+
+    @Test
+    void newBlocksAtASiteThatHoldsFewerBytesAreNotReportedAsZeroBytes() {
+        // The test freed a 100-byte block allocated at the site before it and left two 10-byte blocks
+        // from there: one block more, 80 bytes fewer.
+        StackTraceElement site = new StackTraceElement("Example", "allocate", "Example.java", 10);
+        LeakReport before = new LeakReport(1, 100, List.of(new LeakReport.Site(1, 100, List.of(site))), "");
+        LeakReport after = new LeakReport(2, 20, List.of(new LeakReport.Site(2, 20, List.of(site))), "");
+        String report = Malloc4jExtension.newLeaks(before, after);
+        assertTrue(report.startsWith("Malloc4jExtension: the test left 1 new block(s), at least 0 byte(s), live in "
+                + "the global heap"), report);
+        assertTrue(report.contains("Direct leak of 1 object(s) of unknown size (the site holds 80 byte(s) less than "
+                + "before the test, which freed blocks allocated here before it) allocated from:\n    #0 "
+                + "Example.allocate(Example.java:10)"), report);
+        assertTrue(!report.contains("Direct leak of 0 byte(s)"), report);
+    }
 }
