@@ -268,9 +268,33 @@ public final class Malloc4jExtension
         }
         if (chosen.size() != 1) {
             throw new ExtensionConfigurationException("@InjectFaults must set exactly one of everyNth, firstN, "
-                    + "afterBytes, probability, eachCallSiteOnce; it sets " + chosen.size() + ": " + annotation);
+                    + "afterBytes, probability, eachCallSiteOnce; it sets " + chosen.size() + ": " + annotation
+                    + (chosen.isEmpty() ? unsetValues(annotation) : ""));
         }
         return chosen.get(0);
+    }
+
+    /**
+     * @return why values {@code annotation} gives set no policy (a negative value other than the
+     *     default, a seed without a probability), or "" if it gives none
+     */
+    private static String unsetValues(InjectFaults annotation) {
+        List<String> unset = new ArrayList<>();
+        if (annotation.firstN() < -1) {
+            unset.add("firstN=" + annotation.firstN());
+        }
+        if (annotation.afterBytes() < -1) {
+            unset.add("afterBytes=" + annotation.afterBytes());
+        }
+        if (annotation.probability() < 0 && annotation.probability() != -1) {
+            unset.add("probability=" + annotation.probability());
+        }
+        String text = unset.isEmpty() ? ""
+                : "; a negative firstN, afterBytes or probability sets no policy: " + String.join(", ", unset);
+        if (annotation.seed() != 0) {
+            text += "; seed=" + annotation.seed() + " is used only with a probability from 0 to 1";
+        }
+        return text;
     }
 
     /**

@@ -376,6 +376,16 @@ class InjectFaultsTest {
         @LeakCheck
         void faultInjectionParameterWithoutTheAnnotation(Heap heap, FaultInjection faults) {
         }
+
+        @Test
+        @InjectFaults(firstN = -5)
+        void negativeFirstN(Heap heap) {
+        }
+
+        @Test
+        @InjectFaults(probability = -0.5, seed = 7)
+        void negativeProbabilityWithASeed(Heap heap) {
+        }
     }
 
     // ---- the tests ----
@@ -546,6 +556,16 @@ class InjectFaultsTest {
                 assertTrue(cause.getMessage().contains("probability must be within [0, 1]"), cause.getMessage());
             }
         }
+        String noPolicy = failure(results, "noPolicy").getMessage();
+        assertTrue(!noPolicy.contains("sets no policy") && !noPolicy.contains("used only with"), noPolicy);
+        String negativeFirstN = assertInstanceOf(ExtensionConfigurationException.class,
+                failure(results, "negativeFirstN")).getMessage();
+        assertTrue(negativeFirstN.contains("it sets 0: ") && negativeFirstN.endsWith(
+                "; a negative firstN, afterBytes or probability sets no policy: firstN=-5"), negativeFirstN);
+        String seeded = assertInstanceOf(ExtensionConfigurationException.class,
+                failure(results, "negativeProbabilityWithASeed")).getMessage();
+        assertTrue(seeded.endsWith("; a negative firstN, afterBytes or probability sets no policy: probability=-0.5"
+                + "; seed=7 is used only with a probability from 0 to 1"), seeded);
         Throwable noAnnotation = failure(results, "faultInjectionParameterWithoutTheAnnotation");
         assertTrue(noAnnotation.getMessage().contains("needs @InjectFaults"), noAnnotation.getMessage());
     }
