@@ -32,6 +32,7 @@ import org.malloc4j.Heap;
 import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
 import org.malloc4j.LeakReport;
+import org.opentest4j.TestAbortedException;
 
 /**
  * A JUnit 5 extension that gives each test a checked malloc4j {@link Heap} and fails the test if
@@ -110,8 +111,10 @@ import org.malloc4j.LeakReport;
  * finds may be why the test failed: what {@code check()} throws (a {@link org.malloc4j.MemoryMisuseException}
  * with the sanitizer's report) is added to the test's exception as a suppressed exception, or, if that
  * exception takes no suppressed exceptions, printed to standard error with the heap's name, which
- * names the test. The heap is then closed, and {@link Heap#close()} prints the leaks to standard
- * error.
+ * names the test. A test that was aborted (an assumption that did not hold) fails instead, with
+ * that misuse as its failure: an abort says the test could not run here, not that the memory it
+ * damaged meanwhile may go unreported as a skipped test. The heap is then closed, and
+ * {@link Heap#close()} prints the leaks to standard error.
  *
  * <h2>Usage</h2>
  * {@snippet lang = java:
@@ -475,7 +478,10 @@ public final class Malloc4jExtension
         TestHeap testHeap = store.remove(TEST_HEAP, TestHeap.class);
         if (testHeap != null) {
             try {
-                if (testFailed) {
+                if (testFailure instanceof TestAbortedException) {
+                    // JUnit reports a failure thrown after an abort as the test's result, the abort suppressed.
+                    testHeap.checkAfterAbort(problems);
+                } else if (testFailed) {
                     testHeap.checkAfter(testFailure);
                 } else {
                     testHeap.verify(problems);
@@ -635,6 +641,18 @@ public final class Malloc4jExtension
                         + message.substring(lineEnd);
             }
             problems.add(new AssertionError(message));
+        }
+
+        /** Adds to {@code problems} the misuse {@link Heap#check()} finds after the test was aborted. */
+        void checkAfterAbort(List<Throwable> problems) {
+            if (heap.isClosed()) {
+                return;
+            }
+            try {
+                heap.check();
+            } catch (RuntimeException misuse) {
+                problems.add(misuse);
+            }
         }
 
         /**

@@ -22,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Nested;
@@ -138,6 +139,18 @@ class Malloc4jExtensionTest {
         void overflowsARawBlockThenFailsWithAnExceptionThatTakesNoSuppressed(Heap heap) {
             overflowARawBlock(heap);
             throw new TakesNoSuppressed();
+        }
+
+        @Test
+        void overflowsARawBlockThenIsAborted(Heap heap) {
+            overflowARawBlock(heap);
+            Assumptions.abort("the test's own abort");
+        }
+
+        @Test
+        void leaksThenIsAborted(Heap heap) {
+            heap.malloc(16);
+            Assumptions.abort("the test's own abort");
         }
 
         static void overflowARawBlock(Heap heap) {
@@ -510,6 +523,18 @@ class Malloc4jExtensionTest {
         MemoryMisuseException misuse = assertInstanceOf(MemoryMisuseException.class, own.getSuppressed()[0]);
         assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, misuse.kind());
         assertTrue(misuse.getMessage().contains(".overflowARawBlock("), misuse.getMessage());
+    }
+
+    @Test
+    void misuseInAnAbortedTestFailsIt() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(MisuseSample.class);
+        MemoryMisuseException misuse = assertInstanceOf(MemoryMisuseException.class,
+                failure(results, "overflowsARawBlockThenIsAborted"));
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, misuse.kind());
+        assertTrue(misuse.getMessage().contains(".overflowARawBlock("), misuse.getMessage());
+        assertEquals("the test's own abort", misuse.getSuppressed()[0].getMessage());
+        assertEquals(TestExecutionResult.Status.ABORTED, SampleRunner.result(results, "leaksThenIsAborted").getStatus(),
+                "an aborted test is not failed for leaks");
     }
 
     /** @return what running {@code sample} printed to standard error; its results go to {@code results} */
