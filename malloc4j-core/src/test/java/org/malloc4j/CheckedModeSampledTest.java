@@ -388,4 +388,29 @@ class CheckedModeSampledTest {
             assertTrue(e.getMessage().contains("freed by thread"), e.getMessage());
         }
     }
+
+    /**
+     * A large or huge malloc that is sampled is drawn before its block is made: it is mapped and
+     * committed once, as a checked block, never first as a fast block given back at once.
+     */
+    @Test
+    void aSampledHugeMallocMapsItsBlockOnce() {
+        long mib = 1 << 20;
+        try (Heap heap = Heap.builder().name("sampled huge once").checkMode(CheckMode.SAMPLED).sampleInterval(2)
+                .quarantineBytes(0).build()) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                // A span of its own each (the 32 MiB steps), so no block reuses another's mapping.
+                blocks.add(heap.malloc(17 * mib + i * 32 * mib));
+            }
+            HeapStats stats = heap.stats();
+            assertTrue(heap.leaks().blocks() > 0, "with one malloc in two sampled, some of 16 are: " + stats);
+            assertEquals(16, stats.mmapCalls(), stats.toText());
+            assertEquals(0, stats.purgedBytes(), stats.toText());
+            assertEquals(16, stats.mallocCount(), stats.toText());
+            assertEquals(0, stats.freeCount(), stats.toText());
+            blocks.forEach(heap::free);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
 }

@@ -332,6 +332,15 @@ final class CheckedAllocator implements Allocator {
         return faults == null && fastCoreSamples() ? fast : this;
     }
 
+    /**
+     * The fast core picked a malloc on its slow path for sampling before making a block for it.
+     *
+     * @return the checked block, or 0 if none could be had (the fast core serves the malloc then)
+     */
+    long sampleFresh(long byteSize) {
+        return allocateChecked(byteSize, REDZONE, false, false);
+    }
+
     /** The fast core picked this malloc for sampling: check it instead of the fast block it got. */
     long sampleInstead(long fastAddress, long byteSize, boolean throwing) {
         fast.free(fastAddress);

@@ -225,8 +225,15 @@ public final class HeapCore implements Allocator {
                 return address;
             }
         }
-        long address = mallocSlow(byteSize, MIN_ALIGNMENT, throwing) & Page.ADDRESS_MASK;
-        return address != 0 && sampleSlow() ? sampler.sampleInstead(address, byteSize, throwing) : address;
+        if (sampleSlow()) {
+            // Drawn before the fast block is made: a large or huge one would otherwise be mapped
+            // and committed only to be given back for its checked copy.
+            long checked = sampler.sampleFresh(byteSize);
+            if (checked != 0) {
+                return checked;
+            }
+        }
+        return mallocSlow(byteSize, MIN_ALIGNMENT, throwing) & Page.ADDRESS_MASK;
     }
 
     /**
