@@ -396,7 +396,7 @@ class CheckedModeSampledTest {
     @Test
     void aSampledHugeMallocMapsItsBlockOnce() {
         long mib = 1 << 20;
-        try (Heap heap = Heap.builder().name("sampled huge once").checkMode(CheckMode.SAMPLED).sampleInterval(2)
+        try (Heap heap = Heap.builder().name("sampled huge once").checkMode(CheckMode.SAMPLED).sampleInterval(1)
                 .quarantineBytes(0).build()) {
             List<MemorySegment> blocks = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
@@ -404,7 +404,7 @@ class CheckedModeSampledTest {
                 blocks.add(heap.malloc(17 * mib + i * 32 * mib));
             }
             HeapStats stats = heap.stats();
-            assertTrue(heap.leaks().blocks() > 0, "with one malloc in two sampled, some of 16 are: " + stats);
+            assertEquals(16, heap.leaks().blocks(), "every malloc is sampled: " + stats);
             assertEquals(16, stats.mmapCalls(), stats.toText());
             assertEquals(0, stats.purgedBytes(), stats.toText());
             assertEquals(16, stats.mallocCount(), stats.toText());
@@ -412,5 +412,25 @@ class CheckedModeSampledTest {
             blocks.forEach(heap::free);
             assertEquals(0, heap.stats().liveBlocks());
         }
+    }
+
+    /**
+     * A malloc the slow path samples is checked for its size and the heap's state first: a negative
+     * size is an {@link IllegalArgumentException} and a closed heap says it is closed, as without
+     * sampling, and nothing is allocated for them.
+     */
+    @Test
+    void aSampledMallocOfANegativeSizeOrOnAClosedHeapIsRefusedAsUnsampledOnesAre() {
+        Heap heap = Heap.builder().name("sampled refusals").checkMode(CheckMode.SAMPLED).sampleInterval(1).build();
+        for (long size : new long[] {-1, -16, Long.MIN_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> heap.mallocAddress(size));
+            assertTrue(e.getMessage().contains(Long.toString(size)), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> heap.malloc(size));
+        }
+        assertEquals(0, heap.stats().mallocCount(), heap.stats().toText());
+        assertEquals(0, heap.leaks().blocks());
+        heap.close();
+        IllegalStateException closed = assertThrows(IllegalStateException.class, () -> heap.mallocAddress(64));
+        assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
     }
 }

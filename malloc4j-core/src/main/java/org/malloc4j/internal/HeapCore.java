@@ -225,9 +225,10 @@ public final class HeapCore implements Allocator {
                 return address;
             }
         }
-        if (sampleSlow()) {
+        if (byteSize >= 0 && !closed && sampleSlow()) {
             // Drawn before the fast block is made: a large or huge one would otherwise be mapped
-            // and committed only to be given back for its checked copy.
+            // and committed only to be given back for its checked copy. A negative size or a
+            // closed heap is left to the slow path, which says so.
             long checked = sampler.sampleFresh(byteSize);
             if (checked != 0) {
                 return checked;
