@@ -386,13 +386,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Requests of exactly this size waste nothing. ({@link #mallocAligned} may round further, to a
      * class whose blocks are all aligned; a block that {@link #realloc} grew past 32 KiB has a
      * multiple of 4 KiB.) A request above 64 TiB, which no heap can satisfy, is returned as it is.
+     * In {@link CheckMode#FULL} mode every block's usable size is exactly its request (the bytes
+     * past it are redzone), so this returns {@code byteSize}; in {@link CheckMode#SAMPLED} mode it is
+     * the unsampled blocks' size, a sampled block's being exactly its request.
      *
      * @param byteSize a request size in bytes, 0 or more
      * @return the usable size in bytes that {@code malloc(byteSize)} gives
      * @throws IllegalArgumentException if {@code byteSize < 0}
      */
     public long goodSize(long byteSize) {
-        return HeapCore.goodSize(byteSize);
+        long good = HeapCore.goodSize(byteSize);
+        return core.checkMode() == CheckMode.FULL ? byteSize : good;
     }
 
     /**

@@ -309,6 +309,17 @@ class CheckedModeTest {
         }
     }
 
+    /** goodSize names what malloc gives: in full mode the request itself, every byte past it a redzone. */
+    @Test
+    void goodSizeIsTheUsableSizeMallocGivesAndStillRejectsANegativeSize() {
+        for (long byteSize : new long[] {0, 1, 17, 129, 8 * KIB + 1, 128 * KIB + 1, 16 * MIB + 1}) {
+            MemorySegment block = heap.malloc(byteSize);
+            assertEquals(heap.usableSize(block), heap.goodSize(byteSize), "goodSize(" + byteSize + ")");
+            heap.free(block);
+        }
+        assertThrows(IllegalArgumentException.class, () -> heap.goodSize(-1));
+    }
+
     @Test
     void countersStayExactWithEveryBlockChecked() {
         List<MemorySegment> blocks = new ArrayList<>();
