@@ -11,6 +11,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -158,6 +160,34 @@ class HugeBlockReuseTest {
                 heap.free(block);
             }
             heap.free(touched(heap.malloc(HUGE)));
+        }
+    }
+
+    /**
+     * A commit that would raise the peak while a mapping is kept takes back only the pages it needs
+     * from the mapping's tail: small blocks allocated between a huge block's free and the next huge
+     * block do not cost that block a new mapping and the faults of all its pages.
+     */
+    @Test
+    void aSmallCommitAtThePeakTakesOnlyItsPagesFromAKeptMapping() {
+        try (Heap heap = heap("huge peak").build()) {
+            List<MemorySegment> small = new ArrayList<>();
+            MemorySegment block = touched(heap.malloc(HUGE));
+            long mmapsAtStart = heap.stats().mmapCalls();
+            for (int round = 0; round < 5; round++) {
+                heap.free(block);
+                for (int i = 0; i < 700; i++) {
+                    small.add(heap.malloc(100));
+                }
+                block = touched(heap.malloc(HUGE));
+            }
+            HeapStats stats = heap.stats();
+            // The small blocks' pages map one region; the huge block maps nothing more.
+            assertTrue(stats.mmapCalls() - mmapsAtStart <= 1, stats.toText());
+            assertTrue(stats.purgedBytes() < HUGE, "the kept mapping went back whole: " + stats.toText());
+            assertTrue(stats.peakCommittedBytes() < HUGE + 4 * MIB, stats.toText());
+            heap.free(block);
+            small.forEach(heap::free);
         }
     }
 

@@ -64,6 +64,12 @@ final class RetainedMappings {
         return null;
     }
 
+    /** Keeps {@code mapping}, taken by {@link #pollOldest} and changed, as the oldest again. */
+    void putBackOldest(Mapping mapping) {
+        mappings.addFirst(mapping);
+        committed += mapping.committed();
+    }
+
     /** @return the mapping kept longest, or null if none */
     Mapping peekOldest() {
         return mappings.peekFirst();

@@ -70,6 +70,8 @@ final class SpanAllocator {
     private final List<Region> hugeRegions = new ArrayList<>();
     /** Retired pages, oldest first: committed memory waiting out the purge delay. */
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
+    /** What a commit at the peak takes from a kept mapping's tail at least (see releaseRetainedTail). */
+    private static final long RETAINED_TAIL_STEP = 1L << 20;
     /** Freed huge blocks' mappings, committed memory waiting out the purge delay too. */
     private final RetainedMappings retained = new RetainedMappings();
     /** Committed bytes of the pages in {@link #pool}; written under {@link #lock}, read by commits without it. */
@@ -226,9 +228,10 @@ final class SpanAllocator {
     }
 
     /**
-     * A commit is about to set a new peak: retired pages' memory goes back first, oldest first, so
-     * memory waiting out the purge delay does not add to the peak footprint. Below the peak, retired
-     * pages keep waiting for reuse as before.
+     * A commit is about to set a new peak: memory waiting out the purge delay goes back first,
+     * oldest first, so it does not add to the peak footprint: the tails of kept huge mappings, as
+     * much as the commit needs, then retired pages. Below the peak, both keep waiting for reuse as
+     * before.
      */
     private void purgeForPeak(long bytes) {
         lock.lock();
@@ -236,7 +239,7 @@ final class SpanAllocator {
             // Only as much as the new peak would take: the rest stays for reuse within the delay.
             long before = committed.get();
             while (wouldRaisePeak(bytes) && !retained.isEmpty()) {
-                releaseRetained(retained.pollOldest());
+                releaseRetainedTail(retained.pollOldest(), committed.get() + metadata.get() + bytes - peakFootprint.get());
             }
             while (wouldRaisePeak(bytes) && !pool.isEmpty()) {
                 release(takeOldest());
@@ -784,6 +787,29 @@ final class SpanAllocator {
         }
         page.decommitted();
         Purger.schedule(core, purgeDelayNanos);
+    }
+
+    /**
+     * Returns the last {@code excess} committed bytes of a kept mapping (rounded up to
+     * {@link #RETAINED_TAIL_STEP}) to
+     * the OS and keeps the mapping, oldest still, with the rest committed: a commit a few pages past
+     * the peak does not cost the next huge block of that span a new mapping and all its page
+     * faults. A mapping that has no more than that committed is unmapped.
+     */
+    private void releaseRetainedTail(RetainedMappings.Mapping mapping, long excess) {
+        // A MiB at least, so a run of small commits (one OS page each) costs one madvise, not one each.
+        long tail = roundUp(Math.max(excess, 1), RETAINED_TAIL_STEP);
+        if (tail >= mapping.committed()) {
+            releaseRetained(mapping);
+            return;
+        }
+        long keep = mapping.committed() - tail;
+        returnToOs(mapping.base() + keep, tail);
+        madviseCalls++;
+        purgedBytes += tail;
+        uncommitted(tail);
+        retained.putBackOldest(new RetainedMappings.Mapping(mapping.base(), mapping.span(), keep,
+                mapping.retainedAtNanos()));
     }
 
     /** Unmaps a kept mapping: its memory and address space go back to the OS. */
