@@ -511,7 +511,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Returns the memory of empty pages to the operating system now instead of after the purge
      * delay, collects the blocks other threads freed into the calling thread's pages, and hands the
      * pages of threads that ended to the heap. The empty pages are the calling thread's, the
-     * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool. Each
+     * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool. A large
+     * or huge block (over 128 KiB) gives back the memory it holds past its usable size (after
+     * {@link #realloc} shrank it in place, for growing again; or from a reused span). Each
      * other live platform thread keeps, because only its own thread may touch them:
      * <ul>
      * <li>its spare pages, until it allocates again or ends: one empty page per small size class it
@@ -830,7 +832,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * members). The limit covers all of the heap's memory: in the checked modes, checked blocks
          * with their redzones and the quarantine too. Before it refuses a request, the heap gives back
          * what {@link Heap#trim()} would on the calling thread (retired pages, the calling thread's
-         * empty pages, quarantined blocks) and reuses the free memory inside the pages the calling
+         * empty pages, quarantined blocks, the memory large and huge blocks hold past their usable
+         * size) and reuses the free memory inside the pages the calling
          * thread allocates from. What it cannot give back still counts against the limit, so a request
          * smaller than the limit minus the live blocks' sizes can still be refused:
          * <ul>

@@ -165,4 +165,34 @@ class CommitLimitTest {
             }
         }
     }
+
+    /**
+     * Large blocks shrunk in place keep their committed tails for growing again, but a request at
+     * the limit gets them back: memory no block can use does not refuse it.
+     */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void largeBlocksShrunkInPlaceGiveTheirTailsBackForARequestAtTheLimit(CheckMode mode, int interval) {
+        long mib = 1 << 20;
+        Heap.Builder builder = Heap.builder().name("shrunk").checkMode(mode).quarantineBytes(0)
+                .maxCommittedBytes(40 * mib);
+        if (mode == CheckMode.SAMPLED) {
+            builder.sampleInterval(interval);
+        }
+        try (Heap heap = builder.build()) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                MemorySegment block = heap.malloc(9 * mib);
+                block.fill((byte) i);
+                blocks.add(heap.realloc(block, 5 * mib));
+            }
+            MemorySegment more = heap.tryMalloc(15 * mib);
+            assertTrue(more.address() != 0, "20 MiB live, 15 MiB more refused under 40 MiB: " + heap.stats().toText());
+            heap.free(more);
+            for (int i = 0; i < blocks.size(); i++) {
+                assertEquals(i, blocks.get(i).get(java.lang.foreign.ValueLayout.JAVA_BYTE, 5 * mib - 1));
+                heap.free(blocks.get(i));
+            }
+        }
+    }
 }

@@ -191,6 +191,48 @@ class HugeBlockReuseTest {
         }
     }
 
+    /**
+     * A huge block shrunk in place keeps its committed tail for growing again, but a request at the
+     * limit (and a trim) gets it back: memory no block can use does not refuse a request.
+     */
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void aHugeBlockShrunkInPlaceGivesItsTailBackForARequestAtTheLimit(CheckMode mode) {
+        try (Heap heap = heap("huge shrunk").checkMode(mode).quarantineBytes(0).maxCommittedBytes(100 * MIB).build()) {
+            MemorySegment block = touched(heap.malloc(55 * MIB));
+            block = heap.realloc(block, 30 * MIB);
+            MemorySegment other = heap.tryMalloc(60 * MIB);
+            assertTrue(other.address() != 0, "30 MiB live, 60 MiB more refused under 100 MiB: " + heap.stats().toText());
+            assertEquals(1, block.get(JAVA_BYTE, 30 * MIB - 4096), "the kept bytes");
+            heap.free(other);
+            block = touched(heap.realloc(block, 50 * MIB));
+            heap.trim();
+            block = heap.realloc(block, 30 * MIB);
+            heap.trim();
+            assertTrue(heap.stats().committedBytes() < 31 * MIB, heap.stats().toText());
+            heap.free(block);
+        }
+    }
+
+    /** A block growing in place into its own committed tail, at the limit, keeps that tail counted. */
+    @Test
+    void aShrunkHugeBlockGrowingInPlaceAtTheLimitKeepsTheCountersExact() {
+        try (Heap heap = heap("huge regrow").maxCommittedBytes(41 * MIB + MIB / 2).build()) {
+            MemorySegment block = touched(heap.malloc(30 * MIB));
+            MemorySegment other = touched(heap.malloc(10 * MIB));
+            block = heap.realloc(block, 17 * MIB);
+            long address = block.address();
+            block = touched(heap.realloc(block, 31 * MIB));
+            assertEquals(address, block.address(), "grown in place");
+            assertEquals(41 * MIB, heap.stats().committedBytes(), heap.stats().toText());
+            heap.free(block);
+            heap.free(other);
+            heap.trim();
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+            heap.check();
+        }
+    }
+
     @Test
     void atMostFourMappingsAreKept() {
         try (Heap heap = heap("huge many").build()) {

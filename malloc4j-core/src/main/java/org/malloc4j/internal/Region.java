@@ -82,6 +82,21 @@ final class Region {
         return owners != null && slice < owners.length ? owners[slice] : null;
     }
 
+    /** Calls {@code action} once for each page laid over this region's slices; under the span lock. */
+    void forEachSlicePage(java.util.function.Consumer<Page> action) {
+        Page[] owners = sliceOwner;
+        if (owners == null) {
+            return;
+        }
+        Page last = null;
+        for (Page page : owners) {
+            if (page != null && page != last) {
+                action.accept(page);
+                last = page;
+            }
+        }
+    }
+
     /** Grows the slice map to cover slices below {@code end}; under the span lock. */
     private void cover(int end) {
         int length = sliceOwner.length;

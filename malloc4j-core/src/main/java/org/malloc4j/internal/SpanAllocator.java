@@ -70,6 +70,8 @@ final class SpanAllocator {
     private final List<Region> hugeRegions = new ArrayList<>();
     /** Retired pages, oldest first: committed memory waiting out the purge delay. */
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
+    /** The page a commit that purges for room is for (under the lock): its tail is not decommitted. */
+    private Page growing;
     /** What a commit at the peak takes from a kept mapping's tail at least (see releaseRetainedTail). */
     private static final long RETAINED_TAIL_STEP = 1L << 20;
     /** Freed huge blocks' mappings, committed memory waiting out the purge delay too. */
@@ -203,7 +205,7 @@ final class SpanAllocator {
         if (wouldRaisePeak(bytes) && guardsPeak()) {
             core.beforePeak(bytes, page);
         }
-        return addCommitted(bytes) || (purgeForRoom() && addCommitted(bytes));
+        return addCommitted(bytes) || (purgeForRoom(page) && addCommitted(bytes));
     }
 
     /**
@@ -250,15 +252,25 @@ final class SpanAllocator {
         }
     }
 
-    /** Near the limit: purge every retired page now and say whether that freed anything. */
-    private boolean purgeForRoom() {
+    /**
+     * Near the limit: purge every retired page now and say whether that freed anything.
+     *
+     * @param committing the page the commit is for, or null: its block is growing into the memory
+     *     past its usable size, so that memory stays
+     */
+    private boolean purgeForRoom(Page committing) {
         if (!limit.isLimited()) {
             return false;
         }
         lock.lock();
         try {
             long before = committed.get();
-            purge(true);
+            growing = committing;
+            try {
+                purge(true);
+            } finally {
+                growing = null;
+            }
             return committed.get() < before;
         } finally {
             lock.unlock();
@@ -892,11 +904,47 @@ final class SpanAllocator {
         if (freedSlices && pool.isEmpty()) {
             guardedBytes.set(0);
         }
+        if (force) {
+            decommitHugeTails();
+        }
         // Forced, also the regions a downcall kept mapped when they emptied (see unmapEmptyRegions).
         if (freedSlices || force) {
             unmapEmptyRegions(force ? 0 : 1);
         }
         return due;
+    }
+
+    /**
+     * Returns to the OS what live large and huge blocks commit past their usable size: the tail a
+     * block shrunk in place by {@code realloc} kept for growing again, or a reused span's memory
+     * past a smaller block. No one may touch it (the block ends at its
+     * usable size), and a block that grows again commits it anew. Forced purges only (a trim, a
+     * request at the limit), so that memory held for nothing does not refuse a request.
+     */
+    private void decommitHugeTails() {
+        for (Region region : hugeRegions) {
+            decommitTail(region.pageAt(region.base));
+        }
+        for (Region region : regions) {
+            region.forEachSlicePage(this::decommitTail);
+        }
+    }
+
+    /** Returns what a live large or huge block's page commits past the block's usable size. */
+    private void decommitTail(Page page) {
+        if (page == null || page == growing || !page.isSingle() || page.holeBytes != 0
+                || page.blockState(0) != BlockState.LIVE) {
+            return;
+        }
+        long end = roundUp(Math.max(page.largeUsable, 1), Os.OS_PAGE_SIZE);
+        if (page.commitEnd > end) {
+            long tail = page.commitEnd - end;
+            returnToOs(page.start + end, tail);
+            madviseCalls++;
+            purgedBytes += tail;
+            uncommitted(tail);
+            page.commitEnd = end;
+        }
     }
 
     private void decommit(Page page) {
