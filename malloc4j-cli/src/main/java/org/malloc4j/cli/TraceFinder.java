@@ -54,7 +54,7 @@ public final class TraceFinder {
      *
      * @param paths files and folders, in the order given; duplicates are dropped
      * @return the traces they name, and the paths that could not be looked at or searched
-     * @throws IllegalArgumentException if a path does not exist or is neither a regular file nor a
+     * @throws IllegalArgumentException if a path is empty, does not exist or is neither a regular file nor a
      *     folder (a FIFO), a folder holds no trace and nothing that could not be searched, or holds a
      *     trace that is not a regular file (a FIFO or a broken link named {@code *.rep})
      */
@@ -104,6 +104,10 @@ public final class TraceFinder {
     }
 
     private static List<TraceSource> expand(Path path, List<TraceError> errors) {
+        if (path.toString().isEmpty()) {
+            // Path.of("") is the current folder: an empty argument (an unset variable) would search it
+            throw new IllegalArgumentException("an empty FILE|DIR argument ('') names no file or folder");
+        }
         BasicFileAttributes attributes;
         try {
             attributes = Files.readAttributes(path, BasicFileAttributes.class);

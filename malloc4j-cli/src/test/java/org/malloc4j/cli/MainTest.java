@@ -235,6 +235,15 @@ class MainTest {
     }
 
     @Test
+    void anEmptyPathIsAUsageErrorNotTheCurrentFolder() {
+        Run run = run("replay", "--allocator", "glibc", "");
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("malloc4j: an empty FILE|DIR argument ('') names no file or folder",
+                run.err().lines().findFirst().orElseThrow());
+        assertEquals("", run.out());
+    }
+
+    @Test
     void aFifoGivenAsATraceIsAUsageErrorThatSaysWhatItIs() throws Exception {
         Path fifo = dir.resolve("pipe.rep");
         Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
