@@ -20,7 +20,8 @@ final class JsonReport {
 
     /**
      * Checks, before a run, that the report can be written where {@code --json} says: the target is
-     * not a folder, and its folder exists and can be written to.
+     * not a folder, nor named as one (a trailing {@code /}), and its folder exists and can be written
+     * to.
      *
      * @param target a file path, or {@value #STDOUT}
      * @return what is wrong with it, or null if nothing is
@@ -41,6 +42,10 @@ final class JsonReport {
         Path folder = file.getParent();
         if (folder == null || Files.isDirectory(file)) {
             return "is a folder; give the path of a file to write";
+        }
+        // Path drops a trailing '/': "out/" would be written as a file named "out"
+        if (target.endsWith("/")) {
+            return "names a folder (it ends with '/'); give the path of a file to write";
         }
         if (!Files.exists(folder)) {
             return "folder " + folder + " does not exist";

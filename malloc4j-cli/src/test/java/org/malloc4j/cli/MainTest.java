@@ -159,7 +159,9 @@ class MainTest {
         return Stream.of(
                 Arguments.of("/nonexist/x.json", "malloc4j: --json /nonexist/x.json: folder /nonexist does not exist"),
                 Arguments.of("/tmp", "malloc4j: --json /tmp: is a folder; give the path of a file to write"),
-                Arguments.of("TRACE/x.json", "malloc4j: --json TRACE/x.json: TRACE is not a folder"));
+                Arguments.of("TRACE/x.json", "malloc4j: --json TRACE/x.json: TRACE is not a folder"),
+                Arguments.of("/tmp/no-such-folder/", "malloc4j: --json /tmp/no-such-folder/: names a folder (it ends "
+                        + "with '/'); give the path of a file to write"));
     }
 
     @ParameterizedTest
