@@ -20,8 +20,8 @@ final class JsonReport {
 
     /**
      * Checks, before a run, that the report can be written where {@code --json} says: the target is
-     * not a folder, nor named as one (a trailing {@code /}), and its folder exists and can be written
-     * to.
+     * not a folder, nor named as one (a trailing {@code /}) or as a trace ({@code .rep},
+     * {@code .rep.gz}), and its folder exists and can be written to.
      *
      * @param target a file path, or {@value #STDOUT}
      * @return what is wrong with it, or null if nothing is
@@ -46,6 +46,10 @@ final class JsonReport {
         // Path drops a trailing '/': "out/" would be written as a file named "out"
         if (target.endsWith("/")) {
             return "names a folder (it ends with '/'); give the path of a file to write";
+        }
+        // "--json x.rep", with the trace meant as an argument of its own, would overwrite the trace
+        if (TraceSource.isTraceFile(file.getFileName().toString())) {
+            return "is named as a trace (.rep, .rep.gz), not as a report; give the JSON report another file name";
         }
         if (!Files.exists(folder)) {
             return "folder " + folder + " does not exist";

@@ -160,13 +160,15 @@ class MainTest {
                 Arguments.of("/nonexist/x.json", "malloc4j: --json /nonexist/x.json: folder /nonexist does not exist"),
                 Arguments.of("/tmp", "malloc4j: --json /tmp: is a folder; give the path of a file to write"),
                 Arguments.of("TRACE/x.json", "malloc4j: --json TRACE/x.json: TRACE is not a folder"),
+                Arguments.of("TRACE", "malloc4j: --json TRACE: is named as a trace (.rep, .rep.gz), not as a report; "
+                        + "give the JSON report another file name"),
                 Arguments.of("/tmp/no-such-folder/", "malloc4j: --json /tmp/no-such-folder/: names a folder (it ends "
                         + "with '/'); give the path of a file to write"));
     }
 
     @ParameterizedTest
     @MethodSource("unwritableJsonTargets")
-    void anUnwritableJsonTargetFailsBeforeAnyReplayInOneLine(String json, String expected) {
+    void anUnwritableJsonTargetFailsBeforeAnyReplayInOneLine(String json, String expected) throws Exception {
         String trace = traces.resolve("one.rep").toString();
         String target = json.replace("TRACE", trace);
         String message = expected.replace("TRACE", trace);
@@ -176,6 +178,7 @@ class MainTest {
         assertEquals(message + System.lineSeparator(), run.err());
         assertEquals("", run.out());
         assertTrue(System.nanoTime() - start < 2_000_000_000L, "it ran the replay first");
+        assertFalse(Files.readString(Path.of(trace)).startsWith("{"), "the trace was overwritten");
     }
 
     /** A target that passes the check before the run and fails when written: the help must say 1 for it. */
