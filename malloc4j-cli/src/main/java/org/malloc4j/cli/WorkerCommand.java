@@ -24,6 +24,8 @@ import picocli.CommandLine.Spec;
 final class WorkerCommand implements Callable<Integer> {
     /** Requests of random work replayed (twice) before the traces, to warm the JIT up. */
     static final int WARMUP_STEPS = 30_000;
+    /** The most timed passes the warm-up trace gets (the default --repeat). */
+    static final int WARMUP_REPEAT = 3;
     /** The exit code of a worker whose parent has gone. */
     static final int ORPHANED = 1;
 
@@ -67,10 +69,11 @@ final class WorkerCommand implements Callable<Integer> {
         }
         try (allocator; FreshThreads threads = new FreshThreads()) {
             send(out, AllocatorStatus.available(allocator));
-            TraceReplayer replayer = new TraceReplayer(allocator, repeat,
-                    !allocator.footprintNeedsOwnProcess(), threads);
+            boolean sampleFootprint = !allocator.footprintNeedsOwnProcess();
+            TraceReplayer replayer = new TraceReplayer(allocator, repeat, sampleFootprint, threads);
             if (!noWarmup && !footprintOnly) {
-                warmUp(replayer);
+                // enough passes to compile the timed loop, however many the traces get
+                warmUp(new TraceReplayer(allocator, Math.min(repeat, WARMUP_REPEAT), sampleFootprint, threads));
             }
             for (int i = 0; i < sources.size(); i++) {
                 TraceSource source = sources.get(i);

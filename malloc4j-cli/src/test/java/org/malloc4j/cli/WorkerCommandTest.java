@@ -1,6 +1,7 @@
 package org.malloc4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -45,6 +46,23 @@ class WorkerCommandTest {
         assertEquals("malloc4j: not a trace line (a JSON object of type \"trace\" with name, set, display and spec): "
                 + "{\"type\":\"trace\"}", err.toString().strip());
         assertEquals("", out.toString());
+    }
+
+    /**
+     * The warm-up compiles the replay loops; it does not take the run's --repeat timed passes, which
+     * would make a large --repeat cost that many passes over the warm-up trace before any trace.
+     */
+    @Test
+    void theWarmUpDoesNotTakeTheRepeatCount() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        long start = System.nanoTime();
+
+        int exitCode = runWithInput("", out, err, "worker", "--allocator=glibc", "--repeat=20000");
+
+        long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+        assertEquals(0, exitCode, err.toString());
+        assertTrue(seconds < 10, "the warm-up took " + seconds + " s");
     }
 
     /** Runs the command with {@code input} as standard input, which the worker reads its traces from. */
