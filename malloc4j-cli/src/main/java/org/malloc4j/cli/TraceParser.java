@@ -270,7 +270,13 @@ public final class TraceParser {
             String history = lastLine[id] == 0 ? "never allocated" : "freed on line " + lastLine[id];
             throw error(line, "'" + op + "' on id " + id + ", which is not live (" + history + ")");
         }
-        liveBytes += (kind == Trace.FREE ? 0 : size) - (live ? liveSize[id] : 0);
+        long change = (kind == Trace.FREE ? 0 : size) - (live ? liveSize[id] : 0);
+        if (change > Long.MAX_VALUE - liveBytes) {
+            // the peak live bytes would wrap round; no allocator could hold such a trace anyway
+            String op = (kind == Trace.ALLOC ? "a " : "r ") + id + " " + size;
+            throw error(line, "'" + op + "' makes the live blocks add up to more than " + Long.MAX_VALUE + " bytes");
+        }
+        liveBytes += change;
         peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
         liveSize[id] = kind == Trace.FREE ? NOT_LIVE : size;
         lastLine[id] = line;

@@ -133,6 +133,8 @@ class TraceParserTest {
                 Arguments.of("0 2 2 1\na 0 8\na 1\n", 3, "missing size: 'a 1' needs a size, found the end"),
                 Arguments.of("0 2 3 1\na 0\nf 0\na 1 8\n", 2, "missing size: 'a 0' needs a size, found 'f'"),
                 Arguments.of("0 2 2 1\na 0 8\nr 0 -5\n", 3, "negative size in 'r 0 -5'"),
+                Arguments.of("0 2 4 1\na 0 9223372036854775807\na 1 1\nf 0\nf 1\n", 3,
+                        "'a 1 1' makes the live blocks add up to more than 9223372036854775807 bytes"),
                 Arguments.of("0 2 2 1\na 0 8\nf 2\n", 3, "id 2 out of range"),
                 Arguments.of("0 2 2 1\na -1 8\nf 0\n", 2, "id -1 out of range"),
                 Arguments.of("0 2 3 1\na 0 8\nf 0\n", 3, "op count mismatch: the header says 3 ops, the file has 2"),
