@@ -15,7 +15,8 @@ public enum CheckMode {
      * For production (GWP-ASan's idea): one allocation in {@link Heap.Builder#sampleInterval N}
      * gets everything {@link #FULL} gives a block — its own scope, so a use after free through its
      * segment throws; allocation and free stacks; quarantine; redzones — and the others take the
-     * fast path. Leak reports cover the sampled blocks.
+     * fast path. Leak reports cover the sampled blocks. A sampled block moves at every
+     * {@link Heap#realloc}, as in {@code FULL}; the others resize in place as in {@link #FAST}.
      */
     SAMPLED,
     /**
@@ -26,7 +27,11 @@ public enum CheckMode {
      * redzones of {@link #CANARY_BYTE} surround every block and are verified at free and by
      * {@link Heap#check()} (a block {@linkplain Heap#mallocAligned aligned} to more than 4096 bytes
      * has only the one after it: keeping it aligned, a redzone before it would cost as many bytes as
-     * the alignment); leaks are reported at {@link Heap#close()}. Much slower than
+     * the alignment); {@link Heap#realloc} always moves a checked block, shrinking or growing, as
+     * AddressSanitizer does, so that a stale segment or address of the old block hits a freed,
+     * poisoned block instead of one resized under it (so the same program makes more mallocs here
+     * than in {@link #FAST}, and a checked block's {@link Heap#usableSize usable size} is its
+     * requested size); leaks are reported at {@link Heap#close()}. Much slower than
      * {@link #FAST}: for tests and debugging.
      *
      * <p>What a user sees, by kind: an access through a freed block's segment throws

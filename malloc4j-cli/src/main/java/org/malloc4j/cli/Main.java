@@ -64,10 +64,12 @@ public final class Main implements Callable<Integer> {
                 .setExecutionExceptionHandler(Main::failure);
     }
 
-    /** Without a subcommand: the usage, as an error. */
+    /** Without a subcommand: a usage error, its one line first, then the usage. */
     @Override
     public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("malloc4j: no command given; the main one is 'malloc4j replay'");
+        spec.commandLine().usage(err);
         return USAGE;
     }
 

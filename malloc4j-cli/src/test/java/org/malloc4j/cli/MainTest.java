@@ -410,4 +410,14 @@ class MainTest {
         assertEquals(0, help.exitCode());
         assertTrue(help.out().replaceAll("\\s+", " ").contains("touch no payload byte"), help.out());
     }
+
+    @Test
+    void noCommandIsAUsageErrorThatSaysSoInOneLineBeforeTheUsage() {
+        Run run = run();
+        assertEquals(2, run.exitCode());
+        String first = run.err().lines().findFirst().orElse("");
+        assertEquals("malloc4j: no command given; the main one is 'malloc4j replay'", first);
+        assertTrue(run.err().contains("Usage: malloc4j"), run.err());
+        assertEquals("", run.out());
+    }
 }
