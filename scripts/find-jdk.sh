@@ -49,8 +49,12 @@ malloc4j_find_jdk() {
     if [ -z "$warned" ] && [ -n "${JAVA_HOME:-}" ] && [ "$candidate" = "$JAVA_HOME" ]; then
       if [ -n "$why" ]; then
         echo "malloc4j: JAVA_HOME=$JAVA_HOME does not start: $why; looking for a JDK $min or later elsewhere." >&2
+      elif [ ! -d "$JAVA_HOME" ]; then
+        echo "malloc4j: JAVA_HOME=$JAVA_HOME does not exist; looking for a JDK $min or later elsewhere." >&2
+      elif [ -n "$version" ]; then
+        echo "malloc4j: JAVA_HOME=$JAVA_HOME is JDK $version, older than $min; looking for a JDK $min or later elsewhere." >&2
       else
-        echo "malloc4j: JAVA_HOME=$JAVA_HOME is not a JDK $min or later; looking for one elsewhere." >&2
+        echo "malloc4j: JAVA_HOME=$JAVA_HOME holds no bin/java and bin/javac (is it a JRE, or not a JDK?); looking for a JDK $min or later elsewhere." >&2
       fi
       warned=1
     fi

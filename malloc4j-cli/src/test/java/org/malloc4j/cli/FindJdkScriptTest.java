@@ -29,7 +29,7 @@ class FindJdkScriptTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "echo 'Unrecognized option' >&2; exit 1               | does not start: Unrecognized option;",
-        "echo '    java.specification.version = 17' >&2       | is not a JDK 22 or later"})
+        "echo '    java.specification.version = 17' >&2       | is JDK 17, older than 22;"})
     void aJdkThatCannotServeIsPassedOverForTheNextSuitableOne(String javaBody, String warning) throws Exception {
         Path unsuitable = fakeJdk("unsuitable", javaBody);
         Path good = fakeJdk("good", "echo '    java.specification.version = 22' >&2");
@@ -39,6 +39,23 @@ class FindJdkScriptTest {
         assertEquals(0, result.exitCode(), result.output());
         assertTrue(result.output().contains("JAVA_HOME=" + good), result.output());
         assertTrue(result.output().contains("JAVA_HOME=" + unsuitable + " " + warning), result.output());
+    }
+
+    /** A JAVA_HOME that does not exist, or holds no JDK, is named as such, and the next suitable JDK is taken. */
+    @Test
+    void aMissingJavaHomeOrOneWithoutAJdkIsNamedAsSuch() throws Exception {
+        Path good = fakeJdk("good", "echo '    java.specification.version = 22' >&2");
+        Path missing = dir.resolve("no-such-jdk");
+        Path empty = Files.createDirectories(dir.resolve("not-a-jdk"));
+
+        Result gone = findJdk(missing, good.resolve("bin"));
+        Result notJdk = findJdk(empty, good.resolve("bin"));
+
+        assertEquals(0, gone.exitCode(), gone.output());
+        assertTrue(gone.output().contains("JAVA_HOME=" + missing + " does not exist;"), gone.output());
+        assertEquals(0, notJdk.exitCode(), notJdk.output());
+        assertTrue(notJdk.output().contains("JAVA_HOME=" + empty + " holds no bin/java and bin/javac"), notJdk.output());
+        assertTrue(notJdk.output().contains("JAVA_HOME=" + good), notJdk.output());
     }
 
     @Test
