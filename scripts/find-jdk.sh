@@ -2,13 +2,13 @@
 # Order: $JAVA_HOME if it is suitable, then `java` on PATH, then the JDKs under /usr/lib/jvm
 # (newest first). Fails with a clear message when none is found.
 
-malloc4j_jdk_version() {  # prints the feature version of the JDK at $1, or nothing
+malloc4j_jdk_version() {  # prints the feature version of the JDK at $1 (8 for a 1.8), or nothing
   local javac="$1/bin/javac" java="$1/bin/java"
   [ -x "$java" ] && [ -x "$javac" ] || return 0
   # A JDK that will not start (broken, or refusing an option in JAVA_TOOL_OPTIONS that only newer
   # JDKs know) is skipped, not fatal: callers run under `set -e -o pipefail`.
   "$java" -XshowSettings:properties -version 2>&1 \
-    | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1 || true
+    | sed -n 's/^ *java\.specification\.version = \(1\.\)\{0,1\}\([0-9]*\).*/\2/p' | head -n 1 || true
 }
 
 malloc4j_jdk_start_error() {  # prints why the JDK at $1 does not start, or nothing if it is no JDK

@@ -29,7 +29,8 @@ class FindJdkScriptTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "echo 'Unrecognized option' >&2; exit 1               | does not start: Unrecognized option;",
-        "echo '    java.specification.version = 17' >&2       | is JDK 17, older than 22;"})
+        "echo '    java.specification.version = 17' >&2       | is JDK 17, older than 22;",
+        "echo '    java.specification.version = 1.8' >&2      | is JDK 8, older than 22;"})
     void aJdkThatCannotServeIsPassedOverForTheNextSuitableOne(String javaBody, String warning) throws Exception {
         Path unsuitable = fakeJdk("unsuitable", javaBody);
         Path good = fakeJdk("good", "echo '    java.specification.version = 22' >&2");
