@@ -536,7 +536,9 @@ public final class Malloc4jExtension
             }
             long newBytes = site.bytes() - (previous == null ? 0 : previous.bytes());
             blocks += newBlocks;
-            if (newBytes > 0) {
+            // A new site, or one whose blocks are all of zero bytes, tells the new blocks' size
+            // exactly, zero-byte blocks (malloc(0)) included: nothing allocated there was freed.
+            if (newBytes > 0 || previous == null || site.bytes() == 0) {
                 bytes += newBytes;
                 text.append("Direct leak of ").append(newBytes).append(" byte(s) in ").append(newBlocks)
                         .append(" object(s) allocated from:\n");

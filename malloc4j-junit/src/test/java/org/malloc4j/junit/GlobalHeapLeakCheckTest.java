@@ -215,4 +215,23 @@ class GlobalHeapLeakCheckTest {
                 + "Example.allocate(Example.java:10)"), report);
         assertTrue(!report.contains("Direct leak of 0 byte(s)"), report);
     }
+
+    @Test
+    void zeroByteBlocksLeftAtASiteAreReportedAsZeroBytesNotOfUnknownSize() {
+        // The test left two malloc(0) blocks from a new site, and one more from a site that held
+        // only zero-byte blocks before it: their size is known, and nothing was freed.
+        StackTraceElement fresh = new StackTraceElement("Example", "allocateNone", "Example.java", 20);
+        StackTraceElement zeros = new StackTraceElement("Example", "allocateZeros", "Example.java", 30);
+        LeakReport before = new LeakReport(1, 0, List.of(new LeakReport.Site(1, 0, List.of(zeros))), "");
+        LeakReport after = new LeakReport(4, 0, List.of(new LeakReport.Site(2, 0, List.of(fresh)),
+                new LeakReport.Site(2, 0, List.of(zeros))), "");
+        String report = Malloc4jExtension.newLeaks(before, after);
+        assertTrue(report.startsWith("Malloc4jExtension: the test left 3 new block(s), 0 byte(s), live in the global heap"),
+                report);
+        assertTrue(report.contains("Direct leak of 0 byte(s) in 2 object(s) allocated from:\n    #0 "
+                + "Example.allocateNone(Example.java:20)"), report);
+        assertTrue(report.contains("Direct leak of 0 byte(s) in 1 object(s) allocated from:\n    #0 "
+                + "Example.allocateZeros(Example.java:30)"), report);
+        assertTrue(!report.contains("unknown size") && !report.contains("at least"), report);
+    }
 }
