@@ -1391,12 +1391,12 @@ public final class HeapCore implements Allocator {
         return byteAlignment > minAlignment ? " aligned to " + byteAlignment : "";
     }
 
-    /** What a heap's cores commit together, and the limit, for an exhaustion message. */
     /** @return why a request this core could not commit failed, as exhaustion reports say it */
     String exhaustionCause() {
         return "committed=" + committedToLimit() + ", or the OS refused";
     }
 
+    /** What a heap's cores commit together, and the limit, for an exhaustion message. */
     private String committedToLimit() {
         CommitLimit limit = spans.limit();
         long committed = limit.isTracked() ? limit.chargedBytes() : spans.committed.get();
