@@ -168,6 +168,37 @@ class PurgeTest {
         }
     }
 
+    /**
+     * Two large buffers of different sizes allocated in turn (15 MiB, then 3 MiB, each freed before
+     * the other): each commit that would raise the peak, or take fresh slices while the pool holds
+     * the other buffer's span, takes only what it needs from that span's tail, so the 15 MiB span
+     * stays mostly committed for the next round instead of being released whole and faulted in
+     * again: 18 MiB a round purged and faulted in before, 3 MiB from the tail of one span and the
+     * 3 MiB span itself now. The purge delay is long so that the purger cannot run between rounds.
+     */
+    @Test
+    void largeBuffersOfTwoSizesInTurnGiveBackOnlyTheTailTheirCommitsNeed() {
+        try (Heap heap = Heap.builder().name("alternating").purgeDelay(Duration.ofHours(1)).build()) {
+            int rounds = 5;
+            for (int round = 0; round < rounds; round++) {
+                touchAndFree(heap, 15 * MIB);
+                touchAndFree(heap, 3 * MIB);
+            }
+            HeapStats stats = heap.stats();
+            assertTrue(stats.purgedBytes() <= rounds * 6 * MIB, stats.toText());
+            assertTrue(stats.peakCommittedBytes() <= 16 * MIB, stats.toText());
+            assertEquals(0, stats.liveBlocks());
+        }
+    }
+
+    private static void touchAndFree(Heap heap, long byteSize) {
+        MemorySegment block = heap.malloc(byteSize);
+        for (long offset = 0; offset < byteSize; offset += 4096) {
+            block.set(ValueLayout.JAVA_BYTE, offset, (byte) 1);
+        }
+        heap.free(block);
+    }
+
     private static void growAndFree(Heap heap, int round) {
         MemorySegment block = heap.malloc(16);
         block.set(ValueLayout.JAVA_INT, 0, round);

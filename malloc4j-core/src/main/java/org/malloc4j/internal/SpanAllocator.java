@@ -23,11 +23,12 @@ final class SpanAllocator {
      * frees and allocates in rounds (a burst of 1 MiB buffers, a request's scratch memory) reuses it
      * without faulting every page in again, however much it is; they are not purged when they are
      * retired. Past this many bytes in the pool, a span taken from fresh slices purges as many bytes
-     * of the oldest retired pages, so committed memory does not grow while retired memory sits idle:
-     * the footprint stays within the most bytes ever in use plus this floor. Whatever the floor, a
-     * commit that would raise the footprint's peak purges the whole pool first ({@link #purgeForPeak}):
-     * retired pages wait for reuse below the peak, not on top of it, unless the heap is going round a
-     * loop at its peak ({@link #PEAK_GUARD_PEAKS}).
+     * of the oldest retired pages (from a large span's end, which stays pooled: {@link
+     * #releasePooledTail}), so committed memory does not grow while retired memory sits idle: the
+     * footprint stays within the most bytes ever in use plus this floor. Whatever the floor, a
+     * commit that would raise the footprint's peak purges as much of the pool as it needs first
+     * ({@link #purgeForPeak}): retired pages wait for reuse below the peak, not on top of it, unless
+     * the heap is going round a loop at its peak ({@link #PEAK_GUARD_PEAKS}).
      */
     private static final long DIRTY_FLOOR = 4L << 20;
     /**
@@ -231,8 +232,8 @@ final class SpanAllocator {
 
     /**
      * A commit is about to set a new peak: memory waiting out the purge delay goes back first,
-     * oldest first, so it does not add to the peak footprint: the tails of kept huge mappings, as
-     * much as the commit needs, then retired pages. Below the peak, both keep waiting for reuse as
+     * oldest first, so it does not add to the peak footprint: the tails of kept huge mappings, then
+     * of retired pages, as much as the commit needs. Below the peak, both keep waiting for reuse as
      * before.
      */
     private void purgeForPeak(long bytes) {
@@ -244,7 +245,7 @@ final class SpanAllocator {
                 releaseRetainedTail(retained.pollOldest(), committed.get() + metadata.get() + bytes - peakFootprint.get());
             }
             while (wouldRaisePeak(bytes) && !pool.isEmpty()) {
-                release(takeOldest());
+                releasePooledTail(takeOldest(), committed.get() + metadata.get() + bytes - peakFootprint.get());
             }
             guarded(before - committed.get());
         } finally {
@@ -426,6 +427,33 @@ final class SpanAllocator {
         return page;
     }
 
+    /**
+     * Returns the last {@code excess} committed bytes of a retired span (rounded up to
+     * {@link #RETAINED_TAIL_STEP}) to the OS and keeps the span in the pool, oldest still, with the
+     * rest committed: a commit a few pages past the peak does not cost the next block that reuses
+     * the span (a buffer of the same size, allocated again) all its page faults. A span that has no
+     * more than that committed, or has holes, is released whole.
+     *
+     * @return the committed bytes it took: the tail, or all the span had
+     */
+    private long releasePooledTail(Page page, long excess) {
+        long tail = roundUp(Math.max(excess, 1), RETAINED_TAIL_STEP);
+        if (tail >= page.commitEnd || page.holeBytes != 0) {
+            long had = page.commitEnd;
+            release(page);
+            return had;
+        }
+        long keep = page.commitEnd - tail;
+        decommitRange(page, keep, page.commitEnd);
+        // Memory from keep on reads as zeros again; cleanFrom stays where it was, which only errs
+        // towards zeroing for calloc.
+        page.commitEnd = keep;
+        pool.addFirst(page);
+        pooledCommitted += keep;
+        pooledBySlices[page.sliceCount]++;
+        return tail;
+    }
+
     /** Returns a retired page's memory to the OS and its slices to its region. */
     private void release(Page page) {
         decommit(page);
@@ -473,9 +501,7 @@ final class SpanAllocator {
         long owed = Math.max(0, Math.min(bytes - ahead, pooledCommitted - DIRTY_FLOOR));
         long purged = 0;
         while (purged < owed && !pool.isEmpty()) {
-            Page oldest = takeOldest();
-            purged += oldest.commitEnd;
-            release(oldest);
+            purged += releasePooledTail(takeOldest(), owed - purged);
         }
         purgedAhead += Math.max(0, purged - owed);
     }
