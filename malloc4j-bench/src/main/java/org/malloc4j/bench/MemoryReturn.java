@@ -38,7 +38,8 @@ import org.malloc4j.HeapStats;
  *   <li><b>loop</b>: 100,000 iterations of malloc, write, free of one size (64 KiB, 1 MiB, 4 MiB,
  *       32 MiB), each size on a fresh heap; {@code mmap}, {@code munmap} and {@code madvise} calls
  *       per iteration. Then bursts: 64 blocks of 1 MiB allocated, written and freed, 20 rounds;
- *       OS calls and purged bytes per round.
+ *       OS calls and purged bytes per round. Then two large buffers in turn (15 MiB, then 3 MiB,
+ *       each written and freed before the other), 50 rounds: purged bytes and time per round.
  *   <li><b>touch</b>: the kernel's cost of a fresh 4 KiB page on this machine ({@link FirstTouch}).
  *   <li><b>vthreads</b>: {@code metadataBytes} of a fresh heap after 1,000, 10,000 and 100,000
  *       virtual threads each allocate and free a few blocks; the same 100,000 tasks on a pool of
@@ -475,6 +476,7 @@ public final class MemoryReturn {
         }
         results.put("loops", rows);
         bursts();
+        alternating();
     }
 
     private static void iterate(Heap heap, long size, int i) {
@@ -519,6 +521,54 @@ public final class MemoryReturn {
             verdicts.add(String.format("%-4s bursts of %d x 1 MiB back to back: %s purged and faulted in again per"
                             + " round (%.1f madvise), within the purge delay", eager ? "MISS" : "OK", BURST_BLOCKS,
                     mib(purged), madvise));
+        }
+    }
+
+    /**
+     * Two large buffers of different sizes in turn, each freed before the other is allocated: each
+     * commit of one at the peak takes memory from the other's retired span, and what it takes is
+     * faulted in again the next round. Reported, no target.
+     */
+    private void alternating() {
+        int rounds = 50;
+        long big = 15 * MIB;
+        long small = 3 * MIB;
+        try (Heap heap = Heap.builder().name("alternating").build()) {
+            alternatingRound(heap, big, small);
+            HeapStats before = heap.stats();
+            long t0 = System.nanoTime();
+            for (int round = 0; round < rounds; round++) {
+                alternatingRound(heap, big, small);
+            }
+            double ms = (System.nanoTime() - t0) / 1e6 / rounds;
+            HeapStats after = heap.stats();
+            double madvise = (double) (after.madviseCalls() - before.madviseCalls()) / rounds;
+            long purged = (after.purgedBytes() - before.purgedBytes()) / rounds;
+            System.out.printf("%n   Alternating: %s then %s, every page written, each freed before the other; %d rounds"
+                            + " back to back:%n   per round %.2f ms, madvise %.1f, purged %s (faulted in again next"
+                            + " round); peak committed %s%n", mib(big), mib(small), rounds, ms, madvise, mib(purged),
+                    mib(after.peakCommittedBytes()));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("bigBytes", big);
+            row.put("smallBytes", small);
+            row.put("rounds", rounds);
+            row.put("msPerRound", round2(ms));
+            row.put("madvisePerRound", madvise);
+            row.put("purgedBytesPerRound", purged);
+            row.put("peakCommittedBytes", after.peakCommittedBytes());
+            results.put("alternating", row);
+            verdicts.add(String.format("INFO %s and %s buffers in turn: %s purged and faulted in again per round"
+                    + " (%.1f madvise), %.2f ms per round", mib(big), mib(small), mib(purged), madvise, ms));
+        }
+    }
+
+    private static void alternatingRound(Heap heap, long big, long small) {
+        for (long size : new long[] {big, small}) {
+            MemorySegment block = heap.malloc(size);
+            for (long offset = 0; offset < size; offset += FirstTouch.OS_PAGE) {
+                block.set(JAVA_BYTE, offset, (byte) 1);
+            }
+            heap.free(block);
         }
     }
 
