@@ -489,38 +489,21 @@ public final class MemoryReturn {
     /** Rounds of {@link #BURST_BLOCKS} blocks of 1 MiB live at once, each page written, then all freed. */
     private void bursts() {
         try (Heap heap = Heap.builder().name("bursts").build()) {
-            burstRound(heap);
-            HeapStats before = heap.stats();
-            long t0 = System.nanoTime();
-            for (int round = 0; round < BURST_ROUNDS; round++) {
-                burstRound(heap);
-            }
-            long nanos = System.nanoTime() - t0;
-            HeapStats after = heap.stats();
-            double madvise = (double) (after.madviseCalls() - before.madviseCalls()) / BURST_ROUNDS;
-            double mmap = (double) (after.mmapCalls() - before.mmapCalls()) / BURST_ROUNDS;
-            double munmap = (double) (after.munmapCalls() - before.munmapCalls()) / BURST_ROUNDS;
-            long purged = (after.purgedBytes() - before.purgedBytes()) / BURST_ROUNDS;
-            double ms = nanos / 1e6 / BURST_ROUNDS;
+            RoundCost cost = RoundCost.of(heap, BURST_ROUNDS, MemoryReturn::burstRound);
             System.out.printf("%n   Bursts: %d x 1 MiB live at once (%s), every page written, then all freed; %d rounds"
                             + " back to back:%n   per round %.1f ms, mmap %.1f, munmap %.1f, madvise %.1f,"
                             + " purged %s of %s (faulted in again next round)%n", BURST_BLOCKS,
-                    mib(BURST_BLOCKS * MIB), BURST_ROUNDS, ms, mmap, munmap, madvise, mib(purged),
-                    mib(BURST_BLOCKS * MIB));
+                    mib(BURST_BLOCKS * MIB), BURST_ROUNDS, cost.ms(), cost.mmap(), cost.munmap(), cost.madvise(),
+                    mib(cost.purged()), mib(BURST_BLOCKS * MIB));
             Map<String, Object> burst = new LinkedHashMap<>();
             burst.put("blocks", BURST_BLOCKS);
             burst.put("blockBytes", MIB);
-            burst.put("rounds", BURST_ROUNDS);
-            burst.put("msPerRound", round2(ms));
-            burst.put("mmapPerRound", mmap);
-            burst.put("munmapPerRound", munmap);
-            burst.put("madvisePerRound", madvise);
-            burst.put("purgedBytesPerRound", purged);
+            cost.putInto(burst);
             results.put("bursts", burst);
-            boolean eager = purged > (BURST_BLOCKS * MIB) / 10;
+            boolean eager = cost.purged() > (BURST_BLOCKS * MIB) / 10;
             verdicts.add(String.format("%-4s bursts of %d x 1 MiB back to back: %s purged and faulted in again per"
                             + " round (%.1f madvise), within the purge delay", eager ? "MISS" : "OK", BURST_BLOCKS,
-                    mib(purged), madvise));
+                    mib(cost.purged()), cost.madvise()));
         }
     }
 
@@ -534,51 +517,69 @@ public final class MemoryReturn {
         long big = 15 * MIB;
         long small = 3 * MIB;
         try (Heap heap = Heap.builder().name("alternating").build()) {
-            alternatingRound(heap, big, small);
-            HeapStats before = heap.stats();
-            long t0 = System.nanoTime();
-            for (int round = 0; round < rounds; round++) {
-                alternatingRound(heap, big, small);
-            }
-            double ms = (System.nanoTime() - t0) / 1e6 / rounds;
-            HeapStats after = heap.stats();
-            double madvise = (double) (after.madviseCalls() - before.madviseCalls()) / rounds;
-            long purged = (after.purgedBytes() - before.purgedBytes()) / rounds;
+            RoundCost cost = RoundCost.of(heap, rounds, h -> {
+                h.free(writeEveryPage(h.malloc(big)));
+                h.free(writeEveryPage(h.malloc(small)));
+            });
             System.out.printf("%n   Alternating: %s then %s, every page written, each freed before the other; %d rounds"
                             + " back to back:%n   per round %.2f ms, madvise %.1f, purged %s (faulted in again next"
-                            + " round); peak committed %s%n", mib(big), mib(small), rounds, ms, madvise, mib(purged),
-                    mib(after.peakCommittedBytes()));
+                            + " round); peak committed %s%n", mib(big), mib(small), rounds, cost.ms(), cost.madvise(),
+                    mib(cost.purged()), mib(cost.after().peakCommittedBytes()));
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("bigBytes", big);
             row.put("smallBytes", small);
-            row.put("rounds", rounds);
-            row.put("msPerRound", round2(ms));
-            row.put("madvisePerRound", madvise);
-            row.put("purgedBytesPerRound", purged);
-            row.put("peakCommittedBytes", after.peakCommittedBytes());
+            cost.putInto(row);
+            row.put("peakCommittedBytes", cost.after().peakCommittedBytes());
             results.put("alternating", row);
             verdicts.add(String.format("INFO %s and %s buffers in turn: %s purged and faulted in again per round"
-                    + " (%.1f madvise), %.2f ms per round", mib(big), mib(small), mib(purged), madvise, ms));
+                    + " (%.1f madvise), %.2f ms per round", mib(big), mib(small), mib(cost.purged()), cost.madvise(),
+                    cost.ms()));
         }
     }
 
-    private static void alternatingRound(Heap heap, long big, long small) {
-        for (long size : new long[] {big, small}) {
-            MemorySegment block = heap.malloc(size);
-            for (long offset = 0; offset < size; offset += FirstTouch.OS_PAGE) {
-                block.set(JAVA_BYTE, offset, (byte) 1);
+    /**
+     * What rounds of work cost, per round, after one warm-up round: time, OS calls and bytes purged.
+     *
+     * @param after the heap's statistics after the last round
+     */
+    private record RoundCost(int rounds, double ms, double mmap, double munmap, double madvise, long purged,
+                             HeapStats after) {
+        static RoundCost of(Heap heap, int rounds, java.util.function.Consumer<Heap> round) {
+            round.accept(heap);
+            HeapStats before = heap.stats();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < rounds; i++) {
+                round.accept(heap);
             }
-            heap.free(block);
+            double ms = (System.nanoTime() - t0) / 1e6 / rounds;
+            HeapStats after = heap.stats();
+            return new RoundCost(rounds, ms, (double) (after.mmapCalls() - before.mmapCalls()) / rounds,
+                    (double) (after.munmapCalls() - before.munmapCalls()) / rounds,
+                    (double) (after.madviseCalls() - before.madviseCalls()) / rounds,
+                    (after.purgedBytes() - before.purgedBytes()) / rounds, after);
         }
+
+        void putInto(Map<String, Object> row) {
+            row.put("rounds", rounds);
+            row.put("msPerRound", round2(ms));
+            row.put("mmapPerRound", mmap);
+            row.put("munmapPerRound", munmap);
+            row.put("madvisePerRound", madvise);
+            row.put("purgedBytesPerRound", purged);
+        }
+    }
+
+    private static MemorySegment writeEveryPage(MemorySegment block) {
+        for (long offset = 0; offset < block.byteSize(); offset += FirstTouch.OS_PAGE) {
+            block.set(JAVA_BYTE, offset, (byte) 1);
+        }
+        return block;
     }
 
     private static void burstRound(Heap heap) {
         MemorySegment[] blocks = new MemorySegment[BURST_BLOCKS];
         for (int i = 0; i < blocks.length; i++) {
-            blocks[i] = heap.malloc(MIB);
-            for (long offset = 0; offset < MIB; offset += FirstTouch.OS_PAGE) {
-                blocks[i].set(JAVA_BYTE, offset, (byte) i);
-            }
+            blocks[i] = writeEveryPage(heap.malloc(MIB));
         }
         for (MemorySegment block : blocks) {
             heap.free(block);

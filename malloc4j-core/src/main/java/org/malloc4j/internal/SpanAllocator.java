@@ -165,6 +165,18 @@ final class SpanAllocator {
         Os.decommit(address, byteSize);
     }
 
+    /**
+     * Returns {@code [address, address + byteSize)} to the OS and counts it: one {@code madvise},
+     * and {@code committedBytes} (what of the range was committed: holes in it were not) purged and
+     * no longer committed.
+     */
+    private void returnCommitted(long address, long byteSize, long committedBytes) {
+        returnToOs(address, byteSize);
+        madviseCalls++;
+        purgedBytes += committedBytes;
+        uncommitted(committedBytes);
+    }
+
     /** Counts {@code bytes} as no longer committed, here and in the heap's limit. */
     private void uncommitted(long bytes) {
         committed.addAndGet(-bytes);
@@ -390,10 +402,7 @@ final class SpanAllocator {
      */
     private void decommitFrom(Page page, long keep) {
         long bytes = page.commitEnd - keep - page.holeBytes;
-        returnToOs(page.start + keep, page.commitEnd - keep);
-        madviseCalls++;
-        purgedBytes += bytes;
-        uncommitted(bytes);
+        returnCommitted(page.start + keep, page.commitEnd - keep, bytes);
         page.commitEnd = keep;
         page.holeBits = null;
         page.holeOsPages = null;
@@ -726,10 +735,7 @@ final class SpanAllocator {
                 return false;
             }
         } else if (have > usable) {
-            returnToOs(kept.base() + usable, have - usable);
-            madviseCalls++;
-            purgedBytes += have - usable;
-            uncommitted(have - usable);
+            returnCommitted(kept.base() + usable, have - usable, have - usable);
         }
         return true;
     }
@@ -842,10 +848,7 @@ final class SpanAllocator {
             return;
         }
         long keep = mapping.committed() - tail;
-        returnToOs(mapping.base() + keep, tail);
-        madviseCalls++;
-        purgedBytes += tail;
-        uncommitted(tail);
+        returnCommitted(mapping.base() + keep, tail, tail);
         retained.putBackOldest(new RetainedMappings.Mapping(mapping.base(), mapping.span(), keep,
                 mapping.retainedAtNanos()));
     }
@@ -965,10 +968,7 @@ final class SpanAllocator {
         long end = roundUp(Math.max(page.largeUsable, 1), Os.OS_PAGE_SIZE);
         if (page.commitEnd > end) {
             long tail = page.commitEnd - end;
-            returnToOs(page.start + end, tail);
-            madviseCalls++;
-            purgedBytes += tail;
-            uncommitted(tail);
+            returnCommitted(page.start + end, tail, tail);
             page.commitEnd = end;
         }
     }
@@ -976,10 +976,7 @@ final class SpanAllocator {
     private void decommit(Page page) {
         if (page.commitEnd > 0) {
             long bytes = page.commitEnd - page.holeBytes;
-            returnToOs(page.start, page.commitEnd);
-            madviseCalls++;
-            uncommitted(bytes);
-            purgedBytes += bytes;
+            returnCommitted(page.start, page.commitEnd, bytes);
         }
         page.decommitted();
     }
@@ -1150,20 +1147,14 @@ final class SpanAllocator {
             }
         }
         // The range may cover holes too: telling the OS again about those costs nothing.
-        returnToOs(page.start + (long) fromOs * Os.OS_PAGE_SIZE, (long) (toOs - fromOs) * Os.OS_PAGE_SIZE);
-        madviseCalls++;
-        uncommitted(bytes);
-        purgedBytes += bytes;
+        returnCommitted(page.start + (long) fromOs * Os.OS_PAGE_SIZE, (long) (toOs - fromOs) * Os.OS_PAGE_SIZE, bytes);
         page.holeBytes += bytes;
         return bytes;
     }
 
     private long decommitRange(Page page, long from, long to) {
         long bytes = to - from;
-        returnToOs(page.start + from, bytes);
-        madviseCalls++;
-        uncommitted(bytes);
-        purgedBytes += bytes;
+        returnCommitted(page.start + from, bytes, bytes);
         return bytes;
     }
 
