@@ -647,12 +647,8 @@ public final class Malloc4jExtension
 
         /** Adds to {@code problems} the misuse {@link Heap#check()} finds after the test was aborted. */
         void checkAfterAbort(List<Throwable> problems) {
-            if (heap.isClosed()) {
-                return;
-            }
-            try {
-                heap.check();
-            } catch (RuntimeException misuse) {
+            RuntimeException misuse = misuseFound();
+            if (misuse != null) {
                 problems.add(misuse);
             }
         }
@@ -663,18 +659,28 @@ public final class Malloc4jExtension
          * printed to standard error, with the heap's name (the test's), if {@code failure} takes none.
          */
         void checkAfter(Throwable failure) {
-            if (heap.isClosed()) {
+            RuntimeException misuse = misuseFound();
+            if (misuse == null) {
                 return;
+            }
+            failure.addSuppressed(misuse);
+            if (!List.of(failure.getSuppressed()).contains(misuse)) {
+                System.err.println("Malloc4jExtension: the test of heap '" + heap.name() + "' failed with "
+                        + failure + ", and Heap.check() found this too:");
+                misuse.printStackTrace();
+            }
+        }
+
+        /** @return what {@link Heap#check()} throws, or null if it finds nothing or the test closed the heap */
+        private RuntimeException misuseFound() {
+            if (heap.isClosed()) {
+                return null;
             }
             try {
                 heap.check();
+                return null;
             } catch (RuntimeException misuse) {
-                failure.addSuppressed(misuse);
-                if (!List.of(failure.getSuppressed()).contains(misuse)) {
-                    System.err.println("Malloc4jExtension: the test of heap '" + heap.name() + "' failed with "
-                            + failure + ", and Heap.check() found this too:");
-                    misuse.printStackTrace();
-                }
+                return misuse;
             }
         }
 
