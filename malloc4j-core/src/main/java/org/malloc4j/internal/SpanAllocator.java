@@ -748,21 +748,33 @@ final class SpanAllocator {
      */
     boolean resizeInPlace(Page page, long requested) {
         long usable = roundUp(Math.max(requested, 1), Os.OS_PAGE_SIZE);
+        int extra = 0;
         if (usable > page.spanBytes) {
             if (page.sizeClass == Page.HUGE || usable > LARGE_MAX) {
                 return false;
             }
-            int extra = (int) ((usable - page.spanBytes + Region.SLICE_SIZE - 1) >>> Region.SLICE_SHIFT);
+            extra = (int) ((usable - page.spanBytes + Region.SLICE_SIZE - 1) >>> Region.SLICE_SHIFT);
             if (!page.region.extend(page, extra)) {
                 return false;
             }
-            page.region.mapSlices(page, page.firstSlice + page.sliceCount, extra);
             page.sliceCount += extra;
             page.spanBytes += (long) extra << Region.SLICE_SHIFT;
         }
         purgeInExchange(usable - page.commitEnd);
         if (!commitTo(page, usable)) {
+            if (extra > 0) {
+                // Back to the region: kept, they would be out of every other span's reach until
+                // the block is freed.
+                page.sliceCount -= extra;
+                page.spanBytes -= (long) extra << Region.SLICE_SHIFT;
+                page.region.freeSlices(page.firstSlice + page.sliceCount, extra);
+            }
             return false;
+        }
+        if (extra > 0) {
+            // Pointed at the block only once it has them: slices a refused growth gives back keep
+            // their old page, so a late free of a block that page held is still named a double free.
+            page.region.mapSlices(page, page.firstSlice + page.sliceCount - extra, extra);
         }
         page.largeRequested = requested;
         page.largeUsable = usable;
