@@ -64,6 +64,25 @@ final class RetainedMappings {
         return null;
     }
 
+    /**
+     * Keeps {@code mapping}, taken by {@link #take} and not used after all, where its age puts it:
+     * after the mappings freed before it and before those freed after it, so it is evicted and
+     * purged when it would have been had it never been taken. The mappings are in the order they
+     * were freed, which is the order of their times.
+     *
+     * @return the oldest mapping, which no longer fits and the caller must give back, or null
+     */
+    Mapping putBack(Mapping mapping) {
+        ArrayDeque<Mapping> younger = new ArrayDeque<>();
+        while (!mappings.isEmpty() && mappings.peekLast().retainedAtNanos() - mapping.retainedAtNanos() > 0) {
+            younger.addFirst(mappings.pollLast());
+        }
+        mappings.addLast(mapping);
+        mappings.addAll(younger);
+        committed += mapping.committed();
+        return mappings.size() > MAX_MAPPINGS ? pollOldest() : null;
+    }
+
     /** Keeps {@code mapping}, taken by {@link #pollOldest} and changed, as the oldest again. */
     void putBackOldest(Mapping mapping) {
         mappings.addFirst(mapping);

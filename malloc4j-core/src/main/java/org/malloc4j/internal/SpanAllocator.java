@@ -722,13 +722,14 @@ final class SpanAllocator {
      * Fits a kept mapping's committed memory to a new huge block of {@code usable} bytes: commits
      * what it lacks, or returns what it has past the block.
      *
-     * @return false if the limit refused the commit; the mapping is kept again then
+     * @return false if the limit refused the commit; the mapping is kept again then, in its place
+     *     among the kept mappings and as old as it was
      */
     private boolean recommit(RetainedMappings.Mapping kept, long usable) {
         long have = kept.committed();
         if (usable > have) {
             if (!commitBytes(usable - have, null)) {
-                RetainedMappings.Mapping evicted = retained.add(kept);
+                RetainedMappings.Mapping evicted = retained.putBack(kept);
                 if (evicted != null) {
                     releaseRetained(evicted);
                 }
