@@ -89,6 +89,47 @@ class CommitLimitTest {
         }
     }
 
+    /**
+     * With the limit taken up by a huge block, a small request (and a large or huge one that fits
+     * the limit alone) cannot commit its first OS page: it fails without mapping a region for a
+     * page it could never use, and is served once the huge block is freed.
+     */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void aRequestTheFullLimitRefusesMapsNothing(CheckMode mode, int interval) {
+        long limit = 20L << 20;
+        Heap.Builder builder = Heap.builder().name("full").checkMode(mode).maxCommittedBytes(limit);
+        if (mode == CheckMode.SAMPLED) {
+            builder.sampleInterval(interval);
+        }
+        try (Heap heap = builder.build()) {
+            // Checked, with its redzones, it still commits exactly the limit.
+            MemorySegment huge = heap.malloc(limit - 1000);
+            HeapStats before = heap.stats();
+            for (int i = 0; i < 4; i++) {
+                assertEquals(MemorySegment.NULL, heap.tryMalloc(0));
+                assertEquals(MemorySegment.NULL, heap.tryMalloc(100));
+                assertEquals(MemorySegment.NULL, heap.tryMalloc(100_000));
+                assertEquals(MemorySegment.NULL, heap.tryMalloc(1 << 20));
+                assertEquals(MemorySegment.NULL, heap.tryMalloc(17L << 20));
+            }
+            HeapStats after = heap.stats();
+            assertEquals(before.mmapCalls(), after.mmapCalls(), after.toText());
+            assertEquals(before.munmapCalls(), after.munmapCalls(), after.toText());
+            assertEquals(before.reservedBytes(), after.reservedBytes(), after.toText());
+            assertEquals(before.peakReservedBytes(), after.peakReservedBytes(), after.toText());
+            assertEquals(1, after.liveBlocks());
+            // Freed, the huge block's memory stays mapped for reuse; the requests get it back.
+            heap.free(huge);
+            for (long size : new long[] {0, 100, 100_000, 1 << 20}) {
+                MemorySegment block = heap.malloc(size);
+                assertEquals(size, block.byteSize());
+                heap.free(block);
+            }
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     /** The peak is one figure for the whole heap, never above the limit it was held to. */
     @ParameterizedTest
     @MethodSource("modes")

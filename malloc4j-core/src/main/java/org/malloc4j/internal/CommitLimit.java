@@ -46,6 +46,15 @@ final class CommitLimit {
         return peak.get();
     }
 
+    /**
+     * @return whether {@code bytes} more would stay within the limit now; charges nothing, so
+     *     another thread's commit may take the room before the caller's does
+     */
+    boolean hasRoomFor(long bytes) {
+        long now = charged.get() + bytes;
+        return now <= maxBytes && now >= 0;
+    }
+
     /** @return false, charging nothing, if {@code bytes} more would pass the limit */
     boolean tryCharge(long bytes) {
         long before;

@@ -295,7 +295,10 @@ final class SpanAllocator {
     /** @return a page laid out for {@code sizeClass}, or null if memory is exhausted */
     Page newPage(int sizeClass) {
         int slices = SizeClasses.isMedium(sizeClass) ? MEDIUM_PAGE_SLICES : SMALL_PAGE_SLICES;
-        Page page = takeSpan(slices, slices, slices, 1, false);
+        // The page commits the OS pages of its first block as soon as it hands it out.
+        long firstCommit = Math.min((long) slices << Region.SLICE_SHIFT,
+                roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
+        Page page = takeSpan(slices, slices, slices, 1, false, firstCommit);
         if (page != null) {
             page.format(sizeClass);
             // What its blocks can commit beyond what the page has committed already.
@@ -475,9 +478,12 @@ final class SpanAllocator {
      * {@code wantSlices} fresh slices if a region has them (room to grow in place), else
      * {@code minSlices}. Fresh slices come from the regions, then from purging the oldest retired
      * pages one by one until their slices make room, then from a new region.
+     *
+     * @param firstCommit the bytes the span commits as soon as it is used: no new region is mapped
+     *     for a span whose commit would be refused ({@link #refusesCommit})
      */
     private Page takeSpan(int minSlices, int wantSlices, int maxPooledSlices, int sliceAlignment,
-                          boolean large) {
+                          boolean large, long firstCommit) {
         Page page = takeFromPool(minSlices, maxPooledSlices, sliceAlignment, large);
         if (page != null) {
             return page;
@@ -489,7 +495,7 @@ final class SpanAllocator {
             release(oldest);
             page = takeFromRegion(oldest.region, minSlices, wantSlices, sliceAlignment);
         }
-        if (page == null) {
+        if (page == null && !refusesCommit(firstCommit)) {
             Region region = newRegion();
             page = region == null ? null : region.takeSlices(wantSlices, sliceAlignment);
         }
@@ -636,7 +642,7 @@ final class SpanAllocator {
         // A retired span up to four times the need is reused as is: its memory is committed already.
         // A block realloc grows takes one up to GROWN_SPAN_SLICES times the need.
         int maxPooled = Math.max(wanted, (roomBytes > 0 ? GROWN_SPAN_SLICES : 4) * slices);
-        Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, true);
+        Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, true, usable);
         if (page == null) {
             return 0;
         }
@@ -664,6 +670,23 @@ final class SpanAllocator {
         return limit.isLimited() && usable > limit.maxBytes();
     }
 
+    /**
+     * Whether a commit of {@code bytes} would be refused now: the core must reuse quarantined
+     * blocks first, or the heap's limit has no room for them even once this core has purged its
+     * retired pages and kept mappings (as the refused commit would). Asked before a region, or a
+     * huge block's mapping, is reserved for a span that commits at once, so a request at the limit
+     * fails without mapping 32 MiB or more of address space only to unmap it again. Free memory
+     * inside the calling thread's pages, and the other core's of a sampled heap, is not counted:
+     * the malloc this refuses gives that back and, if any went, asks again ({@code
+     * HeapCore.mallocSlow}). Under the lock.
+     */
+    private boolean refusesCommit(long bytes) {
+        if (!core.mayCommit()) {
+            return true;
+        }
+        return limit.isLimited() && !limit.hasRoomFor(bytes) && !(purgeForRoom(null) && limit.hasRoomFor(bytes));
+    }
+
     private long allocateHuge(long requested, long usable, long alignment) {
         // Closed (a misuse racing the close): a kept mapping stays for the close to unmap.
         if (usable > MAX_REQUEST || core.isClosed()) {
@@ -678,6 +701,9 @@ final class SpanAllocator {
             }
             base = kept.base();
         } else {
+            if (refusesCommit(usable)) {
+                return 0;
+            }
             // The mapping first: a request the OS refuses must not count as committed, even for a
             // moment, or the peaks would remember memory the heap never had.
             base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
