@@ -317,6 +317,30 @@ class MisuseCatalogueTest {
             assertStillUsable(heap, 0);
         }
 
+        /**
+         * Bug: once a write after free into a block was reported, the block was never verified
+         * again, so a later write through the same dangling pointer, at another byte, was silent.
+         * Each damage is reported once; a new one is a new report.
+         */
+        @Test
+        void aSecondWriteAfterFreeIntoTheSameBlockIsReportedToo() {
+            long block = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, block);
+            poke(block + 1, SCRIBBLE);
+            assertEquals(block + 1, misuse(heap::check).address());
+            heap.check();
+
+            poke(block + 20, SCRIBBLE);
+            MemoryMisuseException e = misuse(heap::check);
+            assertAll(
+                    () -> assertEquals(USE_AFTER_FREE, e.kind()),
+                    () -> assertEquals(block + 20, e.address()),
+                    () -> assertContains(e.getMessage(), hex(block + 20) + " is located 20 bytes inside of "
+                            + region(block, SIZE)),
+                    () -> assertFrame(e.getMessage(), "freed by thread", "freeTheRawBuffer"));
+            assertStillUsable(heap, 0);
+        }
+
         @Test
         void aBlockFreedOnAnotherThreadNamesThatThread() throws InterruptedException {
             long block = allocateTheRawBuffer(heap, SIZE);
@@ -420,6 +444,37 @@ class MisuseCatalogueTest {
             // Each damage is reported once: both blocks can be freed now.
             freeTheRawBuffer(heap, checked);
             freeTheRawBuffer(heap, freed);
+            assertStillUsable(heap, 0);
+        }
+
+        /**
+         * Bug: once an overflow of a block was reported, its redzones were never verified again, so
+         * a later write before its start or past its end was silent, at check() and at free alike.
+         */
+        @Test
+        void aNewOverflowOfABlockWhoseOverflowWasReportedIsReportedToo() {
+            long block = allocateTheRawBuffer(heap, SIZE);
+            poke(block + SIZE, SCRIBBLE);
+            assertEquals(block + SIZE, misuse(heap::check).address());
+            heap.check();
+
+            poke(block - 1, SCRIBBLE);
+            MemoryMisuseException byCheck = misuse(heap::check);
+            assertAll(
+                    () -> assertEquals(HEAP_BUFFER_OVERFLOW, byCheck.kind()),
+                    () -> assertEquals(block - 1, byCheck.address()),
+                    () -> assertContains(byCheck.getMessage(), hex(block - 1) + " is located 1 bytes before "
+                            + region(block, SIZE)));
+            poke(block + SIZE + 3, SCRIBBLE);
+            MemoryMisuseException atFree = misuse(() -> freeTheRawBuffer(heap, block));
+            assertAll(
+                    () -> assertEquals(HEAP_BUFFER_OVERFLOW, atFree.kind()),
+                    () -> assertEquals(block + SIZE + 3, atFree.address()),
+                    () -> assertContains(atFree.getMessage(), "found at free"),
+                    () -> assertContains(atFree.getMessage(), hex(block + SIZE + 3) + " is located 3 bytes after "
+                            + region(block, SIZE)));
+            assertEquals(1, heap.stats().liveBlocks(), "the free that reported the overflow freed nothing");
+            freeTheRawBuffer(heap, block);
             assertStillUsable(heap, 0);
         }
 

@@ -24,16 +24,6 @@ final class BlockRecord {
     final StackTraceElement[] allocStack;
     /** The scope, arena or pool holding the block, or null when the heap API does. */
     volatile String owner;
-    /**
-     * Set once damage to this block's redzones was reported, so it is not reported again and the
-     * block can be freed.
-     */
-    volatile boolean redzoneDamageReported;
-    /**
-     * Set once a write to this block after its free was reported: a damage of its own, which an
-     * overflow reported while the block was live does not stand for.
-     */
-    volatile boolean poisonDamageReported;
     /** Who freed the block, set by {@link #claimFree} before anyone can find the block freed. */
     private String freeThread;
     private StackTraceElement[] freeStack;

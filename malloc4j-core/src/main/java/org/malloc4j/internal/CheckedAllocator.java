@@ -566,39 +566,46 @@ final class CheckedAllocator implements Allocator {
 
     // ---- checks ----
 
-    /** @return the first report of damage to {@code block}'s redzones, or null (also once reported) */
+    /**
+     * @return the report of the first byte of {@code block}'s redzones that is not a canary, or null.
+     *     A report puts the canaries back, so each damage is reported once (a free that reported it
+     *     succeeds when called again) and a later write into the redzones is a new report.
+     */
     private MemoryMisuseException damagedRedzone(BlockRecord block, String when) {
-        if (block.redzoneDamageReported) {
-            return null;
-        }
         MemorySegment memory = guardedMemory(block.base, block.span);
-        long bad = firstNot(memory, block.frontRedzoneStart(), block.frontRedzone(), CheckMode.CANARY_BYTE);
+        long front = block.frontRedzoneStart();
+        long back = block.address - block.base + block.byteSize;
+        long bad = firstNot(memory, front, block.frontRedzone(), CheckMode.CANARY_BYTE);
         if (bad < 0) {
-            long back = block.address - block.base + block.byteSize;
             bad = firstNot(memory, back, block.backRedzone(), CheckMode.CANARY_BYTE);
         }
         if (bad < 0) {
             return null;
         }
-        block.redzoneDamageReported = true;
-        return SanitizerReports.overflow(block, block.base + bad, when, name);
+        MemoryMisuseException report = SanitizerReports.overflow(block, block.base + bad, when, name);
+        memory.asSlice(front, block.frontRedzone()).fill(CheckMode.CANARY_BYTE);
+        memory.asSlice(back, block.backRedzone()).fill(CheckMode.CANARY_BYTE);
+        return report;
     }
 
+    /**
+     * @return the report of damage to a freed block: to its redzones, else the first byte of its
+     *     own that is not poison, or null. A report puts the canaries and the poison back, so a later
+     *     write through the same dangling address is a new report.
+     */
     private MemoryMisuseException damagedPoison(BlockRecord block, String when) {
         MemoryMisuseException overflow = damagedRedzone(block, when);
         if (overflow != null) {
             return overflow;
-        }
-        if (block.poisonDamageReported) {
-            return null;
         }
         MemorySegment memory = guardedMemory(block.address, block.byteSize);
         long bad = firstNot(memory, 0, block.byteSize, CheckMode.POISON_BYTE);
         if (bad < 0) {
             return null;
         }
-        block.poisonDamageReported = true;
-        return SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
+        MemoryMisuseException report = SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
+        memory.fill(CheckMode.POISON_BYTE);
+        return report;
     }
 
     /** @return the offset of the first byte in {@code [from, from + length)} that is not {@code value}, or -1 */
