@@ -478,6 +478,32 @@ class MisuseCatalogueTest {
             assertStillUsable(heap, 0);
         }
 
+        /**
+         * Bug: a freed block written both in its redzone and inside was reported, when it left
+         * quarantine, for the redzone only, and went back to the heap: the write after free was
+         * never reported. Both are, the write after free riding along with the overflow.
+         */
+        @Test
+        void aFreedBlockWrittenInItsRedzoneAndInsideReportsBothWhenItLeavesQuarantine() {
+            heap.close();
+            heap = fullHeap("catalogue", ONE_SMALL_BLOCK);
+            long dangling = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, dangling);
+            poke(dangling + SIZE, SCRIBBLE);
+            poke(dangling + 2, SCRIBBLE);
+            long next = heap.mallocAddress(SIZE);
+
+            MemoryMisuseException e = misuse(() -> heap.freeAddress(next));
+            assertEquals(HEAP_BUFFER_OVERFLOW, e.kind(), e::getMessage);
+            assertEquals(dangling + SIZE, e.address());
+            assertEquals(1, e.getSuppressed().length, e::toString);
+            MemoryMisuseException inside = (MemoryMisuseException) e.getSuppressed()[0];
+            assertEquals(USE_AFTER_FREE, inside.kind());
+            assertEquals(dangling + 2, inside.address());
+            heap.freeAddress(next);
+            assertStillUsable(heap, 0);
+        }
+
         @Test
         void anAlignedBlockHasRedzonesToo() {
             MemorySegment block = heap.mallocAligned(SIZE, 4096);

@@ -589,23 +589,22 @@ final class CheckedAllocator implements Allocator {
     }
 
     /**
-     * @return the report of damage to a freed block: to its redzones, else the first byte of its
-     *     own that is not poison, or null. A report puts the canaries and the poison back, so a later
-     *     write through the same dangling address is a new report.
+     * @return the report of damage to a freed block, or null: of its redzones, of the first byte of
+     *     its own that is not poison, or of both (the write after free suppressed in the overflow's
+     *     report, since a block leaving quarantine is not verified again). A report puts the
+     *     canaries and the poison back, so a later write through the same dangling address is a new
+     *     report.
      */
     private MemoryMisuseException damagedPoison(BlockRecord block, String when) {
         MemoryMisuseException overflow = damagedRedzone(block, when);
-        if (overflow != null) {
-            return overflow;
-        }
         MemorySegment memory = guardedMemory(block.address, block.byteSize);
         long bad = firstNot(memory, 0, block.byteSize, CheckMode.POISON_BYTE);
         if (bad < 0) {
-            return null;
+            return overflow;
         }
-        MemoryMisuseException report = SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
+        MemoryMisuseException written = SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
         memory.fill(CheckMode.POISON_BYTE);
-        return report;
+        return SanitizerReports.combine(overflow, written);
     }
 
     /** @return the offset of the first byte in {@code [from, from + length)} that is not {@code value}, or -1 */
