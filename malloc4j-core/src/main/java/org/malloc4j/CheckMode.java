@@ -40,7 +40,7 @@ public enum CheckMode {
      * through raw addresses are only seen afterwards — past a block's end or before its start as
      * {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} when the block is freed or
      * {@link Heap#check()} runs, into freed memory as {@link MemoryMisuseException.Kind#USE_AFTER_FREE}
-     * when the block leaves quarantine or {@code check()} runs.
+     * when the block leaves quarantine (at the latest when the heap closes) or {@code check()} runs.
      *
      * <p>A block's segment is also watched: when the garbage collector finds the segment of a live
      * block unreachable, a warning with the block's allocation stack goes to standard error at

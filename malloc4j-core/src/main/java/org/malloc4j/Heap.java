@@ -611,7 +611,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     still open (only its thread can close it; the heap then stays open, with every other
      *     dependent closed); or if a downcall is using memory of the heap, as described above
      * @throws MemoryMisuseException in a checked mode, if closing a scope, arena or pool found one of
-     *     its blocks damaged, as their {@code close()} says; the heap is closed all the same
+     *     its blocks damaged, as their {@code close()} says, or a freed block still in quarantine,
+     *     which leaves it here, was written after its free
+     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}, or
+     *     {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} for its redzones); the heap is
+     *     closed all the same, and the first report is thrown with the others suppressed
      */
     @Override
     public void close() {

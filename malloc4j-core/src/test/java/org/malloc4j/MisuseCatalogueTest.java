@@ -318,6 +318,38 @@ class MisuseCatalogueTest {
         }
 
         /**
+         * Bug: close() emptied the quarantine without verifying it, so a write after free into a
+         * block still held there when the heap closed was never reported.
+         */
+        @Test
+        void aRawWriteAfterFreeIsReportedWhenTheHeapClosesWhichClosesAllTheSame() {
+            long block = allocateTheRawBuffer(heap, SIZE);
+            long overflowed = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, block);
+            freeTheRawBuffer(heap, overflowed);
+            poke(block + 5, SCRIBBLE);
+            poke(overflowed + SIZE, SCRIBBLE);
+
+            MemoryMisuseException e = misuse(heap::close);
+            String report = e.getMessage();
+            assertAll(
+                    () -> assertEquals(USE_AFTER_FREE, e.kind()),
+                    () -> assertEquals(block + 5, e.address()),
+                    () -> assertContains(report, "found when the heap closed"),
+                    () -> assertContains(report, hex(block + 5) + " is located 5 bytes inside of "
+                            + region(block, SIZE)),
+                    () -> assertFrame(report, "freed by thread", "freeTheRawBuffer"),
+                    () -> assertFrame(report, "previously allocated by thread", "allocateTheRawBuffer"),
+                    () -> assertEquals(1, e.getSuppressed().length, e::toString),
+                    () -> assertEquals(HEAP_BUFFER_OVERFLOW, ((MemoryMisuseException) e.getSuppressed()[0]).kind()),
+                    () -> assertEquals(overflowed + SIZE, ((MemoryMisuseException) e.getSuppressed()[0]).address()),
+                    () -> assertTrue(heap.isClosed()),
+                    () -> assertEquals(0, heap.stats().committedBytes()),
+                    () -> assertEquals(0, heap.stats().reservedBytes()),
+                    () -> assertThrows(IllegalStateException.class, heap::close, "closed already"));
+        }
+
+        /**
          * Bug: once a write after free into a block was reported, the block was never verified
          * again, so a later write through the same dangling pointer, at another byte, was silent.
          * Each damage is reported once; a new one is a new report.

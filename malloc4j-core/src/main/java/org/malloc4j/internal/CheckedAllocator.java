@@ -768,10 +768,13 @@ final class CheckedAllocator implements Allocator {
     /**
      * Closes the heap and unmaps its memory, but never memory a downcall is using (a checked block
      * whose arena refuses to close, or a fast block whose region's arena does): that stays mapped,
-     * and this throws. Closing again after the downcall returned unmaps it.
+     * and this throws. Closing again after the downcall returned unmaps it. The blocks in quarantine
+     * leave it here, so they are verified as when they leave it otherwise; damage found is thrown
+     * once the heap is closed.
      */
     @Override
     public synchronized void close() {
+        MemoryMisuseException damage = null;
         if (!closing.compareAndSet(false, true)) {
             if (inUseAtClose.isEmpty() && !(guarded != null && guarded.leftMapped())
                     && !(fast != null && fast.leftMapped())) {
@@ -789,7 +792,10 @@ final class CheckedAllocator implements Allocator {
             leaksAtClose = leaks;
             inUseAtClose.addAll(live.values());
             live.clear();
-            quarantine.drain();
+            for (BlockRecord block : quarantine.drain()) {
+                // The last time these blocks can be verified: their memory is unmapped below.
+                damage = SanitizerReports.combine(damage, damagedPoison(block, "when the heap closed"));
+            }
         }
         inUseAtClose.removeIf(CheckedAllocator::closeArena);
         long leftMapped = 0;
@@ -800,7 +806,14 @@ final class CheckedAllocator implements Allocator {
             leftMapped += fast.closeUnlessInUse(new long[0]);
         }
         if (leftMapped > 0) {
-            throw HeapCore.inUseByADowncall(name, leftMapped);
+            IllegalStateException inUse = HeapCore.inUseByADowncall(name, leftMapped);
+            if (damage != null) {
+                inUse.addSuppressed(damage);
+            }
+            throw inUse;
+        }
+        if (damage != null) {
+            throw damage;
         }
     }
 
