@@ -497,7 +497,7 @@ public final class FixedSizePool implements AutoCloseable {
     }
 
     private MemoryMisuseException report(Kind kind, String title, long address, String what) {
-        String text = "ERROR: malloc4j: " + title + " in thread \"" + Thread.currentThread().getName() + "\"\n"
+        String text = "ERROR: malloc4j: " + title + " in " + SanitizerReports.currentThread() + "\n"
                 + "  " + what + "\n"
                 + "SUMMARY: malloc4j: " + kind.asanName() + " in pool '" + name + "'";
         return new MemoryMisuseException(kind, address, text);

@@ -670,6 +670,41 @@ class MisuseCatalogueTest {
             assertContains(report, "freed by thread " + thread() + " here:");
             assertStillUsable(heap, 0);
         }
+
+        /**
+         * Bug: virtual threads have no name by default, so a report of their misuse said
+         * {@code in thread ""}, {@code freed by thread "" here:} and {@code previously allocated by
+         * thread "" here:} alike, whichever threads they were. An unnamed thread is named by its id.
+         */
+        @Test
+        void aDoubleFreeOnUnnamedVirtualThreadsNamesEachThreadByItsId() throws InterruptedException {
+            long[] block = new long[1];
+            Thread allocator = Thread.ofVirtual().start(() -> block[0] = allocateTheRawBuffer(heap, SIZE));
+            allocator.join();
+            Thread freer = Thread.ofVirtual().start(() -> freeTheRawBuffer(heap, block[0]));
+            freer.join();
+            AtomicReference<MemoryMisuseException> caught = new AtomicReference<>();
+            Thread again = Thread.ofVirtual().start(() -> caught.set(misuse(() -> freeItAgain(heap, block[0]))));
+            again.join();
+
+            String report = caught.get().getMessage();
+            assertAll(
+                    () -> assertEquals(DOUBLE_FREE, caught.get().kind()),
+                    () -> assertContains(report, " in virtual thread #" + again.threadId() + "\n"),
+                    () -> assertContains(report, "freed by virtual thread #" + freer.threadId() + " here:"),
+                    () -> assertContains(report, "previously allocated by virtual thread #" + allocator.threadId()
+                            + " here:"),
+                    () -> assertFalse(report.contains("thread \"\""), report));
+            try (Heap fast = Heap.builder().name("fast").build()) {
+                long freed = fast.mallocAddress(SIZE);
+                fast.freeAddress(freed);
+                Thread platform = Thread.ofPlatform().name("").start(
+                        () -> caught.set(misuse(() -> fast.freeAddress(freed))));
+                platform.join();
+                assertContains(caught.get().getMessage(), " in thread #" + platform.threadId() + "\n");
+            }
+            assertStillUsable(heap, 0);
+        }
     }
 
     // =====================================================================================

@@ -20,6 +20,7 @@ final class BlockRecord {
     final long span;
     /** The block's own scope: its segments die when it closes, at free. */
     final Arena arena;
+    /** The allocating thread, as reports name it ({@link SanitizerReports#currentThread}). */
     final String allocThread;
     final StackTraceElement[] allocStack;
     /** The scope, arena or pool holding the block, or null when the heap API does. */
@@ -34,7 +35,7 @@ final class BlockRecord {
         this.byteSize = byteSize;
         this.span = span;
         this.arena = Arena.ofShared();
-        this.allocThread = Thread.currentThread().getName();
+        this.allocThread = SanitizerReports.currentThread();
         this.allocStack = StackCapture.capture();
     }
 
@@ -62,7 +63,7 @@ final class BlockRecord {
      * @return whether this call is the block's free
      */
     boolean claimFree() {
-        String thread = Thread.currentThread().getName();
+        String thread = SanitizerReports.currentThread();
         StackTraceElement[] stack = StackCapture.capture();
         synchronized (this) {
             if (freeThread != null) {

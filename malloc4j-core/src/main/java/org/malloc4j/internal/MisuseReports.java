@@ -126,7 +126,7 @@ final class MisuseReports {
     }
 
     private static MemoryMisuseException report(Kind kind, String title, long address, String what, String heap) {
-        String text = "ERROR: malloc4j: " + title + " in thread \"" + Thread.currentThread().getName() + "\"\n"
+        String text = "ERROR: malloc4j: " + title + " in " + SanitizerReports.currentThread() + "\n"
                 + "  " + what + "\n"
                 + "SUMMARY: malloc4j: " + kind.asanName() + " in heap '" + heap + "'";
         return new MemoryMisuseException(kind, address, text);

@@ -40,8 +40,8 @@ public final class SanitizerReports {
         StringBuilder text = title("attempting double-free on 0x" + hex(block.address) + " (" + operation + ")");
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
                 .append(describe(block)).append('\n');
-        text.append(stack("freed by thread \"" + block.freeThread() + "\" here:", block.freeStack()));
-        text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        text.append(stack("freed by " + block.freeThread() + " here:", block.freeStack()));
+        text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.DOUBLE_FREE, block.address, text, StackCapture.capture(), heap);
     }
 
@@ -50,8 +50,8 @@ public final class SanitizerReports {
         StringBuilder text = title("heap-use-after-free on address 0x" + hex(block.address) + " (" + operation + ")");
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
                 .append(describe(block)).append('\n');
-        text.append(stack("freed by thread \"" + block.freeThread() + "\" here:", block.freeStack()));
-        text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        text.append(stack("freed by " + block.freeThread() + " here:", block.freeStack()));
+        text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.USE_AFTER_FREE, block.address, text, StackCapture.capture(), heap);
     }
 
@@ -62,7 +62,7 @@ public final class SanitizerReports {
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
                 .append(describe(block)).append(", held by ").append(block.owner)
                 .append(": it is freed when its owner is closed or frees it, never through the heap\n");
-        text.append(stack("allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, block.address, text, StackCapture.capture(), heap);
     }
 
@@ -76,7 +76,7 @@ public final class SanitizerReports {
         text.append("0x").append(hex(address)).append(" is located ").append(position(address, block)).append(' ')
                 .append(describe(block)).append(", held by ").append(block.owner)
                 .append(": what it hands out is freed through it (or when it is closed), never through the heap\n");
-        text.append(stack("allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
     }
 
@@ -101,11 +101,11 @@ public final class SanitizerReports {
             text.append("0x").append(hex(address)).append(" is located ").append(position(address, near))
                     .append(' ').append(describe(near)).append('\n');
             if (freed) {
-                text.append(stack("freed by thread \"" + near.freeThread() + "\" here:", near.freeStack()));
-                text.append(stack("previously allocated by thread \"" + near.allocThread + "\" here:",
+                text.append(stack("freed by " + near.freeThread() + " here:", near.freeStack()));
+                text.append(stack("previously allocated by " + near.allocThread + " here:",
                         near.allocStack));
             } else {
-                text.append(stack("allocated by thread \"" + near.allocThread + "\" here:", near.allocStack));
+                text.append(stack("allocated by " + near.allocThread + " here:", near.allocStack));
             }
         } else {
             text.append("0x").append(hex(address)).append(" is not the start of any live block of heap '")
@@ -122,7 +122,7 @@ public final class SanitizerReports {
         text.append("WRITE of unknown size found ").append(when).append('\n');
         text.append("0x").append(hex(badAddress)).append(" is located ").append(distance)
                 .append(after ? " bytes after " : " bytes before ").append(describe(block)).append('\n');
-        text.append(stack("allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.HEAP_BUFFER_OVERFLOW, badAddress, text, block.allocStack, heap);
     }
 
@@ -132,8 +132,8 @@ public final class SanitizerReports {
         text.append("WRITE of unknown size after free, found ").append(when).append('\n');
         text.append("0x").append(hex(badAddress)).append(" is located ").append(badAddress - block.address)
                 .append(" bytes inside of ").append(describe(block)).append('\n');
-        text.append(stack("freed by thread \"" + block.freeThread() + "\" here:", block.freeStack()));
-        text.append(stack("previously allocated by thread \"" + block.allocThread + "\" here:", block.allocStack));
+        text.append(stack("freed by " + block.freeThread() + " here:", block.freeStack()));
+        text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.USE_AFTER_FREE, badAddress, text, block.freeStack(), heap);
     }
 
@@ -164,10 +164,26 @@ public final class SanitizerReports {
         return new LeakReport(live.size(), bytes, List.copyOf(list), text.toString());
     }
 
+    /**
+     * The calling thread as reports name it: {@code thread "main"} by its name, or, when it has
+     * none (virtual threads by default), {@code virtual thread #42} or {@code thread #42} by its id,
+     * so reports of different unnamed threads tell them apart.
+     *
+     * @return the description, to follow "in", "allocated by" or "freed by"
+     */
+    public static String currentThread() {
+        Thread thread = Thread.currentThread();
+        String name = thread.getName();
+        if (!name.isEmpty()) {
+            return "thread \"" + name + "\"";
+        }
+        return (thread.isVirtual() ? "virtual thread #" : "thread #") + thread.threadId();
+    }
+
     /** The title line, then the stack of the call that found the problem, as ASan prints them. */
     private static StringBuilder title(String what) {
-        StringBuilder text = new StringBuilder("ERROR: malloc4j: ").append(what).append(" in thread \"")
-                .append(Thread.currentThread().getName()).append("\"\n");
+        StringBuilder text = new StringBuilder("ERROR: malloc4j: ").append(what).append(" in ")
+                .append(currentThread()).append('\n');
         StackTraceElement[] here = StackCapture.capture();
         for (int i = 0; i < Math.min(here.length, 8); i++) {
             text.append("    #").append(i).append(' ').append(here[i]).append('\n');
