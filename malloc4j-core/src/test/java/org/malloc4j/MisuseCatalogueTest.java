@@ -480,6 +480,30 @@ class MisuseCatalogueTest {
         }
 
         /**
+         * Bug: a write into the redzone of a freed block (a zero-byte block has nothing else to write
+         * into) was reported with the allocation stack only, as if the block were live, although its
+         * free, which verified the redzones, proves the write came after it. ASan names both stacks.
+         */
+        @ParameterizedTest(name = "{0}-byte block")
+        @ValueSource(longs = {0, SIZE})
+        void aWriteIntoTheRedzoneOfAFreedBlockNamesWhereItWasFreed(long byteSize) {
+            long block = allocateTheRawBuffer(heap, byteSize);
+            freeTheRawBuffer(heap, block);
+            poke(block + byteSize, SCRIBBLE);
+
+            MemoryMisuseException e = misuse(heap::check);
+            String report = e.getMessage();
+            assertAll(
+                    () -> assertEquals(HEAP_BUFFER_OVERFLOW, e.kind()),
+                    () -> assertEquals(block + byteSize, e.address()),
+                    () -> assertContains(report, hex(block + byteSize) + " is located 0 bytes after "
+                            + region(block, byteSize)),
+                    () -> assertFrame(report, "freed by thread", "freeTheRawBuffer"),
+                    () -> assertFrame(report, "previously allocated by thread", "allocateTheRawBuffer"));
+            assertStillUsable(heap, 0);
+        }
+
+        /**
          * Bug: once an overflow of a block was reported, its redzones were never verified again, so
          * a later write before its start or past its end was silent, at check() and at free alike.
          */

@@ -114,7 +114,11 @@ public final class SanitizerReports {
         return finish(Kind.BAD_FREE, address, text, StackCapture.capture(), heap);
     }
 
-    /** A redzone byte changed: an overflow past the end, or an underflow before the start. */
+    /**
+     * A redzone byte changed: an overflow past the end, or an underflow before the start. Of a
+     * freed block, whose free found its redzones whole, the write came after the free: the report
+     * names where it was freed too, as ASan describes a freed block.
+     */
     static MemoryMisuseException overflow(BlockRecord block, long badAddress, String when, String heap) {
         boolean after = badAddress >= block.address + block.byteSize;
         long distance = after ? badAddress - (block.address + block.byteSize) : block.address - badAddress;
@@ -122,7 +126,13 @@ public final class SanitizerReports {
         text.append("WRITE of unknown size found ").append(when).append('\n');
         text.append("0x").append(hex(badAddress)).append(" is located ").append(distance)
                 .append(after ? " bytes after " : " bytes before ").append(describe(block)).append('\n');
-        text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
+        StackTraceElement[] freeStack = block.freeStack();
+        if (freeStack != null) {
+            text.append(stack("freed by " + block.freeThread() + " here:", freeStack));
+            text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
+        } else {
+            text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
+        }
         return finish(Kind.HEAP_BUFFER_OVERFLOW, badAddress, text, block.allocStack, heap);
     }
 
