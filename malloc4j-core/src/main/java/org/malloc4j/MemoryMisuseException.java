@@ -6,14 +6,16 @@ import java.util.Objects;
  * A misuse of the heap that malloc4j caught: a block freed twice, an address that is not the start
  * of a live block, and (in checked modes) the other kinds of {@link Kind}. The heap is left exactly
  * as it was before the call that threw: nothing is freed or corrupted, and it stays usable. The
- * exception is a {@code close()} (of a scope, {@link BumpArena}, {@link FixedSizePool} or heap), or a
- * pool's free that gives a page back, which finds a block damaged in a checked mode: it lets go of
- * every block all the same, then throws, as its documentation says. A call that finds several
+ * exceptions are in checked modes: a {@code close()} (of a scope, {@link BumpArena},
+ * {@link FixedSizePool} or heap), or a pool's free that gives a page back, which finds a block
+ * damaged: it lets go of every block all the same, then throws, as its documentation says; and a
+ * call that takes freed blocks out of quarantine and finds one written after its free: they have
+ * left the quarantine all the same (see {@link Heap}'s Misuse section). A call that finds several
  * damaged blocks (such a close, or a {@link Heap#trim()}) throws the first report with the others
  * {@linkplain Throwable#getSuppressed() suppressed} in it.
  *
- * <p>{@link #kind()} names the error as AddressSanitizer names it; {@link #address()} is the
- * address the call was given; {@link #getMessage()} is the report text.
+ * <p>{@link #kind()} names the error as AddressSanitizer names it; {@link #address()} is where it
+ * is; {@link #getMessage()} is the report text.
  */
 public final class MemoryMisuseException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -56,7 +58,7 @@ public final class MemoryMisuseException extends RuntimeException {
 
     /**
      * @param kind what went wrong
-     * @param address the address the offending call was given
+     * @param address where the misuse is, as {@link #address()} says
      * @param report the report text, starting with the kind and the address
      */
     public MemoryMisuseException(Kind kind, long address, String report) {
@@ -70,7 +72,12 @@ public final class MemoryMisuseException extends RuntimeException {
         return kind;
     }
 
-    /** @return the address the offending call was given */
+    /**
+     * @return for damage found in memory ({@link Kind#HEAP_BUFFER_OVERFLOW}, and
+     *     {@link Kind#USE_AFTER_FREE} found in a freed block), the first damaged byte, which may be
+     *     in another block than the one the call was given; otherwise the address the offending
+     *     call was given (0 for a segment of the Java heap, which has none)
+     */
     public long address() {
         return address;
     }
