@@ -12,8 +12,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Makes the test's {@link org.malloc4j.Heap} fail allocations on purpose, as one
  * {@link org.malloc4j.FaultInjection} policy says, so the test walks its code's out-of-memory paths.
  * Set exactly one policy: {@link #everyNth()}, {@link #firstN()}, {@link #afterBytes()},
- * {@link #probability()} (with {@link #seed()}), or {@link #eachCallSiteOnce()}; anything else fails
- * the test with {@link org.junit.jupiter.api.extension.ExtensionConfigurationException}.
+ * {@link #probability()} (with {@link #seed()}), or {@link #eachCallSiteOnce()}; anything else, or a
+ * {@link #seed()} with a policy other than {@link #probability()}, fails the test with
+ * {@link org.junit.jupiter.api.extension.ExtensionConfigurationException}.
  *
  * <p>Put it on a test method, or on a class for all its tests, those of its subclasses and of the
  * {@link org.junit.jupiter.api.Nested @Nested} classes that run in it (its own and those it inherits);
@@ -63,7 +64,10 @@ public @interface InjectFaults {
      */
     double probability() default -1;
 
-    /** @return the seed of {@link #probability()}'s generator, so a failing run repeats exactly */
+    /**
+     * @return the seed of {@link #probability()}'s generator, so a failing run repeats exactly; a seed
+     *     other than 0 with another policy fails the test, as that policy would ignore it
+     */
     long seed() default 0;
 
     /**

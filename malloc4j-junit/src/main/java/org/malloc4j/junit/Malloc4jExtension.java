@@ -247,24 +247,34 @@ public final class Malloc4jExtension
         }
     }
 
-    /** @return the one policy {@code annotation} sets */
+    /**
+     * @return the one policy {@code annotation} sets
+     * @throws ExtensionConfigurationException if it sets none or several, a value out of its policy's
+     *     range, or a seed other than 0 with a policy other than probability
+     */
     static FaultInjection policy(InjectFaults annotation) {
         List<FaultInjection> chosen = new ArrayList<>();
+        String chosenName = null;
         try {
             if (annotation.everyNth() != 0) {
                 chosen.add(FaultInjection.everyNth(annotation.everyNth()));
+                chosenName = "everyNth";
             }
             if (annotation.firstN() >= 0) {
                 chosen.add(FaultInjection.firstN(annotation.firstN()));
+                chosenName = "firstN";
             }
             if (annotation.afterBytes() >= 0) {
                 chosen.add(FaultInjection.afterBytes(annotation.afterBytes()));
+                chosenName = "afterBytes";
             }
             if (annotation.probability() >= 0 || Double.isNaN(annotation.probability())) {
                 chosen.add(FaultInjection.withProbability(annotation.probability(), annotation.seed()));
+                chosenName = "probability";
             }
             if (annotation.eachCallSiteOnce()) {
                 chosen.add(FaultInjection.eachCallSiteOnce());
+                chosenName = "eachCallSiteOnce";
             }
         } catch (IllegalArgumentException e) {
             throw new ExtensionConfigurationException("invalid " + annotation + ": " + e.getMessage(), e);
@@ -273,6 +283,12 @@ public final class Malloc4jExtension
             throw new ExtensionConfigurationException("@InjectFaults must set exactly one of everyNth, firstN, "
                     + "afterBytes, probability, eachCallSiteOnce; it sets " + chosen.size() + ": " + annotation
                     + (chosen.isEmpty() ? unsetValues(annotation) : ""));
+        }
+        // The other policies draw nothing at random: a seed given with one of them would be ignored,
+        // and the test would not repeat the run its author thought it pinned down.
+        if (annotation.seed() != 0 && !chosenName.equals("probability")) {
+            throw new ExtensionConfigurationException("invalid " + annotation + ": seed=" + annotation.seed()
+                    + " is used only with a probability, not with " + chosenName);
         }
         return chosen.get(0);
     }

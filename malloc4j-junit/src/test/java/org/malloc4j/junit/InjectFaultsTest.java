@@ -386,6 +386,16 @@ class InjectFaultsTest {
         @InjectFaults(probability = -0.5, seed = 7)
         void negativeProbabilityWithASeed(Heap heap) {
         }
+
+        @Test
+        @InjectFaults(everyNth = 3, seed = 5)
+        void seedWithEveryNth(Heap heap) {
+        }
+
+        @Test
+        @InjectFaults(eachCallSiteOnce = true, seed = -2)
+        void seedWithEachCallSiteOnce(Heap heap) {
+        }
     }
 
     // ---- the tests ----
@@ -566,6 +576,14 @@ class InjectFaultsTest {
                 failure(results, "negativeProbabilityWithASeed")).getMessage();
         assertTrue(seeded.endsWith("; a negative firstN, afterBytes or probability sets no policy: probability=-0.5"
                 + "; seed=7 is used only with a probability from 0 to 1"), seeded);
+        String seedWithEveryNth = assertInstanceOf(ExtensionConfigurationException.class,
+                failure(results, "seedWithEveryNth")).getMessage();
+        assertTrue(seedWithEveryNth.startsWith("invalid @") && seedWithEveryNth.endsWith(
+                ": seed=5 is used only with a probability, not with everyNth"), seedWithEveryNth);
+        String seedWithEachCallSiteOnce = assertInstanceOf(ExtensionConfigurationException.class,
+                failure(results, "seedWithEachCallSiteOnce")).getMessage();
+        assertTrue(seedWithEachCallSiteOnce.endsWith(
+                ": seed=-2 is used only with a probability, not with eachCallSiteOnce"), seedWithEachCallSiteOnce);
         Throwable noAnnotation = failure(results, "faultInjectionParameterWithoutTheAnnotation");
         assertTrue(noAnnotation.getMessage().contains("needs @InjectFaults"), noAnnotation.getMessage());
     }
