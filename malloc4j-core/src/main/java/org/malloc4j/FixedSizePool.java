@@ -7,6 +7,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.MemoryMisuseException.Kind;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
+import org.malloc4j.internal.StackCapture;
 
 /**
  * A pool of blocks of one size and alignment: O(1) {@link #allocate()} and {@link #free}, no size
@@ -29,6 +30,14 @@ import org.malloc4j.internal.SanitizerReports;
  * address that is not the start of a block this pool handed out (an interior address, memory of
  * another pool or of the heap, a block of a page since given back, a segment of the Java heap). As
  * with {@link Heap#free}, a segment still works after its block is freed; it must no longer be used.
+ *
+ * <p>On a heap in a checked mode, a report also lists the stack of the call that misused the pool,
+ * and for a block freed twice, or freed at an address inside it, where the block was last taken
+ * from the pool and, if it was freed, where (as AddressSanitizer reports a heap block). In
+ * {@link CheckMode#FULL} every block records both; in {@link CheckMode#SAMPLED}, one taken in the
+ * heap's {@linkplain Heap.Builder#sampleInterval sampling interval}, and a report on another block
+ * says it was not sampled. A use after {@link #close()} names where the pool was closed. Recording
+ * costs two stack walks a block; in {@link CheckMode#FAST} nothing is recorded.
  *
  * <h2>Lifetime</h2>
  * Segments from {@link #allocate()} live until {@link #close()}, which makes all of them
@@ -69,12 +78,21 @@ public final class FixedSizePool implements AutoCloseable {
     private final long pageAlignment;
     /** Guards every field of a thread-safe pool; {@code null} for a pool that is not. */
     private final ReentrantLock lock;
+    /**
+     * Whether blocks may have a {@link PoolBlockRecord} (the heap's mode is checked): read once, so
+     * in fast mode taking and giving back a block stay as cheap as they were.
+     */
+    private final boolean recordsBlocks;
+    /** Whether the heap records only the sampled blocks, which a report on another block must say. */
+    private final boolean sampled;
     private final PoolPageTable table;
     /** Head of the doubly linked list of pages with room. */
     private PoolPage withRoom;
     private int emptyPages;
     private long liveBlocks;
     private boolean closed;
+    /** In a checked mode, who closed this pool, for a use after close to name; else null. */
+    private String closedBy;
 
     private FixedSizePool(Builder builder, long stride, int blocksPerPage, long pageAlignment) {
         this.heap = builder.heap;
@@ -86,6 +104,8 @@ public final class FixedSizePool implements AutoCloseable {
         this.blocksPerPage = blocksPerPage;
         this.pageAlignment = pageAlignment;
         this.lock = builder.threadSafe ? new ReentrantLock() : null;
+        this.recordsBlocks = heap.checkMode() != CheckMode.FAST;
+        this.sampled = heap.checkMode() == CheckMode.SAMPLED;
         this.table = new PoolPageTable(pageAlignment);
         heap.attach(this);
     }
@@ -166,7 +186,7 @@ public final class FixedSizePool implements AutoCloseable {
             // Its address() is an offset into an array (0 for the whole of it), which would pass for
             // NULL or for an address of the native heap.
             throw report(Kind.BAD_FREE, "attempting free on a segment of the Java heap, which was not allocated "
-                    + "by this pool", 0, block + " is a segment of the Java heap: it was never a block of a pool.");
+                    + "by this pool", 0, block + " is a segment of the Java heap: it was never a block of a pool.", "");
         }
         freeAddress(block.address());
     }
@@ -221,6 +241,9 @@ public final class FixedSizePool implements AutoCloseable {
             unlink(page);
         }
         liveBlocks++;
+        if (recordsBlocks) {
+            page.recordTake(index, heap.sampleOwnedBlock() ? new PoolBlockRecord() : null);
+        }
         return index;
     }
 
@@ -229,17 +252,24 @@ public final class FixedSizePool implements AutoCloseable {
         long offset = page == null ? -1 : address - page.base;
         if (offset < 0 || offset >= stride * blocksPerPage) {
             throw badFree(address, "is not in any page of this pool (memory of another pool or of a heap, or "
-                    + "a page since given back to the heap)");
+                    + "a page since given back to the heap)", "");
         }
         int index = blockIndex(offset);
         long inside = offset - index * stride;
         if (inside != 0) {
             throw badFree(address, "is " + inside + " bytes inside the block at 0x"
-                    + Long.toHexString(address - inside) + ": only the address a block starts at may be freed");
+                    + Long.toHexString(address - inside) + ": only the address a block starts at may be freed",
+                    page.wasHandedOut(index) ? history(page, index) : "");
         }
         if (!page.isLive(index)) {
             throw page.wasHandedOut(index) ? doubleFree(address, index, page)
-                    : badFree(address, "is block " + index + " of a page of this pool, never handed out");
+                    : badFree(address, "is block " + index + " of a page of this pool, never handed out", "");
+        }
+        if (recordsBlocks) {
+            PoolBlockRecord record = page.recordOf(index);
+            if (record != null) {
+                record.given();
+            }
         }
         boolean wasFull = page.isFull();
         page.give(index);
@@ -361,6 +391,10 @@ public final class FixedSizePool implements AutoCloseable {
                 throw notClosed;
             }
             closed = true;
+            if (recordsBlocks) {
+                closedBy = SanitizerReports.stack("closed by " + SanitizerReports.currentThread() + " here:",
+                        StackCapture.capture());
+            }
             heap.detach(this);
             if (damage != null) {
                 throw damage;
@@ -476,7 +510,8 @@ public final class FixedSizePool implements AutoCloseable {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("already closed: pool '" + name + "' (by its close(), or its heap's)");
+            throw new IllegalStateException("already closed: pool '" + name + "' (by its close(), or its heap's)"
+                    + (closedBy != null ? "\n" + closedBy : ""));
         }
     }
 
@@ -484,21 +519,39 @@ public final class FixedSizePool implements AutoCloseable {
         return report(Kind.DOUBLE_FREE, "attempting double-free on 0x" + Long.toHexString(address),
                 address, "0x" + Long.toHexString(address) + " is the start of block " + index + " of the "
                         + page.capacity + "-block page at 0x" + Long.toHexString(page.base)
-                        + " (blockByteSize=" + blockByteSize + "), freed before and not handed out since.");
+                        + " (blockByteSize=" + blockByteSize + "), freed before and not handed out since.",
+                history(page, index));
     }
 
-    private MemoryMisuseException badFree(long address, String why) {
+    private MemoryMisuseException badFree(long address, String why, String history) {
         MemoryMisuseException mismatch = heap.heapBlockMisfreed("FixedSizePool '" + name + "'", address);
         if (mismatch != null) {
             return mismatch;
         }
         return report(Kind.BAD_FREE, "attempting free on address which was not allocated by this pool: 0x"
-                + Long.toHexString(address), address, "0x" + Long.toHexString(address) + " " + why + ".");
+                + Long.toHexString(address), address, "0x" + Long.toHexString(address) + " " + why + ".", history);
     }
 
-    private MemoryMisuseException report(Kind kind, String title, long address, String what) {
+    /**
+     * @return where block {@code index}, handed out at least once, was last taken and given back, in
+     *     a report's words: "" in fast mode, which records nothing
+     */
+    private String history(PoolPage page, int index) {
+        PoolBlockRecord record = recordsBlocks ? page.recordOf(index) : null;
+        if (record != null) {
+            return record.describe();
+        }
+        return sampled ? "  Where the block was taken and given back is not known: sampled mode records it for one "
+                + "block in the heap's sampleInterval, and did not sample this one.\n" : "";
+    }
+
+    /** @param history what {@link #history} says of the block, or "" */
+    private MemoryMisuseException report(Kind kind, String title, long address, String what, String history) {
+        // As a heap's checked mode does, the checked modes name the misusing call; fast mode walks no stack.
         String text = "ERROR: malloc4j: " + title + " in " + SanitizerReports.currentThread() + "\n"
+                + (recordsBlocks ? SanitizerReports.here() + "\n" : "")
                 + "  " + what + "\n"
+                + history
                 + "SUMMARY: malloc4j: " + kind.asanName() + " in pool '" + name + "'";
         return new MemoryMisuseException(kind, address, text);
     }

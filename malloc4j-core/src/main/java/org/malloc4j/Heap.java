@@ -791,6 +791,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
+     * @return whether a pool records where the block it hands out now is taken and given back: every
+     *     block in {@link CheckMode#FULL}, one in the sampling interval in {@link CheckMode#SAMPLED}
+     */
+    boolean sampleOwnedBlock() {
+        return core.sampleOwnedBlock();
+    }
+
+    /**
      * For a pool told to free an address it does not know: the misuse to report if the address is
      * a live block of the heap itself (checked modes), else null.
      */

@@ -2,6 +2,8 @@ package org.malloc4j;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * One page of a {@link FixedSizePool}: {@code capacity} blocks, {@code stride} bytes apart, in one
@@ -38,6 +40,11 @@ final class PoolPage {
     private long top;
     private int bump;
     private int live;
+    /**
+     * In a checked mode, who took and gave back each recorded block, by index; null until the page's
+     * first record (always, in fast mode). A map, not an array, as sampled mode records few blocks.
+     */
+    private Map<Integer, PoolBlockRecord> records;
 
     /** Links in the pool's list of pages with room; {@code listed} says whether the page is in it. */
     PoolPage previous;
@@ -103,6 +110,26 @@ final class PoolPage {
         freeBits[word] |= 1L << index;
         summary[word >>> 6] |= 1L << word;
         top |= 1L << (word >>> 6);
+    }
+
+    /**
+     * Sets the record of block {@code index}, just taken, replacing the one of its earlier take: null
+     * when the take was not recorded, so an earlier take's stacks never stand for this one.
+     */
+    void recordTake(int index, PoolBlockRecord record) {
+        if (record != null) {
+            if (records == null) {
+                records = new HashMap<>();
+            }
+            records.put(index, record);
+        } else if (records != null) {
+            records.remove(index);
+        }
+    }
+
+    /** @return the record of block {@code index}'s latest take, or null if it was not recorded */
+    PoolBlockRecord recordOf(int index) {
+        return records == null ? null : records.get(index);
     }
 
     /** @return whether block {@code index} was handed out and not freed since */

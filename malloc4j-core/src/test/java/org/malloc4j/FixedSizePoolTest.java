@@ -593,4 +593,150 @@ class FixedSizePoolTest {
             assertEquals(1, heap.stats().liveBlocks());
         }
     }
+
+    // ---- where a misused block was taken and given back ----
+
+    /** Takes a block on a thread named {@code thread}, so a report can name both. */
+    private static long takeOn(String thread, FixedSizePool pool) throws InterruptedException {
+        long[] block = new long[1];
+        Thread taker = Thread.ofPlatform().name(thread).start(() -> block[0] = pool.allocateAddress());
+        taker.join();
+        return block[0];
+    }
+
+    private static void giveBackOn(String thread, FixedSizePool pool, long block) throws InterruptedException {
+        Thread.ofPlatform().name(thread).start(() -> pool.freeAddress(block)).join();
+    }
+
+    /** @return a report's stack under {@code heading}, to the start of its first frame's method name */
+    private static String frames(String heading, String firstMethod) {
+        return heading + "\n    #0 " + FixedSizePoolTest.class.getName() + "." + firstMethod;
+    }
+
+    @Test
+    void aDoubleFreeInFullModeNamesWhereTheBlockWasTakenAndFirstGivenBack() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("full").checkMode(CheckMode.FULL).build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 48).name("nodes").build()) {
+            long block = takeOn("taker", pool);
+            giveBackOn("giver", pool, block);
+
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block));
+            assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, e.kind());
+            String report = e.getMessage();
+            assertTrue(report.startsWith("ERROR: malloc4j: attempting double-free on 0x" + Long.toHexString(block)
+                    + " in thread \"main\"\n    #0 " + FixedSizePoolTest.class.getName() + ".lambda$"), report);
+            assertTrue(report.contains(frames("freed by thread \"giver\" here:", "lambda$giveBackOn$")), report);
+            assertTrue(report.contains(frames("previously allocated by thread \"taker\" here:", "lambda$takeOn$")),
+                    report);
+            assertTrue(report.indexOf("freed by thread") < report.indexOf("previously allocated by thread"), report);
+            assertTrue(report.endsWith("SUMMARY: malloc4j: double-free in pool 'nodes'"), report);
+        }
+    }
+
+    @Test
+    void aDoubleFreeNamesTheLatestTakingOfAReusedBlock() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("full").checkMode(CheckMode.FULL).build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 48).build()) {
+            long block = takeOn("first", pool);
+            pool.freeAddress(block);
+            assertEquals(block, takeOn("second", pool));
+            giveBackOn("giver", pool, block);
+
+            String report = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block)).getMessage();
+            assertTrue(report.contains("previously allocated by thread \"second\" here:"), report);
+            assertFalse(report.contains("\"first\""), report);
+        }
+    }
+
+    @Test
+    void aFreeOfAnInteriorAddressInFullModeNamesWhereItsBlockWasTakenAndGivenBack() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("full").checkMode(CheckMode.FULL).build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 48).build()) {
+            long live = takeOn("taker", pool);
+            String inLive = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(live + 8)).getMessage();
+            assertTrue(inLive.contains("8 bytes inside the block at 0x" + Long.toHexString(live)), inLive);
+            assertTrue(inLive.contains(frames("allocated by thread \"taker\" here:", "lambda$takeOn$")), inLive);
+            assertFalse(inLive.contains("freed by thread"), inLive);
+
+            long freed = takeOn("taker", pool);
+            giveBackOn("giver", pool, freed);
+            String inFreed = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(freed + 8)).getMessage();
+            assertTrue(inFreed.contains(frames("freed by thread \"giver\" here:", "lambda$giveBackOn$")), inFreed);
+            assertTrue(inFreed.contains(frames("previously allocated by thread \"taker\" here:", "lambda$takeOn$")),
+                    inFreed);
+            pool.freeAddress(live);
+        }
+    }
+
+    @Test
+    void aDoubleFreeOfASampledBlockNamesWhereItWasTakenAndFirstGivenBack() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("sampled").checkMode(CheckMode.SAMPLED).sampleInterval(1).build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 48).build()) {
+            long block = takeOn("taker", pool);
+            giveBackOn("giver", pool, block);
+
+            String report = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block)).getMessage();
+            assertTrue(report.contains(frames("freed by thread \"giver\" here:", "lambda$giveBackOn$")), report);
+            assertTrue(report.contains(frames("previously allocated by thread \"taker\" here:", "lambda$takeOn$")),
+                    report);
+        }
+    }
+
+    @Test
+    void aDoubleFreeOfABlockSampledModeDidNotSampleSaysSo() {
+        try (Heap heap = Heap.builder().name("sampled").checkMode(CheckMode.SAMPLED).sampleInterval(1 << 30).build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 48).build()) {
+            long block = pool.allocateAddress();
+            pool.freeAddress(block);
+
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block));
+            assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, e.kind());
+            String report = e.getMessage();
+            assertTrue(report.contains("\n  Where the block was taken and given back is not known: sampled mode "
+                    + "records it for one block in the heap's sampleInterval, and did not sample this one.\n"), report);
+            assertFalse(report.contains("here:"), report);
+        }
+    }
+
+    @Test
+    void aFreeAfterCloseInFullModeNamesWhereThePoolWasClosed() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("full").checkMode(CheckMode.FULL).build()) {
+            FixedSizePool pool = FixedSizePool.builder(heap, 48).threadSafe(true).name("nodes").build();
+            long block = pool.allocateAddress();
+            Thread.ofPlatform().name("closer").start(pool::close).join();
+
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.freeAddress(block));
+            assertTrue(e.getMessage().startsWith("already closed: pool 'nodes' (by its close(), or its heap's)\n"
+                    + "closed by thread \"closer\" here:\n    #0 "), e.getMessage());
+        }
+    }
+
+    @Test
+    void aPoolClosedWithItsFullModeHeapNamesTheHeapsClose() {
+        Heap heap = Heap.builder().name("full").checkMode(CheckMode.FULL).build();
+        FixedSizePool pool = FixedSizePool.builder(heap, 48).build();
+        closeHeap(heap);
+        String message = assertThrows(IllegalStateException.class, pool::allocate).getMessage();
+        assertTrue(message.contains(frames("closed by thread \"main\" here:", "closeHeap(")), message);
+    }
+
+    private static void closeHeap(Heap heap) {
+        heap.close();
+    }
+
+    @Test
+    void aDoubleFreeInFastModeTakesNoStacks() {
+        try (Heap heap = Heap.builder().name("fast").build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 48).name("nodes").build()) {
+            long block = pool.allocateAddress();
+            pool.freeAddress(block);
+
+            String report = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block)).getMessage();
+            assertEquals("ERROR: malloc4j: attempting double-free on 0x" + Long.toHexString(block) + " in thread \"main\"\n"
+                    + "  0x" + Long.toHexString(block) + " is the start of block 0 of the "
+                    + pool.blocksPerPage() + "-block page at 0x" + Long.toHexString(block)
+                    + " (blockByteSize=48), freed before and not handed out since.\n"
+                    + "SUMMARY: malloc4j: double-free in pool 'nodes'", report);
+        }
+    }
 }

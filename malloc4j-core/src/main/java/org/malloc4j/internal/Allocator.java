@@ -62,6 +62,15 @@ public interface Allocator {
     }
 
     /**
+     * Whether an owner that hands out blocks of its own (a pool) records where the one it hands out
+     * now is taken and given back: every time in full mode, with the odds a malloc is sampled at in
+     * sampled mode, never in fast mode.
+     */
+    default boolean sampleOwnedBlock() {
+        return false;
+    }
+
+    /**
      * The allocator {@code Heap} calls for malloc, free and their segments: this one, or in sampled
      * mode the fast core itself, which hands sampled blocks to the sanitizer and routes their frees
      * back, so an unsampled block costs what it costs in fast mode.

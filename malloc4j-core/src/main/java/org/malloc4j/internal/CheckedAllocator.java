@@ -859,6 +859,11 @@ final class CheckedAllocator implements Allocator {
         }
     }
 
+    @Override
+    public boolean sampleOwnedBlock() {
+        return sample();
+    }
+
     private boolean sample() {
         return switch (mode) {
             case FULL -> true;

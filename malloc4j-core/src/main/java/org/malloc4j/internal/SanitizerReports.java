@@ -192,13 +192,21 @@ public final class SanitizerReports {
 
     /** The title line, then the stack of the call that found the problem, as ASan prints them. */
     private static StringBuilder title(String what) {
-        StringBuilder text = new StringBuilder("ERROR: malloc4j: ").append(what).append(" in ")
-                .append(currentThread()).append('\n');
+        return new StringBuilder("ERROR: malloc4j: ").append(what).append(" in ")
+                .append(currentThread()).append('\n').append(here()).append('\n');
+    }
+
+    /**
+     * @return the first 8 frames below malloc4j of the call that found a problem, a line each, as
+     *     the title of a report lists them
+     */
+    public static String here() {
+        StringBuilder text = new StringBuilder();
         StackTraceElement[] here = StackCapture.capture();
         for (int i = 0; i < Math.min(here.length, 8); i++) {
             text.append("    #").append(i).append(' ').append(here[i]).append('\n');
         }
-        return text.append('\n');
+        return text.toString();
     }
 
     /**
@@ -229,7 +237,8 @@ public final class SanitizerReports {
                 + hex(block.address + block.byteSize) + ")";
     }
 
-    private static String stack(String heading, StackTraceElement[] frames) {
+    /** @return {@code heading} on a line, then {@code frames} a line each, numbered from #0 */
+    public static String stack(String heading, StackTraceElement[] frames) {
         StringBuilder text = new StringBuilder(heading).append('\n');
         if (frames == null || frames.length == 0) {
             return text.append("    (no frames outside malloc4j)\n").toString();

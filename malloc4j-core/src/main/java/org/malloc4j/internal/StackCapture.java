@@ -17,7 +17,7 @@ public final class StackCapture {
     }
 
     /** @return the stack of the current thread below malloc4j, innermost first */
-    static StackTraceElement[] capture() {
+    public static StackTraceElement[] capture() {
         return WALKER.walk(frames -> frames
                 .dropWhile(StackCapture::isOwn)
                 .limit(MAX_FRAMES)

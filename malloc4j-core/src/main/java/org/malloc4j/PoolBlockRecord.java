@@ -1,0 +1,41 @@
+package org.malloc4j;
+
+import org.malloc4j.internal.SanitizerReports;
+import org.malloc4j.internal.StackCapture;
+
+/**
+ * What a checked mode knows about one block of a {@link FixedSizePool}: who took it from the pool
+ * last and, once freed, who gave it back. Made at the take (for every block in
+ * {@link CheckMode#FULL}, for the sampled ones in {@link CheckMode#SAMPLED}), so a double free or an
+ * interior free can be reported with both stacks, as a heap block's is. Not thread-safe; the pool
+ * guards it.
+ */
+final class PoolBlockRecord {
+    /** The taking thread as reports name it ({@link SanitizerReports#currentThread}). */
+    final String takeThread;
+    final StackTraceElement[] takeStack;
+    /** Who gave the block back; null while it is live. */
+    String giveThread;
+    StackTraceElement[] giveStack;
+
+    /** Records the calling thread and its stack as the block's take. */
+    PoolBlockRecord() {
+        this.takeThread = SanitizerReports.currentThread();
+        this.takeStack = StackCapture.capture();
+    }
+
+    /** Records the calling thread and its stack as the block's give back. */
+    void given() {
+        giveThread = SanitizerReports.currentThread();
+        giveStack = StackCapture.capture();
+    }
+
+    /** @return the record's stacks in a report's words: the give back first, as AddressSanitizer orders them */
+    String describe() {
+        if (giveStack == null) {
+            return SanitizerReports.stack("allocated by " + takeThread + " here:", takeStack);
+        }
+        return SanitizerReports.stack("freed by " + giveThread + " here:", giveStack)
+                + SanitizerReports.stack("previously allocated by " + takeThread + " here:", takeStack);
+    }
+}
