@@ -107,10 +107,11 @@ public abstract sealed class NativeArray implements AutoCloseable
      * @throws IllegalArgumentException if {@code minCapacity < 0}, or
      *     {@code minCapacity * elementByteSize()} overflows a {@code long}
      * @throws HeapExhaustedError if the heap cannot provide the memory; the array is unchanged
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public final void reserve(long minCapacity) {
         checkOpen();
+        checkElementsAlive();
         if (minCapacity < 0) {
             throw new IllegalArgumentException("minCapacity must not be negative: minCapacity=" + minCapacity);
         }
@@ -163,10 +164,11 @@ public abstract sealed class NativeArray implements AutoCloseable
      *
      * @throws HeapExhaustedError if the heap cannot provide the smaller block, or its
      *     {@link FaultInjection} fails the request; the array is unchanged
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public final void shrinkToFit() {
         checkOpen();
+        checkElementsAlive();
         if (capacity > size) {
             resizeBlock(size);
         }
@@ -262,7 +264,8 @@ public abstract sealed class NativeArray implements AutoCloseable
     /**
      * Throws if the heap was closed under the array, taking the elements with it. Reads and writes
      * of elements find that out by themselves; this is for what changes the elements' count
-     * without touching their bytes (removing the last, clearing, shrinking the size).
+     * without touching their bytes (removing the last, clearing, shrinking the size), and for what
+     * changes the capacity, whose heap call would word it as the heap's own error.
      */
     final void checkElementsAlive() {
         if (heap.isClosed()) {

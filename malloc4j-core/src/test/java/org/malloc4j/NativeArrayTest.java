@@ -544,6 +544,35 @@ class NativeArrayTest {
 
     @ParameterizedTest
     @MethodSource("variants")
+    void reserveAndShrinkToFitAfterTheHeapClosedNameTheClosedHeapAsElementOperationsDo(Variant variant) {
+        Heap heap = Heap.builder().name("closed-under-an-array").build();
+        NativeArray array = variant.factory.apply(heap, 0L);
+        variant.adder.add(array, 1);
+        NativeArray fit = variant.factory.apply(heap, 1L);
+        variant.adder.add(fit, 1);
+        NativeArray empty = variant.factory.apply(heap, 0L);
+        heap.close();
+        String expected = "the heap 'closed-under-an-array' of this " + variant.name() + " is closed, and its elements "
+                + "with it";
+        assertEquals(expected, assertThrows(IllegalStateException.class, array::clear).getMessage());
+        for (NativeArray closedUnder : List.of(array, fit, empty)) {
+            long capacity = closedUnder.capacity();
+            List<Runnable> operations = List.of(
+                    () -> closedUnder.reserve(capacity + 100),
+                    () -> closedUnder.reserve(capacity),
+                    closedUnder::shrinkToFit);
+            for (int i = 0; i < operations.size(); i++) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, operations.get(i)::run,
+                        "operation " + i);
+                assertEquals(expected, e.getMessage(), "operation " + i);
+                assertEquals(capacity, closedUnder.capacity(), "operation " + i);
+            }
+            closedUnder.close();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
     void elementsAreStoredInNativeOrderAtTheirOffsets(Variant variant) {
         try (NativeArray array = variant.filled(3)) {
             MemorySegment view = array.asSegment();
