@@ -226,6 +226,31 @@ class HeapContractTest {
             assertHeapStillServes();
         }
 
+        /** What every mode knows of a freed block asked its usable size, it words the same: title and summary. */
+        @ParameterizedTest
+        @EnumSource(CheckMode.class)
+        void usableSizeOfAFreedBlockIsTitledAlikeInEveryMode(CheckMode mode) {
+            // Sampling one in one, SAMPLED checks the block as FULL does; FAST stands for its unsampled ones.
+            try (Heap any = Heap.builder().name("freed-" + mode).checkMode(mode).sampleInterval(1).build()) {
+                for (Tier tier : List.of(Tier.SMALL, Tier.LARGE)) {
+                    MemorySegment block = any.malloc(tier.byteSize);
+                    any.free(block);
+                    for (Executable call : List.<Executable>of(() -> any.usableSize(block),
+                            () -> any.usableSize(block.address()))) {
+                        MemoryMisuseException e = misuse(call);
+                        String report = e.getMessage();
+                        assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE, e.kind(), report);
+                        assertTrue(report.startsWith("ERROR: malloc4j: heap-use-after-free on address 0x"
+                                + Long.toHexString(block.address()) + " (usableSize) in thread \""
+                                + Thread.currentThread().getName() + "\"\n"), mode + ": " + report);
+                        String summary = report.substring(report.lastIndexOf('\n') + 1);
+                        assertTrue(summary.startsWith("SUMMARY: malloc4j: heap-use-after-free ")
+                                && summary.endsWith(" in heap 'freed-" + mode + "'"), mode + ": " + report);
+                    }
+                }
+            }
+        }
+
         @Test
         void aHugeBlockFreedTwiceIsReportedAsADoubleFree() {
             MemorySegment block = heap.malloc(Tier.HUGE.byteSize);

@@ -41,8 +41,9 @@ final class MisuseReports {
     /** A freed block freed again ({@code free}, {@code realloc}) or used by any other operation. */
     private static MemoryMisuseException freedBlock(String operation, long address, String what, String heap) {
         if (!operation.equals("free") && !operation.equals("realloc")) {
-            return report(Kind.USE_AFTER_FREE, "heap-use-after-free on 0x" + hex(address) + " (" + operation + ")",
-                    address, what, heap);
+            // Worded as checked mode's report of the same misuse (and ASan's) titles it.
+            return report(Kind.USE_AFTER_FREE, "heap-use-after-free on address 0x" + hex(address) + " ("
+                    + operation + ")", address, what, heap);
         }
         return report(Kind.DOUBLE_FREE, "attempting double-free on 0x" + hex(address) + " (" + operation + ")",
                 address, what, heap);
