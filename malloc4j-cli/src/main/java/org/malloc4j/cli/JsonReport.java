@@ -4,9 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /** Writes a {@link ReplayReport} as indented JSON, to a file or to standard output ({@code -}). */
 final class JsonReport {
@@ -21,7 +25,10 @@ final class JsonReport {
     /**
      * Checks, before a run, that the report can be written where {@code --json} says: the target is
      * not a folder, nor named as one (a trailing {@code /}) or as a trace ({@code .rep},
-     * {@code .rep.gz}), and its folder exists and can be written to.
+     * {@code .rep.gz}), and its folder exists and can be written to. The last is tried, not read
+     * from permissions, which miss a read-only file system and one that takes no new files
+     * ({@code /proc}): a file that does not exist is made and deleted, an existing regular file is
+     * opened for writing without being truncated, so it stays as it was until the report replaces it.
      *
      * @param target a file path, or {@value #STDOUT}
      * @return what is wrong with it, or null if nothing is
@@ -57,10 +64,43 @@ final class JsonReport {
         if (!Files.isDirectory(folder)) {
             return folder + " is not a folder";
         }
-        if (Files.exists(file) ? !Files.isWritable(file) : !Files.isWritable(folder)) {
-            return "cannot write " + (Files.exists(file) ? "this file" : "in folder " + folder) + ": permission denied";
+        boolean exists = Files.exists(file);
+        try {
+            tryWriting(file, exists);
+        } catch (IOException e) {
+            return "cannot write " + (exists ? "this file" : "in folder " + folder) + ": " + whyNot(e, exists);
         }
         return null;
+    }
+
+    /** Opens {@code file} for writing, or makes it and deletes it if it does not exist, and writes nothing. */
+    private static void tryWriting(Path file, boolean exists) throws IOException {
+        if (!exists && Files.isSymbolicLink(file)) {
+            // A link to a file not made yet, which the report will make through it: createFile makes
+            // no file through a link (it fails as if the file existed), so only permissions are read.
+            if (!Files.isWritable(file.getParent())) {
+                throw new AccessDeniedException(file.toString());
+            }
+        } else if (!exists) {
+            Files.createFile(file);
+            Files.delete(file);
+        } else if (Files.isRegularFile(file)) {
+            // Neither TRUNCATE_EXISTING nor a write: the file keeps its bytes.
+            FileChannel.open(file, StandardOpenOption.WRITE).close();
+        } else if (!Files.isWritable(file)) {
+            // A device or a pipe: opening one may block (a pipe with no reader) or act, so only its
+            // permissions are read.
+            throw new AccessDeniedException(file.toString());
+        }
+    }
+
+    /** @return why {@link #tryWriting} failed, in words: {@code read-only file system}, {@code permission denied} */
+    private static String whyNot(IOException e, boolean exists) {
+        if (!exists && e instanceof NoSuchFileException) {
+            // The folder is there (checked before), yet making a file in it finds none: /proc
+            return "it takes no new files (" + Problems.reason(e) + ")";
+        }
+        return Problems.reason(e);
     }
 
     /**

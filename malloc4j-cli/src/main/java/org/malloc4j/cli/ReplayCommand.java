@@ -57,7 +57,8 @@ import picocli.CommandLine.Spec;
                     + "broke off, or writing the --json report failed (a full disk)",
             "2:usage error (unknown option or allocator, no allocator named, a missing file or one that is "
                     + "not a regular file or folder, a --json FILE "
-                    + "that is a folder or named as a trace (.rep), or whose folder is missing or not writable: "
+                    + "that is a folder or named as a trace (.rep), or that no file can be made at or written to "
+                    + "(a missing or read-only folder, no permission): "
                     + "checked before anything is replayed)"})
 final class ReplayCommand implements Callable<Integer> {
     @Spec

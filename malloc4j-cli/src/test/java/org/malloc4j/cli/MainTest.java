@@ -23,6 +23,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeAll;
@@ -163,7 +164,10 @@ class MainTest {
                 Arguments.of("TRACE", "malloc4j: --json TRACE: is named as a trace (.rep, .rep.gz), not as a report; "
                         + "give the JSON report another file name"),
                 Arguments.of("/tmp/no-such-folder/", "malloc4j: --json /tmp/no-such-folder/: names a folder (it ends "
-                        + "with '/'); give the path of a file to write"));
+                        + "with '/'); give the path of a file to write"),
+                // A folder that every user may write to by its permissions, whose file system takes no new file
+                Arguments.of("/proc/x.json", "malloc4j: --json /proc/x.json: cannot write in folder /proc: it takes "
+                        + "no new files (no such file or folder)"));
     }
 
     @ParameterizedTest
@@ -179,6 +183,85 @@ class MainTest {
         assertEquals("", run.out());
         assertTrue(System.nanoTime() - start < 2_000_000_000L, "it ran the replay first");
         assertFalse(Files.readString(Path.of(trace)).startsWith("{"), "the trace was overwritten");
+    }
+
+    /** The check before the run leaves a file it could write as it was: only the report, after the run, replaces it. */
+    @Test
+    void anExistingJsonTargetIsKeptWhenTheCommandFailsAfterTheCheck() throws Exception {
+        Path existing = Files.writeString(dir.resolve("kept.json"), "an earlier report");
+        Path missing = dir.resolve("missing.rep");
+        Run run = run("replay", "--allocator", "glibc", "--json", existing.toString(), missing.toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().contains(missing.toString()), run.err());
+        assertEquals("an earlier report", Files.readString(existing));
+        Path fresh = dir.resolve("not-made.json");
+        run("replay", "--allocator", "glibc", "--json", fresh.toString(), missing.toString());
+        assertFalse(Files.exists(fresh), "the check left the file it made");
+    }
+
+    @Test
+    void aJsonTargetThePermissionsForbidFailsBeforeAnyReplay() throws Exception {
+        Path locked = Files.createDirectories(dir.resolve("locked"));
+        Path readOnly = Files.writeString(dir.resolve("read-only.json"), "an earlier report");
+        Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("r-x------"));
+        Files.setPosixFilePermissions(readOnly, PosixFilePermissions.fromString("r--------"));
+        try {
+            assumeFalse(Files.isWritable(readOnly), "permissions are not enforced for this user");
+            String trace = traces.resolve("one.rep").toString();
+            Run inLocked = run("replay", "--allocator", "glibc", "--json", locked.resolve("x.json").toString(), trace);
+            assertEquals(2, inLocked.exitCode(), inLocked.err());
+            assertEquals("malloc4j: --json " + locked.resolve("x.json") + ": cannot write in folder " + locked
+                    + ": permission denied", inLocked.err().strip());
+            Run onReadOnly = run("replay", "--allocator", "glibc", "--json", readOnly.toString(), trace);
+            assertEquals(2, onReadOnly.exitCode(), onReadOnly.err());
+            assertEquals("malloc4j: --json " + readOnly + ": cannot write this file: permission denied",
+                    onReadOnly.err().strip());
+            assertEquals("an earlier report", Files.readString(readOnly));
+        } finally {
+            Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwx------"));
+            Files.setPosixFilePermissions(readOnly, PosixFilePermissions.fromString("rw-------"));
+        }
+    }
+
+    /**
+     * A read-only file system is named as such, not as a permission. It needs one to write to: the
+     * command runs in a child JVM in a mount namespace of its own (util-linux's unshare), where a
+     * folder is bind-mounted read-only over itself; skipped where that cannot be set up.
+     */
+    @Test
+    void aJsonTargetOnAReadOnlyFileSystemFailsBeforeAnyReplayNamingIt() throws Exception {
+        Path mounted = Files.createDirectories(dir.resolve("read-only-mount"));
+        Path existing = Files.writeString(mounted.resolve("earlier.json"), "an earlier report");
+        Path fresh = mounted.resolve("x.json");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String script = "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" || exit 99; shift 3; "
+                + "for target in \"$FRESH\" \"$EXISTING\"; do \"$@\" --json \"$target\"; echo \"exit $?\"; done";
+        ProcessBuilder builder = new ProcessBuilder(List.of("unshare", "--map-root-user", "--mount", "sh", "-c",
+                script, "sh", mounted.toString(), "fresh", "existing", java, "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "replay", "--allocator", "glibc",
+                traces.resolve("one.rep").toString()));
+        builder.environment().put("FRESH", fresh.toString());
+        builder.environment().put("EXISTING", existing.toString());
+        Process process;
+        try {
+            process = builder.redirectErrorStream(true).start();
+        } catch (IOException noUnshare) {
+            assumeTrue(false, "no unshare here: " + noUnshare.getMessage());
+            return;
+        }
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the command did not finish");
+        assumeTrue(process.exitValue() != 99 && !output.startsWith("unshare:"),
+                "a read-only mount cannot be made here: " + output);
+        // Only the command's lines: a JVM may add its own (JAVA_TOOL_OPTIONS is picked up, say).
+        List<String> lines = output.lines().filter(line -> line.startsWith("malloc4j: ") || line.startsWith("exit "))
+                .toList();
+        assertEquals(List.of(
+                "malloc4j: --json " + fresh + ": cannot write in folder " + mounted + ": read-only file system",
+                "exit 2",
+                "malloc4j: --json " + existing + ": cannot write this file: read-only file system",
+                "exit 2"), lines, output);
+        assertEquals("an earlier report", Files.readString(existing));
     }
 
     /** A target that passes the check before the run and fails when written: the help must say 1 for it. */
