@@ -111,6 +111,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     private final boolean global;
     /** Scopes, bump arenas and pools drawing from this heap: closed before it unmaps. */
     private final java.util.Set<AutoCloseable> dependents = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * Orders {@link #attach} against {@link #close()} taking its list of {@link #dependents}: a
+     * dependent either makes that list, and is closed before the heap unmaps, or is refused.
+     */
+    private final Object dependentsLock = new Object();
+    /** {@link #close()} calls between taking their list of dependents and returning; guarded by {@link #dependentsLock}. */
+    private int closesInProgress;
 
     private Heap(Allocator core, boolean global) {
         this.core = core;
@@ -586,6 +593,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * on it; then every segment it returned becomes inaccessible (its scope closes, so a Java
      * access throws {@link IllegalStateException}), and all of its memory is unmapped. Raw
      * addresses must not be used after. Call it once, when no other thread is using the heap.
+     * While it runs, a scope, arena or pool another thread tries to make on the heap is refused
+     * ({@link IllegalStateException}), as it would be once the heap is closed.
      * A confined scope or arena whose thread has ended does not keep the heap open: no other
      * thread can close its JDK arena, but none can reach its segments either (an access from
      * another thread throws {@link WrongThreadException}), so the heap frees its blocks and closes
@@ -629,10 +638,28 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             core.close();
             return;
         }
+        java.util.List<AutoCloseable> toClose;
+        synchronized (dependentsLock) {
+            // From here until this close returns no scope, arena or pool can attach: one made after the
+            // list was taken would stay open over the memory core.close() unmaps.
+            closesInProgress++;
+            toClose = java.util.List.copyOf(dependents);
+        }
+        try {
+            closeDependentsThenCore(toClose);
+        } finally {
+            synchronized (dependentsLock) {
+                closesInProgress--;
+            }
+        }
+    }
+
+    /** The body of {@link #close()} once it holds off new dependents: closes {@code toClose}, then the core. */
+    private void closeDependentsThenCore(java.util.List<AutoCloseable> toClose) {
         java.util.List<String> otherThreads = new java.util.ArrayList<>();
         java.util.List<String> inUse = new java.util.ArrayList<>();
         MemoryMisuseException damage = null;
-        for (AutoCloseable dependent : java.util.List.copyOf(dependents)) {
+        for (AutoCloseable dependent : toClose) {
             try {
                 // One its own thread closed meanwhile needs nothing more.
                 if (!closeDependent(dependent) && !isClosed(dependent)) {
@@ -717,11 +744,18 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /**
      * Called by a scope, arena or pool made on this heap.
      *
-     * @throws IllegalStateException if this heap is closed: nothing could be allocated from it
+     * @throws IllegalStateException if this heap is closed (nothing could be allocated from it), or
+     *     another thread is closing it (a close that has taken its list of what to close first would
+     *     leave this one open over the memory it unmaps)
      */
     void attach(AutoCloseable dependent) {
-        checkNotClosedForDependent();
-        dependents.add(dependent);
+        synchronized (dependentsLock) {
+            checkNotClosedForDependent();
+            if (closesInProgress > 0) {
+                throw new IllegalStateException("heap '" + name() + "' is being closed by another thread");
+            }
+            dependents.add(dependent);
+        }
     }
 
     /** Marks a block as held by a scope, arena, pool or growable array: freeing it through the heap is a misuse. */
@@ -992,7 +1026,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * freeing every block all the same.
      *
      * @return a new confined scope drawing from this heap
-     * @throws IllegalStateException if this heap is closed
+     * @throws IllegalStateException if this heap is closed, or another thread is closing it
      */
     public Arena newScope() {
         checkNotClosedForDependent();
@@ -1005,7 +1039,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * closing a shared arena costs (a handshake with every thread, tens of microseconds).
      *
      * @return a new shared scope drawing from this heap
-     * @throws IllegalStateException if this heap is closed
+     * @throws IllegalStateException if this heap is closed, or another thread is closing it
      */
     public Arena newSharedScope() {
         checkNotClosedForDependent();

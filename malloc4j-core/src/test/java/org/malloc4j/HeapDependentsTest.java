@@ -10,9 +10,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /** Closing a heap closes what draws from it first, so no segment outlives the memory under it. */
 class HeapDependentsTest {
@@ -128,6 +131,37 @@ class HeapDependentsTest {
             scope.allocate(16);
         }
         heap.close();
+        assertTrue(heap.isClosed());
+    }
+
+    /**
+     * A scope, arena or pool made while another thread closes the heap (a misuse) must be refused:
+     * made after the close took its list of what to close first, it would stay open over memory the
+     * close then unmaps, and the first access through one of its segments would crash the JVM.
+     */
+    @Test
+    void aScopeArenaOrPoolMadeWhileAnotherThreadClosesTheHeapIsRefused() throws Exception {
+        Heap heap = Heap.builder().name("closing").build();
+        CountDownLatch closing = new CountDownLatch(1);
+        CountDownLatch triedToMake = new CountDownLatch(1);
+        // Holds the close where it closes the heap's dependents, so the makers below run inside it.
+        heap.attach(() -> {
+            closing.countDown();
+            triedToMake.await(10, TimeUnit.SECONDS);
+        });
+        CompletableFuture<Void> closer = CompletableFuture.runAsync(heap::close);
+        try {
+            assertTrue(closing.await(10, TimeUnit.SECONDS), "the close did not start");
+            List<Executable> makers = List.of(heap::newScope, heap::newSharedScope, () -> BumpArena.ofConfined(heap),
+                    () -> FixedSizePool.builder(heap, 32).threadSafe(true).build());
+            for (Executable maker : makers) {
+                IllegalStateException refused = assertThrows(IllegalStateException.class, maker);
+                assertTrue(refused.getMessage().contains("heap 'closing'"), refused.getMessage());
+            }
+        } finally {
+            triedToMake.countDown();
+        }
+        closer.get(10, TimeUnit.SECONDS);
         assertTrue(heap.isClosed());
     }
 }
