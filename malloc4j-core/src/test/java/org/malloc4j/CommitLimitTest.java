@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.ArrayDeque;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -235,5 +237,53 @@ class CommitLimitTest {
                 heap.free(blocks.get(i));
             }
         }
+    }
+
+    /**
+     * {@link HeapStats#committedBytes()}, read while other threads allocate and free at the limit,
+     * never passes the limit: a sampled heap's checked and unchecked blocks come from two cores, and
+     * memory one gives back for the other to commit must not be counted in both.
+     */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void committedBytesReadWhileThreadsAllocateAtTheLimitNeverPassesIt(CheckMode mode, int interval)
+            throws InterruptedException {
+        try (Heap heap = limitedHeap(mode, interval)) {
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                long seed = t;
+                threads.add(Thread.ofPlatform().start(() -> allocateAtTheLimitUntil(heap, stop, new Random(seed))));
+            }
+            long mostSeen = 0;
+            try {
+                long end = System.nanoTime() + 1_000_000_000L;
+                while (System.nanoTime() < end && mostSeen <= LIMIT) {
+                    mostSeen = Math.max(mostSeen, heap.stats().committedBytes());
+                }
+            } finally {
+                stop.set(true);
+                for (Thread thread : threads) {
+                    assertTrue(thread.join(java.time.Duration.ofSeconds(30)), "an allocating thread did not stop");
+                }
+            }
+            assertTrue(mostSeen <= LIMIT, "committedBytes read " + mostSeen + " B under a limit of " + LIMIT + " B");
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /** Keeps up to three blocks of up to 600,000 B live, so most requests meet the limit. */
+    private static void allocateAtTheLimitUntil(Heap heap, AtomicBoolean stop, Random random) {
+        ArrayDeque<MemorySegment> held = new ArrayDeque<>();
+        while (!stop.get()) {
+            MemorySegment block = heap.tryMalloc(1 + random.nextInt(600_000));
+            if (!block.equals(MemorySegment.NULL)) {
+                held.add(block);
+            }
+            if (held.size() > 2 || block.equals(MemorySegment.NULL)) {
+                heap.free(held.poll());
+            }
+        }
+        held.forEach(heap::free);
     }
 }

@@ -709,6 +709,13 @@ final class CheckedAllocator implements Allocator {
         }
         HeapStats checked = guarded.stats();
         long replaced = replacedFastBlocks.get();
+        // In sampled mode both cores charge the one limit, whose count is a single read. The sum of
+        // the cores' own counts, read one after the other while other threads work, would count twice
+        // what one core gave back for the other to commit between the two reads, and could pass the
+        // limit the heap keeps to. A closed heap has committed nothing (its cores say 0).
+        long committed = fast != null
+                ? (fast.isClosed() ? 0 : fast.commitLimit().chargedBytes())
+                : checked.committedBytes();
         return new HeapStats(name,
                 base.mallocCount() - replaced + checkedMallocs.get(),
                 base.freeCount() - replaced + checkedFrees.get(),
@@ -716,7 +723,7 @@ final class CheckedAllocator implements Allocator {
                 // A checked block's usable size is exactly its request (what usableSize reports);
                 // its redzones and the quarantine are footprint, counted in committed only.
                 base.usableBytes() + checkedRequested.get(),
-                base.committedBytes() + checked.committedBytes(),
+                committed,
                 // The two cores' peaks came at different times; in sampled mode they share one.
                 fast != null ? fast.commitLimit().peakBytes() : checked.peakCommittedBytes(),
                 base.reservedBytes() + checked.reservedBytes(),
