@@ -964,7 +964,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
         /**
          * Caps the bytes of freed blocks that checked modes hold back from reuse. Default 20 MiB,
-         * near Valgrind's default (20 MB); 0 reuses freed memory at once.
+         * near Valgrind's default (20 MB); 0 reuses freed memory at once. A freed block larger
+         * than the cap (its redzones included) is not held back, and pushes no other block out.
          *
          * @param quarantineBytes 0 or more
          * @return this builder

@@ -233,6 +233,23 @@ class MisuseCatalogueTest {
         }
 
         @Test
+        void aFreedBlockLargerThanTheQuarantineLeavesTheOtherQuarantinedBlocksWatched() {
+            heap.close();
+            heap = fullHeap("catalogue", 1 << 20);
+            long dangling = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, dangling);
+            long big = heap.mallocAddress(2 << 20);
+            heap.freeAddress(big);
+            poke(dangling + 8, SCRIBBLE);
+
+            MemoryMisuseException e = misuse(heap::check);
+            assertAll(
+                    () -> assertEquals(USE_AFTER_FREE, e.kind()),
+                    () -> assertEquals(dangling + 8, e.address()));
+            assertStillUsable(heap, 0);
+        }
+
+        @Test
         void aRawWriteAfterFreeIsReportedWhenTheBlockLeavesQuarantine() {
             heap.close();
             heap = fullHeap("catalogue", ONE_SMALL_BLOCK);

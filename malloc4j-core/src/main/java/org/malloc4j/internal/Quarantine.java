@@ -18,8 +18,16 @@ final class Quarantine {
         this.capacityBytes = capacityBytes;
     }
 
-    /** Adds a freed block. @return the blocks pushed out to make room, oldest first */
+    /**
+     * Adds a freed block. A block larger than the whole quarantine passes straight through: holding
+     * it would push out every other block, ending their watch for writes after free for nothing.
+     *
+     * @return the blocks pushed out to make room, oldest first, or the block itself if it does not fit
+     */
     synchronized List<BlockRecord> add(BlockRecord block) {
+        if (block.span > capacityBytes) {
+            return List.of(block);
+        }
         blocks.addLast(block);
         bytes += block.span;
         return makeRoom(0);
@@ -33,6 +41,10 @@ final class Quarantine {
      */
     synchronized List<BlockRecord> makeRoom(long incomingBytes) {
         List<BlockRecord> evicted = List.of();
+        if (incomingBytes > capacityBytes) {
+            // It will not stay (add), so it needs no room.
+            return evicted;
+        }
         while (bytes + incomingBytes > capacityBytes && !blocks.isEmpty()) {
             if (evicted.isEmpty()) {
                 evicted = new ArrayList<>();
