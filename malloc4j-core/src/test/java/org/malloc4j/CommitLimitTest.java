@@ -1,6 +1,8 @@
 package org.malloc4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
@@ -8,8 +10,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.ArrayDeque;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -285,5 +290,44 @@ class CommitLimitTest {
             }
         }
         held.forEach(heap::free);
+    }
+
+    /**
+     * A thread fills the heap to its limit and stays alive without allocating again; another
+     * thread frees every block. The frees wait in the idle thread's pages, so the heap is still at
+     * its limit with nothing live: the refusal says where the memory is.
+     */
+    @Test
+    void aRefusalWithTheMemoryFreedIntoAnIdleThreadsPagesSaysWhereItIs() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-owner").maxCommittedBytes(LIMIT).build()) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            CountDownLatch filled = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            Thread owner = Thread.ofPlatform().start(() -> {
+                for (MemorySegment block; !(block = heap.tryMalloc(1024)).equals(MemorySegment.NULL); ) {
+                    blocks.add(block);
+                }
+                filled.countDown();
+                try {
+                    done.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try {
+                assertTrue(filled.await(30, TimeUnit.SECONDS));
+                String full = assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(LIMIT / 2)).getMessage();
+                assertFalse(full.contains("hold no live block"), full);
+
+                blocks.forEach(heap::free);
+                assertEquals(0, heap.stats().liveBlocks());
+                String idle = assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(LIMIT / 2)).getMessage();
+                assertTrue(idle.contains("B of the committed memory hold no live block")
+                        && idle.contains("until that thread allocates again or ends"), idle);
+            } finally {
+                done.countDown();
+                owner.join();
+            }
+        }
     }
 }

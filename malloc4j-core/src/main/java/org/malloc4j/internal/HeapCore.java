@@ -1369,8 +1369,31 @@ public final class HeapCore implements Allocator {
             return pastMaxRequest(name, byteSize, byteAlignment, MIN_ALIGNMENT, "");
         }
         return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
-                + aligned(byteAlignment, MIN_ALIGNMENT) + ": committed=" + committedToLimit() + ", or the OS refused",
-                byteSize);
+                + aligned(byteAlignment, MIN_ALIGNMENT) + ": committed=" + committedToLimit() + ", or the OS refused"
+                + idleAtLimit(), byteSize);
+    }
+
+    /**
+     * At the limit, with much of the committed memory in no live block: says where it most likely
+     * is, since a program that frees everything and is still refused cannot see it otherwise.
+     * Blocks freed into a page by threads other than its owner wait for the owner to collect them,
+     * and an owner that does not allocate again (and does not end) never does.
+     *
+     * @return the sentence to append to an exhaustion message, or ""
+     */
+    private String idleAtLimit() {
+        CommitLimit limit = spans.limit();
+        if (!limit.isLimited() || closed) {
+            return "";
+        }
+        HeapStats stats = stats();
+        long idle = stats.committedBytes() - stats.usableBytes();
+        if (idle <= 0 || idle * 4 < stats.committedBytes()) {
+            return "";
+        }
+        return "; " + idle + " B of the committed memory hold no live block: free blocks in partly used pages, or"
+                + " blocks other threads freed into a thread's pages, which wait there until that thread allocates"
+                + " again or ends";
     }
 
     /**
