@@ -25,9 +25,11 @@ public enum CheckMode {
      * stacks are recorded; freed blocks wait in a quarantine (capped in bytes) before reuse; new
      * blocks are filled with {@link #JUNK_BYTE}, freed ones with {@link #POISON_BYTE}; 16-byte
      * redzones of {@link #CANARY_BYTE} surround every block and are verified at free and by
-     * {@link Heap#check()} (a block {@linkplain Heap#mallocAligned aligned} to more than 4096 bytes
-     * has only the one after it: keeping it aligned, a redzone before it would cost as many bytes as
-     * the alignment); {@link Heap#realloc} always moves a checked block, shrinking or growing, as
+     * {@link Heap#check()} (a block {@linkplain Heap#mallocAligned aligned} to more than 16 bytes
+     * has the alignment's bytes before it, of which only the last 16 are a redzone: the rest is
+     * never written, so it never takes memory, and a write into it goes unreported; a block aligned
+     * to more than 4096 bytes has only the redzone after it, since one before it would cost as many
+     * bytes as the alignment); {@link Heap#realloc} always moves a checked block, shrinking or growing, as
      * AddressSanitizer does, so that a stale segment or address of the old block hits a freed,
      * poisoned block instead of one resized under it (so the same program makes more mallocs here
      * than in {@link #FAST}, and a checked block's {@link Heap#usableSize usable size} is its
