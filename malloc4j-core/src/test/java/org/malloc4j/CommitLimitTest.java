@@ -330,4 +330,47 @@ class CommitLimitTest {
             }
         }
     }
+
+    /**
+     * The memory freed into an idle thread's pages is named only where giving it back would make
+     * room for the request: not for a request larger than the whole limit, nor for one that would
+     * not fit beside the live blocks even with all of that memory back.
+     */
+    @Test
+    void aRefusalThatTheIdleMemoryWouldNotCureDoesNotBlameIt() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-owner").maxCommittedBytes(LIMIT).build()) {
+            MemorySegment live = heap.malloc(LIMIT / 2);
+            List<MemorySegment> blocks = new ArrayList<>();
+            CountDownLatch filled = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            Thread owner = Thread.ofPlatform().start(() -> {
+                for (MemorySegment block; !(block = heap.tryMalloc(1024)).equals(MemorySegment.NULL); ) {
+                    blocks.add(block);
+                }
+                filled.countDown();
+                try {
+                    done.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try {
+                assertTrue(filled.await(30, TimeUnit.SECONDS));
+                blocks.forEach(heap::free);
+                assertTrue(heap.stats().committedBytes() - heap.stats().usableBytes() >= LIMIT / 4, heap.stats().toString());
+
+                String pastLimit = assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(2 * LIMIT)).getMessage();
+                assertFalse(pastLimit.contains("hold no live block"), pastLimit);
+                String besideLive = assertThrows(HeapExhaustedError.class,
+                        () -> heap.mallocAddress(LIMIT / 2 + 65536)).getMessage();
+                assertFalse(besideLive.contains("hold no live block"), besideLive);
+                String cured = assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(LIMIT / 4)).getMessage();
+                assertTrue(cured.contains("B of the committed memory hold no live block"), cured);
+            } finally {
+                done.countDown();
+                owner.join();
+            }
+            heap.free(live);
+        }
+    }
 }

@@ -1370,18 +1370,21 @@ public final class HeapCore implements Allocator {
         }
         return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
                 + aligned(byteAlignment, MIN_ALIGNMENT) + ": committed=" + committedToLimit() + ", or the OS refused"
-                + idleAtLimit(), byteSize);
+                + idleAtLimit(byteSize), byteSize);
     }
 
     /**
-     * At the limit, with much of the committed memory in no live block: says where it most likely
-     * is, since a program that frees everything and is still refused cannot see it otherwise.
-     * Blocks freed into a page by threads other than its owner wait for the owner to collect them,
-     * and an owner that does not allocate again (and does not end) never does.
+     * At the limit, with much of the committed memory in no live block, and enough of it that the
+     * request would fit were it given back: says where it most likely is, since a program that
+     * frees everything and is still refused cannot see it otherwise. Blocks freed into a page by
+     * threads other than its owner wait for the owner to collect them, and an owner that does not
+     * allocate again (and does not end) never does. A request larger than the whole limit, or than
+     * the room the live blocks leave, gets no such sentence: that memory is not what refused it.
      *
+     * @param byteSize the refused request; it needs at least its size in OS pages committed
      * @return the sentence to append to an exhaustion message, or ""
      */
-    private String idleAtLimit() {
+    private String idleAtLimit(long byteSize) {
         CommitLimit limit = spans.limit();
         if (!limit.isLimited() || closed) {
             return "";
@@ -1389,6 +1392,11 @@ public final class HeapCore implements Allocator {
         HeapStats stats = stats();
         long idle = stats.committedBytes() - stats.usableBytes();
         if (idle <= 0 || idle * 4 < stats.committedBytes()) {
+            return "";
+        }
+        long needed = SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
+        long heldByLiveBlocks = Math.max(0, limit.chargedBytes() - idle);
+        if (needed > limit.maxBytes() - heldByLiveBlocks) {
             return "";
         }
         return "; " + idle + " B of the committed memory hold no live block: free blocks in partly used pages, or"
