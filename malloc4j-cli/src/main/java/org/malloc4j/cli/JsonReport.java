@@ -29,6 +29,7 @@ final class JsonReport {
      * from permissions, which miss a read-only file system and one that takes no new files
      * ({@code /proc}): a file that does not exist is made and deleted, an existing regular file is
      * opened for writing without being truncated, so it stays as it was until the report replaces it.
+     * A link to a file not made yet is checked where it leads, where the report will make the file.
      *
      * @param target a file path, or {@value #STDOUT}
      * @return what is wrong with it, or null if nothing is
@@ -58,6 +59,16 @@ final class JsonReport {
         if (TraceSource.isTraceFile(file.getFileName().toString())) {
             return "is named as a trace (.rep, .rep.gz), not as a report; give the JSON report another file name";
         }
+        if (!Files.exists(file) && Files.isSymbolicLink(file)) {
+            // A link to a file not made yet: the report makes that file through it, so the folder
+            // that counts is the one it leads to.
+            Path linked = linkedPath(file);
+            if (linked == null) {
+                return "is a link that leads to no file (a loop of links)";
+            }
+            String problem = checkTarget(linked.toString());
+            return problem == null ? null : "links to " + linked + ": " + problem;
+        }
         if (!Files.exists(folder)) {
             return "folder " + folder + " does not exist";
         }
@@ -73,15 +84,26 @@ final class JsonReport {
         return null;
     }
 
+    /**
+     * @return the path a chain of links starting at {@code link} ends at, which is no link, or null
+     *     for a chain too long to follow (a loop) or that cannot be read
+     */
+    private static Path linkedPath(Path link) {
+        Path path = link;
+        // As many links as Linux follows in one path before it gives up (ELOOP).
+        for (int hops = 0; hops < 40 && Files.isSymbolicLink(path); hops++) {
+            try {
+                path = path.toAbsolutePath().getParent().resolve(Files.readSymbolicLink(path));
+            } catch (IOException | InvalidPathException e) {
+                return null;
+            }
+        }
+        return Files.isSymbolicLink(path) ? null : path;
+    }
+
     /** Opens {@code file} for writing, or makes it and deletes it if it does not exist, and writes nothing. */
     private static void tryWriting(Path file, boolean exists) throws IOException {
-        if (!exists && Files.isSymbolicLink(file)) {
-            // A link to a file not made yet, which the report will make through it: createFile makes
-            // no file through a link (it fails as if the file existed), so only permissions are read.
-            if (!Files.isWritable(file.getParent())) {
-                throw new AccessDeniedException(file.toString());
-            }
-        } else if (!exists) {
+        if (!exists) {
             Files.createFile(file);
             Files.delete(file);
         } else if (Files.isRegularFile(file)) {

@@ -199,6 +199,30 @@ class MainTest {
         assertFalse(Files.exists(fresh), "the check left the file it made");
     }
 
+    /**
+     * A link to a file not made yet is written through, so what counts is the folder it leads to:
+     * one that does not exist fails before the run, as for a plain path; one that does gets the
+     * report.
+     */
+    @Test
+    void aJsonTargetThatLinksIntoAMissingFolderFailsBeforeAnyReplay() throws Exception {
+        Path nowhere = dir.resolve("no-such-folder").resolve("x.json");
+        Path link = Files.createSymbolicLink(dir.resolve("dangling.json"), nowhere);
+        long start = System.nanoTime();
+        Run run = run("replay", "--allocator", "glibc", "--json", link.toString(), traces.resolve("one.rep").toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("malloc4j: --json " + link + ": links to " + nowhere + ": folder " + nowhere.getParent()
+                + " does not exist" + System.lineSeparator(), run.err());
+        assertTrue(System.nanoTime() - start < 2_000_000_000L, "it ran the replay first");
+
+        Path made = dir.resolve("made-through-link.json");
+        Path relative = Files.createSymbolicLink(dir.resolve("to-be-made.json"), made.getFileName());
+        Run through = run("replay", "--allocator", "glibc", "--repeat", "1", "--json", relative.toString(),
+                traces.resolve("one.rep").toString());
+        assertEquals(0, through.exitCode(), through.err());
+        assertTrue(Files.readString(made).startsWith("{"), "no report through the link");
+    }
+
     @Test
     void aJsonTargetThePermissionsForbidFailsBeforeAnyReplay() throws Exception {
         Path locked = Files.createDirectories(dir.resolve("locked"));
