@@ -104,7 +104,7 @@ public final class BumpArena implements Arena {
      * @param heap the heap chunks are taken from
      * @return a new, empty bump arena
      * @throws NullPointerException if {@code heap} is null
-     * @throws IllegalStateException if {@code heap} is closed, or another thread is closing it
+     * @throws IllegalStateException if {@code heap} is closed, or is being closed (see {@link Heap#close()})
      */
     public static BumpArena ofConfined(Heap heap) {
         return new BumpArena(heap, DEFAULT_CHUNK_BYTE_SIZE);
@@ -119,7 +119,7 @@ public final class BumpArena implements Arena {
      * @return a new, empty bump arena
      * @throws IllegalArgumentException if {@code chunkByteSize <= 0}
      * @throws NullPointerException if {@code heap} is null
-     * @throws IllegalStateException if {@code heap} is closed, or another thread is closing it
+     * @throws IllegalStateException if {@code heap} is closed, or is being closed (see {@link Heap#close()})
      */
     public static BumpArena ofConfined(Heap heap, long chunkByteSize) {
         return new BumpArena(heap, chunkByteSize);

@@ -628,7 +628,7 @@ public final class FixedSizePool implements AutoCloseable {
          * @return a new, empty pool
          * @throws IllegalArgumentException if a page's size ({@code blocksPerPage} times the block size
          *     rounded up to the alignment), or the power of two above it, overflows a {@code long}
-         * @throws IllegalStateException if the heap is closed, or another thread is closing it
+         * @throws IllegalStateException if the heap is closed, or is being closed (see {@link Heap#close()})
          */
         public FixedSizePool build() {
             long stride = (blockByteSize + blockByteAlignment - 1) & -blockByteAlignment;

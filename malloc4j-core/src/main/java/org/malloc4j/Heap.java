@@ -116,8 +116,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * dependent either makes that list, and is closed before the heap unmaps, or is refused.
      */
     private final Object dependentsLock = new Object();
-    /** {@link #close()} calls between taking their list of dependents and returning; guarded by {@link #dependentsLock}. */
-    private int closesInProgress;
+    /**
+     * The threads in a {@link #close()} call between taking its list of dependents and returning,
+     * once per call; guarded by {@link #dependentsLock}.
+     */
+    private final java.util.List<Thread> closingThreads = new java.util.ArrayList<>();
 
     private Heap(Allocator core, boolean global) {
         this.core = core;
@@ -593,8 +596,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * on it; then every segment it returned becomes inaccessible (its scope closes, so a Java
      * access throws {@link IllegalStateException}), and all of its memory is unmapped. Raw
      * addresses must not be used after. Call it once, when no other thread is using the heap.
-     * While it runs, a scope, arena or pool another thread tries to make on the heap is refused
-     * ({@link IllegalStateException}), as it would be once the heap is closed.
+     * While it runs, a scope, arena or pool that another thread tries to make on the heap is refused
+     * ({@link IllegalStateException}), as it would be once the heap is closed; so is one that a
+     * cleanup action run by closing a scope or arena (one attached to a segment with
+     * {@link MemorySegment#reinterpret(long, Arena, java.util.function.Consumer)}) tries to make.
      * A confined scope or arena whose thread has ended does not keep the heap open: no other
      * thread can close its JDK arena, but none can reach its segments either (an access from
      * another thread throws {@link WrongThreadException}), so the heap frees its blocks and closes
@@ -642,14 +647,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         synchronized (dependentsLock) {
             // From here until this close returns no scope, arena or pool can attach: one made after the
             // list was taken would stay open over the memory core.close() unmaps.
-            closesInProgress++;
+            closingThreads.add(Thread.currentThread());
             toClose = java.util.List.copyOf(dependents);
         }
         try {
             closeDependentsThenCore(toClose);
         } finally {
             synchronized (dependentsLock) {
-                closesInProgress--;
+                closingThreads.remove(Thread.currentThread());
             }
         }
     }
@@ -745,14 +750,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Called by a scope, arena or pool made on this heap.
      *
      * @throws IllegalStateException if this heap is closed (nothing could be allocated from it), or
-     *     another thread is closing it (a close that has taken its list of what to close first would
-     *     leave this one open over the memory it unmaps)
+     *     is being closed (a close that has taken its list of what to close first would leave this one
+     *     open over the memory it unmaps): by another thread, or by this one, from a cleanup action
+     *     that closing a dependent runs
      */
     void attach(AutoCloseable dependent) {
         synchronized (dependentsLock) {
             checkNotClosedForDependent();
-            if (closesInProgress > 0) {
-                throw new IllegalStateException("heap '" + name() + "' is being closed by another thread");
+            if (!closingThreads.isEmpty()) {
+                throw new IllegalStateException("heap '" + name() + "' is being closed by "
+                        + (closingThreads.contains(Thread.currentThread())
+                                ? "this thread, whose close of the heap runs the call" : "another thread"));
             }
             dependents.add(dependent);
         }
@@ -1027,7 +1035,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * freeing every block all the same.
      *
      * @return a new confined scope drawing from this heap
-     * @throws IllegalStateException if this heap is closed, or another thread is closing it
+     * @throws IllegalStateException if this heap is closed, or is being closed (see {@link Heap#close()})
      */
     public Arena newScope() {
         checkNotClosedForDependent();
@@ -1040,7 +1048,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * closing a shared arena costs (a handshake with every thread, tens of microseconds).
      *
      * @return a new shared scope drawing from this heap
-     * @throws IllegalStateException if this heap is closed, or another thread is closing it
+     * @throws IllegalStateException if this heap is closed, or is being closed (see {@link Heap#close()})
      */
     public Arena newSharedScope() {
         checkNotClosedForDependent();

@@ -164,4 +164,28 @@ class HeapDependentsTest {
         closer.get(10, TimeUnit.SECONDS);
         assertTrue(heap.isClosed());
     }
+
+    /**
+     * A cleanup action that a dependent's close runs (one attached to a scope's segment, say) runs
+     * on the thread closing the heap: a scope it makes is refused as well, and the refusal names
+     * that thread, not another.
+     */
+    @Test
+    void aScopeMadeByTheClosingThreadWhileItClosesTheHeapIsRefusedNamingThatThread() {
+        Heap heap = Heap.builder().name("self-closing").build();
+        Arena scope = heap.newScope();
+        IllegalStateException[] refused = new IllegalStateException[1];
+        scope.allocate(16).reinterpret(16, scope, segment -> {
+            try {
+                heap.newScope().close();
+            } catch (IllegalStateException e) {
+                refused[0] = e;
+            }
+        });
+        heap.close();
+        assertTrue(heap.isClosed());
+        assertTrue(refused[0] != null, "a scope was made while its heap closed");
+        assertEquals("heap 'self-closing' is being closed by this thread, whose close of the heap runs the call",
+                refused[0].getMessage());
+    }
 }
