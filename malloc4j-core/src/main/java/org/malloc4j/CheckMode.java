@@ -27,7 +27,8 @@ public enum CheckMode {
      * redzones of {@link #CANARY_BYTE} surround every block and are verified at free and by
      * {@link Heap#check()} (a block {@linkplain Heap#mallocAligned aligned} to more than 16 bytes
      * has the alignment's bytes before it, of which only the last 16 are a redzone: the rest is
-     * never written, so it never takes memory, and a write into it goes unreported; a block aligned
+     * neither filled nor verified, so a write into it goes unreported, yet it takes memory like the
+     * block (it is committed, and lies in the OS page of the front redzone); a block aligned
      * to more than 4096 bytes has only the redzone after it, since one before it would cost as many
      * bytes as the alignment); {@link Heap#realloc} always moves a checked block, shrinking or growing, as
      * AddressSanitizer does, so that a stale segment or address of the old block hits a freed,
