@@ -694,6 +694,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
         try {
             core.close();
+        } catch (MemoryMisuseException e) {
+            // Damage found in quarantine at the close of the core: found after the dependents'.
+            throw SanitizerReports.combine(damage, e);
         } catch (RuntimeException e) {
             if (damage != null) {
                 e.addSuppressed(damage);

@@ -367,6 +367,30 @@ class MisuseCatalogueTest {
         }
 
         /**
+         * Bug: a close that found damage both in a block of a scope it closed first and, after, in a
+         * block still in quarantine threw the quarantine's report, with the scope's suppressed,
+         * where close() says it throws the first report with the others suppressed.
+         */
+        @Test
+        void aCloseThatFindsDamageInAScopeAndInQuarantineThrowsTheScopesReportFirst() {
+            long block = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, block);
+            poke(block + 5, SCRIBBLE);
+            Arena scope = heap.newSharedScope();
+            MemorySegment held = scope.allocate(SIZE);
+            poke(held.address() + SIZE, SCRIBBLE);
+
+            MemoryMisuseException e = misuse(heap::close);
+            assertAll(
+                    () -> assertEquals(HEAP_BUFFER_OVERFLOW, e.kind(), e::toString),
+                    () -> assertEquals(held.address() + SIZE, e.address()),
+                    () -> assertEquals(1, e.getSuppressed().length, e::toString),
+                    () -> assertEquals(USE_AFTER_FREE, ((MemoryMisuseException) e.getSuppressed()[0]).kind()),
+                    () -> assertEquals(block + 5, ((MemoryMisuseException) e.getSuppressed()[0]).address()),
+                    () -> assertTrue(heap.isClosed()));
+        }
+
+        /**
          * Bug: once a write after free into a block was reported, the block was never verified
          * again, so a later write through the same dangling pointer, at another byte, was silent.
          * Each damage is reported once; a new one is a new report.
