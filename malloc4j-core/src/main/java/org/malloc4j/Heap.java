@@ -758,6 +758,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     that closing a dependent runs
      */
     void attach(AutoCloseable dependent) {
+        if (global) {
+            // Never closed, so nothing to order against: scopes made per request share no lock.
+            dependents.add(dependent);
+            return;
+        }
         synchronized (dependentsLock) {
             checkNotClosedForDependent();
             if (!closingThreads.isEmpty()) {
