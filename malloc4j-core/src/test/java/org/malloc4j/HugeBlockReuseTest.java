@@ -3,6 +3,7 @@ package org.malloc4j;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -230,6 +231,33 @@ class HugeBlockReuseTest {
             heap.trim();
             assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
             heap.check();
+        }
+    }
+
+    /**
+     * A buffer doubling past the large blocks' range: the block realloc makes reserves twice its
+     * size of address space, so the next doubling grows in place (no copy, no new mapping) and its
+     * contents stay; the reservation is address space, not memory.
+     */
+    @Test
+    void aHugeBlockThatReallocGrowsHasRoomToGrowInPlaceOnce() {
+        try (Heap heap = heap("huge growth").build()) {
+            long block = heap.mallocAddress(20 << 20);
+            MemorySegment.ofAddress(block).reinterpret(20 << 20).fill((byte) 7);
+            long grown = heap.reallocAddress(block, 40 << 20);
+            assertNotEquals(block, grown, "a 32 MiB mapping cannot hold 40 MiB");
+            HeapStats before = heap.stats();
+            long again = heap.reallocAddress(grown, 80 << 20);
+            HeapStats after = heap.stats();
+            assertEquals(grown, again, "grown in place into the room its realloc reserved");
+            assertEquals(before.mmapCalls(), after.mmapCalls());
+            MemorySegment contents = MemorySegment.ofAddress(again).reinterpret(80 << 20);
+            assertEquals(7, contents.get(JAVA_BYTE, 0));
+            assertEquals(7, contents.get(JAVA_BYTE, (20 << 20) - 1));
+            assertEquals(80 << 20, heap.usableSize(again));
+            assertTrue(after.committedBytes() <= (80 << 20) + (4 << 20), after::toString);
+            heap.freeAddress(again);
+            assertEquals(0, heap.stats().liveBlocks());
         }
     }
 

@@ -634,7 +634,7 @@ final class SpanAllocator {
             return 0;
         }
         if (usable > LARGE_MAX || alignment > LARGE_MAX) {
-            return allocateHuge(requested, usable, alignment);
+            return allocateHuge(requested, usable, alignment, roomBytes);
         }
         int slices = slicesFor(usable);
         int wanted = slicesFor(Math.min(LARGE_MAX, Math.max(usable, roomBytes)));
@@ -687,12 +687,17 @@ final class SpanAllocator {
         return limit.isLimited() && !limit.hasRoomFor(bytes) && !(purgeForRoom(null) && limit.hasRoomFor(bytes));
     }
 
-    private long allocateHuge(long requested, long usable, long alignment) {
+    /**
+     * @param roomBytes the address space a block that realloc grows reserves to grow into in place
+     *     (its pages are committed only as it grows), so that a buffer doubling past
+     *     {@link #LARGE_MAX} is copied at every other step rather than at each; 0 for a malloc
+     */
+    private long allocateHuge(long requested, long usable, long alignment, long roomBytes) {
         // Closed (a misuse racing the close): a kept mapping stays for the close to unmap.
         if (usable > MAX_REQUEST || core.isClosed()) {
             return 0;
         }
-        long span = roundUp(usable, Region.SIZE);
+        long span = roundUp(Math.max(usable, Math.min(roomBytes, MAX_REQUEST)), Region.SIZE);
         RetainedMappings.Mapping kept = retained.take(span, Math.max(Region.SIZE, alignment));
         long base;
         if (kept != null) {
