@@ -477,6 +477,7 @@ public final class MemoryReturn {
         results.put("loops", rows);
         bursts();
         alternating();
+        doubling();
     }
 
     private static void iterate(Heap heap, long size, int i) {
@@ -534,6 +535,50 @@ public final class MemoryReturn {
             verdicts.add(String.format("INFO %s and %s buffers in turn: %s purged and faulted in again per round"
                     + " (%.1f madvise), %.2f ms per round", mib(big), mib(small), mib(cost.purged()), cost.madvise(),
                     cost.ms()));
+        }
+    }
+
+    /**
+     * A buffer grown by {@code realloc} from 1 MiB to 512 MiB by doubling, every new byte written,
+     * then freed: how many of its steps copy it to a new place, and what a round costs. Reported,
+     * no target.
+     */
+    private void doubling() {
+        int rounds = 5;
+        long first = MIB;
+        long last = 512 * MIB;
+        long[] moves = new long[1];
+        try (Heap heap = Heap.builder().name("doubling").build()) {
+            RoundCost cost = RoundCost.of(heap, rounds, h -> {
+                moves[0] = 0;
+                long size = first;
+                long block = h.mallocAddress(size);
+                MemorySegment.ofAddress(block).reinterpret(size).fill((byte) 1);
+                while (size < last) {
+                    long grown = h.reallocAddress(block, size * 2);
+                    moves[0] += grown != block ? 1 : 0;
+                    MemorySegment.ofAddress(grown).reinterpret(size * 2).asSlice(size).fill((byte) 1);
+                    block = grown;
+                    size *= 2;
+                }
+                h.freeAddress(block);
+            });
+            System.out.printf("%n   Doubling: a buffer grown by realloc from %s to %s, every new byte written, then"
+                            + " freed; %d rounds:%n   per round %.1f ms, %d of %d steps moved the buffer, mmap %.1f;"
+                            + " peak committed %s, peak reserved %s%n", mib(first), mib(last), rounds, cost.ms(),
+                    moves[0], Long.numberOfTrailingZeros(last / first), cost.mmap(),
+                    mib(cost.after().peakCommittedBytes()), mib(cost.after().peakReservedBytes()));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("firstBytes", first);
+            row.put("lastBytes", last);
+            row.put("movesPerRound", moves[0]);
+            cost.putInto(row);
+            row.put("peakCommittedBytes", cost.after().peakCommittedBytes());
+            row.put("peakReservedBytes", cost.after().peakReservedBytes());
+            results.put("doubling", row);
+            verdicts.add(String.format("INFO realloc doubling %s to %s: %d of %d steps moved the buffer, %.1f mmap,"
+                    + " %.1f ms per round", mib(first), mib(last), moves[0], Long.numberOfTrailingZeros(last / first),
+                    cost.mmap(), cost.ms()));
         }
     }
 
