@@ -712,6 +712,12 @@ final class SpanAllocator {
             // The mapping first: a request the OS refuses must not count as committed, even for a
             // moment, or the peaks would remember memory the heap never had.
             base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
+            if (base == 0 && span > roundUp(usable, Region.SIZE)) {
+                // The room is a convenience: where the OS will not reserve it (strict overcommit,
+                // a small address-space limit), the block alone may still fit.
+                span = roundUp(usable, Region.SIZE);
+                base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
+            }
             if (base == 0) {
                 return 0;
             }
