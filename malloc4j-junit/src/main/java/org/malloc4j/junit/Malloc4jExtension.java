@@ -137,7 +137,9 @@ import org.opentest4j.TestAbortedException;
  *     }                             // and nothing may leak on the failure path
  * }
  * }
- * {@code @ExtendWith(Malloc4jExtension.class)} registers it with the defaults, too.
+ * {@code @ExtendWith(Malloc4jExtension.class)} registers it with the defaults, too. A class that
+ * registers it more than once (by {@code @LeakCheck} and a {@code @RegisterExtension} field, say)
+ * gets one heap per test all the same, checked once.
  *
  * <h2>Threads</h2>
  * Each test's heap is its own, so tests may run in parallel. The global heap is shared, and its
@@ -164,6 +166,7 @@ public final class Malloc4jExtension
     private static final String FAULTS = "faults";
     private static final String GLOBAL_BASELINE = "globalLeaksBefore";
     private static final String UNCLOSED_HEAPS = "unclosedHeaps";
+    private static final String SERVING = "servingInstance:";
     /** The global heap's leaks before the test instance being made on this thread. */
     private static final ThreadLocal<LeakReport> GLOBAL_BEFORE_CONSTRUCTION = new ThreadLocal<>();
     /**
@@ -182,7 +185,19 @@ public final class Malloc4jExtension
     @Override
     public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
         Class<?> type = parameterContext.getParameter().getType();
-        return type == Heap.class || type == FaultInjection.class;
+        return (type == Heap.class || type == FaultInjection.class) && servesTest(extensionContext);
+    }
+
+    /**
+     * Whether this instance, of those registered for the test, is the one that serves it. A test
+     * class may register the extension more than once ({@code @LeakCheck} or {@code @ExtendWith}
+     * and a {@code @RegisterExtension} field, say): JUnit refuses a parameter that two resolvers
+     * offer, and a second {@code beforeEach} would take the global heap's baseline again, after the
+     * test's instance was made. The first instance asked serves the test alone; the others step aside.
+     */
+    private boolean servesTest(ExtensionContext context) {
+        // Keyed by the test's id: a store also answers with what its parents' stores hold.
+        return context.getStore(NAMESPACE).getOrComputeIfAbsent(SERVING + context.getUniqueId(), key -> this) == this;
     }
 
     @Override
@@ -468,6 +483,9 @@ public final class Malloc4jExtension
 
     @Override
     public void beforeEach(ExtensionContext context) {
+        if (!servesTest(context)) {
+            return;
+        }
         LeakReport beforeInstances = globalLeaksBeforeInstances(context);
         // Checked and made here, before any parameter is resolved, so that a malformed @LeakCheck or
         // @InjectFaults fails the test with its ExtensionConfigurationException, not wrapped in a
@@ -483,6 +501,9 @@ public final class Malloc4jExtension
 
     @Override
     public void afterEach(ExtensionContext context) {
+        if (!servesTest(context)) {
+            return;
+        }
         ExtensionContext.Store store = context.getStore(NAMESPACE);
         Throwable testFailure = context.getExecutionException().orElse(null);
         boolean testFailed = testFailure != null;

@@ -32,11 +32,13 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.platform.engine.TestExecutionResult;
 import org.malloc4j.BumpArena;
 import org.malloc4j.CheckMode;
+import org.malloc4j.FaultInjection;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 import org.malloc4j.LeakReport;
@@ -413,6 +415,58 @@ class Malloc4jExtensionTest {
         }
     }
 
+    /** Registers the extension twice: by {@code @LeakCheck} and by a {@code @RegisterExtension} field. */
+    @SampleRunner.Sample
+    @LeakCheck(mode = CheckMode.FAST)
+    static class RegisteredTwiceSample {
+        @RegisterExtension
+        static final Malloc4jExtension EXTENSION = new Malloc4jExtension();
+        static final List<MemorySegment> GLOBAL_BLOCKS = new CopyOnWriteArrayList<>();
+        final MemorySegment globalBuffer = global(24);
+        Heap beforeEachHeap;
+
+        static MemorySegment global(long byteSize) {
+            MemorySegment block = Heap.global().malloc(byteSize);
+            GLOBAL_BLOCKS.add(block);
+            return block;
+        }
+
+        @BeforeEach
+        void before(Heap heap) {
+            beforeEachHeap = heap;
+        }
+
+        @Test
+        void freesEverything(Heap heap) {
+            assertSame(beforeEachHeap, heap);
+            assertEquals(CheckMode.FAST, heap.checkMode());
+            heap.free(heap.malloc(16));
+            Heap.global().free(globalBuffer);
+            GLOBAL_BLOCKS.remove(globalBuffer);
+        }
+
+        @Test
+        void leaksOneBlock(Heap heap) {
+            Heap.global().free(globalBuffer);
+            GLOBAL_BLOCKS.remove(globalBuffer);
+            heap.malloc(16);
+        }
+
+        @Test
+        void leaksItsInstancesGlobalBlock() {
+        }
+
+        @Test
+        @InjectFaults(firstN = 1)
+        void failsOnce(Heap heap, FaultInjection faults) {
+            assertSame(MemorySegment.NULL, heap.tryMalloc(16));
+            heap.free(heap.malloc(16));
+            assertEquals(1, faults.injectedFailures());
+            Heap.global().free(globalBuffer);
+            GLOBAL_BLOCKS.remove(globalBuffer);
+        }
+    }
+
     // ---- the tests ----
 
     @Test
@@ -646,6 +700,28 @@ class Malloc4jExtensionTest {
             assertTrue(cause.getMessage().contains("sampleInterval must be 0 (the heap's default) or at least 1: -"),
                     cause.getMessage());
             assertTrue(cause.getMessage().contains("@org.malloc4j.junit.LeakCheck("), cause.getMessage());
+        }
+    }
+
+    @Test
+    void anExtensionRegisteredTwiceServesEachTestOnce() {
+        Map<String, TestExecutionResult> results;
+        try {
+            results = SampleRunner.run(RegisteredTwiceSample.class);
+        } finally {
+            RegisteredTwiceSample.GLOBAL_BLOCKS.forEach(Heap.global()::free);
+            RegisteredTwiceSample.GLOBAL_BLOCKS.clear();
+        }
+        assertSucceeded(results, "freesEverything");
+        assertSucceeded(results, "failsOnce");
+        Throwable leak = failure(results, "leaksOneBlock");
+        assertInstanceOf(AssertionError.class, leak);
+        assertTrue(leak.getMessage().startsWith("Malloc4jExtension: the test left 1 block(s), 16 byte(s), live in heap "
+                + "'RegisteredTwiceSample.leaksOneBlock(Heap)'"), leak.getMessage());
+        if (Malloc4jExtension.globalHeapIsChecked()) {
+            Throwable globalLeak = failure(results, "leaksItsInstancesGlobalBlock");
+            assertTrue(globalLeak.getMessage().contains("left 1 new block(s), 24 byte(s), live in the global heap"),
+                    globalLeak.getMessage());
         }
     }
 
