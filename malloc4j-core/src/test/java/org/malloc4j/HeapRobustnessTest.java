@@ -230,6 +230,26 @@ class HeapRobustnessTest {
     }
 
     /**
+     * A large or huge block's span runs past its usable size (address space it keeps to grow in
+     * place): an address there is past the end of the block, and the report says so, with the
+     * block's size, instead of calling it bytes inside a block shorter than that.
+     */
+    @Test
+    void anAddressPastTheEndOfALargeOrHugeBlockIsReportedAsPastItsEndNotInsideIt() {
+        for (long size : new long[] {300_000, (40L << 20) + 5}) {
+            long block = heap.mallocAddress(size);
+            long usable = heap.usableSize(block);
+            String report = rejectedAsBadFree(block + usable + 4096);
+            assertTrue(report.contains("is 4096 bytes past the end of the " + usable + "-byte "), report);
+            assertTrue(!report.contains("bytes inside"), report);
+            String inside = rejectedAsBadFree(block + usable - 16);
+            assertTrue(inside.contains("is " + (usable - 16) + " bytes inside the "), inside);
+            heap.freeAddress(block);
+        }
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    /**
      * Virtual threads allocate from striped heaps and free into them under the stripe's lock: the
      * same misuse is caught there, by virtual and platform threads, and changes nothing.
      */

@@ -78,7 +78,12 @@ final class MisuseReports {
         long blockStart = page.isSingle() ? page.start
                 : page.start + (address - page.start) / page.blockSize * page.blockSize;
         int index = page.isSingle() ? 0 : (int) ((blockStart - page.start) / page.blockSize);
-        String inside = "0x" + hex(address) + " is " + (address - blockStart) + " bytes inside the ";
+        long offset = address - blockStart;
+        // A large or huge block's span runs past its usable size (address space kept for growing in
+        // place): an address there is past the block's end, not inside it.
+        long usable = page.isSingle() ? page.usable(0) : page.blockSize;
+        String inside = "0x" + hex(address) + " is " + (offset < usable ? offset + " bytes inside the "
+                : (offset - usable) + " bytes past the end of the " + usable + "-byte ");
         // The page may have been laid out for another size class since the caller's block was
         // freed there: then the block around the address is no block the caller ever had.
         boolean freeing = operation.equals("free") || operation.equals("realloc");
