@@ -39,10 +39,10 @@ public record HeapConfig(String name, long maxCommittedBytes, Duration purgeDela
      */
     public static HeapConfig global() {
         long delayMillis = property("malloc4j.purgeDelayMillis", DEFAULT_PURGE_DELAY.toMillis(), 0, Long.MAX_VALUE);
-        String check = System.getProperty("malloc4j.check", "fast").trim().toUpperCase(Locale.ROOT);
+        String check = System.getProperty("malloc4j.check", "fast");
         CheckMode mode;
         try {
-            mode = CheckMode.valueOf(check);
+            mode = CheckMode.valueOf(check.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("malloc4j.check must be fast, sampled or full: " + check, e);
         }

@@ -25,6 +25,8 @@ class HeapConfigTest {
         try {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, HeapConfig::global);
             assertTrue(e.getMessage().startsWith(name), e.getMessage());
+            // The value as it was set, not as the parser changed it (malloc4j.check's upper-casing).
+            assertTrue(e.getMessage().endsWith(": " + value), e.getMessage());
         } finally {
             restore(name, before);
         }
