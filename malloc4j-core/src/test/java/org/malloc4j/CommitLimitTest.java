@@ -292,6 +292,39 @@ class CommitLimitTest {
         held.forEach(heap::free);
     }
 
+    /** What a test does while another thread, having filled the heap, stays alive and idle. */
+    private interface WhileOwnerIdles {
+        void run(List<MemorySegment> ownersBlocks) throws Exception;
+    }
+
+    /**
+     * Runs {@code body} once a platform thread has filled {@code heap} with 1 KiB blocks up to its
+     * limit and waits, alive, without allocating again (so it collects no frees into its pages).
+     */
+    private static void withIdleOwner(Heap heap, WhileOwnerIdles body) throws Exception {
+        List<MemorySegment> blocks = new ArrayList<>();
+        CountDownLatch filled = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread owner = Thread.ofPlatform().start(() -> {
+            for (MemorySegment block; !(block = heap.tryMalloc(1024)).equals(MemorySegment.NULL); ) {
+                blocks.add(block);
+            }
+            filled.countDown();
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            assertTrue(filled.await(30, TimeUnit.SECONDS));
+            body.run(blocks);
+        } finally {
+            done.countDown();
+            owner.join();
+        }
+    }
+
     /**
      * A thread fills the heap to its limit and stays alive without allocating again; another
      * thread frees every block. The frees wait in the idle thread's pages, so the heap is still at
@@ -300,22 +333,7 @@ class CommitLimitTest {
     @Test
     void aRefusalWithTheMemoryFreedIntoAnIdleThreadsPagesSaysWhereItIs() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner").maxCommittedBytes(LIMIT).build()) {
-            List<MemorySegment> blocks = new ArrayList<>();
-            CountDownLatch filled = new CountDownLatch(1);
-            CountDownLatch done = new CountDownLatch(1);
-            Thread owner = Thread.ofPlatform().start(() -> {
-                for (MemorySegment block; !(block = heap.tryMalloc(1024)).equals(MemorySegment.NULL); ) {
-                    blocks.add(block);
-                }
-                filled.countDown();
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            try {
-                assertTrue(filled.await(30, TimeUnit.SECONDS));
+            withIdleOwner(heap, blocks -> {
                 String full = assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(LIMIT / 2)).getMessage();
                 assertFalse(full.contains("hold no live block"), full);
 
@@ -324,10 +342,7 @@ class CommitLimitTest {
                 String idle = assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(LIMIT / 2)).getMessage();
                 assertTrue(idle.contains("B of the committed memory hold no live block")
                         && idle.contains("until that thread allocates again or ends"), idle);
-            } finally {
-                done.countDown();
-                owner.join();
-            }
+            });
         }
     }
 
@@ -340,22 +355,7 @@ class CommitLimitTest {
     void aRefusalThatTheIdleMemoryWouldNotCureDoesNotBlameIt() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner").maxCommittedBytes(LIMIT).build()) {
             MemorySegment live = heap.malloc(LIMIT / 2);
-            List<MemorySegment> blocks = new ArrayList<>();
-            CountDownLatch filled = new CountDownLatch(1);
-            CountDownLatch done = new CountDownLatch(1);
-            Thread owner = Thread.ofPlatform().start(() -> {
-                for (MemorySegment block; !(block = heap.tryMalloc(1024)).equals(MemorySegment.NULL); ) {
-                    blocks.add(block);
-                }
-                filled.countDown();
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            try {
-                assertTrue(filled.await(30, TimeUnit.SECONDS));
+            withIdleOwner(heap, blocks -> {
                 blocks.forEach(heap::free);
                 assertTrue(heap.stats().committedBytes() - heap.stats().usableBytes() >= LIMIT / 4, heap.stats().toString());
 
@@ -366,10 +366,7 @@ class CommitLimitTest {
                 assertFalse(besideLive.contains("hold no live block"), besideLive);
                 String cured = assertThrows(HeapExhaustedError.class, () -> heap.mallocAddress(LIMIT / 4)).getMessage();
                 assertTrue(cured.contains("B of the committed memory hold no live block"), cured);
-            } finally {
-                done.countDown();
-                owner.join();
-            }
+            });
             heap.free(live);
         }
     }
