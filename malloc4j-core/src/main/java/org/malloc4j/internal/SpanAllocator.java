@@ -697,27 +697,34 @@ final class SpanAllocator {
         if (usable > MAX_REQUEST || core.isClosed()) {
             return 0;
         }
+        long mappingAlignment = Math.max(Region.SIZE, alignment);
         long span = roundUp(Math.max(usable, Math.min(roomBytes, MAX_REQUEST)), Region.SIZE);
-        RetainedMappings.Mapping kept = retained.take(span, Math.max(Region.SIZE, alignment));
-        long base;
+        RetainedMappings.Mapping kept = retained.take(span, mappingAlignment);
+        long base = 0;
+        if (kept == null) {
+            if (refusesCommit(usable)) {
+                return 0;
+            }
+            // The mapping first: a request the OS refuses must not count as committed, even for a
+            // moment, or the peaks would remember memory the heap never had.
+            base = reserveAligned(span, mappingAlignment, true);
+            if (base == 0 && span > roundUp(usable, Region.SIZE)) {
+                // The room is a convenience: where the OS will not reserve it (strict overcommit,
+                // a small address-space limit), the block alone may still fit, in a kept mapping
+                // of its own span (a block freed before the room was refused) or a new one.
+                span = roundUp(usable, Region.SIZE);
+                kept = retained.take(span, mappingAlignment);
+                if (kept == null) {
+                    base = reserveAligned(span, mappingAlignment, true);
+                }
+            }
+        }
         if (kept != null) {
             if (!recommit(kept, usable)) {
                 return 0;
             }
             base = kept.base();
         } else {
-            if (refusesCommit(usable)) {
-                return 0;
-            }
-            // The mapping first: a request the OS refuses must not count as committed, even for a
-            // moment, or the peaks would remember memory the heap never had.
-            base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
-            if (base == 0 && span > roundUp(usable, Region.SIZE)) {
-                // The room is a convenience: where the OS will not reserve it (strict overcommit,
-                // a small address-space limit), the block alone may still fit.
-                span = roundUp(usable, Region.SIZE);
-                base = reserveAligned(span, Math.max(Region.SIZE, alignment), true);
-            }
             if (base == 0) {
                 return 0;
             }
