@@ -36,6 +36,16 @@ class HugeBlockRoomRefusedTest {
         assertEquals("ok", run("realloc"));
     }
 
+    /**
+     * A buffer grown by realloc with its room, freed, and a block of its size malloc'd: the freed
+     * block's mapping (twice its size) cannot hold it, and goes back to the OS so that the new
+     * one can be mapped, instead of the malloc failing with the address space held for nothing.
+     */
+    @Test
+    void aMallocTheOsRefusesGetsTheAddressSpaceOfAFreedGrownBlock() throws Exception {
+        assertEquals("ok", run("malloc"));
+    }
+
     private static String run(String scenario) throws IOException, InterruptedException {
         assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "no bash to set the address-space limit");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -61,6 +71,7 @@ class HugeBlockRoomRefusedTest {
             try (Heap heap = Heap.builder().name("room refused").purgeDelay(Duration.ofHours(1)).build()) {
                 System.out.println(switch (args[1]) {
                     case "realloc" -> reallocAgain(heap, free);
+                    case "malloc" -> mallocAfter(heap, free);
                     default -> throw new IllegalArgumentException(args[1]);
                 });
             }
@@ -89,6 +100,28 @@ class HugeBlockRoomRefusedTest {
                 return "the kept mapping was not reused: " + stats.toText();
             }
             heap.free(again);
+            return "ok";
+        }
+
+        /** Twice the block fits in what is free, three times it does not. */
+        private static String mallocAfter(Heap heap, long free) {
+            long size = free * 4 / 10 / MIB * MIB;
+            MemorySegment first = grown(heap, size);
+            if (heap.stats().reservedBytes() < 2 * size) {
+                return "SKIP: the room was refused: " + heap.stats();
+            }
+            heap.free(first);
+            MemorySegment block = heap.tryMalloc(size);
+            if (block.address() == 0) {
+                return "refused, with a kept mapping of " + 2 * size + " bytes: " + heap.stats().toText();
+            }
+            block.set(JAVA_LONG, size - 8, 42);
+            heap.free(block);
+            heap.trim();
+            HeapStats stats = heap.stats();
+            if (stats.committedBytes() != 0 || stats.reservedBytes() != 0) {
+                return "left after trim: " + stats.toText();
+            }
             return "ok";
         }
 

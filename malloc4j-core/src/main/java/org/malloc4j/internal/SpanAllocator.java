@@ -725,6 +725,15 @@ final class SpanAllocator {
             }
             base = kept.base();
         } else {
+            if (base == 0 && !retained.isEmpty()) {
+                // The OS refused while freed blocks' mappings hold address space no block uses (a
+                // grown block's twice its size, of no use to a block that asks for no room): they
+                // go back, and the OS is asked again.
+                while (!retained.isEmpty()) {
+                    releaseRetained(retained.pollOldest());
+                }
+                base = reserveAligned(span, mappingAlignment, true);
+            }
             if (base == 0) {
                 return 0;
             }
