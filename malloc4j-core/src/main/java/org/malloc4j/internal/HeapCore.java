@@ -112,6 +112,8 @@ public final class HeapCore implements Allocator {
     private long endedUsable;
     private long endedRequested;
     private long lastSweepNanos;
+    /** The live bytes {@link #liveRose} last saw grow. */
+    private long livePeak;
     @SuppressWarnings("unused")
     private long pad8, pad9, pad10, pad11, pad12, pad13, pad14, pad15;
 
@@ -573,6 +575,32 @@ public final class HeapCore implements Allocator {
         } finally {
             spans.lock.unlock();
         }
+    }
+
+    /**
+     * Whether the live bytes grew by more than an eighth since this last said so: the sign that a
+     * commit at the footprint's peak comes with new data, not with a loop going round at the peak
+     * ({@link SpanAllocator#guardsPeak}). Live bytes from the committing thread's view, as
+     * {@link #freeInPages} counts them: its own blocks' usable bytes and the large blocks'. Read
+     * and written racily: a lost update only moves when the guard takes up again.
+     *
+     * @param page the page that commits, or null for a large or huge block (the calling thread's)
+     */
+    boolean liveRose(Page page) {
+        ThreadHeap heap = page != null && page.owner != null ? page.owner
+                : Thread.currentThread().isVirtual() ? null : ownHeap();
+        long live = (heap != null ? heap.usableBytes : 0) + largeUsable;
+        long peak = livePeak;
+        if (live > peak + (peak >> 3)) {
+            livePeak = live;
+            return true;
+        }
+        return false;
+    }
+
+    /** The heap went idle: the next growth of its live bytes is new again ({@link #liveRose}). */
+    void forgetLivePeak() {
+        livePeak = 0;
     }
 
     /**
