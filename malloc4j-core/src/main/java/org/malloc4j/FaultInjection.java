@@ -33,21 +33,24 @@ public final class FaultInjection {
      * Fails each request with probability {@code probability}, drawn from a generator seeded with
      * {@code seed}, so a run repeats exactly when its requests come in the same order.
      *
-     * @param probability from 0 (never) to 1 (always)
+     * @param probability from 0 (never) to 1 (always); {@code -0.0}, being equal to 0, is 0
      * @param seed the generator's seed
      * @return the policy
-     * @throws IllegalArgumentException if {@code probability} is not within [0, 1]
+     * @throws IllegalArgumentException if {@code probability} is not within [0, 1] (NaN included)
      */
     public static FaultInjection withProbability(double probability, long seed) {
         if (!(probability >= 0 && probability <= 1)) {
             throw new IllegalArgumentException("probability must be within [0, 1]: " + probability);
         }
+        // Adding +0.0 turns -0.0, which the range check lets through as equal to 0, into 0.0, so the
+        // policy never names a negative probability.
+        double chance = probability + 0.0;
         SplittableRandom random = new SplittableRandom(seed);
         return new FaultInjection(byteSize -> {
             synchronized (random) {
-                return random.nextDouble() < probability;
+                return random.nextDouble() < chance;
             }
-        }, "probability=" + probability + ", seed=" + seed);
+        }, "probability=" + chance + ", seed=" + seed);
     }
 
     /**

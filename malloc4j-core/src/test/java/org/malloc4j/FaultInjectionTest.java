@@ -537,6 +537,16 @@ class FaultInjectionTest {
         assertTrue(FaultInjection.firstN(3).toString().contains("firstN=3"));
     }
 
+    /** -0.0 passes the range check as the 0 it equals: it is 0, and the policy says so, not "-0.0". */
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void withProbabilityNegativeZeroIsZero(CheckMode mode) {
+        FaultInjection negativeZero = FaultInjection.withProbability(-0.0, 7);
+        assertEquals("FaultInjection[probability=0.0, seed=7, injected=0]", negativeZero.toString());
+        assertEquals(List.of(), failures(mode, negativeZero, 48, 64));
+        assertEquals(0, negativeZero.injectedFailures());
+    }
+
     @ParameterizedTest
     @ValueSource(doubles = {-0.01, 1.01, Double.NaN, Double.POSITIVE_INFINITY})
     void withProbabilityRejectsAProbabilityOutsideZeroToOne(double probability) {
