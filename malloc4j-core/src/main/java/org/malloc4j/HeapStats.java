@@ -1,5 +1,7 @@
 package org.malloc4j;
 
+import java.util.Locale;
+
 /**
  * A snapshot of a heap's counters. All sizes are in bytes.
  *
@@ -62,7 +64,11 @@ public record HeapStats(
         return mmapCalls + munmapCalls + madviseCalls;
     }
 
-    /** @return a multi-line human-readable rendering, one counter a line, with units */
+    /**
+     * @return a multi-line human-readable rendering, one counter a line, with units; numbers are
+     *     grouped by thousands with commas whatever the default locale, so the text reads and
+     *     parses the same on every machine
+     */
     public String toText() {
         StringBuilder text = new StringBuilder("heap ").append(name).append('\n');
         line(text, "live blocks", liveBlocks(), "");
@@ -83,6 +89,6 @@ public record HeapStats(
     }
 
     private static void line(StringBuilder text, String label, long value, String unit) {
-        text.append(String.format("  %-15s %,18d%s%n", label, value, unit));
+        text.append(String.format(Locale.ROOT, "  %-15s %,18d%s%n", label, value, unit));
     }
 }
