@@ -523,6 +523,29 @@ class FaultInjectionTest {
         }
     }
 
+    /** An injected failure of an aligned request names the alignment, as real exhaustion's message does. */
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void anInjectedFailureOfAnAlignedRequestNamesTheAlignmentAsRealExhaustionDoes(CheckMode mode) {
+        long size = 2 * MIB;
+        String real;
+        try (Heap limited = Heap.builder().checkMode(mode).maxCommittedBytes(MIB).build()) {
+            real = assertThrows(HeapExhaustedError.class, () -> limited.mallocAligned(size, 4096)).getMessage();
+        }
+        try (Heap heap = heap(mode, FaultInjection.everyNth(1))) {
+            String injected = assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(size, 4096)).getMessage();
+            String byAddress = assertThrows(HeapExhaustedError.class,
+                    () -> heap.mallocAlignedAddress(size, 64)).getMessage();
+            String unaligned = assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(size, 8)).getMessage();
+            String asked = "cannot allocate " + size + " bytes aligned to 4096";
+            assertTrue(real.contains(asked), real);
+            assertTrue(injected.contains(asked + ": failure injected by FaultInjection"), injected);
+            assertTrue(byAddress.contains("cannot allocate " + size + " bytes aligned to 64: "), byAddress);
+            // Every block is aligned to 16 bytes: a request for less names no alignment, as exhaustion's does not.
+            assertTrue(unaligned.contains("cannot allocate " + size + " bytes: failure injected"), unaligned);
+        }
+    }
+
     @Test
     void toStringNamesThePolicyAndCountsFailures() {
         FaultInjection faults = FaultInjection.everyNth(2);

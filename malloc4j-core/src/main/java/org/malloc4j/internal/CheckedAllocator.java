@@ -140,7 +140,7 @@ final class CheckedAllocator implements Allocator {
         }
         prepare(byteSize);
         if (injectFault(byteSize)) {
-            return injectedFailure(byteSize, throwing);
+            return injectedFailure(byteSize, byteAlignment, throwing);
         }
         // The fast core serves an alignment of 16 bytes or less as a malloc, which it may sample itself.
         boolean sampled = (byteAlignment > REDZONE || !fastCoreSamples()) && sample();
@@ -916,9 +916,15 @@ final class CheckedAllocator implements Allocator {
     }
 
     private long injectedFailure(long byteSize, boolean throwing) {
+        return injectedFailure(byteSize, HeapCore.MIN_ALIGNMENT, throwing);
+    }
+
+    /** Worded as real exhaustion is: the size, and an alignment past the least every block has. */
+    private long injectedFailure(long byteSize, long byteAlignment, boolean throwing) {
         if (throwing) {
-            throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize
-                    + " bytes: failure injected by FaultInjection", byteSize);
+            throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
+                    + HeapCore.aligned(byteAlignment, HeapCore.MIN_ALIGNMENT) + ": failure injected by FaultInjection",
+                    byteSize);
         }
         return 0;
     }

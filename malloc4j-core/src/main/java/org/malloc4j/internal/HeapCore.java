@@ -28,7 +28,8 @@ public final class HeapCore implements Allocator {
      * process that allocates nothing more.
      */
     private static final long ENDED_THREAD_CHECK_NANOS = 1_000_000_000L;
-    private static final long MIN_ALIGNMENT = 16;
+    /** The least alignment of every block, in bytes. */
+    static final long MIN_ALIGNMENT = 16;
     private static final int HEAP_CACHE_SIZE = 64;
     /** Entries of {@link #stripeHints}: a fixed table, so it does not grow with virtual threads. */
     private static final int STRIPE_HINTS = 256;
@@ -1446,7 +1447,8 @@ public final class HeapCore implements Allocator {
                 + " bytes a heap can hand out", byteSize);
     }
 
-    private static String aligned(long byteAlignment, long minAlignment) {
+    /** @return {@code " aligned to N"} for an alignment past {@code minAlignment}, else "": exhaustion messages' words */
+    static String aligned(long byteAlignment, long minAlignment) {
         return byteAlignment > minAlignment ? " aligned to " + byteAlignment : "";
     }
 
