@@ -113,6 +113,11 @@ class HeapRobustnessTest {
 
     /** @return the report of freeing {@code address}, which must be a bad free that changes nothing */
     private String rejectedAsBadFree(long address) {
+        return rejectedAsBadFree(heap, address);
+    }
+
+    /** @return the report of freeing {@code address} on {@code heap}, which must be a bad free that changes nothing */
+    private static String rejectedAsBadFree(Heap heap, long address) {
         HeapStats before = heap.stats();
         MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(address));
         assertEquals(BAD_FREE, misuse.kind(), misuse.getMessage());
@@ -247,6 +252,36 @@ class HeapRobustnessTest {
             heap.freeAddress(block);
         }
         assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    /**
+     * A freed huge block's mapping, kept for reuse or given back by a trim, runs past the block as
+     * its live span did (rounded up to a region, or twice its size once realloc grew it): an address
+     * there is reported past the end of the block, with the size the block had, not inside it.
+     */
+    @ParameterizedTest(name = "trimmed {0}")
+    @CsvSource({"false", "true"})
+    void anAddressPastTheEndOfAFreedHugeBlockIsReportedAsPastItsEndNotInsideIt(boolean trimmed) {
+        try (Heap freer = Heap.builder().name("freer").purgeDelay(Duration.ofHours(1)).build()) {
+            long plain = freer.mallocAddress((40L << 20) + 5);
+            long grown = freer.reallocAddress(freer.mallocAddress(HUGE), HUGE + (HUGE >> 1));
+            for (long block : new long[] {plain, grown}) {
+                long usable = freer.usableSize(block);
+                freer.freeAddress(block);
+                if (trimmed) {
+                    freer.trim();
+                }
+                String hex = Long.toHexString(block);
+                String past = rejectedAsBadFree(freer, block + usable + 4096);
+                assertTrue(past.contains("is 4096 bytes past the end of the " + usable + "-byte huge block at 0x" + hex
+                        + " that heap 'freer' freed"), past);
+                assertTrue(!past.contains("bytes inside"), past);
+                String inside = rejectedAsBadFree(freer, block + usable - 16);
+                assertTrue(inside.contains("is " + (usable - 16) + " bytes inside the " + usable + "-byte huge block at 0x"
+                        + hex), inside);
+            }
+            assertEquals(0, freer.stats().liveBlocks());
+        }
     }
 
     /**

@@ -31,6 +31,8 @@ public final class HeapCore implements Allocator {
     /** The least alignment of every block, in bytes. */
     static final long MIN_ALIGNMENT = 16;
     private static final int HEAP_CACHE_SIZE = 64;
+    /** How many freed huge blocks {@link #freedHuge} remembers: as many ranges as the span allocator names. */
+    private static final int FREED_HUGE_HISTORY = 64;
     /** Entries of {@link #stripeHints}: a fixed table, so it does not grow with virtual threads. */
     private static final int STRIPE_HINTS = 256;
     /** Bits of a stripe hint that hold the stripe's index; the thread id is above them. */
@@ -117,6 +119,16 @@ public final class HeapCore implements Allocator {
     private long livePeak;
     @SuppressWarnings("unused")
     private long pad8, pad9, pad10, pad11, pad12, pad13, pad14, pad15;
+
+    /**
+     * The start and usable size of each of the huge blocks this heap freed last, in a ring of pairs
+     * guarded by itself. A freed block's mapping runs past the block (rounded up to a region, or
+     * twice its size for a block realloc grew), so a stale address in it is reported inside the
+     * block or past its end by this, as while the block was live.
+     */
+    private final long[] freedHuge = new long[2 * FREED_HUGE_HISTORY];
+    /** The slot of {@link #freedHuge} the next freed huge block takes; guarded by {@code freedHuge}. */
+    private int freedHugeNext;
 
     private HeapCore(HeapConfig config, CommitLimit limit) {
         this.name = config.name();
@@ -861,10 +873,14 @@ public final class HeapCore implements Allocator {
             }
             long usable = page.largeUsable;
             long requested = page.largeRequested;
+            boolean huge = page.sizeClass == Page.HUGE;
             if (!spans.freeLarge(page)) {
                 // Or the arena is closed already, by a close racing this free (a misuse): say that.
                 checkOpen();
                 throw freeWhileInUseByADowncall(address, name);
+            }
+            if (huge) {
+                rememberFreedHuge(address, usable);
             }
             largeFrees++;
             largeUsable -= usable;
@@ -1303,7 +1319,8 @@ public final class HeapCore implements Allocator {
         }
         SpanAllocator.UnmappedRange range = spans.unmappedAt(address);
         if (range != null && range.huge() && address != range.start()) {
-            return MisuseReports.insideFreedHuge(operation, address, range.start(), name);
+            // The newest range at the address: the mapping of the huge block this heap last freed there.
+            return MisuseReports.inFreedHuge(operation, address, range.start(), freedHugeUsable(range.start()), name);
         }
         if (range != null) {
             // A huge block's start, or somewhere in a region of pages, whose blocks' bounds
@@ -1315,6 +1332,30 @@ public final class HeapCore implements Allocator {
             return sampler.misuseInUnmapped(operation, address);
         }
         return MisuseReports.foreign(operation, address, name);
+    }
+
+    private void rememberFreedHuge(long start, long usable) {
+        synchronized (freedHuge) {
+            freedHuge[2 * freedHugeNext] = start;
+            freedHuge[2 * freedHugeNext + 1] = usable;
+            freedHugeNext = (freedHugeNext + 1) % FREED_HUGE_HISTORY;
+        }
+    }
+
+    /**
+     * @return the usable size of the huge block this heap freed last at {@code start}, or -1 if it
+     *     has freed so many huge blocks since that it no longer knows
+     */
+    private long freedHugeUsable(long start) {
+        synchronized (freedHuge) {
+            for (int back = 1; back <= FREED_HUGE_HISTORY; back++) {
+                int slot = Math.floorMod(freedHugeNext - back, FREED_HUGE_HISTORY);
+                if (freedHuge[2 * slot] == start) {
+                    return freedHuge[2 * slot + 1];
+                }
+            }
+            return -1;
+        }
     }
 
     private static int releaseCode(int state) {

@@ -55,11 +55,22 @@ final class MisuseReports {
                 + " freed before.", heap);
     }
 
-    /** An address inside a huge block this heap freed, whose mapping no heap has made since. */
-    static MemoryMisuseException insideFreedHuge(String operation, long address, long blockStart, String heap) {
-        return notAllocated(operation, address, "is " + (address - blockStart) + " bytes inside the huge block at 0x"
-                + hex(blockStart) + " that heap '" + heap + "' freed: only the"
-                + " address a block starts at may be passed", heap);
+    /**
+     * An address other than the start in the mapping of a huge block this heap freed, which no heap
+     * has made since. The mapping runs past the block (address space kept to grow into), so the
+     * address is inside the block or past its end, as {@link #interior} says of a live one.
+     *
+     * @param usable the block's usable size, or -1 if the heap no longer knows it: then the report
+     *     says only how far from the block's start the address is
+     */
+    static MemoryMisuseException inFreedHuge(String operation, long address, long blockStart, long usable,
+            String heap) {
+        long offset = address - blockStart;
+        String where = usable < 0 ? offset + " bytes past the start of the huge block"
+                : offset < usable ? offset + " bytes inside the " + usable + "-byte huge block"
+                : (offset - usable) + " bytes past the end of the " + usable + "-byte huge block";
+        return notAllocated(operation, address, "is " + where + " at 0x" + hex(blockStart) + " that heap '" + heap
+                + "' freed: only the address a block starts at may be passed", heap);
     }
 
     static MemoryMisuseException mismatch(String operation, long address, String heap) {
