@@ -195,6 +195,21 @@ class HeapRobustnessTest {
         }
     }
 
+    /**
+     * A block of a heap closed since is in no heap's memory any more: a bad free, whose report
+     * says the memory may be a closed heap's instead of calling it foreign or stack memory.
+     */
+    @Test
+    void aBlockOfAClosedHeapIsNotCalledForeignOrStackMemory() {
+        long stale;
+        try (Heap closed = Heap.builder().name("gone").build()) {
+            stale = closed.mallocAddress(64);
+        }
+        String report = rejectedAsBadFree(stale);
+        assertTrue(report.contains(Long.toHexString(stale) + " is not in the memory of any open malloc4j heap: foreign"
+                + " or stack memory, or memory a heap has given back to the OS (a closed heap's, say)"), report);
+    }
+
     @Test
     void freeingABlockAScopeHoldsIsAMismatchInFastModeToo() {
         try (Arena scope = heap.newScope()) {

@@ -120,8 +120,14 @@ final class MisuseReports {
         return report(Kind.BAD_FREE, badFreeTitle(operation, address), address, what, heap);
     }
 
+    /**
+     * An address in no open heap's memory. It may never have been a heap's (foreign or stack
+     * memory), or be memory a heap gave back to the OS: all of a closed heap's, or this heap's, given
+     * back longer ago than the ranges it remembers.
+     */
     static MemoryMisuseException foreign(String operation, long address, String heap) {
-        return notAllocated(operation, address, "is not in any malloc4j heap (foreign or stack memory)", heap);
+        return notAllocated(operation, address, "is not in the memory of any open malloc4j heap: foreign or stack"
+                + " memory, or memory a heap has given back to the OS (a closed heap's, say)", heap);
     }
 
     static MemoryMisuseException otherHeap(String operation, long address, String owner, String heap) {
