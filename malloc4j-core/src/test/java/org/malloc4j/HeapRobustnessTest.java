@@ -352,6 +352,27 @@ class HeapRobustnessTest {
         assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, misuse.kind());
     }
 
+    /**
+     * Once a trim gave a region of pages back to the OS, its blocks' bounds are gone, but an address
+     * off a multiple of 16 bytes was never a block's start: it is a bad free (or a bad query of its
+     * usable size), not a double free or a use after free, and the report says why.
+     */
+    @Test
+    void anInteriorAddressOfAFreedBlockInMemoryGivenBackToTheOsIsABadFreeNotADoubleFree() {
+        long block = heap.mallocAddress(5000);
+        heap.freeAddress(block);
+        heap.trim();
+        assertEquals(0, heap.stats().reservedBytes(), heap.stats().toText());
+        String report = rejectedAsBadFree(block + 8);
+        assertTrue(report.contains("attempting free on address which was not malloc()-ed"), report);
+        assertTrue(report.contains("no block ever started there: every block starts at a multiple of 16 bytes"),
+                report);
+        assertMisuse(BAD_FREE, () -> heap.usableSize(block + 8), "usableSize of an interior address");
+        assertMisuse(BAD_FREE, () -> heap.reallocAddress(block + 8, 64), "realloc of an interior address");
+        assertMisuse(DOUBLE_FREE, () -> heap.freeAddress(block), "free of the start");
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
     @Test
     void aPurgeDelayTooLongToCountInNanosecondsMeansNeverPurgeByTime() {
         try (Heap patient = Heap.builder().purgeDelay(Duration.ofSeconds(Long.MAX_VALUE)).build()) {

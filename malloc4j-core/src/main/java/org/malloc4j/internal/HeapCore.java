@@ -1322,6 +1322,11 @@ public final class HeapCore implements Allocator {
             // The newest range at the address: the mapping of the huge block this heap last freed there.
             return MisuseReports.inFreedHuge(operation, address, range.start(), freedHugeUsable(range.start()), name);
         }
+        if (range != null && (address & (MIN_ALIGNMENT - 1)) != 0) {
+            // Its blocks' bounds went with the region, but no block ever starts off a multiple of
+            // MIN_ALIGNMENT: an interior or wild address, never a block freed before.
+            return MisuseReports.misalignedInUnmapped(operation, address, MIN_ALIGNMENT, name);
+        }
         if (range != null) {
             // A huge block's start, or somewhere in a region of pages, whose blocks' bounds
             // went with the region.

@@ -56,6 +56,17 @@ final class MisuseReports {
     }
 
     /**
+     * An address in memory this heap gave back to the OS that no block can have started at, as
+     * every block starts at a multiple of {@code minAlignment}: a bad free, not a double free.
+     */
+    static MemoryMisuseException misalignedInUnmapped(String operation, long address, long minAlignment,
+            String heap) {
+        return notAllocated(operation, address, "is in memory heap '" + heap + "' freed (pages purged or trimmed),"
+                + " and no block ever started there: every block starts at a multiple of " + minAlignment
+                + " bytes (an interior or wild address)", heap);
+    }
+
+    /**
      * An address other than the start in the mapping of a huge block this heap freed, which no heap
      * has made since. The mapping runs past the block (address space kept to grow into), so the
      * address is inside the block or past its end, as {@link #interior} says of a live one.
