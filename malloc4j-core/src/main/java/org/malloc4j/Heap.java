@@ -252,6 +252,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     block is then still live and unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
      *     is using it, as {@link #free} says; the old block then stays live and unchanged
+     * @throws NullPointerException if {@code block} is null (use {@link MemorySegment#NULL} for none)
      */
     public MemorySegment realloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");
@@ -281,6 +282,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the block is then unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
      *     is using it, as {@link #free} says; the old block then stays live and unchanged
+     * @throws NullPointerException if {@code block} is null (use {@link MemorySegment#NULL} for none)
      */
     public MemorySegment tryRealloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");
@@ -309,6 +311,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     and the heap can tell: a huge block (over 16 MiB, in a mapping of its own), or any block
      *     a checked mode recorded. The block then stays live, and a free after the downcall
      *     returns succeeds; other blocks are freed, so the downcall must not use them any more
+     * @throws NullPointerException if {@code block} is null (use {@link MemorySegment#NULL} for none)
      */
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
@@ -384,6 +387,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     handed out again), {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of
      *     this heap starts at (inside a block, another heap's block, memory never handed out)
      * @throws IllegalStateException if this heap is closed
+     * @throws NullPointerException if {@code block} is null
      */
     public long usableSize(MemorySegment block) {
         Objects.requireNonNull(block, "block");

@@ -60,6 +60,7 @@ public final class MemoryMisuseException extends RuntimeException {
      * @param kind what went wrong
      * @param address where the misuse is, as {@link #address()} says
      * @param report the report text, starting with the kind and the address
+     * @throws NullPointerException if {@code kind} is null
      */
     public MemoryMisuseException(Kind kind, long address, String report) {
         super(report);

@@ -209,7 +209,7 @@ public final class NativeStructArray extends NativeArray {
      *
      * @param index the element's index
      * @throws IndexOutOfBoundsException if {@code index < 0 || index >= size()}
-     * @throws IllegalStateException if this array is closed
+     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public void remove(long index) {
         offsetOf(index);

@@ -184,6 +184,16 @@ class HeapContractTest {
         }
 
         @Test
+        void aNullBlockThrowsNullPointerExceptionNamingItAndChangesNothing() {
+            HeapStats before = heap.stats();
+            for (Executable call : List.<Executable>of(() -> heap.free(null), () -> heap.realloc(null, 8),
+                    () -> heap.tryRealloc(null, 8), () -> heap.usableSize((MemorySegment) null))) {
+                assertEquals("block", assertThrows(NullPointerException.class, call).getMessage());
+            }
+            assertEquals(before, heap.stats());
+        }
+
+        @Test
         void theBuilderNamesTheArgumentThatIsNull() {
             assertEquals("name", assertThrows(NullPointerException.class, () -> Heap.builder().name(null)).getMessage());
             assertEquals("purgeDelay",
