@@ -251,8 +251,8 @@ public final class FixedSizePool implements AutoCloseable {
         PoolPage page = table.find(address);
         long offset = page == null ? -1 : address - page.base;
         if (offset < 0 || offset >= stride * blocksPerPage) {
-            throw badFree(address, "is not in any page of this pool (memory of another pool or of a heap, or "
-                    + "a page since given back to the heap)", "");
+            throw badFree(address, "is not in any page of this pool (foreign or stack memory, memory of another "
+                    + "pool or of a heap, or a page since given back to the heap)", "");
         }
         int index = blockIndex(offset);
         long inside = offset - index * stride;

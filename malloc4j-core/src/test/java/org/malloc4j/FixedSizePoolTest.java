@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -222,6 +223,21 @@ class FixedSizePoolTest {
             HEAP.free(heapBlock);
             assertEquals(1, pool.liveBlocks());
             assertEquals(1, other.liveBlocks());
+        }
+    }
+
+    /** Memory no heap ever had (an FFM arena's) is named as such, not only as another pool's or a heap's. */
+    @Test
+    void freeOfForeignMemoryThrowsBadFreeSayingItMayBeForeign() {
+        try (FixedSizePool pool = pool(48, 8); Arena arena = Arena.ofConfined()) {
+            pool.allocate();
+            MemorySegment foreign = arena.allocate(48, 16);
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.free(foreign));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
+            assertTrue(e.getMessage().contains(Long.toHexString(foreign.address()) + " is not in any page of this pool"
+                    + " (foreign or stack memory, memory of another pool or of a heap, or a page since given back to"
+                    + " the heap)."), e.getMessage());
+            assertEquals(1, pool.liveBlocks());
         }
     }
 
