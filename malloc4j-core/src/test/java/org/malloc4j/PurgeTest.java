@@ -284,6 +284,31 @@ class PurgeTest {
         }
     }
 
+    /**
+     * A loop of huge buffers (20 and 36 MiB in turn, each freed before the next), long enough that
+     * the heap knows it goes round at its peak, then a loop of larger ones (80 and 100 MiB). The
+     * buffer is all the live data there is, and it counted as live only once it had its memory,
+     * so the live bytes never grew: the second loop found the peak guard let go, and the first
+     * loop's kept mappings stayed committed under its own, a 236 MiB peak for 100 MiB of live data
+     * (with an hour's or a 10 s purge delay alike). The second loop keeps its own two now.
+     */
+    @Test
+    void aLoopOfLargerHugeBuffersAfterALoopAtThePeakIsGuardedAgain() {
+        try (Heap heap = Heap.builder().name("huge-loops").purgeDelay(Duration.ofHours(1)).build()) {
+            for (int round = 0; round < 30; round++) {
+                heap.free(heap.malloc((round % 2 == 0 ? 20 : 36) * MIB));
+            }
+            HeapStats first = heap.stats();
+            for (int round = 0; round < 30; round++) {
+                heap.free(heap.malloc((round % 2 == 0 ? 80 : 100) * MIB));
+            }
+            HeapStats after = heap.stats();
+            assertTrue(after.peakCommittedBytes() <= (80 + 100) * MIB, "first loop's peak "
+                    + first.peakCommittedBytes() + " B\n" + after.toText());
+            assertEquals(0, after.liveBlocks());
+        }
+    }
+
     private static void programRound(Heap heap) {
         SplittableRandom random = new SplittableRandom(7);
         long[] live = new long[20_000];
