@@ -309,6 +309,30 @@ class PurgeTest {
         }
     }
 
+    /**
+     * Bursts of huge buffers (20, 36, 50 and 70 MiB, each freed before the next) with the heap idle
+     * between them, until the purger has given every kept mapping back. With no retired page to
+     * purge, it did not count that as idle, so what the peak guard returned added up across the
+     * bursts until the heap judged it a loop at its peak: from the fifth burst on, each held
+     * 140 MiB, twice its largest buffer.
+     */
+    @Test
+    void burstsOfHugeBuffersWithTheHeapIdleBetweenThemStayAtTheirPeak() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("huge-bursts").purgeDelay(Duration.ofMillis(50)).build()) {
+            long most = 0;
+            for (int burst = 0; burst < 8; burst++) {
+                for (long size : new long[] {20, 36, 50, 70}) {
+                    MemorySegment block = heap.malloc(size * MIB);
+                    most = Math.max(most, heap.stats().committedBytes());
+                    heap.free(block);
+                }
+                assertEquals(0, pollCommittedUntilAtMost(heap, 0), "burst " + burst + "'s mappings are still kept\n"
+                        + heap.stats().toText());
+            }
+            assertTrue(most <= 70 * MIB, most + " B committed at most\n" + heap.stats().toText());
+        }
+    }
+
     private static void programRound(Heap heap) {
         SplittableRandom random = new SplittableRandom(7);
         long[] live = new long[20_000];
