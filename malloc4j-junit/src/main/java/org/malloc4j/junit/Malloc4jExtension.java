@@ -106,6 +106,20 @@ import org.opentest4j.TestAbortedException;
  * so an overflow through a raw address goes unseen: leave the closing to the extension to have it
  * checked.
  *
+ * <p>A {@code @TestFactory} is one test to the extension: a {@link Heap} parameter of the factory
+ * method is its heap, which its dynamic tests share (they take no parameters, and JUnit runs no
+ * {@code @BeforeEach} or {@code @AfterEach} around them), and it is checked once, after the last
+ * of them. So a leak fails the factory, not the dynamic test that leaked: a block one dynamic test
+ * leaves live may be one a later dynamic test frees, as the factory meant. To say where to look, the
+ * failure names the dynamic tests (after the containers they are in) that ended with more blocks
+ * live than they began with, with how many more blocks and bytes, up to ten of them; one that left a
+ * block for a later dynamic test to free is named too. If none did, the factory method left the
+ * blocks, or the code making its dynamic tests did; if dynamic tests ran at the same time (JUnit's
+ * parallel execution), the failure says that they cannot be told apart. The global heap's comparison
+ * (below) is made once for the factory as well, and names no dynamic test. To have each dynamic test
+ * checked on its own, write it as a {@code @ParameterizedTest}, whose every invocation gets a heap of
+ * its own.
+ *
  * <p>A test that has already failed (or was aborted) is not failed again for leaks (a failed test
  * rarely cleans up), but its heap is still verified with {@link Heap#check()}, since the misuse it
  * finds may be why the test failed: what {@code check()} throws (a {@link org.malloc4j.MemoryMisuseException}
@@ -241,7 +255,7 @@ public final class Malloc4jExtension
         if (faults != null) {
             builder.faultInjection(faults);
         }
-        return new TestHeap(builder.build(), faults, context.getRoot().getStore(NAMESPACE));
+        return new TestHeap(builder.build(), faults, context.getUniqueId(), context.getRoot().getStore(NAMESPACE));
     }
 
     /** @return {@code "Class.method(Params)"}, or {@code "Class.method [2] args"} for an invocation of a template */
@@ -381,7 +395,16 @@ public final class Malloc4jExtension
     @Override
     public void interceptDynamicTest(Invocation<Void> invocation, DynamicTestInvocationContext invocationContext,
                                      ExtensionContext extensionContext) throws Throwable {
-        proceedFailingOnExhaustion(invocation);
+        // The factory's heap, if it took one: its dynamic tests share it, and it is checked once after them.
+        TestHeap testHeap = servesTest(extensionContext)
+                ? extensionContext.getStore(NAMESPACE).get(TEST_HEAP, TestHeap.class)
+                : null;
+        if (testHeap == null) {
+            proceedFailingOnExhaustion(invocation);
+            return;
+        }
+        testHeap.runDynamicTest(testHeap.dynamicTestName(extensionContext),
+                () -> proceedFailingOnExhaustion(invocation));
     }
 
     @Override
@@ -636,21 +659,101 @@ public final class Malloc4jExtension
         return message.toString();
     }
 
+    /** How many dynamic tests a leak message names at most. */
+    private static final int DYNAMIC_TESTS_NAMED = 10;
+
+    /** A dynamic test that ended with more blocks live in its factory's heap than it began with. */
+    private record DynamicTestGrowth(String name, long blocks, long bytes) {
+        @Override
+        public String toString() {
+            return "'" + name + "' (" + blocks + " block(s), " + bytes + " byte(s))";
+        }
+    }
+
+    /** A dynamic test's run, which may throw anything. */
+    @FunctionalInterface
+    private interface DynamicTestRun {
+        void run() throws Throwable;
+    }
+
     /** One test's heap and its fault policy; closed with the test's context even if afterEach is skipped. */
     private static final class TestHeap implements ExtensionContext.Store.CloseableResource {
         final Heap heap;
         final FaultInjection faults;
+        /** The unique id of the test the heap was made for (a {@code @TestFactory}, for its dynamic tests). */
+        private final String testId;
         /** The store of the whole test run, which keeps the heap for closing again if its close throws. */
         private final ExtensionContext.Store runStore;
+        /** The dynamic tests that ended with more blocks live than they began with, in the order they ended. */
+        private final List<DynamicTestGrowth> dynamicTestGrowth = new ArrayList<>();
+        /** How many of the test's dynamic tests have run, and how many are running now. */
+        private int dynamicTestsRun;
+        private int dynamicTestsRunning;
+        /** Whether a dynamic test began while another was running (parallel execution). */
+        private boolean dynamicTestsOverlapped;
         /** Why the last close threw. */
         private RuntimeException closeFailure;
         /** Whether the last close threw with the heap closed, leaving memory a downcall uses mapped. */
         private boolean closedButMapped;
 
-        TestHeap(Heap heap, FaultInjection faults, ExtensionContext.Store runStore) {
+        TestHeap(Heap heap, FaultInjection faults, String testId, ExtensionContext.Store runStore) {
             this.heap = heap;
             this.faults = faults;
+            this.testId = testId;
             this.runStore = runStore;
+        }
+
+        /** @return the display name of the dynamic test of {@code context}, after those of its containers */
+        String dynamicTestName(ExtensionContext context) {
+            List<String> names = new ArrayList<>();
+            for (ExtensionContext scope = context; scope != null && !scope.getUniqueId().equals(testId);
+                    scope = scope.getParent().orElse(null)) {
+                names.addFirst(scope.getDisplayName());
+            }
+            return String.join(" > ", names);
+        }
+
+        /** Runs a dynamic test of this heap's factory, noting how many more blocks it left live than it found. */
+        void runDynamicTest(String name, DynamicTestRun run) throws Throwable {
+            synchronized (this) {
+                dynamicTestsRun++;
+                dynamicTestsOverlapped |= dynamicTestsRunning++ > 0;
+            }
+            HeapStats before = heap.stats();
+            try {
+                run.run();
+            } finally {
+                HeapStats after = heap.stats();
+                synchronized (this) {
+                    dynamicTestsRunning--;
+                    if (after.liveBlocks() > before.liveBlocks()) {
+                        dynamicTestGrowth.add(new DynamicTestGrowth(name, after.liveBlocks() - before.liveBlocks(),
+                                after.requestedBytes() - before.requestedBytes()));
+                    }
+                }
+            }
+        }
+
+        /**
+         * @return the line of a leak message that says which dynamic tests of this heap's factory left
+         *     more blocks live than they found, or null if no dynamic test ran
+         */
+        private synchronized String dynamicTestsLine() {
+            if (dynamicTestsRun == 0) {
+                return null;
+            }
+            if (dynamicTestsOverlapped) {
+                return "(its dynamic tests ran at the same time, so which of them left the blocks cannot be told)\n";
+            }
+            if (dynamicTestGrowth.isEmpty()) {
+                return "(no dynamic test ended with more blocks live than it began with: the factory method left "
+                        + "them, or the code making its dynamic tests)\n";
+            }
+            List<String> named = dynamicTestGrowth.stream().limit(DYNAMIC_TESTS_NAMED)
+                    .map(DynamicTestGrowth::toString).toList();
+            int more = dynamicTestGrowth.size() - named.size();
+            return "(dynamic tests that ended with more blocks live than they began with: " + String.join(", ", named)
+                    + (more > 0 ? ", and " + more + " more" : "") + ")\n";
         }
 
         /**
@@ -673,12 +776,11 @@ public final class Malloc4jExtension
                 return;
             }
             String message = leakMessage(heap.checkMode(), stats, heap.leaks());
-            if (closed) {
-                // After the first line, which says what was left live.
-                int lineEnd = message.indexOf('\n') + 1;
-                message = message.substring(0, lineEnd) + "(the test closed the heap with them live)\n"
-                        + message.substring(lineEnd);
-            }
+            // After the first line, which says what was left live.
+            int lineEnd = message.indexOf('\n') + 1;
+            String dynamicTests = dynamicTestsLine();
+            message = message.substring(0, lineEnd) + (closed ? "(the test closed the heap with them live)\n" : "")
+                    + (dynamicTests != null ? dynamicTests : "") + message.substring(lineEnd);
             problems.add(new AssertionError(message));
         }
 

@@ -20,14 +20,19 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
@@ -36,6 +41,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.malloc4j.BumpArena;
 import org.malloc4j.CheckMode;
 import org.malloc4j.FaultInjection;
@@ -467,6 +473,30 @@ class Malloc4jExtensionTest {
         }
     }
 
+    /** Factories whose heap, shared by their dynamic tests, is left with blocks live. */
+    @SampleRunner.Sample
+    @LeakCheck
+    static class DynamicTestsSample {
+        @TestFactory
+        Stream<DynamicNode> oneDynamicTestLeaks(Heap heap) {
+            MemorySegment shared = heap.malloc(16); // freed by the last dynamic test
+            return Stream.of(
+                    DynamicTest.dynamicTest("allocatesAndFrees", () -> heap.free(heap.malloc(32))),
+                    DynamicContainer.dynamicContainer("box", Stream.of(
+                            DynamicTest.dynamicTest("leaksTwo", () -> {
+                                heap.malloc(40);
+                                heap.mallocAddress(2);
+                            }))),
+                    DynamicTest.dynamicTest("freesTheShared", () -> heap.free(shared)));
+        }
+
+        @TestFactory
+        List<DynamicTest> leaksInTheFactoryMethod(Heap heap) {
+            heap.malloc(24);
+            return List.of(DynamicTest.dynamicTest("clean", () -> heap.free(heap.malloc(8))));
+        }
+    }
+
     // ---- the tests ----
 
     @Test
@@ -690,6 +720,27 @@ class Malloc4jExtensionTest {
 
         assertSucceeded(results, "freesEverythingThenClosesTheHeap");
         assertSucceeded(results, "closesTheHeapWithAScopeOpen");
+    }
+
+    @Test
+    void aFactoryThatLeaksNamesTheDynamicTestsThatLeftMoreBlocksLiveThanTheyFound() {
+        EngineExecutionResults execution = SampleRunner.execute(DynamicTestsSample.class);
+        Map<String, TestExecutionResult> containers = SampleRunner.containers(execution);
+
+        String message = failure(containers, "oneDynamicTestLeaks").getMessage();
+        assertTrue(message.startsWith("Malloc4jExtension: the test left 2 block(s), 42 byte(s), live in heap "
+                + "'DynamicTestsSample.oneDynamicTestLeaks(Heap)'\n(dynamic tests that ended with more blocks live "
+                + "than they began with: 'box > leaksTwo' (2 block(s), 42 byte(s)))\n"), message);
+        assertTrue(message.contains("Direct leak of 40 byte(s) in 1 object(s)"), message);
+        // each dynamic test passes: a block one leaves may be freed by a later one, so only the factory fails
+        assertEquals(4, execution.testEvents().succeeded().count(), () -> execution.testEvents().list().toString());
+        assertEquals(0, execution.testEvents().failed().count());
+
+        String inFactory = failure(containers, "leaksInTheFactoryMethod").getMessage();
+        assertTrue(inFactory.startsWith("Malloc4jExtension: the test left 1 block(s), 24 byte(s), live in heap "
+                + "'DynamicTestsSample.leaksInTheFactoryMethod(Heap)'\n(no dynamic test ended with more blocks live "
+                + "than it began with: the factory method left them, or the code making its dynamic tests)\n"),
+                inFactory);
     }
 
     @Test
