@@ -62,7 +62,7 @@ final class JsonReport {
         if (!Files.exists(file) && Files.isSymbolicLink(file)) {
             // A link to a file not made yet: the report makes that file through it, so the folder
             // that counts is the one it leads to.
-            Path linked = linkedPath(file);
+            Path linked = Links.end(file);
             if (linked == null) {
                 return "is a link that leads to no file (a loop of links)";
             }
@@ -82,23 +82,6 @@ final class JsonReport {
             return "cannot write " + (exists ? "this file" : "in folder " + folder) + ": " + whyNot(e, exists);
         }
         return null;
-    }
-
-    /**
-     * @return the path a chain of links starting at {@code link} ends at, which is no link, or null
-     *     for a chain too long to follow (a loop) or that cannot be read
-     */
-    private static Path linkedPath(Path link) {
-        Path path = link;
-        // As many links as Linux follows in one path before it gives up (ELOOP).
-        for (int hops = 0; hops < 40 && Files.isSymbolicLink(path); hops++) {
-            try {
-                path = path.toAbsolutePath().getParent().resolve(Files.readSymbolicLink(path));
-            } catch (IOException | InvalidPathException e) {
-                return null;
-            }
-        }
-        return Files.isSymbolicLink(path) ? null : path;
     }
 
     /** Opens {@code file} for writing, or makes it and deletes it if it does not exist, and writes nothing. */

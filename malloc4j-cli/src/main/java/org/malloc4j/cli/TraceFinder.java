@@ -112,13 +112,16 @@ public final class TraceFinder {
         try {
             attributes = Files.readAttributes(path, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("no such file or folder: " + path);
+            throw new IllegalArgumentException(Files.isSymbolicLink(path) ? brokenLink(path)
+                    : "no such file or folder: " + path);
         } catch (AccessDeniedException e) {
             // in a folder that cannot be searched: as a trace that cannot be read
             errors.add(new TraceError(path.toString(), 0, "cannot be read: " + Problems.reason(e)));
             return List.of();
         } catch (IOException e) {
-            throw new IllegalArgumentException(Problems.describe(e), e);
+            // a loop of links is an IOException of its own (ELOOP), in the JDK's words
+            Path end = Files.isSymbolicLink(path) ? Links.end(path) : path;
+            throw new IllegalArgumentException(end == null ? brokenLink(path) : Problems.describe(e), e);
         }
         if (attributes.isRegularFile()) {
             return List.of(TraceSource.file(path));
@@ -195,6 +198,13 @@ public final class TraceFinder {
         errors.sort(Comparator.comparing(TraceError::file));
         foundErrors.addAll(errors);
         return traces;
+    }
+
+    /** @return what is wrong with {@code link}, a symbolic link that leads to no file or folder */
+    private static String brokenLink(Path link) {
+        Path end = Links.end(link);
+        return "a link that leads to no file or folder: " + link
+                + (end == null ? " (a loop of links)" : " (" + end + " does not exist)");
     }
 
     /**

@@ -347,6 +347,23 @@ class MainTest {
     }
 
     @Test
+    void aTraceArgumentThatIsABrokenLinkIsNamedAsOneNotAsAMissingFile() throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("broken-links"));
+        Path dangling = Files.createSymbolicLink(folder.resolve("dangling.rep"), Path.of("missing.rep"));
+        Path loop = Files.createSymbolicLink(folder.resolve("loop.rep"), Path.of("loop.rep"));
+
+        Run toNothing = run("replay", "--allocator", "glibc", dangling.toString());
+        Run toItself = run("replay", "--allocator", "glibc", loop.toString());
+
+        assertEquals(2, toNothing.exitCode(), toNothing.err());
+        assertEquals("malloc4j: a link that leads to no file or folder: " + dangling + " (" + folder.resolve("missing.rep")
+                + " does not exist)", toNothing.err().lines().findFirst().orElseThrow());
+        assertEquals(2, toItself.exitCode(), toItself.err());
+        assertEquals("malloc4j: a link that leads to no file or folder: " + loop + " (a loop of links)",
+                toItself.err().lines().findFirst().orElseThrow());
+    }
+
+    @Test
     void anEmptyPathIsAUsageErrorNotTheCurrentFolder() {
         Run run = run("replay", "--allocator", "glibc", "");
         assertEquals(2, run.exitCode(), run.err());
