@@ -1,6 +1,8 @@
 package org.malloc4j.cli;
 
 import java.io.PrintWriter;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -96,12 +98,31 @@ public final class Main implements Callable<Integer> {
         return false;
     }
 
+    /**
+     * @return what to say of a first argument that names no command ({@code malloc4j reply}), for which
+     *     picocli says only "Unmatched arguments from index 0", or nothing if {@code e} is no such error
+     */
+    private static Optional<String> unknownCommand(CommandLine.ParameterException e) {
+        CommandLine commandLine = e.getCommandLine();
+        if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched) || commandLine.getParent() != null
+                || commandLine.getParseResult() == null || commandLine.getParseResult().hasSubcommand()
+                || unmatched.getUnmatched().isEmpty() || unmatched.getUnmatched().get(0).startsWith("-")) {
+            return Optional.empty();
+        }
+        List<String> commands = commandLine.getSubcommands().values().stream()
+                .filter(command -> !command.getCommandSpec().usageMessage().hidden())
+                .map(CommandLine::getCommandName).toList();
+        return Optional.of("unknown command '" + unmatched.getUnmatched().get(0) + "'; "
+                + (commands.size() == 1 ? "the command is '" + commands.get(0) + "'"
+                        : "the commands are: " + String.join(", ", commands)));
+    }
+
     /** A usage error: the problem and where to find help, without the whole usage text. */
     private static int usageError(CommandLine.ParameterException e, String[] args) {
         CommandLine commandLine = e.getCommandLine();
         PrintWriter err = commandLine.getErr();
         // the message may name a file the user gave, whose name may hold any character
-        err.println("malloc4j: " + Units.printable(e.getMessage()));
+        err.println("malloc4j: " + Units.printable(unknownCommand(e).orElse(e.getMessage())));
         err.println("Try '" + commandLine.getCommandSpec().qualifiedName() + " --help' for more information.");
         err.flush();
         return USAGE;

@@ -363,6 +363,15 @@ class MainTest {
                 toItself.err().lines().findFirst().orElseThrow());
     }
 
+    @ParameterizedTest
+    @CsvSource({"replya", "worker2", "x"})
+    void anUnknownCommandIsNamedAsOneWithTheCommandThereIs(String command) {
+        Run run = run(command, "--allocator", "glibc");
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals(List.of("malloc4j: unknown command '" + command + "'; the command is 'replay'",
+                "Try 'malloc4j --help' for more information."), run.err().lines().toList());
+    }
+
     @Test
     void anEmptyPathIsAUsageErrorNotTheCurrentFolder() {
         Run run = run("replay", "--allocator", "glibc", "");
