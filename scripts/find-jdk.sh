@@ -21,7 +21,7 @@ malloc4j_jdk_start_error() {  # prints why the JDK at $1 does not start, or noth
 }
 
 malloc4j_find_jdk() {
-  local min=22 candidate version warned= broken=
+  local min=22 candidate version warned= broken= older=
   local candidates=()
   [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
   if command -v java >/dev/null 2>&1; then
@@ -43,6 +43,7 @@ malloc4j_find_jdk() {
       export MALLOC4J_JDK_VERSION="$version"
       return 0
     fi
+    [ -n "$version" ] && older="${older:+$older, }$candidate (JDK $version)"
     local why=
     [ -z "$version" ] && why=$(malloc4j_jdk_start_error "$candidate")
     [ -n "$why" ] && broken="${broken:+$broken; }$candidate ($why)"
@@ -60,6 +61,7 @@ malloc4j_find_jdk() {
     fi
   done
   echo "malloc4j: no JDK $min or later found (looked at JAVA_HOME='${JAVA_HOME:-}', java on PATH, /usr/lib/jvm/*)." >&2
+  [ -n "$older" ] && echo "malloc4j: found only older ones: $older." >&2
   if [ -n "$broken" ]; then
     echo "malloc4j: skipped, as they do not start: $broken." >&2
     echo "malloc4j: check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS, or install a JDK $min or later (for example Temurin 25) and set JAVA_HOME to it." >&2

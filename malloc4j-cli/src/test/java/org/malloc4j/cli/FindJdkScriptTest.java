@@ -74,6 +74,19 @@ class FindJdkScriptTest {
         assertTrue(result.output().contains("check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS"), result.output());
     }
 
+    @Test
+    void whenOnlyOlderJdksAreFoundTheMessageNamesThemWithTheirVersions() throws Exception {
+        Path onPath = fakeJdk("jdk-17", "echo '    java.specification.version = 17' >&2");
+        Path home = fakeJdk("jdk-21", "echo '    java.specification.version = 21' >&2");
+
+        Result result = findJdk(home, onPath.resolve("bin"), "/nonexistent");
+
+        assertEquals(1, result.exitCode(), result.output());
+        assertTrue(result.output().contains("malloc4j: no JDK 22 or later found"), result.output());
+        assertTrue(result.output().contains("malloc4j: found only older ones: " + home + " (JDK 21), " + onPath
+                + " (JDK 17).\n"), result.output());
+    }
+
     private record Result(int exitCode, String output) {
     }
 
