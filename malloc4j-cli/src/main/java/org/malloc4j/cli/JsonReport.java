@@ -17,6 +17,9 @@ final class JsonReport {
     /** The {@code --json} target that means standard output. */
     static final String STDOUT = "-";
 
+    /** Where standard output goes: a terminal, a pipe, or the file it is redirected to. */
+    private static final Path STANDARD_OUTPUT = Path.of("/proc/self/fd/1");
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private JsonReport() {
@@ -106,6 +109,21 @@ final class JsonReport {
             return "it takes no new files (" + Problems.reason(e) + ")";
         }
         return Problems.reason(e);
+    }
+
+    /**
+     * @param target a {@code --json} target that {@link #checkTarget} found nothing wrong with
+     * @return {@link #STDOUT} if {@code target} is where standard output goes ({@code /dev/stdout},
+     *     or the file it is redirected to), which written as a file would lose the table there or
+     *     follow it; else {@code target}
+     */
+    static String standardOutputAsDash(String target) {
+        try {
+            return Files.isSameFile(Path.of(target), STANDARD_OUTPUT) ? STDOUT : target;
+        } catch (IOException | InvalidPathException e) {
+            // no such file yet, or standard output is closed
+            return target;
+        }
     }
 
     /**

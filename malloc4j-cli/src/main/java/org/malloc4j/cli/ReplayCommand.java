@@ -81,8 +81,9 @@ final class ReplayCommand implements Callable<Integer> {
     private int repeat;
 
     @Option(names = "--json", paramLabel = "FILE",
-            description = "Also write everything as JSON to FILE, or to standard output with '-' (the table "
-                    + "then goes to standard error).")
+            description = "Also write everything as JSON to FILE, or to standard output with '-' or a FILE "
+                    + "that is where standard output goes, such as /dev/stdout (the table then goes to standard "
+                    + "error).")
     private String json;
 
     @Override
@@ -99,6 +100,7 @@ final class ReplayCommand implements Callable<Integer> {
             err.flush();
             return Main.USAGE;
         }
+        String jsonTarget = json == null ? null : JsonReport.standardOutputAsDash(json);
         TraceFinder.Found found = find();
 
         List<TraceInfo> traces = new ArrayList<>();
@@ -109,7 +111,7 @@ final class ReplayCommand implements Callable<Integer> {
                 ? new WorkerRuns.Outcome(names.stream().map(AllocatorStatus::notRun).toList(), List.of())
                 : new WorkerRuns(repeat, Progress.onTerminal(err)).run(names, parsed, traces);
         ReplayReport report = ReplayReport.of(repeat, runs.statuses(), traces, errors, runs.results());
-        PrintWriter table = JsonReport.STDOUT.equals(json) ? err : out;
+        PrintWriter table = JsonReport.STDOUT.equals(jsonTarget) ? err : out;
         table.print(ResultTable.render(report));
         // a PrintWriter keeps a failed write (a full disk, a closed pipe) to itself until asked
         if (table.checkError() && table == out) {
@@ -117,11 +119,11 @@ final class ReplayCommand implements Callable<Integer> {
             err.flush();
             return ReplayReport.INCORRECT;
         }
-        if (json != null) {
+        if (jsonTarget != null) {
             try {
-                JsonReport.write(report, json, out);
+                JsonReport.write(report, jsonTarget, out);
             } catch (IOException e) {
-                String target = JsonReport.STDOUT.equals(json) ? "standard output" : json;
+                String target = JsonReport.STDOUT.equals(jsonTarget) ? "standard output" : jsonTarget;
                 err.println("malloc4j: the JSON report could not be written to "
                         + Units.printable(target + ": " + Problems.reason(e)));
                 err.flush();

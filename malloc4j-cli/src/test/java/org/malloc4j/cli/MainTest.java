@@ -335,6 +335,41 @@ class MainTest {
         };
     }
 
+    /**
+     * A --json FILE that is where standard output goes, piped ({@code --json /dev/stdout | jq}) or
+     * redirected to that file, is standard output, as {@code -} is: the table goes to standard error
+     * instead of coming before the JSON in the pipe, or being truncated away by the report's write.
+     */
+    @Test
+    void aJsonTargetThatIsStandardOutputIsWrittenAsDashIs() throws Exception {
+        String trace = traces.resolve("one.rep").toString();
+        Path redirected = dir.resolve("redirected.json");
+
+        Process piped = command("--json", "/dev/stdout", trace).start();
+        String pipedErr = new String(piped.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        JsonNode pipedReport = JSON.readTree(piped.getInputStream().readAllBytes());
+        assertTrue(piped.waitFor(60, TimeUnit.SECONDS), "the command did not finish");
+        assertEquals(0, piped.exitValue(), pipedErr);
+        assertEquals(0, pipedReport.get("exitCode").asInt());
+        assertTrue(pipedErr.contains("Utilization: peak live bytes / peak footprint"), pipedErr);
+
+        Process toFile = command("--json", redirected.toString(), trace).redirectOutput(redirected.toFile()).start();
+        String toFileErr = new String(toFile.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(toFile.waitFor(60, TimeUnit.SECONDS), "the command did not finish");
+        assertEquals(0, toFile.exitValue(), toFileErr);
+        assertEquals(0, JSON.readTree(redirected.toFile()).get("exitCode").asInt());
+        assertTrue(toFileErr.contains("Utilization: peak live bytes / peak footprint"), toFileErr);
+    }
+
+    /** @return the command in a JVM of its own, replaying with glibc once, with {@code args} after */
+    private static ProcessBuilder command(String... args) {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "replay", "--allocator", "glibc", "--repeat", "1"));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command);
+    }
+
     @Test
     void aTableThatStandardOutputRefusesExitsWithOne() {
         Writer full = fullStandardOutput();
