@@ -96,7 +96,9 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String jsonProblem = json == null ? null : JsonReport.checkTarget(json);
         if (jsonProblem != null) {
-            err.println("malloc4j: --json " + Units.printable(json + ": " + jsonProblem));
+            // a blank FILE quoted, or the line would read "--json : not a file name"
+            String shown = json.isBlank() ? "'" + json + "'" : json;
+            err.println("malloc4j: --json " + Units.printable(shown + ": " + jsonProblem));
             err.flush();
             return Main.USAGE;
         }

@@ -160,6 +160,9 @@ class MainTest {
         return Stream.of(
                 Arguments.of("/nonexist/x.json", "malloc4j: --json /nonexist/x.json: folder /nonexist does not exist"),
                 Arguments.of("/tmp", "malloc4j: --json /tmp: is a folder; give the path of a file to write"),
+                // quoted, as the empty FILE|DIR argument is, so the message does not read "--json : ..."
+                Arguments.of("", "malloc4j: --json '': not a file name"),
+                Arguments.of(" ", "malloc4j: --json ' ': not a file name"),
                 Arguments.of("TRACE/x.json", "malloc4j: --json TRACE/x.json: TRACE is not a folder"),
                 Arguments.of("TRACE", "malloc4j: --json TRACE: is named as a trace (.rep, .rep.gz), not as a report; "
                         + "give the JSON report another file name"),
