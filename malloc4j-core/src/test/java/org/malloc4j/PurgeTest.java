@@ -310,6 +310,42 @@ class PurgeTest {
     }
 
     /**
+     * The same two loops of huge buffers, with 128 MiB of another thread's blocks live in the heap
+     * all along. The live bytes were those of the committing thread's view, which holds neither the
+     * other thread's blocks nor the ones it freed, so the second loop's 100 MiB buffer did not look
+     * like growth against the 128 MiB the other thread had set: the first loop's kept mappings stayed
+     * committed under the second's, 236 MiB over the held blocks instead of 180.
+     */
+    @Test
+    void aLoopOfLargerHugeBuffersIsGuardedAgainWhileAnotherThreadHoldsMoreLiveBytes() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("huge-loops-held").purgeDelay(Duration.ofHours(1)).build()) {
+            long[] held = new long[2048];
+            Thread holder = new Thread(() -> {
+                for (int i = 0; i < held.length; i++) {
+                    held[i] = heap.mallocAddress(64 * KIB);
+                }
+            });
+            holder.start();
+            holder.join();
+            long heldCommitted = heap.stats().committedBytes();
+            for (int round = 0; round < 60; round++) {
+                heap.free(heap.malloc((round % 2 == 0 ? 20 : 36) * MIB));
+            }
+            HeapStats first = heap.stats();
+            for (int round = 0; round < 30; round++) {
+                heap.free(heap.malloc((round % 2 == 0 ? 80 : 100) * MIB));
+            }
+            HeapStats after = heap.stats();
+            assertTrue(after.peakCommittedBytes() - heldCommitted <= (80 + 100) * MIB, heldCommitted + " B held, first"
+                    + " loop's peak " + first.peakCommittedBytes() + " B\n" + after.toText());
+            for (long block : held) {
+                heap.freeAddress(block);
+            }
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /**
      * Bursts of huge buffers (20, 36, 50 and 70 MiB, each freed before the next) with the heap idle
      * between them, until the purger has given every kept mapping back. With no retired page to
      * purge, it did not count that as idle, so what the peak guard returned added up across the

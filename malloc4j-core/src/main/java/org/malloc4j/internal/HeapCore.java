@@ -75,6 +75,8 @@ public final class HeapCore implements Allocator {
     private final long[] stripeHints = new long[STRIPE_HINTS];
     /** Platform thread heaps alive or not yet swept; guarded by the span lock. */
     private final List<ThreadHeap> registry = new ArrayList<>();
+    /** {@link #registry} as published for {@link #liveBytes}, which reads it without the span lock. */
+    private volatile ThreadHeap[] registered = new ThreadHeap[0];
     private volatile boolean closed;
     /** Whether the purger has a run queued for this heap. */
     final java.util.concurrent.atomic.AtomicBoolean purgeScheduled = new java.util.concurrent.atomic.AtomicBoolean();
@@ -593,28 +595,41 @@ public final class HeapCore implements Allocator {
     /**
      * Whether the live bytes grew by more than an eighth since this last said so: the sign that a
      * commit at the footprint's peak comes with new data, not with a loop going round at the peak
-     * ({@link SpanAllocator#guardsPeak}). Live bytes from the committing thread's view, as
-     * {@link #freeInPages} counts them: its own blocks' usable bytes and the large blocks', plus
-     * the bytes being committed, for the block they are for. A block counts in the others only
-     * once it has its memory, so a program whose live data is one huge buffer at a time showed no
-     * growth when its buffers grew: a loop of 80 and 100 MiB buffers after a loop of 20 and 36 MiB
-     * ones kept the first loop's mappings committed under its own, a 236 MiB peak instead of 180
-     * ({@code PurgeTest}). Read and written racily: a lost update only moves when the guard takes
-     * up again.
+     * ({@link SpanAllocator#guardsPeak}). The heap's live bytes, every thread's blocks and the large
+     * ones ({@link #liveBytes}), plus the bytes being committed, for the block they are for. A block
+     * counts in the others only once it has its memory, so a program whose live data is one huge
+     * buffer at a time showed no growth when its buffers grew: a loop of 80 and 100 MiB buffers after
+     * a loop of 20 and 36 MiB ones kept the first loop's mappings committed under its own, a 236 MiB
+     * peak instead of 180 ({@code PurgeTest}). Counted from the committing thread's view alone, the
+     * same loops showed no growth while another thread held 128 MiB of blocks. Read and written
+     * racily: a lost update only moves when the guard takes up again.
      *
-     * @param page the page that commits, or null for a large or huge block (the calling thread's)
      * @param bytes the bytes the commit adds
      */
-    boolean liveRose(Page page, long bytes) {
-        ThreadHeap heap = page != null && page.owner != null ? page.owner
-                : Thread.currentThread().isVirtual() ? null : ownHeap();
-        long live = (heap != null ? heap.usableBytes : 0) + largeUsable + bytes;
+    boolean liveRose(long bytes) {
+        long live = liveBytes() + bytes;
         long peak = livePeak;
         if (live > peak + (peak >> 3)) {
             livePeak = live;
             return true;
         }
         return false;
+    }
+
+    /**
+     * @return the usable bytes of the heap's live blocks, as {@link #stats} counts them but without
+     *     the span lock or the stripes' locks: read racily, a thread ending or a free by another
+     *     thread meanwhile may count a block twice or not at all
+     */
+    private long liveBytes() {
+        long live = remoteUsable.sum() + largeUsable + endedUsable;
+        for (ThreadHeap heap : registered) {
+            live += heap.usableBytes;
+        }
+        for (ThreadHeap stripe : stripes) {
+            live += stripe.usableBytes;
+        }
+        return live;
     }
 
     /** The heap went idle: the next growth of its live bytes is new again ({@link #liveRose}). */
@@ -1562,6 +1577,7 @@ public final class HeapCore implements Allocator {
         spans.lock.lock();
         try {
             registry.add(heap);
+            registered = registry.toArray(ThreadHeap[]::new);
         } finally {
             spans.lock.unlock();
         }
@@ -1576,12 +1592,17 @@ public final class HeapCore implements Allocator {
             return;
         }
         lastSweepNanos = time;
+        boolean swept = false;
         for (int i = registry.size() - 1; i >= 0; i--) {
             ThreadHeap heap = registry.get(i);
             if (!heap.thread.isAlive()) {
                 registry.remove(i);
                 abandon(heap);
+                swept = true;
             }
+        }
+        if (swept) {
+            registered = registry.toArray(ThreadHeap[]::new);
         }
     }
 

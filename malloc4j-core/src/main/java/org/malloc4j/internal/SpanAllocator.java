@@ -227,7 +227,7 @@ final class SpanAllocator {
         if (!core.mayCommit() || core.isClosed()) {
             return false;
         }
-        if (wouldRaisePeak(bytes) && guardsPeak(page, bytes)) {
+        if (wouldRaisePeak(bytes) && guardsPeak(bytes)) {
             core.beforePeak(bytes, page);
         }
         return addCommitted(bytes) || (purgeForRoom(page) && addCommitted(bytes));
@@ -242,14 +242,13 @@ final class SpanAllocator {
     }
 
     /**
-     * @param page the page that commits, or null for a large or huge block
      * @param bytes the bytes the commit adds
      * @return whether a commit that would set a new peak returns unused memory first: until the
      *     bytes returned so, since the live bytes last grew, reach {@link #PEAK_GUARD_PEAKS} times
      *     the peak
      */
-    boolean guardsPeak(Page page, long bytes) {
-        if (core.liveRose(page, bytes)) {
+    boolean guardsPeak(long bytes) {
+        if (core.liveRose(bytes)) {
             guardedBytes.set(0);
             loopAtPeak = false;
             return true;
@@ -445,7 +444,7 @@ final class SpanAllocator {
     /** Adds a freshly laid-out page's bookkeeping to the estimate; {@link #retire} takes it off. */
     private void charge(Page page) {
         page.metadataCharged = page.metadataBytes();
-        if (!pool.isEmpty() && wouldRaisePeak(page.metadataCharged) && guardsPeak(page, page.metadataCharged)) {
+        if (!pool.isEmpty() && wouldRaisePeak(page.metadataCharged) && guardsPeak(page.metadataCharged)) {
             purgeForPeak(page.metadataCharged);
         }
         notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged));
