@@ -662,11 +662,15 @@ public final class Malloc4jExtension
     /** How many dynamic tests a leak message names at most. */
     private static final int DYNAMIC_TESTS_NAMED = 10;
 
-    /** A dynamic test that ended with more blocks live in its factory's heap than it began with. */
+    /**
+     * A dynamic test that ended with more blocks live in its factory's heap than it began with, and
+     * {@code bytes} more requested bytes: fewer, if it freed larger blocks than it left.
+     */
     private record DynamicTestGrowth(String name, long blocks, long bytes) {
         @Override
         public String toString() {
-            return "'" + name + "' (" + blocks + " block(s), " + bytes + " byte(s))";
+            return "'" + name + "' (" + blocks + " block(s), " + (bytes >= 0 ? bytes + " byte(s)"
+                    : "but " + -bytes + " byte(s) fewer: it freed larger blocks than it left") + ")";
         }
     }
 

@@ -497,6 +497,21 @@ class Malloc4jExtensionTest {
         }
     }
 
+    /** A factory whose dynamic test frees a larger block than the ones it leaves live. */
+    @SampleRunner.Sample
+    @LeakCheck
+    static class DynamicTestFreeingMoreBytesSample {
+        @TestFactory
+        List<DynamicTest> freesALargerBlockThanItLeaves(Heap heap) {
+            MemorySegment shared = heap.malloc(1000);
+            return List.of(DynamicTest.dynamicTest("freesTheSharedLeaksTwo", () -> {
+                heap.free(shared);
+                heap.malloc(10);
+                heap.malloc(20);
+            }));
+        }
+    }
+
     // ---- the tests ----
 
     @Test
@@ -741,6 +756,17 @@ class Malloc4jExtensionTest {
                 + "'DynamicTestsSample.leaksInTheFactoryMethod(Heap)'\n(no dynamic test ended with more blocks live "
                 + "than it began with: the factory method left them, or the code making its dynamic tests)\n"),
                 inFactory);
+    }
+
+    @Test
+    void aDynamicTestThatFreedMoreBytesThanItLeftIsNamedWithoutANegativeByteCount() {
+        Map<String, TestExecutionResult> containers =
+                SampleRunner.containers(SampleRunner.execute(DynamicTestFreeingMoreBytesSample.class));
+        String message = failure(containers, "freesALargerBlockThanItLeaves").getMessage();
+        assertTrue(message.startsWith("Malloc4jExtension: the test left 2 block(s), 30 byte(s), live in heap "
+                + "'DynamicTestFreeingMoreBytesSample.freesALargerBlockThanItLeaves(Heap)'\n(dynamic tests that ended "
+                + "with more blocks live than they began with: 'freesTheSharedLeaksTwo' (1 block(s), but 970 byte(s) "
+                + "fewer: it freed larger blocks than it left))\n"), message);
     }
 
     @Test
