@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
@@ -53,6 +54,25 @@ class LauncherScriptTest {
         assertTrue(output.contains("java called: --enable-native-access=ALL-UNNAMED -jar "), output);
     }
 
+    /**
+     * Linked from a folder on the PATH ({@code ~/bin}, say), the launcher and the build script find
+     * the project where the link leads, not beside the link.
+     */
+    @Test
+    void aLinkToTheLauncherOrTheBuildScriptRunsTheProjectItLeadsTo(@TempDir Path bin) throws Exception {
+        layout();
+        Files.copy(PROJECT.resolve("build"), project.resolve("build"), StandardCopyOption.REPLACE_EXISTING);
+        executable(project.resolve("jdk/bin/mvn"), "#!/bin/sh\necho \"mvn called: $*\"\n");
+        Files.createSymbolicLink(bin.resolve("malloc4j"), project.resolve("malloc4j"));
+        Files.createSymbolicLink(bin.resolve("build"), project.resolve("build"));
+
+        String launched = launch(bin.resolve("malloc4j"), "replay");
+        assertTrue(launched.contains("java called: --enable-native-access=ALL-UNNAMED -jar "
+                + project.resolve("malloc4j-cli/target/malloc4j.jar")), launched);
+        String built = launch(bin.resolve("build"), "test");
+        assertTrue(built.contains("mvn called: -B -ntp verify"), built);
+    }
+
     /** The files the launcher looks at, all older than the jar, with a fake build and JDK. */
     private void layout() throws IOException {
         Files.createDirectories(project.resolve("scripts"));
@@ -80,7 +100,11 @@ class LauncherScriptTest {
     }
 
     private String launch() throws IOException, InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder("bash", project.resolve("malloc4j").toString(), "replay");
+        return launch(project.resolve("malloc4j"), "replay");
+    }
+
+    private String launch(Path script, String argument) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder("bash", script.toString(), argument);
         builder.environment().put("JAVA_HOME", project.resolve("jdk").toString());
         builder.redirectErrorStream(true);
         Process process = builder.start();
