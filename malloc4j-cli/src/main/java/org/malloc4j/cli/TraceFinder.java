@@ -165,7 +165,10 @@ public final class TraceFinder {
                             if (TraceSource.isTraceFile(file.getFileName().toString())) {
                                 if (!attributes.isRegularFile()) {
                                     // Named as a trace, so meant as one: skipping it would replay less than was asked.
-                                    throw notRegular("not a regular file, in folder " + folder + ": ", file);
+                                    throw Files.exists(file) ? notRegular("not a regular file, in folder " + folder
+                                            + ": ", file) : new IllegalArgumentException(brokenLink(
+                                                    "a link that leads to no file or folder, in folder " + folder
+                                                            + ": ", file));
                                 }
                                 traces.add(file);
                             }
@@ -202,9 +205,13 @@ public final class TraceFinder {
 
     /** @return what is wrong with {@code link}, a symbolic link that leads to no file or folder */
     private static String brokenLink(Path link) {
+        return brokenLink("a link that leads to no file or folder: ", link);
+    }
+
+    /** @return {@code what}, then {@code link}, with the missing file it leads to or the loop of links */
+    private static String brokenLink(String what, Path link) {
         Path end = Links.end(link);
-        return "a link that leads to no file or folder: " + link
-                + (end == null ? " (a loop of links)" : " (" + end + " does not exist)");
+        return what + link + (end == null ? " (a loop of links)" : " (" + end + " does not exist)");
     }
 
     /**
@@ -212,7 +219,7 @@ public final class TraceFinder {
      * would reach the first reader only.
      */
     private static IllegalArgumentException notRegular(String what, Path path) {
-        String kind = Files.exists(path) ? "a pipe, socket or device cannot be replayed" : "a link that leads to no file";
-        return new IllegalArgumentException(what + path + " (" + kind + "; copy the trace to a file)");
+        return new IllegalArgumentException(what + path + " (a pipe, socket or device cannot be replayed; copy the"
+                + " trace to a file)");
     }
 }

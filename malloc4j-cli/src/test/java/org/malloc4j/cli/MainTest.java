@@ -446,7 +446,33 @@ class MainTest {
         Files.createSymbolicLink(fifo, folder.resolve("gone.rep"));
         run = run("replay", "--allocator", "glibc", folder.toString());
         assertEquals(2, run.exitCode(), run.err());
-        assertTrue(run.err().contains(fifo + " (a link that leads to no file;"), run.err());
+        assertTrue(run.err().contains(fifo + " (" + folder.resolve("gone.rep") + " does not exist)"), run.err());
+    }
+
+    /**
+     * A broken link named as a trace in a folder is named as one, with the missing file it leads to
+     * or the loop of links, as a broken link given as an argument is: not as a file that is not
+     * regular, to be copied to one.
+     */
+    @Test
+    void aBrokenLinkNamedAsATraceInAFolderSaysWhereItLeads() throws Exception {
+        Path dangling = Files.createDirectories(dir.resolve("with-dangling-link"));
+        Files.writeString(dangling.resolve("a.rep"), SMALL);
+        Path toNothing = Files.createSymbolicLink(dangling.resolve("b.rep"), Path.of("../missing/b.rep"));
+        Path looping = Files.createDirectories(dir.resolve("with-looping-link"));
+        Files.writeString(looping.resolve("a.rep"), SMALL);
+        Path toItself = Files.createSymbolicLink(looping.resolve("b.rep"), Path.of("b.rep"));
+
+        Run toNothingRun = run("replay", "--allocator", "glibc", dangling.toString());
+        Run toItselfRun = run("replay", "--allocator", "glibc", looping.toString());
+
+        assertEquals(2, toNothingRun.exitCode(), toNothingRun.err());
+        assertEquals("malloc4j: a link that leads to no file or folder, in folder " + dangling + ": " + toNothing + " ("
+                + dangling.resolve("../missing/b.rep") + " does not exist)",
+                toNothingRun.err().lines().findFirst().orElseThrow());
+        assertEquals(2, toItselfRun.exitCode(), toItselfRun.err());
+        assertEquals("malloc4j: a link that leads to no file or folder, in folder " + looping + ": " + toItself
+                + " (a loop of links)", toItselfRun.err().lines().findFirst().orElseThrow());
     }
 
     @Test
