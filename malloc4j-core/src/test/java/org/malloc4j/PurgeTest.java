@@ -295,14 +295,8 @@ class PurgeTest {
     @Test
     void aLoopOfLargerHugeBuffersAfterALoopAtThePeakIsGuardedAgain() {
         try (Heap heap = Heap.builder().name("huge-loops").purgeDelay(Duration.ofHours(1)).build()) {
-            for (int round = 0; round < 30; round++) {
-                heap.free(heap.malloc((round % 2 == 0 ? 20 : 36) * MIB));
-            }
-            HeapStats first = heap.stats();
-            for (int round = 0; round < 30; round++) {
-                heap.free(heap.malloc((round % 2 == 0 ? 80 : 100) * MIB));
-            }
-            HeapStats after = heap.stats();
+            HeapStats first = hugeBuffersInTurn(heap, 30, 20, 36);
+            HeapStats after = hugeBuffersInTurn(heap, 30, 80, 100);
             assertTrue(after.peakCommittedBytes() <= (80 + 100) * MIB, "first loop's peak "
                     + first.peakCommittedBytes() + " B\n" + after.toText());
             assertEquals(0, after.liveBlocks());
@@ -328,14 +322,8 @@ class PurgeTest {
             holder.start();
             holder.join();
             long heldCommitted = heap.stats().committedBytes();
-            for (int round = 0; round < 60; round++) {
-                heap.free(heap.malloc((round % 2 == 0 ? 20 : 36) * MIB));
-            }
-            HeapStats first = heap.stats();
-            for (int round = 0; round < 30; round++) {
-                heap.free(heap.malloc((round % 2 == 0 ? 80 : 100) * MIB));
-            }
-            HeapStats after = heap.stats();
+            HeapStats first = hugeBuffersInTurn(heap, 60, 20, 36);
+            HeapStats after = hugeBuffersInTurn(heap, 30, 80, 100);
             assertTrue(after.peakCommittedBytes() - heldCommitted <= (80 + 100) * MIB, heldCommitted + " B held, first"
                     + " loop's peak " + first.peakCommittedBytes() + " B\n" + after.toText());
             for (long block : held) {
@@ -367,6 +355,14 @@ class PurgeTest {
             }
             assertTrue(most <= 70 * MIB, most + " B committed at most\n" + heap.stats().toText());
         }
+    }
+
+    /** Allocates and frees {@code rounds} huge buffers, of {@code evenMib} and {@code oddMib} MiB in turn. */
+    private static HeapStats hugeBuffersInTurn(Heap heap, int rounds, long evenMib, long oddMib) {
+        for (int round = 0; round < rounds; round++) {
+            heap.free(heap.malloc((round % 2 == 0 ? evenMib : oddMib) * MIB));
+        }
+        return heap.stats();
     }
 
     private static void programRound(Heap heap) {
