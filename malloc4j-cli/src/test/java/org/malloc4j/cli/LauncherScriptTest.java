@@ -73,6 +73,27 @@ class LauncherScriptTest {
         assertTrue(built.contains("mvn called: -B -ntp verify"), built);
     }
 
+    /**
+     * The benchmark scripts, linked from elsewhere, find their jar beside themselves too, where
+     * they stopped with 'scripts/find-jdk.sh: No such file or directory' beside the link.
+     */
+    @Test
+    void aLinkToABenchmarkScriptRunsTheProjectItLeadsTo(@TempDir Path bin) throws Exception {
+        layout();
+        Path bench = Files.createDirectories(project.resolve("malloc4j-bench"));
+        Files.copy(PROJECT.resolve("malloc4j-bench/memory-return"), bench.resolve("memory-return"));
+        Files.setLastModifiedTime(Files.writeString(bench.resolve("pom.xml"), "as built"), OLDER);
+        Files.setLastModifiedTime(Files.createDirectories(bench.resolve("src")), OLDER);
+        Path jar = Files.createDirectories(bench.resolve("target")).resolve("benchmarks.jar");
+        Files.setLastModifiedTime(Files.writeString(jar, "jar"), JAR_TIME);
+        Files.setLastModifiedTime(bench, OLDER);
+        Files.createSymbolicLink(bin.resolve("memory-return"), bench.resolve("memory-return"));
+
+        String launched = launch(bin.resolve("memory-return"), "--only");
+        assertTrue(launched.contains("java called: --enable-native-access=ALL-UNNAMED -cp " + jar
+                + " org.malloc4j.bench.MemoryReturn --only"), launched);
+    }
+
     /** The files the launcher looks at, all older than the jar, with a fake build and JDK. */
     private void layout() throws IOException {
         Files.createDirectories(project.resolve("scripts"));
