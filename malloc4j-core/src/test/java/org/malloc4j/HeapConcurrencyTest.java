@@ -229,6 +229,52 @@ class HeapConcurrencyTest {
     }
 
     @Test
+    void shortLivedThreadsOneRoundAfterAnotherReuseThePagesOfThoseThatEnded() throws Exception {
+        // Each round is over in well under the 50 ms between the sweeps that look for ended
+        // threads on the way to a fresh page, and the purger (10 s delay) never runs: only the
+        // next thread's registration finds the ended ones in time.
+        try (Heap churn = Heap.builder().name("thread-churn").purgeDelay(Duration.ofSeconds(10)).build()) {
+            long firstPeak = 0;
+            for (int round = 0; round < 16; round++) {
+                List<Thread> workers = new ArrayList<>();
+                for (int t = 0; t < 3; t++) {
+                    long seed = t;
+                    workers.add(Thread.ofPlatform().start(() -> churnSlots(churn, new SplittableRandom(seed))));
+                }
+                for (Thread worker : workers) {
+                    worker.join();
+                }
+                HeapStats stats = churn.stats();
+                assertEquals(0, stats.liveBlocks(), "round " + round + "\n" + stats.toText());
+                if (round == 0) {
+                    firstPeak = stats.peakCommittedBytes();
+                }
+                assertTrue(stats.peakCommittedBytes() <= firstPeak * 3 / 2, "round " + round + ": the peak grew from "
+                        + firstPeak + " B in the first round, with the same live bytes\n" + stats.toText());
+            }
+        }
+    }
+
+    /** A thread's working set of 4,000 slots of 16 B - 20 KB blocks, 40,000 steps, then all freed. */
+    private static void churnSlots(Heap heap, SplittableRandom random) {
+        long[] live = new long[4_000];
+        for (int step = 0; step < 40_000; step++) {
+            int slot = random.nextInt(live.length);
+            if (live[slot] != 0) {
+                heap.freeAddress(live[slot]);
+                live[slot] = 0;
+            } else {
+                live[slot] = heap.mallocAddress(random.nextInt(16, random.nextInt(8) == 0 ? 20_000 : 600));
+            }
+        }
+        for (long address : live) {
+            if (address != 0) {
+                heap.freeAddress(address);
+            }
+        }
+    }
+
+    @Test
     void withoutTrimThePurgerReclaimsThePagesOfEndedThreads() throws Exception {
         for (int round = 0; round < 20; round++) {
             List<MemorySegment> orphans = allocateInThreadThatEnds(1000, 1000);
