@@ -232,7 +232,8 @@ class HeapConcurrencyTest {
     void shortLivedThreadsOneRoundAfterAnotherReuseThePagesOfThoseThatEnded() throws Exception {
         // Each round is over in well under the 50 ms between the sweeps that look for ended
         // threads on the way to a fresh page, and the purger (10 s delay) never runs: only the
-        // next thread's registration finds the ended ones in time.
+        // next thread's registration finds the ended ones in time. Before it did, the peak was 3 to
+        // 4.5 times the first round's by the last round; now 1.1 to 1.4 times.
         try (Heap churn = Heap.builder().name("thread-churn").purgeDelay(Duration.ofSeconds(10)).build()) {
             long firstPeak = 0;
             for (int round = 0; round < 16; round++) {
@@ -249,7 +250,7 @@ class HeapConcurrencyTest {
                 if (round == 0) {
                     firstPeak = stats.peakCommittedBytes();
                 }
-                assertTrue(stats.peakCommittedBytes() <= firstPeak * 3 / 2, "round " + round + ": the peak grew from "
+                assertTrue(stats.peakCommittedBytes() <= firstPeak * 2, "round " + round + ": the peak grew from "
                         + firstPeak + " B in the first round, with the same live bytes\n" + stats.toText());
             }
         }

@@ -45,14 +45,17 @@ import org.malloc4j.HeapStats;
  *       virtual threads each allocate and free a few blocks; the same 100,000 tasks on a pool of
  *       {@code availableProcessors()} platform threads; and 100,000 virtual threads in child JVMs
  *       with 1, 2 and 8 carrier threads, and with 8 processors.
+ *   <li><b>threads</b>: platform threads coming and going ({@link ThreadTurnover}): the peak committed
+ *       bytes over rounds of short-lived threads, and the time to grow a heap while 4,000 other
+ *       threads each hold a block of it, against one.
  * </ol>
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp malloc4j-bench/target/benchmarks.jar \
- *      org.malloc4j.bench.MemoryReturn [--json FILE] [--only return,loop,touch,vthreads]
+ *      org.malloc4j.bench.MemoryReturn [--json FILE] [--only return,loop,touch,vthreads,threads]
  * </pre>
  *
- * It takes about 30 s (plus about 10 s for the child JVMs' start) and needs about 1.2 GiB of free
+ * It takes about 40 s (plus about 10 s for the child JVMs' start) and needs about 1.2 GiB of free
  * memory. Counts (OS calls, bytes) are exact; times depend on the machine and its load.
  */
 public final class MemoryReturn {
@@ -85,7 +88,7 @@ public final class MemoryReturn {
      * of 48 size classes and 2 x 48 page lists), for scale: what a heap per virtual thread would cost.
      */
     static final long THREAD_HEAP_BYTES = 64 + 3 * (16 + 4 * 48) + 48 * 2 * 32;
-    static final List<String> SECTIONS = List.of("return", "loop", "touch", "vthreads");
+    static final List<String> SECTIONS = List.of("return", "loop", "touch", "vthreads", "threads");
 
     private final Map<String, Object> results = new LinkedHashMap<>();
     private final List<String> verdicts = new ArrayList<>();
@@ -131,7 +134,7 @@ public final class MemoryReturn {
     private static void usage(String problem) {
         String text = """
                 usage: java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar org.malloc4j.bench.MemoryReturn \\
-                            [--json FILE] [--only return,loop,touch,vthreads]
+                            [--json FILE] [--only return,loop,touch,vthreads,threads]
                 Measures memory returned to the OS after frees, OS calls of alloc/free loops, the cost
                 of a fresh 4 KiB page, and heap metadata under virtual threads. About 35 s.""";
         if (problem != null) {
@@ -164,6 +167,9 @@ public final class MemoryReturn {
         }
         if (sections.contains("vthreads")) {
             virtualThreads();
+        }
+        if (sections.contains("threads")) {
+            threadTurnover();
         }
         System.out.printf("%n== Targets%n");
         verdicts.forEach(line -> System.out.println("  " + line));
@@ -830,6 +836,56 @@ public final class MemoryReturn {
         }
         System.out.printf("   child JVM with %s failed (exit %d):%n%s%n", option, status, output.strip());
         return null;
+    }
+
+    // ---- 5. platform threads coming and going ----
+
+    /** Growth runs per thread count; the fastest counts, as the one least disturbed by the machine. */
+    static final int GROWTH_RUNS = 3;
+    static final int GROWTH_IDLE_THREADS = 4_000;
+
+    private void threadTurnover() throws InterruptedException {
+        System.out.printf("%n== 5. Platform threads coming and going%n");
+        System.out.printf("   churn: %d rounds of %d threads started as the last round's ended, each %,d random"
+                + " mallocs/frees of 16 B-20 KB over %,d slots, all freed;%n   peak committed after rounds 1, 2, 4,"
+                + " 8, 16 (the live bytes are the same every round):%n", ThreadTurnover.CHURN_ROUNDS,
+                ThreadTurnover.CHURN_THREADS, ThreadTurnover.CHURN_STEPS, ThreadTurnover.CHURN_SLOTS);
+        long[] peaks = ThreadTurnover.churnPeaks();
+        StringBuilder line = new StringBuilder("  ");
+        List<Long> peakList = new ArrayList<>();
+        for (int round = 0; round < peaks.length; round++) {
+            peakList.add(peaks[round]);
+            if (Integer.bitCount(round + 1) == 1) {
+                line.append(String.format("  round %d: %s", round + 1, mib(peaks[round])));
+            }
+        }
+        System.out.println(line);
+        double growth = peaks[peaks.length - 1] / (double) peaks[0];
+        Map<String, Object> turnover = new LinkedHashMap<>();
+        turnover.put("churnPeakCommittedBytes", peakList);
+        turnover.put("churnPeakGrowth", round2(growth));
+        verdicts.add(String.format("INFO short-lived threads: peak committed after %d rounds %.2f x the first"
+                + " round's, with the same live bytes", peaks.length, growth));
+
+        System.out.printf("   growth: one thread allocates %s in %d B blocks on a fresh heap while other threads"
+                + " each hold a block;%n   the fastest of %d runs:%n", mib(ThreadTurnover.GROWTH_BYTES),
+                ThreadTurnover.GROWTH_BLOCK, GROWTH_RUNS);
+        Map<String, Object> growthMs = new LinkedHashMap<>();
+        double[] best = new double[2];
+        int[] idleCounts = {1, GROWTH_IDLE_THREADS};
+        for (int i = 0; i < idleCounts.length; i++) {
+            long fastest = Long.MAX_VALUE;
+            for (int run = 0; run < GROWTH_RUNS; run++) {
+                fastest = Math.min(fastest, ThreadTurnover.growthNanos(idleCounts[i]));
+            }
+            best[i] = fastest / 1e6;
+            System.out.printf("   %,6d idle threads   %,8.1f ms%n", idleCounts[i], best[i]);
+            growthMs.put(String.valueOf(idleCounts[i]), round1(best[i]));
+        }
+        turnover.put("growthMsByIdleThreads", growthMs);
+        results.put("threadTurnover", turnover);
+        verdicts.add(String.format("INFO growth to %s with %,d idle threads: %.1f x the time with 1",
+                mib(ThreadTurnover.GROWTH_BYTES), GROWTH_IDLE_THREADS, best[1] / best[0]));
     }
 
     // ---- helpers ----
