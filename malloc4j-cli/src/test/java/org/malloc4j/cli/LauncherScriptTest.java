@@ -82,6 +82,7 @@ class LauncherScriptTest {
         layout();
         Path bench = Files.createDirectories(project.resolve("malloc4j-bench"));
         Files.copy(PROJECT.resolve("malloc4j-bench/memory-return"), bench.resolve("memory-return"));
+        Files.copy(PROJECT.resolve("malloc4j-bench/jar.sh"), bench.resolve("jar.sh"));
         Files.setLastModifiedTime(Files.writeString(bench.resolve("pom.xml"), "as built"), OLDER);
         Files.setLastModifiedTime(Files.createDirectories(bench.resolve("src")), OLDER);
         Path jar = Files.createDirectories(bench.resolve("target")).resolve("benchmarks.jar");
