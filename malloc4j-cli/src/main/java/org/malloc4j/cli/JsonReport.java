@@ -12,13 +12,32 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** Writes a {@link ReplayReport} as indented JSON, to a file or to standard output ({@code -}). */
+/**
+ * Writes a {@link ReplayReport} as indented JSON, to a file, or to standard output ({@code -}) or
+ * standard error.
+ */
 final class JsonReport {
     /** The {@code --json} target that means standard output. */
     static final String STDOUT = "-";
 
     /** Where standard output goes: a terminal, a pipe, or the file it is redirected to. */
     private static final Path STANDARD_OUTPUT = Path.of("/proc/self/fd/1");
+
+    /** Where standard error goes. */
+    private static final Path STANDARD_ERROR = Path.of("/proc/self/fd/2");
+
+    /** A standard stream that a {@code --json} target can be, written through instead of opened as a file. */
+    enum StandardStream {
+        OUTPUT("standard output"),
+        ERROR("standard error");
+
+        /** How messages name it. */
+        final String description;
+
+        StandardStream(String description) {
+            this.description = description;
+        }
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -113,31 +132,42 @@ final class JsonReport {
 
     /**
      * @param target a {@code --json} target that {@link #checkTarget} found nothing wrong with
-     * @return {@link #STDOUT} if {@code target} is where standard output goes ({@code /dev/stdout},
-     *     or the file it is redirected to), which written as a file would lose the table there or
-     *     follow it; else {@code target}
+     * @return {@link StandardStream#OUTPUT} if {@code target} is {@value #STDOUT} or where standard
+     *     output goes ({@code /dev/stdout}, or the file it is redirected to), which written as a file
+     *     would lose the table there or follow it; else {@link StandardStream#ERROR} if it is where
+     *     standard error goes ({@code /dev/stderr}, {@code /proc/self/fd/2}, or the file it is
+     *     redirected to), which opened as a file would be truncated, losing what was written to
+     *     standard error before; else null, for a file of its own
      */
-    static String standardOutputAsDash(String target) {
+    static StandardStream standardStream(String target) {
+        if (target.equals(STDOUT) || isSameFile(target, STANDARD_OUTPUT)) {
+            return StandardStream.OUTPUT;
+        }
+        return isSameFile(target, STANDARD_ERROR) ? StandardStream.ERROR : null;
+    }
+
+    private static boolean isSameFile(String target, Path stream) {
         try {
-            return Files.isSameFile(Path.of(target), STANDARD_OUTPUT) ? STDOUT : target;
+            return Files.isSameFile(Path.of(target), stream);
         } catch (IOException | InvalidPathException e) {
-            // no such file yet, or standard output is closed
-            return target;
+            // no such file yet, or the stream is closed
+            return false;
         }
     }
 
     /**
      * @param report the report
-     * @param target a file path, or {@value #STDOUT}
-     * @param out standard output
-     * @throws IOException if the file or standard output cannot be written
+     * @param target a file path
+     * @param stream the standard stream {@code target} is, to be written after what it holds, or
+     *     null to write {@code target} as a file
+     * @throws IOException if the file or the stream cannot be written
      */
-    static void write(ReplayReport report, String target, PrintWriter out) throws IOException {
+    static void write(ReplayReport report, String target, PrintWriter stream) throws IOException {
         String json = JSON.writeValueAsString(report);
-        if (target.equals(STDOUT)) {
-            out.println(json);
+        if (stream != null) {
+            stream.println(json);
             // a PrintWriter keeps a failed write (a full disk, a closed pipe) to itself until asked
-            if (out.checkError()) {
+            if (stream.checkError()) {
                 throw new IOException("the write failed");
             }
         } else {

@@ -83,7 +83,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE",
             description = "Also write everything as JSON to FILE, or to standard output with '-' or a FILE "
                     + "that is where standard output goes, such as /dev/stdout (the table then goes to standard "
-                    + "error).")
+                    + "error). A FILE that is where standard error goes, such as /dev/stderr, gets the JSON through "
+                    + "standard error, after what is there already.")
     private String json;
 
     @Override
@@ -102,7 +103,7 @@ final class ReplayCommand implements Callable<Integer> {
             err.flush();
             return Main.USAGE;
         }
-        String jsonTarget = json == null ? null : JsonReport.standardOutputAsDash(json);
+        JsonReport.StandardStream jsonStream = json == null ? null : JsonReport.standardStream(json);
         TraceFinder.Found found = find();
 
         List<TraceInfo> traces = new ArrayList<>();
@@ -113,7 +114,7 @@ final class ReplayCommand implements Callable<Integer> {
                 ? new WorkerRuns.Outcome(names.stream().map(AllocatorStatus::notRun).toList(), List.of())
                 : new WorkerRuns(repeat, Progress.onTerminal(err)).run(names, parsed, traces);
         ReplayReport report = ReplayReport.of(repeat, runs.statuses(), traces, errors, runs.results());
-        PrintWriter table = JsonReport.STDOUT.equals(jsonTarget) ? err : out;
+        PrintWriter table = jsonStream == JsonReport.StandardStream.OUTPUT ? err : out;
         table.print(ResultTable.render(report));
         // a PrintWriter keeps a failed write (a full disk, a closed pipe) to itself until asked
         if (table.checkError() && table == out) {
@@ -121,11 +122,12 @@ final class ReplayCommand implements Callable<Integer> {
             err.flush();
             return ReplayReport.INCORRECT;
         }
-        if (jsonTarget != null) {
+        if (json != null) {
+            PrintWriter stream = jsonStream == null ? null : jsonStream == JsonReport.StandardStream.ERROR ? err : out;
             try {
-                JsonReport.write(report, jsonTarget, out);
+                JsonReport.write(report, json, stream);
             } catch (IOException e) {
-                String target = JsonReport.STDOUT.equals(jsonTarget) ? "standard output" : jsonTarget;
+                String target = jsonStream == null ? json : jsonStream.description;
                 err.println("malloc4j: the JSON report could not be written to "
                         + Units.printable(target + ": " + Problems.reason(e)));
                 err.flush();

@@ -364,6 +364,42 @@ class MainTest {
         assertTrue(toFileErr.contains("Utilization: peak live bytes / peak footprint"), toFileErr);
     }
 
+    /**
+     * A --json FILE that is where standard error goes gets the report through standard error, after
+     * what was written there before, instead of truncating it away; the table stays on standard
+     * output. With both streams in one file, that file keeps all three, the report last.
+     */
+    @ParameterizedTest
+    @CsvSource({"/dev/stderr", "/proc/self/fd/2", "ERRORS"})
+    void aJsonTargetThatIsStandardErrorIsWrittenAfterWhatItHolds(String json) throws Exception {
+        String trace = traces.resolve("one.rep").toString();
+        Path errors = dir.resolve("errors.txt");
+        Files.writeString(errors, "an earlier line\n");
+        String target = json.replace("ERRORS", errors.toString());
+
+        Process apart = command("--json", target, trace)
+                .redirectError(ProcessBuilder.Redirect.appendTo(errors.toFile())).start();
+        String table = new String(apart.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(apart.waitFor(60, TimeUnit.SECONDS), "the command did not finish");
+        String written = Files.readString(errors);
+        assertEquals(0, apart.exitValue(), written);
+        assertTrue(written.startsWith("an earlier line\n{"), written);
+        assertEquals(0, JSON.readTree(written.substring(written.indexOf('{'))).get("exitCode").asInt());
+        assertTrue(table.contains("Utilization: peak live bytes / peak footprint"), table);
+
+        Path both = dir.resolve("both-streams.txt");
+        Files.writeString(both, "an earlier line\n");
+        Process together = command("--json", target.replace(errors.toString(), both.toString()), trace)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(both.toFile())).redirectErrorStream(true).start();
+        assertTrue(together.waitFor(60, TimeUnit.SECONDS), "the command did not finish");
+        String all = Files.readString(both);
+        assertEquals(0, together.exitValue(), all);
+        assertTrue(all.startsWith("an earlier line\n"), all);
+        int report = all.indexOf("\n{") + 1;
+        assertTrue(all.indexOf("Utilization: peak live bytes / peak footprint") < report, all);
+        assertEquals(0, JSON.readTree(all.substring(report)).get("exitCode").asInt());
+    }
+
     /** @return the command in a JVM of its own, replaying with glibc once, with {@code args} after */
     private static ProcessBuilder command(String... args) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
