@@ -89,19 +89,20 @@ final class JsonReport {
                 return "is a link that leads to no file (a loop of links)";
             }
             String problem = checkTarget(linked.toString());
-            return problem == null ? null : "links to " + linked + ": " + problem;
+            return problem == null ? null : "links to " + Units.path(linked) + ": " + problem;
         }
         if (!Files.exists(folder)) {
-            return "folder " + folder + " does not exist";
+            return "folder " + Units.path(folder) + " does not exist";
         }
         if (!Files.isDirectory(folder)) {
-            return folder + " is not a folder";
+            return Units.path(folder) + " is not a folder";
         }
         boolean exists = Files.exists(file);
         try {
             tryWriting(file, exists);
         } catch (IOException e) {
-            return "cannot write " + (exists ? "this file" : "in folder " + folder) + ": " + whyNot(e, exists);
+            return "cannot write " + (exists ? "this file" : "in folder " + Units.path(folder)) + ": "
+                    + whyNot(e, exists);
         }
         return null;
     }

@@ -24,7 +24,8 @@ final class Problems {
     static String describe(Throwable problem) {
         Throwable cause = unwrap(problem);
         if (cause instanceof FileSystemException e && e.getFile() != null) {
-            return e.getFile() + (e.getOtherFile() != null ? " -> " + e.getOtherFile() : "") + ": " + reason(e);
+            return Units.path(e.getFile()) + (e.getOtherFile() != null ? " -> " + Units.path(e.getOtherFile()) : "")
+                    + ": " + reason(e);
         }
         return reason(cause);
     }

@@ -97,9 +97,7 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String jsonProblem = json == null ? null : JsonReport.checkTarget(json);
         if (jsonProblem != null) {
-            // a blank FILE quoted, or the line would read "--json : not a file name"
-            String shown = json.isBlank() ? "'" + json + "'" : json;
-            err.println("malloc4j: --json " + Units.printable(shown + ": " + jsonProblem));
+            err.println("malloc4j: --json " + Units.printable(Units.path(json) + ": " + jsonProblem));
             err.flush();
             return Main.USAGE;
         }
@@ -127,7 +125,7 @@ final class ReplayCommand implements Callable<Integer> {
             try {
                 JsonReport.write(report, json, stream);
             } catch (IOException e) {
-                String target = jsonStream == null ? json : jsonStream.description;
+                String target = jsonStream == null ? Units.path(json) : jsonStream.description;
                 err.println("malloc4j: the JSON report could not be written to "
                         + Units.printable(target + ": " + Problems.reason(e)));
                 err.flush();

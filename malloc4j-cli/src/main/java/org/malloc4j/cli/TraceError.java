@@ -13,8 +13,12 @@ public record TraceError(String file, long line, String problem) {
         return new TraceError(e.file(), e.line(), e.problem());
     }
 
-    /** @return the problem as {@code file:line: problem} */
+    /**
+     * @return the problem as {@code file:line: problem}, a file name that holds a space (or another
+     *     character a shell reads apart) in single quotes: {@code 'my traces/x.rep':3: ...}
+     */
     public String message() {
-        return line > 0 ? file + ":" + line + ": " + problem : file + ": " + problem;
+        String shown = Units.path(file);
+        return line > 0 ? shown + ":" + line + ": " + problem : shown + ": " + problem;
     }
 }

@@ -113,7 +113,7 @@ public final class TraceFinder {
             attributes = Files.readAttributes(path, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException(Files.isSymbolicLink(path) ? brokenLink(path)
-                    : "no such file or folder: " + path);
+                    : "no such file or folder: " + Units.path(path));
         } catch (AccessDeniedException e) {
             // in a folder that cannot be searched: as a trace that cannot be read
             errors.add(new TraceError(path.toString(), 0, "cannot be read: " + Problems.reason(e)));
@@ -132,7 +132,7 @@ public final class TraceFinder {
         int errorsBefore = errors.size();
         List<TraceSource> sources = traceFiles(path, errors).stream().map(TraceSource::file).toList();
         if (sources.isEmpty() && errors.size() == errorsBefore) {
-            throw new IllegalArgumentException("no *.rep or *.rep.gz trace in folder " + path);
+            throw new IllegalArgumentException("no *.rep or *.rep.gz trace in folder " + Units.path(path));
         }
         return sources;
     }
@@ -165,10 +165,10 @@ public final class TraceFinder {
                             if (TraceSource.isTraceFile(file.getFileName().toString())) {
                                 if (!attributes.isRegularFile()) {
                                     // Named as a trace, so meant as one: skipping it would replay less than was asked.
-                                    throw Files.exists(file) ? notRegular("not a regular file, in folder " + folder
-                                            + ": ", file) : new IllegalArgumentException(brokenLink(
-                                                    "a link that leads to no file or folder, in folder " + folder
-                                                            + ": ", file));
+                                    String in = ", in folder " + Units.path(folder) + ": ";
+                                    throw Files.exists(file) ? notRegular("not a regular file" + in, file)
+                                            : new IllegalArgumentException(brokenLink(
+                                                    "a link that leads to no file or folder" + in, file));
                                 }
                                 traces.add(file);
                             }
@@ -211,7 +211,8 @@ public final class TraceFinder {
     /** @return {@code what}, then {@code link}, with the missing file it leads to or the loop of links */
     private static String brokenLink(String what, Path link) {
         Path end = Links.end(link);
-        return what + link + (end == null ? " (a loop of links)" : " (" + end + " does not exist)");
+        return what + Units.path(link) + (end == null ? " (a loop of links)"
+                : " (" + Units.path(end) + " does not exist)");
     }
 
     /**
@@ -219,7 +220,7 @@ public final class TraceFinder {
      * would reach the first reader only.
      */
     private static IllegalArgumentException notRegular(String what, Path path) {
-        return new IllegalArgumentException(what + path + " (a pipe, socket or device cannot be replayed; copy the"
-                + " trace to a file)");
+        return new IllegalArgumentException(what + Units.path(path) + " (a pipe, socket or device cannot be replayed; "
+                + "copy the trace to a file)");
     }
 }

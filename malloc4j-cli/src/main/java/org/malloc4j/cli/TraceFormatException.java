@@ -2,7 +2,8 @@ package org.malloc4j.cli;
 
 /**
  * A trace file that does not follow the {@code .rep} format, with where and what: the file, the
- * line (from 1) and the problem. The message reads like a compiler's, {@code file:line: problem}.
+ * line (from 1) and the problem. The message reads like a compiler's, {@code file:line: problem}, a
+ * file name that holds a space (or another character a shell reads apart) in single quotes.
  */
 public final class TraceFormatException extends Exception {
     private static final long serialVersionUID = 1L;
@@ -17,7 +18,7 @@ public final class TraceFormatException extends Exception {
      * @param problem what is wrong, without the file and line
      */
     public TraceFormatException(String file, long line, String problem) {
-        super(file + ":" + line + ": " + problem);
+        super(Units.path(file) + ":" + line + ": " + problem);
         this.file = file;
         this.line = line;
         this.problem = problem;

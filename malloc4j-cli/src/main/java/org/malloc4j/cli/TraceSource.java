@@ -146,7 +146,7 @@ public record TraceSource(String name, String set, String display, String spec) 
         if (spec.startsWith(BUNDLED)) {
             InputStream in = TraceSource.class.getResourceAsStream(BUNDLE + spec.substring(BUNDLED.length()));
             if (in == null) {
-                throw new FileNotFoundException(display + " is not in this jar");
+                throw new FileNotFoundException(Units.path(display) + " is not in this jar");
             }
             return in;
         }

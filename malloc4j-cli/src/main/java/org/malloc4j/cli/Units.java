@@ -1,10 +1,11 @@
 package org.malloc4j.cli;
 
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
  * How the terminal report writes numbers and names: bytes in binary units, percentages, thousands,
- * and names with their control characters escaped.
+ * paths quoted, and names with their control characters escaped.
  */
 final class Units {
     /** Enough for any {@code long}: 2<sup>63</sup> bytes are 8 EiB. */
@@ -60,6 +61,23 @@ final class Units {
     /** @return a value from 0 to 1 with two decimals, {@code 0.87} */
     static String fraction(double value) {
         return String.format(Locale.ROOT, "%.2f", value);
+    }
+
+    /**
+     * @param path a file or folder, as given or found, which may hold any character
+     * @return the path as a shell reads it back, so that a message shows where it ends: as it is if
+     *     every character is a letter, a digit or one of {@code _@%+=:,./-}, else in single quotes,
+     *     each quote in it as {@code '\''}: {@code 'my traces/x.rep'}, {@code ''}
+     */
+    static String path(String path) {
+        boolean plain = !path.isEmpty()
+                && path.chars().allMatch(c -> Character.isLetterOrDigit(c) || "_@%+=:,./-".indexOf(c) >= 0);
+        return plain ? path : "'" + path.replace("'", "'\\''") + "'";
+    }
+
+    /** @return {@code path} quoted as {@link #path(String)} quotes it */
+    static String path(Path path) {
+        return path(path.toString());
     }
 
     /**

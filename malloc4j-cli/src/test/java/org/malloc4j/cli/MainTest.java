@@ -163,6 +163,11 @@ class MainTest {
                 // quoted, as the empty FILE|DIR argument is, so the message does not read "--json : ..."
                 Arguments.of("", "malloc4j: --json '': not a file name"),
                 Arguments.of(" ", "malloc4j: --json ' ': not a file name"),
+                // quoted as a shell would read it back, so that the line shows where the path ends
+                Arguments.of("/nonexist/my reports/x.json", "malloc4j: --json '/nonexist/my reports/x.json': folder "
+                        + "'/nonexist/my reports' does not exist"),
+                Arguments.of("/nonexist/it's/x.json", "malloc4j: --json '/nonexist/it'\\''s/x.json': folder "
+                        + "'/nonexist/it'\\''s' does not exist"),
                 Arguments.of("TRACE/x.json", "malloc4j: --json TRACE/x.json: TRACE is not a folder"),
                 Arguments.of("TRACE", "malloc4j: --json TRACE: is named as a trace (.rep, .rep.gz), not as a report; "
                         + "give the JSON report another file name"),
@@ -435,6 +440,32 @@ class MainTest {
         assertEquals(2, toItself.exitCode(), toItself.err());
         assertEquals("malloc4j: a link that leads to no file or folder: " + loop + " (a loop of links)",
                 toItself.err().lines().findFirst().orElseThrow());
+    }
+
+    /** A path with a space in it is quoted in each message, as the --json FILE is, so that its end shows. */
+    @Test
+    void aPathWithASpaceIsQuotedInTheMessagesThatNameIt() throws Exception {
+        Path spaced = Files.createDirectories(dir.resolve("my traces"));
+        Path bad = Files.writeString(spaced.resolve("bad.rep"), SMALL.replace("f 3", "f 9"));
+        Path missing = spaced.resolve("none.rep");
+
+        Run notFound = run("replay", "--allocator", "glibc", missing.toString());
+        assertEquals(2, notFound.exitCode(), notFound.err());
+        assertEquals("malloc4j: no such file or folder: '" + missing + "'",
+                notFound.err().lines().findFirst().orElseThrow());
+
+        Run unparsed = run("replay", "--allocator", "glibc", bad.toString());
+        assertEquals(1, unparsed.exitCode(), unparsed.err());
+        assertTrue(unparsed.out().contains("\n  '" + bad + "':15: id 9 out of range"), unparsed.out());
+
+        Path full = Path.of("/dev/full");
+        assumeTrue(Files.isWritable(full), "no /dev/full here");
+        Path toFull = Files.createSymbolicLink(spaced.resolve("full disk.json"), full);
+        Run unwritten = run("replay", "--allocator", "glibc", "--repeat", "1", "--json", toFull.toString(),
+                traces.resolve("one.rep").toString());
+        assertEquals(1, unwritten.exitCode(), unwritten.err());
+        assertEquals("malloc4j: the JSON report could not be written to '" + toFull + "': no space left on device",
+                unwritten.err().strip());
     }
 
     @ParameterizedTest

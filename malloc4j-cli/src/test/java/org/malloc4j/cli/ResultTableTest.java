@@ -186,7 +186,7 @@ class ResultTableTest {
                 List.of(result("glibc", red, "s\tet", 0.001, 1000))));
         assertTrue(text.contains("  evil\\x1b[31mRED\\x1b[0m "), text);
         assertTrue(text.contains("\ns\\x09et\n"), text);
-        assertTrue(text.contains("  dir/evil\\x1b[31mRED\\x1b[0m.rep: cannot be read"), text);
+        assertTrue(text.contains("  'dir/evil\\x1b[31mRED\\x1b[0m.rep': cannot be read"), text);
         assertTrue(text.chars().allMatch(c -> c == '\n' || c >= ' ' && c != 0x7F), text);
     }
 
