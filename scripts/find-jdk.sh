@@ -3,11 +3,13 @@
 # (newest first). Fails with a clear message when none is found.
 
 malloc4j_jdk_version() {  # prints the feature version of the JDK at $1 (8 for a 1.8), or nothing
-  local javac="$1/bin/javac" java="$1/bin/java"
+  local javac="$1/bin/javac" java="$1/bin/java" settings
   [ -x "$java" ] && [ -x "$javac" ] || return 0
   # A JDK that will not start (broken, or refusing an option in JAVA_TOOL_OPTIONS that only newer
-  # JDKs know) is skipped, not fatal: callers run under `set -e -o pipefail`.
-  "$java" -XshowSettings:properties -version 2>&1 \
+  # JDKs know) is skipped, not fatal: callers run under `set -e -o pipefail`. One that exits with an
+  # error has not started, whatever version it printed first: it would fail the build it was taken for.
+  settings=$("$java" -XshowSettings:properties -version 2>&1) || return 0
+  printf '%s\n' "$settings" \
     | sed -n 's/^ *java\.specification\.version = \(1\.\)\{0,1\}\([0-9]*\).*/\2/p' | head -n 1 || true
 }
 
@@ -61,9 +63,10 @@ malloc4j_find_jdk() {
     fi
   done
   echo "malloc4j: no JDK $min or later found (looked at JAVA_HOME='${JAVA_HOME:-}', java on PATH, /usr/lib/jvm/*)." >&2
-  [ -n "$older" ] && echo "malloc4j: found only older ones: $older." >&2
+  # Apart: a JDK too old wants a newer one installed, one that does not start wants its options checked.
+  [ -n "$older" ] && echo "malloc4j: found JDKs older than $min: $older." >&2
   if [ -n "$broken" ]; then
-    echo "malloc4j: skipped, as they do not start: $broken." >&2
+    echo "malloc4j: found JDKs that do not start: $broken." >&2
     echo "malloc4j: check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS, or install a JDK $min or later (for example Temurin 25) and set JAVA_HOME to it." >&2
   else
     echo "malloc4j: install one (for example Temurin 25) and set JAVA_HOME to it." >&2

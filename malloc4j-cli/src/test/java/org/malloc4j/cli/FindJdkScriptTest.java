@@ -1,6 +1,7 @@
 package org.malloc4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -69,7 +70,7 @@ class FindJdkScriptTest {
 
         assertEquals(1, result.exitCode(), result.output());
         // Named once, though it is both JAVA_HOME and the java on PATH.
-        assertTrue(result.output().contains("skipped, as they do not start: " + broken
+        assertTrue(result.output().contains("found JDKs that do not start: " + broken
                 + " (Unrecognized VM option 'BogusFlag').\n"), result.output());
         assertTrue(result.output().contains("check JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS"), result.output());
     }
@@ -83,8 +84,33 @@ class FindJdkScriptTest {
 
         assertEquals(1, result.exitCode(), result.output());
         assertTrue(result.output().contains("malloc4j: no JDK 22 or later found"), result.output());
-        assertTrue(result.output().contains("malloc4j: found only older ones: " + home + " (JDK 21), " + onPath
+        assertTrue(result.output().contains("malloc4j: found JDKs older than 22: " + home + " (JDK 21), " + onPath
                 + " (JDK 17).\n"), result.output());
+    }
+
+    /**
+     * JDKs too old and JDKs that do not start are named apart: the first with their versions, the
+     * others with the error. A JDK whose java exits with an error has not started, whatever version
+     * it printed first, so it is neither taken nor called older.
+     */
+    @Test
+    void whenSomeJdksAreOlderAndOthersDoNotStartTheMessageTellsThemApart() throws Exception {
+        Path older = fakeJdk("jdk-17", "echo '    java.specification.version = 17' >&2");
+        Path jvm = Files.createDirectories(dir.resolve("jvm"));
+        Path broken = fakeJdk("jvm/jdk-25", "echo 'Error: could not find libjvm.so' >&2; exit 1");
+        Path failing = fakeJdk("jvm/jdk-26", "case \"$*\" in *-XshowSettings*) "
+                + "echo '    java.specification.version = 26' >&2;; esac; "
+                + "echo 'Error: lib/modules is corrupt' >&2; exit 1");
+
+        Result result = findJdk(older, older.resolve("bin"), jvm.toString());
+
+        assertEquals(1, result.exitCode(), result.output());
+        assertFalse(result.output().contains("only older"), result.output());
+        assertTrue(result.output().contains("malloc4j: found JDKs older than 22: " + older + " (JDK 17).\n"),
+                result.output());
+        assertTrue(result.output().contains("malloc4j: found JDKs that do not start: " + failing
+                + " (Error: lib/modules is corrupt); " + broken + " (Error: could not find libjvm.so).\n"),
+                result.output());
     }
 
     private record Result(int exitCode, String output) {
