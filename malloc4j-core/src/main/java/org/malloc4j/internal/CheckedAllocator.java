@@ -168,7 +168,7 @@ final class CheckedAllocator implements Allocator {
         if (block.owner != null) {
             throw SanitizerReports.mismatch("realloc", block, name);
         }
-        MemoryMisuseException overflow = damagedRedzone(block, "at realloc");
+        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "realloc", "at realloc");
         if (overflow != null) {
             throw overflow;
         }
@@ -196,23 +196,34 @@ final class CheckedAllocator implements Allocator {
         try {
             MemorySegment.copy(guardedMemory(address, kept), 0, guardedMemory(fresh, kept), 0, kept);
             free(address);
-        } catch (RuntimeException e) {
+        } catch (IllegalStateException | MemoryMisuseException e) {
             // Another thread freed the block meanwhile: the new block goes back, this call reports it.
             free(fresh);
-            if ((e instanceof IllegalStateException || e instanceof MemoryMisuseException)
-                    && live.get(address) != block) {
-                // The copy found the memory unmapped (a huge block), or its address no block's any
-                // more: report that free, not what the copy met, even if the address is already
-                // another live block's.
-                BlockRecord freedMeanwhile = freed.get(address);
-                if (freedMeanwhile != null) {
-                    throw SanitizerReports.doubleFree("realloc", freedMeanwhile, name);
-                }
-                liveBlock("realloc", address);
-            }
+            throw freedMeanwhile("realloc", block, e);
+        } catch (RuntimeException e) {
+            free(fresh);
             throw e;
         }
         return fresh;
+    }
+
+    /**
+     * What to throw when reading the memory of {@code block}, live when this call looked it up,
+     * failed with {@code failure}: if another thread freed the block since (a double free racing
+     * this call), which unmaps a huge block's memory under the read or leaves its address no
+     * block's, the report of that free, even if the address is already another live block's; else
+     * {@code failure}.
+     */
+    private RuntimeException freedMeanwhile(String operation, BlockRecord block, RuntimeException failure) {
+        long address = block.address;
+        if (live.get(address) != block) {
+            BlockRecord freedBlock = freed.get(address);
+            if (freedBlock != null) {
+                return SanitizerReports.doubleFree(operation, freedBlock, name);
+            }
+            liveBlock(operation, address);
+        }
+        return failure;
     }
 
     /**
@@ -438,7 +449,7 @@ final class CheckedAllocator implements Allocator {
         if (!byOwner && block.owner != null) {
             throw SanitizerReports.mismatch("free", block, name);
         }
-        MemoryMisuseException overflow = damagedRedzone(block, "at free");
+        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "free", "at free");
         if (overflow != null) {
             throw overflow;
         }
@@ -571,6 +582,19 @@ final class CheckedAllocator implements Allocator {
      *     A report puts the canaries back, so each damage is reported once (a free that reported it
      *     succeeds when called again) and a later write into the redzones is a new report.
      */
+    /**
+     * {@link #damagedRedzone} of a block the calling free or realloc found live: another thread
+     * may free it meanwhile (a double free), and a huge block's memory then goes away under the
+     * read, which throws the JDK's bare "Already closed"; that free is what to report.
+     */
+    private MemoryMisuseException damagedRedzoneOfLive(BlockRecord block, String operation, String when) {
+        try {
+            return damagedRedzone(block, when);
+        } catch (IllegalStateException e) {
+            throw freedMeanwhile(operation, block, e);
+        }
+    }
+
     private MemoryMisuseException damagedRedzone(BlockRecord block, String when) {
         MemorySegment memory = guardedMemory(block.base, block.span);
         long front = block.frontRedzoneStart();
