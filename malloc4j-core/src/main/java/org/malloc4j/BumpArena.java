@@ -93,6 +93,12 @@ public final class BumpArena implements Arena {
         if (chunkByteSize <= 0) {
             throw new IllegalArgumentException("chunkByteSize must be positive: chunkByteSize=" + chunkByteSize);
         }
+        if (chunkByteSize > Heap.MAX_BLOCK_BYTE_SIZE) {
+            // Every chunk is one block of the heap: a larger one would fail every allocation that needs a chunk.
+            throw new IllegalArgumentException("chunkByteSize must be at most " + Heap.MAX_BLOCK_BYTE_SIZE
+                    + " bytes (Heap.MAX_BLOCK_BYTE_SIZE), the largest block a heap hands out: chunkByteSize="
+                    + chunkByteSize);
+        }
         this.chunkByteSize = chunkByteSize;
         heap.attach(this);
     }
@@ -114,10 +120,12 @@ public final class BumpArena implements Arena {
      * A bump arena with chunks of {@code chunkByteSize} bytes, confined to the calling thread.
      *
      * @param heap the heap chunks are taken from
-     * @param chunkByteSize the size of each chunk in bytes, positive; larger requests get a block of
-     *     their own
+     * @param chunkByteSize the size of each chunk in bytes, from 1 to {@link Heap#MAX_BLOCK_BYTE_SIZE}
+     *     (2<sup>46</sup>, 64 TiB); larger requests get a block of their own
      * @return a new, empty bump arena
-     * @throws IllegalArgumentException if {@code chunkByteSize <= 0}
+     * @throws IllegalArgumentException if {@code chunkByteSize <= 0}, or if it is more than
+     *     {@link Heap#MAX_BLOCK_BYTE_SIZE} bytes: each chunk is one block of the heap, and no heap
+     *     hands out a larger one; the heap is unchanged
      * @throws NullPointerException if {@code heap} is null
      * @throws IllegalStateException if {@code heap} is closed, or is being closed (see {@link Heap#close()})
      */

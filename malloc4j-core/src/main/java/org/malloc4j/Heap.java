@@ -75,6 +75,14 @@ import org.malloc4j.internal.SanitizerReports;
 public final class Heap implements SegmentAllocator, AutoCloseable {
     /** The least alignment of every block, in bytes. */
     public static final long MIN_ALIGNMENT = 16;
+    /**
+     * The largest block any heap hands out, in bytes: 2<sup>46</sup> (64 TiB), as no mapping larger
+     * can exist in a 47-bit user address space. A larger request, or a larger alignment, can never be
+     * served, and fails as exhaustion does: {@link HeapExhaustedError}, or {@link MemorySegment#NULL}
+     * from the {@code try*} members. Settings that fix the size of every block taken later, such as
+     * {@link BumpArena#ofConfined(Heap, long)}'s chunk size, are checked against it when they are made.
+     */
+    public static final long MAX_BLOCK_BYTE_SIZE = 1L << 46;
     /** How many frees {@link #releaseOwned} tries: one that reports damage, one that frees, and a spare. */
     private static final int RELEASE_ATTEMPTS = 3;
 

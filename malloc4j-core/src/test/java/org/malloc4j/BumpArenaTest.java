@@ -428,6 +428,24 @@ class BumpArenaTest {
     }
 
     @Test
+    void chunkSizeLargerThanTheLargestBlockThrowsIllegalArgumentExceptionNamingTheBound() {
+        long liveBefore = liveBlocks();
+        for (long tooLarge : new long[] {Heap.MAX_BLOCK_BYTE_SIZE + 1, 1L << 50, Long.MAX_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> BumpArena.ofConfined(HEAP, tooLarge));
+            assertEquals("chunkByteSize must be at most 70368744177664 bytes (Heap.MAX_BLOCK_BYTE_SIZE), the largest "
+                    + "block a heap hands out: chunkByteSize=" + tooLarge, e.getMessage());
+        }
+        // Nothing was attached or taken: the heap closes and allocates as before.
+        assertEquals(liveBefore, liveBlocks());
+        try (BumpArena largest = BumpArena.ofConfined(HEAP, Heap.MAX_BLOCK_BYTE_SIZE);
+                BumpArena usable = BumpArena.ofConfined(HEAP, CHUNK)) {
+            assertEquals(Heap.MAX_BLOCK_BYTE_SIZE, largest.chunkByteSize());
+            assertEquals(64, usable.allocate(64, 8).byteSize());
+        }
+    }
+
+    @Test
     void nullHeapThrowsNullPointerException() {
         assertThrows(NullPointerException.class, () -> BumpArena.ofConfined(null));
     }

@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import org.malloc4j.Heap;
 
 /**
  * Hands out spans of slices as pages, and large and huge blocks; keeps the pool of retired pages
@@ -17,7 +18,7 @@ final class SpanAllocator {
     /** The largest block served from slices: half a region (16 MiB); larger ones are huge. */
     static final long LARGE_MAX = Region.SIZE / 2;
     /** Requests above this fail at once: no mapping of that size can exist in 47 bits. */
-    static final long MAX_REQUEST = 1L << 46;
+    static final long MAX_REQUEST = Heap.MAX_BLOCK_BYTE_SIZE;
     /**
      * Retired pages keep their memory committed until the purge delay has passed, so a heap that
      * frees and allocates in rounds (a burst of 1 MiB buffers, a request's scratch memory) reuses it
