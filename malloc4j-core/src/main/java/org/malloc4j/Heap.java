@@ -578,7 +578,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * The blocks live now, grouped by allocation site (LeakSanitizer's report). Only checked modes
      * record sites: in {@link CheckMode#FAST} mode the report is empty, and in
      * {@link CheckMode#SAMPLED} mode it covers the sampled blocks. A built heap in a checked mode
-     * prints this report to standard error when it is closed with blocks live. Once the heap is
+     * prints this report to standard error when it is closed with blocks live, unless it was built
+     * with {@link Builder#leakReportAtClose(boolean) leakReportAtClose(false)}. Once the heap is
      * closed, the report is of the blocks live when it closed: what it leaked, which
      * {@link #stats()} keeps counting too.
      *
@@ -890,6 +891,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         private int sampleInterval = HeapConfig.DEFAULT_SAMPLE_INTERVAL;
         private long quarantineBytes = HeapConfig.DEFAULT_QUARANTINE_BYTES;
         private FaultInjection faultInjection;
+        private boolean leakReportAtClose = true;
 
         private Builder() {
         }
@@ -1020,13 +1022,28 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
 
         /**
+         * Whether {@link Heap#close()} prints the {@linkplain Heap#leaks() leak report} to standard
+         * error when a heap in a checked mode closes with blocks live. Default true. Turn it off where
+         * the leaks reach the user another way, as a test that fails with the report does, so that
+         * they are not reported twice; {@link Heap#leaks()} and {@link Heap#stats()} still report them
+         * after the close.
+         *
+         * @param leakReportAtClose whether {@code close()} prints the leak report
+         * @return this builder
+         */
+        public Builder leakReportAtClose(boolean leakReportAtClose) {
+            this.leakReportAtClose = leakReportAtClose;
+            return this;
+        }
+
+        /**
          * @return a new heap with these settings
          * @throws UnsupportedOperationException if this platform is not supported
          */
         public Heap build() {
             FaultPolicy faults = faultInjection == null ? null : faultInjection.policy();
             return new Heap(Allocator.create(new HeapConfig(name, maxCommittedBytes, purgeDelay, checkMode,
-                    sampleInterval, quarantineBytes, faults)), false);
+                    sampleInterval, quarantineBytes, faults, leakReportAtClose)), false);
         }
     }
 

@@ -394,6 +394,23 @@ class CheckedModeTest {
     }
 
     @Test
+    void aHeapBuiltWithoutTheLeakReportAtClosePrintsNothingAndStillReportsWhatItLeaked() {
+        Heap quiet = Heap.builder().name("quiet").checkMode(CheckMode.FULL).leakReportAtClose(false).build();
+        quiet.mallocAddress(24);
+        PrintStream original = System.err;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(printed, true));
+        try {
+            quiet.close();
+        } finally {
+            System.setErr(original);
+        }
+        assertEquals("", printed.toString());
+        assertEquals(1, quiet.leaks().blocks(), quiet.leaks()::text);
+        assertEquals(1, quiet.stats().liveBlocks());
+    }
+
+    @Test
     void aLeakedGrowableArrayIsReportedAtTheUsersLine() {
         NativeLongArray array = new NativeLongArray(heap, 4);
         array.add(1);

@@ -39,6 +39,7 @@ final class CheckedAllocator implements Allocator {
     /** The sampling interval rounded up to a power of two, less one: a mask for a random int. */
     private final int sampleMask;
     private final FaultPolicy faults;
+    private final boolean leakReportAtClose;
     /** Unchecked blocks; null in full mode. */
     private final HeapCore fast;
     /** Checked blocks; null when only faults are injected. */
@@ -77,6 +78,7 @@ final class CheckedAllocator implements Allocator {
         int interval = config.sampleInterval();
         this.sampleMask = interval <= 1 ? 0 : (Integer.highestOneBit(interval - 1) << 1) - 1;
         this.faults = config.faults();
+        this.leakReportAtClose = config.leakReportAtClose();
         this.quarantine = new Quarantine(config.quarantineBytes());
         switch (mode) {
             case FULL -> {
@@ -817,7 +819,7 @@ final class CheckedAllocator implements Allocator {
                 fast.refuseCalls();
             }
             LeakReport leaks = leaks();
-            if (!leaks.isEmpty()) {
+            if (leakReportAtClose && !leaks.isEmpty()) {
                 System.err.println(leaks.text());
             }
             leaksAtClose = leaks;

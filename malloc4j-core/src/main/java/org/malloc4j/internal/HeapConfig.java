@@ -14,9 +14,11 @@ import org.malloc4j.CheckMode;
  * @param sampleInterval in {@link CheckMode#SAMPLED} mode, one allocation in this many is checked
  * @param quarantineBytes the most bytes of freed blocks held back from reuse in checked modes
  * @param faults the fault-injection policy, or null
+ * @param leakReportAtClose whether a checked heap prints its leak report to standard error when it
+ *     closes with blocks live
  */
 public record HeapConfig(String name, long maxCommittedBytes, Duration purgeDelay, CheckMode mode,
-                         int sampleInterval, long quarantineBytes, FaultPolicy faults) {
+                         int sampleInterval, long quarantineBytes, FaultPolicy faults, boolean leakReportAtClose) {
     /** The purge delay when none is given: 250 ms, within mimalloc's 10 ms to 1 s. */
     public static final Duration DEFAULT_PURGE_DELAY = Duration.ofMillis(250);
     /** One allocation in this many is checked in sampled mode by default. */
@@ -49,7 +51,7 @@ public record HeapConfig(String name, long maxCommittedBytes, Duration purgeDela
         long interval = property("malloc4j.sampleInterval", DEFAULT_SAMPLE_INTERVAL, 1, Integer.MAX_VALUE);
         long quarantine = property("malloc4j.quarantineBytes", DEFAULT_QUARANTINE_BYTES, 0, Long.MAX_VALUE);
         return new HeapConfig("global", Long.MAX_VALUE, Duration.ofMillis(delayMillis), mode, (int) interval,
-                quarantine, null);
+                quarantine, null, true);
     }
 
     private static long property(String name, long fallback, long min, long max) {

@@ -17,7 +17,7 @@ class CloseUnderLockTest {
     @Test
     void aCoreRefusesCallsOnlyOnceNoCallHoldsItsLock() throws InterruptedException {
         HeapCore core = HeapCore.create(new HeapConfig("closed under lock", Long.MAX_VALUE, Duration.ZERO,
-                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null));
+                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
         Thread closer;
         core.spans.lock.lock();
         try {

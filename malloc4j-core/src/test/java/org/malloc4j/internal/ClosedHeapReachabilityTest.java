@@ -20,7 +20,7 @@ class ClosedHeapReachabilityTest {
         List<WeakReference<HeapCore>> closed = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             HeapCore core = HeapCore.create(new HeapConfig("used-and-closed", Long.MAX_VALUE, Duration.ZERO,
-                    CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null));
+                    CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
             core.free(core.malloc(64, true));
             core.close();
             closed.add(new WeakReference<>(core));

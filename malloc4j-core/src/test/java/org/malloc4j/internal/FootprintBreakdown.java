@@ -231,7 +231,7 @@ public final class FootprintBreakdown {
      */
     static Parts replay(Trace trace, long delayMillis, boolean fill) throws Exception {
         HeapCore core = HeapCore.create(new HeapConfig("diag", Long.MAX_VALUE, Duration.ofMillis(delayMillis),
-                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null));
+                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
         FootprintBreakdown diag = new FootprintBreakdown(core);
         long[] address = new long[trace.numIds()];
         long[] size = new long[trace.numIds()];
@@ -292,7 +292,7 @@ public final class FootprintBreakdown {
     /** Replays {@code trace} without sampling; prints the best time of {@code passes} and the OS calls. */
     static String time(Trace trace, long delayMillis, int passes) {
         HeapCore core = HeapCore.create(new HeapConfig("time", Long.MAX_VALUE, Duration.ofMillis(delayMillis),
-                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null));
+                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
         long[] address = new long[trace.numIds()];
         long best = Long.MAX_VALUE;
         long bestCpu = Long.MAX_VALUE;

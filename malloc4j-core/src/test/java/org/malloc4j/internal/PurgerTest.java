@@ -13,7 +13,7 @@ class PurgerTest {
     void memoryRetiredWhileTheOnceASecondThreadCheckIsQueuedIsPurgedWithinThePurgeDelay() {
         long delay = Duration.ofMillis(100).toNanos();
         HeapCore core = HeapCore.create(new HeapConfig("purger", Long.MAX_VALUE, Duration.ofNanos(delay),
-                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null));
+                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
         try {
             // The first malloc registers this thread's heap, which queues the look for ended
             // threads a second from now.

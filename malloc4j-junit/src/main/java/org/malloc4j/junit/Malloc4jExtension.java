@@ -54,7 +54,9 @@ import org.opentest4j.TestAbortedException;
  *       block is still live, the test fails with an {@link AssertionError} whose message is the
  *       {@link LeakReport} text, naming each leaked block's size and allocation stack. In
  *       {@link CheckMode#FAST} mode the heap records no allocation sites, so the message gives the
- *       count and bytes only. The heap is then closed, whatever happened. If {@link Heap#close()}
+ *       count and bytes only. The report appears in the failure alone: the heap is built with
+ *       {@link Heap.Builder#leakReportAtClose(boolean) leakReportAtClose(false)}, so its close does
+ *       not print it again. The heap is then closed, whatever happened. If {@link Heap#close()}
  *       throws (say a confined scope or arena is still open on a thread that is still running), the
  *       test fails with that too: alone if nothing else was found, else as a suppressed exception of
  *       the leak or misuse failure, never in its place. The heap is then closed again after each
@@ -127,8 +129,9 @@ import org.opentest4j.TestAbortedException;
  * exception takes no suppressed exceptions, printed to standard error with the heap's name, which
  * names the test. A test that was aborted (an assumption that did not hold) fails instead, with
  * that misuse as its failure: an abort says the test could not run here, not that the memory it
- * damaged meanwhile may go unreported as a skipped test. The heap is then closed, and
- * {@link Heap#close()} prints the leaks to standard error.
+ * damaged meanwhile may go unreported as a skipped test. The heap is then closed, and the leaks it
+ * was closed with, which no failure reports, are printed to standard error, as {@link Heap#close()}
+ * prints those of a heap of one's own; so are those of a heap closed without its test being checked.
  *
  * <h2>Usage</h2>
  * {@snippet lang = java:
@@ -241,8 +244,10 @@ public final class Malloc4jExtension
 
     private static TestHeap createTestHeap(ExtensionContext context) {
         Optional<LeakCheck> config = find(context, LeakCheck.class);
+        // The extension reports the leaks itself, in the test's failure or, if none carries them, on
+        // standard error: the heap's own report at close would repeat the failure's.
         Heap.Builder builder = Heap.builder().name(heapName(context))
-                .checkMode(config.map(LeakCheck::mode).orElse(CheckMode.FULL));
+                .checkMode(config.map(LeakCheck::mode).orElse(CheckMode.FULL)).leakReportAtClose(false);
         config.ifPresent(check -> {
             if (check.quarantineBytes() >= 0) {
                 builder.quarantineBytes(check.quarantineBytes());
@@ -699,6 +704,8 @@ public final class Malloc4jExtension
         private RuntimeException closeFailure;
         /** Whether the last close threw with the heap closed, leaving memory a downcall uses mapped. */
         private boolean closedButMapped;
+        /** Whether the leaks were reported: by the test's failure, or on standard error once the heap closed. */
+        private boolean leaksReported;
 
         TestHeap(Heap heap, FaultInjection faults, String testId, ExtensionContext.Store runStore) {
             this.heap = heap;
@@ -786,6 +793,9 @@ public final class Malloc4jExtension
             message = message.substring(0, lineEnd) + (closed ? "(the test closed the heap with them live)\n" : "")
                     + (dynamicTests != null ? dynamicTests : "") + message.substring(lineEnd);
             problems.add(new AssertionError(message));
+            synchronized (this) {
+                leaksReported = true;
+            }
         }
 
         /** Adds to {@code problems} the misuse {@link Heap#check()} finds after the test was aborted. */
@@ -833,32 +843,53 @@ public final class Malloc4jExtension
          */
         @Override
         public void close() {
-            if (heap.isClosed()) {
-                return;
-            }
             try {
-                heap.close();
+                if (!heap.isClosed()) {
+                    heap.close();
+                }
             } catch (RuntimeException e) {
                 failedToClose(e);
                 runStore.getOrComputeIfAbsent(UNCLOSED_HEAPS, key -> new UnclosedHeaps(), UnclosedHeaps.class)
                         .add(this);
                 throw e;
+            } finally {
+                printLeaksNoFailureReported();
             }
         }
 
         /** @return whether the heap is closed now, closing it again if a close left it open or mapped */
         boolean closedAgain() {
-            // A heap left open that the test's code has closed since is done; one a downcall kept
-            // mapped is finished only by closing it again.
-            if (heap.isClosed() && !closedButMapped) {
-                return true;
-            }
             try {
+                // A heap left open that the test's code has closed since is done; one a downcall kept
+                // mapped is finished only by closing it again.
+                if (heap.isClosed() && !closedButMapped) {
+                    return true;
+                }
                 heap.close();
                 return true;
             } catch (RuntimeException e) {
                 failedToClose(e);
                 return false;
+            } finally {
+                printLeaksNoFailureReported();
+            }
+        }
+
+        /**
+         * Once the heap is closed, prints on standard error the leaks it was closed with, as a heap's
+         * own close prints them, unless the test's failure carried them: a test that failed on its
+         * own or was aborted, or a heap closed without its test being checked, still shows its leaks.
+         */
+        private synchronized void printLeaksNoFailureReported() {
+            // Read once closed, as the heap's own report at close was: the close first frees the blocks
+            // of the scopes, arenas and pools still open on it.
+            if (leaksReported || !heap.isClosed()) {
+                return;
+            }
+            leaksReported = true;
+            LeakReport leaks = heap.leaks();
+            if (!leaks.isEmpty()) {
+                System.err.println(leaks.text());
             }
         }
 

@@ -650,6 +650,38 @@ class Malloc4jExtensionTest {
     }
 
     @Test
+    void aLeakIsReportedOnceInTheFailureAndNotAgainWhenTheHeapCloses() {
+        HEAPS.clear();
+        Map<String, TestExecutionResult> results = new HashMap<>();
+        String printed = standardErrorOf(LeakingSample.class, results);
+        assertTrue(failure(results, "leaksOneBlock").getMessage()
+                .contains("ERROR: malloc4j: detected memory leaks in heap 'LeakingSample.leaksOneBlock(Heap)'"));
+        assertFalse(printed.contains("detected memory leaks"), printed);
+
+        // nor when the test closed the heap itself, before the extension checked it
+        String closedByTheTest = standardErrorOf(ClosingSample.class, results);
+        assertTrue(failure(results, "leaksThenClosesTheHeap").getMessage()
+                .contains("ERROR: malloc4j: detected memory leaks in heap 'ClosingSample.leaksThenClosesTheHeap(Heap)'"));
+        assertFalse(closedByTheTest.contains("detected memory leaks"), closedByTheTest);
+        assertTrue(HEAPS.stream().allMatch(Heap::isClosed), "the extension closes every heap");
+    }
+
+    @Test
+    void leaksOfATestThatFailedOrWasAbortedOnItsOwnGoToStandardErrorWhenTheHeapCloses() {
+        Map<String, TestExecutionResult> results = new HashMap<>();
+        String printed = standardErrorOf(MisuseSample.class, results);
+        assertEquals("the test's own failure", failure(results, "failsAndLeaks").getMessage());
+        assertTrue(printed.contains("ERROR: malloc4j: detected memory leaks in heap 'MisuseSample.failsAndLeaks(Heap)'\n\n"
+                + "Direct leak of 16 byte(s) in 1 object(s) allocated from:\n    #0 " + SAMPLE_CLASS_PREFIX
+                + "MisuseSample.failsAndLeaks("), printed);
+        assertTrue(printed.contains("ERROR: malloc4j: detected memory leaks in heap 'MisuseSample.leaksThenIsAborted(Heap)'"),
+                printed);
+        // a leak the failure carries is not printed again
+        assertFalse(printed.contains("detected memory leaks in heap 'MisuseSample.overflowsARawBlockAndNeverFreesIt(Heap)'"),
+                printed);
+    }
+
+    @Test
     void misuseInATestWhoseFailureTakesNoSuppressedGoesToStandardError() {
         Map<String, TestExecutionResult> results = new HashMap<>();
         String text = standardErrorOf(MisuseSample.class, results);
