@@ -9,7 +9,9 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.TestInstance.Lifecycle;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -118,9 +120,11 @@ import org.opentest4j.TestAbortedException;
  * block for a later dynamic test to free is named too. If none did, the factory method left the
  * blocks, or the code making its dynamic tests did; if dynamic tests ran at the same time (JUnit's
  * parallel execution), the failure says that they cannot be told apart. The global heap's comparison
- * (below) is made once for the factory as well, and names no dynamic test. To have each dynamic test
- * checked on its own, write it as a {@code @ParameterizedTest}, whose every invocation gets a heap of
- * its own.
+ * (above) is made once for the factory as well, and its failure names, in the same way, the dynamic
+ * tests that ended with more blocks live in the global heap than they began with (if none did, the
+ * factory method, the test's instance or the code making its dynamic tests left the blocks). To have
+ * each dynamic test checked on its own, write it as a {@code @ParameterizedTest}, whose every
+ * invocation gets a heap of its own.
  *
  * <p>A test that has already failed (or was aborted) is not failed again for leaks (a failed test
  * rarely cleans up), but its heap is still verified with {@link Heap#check()}, since the misuse it
@@ -182,6 +186,7 @@ public final class Malloc4jExtension
     private static final String TEST_HEAP = "testHeap";
     private static final String FAULTS = "faults";
     private static final String GLOBAL_BASELINE = "globalLeaksBefore";
+    private static final String GLOBAL_DYNAMIC_TESTS = "globalDynamicTestLeaks";
     private static final String UNCLOSED_HEAPS = "unclosedHeaps";
     private static final String SERVING = "servingInstance:";
     /** The global heap's leaks before the test instance being made on this thread. */
@@ -400,16 +405,25 @@ public final class Malloc4jExtension
     @Override
     public void interceptDynamicTest(Invocation<Void> invocation, DynamicTestInvocationContext invocationContext,
                                      ExtensionContext extensionContext) throws Throwable {
-        // The factory's heap, if it took one: its dynamic tests share it, and it is checked once after them.
-        TestHeap testHeap = servesTest(extensionContext)
-                ? extensionContext.getStore(NAMESPACE).get(TEST_HEAP, TestHeap.class)
-                : null;
-        if (testHeap == null) {
-            proceedFailingOnExhaustion(invocation);
-            return;
+        DynamicTestLeaks.DynamicTestRun test = () -> proceedFailingOnExhaustion(invocation);
+        if (servesTest(extensionContext)) {
+            for (DynamicTestLeaks leaks : dynamicTestLeaks(extensionContext.getStore(NAMESPACE))) {
+                DynamicTestLeaks.DynamicTestRun inner = test;
+                test = () -> leaks.run(extensionContext, inner);
+            }
         }
-        testHeap.runDynamicTest(testHeap.dynamicTestName(extensionContext),
-                () -> proceedFailingOnExhaustion(invocation));
+        test.run();
+    }
+
+    /**
+     * @return what notes the leaks of a factory's dynamic tests in each heap the factory is checked
+     *     on, once after its last dynamic test: its own heap, if it took one, which its dynamic tests
+     *     share, and the global heap, if it is compared
+     */
+    private static List<DynamicTestLeaks> dynamicTestLeaks(ExtensionContext.Store store) {
+        TestHeap testHeap = store.get(TEST_HEAP, TestHeap.class);
+        return Stream.of(testHeap != null ? testHeap.dynamicTests : null,
+                store.get(GLOBAL_DYNAMIC_TESTS, DynamicTestLeaks.class)).filter(Objects::nonNull).toList();
     }
 
     @Override
@@ -524,6 +538,10 @@ public final class Malloc4jExtension
         if (checksGlobalHeap(context)) {
             context.getStore(NAMESPACE).put(GLOBAL_BASELINE,
                     beforeInstances != null ? beforeInstances : Heap.global().leaks());
+            // Only a @TestFactory's dynamic tests fill it; for any other test it stays empty and adds nothing.
+            context.getStore(NAMESPACE).put(GLOBAL_DYNAMIC_TESTS, new DynamicTestLeaks(Heap.global(),
+                    context.getUniqueId(), "the factory method left them, or the test's instance, or the code "
+                            + "making its dynamic tests"));
         }
     }
 
@@ -556,10 +574,11 @@ public final class Malloc4jExtension
             }
         }
         LeakReport before = store.remove(GLOBAL_BASELINE, LeakReport.class);
+        DynamicTestLeaks globalDynamicTests = store.remove(GLOBAL_DYNAMIC_TESTS, DynamicTestLeaks.class);
         if (before != null && !testFailed) {
             String newLeaks = newLeaks(before, Heap.global().leaks());
             if (newLeaks != null) {
-                problems.add(new AssertionError(newLeaks));
+                problems.add(new AssertionError(afterFirstLine(newLeaks, globalDynamicTests.line())));
             }
         }
         if (!problems.isEmpty()) {
@@ -664,42 +683,23 @@ public final class Malloc4jExtension
         return message.toString();
     }
 
-    /** How many dynamic tests a leak message names at most. */
-    private static final int DYNAMIC_TESTS_NAMED = 10;
-
     /**
-     * A dynamic test that ended with more blocks live in its factory's heap than it began with, and
-     * {@code bytes} more requested bytes: fewer, if it freed larger blocks than it left.
+     * @return {@code message} with {@code lines} after its first line, which says what was left live
+     *     (the rest is the leak report)
      */
-    private record DynamicTestGrowth(String name, long blocks, long bytes) {
-        @Override
-        public String toString() {
-            return "'" + name + "' (" + blocks + " block(s), " + (bytes >= 0 ? bytes + " byte(s)"
-                    : "but " + -bytes + " byte(s) fewer: it freed larger blocks than it left") + ")";
-        }
-    }
-
-    /** A dynamic test's run, which may throw anything. */
-    @FunctionalInterface
-    private interface DynamicTestRun {
-        void run() throws Throwable;
+    private static String afterFirstLine(String message, String lines) {
+        int lineEnd = message.indexOf('\n') + 1;
+        return message.substring(0, lineEnd) + lines + message.substring(lineEnd);
     }
 
     /** One test's heap and its fault policy; closed with the test's context even if afterEach is skipped. */
     private static final class TestHeap implements ExtensionContext.Store.CloseableResource {
         final Heap heap;
         final FaultInjection faults;
-        /** The unique id of the test the heap was made for (a {@code @TestFactory}, for its dynamic tests). */
-        private final String testId;
+        /** Which dynamic tests left blocks live in the heap, when the test is a {@code @TestFactory}. */
+        final DynamicTestLeaks dynamicTests;
         /** The store of the whole test run, which keeps the heap for closing again if its close throws. */
         private final ExtensionContext.Store runStore;
-        /** The dynamic tests that ended with more blocks live than they began with, in the order they ended. */
-        private final List<DynamicTestGrowth> dynamicTestGrowth = new ArrayList<>();
-        /** How many of the test's dynamic tests have run, and how many are running now. */
-        private int dynamicTestsRun;
-        private int dynamicTestsRunning;
-        /** Whether a dynamic test began while another was running (parallel execution). */
-        private boolean dynamicTestsOverlapped;
         /** Why the last close threw. */
         private RuntimeException closeFailure;
         /** Whether the last close threw with the heap closed, leaving memory a downcall uses mapped. */
@@ -710,61 +710,10 @@ public final class Malloc4jExtension
         TestHeap(Heap heap, FaultInjection faults, String testId, ExtensionContext.Store runStore) {
             this.heap = heap;
             this.faults = faults;
-            this.testId = testId;
+            // The heap is a test method's parameter: only the factory method or its dynamic tests can use it.
+            this.dynamicTests = new DynamicTestLeaks(heap, testId,
+                    "the factory method left them, or the code making its dynamic tests");
             this.runStore = runStore;
-        }
-
-        /** @return the display name of the dynamic test of {@code context}, after those of its containers */
-        String dynamicTestName(ExtensionContext context) {
-            List<String> names = new ArrayList<>();
-            for (ExtensionContext scope = context; scope != null && !scope.getUniqueId().equals(testId);
-                    scope = scope.getParent().orElse(null)) {
-                names.addFirst(scope.getDisplayName());
-            }
-            return String.join(" > ", names);
-        }
-
-        /** Runs a dynamic test of this heap's factory, noting how many more blocks it left live than it found. */
-        void runDynamicTest(String name, DynamicTestRun run) throws Throwable {
-            synchronized (this) {
-                dynamicTestsRun++;
-                dynamicTestsOverlapped |= dynamicTestsRunning++ > 0;
-            }
-            HeapStats before = heap.stats();
-            try {
-                run.run();
-            } finally {
-                HeapStats after = heap.stats();
-                synchronized (this) {
-                    dynamicTestsRunning--;
-                    if (after.liveBlocks() > before.liveBlocks()) {
-                        dynamicTestGrowth.add(new DynamicTestGrowth(name, after.liveBlocks() - before.liveBlocks(),
-                                after.requestedBytes() - before.requestedBytes()));
-                    }
-                }
-            }
-        }
-
-        /**
-         * @return the line of a leak message that says which dynamic tests of this heap's factory left
-         *     more blocks live than they found, or null if no dynamic test ran
-         */
-        private synchronized String dynamicTestsLine() {
-            if (dynamicTestsRun == 0) {
-                return null;
-            }
-            if (dynamicTestsOverlapped) {
-                return "(its dynamic tests ran at the same time, so which of them left the blocks cannot be told)\n";
-            }
-            if (dynamicTestGrowth.isEmpty()) {
-                return "(no dynamic test ended with more blocks live than it began with: the factory method left "
-                        + "them, or the code making its dynamic tests)\n";
-            }
-            List<String> named = dynamicTestGrowth.stream().limit(DYNAMIC_TESTS_NAMED)
-                    .map(DynamicTestGrowth::toString).toList();
-            int more = dynamicTestGrowth.size() - named.size();
-            return "(dynamic tests that ended with more blocks live than they began with: " + String.join(", ", named)
-                    + (more > 0 ? ", and " + more + " more" : "") + ")\n";
         }
 
         /**
@@ -786,12 +735,8 @@ public final class Malloc4jExtension
             if (stats.liveBlocks() == 0) {
                 return;
             }
-            String message = leakMessage(heap.checkMode(), stats, heap.leaks());
-            // After the first line, which says what was left live.
-            int lineEnd = message.indexOf('\n') + 1;
-            String dynamicTests = dynamicTestsLine();
-            message = message.substring(0, lineEnd) + (closed ? "(the test closed the heap with them live)\n" : "")
-                    + (dynamicTests != null ? dynamicTests : "") + message.substring(lineEnd);
+            String message = afterFirstLine(leakMessage(heap.checkMode(), stats, heap.leaks()),
+                    (closed ? "(the test closed the heap with them live)\n" : "") + dynamicTests.line());
             problems.add(new AssertionError(message));
             synchronized (this) {
                 leaksReported = true;

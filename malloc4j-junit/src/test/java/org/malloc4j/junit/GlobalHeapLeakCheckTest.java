@@ -11,13 +11,19 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.malloc4j.Heap;
 import org.malloc4j.LeakReport;
 
@@ -125,6 +131,30 @@ class GlobalHeapLeakCheckTest {
         }
     }
 
+    /** Factories that leave blocks live in the global heap, from a dynamic test or from the factory method. */
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    static class FactorySample {
+        @TestFactory
+        Stream<DynamicNode> oneDynamicTestLeaks() {
+            MemorySegment shared = Heap.global().malloc(16); // freed by the last dynamic test
+            return Stream.of(
+                    DynamicTest.dynamicTest("allocatesAndFrees", () -> Heap.global().free(Heap.global().malloc(32))),
+                    DynamicContainer.dynamicContainer("box", Stream.of(
+                            DynamicTest.dynamicTest("leaksTwo", () -> {
+                                GlobalSample.allocateFromTheGlobalHeap(40);
+                                GlobalSample.allocateFromTheGlobalHeap(32);
+                            }))),
+                    DynamicTest.dynamicTest("freesTheShared", () -> Heap.global().free(shared)));
+        }
+
+        @TestFactory
+        List<DynamicTest> leaksInTheFactoryMethod() {
+            GlobalSample.allocateFromTheGlobalHeap(24);
+            return List.of(DynamicTest.dynamicTest("clean", () -> Heap.global().free(Heap.global().malloc(8))));
+        }
+    }
+
     @BeforeEach
     void requireACheckedGlobalHeap() {
         assumeTrue(Malloc4jExtension.globalHeapIsChecked(), "needs -Dmalloc4j.check=full");
@@ -181,6 +211,26 @@ class GlobalHeapLeakCheckTest {
         String nested = failure(results, "usesBothBuffers").getMessage();
         assertTrue(nested.startsWith("Malloc4jExtension: the test left 1 new block(s), 32 byte(s), live in the "
                 + "global heap"), nested);
+    }
+
+    @Test
+    void aFactoryThatLeaksNamesTheDynamicTestsThatLeftMoreBlocksLiveThanTheyFound() {
+        EngineExecutionResults execution = SampleRunner.execute(FactorySample.class);
+        Map<String, TestExecutionResult> containers = SampleRunner.containers(execution);
+
+        String message = failure(containers, "oneDynamicTestLeaks").getMessage();
+        assertTrue(message.startsWith("Malloc4jExtension: the test left 2 new block(s), 72 byte(s), live in the global "
+                + "heap\n(dynamic tests that ended with more blocks live than they began with: 'box > leaksTwo' "
+                + "(2 block(s), 72 byte(s)))\nERROR: malloc4j: detected memory leaks in heap 'global'\n"), message);
+        assertTrue(message.contains("Direct leak of 40 byte(s) in 1 object(s) allocated from:\n    #0 "
+                + GlobalSample.class.getName() + ".allocateFromTheGlobalHeap("), message);
+        // each dynamic test passes: a block one leaves may be freed by a later one, so only the factory fails
+        assertEquals(4, execution.testEvents().succeeded().count(), () -> execution.testEvents().list().toString());
+
+        String inFactory = failure(containers, "leaksInTheFactoryMethod").getMessage();
+        assertTrue(inFactory.startsWith("Malloc4jExtension: the test left 1 new block(s), 24 byte(s), live in the "
+                + "global heap\n(no dynamic test ended with more blocks live than it began with: the factory method "
+                + "left them, or the test's instance, or the code making its dynamic tests)\n"), inFactory);
     }
 
     @Test
