@@ -626,8 +626,9 @@ public final class FixedSizePool implements AutoCloseable {
          * Makes the pool. It takes no memory from the heap until the first allocation.
          *
          * @return a new, empty pool
-         * @throws IllegalArgumentException if a page's size ({@code blocksPerPage} times the block size
-         *     rounded up to the alignment), or the power of two above it, overflows a {@code long}
+         * @throws IllegalArgumentException if a page's size in bytes ({@code blocksPerPage} times the
+         *     block size rounded up to the alignment) overflows a {@code long} or is more than
+         *     {@link Heap#MAX_BLOCK_BYTE_SIZE}, so that no heap could allocate it
          * @throws IllegalStateException if the heap is closed, or is being closed (see {@link Heap#close()})
          */
         public FixedSizePool build() {
@@ -642,8 +643,14 @@ public final class FixedSizePool implements AutoCloseable {
             } catch (ArithmeticException e) {
                 throw tooLarge(stride, perPage);
             }
-            if (pageBytes > 1L << 62) {
-                throw tooLarge(stride, perPage);
+            if (pageBytes > Heap.MAX_BLOCK_BYTE_SIZE) {
+                // A page is one block of the heap, aligned to its size rounded up to a power of
+                // two: larger, it could never be allocated, and the first allocate() would fail.
+                throw new IllegalArgumentException("a page of " + perPage + " blocks of " + stride + " bytes ("
+                        + blockByteSize + " rounded up to the alignment) is " + pageBytes + " bytes, more than the "
+                        + Heap.MAX_BLOCK_BYTE_SIZE + " bytes of the largest block a heap hands out"
+                        + " (Heap.MAX_BLOCK_BYTE_SIZE): blockByteSize=" + blockByteSize + ", blockByteAlignment="
+                        + blockByteAlignment + ", blocksPerPage=" + perPage);
             }
             long alignment = Math.max(Heap.MIN_ALIGNMENT, Long.highestOneBit(pageBytes - 1) << 1);
             return new FixedSizePool(this, stride, perPage, Math.max(alignment, blockByteAlignment));

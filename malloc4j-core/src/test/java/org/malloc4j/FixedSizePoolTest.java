@@ -473,6 +473,22 @@ class FixedSizePoolTest {
     }
 
     @Test
+    void aPageLargerThanTheLargestBlockThrowsIllegalArgumentExceptionAtBuildNamingTheBound() {
+        long live = HEAP.stats().liveBlocks();
+        // 4 blocks of 2^45 bytes: 2^47, which overflows nothing but no heap can hand out.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> FixedSizePool.builder(HEAP, 1L << 45).blocksPerPage(4).build());
+        assertEquals("a page of 4 blocks of 35184372088832 bytes (35184372088832 rounded up to the alignment) is"
+                + " 140737488355328 bytes, more than the 70368744177664 bytes of the largest block a heap hands out"
+                + " (Heap.MAX_BLOCK_BYTE_SIZE): blockByteSize=35184372088832, blockByteAlignment=16,"
+                + " blocksPerPage=4", e.getMessage());
+        assertEquals(live, HEAP.stats().liveBlocks());
+        try (FixedSizePool pool = FixedSizePool.builder(HEAP, 64).build()) {
+            pool.free(pool.allocate());
+        }
+    }
+
+    @Test
     void nullArgumentsThrowNullPointerException() {
         assertThrows(NullPointerException.class, () -> FixedSizePool.builder(null, 16));
         assertThrows(NullPointerException.class, () -> FixedSizePool.builder(HEAP, 16).name(null));
