@@ -22,6 +22,14 @@ malloc4j_jdk_start_error() {  # prints why the JDK at $1 does not start, or noth
   [ -n "$why" ] && echo "$why" || echo "it exits with an error"
 }
 
+malloc4j_quote() {  # prints $1 as a shell reads it back: as it is when safe, else in single quotes
+  case "$1" in
+    '') printf "''" ;;
+    *[!A-Za-z0-9_@%+=:,./-]*) printf "'%s'" "${1//\'/\'\\\'\'}" ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+
 malloc4j_find_jdk() {
   local min=22 candidate version warned= broken= older=
   local candidates=()
@@ -45,24 +53,26 @@ malloc4j_find_jdk() {
       export MALLOC4J_JDK_VERSION="$version"
       return 0
     fi
-    [ -n "$version" ] && older="${older:+$older, }$candidate (JDK $version)"
+    [ -n "$version" ] && older="${older:+$older, }$(malloc4j_quote "$candidate") (JDK $version)"
     local why=
     [ -z "$version" ] && why=$(malloc4j_jdk_start_error "$candidate")
-    [ -n "$why" ] && broken="${broken:+$broken; }$candidate ($why)"
+    [ -n "$why" ] && broken="${broken:+$broken; }$(malloc4j_quote "$candidate") ($why)"
     if [ -z "$warned" ] && [ -n "${JAVA_HOME:-}" ] && [ "$candidate" = "$JAVA_HOME" ]; then
+      local home
+      home=$(malloc4j_quote "$JAVA_HOME")
       if [ -n "$why" ]; then
-        echo "malloc4j: JAVA_HOME=$JAVA_HOME does not start: $why; looking for a JDK $min or later elsewhere." >&2
+        echo "malloc4j: JAVA_HOME=$home does not start: $why; looking for a JDK $min or later elsewhere." >&2
       elif [ ! -d "$JAVA_HOME" ]; then
-        echo "malloc4j: JAVA_HOME=$JAVA_HOME does not exist; looking for a JDK $min or later elsewhere." >&2
+        echo "malloc4j: JAVA_HOME=$home does not exist; looking for a JDK $min or later elsewhere." >&2
       elif [ -n "$version" ]; then
-        echo "malloc4j: JAVA_HOME=$JAVA_HOME is JDK $version, older than $min; looking for a JDK $min or later elsewhere." >&2
+        echo "malloc4j: JAVA_HOME=$home is JDK $version, older than $min; looking for a JDK $min or later elsewhere." >&2
       else
-        echo "malloc4j: JAVA_HOME=$JAVA_HOME holds no bin/java and bin/javac (is it a JRE, or not a JDK?); looking for a JDK $min or later elsewhere." >&2
+        echo "malloc4j: JAVA_HOME=$home holds no bin/java and bin/javac (is it a JRE, or not a JDK?); looking for a JDK $min or later elsewhere." >&2
       fi
       warned=1
     fi
   done
-  echo "malloc4j: no JDK $min or later found (looked at JAVA_HOME='${JAVA_HOME:-}', java on PATH, /usr/lib/jvm/*)." >&2
+  echo "malloc4j: no JDK $min or later found (looked at JAVA_HOME=$(malloc4j_quote "${JAVA_HOME:-}"), java on PATH, /usr/lib/jvm/*)." >&2
   # Apart: a JDK too old wants a newer one installed, one that does not start wants its options checked.
   [ -n "$older" ] && echo "malloc4j: found JDKs older than $min: $older." >&2
   if [ -n "$broken" ]; then

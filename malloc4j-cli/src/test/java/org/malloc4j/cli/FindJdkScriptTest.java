@@ -113,6 +113,21 @@ class FindJdkScriptTest {
                 result.output());
     }
 
+    @Test
+    void pathsWithSpacesOrQuotesArePrintedAsAShellReadsThemBack() throws Exception {
+        Path older = fakeJdk("jdk 17", "echo '    java.specification.version = 17' >&2");
+        Path gone = dir.resolve("it's gone");
+        String quotedGone = "'" + dir + "/it'\\''s gone'";
+
+        Result result = findJdk(gone, older.resolve("bin"), "/nonexistent");
+
+        assertEquals(1, result.exitCode(), result.output());
+        assertTrue(result.output().contains("malloc4j: JAVA_HOME=" + quotedGone + " does not exist;"), result.output());
+        assertTrue(result.output().contains("(looked at JAVA_HOME=" + quotedGone + ", java on PATH"), result.output());
+        assertTrue(result.output().contains("malloc4j: found JDKs older than 22: '" + older + "' (JDK 17).\n"),
+                result.output());
+    }
+
     private record Result(int exitCode, String output) {
     }
 
