@@ -5,8 +5,11 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -121,7 +124,26 @@ public final class MemoryReturn {
                 default -> usage("unknown argument: " + args[i]);
             }
         }
+        if (json != null) {
+            checkWritable(json);
+        }
         new MemoryReturn().run(sections, json);
+    }
+
+    /** Before the measurements, not after them: a path that cannot take the report stops the run at once. */
+    private static void checkWritable(Path json) {
+        try {
+            // Opened to append, so an existing report stays as it is until the new one replaces it.
+            Files.newOutputStream(json, StandardOpenOption.CREATE, StandardOpenOption.APPEND).close();
+        } catch (IOException | RuntimeException e) {
+            usage("--json " + json + " cannot be written: " + reason(e));
+        }
+    }
+
+    private static String reason(Exception e) {
+        return e instanceof NoSuchFileException ? "no such folder"
+                : e instanceof AccessDeniedException ? "permission denied"
+                : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     private static String value(String[] args, int i, String option) {
@@ -136,7 +158,8 @@ public final class MemoryReturn {
                 usage: java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar org.malloc4j.bench.MemoryReturn \\
                             [--json FILE] [--only return,loop,touch,vthreads,threads]
                 Measures memory returned to the OS after frees, OS calls of alloc/free loops, the cost
-                of a fresh 4 KiB page, and heap metadata under virtual threads. About 35 s.""";
+                of a fresh 4 KiB page, heap metadata under virtual threads, and what platform threads
+                coming and going cost. About 45 s.""";
         if (problem != null) {
             System.err.println("MemoryReturn: " + problem);
             System.err.println(text);
@@ -178,7 +201,12 @@ public final class MemoryReturn {
         results.put("seconds", seconds);
         System.out.printf("%nMemoryReturn took %.1f s%n", seconds);
         if (json != null) {
-            Files.writeString(json, toJson(results, "") + "\n", StandardCharsets.UTF_8);
+            try {
+                Files.writeString(json, toJson(results, "") + "\n", StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                System.err.println("MemoryReturn: the JSON report could not be written to " + json + ": " + reason(e));
+                System.exit(1);
+            }
             System.out.println("JSON written to " + json);
         }
     }
