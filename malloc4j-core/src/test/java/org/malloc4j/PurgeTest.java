@@ -200,6 +200,16 @@ class PurgeTest {
         }
     }
 
+    /** Fisher-Yates, in place. */
+    private static void shuffle(int[] values, SplittableRandom random) {
+        for (int i = values.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = values[i];
+            values[i] = values[j];
+            values[j] = t;
+        }
+    }
+
     private static void touchAndFree(Heap heap, long byteSize) {
         MemorySegment block = heap.malloc(byteSize);
         for (long offset = 0; offset < byteSize; offset += 4096) {
@@ -234,12 +244,7 @@ class PurgeTest {
                 sizes[i] = random.nextInt(16, 4097);
                 freeOrder[i] = i;
             }
-            for (int i = freeOrder.length - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1);
-                int t = freeOrder[i];
-                freeOrder[i] = freeOrder[j];
-                freeOrder[j] = t;
-            }
+            shuffle(freeOrder, random);
             long[] addresses = new long[sizes.length];
             batch(heap, sizes, freeOrder, addresses);
             long firstPeak = heap.stats().peakCommittedBytes();
@@ -283,12 +288,7 @@ class PurgeTest {
             for (int i = 0; i < order.length; i++) {
                 order[i] = i >> 1;
             }
-            for (int i = order.length - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1);
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
+            shuffle(order, random);
             long[] addresses = new long[sizes.length];
             long[] madvise = new long[8];
             for (int round = 0; round < madvise.length; round++) {
