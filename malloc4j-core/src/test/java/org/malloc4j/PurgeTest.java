@@ -200,16 +200,6 @@ class PurgeTest {
         }
     }
 
-    /** Fisher-Yates, in place. */
-    private static void shuffle(int[] values, SplittableRandom random) {
-        for (int i = values.length - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = values[i];
-            values[i] = values[j];
-            values[j] = t;
-        }
-    }
-
     private static void touchAndFree(Heap heap, long byteSize) {
         MemorySegment block = heap.malloc(byteSize);
         for (long offset = 0; offset < byteSize; offset += 4096) {
@@ -244,7 +234,12 @@ class PurgeTest {
                 sizes[i] = random.nextInt(16, 4097);
                 freeOrder[i] = i;
             }
-            shuffle(freeOrder, random);
+            for (int i = freeOrder.length - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = freeOrder[i];
+                freeOrder[i] = freeOrder[j];
+                freeOrder[j] = t;
+            }
             long[] addresses = new long[sizes.length];
             batch(heap, sizes, freeOrder, addresses);
             long firstPeak = heap.stats().peakCommittedBytes();
@@ -288,7 +283,12 @@ class PurgeTest {
             for (int i = 0; i < order.length; i++) {
                 order[i] = i >> 1;
             }
-            shuffle(order, random);
+            for (int i = order.length - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
             long[] addresses = new long[sizes.length];
             long[] madvise = new long[8];
             for (int round = 0; round < madvise.length; round++) {
