@@ -175,27 +175,18 @@ class PurgeTest {
      * stays mostly committed for the next round instead of being released whole and faulted in
      * again: 18 MiB a round purged and faulted in before, 3 MiB from the tail of one span and the
      * 3 MiB span itself now. The purge delay is long so that the purger cannot run between rounds.
-     * From its second return to the peak after a trough the heap knows the loop (see
-     * {@code aShortRoundThatFreesEverythingIsKnownAsALoopByItsSecondReturnToThePeak}) and lets the
-     * peak hold both buffers: nothing is purged after that.
      */
     @Test
     void largeBuffersOfTwoSizesInTurnGiveBackOnlyTheTailTheirCommitsNeed() {
         try (Heap heap = Heap.builder().name("alternating").purgeDelay(Duration.ofHours(1)).build()) {
-            touchAndFree(heap, 15 * MIB);
-            touchAndFree(heap, 3 * MIB);
-            HeapStats first = heap.stats();
-            assertTrue(first.purgedBytes() <= 6 * MIB, first.toText());
-            assertTrue(first.peakCommittedBytes() <= 16 * MIB, first.toText());
-            touchAndFree(heap, 15 * MIB);
-            HeapStats known = heap.stats();
-            for (int round = 0; round < 4; round++) {
-                touchAndFree(heap, 3 * MIB);
+            int rounds = 5;
+            for (int round = 0; round < rounds; round++) {
                 touchAndFree(heap, 15 * MIB);
+                touchAndFree(heap, 3 * MIB);
             }
             HeapStats stats = heap.stats();
-            assertEquals(known.purgedBytes(), stats.purgedBytes(), stats.toText());
-            assertTrue(stats.peakCommittedBytes() <= 19 * MIB, stats.toText());
+            assertTrue(stats.purgedBytes() <= rounds * 6 * MIB, stats.toText());
+            assertTrue(stats.peakCommittedBytes() <= 16 * MIB, stats.toText());
             assertEquals(0, stats.liveBlocks());
         }
     }
@@ -259,57 +250,6 @@ class PurgeTest {
             assertTrue(after.peakCommittedBytes() <= firstPeak + firstPeak / 8, "first round's peak "
                     + firstPeak + " B\n" + after.toText());
             assertEquals(0, after.liveBlocks());
-        }
-    }
-
-    /**
-     * A short round that comes back to its peak after freeing everything, as a request loop or a
-     * trace replayed pass after pass does (malloc-lab's random-bal: 2,400 blocks of 16 B to 32 KB
-     * malloced and freed in a random order, 15 MB live at the peak): each round returned most of
-     * its peak and faulted it in again (11.7 of 17 MB for random-bal), and the guard, counting only
-     * what scavenging returned, let go after about 13 rounds. The heap now knows the loop by its
-     * second return to the peak after a trough.
-     */
-    @Test
-    void aShortRoundThatFreesEverythingIsKnownAsALoopByItsSecondReturnToThePeak() {
-        try (Heap heap = Heap.builder().name("short-rounds").purgeDelay(Duration.ofHours(1)).build()) {
-            SplittableRandom random = new SplittableRandom(7);
-            long[] sizes = new long[2_400];
-            for (int i = 0; i < sizes.length; i++) {
-                sizes[i] = random.nextInt(16, 32_768);
-            }
-            // Each block's id twice: its malloc at the first, its free at the second.
-            int[] order = new int[2 * sizes.length];
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i >> 1;
-            }
-            for (int i = order.length - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1);
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-            long[] addresses = new long[sizes.length];
-            long[] madvise = new long[8];
-            for (int round = 0; round < madvise.length; round++) {
-                long before = heap.stats().madviseCalls();
-                for (int id : order) {
-                    if (addresses[id] == 0) {
-                        addresses[id] = heap.mallocAddress(sizes[id]);
-                    } else {
-                        heap.freeAddress(addresses[id]);
-                        addresses[id] = 0;
-                    }
-                }
-                madvise[round] = heap.stats().madviseCalls() - before;
-            }
-            HeapStats after = heap.stats();
-            assertEquals(0, after.liveBlocks());
-            String perRound = "madvise calls per round: " + java.util.Arrays.toString(madvise) + "\n" + after.toText();
-            assertTrue(madvise[1] > 0, perRound);
-            for (int round = 3; round < madvise.length; round++) {
-                assertEquals(0, madvise[round], perRound);
-            }
         }
     }
 

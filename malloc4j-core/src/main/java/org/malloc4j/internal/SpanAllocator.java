@@ -49,15 +49,6 @@ final class SpanAllocator {
      */
     private static final long PEAK_GUARD_PEAKS = 4;
     /**
-     * After this many returns to the peak from a trough the heap is going round a loop at its peak
-     * too. malloc-lab's random-bal, replayed pass after pass, returned 11.7 of its 17 MB peak every
-     * pass and let go after about 13 by the bytes alone; by its rounds, from the fourth. Single-pass
-     * utilization stays the same on 51 of the 52 bundled and shared traces (needle: 90.4 % to
-     * 89.1 %; with a trough at a quarter of the peak instead of an eighth, coalesce-big also fell,
-     * from 78.9 % to 73.7 %).
-     */
-    private static final int LOOP_ROUNDS = 2;
-    /**
      * The purger returns at most this many bytes to the OS per run before it lets go of the span
      * lock and runs again, so threads that need a page do not wait for a whole backlog of
      * {@code madvise} calls.
@@ -112,14 +103,6 @@ final class SpanAllocator {
      * and the churn with it), until the live bytes grow or the heap goes idle.
      */
     private volatile boolean loopAtPeak;
-    /**
-     * Returns to the peak after a trough since the live bytes last grew: a loop shows itself by its
-     * rounds as well as by what the guard returned, and sooner where each round returns little at a
-     * time (a request loop, a trace replayed pass after pass; see {@link #LOOP_ROUNDS}).
-     */
-    private volatile int roundsAtPeak;
-    /** Set when a retired page left less than an eighth of the peak footprint in use. */
-    private volatile boolean troughSeen;
     /** Slice count to how many pages of that many slices are in {@link #pool}. */
     private final int[] pooledBySlices = new int[Region.SLICES + 1];
     /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
@@ -269,19 +252,10 @@ final class SpanAllocator {
         if (core.liveRose(bytes)) {
             guardedBytes.set(0);
             loopAtPeak = false;
-            roundsAtPeak = 0;
-            troughSeen = false;
             return true;
         }
         if (loopAtPeak) {
             return false;
-        }
-        if (troughSeen) {
-            troughSeen = false;
-            if (++roundsAtPeak >= LOOP_ROUNDS) {
-                loopAtPeak = true;
-                return false;
-            }
         }
         long guarded = guardedBytes.get();
         // Nothing returned yet is no loop: the heap's first commits find a peak of 0.
@@ -484,9 +458,6 @@ final class SpanAllocator {
         pool.addLast(page);
         pooledCommitted += page.commitEnd;
         pooledBySlices[page.sliceCount]++;
-        if (!troughSeen && committed.get() - pooledCommitted < peakFootprint.get() >> 3) {
-            troughSeen = true;
-        }
         Purger.schedule(core, purgeDelayNanos);
     }
 
@@ -566,8 +537,7 @@ final class SpanAllocator {
      * so committed memory does not grow while retired memory sits unused.
      */
     private void purgeInExchange(long bytes) {
-        // Round a loop, the pool's pages are the next round's: purged, they would fault in again.
-        if (bytes <= 0 || loopAtPeak) {
+        if (bytes <= 0) {
             return;
         }
         long ahead = Math.min(bytes, purgedAhead);
@@ -1062,8 +1032,6 @@ final class SpanAllocator {
         if ((freedSlices || releasedMappings) && pool.isEmpty() && retained.isEmpty()) {
             guardedBytes.set(0);
             loopAtPeak = false;
-            roundsAtPeak = 0;
-            troughSeen = false;
             core.forgetLivePeak();
         }
         if (force) {
