@@ -108,10 +108,7 @@ public final class Page extends PageColdFields {
         this.freeBits = zeroed(freeBits, (capacity + 63) >>> 6);
         this.remoteBits = null;
         this.ownedBits = null;
-        this.holeBits = null;
-        this.holeOsPages = null;
-        this.holeCount = 0;
-        this.holeBytes = 0;
+        forgetHoles();
         this.full = 0;
         this.inFullList = false;
         // A slack is at most blockSize, and must differ from the all-ones free mark.
@@ -207,11 +204,16 @@ public final class Page extends PageColdFields {
     void decommitted() {
         commitEnd = 0;
         cleanFrom = 0;
+        forgetHoles();
+        active = false;
+    }
+
+    /** Forgets which blocks are holes: their memory is committed again, or no longer counted. */
+    void forgetHoles() {
         holeBits = null;
         holeOsPages = null;
         holeCount = 0;
         holeBytes = 0;
-        active = false;
     }
 
     boolean isSingle() {
