@@ -174,9 +174,7 @@ class PurgeTest {
      * the other buffer's span, takes only what it needs from that span's tail, so the 15 MiB span
      * stays mostly committed for the next round instead of being released whole and faulted in
      * again: 18 MiB a round purged and faulted in before, 3 MiB from the tail of one span and the
-     * 3 MiB span itself after. Once that has returned half the peak, the footprint may grow by a
-     * quarter over it, and both buffers' 18 MiB fit: later rounds return nothing. The purge delay
-     * is long so that the purger cannot run between rounds.
+     * 3 MiB span itself now. The purge delay is long so that the purger cannot run between rounds.
      */
     @Test
     void largeBuffersOfTwoSizesInTurnGiveBackOnlyTheTailTheirCommitsNeed() {
@@ -186,15 +184,9 @@ class PurgeTest {
                 touchAndFree(heap, 15 * MIB);
                 touchAndFree(heap, 3 * MIB);
             }
-            HeapStats warm = heap.stats();
-            assertTrue(warm.purgedBytes() <= rounds * 6 * MIB, warm.toText());
-            for (int round = 0; round < rounds; round++) {
-                touchAndFree(heap, 15 * MIB);
-                touchAndFree(heap, 3 * MIB);
-            }
             HeapStats stats = heap.stats();
-            assertEquals(warm.madviseCalls(), stats.madviseCalls(), stats.toText());
-            assertTrue(stats.peakCommittedBytes() <= 15 * MIB + 15 * MIB / 4, stats.toText());
+            assertTrue(stats.purgedBytes() <= rounds * 6 * MIB, stats.toText());
+            assertTrue(stats.peakCommittedBytes() <= 16 * MIB, stats.toText());
             assertEquals(0, stats.liveBlocks());
         }
     }
@@ -297,12 +289,12 @@ class PurgeTest {
      * and the rest at its end, each round at the footprint's peak in a new layout. The guard's
      * scavenging dug holes at the peak, and each page retiring with holes returned everything past
      * its first one: 10.5 MB returned (and faulted in again) every round, 119 {@code madvise}s, for
-     * a 28 MB peak, and the bytes the guard counted never reached the point where it lets go. Now
-     * a retiring page counts a few holes as committed again, and a guard that has returned half
-     * the peak lets the footprint grow by up to a quarter over it.
+     * a 28 MB peak. A retiring page now counts a few holes as committed again: 4.3 MB a round; and
+     * once the guard has scavenged the peak's worth (the 14th round), it tolerates a quarter over
+     * the peak: 0.9 MB a round.
      */
     @Test
-    void roundsOfRandomMediumBlocksAtThePeakStopReturningMemoryWithinAQuarterOverIt() {
+    void pagesRetiringWithAFewHolesKeepTheirTailsForTheNextRound() {
         try (Heap heap = Heap.builder().name("medium-rounds").purgeDelay(Duration.ofHours(1)).build()) {
             mediumRound(heap);
             long firstPeak = heap.stats().peakCommittedBytes();
@@ -315,10 +307,23 @@ class PurgeTest {
             }
             HeapStats after = heap.stats();
             long purged = after.purgedBytes() - warm.purgedBytes();
-            assertTrue(purged <= 8 * MIB, purged + " B purged in the last 3 rounds\n" + after.toText());
+            assertTrue(purged <= 18 * MIB, purged + " B purged in the last 3 rounds\n" + after.toText());
             assertTrue(after.peakCommittedBytes() <= firstPeak + firstPeak / 4, "first round's peak "
                     + firstPeak + " B\n" + after.toText());
-            assertEquals(0, after.liveBlocks());
+            // By now the guard has scavenged the peak's worth: it tolerates a quarter over the peak.
+            for (int round = 0; round < 4; round++) {
+                mediumRound(heap);
+            }
+            HeapStats tolerant = heap.stats();
+            for (int round = 0; round < 3; round++) {
+                mediumRound(heap);
+            }
+            HeapStats last = heap.stats();
+            long purgedLast = last.purgedBytes() - tolerant.purgedBytes();
+            assertTrue(purgedLast <= 4 * MIB, purgedLast + " B purged in the last 3 rounds\n" + last.toText());
+            assertTrue(last.peakCommittedBytes() <= firstPeak + firstPeak / 4, "first round's peak "
+                    + firstPeak + " B\n" + last.toText());
+            assertEquals(0, last.liveBlocks());
         }
     }
 

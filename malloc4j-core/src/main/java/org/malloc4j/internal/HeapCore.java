@@ -557,7 +557,7 @@ public final class HeapCore implements Allocator {
                 : Thread.currentThread().isVirtual() ? null : ownHeap();
         if (heap != null && spans.wouldRaisePeak(bytes)
                 && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
-            spans.guarded(scavenge(heap, page));
+            spans.scavengedAtPeak(scavenge(heap, page));
         }
     }
 
