@@ -296,34 +296,31 @@ class PurgeTest {
     @Test
     void pagesRetiringWithAFewHolesKeepTheirTailsForTheNextRound() {
         try (Heap heap = Heap.builder().name("medium-rounds").purgeDelay(Duration.ofHours(1)).build()) {
-            mediumRound(heap);
+            mediumRounds(heap, 1);
             long firstPeak = heap.stats().peakCommittedBytes();
-            for (int round = 0; round < 9; round++) {
-                mediumRound(heap);
-            }
-            HeapStats warm = heap.stats();
-            for (int round = 0; round < 3; round++) {
-                mediumRound(heap);
-            }
-            HeapStats after = heap.stats();
-            long purged = after.purgedBytes() - warm.purgedBytes();
-            assertTrue(purged <= 18 * MIB, purged + " B purged in the last 3 rounds\n" + after.toText());
-            assertTrue(after.peakCommittedBytes() <= firstPeak + firstPeak / 4, "first round's peak "
-                    + firstPeak + " B\n" + after.toText());
+            mediumRounds(heap, 9);
+            assertPurgedInRoundsAtMost(heap, 3, 18 * MIB, firstPeak);
             // By now the guard has scavenged the peak's worth: it tolerates a quarter over the peak.
-            for (int round = 0; round < 4; round++) {
-                mediumRound(heap);
-            }
-            HeapStats tolerant = heap.stats();
-            for (int round = 0; round < 3; round++) {
-                mediumRound(heap);
-            }
-            HeapStats last = heap.stats();
-            long purgedLast = last.purgedBytes() - tolerant.purgedBytes();
-            assertTrue(purgedLast <= 4 * MIB, purgedLast + " B purged in the last 3 rounds\n" + last.toText());
-            assertTrue(last.peakCommittedBytes() <= firstPeak + firstPeak / 4, "first round's peak "
-                    + firstPeak + " B\n" + last.toText());
-            assertEquals(0, last.liveBlocks());
+            mediumRounds(heap, 4);
+            assertPurgedInRoundsAtMost(heap, 3, 4 * MIB, firstPeak);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /** Runs {@code rounds} rounds; they purge at most {@code maxPurged} and stay a quarter over {@code firstPeak}. */
+    private static void assertPurgedInRoundsAtMost(Heap heap, int rounds, long maxPurged, long firstPeak) {
+        long before = heap.stats().purgedBytes();
+        mediumRounds(heap, rounds);
+        HeapStats after = heap.stats();
+        long purged = after.purgedBytes() - before;
+        assertTrue(purged <= maxPurged, purged + " B purged in " + rounds + " rounds\n" + after.toText());
+        assertTrue(after.peakCommittedBytes() <= firstPeak + firstPeak / 4, "first round's peak "
+                + firstPeak + " B\n" + after.toText());
+    }
+
+    private static void mediumRounds(Heap heap, int rounds) {
+        for (int round = 0; round < rounds; round++) {
+            mediumRound(heap);
         }
     }
 
