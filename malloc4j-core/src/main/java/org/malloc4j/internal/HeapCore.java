@@ -476,7 +476,7 @@ public final class HeapCore implements Allocator {
     }
 
     private Page acquirePage(ThreadHeap heap, int sizeClass) {
-        if (spans.poolIsClean() && spans.wouldRaisePeak(Os.OS_PAGE_SIZE)) {
+        if (spans.poolIsClean() && spans.passesGuardedPeak(Os.OS_PAGE_SIZE)) {
             Page spare = takeSpare(heap, sizeClass);
             if (spare != null) {
                 heap.addAvailable(spare);
@@ -555,7 +555,7 @@ public final class HeapCore implements Allocator {
         // yet when it first commits) and a huge block for the calling thread.
         ThreadHeap heap = page != null && page.owner != null ? page.owner
                 : Thread.currentThread().isVirtual() ? null : ownHeap();
-        if (heap != null && spans.wouldRaisePeak(bytes)
+        if (heap != null && spans.passesGuardedPeak(bytes)
                 && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
             spans.scavengedAtPeak(scavenge(heap, page));
         }
