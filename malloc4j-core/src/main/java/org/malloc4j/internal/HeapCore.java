@@ -645,6 +645,21 @@ public final class HeapCore implements Allocator {
         return live;
     }
 
+    /**
+     * Takes the live bytes now as their peak when they are above it: the peak guard starts to
+     * tolerate a footprint over its peak ({@link SpanAllocator#guardsPeak}), and only growth past
+     * the live bytes of that moment ends it. {@link #liveRose} sums them only now and then, so the
+     * peak it last saw may lie well below them: random2-bal's lay 1/8 under its live bytes at their
+     * most, so the first commits past the footprint's peak saw a rise and ended the tolerance.
+     */
+    void takeLiveBytesAsPeak() {
+        long live = liveBytes();
+        if (live > livePeak) {
+            livePeak = live;
+        }
+        committedSinceLiveSum = 0;
+    }
+
     /** The heap went idle: the next growth of its live bytes is new again ({@link #liveRose}). */
     void forgetLivePeak() {
         livePeak = 0;

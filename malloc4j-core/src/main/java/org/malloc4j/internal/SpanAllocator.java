@@ -298,6 +298,7 @@ final class SpanAllocator {
         // Nothing returned yet is no loop: the heap's first commits find a peak of 0.
         if (guarded == 0 || guarded < PEAK_GUARD_PEAKS * peak) {
             if (toleratedPeak == 0 && scavengedAtPeak.get() >= peak) {
+                core.takeLiveBytesAsPeak();
                 toleratedPeak = peak;
                 return passesGuardedPeak(bytes);
             }
