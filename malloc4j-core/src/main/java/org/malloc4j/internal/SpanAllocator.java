@@ -295,8 +295,12 @@ final class SpanAllocator {
         }
         long guarded = guardedBytes.get();
         long peak = peakFootprint.get();
+        // Counted against the peak a tolerance began at, not the quarter it let the peak grow by:
+        // that put gcc's cc1's let-go off from its 4th round on one heap to its 6th.
+        long tolerated = toleratedPeak;
+        long yardstick = tolerated != 0 ? tolerated : peak;
         // Nothing returned yet is no loop: the heap's first commits find a peak of 0.
-        if (guarded == 0 || guarded < PEAK_GUARD_PEAKS * peak) {
+        if (guarded == 0 || guarded < PEAK_GUARD_PEAKS * yardstick) {
             if (toleratedPeak == 0 && scavengedAtPeak.get() >= peak) {
                 core.takeLiveBytesAsPeak();
                 toleratedPeak = peak;
