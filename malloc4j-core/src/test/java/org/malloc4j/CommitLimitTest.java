@@ -402,11 +402,7 @@ class CommitLimitTest {
                         }
                     }
                 }
-                for (long block : blocks) {
-                    if (block != 0) {
-                        heap.freeAddress(block);
-                    }
-                }
+                LiveAddresses.freeAll(heap, blocks);
             }
             HeapStats stats = heap.stats();
             assertTrue(refused > 0, "the rounds must reach the limit\n" + stats.toText());

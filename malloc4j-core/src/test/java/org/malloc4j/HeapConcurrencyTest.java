@@ -268,11 +268,7 @@ class HeapConcurrencyTest {
                 live[slot] = heap.mallocAddress(random.nextInt(16, random.nextInt(8) == 0 ? 20_000 : 600));
             }
         }
-        for (long address : live) {
-            if (address != 0) {
-                heap.freeAddress(address);
-            }
-        }
+        LiveAddresses.freeAll(heap, live);
     }
 
     @Test

@@ -442,11 +442,7 @@ class PurgeTest {
                 }
             }
         }
-        for (long address : live) {
-            if (address != 0) {
-                heap.freeAddress(address);
-            }
-        }
+        LiveAddresses.freeAll(heap, live);
     }
 
     private static void batch(Heap heap, long[] sizes, int[] freeOrder, long[] addresses) {
