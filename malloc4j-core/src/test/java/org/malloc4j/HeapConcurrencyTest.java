@@ -260,13 +260,7 @@ class HeapConcurrencyTest {
     private static void churnSlots(Heap heap, SplittableRandom random) {
         long[] live = new long[4_000];
         for (int step = 0; step < 40_000; step++) {
-            int slot = random.nextInt(live.length);
-            if (live[slot] != 0) {
-                heap.freeAddress(live[slot]);
-                live[slot] = 0;
-            } else {
-                live[slot] = heap.mallocAddress(random.nextInt(16, random.nextInt(8) == 0 ? 20_000 : 600));
-            }
+            LiveAddresses.churnStep(heap, live, random, () -> true);
         }
         LiveAddresses.freeAll(heap, live);
     }

@@ -426,13 +426,8 @@ class PurgeTest {
         SplittableRandom random = new SplittableRandom(7);
         long[] live = new long[20_000];
         for (int step = 0; step < 200_000; step++) {
-            int slot = random.nextInt(live.length);
-            if (live[slot] != 0) {
-                heap.freeAddress(live[slot]);
-                live[slot] = 0;
-            } else if (step < 100_000 || random.nextInt(4) != 0) {
-                live[slot] = heap.mallocAddress(random.nextInt(16, random.nextInt(8) == 0 ? 20_000 : 600));
-            }
+            boolean growing = step < 100_000;
+            LiveAddresses.churnStep(heap, live, random, () -> growing || random.nextInt(4) != 0);
             if (step == 100_000) {
                 for (int i = 0; i < live.length; i += 2) {
                     if (live[i] != 0) {
