@@ -288,8 +288,8 @@ final class SpanAllocator {
             resetGuard();
             return true;
         }
-        // The live bytes are asked first, on every commit past the peak, so that their growth ends
-        // a tolerance too, not only a commit past it.
+        // The live bytes are asked first, on every commit past the peak: their growth ends a
+        // tolerance even while the commits stay under the footprint it tolerates.
         if (loopAtPeak || !passesGuardedPeak(bytes)) {
             return false;
         }
@@ -484,8 +484,8 @@ final class SpanAllocator {
      * The pool counts a page's committed memory as a prefix, so a retiring page with holes either
      * counts its holes as committed again (the OS maps them back when they are touched, as
      * {@link #restoreHoles} counts them) or returns everything from its first hole on. The first
-     * when the holes are at most half of that tail, the commit keeps under the guarded peak and the
-     * limit allows it: returning the tail made the scavenging that dug a few holes at the peak cost
+     * when the holes are at most half of that tail, the commit keeps under the guarded peak and
+     * leaves an eighth of any limit free ({@link #leavesRoomUnderLimit}): returning the tail made the scavenging that dug a few holes at the peak cost
      * the page its whole tail (a loop of 2,400 random blocks of 24 B to 32 KB, at its peak each
      * round: 4.7 MB of tails returned and faulted in again a round for 1 MB of holes).
      */
