@@ -538,16 +538,16 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * pages of threads that ended to the heap. The empty pages are the calling thread's, the
      * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool. A large
      * or huge block (over 128 KiB) gives back the memory it holds past its usable size (after
-     * {@link #realloc} shrank it in place, for growing again; or from a reused span). Each
-     * other live platform thread keeps, because only its own thread may touch them:
+     * {@link #realloc} shrank it in place, for growing again; or from a reused span). Blocks freed
+     * into another live platform thread's pages by threads other than it, which only that thread
+     * collects, give back every OS page that only such blocks overlap (the purger does the same for
+     * frees left uncollected for the purge delay). Each other live platform thread keeps, because
+     * only its own thread may touch them:
      * <ul>
      * <li>its spare pages, until it allocates again or ends: one empty page per small size class it
      *     used, at most 64 KiB each, and its three latest medium pages of at most 512 KiB;
-     * <li>the pages it allocates from that other threads freed blocks in: only the owner collects
-     *     those frees (when it runs out of room in a page, or calls {@code trim()} itself), so until
-     *     then, or until it ends, such a page stays committed however many of its blocks were
-     *     freed, even all of them (blocks an idle thread allocated and this thread freed stay
-     *     committed after {@code trim()}).
+     * <li>the free memory of the pages it allocates from that it freed itself, until it scavenges
+     *     them (as its commits near the footprint's peak, or calls {@code trim()} itself) or ends.
      * </ul>
      *
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine

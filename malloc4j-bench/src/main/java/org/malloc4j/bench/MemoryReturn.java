@@ -244,12 +244,15 @@ public final class MemoryReturn {
         List<Object> runs = new ArrayList<>();
         for (Shape shape : List.of(SMALL, MIXED, ONE_MIB)) {
             try (Heap heap = Heap.builder().name("return-" + shape.name()).build()) {
-                runs.add(returnRun("fresh heap, defaults", heap, shape, 1));
+                runs.add(returnRun("fresh heap, defaults", heap, shape, 1, false));
             }
         }
-        runs.add(returnRun("Heap.global()", Heap.global(), MIXED, 1));
+        runs.add(returnRun("Heap.global()", Heap.global(), MIXED, 1, false));
         try (Heap heap = Heap.builder().name("return-threads").build()) {
-            runs.add(returnRun("fresh heap, defaults", heap, MIXED, RETURN_THREADS));
+            runs.add(returnRun("fresh heap, defaults", heap, MIXED, RETURN_THREADS, false));
+        }
+        try (Heap heap = Heap.builder().name("return-cross").build()) {
+            runs.add(returnRun("fresh heap, defaults", heap, MIXED, RETURN_THREADS, true));
         }
         results.put("memoryReturned", runs);
     }
@@ -286,8 +289,10 @@ public final class MemoryReturn {
     /**
      * @param threads 1: the calling thread allocates and frees everything; more: that many platform
      *     threads each allocate and free their share, then stay alive, idle, until the curve is done
+     * @param crossFree with more threads: each frees the share the next thread allocated (a producer
+     *     and its consumer), so every block goes back into pages of a thread that stays alive, idle
      */
-    private Map<String, Object> returnRun(String heapLabel, Heap heap, Shape shape, int threads)
+    private Map<String, Object> returnRun(String heapLabel, Heap heap, Shape shape, int threads, boolean crossFree)
             throws InterruptedException {
         HeapStats start = heap.stats();
         long rssStart = rssAnonBytes();
@@ -304,13 +309,14 @@ public final class MemoryReturn {
         } else {
             for (int i = 0; i < threads; i++) {
                 Share share = shares[i];
+                Share toFree = shares[crossFree ? (i + 1) % threads : i];
                 long seed = 42 + i;
                 workers.add(Thread.ofPlatform().name("return-worker-" + i).start(() -> {
                     share.allocate(heap, shape, new SplittableRandom(seed), TOTAL / threads);
                     allocated.countDown();
                     awaitQuietly(freeNow);
-                    share.free(heap, new SplittableRandom(seed + 1000));
-                    share.blocks.clear();
+                    toFree.free(heap, new SplittableRandom(seed + 1000));
+                    toFree.blocks.clear();
                     freed.countDown();
                     awaitQuietly(endNow);
                 }));
@@ -345,7 +351,8 @@ public final class MemoryReturn {
         HeapStats afterFree = heap.stats();
 
         if (threads > 1) {
-            heapLabel += ", " + threads + " platform threads (idle, alive, after their frees)";
+            heapLabel += ", " + threads + " platform threads " + (crossFree ? "each freeing the next one's blocks"
+                    : "each freeing its own") + " (idle, alive, after their frees)";
         }
         System.out.printf("%n-- %s on %s: %,d blocks, %s requested (by bytes: %.0f %% <= 4 KiB, %.0f %% <= 128 KiB,"
                         + " %.0f %% larger)%n", shape.name() + " (" + shape.description() + ")", heapLabel,
@@ -448,6 +455,7 @@ public final class MemoryReturn {
         run.put("msToOnePercent", reachedMs >= 0 ? round1(reachedMs) : null);
         run.put("targetHolds", holds);
         run.put("threads", threads);
+        run.put("blocksFreedByAnotherThread", crossFree);
         run.put("committedLeftWithoutTrimBytes", left);
         if (afterEnd >= 0) {
             run.put("committedAfterThreadsEndedBytes", afterEnd);

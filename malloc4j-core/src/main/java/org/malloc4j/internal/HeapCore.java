@@ -84,6 +84,13 @@ public final class HeapCore implements Allocator {
     volatile long purgeWakeAt;
     /** Set when a free by another thread may have emptied a page of a striped (virtual-thread) heap. */
     private volatile boolean stripesDirty;
+    /**
+     * Set when a thread freed a block into a page of another platform thread since the purger last
+     * looked: the owner may never collect it ({@link SpanAllocator#scavengeRemoteFrees}).
+     */
+    private volatile boolean remoteFreesWaiting;
+    /** Whether remote frees the purger found wait for a later look; guarded by the span lock. */
+    private boolean remoteLookDue;
     private final long purgeDelayNanos;
     /** In sampled mode: the checked blocks' core, whose frees go to {@link #sampler}. */
     private HeapCore sampledCore;
@@ -882,13 +889,17 @@ public final class HeapCore implements Allocator {
         long usable = page.blockSize;
         page.freeRemote(index);
         countForeignFree(usable, usable - slack);
+        page.announceToOwner();
         ThreadHeap owner = page.owner;
-        if (page.full == 1 && page.claimFromFull() && owner != null) {
-            owner.pending.offer(page);
+        if (owner == null) {
+            return;
         }
-        if (owner != null && owner.thread == null) {
+        if (owner.thread == null) {
             // The stripe's page may be empty now: the purger finds out.
             keptByStripe();
+        } else if (!remoteFreesWaiting) {
+            remoteFreesWaiting = true;
+            Purger.schedule(this, purgeDelayNanos);
         }
     }
 
@@ -1500,10 +1511,11 @@ public final class HeapCore implements Allocator {
     /**
      * At the limit, with much of the committed memory in no live block, and enough of it that the
      * request would fit were it given back: says where it most likely is, since a program that
-     * frees everything and is still refused cannot see it otherwise. Blocks freed into a page by
-     * threads other than its owner wait for the owner to collect them, and an owner that does not
-     * allocate again (and does not end) never does. A request larger than the whole limit, or than
-     * the room the live blocks leave, gets no such sentence: that memory is not what refused it.
+     * frees much and is still refused cannot see it otherwise. The refusal came after everything
+     * that this thread can give back went back (its own pages' free OS pages, and every thread's
+     * uncollected remote frees): what is left are free blocks sharing OS pages with live ones, and
+     * blocks other live threads freed in their own pages, spares included. A request larger than the whole limit, or than the
+     * room the live blocks leave, gets no such sentence: that memory is not what refused it.
      *
      * @param byteSize the refused request; it needs at least its size in OS pages committed
      * @return the sentence to append to an exhaustion message, or ""
@@ -1523,9 +1535,9 @@ public final class HeapCore implements Allocator {
         if (needed > limit.maxBytes() - heldByLiveBlocks) {
             return "";
         }
-        return "; " + idle + " B of the committed memory hold no live block: free blocks in partly used pages, or"
-                + " blocks other threads freed into a thread's pages, which wait there until that thread allocates"
-                + " again or ends";
+        return "; " + idle + " B of the committed memory hold no live block: free blocks that share OS pages with"
+                + " live blocks, or that other live threads freed in their own pages (spare pages among them), which"
+                + " only those threads give back, as they allocate again or end";
     }
 
     /**
@@ -1686,6 +1698,7 @@ public final class HeapCore implements Allocator {
         try {
             sweepEndedThreads(true);
             spans.collectAbandoned();
+            spans.scavengeRemoteFrees(System.nanoTime(), 0);
             spans.purge(true);
         } finally {
             spans.lock.unlock();
@@ -1732,7 +1745,15 @@ public final class HeapCore implements Allocator {
             }
             sweepEndedThreads(true);
             spans.collectAbandoned();
+            if (remoteFreesWaiting || remoteLookDue) {
+                remoteFreesWaiting = false;
+                remoteLookDue = spans.scavengeRemoteFrees(System.nanoTime(), purgeDelayNanos);
+            }
             long due = spans.purge(false);
+            if (remoteLookDue) {
+                long at = System.nanoTime() + purgeDelayNanos;
+                due = due < 0 ? at : Math.min(due, at);
+            }
             if (due < 0 && stripesDirty) {
                 due = System.nanoTime() + purgeDelayNanos;
             }

@@ -41,8 +41,9 @@ public final class Page extends PageColdFields {
 
     private static final VarHandle REMOTE_BITS;
     private static final VarHandle OWNED_BITS;
+    private static final VarHandle REMOTE_HOLES;
     /** A page object's own size with compressed references (16 B object header included). */
-    private static final long SHALLOW_BYTES = 208;
+    private static final long SHALLOW_BYTES = 224;
     /**
      * The index in {@link #remoteBits} of the pending word: non-zero once a remote free has set a
      * bit the owner has not collected. A hint for the owner's fast checks, not a count: keeping a
@@ -76,6 +77,7 @@ public final class Page extends PageColdFields {
             REMOTE_BITS = lookup.findVarHandle(PageSharedFields.class, "remoteBits", long[].class);
             OWNED_BITS = lookup.findVarHandle(PageSharedFields.class, "ownedBits", long[].class);
             FULL = lookup.findVarHandle(PageSharedFields.class, "full", int.class);
+            REMOTE_HOLES = lookup.findVarHandle(PageColdFields.class, "remoteHoles", RemoteHoles.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -509,9 +511,10 @@ public final class Page extends PageColdFields {
     }
 
     /**
-     * Moves remotely freed blocks into the free bitmap. Owner only.
+     * Moves remotely freed blocks into the free bitmap, and takes over the holes the purger made of
+     * such blocks meanwhile ({@link RemoteHoles}). Owner only.
      *
-     * @return the number of blocks collected
+     * @return the number of blocks collected into the free bitmap
      */
     int collectRemote() {
         long[] remote = remoteBits;
@@ -520,6 +523,13 @@ public final class Page extends PageColdFields {
         }
         // Cleared before the scan (and fenced): a free whose bit the scan misses sets it again.
         LONGS.setVolatile(remote, PENDING, 0L);
+        remoteCollects++;
+        if (remoteHoles != null) {
+            RemoteHoles holes = (RemoteHoles) REMOTE_HOLES.getAndSet(this, null);
+            if (holes != null) {
+                adoptHoles(holes);
+            }
+        }
         int collected = 0;
         int lowest = Integer.MAX_VALUE;
         for (int word = 0; word < remote.length - 1; word++) {
@@ -544,6 +554,88 @@ public final class Page extends PageColdFields {
             searchWord = lowest;
         }
         return collected;
+    }
+
+    /**
+     * Makes the purger's holes this page's own: blocks the owner still counted as used, whose OS
+     * pages went back while it did not collect them.
+     */
+    private void adoptHoles(RemoteHoles taken) {
+        if (holeBits == null) {
+            holeBits = taken.blocks;
+            holeOsPages = taken.osPages;
+            metadataCharged += taken.metadataBytes;
+        } else {
+            for (int w = 0; w < holeBits.length; w++) {
+                holeBits[w] |= taken.blocks[w];
+            }
+            for (int w = 0; w < holeOsPages.length; w++) {
+                holeOsPages[w] |= taken.osPages[w];
+            }
+            region.core.spans.metadata.addAndGet(-taken.metadataBytes);
+        }
+        int count = 0;
+        for (long bits : taken.blocks) {
+            count += Long.bitCount(bits);
+        }
+        holeCount += count;
+        holeBytes += taken.bytes;
+        used -= count;
+    }
+
+    /**
+     * Takes every remotely freed block out of the remote bitmap, for the purger, which gives them
+     * back with {@link #giveBackRemote}. Neither the owner nor a free can hand such a block out
+     * meanwhile: the owner only hands out what it collected, and a free claimed the block already.
+     *
+     * @param into the bits taken, one long per free-bitmap word (all zero on entry)
+     * @return whether any bit was set
+     */
+    boolean takeRemoteBits(long[] into) {
+        long[] remote = remoteBits;
+        boolean any = false;
+        for (int word = 0; word < into.length; word++) {
+            if ((long) LONGS.getOpaque(remote, 1 + word) != 0) {
+                into[word] = (long) LONGS.getAndSet(remote, 1 + word, 0L);
+                any |= into[word] != 0;
+            }
+        }
+        return any;
+    }
+
+    /** @return the purger's holes not yet taken over by the owner, now the caller's; or null */
+    RemoteHoles takeRemoteHoles() {
+        return remoteHoles == null ? null : (RemoteHoles) REMOTE_HOLES.getAndSet(this, null);
+    }
+
+    /**
+     * The purger gives back what {@link #takeRemoteBits} took: {@code bits} as remote frees again,
+     * and {@code holes} (or null) for the owner to take over; then tells the owner, as a remote free
+     * does.
+     */
+    void giveBackRemote(long[] bits, RemoteHoles holes) {
+        long[] remote = remoteBits;
+        for (int word = 0; word < bits.length; word++) {
+            if (bits[word] != 0) {
+                LONGS.getAndBitwiseOr(remote, 1 + word, bits[word]);
+            }
+        }
+        if (holes != null) {
+            remoteHoles = holes;
+        }
+        LONGS.setVolatile(remote, PENDING, 1L);
+        announceToOwner();
+    }
+
+    /**
+     * After a remote free: a page its owner holds as full goes back to the owner's pages with room
+     * (the first thread to claim it from the full state queues it).
+     */
+    void announceToOwner() {
+        ThreadHeap heap = owner;
+        if (full == 1 && claimFromFull() && heap != null) {
+            heap.pending.offer(this);
+        }
     }
 
     /** Marks block {@code index} as held by a scope, arena, pool or growable array; any thread. */
@@ -737,7 +829,7 @@ public final class Page extends PageColdFields {
             bytes += 16 + 8L * remote.length;
         }
         if (holeBits != null) {
-            bytes += 32 + 8L * (holeBits.length + holeOsPages.length);
+            bytes += holeMetadataBytes(holeBits.length, holeOsPages.length);
         }
         if (slack8 != null) {
             bytes += 16 + slack8.length;
@@ -747,6 +839,11 @@ public final class Page extends PageColdFields {
             bytes += 16 + 4L * slack32.length;
         }
         return bytes;
+    }
+
+    /** @return the metadata estimate of a page's two hole bit sets of these lengths, in bytes */
+    static long holeMetadataBytes(int blockWords, int osPageWords) {
+        return 32 + 8L * (blockWords + osPageWords);
     }
 
     long address(int index) {

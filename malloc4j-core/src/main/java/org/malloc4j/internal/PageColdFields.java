@@ -26,6 +26,16 @@ abstract class PageColdFields extends PageSharedFields {
     int holeCount;
     /** Bytes below {@link Page#commitEnd} that went back to the OS with {@link Page#holeBits}: not committed. */
     long holeBytes;
+    /**
+     * Holes the purger made of remotely freed blocks the owner did not collect, waiting for the owner's
+     * next {@link Page#collectRemote}; null if none.
+     */
+    volatile RemoteHoles remoteHoles;
+    /** How many times the owner collected remote frees: the purger tells an owner that stopped collecting by it. */
+    int remoteCollects;
+    /** The purger's: {@link #remoteCollects} when it last found remote frees waiting, and when ({@link System#nanoTime}; 0 for never). */
+    int remoteSeenCollects;
+    long remoteSeenNanos;
     long releasedAtNanos;
     /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
     long spareTakenAt;

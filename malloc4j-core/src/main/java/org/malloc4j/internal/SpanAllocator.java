@@ -6,6 +6,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntPredicate;
+import java.util.function.LongBinaryOperator;
 import org.malloc4j.Heap;
 
 /**
@@ -1215,14 +1217,25 @@ final class SpanAllocator {
         int osPages = (int) (touched / Os.OS_PAGE_SIZE);  // only those wholly below the bump pointer
         // Blocks of an OS page or more: mark the OS pages live blocks touch, fewer than OS pages.
         long[] busy = page.blockSize >= Os.OS_PAGE_SIZE ? busyOsPages(page, osPages) : null;
-        // A run: OS pages only free blocks overlap, some of them holes already (one madvise covers
-        // both), ending before the first OS page a live block overlaps.
+        return returned + forEachFreeRun(osPages, page.holeOsPages,
+                o -> busy != null ? (busy[o >>> 6] & (1L << o)) == 0 : allSet(page, page.freeBits, page.holeBits, o),
+                (from, to) -> makeHoles(page, (int) from, (int) to));
+    }
+
+    /**
+     * Finds the runs of OS pages below {@code osPages} that are gone already ({@code gone}, may be
+     * null) or {@code free}, with at least one free (one madvise covers both kinds), each ending
+     * before an OS page that is neither, and hands each to {@code makeHoles}.
+     *
+     * @return the sum of what {@code makeHoles} returned
+     */
+    private static long forEachFreeRun(int osPages, long[] gone, IntPredicate free, LongBinaryOperator makeHoles) {
+        long returned = 0;
         int runStart = -1;
         boolean runHasNew = false;
         for (int o = 0; o <= osPages; o++) {
-            boolean hole = o < osPages && isSet(page.holeOsPages, o);
-            boolean fresh = o < osPages && !hole
-                    && (busy != null ? (busy[o >>> 6] & (1L << o)) == 0 : onlyFreeBlocks(page, o));
+            boolean hole = o < osPages && isSet(gone, o);
+            boolean fresh = o < osPages && !hole && free.test(o);
             if (hole || fresh) {
                 if (runStart < 0) {
                     runStart = o;
@@ -1230,13 +1243,78 @@ final class SpanAllocator {
                 runHasNew |= fresh;
             } else {
                 if (runStart >= 0 && runHasNew) {
-                    returned += makeHoles(page, runStart, o);
+                    returned += makeHoles.applyAsLong(runStart, o);
                 }
                 runStart = -1;
                 runHasNew = false;
             }
         }
         return returned;
+    }
+
+    /**
+     * Returns the memory of blocks that other threads freed into pages of live platform threads,
+     * where the owner has not collected them for {@code waitNanos} (or at all, with 0): the
+     * purger's, under the lock. An owner collects its remote frees only when it allocates from the
+     * page's class again, so a thread that stops (a producer whose consumers free everything, then
+     * waits) would otherwise keep all of it committed while it lives, out of reach of the purge
+     * delay and of {@code trim()} on other threads. Every OS page that only such blocks overlap
+     * goes back; the blocks become holes that the owner takes over when it next collects
+     * ({@link RemoteHoles}). Pages of striped heaps are not the purger's to scan here: their frees
+     * are collected under the stripe's lock.
+     *
+     * @param now {@link System#nanoTime} of this look
+     * @return whether some page's remote frees wait for a later look
+     */
+    boolean scavengeRemoteFrees(long now, long waitNanos) {
+        boolean[] waiting = {false};
+        for (Region region : regions) {
+            region.forEachSlicePage(page -> {
+                ThreadHeap owner = page.owner;
+                if (!page.active || page.isSingle() || owner == null || owner.thread == null || !page.hasRemoteFrees()) {
+                    return;
+                }
+                int collects = page.remoteCollects;
+                if (waitNanos > 0 && (page.remoteSeenNanos == 0 || page.remoteSeenCollects != collects)) {
+                    page.remoteSeenCollects = collects;
+                    page.remoteSeenNanos = now;
+                    waiting[0] = true;
+                } else if (waitNanos > 0 && now - page.remoteSeenNanos < waitNanos) {
+                    waiting[0] = true;
+                } else {
+                    page.remoteSeenNanos = now;
+                    scavengeRemote(page);
+                }
+            });
+        }
+        return waiting[0];
+    }
+
+    /** Makes holes of the OS pages of {@code page} that only uncollected remote frees overlap. */
+    private void scavengeRemote(Page page) {
+        long[] taken = new long[page.remoteBits.length - 1];
+        if (!page.takeRemoteBits(taken)) {
+            return;
+        }
+        RemoteHoles prior = page.takeRemoteHoles();
+        RemoteHoles[] holes = {prior};
+        // Up to the OS page holding the end of the last block: the memory past it is committed
+        // with that block and holds nothing.
+        int osPages = (int) (roundUp((long) page.capacity * page.blockSize, Os.OS_PAGE_SIZE) / Os.OS_PAGE_SIZE);
+        forEachFreeRun(osPages, prior != null ? prior.osPages : null,
+                o -> allSet(page, taken, holes[0] != null ? holes[0].blocks : null, o),
+                (from, to) -> {
+                    if (holes[0] == null) {
+                        holes[0] = new RemoteHoles(taken.length, (int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6));
+                        metadata.addAndGet(holes[0].metadataBytes);
+                    }
+                    moveBlocks(page, taken, holes[0].blocks, (int) from, (int) to);
+                    long bytes = markOsPages(holes[0].osPages, (int) from, (int) to);
+                    returnCommitted(page.start + from * Os.OS_PAGE_SIZE, (to - from) * Os.OS_PAGE_SIZE, bytes);
+                    holes[0].bytes += bytes;
+                    return bytes;
+                });
+        page.giveBackRemote(taken, holes[0]);
     }
 
     /** Scratch for {@link #busyOsPages}, under the lock: a bit per OS page of a medium page. */
@@ -1267,12 +1345,13 @@ final class SpanAllocator {
         return busy;
     }
 
-    /** @return whether every block overlapping OS page {@code o} of {@code page} is free or a hole */
-    private static boolean onlyFreeBlocks(Page page, int o) {
+    /**
+     * @return whether every block of {@code page} overlapping its OS page {@code o} has its bit set
+     *     in {@code bits} or in {@code more} (may be null); the memory past the last block holds none
+     */
+    private static boolean allSet(Page page, long[] bits, long[] more, int o) {
         int first = firstBlock(page, o);
-        int last = lastBlock(page, o);
-        long[] free = page.freeBits;
-        long[] holes = page.holeBits;
+        int last = Math.min(lastBlock(page, o), page.capacity - 1);
         for (int w = first >>> 6; w <= last >>> 6; w++) {
             long mask = -1L;
             if (w == first >>> 6) {
@@ -1281,8 +1360,8 @@ final class SpanAllocator {
             if (w == last >>> 6) {
                 mask &= -1L >>> (63 - (last & 63));
             }
-            long notLive = free[w] | (holes != null ? holes[w] : 0);
-            if ((notLive & mask) != mask) {
+            long set = bits[w] | (more != null ? more[w] : 0);
+            if ((set & mask) != mask) {
                 return false;
             }
         }
@@ -1309,31 +1388,48 @@ final class SpanAllocator {
         if (page.holeBits == null) {
             page.holeBits = new long[page.freeBits.length];
             page.holeOsPages = new long[(int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6)];
-            long bytes = 32 + 8L * (page.holeBits.length + page.holeOsPages.length);
+            long bytes = Page.holeMetadataBytes(page.holeBits.length, page.holeOsPages.length);
             page.metadataCharged += bytes;
             metadata.addAndGet(bytes);
         }
-        long[] free = page.freeBits;
-        long[] holes = page.holeBits;
-        for (int b = firstBlock(page, fromOs); b <= lastBlock(page, toOs - 1); b++) {
-            long bit = 1L << b;
-            if ((free[b >>> 6] & bit) != 0) {
-                free[b >>> 6] &= ~bit;
-                holes[b >>> 6] |= bit;
-                page.freeCount--;
-                page.holeCount++;
-            }
-        }
-        long bytes = 0;
-        for (int o = fromOs; o < toOs; o++) {
-            if (!isSet(page.holeOsPages, o)) {
-                page.holeOsPages[o >>> 6] |= 1L << o;
-                bytes += Os.OS_PAGE_SIZE;
-            }
-        }
+        int moved = moveBlocks(page, page.freeBits, page.holeBits, fromOs, toOs);
+        page.freeCount -= moved;
+        page.holeCount += moved;
+        long bytes = markOsPages(page.holeOsPages, fromOs, toOs);
         // The range may cover holes too: telling the OS again about those costs nothing.
         returnCommitted(page.start + (long) fromOs * Os.OS_PAGE_SIZE, (long) (toOs - fromOs) * Os.OS_PAGE_SIZE, bytes);
         page.holeBytes += bytes;
+        return bytes;
+    }
+
+    /**
+     * Moves the blocks of {@code page} overlapping OS pages {@code [fromOs, toOs)} whose bits are
+     * set in {@code from} to {@code to}.
+     *
+     * @return how many moved
+     */
+    private static int moveBlocks(Page page, long[] from, long[] to, int fromOs, int toOs) {
+        int moved = 0;
+        for (int b = firstBlock(page, fromOs); b <= lastBlock(page, toOs - 1); b++) {
+            long bit = 1L << b;
+            if ((from[b >>> 6] & bit) != 0) {
+                from[b >>> 6] &= ~bit;
+                to[b >>> 6] |= bit;
+                moved++;
+            }
+        }
+        return moved;
+    }
+
+    /** Sets the bits of OS pages {@code [fromOs, toOs)} in {@code osPages}. @return the bytes of those newly set */
+    private static long markOsPages(long[] osPages, int fromOs, int toOs) {
+        long bytes = 0;
+        for (int o = fromOs; o < toOs; o++) {
+            if (!isSet(osPages, o)) {
+                osPages[o >>> 6] |= 1L << o;
+                bytes += Os.OS_PAGE_SIZE;
+            }
+        }
         return bytes;
     }
 

@@ -1,0 +1,251 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Blocks other threads free into the pages of a platform thread that stays alive but stops
+ * allocating (a producer whose consumers free everything, then waits) go back to the OS: after the
+ * purge delay with no call, and at once by {@link Heap#trim()} on any thread. The owner that comes
+ * back finds its pages usable, and the blocks still live beside purged ones keep their bytes.
+ */
+class IdleOwnerRemoteFreeTest {
+    private static final long MIB = 1024 * 1024;
+
+    /** A platform thread that allocates on request and then waits, alive, for the next one. */
+    private static final class Producer implements AutoCloseable {
+        private final SynchronousQueue<Runnable> work = new SynchronousQueue<>();
+        private final Thread thread = Thread.ofPlatform().name("producer").start(this::loop);
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        private void loop() {
+            try {
+                while (true) {
+                    Runnable task = work.take();
+                    if (task == STOP) {
+                        return;
+                    }
+                    task.run();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private static final Runnable STOP = () -> { };
+
+        /** Runs {@code task} on the producer and waits for it; rethrows what it threw. */
+        void run(Runnable task) throws InterruptedException {
+            CountDownLatch done = new CountDownLatch(1);
+            work.put(() -> {
+                try {
+                    task.run();
+                } catch (Throwable e) {
+                    failure.set(e);
+                } finally {
+                    done.countDown();
+                }
+            });
+            done.await();
+            Throwable thrown = failure.getAndSet(null);
+            if (thrown instanceof Error error) {
+                throw error;
+            }
+            if (thrown != null) {
+                throw new AssertionError("the producer failed", thrown);
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            work.put(STOP);
+            thread.join();
+        }
+    }
+
+    /** About {@code total} bytes of blocks from 16 B to 64 KiB, each filled with its own pattern. */
+    private static List<MemorySegment> produce(Heap heap, long total, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (long bytes = 0; bytes < total; ) {
+            long size = random.nextInt(8) == 0 ? 4096 + random.nextInt(60 * 1024) : 16 + random.nextInt(2048);
+            MemorySegment block = heap.malloc(size);
+            Patterns.fill(block, seed + blocks.size());
+            blocks.add(block);
+            bytes += size;
+        }
+        return blocks;
+    }
+
+    @Test
+    void blocksFreedIntoAnIdleThreadsPagesGoBackAfterThePurgeDelay() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-owner").purgeDelay(Duration.ofMillis(50)).build();
+                Producer producer = new Producer()) {
+            List<List<MemorySegment>> made = new ArrayList<>();
+            producer.run(() -> made.add(produce(heap, 64 * MIB, 1)));
+            made.get(0).forEach(heap::free);
+            long peak = heap.stats().peakCommittedBytes();
+            assertTrue(peak >= 64 * MIB, heap.stats().toText());
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, peak / 100);
+
+            HeapStats stats = heap.stats();
+            assertTrue(committed <= peak / 100, "a live, idle thread's pages still commit " + committed + " B of a "
+                    + peak + " B peak after every block in them was freed by another thread\n" + stats.toText());
+            assertEquals(0, stats.liveBlocks());
+            heap.check();
+        }
+    }
+
+    @Test
+    void trimOnAnotherThreadReturnsWhatAnIdleThreadWasFreed() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-owner-trim").purgeDelay(Duration.ofHours(1)).build();
+                Producer producer = new Producer()) {
+            List<List<MemorySegment>> made = new ArrayList<>();
+            producer.run(() -> made.add(produce(heap, 32 * MIB, 2)));
+            made.get(0).forEach(heap::free);
+            long before = heap.stats().committedBytes();
+            assertTrue(before >= 32 * MIB, heap.stats().toText());
+
+            heap.trim();
+
+            HeapStats stats = heap.stats();
+            assertTrue(stats.committedBytes() <= before / 100, "trim() left " + stats.committedBytes() + " of "
+                    + before + " B committed\n" + stats.toText());
+            assertTrue(stats.purgedBytes() >= before - before / 100, stats.toText());
+        }
+    }
+
+    @Test
+    void liveBlocksBesidePurgedOnesKeepTheirBytesAndTheOwnerComesBackToUsablePages() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-owner-back").purgeDelay(Duration.ofHours(1)).build();
+                Producer producer = new Producer()) {
+            List<List<MemorySegment>> made = new ArrayList<>();
+            producer.run(() -> made.add(produce(heap, 32 * MIB, 3)));
+            List<MemorySegment> blocks = made.get(0);
+            // Free runs of blocks and keep others, so purged OS pages lie next to live blocks.
+            List<MemorySegment> kept = new ArrayList<>();
+            List<Long> keptSeeds = new ArrayList<>();
+            for (int i = 0; i < blocks.size(); i++) {
+                if (i % 50 < 45) {
+                    heap.free(blocks.get(i));
+                } else {
+                    kept.add(blocks.get(i));
+                    keptSeeds.add(3L + i);
+                }
+            }
+            long before = heap.stats().committedBytes();
+            heap.trim();
+            HeapStats trimmed = heap.stats();
+            assertTrue(trimmed.committedBytes() < before / 2, "trim() returned too little of what was freed: "
+                    + before + " -> " + trimmed.committedBytes() + "\n" + trimmed.toText());
+            for (int k = 0; k < kept.size(); k++) {
+                assertEquals(-1, Patterns.firstMismatch(kept.get(k), keptSeeds.get(k), kept.get(k).byteSize()),
+                        "a live block beside purged memory lost its bytes");
+            }
+            heap.check();
+
+            // The owner comes back: it allocates as much again, zeroed by calloc or patterned.
+            producer.run(() -> made.add(produce(heap, 32 * MIB, 4)));
+            List<MemorySegment> again = made.get(1);
+            producer.run(() -> {
+                for (int i = 0; i < 2000; i++) {
+                    MemorySegment zeros = heap.calloc(1, 16 + i % 3000);
+                    assertEquals(-1, Patterns.firstNonZero(zeros, zeros.byteSize()), "calloc returned dirty memory");
+                    heap.free(zeros);
+                }
+            });
+            for (int i = 0; i < again.size(); i++) {
+                assertEquals(-1, Patterns.firstMismatch(again.get(i), 4L + i, again.get(i).byteSize()));
+            }
+            for (int k = 0; k < kept.size(); k++) {
+                assertEquals(-1, Patterns.firstMismatch(kept.get(k), keptSeeds.get(k), kept.get(k).byteSize()));
+            }
+            assertEquals(kept.size() + again.size(), heap.stats().liveBlocks());
+            heap.check();
+            kept.forEach(heap::free);
+            again.forEach(heap::free);
+            producer.run(heap::trim);
+            heap.trim();
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    @Test
+    void trimRacingAnOwnerThatAllocatesWhileOthersFreeItsBlocksLosesNoByte() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-owner-race").purgeDelay(Duration.ofMillis(1)).build()) {
+            BlockingQueue<MemorySegment> handed = new ArrayBlockingQueue<>(4096);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicBoolean ownerDone = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread owner = Thread.ofPlatform().start(() -> {
+                SplittableRandom random = new SplittableRandom(5);
+                List<MemorySegment> own = new ArrayList<>();
+                try {
+                    for (long n = 0; !stop.get(); n++) {
+                        MemorySegment block = heap.malloc(16 + random.nextInt(random.nextBoolean() ? 256 : 20_000));
+                        Patterns.fill(block, block.address());
+                        if (random.nextBoolean()) {
+                            handed.put(block);
+                        } else {
+                            own.add(block);
+                        }
+                        if (own.size() > 500) {
+                            MemorySegment old = own.remove(random.nextInt(own.size()));
+                            assertEquals(-1, Patterns.firstMismatch(old, old.address(), old.byteSize()));
+                            heap.free(old);
+                        }
+                        if (n % 5000 == 0) {
+                            Thread.sleep(2);  // idle long enough for the purger to take its remote frees
+                        }
+                    }
+                    own.forEach(heap::free);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            Thread freer = Thread.ofPlatform().start(() -> {
+                try {
+                    while (!ownerDone.get() || !handed.isEmpty()) {
+                        MemorySegment block = handed.poll(1, TimeUnit.MILLISECONDS);
+                        if (block != null) {
+                            assertEquals(-1, Patterns.firstMismatch(block, block.address(), block.byteSize()));
+                            heap.free(block);
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+            while (System.nanoTime() < end && failure.get() == null) {
+                heap.trim();
+            }
+            stop.set(true);
+            owner.join();
+            ownerDone.set(true);
+            freer.join();
+            if (failure.get() != null) {
+                throw new AssertionError("a block lost its bytes or a free failed", failure.get());
+            }
+            assertEquals(0, heap.stats().liveBlocks(), heap.stats().toText());
+            heap.check();
+            heap.trim();
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+}
