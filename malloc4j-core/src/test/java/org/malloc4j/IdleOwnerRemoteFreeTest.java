@@ -185,6 +185,38 @@ class IdleOwnerRemoteFreeTest {
         }
     }
 
+    /**
+     * A producer that keeps allocating collects the frees its consumer makes in its pages as it
+     * goes: the purger leaves them alone, though many wait longer than the purge delay (a deep
+     * queue), since purging them would only make the producer fault the memory in again.
+     */
+    @Test
+    void anOwnerThatKeepsAllocatingKeepsWhatOthersFreeInItsPages() throws Exception {
+        try (Heap heap = Heap.builder().name("busy-owner").purgeDelay(Duration.ofMillis(10)).build()) {
+            BlockingQueue<Long> handed = new ArrayBlockingQueue<>(50_000);
+            long end = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+            Thread producer = Thread.ofPlatform().start(() -> {
+                SplittableRandom random = new SplittableRandom(6);
+                try {
+                    while (System.nanoTime() < end) {
+                        handed.put(heap.mallocAddress(16 + random.nextInt(4080)));
+                    }
+                    handed.put(0L);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            for (long address; (address = handed.take()) != 0; ) {
+                heap.freeAddress(address);
+            }
+            producer.join();
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.liveBlocks());
+            assertTrue(stats.purgedBytes() <= stats.peakCommittedBytes() / 10, "a busy producer's pages were purged"
+                    + " under it: " + stats.purgedBytes() + " B\n" + stats.toText());
+        }
+    }
+
     @Test
     void trimRacingAnOwnerThatAllocatesWhileOthersFreeItsBlocksLosesNoByte() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner-race").purgeDelay(Duration.ofMillis(1)).build()) {
@@ -207,7 +239,14 @@ class IdleOwnerRemoteFreeTest {
                         if (own.size() > 500) {
                             MemorySegment old = own.remove(random.nextInt(own.size()));
                             assertEquals(-1, Patterns.firstMismatch(old, old.address(), old.byteSize()));
-                            heap.free(old);
+                            if (random.nextInt(4) == 0) {
+                                // A block alone in its page changes class in place: a layout under the purger.
+                                MemorySegment grown = heap.realloc(old, 16 + random.nextInt(30_000));
+                                Patterns.fill(grown, grown.address());
+                                own.add(grown);
+                            } else {
+                                heap.free(old);
+                            }
                         }
                         if (n % 5000 == 0) {
                             Thread.sleep(2);  // idle long enough for the purger to take its remote frees

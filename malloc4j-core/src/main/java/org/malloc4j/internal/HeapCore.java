@@ -1747,7 +1747,11 @@ public final class HeapCore implements Allocator {
             spans.collectAbandoned();
             if (remoteFreesWaiting || remoteLookDue) {
                 remoteFreesWaiting = false;
-                remoteLookDue = spans.scavengeRemoteFrees(System.nanoTime(), purgeDelayNanos);
+                long now = System.nanoTime();
+                for (ThreadHeap heap : registry) {
+                    heap.noteActivity(now);
+                }
+                remoteLookDue = spans.scavengeRemoteFrees(now, purgeDelayNanos);
             }
             long due = spans.purge(false);
             if (remoteLookDue) {

@@ -403,14 +403,21 @@ final class SpanAllocator {
 
     /**
      * Lays an empty page of a thread heap out again for {@code sizeClass}, keeping its committed
-     * memory. By its owner, without the lock.
+     * memory. By its owner, which takes the lock for it: every layout changes under the lock, so
+     * the purger, scanning pages in use under it ({@link #scavengeRemoteFrees}), reads each page's
+     * shape whole.
      */
     void relayout(Page page, int sizeClass) {
-        page.retire();
-        page.format(sizeClass);
-        long before = page.metadataCharged;
-        page.metadataCharged = page.metadataBytes();
-        notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged - before));
+        lock.lock();
+        try {
+            page.retire();
+            page.format(sizeClass);
+            long before = page.metadataCharged;
+            page.metadataCharged = page.metadataBytes();
+            notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged - before));
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -1254,14 +1261,17 @@ final class SpanAllocator {
 
     /**
      * Returns the memory of blocks that other threads freed into pages of live platform threads,
-     * where the owner has not collected them for {@code waitNanos} (or at all, with 0): the
-     * purger's, under the lock. An owner collects its remote frees only when it allocates from the
-     * page's class again, so a thread that stops (a producer whose consumers free everything, then
-     * waits) would otherwise keep all of it committed while it lives, out of reach of the purge
-     * delay and of {@code trim()} on other threads. Every OS page that only such blocks overlap
-     * goes back; the blocks become holes that the owner takes over when it next collects
-     * ({@link RemoteHoles}). Pages of striped heaps are not the purger's to scan here: their frees
-     * are collected under the stripe's lock.
+     * where the owner has neither collected them nor allocated at all for {@code waitNanos} (with
+     * 0, every such block): the purger's, under the lock. An owner collects its remote frees only
+     * when it allocates from the page's class again, so a thread that stops (a producer whose
+     * consumers free everything, then waits) would otherwise keep all of it committed while it
+     * lives, out of reach of the purge delay and of {@code trim()} on other threads. Every OS page
+     * that only such blocks overlap goes back; the blocks become holes that the owner takes over
+     * when it next collects ({@link RemoteHoles}). An owner that allocates is left alone: it
+     * collects as it goes, and would fault the memory in again (a producer handing 225 MB at a
+     * time to a consumer had 620 MB purged and touched again in 6 s when only the page's wait
+     * counted). Pages of striped heaps are not scanned: their frees are collected under the
+     * stripe's lock.
      *
      * @param now {@link System#nanoTime} of this look
      * @return whether some page's remote frees wait for a later look
@@ -1275,7 +1285,9 @@ final class SpanAllocator {
                     return;
                 }
                 int collects = page.remoteCollects;
-                if (waitNanos > 0 && (page.remoteSeenNanos == 0 || page.remoteSeenCollects != collects)) {
+                if (waitNanos > 0 && now - owner.idleSinceNanos < waitNanos) {
+                    waiting[0] = true;
+                } else if (waitNanos > 0 && (page.remoteSeenNanos == 0 || page.remoteSeenCollects != collects)) {
                     page.remoteSeenCollects = collects;
                     page.remoteSeenNanos = now;
                     waiting[0] = true;

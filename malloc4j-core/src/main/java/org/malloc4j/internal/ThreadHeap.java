@@ -44,6 +44,13 @@ final class ThreadHeap {
     int nextMediumSpare;
     /** What {@link HeapCore}'s estimate of free memory inside pages was after the last scavenge. */
     long scavengeResidual;
+    /**
+     * The purger's, under the span lock: {@link #mallocCount} at its last look, and since when
+     * ({@link System#nanoTime}) it has stayed so: a thread that does not allocate does not collect
+     * the frees others make in its pages ({@link SpanAllocator#scavengeRemoteFrees}).
+     */
+    long seenMallocs;
+    long idleSinceNanos;
 
     // The owner writes these four on every malloc and free. Other threads read this heap's other
     // fields (its thread, lock and pending queue) when they free into its pages, and whatever object
@@ -199,6 +206,15 @@ final class ThreadHeap {
         page.owner = null;
         page.ownerThread = null;
         page.inFullList = false;
+    }
+
+    /** The purger's look at this heap's allocations, at {@code now}; under the span lock. */
+    void noteActivity(long now) {
+        long mallocs = mallocCount;
+        if (mallocs != seenMallocs) {
+            seenMallocs = mallocs;
+            idleSinceNanos = now;
+        }
     }
 
     long metadataBytes() {
