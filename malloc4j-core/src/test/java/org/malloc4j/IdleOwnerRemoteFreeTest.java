@@ -70,6 +70,13 @@ class IdleOwnerRemoteFreeTest {
             }
         }
 
+        /** {@link #allocatePatterned} on the producer. */
+        List<MemorySegment> produce(Heap heap, long total, long seed) throws InterruptedException {
+            List<List<MemorySegment>> made = new ArrayList<>();
+            run(() -> made.add(allocatePatterned(heap, total, seed)));
+            return made.get(0);
+        }
+
         @Override
         public void close() throws InterruptedException {
             work.put(STOP);
@@ -78,7 +85,7 @@ class IdleOwnerRemoteFreeTest {
     }
 
     /** About {@code total} bytes of blocks from 16 B to 64 KiB, each filled with its own pattern. */
-    private static List<MemorySegment> produce(Heap heap, long total, long seed) {
+    private static List<MemorySegment> allocatePatterned(Heap heap, long total, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<MemorySegment> blocks = new ArrayList<>();
         for (long bytes = 0; bytes < total; ) {
@@ -95,9 +102,7 @@ class IdleOwnerRemoteFreeTest {
     void blocksFreedIntoAnIdleThreadsPagesGoBackAfterThePurgeDelay() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner").purgeDelay(Duration.ofMillis(50)).build();
                 Producer producer = new Producer()) {
-            List<List<MemorySegment>> made = new ArrayList<>();
-            producer.run(() -> made.add(produce(heap, 64 * MIB, 1)));
-            made.get(0).forEach(heap::free);
+            producer.produce(heap, 64 * MIB, 1).forEach(heap::free);
             long peak = heap.stats().peakCommittedBytes();
             assertTrue(peak >= 64 * MIB, heap.stats().toText());
 
@@ -115,9 +120,7 @@ class IdleOwnerRemoteFreeTest {
     void trimOnAnotherThreadReturnsWhatAnIdleThreadWasFreed() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner-trim").purgeDelay(Duration.ofHours(1)).build();
                 Producer producer = new Producer()) {
-            List<List<MemorySegment>> made = new ArrayList<>();
-            producer.run(() -> made.add(produce(heap, 32 * MIB, 2)));
-            made.get(0).forEach(heap::free);
+            producer.produce(heap, 32 * MIB, 2).forEach(heap::free);
             long before = heap.stats().committedBytes();
             assertTrue(before >= 32 * MIB, heap.stats().toText());
 
@@ -134,9 +137,7 @@ class IdleOwnerRemoteFreeTest {
     void liveBlocksBesidePurgedOnesKeepTheirBytesAndTheOwnerComesBackToUsablePages() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner-back").purgeDelay(Duration.ofHours(1)).build();
                 Producer producer = new Producer()) {
-            List<List<MemorySegment>> made = new ArrayList<>();
-            producer.run(() -> made.add(produce(heap, 32 * MIB, 3)));
-            List<MemorySegment> blocks = made.get(0);
+            List<MemorySegment> blocks = producer.produce(heap, 32 * MIB, 3);
             // Free runs of blocks and keep others, so purged OS pages lie next to live blocks.
             List<MemorySegment> kept = new ArrayList<>();
             List<Long> keptSeeds = new ArrayList<>();
@@ -160,8 +161,7 @@ class IdleOwnerRemoteFreeTest {
             heap.check();
 
             // The owner comes back: it allocates as much again, zeroed by calloc or patterned.
-            producer.run(() -> made.add(produce(heap, 32 * MIB, 4)));
-            List<MemorySegment> again = made.get(1);
+            List<MemorySegment> again = producer.produce(heap, 32 * MIB, 4);
             producer.run(() -> {
                 for (int i = 0; i < 2000; i++) {
                     MemorySegment zeros = heap.calloc(1, 16 + i % 3000);
