@@ -82,6 +82,11 @@ final class Region {
         return owners != null && slice < owners.length ? owners[slice] : null;
     }
 
+    /** @return the slice map (null for a huge region), for {@link RegionMap}; it changes as the region grows it */
+    Page[] sliceMap() {
+        return sliceOwner;
+    }
+
     /** Calls {@code action} once for each page laid over this region's slices; under the span lock. */
     void forEachSlicePage(java.util.function.Consumer<Page> action) {
         Page[] owners = sliceOwner;
@@ -108,6 +113,7 @@ final class Region {
             length *= 2;
         }
         sliceOwner = java.util.Arrays.copyOf(sliceOwner, Math.min(length, SLICES));
+        RegionMap.setSlices(base, sliceOwner);
         core.spans.metadata.addAndGet(metadataBytes() - before);
     }
 
