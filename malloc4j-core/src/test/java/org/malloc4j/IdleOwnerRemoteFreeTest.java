@@ -116,6 +116,37 @@ class IdleOwnerRemoteFreeTest {
         }
     }
 
+    /**
+     * Frees that reach an idle thread's pages after the purger made holes there go back too: the
+     * purger skips a page only while nothing was freed into it since its last pass.
+     */
+    @Test
+    void blocksFreedAfterThePurgersFirstPassGoBackToo() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-owner-twice").purgeDelay(Duration.ofMillis(20)).build();
+                Producer producer = new Producer()) {
+            List<MemorySegment> blocks = producer.produce(heap, 32 * MIB, 7);
+            long peak = heap.stats().committedBytes();
+            // Every other run of 64 blocks: the first pass leaves the rest of each page committed.
+            for (int i = 0; i < blocks.size(); i++) {
+                if ((i / 64) % 2 == 0) {
+                    heap.free(blocks.get(i));
+                }
+            }
+            long afterFirst = PurgeTest.pollCommittedUntilAtMost(heap, peak * 6 / 10);
+            assertTrue(afterFirst <= peak * 6 / 10, "the first half did not go back: " + afterFirst + " of " + peak);
+            Thread.sleep(200);  // several passes that find nothing new
+            for (int i = 0; i < blocks.size(); i++) {
+                if ((i / 64) % 2 == 1) {
+                    heap.free(blocks.get(i));
+                }
+            }
+            long afterSecond = PurgeTest.pollCommittedUntilAtMost(heap, peak / 100);
+            assertTrue(afterSecond <= peak / 100, "the second half did not go back: " + afterSecond + " of " + peak
+                    + "\n" + heap.stats().toText());
+            heap.check();
+        }
+    }
+
     @Test
     void trimOnAnotherThreadReturnsWhatAnIdleThreadWasFreed() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner-trim").purgeDelay(Duration.ofHours(1)).build();

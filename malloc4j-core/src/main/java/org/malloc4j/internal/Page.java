@@ -603,6 +603,16 @@ public final class Page extends PageColdFields {
         return any;
     }
 
+    /** @return how many remote frees wait in the remote bitmap now (read without taking them) */
+    int remoteCount() {
+        long[] remote = remoteBits;
+        int count = 0;
+        for (int word = 1; word < remote.length; word++) {
+            count += Long.bitCount((long) LONGS.getOpaque(remote, word));
+        }
+        return count;
+    }
+
     /** @return the purger's holes not yet taken over by the owner, now the caller's; or null */
     RemoteHoles takeRemoteHoles() {
         return remoteHoles == null ? null : (RemoteHoles) REMOTE_HOLES.getAndSet(this, null);

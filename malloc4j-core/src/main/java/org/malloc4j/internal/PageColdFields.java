@@ -36,6 +36,11 @@ abstract class PageColdFields extends PageSharedFields {
     /** The purger's: {@link #remoteCollects} when it last found remote frees waiting, and when ({@link System#nanoTime}; 0 for never). */
     int remoteSeenCollects;
     long remoteSeenNanos;
+    /**
+     * The purger's: how many remote frees it gave back without purging at its last scavenge of the
+     * page since the owner last collected, so that it does not redo a page where nothing changed.
+     */
+    int remoteReturned;
     long releasedAtNanos;
     /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
     long spareTakenAt;

@@ -1290,10 +1290,11 @@ final class SpanAllocator {
                 } else if (waitNanos > 0 && (page.remoteSeenNanos == 0 || page.remoteSeenCollects != collects)) {
                     page.remoteSeenCollects = collects;
                     page.remoteSeenNanos = now;
+                    page.remoteReturned = 0;
                     waiting[0] = true;
                 } else if (waitNanos > 0 && now - page.remoteSeenNanos < waitNanos) {
                     waiting[0] = true;
-                } else {
+                } else if (waitNanos == 0 || page.remoteCount() != page.remoteReturned) {
                     page.remoteSeenNanos = now;
                     scavengeRemote(page);
                 }
@@ -1326,6 +1327,11 @@ final class SpanAllocator {
                     holes[0].bytes += bytes;
                     return bytes;
                 });
+        int returned = 0;
+        for (long bits : taken) {
+            returned += Long.bitCount(bits);
+        }
+        page.remoteReturned = returned;
         page.giveBackRemote(taken, holes[0]);
     }
 
