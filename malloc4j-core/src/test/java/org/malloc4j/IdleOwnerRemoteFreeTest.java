@@ -78,9 +78,14 @@ class IdleOwnerRemoteFreeTest {
         }
 
         @Override
-        public void close() throws InterruptedException {
-            work.put(STOP);
-            thread.join();
+        public void close() {
+            try {
+                work.put(STOP);
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while the producer stopped", e);
+            }
         }
     }
 

@@ -1232,8 +1232,9 @@ public final class HeapCore implements Allocator {
     private void copy(long from, long to, long byteSize) {
         Region source = RegionMap.lookup(from);
         Region target = RegionMap.lookup(to);
-        if (source == null || target == null) {
-            // A close racing this realloc (a misuse) unmapped the new block too: say that.
+        if (!holdsOwnBlocks(source) || !holdsOwnBlocks(target)) {
+            // A close racing this realloc (a misuse) unmapped the new block too, and another heap
+            // may have mapped the range since: say that.
             checkOpen();
             throw new IllegalStateException("the block at 0x" + Long.toHexString(from) + " is no longer mapped");
         }
@@ -1278,14 +1279,21 @@ public final class HeapCore implements Allocator {
     @Override
     public MemorySegment segment(long address, long byteSize) {
         Region region = RegionMap.lookup(address);
-        if (region == null) {
-            // Freed by another thread, and its mapping released, since it was handed out.
-            throw unmapped("segment", address);
-        }
-        if (region.core != this && region.core == sampledCore) {
+        if (region != null && region.core != this && region.core == sampledCore) {
             return sampler.checkedSegment(address, byteSize);
         }
+        if (region == null || region.core != this) {
+            // Freed by another thread, and its mapping released, since it was handed out; or this
+            // heap closed meanwhile (a misuse) and another heap mapped the range since: never a
+            // segment of that heap's memory.
+            throw unmapped("segment", address);
+        }
         return region.memory.asSlice(address - region.base, byteSize);
+    }
+
+    /** @return whether {@code region} holds this heap's blocks: this core's, or its sampled blocks' core's */
+    private boolean holdsOwnBlocks(Region region) {
+        return region != null && (region.core == this || region.core == sampledCore);
     }
 
     /** Marks a live block as held by a scope, arena, pool or growable array. */
@@ -1589,7 +1597,8 @@ public final class HeapCore implements Allocator {
         return committed + " B, limit=" + (limit.isLimited() ? limit.maxBytes() + " B" : "none");
     }
 
-    private void checkOpen() {
+    /** @throws IllegalStateException if this core is closed */
+    void checkOpen() {
         if (closed) {
             throw closedError();
         }

@@ -883,10 +883,15 @@ final class SpanAllocator {
      * Zeroes a live huge block by giving its pages back to the OS, which maps zeros in as they are
      * touched: for calloc, when the block came from a kept mapping. The memory stays committed, as
      * a fresh block's is before its first touch.
+     *
+     * @throws IllegalStateException if the heap was closed meanwhile (nothing is touched then)
      */
     void zeroHuge(long address, long byteSize) {
         lock.lock();
         try {
+            // A close racing this calloc (a misuse) unmapped the block, under this lock, and another
+            // heap may have mapped the range since: never touch it then.
+            core.checkOpen();
             returnToOs(address, roundUp(byteSize, Os.OS_PAGE_SIZE));
             madviseCalls++;
         } finally {
