@@ -946,7 +946,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         /**
          * How long an empty page stays committed before its memory goes back to the operating
          * system, so a loop that frees and allocates again does not map and unmap each time
-         * (mimalloc purges after 10 ms to 1 s, jemalloc decays over 10 s). Default 250 ms.
+         * (mimalloc purges after 10 ms to 1 s, jemalloc decays over 10 s). Default 250 ms. Blocks
+         * other threads freed into the pages of a platform thread that has not allocated for this
+         * long, and that it has not collected for as long, go back too (every OS page only such
+         * blocks overlap): a thread collects those frees only as it allocates.
          *
          * @param purgeDelay zero or more; zero purges as soon as the purger thread runs
          * @return this builder
