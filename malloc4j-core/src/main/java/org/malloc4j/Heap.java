@@ -540,8 +540,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * or huge block (over 128 KiB) gives back the memory it holds past its usable size (after
      * {@link #realloc} shrank it in place, for growing again; or from a reused span). Blocks freed
      * into another live platform thread's pages by threads other than it, which only that thread
-     * collects, give back every OS page that only such blocks overlap (the purger does the same for
-     * frees left uncollected for the purge delay). Each other live platform thread keeps, because
+     * collects, give back every OS page that only such blocks overlap (the purger does the same in
+     * the pages of threads that have not allocated for the purge delay). Each other live platform thread keeps, because
      * only its own thread may touch them:
      * <ul>
      * <li>its spare pages, until it allocates again or ends: one empty page per small size class it
@@ -948,8 +948,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * system, so a loop that frees and allocates again does not map and unmap each time
          * (mimalloc purges after 10 ms to 1 s, jemalloc decays over 10 s). Default 250 ms. Blocks
          * other threads freed into the pages of a platform thread that has not allocated for this
-         * long, and that it has not collected for as long, go back too (every OS page only such
-         * blocks overlap): a thread collects those frees only as it allocates.
+         * long go back too (every OS page only such blocks overlap), within one or two delays of
+         * the frees: a thread collects those frees only as it allocates.
          *
          * @param purgeDelay zero or more; zero purges as soon as the purger thread runs
          * @return this builder

@@ -1772,12 +1772,14 @@ public final class HeapCore implements Allocator {
             }
             sweepEndedThreads(true);
             spans.collectAbandoned();
+            // Every run, not only those that scan: an owner idle since long before other threads
+            // freed into its pages is known idle at the first scan after the frees.
+            long now = System.nanoTime();
+            for (ThreadHeap heap : registry) {
+                heap.noteActivity(now);
+            }
             if (remoteFreesWaiting || remoteLookDue) {
                 remoteFreesWaiting = false;
-                long now = System.nanoTime();
-                for (ThreadHeap heap : registry) {
-                    heap.noteActivity(now);
-                }
                 remoteLookDue = spans.scavengeRemoteFrees(now, purgeDelayNanos);
             }
             long due = spans.purge(false);

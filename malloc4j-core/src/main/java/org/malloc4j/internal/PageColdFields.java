@@ -33,14 +33,13 @@ abstract class PageColdFields extends PageSharedFields {
     volatile RemoteHoles remoteHoles;
     /** How many times the owner collected remote frees: the purger tells an owner that stopped collecting by it. */
     int remoteCollects;
-    /** The purger's: {@link #remoteCollects} when it last found remote frees waiting, and when ({@link System#nanoTime}; 0 for never). */
-    int remoteSeenCollects;
-    long remoteSeenNanos;
     /**
      * The purger's: how many remote frees it gave back without purging at its last scavenge of the
-     * page since the owner last collected, so that it does not redo a page where nothing changed.
+     * page, while the owner has not collected since ({@link #remoteCollects} was
+     * {@link #remoteSeenCollects}), so that it does not redo a page where nothing changed.
      */
     int remoteReturned;
+    int remoteSeenCollects;
     long releasedAtNanos;
     /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
     long spareTakenAt;

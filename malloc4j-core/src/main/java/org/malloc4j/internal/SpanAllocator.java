@@ -1265,21 +1265,21 @@ final class SpanAllocator {
     }
 
     /**
-     * Returns the memory of blocks that other threads freed into pages of live platform threads,
-     * where the owner has neither collected them nor allocated at all for {@code waitNanos} (with
-     * 0, every such block): the purger's, under the lock. An owner collects its remote frees only
-     * when it allocates from the page's class again, so a thread that stops (a producer whose
-     * consumers free everything, then waits) would otherwise keep all of it committed while it
-     * lives, out of reach of the purge delay and of {@code trim()} on other threads. Every OS page
-     * that only such blocks overlap goes back; the blocks become holes that the owner takes over
-     * when it next collects ({@link RemoteHoles}). An owner that allocates is left alone: it
-     * collects as it goes, and would fault the memory in again (a producer handing 225 MB at a
-     * time to a consumer had 620 MB purged and touched again in 6 s when only the page's wait
-     * counted). Pages of striped heaps are not scanned: their frees are collected under the
-     * stripe's lock.
+     * Returns the memory of blocks that other threads freed into pages of live platform threads
+     * that have not allocated for {@code waitNanos} (with 0, of every live platform thread): the
+     * purger's, under the lock. An owner collects its remote frees only when it allocates from
+     * the page's class again, so a thread that stops (a producer whose consumers free everything,
+     * then waits) would otherwise keep all of it committed while it lives, out of reach of the
+     * purge delay and of {@code trim()} on other threads. Every OS page that only such blocks
+     * overlap goes back; the blocks become holes that the owner takes over when it next collects
+     * ({@link RemoteHoles}). An owner that allocates is left alone: it collects as it goes, and
+     * would fault the memory in again (a producer handing 225 MB at a time to a consumer had 620 MB
+     * purged and touched again in 6 s when only the frees' wait counted). An idle owner reuses
+     * nothing, so its frees need not wait. Pages of striped heaps are not scanned: their frees are
+     * collected under the stripe's lock.
      *
-     * @param now {@link System#nanoTime} of this look
-     * @return whether some page's remote frees wait for a later look
+     * @param now {@link System#nanoTime} of this look, at which {@link ThreadHeap#noteActivity} ran
+     * @return whether some page's remote frees wait for their owner to be idle long enough
      */
     boolean scavengeRemoteFrees(long now, long waitNanos) {
         boolean[] waiting = {false};
@@ -1289,18 +1289,17 @@ final class SpanAllocator {
                 if (!page.active || page.isSingle() || owner == null || owner.thread == null || !page.hasRemoteFrees()) {
                     return;
                 }
-                int collects = page.remoteCollects;
                 if (waitNanos > 0 && now - owner.idleSinceNanos < waitNanos) {
                     waiting[0] = true;
-                } else if (waitNanos > 0 && (page.remoteSeenNanos == 0 || page.remoteSeenCollects != collects)) {
+                    return;
+                }
+                int collects = page.remoteCollects;
+                if (page.remoteSeenCollects != collects) {
+                    // The owner collected since: what this gave back then is its own now.
                     page.remoteSeenCollects = collects;
-                    page.remoteSeenNanos = now;
                     page.remoteReturned = 0;
-                    waiting[0] = true;
-                } else if (waitNanos > 0 && now - page.remoteSeenNanos < waitNanos) {
-                    waiting[0] = true;
-                } else if (waitNanos == 0 || page.remoteCount() != page.remoteReturned) {
-                    page.remoteSeenNanos = now;
+                }
+                if (waitNanos == 0 || page.remoteCount() != page.remoteReturned) {
                     scavengeRemote(page);
                 }
             });
