@@ -541,8 +541,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * {@link #realloc} shrank it in place, for growing again; or from a reused span). Blocks freed
      * into another live platform thread's pages by threads other than it, which only that thread
      * collects, give back every OS page that only such blocks overlap (the purger does the same in
-     * the pages of threads that have not allocated for the purge delay). Each other live platform thread keeps, because
-     * only its own thread may touch them:
+     * the pages of threads that have not allocated for the purge delay). Each other live platform
+     * thread keeps, because only its own thread may touch them:
      * <ul>
      * <li>its spare pages, until it allocates again or ends: one empty page per small size class it
      *     used, at most 64 KiB each, and its three latest medium pages of at most 512 KiB;

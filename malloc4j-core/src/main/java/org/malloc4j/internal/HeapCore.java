@@ -1540,8 +1540,9 @@ public final class HeapCore implements Allocator {
      * frees much and is still refused cannot see it otherwise. The refusal came after everything
      * that this thread can give back went back (its own pages' free OS pages, and every thread's
      * uncollected remote frees): what is left are free blocks sharing OS pages with live ones, and
-     * blocks other live threads freed in their own pages, spares included. A request larger than the whole limit, or than the
-     * room the live blocks leave, gets no such sentence: that memory is not what refused it.
+     * blocks other live threads freed in their own pages, spares included. A request larger than
+     * the whole limit, or than the room the live blocks leave, gets no such sentence: that memory
+     * is not what refused it.
      *
      * @param byteSize the refused request; it needs at least its size in OS pages committed
      * @return the sentence to append to an exhaustion message, or ""

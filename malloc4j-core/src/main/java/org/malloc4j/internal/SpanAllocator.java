@@ -1432,7 +1432,9 @@ final class SpanAllocator {
      */
     private static int moveBlocks(Page page, long[] from, long[] to, int fromOs, int toOs) {
         int moved = 0;
-        for (int b = firstBlock(page, fromOs); b <= lastBlock(page, toOs - 1); b++) {
+        // The last OS page may end past the last block (the purger's runs reach it).
+        int last = Math.min(lastBlock(page, toOs - 1), page.capacity - 1);
+        for (int b = firstBlock(page, fromOs); b <= last; b++) {
             long bit = 1L << b;
             if ((from[b >>> 6] & bit) != 0) {
                 from[b >>> 6] &= ~bit;
