@@ -14,7 +14,7 @@ final class ThreadHeap {
     /** How many empty medium pages (512 KiB each) a thread heap keeps at most. */
     static final int MEDIUM_SPARES = 3;
     /** This object's own size with compressed references, the counters' padding included. */
-    private static final long SHALLOW_BYTES = 224;
+    private static final long SHALLOW_BYTES = 240;
     /** A stripe's lock: the lock, and the {@code ReentrantLock} its waiters queue on. */
     private static final long LOCK_BYTES = 72;
     final HeapCore core;
