@@ -25,10 +25,14 @@ final class SpanAllocator {
      * Retired pages keep their memory committed until the purge delay has passed, so a heap that
      * frees and allocates in rounds (a burst of 1 MiB buffers, a request's scratch memory) reuses it
      * without faulting every page in again, however much it is; they are not purged when they are
-     * retired. Past this many bytes in the pool, a span taken from fresh slices purges as many bytes
-     * of the oldest retired pages (from a large span's end, which stays pooled: {@link
-     * #releasePooledTail}), so committed memory does not grow while retired memory sits idle: the
-     * footprint stays within the most bytes ever in use plus this floor. Whatever the floor, a
+     * retired. Past this many bytes in the pool, every commit purges as many bytes of the oldest
+     * retired pages (from a large span's end, which stays pooled: {@link #releasePooledTail}), so
+     * committed memory does not grow while retired memory sits idle: the footprint stays within the
+     * most bytes ever in use plus this floor. The exchange is made as memory is committed, not when
+     * a page that may commit more is laid out: a pooled page reused with part of its memory
+     * committed would otherwise purge, in exchange for memory it may never touch, the retired pages
+     * the next requests reuse (perl-wordfreq's replay on one heap: 1.5 MiB purged and ~270 OS pages
+     * faulted in again on every pass; none once warm now). Whatever the floor, a
      * commit that would raise the footprint's peak purges as much of the pool as it needs first
      * ({@link #purgeForPeak}): retired pages wait for reuse below the peak, not on top of it, unless
      * the heap is going round a loop at its peak ({@link #PEAK_GUARD_PEAKS}).
@@ -249,10 +253,30 @@ final class SpanAllocator {
         if (!core.mayCommit() || core.isClosed()) {
             return false;
         }
+        // The exchange first: what it purges makes the room the peak guard would purge for.
+        exchangeForCommit(bytes);
         if (wouldRaisePeak(bytes) && guardsPeak(bytes)) {
             core.beforePeak(bytes, page);
         }
         return addCommitted(bytes) || (purgeForRoom(page) && addCommitted(bytes));
+    }
+
+    /**
+     * {@code bytes} are about to be committed: past {@link #DIRTY_FLOOR} in the pool, as many go
+     * back from the oldest retired pages. The lock is taken only then, and such a commit faults
+     * its memory in anyway (2 to 13 µs an OS page on the machines measured:
+     * {@code malloc4j-bench/memory-return --only touch}), which costs far more.
+     */
+    private void exchangeForCommit(long bytes) {
+        if (pooledCommitted <= DIRTY_FLOOR) {
+            return;
+        }
+        lock.lock();
+        try {
+            purgeInExchange(bytes);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -392,10 +416,6 @@ final class SpanAllocator {
         Page page = takeSpan(slices, slices, slices, 1, false, firstCommit);
         if (page != null) {
             page.format(sizeClass);
-            // What its blocks can commit beyond what the page has committed already.
-            long blocksEnd = Math.min(page.spanBytes,
-                    roundUp((long) page.capacity * page.blockSize, Os.OS_PAGE_SIZE));
-            purgeInExchange(blocksEnd - page.commitEnd);
             charge(page);
         }
         return page;
@@ -769,7 +789,6 @@ final class SpanAllocator {
         if (page == null) {
             return 0;
         }
-        purgeInExchange(usable - page.commitEnd);
         if (!commitTo(page, usable)) {
             park(page);
             return 0;
@@ -942,7 +961,6 @@ final class SpanAllocator {
             page.sliceCount += extra;
             page.spanBytes += (long) extra << Region.SLICE_SHIFT;
         }
-        purgeInExchange(usable - page.commitEnd);
         if (!commitTo(page, usable)) {
             if (extra > 0) {
                 // Back to the region: kept, they would be out of every other span's reach until
