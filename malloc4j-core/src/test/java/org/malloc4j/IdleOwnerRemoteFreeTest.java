@@ -224,33 +224,60 @@ class IdleOwnerRemoteFreeTest {
     /**
      * A producer that keeps allocating collects the frees its consumer makes in its pages as it
      * goes: the purger leaves them alone, though many wait longer than the purge delay (a deep
-     * queue), since purging them would only make the producer fault the memory in again.
+     * queue), since purging them would only make the producer fault the memory in again. A
+     * producer that went a purge delay without a malloc (descheduled on a loaded machine, or held
+     * up by a full queue) is idle by definition, and the purger rightly takes its frees: such a run
+     * proves nothing either way, and is made again.
      */
     @Test
     void anOwnerThatKeepsAllocatingKeepsWhatOthersFreeInItsPages() throws Exception {
-        try (Heap heap = Heap.builder().name("busy-owner").purgeDelay(Duration.ofMillis(10)).build()) {
-            BlockingQueue<Long> handed = new ArrayBlockingQueue<>(50_000);
-            long end = System.nanoTime() + Duration.ofMillis(1500).toNanos();
-            Thread producer = Thread.ofPlatform().start(() -> {
-                SplittableRandom random = new SplittableRandom(6);
-                try {
-                    while (System.nanoTime() < end) {
-                        handed.put(heap.mallocAddress(16 + random.nextInt(4080)));
-                    }
-                    handed.put(0L);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+        Duration purgeDelay = Duration.ofMillis(10);
+        for (int attempt = 1; ; attempt++) {
+            try (Heap heap = Heap.builder().name("busy-owner").purgeDelay(purgeDelay).build()) {
+                long longestPause = produceAndConsume(heap, Duration.ofMillis(1500));
+                HeapStats stats = heap.stats();
+                assertEquals(0, stats.liveBlocks());
+                if (longestPause >= purgeDelay.toNanos() && attempt < 5) {
+                    continue;
                 }
-            });
-            for (long address; (address = handed.take()) != 0; ) {
-                heap.freeAddress(address);
+                assertTrue(longestPause < purgeDelay.toNanos(), "the producer paused " + longestPause
+                        + " ns between mallocs in each of " + attempt + " runs: never busy throughout");
+                assertTrue(stats.purgedBytes() <= stats.peakCommittedBytes() / 10, "a busy producer's pages"
+                        + " were purged under it: " + stats.purgedBytes() + " B\n" + stats.toText());
+                return;
             }
-            producer.join();
-            HeapStats stats = heap.stats();
-            assertEquals(0, stats.liveBlocks());
-            assertTrue(stats.purgedBytes() <= stats.peakCommittedBytes() / 10, "a busy producer's pages were purged"
-                    + " under it: " + stats.purgedBytes() + " B\n" + stats.toText());
         }
+    }
+
+    /**
+     * A producer thread mallocs blocks of 16 to 4,095 B for {@code duration} and hands them through
+     * a queue 50,000 deep to this thread, which frees them.
+     *
+     * @return the longest time in ns the producer went between two mallocs
+     */
+    private static long produceAndConsume(Heap heap, Duration duration) throws InterruptedException {
+        BlockingQueue<Long> handed = new ArrayBlockingQueue<>(50_000);
+        long end = System.nanoTime() + duration.toNanos();
+        long[] longestPause = new long[1];
+        Thread producer = Thread.ofPlatform().start(() -> {
+            SplittableRandom random = new SplittableRandom(6);
+            try {
+                long last = System.nanoTime();
+                for (long now = last; now < end; now = System.nanoTime()) {
+                    longestPause[0] = Math.max(longestPause[0], now - last);
+                    last = now;
+                    handed.put(heap.mallocAddress(16 + random.nextInt(4080)));
+                }
+                handed.put(0L);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        for (long address; (address = handed.take()) != 0; ) {
+            heap.freeAddress(address);
+        }
+        producer.join();
+        return longestPause[0];
     }
 
     @Test
