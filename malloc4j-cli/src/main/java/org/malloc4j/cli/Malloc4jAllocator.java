@@ -1,5 +1,6 @@
 package org.malloc4j.cli;
 
+import java.util.function.Supplier;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 
@@ -12,9 +13,19 @@ import org.malloc4j.HeapStats;
 final class Malloc4jAllocator implements ReplayAllocator {
     private static final String HEAP_NAME = "replay";
 
+    private final Supplier<Heap> heaps;
     private Heap heap;
 
-    private Malloc4jAllocator() {
+    private Malloc4jAllocator(Supplier<Heap> heaps) {
+        this.heaps = heaps;
+    }
+
+    /**
+     * @param heaps makes the heap of each trace, which {@link #endTrace} closes
+     * @return the adapter over those heaps (for tests that replay on a heap of their own settings)
+     */
+    static Malloc4jAllocator over(Supplier<Heap> heaps) {
+        return new Malloc4jAllocator(heaps);
     }
 
     /**
@@ -25,7 +36,7 @@ final class Malloc4jAllocator implements ReplayAllocator {
     static Malloc4jAllocator open() throws AllocatorUnavailableException {
         try {
             Heap.builder().name(HEAP_NAME).build().close();
-            return new Malloc4jAllocator();
+            return new Malloc4jAllocator(() -> Heap.builder().name(HEAP_NAME).build());
         } catch (UnsupportedOperationException e) {
             throw new AllocatorUnavailableException("malloc4j cannot make a heap here: " + e.getMessage(), e);
         }
@@ -43,7 +54,7 @@ final class Malloc4jAllocator implements ReplayAllocator {
 
     @Override
     public void startTrace(int numIds) {
-        heap = Heap.builder().name(HEAP_NAME).build();
+        heap = heaps.get();
     }
 
     @Override

@@ -28,61 +28,22 @@ class RoundsOnOneHeapTest {
         Trace trace = TraceFinder.bundled().stream()
                 .filter(source -> source.name().equals("random2-bal")).findFirst().orElseThrow().read();
         // A purge delay no round reaches: what goes back is the peak guard's doing alone.
-        try (Heap heap = Heap.builder().name("random2-rounds").purgeDelay(Duration.ofHours(1)).build()) {
-            ReplayAllocator onHeap = onHeap(heap);
+        Heap heap = Heap.builder().name("random2-rounds").purgeDelay(Duration.ofHours(1)).build();
+        Malloc4jAllocator replay = Malloc4jAllocator.over(() -> heap);
+        replay.startTrace(trace.numIds());
+        try {
             for (int round = 0; round < 3; round++) {
-                TimedReplay.run(trace, onHeap);
+                TimedReplay.run(trace, replay);
             }
             HeapStats warm = heap.stats();
             for (int round = 0; round < 3; round++) {
-                TimedReplay.run(trace, onHeap);
+                TimedReplay.run(trace, replay);
             }
             HeapStats after = heap.stats();
             assertEquals(warm.madviseCalls(), after.madviseCalls(), "madvise calls in rounds 4 to 6\n" + after.toText());
             assertEquals(0, after.liveBlocks());
+        } finally {
+            replay.endTrace();
         }
-    }
-
-    /** @return {@code replay}'s view of {@code heap}, which stays open from pass to pass */
-    private static ReplayAllocator onHeap(Heap heap) {
-        return new ReplayAllocator() {
-            @Override
-            public String name() {
-                return heap.name();
-            }
-
-            @Override
-            public String footprintSource() {
-                return "Heap.stats()";
-            }
-
-            @Override
-            public void startTrace(int numIds) {
-            }
-
-            @Override
-            public long malloc(int id, long size) {
-                return heap.mallocAddress(size);
-            }
-
-            @Override
-            public long realloc(int id, long address, long size) {
-                return heap.reallocAddress(address, size);
-            }
-
-            @Override
-            public void free(int id, long address) {
-                heap.freeAddress(address);
-            }
-
-            @Override
-            public long footprint() {
-                return heap.stats().committedBytes();
-            }
-
-            @Override
-            public void endTrace() {
-            }
-        };
     }
 }
