@@ -1728,6 +1728,7 @@ public final class HeapCore implements Allocator {
             spans.collectAbandoned();
             spans.scavengeRemoteFrees(System.nanoTime(), 0);
             spans.purge(true);
+            spans.dropSpareSlackArrays();
         } finally {
             spans.lock.unlock();
         }

@@ -55,16 +55,19 @@ public final class Page extends PageColdFields {
     private static final VarHandle BYTES = MethodHandles.arrayElementVarHandle(byte[].class);
     private static final VarHandle SHORTS = MethodHandles.arrayElementVarHandle(short[].class);
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
-    /** The slack value of a free block: no real slack is all ones in its width. */
+    /** What {@link #rawSlack} and friends return for a free block (stored as entry 0). */
     private static final int FREE_MARK = -1;
     /**
      * The slack value of a block that a thread not owning the page has claimed but not yet checked
      * against the page's present layout ({@link #releaseAt}), or whose requested size a realloc in
-     * place is changing ({@link #setRequested}); every other claim waits for it to settle. No real
-     * slack is this either: blocks are multiples of 16 bytes, so a one-byte slack is at most 240
-     * and a two-byte one at most 0xFFF0.
+     * place is changing ({@link #setRequested}); every other claim waits for it to settle. Stored
+     * as an entry of all ones, which no live entry is (see {@link #encode}).
      */
     private static final int TENTATIVE_MARK = -2;
+    /** The entry of a free block: 0, so that a new array holds free blocks only. */
+    static final byte FREE_ENTRY = 0;
+    /** The entry of a tentatively claimed block: all ones in its width (-1 read as signed). */
+    static final byte TENTATIVE_ENTRY = -1;
     /** {@link #release} results that are not a slack. */
     static final int RELEASE_FREED = -1;
     static final int RELEASE_NOT_ALLOCATED = -2;
@@ -97,57 +100,74 @@ public final class Page extends PageColdFields {
         this.spanBytes = spanBytes;
     }
 
-    /** Lays the page out for blocks of {@code sizeClass}; keeps what is known about its memory. */
-    void format(int sizeClass) {
+    /**
+     * Lays the page out for blocks of {@code sizeClass}; keeps what is known about its memory.
+     *
+     * @param spares where the slack array comes from when the page's own is of another width or
+     *     too short, and where an array of another width goes
+     */
+    void format(int sizeClass, SpareSlackArrays spares) {
         this.sizeClass = sizeClass;
         this.blockSize = SizeClasses.blockSize(sizeClass);
         this.indexMagic = (1L << 40) / blockSize + 1;
         this.capacity = (int) (spanBytes / blockSize);
+        if (used != 0) {
+            // Laid out under a block still counted (a block changing class in place, claimed but
+            // not yet counted free): no entry may keep an earlier layout's value.
+            clearEntries(bump);
+        }
+        // Only blocks below the bump pointer were ever marked free.
+        this.freeBits = zeroed(freeBits, (bump + 63) >>> 6, (capacity + 63) >>> 6);
         this.bump = 0;
         this.freeCount = 0;
         this.searchWord = 0;
         this.used = 0;
-        this.freeBits = zeroed(freeBits, (capacity + 63) >>> 6);
         this.remoteBits = null;
         this.ownedBits = null;
         forgetHoles();
         this.full = 0;
         this.inFullList = false;
-        // A slack is at most blockSize, and must differ from the all-ones free mark.
+        // An entry is a slack plus one, at most blockSize + 1, and must differ from all ones.
         int width = blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
-        // Arrays of an earlier layout are long enough when it had smaller blocks; entries past the
-        // capacity are never read. Every block starts marked free, so that a free claims a block
-        // without reading the bump pointer, which the owner writes as it hands out new blocks.
+        // Every block starts free (entry 0), so that a free claims a block without reading the
+        // bump pointer, which the owner writes as it hands out new blocks. A new array is all
+        // zeros, and so is every array of an earlier layout (a page is laid out only when all its
+        // blocks are free): none is filled here.
         switch (width) {
-            case 1 -> {
-                slack8 = slack8 != null && slack8.length >= capacity ? slack8 : new byte[capacity];
-                java.util.Arrays.fill(slack8, 0, capacity, (byte) FREE_MARK);
-            }
-            case 2 -> {
-                slack16 = slack16 != null && slack16.length >= capacity ? slack16 : new short[capacity];
-                java.util.Arrays.fill(slack16, 0, capacity, (short) FREE_MARK);
-            }
-            default -> {
-                slack32 = slack32 != null && slack32.length >= capacity ? slack32 : new int[capacity];
-                java.util.Arrays.fill(slack32, 0, capacity, FREE_MARK);
-            }
+            case 1 -> slack8 = spares.bytes(slack8, capacity);
+            case 2 -> slack16 = spares.shorts(slack16, capacity);
+            default -> slack32 = spares.ints(slack32, capacity);
         }
         // The array before the width, the width before the other arrays go: a racing double free
         // by another thread (a misuse, see releaseAt) that reads the width finds its array, or
         // none and so knows the layout changed.
         this.slackWidth = width;
         if (width != 1) {
+            spares.keep(slack8);
             slack8 = null;
         }
         if (width != 2) {
+            spares.keep(slack16);
             slack16 = null;
         }
         if (width != 4) {
+            spares.keep(slack32);
             slack32 = null;
         }
         this.active = true;
         this.laidOut = true;
         publishLayout();
+    }
+
+    /** Marks free the entries of the present layout's first {@code count} blocks, if it has entries. */
+    private void clearEntries(int count) {
+        if (slack8 != null) {
+            java.util.Arrays.fill(slack8, 0, Math.min(count, slack8.length), FREE_ENTRY);
+        } else if (slack16 != null) {
+            java.util.Arrays.fill(slack16, 0, Math.min(count, slack16.length), FREE_ENTRY);
+        } else if (slack32 != null) {
+            java.util.Arrays.fill(slack32, 0, Math.min(count, slack32.length), FREE_ENTRY);
+        }
     }
 
     /**
@@ -160,10 +180,15 @@ public final class Page extends PageColdFields {
         VarHandle.releaseFence();
     }
 
-    /** Reuses the bitmap of the page's last layout when it is long enough. */
-    private static long[] zeroed(long[] old, int length) {
+    /**
+     * Reuses the bitmap of the page's last layout when it is long enough, clearing the words that
+     * layout may have set.
+     *
+     * @param usedWords how many leading words of {@code old} may have bits set
+     */
+    private static long[] zeroed(long[] old, int usedWords, int length) {
         if (old != null && old.length >= length) {
-            java.util.Arrays.fill(old, 0L);
+            java.util.Arrays.fill(old, 0, Math.min(usedWords, old.length), 0L);
             return old;
         }
         return new long[length];
@@ -392,25 +417,25 @@ public final class Page extends PageColdFields {
             case 1 -> {
                 byte[] slacks = slack8;
                 byte raw = slacks[index];
-                if (raw != FREE_MARK && raw != TENTATIVE_MARK
-                        && BYTES.compareAndSet(slacks, index, raw, (byte) FREE_MARK)) {
-                    return raw & 0xFF;
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                        && BYTES.compareAndSet(slacks, index, raw, (byte) FREE_ENTRY)) {
+                    return (raw & 0xFF) - 1;
                 }
             }
             case 2 -> {
                 short[] slacks = slack16;
                 short raw = slacks[index];
-                if (raw != FREE_MARK && raw != TENTATIVE_MARK
-                        && SHORTS.compareAndSet(slacks, index, raw, (short) FREE_MARK)) {
-                    return raw & 0xFFFF;
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                        && SHORTS.compareAndSet(slacks, index, raw, (short) FREE_ENTRY)) {
+                    return (raw & 0xFFFF) - 1;
                 }
             }
             default -> {
                 int[] slacks = slack32;
                 int raw = slacks[index];
-                if (raw != FREE_MARK && raw != TENTATIVE_MARK
-                        && INTS.compareAndSet(slacks, index, raw, FREE_MARK)) {
-                    return raw;
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                        && INTS.compareAndSet(slacks, index, raw, FREE_ENTRY)) {
+                    return raw - 1;
                 }
             }
         }
@@ -430,25 +455,25 @@ public final class Page extends PageColdFields {
             case 1 -> {
                 byte[] slacks = slack8;
                 byte raw = slacks[index];
-                if (raw != FREE_MARK && raw != TENTATIVE_MARK) {
-                    slacks[index] = (byte) FREE_MARK;
-                    return raw & 0xFF;
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                    slacks[index] = FREE_ENTRY;
+                    return (raw & 0xFF) - 1;
                 }
             }
             case 2 -> {
                 short[] slacks = slack16;
                 short raw = slacks[index];
-                if (raw != FREE_MARK && raw != TENTATIVE_MARK) {
-                    slacks[index] = (short) FREE_MARK;
-                    return raw & 0xFFFF;
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                    slacks[index] = FREE_ENTRY;
+                    return (raw & 0xFFFF) - 1;
                 }
             }
             default -> {
                 int[] slacks = slack32;
                 int raw = slacks[index];
-                if (raw != FREE_MARK && raw != TENTATIVE_MARK) {
-                    slacks[index] = FREE_MARK;
-                    return raw;
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                    slacks[index] = FREE_ENTRY;
+                    return raw - 1;
                 }
             }
         }
@@ -772,11 +797,13 @@ public final class Page extends PageColdFields {
         return true;
     }
 
-    private void setSlack(int index, int value) {
+    /** Stores a live block's slack (as its entry, {@link #encode}). */
+    private void setSlack(int index, int slack) {
+        int entry = slack + 1;
         switch (slackWidth) {
-            case 1 -> slack8[index] = (byte) value;
-            case 2 -> slack16[index] = (short) value;
-            default -> slack32[index] = value;
+            case 1 -> slack8[index] = (byte) entry;
+            case 2 -> slack16[index] = (short) entry;
+            default -> slack32[index] = entry;
         }
     }
 
@@ -808,10 +835,22 @@ public final class Page extends PageColdFields {
             case 2 -> (short) SHORTS.getVolatile((short[]) slacks, index);
             default -> (int) INTS.getVolatile((int[]) slacks, index);
         };
-        if (raw == FREE_MARK || raw == TENTATIVE_MARK) {
-            return raw;
+        if (raw == FREE_ENTRY) {
+            return FREE_MARK;
         }
-        return width == 1 ? raw & 0xFF : width == 2 ? raw & 0xFFFF : raw;
+        if (raw == TENTATIVE_ENTRY) {
+            return TENTATIVE_MARK;
+        }
+        return (width == 1 ? raw & 0xFF : width == 2 ? raw & 0xFFFF : raw) - 1;
+    }
+
+    /**
+     * A slack or mark as its entry: a slack plus one, 0 for free, all ones for tentative. A slack is
+     * at most the block size, so a live entry is at most 241 in a one-byte entry (blocks below 255
+     * bytes are multiples of 16) and 0xFFF1 in a two-byte one: never all ones.
+     */
+    private static int encode(int slackOrMark) {
+        return slackOrMark == FREE_MARK ? FREE_ENTRY : slackOrMark == TENTATIVE_MARK ? TENTATIVE_ENTRY : slackOrMark + 1;
     }
 
     private boolean casSlack(int index, int expected, int value) {
@@ -819,8 +858,10 @@ public final class Page extends PageColdFields {
         return casSlack(slacksOf(width), width, index, expected, value);
     }
 
-    /** The values are slacks or marks; each is narrowed to the entry's width. */
-    private static boolean casSlack(Object slacks, int width, int index, int expected, int value) {
+    /** The values are slacks or marks; each is stored as its entry, narrowed to the width. */
+    private static boolean casSlack(Object slacks, int width, int index, int expectedSlack, int newSlack) {
+        int expected = encode(expectedSlack);
+        int value = encode(newSlack);
         return switch (width) {
             case 1 -> BYTES.compareAndSet((byte[]) slacks, index, (byte) expected, (byte) value);
             case 2 -> SHORTS.compareAndSet((short[]) slacks, index, (short) expected, (short) value);

@@ -147,6 +147,8 @@ final class SpanAllocator {
     final AtomicLong committed = new AtomicLong();
     final AtomicLong peakCommitted = new AtomicLong();
     final AtomicLong metadata = new AtomicLong();
+    /** Slack arrays pages let go, for later layouts; guarded by {@link #lock}. */
+    private final SpareSlackArrays spareSlackArrays = new SpareSlackArrays();
     /** The most {@code committed + metadata} has been: the footprint's peak, which purges protect. */
     private final AtomicLong peakFootprint = new AtomicLong();
     volatile long reserved;
@@ -428,10 +430,23 @@ final class SpanAllocator {
                 roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
         Page page = takeSpan(slices, slices, slices, 1, false, firstCommit);
         if (page != null) {
-            page.format(sizeClass);
+            format(page, sizeClass);
             charge(page);
         }
         return page;
+    }
+
+    /** Lays {@code page} out, its slack array taken from or given to the spares; under the lock. */
+    private void format(Page page, int sizeClass) {
+        long before = spareSlackArrays.metadataBytes();
+        page.format(sizeClass, spareSlackArrays);
+        metadata.addAndGet(spareSlackArrays.metadataBytes() - before);
+    }
+
+    /** Lets go the slack arrays kept for later layouts ({@code trim}); under the lock. */
+    void dropSpareSlackArrays() {
+        metadata.addAndGet(-spareSlackArrays.metadataBytes());
+        spareSlackArrays.clear();
     }
 
     /**
@@ -444,7 +459,7 @@ final class SpanAllocator {
         lock.lock();
         try {
             page.retire();
-            page.format(sizeClass);
+            format(page, sizeClass);
             long before = page.metadataCharged;
             page.metadataCharged = page.metadataBytes();
             notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged - before));

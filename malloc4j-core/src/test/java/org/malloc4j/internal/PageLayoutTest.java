@@ -1,6 +1,7 @@
 package org.malloc4j.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
@@ -8,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A page laid out again for another size class keeps its slack array when it is wide and long
- * enough: these check that no entry of an earlier layout ever reads as a live block of the new
+ * enough, and otherwise takes one its heap's pages let go ({@link SpareSlackArrays}): these check that no entry of an earlier layout ever reads as a live block of the new
  * one, so a free of a block never handed out is still refused and a live block is claimed exactly
  * once, whatever the classes and whatever was live when the layout changed.
  */
@@ -16,6 +17,9 @@ class PageLayoutTest {
     private static final long SPAN = 512 << 10;
     /** Block sizes whose slacks are bytes, shorts and ints, so layouts both keep and change arrays. */
     private static final long[] SIZES = {16, 48, 112, 240, 256, 1024, 8192, 20_000, 70_000};
+
+    /** The spare arrays the pages of one heap share, as its span allocator keeps them. */
+    private final SpareSlackArrays spares = new SpareSlackArrays();
 
     private static Page page() {
         Page page = new Page(null, 0, 8, 1L << 32, SPAN);
@@ -30,7 +34,7 @@ class PageLayoutTest {
         for (long from : SIZES) {
             for (long to : SIZES) {
                 Page page = page();
-                page.format(SizeClasses.classOf(from));
+                page.format(SizeClasses.classOf(from), spares);
                 int handedOut = 1 + random.nextInt(page.capacity);
                 for (int i = 0; i < handedOut; i++) {
                     assertTrue(page.allocate(from - random.nextInt((int) Math.min(from, 16)), null) != 0);
@@ -40,7 +44,7 @@ class PageLayoutTest {
                     page.freeLocal(i);
                 }
                 page.retire();
-                page.format(SizeClasses.classOf(to));
+                page.format(SizeClasses.classOf(to), spares);
                 assertNothingLive(page, from + " B -> " + to + " B");
                 assertEachClaimedOnce(page, to, random, from + " B -> " + to + " B");
             }
@@ -54,10 +58,10 @@ class PageLayoutTest {
         for (long from : SIZES) {
             for (long to : SIZES) {
                 Page page = page();
-                page.format(SizeClasses.classOf(from));
+                page.format(SizeClasses.classOf(from), spares);
                 page.allocate(from, null);
                 page.retire();
-                page.format(SizeClasses.classOf(to));
+                page.format(SizeClasses.classOf(to), spares);
                 assertNothingLive(page, "first block kept, " + from + " B -> " + to + " B");
                 assertEachClaimedOnce(page, to, random, "first block kept, " + from + " B -> " + to + " B");
             }
@@ -68,15 +72,101 @@ class PageLayoutTest {
     @Test
     void aPageLaidOutAgainWithOtherBlocksLiveMarksEveryBlockFree() {
         Page page = page();
-        page.format(SizeClasses.classOf(48));
+        page.format(SizeClasses.classOf(48), spares);
         for (int i = 0; i < 10; i++) {
             page.allocate(40, null);
         }
         page.release(0);
         page.freeLocal(0);
         page.retire();
-        page.format(SizeClasses.classOf(112));
+        page.format(SizeClasses.classOf(112), spares);
         assertNothingLive(page, "blocks 1..9 live at the new layout");
+    }
+
+    /**
+     * A layout of another entry width gives the page's array to the spares, and a later layout of
+     * that width takes it back instead of allocating, on the same page or another: pages that change
+     * class again and again (a block grown by realloc, page after page) make no garbage. The spares
+     * keep one array a width, the longest.
+     */
+    @Test
+    void aLayoutOfAnotherWidthLeavesItsArrayForTheNextLayoutOfThatWidth() {
+        Page page = page();
+        page.format(SizeClasses.classOf(16), spares);
+        byte[] bytes = page.slack8;
+        assertEquals(0, spares.metadataBytes());
+        page.format(SizeClasses.classOf(256), spares);
+        short[] shorts = page.slack16;
+        assertNull(page.slack8, "the present layout's arrays are of its width only");
+        assertEquals(16 + bytes.length, spares.metadataBytes());
+        page.format(SizeClasses.classOf(70_000), spares);
+        int[] ints = page.slack32;
+        assertEquals(16 + bytes.length + 16 + 2L * shorts.length, spares.metadataBytes());
+        page.format(SizeClasses.classOf(48), spares);
+        assertTrue(bytes == page.slack8, "the one-byte entries taken back");
+        Page other = page();
+        other.format(SizeClasses.classOf(1024), spares);
+        assertTrue(shorts == other.slack16, "the two-byte entries taken back by another page, for fewer blocks");
+        other.format(SizeClasses.classOf(100_000), spares);
+        assertTrue(ints == other.slack32, "the four-byte entries taken back by it");
+        assertEquals(16 + 2L * shorts.length, spares.metadataBytes(), "the two-byte entries kept again");
+        Page third = page();
+        Page fourth = page();
+        third.format(SizeClasses.classOf(8192), spares);
+        assertTrue(shorts == third.slack16);
+        fourth.format(SizeClasses.classOf(8192), spares);
+        third.format(SizeClasses.classOf(16), spares);
+        fourth.format(SizeClasses.classOf(16), spares);
+        assertEquals(16 + 2L * shorts.length, spares.metadataBytes(), "a shorter array than the one kept is let go");
+        assertNothingLive(page, "one-byte entries taken back");
+        assertNothingLive(other, "four-byte entries taken back");
+    }
+
+    /**
+     * Three pages sharing their spare arrays through 300 layouts of random classes, each used by
+     * random blocks and freed (in place of its only block, as a growing realloc does, every fourth
+     * time): no layout ever finds a block live that it did not hand out, whichever page's array it
+     * took, and its free bitmap hands out only blocks it freed.
+     */
+    @Test
+    void aPageThroughManyLayoutsNeverInheritsALiveBlock() {
+        SplittableRandom random = new SplittableRandom(9);
+        Page[] pages = {page(), page(), page()};
+        for (Page each : pages) {
+            each.format(SizeClasses.classOf(SIZES[random.nextInt(SIZES.length)]), spares);
+        }
+        for (int round = 0; round < 300; round++) {
+            Page page = pages[random.nextInt(pages.length)];
+            long size = page.blockSize;
+            String what = "layout " + round + " (" + size + " B)";
+            assertNothingLive(page, what);
+            boolean inPlace = round % 4 == 3;
+            int count = inPlace ? 1 : 1 + random.nextInt(page.capacity);
+            for (int i = 0; i < count; i++) {
+                assertTrue(page.allocate(size - random.nextInt((int) Math.min(size, 16)), null) != 0, what);
+            }
+            if (!inPlace) {
+                // Blocks freed in this layout are what its free bitmap hands out again, and only them.
+                java.util.Set<Long> freed = new java.util.HashSet<>();
+                for (int i = 0; i < count; i += 1 + random.nextInt(3)) {
+                    assertTrue(page.release(i) >= 0, what + ": block " + i);
+                    page.freeLocal(i);
+                    freed.add(page.address(i));
+                }
+                for (int n = freed.size(); n > 0; n--) {
+                    long address = page.allocate(size, null) & Page.ADDRESS_MASK;
+                    assertTrue(freed.remove(address), what + ": handed out 0x" + Long.toHexString(address) + ", not freed");
+                }
+            }
+            for (int i = inPlace ? 0 : count - 1; i >= 0; i--) {
+                assertTrue(page.release(i) >= 0, what + ": block " + i);
+                if (!inPlace) {
+                    page.freeLocal(i);
+                }
+            }
+            page.retire();
+            page.format(SizeClasses.classOf(SIZES[random.nextInt(SIZES.length)]), spares);
+        }
     }
 
     private static void assertNothingLive(Page page, String what) {

@@ -113,9 +113,9 @@ class RemoteFreeRelayoutTest {
             long block = heap.mallocAddress(40);
             Page page = RegionMap.slicePage(block, core);
             int index = page.blockIndex(block);
-            byte slack = page.slack8[index];
-            assertEquals(8, slack);
-            page.slack8[index] = (byte) -2;
+            byte entry = page.slack8[index];
+            assertEquals(8 + 1, entry, "a slack of 8 bytes, stored plus one");
+            page.slack8[index] = Page.TENTATIVE_ENTRY;
             CompletableFuture<Void> free = CompletableFuture.runAsync(() -> heap.freeAddress(block),
                     Thread.ofPlatform()::start);
             try {
@@ -123,7 +123,7 @@ class RemoteFreeRelayoutTest {
                         "the free did not wait for the tentative claim");
             } finally {
                 java.lang.invoke.VarHandle.fullFence();
-                page.slack8[index] = slack;
+                page.slack8[index] = entry;
                 java.lang.invoke.VarHandle.fullFence();
             }
             free.get(10, TimeUnit.SECONDS);

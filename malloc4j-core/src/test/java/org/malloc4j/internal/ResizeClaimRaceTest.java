@@ -65,7 +65,7 @@ class ResizeClaimRaceTest {
 
             assertTrue(page.markResizing(index, 100));
             // The stripe's claim read the block live before the mark, and now writes the free mark.
-            page.slack8[index] = (byte) -1;
+            page.slack8[index] = Page.FREE_ENTRY;
             assertEquals(Page.RESIZE_FREED, page.settleResizing(index, 100, 110));
             assertEquals(-1, page.requested(index), "the give-back wrote over the claim");
 
