@@ -440,7 +440,10 @@ final class SpanAllocator {
     private void format(Page page, int sizeClass) {
         long before = spareSlackArrays.metadataBytes();
         page.format(sizeClass, spareSlackArrays);
-        metadata.addAndGet(spareSlackArrays.metadataBytes() - before);
+        long change = spareSlackArrays.metadataBytes() - before;
+        if (change != 0) {
+            metadata.addAndGet(change);
+        }
     }
 
     /** Lets go the slack arrays kept for later layouts ({@code trim}); under the lock. */
@@ -462,7 +465,8 @@ final class SpanAllocator {
             format(page, sizeClass);
             long before = page.metadataCharged;
             page.metadataCharged = page.metadataBytes();
-            notePeakFootprint(committed.get() + metadata.addAndGet(page.metadataCharged - before));
+            long change = page.metadataCharged - before;
+            notePeakFootprint(committed.get() + (change != 0 ? metadata.addAndGet(change) : metadata.get()));
         } finally {
             lock.unlock();
         }
