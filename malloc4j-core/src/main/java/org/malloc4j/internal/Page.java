@@ -134,24 +134,24 @@ public final class Page extends PageColdFields {
         // zeros, and so is every array of an earlier layout (a page is laid out only when all its
         // blocks are free): none is filled here.
         switch (width) {
-            case 1 -> slack8 = spares.bytes(slack8, capacity);
-            case 2 -> slack16 = spares.shorts(slack16, capacity);
-            default -> slack32 = spares.ints(slack32, capacity);
+            case 1 -> slack8 = (byte[]) spares.entries(1, slack8, capacity);
+            case 2 -> slack16 = (short[]) spares.entries(2, slack16, capacity);
+            default -> slack32 = (int[]) spares.entries(4, slack32, capacity);
         }
         // The array before the width, the width before the other arrays go: a racing double free
         // by another thread (a misuse, see releaseAt) that reads the width finds its array, or
         // none and so knows the layout changed.
         this.slackWidth = width;
         if (width != 1) {
-            spares.keep(slack8);
+            spares.keep(1, slack8);
             slack8 = null;
         }
         if (width != 2) {
-            spares.keep(slack16);
+            spares.keep(2, slack16);
             slack16 = null;
         }
         if (width != 4) {
-            spares.keep(slack32);
+            spares.keep(4, slack32);
             slack32 = null;
         }
         this.active = true;

@@ -1,5 +1,7 @@
 package org.malloc4j.internal;
 
+import java.lang.reflect.Array;
+
 /**
  * The slack arrays that pages of one heap let go when a new layout needed entries of another width,
  * kept for the next layout of their width: at most one array of each width, the longest, so the
@@ -17,79 +19,63 @@ package org.malloc4j.internal;
 final class SpareSlackArrays {
     private static final long ARRAY_HEADER_BYTES = 16;
 
-    private byte[] bytes;
-    private short[] shorts;
-    private int[] ints;
+    /** The array kept for each entry width: index 0 one-byte entries, 1 two-byte, 2 four-byte. */
+    private final Object[] kept = new Object[3];
 
-    /** @return {@code current} if it holds {@code capacity} entries, else a kept or new array that does */
-    byte[] bytes(byte[] current, int capacity) {
-        if (current != null && current.length >= capacity) {
+    /**
+     * @param width bytes an entry: 1, 2 or 4 ({@code byte[]}, {@code short[]}, {@code int[]})
+     * @param current the page's own array of that width, or null
+     * @return {@code current} if it holds {@code capacity} entries, else a kept or new array of
+     *     {@code width} that does
+     */
+    Object entries(int width, Object current, int capacity) {
+        if (current != null && Array.getLength(current) >= capacity) {
             return current;
         }
-        byte[] kept = bytes;
-        if (kept != null && kept.length >= capacity) {
-            bytes = null;
-            return kept;
+        int slot = slot(width);
+        Object spare = kept[slot];
+        if (spare != null && Array.getLength(spare) >= capacity) {
+            kept[slot] = null;
+            return spare;
         }
-        return new byte[capacity];
+        return switch (width) {
+            case 1 -> new byte[capacity];
+            case 2 -> new short[capacity];
+            default -> new int[capacity];
+        };
     }
 
-    /** As {@link #bytes}, for two-byte entries. */
-    short[] shorts(short[] current, int capacity) {
-        if (current != null && current.length >= capacity) {
-            return current;
-        }
-        short[] kept = shorts;
-        if (kept != null && kept.length >= capacity) {
-            shorts = null;
-            return kept;
-        }
-        return new short[capacity];
-    }
-
-    /** As {@link #bytes}, for four-byte entries. */
-    int[] ints(int[] current, int capacity) {
-        if (current != null && current.length >= capacity) {
-            return current;
-        }
-        int[] kept = ints;
-        if (kept != null && kept.length >= capacity) {
-            ints = null;
-            return kept;
-        }
-        return new int[capacity];
-    }
-
-    /** Keeps a page's array of all-free entries that its new layout does not use, if the longest so far. */
-    void keep(byte[] array) {
-        if (array != null && (bytes == null || array.length > bytes.length)) {
-            bytes = array;
-        }
-    }
-
-    void keep(short[] array) {
-        if (array != null && (shorts == null || array.length > shorts.length)) {
-            shorts = array;
-        }
-    }
-
-    void keep(int[] array) {
-        if (array != null && (ints == null || array.length > ints.length)) {
-            ints = array;
+    /**
+     * Keeps a page's array of all-free entries that its new layout does not use, if it is the
+     * longest of its width so far.
+     *
+     * @param width bytes an entry of {@code array}
+     * @param array the array, or null for none
+     */
+    void keep(int width, Object array) {
+        int slot = slot(width);
+        if (array != null && (kept[slot] == null || Array.getLength(array) > Array.getLength(kept[slot]))) {
+            kept[slot] = array;
         }
     }
 
     /** Lets every kept array go. */
     void clear() {
-        bytes = null;
-        shorts = null;
-        ints = null;
+        java.util.Arrays.fill(kept, null);
     }
 
     /** @return the Java heap bytes of the arrays kept */
     long metadataBytes() {
-        return (bytes == null ? 0 : ARRAY_HEADER_BYTES + bytes.length)
-                + (shorts == null ? 0 : ARRAY_HEADER_BYTES + 2L * shorts.length)
-                + (ints == null ? 0 : ARRAY_HEADER_BYTES + 4L * ints.length);
+        long bytes = 0;
+        for (int slot = 0; slot < kept.length; slot++) {
+            if (kept[slot] != null) {
+                bytes += ARRAY_HEADER_BYTES + ((long) Array.getLength(kept[slot]) << slot);
+            }
+        }
+        return bytes;
+    }
+
+    private static int slot(int width) {
+        return width == 1 ? 0 : width == 2 ? 1 : 2;
     }
 }
