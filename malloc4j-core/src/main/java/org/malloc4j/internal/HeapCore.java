@@ -1148,9 +1148,10 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * A block alone in its page, at the page's start, changes class in place: the page is laid out
-     * again for the class of {@code newByteSize} (one of the same page size) and its first block is
-     * the same address, so nothing is copied and no page is left empty. By the page's owner only.
+     * A block alone in its page, at the page's start, changes class in place while that class has
+     * no page with room: the page is laid out again for the class of {@code newByteSize} (one of
+     * the same page size) and its first block is the same address, so nothing is copied and no page
+     * is left empty. By the page's owner only.
      */
     private boolean changeClassInPlace(Page page, int index, long newByteSize) {
         // Past GROWS_AS_LARGE a block becomes a large one instead, with room to grow in place.
@@ -1159,6 +1160,14 @@ public final class HeapCore implements Allocator {
         }
         int sizeClass = SizeClasses.classOf(newByteSize);
         if (SizeClasses.isMedium(sizeClass) != SizeClasses.isMedium(page.sizeClass)) {
+            return false;
+        }
+        ThreadHeap heap = page.owner;
+        if (heap.current[sizeClass].hasAvailable()) {
+            // The new class has a page with room: the block moves there. Laid out again, this
+            // page would hold the one block while that page's room waits, and the old class would
+            // lay out a new page for its next malloc: a block allocated and then grown, one after
+            // another, took a 64 KiB page each (4,096 blocks of 20 B: 16 MiB committed).
             return false;
         }
         page.collectRemote();
@@ -1171,7 +1180,6 @@ public final class HeapCore implements Allocator {
         }
         // Claimed as a free claims it: a free of the block by another thread racing this realloc
         // (a misuse) either claimed it first, and this realloc reports that, or finds it freed.
-        ThreadHeap heap = page.owner;
         int oldBlockSize = page.blockSize;
         int slack;
         page.changingClass = true;

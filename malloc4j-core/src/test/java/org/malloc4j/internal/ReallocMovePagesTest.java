@@ -1,0 +1,41 @@
+package org.malloc4j.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.malloc4j.Heap;
+import org.malloc4j.HeapStats;
+
+/**
+ * A block alone in its page changes class with the page when it grows (no copy, no page left
+ * empty) only while its new class has no page with room; otherwise it moves there.
+ */
+class ReallocMovePagesTest {
+    private static final int BLOCKS = 4096;
+
+    /**
+     * Blocks allocated and then grown, one after another (a string built by a malloc and a
+     * realloc): each grows alone in a fresh page of its first class, and laid out again in place it
+     * held a 64 KiB page by itself (16 MiB committed and 19 MiB of metadata for 80 KiB of blocks).
+     */
+    @Test
+    void blocksAllocatedThenGrownOneAfterAnotherShareTheirNewClassesPages() {
+        try (Heap heap = Heap.builder().name("malloc then grow").build()) {
+            long[] blocks = new long[BLOCKS];
+            for (int i = 0; i < BLOCKS; i++) {
+                long block = heap.mallocAddress(12);
+                blocks[i] = heap.reallocAddress(block, 20);
+            }
+            HeapStats stats = heap.stats();
+            assertEquals(BLOCKS, stats.liveBlocks());
+            assertEquals(20L * BLOCKS, stats.requestedBytes());
+            // The blocks fill 32-byte slots of two 64 KiB pages, each committed as far as it is used.
+            assertTrue(stats.committedBytes() <= 3 * 64 * 1024, stats.toText());
+            assertTrue(stats.metadataBytes() <= 32 * 1024, stats.toText());
+            for (long block : blocks) {
+                heap.freeAddress(block);
+            }
+        }
+    }
+}
