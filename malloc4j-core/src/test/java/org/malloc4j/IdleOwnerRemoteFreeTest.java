@@ -15,6 +15,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -227,7 +228,8 @@ class IdleOwnerRemoteFreeTest {
      * queue), since purging them would only make the producer fault the memory in again. A
      * producer that went a purge delay without a malloc (descheduled on a loaded machine, or held
      * up by a full queue) is idle by definition, and the purger rightly takes its frees: such a run
-     * proves nothing either way, and is made again.
+     * proves nothing either way, and is made again (up to five runs; the test is skipped if none
+     * ran unbroken).
      */
     @Test
     void anOwnerThatKeepsAllocatingKeepsWhatOthersFreeInItsPages() throws Exception {
@@ -240,7 +242,9 @@ class IdleOwnerRemoteFreeTest {
                 if (longestPause >= purgeDelay.toNanos() && attempt < 5) {
                     continue;
                 }
-                assertTrue(longestPause < purgeDelay.toNanos(), "the producer paused " + longestPause
+                // A machine too loaded to give the producer one unbroken run says nothing about the
+                // heap: the test is skipped then, not failed.
+                Assumptions.assumeTrue(longestPause < purgeDelay.toNanos(), "the producer paused " + longestPause
                         + " ns between mallocs in each of " + attempt + " runs: never busy throughout");
                 assertTrue(stats.purgedBytes() <= stats.peakCommittedBytes() / 10, "a busy producer's pages"
                         + " were purged under it: " + stats.purgedBytes() + " B\n" + stats.toText());

@@ -72,8 +72,7 @@ final class WorkerCommand implements Callable<Integer> {
             boolean sampleFootprint = !allocator.footprintNeedsOwnProcess();
             TraceReplayer replayer = new TraceReplayer(allocator, repeat, sampleFootprint, threads);
             if (!noWarmup && !footprintOnly) {
-                // enough passes to compile the timed loop, however many the traces get
-                warmUp(new TraceReplayer(allocator, Math.min(repeat, WARMUP_REPEAT), sampleFootprint, threads));
+                warmUp(new TraceReplayer(allocator, warmupRepeat(repeat), sampleFootprint, threads));
             }
             for (int i = 0; i < sources.size(); i++) {
                 TraceSource source = sources.get(i);
@@ -95,6 +94,15 @@ final class WorkerCommand implements Callable<Integer> {
         ProcessHandle.current().parent()
                 .filter(parent -> parentPid == null || parent.pid() == parentPid)
                 .ifPresentOrElse(parent -> parent.onExit().thenRun(stop), stop);
+    }
+
+    /**
+     * @param repeat the timed passes each trace gets
+     * @return the timed passes the warm-up trace gets: enough to compile the timed loop, however
+     *     many the traces get (a large --repeat would otherwise cost that many passes over it)
+     */
+    static int warmupRepeat(int repeat) {
+        return Math.min(repeat, WARMUP_REPEAT);
     }
 
     private static void warmUp(TraceReplayer replayer) {

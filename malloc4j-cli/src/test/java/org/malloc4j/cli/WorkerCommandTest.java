@@ -1,7 +1,6 @@
 package org.malloc4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -54,15 +53,12 @@ class WorkerCommandTest {
      */
     @Test
     void theWarmUpDoesNotTakeTheRepeatCount() {
+        assertEquals(WorkerCommand.WARMUP_REPEAT, WorkerCommand.warmupRepeat(20_000));
+        assertEquals(1, WorkerCommand.warmupRepeat(1));
+        assertEquals(0, WorkerCommand.warmupRepeat(0));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        long start = System.nanoTime();
-
-        int exitCode = runWithInput("", out, err, "worker", "--allocator=glibc", "--repeat=20000");
-
-        long seconds = (System.nanoTime() - start) / 1_000_000_000L;
-        assertEquals(0, exitCode, err.toString());
-        assertTrue(seconds < 10, "the warm-up took " + seconds + " s");
+        assertEquals(0, runWithInput("", out, err, "worker", "--allocator=glibc", "--repeat=20000"), err.toString());
     }
 
     /** Runs the command with {@code input} as standard input, which the worker reads its traces from. */
