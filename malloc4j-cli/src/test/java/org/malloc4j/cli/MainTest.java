@@ -184,12 +184,11 @@ class MainTest {
         String trace = traces.resolve("one.rep").toString();
         String target = json.replace("TRACE", trace);
         String message = expected.replace("TRACE", trace);
-        long start = System.nanoTime();
         Run run = run("replay", "--allocator", "glibc", "--debug", "--json", target, traces.toString());
         assertEquals(2, run.exitCode(), run.err());
+        // A replay run first would have printed its report, and its progress under --debug.
         assertEquals(message + System.lineSeparator(), run.err());
         assertEquals("", run.out());
-        assertTrue(System.nanoTime() - start < 2_000_000_000L, "it ran the replay first");
         assertFalse(Files.readString(Path.of(trace)).startsWith("{"), "the trace was overwritten");
     }
 
@@ -216,12 +215,11 @@ class MainTest {
     void aJsonTargetThatLinksIntoAMissingFolderFailsBeforeAnyReplay() throws Exception {
         Path nowhere = dir.resolve("no-such-folder").resolve("x.json");
         Path link = Files.createSymbolicLink(dir.resolve("dangling.json"), nowhere);
-        long start = System.nanoTime();
         Run run = run("replay", "--allocator", "glibc", "--json", link.toString(), traces.resolve("one.rep").toString());
         assertEquals(2, run.exitCode(), run.err());
         assertEquals("malloc4j: --json " + link + ": links to " + nowhere + ": folder " + nowhere.getParent()
                 + " does not exist" + System.lineSeparator(), run.err());
-        assertTrue(System.nanoTime() - start < 2_000_000_000L, "it ran the replay first");
+        assertEquals("", run.out(), "it ran the replay first");
 
         Path made = dir.resolve("made-through-link.json");
         Path relative = Files.createSymbolicLink(dir.resolve("to-be-made.json"), made.getFileName());
