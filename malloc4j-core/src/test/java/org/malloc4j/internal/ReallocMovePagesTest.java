@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 
@@ -19,6 +21,30 @@ class ReallocMovePagesTest {
      * realloc): each grows alone in a fresh page of its first class, and laid out again in place it
      * held a 64 KiB page by itself (16 MiB committed and 19 MiB of metadata for 80 KiB of blocks).
      */
+    /**
+     * The same with blocks that shrink, and with other classes: each pattern's blocks take about
+     * their own size (at the build before, 4,096 blocks of 100 B shrunk to 12 B held 16 MiB
+     * committed; 1,000 of 2,000 B grown to 5,000 B, 8,000 KiB for 4,882).
+     */
+    @ParameterizedTest
+    @CsvSource({"4096, 100, 12", "4096, 12, 100", "1000, 2000, 5000", "200, 10240, 12288"})
+    void blocksResizedOneAfterAnotherTakeAboutTheirOwnSize(int count, long first, long then) {
+        try (Heap heap = Heap.builder().name("malloc then resize").build()) {
+            long[] blocks = new long[count];
+            for (int i = 0; i < count; i++) {
+                blocks[i] = heap.reallocAddress(heap.mallocAddress(first), then);
+            }
+            HeapStats stats = heap.stats();
+            assertEquals(then * count, stats.requestedBytes());
+            assertTrue(stats.committedBytes() <= stats.usableBytes() + 128 * 1024, stats.toText());
+            assertTrue(stats.metadataBytes() <= 64 * 1024, stats.toText());
+            for (long block : blocks) {
+                heap.freeAddress(block);
+            }
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     @Test
     void blocksAllocatedThenGrownOneAfterAnotherShareTheirNewClassesPages() {
         try (Heap heap = Heap.builder().name("malloc then grow").build()) {
