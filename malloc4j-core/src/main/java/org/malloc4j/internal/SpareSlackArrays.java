@@ -21,6 +21,8 @@ final class SpareSlackArrays {
 
     /** The array kept for each entry width: index 0 one-byte entries, 1 two-byte, 2 four-byte. */
     private final Object[] kept = new Object[3];
+    /** The Java heap bytes of {@link #kept}'s arrays, kept as they change: every layout asks. */
+    private long bytes;
 
     /**
      * @param width bytes an entry: 1, 2 or 4 ({@code byte[]}, {@code short[]}, {@code int[]})
@@ -36,6 +38,7 @@ final class SpareSlackArrays {
         Object spare = kept[slot];
         if (spare != null && Array.getLength(spare) >= capacity) {
             kept[slot] = null;
+            bytes -= bytesOf(spare, slot);
             return spare;
         }
         return switch (width) {
@@ -54,7 +57,9 @@ final class SpareSlackArrays {
      */
     void keep(int width, Object array) {
         int slot = slot(width);
-        if (array != null && (kept[slot] == null || Array.getLength(array) > Array.getLength(kept[slot]))) {
+        Object old = kept[slot];
+        if (array != null && (old == null || Array.getLength(array) > Array.getLength(old))) {
+            bytes += bytesOf(array, slot) - (old == null ? 0 : bytesOf(old, slot));
             kept[slot] = array;
         }
     }
@@ -62,17 +67,16 @@ final class SpareSlackArrays {
     /** Lets every kept array go. */
     void clear() {
         java.util.Arrays.fill(kept, null);
+        bytes = 0;
     }
 
     /** @return the Java heap bytes of the arrays kept */
     long metadataBytes() {
-        long bytes = 0;
-        for (int slot = 0; slot < kept.length; slot++) {
-            if (kept[slot] != null) {
-                bytes += ARRAY_HEADER_BYTES + ((long) Array.getLength(kept[slot]) << slot);
-            }
-        }
         return bytes;
+    }
+
+    private static long bytesOf(Object array, int slot) {
+        return ARRAY_HEADER_BYTES + ((long) Array.getLength(array) << slot);
     }
 
     private static int slot(int width) {
