@@ -1162,16 +1162,16 @@ public final class HeapCore implements Allocator {
         if (SizeClasses.isMedium(sizeClass) != SizeClasses.isMedium(page.sizeClass)) {
             return false;
         }
+        page.collectRemote();
+        if (page.used != 1 || page.inFullList || page.ownedBits != null) {
+            return false;
+        }
         ThreadHeap heap = page.owner;
         if (hasPageWithRoom(heap, sizeClass)) {
             // The block moves there. Laid out again, this page would hold the one block while that
             // page's room waits, and the old class would lay out a new page for its next malloc: a
             // block allocated and then grown, one after another, took a 64 KiB page each (4,096
             // blocks of 20 B: 16 MiB committed).
-            return false;
-        }
-        page.collectRemote();
-        if (page.used != 1 || page.inFullList || page.ownedBits != null) {
             return false;
         }
         int newBlockSize = SizeClasses.blockSize(sizeClass);
