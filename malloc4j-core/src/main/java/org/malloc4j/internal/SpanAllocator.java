@@ -46,14 +46,18 @@ final class SpanAllocator {
      * freed, a batch of blocks allocated and freed, a program's request loop), where each purge
      * only makes the next round fault the same memory in again: from then on the peak is let grow
      * instead, by what the loop keeps between rounds, until the live bytes grow past their peak or
-     * the purger finds the heap idle ({@link #loopAtPeak}). Every bundled and shared trace keeps
-     * its utilization with 3 (the real ones and the malloc-lab ones, {@code malloc4j replay}); with
-     * 2, gcc's cc1 falls from 90.0 % to 84.0 %. Before, the guard counted from the heap's start and
+     * the purger finds the heap idle ({@link #loopAtPeak}). With 3, every bundled and shared trace
+     * keeps the utilization it had with 4 (the real ones and the malloc-lab ones, 51, {@code malloc4j
+     * replay}), and a program replayed pass after pass on one heap returns a quarter less before its
+     * loop is known (passes 2 to 30: perl-wordfreq 18.6 MB against 24.7, gcc's cc1 11.5 against
+     * 15.8, python3-json-regex 30.9 against 39.4, where it now stops at its 11th pass instead of
+     * returning 1.2 MiB a pass past its 30th); with 2, gcc's cc1 falls from 90.0 % to 84.0 %.
+     * Before, the guard counted from the heap's start and
      * against a peak that grew once it let go, so it took up guarding again: gcc's cc1 replayed over
      * and over on one heap returned 7–8 MB (twice its peak) a round, 220–250 {@code madvise}s, up to
      * its eighth round, and still 56–119 in rounds 10 to 14.
      */
-    private static final long PEAK_GUARD_PEAKS = 4;
+    private static final long PEAK_GUARD_PEAKS = 3;
     /**
      * Before it lets go, a guard that has scavenged as many bytes as the peak from the free memory
      * inside pages in use (since the live bytes last grew) lets the footprint grow to this
