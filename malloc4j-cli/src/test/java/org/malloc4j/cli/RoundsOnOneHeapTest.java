@@ -26,25 +26,13 @@ class RoundsOnOneHeapTest {
      */
     @Test
     void random2BalStopsReturningMemoryAtThePeakFromItsFourthRound() throws Exception {
-        Trace trace = TraceFinder.bundled().stream()
-                .filter(source -> source.name().equals("random2-bal")).findFirst().orElseThrow().read();
-        // A purge delay no round reaches: what goes back is the peak guard's doing alone.
-        Heap heap = Heap.builder().name("random2-rounds").purgeDelay(Duration.ofHours(1)).build();
-        Malloc4jAllocator replay = Malloc4jAllocator.over(() -> heap);
-        replay.startTrace(trace.numIds());
-        try {
-            for (int round = 0; round < 3; round++) {
-                TimedReplay.run(trace, replay);
-            }
-            HeapStats warm = heap.stats();
-            for (int round = 0; round < 3; round++) {
-                TimedReplay.run(trace, replay);
-            }
-            HeapStats after = heap.stats();
+        try (Rounds rounds = Rounds.of("random2-bal")) {
+            rounds.run(3);
+            HeapStats warm = rounds.heap.stats();
+            rounds.run(3);
+            HeapStats after = rounds.heap.stats();
             assertEquals(warm.madviseCalls(), after.madviseCalls(), "madvise calls in rounds 4 to 6\n" + after.toText());
             assertEquals(0, after.liveBlocks());
-        } finally {
-            replay.endTrace();
         }
     }
 
@@ -56,24 +44,41 @@ class RoundsOnOneHeapTest {
      */
     @Test
     void gccReturnsAboutThreeTimesItsPeakBeforeItKnowsTheLoop() throws Exception {
-        Trace trace = TraceFinder.bundled().stream()
-                .filter(source -> source.name().equals("gcc-cc1-O2")).findFirst().orElseThrow().read();
-        Heap heap = Heap.builder().name("gcc-rounds").purgeDelay(Duration.ofHours(1)).build();
-        Malloc4jAllocator replay = Malloc4jAllocator.over(() -> heap);
-        replay.startTrace(trace.numIds());
-        try {
-            TimedReplay.run(trace, replay);
-            HeapStats first = heap.stats();
+        try (Rounds rounds = Rounds.of("gcc-cc1-O2")) {
+            rounds.run(1);
+            HeapStats first = rounds.heap.stats();
             long peak = first.peakCommittedBytes() + first.metadataBytes();
-            for (int round = 1; round < 10; round++) {
-                TimedReplay.run(trace, replay);
-            }
-            HeapStats after = heap.stats();
+            rounds.run(9);
+            HeapStats after = rounds.heap.stats();
             long returned = after.purgedBytes() - first.purgedBytes();
             assertTrue(returned <= 3.5 * peak, "returned " + returned + " B in rounds 2 to 10, the peak "
                     + peak + " B\n" + after.toText());
             assertEquals(0, after.liveBlocks());
-        } finally {
+        }
+    }
+
+    /**
+     * A bundled trace replayed through {@code replay}'s own timed pass and malloc4j adapter, on one
+     * heap whose purge delay no round reaches: what goes back is the peak guard's doing alone.
+     */
+    private record Rounds(Trace trace, Heap heap, Malloc4jAllocator replay) implements AutoCloseable {
+        static Rounds of(String traceName) throws Exception {
+            Trace trace = TraceFinder.bundled().stream()
+                    .filter(source -> source.name().equals(traceName)).findFirst().orElseThrow().read();
+            Heap heap = Heap.builder().name(traceName + " rounds").purgeDelay(Duration.ofHours(1)).build();
+            Malloc4jAllocator replay = Malloc4jAllocator.over(() -> heap);
+            replay.startTrace(trace.numIds());
+            return new Rounds(trace, heap, replay);
+        }
+
+        void run(int count) throws ReplayFailure {
+            for (int round = 0; round < count; round++) {
+                TimedReplay.run(trace, replay);
+            }
+        }
+
+        @Override
+        public void close() {
             replay.endTrace();
         }
     }
