@@ -492,12 +492,23 @@ public final class HeapCore implements Allocator {
 
     /** The class's current page is exhausted: find or make one with room. */
     private Page refill(ThreadHeap heap, int sizeClass) {
+        Page page = collectedPageWithRoom(heap, sizeClass);
+        return page != null ? page : acquirePage(heap, sizeClass);
+    }
+
+    /**
+     * A page of {@code sizeClass} with room among {@code heap}'s own, once the frees other threads
+     * made in them are collected: the current page if it got some back, or the first of the class's
+     * list, made current. The current page's own room is the caller's to have tried.
+     *
+     * @return the page, or null if none of the heap's pages of the class has room
+     */
+    private static Page collectedPageWithRoom(ThreadHeap heap, int sizeClass) {
         Page current = heap.current[sizeClass];
         if (current != EMPTY_PAGE && current.collectRemote() > 0) {
             return current;
         }
-        Page page = heap.findAvailable(sizeClass);
-        return page != null ? page : acquirePage(heap, sizeClass);
+        return heap.findAvailable(sizeClass);
     }
 
     private Page acquirePage(ThreadHeap heap, int sizeClass) {
@@ -1167,11 +1178,14 @@ public final class HeapCore implements Allocator {
             return false;
         }
         ThreadHeap heap = page.owner;
-        if (hasPageWithRoom(heap, sizeClass)) {
+        if (heap.current[sizeClass].hasAvailable() || collectedPageWithRoom(heap, sizeClass) != null) {
             // The block moves there. Laid out again, this page would hold the one block while that
             // page's room waits, and the old class would lay out a new page for its next malloc: a
             // block allocated and then grown, one after another, took a 64 KiB page each (4,096
-            // blocks of 20 B: 16 MiB committed).
+            // blocks of 20 B: 16 MiB committed). Remote frees are collected first, as a malloc's
+            // refill does: a class that blocks reach only by realloc gets no malloc of its own, and
+            // a producer growing blocks that a consumer frees laid a page out anew for each 2,048
+            // blocks (38 MB committed after 1.2 million blocks with 1,024 live).
             return false;
         }
         int newBlockSize = SizeClasses.blockSize(sizeClass);
@@ -1201,21 +1215,6 @@ public final class HeapCore implements Allocator {
         heap.usableBytes += newBlockSize - oldBlockSize;
         heap.requestedBytes += newByteSize - oldRequested;
         return true;
-    }
-
-    /**
-     * Whether {@code sizeClass} has a page with room among the calling owner's, the frees other
-     * threads made in them collected, as a malloc's refill finds one: a class that blocks only
-     * reach by realloc gets no malloc of its own, and its pages would otherwise keep every block
-     * another thread freed (a producer growing blocks that a consumer frees: a page laid out
-     * anew for each 2,048 blocks, 38 MB committed after 1.2 million blocks with 1,024 live).
-     */
-    private static boolean hasPageWithRoom(ThreadHeap heap, int sizeClass) {
-        Page current = heap.current[sizeClass];
-        if (current.hasAvailable() || (current != EMPTY_PAGE && current.collectRemote() > 0)) {
-            return true;
-        }
-        return heap.findAvailable(sizeClass) != null;
     }
 
     private boolean resizeLargeInPlace(Page page, long newByteSize) {

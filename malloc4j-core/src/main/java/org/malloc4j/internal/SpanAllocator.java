@@ -444,15 +444,20 @@ final class SpanAllocator {
     private void format(Page page, int sizeClass) {
         long before = spareSlackArrays.metadataBytes();
         page.format(sizeClass, spareSlackArrays);
-        long change = spareSlackArrays.metadataBytes() - before;
-        if (change != 0) {
-            metadata.addAndGet(change);
-        }
+        addMetadata(spareSlackArrays.metadataBytes() - before);
+    }
+
+    /**
+     * @return the metadata estimate after adding {@code change}; an unchanged one is read, not
+     *     written (a block changing class in place lays a page out at every step)
+     */
+    private long addMetadata(long change) {
+        return change != 0 ? metadata.addAndGet(change) : metadata.get();
     }
 
     /** Lets go the slack arrays kept for later layouts ({@code trim}); under the lock. */
     void dropSpareSlackArrays() {
-        metadata.addAndGet(-spareSlackArrays.metadataBytes());
+        addMetadata(-spareSlackArrays.metadataBytes());
         spareSlackArrays.clear();
     }
 
@@ -469,8 +474,7 @@ final class SpanAllocator {
             format(page, sizeClass);
             long before = page.metadataCharged;
             page.metadataCharged = page.metadataBytes();
-            long change = page.metadataCharged - before;
-            notePeakFootprint(committed.get() + (change != 0 ? metadata.addAndGet(change) : metadata.get()));
+            notePeakFootprint(committed.get() + addMetadata(page.metadataCharged - before));
         } finally {
             lock.unlock();
         }
