@@ -237,7 +237,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * after it to grow into, so a buffer grown by doubling is copied only while it is small
      * (jemalloc grows its large extents in place the same way). A block shrunk below half its
      * usable size, or below half of the memory it has held, moves to a smaller one, so memory is
-     * not held for nothing. The
+     * not held for nothing; when the heap has no memory left for the smaller block, it stays where
+     * it is instead, so a resize to at most the usable size never fails for want of memory. The
      * result is aligned to {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize
      * does not keep a larger alignment asked of {@link #mallocAligned}.
      *
@@ -254,8 +255,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
      *     realloc pushes out of quarantine was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the block is then unchanged
-     * @throws HeapExhaustedError if the block must move and memory is exhausted (never when
-     *     {@code newByteSize} is 0), or the heap's {@link FaultInjection} fails the request (it
+     * @throws HeapExhaustedError if the block must grow past its usable size and memory is
+     *     exhausted (never when {@code newByteSize} is at most the usable size, 0 included), or the heap's {@link FaultInjection} fails the request (it
      *     counts every realloc to a non-zero size, whether or not the block would move); the old
      *     block is then still live and unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
@@ -272,8 +273,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Like {@link #realloc}, but returns {@link MemorySegment#NULL} where {@code realloc} would throw
-     * {@link HeapExhaustedError} (memory exhausted while the block must move, or a failure from the
-     * heap's {@link FaultInjection}); the old block then stays live and unchanged, as in C.
+     * {@link HeapExhaustedError} (memory exhausted while the block must grow past its usable size,
+     * or a failure from the heap's {@link FaultInjection}); the old block then stays live and
+     * unchanged, as in C.
      *
      * @param block a live block of this heap, or {@link MemorySegment#NULL} to allocate
      * @param newByteSize the new size in bytes, 0 or more
@@ -496,8 +498,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the address of the resized block; the old address must not be used if it differs
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException as {@link #realloc} says
-     * @throws HeapExhaustedError if the block must move and memory is exhausted (never when
-     *     {@code newByteSize} is 0), or the heap's {@link FaultInjection} fails the request (it
+     * @throws HeapExhaustedError if the block must grow past its usable size and memory is
+     *     exhausted (never when {@code newByteSize} is at most the usable size, 0 included), or the heap's {@link FaultInjection} fails the request (it
      *     counts every realloc to a non-zero size, whether or not the block would move); the old
      *     block is then still live and unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall

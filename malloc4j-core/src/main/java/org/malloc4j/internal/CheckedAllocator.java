@@ -184,9 +184,10 @@ final class CheckedAllocator implements Allocator {
     private long moveChecked(BlockRecord block, long newByteSize, boolean throwing) {
         long address = block.address;
         // Always move, as AddressSanitizer does: a stale pointer then hits a freed, poisoned block.
-        long fresh = allocateChecked(newByteSize, REDZONE, false, throwing && newByteSize > 0);
+        boolean shrinks = newByteSize <= block.byteSize;
+        long fresh = allocateChecked(newByteSize, REDZONE, false, throwing && !shrinks);
         if (fresh == 0) {
-            return newByteSize == 0 ? emptyInPlace(block) : 0;
+            return shrinks ? shrinkInPlace(block, newByteSize) : 0;
         }
         if (fresh == address) {
             // Another thread freed the block since realloc looked (a double free racing it), and its
@@ -239,28 +240,28 @@ final class CheckedAllocator implements Allocator {
     }
 
     /**
-     * A realloc to 0 bytes when not even a zero-length checked block can be had (the heap's limit
-     * reached): the block itself becomes one, its bytes turned into back redzone, holding its memory
-     * until it is freed. As in fast mode, a realloc to 0 does not fail for want of memory. The old
-     * block is recorded as freed by the realloc and its segment dies, as after a move; the new
-     * one's allocation site is the realloc's.
+     * A realloc to at most the block's size (0 included) when not even the smaller checked block
+     * can be had (the heap's limit reached): the block itself becomes it, the bytes past the new
+     * size turned into back redzone, holding its memory until it is freed. As in fast mode, a
+     * shrink does not fail for want of memory. The old block is recorded as freed by the realloc
+     * and its segment dies, as after a move; the new one's allocation site is the realloc's.
      *
      * @return the block's address
      */
-    private long emptyInPlace(BlockRecord block) {
+    private long shrinkInPlace(BlockRecord block, long newByteSize) {
         long address = block.address;
         // Taken out of the live blocks as a free takes it: a free racing this realloc (a misuse)
         // finds it in one map or the other and reports a double free; it never checks a redzone
         // still being filled.
-        retire(block, "realloc", CheckMode.CANARY_BYTE);
+        retire(block, "realloc", CheckMode.CANARY_BYTE, newByteSize);
         // The old record stays among the freed, as a free leaves it: a free racing this call that
         // finds no live record before the new one is put finds the old one there.
-        BlockRecord empty = new BlockRecord(block.base, address, 0, block.span);
-        live.put(address, empty);
-        checkedRequested.addAndGet(-block.byteSize);
+        BlockRecord shrunk = new BlockRecord(block.base, address, newByteSize, block.span);
+        live.put(address, shrunk);
+        checkedRequested.addAndGet(newByteSize - block.byteSize);
         if (closing.get()) {
             // As for a new block: a close racing this call may have taken the live blocks first.
-            closeArena(empty);
+            closeArena(shrunk);
             checkOpen();
         }
         return address;
@@ -457,7 +458,7 @@ final class CheckedAllocator implements Allocator {
         }
         // Verify what this block pushes out of quarantine before anything of the caller's changes.
         release(quarantine.makeRoom(block.span), "when it left quarantine");
-        retire(block, "free", CheckMode.POISON_BYTE);
+        retire(block, "free", CheckMode.POISON_BYTE, 0);
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
         release(quarantine.add(block), "when it left quarantine");
@@ -470,11 +471,12 @@ final class CheckedAllocator implements Allocator {
      * never an address it knows nothing about; its scope closed, so its segments die; its bytes
      * filled with {@code fill}.
      *
+     * @param kept the leading bytes of the block left as they are, not filled
      * @throws MemoryMisuseException if another thread freed it meanwhile (a double free)
      * @throws IllegalStateException if a downcall is using it (it then stays live and unchanged),
      *     or the heap was closed meanwhile
      */
-    private void retire(BlockRecord block, String operation, byte fill) {
+    private void retire(BlockRecord block, String operation, byte fill, long kept) {
         long address = block.address;
         // Who frees it is recorded first: a free racing this call reports this one, with its stack.
         if (!block.claimFree()) {
@@ -496,7 +498,7 @@ final class CheckedAllocator implements Allocator {
             throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
         try {
-            guardedMemory(address, block.byteSize).fill(fill);
+            guardedMemory(address, block.byteSize).asSlice(kept).fill(fill);
         } catch (IllegalStateException unmapped) {
             // A close racing this call (a misuse) unmapped the checked blocks' memory: say that.
             checkOpen();

@@ -1020,10 +1020,13 @@ public final class HeapCore implements Allocator {
         // A block that grows this large is likely to grow again (a buffer, a vector): make it a
         // large block with room to grow in place, as a medium block never can.
         long room = newByteSize > GROWS_AS_LARGE && newByteSize > oldRequested ? 2 * newByteSize : 0;
-        long fresh = room == 0 ? malloc(newByteSize, throwing && newByteSize > 0)
-                : mallocSlow(newByteSize, MIN_ALIGNMENT, room, throwing) & Page.ADDRESS_MASK;
+        // A block would move within its usable size only to give memory back: with none to be
+        // had for the smaller block, it stays, so such a resize never fails for want of memory.
+        boolean fits = newByteSize <= (single ? page.largeUsable : page.blockSize);
+        long fresh = room == 0 ? malloc(newByteSize, throwing && !fits)
+                : mallocSlow(newByteSize, MIN_ALIGNMENT, room, throwing && !fits) & Page.ADDRESS_MASK;
         if (fresh == 0) {
-            return newByteSize == 0 ? emptyInPlace(page, index, address, oldRequested) : 0;
+            return fits ? keepInPlace(page, index, address, oldRequested, newByteSize) : 0;
         }
         if (fresh == address) {
             // Only a free block is handed out: another thread freed this one since realloc looked
@@ -1063,13 +1066,14 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * A realloc to 0 bytes when not even a zero-length block can be had (the heap's limit reached):
-     * the block itself becomes the zero-length block, holding its memory until it is freed. A
-     * realloc to 0 is a free, to the caller, and does not fail for want of memory.
+     * A realloc within the block's usable size (to 0 bytes included) when the smaller block it
+     * would move to cannot be had (the heap's limit reached): the block stays, holding its memory
+     * until it is freed or resized again, and only its requested size changes. A realloc to 0 is a
+     * free, to the caller, and a shrink gives memory back; neither fails for want of memory.
      *
      * @return {@code address}
      */
-    private long emptyInPlace(Page page, int index, long address, long oldRequested) {
+    private long keepInPlace(Page page, int index, long address, long oldRequested, long newByteSize) {
         if (page.isSingle()) {
             spans.lock.lock();
             try {
@@ -1078,15 +1082,15 @@ public final class HeapCore implements Allocator {
                 }
                 // Read under the lock: another realloc of the block (a misuse racing this one) may
                 // have resized it since oldRequested was read.
-                largeRequested -= page.largeRequested;
-                page.largeRequested = 0;
+                largeRequested += newByteSize - page.largeRequested;
+                page.largeRequested = newByteSize;
             } finally {
                 spans.lock.unlock();
             }
-        } else if (!setRequested(page, index, oldRequested, 0)) {
+        } else if (!setRequested(page, index, oldRequested, newByteSize)) {
             throw misuse("realloc", Page.RELEASE_FREED, address, page);
         } else {
-            countRequested(page, -oldRequested);
+            countRequested(page, newByteSize - oldRequested);
         }
         return address;
     }
