@@ -18,6 +18,11 @@ import org.malloc4j.internal.StackCapture;
  * non-zero size, whether or not the block would move) and is thread-safe. So an injected failure
  * can fail a realloc that real exhaustion never fails, one that would have resized the block in
  * place, as C's {@code realloc} may fail for any size. {@code free} never fails.
+ *
+ * <p>The count and the record of injected failures belong to the policy, not to a heap: heaps
+ * built with the same {@code FaultInjection} share them, so {@code everyNth(2)} given to two heaps
+ * fails every second request of the two together. Give each heap its own policy to count each
+ * heap's requests apart (the JUnit extension makes a fresh one for each test).
  */
 public final class FaultInjection {
     private final FaultPolicy policy;

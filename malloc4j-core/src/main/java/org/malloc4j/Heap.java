@@ -1015,7 +1015,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
 
         /**
-         * Makes the heap fail allocations as {@code faultInjection} says, in any mode.
+         * Makes the heap fail allocations as {@code faultInjection} says, in any mode. Heaps given
+         * the same policy share its count ({@link FaultInjection} says how).
          *
          * @param faultInjection the policy
          * @return this builder

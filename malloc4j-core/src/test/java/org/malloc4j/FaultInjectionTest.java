@@ -560,6 +560,19 @@ class FaultInjectionTest {
         assertTrue(FaultInjection.firstN(3).toString().contains("firstN=3"));
     }
 
+    /** The count is the policy's, as its documentation says: two heaps given one policy share it. */
+    @Test
+    void heapsGivenOnePolicyShareItsCount() {
+        FaultInjection faults = FaultInjection.everyNth(2);
+        try (Heap first = heap(CheckMode.FAST, faults); Heap second = heap(CheckMode.FULL, faults)) {
+            first.free(first.malloc(10));
+            assertSame(MemorySegment.NULL, second.tryMalloc(10), "the second request of the two heaps together");
+            second.free(second.malloc(10));
+            assertSame(MemorySegment.NULL, first.tryMalloc(10));
+            assertEquals(2, faults.injectedFailures());
+        }
+    }
+
     /** -0.0 passes the range check as the 0 it equals: it is 0, and the policy says so, not "-0.0". */
     @ParameterizedTest
     @EnumSource(CheckMode.class)
