@@ -13,7 +13,10 @@ import org.malloc4j.MemoryMisuseException.Kind;
 /**
  * Checked mode's reports, in AddressSanitizer's layout: the kind and the address with the thread;
  * where the address lies relative to the block; where the block was freed; where it was
- * allocated; one SUMMARY line naming the first user frame. Leak reports follow LeakSanitizer.
+ * allocated; one SUMMARY line naming the first user frame of the call that found the misuse, as
+ * ASan names the faulting access. Damage found after the fact (a redzone or a freed block written
+ * through a raw address, found at a free or a check) has no faulting call to name: its SUMMARY
+ * names where the block was allocated, or freed, and says so. Leak reports follow LeakSanitizer.
  */
 public final class SanitizerReports {
     private SanitizerReports() {
@@ -133,7 +136,7 @@ public final class SanitizerReports {
         } else {
             text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         }
-        return finish(Kind.HEAP_BUFFER_OVERFLOW, badAddress, text, block.allocStack, heap);
+        return finish(Kind.HEAP_BUFFER_OVERFLOW, badAddress, text, "in the block allocated at", block.allocStack, heap);
     }
 
     /** A poisoned byte of a freed block changed: a write after free through a raw address. */
@@ -144,7 +147,7 @@ public final class SanitizerReports {
                 .append(" bytes inside of ").append(describe(block)).append('\n');
         text.append(stack("freed by " + block.freeThread() + " here:", block.freeStack()));
         text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
-        return finish(Kind.USE_AFTER_FREE, badAddress, text, block.freeStack(), heap);
+        return finish(Kind.USE_AFTER_FREE, badAddress, text, "in the block freed at", block.freeStack(), heap);
     }
 
     static LeakReport leaks(List<BlockRecord> live, String heap) {
@@ -251,9 +254,15 @@ public final class SanitizerReports {
 
     private static MemoryMisuseException finish(Kind kind, long address, StringBuilder text,
                                                 StackTraceElement[] site, String heap) {
+        return finish(kind, address, text, "", site, heap);
+    }
+
+    /** @param siteIs what {@code site} is, before its frame in the SUMMARY; empty for the call's own */
+    private static MemoryMisuseException finish(Kind kind, long address, StringBuilder text, String siteIs,
+                                                StackTraceElement[] site, String heap) {
         text.append("SUMMARY: malloc4j: ").append(kind.asanName());
         if (site != null && site.length > 0) {
-            text.append(' ').append(site[0]);
+            text.append(siteIs.isEmpty() ? "" : " " + siteIs).append(' ').append(site[0]);
         }
         text.append(" in heap '").append(heap).append('\'');
         return new MemoryMisuseException(kind, address, text.toString());
