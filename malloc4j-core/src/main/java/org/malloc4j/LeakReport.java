@@ -7,9 +7,13 @@ import java.util.List;
  * In {@link CheckMode#SAMPLED} mode only sampled blocks appear; in {@link CheckMode#FAST} mode
  * no block has a recorded site, so the report is always empty.
  *
+ * <p>A block that a scope, bump arena, fixed-size pool or growable array holds (a pool's page, an
+ * arena's chunk, an array's storage) is reported whole, with its holder: such a leak is a holder
+ * left open, which its {@code close()} would have freed.
+ *
  * @param blocks live blocks found
  * @param bytes their requested bytes in total
- * @param sites one entry per distinct allocation stack, largest first
+ * @param sites one entry per distinct allocation stack and holder, largest first
  * @param text the report, LeakSanitizer's layout; empty when there are no leaks
  */
 public record LeakReport(long blocks, long bytes, List<Site> sites, String text) {
@@ -19,8 +23,15 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      * @param blocks how many blocks leaked from here
      * @param bytes their requested bytes
      * @param stack the allocation stack, innermost frame first, malloc4j's own frames left out
+     * @param heldBy what holds the blocks, as reports name it ({@code FixedSizePool 'nodes'},
+     *     {@code a BumpArena}, {@code a heap scope}, {@code a NativeLongArray}); empty for blocks
+     *     of the heap's own API
      */
-    public record Site(long blocks, long bytes, List<StackTraceElement> stack) {
+    public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy) {
+        /** A site of blocks of the heap's own API, which nothing holds. */
+        public Site(long blocks, long bytes, List<StackTraceElement> stack) {
+            this(blocks, bytes, stack, "");
+        }
     }
 
     /** @return whether nothing leaked */

@@ -150,17 +150,26 @@ public final class SanitizerReports {
         return finish(Kind.USE_AFTER_FREE, badAddress, text, "in the block freed at", block.freeStack(), heap);
     }
 
+    /** Where leaked blocks were allocated, and what holds them: a report's group. */
+    private record LeakSite(String heldBy, List<StackTraceElement> stack) {
+    }
+
     static LeakReport leaks(List<BlockRecord> live, String heap) {
-        Map<List<StackTraceElement>, long[]> sites = new LinkedHashMap<>();
+        // Keyed by holder and stack: a pool's page and a plain block allocated at one line are
+        // different leaks, fixed differently.
+        Map<LeakSite, long[]> sites = new LinkedHashMap<>();
         long bytes = 0;
         for (BlockRecord block : live) {
-            long[] counts = sites.computeIfAbsent(Arrays.asList(block.allocStack), key -> new long[2]);
+            String owner = block.owner;
+            LeakSite key = new LeakSite(owner == null ? "" : owner, Arrays.asList(block.allocStack));
+            long[] counts = sites.computeIfAbsent(key, k -> new long[2]);
             counts[0]++;
             counts[1] += block.byteSize;
             bytes += block.byteSize;
         }
         List<LeakReport.Site> list = new ArrayList<>();
-        sites.forEach((stack, counts) -> list.add(new LeakReport.Site(counts[0], counts[1], List.copyOf(stack))));
+        sites.forEach((key, counts) -> list.add(new LeakReport.Site(counts[0], counts[1],
+                List.copyOf(key.stack()), key.heldBy())));
         list.sort(Comparator.comparingLong(LeakReport.Site::bytes).reversed());
         if (list.isEmpty()) {
             return new LeakReport(0, 0, List.of(), "");
@@ -168,13 +177,21 @@ public final class SanitizerReports {
         StringBuilder text = new StringBuilder("ERROR: malloc4j: detected memory leaks in heap '")
                 .append(heap).append("'\n\n");
         for (LeakReport.Site site : list) {
-            text.append(stack("Direct leak of " + site.bytes() + " byte(s) in " + site.blocks()
-                    + " object(s) allocated from:", site.stack().toArray(StackTraceElement[]::new)));
+            text.append(stack("Direct leak of " + site.bytes() + " byte(s) in " + site.blocks() + " object(s)"
+                    + heldBy(site.heldBy()) + " allocated from:", site.stack().toArray(StackTraceElement[]::new)));
             text.append('\n');
         }
         text.append("SUMMARY: malloc4j: ").append(bytes).append(" byte(s) leaked in ").append(live.size())
                 .append(" allocation(s).");
         return new LeakReport(live.size(), bytes, List.copyOf(list), text.toString());
+    }
+
+    /**
+     * @param holder what holds a leaked block, empty for none
+     * @return the words a leak's heading names its holder with, empty for none
+     */
+    private static String heldBy(String holder) {
+        return holder.isEmpty() ? "" : " held by " + holder + ", which was not closed (closing it frees them),";
     }
 
     /**

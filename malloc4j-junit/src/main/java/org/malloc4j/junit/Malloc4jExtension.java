@@ -606,14 +606,15 @@ public final class Malloc4jExtension
      *     beyond those {@code before} had there, or null if there are none
      */
     static String newLeaks(LeakReport before, LeakReport after) {
-        Map<List<StackTraceElement>, LeakReport.Site> old = new HashMap<>();
-        before.sites().forEach(site -> old.put(site.stack(), site));
+        // A site is its stack and its blocks' holder, as the report groups them.
+        Map<List<Object>, LeakReport.Site> old = new HashMap<>();
+        before.sites().forEach(site -> old.put(List.of(site.heldBy(), site.stack()), site));
         StringBuilder text = new StringBuilder();
         long blocks = 0;
         long bytes = 0;
         boolean sizesUnknown = false;
         for (LeakReport.Site site : after.sites()) {
-            LeakReport.Site previous = old.get(site.stack());
+            LeakReport.Site previous = old.get(List.of(site.heldBy(), site.stack()));
             long newBlocks = site.blocks() - (previous == null ? 0 : previous.blocks());
             if (newBlocks <= 0) {
                 continue;
@@ -625,14 +626,14 @@ public final class Malloc4jExtension
             if (newBytes > 0 || previous == null || site.bytes() == 0) {
                 bytes += newBytes;
                 text.append("Direct leak of ").append(newBytes).append(" byte(s) in ").append(newBlocks)
-                        .append(" object(s) allocated from:\n");
+                        .append(" object(s)").append(heldBy(site)).append(" allocated from:\n");
             } else {
                 // The test freed larger blocks allocated here before it: the site holds more blocks
                 // but no more bytes, so the new blocks' size cannot be told from the two reports.
                 sizesUnknown = true;
                 text.append("Direct leak of ").append(newBlocks).append(" object(s) of unknown size (the site holds ")
                         .append(-newBytes).append(" byte(s) less than before the test, which freed blocks allocated "
-                                + "here before it) allocated from:\n");
+                                + "here before it)").append(heldBy(site)).append(" allocated from:\n");
             }
             for (int i = 0; i < site.stack().size(); i++) {
                 text.append("    #").append(i).append(' ').append(site.stack().get(i)).append('\n');
@@ -647,6 +648,12 @@ public final class Malloc4jExtension
                 + ", live in the global heap\n"
                 + "ERROR: malloc4j: detected memory leaks in heap 'global'\n\n" + text
                 + "SUMMARY: malloc4j: " + byteCount + " leaked in " + blocks + " allocation(s).";
+    }
+
+    /** @return the words naming what holds the site's blocks, as the heap's own reports put them */
+    private static String heldBy(LeakReport.Site site) {
+        return site.heldBy().isEmpty() ? ""
+                : " held by " + site.heldBy() + ", which was not closed (closing it frees them),";
     }
 
     /** @return the first line of the failure of a test that left the blocks {@code stats} counts live */

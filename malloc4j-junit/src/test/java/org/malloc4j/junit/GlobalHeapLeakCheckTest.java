@@ -251,6 +251,20 @@ class GlobalHeapLeakCheckTest {
     }
 
     @Test
+    void blocksOfAHolderAreASiteOfTheirOwnAndNameIt() {
+        StackTraceElement site = new StackTraceElement("Example", "allocate", "Example.java", 10);
+        LeakReport before = new LeakReport(1, 10, List.of(new LeakReport.Site(1, 10, List.of(site))), "");
+        LeakReport after = new LeakReport(2, 65_546, List.of(
+                new LeakReport.Site(1, 65_536, List.of(site), "FixedSizePool 'nodes'"),
+                new LeakReport.Site(1, 10, List.of(site))), "");
+        String report = Malloc4jExtension.newLeaks(before, after);
+        assertTrue(report.startsWith("Malloc4jExtension: the test left 1 new block(s), 65536 byte(s)"), report);
+        assertTrue(report.contains("Direct leak of 65536 byte(s) in 1 object(s) held by FixedSizePool 'nodes', which "
+                + "was not closed (closing it frees them), allocated from:\n    #0 Example.allocate(Example.java:10)"),
+                report);
+    }
+
+    @Test
     void newBlocksAtASiteThatHoldsFewerBytesAreNotReportedAsZeroBytes() {
         // The test freed a 100-byte block allocated at the site before it and left two 10-byte blocks
         // from there: one block more, 80 bytes fewer.
