@@ -256,9 +256,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     realloc pushes out of quarantine was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the block is then unchanged
      * @throws HeapExhaustedError if the block must grow past its usable size and memory is
-     *     exhausted (never when {@code newByteSize} is at most the usable size, 0 included), or the heap's {@link FaultInjection} fails the request (it
-     *     counts every realloc to a non-zero size, whether or not the block would move); the old
-     *     block is then still live and unchanged
+     *     exhausted (never when {@code newByteSize} is at most the usable size, 0 included), or the
+     *     heap's {@link FaultInjection} fails the request (it counts every realloc to a non-zero
+     *     size, whether or not the block would move); the old block is then still live and
+     *     unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
      *     is using it, as {@link #free} says; the old block then stays live and unchanged
      * @throws NullPointerException if {@code block} is null (use {@link MemorySegment#NULL} for none)
@@ -499,9 +500,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException as {@link #realloc} says
      * @throws HeapExhaustedError if the block must grow past its usable size and memory is
-     *     exhausted (never when {@code newByteSize} is at most the usable size, 0 included), or the heap's {@link FaultInjection} fails the request (it
-     *     counts every realloc to a non-zero size, whether or not the block would move); the old
-     *     block is then still live and unchanged
+     *     exhausted (never when {@code newByteSize} is at most the usable size, 0 included), or the
+     *     heap's {@link FaultInjection} fails the request (it counts every realloc to a non-zero
+     *     size, whether or not the block would move); the old block is then still live and
+     *     unchanged
      * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
      *     is using it, as {@link #free} says; the old block then stays live and unchanged
      */
