@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
+import org.malloc4j.internal.BlockHolder;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
 
@@ -63,6 +64,8 @@ public final class BumpArena implements Arena {
     private final long chunkByteSize;
     private final Arena inner = Arena.ofConfined();
     private final Thread owner = Thread.currentThread();
+    /** What holds this arena's chunks, for reports. */
+    private final BlockHolder holder = new BlockHolder("a BumpArena");
 
     // The current chunk, cached for the fast path. With no chunk: chunk == null, limit == -1.
     private MemorySegment chunk;
@@ -171,7 +174,7 @@ public final class BumpArena implements Arena {
             return allocateSide(byteSize, byteAlignment);
         }
         if (current + 1 == chunks.size()) {
-            chunks.ensureRoom().add(heap.adopt(heap.mallocAddress(chunkByteSize), "a BumpArena"), chunkByteSize, inner);
+            chunks.ensureRoom().add(heap.adopt(heap.mallocAddress(chunkByteSize), holder), chunkByteSize, inner);
         }
         if (current >= 0) {
             wastedBytes += limit - offset;
@@ -184,7 +187,7 @@ public final class BumpArena implements Arena {
         int spare = sides.bestFit(sideUsed, byteSize, byteAlignment);
         if (spare < 0) {
             long alignment = Math.max(byteAlignment, Heap.MIN_ALIGNMENT);
-            sides.ensureRoom().add(heap.adopt(heap.mallocAlignedAddress(byteSize, alignment), "a BumpArena"), byteSize, inner);
+            sides.ensureRoom().add(heap.adopt(heap.mallocAlignedAddress(byteSize, alignment), holder), byteSize, inner);
             spare = sides.size() - 1;
         }
         sides.swap(spare, sideUsed);

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.MemoryMisuseException.Kind;
+import org.malloc4j.internal.BlockHolder;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
 import org.malloc4j.internal.StackCapture;
@@ -69,6 +70,8 @@ public final class FixedSizePool implements AutoCloseable {
 
     private final Heap heap;
     private final String name;
+    /** What holds this pool's pages, for reports. */
+    private final BlockHolder holder;
     private final long blockByteSize;
     private final long blockByteAlignment;
     private final long stride;
@@ -97,6 +100,7 @@ public final class FixedSizePool implements AutoCloseable {
     private FixedSizePool(Builder builder, long stride, int blocksPerPage, long pageAlignment) {
         this.heap = builder.heap;
         this.name = builder.name;
+        this.holder = new BlockHolder("FixedSizePool '" + name + "'");
         this.blockByteSize = builder.blockByteSize;
         this.blockByteAlignment = builder.blockByteAlignment;
         this.stride = stride;
@@ -223,7 +227,7 @@ public final class FixedSizePool implements AutoCloseable {
 
     private PoolPage addPage() {
         long byteSize = stride * blocksPerPage;
-        long base = heap.adopt(heap.mallocAlignedAddress(byteSize, pageAlignment), "FixedSizePool '" + name + "'");
+        long base = heap.adopt(heap.mallocAlignedAddress(byteSize, pageAlignment), holder);
         Arena arena = Arena.ofShared();
         PoolPage page = new PoolPage(base, arena, Os.segment(base, byteSize, arena), blocksPerPage, stride);
         table.add(page);

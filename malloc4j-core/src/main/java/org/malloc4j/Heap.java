@@ -7,6 +7,7 @@ import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.Objects;
 import org.malloc4j.internal.Allocator;
+import org.malloc4j.internal.BlockHolder;
 import org.malloc4j.internal.FaultPolicy;
 import org.malloc4j.internal.HeapConfig;
 import org.malloc4j.internal.HeapCore;
@@ -230,7 +231,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Resizes a block, in place when its usable size or the free space after a large block allows
-     * (a block of {@link CheckMode#FULL}, or one {@link CheckMode#SAMPLED} checks, always moves),
+     * (a block of {@link CheckMode#FULL}, or one {@link CheckMode#SAMPLED} checks, always moves,
+     * except in the shrink at the heap's limit below),
      * otherwise by moving it: the first {@code min(old size, newByteSize)} bytes are kept. After a
      * move the old block is freed and its segment must no longer be used. A block that grows past
      * 32 KiB becomes a large block (its usable size is then a multiple of 4 KiB) with address space
@@ -238,7 +240,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * (jemalloc grows its large extents in place the same way). A block shrunk below half its
      * usable size, or below half of the memory it has held, moves to a smaller one, so memory is
      * not held for nothing; when the heap has no memory left for the smaller block, it stays where
-     * it is instead, so a resize to at most the usable size never fails for want of memory. The
+     * it is instead (a checked block's old segments die all the same), so a resize to at most the
+     * usable size never fails for want of memory. The
      * result is aligned to {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize
      * does not keep a larger alignment asked of {@link #mallocAligned}.
      *
@@ -260,8 +263,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     heap's {@link FaultInjection} fails the request (it counts every realloc to a non-zero
      *     size, whether or not the block would move); the old block is then still live and
      *     unchanged
-     * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
-     *     is using it, as {@link #free} says; the old block then stays live and unchanged
+     * @throws IllegalStateException if this heap is closed, or if a downcall is using the block and
+     *     it must move, or is a checked block (whose old segments every resize ends), as
+     *     {@link #free} says; the old block then stays live and unchanged
      * @throws NullPointerException if {@code block} is null (use {@link MemorySegment#NULL} for none)
      */
     public MemorySegment realloc(MemorySegment block, long newByteSize) {
@@ -291,8 +295,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}, reported once), or a block the
      *     realloc pushes out of quarantine was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the block is then unchanged
-     * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
-     *     is using it, as {@link #free} says; the old block then stays live and unchanged
+     * @throws IllegalStateException if this heap is closed, or if a downcall is using the block and
+     *     it must move, or is a checked block (whose old segments every resize ends), as
+     *     {@link #free} says; the old block then stays live and unchanged
      * @throws NullPointerException if {@code block} is null (use {@link MemorySegment#NULL} for none)
      */
     public MemorySegment tryRealloc(MemorySegment block, long newByteSize) {
@@ -504,8 +509,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     heap's {@link FaultInjection} fails the request (it counts every realloc to a non-zero
      *     size, whether or not the block would move); the old block is then still live and
      *     unchanged
-     * @throws IllegalStateException if this heap is closed, or if the block must move and a downcall
-     *     is using it, as {@link #free} says; the old block then stays live and unchanged
+     * @throws IllegalStateException if this heap is closed, or if a downcall is using the block and
+     *     it must move, or is a checked block (whose old segments every resize ends), as
+     *     {@link #free} says; the old block then stays live and unchanged
      */
     public long reallocAddress(long address, long newByteSize) {
         return core.realloc(address, newByteSize, true);
@@ -792,7 +798,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /** Marks a block as held by a scope, arena, pool or growable array: freeing it through the heap is a misuse. */
-    long adopt(long address, String owner) {
+    long adopt(long address, BlockHolder owner) {
         core.setOwner(address, owner);
         return address;
     }
@@ -801,7 +807,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Resizes a block a growable array holds, as {@link #realloc} does ({@code NULL} allocates),
      * and keeps it held by {@code owner}. On failure the block is unchanged and still held.
      */
-    MemorySegment reallocOwned(MemorySegment block, long newByteSize, String owner) {
+    MemorySegment reallocOwned(MemorySegment block, long newByteSize, BlockHolder owner) {
         if (block.address() == 0) {
             MemorySegment fresh = malloc(newByteSize);
             adopt(fresh.address(), owner);

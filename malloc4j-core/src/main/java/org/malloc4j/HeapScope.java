@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
+import org.malloc4j.internal.BlockHolder;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
 
@@ -32,6 +33,8 @@ final class HeapScope implements Arena {
     private final Arena inner;
     /** The owner thread of a confined scope; {@code null} for a shared scope. */
     private final Thread owner;
+    /** What holds this scope's blocks, for reports. */
+    private final BlockHolder holder = new BlockHolder("a heap scope");
     /** Guards a shared scope's fields; {@code null} for a confined scope. */
     private final ReentrantLock lock;
     private long[] blocks = new long[INITIAL_BLOCKS];
@@ -100,9 +103,9 @@ final class HeapScope implements Arena {
 
     private long mallocZeroed(long byteSize, long byteAlignment) {
         if (byteAlignment <= Heap.MIN_ALIGNMENT) {
-            return heap.adopt(heap.callocAddress(1, byteSize), "a heap scope");
+            return heap.adopt(heap.callocAddress(1, byteSize), holder);
         }
-        long address = heap.adopt(heap.mallocAlignedAddress(byteSize, byteAlignment), "a heap scope");
+        long address = heap.adopt(heap.mallocAlignedAddress(byteSize, byteAlignment), holder);
         Os.segment(address, byteSize, inner).fill((byte) 0);
         return address;
     }

@@ -13,7 +13,8 @@ import java.util.List;
  *
  * @param blocks live blocks found
  * @param bytes their requested bytes in total
- * @param sites one entry per distinct allocation stack and holder, largest first
+ * @param sites one entry per distinct allocation stack and holder (two pools of one name are two
+ *     holders, their entries alike but for the counts), largest first
  * @param text the report, LeakSanitizer's layout; empty when there are no leaks
  */
 public record LeakReport(long blocks, long bytes, List<Site> sites, String text) {

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.function.Function;
+import org.malloc4j.internal.BlockHolder;
 
 /**
  * A growable array of fixed-size elements in one block of a {@link Heap}: C++'s
@@ -44,6 +45,8 @@ public abstract sealed class NativeArray implements AutoCloseable
     public static final long MIN_GROWTH_CAPACITY = 8;
 
     private final Heap heap;
+    /** What holds this array's block, for reports: {@code a NativeLongArray}, ... */
+    private final BlockHolder holder = new BlockHolder("a " + getClass().getSimpleName());
     private final long elementByteSize;
     private final long elementAlignment;
     private final long maxCapacity;
@@ -352,11 +355,6 @@ public abstract sealed class NativeArray implements AutoCloseable
         }
     }
 
-    /** How reports name the holder of this array's block. */
-    private String owner() {
-        return "a " + getClass().getSimpleName();
-    }
-
     /** Grows the capacity to at least {@code minCapacity}, and by half at least: amortised O(1) */
     private void grow(long minCapacity) {
         if (minCapacity > maxCapacity) {
@@ -382,10 +380,10 @@ public abstract sealed class NativeArray implements AutoCloseable
             heap.freeOwned(block.address());
             block = MemorySegment.NULL;
         } else if (elementAlignment <= Heap.MIN_ALIGNMENT) {
-            block = heap.reallocOwned(block, byteSize, owner());
+            block = heap.reallocOwned(block, byteSize, holder);
         } else {
             MemorySegment moved = heap.mallocAligned(byteSize, elementAlignment);
-            heap.adopt(moved.address(), owner());
+            heap.adopt(moved.address(), holder);
             MemorySegment.copy(block, 0, moved, 0, size * elementByteSize);
             try {
                 heap.freeOwned(block.address());

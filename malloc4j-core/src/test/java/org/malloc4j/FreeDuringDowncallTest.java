@@ -67,6 +67,37 @@ class FreeDuringDowncallTest {
         }
     }
 
+    /**
+     * A checked block shrunk at the heap's limit stays in place, but its old segments die as after a
+     * move: under a downcall that is refused like a move, and after it the shrink succeeds in place.
+     */
+    @Test
+    void aCheckedBlockShrunkInPlaceAtTheLimitUnderADowncallIsRefusedLikeAMove() throws Throwable {
+        try (Heap heap = Heap.builder().name("full at limit").checkMode(CheckMode.FULL).quarantineBytes(0)
+                .maxCommittedBytes(8L << 20).build()) {
+            MemorySegment held = heap.malloc(1000);
+            held.fill((byte) 7);
+            java.util.List<MemorySegment> filler = new java.util.ArrayList<>();
+            for (long size = 1 << 20; size >= 16; size /= 2) {
+                for (MemorySegment block; !(block = heap.tryMalloc(size)).equals(MemorySegment.NULL); ) {
+                    filler.add(block);
+                }
+            }
+            Downcalls.whileHeldByADowncall(held, () -> {
+                IllegalStateException refused = assertThrows(IllegalStateException.class, () -> heap.realloc(held, 100));
+                assertTrue(refused.getMessage().contains("resized while a downcall is using it"), refused.getMessage());
+                assertEquals(7, held.get(JAVA_BYTE, 999), "changed under the downcall");
+            });
+            assertEquals(1000, heap.usableSize(held));
+            MemorySegment shrunk = heap.realloc(held, 100);
+            assertEquals(held.address(), shrunk.address());
+            assertEquals(7, shrunk.get(JAVA_BYTE, 99));
+            heap.free(shrunk);
+            filler.forEach(heap::free);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     /** An empty region a downcall kept mapped (a block freed under it) goes at the next trim after. */
     @Test
     void aRegionADowncallKeptMappedIsUnmappedByATrimAfterTheDowncall() throws Throwable {

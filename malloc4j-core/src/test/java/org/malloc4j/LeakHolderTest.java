@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -58,17 +59,23 @@ class LeakHolderTest {
         }
     }
 
+    /** Two holders, even of one name, are two leaks: closing one frees only its own blocks. */
     @Test
     void blocksAllocatedAtOneLineForTwoHoldersAreTwoSites() {
         try (Heap heap = Heap.builder().name("two-pools").checkMode(CheckMode.FULL).leakReportAtClose(false).build()) {
-            for (String name : new String[] {"a", "b"}) {
+            for (String name : new String[] {"a", "b", "pool", "pool"}) {
                 FixedSizePool.builder(heap, 32).name(name).build().allocate();
             }
+            for (int i = 0; i < 2; i++) {
+                new NativeLongArray(heap).add(i);
+            }
             LeakReport leaks = heap.leaks();
-            assertEquals(2, leaks.sites().size(), leaks.text());
+            assertEquals(6, leaks.sites().size(), leaks.text());
             assertEquals(leaks.sites().get(0).stack(), leaks.sites().get(1).stack());
-            assertEquals(java.util.Set.of("FixedSizePool 'a'", "FixedSizePool 'b'"),
-                    leaks.sites().stream().map(LeakReport.Site::heldBy).collect(Collectors.toSet()));
+            assertEquals(List.of("FixedSizePool 'a'", "FixedSizePool 'b'", "FixedSizePool 'pool'",
+                    "FixedSizePool 'pool'", "a NativeLongArray", "a NativeLongArray"),
+                    leaks.sites().stream().map(LeakReport.Site::heldBy).sorted().toList());
+            assertTrue(leaks.sites().stream().allMatch(site -> site.blocks() == 1), leaks.text());
         }
     }
 }

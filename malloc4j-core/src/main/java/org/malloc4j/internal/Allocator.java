@@ -34,11 +34,11 @@ public interface Allocator {
     }
 
     /**
-     * Marks a live block as held by {@code owner} (a scope, bump arena, pool or growable array, described for
-     * reports): freeing it through the heap's own {@code free} is then an alloc-dealloc mismatch.
-     * Only checked modes record owners.
+     * Marks a live block as held by {@code owner} (a scope, bump arena, pool or growable array):
+     * freeing it through the heap's own {@code free} is then an alloc-dealloc mismatch. Only checked
+     * modes record owners.
      */
-    default void setOwner(long address, String owner) {
+    default void setOwner(long address, BlockHolder owner) {
     }
 
     /**

@@ -24,7 +24,7 @@ final class BlockRecord {
     final String allocThread;
     final StackTraceElement[] allocStack;
     /** The scope, arena or pool holding the block, or null when the heap API does. */
-    volatile String owner;
+    volatile BlockHolder owner;
     /** Who freed the block, set by {@link #claimFree} before anyone can find the block freed. */
     private String freeThread;
     private StackTraceElement[] freeStack;

@@ -405,7 +405,7 @@ final class CheckedAllocator implements Allocator {
     }
 
     @Override
-    public void setOwner(long address, String owner) {
+    public void setOwner(long address, BlockHolder owner) {
         if (isChecked(address)) {
             liveBlock("setOwner", address).owner = owner;
         } else {
@@ -431,8 +431,8 @@ final class CheckedAllocator implements Allocator {
         if (block == null) {
             return null;
         }
-        String owner = block.owner;
-        return owner == null ? "" : owner;
+        BlockHolder owner = block.owner;
+        return owner == null ? "" : owner.name();
     }
 
     private void free(long address, boolean byOwner) {

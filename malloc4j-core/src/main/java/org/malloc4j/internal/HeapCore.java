@@ -1324,7 +1324,7 @@ public final class HeapCore implements Allocator {
 
     /** Marks a live block as held by a scope, arena, pool or growable array. */
     @Override
-    public void setOwner(long address, String owner) {
+    public void setOwner(long address, BlockHolder owner) {
         Page page = pageOf("setOwner", address);
         page.setOwned(page.blockIndex(address), true);
     }
@@ -1977,8 +1977,8 @@ public final class HeapCore implements Allocator {
     /** What a free throws, changing nothing, when a downcall is using the block. */
     static IllegalStateException freeWhileInUseByADowncall(long address, String name) {
         return new IllegalStateException("the block at 0x" + Long.toHexString(address) + " in heap '" + name
-                + "' cannot be freed or moved while a downcall is using it: it stays live and unchanged;"
-                + " free it after the downcall returns");
+                + "' cannot be freed, moved, or (in a checked mode) resized while a downcall is using it:"
+                + " it stays live and unchanged; free or resize it after the downcall returns");
     }
 
     /** What {@link #close()} throws when a downcall is using memory of the heap it closed. */

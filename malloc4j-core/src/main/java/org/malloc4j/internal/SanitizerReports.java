@@ -150,18 +150,17 @@ public final class SanitizerReports {
         return finish(Kind.USE_AFTER_FREE, badAddress, text, "in the block freed at", block.freeStack(), heap);
     }
 
-    /** Where leaked blocks were allocated, and what holds them: a report's group. */
-    private record LeakSite(String heldBy, List<StackTraceElement> stack) {
+    /** Where leaked blocks were allocated, and what holds them (null: nothing): a report's group. */
+    private record LeakSite(BlockHolder holder, List<StackTraceElement> stack) {
     }
 
     static LeakReport leaks(List<BlockRecord> live, String heap) {
         // Keyed by holder and stack: a pool's page and a plain block allocated at one line are
-        // different leaks, fixed differently.
+        // different leaks, fixed differently, and so are the pages of two pools of one name.
         Map<LeakSite, long[]> sites = new LinkedHashMap<>();
         long bytes = 0;
         for (BlockRecord block : live) {
-            String owner = block.owner;
-            LeakSite key = new LeakSite(owner == null ? "" : owner, Arrays.asList(block.allocStack));
+            LeakSite key = new LeakSite(block.owner, Arrays.asList(block.allocStack));
             long[] counts = sites.computeIfAbsent(key, k -> new long[2]);
             counts[0]++;
             counts[1] += block.byteSize;
@@ -169,7 +168,7 @@ public final class SanitizerReports {
         }
         List<LeakReport.Site> list = new ArrayList<>();
         sites.forEach((key, counts) -> list.add(new LeakReport.Site(counts[0], counts[1],
-                List.copyOf(key.stack()), key.heldBy())));
+                List.copyOf(key.stack()), key.holder() == null ? "" : key.holder().name())));
         list.sort(Comparator.comparingLong(LeakReport.Site::bytes).reversed());
         if (list.isEmpty()) {
             return new LeakReport(0, 0, List.of(), "");

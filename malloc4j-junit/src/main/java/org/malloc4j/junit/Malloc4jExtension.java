@@ -5,8 +5,8 @@ import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -606,15 +606,14 @@ public final class Malloc4jExtension
      *     beyond those {@code before} had there, or null if there are none
      */
     static String newLeaks(LeakReport before, LeakReport after) {
-        // A site is its stack and its blocks' holder, as the report groups them.
-        Map<List<Object>, LeakReport.Site> old = new HashMap<>();
-        before.sites().forEach(site -> old.put(List.of(site.heldBy(), site.stack()), site));
+        Map<List<Object>, LeakReport.Site> old = byStackAndHolder(before);
         StringBuilder text = new StringBuilder();
         long blocks = 0;
         long bytes = 0;
         boolean sizesUnknown = false;
-        for (LeakReport.Site site : after.sites()) {
-            LeakReport.Site previous = old.get(List.of(site.heldBy(), site.stack()));
+        for (Map.Entry<List<Object>, LeakReport.Site> entry : byStackAndHolder(after).entrySet()) {
+            LeakReport.Site site = entry.getValue();
+            LeakReport.Site previous = old.get(entry.getKey());
             long newBlocks = site.blocks() - (previous == null ? 0 : previous.blocks());
             if (newBlocks <= 0) {
                 continue;
@@ -648,6 +647,20 @@ public final class Malloc4jExtension
                 + ", live in the global heap\n"
                 + "ERROR: malloc4j: detected memory leaks in heap 'global'\n\n" + text
                 + "SUMMARY: malloc4j: " + byteCount + " leaked in " + blocks + " allocation(s).";
+    }
+
+    /**
+     * The sites of {@code report} by stack and holder name, in its order: holders of one name whose
+     * blocks were allocated at one place (two pools made in a loop) are separate sites in the report,
+     * but the same place from one report to the next, so their blocks are counted together.
+     */
+    private static Map<List<Object>, LeakReport.Site> byStackAndHolder(LeakReport report) {
+        Map<List<Object>, LeakReport.Site> sites = new LinkedHashMap<>();
+        for (LeakReport.Site site : report.sites()) {
+            sites.merge(List.of(site.heldBy(), site.stack()), site, (a, b) -> new LeakReport.Site(
+                    a.blocks() + b.blocks(), a.bytes() + b.bytes(), a.stack(), a.heldBy()));
+        }
+        return sites;
     }
 
     /** @return the words naming what holds the site's blocks, as the heap's own reports put them */

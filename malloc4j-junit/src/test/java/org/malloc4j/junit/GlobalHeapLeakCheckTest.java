@@ -262,6 +262,13 @@ class GlobalHeapLeakCheckTest {
         assertTrue(report.contains("Direct leak of 65536 byte(s) in 1 object(s) held by FixedSizePool 'nodes', which "
                 + "was not closed (closing it frees them), allocated from:\n    #0 Example.allocate(Example.java:10)"),
                 report);
+        // Two pools of one name leaking from one line are two sites of the heap's report, one here.
+        LeakReport pools = new LeakReport(3, 131_082, List.of(
+                new LeakReport.Site(1, 65_536, List.of(site), "FixedSizePool 'nodes'"),
+                new LeakReport.Site(1, 65_536, List.of(site), "FixedSizePool 'nodes'"),
+                new LeakReport.Site(1, 10, List.of(site))), "");
+        String two = Malloc4jExtension.newLeaks(after, pools);
+        assertTrue(two.startsWith("Malloc4jExtension: the test left 1 new block(s), 65536 byte(s)"), two);
     }
 
     @Test
