@@ -36,8 +36,8 @@ public enum CheckMode {
      * than in {@link #FAST}, and a checked block's {@link Heap#usableSize usable size} is its
      * requested size), except a shrink at the heap's {@link Heap.Builder#maxCommittedBytes limit}
      * with no memory left for the smaller block: that one keeps the block's address, and ends its
-     * old segments, so only a stale raw address goes unnoticed there; leaks are reported at {@link Heap#close()}. Much slower than
-     * {@link #FAST}: for tests and debugging.
+     * old segments, so only a stale raw address goes unnoticed there; leaks are reported at
+     * {@link Heap#close()}. Much slower than {@link #FAST}: for tests and debugging.
      *
      * <p>What a user sees, by kind: an access through a freed block's segment throws
      * {@link IllegalStateException} from the JVM at once; an access past a segment's end throws

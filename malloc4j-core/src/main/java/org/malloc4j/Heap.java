@@ -232,8 +232,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /**
      * Resizes a block, in place when its usable size or the free space after a large block allows
      * (a block of {@link CheckMode#FULL}, or one {@link CheckMode#SAMPLED} checks, always moves,
-     * except in the shrink at the heap's limit below),
-     * otherwise by moving it: the first {@code min(old size, newByteSize)} bytes are kept. After a
+     * but for the shrink at the heap's limit below), otherwise by moving it: the first
+     * {@code min(old size, newByteSize)} bytes are kept. After a
      * move the old block is freed and its segment must no longer be used. A block that grows past
      * 32 KiB becomes a large block (its usable size is then a multiple of 4 KiB) with address space
      * after it to grow into, so a buffer grown by doubling is copied only while it is small
