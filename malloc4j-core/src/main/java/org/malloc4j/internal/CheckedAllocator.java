@@ -452,7 +452,11 @@ final class CheckedAllocator implements Allocator {
         if (!byOwner && block.owner != null) {
             throw SanitizerReports.mismatch("free", block, name);
         }
-        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "free", "at free");
+        // A holder frees its blocks when it closes (and the heap closes holders still open): the
+        // report says which one, not a free the program made.
+        BlockHolder holder = block.owner;
+        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "free",
+                byOwner && holder != null ? "when " + holder.name() + " freed it" : "at free");
         if (overflow != null) {
             throw overflow;
         }
