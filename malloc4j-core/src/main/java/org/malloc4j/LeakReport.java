@@ -13,8 +13,8 @@ import java.util.List;
  *
  * @param blocks live blocks found
  * @param bytes their requested bytes in total
- * @param sites one entry per distinct allocation stack and holder (two pools of one name are two
- *     holders, their entries alike but for the counts), largest first
+ * @param sites one entry per distinct allocation stack and holder name (pools of one name made at
+ *     one place, say in a loop, share an entry, which counts them), largest first
  * @param text the report, LeakSanitizer's layout; empty when there are no leaks
  */
 public record LeakReport(long blocks, long bytes, List<Site> sites, String text) {
@@ -27,11 +27,26 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      * @param heldBy what holds the blocks, as reports name it ({@code FixedSizePool 'nodes'},
      *     {@code a BumpArena}, {@code a heap scope}, {@code a NativeLongArray}); empty for blocks
      *     of the heap's own API
+     * @param holders how many holders of that name hold the blocks (arrays made in a loop are many);
+     *     0 for blocks of the heap's own API
      */
-    public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy) {
+    public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders) {
         /** A site of blocks of the heap's own API, which nothing holds. */
         public Site(long blocks, long bytes, List<StackTraceElement> stack) {
-            this(blocks, bytes, stack, "");
+            this(blocks, bytes, stack, "", 0);
+        }
+
+        /**
+         * @return the words a report puts after a leak's object count: empty for blocks of the
+         *     heap's own API, else who holds them, left open
+         */
+        public String heldByWords() {
+            if (heldBy.isEmpty()) {
+                return "";
+            }
+            return holders > 1
+                    ? " held by " + holders + " holders named " + heldBy + ", none of them closed (closing them frees them),"
+                    : " held by " + heldBy + ", which was not closed (closing it frees them),";
         }
     }
 

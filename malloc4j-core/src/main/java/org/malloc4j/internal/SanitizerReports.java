@@ -2,10 +2,14 @@ package org.malloc4j.internal;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.malloc4j.LeakReport;
 import org.malloc4j.MemoryMisuseException;
 import org.malloc4j.MemoryMisuseException.Kind;
@@ -150,25 +154,31 @@ public final class SanitizerReports {
         return finish(Kind.USE_AFTER_FREE, badAddress, text, "in the block freed at", block.freeStack(), heap);
     }
 
-    /** Where leaked blocks were allocated, and what holds them (null: nothing): a report's group. */
-    private record LeakSite(BlockHolder holder, List<StackTraceElement> stack) {
+    /** Where leaked blocks were allocated, and the name of what holds them (empty: nothing): a report's group. */
+    private record LeakSite(String heldBy, List<StackTraceElement> stack) {
     }
 
     static LeakReport leaks(List<BlockRecord> live, String heap) {
-        // Keyed by holder and stack: a pool's page and a plain block allocated at one line are
-        // different leaks, fixed differently, and so are the pages of two pools of one name.
+        // Keyed by holder name and stack, as LeakSanitizer groups by stack: a pool's page and a plain
+        // block allocated at one line are different leaks, fixed differently, while arrays made in a
+        // loop are one, counting its holders.
         Map<LeakSite, long[]> sites = new LinkedHashMap<>();
+        Map<LeakSite, Set<BlockHolder>> holders = new HashMap<>();
         long bytes = 0;
         for (BlockRecord block : live) {
-            LeakSite key = new LeakSite(block.owner, Arrays.asList(block.allocStack));
+            BlockHolder holder = block.owner;
+            LeakSite key = new LeakSite(holder == null ? "" : holder.name(), Arrays.asList(block.allocStack));
             long[] counts = sites.computeIfAbsent(key, k -> new long[2]);
             counts[0]++;
             counts[1] += block.byteSize;
             bytes += block.byteSize;
+            if (holder != null) {
+                holders.computeIfAbsent(key, k -> Collections.newSetFromMap(new IdentityHashMap<>())).add(holder);
+            }
         }
         List<LeakReport.Site> list = new ArrayList<>();
-        sites.forEach((key, counts) -> list.add(new LeakReport.Site(counts[0], counts[1],
-                List.copyOf(key.stack()), key.holder() == null ? "" : key.holder().name())));
+        sites.forEach((key, counts) -> list.add(new LeakReport.Site(counts[0], counts[1], List.copyOf(key.stack()),
+                key.heldBy(), holders.getOrDefault(key, Set.of()).size())));
         list.sort(Comparator.comparingLong(LeakReport.Site::bytes).reversed());
         if (list.isEmpty()) {
             return new LeakReport(0, 0, List.of(), "");
@@ -177,20 +187,12 @@ public final class SanitizerReports {
                 .append(heap).append("'\n\n");
         for (LeakReport.Site site : list) {
             text.append(stack("Direct leak of " + site.bytes() + " byte(s) in " + site.blocks() + " object(s)"
-                    + heldBy(site.heldBy()) + " allocated from:", site.stack().toArray(StackTraceElement[]::new)));
+                    + site.heldByWords() + " allocated from:", site.stack().toArray(StackTraceElement[]::new)));
             text.append('\n');
         }
         text.append("SUMMARY: malloc4j: ").append(bytes).append(" byte(s) leaked in ").append(live.size())
                 .append(" allocation(s).");
         return new LeakReport(live.size(), bytes, List.copyOf(list), text.toString());
-    }
-
-    /**
-     * @param holder what holds a leaked block, empty for none
-     * @return the words a leak's heading names its holder with, empty for none
-     */
-    private static String heldBy(String holder) {
-        return holder.isEmpty() ? "" : " held by " + holder + ", which was not closed (closing it frees them),";
     }
 
     /**

@@ -625,14 +625,16 @@ public final class Malloc4jExtension
             if (newBytes > 0 || previous == null || site.bytes() == 0) {
                 bytes += newBytes;
                 text.append("Direct leak of ").append(newBytes).append(" byte(s) in ").append(newBlocks)
-                        .append(" object(s)").append(heldBy(site)).append(" allocated from:\n");
+                        .append(" object(s)").append(newHolders(site, previous).heldByWords())
+                        .append(" allocated from:\n");
             } else {
                 // The test freed larger blocks allocated here before it: the site holds more blocks
                 // but no more bytes, so the new blocks' size cannot be told from the two reports.
                 sizesUnknown = true;
                 text.append("Direct leak of ").append(newBlocks).append(" object(s) of unknown size (the site holds ")
                         .append(-newBytes).append(" byte(s) less than before the test, which freed blocks allocated "
-                                + "here before it)").append(heldBy(site)).append(" allocated from:\n");
+                                + "here before it)").append(newHolders(site, previous).heldByWords())
+                        .append(" allocated from:\n");
             }
             for (int i = 0; i < site.stack().size(); i++) {
                 text.append("    #").append(i).append(' ').append(site.stack().get(i)).append('\n');
@@ -649,24 +651,19 @@ public final class Malloc4jExtension
                 + "SUMMARY: malloc4j: " + byteCount + " leaked in " + blocks + " allocation(s).";
     }
 
-    /**
-     * The sites of {@code report} by stack and holder name, in its order: holders of one name whose
-     * blocks were allocated at one place (two pools made in a loop) are separate sites in the report,
-     * but the same place from one report to the next, so their blocks are counted together.
-     */
+    /** The sites of {@code report} by stack and holder name, as the report groups them, in its order. */
     private static Map<List<Object>, LeakReport.Site> byStackAndHolder(LeakReport report) {
         Map<List<Object>, LeakReport.Site> sites = new LinkedHashMap<>();
         for (LeakReport.Site site : report.sites()) {
-            sites.merge(List.of(site.heldBy(), site.stack()), site, (a, b) -> new LeakReport.Site(
-                    a.blocks() + b.blocks(), a.bytes() + b.bytes(), a.stack(), a.heldBy()));
+            sites.put(List.of(site.heldBy(), site.stack()), site);
         }
         return sites;
     }
 
-    /** @return the words naming what holds the site's blocks, as the heap's own reports put them */
-    private static String heldBy(LeakReport.Site site) {
-        return site.heldBy().isEmpty() ? ""
-                : " held by " + site.heldBy() + ", which was not closed (closing it frees them),";
+    /** @return {@code site} counting only the holders it has beyond {@code previous} (at least one) */
+    private static LeakReport.Site newHolders(LeakReport.Site site, LeakReport.Site previous) {
+        long holders = Math.max(Math.min(site.holders(), 1), site.holders() - (previous == null ? 0 : previous.holders()));
+        return new LeakReport.Site(site.blocks(), site.bytes(), site.stack(), site.heldBy(), holders);
     }
 
     /** @return the first line of the failure of a test that left the blocks {@code stats} counts live */

@@ -255,20 +255,23 @@ class GlobalHeapLeakCheckTest {
         StackTraceElement site = new StackTraceElement("Example", "allocate", "Example.java", 10);
         LeakReport before = new LeakReport(1, 10, List.of(new LeakReport.Site(1, 10, List.of(site))), "");
         LeakReport after = new LeakReport(2, 65_546, List.of(
-                new LeakReport.Site(1, 65_536, List.of(site), "FixedSizePool 'nodes'"),
+                new LeakReport.Site(1, 65_536, List.of(site), "FixedSizePool 'nodes'", 1),
                 new LeakReport.Site(1, 10, List.of(site))), "");
         String report = Malloc4jExtension.newLeaks(before, after);
         assertTrue(report.startsWith("Malloc4jExtension: the test left 1 new block(s), 65536 byte(s)"), report);
         assertTrue(report.contains("Direct leak of 65536 byte(s) in 1 object(s) held by FixedSizePool 'nodes', which "
                 + "was not closed (closing it frees them), allocated from:\n    #0 Example.allocate(Example.java:10)"),
                 report);
-        // Two pools of one name leaking from one line are two sites of the heap's report, one here.
+        // A second pool of that name leaking from that line: one more holder at the site.
         LeakReport pools = new LeakReport(3, 131_082, List.of(
-                new LeakReport.Site(1, 65_536, List.of(site), "FixedSizePool 'nodes'"),
-                new LeakReport.Site(1, 65_536, List.of(site), "FixedSizePool 'nodes'"),
+                new LeakReport.Site(2, 131_072, List.of(site), "FixedSizePool 'nodes'", 2),
                 new LeakReport.Site(1, 10, List.of(site))), "");
-        String two = Malloc4jExtension.newLeaks(after, pools);
-        assertTrue(two.startsWith("Malloc4jExtension: the test left 1 new block(s), 65536 byte(s)"), two);
+        String one = Malloc4jExtension.newLeaks(after, pools);
+        assertTrue(one.startsWith("Malloc4jExtension: the test left 1 new block(s), 65536 byte(s)"), one);
+        assertTrue(one.contains(" held by FixedSizePool 'nodes', which was not closed"), one);
+        String two = Malloc4jExtension.newLeaks(before, pools);
+        assertTrue(two.contains("Direct leak of 131072 byte(s) in 2 object(s) held by 2 holders named FixedSizePool"
+                + " 'nodes', none of them closed (closing them frees them), allocated from:"), two);
     }
 
     @Test
