@@ -45,7 +45,8 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
                 return "";
             }
             return holders > 1
-                    ? " held by " + holders + " holders named " + heldBy + ", none of them closed (closing them frees them),"
+                    ? " held by " + holders + " holders named " + heldBy
+                            + ", none of them closed (closing them frees them),"
                     : " held by " + heldBy + ", which was not closed (closing it frees them),";
         }
     }

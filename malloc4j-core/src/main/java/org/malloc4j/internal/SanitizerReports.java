@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -154,31 +153,37 @@ public final class SanitizerReports {
         return finish(Kind.USE_AFTER_FREE, badAddress, text, "in the block freed at", block.freeStack(), heap);
     }
 
-    /** Where leaked blocks were allocated, and the name of what holds them (empty: nothing): a report's group. */
+    /** Where leaked blocks were allocated, and the name of what holds them (empty: nothing). */
     private record LeakSite(String heldBy, List<StackTraceElement> stack) {
+    }
+
+    /** The leaked blocks of one {@link LeakSite}, and the holders among which they lie. */
+    private static final class LeakGroup {
+        long blocks;
+        long bytes;
+        final Set<BlockHolder> holders = Collections.newSetFromMap(new IdentityHashMap<>());
     }
 
     static LeakReport leaks(List<BlockRecord> live, String heap) {
         // Keyed by holder name and stack, as LeakSanitizer groups by stack: a pool's page and a plain
         // block allocated at one line are different leaks, fixed differently, while arrays made in a
         // loop are one, counting its holders.
-        Map<LeakSite, long[]> sites = new LinkedHashMap<>();
-        Map<LeakSite, Set<BlockHolder>> holders = new HashMap<>();
+        Map<LeakSite, LeakGroup> sites = new LinkedHashMap<>();
         long bytes = 0;
         for (BlockRecord block : live) {
             BlockHolder holder = block.owner;
             LeakSite key = new LeakSite(holder == null ? "" : holder.name(), Arrays.asList(block.allocStack));
-            long[] counts = sites.computeIfAbsent(key, k -> new long[2]);
-            counts[0]++;
-            counts[1] += block.byteSize;
-            bytes += block.byteSize;
+            LeakGroup group = sites.computeIfAbsent(key, k -> new LeakGroup());
+            group.blocks++;
+            group.bytes += block.byteSize;
             if (holder != null) {
-                holders.computeIfAbsent(key, k -> Collections.newSetFromMap(new IdentityHashMap<>())).add(holder);
+                group.holders.add(holder);
             }
+            bytes += block.byteSize;
         }
         List<LeakReport.Site> list = new ArrayList<>();
-        sites.forEach((key, counts) -> list.add(new LeakReport.Site(counts[0], counts[1], List.copyOf(key.stack()),
-                key.heldBy(), holders.getOrDefault(key, Set.of()).size())));
+        sites.forEach((key, group) -> list.add(new LeakReport.Site(group.blocks, group.bytes,
+                List.copyOf(key.stack()), key.heldBy(), group.holders.size())));
         list.sort(Comparator.comparingLong(LeakReport.Site::bytes).reversed());
         if (list.isEmpty()) {
             return new LeakReport(0, 0, List.of(), "");

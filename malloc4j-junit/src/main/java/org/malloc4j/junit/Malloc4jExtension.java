@@ -662,7 +662,8 @@ public final class Malloc4jExtension
 
     /** @return {@code site} counting only the holders it has beyond {@code previous} (at least one) */
     private static LeakReport.Site newHolders(LeakReport.Site site, LeakReport.Site previous) {
-        long holders = Math.max(Math.min(site.holders(), 1), site.holders() - (previous == null ? 0 : previous.holders()));
+        long before = previous == null ? 0 : previous.holders();
+        long holders = site.holders() == 0 ? 0 : Math.max(1, site.holders() - before);
         return new LeakReport.Site(site.blocks(), site.bytes(), site.stack(), site.heldBy(), holders);
     }
 
