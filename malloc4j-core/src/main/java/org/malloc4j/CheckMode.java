@@ -17,6 +17,9 @@ public enum CheckMode {
      * segment throws; allocation and free stacks; quarantine; redzones — and the others take the
      * fast path. Leak reports cover the sampled blocks. A sampled block moves at every
      * {@link Heap#realloc}, as in {@code FULL}; the others resize in place as in {@link #FAST}.
+     * A misuse of an unsampled block (a double free, an interior address) is caught as in
+     * {@code FAST}, with no allocation or free stack to tell; its report, like every report of a
+     * checked heap, still lists the misusing call's frames and names the first in its SUMMARY.
      */
     SAMPLED,
     /**

@@ -552,12 +552,7 @@ public final class FixedSizePool implements AutoCloseable {
     /** @param history what {@link #history} says of the block, or "" */
     private MemoryMisuseException report(Kind kind, String title, long address, String what, String history) {
         // As a heap's checked mode does, the checked modes name the misusing call; fast mode walks no stack.
-        String text = "ERROR: malloc4j: " + title + " in " + SanitizerReports.currentThread() + "\n"
-                + (recordsBlocks ? SanitizerReports.here() + "\n" : "")
-                + "  " + what + "\n"
-                + history
-                + "SUMMARY: malloc4j: " + kind.asanName() + " in pool '" + name + "'";
-        return new MemoryMisuseException(kind, address, text);
+        return SanitizerReports.plain(kind, title, address, what, history, "pool '" + name + "'", recordsBlocks);
     }
 
     /** Settings for a {@link FixedSizePool}. Not thread-safe; each {@link #build()} makes a new pool. */

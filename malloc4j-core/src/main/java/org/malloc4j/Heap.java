@@ -766,9 +766,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /** A segment over the Java heap was never a block of any heap: say so instead of reading its offset. */
     private void requireNative(MemorySegment block, String operation) {
         if (!block.isNative()) {
-            throw new MemoryMisuseException(MemoryMisuseException.Kind.BAD_FREE, 0,
-                    "ERROR: malloc4j: attempting " + operation + " on a segment of the Java heap (" + block
-                            + "), which was not malloc()-ed\nSUMMARY: malloc4j: bad-free in heap '" + name() + "'");
+            // A checked heap names the call, as its other reports do; fast mode walks no stack.
+            throw SanitizerReports.plain(MemoryMisuseException.Kind.BAD_FREE, "attempting " + operation
+                    + " on a segment of the Java heap, which was not malloc()-ed", 0, block
+                    + " is a segment of the Java heap: it was never a block of any heap.", "",
+                    "heap '" + name() + "'", checkMode() != CheckMode.FAST);
         }
     }
 
@@ -805,18 +807,24 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Resizes a block a growable array holds, as {@link #realloc} does ({@code NULL} allocates),
-     * and keeps it held by {@code owner}. On failure the block is unchanged and still held.
+     * and keeps it held by {@code owner}. On failure the block is unchanged and still held. While
+     * it resizes, the block is the heap API's, marked as {@code owner} resizing it: damage the resize
+     * finds is reported as found when {@code owner} resized it.
+     *
+     * @param byteAlignment the block's alignment in bytes: above {@link #MIN_ALIGNMENT}, which
+     *     {@code realloc} does not keep, the block moves by malloc, copy and free
      */
-    MemorySegment reallocOwned(MemorySegment block, long newByteSize, BlockHolder owner) {
+    MemorySegment reallocOwned(MemorySegment block, long newByteSize, long byteAlignment, BlockHolder owner) {
         if (block.address() == 0) {
-            MemorySegment fresh = malloc(newByteSize);
+            MemorySegment fresh = mallocFor(newByteSize, byteAlignment);
             adopt(fresh.address(), owner);
             return fresh;
         }
         core.disown(block.address());
         MemorySegment resized;
         try {
-            resized = realloc(block, newByteSize);
+            resized = byteAlignment <= MIN_ALIGNMENT ? realloc(block, newByteSize)
+                    : moveAligned(block, newByteSize, byteAlignment);
         } catch (RuntimeException | Error e) {
             // Still a live block of the heap (exhaustion, or an overflow found at the realloc, which
             // leaves the block unchanged): hold it again. A block freed meanwhile is no one's.
@@ -827,6 +835,24 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
         adopt(resized.address(), owner);
         return resized;
+    }
+
+    private MemorySegment mallocFor(long byteSize, long byteAlignment) {
+        return byteAlignment <= MIN_ALIGNMENT ? malloc(byteSize) : mallocAligned(byteSize, byteAlignment);
+    }
+
+    /** A realloc that keeps an alignment above {@link #MIN_ALIGNMENT}: malloc, copy, free. */
+    private MemorySegment moveAligned(MemorySegment block, long newByteSize, long byteAlignment) {
+        MemorySegment moved = mallocAligned(newByteSize, byteAlignment);
+        MemorySegment.copy(block, 0, moved, 0, Math.min(block.byteSize(), newByteSize));
+        try {
+            free(block);
+        } catch (RuntimeException | Error e) {
+            // The old block stands (its free found it overflowed, say): the caller keeps it.
+            free(moved);
+            throw e;
+        }
+        return moved;
     }
 
     /** Frees a block on behalf of the scope, arena, pool or growable array holding it. */

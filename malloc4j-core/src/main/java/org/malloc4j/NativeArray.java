@@ -379,20 +379,8 @@ public abstract sealed class NativeArray implements AutoCloseable
         if (newCapacity == 0) {
             heap.freeOwned(block.address());
             block = MemorySegment.NULL;
-        } else if (elementAlignment <= Heap.MIN_ALIGNMENT) {
-            block = heap.reallocOwned(block, byteSize, holder);
         } else {
-            MemorySegment moved = heap.mallocAligned(byteSize, elementAlignment);
-            heap.adopt(moved.address(), holder);
-            MemorySegment.copy(block, 0, moved, 0, size * elementByteSize);
-            try {
-                heap.freeOwned(block.address());
-            } catch (RuntimeException | Error e) {
-                // The old block stands (its free found it overflowed, say): the array keeps it.
-                heap.freeOwned(moved.address());
-                throw e;
-            }
-            block = moved;
+            block = heap.reallocOwned(block, byteSize, elementAlignment, holder);
         }
         capacity = newCapacity;
     }

@@ -25,6 +25,11 @@ final class BlockRecord {
     final StackTraceElement[] allocStack;
     /** The scope, arena or pool holding the block, or null when the heap API does. */
     volatile BlockHolder owner;
+    /**
+     * The holder that let go of the block to resize it through the heap (a growable array growing),
+     * while it does: what a report of damage the resize finds names. Null otherwise.
+     */
+    volatile BlockHolder resizer;
     /** Who freed the block, set by {@link #claimFree} before anyone can find the block freed. */
     private String freeThread;
     private StackTraceElement[] freeStack;

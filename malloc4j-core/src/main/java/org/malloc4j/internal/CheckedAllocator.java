@@ -80,6 +80,9 @@ final class CheckedAllocator implements Allocator {
         this.faults = config.faults();
         this.leakReportAtClose = config.leakReportAtClose();
         this.quarantine = new Quarantine(config.quarantineBytes());
+        if (mode != CheckMode.FAST) {
+            core.reportCallSites();
+        }
         switch (mode) {
             case FULL -> {
                 fast = null;
@@ -88,6 +91,7 @@ final class CheckedAllocator implements Allocator {
             case SAMPLED -> {
                 fast = core;
                 guarded = HeapCore.create(config, core.commitLimit());
+                guarded.reportCallSites();
                 // Frees go straight to the fast core, which hands sampled blocks back here: an
                 // unsampled free costs what a fast-mode free costs.
                 fast.routeFreesOf(guarded, this, sampleMask);
@@ -170,7 +174,10 @@ final class CheckedAllocator implements Allocator {
         if (block.owner != null) {
             throw SanitizerReports.mismatch("realloc", block, name);
         }
-        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "realloc", "at realloc");
+        // A holder resizing its block (a growable array growing) is what the program called, not realloc.
+        BlockHolder resizer = block.resizer;
+        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "realloc",
+                resizer != null ? "when " + resizer.name() + " resized it" : "at realloc");
         if (overflow != null) {
             throw overflow;
         }
@@ -407,7 +414,9 @@ final class CheckedAllocator implements Allocator {
     @Override
     public void setOwner(long address, BlockHolder owner) {
         if (isChecked(address)) {
-            liveBlock("setOwner", address).owner = owner;
+            BlockRecord block = liveBlock("setOwner", address);
+            block.owner = owner;
+            block.resizer = null;
         } else {
             fast.setOwner(address, owner);
         }
@@ -416,7 +425,9 @@ final class CheckedAllocator implements Allocator {
     @Override
     public void disown(long address) {
         if (isChecked(address)) {
-            liveBlock("realloc", address).owner = null;
+            BlockRecord block = liveBlock("realloc", address);
+            block.resizer = block.owner;
+            block.owner = null;
         } else {
             fast.disown(address);
         }
@@ -452,11 +463,7 @@ final class CheckedAllocator implements Allocator {
         if (!byOwner && block.owner != null) {
             throw SanitizerReports.mismatch("free", block, name);
         }
-        // A holder frees its blocks when it closes (and the heap closes holders still open): the
-        // report says which one, not a free the program made.
-        BlockHolder holder = block.owner;
-        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "free",
-                byOwner && holder != null ? "when " + holder.name() + " freed it" : "at free");
+        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "free", foundWhenFreed(block, byOwner));
         if (overflow != null) {
             throw overflow;
         }
@@ -466,6 +473,20 @@ final class CheckedAllocator implements Allocator {
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
         release(quarantine.add(block), "when it left quarantine");
+    }
+
+    /**
+     * A holder frees its blocks when it closes (and the heap closes holders still open), and moves
+     * them to resize them: a report of damage its free finds says which holder, not a free the
+     * program made.
+     */
+    private static String foundWhenFreed(BlockRecord block, boolean byOwner) {
+        BlockHolder resizer = block.resizer;
+        if (resizer != null) {
+            return "when " + resizer.name() + " resized it";
+        }
+        BlockHolder holder = block.owner;
+        return byOwner && holder != null ? "when " + holder.name() + " freed it" : "at free";
     }
 
     /**
@@ -532,7 +553,7 @@ final class CheckedAllocator implements Allocator {
         Region region = RegionMap.lookup(address);
         if (region != null && region.core != guarded && region.core != fast) {
             // The memory of a block this heap freed may since have gone to another heap.
-            throw MisuseReports.otherHeap(operation, address, region.core.name(), name);
+            throw MisuseReports.otherHeap(operation, address, region.core.name(), guarded);
         }
         BlockRecord previous = freed.get(address);
         if (previous != null) {

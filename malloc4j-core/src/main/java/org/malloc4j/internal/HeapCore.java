@@ -105,6 +105,11 @@ public final class HeapCore implements Allocator {
      * otherwise -1, which no count after an increment matches.
      */
     private long sampleMask = -1;
+    /**
+     * Set in a checked heap's cores: their misuse reports name the calling frames, as the checked
+     * blocks' reports do. A fast heap's reports walk no stack.
+     */
+    private boolean reportsCallSites;
 
     // Counters outside the thread heaps: frees by non-owners, large blocks, threads that ended.
     private final LongAdder remoteFrees = new LongAdder();
@@ -788,10 +793,10 @@ public final class HeapCore implements Allocator {
         Page page = pageOf("free", address, region);
         int index = page.blockIndex(address);
         if (index < 0) {
-            throw MisuseReports.interior("free", address, page, name);
+            throw MisuseReports.interior("free", address, page, this);
         }
         if (page.ownedBits != null && page.isOwned(index)) {
-            throw MisuseReports.mismatch("free", address, name);
+            throw MisuseReports.mismatch("free", address, this);
         }
         if (page.ownerThread == Thread.currentThread()) {
             freeReleased(page, index, address, moved, page.release(index));
@@ -816,10 +821,10 @@ public final class HeapCore implements Allocator {
                     // The stripe may have laid the page out again since the caller read the index.
                     int current = page.blockIndex(address);
                     if (current < 0) {
-                        throw MisuseReports.interior("free", address, page, name);
+                        throw MisuseReports.interior("free", address, page, this);
                     }
                     if (page.ownedBits != null && page.isOwned(current)) {
-                        throw MisuseReports.mismatch("free", address, name);
+                        throw MisuseReports.mismatch("free", address, this);
                     }
                     freeReleased(page, current, address, moved, page.releaseLocked(current));
                     return;
@@ -989,7 +994,7 @@ public final class HeapCore implements Allocator {
         Page page = pageOf("realloc", address);
         int index = page.blockIndex(address);
         if (index < 0) {
-            throw MisuseReports.interior("realloc", address, page, name);
+            throw MisuseReports.interior("realloc", address, page, this);
         }
         // Read once: a large block freed by another thread meanwhile (a double free racing this
         // realloc) may leave its page to a layout of smaller blocks, the same page object.
@@ -999,7 +1004,7 @@ public final class HeapCore implements Allocator {
             throw misuse("realloc", releaseCode(state), address, page);
         }
         if (page.isOwned(index)) {
-            throw MisuseReports.mismatch("realloc", address, name);
+            throw MisuseReports.mismatch("realloc", address, this);
         }
         if (newByteSize > SpanAllocator.MAX_REQUEST) {
             // No block can be this large; rounding it up to pages would overflow.
@@ -1033,7 +1038,7 @@ public final class HeapCore implements Allocator {
             // (a double free racing this realloc), and the malloc got its memory back. Freeing the
             // old block now would free the new one and return it freed.
             free(fresh);
-            throw MisuseReports.freedDuringRealloc(address, name);
+            throw MisuseReports.freedDuringRealloc(address, this);
         }
         try {
             copy(address, fresh, Math.min(oldRequested, newByteSize));
@@ -1041,7 +1046,7 @@ public final class HeapCore implements Allocator {
             // Another thread freed the block, and its memory went, meanwhile (a double free racing
             // this realloc): the new block goes back, and this call reports the misuse.
             free(fresh);
-            throw MisuseReports.doubleFreeUnmapped("realloc", address, name);
+            throw MisuseReports.doubleFreeUnmapped("realloc", address, this);
         }
         try {
             free(address, true);
@@ -1052,11 +1057,11 @@ public final class HeapCore implements Allocator {
             }
             if (liveAgain(address, page)) {
                 // Resized in place by its owner meanwhile (or freed and handed out again).
-                throw MisuseReports.changedDuringCall("realloc", address, name);
+                throw MisuseReports.changedDuringCall("realloc", address, this);
             }
             // Live when this realloc looked: another thread freed it since (its page may even hold
             // other blocks by now, which the free's own report would describe).
-            throw MisuseReports.freedDuringRealloc(address, name);
+            throw MisuseReports.freedDuringRealloc(address, this);
         } catch (RuntimeException e) {
             // In use by a downcall, or the heap closed: the old block stands.
             free(fresh);
@@ -1283,7 +1288,7 @@ public final class HeapCore implements Allocator {
         checkOpen();
         Page page = livePage("realloc", address);
         if (page.isOwned(page.blockIndex(address))) {
-            throw MisuseReports.mismatch("realloc", address, name);
+            throw MisuseReports.mismatch("realloc", address, this);
         }
     }
 
@@ -1292,7 +1297,7 @@ public final class HeapCore implements Allocator {
         Page page = pageOf(operation, address);
         int index = page.blockIndex(address);
         if (index < 0) {
-            throw MisuseReports.interior(operation, address, page, name);
+            throw MisuseReports.interior(operation, address, page, this);
         }
         int state = page.isSingle() ? largeState(page) : page.blockState(index);
         if (state != BlockState.LIVE) {
@@ -1370,6 +1375,15 @@ public final class HeapCore implements Allocator {
         this.sampleMask = sampleMask;
     }
 
+    /** Makes misuse reports name the calling frames (a checked heap's core); set before any use. */
+    void reportCallSites() {
+        reportsCallSites = true;
+    }
+
+    boolean reportsCallSites() {
+        return reportsCallSites;
+    }
+
     /** @return whether {@code address} lies in memory of this heap */
     boolean owns(long address) {
         Region region = RegionMap.lookup(address);
@@ -1405,12 +1419,12 @@ public final class HeapCore implements Allocator {
             throw unmapped(operation, address);
         }
         if (region.core != this) {
-            throw MisuseReports.otherHeap(operation, address, region.core.name, name);
+            throw MisuseReports.otherHeap(operation, address, region.core.name, this);
         }
         Page page = region.pageAt(address);
         if (page == null || !page.laidOut) {
             throw MisuseReports.notAllocated(operation, address,
-                    "is in heap '" + name + "' but in memory it has not handed out", name);
+                    "is in heap '" + name + "' but in memory it has not handed out", this);
         }
         return page;
     }
@@ -1432,23 +1446,23 @@ public final class HeapCore implements Allocator {
         SpanAllocator.UnmappedRange range = spans.unmappedAt(address);
         if (range != null && range.huge() && address != range.start()) {
             // The newest range at the address: the mapping of the huge block this heap last freed there.
-            return MisuseReports.inFreedHuge(operation, address, range.start(), freedHugeUsable(range.start()), name);
+            return MisuseReports.inFreedHuge(operation, address, range.start(), freedHugeUsable(range.start()), this);
         }
         if (range != null && (address & (MIN_ALIGNMENT - 1)) != 0) {
             // Its blocks' bounds went with the region, but no block ever starts off a multiple of
             // MIN_ALIGNMENT: an interior or wild address, never a block freed before.
-            return MisuseReports.misalignedInUnmapped(operation, address, MIN_ALIGNMENT, name);
+            return MisuseReports.misalignedInUnmapped(operation, address, MIN_ALIGNMENT, this);
         }
         if (range != null) {
             // A huge block's start, or somewhere in a region of pages, whose blocks' bounds
             // went with the region.
-            return MisuseReports.doubleFreeUnmapped(operation, address, name);
+            return MisuseReports.doubleFreeUnmapped(operation, address, this);
         }
         if (sampledCore != null && sampledCore.spans.unmappedAt(address) != null) {
             // Memory of checked blocks (a sampled huge block's mapping): their records tell.
             return sampler.misuseInUnmapped(operation, address);
         }
-        return MisuseReports.foreign(operation, address, name);
+        return MisuseReports.foreign(operation, address, this);
     }
 
     private void rememberFreedHuge(long start, long usable) {
@@ -1482,13 +1496,13 @@ public final class HeapCore implements Allocator {
     /** @param code {@link Page#RELEASE_FREED} or {@link Page#RELEASE_NOT_ALLOCATED} */
     private RuntimeException misuse(String operation, int code, long address, Page page) {
         if (liveAgain(address, page)) {
-            return MisuseReports.changedDuringCall(operation, address, name);
+            return MisuseReports.changedDuringCall(operation, address, this);
         }
         if (code == Page.RELEASE_FREED) {
-            return MisuseReports.doubleFree(operation, address, page, name);
+            return MisuseReports.doubleFree(operation, address, page, this);
         }
         return MisuseReports.notAllocated(operation, address,
-                "is a block boundary in heap '" + name + "' but no block was ever allocated there", name);
+                "is a block boundary in heap '" + name + "' but no block was ever allocated there", this);
     }
 
     /**

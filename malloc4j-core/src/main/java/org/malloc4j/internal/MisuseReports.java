@@ -4,9 +4,10 @@ import org.malloc4j.MemoryMisuseException;
 import org.malloc4j.MemoryMisuseException.Kind;
 
 /**
- * Builds every {@link MemoryMisuseException} the heap throws, in AddressSanitizer's layout: a title
- * line with the kind, the address and the thread; what the address is; a SUMMARY line. One place,
- * so the fast path only calls a method and builds no strings.
+ * Builds every {@link MemoryMisuseException} the fast core throws, in AddressSanitizer's layout: a
+ * title line with the kind, the address and the thread; in a checked heap's core, the calling
+ * frames; what the address is; a SUMMARY line, naming the first of those frames when there are
+ * any. One place, so the fast path only calls a method and builds no strings.
  */
 final class MisuseReports {
     private MisuseReports() {
@@ -16,14 +17,14 @@ final class MisuseReports {
      * A freed block passed to {@code operation}: a double free for free and realloc (as ASan names
      * a realloc of a freed pointer), a use after free for anything else.
      */
-    static MemoryMisuseException doubleFree(String operation, long address, Page page, String heap) {
+    static MemoryMisuseException doubleFree(String operation, long address, Page page, HeapCore heap) {
         return freedBlock(operation, address, "0x" + hex(address) + " is the start of a "
                 + describeBlock(page, address) + " that is already free (freed before, or its page was emptied since).",
                 heap);
     }
 
     /** A block another thread freed while a realloc moved it: the realloc's new block went back. */
-    static MemoryMisuseException freedDuringRealloc(long address, String heap) {
+    static MemoryMisuseException freedDuringRealloc(long address, HeapCore heap) {
         return freedBlock("realloc", address, "0x" + hex(address) + " was freed by another thread while this realloc"
                 + " moved it (a free racing the realloc); the realloc's new block went back.", heap);
     }
@@ -32,14 +33,14 @@ final class MisuseReports {
      * A block {@code operation} found free or never allocated, live again when the report was
      * made: another thread changed it meanwhile (a race of misuses).
      */
-    static MemoryMisuseException changedDuringCall(String operation, long address, String heap) {
+    static MemoryMisuseException changedDuringCall(String operation, long address, HeapCore heap) {
         return freedBlock(operation, address, "0x" + hex(address) + " is a live block, but another thread changed it"
                 + " while this " + operation + " ran (a realloc resizing it in place, or a free and a malloc,"
                 + " racing this " + operation + "); this " + operation + " changed nothing.", heap);
     }
 
     /** A freed block freed again ({@code free}, {@code realloc}) or used by any other operation. */
-    private static MemoryMisuseException freedBlock(String operation, long address, String what, String heap) {
+    private static MemoryMisuseException freedBlock(String operation, long address, String what, HeapCore heap) {
         if (!operation.equals("free") && !operation.equals("realloc")) {
             // Worded as checked mode's report of the same misuse (and ASan's) titles it.
             return report(Kind.USE_AFTER_FREE, "heap-use-after-free on address 0x" + hex(address) + " ("
@@ -49,8 +50,8 @@ final class MisuseReports {
                 address, what, heap);
     }
 
-    static MemoryMisuseException doubleFreeUnmapped(String operation, long address, String heap) {
-        return freedBlock(operation, address, "0x" + hex(address) + " is in memory heap '" + heap
+    static MemoryMisuseException doubleFreeUnmapped(String operation, long address, HeapCore heap) {
+        return freedBlock(operation, address, "0x" + hex(address) + " is in memory heap '" + heap.name()
                 + "' freed (a huge block's, or pages purged or trimmed), where no block starts now: its block was"
                 + " freed before.", heap);
     }
@@ -60,9 +61,9 @@ final class MisuseReports {
      * every block starts at a multiple of {@code minAlignment}: a bad free, not a double free.
      */
     static MemoryMisuseException misalignedInUnmapped(String operation, long address, long minAlignment,
-            String heap) {
-        return notAllocated(operation, address, "is in memory heap '" + heap + "' freed (pages purged or trimmed),"
-                + " and no block ever started there: every block starts at a multiple of " + minAlignment
+            HeapCore heap) {
+        return notAllocated(operation, address, "is in memory heap '" + heap.name()
+                + "' freed (pages purged or trimmed), and no block ever started there: every block starts at a multiple of " + minAlignment
                 + " bytes (an interior or wild address)", heap);
     }
 
@@ -75,28 +76,28 @@ final class MisuseReports {
      *     says only how far from the block's start the address is
      */
     static MemoryMisuseException inFreedHuge(String operation, long address, long blockStart, long usable,
-            String heap) {
+            HeapCore heap) {
         long offset = address - blockStart;
         String where = usable < 0 ? offset + " bytes past the start of the huge block"
                 : offset < usable ? offset + " bytes inside the " + usable + "-byte huge block"
                 : (offset - usable) + " bytes past the end of the " + usable + "-byte huge block";
-        return notAllocated(operation, address, "is " + where + " at 0x" + hex(blockStart) + " that heap '" + heap
-                + "' freed: only the address a block starts at may be passed", heap);
+        return notAllocated(operation, address, "is " + where + " at 0x" + hex(blockStart) + " that heap '"
+                + heap.name() + "' freed: only the address a block starts at may be passed", heap);
     }
 
-    static MemoryMisuseException mismatch(String operation, long address, String heap) {
+    static MemoryMisuseException mismatch(String operation, long address, HeapCore heap) {
         return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena, pool or growable array vs Heap."
                 + operation + ") on 0x" + hex(address), address, "0x" + hex(address)
                 + " is a live block held by a scope, bump arena, pool or growable array: it is freed when its owner is "
                 + "closed or frees it, never through the heap.", heap);
     }
 
-    static MemoryMisuseException notAllocated(String operation, long address, String why, String heap) {
+    static MemoryMisuseException notAllocated(String operation, long address, String why, HeapCore heap) {
         return report(Kind.BAD_FREE, badFreeTitle(operation, address), address,
                 "0x" + hex(address) + " " + why + ".", heap);
     }
 
-    static MemoryMisuseException interior(String operation, long address, Page page, String heap) {
+    static MemoryMisuseException interior(String operation, long address, Page page, HeapCore heap) {
         long blockStart = page.isSingle() ? page.start
                 : page.start + (address - page.start) / page.blockSize * page.blockSize;
         int index = page.isSingle() ? 0 : (int) ((blockStart - page.start) / page.blockSize);
@@ -136,14 +137,14 @@ final class MisuseReports {
      * memory), or be memory a heap gave back to the OS: all of a closed heap's, or this heap's, given
      * back longer ago than the ranges it remembers.
      */
-    static MemoryMisuseException foreign(String operation, long address, String heap) {
+    static MemoryMisuseException foreign(String operation, long address, HeapCore heap) {
         return notAllocated(operation, address, "is not in the memory of any open malloc4j heap: foreign or stack"
                 + " memory, or memory a heap has given back to the OS (a closed heap's, say)", heap);
     }
 
-    static MemoryMisuseException otherHeap(String operation, long address, String owner, String heap) {
+    static MemoryMisuseException otherHeap(String operation, long address, String owner, HeapCore heap) {
         return notAllocated(operation, address,
-                "belongs to heap '" + owner + "', not '" + heap + "': call " + operation
+                "belongs to heap '" + owner + "', not '" + heap.name() + "': call " + operation
                         + " on what allocated it there (that heap, or the scope, arena, pool or array holding it)",
                 heap);
     }
@@ -159,11 +160,9 @@ final class MisuseReports {
         return page.blockSize + "-byte block (size class " + page.sizeClass + ")";
     }
 
-    private static MemoryMisuseException report(Kind kind, String title, long address, String what, String heap) {
-        String text = "ERROR: malloc4j: " + title + " in " + SanitizerReports.currentThread() + "\n"
-                + "  " + what + "\n"
-                + "SUMMARY: malloc4j: " + kind.asanName() + " in heap '" + heap + "'";
-        return new MemoryMisuseException(kind, address, text);
+    private static MemoryMisuseException report(Kind kind, String title, long address, String what, HeapCore heap) {
+        return SanitizerReports.plain(kind, title, address, what, "", "heap '" + heap.name() + "'",
+                heap.reportsCallSites());
     }
 
     private static String hex(long address) {

@@ -226,13 +226,38 @@ public final class SanitizerReports {
      * @return the first 8 frames below malloc4j of the call that found a problem, a line each, as
      *     the title of a report lists them
      */
-    public static String here() {
+    private static String here() {
+        return titleFrames(StackCapture.capture());
+    }
+
+    private static String titleFrames(StackTraceElement[] here) {
         StringBuilder text = new StringBuilder();
-        StackTraceElement[] here = StackCapture.capture();
         for (int i = 0; i < Math.min(here.length, 8); i++) {
             text.append("    #").append(i).append(' ').append(here[i]).append('\n');
         }
         return text.toString();
+    }
+
+    /**
+     * A report with no block records behind it (a fast block's, a pool's block, a segment of the
+     * Java heap): the title line; when {@code callSite}, the calling frames, as a checked heap's
+     * other reports give them (fast mode walks no stack); what the address is; {@code history}; and
+     * the SUMMARY, naming the call's first frame when there is one.
+     *
+     * @param what one line, without its indent or line end
+     * @param history lines that follow it, each ending in a line end; empty for none
+     * @param place what the SUMMARY says the misuse was in: {@code heap 'name'} or {@code pool 'name'}
+     */
+    public static MemoryMisuseException plain(Kind kind, String title, long address, String what, String history,
+            String place, boolean callSite) {
+        StackTraceElement[] site = callSite ? StackCapture.capture() : null;
+        StringBuilder text = new StringBuilder("ERROR: malloc4j: ").append(title).append(" in ")
+                .append(currentThread()).append('\n');
+        if (site != null) {
+            text.append(titleFrames(site)).append('\n');
+        }
+        text.append("  ").append(what).append('\n').append(history);
+        return summarize(kind, address, text, "", site, place);
     }
 
     /**
@@ -283,11 +308,16 @@ public final class SanitizerReports {
     /** @param siteIs what {@code site} is, before its frame in the SUMMARY; empty for the call's own */
     private static MemoryMisuseException finish(Kind kind, long address, StringBuilder text, String siteIs,
                                                 StackTraceElement[] site, String heap) {
+        return summarize(kind, address, text, siteIs, site, "heap '" + heap + "'");
+    }
+
+    private static MemoryMisuseException summarize(Kind kind, long address, StringBuilder text, String siteIs,
+                                                   StackTraceElement[] site, String place) {
         text.append("SUMMARY: malloc4j: ").append(kind.asanName());
         if (site != null && site.length > 0) {
             text.append(siteIs.isEmpty() ? "" : " " + siteIs).append(' ').append(site[0]);
         }
-        text.append(" in heap '").append(heap).append('\'');
+        text.append(" in ").append(place);
         return new MemoryMisuseException(kind, address, text.toString());
     }
 
