@@ -551,7 +551,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * {@link #realloc} shrank it in place, for growing again; or from a reused span). Blocks freed
      * into another live platform thread's pages by threads other than it, which only that thread
      * collects, give back every OS page that only such blocks overlap (the purger does the same in
-     * the pages of threads that have not allocated for the purge delay). Each other live platform
+     * the pages of threads that have not allocated for the purge delay, or have not allocated from
+     * the pages' size class for that long). Each other live platform
      * thread keeps, because only its own thread may touch them:
      * <ul>
      * <li>its spare pages, until it allocates again or ends: one empty page per small size class it
@@ -984,8 +985,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * system, so a loop that frees and allocates again does not map and unmap each time
          * (mimalloc purges after 10 ms to 1 s, jemalloc decays over 10 s). Default 250 ms. Blocks
          * other threads freed into the pages of a platform thread that has not allocated for this
-         * long go back too (every OS page only such blocks overlap), within one or two delays of
-         * the frees: a thread collects those frees only as it allocates.
+         * long, or has not allocated blocks of their size class for this long, go back too (every
+         * OS page only such blocks overlap), within one or two delays of the frees: a thread
+         * collects those frees only as it allocates from their class.
          *
          * @param purgeDelay zero or more; zero purges as soon as the purger thread runs
          * @return this builder

@@ -14,6 +14,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -219,6 +220,73 @@ class IdleOwnerRemoteFreeTest {
             producer.run(heap::trim);
             heap.trim();
             assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    /**
+     * An owner that allocates on, but no longer in the size class whose blocks it handed away (a
+     * thread that built a structure for others, then went on with other work), never collects the
+     * frees others make in that class's pages: they go back after the purge delay all the same, and
+     * the owner finds the class's pages usable when it comes back to it.
+     */
+    @Test
+    void blocksOfAClassTheOwnerNoLongerUsesGoBackWhileItAllocatesOtherSizes() throws Exception {
+        try (Heap heap = Heap.builder().name("class-left").purgeDelay(Duration.ofMillis(50)).build()) {
+            int count = 500_000;
+            long[] handed = new long[count];
+            CountDownLatch made = new CountDownLatch(1);
+            AtomicBoolean comeBack = new AtomicBoolean();
+            AtomicLong otherMallocs = new AtomicLong();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread owner = Thread.ofPlatform().name("owner").start(() -> {
+                try {
+                    for (int i = 0; i < count; i++) {
+                        handed[i] = heap.mallocAddress(64);
+                    }
+                    made.countDown();
+                    // Busy with other sizes, never 64 B, until told to come back.
+                    while (!comeBack.get()) {
+                        MemorySegment block = heap.malloc(1000 + otherMallocs.get() % 3 * 500);
+                        block.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, otherMallocs.incrementAndGet());
+                        heap.free(block);
+                    }
+                    List<MemorySegment> again = new ArrayList<>();
+                    for (int i = 0; i < 20_000; i++) {
+                        MemorySegment block = heap.malloc(64);
+                        Patterns.fill(block, i);
+                        again.add(block);
+                    }
+                    for (int i = 0; i < again.size(); i++) {
+                        assertEquals(-1, Patterns.firstMismatch(again.get(i), i, 64));
+                    }
+                    again.forEach(heap::free);
+                } catch (Throwable e) {
+                    failure.set(e);
+                    made.countDown();
+                }
+            });
+            made.await();
+            for (long address : handed) {
+                heap.freeAddress(address);
+            }
+            long peak = heap.stats().peakCommittedBytes();
+            assertTrue(peak >= count * 64L, heap.stats().toText());
+            long mallocsBefore = otherMallocs.get();
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, peak / 100);
+
+            long mallocsWhile = otherMallocs.get() - mallocsBefore;
+            comeBack.set(true);
+            owner.join();
+            assertEquals(null, failure.get());
+            assertTrue(mallocsWhile > 0, "the owner stopped allocating: the idle-owner rule would apply");
+            assertTrue(committed <= peak / 100, "a busy thread's pages of a class it left still commit " + committed
+                    + " B of a " + peak + " B peak after another thread freed every block in them\n"
+                    + heap.stats().toText());
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.liveBlocks());
+            assertEquals(0, stats.requestedBytes());
+            heap.check();
         }
     }
 

@@ -1330,14 +1330,16 @@ final class SpanAllocator {
      * then waits) would otherwise keep all of it committed while it lives, out of reach of the
      * purge delay and of {@code trim()} on other threads. Every OS page that only such blocks
      * overlap goes back; the blocks become holes that the owner takes over when it next collects
-     * ({@link RemoteHoles}). An owner that allocates is left alone: it collects as it goes, and
-     * would fault the memory in again (a producer handing 225 MB at a time to a consumer had 620 MB
-     * purged and touched again in 6 s when only the frees' wait counted). An idle owner reuses
-     * nothing, so its frees need not wait. Pages of striped heaps are not scanned: their frees are
+     * ({@link RemoteHoles}). An owner that allocates is left alone in the classes it allocates
+     * from: it collects as it goes, and would fault the memory in again (a producer handing 225 MB
+     * at a time to a consumer had 620 MB purged and touched again in 6 s when only the frees' wait
+     * counted). A class it has left alone for {@code waitNanos} ({@link #classIdle}) is treated as
+     * an idle owner's. An idle owner reuses nothing, so its frees need not wait. Pages of striped heaps are not scanned: their frees are
      * collected under the stripe's lock.
      *
      * @param now {@link System#nanoTime} of this look, at which {@link ThreadHeap#noteActivity} ran
-     * @return whether some page's remote frees wait for their owner to be idle long enough
+     * @return whether some page's remote frees wait for their owner, or its class, to be idle long
+     *     enough
      */
     boolean scavengeRemoteFrees(long now, long waitNanos) {
         boolean[] waiting = {false};
@@ -1347,7 +1349,8 @@ final class SpanAllocator {
                 if (!page.active || page.isSingle() || owner == null || owner.thread == null || !page.hasRemoteFrees()) {
                     return;
                 }
-                if (waitNanos > 0 && now - owner.idleSinceNanos < waitNanos) {
+                if (waitNanos > 0 && now - owner.idleSinceNanos < waitNanos
+                        && !classIdle(owner, page, now, waitNanos)) {
                     waiting[0] = true;
                     return;
                 }
@@ -1363,6 +1366,27 @@ final class SpanAllocator {
             });
         }
         return waiting[0];
+    }
+
+    /**
+     * Whether an owner that allocates has left {@code page}'s size class alone for
+     * {@code waitNanos}: the class's current page unchanged since the purger first saw it so. The
+     * owner collects a class's remote frees only when it allocates from that class, so a class it
+     * stopped using (its blocks handed to consumers, the thread busy with other sizes) would keep
+     * them committed for as long as the thread lives.
+     */
+    static boolean classIdle(ThreadHeap owner, Page page, long now, long waitNanos) {
+        // Racy reads of the owner's fields, a hint: a class whose mallocs and frees balanced out
+        // between two looks passes for idle, and then its pages besides the current one held
+        // memory it did not need for that long, which is what a purge gives back.
+        Page current = owner.current[page.sizeClass];
+        int state = (System.identityHashCode(current) * 31 + current.used) * 31 + current.bump;
+        if (state != page.classSeenState || page.classSeenSince == 0) {
+            page.classSeenState = state;
+            page.classSeenSince = now;
+            return false;
+        }
+        return now - page.classSeenSince >= waitNanos;
     }
 
     /** Makes holes of the OS pages of {@code page} that only uncollected remote frees overlap. */
