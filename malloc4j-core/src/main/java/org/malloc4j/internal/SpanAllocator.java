@@ -1379,7 +1379,12 @@ final class SpanAllocator {
         // Racy reads of the owner's fields, a hint: a class whose mallocs and frees balanced out
         // between two looks passes for idle, and then its pages besides the current one held
         // memory it did not need for that long, which is what a purge gives back.
-        Page current = owner.current[page.sizeClass];
+        int sizeClass = page.sizeClass;
+        if (sizeClass < 0) {
+            // Its owner laid it out again since the caller looked, for a large block.
+            return false;
+        }
+        Page current = owner.current[sizeClass];
         int state = (System.identityHashCode(current) * 31 + current.used) * 31 + current.bump;
         if (state != page.classSeenState || page.classSeenSince == 0) {
             page.classSeenState = state;
