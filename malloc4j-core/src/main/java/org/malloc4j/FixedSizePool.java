@@ -528,9 +528,10 @@ public final class FixedSizePool implements AutoCloseable {
     }
 
     private MemoryMisuseException badFree(long address, String why, String history) {
-        MemoryMisuseException mismatch = heap.heapBlockMisfreed("FixedSizePool '" + name + "'", address);
-        if (mismatch != null) {
-            return mismatch;
+        if (heap.holdsUnheld(address)) {
+            return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (Heap.malloc vs FixedSizePool '" + name
+                    + "'.free) on 0x" + Long.toHexString(address), address, "0x" + Long.toHexString(address)
+                    + " is a live block of heap '" + heap.name() + "', not of this pool: free it with Heap.free.", "");
         }
         return report(Kind.BAD_FREE, "attempting free on address which was not allocated by this pool: 0x"
                 + Long.toHexString(address), address, "0x" + Long.toHexString(address) + " " + why + ".", history);

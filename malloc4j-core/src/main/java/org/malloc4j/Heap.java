@@ -899,12 +899,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
-     * For a pool told to free an address it does not know: the misuse to report if the address is
-     * a live block of the heap itself (checked modes), else null.
+     * For a pool told to free an address it does not know: whether the address is a live block of
+     * this heap that nothing holds, which the heap API frees.
      */
-    MemoryMisuseException heapBlockMisfreed(String owner, long address) {
-        return "".equals(core.ownerOf(address))
-                ? SanitizerReports.heapBlockFreedBy(owner, address, name()) : null;
+    boolean holdsUnheld(long address) {
+        return "".equals(core.ownerOf(address));
     }
 
     /** Called by a dependent when it closes. */

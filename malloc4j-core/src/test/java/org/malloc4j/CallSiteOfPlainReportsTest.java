@@ -38,19 +38,23 @@ class CallSiteOfPlainReportsTest {
         heap.freeAddress(address);
     }
 
+    static void freeTheHeapBlockThroughThePool(FixedSizePool pool, long address) {
+        pool.freeAddress(address);
+    }
+
     /** Asserts the report's call-site frame under its title and in its SUMMARY. */
-    private static void assertNamesTheCall(String report, String method, String kind, String heap) {
+    private static void assertNamesTheCall(String report, String method, String kind, String place) {
         String[] lines = report.split("\n");
         String frame = TEST_CLASS + "." + method + "(CallSiteOfPlainReportsTest.java:";
         assertTrue(lines[1].startsWith("    #0 " + frame), report);
         String summary = lines[lines.length - 1];
         assertTrue(summary.startsWith("SUMMARY: malloc4j: " + kind + " " + frame), report);
-        assertTrue(summary.endsWith(" in heap '" + heap + "'"), report);
+        assertTrue(summary.endsWith(" in " + place), report);
     }
 
-    private static void assertNamesNoCall(String report, String kind, String heap) {
+    private static void assertNamesNoCall(String report, String kind, String place) {
         assertFalse(report.contains("    #0 "), report);
-        assertTrue(report.endsWith("\nSUMMARY: malloc4j: " + kind + " in heap '" + heap + "'"), report);
+        assertTrue(report.endsWith("\nSUMMARY: malloc4j: " + kind + " in " + place), report);
     }
 
     private static Heap heap(CheckMode mode) {
@@ -69,10 +73,13 @@ class CallSiteOfPlainReportsTest {
             assertEquals(foreign, e.address());
             assertTrue(e.getMessage().startsWith("ERROR: malloc4j: attempting free on address which was not"
                     + " malloc()-ed: 0x" + Long.toHexString(foreign) + " in thread \""), e.getMessage());
+            // Every mode says what the address is: in no heap's memory.
+            assertTrue(e.getMessage().contains("  0x" + Long.toHexString(foreign) + " is not in the memory of any"
+                    + " open malloc4j heap"), e.getMessage());
             if (mode == CheckMode.FAST) {
-                assertNamesNoCall(e.getMessage(), "bad-free", "calls");
+                assertNamesNoCall(e.getMessage(), "bad-free", "heap 'calls'");
             } else {
-                assertNamesTheCall(e.getMessage(), "freeTheForeignBlock", "bad-free", "calls");
+                assertNamesTheCall(e.getMessage(), "freeTheForeignBlock", "bad-free", "heap 'calls'");
             }
             assertEquals(0, heap.stats().liveBlocks());
         }
@@ -93,9 +100,9 @@ class CallSiteOfPlainReportsTest {
             assertTrue(report.contains("  " + onHeap + " is a segment of the Java heap: it was never a block of any"
                     + " heap.\n"), report);
             if (mode == CheckMode.FAST) {
-                assertNamesNoCall(report, "bad-free", "calls");
+                assertNamesNoCall(report, "bad-free", "heap 'calls'");
             } else {
-                assertNamesTheCall(report, "freeTheJavaHeapSegment", "bad-free", "calls");
+                assertNamesTheCall(report, "freeTheJavaHeapSegment", "bad-free", "heap 'calls'");
             }
         }
     }
@@ -111,9 +118,9 @@ class CallSiteOfPlainReportsTest {
             assertTrue(e.getMessage().contains("0x" + Long.toHexString(theirs) + " belongs to heap 'other', not"
                     + " 'calls'"), e.getMessage());
             if (mode == CheckMode.FAST) {
-                assertNamesNoCall(e.getMessage(), "bad-free", "calls");
+                assertNamesNoCall(e.getMessage(), "bad-free", "heap 'calls'");
             } else {
-                assertNamesTheCall(e.getMessage(), "reallocTheOtherHeapsBlock", "bad-free", "calls");
+                assertNamesTheCall(e.getMessage(), "reallocTheOtherHeapsBlock", "bad-free", "heap 'calls'");
             }
             assertEquals(48, other.usableSize(theirs));
             other.freeAddress(theirs);
@@ -132,9 +139,30 @@ class CallSiteOfPlainReportsTest {
                     () -> freeTheFastBlockAgain(heap, block));
             assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, e.kind());
             assertTrue(e.getMessage().contains("is the start of a 48-byte block (size class"), e.getMessage());
-            assertNamesTheCall(e.getMessage(), "freeTheFastBlockAgain", "double-free", "calls");
+            assertNamesTheCall(e.getMessage(), "freeTheFastBlockAgain", "double-free", "heap 'calls'");
             assertEquals(0, heap.stats().liveBlocks());
             heap.check();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void aHeapBlockFreedThroughAPoolNamesTheCallInACheckedHeapOnly(CheckMode mode) {
+        try (Heap heap = heap(mode); FixedSizePool pool = FixedSizePool.builder(heap, 48).name("p").build()) {
+            long block = heap.mallocAddress(48);
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class,
+                    () -> freeTheHeapBlockThroughThePool(pool, block));
+            assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, e.kind());
+            assertTrue(e.getMessage().contains("\n  0x" + Long.toHexString(block) + " is a live block of heap 'calls',"
+                    + " not of this pool: free it with Heap.free.\n"), e.getMessage());
+            if (mode == CheckMode.FAST) {
+                assertNamesNoCall(e.getMessage(), "alloc-dealloc-mismatch", "pool 'p'");
+            } else {
+                assertNamesTheCall(e.getMessage(), "freeTheHeapBlockThroughThePool", "alloc-dealloc-mismatch",
+                        "pool 'p'");
+            }
+            heap.freeAddress(block);
+            assertEquals(0, heap.stats().liveBlocks());
         }
     }
 }

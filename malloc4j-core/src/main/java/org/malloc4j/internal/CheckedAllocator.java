@@ -570,6 +570,10 @@ final class CheckedAllocator implements Allocator {
             throw SanitizerReports.badFree(operation, address, around, false, name);
         }
         BlockRecord freedAround = freedSpanAround(address);
+        if (freedAround == null && region == null) {
+            // In no heap's memory: worded as the fast core words it, with this call's frames.
+            throw MisuseReports.foreign(operation, address, guarded);
+        }
         throw SanitizerReports.badFree(operation, address, freedAround, freedAround != null, name);
     }
 

@@ -86,15 +86,6 @@ public final class SanitizerReports {
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
     }
 
-    /** A live block of the heap itself, freed through a pool. */
-    public static MemoryMisuseException heapBlockFreedBy(String owner, long address, String heap) {
-        StringBuilder text = title("alloc-dealloc-mismatch (Heap.malloc vs " + owner + ".free) on 0x"
-                + hex(address));
-        text.append("0x").append(hex(address)).append(" is a live block of heap '").append(heap)
-                .append("', not of ").append(owner).append(": free it with Heap.free\n");
-        return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
-    }
-
     /**
      * @param near the block whose memory (redzones included) holds {@code address}, or null
      * @param freed whether {@code near} is a freed block
