@@ -23,6 +23,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 
@@ -76,6 +77,9 @@ public final class MemoryReturn {
     static final long GIVE_UP_MS = 5000;
     /** Platform threads of the threaded return scenario, each with a quarter of the bytes. */
     static final int RETURN_THREADS = 4;
+    /** The block the threads of the busy run go on allocating and freeing after their frees. */
+    static final long BUSY_SIZE = 100;
+    static final long BUSY_PAUSE_NANOS = 100_000;
     /** How long after its threads end the threaded scenario looks at committed bytes again. */
     static final long ENDED_WAIT_MS = 1000;
     static final int LOOP_ITERATIONS = 100_000;
@@ -244,15 +248,18 @@ public final class MemoryReturn {
         List<Object> runs = new ArrayList<>();
         for (Shape shape : List.of(SMALL, MIXED, ONE_MIB)) {
             try (Heap heap = Heap.builder().name("return-" + shape.name()).build()) {
-                runs.add(returnRun("fresh heap, defaults", heap, shape, 1, false));
+                runs.add(returnRun("fresh heap, defaults", heap, shape, 1, false, false));
             }
         }
-        runs.add(returnRun("Heap.global()", Heap.global(), MIXED, 1, false));
+        runs.add(returnRun("Heap.global()", Heap.global(), MIXED, 1, false, false));
         try (Heap heap = Heap.builder().name("return-threads").build()) {
-            runs.add(returnRun("fresh heap, defaults", heap, MIXED, RETURN_THREADS, false));
+            runs.add(returnRun("fresh heap, defaults", heap, MIXED, RETURN_THREADS, false, false));
         }
         try (Heap heap = Heap.builder().name("return-cross").build()) {
-            runs.add(returnRun("fresh heap, defaults", heap, MIXED, RETURN_THREADS, true));
+            runs.add(returnRun("fresh heap, defaults", heap, MIXED, RETURN_THREADS, true, false));
+        }
+        try (Heap heap = Heap.builder().name("return-cross-busy").build()) {
+            runs.add(returnRun("fresh heap, defaults", heap, MIXED, RETURN_THREADS, true, true));
         }
         results.put("memoryReturned", runs);
     }
@@ -291,9 +298,13 @@ public final class MemoryReturn {
      *     threads each allocate and free their share, then stay alive, idle, until the curve is done
      * @param crossFree with more threads: each frees the share the next thread allocated (a producer
      *     and its consumer), so every block goes back into pages of a thread that stays alive, idle
+     * @param busy with more threads: after their frees, each thread goes on allocating and freeing
+     *     one block of {@value #BUSY_SIZE} B every {@value #BUSY_PAUSE_NANOS} ns, instead of waiting
+     *     idle: an owner that allocates, but no longer in most of the size classes others freed into
+     *     its pages
      */
-    private Map<String, Object> returnRun(String heapLabel, Heap heap, Shape shape, int threads, boolean crossFree)
-            throws InterruptedException {
+    private Map<String, Object> returnRun(String heapLabel, Heap heap, Shape shape, int threads, boolean crossFree,
+            boolean busy) throws InterruptedException {
         HeapStats start = heap.stats();
         long rssStart = rssAnonBytes();
         Share[] shares = new Share[threads];
@@ -318,6 +329,14 @@ public final class MemoryReturn {
                     toFree.free(heap, new SplittableRandom(seed + 1000));
                     toFree.blocks.clear();
                     freed.countDown();
+                    if (busy) {
+                        // About 10,000 a second: allocating throughout, yet leaving the 2 cores' time
+                        // to the purger, as a thread doing other work between its mallocs would.
+                        while (endNow.getCount() > 0) {
+                            heap.free(heap.malloc(BUSY_SIZE));
+                            LockSupport.parkNanos(BUSY_PAUSE_NANOS);
+                        }
+                    }
                     awaitQuietly(endNow);
                 }));
             }
@@ -352,7 +371,9 @@ public final class MemoryReturn {
 
         if (threads > 1) {
             heapLabel += ", " + threads + " platform threads " + (crossFree ? "each freeing the next one's blocks"
-                    : "each freeing its own") + " (idle, alive, after their frees)";
+                    : "each freeing its own") + (busy ? " (alive, each allocating and freeing a " + BUSY_SIZE
+                    + " B block every " + BUSY_PAUSE_NANOS / 1000 + " us after their frees)"
+                    : " (idle, alive, after their frees)");
         }
         System.out.printf("%n-- %s on %s: %,d blocks, %s requested (by bytes: %.0f %% <= 4 KiB, %.0f %% <= 128 KiB,"
                         + " %.0f %% larger)%n", shape.name() + " (" + shape.description() + ")", heapLabel,

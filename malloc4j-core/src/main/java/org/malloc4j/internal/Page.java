@@ -43,7 +43,7 @@ public final class Page extends PageColdFields {
     private static final VarHandle OWNED_BITS;
     private static final VarHandle REMOTE_HOLES;
     /** A page object's own size with compressed references (16 B object header included). */
-    private static final long SHALLOW_BYTES = 232;
+    private static final long SHALLOW_BYTES = 224;
     /**
      * The index in {@link #remoteBits} of the pending word: non-zero once a remote free has set a
      * bit the owner has not collected. A hint for the owner's fast checks, not a count: keeping a

@@ -40,12 +40,6 @@ abstract class PageColdFields extends PageSharedFields {
      */
     int remoteReturned;
     int remoteSeenCollects;
-    /**
-     * The purger's, under the span lock: what the owner's current page of this page's class looked
-     * like at its last look, and since when it has stayed so ({@link SpanAllocator#classIdle}).
-     */
-    int classSeenState;
-    long classSeenSince;
     long releasedAtNanos;
     /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
     long spareTakenAt;

@@ -1370,28 +1370,15 @@ final class SpanAllocator {
 
     /**
      * Whether an owner that allocates has left {@code page}'s size class alone for
-     * {@code waitNanos}: the class's current page unchanged since the purger first saw it so. The
-     * owner collects a class's remote frees only when it allocates from that class, so a class it
-     * stopped using (its blocks handed to consumers, the thread busy with other sizes) would keep
-     * them committed for as long as the thread lives.
+     * {@code waitNanos} ({@link ThreadHeap#classIdleFor}). The owner collects a class's remote frees
+     * only when it allocates from that class, so a class it stopped using (its blocks handed to
+     * consumers, the thread busy with other sizes) would keep them committed for as long as the
+     * thread lives.
      */
-    static boolean classIdle(ThreadHeap owner, Page page, long now, long waitNanos) {
-        // Racy reads of the owner's fields, a hint: a class whose mallocs and frees balanced out
-        // between two looks passes for idle, and then its pages besides the current one held
-        // memory it did not need for that long, which is what a purge gives back.
+    private static boolean classIdle(ThreadHeap owner, Page page, long now, long waitNanos) {
         int sizeClass = page.sizeClass;
-        if (sizeClass < 0) {
-            // Its owner laid it out again since the caller looked, for a large block.
-            return false;
-        }
-        Page current = owner.current[sizeClass];
-        int state = (System.identityHashCode(current) * 31 + current.used) * 31 + current.bump;
-        if (state != page.classSeenState || page.classSeenSince == 0) {
-            page.classSeenState = state;
-            page.classSeenSince = now;
-            return false;
-        }
-        return now - page.classSeenSince >= waitNanos;
+        // Negative: its owner laid it out again since the caller looked, for a large block.
+        return sizeClass >= 0 && owner.classIdleFor(sizeClass, now, waitNanos);
     }
 
     /** Makes holes of the OS pages of {@code page} that only uncollected remote frees overlap. */

@@ -1,5 +1,6 @@
 package org.malloc4j.internal;
 
+import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -14,7 +15,7 @@ final class ThreadHeap {
     /** How many empty medium pages (512 KiB each) a thread heap keeps at most. */
     static final int MEDIUM_SPARES = 3;
     /** This object's own size with compressed references, the counters' padding included. */
-    private static final long SHALLOW_BYTES = 240;
+    private static final long SHALLOW_BYTES = 248;
     /** A stripe's lock: the lock, and the {@code ReentrantLock} its waiters queue on. */
     private static final long LOCK_BYTES = 72;
     final HeapCore core;
@@ -51,6 +52,13 @@ final class ThreadHeap {
      */
     long seenMallocs;
     long idleSinceNanos;
+    /**
+     * The purger's, under the span lock, for a platform thread's heap (null for a stripe): per
+     * size class, a summary of the class's current page at its last look, and when it last saw
+     * that change ({@link #noteActivity}).
+     */
+    private final int[] classStates;
+    private final long[] classChangedAt;
 
     // The owner writes these four on every malloc and free. Other threads read this heap's other
     // fields (its thread, lock and pending queue) when they free into its pages, and whatever object
@@ -71,6 +79,12 @@ final class ThreadHeap {
         this.core = core;
         this.thread = thread;
         this.lock = thread == null ? new StripeLock() : null;
+        this.classStates = thread == null ? null : new int[SizeClasses.COUNT];
+        this.classChangedAt = thread == null ? null : new long[SizeClasses.COUNT];
+        if (classChangedAt != null) {
+            // A class the thread never used has been idle since the thread's first malloc.
+            Arrays.fill(classChangedAt, System.nanoTime());
+        }
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             current[c] = HeapCore.EMPTY_PAGE;
         }
@@ -214,11 +228,42 @@ final class ThreadHeap {
         if (mallocs != seenMallocs) {
             seenMallocs = mallocs;
             idleSinceNanos = now;
+            noteClassActivity(now);
         }
+    }
+
+    private void noteClassActivity(long now) {
+        if (classStates == null) {
+            return;
+        }
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            // Racy reads of the owner's fields, a hint. The collect count tells a page that fills
+            // and is refilled by collecting (a producer's) from one left alone, as its use count
+            // alone, back at capacity at each look, did not. A class whose mallocs and local frees
+            // balance out between two looks passes for idle: then its pages besides the current
+            // one held memory it did not need for that long, which is what a purge gives back.
+            Page page = current[c];
+            int state = ((System.identityHashCode(page) * 31 + page.used) * 31 + page.bump) * 31
+                    + page.remoteCollects;
+            if (state != classStates[c]) {
+                classStates[c] = state;
+                classChangedAt[c] = now;
+            }
+        }
+    }
+
+    /**
+     * @return whether, by the purger's looks, the thread has allocated from or freed into no page of
+     *     {@code sizeClass} (its current page unchanged) for {@code waitNanos} while it allocated
+     *     other sizes
+     */
+    boolean classIdleFor(int sizeClass, long now, long waitNanos) {
+        return classChangedAt != null && now - classChangedAt[sizeClass] >= waitNanos;
     }
 
     long metadataBytes() {
         return SHALLOW_BYTES + (lock != null ? LOCK_BYTES : 0) + 3 * (16 + 4L * SizeClasses.COUNT)
+                + (classStates != null ? 16 + 4L * SizeClasses.COUNT + 16 + 8L * SizeClasses.COUNT : 0)
                 + classesUsed * 2L * 32;
     }
 }
