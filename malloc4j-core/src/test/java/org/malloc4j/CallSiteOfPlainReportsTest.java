@@ -57,6 +57,16 @@ class CallSiteOfPlainReportsTest {
         assertTrue(report.endsWith("\nSUMMARY: malloc4j: " + kind + " in " + place), report);
     }
 
+    /** Names the call as {@link #assertNamesTheCall} in a checked heap; none in a fast one. */
+    private static void assertNamesTheCallInACheckedHeap(CheckMode mode, String report, String method, String kind,
+            String place) {
+        if (mode == CheckMode.FAST) {
+            assertNamesNoCall(report, kind, place);
+        } else {
+            assertNamesTheCall(report, method, kind, place);
+        }
+    }
+
     private static Heap heap(CheckMode mode) {
         // Every block of a sampled heap checked but the ones this test makes fast on purpose.
         return Heap.builder().name("calls").checkMode(mode).build();
@@ -76,11 +86,7 @@ class CallSiteOfPlainReportsTest {
             // Every mode says what the address is: in no heap's memory.
             assertTrue(e.getMessage().contains("  0x" + Long.toHexString(foreign) + " is not in the memory of any"
                     + " open malloc4j heap"), e.getMessage());
-            if (mode == CheckMode.FAST) {
-                assertNamesNoCall(e.getMessage(), "bad-free", "heap 'calls'");
-            } else {
-                assertNamesTheCall(e.getMessage(), "freeTheForeignBlock", "bad-free", "heap 'calls'");
-            }
+            assertNamesTheCallInACheckedHeap(mode, e.getMessage(), "freeTheForeignBlock", "bad-free", "heap 'calls'");
             assertEquals(0, heap.stats().liveBlocks());
         }
     }
@@ -99,11 +105,7 @@ class CallSiteOfPlainReportsTest {
                     + " not malloc()-ed in thread \""), report);
             assertTrue(report.contains("  " + onHeap + " is a segment of the Java heap: it was never a block of any"
                     + " heap.\n"), report);
-            if (mode == CheckMode.FAST) {
-                assertNamesNoCall(report, "bad-free", "heap 'calls'");
-            } else {
-                assertNamesTheCall(report, "freeTheJavaHeapSegment", "bad-free", "heap 'calls'");
-            }
+            assertNamesTheCallInACheckedHeap(mode, report, "freeTheJavaHeapSegment", "bad-free", "heap 'calls'");
         }
     }
 
@@ -117,11 +119,8 @@ class CallSiteOfPlainReportsTest {
             assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
             assertTrue(e.getMessage().contains("0x" + Long.toHexString(theirs) + " belongs to heap 'other', not"
                     + " 'calls'"), e.getMessage());
-            if (mode == CheckMode.FAST) {
-                assertNamesNoCall(e.getMessage(), "bad-free", "heap 'calls'");
-            } else {
-                assertNamesTheCall(e.getMessage(), "reallocTheOtherHeapsBlock", "bad-free", "heap 'calls'");
-            }
+            assertNamesTheCallInACheckedHeap(mode, e.getMessage(), "reallocTheOtherHeapsBlock", "bad-free",
+                    "heap 'calls'");
             assertEquals(48, other.usableSize(theirs));
             other.freeAddress(theirs);
             assertEquals(0, heap.stats().liveBlocks());
@@ -155,12 +154,8 @@ class CallSiteOfPlainReportsTest {
             assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, e.kind());
             assertTrue(e.getMessage().contains("\n  0x" + Long.toHexString(block) + " is a live block of heap 'calls',"
                     + " not of this pool: free it with Heap.free.\n"), e.getMessage());
-            if (mode == CheckMode.FAST) {
-                assertNamesNoCall(e.getMessage(), "alloc-dealloc-mismatch", "pool 'p'");
-            } else {
-                assertNamesTheCall(e.getMessage(), "freeTheHeapBlockThroughThePool", "alloc-dealloc-mismatch",
-                        "pool 'p'");
-            }
+            assertNamesTheCallInACheckedHeap(mode, e.getMessage(), "freeTheHeapBlockThroughThePool",
+                    "alloc-dealloc-mismatch", "pool 'p'");
             heap.freeAddress(block);
             assertEquals(0, heap.stats().liveBlocks());
         }
