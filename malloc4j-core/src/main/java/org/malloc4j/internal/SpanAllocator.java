@@ -1334,8 +1334,8 @@ final class SpanAllocator {
      * from: it collects as it goes, and would fault the memory in again (a producer handing 225 MB
      * at a time to a consumer had 620 MB purged and touched again in 6 s when only the frees' wait
      * counted). A class it has left alone for {@code waitNanos} ({@link #classIdle}) is treated as
-     * an idle owner's. An idle owner reuses nothing, so its frees need not wait. Pages of striped heaps are not scanned: their frees are
-     * collected under the stripe's lock.
+     * an idle owner's. An idle owner reuses nothing, so its frees need not wait. Pages of striped
+     * heaps are not scanned: their frees are collected under the stripe's lock.
      *
      * @param now {@link System#nanoTime} of this look, at which {@link ThreadHeap#noteActivity} ran
      * @return whether some page's remote frees wait for their owner, or its class, to be idle long

@@ -237,11 +237,11 @@ final class ThreadHeap {
             return;
         }
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            // Racy reads of the owner's fields, a hint. The collect count tells a page that fills
-            // and is refilled by collecting (a producer's) from one left alone, as its use count
-            // alone, back at capacity at each look, did not. A class whose mallocs and local frees
-            // balance out between two looks passes for idle: then its pages besides the current
-            // one held memory it did not need for that long, which is what a purge gives back.
+            // Racy reads of the owner's fields, a hint. The collect count tells a page refilled by
+            // collecting (a producer's) from one left alone: its use count is back at capacity at
+            // every look. A class whose mallocs and local frees balance out between two looks
+            // passes for idle: then its pages besides the current one held memory it did not need
+            // for that long, which is what a purge gives back.
             Page page = current[c];
             int state = ((System.identityHashCode(page) * 31 + page.used) * 31 + page.bump) * 31
                     + page.remoteCollects;
