@@ -985,8 +985,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * (mimalloc purges after 10 ms to 1 s, jemalloc decays over 10 s). Default 250 ms. Blocks
          * other threads freed into the pages of a platform thread that has not allocated for this
          * long, or has not allocated blocks of their size class for this long, go back too (every
-         * OS page only such blocks overlap), within one or two delays of the frees: a thread
-         * collects those frees only as it allocates from their class.
+         * OS page only such blocks overlap): one or two delays after the frees for a thread idle
+         * since before them, about two (up to three) for a class the thread left just before
+         * them, as the purger looks once a delay. A thread collects those frees only as it
+         * allocates from their class.
          *
          * @param purgeDelay zero or more; zero purges as soon as the purger thread runs
          * @return this builder
