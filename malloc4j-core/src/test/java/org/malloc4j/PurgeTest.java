@@ -43,6 +43,55 @@ class PurgeTest {
         }
     }
 
+    /**
+     * Retired pages next to each other go back in one {@code madvise} a run, not one a page, and a
+     * run never covers a page in use between them: 64 pages of 8 KiB blocks, every eighth kept
+     * live, the rest freed in random order and purged by trim.
+     */
+    @Test
+    void adjacentRetiredPagesGoBackInOneCallARunAndPagesInUseBetweenThemKeepTheirBytes() {
+        try (Heap heap = Heap.builder().name("runs").purgeDelay(Duration.ofHours(1)).build()) {
+            int pages = 64;
+            int perPage = 8;  // 8 KiB blocks fill a 64 KiB page
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < pages * perPage; i++) {
+                MemorySegment block = heap.malloc(8 * KIB);
+                Patterns.fill(block, i);
+                blocks.add(block);
+            }
+            List<Integer> order = new ArrayList<>();
+            for (int i = 0; i < blocks.size(); i++) {
+                if ((i / perPage) % 8 != 0) {
+                    order.add(i);
+                }
+            }
+            java.util.Collections.shuffle(order, new java.util.Random(3));
+            order.forEach(i -> heap.free(blocks.get(i)));
+            HeapStats before = heap.stats();
+
+            heap.trim();
+
+            HeapStats after = heap.stats();
+            long calls = after.madviseCalls() - before.madviseCalls();
+            long purged = after.purgedBytes() - before.purgedBytes();
+            // 56 retired pages in 8 runs between the 8 pages in use (the first run may lie apart).
+            assertTrue(purged >= 55 * 64 * KIB, after.toText());
+            assertTrue(calls <= 10, calls + " madvise calls for 56 retired pages in 8 runs\n" + after.toText());
+            for (int i = 0; i < blocks.size(); i += perPage * 8) {
+                for (int b = i; b < i + perPage; b++) {
+                    assertEquals(-1, Patterns.firstMismatch(blocks.get(b), b, 8 * KIB), "a live block lost its bytes");
+                }
+            }
+            for (int i = 0; i < blocks.size(); i += perPage * 8) {
+                for (int b = i; b < i + perPage; b++) {
+                    heap.free(blocks.get(b));
+                }
+            }
+            heap.check();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     @Test
     void aLiveThreadThatUsedEveryMediumClassKeepsOnlyAFewMediumPages() throws Exception {
         try (Heap heap = Heap.builder().name("medium-spares").purgeDelay(Duration.ofMillis(50)).build()) {
