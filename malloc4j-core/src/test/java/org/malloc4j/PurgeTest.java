@@ -92,6 +92,91 @@ class PurgeTest {
         }
     }
 
+    /**
+     * A run of retired pages goes on over free slices between them: 64 pages, the even ones freed
+     * and purged first, then the odd ones, which now only free slices part, in one call.
+     */
+    @Test
+    void retiredPagesPartedOnlyByFreeSlicesGoBackInOneCall() {
+        try (Heap heap = Heap.builder().name("gaps").purgeDelay(Duration.ofHours(1)).build()) {
+            int pages = 64;
+            int perPage = 8;
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < pages * perPage; i++) {
+                blocks.add(heap.malloc(8 * KIB).fill((byte) 1));
+            }
+            MemorySegment anchor = heap.malloc(8 * KIB);  // keeps the region mapped through the trims
+            for (int parity = 0; parity < 2; parity++) {
+                for (int i = 0; i < blocks.size(); i++) {
+                    if ((i / perPage) % 2 == parity) {
+                        heap.free(blocks.get(i));
+                    }
+                }
+                HeapStats before = heap.stats();
+                heap.trim();
+                HeapStats after = heap.stats();
+                long calls = after.madviseCalls() - before.madviseCalls();
+                long purged = after.purgedBytes() - before.purgedBytes();
+                assertTrue(purged >= 31 * 64 * KIB, after.toText());
+                if (parity == 1) {
+                    assertTrue(calls <= 2, calls + " madvise calls for 32 retired pages between free slices\n" + after.toText());
+                }
+            }
+            heap.free(anchor);
+            heap.check();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /**
+     * A span that no region has free slices for is made from the retired pages over one run of
+     * slices, and only those are purged: two regions of small pages, every eighth kept in use, the
+     * rest retired in random order, then a block of six pages' size. Purging the oldest retired
+     * pages until some region had six free slices in a row took hundreds of calls here.
+     */
+    @Test
+    void aSpanThatNeedsRoomPurgesOnlyTheRetiredPagesOverOneRun() {
+        try (Heap heap = Heap.builder().name("room").purgeDelay(Duration.ofHours(1)).build()) {
+            int pages = 1024;  // two 32 MiB regions of 64 KiB pages
+            int perPage = 8;
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < pages * perPage; i++) {
+                MemorySegment block = heap.malloc(8 * KIB);
+                Patterns.fill(block, i);
+                blocks.add(block);
+            }
+            List<Integer> order = new ArrayList<>();
+            for (int i = 0; i < blocks.size(); i++) {
+                if ((i / perPage) % 8 != 0) {
+                    order.add(i);
+                }
+            }
+            java.util.Collections.shuffle(order, new java.util.Random(5));
+            order.forEach(i -> heap.free(blocks.get(i)));
+            HeapStats before = heap.stats();
+
+            MemorySegment large = heap.malloc(6 * 64 * KIB);
+
+            HeapStats after = heap.stats();
+            long calls = after.madviseCalls() - before.madviseCalls();
+            long purged = after.purgedBytes() - before.purgedBytes();
+            assertEquals(before.mmapCalls(), after.mmapCalls(), "a region was mapped while retired pages could make room\n" + after.toText());
+            assertTrue(calls <= 2, calls + " madvise calls to make room for one block of 6 pages\n" + after.toText());
+            assertTrue(purged >= 6 * 64 * KIB && purged <= 7 * 64 * KIB, purged + " B purged for 6 pages\n" + after.toText());
+            Patterns.fill(large, -1);
+            assertEquals(-1, Patterns.firstMismatch(large, -1, large.byteSize()));
+            for (int i = 0; i < blocks.size(); i += perPage * 8) {
+                for (int b = i; b < i + perPage; b++) {
+                    assertEquals(-1, Patterns.firstMismatch(blocks.get(b), b, 8 * KIB), "a live block lost its bytes");
+                    heap.free(blocks.get(b));
+                }
+            }
+            heap.free(large);
+            heap.check();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     @Test
     void aLiveThreadThatUsedEveryMediumClassKeepsOnlyAFewMediumPages() throws Exception {
         try (Heap heap = Heap.builder().name("medium-spares").purgeDelay(Duration.ofMillis(50)).build()) {

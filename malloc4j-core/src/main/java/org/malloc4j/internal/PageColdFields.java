@@ -41,6 +41,8 @@ abstract class PageColdFields extends PageSharedFields {
     int remoteReturned;
     int remoteSeenCollects;
     long releasedAtNanos;
+    /** Whether the page is in the span allocator's pool of retired pages; under the span lock. */
+    boolean pooled;
     /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
     long spareTakenAt;
     Page next;

@@ -2,6 +2,8 @@ package org.malloc4j.internal;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A region: an aligned reservation of address space from the OS (mimalloc calls it a segment),
@@ -211,6 +213,63 @@ final class Region {
             candidate = nextFree(bad + 1);
         }
         return -1;
+    }
+
+    /**
+     * The first run of {@code count} slices, starting at a multiple of {@code sliceAlignment}, that
+     * are each free or under a retired page ({@link Page#pooled}): purging those pages makes room
+     * there. Under the span lock.
+     *
+     * @return the run's first slice, or -1 if there is none
+     */
+    int findRoom(int count, int sliceAlignment) {
+        int candidate = 0;
+        while (candidate + count <= SLICES) {
+            int inUse = firstInUse(candidate, count);
+            if (inUse < 0) {
+                return candidate;
+            }
+            candidate = roundUp(inUse + 1, sliceAlignment);
+        }
+        return -1;
+    }
+
+    /** @return the first slice in {@code [from, from + count)} that is neither free nor retired, or -1 */
+    private int firstInUse(int from, int count) {
+        for (int slice = from; slice < from + count; slice++) {
+            if (!isFree(slice)) {
+                Page page = slice < sliceOwner.length ? sliceOwner[slice] : null;
+                if (page == null || !page.pooled) {
+                    return slice;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * @return whether every slice from address {@code from} up to {@code to} (both slice
+     *     boundaries) lies in this region and is free; under the span lock
+     */
+    boolean freeBetween(long from, long to) {
+        if (huge || from < base || to > base + SIZE || from > to) {
+            return false;
+        }
+        int first = (int) ((from - base) >>> SLICE_SHIFT);
+        return firstUsed(first, (int) ((to - from) >>> SLICE_SHIFT)) < 0;
+    }
+
+    /** @return the retired pages over slices {@code [first, first + count)}, each once */
+    List<Page> retiredPagesIn(int first, int count) {
+        List<Page> pages = new ArrayList<>();
+        Page last = null;
+        for (int slice = first; slice < first + count; slice++) {
+            if (!isFree(slice) && sliceOwner[slice] != last) {
+                last = sliceOwner[slice];
+                pages.add(last);
+            }
+        }
+        return pages;
     }
 
     /** @return the first free slice at or after {@code from}, or -1 if none is */
