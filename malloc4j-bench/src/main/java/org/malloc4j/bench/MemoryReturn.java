@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -44,6 +45,9 @@ import org.malloc4j.HeapStats;
  *       per iteration. Then bursts: 64 blocks of 1 MiB allocated, written and freed, 20 rounds;
  *       OS calls and purged bytes per round. Then two large buffers in turn (15 MiB, then 3 MiB,
  *       each written and freed before the other), 50 rounds: purged bytes and time per round.
+ *       Then making room: 200 blocks of 300,000 B allocated right after 1 GiB of small blocks was
+ *       freed in random order, on a heap whose 60 s purge delay keeps those pages waiting:
+ *       {@code madvise} calls and bytes purged to find slices for them.
  *   <li><b>touch</b>: the kernel's cost of a fresh 4 KiB page on this machine ({@link FirstTouch}).
  *   <li><b>vthreads</b>: {@code metadataBytes} of a fresh heap after 1,000, 10,000 and 100,000
  *       virtual threads each allocate and free a few blocks; the same 100,000 tasks on a pool of
@@ -86,6 +90,10 @@ public final class MemoryReturn {
     static final int LOOP_WARMUP = 1_000;
     static final long LOOP_BUDGET_NANOS = 5_000_000_000L;
     static final long[] LOOP_SIZES = {64 * KIB, MIB, 4 * MIB, 32 * MIB};
+    /** The making-room run: retired small pages waiting, then blocks of a size no retired page fits. */
+    static final long ROOM_WAITING_BYTES = GIB;
+    static final long ROOM_BLOCK_BYTES = 300_000;
+    static final int ROOM_BLOCKS = 200;
     static final int BURST_BLOCKS = 64;
     static final int BURST_ROUNDS = 20;
     static final int VIRTUAL_TASKS = 100_000;
@@ -541,6 +549,60 @@ public final class MemoryReturn {
         bursts();
         alternating();
         doubling();
+        makingRoom();
+    }
+
+    /**
+     * Blocks that need fresh slices while retired pages wait out the purge delay and fill every
+     * region: the OS calls and bytes purged to make room for them. Reported, no target.
+     */
+    private void makingRoom() {
+        int blocks = ROOM_BLOCKS;
+        // A delay long enough that the purger stays out of the measurement: the pages wait, as a
+        // backlog does while the purger works through older ones.
+        try (Heap heap = Heap.builder().name("room").purgeDelay(Duration.ofSeconds(60)).build()) {
+            SplittableRandom random = new SplittableRandom(11);
+            List<MemorySegment> waiting = new ArrayList<>();
+            for (long bytes = 0; bytes < ROOM_WAITING_BYTES; ) {
+                MemorySegment block = heap.malloc(SMALL.sizes().next(random));
+                block.set(JAVA_BYTE, 0, (byte) 1);
+                waiting.add(block);
+                bytes += block.byteSize();
+            }
+            for (int index : shuffled(waiting.size(), random)) {
+                heap.free(waiting.get(index));
+            }
+            waiting.clear();
+            HeapStats before = heap.stats();
+            long t0 = System.nanoTime();
+            long[] addresses = new long[blocks];
+            for (int i = 0; i < blocks; i++) {
+                addresses[i] = heap.mallocAddress(ROOM_BLOCK_BYTES);
+            }
+            long nanos = System.nanoTime() - t0;
+            HeapStats after = heap.stats();
+            long madvise = after.madviseCalls() - before.madviseCalls();
+            long purged = after.purgedBytes() - before.purgedBytes();
+            long mmap = after.mmapCalls() - before.mmapCalls();
+            System.out.printf("%n   Making room: %d blocks of %,d B allocated just after %s of %s blocks were freed"
+                            + " in random order (a 60 s purge delay, so they wait):%n   %.1f ms, madvise %,d, mmap %d, purged"
+                            + " %s for %s of blocks%n", blocks, ROOM_BLOCK_BYTES, mib(ROOM_WAITING_BYTES),
+                    SMALL.name(), nanos / 1e6, madvise, mmap, mib(purged), mib(blocks * ROOM_BLOCK_BYTES));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("blocks", blocks);
+            row.put("blockBytes", ROOM_BLOCK_BYTES);
+            row.put("waitingBytes", ROOM_WAITING_BYTES);
+            row.put("ms", round1(nanos / 1e6));
+            row.put("madvise", madvise);
+            row.put("mmap", mmap);
+            row.put("purgedBytes", purged);
+            results.put("makingRoom", row);
+            verdicts.add(String.format("INFO making room for %d x %,d B among %s of retired small pages: %,d madvise,"
+                    + " %s purged", blocks, ROOM_BLOCK_BYTES, mib(ROOM_WAITING_BYTES), madvise, mib(purged)));
+            for (long address : addresses) {
+                heap.freeAddress(address);
+            }
+        }
     }
 
     private static void iterate(Heap heap, long size, int i) {
