@@ -129,6 +129,56 @@ class PurgeTest {
     }
 
     /**
+     * Fresh commits exchanged for retired memory take the oldest retired page and its retired
+     * neighbours, up to a MiB, in one call, and the next commits draw on what went beyond their
+     * bytes: 16 MiB of small pages retired in address order, then two blocks of six pages' size.
+     */
+    @Test
+    void commitsExchangedForRetiredPagesTakeTheirNeighboursInOneCall() {
+        try (Heap heap = Heap.builder().name("exchange").purgeDelay(Duration.ofHours(1)).build()) {
+            int pages = 256;
+            int perPage = 8;
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < pages * perPage; i++) {
+                blocks.add(heap.malloc(8 * KIB).fill((byte) 1));
+            }
+            blocks.forEach(heap::free);
+            HeapStats before = heap.stats();
+
+            MemorySegment first = heap.malloc(6 * 64 * KIB).fill((byte) 2);
+
+            HeapStats afterFirst = heap.stats();
+            long calls = afterFirst.madviseCalls() - before.madviseCalls();
+            long purged = afterFirst.purgedBytes() - before.purgedBytes();
+            assertTrue(calls == 1, calls + " madvise calls to exchange 384 KiB for adjacent retired pages\n" + afterFirst.toText());
+            assertTrue(purged >= 6 * 64 * KIB && purged <= MIB, purged + " B purged for a 384 KiB commit\n" + afterFirst.toText());
+
+            MemorySegment second = heap.malloc(6 * 64 * KIB).fill((byte) 3);
+
+            HeapStats afterSecond = heap.stats();
+            long moreCalls = afterSecond.madviseCalls() - afterFirst.madviseCalls();
+            long morePurged = afterSecond.purgedBytes() - afterFirst.purgedBytes();
+            assertTrue(moreCalls <= 1 && purged + morePurged <= 2 * MIB - 6 * 64 * KIB + 64 * KIB,
+                    moreCalls + " more calls, " + morePurged + " B more purged\n" + afterSecond.toText());
+            assertEquals(-1, firstByteNot(first, (byte) 2));
+            assertEquals(-1, firstByteNot(second, (byte) 3));
+            heap.free(first);
+            heap.free(second);
+            heap.check();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    private static long firstByteNot(MemorySegment block, byte value) {
+        for (long i = 0; i < block.byteSize(); i++) {
+            if (block.get(ValueLayout.JAVA_BYTE, i) != value) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
      * A span that no region has free slices for is made from the retired pages over one run of
      * slices, and only those are purged: two regions of small pages, every eighth kept in use, the
      * rest retired in random order, then a block of six pages' size. Purging the oldest retired

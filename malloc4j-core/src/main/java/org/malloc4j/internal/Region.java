@@ -259,6 +259,43 @@ final class Region {
         return firstUsed(first, (int) ((to - from) >>> SLICE_SHIFT)) < 0;
     }
 
+    /**
+     * The retired pages beside {@code page}, after it and then before it, passing over free slices,
+     * while their committed bytes fit in {@code budget}; under the span lock.
+     *
+     * @return the pages, each once; not {@code page}
+     */
+    List<Page> retiredNeighbours(Page page, long budget) {
+        List<Page> pages = new ArrayList<>();
+        long left = budget;
+        int end = Math.min(SLICES, sliceOwner.length);  // past the map, every slice is free
+        for (int slice = page.firstSlice + page.sliceCount; slice < end; ) {
+            Page next = isFree(slice) ? null : sliceOwner[slice];
+            if (next == null) {
+                slice++;
+            } else if (next.pooled && next.commitEnd <= left) {
+                pages.add(next);
+                left -= next.commitEnd;
+                slice = next.firstSlice + next.sliceCount;
+            } else {
+                break;
+            }
+        }
+        for (int slice = page.firstSlice - 1; slice >= 0; ) {
+            Page previous = isFree(slice) ? null : sliceOwner[slice];
+            if (previous == null) {
+                slice--;
+            } else if (previous.pooled && previous.commitEnd <= left) {
+                pages.add(previous);
+                left -= previous.commitEnd;
+                slice = previous.firstSlice - 1;
+            } else {
+                break;
+            }
+        }
+        return pages;
+    }
+
     /** @return the retired pages over slices {@code [first, first + count)}, each once */
     List<Page> retiredPagesIn(int first, int count) {
         List<Page> pages = new ArrayList<>();

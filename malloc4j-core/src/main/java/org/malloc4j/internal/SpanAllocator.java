@@ -651,12 +651,12 @@ final class SpanAllocator {
      * @return the committed bytes it took: the tail, or all the span had
      */
     private long releasePooledTail(Page page, long excess) {
-        long tail = roundUp(Math.max(excess, 1), RETAINED_TAIL_STEP);
-        if (tail >= page.commitEnd || page.holeBytes != 0) {
+        if (takesWhole(page, excess)) {
             long had = page.commitEnd;
             release(page);
             return had;
         }
+        long tail = roundUp(Math.max(excess, 1), RETAINED_TAIL_STEP);
         long keep = page.commitEnd - tail;
         decommitRange(page, keep, page.commitEnd);
         // Memory from keep on reads as zeros again; cleanFrom stays where it was, which only errs
@@ -742,9 +742,42 @@ final class SpanAllocator {
         long owed = Math.max(0, Math.min(bytes - ahead, pooledCommitted - DIRTY_FLOOR));
         long purged = 0;
         while (purged < owed && !pool.isEmpty()) {
-            purged += releasePooledTail(takeOldest(), owed - purged);
+            Page oldest = takeOldest();
+            long remaining = owed - purged;
+            purged += takesWhole(oldest, remaining)
+                    ? releaseWithNeighbours(oldest, Math.max(remaining, Math.min(RETAINED_TAIL_STEP, pooledCommitted - DIRTY_FLOOR)))
+                    : releasePooledTail(oldest, remaining);
         }
         purgedAhead += Math.max(0, purged - owed);
+    }
+
+    /**
+     * Releases a retired page whole, and with it the retired pages next to it (over free slices
+     * too) while they fit in {@code budget} committed bytes, in one {@code madvise} where they
+     * touch: the commits that follow take what went beyond their own bytes from
+     * {@link #purgedAhead}. Exchanged one page at a time, 200 blocks of 300,000 B allocated among
+     * 1 GiB of retired small pages made about 1.7 calls each for the exchange alone.
+     *
+     * @return the committed bytes released
+     */
+    private long releaseWithNeighbours(Page page, long budget) {
+        List<Page> pages = page.region.retiredNeighbours(page, budget - page.commitEnd);
+        long had = page.commitEnd;
+        for (Page neighbour : pages) {
+            uncounted(neighbour);
+            had += neighbour.commitEnd;
+        }
+        if (!pages.isEmpty()) {
+            pool.removeIf(pooled -> !pooled.pooled);
+        }
+        pages.add(page);
+        releaseInRuns(pages, Long.MAX_VALUE, Integer.MAX_VALUE);
+        return had;
+    }
+
+    /** @return whether {@link #releasePooledTail} releases {@code page} whole for {@code excess} bytes */
+    private static boolean takesWhole(Page page, long excess) {
+        return roundUp(Math.max(excess, 1), RETAINED_TAIL_STEP) >= page.commitEnd || page.holeBytes != 0;
     }
 
     /** @param large take only spans that held a large block, so pages of blocks keep theirs */
