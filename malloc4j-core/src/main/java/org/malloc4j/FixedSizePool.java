@@ -2,10 +2,13 @@ package org.malloc4j;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.MemoryMisuseException.Kind;
 import org.malloc4j.internal.BlockHolder;
+import org.malloc4j.internal.HandedOutTally;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
 import org.malloc4j.internal.StackCapture;
@@ -39,6 +42,12 @@ import org.malloc4j.internal.StackCapture;
  * heap's {@linkplain Heap.Builder#sampleInterval sampling interval}, and a report on another block
  * says it was not sampled. A use after {@link #close()} names where the pool was closed. Recording
  * costs two stack walks a block; in {@link CheckMode#FAST} nothing is recorded.
+ *
+ * <p>A pool left open leaks its pages, which {@link Heap#leaks()} reports with the pool's name. For
+ * each leaked page it also says which of the pool's blocks inside it are still handed out (taken and
+ * not freed), grouped by the stack of the {@link #allocate()} that took them, and counts those whose
+ * take was not recorded ({@link LeakReport.Site#handedOut()}). Only the report pays for this: it
+ * reads each leaked page's bookkeeping, under the pool's lock when the pool has one.
  *
  * <h2>Lifetime</h2>
  * Segments from {@link #allocate()} live until {@link #close()}, which makes all of them
@@ -89,6 +98,12 @@ public final class FixedSizePool implements AutoCloseable {
     /** Whether the heap records only the sampled blocks, which a report on another block must say. */
     private final boolean sampled;
     private final PoolPageTable table;
+    /**
+     * In a checked mode, the pages by base address for leak reports, which read them on any thread,
+     * without the lock of a pool that has none (the table cannot be read while it changes); null in
+     * fast mode, whose reports list no page.
+     */
+    private final Map<Long, PoolPage> pagesForReports;
     /** Head of the doubly linked list of pages with room. */
     private PoolPage withRoom;
     private int emptyPages;
@@ -100,7 +115,6 @@ public final class FixedSizePool implements AutoCloseable {
     private FixedSizePool(Builder builder, long stride, int blocksPerPage, long pageAlignment) {
         this.heap = builder.heap;
         this.name = builder.name;
-        this.holder = new BlockHolder("FixedSizePool '" + name + "'");
         this.blockByteSize = builder.blockByteSize;
         this.blockByteAlignment = builder.blockByteAlignment;
         this.stride = stride;
@@ -111,6 +125,8 @@ public final class FixedSizePool implements AutoCloseable {
         this.recordsBlocks = heap.checkMode() != CheckMode.FAST;
         this.sampled = heap.checkMode() == CheckMode.SAMPLED;
         this.table = new PoolPageTable(pageAlignment);
+        this.pagesForReports = recordsBlocks ? new ConcurrentHashMap<>() : null;
+        this.holder = new BlockHolder("FixedSizePool '" + name + "'", recordsBlocks ? this::tallyHandedOut : null);
         heap.attach(this);
     }
 
@@ -231,6 +247,9 @@ public final class FixedSizePool implements AutoCloseable {
         Arena arena = Arena.ofShared();
         PoolPage page = new PoolPage(base, arena, Os.segment(base, byteSize, arena), blocksPerPage, stride);
         table.add(page);
+        if (pagesForReports != null) {
+            pagesForReports.put(base, page);
+        }
         link(page);
         emptyPages++;
         return page;
@@ -302,7 +321,7 @@ public final class FixedSizePool implements AutoCloseable {
     private void retire(PoolPage page) {
         if (emptyPages > 0 && closeArena(page)) {
             unlink(page);
-            table.remove(page);
+            forget(page);
             MemoryMisuseException damage = heap.releaseOwned(page.base);
             if (damage != null) {
                 throw damage;
@@ -310,6 +329,31 @@ public final class FixedSizePool implements AutoCloseable {
             return;
         }
         emptyPages++;
+    }
+
+    /** Drops a page going back to the heap from the tables that find it. */
+    private void forget(PoolPage page) {
+        table.remove(page);
+        if (pagesForReports != null) {
+            pagesForReports.remove(page.base);
+        }
+    }
+
+    /**
+     * For a leak report, on any thread: adds to {@code tally} the blocks still handed out from the
+     * page at {@code pageBase}, if this pool still holds it. Under the lock of a thread-safe pool;
+     * a pool without one is read as it is, as {@link PoolPage#tallyLive} allows.
+     */
+    private void tallyHandedOut(long pageBase, HandedOutTally tally) {
+        lock();
+        try {
+            PoolPage page = pagesForReports.get(pageBase);
+            if (page != null) {
+                page.tallyLive(tally, blockByteSize);
+            }
+        } finally {
+            unlock();
+        }
     }
 
     /** @return whether the page's arena closed; false while a downcall holds a segment of it */
@@ -415,7 +459,7 @@ public final class FixedSizePool implements AutoCloseable {
      */
     private MemoryMisuseException giveBack(PoolPage page) {
         unlink(page);
-        table.remove(page);
+        forget(page);
         liveBlocks -= page.live();
         if (page.isEmpty()) {
             emptyPages--;

@@ -594,6 +594,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * closed, the report is of the blocks live when it closed: what it leaked, which
      * {@link #stats()} keeps counting too.
      *
+     * <p>A {@link FixedSizePool} left open leaks its pages; for them the report also says which of
+     * the pool's blocks are still handed out, by where they were taken, and how many of those the
+     * pool did not record ({@link LeakReport.Site#handedOut()}).
+     *
+     * <p>May be called on any thread while others use the heap and its pools, and never throws for
+     * what they do meanwhile: a block allocated or freed during the call may be in the report or
+     * not. A thread-safe pool is read under its lock, for a moment, so what the report says of each
+     * of its pages is exact; a pool that is not thread-safe is read without one, so a block it hands
+     * out or takes back on another thread during the call may be counted or not, and one it is
+     * handing out may count as not recorded.
+     *
      * @return the report, empty when nothing is live (or nothing is tracked)
      */
     public LeakReport leaks() {

@@ -9,7 +9,12 @@ import java.util.List;
  *
  * <p>A block that a scope, bump arena, fixed-size pool or growable array holds (a pool's page, an
  * arena's chunk, an array's storage) is reported whole, with its holder: such a leak is a holder
- * left open, which its {@code close()} would have freed.
+ * left open, which its {@code close()} would have freed. Of a pool's pages, the report also says
+ * which of the pool's blocks inside them are still handed out ({@link Site#handedOut()}), by where
+ * they were taken: the program's own {@link FixedSizePool#allocate()} calls that leaked.
+ *
+ * <p>A report is immutable, and may be read on any thread. It is a snapshot taken while other
+ * threads may go on using the heap, as {@link Heap#leaks()} says.
  *
  * @param blocks live blocks found
  * @param bytes their requested bytes in total
@@ -29,11 +34,53 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      *     of the heap's own API
      * @param holders how many holders of that name hold the blocks (arrays made in a loop are many);
      *     0 for blocks of the heap's own API
+     * @param handsOutBlocks whether the holder hands out blocks of its own from inside these blocks
+     *     and the report says which are still out: true for a {@link FixedSizePool}'s pages, false
+     *     for every other site
+     * @param handedOut when {@code handsOutBlocks}, the holder's blocks inside these blocks that were
+     *     handed out and not given back, grouped by where they were taken, largest first, the group
+     *     of blocks whose take was not recorded last; empty when none is handed out (the blocks are
+     *     only held by the holder left open), and always empty when not {@code handsOutBlocks}
      */
-    public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders) {
+    public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders,
+            boolean handsOutBlocks, List<HandedOut> handedOut) {
+        /**
+         * Keeps an immutable copy of {@code handedOut}.
+         *
+         * @throws NullPointerException if {@code handedOut} is null or holds null
+         */
+        public Site {
+            handedOut = List.copyOf(handedOut);
+        }
+
+        /**
+         * A site of blocks whose holder hands out none of its own from inside them (every holder but a
+         * pool), as sites were before reports said which of a pool's blocks are handed out: neither
+         * {@code handsOutBlocks} nor any {@code handedOut}.
+         *
+         * @param blocks how many blocks leaked from here
+         * @param bytes their requested bytes
+         * @param stack the allocation stack, innermost frame first
+         * @param heldBy what holds the blocks, as reports name it; empty for blocks of the heap's own API
+         * @param holders how many holders of that name hold the blocks; 0 for blocks of the heap's own API
+         */
+        public Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders) {
+            this(blocks, bytes, stack, heldBy, holders, false, List.of());
+        }
+
         /** A site of blocks of the heap's own API, which nothing holds. */
         public Site(long blocks, long bytes, List<StackTraceElement> stack) {
             this(blocks, bytes, stack, "", 0);
+        }
+
+        /** @return how many of the holder's blocks are still handed out, the sum of {@link #handedOut()}'s */
+        public long handedOutBlocks() {
+            return handedOut.stream().mapToLong(HandedOut::blocks).sum();
+        }
+
+        /** @return their bytes, the sum of {@link #handedOut()}'s */
+        public long handedOutBytes() {
+            return handedOut.stream().mapToLong(HandedOut::bytes).sum();
         }
 
         /**
@@ -48,6 +95,31 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
                     ? " held by " + holders + " holders named " + heldBy
                             + ", none of them closed (closing them frees them),"
                     : " held by " + heldBy + ", which was not closed (closing it frees them),";
+        }
+    }
+
+    /**
+     * Blocks a holder handed out from inside a site's blocks (a pool's blocks, from its pages) and
+     * did not get back, taken at one place, or taken where nothing recorded it.
+     *
+     * @param blocks how many, at least 1
+     * @param bytes their bytes: each block's size as the holder hands it out
+     *     ({@link FixedSizePool#blockByteSize()})
+     * @param stack where they were taken, innermost frame first, malloc4j's own frames left out;
+     *     empty when not {@code recorded}
+     * @param recorded whether the holder recorded where these blocks were taken: false for the one
+     *     group of blocks it did not record, which {@link CheckMode#SAMPLED} mode leaves out of its
+     *     sample (and a block taken on another thread at the moment the report read its pool, see
+     *     {@link Heap#leaks()})
+     */
+    public record HandedOut(long blocks, long bytes, List<StackTraceElement> stack, boolean recorded) {
+        /**
+         * Keeps an immutable copy of {@code stack}.
+         *
+         * @throws NullPointerException if {@code stack} is null or holds null
+         */
+        public HandedOut {
+            stack = List.copyOf(stack);
         }
     }
 

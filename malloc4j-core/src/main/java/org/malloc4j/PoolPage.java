@@ -2,12 +2,14 @@ package org.malloc4j;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.malloc4j.internal.HandedOutTally;
 
 /**
  * One page of a {@link FixedSizePool}: {@code capacity} blocks, {@code stride} bytes apart, in one
- * block of the heap. Not thread-safe; the pool guards it.
+ * block of the heap. Not thread-safe; the pool guards it, except from {@link #tallyLive}, which a
+ * leak report calls on any thread.
  *
  * <h2>Block states, all out of band</h2>
  * Block {@code i} is
@@ -42,9 +44,10 @@ final class PoolPage {
     private int live;
     /**
      * In a checked mode, who took and gave back each recorded block, by index; null until the page's
-     * first record (always, in fast mode). A map, not an array, as sampled mode records few blocks.
+     * first record (always, in fast mode). A map, not an array, as sampled mode records few blocks;
+     * concurrent, and volatile, so a leak report may read it while a pool without a lock is in use.
      */
-    private Map<Integer, PoolBlockRecord> records;
+    private volatile Map<Integer, PoolBlockRecord> records;
 
     /** Links in the pool's list of pages with room; {@code listed} says whether the page is in it. */
     PoolPage previous;
@@ -117,19 +120,44 @@ final class PoolPage {
      * when the take was not recorded, so an earlier take's stacks never stand for this one.
      */
     void recordTake(int index, PoolBlockRecord record) {
+        Map<Integer, PoolBlockRecord> byIndex = records;
         if (record != null) {
-            if (records == null) {
-                records = new HashMap<>();
+            if (byIndex == null) {
+                byIndex = new ConcurrentHashMap<>();
+                records = byIndex;
             }
-            records.put(index, record);
-        } else if (records != null) {
-            records.remove(index);
+            byIndex.put(index, record);
+        } else if (byIndex != null && byIndex.get(index) != null) {
+            // Looked up first: removing a key that is not there locks the key's bin, and in sampled
+            // mode most takes are not recorded.
+            byIndex.remove(index);
         }
     }
 
     /** @return the record of block {@code index}'s latest take, or null if it was not recorded */
     PoolBlockRecord recordOf(int index) {
-        return records == null ? null : records.get(index);
+        Map<Integer, PoolBlockRecord> byIndex = records;
+        return byIndex == null ? null : byIndex.get(index);
+    }
+
+    /**
+     * Adds each live block to {@code tally}, with where it was taken when that was recorded. Under
+     * the pool's lock the answer is exact. Without it (a pool that is not thread-safe, read by a
+     * leak report on another thread), it reads only fields that cannot throw whatever state they are
+     * caught in: a block taken or given back meanwhile may be counted or not, and a block taken at
+     * that moment counts as not recorded rather than with the stack of its previous take.
+     *
+     * @param blockByteSize each block's size in bytes, as the pool hands it out
+     */
+    void tallyLive(HandedOutTally tally, long blockByteSize) {
+        Map<Integer, PoolBlockRecord> byIndex = records;
+        int handedOut = Math.min(bump, capacity);
+        for (int index = 0; index < handedOut; index++) {
+            if (isLive(index)) {
+                PoolBlockRecord record = byIndex == null ? null : byIndex.get(index);
+                tally.add(record == null || record.isGivenBack() ? null : record.takeStack, blockByteSize);
+            }
+        }
     }
 
     /** @return whether block {@code index} was handed out and not freed since */

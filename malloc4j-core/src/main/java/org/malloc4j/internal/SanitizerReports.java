@@ -153,6 +153,8 @@ public final class SanitizerReports {
         long blocks;
         long bytes;
         final Set<BlockHolder> holders = Collections.newSetFromMap(new IdentityHashMap<>());
+        /** The blocks the holders handed out from inside these and did not get back; null if they hand out none. */
+        HandedOutTally handedOut;
     }
 
     static LeakReport leaks(List<BlockRecord> live, String heap) {
@@ -169,12 +171,14 @@ public final class SanitizerReports {
             group.bytes += block.byteSize;
             if (holder != null) {
                 group.holders.add(holder);
+                tallyHandedOut(block, holder, group);
             }
             bytes += block.byteSize;
         }
         List<LeakReport.Site> list = new ArrayList<>();
         sites.forEach((key, group) -> list.add(new LeakReport.Site(group.blocks, group.bytes,
-                List.copyOf(key.stack()), key.heldBy(), group.holders.size())));
+                List.copyOf(key.stack()), key.heldBy(), group.holders.size(), group.handedOut != null,
+                group.handedOut == null ? List.of() : group.handedOut.groups())));
         list.sort(Comparator.comparingLong(LeakReport.Site::bytes).reversed());
         if (list.isEmpty()) {
             return new LeakReport(0, 0, List.of(), "");
@@ -184,11 +188,50 @@ public final class SanitizerReports {
         for (LeakReport.Site site : list) {
             text.append(stack("Direct leak of " + site.bytes() + " byte(s) in " + site.blocks() + " object(s)"
                     + site.heldByWords() + " allocated from:", site.stack().toArray(StackTraceElement[]::new)));
+            if (site.handsOutBlocks()) {
+                text.append(handedOut(site));
+            }
             text.append('\n');
         }
         text.append("SUMMARY: malloc4j: ").append(bytes).append(" byte(s) leaked in ").append(live.size())
                 .append(" allocation(s).");
         return new LeakReport(live.size(), bytes, List.copyOf(list), text.toString());
+    }
+
+    /** Asks a holder that hands out blocks from inside {@code block} which of them are still out. */
+    private static void tallyHandedOut(BlockRecord block, BlockHolder holder, LeakGroup group) {
+        HandedOutBlocks handedOut = holder.handedOut();
+        if (handedOut != null) {
+            if (group.handedOut == null) {
+                group.handedOut = new HandedOutTally();
+            }
+            handedOut.tally(block.address, group.handedOut);
+        }
+    }
+
+    /**
+     * @return what a leak of a pool's pages says of the pool's blocks in them: how many are still
+     *     handed out, then each group with its stack laid out as the leak's own, its heading indented
+     *     so the groups read as part of that leak
+     */
+    private static String handedOut(LeakReport.Site site) {
+        String them = site.blocks() == 1 ? "it" : "them";
+        if (site.handedOut().isEmpty()) {
+            return "  No block inside " + them + " is handed out: only the open holder keeps " + them + ".\n";
+        }
+        StringBuilder text = new StringBuilder("  ").append(site.handedOutBytes()).append(" byte(s) in ")
+                .append(site.handedOutBlocks()).append(" block(s) inside ").append(them)
+                .append(" still handed out by ").append(site.heldBy()).append(", never given back:\n");
+        for (LeakReport.HandedOut group : site.handedOut()) {
+            String count = "  " + group.bytes() + " byte(s) in " + group.blocks() + " block(s)";
+            if (group.recorded()) {
+                text.append(stack(count + " taken from:", group.stack().toArray(StackTraceElement[]::new)));
+            } else {
+                text.append(count).append(" whose take was not recorded (sampled mode records one block in the")
+                        .append(" heap's sampleInterval)\n");
+            }
+        }
+        return text.toString();
     }
 
     /**

@@ -1,0 +1,19 @@
+package org.malloc4j.internal;
+
+/**
+ * What a holder that hands out blocks of its own from inside the heap blocks it holds (a pool, from
+ * its pages) tells a leak report about them: which are still handed out, and where each was taken.
+ */
+@FunctionalInterface
+public interface HandedOutBlocks {
+    /**
+     * Adds to {@code tally} each block handed out from inside the held block at {@code heldAddress}
+     * and not given back; nothing if the holder no longer holds a block there (it gave it back
+     * since the report listed it).
+     *
+     * @implSpec Called by a leak report, on any thread, while other threads may be using the holder:
+     *     it must not throw, nor wait for anything but a short lock, and must only read the holder's
+     *     bookkeeping on the Java heap, never the blocks' memory, which may be unmapped meanwhile.
+     */
+    void tally(long heldAddress, HandedOutTally tally);
+}
