@@ -139,13 +139,14 @@ public final class BumpArena implements Arena {
     /**
      * Carves a slice. Its contents are unspecified (see the class documentation).
      *
+     * <p>{@link Arena#allocate} promises that no two returned segments overlap; a bump arena keeps
+     * that promise only until {@code reset} or {@code rewind} frees memory for reuse.
+     *
      * @param byteSize the size in bytes, 0 or more
      * @param byteAlignment any positive power of two
      * @return a native segment of exactly {@code byteSize} bytes whose address is a multiple of
      *     {@code byteAlignment}, whose scope is {@link #scope()}, overlapping no other live slice
      *     (one not freed for reuse since by {@link #reset()} or {@link #rewind(Mark) rewind})
-     * @apiNote {@link Arena#allocate} promises that no two returned segments overlap; a bump arena
-     *     keeps that promise only until {@code reset} or {@code rewind} frees memory for reuse.
      * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
      *     positive power of two
      * @throws IllegalStateException if this arena is closed, or it needs a chunk and the heap is closed

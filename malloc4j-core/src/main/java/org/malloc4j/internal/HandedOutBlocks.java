@@ -11,9 +11,9 @@ public interface HandedOutBlocks {
      * and not given back; nothing if the holder no longer holds a block there (it gave it back
      * since the report listed it).
      *
-     * @implSpec Called by a leak report, on any thread, while other threads may be using the holder:
-     *     it must not throw, nor wait for anything but a short lock, and must only read the holder's
-     *     bookkeeping on the Java heap, never the blocks' memory, which may be unmapped meanwhile.
+     * <p>A leak report calls it on any thread, while other threads may be using the holder: it must
+     * not throw, nor wait for anything but a short lock, and must only read the holder's bookkeeping
+     * on the Java heap, never the blocks' memory, which may be unmapped meanwhile.
      */
     void tally(long heldAddress, HandedOutTally tally);
 }
