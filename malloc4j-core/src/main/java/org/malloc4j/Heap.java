@@ -600,10 +600,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *
      * <p>May be called on any thread while others use the heap and its pools, and never throws for
      * what they do meanwhile: a block allocated or freed during the call may be in the report or
-     * not. A thread-safe pool is read under its lock, for a moment, so what the report says of each
-     * of its pages is exact; a pool that is not thread-safe is read without one, so a block it hands
-     * out or takes back on another thread during the call may be counted or not, and one it is
-     * handing out may count as not recorded.
+     * not, and a block that a scope, arena, pool or array is taking from the heap at that moment may
+     * be listed as the heap API's own. A page a pool gives back during the call is left out. A
+     * thread-safe pool is read under its lock for as long as it takes to copy where its live blocks
+     * were taken, so what the report says of each of its pages is exact at that moment; a pool that
+     * is not thread-safe is read without one, so a block it hands out or takes back on another
+     * thread during the call may be counted or not, and one it is handing out may count as not
+     * recorded.
      *
      * @return the report, empty when nothing is live (or nothing is tracked)
      */

@@ -34,29 +34,33 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      *     of the heap's own API
      * @param holders how many holders of that name hold the blocks (arrays made in a loop are many);
      *     0 for blocks of the heap's own API
-     * @param handsOutBlocks whether the holder hands out blocks of its own from inside these blocks
-     *     and the report says which are still out: true for a {@link FixedSizePool}'s pages, false
-     *     for every other site
-     * @param handedOut when {@code handsOutBlocks}, the holder's blocks inside these blocks that were
-     *     handed out and not given back, grouped by where they were taken, largest first, the group
-     *     of blocks whose take was not recorded last; empty when none is handed out (the blocks are
-     *     only held by the holder left open), and always empty when not {@code handsOutBlocks}
+     * @param poolPages whether these blocks are a {@link FixedSizePool}'s pages, of which the report
+     *     says which of the pool's blocks are still handed out; false for every other site
+     * @param handedOut when {@code poolPages}, the pool's blocks inside these pages that were handed
+     *     out and not given back, grouped by where they were taken, largest first, the group of
+     *     blocks whose take was not recorded last; empty when none is handed out (the pages are only
+     *     held by the pool left open), and always empty when not {@code poolPages}
      */
     public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders,
-            boolean handsOutBlocks, List<HandedOut> handedOut) {
+            boolean poolPages, List<HandedOut> handedOut) {
         /**
          * Keeps an immutable copy of {@code handedOut}.
          *
          * @throws NullPointerException if {@code handedOut} is null or holds null
+         * @throws IllegalArgumentException if {@code handedOut} is not empty but {@code poolPages} is
+         *     false
          */
         public Site {
             handedOut = List.copyOf(handedOut);
+            if (!poolPages && !handedOut.isEmpty()) {
+                throw new IllegalArgumentException("only pool pages have blocks handed out: " + handedOut);
+            }
         }
 
         /**
          * A site of blocks whose holder hands out none of its own from inside them (every holder but a
          * pool), as sites were before reports said which of a pool's blocks are handed out: neither
-         * {@code handsOutBlocks} nor any {@code handedOut}.
+         * {@code poolPages} nor any {@code handedOut}.
          *
          * @param blocks how many blocks leaked from here
          * @param bytes their requested bytes
@@ -117,9 +121,19 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
          * Keeps an immutable copy of {@code stack}.
          *
          * @throws NullPointerException if {@code stack} is null or holds null
+         * @throws IllegalArgumentException if {@code blocks < 1}, {@code bytes < 0}, or {@code stack}
+         *     is empty when {@code recorded} or not empty when not
          */
         public HandedOut {
             stack = List.copyOf(stack);
+            if (blocks < 1 || bytes < 0) {
+                throw new IllegalArgumentException("blocks must be positive and bytes not negative: blocks="
+                        + blocks + ", bytes=" + bytes);
+            }
+            if (recorded == stack.isEmpty()) {
+                throw new IllegalArgumentException(recorded ? "a recorded take needs its stack"
+                        : "a take that was not recorded has no stack: " + stack);
+            }
         }
     }
 

@@ -2,13 +2,14 @@ package org.malloc4j;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.malloc4j.internal.HandedOutTally;
 
 /**
  * One page of a {@link FixedSizePool}: {@code capacity} blocks, {@code stride} bytes apart, in one
- * block of the heap. Not thread-safe; the pool guards it, except from {@link #tallyLive}, which a
+ * block of the heap. Not thread-safe; the pool guards it, except from {@link #liveTakes}, which a
  * leak report calls on any thread.
  *
  * <h2>Block states, all out of band</h2>
@@ -141,23 +142,24 @@ final class PoolPage {
     }
 
     /**
-     * Adds each live block to {@code tally}, with where it was taken when that was recorded. Under
-     * the pool's lock the answer is exact. Without it (a pool that is not thread-safe, read by a
-     * leak report on another thread), it reads only fields that cannot throw whatever state they are
-     * caught in: a block taken or given back meanwhile may be counted or not, and a block taken at
-     * that moment counts as not recorded rather than with the stack of its previous take.
-     *
-     * @param blockByteSize each block's size in bytes, as the pool hands it out
+     * Where each live block was taken, in block order: its take's stack, or null when the take was
+     * not recorded. Under the pool's lock the answer is exact. Without it (a pool that is not
+     * thread-safe, read by a leak report on another thread), it reads only fields that cannot throw
+     * whatever state they are caught in: a block taken or given back meanwhile may be listed or not,
+     * and a block taken at that moment is listed as not recorded rather than with the stack of its
+     * previous take.
      */
-    void tallyLive(HandedOutTally tally, long blockByteSize) {
+    List<StackTraceElement[]> liveTakes() {
         Map<Integer, PoolBlockRecord> byIndex = records;
         int handedOut = Math.min(bump, capacity);
+        List<StackTraceElement[]> takes = new ArrayList<>();
         for (int index = 0; index < handedOut; index++) {
             if (isLive(index)) {
                 PoolBlockRecord record = byIndex == null ? null : byIndex.get(index);
-                tally.add(record == null || record.isGivenBack() ? null : record.takeStack, blockByteSize);
+                takes.add(record == null || record.isGivenBack() ? null : record.takeStack);
             }
         }
+        return takes;
     }
 
     /** @return whether block {@code index} was handed out and not freed since */

@@ -51,22 +51,8 @@ class PurgeTest {
     @Test
     void adjacentRetiredPagesGoBackInOneCallARunAndPagesInUseBetweenThemKeepTheirBytes() {
         try (Heap heap = Heap.builder().name("runs").purgeDelay(Duration.ofHours(1)).build()) {
-            int pages = 64;
-            int perPage = 8;  // 8 KiB blocks fill a 64 KiB page
-            List<MemorySegment> blocks = new ArrayList<>();
-            for (int i = 0; i < pages * perPage; i++) {
-                MemorySegment block = heap.malloc(8 * KIB);
-                Patterns.fill(block, i);
-                blocks.add(block);
-            }
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < blocks.size(); i++) {
-                if ((i / perPage) % 8 != 0) {
-                    order.add(i);
-                }
-            }
-            java.util.Collections.shuffle(order, new java.util.Random(3));
-            order.forEach(i -> heap.free(blocks.get(i)));
+            List<MemorySegment> blocks = smallPages(heap, 64);
+            freeAllButEveryEighthPage(heap, blocks, 3);
             HeapStats before = heap.stats();
 
             heap.trim();
@@ -77,16 +63,7 @@ class PurgeTest {
             // 56 retired pages in 8 runs between the 8 pages in use (the first run may lie apart).
             assertTrue(purged >= 55 * 64 * KIB, after.toText());
             assertTrue(calls <= 10, calls + " madvise calls for 56 retired pages in 8 runs\n" + after.toText());
-            for (int i = 0; i < blocks.size(); i += perPage * 8) {
-                for (int b = i; b < i + perPage; b++) {
-                    assertEquals(-1, Patterns.firstMismatch(blocks.get(b), b, 8 * KIB), "a live block lost its bytes");
-                }
-            }
-            for (int i = 0; i < blocks.size(); i += perPage * 8) {
-                for (int b = i; b < i + perPage; b++) {
-                    heap.free(blocks.get(b));
-                }
-            }
+            checkAndFreeEveryEighthPage(heap, blocks);
             heap.check();
             assertEquals(0, heap.stats().liveBlocks());
         }
@@ -99,16 +76,11 @@ class PurgeTest {
     @Test
     void retiredPagesPartedOnlyByFreeSlicesGoBackInOneCall() {
         try (Heap heap = Heap.builder().name("gaps").purgeDelay(Duration.ofHours(1)).build()) {
-            int pages = 64;
-            int perPage = 8;
-            List<MemorySegment> blocks = new ArrayList<>();
-            for (int i = 0; i < pages * perPage; i++) {
-                blocks.add(heap.malloc(8 * KIB).fill((byte) 1));
-            }
+            List<MemorySegment> blocks = smallPages(heap, 64);
             MemorySegment anchor = heap.malloc(8 * KIB);  // keeps the region mapped through the trims
             for (int parity = 0; parity < 2; parity++) {
                 for (int i = 0; i < blocks.size(); i++) {
-                    if ((i / perPage) % 2 == parity) {
+                    if ((i / PAGE_BLOCKS) % 2 == parity) {
                         heap.free(blocks.get(i));
                     }
                 }
@@ -136,13 +108,7 @@ class PurgeTest {
     @Test
     void commitsExchangedForRetiredPagesTakeTheirNeighboursInOneCall() {
         try (Heap heap = Heap.builder().name("exchange").purgeDelay(Duration.ofHours(1)).build()) {
-            int pages = 256;
-            int perPage = 8;
-            List<MemorySegment> blocks = new ArrayList<>();
-            for (int i = 0; i < pages * perPage; i++) {
-                blocks.add(heap.malloc(8 * KIB).fill((byte) 1));
-            }
-            blocks.forEach(heap::free);
+            smallPages(heap, 256).forEach(heap::free);
             HeapStats before = heap.stats();
 
             MemorySegment first = heap.malloc(6 * 64 * KIB).fill((byte) 2);
@@ -169,6 +135,42 @@ class PurgeTest {
         }
     }
 
+    /** Blocks of 8 KiB, which fill a 64 KiB small page: {@value #PAGE_BLOCKS} a page. */
+    private static final int PAGE_BLOCKS = 8;
+
+    /** @return the blocks of {@code pages} small pages, in address order, each block patterned by its index */
+    private static List<MemorySegment> smallPages(Heap heap, int pages) {
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (int i = 0; i < pages * PAGE_BLOCKS; i++) {
+            MemorySegment block = heap.malloc(8 * KIB);
+            Patterns.fill(block, i);
+            blocks.add(block);
+        }
+        return blocks;
+    }
+
+    /** Frees, in an order drawn from {@code seed}, the blocks of every page but every eighth. */
+    private static void freeAllButEveryEighthPage(Heap heap, List<MemorySegment> blocks, long seed) {
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < blocks.size(); i++) {
+            if ((i / PAGE_BLOCKS) % 8 != 0) {
+                order.add(i);
+            }
+        }
+        java.util.Collections.shuffle(order, new java.util.Random(seed));
+        order.forEach(i -> heap.free(blocks.get(i)));
+    }
+
+    /** Checks that the blocks {@link #freeAllButEveryEighthPage} kept hold their patterns, and frees them. */
+    private static void checkAndFreeEveryEighthPage(Heap heap, List<MemorySegment> blocks) {
+        for (int i = 0; i < blocks.size(); i += PAGE_BLOCKS * 8) {
+            for (int b = i; b < i + PAGE_BLOCKS; b++) {
+                assertEquals(-1, Patterns.firstMismatch(blocks.get(b), b, 8 * KIB), "a live block lost its bytes");
+                heap.free(blocks.get(b));
+            }
+        }
+    }
+
     private static long firstByteNot(MemorySegment block, byte value) {
         for (long i = 0; i < block.byteSize(); i++) {
             if (block.get(ValueLayout.JAVA_BYTE, i) != value) {
@@ -187,22 +189,8 @@ class PurgeTest {
     @Test
     void aSpanThatNeedsRoomPurgesOnlyTheRetiredPagesOverOneRun() {
         try (Heap heap = Heap.builder().name("room").purgeDelay(Duration.ofHours(1)).build()) {
-            int pages = 1024;  // two 32 MiB regions of 64 KiB pages
-            int perPage = 8;
-            List<MemorySegment> blocks = new ArrayList<>();
-            for (int i = 0; i < pages * perPage; i++) {
-                MemorySegment block = heap.malloc(8 * KIB);
-                Patterns.fill(block, i);
-                blocks.add(block);
-            }
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < blocks.size(); i++) {
-                if ((i / perPage) % 8 != 0) {
-                    order.add(i);
-                }
-            }
-            java.util.Collections.shuffle(order, new java.util.Random(5));
-            order.forEach(i -> heap.free(blocks.get(i)));
+            List<MemorySegment> blocks = smallPages(heap, 1024);  // two 32 MiB regions of them
+            freeAllButEveryEighthPage(heap, blocks, 5);
             HeapStats before = heap.stats();
 
             MemorySegment large = heap.malloc(6 * 64 * KIB);
@@ -215,12 +203,7 @@ class PurgeTest {
             assertTrue(purged >= 6 * 64 * KIB && purged <= 7 * 64 * KIB, purged + " B purged for 6 pages\n" + after.toText());
             Patterns.fill(large, -1);
             assertEquals(-1, Patterns.firstMismatch(large, -1, large.byteSize()));
-            for (int i = 0; i < blocks.size(); i += perPage * 8) {
-                for (int b = i; b < i + perPage; b++) {
-                    assertEquals(-1, Patterns.firstMismatch(blocks.get(b), b, 8 * KIB), "a live block lost its bytes");
-                    heap.free(blocks.get(b));
-                }
-            }
+            checkAndFreeEveryEighthPage(heap, blocks);
             heap.free(large);
             heap.check();
             assertEquals(0, heap.stats().liveBlocks());

@@ -8,12 +8,14 @@ package org.malloc4j.internal;
 public interface HandedOutBlocks {
     /**
      * Adds to {@code tally} each block handed out from inside the held block at {@code heldAddress}
-     * and not given back; nothing if the holder no longer holds a block there (it gave it back
-     * since the report listed it).
+     * and not given back.
      *
      * <p>A leak report calls it on any thread, while other threads may be using the holder: it must
      * not throw, nor wait for anything but a short lock, and must only read the holder's bookkeeping
      * on the Java heap, never the blocks' memory, which may be unmapped meanwhile.
+     *
+     * @return false, having added nothing, if the holder no longer holds a block there: it gave it
+     *     back since the report listed it, which then leaves it out
      */
-    void tally(long heldAddress, HandedOutTally tally);
+    boolean tally(long heldAddress, HandedOutTally tally);
 }

@@ -157,22 +157,43 @@ public final class SanitizerReports {
         HandedOutTally handedOut;
     }
 
-    static LeakReport leaks(List<BlockRecord> live, String heap) {
+    /**
+     * @param sampled whether the heap records only sampled blocks: then a pool's blocks whose take
+     *     was not recorded are most of them, and the report says why
+     */
+    static LeakReport leaks(List<BlockRecord> live, String heap, boolean sampled) {
         // Keyed by holder name and stack, as LeakSanitizer groups by stack: a pool's page and a plain
         // block allocated at one line are different leaks, fixed differently, while arrays made in a
         // loop are one, counting its holders.
         Map<LeakSite, LeakGroup> sites = new LinkedHashMap<>();
+        long blocks = 0;
         long bytes = 0;
         for (BlockRecord block : live) {
             BlockHolder holder = block.owner;
             LeakSite key = new LeakSite(holder == null ? "" : holder.name(), Arrays.asList(block.allocStack));
-            LeakGroup group = sites.computeIfAbsent(key, k -> new LeakGroup());
+            LeakGroup group = sites.get(key);
+            HandedOutBlocks handsOut = holder == null ? null : holder.handedOut();
+            HandedOutTally tally = null;
+            if (handsOut != null) {
+                tally = group != null && group.handedOut != null ? group.handedOut : new HandedOutTally();
+                if (!handsOut.tally(block.address, tally)) {
+                    // Given back by its holder since the list of live blocks was taken: no leak.
+                    continue;
+                }
+            }
+            if (group == null) {
+                group = new LeakGroup();
+                sites.put(key, group);
+            }
+            if (tally != null) {
+                group.handedOut = tally;
+            }
             group.blocks++;
             group.bytes += block.byteSize;
             if (holder != null) {
                 group.holders.add(holder);
-                tallyHandedOut(block, holder, group);
             }
+            blocks++;
             bytes += block.byteSize;
         }
         List<LeakReport.Site> list = new ArrayList<>();
@@ -188,50 +209,45 @@ public final class SanitizerReports {
         for (LeakReport.Site site : list) {
             text.append(stack("Direct leak of " + site.bytes() + " byte(s) in " + site.blocks() + " object(s)"
                     + site.heldByWords() + " allocated from:", site.stack().toArray(StackTraceElement[]::new)));
-            if (site.handsOutBlocks()) {
-                text.append(handedOut(site));
+            if (site.poolPages()) {
+                text.append(handedOut(site, sampled));
             }
             text.append('\n');
         }
-        text.append("SUMMARY: malloc4j: ").append(bytes).append(" byte(s) leaked in ").append(live.size())
+        text.append("SUMMARY: malloc4j: ").append(bytes).append(" byte(s) leaked in ").append(blocks)
                 .append(" allocation(s).");
-        return new LeakReport(live.size(), bytes, List.copyOf(list), text.toString());
-    }
-
-    /** Asks a holder that hands out blocks from inside {@code block} which of them are still out. */
-    private static void tallyHandedOut(BlockRecord block, BlockHolder holder, LeakGroup group) {
-        HandedOutBlocks handedOut = holder.handedOut();
-        if (handedOut != null) {
-            if (group.handedOut == null) {
-                group.handedOut = new HandedOutTally();
-            }
-            handedOut.tally(block.address, group.handedOut);
-        }
+        return new LeakReport(blocks, bytes, List.copyOf(list), text.toString());
     }
 
     /**
      * @return what a leak of a pool's pages says of the pool's blocks in them: how many are still
-     *     handed out, then each group with its stack laid out as the leak's own, its heading indented
-     *     so the groups read as part of that leak
+     *     handed out, then each group of them by where it was taken, indented under the leak
      */
-    private static String handedOut(LeakReport.Site site) {
+    private static String handedOut(LeakReport.Site site, boolean sampled) {
         String them = site.blocks() == 1 ? "it" : "them";
         if (site.handedOut().isEmpty()) {
-            return "  No block inside " + them + " is handed out: only the open holder keeps " + them + ".\n";
+            return "  No block inside " + them + " is handed out: only " + site.heldBy() + ", left open, keeps "
+                    + them + ".\n";
         }
-        StringBuilder text = new StringBuilder("  ").append(site.handedOutBytes()).append(" byte(s) in ")
-                .append(site.handedOutBlocks()).append(" block(s) inside ").append(them)
-                .append(" still handed out by ").append(site.heldBy()).append(", never given back:\n");
+        StringBuilder text = new StringBuilder("  Inside ").append(them).append(", ").append(site.handedOutBytes())
+                .append(" byte(s) in ").append(site.handedOutBlocks()).append(" block(s) of ").append(site.heldBy())
+                .append(" still handed out, never given back:\n");
         for (LeakReport.HandedOut group : site.handedOut()) {
-            String count = "  " + group.bytes() + " byte(s) in " + group.blocks() + " block(s)";
+            String count = "    " + group.bytes() + " byte(s) in " + group.blocks() + " block(s)";
             if (group.recorded()) {
-                text.append(stack(count + " taken from:", group.stack().toArray(StackTraceElement[]::new)));
+                text.append(indented(stack(count + " taken from:", group.stack().toArray(StackTraceElement[]::new))));
             } else {
-                text.append(count).append(" whose take was not recorded (sampled mode records one block in the")
-                        .append(" heap's sampleInterval)\n");
+                text.append(count).append(" whose take was not recorded (").append(sampled
+                        ? "sampled mode records one block in the heap's sampleInterval"
+                        : "taken on another thread while this report read the pool, which has no lock").append(")\n");
             }
         }
         return text.toString();
+    }
+
+    /** @return {@link #stack}'s frames moved four spaces right, under an indented heading */
+    private static String indented(String stack) {
+        return stack.replace("\n    #", "\n        #").replace("\n    (no frames", "\n        (no frames");
     }
 
     /**

@@ -636,8 +636,9 @@ public final class Malloc4jExtension
                                 + "here before it)").append(newHolders(site, previous).heldByWords())
                         .append(" allocated from:\n");
             }
-            for (int i = 0; i < site.stack().size(); i++) {
-                text.append("    #").append(i).append(' ').append(site.stack().get(i)).append('\n');
+            appendFrames(text, site.stack(), "    ");
+            if (previous == null) {
+                appendHandedOut(text, site);
             }
             text.append('\n');
         }
@@ -649,6 +650,30 @@ public final class Malloc4jExtension
                 + ", live in the global heap\n"
                 + "ERROR: malloc4j: detected memory leaks in heap 'global'\n\n" + text
                 + "SUMMARY: malloc4j: " + byteCount + " leaked in " + blocks + " allocation(s).";
+    }
+
+    private static void appendFrames(StringBuilder text, List<StackTraceElement> frames, String indent) {
+        for (int i = 0; i < frames.size(); i++) {
+            text.append(indent).append('#').append(i).append(' ').append(frames.get(i)).append('\n');
+        }
+    }
+
+    /**
+     * Of a new leak of a pool's pages, the pool's blocks inside them still handed out, by where they
+     * were taken, as the heap's own report lists them: the test's own {@code allocate()} calls.
+     */
+    private static void appendHandedOut(StringBuilder text, LeakReport.Site site) {
+        if (!site.poolPages() || site.handedOut().isEmpty()) {
+            return;
+        }
+        text.append("  Inside ").append(site.blocks() == 1 ? "it" : "them").append(", ").append(site.handedOutBytes()).append(" byte(s) in ")
+                .append(site.handedOutBlocks()).append(" block(s) of ").append(site.heldBy())
+                .append(" still handed out, never given back:\n");
+        for (LeakReport.HandedOut group : site.handedOut()) {
+            text.append("    ").append(group.bytes()).append(" byte(s) in ").append(group.blocks()).append(" block(s)")
+                    .append(group.recorded() ? " taken from:\n" : " whose take was not recorded\n");
+            appendFrames(text, group.stack(), "        ");
+        }
     }
 
     /** The sites of {@code report} by stack and holder name, as the report groups them, in its order. */
@@ -664,7 +689,8 @@ public final class Malloc4jExtension
     private static LeakReport.Site newHolders(LeakReport.Site site, LeakReport.Site previous) {
         long before = previous == null ? 0 : previous.holders();
         long holders = site.holders() == 0 ? 0 : Math.max(1, site.holders() - before);
-        return new LeakReport.Site(site.blocks(), site.bytes(), site.stack(), site.heldBy(), holders);
+        return new LeakReport.Site(site.blocks(), site.bytes(), site.stack(), site.heldBy(), holders,
+                site.poolPages(), site.handedOut());
     }
 
     /** @return the first line of the failure of a test that left the blocks {@code stats} counts live */

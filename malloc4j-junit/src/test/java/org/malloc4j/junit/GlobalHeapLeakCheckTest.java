@@ -275,6 +275,22 @@ class GlobalHeapLeakCheckTest {
     }
 
     @Test
+    void aNewLeakOfPoolPagesListsThePoolsBlocksStillHandedOut() {
+        StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
+        StackTraceElement take = new StackTraceElement("ExampleTest", "takes", "ExampleTest.java", 42);
+        LeakReport before = new LeakReport(0, 0, List.of(), "");
+        LeakReport after = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
+                "FixedSizePool 'nodes'", 1, true, List.of(
+                        new LeakReport.HandedOut(3, 48, List.of(take), true),
+                        new LeakReport.HandedOut(1, 16, List.of(), false)))), "");
+        String report = Malloc4jExtension.newLeaks(before, after);
+        assertTrue(report.contains("allocated from:\n    #0 Example.allocate(Example.java:10)\n"
+                + "  Inside it, 64 byte(s) in 4 block(s) of FixedSizePool 'nodes' still handed out, never given back:\n"
+                + "    48 byte(s) in 3 block(s) taken from:\n        #0 ExampleTest.takes(ExampleTest.java:42)\n"
+                + "    16 byte(s) in 1 block(s) whose take was not recorded\n"), report);
+    }
+
+    @Test
     void newBlocksAtASiteThatHoldsFewerBytesAreNotReportedAsZeroBytes() {
         // The test freed a 100-byte block allocated at the site before it and left two 10-byte blocks
         // from there: one block more, 80 bytes fewer.
