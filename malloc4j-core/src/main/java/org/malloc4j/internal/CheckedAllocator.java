@@ -709,7 +709,8 @@ final class CheckedAllocator implements Allocator {
     @Override
     public LeakReport leaks() {
         LeakReport atClose = leaksAtClose;
-        return atClose != null ? atClose : SanitizerReports.leaks(new ArrayList<>(live.values()), name, mode == CheckMode.SAMPLED);
+        return atClose != null ? atClose
+                : SanitizerReports.leaks(new ArrayList<>(live.values()), name, mode == CheckMode.SAMPLED);
     }
 
     // ---- segments ----

@@ -744,9 +744,13 @@ final class SpanAllocator {
         while (purged < owed && !pool.isEmpty()) {
             Page oldest = takeOldest();
             long remaining = owed - purged;
-            purged += takesWhole(oldest, remaining)
-                    ? releaseWithNeighbours(oldest, Math.max(remaining, Math.min(RETAINED_TAIL_STEP, pooledCommitted - DIRTY_FLOOR)))
-                    : releasePooledTail(oldest, remaining);
+            if (takesWhole(oldest, remaining)) {
+                // A MiB at least, as a large span's tail goes, but never below the floor.
+                long budget = Math.max(remaining, Math.min(RETAINED_TAIL_STEP, pooledCommitted - DIRTY_FLOOR));
+                purged += releaseWithNeighbours(oldest, budget);
+            } else {
+                purged += releasePooledTail(oldest, remaining);
+            }
         }
         purgedAhead += Math.max(0, purged - owed);
     }
