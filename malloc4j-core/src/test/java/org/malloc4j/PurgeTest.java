@@ -135,6 +135,52 @@ class PurgeTest {
         }
     }
 
+    /**
+     * A commit at the peak that scavenges the free memory between a thread's live blocks stops
+     * after 1,024 {@code madvise} calls and leaves the rest for the next one, rather than making
+     * them all in one malloc: 4,096 blocks of 4 KiB, every other one freed (2,048 holes, one call
+     * each), then blocks of 256 KiB past the peak.
+     */
+    @Test
+    void aScavengeAtThePeakMakesABoundedNumberOfCallsAMalloc() {
+        try (Heap heap = Heap.builder().name("scavenge").purgeDelay(Duration.ofHours(1)).build()) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 4096; i++) {
+                MemorySegment block = heap.malloc(4 * KIB);
+                Patterns.fill(block, i);
+                blocks.add(block);
+            }
+            for (int i = 1; i < blocks.size(); i += 2) {
+                heap.free(blocks.get(i));
+            }
+            long peak = heap.stats().peakCommittedBytes();
+            long mostCalls = 0;
+            long totalCalls = 0;
+            List<MemorySegment> fresh = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                HeapStats before = heap.stats();
+                fresh.add(heap.malloc(256 * KIB).fill((byte) i));
+                long calls = heap.stats().madviseCalls() - before.madviseCalls();
+                mostCalls = Math.max(mostCalls, calls);
+                totalCalls += calls;
+            }
+            HeapStats after = heap.stats();
+            assertTrue(totalCalls >= 1024, totalCalls + " calls: the peak was not guarded by scavenging\n" + after.toText());
+            assertTrue(mostCalls <= 1024 + 8, mostCalls + " madvise calls in one malloc\n" + after.toText());
+            assertTrue(after.peakCommittedBytes() <= peak + 64 * KIB, "the peak grew from " + peak + "\n" + after.toText());
+            for (int i = 0; i < blocks.size(); i += 2) {
+                assertEquals(-1, Patterns.firstMismatch(blocks.get(i), i, 4 * KIB), "a live block lost its bytes");
+                heap.free(blocks.get(i));
+            }
+            for (int i = 0; i < fresh.size(); i++) {
+                assertEquals(-1, firstByteNot(fresh.get(i), (byte) i));
+                heap.free(fresh.get(i));
+            }
+            heap.check();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     /** Blocks of 8 KiB, which fill a 64 KiB small page: {@value #PAGE_BLOCKS} a page. */
     private static final int PAGE_BLOCKS = 8;
 

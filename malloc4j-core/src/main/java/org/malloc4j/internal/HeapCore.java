@@ -31,6 +31,11 @@ public final class HeapCore implements Allocator {
     /** The least alignment of every block, in bytes. */
     static final long MIN_ALIGNMENT = 16;
     private static final int HEAP_CACHE_SIZE = 64;
+    /**
+     * The {@code madvise} calls a scavenge at the peak makes before it leaves the rest to the next
+     * commit at the peak: 14-105 µs each on this kind of machine, so tens of milliseconds a malloc.
+     */
+    private static final long SCAVENGE_MAX_CALLS = 1024;
     /** How many freed huge blocks {@link #freedHuge} remembers: as many ranges as the span allocator names. */
     private static final int FREED_HUGE_HISTORY = 64;
     /** Entries of {@link #stripeHints}: a fixed table, so it does not grow with virtual threads. */
@@ -209,12 +214,12 @@ public final class HeapCore implements Allocator {
         long before = spans.committed.get();
         trim();
         if (!Thread.currentThread().isVirtual()) {
-            scavenge(ownHeap(), null);
+            scavenge(ownHeap(), null, Long.MAX_VALUE);
         } else {
             for (ThreadHeap stripe : stripes) {
                 stripe.lock.lock();
                 try {
-                    scavenge(stripe, null);
+                    scavenge(stripe, null, Long.MAX_VALUE);
                 } finally {
                     stripe.lock.unlock();
                 }
@@ -598,7 +603,7 @@ public final class HeapCore implements Allocator {
                 : Thread.currentThread().isVirtual() ? null : ownHeap();
         if (heap != null && spans.passesGuardedPeak(bytes)
                 && freeInPages(heap) >= heap.scavengeResidual + spans.scavengeWorth()) {
-            spans.scavengedAtPeak(scavenge(heap, page));
+            spans.scavengedAtPeak(scavenge(heap, page, SCAVENGE_MAX_CALLS));
         }
     }
 
@@ -615,20 +620,32 @@ public final class HeapCore implements Allocator {
      * using: free OS pages between their live blocks and committed tails past their bump pointers.
      * By the heap's owner; the blocks whose memory went become holes until the page runs out of room.
      *
+     * <p>It stops after {@code maxCalls} {@code madvise} calls, and leaves the rest for the next
+     * commit at the peak: a malloc that returned all a thread's free memory at once made 25,867
+     * calls and took 1.5 s (512 MiB of small blocks, every seventh kept, then blocks of
+     * 300,000 B). Stopping at a byte budget instead (what the commit needed, or 1/32 of the
+     * committed bytes) let gcc's cc1 trace's peak grow: its utilization fell from 90.6 to 74.0 %.
+     *
+     * @param maxCalls the {@code madvise} calls after which to stop
      * @return the bytes returned
      */
-    private long scavenge(ThreadHeap heap, Page keep) {
+    private long scavenge(ThreadHeap heap, Page keep, long maxCalls) {
         spans.lock.lock();
         try {
             long returned = 0;
+            long callsBefore = spans.madviseCalls;
+            boolean stopped = false;
             for (PageList list : heap.available) {
-                for (Page page = list == null ? null : list.head; page != null; page = page.next) {
+                for (Page page = list == null ? null : list.head; page != null && !stopped; page = page.next) {
                     if (page != keep) {
                         returned += spans.scavenge(page);
+                        stopped = spans.madviseCalls - callsBefore >= maxCalls;
                     }
                 }
             }
-            heap.scavengeResidual = freeInPages(heap);
+            // Stopped early, the pages not reached still hold what is worth a scavenge: the next
+            // commit at the peak goes on with them.
+            heap.scavengeResidual = freeInPages(heap) - (stopped ? spans.scavengeWorth() : 0);
             return returned;
         } finally {
             spans.lock.unlock();
