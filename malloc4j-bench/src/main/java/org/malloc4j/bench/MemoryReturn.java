@@ -47,7 +47,9 @@ import org.malloc4j.HeapStats;
  *       each written and freed before the other), 50 rounds: purged bytes and time per round.
  *       Then making room: 200 blocks of 300,000 B allocated right after 1 GiB of small blocks was
  *       freed in random order, on a heap whose 60 s purge delay keeps those pages waiting:
- *       {@code madvise} calls and bytes purged to find slices for them.
+ *       {@code madvise} calls and bytes purged to find slices for them. Then a fragmented peak:
+ *       512 MiB of small blocks with every seventh kept, then 200 blocks of 300,000 B: the
+ *       scavenges that guard the peak, their calls and the worst malloc's time.
  *   <li><b>touch</b>: the kernel's cost of a fresh 4 KiB page on this machine ({@link FirstTouch}).
  *   <li><b>vthreads</b>: {@code metadataBytes} of a fresh heap after 1,000, 10,000 and 100,000
  *       virtual threads each allocate and free a few blocks; the same 100,000 tasks on a pool of
@@ -94,6 +96,9 @@ public final class MemoryReturn {
     static final long ROOM_WAITING_BYTES = GIB;
     static final long ROOM_BLOCK_BYTES = 300_000;
     static final int ROOM_BLOCKS = 200;
+    /** The fragmented-peak run: small blocks allocated, one in this many kept. */
+    static final long FRAGMENTED_BYTES = 512 * MIB;
+    static final int FRAGMENTED_KEEP_EVERY = 7;
     static final int BURST_BLOCKS = 64;
     static final int BURST_ROUNDS = 20;
     static final int VIRTUAL_TASKS = 100_000;
@@ -550,6 +555,67 @@ public final class MemoryReturn {
         alternating();
         doubling();
         makingRoom();
+        fragmentedPeak();
+    }
+
+    /**
+     * New data at the peak of a heap whose pages are mostly free between live blocks: the scavenges
+     * that guard the peak, and how long the worst malloc waits for them. Reported, no target.
+     */
+    private void fragmentedPeak() {
+        try (Heap heap = Heap.builder().name("fragmented").build()) {
+            SplittableRandom random = new SplittableRandom(13);
+            List<MemorySegment> all = new ArrayList<>();
+            for (long bytes = 0; bytes < FRAGMENTED_BYTES; ) {
+                MemorySegment block = heap.malloc(SMALL.sizes().next(random));
+                block.set(JAVA_BYTE, 0, (byte) 1);
+                all.add(block);
+                bytes += block.byteSize();
+            }
+            List<MemorySegment> kept = new ArrayList<>();
+            for (int i = 0; i < all.size(); i++) {
+                if (i % FRAGMENTED_KEEP_EVERY == 0) {
+                    kept.add(all.get(i));
+                } else {
+                    heap.free(all.get(i));
+                }
+            }
+            all.clear();
+            HeapStats before = heap.stats();
+            long worst = 0;
+            long[] addresses = new long[ROOM_BLOCKS];
+            long t0 = System.nanoTime();
+            for (int i = 0; i < addresses.length; i++) {
+                long start = System.nanoTime();
+                addresses[i] = heap.mallocAddress(ROOM_BLOCK_BYTES);
+                worst = Math.max(worst, System.nanoTime() - start);
+            }
+            long nanos = System.nanoTime() - t0;
+            HeapStats after = heap.stats();
+            long madvise = after.madviseCalls() - before.madviseCalls();
+            System.out.printf("%n   Fragmented peak: %s of %s blocks, every %dth kept, then %d blocks of %,d B:%n"
+                            + "   %.1f ms (worst malloc %.1f ms), madvise %,d, committed %s -> %s%n",
+                    mib(FRAGMENTED_BYTES), SMALL.name(), FRAGMENTED_KEEP_EVERY, ROOM_BLOCKS, ROOM_BLOCK_BYTES,
+                    nanos / 1e6, worst / 1e6, madvise, mib(before.committedBytes()), mib(after.committedBytes()));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("fragmentedBytes", FRAGMENTED_BYTES);
+            row.put("keepEvery", FRAGMENTED_KEEP_EVERY);
+            row.put("blocks", ROOM_BLOCKS);
+            row.put("blockBytes", ROOM_BLOCK_BYTES);
+            row.put("ms", round1(nanos / 1e6));
+            row.put("worstMallocMs", round1(worst / 1e6));
+            row.put("madvise", madvise);
+            row.put("committedBefore", before.committedBytes());
+            row.put("committedAfter", after.committedBytes());
+            results.put("fragmentedPeak", row);
+            verdicts.add(String.format("INFO new data at a fragmented peak: %,d madvise, worst malloc %.1f ms,"
+                    + " committed %s -> %s", madvise, worst / 1e6, mib(before.committedBytes()),
+                    mib(after.committedBytes())));
+            for (long address : addresses) {
+                heap.freeAddress(address);
+            }
+            kept.forEach(heap::free);
+        }
     }
 
     /**

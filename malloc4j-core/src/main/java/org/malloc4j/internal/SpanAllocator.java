@@ -270,6 +270,8 @@ final class SpanAllocator {
         exchangeForCommit(bytes);
         if (wouldRaisePeak(bytes) && guardsPeak(bytes)) {
             core.beforePeak(bytes, page);
+        } else {
+            core.continueScavenge(page);
         }
         return addCommitted(bytes) || (purgeForRoom(page) && addCommitted(bytes));
     }

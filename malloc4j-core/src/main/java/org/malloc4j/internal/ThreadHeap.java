@@ -46,6 +46,11 @@ final class ThreadHeap {
     /** What {@link HeapCore}'s estimate of free memory inside pages was after the last scavenge. */
     long scavengeResidual;
     /**
+     * Whether the last scavenge at the peak stopped at its cap of calls: the next commits go on with
+     * it, a capped scavenge each, until one finishes.
+     */
+    boolean scavengeUnfinished;
+    /**
      * The purger's, under the span lock: {@link #mallocCount} at its last look, and since when
      * ({@link System#nanoTime}) it has stayed so: a thread that does not allocate does not collect
      * the frees others make in its pages ({@link SpanAllocator#scavengeRemoteFrees}).
