@@ -558,6 +558,18 @@ public final class MemoryReturn {
         fragmentedPeak();
     }
 
+    /** @return blocks of the {@code small} shape, {@code total} bytes of them, each touched once */
+    private static List<MemorySegment> smallBlocks(Heap heap, long total, SplittableRandom random) {
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (long bytes = 0; bytes < total; ) {
+            MemorySegment block = heap.malloc(SMALL.sizes().next(random));
+            block.set(JAVA_BYTE, 0, (byte) 1);
+            blocks.add(block);
+            bytes += block.byteSize();
+        }
+        return blocks;
+    }
+
     /**
      * New data at the peak of a heap whose pages are mostly free between live blocks: the scavenges
      * that guard the peak, and how long the worst malloc waits for them. Reported, no target.
@@ -565,13 +577,7 @@ public final class MemoryReturn {
     private void fragmentedPeak() {
         try (Heap heap = Heap.builder().name("fragmented").build()) {
             SplittableRandom random = new SplittableRandom(13);
-            List<MemorySegment> all = new ArrayList<>();
-            for (long bytes = 0; bytes < FRAGMENTED_BYTES; ) {
-                MemorySegment block = heap.malloc(SMALL.sizes().next(random));
-                block.set(JAVA_BYTE, 0, (byte) 1);
-                all.add(block);
-                bytes += block.byteSize();
-            }
+            List<MemorySegment> all = smallBlocks(heap, FRAGMENTED_BYTES, random);
             List<MemorySegment> kept = new ArrayList<>();
             for (int i = 0; i < all.size(); i++) {
                 if (i % FRAGMENTED_KEEP_EVERY == 0) {
@@ -628,13 +634,7 @@ public final class MemoryReturn {
         // backlog does while the purger works through older ones.
         try (Heap heap = Heap.builder().name("room").purgeDelay(Duration.ofSeconds(60)).build()) {
             SplittableRandom random = new SplittableRandom(11);
-            List<MemorySegment> waiting = new ArrayList<>();
-            for (long bytes = 0; bytes < ROOM_WAITING_BYTES; ) {
-                MemorySegment block = heap.malloc(SMALL.sizes().next(random));
-                block.set(JAVA_BYTE, 0, (byte) 1);
-                waiting.add(block);
-                bytes += block.byteSize();
-            }
+            List<MemorySegment> waiting = smallBlocks(heap, ROOM_WAITING_BYTES, random);
             for (int index : shuffled(waiting.size(), random)) {
                 heap.free(waiting.get(index));
             }
