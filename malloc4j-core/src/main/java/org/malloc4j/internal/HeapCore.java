@@ -619,8 +619,9 @@ public final class HeapCore implements Allocator {
 
     /**
      * @return the thread heap a commit for {@code page} is for: a page of blocks commits for its
-     *     owner; a large block (whose span is not laid out as one yet when it first commits) and a
-     *     huge block for the calling thread; null for a virtual thread's
+     *     owner (a stripe, for a virtual thread's); a large block (whose span is not laid out as one
+     *     yet when it first commits) and a huge block for the calling thread, or null if that is a
+     *     virtual thread
      */
     private ThreadHeap committingHeap(Page page) {
         return page != null && page.owner != null ? page.owner

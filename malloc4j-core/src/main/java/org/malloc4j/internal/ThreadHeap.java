@@ -46,8 +46,8 @@ final class ThreadHeap {
     /** What {@link HeapCore}'s estimate of free memory inside pages was after the last scavenge. */
     long scavengeResidual;
     /**
-     * Whether the last scavenge at the peak stopped at its cap of calls: the next commits go on with
-     * it, a capped scavenge each, until one finishes.
+     * Whether the last scavenge stopped at its cap of calls: the next commits go on with it, a
+     * capped scavenge each, until one finishes.
      */
     boolean scavengeUnfinished;
     /**
