@@ -181,6 +181,53 @@ class PurgeTest {
         }
     }
 
+    /**
+     * The free memory between a thread's live blocks goes back at its own {@code trim()}, as the
+     * documentation says: a scavenge at the peak stopped at its cap, then the thread only trims
+     * (and a thread that never reached the peak trims just the same).
+     */
+    @Test
+    void aThreadsOwnTrimReturnsTheFreeMemoryBetweenItsLiveBlocks() {
+        try (Heap heap = Heap.builder().name("own-trim").purgeDelay(Duration.ofHours(1)).build()) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < 4096; i++) {
+                MemorySegment block = heap.malloc(4 * KIB);
+                Patterns.fill(block, i);
+                blocks.add(block);
+            }
+            for (int i = 1; i < blocks.size(); i += 2) {
+                heap.free(blocks.get(i));
+            }
+            MemorySegment fresh = heap.malloc(256 * KIB).fill((byte) 7);
+            HeapStats before = heap.stats();
+
+            heap.trim();
+
+            HeapStats after = heap.stats();
+            long calls = after.madviseCalls() - before.madviseCalls();
+            assertTrue(calls >= 2048 - 256 - 8, calls + " calls: the holes the capped scavenge left stayed\n" + after.toText());
+            assertTrue(after.committedBytes() <= 2048 * 4 * KIB + 256 * KIB + 256 * KIB,
+                    "still committed after the owner's trim()\n" + after.toText());
+            for (int i = 0; i < blocks.size(); i += 2) {
+                assertEquals(-1, Patterns.firstMismatch(blocks.get(i), i, 4 * KIB), "a live block lost its bytes");
+                heap.free(blocks.get(i));
+            }
+            assertEquals(-1, firstByteNot(fresh, (byte) 7));
+            heap.free(fresh);
+            heap.check();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    private static boolean joinQuietly(Thread thread) {
+        try {
+            return thread.join(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     /** Blocks of 8 KiB, which fill a 64 KiB small page: {@value #PAGE_BLOCKS} a page. */
     private static final int PAGE_BLOCKS = 8;
 
@@ -806,7 +853,10 @@ class PurgeTest {
                     heap.free(small[i]);
                 }
             }
-            heap.trim();
+            // Trimmed on another thread: retired pages go, and this thread's pages keep their free
+            // memory, which only this thread scavenges (its own trim() would).
+            Thread trimmer = Thread.ofPlatform().start(heap::trim);
+            assertTrue(joinQuietly(trimmer), "the trim did not end");
             HeapStats trimmed = heap.stats();
             long peak = trimmed.peakCommittedBytes();
             assertTrue(trimmed.committedBytes() >= 16 * MIB, "no free memory inside pages\n" + trimmed.toText());

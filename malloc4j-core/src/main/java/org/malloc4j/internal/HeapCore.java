@@ -205,26 +205,14 @@ public final class HeapCore implements Allocator {
 
     /**
      * Gives back to the OS, now, what this core holds committed without using it: what
-     * {@link #trim} gives back, and the free memory inside the calling thread's pages (the striped
-     * heaps' for a virtual thread), which trim leaves alone ({@link #scavenge}).
+     * {@link #trim} gives back, the free memory inside the calling thread's pages (the striped
+     * heaps' for a virtual thread) included.
      *
      * @return whether this core's committed bytes fell
      */
     boolean giveBackUnused() {
         long before = spans.committed.get();
         trim();
-        if (!Thread.currentThread().isVirtual()) {
-            scavenge(ownHeap(), null, Long.MAX_VALUE);
-        } else {
-            for (ThreadHeap stripe : stripes) {
-                stripe.lock.lock();
-                try {
-                    scavenge(stripe, null, Long.MAX_VALUE);
-                } finally {
-                    stripe.lock.unlock();
-                }
-            }
-        }
         return spans.committed.get() < before;
     }
 
@@ -500,8 +488,15 @@ public final class HeapCore implements Allocator {
         return address;
     }
 
-    /** The class's current page is exhausted: find or make one with room. */
+    /**
+     * The class's current page is exhausted: find or make one with room. A scavenge that stopped
+     * at its cap goes on here too, so a thread that allocates without committing (from free blocks
+     * alone) still finishes it.
+     */
     private Page refill(ThreadHeap heap, int sizeClass) {
+        if (heap.scavengeUnfinished) {
+            scavenge(heap, null, SCAVENGE_MAX_CALLS);
+        }
         Page page = collectedPageWithRoom(heap, sizeClass);
         return page != null ? page : acquirePage(heap, sizeClass);
     }
@@ -1791,12 +1786,17 @@ public final class HeapCore implements Allocator {
         checkOpen();
         Thread thread = Thread.currentThread();
         if (!thread.isVirtual()) {
-            releaseEmptyPages(ownHeap());
+            ThreadHeap own = ownHeap();
+            releaseEmptyPages(own);
+            scavenge(own, null, Long.MAX_VALUE);
         }
         for (ThreadHeap stripe : stripes) {
             stripe.lock.lock();
             try {
                 releaseEmptyPages(stripe);
+                if (thread.isVirtual()) {
+                    scavenge(stripe, null, Long.MAX_VALUE);
+                }
             } finally {
                 stripe.lock.unlock();
             }
