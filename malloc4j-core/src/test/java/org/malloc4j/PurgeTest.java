@@ -144,15 +144,7 @@ class PurgeTest {
     @Test
     void aScavengeAtThePeakMakesABoundedNumberOfCallsAMalloc() {
         try (Heap heap = Heap.builder().name("scavenge").purgeDelay(Duration.ofHours(1)).build()) {
-            List<MemorySegment> blocks = new ArrayList<>();
-            for (int i = 0; i < 4096; i++) {
-                MemorySegment block = heap.malloc(4 * KIB);
-                Patterns.fill(block, i);
-                blocks.add(block);
-            }
-            for (int i = 1; i < blocks.size(); i += 2) {
-                heap.free(blocks.get(i));
-            }
+            List<MemorySegment> blocks = everyOtherOsPageFreed(heap);
             long peak = heap.stats().peakCommittedBytes();
             long mostCalls = 0;
             long totalCalls = 0;
@@ -168,10 +160,7 @@ class PurgeTest {
             assertTrue(totalCalls >= 2048 - 8, totalCalls + " calls: the holes did not all go back\n" + after.toText());
             assertTrue(mostCalls <= 256 + 8, mostCalls + " madvise calls in one malloc\n" + after.toText());
             assertTrue(after.peakCommittedBytes() <= peak + 64 * KIB, "the peak grew from " + peak + "\n" + after.toText());
-            for (int i = 0; i < blocks.size(); i += 2) {
-                assertEquals(-1, Patterns.firstMismatch(blocks.get(i), i, 4 * KIB), "a live block lost its bytes");
-                heap.free(blocks.get(i));
-            }
+            checkAndFreeTheKeptOsPages(heap, blocks);
             for (int i = 0; i < fresh.size(); i++) {
                 assertEquals(-1, firstByteNot(fresh.get(i), (byte) i));
                 heap.free(fresh.get(i));
@@ -189,15 +178,7 @@ class PurgeTest {
     @Test
     void aThreadsOwnTrimReturnsTheFreeMemoryBetweenItsLiveBlocks() {
         try (Heap heap = Heap.builder().name("own-trim").purgeDelay(Duration.ofHours(1)).build()) {
-            List<MemorySegment> blocks = new ArrayList<>();
-            for (int i = 0; i < 4096; i++) {
-                MemorySegment block = heap.malloc(4 * KIB);
-                Patterns.fill(block, i);
-                blocks.add(block);
-            }
-            for (int i = 1; i < blocks.size(); i += 2) {
-                heap.free(blocks.get(i));
-            }
+            List<MemorySegment> blocks = everyOtherOsPageFreed(heap);
             MemorySegment fresh = heap.malloc(256 * KIB).fill((byte) 7);
             HeapStats before = heap.stats();
 
@@ -208,10 +189,7 @@ class PurgeTest {
             assertTrue(calls >= 2048 - 256 - 8, calls + " calls: the holes the capped scavenge left stayed\n" + after.toText());
             assertTrue(after.committedBytes() <= 2048 * 4 * KIB + 256 * KIB + 256 * KIB,
                     "still committed after the owner's trim()\n" + after.toText());
-            for (int i = 0; i < blocks.size(); i += 2) {
-                assertEquals(-1, Patterns.firstMismatch(blocks.get(i), i, 4 * KIB), "a live block lost its bytes");
-                heap.free(blocks.get(i));
-            }
+            checkAndFreeTheKeptOsPages(heap, blocks);
             assertEquals(-1, firstByteNot(fresh, (byte) 7));
             heap.free(fresh);
             heap.check();
@@ -225,6 +203,31 @@ class PurgeTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
+        }
+    }
+
+    /**
+     * @return 4,096 blocks of 4 KiB, each patterned by its index, of which every other one is freed:
+     *     2,048 free OS pages between live blocks, one {@code madvise} each to return
+     */
+    private static List<MemorySegment> everyOtherOsPageFreed(Heap heap) {
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (int i = 0; i < 4096; i++) {
+            MemorySegment block = heap.malloc(4 * KIB);
+            Patterns.fill(block, i);
+            blocks.add(block);
+        }
+        for (int i = 1; i < blocks.size(); i += 2) {
+            heap.free(blocks.get(i));
+        }
+        return blocks;
+    }
+
+    /** Checks that the blocks {@link #everyOtherOsPageFreed} kept hold their patterns, and frees them. */
+    private static void checkAndFreeTheKeptOsPages(Heap heap, List<MemorySegment> blocks) {
+        for (int i = 0; i < blocks.size(); i += 2) {
+            assertEquals(-1, Patterns.firstMismatch(blocks.get(i), i, 4 * KIB), "a live block lost its bytes");
+            heap.free(blocks.get(i));
         }
     }
 
