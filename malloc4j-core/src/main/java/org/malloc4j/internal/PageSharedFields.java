@@ -10,6 +10,11 @@ package org.malloc4j.internal;
  */
 abstract class PageSharedFields {
     final Region region;
+    /**
+     * {@code region.core}, or null for the empty page: the free fast path tells a page of its own
+     * heap one dependent load sooner than through the region.
+     */
+    final HeapCore core;
     final long start;
     /** Bytes of address space the page spans. */
     long spanBytes;
@@ -52,6 +57,7 @@ abstract class PageSharedFields {
 
     PageSharedFields(Region region, long start) {
         this.region = region;
+        this.core = region != null ? region.core : null;
         this.start = start;
     }
 }

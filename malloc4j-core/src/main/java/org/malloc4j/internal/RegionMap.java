@@ -68,7 +68,7 @@ final class RegionMap {
         // A region of slices is aligned to its size, so the slice is the address's bits below it.
         int slice = (int) (address >>> Region.SLICE_SHIFT) & (Region.SLICES - 1);
         Page page = slice < slices.length ? slices[slice] : null;
-        return page != null && page.region.core == core ? page : null;
+        return page != null && page.core == core ? page : null;
     }
 
     /** Publishes {@code slices}, the new slice map of the region of slices at {@code base}. */
