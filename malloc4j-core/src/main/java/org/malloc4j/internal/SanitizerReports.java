@@ -292,7 +292,7 @@ public final class SanitizerReports {
      * A report with no block records behind it (a fast block's, a pool's block, a segment of the
      * Java heap): the title line; when {@code callSite}, the calling frames, as a checked heap's
      * other reports give them (fast mode walks no stack); what the address is; {@code history}; and
-     * the SUMMARY, naming the call's first frame when there is one.
+     * the SUMMARY, naming the program's frame of the call ({@link StackCapture#callSite}) when there is one.
      *
      * @param what one line, without its indent or line end
      * @param history lines that follow it, each ending in a line end; empty for none
@@ -364,8 +364,9 @@ public final class SanitizerReports {
     private static MemoryMisuseException summarize(Kind kind, long address, StringBuilder text, String siteIs,
                                                    StackTraceElement[] site, String place) {
         text.append("SUMMARY: malloc4j: ").append(kind.asanName());
-        if (site != null && site.length > 0) {
-            text.append(siteIs.isEmpty() ? "" : " " + siteIs).append(' ').append(site[0]);
+        StackTraceElement caller = site != null ? StackCapture.callSite(site) : null;
+        if (caller != null) {
+            text.append(siteIs.isEmpty() ? "" : " " + siteIs).append(' ').append(caller);
         }
         text.append(" in ").append(place);
         return new MemoryMisuseException(kind, address, text.toString());

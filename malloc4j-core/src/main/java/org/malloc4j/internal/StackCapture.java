@@ -25,13 +25,32 @@ public final class StackCapture {
                 .toArray(StackTraceElement[]::new));
     }
 
-    /** @return the first frame outside malloc4j, or null if there is none */
+    /**
+     * @return the program's frame that called into malloc4j: the first outside malloc4j and the
+     *     JDK (a {@code forEach(heap::free)} goes through the JDK's {@code forEach}), else the
+     *     first outside malloc4j; null if there is none
+     */
     public static StackTraceElement callSite() {
-        return WALKER.walk(frames -> frames
-                .dropWhile(StackCapture::isOwn)
-                .findFirst()
-                .map(StackWalker.StackFrame::toStackTraceElement)
-                .orElse(null));
+        return callSite(capture());
+    }
+
+    /**
+     * @param stack frames outside malloc4j, innermost first, as {@link #capture} gives them
+     * @return the program's frame among them, as {@link #callSite} chooses it; null if {@code stack} is empty
+     */
+    public static StackTraceElement callSite(StackTraceElement[] stack) {
+        for (StackTraceElement element : stack) {
+            if (!isPlatform(element)) {
+                return element;
+            }
+        }
+        return stack.length > 0 ? stack[0] : null;
+    }
+
+    /** Whether {@code element} is a frame of the JDK's own modules (java.*, jdk.*). */
+    private static boolean isPlatform(StackTraceElement element) {
+        String module = element.getModuleName();
+        return module != null && (module.startsWith("java.") || module.startsWith("jdk."));
     }
 
     private static boolean isOwn(StackWalker.StackFrame frame) {
