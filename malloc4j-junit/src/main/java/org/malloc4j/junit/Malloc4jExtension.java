@@ -70,7 +70,10 @@ import org.opentest4j.TestAbortedException;
  *   <li><b>The global heap.</b> When the JVM runs {@link Heap#global()} in a checked mode, which
  *       needs {@code -Dmalloc4j.check=full} (or {@code sampled}) on the test JVM's command line, the
  *       global heap's {@link Heap#leaks()} are taken before each test and compared with those after
- *       it: blocks new at any allocation site fail the test. They are taken before JUnit makes the
+ *       it: blocks new at any allocation site fail the test, and so do blocks of a
+ *       {@link org.malloc4j.FixedSizePool FixedSizePool} of the global heap that the test took and
+ *       kept, when the pool's pages were live before it (a pool shared by the tests), named by the
+ *       line that took them. They are taken before JUnit makes the
  *       test's instance (and those of the classes a {@code @Nested} class runs in), so blocks its
  *       constructor and field initialisers allocate and never free are the test's leaks. An instance
  *       made once for all the tests of its class ({@code @TestInstance(Lifecycle.PER_CLASS)}, and the
@@ -616,6 +619,17 @@ public final class Malloc4jExtension
             LeakReport.Site previous = old.get(entry.getKey());
             long newBlocks = site.blocks() - (previous == null ? 0 : previous.blocks());
             if (newBlocks <= 0) {
+                // A shared pool's pages live before the test: what the test took from them and kept.
+                for (LeakReport.HandedOut taken : newlyHandedOut(site, previous)) {
+                    blocks += taken.blocks();
+                    bytes += taken.bytes();
+                    text.append("Direct leak of ").append(taken.bytes()).append(" byte(s) in ").append(taken.blocks())
+                            .append(" object(s) taken from ").append(site.heldBy())
+                            .append(", whose pages were live before the test,")
+                            .append(taken.recorded() ? " at:\n" : " where nothing recorded the take\n");
+                    appendFrames(text, taken.stack(), "    ");
+                    text.append('\n');
+                }
                 continue;
             }
             long newBytes = site.bytes() - (previous == null ? 0 : previous.bytes());
@@ -637,9 +651,7 @@ public final class Malloc4jExtension
                         .append(" allocated from:\n");
             }
             appendFrames(text, site.stack(), "    ");
-            if (previous == null) {
-                appendHandedOut(text, site);
-            }
+            appendHandedOut(text, site, previous);
             text.append('\n');
         }
         if (blocks == 0) {
@@ -659,21 +671,51 @@ public final class Malloc4jExtension
     }
 
     /**
-     * Of a new leak of a pool's pages, the pool's blocks inside them still handed out, by where they
-     * were taken, as the heap's own report lists them: the test's own {@code allocate()} calls.
+     * Of a new leak of a pool's pages, the pool's blocks still handed out that the test took, by
+     * where they were taken, as the heap's own report lists them: the test's own {@code allocate()}
+     * calls.
      */
-    private static void appendHandedOut(StringBuilder text, LeakReport.Site site) {
-        if (!site.poolPages() || site.handedOut().isEmpty()) {
+    private static void appendHandedOut(StringBuilder text, LeakReport.Site site, LeakReport.Site previous) {
+        List<LeakReport.HandedOut> taken = newlyHandedOut(site, previous);
+        if (taken.isEmpty()) {
             return;
         }
-        text.append("  Inside ").append(site.blocks() == 1 ? "it" : "them").append(", ").append(site.handedOutBytes()).append(" byte(s) in ")
-                .append(site.handedOutBlocks()).append(" block(s) of ").append(site.heldBy())
+        long takenBlocks = taken.stream().mapToLong(LeakReport.HandedOut::blocks).sum();
+        long takenBytes = taken.stream().mapToLong(LeakReport.HandedOut::bytes).sum();
+        text.append("  Inside ").append(site.blocks() == 1 ? "it" : "them").append(", ").append(takenBytes)
+                .append(" byte(s) in ").append(takenBlocks).append(" block(s) of ").append(site.heldBy())
                 .append(" still handed out, never given back:\n");
-        for (LeakReport.HandedOut group : site.handedOut()) {
+        for (LeakReport.HandedOut group : taken) {
             text.append("    ").append(group.bytes()).append(" byte(s) in ").append(group.blocks()).append(" block(s)")
                     .append(group.recorded() ? " taken from:\n" : " whose take was not recorded\n");
             appendFrames(text, group.stack(), "        ");
         }
+    }
+
+    /**
+     * @return the blocks of {@code site}'s pool pages handed out beyond what {@code previous} (the
+     *     same site before the test, or null) had handed out from the same place: per place, the
+     *     growth of its group; empty if {@code site} is not a pool's
+     */
+    private static List<LeakReport.HandedOut> newlyHandedOut(LeakReport.Site site, LeakReport.Site previous) {
+        if (!site.poolPages()) {
+            return List.of();
+        }
+        Map<List<StackTraceElement>, LeakReport.HandedOut> before = new LinkedHashMap<>();
+        if (previous != null && previous.poolPages()) {
+            previous.handedOut().forEach(group -> before.put(group.stack(), group));
+        }
+        List<LeakReport.HandedOut> grown = new ArrayList<>();
+        for (LeakReport.HandedOut group : site.handedOut()) {
+            LeakReport.HandedOut old = before.get(group.stack());
+            long blocks = group.blocks() - (old == null ? 0 : old.blocks());
+            if (blocks > 0) {
+                // A pool hands out blocks of one size: the bytes scale with the count.
+                grown.add(new LeakReport.HandedOut(blocks, group.bytes() / group.blocks() * blocks, group.stack(),
+                        group.recorded()));
+            }
+        }
+        return grown;
     }
 
     /** The sites of {@code report} by stack and holder name, as the report groups them, in its order. */

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.testkit.engine.EngineExecutionResults;
+import org.malloc4j.FixedSizePool;
 import org.malloc4j.Heap;
 import org.malloc4j.LeakReport;
 
@@ -155,6 +156,32 @@ class GlobalHeapLeakCheckTest {
         }
     }
 
+    /** A pool of the global heap that outlives every test, its page made before the samples run. */
+    static FixedSizePool sharedPool;
+    /** Blocks the pool sample keeps on purpose, given back after each test. */
+    static final List<MemorySegment> KEPT = new CopyOnWriteArrayList<>();
+
+    /** Tests taking blocks from {@link #sharedPool}, whose page was live before they ran. */
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    static class SharedPoolSample {
+        static void keepThree() {
+            for (int i = 0; i < 3; i++) {
+                KEPT.add(sharedPool.allocate());
+            }
+        }
+
+        @Test
+        void keepsBlocksOfTheSharedPool() {
+            keepThree();
+        }
+
+        @Test
+        void givesBackWhatItTakes() {
+            sharedPool.free(sharedPool.allocate());
+        }
+    }
+
     @BeforeEach
     void requireACheckedGlobalHeap() {
         assumeTrue(Malloc4jExtension.globalHeapIsChecked(), "needs -Dmalloc4j.check=full");
@@ -164,6 +191,12 @@ class GlobalHeapLeakCheckTest {
     void freeWhatTheSamplesLeaked() {
         LEAKED.forEach(Heap.global()::free);
         LEAKED.clear();
+        KEPT.forEach(block -> sharedPool.free(block));
+        KEPT.clear();
+        if (sharedPool != null) {
+            sharedPool.close();
+            sharedPool = null;
+        }
     }
 
     @Test
@@ -323,5 +356,56 @@ class GlobalHeapLeakCheckTest {
         assertTrue(report.contains("Direct leak of 0 byte(s) in 1 object(s) allocated from:\n    #0 "
                 + "Example.allocateZeros(Example.java:30)"), report);
         assertTrue(!report.contains("unknown size") && !report.contains("at least"), report);
+    }
+
+    @Test
+    void blocksATestKeepsFromASharedPoolAreItsLeaks() {
+        sharedPool = FixedSizePool.builder(Heap.global(), 48).name("shared").build();
+        sharedPool.free(sharedPool.allocate());
+        Map<String, TestExecutionResult> results = SampleRunner.run(SharedPoolSample.class);
+        String message = failure(results, "keepsBlocksOfTheSharedPool").getMessage();
+        assertTrue(message.startsWith("Malloc4jExtension: the test left 3 new block(s), 144 byte(s), live in the "
+                + "global heap"), message);
+        assertTrue(message.contains("Direct leak of 144 byte(s) in 3 object(s) taken from FixedSizePool 'shared', "
+                + "whose pages were live before the test, at:\n    #0 " + SharedPoolSample.class.getName()
+                + ".keepThree("), message);
+        assertSucceeded(results, "givesBackWhatItTakes");
+    }
+
+    @Test
+    void blocksTakenFromOlderPoolPagesCountOnlyBeyondWhatWasHandedOutBefore() {
+        StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
+        StackTraceElement take = new StackTraceElement("ExampleTest", "takes", "ExampleTest.java", 42);
+        StackTraceElement other = new StackTraceElement("ExampleTest", "takesElsewhere", "ExampleTest.java", 50);
+        LeakReport before = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
+                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(2, 32, List.of(take), true),
+                        new LeakReport.HandedOut(1, 16, List.of(other), true)))), "");
+        assertEquals(null, Malloc4jExtension.newLeaks(before, before), "nothing more handed out");
+        LeakReport after = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
+                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(5, 80, List.of(take), true),
+                        new LeakReport.HandedOut(1, 16, List.of(), false)))), "");
+        String report = Malloc4jExtension.newLeaks(before, after);
+        assertTrue(report.startsWith("Malloc4jExtension: the test left 4 new block(s), 64 byte(s), live in the "
+                + "global heap"), report);
+        assertTrue(report.contains("Direct leak of 48 byte(s) in 3 object(s) taken from FixedSizePool 'nodes', whose "
+                + "pages were live before the test, at:\n    #0 ExampleTest.takes(ExampleTest.java:42)\n"), report);
+        assertTrue(report.contains("Direct leak of 16 byte(s) in 1 object(s) taken from FixedSizePool 'nodes', whose "
+                + "pages were live before the test, where nothing recorded the take\n"), report);
+        assertTrue(!report.contains("takesElsewhere") && !report.contains("Example.allocate"), report);
+    }
+
+    @Test
+    void newPoolPagesListOnlyTheBlocksHandedOutBeyondBefore() {
+        StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
+        StackTraceElement take = new StackTraceElement("ExampleTest", "takes", "ExampleTest.java", 42);
+        LeakReport before = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
+                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(60, 960, List.of(take), true)))), "");
+        LeakReport after = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
+                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(70, 1120, List.of(take), true)))), "");
+        String report = Malloc4jExtension.newLeaks(before, after);
+        assertTrue(report.contains("Direct leak of 1024 byte(s) in 1 object(s)"), report);
+        assertTrue(report.contains("  Inside them, 160 byte(s) in 10 block(s) of FixedSizePool 'nodes' still handed "
+                + "out, never given back:\n    160 byte(s) in 10 block(s) taken from:\n        #0 "
+                + "ExampleTest.takes(ExampleTest.java:42)\n"), report);
     }
 }
