@@ -102,7 +102,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
         private static Heap createGlobal() {
             Heap heap = new Heap(Allocator.create(HeapConfig.global()), true);
-            if (Boolean.getBoolean("malloc4j.leakReportAtExit")) {
+            if (HeapConfig.leakReportAtExit()) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     LeakReport leaks = heap.leaks();
                     if (!leaks.isEmpty()) {
@@ -143,7 +143,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * ({@code fast}, {@code sampled} or {@code full}; see {@link CheckMode}),
      * {@code malloc4j.sampleInterval} (default 50,000), {@code malloc4j.quarantineBytes} (default
      * 20 MiB), and {@code malloc4j.leakReportAtExit} ({@code true} prints a leak report to standard
-     * error when the JVM exits, in a checked mode).
+     * error when the JVM exits, in a checked mode; {@code false}, the default, does not).
      *
      * @return the process-wide heap
      * @throws UnsupportedOperationException if this platform is not supported (malloc4j runs on
@@ -401,7 +401,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap: of kind
      *     {@link MemoryMisuseException.Kind#USE_AFTER_FREE} for a block this heap freed (and has not
      *     handed out again), {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of
-     *     this heap starts at (inside a block, another heap's block, memory never handed out)
+     *     this heap starts at (inside a block, another heap's block, memory never handed out), and
+     *     {@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH} for a block a scope, bump arena,
+     *     pool or growable array holds, or memory inside one (a pool's block, an arena's slice):
+     *     what it hands out there, and how large, is the holder's to say
      * @throws IllegalStateException if this heap is closed
      * @throws NullPointerException if {@code block} is null
      */
@@ -525,7 +528,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws MemoryMisuseException if {@code address} is not a live block of this heap: of kind
      *     {@link MemoryMisuseException.Kind#USE_AFTER_FREE} for a block this heap freed (and has not
      *     handed out again), {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of
-     *     this heap starts at (inside a block, another heap's block, memory never handed out)
+     *     this heap starts at (inside a block, another heap's block, memory never handed out), and
+     *     {@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH} for a block a scope, bump arena,
+     *     pool or growable array holds, or memory inside one (a pool's block, an arena's slice):
+     *     what it hands out there, and how large, is the holder's to say
      * @throws IllegalStateException if this heap is closed
      */
     public long usableSize(long address) {

@@ -94,4 +94,37 @@ class AllocDeallocMismatchTest {
             assertEquals(1, pool.liveBlocks());
         }
     }
+
+    /**
+     * The usable size of what a holder handed out is the holder's to tell: through the heap, a
+     * pool's block or an arena's slice, at the start of the holder's block or inside it, and a
+     * scope's block, are the same mismatch as a free, in every mode, and name the holder's part.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(CheckMode.class)
+    void theUsableSizeOfAHeldBlockIsAMismatchWhereverItLies(CheckMode mode) {
+        try (Heap checked = Heap.builder().name("sizes").checkMode(mode).sampleInterval(1).build();
+                FixedSizePool pool = FixedSizePool.builder(checked, 48).name("nodes").build();
+                BumpArena arena = BumpArena.ofConfined(checked);
+                Arena scope = checked.newScope()) {
+            MemorySegment first = pool.allocate();
+            MemorySegment second = pool.allocate();
+            MemorySegment firstSlice = arena.allocate(8);
+            MemorySegment slice = arena.allocate(32);
+            MemorySegment scoped = scope.allocate(100);
+            for (MemorySegment held : java.util.List.of(first, second, firstSlice, slice, scoped)) {
+                MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class,
+                        () -> checked.usableSize(held));
+                assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, misuse.kind(), misuse.getMessage());
+                assertTrue(misuse.getMessage().contains("vs Heap.usableSize"), misuse.getMessage());
+                assertTrue(misuse.getMessage().contains("its holder, not the heap, says what of it it hands out"),
+                        misuse.getMessage());
+            }
+            MemorySegment own = checked.malloc(100);
+            assertTrue(checked.usableSize(own) >= 100, "the heap's own block still answers");
+            checked.free(own);
+            pool.free(first);
+            pool.free(second);
+        }
+    }
 }

@@ -563,7 +563,7 @@ final class CheckedAllocator implements Allocator {
         }
         BlockRecord around = liveSpanAround(address);
         if (around != null) {
-            if (around.owner != null && (operation.equals("free") || operation.equals("realloc"))
+            if (around.owner != null && (operation.equals("free") || operation.equals("realloc") || operation.equals("usableSize"))
                     && address > around.address && address < around.address + around.byteSize) {
                 throw SanitizerReports.mismatchInside(operation, address, around, name);
             }
@@ -754,7 +754,14 @@ final class CheckedAllocator implements Allocator {
     @Override
     public long usableSize(long address) {
         checkOpen();
-        return isChecked(address) ? liveBlock("usableSize", address).byteSize : fast.usableSize(address);
+        if (!isChecked(address)) {
+            return fast.usableSize(address);
+        }
+        BlockRecord block = liveBlock("usableSize", address);
+        if (block.owner != null) {
+            throw SanitizerReports.mismatch("usableSize", block, name);
+        }
+        return block.byteSize;
     }
 
     // ---- the rest ----

@@ -50,8 +50,25 @@ public record HeapConfig(String name, long maxCommittedBytes, Duration purgeDela
         }
         long interval = property("malloc4j.sampleInterval", DEFAULT_SAMPLE_INTERVAL, 1, Integer.MAX_VALUE);
         long quarantine = property("malloc4j.quarantineBytes", DEFAULT_QUARANTINE_BYTES, 0, Long.MAX_VALUE);
+        leakReportAtExit();
         return new HeapConfig("global", Long.MAX_VALUE, Duration.ofMillis(delayMillis), mode, (int) interval,
                 quarantine, null, true);
+    }
+
+    /**
+     * @return whether {@code malloc4j.leakReportAtExit} asks for the global heap's leak report at exit
+     * @throws IllegalArgumentException if it is set to other than {@code true} or {@code false}
+     *     (either case), naming it
+     */
+    public static boolean leakReportAtExit() {
+        String text = System.getProperty("malloc4j.leakReportAtExit");
+        if (text == null || text.trim().equalsIgnoreCase("false")) {
+            return false;
+        }
+        if (text.trim().equalsIgnoreCase("true")) {
+            return true;
+        }
+        throw new IllegalArgumentException("malloc4j.leakReportAtExit must be true or false: " + text);
     }
 
     private static long property(String name, long fallback, long min, long max) {

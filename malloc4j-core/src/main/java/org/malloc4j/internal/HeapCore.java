@@ -1310,7 +1310,13 @@ public final class HeapCore implements Allocator {
     public long usableSize(long address) {
         checkOpen();
         Page page = livePage("usableSize", address);
-        return page.usable(page.blockIndex(address));
+        int index = page.blockIndex(address);
+        if (page.isOwned(index)) {
+            // A holder's block: what its start holds is the holder's (a pool's first block, an
+            // arena's first slice), not a block of the heap's size.
+            throw MisuseReports.mismatch("usableSize", address, this);
+        }
+        return page.usable(index);
     }
 
     /**

@@ -88,8 +88,8 @@ final class MisuseReports {
     static MemoryMisuseException mismatch(String operation, long address, HeapCore heap) {
         return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena, pool or growable array vs Heap."
                 + operation + ") on 0x" + hex(address), address, "0x" + hex(address)
-                + " is a live block held by a scope, bump arena, pool or growable array: it is freed when its owner is "
-                + "closed or frees it, never through the heap.", heap);
+                + " is a live block held by a scope, bump arena, pool or growable array: "
+                + SanitizerReports.heldBlock(operation) + ".", heap);
     }
 
     static MemoryMisuseException notAllocated(String operation, long address, String why, HeapCore heap) {
@@ -109,15 +109,15 @@ final class MisuseReports {
                 : (offset - usable) + " bytes past the end of the " + usable + "-byte ");
         // The page may have been laid out for another size class since the caller's block was
         // freed there: then the block around the address is no block the caller ever had.
-        boolean freeing = operation.equals("free") || operation.equals("realloc");
-        if (freeing && page.blockState(index) == BlockState.LIVE && page.isOwned(index)) {
+        boolean heldMatters = operation.equals("free") || operation.equals("realloc") || operation.equals("usableSize");
+        if (heldMatters && page.blockState(index) == BlockState.LIVE && page.isOwned(index)) {
             // A block a pool handed out, or a slice of an arena, lies inside a block its holder has
             // from the heap: the holder, not the heap, takes it back.
             return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena, pool or growable"
                     + " array vs Heap." + operation + ") on 0x" + hex(address), address,
                     inside + describeBlock(page, blockStart) + " at 0x" + hex(blockStart) + ", a live block held by a"
-                            + " scope, bump arena, pool or growable array: what it hands out is freed through it"
-                            + " (or when it is closed), never through the heap.", heap);
+                            + " scope, bump arena, pool or growable array: " + SanitizerReports.heldInside(operation)
+                            + ".", heap);
         }
         String what = switch (page.blockState(index)) {
             case BlockState.LIVE -> inside + describeBlock(page, blockStart) + " at 0x" + hex(blockStart)

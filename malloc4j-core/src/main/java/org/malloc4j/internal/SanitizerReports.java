@@ -67,9 +67,22 @@ public final class SanitizerReports {
                 + ") on 0x" + hex(block.address));
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
                 .append(describe(block)).append(", held by ").append(block.owner)
-                .append(": it is freed when its owner is closed or frees it, never through the heap\n");
+                .append(": ").append(heldBlock(operation)).append('\n');
         text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, block.address, text, StackCapture.capture(), heap);
+    }
+
+    /** @return why {@code operation} through the heap is refused for a block a holder holds, without a full stop */
+    static String heldBlock(String operation) {
+        return operation.equals("usableSize")
+                ? "its holder, not the heap, says what of it it hands out and how large"
+                : "it is freed when its owner is closed or frees it, never through the heap";
+    }
+
+    /** @return {@link #heldBlock} for an address inside such a block: a pool's block, an arena's slice */
+    static String heldInside(String operation) {
+        return operation.equals("usableSize") ? heldBlock(operation)
+                : "what it hands out is freed through it (or when it is closed), never through the heap";
     }
 
     /**
@@ -81,7 +94,7 @@ public final class SanitizerReports {
                 + ") on 0x" + hex(address));
         text.append("0x").append(hex(address)).append(" is located ").append(position(address, block)).append(' ')
                 .append(describe(block)).append(", held by ").append(block.owner)
-                .append(": what it hands out is freed through it (or when it is closed), never through the heap\n");
+                .append(": ").append(heldInside(operation)).append('\n');
         text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
     }

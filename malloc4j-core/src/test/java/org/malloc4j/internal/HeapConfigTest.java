@@ -18,7 +18,9 @@ class HeapConfigTest {
         "malloc4j.sampleInterval, 0",
         "malloc4j.sampleInterval, 3000000000",
         "malloc4j.quarantineBytes, abc",
-        "malloc4j.check, bogus"})
+        "malloc4j.check, bogus",
+        "malloc4j.leakReportAtExit, yes",
+        "malloc4j.leakReportAtExit, 1"})
     void aPropertyItCannotTakeIsAnErrorNamingIt(String name, String value) {
         String before = System.getProperty(name);
         System.setProperty(name, value);
@@ -46,6 +48,18 @@ class HeapConfigTest {
             }
         } finally {
             restore(name, before);
+        }
+    }
+
+    @ParameterizedTest(name = "malloc4j.leakReportAtExit={0}")
+    @CsvSource({"true, true", "TRUE, true", "' false', false", "False, false"})
+    void theLeakReportAtExitIsTrueOrFalseInEitherCase(String value, boolean asked) {
+        String before = System.getProperty("malloc4j.leakReportAtExit");
+        System.setProperty("malloc4j.leakReportAtExit", value);
+        try {
+            assertEquals(asked, HeapConfig.leakReportAtExit());
+        } finally {
+            restore("malloc4j.leakReportAtExit", before);
         }
     }
 
