@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "malloc4j", mixinStandardHelpOptions = true, version = "malloc4j 0.1.0-SNAPSHOT",
         scope = CommandLine.ScopeType.INHERIT,
         description = "Tools for malloc4j, the off-heap memory allocator for Java.",
-        subcommands = {ReplayCommand.class, WorkerCommand.class})
+        subcommands = {ReplayCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
     /** Exit code of a command line that is wrong. */
     public static final int USAGE = CommandLine.ExitCode.USAGE;
@@ -111,6 +111,7 @@ public final class Main implements Callable<Integer> {
         }
         List<String> commands = commandLine.getSubcommands().values().stream()
                 .filter(command -> !command.getCommandSpec().usageMessage().hidden())
+                .filter(command -> !(command.getCommand() instanceof CommandLine.HelpCommand))
                 .map(CommandLine::getCommandName).toList();
         return Optional.of("unknown command '" + unmatched.getUnmatched().get(0) + "'; "
                 + (commands.size() == 1 ? "the command is '" + commands.get(0) + "'"
@@ -123,7 +124,12 @@ public final class Main implements Callable<Integer> {
         PrintWriter err = commandLine.getErr();
         // the message may name a file the user gave, whose name may hold any character
         err.println("malloc4j: " + Units.printable(unknownCommand(e).orElse(e.getMessage())));
-        err.println("Try '" + commandLine.getCommandSpec().qualifiedName() + " --help' for more information.");
+        // A hidden command (the worker replay starts) lists no help of its own: point at the tool's.
+        CommandLine helped = commandLine;
+        while (helped.getCommandSpec().usageMessage().hidden() && helped.getParent() != null) {
+            helped = helped.getParent();
+        }
+        err.println("Try '" + helped.getCommandSpec().qualifiedName() + " --help' for more information.");
         err.flush();
         return USAGE;
     }

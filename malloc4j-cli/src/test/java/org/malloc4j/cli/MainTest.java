@@ -476,6 +476,23 @@ class MainTest {
     }
 
     @Test
+    void helpAsACommandPrintsTheUsageOfTheToolOrOfItsCommand() {
+        Run tool = run("help");
+        assertEquals(0, tool.exitCode(), tool.err());
+        assertTrue(tool.out().contains("Usage: malloc4j ") && tool.out().contains("replay"), tool.out());
+        Run replay = run("help", "replay");
+        assertEquals(0, replay.exitCode(), replay.err());
+        assertTrue(replay.out().contains("Usage: malloc4j replay "), replay.out());
+    }
+
+    @Test
+    void aWrongOptionOfTheHiddenWorkerPointsAtTheToolsHelp() {
+        Run run = run("worker", "--no-such-option");
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("Try 'malloc4j --help' for more information.", run.err().lines().reduce((a, b) -> b).orElseThrow());
+    }
+
+    @Test
     void anEmptyPathIsAUsageErrorNotTheCurrentFolder() {
         Run run = run("replay", "--allocator", "glibc", "");
         assertEquals(2, run.exitCode(), run.err());
