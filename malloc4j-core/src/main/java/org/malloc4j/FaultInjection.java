@@ -131,8 +131,9 @@ public final class FaultInjection {
     /**
      * Fails the first request from each distinct call site (the program's frame that called
      * malloc4j: class, method and line; the first outside malloc4j and the JDK, so that two
-     * {@code forEach(heap::malloc)} lines are two sites), and lets later requests from that site succeed. Running a program
-     * again and again under this policy walks each of its allocation failure paths once.
+     * {@code forEach(heap::malloc)} lines are two sites), and lets later requests from that site
+     * succeed. Running a program again and again under this policy walks each of its allocation
+     * failure paths once.
      *
      * @return the policy
      */

@@ -563,7 +563,7 @@ final class CheckedAllocator implements Allocator {
         }
         BlockRecord around = liveSpanAround(address);
         if (around != null) {
-            if (around.owner != null && (operation.equals("free") || operation.equals("realloc") || operation.equals("usableSize"))
+            if (around.owner != null && MisuseReports.refusesHeld(operation)
                     && address > around.address && address < around.address + around.byteSize) {
                 throw SanitizerReports.mismatchInside(operation, address, around, name);
             }

@@ -92,6 +92,14 @@ final class MisuseReports {
                 + SanitizerReports.heldBlock(operation) + ".", heap);
     }
 
+    /**
+     * @return whether {@code operation} through the heap is a mismatch on a block a scope, bump
+     *     arena, pool or growable array holds, or on memory inside one
+     */
+    static boolean refusesHeld(String operation) {
+        return operation.equals("free") || operation.equals("realloc") || operation.equals("usableSize");
+    }
+
     static MemoryMisuseException notAllocated(String operation, long address, String why, HeapCore heap) {
         return report(Kind.BAD_FREE, badFreeTitle(operation, address), address,
                 "0x" + hex(address) + " " + why + ".", heap);
@@ -109,8 +117,7 @@ final class MisuseReports {
                 : (offset - usable) + " bytes past the end of the " + usable + "-byte ");
         // The page may have been laid out for another size class since the caller's block was
         // freed there: then the block around the address is no block the caller ever had.
-        boolean heldMatters = operation.equals("free") || operation.equals("realloc") || operation.equals("usableSize");
-        if (heldMatters && page.blockState(index) == BlockState.LIVE && page.isOwned(index)) {
+        if (refusesHeld(operation) && page.blockState(index) == BlockState.LIVE && page.isOwned(index)) {
             // A block a pool handed out, or a slice of an arena, lies inside a block its holder has
             // from the heap: the holder, not the heap, takes it back.
             return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena, pool or growable"
