@@ -5,12 +5,14 @@ import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.TestInstance.Lifecycle;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -73,7 +75,8 @@ import org.opentest4j.TestAbortedException;
  *       it: blocks new at any allocation site fail the test, and so do blocks of a
  *       {@link org.malloc4j.FixedSizePool FixedSizePool} of the global heap that the test took and
  *       kept, when the pool's pages were live before it (a pool shared by the tests), named by the
- *       line that took them. They are taken before JUnit makes the
+ *       stack that took them (in sampled mode, which records only some takes, by count). They are
+ *       taken before JUnit makes the
  *       test's instance (and those of the classes a {@code @Nested} class runs in), so blocks its
  *       constructor and field initialisers allocate and never free are the test's leaks. An instance
  *       made once for all the tests of its class ({@code @TestInstance(Lifecycle.PER_CLASS)}, and the
@@ -614,23 +617,16 @@ public final class Malloc4jExtension
         long blocks = 0;
         long bytes = 0;
         boolean sizesUnknown = false;
+        Set<String> grownPools = new HashSet<>();
         for (Map.Entry<List<Object>, LeakReport.Site> entry : byStackAndHolder(after).entrySet()) {
             LeakReport.Site site = entry.getValue();
             LeakReport.Site previous = old.get(entry.getKey());
             long newBlocks = site.blocks() - (previous == null ? 0 : previous.blocks());
             if (newBlocks <= 0) {
-                // A shared pool's pages live before the test: what the test took from them and kept.
-                for (LeakReport.HandedOut taken : newlyHandedOut(site, previous)) {
-                    blocks += taken.blocks();
-                    bytes += taken.bytes();
-                    text.append("Direct leak of ").append(taken.bytes()).append(" byte(s) in ").append(taken.blocks())
-                            .append(" object(s) taken from ").append(site.heldBy())
-                            .append(", whose pages were live before the test,")
-                            .append(taken.recorded() ? " at:\n" : " where nothing recorded the take\n");
-                    appendFrames(text, taken.stack(), "    ");
-                    text.append('\n');
-                }
                 continue;
+            }
+            if (site.poolPages()) {
+                grownPools.add(site.heldBy());
             }
             long newBytes = site.bytes() - (previous == null ? 0 : previous.bytes());
             blocks += newBlocks;
@@ -653,6 +649,24 @@ public final class Malloc4jExtension
             appendFrames(text, site.stack(), "    ");
             appendHandedOut(text, site, previous);
             text.append('\n');
+        }
+        // A pool whose pages were all live before the test: what the test took from them and kept.
+        for (Map.Entry<String, Map<List<StackTraceElement>, long[]>> pool : handedOutByPool(after).entrySet()) {
+            if (grownPools.contains(pool.getKey())) {
+                continue;
+            }
+            Map<List<StackTraceElement>, long[]> earlier = handedOutByPool(before).getOrDefault(pool.getKey(), Map.of());
+            for (LeakReport.HandedOut taken : keptFromPool(earlier, pool.getValue())) {
+                blocks += taken.blocks();
+                bytes += taken.bytes();
+                text.append("Direct leak of ").append(taken.bytes()).append(" byte(s) in ").append(taken.blocks())
+                        .append(" object(s) taken from ").append(pool.getKey())
+                        .append(", whose pages were live before the test,")
+                        .append(taken.recorded() ? " at:\n"
+                                : " by count (sampled mode records where only some blocks were taken)\n");
+                appendFrames(text, taken.stack(), "    ");
+                text.append('\n');
+            }
         }
         if (blocks == 0) {
             return null;
@@ -716,6 +730,60 @@ public final class Malloc4jExtension
             }
         }
         return grown;
+    }
+
+    /**
+     * @return per pool (by its name), the blocks still handed out from all its pages, by the stack
+     *     that took them (empty for takes nothing recorded): {blocks, bytes}
+     */
+    private static Map<String, Map<List<StackTraceElement>, long[]>> handedOutByPool(LeakReport report) {
+        Map<String, Map<List<StackTraceElement>, long[]>> pools = new LinkedHashMap<>();
+        for (LeakReport.Site site : report.sites()) {
+            if (!site.poolPages()) {
+                continue;
+            }
+            Map<List<StackTraceElement>, long[]> groups = pools.computeIfAbsent(site.heldBy(), name -> new LinkedHashMap<>());
+            for (LeakReport.HandedOut group : site.handedOut()) {
+                long[] counts = groups.computeIfAbsent(group.stack(), stack -> new long[2]);
+                counts[0] += group.blocks();
+                counts[1] += group.bytes();
+            }
+        }
+        return pools;
+    }
+
+    /**
+     * What a test took from a pool and kept, from the pool's blocks handed out {@code before} and
+     * {@code after} it, over all its pages: a block taken where an older one was given back moves
+     * between pages, and is no leak. Where every take is recorded, the growth of each stack's
+     * group; where some are not (sampled mode, which records a take by chance), only the growth of
+     * the total, as one group without a stack.
+     */
+    private static List<LeakReport.HandedOut> keptFromPool(Map<List<StackTraceElement>, long[]> before,
+            Map<List<StackTraceElement>, long[]> after) {
+        boolean sampled = before.containsKey(List.of()) || after.containsKey(List.of());
+        List<LeakReport.HandedOut> kept = new ArrayList<>();
+        long blocks = 0;
+        long bytes = 0;
+        for (Map.Entry<List<StackTraceElement>, long[]> group : after.entrySet()) {
+            long[] now = group.getValue();
+            long[] then = before.getOrDefault(group.getKey(), new long[2]);
+            blocks += now[0] - then[0];
+            bytes += now[1] - then[1];
+            if (!sampled && now[0] > then[0]) {
+                kept.add(new LeakReport.HandedOut(now[0] - then[0], now[1] - then[1], group.getKey(), true));
+            }
+        }
+        for (Map.Entry<List<StackTraceElement>, long[]> group : before.entrySet()) {
+            if (!after.containsKey(group.getKey())) {
+                blocks -= group.getValue()[0];
+                bytes -= group.getValue()[1];
+            }
+        }
+        if (sampled && blocks > 0) {
+            kept.add(new LeakReport.HandedOut(blocks, bytes, List.of(), false));
+        }
+        return kept;
     }
 
     /** The sites of {@code report} by stack and holder name, as the report groups them, in its order. */
