@@ -133,7 +133,9 @@ public final class FaultInjection {
      * malloc4j: class, method and line; the first outside malloc4j and the JDK, so that two
      * {@code forEach(heap::malloc)} lines are two sites), and lets later requests from that site
      * succeed. Running a program again and again under this policy walks each of its allocation
-     * failure paths once.
+     * failure paths once. A request from a thread with no frame of the program's (a parallel
+     * stream's worker) has the first frame outside malloc4j for its site, a JDK line that every
+     * such request through it shares.
      *
      * @return the policy
      */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,6 +54,61 @@ class CallSiteThroughTheJdkTest {
             assertEquals(2, faults.injectedFailures());
             heap.free(first.get(1));
             heap.free(second.get(1));
+        }
+    }
+
+    /** Frees through twelve nested stream stages: the program's frame lies below 24 of the JDK's. */
+    static void freeDeep(Heap heap, MemorySegment block) {
+        Stream<MemorySegment> blocks = Stream.of(block);
+        for (int i = 0; i < 12; i++) {
+            blocks = blocks.flatMap(Stream::of);
+        }
+        blocks.forEach(heap::free);
+    }
+
+    /** Allocates through twelve nested stream stages, as {@link #freeDeep} frees. */
+    static MemorySegment mallocDeep(Heap heap) {
+        Stream<Long> sizes = Stream.of(32L);
+        for (int i = 0; i < 12; i++) {
+            sizes = sizes.flatMap(Stream::of);
+        }
+        return sizes.map(heap::tryMalloc).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aDoubleFreeDeepInTheJdkIsSummarizedAtTheProgramsLineWhichTheReportShows() {
+        try (Heap heap = Heap.builder().name("deep in the jdk").checkMode(CheckMode.FULL).build()) {
+            MemorySegment block = heap.malloc(48);
+            heap.free(block);
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> freeDeep(heap, block));
+            String frame = TEST_CLASS + ".freeDeep(CallSiteThroughTheJdkTest.java:";
+            String[] lines = e.getMessage().split("\n");
+            assertTrue(lines[lines.length - 1].startsWith("SUMMARY: malloc4j: double-free " + frame), e.getMessage());
+            int shownAt = -1;
+            for (int i = 1; i < lines.length && lines[i].startsWith("    #"); i++) {
+                if (lines[i].contains(frame)) {
+                    shownAt = i;
+                }
+            }
+            assertTrue(shownAt > 24, "the frame the SUMMARY names is printed, below the JDK's: " + e.getMessage());
+        }
+    }
+
+    @Test
+    void twoLinesAllocatingDeepInTheJdkAreTwoCallSites() {
+        FaultInjection faults = FaultInjection.eachCallSiteOnce();
+        try (Heap heap = Heap.builder().name("deep sites").faultInjection(faults).build()) {
+            assertEquals(MemorySegment.NULL, mallocDeep(heap));
+            MemorySegment again = mallocDeep(heap);
+            assertTrue(!again.equals(MemorySegment.NULL), "the same line a second time");
+            Stream<Long> sizes = Stream.of(32L);
+            for (int i = 0; i < 12; i++) {
+                sizes = sizes.flatMap(Stream::of);
+            }
+            assertEquals(MemorySegment.NULL, sizes.map(heap::tryMalloc).findFirst().orElseThrow(),
+                    "another line of the program is another site, however deep the JDK's frames above it");
+            assertEquals(2, faults.injectedFailures());
+            heap.free(again);
         }
     }
 }

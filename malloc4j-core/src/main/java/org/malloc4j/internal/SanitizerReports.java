@@ -295,7 +295,9 @@ public final class SanitizerReports {
 
     private static String titleFrames(StackTraceElement[] here) {
         StringBuilder text = new StringBuilder();
-        for (int i = 0; i < Math.min(here.length, 8); i++) {
+        // Down to the frame the SUMMARY names, however deep in the JDK the call came from.
+        int shown = here.length == 0 ? 0 : Math.min(here.length, Math.max(8, StackCapture.callSiteIndex(here) + 1));
+        for (int i = 0; i < shown; i++) {
             text.append("    #").append(i).append(' ').append(here[i]).append('\n');
         }
         return text.toString();

@@ -1,14 +1,19 @@
 package org.malloc4j.internal;
 
 import java.security.CodeSource;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 
 /**
  * Captures the caller's stack for reports, leaving out malloc4j's own frames (and the FFM default
  * methods that call into it), so the first frame is the user's call site.
  */
 public final class StackCapture {
-    /** The most frames a report keeps per stack. */
+    /** The most frames a report keeps per stack, unless the program's frame lies deeper. */
     static final int MAX_FRAMES = 24;
+    /** The most frames a capture walks to find the program's frame below the JDK's. */
+    static final int MAX_SEARCH = 1024;
     private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
     /** Where malloc4j's classes were loaded from: a frame of a class from there is ours. */
     private static final CodeSource OWN_CODE = StackCapture.class.getProtectionDomain().getCodeSource();
@@ -16,19 +21,30 @@ public final class StackCapture {
     private StackCapture() {
     }
 
-    /** @return the stack of the current thread below malloc4j, innermost first */
+    /**
+     * @return the stack of the current thread below malloc4j, innermost first: {@value #MAX_FRAMES}
+     *     frames, or more when the program's frame ({@link #callSite}) lies deeper, down to it
+     *     (at most {@value #MAX_SEARCH})
+     */
     public static StackTraceElement[] capture() {
-        return WALKER.walk(frames -> frames
-                .dropWhile(StackCapture::isOwn)
-                .limit(MAX_FRAMES)
-                .map(StackWalker.StackFrame::toStackTraceElement)
-                .toArray(StackTraceElement[]::new));
+        return WALKER.walk(frames -> {
+            List<StackTraceElement> kept = new ArrayList<>();
+            boolean program = false;
+            Iterator<StackWalker.StackFrame> below = frames.dropWhile(StackCapture::isOwn).iterator();
+            while (below.hasNext() && kept.size() < MAX_SEARCH && (kept.size() < MAX_FRAMES || !program)) {
+                StackTraceElement element = below.next().toStackTraceElement();
+                program |= !isPlatform(element);
+                kept.add(element);
+            }
+            return kept.toArray(StackTraceElement[]::new);
+        });
     }
 
     /**
      * @return the program's frame that called into malloc4j: the first outside malloc4j and the
-     *     JDK (a {@code forEach(heap::free)} goes through the JDK's {@code forEach}), else the
-     *     first outside malloc4j; null if there is none
+     *     JDK (a {@code forEach(heap::free)} goes through the JDK's {@code forEach}), else (a
+     *     thread with no frame of the program's, a parallel stream's worker) the first outside
+     *     malloc4j; null if there is none
      */
     public static StackTraceElement callSite() {
         return callSite(capture());
@@ -39,12 +55,17 @@ public final class StackCapture {
      * @return the program's frame among them, as {@link #callSite} chooses it; null if {@code stack} is empty
      */
     public static StackTraceElement callSite(StackTraceElement[] stack) {
-        for (StackTraceElement element : stack) {
-            if (!isPlatform(element)) {
-                return element;
+        return stack.length > 0 ? stack[callSiteIndex(stack)] : null;
+    }
+
+    /** @return the index in a non-empty {@code stack} of its {@link #callSite(StackTraceElement[])} */
+    static int callSiteIndex(StackTraceElement[] stack) {
+        for (int i = 0; i < stack.length; i++) {
+            if (!isPlatform(stack[i])) {
+                return i;
             }
         }
-        return stack.length > 0 ? stack[0] : null;
+        return 0;
     }
 
     /** Whether {@code element} is a frame of the JDK's own modules (java.*, jdk.*). */
