@@ -651,12 +651,12 @@ public final class Malloc4jExtension
             text.append('\n');
         }
         // A pool whose pages were all live before the test: what the test took from them and kept.
+        Map<String, Map<List<StackTraceElement>, long[]>> earlier = handedOutByPool(before);
         for (Map.Entry<String, Map<List<StackTraceElement>, long[]>> pool : handedOutByPool(after).entrySet()) {
             if (grownPools.contains(pool.getKey())) {
                 continue;
             }
-            Map<List<StackTraceElement>, long[]> earlier = handedOutByPool(before).getOrDefault(pool.getKey(), Map.of());
-            for (LeakReport.HandedOut taken : keptFromPool(earlier, pool.getValue())) {
+            for (LeakReport.HandedOut taken : keptFromPool(earlier.getOrDefault(pool.getKey(), Map.of()), pool.getValue())) {
                 blocks += taken.blocks();
                 bytes += taken.bytes();
                 text.append("Direct leak of ").append(taken.bytes()).append(" byte(s) in ").append(taken.blocks())
