@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "malloc4j", mixinStandardHelpOptions = true, version = "malloc4j 0.1.0-SNAPSHOT",
         scope = CommandLine.ScopeType.INHERIT,
         description = "Tools for malloc4j, the off-heap memory allocator for Java.",
-        subcommands = {ReplayCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ReplayCommand.class, WorkerCommand.class, HelpCommand.class})
 public final class Main implements Callable<Integer> {
     /** Exit code of a command line that is wrong. */
     public static final int USAGE = CommandLine.ExitCode.USAGE;
@@ -109,13 +109,22 @@ public final class Main implements Callable<Integer> {
                 || unmatched.getUnmatched().isEmpty() || unmatched.getUnmatched().get(0).startsWith("-")) {
             return Optional.empty();
         }
-        List<String> commands = commandLine.getSubcommands().values().stream()
-                .filter(command -> !command.getCommandSpec().usageMessage().hidden())
-                .filter(command -> !(command.getCommand() instanceof CommandLine.HelpCommand))
+        return Optional.of(unknownCommandMessage(commandLine, unmatched.getUnmatched().get(0)));
+    }
+
+    /** @return what to say of {@code name}, no command of {@code tool}: the commands there are */
+    static String unknownCommandMessage(CommandLine tool, String name) {
+        List<String> commands = tool.getSubcommands().values().stream()
+                .filter(Main::isListed)
                 .map(CommandLine::getCommandName).toList();
-        return Optional.of("unknown command '" + unmatched.getUnmatched().get(0) + "'; "
+        return "unknown command '" + name + "'; "
                 + (commands.size() == 1 ? "the command is '" + commands.get(0) + "'"
-                        : "the commands are: " + String.join(", ", commands)));
+                        : "the commands are: " + String.join(", ", commands));
+    }
+
+    /** @return whether {@code command} is one a mistyped command's message names: not hidden, not help */
+    static boolean isListed(CommandLine command) {
+        return !command.getCommandSpec().usageMessage().hidden() && !(command.getCommand() instanceof HelpCommand);
     }
 
     /** A usage error: the problem and where to find help, without the whole usage text. */

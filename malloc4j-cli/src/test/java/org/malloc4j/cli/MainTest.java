@@ -485,6 +485,23 @@ class MainTest {
         assertTrue(replay.out().contains("Usage: malloc4j replay "), replay.out());
     }
 
+    @ParameterizedTest
+    @CsvSource({"nonsense", "worker"})
+    void helpOfACommandItDoesNotListIsAUsageErrorNamingTheCommands(String command) {
+        Run run = run("help", command);
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("malloc4j: unknown command '" + command + "'; the command is 'replay'",
+                run.err().lines().findFirst().orElseThrow());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void aWrongOptionOfHelpIsAUsageError() {
+        Run run = run("help", "-x");
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().startsWith("malloc4j: Unknown option: '-x'"), run.err());
+    }
+
     @Test
     void aWrongOptionOfTheHiddenWorkerPointsAtTheToolsHelp() {
         Run run = run("worker", "--no-such-option");
