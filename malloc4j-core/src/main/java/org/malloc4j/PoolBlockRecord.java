@@ -1,7 +1,7 @@
 package org.malloc4j;
 
 import org.malloc4j.internal.SanitizerReports;
-import org.malloc4j.internal.StackCapture;
+import org.malloc4j.internal.StackDepot;
 
 /**
  * What a checked mode knows about one block of a {@link FixedSizePool}: who took it from the pool
@@ -22,13 +22,13 @@ final class PoolBlockRecord {
     /** Records the calling thread and its stack as the block's take. */
     PoolBlockRecord() {
         this.takeThread = SanitizerReports.currentThread();
-        this.takeStack = StackCapture.capture();
+        this.takeStack = StackDepot.capture();
     }
 
     /** Records the calling thread and its stack as the block's give back. */
     void given() {
         giveThread = SanitizerReports.currentThread();
-        giveStack = StackCapture.capture();
+        giveStack = StackDepot.capture();
     }
 
     /** @return whether the block was given back since this take */

@@ -34,14 +34,20 @@ final class BlockRecord {
     private String freeThread;
     private StackTraceElement[] freeStack;
 
+    /** Records the calling thread and its stack as the block's allocation. */
     BlockRecord(long base, long address, long byteSize, long span) {
+        this(base, address, byteSize, span, StackDepot.capture());
+    }
+
+    /** @param allocStack where the block was allocated, innermost frame first */
+    BlockRecord(long base, long address, long byteSize, long span, StackTraceElement[] allocStack) {
         this.base = base;
         this.address = address;
         this.byteSize = byteSize;
         this.span = span;
         this.arena = Arena.ofShared();
         this.allocThread = SanitizerReports.currentThread();
-        this.allocStack = StackCapture.capture();
+        this.allocStack = allocStack;
     }
 
     /**
@@ -69,7 +75,7 @@ final class BlockRecord {
      */
     boolean claimFree() {
         String thread = SanitizerReports.currentThread();
-        StackTraceElement[] stack = StackCapture.capture();
+        StackTraceElement[] stack = StackDepot.capture();
         synchronized (this) {
             if (freeThread != null) {
                 return false;

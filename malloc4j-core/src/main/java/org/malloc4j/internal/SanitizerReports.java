@@ -161,6 +161,22 @@ public final class SanitizerReports {
     private record LeakSite(String heldBy, List<StackTraceElement> stack) {
     }
 
+    /**
+     * A {@link LeakSite} by its stack array's identity: the records of one stack share its array
+     * ({@link StackDepot}), so grouping by it first spares hashing every frame of every live block.
+     */
+    private record ArraySite(String heldBy, StackTraceElement[] stack) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof ArraySite site && site.stack == stack && site.heldBy.equals(heldBy);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * heldBy.hashCode() + System.identityHashCode(stack);
+        }
+    }
+
     /** The leaked blocks of one {@link LeakSite}, and the holders among which they lie. */
     private static final class LeakGroup {
         long blocks;
@@ -168,6 +184,20 @@ public final class SanitizerReports {
         final Set<BlockHolder> holders = Collections.newSetFromMap(new IdentityHashMap<>());
         /** The blocks the holders handed out from inside these and did not get back; null if they hand out none. */
         HandedOutTally handedOut;
+
+        /** Adds {@code other}'s blocks, of a site with the same frames, to these. */
+        void add(LeakGroup other) {
+            blocks += other.blocks;
+            bytes += other.bytes;
+            holders.addAll(other.holders);
+            if (other.handedOut != null) {
+                if (handedOut == null) {
+                    handedOut = other.handedOut;
+                } else {
+                    handedOut.add(other.handedOut);
+                }
+            }
+        }
     }
 
     /**
@@ -178,13 +208,13 @@ public final class SanitizerReports {
         // Keyed by holder name and stack, as LeakSanitizer groups by stack: a pool's page and a plain
         // block allocated at one line are different leaks, fixed differently, while arrays made in a
         // loop are one, counting its holders.
-        Map<LeakSite, LeakGroup> sites = new LinkedHashMap<>();
+        Map<ArraySite, LeakGroup> byArray = new LinkedHashMap<>();
         long blocks = 0;
         long bytes = 0;
         for (BlockRecord block : live) {
             BlockHolder holder = block.owner;
-            LeakSite key = new LeakSite(holder == null ? "" : holder.name(), Arrays.asList(block.allocStack));
-            LeakGroup group = sites.get(key);
+            ArraySite key = new ArraySite(holder == null ? "" : holder.name(), block.allocStack);
+            LeakGroup group = byArray.get(key);
             HandedOutBlocks handsOut = holder == null ? null : holder.handedOut();
             HandedOutTally tally = null;
             if (handsOut != null) {
@@ -196,7 +226,7 @@ public final class SanitizerReports {
             }
             if (group == null) {
                 group = new LeakGroup();
-                sites.put(key, group);
+                byArray.put(key, group);
             }
             if (tally != null) {
                 group.handedOut = tally;
@@ -209,6 +239,13 @@ public final class SanitizerReports {
             blocks++;
             bytes += block.byteSize;
         }
+        Map<LeakSite, LeakGroup> sites = new LinkedHashMap<>();
+        byArray.forEach((site, group) -> {
+            LeakGroup same = sites.putIfAbsent(new LeakSite(site.heldBy(), Arrays.asList(site.stack())), group);
+            if (same != null) {
+                same.add(group);
+            }
+        });
         List<LeakReport.Site> list = new ArrayList<>();
         sites.forEach((key, group) -> list.add(new LeakReport.Site(group.blocks, group.bytes,
                 List.copyOf(key.stack()), key.heldBy(), group.holders.size(), group.handedOut != null,
