@@ -679,6 +679,27 @@ class MisuseCatalogueTest {
         }
 
         @Test
+        void aThreadRenamedBetweenTheAllocationAndTheFreeIsNamedAsItWasAtEach() {
+            Thread thread = Thread.currentThread();
+            String name = thread.getName();
+            MemorySegment block;
+            try {
+                thread.setName("before the rename");
+                block = allocateTheBuffer(heap, SIZE);
+                thread.setName("after the rename");
+                freeTheBuffer(heap, block);
+            } finally {
+                thread.setName(name);
+            }
+            String report = misuse(() -> freeItAgain(heap, block.address())).getMessage();
+            assertAll(
+                    () -> assertContains(report, "freed by thread \"after the rename\" here:"),
+                    () -> assertContains(report, "previously allocated by thread \"before the rename\" here:"),
+                    () -> assertContains(report, "(free) in thread " + thread()));
+            assertStillUsable(heap, 0);
+        }
+
+        @Test
         void aSecondFreeThroughTheSegmentApiIsCaughtToo() {
             MemorySegment block = allocateTheBuffer(heap, SIZE);
             freeTheBuffer(heap, block);
