@@ -1,6 +1,7 @@
 package org.malloc4j;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Blocks still live in a checked heap, grouped by allocation site as LeakSanitizer groups them.
@@ -24,6 +25,28 @@ import java.util.List;
  */
 public record LeakReport(long blocks, long bytes, List<Site> sites, String text) {
     /**
+     * Keeps an immutable copy of {@code sites}.
+     *
+     * @throws NullPointerException if {@code sites} or {@code text} is null, or {@code sites} holds null
+     * @throws IllegalArgumentException if {@code blocks} or {@code bytes} is not the sum of the
+     *     sites' (so an empty report has no site)
+     */
+    public LeakReport {
+        sites = List.copyOf(sites);
+        Objects.requireNonNull(text, "text");
+        long siteBlocks = 0;
+        long siteBytes = 0;
+        for (Site site : sites) {
+            siteBlocks += site.blocks();
+            siteBytes += site.bytes();
+        }
+        if (blocks != siteBlocks || bytes != siteBytes) {
+            throw new IllegalArgumentException("blocks and bytes must be the sums of the sites' (" + siteBlocks
+                    + " blocks, " + siteBytes + " bytes): blocks=" + blocks + ", bytes=" + bytes);
+        }
+    }
+
+    /**
      * One allocation site's leaks.
      *
      * @param blocks how many blocks leaked from here
@@ -44,14 +67,21 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
     public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders,
             boolean poolPages, List<HandedOut> handedOut) {
         /**
-         * Keeps an immutable copy of {@code handedOut}.
+         * Keeps immutable copies of {@code stack} and {@code handedOut}.
          *
-         * @throws NullPointerException if {@code handedOut} is null or holds null
-         * @throws IllegalArgumentException if {@code handedOut} is not empty but {@code poolPages} is
-         *     false
+         * @throws NullPointerException if {@code stack}, {@code heldBy} or {@code handedOut} is null,
+         *     or a list holds null
+         * @throws IllegalArgumentException if {@code blocks < 1}, {@code bytes < 0} or
+         *     {@code holders < 0}, or if {@code handedOut} is not empty but {@code poolPages} is false
          */
         public Site {
+            stack = List.copyOf(stack);
+            Objects.requireNonNull(heldBy, "heldBy");
             handedOut = List.copyOf(handedOut);
+            if (blocks < 1 || bytes < 0 || holders < 0) {
+                throw new IllegalArgumentException("blocks must be positive, bytes and holders not negative: blocks="
+                        + blocks + ", bytes=" + bytes + ", holders=" + holders);
+            }
             if (!poolPages && !handedOut.isEmpty()) {
                 throw new IllegalArgumentException("only pool pages have blocks handed out: " + handedOut);
             }

@@ -1,0 +1,54 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** A report a program builds itself (a test's expected report, say) is as immutable and consistent as the heap's. */
+class LeakReportTest {
+    private static final StackTraceElement FRAME = new StackTraceElement("App", "alloc", "App.java", 7);
+
+    @Test
+    void aReportKeepsCopiesOfTheListsItWasGiven() {
+        List<StackTraceElement> stack = new ArrayList<>(List.of(FRAME));
+        LeakReport.Site site = new LeakReport.Site(1, 8, stack);
+        List<LeakReport.Site> sites = new ArrayList<>(List.of(site));
+        LeakReport report = new LeakReport(1, 8, sites, "text");
+
+        stack.add(FRAME);
+        sites.clear();
+
+        assertEquals(List.of(FRAME), site.stack());
+        assertEquals(List.of(site), report.sites());
+        assertThrows(UnsupportedOperationException.class, () -> report.sites().add(site));
+        assertThrows(UnsupportedOperationException.class, () -> site.stack().add(FRAME));
+    }
+
+    @Test
+    void blocksAndBytesMustBeTheSitesSums() {
+        List<LeakReport.Site> sites = List.of(new LeakReport.Site(2, 16, List.of(FRAME)),
+                new LeakReport.Site(1, 8, List.of(FRAME), "a BumpArena", 1));
+
+        assertEquals(3, new LeakReport(3, 24, sites, "").blocks());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new LeakReport(0, 0, sites, ""));
+        assertTrue(e.getMessage().contains("(3 blocks, 24 bytes)"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new LeakReport(3, 23, sites, ""));
+        assertThrows(IllegalArgumentException.class, () -> new LeakReport(1, 0, List.of(), ""));
+        assertTrue(new LeakReport(0, 0, List.of(), "").isEmpty());
+    }
+
+    @Test
+    void aSiteHasABlockAtLeastAndNoNegativeCount() {
+        assertThrows(IllegalArgumentException.class, () -> new LeakReport.Site(0, 0, List.of(FRAME)));
+        assertThrows(IllegalArgumentException.class, () -> new LeakReport.Site(1, -1, List.of(FRAME)));
+        assertThrows(IllegalArgumentException.class, () -> new LeakReport.Site(1, 8, List.of(FRAME), "a BumpArena", -1));
+        assertThrows(NullPointerException.class, () -> new LeakReport.Site(1, 8, null));
+        assertThrows(NullPointerException.class, () -> new LeakReport.Site(1, 8, List.of(FRAME), null, 0));
+        assertThrows(NullPointerException.class, () -> new LeakReport(0, 0, List.of(), null));
+    }
+}
