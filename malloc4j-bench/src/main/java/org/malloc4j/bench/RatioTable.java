@@ -29,6 +29,9 @@ import org.openjdk.jmh.annotations.Group;
  * also hold Java benchmarks: the JMH run did not measure that class or parameter set.
  */
 public final class RatioTable {
+    /** What {@link #render} gives when no document holds a result. */
+    static final String NO_RESULTS = "no results\n";
+
     private RatioTable() {
     }
 
@@ -51,7 +54,12 @@ public final class RatioTable {
                 System.err.println("RatioTable: no results in " + arg);
             }
         }
-        System.out.print(render(jsons));
+        String table = render(jsons);
+        System.out.print(table);
+        if (table.equals(NO_RESULTS)) {
+            // A run that measured nothing (every benchmark failed, or none matched) is no success.
+            System.exit(1);
+        }
     }
 
     /**
@@ -77,7 +85,7 @@ public final class RatioTable {
         }
         StringBuilder out = new StringBuilder();
         if (sections.isEmpty()) {
-            return "no results\n";
+            return NO_RESULTS;
         }
         for (Map.Entry<String, Map<String, List<Row>>> section : sections.entrySet()) {
             List<String> baselines = baselines(section.getKey());
