@@ -85,7 +85,13 @@ import org.opentest4j.TestAbortedException;
  *       Surefire:
  *       {@code <systemPropertyVariables><malloc4j.check>full</malloc4j.check></systemPropertyVariables>}.
  *       In fast mode (the default) the comparison is skipped. Turn it off with
- *       {@code @LeakCheck(globalHeap = false)}.
+ *       {@code @LeakCheck(globalHeap = false)}. A report names holders, not instances, so the
+ *       comparison cannot tell a holder the tests share from one the test made and left open: a
+ *       page, chunk or storage block that a shared pool, arena or growable array (in a static
+ *       field, say) gains during a test is that test's leak, even when the test gave back all it
+ *       took. Have such a holder make its memory before the tests (in a {@code @BeforeAll} method,
+ *       take and give back as many blocks as the tests hold at once), or turn the comparison off
+ *       for the tests that grow it.
  *   <li><b>Exhaustion that escapes fails the test.</b> A {@link HeapExhaustedError} thrown out of a
  *       test method (a {@code @Test}, each invocation of a {@code @ParameterizedTest} or other test
  *       template, a {@code @TestFactory} and its dynamic tests) or out of a {@code @BeforeEach} or
