@@ -172,8 +172,8 @@ public final class MemoryReturn {
 
     private static void usage(String problem) {
         String text = """
-                usage: java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar org.malloc4j.bench.MemoryReturn \\
-                            [--json FILE] [--only return,loop,touch,vthreads,threads]
+                usage: malloc4j-bench/memory-return [--json FILE] [--only return,loop,touch,vthreads,threads]
+                       (or java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar org.malloc4j.bench.MemoryReturn ...)
                 Measures memory returned to the OS after frees, OS calls of alloc/free loops, the cost
                 of a fresh 4 KiB page, heap metadata under virtual threads, and what platform threads
                 coming and going cost. About 45 s.""";
