@@ -12,9 +12,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>One depot serves the process ({@link #capture}), never emptied, as the sanitizer's is: a stack
  * is a fact of the program's code, the same for every heap. At most {@value #MAX_STACKS} stacks are
- * kept (about 20 MiB of the Java heap at 24 frames each); past that, a new stack is recorded as captured, unshared, so the depot never
- * grows without bound when a program's stacks do (deep recursion, say). The size check and the
- * insert are not one step, so racing threads may take it a few stacks past the bound. Thread-safe.
+ * kept (about 20 MiB of the Java heap at 24 frames each); past that, a new stack is recorded as
+ * captured, unshared, so the depot never grows without bound when a program's stacks do (deep
+ * recursion, say). The size check and the insert are not one step, so racing threads may take it a
+ * few stacks past the bound. Thread-safe.
  *
  * <p>A kept stack holds no {@link Class}: a {@code StackTraceElement} made by a
  * {@link StackWalker} drops its class once it has worked out its text, so the depot keeps no class
