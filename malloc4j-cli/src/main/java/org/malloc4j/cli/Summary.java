@@ -17,7 +17,8 @@ import java.util.function.Predicate;
  * @param traces the number of traces replayed
  * @param failed how many of them the allocator FAILED
  * @param meanUtilization the mean utilization (null if none was measured)
- * @param opsPerSecond total requests / total time of the fastest passes (null if nothing was timed)
+ * @param opsPerSecond total requests / total time of the fastest passes (null if nothing was timed,
+ *     or the timed traces have no request)
  * @param meanIndex the mean performance index (null if none was computed)
  */
 public record Summary(String allocator, String set, int traces, int failed, Double meanUtilization,
@@ -59,7 +60,7 @@ public record Summary(String allocator, String set, int traces, int failed, Doub
         long ops = timed.stream().mapToLong(TraceResult::ops).sum();
         return new Summary(allocator, set, mine.size(), mine.size() - ok.size(),
                 mean(ok.stream().map(TraceResult::countedUtilization).toList()),
-                seconds > 0 ? ops / seconds : null,
+                seconds > 0 && ops > 0 ? ops / seconds : null,
                 mean(ok.stream().map(TraceResult::index).toList()));
     }
 

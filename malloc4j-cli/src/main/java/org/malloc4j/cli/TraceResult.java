@@ -16,7 +16,8 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
  * @param failure what went wrong, if it failed
  * @param repeat the number of timed passes
  * @param bestSeconds the fastest timed pass, in seconds
- * @param opsPerSecond requests per second in the fastest timed pass
+ * @param opsPerSecond requests per second in the fastest timed pass (null when none was timed, or
+ *     the trace has no request: a rate of nothing is no throughput)
  * @param peakFootprintBytes the most the allocator's footprint grew over its value at the trace's
  *     start, sampled after every request that allocates
  * @param utilization peak live bytes / peak footprint
@@ -51,7 +52,8 @@ public record TraceResult(
         Long footprint = peakFootprintBytes >= 0 ? peakFootprintBytes : null;
         Double utilization = footprint != null && footprint > 0 ? (double) trace.peakLiveBytes() / footprint : null;
         return new TraceResult(allocator, trace.name(), trace.set(), trace.opCount(), trace.peakLiveBytes(), OK,
-                null, null, repeat, seconds, seconds != null ? trace.opCount() / seconds : null, footprint,
+                null, null, repeat, seconds, seconds != null && trace.opCount() > 0 ? trace.opCount() / seconds : null,
+                footprint,
                 utilization, null);
     }
 

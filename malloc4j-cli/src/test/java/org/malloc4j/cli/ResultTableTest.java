@@ -73,6 +73,21 @@ class ResultTableTest {
     }
 
     @Test
+    void aTraceWithNoRequestHasNoThroughput() throws Exception {
+        Trace empty = TraceParser.parse(new java.io.ByteArrayInputStream("0\n0\n0\n1\n".getBytes(
+                java.nio.charset.StandardCharsets.US_ASCII)), "e.rep", "e", "set");
+        TraceResult replayed = TraceResult.ok("glibc", empty, 1, 1_000, -1);
+
+        assertNull(replayed.opsPerSecond());
+        List<AllocatorStatus> glibc = List.of(new AllocatorStatus("glibc", true, null, "RSS", false));
+        List<TraceInfo> traces = List.of(new TraceInfo("e", "set", "e.rep", 0, 0, 0));
+        String text = ResultTable.render(ReplayReport.of(1, glibc, traces, List.of(), List.of(replayed)));
+        String throughput = text.substring(text.indexOf("Throughput"));
+        assertTrue(throughput.lines().skip(3).findFirst().orElseThrow().endsWith("n/a"), text);
+        assertNull(ReplayReport.of(1, glibc, traces, List.of(), List.of(replayed)).summaries().getFirst().opsPerSecond());
+    }
+
+    @Test
     void theHeadlineCountsInTheSingularAndPlural() {
         List<AllocatorStatus> glibc = List.of(new AllocatorStatus("glibc", true, null, "RSS", false));
         List<TraceInfo> one = List.of(new TraceInfo("b", "two", "y", 1000, 10, 500));
