@@ -29,16 +29,20 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      *
      * @throws NullPointerException if {@code sites} or {@code text} is null, or {@code sites} holds null
      * @throws IllegalArgumentException if {@code blocks} or {@code bytes} is not the sum of the
-     *     sites' (so an empty report has no site)
+     *     sites' (so an empty report has no site), or those sums overflow a {@code long}
      */
     public LeakReport {
         sites = List.copyOf(sites);
         Objects.requireNonNull(text, "text");
         long siteBlocks = 0;
         long siteBytes = 0;
-        for (Site site : sites) {
-            siteBlocks += site.blocks();
-            siteBytes += site.bytes();
+        try {
+            for (Site site : sites) {
+                siteBlocks = Math.addExact(siteBlocks, site.blocks());
+                siteBytes = Math.addExact(siteBytes, site.bytes());
+            }
+        } catch (ArithmeticException overflow) {
+            throw new IllegalArgumentException("the sites' blocks or bytes add up past Long.MAX_VALUE");
         }
         if (blocks != siteBlocks || bytes != siteBytes) {
             throw new IllegalArgumentException("blocks and bytes must be the sums of the sites' (" + siteBlocks
@@ -60,9 +64,11 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      * @param poolPages whether these blocks are a {@link FixedSizePool}'s pages, of which the report
      *     says which of the pool's blocks are still handed out; false for every other site
      * @param handedOut when {@code poolPages}, the pool's blocks inside these pages that were handed
-     *     out and not given back, grouped by where they were taken, largest first, the group of
-     *     blocks whose take was not recorded last; empty when none is handed out (the pages are only
-     *     held by the pool left open), and always empty when not {@code poolPages}
+     *     out and not given back, grouped by where they were taken and by block size (the pages of
+     *     pools of one name, made at one place, share a site, and their blocks may differ in size),
+     *     largest first, the blocks whose take was not recorded last, a group for each block size;
+     *     empty when none is handed out (the pages are only held by the pool left open), and always
+     *     empty when not {@code poolPages}
      */
     public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders,
             boolean poolPages, List<HandedOut> handedOut) {
@@ -137,8 +143,8 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      * did not get back, taken at one place, or taken where nothing recorded it.
      *
      * @param blocks how many, at least 1
-     * @param bytes their bytes: each block's size as the holder hands it out
-     *     ({@link FixedSizePool#blockByteSize()})
+     * @param bytes their bytes: their count times the size the holder hands its blocks out at
+     *     ({@link FixedSizePool#blockByteSize()}), one size for a group the heap reports
      * @param stack where they were taken, innermost frame first, malloc4j's own frames left out;
      *     empty when not {@code recorded}
      * @param recorded whether the holder recorded where these blocks were taken: false for the one

@@ -40,6 +40,9 @@ class LeakReportTest {
         assertThrows(IllegalArgumentException.class, () -> new LeakReport(3, 23, sites, ""));
         assertThrows(IllegalArgumentException.class, () -> new LeakReport(1, 0, List.of(), ""));
         assertTrue(new LeakReport(0, 0, List.of(), "").isEmpty());
+        LeakReport.Site huge = new LeakReport.Site(Long.MAX_VALUE, 8, List.of(FRAME));
+        assertThrows(IllegalArgumentException.class,
+                () -> new LeakReport(Long.MIN_VALUE, 16, List.of(huge, new LeakReport.Site(1, 8, List.of(FRAME))), ""));
     }
 
     @Test

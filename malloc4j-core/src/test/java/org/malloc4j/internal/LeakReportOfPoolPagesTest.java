@@ -66,6 +66,34 @@ class LeakReportOfPoolPagesTest {
                 + " one block in the heap's sampleInterval)\n"), sampled);
     }
 
+    /**
+     * Two pools of one name, whose pages were allocated at one place, hand out blocks of different
+     * sizes taken at one place: a group per size, so a group's bytes are its blocks times one size.
+     */
+    @Test
+    void blocksTakenAtOnePlaceAreGroupedBySize() {
+        BlockHolder small = new BlockHolder("FixedSizePool 'p'", (address, tally) -> {
+            tally.add(new StackTraceElement[] {TAKE}, 16);
+            tally.add(new StackTraceElement[] {TAKE}, 16);
+            tally.add(null, 16);
+            return true;
+        });
+        BlockHolder large = new BlockHolder("FixedSizePool 'p'", (address, tally) -> {
+            tally.add(new StackTraceElement[] {TAKE}, 256);
+            tally.add(null, 256);
+            return true;
+        });
+
+        LeakReport report = SanitizerReports.leaks(List.of(held(0x1000, 64, small), held(0x2000, 64, large)), "h",
+                false);
+
+        assertEquals(1, report.sites().size(), report.text());
+        assertEquals(List.of(new LeakReport.HandedOut(1, 256, List.of(TAKE), true),
+                new LeakReport.HandedOut(2, 32, List.of(TAKE), true),
+                new LeakReport.HandedOut(1, 16, List.of(), false),
+                new LeakReport.HandedOut(1, 256, List.of(), false)), report.sites().getFirst().handedOut(), report.text());
+    }
+
     private static BlockRecord held(long address, long byteSize, BlockHolder holder) {
         BlockRecord block = new BlockRecord(address, address, byteSize, byteSize);
         block.owner = holder;

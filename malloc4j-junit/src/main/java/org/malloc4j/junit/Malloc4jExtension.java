@@ -89,9 +89,11 @@ import org.opentest4j.TestAbortedException;
  *       comparison cannot tell a holder the tests share from one the test made and left open: a
  *       page, chunk or storage block that a shared pool, arena or growable array (in a static
  *       field, say) gains during a test is that test's leak, even when the test gave back all it
- *       took. Have such a holder make its memory before the tests (in a {@code @BeforeAll} method,
- *       take and give back as many blocks as the tests hold at once), or turn the comparison off
- *       for the tests that grow it.
+ *       took. Have such a holder make its memory before the tests, in a {@code @BeforeAll} method:
+ *       a pool's first page (take a block and give it back: a pool keeps one empty page, and gives
+ *       the others back as they empty), an arena's chunks (allocate, then {@code reset()}), an
+ *       array's storage (grow it, then {@code clear()}). A test that needs a shared pool's second
+ *       page still fails; turn the comparison off for such a test.
  *   <li><b>Exhaustion that escapes fails the test.</b> A {@link HeapExhaustedError} thrown out of a
  *       test method (a {@code @Test}, each invocation of a {@code @ParameterizedTest} or other test
  *       template, a {@code @TestFactory} and its dynamic tests) or out of a {@code @BeforeEach} or
@@ -657,8 +659,8 @@ public final class Malloc4jExtension
             text.append('\n');
         }
         // A pool whose pages were all live before the test: what the test took from them and kept.
-        Map<String, Map<List<StackTraceElement>, long[]>> earlier = handedOutByPool(before);
-        for (Map.Entry<String, Map<List<StackTraceElement>, long[]>> pool : handedOutByPool(after).entrySet()) {
+        Map<String, Map<Taken, Long>> earlier = handedOutByPool(before);
+        for (Map.Entry<String, Map<Taken, Long>> pool : handedOutByPool(after).entrySet()) {
             if (grownPools.contains(pool.getKey())) {
                 continue;
             }
@@ -713,46 +715,57 @@ public final class Malloc4jExtension
     }
 
     /**
+     * Blocks of a pool taken at one place, of one size: the heap's report groups a pool's handed-out
+     * blocks so, as pools of one name may hand out blocks of different sizes (empty stack: the takes
+     * nothing recorded).
+     */
+    private record Taken(List<StackTraceElement> stack, long blockSize) {
+        static Taken of(LeakReport.HandedOut group) {
+            return new Taken(group.stack(), group.bytes() / group.blocks());
+        }
+
+        LeakReport.HandedOut times(long blocks) {
+            return new LeakReport.HandedOut(blocks, blocks * blockSize, stack, !stack.isEmpty());
+        }
+    }
+
+    /**
      * @return the blocks of {@code site}'s pool pages handed out beyond what {@code previous} (the
-     *     same site before the test, or null) had handed out from the same place: per place, the
-     *     growth of its group; empty if {@code site} is not a pool's
+     *     same site before the test, or null) had handed out from the same place: per place and
+     *     size, the growth of its group; empty if {@code site} is not a pool's
      */
     private static List<LeakReport.HandedOut> newlyHandedOut(LeakReport.Site site, LeakReport.Site previous) {
         if (!site.poolPages()) {
             return List.of();
         }
-        Map<List<StackTraceElement>, LeakReport.HandedOut> before = new LinkedHashMap<>();
+        Map<Taken, Long> before = new LinkedHashMap<>();
         if (previous != null && previous.poolPages()) {
-            previous.handedOut().forEach(group -> before.put(group.stack(), group));
+            previous.handedOut().forEach(group -> before.merge(Taken.of(group), group.blocks(), Long::sum));
         }
         List<LeakReport.HandedOut> grown = new ArrayList<>();
         for (LeakReport.HandedOut group : site.handedOut()) {
-            LeakReport.HandedOut old = before.get(group.stack());
-            long blocks = group.blocks() - (old == null ? 0 : old.blocks());
+            Taken taken = Taken.of(group);
+            long blocks = group.blocks() - before.getOrDefault(taken, 0L);
             if (blocks > 0) {
-                // A pool hands out blocks of one size: the bytes scale with the count.
-                grown.add(new LeakReport.HandedOut(blocks, group.bytes() / group.blocks() * blocks, group.stack(),
-                        group.recorded()));
+                grown.add(taken.times(blocks));
             }
         }
         return grown;
     }
 
     /**
-     * @return per pool (by its name), the blocks still handed out from all its pages, by the stack
-     *     that took them (empty for takes nothing recorded): {blocks, bytes}
+     * @return per pool (by its name), the blocks still handed out from all its pages, by the place
+     *     that took them and their size: how many
      */
-    private static Map<String, Map<List<StackTraceElement>, long[]>> handedOutByPool(LeakReport report) {
-        Map<String, Map<List<StackTraceElement>, long[]>> pools = new LinkedHashMap<>();
+    private static Map<String, Map<Taken, Long>> handedOutByPool(LeakReport report) {
+        Map<String, Map<Taken, Long>> pools = new LinkedHashMap<>();
         for (LeakReport.Site site : report.sites()) {
             if (!site.poolPages()) {
                 continue;
             }
-            Map<List<StackTraceElement>, long[]> groups = pools.computeIfAbsent(site.heldBy(), name -> new LinkedHashMap<>());
+            Map<Taken, Long> groups = pools.computeIfAbsent(site.heldBy(), name -> new LinkedHashMap<>());
             for (LeakReport.HandedOut group : site.handedOut()) {
-                long[] counts = groups.computeIfAbsent(group.stack(), stack -> new long[2]);
-                counts[0] += group.blocks();
-                counts[1] += group.bytes();
+                groups.merge(Taken.of(group), group.blocks(), Long::sum);
             }
         }
         return pools;
@@ -761,34 +774,31 @@ public final class Malloc4jExtension
     /**
      * What a test took from a pool and kept, from the pool's blocks handed out {@code before} and
      * {@code after} it, over all its pages: a block taken where an older one was given back moves
-     * between pages, and is no leak. Where every take is recorded, the growth of each stack's
-     * group; where some are not (sampled mode, which records a take by chance), only the growth of
-     * the total, as one group without a stack.
+     * between pages, and is no leak. Where every take is recorded, the growth of each place's
+     * group, per block size; where some are not (sampled mode, which records a take by chance),
+     * only the growth of the total of each block size, as a group without a stack.
      */
-    private static List<LeakReport.HandedOut> keptFromPool(Map<List<StackTraceElement>, long[]> before,
-            Map<List<StackTraceElement>, long[]> after) {
-        boolean sampled = before.containsKey(List.of()) || after.containsKey(List.of());
+    private static List<LeakReport.HandedOut> keptFromPool(Map<Taken, Long> before, Map<Taken, Long> after) {
+        boolean sampled = before.keySet().stream().anyMatch(taken -> taken.stack().isEmpty())
+                || after.keySet().stream().anyMatch(taken -> taken.stack().isEmpty());
         List<LeakReport.HandedOut> kept = new ArrayList<>();
-        long blocks = 0;
-        long bytes = 0;
-        for (Map.Entry<List<StackTraceElement>, long[]> group : after.entrySet()) {
-            long[] now = group.getValue();
-            long[] then = before.getOrDefault(group.getKey(), new long[2]);
-            blocks += now[0] - then[0];
-            bytes += now[1] - then[1];
-            if (!sampled && now[0] > then[0]) {
-                kept.add(new LeakReport.HandedOut(now[0] - then[0], now[1] - then[1], group.getKey(), true));
+        if (!sampled) {
+            after.forEach((taken, blocks) -> {
+                long grown = blocks - before.getOrDefault(taken, 0L);
+                if (grown > 0) {
+                    kept.add(taken.times(grown));
+                }
+            });
+            return kept;
+        }
+        Map<Long, Long> growthBySize = new LinkedHashMap<>();
+        after.forEach((taken, blocks) -> growthBySize.merge(taken.blockSize(), blocks, Long::sum));
+        before.forEach((taken, blocks) -> growthBySize.merge(taken.blockSize(), -blocks, Long::sum));
+        growthBySize.forEach((size, grown) -> {
+            if (grown > 0) {
+                kept.add(new Taken(List.of(), size).times(grown));
             }
-        }
-        for (Map.Entry<List<StackTraceElement>, long[]> group : before.entrySet()) {
-            if (!after.containsKey(group.getKey())) {
-                blocks -= group.getValue()[0];
-                bytes -= group.getValue()[1];
-            }
-        }
-        if (sampled && blocks > 0) {
-            kept.add(new LeakReport.HandedOut(blocks, bytes, List.of(), false));
-        }
+        });
         return kept;
     }
 

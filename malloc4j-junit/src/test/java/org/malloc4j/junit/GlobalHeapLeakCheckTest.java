@@ -428,6 +428,33 @@ class GlobalHeapLeakCheckTest {
                 + "taken)\n"), report);
     }
 
+    /**
+     * Pools of one name may hand out blocks of different sizes, taken at one place (through a
+     * helper deeper than a stack keeps): a test that gives back a 256-byte block and keeps two of
+     * 16 bytes kept 32 bytes, where counting blocks and bytes over both sizes would give one block
+     * of -224 bytes.
+     */
+    @Test
+    void poolsOfOneNameAreComparedPerBlockSize() {
+        StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
+        StackTraceElement take = new StackTraceElement("Helper", "take", "Helper.java", 7);
+        LeakReport before = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
+                "FixedSizePool 'pool'", 2, true, List.of(new LeakReport.HandedOut(1, 256, List.of(take), true)))), "");
+        LeakReport after = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
+                "FixedSizePool 'pool'", 2, true, List.of(new LeakReport.HandedOut(2, 32, List.of(take), true)))), "");
+        String report = Malloc4jExtension.newLeaks(before, after);
+        assertTrue(report.startsWith("Malloc4jExtension: the test left 2 new block(s), 32 byte(s)"), report);
+        assertTrue(report.contains("Direct leak of 32 byte(s) in 2 object(s) taken from FixedSizePool 'pool', whose "
+                + "pages were live before the test, at:\n    #0 Helper.take(Helper.java:7)\n"), report);
+
+        LeakReport sampledBefore = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
+                "FixedSizePool 'pool'", 2, true, List.of(new LeakReport.HandedOut(1, 256, List.of(), false)))), "");
+        LeakReport sampledAfter = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
+                "FixedSizePool 'pool'", 2, true, List.of(new LeakReport.HandedOut(2, 32, List.of(), false)))), "");
+        String sampled = Malloc4jExtension.newLeaks(sampledBefore, sampledAfter);
+        assertTrue(sampled.startsWith("Malloc4jExtension: the test left 2 new block(s), 32 byte(s)"), sampled);
+    }
+
     /** @return a report of one pool's two pages, grown at {@code first} and {@code second} */
     private static LeakReport twoPages(StackTraceElement first, StackTraceElement second,
             LeakReport.HandedOut inFirst, LeakReport.HandedOut inSecond) {
