@@ -1065,7 +1065,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * quarantine's blocks spread over many pages: 400,000 blocks of 16-1,000 B, allocated and
          * then all freed in random order, kept 234 MB committed under the default cap, against 23 MB
          * freed in allocation order and 1.2 MB with a cap of 0. {@link Heap#trim()} empties the
-         * quarantine and gives that memory back, as closing the heap does.
+         * quarantine and gives that memory back when it runs on the thread that allocated the
+         * blocks (their pages' owner), as closing the heap does; on another thread it frees them
+         * into the owner's pages, which then keep the memory as the list under {@code trim()}
+         * says, until the owner allocates, trims or ends.
          *
          * @param quarantineBytes 0 or more
          * @return this builder
