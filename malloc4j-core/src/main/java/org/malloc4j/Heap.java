@@ -1067,8 +1067,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * freed in allocation order and 1.2 MB with a cap of 0. {@link Heap#trim()} empties the
          * quarantine and gives that memory back when it runs on the thread that allocated the
          * blocks (their pages' owner), as closing the heap does; on another thread it frees them
-         * into the owner's pages, which then keep the memory as the list under {@code trim()}
-         * says, until the owner allocates, trims or ends.
+         * into the owner's pages, which keep every OS page that also holds a block the owner freed
+         * itself until the owner allocates, trims or ends (see {@code trim()}).
          *
          * @param quarantineBytes 0 or more
          * @return this builder
