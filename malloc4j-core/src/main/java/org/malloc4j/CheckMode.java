@@ -43,8 +43,7 @@ public enum CheckMode {
      * {@link Heap#close()}. Much slower than {@link #FAST}: for tests and debugging. Each live
      * block also takes about 290 bytes of the Java heap for its record, its own scope and the
      * watch on its segment (below); a stack is kept once, however many blocks were allocated or
-     * freed there, as AddressSanitizer's stack depot keeps it (up to 16,384 distinct stacks, then
-     * each record keeps its own).
+     * freed there (AddressSanitizer's stack depot), and let go once no record holds it.
      *
      * <p>What a user sees, by kind: an access through a freed block's segment throws
      * {@link IllegalStateException} from the JVM at once; an access past a segment's end throws

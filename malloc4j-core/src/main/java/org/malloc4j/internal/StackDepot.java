@@ -1,5 +1,8 @@
 package org.malloc4j.internal;
 
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -10,28 +13,24 @@ import java.util.concurrent.ConcurrentHashMap;
  * stack. A captured stack of 24 frames is about 1.2 KiB of Java heap (its {@link StackTraceElement}s
  * and their array); without the depot each block record kept its own copy.
  *
- * <p>One depot serves the process ({@link #capture}), never emptied, as the sanitizer's is: a stack
- * is a fact of the program's code, the same for every heap. At most {@value #MAX_STACKS} stacks are
- * kept (about 20 MiB of the Java heap at 24 frames each); past that, a new stack is recorded as
- * captured, unshared, so the depot never grows without bound when a program's stacks do (deep
- * recursion, say). The size check and the insert are not one step, so racing threads may take it a
- * few stacks past the bound. Thread-safe.
+ * <p>One depot serves the process ({@link #capture}): a stack is a fact of the program's code, the
+ * same for every heap. Unlike the sanitizer's, it holds its stacks weakly: a stack goes once no
+ * record holds it, so a long run that passes through ever new stacks (a test suite, say) keeps only
+ * those of its live and recently freed blocks, about 70 bytes of the depot's own for each.
+ * Thread-safe; two threads interning one new stack at once may both keep their own copy.
  *
  * <p>A kept stack holds no {@link Class}: a {@code StackTraceElement} made by a
  * {@link StackWalker} drops its class once it has worked out its text, so the depot keeps no class
- * loader alive.
+ * loader alive either way.
  */
 public final class StackDepot {
-    /** The most distinct stacks the process's depot keeps. */
-    static final int MAX_STACKS = 16_384;
-    private static final StackDepot PROCESS = new StackDepot(MAX_STACKS);
+    private static final StackDepot PROCESS = new StackDepot();
 
-    private final ConcurrentHashMap<Key, StackTraceElement[]> stacks = new ConcurrentHashMap<>();
-    private final int maxStacks;
+    /** Each kept stack, by itself: a {@link Probe} finds it by its frames. */
+    private final ConcurrentHashMap<Object, Kept> stacks = new ConcurrentHashMap<>();
+    private final ReferenceQueue<StackTraceElement[]> cleared = new ReferenceQueue<>();
 
-    /** @param maxStacks the most distinct stacks to keep (the process's depot: {@value #MAX_STACKS}) */
-    StackDepot(int maxStacks) {
-        this.maxStacks = maxStacks;
+    StackDepot() {
     }
 
     /**
@@ -44,40 +43,64 @@ public final class StackDepot {
 
     /**
      * @param stack a captured stack, never changed afterwards
-     * @return the depot's array of the same frames, {@code stack} itself if the depot took it now, or
-     *     {@code stack} unshared when the depot is full
+     * @return the depot's array of the same frames, or {@code stack} itself, which the depot keeps
+     *     from now on
      */
     StackTraceElement[] intern(StackTraceElement[] stack) {
-        Key key = new Key(stack);
-        StackTraceElement[] kept = stacks.get(key);
-        if (kept != null) {
-            return kept;
+        forgetCleared();
+        Probe probe = new Probe(stack, Arrays.hashCode(stack));
+        while (true) {
+            Kept kept = stacks.get(probe);
+            if (kept == null) {
+                Kept fresh = new Kept(stack, probe.hash, cleared);
+                stacks.put(fresh, fresh);
+                return stack;
+            }
+            StackTraceElement[] frames = kept.get();
+            if (frames != null) {
+                return frames;
+            }
+            // Collected, and not yet taken off the queue.
+            stacks.remove(kept, kept);
         }
-        if (stacks.size() >= maxStacks) {
-            return stack;
-        }
-        kept = stacks.putIfAbsent(key, stack);
-        return kept != null ? kept : stack;
     }
 
-    /** @return how many distinct stacks the depot keeps now */
+    /** @return how many stacks the depot keeps now, those collected but not yet forgotten among them */
     int size() {
         return stacks.size();
     }
 
-    /** A stack compared by its frames; its hash worked out once, not at every probe of a resize. */
-    private static final class Key {
-        final StackTraceElement[] frames;
+    private void forgetCleared() {
+        for (Reference<? extends StackTraceElement[]> gone; (gone = cleared.poll()) != null; ) {
+            stacks.remove(gone, gone);
+        }
+    }
+
+    /** A kept stack, weakly, and its own key: equal only to itself, and to a {@link Probe} of its frames. */
+    private static final class Kept extends WeakReference<StackTraceElement[]> {
         final int hash;
 
-        Key(StackTraceElement[] frames) {
-            this.frames = frames;
-            this.hash = Arrays.hashCode(frames);
+        Kept(StackTraceElement[] stack, int hash, ReferenceQueue<StackTraceElement[]> cleared) {
+            super(stack, cleared);
+            this.hash = hash;
         }
 
         @Override
         public boolean equals(Object other) {
-            return other instanceof Key key && key.hash == hash && Arrays.equals(key.frames, frames);
+            return other == this;
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** A lookup by frames: the map compares the key it is given with the keys it holds. */
+    private record Probe(StackTraceElement[] frames, int hash) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Kept kept && kept.hash == hash && Arrays.equals(frames, kept.get());
         }
 
         @Override

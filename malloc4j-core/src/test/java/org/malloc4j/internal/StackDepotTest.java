@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Checked mode keeps each distinct stack once: records of blocks allocated at one place share it,
- * a full depot records new stacks unshared, and a leak report groups stacks by their frames
+ * a stack no record holds any more is let go, and a leak report groups stacks by their frames
  * whether they are shared or not.
  */
 class StackDepotTest {
@@ -40,27 +40,43 @@ class StackDepotTest {
     }
 
     @Test
-    void equalStacksAreKeptOnceAndAFullDepotKeepsNoMore() {
-        StackDepot depot = new StackDepot(2);
+    void equalStacksAreKeptOnce() {
+        StackDepot depot = new StackDepot();
         StackTraceElement[] first = {ALLOC, MAIN};
         StackTraceElement[] second = {MAIN};
-        StackTraceElement[] third = {ALLOC};
 
         assertSame(first, depot.intern(first));
         assertSame(first, depot.intern(new StackTraceElement[] {ALLOC, MAIN}));
         assertSame(second, depot.intern(second));
+        assertSame(second, depot.intern(new StackTraceElement[] {MAIN}));
         assertEquals(2, depot.size());
+    }
 
-        StackTraceElement[] unshared = {ALLOC};
-        assertSame(third, depot.intern(third));
-        assertSame(unshared, depot.intern(unshared));
-        assertEquals(2, depot.size());
-        assertSame(first, depot.intern(new StackTraceElement[] {ALLOC, MAIN}));
+    @Test
+    void aStackNoRecordHoldsAnyMoreIsLetGo() throws InterruptedException {
+        StackDepot depot = new StackDepot();
+        StackTraceElement[] held = depot.intern(new StackTraceElement[] {MAIN});
+        for (int i = 0; i < 1_000; i++) {
+            depot.intern(new StackTraceElement[] {new StackTraceElement("App", "loop", "App.java", i)});
+        }
+        assertEquals(1_001, depot.size());
+
+        // Each intern forgets what the collector cleared since the last one.
+        for (int round = 0; round < 100 && depot.size() > 1; round++) {
+            System.gc();
+            Thread.sleep(10);
+            depot.intern(held);
+        }
+
+        assertEquals(1, depot.size());
+        assertSame(held, depot.intern(new StackTraceElement[] {MAIN}));
+        StackTraceElement[] again = {new StackTraceElement("App", "loop", "App.java", 7)};
+        assertSame(again, depot.intern(again));
     }
 
     @Test
     void threadsInterningOneStackAllGetTheSameArray() throws Exception {
-        StackDepot depot = new StackDepot(StackDepot.MAX_STACKS);
+        StackDepot depot = new StackDepot();
         int threads = 8;
         CountDownLatch start = new CountDownLatch(1);
         List<Future<StackTraceElement[]>> results = new ArrayList<>();
