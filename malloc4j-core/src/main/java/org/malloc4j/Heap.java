@@ -1068,7 +1068,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * quarantine and gives that memory back when it runs on the thread that allocated the
          * blocks (their pages' owner), as closing the heap does; on another thread it frees them
          * into the owner's pages, which keep every OS page that also holds a block the owner freed
-         * itself until the owner allocates, trims or ends (see {@code trim()}).
+         * itself until the owner scavenges them (as its commits near the footprint's peak, or when
+         * it calls {@code trim()}) or ends.
          *
          * @param quarantineBytes 0 or more
          * @return this builder

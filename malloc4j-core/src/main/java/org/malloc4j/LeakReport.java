@@ -146,7 +146,8 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      * @param bytes their bytes: their count times the size the holder hands its blocks out at
      *     ({@link FixedSizePool#blockByteSize()}), one size for a group the heap reports
      * @param stack where they were taken, innermost frame first, malloc4j's own frames left out;
-     *     empty when not {@code recorded}
+     *     empty when not {@code recorded}, and for a take recorded on a thread with no frame
+     *     outside malloc4j (a native thread calling in through an upcall)
      * @param recorded whether the holder recorded where these blocks were taken: false for the one
      *     group of blocks it did not record, which {@link CheckMode#SAMPLED} mode leaves out of its
      *     sample (and a block taken on another thread at the moment the report read its pool, see
@@ -158,7 +159,7 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
          *
          * @throws NullPointerException if {@code stack} is null or holds null
          * @throws IllegalArgumentException if {@code blocks < 1}, {@code bytes < 0}, or {@code stack}
-         *     is empty when {@code recorded} or not empty when not
+         *     is not empty when not {@code recorded}
          */
         public HandedOut {
             stack = List.copyOf(stack);
@@ -166,9 +167,8 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
                 throw new IllegalArgumentException("blocks must be positive and bytes not negative: blocks="
                         + blocks + ", bytes=" + bytes);
             }
-            if (recorded == stack.isEmpty()) {
-                throw new IllegalArgumentException(recorded ? "a recorded take needs its stack"
-                        : "a take that was not recorded has no stack: " + stack);
+            if (!recorded && !stack.isEmpty()) {
+                throw new IllegalArgumentException("a take that was not recorded has no stack: " + stack);
             }
         }
     }

@@ -94,6 +94,22 @@ class LeakReportOfPoolPagesTest {
                 new LeakReport.HandedOut(1, 256, List.of(), false)), report.sites().getFirst().handedOut(), report.text());
     }
 
+    /** A native thread calling in through an upcall has no frame outside malloc4j: its take is recorded all the same. */
+    @Test
+    void aTakeRecordedWithNoFrameIsReportedAsSuch() {
+        BlockHolder pool = new BlockHolder("FixedSizePool 'p'", (address, tally) -> {
+            tally.add(new StackTraceElement[0], 16);
+            return true;
+        });
+
+        LeakReport report = SanitizerReports.leaks(List.of(held(0x1000, 64, pool)), "h", false);
+
+        assertEquals(List.of(new LeakReport.HandedOut(1, 16, List.of(), true)),
+                report.sites().getFirst().handedOut(), report.text());
+        assertTrue(report.text().contains("    16 byte(s) in 1 block(s) taken from:\n"
+                + "        (no frames outside malloc4j)\n"), report.text());
+    }
+
     private static BlockRecord held(long address, long byteSize, BlockHolder holder) {
         BlockRecord block = new BlockRecord(address, address, byteSize, byteSize);
         block.owner = holder;

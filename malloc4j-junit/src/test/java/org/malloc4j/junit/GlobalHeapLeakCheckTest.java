@@ -455,6 +455,19 @@ class GlobalHeapLeakCheckTest {
         assertTrue(sampled.startsWith("Malloc4jExtension: the test left 2 new block(s), 32 byte(s)"), sampled);
     }
 
+    /** A take recorded on a native thread has no frame: it is still a recorded take, not sampled mode's. */
+    @Test
+    void aKeptBlockTakenWithNoFrameIsReportedAsTaken() {
+        StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
+        LeakReport before = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
+                "FixedSizePool 'pool'", 1, true, List.of())), "");
+        LeakReport after = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
+                "FixedSizePool 'pool'", 1, true, List.of(new LeakReport.HandedOut(2, 64, List.of(), true)))), "");
+        String report = Malloc4jExtension.newLeaks(before, after);
+        assertTrue(report.contains("Direct leak of 64 byte(s) in 2 object(s) taken from FixedSizePool 'pool', whose "
+                + "pages were live before the test, at:\n    (no frames outside malloc4j)\n"), report);
+    }
+
     /** @return a report of one pool's two pages, grown at {@code first} and {@code second} */
     private static LeakReport twoPages(StackTraceElement first, StackTraceElement second,
             LeakReport.HandedOut inFirst, LeakReport.HandedOut inSecond) {
