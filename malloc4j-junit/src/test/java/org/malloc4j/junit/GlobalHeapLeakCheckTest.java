@@ -312,10 +312,9 @@ class GlobalHeapLeakCheckTest {
         StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
         StackTraceElement take = new StackTraceElement("ExampleTest", "takes", "ExampleTest.java", 42);
         LeakReport before = new LeakReport(0, 0, List.of(), "");
-        LeakReport after = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'nodes'", 1, true, List.of(
-                        new LeakReport.HandedOut(3, 48, List.of(take), true),
-                        new LeakReport.HandedOut(1, 16, List.of(), false)))), "");
+        LeakReport after = poolPages(1, 1024, page, "FixedSizePool 'nodes'", 1,
+                new LeakReport.HandedOut(3, 48, List.of(take), true),
+                        new LeakReport.HandedOut(1, 16, List.of(), false));
         String report = Malloc4jExtension.newLeaks(before, after);
         assertTrue(report.contains("allocated from:\n    #0 Example.allocate(Example.java:10)\n"
                 + "  Inside it, 64 byte(s) in 4 block(s) of FixedSizePool 'nodes' still handed out, never given back:\n"
@@ -377,12 +376,12 @@ class GlobalHeapLeakCheckTest {
         StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
         StackTraceElement take = new StackTraceElement("ExampleTest", "takes", "ExampleTest.java", 42);
         StackTraceElement other = new StackTraceElement("ExampleTest", "takesElsewhere", "ExampleTest.java", 50);
-        LeakReport before = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(2, 32, List.of(take), true),
-                        new LeakReport.HandedOut(1, 16, List.of(other), true)))), "");
+        LeakReport before = poolPages(1, 1024, page, "FixedSizePool 'nodes'", 1,
+                new LeakReport.HandedOut(2, 32, List.of(take), true),
+                        new LeakReport.HandedOut(1, 16, List.of(other), true));
         assertEquals(null, Malloc4jExtension.newLeaks(before, before), "nothing more handed out");
-        LeakReport after = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(5, 80, List.of(take), true)))), "");
+        LeakReport after = poolPages(1, 1024, page, "FixedSizePool 'nodes'", 1,
+                new LeakReport.HandedOut(5, 80, List.of(take), true));
         String report = Malloc4jExtension.newLeaks(before, after);
         assertTrue(report.startsWith("Malloc4jExtension: the test left 3 new block(s), 48 byte(s), live in the "
                 + "global heap"), report);
@@ -412,15 +411,15 @@ class GlobalHeapLeakCheckTest {
     void inSampledModeOnlyThePoolsTotalGrowthIsALeak() {
         StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
         StackTraceElement take = new StackTraceElement("ExampleTest", "takes", "ExampleTest.java", 42);
-        LeakReport before = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(1, 16, List.of(take), true),
-                        new LeakReport.HandedOut(1, 16, List.of(), false)))), "");
-        LeakReport swapped = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(2, 32, List.of(), false)))), "");
+        LeakReport before = poolPages(1, 1024, page, "FixedSizePool 'nodes'", 1,
+                new LeakReport.HandedOut(1, 16, List.of(take), true),
+                        new LeakReport.HandedOut(1, 16, List.of(), false));
+        LeakReport swapped = poolPages(1, 1024, page, "FixedSizePool 'nodes'", 1,
+                new LeakReport.HandedOut(2, 32, List.of(), false));
         assertEquals(null, Malloc4jExtension.newLeaks(before, swapped));
-        LeakReport grown = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(2, 32, List.of(take), true),
-                        new LeakReport.HandedOut(1, 16, List.of(), false)))), "");
+        LeakReport grown = poolPages(1, 1024, page, "FixedSizePool 'nodes'", 1,
+                new LeakReport.HandedOut(2, 32, List.of(take), true),
+                        new LeakReport.HandedOut(1, 16, List.of(), false));
         String report = Malloc4jExtension.newLeaks(before, grown);
         assertTrue(report.startsWith("Malloc4jExtension: the test left 1 new block(s), 16 byte(s)"), report);
         assertTrue(report.contains("Direct leak of 16 byte(s) in 1 object(s) taken from FixedSizePool 'nodes', whose "
@@ -438,19 +437,19 @@ class GlobalHeapLeakCheckTest {
     void poolsOfOneNameAreComparedPerBlockSize() {
         StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
         StackTraceElement take = new StackTraceElement("Helper", "take", "Helper.java", 7);
-        LeakReport before = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
-                "FixedSizePool 'pool'", 2, true, List.of(new LeakReport.HandedOut(1, 256, List.of(take), true)))), "");
-        LeakReport after = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
-                "FixedSizePool 'pool'", 2, true, List.of(new LeakReport.HandedOut(2, 32, List.of(take), true)))), "");
+        LeakReport before = poolPages(2, 2048, page, "FixedSizePool 'pool'", 2,
+                new LeakReport.HandedOut(1, 256, List.of(take), true));
+        LeakReport after = poolPages(2, 2048, page, "FixedSizePool 'pool'", 2,
+                new LeakReport.HandedOut(2, 32, List.of(take), true));
         String report = Malloc4jExtension.newLeaks(before, after);
         assertTrue(report.startsWith("Malloc4jExtension: the test left 2 new block(s), 32 byte(s)"), report);
         assertTrue(report.contains("Direct leak of 32 byte(s) in 2 object(s) taken from FixedSizePool 'pool', whose "
                 + "pages were live before the test, at:\n    #0 Helper.take(Helper.java:7)\n"), report);
 
-        LeakReport sampledBefore = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
-                "FixedSizePool 'pool'", 2, true, List.of(new LeakReport.HandedOut(1, 256, List.of(), false)))), "");
-        LeakReport sampledAfter = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
-                "FixedSizePool 'pool'", 2, true, List.of(new LeakReport.HandedOut(2, 32, List.of(), false)))), "");
+        LeakReport sampledBefore = poolPages(2, 2048, page, "FixedSizePool 'pool'", 2,
+                new LeakReport.HandedOut(1, 256, List.of(), false));
+        LeakReport sampledAfter = poolPages(2, 2048, page, "FixedSizePool 'pool'", 2,
+                new LeakReport.HandedOut(2, 32, List.of(), false));
         String sampled = Malloc4jExtension.newLeaks(sampledBefore, sampledAfter);
         assertTrue(sampled.startsWith("Malloc4jExtension: the test left 2 new block(s), 32 byte(s)"), sampled);
     }
@@ -459,13 +458,19 @@ class GlobalHeapLeakCheckTest {
     @Test
     void aKeptBlockTakenWithNoFrameIsReportedAsTaken() {
         StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
-        LeakReport before = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'pool'", 1, true, List.of())), "");
-        LeakReport after = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'pool'", 1, true, List.of(new LeakReport.HandedOut(2, 64, List.of(), true)))), "");
+        LeakReport before = poolPages(1, 1024, page, "FixedSizePool 'pool'", 1);
+        LeakReport after = poolPages(1, 1024, page, "FixedSizePool 'pool'", 1,
+                new LeakReport.HandedOut(2, 64, List.of(), true));
         String report = Malloc4jExtension.newLeaks(before, after);
         assertTrue(report.contains("Direct leak of 64 byte(s) in 2 object(s) taken from FixedSizePool 'pool', whose "
                 + "pages were live before the test, at:\n    (no frames outside malloc4j)\n"), report);
+    }
+
+    /** @return a report of one site of pool pages allocated at {@code page}, with the blocks handed out from them */
+    private static LeakReport poolPages(long blocks, long bytes, StackTraceElement page, String pool, long holders,
+            LeakReport.HandedOut... handedOut) {
+        return new LeakReport(blocks, bytes, List.of(new LeakReport.Site(blocks, bytes, List.of(page), pool, holders,
+                true, List.of(handedOut))), "");
     }
 
     /** @return a report of one pool's two pages, grown at {@code first} and {@code second} */
@@ -481,10 +486,10 @@ class GlobalHeapLeakCheckTest {
     void newPoolPagesListOnlyTheBlocksHandedOutBeyondBefore() {
         StackTraceElement page = new StackTraceElement("Example", "allocate", "Example.java", 10);
         StackTraceElement take = new StackTraceElement("ExampleTest", "takes", "ExampleTest.java", 42);
-        LeakReport before = new LeakReport(1, 1024, List.of(new LeakReport.Site(1, 1024, List.of(page),
-                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(60, 960, List.of(take), true)))), "");
-        LeakReport after = new LeakReport(2, 2048, List.of(new LeakReport.Site(2, 2048, List.of(page),
-                "FixedSizePool 'nodes'", 1, true, List.of(new LeakReport.HandedOut(70, 1120, List.of(take), true)))), "");
+        LeakReport before = poolPages(1, 1024, page, "FixedSizePool 'nodes'", 1,
+                new LeakReport.HandedOut(60, 960, List.of(take), true));
+        LeakReport after = poolPages(2, 2048, page, "FixedSizePool 'nodes'", 1,
+                new LeakReport.HandedOut(70, 1120, List.of(take), true));
         String report = Malloc4jExtension.newLeaks(before, after);
         assertTrue(report.contains("Direct leak of 1024 byte(s) in 1 object(s)"), report);
         assertTrue(report.contains("  Inside them, 160 byte(s) in 10 block(s) of FixedSizePool 'nodes' still handed "
