@@ -53,8 +53,7 @@ public record TraceResult(
         Double utilization = footprint != null && footprint > 0 ? (double) trace.peakLiveBytes() / footprint : null;
         return new TraceResult(allocator, trace.name(), trace.set(), trace.opCount(), trace.peakLiveBytes(), OK,
                 null, null, repeat, seconds, seconds != null && trace.opCount() > 0 ? trace.opCount() / seconds : null,
-                footprint,
-                utilization, null);
+                footprint, utilization, null);
     }
 
     /**

@@ -749,16 +749,29 @@ public final class Malloc4jExtension
         }
         Map<Taken, Long> before = new LinkedHashMap<>();
         if (previous != null && previous.poolPages()) {
-            previous.handedOut().forEach(group -> before.merge(Taken.of(group), group.blocks(), Long::sum));
+            count(previous.handedOut(), before);
         }
+        Map<Taken, Long> after = new LinkedHashMap<>();
+        count(site.handedOut(), after);
+        return grownPerPlace(before, after);
+    }
+
+    /** Adds {@code groups}' blocks to {@code counts}, by place and size. */
+    private static void count(List<LeakReport.HandedOut> groups, Map<Taken, Long> counts) {
+        for (LeakReport.HandedOut group : groups) {
+            counts.merge(Taken.of(group), group.blocks(), Long::sum);
+        }
+    }
+
+    /** @return for each place and size, the blocks {@code after} has beyond {@code before}, where it has more */
+    private static List<LeakReport.HandedOut> grownPerPlace(Map<Taken, Long> before, Map<Taken, Long> after) {
         List<LeakReport.HandedOut> grown = new ArrayList<>();
-        for (LeakReport.HandedOut group : site.handedOut()) {
-            Taken taken = Taken.of(group);
-            long blocks = group.blocks() - before.getOrDefault(taken, 0L);
-            if (blocks > 0) {
-                grown.add(taken.times(blocks));
+        after.forEach((taken, blocks) -> {
+            long more = blocks - before.getOrDefault(taken, 0L);
+            if (more > 0) {
+                grown.add(taken.times(more));
             }
-        }
+        });
         return grown;
     }
 
@@ -772,10 +785,7 @@ public final class Malloc4jExtension
             if (!site.poolPages()) {
                 continue;
             }
-            Map<Taken, Long> groups = pools.computeIfAbsent(site.heldBy(), name -> new LinkedHashMap<>());
-            for (LeakReport.HandedOut group : site.handedOut()) {
-                groups.merge(Taken.of(group), group.blocks(), Long::sum);
-            }
+            count(site.handedOut(), pools.computeIfAbsent(site.heldBy(), name -> new LinkedHashMap<>()));
         }
         return pools;
     }
@@ -790,16 +800,10 @@ public final class Malloc4jExtension
     private static List<LeakReport.HandedOut> keptFromPool(Map<Taken, Long> before, Map<Taken, Long> after) {
         boolean sampled = before.keySet().stream().anyMatch(taken -> !taken.recorded())
                 || after.keySet().stream().anyMatch(taken -> !taken.recorded());
-        List<LeakReport.HandedOut> kept = new ArrayList<>();
         if (!sampled) {
-            after.forEach((taken, blocks) -> {
-                long grown = blocks - before.getOrDefault(taken, 0L);
-                if (grown > 0) {
-                    kept.add(taken.times(grown));
-                }
-            });
-            return kept;
+            return grownPerPlace(before, after);
         }
+        List<LeakReport.HandedOut> kept = new ArrayList<>();
         Map<Long, Long> growthBySize = new LinkedHashMap<>();
         after.forEach((taken, blocks) -> growthBySize.merge(taken.blockSize(), blocks, Long::sum));
         before.forEach((taken, blocks) -> growthBySize.merge(taken.blockSize(), -blocks, Long::sum));
