@@ -554,18 +554,20 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * pages of threads that ended to the heap. The empty pages are the calling thread's, the
      * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool. A large
      * or huge block (over 128 KiB) gives back the memory it holds past its usable size (after
-     * {@link #realloc} shrank it in place, for growing again; or from a reused span). Blocks freed
-     * into another live platform thread's pages by threads other than it, which only that thread
-     * collects, give back every OS page that only such blocks overlap (the purger does the same in
-     * the pages of threads that have not allocated for the purge delay, or have not allocated from
-     * the pages' size class for that long). Each other live platform
-     * thread keeps, because only its own thread may touch them:
+     * {@link #realloc} shrank it in place, for growing again; or from a reused span). In the pages
+     * of every other live platform thread, and those ended threads left in use, every OS page that
+     * only free blocks overlap goes back, whichever thread freed them (the purger does the same for
+     * a thread that has not allocated for the purge delay). Each other live platform thread keeps
+     * the pages it allocates from now, one per size class it used, because its allocations take
+     * their free blocks without synchronizing:
      * <ul>
-     * <li>its spare pages, until it allocates again or ends: one empty page per small size class it
-     *     used, at most 64 KiB each, and its three latest medium pages of at most 512 KiB;
-     * <li>the free memory of the pages it allocates from that it freed itself, until it scavenges
-     *     them (as its commits near the footprint's peak, or calls {@code trim()} itself) or ends.
+     * <li>their free memory that it freed itself, until it scavenges them (as its commits near the
+     *     footprint's peak, or calls {@code trim()} itself), moves on to another page or ends: at
+     *     most 64 KiB per small size class and 512 KiB per medium one;
+     * <li>among them its spare pages, until it allocates again or ends: one empty page per small
+     *     size class it used, and its three latest medium pages.
      * </ul>
+     * Of those pages, only the memory of blocks other threads freed goes back.
      *
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
      *     was written after its free (see Misuse above), once the quarantine is emptied and the rest of the trim done
@@ -977,10 +979,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          *     the tails of pages too short for the request (filling the heap with blocks of random
          *     sizes, freeing them all and filling it again can fit a few percent fewer blocks);
          * <li>other live platform threads' spare pages (up to one per small size class they used and
-         *     three medium pages each), and the pages they allocate from in which other threads freed
-         *     blocks: only the owner thread collects those frees, when it runs out of room in a page
-         *     or calls {@code trim()}, or ends; until then such a page stays committed even if all
-         *     its blocks were freed.
+         *     three medium pages each), and the free memory of the pages they allocate from now (one
+         *     per size class) that they freed themselves: only the owner thread takes blocks from
+         *     those, so only it returns that memory, when it scavenges or calls {@code trim()}, or
+         *     ends (see {@link Heap#trim()}).
          * </ul>
          * In {@link CheckMode#SAMPLED} mode the checked
          * blocks' memory serves checked blocks only, so under a limit a new checked block takes the
@@ -1002,13 +1004,20 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         /**
          * How long an empty page stays committed before its memory goes back to the operating
          * system, so a loop that frees and allocates again does not map and unmap each time
-         * (mimalloc purges after 10 ms to 1 s, jemalloc decays over 10 s). Default 250 ms. Blocks
-         * other threads freed into the pages of a platform thread that has not allocated for this
-         * long, or has not allocated blocks of their size class for this long, go back too (every
-         * OS page only such blocks overlap): one or two delays after the frees for a thread idle
-         * since before them, about two (up to three) for a class the thread left just before
-         * them, as the purger looks once a delay. A thread collects those frees only as it
-         * allocates from their class.
+         * (mimalloc purges after 10 ms to 1 s, jemalloc decays over 10 s). Default 250 ms. The
+         * free memory inside pages in use goes back too, every OS page that only free blocks
+         * overlap:
+         * <ul>
+         * <li>of a platform thread that has not allocated for this long, whichever thread freed the
+         *     blocks, except in the pages it allocates from (one per size class), where only the
+         *     blocks other threads freed go. The purger notices a thread stop allocating at its
+         *     looks, which come at least once a second while platform threads have heaps: the
+         *     memory goes within the delay plus two seconds of its last malloc;
+         * <li>of a thread that allocates, the blocks other threads freed into the pages of a size
+         *     class it has not allocated from for this long: about two (up to three) delays after
+         *     it left the class. A thread collects those frees only as it allocates from their class;
+         * <li>of a thread that ended, its pages no thread took over in this time.
+         * </ul>
          *
          * @param purgeDelay zero or more; zero purges as soon as the purger thread runs
          * @return this builder
@@ -1064,12 +1073,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * not return it. Small blocks freed in an order unlike their allocation's leave the
          * quarantine's blocks spread over many pages: 400,000 blocks of 16-1,000 B, allocated and
          * then all freed in random order, kept 234 MB committed under the default cap, against 23 MB
-         * freed in allocation order and 1.2 MB with a cap of 0. {@link Heap#trim()} empties the
-         * quarantine and gives that memory back when it runs on the thread that allocated the
-         * blocks (their pages' owner), as closing the heap does; on another thread it frees them
-         * into the owner's pages, which keep every OS page that also holds a block the owner freed
-         * itself until the owner scavenges them (as its commits near the footprint's peak, or when
-         * it calls {@code trim()}) or ends.
+         * freed in allocation order and 1.2 MB with a cap of 0. {@link Heap#trim()}, on any thread,
+         * empties the quarantine and gives that memory back but for what the pages the owner
+         * allocates from keep (see there), as closing the heap does.
          *
          * @param quarantineBytes 0 or more
          * @return this builder

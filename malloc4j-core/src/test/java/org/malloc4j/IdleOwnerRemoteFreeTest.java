@@ -11,7 +11,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,87 +27,10 @@ import org.junit.jupiter.api.Test;
 class IdleOwnerRemoteFreeTest {
     private static final long MIB = 1024 * 1024;
 
-    /** A platform thread that allocates on request and then waits, alive, for the next one. */
-    private static final class Producer implements AutoCloseable {
-        private final SynchronousQueue<Runnable> work = new SynchronousQueue<>();
-        private final Thread thread = Thread.ofPlatform().name("producer").start(this::loop);
-        private final AtomicReference<Throwable> failure = new AtomicReference<>();
-
-        private void loop() {
-            try {
-                while (true) {
-                    Runnable task = work.take();
-                    if (task == STOP) {
-                        return;
-                    }
-                    task.run();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        private static final Runnable STOP = () -> { };
-
-        /** Runs {@code task} on the producer and waits for it; rethrows what it threw. */
-        void run(Runnable task) throws InterruptedException {
-            CountDownLatch done = new CountDownLatch(1);
-            work.put(() -> {
-                try {
-                    task.run();
-                } catch (Throwable e) {
-                    failure.set(e);
-                } finally {
-                    done.countDown();
-                }
-            });
-            done.await();
-            Throwable thrown = failure.getAndSet(null);
-            if (thrown instanceof Error error) {
-                throw error;
-            }
-            if (thrown != null) {
-                throw new AssertionError("the producer failed", thrown);
-            }
-        }
-
-        /** {@link #allocatePatterned} on the producer. */
-        List<MemorySegment> produce(Heap heap, long total, long seed) throws InterruptedException {
-            List<List<MemorySegment>> made = new ArrayList<>();
-            run(() -> made.add(allocatePatterned(heap, total, seed)));
-            return made.get(0);
-        }
-
-        @Override
-        public void close() {
-            try {
-                work.put(STOP);
-                thread.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted while the producer stopped", e);
-            }
-        }
-    }
-
-    /** About {@code total} bytes of blocks from 16 B to 64 KiB, each filled with its own pattern. */
-    private static List<MemorySegment> allocatePatterned(Heap heap, long total, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        List<MemorySegment> blocks = new ArrayList<>();
-        for (long bytes = 0; bytes < total; ) {
-            long size = random.nextInt(8) == 0 ? 4096 + random.nextInt(60 * 1024) : 16 + random.nextInt(2048);
-            MemorySegment block = heap.malloc(size);
-            Patterns.fill(block, seed + blocks.size());
-            blocks.add(block);
-            bytes += size;
-        }
-        return blocks;
-    }
-
     @Test
     void blocksFreedIntoAnIdleThreadsPagesGoBackAfterThePurgeDelay() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner").purgeDelay(Duration.ofMillis(50)).build();
-                Producer producer = new Producer()) {
+                IdleThread producer = new IdleThread()) {
             producer.produce(heap, 64 * MIB, 1).forEach(heap::free);
             long peak = heap.stats().peakCommittedBytes();
             assertTrue(peak >= 64 * MIB, heap.stats().toText());
@@ -130,7 +52,7 @@ class IdleOwnerRemoteFreeTest {
     @Test
     void blocksFreedAfterThePurgersFirstPassGoBackToo() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner-twice").purgeDelay(Duration.ofMillis(20)).build();
-                Producer producer = new Producer()) {
+                IdleThread producer = new IdleThread()) {
             List<MemorySegment> blocks = producer.produce(heap, 32 * MIB, 7);
             long peak = heap.stats().committedBytes();
             // Every other run of 64 blocks: the first pass leaves the rest of each page committed.
@@ -157,7 +79,7 @@ class IdleOwnerRemoteFreeTest {
     @Test
     void trimOnAnotherThreadReturnsWhatAnIdleThreadWasFreed() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner-trim").purgeDelay(Duration.ofHours(1)).build();
-                Producer producer = new Producer()) {
+                IdleThread producer = new IdleThread()) {
             producer.produce(heap, 32 * MIB, 2).forEach(heap::free);
             long before = heap.stats().committedBytes();
             assertTrue(before >= 32 * MIB, heap.stats().toText());
@@ -174,7 +96,7 @@ class IdleOwnerRemoteFreeTest {
     @Test
     void liveBlocksBesidePurgedOnesKeepTheirBytesAndTheOwnerComesBackToUsablePages() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner-back").purgeDelay(Duration.ofHours(1)).build();
-                Producer producer = new Producer()) {
+                IdleThread producer = new IdleThread()) {
             List<MemorySegment> blocks = producer.produce(heap, 32 * MIB, 3);
             // Free runs of blocks and keep others, so purged OS pages lie next to live blocks.
             List<MemorySegment> kept = new ArrayList<>();

@@ -91,11 +91,14 @@ public final class HeapCore implements Allocator {
     private volatile boolean stripesDirty;
     /**
      * Set when a thread freed a block into a page of another platform thread since the purger last
-     * looked: the owner may never collect it ({@link SpanAllocator#scavengeRemoteFrees}).
+     * looked: the owner may never collect it ({@link SpanAllocator#scavengeFreeInPages}).
      */
     private volatile boolean remoteFreesWaiting;
-    /** Whether remote frees the purger found wait for a later look; guarded by the span lock. */
-    private boolean remoteLookDue;
+    /**
+     * Whether free blocks the purger found in pages in use wait for a later look: for their owner
+     * to be idle long enough, or to finish changing its pages; guarded by the span lock.
+     */
+    private boolean freeLookDue;
     private final long purgeDelayNanos;
     /** In sampled mode: the checked blocks' core, whose frees go to {@link #sampler}. */
     private HeapCore sampledCore;
@@ -494,11 +497,16 @@ public final class HeapCore implements Allocator {
      * alone) still finishes it.
      */
     private Page refill(ThreadHeap heap, int sizeClass) {
-        if (heap.scavengeUnfinished) {
-            scavenge(heap, null, SCAVENGE_MAX_CALLS);
+        heap.beginPageWork();
+        try {
+            if (heap.scavengeUnfinished) {
+                scavenge(heap, null, SCAVENGE_MAX_CALLS);
+            }
+            Page page = collectedPageWithRoom(heap, sizeClass);
+            return page != null ? page : acquirePage(heap, sizeClass);
+        } finally {
+            heap.endPageWork();
         }
-        Page page = collectedPageWithRoom(heap, sizeClass);
-        return page != null ? page : acquirePage(heap, sizeClass);
     }
 
     /**
@@ -899,12 +907,20 @@ public final class HeapCore implements Allocator {
     }
 
     private void release(ThreadHeap heap, Page page) {
-        heap.detach(page);
-        spans.lock.lock();
+        heap.beginPageWork();
         try {
-            spans.retire(page);
+            heap.detach(page);
+            spans.lock.lock();
+            try {
+                // Holes the purger made of its free blocks, not yet the page's own: a page whose
+                // blocks are all free needs no collect to be released.
+                page.collectRemote();
+                spans.retire(page);
+            } finally {
+                spans.lock.unlock();
+            }
         } finally {
-            spans.lock.unlock();
+            heap.endPageWork();
         }
     }
 
@@ -1216,11 +1232,20 @@ public final class HeapCore implements Allocator {
         if (SizeClasses.isMedium(sizeClass) != SizeClasses.isMedium(page.sizeClass)) {
             return false;
         }
+        ThreadHeap heap = page.owner;
+        heap.beginPageWork();
+        try {
+            return changeClassInPlace(heap, page, sizeClass, newByteSize);
+        } finally {
+            heap.endPageWork();
+        }
+    }
+
+    private boolean changeClassInPlace(ThreadHeap heap, Page page, int sizeClass, long newByteSize) {
         page.collectRemote();
         if (page.used != 1 || page.inFullList || page.ownedBits != null) {
             return false;
         }
-        ThreadHeap heap = page.owner;
         if (heap.current[sizeClass].hasAvailable() || collectedPageWithRoom(heap, sizeClass) != null) {
             // The block moves there. Laid out again, this page would hold the one block while that
             // page's room waits, and the old class would lay out a new page for its next malloc: a
@@ -1793,8 +1818,13 @@ public final class HeapCore implements Allocator {
         Thread thread = Thread.currentThread();
         if (!thread.isVirtual()) {
             ThreadHeap own = ownHeap();
-            releaseEmptyPages(own);
-            scavenge(own, null, Long.MAX_VALUE);
+            own.beginPageWork();
+            try {
+                releaseEmptyPages(own);
+                scavenge(own, null, Long.MAX_VALUE);
+            } finally {
+                own.endPageWork();
+            }
         }
         for (ThreadHeap stripe : stripes) {
             stripe.lock.lock();
@@ -1810,8 +1840,8 @@ public final class HeapCore implements Allocator {
         spans.lock.lock();
         try {
             sweepEndedThreads(true);
-            spans.collectAbandoned();
-            spans.scavengeRemoteFrees(System.nanoTime(), 0);
+            spans.collectAbandoned(System.nanoTime(), 0);
+            spans.scavengeFreeInPages(System.nanoTime(), 0);
             spans.purge(true);
             spans.dropSpareSlackArrays();
         } finally {
@@ -1858,21 +1888,35 @@ public final class HeapCore implements Allocator {
                 return -1;
             }
             sweepEndedThreads(true);
-            spans.collectAbandoned();
+            long now = System.nanoTime();
+            boolean abandonedWait = spans.collectAbandoned(now, purgeDelayNanos);
             // Every run, not only those that scan: an owner idle since long before other threads
             // freed into its pages is known idle at the first scan after the frees.
-            long now = System.nanoTime();
+            long ownFreeDue = -1;
             for (ThreadHeap heap : registry) {
                 heap.noteActivity(now);
+                long at = heap.freeLookDueAt(now, purgeDelayNanos);
+                if (at >= 0 && (ownFreeDue < 0 || at < ownFreeDue)) {
+                    ownFreeDue = at;
+                }
             }
-            if (remoteFreesWaiting || remoteLookDue) {
+            boolean ownFreeNow = ownFreeDue == now;
+            if (remoteFreesWaiting || freeLookDue || ownFreeNow) {
                 remoteFreesWaiting = false;
-                remoteLookDue = spans.scavengeRemoteFrees(now, purgeDelayNanos);
+                freeLookDue = spans.scavengeFreeInPages(now, purgeDelayNanos);
+                for (ThreadHeap heap : registry) {
+                    heap.lookedAt(now, purgeDelayNanos);
+                }
             }
             long due = spans.purge(false);
-            if (remoteLookDue) {
+            if (freeLookDue || abandonedWait) {
                 long at = System.nanoTime() + purgeDelayNanos;
                 due = due < 0 ? at : Math.min(due, at);
+            }
+            if (ownFreeDue >= 0 && !ownFreeNow) {
+                // An owner that stops allocating is known idle at the first look after its last
+                // malloc; its free memory goes a purge delay after that look.
+                due = due < 0 ? ownFreeDue : Math.min(due, ownFreeDue);
             }
             if (due < 0 && stripesDirty) {
                 due = System.nanoTime() + purgeDelayNanos;

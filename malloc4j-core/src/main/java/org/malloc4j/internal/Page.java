@@ -41,9 +41,9 @@ public final class Page extends PageColdFields {
 
     private static final VarHandle REMOTE_BITS;
     private static final VarHandle OWNED_BITS;
-    private static final VarHandle REMOTE_HOLES;
+    private static final VarHandle PURGED_HOLES;
     /** A page object's own size with compressed references (16 B object header included). */
-    private static final long SHALLOW_BYTES = 224;
+    private static final long SHALLOW_BYTES = 232;
     /**
      * The index in {@link #remoteBits} of the pending word: non-zero once a remote free has set a
      * bit the owner has not collected. A hint for the owner's fast checks, not a count: keeping a
@@ -80,7 +80,7 @@ public final class Page extends PageColdFields {
             REMOTE_BITS = lookup.findVarHandle(PageSharedFields.class, "remoteBits", long[].class);
             OWNED_BITS = lookup.findVarHandle(PageSharedFields.class, "ownedBits", long[].class);
             FULL = lookup.findVarHandle(PageSharedFields.class, "full", int.class);
-            REMOTE_HOLES = lookup.findVarHandle(PageColdFields.class, "remoteHoles", RemoteHoles.class);
+            PURGED_HOLES = lookup.findVarHandle(PageColdFields.class, "purgedHoles", PurgedHoles.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -125,6 +125,7 @@ public final class Page extends PageColdFields {
         this.remoteBits = null;
         this.ownedBits = null;
         forgetHoles();
+        this.purgerSeenFree = -1;
         this.full = 0;
         this.inFullList = false;
         // An entry is a slack plus one, at most blockSize + 1, and must differ from all ones.
@@ -526,7 +527,8 @@ public final class Page extends PageColdFields {
         }
     }
 
-    private long[] remoteBits() {
+    /** @return the remote bitmap, made if the page has none yet (any thread) */
+    long[] remoteBits() {
         long[] bits = remoteBits;
         if (bits == null) {
             long[] fresh = new long[1 + freeBits.length];
@@ -537,7 +539,7 @@ public final class Page extends PageColdFields {
 
     /**
      * Moves remotely freed blocks into the free bitmap, and takes over the holes the purger made of
-     * such blocks meanwhile ({@link RemoteHoles}). Owner only.
+     * such blocks meanwhile ({@link PurgedHoles}). Owner only.
      *
      * @return the number of blocks collected into the free bitmap
      */
@@ -549,8 +551,8 @@ public final class Page extends PageColdFields {
         // Cleared before the scan (and fenced): a free whose bit the scan misses sets it again.
         LONGS.setVolatile(remote, PENDING, 0L);
         remoteCollects++;
-        if (remoteHoles != null) {
-            RemoteHoles holes = (RemoteHoles) REMOTE_HOLES.getAndSet(this, null);
+        if (purgedHoles != null) {
+            PurgedHoles holes = (PurgedHoles) PURGED_HOLES.getAndSet(this, null);
             if (holes != null) {
                 adoptHoles(holes);
             }
@@ -582,30 +584,37 @@ public final class Page extends PageColdFields {
     }
 
     /**
-     * Makes the purger's holes this page's own: blocks the owner still counted as used, whose OS
-     * pages went back while it did not collect them.
+     * Makes the purger's holes this page's own: blocks whose OS pages went back while the owner
+     * did not collect them (remote frees it still counted as used) or left the page alone (its own
+     * free blocks, still in the free bitmap).
      */
-    private void adoptHoles(RemoteHoles taken) {
+    private void adoptHoles(PurgedHoles taken) {
+        long[] blocks = taken.blocks;
+        int fromFree = 0;
+        int fromRemote = 0;
+        for (int w = 0; w < blocks.length; w++) {
+            long own = blocks[w] & freeBits[w];
+            freeBits[w] &= ~own;
+            fromFree += Long.bitCount(own);
+            fromRemote += Long.bitCount(blocks[w] & ~own);
+        }
         if (holeBits == null) {
-            holeBits = taken.blocks;
+            holeBits = blocks;
             holeOsPages = taken.osPages;
             metadataCharged += taken.metadataBytes;
         } else {
             for (int w = 0; w < holeBits.length; w++) {
-                holeBits[w] |= taken.blocks[w];
+                holeBits[w] |= blocks[w];
             }
             for (int w = 0; w < holeOsPages.length; w++) {
                 holeOsPages[w] |= taken.osPages[w];
             }
             region.core.spans.metadata.addAndGet(-taken.metadataBytes);
         }
-        int count = 0;
-        for (long bits : taken.blocks) {
-            count += Long.bitCount(bits);
-        }
-        holeCount += count;
+        holeCount += fromFree + fromRemote;
         holeBytes += taken.bytes;
-        used -= count;
+        freeCount -= fromFree;
+        used -= fromRemote;
     }
 
     /**
@@ -639,8 +648,8 @@ public final class Page extends PageColdFields {
     }
 
     /** @return the purger's holes not yet taken over by the owner, now the caller's; or null */
-    RemoteHoles takeRemoteHoles() {
-        return remoteHoles == null ? null : (RemoteHoles) REMOTE_HOLES.getAndSet(this, null);
+    PurgedHoles takePurgedHoles() {
+        return purgedHoles == null ? null : (PurgedHoles) PURGED_HOLES.getAndSet(this, null);
     }
 
     /**
@@ -648,7 +657,7 @@ public final class Page extends PageColdFields {
      * and {@code holes} (or null) for the owner to take over; then tells the owner, as a remote free
      * does.
      */
-    void giveBackRemote(long[] bits, RemoteHoles holes) {
+    void giveBackRemote(long[] bits, PurgedHoles holes) {
         long[] remote = remoteBits;
         for (int word = 0; word < bits.length; word++) {
             if (bits[word] != 0) {
@@ -656,7 +665,7 @@ public final class Page extends PageColdFields {
             }
         }
         if (holes != null) {
-            remoteHoles = holes;
+            purgedHoles = holes;
         }
         LONGS.setVolatile(remote, PENDING, 1L);
         announceToOwner();

@@ -27,10 +27,10 @@ abstract class PageColdFields extends PageSharedFields {
     /** Bytes below {@link Page#commitEnd} that went back to the OS with {@link Page#holeBits}: not committed. */
     long holeBytes;
     /**
-     * Holes the purger made of remotely freed blocks the owner did not collect, waiting for the owner's
-     * next {@link Page#collectRemote}; null if none.
+     * Holes the purger made of free blocks the owner did not collect or left alone, waiting for the
+     * owner's next {@link Page#collectRemote}; null if none.
      */
-    volatile RemoteHoles remoteHoles;
+    volatile PurgedHoles purgedHoles;
     /** How many times the owner collected remote frees: the purger tells an owner that stopped collecting by it. */
     int remoteCollects;
     /**
@@ -40,6 +40,13 @@ abstract class PageColdFields extends PageSharedFields {
      */
     int remoteReturned;
     int remoteSeenCollects;
+    /**
+     * The purger's: {@link Page#freeCount} when it last returned the free memory of the page of an
+     * idle owner, or of an ended thread's page, so that it does not redo a page where nothing was
+     * freed since; -1 when the page is laid out.
+     */
+    int purgerSeenFree = -1;
+    /** When ({@link System#nanoTime}) the page last went to the pool, or its thread ended and left it in use. */
     long releasedAtNanos;
     /** Whether the page is in the span allocator's pool of retired pages; under the span lock. */
     boolean pooled;

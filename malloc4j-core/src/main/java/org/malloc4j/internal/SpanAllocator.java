@@ -530,12 +530,22 @@ final class SpanAllocator {
         if (page.used == 0) {
             retire(page);
         } else {
+            page.releasedAtNanos = System.nanoTime();
             abandoned[page.sizeClass].add(page);
         }
     }
 
-    /** Collects remote frees on abandoned pages no thread adopted, retiring those left empty. */
-    void collectAbandoned() {
+    /**
+     * Collects remote frees on abandoned pages no thread adopted, retiring those left empty. Of
+     * those that keep live blocks, and have waited {@code waitNanos} for a thread to adopt them,
+     * returns the free memory ({@link #scavenge}): no thread allocates from them meanwhile, and a
+     * thread that built a structure, freed most of it and ended left it committed until then (221
+     * MB for 40,000 live blocks of 16-1,000 B out of 400,000).
+     *
+     * @return whether some abandoned page's free memory waits out {@code waitNanos}
+     */
+    boolean collectAbandoned(long now, long waitNanos) {
+        boolean waiting = false;
         for (ArrayDeque<Page> list : abandoned) {
             for (Iterator<Page> it = list.iterator(); it.hasNext(); ) {
                 Page page = it.next();
@@ -543,9 +553,17 @@ final class SpanAllocator {
                 if (page.used == 0) {
                     it.remove();
                     retire(page);
+                } else if (page.freeCount != page.purgerSeenFree) {
+                    if (waitNanos == 0 || now - page.releasedAtNanos >= waitNanos) {
+                        scavenge(page);
+                        page.purgerSeenFree = page.freeCount;
+                    } else {
+                        waiting = true;
+                    }
                 }
             }
         }
+        return waiting;
     }
 
     /** Puts a page whose blocks are all free into the pool, to be purged after the delay. */
@@ -1476,49 +1494,102 @@ final class SpanAllocator {
     }
 
     /**
-     * Returns the memory of blocks that other threads freed into pages of live platform threads
-     * that have not allocated for {@code waitNanos} (with 0, of every live platform thread): the
-     * purger's, under the lock. An owner collects its remote frees only when it allocates from
-     * the page's class again, so a thread that stops (a producer whose consumers free everything,
-     * then waits) would otherwise keep all of it committed while it lives, out of reach of the
-     * purge delay and of {@code trim()} on other threads. Every OS page that only such blocks
-     * overlap goes back; the blocks become holes that the owner takes over when it next collects
-     * ({@link RemoteHoles}). An owner that allocates is left alone in the classes it allocates
-     * from: it collects as it goes, and would fault the memory in again (a producer handing 225 MB
-     * at a time to a consumer had 620 MB purged and touched again in 6 s when only the frees' wait
-     * counted). A class it has left alone for {@code waitNanos} ({@link #classIdle}) is treated as
-     * an idle owner's. An idle owner reuses nothing, so its frees need not wait. Pages of striped
-     * heaps are not scanned: their frees are collected under the stripe's lock.
+     * Returns the memory of blocks freed into pages of live platform threads that have not
+     * allocated for {@code waitNanos} (with 0, of every live platform thread): the purger's, under
+     * the lock. An owner collects other threads' frees only when it allocates from the page's class
+     * again, and returns its own free memory only when it commits near the peak or trims, so a
+     * thread that stops (a producer whose consumers free everything, a worker that freed most of
+     * what it built, then waits) would otherwise keep all of it committed while it lives, out of
+     * reach of the purge delay and of {@code trim()} on other threads: 221 MB of 400,000 freed
+     * blocks of 16-1,000 B, whether its thread or another freed them.
+     *
+     * <p>Every OS page that only such free blocks overlap goes back; the blocks become holes that
+     * the owner takes over when it next collects ({@link PurgedHoles}). The owner's own free blocks
+     * are taken only from pages that are not current for their class, while the owner is held off
+     * changing which pages are ({@link ThreadHeap#holdForPurge}): the fast path hands out blocks of
+     * the current pages alone, and frees only add to a free bitmap. Of a current page, and of an
+     * owner that allocates, only the blocks other threads freed go: those the owner cannot hand
+     * out before it collects them.
+     *
+     * <p>An owner that allocates is left alone in the classes it allocates from: it collects as it
+     * goes, and would fault the memory in again (a producer handing 225 MB at a time to a consumer
+     * had 620 MB purged and touched again in 6 s when only the frees' wait counted). A class it has
+     * left alone for {@code waitNanos} ({@link #classIdle}) is treated as an idle owner's, for its
+     * remote frees. Pages of striped heaps are not scanned: their frees are collected under the
+     * stripe's lock.
      *
      * @param now {@link System#nanoTime} of this look, at which {@link ThreadHeap#noteActivity} ran
-     * @return whether some page's remote frees wait for their owner, or its class, to be idle long
-     *     enough
+     * @return whether some page's free blocks wait for their owner, or its class, to be idle long
+     *     enough, or for the owner to finish changing its pages
      */
-    boolean scavengeRemoteFrees(long now, long waitNanos) {
+    boolean scavengeFreeInPages(long now, long waitNanos) {
         boolean[] waiting = {false};
         for (Region region : regions) {
             region.forEachSlicePage(page -> {
                 ThreadHeap owner = page.owner;
-                if (!page.active || page.isSingle() || owner == null || owner.thread == null || !page.hasRemoteFrees()) {
+                if (!page.active || page.isSingle() || owner == null || owner.thread == null) {
                     return;
                 }
-                if (waitNanos > 0 && now - owner.idleSinceNanos < waitNanos
-                        && !classIdle(owner, page, now, waitNanos)) {
+                boolean ownerIdle = waitNanos == 0 || now - owner.idleSinceNanos >= waitNanos;
+                if (ownerIdle && page.freeCount != page.purgerSeenFree) {
+                    if (!scavengeIdleOwnersPage(owner, page)) {
+                        waiting[0] = true;
+                    }
+                    return;
+                }
+                if (!page.hasRemoteFrees()) {
+                    return;
+                }
+                if (!ownerIdle && !classIdle(owner, page, now, waitNanos)) {
                     waiting[0] = true;
                     return;
                 }
-                int collects = page.remoteCollects;
-                if (page.remoteSeenCollects != collects) {
-                    // The owner collected since: what this gave back then is its own now.
-                    page.remoteSeenCollects = collects;
-                    page.remoteReturned = 0;
-                }
-                if (waitNanos == 0 || page.remoteCount() != page.remoteReturned) {
-                    scavengeRemote(page);
+                if (remoteFreesChanged(page, waitNanos)) {
+                    scavengeFreed(page, false);
                 }
             });
         }
         return waiting[0];
+    }
+
+    /**
+     * Returns the free memory of {@code page}, of an idle owner: its own free blocks too if the
+     * owner lets it and the page is not current.
+     *
+     * @return false if the owner was changing its pages (the page waits for the next look)
+     */
+    private boolean scavengeIdleOwnersPage(ThreadHeap owner, Page page) {
+        if (!owner.holdForPurge()) {
+            return false;
+        }
+        try {
+            if (page.owner != owner || !page.active || page.isSingle()) {
+                // Released or laid out again between the caller's look and the hold.
+                return true;
+            }
+            if (owner.isCurrent(page)) {
+                if (page.hasRemoteFrees()) {
+                    scavengeFreed(page, false);
+                }
+                return true;
+            }
+            page.purgerSeenFree = page.freeCount;
+            scavengeFreed(page, true);
+            return true;
+        } finally {
+            owner.releaseFromPurge();
+        }
+    }
+
+    /** @return whether the remote frees of {@code page} changed since the purger last returned what it could */
+    private static boolean remoteFreesChanged(Page page, long waitNanos) {
+        int collects = page.remoteCollects;
+        if (page.remoteSeenCollects != collects) {
+            // The owner collected since: what this gave back then is its own now.
+            page.remoteSeenCollects = collects;
+            page.remoteReturned = 0;
+        }
+        return waitNanos == 0 || page.remoteCount() != page.remoteReturned;
     }
 
     /**
@@ -1534,26 +1605,52 @@ final class SpanAllocator {
         return sizeClass >= 0 && owner.classIdleFor(sizeClass, now, waitNanos);
     }
 
-    /** Makes holes of the OS pages of {@code page} that only uncollected remote frees overlap. */
-    private void scavengeRemote(Page page) {
-        long[] taken = new long[page.remoteBits.length - 1];
-        if (!page.takeRemoteBits(taken)) {
+    /**
+     * Makes holes of the OS pages of {@code page} that only free blocks overlap: uncollected remote
+     * frees, and with {@code ownFreeToo} the owner's free blocks and holes (the caller holds the
+     * owner off them, {@link ThreadHeap#holdForPurge}).
+     */
+    private void scavengeFreed(Page page, boolean ownFreeToo) {
+        PurgedHoles pending = page.purgedHoles;
+        if (!ownFreeToo && pending != null && pending.ownFree) {
+            // Holes of the owner's own free blocks, which it may be making current right now: taken
+            // off the page here, they would not be the page's own when its fast path hands out
+            // those blocks (still in its free bitmap). They wait for the owner, or a look that holds it.
             return;
         }
-        RemoteHoles prior = page.takeRemoteHoles();
-        RemoteHoles[] holes = {prior};
+        long[] taken = new long[page.remoteBits().length - 1];
+        boolean tookRemote = page.takeRemoteBits(taken);
+        if (!tookRemote && !ownFreeToo) {
+            return;
+        }
+        PurgedHoles prior = page.takePurgedHoles();
+        long[] own = ownFreeToo ? page.freeBits : null;
+        long[] ownHoles = ownFreeToo ? page.holeBits : null;
+        long[] free = taken.clone();
+        orInto(free, prior != null ? prior.blocks : null);
+        orInto(free, own);
+        orInto(free, ownHoles);
+        long[] gone = prior != null ? prior.osPages.clone() : null;
+        if (ownFreeToo && page.holeOsPages != null) {
+            gone = gone == null ? page.holeOsPages.clone() : orInto(gone, page.holeOsPages);
+        }
+        PurgedHoles[] holes = {prior};
         // Up to the OS page holding the end of the last block: the memory past it is committed
         // with that block and holds nothing.
         int osPages = (int) (roundUp((long) page.capacity * page.blockSize, Os.OS_PAGE_SIZE) / Os.OS_PAGE_SIZE);
-        forEachFreeRun(osPages, prior != null ? prior.osPages : null,
-                o -> allSet(page, taken, holes[0] != null ? holes[0].blocks : null, o),
+        long[] goneRuns = gone;
+        forEachFreeRun(osPages, goneRuns,
+                o -> allSet(page, free, null, o),
                 (from, to) -> {
                     if (holes[0] == null) {
-                        holes[0] = new RemoteHoles(taken.length, (int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6));
+                        holes[0] = new PurgedHoles(taken.length, (int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6));
                         metadata.addAndGet(holes[0].metadataBytes);
                     }
                     moveBlocks(page, taken, holes[0].blocks, (int) from, (int) to);
-                    long bytes = markOsPages(holes[0].osPages, (int) from, (int) to);
+                    if (own != null && copyBlocks(page, own, holes[0].blocks, (int) from, (int) to)) {
+                        holes[0].ownFree = true;
+                    }
+                    long bytes = markOsPages(holes[0].osPages, ownFreeToo ? page.holeOsPages : null, (int) from, (int) to);
                     returnCommitted(page.start + from * Os.OS_PAGE_SIZE, (to - from) * Os.OS_PAGE_SIZE, bytes);
                     holes[0].bytes += bytes;
                     return bytes;
@@ -1564,6 +1661,16 @@ final class SpanAllocator {
         }
         page.remoteReturned = returned;
         page.giveBackRemote(taken, holes[0]);
+    }
+
+    /** ORs {@code bits} (may be null) into {@code into}, word by word. @return {@code into} */
+    private static long[] orInto(long[] into, long[] bits) {
+        if (bits != null) {
+            for (int w = 0; w < into.length && w < bits.length; w++) {
+                into[w] |= bits[w];
+            }
+        }
+        return into;
     }
 
     /** Scratch for {@link #busyOsPages}, under the lock: a bit per OS page of a medium page. */
@@ -1674,14 +1781,43 @@ final class SpanAllocator {
 
     /** Sets the bits of OS pages {@code [fromOs, toOs)} in {@code osPages}. @return the bytes of those newly set */
     private static long markOsPages(long[] osPages, int fromOs, int toOs) {
+        return markOsPages(osPages, null, fromOs, toOs);
+    }
+
+    /**
+     * Sets the bits of OS pages {@code [fromOs, toOs)} in {@code osPages}.
+     *
+     * @param goneAlready OS pages whose memory went back before (may be null): not counted
+     * @return the bytes of those newly set and not gone already
+     */
+    private static long markOsPages(long[] osPages, long[] goneAlready, int fromOs, int toOs) {
         long bytes = 0;
         for (int o = fromOs; o < toOs; o++) {
             if (!isSet(osPages, o)) {
                 osPages[o >>> 6] |= 1L << o;
-                bytes += Os.OS_PAGE_SIZE;
+                if (!isSet(goneAlready, o)) {
+                    bytes += Os.OS_PAGE_SIZE;
+                }
             }
         }
         return bytes;
+    }
+
+    /**
+     * Sets in {@code to} the bits set in {@code from} of the blocks of {@code page} overlapping OS
+     * pages {@code [fromOs, toOs)}, leaving {@code from} as it is.
+     *
+     * @return whether any was set
+     */
+    private static boolean copyBlocks(Page page, long[] from, long[] to, int fromOs, int toOs) {
+        boolean any = false;
+        int last = Math.min(lastBlock(page, toOs - 1), page.capacity - 1);
+        for (int b = firstBlock(page, fromOs); b <= last; b++) {
+            long bit = from[b >>> 6] & (1L << b);
+            to[b >>> 6] |= bit;
+            any |= bit != 0;
+        }
+        return any;
     }
 
     private long decommitRange(Page page, long from, long to) {

@@ -1,5 +1,7 @@
 package org.malloc4j.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -12,10 +14,24 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * {@link #lock} around every allocation.
  */
 final class ThreadHeap {
+    private static final VarHandle OWNER_AT_WORK;
+    private static final VarHandle PURGER_AT_WORK;
+    private static final VarHandle PAGES = MethodHandles.arrayElementVarHandle(Page[].class);
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            OWNER_AT_WORK = lookup.findVarHandle(ThreadHeap.class, "ownerAtWork", int.class);
+            PURGER_AT_WORK = lookup.findVarHandle(ThreadHeap.class, "purgerAtWork", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     /** How many empty medium pages (512 KiB each) a thread heap keeps at most. */
     static final int MEDIUM_SPARES = 3;
     /** This object's own size with compressed references, the counters' padding included. */
-    private static final long SHALLOW_BYTES = 248;
+    private static final long SHALLOW_BYTES = 280;
     /** A stripe's lock: the lock, and the {@code ReentrantLock} its waiters queue on. */
     private static final long LOCK_BYTES = 72;
     final HeapCore core;
@@ -58,6 +74,26 @@ final class ThreadHeap {
     long seenMallocs;
     long idleSinceNanos;
     /**
+     * The purger's, under the span lock: {@link #freeCount} when it last returned the free memory
+     * of this heap's pages, idle ({@link SpanAllocator#scavengeFreeInPages}), and at its present look.
+     */
+    private long purgedAtFrees;
+    private long freesAtLook;
+    /**
+     * The owner's nesting of {@link #beginPageWork}: only the outermost call announces it.
+     */
+    private int pageWorkDepth;
+    /**
+     * The handshake that keeps the purger off the pages of a live thread while their owner changes
+     * which page is current, lays one out, unlinks it, or moves holes in or out of its bitmaps: 1
+     * while the owner does ({@link #beginPageWork}), and 1 while the purger returns the free memory
+     * of the owner's pages that are not current ({@link #holdForPurge}). Each side sets its own word
+     * and then reads the other's (Dekker), so at most one of them goes on; the owner waits, the
+     * purger gives up until its next look.
+     */
+    private volatile int ownerAtWork;
+    private volatile int purgerAtWork;
+    /**
      * The purger's, under the span lock, for a platform thread's heap (null for a stripe): per
      * size class, a summary of the class's current page at its last look, and when it last saw
      * that change ({@link #noteActivity}).
@@ -95,6 +131,77 @@ final class ThreadHeap {
         }
     }
 
+    /**
+     * The owner is about to change which of its pages is current, lay one out, unlink one, or
+     * move holes of one in or out of its bitmaps: waits until the purger is done with its pages.
+     * Paired with {@link #endPageWork}; nests. Off the fast path: a refill, a page released, a
+     * realloc changing a page's class, a trim.
+     */
+    void beginPageWork() {
+        if (pageWorkDepth++ > 0) {
+            return;
+        }
+        OWNER_AT_WORK.setVolatile(this, 1);
+        for (int spins = 0; (int) PURGER_AT_WORK.getVolatile(this) != 0; spins++) {
+            // The purger holds the heap for one page at a time, and looks for this word between
+            // pages: a wait of one page's madvise calls at most.
+            if (spins < 64) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+    }
+
+    void endPageWork() {
+        if (--pageWorkDepth == 0) {
+            OWNER_AT_WORK.setRelease(this, 0);
+        }
+    }
+
+    /**
+     * The purger's, under the span lock: keeps the owner from changing its current pages, their
+     * layouts and their holes until {@link #releaseFromPurge}.
+     *
+     * @return false if the owner is at such work now (the purger then leaves the heap alone)
+     */
+    boolean holdForPurge() {
+        PURGER_AT_WORK.setVolatile(this, 1);
+        if ((int) OWNER_AT_WORK.getVolatile(this) != 0) {
+            PURGER_AT_WORK.setRelease(this, 0);
+            return false;
+        }
+        return true;
+    }
+
+    void releaseFromPurge() {
+        PURGER_AT_WORK.setRelease(this, 0);
+    }
+
+    /** @return whether the owner waits for the purger to release its heap */
+    boolean ownerWaits() {
+        return (int) OWNER_AT_WORK.getVolatile(this) != 0;
+    }
+
+    /**
+     * @return whether {@code page} is the page its class allocates from: read by the purger while
+     *     it {@linkplain #holdForPurge holds} the heap, when the owner cannot change it
+     */
+    boolean isCurrent(Page page) {
+        int sizeClass = page.sizeClass;
+        return sizeClass >= 0 && PAGES.getVolatile(current, sizeClass) == page;
+    }
+
+    /**
+     * Makes {@code page} its class's current page, once holes the purger made of its free blocks
+     * are the page's own ({@link Page#collectRemote}): the fast path hands out whatever the free
+     * bitmap holds. Within {@link #beginPageWork}.
+     */
+    private void makeCurrent(int sizeClass, Page page) {
+        page.collectRemote();
+        current[sizeClass] = page;
+    }
+
     /** Drops the lists of classes left without pages (trim). */
     void dropEmptyLists() {
         for (int c = 0; c < SizeClasses.COUNT; c++) {
@@ -123,7 +230,7 @@ final class ThreadHeap {
         page.inFullList = false;
         ensureLists(page.sizeClass);
         available[page.sizeClass].addFirst(page);
-        current[page.sizeClass] = page;
+        makeCurrent(page.sizeClass, page);
     }
 
     /** Adds an adopted page that has no room, in the full state. */
@@ -154,7 +261,7 @@ final class ThreadHeap {
             page.collectRemote();
             if (page.hasAvailable() || core.restoreHoles(this, page)) {
                 list.moveToFront(page);
-                current[sizeClass] = page;
+                makeCurrent(sizeClass, page);
                 return page;
             }
             retireFull(page);
@@ -220,7 +327,11 @@ final class ThreadHeap {
         }
         if (current[page.sizeClass] == page) {
             Page head = available[page.sizeClass].head;
-            current[page.sizeClass] = head != null ? head : HeapCore.EMPTY_PAGE;
+            if (head != null) {
+                makeCurrent(page.sizeClass, head);
+            } else {
+                current[page.sizeClass] = HeapCore.EMPTY_PAGE;
+            }
         }
         page.owner = null;
         page.ownerThread = null;
@@ -234,6 +345,30 @@ final class ThreadHeap {
             seenMallocs = mallocs;
             idleSinceNanos = now;
             noteClassActivity(now);
+        }
+    }
+
+    /**
+     * The purger's, under the span lock, after {@link #noteActivity}: when the free memory this
+     * thread made in its pages since the last return of it is due to go back, once the thread has
+     * not allocated for {@code waitNanos}.
+     *
+     * @return that time ({@link System#nanoTime}), or -1 if the thread freed nothing since or
+     *     allocated since the last look (the look after it stops allocating sets the time)
+     */
+    long freeLookDueAt(long now, long waitNanos) {
+        freesAtLook = freeCount;
+        if (freesAtLook == purgedAtFrees) {
+            return -1;
+        }
+        long at = idleSinceNanos + waitNanos;
+        return at - now <= 0 ? now : idleSinceNanos == now ? -1 : at;
+    }
+
+    /** The purger looked at this heap's pages at {@code now}: if the thread was idle, its frees until then are done. */
+    void lookedAt(long now, long waitNanos) {
+        if (now - idleSinceNanos >= waitNanos) {
+            purgedAtFrees = freesAtLook;
         }
     }
 

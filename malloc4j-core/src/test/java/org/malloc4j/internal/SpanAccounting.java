@@ -129,7 +129,7 @@ final class SpanAccounting {
 
     /** A page's committed bytes: up to its commit end, less its holes and the purger's holes it has not taken over. */
     private static long committedOf(Page page) {
-        RemoteHoles pending = page.remoteHoles;
+        PurgedHoles pending = page.purgedHoles;
         return page.commitEnd - page.holeBytes - (pending != null ? pending.bytes : 0);
     }
 

@@ -1,0 +1,275 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The free memory in the pages of a platform thread that stops allocating goes back to the OS
+ * after the purge delay, with no call, whichever thread freed the blocks: its own frees too, not
+ * only other threads'. Likewise for the pages a thread left in use when it ended. Live blocks
+ * beside the returned memory keep their bytes, and the owner that comes back, even while the
+ * purger works on its pages, allocates from them as before.
+ */
+class IdleOwnerOwnFreeTest {
+    private static final long MIB = 1024 * 1024;
+
+    /**
+     * The thread frees nine blocks in ten itself and another thread the tenth: what stays is at
+     * most the pages its size classes allocate from, one each, which the purger leaves to it
+     * (blocks of 16-1,024 B: 64 KiB pages, of some 30 classes).
+     */
+    @Test
+    void blocksAnIdleThreadFreedItselfGoBackAfterThePurgeDelay() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-own-free").purgeDelay(Duration.ofMillis(50)).build();
+                IdleThread owner = new IdleThread()) {
+            List<MemorySegment> blocks = new ArrayList<>();
+            List<MemorySegment> others = new ArrayList<>();
+            owner.run(() -> {
+                SplittableRandom random = new SplittableRandom(11);
+                for (long bytes = 0; bytes < 64 * MIB; ) {
+                    MemorySegment block = heap.malloc(16 + random.nextInt(1009));
+                    block.fill((byte) 1);
+                    blocks.add(block);
+                    bytes += block.byteSize();
+                }
+                for (int i = 0; i < blocks.size(); i++) {
+                    if (i % 10 == 0) {
+                        others.add(blocks.get(i));
+                    } else {
+                        heap.free(blocks.get(i));
+                    }
+                }
+            });
+            others.forEach(heap::free);
+            long peak = heap.stats().peakCommittedBytes();
+            assertTrue(peak >= 64 * MIB, heap.stats().toText());
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, peak / 20);
+
+            HeapStats stats = heap.stats();
+            assertTrue(committed <= peak / 20, "an idle thread's pages still commit " + committed + " B of a " + peak
+                    + " B peak after it freed their blocks itself\n" + stats.toText());
+            assertEquals(0, stats.liveBlocks());
+            heap.check();
+        }
+    }
+
+    /** trim() on any thread returns the free memory of every live thread's pages but their current ones. */
+    @Test
+    void trimOnAnotherThreadReturnsWhatALiveThreadFreedItself() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-own-trim").purgeDelay(Duration.ofHours(1)).build();
+                IdleThread owner = new IdleThread()) {
+            List<MemorySegment> blocks = owner.produce(heap, 32 * MIB, 17);
+            List<MemorySegment> kept = new ArrayList<>();
+            List<Long> keptSeeds = new ArrayList<>();
+            owner.run(() -> {
+                for (int i = 0; i < blocks.size(); i++) {
+                    if (i % 100 == 0) {
+                        kept.add(blocks.get(i));
+                        keptSeeds.add(17L + i);
+                    } else {
+                        heap.free(blocks.get(i));
+                    }
+                }
+            });
+            long before = heap.stats().committedBytes();
+            assertTrue(before >= 16 * MIB, "the thread's own frees emptied its pages: nothing left to return\n"
+                    + heap.stats().toText());
+
+            heap.trim();
+
+            HeapStats stats = heap.stats();
+            assertTrue(stats.committedBytes() <= before / 4, "trim() on another thread left " + stats.committedBytes()
+                    + " of " + before + " B committed\n" + stats.toText());
+            assertKept(kept, keptSeeds);
+            heap.check();
+            owner.run(() -> kept.forEach(heap::free));
+        }
+    }
+
+    @Test
+    void liveBlocksBesideReturnedMemoryKeepTheirBytesAndTheOwnerComesBack() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-own-back").purgeDelay(Duration.ofMillis(20)).build();
+                IdleThread owner = new IdleThread()) {
+            List<MemorySegment> blocks = owner.produce(heap, 32 * MIB, 12);
+            List<MemorySegment> kept = new ArrayList<>();
+            List<Long> keptSeeds = new ArrayList<>();
+            owner.run(() -> {
+                // Runs of freed blocks between kept ones: returned OS pages lie next to live blocks.
+                for (int i = 0; i < blocks.size(); i++) {
+                    if (i % 50 < 45) {
+                        heap.free(blocks.get(i));
+                    } else {
+                        kept.add(blocks.get(i));
+                        keptSeeds.add(12L + i);
+                    }
+                }
+            });
+            long before = heap.stats().committedBytes();
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, before / 2);
+
+            assertTrue(committed <= before / 2, "the idle thread's free memory did not go back: " + before + " -> "
+                    + committed + "\n" + heap.stats().toText());
+            assertKept(kept, keptSeeds);
+            heap.check();
+
+            // The owner comes back: it allocates as much again, zeroed by calloc or patterned.
+            List<MemorySegment> again = owner.produce(heap, 32 * MIB, 13);
+            owner.run(() -> {
+                for (int i = 0; i < 2000; i++) {
+                    MemorySegment zeros = heap.calloc(1, 16 + i % 3000);
+                    assertEquals(-1, Patterns.firstNonZero(zeros, zeros.byteSize()), "calloc returned dirty memory");
+                    heap.free(zeros);
+                }
+            });
+            for (int i = 0; i < again.size(); i++) {
+                assertEquals(-1, Patterns.firstMismatch(again.get(i), 13L + i, again.get(i).byteSize()));
+            }
+            assertKept(kept, keptSeeds);
+            assertEquals(kept.size() + again.size(), heap.stats().liveBlocks());
+            heap.check();
+            owner.run(() -> {
+                kept.forEach(heap::free);
+                again.forEach(heap::free);
+                heap.trim();
+            });
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    @Test
+    void anEndedThreadsPagesInUseGiveBackTheirFreeMemory() throws Exception {
+        try (Heap heap = Heap.builder().name("ended-own-free").purgeDelay(Duration.ofMillis(20)).build()) {
+            List<MemorySegment> kept = new ArrayList<>();
+            List<Long> keptSeeds = new ArrayList<>();
+            Thread ended = Thread.ofPlatform().start(() -> {
+                List<MemorySegment> blocks = IdleThread.allocatePatterned(heap, 32 * MIB, 14);
+                for (int i = 0; i < blocks.size(); i++) {
+                    if (i % 50 < 45) {
+                        heap.free(blocks.get(i));
+                    } else {
+                        kept.add(blocks.get(i));
+                        keptSeeds.add(14L + i);
+                    }
+                }
+            });
+            ended.join();
+            long before = heap.stats().committedBytes();
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, before / 2);
+
+            assertTrue(committed <= before / 2, "an ended thread's pages kept their free memory: " + before + " -> "
+                    + committed + "\n" + heap.stats().toText());
+            assertKept(kept, keptSeeds);
+            heap.check();
+            // A new thread takes the pages over and allocates from them.
+            try (IdleThread next = new IdleThread()) {
+                List<MemorySegment> again = next.produce(heap, 32 * MIB, 15);
+                for (int i = 0; i < again.size(); i++) {
+                    assertEquals(-1, Patterns.firstMismatch(again.get(i), 15L + i, again.get(i).byteSize()));
+                }
+                assertKept(kept, keptSeeds);
+                heap.check();
+                next.run(() -> {
+                    kept.forEach(heap::free);
+                    again.forEach(heap::free);
+                    heap.trim();
+                });
+            }
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    /**
+     * The owner allocates in bursts and pauses between them, so that the purger, with no delay or
+     * a short one, keeps returning the free memory of its pages while it comes back to them: no
+     * live block may lose a byte, no block may be handed out twice, and the heap's accounts must
+     * hold.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {0, 1})
+    void anOwnerComingBackWhileThePurgerWorksOnItsPagesLosesNothing(long delayMillis) throws Exception {
+        try (Heap heap = Heap.builder().name("idle-own-race").purgeDelay(Duration.ofMillis(delayMillis)).build();
+                IdleThread owner = new IdleThread()) {
+            List<MemorySegment> kept = new ArrayList<>();
+            List<Long> keptSeeds = new ArrayList<>();
+            AtomicReference<String> damage = new AtomicReference<>();
+            SplittableRandom random = new SplittableRandom(16);
+            long seed = 1_000;
+            for (int round = 0; round < 150 && damage.get() == null; round++) {
+                long roundSeed = seed;
+                seed += 10_000;
+                owner.run(() -> {
+                    List<MemorySegment> made = new ArrayList<>();
+                    for (int i = 0; i < 2000; i++) {
+                        long size = random.nextInt(16) == 0 ? 4096 + random.nextInt(28 * 1024) : 16 + random.nextInt(1500);
+                        MemorySegment block = heap.malloc(size);
+                        Patterns.fill(block, roundSeed + i);
+                        made.add(block);
+                    }
+                    for (int i = 0; i < made.size(); i++) {
+                        if (random.nextInt(10) == 0) {
+                            kept.add(made.get(i));
+                            keptSeeds.add(roundSeed + i);
+                        } else {
+                            heap.free(made.get(i));
+                        }
+                    }
+                    // Old kept blocks go too, so pages the purger returned memory of fill again.
+                    while (kept.size() > 6000) {
+                        int victim = random.nextInt(kept.size());
+                        MemorySegment block = kept.get(victim);
+                        if (Patterns.firstMismatch(block, keptSeeds.get(victim), block.byteSize()) != -1) {
+                            damage.compareAndSet(null, "a kept block lost its bytes before its free");
+                        }
+                        heap.free(block);
+                        kept.set(victim, kept.get(kept.size() - 1));
+                        keptSeeds.set(victim, keptSeeds.get(keptSeeds.size() - 1));
+                        kept.remove(kept.size() - 1);
+                        keptSeeds.remove(keptSeeds.size() - 1);
+                    }
+                });
+                Thread.sleep(random.nextInt(4));
+            }
+            assertEquals(null, damage.get());
+            assertTrue(heap.stats().purgedBytes() > 0, "the purger returned nothing while the owner paused\n"
+                    + heap.stats().toText());
+            assertKept(kept, keptSeeds);
+            assertNoOverlap(kept);
+            assertEquals(kept.size(), heap.stats().liveBlocks());
+            heap.check();
+            owner.run(() -> {
+                kept.forEach(heap::free);
+                heap.trim();
+            });
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    private static void assertKept(List<MemorySegment> kept, List<Long> seeds) {
+        for (int k = 0; k < kept.size(); k++) {
+            assertEquals(-1, Patterns.firstMismatch(kept.get(k), seeds.get(k), kept.get(k).byteSize()),
+                    "a live block beside returned memory lost its bytes");
+        }
+    }
+
+    private static void assertNoOverlap(List<MemorySegment> blocks) {
+        List<MemorySegment> sorted = new ArrayList<>(blocks);
+        sorted.sort((a, b) -> Long.compareUnsigned(a.address(), b.address()));
+        for (int i = 1; i < sorted.size(); i++) {
+            MemorySegment before = sorted.get(i - 1);
+            assertTrue(before.address() + before.byteSize() <= sorted.get(i).address(), "two live blocks overlap");
+        }
+    }
+}
