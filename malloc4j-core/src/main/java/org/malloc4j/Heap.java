@@ -555,9 +555,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * virtual threads' shared heaps', ended threads' and those waiting in the heap's pool. A large
      * or huge block (over 128 KiB) gives back the memory it holds past its usable size (after
      * {@link #realloc} shrank it in place, for growing again; or from a reused span). In the pages
-     * of every other live platform thread, and those ended threads left in use, every OS page that
-     * only free blocks overlap goes back, whichever thread freed them (the purger does the same for
-     * a thread that has not allocated for the purge delay). Each other live platform thread keeps
+     * of the calling thread, of the heaps virtual threads share, of every other live platform
+     * thread, and those ended threads left in use, every OS page that only free blocks overlap goes
+     * back, whichever thread freed them (the purger does the same for a thread, or a shared heap,
+     * not allocated from for the purge delay). Each other live platform thread keeps
      * the pages it allocates from now, one per size class it used, because its allocations take
      * their free blocks without synchronizing:
      * <ul>
@@ -1016,7 +1017,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * <li>of a thread that allocates, the blocks other threads freed into the pages of a size
          *     class it has not allocated from for this long: about two (up to three) delays after
          *     it left the class. A thread collects those frees only as it allocates from their class;
-         * <li>of a thread that ended, its pages no thread took over in this time.
+         * <li>of a thread that ended, its pages no thread took over in this time;
+         * <li>of the heaps virtual threads share, each once no virtual thread has allocated from it
+         *     for this long (within the delay plus two seconds).
          * </ul>
          *
          * @param purgeDelay zero or more; zero purges as soon as the purger thread runs

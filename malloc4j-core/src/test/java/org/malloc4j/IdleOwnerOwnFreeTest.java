@@ -192,6 +192,73 @@ class IdleOwnerOwnFreeTest {
     }
 
     /**
+     * Virtual threads share striped heaps: once none allocates from a stripe for the purge delay,
+     * the stripe's free memory goes back as an idle platform thread's does.
+     */
+    @Test
+    void virtualThreadsFreeMemoryGoesBackOnceTheyLeaveTheirStripes() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-stripes").purgeDelay(Duration.ofMillis(20)).build()) {
+            int threads = 8;
+            List<List<MemorySegment>> made = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                made.add(null);
+            }
+            runVirtual(threads, t -> made.set(t, IdleThread.allocatePatterned(heap, 4 * MIB, 100L * t)));
+            List<MemorySegment> kept = new ArrayList<>();
+            List<Long> keptSeeds = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                List<MemorySegment> blocks = made.get(t);
+                for (int i = 0; i < blocks.size(); i++) {
+                    if (i % 50 >= 45) {
+                        kept.add(blocks.get(i));
+                        keptSeeds.add(100L * t + i);
+                    }
+                }
+            }
+            runVirtual(threads, t -> {
+                List<MemorySegment> blocks = made.get(t);
+                for (int i = 0; i < blocks.size(); i++) {
+                    if (i % 50 < 45) {
+                        heap.free(blocks.get(i));
+                    }
+                }
+            });
+            long before = heap.stats().committedBytes();
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, before / 2);
+
+            assertTrue(committed <= before / 2, "the stripes' free memory did not go back: " + before + " -> "
+                    + committed + "\n" + heap.stats().toText());
+            assertKept(kept, keptSeeds);
+            heap.check();
+            runVirtual(1, t -> kept.forEach(heap::free));
+            heap.trim();
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    private static void runVirtual(int threads, java.util.function.IntConsumer work) throws InterruptedException {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> started = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int index = t;
+            started.add(Thread.ofVirtual().start(() -> {
+                try {
+                    work.accept(index);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }));
+        }
+        for (Thread thread : started) {
+            thread.join();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("a virtual thread failed", failure.get());
+        }
+    }
+
+    /**
      * The owner allocates in bursts and pauses between them, so that the purger, with no delay or
      * a short one, keeps returning the free memory of its pages while it comes back to them: no
      * live block may lose a byte, no block may be handed out twice, and the heap's accounts must

@@ -497,6 +497,11 @@ public final class HeapCore implements Allocator {
      * alone) still finishes it.
      */
     private Page refill(ThreadHeap heap, int sizeClass) {
+        if (heap.thread == null && !purgeScheduled.get()) {
+            // The purger returns a stripe's free memory once virtual threads leave it alone: it
+            // must be looking then.
+            Purger.schedule(this, purgeDelayNanos);
+        }
         heap.beginPageWork();
         try {
             if (heap.scavengeUnfinished) {
@@ -1830,9 +1835,7 @@ public final class HeapCore implements Allocator {
             stripe.lock.lock();
             try {
                 releaseEmptyPages(stripe);
-                if (thread.isVirtual()) {
-                    scavenge(stripe, null, Long.MAX_VALUE);
-                }
+                scavenge(stripe, null, Long.MAX_VALUE);
             } finally {
                 stripe.lock.unlock();
             }
@@ -1900,6 +1903,7 @@ public final class HeapCore implements Allocator {
                     ownFreeDue = at;
                 }
             }
+            boolean stripesHoldFrees = scavengeIdleStripes(now);
             boolean ownFreeNow = ownFreeDue == now;
             if (remoteFreesWaiting || freeLookDue || ownFreeNow) {
                 remoteFreesWaiting = false;
@@ -1921,7 +1925,7 @@ public final class HeapCore implements Allocator {
             if (due < 0 && stripesDirty) {
                 due = System.nanoTime() + purgeDelayNanos;
             }
-            if (due < 0 && !registry.isEmpty()) {
+            if (due < 0 && (!registry.isEmpty() || stripesHoldFrees)) {
                 due = System.nanoTime() + ENDED_THREAD_CHECK_NANOS;
             }
             if (due < 0) {
@@ -1935,6 +1939,40 @@ public final class HeapCore implements Allocator {
         } finally {
             spans.lock.unlock();
         }
+    }
+
+    /**
+     * Returns the free memory of the striped heaps no virtual thread has allocated from for the
+     * purge delay, as {@link #trim} on a virtual thread would: virtual threads that made blocks,
+     * freed most of them and ended, or wait, leave it in the stripes' pages otherwise. Under the
+     * span lock, and each stripe's if it is free now (a stripe in use waits for the next look).
+     *
+     * @return whether some stripe holds frees its purge has not seen: the purger keeps looking
+     */
+    private boolean scavengeIdleStripes(long now) {
+        boolean holdFrees = false;
+        for (ThreadHeap stripe : stripes) {
+            stripe.noteActivity(now);
+            long at = stripe.freeLookDueAt(now, purgeDelayNanos);
+            if (stripe.freedSincePurge()) {
+                holdFrees = true;
+            }
+            if (at != now) {
+                continue;
+            }
+            if (stripe.lock.tryLock()) {
+                try {
+                    releaseEmptyPages(stripe);
+                    scavenge(stripe, null, Long.MAX_VALUE);
+                    stripe.lookedAt(now, purgeDelayNanos);
+                } finally {
+                    stripe.lock.unlock();
+                }
+            } else {
+                freeLookDue = true;
+            }
+        }
+        return holdFrees;
     }
 
     /** Releases the empty pages of striped heaps no virtual thread is using right now. */

@@ -365,6 +365,11 @@ final class ThreadHeap {
         return at - now <= 0 ? now : idleSinceNanos == now ? -1 : at;
     }
 
+    /** @return whether the purger has not yet looked at this heap's pages since its last free (racy) */
+    boolean freedSincePurge() {
+        return freeCount != purgedAtFrees;
+    }
+
     /** The purger looked at this heap's pages at {@code now}: if the thread was idle, its frees until then are done. */
     void lookedAt(long now, long waitNanos) {
         if (now - idleSinceNanos >= waitNanos) {
