@@ -2,6 +2,7 @@ package org.malloc4j;
 
 import java.util.List;
 import java.util.Objects;
+import org.malloc4j.internal.BlockHolder;
 
 /**
  * Blocks still live in a checked heap, grouped by allocation site as LeakSanitizer groups them.
@@ -69,28 +70,56 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      *     largest first, the blocks whose take was not recorded last, a group for each block size;
      *     empty when none is handed out (the pages are only held by the pool left open), and always
      *     empty when not {@code poolPages}
+     * @param newestHolder the number of the newest of the holders: the process numbers scopes,
+     *     arenas, pools and growable arrays from 1 in the order it makes them
+     *     ({@link #holdersMade()}), so a test harness that took that count before a test tells the
+     *     holders the test made (above it) from those it shares with other tests (at or below it),
+     *     whose memory may grow during the test without the test leaking it; 0 for blocks of the
+     *     heap's own API, and when not known
      */
     public record Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders,
-            boolean poolPages, List<HandedOut> handedOut) {
+            boolean poolPages, List<HandedOut> handedOut, long newestHolder) {
         /**
          * Keeps immutable copies of {@code stack} and {@code handedOut}.
          *
          * @throws NullPointerException if {@code stack}, {@code heldBy} or {@code handedOut} is null,
          *     or a list holds null
-         * @throws IllegalArgumentException if {@code blocks < 1}, {@code bytes < 0} or
-         *     {@code holders < 0}, or if {@code handedOut} is not empty but {@code poolPages} is false
+         * @throws IllegalArgumentException if {@code blocks < 1}, {@code bytes < 0},
+         *     {@code holders < 0} or {@code newestHolder < 0}, if {@code handedOut} is not empty but
+         *     {@code poolPages} is false, or if {@code newestHolder} is not 0 but {@code holders} is
          */
         public Site {
             stack = List.copyOf(stack);
             Objects.requireNonNull(heldBy, "heldBy");
             handedOut = List.copyOf(handedOut);
-            if (blocks < 1 || bytes < 0 || holders < 0) {
-                throw new IllegalArgumentException("blocks must be positive, bytes and holders not negative: blocks="
-                        + blocks + ", bytes=" + bytes + ", holders=" + holders);
+            if (blocks < 1 || bytes < 0 || holders < 0 || newestHolder < 0) {
+                throw new IllegalArgumentException("blocks must be positive, bytes, holders and newestHolder not "
+                        + "negative: blocks=" + blocks + ", bytes=" + bytes + ", holders=" + holders
+                        + ", newestHolder=" + newestHolder);
             }
             if (!poolPages && !handedOut.isEmpty()) {
                 throw new IllegalArgumentException("only pool pages have blocks handed out: " + handedOut);
             }
+            if (holders == 0 && newestHolder != 0) {
+                throw new IllegalArgumentException("blocks no holder holds have no newest holder: " + newestHolder);
+            }
+        }
+
+        /**
+         * A site whose holders' numbers are not known ({@code newestHolder} 0), as sites were before
+         * reports numbered holders.
+         *
+         * @param blocks how many blocks leaked from here
+         * @param bytes their requested bytes
+         * @param stack the allocation stack, innermost frame first
+         * @param heldBy what holds the blocks, as reports name it; empty for blocks of the heap's own API
+         * @param holders how many holders of that name hold the blocks; 0 for blocks of the heap's own API
+         * @param poolPages whether these blocks are a {@link FixedSizePool}'s pages
+         * @param handedOut when {@code poolPages}, the pool's blocks inside these pages still handed out
+         */
+        public Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders,
+                boolean poolPages, List<HandedOut> handedOut) {
+            this(blocks, bytes, stack, heldBy, holders, poolPages, handedOut, 0);
         }
 
         /**
@@ -136,6 +165,17 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
                             + ", none of them closed (closing them frees them),"
                     : " held by " + heldBy + ", which was not closed (closing it frees them),";
         }
+    }
+
+    /**
+     * How many holders (scopes, bump arenas, fixed-size pools, growable arrays, whatever their heap)
+     * the process has made so far: one made after this call gets a higher
+     * {@linkplain Site#newestHolder number}. Thread-safe.
+     *
+     * @return the number of the latest holder made, 0 if none was
+     */
+    public static long holdersMade() {
+        return BlockHolder.made();
     }
 
     /**

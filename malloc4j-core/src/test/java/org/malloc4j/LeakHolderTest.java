@@ -59,6 +59,41 @@ class LeakHolderTest {
     }
 
     /**
+     * Holders are numbered in the order they are made, process-wide: a site says its newest, so a
+     * test harness can tell holders made since a moment ({@link LeakReport#holdersMade()}) from
+     * older ones that only grew since.
+     */
+    @Test
+    void aSiteNamesTheNewestOfItsHoldersInTheOrderHoldersAreMade() {
+        try (Heap heap = Heap.builder().name("numbered").checkMode(CheckMode.FULL).leakReportAtClose(false).build()) {
+            long before = LeakReport.holdersMade();
+            FixedSizePool old = FixedSizePool.builder(heap, 16).name("old").build();
+            long mark = LeakReport.holdersMade();
+            NativeLongArray[] arrays = new NativeLongArray[3];
+            for (int i = 0; i < arrays.length; i++) {
+                arrays[i] = new NativeLongArray(heap);
+                arrays[i].add(i);
+            }
+            old.allocate();
+            heap.malloc(8);
+
+            Map<String, LeakReport.Site> byHolder = heap.leaks().sites().stream()
+                    .collect(Collectors.toMap(LeakReport.Site::heldBy, Function.identity()));
+            long oldNumber = byHolder.get("FixedSizePool 'old'").newestHolder();
+            assertTrue(oldNumber > before && oldNumber <= mark, "the pool made first: " + oldNumber
+                    + " not in (" + before + ", " + mark + "]");
+            assertTrue(byHolder.get("a NativeLongArray").newestHolder() >= mark + 3,
+                    "three arrays made after the mark: " + byHolder.get("a NativeLongArray"));
+            assertEquals(0, byHolder.get("").newestHolder(), "a plain block has no holder");
+            assertTrue(LeakReport.holdersMade() >= mark + 3);
+            for (NativeLongArray array : arrays) {
+                array.close();
+            }
+            old.close();
+        }
+    }
+
+    /**
      * Holders of one name whose blocks were allocated at one place (arrays made in a loop) are one
      * leak, as LeakSanitizer groups by stack, that counts its holders: closing one frees only its
      * own blocks. Holders of other names at that place are leaks of their own.

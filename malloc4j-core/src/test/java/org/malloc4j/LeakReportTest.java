@@ -54,4 +54,15 @@ class LeakReportTest {
         assertThrows(NullPointerException.class, () -> new LeakReport.Site(1, 8, List.of(FRAME), null, 0));
         assertThrows(NullPointerException.class, () -> new LeakReport(0, 0, List.of(), null));
     }
+
+    @Test
+    void onlyHeldBlocksHaveANewestHolderAndItIsNotNegative() {
+        assertEquals(7, new LeakReport.Site(1, 8, List.of(FRAME), "a BumpArena", 2, false, List.of(), 7).newestHolder());
+        assertEquals(0, new LeakReport.Site(1, 8, List.of(FRAME), "a BumpArena", 2, false, List.of()).newestHolder(),
+                "not known");
+        assertThrows(IllegalArgumentException.class,
+                () -> new LeakReport.Site(1, 8, List.of(FRAME), "a BumpArena", 1, false, List.of(), -1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new LeakReport.Site(1, 8, List.of(FRAME), "", 0, false, List.of(), 3));
+    }
 }

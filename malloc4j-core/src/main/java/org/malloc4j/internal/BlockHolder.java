@@ -1,6 +1,7 @@
 package org.malloc4j.internal;
 
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What holds blocks of a heap on its user's behalf: a scope, bump arena, fixed-size pool or
@@ -10,8 +11,12 @@ import java.util.Objects;
  * which of them are still out.
  */
 public final class BlockHolder {
+    /** How many holders the process has made: the last one's {@link #number}. */
+    private static final AtomicLong MADE = new AtomicLong();
     private final String name;
     private final HandedOutBlocks handedOut;
+    /** This holder's place in the order holders are made, process-wide, from 1. */
+    private final long number = MADE.incrementAndGet();
 
     /**
      * A holder that hands out nothing from inside the blocks it holds, or does not say what.
@@ -35,6 +40,16 @@ public final class BlockHolder {
     /** @return how reports name the holder */
     public String name() {
         return name;
+    }
+
+    /** @return this holder's place in the order the process made holders, from 1 */
+    long number() {
+        return number;
+    }
+
+    /** @return how many holders the process has made so far: the number of the latest */
+    public static long made() {
+        return MADE.get();
     }
 
     /** @return what the holder tells a leak report of the blocks it handed out, or null if it hands out none */

@@ -189,14 +189,22 @@ public final class SanitizerReports {
         long blocks;
         long bytes;
         final Set<BlockHolder> holders = Collections.newSetFromMap(new IdentityHashMap<>());
+        /** The highest {@link BlockHolder#number()} among {@link #holders}; 0 if none. */
+        long newestHolder;
         /** The blocks the holders handed out from inside these and did not get back; null if they hand out none. */
         HandedOutTally handedOut;
+
+        void addHolder(BlockHolder holder) {
+            holders.add(holder);
+            newestHolder = Math.max(newestHolder, holder.number());
+        }
 
         /** Adds {@code other}'s blocks, of a site with the same frames, to these. */
         void add(LeakGroup other) {
             blocks += other.blocks;
             bytes += other.bytes;
             holders.addAll(other.holders);
+            newestHolder = Math.max(newestHolder, other.newestHolder);
             if (other.handedOut != null) {
                 if (handedOut == null) {
                     handedOut = other.handedOut;
@@ -241,7 +249,7 @@ public final class SanitizerReports {
             group.blocks++;
             group.bytes += block.byteSize;
             if (holder != null) {
-                group.holders.add(holder);
+                group.addHolder(holder);
             }
             blocks++;
             bytes += block.byteSize;
@@ -256,7 +264,7 @@ public final class SanitizerReports {
         List<LeakReport.Site> list = new ArrayList<>();
         sites.forEach((key, group) -> list.add(new LeakReport.Site(group.blocks, group.bytes,
                 List.copyOf(key.stack()), key.heldBy(), group.holders.size(), group.handedOut != null,
-                group.handedOut == null ? List.of() : group.handedOut.groups())));
+                group.handedOut == null ? List.of() : group.handedOut.groups(), group.newestHolder)));
         list.sort(Comparator.comparingLong(LeakReport.Site::bytes).reversed());
         if (list.isEmpty()) {
             return new LeakReport(0, 0, List.of(), "");

@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * same for every heap. Unlike the sanitizer's, it holds its stacks weakly: a stack goes once no
  * record holds it, so a long run that passes through ever new stacks (a test suite, say) keeps only
  * those of its live and recently freed blocks, about 70 bytes of the depot's own for each.
- * Thread-safe; two threads interning one new stack at once may both keep their own copy.
+ * Thread-safe; threads interning one stack at once all get the same array.
  *
  * <p>A kept stack holds no {@link Class}: a {@code StackTraceElement} made by a
  * {@link StackWalker} drops its class once it has worked out its text, so the depot keeps no class
@@ -29,8 +29,16 @@ public final class StackDepot {
     /** Each kept stack, by itself: a {@link Probe} finds it by its frames. */
     private final ConcurrentHashMap<Object, Kept> stacks = new ConcurrentHashMap<>();
     private final ReferenceQueue<StackTraceElement[]> cleared = new ReferenceQueue<>();
+    /**
+     * Taken, by hash, to add a stack: the map's keys are equal only to themselves, so its own atomic
+     * inserts cannot tell that another thread is adding the same frames. Only new stacks take one.
+     */
+    private final Object[] adding = new Object[64];
 
     StackDepot() {
+        for (int i = 0; i < adding.length; i++) {
+            adding[i] = new Object();
+        }
     }
 
     /**
@@ -52,9 +60,14 @@ public final class StackDepot {
         while (true) {
             Kept kept = stacks.get(probe);
             if (kept == null) {
-                Kept fresh = new Kept(stack, probe.hash, cleared);
-                stacks.put(fresh, fresh);
-                return stack;
+                synchronized (adding[probe.hash & (adding.length - 1)]) {
+                    kept = stacks.get(probe);
+                    if (kept == null) {
+                        Kept fresh = new Kept(stack, probe.hash, cleared);
+                        stacks.put(fresh, fresh);
+                        return stack;
+                    }
+                }
             }
             StackTraceElement[] frames = kept.get();
             if (frames != null) {

@@ -76,24 +76,28 @@ class StackDepotTest {
 
     @Test
     void threadsInterningOneStackAllGetTheSameArray() throws Exception {
-        StackDepot depot = new StackDepot();
         int threads = 8;
-        CountDownLatch start = new CountDownLatch(1);
-        List<Future<StackTraceElement[]>> results = new ArrayList<>();
         try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
-            for (int t = 0; t < threads; t++) {
-                results.add(pool.submit(() -> {
-                    start.await();
-                    return depot.intern(new StackTraceElement[] {ALLOC, MAIN});
-                }));
-            }
-            start.countDown();
-            StackTraceElement[] kept = results.getFirst().get();
-            for (Future<StackTraceElement[]> result : results) {
-                assertSame(kept, result.get());
+            // Many rounds, each a new depot and a new stack: the threads race to add it.
+            for (int round = 0; round < 300; round++) {
+                StackDepot depot = new StackDepot();
+                StackTraceElement frame = new StackTraceElement("App", "alloc" + round, "App.java", round);
+                CountDownLatch start = new CountDownLatch(1);
+                List<Future<StackTraceElement[]>> results = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    results.add(pool.submit(() -> {
+                        start.await();
+                        return depot.intern(new StackTraceElement[] {frame, MAIN});
+                    }));
+                }
+                start.countDown();
+                StackTraceElement[] kept = results.getFirst().get();
+                for (Future<StackTraceElement[]> result : results) {
+                    assertSame(kept, result.get(), "round " + round);
+                }
+                assertEquals(1, depot.size());
             }
         }
-        assertEquals(1, depot.size());
     }
 
     @Test

@@ -74,8 +74,8 @@ import org.opentest4j.TestAbortedException;
  *       global heap's {@link Heap#leaks()} are taken before each test and compared with those after
  *       it: blocks new at any allocation site fail the test, and so do blocks of a
  *       {@link org.malloc4j.FixedSizePool FixedSizePool} of the global heap that the test took and
- *       kept, when the pool's pages were live before it (a pool shared by the tests), named by the
- *       stack that took them (in sampled mode, which records only some takes, by count). They are
+ *       kept, when the pool was made before it (a pool shared by the tests), named by the stack
+ *       that took them (in sampled mode, which records only some takes, by count). They are
  *       taken before JUnit makes the
  *       test's instance (and those of the classes a {@code @Nested} class runs in), so blocks its
  *       constructor and field initialisers allocate and never free are the test's leaks. An instance
@@ -85,16 +85,11 @@ import org.opentest4j.TestAbortedException;
  *       Surefire:
  *       {@code <systemPropertyVariables><malloc4j.check>full</malloc4j.check></systemPropertyVariables>}.
  *       In fast mode (the default) the comparison is skipped. Turn it off with
- *       {@code @LeakCheck(globalHeap = false)}. A report names holders, not instances, so the
- *       comparison cannot tell a holder the tests share from one the test made and left open: a
- *       page, chunk or storage block that a shared pool, arena or growable array (in a static
- *       field, say) gains during a test is that test's leak, even when the test gave back all it
- *       took. Have such a holder make its memory before the tests, in a {@code @BeforeAll} method:
- *       a pool's first page (take a block and give it back: a pool keeps one empty page, and gives
- *       the others back as they empty), an arena's chunks (allocate, then {@code reset()}), an
- *       array's storage (grow it, then {@code clear()}). A test that needs a shared pool's second
- *       page may still fail, as it depends on which page the test leaves empty; turn the comparison
- *       off for such a test.
+ *       {@code @LeakCheck(globalHeap = false)}. A pool, arena, scope or growable array the test
+ *       made and left open fails it with what it holds. One made before the test (shared by the
+ *       tests, in a static field, say) may gain pages, chunks or storage during it without failing
+ *       it: the extension takes {@link LeakReport#holdersMade()} with the leaks before the test, and
+ *       leaves out the sites whose holders are all that old ({@link LeakReport.Site#newestHolder()}).
  *   <li><b>Exhaustion that escapes fails the test.</b> A {@link HeapExhaustedError} thrown out of a
  *       test method (a {@code @Test}, each invocation of a {@code @ParameterizedTest} or other test
  *       template, a {@code @TestFactory} and its dynamic tests) or out of a {@code @BeforeEach} or
@@ -205,12 +200,12 @@ public final class Malloc4jExtension
     private static final String UNCLOSED_HEAPS = "unclosedHeaps";
     private static final String SERVING = "servingInstance:";
     /** The global heap's leaks before the test instance being made on this thread. */
-    private static final ThreadLocal<LeakReport> GLOBAL_BEFORE_CONSTRUCTION = new ThreadLocal<>();
+    private static final ThreadLocal<GlobalBaseline> GLOBAL_BEFORE_CONSTRUCTION = new ThreadLocal<>();
     /**
      * The global heap's leaks before each test instance made on this thread since its last
      * beforeEach: JUnit makes a test's instances and calls its beforeEach on the same thread.
      */
-    private static final ThreadLocal<Map<Object, LeakReport>> GLOBAL_BEFORE_INSTANCES =
+    private static final ThreadLocal<Map<Object, GlobalBaseline>> GLOBAL_BEFORE_INSTANCES =
             ThreadLocal.withInitial(IdentityHashMap::new);
 
     /** Made by JUnit. */
@@ -503,13 +498,13 @@ public final class Malloc4jExtension
         // it allocates is no test's leak.
         if (globalHeapIsChecked()
                 && context.getTestInstanceLifecycle().orElse(Lifecycle.PER_METHOD) == Lifecycle.PER_METHOD) {
-            GLOBAL_BEFORE_CONSTRUCTION.set(Heap.global().leaks());
+            GLOBAL_BEFORE_CONSTRUCTION.set(GlobalBaseline.now());
         }
     }
 
     @Override
     public void postProcessTestInstance(Object testInstance, ExtensionContext context) {
-        LeakReport before = GLOBAL_BEFORE_CONSTRUCTION.get();
+        GlobalBaseline before = GLOBAL_BEFORE_CONSTRUCTION.get();
         GLOBAL_BEFORE_CONSTRUCTION.remove();
         if (before != null) {
             GLOBAL_BEFORE_INSTANCES.get().put(testInstance, before);
@@ -521,12 +516,12 @@ public final class Malloc4jExtension
      *     alone (the innermost ones, up to one its class shares between tests), or null if there are
      *     none
      */
-    private static LeakReport globalLeaksBeforeInstances(ExtensionContext context) {
-        Map<Object, LeakReport> beforeInstances = GLOBAL_BEFORE_INSTANCES.get();
+    private static GlobalBaseline globalLeaksBeforeInstances(ExtensionContext context) {
+        Map<Object, GlobalBaseline> beforeInstances = GLOBAL_BEFORE_INSTANCES.get();
         List<Object> instances = context.getRequiredTestInstances().getAllInstances();
-        LeakReport baseline = null;
+        GlobalBaseline baseline = null;
         for (int i = instances.size() - 1; i >= 0; i--) {
-            LeakReport before = beforeInstances.get(instances.get(i));
+            GlobalBaseline before = beforeInstances.get(instances.get(i));
             if (before == null) {
                 break;
             }
@@ -543,7 +538,7 @@ public final class Malloc4jExtension
         if (!servesTest(context)) {
             return;
         }
-        LeakReport beforeInstances = globalLeaksBeforeInstances(context);
+        GlobalBaseline beforeInstances = globalLeaksBeforeInstances(context);
         // Checked and made here, before any parameter is resolved, so that a malformed @LeakCheck or
         // @InjectFaults fails the test with its ExtensionConfigurationException, not wrapped in a
         // ParameterResolutionException, and fails it even if the test takes no heap.
@@ -552,7 +547,7 @@ public final class Malloc4jExtension
                 .ifPresent(faults -> context.getStore(NAMESPACE).put(FAULTS, faults));
         if (checksGlobalHeap(context)) {
             context.getStore(NAMESPACE).put(GLOBAL_BASELINE,
-                    beforeInstances != null ? beforeInstances : Heap.global().leaks());
+                    beforeInstances != null ? beforeInstances : GlobalBaseline.now());
             // Only a @TestFactory's dynamic tests fill it; for any other test it stays empty and adds nothing.
             context.getStore(NAMESPACE).put(GLOBAL_DYNAMIC_TESTS, new DynamicTestLeaks(Heap.global(),
                     context.getUniqueId(), "the factory method left them, or the test's instance, or the code "
@@ -588,10 +583,10 @@ public final class Malloc4jExtension
                 testHeap.close(problems);
             }
         }
-        LeakReport before = store.remove(GLOBAL_BASELINE, LeakReport.class);
+        GlobalBaseline before = store.remove(GLOBAL_BASELINE, GlobalBaseline.class);
         DynamicTestLeaks globalDynamicTests = store.remove(GLOBAL_DYNAMIC_TESTS, DynamicTestLeaks.class);
         if (before != null && !testFailed) {
-            String newLeaks = newLeaks(before, Heap.global().leaks());
+            String newLeaks = newLeaks(before.leaks(), before.holdersMade(), Heap.global().leaks());
             if (newLeaks != null) {
                 problems.add(new AssertionError(afterFirstLine(newLeaks, globalDynamicTests.line())));
             }
@@ -617,10 +612,32 @@ public final class Malloc4jExtension
     }
 
     /**
+     * The global heap's leaks at a moment, and how many holders the process had made by then: the
+     * holders made since are the test's, and those made before it shares with other tests.
+     */
+    private record GlobalBaseline(LeakReport leaks, long holdersMade) {
+        static GlobalBaseline now() {
+            // Counted first: a holder made while the report is taken is the test's.
+            long made = LeakReport.holdersMade();
+            return new GlobalBaseline(Heap.global().leaks(), made);
+        }
+    }
+
+    /** {@link #newLeaks(LeakReport, long, LeakReport)} with every holder taken for the test's own. */
+    static String newLeaks(LeakReport before, LeakReport after) {
+        return newLeaks(before, 0, after);
+    }
+
+    /**
+     * @param holdersMadeBefore how many holders the process had made when {@code before} was taken
+     *     ({@link LeakReport#holdersMade()}): a site whose holders are all as old
+     *     ({@link LeakReport.Site#newestHolder()}) is memory that holders shared with earlier tests
+     *     made during this one (a shared pool's new page, a shared array's larger storage), no leak
+     *     of this test's; what such a pool handed out to the test and did not get back still is
      * @return a LeakSanitizer-style report of the blocks at each allocation site of {@code after}
      *     beyond those {@code before} had there, or null if there are none
      */
-    static String newLeaks(LeakReport before, LeakReport after) {
+    static String newLeaks(LeakReport before, long holdersMadeBefore, LeakReport after) {
         Map<List<Object>, LeakReport.Site> old = byStackAndHolder(before);
         StringBuilder text = new StringBuilder();
         long blocks = 0;
@@ -631,7 +648,7 @@ public final class Malloc4jExtension
             LeakReport.Site site = entry.getValue();
             LeakReport.Site previous = old.get(entry.getKey());
             long newBlocks = site.blocks() - (previous == null ? 0 : previous.blocks());
-            if (newBlocks <= 0) {
+            if (newBlocks <= 0 || heldByEarlierHolders(site, holdersMadeBefore)) {
                 continue;
             }
             if (site.poolPages()) {
@@ -659,7 +676,8 @@ public final class Malloc4jExtension
             appendHandedOut(text, site, previous);
             text.append('\n');
         }
-        // A pool whose pages were all live before the test: what the test took from them and kept.
+        // A pool made before the test (its pages live before it, or new pages of it no leak of the
+        // test's): what the test took from it and kept.
         Map<String, Map<Taken, Long>> earlier = handedOutByPool(before);
         for (Map.Entry<String, Map<Taken, Long>> pool : handedOutByPool(after).entrySet()) {
             if (grownPools.contains(pool.getKey())) {
@@ -670,7 +688,7 @@ public final class Malloc4jExtension
                 bytes += taken.bytes();
                 text.append("Direct leak of ").append(taken.bytes()).append(" byte(s) in ").append(taken.blocks())
                         .append(" object(s) taken from ").append(pool.getKey())
-                        .append(", whose pages were live before the test,")
+                        .append(", made before the test,")
                         .append(taken.recorded() ? " at:\n"
                                 : " by count (sampled mode records where only some blocks were taken)\n");
                 if (taken.recorded()) {
@@ -815,6 +833,11 @@ public final class Malloc4jExtension
         return kept;
     }
 
+    /** @return whether only holders made before the test ({@code holdersMadeBefore} or fewer) hold {@code site}'s blocks */
+    private static boolean heldByEarlierHolders(LeakReport.Site site, long holdersMadeBefore) {
+        return site.newestHolder() != 0 && site.newestHolder() <= holdersMadeBefore;
+    }
+
     /** The sites of {@code report} by stack and holder name, as the report groups them, in its order. */
     private static Map<List<Object>, LeakReport.Site> byStackAndHolder(LeakReport report) {
         Map<List<Object>, LeakReport.Site> sites = new LinkedHashMap<>();
@@ -829,7 +852,7 @@ public final class Malloc4jExtension
         long before = previous == null ? 0 : previous.holders();
         long holders = site.holders() == 0 ? 0 : Math.max(1, site.holders() - before);
         return new LeakReport.Site(site.blocks(), site.bytes(), site.stack(), site.heldBy(), holders,
-                site.poolPages(), site.handedOut());
+                site.poolPages(), site.handedOut(), site.newestHolder());
     }
 
     /** @return the first line of the failure of a test that left the blocks {@code stats} counts live */

@@ -27,6 +27,7 @@ import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.malloc4j.FixedSizePool;
 import org.malloc4j.Heap;
 import org.malloc4j.LeakReport;
+import org.malloc4j.NativeLongArray;
 
 /**
  * The extension's check of {@link Heap#global()}: it needs the global heap in a checked mode, which
@@ -182,6 +183,52 @@ class GlobalHeapLeakCheckTest {
         }
     }
 
+    /** Holders of the global heap that outlive every test, made empty before the samples run. */
+    static FixedSizePool growingPool;
+    static NativeLongArray growingArray;
+    /** What the growing sample keeps of {@link #growingPool}, and pools its tests make and leave open. */
+    static final List<MemorySegment> KEPT_FROM_GROWING = new CopyOnWriteArrayList<>();
+    static final List<FixedSizePool> LEFT_OPEN = new CopyOnWriteArrayList<>();
+
+    /** Tests during which holders made before them grow: a pool's new pages, an array's larger storage. */
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    static class SharedHoldersGrowingSample {
+        /** Takes three pages' worth of blocks from the shared pool, and gives back all but {@code keep}. */
+        static void growThePool(int keep) {
+            List<MemorySegment> taken = new java.util.ArrayList<>();
+            for (int i = 0; i < 3 * growingPool.blocksPerPage(); i++) {
+                taken.add(growingPool.allocate());
+            }
+            KEPT_FROM_GROWING.addAll(taken.subList(0, keep));
+            taken.subList(keep, taken.size()).forEach(growingPool::free);
+        }
+
+        @Test
+        void growsTheSharedPoolAndGivesBackAll() {
+            growThePool(0);
+        }
+
+        @Test
+        void growsTheSharedArray() {
+            for (long i = 0; i < 100_000; i++) {
+                growingArray.add(i);
+            }
+        }
+
+        @Test
+        void growsTheSharedPoolAndKeepsOne() {
+            growThePool(1);
+        }
+
+        @Test
+        void leavesAPoolItMadeOpen() {
+            FixedSizePool own = FixedSizePool.builder(Heap.global(), 32).name("made-in-the-test").build();
+            LEFT_OPEN.add(own);
+            own.free(own.allocate());
+        }
+    }
+
     @BeforeEach
     void requireACheckedGlobalHeap() {
         assumeTrue(Malloc4jExtension.globalHeapIsChecked(), "needs -Dmalloc4j.check=full");
@@ -196,6 +243,16 @@ class GlobalHeapLeakCheckTest {
         if (sharedPool != null) {
             sharedPool.close();
             sharedPool = null;
+        }
+        KEPT_FROM_GROWING.forEach(block -> growingPool.free(block));
+        KEPT_FROM_GROWING.clear();
+        LEFT_OPEN.forEach(FixedSizePool::close);
+        LEFT_OPEN.clear();
+        if (growingPool != null) {
+            growingPool.close();
+            growingArray.close();
+            growingPool = null;
+            growingArray = null;
         }
     }
 
@@ -366,9 +423,31 @@ class GlobalHeapLeakCheckTest {
         assertTrue(message.startsWith("Malloc4jExtension: the test left 3 new block(s), 144 byte(s), live in the "
                 + "global heap"), message);
         assertTrue(message.contains("Direct leak of 144 byte(s) in 3 object(s) taken from FixedSizePool 'shared', "
-                + "whose pages were live before the test, at:\n    #0 " + SharedPoolSample.class.getName()
+                + "made before the test, at:\n    #0 " + SharedPoolSample.class.getName()
                 + ".keepThree("), message);
         assertSucceeded(results, "givesBackWhatItTakes");
+    }
+
+    /**
+     * A pool or array that tests share, made before them, may gain pages or storage during one
+     * without failing it; what the test takes from the pool and keeps still fails it, and so does a
+     * pool it makes and leaves open.
+     */
+    @Test
+    void holdersMadeBeforeATestMayGrowDuringIt() {
+        growingPool = FixedSizePool.builder(Heap.global(), 48).name("growing").build();
+        growingArray = new NativeLongArray(Heap.global());
+        Map<String, TestExecutionResult> results = SampleRunner.run(SharedHoldersGrowingSample.class);
+        assertSucceeded(results, "growsTheSharedPoolAndGivesBackAll");
+        assertSucceeded(results, "growsTheSharedArray");
+        String kept = failure(results, "growsTheSharedPoolAndKeepsOne").getMessage();
+        assertTrue(kept.startsWith("Malloc4jExtension: the test left 1 new block(s), 48 byte(s), live in the "
+                + "global heap"), kept);
+        assertTrue(kept.contains("Direct leak of 48 byte(s) in 1 object(s) taken from FixedSizePool 'growing', "
+                + "made before the test, at:\n    #0 " + SharedHoldersGrowingSample.class.getName()
+                + ".growThePool("), kept);
+        String leftOpen = failure(results, "leavesAPoolItMadeOpen").getMessage();
+        assertTrue(leftOpen.contains("held by FixedSizePool 'made-in-the-test', which was not closed"), leftOpen);
     }
 
     @Test
@@ -385,8 +464,8 @@ class GlobalHeapLeakCheckTest {
         String report = Malloc4jExtension.newLeaks(before, after);
         assertTrue(report.startsWith("Malloc4jExtension: the test left 3 new block(s), 48 byte(s), live in the "
                 + "global heap"), report);
-        assertTrue(report.contains("Direct leak of 48 byte(s) in 3 object(s) taken from FixedSizePool 'nodes', whose "
-                + "pages were live before the test, at:\n    #0 ExampleTest.takes(ExampleTest.java:42)\n"), report);
+        assertTrue(report.contains("Direct leak of 48 byte(s) in 3 object(s) taken from FixedSizePool 'nodes', "
+                + "made before the test, at:\n    #0 ExampleTest.takes(ExampleTest.java:42)\n"), report);
         assertTrue(!report.contains("takesElsewhere") && !report.contains("Example.allocate"), report);
     }
 
@@ -422,8 +501,8 @@ class GlobalHeapLeakCheckTest {
                         new LeakReport.HandedOut(1, 16, List.of(), false));
         String report = Malloc4jExtension.newLeaks(before, grown);
         assertTrue(report.startsWith("Malloc4jExtension: the test left 1 new block(s), 16 byte(s)"), report);
-        assertTrue(report.contains("Direct leak of 16 byte(s) in 1 object(s) taken from FixedSizePool 'nodes', whose "
-                + "pages were live before the test, by count (sampled mode records where only some blocks were "
+        assertTrue(report.contains("Direct leak of 16 byte(s) in 1 object(s) taken from FixedSizePool 'nodes', "
+                + "made before the test, by count (sampled mode records where only some blocks were "
                 + "taken)\n"), report);
     }
 
@@ -443,8 +522,8 @@ class GlobalHeapLeakCheckTest {
                 new LeakReport.HandedOut(2, 32, List.of(take), true));
         String report = Malloc4jExtension.newLeaks(before, after);
         assertTrue(report.startsWith("Malloc4jExtension: the test left 2 new block(s), 32 byte(s)"), report);
-        assertTrue(report.contains("Direct leak of 32 byte(s) in 2 object(s) taken from FixedSizePool 'pool', whose "
-                + "pages were live before the test, at:\n    #0 Helper.take(Helper.java:7)\n"), report);
+        assertTrue(report.contains("Direct leak of 32 byte(s) in 2 object(s) taken from FixedSizePool 'pool', "
+                + "made before the test, at:\n    #0 Helper.take(Helper.java:7)\n"), report);
 
         LeakReport sampledBefore = poolPages(2, 2048, page, "FixedSizePool 'pool'", 2,
                 new LeakReport.HandedOut(1, 256, List.of(), false));
@@ -462,8 +541,8 @@ class GlobalHeapLeakCheckTest {
         LeakReport after = poolPages(1, 1024, page, "FixedSizePool 'pool'", 1,
                 new LeakReport.HandedOut(2, 64, List.of(), true));
         String report = Malloc4jExtension.newLeaks(before, after);
-        assertTrue(report.contains("Direct leak of 64 byte(s) in 2 object(s) taken from FixedSizePool 'pool', whose "
-                + "pages were live before the test, at:\n    (no frames outside malloc4j)\n"), report);
+        assertTrue(report.contains("Direct leak of 64 byte(s) in 2 object(s) taken from FixedSizePool 'pool', "
+                + "made before the test, at:\n    (no frames outside malloc4j)\n"), report);
     }
 
     /** @return a report of one site of pool pages allocated at {@code page}, with the blocks handed out from them */
