@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -84,6 +86,62 @@ class IdleOwnerOwnFreeTest {
             kept[0].assertIntact();
             heap.check();
             owner.run(() -> kept[0].freeAll(heap));
+        }
+    }
+
+    /**
+     * A thread that allocates and frees all the time changes its pages often, and its refills wait
+     * for the lock trim() takes: a trim on another thread still reaches the free memory of its
+     * other pages, at once.
+     */
+    @Test
+    void trimOnAnotherThreadReachesTheFreeMemoryOfABusyThread() throws Exception {
+        try (Heap heap = Heap.builder().name("busy-own-trim").purgeDelay(Duration.ofHours(1)).build()) {
+            KeptBlocks[] kept = new KeptBlocks[1];
+            CountDownLatch freed = new CountDownLatch(1);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread owner = Thread.ofPlatform().start(() -> {
+                try {
+                    kept[0] = KeptBlocks.freeRunsBetween(heap, IdleThread.allocatePatterned(heap, 32 * MIB, 18), 18);
+                    freed.countDown();
+                    // Pages' worth of blocks of one class at a time: a refill or a released page each round.
+                    MemorySegment[] churn = new MemorySegment[5000];
+                    while (!stop.get()) {
+                        for (int i = 0; i < churn.length; i++) {
+                            churn[i] = heap.malloc(16);
+                        }
+                        for (MemorySegment block : churn) {
+                            heap.free(block);
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                    freed.countDown();
+                }
+            });
+            long before;
+            long after;
+            try {
+                freed.await();
+                before = heap.stats().committedBytes();
+                Thread.sleep(20);
+
+                heap.trim();
+
+                after = heap.stats().committedBytes();
+            } finally {
+                stop.set(true);
+                owner.join();
+            }
+            assertEquals(null, failure.get());
+            assertTrue(after <= before / 2, "trim() on another thread returned too little of a busy thread's free "
+                    + "memory: " + before + " -> " + after + "\n" + heap.stats().toText());
+            kept[0].assertIntact();
+            heap.check();
+            kept[0].freeAll(heap);
+            heap.trim();
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
         }
     }
 

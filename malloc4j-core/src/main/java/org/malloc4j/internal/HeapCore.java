@@ -28,6 +28,11 @@ public final class HeapCore implements Allocator {
      * process that allocates nothing more.
      */
     private static final long ENDED_THREAD_CHECK_NANOS = 1_000_000_000L;
+    /**
+     * How many more times {@link #trim} scans the pages of threads that were changing theirs when
+     * it first looked; a busy thread is at it only briefly, so a few looks reach its pages.
+     */
+    private static final int TRIM_LOOKS_AGAIN = 4;
     /** The least alignment of every block, in bytes. */
     static final long MIN_ALIGNMENT = 16;
     private static final int HEAP_CACHE_SIZE = 64;
@@ -96,7 +101,7 @@ public final class HeapCore implements Allocator {
     private volatile boolean remoteFreesWaiting;
     /**
      * Whether free blocks the purger found in pages in use wait for a later look: for their owner
-     * to be idle long enough, or to finish changing its pages; guarded by the span lock.
+     * to be idle long enough, or to finish changing its pages; the purger's alone.
      */
     private boolean freeLookDue;
     private final long purgeDelayNanos;
@@ -1648,9 +1653,9 @@ public final class HeapCore implements Allocator {
      * At the limit, with much of the committed memory in no live block, and enough of it that the
      * request would fit were it given back: says where it most likely is, since a program that
      * frees much and is still refused cannot see it otherwise. The refusal came after everything
-     * that this thread can give back went back (its own pages' free OS pages, and every thread's
-     * uncollected remote frees): what is left are free blocks sharing OS pages with live ones, and
-     * blocks other live threads freed in their own pages, spares included. A request larger than
+     * that can go back went back ({@link #trim}): what is left are free blocks sharing OS pages with
+     * live ones, and blocks other live threads freed in the pages they allocate from now, spares
+     * included. A request larger than
      * the whole limit, or than the room the live blocks leave, gets no such sentence: that memory
      * is not what refused it.
      *
@@ -1673,8 +1678,8 @@ public final class HeapCore implements Allocator {
             return "";
         }
         return "; " + idle + " B of the committed memory hold no live block: free blocks that share OS pages with"
-                + " live blocks, or that other live threads freed in their own pages (spare pages among them), which"
-                + " only those threads give back, as they allocate again or end";
+                + " live blocks, or that other live threads freed in the pages they allocate from now (spare pages"
+                + " among them), which only those threads give back, as they move on to other pages or end";
     }
 
     /**
@@ -1844,9 +1849,22 @@ public final class HeapCore implements Allocator {
         try {
             sweepEndedThreads(true);
             spans.collectAbandoned(System.nanoTime(), 0);
-            spans.scavengeFreeInPages(System.nanoTime(), 0);
-            spans.purge(true);
-            spans.dropSpareSlackArrays();
+        } finally {
+            spans.lock.unlock();
+        }
+        // An owner in the middle of changing its pages holds the scan off them: it finishes soon
+        // (it was most likely waiting for the lock the scan takes page by page), so look again.
+        boolean ownersBusy = spans.scavengeFreeInPages(System.nanoTime(), 0);
+        for (int again = 0; ownersBusy && again < TRIM_LOOKS_AGAIN && !closed; again++) {
+            Thread.yield();
+            ownersBusy = spans.scavengeFreeInPages(System.nanoTime(), 0);
+        }
+        spans.lock.lock();
+        try {
+            if (!closed) {
+                spans.purge(true);
+                spans.dropSpareSlackArrays();
+            }
         } finally {
             spans.lock.unlock();
         }
@@ -1884,6 +1902,11 @@ public final class HeapCore implements Allocator {
             stripesDirty = false;
             collectStripes();
         }
+        long now;
+        long ownFreeDue = -1;
+        boolean abandonedWait;
+        boolean stripesHoldFrees;
+        boolean scan;
         spans.lock.lock();
         try {
             if (closed) {
@@ -1891,11 +1914,10 @@ public final class HeapCore implements Allocator {
                 return -1;
             }
             sweepEndedThreads(true);
-            long now = System.nanoTime();
-            boolean abandonedWait = spans.collectAbandoned(now, purgeDelayNanos);
+            now = System.nanoTime();
+            abandonedWait = spans.collectAbandoned(now, purgeDelayNanos);
             // Every run, not only those that scan: an owner idle since long before other threads
             // freed into its pages is known idle at the first scan after the frees.
-            long ownFreeDue = -1;
             for (ThreadHeap heap : registry) {
                 heap.noteActivity(now);
                 long at = heap.freeLookDueAt(now, purgeDelayNanos);
@@ -1903,11 +1925,25 @@ public final class HeapCore implements Allocator {
                     ownFreeDue = at;
                 }
             }
-            boolean stripesHoldFrees = scavengeIdleStripes(now);
-            boolean ownFreeNow = ownFreeDue == now;
-            if (remoteFreesWaiting || freeLookDue || ownFreeNow) {
+            stripesHoldFrees = scavengeIdleStripes(now);
+            scan = remoteFreesWaiting || freeLookDue || ownFreeDue == now;
+            if (scan) {
                 remoteFreesWaiting = false;
-                freeLookDue = spans.scavengeFreeInPages(now, purgeDelayNanos);
+            }
+        } finally {
+            spans.lock.unlock();
+        }
+        if (scan) {
+            // Without the lock: the scan takes it page by page (see there).
+            freeLookDue = spans.scavengeFreeInPages(now, purgeDelayNanos);
+        }
+        spans.lock.lock();
+        try {
+            if (closed) {
+                purgeScheduled.set(false);
+                return -1;
+            }
+            if (scan) {
                 for (ThreadHeap heap : registry) {
                     heap.lookedAt(now, purgeDelayNanos);
                 }
@@ -1917,7 +1953,7 @@ public final class HeapCore implements Allocator {
                 long at = System.nanoTime() + purgeDelayNanos;
                 due = due < 0 ? at : Math.min(due, at);
             }
-            if (ownFreeDue >= 0 && !ownFreeNow) {
+            if (ownFreeDue >= 0 && ownFreeDue != now) {
                 // An owner that stops allocating is known idle at the first look after its last
                 // malloc; its free memory goes a purge delay after that look.
                 due = due < 0 ? ownFreeDue : Math.min(due, ownFreeDue);

@@ -42,7 +42,17 @@ final class Purger {
         if (core.purgeWakeAt != at) {
             return;
         }
-        long due = core.purgeDue();
+        long due;
+        try {
+            due = core.purgeDue();
+        } catch (RuntimeException | Error e) {
+            // The executor would drop it unseen and, the run flag still set, the heap would never be
+            // purged again: say so, and let the heap's next retired page or free ask for a run.
+            System.getLogger(Purger.class.getName()).log(System.Logger.Level.WARNING,
+                    "malloc4j: the purger failed on a heap; it runs again when the heap asks", e);
+            core.purgeScheduled.set(false);
+            return;
+        }
         if (due >= 0) {
             queue(core, due);
         }

@@ -178,9 +178,20 @@ final class ThreadHeap {
         PURGER_AT_WORK.setRelease(this, 0);
     }
 
-    /** @return whether the owner waits for the purger to release its heap */
-    boolean ownerWaits() {
-        return (int) OWNER_AT_WORK.getVolatile(this) != 0;
+    /**
+     * Waits, without the span lock, for the owner to finish changing its pages.
+     *
+     * @return false if it had not within {@code maxNanos}
+     */
+    boolean awaitPageWorkDone(long maxNanos) {
+        long deadline = System.nanoTime() + maxNanos;
+        while ((int) OWNER_AT_WORK.getVolatile(this) != 0) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.yield();
+        }
+        return true;
     }
 
     /**
