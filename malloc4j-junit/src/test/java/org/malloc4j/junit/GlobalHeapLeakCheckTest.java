@@ -419,13 +419,17 @@ class GlobalHeapLeakCheckTest {
         sharedPool = FixedSizePool.builder(Heap.global(), 48).name("shared").build();
         sharedPool.free(sharedPool.allocate());
         Map<String, TestExecutionResult> results = SampleRunner.run(SharedPoolSample.class);
-        String message = failure(results, "keepsBlocksOfTheSharedPool").getMessage();
-        assertTrue(message.startsWith("Malloc4jExtension: the test left 3 new block(s), 144 byte(s), live in the "
-                + "global heap"), message);
-        assertTrue(message.contains("Direct leak of 144 byte(s) in 3 object(s) taken from FixedSizePool 'shared', "
-                + "made before the test, at:\n    #0 " + SharedPoolSample.class.getName()
-                + ".keepThree("), message);
+        assertKeptFromAPoolMadeBefore(failure(results, "keepsBlocksOfTheSharedPool").getMessage(), 3, 144,
+                "FixedSizePool 'shared'", SharedPoolSample.class.getName() + ".keepThree(");
         assertSucceeded(results, "givesBackWhatItTakes");
+    }
+
+    /** Asserts that {@code message} fails a test for keeping {@code blocks} taken from a pool made before it, at {@code frame}. */
+    private static void assertKeptFromAPoolMadeBefore(String message, long blocks, long bytes, String pool, String frame) {
+        assertTrue(message.startsWith("Malloc4jExtension: the test left " + blocks + " new block(s), " + bytes
+                + " byte(s), live in the global heap"), message);
+        assertTrue(message.contains("Direct leak of " + bytes + " byte(s) in " + blocks + " object(s) taken from "
+                + pool + ", made before the test, at:\n    #0 " + frame), message);
     }
 
     /**
@@ -440,12 +444,8 @@ class GlobalHeapLeakCheckTest {
         Map<String, TestExecutionResult> results = SampleRunner.run(SharedHoldersGrowingSample.class);
         assertSucceeded(results, "growsTheSharedPoolAndGivesBackAll");
         assertSucceeded(results, "growsTheSharedArray");
-        String kept = failure(results, "growsTheSharedPoolAndKeepsOne").getMessage();
-        assertTrue(kept.startsWith("Malloc4jExtension: the test left 1 new block(s), 48 byte(s), live in the "
-                + "global heap"), kept);
-        assertTrue(kept.contains("Direct leak of 48 byte(s) in 1 object(s) taken from FixedSizePool 'growing', "
-                + "made before the test, at:\n    #0 " + SharedHoldersGrowingSample.class.getName()
-                + ".growThePool("), kept);
+        assertKeptFromAPoolMadeBefore(failure(results, "growsTheSharedPoolAndKeepsOne").getMessage(), 1, 48,
+                "FixedSizePool 'growing'", SharedHoldersGrowingSample.class.getName() + ".growThePool(");
         String leftOpen = failure(results, "leavesAPoolItMadeOpen").getMessage();
         assertTrue(leftOpen.contains("held by FixedSizePool 'made-in-the-test', which was not closed"), leftOpen);
     }
