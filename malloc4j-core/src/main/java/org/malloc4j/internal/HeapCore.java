@@ -104,6 +104,8 @@ public final class HeapCore implements Allocator {
      * to be idle long enough, or to finish changing its pages; the purger's alone.
      */
     private boolean freeLookDue;
+    /** Whether the purger's last look found an idle stripe's lock taken, so that its scavenge waits; the purger's alone. */
+    private boolean stripeInUse;
     private final long purgeDelayNanos;
     /** In sampled mode: the checked blocks' core, whose frees go to {@link #sampler}. */
     private HeapCore sampledCore;
@@ -1949,7 +1951,7 @@ public final class HeapCore implements Allocator {
                 }
             }
             long due = spans.purge(false);
-            if (freeLookDue || abandonedWait) {
+            if (freeLookDue || abandonedWait || stripeInUse) {
                 long at = System.nanoTime() + purgeDelayNanos;
                 due = due < 0 ? at : Math.min(due, at);
             }
@@ -1987,6 +1989,7 @@ public final class HeapCore implements Allocator {
      */
     private boolean scavengeIdleStripes(long now) {
         boolean holdFrees = false;
+        stripeInUse = false;
         for (ThreadHeap stripe : stripes) {
             stripe.noteActivity(now);
             long at = stripe.freeLookDueAt(now, purgeDelayNanos);
@@ -2005,7 +2008,7 @@ public final class HeapCore implements Allocator {
                     stripe.lock.unlock();
                 }
             } else {
-                freeLookDue = true;
+                stripeInUse = true;
             }
         }
         return holdFrees;
