@@ -78,7 +78,9 @@ import org.opentest4j.TestAbortedException;
  *       that took them (in sampled mode, which records only some takes, by count). They are
  *       taken before JUnit makes the
  *       test's instance (and those of the classes a {@code @Nested} class runs in), so blocks its
- *       constructor and field initialisers allocate and never free are the test's leaks. An instance
+ *       constructor and field initialisers allocate and never free are the test's leaks; the
+ *       class's static initialiser (and those of the classes it is nested in) runs before that, so
+ *       what static fields hold is no test's. An instance
  *       made once for all the tests of its class ({@code @TestInstance(Lifecycle.PER_CLASS)}, and the
  *       instances of the classes such a {@code @Nested} class runs in) outlives each of them: what it
  *       allocates, like what {@code @BeforeAll} methods allocate, counts against no test. With Maven
@@ -498,7 +500,23 @@ public final class Malloc4jExtension
         // it allocates is no test's leak.
         if (globalHeapIsChecked()
                 && context.getTestInstanceLifecycle().orElse(Lifecycle.PER_METHOD) == Lifecycle.PER_METHOD) {
+            initialize(factoryContext.getTestClass());
             GLOBAL_BEFORE_CONSTRUCTION.set(GlobalBaseline.now());
+        }
+    }
+
+    /**
+     * Runs the static initialisers of {@code type} and the classes it is nested in, if they have not
+     * run: JUnit makes the first test's instance after the baseline is taken, and what a static
+     * field holds (a pool the tests share) is no test's leak.
+     */
+    private static void initialize(Class<?> type) {
+        for (Class<?> each = type; each != null; each = each.getEnclosingClass()) {
+            try {
+                Class.forName(each.getName(), true, each.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("the test class cannot be found by its own loader: " + each, e);
+            }
         }
     }
 
@@ -678,9 +696,10 @@ public final class Malloc4jExtension
         }
         // A pool made before the test (its pages live before it, or new pages of it no leak of the
         // test's): what the test took from it and kept.
-        Map<String, Map<Taken, Long>> earlier = handedOutByPool(before);
-        for (Map.Entry<String, Map<Taken, Long>> pool : handedOutByPool(after).entrySet()) {
-            if (grownPools.contains(pool.getKey())) {
+        Map<String, Map<Taken, Long>> earlier = handedOutByPool(before, holdersMadeBefore);
+        for (Map.Entry<String, Map<Taken, Long>> pool : handedOutByPool(after, holdersMadeBefore).entrySet()) {
+            // Without holder numbers, a pool whose pages grew said what it handed out with its pages.
+            if (holdersMadeBefore == 0 && grownPools.contains(pool.getKey())) {
                 continue;
             }
             for (LeakReport.HandedOut taken : keptFromPool(earlier.getOrDefault(pool.getKey(), Map.of()), pool.getValue())) {
@@ -797,10 +816,14 @@ public final class Malloc4jExtension
      * @return per pool (by its name), the blocks still handed out from all its pages, by the place
      *     that took them and their size: how many
      */
-    private static Map<String, Map<Taken, Long>> handedOutByPool(LeakReport report) {
+    /**
+     * @param holdersMadeBefore with a count of holders ({@link LeakReport#holdersMade()}), only the
+     *     pages of pools made by then count: a pool made since said what it handed out with its pages
+     */
+    private static Map<String, Map<Taken, Long>> handedOutByPool(LeakReport report, long holdersMadeBefore) {
         Map<String, Map<Taken, Long>> pools = new LinkedHashMap<>();
         for (LeakReport.Site site : report.sites()) {
-            if (!site.poolPages()) {
+            if (!site.poolPages() || holdersMadeBefore != 0 && !heldByEarlierHolders(site, holdersMadeBefore)) {
                 continue;
             }
             count(site.handedOut(), pools.computeIfAbsent(site.heldBy(), name -> new LinkedHashMap<>()));

@@ -229,6 +229,36 @@ class GlobalHeapLeakCheckTest {
         }
     }
 
+    /** A pool in a static field of the test class itself, made when JUnit first needs the class. */
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    static class StaticPoolSample {
+        static final FixedSizePool NODES = FixedSizePool.builder(Heap.global(), 64).name("static").build();
+
+        @Test
+        void firstTakesAndGivesBack() {
+            NODES.free(NODES.allocate());
+        }
+
+        @Test
+        void secondTakesAndGivesBack() {
+            NODES.free(NODES.allocate());
+        }
+    }
+
+    /** A test that keeps a block of a shared pool and leaves open a pool of its own of the same name. */
+    @SampleRunner.Sample
+    @ExtendWith(Malloc4jExtension.class)
+    static class SameNameSample {
+        @Test
+        void keepsASharedBlockAndLeavesItsOwnPoolOpen() {
+            KEPT_FROM_GROWING.add(growingPool.allocate());
+            FixedSizePool own = FixedSizePool.builder(Heap.global(), 48).name("growing").build();
+            LEFT_OPEN.add(own);
+            own.allocate();
+        }
+    }
+
     @BeforeEach
     void requireACheckedGlobalHeap() {
         assumeTrue(Malloc4jExtension.globalHeapIsChecked(), "needs -Dmalloc4j.check=full");
@@ -448,6 +478,32 @@ class GlobalHeapLeakCheckTest {
                 "FixedSizePool 'growing'", SharedHoldersGrowingSample.class.getName() + ".growThePool(");
         String leftOpen = failure(results, "leavesAPoolItMadeOpen").getMessage();
         assertTrue(leftOpen.contains("held by FixedSizePool 'made-in-the-test', which was not closed"), leftOpen);
+    }
+
+    /**
+     * JUnit initialises a test class when it makes the first test's instance: a pool in a static
+     * field is made before that test's baseline all the same, and no test's leak.
+     */
+    @Test
+    void aPoolInAStaticFieldOfTheTestClassIsNoTestsLeak() {
+        Map<String, TestExecutionResult> results = SampleRunner.run(StaticPoolSample.class);
+        try {
+            assertSucceeded(results, "firstTakesAndGivesBack");
+            assertSucceeded(results, "secondTakesAndGivesBack");
+        } finally {
+            StaticPoolSample.NODES.close();
+        }
+    }
+
+    @Test
+    void aKeptBlockOfASharedPoolIsReportedBesideAnOpenPoolOfTheSameName() {
+        growingPool = FixedSizePool.builder(Heap.global(), 48).name("growing").build();
+        growingArray = new NativeLongArray(Heap.global());
+        String message = failure(SampleRunner.run(SameNameSample.class), "keepsASharedBlockAndLeavesItsOwnPoolOpen")
+                .getMessage();
+        assertTrue(message.contains("taken from FixedSizePool 'growing', made before the test, at:\n    #0 "
+                + SameNameSample.class.getName() + ".keepsASharedBlockAndLeavesItsOwnPoolOpen("), message);
+        assertTrue(message.contains("held by FixedSizePool 'growing', which was not closed"), message);
     }
 
     @Test
