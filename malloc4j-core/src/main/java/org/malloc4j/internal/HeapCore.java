@@ -29,10 +29,11 @@ public final class HeapCore implements Allocator {
      */
     private static final long ENDED_THREAD_CHECK_NANOS = 1_000_000_000L;
     /**
-     * How many more times {@link #trim} scans the pages of threads that were changing theirs when
-     * it first looked; a busy thread is at it only briefly, so a few looks reach its pages.
+     * How long in all {@link #trim} waits for threads it found changing their pages (most likely
+     * waiting for the lock its scan takes), to return their pages' free memory then
+     * ({@link SpanAllocator#scavengeHeldOff}): a busy thread is at it only briefly.
      */
-    private static final int TRIM_LOOKS_AGAIN = 4;
+    private static final long TRIM_OWNER_WAIT_NANOS = 10_000_000;
     /** The least alignment of every block, in bytes. */
     static final long MIN_ALIGNMENT = 16;
     private static final int HEAP_CACHE_SIZE = 64;
@@ -1856,11 +1857,9 @@ public final class HeapCore implements Allocator {
         }
         // An owner in the middle of changing its pages holds the scan off them: it finishes soon
         // (it was most likely waiting for the lock the scan takes page by page), so look again.
-        boolean ownersBusy = spans.scavengeFreeInPages(System.nanoTime(), 0);
-        for (int again = 0; ownersBusy && again < TRIM_LOOKS_AGAIN && !closed; again++) {
-            Thread.yield();
-            ownersBusy = spans.scavengeFreeInPages(System.nanoTime(), 0);
-        }
+        java.util.Map<ThreadHeap, java.util.List<Page>> heldOff = new java.util.IdentityHashMap<>();
+        spans.scavengeFreeInPages(System.nanoTime(), 0, heldOff);
+        spans.scavengeHeldOff(heldOff, System.nanoTime() + TRIM_OWNER_WAIT_NANOS);
         spans.lock.lock();
         try {
             if (!closed) {
@@ -1937,7 +1936,7 @@ public final class HeapCore implements Allocator {
         }
         if (scan) {
             // Without the lock: the scan takes it page by page (see there).
-            freeLookDue = spans.scavengeFreeInPages(now, purgeDelayNanos);
+            freeLookDue = spans.scavengeFreeInPages(now, purgeDelayNanos, null);
         }
         spans.lock.lock();
         try {

@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntPredicate;
@@ -98,12 +99,11 @@ final class SpanAllocator {
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
     /**
-     * How many times the purger looks at a page whose owner was changing its pages (waiting for the
-     * owner between looks), and how long it waits each time: an owner's refill or release takes
-     * microseconds, once it has the lock.
+     * How many times {@link #scavengeHeldOff} tries to hold an owner it found changing its pages,
+     * waiting for it between tries: an owner's refill or release takes microseconds once it has the
+     * lock.
      */
-    private static final int OWNER_AT_WORK_LOOKS = 4;
-    private static final long OWNER_AT_WORK_WAIT_NANOS = 1_000_000;
+    private static final int HOLD_TRIES = 4;
 
     final ReentrantLock lock = new ReentrantLock();
     private final HeapCore core;
@@ -1531,10 +1531,12 @@ final class SpanAllocator {
      * lock kept a busy thread's pages out of {@code trim()}'s reach (7-14 MB returned of some 100).
      *
      * @param now {@link System#nanoTime} of this look, at which {@link ThreadHeap#noteActivity} ran
+     * @param heldOff where to add the pages whose owners were changing their pages, for
+     *     {@link #scavengeHeldOff}; null to leave them to a later look (the purger)
      * @return whether some page's free blocks wait for their owner, or its class, to be idle long
      *     enough, or for the owner to finish changing its pages
      */
-    boolean scavengeFreeInPages(long now, long waitNanos) {
+    boolean scavengeFreeInPages(long now, long waitNanos, Map<ThreadHeap, List<Page>> heldOff) {
         boolean[] waiting = {false};
         List<Region> inUse;
         lock.lock();
@@ -1546,31 +1548,60 @@ final class SpanAllocator {
         for (Region region : inUse) {
             // The slice map read without the lock: each page is judged anew under it.
             region.forEachSlicePage(page -> {
-                for (int attempt = 1; ; attempt++) {
-                    ThreadHeap atWork;
-                    lock.lock();
-                    try {
-                        if (core.isClosed()) {
-                            return;
-                        }
-                        atWork = scavengeFreeInPage(page, now, waitNanos, waiting);
-                    } finally {
-                        lock.unlock();
-                    }
-                    if (atWork == null) {
+                ThreadHeap atWork;
+                lock.lock();
+                try {
+                    if (core.isClosed()) {
                         return;
                     }
-                    // Its owner is changing its pages, most likely waiting for this lock to take
-                    // one from the pool: let it finish (taking the lock back at once, this thread
-                    // would keep it out), then look again.
-                    if (attempt == OWNER_AT_WORK_LOOKS || !atWork.awaitPageWorkDone(OWNER_AT_WORK_WAIT_NANOS)) {
-                        waiting[0] = true;
-                        return;
+                    atWork = scavengeFreeInPage(page, now, waitNanos, waiting);
+                } finally {
+                    lock.unlock();
+                }
+                if (atWork != null) {
+                    waiting[0] = true;
+                    if (heldOff != null) {
+                        heldOff.computeIfAbsent(atWork, owner -> new ArrayList<>()).add(page);
                     }
                 }
             });
         }
         return waiting[0];
+    }
+
+    /**
+     * Returns the free memory of the pages a scan found held off by their owners changing their
+     * pages ({@link #scavengeFreeInPages}): {@code trim()}'s, which has no later look. For each
+     * owner it waits until the owner is done (most likely it was waiting for the lock the scan
+     * took page by page), then holds it off all those pages at once, so that a busy owner does not
+     * come back to its work between two of them; it waits for the owner at most until
+     * {@code deadline}. Waiting per page instead, up to 1 ms each, a request refused at the limit
+     * beside four busy threads (it trims) took up to 2.7 s.
+     */
+    void scavengeHeldOff(Map<ThreadHeap, List<Page>> heldOff, long deadline) {
+        heldOff.forEach((owner, pages) -> {
+            for (int attempt = 0; attempt < HOLD_TRIES && owner.awaitPageWorkDone(deadline); attempt++) {
+                lock.lock();
+                try {
+                    if (core.isClosed()) {
+                        return;
+                    }
+                    if (!owner.holdForPurge()) {
+                        continue;
+                    }
+                    try {
+                        for (Page page : pages) {
+                            scavengeHeldPage(owner, page);
+                        }
+                        return;
+                    } finally {
+                        owner.releaseFromPurge();
+                    }
+                } finally {
+                    lock.unlock();
+                }
+            }
+        });
     }
 
     /**
@@ -1613,22 +1644,27 @@ final class SpanAllocator {
             return false;
         }
         try {
-            if (page.owner != owner || !page.active || page.isSingle()) {
-                // Released or laid out again between the caller's look and the hold.
-                return true;
-            }
-            if (owner.isCurrent(page)) {
-                if (page.hasRemoteFrees()) {
-                    scavengeFreed(page, false);
-                }
-                return true;
-            }
-            page.purgerSeenFree = page.freeCount;
-            scavengeFreed(page, true);
+            scavengeHeldPage(owner, page);
             return true;
         } finally {
             owner.releaseFromPurge();
         }
+    }
+
+    /** Returns the free memory of {@code page} while its {@code owner} is held off it ({@link ThreadHeap#holdForPurge}). */
+    private void scavengeHeldPage(ThreadHeap owner, Page page) {
+        if (page.owner != owner || !page.active || page.isSingle()) {
+            // Released or laid out again between the caller's look and the hold.
+            return;
+        }
+        if (owner.isCurrent(page)) {
+            if (page.hasRemoteFrees()) {
+                scavengeFreed(page, false);
+            }
+            return;
+        }
+        page.purgerSeenFree = page.freeCount;
+        scavengeFreed(page, true);
     }
 
     /** @return whether the remote frees of {@code page} changed since the purger last returned what it could */

@@ -181,10 +181,10 @@ final class ThreadHeap {
     /**
      * Waits, without the span lock, for the owner to finish changing its pages.
      *
-     * @return false if it had not within {@code maxNanos}
+     * @param deadline the {@link System#nanoTime} after which it waits no more
+     * @return false if it had not finished by then
      */
-    boolean awaitPageWorkDone(long maxNanos) {
-        long deadline = System.nanoTime() + maxNanos;
+    boolean awaitPageWorkDone(long deadline) {
         while ((int) OWNER_AT_WORK.getVolatile(this) != 0) {
             if (System.nanoTime() - deadline > 0) {
                 return false;
