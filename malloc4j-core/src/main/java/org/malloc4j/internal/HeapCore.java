@@ -3,7 +3,9 @@ package org.malloc4j.internal;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import org.malloc4j.HeapExhaustedError;
@@ -1857,7 +1859,7 @@ public final class HeapCore implements Allocator {
         }
         // An owner in the middle of changing its pages holds the scan off them: it finishes soon
         // (it was most likely waiting for the lock the scan takes page by page), so look again.
-        java.util.Map<ThreadHeap, java.util.List<Page>> heldOff = new java.util.IdentityHashMap<>();
+        Map<ThreadHeap, List<Page>> heldOff = new IdentityHashMap<>();
         spans.scavengeFreeInPages(System.nanoTime(), 0, heldOff);
         spans.scavengeHeldOff(heldOff, System.nanoTime() + TRIM_OWNER_WAIT_NANOS);
         spans.lock.lock();

@@ -144,7 +144,8 @@ final class ThreadHeap {
         OWNER_AT_WORK.setVolatile(this, 1);
         for (int spins = 0; (int) PURGER_AT_WORK.getVolatile(this) != 0; spins++) {
             // The purger holds the heap for one page at a time, and looks for this word between
-            // pages: a wait of one page's madvise calls at most.
+            // pages: a wait of one page's madvise calls. A trim() that found this owner busy holds
+            // it for all the pages it found so, once.
             if (spins < 64) {
                 Thread.onSpinWait();
             } else {
