@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.MemoryMisuseException.Kind;
 import org.malloc4j.internal.BlockHolder;
+import org.malloc4j.internal.HandedOutBlocks;
 import org.malloc4j.internal.HandedOutTally;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
@@ -127,7 +128,7 @@ public final class FixedSizePool implements AutoCloseable {
         this.sampled = heap.checkMode() == CheckMode.SAMPLED;
         this.table = new PoolPageTable(pageAlignment);
         this.pagesForReports = recordsBlocks ? new ConcurrentHashMap<>() : null;
-        this.holder = new BlockHolder("FixedSizePool '" + name + "'", recordsBlocks ? this::tallyHandedOut : null);
+        this.holder = new BlockHolder("FixedSizePool '" + name + "'", recordsBlocks ? new Reports() : null);
         heap.attach(this);
     }
 
@@ -367,6 +368,31 @@ public final class FixedSizePool implements AutoCloseable {
         return true;
     }
 
+    /** What the pool tells the heap's reports of the blocks it handed out from its pages. */
+    private final class Reports implements HandedOutBlocks {
+        @Override
+        public boolean tally(long heldAddress, HandedOutTally tally) {
+            return tallyHandedOut(heldAddress, tally);
+        }
+
+        @Override
+        public String historyAt(long heldAddress, long address) {
+            lock();
+            try {
+                PoolPage page = pagesForReports.get(heldAddress);
+                long offset = address - heldAddress;
+                if (page == null || offset < 0 || offset % stride != 0 || offset / stride >= page.capacity) {
+                    return null;
+                }
+                int index = (int) (offset / stride);
+                // Full mode records every take: no record, no block was ever handed out there.
+                return page.recordOf(index) == null && !sampled ? null : history(page, index);
+            } finally {
+                unlock();
+            }
+        }
+    }
+
     /** @return whether the page's arena closed; false while a downcall holds a segment of it */
     private static boolean closeArena(PoolPage page) {
         try {
@@ -601,7 +627,7 @@ public final class FixedSizePool implements AutoCloseable {
         if (record != null) {
             return record.describe();
         }
-        return sampled ? "  Where the block was taken and given back is not known: sampled mode records it for one "
+        return sampled ? "Where the block was taken and given back is not known: sampled mode records it for one "
                 + "block in the heap's sampleInterval, and did not sample this one.\n" : "";
     }
 

@@ -49,7 +49,12 @@ import org.malloc4j.internal.SanitizerReports;
  * {@link MemoryMisuseException.Kind#USE_AFTER_FREE} if one was written after its free: a free or
  * realloc (as they say), {@link #trim()}, and an allocation that needs their memory under the
  * heap's {@linkplain Builder#maxCommittedBytes limit}. Such an allocation allocates nothing; the
- * blocks have left quarantine all the same, so the next allocation can have their memory.
+ * blocks have left quarantine all the same, so the next allocation can have their memory. A write
+ * that reached only a freed block's redzones is of kind
+ * {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}. Where a block has more than one damage,
+ * the report of its first damaged byte is thrown and the others ride along as
+ * {@linkplain Throwable#getSuppressed() suppressed}; the report also names the call that found it
+ * and says what became of that call (a free that freed nothing, say).
  *
  * <h2>Edge cases, chosen as C leaves them open</h2>
  * <ul>
@@ -674,9 +679,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     still open (only its thread can close it; the heap then stays open, with every other
      *     dependent closed); or if a downcall is using memory of the heap, as described above
      * @throws MemoryMisuseException in a checked mode, if closing a scope, arena or pool found one of
-     *     its blocks damaged, as their {@code close()} says, or a freed block still in quarantine,
-     *     which leaves it here, was written after its free
-     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}, or
+     *     its blocks damaged, as their {@code close()} says; if a block still live (leaked) had its
+     *     redzones overwritten ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}: no free
+     *     will verify them); or if a freed block still in quarantine, which leaves it here, was
+     *     written after its free ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}, or
      *     {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} for its redzones); the heap is
      *     closed all the same, and the first report is thrown with the others suppressed
      */

@@ -127,4 +127,41 @@ class AllocDeallocMismatchTest {
             pool.free(second);
         }
     }
+    /**
+     * Bug: a pool's block freed through the heap was reported with the stack that allocated the
+     * pool's page, not the one that took the block from the pool, and the pool's first block (at
+     * the page's first byte) was worded as a block the pool holds, the others as blocks it hands out.
+     */
+    @Test
+    void aPoolBlockFreedThroughTheHeapIsReportedWithWhereItWasTaken() {
+        try (FixedSizePool pool = FixedSizePool.builder(heap, 48).name("nodes").build()) {
+            MemorySegment first = takeTheFirstNode(pool);
+            MemorySegment second = takeTheSecondNode(pool);
+            for (MemorySegment node : java.util.List.of(first, second)) {
+                MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.free(node));
+                String report = misuse.getMessage();
+                String taker = node == first ? "takeTheFirstNode" : "takeTheSecondNode";
+                assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, misuse.kind(), report);
+                assertTrue(report.contains("what it hands out is freed through it"), report);
+                assertTrue(report.contains("0x" + Long.toHexString(node.address())
+                        + " is a block FixedSizePool 'nodes' handed out:\nallocated by thread"), report);
+                String frame = report.substring(report.indexOf("handed out:\n"));
+                frame = frame.substring(frame.indexOf("#0 "), frame.indexOf('\n', frame.indexOf("#0 ")));
+                assertTrue(frame.contains(taker), taker + " took it: " + report);
+            }
+            MemorySegment neverTaken = MemorySegment.ofAddress(second.address() + 48);
+            MemoryMisuseException inside = assertThrows(MemoryMisuseException.class, () -> heap.free(neverTaken));
+            assertTrue(!inside.getMessage().contains("handed out:"), inside.getMessage());
+            pool.free(first);
+            pool.free(second);
+        }
+    }
+
+    private static MemorySegment takeTheFirstNode(FixedSizePool pool) {
+        return pool.allocate();
+    }
+
+    private static MemorySegment takeTheSecondNode(FixedSizePool pool) {
+        return pool.allocate();
+    }
 }

@@ -84,7 +84,7 @@ class CallSiteOfPlainReportsTest {
             assertTrue(e.getMessage().startsWith("ERROR: malloc4j: attempting free on address which was not"
                     + " malloc()-ed: 0x" + Long.toHexString(foreign) + " in thread \""), e.getMessage());
             // Every mode says what the address is: in no heap's memory.
-            assertTrue(e.getMessage().contains("  0x" + Long.toHexString(foreign) + " is not in the memory of any"
+            assertTrue(e.getMessage().contains("\n0x" + Long.toHexString(foreign) + " is not in the memory of any"
                     + " open malloc4j heap"), e.getMessage());
             assertNamesTheCallInACheckedHeap(mode, e.getMessage(), "freeTheForeignBlock", "bad-free", "heap 'calls'");
             assertEquals(0, heap.stats().liveBlocks());
@@ -103,7 +103,7 @@ class CallSiteOfPlainReportsTest {
             String report = e.getMessage();
             assertTrue(report.startsWith("ERROR: malloc4j: attempting free on a segment of the Java heap, which was"
                     + " not malloc()-ed in thread \""), report);
-            assertTrue(report.contains("  " + onHeap + " is a segment of the Java heap: it was never a block of any"
+            assertTrue(report.contains("\n" + onHeap + " is a segment of the Java heap: it was never a block of any"
                     + " heap.\n"), report);
             assertNamesTheCallInACheckedHeap(mode, report, "freeTheJavaHeapSegment", "bad-free", "heap 'calls'");
         }
@@ -119,6 +119,9 @@ class CallSiteOfPlainReportsTest {
             assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
             assertTrue(e.getMessage().contains("0x" + Long.toHexString(theirs) + " belongs to heap 'other', not"
                     + " 'calls'"), e.getMessage());
+            // It was malloc()-ed, by the other heap: the title says by which it was not.
+            assertTrue(e.getMessage().startsWith("ERROR: malloc4j: attempting realloc on address which was not"
+                    + " malloc()-ed by heap 'calls': 0x" + Long.toHexString(theirs)), e.getMessage());
             assertNamesTheCallInACheckedHeap(mode, e.getMessage(), "reallocTheOtherHeapsBlock", "bad-free",
                     "heap 'calls'");
             assertEquals(48, other.usableSize(theirs));
@@ -152,7 +155,7 @@ class CallSiteOfPlainReportsTest {
             MemoryMisuseException e = assertThrows(MemoryMisuseException.class,
                     () -> freeTheHeapBlockThroughThePool(pool, block));
             assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, e.kind());
-            assertTrue(e.getMessage().contains("\n  0x" + Long.toHexString(block) + " is a live block of heap 'calls',"
+            assertTrue(e.getMessage().contains("\n0x" + Long.toHexString(block) + " is a live block of heap 'calls',"
                     + " not of this pool: free it with Heap.free.\n"), e.getMessage());
             assertNamesTheCallInACheckedHeap(mode, e.getMessage(), "freeTheHeapBlockThroughThePool",
                     "alloc-dealloc-mismatch", "pool 'p'");

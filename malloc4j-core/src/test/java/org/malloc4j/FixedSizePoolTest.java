@@ -730,7 +730,7 @@ class FixedSizePoolTest {
             MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block));
             assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, e.kind());
             String report = e.getMessage();
-            assertTrue(report.contains("\n  Where the block was taken and given back is not known: sampled mode "
+            assertTrue(report.contains("\nWhere the block was taken and given back is not known: sampled mode "
                     + "records it for one block in the heap's sampleInterval, and did not sample this one.\n"), report);
             assertFalse(report.contains("here:"), report);
         }
@@ -771,7 +771,7 @@ class FixedSizePoolTest {
 
             String report = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block)).getMessage();
             assertEquals("ERROR: malloc4j: attempting double-free on 0x" + Long.toHexString(block) + " in thread \"main\"\n"
-                    + "  0x" + Long.toHexString(block) + " is the start of block 0 of the "
+                    + "0x" + Long.toHexString(block) + " is the start of block 0 of the "
                     + pool.blocksPerPage() + "-block page at 0x" + Long.toHexString(block)
                     + " (blockByteSize=48), freed before and not handed out since.\n"
                     + "SUMMARY: malloc4j: double-free in pool 'nodes'", report);

@@ -1,6 +1,7 @@
 package org.malloc4j;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -579,7 +580,8 @@ class MisuseCatalogueTest {
         /**
          * Bug: a freed block written both in its redzone and inside was reported, when it left
          * quarantine, for the redzone only, and went back to the heap: the write after free was
-         * never reported. Both are, the write after free riding along with the overflow.
+         * never reported. Both are, in address order: the write after free first, as the first
+         * damaged byte, the overflow riding along.
          */
         @Test
         void aFreedBlockWrittenInItsRedzoneAndInsideReportsBothWhenItLeavesQuarantine() {
@@ -592,14 +594,121 @@ class MisuseCatalogueTest {
             long next = heap.mallocAddress(SIZE);
 
             MemoryMisuseException e = misuse(() -> heap.freeAddress(next));
-            assertEquals(HEAP_BUFFER_OVERFLOW, e.kind(), e::getMessage);
-            assertEquals(dangling + SIZE, e.address());
+            assertEquals(USE_AFTER_FREE, e.kind(), e::getMessage);
+            assertEquals(dangling + 2, e.address());
             assertEquals(1, e.getSuppressed().length, e::toString);
-            MemoryMisuseException inside = (MemoryMisuseException) e.getSuppressed()[0];
-            assertEquals(USE_AFTER_FREE, inside.kind());
-            assertEquals(dangling + 2, inside.address());
+            MemoryMisuseException overflow = (MemoryMisuseException) e.getSuppressed()[0];
+            assertEquals(HEAP_BUFFER_OVERFLOW, overflow.kind());
+            assertEquals(dangling + SIZE, overflow.address());
             heap.freeAddress(next);
             assertStillUsable(heap, 0);
+        }
+
+        /**
+         * Bug: one store through a dangling address that began inside the freed block and ran into
+         * its redzone was thrown as an overflow at the redzone, the write after free at its first
+         * byte suppressed: the wrong kind, and not the first damaged byte that
+         * {@link MemoryMisuseException#address()} promises.
+         */
+        @Test
+        void aWriteAfterFreeThatRunsIntoTheRedzoneIsReportedAtItsFirstByte() {
+            heap.close();
+            heap = fullHeap("catalogue", ONE_SMALL_BLOCK);
+            long dangling = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, dangling);
+            MemorySegment.ofAddress(dangling + SIZE - 2).reinterpret(4).set(JAVA_INT_UNALIGNED, 0, 0x11223344);
+            long next = heap.mallocAddress(SIZE);
+
+            MemoryMisuseException e = misuse(() -> heap.freeAddress(next));
+            assertAll(
+                    () -> assertEquals(USE_AFTER_FREE, e.kind(), e::getMessage),
+                    () -> assertEquals(dangling + SIZE - 2, e.address()),
+                    () -> assertContains(e.getMessage(), (SIZE - 2) + " bytes inside of " + region(dangling, SIZE)),
+                    () -> assertContains(e.getMessage(), "SUMMARY: malloc4j: heap-use-after-free in the block freed at"),
+                    () -> assertEquals(1, e.getSuppressed().length, e::toString),
+                    () -> assertEquals(HEAP_BUFFER_OVERFLOW, ((MemoryMisuseException) e.getSuppressed()[0]).kind()),
+                    () -> assertEquals(dangling + SIZE, ((MemoryMisuseException) e.getSuppressed()[0]).address()));
+            heap.freeAddress(next);
+            assertStillUsable(heap, 0);
+        }
+
+        /**
+         * Bug: the report of a block pushed out of quarantine did not say that the free which found
+         * it freed nothing, so a reader of the report alone took that block for freed and leaked it.
+         */
+        @Test
+        void theReportOfABlockAFreePushesOutOfQuarantineSaysThatFreeFreedNothing() {
+            heap.close();
+            heap = fullHeap("catalogue", ONE_SMALL_BLOCK);
+            long dangling = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, dangling);
+            poke(dangling, SCRIBBLE);
+            long mine = heap.mallocAddress(SIZE);
+
+            MemoryMisuseException e = misuse(() -> heap.freeAddress(mine));
+            assertContains(e.getMessage(), "found when it left quarantine, pushed out by the free of " + hex(mine)
+                    + ", which freed nothing: that block is still live, so free it again");
+            heap.freeAddress(mine);
+            assertStillUsable(heap, 0);
+        }
+
+        @Test
+        void theReportOfABlockAReallocPushesOutOfQuarantineSaysThatReallocChangedNothing() {
+            heap.close();
+            heap = fullHeap("catalogue", ONE_SMALL_BLOCK);
+            long dangling = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, dangling);
+            poke(dangling, SCRIBBLE);
+            long mine = heap.mallocAddress(SIZE);
+
+            MemoryMisuseException e = misuse(() -> heap.reallocAddress(mine, 2 * SIZE));
+            assertContains(e.getMessage(), "pushed out by the realloc of " + hex(mine)
+                    + ", which changed nothing: that block is live as it was");
+            heap.freeAddress(mine);
+            assertStillUsable(heap, 0);
+        }
+
+        /**
+         * Bug: a live block written before and after was reported for the write before only, and its
+         * redzones were both put back, so the write after was never reported.
+         */
+        @Test
+        void aBlockOverflowedAtBothEndsReportsBothOnce() {
+            long block = allocateTheRawBuffer(heap, SIZE);
+            poke(block - 5, SCRIBBLE);
+            poke(block + SIZE + 3, SCRIBBLE);
+
+            MemoryMisuseException e = misuse(heap::check);
+            assertAll(
+                    () -> assertEquals(HEAP_BUFFER_OVERFLOW, e.kind()),
+                    () -> assertEquals(block - 5, e.address()),
+                    () -> assertContains(e.getMessage(), "5 bytes before " + region(block, SIZE)),
+                    () -> assertEquals(1, e.getSuppressed().length, e::toString),
+                    () -> assertEquals(block + SIZE + 3, ((MemoryMisuseException) e.getSuppressed()[0]).address()),
+                    () -> assertContains(e.getSuppressed()[0].getMessage(), "3 bytes after " + region(block, SIZE)));
+            heap.check();
+            freeTheRawBuffer(heap, block);
+            assertStillUsable(heap, 0);
+        }
+
+        /**
+         * Bug: a block overflowed and never freed (a leak) was reported at close as a leak only: no
+         * free verified its redzones, and close did not either.
+         */
+        @Test
+        void anOverflowOfALeakedBlockIsReportedWhenTheHeapCloses() {
+            long leaked = allocateTheRawBuffer(heap, SIZE);
+            poke(leaked + SIZE, SCRIBBLE);
+
+            MemoryMisuseException e = misuse(heap::close);
+            assertAll(
+                    () -> assertEquals(HEAP_BUFFER_OVERFLOW, e.kind(), e::getMessage),
+                    () -> assertEquals(leaked + SIZE, e.address()),
+                    () -> assertContains(e.getMessage(), "found when the heap closed, with the block still live (leaked)"),
+                    () -> assertContains(e.getMessage(), "0 bytes after " + region(leaked, SIZE)),
+                    () -> assertFrame(e.getMessage(), "allocated by thread", "allocateTheRawBuffer"),
+                    () -> assertTrue(heap.isClosed()),
+                    () -> assertEquals(0, heap.stats().committedBytes()));
         }
 
         @Test
@@ -857,7 +966,7 @@ class MisuseCatalogueTest {
                 MemoryMisuseException e = misuse(() -> heap.freeAddress(theirs));
                 assertEquals(BAD_FREE, e.kind());
                 assertEquals(theirs, e.address());
-                assertContains(e.getMessage(), "which was not malloc()-ed: " + hex(theirs));
+                assertContains(e.getMessage(), "which was not malloc()-ed by heap 'catalogue': " + hex(theirs));
                 assertContains(e.getMessage(), "in heap 'catalogue'");
                 assertEquals(SIZE, other.usableSize(theirs)); // still live in its own heap
                 other.freeAddress(theirs);

@@ -181,7 +181,8 @@ final class CheckedAllocator implements Allocator {
         if (overflow != null) {
             throw overflow;
         }
-        release(quarantine.makeRoom(block.span), "when it left quarantine");
+        release(quarantine.makeRoom(block.span), pushedOut("by the realloc of", address,
+                "which changed nothing: that block is live as it was"));
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
@@ -303,7 +304,7 @@ final class CheckedAllocator implements Allocator {
         // limit the checked blocks' core commits nothing while they are held, so they also leave
         // here before it grows; again if other threads' frees filled the quarantine meanwhile.
         for (List<BlockRecord> held; base == 0 && !(held = quarantine.drain()).isEmpty(); ) {
-            release(held, "when it left quarantine");
+            release(held, LEFT_FOR_AN_ALLOCATION);
             base = allocateGuarded(span, alignment);
         }
         if (base == 0 && fast != null && fast != guarded && fast.commitLimit().isLimited() && fast.giveBackUnused()) {
@@ -379,7 +380,7 @@ final class CheckedAllocator implements Allocator {
      */
     boolean makeRoomForFast() {
         List<BlockRecord> held = quarantine.drain();
-        release(held, "when it left quarantine");
+        release(held, LEFT_FOR_AN_ALLOCATION);
         return guarded.giveBackUnused() || !held.isEmpty();
     }
 
@@ -468,11 +469,25 @@ final class CheckedAllocator implements Allocator {
             throw overflow;
         }
         // Verify what this block pushes out of quarantine before anything of the caller's changes.
-        release(quarantine.makeRoom(block.span), "when it left quarantine");
+        // A holder lets go of the block whatever the free finds (Heap.releaseOwned), so only a
+        // program's own free is told to free again.
+        BlockHolder holder = block.owner;
+        release(quarantine.makeRoom(block.span), byOwner && holder != null
+                ? pushedOut("as " + holder.name() + " freed", address, "which it frees all the same")
+                : pushedOut("by the free of", address, "which freed nothing: that block is still live, so free it again"));
         retire(block, "free", CheckMode.POISON_BYTE, 0);
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
-        release(quarantine.add(block), "when it left quarantine");
+        release(quarantine.add(block), pushedOut("as the free of", address, "which was done, put that block in"));
+    }
+
+    /**
+     * How a report of a block leaving quarantine names the call that pushed it out and what became
+     * of that call: the report is about another block, so its reader must be told whether the call
+     * did what it was asked.
+     */
+    private static String pushedOut(String how, long address, String outcome) {
+        return "when it left quarantine, pushed out " + how + " 0x" + Long.toHexString(address) + ", " + outcome;
     }
 
     /**
@@ -532,6 +547,9 @@ final class CheckedAllocator implements Allocator {
     }
 
     /** Gives blocks out of quarantine back to the core, reporting every one that was written to. */
+    private static final String LEFT_FOR_AN_ALLOCATION =
+            "when it left quarantine to make room under the heap's limit for an allocation, which allocated nothing";
+
     private void release(List<BlockRecord> blocks, String when) {
         MemoryMisuseException problem = null;
         for (BlockRecord block : blocks) {
@@ -628,40 +646,54 @@ final class CheckedAllocator implements Allocator {
         }
     }
 
+    /**
+     * @return the report of a changed canary before the block and of one after it, the first
+     *     carrying the second suppressed, or null; the canaries are put back, so each damage is
+     *     reported once
+     */
     private MemoryMisuseException damagedRedzone(BlockRecord block, String when) {
+        return SanitizerReports.combine(damagedFrontRedzone(block, when), damagedBackRedzone(block, when));
+    }
+
+    /** @return the report of a changed canary before the block, or null; the canaries are put back */
+    private MemoryMisuseException damagedFrontRedzone(BlockRecord block, String when) {
+        return damagedCanaries(block, block.frontRedzoneStart(), block.frontRedzone(), when);
+    }
+
+    /** @return the report of a changed canary after the block, or null; the canaries are put back */
+    private MemoryMisuseException damagedBackRedzone(BlockRecord block, String when) {
+        return damagedCanaries(block, block.address - block.base + block.byteSize, block.backRedzone(), when);
+    }
+
+    /** @param from the redzone's offset from the block's base */
+    private MemoryMisuseException damagedCanaries(BlockRecord block, long from, long length, String when) {
         MemorySegment memory = guardedMemory(block.base, block.span);
-        long front = block.frontRedzoneStart();
-        long back = block.address - block.base + block.byteSize;
-        long bad = firstNot(memory, front, block.frontRedzone(), CheckMode.CANARY_BYTE);
-        if (bad < 0) {
-            bad = firstNot(memory, back, block.backRedzone(), CheckMode.CANARY_BYTE);
-        }
+        long bad = firstNot(memory, from, length, CheckMode.CANARY_BYTE);
         if (bad < 0) {
             return null;
         }
-        MemoryMisuseException report = SanitizerReports.overflow(block, block.base + bad, when, name);
-        memory.asSlice(front, block.frontRedzone()).fill(CheckMode.CANARY_BYTE);
-        memory.asSlice(back, block.backRedzone()).fill(CheckMode.CANARY_BYTE);
-        return report;
+        memory.asSlice(from, length).fill(CheckMode.CANARY_BYTE);
+        return SanitizerReports.overflow(block, block.base + bad, when, name);
     }
 
     /**
-     * @return the report of damage to a freed block, or null: of its redzones, of the first byte of
-     *     its own that is not poison, or of both (the write after free suppressed in the overflow's
-     *     report, since a block leaving quarantine is not verified again). A report puts the
-     *     canaries and the poison back, so a later write through the same dangling address is a new
-     *     report.
+     * @return the report of damage to a freed block, or null: of a changed canary in either redzone
+     *     and of the first byte of its own that is not poison, in address order, the first one's
+     *     report carrying the others suppressed (a block leaving quarantine is not verified again),
+     *     so its address is the first damaged byte, as AddressSanitizer reports the first bad
+     *     access. A report puts the canaries and the poison back, so a later write through the same
+     *     dangling address is a new report.
      */
     private MemoryMisuseException damagedPoison(BlockRecord block, String when) {
-        MemoryMisuseException overflow = damagedRedzone(block, when);
+        MemoryMisuseException before = damagedFrontRedzone(block, when);
+        MemoryMisuseException inside = null;
         MemorySegment memory = guardedMemory(block.address, block.byteSize);
         long bad = firstNot(memory, 0, block.byteSize, CheckMode.POISON_BYTE);
-        if (bad < 0) {
-            return overflow;
+        if (bad >= 0) {
+            inside = SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
+            memory.fill(CheckMode.POISON_BYTE);
         }
-        MemoryMisuseException written = SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
-        memory.fill(CheckMode.POISON_BYTE);
-        return SanitizerReports.combine(overflow, written);
+        return SanitizerReports.combine(SanitizerReports.combine(before, inside), damagedBackRedzone(block, when));
     }
 
     /** @return the offset of the first byte in {@code [from, from + length)} that is not {@code value}, or -1 */
@@ -840,9 +872,10 @@ final class CheckedAllocator implements Allocator {
     /**
      * Closes the heap and unmaps its memory, but never memory a downcall is using (a checked block
      * whose arena refuses to close, or a fast block whose region's arena does): that stays mapped,
-     * and this throws. Closing again after the downcall returned unmaps it. The blocks in quarantine
-     * leave it here, so they are verified as when they leave it otherwise; damage found is thrown
-     * once the heap is closed.
+     * and this throws. Closing again after the downcall returned unmaps it. The redzones of the
+     * blocks still live are verified here, as no free will, and the blocks in quarantine leave it
+     * here, so they are verified as when they leave it otherwise; damage found is thrown once the
+     * heap is closed.
      */
     @Override
     public synchronized void close() {
@@ -864,6 +897,10 @@ final class CheckedAllocator implements Allocator {
             leaksAtClose = leaks;
             inUseAtClose.addAll(live.values());
             live.clear();
+            for (BlockRecord block : inUseAtClose) {
+                // A leaked block is never freed, so its redzones are never verified but here.
+                damage = SanitizerReports.combine(damage, damagedRedzoneAtClose(block));
+            }
             for (BlockRecord block : quarantine.drain()) {
                 // The last time these blocks can be verified: their memory is unmapped below.
                 damage = SanitizerReports.combine(damage, damagedPoison(block, "when the heap closed"));
@@ -886,6 +923,16 @@ final class CheckedAllocator implements Allocator {
         }
         if (damage != null) {
             throw damage;
+        }
+    }
+
+    /** @return the report of damage to the redzones of a block live when the heap closed, or null */
+    private MemoryMisuseException damagedRedzoneAtClose(BlockRecord block) {
+        try {
+            return damagedRedzone(block, "when the heap closed, with the block still live (leaked)");
+        } catch (IllegalStateException freedMeanwhile) {
+            // A free racing the close (a misuse) ended its memory: nothing left to verify.
+            return null;
         }
     }
 

@@ -18,4 +18,18 @@ public interface HandedOutBlocks {
      *     back since the report listed it, which then leaves it out
      */
     boolean tally(long heldAddress, HandedOutTally tally);
+
+    /**
+     * Where the block handed out at {@code address}, inside the held block at {@code heldAddress},
+     * was last taken and given back, for a report of a misuse of that block through the heap (a
+     * pool's block freed with {@code Heap.free}). Called on the misusing thread, with the same
+     * limits as {@link #tally}.
+     *
+     * @return the history in a report's words ({@link SanitizerReports#stack} lines, or a line
+     *     saying it is not known), or null if no block handed out from there starts at
+     *     {@code address}
+     */
+    default String historyAt(long heldAddress, long address) {
+        return null;
+    }
 }

@@ -70,6 +70,10 @@ public final class SanitizerReports {
 
     /** A block held by a scope, arena, pool or growable array, freed (or resized) through the heap. */
     static MemoryMisuseException mismatch(String operation, BlockRecord block, String heap) {
+        if (handedOutHistory(block, block.address) != null) {
+            // The held block's first byte is also the first block its holder handed out from it.
+            return mismatchInside(operation, block.address, block, heap);
+        }
         StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
                 + ") on 0x" + hex(block.address));
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
@@ -102,8 +106,22 @@ public final class SanitizerReports {
         text.append("0x").append(hex(address)).append(" is located ").append(position(address, block)).append(' ')
                 .append(describe(block)).append(", held by ").append(block.owner)
                 .append(": ").append(heldInside(operation)).append('\n');
-        text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
+        String handedOut = handedOutHistory(block, address);
+        if (handedOut != null) {
+            // The block the program misused is the one its holder handed out, not the held one.
+            text.append("0x").append(hex(address)).append(" is a block ").append(block.owner)
+                    .append(" handed out:\n").append(handedOut);
+        } else {
+            text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
+        }
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
+    }
+
+    /** @return what the holder of {@code block} says of the block it handed out at {@code address}, or null */
+    private static String handedOutHistory(BlockRecord block, long address) {
+        BlockHolder holder = block.owner;
+        HandedOutBlocks handedOut = holder == null ? null : holder.handedOut();
+        return handedOut == null ? null : handedOut.historyAt(block.address, address);
     }
 
     /**
@@ -386,7 +404,7 @@ public final class SanitizerReports {
         if (site != null) {
             text.append(titleFrames(site)).append('\n');
         }
-        text.append("  ").append(what).append('\n').append(history);
+        text.append(what).append('\n').append(history);
         return summarize(kind, address, text, "", site, place);
     }
 
