@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
 import org.malloc4j.internal.BlockHolder;
+import org.malloc4j.internal.HeapCore;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
 
@@ -302,13 +303,19 @@ public final class BumpArena implements Arena {
      *     a block its free pushed out of quarantine was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the arena is closed and every block
      *     given back all the same
-     * @throws IllegalStateException if this arena is already closed
+     * @throws IllegalStateException if this arena is already closed, or a slice of it is being
+     *     accessed by a downcall at this moment; nothing changes then (and {@link Heap#close()}
+     *     leaves this arena and the heap open)
      * @throws WrongThreadException if the caller is not the thread that made this arena
      */
     @Override
     public void close() {
         checkUsable();
-        inner.close();
+        try {
+            inner.close();
+        } catch (IllegalStateException inUseByADowncall) {
+            throw HeapCore.closeWhileInUseByADowncall("this BumpArena", inUseByADowncall);
+        }
         release();
     }
 

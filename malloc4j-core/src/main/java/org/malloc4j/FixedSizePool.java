@@ -727,7 +727,8 @@ public final class FixedSizePool implements AutoCloseable {
             if (pageBytes > Heap.MAX_BLOCK_BYTE_SIZE) {
                 // A page is one block of the heap, aligned to its size rounded up to a power of
                 // two: larger, it could never be allocated, and the first allocate() would fail.
-                throw new IllegalArgumentException("a page of " + perPage + " blocks of " + stride + " bytes ("
+                throw new IllegalArgumentException("a page of " + perPage + (perPage == 1 ? " block" : " blocks") + " of "
+                        + stride + " bytes ("
                         + blockByteSize + " rounded up to the alignment) is " + pageBytes + " bytes, more than the "
                         + Heap.MAX_BLOCK_BYTE_SIZE + " bytes of the largest block a heap hands out"
                         + " (Heap.MAX_BLOCK_BYTE_SIZE): blockByteSize=" + blockByteSize + ", blockByteAlignment="

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.internal.BlockHolder;
+import org.malloc4j.internal.HeapCore;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
 
@@ -149,7 +150,11 @@ final class HeapScope implements Arena {
         if (closed) {
             throw alreadyClosed();
         }
-        inner.close();
+        try {
+            inner.close();
+        } catch (IllegalStateException inUseByADowncall) {
+            throw HeapCore.closeWhileInUseByADowncall("this scope", inUseByADowncall);
+        }
         release();
     }
 

@@ -514,6 +514,35 @@ class FaultInjectionTest {
         }
     }
 
+    /**
+     * Bug: a request no heap can ever grant failed with "failure injected" when the policy's count
+     * fell on it, hiding why it can never succeed, and it used up a count.
+     */
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void aRequestLargerThanAnyBlockFailsForThatReasonAndIsNotCounted(CheckMode mode) {
+        FaultInjection faults = FaultInjection.everyNth(2);
+        try (Heap heap = heap(mode, faults)) {
+            long first = heap.mallocAddress(16);                                      // request 1
+            for (int i = 0; i < 3; i++) {
+                HeapExhaustedError e = assertThrows(HeapExhaustedError.class,
+                        () -> heap.mallocAddress(Heap.MAX_BLOCK_BYTE_SIZE + 1));        // not counted
+                assertFalse(e.getMessage().contains("injected"), e.getMessage());
+                assertTrue(e.getMessage().contains(Long.toString(Heap.MAX_BLOCK_BYTE_SIZE)), e.getMessage());
+            }
+            assertEquals(0, faults.injectedFailures());
+            assertThrows(HeapExhaustedError.class, () -> heap.malloc(16));            // request 2 fails
+            assertEquals(1, faults.injectedFailures());
+            MemorySegment block = heap.malloc(8);                                     // request 3
+            assertSame(MemorySegment.NULL, heap.tryRealloc(block, 1L << 50));       // not counted
+            assertEquals(1, faults.injectedFailures());
+            assertThrows(HeapExhaustedError.class, () -> heap.malloc(16));            // request 4 fails
+            assertEquals(2, faults.injectedFailures());
+            heap.free(block);
+            heap.freeAddress(first);
+        }
+    }
+
     @Test
     void anInjectedFailureSaysSo() {
         try (Heap heap = heap(CheckMode.FAST, FaultInjection.firstN(1))) {

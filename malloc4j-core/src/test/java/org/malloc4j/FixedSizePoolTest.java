@@ -483,6 +483,9 @@ class FixedSizePoolTest {
                 + " 140737488355328 bytes, more than the 70368744177664 bytes of the largest block a heap hands out"
                 + " (Heap.MAX_BLOCK_BYTE_SIZE): blockByteSize=35184372088832, blockByteAlignment=16,"
                 + " blocksPerPage=4", e.getMessage());
+        IllegalArgumentException one = assertThrows(IllegalArgumentException.class,
+                () -> FixedSizePool.builder(HEAP, (1L << 46) + 16).blocksPerPage(1).build());
+        assertTrue(one.getMessage().startsWith("a page of 1 block of "), one.getMessage());
         assertEquals(live, HEAP.stats().liveBlocks());
         try (FixedSizePool pool = FixedSizePool.builder(HEAP, 64).build()) {
             pool.free(pool.allocate());

@@ -134,4 +134,38 @@ class FreeDuringDowncallTest {
             assertEquals(0, heap.stats().liveBlocks());
         }
     }
+    /**
+     * Bug: closing a scope or a bump arena whose segment a downcall uses threw the JDK's own
+     * "Session is acquired by 1 clients", which names neither the scope nor what to do.
+     */
+    @Test
+    void closingAScopeOrBumpArenaADowncallUsesSaysSoAndChangesNothing() throws Throwable {
+        try (Heap heap = Heap.builder().name("fast").build()) {
+            java.lang.foreign.Arena scope = heap.newScope();
+            MemorySegment scoped = scope.allocate(64);
+            Downcalls.whileHeldByADowncall(scoped, () -> {
+                IllegalStateException refused = assertThrows(IllegalStateException.class, scope::close);
+                assertTrue(refused.getMessage().startsWith("this scope is not closed: a downcall is using one of its"
+                        + " segments; nothing changed, so close it again after the downcall returns"),
+                        refused.getMessage());
+                assertTrue(scope.scope().isAlive());
+            });
+            scoped.set(JAVA_BYTE, 0, (byte) 7);
+            scope.close();
+            assertEquals(0, heap.stats().liveBlocks());
+
+            BumpArena arena = BumpArena.ofConfined(heap);
+            MemorySegment slice = arena.allocate(64);
+            Downcalls.whileHeldByADowncall(slice, () -> {
+                IllegalStateException refused = assertThrows(IllegalStateException.class, arena::close);
+                assertTrue(refused.getMessage().startsWith("this BumpArena is not closed: a downcall"),
+                        refused.getMessage());
+                assertEquals(false, arena.isClosed());
+            });
+            slice.set(JAVA_BYTE, 0, (byte) 7);
+            arena.close();
+            assertTrue(arena.isClosed());
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
 }

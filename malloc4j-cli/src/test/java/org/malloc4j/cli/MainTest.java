@@ -140,6 +140,16 @@ class MainTest {
         assertTrue(unknown.err().contains("unknown allocator 'dlmalloc'"), unknown.err());
     }
 
+    @Test
+    void aFolderWithNoTraceIsAUsageError() throws IOException {
+        Path empty = java.nio.file.Files.createDirectories(dir.resolve("no-traces-here"));
+        Run run = run("replay", empty.toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().contains("no *.rep or *.rep.gz trace in folder"), run.err());
+        Run help = run("replay", "--help");
+        assertTrue(help.out().replaceAll("\\s+", " ").contains("a folder with no trace in it"), help.out());
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         ",            | --allocator names no allocator",

@@ -1004,7 +1004,15 @@ final class CheckedAllocator implements Allocator {
     }
 
     private boolean injectFault(long byteSize) {
-        return faults != null && faults.shouldFail(byteSize);
+        return faults != null && isGrantable(byteSize) && faults.shouldFail(byteSize);
+    }
+
+    /**
+     * A request larger than any block a heap hands out fails for that reason, whatever the policy:
+     * an injected failure would hide why it can never succeed, and it is no request the policy counts.
+     */
+    private static boolean isGrantable(long byteSize) {
+        return byteSize <= SpanAllocator.MAX_REQUEST;
     }
 
     /**
@@ -1020,7 +1028,7 @@ final class CheckedAllocator implements Allocator {
         try {
             address = request.getAsLong();
         } finally {
-            if (address == 0 && byteSize > 0 && faults != null) {
+            if (address == 0 && byteSize > 0 && faults != null && isGrantable(byteSize)) {
                 faults.failedAnyway(byteSize);
             }
         }

@@ -2162,6 +2162,17 @@ public final class HeapCore implements Allocator {
                 + " it stays live and unchanged; free or resize it after the downcall returns");
     }
 
+    /**
+     * What closing a scope or bump arena throws when the JDK refused to close its arena because a
+     * downcall is using one of its segments: the JDK's own message names no holder and no remedy.
+     *
+     * @param holder how the holder is named: {@code "this scope"}
+     */
+    public static IllegalStateException closeWhileInUseByADowncall(String holder, IllegalStateException refusal) {
+        return new IllegalStateException(holder + " is not closed: a downcall is using one of its segments;"
+                + " nothing changed, so close it again after the downcall returns", refusal);
+    }
+
     /** What {@link #close()} throws when a downcall is using memory of the heap it closed. */
     static IllegalStateException inUseByADowncall(String name, long leftMapped) {
         return new IllegalStateException("heap '" + name + "' is closed, but a downcall is using its memory: "

@@ -56,7 +56,9 @@ import org.opentest4j.TestAbortedException;
  *       is verified with {@link Heap#check()} (in a checked mode a damaged redzone or a write into
  *       a freed block fails the test with the sanitizer's report), then checked for leaks: if any
  *       block is still live, the test fails with an {@link AssertionError} whose message is the
- *       {@link LeakReport} text, naming each leaked block's size and allocation stack. In
+ *       {@link LeakReport} text, naming each leaked block's size and allocation stack (the
+ *       stack ends at the test's own frames: JUnit's, reflection's and the launcher's below them
+ *       are left out). In
  *       {@link CheckMode#FAST} mode the heap records no allocation sites, so the message gives the
  *       count and bytes only. The report appears in the failure alone: the heap is built with
  *       {@link Heap.Builder#leakReportAtClose(boolean) leakReportAtClose(false)}, so its close does
@@ -727,7 +729,8 @@ public final class Malloc4jExtension
     }
 
     /** Appends {@code frames} as the heap's reports number them; a thread with none (a native thread's) says so. */
-    private static void appendFrames(StringBuilder text, List<StackTraceElement> frames, String indent) {
+    private static void appendFrames(StringBuilder text, List<StackTraceElement> allFrames, String indent) {
+        List<StackTraceElement> frames = RunnerFrames.cut(allFrames);
         if (frames.isEmpty()) {
             text.append(indent).append("(no frames outside malloc4j)\n");
         }
@@ -902,12 +905,12 @@ public final class Malloc4jExtension
                 } else if (leaks.blocks() < stats.liveBlocks()) {
                     message.append("(sampled mode: ").append(leaks.blocks()).append(" of them have a recorded site)\n");
                 }
-                message.append(leaks.text());
+                message.append(RunnerFrames.cut(leaks.text()));
             }
             case FULL -> message.append(leaks.isEmpty()
                     ? "(none was live any more when their allocation sites were read: a thread the test left "
                             + "running is freeing blocks of the heap)"
-                    : leaks.text());
+                    : RunnerFrames.cut(leaks.text()));
         }
         return message.toString();
     }
@@ -1063,7 +1066,7 @@ public final class Malloc4jExtension
             leaksReported = true;
             LeakReport leaks = heap.leaks();
             if (!leaks.isEmpty()) {
-                System.err.println(leaks.text());
+                System.err.println(RunnerFrames.cut(leaks.text()));
             }
         }
 

@@ -529,6 +529,9 @@ class Malloc4jExtensionTest {
         assertTrue(message.contains("Direct leak of 48 byte(s) in 1 object(s) allocated from:\n"
                 + "    #0 " + sample + ".allocateTheLeakyBuffer(Malloc4jExtensionTest.java:"), message);
         assertTrue(message.contains("    #1 " + sample + ".leaksOneBlock(Malloc4jExtensionTest.java:"), message);
+        // The runner's frames below the test's (JUnit, reflection) are left out: the test's are the last.
+        assertTrue(message.contains(".leaksOneBlock(Malloc4jExtensionTest.java:") && !message.contains("    #2 "),
+                message);
         assertTrue(message.contains("SUMMARY: malloc4j: 48 byte(s) leaked in 1 allocation(s)."), message);
 
         assertSucceeded(results, "freesEverything");
