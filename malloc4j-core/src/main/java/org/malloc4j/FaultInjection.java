@@ -16,8 +16,8 @@ import org.malloc4j.internal.StackCapture;
  *
  * <p>Every policy counts allocation requests (malloc, calloc, aligned malloc, and realloc to a
  * non-zero size, whether or not the block would move) and is thread-safe. A request for more than
- * {@link Heap#MAX_BLOCK_BYTE_SIZE} bytes is not counted: it fails as it always does, saying why it
- * can never succeed, rather than with an injected failure. So an injected failure
+ * {@link Heap#MAX_BLOCK_BYTE_SIZE} bytes, or aligned to more, is not counted: it fails as it always
+ * does, saying why it can never succeed, rather than with an injected failure. So an injected failure
  * can fail a realloc that real exhaustion never fails, one that would have resized the block in
  * place, as C's {@code realloc} may fail for any size. {@code free} never fails.
  *

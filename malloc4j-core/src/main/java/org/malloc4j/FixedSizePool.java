@@ -385,8 +385,10 @@ public final class FixedSizePool implements AutoCloseable {
                     return null;
                 }
                 int index = (int) (offset / stride);
-                // Full mode records every take: no record, no block was ever handed out there.
-                return page.recordOf(index) == null && !sampled ? null : history(page, index);
+                // Never handed out: no block of the pool starts there. Full mode records every
+                // take, so a block without a record there was never taken either.
+                return !page.wasHandedOut(index) || page.recordOf(index) == null && !sampled
+                        ? null : history(page, index);
             } finally {
                 unlock();
             }

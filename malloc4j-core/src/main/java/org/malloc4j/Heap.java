@@ -685,6 +685,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     written after its free ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}, or
      *     {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} for its redzones); the heap is
      *     closed all the same, and the first report is thrown with the others suppressed
+     * @throws RuntimeException what a cleanup action attached to a segment of a scope or arena
+     *     threw as this closed it (the first, when several did; the reports above ride along
+     *     suppressed): the scope or arena, and the heap, are closed all the same
      */
     @Override
     public void close() {
@@ -717,6 +720,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         java.util.List<String> otherThreads = new java.util.ArrayList<>();
         java.util.List<String> inUse = new java.util.ArrayList<>();
         MemoryMisuseException damage = null;
+        RuntimeException cleanupFailed = null;
         for (AutoCloseable dependent : toClose) {
             try {
                 // One its own thread closed meanwhile needs nothing more.
@@ -728,7 +732,12 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                 damage = SanitizerReports.combine(damage, e);
             } catch (Exception e) {
                 if (isClosed(dependent)) {
+                    // It closed and gave its blocks back, but a cleanup action attached to one of
+                    // its segments threw: thrown once the heap is closed.
                     dependents.remove(dependent);
+                    if (cleanupFailed == null && e instanceof RuntimeException thrown) {
+                        cleanupFailed = thrown;
+                    }
                 } else {
                     // The JDK refuses to close an arena while a downcall holds a segment of it.
                     inUse.add(dependent.toString());
@@ -749,16 +758,30 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             core.close();
         } catch (MemoryMisuseException e) {
             // Damage found in quarantine at the close of the core: found after the dependents'.
-            throw SanitizerReports.combine(damage, e);
+            throw withCleanupFailure(SanitizerReports.combine(damage, e), cleanupFailed);
         } catch (RuntimeException e) {
             if (damage != null) {
                 e.addSuppressed(damage);
             }
-            throw e;
+            throw withCleanupFailure(e, cleanupFailed);
+        }
+        if (cleanupFailed != null) {
+            if (damage != null) {
+                cleanupFailed.addSuppressed(damage);
+            }
+            throw cleanupFailed;
         }
         if (damage != null) {
             throw damage;
         }
+    }
+
+    /** @return {@code thrown}, with {@code cleanupFailed} (what a dependent's cleanup action threw, or null) suppressed */
+    private static RuntimeException withCleanupFailure(RuntimeException thrown, RuntimeException cleanupFailed) {
+        if (cleanupFailed != null) {
+            thrown.addSuppressed(cleanupFailed);
+        }
+        return thrown;
     }
 
     /**

@@ -130,6 +130,8 @@ final class HeapScope implements Arena {
      *     accessed by a downcall at this moment; nothing changes then (and {@link Heap#close()}
      *     leaves this scope and the heap open)
      * @throws WrongThreadException if this scope is confined and the caller is not its owner
+     * @throws RuntimeException what a cleanup action attached to one of its segments threw (with
+     *     a report above suppressed): the scope is closed and every block freed all the same
      */
     @Override
     public void close() {
@@ -152,8 +154,8 @@ final class HeapScope implements Arena {
         }
         try {
             inner.close();
-        } catch (IllegalStateException inUseByADowncall) {
-            throw HeapCore.closeWhileInUseByADowncall("this scope", inUseByADowncall);
+        } catch (RuntimeException | Error e) {
+            throw HeapCore.closeFailed(inner, "this scope", e, this::release);
         }
         release();
     }

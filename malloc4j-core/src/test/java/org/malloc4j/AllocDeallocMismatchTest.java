@@ -157,6 +157,25 @@ class AllocDeallocMismatchTest {
         }
     }
 
+    /** Bug: in sampled mode a slot the pool never handed out was reported as a block it handed out. */
+    @Test
+    void aSlotThePoolNeverHandedOutIsNoBlockItHandedOutInSampledModeEither() {
+        try (Heap sampled = Heap.builder().name("sampled").checkMode(CheckMode.SAMPLED).sampleInterval(1).build();
+                FixedSizePool pool = FixedSizePool.builder(sampled, 48).blocksPerPage(4).build()) {
+            MemorySegment first = pool.allocate();
+            MemorySegment taken = takeTheSecondNode(pool);
+            long stride = taken.address() - first.address();
+            MemorySegment neverTaken = MemorySegment.ofAddress(taken.address() + stride);
+            MemoryMisuseException slot = assertThrows(MemoryMisuseException.class, () -> sampled.free(neverTaken));
+            assertTrue(!slot.getMessage().contains("handed out:"), slot.getMessage());
+            MemoryMisuseException block = assertThrows(MemoryMisuseException.class, () -> sampled.free(taken));
+            assertTrue(block.getMessage().contains("handed out:\nallocated by thread"), block.getMessage());
+            assertTrue(block.getMessage().contains("takeTheSecondNode"), block.getMessage());
+            pool.free(first);
+            pool.free(taken);
+        }
+    }
+
     private static MemorySegment takeTheFirstNode(FixedSizePool pool) {
         return pool.allocate();
     }

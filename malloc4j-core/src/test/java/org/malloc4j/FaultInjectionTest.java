@@ -530,6 +530,9 @@ class FaultInjectionTest {
                 assertFalse(e.getMessage().contains("injected"), e.getMessage());
                 assertTrue(e.getMessage().contains(Long.toString(Heap.MAX_BLOCK_BYTE_SIZE)), e.getMessage());
             }
+            HeapExhaustedError aligned = assertThrows(HeapExhaustedError.class,
+                    () -> heap.mallocAligned(16, Heap.MAX_BLOCK_BYTE_SIZE << 1));        // not counted
+            assertFalse(aligned.getMessage().contains("injected"), aligned.getMessage());
             assertEquals(0, faults.injectedFailures());
             assertThrows(HeapExhaustedError.class, () -> heap.malloc(16));            // request 2 fails
             assertEquals(1, faults.injectedFailures());

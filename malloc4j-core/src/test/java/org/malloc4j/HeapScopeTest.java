@@ -273,4 +273,41 @@ class HeapScopeTest {
             assertEquals(0, heap.stats().liveBlocks());
         }
     }
+    /**
+     * Bug: a cleanup action attached to a segment of a scope or bump arena that threw left the
+     * holder's blocks live for good: its JDK arena had closed, so every later close failed, and so
+     * did the heap's, which kept all its memory.
+     */
+    @Test
+    void aCleanupActionThatThrowsStillFreesTheHoldersBlocksAndLetsTheHeapClose() {
+        Heap heap = Heap.builder().name("cleanup").build();
+        Arena scope = heap.newScope();
+        scope.allocate(64).reinterpret(64, scope, ignored -> {
+            throw new IllegalStateException("scope cleanup failed");
+        });
+        IllegalStateException fromScope = assertThrows(IllegalStateException.class, scope::close);
+        assertEquals("scope cleanup failed", fromScope.getMessage());
+        assertEquals(0, heap.stats().liveBlocks(), "the scope's block is freed all the same");
+        IllegalStateException again = assertThrows(IllegalStateException.class, scope::close);
+        assertTrue(again.getMessage().startsWith("already closed"), again.getMessage());
+
+        BumpArena arena = BumpArena.ofConfined(heap);
+        arena.allocate(64).reinterpret(64, arena, ignored -> {
+            throw new IllegalArgumentException("arena cleanup failed");
+        });
+        IllegalArgumentException fromArena = assertThrows(IllegalArgumentException.class, arena::close);
+        assertEquals("arena cleanup failed", fromArena.getMessage());
+        assertTrue(arena.isClosed());
+        assertEquals(0, heap.stats().liveBlocks(), "the arena's chunk is given back all the same");
+
+        // Closed by the heap: the heap closes, then says what the cleanup threw.
+        Arena left = heap.newScope();
+        left.allocate(32).reinterpret(32, left, ignored -> {
+            throw new IllegalStateException("left open, cleanup failed");
+        });
+        IllegalStateException fromHeap = assertThrows(IllegalStateException.class, heap::close);
+        assertEquals("left open, cleanup failed", fromHeap.getMessage());
+        assertTrue(heap.isClosed());
+        assertEquals(0, heap.stats().committedBytes());
+    }
 }

@@ -668,6 +668,28 @@ class MisuseCatalogueTest {
             assertStillUsable(heap, 0);
         }
 
+        /** A growing array pushing a damaged block out of quarantine is named, not a realloc the program never made. */
+        @Test
+        void theReportOfABlockAGrowingArrayPushesOutOfQuarantineNamesTheArray() {
+            heap.close();
+            heap = fullHeap("catalogue", ONE_SMALL_BLOCK);
+            NativeLongArray array = new NativeLongArray(heap, 2);
+            long dangling = allocateTheRawBuffer(heap, SIZE);
+            freeTheRawBuffer(heap, dangling);
+            poke(dangling, SCRIBBLE);
+            array.add(1);
+            array.add(2);
+
+            MemoryMisuseException e = misuse(() -> array.add(3));
+            assertContains(e.getMessage(), "pushed out as a NativeLongArray resized 0x");
+            assertContains(e.getMessage(), "which changed nothing: it is as it was");
+            assertEquals(2, array.size());
+            array.add(3);
+            assertEquals(3, array.get(2));
+            array.close();
+            assertStillUsable(heap, 0);
+        }
+
         /**
          * Bug: a live block written before and after was reported for the write before only, and its
          * redzones were both put back, so the write after was never reported.

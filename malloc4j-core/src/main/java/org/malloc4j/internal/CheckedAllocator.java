@@ -145,12 +145,12 @@ final class CheckedAllocator implements Allocator {
             throw new IllegalArgumentException("byteAlignment must be a positive power of two: " + byteAlignment);
         }
         prepare(byteSize);
-        if (injectFault(byteSize)) {
+        if (injectFault(byteSize, byteAlignment)) {
             return injectedFailure(byteSize, byteAlignment, throwing);
         }
         // The fast core serves an alignment of 16 bytes or less as a malloc, which it may sample itself.
         boolean sampled = (byteAlignment > REDZONE || !fastCoreSamples()) && sample();
-        return settled(byteSize, () -> sampled
+        return settled(byteSize, byteAlignment, () -> sampled
                 ? allocateChecked(byteSize, alignedFront(byteAlignment), byteAlignment, false, throwing)
                 : fast.mallocAligned(byteSize, byteAlignment, throwing));
     }
@@ -181,8 +181,9 @@ final class CheckedAllocator implements Allocator {
         if (overflow != null) {
             throw overflow;
         }
-        release(quarantine.makeRoom(block.span), pushedOut("by the realloc of", address,
-                "which changed nothing: that block is live as it was"));
+        release(quarantine.makeRoom(block.span), resizer != null
+                ? pushedOut("as " + resizer.name() + " resized", address, "which changed nothing: it is as it was")
+                : pushedOut("by the realloc of", address, "which changed nothing: that block is live as it was"));
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
@@ -1004,15 +1005,20 @@ final class CheckedAllocator implements Allocator {
     }
 
     private boolean injectFault(long byteSize) {
-        return faults != null && isGrantable(byteSize) && faults.shouldFail(byteSize);
+        return injectFault(byteSize, HeapCore.MIN_ALIGNMENT);
+    }
+
+    private boolean injectFault(long byteSize, long byteAlignment) {
+        return faults != null && isGrantable(byteSize, byteAlignment) && faults.shouldFail(byteSize);
     }
 
     /**
-     * A request larger than any block a heap hands out fails for that reason, whatever the policy:
-     * an injected failure would hide why it can never succeed, and it is no request the policy counts.
+     * A request larger, or more aligned, than any block a heap hands out fails for that reason,
+     * whatever the policy: an injected failure would hide why it can never succeed, and it is no
+     * request the policy counts.
      */
-    private static boolean isGrantable(long byteSize) {
-        return byteSize <= SpanAllocator.MAX_REQUEST;
+    private static boolean isGrantable(long byteSize, long byteAlignment) {
+        return byteSize <= SpanAllocator.MAX_REQUEST && byteAlignment <= SpanAllocator.MAX_REQUEST;
     }
 
     /**
@@ -1024,11 +1030,16 @@ final class CheckedAllocator implements Allocator {
      * @return what {@code request} returned
      */
     private long settled(long byteSize, LongSupplier request) {
+        return settled(byteSize, HeapCore.MIN_ALIGNMENT, request);
+    }
+
+    /** {@link #settled(long, LongSupplier)} of an aligned request */
+    private long settled(long byteSize, long byteAlignment, LongSupplier request) {
         long address = 0;
         try {
             address = request.getAsLong();
         } finally {
-            if (address == 0 && byteSize > 0 && faults != null && isGrantable(byteSize)) {
+            if (address == 0 && byteSize > 0 && faults != null && isGrantable(byteSize, byteAlignment)) {
                 faults.failedAnyway(byteSize);
             }
         }

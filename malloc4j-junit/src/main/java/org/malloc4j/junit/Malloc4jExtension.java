@@ -56,9 +56,10 @@ import org.opentest4j.TestAbortedException;
  *       is verified with {@link Heap#check()} (in a checked mode a damaged redzone or a write into
  *       a freed block fails the test with the sanitizer's report), then checked for leaks: if any
  *       block is still live, the test fails with an {@link AssertionError} whose message is the
- *       {@link LeakReport} text, naming each leaked block's size and allocation stack (the
- *       stack ends at the test's own frames: JUnit's, reflection's and the launcher's below them
- *       are left out). In
+ *       {@link LeakReport} text, naming each leaked block's size and allocation stack. Each stack
+ *       of a report the extension fails a test with, a leak's or a misuse's, ends at the last
+ *       frame of the test's class; JUnit's, reflection's, the extension's and the launcher's below
+ *       it are left out. In
  *       {@link CheckMode#FAST} mode the heap records no allocation sites, so the message gives the
  *       count and bytes only. The report appears in the failure alone: the heap is built with
  *       {@link Heap.Builder#leakReportAtClose(boolean) leakReportAtClose(false)}, so its close does
@@ -279,7 +280,8 @@ public final class Malloc4jExtension
         if (faults != null) {
             builder.faultInjection(faults);
         }
-        return new TestHeap(builder.build(), faults, context.getUniqueId(), context.getRoot().getStore(NAMESPACE));
+        return new TestHeap(builder.build(), faults, context.getUniqueId(), testClassName(context),
+                context.getRoot().getStore(NAMESPACE));
     }
 
     /** @return {@code "Class.method(Params)"}, or {@code "Class.method [2] args"} for an invocation of a template */
@@ -612,6 +614,8 @@ public final class Malloc4jExtension
             }
         }
         if (!problems.isEmpty()) {
+            String testClass = testClassName(context);
+            problems.replaceAll(problem -> RunnerFrames.cut(problem, testClass));
             Throwable first = problems.get(0);
             problems.subList(1, problems.size()).forEach(first::addSuppressed);
             if (first instanceof RuntimeException unchecked) {
@@ -619,6 +623,18 @@ public final class Malloc4jExtension
             }
             throw (AssertionError) first;
         }
+    }
+
+    /**
+     * @return the binary name of the outermost class of the test's class, whose frames a report's
+     *     stacks keep ({@link RunnerFrames}), or null if the test has no class
+     */
+    private static String testClassName(ExtensionContext context) {
+        Class<?> type = context.getTestClass().orElse(null);
+        while (type != null && type.getEnclosingClass() != null) {
+            type = type.getEnclosingClass();
+        }
+        return type == null ? null : type.getName();
     }
 
     /** Whether this test compares the global heap's leaks: it is checked and no annotation says no. */
@@ -729,8 +745,7 @@ public final class Malloc4jExtension
     }
 
     /** Appends {@code frames} as the heap's reports number them; a thread with none (a native thread's) says so. */
-    private static void appendFrames(StringBuilder text, List<StackTraceElement> allFrames, String indent) {
-        List<StackTraceElement> frames = RunnerFrames.cut(allFrames);
+    private static void appendFrames(StringBuilder text, List<StackTraceElement> frames, String indent) {
         if (frames.isEmpty()) {
             text.append(indent).append("(no frames outside malloc4j)\n");
         }
@@ -905,12 +920,12 @@ public final class Malloc4jExtension
                 } else if (leaks.blocks() < stats.liveBlocks()) {
                     message.append("(sampled mode: ").append(leaks.blocks()).append(" of them have a recorded site)\n");
                 }
-                message.append(RunnerFrames.cut(leaks.text()));
+                message.append(leaks.text());
             }
             case FULL -> message.append(leaks.isEmpty()
                     ? "(none was live any more when their allocation sites were read: a thread the test left "
                             + "running is freeing blocks of the heap)"
-                    : RunnerFrames.cut(leaks.text()));
+                    : leaks.text());
         }
         return message.toString();
     }
@@ -930,6 +945,8 @@ public final class Malloc4jExtension
         final FaultInjection faults;
         /** Which dynamic tests left blocks live in the heap, when the test is a {@code @TestFactory}. */
         final DynamicTestLeaks dynamicTests;
+        /** The test's outermost class, whose frames the reports' stacks keep ({@link RunnerFrames}); null for none. */
+        private final String testClass;
         /** The store of the whole test run, which keeps the heap for closing again if its close throws. */
         private final ExtensionContext.Store runStore;
         /** Why the last close threw. */
@@ -939,9 +956,10 @@ public final class Malloc4jExtension
         /** Whether the leaks were reported: by the test's failure, or on standard error once the heap closed. */
         private boolean leaksReported;
 
-        TestHeap(Heap heap, FaultInjection faults, String testId, ExtensionContext.Store runStore) {
+        TestHeap(Heap heap, FaultInjection faults, String testId, String testClass, ExtensionContext.Store runStore) {
             this.heap = heap;
             this.faults = faults;
+            this.testClass = testClass;
             // The heap is a test method's parameter: only the factory method or its dynamic tests can use it.
             this.dynamicTests = new DynamicTestLeaks(heap, testId,
                     "the factory method left them, or the code making its dynamic tests");
@@ -993,11 +1011,12 @@ public final class Malloc4jExtension
             if (misuse == null) {
                 return;
             }
-            failure.addSuppressed(misuse);
-            if (!List.of(failure.getSuppressed()).contains(misuse)) {
+            Throwable report = RunnerFrames.cut(misuse, testClass);
+            failure.addSuppressed(report);
+            if (!List.of(failure.getSuppressed()).contains(report)) {
                 System.err.println("Malloc4jExtension: the test of heap '" + heap.name() + "' failed with "
                         + failure + ", and Heap.check() found this too:");
-                misuse.printStackTrace();
+                report.printStackTrace();
             }
         }
 
@@ -1066,7 +1085,7 @@ public final class Malloc4jExtension
             leaksReported = true;
             LeakReport leaks = heap.leaks();
             if (!leaks.isEmpty()) {
-                System.err.println(RunnerFrames.cut(leaks.text()));
+                System.err.println(RunnerFrames.cut(leaks.text(), testClass));
             }
         }
 

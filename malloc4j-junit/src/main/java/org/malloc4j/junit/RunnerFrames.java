@@ -1,73 +1,129 @@
 package org.malloc4j.junit;
 
+import java.util.ArrayList;
 import java.util.List;
+import org.malloc4j.MemoryMisuseException;
 
 /**
- * The frames a test's allocation stack has below the test's own: JUnit's engine, reflection and the
- * launcher of the build tool or IDE. A heap records up to 24 frames a block, so a test's few frames
- * came followed by some twenty of the runner's in every report the extension printed; it leaves them
- * out. The frame that called into the test (the first frame of a stack) always stays.
+ * The frames a test's allocation stack has below the test's own: JUnit's engine, reflection, this
+ * extension and the launcher of the build tool or IDE. A heap records up to 24 frames a block, so
+ * a test's few frames came followed by some twenty of the runner's in every report the extension
+ * printed; it leaves them out.
+ *
+ * <p>A stack that passes through the test class keeps every frame up to the last of the test
+ * class's (its test method, under lambdas and JUnit's own {@code assertDoesNotThrow}); one that
+ * does not (a thread the test started, a shared helper's) keeps its frames up to the first of the
+ * runner's. The first frame always stays.
  */
 final class RunnerFrames {
-    /** Where the runner's classes live: JUnit, reflection, and the launchers that start JUnit. */
+    /** Where the runner's classes live: JUnit, reflection, this extension, and the launchers that start JUnit. */
     private static final List<String> RUNNER_PACKAGES = List.of("org.junit.", "jdk.internal.reflect.",
-            "java.lang.reflect.", "org.apache.maven.surefire.", "org.gradle.", "com.intellij.rt.",
-            "org.eclipse.jdt.internal.junit");
+            "java.lang.reflect.", "org.malloc4j.junit.", "org.apache.maven.surefire.", "org.gradle.",
+            "com.intellij.rt.", "org.eclipse.jdt.internal.junit");
 
     private RunnerFrames() {
     }
 
-    /** @return {@code frames} up to the first frame of the runner after the first frame */
-    static List<StackTraceElement> cut(List<StackTraceElement> frames) {
-        for (int i = 1; i < frames.size(); i++) {
-            if (isRunner(frames.get(i).getClassName())) {
-                return frames.subList(0, i);
-            }
+    /**
+     * @param testClass the binary name of the test class, or null if not known
+     * @return {@code frames} without the runner's
+     */
+    static List<StackTraceElement> cut(List<StackTraceElement> frames, String testClass) {
+        List<String> classes = new ArrayList<>(frames.size());
+        for (StackTraceElement frame : frames) {
+            classes.add(frame.getClassName());
         }
-        return frames;
+        return frames.subList(0, kept(classes, testClass));
     }
 
     /**
-     * @return a report's text with the runner's frames left out of each stack it lists: the lines
-     *     {@code "    #N frame"} from the first of the runner's (after a stack's first) to the
-     *     stack's end
+     * @return a report's text with the runner's frames left out of each stack it lists: a stack is
+     *     a run of lines {@code "    #N frame"}
      */
-    static String cut(String report) {
+    static String cut(String report, String testClass) {
         StringBuilder text = new StringBuilder(report.length());
-        boolean cutting = false;
+        List<String> stack = new ArrayList<>();
+        List<String> classes = new ArrayList<>();
         for (String line : report.split("\n", -1)) {
             String frame = frameOf(line);
-            if (frame == null) {
-                cutting = false;
-            } else if (!cutting && !line.trim().startsWith("#0 ") && isRunner(classAndMethod(frame))) {
-                cutting = true;
+            if (frame != null) {
+                stack.add(line);
+                classes.add(classOf(frame));
+                continue;
             }
-            if (!cutting) {
-                text.append(line).append('\n');
+            appendKept(text, stack, classes, testClass);
+            text.append(line).append('\n');
+        }
+        appendKept(text, stack, classes, testClass);
+        // split kept the text's end: the last line gained a newline it did not have.
+        return text.substring(0, text.length() - 1);
+    }
+
+    /**
+     * @return a copy of a report the extension fails a test with (an {@link AssertionError} or a
+     *     {@link MemoryMisuseException}, and those suppressed in it) with the runner's frames left
+     *     out of its text; any other throwable as it is
+     */
+    static Throwable cut(Throwable problem, String testClass) {
+        Throwable copy;
+        if (problem.getClass() == AssertionError.class) {
+            copy = new AssertionError(cut(problem.getMessage(), testClass), problem.getCause());
+        } else if (problem.getClass() == MemoryMisuseException.class) {
+            MemoryMisuseException misuse = (MemoryMisuseException) problem;
+            copy = new MemoryMisuseException(misuse.kind(), misuse.address(), cut(misuse.getMessage(), testClass));
+            copy.initCause(misuse.getCause());
+        } else {
+            return problem;
+        }
+        copy.setStackTrace(problem.getStackTrace());
+        for (Throwable suppressed : problem.getSuppressed()) {
+            copy.addSuppressed(cut(suppressed, testClass));
+        }
+        return copy;
+    }
+
+    private static void appendKept(StringBuilder text, List<String> stack, List<String> classes, String testClass) {
+        int kept = kept(classes, testClass);
+        for (int i = 0; i < kept; i++) {
+            text.append(stack.get(i)).append('\n');
+        }
+        stack.clear();
+        classes.clear();
+    }
+
+    /** @return how many of a stack's frames, given by class, to keep */
+    private static int kept(List<String> classes, String testClass) {
+        for (int i = classes.size() - 1; i >= 0 && testClass != null; i--) {
+            String name = classes.get(i);
+            if (name.equals(testClass) || name.startsWith(testClass + "$")) {
+                return i + 1;
             }
         }
-        // split kept the text's end: a text ending in a newline gained one more.
-        return text.substring(0, text.length() - 1);
+        for (int i = 1; i < classes.size(); i++) {
+            if (isRunner(classes.get(i))) {
+                return i;
+            }
+        }
+        return classes.size();
     }
 
     /** @return the frame a report's line lists ({@code "    #3 a.B.c(B.java:4)"}), or null */
     private static String frameOf(String line) {
         String trimmed = line.stripLeading();
-        if (!trimmed.startsWith("#")) {
-            return null;
-        }
         int space = trimmed.indexOf(' ');
-        if (space < 2 || !trimmed.substring(1, space).chars().allMatch(Character::isDigit)) {
+        if (!trimmed.startsWith("#") || space < 2 || !trimmed.substring(1, space).chars().allMatch(Character::isDigit)) {
             return null;
         }
         return trimmed.substring(space + 1);
     }
 
-    /** @return the class and method of a frame as {@link StackTraceElement#toString()} gives it, without loader or module */
-    private static String classAndMethod(String frame) {
+    /** @return the class of a frame as {@link StackTraceElement#toString()} gives it, without loader or module */
+    private static String classOf(String frame) {
         int paren = frame.indexOf('(');
-        String name = paren < 0 ? frame : frame.substring(0, paren);
-        return name.substring(name.lastIndexOf('/') + 1);
+        String method = paren < 0 ? frame : frame.substring(0, paren);
+        String qualified = method.substring(method.lastIndexOf('/') + 1);
+        int dot = qualified.lastIndexOf('.');
+        return dot < 0 ? qualified : qualified.substring(0, dot);
     }
 
     private static boolean isRunner(String className) {

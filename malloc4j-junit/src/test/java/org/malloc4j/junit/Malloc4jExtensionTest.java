@@ -597,8 +597,12 @@ class Malloc4jExtensionTest {
         assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
         assertTrue(e.getMessage().contains("0 bytes after the 32-byte region"), e.getMessage());
         assertTrue(e.getMessage().contains(".overflowsARawBlockAndNeverFreesIt("), e.getMessage());
+        // The report's stacks end at the test's frames, and the check's at the extension's: none of JUnit's.
+        assertFalse(e.getMessage().contains("org.junit."), e.getMessage());
         // the leak of the same block is reported too, as a suppressed failure
         assertEquals(1, overflow.getSuppressed().length);
+        assertFalse(overflow.getSuppressed()[0].getMessage().contains("org.junit."),
+                overflow.getSuppressed()[0].getMessage());
         assertTrue(overflow.getSuppressed()[0].getMessage().contains("Direct leak of 32 byte(s)"));
 
         Throwable afterFree = failure(results, "writesAfterFree");
