@@ -547,10 +547,11 @@ final class CheckedAllocator implements Allocator {
         }
     }
 
-    /** Gives blocks out of quarantine back to the core, reporting every one that was written to. */
+    /** How a report names a block that left quarantine for an allocation under the heap's limit, which then throws it. */
     private static final String LEFT_FOR_AN_ALLOCATION =
             "when it left quarantine to make room under the heap's limit for an allocation, which allocated nothing";
 
+    /** Gives blocks out of quarantine back to the core, reporting every one that was written to. */
     private void release(List<BlockRecord> blocks, String when) {
         MemoryMisuseException problem = null;
         for (BlockRecord block : blocks) {
