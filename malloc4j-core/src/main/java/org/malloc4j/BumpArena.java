@@ -91,6 +91,8 @@ public final class BumpArena implements Arena {
     private Mark topMark;
 
     private boolean closed;
+    /** While {@link #close()} closes the JDK arena, whose cleanup actions may call it again. */
+    private boolean closing;
 
     private BumpArena(Heap heap, long chunkByteSize) {
         this.heap = Objects.requireNonNull(heap, "heap");
@@ -313,12 +315,26 @@ public final class BumpArena implements Arena {
     @Override
     public void close() {
         checkUsable();
+        if (closing) {
+            // From a cleanup action this close runs: the JDK arena is closed, the blocks go back now.
+            release();
+            return;
+        }
+        closing = true;
         try {
             inner.close();
         } catch (RuntimeException | Error e) {
-            throw HeapCore.closeFailed(inner, "this BumpArena", e, this::release);
+            throw HeapCore.closeFailed(inner, "this BumpArena", e, this::releaseUnlessClosed);
+        } finally {
+            closing = false;
         }
-        release();
+        releaseUnlessClosed();
+    }
+
+    private void releaseUnlessClosed() {
+        if (!closed) {
+            release();
+        }
     }
 
     /**
@@ -399,7 +415,7 @@ public final class BumpArena implements Arena {
             throw HeapScope.wrongThread(owner);
         }
         if (closed) {
-            throw new IllegalStateException("already closed: this bump arena (by its close(), or its heap's)");
+            throw new AlreadyClosedException("already closed: this bump arena (by its close(), or its heap's)");
         }
     }
 

@@ -687,7 +687,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     closed all the same, and the first report is thrown with the others suppressed
      * @throws RuntimeException what a cleanup action attached to a segment of a scope or arena
      *     threw as this closed it (the first, when several did; the reports above ride along
-     *     suppressed): the scope or arena, and the heap, are closed all the same
+     *     suppressed), or an {@code Error} it threw: the scope or arena, and the heap, are closed
+     *     all the same. Where the heap stays open, or memory a downcall uses stays mapped, the
+     *     {@code IllegalStateException} above is thrown with this suppressed
      */
     @Override
     public void close() {
@@ -720,7 +722,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         java.util.List<String> otherThreads = new java.util.ArrayList<>();
         java.util.List<String> inUse = new java.util.ArrayList<>();
         MemoryMisuseException damage = null;
-        RuntimeException cleanupFailed = null;
+        Throwable cleanupFailed = null;
         for (AutoCloseable dependent : toClose) {
             try {
                 // One its own thread closed meanwhile needs nothing more.
@@ -730,13 +732,16 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             } catch (MemoryMisuseException e) {
                 // It closed, giving every block back, and found one damaged: reported once the heap is closed.
                 damage = SanitizerReports.combine(damage, e);
-            } catch (Exception e) {
+            } catch (AlreadyClosedException e) {
+                // Another thread closed it meanwhile.
+                dependents.remove(dependent);
+            } catch (Exception | Error e) {
                 if (isClosed(dependent)) {
                     // It closed and gave its blocks back, but a cleanup action attached to one of
                     // its segments threw: thrown once the heap is closed.
                     dependents.remove(dependent);
-                    if (cleanupFailed == null && e instanceof RuntimeException thrown) {
-                        cleanupFailed = thrown;
+                    if (cleanupFailed == null) {
+                        cleanupFailed = e;
                     }
                 } else {
                     // The JDK refuses to close an arena while a downcall holds a segment of it.
@@ -749,39 +754,41 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                     + (inUse.isEmpty() ? "" : " a downcall is using a segment of these, which stay open; close the "
                             + "heap again after it returns: " + inUse + (otherThreads.isEmpty() ? "" : ";"))
                     + (otherThreads.isEmpty() ? "" : " close these on their own threads first: " + otherThreads));
-            if (damage != null) {
-                notClosed.addSuppressed(damage);
-            }
-            throw notClosed;
+            throw (IllegalStateException) first(notClosed, cleanupFailed, damage);
         }
+        RuntimeException mappedStill = null;
         try {
             core.close();
         } catch (MemoryMisuseException e) {
             // Damage found in quarantine at the close of the core: found after the dependents'.
-            throw withCleanupFailure(SanitizerReports.combine(damage, e), cleanupFailed);
+            damage = SanitizerReports.combine(damage, e);
         } catch (RuntimeException e) {
-            if (damage != null) {
-                e.addSuppressed(damage);
-            }
-            throw withCleanupFailure(e, cleanupFailed);
+            // Closed, but memory a downcall uses stays mapped: first, as it asks for another close.
+            mappedStill = e;
         }
-        if (cleanupFailed != null) {
-            if (damage != null) {
-                cleanupFailed.addSuppressed(damage);
-            }
-            throw cleanupFailed;
+        Throwable failure = first(mappedStill, cleanupFailed, damage);
+        if (failure instanceof Error error) {
+            throw error;
         }
-        if (damage != null) {
-            throw damage;
+        if (failure != null) {
+            throw (RuntimeException) failure;
         }
     }
 
-    /** @return {@code thrown}, with {@code cleanupFailed} (what a dependent's cleanup action threw, or null) suppressed */
-    private static RuntimeException withCleanupFailure(RuntimeException thrown, RuntimeException cleanupFailed) {
-        if (cleanupFailed != null) {
-            thrown.addSuppressed(cleanupFailed);
+    /**
+     * @return the first of {@code failures} that is not null, with the later ones suppressed in
+     *     it, or null if all are null
+     */
+    private static Throwable first(Throwable... failures) {
+        Throwable first = null;
+        for (Throwable failure : failures) {
+            if (first == null) {
+                first = failure;
+            } else if (failure != null) {
+                first.addSuppressed(failure);
+            }
         }
-        return thrown;
+        return first;
     }
 
     /**
@@ -795,6 +802,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             dependent.close();
             return true;
         } catch (WrongThreadException e) {
+            if (isClosed(dependent)) {
+                // It closed: a cleanup action attached to one of its segments threw this.
+                throw e;
+            }
             return closeIfOwnerEnded(dependent);
         }
     }

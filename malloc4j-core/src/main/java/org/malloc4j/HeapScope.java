@@ -41,6 +41,8 @@ final class HeapScope implements Arena {
     private long[] blocks = new long[INITIAL_BLOCKS];
     private int blockCount;
     private boolean closed;
+    /** While {@link #close()} closes the JDK arena, whose cleanup actions may call it again. */
+    private boolean closing;
 
     private HeapScope(Heap heap, Arena inner, Thread owner, ReentrantLock lock) {
         this.heap = heap;
@@ -152,12 +154,26 @@ final class HeapScope implements Arena {
         if (closed) {
             throw alreadyClosed();
         }
+        if (closing) {
+            // From a cleanup action this close runs: the JDK arena is closed, the blocks go back now.
+            release();
+            return;
+        }
+        closing = true;
         try {
             inner.close();
         } catch (RuntimeException | Error e) {
-            throw HeapCore.closeFailed(inner, "this scope", e, this::release);
+            throw HeapCore.closeFailed(inner, "this scope", e, this::releaseUnlessClosed);
+        } finally {
+            closing = false;
         }
-        release();
+        releaseUnlessClosed();
+    }
+
+    private void releaseUnlessClosed() {
+        if (!closed) {
+            release();
+        }
     }
 
     /**
@@ -244,6 +260,6 @@ final class HeapScope implements Arena {
     }
 
     private static IllegalStateException alreadyClosed() {
-        return new IllegalStateException("already closed: this scope (by its close(), or its heap's)");
+        return new AlreadyClosedException("already closed: this scope (by its close(), or its heap's)");
     }
 }

@@ -310,4 +310,85 @@ class HeapScopeTest {
         assertTrue(heap.isClosed());
         assertEquals(0, heap.stats().committedBytes());
     }
+    /**
+     * Bug: an Error a cleanup action threw while the heap closed the scope escaped the heap's
+     * close half way: the other scopes and arenas stayed open, and the heap too.
+     */
+    @Test
+    void anErrorFromACleanupActionStillClosesEveryDependentAndTheHeap() {
+        Heap heap = Heap.builder().name("error").build();
+        Arena throwing = heap.newScope();
+        throwing.allocate(100).reinterpret(10, throwing, ignored -> {
+            throw new AssertionError("cleanup error");
+        });
+        Arena other = heap.newScope();
+        other.allocate(100);
+        BumpArena arena = BumpArena.ofConfined(heap);
+        arena.allocate(64);
+        AssertionError error = assertThrows(AssertionError.class, heap::close);
+        assertEquals("cleanup error", error.getMessage());
+        assertTrue(heap.isClosed());
+        assertFalse(other.scope().isAlive());
+        assertTrue(arena.isClosed());
+        assertEquals(0, heap.stats().committedBytes());
+    }
+
+    /** As Heap.close says: what a cleanup action threw comes first, the misuse reports suppressed in it. */
+    @Test
+    void aCleanupFailureIsThrownWithTheHeapsMisuseReportsSuppressed() {
+        Heap heap = Heap.builder().name("both").checkMode(CheckMode.FULL).leakReportAtClose(false).build();
+        Arena scope = heap.newScope();
+        scope.allocate(16).reinterpret(8, scope, ignored -> {
+            throw new IllegalArgumentException("cleanup failed");
+        });
+        MemorySegment leaked = heap.malloc(32);
+        MemorySegment.ofAddress(leaked.address()).reinterpret(40).set(JAVA_BYTE, 34, (byte) 1);
+        IllegalArgumentException failure = assertThrows(IllegalArgumentException.class, heap::close);
+        assertEquals("cleanup failed", failure.getMessage());
+        assertEquals(1, failure.getSuppressed().length);
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW,
+                ((MemoryMisuseException) failure.getSuppressed()[0]).kind());
+        assertTrue(heap.isClosed());
+    }
+
+    /**
+     * Bug: a scope, arena or heap closed from a cleanup action that its own close runs threw the
+     * JDK's bare "Already closed". The cleanup's close now gives the blocks back at once, and
+     * the close that ran it goes on.
+     */
+    @Test
+    void closingFromACleanupActionTheCloseRunsClosesQuietly() {
+        Heap heap = Heap.builder().name("reentrant").build();
+        Arena scope = heap.newScope();
+        scope.allocate(64).reinterpret(8, scope, ignored -> scope.close());
+        scope.close();
+        assertFalse(scope.scope().isAlive());
+        assertEquals(0, heap.stats().liveBlocks());
+        assertThrows(IllegalStateException.class, scope::close, "closed already");
+
+        BumpArena arena = BumpArena.ofConfined(heap);
+        arena.allocate(64).reinterpret(8, arena, ignored -> arena.close());
+        arena.close();
+        assertTrue(arena.isClosed());
+        assertEquals(0, heap.stats().liveBlocks());
+
+        Arena closesTheHeap = heap.newScope();
+        closesTheHeap.allocate(64).reinterpret(8, closesTheHeap, ignored -> heap.close());
+        closesTheHeap.close();
+        assertTrue(heap.isClosed());
+        assertEquals(0, heap.stats().committedBytes());
+    }
+
+    /** Bug: a WrongThreadException a cleanup action threw was taken for a confined scope of another thread, and dropped. */
+    @Test
+    void aWrongThreadExceptionFromACleanupActionIsThrownByTheHeapsClose() {
+        Heap heap = Heap.builder().name("wrong-thread").build();
+        Arena scope = heap.newScope();
+        scope.allocate(16).reinterpret(8, scope, ignored -> {
+            throw new WrongThreadException("from the cleanup");
+        });
+        WrongThreadException thrown = assertThrows(WrongThreadException.class, heap::close);
+        assertEquals("from the cleanup", thrown.getMessage());
+        assertTrue(heap.isClosed());
+    }
 }

@@ -280,7 +280,7 @@ public final class Malloc4jExtension
         if (faults != null) {
             builder.faultInjection(faults);
         }
-        return new TestHeap(builder.build(), faults, context.getUniqueId(), testClassName(context),
+        return new TestHeap(builder.build(), faults, context.getUniqueId(), testClassNames(context),
                 context.getRoot().getStore(NAMESPACE));
     }
 
@@ -614,8 +614,8 @@ public final class Malloc4jExtension
             }
         }
         if (!problems.isEmpty()) {
-            String testClass = testClassName(context);
-            problems.replaceAll(problem -> RunnerFrames.cut(problem, testClass));
+            Set<String> testClasses = testClassNames(context);
+            problems.replaceAll(problem -> RunnerFrames.cut(problem, testClasses));
             Throwable first = problems.get(0);
             problems.subList(1, problems.size()).forEach(first::addSuppressed);
             if (first instanceof RuntimeException unchecked) {
@@ -626,15 +626,21 @@ public final class Malloc4jExtension
     }
 
     /**
-     * @return the binary name of the outermost class of the test's class, whose frames a report's
-     *     stacks keep ({@link RunnerFrames}), or null if the test has no class
+     * @return the binary names of the outermost classes of the test's class and of the classes it
+     *     extends (a test method may be inherited), whose frames a report's stacks keep
+     *     ({@link RunnerFrames}); none if the test has no class
      */
-    private static String testClassName(ExtensionContext context) {
-        Class<?> type = context.getTestClass().orElse(null);
-        while (type != null && type.getEnclosingClass() != null) {
-            type = type.getEnclosingClass();
+    private static Set<String> testClassNames(ExtensionContext context) {
+        Set<String> names = new java.util.LinkedHashSet<>();
+        for (Class<?> type = context.getTestClass().orElse(null); type != null && type != Object.class;
+                type = type.getSuperclass()) {
+            Class<?> outermost = type;
+            while (outermost.getEnclosingClass() != null) {
+                outermost = outermost.getEnclosingClass();
+            }
+            names.add(outermost.getName());
         }
-        return type == null ? null : type.getName();
+        return names;
     }
 
     /** Whether this test compares the global heap's leaks: it is checked and no annotation says no. */
@@ -945,8 +951,8 @@ public final class Malloc4jExtension
         final FaultInjection faults;
         /** Which dynamic tests left blocks live in the heap, when the test is a {@code @TestFactory}. */
         final DynamicTestLeaks dynamicTests;
-        /** The test's outermost class, whose frames the reports' stacks keep ({@link RunnerFrames}); null for none. */
-        private final String testClass;
+        /** The test's outermost classes, whose frames the reports' stacks keep ({@link RunnerFrames}). */
+        private final Set<String> testClasses;
         /** The store of the whole test run, which keeps the heap for closing again if its close throws. */
         private final ExtensionContext.Store runStore;
         /** Why the last close threw. */
@@ -956,10 +962,11 @@ public final class Malloc4jExtension
         /** Whether the leaks were reported: by the test's failure, or on standard error once the heap closed. */
         private boolean leaksReported;
 
-        TestHeap(Heap heap, FaultInjection faults, String testId, String testClass, ExtensionContext.Store runStore) {
+        TestHeap(Heap heap, FaultInjection faults, String testId, Set<String> testClasses,
+                ExtensionContext.Store runStore) {
             this.heap = heap;
             this.faults = faults;
-            this.testClass = testClass;
+            this.testClasses = testClasses;
             // The heap is a test method's parameter: only the factory method or its dynamic tests can use it.
             this.dynamicTests = new DynamicTestLeaks(heap, testId,
                     "the factory method left them, or the code making its dynamic tests");
@@ -1011,7 +1018,7 @@ public final class Malloc4jExtension
             if (misuse == null) {
                 return;
             }
-            Throwable report = RunnerFrames.cut(misuse, testClass);
+            Throwable report = RunnerFrames.cut(misuse, testClasses);
             failure.addSuppressed(report);
             if (!List.of(failure.getSuppressed()).contains(report)) {
                 System.err.println("Malloc4jExtension: the test of heap '" + heap.name() + "' failed with "
@@ -1045,8 +1052,10 @@ public final class Malloc4jExtension
                 }
             } catch (RuntimeException e) {
                 failedToClose(e);
-                runStore.getOrComputeIfAbsent(UNCLOSED_HEAPS, key -> new UnclosedHeaps(), UnclosedHeaps.class)
-                        .add(this);
+                if (!heap.isClosed() || closedButMapped) {
+                    runStore.getOrComputeIfAbsent(UNCLOSED_HEAPS, key -> new UnclosedHeaps(), UnclosedHeaps.class)
+                            .add(this);
+                }
                 throw e;
             } finally {
                 printLeaksNoFailureReported();
@@ -1085,13 +1094,17 @@ public final class Malloc4jExtension
             leaksReported = true;
             LeakReport leaks = heap.leaks();
             if (!leaks.isEmpty()) {
-                System.err.println(RunnerFrames.cut(leaks.text(), testClass));
+                System.err.println(RunnerFrames.cut(leaks.text(), testClasses));
             }
         }
 
         private void failedToClose(RuntimeException e) {
             closeFailure = e;
-            closedButMapped = heap.isClosed();
+            // A close that threw with the heap closed still keeps memory mapped only where a downcall
+            // uses it (Heap.close's IllegalStateException); a misuse report, or what a cleanup action
+            // threw, comes after a complete close, which nothing is left to finish.
+            closedButMapped = heap.isClosed() && e instanceof IllegalStateException
+                    && String.valueOf(e.getMessage()).contains("is closed, but a downcall is using its memory");
         }
 
         /** Closes the heap, adding to {@code problems} why it could not be closed, if it could not. */

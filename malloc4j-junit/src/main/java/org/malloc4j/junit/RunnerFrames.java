@@ -1,6 +1,7 @@
 package org.malloc4j.junit;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import org.malloc4j.MemoryMisuseException;
 
@@ -10,10 +11,10 @@ import org.malloc4j.MemoryMisuseException;
  * a test's few frames came followed by some twenty of the runner's in every report the extension
  * printed; it leaves them out.
  *
- * <p>A stack that passes through the test class keeps every frame up to the last of the test
- * class's (its test method, under lambdas and JUnit's own {@code assertDoesNotThrow}); one that
- * does not (a thread the test started, a shared helper's) keeps its frames up to the first of the
- * runner's. The first frame always stays.
+ * <p>A stack that passes through the test's classes (its class, the classes it extends, and the
+ * classes those are nested in) keeps every frame up to the last of theirs (the test method, under
+ * lambdas and JUnit's own {@code assertDoesNotThrow}); one that does not (a thread the test
+ * started) keeps its frames up to the first of the runner's. The first frame always stays.
  */
 final class RunnerFrames {
     /** Where the runner's classes live: JUnit, reflection, this extension, and the launchers that start JUnit. */
@@ -25,22 +26,22 @@ final class RunnerFrames {
     }
 
     /**
-     * @param testClass the binary name of the test class, or null if not known
+     * @param testClasses the binary names of the test's outermost classes (none if not known)
      * @return {@code frames} without the runner's
      */
-    static List<StackTraceElement> cut(List<StackTraceElement> frames, String testClass) {
+    static List<StackTraceElement> cut(List<StackTraceElement> frames, Collection<String> testClasses) {
         List<String> classes = new ArrayList<>(frames.size());
         for (StackTraceElement frame : frames) {
             classes.add(frame.getClassName());
         }
-        return frames.subList(0, kept(classes, testClass));
+        return frames.subList(0, kept(classes, testClasses));
     }
 
     /**
      * @return a report's text with the runner's frames left out of each stack it lists: a stack is
      *     a run of lines {@code "    #N frame"}
      */
-    static String cut(String report, String testClass) {
+    static String cut(String report, Collection<String> testClasses) {
         StringBuilder text = new StringBuilder(report.length());
         List<String> stack = new ArrayList<>();
         List<String> classes = new ArrayList<>();
@@ -51,10 +52,10 @@ final class RunnerFrames {
                 classes.add(classOf(frame));
                 continue;
             }
-            appendKept(text, stack, classes, testClass);
+            appendKept(text, stack, classes, testClasses);
             text.append(line).append('\n');
         }
-        appendKept(text, stack, classes, testClass);
+        appendKept(text, stack, classes, testClasses);
         // split kept the text's end: the last line gained a newline it did not have.
         return text.substring(0, text.length() - 1);
     }
@@ -64,26 +65,27 @@ final class RunnerFrames {
      *     {@link MemoryMisuseException}, and those suppressed in it) with the runner's frames left
      *     out of its text; any other throwable as it is
      */
-    static Throwable cut(Throwable problem, String testClass) {
+    static Throwable cut(Throwable problem, Collection<String> testClasses) {
         Throwable copy;
         if (problem.getClass() == AssertionError.class) {
-            copy = new AssertionError(cut(problem.getMessage(), testClass), problem.getCause());
+            copy = new AssertionError(cut(problem.getMessage(), testClasses), problem.getCause());
         } else if (problem.getClass() == MemoryMisuseException.class) {
             MemoryMisuseException misuse = (MemoryMisuseException) problem;
-            copy = new MemoryMisuseException(misuse.kind(), misuse.address(), cut(misuse.getMessage(), testClass));
+            copy = new MemoryMisuseException(misuse.kind(), misuse.address(), cut(misuse.getMessage(), testClasses));
             copy.initCause(misuse.getCause());
         } else {
             return problem;
         }
         copy.setStackTrace(problem.getStackTrace());
         for (Throwable suppressed : problem.getSuppressed()) {
-            copy.addSuppressed(cut(suppressed, testClass));
+            copy.addSuppressed(cut(suppressed, testClasses));
         }
         return copy;
     }
 
-    private static void appendKept(StringBuilder text, List<String> stack, List<String> classes, String testClass) {
-        int kept = kept(classes, testClass);
+    private static void appendKept(StringBuilder text, List<String> stack, List<String> classes,
+            Collection<String> testClasses) {
+        int kept = kept(classes, testClasses);
         for (int i = 0; i < kept; i++) {
             text.append(stack.get(i)).append('\n');
         }
@@ -92,10 +94,9 @@ final class RunnerFrames {
     }
 
     /** @return how many of a stack's frames, given by class, to keep */
-    private static int kept(List<String> classes, String testClass) {
-        for (int i = classes.size() - 1; i >= 0 && testClass != null; i--) {
-            String name = classes.get(i);
-            if (name.equals(testClass) || name.startsWith(testClass + "$")) {
+    private static int kept(List<String> classes, Collection<String> testClasses) {
+        for (int i = classes.size() - 1; i >= 0; i--) {
+            if (isTests(classes.get(i), testClasses)) {
                 return i + 1;
             }
         }
@@ -124,6 +125,16 @@ final class RunnerFrames {
         String qualified = method.substring(method.lastIndexOf('/') + 1);
         int dot = qualified.lastIndexOf('.');
         return dot < 0 ? qualified : qualified.substring(0, dot);
+    }
+
+    /** @return whether {@code className} is one of {@code testClasses} or nested in one */
+    private static boolean isTests(String className, Collection<String> testClasses) {
+        for (String testClass : testClasses) {
+            if (className.equals(testClass) || className.startsWith(testClass + "$")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isRunner(String className) {

@@ -206,6 +206,38 @@ class Malloc4jExtensionTest {
         }
     }
 
+    /** Leaves a scope whose cleanup action throws: the heap's close closes it, then throws that. */
+    @SampleRunner.Sample
+    @LeakCheck
+    static class ThrowingCleanupSample {
+        @Test
+        void leavesAScopeWhoseCleanupThrows(Heap heap) {
+            java.lang.foreign.Arena scope = heap.newScope();
+            scope.allocate(8).reinterpret(8, scope, ignored -> {
+                throw new IllegalArgumentException("the cleanup failed");
+            });
+        }
+    }
+
+    /**
+     * Bug: a heap whose close threw after closing completely (what a scope's cleanup action threw)
+     * was kept to be closed again, and the end of the run reported it as not closed, its memory
+     * mapped until the JVM exits.
+     */
+    @Test
+    void aHeapWhoseCloseThrewAfterClosingIsNotReportedAsLeftOpen() {
+        HEAPS.clear();
+        Map<String, TestExecutionResult> results = new HashMap<>();
+        String printed = standardErrorOf(ThrowingCleanupSample.class, results);
+        Throwable failure = failure(results, "leavesAScopeWhoseCleanupThrows");
+        assertInstanceOf(AssertionError.class, failure);
+        assertTrue(failure.getMessage().contains("Direct leak of 8 byte(s)"), failure.getMessage());
+        assertEquals(1, failure.getSuppressed().length, () -> List.of(failure.getSuppressed()).toString());
+        assertEquals("the cleanup failed", failure.getSuppressed()[0].getMessage());
+        assertTrue(HEAPS.isEmpty() || HEAPS.stream().allMatch(Heap::isClosed), HEAPS::toString);
+        assertFalse(printed.contains("could not be closed"), printed);
+    }
+
     /** Leaves the heap unclosable: a confined arena of a thread that is still alive cannot be closed. */
     @SampleRunner.Sample
     @LeakCheck

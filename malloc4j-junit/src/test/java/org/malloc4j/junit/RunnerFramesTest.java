@@ -26,7 +26,7 @@ class RunnerFramesTest {
                 + "\n"
                 + "Direct leak of 16 byte(s) in 1 object(s) allocated from:\n"
                 + "    #0 org.junit.jupiter.engine.Something.run(Something.java:5)\n"
-                + "SUMMARY: malloc4j: 64 byte(s) leaked in 2 allocation(s).\n", RunnerFrames.cut(report, null));
+                + "SUMMARY: malloc4j: 64 byte(s) leaked in 2 allocation(s).\n", RunnerFrames.cut(report, List.of()));
     }
 
     @Test
@@ -34,10 +34,10 @@ class RunnerFramesTest {
         StackTraceElement runner = new StackTraceElement("org.junit.jupiter.engine.X", "run", "X.java", 1);
         StackTraceElement app = new StackTraceElement("app.Y", "call", "Y.java", 2);
         StackTraceElement reflect = new StackTraceElement("java.lang.reflect.Method", "invoke", "Method.java", 3);
-        assertEquals(List.of(runner), RunnerFrames.cut(List.of(runner, reflect, app), null));
-        assertEquals(List.of(app), RunnerFrames.cut(List.of(app, reflect, app), null));
-        assertEquals(List.of(app, app), RunnerFrames.cut(List.of(app, app), null));
-        assertEquals(List.of(), RunnerFrames.cut(List.of(), null));
+        assertEquals(List.of(runner), RunnerFrames.cut(List.of(runner, reflect, app), List.of()));
+        assertEquals(List.of(app), RunnerFrames.cut(List.of(app, reflect, app), List.of()));
+        assertEquals(List.of(app, app), RunnerFrames.cut(List.of(app, app), List.of()));
+        assertEquals(List.of(), RunnerFrames.cut(List.of(), List.of()));
     }
     /**
      * Bug: a block allocated in a lambda JUnit's own assertDoesNotThrow ran lost its test method's
@@ -56,11 +56,11 @@ class RunnerFramesTest {
                 + "    #1 app.CacheTest.lambda$fills$0(CacheTest.java:20)\n"
                 + "    #2 org.junit.jupiter.api.AssertDoesNotThrow.assertDoesNotThrow(AssertDoesNotThrow.java:71)\n"
                 + "    #3 org.junit.jupiter.api.Assertions.assertDoesNotThrow(Assertions.java:3200)\n"
-                + "    #4 app.CacheTest$Nested.fills(CacheTest.java:20)\n", RunnerFrames.cut(report, "app.CacheTest"));
+                + "    #4 app.CacheTest$Nested.fills(CacheTest.java:20)\n", RunnerFrames.cut(report, List.of("app.CacheTest")));
         // Not through the test class (a thread it started): up to the runner's first frame.
         assertEquals("    #0 app.Cache.put(Cache.java:10)\n", RunnerFrames.cut(
                 "    #0 app.Cache.put(Cache.java:10)\n    #1 org.junit.X.y(X.java:1)\n    #2 app.Z.z(Z.java:2)\n",
-                "app.CacheTest"));
+                List.of("app.CacheTest")));
     }
 
     @Test
@@ -69,7 +69,7 @@ class RunnerFramesTest {
         org.malloc4j.MemoryMisuseException misuse = new org.malloc4j.MemoryMisuseException(
                 org.malloc4j.MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, 42, text);
         misuse.addSuppressed(new AssertionError(text));
-        Throwable cut = RunnerFrames.cut(misuse, "app.T");
+        Throwable cut = RunnerFrames.cut(misuse, List.of("app.T"));
         org.malloc4j.MemoryMisuseException copy = org.junit.jupiter.api.Assertions.assertInstanceOf(
                 org.malloc4j.MemoryMisuseException.class, cut);
         assertEquals(org.malloc4j.MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, copy.kind());
@@ -78,6 +78,18 @@ class RunnerFramesTest {
         assertEquals("ERROR: malloc4j: heap-buffer-overflow\n    #0 app.T.t(T.java:1)\n",
                 copy.getSuppressed()[0].getMessage());
         IllegalStateException other = new IllegalStateException(text);
-        org.junit.jupiter.api.Assertions.assertSame(other, RunnerFrames.cut(other, "app.T"));
+        org.junit.jupiter.api.Assertions.assertSame(other, RunnerFrames.cut(other, List.of("app.T")));
+    }
+    /** Bug: a test method inherited from an abstract class lost its frame, the subclass being the test's class. */
+    @Test
+    void aTestMethodInheritedFromAnotherClassKeepsItsFrame() {
+        String report = "    #0 app.BaseTest.lambda$leaks$0(BaseTest.java:6)\n"
+                + "    #1 org.junit.jupiter.api.AssertDoesNotThrow.assertDoesNotThrow(AssertDoesNotThrow.java:71)\n"
+                + "    #2 app.BaseTest.leaks(BaseTest.java:6)\n"
+                + "    #3 java.base/java.lang.reflect.Method.invoke(Method.java:580)\n";
+        assertEquals("    #0 app.BaseTest.lambda$leaks$0(BaseTest.java:6)\n"
+                + "    #1 org.junit.jupiter.api.AssertDoesNotThrow.assertDoesNotThrow(AssertDoesNotThrow.java:71)\n"
+                + "    #2 app.BaseTest.leaks(BaseTest.java:6)\n",
+                RunnerFrames.cut(report, List.of("app.SubTest", "app.BaseTest")));
     }
 }

@@ -1,0 +1,14 @@
+package org.malloc4j;
+
+/**
+ * What a scope, bump arena or pool throws when it is used or closed after its close (or its heap's):
+ * an {@link IllegalStateException} that {@link Heap#close()} can tell from what a cleanup action
+ * threw, when another thread closed one of its dependents first.
+ */
+final class AlreadyClosedException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    AlreadyClosedException(String message) {
+        super(message);
+    }
+}
