@@ -7,8 +7,16 @@ package org.malloc4j;
  */
 final class AlreadyClosedException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
+    /** The scope, arena or pool that was closed: one a cleanup action used is not the one closing. */
+    private final transient Object holder;
 
-    AlreadyClosedException(String message) {
+    AlreadyClosedException(Object holder, String message) {
         super(message);
+        this.holder = holder;
+    }
+
+    /** @return whether {@code dependent} is what threw this */
+    boolean isOf(Object dependent) {
+        return holder == dependent;
     }
 }

@@ -314,7 +314,7 @@ public final class BumpArena implements Arena {
      */
     @Override
     public void close() {
-        checkUsable();
+        checkOwnerAndOpen();
         if (closing) {
             // From a cleanup action this close runs: the JDK arena is closed, the blocks go back now.
             release();
@@ -411,11 +411,19 @@ public final class BumpArena implements Arena {
     }
 
     private void checkUsable() {
+        checkOwnerAndOpen();
+        if (closing) {
+            // A cleanup action its close runs: the JDK arena is closed, and so are new slices.
+            throw new AlreadyClosedException(this, "already closed: this bump arena (its close() runs this call)");
+        }
+    }
+
+    private void checkOwnerAndOpen() {
         if (Thread.currentThread() != owner) {
             throw HeapScope.wrongThread(owner);
         }
         if (closed) {
-            throw new AlreadyClosedException("already closed: this bump arena (by its close(), or its heap's)");
+            throw new AlreadyClosedException(this, "already closed: this bump arena (by its close(), or its heap's)");
         }
     }
 

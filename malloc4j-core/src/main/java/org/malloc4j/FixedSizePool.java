@@ -597,7 +597,7 @@ public final class FixedSizePool implements AutoCloseable {
 
     private void checkOpen() {
         if (closed) {
-            throw new AlreadyClosedException("already closed: pool '" + name + "' (by its close(), or its heap's)"
+            throw new AlreadyClosedException(this, "already closed: pool '" + name + "' (by its close(), or its heap's)"
                     + (closedBy != null ? "\n" + closedBy : ""));
         }
     }

@@ -732,11 +732,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             } catch (MemoryMisuseException e) {
                 // It closed, giving every block back, and found one damaged: reported once the heap is closed.
                 damage = SanitizerReports.combine(damage, e);
-            } catch (AlreadyClosedException e) {
-                // Another thread closed it meanwhile.
-                dependents.remove(dependent);
             } catch (Exception | Error e) {
-                if (isClosed(dependent)) {
+                if (e instanceof AlreadyClosedException closed && closed.isOf(dependent)) {
+                    // Another thread closed it meanwhile.
+                    dependents.remove(dependent);
+                } else if (isClosed(dependent)) {
                     // It closed and gave its blocks back, but a cleanup action attached to one of
                     // its segments threw: thrown once the heap is closed.
                     dependents.remove(dependent);
@@ -758,7 +758,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
         RuntimeException mappedStill = null;
         try {
-            core.close();
+            // A cleanup action this close ran may have closed the heap already.
+            if (!core.isClosed()) {
+                core.close();
+            }
         } catch (MemoryMisuseException e) {
             // Damage found in quarantine at the close of the core: found after the dependents'.
             damage = SanitizerReports.combine(damage, e);

@@ -93,7 +93,8 @@ final class HeapScope implements Arena {
     }
 
     private MemorySegment allocateUnlocked(long byteSize, long byteAlignment) {
-        if (closed) {
+        if (closed || closing) {
+            // Closing: a cleanup action its close runs allocates, into a JDK arena that is closed.
             throw alreadyClosed();
         }
         if (blockCount == blocks.length) {
@@ -198,19 +199,24 @@ final class HeapScope implements Arena {
      */
     private void release() {
         closed = true;
-        heap.detach(this);
         long[] held = blocks;
         int count = blockCount;
         blocks = null;
         blockCount = 0;
-        if (!heap.isClosed()) {
-            MemoryMisuseException first = null;
-            for (int i = 0; i < count; i++) {
-                first = SanitizerReports.combine(first, heap.releaseOwned(held[i]));
+        try {
+            if (!heap.isClosed()) {
+                MemoryMisuseException first = null;
+                for (int i = 0; i < count; i++) {
+                    first = SanitizerReports.combine(first, heap.releaseOwned(held[i]));
+                }
+                if (first != null) {
+                    throw first;
+                }
             }
-            if (first != null) {
-                throw first;
-            }
+        } finally {
+            // Detached once its blocks are freed: a close of the heap on another thread meanwhile
+            // still finds it, waits for its lock, and so never unmaps the blocks under the frees.
+            heap.detach(this);
         }
     }
 
@@ -259,7 +265,7 @@ final class HeapScope implements Arena {
                 + ", caller=" + Thread.currentThread().getName());
     }
 
-    private static IllegalStateException alreadyClosed() {
-        return new AlreadyClosedException("already closed: this scope (by its close(), or its heap's)");
+    private IllegalStateException alreadyClosed() {
+        return new AlreadyClosedException(this, "already closed: this scope (by its close(), or its heap's)");
     }
 }

@@ -391,4 +391,88 @@ class HeapScopeTest {
         assertEquals("from the cleanup", thrown.getMessage());
         assertTrue(heap.isClosed());
     }
+    /** Bug: a cleanup action that closed the heap during the heap's own close made that close throw "already closed". */
+    @Test
+    void aCleanupActionThatClosesTheHeapDuringItsCloseLetsItFinishQuietly() {
+        Heap heap = Heap.builder().name("closes-heap").build();
+        Arena scope = heap.newScope();
+        heap.newScope().allocate(10);
+        scope.allocate(64).reinterpret(8, scope, ignored -> heap.close());
+        heap.close();
+        assertTrue(heap.isClosed());
+        assertEquals(0, heap.stats().committedBytes());
+    }
+
+    /** Bug: what a cleanup action threw was dropped when it was another closed scope's "already closed". */
+    @Test
+    void aCleanupActionThatUsesAnotherClosedScopeFailsTheHeapsClose() {
+        Heap heap = Heap.builder().name("uses-closed").build();
+        Arena closed = heap.newScope();
+        closed.close();
+        Arena scope = heap.newScope();
+        scope.allocate(64).reinterpret(8, scope, ignored -> closed.allocate(8));
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, heap::close);
+        assertTrue(thrown.getMessage().startsWith("already closed: this scope"), thrown.getMessage());
+        assertTrue(heap.isClosed());
+    }
+
+    /**
+     * Bug: a cleanup action allocating from the bump arena whose close runs it took a heap block for
+     * a chunk the closed JDK arena could not record: the block leaked, and the JDK's bare "Already
+     * closed" was thrown. A scope threw the same words.
+     */
+    @Test
+    void aCleanupActionCannotAllocateFromTheArenaOrScopeThatIsClosing() {
+        Heap heap = Heap.builder().name("allocates-while-closing").build();
+        BumpArena arena = BumpArena.ofConfined(heap, 4096);
+        arena.allocate(4000);
+        arena.allocate(8).reinterpret(8, arena, ignored -> arena.allocate(3000));
+        IllegalStateException fromArena = assertThrows(IllegalStateException.class, arena::close);
+        assertTrue(fromArena.getMessage().startsWith("already closed: this bump arena"), fromArena.getMessage());
+        assertTrue(arena.isClosed());
+        assertEquals(0, heap.stats().liveBlocks());
+
+        Arena scope = heap.newScope();
+        scope.allocate(8).reinterpret(8, scope, ignored -> scope.allocate(100));
+        IllegalStateException fromScope = assertThrows(IllegalStateException.class, scope::close);
+        assertTrue(fromScope.getMessage().startsWith("already closed: this scope"), fromScope.getMessage());
+        assertEquals(0, heap.stats().liveBlocks());
+        heap.close();
+    }
+
+    /**
+     * Bug: a shared scope closed on one thread while another closed the heap could leave its blocks
+     * live, reported as a leak of a scope "which was not closed", its close throwing "heap is
+     * closed": the scope left the heap's list before freeing its blocks.
+     */
+    @Test
+    void aSharedScopeClosedWhileItsHeapClosesFreesAllItsBlocks() throws Exception {
+        for (int round = 0; round < 200; round++) {
+            Heap heap = Heap.builder().name("race-" + round).checkMode(CheckMode.FULL).leakReportAtClose(false).build();
+            Arena scope = heap.newSharedScope();
+            for (int i = 0; i < 20; i++) {
+                scope.allocate(64);
+            }
+            AtomicReference<Throwable> scopeFailure = new AtomicReference<>();
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            Thread closer = new Thread(() -> {
+                try {
+                    start.await();
+                    scope.close();
+                } catch (IllegalStateException alreadyClosedByTheHeap) {
+                    if (!alreadyClosedByTheHeap.getMessage().startsWith("already closed")) {
+                        scopeFailure.set(alreadyClosedByTheHeap);
+                    }
+                } catch (Throwable e) {
+                    scopeFailure.set(e);
+                }
+            });
+            closer.start();
+            start.countDown();
+            heap.close();
+            closer.join();
+            assertNull(scopeFailure.get(), () -> "round " + scopeFailure.get());
+            assertEquals(0, heap.stats().liveBlocks(), "round " + round);
+        }
+    }
 }

@@ -956,7 +956,7 @@ public final class Malloc4jExtension
         /** The store of the whole test run, which keeps the heap for closing again if its close throws. */
         private final ExtensionContext.Store runStore;
         /** Why the last close threw. */
-        private RuntimeException closeFailure;
+        private Throwable closeFailure;
         /** Whether the last close threw with the heap closed, leaving memory a downcall uses mapped. */
         private boolean closedButMapped;
         /** Whether the leaks were reported: by the test's failure, or on standard error once the heap closed. */
@@ -1050,7 +1050,8 @@ public final class Malloc4jExtension
                 if (!heap.isClosed()) {
                     heap.close();
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // An Error too: what a cleanup action attached to a scope's segment threw.
                 failedToClose(e);
                 if (!heap.isClosed() || closedButMapped) {
                     runStore.getOrComputeIfAbsent(UNCLOSED_HEAPS, key -> new UnclosedHeaps(), UnclosedHeaps.class)
@@ -1098,7 +1099,7 @@ public final class Malloc4jExtension
             }
         }
 
-        private void failedToClose(RuntimeException e) {
+        private void failedToClose(Throwable e) {
             closeFailure = e;
             // A close that threw with the heap closed still keeps memory mapped only where a downcall
             // uses it (Heap.close's IllegalStateException); a misuse report, or what a cleanup action
@@ -1111,7 +1112,7 @@ public final class Malloc4jExtension
         void close(List<Throwable> problems) {
             try {
                 close();
-            } catch (RuntimeException closeFailure) {
+            } catch (RuntimeException | Error closeFailure) {
                 problems.add(closeFailure);
             }
         }

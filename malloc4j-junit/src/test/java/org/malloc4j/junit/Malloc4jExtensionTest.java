@@ -217,6 +217,15 @@ class Malloc4jExtensionTest {
                 throw new IllegalArgumentException("the cleanup failed");
             });
         }
+
+        @Test
+        void leavesAScopeWhoseCleanupThrowsAnError(Heap heap) {
+            java.lang.foreign.Arena scope = heap.newScope();
+            scope.allocate(40);
+            scope.allocate(16).reinterpret(16, scope, ignored -> {
+                throw new AssertionError("the cleanup's error");
+            });
+        }
     }
 
     /**
@@ -235,6 +244,10 @@ class Malloc4jExtensionTest {
         assertEquals(1, failure.getSuppressed().length, () -> List.of(failure.getSuppressed()).toString());
         assertEquals("the cleanup failed", failure.getSuppressed()[0].getMessage());
         assertTrue(HEAPS.isEmpty() || HEAPS.stream().allMatch(Heap::isClosed), HEAPS::toString);
+        // An Error from the cleanup rides along the leak report too, instead of replacing it.
+        Throwable withError = failure(results, "leavesAScopeWhoseCleanupThrowsAnError");
+        assertTrue(withError.getMessage().contains("the test left 2 block(s), 56 byte(s)"), withError.getMessage());
+        assertEquals("the cleanup's error", withError.getSuppressed()[0].getMessage());
         assertFalse(printed.contains("could not be closed"), printed);
     }
 
