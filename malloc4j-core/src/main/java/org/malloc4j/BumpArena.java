@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
 import org.malloc4j.internal.BlockHolder;
-import org.malloc4j.internal.HeapCore;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
 
@@ -91,8 +90,7 @@ public final class BumpArena implements Arena {
     private Mark topMark;
 
     private boolean closed;
-    /** While {@link #close()} closes the JDK arena, whose cleanup actions may call it again. */
-    private boolean closing;
+    private final ArenaClosing closing = new ArenaClosing();
 
     private BumpArena(Heap heap, long chunkByteSize) {
         this.heap = Objects.requireNonNull(heap, "heap");
@@ -315,26 +313,7 @@ public final class BumpArena implements Arena {
     @Override
     public void close() {
         checkOwnerAndOpen();
-        if (closing) {
-            // From a cleanup action this close runs: the JDK arena is closed, the blocks go back now.
-            release();
-            return;
-        }
-        closing = true;
-        try {
-            inner.close();
-        } catch (RuntimeException | Error e) {
-            throw HeapCore.closeFailed(inner, "this BumpArena", e, this::releaseUnlessClosed);
-        } finally {
-            closing = false;
-        }
-        releaseUnlessClosed();
-    }
-
-    private void releaseUnlessClosed() {
-        if (!closed) {
-            release();
-        }
+        closing.close(inner, "this BumpArena", () -> closed, this::release);
     }
 
     /**
@@ -412,7 +391,7 @@ public final class BumpArena implements Arena {
 
     private void checkUsable() {
         checkOwnerAndOpen();
-        if (closing) {
+        if (closing.isClosing()) {
             // A cleanup action its close runs: the JDK arena is closed, and so are new slices.
             throw new AlreadyClosedException(this, "already closed: this bump arena (its close() runs this call)");
         }

@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.internal.BlockHolder;
-import org.malloc4j.internal.HeapCore;
 import org.malloc4j.internal.Os;
 import org.malloc4j.internal.SanitizerReports;
 
@@ -41,8 +40,7 @@ final class HeapScope implements Arena {
     private long[] blocks = new long[INITIAL_BLOCKS];
     private int blockCount;
     private boolean closed;
-    /** While {@link #close()} closes the JDK arena, whose cleanup actions may call it again. */
-    private boolean closing;
+    private final ArenaClosing closing = new ArenaClosing();
 
     private HeapScope(Heap heap, Arena inner, Thread owner, ReentrantLock lock) {
         this.heap = heap;
@@ -93,7 +91,7 @@ final class HeapScope implements Arena {
     }
 
     private MemorySegment allocateUnlocked(long byteSize, long byteAlignment) {
-        if (closed || closing) {
+        if (closed || closing.isClosing()) {
             // Closing: a cleanup action its close runs allocates, into a JDK arena that is closed.
             throw alreadyClosed();
         }
@@ -155,26 +153,7 @@ final class HeapScope implements Arena {
         if (closed) {
             throw alreadyClosed();
         }
-        if (closing) {
-            // From a cleanup action this close runs: the JDK arena is closed, the blocks go back now.
-            release();
-            return;
-        }
-        closing = true;
-        try {
-            inner.close();
-        } catch (RuntimeException | Error e) {
-            throw HeapCore.closeFailed(inner, "this scope", e, this::releaseUnlessClosed);
-        } finally {
-            closing = false;
-        }
-        releaseUnlessClosed();
-    }
-
-    private void releaseUnlessClosed() {
-        if (!closed) {
-            release();
-        }
+        closing.close(inner, "this scope", () -> closed, this::release);
     }
 
     /**

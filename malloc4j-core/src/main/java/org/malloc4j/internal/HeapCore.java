@@ -1,6 +1,5 @@
 package org.malloc4j.internal;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
@@ -2161,37 +2160,6 @@ public final class HeapCore implements Allocator {
         return new IllegalStateException("the block at 0x" + Long.toHexString(address) + " in heap '" + name
                 + "' cannot be freed, moved, or (in a checked mode) resized while a downcall is using it:"
                 + " it stays live and unchanged; free or resize it after the downcall returns");
-    }
-
-    /**
-     * What closing a scope or bump arena throws when closing its JDK arena threw. Either the JDK
-     * refused, because a downcall is using one of its segments (the arena is still alive; its own
-     * message names no holder and no remedy), and nothing changed; or the arena closed and a cleanup
-     * action attached to one of its segments threw, and the holder's blocks go back all the same,
-     * so that it and its heap can close.
-     *
-     * @param holder how the holder is named: {@code "this scope"}
-     * @param release gives the holder's blocks back and marks it closed
-     * @param thrown what closing the arena threw: a {@code RuntimeException} or an {@code Error}
-     * @return the exception to throw (an {@code Error} is thrown here)
-     */
-    public static RuntimeException closeFailed(Arena arena, String holder, Throwable thrown, Runnable release) {
-        if (arena.scope().isAlive()) {
-            if (thrown instanceof IllegalStateException refusal) {
-                return new IllegalStateException(holder + " is not closed: a downcall is using one of its segments;"
-                        + " nothing changed, so close it again after the downcall returns", refusal);
-            }
-        } else {
-            try {
-                release.run();
-            } catch (RuntimeException | Error damage) {
-                thrown.addSuppressed(damage);
-            }
-        }
-        if (thrown instanceof Error error) {
-            throw error;
-        }
-        return (RuntimeException) thrown;
     }
 
     /** What {@link #close()} throws when a downcall is using memory of the heap it closed. */
