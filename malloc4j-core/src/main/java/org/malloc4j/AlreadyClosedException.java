@@ -7,7 +7,11 @@ package org.malloc4j;
  */
 final class AlreadyClosedException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
-    /** The scope, arena or pool that was closed: one a cleanup action used is not the one closing. */
+    /**
+     * The scope, arena or pool that was closed: one a cleanup action used is not the one closing.
+     * Null when a cleanup action used the holder whose close runs it: that failed the cleanup, and
+     * is no close by another thread.
+     */
     private final transient Object holder;
 
     AlreadyClosedException(Object holder, String message) {

@@ -89,7 +89,8 @@ public final class BumpArena implements Arena {
     /** The newest live mark (the top of {@link #markStack}), or null when there is none. */
     private Mark topMark;
 
-    private boolean closed;
+    /** Set once the blocks are given back: a heap closing on another thread must not unmap them before. */
+    private volatile boolean closed;
     private final ArenaClosing closing = new ArenaClosing();
 
     private BumpArena(Heap heap, long chunkByteSize) {
@@ -337,20 +338,28 @@ public final class BumpArena implements Arena {
      * @throws MemoryMisuseException if a checked mode found a block damaged, once all are back
      */
     private void release() {
-        closed = true;
-        heap.detach(this);
         enterChunk(-1, 0);
         sideUsed = 0;
         usedBytes = 0;
         wastedBytes = 0;
         markDepth = 0;
         topMark = null;
-        if (!heap.isClosed()) {
-            MemoryMisuseException damage = SanitizerReports.combine(chunks.freeAll(heap), sides.freeAll(heap));
-            if (damage != null) {
-                throw damage;
+        try {
+            if (!heap.isClosed()) {
+                MemoryMisuseException damage = SanitizerReports.combine(chunks.freeAll(heap), sides.freeAll(heap));
+                if (damage != null) {
+                    throw damage;
+                }
             }
+        } finally {
+            closed = true;
+            heap.detach(this);
         }
+    }
+
+    /** @return whether only another thread, alive, may close this arena */
+    boolean isConfinedToAnotherThread() {
+        return owner != Thread.currentThread() && owner.isAlive();
     }
 
     /** @return whether {@link #close()} has been called */
@@ -393,7 +402,7 @@ public final class BumpArena implements Arena {
         checkOwnerAndOpen();
         if (closing.isClosing()) {
             // A cleanup action its close runs: the JDK arena is closed, and so are new slices.
-            throw new AlreadyClosedException(this, "already closed: this bump arena (its close() runs this call)");
+            throw new AlreadyClosedException(null, "already closed: this bump arena (its close() runs this call)");
         }
     }
 

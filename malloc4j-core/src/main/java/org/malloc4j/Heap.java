@@ -801,16 +801,24 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return false if it is confined to another thread, which is still alive, so it stays open
      */
     private static boolean closeDependent(AutoCloseable dependent) throws Exception {
-        try {
-            dependent.close();
-            return true;
-        } catch (WrongThreadException e) {
-            if (isClosed(dependent)) {
-                // It closed: a cleanup action attached to one of its segments threw this.
-                throw e;
-            }
-            return closeIfOwnerEnded(dependent);
+        if (isConfinedToAnotherThread(dependent)) {
+            // Not called: its WrongThreadException could not be told from one a cleanup action threw.
+            return false;
         }
+        if (closeIfOwnerEnded(dependent)) {
+            return true;
+        }
+        dependent.close();
+        return true;
+    }
+
+    /** @return whether {@code dependent} is a scope or arena confined to another thread, which is alive */
+    private static boolean isConfinedToAnotherThread(AutoCloseable dependent) {
+        return switch (dependent) {
+            case BumpArena arena -> arena.isConfinedToAnotherThread();
+            case HeapScope scope -> scope.isConfinedToAnotherThread();
+            default -> false;
+        };
     }
 
     private static boolean isClosed(AutoCloseable dependent) {

@@ -39,7 +39,8 @@ final class HeapScope implements Arena {
     private final ReentrantLock lock;
     private long[] blocks = new long[INITIAL_BLOCKS];
     private int blockCount;
-    private boolean closed;
+    /** Set once the blocks are freed: a heap closing on another thread must not unmap them before. */
+    private volatile boolean closed;
     private final ArenaClosing closing = new ArenaClosing();
 
     private HeapScope(Heap heap, Arena inner, Thread owner, ReentrantLock lock) {
@@ -91,9 +92,13 @@ final class HeapScope implements Arena {
     }
 
     private MemorySegment allocateUnlocked(long byteSize, long byteAlignment) {
-        if (closed || closing.isClosing()) {
-            // Closing: a cleanup action its close runs allocates, into a JDK arena that is closed.
+        if (closed) {
             throw alreadyClosed();
+        }
+        if (closing.isClosing()) {
+            // A cleanup action its close runs allocates, into a JDK arena that is closed: that fails
+            // the cleanup, and is no close by another thread.
+            throw new AlreadyClosedException(null, "already closed: this scope (its close() runs this call)");
         }
         if (blockCount == blocks.length) {
             blocks = Arrays.copyOf(blocks, blocks.length * 2);
@@ -177,7 +182,6 @@ final class HeapScope implements Arena {
      * @throws MemoryMisuseException if a checked mode found a block damaged, once all are freed
      */
     private void release() {
-        closed = true;
         long[] held = blocks;
         int count = blockCount;
         blocks = null;
@@ -193,10 +197,17 @@ final class HeapScope implements Arena {
                 }
             }
         } finally {
-            // Detached once its blocks are freed: a close of the heap on another thread meanwhile
-            // still finds it, waits for its lock, and so never unmaps the blocks under the frees.
+            // Closed and detached once its blocks are freed: a close of the heap on another thread
+            // meanwhile still finds it open (a shared scope's close waits for its lock), and so
+            // never unmaps the blocks under the frees.
+            closed = true;
             heap.detach(this);
         }
+    }
+
+    /** @return whether only another thread, alive, may close this scope */
+    boolean isConfinedToAnotherThread() {
+        return owner != null && owner != Thread.currentThread() && owner.isAlive();
     }
 
     /** @return whether this scope is closed */
