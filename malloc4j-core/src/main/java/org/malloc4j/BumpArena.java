@@ -324,7 +324,8 @@ public final class BumpArena implements Arena {
      *
      * @return whether the owner thread has ended, so this arena is now closed
      */
-    boolean closeIfOwnerEnded() {
+    synchronized boolean closeIfOwnerEnded() {
+        // Synchronized: two closes of the heap (a misuse) must not both free the blocks.
         if (owner.isAlive() || closed) {
             return false;
         }
@@ -357,9 +358,9 @@ public final class BumpArena implements Arena {
         }
     }
 
-    /** @return whether only another thread, alive, may close this arena */
-    boolean isConfinedToAnotherThread() {
-        return owner != Thread.currentThread() && owner.isAlive();
+    /** @return the thread this arena is confined to */
+    Thread owner() {
+        return owner;
     }
 
     /** @return whether {@link #close()} has been called */

@@ -719,7 +719,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /** The body of {@link #close()} once it holds off new dependents: closes {@code toClose}, then the core. */
     private void closeDependentsThenCore(java.util.List<AutoCloseable> toClose) {
-        java.util.List<String> otherThreads = new java.util.ArrayList<>();
+        java.util.List<AutoCloseable> otherThreads = new java.util.ArrayList<>();
         java.util.List<String> inUse = new java.util.ArrayList<>();
         MemoryMisuseException damage = null;
         Throwable cleanupFailed = null;
@@ -727,15 +727,21 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             try {
                 // One its own thread closed meanwhile needs nothing more.
                 if (!closeDependent(dependent) && !isClosed(dependent)) {
-                    otherThreads.add(dependent.toString());
+                    otherThreads.add(dependent);
                 }
             } catch (MemoryMisuseException e) {
                 // It closed, giving every block back, and found one damaged: reported once the heap is closed.
                 damage = SanitizerReports.combine(damage, e);
             } catch (Exception | Error e) {
-                if (e instanceof AlreadyClosedException closed && closed.isOf(dependent)) {
-                    // Another thread closed it meanwhile.
-                    dependents.remove(dependent);
+                if (e instanceof AlreadyClosedException closed && closed.isOf(dependent)
+                        || e instanceof WrongThreadException && isConfinedElsewhere(dependent)) {
+                    // Another thread closed it meanwhile (its owner, which has ended since), or it
+                    // is confined to another thread: its owner check, not a cleanup action, threw.
+                    if (isClosed(dependent)) {
+                        dependents.remove(dependent);
+                    } else {
+                        otherThreads.add(dependent);
+                    }
                 } else if (isClosed(dependent)) {
                     // It closed and gave its blocks back, but a cleanup action attached to one of
                     // its segments threw: thrown once the heap is closed.
@@ -749,6 +755,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                 }
             }
         }
+        // One its own thread closed while the others were closed (from a cleanup action, say) no
+        // longer keeps the heap open.
+        otherThreads.removeIf(Heap::isClosed);
         if (!otherThreads.isEmpty() || !inUse.isEmpty()) {
             IllegalStateException notClosed = new IllegalStateException("heap '" + name() + "' is not closed:"
                     + (inUse.isEmpty() ? "" : " a downcall is using a segment of these, which stay open; close the "
@@ -801,6 +810,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return false if it is confined to another thread, which is still alive, so it stays open
      */
     private static boolean closeDependent(AutoCloseable dependent) throws Exception {
+        if (isClosed(dependent)) {
+            // Closed on its own thread since the list was taken.
+            return true;
+        }
         if (isConfinedToAnotherThread(dependent)) {
             // Not called: its WrongThreadException could not be told from one a cleanup action threw.
             return false;
@@ -814,11 +827,21 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /** @return whether {@code dependent} is a scope or arena confined to another thread, which is alive */
     private static boolean isConfinedToAnotherThread(AutoCloseable dependent) {
-        return switch (dependent) {
-            case BumpArena arena -> arena.isConfinedToAnotherThread();
-            case HeapScope scope -> scope.isConfinedToAnotherThread();
+        return isConfinedElsewhere(dependent) && switch (dependent) {
+            case BumpArena arena -> arena.owner().isAlive();
+            case HeapScope scope -> scope.owner().isAlive();
             default -> false;
         };
+    }
+
+    /** @return whether {@code dependent} is a scope or arena confined to another thread, alive or not */
+    private static boolean isConfinedElsewhere(AutoCloseable dependent) {
+        Thread owner = switch (dependent) {
+            case BumpArena arena -> arena.owner();
+            case HeapScope scope -> scope.owner();
+            default -> null;
+        };
+        return owner != null && owner != Thread.currentThread();
     }
 
     private static boolean isClosed(AutoCloseable dependent) {

@@ -168,7 +168,8 @@ final class HeapScope implements Arena {
      *
      * @return whether this is a confined scope whose owner thread has ended, so it is now closed
      */
-    boolean closeIfOwnerEnded() {
+    synchronized boolean closeIfOwnerEnded() {
+        // Synchronized: two closes of the heap (a misuse) must not both free the blocks.
         if (owner == null || owner.isAlive() || closed) {
             return false;
         }
@@ -205,9 +206,9 @@ final class HeapScope implements Arena {
         }
     }
 
-    /** @return whether only another thread, alive, may close this scope */
-    boolean isConfinedToAnotherThread() {
-        return owner != null && owner != Thread.currentThread() && owner.isAlive();
+    /** @return the thread this scope is confined to, or null if it is shared */
+    Thread owner() {
+        return owner;
     }
 
     /** @return whether this scope is closed */

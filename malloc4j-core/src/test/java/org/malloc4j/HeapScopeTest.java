@@ -537,4 +537,41 @@ class HeapScopeTest {
         assertTrue(fromCleanup.getMessage().contains("its close() runs this call"), fromCleanup.getMessage());
         assertTrue(heap.isClosed());
     }
+    /**
+     * Bug: a confined arena its thread closed, the thread then ending, after the heap's close had
+     * taken its list was closed again by the heap, whose close threw the arena's bare
+     * WrongThreadException although the heap had closed.
+     */
+    @Test
+    void anArenaItsThreadClosedAfterTheHeapsCloseTookItsListIsSkipped() throws Exception {
+        Heap heap = Heap.builder().name("closed-meanwhile").build();
+        java.util.concurrent.CountDownLatch made = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch closeIt = new java.util.concurrent.CountDownLatch(1);
+        Thread owner = new Thread(() -> {
+            BumpArena arena = BumpArena.ofConfined(heap);
+            arena.allocate(64);
+            made.countDown();
+            try {
+                closeIt.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            arena.close();
+        });
+        // Closed first by the heap: its cleanup lets the owner close its arena and end.
+        Arena first = heap.newScope();
+        owner.start();
+        made.await();
+        first.allocate(8).reinterpret(8, first, ignored -> {
+            closeIt.countDown();
+            try {
+                owner.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        heap.close();
+        assertTrue(heap.isClosed());
+        assertEquals(0, heap.stats().liveBlocks());
+    }
 }
