@@ -810,7 +810,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return false if it is confined to another thread, which is still alive, so it stays open
      */
     private static boolean closeDependent(AutoCloseable dependent) throws Exception {
-        if (isClosed(dependent)) {
+        if (isHolder(dependent) && isClosed(dependent)) {
             // Closed on its own thread since the list was taken.
             return true;
         }
@@ -844,6 +844,12 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         return owner != null && owner != Thread.currentThread();
     }
 
+    /** @return whether {@code dependent} is a scope, bump arena or pool, which can say whether it is closed */
+    private static boolean isHolder(AutoCloseable dependent) {
+        return dependent instanceof BumpArena || dependent instanceof HeapScope || dependent instanceof FixedSizePool;
+    }
+
+    /** @return whether {@code dependent} is closed; anything but a scope, arena or pool counts as closed */
     private static boolean isClosed(AutoCloseable dependent) {
         return switch (dependent) {
             case BumpArena arena -> arena.isClosed();
