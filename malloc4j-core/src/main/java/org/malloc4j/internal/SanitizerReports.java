@@ -70,9 +70,10 @@ public final class SanitizerReports {
 
     /** A block held by a scope, arena, pool or growable array, freed (or resized) through the heap. */
     static MemoryMisuseException mismatch(String operation, BlockRecord block, String heap) {
-        if (handedOutHistory(block, block.address) != null) {
+        String handedOut = handedOutHistory(block, block.address);
+        if (handedOut != null) {
             // The held block's first byte is also the first block its holder handed out from it.
-            return mismatchInside(operation, block.address, block, heap);
+            return mismatchInside(operation, block.address, block, heap, handedOut);
         }
         StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
                 + ") on 0x" + hex(block.address));
@@ -101,12 +102,17 @@ public final class SanitizerReports {
      * arena's slice), freed (or resized) through the heap.
      */
     static MemoryMisuseException mismatchInside(String operation, long address, BlockRecord block, String heap) {
+        return mismatchInside(operation, address, block, heap, handedOutHistory(block, address));
+    }
+
+    /** @param handedOut what the holder says of the block it handed out at {@code address}, or null */
+    private static MemoryMisuseException mismatchInside(String operation, long address, BlockRecord block,
+            String heap, String handedOut) {
         StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
                 + ") on 0x" + hex(address));
         text.append("0x").append(hex(address)).append(" is located ").append(position(address, block)).append(' ')
                 .append(describe(block)).append(", held by ").append(block.owner)
                 .append(": ").append(heldInside(operation)).append('\n');
-        String handedOut = handedOutHistory(block, address);
         if (handedOut != null) {
             // The block the program misused is the one its holder handed out, not the held one.
             text.append("0x").append(hex(address)).append(" is a block ").append(block.owner)
