@@ -380,18 +380,36 @@ public final class FixedSizePool implements AutoCloseable {
             lock();
             try {
                 PoolPage page = pagesForReports.get(heldAddress);
-                long offset = address - heldAddress;
-                if (page == null || offset < 0 || offset % stride != 0 || offset / stride >= page.capacity) {
-                    return null;
-                }
-                int index = (int) (offset / stride);
-                // Never handed out: no block of the pool starts there. Full mode records every
-                // take, so a block without a record there was never taken either.
-                return !page.wasHandedOut(index) || page.recordOf(index) == null && !sampled
-                        ? null : history(page, index);
+                int index = handedOutIndex(page, address - heldAddress);
+                return index < 0 || (address - heldAddress) % stride != 0 ? null : history(page, index);
             } finally {
                 unlock();
             }
+        }
+
+        @Override
+        public long blockAt(long heldAddress, long address) {
+            lock();
+            try {
+                int index = handedOutIndex(pagesForReports.get(heldAddress), address - heldAddress);
+                return index < 0 ? -1 : heldAddress + index * stride;
+            } finally {
+                unlock();
+            }
+        }
+
+        /**
+         * @return the index of the block of {@code page} that holds the byte at {@code offset} from
+         *     its start, if the pool handed it out; else -1
+         */
+        private int handedOutIndex(PoolPage page, long offset) {
+            if (page == null || offset < 0 || offset / stride >= page.capacity || offset % stride >= blockByteSize) {
+                return -1;
+            }
+            int index = (int) (offset / stride);
+            // Never handed out: no block of the pool starts there. Full mode records every take,
+            // so a block without a record there was never taken either.
+            return !page.wasHandedOut(index) || page.recordOf(index) == null && !sampled ? -1 : index;
         }
     }
 

@@ -592,7 +592,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *
      * @throws MemoryMisuseException of kind {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}
      *     or {@link MemoryMisuseException.Kind#USE_AFTER_FREE} with a report naming the block and
-     *     where it was allocated (and freed)
+     *     where it was allocated (and freed): the report of the live block with the lowest address
+     *     (else of the quarantined block freed first), with every other damage found by this call,
+     *     live blocks' first, in its {@link Throwable#getSuppressed()}
      * @throws IllegalStateException if the counters disagree, or this heap is closed
      */
     public void check() {

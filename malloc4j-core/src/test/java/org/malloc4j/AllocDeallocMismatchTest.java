@@ -157,6 +157,32 @@ class AllocDeallocMismatchTest {
         }
     }
 
+    /**
+     * Bug: an address inside a pool's block, freed through the heap, was reported with the stack
+     * that allocated the pool's page: the block the program misused went unnamed.
+     */
+    @Test
+    void anAddressInsideAPoolBlockFreedThroughTheHeapNamesThatBlock() {
+        try (FixedSizePool pool = FixedSizePool.builder(heap, 48).name("nodes").build()) {
+            MemorySegment first = takeTheFirstNode(pool);
+            MemorySegment second = takeTheSecondNode(pool);
+            long inside = second.address() + 20;
+            MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class,
+                    () -> heap.freeAddress(inside));
+            String report = misuse.getMessage();
+            assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH, misuse.kind(), report);
+            assertEquals(inside, misuse.address());
+            assertTrue(report.contains("0x" + Long.toHexString(inside) + " is 20 bytes inside the block at 0x"
+                    + Long.toHexString(second.address()) + ", a block FixedSizePool 'nodes' handed out:\nallocated by thread"),
+                    report);
+            String frame = report.substring(report.indexOf("handed out:\n"));
+            frame = frame.substring(frame.indexOf("#0 "), frame.indexOf('\n', frame.indexOf("#0 ")));
+            assertTrue(frame.contains("takeTheSecondNode"), report);
+            pool.free(first);
+            pool.free(second);
+        }
+    }
+
     /** Bug: in sampled mode a slot the pool never handed out was reported as a block it handed out. */
     @Test
     void aSlotThePoolNeverHandedOutIsNoBlockItHandedOutInSampledModeEither() {

@@ -21,7 +21,10 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -710,6 +713,40 @@ class MisuseCatalogueTest {
                     () -> assertContains(e.getSuppressed()[0].getMessage(), "3 bytes after " + region(block, SIZE)));
             heap.check();
             freeTheRawBuffer(heap, block);
+            assertStillUsable(heap, 0);
+        }
+
+        /**
+         * Bug: with two blocks each overflowed at both ends, the second block's back-end report
+         * hung one level down, suppressed in its front-end report, where a caller reading the
+         * thrown report's suppressed list did not find it.
+         */
+        @Test
+        void theReportsOfSeveralDamagedBlocksAreAllSuppressedInTheFirst() {
+            long first = allocateTheRawBuffer(heap, SIZE);
+            long second = allocateTheRawBuffer(heap, SIZE);
+            long low = Math.min(first, second);
+            long high = Math.max(first, second);
+            for (long block : new long[] {first, second}) {
+                poke(block - 5, SCRIBBLE);
+                poke(block + SIZE + 3, SCRIBBLE);
+            }
+
+            MemoryMisuseException e = misuse(heap::check);
+            Throwable[] rest = e.getSuppressed();
+            Set<Long> addresses = new TreeSet<>();
+            addresses.add(e.address());
+            for (Throwable report : rest) {
+                addresses.add(((MemoryMisuseException) report).address());
+            }
+            assertAll(
+                    () -> assertEquals(3, rest.length, e::toString),
+                    () -> assertEquals(Set.of(low - 5, low + SIZE + 3, high - 5, high + SIZE + 3), addresses),
+                    () -> assertTrue(Arrays.stream(rest).allMatch(r -> r.getSuppressed().length == 0),
+                            "a suppressed report carries reports of its own"));
+            heap.check();
+            freeTheRawBuffer(heap, first);
+            freeTheRawBuffer(heap, second);
             assertStillUsable(heap, 0);
         }
 

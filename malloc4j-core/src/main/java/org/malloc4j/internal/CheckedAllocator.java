@@ -715,17 +715,17 @@ final class CheckedAllocator implements Allocator {
     @Override
     public void check() {
         checkOpen();
+        // Every block is verified, not only up to the first damaged one: each report repairs its
+        // block, so stopping early would leave the others for the next check() to find.
+        MemoryMisuseException damage = null;
         for (BlockRecord block : live.values()) {
-            MemoryMisuseException damage = damagedRedzone(block, "by check()");
-            if (damage != null) {
-                throw damage;
-            }
+            damage = SanitizerReports.combine(damage, damagedRedzone(block, "by check()"));
         }
         for (BlockRecord block : quarantine.snapshot()) {
-            MemoryMisuseException damage = damagedPoison(block, "by check()");
-            if (damage != null) {
-                throw damage;
-            }
+            damage = SanitizerReports.combine(damage, damagedPoison(block, "by check()"));
+        }
+        if (damage != null) {
+            throw damage;
         }
         if (fast != null) {
             fast.check();

@@ -32,4 +32,16 @@ public interface HandedOutBlocks {
     default String historyAt(long heldAddress, long address) {
         return null;
     }
+
+    /**
+     * The block handed out from inside the held block at {@code heldAddress} whose bytes include
+     * {@code address}, for a report of an address inside it misused through the heap. With the
+     * same limits as {@link #tally}.
+     *
+     * @return the address that block starts at, or -1 if no block handed out from there holds
+     *     {@code address} (padding between blocks, a slot never handed out)
+     */
+    default long blockAt(long heldAddress, long address) {
+        return -1;
+    }
 }

@@ -35,18 +35,32 @@ public final class SanitizerReports {
     /**
      * Keeps every report of a call that goes on past the first damage it finds (a close, a trim):
      * the first is thrown, the later ones ride along as suppressed, since each damage is reported
-     * only once.
+     * only once. All of them end up in one flat list: a later report that carries reports of its
+     * own (a block damaged at both ends, a scope's blocks) hands them over, so a caller reads every
+     * damage in {@code first.getSuppressed()} and none one level further down.
      *
      * @return {@code first} with {@code later} suppressed, or whichever is not null
      */
     public static MemoryMisuseException combine(MemoryMisuseException first, MemoryMisuseException later) {
-        if (first == null) {
-            return later;
+        if (first == null || later == null) {
+            return first == null ? later : first;
         }
-        if (later != null) {
-            first.addSuppressed(later);
+        Throwable[] carried = later.getSuppressed();
+        first.addSuppressed(carried.length == 0 ? later : withoutSuppressed(later));
+        for (Throwable report : carried) {
+            first.addSuppressed(report);
         }
         return first;
+    }
+
+    /** @return a copy of {@code report} that carries none of the reports suppressed in it */
+    private static MemoryMisuseException withoutSuppressed(MemoryMisuseException report) {
+        MemoryMisuseException copy = new MemoryMisuseException(report.kind(), report.address(), report.getMessage());
+        copy.setStackTrace(report.getStackTrace());
+        if (report.getCause() != null) {
+            copy.initCause(report.getCause());
+        }
+        return copy;
     }
 
     static MemoryMisuseException doubleFree(String operation, BlockRecord block, String heap) {
@@ -73,7 +87,7 @@ public final class SanitizerReports {
         String handedOut = handedOutHistory(block, block.address);
         if (handedOut != null) {
             // The held block's first byte is also the first block its holder handed out from it.
-            return mismatchInside(operation, block.address, block, heap, handedOut);
+            return mismatchInside(operation, block.address, block, heap, block.address, handedOut);
         }
         StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
                 + ") on 0x" + hex(block.address));
@@ -102,12 +116,18 @@ public final class SanitizerReports {
      * arena's slice), freed (or resized) through the heap.
      */
     static MemoryMisuseException mismatchInside(String operation, long address, BlockRecord block, String heap) {
-        return mismatchInside(operation, address, block, heap, handedOutHistory(block, address));
+        HandedOutBlocks handedOut = handedOut(block);
+        long start = handedOut == null ? -1 : handedOut.blockAt(block.address, address);
+        String history = start < 0 ? null : handedOut.historyAt(block.address, start);
+        return mismatchInside(operation, address, block, heap, start, history);
     }
 
-    /** @param handedOut what the holder says of the block it handed out at {@code address}, or null */
+    /**
+     * @param start where the block the holder handed out that holds {@code address} starts
+     * @param handedOut what the holder says of that block, or null
+     */
     private static MemoryMisuseException mismatchInside(String operation, long address, BlockRecord block,
-            String heap, String handedOut) {
+            String heap, long start, String handedOut) {
         StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
                 + ") on 0x" + hex(address));
         text.append("0x").append(hex(address)).append(" is located ").append(position(address, block)).append(' ')
@@ -115,8 +135,9 @@ public final class SanitizerReports {
                 .append(": ").append(heldInside(operation)).append('\n');
         if (handedOut != null) {
             // The block the program misused is the one its holder handed out, not the held one.
-            text.append("0x").append(hex(address)).append(" is a block ").append(block.owner)
-                    .append(" handed out:\n").append(handedOut);
+            text.append("0x").append(hex(address)).append(start == address ? " is a block "
+                    : " is " + (address - start) + " bytes inside the block at 0x" + hex(start) + ", a block ")
+                    .append(block.owner).append(" handed out:\n").append(handedOut);
         } else {
             text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         }
@@ -125,9 +146,14 @@ public final class SanitizerReports {
 
     /** @return what the holder of {@code block} says of the block it handed out at {@code address}, or null */
     private static String handedOutHistory(BlockRecord block, long address) {
-        BlockHolder holder = block.owner;
-        HandedOutBlocks handedOut = holder == null ? null : holder.handedOut();
+        HandedOutBlocks handedOut = handedOut(block);
         return handedOut == null ? null : handedOut.historyAt(block.address, address);
+    }
+
+    /** @return what the holder of {@code block} tells reports of the blocks it hands out, or null */
+    private static HandedOutBlocks handedOut(BlockRecord block) {
+        BlockHolder holder = block.owner;
+        return holder == null ? null : holder.handedOut();
     }
 
     /**
