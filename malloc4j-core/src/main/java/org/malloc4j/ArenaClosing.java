@@ -12,7 +12,10 @@ import java.util.function.BooleanSupplier;
  * <li>A cleanup action that throws leaves the JDK arena closed: the blocks go back all the same,
  *     so that the holder and its heap can close, and what the cleanup threw is thrown.
  * <li>A cleanup action that closes the holder again (or its heap, which closes it) gives the
- *     blocks back at once, the JDK arena being closed already; the close that ran it goes on.
+ *     blocks back at once, the JDK arena being closed already; the close that ran it goes on. So
+ *     does every later such cleanup of the same close, with nothing left to give back: each is
+ *     part of the close under way, not a second close, so none gets "already closed" in the
+ *     middle of its own work.
  * </ul>
  * Not thread-safe: the holder calls it under its lock, or on its own thread.
  */
@@ -32,7 +35,9 @@ final class ArenaClosing {
      */
     void close(Arena inner, String holder, BooleanSupplier closed, Runnable release) {
         if (closing) {
-            release.run();
+            if (!closed.getAsBoolean()) {
+                release.run();
+            }
             return;
         }
         Runnable releaseUnlessClosed = () -> {

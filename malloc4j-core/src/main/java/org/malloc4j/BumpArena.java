@@ -313,7 +313,10 @@ public final class BumpArena implements Arena {
      */
     @Override
     public void close() {
-        checkOwnerAndOpen();
+        checkOwner();
+        if (closed && !closing.isClosing()) {
+            throw alreadyClosed();
+        }
         closing.close(inner, "this BumpArena", () -> closed, this::release);
     }
 
@@ -408,12 +411,20 @@ public final class BumpArena implements Arena {
     }
 
     private void checkOwnerAndOpen() {
+        checkOwner();
+        if (closed) {
+            throw alreadyClosed();
+        }
+    }
+
+    private void checkOwner() {
         if (Thread.currentThread() != owner) {
             throw HeapScope.wrongThread(owner);
         }
-        if (closed) {
-            throw new AlreadyClosedException(this, "already closed: this bump arena (by its close(), or its heap's)");
-        }
+    }
+
+    private IllegalStateException alreadyClosed() {
+        return new AlreadyClosedException(this, "already closed: this bump arena (by its close(), or its heap's)");
     }
 
     /**

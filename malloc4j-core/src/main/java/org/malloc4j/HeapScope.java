@@ -155,7 +155,7 @@ final class HeapScope implements Arena {
     }
 
     private void closeUnlocked() {
-        if (closed) {
+        if (closed && !closing.isClosing()) {
             throw alreadyClosed();
         }
         closing.close(inner, "this scope", () -> closed, this::release);

@@ -379,6 +379,42 @@ class HeapScopeTest {
         assertEquals(0, heap.stats().committedBytes());
     }
 
+    /**
+     * Bug: of several cleanup actions that each closed their scope or arena, only the first closed
+     * quietly; the later ones got "already closed" from the close under way, so the rest of their
+     * work never ran and their own exception was never thrown.
+     */
+    @Test
+    void everyCleanupActionThatClosesItsHolderAgainClosesQuietly() {
+        Heap heap = Heap.builder().name("reentrant-twice").build();
+        for (Arena holder : List.of(heap.newScope(), heap.newSharedScope(), BumpArena.ofConfined(heap))) {
+            List<Integer> ran = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                int cleanup = i;
+                holder.allocate(64).reinterpret(8, holder, ignored -> {
+                    holder.close();
+                    ran.add(cleanup);
+                });
+            }
+            holder.close();
+            assertEquals(3, ran.size(), holder::toString);
+            assertFalse(holder.scope().isAlive());
+            assertEquals(0, heap.stats().liveBlocks(), holder::toString);
+            assertThrows(IllegalStateException.class, holder::close, "closed already");
+
+            Arena failing = holder instanceof BumpArena ? BumpArena.ofConfined(heap) : heap.newScope();
+            failing.allocate(64).reinterpret(8, failing, ignored -> failing.close());
+            failing.allocate(64).reinterpret(8, failing, ignored -> {
+                failing.close();
+                throw new IllegalArgumentException("the second cleanup's own");
+            });
+            IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class, failing::close);
+            assertEquals("the second cleanup's own", thrown.getMessage());
+            assertEquals(0, heap.stats().liveBlocks(), failing::toString);
+        }
+        heap.close();
+    }
+
     /** Bug: a WrongThreadException a cleanup action threw was taken for a confined scope of another thread, and dropped. */
     @Test
     void aWrongThreadExceptionFromACleanupActionIsThrownByTheHeapsClose() {
