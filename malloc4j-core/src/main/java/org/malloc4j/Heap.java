@@ -657,7 +657,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * A confined scope or arena whose thread has ended does not keep the heap open: no other
      * thread can close its JDK arena, but none can reach its segments either (an access from
      * another thread throws {@link WrongThreadException}), so the heap frees its blocks and closes
-     * ({@link BumpArena#isClosed()} then returns true).
+     * ({@link BumpArena#isClosed()} then returns true). The cleanup actions attached to its
+     * segments never run then, since they run only when its JDK arena closes: a thread that
+     * attaches them should close its scope or arena before it ends.
      *
      * <p>Memory a downcall is using (a native function running with one of the heap's segments,
      * say from an upcall it made into Java) is never unmapped under it; the JDK refuses to close the
