@@ -366,8 +366,19 @@ public final class BumpArena implements Arena {
         return owner;
     }
 
-    /** @return whether {@link #close()} has been called */
+    /**
+     * @return whether {@link #close()} has been called (or the heap closed this arena): true
+     *     already inside the cleanup actions that close runs, as their slices are inaccessible then
+     */
     public boolean isClosed() {
+        return closed || closing.isClosing();
+    }
+
+    /**
+     * @return whether this arena has given its chunks and side blocks back: what the heap's close
+     *     asks, since an arena whose close is still running its cleanup actions has not
+     */
+    boolean isReleased() {
         return closed;
     }
 

@@ -856,7 +856,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /** @return whether {@code dependent} is closed; anything but a scope, arena or pool counts as closed */
     private static boolean isClosed(AutoCloseable dependent) {
         return switch (dependent) {
-            case BumpArena arena -> arena.isClosed();
+            case BumpArena arena -> arena.isReleased();
             case FixedSizePool pool -> pool.isClosed();
             case HeapScope scope -> scope.isClosed();
             default -> true;

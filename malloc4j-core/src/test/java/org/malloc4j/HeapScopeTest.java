@@ -398,6 +398,15 @@ class HeapScopeTest {
             }
             holder.close();
             assertEquals(3, ran.size(), holder::toString);
+            if (holder instanceof BumpArena arena) {
+                List<Boolean> closedInside = new ArrayList<>();
+                BumpArena another = BumpArena.ofConfined(heap);
+                another.allocate(8).reinterpret(8, another, ignored -> closedInside.add(another.isClosed()));
+                assertFalse(another.isClosed());
+                another.close();
+                assertEquals(List.of(true), closedInside, "isClosed() inside a cleanup action its close runs");
+                assertTrue(arena.isClosed());
+            }
             assertFalse(holder.scope().isAlive());
             assertEquals(0, heap.stats().liveBlocks(), holder::toString);
             assertThrows(IllegalStateException.class, holder::close, "closed already");
