@@ -101,7 +101,7 @@ public final class TraceParser {
         checkLiveness(numOps, numIds);
         if (tokens.next()) {
             throw error(tokens.tokenLine(), "op count mismatch: the header says " + Units.plural(numOps, "op")
-                    + ", but more follow ('" + tokens.text() + "')");
+                    + ", but more follow ('" + extraRequest() + "')");
         }
         return new Trace(name, set, header, kinds, ids, sizes, liveAtEnd(), peakLiveBytes);
     }
@@ -171,8 +171,10 @@ public final class TraceParser {
         }
         if (tokens.isOutOfRange() || tokens.number() < 0 || tokens.number() >= numIds) {
             String id = tokens.text();
+            // the whole request, its size too (read on, as the parse ends here anyway)
+            String request = op + " " + id + (kind == Trace.FREE ? "" : nextTokenOf(line));
             String valid = numIds == 0 ? "the trace can name no id" : "ids are 0.." + (numIds - 1);
-            throw error(line, "id " + id + " out of range in '" + op + " " + id + "': num_ids is "
+            throw error(line, "id " + id + " out of range in '" + request + "': num_ids is "
                     + numIds + ", so " + valid);
         }
         return (int) tokens.number();
@@ -188,19 +190,55 @@ public final class TraceParser {
                     + Long.MAX_VALUE);
         }
         if (!tokens.isNumber()) {
-            // The next request's op, or a token on a later line, means the size was left out; anything
-            // else on the request's own line was meant as its size.
-            boolean nextRequest = tokens.tokenLine() != line || tokens.is('a') || tokens.is('r') || tokens.is('f');
-            throw error(line, nextRequest
+            throw error(line, !isPartOfRequestOn(line)
                     ? "missing size: '" + op + "' needs a size, found '" + tokens.text() + "'"
                     : "'" + tokens.text() + "' is not a valid size in '" + op + " " + tokens.text()
                             + "': a size is a decimal integer 0.." + Long.MAX_VALUE);
         }
         long size = tokens.number();
         if (size < 0) {
-            throw error(line, "negative size in '" + op + " " + size + "'");
+            throw error(line, "negative size in '" + op + " " + tokens.text() + "'");
         }
         return size;
+    }
+
+    /**
+     * @param line the line the request starts on
+     * @return whether the current token, read after a request's op, belongs to that request: a number,
+     *     wherever it is (whitespace is free, as for {@code fscanf}), or anything else on the request's
+     *     own line but an op. The next request's op, or a token that is no number on a later line,
+     *     means the request ended before it.
+     */
+    private boolean isPartOfRequestOn(long line) {
+        return tokens.isNumber() || tokens.isOutOfRange()
+                || tokens.tokenLine() == line && !tokens.is('a') && !tokens.is('r') && !tokens.is('f');
+    }
+
+    /**
+     * Reads on, for a message that quotes a whole request.
+     *
+     * @param line the line the request starts on
+     * @return the next token, after a space, if it belongs to the request (see {@link #isPartOfRequestOn});
+     *     otherwise, or at the end of the file, nothing
+     */
+    private String nextTokenOf(long line) throws IOException {
+        return tokens.next() && isPartOfRequestOn(line) ? " " + tokens.text() : "";
+    }
+
+    /**
+     * Reads on from the current token, the first one after the header's {@code num_ops} requests.
+     *
+     * @return the request it starts as written, its id and size with it; or the token alone if it is no op
+     */
+    private String extraRequest() throws IOException {
+        String request = tokens.text();
+        boolean free = tokens.is('f');
+        if (!free && !tokens.is('a') && !tokens.is('r')) {
+            return request;
+        }
+        long line = tokens.tokenLine();
+        String id = nextTokenOf(line);
+        return request + id + (free || id.isEmpty() ? "" : nextTokenOf(line));
     }
 
     private void append(int op, int numOps, byte kind, int id, long size, long line) {

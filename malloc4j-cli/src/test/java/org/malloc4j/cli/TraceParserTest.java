@@ -153,9 +153,9 @@ class TraceParserTest {
                 Arguments.of("0 1 2 1\na 0 8\nr 0 " + "9".repeat(50) + "\n", 3,
                         "size out of range in 'r 0 " + "9".repeat(40) + "...'"),
                 Arguments.of("0 0 1 1\na 0 8\n", 2,
-                        "id 0 out of range in 'a 0': num_ids is 0, so the trace can name no id"),
+                        "id 0 out of range in 'a 0 8': num_ids is 0, so the trace can name no id"),
                 Arguments.of("0 1 2 1\na 99999999999999999999 8\nf 0\n", 2,
-                        "id 99999999999999999999 out of range in 'a 99999999999999999999': num_ids is 1, "
+                        "id 99999999999999999999 out of range in 'a 99999999999999999999 8': num_ids is 1, "
                                 + "so ids are 0..0"),
                 Arguments.of("0 1 99999999999999999999 1\n", 1,
                         "header: num_ops 99999999999999999999 is out of range: it must fit in a 64-bit integer"),
@@ -174,6 +174,37 @@ class TraceParserTest {
                 // a request that breaks the liveness rules is reported before a later syntax error
                 Arguments.of("0 2 4 1\na 0 8\nf 1\nq 0\n", 3, "'f 1' on id 1, which is not live"),
                 Arguments.of("0 2 4 1\na 0 8\na 0 8\n", 3, "'a 0 8' on live id 0"));
+    }
+
+    /** A message quotes the whole request, its tokens as written, however the whitespace lays them out. */
+    static Stream<Arguments> wholeRequests() {
+        return Stream.of(
+                Arguments.of("0\n2\n2\n1\na 5 10\nf 0\n", 5, "id 5 out of range in 'a 5 10': num_ids is 2, so ids are 0..1"),
+                Arguments.of("0 2 2 1\nr 5 10\nf 0\n", 2, "id 5 out of range in 'r 5 10': num_ids is 2, so ids are 0..1"),
+                Arguments.of("0 2 2 1\nf 5\nf 0\n", 2, "id 5 out of range in 'f 5': num_ids is 2, so ids are 0..1"),
+                Arguments.of("0 2 2 1\na 0 8\nr -1 16\n", 3, "id -1 out of range in 'r -1 16': num_ids is 2, so ids are 0..1"),
+                // a size on a later line is the request's, as fscanf reads it
+                Arguments.of("0 2 2 1\na\t5\n\n   10 f 0\n", 2, "id 5 out of range in 'a 5 10': num_ids is 2, so ids are 0..1"),
+                Arguments.of("0 2 2 1\na 5 12x\nf 0\n", 2, "id 5 out of range in 'a 5 12x': num_ids is 2, so ids are 0..1"),
+                // no size: the request is quoted as it is, not with the next one's op or id
+                Arguments.of("0 2 2 1\na 5\nf 0\n", 2, "id 5 out of range in 'a 5': num_ids is 2, so ids are 0..1"),
+                Arguments.of("0 2 2 1\na 5 f 0\n", 2, "id 5 out of range in 'a 5': num_ids is 2, so ids are 0..1"),
+                Arguments.of("0 1 1 1\na 5", 2, "id 5 out of range in 'a 5': num_ids is 1, so ids are 0..0"),
+                Arguments.of("0 2 2 1\na 0 8\nr 0 -05\n", 3, "negative size in 'r 0 -05'"),
+                // the first request past num_ops
+                Arguments.of("0 1 1 1\na 0 8\nf 0\n", 3, "op count mismatch: the header says 1 op, but more follow ('f 0')"),
+                Arguments.of("0 1 1 1\na 0 8\nr 0\n 16\n", 3,
+                        "op count mismatch: the header says 1 op, but more follow ('r 0 16')"),
+                Arguments.of("0 1 1 1\na 0 8\na 1\n", 3, "op count mismatch: the header says 1 op, but more follow ('a 1')"),
+                Arguments.of("0 1 1 1\na 0 8\nq 0\n", 3, "op count mismatch: the header says 1 op, but more follow ('q')"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("wholeRequests")
+    void quotesTheWholeRequest(String text, long line, String problem) {
+        TraceFormatException e = parseError(text);
+        assertEquals(line, e.line(), e.getMessage());
+        assertEquals(problem, e.problem());
     }
 
     @ParameterizedTest
