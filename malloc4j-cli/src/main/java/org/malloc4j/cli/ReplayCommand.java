@@ -48,7 +48,8 @@ import picocli.CommandLine.Spec;
                     + "emptied). Before and after each trace the native allocators return free memory to the "
                     + "system (malloc_trim, tcache flush and arena purge, mi_collect, ReleaseFreeMemory).",
             "",
-            "With no FILE or DIR, replays the traces bundled in the jar: the 11 default CS:APP traces and a "
+            // Worded so that picocli, which may break a line after a colon, keeps CS:APP whole at 80 columns.
+            "With no FILE or DIR, replays the traces bundled in the jar: the 11 default traces of CS:APP and a "
                     + "capture of gcc's cc1."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeAll;
@@ -708,6 +709,28 @@ class MainTest {
         assertTrue(failure.contains("Multiple garbage collectors selected"), failure);
         assertTrue(run.err().contains("FAILED replays:\n  glibc on all 2 traces: no result: the worker JVM "
                 + "exited with code 1"), run.err());
+    }
+
+    /** picocli may break a line after a colon: CS:APP must not come out as "CS:" and "APP". */
+    @ParameterizedTest
+    @CsvSource({"--help", "replay --help", "help replay"})
+    void helpKeepsCsAppOnOneLineAt80Columns(String args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine commandLine = Main.commandLine(new PrintWriter(out), new PrintWriter(err))
+                .setUsageHelpAutoWidth(false)
+                .setUsageHelpWidth(80);
+        assertEquals(0, commandLine.execute(args.split(" ")), err.toString());
+        String help = out.toString();
+        assertTrue(help.lines().allMatch(line -> line.length() <= 80), help);
+        assertEquals(count(help, "CS:"), count(help, "CS:APP"), help);
+        if (!args.equals("--help")) {
+            assertEquals(3, count(help, "CS:APP"), help);
+        }
+    }
+
+    private static int count(String text, String part) {
+        return text.split(Pattern.quote(part), -1).length - 1;
     }
 
     @Test
