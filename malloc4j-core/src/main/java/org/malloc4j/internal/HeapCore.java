@@ -151,6 +151,8 @@ public final class HeapCore implements Allocator {
     private long livePeak;
     /** Bytes committed at the peak since {@link #liveRose} last summed the live bytes. */
     private long committedSinceLiveSum;
+    /** Bytes of pages retired and large blocks freed since {@link #released} last summed the live bytes. */
+    private long releasedSinceLiveSum;
     @SuppressWarnings("unused")
     private long pad8, pad9, pad10, pad11, pad12, pad13, pad14, pad15;
 
@@ -758,6 +760,42 @@ public final class HeapCore implements Allocator {
         committedSinceLiveSum = 0;
     }
 
+    /**
+     * Under the span lock, after a page of blocks retired or a large block was freed ({@code bytes}
+     * of it): tells the peak guard when the live bytes fall under an eighth of their peak
+     * ({@link SpanAllocator#noteEmptied}), so a round that then climbs back to the footprint's peak
+     * is known for a repeat. Off the fast path, and cheap: nothing while the committed bytes in use
+     * (which hold every live byte) are half the live peak or more, as at work near the peak; under
+     * an eighth of it, no sum is needed; in between, the live bytes are summed at most once per
+     * 1/32 of the live peak released, as {@link #liveRose} sums them at most once per 1/32
+     * committed. Replayed on one heap, a round's last retiring pages leave committed in use 1.9 MB
+     * of random-bal's 17.6 MB (footprint at its peak), 1.3 MB of gcc's cc1's 5.2, 2.0 of
+     * python3-json-regex's 8.8: in between, where the sum decides.
+     */
+    void released(long bytes) {
+        long peak = livePeak;
+        if (peak == 0 || spans.isLow()) {
+            return;
+        }
+        long inUse = spans.committedInUse();
+        if (inUse >= peak >> 1) {
+            return;
+        }
+        if (inUse < peak >> 3) {
+            spans.noteEmptied();
+            return;
+        }
+        long since = releasedSinceLiveSum + bytes;
+        if (since < peak >> 5) {
+            releasedSinceLiveSum = since;
+            return;
+        }
+        releasedSinceLiveSum = 0;
+        if (liveBytes() < peak >> 3) {
+            spans.noteEmptied();
+        }
+    }
+
     /** The heap went idle: the next growth of its live bytes is new again ({@link #liveRose}). */
     void forgetLivePeak() {
         livePeak = 0;
@@ -931,6 +969,7 @@ public final class HeapCore implements Allocator {
                 // blocks are all free needs no collect to be released.
                 page.collectRemote();
                 spans.retire(page);
+                released(page.spanBytes);
             } finally {
                 spans.lock.unlock();
             }
@@ -1044,6 +1083,7 @@ public final class HeapCore implements Allocator {
             largeFrees++;
             largeUsable -= usable;
             largeRequested -= requested;
+            released(usable);
         } finally {
             spans.lock.unlock();
         }
