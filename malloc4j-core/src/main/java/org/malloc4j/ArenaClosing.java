@@ -2,6 +2,7 @@ package org.malloc4j;
 
 import java.lang.foreign.Arena;
 import java.util.function.BooleanSupplier;
+import org.malloc4j.internal.SanitizerReports;
 
 /**
  * How a scope or bump arena closes its JDK arena, whose close runs the cleanup actions attached to
@@ -10,18 +11,26 @@ import java.util.function.BooleanSupplier;
  * <li>The JDK refuses to close an arena a downcall is using: nothing changes, and the holder says
  *     so instead of the JDK's "Session is acquired".
  * <li>A cleanup action that throws leaves the JDK arena closed: the blocks go back all the same,
- *     so that the holder and its heap can close, and what the cleanup threw is thrown.
+ *     so that the holder and its heap can close, and what the cleanup threw is thrown as it is,
+ *     even a checked exception (a cleanup action in Kotlin, say), with any report of a damaged
+ *     block suppressed in it.
  * <li>A cleanup action that closes the holder again (or its heap, which closes it) gives the
  *     blocks back at once, the JDK arena being closed already; the close that ran it goes on. So
  *     does every later such cleanup of the same close, with nothing left to give back: each is
  *     part of the close under way, not a second close, so none gets "already closed" in the
- *     middle of its own work.
+ *     middle of its own work. A report of a damaged block found then is thrown by the close under
+ *     way, not into the cleanup action, which could swallow it.
  * </ul>
  * Not thread-safe: the holder calls it under its lock, or on its own thread.
  */
 final class ArenaClosing {
     /** While {@link #close} closes the JDK arena, whose cleanup actions may call the holder again. */
     private boolean closing;
+    /**
+     * What giving the blocks back threw (a checked mode's report of a damaged block) when a cleanup
+     * action's close did it: the close under way throws it, not the cleanup, which might swallow it.
+     */
+    private Throwable deferred;
 
     /** @return whether the holder's close is running the cleanup actions: no block may be added now */
     boolean isClosing() {
@@ -36,43 +45,64 @@ final class ArenaClosing {
     void close(Arena inner, String holder, BooleanSupplier closed, Runnable release) {
         if (closing) {
             if (!closed.getAsBoolean()) {
-                release.run();
+                deferred = releasing(release);
             }
             return;
         }
-        Runnable releaseUnlessClosed = () -> {
-            if (!closed.getAsBoolean()) {
-                release.run();
-            }
-        };
+        Throwable thrown = null;
         closing = true;
         try {
             inner.close();
-        } catch (RuntimeException | Error e) {
-            throw failed(inner, holder, e, releaseUnlessClosed);
+        } catch (Throwable e) {
+            // Any Throwable: a cleanup action in Kotlin, say, may throw a checked exception.
+            thrown = e;
         } finally {
             closing = false;
         }
-        releaseUnlessClosed.run();
+        if (thrown != null && inner.scope().isAlive()) {
+            // The JDK refused, so no cleanup action ran, and nothing changed.
+            throw thrown instanceof IllegalStateException refusal
+                    ? new IllegalStateException(holder + " is not closed: a downcall is using one of its segments;"
+                            + " nothing changed, so close it again after the downcall returns", refusal)
+                    : rethrow(thrown);
+        }
+        Throwable damage = deferred;
+        deferred = null;
+        if (!closed.getAsBoolean()) {
+            damage = releasing(release);
+        }
+        if (thrown == null) {
+            thrown = damage;
+        } else if (damage != null) {
+            SanitizerReports.suppress(thrown, damage);
+        }
+        if (thrown != null) {
+            throw rethrow(thrown);
+        }
     }
 
-    /** @return what to throw when closing the JDK arena threw {@code thrown} (an {@code Error} is thrown here) */
-    private static RuntimeException failed(Arena inner, String holder, Throwable thrown, Runnable release) {
-        if (inner.scope().isAlive()) {
-            if (thrown instanceof IllegalStateException refusal) {
-                return new IllegalStateException(holder + " is not closed: a downcall is using one of its segments;"
-                        + " nothing changed, so close it again after the downcall returns", refusal);
-            }
-        } else {
-            try {
-                release.run();
-            } catch (RuntimeException | Error damage) {
-                thrown.addSuppressed(damage);
-            }
+    /** @return what giving the blocks back threw, or null */
+    private static Throwable releasing(Runnable release) {
+        try {
+            release.run();
+            return null;
+        } catch (RuntimeException | Error e) {
+            return e;
         }
-        if (thrown instanceof Error error) {
-            throw error;
-        }
-        return (RuntimeException) thrown;
+    }
+
+    /**
+     * Throws {@code thrown} as it is, checked or not: what a cleanup action threw goes to the
+     * caller of {@code close()} unchanged, as the JDK's own arenas let it through.
+     *
+     * @return never; declared so that callers can write {@code throw rethrow(e)}
+     */
+    static RuntimeException rethrow(Throwable thrown) {
+        throw ArenaClosing.<RuntimeException>uncheckedThrow(thrown);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> T uncheckedThrow(Throwable thrown) throws T {
+        throw (T) thrown;
     }
 }

@@ -308,8 +308,9 @@ public final class BumpArena implements Arena {
      *     accessed by a downcall at this moment; nothing changes then (and {@link Heap#close()}
      *     leaves this arena and the heap open)
      * @throws WrongThreadException if the caller is not the thread that made this arena
-     * @throws RuntimeException what a cleanup action attached to one of its slices threw (with a
-     *     report above suppressed): the arena is closed and every block given back all the same
+     * @throws RuntimeException what a cleanup action attached to one of its slices threw, as it
+     *     is (an {@code Error}, or even a checked exception, is thrown unchanged too), with the
+     *     reports above suppressed: the arena is closed and every block given back all the same
      */
     @Override
     public void close() {

@@ -491,7 +491,7 @@ public final class FixedSizePool implements AutoCloseable {
                         + "downcall is using a segment of " + pagesInUse + " of its pages, which stay open with their "
                         + "blocks; the other pages were closed and given back; close it again later", inUse);
                 if (damage != null) {
-                    notClosed.addSuppressed(damage);
+                    SanitizerReports.suppress(notClosed, damage);
                 }
                 throw notClosed;
             }

@@ -691,9 +691,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     closed all the same, and the first report is thrown with the others suppressed
      * @throws RuntimeException what a cleanup action attached to a segment of a scope or arena
      *     threw as this closed it (the first, when several did; the reports above ride along
-     *     suppressed), or an {@code Error} it threw: the scope or arena, and the heap, are closed
-     *     all the same. Where the heap stays open, or memory a downcall uses stays mapped, the
-     *     {@code IllegalStateException} above is thrown with this suppressed
+     *     suppressed), or an {@code Error} or even a checked exception it threw, unchanged: the
+     *     scope or arena, and the heap, are closed all the same. Where the heap stays open, or
+     *     memory a downcall uses stays mapped, the {@code IllegalStateException} above is thrown
+     *     with this suppressed
      */
     @Override
     public void close() {
@@ -783,11 +784,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             mappedStill = e;
         }
         Throwable failure = first(mappedStill, cleanupFailed, damage);
-        if (failure instanceof Error error) {
-            throw error;
-        }
         if (failure != null) {
-            throw (RuntimeException) failure;
+            // What a cleanup action threw is thrown as it is, even a checked exception.
+            throw ArenaClosing.rethrow(failure);
         }
     }
 
@@ -801,7 +800,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             if (first == null) {
                 first = failure;
             } else if (failure != null) {
-                first.addSuppressed(failure);
+                SanitizerReports.suppress(first, failure);
             }
         }
         return first;

@@ -136,8 +136,9 @@ final class HeapScope implements Arena {
      *     accessed by a downcall at this moment; nothing changes then (and {@link Heap#close()}
      *     leaves this scope and the heap open)
      * @throws WrongThreadException if this scope is confined and the caller is not its owner
-     * @throws RuntimeException what a cleanup action attached to one of its segments threw (with
-     *     a report above suppressed): the scope is closed and every block freed all the same
+     * @throws RuntimeException what a cleanup action attached to one of its segments threw, as it
+     *     is (an {@code Error}, or even a checked exception, is thrown unchanged too), with the
+     *     reports above suppressed: the scope is closed and every block freed all the same
      */
     @Override
     public void close() {

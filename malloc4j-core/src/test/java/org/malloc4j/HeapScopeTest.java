@@ -11,11 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
@@ -422,6 +424,96 @@ class HeapScopeTest {
             assertEquals(0, heap.stats().liveBlocks(), failing::toString);
         }
         heap.close();
+    }
+
+    /**
+     * Bug: a cleanup action that threw a checked exception (Kotlin code, a "sneaky" throw) left the
+     * blocks live until a second close, which threw the JDK's "Already closed"; closed by the heap,
+     * the heap said a downcall was using the scope and dropped the exception.
+     */
+    @Test
+    void aCheckedExceptionFromACleanupActionIsThrownAsItIsAndTheBlocksStillGoBack() {
+        try (Heap heap = Heap.builder().name("checked-cleanup").build()) {
+            for (Arena holder : List.of(heap.newScope(), heap.newSharedScope(), BumpArena.ofConfined(heap))) {
+                withCheckedCleanup(holder);
+                IOException thrown = assertThrows(IOException.class, holder::close, holder::toString);
+                assertEquals("checked", thrown.getMessage());
+                assertFalse(holder.scope().isAlive());
+                assertEquals(0, heap.stats().liveBlocks(), holder::toString);
+                assertThrows(IllegalStateException.class, holder::close, "closed already");
+            }
+        }
+        for (int holder = 0; holder < 3; holder++) {
+            Heap heap = Heap.builder().name("checked-cleanup-heap").build();
+            withCheckedCleanup(holder == 0 ? heap.newScope() : holder == 1 ? heap.newSharedScope() : BumpArena.ofConfined(heap));
+            IOException thrown = assertThrows(IOException.class, heap::close);
+            assertEquals("checked", thrown.getMessage());
+            assertTrue(heap.isClosed());
+        }
+    }
+
+    private static void withCheckedCleanup(Arena holder) {
+        holder.allocate(300_000);
+        holder.allocate(64).reinterpret(8, holder, ignored -> throwUnchecked(new IOException("checked")));
+    }
+
+    /**
+     * Bug: in a checked mode, the first cleanup action that closed its holder again had the report
+     * of a damaged block thrown into it: the rest of its work never ran, and a cleanup that closed
+     * quietly (catching what close throws) made the report vanish, the block repaired and freed.
+     */
+    @Test
+    void aDamagedBlockFoundByACleanupActionsCloseIsThrownByTheCloseUnderWay() {
+        try (Heap heap = Heap.builder().name("reentrant-damage").checkMode(CheckMode.FULL).build()) {
+            for (Arena holder : List.of(heap.newScope(), heap.newSharedScope(), BumpArena.ofConfined(heap))) {
+                List<String> ran = new ArrayList<>();
+                MemorySegment block = holder.allocate(holder instanceof BumpArena ? 300_000 : 24);
+                holder.allocate(24).reinterpret(8, holder, ignored -> {
+                    try {
+                        holder.close();
+                    } catch (RuntimeException swallowed) {
+                        ran.add("caught " + swallowed);
+                    }
+                    ran.add("quiet close");
+                });
+                MemorySegment.ofAddress(block.address() + block.byteSize() + 1).reinterpret(1).set(JAVA_BYTE, 0, (byte) 7);
+                MemoryMisuseException e = assertThrows(MemoryMisuseException.class, holder::close, holder::toString);
+                assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+                assertEquals(List.of("quiet close"), ran, holder::toString);
+                assertEquals(0, heap.stats().liveBlocks(), holder::toString);
+            }
+        }
+    }
+
+    /**
+     * Bug: a cleanup action's exception carried the report of one damaged block, and that report
+     * the next block's: the reports nested one level further down each.
+     */
+    @Test
+    void reportsOfDamagedBlocksRideAlongACleanupActionsExceptionSideBySide() {
+        try (Heap heap = Heap.builder().name("cleanup-and-damage").checkMode(CheckMode.FULL).build()) {
+            Arena scope = heap.newScope();
+            for (int i = 0; i < 2; i++) {
+                MemorySegment block = scope.allocate(24);
+                MemorySegment.ofAddress(block.address() + 30).reinterpret(1).set(JAVA_BYTE, 0, (byte) 7);
+            }
+            scope.allocate(24).reinterpret(8, scope, ignored -> {
+                throw new IllegalArgumentException("cleanup");
+            });
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, scope::close);
+            Throwable[] reports = e.getSuppressed();
+            assertEquals(2, reports.length, () -> Arrays.toString(reports));
+            for (Throwable report : reports) {
+                assertInstanceOf(MemoryMisuseException.class, report);
+                assertEquals(0, report.getSuppressed().length, report::toString);
+            }
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> void throwUnchecked(Throwable thrown) throws T {
+        throw (T) thrown;
     }
 
     /** Bug: a WrongThreadException a cleanup action threw was taken for a confined scope of another thread, and dropped. */

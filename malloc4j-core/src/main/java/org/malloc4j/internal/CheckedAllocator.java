@@ -919,7 +919,7 @@ final class CheckedAllocator implements Allocator {
         if (leftMapped > 0) {
             IllegalStateException inUse = HeapCore.inUseByADowncall(name, leftMapped);
             if (damage != null) {
-                inUse.addSuppressed(damage);
+                SanitizerReports.suppress(inUse, damage);
             }
             throw inUse;
         }

@@ -45,12 +45,25 @@ public final class SanitizerReports {
         if (first == null || later == null) {
             return first == null ? later : first;
         }
-        Throwable[] carried = later.getSuppressed();
-        first.addSuppressed(carried.length == 0 ? later : withoutSuppressed(later));
-        for (Throwable report : carried) {
-            first.addSuppressed(report);
-        }
+        suppress(first, later);
         return first;
+    }
+
+    /**
+     * Suppresses {@code later} in {@code first}, as {@link #combine} does: a report that carries
+     * reports of its own hands them over, so that every report lies one level down, in
+     * {@code first.getSuppressed()}. Anything else that is suppressed keeps what it carries.
+     */
+    public static void suppress(Throwable first, Throwable later) {
+        Throwable[] carried = later.getSuppressed();
+        if (!(later instanceof MemoryMisuseException report) || carried.length == 0) {
+            first.addSuppressed(later);
+            return;
+        }
+        first.addSuppressed(withoutSuppressed(report));
+        for (Throwable another : carried) {
+            first.addSuppressed(another);
+        }
     }
 
     /** @return a copy of {@code report} that carries none of the reports suppressed in it */
