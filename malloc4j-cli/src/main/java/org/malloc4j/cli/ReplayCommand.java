@@ -73,7 +73,7 @@ final class ReplayCommand implements Callable<Integer> {
     // Split here, not by the parser, whose split drops a trailing empty name ("glibc,").
     @Option(names = {"-a", "--allocator"}, paramLabel = "NAME[,NAME...]",
             description = "Allocators, comma-separated, from: malloc4j, glibc, jemalloc, mimalloc, tcmalloc, "
-                    + "arena (an Arena.ofConfined() per block). Default: all; those that cannot load are skipped "
+                    + "arena (a JDK arena per block: Arena.ofConfined()). Default: all; those that cannot load are skipped "
                     + "with the reason.")
     private List<String> allocators = new ArrayList<>(AllocatorCatalog.NAMES);
 

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
@@ -714,7 +715,7 @@ class MainTest {
     /** picocli may break a line after a colon: CS:APP must not come out as "CS:" and "APP". */
     @ParameterizedTest
     @CsvSource({"--help", "replay --help", "help replay"})
-    void helpKeepsCsAppOnOneLineAt80Columns(String args) {
+    void helpSplitsNoNameAcrossLinesAt80Columns(String args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine commandLine = Main.commandLine(new PrintWriter(out), new PrintWriter(err))
@@ -726,6 +727,17 @@ class MainTest {
         assertEquals(count(help, "CS:"), count(help, "CS:APP"), help);
         if (!args.equals("--help")) {
             assertEquals(3, count(help, "CS:APP"), help);
+        }
+        // Picocli breaks a line after a dot or colon inside a name ("Arena." / "ofConfined()",
+        // "generic." / "heap_size") where the width makes it: every such name of the help at a
+        // width that wraps nothing must be whole at 80 columns.
+        StringWriter wide = new StringWriter();
+        Main.commandLine(new PrintWriter(wide), new PrintWriter(new StringWriter()))
+                .setUsageHelpAutoWidth(false).setUsageHelpWidth(1000).execute(args.split(" "));
+        Matcher names = Pattern.compile("[\\w(]*\\w[.:][\\w(][\\w.:()]*").matcher(wide.toString());
+        while (names.find()) {
+            String name = names.group();
+            assertEquals(count(wide.toString(), name), count(help, name), name + " split at 80 columns:\n" + help);
         }
     }
 
