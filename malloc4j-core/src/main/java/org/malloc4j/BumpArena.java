@@ -318,7 +318,7 @@ public final class BumpArena implements Arena {
         if (closed && !closing.isClosing()) {
             throw alreadyClosed();
         }
-        closing.close(inner, "this BumpArena", () -> closed, this::release);
+        heap.closingDependent(() -> closing.close(inner, "this BumpArena", () -> closed, this::release));
     }
 
     /**

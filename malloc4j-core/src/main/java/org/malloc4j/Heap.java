@@ -135,6 +135,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * once per call; guarded by {@link #dependentsLock}.
      */
     private final java.util.List<Thread> closingThreads = new java.util.ArrayList<>();
+    /**
+     * Per thread: how many closes of this heap's scopes and bump arenas are running their cleanup
+     * actions on it ({@link #closingDependent}); any of which may close the heap, once or more.
+     */
+    private final ThreadLocal<int[]> dependentClosesRunning = ThreadLocal.withInitial(() -> new int[1]);
 
     private Heap(Allocator core, boolean global) {
         this.core = core;
@@ -702,6 +707,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             throw new UnsupportedOperationException("the global heap cannot be closed");
         }
         if (core.isClosed()) {
+            if (closeUnderWayOnThisThread()) {
+                // A cleanup action of a close under way closes the heap again, as another one
+                // already did: part of that close, as closing its scope again is.
+                return;
+            }
             // Unmaps what a downcall was using at the first close, or says the heap is closed already.
             core.close();
             return;
@@ -722,6 +732,30 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
     }
 
+    /** @return whether this thread is in a close of this heap, or of one of its scopes or bump arenas */
+    private boolean closeUnderWayOnThisThread() {
+        if (dependentClosesRunning.get()[0] > 0) {
+            return true;
+        }
+        synchronized (dependentsLock) {
+            return closingThreads.contains(Thread.currentThread());
+        }
+    }
+
+    /**
+     * Runs {@code close}, a scope's or bump arena's close of its JDK arena, whose cleanup actions may
+     * close this heap: the first such close closes it, any later one is part of the close under way.
+     */
+    void closingDependent(Runnable close) {
+        int[] running = dependentClosesRunning.get();
+        running[0]++;
+        try {
+            close.run();
+        } finally {
+            running[0]--;
+        }
+    }
+
     /** The body of {@link #close()} once it holds off new dependents: closes {@code toClose}, then the core. */
     private void closeDependentsThenCore(java.util.List<AutoCloseable> toClose) {
         java.util.List<AutoCloseable> otherThreads = new java.util.ArrayList<>();
@@ -737,7 +771,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             } catch (MemoryMisuseException e) {
                 // It closed, giving every block back, and found one damaged: reported once the heap is closed.
                 damage = SanitizerReports.combine(damage, e);
-            } catch (Exception | Error e) {
+            } catch (Throwable e) {
+                // Any Throwable: a cleanup action may throw even a checked one, which the
+                // dependent's close lets through as it is.
                 if (e instanceof AlreadyClosedException closed && closed.isOf(dependent)
                         || e instanceof WrongThreadException && isConfinedElsewhere(dependent)) {
                     // Another thread closed it meanwhile (its owner, which has ended since), or it
@@ -753,6 +789,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                     dependents.remove(dependent);
                     if (cleanupFailed == null) {
                         cleanupFailed = e;
+                    } else if (e != cleanupFailed) {
+                        // Thrown with the first, and what it carries (its holder's reports) with it.
+                        cleanupFailed.addSuppressed(e);
                     }
                 } else {
                     // The JDK refuses to close an arena while a downcall holds a segment of it.

@@ -159,7 +159,7 @@ final class HeapScope implements Arena {
         if (closed && !closing.isClosing()) {
             throw alreadyClosed();
         }
-        closing.close(inner, "this scope", () -> closed, this::release);
+        heap.closingDependent(() -> closing.close(inner, "this scope", () -> closed, this::release));
     }
 
     /**

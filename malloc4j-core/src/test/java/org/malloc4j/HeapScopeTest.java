@@ -511,6 +511,72 @@ class HeapScopeTest {
         }
     }
 
+    /**
+     * Bug: the heap's close threw the first cleanup action's exception and dropped the others, and
+     * with them the reports of damaged blocks they carried.
+     */
+    @Test
+    void theHeapsCloseThrowsTheFirstCleanupFailureWithTheOthersAndTheirReports() {
+        Heap heap = Heap.builder().name("two-failures").checkMode(CheckMode.FULL).build();
+        Arena first = heap.newScope();
+        Arena second = heap.newScope();
+        first.allocate(24).reinterpret(8, first, ignored -> {
+            throw new IllegalArgumentException("first");
+        });
+        MemorySegment damaged = second.allocate(24);
+        MemorySegment.ofAddress(damaged.address() + 25).reinterpret(1).set(JAVA_BYTE, 0, (byte) 7);
+        second.allocate(24).reinterpret(8, second, ignored -> {
+            throw new IllegalArgumentException("second");
+        });
+        IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class, heap::close);
+        assertEquals("first", thrown.getMessage());
+        assertEquals(1, thrown.getSuppressed().length, () -> Arrays.toString(thrown.getSuppressed()));
+        Throwable other = thrown.getSuppressed()[0];
+        assertEquals("second", other.getMessage());
+        assertInstanceOf(MemoryMisuseException.class, other.getSuppressed()[0]);
+        assertTrue(heap.isClosed());
+    }
+
+    /** Bug: a cleanup action that threw a Throwable that is neither an Exception nor an Error left the heap open. */
+    @Test
+    void aThrowableFromACleanupActionStillClosesTheHeap() {
+        Heap heap = Heap.builder().name("throwable").build();
+        Arena scope = heap.newScope();
+        Throwable plain = new Throwable("plain");
+        scope.allocate(24).reinterpret(8, scope, ignored -> throwUnchecked(plain));
+        assertEquals(plain, assertThrows(Throwable.class, heap::close));
+        assertTrue(heap.isClosed());
+        assertEquals(0, heap.stats().committedBytes());
+    }
+
+    /**
+     * Bug: of two cleanup actions of one close that each closed the heap, the second got "already
+     * closed" in the middle of its work, where closing its scope again was quiet.
+     */
+    @Test
+    void everyCleanupActionThatClosesTheHeapDuringACloseClosesQuietly() {
+        for (boolean byTheHeap : new boolean[] {false, true}) {
+            Heap heap = Heap.builder().name("closes-heap-twice").build();
+            Arena scope = heap.newScope();
+            List<String> ran = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                int cleanup = i;
+                scope.allocate(24).reinterpret(8, scope, ignored -> {
+                    heap.close();
+                    ran.add("cleanup " + cleanup);
+                });
+            }
+            if (byTheHeap) {
+                heap.close();
+            } else {
+                scope.close();
+            }
+            assertEquals(2, ran.size(), "closed by the heap: " + byTheHeap);
+            assertTrue(heap.isClosed());
+            assertThrows(IllegalStateException.class, heap::close, "a close of its own, after");
+        }
+    }
+
     @SuppressWarnings("unchecked")
     private static <T extends Throwable> void throwUnchecked(Throwable thrown) throws T {
         throw (T) thrown;
