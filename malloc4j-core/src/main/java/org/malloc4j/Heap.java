@@ -695,8 +695,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} for its redzones); the heap is
      *     closed all the same, and the first report is thrown with the others suppressed
      * @throws RuntimeException what a cleanup action attached to a segment of a scope or arena
-     *     threw as this closed it (the first, when several did; the reports above ride along
-     *     suppressed), or an {@code Error} or even a checked exception it threw, unchanged: the
+     *     threw as this closed it (the first, when several did, with the others suppressed in it;
+     *     the reports above ride along suppressed), or an {@code Error} or even a checked exception it threw, unchanged: the
      *     scope or arena, and the heap, are closed all the same. Where the heap stays open, or
      *     memory a downcall uses stays mapped, the {@code IllegalStateException} above is thrown
      *     with this suppressed
