@@ -82,7 +82,8 @@ public class ReplayBenchmark {
         blocks = new long[loaded.numIds()];
     }
 
-    private static TraceSource source(String trace) {
+    /** @return the trace named by {@code trace}: a bundled one ({@code set/name}) or a {@code .rep} file */
+    static TraceSource source(String trace) {
         for (TraceSource bundled : TraceFinder.bundled()) {
             if ((bundled.set() + "/" + bundled.name()).equals(trace)) {
                 return bundled;
