@@ -707,9 +707,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             throw new UnsupportedOperationException("the global heap cannot be closed");
         }
         if (core.isClosed()) {
-            if (closeUnderWayOnThisThread()) {
+            if (!core.leftMapped() && closeUnderWayOnThisThread()) {
                 // A cleanup action of a close under way closes the heap again, as another one
-                // already did: part of that close, as closing its scope again is.
+                // already did: part of that close, as closing its scope again is. Memory a
+                // downcall kept mapped is unmapped below all the same, as that close asked.
                 return;
             }
             // Unmaps what a downcall was using at the first close, or says the heap is closed already.

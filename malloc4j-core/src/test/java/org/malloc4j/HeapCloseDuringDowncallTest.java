@@ -58,6 +58,32 @@ class HeapCloseDuringDowncallTest {
         assertTrue(again.getMessage().contains("already closed"), again.getMessage());
     }
 
+    /**
+     * Bug: the same, from a scope's cleanup action: the close after the downcall returned was taken
+     * for a cleanup closing the heap again during a close under way, and returned quietly, with
+     * the memory still mapped and the block still readable.
+     */
+    @ParameterizedTest
+    @MethodSource("heaps")
+    void aCloseAfterTheDowncallFromACleanupActionUnmapsToo(Heap.Builder builder) throws Throwable {
+        Heap heap = builder.build();
+        MemorySegment held = heap.malloc(8192);
+        Arena scope = heap.newScope();
+        scope.allocate(8).reinterpret(8, scope, ignored -> {
+            try {
+                Downcalls.whileHeldByADowncall(held, () -> assertThrows(IllegalStateException.class, heap::close));
+            } catch (Throwable e) {
+                throw new AssertionError(e);
+            }
+            heap.close();
+            assertThrows(IllegalStateException.class, () -> held.get(JAVA_BYTE, 0), "unmapped");
+        });
+        scope.close();
+        assertEquals(0, heap.stats().reservedBytes());
+        IllegalStateException again = assertThrows(IllegalStateException.class, heap::close);
+        assertTrue(again.getMessage().contains("already closed"), again.getMessage());
+    }
+
     /** A block of a pool, a scope or a bump arena on the heap, and what closes that holder. */
     record Holder(String kind, Function<Heap, MemorySegment> allocate) {
         @Override

@@ -94,6 +94,12 @@ public interface Allocator {
 
     boolean isClosed();
 
+    /**
+     * @return whether the allocator is closed but memory a downcall was using at its close is still
+     *     mapped, for another {@link #close()} to unmap
+     */
+    boolean leftMapped();
+
     void close();
 
     /** Makes the allocator for {@code config}: checked when the mode or fault injection asks for it. */

@@ -871,6 +871,12 @@ final class CheckedAllocator implements Allocator {
         return closing.get() || (fast != null ? fast : guarded).isClosed();
     }
 
+    @Override
+    public synchronized boolean leftMapped() {
+        return closing.get() && (!inUseAtClose.isEmpty() || guarded != null && guarded.leftMapped()
+                || fast != null && fast.leftMapped());
+    }
+
     /**
      * Closes the heap and unmaps its memory, but never memory a downcall is using (a checked block
      * whose arena refuses to close, or a fast block whose region's arena does): that stays mapped,
@@ -883,8 +889,7 @@ final class CheckedAllocator implements Allocator {
     public synchronized void close() {
         MemoryMisuseException damage = null;
         if (!closing.compareAndSet(false, true)) {
-            if (inUseAtClose.isEmpty() && !(guarded != null && guarded.leftMapped())
-                    && !(fast != null && fast.leftMapped())) {
+            if (!leftMapped()) {
                 throw new IllegalStateException("heap '" + name + "' is already closed");
             }
         } else {

@@ -2186,7 +2186,8 @@ public final class HeapCore implements Allocator {
     }
 
     /** @return whether a close left memory mapped because a downcall was using it */
-    boolean leftMapped() {
+    @Override
+    public boolean leftMapped() {
         spans.lock.lock();
         try {
             return spans.leftMapped();

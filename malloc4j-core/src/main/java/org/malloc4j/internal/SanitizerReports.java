@@ -55,6 +55,10 @@ public final class SanitizerReports {
      * {@code first.getSuppressed()}. Anything else that is suppressed keeps what it carries.
      */
     public static void suppress(Throwable first, Throwable later) {
+        if (later == first) {
+            // One exception thrown twice (a cleanup action's cached report, say): it is there already.
+            return;
+        }
         Throwable[] carried = later.getSuppressed();
         if (!(later instanceof MemoryMisuseException report) || carried.length == 0) {
             first.addSuppressed(later);
@@ -62,7 +66,9 @@ public final class SanitizerReports {
         }
         first.addSuppressed(withoutSuppressed(report));
         for (Throwable another : carried) {
-            first.addSuppressed(another);
+            if (another != first) {
+                first.addSuppressed(another);
+            }
         }
     }
 
