@@ -1,6 +1,7 @@
 package org.malloc4j;
 
 import java.lang.foreign.Arena;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 import org.malloc4j.internal.SanitizerReports;
 
@@ -21,20 +22,41 @@ import org.malloc4j.internal.SanitizerReports;
  *     middle of its own work. A report of a damaged block found then is thrown by the close under
  *     way, not into the cleanup action, which could swallow it.
  * </ul>
- * Not thread-safe: the holder calls it under its lock, or on its own thread.
+ * A shared holder calls it under its lock, which {@link #close} lets go while the cleanup actions
+ * run: one that waits for another thread using the holder (its {@code allocate} is refused at once,
+ * as a JDK shared arena's is) must not deadlock. A confined holder calls it on its own thread.
  */
 final class ArenaClosing {
+    /** The shared holder's lock, or null. */
+    private final ReentrantLock lock;
     /** While {@link #close} closes the JDK arena, whose cleanup actions may call the holder again. */
     private boolean closing;
+    /** The thread whose {@link #close} is closing the JDK arena, or null. */
+    private Thread closer;
     /**
      * What giving the blocks back threw (a checked mode's report of a damaged block) when a cleanup
      * action's close did it: the close under way throws it, not the cleanup, which might swallow it.
      */
     private Throwable deferred;
 
+    /** For a confined holder. */
+    ArenaClosing() {
+        this(null);
+    }
+
+    /** @param lock the shared holder's lock, held by every caller of this object's methods */
+    ArenaClosing(ReentrantLock lock) {
+        this.lock = lock;
+    }
+
     /** @return whether the holder's close is running the cleanup actions: no block may be added now */
     boolean isClosing() {
         return closing;
+    }
+
+    /** @return the thread whose close of the holder runs the cleanup actions now, or null */
+    Thread closer() {
+        return closer;
     }
 
     /**
@@ -44,6 +66,9 @@ final class ArenaClosing {
      */
     void close(Arena inner, String holder, BooleanSupplier closed, Runnable release) {
         if (closing) {
+            if (closer != Thread.currentThread()) {
+                throw new IllegalStateException(holder + " is being closed by thread \"" + closer.getName() + "\"");
+            }
             if (!closed.getAsBoolean()) {
                 deferred = releasing(release);
             }
@@ -51,13 +76,15 @@ final class ArenaClosing {
         }
         Throwable thrown = null;
         closing = true;
+        closer = Thread.currentThread();
         try {
-            inner.close();
+            closeUnlocked(inner);
         } catch (Throwable e) {
             // Any Throwable: a cleanup action in Kotlin, say, may throw a checked exception.
             thrown = e;
         } finally {
             closing = false;
+            closer = null;
         }
         if (thrown != null && inner.scope().isAlive()) {
             // The JDK refused, so no cleanup action ran, and nothing changed.
@@ -78,6 +105,21 @@ final class ArenaClosing {
         }
         if (thrown != null) {
             throw rethrow(thrown);
+        }
+    }
+
+    /** Closes the JDK arena, running its cleanup actions, without the shared holder's lock. */
+    private void closeUnlocked(Arena inner) {
+        int holds = lock == null ? 0 : lock.getHoldCount();
+        for (int i = 0; i < holds; i++) {
+            lock.unlock();
+        }
+        try {
+            inner.close();
+        } finally {
+            for (int i = 0; i < holds; i++) {
+                lock.lock();
+            }
         }
     }
 

@@ -136,10 +136,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     private final java.util.List<Thread> closingThreads = new java.util.ArrayList<>();
     /**
-     * Per thread: how many closes of this heap's scopes and bump arenas are running their cleanup
-     * actions on it ({@link #closingDependent}); any of which may close the heap, once or more.
+     * Per thread: how many closes of this heap, and of its scopes and bump arenas, are under way on
+     * it ({@link #runClose}); the cleanup actions the latter run may close the heap, once or more.
      */
-    private final ThreadLocal<int[]> dependentClosesRunning = ThreadLocal.withInitial(() -> new int[1]);
+    private final ThreadLocal<int[]> closesRunning = ThreadLocal.withInitial(() -> new int[1]);
+    /**
+     * The thread whose close of a scope or bump arena ran a cleanup action that closed this heap,
+     * until that close returns: the heap is closed, but its memory stays mapped till then. The JDK
+     * hands each cleanup action a segment over its block that no arena guards, so a later cleanup
+     * action of the same close that reads it would otherwise fault, and the JVM die.
+     */
+    private volatile Thread unmapDeferredTo;
 
     private Heap(Allocator core, boolean global) {
         this.core = core;
@@ -666,6 +673,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * segments never run then, since they run only when its JDK arena closes: a thread that
      * attaches them should close its scope or arena before it ends.
      *
+     * <p>A cleanup action may close the heap. The heap is closed when that call returns, and its
+     * segments are inaccessible, but its memory stays mapped until the close that runs the cleanup
+     * action (of the scope or arena, or of the heap) returns: the JDK hands each cleanup action a
+     * segment over its block that no arena guards, and the later cleanup actions of that close
+     * may still read theirs. A close of the heap by another thread meanwhile throws
+     * {@link IllegalStateException} (already closed) and unmaps nothing.
+     *
      * <p>Memory a downcall is using (a native function running with one of the heap's segments,
      * say from an upcall it made into Java) is never unmapped under it; the JDK refuses to close the
      * segment's scope meanwhile, and this method throws {@link IllegalStateException}:
@@ -707,11 +721,23 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             throw new UnsupportedOperationException("the global heap cannot be closed");
         }
         if (core.isClosed()) {
-            if (!core.leftMapped() && closeUnderWayOnThisThread()) {
+            Thread deferredTo = unmapDeferredTo;
+            if (deferredTo == Thread.currentThread()) {
+                // A cleanup action of the close under way closed the heap, and this one comes
+                // later: what a downcall was using at that close becomes inaccessible now, and
+                // is unmapped with the rest as that close returns.
+                core.close(true);
+                return;
+            }
+            if (deferredTo == null && !core.leftMapped() && closeUnderWayOnThisThread()) {
                 // A cleanup action of a close under way closes the heap again, as another one
                 // already did: part of that close, as closing its scope again is. Memory a
                 // downcall kept mapped is unmapped below all the same, as that close asked.
                 return;
+            }
+            if (deferredTo != null) {
+                throw new IllegalStateException("heap '" + name() + "' is already closed: by a cleanup action"
+                        + " of a close on thread \"" + deferredTo.getName() + "\", which unmaps its memory as it returns");
             }
             // Unmaps what a downcall was using at the first close, or says the heap is closed already.
             core.close();
@@ -725,7 +751,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             toClose = java.util.List.copyOf(dependents);
         }
         try {
-            closeDependentsThenCore(toClose);
+            runClose(() -> closeDependentsThenCore(toClose));
         } finally {
             synchronized (dependentsLock) {
                 closingThreads.remove(Thread.currentThread());
@@ -735,12 +761,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /** @return whether this thread is in a close of this heap, or of one of its scopes or bump arenas */
     private boolean closeUnderWayOnThisThread() {
-        if (dependentClosesRunning.get()[0] > 0) {
-            return true;
-        }
-        synchronized (dependentsLock) {
-            return closingThreads.contains(Thread.currentThread());
-        }
+        return closesRunning.get()[0] > 0;
     }
 
     /**
@@ -748,12 +769,37 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * close this heap: the first such close closes it, any later one is part of the close under way.
      */
     void closingDependent(Runnable close) {
-        int[] running = dependentClosesRunning.get();
+        runClose(close);
+    }
+
+    /**
+     * Runs {@code close}, a close of this heap or of one of its scopes or bump arenas, as a close
+     * under way on this thread. The outermost one unmaps what a close of the heap by a cleanup
+     * action left mapped, once every cleanup action has run.
+     */
+    private void runClose(Runnable close) {
+        int[] running = closesRunning.get();
         running[0]++;
+        Throwable failed = null;
         try {
             close.run();
+        } catch (Throwable e) {
+            // Any Throwable: what a cleanup action threw, even a checked exception, goes on as it is.
+            failed = e;
         } finally {
             running[0]--;
+        }
+        if (running[0] == 0 && unmapDeferredTo == Thread.currentThread()) {
+            unmapDeferredTo = null;
+            try {
+                core.close();
+            } catch (RuntimeException e) {
+                // A downcall is using the memory: said as any close says it, after what the close threw.
+                failed = first(failed, e);
+            }
+        }
+        if (failed != null) {
+            throw ArenaClosing.rethrow(failed);
         }
     }
 
@@ -814,7 +860,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         try {
             // A cleanup action this close ran may have closed the heap already.
             if (!core.isClosed()) {
-                core.close();
+                // Within a close of a scope or arena, this one's included: a cleanup action's.
+                boolean fromCleanupAction = closesRunning.get()[0] > 1;
+                if (fromCleanupAction) {
+                    // Set first: the memory stays mapped even where a downcall refuses the close.
+                    unmapDeferredTo = Thread.currentThread();
+                }
+                core.close(fromCleanupAction);
             }
         } catch (MemoryMisuseException e) {
             // Damage found in quarantine at the close of the core: found after the dependents'.
@@ -862,6 +914,12 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             return false;
         }
         if (closeIfOwnerEnded(dependent)) {
+            return true;
+        }
+        if (dependent instanceof HeapScope scope) {
+            // Another thread's close of it may be running its cleanup actions, which may still
+            // read their blocks: this waits for them.
+            scope.closeForHeap();
             return true;
         }
         dependent.close();

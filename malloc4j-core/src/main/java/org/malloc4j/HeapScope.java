@@ -3,6 +3,7 @@ package org.malloc4j;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.malloc4j.internal.BlockHolder;
 import org.malloc4j.internal.Os;
@@ -24,7 +25,12 @@ import org.malloc4j.internal.SanitizerReports;
  * A confined scope may be used (allocate, access, close) only by the thread that made it; any other
  * thread gets {@link WrongThreadException}, before anything changes. A shared scope may be used by
  * any thread: its allocations take a lock, and its {@link #close()} costs what closing an
- * {@link Arena#ofShared() shared arena} costs (a handshake with every thread).
+ * {@link Arena#ofShared() shared arena} costs (a handshake with every thread). The close runs the
+ * cleanup actions attached to its segments without that lock, so another thread's
+ * {@link #allocate} or {@code close()} meanwhile is refused at once ({@link IllegalStateException}),
+ * as a JDK shared arena refuses it, and a cleanup action may wait for such a thread. A
+ * {@link Heap#close()} meanwhile waits for the cleanup actions to finish, since they may still
+ * read their blocks: a cleanup action must not wait for a thread that closes the heap.
  */
 final class HeapScope implements Arena {
     private static final int INITIAL_BLOCKS = 8;
@@ -37,17 +43,21 @@ final class HeapScope implements Arena {
     private final BlockHolder holder = new BlockHolder("a heap scope");
     /** Guards a shared scope's fields; {@code null} for a confined scope. */
     private final ReentrantLock lock;
+    /** Signalled when a shared scope's close, which runs its cleanup actions without the lock, ends. */
+    private final Condition closeEnded;
     private long[] blocks = new long[INITIAL_BLOCKS];
     private int blockCount;
     /** Set once the blocks are freed: a heap closing on another thread must not unmap them before. */
     private volatile boolean closed;
-    private final ArenaClosing closing = new ArenaClosing();
+    private final ArenaClosing closing;
 
     private HeapScope(Heap heap, Arena inner, Thread owner, ReentrantLock lock) {
         this.heap = heap;
         this.inner = inner;
         this.owner = owner;
         this.lock = lock;
+        this.closeEnded = lock == null ? null : lock.newCondition();
+        this.closing = new ArenaClosing(lock);
         heap.attach(this);
     }
 
@@ -96,6 +106,10 @@ final class HeapScope implements Arena {
             throw alreadyClosed();
         }
         if (closing.isClosing()) {
+            Thread closer = closing.closer();
+            if (closer != Thread.currentThread()) {
+                throw closingElsewhere(closer);
+            }
             // A cleanup action its close runs allocates, into a JDK arena that is closed: that fails
             // the cleanup, and is no close by another thread.
             throw new AlreadyClosedException(null, "already closed: this scope (its close() runs this call)");
@@ -132,9 +146,10 @@ final class HeapScope implements Arena {
      *     block a free pushed out of quarantine was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}); the scope is closed and every block
      *     freed all the same
-     * @throws IllegalStateException if this scope is already closed, or a segment of it is being
-     *     accessed by a downcall at this moment; nothing changes then (and {@link Heap#close()}
-     *     leaves this scope and the heap open)
+     * @throws IllegalStateException if this scope is already closed, or its close is under way on
+     *     another thread (running the cleanup actions, which it does without holding the scope's
+     *     lock), or a segment of it is being accessed by a downcall at this moment; nothing changes
+     *     then (and {@link Heap#close()} leaves this scope and the heap open)
      * @throws WrongThreadException if this scope is confined and the caller is not its owner
      * @throws RuntimeException what a cleanup action attached to one of its segments threw, as it
      *     is (an {@code Error}, or even a checked exception, is thrown unchanged too), with the
@@ -147,10 +162,30 @@ final class HeapScope implements Arena {
             closeUnlocked();
             return;
         }
+        closeShared(false);
+    }
+
+    /**
+     * @param waitForOtherClose whether to wait while another thread's close runs the cleanup
+     *     actions (and then do nothing if that closed the scope), instead of throwing
+     */
+    private void closeShared(boolean waitForOtherClose) {
         lock.lock();
         try {
+            for (Thread closer; (closer = closing.closer()) != null && closer != Thread.currentThread(); ) {
+                if (!waitForOtherClose) {
+                    throw closingElsewhere(closer);
+                }
+                closeEnded.awaitUninterruptibly();
+            }
+            if (waitForOtherClose && closed) {
+                return;
+            }
             closeUnlocked();
         } finally {
+            if (!closing.isClosing()) {
+                closeEnded.signalAll();
+            }
             lock.unlock();
         }
     }
@@ -160,6 +195,19 @@ final class HeapScope implements Arena {
             throw alreadyClosed();
         }
         heap.closingDependent(() -> closing.close(inner, "this scope", () -> closed, this::release));
+    }
+
+    /**
+     * {@link #close()} for {@link Heap#close()}: a shared scope's waits while another thread's close
+     * runs its cleanup actions, so that the heap unmaps nothing under them, and is done if that
+     * closed the scope.
+     */
+    void closeForHeap() {
+        if (lock == null) {
+            close();
+        } else {
+            closeShared(true);
+        }
     }
 
     /**
@@ -255,6 +303,11 @@ final class HeapScope implements Arena {
     static WrongThreadException wrongThread(Thread owner) {
         return new WrongThreadException("attempted access outside owner thread: owner=" + owner.getName()
                 + ", caller=" + Thread.currentThread().getName());
+    }
+
+    private IllegalStateException closingElsewhere(Thread closer) {
+        return new AlreadyClosedException(this, "already closed: this scope (its close() is under way on thread \""
+                + closer.getName() + "\")");
     }
 
     private IllegalStateException alreadyClosed() {

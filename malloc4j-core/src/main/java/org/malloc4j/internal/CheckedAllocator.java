@@ -886,7 +886,7 @@ final class CheckedAllocator implements Allocator {
      * heap is closed.
      */
     @Override
-    public synchronized void close() {
+    public synchronized void close(boolean keepMapped) {
         MemoryMisuseException damage = null;
         if (!closing.compareAndSet(false, true)) {
             if (!leftMapped()) {
@@ -916,10 +916,11 @@ final class CheckedAllocator implements Allocator {
         inUseAtClose.removeIf(CheckedAllocator::closeArena);
         long leftMapped = 0;
         if (guarded != null) {
-            leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray());
+            leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray(),
+                    keepMapped);
         }
         if (fast != null) {
-            leftMapped += fast.closeUnlessInUse(new long[0]);
+            leftMapped += fast.closeUnlessInUse(new long[0], keepMapped);
         }
         if (leftMapped > 0) {
             IllegalStateException inUse = HeapCore.inUseByADowncall(name, leftMapped);

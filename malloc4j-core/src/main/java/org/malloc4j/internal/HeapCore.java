@@ -2137,13 +2137,13 @@ public final class HeapCore implements Allocator {
      *     all the same), or this heap was closed before and left nothing mapped
      */
     @Override
-    public void close() {
+    public void close(boolean keepMapped) {
         spans.lock.lock();
         try {
             if (closed && !spans.leftMapped()) {
                 throw new IllegalStateException("heap '" + name + "' is already closed");
             }
-            long leftMapped = closeUnlessInUse(new long[0]);
+            long leftMapped = closeUnlessInUse(new long[0], keepMapped);
             if (leftMapped > 0) {
                 throw inUseByADowncall(name, leftMapped);
             }
@@ -2157,13 +2157,15 @@ public final class HeapCore implements Allocator {
      * downcall holds or that hold an address of {@code inUse}.
      *
      * @param inUse addresses of blocks a downcall is using (their own arenas refused to close)
-     * @return the bytes left mapped, which closing again unmaps once no downcall uses them
+     * @param keepMapped whether to unmap nothing yet (see {@link Allocator#close(boolean)})
+     * @return the bytes a downcall is using, left mapped, which closing again unmaps once no
+     *     downcall uses them
      */
-    long closeUnlessInUse(long[] inUse) {
+    long closeUnlessInUse(long[] inUse, boolean keepMapped) {
         spans.lock.lock();
         try {
             closed = true;
-            return spans.closeAll(inUse);
+            return spans.closeAll(inUse, keepMapped);
         } finally {
             spans.lock.unlock();
         }

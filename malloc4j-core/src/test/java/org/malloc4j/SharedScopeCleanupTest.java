@@ -1,0 +1,127 @@
+package org.malloc4j;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Other threads using a shared scope while its close runs the cleanup actions attached to its
+ * segments.
+ *
+ * <p>Bug: the close held the scope's lock through the cleanup actions, so another thread's
+ * {@code allocate} or {@code close} waited for the whole close and then got "already closed", and a
+ * cleanup action that waited for such a thread never returned.
+ */
+class SharedScopeCleanupTest {
+    /** Long enough for a refusal that comes at once; a wait for the close would never end. */
+    private static final Duration PATIENCE = Duration.ofSeconds(20);
+
+    /**
+     * Closes a shared scope whose one cleanup action runs {@code call} on another thread and waits
+     * for it.
+     *
+     * @return what {@code call} threw
+     */
+    private static Throwable callFromAnotherThreadDuringTheCleanup(Heap heap, Consumer<Arena> call) {
+        Arena scope = heap.newSharedScope();
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        AtomicReference<Boolean> finished = new AtomicReference<>();
+        scope.allocate(16).reinterpret(8, scope, ignored -> {
+            Thread other = Thread.ofPlatform().name("other-user").start(() -> {
+                try {
+                    call.accept(scope);
+                } catch (Throwable e) {
+                    thrown.set(e);
+                }
+            });
+            try {
+                finished.set(other.join(PATIENCE));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        scope.close();
+        assertTrue(finished.get(), "the other thread's call returned while the cleanup action waited for it");
+        assertFalse(scope.scope().isAlive());
+        return thrown.get();
+    }
+
+    @Test
+    void anotherThreadsAllocateIsRefusedAtOnceAndTheCleanupActionMayWaitForIt() {
+        try (Heap heap = Heap.builder().name("shared-cleanup-allocate").build()) {
+            Throwable thrown = callFromAnotherThreadDuringTheCleanup(heap, scope -> scope.allocate(64));
+            assertInstanceOf(IllegalStateException.class, thrown);
+            assertEquals("already closed: this scope (its close() is under way on thread \""
+                    + Thread.currentThread().getName() + "\")", thrown.getMessage());
+            assertEquals(0, heap.stats().liveBlocks(), "the refused allocate took no block");
+        }
+    }
+
+    @Test
+    void anotherThreadsCloseIsRefusedAtOnceAndTheCleanupActionMayWaitForIt() {
+        try (Heap heap = Heap.builder().name("shared-cleanup-close").build()) {
+            Throwable thrown = callFromAnotherThreadDuringTheCleanup(heap, Arena::close);
+            assertInstanceOf(IllegalStateException.class, thrown);
+            assertTrue(thrown.getMessage().startsWith("already closed: this scope (its close() is under way"),
+                    thrown.getMessage());
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /**
+     * The heap's close on another thread waits for the cleanup actions, which may still read their
+     * blocks, and then closes: it neither unmaps under them nor leaves the heap open.
+     */
+    @Test
+    void aHeapCloseOnAnotherThreadWaitsForTheCleanupActionsAndThenCloses() throws Exception {
+        for (CheckMode mode : CheckMode.values()) {
+            Heap heap = Heap.builder().name("shared-cleanup-heap-close").checkMode(mode).leakReportAtClose(false).build();
+            Arena scope = heap.newSharedScope();
+            AtomicReference<Throwable> heapClose = new AtomicReference<>();
+            AtomicReference<Thread> closer = new AtomicReference<>();
+            AtomicReference<Long> read = new AtomicReference<>();
+            MemorySegment block = scope.allocate(64);
+            block.set(JAVA_LONG, 0, 42);
+            block.reinterpret(8, scope, segment -> {
+                Thread other = Thread.ofPlatform().name("heap-closer").start(() -> {
+                    try {
+                        heap.close();
+                    } catch (Throwable e) {
+                        heapClose.set(e);
+                    }
+                });
+                closer.set(other);
+                awaitWaiting(other);
+                read.set(segment.get(JAVA_LONG, 0));
+            });
+            scope.close();
+            assertTrue(closer.get().join(PATIENCE), mode + ": the heap's close returned");
+            assertNull(heapClose.get(), () -> mode + ": " + heapClose.get());
+            assertTrue(heap.isClosed(), mode.toString());
+            assertEquals(0, heap.stats().committedBytes(), mode.toString());
+            if (mode == CheckMode.FAST) {
+                assertEquals(42L, read.get(), "the cleanup action read its block, still mapped");
+            } else {
+                assertTrue(read.get() != null, mode + ": the cleanup action read its block");
+            }
+        }
+    }
+
+    /** Waits until {@code thread} waits (for the close under way), or has ended. */
+    private static void awaitWaiting(Thread thread) {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (thread.isAlive() && thread.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+    }
+}
