@@ -12,6 +12,7 @@ import org.malloc4j.internal.BlockHolder;
 import org.malloc4j.internal.HandedOutBlocks;
 import org.malloc4j.internal.HandedOutTally;
 import org.malloc4j.internal.Os;
+import org.malloc4j.internal.Redzones;
 import org.malloc4j.internal.SanitizerReports;
 import org.malloc4j.internal.StackCapture;
 
@@ -22,7 +23,8 @@ import org.malloc4j.internal.StackCapture;
  *
  * <h2>Pages</h2>
  * Blocks come from <em>pages</em>, each one block of the heap holding {@link #blocksPerPage()}
- * blocks {@link #strideBytes()} apart (the block size rounded up to the alignment). A page starts at
+ * blocks {@link #strideBytes()} apart (the block size rounded up to the alignment; in
+ * {@link CheckMode#FULL} with redzones, below). A page starts at
  * a multiple of {@link #pageAlignment()}, the power of two at or above its size, so the page of an
  * address is found in O(1). The pool grows a page at a time when every page is full, and gives a
  * page back to the heap when its last block is freed, keeping one empty page so a loop that
@@ -44,6 +46,25 @@ import org.malloc4j.internal.StackCapture;
  * heap's {@linkplain Heap.Builder#sampleInterval sampling interval}, and a report on another block
  * says it was not sampled. A use after {@link #close()} names where the pool was closed. Recording
  * costs two stack walks a block; in {@link CheckMode#FAST} nothing is recorded.
+ *
+ * <p>In {@link CheckMode#FULL} each block also has redzones, as a heap block has: the bytes between
+ * it and its neighbours are filled with {@link CheckMode#CANARY_BYTE} when it is taken, and a changed
+ * one (a write before or past the block through a raw address) is reported as a
+ * {@link Kind#HEAP_BUFFER_OVERFLOW} naming the block and where it was taken (and given back, for a
+ * block written after its free). They are verified when the block is freed, by {@link Heap#check()},
+ * and at {@link #close()} (and, for the freed blocks of a page given back to the heap, then); each
+ * damage is reported once, the canaries put back, and the block is freed all the same. A block's
+ * slot, {@link #strideBytes()} long, is then its front redzone, the block, and its back redzone. The
+ * front redzone is 16 bytes, or the alignment's bytes for an alignment above 16 up to 4096; a block
+ * aligned to more than 4096 bytes has none (one would cost as many bytes as the alignment), as a heap
+ * block has none, and a write before it lands in the back redzone of the block before. The back
+ * redzone is at least 16 bytes, up to the next multiple of the alignment. For an alignment up to
+ * 16 the stride is thus exactly 32 bytes more than in the other modes (48-byte blocks: 80 bytes
+ * apart). {@link #pageAlignment()} and {@link #heldBytes()} grow with it; {@link #blocksPerPage()}
+ * does not. {@link CheckMode#SAMPLED} keeps the stride of {@link CheckMode#FAST}
+ * and puts no redzones around a pool's blocks, sampled or not: one stride serves every block of a
+ * pool, and a production mode should not pay full mode's footprint. Wherever the mode checks, the
+ * page itself, a heap block, has the heap's redzones around it.
  *
  * <p>A pool left open leaks its pages, which {@link Heap#leaks()} reports with the pool's name. For
  * each leaked page it also says which of the pool's blocks inside it are still handed out (taken and
@@ -86,6 +107,16 @@ public final class FixedSizePool implements AutoCloseable {
     private final long blockByteSize;
     private final long blockByteAlignment;
     private final long stride;
+    /**
+     * Whether each block has redzones of canaries in its slot ({@link CheckMode#FULL}), filled when it
+     * is taken and verified when it is freed, by {@link Heap#check()} and at close.
+     */
+    private final boolean redzones;
+    /**
+     * The bytes of a slot before its block: the front redzone, or 0 (no redzones, or an alignment
+     * above an OS page, whose blocks have only the redzone after them).
+     */
+    private final long frontRedzone;
     /** {@code 2^64 / stride + 1} (unsigned) when pages are under 4 GiB, else 0; see {@link #blockIndex}. */
     private final long divisorMagic;
     private final int blocksPerPage;
@@ -114,12 +145,14 @@ public final class FixedSizePool implements AutoCloseable {
     /** In a checked mode, who closed this pool, for a use after close to name; else null. */
     private String closedBy;
 
-    private FixedSizePool(Builder builder, long stride, int blocksPerPage, long pageAlignment) {
+    private FixedSizePool(Builder builder, Layout layout, int blocksPerPage, long pageAlignment) {
         this.heap = builder.heap;
         this.name = builder.name;
         this.blockByteSize = builder.blockByteSize;
         this.blockByteAlignment = builder.blockByteAlignment;
-        this.stride = stride;
+        this.stride = layout.stride;
+        this.redzones = layout.redzones;
+        this.frontRedzone = layout.frontRedzone;
         this.divisorMagic = stride * blocksPerPage <= 0xFFFF_FFFFL ? Long.divideUnsigned(-1L, stride) + 1 : 0;
         this.blocksPerPage = blocksPerPage;
         this.pageAlignment = pageAlignment;
@@ -161,7 +194,7 @@ public final class FixedSizePool implements AutoCloseable {
         try {
             PoolPage page = pageWithRoom();
             int index = takeFrom(page);
-            return page.segment.asSlice(index * stride, blockByteSize);
+            return page.segment.asSlice(page.blockOffset(index), blockByteSize);
         } finally {
             unlock();
         }
@@ -194,10 +227,12 @@ public final class FixedSizePool implements AutoCloseable {
      *     it is a live block of the heap itself, {@link Kind#BAD_FREE}
      *     otherwise (a segment of the Java heap included, then with address 0, even once this pool
      *     is closed, as {@link Heap#free} reports it); nothing changes and the pool stays usable.
-     *     Also, in a checked mode, when the free gives the block's page back to the heap and the page
-     *     was written past its end through a raw address ({@link Kind#HEAP_BUFFER_OVERFLOW}, or
-     *     {@link Kind#USE_AFTER_FREE} for a block that free pushed out of quarantine): the block is
-     *     freed and the page given back all the same
+     *     Also, in {@link CheckMode#FULL}, when the block's redzones were written through a raw
+     *     address ({@link Kind#HEAP_BUFFER_OVERFLOW}), or the free gives the block's page back and the
+     *     redzones of a block freed earlier in it were written; and in a checked mode, when the free
+     *     gives the block's page back to the heap and the page was written past its end through a raw
+     *     address ({@link Kind#HEAP_BUFFER_OVERFLOW}, or {@link Kind#USE_AFTER_FREE} for a block that
+     *     free pushed out of quarantine): the block is freed, and the page given back, all the same
      * @throws IllegalStateException if this pool is closed and {@code block} is a native segment
      *     other than {@link MemorySegment#NULL}
      * @throws NullPointerException if {@code block} is null
@@ -247,7 +282,8 @@ public final class FixedSizePool implements AutoCloseable {
         long byteSize = stride * blocksPerPage;
         long base = heap.adopt(heap.mallocAlignedAddress(byteSize, pageAlignment), holder);
         Arena arena = Arena.ofShared();
-        PoolPage page = new PoolPage(base, arena, Os.segment(base, byteSize, arena), blocksPerPage, stride);
+        PoolPage page = new PoolPage(base, arena, Os.segment(base, byteSize, arena), blocksPerPage, stride,
+                frontRedzone);
         table.add(page);
         if (pagesForReports != null) {
             pagesForReports.put(base, page);
@@ -269,7 +305,19 @@ public final class FixedSizePool implements AutoCloseable {
         if (recordsBlocks) {
             page.recordTake(index, heap.sampleOwnedBlock() ? new PoolBlockRecord() : null);
         }
+        if (redzones) {
+            // Refilled at every take, not only the first: damage done while the block was free and
+            // not found by a check() since would otherwise be blamed on this take.
+            long slot = index * stride;
+            page.segment.asSlice(slot, frontRedzone).fill(CheckMode.CANARY_BYTE);
+            page.segment.asSlice(slot + frontRedzone + blockByteSize, backRedzone()).fill(CheckMode.CANARY_BYTE);
+        }
         return index;
+    }
+
+    /** @return the bytes of a slot after its block, all redzone in {@link CheckMode#FULL} */
+    private long backRedzone() {
+        return stride - frontRedzone - blockByteSize;
     }
 
     private void freeBlock(long address) {
@@ -280,16 +328,20 @@ public final class FixedSizePool implements AutoCloseable {
                     + "pool or of a heap, or a page since given back to the heap)", "");
         }
         int index = blockIndex(offset);
-        long inside = offset - index * stride;
+        long inside = offset - page.blockOffset(index);
         if (inside != 0) {
-            throw badFree(address, "is " + inside + " bytes inside the block at 0x"
-                    + Long.toHexString(address - inside) + ": only the address a block starts at may be freed",
+            throw badFree(address, "is " + Math.abs(inside) + (inside > 0 ? " bytes inside the block at 0x"
+                    : " bytes before the block at 0x") + Long.toHexString(address - inside)
+                    + ": only the address a block starts at may be freed",
                     page.wasHandedOut(index) ? history(page, index) : "");
         }
         if (!page.isLive(index)) {
             throw page.wasHandedOut(index) ? doubleFree(address, index, page)
                     : badFree(address, "is block " + index + " of a page of this pool, never handed out", "");
         }
+        // Verified while the block is live, so the report describes it as the overflowed live block
+        // it is; the block is freed all the same, as a page found damaged is given back.
+        MemoryMisuseException damage = redzones ? damagedRedzones(page, index, "at free") : null;
         if (recordsBlocks) {
             PoolBlockRecord record = page.recordOf(index);
             if (record != null) {
@@ -303,8 +355,51 @@ public final class FixedSizePool implements AutoCloseable {
             link(page);
         }
         if (page.isEmpty()) {
-            retire(page);
+            damage = SanitizerReports.combine(damage, retire(page));
         }
+        if (damage != null) {
+            throw damage;
+        }
+    }
+
+    /**
+     * @return the report of a changed canary before block {@code index} and of one after it, the
+     *     first carrying the second suppressed, or null; the canaries are put back, so each damage
+     *     is reported once
+     */
+    private MemoryMisuseException damagedRedzones(PoolPage page, int index, String when) {
+        long slot = index * stride;
+        return SanitizerReports.combine(damagedCanaries(page, index, slot, frontRedzone, when),
+                damagedCanaries(page, index, slot + frontRedzone + blockByteSize, backRedzone(), when));
+    }
+
+    /**
+     * {@link #damagedRedzones(PoolPage, int, String)} of every block of {@code page} ever handed
+     * out, live or freed: a freed block's canaries are still there until it is taken again.
+     *
+     * @param whenLive how the report of a live block says when the damage was found
+     */
+    private MemoryMisuseException damagedRedzones(PoolPage page, String when, String whenLive) {
+        MemoryMisuseException damage = null;
+        for (int index = 0, handedOut = page.handedOut(); index < handedOut; index++) {
+            damage = SanitizerReports.combine(damage,
+                    damagedRedzones(page, index, page.isLive(index) ? whenLive : when));
+        }
+        return damage;
+    }
+
+    /** @param from the redzone's offset from the page's base */
+    private MemoryMisuseException damagedCanaries(PoolPage page, int index, long from, long length, String when) {
+        long bad = Redzones.firstNot(page.segment, from, length, CheckMode.CANARY_BYTE);
+        if (bad < 0) {
+            return null;
+        }
+        page.segment.asSlice(from, length).fill(CheckMode.CANARY_BYTE);
+        PoolBlockRecord record = page.recordOf(index);
+        return SanitizerReports.overflow(page.blockAddress(index), blockByteSize, ", block " + index + " of the "
+                + page.capacity + "-block page at 0x" + Long.toHexString(page.base) + " of pool '" + name + "'",
+                page.base + bad, when, history(page, index), record == null ? null : record.takeStack,
+                "pool '" + name + "'");
     }
 
     /**
@@ -319,18 +414,25 @@ public final class FixedSizePool implements AutoCloseable {
      * Keeps the first empty page, gives later ones back to the heap. A page a downcall holds a
      * segment of cannot be closed now (the JDK refuses): it is kept as one more empty page, which
      * later allocations use and {@link #close()} gives back.
+     *
+     * @return the damage a checked mode found in the page given back (given back all the same), or null
      */
-    private void retire(PoolPage page) {
-        if (emptyPages > 0 && closeArena(page)) {
-            unlink(page);
-            forget(page);
-            MemoryMisuseException damage = heap.releaseOwned(page.base);
-            if (damage != null) {
-                throw damage;
+    private MemoryMisuseException retire(PoolPage page) {
+        if (emptyPages > 0) {
+            // Its freed blocks' redzones are verified for the last time, while the page is still
+            // the pool's; a page that stays is verified later.
+            String when = "when pool '" + name + "' gave its page back to the heap";
+            MemoryMisuseException damage = redzones ? damagedRedzones(page, when, when) : null;
+            if (closeArena(page)) {
+                unlink(page);
+                forget(page);
+                return SanitizerReports.combine(damage, heap.releaseOwned(page.base));
             }
-            return;
+            emptyPages++;
+            return damage;
         }
         emptyPages++;
+        return null;
     }
 
     /** Drops a page going back to the heap from the tables that find it. */
@@ -381,7 +483,7 @@ public final class FixedSizePool implements AutoCloseable {
             try {
                 PoolPage page = pagesForReports.get(heldAddress);
                 int index = handedOutIndex(page, address - heldAddress);
-                return index < 0 || (address - heldAddress) % stride != 0 ? null : history(page, index);
+                return index < 0 || page.blockAddress(index) != address ? null : history(page, index);
             } finally {
                 unlock();
             }
@@ -391,8 +493,27 @@ public final class FixedSizePool implements AutoCloseable {
         public long blockAt(long heldAddress, long address) {
             lock();
             try {
-                int index = handedOutIndex(pagesForReports.get(heldAddress), address - heldAddress);
-                return index < 0 ? -1 : heldAddress + index * stride;
+                PoolPage page = pagesForReports.get(heldAddress);
+                int index = handedOutIndex(page, address - heldAddress);
+                return index < 0 ? -1 : page.blockAddress(index);
+            } finally {
+                unlock();
+            }
+        }
+
+        @Override
+        public MemoryMisuseException damagedRedzones(long heldAddress) {
+            if (!redzones) {
+                return null;
+            }
+            lock();
+            try {
+                PoolPage page = pagesForReports.get(heldAddress);
+                return page == null ? null : FixedSizePool.this.damagedRedzones(page, "by check()", "by check()");
+            } catch (IllegalStateException closedMeanwhile) {
+                // A pool that is not thread-safe, closing the page on another thread (a misuse of
+                // the check): nothing left to verify.
+                return null;
             } finally {
                 unlock();
             }
@@ -403,10 +524,15 @@ public final class FixedSizePool implements AutoCloseable {
          *     its start, if the pool handed it out; else -1
          */
         private int handedOutIndex(PoolPage page, long offset) {
-            if (page == null || offset < 0 || offset / stride >= page.capacity || offset % stride >= blockByteSize) {
+            if (page == null || offset < 0 || offset / stride >= page.capacity) {
                 return -1;
             }
             int index = (int) (offset / stride);
+            long inside = offset - page.blockOffset(index);
+            if (inside < 0 || inside >= blockByteSize) {
+                // A redzone or padding, no block's byte.
+                return -1;
+            }
             // Never handed out: no block of the pool starts there. Full mode records every take,
             // so a block without a record there was never taken either.
             return !page.wasHandedOut(index) || page.recordOf(index) == null && !sampled ? -1 : index;
@@ -461,10 +587,12 @@ public final class FixedSizePool implements AutoCloseable {
      *     back as a successful close does (its segments inaccessible, its blocks freed, so they no
      *     longer count as live and freeing one is a {@link Kind#BAD_FREE}). Close it again later to
      *     finish.
-     * @throws MemoryMisuseException in a checked mode, if a page was written past its end through a
-     *     raw address ({@link Kind#HEAP_BUFFER_OVERFLOW}), or a block a page's free pushed out of
-     *     quarantine was written after its free ({@link Kind#USE_AFTER_FREE}); the pool is closed and
-     *     every page given back all the same
+     * @throws MemoryMisuseException in {@link CheckMode#FULL}, if the redzones of a block, live or
+     *     freed, were written through a raw address ({@link Kind#HEAP_BUFFER_OVERFLOW}); in a checked
+     *     mode, if a page was written past its end through a raw address
+     *     ({@link Kind#HEAP_BUFFER_OVERFLOW}), or a block a page's free pushed out of quarantine was
+     *     written after its free ({@link Kind#USE_AFTER_FREE}); the pool is closed and every page
+     *     given back all the same
      */
     @Override
     public void close() {
@@ -475,6 +603,12 @@ public final class FixedSizePool implements AutoCloseable {
             int pagesInUse = 0;
             MemoryMisuseException damage = null;
             for (PoolPage page : table.pages()) {
+                if (redzones && !heap.isClosed()) {
+                    // The last time its blocks' redzones can be verified; a page a downcall keeps
+                    // open is verified all the same, each damage being reported once.
+                    damage = SanitizerReports.combine(damage, damagedRedzones(page, "when pool '" + name + "' closed",
+                            "when pool '" + name + "' closed, with the block still live"));
+                }
                 try {
                     page.arena.close();
                 } catch (IllegalStateException e) {
@@ -569,7 +703,11 @@ public final class FixedSizePool implements AutoCloseable {
         return blockByteAlignment;
     }
 
-    /** @return the distance between the starts of neighbouring blocks, in bytes */
+    /**
+     * @return the distance between the starts of neighbouring blocks, in bytes: the block size
+     *     rounded up to the alignment, and in {@link CheckMode#FULL} with the redzones of each
+     *     block (see the class description)
+     */
     public long strideBytes() {
         return stride;
     }
@@ -657,6 +795,13 @@ public final class FixedSizePool implements AutoCloseable {
         return SanitizerReports.plain(kind, title, address, what, history, "pool '" + name + "'", recordsBlocks);
     }
 
+    /**
+     * Where a page's blocks lie: one every {@code stride} bytes, {@code frontRedzone} bytes into its
+     * slot; with {@code redzones}, the slot's other bytes are canaries.
+     */
+    private record Layout(long stride, boolean redzones, long frontRedzone) {
+    }
+
     /** Settings for a {@link FixedSizePool}. Not thread-safe; each {@link #build()} makes a new pool. */
     public static final class Builder {
         private final Heap heap;
@@ -728,16 +873,21 @@ public final class FixedSizePool implements AutoCloseable {
          *
          * @return a new, empty pool
          * @throws IllegalArgumentException if a page's size in bytes ({@code blocksPerPage} times the
-         *     block size rounded up to the alignment) overflows a {@code long} or is more than
+         *     block size rounded up to the alignment, with its redzones in {@link CheckMode#FULL})
+         *     overflows a {@code long} or is more than
          *     {@link Heap#MAX_BLOCK_BYTE_SIZE}, so that no heap could allocate it
          * @throws IllegalStateException if the heap is closed, or is being closed (see {@link Heap#close()})
          */
         public FixedSizePool build() {
-            long stride = (blockByteSize + blockByteAlignment - 1) & -blockByteAlignment;
-            if (stride < blockByteSize) {
-                throw tooLarge(stride, 1);
+            long plainStride = roundUp(blockByteSize);
+            if (plainStride < blockByteSize) {
+                throw tooLarge(plainStride, 1);
             }
-            int perPage = blocksPerPage > 0 ? blocksPerPage : defaultBlocksPerPage(stride);
+            // Chosen from the plain stride in every mode, so a program makes as many pages in
+            // FULL mode as in the others, only larger ones.
+            int perPage = blocksPerPage > 0 ? blocksPerPage : defaultBlocksPerPage(plainStride);
+            Layout layout = layout(plainStride, perPage);
+            long stride = layout.stride;
             long pageBytes;
             try {
                 pageBytes = Math.multiplyExact(stride, perPage);
@@ -749,13 +899,39 @@ public final class FixedSizePool implements AutoCloseable {
                 // two: larger, it could never be allocated, and the first allocate() would fail.
                 throw new IllegalArgumentException("a page of " + perPage + (perPage == 1 ? " block" : " blocks") + " of "
                         + stride + " bytes ("
-                        + blockByteSize + " rounded up to the alignment) is " + pageBytes + " bytes, more than the "
+                        + blockByteSize + (layout.redzones ? " with its redzones," : "")
+                        + " rounded up to the alignment) is " + pageBytes + " bytes, more than the "
                         + Heap.MAX_BLOCK_BYTE_SIZE + " bytes of the largest block a heap hands out"
                         + " (Heap.MAX_BLOCK_BYTE_SIZE): blockByteSize=" + blockByteSize + ", blockByteAlignment="
                         + blockByteAlignment + ", blocksPerPage=" + perPage);
             }
             long alignment = Math.max(Heap.MIN_ALIGNMENT, Long.highestOneBit(pageBytes - 1) << 1);
-            return new FixedSizePool(this, stride, perPage, Math.max(alignment, blockByteAlignment));
+            return new FixedSizePool(this, layout, perPage, Math.max(alignment, blockByteAlignment));
+        }
+
+        /** @return {@code byteSize} rounded up to the alignment; less than it if that overflows */
+        private long roundUp(long byteSize) {
+            return (byteSize + blockByteAlignment - 1) & -blockByteAlignment;
+        }
+
+        /**
+         * @return the slots of the heap's mode: with redzones in {@link CheckMode#FULL}, else as
+         *     packed as the alignment allows
+         */
+        private Layout layout(long plainStride, int perPage) {
+            if (heap.checkMode() != CheckMode.FULL) {
+                return new Layout(plainStride, false, 0);
+            }
+            // As the heap lays out its own blocks: a front redzone of the alignment's bytes (at
+            // least a redzone's) up to an OS page, none above, where it would cost as much as the
+            // alignment.
+            long front = blockByteAlignment <= Os.OS_PAGE_SIZE ? Math.max(Redzones.BYTE_SIZE, blockByteAlignment) : 0;
+            long slot = blockByteSize + front + Redzones.BYTE_SIZE;
+            long stride = roundUp(slot);
+            if (slot < blockByteSize || stride < slot) {
+                throw tooLarge(plainStride, perPage);
+            }
+            return new Layout(stride, true, front);
         }
 
         private static int defaultBlocksPerPage(long stride) {

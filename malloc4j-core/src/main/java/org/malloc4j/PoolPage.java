@@ -9,8 +9,11 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One page of a {@link FixedSizePool}: {@code capacity} blocks, {@code stride} bytes apart, in one
- * block of the heap. Not thread-safe; the pool guards it, except from {@link #liveTakes}, which a
- * leak report calls on any thread.
+ * block of the heap. Block {@code i} lies in the slot of {@code stride} bytes at {@code i * stride}
+ * from the page's base, {@code firstBlock} bytes into it; in {@link CheckMode#FULL} the slot's other
+ * bytes are the block's redzones, else {@code firstBlock} is 0 and they are padding. Not
+ * thread-safe; the pool guards it, except from {@link #liveTakes}, which a leak report calls on any
+ * thread.
  *
  * <h2>Block states, all out of band</h2>
  * Block {@code i} is
@@ -38,6 +41,8 @@ final class PoolPage {
     final MemorySegment segment;
     final int capacity;
     private final long stride;
+    /** Where block 0 starts, in bytes from {@link #base}: its front redzone's width, 0 without redzones. */
+    private final long firstBlock;
     private final long[] freeBits;
     private final long[] summary;
     private long top;
@@ -55,12 +60,13 @@ final class PoolPage {
     PoolPage next;
     boolean listed;
 
-    PoolPage(long base, Arena arena, MemorySegment segment, int capacity, long stride) {
+    PoolPage(long base, Arena arena, MemorySegment segment, int capacity, long stride, long firstBlock) {
         this.base = base;
         this.arena = arena;
         this.segment = segment;
         this.capacity = capacity;
         this.stride = stride;
+        this.firstBlock = firstBlock;
         int words = (capacity + 63) >>> 6;
         this.freeBits = new long[words];
         this.summary = new long[(words + 63) >>> 6];
@@ -172,8 +178,18 @@ final class PoolPage {
         return index < bump;
     }
 
+    /** @return how many blocks, from block 0 on, were ever handed out */
+    int handedOut() {
+        return bump;
+    }
+
     long blockAddress(int index) {
-        return base + index * stride;
+        return base + blockOffset(index);
+    }
+
+    /** @return where block {@code index} starts, in bytes from {@link #base} */
+    long blockOffset(int index) {
+        return firstBlock + index * stride;
     }
 
     /** @return the Java heap bytes this page's bookkeeping takes, roughly */

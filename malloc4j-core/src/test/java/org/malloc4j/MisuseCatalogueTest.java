@@ -99,6 +99,10 @@ class MisuseCatalogueTest {
         heap.freeAddress(address);
     }
 
+    static long takeTheRawNode(FixedSizePool pool) {
+        return pool.allocateAddress();
+    }
+
     static MemorySegment leakFromSiteA(Heap heap, long byteSize) {
         return heap.malloc(byteSize);
     }
@@ -465,6 +469,33 @@ class MisuseCatalogueTest {
             assertEquals(byteSize, heap.usableSize(block));
             poke(block + byteSize, CheckMode.CANARY_BYTE);
             freeTheRawBuffer(heap, block);
+            assertStillUsable(heap, 0);
+        }
+
+        @Test
+        void aRawWriteOneBytePastAPoolsBlockIsReportedAtItsFreeThroughThePool() {
+            try (FixedSizePool pool = FixedSizePool.builder(heap, SIZE).name("nodes").build()) {
+                long block = takeTheRawNode(pool);
+                poke(block + SIZE, SCRIBBLE);
+
+                MemoryMisuseException e = misuse(() -> pool.freeAddress(block));
+                String report = e.getMessage();
+                assertAll(
+                        () -> assertEquals(HEAP_BUFFER_OVERFLOW, e.kind()),
+                        () -> assertEquals(block + SIZE, e.address()),
+                        () -> assertContains(report, "found at free"),
+                        () -> assertContains(report, hex(block + SIZE) + " is located 0 bytes after "
+                                + region(block, SIZE) + ", block 0 of the "),
+                        () -> assertFrame(report, "allocated by thread", "takeTheRawNode"),
+                        () -> assertContains(report, "SUMMARY: malloc4j: heap-buffer-overflow in the block "
+                                + "allocated at " + TEST_CLASS + ".takeTheRawNode"),
+                        () -> assertTrue(report.endsWith(" in pool 'nodes'"), report));
+
+                // Unlike a heap block, a pool's block is freed all the same, its canary put back.
+                assertEquals(0, pool.liveBlocks());
+                assertEquals(block, takeTheRawNode(pool));
+                pool.freeAddress(block);
+            }
             assertStillUsable(heap, 0);
         }
 

@@ -28,7 +28,7 @@ class PoolPageTableTest {
             long base = key * ALIGNMENT;
             PoolPage page = model.get(base);
             if (page == null) {
-                page = new PoolPage(base, null, MemorySegment.NULL, 1, 16);
+                page = new PoolPage(base, null, MemorySegment.NULL, 1, 16, 0);
                 table.add(page);
                 model.put(base, page);
             } else {

@@ -28,7 +28,7 @@ import org.malloc4j.MemoryMisuseException;
  * then it is poisoned and waits in the {@link Quarantine}.
  */
 final class CheckedAllocator implements Allocator {
-    static final long REDZONE = 16;
+    static final long REDZONE = Redzones.BYTE_SIZE;
     /** The largest alignment whose block gets a front redzone: one OS page. */
     private static final long MAX_ALIGNED_FRONT = Os.OS_PAGE_SIZE;
     private static final int FREED_HISTORY = 1 << 16;
@@ -670,7 +670,7 @@ final class CheckedAllocator implements Allocator {
     /** @param from the redzone's offset from the block's base */
     private MemoryMisuseException damagedCanaries(BlockRecord block, long from, long length, String when) {
         MemorySegment memory = guardedMemory(block.base, block.span);
-        long bad = firstNot(memory, from, length, CheckMode.CANARY_BYTE);
+        long bad = Redzones.firstNot(memory, from, length, CheckMode.CANARY_BYTE);
         if (bad < 0) {
             return null;
         }
@@ -690,26 +690,12 @@ final class CheckedAllocator implements Allocator {
         MemoryMisuseException before = damagedFrontRedzone(block, when);
         MemoryMisuseException inside = null;
         MemorySegment memory = guardedMemory(block.address, block.byteSize);
-        long bad = firstNot(memory, 0, block.byteSize, CheckMode.POISON_BYTE);
+        long bad = Redzones.firstNot(memory, 0, block.byteSize, CheckMode.POISON_BYTE);
         if (bad >= 0) {
             inside = SanitizerReports.writeAfterFree(block, block.address + bad, when, name);
             memory.fill(CheckMode.POISON_BYTE);
         }
         return SanitizerReports.combine(SanitizerReports.combine(before, inside), damagedBackRedzone(block, when));
-    }
-
-    /** @return the offset of the first byte in {@code [from, from + length)} that is not {@code value}, or -1 */
-    private static long firstNot(MemorySegment memory, long from, long length, byte value) {
-        MemorySegment expected = MemorySegment.ofArray(new byte[(int) Math.min(length, 4096)]);
-        expected.fill(value);
-        for (long done = 0; done < length; done += expected.byteSize()) {
-            long chunk = Math.min(expected.byteSize(), length - done);
-            long mismatch = MemorySegment.mismatch(memory, from + done, from + done + chunk, expected, 0, chunk);
-            if (mismatch >= 0) {
-                return from + done + mismatch;
-            }
-        }
-        return -1;
     }
 
     @Override
@@ -720,6 +706,11 @@ final class CheckedAllocator implements Allocator {
         MemoryMisuseException damage = null;
         for (BlockRecord block : live.values()) {
             damage = SanitizerReports.combine(damage, damagedRedzone(block, "by check()"));
+            BlockHolder holder = block.owner;
+            HandedOutBlocks handedOut = holder == null ? null : holder.handedOut();
+            if (handedOut != null) {
+                damage = SanitizerReports.combine(damage, handedOut.damagedRedzones(block.address));
+            }
         }
         for (BlockRecord block : quarantine.snapshot()) {
             damage = SanitizerReports.combine(damage, damagedPoison(block, "by check()"));

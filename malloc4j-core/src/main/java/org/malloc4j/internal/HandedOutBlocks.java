@@ -1,8 +1,11 @@
 package org.malloc4j.internal;
 
+import org.malloc4j.MemoryMisuseException;
+
 /**
  * What a holder that hands out blocks of its own from inside the heap blocks it holds (a pool, from
- * its pages) tells a leak report about them: which are still handed out, and where each was taken.
+ * its pages) tells a leak report about them: which are still handed out, and where each was taken;
+ * and what it tells {@code Heap.check()}: damage to the redzones it keeps around them.
  */
 @FunctionalInterface
 public interface HandedOutBlocks {
@@ -43,5 +46,19 @@ public interface HandedOutBlocks {
      */
     default long blockAt(long heldAddress, long address) {
         return -1;
+    }
+
+    /**
+     * Verifies the redzones the holder keeps around the blocks it handed out from inside the held
+     * block at {@code heldAddress}, for {@code Heap.check()}: each damage reported once, the canaries
+     * put back. Called on the checking thread, which the heap's check asks to be the only one using
+     * the heap; the holder takes its own lock, if it has one. Unlike {@link #tally}, it reads the
+     * blocks' memory.
+     *
+     * @return the report of the first damage, with every other damage it found suppressed in it,
+     *     or null if there is none, the holder keeps no redzones, or it no longer holds that block
+     */
+    default MemoryMisuseException damagedRedzones(long heldAddress) {
+        return null;
     }
 }

@@ -206,20 +206,37 @@ public final class SanitizerReports {
      * names where it was freed too, as ASan describes a freed block.
      */
     static MemoryMisuseException overflow(BlockRecord block, long badAddress, String when, String heap) {
-        boolean after = badAddress >= block.address + block.byteSize;
-        long distance = after ? badAddress - (block.address + block.byteSize) : block.address - badAddress;
+        StackTraceElement[] freeStack = block.freeStack();
+        String history = freeStack != null
+                ? stack("freed by " + block.freeThread() + " here:", freeStack)
+                        + stack("previously allocated by " + block.allocThread + " here:", block.allocStack)
+                : stack("allocated by " + block.allocThread + " here:", block.allocStack);
+        return overflow(block.address, block.byteSize, "", badAddress, when, history, block.allocStack,
+                "heap '" + heap + "'");
+    }
+
+    /**
+     * {@link #overflow(BlockRecord, long, String, String)} of a block whose record is not the heap's
+     * (a pool's block, redzoned inside the pool's page), in the same words.
+     *
+     * @param heldBy what handed the block out, after the region's bounds: {@code , block 3 of ... pool 'nodes'};
+     *     empty for nothing
+     * @param history where the block was allocated and, if it was freed, where: {@link #stack} lines,
+     *     the free's first
+     * @param allocStack where it was allocated, for the SUMMARY
+     * @param place what the SUMMARY says the block was in: {@code heap 'name'} or {@code pool 'name'}
+     */
+    public static MemoryMisuseException overflow(long address, long byteSize, String heldBy, long badAddress,
+            String when, String history, StackTraceElement[] allocStack, String place) {
+        boolean after = badAddress >= address + byteSize;
+        long distance = after ? badAddress - (address + byteSize) : address - badAddress;
         StringBuilder text = title("heap-buffer-overflow on address 0x" + hex(badAddress));
         text.append("WRITE of unknown size found ").append(when).append('\n');
         text.append("0x").append(hex(badAddress)).append(" is located ").append(distance)
-                .append(after ? " bytes after " : " bytes before ").append(describe(block)).append('\n');
-        StackTraceElement[] freeStack = block.freeStack();
-        if (freeStack != null) {
-            text.append(stack("freed by " + block.freeThread() + " here:", freeStack));
-            text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
-        } else {
-            text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
-        }
-        return finish(Kind.HEAP_BUFFER_OVERFLOW, badAddress, text, "in the block allocated at", block.allocStack, heap);
+                .append(after ? " bytes after " : " bytes before ").append(describe(address, byteSize))
+                .append(heldBy).append('\n');
+        text.append(history);
+        return summarize(Kind.HEAP_BUFFER_OVERFLOW, badAddress, text, "in the block allocated at", allocStack, place);
     }
 
     /** A poisoned byte of a freed block changed: a write after free through a raw address. */
@@ -483,8 +500,11 @@ public final class SanitizerReports {
     }
 
     private static String describe(BlockRecord block) {
-        return "the " + block.byteSize + "-byte region [0x" + hex(block.address) + ",0x"
-                + hex(block.address + block.byteSize) + ")";
+        return describe(block.address, block.byteSize);
+    }
+
+    private static String describe(long address, long byteSize) {
+        return "the " + byteSize + "-byte region [0x" + hex(address) + ",0x" + hex(address + byteSize) + ")";
     }
 
     /** @return {@code heading} on a line, then {@code frames} a line each, numbered from #0 */
