@@ -101,7 +101,7 @@ final class ArenaClosing {
         if (thrown == null) {
             thrown = damage;
         } else if (damage != null) {
-            SanitizerReports.suppress(thrown, damage);
+            thrown = SanitizerReports.rideAlong(thrown, damage);
         }
         if (thrown != null) {
             throw rethrow(thrown);

@@ -310,7 +310,9 @@ public final class BumpArena implements Arena {
      * @throws WrongThreadException if the caller is not the thread that made this arena
      * @throws RuntimeException what a cleanup action attached to one of its slices threw, as it
      *     is (an {@code Error}, or even a checked exception, is thrown unchanged too), with the
-     *     reports above suppressed: the arena is closed and every block given back all the same
+     *     reports above suppressed: the arena is closed and every block given back all the same.
+     *     An exception made with suppression disabled cannot carry a report: then the first
+     *     report is thrown, with the cleanup action's exception suppressed in it
      */
     @Override
     public void close() {

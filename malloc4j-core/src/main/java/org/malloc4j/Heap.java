@@ -715,7 +715,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     the reports above ride along suppressed), or an {@code Error} or even a checked exception it threw, unchanged: the
      *     scope or arena, and the heap, are closed all the same. Where the heap stays open, or
      *     memory a downcall uses stays mapped, the {@code IllegalStateException} above is thrown
-     *     with this suppressed
+     *     with this suppressed. An exception made with suppression disabled cannot carry a
+     *     report: then the first report is thrown, with the cleanup action's exception suppressed
+     *     in it
      */
     @Override
     public void close() {
@@ -840,7 +842,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                         cleanupFailed = e;
                     } else if (e != cleanupFailed) {
                         // Thrown with the first, and what it carries (its holder's reports) with it.
-                        cleanupFailed.addSuppressed(e);
+                        cleanupFailed = SanitizerReports.rideAlong(cleanupFailed, e);
                     }
                 } else {
                     // The JDK refuses to close an arena while a downcall holds a segment of it.
@@ -886,7 +888,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /**
      * @return the first of {@code failures} that is not null, with the later ones suppressed in
-     *     it, or null if all are null
+     *     it (or it in a later one, if it takes no suppressed exceptions: see
+     *     {@link SanitizerReports#rideAlong}), or null if all are null
      */
     private static Throwable first(Throwable... failures) {
         Throwable first = null;
@@ -894,7 +897,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             if (first == null) {
                 first = failure;
             } else if (failure != null) {
-                SanitizerReports.suppress(first, failure);
+                first = SanitizerReports.rideAlong(first, failure);
             }
         }
         return first;

@@ -153,7 +153,9 @@ final class HeapScope implements Arena {
      * @throws WrongThreadException if this scope is confined and the caller is not its owner
      * @throws RuntimeException what a cleanup action attached to one of its segments threw, as it
      *     is (an {@code Error}, or even a checked exception, is thrown unchanged too), with the
-     *     reports above suppressed: the scope is closed and every block freed all the same
+     *     reports above suppressed: the scope is closed and every block freed all the same.
+     *     An exception made with suppression disabled cannot carry a report: then the first
+     *     report is thrown, with the cleanup action's exception suppressed in it
      */
     @Override
     public void close() {

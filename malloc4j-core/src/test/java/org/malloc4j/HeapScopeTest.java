@@ -512,6 +512,46 @@ class HeapScopeTest {
         }
     }
 
+    /** An exception that takes no suppressed exceptions, as one made for speed often is. */
+    private static final class WithoutSuppression extends RuntimeException {
+        WithoutSuppression(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Bug: a cleanup action's exception made with suppression disabled dropped the report of a
+     * damaged block the close found, so the damage went unreported (and the block was repaired).
+     */
+    @Test
+    void aReportCarriesACleanupActionsExceptionThatTakesNoSuppressedOnes() {
+        Heap heap = Heap.builder().name("no-suppression").checkMode(CheckMode.FULL).build();
+        WithoutSuppression cleanup = new WithoutSuppression("cleanup");
+        MemoryMisuseException report = assertThrows(MemoryMisuseException.class,
+                overflowedScopeWhoseCleanupThrows(heap, cleanup)::close);
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, report.kind());
+        assertArrayEquals(new Throwable[] {cleanup}, report.getSuppressed());
+        assertEquals(0, heap.stats().liveBlocks());
+
+        // The same through the heap's close, which closes the scope.
+        overflowedScopeWhoseCleanupThrows(heap, cleanup);
+        MemoryMisuseException throughHeap = assertThrows(MemoryMisuseException.class, heap::close);
+        assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, throughHeap.kind());
+        assertArrayEquals(new Throwable[] {cleanup}, throughHeap.getSuppressed());
+        assertTrue(heap.isClosed());
+    }
+
+    /** @return a scope with a block written one byte past its redzone's start, and a cleanup action that throws {@code thrown} */
+    private static Arena overflowedScopeWhoseCleanupThrows(Heap heap, RuntimeException thrown) {
+        Arena scope = heap.newScope();
+        MemorySegment block = scope.allocate(24);
+        MemorySegment.ofAddress(block.address() + 30).reinterpret(1).set(JAVA_BYTE, 0, (byte) 7);
+        scope.allocate(24).reinterpret(8, scope, ignored -> {
+            throw thrown;
+        });
+        return scope;
+    }
+
     /**
      * Bug: the heap's close threw the first cleanup action's exception and dropped the others, and
      * with them the reports of damaged blocks they carried.

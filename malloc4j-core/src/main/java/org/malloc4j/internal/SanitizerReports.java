@@ -72,6 +72,24 @@ public final class SanitizerReports {
         }
     }
 
+    /**
+     * Suppresses {@code later} in {@code first}, as {@link #suppress} does, unless {@code first} was
+     * made with suppression disabled ({@code Throwable}'s four-argument constructor), which would
+     * drop it, and with it a report of a damaged block: then {@code first} rides along in
+     * {@code later} instead.
+     *
+     * @return the one to throw, carrying the other
+     */
+    public static Throwable rideAlong(Throwable first, Throwable later) {
+        int before = first.getSuppressed().length;
+        suppress(first, later);
+        if (later == first || first.getSuppressed().length > before) {
+            return first;
+        }
+        suppress(later, first);
+        return later;
+    }
+
     /** @return a copy of {@code report} that carries none of the reports suppressed in it */
     private static MemoryMisuseException withoutSuppressed(MemoryMisuseException report) {
         MemoryMisuseException copy = new MemoryMisuseException(report.kind(), report.address(), report.getMessage());
