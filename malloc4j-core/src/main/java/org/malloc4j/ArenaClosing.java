@@ -15,12 +15,13 @@ import org.malloc4j.internal.SanitizerReports;
  *     so that the holder and its heap can close, and what the cleanup threw is thrown as it is,
  *     even a checked exception (a cleanup action in Kotlin, say), with any report of a damaged
  *     block suppressed in it.
- * <li>A cleanup action that closes the holder again (or its heap, which closes it) gives the
- *     blocks back at once, the JDK arena being closed already; the close that ran it goes on. So
- *     does every later such cleanup of the same close, with nothing left to give back: each is
- *     part of the close under way, not a second close, so none gets "already closed" in the
- *     middle of its own work. A report of a damaged block found then is thrown by the close under
- *     way, not into the cleanup action, which could swallow it.
+ * <li>A cleanup action that closes the holder again returns at once: it is part of the close
+ *     under way, not a second close, so it gets no "already closed" in the middle of its own
+ *     work. The blocks go back only once every cleanup action has run, since the later ones may
+ *     still read theirs through the segments the JDK hands them; a report of a damaged block is
+ *     then thrown by the close under way, not into a cleanup action, which could swallow it. (A
+ *     cleanup action's close of the heap waits for the close under way likewise: see
+ *     {@link ClosesUnderWay}.)
  * </ul>
  * A shared holder calls it under its lock, which {@link #close} lets go while the cleanup actions
  * run: one that waits for another thread using the holder (its {@code allocate} is refused at once,
@@ -33,11 +34,6 @@ final class ArenaClosing {
     private boolean closing;
     /** The thread whose {@link #close} is closing the JDK arena, or null. */
     private Thread closer;
-    /**
-     * What giving the blocks back threw (a checked mode's report of a damaged block) when a cleanup
-     * action's close did it: the close under way throws it, not the cleanup, which might swallow it.
-     */
-    private Throwable deferred;
 
     /** For a confined holder. */
     ArenaClosing() {
@@ -69,9 +65,6 @@ final class ArenaClosing {
             if (closer != Thread.currentThread()) {
                 throw new IllegalStateException(holder + " is being closed by thread \"" + closer.getName() + "\"");
             }
-            if (!closed.getAsBoolean()) {
-                deferred = releasing(release);
-            }
             return;
         }
         Throwable thrown = null;
@@ -93,11 +86,7 @@ final class ArenaClosing {
                             + " nothing changed, so close it again after the downcall returns", refusal)
                     : rethrow(thrown);
         }
-        Throwable damage = deferred;
-        deferred = null;
-        if (!closed.getAsBoolean()) {
-            damage = releasing(release);
-        }
+        Throwable damage = closed.getAsBoolean() ? null : releasing(release);
         if (thrown == null) {
             thrown = damage;
         } else if (damage != null) {

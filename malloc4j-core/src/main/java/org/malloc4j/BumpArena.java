@@ -352,7 +352,7 @@ public final class BumpArena implements Arena {
         markDepth = 0;
         topMark = null;
         try {
-            if (!heap.isClosed()) {
+            if (!heap.refusesCalls()) {
                 MemoryMisuseException damage = SanitizerReports.combine(chunks.freeAll(heap), sides.freeAll(heap));
                 if (damage != null) {
                     throw damage;

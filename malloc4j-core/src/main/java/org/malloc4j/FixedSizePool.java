@@ -48,12 +48,14 @@ import org.malloc4j.internal.StackCapture;
  * costs two stack walks a block; in {@link CheckMode#FAST} nothing is recorded.
  *
  * <p>In {@link CheckMode#FULL} each block also has redzones, as a heap block has: the bytes between
- * it and its neighbours are filled with {@link CheckMode#CANARY_BYTE} when it is taken, and a changed
- * one (a write before or past the block through a raw address) is reported as a
+ * it and its neighbours are filled with {@link CheckMode#CANARY_BYTE} when its slot is first taken, and
+ * a changed one (a write before or past the block through a raw address) is reported as a
  * {@link Kind#HEAP_BUFFER_OVERFLOW} naming the block and where it was taken (and given back, for a
  * block written after its free). They are verified when the block is freed, by {@link Heap#check()},
- * and at {@link #close()} (and, for the freed blocks of a page given back to the heap, then); each
- * damage is reported once, the canaries put back, and the block is freed all the same. A block's
+ * and at {@link #close()} (and, for the freed blocks of a page given back to the heap, then), and a
+ * freed block's when its slot is taken again: that allocation succeeds, and the next free,
+ * {@code check()} or close throws the report. Each damage is reported once, the canaries put back,
+ * and the block is freed all the same. A block's
  * slot, {@link #strideBytes()} long, is then its front redzone, the block, and its back redzone. The
  * front redzone is 16 bytes, or the alignment's bytes for an alignment above 16 up to 4096; a block
  * aligned to more than 4096 bytes has none (one would cost as many bytes as the alignment), as a heap
@@ -112,6 +114,11 @@ public final class FixedSizePool implements AutoCloseable {
      * is taken and verified when it is freed, by {@link Heap#check()} and at close.
      */
     private final boolean redzones;
+    /**
+     * Damage to a freed block's redzones found when its slot was taken again, which an allocation
+     * does not throw: the next {@link #free}, {@link Heap#check()} or {@link #close()} does.
+     */
+    private MemoryMisuseException foundAtRetake;
     /**
      * The bytes of a slot before its block: the front redzone, or 0 (no redzones, or an alignment
      * above an OS page, whose blocks have only the redzone after them).
@@ -229,7 +236,8 @@ public final class FixedSizePool implements AutoCloseable {
      *     is closed, as {@link Heap#free} reports it); nothing changes and the pool stays usable.
      *     Also, in {@link CheckMode#FULL}, when the block's redzones were written through a raw
      *     address ({@link Kind#HEAP_BUFFER_OVERFLOW}), or the free gives the block's page back and the
-     *     redzones of a block freed earlier in it were written; and in a checked mode, when the free
+     *     redzones of a block freed earlier in it were written, or an allocation since the last
+     *     report found those of the freed block whose slot it took written (which it does not throw); and in a checked mode, when the free
      *     gives the block's page back to the heap and the page was written past its end through a raw
      *     address ({@link Kind#HEAP_BUFFER_OVERFLOW}, or {@link Kind#USE_AFTER_FREE} for a block that
      *     free pushed out of quarantine): the block is freed, and the page given back, all the same
@@ -297,7 +305,14 @@ public final class FixedSizePool implements AutoCloseable {
         if (page.isEmpty()) {
             emptyPages--;
         }
+        int handedOutBefore = page.handedOut();
         int index = page.take();
+        if (redzones && index < handedOutBefore) {
+            // A freed slot keeps its canaries until taken again: verified before the refill below
+            // (and before this take's record replaces the free's), so no write since the free is lost.
+            foundAtRetake = SanitizerReports.combine(foundAtRetake,
+                    damagedRedzones(page, index, "when its slot was taken again"));
+        }
         if (page.isFull()) {
             unlink(page);
         }
@@ -305,9 +320,8 @@ public final class FixedSizePool implements AutoCloseable {
         if (recordsBlocks) {
             page.recordTake(index, heap.sampleOwnedBlock() ? new PoolBlockRecord() : null);
         }
-        if (redzones) {
-            // Refilled at every take, not only the first: damage done while the block was free and
-            // not found by a check() since would otherwise be blamed on this take.
+        if (redzones && index >= handedOutBefore) {
+            // A slot never handed out has no canaries yet; a freed one kept its own, verified above.
             long slot = index * stride;
             page.segment.asSlice(slot, frontRedzone).fill(CheckMode.CANARY_BYTE);
             page.segment.asSlice(slot + frontRedzone + blockByteSize, backRedzone()).fill(CheckMode.CANARY_BYTE);
@@ -341,7 +355,8 @@ public final class FixedSizePool implements AutoCloseable {
         }
         // Verified while the block is live, so the report describes it as the overflowed live block
         // it is; the block is freed all the same, as a page found damaged is given back.
-        MemoryMisuseException damage = redzones ? damagedRedzones(page, index, "at free") : null;
+        MemoryMisuseException damage = SanitizerReports.combine(takeFoundAtRetake(),
+                redzones ? damagedRedzones(page, index, "at free") : null);
         if (recordsBlocks) {
             PoolBlockRecord record = page.recordOf(index);
             if (record != null) {
@@ -360,6 +375,13 @@ public final class FixedSizePool implements AutoCloseable {
         if (damage != null) {
             throw damage;
         }
+    }
+
+    /** @return the damage found when freed slots were taken again since the last call, or null */
+    private MemoryMisuseException takeFoundAtRetake() {
+        MemoryMisuseException found = foundAtRetake;
+        foundAtRetake = null;
+        return found;
     }
 
     /**
@@ -509,7 +531,8 @@ public final class FixedSizePool implements AutoCloseable {
             lock();
             try {
                 PoolPage page = pagesForReports.get(heldAddress);
-                return page == null ? null : FixedSizePool.this.damagedRedzones(page, "by check()", "by check()");
+                return SanitizerReports.combine(takeFoundAtRetake(),
+                        page == null ? null : FixedSizePool.this.damagedRedzones(page, "by check()", "by check()"));
             } catch (IllegalStateException closedMeanwhile) {
                 // A pool that is not thread-safe, closing the page on another thread (a misuse of
                 // the check): nothing left to verify.
@@ -601,9 +624,9 @@ public final class FixedSizePool implements AutoCloseable {
             checkOpen();
             IllegalStateException inUse = null;
             int pagesInUse = 0;
-            MemoryMisuseException damage = null;
+            MemoryMisuseException damage = takeFoundAtRetake();
             for (PoolPage page : table.pages()) {
-                if (redzones && !heap.isClosed()) {
+                if (redzones && !heap.refusesCalls()) {
                     // The last time its blocks' redzones can be verified; a page a downcall keeps
                     // open is verified all the same, each damage being reported once.
                     damage = SanitizerReports.combine(damage, damagedRedzones(page, "when pool '" + name + "' closed",
@@ -655,7 +678,7 @@ public final class FixedSizePool implements AutoCloseable {
         if (page.isEmpty()) {
             emptyPages--;
         }
-        return heap.isClosed() ? null : heap.releaseOwned(page.base);
+        return heap.refusesCalls() ? null : heap.releaseOwned(page.base);
     }
 
     /** @return whether {@link #close()} has been called */

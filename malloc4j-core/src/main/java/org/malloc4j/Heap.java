@@ -136,17 +136,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     private final java.util.List<Thread> closingThreads = new java.util.ArrayList<>();
     /**
-     * Per thread: how many closes of this heap, and of its scopes and bump arenas, are under way on
-     * it ({@link #runClose}); the cleanup actions the latter run may close the heap, once or more.
+     * The thread on which a cleanup action asked for this heap's close, until the outermost close
+     * under way there returns and carries it out ({@link ClosesUnderWay}); else null.
      */
-    private final ThreadLocal<int[]> closesRunning = ThreadLocal.withInitial(() -> new int[1]);
-    /**
-     * The thread whose close of a scope or bump arena ran a cleanup action that closed this heap,
-     * until that close returns: the heap is closed, but its memory stays mapped till then. The JDK
-     * hands each cleanup action a segment over its block that no arena guards, so a later cleanup
-     * action of the same close that reads it would otherwise fault, and the JVM die.
-     */
-    private volatile Thread unmapDeferredTo;
+    private volatile Thread closeDeferredTo;
 
     private Heap(Allocator core, boolean global) {
         this.core = core;
@@ -656,6 +649,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /** @return whether {@link #close()} has been called on this heap */
     public boolean isClosed() {
+        return core.isClosed() || closeDeferredTo != null;
+    }
+
+    /**
+     * @return whether the heap refuses calls: closed, not merely asked to close by a cleanup action
+     *     (see {@link #close()}), until which its blocks still go back to it
+     */
+    boolean refusesCalls() {
         return core.isClosed();
     }
 
@@ -675,12 +676,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * segments never run then, since they run only when its JDK arena closes: a thread that
      * attaches them should close its scope or arena before it ends.
      *
-     * <p>A cleanup action may close the heap. The heap is closed when that call returns, and its
-     * segments are inaccessible, but its memory stays mapped until the close that runs the cleanup
-     * action (of the scope or arena, or of the heap) returns: the JDK hands each cleanup action a
-     * segment over its block that no arena guards, and the later cleanup actions of that close
-     * may still read theirs. A close of the heap by another thread meanwhile throws
-     * {@link IllegalStateException} (already closed) and unmaps nothing.
+     * <p>A cleanup action may close the heap, this one or any other. The JDK hands each cleanup
+     * action a segment over its block that no arena guards, and the later cleanup actions of the
+     * same close may still read theirs, so such a close is carried out when the outermost close
+     * under way on the thread (of any heap, or of a scope or bump arena of one; an arena of the
+     * JDK's own does not count) returns, and what it throws is
+     * thrown there. Until then {@link #isClosed()} returns true, no scope, arena or pool can be
+     * made on the heap, and a close of the heap by another thread throws
+     * {@link IllegalStateException} (already closed); its memory, its segments and its other
+     * calls are as before. A close of the heap waits for the cleanup actions that another
+     * thread's close of a shared scope is running: such a cleanup action must not wait for a
+     * thread that closes the heap, which would deadlock.
      *
      * <p>Memory a downcall is using (a native function running with one of the heap's segments,
      * say from an upcall it made into Java) is never unmapped under it; the JDK refuses to close the
@@ -724,27 +730,36 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         if (global) {
             throw new UnsupportedOperationException("the global heap cannot be closed");
         }
+        Thread current = Thread.currentThread();
+        Thread deferredTo = closeDeferredTo;
+        if (deferredTo == current) {
+            // Asked for by an earlier cleanup action of the close under way, which carries it out.
+            return;
+        }
         if (core.isClosed()) {
-            Thread deferredTo = unmapDeferredTo;
-            if (deferredTo == Thread.currentThread()) {
-                // A cleanup action of the close under way closed the heap, and this one comes
-                // later: what a downcall was using at that close becomes inaccessible now, and
-                // is unmapped with the rest as that close returns.
-                core.close(true);
-                return;
-            }
-            if (deferredTo == null && !core.leftMapped() && closeUnderWayOnThisThread()) {
-                // A cleanup action of a close under way closes the heap again, as another one
-                // already did: part of that close, as closing its scope again is. Memory a
+            if (!core.leftMapped() && heapCloseUnderWayOnThisThread()) {
+                // A cleanup action that this heap's close runs closes the heap again, as another
+                // one already did: part of that close, as closing its scope again is. Memory a
                 // downcall kept mapped is unmapped below all the same, as that close asked.
                 return;
             }
-            if (deferredTo != null) {
-                throw new IllegalStateException("heap '" + name() + "' is already closed: by a cleanup action"
-                        + " of a close on thread \"" + deferredTo.getName() + "\", which unmaps its memory as it returns");
-            }
             // Unmaps what a downcall was using at the first close, or says the heap is closed already.
             core.close();
+            return;
+        }
+        if (deferredTo != null) {
+            throw new IllegalStateException("heap '" + name() + "' is already closed: by a cleanup action of a"
+                    + " close on thread \"" + deferredTo.getName() + "\", which finishes closing it as it returns");
+        }
+        if (heapCloseUnderWayOnThisThread()) {
+            // A cleanup action that this heap's close runs: part of that close.
+            return;
+        }
+        ClosesUnderWay closes = ClosesUnderWay.ofThisThread();
+        if (closes.any()) {
+            // A cleanup action: later ones of the same close may still read their blocks.
+            closeDeferredTo = current;
+            closes.defer(this);
             return;
         }
         java.util.List<AutoCloseable> toClose;
@@ -763,27 +778,29 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    /** @return whether this thread is in a close of this heap, or of one of its scopes or bump arenas */
-    private boolean closeUnderWayOnThisThread() {
-        return closesRunning.get()[0] > 0;
+    /** @return whether a {@link #close()} of this heap is under way on this thread */
+    private boolean heapCloseUnderWayOnThisThread() {
+        synchronized (dependentsLock) {
+            return closingThreads.contains(Thread.currentThread());
+        }
     }
 
     /**
      * Runs {@code close}, a scope's or bump arena's close of its JDK arena, whose cleanup actions may
-     * close this heap: the first such close closes it, any later one is part of the close under way.
+     * close this heap, or any other.
      */
     void closingDependent(Runnable close) {
         runClose(close);
     }
 
     /**
-     * Runs {@code close}, a close of this heap or of one of its scopes or bump arenas, as a close
-     * under way on this thread. The outermost one unmaps what a close of the heap by a cleanup
-     * action left mapped, once every cleanup action has run.
+     * Runs {@code close}, a close of a heap, scope or bump arena, as a close under way on this
+     * thread. The outermost one then closes the heaps its cleanup actions asked to close: the
+     * blocks they read stay mapped until every cleanup action has run.
      */
-    private void runClose(Runnable close) {
-        int[] running = closesRunning.get();
-        running[0]++;
+    private static void runClose(Runnable close) {
+        ClosesUnderWay closes = ClosesUnderWay.ofThisThread();
+        closes.enter();
         Throwable failed = null;
         try {
             close.run();
@@ -791,15 +808,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             // Any Throwable: what a cleanup action threw, even a checked exception, goes on as it is.
             failed = e;
         } finally {
-            running[0]--;
-        }
-        if (running[0] == 0 && unmapDeferredTo == Thread.currentThread()) {
-            unmapDeferredTo = null;
-            try {
-                core.close();
-            } catch (RuntimeException e) {
-                // A downcall is using the memory: said as any close says it, after what the close threw.
-                failed = first(failed, e);
+            for (Heap heap : closes.exit()) {
+                heap.closeDeferredTo = null;
+                try {
+                    heap.close();
+                } catch (Throwable e) {
+                    // Thrown as this close's, after what it threw itself.
+                    failed = failed == null ? e : SanitizerReports.rideAlong(failed, e);
+                }
             }
         }
         if (failed != null) {
@@ -864,13 +880,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         try {
             // A cleanup action this close ran may have closed the heap already.
             if (!core.isClosed()) {
-                // Within a close of a scope or arena, this one's included: a cleanup action's.
-                boolean fromCleanupAction = closesRunning.get()[0] > 1;
-                if (fromCleanupAction) {
-                    // Set first: the memory stays mapped even where a downcall refuses the close.
-                    unmapDeferredTo = Thread.currentThread();
-                }
-                core.close(fromCleanupAction);
+                core.close();
             }
         } catch (MemoryMisuseException e) {
             // Damage found in quarantine at the close of the core: found after the dependents'.
@@ -1352,7 +1362,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /**
      * Like {@link #newScope()}, but shared as {@link Arena#ofShared()} is: any thread may allocate
      * from it (allocations take a lock), access its segments and close it. Closing it costs what
-     * closing a shared arena costs (a handshake with every thread, tens of microseconds).
+     * closing a shared arena costs (a handshake with every thread, tens of microseconds). The
+     * cleanup actions attached to its segments run without that lock: another thread's allocation
+     * or close meanwhile is refused at once ({@link IllegalStateException}), as a JDK shared arena
+     * refuses it, while a {@link #close()} of the heap waits for them, so a cleanup action must not
+     * wait for a thread that closes the heap.
      *
      * @return a new shared scope drawing from this heap
      * @throws IllegalStateException if this heap is closed, or is being closed (see {@link Heap#close()})

@@ -239,7 +239,7 @@ final class HeapScope implements Arena {
         blocks = null;
         blockCount = 0;
         try {
-            if (!heap.isClosed()) {
+            if (!heap.refusesCalls()) {
                 MemoryMisuseException first = null;
                 for (int i = 0; i < count; i++) {
                     first = SanitizerReports.combine(first, heap.releaseOwned(held[i]));

@@ -211,7 +211,7 @@ public abstract sealed class NativeArray implements AutoCloseable
     public final void close() {
         checkOpen();
         // A downcall using the block makes the free throw IllegalStateException: the array stays open.
-        MemoryMisuseException damage = heap.isClosed() ? null : heap.releaseOwned(block.address());
+        MemoryMisuseException damage = heap.refusesCalls() ? null : heap.releaseOwned(block.address());
         block = MemorySegment.NULL;
         size = 0;
         capacity = 0;
@@ -271,7 +271,7 @@ public abstract sealed class NativeArray implements AutoCloseable
      * changes the capacity, whose heap call would word it as the heap's own error.
      */
     final void checkElementsAlive() {
-        if (heap.isClosed()) {
+        if (heap.refusesCalls()) {
             throw new IllegalStateException(elementsGoneMessage());
         }
     }
@@ -282,7 +282,7 @@ public abstract sealed class NativeArray implements AutoCloseable
      * JDK's as its cause). Any other exception is returned as it is.
      */
     final IllegalStateException elementsGone(IllegalStateException e) {
-        if (closed || !heap.isClosed()) {
+        if (closed || !heap.refusesCalls()) {
             return e;
         }
         return new IllegalStateException(elementsGoneMessage(), e);

@@ -163,6 +163,45 @@ class FixedSizePoolRedzonesTest {
         }
     }
 
+    /**
+     * Bug: taking a freed block's slot again refilled its canaries unverified, so a write beside the
+     * freed block that no check() had found yet was never reported.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"free", "check", "close"})
+    void aWriteBesideAFreedBlockIsReportedAfterItsSlotIsTakenAgain(String reportedBy) throws InterruptedException {
+        try (Heap heap = fullHeap()) {
+            FixedSizePool pool = nodes(heap);
+            long block = takeOnTaker(pool);
+            long kept = pool.allocateAddress();
+            Thread.ofPlatform().name("giver").start(() -> pool.freeAddress(block)).join();
+            writeAt(block, BLOCK + 8);
+
+            long again = pool.allocateAddress();
+            assertEquals(block, again, "the pool hands the freed slot out again");
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, switch (reportedBy) {
+                case "free" -> () -> pool.freeAddress(kept);
+                case "check" -> heap::check;
+                default -> pool::close;
+            });
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+            String report = e.getMessage();
+            assertTrue(report.contains("\nWRITE of unknown size found when its slot was taken again\n"), report);
+            assertTrue(report.contains(located(block, BLOCK + 8)), report);
+            assertTrue(report.contains("freed by thread \"giver\" here:"), report);
+            assertTrue(report.contains("previously allocated by thread \"taker\" here:"), report);
+            // Reported once, and the block taken again is whole.
+            heap.check();
+            if (!reportedBy.equals("close")) {
+                pool.freeAddress(again);
+                if (!reportedBy.equals("free")) {
+                    pool.freeAddress(kept);
+                }
+                pool.close();
+            }
+        }
+    }
+
     @Test
     void aWriteBesideAFreedBlockIsReportedWhenItsPageGoesBackToTheHeap() throws InterruptedException {
         try (Heap heap = fullHeap();

@@ -59,29 +59,56 @@ class HeapCloseDuringDowncallTest {
     }
 
     /**
-     * Bug: the same, from a scope's cleanup action: the close after the downcall returned was taken
-     * for a cleanup closing the heap again during a close under way, and returned quietly, with
-     * the memory still mapped and the block still readable.
+     * A close of the heap by a cleanup action is carried out when the close that runs the cleanup
+     * action returns: a downcall that used the heap's memory at the time has returned by then, and
+     * the heap unmaps everything. (Bug, earlier: a close after the downcall returned, from the same
+     * cleanup action, returned quietly with the memory still mapped.)
      */
     @ParameterizedTest
     @MethodSource("heaps")
-    void aCloseAfterTheDowncallFromACleanupActionUnmapsToo(Heap.Builder builder) throws Throwable {
+    void aCloseFromACleanupActionDuringADowncallUnmapsAsTheScopesCloseReturns(Heap.Builder builder) throws Throwable {
         Heap heap = builder.build();
         MemorySegment held = heap.malloc(8192);
         Arena scope = heap.newScope();
         scope.allocate(8).reinterpret(8, scope, ignored -> {
             try {
-                Downcalls.whileHeldByADowncall(held, () -> assertThrows(IllegalStateException.class, heap::close));
+                Downcalls.whileHeldByADowncall(held, heap::close);
             } catch (Throwable e) {
                 throw new AssertionError(e);
             }
+            assertTrue(heap.isClosed());
             heap.close();
-            assertThrows(IllegalStateException.class, () -> held.get(JAVA_BYTE, 0), "unmapped");
         });
         scope.close();
+        assertThrows(IllegalStateException.class, () -> held.get(JAVA_BYTE, 0), "unmapped");
         assertEquals(0, heap.stats().reservedBytes());
         IllegalStateException again = assertThrows(IllegalStateException.class, heap::close);
         assertTrue(again.getMessage().contains("already closed"), again.getMessage());
+    }
+
+    /**
+     * A downcall still using the heap's memory when the close that ran the cleanup action returns:
+     * that close says so, as the heap's own close would, and a close after the downcall unmaps.
+     */
+    @ParameterizedTest
+    @MethodSource("heaps")
+    void aCloseFromACleanupActionCarriedOutDuringADowncallSaysSoAndALaterCloseUnmaps(Heap.Builder builder)
+            throws Throwable {
+        Heap heap = builder.build();
+        MemorySegment held = heap.malloc(8192);
+        held.fill((byte) 7);
+        Arena scope = heap.newScope();
+        scope.allocate(8).reinterpret(8, scope, ignored -> heap.close());
+        Downcalls.whileHeldByADowncall(held, () -> {
+            IllegalStateException refused = assertThrows(IllegalStateException.class, scope::close);
+            assertTrue(refused.getMessage().contains("a downcall is using"), refused.getMessage());
+            assertFalse(scope.scope().isAlive());
+            assertTrue(heap.isClosed());
+            assertEquals(7, held.get(JAVA_BYTE, 8191), "still mapped under the downcall");
+        });
+        heap.close();
+        assertThrows(IllegalStateException.class, () -> held.get(JAVA_BYTE, 0), "unmapped");
+        assertEquals(0, heap.stats().reservedBytes());
     }
 
     /** A block of a pool, a scope or a bump arena on the heap, and what closes that holder. */

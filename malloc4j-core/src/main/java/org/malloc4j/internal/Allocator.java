@@ -100,23 +100,7 @@ public interface Allocator {
      */
     boolean leftMapped();
 
-    /** Closes the allocator and unmaps its memory, as {@link #close(boolean) close(false)}. */
-    default void close() {
-        close(false);
-    }
-
-    /**
-     * Closes the allocator: every later call refuses, and what a close verifies (redzones,
-     * quarantine) is verified now.
-     *
-     * @param keepMapped whether every byte stays mapped, {@link #leftMapped()} true, for a later
-     *     {@link #close()} to unmap: for a close that a cleanup action runs while other cleanup
-     *     actions of the same arena close, which are handed segments over their blocks' memory.
-     *     The segments this allocator made are inaccessible all the same, as after any close.
-     * @throws IllegalStateException if already closed and nothing is left mapped; or if a downcall
-     *     is using memory, whose segments stay accessible (a later close retries)
-     */
-    void close(boolean keepMapped);
+    void close();
 
     /** Makes the allocator for {@code config}: checked when the mode or fault injection asks for it. */
     static Allocator create(HeapConfig config) {

@@ -877,7 +877,7 @@ final class CheckedAllocator implements Allocator {
      * heap is closed.
      */
     @Override
-    public synchronized void close(boolean keepMapped) {
+    public synchronized void close() {
         MemoryMisuseException damage = null;
         if (!closing.compareAndSet(false, true)) {
             if (!leftMapped()) {
@@ -907,11 +907,10 @@ final class CheckedAllocator implements Allocator {
         inUseAtClose.removeIf(CheckedAllocator::closeArena);
         long leftMapped = 0;
         if (guarded != null) {
-            leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray(),
-                    keepMapped);
+            leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray());
         }
         if (fast != null) {
-            leftMapped += fast.closeUnlessInUse(new long[0], keepMapped);
+            leftMapped += fast.closeUnlessInUse(new long[0]);
         }
         if (leftMapped > 0) {
             IllegalStateException inUse = HeapCore.inUseByADowncall(name, leftMapped);

@@ -2137,13 +2137,13 @@ public final class HeapCore implements Allocator {
      *     all the same), or this heap was closed before and left nothing mapped
      */
     @Override
-    public void close(boolean keepMapped) {
+    public void close() {
         spans.lock.lock();
         try {
             if (closed && !spans.leftMapped()) {
                 throw new IllegalStateException("heap '" + name + "' is already closed");
             }
-            long leftMapped = closeUnlessInUse(new long[0], keepMapped);
+            long leftMapped = closeUnlessInUse(new long[0]);
             if (leftMapped > 0) {
                 throw inUseByADowncall(name, leftMapped);
             }
@@ -2157,15 +2157,13 @@ public final class HeapCore implements Allocator {
      * downcall holds or that hold an address of {@code inUse}.
      *
      * @param inUse addresses of blocks a downcall is using (their own arenas refused to close)
-     * @param keepMapped whether to unmap nothing yet (see {@link Allocator#close(boolean)})
-     * @return the bytes a downcall is using, left mapped, which closing again unmaps once no
-     *     downcall uses them
+     * @return the bytes left mapped, which closing again unmaps once no downcall uses them
      */
-    long closeUnlessInUse(long[] inUse, boolean keepMapped) {
+    long closeUnlessInUse(long[] inUse) {
         spans.lock.lock();
         try {
             closed = true;
-            return spans.closeAll(inUse, keepMapped);
+            return spans.closeAll(inUse);
         } finally {
             spans.lock.unlock();
         }

@@ -2067,11 +2067,9 @@ final class SpanAllocator {
      * calling this again after the downcalls returned unmaps them. No thread allocates meanwhile.
      *
      * @param inUse addresses of blocks a downcall is using, each in a region that must stay mapped
-     * @param keepMapped whether every region stays mapped, its arena closed if it can be, for a
-     *     later call to unmap
-     * @return the bytes left mapped because a downcall is using them
+     * @return the bytes left mapped
      */
-    long closeAll(long[] inUse, boolean keepMapped) {
+    long closeAll(long[] inUse) {
         for (Region region : regions) {
             forget(region);
             stillMapped.add(region);
@@ -2083,12 +2081,11 @@ final class SpanAllocator {
         long leftMapped = 0;
         for (Iterator<Region> it = stillMapped.iterator(); it.hasNext(); ) {
             Region region = it.next();
-            // An arena closed already was closed by a close that kept the region mapped.
-            if (holdsAny(region, inUse) || region.arena.scope().isAlive() && !closeArena(region)) {
-                leftMapped += region.byteSize;
-            } else if (!keepMapped) {
+            if (!holdsAny(region, inUse) && closeArena(region)) {
                 it.remove();
                 release(region);
+            } else {
+                leftMapped += region.byteSize;
             }
         }
         // Their committed memory is uncounted with the rest below.
