@@ -679,14 +679,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * <p>A cleanup action may close the heap, this one or any other. The JDK hands each cleanup
      * action a segment over its block that no arena guards, and the later cleanup actions of the
      * same close may still read theirs, so such a close is carried out when the outermost close
-     * under way on the thread (of any heap, or of a scope or bump arena of one; an arena of the
-     * JDK's own does not count) returns, and what it throws is
-     * thrown there. Until then {@link #isClosed()} returns true, no scope, arena or pool can be
-     * made on the heap, and a close of the heap by another thread throws
-     * {@link IllegalStateException} (already closed); its memory, its segments and its other
-     * calls are as before. A close of the heap waits for the cleanup actions that another
-     * thread's close of a shared scope is running: such a cleanup action must not wait for a
-     * thread that closes the heap, which would deadlock.
+     * under way on the thread (of any heap, or of a scope or bump arena of one) returns, and what
+     * it throws is thrown there. An arena of the JDK's own does not count: a heap that a cleanup
+     * action of such an arena closes is unmapped at once, and a later cleanup action of that arena
+     * that touches the heap's memory kills the JVM (SIGSEGV), as any access to unmapped memory
+     * through a raw address does. Until the close is carried out, and while it is, {@link #isClosed()}
+     * returns true, no scope, arena or pool can be made on the heap, and a close of the heap by
+     * another thread throws {@link IllegalStateException} (already closed); its memory, its
+     * segments and its other calls are as before. A close of the heap on this thread meanwhile
+     * returns at once, as part of that close. A close of the heap waits for the cleanup actions
+     * that another thread's close of a shared scope is running: such a cleanup action must not
+     * wait for a thread that closes the heap, which would deadlock.
      *
      * <p>Memory a downcall is using (a native function running with one of the heap's segments,
      * say from an upcall it made into Java) is never unmapped under it; the JDK refuses to close the
@@ -758,10 +761,19 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         ClosesUnderWay closes = ClosesUnderWay.ofThisThread();
         if (closes.any()) {
             // A cleanup action: later ones of the same close may still read their blocks.
-            closeDeferredTo = current;
             closes.defer(this);
+            closeDeferredTo = current;
             return;
         }
+        closeNow();
+    }
+
+    /**
+     * The body of {@link #close()}: closes the dependents, then the core. A close a cleanup action
+     * asked for keeps {@link #closeDeferredTo} set while it is carried out, so that another
+     * thread's close meanwhile is refused, and {@link #isClosed()} stays true.
+     */
+    private void closeNow() {
         java.util.List<AutoCloseable> toClose;
         synchronized (dependentsLock) {
             // From here until this close returns no scope, arena or pool can attach: one made after the
@@ -809,12 +821,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             failed = e;
         } finally {
             for (Heap heap : closes.exit()) {
-                heap.closeDeferredTo = null;
                 try {
-                    heap.close();
+                    heap.closeNow();
                 } catch (Throwable e) {
                     // Thrown as this close's, after what it threw itself.
                     failed = failed == null ? e : SanitizerReports.rideAlong(failed, e);
+                } finally {
+                    // Closed now, or open still, if a dependent kept it so (as any close says).
+                    heap.closeDeferredTo = null;
                 }
             }
         }
@@ -1378,6 +1392,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
     /** @throws IllegalStateException if this heap is closed: a scope, arena, pool or array made now could take nothing */
     void checkNotClosedForDependent() {
+        Thread deferredTo = closeDeferredTo;
+        if (deferredTo != null && !core.isClosed()) {
+            throw new IllegalStateException("heap '" + name() + "' is closed: by a cleanup action of a close on thread \""
+                    + deferredTo.getName() + "\", which finishes closing it as it returns");
+        }
         if (isClosed()) {
             throw new IllegalStateException("heap '" + name() + "' is closed");
         }

@@ -120,6 +120,48 @@ class CleanupActionClosesHeapTest {
         }
     }
 
+    /**
+     * Bug: while the close a cleanup action asked for was carried out, nothing marked the heap as
+     * closing: it counted open, and another thread's close went ahead beside it, closing the same
+     * dependents, and the two left the heap open, each blaming a downcall that did not exist.
+     */
+    @Test
+    void whileTheCloseIsCarriedOutAnotherThreadsCloseIsRefusedAndTheHeapCountsClosed() throws Exception {
+        Heap heap = Heap.builder().name("carried-out").build();
+        Arena asks = heap.newScope();
+        Arena closedByTheHeap = heap.newScope();
+        AtomicReference<Boolean> countedClosed = new AtomicReference<>();
+        AtomicReference<Throwable> otherThread = new AtomicReference<>();
+        asks.allocate(8).reinterpret(8, asks, ignored -> heap.close());
+        closedByTheHeap.allocate(8).reinterpret(8, closedByTheHeap, ignored -> {
+            // Runs as the heap's close, carried out, closes this scope.
+            Thread other = Thread.ofPlatform().start(() -> {
+                countedClosed.set(heap.isClosed());
+                try {
+                    heap.close();
+                } catch (Throwable e) {
+                    otherThread.set(e);
+                }
+            });
+            try {
+                other.join();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+
+        asks.close();
+
+        assertEquals(Boolean.TRUE, countedClosed.get());
+        Throwable thrown = otherThread.get();
+        assertNotNull(thrown, "the other thread's close");
+        assertTrue(thrown.getMessage().contains("already closed: by a cleanup action of a close on thread"),
+                thrown.getMessage());
+        assertFalse(closedByTheHeap.scope().isAlive());
+        assertTrue(heap.isClosed());
+        assertEquals(0, heap.stats().reservedBytes());
+    }
+
     /** Blocks over 16 MiB have mappings of their own, which a free unmaps at once. */
     @ParameterizedTest
     @EnumSource(CheckMode.class)
