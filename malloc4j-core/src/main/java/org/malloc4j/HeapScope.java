@@ -172,31 +172,40 @@ final class HeapScope implements Arena {
      *     actions (and then do nothing if that closed the scope), instead of throwing
      */
     private void closeShared(boolean waitForOtherClose) {
-        lock.lock();
-        try {
-            for (Thread closer; (closer = closing.closer()) != null && closer != Thread.currentThread(); ) {
-                if (!waitForOtherClose) {
-                    throw closingElsewhere(closer);
+        // The lock is taken inside the close under way, not around it: a close of the heap that a
+        // cleanup action asked for is carried out as that close returns, and waits for other
+        // threads, which may be waiting for this lock.
+        heap.closingDependent(() -> {
+            lock.lock();
+            try {
+                for (Thread closer; (closer = closing.closer()) != null && closer != Thread.currentThread(); ) {
+                    if (!waitForOtherClose) {
+                        throw closingElsewhere(closer);
+                    }
+                    closeEnded.awaitUninterruptibly();
                 }
-                closeEnded.awaitUninterruptibly();
+                if (!waitForOtherClose || !closed) {
+                    closeArena();
+                }
+            } finally {
+                if (!closing.isClosing()) {
+                    closeEnded.signalAll();
+                }
+                lock.unlock();
             }
-            if (waitForOtherClose && closed) {
-                return;
-            }
-            closeUnlocked();
-        } finally {
-            if (!closing.isClosing()) {
-                closeEnded.signalAll();
-            }
-            lock.unlock();
-        }
+        });
     }
 
     private void closeUnlocked() {
+        heap.closingDependent(this::closeArena);
+    }
+
+    /** Closes the JDK arena, running the cleanup actions, then gives the blocks back. */
+    private void closeArena() {
         if (closed && !closing.isClosing()) {
             throw alreadyClosed();
         }
-        heap.closingDependent(() -> closing.close(inner, "this scope", () -> closed, this::release));
+        closing.close(inner, "this scope", () -> closed, this::release);
     }
 
     /**

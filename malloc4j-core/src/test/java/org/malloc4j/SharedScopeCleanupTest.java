@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
@@ -115,6 +116,46 @@ class SharedScopeCleanupTest {
                 assertTrue(read.get() != null, mode + ": the cleanup action read its block");
             }
         }
+    }
+
+    /**
+     * Bug: a close of the heap that a shared scope's cleanup action asked for was carried out while
+     * that scope's close still held the scope's lock. It waited for another thread's close of a
+     * second shared scope, whose cleanup action allocated from the first: each thread waited for the
+     * other, for good.
+     */
+    @Test
+    void aHeapCloseCarriedOutAsASharedScopesCloseReturnsHoldsNotThatScopesLock() throws Exception {
+        Heap heap = Heap.builder().name("carried-out-unlocked").build();
+        Arena first = heap.newSharedScope();
+        Arena second = heap.newSharedScope();
+        CountDownLatch secondClosing = new CountDownLatch(1);
+        AtomicReference<Thread> firstCloser = new AtomicReference<>();
+        AtomicReference<Throwable> allocateOnFirst = new AtomicReference<>();
+        second.allocate(64).reinterpret(8, second, ignored -> {
+            secondClosing.countDown();
+            // Until the heap's close, carried out on the first scope's closer, waits for this close.
+            long deadline = System.nanoTime() + PATIENCE.toNanos();
+            while ((firstCloser.get() == null || firstCloser.get().getState() != Thread.State.WAITING)
+                    && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            try {
+                first.allocate(8);
+            } catch (Throwable e) {
+                allocateOnFirst.set(e);
+            }
+        });
+        Thread secondCloser = Thread.ofPlatform().daemon().name("second-closer").start(second::close);
+        assertTrue(secondClosing.await(PATIENCE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+        first.allocate(64).reinterpret(8, first, ignored -> heap.close());
+        firstCloser.set(Thread.ofPlatform().daemon().name("first-closer").start(first::close));
+
+        assertTrue(firstCloser.get().join(PATIENCE), "the first scope's close, and the heap's, returned");
+        assertTrue(secondCloser.join(PATIENCE));
+        assertInstanceOf(IllegalStateException.class, allocateOnFirst.get());
+        assertTrue(heap.isClosed());
+        assertEquals(0, heap.stats().reservedBytes());
     }
 
     /** Waits until {@code thread} waits (for the close under way), or has ended. */
