@@ -709,7 +709,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *
      * @throws UnsupportedOperationException if this is the {@linkplain #global() global} heap
      * @throws IllegalStateException if this heap is already closed (and a downcall kept none of its
-     *     memory mapped); if a confined scope or arena of another thread that is still alive is
+     *     memory mapped), or another thread's close of it is under way (nothing changes then;
+     *     a close that a cleanup action asked for is left to that one); if a confined scope or
+     *     arena of another thread that is still alive is
      *     still open (only its thread can close it; the heap then stays open, with every other
      *     dependent closed); or if a downcall is using memory of the heap, as described above
      * @throws MemoryMisuseException in a checked mode, if closing a scope, arena or pool found one of
@@ -765,17 +767,28 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             closeDeferredTo = current;
             return;
         }
-        closeNow();
+        closeNow(false);
     }
 
     /**
      * The body of {@link #close()}: closes the dependents, then the core. A close a cleanup action
      * asked for keeps {@link #closeDeferredTo} set while it is carried out, so that another
      * thread's close meanwhile is refused, and {@link #isClosed()} stays true.
+     *
+     * @param askedByCleanup whether a cleanup action asked for this close, which another thread's
+     *     close under way then carries out: this one returns. Any other close beside another
+     *     thread's is refused, as two closes at once would close the same dependents together.
      */
-    private void closeNow() {
+    private void closeNow(boolean askedByCleanup) {
         java.util.List<AutoCloseable> toClose;
         synchronized (dependentsLock) {
+            if (!closingThreads.isEmpty()) {
+                if (askedByCleanup) {
+                    return;
+                }
+                throw new IllegalStateException("heap '" + name() + "' is being closed by thread \""
+                        + closingThreads.get(0).getName() + "\"");
+            }
             // From here until this close returns no scope, arena or pool can attach: one made after the
             // list was taken would stay open over the memory core.close() unmaps.
             closingThreads.add(Thread.currentThread());
@@ -822,7 +835,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         } finally {
             for (Heap heap : closes.exit()) {
                 try {
-                    heap.closeNow();
+                    heap.closeNow(true);
                 } catch (Throwable e) {
                     // Thrown as this close's, after what it threw itself.
                     failed = failed == null ? e : SanitizerReports.rideAlong(failed, e);

@@ -158,6 +158,62 @@ class SharedScopeCleanupTest {
         assertEquals(0, heap.stats().reservedBytes());
     }
 
+    /**
+     * Bug: a close of the heap that a cleanup action asked for was carried out beside another
+     * thread's close of the heap, which had waited for that cleanup action: both closed the same
+     * pool at once, and left the heap open, each blaming a downcall that did not exist. Now the
+     * close asked for is left to the one under way, and a third close is refused.
+     */
+    @Test
+    void aCloseAskedForBesideAnotherThreadsCloseIsLeftToThatOne() throws Exception {
+        Heap heap = Heap.builder().name("two-closes").build();
+        Arena scope = heap.newSharedScope();
+        FixedSizePool pool = FixedSizePool.builder(heap, 64).blocksPerPage(4).build();
+        for (int i = 0; i < 400; i++) {
+            pool.allocate();
+        }
+        CountDownLatch inCleanup = new CountDownLatch(1);
+        AtomicReference<Thread> heapCloser = new AtomicReference<>();
+        AtomicReference<Throwable> heapCloseFailed = new AtomicReference<>();
+        AtomicReference<Throwable> thirdClose = new AtomicReference<>();
+        scope.allocate(64).reinterpret(8, scope, ignored -> {
+            inCleanup.countDown();
+            awaitWaiting(awaitSet(heapCloser));
+            try {
+                thirdClose.set(HeapScopeTest.thrownOnOtherThread(heap::close));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            heap.close();
+        });
+        Thread scopeCloser = Thread.ofPlatform().daemon().name("scope-closer").start(scope::close);
+        assertTrue(inCleanup.await(PATIENCE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+        heapCloser.set(Thread.ofPlatform().daemon().name("heap-closer").start(() -> {
+            try {
+                heap.close();
+            } catch (Throwable e) {
+                heapCloseFailed.set(e);
+            }
+        }));
+
+        assertTrue(scopeCloser.join(PATIENCE));
+        assertTrue(heapCloser.get().join(PATIENCE));
+        assertNull(heapCloseFailed.get(), () -> "the heap's close: " + heapCloseFailed.get());
+        assertInstanceOf(IllegalStateException.class, thirdClose.get());
+        assertEquals("heap 'two-closes' is being closed by thread \"heap-closer\"", thirdClose.get().getMessage());
+        assertTrue(heap.isClosed());
+        assertTrue(pool.isClosed());
+        assertEquals(0, heap.stats().reservedBytes());
+    }
+
+    private static Thread awaitSet(AtomicReference<Thread> thread) {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (thread.get() == null && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        return thread.get();
+    }
+
     /** Waits until {@code thread} waits (for the close under way), or has ended. */
     private static void awaitWaiting(Thread thread) {
         long deadline = System.nanoTime() + PATIENCE.toNanos();
