@@ -782,12 +782,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     private void closeNow(boolean askedByCleanup) {
         java.util.List<AutoCloseable> toClose;
         synchronized (dependentsLock) {
-            if (!closingThreads.isEmpty()) {
+            if (!closingThreads.isEmpty() || core.isClosed()) {
+                // Another thread's close is under way, or finished since close() looked.
                 if (askedByCleanup) {
                     return;
                 }
-                throw new IllegalStateException("heap '" + name() + "' is being closed by thread \""
-                        + closingThreads.get(0).getName() + "\"");
+                throw new IllegalStateException(closingThreads.isEmpty() ? "heap '" + name() + "' is already closed"
+                        : "heap '" + name() + "' is being closed by thread \"" + closingThreads.get(0).getName() + "\"");
             }
             // From here until this close returns no scope, arena or pool can attach: one made after the
             // list was taken would stay open over the memory core.close() unmaps.
