@@ -161,7 +161,7 @@ final class HeapScope implements Arena {
     public void close() {
         if (lock == null) {
             checkOwner();
-            closeUnlocked();
+            heap.closingDependent(this::closeArena);
             return;
         }
         closeShared(false);
@@ -194,10 +194,6 @@ final class HeapScope implements Arena {
                 lock.unlock();
             }
         });
-    }
-
-    private void closeUnlocked() {
-        heap.closingDependent(this::closeArena);
     }
 
     /** Closes the JDK arena, running the cleanup actions, then gives the blocks back. */
