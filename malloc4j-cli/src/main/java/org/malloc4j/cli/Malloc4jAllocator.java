@@ -8,7 +8,7 @@ import org.malloc4j.HeapStats;
  * malloc4j through its raw API ({@link Heap#mallocAddress}, {@link Heap#reallocAddress},
  * {@link Heap#freeAddress}): a fresh heap from {@link Heap#builder()} per trace, closed after it, so
  * every trace starts from an empty heap. Footprint: {@link HeapStats#committedBytes()} plus
- * {@link HeapStats#metadataBytes()}, from {@link Heap#stats()}.
+ * {@link HeapStats#metadataBytes()}, read with {@link Heap#footprintBytes()}.
  */
 final class Malloc4jAllocator implements ReplayAllocator {
     private static final String HEAP_NAME = "replay";
@@ -49,7 +49,7 @@ final class Malloc4jAllocator implements ReplayAllocator {
 
     @Override
     public String footprintSource() {
-        return "Heap.stats(): committedBytes + metadataBytes";
+        return "Heap.footprintBytes(): committedBytes + metadataBytes";
     }
 
     @Override
@@ -74,8 +74,7 @@ final class Malloc4jAllocator implements ReplayAllocator {
 
     @Override
     public long footprint() {
-        HeapStats stats = heap.stats();
-        return stats.committedBytes() + stats.metadataBytes();
+        return heap.footprintBytes();
     }
 
     @Override

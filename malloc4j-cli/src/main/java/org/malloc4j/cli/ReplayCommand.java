@@ -41,7 +41,7 @@ import picocli.CommandLine.Spec;
                     + "footprint grew over its value at the trace's start); utilization = peak live / peak "
                     + "footprint; performance index P = 0.6 min(1, U) + 0.4 min(1, T / T_glibc), with glibc's ops/s "
                     + "on the same trace in the same run (no index if glibc did not run).",
-            "Footprint: malloc4j: Heap.stats() committedBytes + metadataBytes (a fresh heap per trace); "
+            "Footprint: malloc4j: Heap.footprintBytes(), committed + metadata bytes (a fresh heap per trace); "
                     + "glibc, jemalloc, mimalloc, arena: growth of the worker's RSS (/proc/self/statm), sampled in "
                     + "a second checked pass on a fresh thread once the JIT is idle; tcmalloc: generic.heap_size - "
                     + "tcmalloc.pageheap_unmapped_bytes, in a fresh worker per trace (its caches cannot be "

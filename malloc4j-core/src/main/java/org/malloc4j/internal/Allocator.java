@@ -81,6 +81,9 @@ public interface Allocator {
 
     HeapStats stats();
 
+    /** @return {@link #stats}'s committed bytes plus its metadata bytes, without summing the live blocks */
+    long footprintBytes();
+
     void trim();
 
     /** Verifies every invariant the allocator can; throws {@code MemoryMisuseException} on damage. */

@@ -799,13 +799,7 @@ final class CheckedAllocator implements Allocator {
         }
         HeapStats checked = guarded.stats();
         long replaced = replacedFastBlocks.get();
-        // In sampled mode both cores charge the one limit, whose count is a single read. The sum of
-        // the cores' own counts, read one after the other while other threads work, would count twice
-        // what one core gave back for the other to commit between the two reads, and could pass the
-        // limit the heap keeps to. A closed heap has committed nothing (its cores say 0).
-        long committed = fast != null
-                ? (fast.isClosed() ? 0 : fast.commitLimit().chargedBytes())
-                : checked.committedBytes();
+        long committed = committedBytes(checked.committedBytes());
         return new HeapStats(name,
                 base.mallocCount() - replaced + checkedMallocs.get(),
                 base.freeCount() - replaced + checkedFrees.get(),
@@ -818,11 +812,39 @@ final class CheckedAllocator implements Allocator {
                 fast != null ? fast.commitLimit().peakBytes() : checked.peakCommittedBytes(),
                 base.reservedBytes() + checked.reservedBytes(),
                 base.peakReservedBytes() + checked.peakReservedBytes(),
-                base.metadataBytes() + checked.metadataBytes() + 160L * (live.size() + quarantine.snapshot().size()),
+                base.metadataBytes() + checked.metadataBytes() + recordBytes(),
                 base.mmapCalls() + checked.mmapCalls(),
                 base.munmapCalls() + checked.munmapCalls(),
                 base.madviseCalls() + checked.madviseCalls(),
                 base.purgedBytes() + checked.purgedBytes());
+    }
+
+    /**
+     * @param guardedCommitted the checked blocks' core's committed bytes
+     * @return the heap's committed bytes
+     */
+    private long committedBytes(long guardedCommitted) {
+        // In sampled mode both cores charge the one limit, whose count is a single read. The sum of
+        // the cores' own counts, read one after the other while other threads work, would count twice
+        // what one core gave back for the other to commit between the two reads, and could pass the
+        // limit the heap keeps to. A closed heap has committed nothing (its cores say 0).
+        return fast != null ? (fast.isClosed() ? 0 : fast.commitLimit().chargedBytes()) : guardedCommitted;
+    }
+
+    /** @return the metadata estimate of the checked blocks' records, the quarantine's included */
+    private long recordBytes() {
+        return 160L * (live.size() + quarantine.snapshot().size());
+    }
+
+    @Override
+    public long footprintBytes() {
+        if (guarded == null) {
+            return fast != null ? fast.footprintBytes() : 0;
+        }
+        long guardedFootprint = guarded.footprintBytes();
+        long guardedMetadata = guarded.metadataBytes();
+        long committed = committedBytes(guardedFootprint - guardedMetadata);
+        return committed + (fast != null ? fast.metadataBytes() : 0) + guardedMetadata + recordBytes();
     }
 
     private HeapStats zero() {

@@ -132,7 +132,6 @@ public final class HeapCore implements Allocator {
     // Counters outside the thread heaps: frees by non-owners, large blocks, threads that ended.
     private final LongAdder remoteFrees = new LongAdder();
     private final LongAdder remoteUsable = new LongAdder();
-    private final LongAdder remoteRequested = new LongAdder();
     // Written under the span lock on large mallocs and frees, while every malloc and free reads
     // the fields the JVM lays out around these longs (closed, sampleMask, heapCache): padding on
     // both sides keeps those cache lines read-only. (Longs come first, in declaration order.)
@@ -145,8 +144,12 @@ public final class HeapCore implements Allocator {
     private long endedMallocs;
     private long endedFrees;
     private long endedUsable;
-    private long endedRequested;
     private long lastSweepNanos;
+    /**
+     * The usable and requested bytes of the small and medium blocks live when the heap closed,
+     * summed as it unmapped their pages: what {@link #stats} reports from then on.
+     */
+    private long[] leakedInPages;
     /** The live bytes {@link #liveRose} last saw grow. */
     private long livePeak;
     /** Bytes committed at the peak since {@link #liveRose} last summed the live bytes. */
@@ -359,8 +362,6 @@ public final class HeapCore implements Allocator {
             return 0;
         }
         long count = ++heap.mallocCount;
-        heap.usableBytes += page.blockSize;
-        heap.requestedBytes += byteSize;
         if ((count & sampleMask) == 0) {
             return sampler.sampleInstead(address & Page.ADDRESS_MASK, byteSize, throwing);
         }
@@ -498,8 +499,6 @@ public final class HeapCore implements Allocator {
             }
         }
         heap.mallocCount++;
-        heap.usableBytes += page.blockSize;
-        heap.requestedBytes += byteSize;
         return address;
     }
 
@@ -734,13 +733,13 @@ public final class HeapCore implements Allocator {
      *     the span lock or the stripes' locks: read racily, a thread ending or a free by another
      *     thread meanwhile may count a block twice or not at all
      */
-    private long liveBytes() {
+    long liveBytes() {
         long live = remoteUsable.sum() + largeUsable + endedUsable;
         for (ThreadHeap heap : registered) {
-            live += heap.usableBytes;
+            live += heap.liveUsable();
         }
         for (ThreadHeap stripe : stripes) {
-            live += stripe.usableBytes;
+            live += stripe.liveUsable();
         }
         return live;
     }
@@ -807,7 +806,7 @@ public final class HeapCore implements Allocator {
      * blocks count as free here, so with several threads it errs towards scavenging.
      */
     private long freeInPages(ThreadHeap heap) {
-        return spans.committed.get() - spans.idleCommitted() - heap.usableBytes - largeUsable;
+        return spans.committed.get() - spans.idleCommitted() - heap.liveUsable() - largeUsable;
     }
 
     /**
@@ -944,8 +943,9 @@ public final class HeapCore implements Allocator {
         ThreadHeap heap = page.owner;
         page.freeLocal(index);
         heap.freeCount++;
-        heap.usableBytes -= page.blockSize;
-        heap.requestedBytes -= page.blockSize - slack;
+        if (!page.current) {
+            heap.usableBytes -= page.blockSize;
+        }
         if (page.used == 0) {
             if (moved || heap.shouldRelease(page)) {
                 release(heap, page);
@@ -1026,7 +1026,7 @@ public final class HeapCore implements Allocator {
         }
         long usable = page.blockSize;
         page.freeRemote(index);
-        countForeignFree(usable, usable - slack);
+        countForeignFree(usable);
         page.announceToOwner();
         ThreadHeap owner = page.owner;
         if (owner == null) {
@@ -1043,20 +1043,18 @@ public final class HeapCore implements Allocator {
 
     /**
      * Counts a free of another thread's block in the freeing thread's own heap, with plain writes
-     * (the sums over all heaps are what {@link #stats} reports); virtual threads have no heap of
-     * their own and count in shared adders.
+     * (the sums over all heaps are what {@link #stats} and {@link #liveBytes} report); virtual
+     * threads have no heap of their own and count in shared adders.
      */
-    private void countForeignFree(long usable, long requested) {
+    private void countForeignFree(long usable) {
         Thread thread = Thread.currentThread();
         if (!thread.isVirtual()) {
             ThreadHeap heap = threadHeap(thread);
             heap.freeCount++;
             heap.usableBytes -= usable;
-            heap.requestedBytes -= requested;
         } else {
             remoteFrees.increment();
             remoteUsable.add(-usable);
-            remoteRequested.add(-requested);
         }
     }
 
@@ -1199,8 +1197,6 @@ public final class HeapCore implements Allocator {
             }
         } else if (!setRequested(page, index, oldRequested, newByteSize)) {
             throw misuse("realloc", Page.RELEASE_FREED, address, page);
-        } else {
-            countRequested(page, newByteSize - oldRequested);
         }
         return address;
     }
@@ -1231,7 +1227,6 @@ public final class HeapCore implements Allocator {
             // Freed meanwhile, or resized by another realloc (then live, and misuse says so).
             throw misuse("realloc", Page.RELEASE_FREED, page.address(index), page);
         }
-        countRequested(page, newByteSize - oldRequested);
         return true;
     }
 
@@ -1260,15 +1255,6 @@ public final class HeapCore implements Allocator {
                 }
             }
             // The page changed hands since its owner was read: look again.
-        }
-    }
-
-    /** Counts a change of a live block's requested size, resized in place by the calling thread. */
-    private void countRequested(Page page, long delta) {
-        if (page.ownerThread == Thread.currentThread()) {
-            page.owner.requestedBytes += delta;
-        } else {
-            remoteRequested.add(delta);
         }
     }
 
@@ -1334,9 +1320,8 @@ public final class HeapCore implements Allocator {
         if (slack < 0) {
             throw misuse("realloc", slack, page.start, page);
         }
-        long oldRequested = oldBlockSize - slack;
-        heap.usableBytes += newBlockSize - oldBlockSize;
-        heap.requestedBytes += newByteSize - oldRequested;
+        // The block's new size counts on the page, current now; its old one left with the detach.
+        heap.usableBytes -= oldBlockSize;
         return true;
     }
 
@@ -1841,6 +1826,7 @@ public final class HeapCore implements Allocator {
 
     private void abandon(ThreadHeap heap) {
         heap.pending.clear();
+        heap.dropCurrentPages();
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             abandonAll(heap.available[c]);
             abandonAll(heap.fullPages[c]);
@@ -1848,7 +1834,6 @@ public final class HeapCore implements Allocator {
         endedMallocs += heap.mallocCount;
         endedFrees += heap.freeCount;
         endedUsable += heap.usableBytes;
-        endedRequested += heap.requestedBytes;
     }
 
     private void abandonAll(PageList list) {
@@ -2070,27 +2055,34 @@ public final class HeapCore implements Allocator {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The usable and requested bytes of small and medium blocks are read from the block tables
+     * of the heap's pages (their slack entries), which the fast paths write anyway, instead of
+     * counters they would have to keep: this reads one entry per block a page has handed out, out
+     * of the span lock.
+     */
     @Override
     public HeapStats stats() {
         long mallocs = 0;
         long frees = remoteFrees.sum();
-        long usable = remoteUsable.sum();
-        long requested = remoteRequested.sum();
-        long metadata;
+        long usable;
+        long requested;
+        List<Page> pages;
+        long[] leaked;
         spans.lock.lock();
         try {
             mallocs += largeMallocs + endedMallocs;
             frees += largeFrees + endedFrees;
-            usable += largeUsable + endedUsable;
-            requested += largeRequested + endedRequested;
-            metadata = spans.metadata.get();
+            usable = largeUsable;
+            requested = largeRequested;
             for (ThreadHeap heap : registry) {
                 mallocs += heap.mallocCount;
                 frees += heap.freeCount;
-                usable += heap.usableBytes;
-                requested += heap.requestedBytes;
-                metadata += heap.metadataBytes();
             }
+            leaked = leakedInPages;
+            pages = leaked == null ? spans.pagesOfBlocks() : List.of();
         } finally {
             spans.lock.unlock();
         }
@@ -2099,19 +2091,57 @@ public final class HeapCore implements Allocator {
             try {
                 mallocs += stripe.mallocCount;
                 frees += stripe.freeCount;
-                usable += stripe.usableBytes;
-                requested += stripe.requestedBytes;
-                metadata += stripe.metadataBytes();
             } finally {
                 stripe.lock.unlock();
             }
         }
+        long metadata = metadataBytes();
+        long[] small = leaked != null ? leaked : liveInPages(pages);
+        usable += small[0];
+        requested += small[1];
         // A closed heap has committed nothing, whatever a malloc that raced its close (a misuse) added
         // to the count after the close emptied it: such a malloc commits without the lock.
         long committed = closed ? 0 : spans.committed.get();
         return new HeapStats(name, mallocs, frees, requested, usable, committed,
                 spans.peakCommitted.get(), spans.reserved, spans.peakReserved, metadata,
                 spans.mmapCalls, spans.munmapCalls, spans.madviseCalls, spans.purgedBytes);
+    }
+
+    @Override
+    public long footprintBytes() {
+        return (closed ? 0 : spans.committed.get()) + metadataBytes();
+    }
+
+    /** @return the metadata estimate {@link #stats} reports: the span allocator's and every heap's */
+    long metadataBytes() {
+        long metadata;
+        spans.lock.lock();
+        try {
+            metadata = spans.metadata.get();
+            for (ThreadHeap heap : registry) {
+                metadata += heap.metadataBytes();
+            }
+        } finally {
+            spans.lock.unlock();
+        }
+        for (ThreadHeap stripe : stripes) {
+            stripe.lock.lock();
+            try {
+                metadata += stripe.metadataBytes();
+            } finally {
+                stripe.lock.unlock();
+            }
+        }
+        return metadata;
+    }
+
+    /** @return the usable bytes ({@code [0]}) and requested bytes ({@code [1]}) of the live blocks of {@code pages} */
+    private static long[] liveInPages(List<Page> pages) {
+        long[] sums = new long[2];
+        for (Page page : pages) {
+            page.addLiveBlocks(sums);
+        }
+        return sums;
     }
 
     @Override
@@ -2163,6 +2193,9 @@ public final class HeapCore implements Allocator {
         spans.lock.lock();
         try {
             closed = true;
+            if (leakedInPages == null) {
+                leakedInPages = liveInPages(spans.pagesOfBlocks());
+            }
             return spans.closeAll(inUse);
         } finally {
             spans.lock.unlock();

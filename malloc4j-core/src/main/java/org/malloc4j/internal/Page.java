@@ -43,7 +43,7 @@ public final class Page extends PageColdFields {
     private static final VarHandle OWNED_BITS;
     private static final VarHandle PURGED_HOLES;
     /** A page object's own size with compressed references (16 B object header included). */
-    private static final long SHALLOW_BYTES = 232;
+    private static final long SHALLOW_BYTES = 240;
     /**
      * The index in {@link #remoteBits} of the pending word: non-zero once a remote free has set a
      * bit the owner has not collected. A hint for the owner's fast checks, not a count: keeping a
@@ -91,8 +91,17 @@ public final class Page extends PageColdFields {
     /** No word of {@link Page#freeBits} below this index has a bit set. */
     int searchWord;
     int used;
+    /**
+     * {@link #used} when the page last became its owner's current page, less the remote frees
+     * collected since: the owner's mallocs and frees on its current page change only {@code used},
+     * and {@link #usableSinceCurrent} tells the owner's heap what they add up to
+     * ({@link ThreadHeap#liveUsable}).
+     */
+    int usedAtCurrent;
     long[] freeBits;
     boolean inFullList;
+    /** Whether this is its owner's current page for its class: its owner's frees here go uncounted. */
+    boolean current;
 
     Page(Region region, int firstSlice, int sliceCount, long start, long spanBytes) {
         super(region, firstSlice, start);
@@ -577,6 +586,8 @@ public final class Page extends PageColdFields {
         }
         freeCount += collected;
         used -= collected;
+        // The freeing threads counted these blocks free already (HeapCore.countForeignFree).
+        usedAtCurrent -= collected;
         if (lowest < searchWord) {
             searchWord = lowest;
         }
@@ -615,6 +626,7 @@ public final class Page extends PageColdFields {
         holeBytes += taken.bytes;
         freeCount -= fromFree;
         used -= fromRemote;
+        usedAtCurrent -= fromRemote;
     }
 
     /**
@@ -804,6 +816,41 @@ public final class Page extends PageColdFields {
             }
         }
         return true;
+    }
+
+    /**
+     * @return the usable bytes the owner's mallocs and frees on this page added since it became its
+     *     owner's current page (negative when they freed more than they took)
+     */
+    long usableSinceCurrent() {
+        return (long) (used - usedAtCurrent) * blockSize;
+    }
+
+    /**
+     * Adds the live blocks of this page of blocks to {@code sums}: {@code sums[0]} their usable
+     * bytes, {@code sums[1]} their requested bytes. Read from the block table, without holding the
+     * page: exact while its owner and the threads freeing into it are still, a best effort
+     * otherwise. A block a free claims tentatively counts as live, with no slack.
+     */
+    void addLiveBlocks(long[] sums) {
+        int width = slackWidth;
+        Object slacks = slacksOf(width);
+        if (!active || isSingle() || slacks == null) {
+            return;
+        }
+        int end = Math.min(bump, Array.getLength(slacks));
+        long size = blockSize;
+        long live = 0;
+        long slackSum = 0;
+        for (int index = 0; index < end; index++) {
+            int slack = rawSlack(slacks, width, index);
+            if (slack != FREE_MARK) {
+                live++;
+                slackSum += slack == TENTATIVE_MARK ? 0 : slack;
+            }
+        }
+        sums[0] += live * size;
+        sums[1] += live * size - slackSum;
     }
 
     /** Stores a live block's slack (as its entry, {@link #encode}). */

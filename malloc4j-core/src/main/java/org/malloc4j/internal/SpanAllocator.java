@@ -2103,6 +2103,19 @@ final class SpanAllocator {
         return leftMapped;
     }
 
+    /** @return the pages laid out for blocks of a size class in this heap's regions; under the lock */
+    List<Page> pagesOfBlocks() {
+        List<Page> pages = new ArrayList<>();
+        for (Region region : regions) {
+            region.forEachSlicePage(page -> {
+                if (!page.isSingle()) {
+                    pages.add(page);
+                }
+            });
+        }
+        return pages;
+    }
+
     /** @return whether a close left memory mapped that a downcall was using */
     boolean leftMapped() {
         return !stillMapped.isEmpty();

@@ -13,7 +13,8 @@ import org.malloc4j.Heap;
  * What a heap's span allocator counts, recounted from its pages: the committed bytes, the pool's
  * committed bytes and its pages by slice count, and each region's free slices. Call it with no
  * thread allocating or freeing on the heap; the purger may run, as it changes these only under the
- * span lock, which the recount holds.
+ * span lock, which the recount holds. The live bytes the thread heaps count agree with the block
+ * tables too.
  */
 final class SpanAccounting {
     private SpanAccounting() {
@@ -26,9 +27,23 @@ final class SpanAccounting {
         ReentrantLock lock = (ReentrantLock) Fields.read(spans, SpanAllocator.class, "lock");
         lock.lock();
         try {
-            return recount(spans);
+            List<String> wrong = recount(spans);
+            liveChecked(core, wrong);
+            return wrong;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * The live bytes the commit path's heuristics sum from the thread heaps' counts and their
+     * current pages' use ({@link HeapCore#liveBytes}) are the usable bytes the block tables hold.
+     */
+    private static void liveChecked(HeapCore core, List<String> wrong) {
+        long counted = core.liveBytes();
+        long inTables = core.stats().usableBytes();
+        if (counted != inTables) {
+            wrong.add("live bytes counted " + counted + " B, the block tables hold " + inTables + " B");
         }
     }
 
