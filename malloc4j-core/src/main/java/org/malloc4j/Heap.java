@@ -570,8 +570,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * This heap's footprint in bytes: {@link #stats()}'s {@link HeapStats#committedBytes()} plus its
      * {@link HeapStats#metadataBytes()}, without summing the live blocks, so cheap enough to read
      * after every allocation (as {@code malloc4j replay} does to find a trace's peak footprint).
-     * Thread-safe; while other threads work, as exact as {@link HeapStats} says. A closed heap's
-     * committed bytes are 0.
+     * Thread-safe; while other threads work, as exact as {@link HeapStats} says. The purger returns
+     * memory and forgets ended threads' heaps on a thread of its own, so a read right after
+     * {@link #stats()} may differ from that snapshot's sum even when no call is in progress. A
+     * closed heap's committed bytes are 0.
      *
      * @return the committed bytes plus the metadata estimate, in bytes
      */

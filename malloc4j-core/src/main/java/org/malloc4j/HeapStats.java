@@ -9,7 +9,9 @@ import java.util.Locale;
  * {@code requestedBytes <= usableBytes <= committedBytes <= reservedBytes},
  * {@code liveBlocks == mallocCount - freeCount}, and each peak is at least its current value.
  * While other threads allocate, the counters are read one by one without stopping them, so a
- * snapshot may be off by the calls in flight.
+ * snapshot may be off by the calls in flight. The heap's purger works on a thread of its own, so the
+ * committed, metadata and OS-call figures may change between two snapshots even with no call in
+ * progress.
  *
  * <p>A snapshot of a {@linkplain Heap#close() closed} heap is not bound by the first: all of its
  * memory went back to the operating system, so {@code committedBytes} and {@code reservedBytes}

@@ -371,9 +371,10 @@ final class ThreadHeap {
      * (so an alloc/free loop does not churn pages); otherwise give it back to the heap.
      */
     boolean shouldRelease(Page page) {
-        // Alone in its list of pages with room: no neighbours (read on every free that empties a
-        // page, so no list object is loaded).
-        return page.inFullList || page.next != null || page.prev != null || current[page.sizeClass] != page;
+        // The current page, alone in its list of pages with room: no neighbours (read on every
+        // free that empties a page, so neither a list object nor the current array is loaded). A
+        // page in the full list is never current.
+        return !page.current || page.next != null || page.prev != null;
     }
 
     /** Unlinks {@code page} from this heap, before it goes back to the heap's pool. */
