@@ -729,9 +729,10 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * @return the usable bytes of the heap's live blocks, as {@link #stats} counts them but without
-     *     the span lock or the stripes' locks: read racily, a thread ending or a free by another
-     *     thread meanwhile may count a block twice or not at all
+     * @return the usable bytes of the heap's live blocks, which {@link #stats} sums from the block
+     *     tables, from the heaps' counts instead and without the span lock or the stripes' locks:
+     *     read racily, a thread ending or a free by another thread meanwhile may count a block twice
+     *     or not at all
      */
     long liveBytes() {
         long live = remoteUsable.sum() + largeUsable + endedUsable;
@@ -823,9 +824,8 @@ public final class HeapCore implements Allocator {
             if (owner == Thread.currentThread()) {
                 int index = page.unheldIndex(address);
                 if (index >= 0) {
-                    int slack = page.claim(index);
-                    if (slack >= 0) {
-                        freeClaimed(page, index, slack, false);
+                    if (page.claim(index) >= 0) {
+                        freeClaimed(page, index, false);
                         return;
                     }
                 }
@@ -861,11 +861,10 @@ public final class HeapCore implements Allocator {
             if (index < 0) {
                 return false;
             }
-            int slack = page.claimLocked(index);
-            if (slack < 0) {
+            if (page.claimLocked(index) < 0) {
                 return false;
             }
-            freeClaimed(page, index, slack, false);
+            freeClaimed(page, index, false);
             return true;
         } finally {
             stripe.lock.unlock();
@@ -935,11 +934,11 @@ public final class HeapCore implements Allocator {
         if (slack < 0) {
             throw misuse("free", slack, address, page);
         }
-        freeClaimed(page, index, slack, moved);
+        freeClaimed(page, index, moved);
     }
 
     /** The rest of the owner's free, once {@link Page#release} claimed the block. */
-    private void freeClaimed(Page page, int index, int slack, boolean moved) {
+    private void freeClaimed(Page page, int index, boolean moved) {
         ThreadHeap heap = page.owner;
         page.freeLocal(index);
         heap.freeCount++;
@@ -1043,8 +1042,9 @@ public final class HeapCore implements Allocator {
 
     /**
      * Counts a free of another thread's block in the freeing thread's own heap, with plain writes
-     * (the sums over all heaps are what {@link #stats} and {@link #liveBytes} report); virtual
-     * threads have no heap of their own and count in shared adders.
+     * (the sums over all heaps are what {@link #stats} reports as frees, and {@link #liveBytes}
+     * takes off the live bytes); virtual threads have no heap of their own and count in shared
+     * adders.
      */
     private void countForeignFree(long usable) {
         Thread thread = Thread.currentThread();
