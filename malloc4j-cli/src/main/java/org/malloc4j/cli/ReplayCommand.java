@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
  * reports throughput, peak footprint, utilization and the CS:APP performance index.
  */
 @Command(name = "replay", sortOptions = false, usageHelpAutoWidth = true,
-        headerHeading = "%n", header = "Replay allocation traces through malloc4j and the native allocators.",
+        header = "Replay allocation traces through malloc4j and the native allocators.", synopsisHeading = "%nUsage: ",
         descriptionHeading = "%n",
         description = {
             "Replays CS:APP malloc-lab traces (.rep, or gzipped .rep.gz) through each allocator, each in a child "

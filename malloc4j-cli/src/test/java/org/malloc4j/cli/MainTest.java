@@ -712,6 +712,18 @@ class MainTest {
                 + "exited with code 1"), run.err());
     }
 
+    /** The command's help starts with what it does, as the top level's starts with its usage: no blank line first. */
+    @ParameterizedTest
+    @CsvSource({"replay --help", "help replay"})
+    void replaysHelpStartsWithItsHeaderAndThenItsUsage(String args) {
+        Run run = run(args.split(" "));
+        assertEquals(0, run.exitCode(), run.err());
+        List<String> lines = run.out().lines().limit(3).toList();
+        assertEquals("Replay allocation traces through malloc4j and the native allocators.", lines.get(0), run.out());
+        assertEquals("", lines.get(1), run.out());
+        assertTrue(lines.get(2).startsWith("Usage: malloc4j replay "), run.out());
+    }
+
     /** picocli may break a line after a colon: CS:APP must not come out as "CS:" and "APP". */
     @ParameterizedTest
     @CsvSource({"--help", "replay --help", "help replay"})

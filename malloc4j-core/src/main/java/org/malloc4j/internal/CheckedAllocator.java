@@ -831,9 +831,14 @@ final class CheckedAllocator implements Allocator {
         return fast != null ? (fast.isClosed() ? 0 : fast.commitLimit().chargedBytes()) : guardedCommitted;
     }
 
-    /** @return the metadata estimate of the checked blocks' records, the quarantine's included */
+    /**
+     * @return the metadata estimate of the checked blocks' records, the quarantine's included: from
+     *     counts, since the live blocks' map has no constant-time size and the footprint is read
+     *     after every allocation ({@link #footprintBytes}); none live once the heap closes
+     */
     private long recordBytes() {
-        return 160L * (live.size() + quarantine.snapshot().size());
+        long liveRecords = closing.get() ? 0 : checkedMallocs.get() - checkedFrees.get();
+        return 160L * (Math.max(0, liveRecords) + quarantine.size());
     }
 
     @Override

@@ -60,6 +60,11 @@ final class Quarantine {
         return blocks.isEmpty();
     }
 
+    /** @return how many blocks are quarantined */
+    synchronized int size() {
+        return blocks.size();
+    }
+
     /** @return every quarantined block, removing none */
     synchronized List<BlockRecord> snapshot() {
         return new ArrayList<>(blocks);
