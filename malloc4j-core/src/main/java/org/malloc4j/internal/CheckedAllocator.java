@@ -833,12 +833,11 @@ final class CheckedAllocator implements Allocator {
 
     /**
      * @return the metadata estimate of the checked blocks' records, the quarantine's included: from
-     *     counts, since the live blocks' map has no constant-time size and the footprint is read
-     *     after every allocation ({@link #footprintBytes}); none live once the heap closes
+     *     sizes, not a copy of the quarantine, as the footprint is read after every allocation
+     *     ({@link #footprintBytes})
      */
     private long recordBytes() {
-        long liveRecords = closing.get() ? 0 : checkedMallocs.get() - checkedFrees.get();
-        return 160L * (Math.max(0, liveRecords) + quarantine.size());
+        return 160L * (live.size() + quarantine.size());
     }
 
     @Override
