@@ -101,10 +101,10 @@ final class ThreadHeap {
     private final int[] classStates;
     private final long[] classChangedAt;
 
-    // The owner writes these on every malloc and free. Other threads read this heap's other fields
-    // (its thread, lock and pending queue) when they free into its pages, and whatever object lies
-    // just before this one in memory: the padding on both sides keeps the counters off those cache
-    // lines. (The JVM lays out longs first, in declaration order.) A stripe made right after
+    // The owner writes the counts on every malloc and free. Other threads read this heap's other
+    // fields (its thread, lock and pending queue) when they free into its pages, and whatever object
+    // lies just before this one in memory: the padding on both sides keeps the counters off those
+    // cache lines. (The JVM lays out longs first, in declaration order.) A stripe made right after
     // HeapCore's stripe array shared a line with it, which every virtual thread's malloc reads: two
     // virtual threads allocating at once took 2-3x as long per malloc+free as two platform threads.
     @SuppressWarnings("unused")
