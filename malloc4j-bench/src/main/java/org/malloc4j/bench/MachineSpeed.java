@@ -44,15 +44,27 @@ public final class MachineSpeed {
     }
 
     /**
-     * @param args one optional argument: how long to probe, in seconds (default 3; the first
-     *     second warms the JIT up and is not counted)
+     * @param args one optional argument: how long to probe, in seconds, more than 1 and at most
+     *     3600 (default 3; the first second warms the JIT up and is not counted); anything else
+     *     prints the usage and exits with 2
      */
     public static void main(String[] args) {
-        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 3;
-        if (!(seconds > 1)) {
-            throw new IllegalArgumentException("MachineSpeed: probe for more than 1 s, got " + args[0]);
+        double seconds = 3;
+        if (args.length > 1 || (args.length == 1 && !((seconds = parseSeconds(args[0])) > 1 && seconds <= 3600))) {
+            System.err.println("usage: MachineSpeed [SECONDS]: SECONDS more than 1 and at most 3600 (default 3); got "
+                    + String.join(" ", args));
+            System.exit(2);
         }
         System.out.println("machine speed: " + probe((long) ((seconds - 1) * 1000)).describe());
+    }
+
+    /** @return {@code text} as a number of seconds, or NaN if it is not a number */
+    private static double parseSeconds(String text) {
+        try {
+            return Double.parseDouble(text);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
     }
 
     /** Warms the kernel up for a second, then times it for {@code millis}. */
