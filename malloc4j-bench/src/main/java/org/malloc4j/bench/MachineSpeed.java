@@ -38,8 +38,8 @@ public final class MachineSpeed {
     record Result(double medianNs, double fastestNs, double slowestNs, int slices) {
         /** @return the probe as one line of text */
         String describe() {
-            return String.format(Locale.ROOT, "%.3f ns per iteration (median of %d slices of %d ms; %.3f-%.3f)",
-                    medianNs, slices, SLICE_MILLIS, fastestNs, slowestNs);
+            return String.format(Locale.ROOT, "%.3f ns per iteration (median of %d slice%s of %d ms; %.3f-%.3f)",
+                    medianNs, slices, slices == 1 ? "" : "s", SLICE_MILLIS, fastestNs, slowestNs);
         }
     }
 
@@ -73,7 +73,9 @@ public final class MachineSpeed {
         double[] slices = runFor(millis);
         double[] sorted = slices.clone();
         Arrays.sort(sorted);
-        return new Result(sorted[sorted.length / 2], sorted[0], sorted[sorted.length - 1], sorted.length);
+        int half = sorted.length / 2;
+        double median = sorted.length % 2 == 1 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
+        return new Result(median, sorted[0], sorted[sorted.length - 1], sorted.length);
     }
 
     /** @return the ns per iteration of each slice run in {@code millis} ms */
