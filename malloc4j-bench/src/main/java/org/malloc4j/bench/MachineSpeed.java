@@ -14,9 +14,10 @@ import java.util.Locale;
  * tables and the thread heap at the same addresses. In the same stretches the loop below, which
  * uses no allocator, took 1.15 ns per iteration and 1.38–1.61 ns, while a chain of dependent
  * shifts (which uses one execution unit at a time) barely moved (1.70 against 1.75–1.78 ns). A
- * slowdown that hits code able to run several instructions at once, and not a serial chain, is the
- * mark of another workload sharing the processor core, which a VM's guest cannot see or control.
- * Ratios from one run stay comparable only while the speed holds.
+ * slowdown that hits code able to run several instructions at once, and not a serial chain, points
+ * to the processor core being shared with work outside this JVM, which a VM's guest cannot see.
+ * Ratios from one run stay comparable only while the speed holds (malloc4j-bench/README.md, "Two
+ * speeds").
  *
  * <p>The kernel stores to and loads from a 4 KiB array with independent arithmetic beside, so it
  * keeps several execution units busy, as an allocator's fast path does. It runs in slices of
@@ -49,8 +50,8 @@ public final class MachineSpeed {
      *     prints the usage and exits with 2
      */
     public static void main(String[] args) {
-        double seconds = 3;
-        if (args.length > 1 || (args.length == 1 && !((seconds = parseSeconds(args[0])) > 1 && seconds <= 3600))) {
+        double seconds = args.length == 0 ? 3 : args.length == 1 ? parseSeconds(args[0]) : Double.NaN;
+        if (!(seconds > 1 && seconds <= 3600)) {
             System.err.println("usage: MachineSpeed [SECONDS]: SECONDS more than 1 and at most 3600 (default 3); got "
                     + String.join(" ", args));
             System.exit(2);
@@ -70,8 +71,7 @@ public final class MachineSpeed {
     /** Warms the kernel up for a second, then times it for {@code millis}. */
     static Result probe(long millis) {
         runFor(1000);
-        double[] slices = runFor(millis);
-        double[] sorted = slices.clone();
+        double[] sorted = runFor(millis);
         Arrays.sort(sorted);
         int half = sorted.length / 2;
         double median = sorted.length % 2 == 1 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
