@@ -50,32 +50,44 @@ public final class MachineSpeed {
      *     prints the usage and exits with 2
      */
     public static void main(String[] args) {
-        double seconds = args.length == 0 ? 3 : args.length == 1 ? parseSeconds(args[0]) : Double.NaN;
-        if (!(seconds > 1 && seconds <= 3600)) {
+        double seconds = seconds(args);
+        if (Double.isNaN(seconds)) {
             System.err.println("usage: MachineSpeed [SECONDS]: SECONDS more than 1 and at most 3600 (default 3); got "
                     + String.join(" ", args));
             System.exit(2);
         }
-        System.out.println("machine speed: " + probe((long) ((seconds - 1) * 1000)).describe());
+        System.out.println("machine speed: " + probe(1000, (long) ((seconds - 1) * 1000)).describe());
     }
 
-    /** @return {@code text} as a number of seconds, or NaN if it is not a number */
-    private static double parseSeconds(String text) {
+    /**
+     * @return how long {@code args} asks to probe, in seconds: 3 for none, else the one argument if
+     *     it is a number more than 1 and at most 3600; NaN for anything else
+     */
+    static double seconds(String[] args) {
+        if (args.length == 0) {
+            return 3;
+        }
+        double seconds;
         try {
-            return Double.parseDouble(text);
+            seconds = args.length == 1 ? Double.parseDouble(args[0]) : Double.NaN;
         } catch (NumberFormatException e) {
             return Double.NaN;
         }
+        return seconds > 1 && seconds <= 3600 ? seconds : Double.NaN;
     }
 
-    /** Warms the kernel up for a second, then times it for {@code millis}. */
-    static Result probe(long millis) {
-        runFor(1000);
-        double[] sorted = runFor(millis);
-        Arrays.sort(sorted);
-        int half = sorted.length / 2;
-        double median = sorted.length % 2 == 1 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
-        return new Result(median, sorted[0], sorted[sorted.length - 1], sorted.length);
+    /** Runs the kernel for {@code warmUpMillis} untimed, then times it for {@code millis}. */
+    static Result probe(long warmUpMillis, long millis) {
+        runFor(warmUpMillis);
+        return summarize(runFor(millis));
+    }
+
+    /** @return the median and range of {@code slices}, ns per iteration each (sorts them) */
+    static Result summarize(double[] slices) {
+        Arrays.sort(slices);
+        int half = slices.length / 2;
+        double median = slices.length % 2 == 1 ? slices[half] : (slices[half - 1] + slices[half]) / 2;
+        return new Result(median, slices[0], slices[slices.length - 1], slices.length);
     }
 
     /** @return the ns per iteration of each slice run in {@code millis} ms */
