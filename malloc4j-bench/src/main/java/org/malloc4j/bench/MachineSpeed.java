@@ -64,12 +64,12 @@ public final class MachineSpeed {
      *     it is a number more than 1 and at most 3600; NaN for anything else
      */
     static double seconds(String[] args) {
-        if (args.length == 0) {
-            return 3;
+        if (args.length != 1) {
+            return args.length == 0 ? 3 : Double.NaN;
         }
         double seconds;
         try {
-            seconds = args.length == 1 ? Double.parseDouble(args[0]) : Double.NaN;
+            seconds = Double.parseDouble(args[0]);
         } catch (NumberFormatException e) {
             return Double.NaN;
         }
@@ -85,9 +85,7 @@ public final class MachineSpeed {
     /** @return the median and range of {@code slices}, ns per iteration each (sorts them) */
     static Result summarize(double[] slices) {
         Arrays.sort(slices);
-        int half = slices.length / 2;
-        double median = slices.length % 2 == 1 ? slices[half] : (slices[half - 1] + slices[half]) / 2;
-        return new Result(median, slices[0], slices[slices.length - 1], slices.length);
+        return new Result(FirstTouch.median(slices), slices[0], slices[slices.length - 1], slices.length);
     }
 
     /** @return the ns per iteration of each slice run in {@code millis} ms */
