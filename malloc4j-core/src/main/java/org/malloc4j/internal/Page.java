@@ -840,9 +840,11 @@ public final class Page extends PageColdFields {
         }
         int end = Math.min(bump, Array.getLength(slacks));
         long size = blockSize;
-        long live = 0;
-        long slackSum = 0;
-        for (int index = 0; index < end; index++) {
+        long[] counts = new long[2];
+        int from = width == 4 ? 0 : StateTableSums.addWholeSteps(slacks, width, end, counts);
+        long live = counts[0];
+        long slackSum = counts[1];
+        for (int index = from; index < end; index++) {
             int slack = rawSlack(slacks, width, index);
             if (slack != FREE_MARK) {
                 live++;
