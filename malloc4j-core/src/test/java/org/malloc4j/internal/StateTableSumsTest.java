@@ -15,29 +15,31 @@ import org.junit.jupiter.api.Test;
 class StateTableSumsTest {
     @Property(tries = 200)
     void byteEntriesCountAsReadOneByOne(@ForAll byte[] entries, @ForAll @IntRange(min = 0, max = 3) int skew) {
-        // Skewed towards the entries that matter: free (0) and claiming (all ones).
         for (int i = 0; i < entries.length; i++) {
-            if (skew > 0 && i % (skew + 1) == 0) {
-                entries[i] = (byte) (i % 2 == 0 ? 0 : -1);
-            }
+            entries[i] = (byte) skewed(entries[i], i, skew);
         }
-        long[] fast = new long[2];
-        int covered = StateTableSums.addWholeSteps(entries, 1, entries.length, fast);
-        assertEquals(entries.length / 8 * 8, covered);
-        assertArrayEquals(oneByOne(entries, 1, covered), fast);
+        assertSumsAsOneByOne(entries, 1, entries.length);
     }
 
     @Property(tries = 200)
     void shortEntriesCountAsReadOneByOne(@ForAll short[] entries, @ForAll @IntRange(min = 0, max = 3) int skew) {
         for (int i = 0; i < entries.length; i++) {
-            if (skew > 0 && i % (skew + 1) == 0) {
-                entries[i] = (short) (i % 2 == 0 ? 0 : -1);
-            }
+            entries[i] = (short) skewed(entries[i], i, skew);
         }
+        assertSumsAsOneByOne(entries, 2, entries.length);
+    }
+
+    /** Skews towards the entries that matter: free (0) and claiming (all ones, -1 signed). */
+    private static int skewed(int entry, int index, int skew) {
+        return skew > 0 && index % (skew + 1) == 0 ? (index % 2 == 0 ? 0 : -1) : entry;
+    }
+
+    private static void assertSumsAsOneByOne(Object entries, int width, int length) {
         long[] fast = new long[2];
-        int covered = StateTableSums.addWholeSteps(entries, 2, entries.length, fast);
-        assertEquals(entries.length / 4 * 4, covered);
-        assertArrayEquals(oneByOne(entries, 2, covered), fast);
+        int covered = StateTableSums.addWholeSteps(entries, width, length, fast);
+        int perStep = Long.BYTES / width;
+        assertEquals(length / perStep * perStep, covered);
+        assertArrayEquals(oneByOne(entries, width, covered), fast);
     }
 
     @Test
