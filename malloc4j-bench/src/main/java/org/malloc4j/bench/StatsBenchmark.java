@@ -38,7 +38,6 @@ public class StatsBenchmark {
     public String size;
 
     private Heap heap;
-    private long[] live;
 
     @Setup(Level.Trial)
     public void fill() {
@@ -46,13 +45,12 @@ public class StatsBenchmark {
         SplittableRandom random = new SplittableRandom(42);
         boolean mixed = size.equals("mixed");
         long fixed = mixed ? 0 : Long.parseLong(size);
-        live = new long[BLOCKS];
+        long[] blocks = new long[BLOCKS];
         for (int i = 0; i < BLOCKS; i++) {
-            live[i] = heap.mallocAddress(mixed ? random.nextLong(1, 65) : fixed);
+            blocks[i] = heap.mallocAddress(mixed ? random.nextLong(1, 65) : fixed);
         }
         for (int i = 0; i < BLOCKS; i += 3) {
-            heap.freeAddress(live[i]);
-            live[i] = 0;
+            heap.freeAddress(blocks[i]);
         }
     }
 

@@ -83,9 +83,9 @@ public final class HeapCore implements Allocator {
      * reaches the class's current page a load sooner (mixed sizes, `PairBenchmark.malloc4jRaw`,
      * two alternated runs: 15.2 and 15.1 ns a pair against 16.4 and 16.5; gcc's cc1 in
      * `ReplayBenchmark`, 4.54 and 4.52 ms against 4.77 and 4.90 before this and the flat slice
-     * table of {@link RegionMap}). A thread accepts the page only if it owns it. A page leaves a heap's array before it is retired, and is adopted only under the span
-     * lock, which orders the two, so a stale entry (another thread's array) never yields a page
-     * of the caller's.
+     * table of {@link RegionMap}). A thread accepts the page only if it owns it. A page leaves a
+     * heap's array before it is retired, and is adopted only under the span lock, which orders the
+     * two, so a stale entry (another thread's array) never yields a page of the caller's.
      */
     private final Page[][] currentCache = new Page[HEAP_CACHE_SIZE][];
     private final ThreadHeap[] stripes;

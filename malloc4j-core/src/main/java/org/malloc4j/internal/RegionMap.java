@@ -34,9 +34,10 @@ final class RegionMap {
      * For the free fast path: the slice maps of regions of slices, each in the slot of its chunk's
      * low {@link #SLICE_TABLE_BITS} bits, one load short of the page where {@link #ROOT} and a
      * region are three. The first region to hash to a slot keeps it until it is unmapped; the
-     * frees of a region that found its slot taken go through {@link #lookup}. So a slot may hold
-     * another chunk's map: the page it yields does not cover the address, which the caller's
-     * range check ({@link Page#unheldIndex}) rejects.
+     * frees of a region that found its slot taken go through {@link #lookup}. A slot holding
+     * another chunk's map is told by {@link #SLICE_TABLE_CHUNKS}; read in a race with a slot
+     * changing hands, the key and the map may disagree, and a page of another chunk does not
+     * cover the address, which the caller's range check ({@link Page#unheldIndex}) rejects.
      */
     private static final Page[][] SLICE_TABLE = new Page[1 << SLICE_TABLE_BITS][];
     /** The chunk whose slice map each slot of {@link #SLICE_TABLE} holds, or {@link #NO_CHUNK}; guarded by the class's lock. */
