@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -56,10 +57,7 @@ class StackDepotTest {
     void aStackNoRecordHoldsAnyMoreIsLetGo() throws InterruptedException {
         StackDepot depot = new StackDepot();
         StackTraceElement[] held = depot.intern(new StackTraceElement[] {MAIN});
-        for (int i = 0; i < 1_000; i++) {
-            depot.intern(new StackTraceElement[] {new StackTraceElement("App", "loop", "App.java", i)});
-        }
-        assertEquals(1_001, depot.size());
+        internHeldUntilCounted(depot, 1_000);
 
         // Each intern forgets what the collector cleared since the last one.
         for (int round = 0; round < 100 && depot.size() > 1; round++) {
@@ -72,6 +70,20 @@ class StackDepotTest {
         assertSame(held, depot.intern(new StackTraceElement[] {MAIN}));
         StackTraceElement[] again = {new StackTraceElement("App", "loop", "App.java", 7)};
         assertSame(again, depot.intern(again));
+    }
+
+    /**
+     * Interns {@code count} new stacks, held until the depot has counted them: a collection during
+     * the loop would otherwise let some go already. Unreachable once this returns.
+     */
+    private static void internHeldUntilCounted(StackDepot depot, int count) {
+        List<StackTraceElement[]> held = new ArrayList<>();
+        int before = depot.size();
+        for (int i = 0; i < count; i++) {
+            held.add(depot.intern(new StackTraceElement[] {new StackTraceElement("App", "loop", "App.java", i)}));
+        }
+        assertEquals(before + count, depot.size());
+        Reference.reachabilityFence(held);
     }
 
     @Test
