@@ -83,14 +83,15 @@ final class SpanAllocator {
      * at once, instead of a round's first scavenge, took random-bal's pass 1 down to 4, but needle
      * (ten rounds of 15,000 random blocks, each freed whole, in one trace) fell from 89.7 % to
      * 89.1 % utilization ({@code malloc4j replay}), where a sixteenth kept 89.7 %.
-     * A round whose one guarded commit scavenged its sixteenth never met the test, which a commit
-     * makes before it scavenges: the count carries into the next round ({@link #noteEmptied}),
-     * which lets go at its first guarded commit. Amptjp-bal replayed on one heap
+     * The count runs on from round to round ({@link #noteEmptied}). Counted a round at a time, it
+     * missed both a round whose one guarded commit scavenged its sixteenth (the test comes before a
+     * commit's scavenge) and rounds that scavenge less each: amptjp-bal replayed on one heap
      * ({@code Passes}) returned about 212 KB in 19 {@code madvise}s a pass in its passes 2 to 11,
-     * and does in its 2nd and 3rd only now; {@code malloc4j replay -a malloc4j,glibc}, whose timed
-     * passes follow a checked one on the same heap, measured it at 3,898 and 4,420 Kops/s before,
-     * 19,519 and 48,401 after (glibc: 30,022 to 39,936). This carry takes needle to 89.1 % as
-     * well; every other bundled or shared trace keeps its utilization to the hundredth.
+     * and does in its 2nd and 3rd only now; cccp-bal 7 a pass through its 15th, now through its
+     * 3rd. {@code malloc4j replay -a malloc4j,glibc}, whose timed passes follow a checked one on
+     * the same heap, measured amptjp-bal at 3,898 and 4,420 Kops/s before, 19,519 and 48,401 after
+     * (glibc: 30,022 to 39,936). Needle falls to 89.1 % with it; every other bundled or shared
+     * trace keeps its utilization to the hundredth.
      * Retired pages purged at the peak do not count, as for the tolerance: emptied rounds of ever
      * new size classes purge them for good (coalesce-big: 78.7 % kept; 73.5 % when every commit
      * past the peak let go after the heap emptied).
@@ -440,12 +441,12 @@ final class SpanAllocator {
     }
 
     /**
-     * The live bytes fell under an eighth of their peak: a round ended ({@link #emptied}). A round
-     * that climbed back from an earlier one and scavenged its share ({@link #EMPTIED_SHIFT}) keeps
-     * its count for the next round's first guarded commit.
+     * The live bytes fell under an eighth of their peak: a round ended ({@link #emptied}). The count
+     * of bytes scavenged runs on over the rounds that follow, until the guard takes up again
+     * ({@link #EMPTIED_SHIFT}).
      */
     void noteEmptied() {
-        if (!emptied || scavengedSinceEmptied.get() < peakFootprint.get() >> EMPTIED_SHIFT) {
+        if (!emptied) {
             scavengedSinceEmptied.set(0);
         }
         emptied = true;
