@@ -157,9 +157,32 @@ class HeapRobustnessTest {
             }
             assertMisuse(DOUBLE_FREE, () -> freer.freeAddress(block), "free of the start");
             assertMisuse(DOUBLE_FREE, () -> freer.reallocAddress(block, 64), "realloc of the start");
+            assertMisuse(DOUBLE_FREE, () -> freer.reallocAddress(block, HUGE + 4096), "realloc growing the start");
             assertMisuse(USE_AFTER_FREE, () -> freer.usableSize(block), "usableSize of the start");
             assertEquals(0, freer.stats().liveBlocks());
             freer.freeAddress(freer.mallocAddress(HUGE));
+        }
+    }
+
+    /**
+     * A realloc of a freed large block, to a size it could grow to in place, is a double free
+     * (the state is judged under the lock the resize in place takes), and it changes nothing: the
+     * span's next block is whole.
+     */
+    @ParameterizedTest(name = "{0} to {1} bytes")
+    @CsvSource({"FAST, 300000", "FAST, 200000", "FAST, 160000", "SAMPLED, 300000", "FULL, 300000"})
+    void aReallocOfAFreedLargeBlockIsADoubleFreeAndChangesNothing(CheckMode mode, long newSize) {
+        try (Heap heap = Heap.builder().name("large-realloc").checkMode(mode).build()) {
+            long block = heap.mallocAddress(200_000);
+            heap.freeAddress(block);
+            assertMisuse(DOUBLE_FREE, () -> heap.reallocAddress(block, newSize), "realloc to " + newSize);
+            assertEquals(0, heap.stats().liveBlocks(), heap.stats().toText());
+            MemorySegment again = heap.malloc(200_000);
+            again.fill((byte) 7);
+            assertTrue(heap.usableSize(again) >= 200_000, heap.stats().toText());
+            assertEquals(7, again.get(JAVA_BYTE, 199_999));
+            heap.free(again);
+            assertEquals(0, heap.stats().liveBlocks());
         }
     }
 

@@ -1134,6 +1134,13 @@ public final class HeapCore implements Allocator {
         // Read once: a large block freed by another thread meanwhile (a double free racing this
         // realloc) may leave its page to a layout of smaller blocks, the same page object.
         boolean single = page.isSingle();
+        // A large block resized in place has its state checked under the lock the resize takes:
+        // one lock a call, where the state's own check below takes it once more.
+        boolean triedInPlace = single && newByteSize > GROWS_AS_LARGE
+                && newByteSize <= SpanAllocator.MAX_REQUEST && !page.isOwned(0);
+        if (triedInPlace && resizeLargeInPlace(page, newByteSize)) {
+            return address;
+        }
         int state = single ? largeState(page) : page.blockState(index);
         if (state != BlockState.LIVE) {
             throw misuse("realloc", releaseCode(state), address, page);
@@ -1149,7 +1156,7 @@ public final class HeapCore implements Allocator {
             return 0;
         }
         if (newByteSize > 0 && (single
-                ? resizeLargeInPlace(page, newByteSize)
+                ? !triedInPlace && resizeLargeInPlace(page, newByteSize)
                 : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
             return address;
         }
