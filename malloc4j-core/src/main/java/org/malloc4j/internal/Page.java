@@ -753,6 +753,35 @@ public final class Page extends PageColdFields {
         return slack == FREE_MARK ? -1 : blockSize - slack;
     }
 
+    /**
+     * {@link #setRequested} by the page's owner (a platform thread, whose page changes hands only
+     * by that thread): one compare-and-set from the block's live entry to its new slack, since
+     * every other claim of the block takes the entry by compare-and-set too.
+     *
+     * @param newRequested at most {@link #blockSize}
+     * @return false if the block is not live (free, or claimed by a racing free): nothing changed
+     */
+    boolean resizeOwned(int index, long newRequested) {
+        int entry = (int) (blockSize - newRequested) + 1;
+        // One switch, as in claim, so the width is tested once.
+        switch (slackWidth) {
+            case 1 -> {
+                byte raw = slack8[index];
+                return raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                        && BYTES.compareAndSet(slack8, index, raw, (byte) entry);
+            }
+            case 2 -> {
+                short raw = slack16[index];
+                return raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                        && SHORTS.compareAndSet(slack16, index, raw, (short) entry);
+            }
+            default -> {
+                int raw = slack32[index];
+                return raw != FREE_ENTRY && raw != TENTATIVE_ENTRY && INTS.compareAndSet(slack32, index, raw, entry);
+            }
+        }
+    }
+
     /** {@link #setRequested} results. */
     static final int RESIZED = 0;
     static final int RESIZE_FREED = -1;
