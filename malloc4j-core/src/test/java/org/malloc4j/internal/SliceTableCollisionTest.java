@@ -21,8 +21,12 @@ import org.junit.jupiter.api.Test;
 class SliceTableCollisionTest {
     /** The distance at which two regions share a slot of the slice table: 4,096 chunks of 32 MiB. */
     private static final long COLLISION = 4096L << Region.SHIFT;
+    /** The address bits the region map covers: 128 TiB, the user address space of x86-64 and AArch64 Linux. */
+    private static final int ADDRESS_BITS = 47;
 
     private long registeredBase;
+    /** Where the neighbour lies from the heap's region: 128 GiB above it, or below where above is past the address space. */
+    private long neighbourOffset;
 
     @AfterEach
     void unregister() {
@@ -41,7 +45,7 @@ class SliceTableCollisionTest {
 
             Region neighbour = registerNeighbour(core, block);
             // The block's offset in the neighbour is a slice the neighbour has a page over.
-            long twin = block + COLLISION;
+            long twin = block + neighbourOffset;
             assertSame(neighbour, RegionMap.lookup(twin));
             assertNull(RegionMap.slicePage(twin, core), "the slot's map is the first region's, not the neighbour's");
             assertSame(page, RegionMap.slicePage(block, core), "the neighbour took the slot");
@@ -63,7 +67,7 @@ class SliceTableCollisionTest {
             registerNeighbour(core, block);
             // An address of the neighbour that the heap never handed out: reported, not freed
             // into the first region's page at the same offset.
-            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(block + COLLISION));
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(block + neighbourOffset));
             assertNotNull(e.getMessage());
             assertEquals(1, heap.stats().liveBlocks(), "the free touched the first region's block");
             heap.freeAddress(block);
@@ -95,9 +99,15 @@ class SliceTableCollisionTest {
         }
     }
 
-    /** Registers a region of slices 128 GiB above the chunk of {@code block}, with a page over every slice up to the block's. */
+    /**
+     * Registers a region of slices 128 GiB from the chunk of {@code block} (above it, or below it
+     * when the OS mapped the heap's region within 128 GiB of the top of the address space), with a
+     * page over every slice up to the block's.
+     */
     private Region registerNeighbour(HeapCore core, long block) {
-        long base = (block & -Region.SIZE) + COLLISION;
+        long chunkBase = block & -Region.SIZE;
+        neighbourOffset = (chunkBase + COLLISION + Region.SIZE) >>> ADDRESS_BITS == 0 ? COLLISION : -COLLISION;
+        long base = chunkBase + neighbourOffset;
         Region neighbour = Region.sliced(core, base);
         int slices = (int) ((block - (block & -Region.SIZE)) >>> Region.SLICE_SHIFT) + 1;
         assertNotNull(neighbour.takeSlices(slices, 1));
