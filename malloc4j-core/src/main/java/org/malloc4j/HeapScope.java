@@ -127,7 +127,7 @@ final class HeapScope implements Arena {
             return heap.adopt(heap.callocAddress(1, byteSize), holder);
         }
         long address = heap.adopt(heap.mallocAlignedAddress(byteSize, byteAlignment), holder);
-        Os.segment(address, byteSize, inner).fill((byte) 0);
+        Os.zero(Os.segment(address, byteSize, inner));
         return address;
     }
 

@@ -5,6 +5,7 @@ import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.function.Function;
 import org.malloc4j.internal.BlockHolder;
+import org.malloc4j.internal.Os;
 
 /**
  * A growable array of fixed-size elements in one block of a {@link Heap}: C++'s
@@ -145,7 +146,7 @@ public abstract sealed class NativeArray implements AutoCloseable
             grow(checkCapacity(newSize));
         }
         if (newSize > size) {
-            block.asSlice(size * elementByteSize, (newSize - size) * elementByteSize).fill((byte) 0);
+            Os.zero(block.asSlice(size * elementByteSize, (newSize - size) * elementByteSize));
         }
         size = newSize;
     }

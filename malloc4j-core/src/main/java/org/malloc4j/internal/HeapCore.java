@@ -414,7 +414,7 @@ public final class HeapCore implements Allocator {
             long address = fast & Page.ADDRESS_MASK;
             if ((fast & Page.CLEAN) == 0) {
                 Region region = page.region;
-                region.memory.asSlice(address - region.base, byteSize).fill((byte) 0);
+                Os.zero(region.memory.asSlice(address - region.base, byteSize));
             }
             return address;
         }
@@ -425,7 +425,7 @@ public final class HeapCore implements Allocator {
                 // where a fill would make every page of a sparsely used block resident.
                 spans.zeroHuge(address & Page.ADDRESS_MASK, byteSize);
             } else {
-                segment(address, byteSize).fill((byte) 0);
+                Os.zero(segment(address, byteSize));
             }
         }
         return address & Page.ADDRESS_MASK;

@@ -130,6 +130,8 @@ final class SpanAllocator {
      * lock.
      */
     private static final int HOLD_TRIES = 4;
+    /** How long a close waits for a downcall to let go of a region's arena ({@link #closeArena}). */
+    private static final long CLOSE_WAIT_NANOS = 10_000_000;
 
     final ReentrantLock lock = new ReentrantLock();
     private final HeapCore core;
@@ -2145,12 +2147,29 @@ final class SpanAllocator {
     }
 
     /** @return whether the region's arena closed; false while a downcall holds a segment of it */
+    /**
+     * Closes the region's arena, waiting up to {@link #CLOSE_WAIT_NANOS} while a downcall holds it:
+     * the heap's own zeroing ({@link Os#zero}) holds it for microseconds, and a calloc racing the
+     * close (a misuse) must not leave the region mapped. A program's downcall that holds a segment
+     * longer does.
+     *
+     * @return whether the arena closed
+     */
     private static boolean closeArena(Region region) {
-        try {
-            region.arena.close();
-            return true;
-        } catch (IllegalStateException inUseByADowncall) {
-            return false;
+        long deadline = 0;
+        while (true) {
+            try {
+                region.arena.close();
+                return true;
+            } catch (IllegalStateException inUseByADowncall) {
+                long now = System.nanoTime();
+                if (deadline == 0) {
+                    deadline = now + CLOSE_WAIT_NANOS;
+                } else if (now - deadline >= 0) {
+                    return false;
+                }
+                Thread.yield();
+            }
         }
     }
 
