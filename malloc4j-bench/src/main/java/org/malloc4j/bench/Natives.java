@@ -27,20 +27,21 @@ public final class Natives {
     private static final FunctionDescriptor MALLOC = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG);
     private static final FunctionDescriptor FREE = FunctionDescriptor.ofVoid(JAVA_LONG);
     private static final FunctionDescriptor REALLOC = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG);
+    private static final FunctionDescriptor CALLOC = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG);
 
     private Natives() {
     }
 
     /** A native allocator: where it lives and what its malloc family is called. */
     public enum Library {
-        GLIBC("glibc", null, "malloc", "free", "realloc", "part of the C library"),
+        GLIBC("glibc", null, "malloc", "free", "realloc", "calloc", "part of the C library"),
         /** Debian's build exports the plain names (no {@code je_} prefix). */
-        JEMALLOC("jemalloc", "libjemalloc.so.2", "malloc", "free", "realloc",
+        JEMALLOC("jemalloc", "libjemalloc.so.2", "malloc", "free", "realloc", "calloc",
                 "Debian: apt-get install libjemalloc2; it loads only if the JVM was started with "
                         + "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=8192"),
-        MIMALLOC("mimalloc", "libmimalloc.so.2", "mi_malloc", "mi_free", "mi_realloc",
+        MIMALLOC("mimalloc", "libmimalloc.so.2", "mi_malloc", "mi_free", "mi_realloc", "mi_calloc",
                 "Debian: apt-get install libmimalloc2.0"),
-        TCMALLOC("tcmalloc", "libtcmalloc_minimal.so.4", "tc_malloc", "tc_free", "tc_realloc",
+        TCMALLOC("tcmalloc", "libtcmalloc_minimal.so.4", "tc_malloc", "tc_free", "tc_realloc", "tc_calloc",
                 "Debian: apt-get install libtcmalloc-minimal4");
 
         final String peer;
@@ -48,16 +49,19 @@ public final class Natives {
         final String malloc;
         final String free;
         final String realloc;
+        final String calloc;
         final String hint;
         private volatile String problem;
         private volatile boolean checked;
 
-        Library(String peer, String soname, String malloc, String free, String realloc, String hint) {
+        Library(String peer, String soname, String malloc, String free, String realloc, String calloc,
+                String hint) {
             this.peer = peer;
             this.soname = soname;
             this.malloc = malloc;
             this.free = free;
             this.realloc = realloc;
+            this.calloc = calloc;
             this.hint = hint;
         }
 
@@ -91,7 +95,7 @@ public final class Natives {
                 }
             }
             SymbolLookup lookup = lookup();
-            for (String symbol : new String[] {malloc, free, realloc}) {
+            for (String symbol : new String[] {malloc, free, realloc, calloc}) {
                 if (lookup.find(symbol).isEmpty()) {
                     return (soname == null ? "the C library" : soname) + " has no symbol " + symbol;
                 }
@@ -147,10 +151,11 @@ public final class Natives {
      * One allocator's malloc family as linked handles. A record, so the JIT trusts its fields as
      * constants when the instance is held in a {@code static final} field of a holder class.
      */
-    record Downcalls(MethodHandle mallocHandle, MethodHandle freeHandle, MethodHandle reallocHandle) {
+    record Downcalls(MethodHandle mallocHandle, MethodHandle freeHandle, MethodHandle reallocHandle,
+                     MethodHandle callocHandle) {
         static Downcalls link(Library library) {
             return new Downcalls(library.link(library.malloc, MALLOC), library.link(library.free, FREE),
-                    library.link(library.realloc, REALLOC));
+                    library.link(library.realloc, REALLOC), library.link(library.calloc, CALLOC));
         }
 
         long malloc(long size) {
@@ -176,6 +181,14 @@ public final class Natives {
                 throw rethrow(t);
             }
         }
+
+        long calloc(long count, long size) {
+            try {
+                return (long) callocHandle.invokeExact(count, size);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
     }
 
     /** The C library's allocator (ptmalloc2), which {@code Unsafe} and {@code Arena} also use. */
@@ -188,6 +201,7 @@ public final class Natives {
         public static long malloc(long size) { return D.malloc(size); }
         public static void free(long address) { D.free(address); }
         public static long realloc(long address, long size) { return D.realloc(address, size); }
+        public static long calloc(long count, long size) { return D.calloc(count, size); }
     }
 
     /** jemalloc from {@code libjemalloc.so.2}. */
@@ -200,9 +214,10 @@ public final class Natives {
         public static long malloc(long size) { return D.malloc(size); }
         public static void free(long address) { D.free(address); }
         public static long realloc(long address, long size) { return D.realloc(address, size); }
+        public static long calloc(long count, long size) { return D.calloc(count, size); }
     }
 
-    /** mimalloc from {@code libmimalloc.so.2} ({@code mi_malloc}, {@code mi_free}, {@code mi_realloc}). */
+    /** mimalloc from {@code libmimalloc.so.2} ({@code mi_malloc}, {@code mi_free}, {@code mi_realloc}, {@code mi_calloc}). */
     public static final class Mimalloc {
         private static final Downcalls D = Downcalls.link(Library.MIMALLOC);
 
@@ -212,9 +227,13 @@ public final class Natives {
         public static long malloc(long size) { return D.malloc(size); }
         public static void free(long address) { D.free(address); }
         public static long realloc(long address, long size) { return D.realloc(address, size); }
+        public static long calloc(long count, long size) { return D.calloc(count, size); }
     }
 
-    /** tcmalloc from {@code libtcmalloc_minimal.so.4} ({@code tc_malloc}, {@code tc_free}, {@code tc_realloc}). */
+    /**
+     * tcmalloc from {@code libtcmalloc_minimal.so.4} ({@code tc_malloc}, {@code tc_free}, {@code tc_realloc},
+     * {@code tc_calloc}).
+     */
     public static final class Tcmalloc {
         private static final Downcalls D = Downcalls.link(Library.TCMALLOC);
 
@@ -224,6 +243,7 @@ public final class Natives {
         public static long malloc(long size) { return D.malloc(size); }
         public static void free(long address) { D.free(address); }
         public static long realloc(long address, long size) { return D.realloc(address, size); }
+        public static long calloc(long count, long size) { return D.calloc(count, size); }
     }
 
     /**
