@@ -51,6 +51,37 @@ class HeapScopeTest {
         return thrown.get();
     }
 
+    /**
+     * A scope's block and raw blocks share a page: a free or realloc of the scope's block through
+     * the heap is a mismatch, and changes nothing, while the raw blocks beside it free and resize
+     * as usual, before the scope closes and after.
+     */
+    @Test
+    void aBlockAScopeHoldsIsRefusedToTheHeapsFreeWhileItsNeighboursFreeAsUsual() {
+        try (Heap heap = Heap.builder().name("held-beside-raw").build()) {
+            long before = heap.mallocAddress(64);
+            try (Arena scope = heap.newScope()) {
+                MemorySegment held = scope.allocate(64, 16);
+                long after = heap.mallocAddress(64);
+                assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH,
+                        assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(held.address())).kind());
+                assertEquals(MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH,
+                        assertThrows(MemoryMisuseException.class,
+                                () -> heap.reallocAddress(held.address(), 70)).kind());
+                held.set(JAVA_LONG, 56, 42L);
+                assertEquals(after, heap.reallocAddress(after, 60));
+                heap.freeAddress(after);
+                assertEquals(2, heap.stats().liveBlocks());
+                assertEquals(42L, held.get(JAVA_LONG, 56));
+            }
+            assertEquals(1, heap.stats().liveBlocks());
+            long again = heap.mallocAddress(64);
+            heap.freeAddress(again);
+            heap.freeAddress(before);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     @Test
     void allocateReturnsZeroedSegmentsOfTheRequestedShapeAndTheScopesLifetime() {
         try (Arena scope = HEAP.newScope()) {

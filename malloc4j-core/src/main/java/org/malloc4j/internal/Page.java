@@ -317,15 +317,18 @@ public final class Page extends PageColdFields {
     }
 
     /**
-     * {@link #blockIndex} for the free fast path, of a page of blocks: also -1 once any block of the
-     * page is held by a scope, arena, pool or growable array, which the slow path then checks block by block.
+     * {@link #blockIndex} for the free fast path, of a page of blocks: also -1 for a block held by a
+     * scope, arena, pool or growable array, which the slow path then reports. The page's held-block
+     * bits are read only once a block of it was ever held: until then the test is one null check.
+     * (A page that had ever held one sent every free to the slow path, until it was laid out again:
+     * a loop of raw 64 B pairs took 20.4 ns a pair instead of 13.6 after one scope's block.)
      */
     int unheldIndex(long address) {
         long offset = address - start;
         int index = (int) ((offset * indexMagic) >>> 40);
         // One unsigned compare for both ends; the index is garbage when it fails, and unused.
         return Long.compareUnsigned(offset, spanBytes) < 0 && (long) index * blockSize == offset
-                && index < capacity && ownedBits == null ? index : -1;
+                && index < capacity && (ownedBits == null || !isOwned(index)) ? index : -1;
     }
 
     /**
