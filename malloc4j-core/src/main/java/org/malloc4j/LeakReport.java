@@ -71,9 +71,10 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      *     empty when none is handed out (the pages are only held by the pool left open), and always
      *     empty when not {@code poolPages}
      * @param newestHolder the number of the newest of the holders: the process numbers scopes,
-     *     arenas, pools and growable arrays from 1 in the order it makes them
-     *     ({@link #holdersMade()}), so a test harness that took that count before a test tells the
-     *     holders the test made (above it) from those it shares with other tests (at or below it),
+     *     arenas, pools and growable arrays from 1 by when it makes them, and each
+     *     {@link #holdersMade()} call moves the numbers on, so a test harness that took that mark
+     *     before a test tells the holders the test made (above it) from those it shares with other
+     *     tests (at or below it),
      *     whose memory may grow during the test without the test leaking it; 0 for blocks of the
      *     heap's own API, and when not known
      */
@@ -168,11 +169,12 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
     }
 
     /**
-     * How many holders (scopes, bump arenas, fixed-size pools, growable arrays, whatever their heap)
-     * the process has made so far: one made after this call gets a higher
-     * {@linkplain Site#newestHolder number}. Thread-safe.
+     * A mark in the order the process makes holders (scopes, bump arenas, fixed-size pools, growable
+     * arrays, whatever their heap): every holder made before this call has this
+     * {@linkplain Site#newestHolder number} or a lower one, and every holder made after it returns
+     * a higher one. Each call moves the numbers on. Thread-safe.
      *
-     * @return the number of the latest holder made, 0 if none was
+     * @return the mark, 1 or more
      */
     public static long holdersMade() {
         return BlockHolder.made();

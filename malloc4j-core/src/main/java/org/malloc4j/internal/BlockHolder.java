@@ -11,12 +11,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * which of them are still out.
  */
 public final class BlockHolder {
-    /** How many holders the process has made: the last one's {@link #number}. */
-    private static final AtomicLong MADE = new AtomicLong();
+    /**
+     * The number the next holder gets: each {@link #made()} call moves it on, so a holder made after
+     * that call returns has a higher number. Holders read it, and write nothing shared: a count of
+     * holders made, one atomic increment each, made two threads that open a scope per block take
+     * 206-270 ns a scope instead of 147-192 (a loop on the global heap, one 64 B block a scope).
+     */
+    private static final AtomicLong NEXT = new AtomicLong(1);
     private final String name;
     private final HandedOutBlocks handedOut;
-    /** This holder's place in the order holders are made, process-wide, from 1. */
-    private final long number = MADE.incrementAndGet();
+    /** When this holder was made, process-wide: the {@link #made()} calls before it, plus 1. */
+    private final long number = NEXT.get();
 
     /**
      * A holder that hands out nothing from inside the blocks it holds, or does not say what.
@@ -42,14 +47,17 @@ public final class BlockHolder {
         return name;
     }
 
-    /** @return this holder's place in the order the process made holders, from 1 */
+    /** @return when this holder was made: 1 or more, higher than every {@link #made()} before it */
     long number() {
         return number;
     }
 
-    /** @return how many holders the process has made so far: the number of the latest */
+    /**
+     * @return a mark in the order the process makes holders: every holder made before this call
+     *     has this number or a lower one, every holder made after it returns a higher one
+     */
     public static long made() {
-        return MADE.get();
+        return NEXT.getAndIncrement();
     }
 
     /** @return what the holder tells a leak report of the blocks it handed out, or null if it hands out none */

@@ -88,9 +88,9 @@ final class SpanAllocator {
      * commit's scavenge) and rounds that scavenge less each: amptjp-bal replayed on one heap
      * ({@code Passes}) returned about 212 KB in 19 {@code madvise}s a pass in its passes 2 to 11,
      * and does in its 2nd and 3rd only now; cccp-bal 7 a pass through its 15th, now through its
-     * 3rd. {@code malloc4j replay -a malloc4j,glibc}, whose timed passes follow a checked one on
-     * the same heap, measured amptjp-bal at 3,898 and 4,420 Kops/s before, 19,519 and 48,401 after
-     * (glibc: 30,022 to 39,936). Needle falls to 89.1 % with it; every other bundled or shared
+     * 3rd. {@code malloc4j replay}, whose timed passes follow a checked one on the same heap,
+     * measured amptjp-bal at 3,898 and 4,420 Kops/s before, 26,786 and 49,814 after (glibc: 23,853
+     * to 39,432 in the same runs). Needle falls to 89.1 % with it; every other bundled or shared
      * trace keeps its utilization to the hundredth.
      * Retired pages purged at the peak do not count, as for the tolerance: emptied rounds of ever
      * new size classes purge them for good (coalesce-big: 78.7 % kept; 73.5 % when every commit

@@ -654,12 +654,12 @@ public final class Malloc4jExtension
     }
 
     /**
-     * The global heap's leaks at a moment, and how many holders the process had made by then: the
-     * holders made since are the test's, and those made before it shares with other tests.
+     * The global heap's leaks at a moment, and the holders' mark then ({@link LeakReport#holdersMade()}):
+     * the holders made since are the test's, and those made before it shares with other tests.
      */
     private record GlobalBaseline(LeakReport leaks, long holdersMade) {
         static GlobalBaseline now() {
-            // Counted first: a holder made while the report is taken is the test's.
+            // Marked first: a holder made while the report is taken is the test's.
             long made = LeakReport.holdersMade();
             return new GlobalBaseline(Heap.global().leaks(), made);
         }
@@ -671,7 +671,7 @@ public final class Malloc4jExtension
     }
 
     /**
-     * @param holdersMadeBefore how many holders the process had made when {@code before} was taken
+     * @param holdersMadeBefore the holders' mark when {@code before} was taken
      *     ({@link LeakReport#holdersMade()}): a site whose holders are all as old
      *     ({@link LeakReport.Site#newestHolder()}) is memory that holders shared with earlier tests
      *     made during this one (a shared pool's new page, a shared array's larger storage), no leak
