@@ -2146,7 +2146,6 @@ final class SpanAllocator {
         return false;
     }
 
-    /** @return whether the region's arena closed; false while a downcall holds a segment of it */
     /**
      * Closes the region's arena, waiting up to {@link #CLOSE_WAIT_NANOS} while a downcall holds it:
      * the heap's own zeroing ({@link Os#zero}) holds it for microseconds, and a calloc racing the
