@@ -610,18 +610,7 @@ class PurgeTest {
     @CsvSource({"2, 64", "16, 512"})
     void roundsThatScavengeAtThePeakStopReturningMemoryAfterAFewRounds(int stride, int blocks) {
         try (Heap heap = Heap.builder().name("scavenging-rounds").purgeDelay(Duration.ofHours(1)).build()) {
-            scavengingRounds(heap, 2, stride, blocks);
-            HeapStats second = heap.stats();
-            long firstTwo = second.madviseCalls();
-            scavengingRounds(heap, 1, stride, blocks);
-            HeapStats third = heap.stats();
-            scavengingRounds(heap, 4, stride, blocks);
-            HeapStats after = heap.stats();
-            long madvises = after.madviseCalls() - third.madviseCalls();
-            assertTrue(firstTwo > 16, "the rounds scavenged nothing, so they test nothing\n" + second.toText());
-            assertTrue(madvises <= 2, madvises + " madvise calls in rounds 4 to 7, " + firstTwo
-                    + " in the first two\n" + after.toText());
-            assertEquals(0, after.liveBlocks());
+            assertRoundsStopReturningMemory(heap, () -> scavengingRound(heap, stride, blocks), 17, 1, 2);
         }
     }
 
@@ -635,20 +624,35 @@ class PurgeTest {
     @Test
     void roundsThatGrowABufferStopPurgingItsSpansAfterTheSecondRound() {
         try (Heap heap = Heap.builder().name("growing-rounds").purgeDelay(Duration.ofHours(1)).build()) {
-            for (int round = 0; round < 2; round++) {
-                growingBufferRound(heap);
-            }
-            HeapStats second = heap.stats();
-            for (int round = 0; round < 4; round++) {
-                growingBufferRound(heap);
-            }
-            HeapStats after = heap.stats();
-            long madvises = after.madviseCalls() - second.madviseCalls();
-            assertTrue(second.madviseCalls() >= 2, "the rounds returned nothing, so they test nothing\n" + second.toText());
-            assertTrue(madvises <= 1, madvises + " madvise calls in rounds 3 to 6, " + second.madviseCalls()
-                    + " in the first two\n" + after.toText());
-            assertEquals(0, after.liveBlocks());
+            assertRoundsStopReturningMemory(heap, () -> growingBufferRound(heap), 2, 0, 1);
         }
+    }
+
+    /**
+     * Runs {@code round} twice, then {@code skipped} more times, then four times more, and asserts
+     * that the first two made at least {@code firstTwoAtLeast} {@code madvise} calls (else the rounds
+     * test nothing) and the last four at most {@code lastFourAtMost}, every block freed.
+     */
+    private static void assertRoundsStopReturningMemory(Heap heap, Runnable round, long firstTwoAtLeast,
+                                                        int skipped, long lastFourAtMost) {
+        for (int i = 0; i < 2; i++) {
+            round.run();
+        }
+        HeapStats second = heap.stats();
+        for (int i = 0; i < skipped; i++) {
+            round.run();
+        }
+        long before = heap.stats().madviseCalls();
+        for (int i = 0; i < 4; i++) {
+            round.run();
+        }
+        HeapStats after = heap.stats();
+        long madvises = after.madviseCalls() - before;
+        assertTrue(second.madviseCalls() >= firstTwoAtLeast,
+                "the rounds returned nothing, so they test nothing\n" + second.toText());
+        assertTrue(madvises <= lastFourAtMost, madvises + " madvise calls in rounds " + (3 + skipped) + " to "
+                + (6 + skipped) + ", " + second.madviseCalls() + " in the first two\n" + after.toText());
+        assertEquals(0, after.liveBlocks());
     }
 
     private static void growingBufferRound(Heap heap) {
@@ -666,21 +670,19 @@ class PurgeTest {
         heap.freeAddress(buffer);
     }
 
-    private static void scavengingRounds(Heap heap, int rounds, int stride, int blocks) {
-        for (int round = 0; round < rounds; round++) {
-            long[] live = new long[blocks];
-            for (int i = 0; i < live.length; i++) {
-                live[i] = heap.mallocAddress(8192);
-            }
-            for (int i = 0; i < live.length; i += stride) {
-                heap.freeAddress(live[i]);
-                live[i] = 0;
-            }
-            heap.freeAddress(heap.mallocAddress(256 * 1024));
-            for (long block : live) {
-                if (block != 0) {
-                    heap.freeAddress(block);
-                }
+    private static void scavengingRound(Heap heap, int stride, int blocks) {
+        long[] live = new long[blocks];
+        for (int i = 0; i < live.length; i++) {
+            live[i] = heap.mallocAddress(8192);
+        }
+        for (int i = 0; i < live.length; i += stride) {
+            heap.freeAddress(live[i]);
+            live[i] = 0;
+        }
+        heap.freeAddress(heap.mallocAddress(256 * 1024));
+        for (long block : live) {
+            if (block != 0) {
+                heap.freeAddress(block);
             }
         }
     }

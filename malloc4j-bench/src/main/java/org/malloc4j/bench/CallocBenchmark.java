@@ -55,9 +55,7 @@ public class CallocBenchmark extends SizeStream {
 
     @Benchmark
     public long malloc4jScope() {
-        try (Arena scope = HEAP.newScope()) {
-            return scope.allocate(next(), Heap.MIN_ALIGNMENT).address();
-        }
+        return Peers.blockInOwnArena(HEAP.newScope(), next());
     }
 
     @Benchmark
@@ -90,8 +88,6 @@ public class CallocBenchmark extends SizeStream {
 
     @Benchmark
     public long arenaConfined() {
-        try (Arena arena = Arena.ofConfined()) {
-            return arena.allocate(next(), Heap.MIN_ALIGNMENT).address();
-        }
+        return Peers.blockInOwnArena(Arena.ofConfined(), next());
     }
 }

@@ -5,7 +5,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.ArrowBuf;
-import org.malloc4j.Heap;
 import org.malloc4j.bench.Natives.Glibc;
 import org.malloc4j.bench.Natives.Jemalloc;
 import org.malloc4j.bench.Natives.Mimalloc;
@@ -78,9 +77,7 @@ public class PairBenchmark extends PairPeers {
 
     @Benchmark
     public long arenaShared() {
-        try (Arena arena = Arena.ofShared()) {
-            return arena.allocate(next(), Heap.MIN_ALIGNMENT).address();
-        }
+        return Peers.blockInOwnArena(Arena.ofShared(), next());
     }
 
     @Benchmark

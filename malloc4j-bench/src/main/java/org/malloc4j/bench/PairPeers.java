@@ -76,9 +76,7 @@ public abstract class PairPeers extends SizeStream {
 
     @Benchmark
     public long arenaConfined() {
-        try (Arena arena = Arena.ofConfined()) {
-            return arena.allocate(next(), Heap.MIN_ALIGNMENT).address();
-        }
+        return Peers.blockInOwnArena(Arena.ofConfined(), next());
     }
 
     @Benchmark

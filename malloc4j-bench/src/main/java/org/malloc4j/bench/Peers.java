@@ -3,6 +3,7 @@ package org.malloc4j.bench;
 import io.netty.buffer.AdaptiveByteBufAllocator;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
+import java.lang.foreign.Arena;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -21,6 +22,20 @@ import org.openjdk.jmh.annotations.TearDown;
  */
 public final class Peers {
     private Peers() {
+    }
+
+    /**
+     * One block in an arena of its own, the arena closed at once: the pair of an {@code Arena} per
+     * block (a JDK arena, or a malloc4j scope).
+     *
+     * @param arena a new arena, closed here
+     * @param byteSize the block's size
+     * @return the block's address
+     */
+    public static long blockInOwnArena(Arena arena, long byteSize) {
+        try (arena) {
+            return arena.allocate(byteSize, Heap.MIN_ALIGNMENT).address();
+        }
     }
 
     /** malloc4j's process-wide heap, as most programs use it. */
