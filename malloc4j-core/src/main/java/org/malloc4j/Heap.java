@@ -591,9 +591,12 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * of the calling thread, of the heaps virtual threads share, of every other live platform
      * thread, and those ended threads left in use, every OS page that only free blocks overlap goes
      * back, whichever thread freed them (the purger does the same for a thread, or a shared heap,
-     * not allocated from for the purge delay). Each other live platform thread keeps
-     * the pages it allocates from now, one per size class it used, because its allocations take
-     * their free blocks without synchronizing:
+     * not allocated from for the purge delay). The pages each other live platform thread allocates
+     * from now, one per size class it used, go back the same way if the thread is waiting, sleeping
+     * or blocked at the call (a pooled worker between tasks), and the thread takes the slow path the
+     * next time it allocates from one. A thread that is running keeps them, because its allocations
+     * take their free blocks without synchronizing (so does every thread where the OS offers no
+     * process-wide memory barrier, Linux's {@code membarrier}, which this needs):
      * <ul>
      * <li>their free memory that it freed itself, until it scavenges them (as its commits near the
      *     footprint's peak, or calls {@code trim()} itself), moves on to another page or ends: at
@@ -1228,11 +1231,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * <li>fragmentation: free memory sharing an operating-system page with a live block, and
          *     the tails of pages too short for the request (filling the heap with blocks of random
          *     sizes, freeing them all and filling it again can fit a few percent fewer blocks);
-         * <li>other live platform threads' spare pages (up to one per small size class they used and
-         *     three medium pages each), and the free memory of the pages they allocate from now (one
-         *     per size class) that they freed themselves: only the owner thread takes blocks from
-         *     those, so only it returns that memory, when it scavenges or calls {@code trim()}, or
-         *     ends (see {@link Heap#trim()}).
+         * <li>other running platform threads' spare pages (up to one per small size class they used
+         *     and three medium pages each), and the free memory of the pages they allocate from now
+         *     (one per size class) that they freed themselves: only the owner thread takes blocks
+         *     from those without synchronizing, so while it runs only it returns that memory, when
+         *     it scavenges or calls {@code trim()}, or ends (see {@link Heap#trim()}).
          * </ul>
          * In {@link CheckMode#SAMPLED} mode the checked
          * blocks' memory serves checked blocks only, so under a limit a new checked block takes the

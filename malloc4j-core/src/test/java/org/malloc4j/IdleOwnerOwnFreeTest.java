@@ -66,7 +66,7 @@ class IdleOwnerOwnFreeTest {
         }
     }
 
-    /** trim() on any thread returns the free memory of every live thread's pages but their current ones. */
+    /** trim() on any thread returns the free memory of every live thread's pages (of a waiting one's current ones too). */
     @Test
     void trimOnAnotherThreadReturnsWhatALiveThreadFreedItself() throws Exception {
         try (Heap heap = Heap.builder().name("idle-own-trim").purgeDelay(Duration.ofHours(1)).build();

@@ -43,6 +43,11 @@ final class KeptBlocks {
         return blocks.size();
     }
 
+    /** @return the kept blocks, live */
+    List<MemorySegment> blocks() {
+        return blocks;
+    }
+
     void assertIntact() {
         for (int k = 0; k < blocks.size(); k++) {
             assertEquals(-1, Patterns.firstMismatch(blocks.get(k), seeds.get(k), blocks.get(k).byteSize()),

@@ -1965,6 +1965,7 @@ public final class HeapCore implements Allocator {
         try {
             sweepEndedThreads(true);
             spans.collectAbandoned(System.nanoTime(), 0);
+            IdleCurrentPages.take(registry);
         } finally {
             spans.lock.unlock();
         }
@@ -2032,13 +2033,19 @@ public final class HeapCore implements Allocator {
             abandonedWait = spans.collectAbandoned(now, purgeDelayNanos);
             // Every run, not only those that scan: an owner idle since long before other threads
             // freed into its pages is known idle at the first scan after the frees.
+            List<ThreadHeap> dueNow = new ArrayList<>();
             for (ThreadHeap heap : registry) {
                 heap.noteActivity(now);
                 long at = heap.freeLookDueAt(now, purgeDelayNanos);
                 if (at >= 0 && (ownFreeDue < 0 || at < ownFreeDue)) {
                     ownFreeDue = at;
                 }
+                if (at == now) {
+                    dueNow.add(heap);
+                }
             }
+            // Before the scan, which then returns their free memory as that of any page not current.
+            IdleCurrentPages.take(dueNow);
             stripesHoldFrees = scavengeIdleStripes(now);
             scan = remoteFreesWaiting || freeLookDue || ownFreeDue == now;
             if (scan) {

@@ -33,6 +33,12 @@ public final class Os {
     private static final MethodHandle SCHED_GETCPU;
     private static final MethodHandle MEMSET_CRITICAL;
     private static final MethodHandle MEMSET;
+    /** {@code syscall(SYS_membarrier, cmd, flags, cpu)}, or null where the C library has no {@code syscall}. */
+    private static final MethodHandle MEMBARRIER;
+    /** The system call's number: x86-64's 324, AArch64's 283 (Linux's {@code unistd} tables). */
+    private static final long SYS_MEMBARRIER = System.getProperty("os.arch", "").equals("aarch64") ? 283 : 324;
+    private static final int MEMBARRIER_CMD_PRIVATE_EXPEDITED = 1 << 3;
+    private static final int MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 1 << 4;
     /**
      * From this many bytes {@link #zero} calls the C library's {@code memset}, below it
      * {@link MemorySegment#fill}. The downcall costs about 10 ns more than the fill's own start, to
@@ -73,6 +79,11 @@ public final class Os {
         SCHED_GETCPU = linker.defaultLookup().find("sched_getcpu")
                 .map(symbol -> linker.downcallHandle(symbol, FunctionDescriptor.of(ValueLayout.JAVA_INT),
                         Linker.Option.critical(false)))
+                .orElse(null);
+        MEMBARRIER = linker.defaultLookup().find("syscall")
+                .map(symbol -> linker.downcallHandle(symbol, FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
+                        Linker.Option.firstVariadicArg(1)))
                 .orElse(null);
     }
 
@@ -157,6 +168,35 @@ public final class Os {
             return (int) SCHED_GETCPU.invokeExact();
         } catch (Throwable t) {
             throw new AssertionError("sched_getcpu downcall failed", t);
+        }
+    }
+
+    /**
+     * Makes every thread of this process that is running pass a full memory barrier before this
+     * returns ({@code membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)}, Linux 4.14 and later); a thread
+     * that is not running passes one when it is next scheduled. So every store another thread made
+     * before the call is visible to the caller after it, and every store the caller made before the
+     * call is visible to loads other threads make after it: the side of a handshake that runs
+     * rarely pays for both, and the other, a fast path, for none. Takes some microseconds.
+     *
+     * @return false if the OS does not offer it here (an older kernel, or a filter that forbids the
+     *     call): nothing was done then
+     */
+    public static boolean fenceAllThreads() {
+        return Membarrier.REGISTERED && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
+    }
+
+    /** Registers the process for expedited barriers once, on the first {@link #fenceAllThreads}. */
+    private static final class Membarrier {
+        static final boolean REGISTERED = MEMBARRIER != null
+                && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+    }
+
+    private static long membarrier(int command) {
+        try {
+            return (long) MEMBARRIER.invokeExact(SYS_MEMBARRIER, command, 0, 0);
+        } catch (Throwable t) {
+            throw new AssertionError("membarrier downcall failed", t);
         }
     }
 

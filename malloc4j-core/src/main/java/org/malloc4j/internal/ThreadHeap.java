@@ -50,6 +50,14 @@ final class ThreadHeap {
     private int classesUsed;
     /** The page each class allocates from: never null ({@link HeapCore#EMPTY_PAGE} at first). */
     final Page[] current = new Page[SizeClasses.COUNT];
+    /**
+     * Current pages the purger took from this heap while its owner was parked
+     * ({@link IdleCurrentPages}), by size class, or null: still marked {@link Page#current}, so that
+     * the owner's frees into them stay counted as on a current page, until the owner's next page
+     * work settles them ({@link #beginPageWork}). Written by the purger while it holds the heap,
+     * read by the owner after the handshake.
+     */
+    private Page[] taken;
     /** Full pages that another thread freed a block into. */
     final ConcurrentLinkedQueue<Page> pending = new ConcurrentLinkedQueue<>();
 
@@ -158,6 +166,9 @@ final class ThreadHeap {
                 Thread.yield();
             }
         }
+        if (taken != null) {
+            settleTaken();
+        }
     }
 
     void endPageWork() {
@@ -183,6 +194,62 @@ final class ThreadHeap {
 
     void releaseFromPurge() {
         PURGER_AT_WORK.setRelease(this, 0);
+    }
+
+    /**
+     * The purger's, while it {@linkplain #holdForPurge holds} the heap: makes each class's current
+     * page that holds at least an OS page of free blocks stop being current ({@link HeapCore#EMPTY_PAGE}
+     * in its place), so that the owner's next malloc of the class takes the slow path, and its
+     * handshake, before it allocates from the page again. The owner may be allocating from such a
+     * page right now: {@link IdleCurrentPages} finds out, and {@link #restoreCurrentPages} undoes this.
+     *
+     * @return the pages taken, by size class, or null if none was worth taking
+     */
+    Page[] takeCurrentPages() {
+        Page[] took = null;
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            Page page = current[c];
+            if (page != HeapCore.EMPTY_PAGE && (long) page.freeCount * page.blockSize >= Os.OS_PAGE_SIZE) {
+                if (took == null) {
+                    took = new Page[SizeClasses.COUNT];
+                }
+                took[c] = page;
+                PAGES.setVolatile(current, c, HeapCore.EMPTY_PAGE);
+            }
+        }
+        if (took != null) {
+            if (taken == null) {
+                taken = new Page[SizeClasses.COUNT];
+            }
+            for (int c = 0; c < SizeClasses.COUNT; c++) {
+                if (took[c] != null) {
+                    taken[c] = took[c];
+                }
+            }
+        }
+        return took;
+    }
+
+    /** The purger's, still holding the heap: makes the pages {@link #takeCurrentPages} took current again. */
+    void restoreCurrentPages(Page[] took) {
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            if (took[c] != null) {
+                taken[c] = null;
+                PAGES.setVolatile(current, c, took[c]);
+            }
+        }
+    }
+
+    /** The owner's: the pages the purger took stop being current, with what its mallocs and frees added on them. */
+    private void settleTaken() {
+        Page[] pages = taken;
+        taken = null;
+        for (Page page : pages) {
+            if (page != null) {
+                usableBytes += page.usableSinceCurrent();
+                page.current = false;
+            }
+        }
     }
 
     /**
@@ -242,6 +309,9 @@ final class ThreadHeap {
 
     /** Makes every class's current page none, counting what each added: the heap is abandoned. */
     void dropCurrentPages() {
+        if (taken != null) {
+            settleTaken();
+        }
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             setCurrent(c, HeapCore.EMPTY_PAGE);
         }
@@ -256,6 +326,14 @@ final class ThreadHeap {
         long live = usableBytes;
         for (Page page : current) {
             live += page.usableSinceCurrent();
+        }
+        Page[] pages = taken;
+        if (pages != null) {
+            for (Page page : pages) {
+                if (page != null) {
+                    live += page.usableSinceCurrent();
+                }
+            }
         }
         return live;
     }
@@ -471,6 +549,6 @@ final class ThreadHeap {
     long metadataBytes() {
         return SHALLOW_BYTES + (lock != null ? LOCK_BYTES : 0) + 3 * (16 + 4L * SizeClasses.COUNT)
                 + (classStates != null ? 16 + 4L * SizeClasses.COUNT + 16 + 8L * SizeClasses.COUNT : 0)
-                + classesUsed * 2L * 32;
+                + classesUsed * 2L * 32 + (taken != null ? 16 + 4L * SizeClasses.COUNT : 0);
     }
 }

@@ -1,0 +1,186 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The free memory in the current pages of a platform thread that waits (parked, between tasks of a
+ * pool) goes back after the purge delay too, not only that of its other pages; a thread that runs
+ * keeps them; and the owner that comes back to such pages finds its blocks as it left them.
+ */
+class IdleCurrentPagesTest {
+    private static final long KIB = 1024;
+    private static final long MIB = 1024 * KIB;
+
+    /**
+     * Four pooled threads each make blocks of 16 B to 64 KiB, of some 40 classes, and free them all,
+     * then wait. Their current pages kept 6.5 MB committed before, for nothing live; now what stays is
+     * each page's OS page that holds blocks not laid out yet, and memory an earlier layout of a
+     * page committed past its bump pointer (2.4-2.7 MB).
+     */
+    @Test
+    void waitingThreadsGiveBackTheFreeMemoryOfTheirCurrentPages() throws Exception {
+        List<IdleThread> owners = new ArrayList<>();
+        try (Heap heap = Heap.builder().name("idle-current").purgeDelay(Duration.ofMillis(50)).build()) {
+            try {
+                for (int t = 0; t < 4; t++) {
+                    IdleThread owner = new IdleThread();
+                    owners.add(owner);
+                    long seed = 40L * t;
+                    owner.run(() -> IdleThread.allocatePatterned(heap, 16 * MIB, seed).forEach(heap::free));
+                }
+                long peak = heap.stats().peakCommittedBytes();
+
+                long committed = PurgeTest.pollCommittedUntilAtMost(heap, 4 * MIB);
+
+                assertTrue(committed <= 4 * MIB, "waiting threads' current pages still commit " + committed
+                        + " B of a " + peak + " B peak, with nothing live\n" + heap.stats().toText());
+                heap.check();
+            } finally {
+                owners.forEach(IdleThread::close);
+            }
+        }
+    }
+
+    /**
+     * The owner keeps live blocks in its current pages beside the freed ones, waits while their free
+     * memory goes back, then comes back: its blocks keep their bytes, new ones are right (calloc's
+     * zeros too), and the heap's counts add up.
+     */
+    @Test
+    void anOwnerComingBackToItsTakenPagesFindsThemAsItLeftThem() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-current-back").purgeDelay(Duration.ofMillis(20)).build();
+                IdleThread owner = new IdleThread()) {
+            List<MemorySegment> blocks = owner.produce(heap, 8 * MIB, 21);
+            KeptBlocks[] kept = new KeptBlocks[1];
+            owner.run(() -> kept[0] = KeptBlocks.freeRunsBetween(heap, blocks, 21));
+            long before = heap.stats().committedBytes();
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, before / 4);
+
+            assertTrue(committed <= before / 4, "the waiting owner's free memory did not go back: " + before + " -> "
+                    + committed + "\n" + heap.stats().toText());
+            kept[0].assertIntact();
+            heap.check();
+
+            List<MemorySegment> again = KeptBlocks.allocateAgain(heap, owner, 8 * MIB, 22);
+            kept[0].assertIntact();
+            HeapStats stats = heap.stats();
+            assertEquals(kept[0].size() + again.size(), stats.liveBlocks());
+            assertEquals(usableSum(heap, kept[0].blocks()) + usableSum(heap, again), stats.usableBytes());
+            heap.check();
+            owner.run(() -> {
+                kept[0].freeAll(heap);
+                again.forEach(heap::free);
+                heap.trim();
+            });
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+            assertEquals(0, heap.stats().usableBytes(), heap.stats().toText());
+        }
+    }
+
+    /**
+     * A thread that runs without allocating may be in the middle of a malloc from its current page at
+     * any moment, as far as the purger can tell: it keeps those pages and their free memory, while
+     * a waiting thread's same page goes back (which shows the purger looked).
+     */
+    @Test
+    void aRunningThreadKeepsItsCurrentPagesWhileAWaitingOnesGoBack() throws Exception {
+        try (Heap heap = Heap.builder().name("running-current").purgeDelay(Duration.ofMillis(20)).build();
+                IdleThread waiting = new IdleThread()) {
+            CountDownLatch freed = new CountDownLatch(1);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread running = Thread.ofPlatform().start(() -> {
+                try {
+                    freeOnePageOfBlocks(heap);
+                    freed.countDown();
+                    while (!stop.get()) {
+                        Thread.onSpinWait();
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                    freed.countDown();
+                }
+            });
+            long committed;
+            try {
+                freed.await();
+                waiting.run(() -> freeOnePageOfBlocks(heap));
+                assertEquals(128 * KIB, heap.stats().committedBytes(), heap.stats().toText());
+
+                committed = PurgeTest.pollCommittedUntilAtMost(heap, 64 * KIB);
+                Thread.sleep(100);
+                committed = heap.stats().committedBytes();
+            } finally {
+                stop.set(true);
+                running.join();
+            }
+            assertNull(failure.get());
+            assertEquals(64 * KIB, committed, "the running thread's current page lost its free memory, or the "
+                    + "waiting one's kept it\n" + heap.stats().toText());
+        }
+    }
+
+    /** The same page, its thread waiting instead: it goes back. */
+    @Test
+    void aWaitingThreadGivesItsCurrentPageBack() throws Exception {
+        try (Heap heap = Heap.builder().name("waiting-current").purgeDelay(Duration.ofMillis(20)).build();
+                IdleThread owner = new IdleThread()) {
+            owner.run(() -> freeOnePageOfBlocks(heap));
+            assertEquals(64 * KIB, heap.stats().committedBytes(), heap.stats().toText());
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, 0);
+
+            assertEquals(0, committed, heap.stats().toText());
+            owner.run(() -> {
+                MemorySegment block = heap.malloc(64);
+                assertEquals(-1, Patterns.firstNonZero(block, 64), "a block of returned memory is not zeros");
+                heap.free(block);
+            });
+        }
+    }
+
+    /** trim() on another thread does at once what the purger does after the delay. */
+    @Test
+    void trimOnAnotherThreadTakesTheCurrentPagesOfAWaitingThread() throws Exception {
+        try (Heap heap = Heap.builder().name("trim-current").purgeDelay(Duration.ofHours(1)).build();
+                IdleThread owner = new IdleThread()) {
+            owner.run(() -> freeOnePageOfBlocks(heap));
+            assertEquals(64 * KIB, heap.stats().committedBytes(), heap.stats().toText());
+
+            heap.trim();
+
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    /** One 64 KiB page of 64-byte blocks, every block allocated, written and freed: the class's current page. */
+    private static void freeOnePageOfBlocks(Heap heap) {
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (int i = 0; i < 1024; i++) {
+            MemorySegment block = heap.malloc(64);
+            block.fill((byte) 7);
+            blocks.add(block);
+        }
+        blocks.forEach(heap::free);
+    }
+
+    private static long usableSum(Heap heap, List<MemorySegment> blocks) {
+        long sum = 0;
+        for (MemorySegment block : blocks) {
+            sum += heap.usableSize(block);
+        }
+        return sum;
+    }
+}
