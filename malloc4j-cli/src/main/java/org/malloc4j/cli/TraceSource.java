@@ -93,7 +93,7 @@ public record TraceSource(String name, String set, String display, String spec) 
             gzip = raw.read() == 0x1F && raw.read() == 0x8B;
             raw.reset();
             if (!gzip) {
-                return TraceParser.parse(raw, display, name, set);
+                return parseText(raw);
             }
             try (InputStream in = new WholeGzip(raw)) {
                 return TraceParser.parse(in, display, name, set);
@@ -103,6 +103,23 @@ public record TraceSource(String name, String set, String display, String spec) 
         } catch (IOException e) {
             throw new IOException(gzip ? "the gzip data is truncated or corrupt (" + Problems.reason(e) + ")"
                     : "cannot be read: " + Problems.reason(e), e);
+        }
+    }
+
+    /**
+     * Parses data that is not gzip; one named {@code .gz} is read as text all the same (the magic
+     * number decides), but a problem found in it says that it was not gzip data, which is the more
+     * likely mistake.
+     */
+    private Trace parseText(InputStream raw) throws TraceFormatException, IOException {
+        try {
+            return TraceParser.parse(raw, display, name, set);
+        } catch (TraceFormatException e) {
+            if (!fileName().endsWith(".gz")) {
+                throw e;
+            }
+            throw new TraceFormatException(e.file(), e.line(), e.problem()
+                    + " (the file is named .gz but holds no gzip data, so it was read as text)");
         }
     }
 

@@ -230,6 +230,18 @@ class TraceParserTest {
     }
 
     @Test
+    void aFileNamedGzThatHoldsNoGzipDataIsReadAsTextAndItsProblemSaysSo(@TempDir Path dir) throws Exception {
+        Path bad = Files.writeString(dir.resolve("fake.rep.gz"), "notgz\n");
+        TraceFormatException e = assertThrows(TraceFormatException.class, () -> TraceSource.file(bad).read());
+        assertTrue(e.getMessage().endsWith("(the file is named .gz but holds no gzip data, so it was read as text)"),
+                e.getMessage());
+        assertEquals(1, e.line());
+
+        Path good = Files.writeString(dir.resolve("plain.rep.gz"), GOOD);
+        assertArrayEquals(parse(GOOD).sizes(), TraceSource.file(good).read().sizes());
+    }
+
+    @Test
     void recognizesGzipByItsContentNotItsName(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("plain-looking.rep");
         try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
