@@ -921,9 +921,9 @@ public final class FixedSizePool implements AutoCloseable {
                 // A page is one block of the heap, aligned to its size rounded up to a power of
                 // two: larger, it could never be allocated, and the first allocate() would fail.
                 throw new IllegalArgumentException("a page of " + perPage + (perPage == 1 ? " block" : " blocks") + " of "
-                        + stride + " bytes ("
-                        + blockByteSize + (layout.redzones ? " with its redzones," : "")
-                        + " rounded up to the alignment) is " + pageBytes + " bytes, more than the "
+                        + stride + " bytes each (the block's " + blockByteSize + " bytes"
+                        + (layout.redzones ? " and the redzones the heap's FULL check mode puts around it" : "")
+                        + ", rounded up to the alignment) is " + pageBytes + " bytes, more than the "
                         + Heap.MAX_BLOCK_BYTE_SIZE + " bytes of the largest block a heap hands out"
                         + " (Heap.MAX_BLOCK_BYTE_SIZE): blockByteSize=" + blockByteSize + ", blockByteAlignment="
                         + blockByteAlignment + ", blocksPerPage=" + perPage);

@@ -479,7 +479,8 @@ class FixedSizePoolTest {
         // 4 blocks of 2^45 bytes: 2^47, which overflows nothing but no heap can hand out.
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> FixedSizePool.builder(HEAP, 1L << 45).blocksPerPage(4).build());
-        assertEquals("a page of 4 blocks of 35184372088832 bytes (35184372088832 rounded up to the alignment) is"
+        assertEquals("a page of 4 blocks of 35184372088832 bytes each (the block's 35184372088832 bytes, rounded up"
+                + " to the alignment) is"
                 + " 140737488355328 bytes, more than the 70368744177664 bytes of the largest block a heap hands out"
                 + " (Heap.MAX_BLOCK_BYTE_SIZE): blockByteSize=35184372088832, blockByteAlignment=16,"
                 + " blocksPerPage=4", e.getMessage());
@@ -489,6 +490,19 @@ class FixedSizePoolTest {
         assertEquals(live, HEAP.stats().liveBlocks());
         try (FixedSizePool pool = FixedSizePool.builder(HEAP, 64).build()) {
             pool.free(pool.allocate());
+        }
+    }
+
+    /** In FULL mode the redzones make the stride: the message says so, with the block's own size apart. */
+    @Test
+    void aPageTooLargeOnlyWithItsRedzonesSaysTheRedzonesMadeIt() {
+        try (Heap full = Heap.builder().name("full pool bound").checkMode(CheckMode.FULL).build()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> FixedSizePool.builder(full, 1L << 45).blockByteAlignment(1L << 45).blocksPerPage(2).build());
+            assertTrue(e.getMessage().startsWith("a page of 2 blocks of 70368744177664 bytes each (the block's"
+                    + " 35184372088832 bytes and the redzones the heap's FULL check mode puts around it, rounded up"
+                    + " to the alignment) is 140737488355328 bytes"), e.getMessage());
+            FixedSizePool.builder(HEAP, 1L << 45).blockByteAlignment(1L << 45).blocksPerPage(2).build().close();
         }
     }
 
