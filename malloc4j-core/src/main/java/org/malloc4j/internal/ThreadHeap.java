@@ -209,7 +209,7 @@ final class ThreadHeap {
         Page[] took = null;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             Page page = current[c];
-            if (page != HeapCore.EMPTY_PAGE && (long) page.freeCount * page.blockSize >= Os.OS_PAGE_SIZE) {
+            if (page != HeapCore.EMPTY_PAGE && holdsAnOsPageUnused(page)) {
                 if (took == null) {
                     took = new Page[SizeClasses.COUNT];
                 }
@@ -228,6 +228,15 @@ final class ThreadHeap {
             }
         }
         return took;
+    }
+
+    /**
+     * @return whether {@code page} has free blocks worth an OS page, or as much committed past its
+     *     bump pointer (what {@code SpanAllocator.decommitPastBump} returns)
+     */
+    private static boolean holdsAnOsPageUnused(Page page) {
+        return (long) page.freeCount * page.blockSize >= Os.OS_PAGE_SIZE
+                || page.commitEnd - (long) (page.bump + 1) * page.blockSize >= 2L * Os.OS_PAGE_SIZE;
     }
 
     /** The purger's, still holding the heap: makes the pages {@link #takeCurrentPages} took current again. */
