@@ -149,29 +149,51 @@ class IdleOwnerOwnFreeTest {
     void liveBlocksBesideReturnedMemoryKeepTheirBytesAndTheOwnerComesBack() throws Exception {
         try (Heap heap = Heap.builder().name("idle-own-back").purgeDelay(Duration.ofMillis(20)).build();
                 IdleThread owner = new IdleThread()) {
-            List<MemorySegment> blocks = owner.produce(heap, 32 * MIB, 12);
-            KeptBlocks[] kept = new KeptBlocks[1];
-            owner.run(() -> kept[0] = KeptBlocks.freeRunsBetween(heap, blocks, 12));
-            long before = heap.stats().committedBytes();
-
-            long committed = PurgeTest.pollCommittedUntilAtMost(heap, before / 2);
-
-            assertTrue(committed <= before / 2, "the idle thread's free memory did not go back: " + before + " -> "
-                    + committed + "\n" + heap.stats().toText());
-            kept[0].assertIntact();
-            heap.check();
-
-            List<MemorySegment> again = KeptBlocks.allocateAgain(heap, owner, 32 * MIB, 13);
-            kept[0].assertIntact();
-            assertEquals(kept[0].size() + again.size(), heap.stats().liveBlocks());
-            heap.check();
-            owner.run(() -> {
-                kept[0].freeAll(heap);
-                again.forEach(heap::free);
-                heap.trim();
-            });
-            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+            assertFreeGoesBackAndTheOwnerComesBack(heap, owner, 32 * MIB, 12, 2);
         }
+    }
+
+    /**
+     * {@code owner} makes {@code total} bytes of patterned blocks, keeps 5 in every 50 and frees the
+     * rest, then waits: its committed bytes must fall to {@code 1 / divisor} of what they were, the
+     * kept blocks keep their bytes, and when it comes back its new blocks are right (calloc's zeros
+     * too) and the heap's counts add up, to no committed byte once all is freed.
+     */
+    static void assertFreeGoesBackAndTheOwnerComesBack(Heap heap, IdleThread owner, long total, long seed,
+            long divisor) throws InterruptedException {
+        List<MemorySegment> blocks = owner.produce(heap, total, seed);
+        KeptBlocks[] kept = new KeptBlocks[1];
+        owner.run(() -> kept[0] = KeptBlocks.freeRunsBetween(heap, blocks, seed));
+        long before = heap.stats().committedBytes();
+
+        long committed = PurgeTest.pollCommittedUntilAtMost(heap, before / divisor);
+
+        assertTrue(committed <= before / divisor, "the idle thread's free memory did not go back: " + before + " -> "
+                + committed + "\n" + heap.stats().toText());
+        kept[0].assertIntact();
+        heap.check();
+
+        List<MemorySegment> again = KeptBlocks.allocateAgain(heap, owner, total, seed + 1);
+        kept[0].assertIntact();
+        HeapStats stats = heap.stats();
+        assertEquals(kept[0].size() + again.size(), stats.liveBlocks());
+        assertEquals(usableSum(heap, kept[0].blocks()) + usableSum(heap, again), stats.usableBytes());
+        heap.check();
+        owner.run(() -> {
+            kept[0].freeAll(heap);
+            again.forEach(heap::free);
+            heap.trim();
+        });
+        assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        assertEquals(0, heap.stats().usableBytes(), heap.stats().toText());
+    }
+
+    private static long usableSum(Heap heap, List<MemorySegment> blocks) {
+        long sum = 0;
+        for (MemorySegment block : blocks) {
+            sum += heap.usableSize(block);
+        }
+        return sum;
     }
 
     @Test

@@ -54,6 +54,16 @@ final class IdleThread implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the thread waits for its next task: {@link #run} returns once the task is done,
+     * while the thread may still be on its way back to the queue.
+     */
+    void awaitWaiting() throws InterruptedException {
+        while (thread.getState() != Thread.State.WAITING) {
+            Thread.sleep(1);
+        }
+    }
+
     /** {@link #allocatePatterned} on the thread. */
     List<MemorySegment> produce(Heap heap, long total, long seed) throws InterruptedException {
         List<List<MemorySegment>> made = new ArrayList<>();
