@@ -1765,12 +1765,17 @@ final class SpanAllocator {
      * present layout has used: an earlier layout's (a page laid out again for another class keeps
      * what it had committed), or the tail of a medium page's commit. Under the lock, for a page that
      * is not current while its owner is held off it: the owner hands out blocks past the bump
-     * pointer only from its current page. One block more is kept, for the malloc a taken page's
-     * owner may be finishing ({@link IdleCurrentPages}: it parks only there, before it moves the
-     * bump pointer on). The next commit at the bump pointer counts the memory again.
+     * pointer only from its current page. The next commit at the bump pointer counts the memory
+     * again.
      */
     private void decommitPastBump(Page page) {
-        long keep = Math.min(page.spanBytes, roundUp((long) (page.bump + 1) * page.blockSize, Os.OS_PAGE_SIZE));
+        if (page.commitEnd < (long) (page.bump + 1) * page.blockSize) {
+            // The owner of a page just taken may be finishing a malloc at the bump pointer
+            // (IdleCurrentPages: it parks only there, committing the block's memory before it moves
+            // the pointer on); and past the last block nothing is worth an OS page.
+            return;
+        }
+        long keep = roundUp((long) page.bump * page.blockSize, Os.OS_PAGE_SIZE);
         if (page.commitEnd - keep >= Os.OS_PAGE_SIZE) {
             // Holes are of free blocks, all below the bump pointer: none lies past keep.
             returnCommitted(page.start + keep, page.commitEnd - keep, page.commitEnd - keep);

@@ -236,7 +236,7 @@ final class ThreadHeap {
      */
     private static boolean holdsAnOsPageUnused(Page page) {
         return (long) page.freeCount * page.blockSize >= Os.OS_PAGE_SIZE
-                || page.commitEnd - (long) (page.bump + 1) * page.blockSize >= 2L * Os.OS_PAGE_SIZE;
+                || page.commitEnd - (long) page.bump * page.blockSize >= 2L * Os.OS_PAGE_SIZE;
     }
 
     /** The purger's, still holding the heap: makes the pages {@link #takeCurrentPages} took current again. */
