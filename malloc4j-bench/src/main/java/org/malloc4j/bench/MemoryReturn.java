@@ -1068,9 +1068,19 @@ public final class MemoryReturn {
             growthMs.put(String.valueOf(idleCounts[i]), round1(best[i]));
         }
         turnover.put("growthMsByIdleThreads", growthMs);
-        results.put("threadTurnover", turnover);
         verdicts.add(String.format("INFO growth to %s with %,d idle threads: %.1f x the time with 1",
                 mib(ThreadTurnover.GROWTH_BYTES), GROWTH_IDLE_THREADS, best[1] / best[0]));
+
+        long[] pool = ThreadTurnover.waitingPoolCommitted();
+        System.out.printf("   waiting pool: %d threads each made %,d blocks of 16 B-%s (log-uniform), freed them all and"
+                + " wait, alive;%n   committed %,d ms later: %s of a %s peak, nothing live%n",
+                ThreadTurnover.POOL_THREADS, ThreadTurnover.POOL_BLOCKS, size(ThreadTurnover.POOL_MAX_BLOCK),
+                ThreadTurnover.POOL_WAIT_MILLIS, mib(pool[1]), mib(pool[0]));
+        turnover.put("waitingPoolPeakCommittedBytes", pool[0]);
+        turnover.put("waitingPoolCommittedBytes", pool[1]);
+        results.put("threadTurnover", turnover);
+        verdicts.add(String.format("INFO %d threads waiting after freeing every block: %s committed (%.2f %% of the peak)",
+                ThreadTurnover.POOL_THREADS, mib(pool[1]), 100.0 * pool[1] / pool[0]));
     }
 
     // ---- helpers ----

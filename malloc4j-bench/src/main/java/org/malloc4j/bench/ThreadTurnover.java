@@ -18,6 +18,9 @@ import org.malloc4j.HeapStats;
  *   <li><b>growth</b>: one thread grows a fresh heap while thousands of other threads, idle, each
  *       hold a block of it; the time against the same growth with one idle thread. Work the heap
  *       does per thread on its way to a new peak shows as the ratio.
+ *   <li><b>waiting pool</b>: a pool of threads that each made blocks of many size classes and
+ *       freed them all, then wait for their next task (parked, alive): the committed bytes the
+ *       heap keeps for them once the purge delay has passed, with nothing live.
  * </ul>
  */
 final class ThreadTurnover {
@@ -27,6 +30,11 @@ final class ThreadTurnover {
     static final int CHURN_STEPS = 40_000;
     static final long GROWTH_BYTES = 512L << 20;
     static final int GROWTH_BLOCK = 1024;
+    static final int POOL_THREADS = 16;
+    static final int POOL_BLOCKS = 3_000;
+    static final long POOL_MAX_BLOCK = 100 * 1024;
+    /** How long the pool waits before its committed bytes are read: four default purge delays. */
+    static final long POOL_WAIT_MILLIS = 1_000;
 
     private ThreadTurnover() {
     }
@@ -72,6 +80,50 @@ final class ThreadTurnover {
         for (long address : live) {
             if (address != 0) {
                 heap.freeAddress(address);
+            }
+        }
+    }
+
+    /**
+     * @return the peak committed bytes, and the committed bytes {@link #POOL_WAIT_MILLIS} after
+     *     {@link #POOL_THREADS} threads each made {@link #POOL_BLOCKS} blocks of 16 B to
+     *     {@link #POOL_MAX_BLOCK} B (log-uniform: every size class of that range), freed them all
+     *     and went on waiting, alive
+     */
+    static long[] waitingPoolCommitted() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("waiting-pool").build()) {
+            CountDownLatch freed = new CountDownLatch(POOL_THREADS);
+            CountDownLatch done = new CountDownLatch(1);
+            List<Thread> pool = new ArrayList<>();
+            for (int t = 0; t < POOL_THREADS; t++) {
+                SplittableRandom random = new SplittableRandom(t);
+                pool.add(Thread.ofPlatform().start(() -> {
+                    long[] blocks = new long[POOL_BLOCKS];
+                    double range = Math.log(POOL_MAX_BLOCK / 16.0);
+                    for (int i = 0; i < blocks.length; i++) {
+                        blocks[i] = heap.mallocAddress((long) (16 * Math.exp(random.nextDouble() * range)));
+                    }
+                    for (long block : blocks) {
+                        heap.freeAddress(block);
+                    }
+                    freed.countDown();
+                    try {
+                        done.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }));
+            }
+            try {
+                freed.await();
+                Thread.sleep(POOL_WAIT_MILLIS);
+                HeapStats stats = heap.stats();
+                return new long[] {stats.peakCommittedBytes(), stats.committedBytes()};
+            } finally {
+                done.countDown();
+                for (Thread thread : pool) {
+                    thread.join();
+                }
             }
         }
     }
