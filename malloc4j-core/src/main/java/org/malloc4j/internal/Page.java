@@ -100,7 +100,11 @@ public final class Page extends PageColdFields {
     int usedAtCurrent;
     long[] freeBits;
     boolean inFullList;
-    /** Whether this is its owner's current page for its class: its owner's frees here go uncounted. */
+    /**
+     * Whether this is its owner's current page for its class, or was until the purger took it from
+     * a waiting owner that has not settled it yet ({@link ThreadHeap#takeCurrentPages}): its owner's
+     * frees here go uncounted.
+     */
     boolean current;
 
     Page(Region region, int firstSlice, int sliceCount, long start, long spanBytes) {
