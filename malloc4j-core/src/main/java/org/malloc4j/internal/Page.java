@@ -42,6 +42,7 @@ public final class Page extends PageColdFields {
     private static final VarHandle REMOTE_BITS;
     private static final VarHandle OWNED_BITS;
     private static final VarHandle PURGED_HOLES;
+    private static final VarHandle COMMITTING;
     /** A page object's own size with compressed references (16 B object header included). */
     private static final long SHALLOW_BYTES = 240;
     /**
@@ -81,6 +82,7 @@ public final class Page extends PageColdFields {
             OWNED_BITS = lookup.findVarHandle(PageSharedFields.class, "ownedBits", long[].class);
             FULL = lookup.findVarHandle(PageSharedFields.class, "full", int.class);
             PURGED_HOLES = lookup.findVarHandle(PageColdFields.class, "purgedHoles", PurgedHoles.class);
+            COMMITTING = lookup.findVarHandle(PageColdFields.class, "committing", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -276,8 +278,8 @@ public final class Page extends PageColdFields {
         } else if (bump < capacity) {
             index = bump;
             long end = (long) (index + 1) * blockSize;
-            if (end > commitEnd && !core.commitPage(this, end)) {
-                return 0;
+            if (end > commitEnd) {
+                return allocateCommitting(index, end, requested, core);
             }
             if ((long) index * blockSize >= cleanFrom) {
                 flags = CLEAN;
@@ -289,6 +291,33 @@ public final class Page extends PageColdFields {
         used++;
         setSlack(index, (int) (blockSize - requested));
         return (start + (long) index * blockSize) | flags;
+    }
+
+    /**
+     * {@link #allocate} at the bump pointer, where the block's memory is not committed yet: the
+     * commit may park on the span lock, and the purger, which may take this page from its parked
+     * owner meanwhile, must not return memory past the bump pointer until the pointer has moved
+     * past the block ({@link #committing}).
+     */
+    private long allocateCommitting(int index, long end, long requested, HeapCore core) {
+        // Volatile: seen by a purger that finds the owner parked in the commit (a park the JIT may
+        // not move a plain store past is a detail of the lock); once a commit, not once a malloc.
+        COMMITTING.setVolatile(this, true);
+        if (!core.commitPage(this, end)) {
+            COMMITTING.setRelease(this, false);
+            return 0;
+        }
+        long flags = (long) index * blockSize >= cleanFrom ? CLEAN : 0;
+        bump = index + 1;
+        COMMITTING.setRelease(this, false);
+        used++;
+        setSlack(index, (int) (blockSize - requested));
+        return (start + (long) index * blockSize) | flags;
+    }
+
+    /** @return whether the owner is committing the block at the bump pointer ({@link #allocateCommitting}) */
+    boolean isCommitting() {
+        return (boolean) COMMITTING.getAcquire(this);
     }
 
     private int takeFree() {

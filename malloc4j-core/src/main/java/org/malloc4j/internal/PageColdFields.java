@@ -50,6 +50,12 @@ abstract class PageColdFields extends PageSharedFields {
     long releasedAtNanos;
     /** Whether the page is in the span allocator's pool of retired pages; under the span lock. */
     boolean pooled;
+    /**
+     * Set by the owner while a malloc commits the memory of the block at the bump pointer, until it
+     * has moved the bump pointer past it (released then): the purger leaves the memory past the bump
+     * pointer alone meanwhile ({@code SpanAllocator.decommitPastBump}).
+     */
+    boolean committing;
     /** Its thread heap's malloc count when the page, a spare, was last laid out for another class; 0 if never. */
     long spareTakenAt;
     Page next;

@@ -1769,10 +1769,10 @@ final class SpanAllocator {
      * again.
      */
     private void decommitPastBump(Page page) {
-        if (page.commitEnd < (long) (page.bump + 1) * page.blockSize) {
-            // The owner of a page just taken may be finishing a malloc at the bump pointer
-            // (IdleCurrentPages: it parks only there, committing the block's memory before it moves
-            // the pointer on); and past the last block nothing is worth an OS page.
+        // The owner of a page just taken may be finishing a malloc at the bump pointer
+        // (IdleCurrentPages: it parks only there, committing the block's memory, and may go on
+        // between two pages of a scan); the acquire orders the bump pointer's read after its move.
+        if (page.isCommitting() || page.commitEnd < (long) (page.bump + 1) * page.blockSize) {
             return;
         }
         long keep = roundUp((long) page.bump * page.blockSize, Os.OS_PAGE_SIZE);

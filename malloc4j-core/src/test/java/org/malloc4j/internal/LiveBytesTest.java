@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.SynchronousQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.malloc4j.Heap;
@@ -166,21 +165,12 @@ class LiveBytesTest {
      */
     @Test
     void agreeWhileAWaitingOwnersCurrentPagesAreTakenAndAfterItComesBack() throws Exception {
-        try (Heap idle = Heap.builder().name("live bytes, taken").purgeDelay(java.time.Duration.ofMillis(20)).build()) {
+        try (Heap idle = Heap.builder().name("live bytes, taken").purgeDelay(java.time.Duration.ofMillis(20)).build();
+                WaitingOwner owner = new WaitingOwner()) {
             HeapCore idleCore = core(idle);
-            SynchronousQueue<Runnable> work = new SynchronousQueue<>();
-            Thread owner = Thread.ofPlatform().start(() -> {
-                try {
-                    for (Runnable task = work.take(); task != STOP; task = work.take()) {
-                        task.run();
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
             List<Long> blocks = new ArrayList<>();
             SplittableRandom random = new SplittableRandom(8);
-            run(work, () -> {
+            owner.run(() -> {
                 for (int i = 0; i < 20_000; i++) {
                     blocks.add(idle.mallocAddress(16 + random.nextInt(3_000)));
                 }
@@ -195,41 +185,25 @@ class LiveBytesTest {
                 Thread.sleep(20);
             }
             assertEquals(idleCore.stats().usableBytes(), idleCore.liveBytes(), "pages taken");
-            run(work, () -> {
+            owner.run(() -> {
                 for (int i = 0; i < blocks.size(); i += 8) {
                     idle.freeAddress(blocks.get(i));
                 }
             });
             assertEquals(idleCore.stats().usableBytes(), idleCore.liveBytes(), "freed into taken pages");
-            run(work, () -> {
+            owner.run(() -> {
                 for (int i = 0; i < 5_000; i++) {
                     idle.freeAddress(idle.mallocAddress(16 + random.nextInt(3_000)));
                 }
             });
             assertEquals(idleCore.stats().usableBytes(), idleCore.liveBytes(), "the owner came back");
-            run(work, () -> {
+            owner.run(() -> {
                 for (int i = 4; i < blocks.size(); i += 8) {
                     idle.freeAddress(blocks.get(i));
                 }
             });
             assertEquals(0, idleCore.liveBytes());
-            work.put(STOP);
-            owner.join();
         }
-    }
-
-    private static final Runnable STOP = () -> { };
-
-    private static void run(SynchronousQueue<Runnable> work, Runnable task) throws InterruptedException {
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        work.put(() -> {
-            try {
-                task.run();
-            } finally {
-                done.countDown();
-            }
-        });
-        done.await();
     }
 
     private void assertAgree(String when) {
