@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * A platform thread that runs work on request and then waits, alive, for the next: an owner of
  * pages that stops allocating without ending (a producer between batches, a pooled worker).
  */
-final class IdleThread implements AutoCloseable {
+public final class IdleThread implements AutoCloseable {
     private static final Runnable STOP = () -> { };
     private final SynchronousQueue<Runnable> work = new SynchronousQueue<>();
     private final Thread thread = Thread.ofPlatform().name("idle-owner").start(this::loop);
@@ -33,7 +33,7 @@ final class IdleThread implements AutoCloseable {
     }
 
     /** Runs {@code task} on the thread and waits for it; rethrows what it threw. */
-    void run(Runnable task) throws InterruptedException {
+    public void run(Runnable task) throws InterruptedException {
         CountDownLatch done = new CountDownLatch(1);
         work.put(() -> {
             try {
@@ -58,7 +58,7 @@ final class IdleThread implements AutoCloseable {
      * Waits until the thread waits for its next task: {@link #run} returns once the task is done,
      * while the thread may still be on its way back to the queue.
      */
-    void awaitWaiting() throws InterruptedException {
+    public void awaitWaiting() throws InterruptedException {
         while (thread.getState() != Thread.State.WAITING) {
             Thread.sleep(1);
         }

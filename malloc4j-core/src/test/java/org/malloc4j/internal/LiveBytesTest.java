@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.malloc4j.Heap;
+import org.malloc4j.IdleThread;
 
 /**
  * The live bytes the commit path's heuristics count ({@link HeapCore#liveBytes}: each thread heap's
@@ -166,7 +167,7 @@ class LiveBytesTest {
     @Test
     void agreeWhileAWaitingOwnersCurrentPagesAreTakenAndAfterItComesBack() throws Exception {
         try (Heap idle = Heap.builder().name("live bytes, taken").purgeDelay(java.time.Duration.ofMillis(20)).build();
-                WaitingOwner owner = new WaitingOwner()) {
+                IdleThread owner = new IdleThread()) {
             HeapCore idleCore = core(idle);
             List<Long> blocks = new ArrayList<>();
             SplittableRandom random = new SplittableRandom(8);

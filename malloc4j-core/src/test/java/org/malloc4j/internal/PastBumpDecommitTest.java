@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.malloc4j.Heap;
+import org.malloc4j.IdleThread;
 
 /**
  * The purger returns what a waiting owner's page holds committed past its bump pointer (here an
@@ -25,7 +26,7 @@ class PastBumpDecommitTest {
     @Test
     void memoryPastTheBumpPointerGoesBackButNotWhileTheOwnerCommitsThere() throws Exception {
         try (Heap heap = Heap.builder().name("past bump").purgeDelay(Duration.ofHours(1)).build();
-                WaitingOwner owner = new WaitingOwner()) {
+                IdleThread owner = new IdleThread()) {
             HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
             List<MemorySegment> kept = new ArrayList<>();
             owner.run(() -> {
@@ -41,6 +42,7 @@ class PastBumpDecommitTest {
                     kept.add(block);
                 }
             });
+            owner.awaitWaiting();
             Page page = RegionMap.slicePage(kept.get(0).address(), core);
             long bumpEnd = SpanAllocator.roundUp((long) page.bump * page.blockSize, Os.OS_PAGE_SIZE);
             long committedEnd = page.commitEnd;
@@ -55,6 +57,7 @@ class PastBumpDecommitTest {
             page.committing = false;
             // A free into the page, so that the purger looks at it again.
             owner.run(() -> heap.free(kept.remove(2)));
+            owner.awaitWaiting();
             long before = heap.stats().committedBytes();
             heap.trim();
             assertEquals(bumpEnd, page.commitEnd, "memory past the bump pointer did not go back");
