@@ -1772,6 +1772,7 @@ final class SpanAllocator {
         // The owner of a page just taken may be finishing a malloc at the bump pointer
         // (IdleCurrentPages: it parks only there, committing the block's memory, and may go on
         // between two pages of a scan); the acquire orders the bump pointer's read after its move.
+        // A commit that ends inside the block at the bump pointer is left to that block.
         if (page.isCommitting() || page.commitEnd < (long) (page.bump + 1) * page.blockSize) {
             return;
         }
