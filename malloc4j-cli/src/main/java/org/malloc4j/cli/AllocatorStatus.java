@@ -23,8 +23,8 @@ public record AllocatorStatus(String name, boolean available, String reason, Str
         return new AllocatorStatus(name, false, reason, null, false);
     }
 
-    /** @return the status of an allocator asked for in a run in which no trace could be read */
+    /** @return the status of an allocator asked for in a run in which no trace could be replayed */
     static AllocatorStatus notRun(String name) {
-        return skipped(name, "not run: no trace could be read");
+        return skipped(name, "not run: no trace could be replayed");
     }
 }

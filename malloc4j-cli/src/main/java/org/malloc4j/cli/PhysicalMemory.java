@@ -14,4 +14,21 @@ final class PhysicalMemory {
         }
         return 0;
     }
+
+    /**
+     * The checked pass writes a pattern into every byte of every block: a trace whose live blocks
+     * add up to more than the machine's memory would make an allocator that grants them (jemalloc
+     * hands out a 100 GB block on a 24 GiB machine) page for minutes and then meet the OOM killer.
+     *
+     * @param memoryBytes the machine's memory ({@link #totalBytes()}), 0 if unknown
+     * @return why {@code trace} is not replayed here, or null if it fits in {@code memoryBytes}
+     */
+    static String beyondMemory(Trace trace, long memoryBytes) {
+        if (memoryBytes <= 0 || trace.peakLiveBytes() <= memoryBytes) {
+            return null;
+        }
+        return "its live blocks add up to " + Units.bytes(trace.peakLiveBytes()) + " at their peak, more than this "
+                + "machine's " + Units.bytes(memoryBytes) + " of memory, which the checked pass would write in full: "
+                + "not replayed (a limit of the machine, not a fault of any allocator)";
+    }
 }

@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
             "Replays CS:APP malloc-lab traces (.rep, or gzipped .rep.gz) through each allocator, each in a child "
                     + "JVM of its own, one after the other. Per trace and allocator:",
             "  1. A checked pass (untimed) verifies every block as the CS:APP driver does: non-null (a realloc to "
-                    + "0 bytes may return NULL: it freed the block, as C allows), aligned to 16 bytes, "
+                    + "0 bytes may return NULL: it freed the block, as C allows), aligned to 16 bytes (a request under 16 "
+                    + "bytes: to the largest power of two not above its size), "
                     + "overlapping no live block, and holding its contents: a pattern of the block id and "
                     + "offset is written into the whole payload at malloc (and the new tail at realloc), checked "
                     + "in the kept part at every realloc and in the whole block at free. The first wrong block "
@@ -54,7 +55,8 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:every replay was correct",
-            "1:an allocator FAILED a trace, a trace could not be read, no allocator could run, the run "
+            "1:an allocator FAILED a trace, a trace could not be read (or needs more memory than the machine "
+                    + "has), no allocator could run, the run "
                     + "broke off, or writing the --json report failed (a full disk)",
             "2:usage error (unknown option or allocator, no allocator named, a missing file or one that is "
                     + "not a regular file or folder, a folder with no trace in it, a --json FILE "
@@ -172,13 +174,23 @@ final class ReplayCommand implements Callable<Integer> {
         }
     }
 
-    /** Parses every trace up front, so a bad one is reported once and no worker sees it. */
+    /**
+     * Parses every trace up front, so a bad one, or one too large for this machine, is reported once
+     * as a trace that is not replayed, and no worker sees it.
+     */
     private static List<TraceSource> parse(List<TraceSource> sources, List<TraceInfo> traces,
             List<TraceError> errors) {
+        long memoryBytes = PhysicalMemory.totalBytes();
         List<TraceSource> parsed = new ArrayList<>();
         for (TraceSource source : sources) {
             try {
-                traces.add(TraceInfo.of(source, source.read()));
+                Trace trace = source.read();
+                String beyond = PhysicalMemory.beyondMemory(trace, memoryBytes);
+                if (beyond != null) {
+                    errors.add(new TraceError(source.display(), 0, beyond));
+                    continue;
+                }
+                traces.add(TraceInfo.of(source, trace));
                 parsed.add(source);
             } catch (TraceFormatException e) {
                 errors.add(TraceError.of(e));

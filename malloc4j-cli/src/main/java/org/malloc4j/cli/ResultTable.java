@@ -11,7 +11,7 @@ import java.util.function.Function;
  * Writes a {@link ReplayReport} for the terminal, within 120 columns: four tables with a row per
  * trace (grouped by set) and a column per allocator — utilization, throughput, peak footprint,
  * performance index — then a summary per allocator, what each footprint figure measures, the
- * skipped allocators, the failures and the traces that could not be read. A utilization above
+ * skipped allocators, the failures and the traces not replayed. A utilization above
  * 100% (an RSS figure that grew by less than the live bytes, or not at all) shows as
  * {@value #OVER_FULL}, with a footnote.
  */
@@ -81,7 +81,7 @@ final class ResultTable {
     /** @return what ran: {@code 12 traces, 6 allocators, fastest of 3 timed passes per trace} */
     private String headline() {
         if (report.traces().isEmpty()) {
-            return "no trace could be read, so nothing was replayed";
+            return "no trace could be replayed";
         }
         String traces = Units.plural(report.traces().size(), "trace");
         if (allocators.isEmpty()) {
@@ -205,7 +205,7 @@ final class ResultTable {
     private void errors() {
         if (!report.errors().isEmpty()) {
             line("");
-            line("Traces that could not be read (not replayed):");
+            line("Traces not replayed:");
             report.errors().forEach(error -> line("  " + error.message()));
         }
     }

@@ -1,7 +1,8 @@
 package org.malloc4j.cli;
 
 /**
- * A trace that could not be read or parsed.
+ * A trace that is not replayed: it could not be read or parsed, or needs more memory than the
+ * machine has.
  *
  * @param file the trace file as given
  * @param line the line of the problem, from 1 (0 if the file could not be read at all)

@@ -142,13 +142,13 @@ public final class TraceParser {
                     + ", the file has " + op);
         }
         long line = tokens.tokenLine();
-        byte kind = readKind(line);
+        byte kind = readKind(op, line);
         int id = readId(kind, line);
         long size = kind == Trace.FREE ? 0 : readSize(kind, id, line);
         append(op, numOps, kind, id, size, line);
     }
 
-    private byte readKind(long line) throws TraceFormatException {
+    private byte readKind(int op, long line) throws TraceFormatException {
         if (tokens.is('a')) {
             return Trace.ALLOC;
         }
@@ -158,7 +158,19 @@ public final class TraceParser {
         if (tokens.is('f')) {
             return Trace.FREE;
         }
+        if (op > 0 && line == previousLine) {
+            // Requests are read token by token, as the CS:APP driver reads them: a token past the
+            // last request on its line is where the next request's op should be.
+            throw error(line, "extra token '" + tokens.text() + "' after the request '" + request(op - 1)
+                    + "' (a request is an op, an id and, for a and r, a size)");
+        }
         throw error(line, "unknown op '" + tokens.text() + "' (expected a, r or f)");
+    }
+
+    /** @return request {@code op} as the file gives it: {@code a 0 10}, {@code f 0} */
+    private String request(int op) {
+        String request = (char) kinds[op] + " " + ids[op];
+        return kinds[op] == Trace.FREE ? request : request + " " + sizes[op];
     }
 
     private int readId(byte kind, long line) throws TraceFormatException, IOException {

@@ -21,7 +21,6 @@ public final class TraceReplayer {
     private final int repeat;
     private final boolean sampleFootprint;
     private final FreshThreads threads;
-    private final long memoryBytes;
 
     /**
      * What a session found: a value (nanoseconds, bytes) or a failure.
@@ -51,15 +50,6 @@ public final class TraceReplayer {
      * @param threads where the sessions run
      */
     public TraceReplayer(ReplayAllocator allocator, int repeat, boolean sampleFootprint, FreshThreads threads) {
-        this(allocator, repeat, sampleFootprint, threads, PhysicalMemory.totalBytes());
-    }
-
-    /**
-     * @param memoryBytes the physical memory a replay may use: a trace whose live blocks add up to
-     *     more is not replayed ({@link #beyondMemory})
-     */
-    TraceReplayer(ReplayAllocator allocator, int repeat, boolean sampleFootprint, FreshThreads threads,
-            long memoryBytes) {
         if (repeat < 0) {
             throw new IllegalArgumentException("repeat must not be negative: " + repeat);
         }
@@ -67,7 +57,6 @@ public final class TraceReplayer {
         this.repeat = repeat;
         this.sampleFootprint = sampleFootprint;
         this.threads = threads;
-        this.memoryBytes = memoryBytes;
     }
 
     /**
@@ -75,10 +64,6 @@ public final class TraceReplayer {
      * @return what the replay measured, or where the allocator went wrong
      */
     public TraceResult replay(Trace trace) {
-        String beyond = beyondMemory(trace, memoryBytes);
-        if (beyond != null) {
-            return failed(trace, Outcome.failed(beyond));
-        }
         Outcome timed = threads.run(() -> session(trace, () -> verifyAndTime(trace)));
         if (timed.failure() != null) {
             return failed(trace, timed);
@@ -103,10 +88,6 @@ public final class TraceReplayer {
      * @return the peak footprint, with no timing, or where the allocator went wrong
      */
     public TraceResult measureFootprint(Trace trace) {
-        String beyond = beyondMemory(trace, memoryBytes);
-        if (beyond != null) {
-            return failed(trace, Outcome.failed(beyond));
-        }
         Outcome sampled = threads.run(() -> session(trace, () -> sampleFootprint(trace)));
         return sampled.failure() != null ? failed(trace, sampled)
                 : TraceResult.ok(allocator.name(), trace, 0, -1, sampled.value());
@@ -156,22 +137,6 @@ public final class TraceReplayer {
                     : Outcome.failed(allocator.name() + " failed at the end of the trace: " + e);
         }
         return outcome;
-    }
-
-    /**
-     * The checked pass writes a pattern into every byte of every block: a trace whose live blocks
-     * add up to more than the machine's memory would make an allocator that grants them (jemalloc
-     * hands out a 100 GB block on a 24 GiB machine) page for minutes and then meet the OOM killer.
-     *
-     * @return why {@code trace} is not replayed here, or null if it fits in {@code memoryBytes}
-     */
-    static String beyondMemory(Trace trace, long memoryBytes) {
-        if (memoryBytes <= 0 || trace.peakLiveBytes() <= memoryBytes) {
-            return null;
-        }
-        return "the trace's live blocks add up to " + Units.bytes(trace.peakLiveBytes()) + " at their peak, more than "
-                + "this machine's " + Units.bytes(memoryBytes) + " of memory, and the checked pass writes every byte of "
-                + "them: not replayed (a limit of the machine, not a fault of the allocator)";
     }
 
     /** @return the reason of a trace whose own data did not fit this JVM's heap */

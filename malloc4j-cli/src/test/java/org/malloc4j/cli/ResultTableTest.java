@@ -104,9 +104,9 @@ class ResultTableTest {
                 new TraceError("y.rep", 4, "unknown op 'q'"));
         String text = ResultTable.render(ReplayReport.of(3, List.of(), List.of(), errors, List.of()));
         assertEquals("""
-                malloc4j replay: no trace could be read, so nothing was replayed
+                malloc4j replay: no trace could be replayed
 
-                Traces that could not be read (not replayed):
+                Traces not replayed:
                   x.rep.gz: the gzip data is truncated or corrupt (x)
                   y.rep:4: unknown op 'q'
                 """, text);

@@ -130,6 +130,9 @@ class TraceParserTest {
     static Stream<Arguments> badTraces() {
         return Stream.of(
                 Arguments.of("0 2 2 1\na 0 8\nx 0\n", 3, "unknown op 'x'"),
+                Arguments.of("0 2 3 1\na 0 10 99\nf 0\n", 2,
+                        "extra token '99' after the request 'a 0 10' (a request is an op, an id and, for a and r, a size)"),
+                Arguments.of("0 2 3 1\na 0 10\nf 0 x\n", 3, "extra token 'x' after the request 'f 0'"),
                 Arguments.of("0 2 2 1\na 0 8\na 1\n", 3, "missing size: 'a 1' needs a size, found the end"),
                 Arguments.of("0 2 3 1\na 0\nf 0\na 1 8\n", 2, "missing size: 'a 0' needs a size, found 'f'"),
                 Arguments.of("0 2 2 1\na 0 8\nr 0 -5\n", 3, "negative size in 'r 0 -5'"),
