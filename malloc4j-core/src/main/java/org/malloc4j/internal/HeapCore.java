@@ -589,6 +589,11 @@ public final class HeapCore implements Allocator {
     }
 
     private Page acquirePage(ThreadHeap heap, int sizeClass) {
+        Page kept = takeKept(heap, sizeClass);
+        if (kept != null) {
+            heap.addAvailable(kept);
+            return kept;
+        }
         if (spans.poolIsClean() && spans.passesGuardedPeak(Os.OS_PAGE_SIZE)) {
             Page spare = takeSpare(heap, sizeClass);
             if (spare != null) {
@@ -599,6 +604,10 @@ public final class HeapCore implements Allocator {
         spans.lock.lock();
         try {
             sweepEndedThreads(false);
+            if (SizeClasses.isMedium(sizeClass)) {
+                // Slices in use by small pages kept empty cannot make room for a medium page.
+                giveBackKept(heap, ALL_KEPT);
+            }
             Page page;
             while ((page = spans.takeAbandoned(sizeClass)) != null) {
                 page.collectRemote();
@@ -616,6 +625,32 @@ public final class HeapCore implements Allocator {
         } finally {
             spans.lock.unlock();
         }
+    }
+
+    /**
+     * A page {@code heap} keeps ({@link #keep}) for a page of {@code sizeClass}: one of the class,
+     * in use again; else, when the pool has no small page to give, one of another small class, laid
+     * out again, as a pool's page would be: a new page would commit fresh memory while the kept
+     * pages' sat idle (gcc's cc1, replayed: 86.5 % utilization instead of 90.5 %).
+     *
+     * @return the page, in use, not yet in the heap's lists; or null
+     */
+    private Page takeKept(ThreadHeap heap, int sizeClass) {
+        if (!heap.keepsPages() || SizeClasses.isMedium(sizeClass)) {
+            return null;
+        }
+        Page page = heap.kept().take(sizeClass);
+        if (page != null) {
+            spans.kept(-page.commitEnd);
+            page.reviveLayout();
+            return page;
+        }
+        if (spans.poolHasSmallPage() || (page = heap.kept().takeAny()) == null) {
+            return null;
+        }
+        spans.kept(-page.commitEnd);
+        spans.relayout(page, sizeClass);
+        return page;
     }
 
     /**
@@ -855,7 +890,7 @@ public final class HeapCore implements Allocator {
      * blocks count as free here, so with several threads it errs towards scavenging.
      */
     private long freeInPages(ThreadHeap heap) {
-        return spans.committed.get() - spans.idleCommitted() - heap.liveUsable() - largeUsable;
+        return spans.committed.get() - spans.idleCommitted() - spans.keptCommitted() - heap.liveUsable() - largeUsable;
     }
 
     /**
@@ -995,7 +1030,11 @@ public final class HeapCore implements Allocator {
         }
         if (page.used == 0) {
             if (moved || heap.shouldRelease(page)) {
-                release(heap, page);
+                if (!moved && heap.thread != null && !SizeClasses.isMedium(page.sizeClass)) {
+                    keep(heap, page);
+                } else {
+                    release(heap, page);
+                }
             } else if (heap.thread == null) {
                 keptByStripe();
             } else if (SizeClasses.isMedium(page.sizeClass)) {
@@ -1003,6 +1042,95 @@ public final class HeapCore implements Allocator {
             }
         } else if (page.inFullList) {
             heap.onLocalFreeInFull(page);
+        }
+    }
+
+    /**
+     * A free by its owner emptied {@code page}, a small page not its class's only one with room:
+     * the heap keeps it, out of its lists and of the pool, laid out still, for its class's next page
+     * ({@link KeptPages}). A thread that allocates 1,000 blocks of 16-4,096 B and frees them all
+     * empties 28 pages a batch, and retiring them to the pool and laying them out again took about
+     * 15 % of the batch's time, under the span lock twice a page. Its memory counts as idle, as the
+     * pool's does, and goes to the pool when a commit would set a new peak
+     * ({@link #giveBackKeptForPeak}), when a medium page is needed (its slices may make room for
+     * one), when the purger finds it kept for the purge delay, when the thread ends and at a trim.
+     * A page with holes goes to the pool at once, which restores or returns them.
+     */
+    private void keep(ThreadHeap heap, Page page) {
+        heap.beginPageWork();
+        try {
+            page.collectRemote();
+            if (page.holeCount != 0) {
+                release(heap, page);
+                return;
+            }
+            heap.detach(page);
+            page.retire();
+            page.releasedAtNanos = System.nanoTime();
+            spans.kept(page.commitEnd);
+            Page replaced = heap.kept().keep(page);
+            if (replaced != null) {
+                spans.lock.lock();
+                try {
+                    spans.retireKept(replaced);
+                } finally {
+                    spans.lock.unlock();
+                }
+            }
+        } finally {
+            heap.endPageWork();
+        }
+        released(page.spanBytes);
+        if (!purgeScheduled.get()) {
+            Purger.schedule(this, purgeDelayNanos);
+        }
+    }
+
+    /**
+     * A commit for {@code page} (null: a large or huge block) would set a new peak of the
+     * footprint: the pages the committing thread keeps ({@link #keep}) go to the pool first, where
+     * they serve every class and the peak guard returns them as it would any retired page.
+     */
+    void giveBackKeptForPeak(Page page) {
+        // Without making a heap for a thread that has none: it keeps no pages.
+        ThreadHeap heap = page != null && page.owner != null ? page.owner : cachedHeap(Thread.currentThread());
+        if (heap != null && heap.thread == Thread.currentThread() && heap.keepsPages()) {
+            spans.lock.lock();
+            try {
+                giveBackKept(heap, ALL_KEPT);
+            } finally {
+                spans.lock.unlock();
+            }
+        }
+    }
+
+    /** {@link #giveBackKept}'s {@code before} for every kept page, however recent. */
+    private static final long ALL_KEPT = Long.MIN_VALUE;
+
+    /**
+     * Puts the pages {@code heap} keeps, those kept since before {@code before} (in
+     * {@link System#nanoTime()}; {@link #ALL_KEPT} for all), into the pool; under the span lock, by
+     * the owner or while it is held off.
+     */
+    private void giveBackKept(ThreadHeap heap, long before) {
+        if (!heap.keepsPages()) {
+            return;
+        }
+        KeptPages kept = heap.kept();
+        Page page;
+        while ((page = before == ALL_KEPT ? kept.takeAny() : kept.takeKeptBefore(before)) != null) {
+            spans.retireKept(page);
+        }
+    }
+
+    /** {@link #giveBackKept} for another thread's heap, if it can be held off its pages now; under the span lock. */
+    private void giveBackKeptIfHeld(ThreadHeap heap, long before) {
+        if (heap.keepsPages() && heap.holdForPurge()) {
+            try {
+                giveBackKept(heap, before);
+            } finally {
+                heap.releaseFromPurge();
+            }
         }
     }
 
@@ -1911,6 +2039,7 @@ public final class HeapCore implements Allocator {
     }
 
     private void abandon(ThreadHeap heap) {
+        giveBackKept(heap, ALL_KEPT);
         heap.pending.clear();
         heap.dropCurrentPages();
         for (int c = 0; c < SizeClasses.COUNT; c++) {
@@ -1946,6 +2075,14 @@ public final class HeapCore implements Allocator {
             ThreadHeap own = ownHeap();
             own.beginPageWork();
             try {
+                if (own.keepsPages()) {
+                    spans.lock.lock();
+                    try {
+                        giveBackKept(own, ALL_KEPT);
+                    } finally {
+                        spans.lock.unlock();
+                    }
+                }
                 releaseEmptyPages(own);
                 scavenge(own, null, Long.MAX_VALUE);
             } finally {
@@ -1965,6 +2102,9 @@ public final class HeapCore implements Allocator {
         try {
             sweepEndedThreads(true);
             spans.collectAbandoned(System.nanoTime(), 0);
+            for (ThreadHeap heap : registry) {
+                giveBackKeptIfHeld(heap, ALL_KEPT);
+            }
             IdleCurrentPages.take(registry);
         } finally {
             spans.lock.unlock();
@@ -2036,6 +2176,7 @@ public final class HeapCore implements Allocator {
             List<ThreadHeap> dueNow = new ArrayList<>();
             for (ThreadHeap heap : registry) {
                 heap.noteActivity(now);
+                giveBackKeptIfHeld(heap, now - purgeDelayNanos);
                 long at = heap.freeLookDueAt(now, purgeDelayNanos);
                 if (at >= 0 && (ownFreeDue < 0 || at < ownFreeDue)) {
                     ownFreeDue = at;

@@ -175,6 +175,27 @@ public final class Page extends PageColdFields {
         publishLayout();
     }
 
+    /**
+     * Takes a page its thread heap kept empty ({@link KeptPages}) back into use for the same class:
+     * what {@link #format} does, but for the slack entries, which are all free already (no block
+     * was live when it emptied), and the slack arrays, which keep their width. Its memory is as
+     * committed as when it emptied, and it has no holes.
+     */
+    void reviveLayout() {
+        java.util.Arrays.fill(freeBits, 0, Math.min((bump + 63) >>> 6, freeBits.length), 0L);
+        this.bump = 0;
+        this.freeCount = 0;
+        this.searchWord = 0;
+        this.remoteBits = null;
+        this.ownedBits = null;
+        this.purgerSeenFree = -1;
+        this.full = 0;
+        this.inFullList = false;
+        this.active = true;
+        this.laidOut = true;
+        publishLayout();
+    }
+
     /** Marks free the entries of the present layout's first {@code count} blocks, if it has entries. */
     private void clearEntries(int count) {
         if (slack8 != null) {

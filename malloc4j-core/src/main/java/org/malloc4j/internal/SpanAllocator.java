@@ -191,6 +191,11 @@ final class SpanAllocator {
      * {@link HeapCore#released} has nothing to sum until it fell again.
      */
     private volatile boolean low;
+    /**
+     * The committed bytes of the empty small pages thread heaps keep out of the pool
+     * ({@link KeptPages}): idle, as the pool's are, to the peak guard and the scavenger.
+     */
+    private final AtomicLong keptCommitted = new AtomicLong();
     /** Bytes scavenged at the peak since the live bytes last fell low ({@link #EMPTIED_SHIFT}). */
     private final AtomicLong scavengedSinceEmptied = new AtomicLong();
     /** Slice count to how many pages of that many slices are in {@link #pool}. */
@@ -319,6 +324,11 @@ final class SpanAllocator {
         // Closed meanwhile (a misuse): the page's memory is gone, and the closed heap commits nothing.
         if (!core.mayCommit() || core.isClosed()) {
             return false;
+        }
+        if (wouldRaisePeak(bytes)) {
+            // Idle memory first, wherever it waits: the committing thread's kept pages join the
+            // pool, as they would have had it not kept them.
+            core.giveBackKeptForPeak(page);
         }
         // The exchange first: what it purges makes the room the peak guard would purge for.
         exchangeForCommit(bytes);
@@ -459,9 +469,28 @@ final class SpanAllocator {
         low = true;
     }
 
-    /** @return the committed bytes not waiting in the pool or in kept mappings: at least the live bytes */
+    /**
+     * @return the committed bytes not waiting in the pool, in kept mappings or in the thread heaps'
+     *     kept pages: at least the live bytes
+     */
     long committedInUse() {
-        return committed.get() - idleCommitted();
+        return committed.get() - idleCommitted() - keptCommitted.get();
+    }
+
+    /** Counts {@code bytes}, a page's committed memory, as kept by its thread heap (negative: no longer). */
+    void kept(long bytes) {
+        keptCommitted.addAndGet(bytes);
+    }
+
+    /** @return the committed bytes of the pages thread heaps keep empty out of the pool */
+    long keptCommitted() {
+        return keptCommitted.get();
+    }
+
+    /** Puts a page its thread heap kept empty into the pool; under the lock. */
+    void retireKept(Page page) {
+        kept(-page.commitEnd);
+        retire(page);
     }
 
     /** Counts {@code bytes} returned to the OS to keep a commit under the footprint's peak. */
@@ -606,6 +635,11 @@ final class SpanAllocator {
             }
         }
         return commitTo(page, newBlockSize);
+    }
+
+    /** @return whether the pool holds a small page, which a new small page would take (read without the lock) */
+    boolean poolHasSmallPage() {
+        return pooledBySlices[SMALL_PAGE_SLICES] > 0;
     }
 
     /** @return whether retired pages and freed huge blocks' mappings hold no committed memory (read without the lock) */

@@ -67,6 +67,8 @@ final class ThreadHeap {
      */
     final Page[] mediumSpares = new Page[MEDIUM_SPARES];
     int nextMediumSpare;
+    /** The empty small pages this heap keeps out of the pool ({@link HeapCore}'s kept pages); null until the first. */
+    private KeptPages kept;
     /** What {@link HeapCore}'s estimate of free memory inside pages was after the last scavenge. */
     long scavengeResidual;
     /**
@@ -464,6 +466,19 @@ final class ThreadHeap {
         return !page.current || page.next != null || page.prev != null;
     }
 
+    /** @return the empty small pages this heap keeps, made at the first */
+    KeptPages kept() {
+        if (kept == null) {
+            kept = new KeptPages();
+        }
+        return kept;
+    }
+
+    /** @return whether this heap keeps an empty small page out of the pool */
+    boolean keepsPages() {
+        return kept != null && !kept.isEmpty();
+    }
+
     /** Unlinks {@code page} from this heap, before it goes back to the heap's pool. */
     void detach(Page page) {
         if (page.inFullList) {
@@ -557,6 +572,7 @@ final class ThreadHeap {
 
     long metadataBytes() {
         return SHALLOW_BYTES + (lock != null ? LOCK_BYTES : 0) + 3 * (16 + 4L * SizeClasses.COUNT)
+                + (kept != null ? KeptPages.metadataBytes() : 0)
                 + (classStates != null ? 16 + 4L * SizeClasses.COUNT + 16 + 8L * SizeClasses.COUNT : 0)
                 + classesUsed * 2L * 32 + (taken != null ? 16 + 4L * SizeClasses.COUNT : 0);
     }
