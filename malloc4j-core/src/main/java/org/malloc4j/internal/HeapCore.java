@@ -56,6 +56,10 @@ public final class HeapCore implements Allocator {
      * size classes do (up to 20 %).
      */
     private static final long GROWS_AS_LARGE = 32 * 1024;
+    /** Not a large block's number ({@link Page#largeBlocks}): frees whatever large block the page holds. */
+    private static final long ANY_LARGE_BLOCK = -1;
+    /** What {@link #resizeLargeInPlace} returns for a block it resized. */
+    private static final long RESIZED_IN_PLACE = -2;
     /**
      * A spare page laid out for another class is not taken again within this many of its thread's
      * mallocs: two classes that take turns at the peak would otherwise pass one page back and
@@ -977,7 +981,7 @@ public final class HeapCore implements Allocator {
         if (page.ownerThread == Thread.currentThread()) {
             freeReleased(page, index, address, moved, page.release(index));
         } else if (page.isSingle()) {
-            freeLarge(page, address);
+            freeLarge(page, address, ANY_LARGE_BLOCK);
         } else {
             freeForeign(page, index, address, moved);
         }
@@ -1234,13 +1238,19 @@ public final class HeapCore implements Allocator {
         }
     }
 
-    private void freeLarge(Page page, long address) {
+    /**
+     * @param largeBlock the block's number on its page ({@link Page#largeBlocks}) when the caller
+     *     found it live, or {@link #ANY_LARGE_BLOCK}
+     */
+    private void freeLarge(Page page, long address, long largeBlock) {
         spans.lock.lock();
         try {
             // A racing free of the same block may have won while this one waited for the lock,
             // and the span gone to a page of blocks since (the same page object): not a live large
-            // block any more, so this is the double free.
-            if (!page.isSingle() || page.blockState(0) != BlockState.LIVE) {
+            // block any more, so this is the double free. Or to another large block, live: not the
+            // one the caller found, so that too.
+            if (!page.isSingle() || page.blockState(0) != BlockState.LIVE
+                    || largeBlock != ANY_LARGE_BLOCK && page.largeBlocks != largeBlock) {
                 throw misuse("free", Page.RELEASE_FREED, address, page);
             }
             long usable = page.largeUsable;
@@ -1282,13 +1292,18 @@ public final class HeapCore implements Allocator {
         // realloc) may leave its page to a layout of smaller blocks, the same page object.
         boolean single = page.isSingle();
         // A large block resized in place has its state checked under the lock the resize takes:
-        // one lock a call, where the state's own check below takes it once more.
+        // one lock a call. A block it leaves as it was is known by its number on the page from
+        // then on: the free that ends a move (or the keep of a block with no room to move) acts on
+        // that block only, not on one that a free and a malloc racing this realloc (a misuse) put
+        // at the same address meanwhile, on the same page object.
         boolean triedInPlace = single && newByteSize > GROWS_AS_LARGE
                 && newByteSize <= SpanAllocator.MAX_REQUEST && !page.isOwned(0);
-        if (triedInPlace && resizeLargeInPlace(page, newByteSize)) {
+        long largeBlock = triedInPlace ? resizeLargeInPlace(page, newByteSize, ANY_LARGE_BLOCK)
+                : single ? liveLargeBlock(page) : ANY_LARGE_BLOCK;
+        if (largeBlock == RESIZED_IN_PLACE) {
             return address;
         }
-        int state = single ? largeState(page) : page.blockState(index);
+        int state = single ? (largeBlock >= 0 ? BlockState.LIVE : BlockState.FREED) : page.blockState(index);
         if (state != BlockState.LIVE) {
             throw misuse("realloc", releaseCode(state), address, page);
         }
@@ -1303,7 +1318,7 @@ public final class HeapCore implements Allocator {
             return 0;
         }
         if (newByteSize > 0 && (single
-                ? !triedInPlace && resizeLargeInPlace(page, newByteSize)
+                ? !triedInPlace && resizeLargeInPlace(page, newByteSize, largeBlock) == RESIZED_IN_PLACE
                 : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
             return address;
         }
@@ -1320,7 +1335,7 @@ public final class HeapCore implements Allocator {
         long fresh = room == 0 ? malloc(newByteSize, throwing && !fits)
                 : mallocSlow(newByteSize, MIN_ALIGNMENT, room, throwing && !fits) & Page.ADDRESS_MASK;
         if (fresh == 0) {
-            return fits ? keepInPlace(page, index, address, oldRequested, newByteSize) : 0;
+            return fits ? keepInPlace(page, index, address, oldRequested, newByteSize, largeBlock) : 0;
         }
         if (fresh == address) {
             // Only a free block is handed out: another thread freed this one since realloc looked
@@ -1338,7 +1353,13 @@ public final class HeapCore implements Allocator {
             throw MisuseReports.doubleFreeUnmapped("realloc", address, this);
         }
         try {
-            free(address, true);
+            if (single) {
+                // The block this call found live, not whatever the address holds by now.
+                checkOpen();
+                freeLarge(page, address, largeBlock);
+            } else {
+                free(address, true);
+            }
         } catch (MemoryMisuseException e) {
             free(fresh);
             if (e.kind() == MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH) {
@@ -1367,11 +1388,12 @@ public final class HeapCore implements Allocator {
      *
      * @return {@code address}
      */
-    private long keepInPlace(Page page, int index, long address, long oldRequested, long newByteSize) {
+    private long keepInPlace(Page page, int index, long address, long oldRequested, long newByteSize,
+                             long largeBlock) {
         if (page.isSingle()) {
             spans.lock.lock();
             try {
-                if (!page.isSingle() || page.blockState(0) != BlockState.LIVE) {
+                if (!page.isSingle() || page.blockState(0) != BlockState.LIVE || page.largeBlocks != largeBlock) {
                     throw misuse("realloc", Page.RELEASE_FREED, address, page);
                 }
                 // Read under the lock: another realloc of the block (a misuse racing this one) may
@@ -1396,6 +1418,19 @@ public final class HeapCore implements Allocator {
         spans.lock.lock();
         try {
             return page.isSingle() ? page.blockState(0) : BlockState.FREED;
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
+    /**
+     * @return the number on {@code page} ({@link Page#largeBlocks}) of its large block if live, or
+     *     -1 as {@link #largeState} would say freed
+     */
+    private long liveLargeBlock(Page page) {
+        spans.lock.lock();
+        try {
+            return page.isSingle() && page.blockState(0) == BlockState.LIVE ? page.largeBlocks : -1;
         } finally {
             spans.lock.unlock();
         }
@@ -1537,14 +1572,21 @@ public final class HeapCore implements Allocator {
         return true;
     }
 
-    private boolean resizeLargeInPlace(Page page, long newByteSize) {
+    /**
+     * @param largeBlock the block's number on its page if realloc found it live already, or
+     *     {@link #ANY_LARGE_BLOCK}
+     * @return {@link #RESIZED_IN_PLACE}, or the number on its page ({@link Page#largeBlocks}) of the
+     *     live block, left as it was ({@code largeBlock} if this took no lock)
+     */
+    private long resizeLargeInPlace(Page page, long newByteSize, long largeBlock) {
         if (newByteSize <= GROWS_AS_LARGE) {
-            return false;
+            return largeBlock;
         }
         long usable = largeUsableSize(newByteSize);
         spans.lock.lock();
         try {
-            if (!page.isSingle() || page.blockState(0) != BlockState.LIVE) {
+            if (!page.isSingle() || page.blockState(0) != BlockState.LIVE
+                    || largeBlock != ANY_LARGE_BLOCK && page.largeBlocks != largeBlock) {
                 // Freed by another thread since realloc looked: a double free racing this realloc.
                 throw misuse("realloc", Page.RELEASE_FREED, page.start, page);
             }
@@ -1552,16 +1594,16 @@ public final class HeapCore implements Allocator {
             // its memory) goes back to the pool: a shrunk block never holds more than twice its
             // size. A growing one stays, and grows into memory its span has committed already.
             if (newByteSize < page.largeRequested && usable * 2 < page.commitEnd) {
-                return false;
+                return page.largeBlocks;
             }
             long oldUsable = page.largeUsable;
             long oldRequested = page.largeRequested;
             if (!spans.resizeInPlace(page, newByteSize)) {
-                return false;
+                return page.largeBlocks;
             }
             largeUsable += page.largeUsable - oldUsable;
             largeRequested += newByteSize - oldRequested;
-            return true;
+            return RESIZED_IN_PLACE;
         } finally {
             spans.lock.unlock();
         }

@@ -245,6 +245,7 @@ public final class Page extends PageColdFields {
         this.slack32 = null;
         this.largeRequested = requested;
         this.largeUsable = usable;
+        this.largeBlocks++;
         this.ownedBits = null;
         this.active = true;
         this.laidOut = true;

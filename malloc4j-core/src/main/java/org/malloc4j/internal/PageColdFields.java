@@ -13,6 +13,14 @@ abstract class PageColdFields extends PageSharedFields {
     /** For a large or huge page: the single block's requested and usable bytes. */
     long largeRequested;
     long largeUsable;
+    /**
+     * How many large or huge blocks the page has held; under the span lock. A freed large block's
+     * page object holds the next large block at its address, so a realloc that found the block
+     * live tells by this number that what it frees (or keeps) is still that block, not one a free
+     * and a malloc racing it (a misuse) put there since, another caller's or another realloc's new
+     * block, which it would free behind its owner's back.
+     */
+    long largeBlocks;
     long commitEnd;
     long cleanFrom;
     /**
