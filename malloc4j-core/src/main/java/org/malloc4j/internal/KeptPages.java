@@ -1,5 +1,7 @@
 package org.malloc4j.internal;
 
+import java.util.function.Predicate;
+
 /**
  * The empty small pages a thread heap keeps out of its core's pool, out of its page lists and laid
  * out still, for its own classes to take back without the span lock, the pool or a new layout
@@ -43,40 +45,29 @@ final class KeptPages {
 
     /** @return a kept page of {@code sizeClass}, no longer kept, or null if there is none */
     Page take(int sizeClass) {
-        if (count == 0) {
-            return null;
-        }
-        for (int i = 0; i < CAPACITY; i++) {
-            Page page = pages[i];
-            if (page != null && page.sizeClass == sizeClass) {
-                return takeAt(i);
-            }
-        }
-        return null;
+        return takeFirst(page -> page.sizeClass == sizeClass);
     }
 
     /** @return any kept page, no longer kept, or null if there is none */
     Page takeAny() {
-        if (count == 0) {
-            return null;
-        }
-        for (int i = 0; i < CAPACITY; i++) {
-            if (pages[i] != null) {
-                return takeAt(i);
-            }
-        }
-        return null;
+        return takeFirst(page -> true);
     }
 
     /** @return a page kept since before {@code before} (in {@link System#nanoTime()}), no longer kept, or null */
     Page takeKeptBefore(long before) {
+        return takeFirst(page -> page.releasedAtNanos - before < 0);
+    }
+
+    private Page takeFirst(Predicate<Page> which) {
         if (count == 0) {
             return null;
         }
         for (int i = 0; i < CAPACITY; i++) {
             Page page = pages[i];
-            if (page != null && page.releasedAtNanos - before < 0) {
-                return takeAt(i);
+            if (page != null && which.test(page)) {
+                pages[i] = null;
+                count--;
+                return page;
             }
         }
         return null;
@@ -84,13 +75,6 @@ final class KeptPages {
 
     boolean isEmpty() {
         return count == 0;
-    }
-
-    private Page takeAt(int slot) {
-        Page page = pages[slot];
-        pages[slot] = null;
-        count--;
-        return page;
     }
 
     /** @return the bytes of this object and its array, with compressed references */

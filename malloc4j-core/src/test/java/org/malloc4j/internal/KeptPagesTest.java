@@ -46,9 +46,7 @@ class KeptPagesTest {
             assertEquals(before.committedBytes(), after.committedBytes(), after.toText());
             assertEquals(before.osCalls(), after.osCalls(), after.toText());
             assertEquals(0, coreOf(heap).spans.keptCommitted());
-            assertEquals(List.of(), SpanAccounting.violations(heap));
-            checkAndFree(heap, again);
-            heap.check();
+            checkAndFreeAccounted(heap, again);
         }
     }
 
@@ -82,9 +80,7 @@ class KeptPagesTest {
             assertTrue(after.peakCommittedBytes() <= before.peakCommittedBytes() + 64 * KIB,
                     "the peak grew from " + before.peakCommittedBytes() + " B while 20 empty pages were kept\n"
                             + after.toText());
-            assertEquals(List.of(), SpanAccounting.violations(heap));
-            checkAndFree(heap, others);
-            heap.check();
+            checkAndFreeAccounted(heap, others);
         }
     }
 
@@ -96,9 +92,7 @@ class KeptPagesTest {
             assertTrue(coreOf(heap).spans.keptCommitted() > 0);
             MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(blocks[0]));
             assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, e.kind(), e.getMessage());
-            long[] again = allocate(heap, 3 * PER_PAGE, BLOCK);
-            checkAndFree(heap, again);
-            assertEquals(List.of(), SpanAccounting.violations(heap));
+            checkAndFreeAccounted(heap, allocate(heap, 3 * PER_PAGE, BLOCK));
         }
     }
 
@@ -157,6 +151,13 @@ class KeptPagesTest {
             MemorySegment.ofAddress(blocks[i]).reinterpret(size).fill((byte) i);
         }
         return blocks;
+    }
+
+    /** Checks the span allocator's accounting, then each block's contents as it frees it, then the heap. */
+    private static void checkAndFreeAccounted(Heap heap, long[] blocks) throws ReflectiveOperationException {
+        assertEquals(List.of(), SpanAccounting.violations(heap));
+        checkAndFree(heap, blocks);
+        heap.check();
     }
 
     private static void checkAndFree(Heap heap, long[] blocks) {
