@@ -1085,9 +1085,9 @@ public final class HeapCore implements Allocator {
             heap.endPageWork();
         }
         released(page.spanBytes);
-        if (!purgeScheduled.get()) {
-            Purger.schedule(this, purgeDelayNanos);
-        }
+        // As a retired page does (park): also when a run is already set, which may be the check
+        // for ended threads a second away, so that the run comes a purge delay from now.
+        Purger.schedule(this, purgeDelayNanos);
     }
 
     /**
@@ -1127,15 +1127,23 @@ public final class HeapCore implements Allocator {
         }
     }
 
-    /** {@link #giveBackKept} for another thread's heap, if it can be held off its pages now; under the span lock. */
-    private void giveBackKeptIfHeld(ThreadHeap heap, long before) {
-        if (heap.keepsPages() && heap.holdForPurge()) {
+    /**
+     * {@link #giveBackKept} for another thread's heap, if it can be held off its pages now; under the span lock.
+     *
+     * @return whether the heap still keeps pages afterwards (some not yet due, or the owner was busy)
+     */
+    private boolean giveBackKeptIfHeld(ThreadHeap heap, long before) {
+        if (!heap.keepsPages()) {
+            return false;
+        }
+        if (heap.holdForPurge()) {
             try {
                 giveBackKept(heap, before);
             } finally {
                 heap.releaseFromPurge();
             }
         }
+        return heap.keepsPages();
     }
 
     private void release(ThreadHeap heap, Page page) {
@@ -2202,6 +2210,7 @@ public final class HeapCore implements Allocator {
         long now;
         long ownFreeDue = -1;
         boolean abandonedWait;
+        boolean keptWait = false;
         boolean stripesHoldFrees;
         boolean scan;
         spans.lock.lock();
@@ -2218,7 +2227,10 @@ public final class HeapCore implements Allocator {
             List<ThreadHeap> dueNow = new ArrayList<>();
             for (ThreadHeap heap : registry) {
                 heap.noteActivity(now);
-                giveBackKeptIfHeld(heap, now - purgeDelayNanos);
+                // Pages kept since less than the purge delay (or by an owner busy at its pages
+                // now) are due at most a delay from now: look again then, not only at the next
+                // check for ended threads.
+                keptWait |= giveBackKeptIfHeld(heap, now - purgeDelayNanos);
                 long at = heap.freeLookDueAt(now, purgeDelayNanos);
                 if (at >= 0 && (ownFreeDue < 0 || at < ownFreeDue)) {
                     ownFreeDue = at;
@@ -2253,7 +2265,7 @@ public final class HeapCore implements Allocator {
                 }
             }
             long due = spans.purge(false);
-            if (freeLookDue || abandonedWait || stripeInUse) {
+            if (freeLookDue || abandonedWait || stripeInUse || keptWait) {
                 long at = System.nanoTime() + purgeDelayNanos;
                 due = due < 0 ? at : Math.min(due, at);
             }

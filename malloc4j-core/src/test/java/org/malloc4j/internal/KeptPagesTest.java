@@ -139,6 +139,51 @@ class KeptPagesTest {
         }
     }
 
+    @Test
+    void pagesKeptAfterThePurgersRunWasScheduledGoBackAboutAPurgeDelayLater() throws Exception {
+        // Short against the purger's once-a-second check for ended threads, which the pages
+        // waited for: about 1,050 ms then, about 250 ms now.
+        long delayMillis = 100;
+        try (Heap heap = Heap.builder().name("late").purgeDelay(Duration.ofMillis(delayMillis)).build()) {
+            CountDownLatch freed = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            Thread worker = Thread.ofPlatform().start(() -> {
+                // Schedules the purger's run now ...
+                freeShuffled(heap, allocate(heap, 2 * PER_PAGE, BLOCK), 8);
+                try {
+                    Thread.sleep(delayMillis / 2);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                // ... and these pages, kept half a delay later, are not yet due at that run.
+                freeShuffled(heap, allocate(heap, 10 * PER_PAGE, BLOCK), 9);
+                freed.countDown();
+                try {
+                    done.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try {
+                freed.await();
+                long start = System.nanoTime();
+                long committed = heap.stats().committedBytes();
+                while (committed > 64 * KIB && System.nanoTime() - start < 3_000_000_000L) {
+                    Thread.sleep(5);
+                    committed = heap.stats().committedBytes();
+                }
+                long tookMillis = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(committed <= 64 * KIB, committed + " B\n" + heap.stats().toText());
+                // Kept half a delay before a run: due at the next, a delay later, and purged from the
+                // pool a delay after that; a wide margin either side for a loaded machine.
+                assertTrue(tookMillis < 700, "the kept pages went back after " + tookMillis + " ms");
+            } finally {
+                done.countDown();
+                worker.join();
+            }
+        }
+    }
+
     /** A heap whose purger waits a minute: nothing here changes but what the test does. */
     private static Heap quietHeap(String name) {
         return Heap.builder().name(name).purgeDelay(Duration.ofMinutes(1)).build();
