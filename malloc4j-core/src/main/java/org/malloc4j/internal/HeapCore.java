@@ -1061,6 +1061,7 @@ public final class HeapCore implements Allocator {
      * A page with holes goes to the pool at once, which restores or returns them.
      */
     private void keep(ThreadHeap heap, Page page) {
+        long now = System.nanoTime();
         heap.beginPageWork();
         try {
             page.collectRemote();
@@ -1070,7 +1071,7 @@ public final class HeapCore implements Allocator {
             }
             heap.detach(page);
             page.retire();
-            page.releasedAtNanos = System.nanoTime();
+            page.releasedAtNanos = now;
             spans.kept(page.commitEnd);
             Page replaced = heap.kept().keep(page);
             if (replaced != null) {
@@ -1087,7 +1088,7 @@ public final class HeapCore implements Allocator {
         released(page.spanBytes);
         // As a retired page does (park): also when a run is already set, which may be the check
         // for ended threads a second away, so that the run comes a purge delay from now.
-        Purger.schedule(this, purgeDelayNanos);
+        Purger.schedule(this, purgeDelayNanos, now);
     }
 
     /**

@@ -26,8 +26,17 @@ final class Purger {
      * the heap's chain of runs; the later one then finds itself superseded and does nothing.
      */
     static void schedule(HeapCore core, long delayNanos) {
-        long at = System.nanoTime() + delayNanos;
-        if (core.purgeScheduled.compareAndSet(false, true)
+        schedule(core, delayNanos, System.nanoTime());
+    }
+
+    /**
+     * {@link #schedule(HeapCore, long)} for a caller that read the time already, {@code now}: a
+     * thread keeps a page it empties on its free path, and asks for a run each time.
+     */
+    static void schedule(HeapCore core, long delayNanos, long now) {
+        long at = now + delayNanos;
+        // Read before the compare-and-set, which fails, at a cost, while a run is queued.
+        if ((!core.purgeScheduled.get() && core.purgeScheduled.compareAndSet(false, true))
                 || core.purgeWakeAt - at > delayNanos / 4) {
             queue(core, at);
         }
