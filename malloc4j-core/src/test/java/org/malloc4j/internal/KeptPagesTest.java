@@ -11,9 +11,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.CountDownLatch;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
+import org.malloc4j.IdleThread;
 import org.malloc4j.MemoryMisuseException;
 import org.junit.jupiter.api.Test;
 
@@ -112,27 +112,12 @@ class KeptPagesTest {
     @Test
     void theKeptPagesOfAThreadThatWaitsOrEndsGoBackToTheOs() throws Exception {
         try (Heap heap = Heap.builder().name("idle").purgeDelay(Duration.ofMillis(50)).build()) {
-            CountDownLatch freed = new CountDownLatch(1);
-            CountDownLatch done = new CountDownLatch(1);
-            Thread worker = Thread.ofPlatform().start(() -> {
-                long[] blocks = allocate(heap, KeptPages.CAPACITY * PER_PAGE, BLOCK);
-                freeShuffled(heap, blocks, 7);
-                freed.countDown();
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            try {
-                freed.await();
+            try (IdleThread worker = new IdleThread()) {
+                worker.run(() -> freeShuffled(heap, allocate(heap, KeptPages.CAPACITY * PER_PAGE, BLOCK), 7));
                 assertTrue(heap.stats().peakCommittedBytes() >= KeptPages.CAPACITY * 64 * KIB, heap.stats().toText());
                 long committed = pollCommittedUntilAtMost(heap, 64 * KIB);
                 assertTrue(committed <= 64 * KIB, "a waiting thread still holds " + committed
                         + " B of the pages it emptied\n" + heap.stats().toText());
-            } finally {
-                done.countDown();
-                worker.join();
             }
             assertEquals(0, pollCommittedUntilAtMost(heap, 0), heap.stats().toText());
             assertEquals(0, coreOf(heap).spans.keptCommitted());
@@ -144,10 +129,9 @@ class KeptPagesTest {
         // Short against the purger's once-a-second check for ended threads, which the pages
         // waited for: about 1,050 ms then, about 250 ms now.
         long delayMillis = 100;
-        try (Heap heap = Heap.builder().name("late").purgeDelay(Duration.ofMillis(delayMillis)).build()) {
-            CountDownLatch freed = new CountDownLatch(1);
-            CountDownLatch done = new CountDownLatch(1);
-            Thread worker = Thread.ofPlatform().start(() -> {
+        try (Heap heap = Heap.builder().name("late").purgeDelay(Duration.ofMillis(delayMillis)).build();
+                IdleThread worker = new IdleThread()) {
+            worker.run(() -> {
                 // Schedules the purger's run now ...
                 freeShuffled(heap, allocate(heap, 2 * PER_PAGE, BLOCK), 8);
                 try {
@@ -157,30 +141,18 @@ class KeptPagesTest {
                 }
                 // ... and these pages, kept half a delay later, are not yet due at that run.
                 freeShuffled(heap, allocate(heap, 10 * PER_PAGE, BLOCK), 9);
-                freed.countDown();
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
             });
-            try {
-                freed.await();
-                long start = System.nanoTime();
-                long committed = heap.stats().committedBytes();
-                while (committed > 64 * KIB && System.nanoTime() - start < 3_000_000_000L) {
-                    Thread.sleep(5);
-                    committed = heap.stats().committedBytes();
-                }
-                long tookMillis = (System.nanoTime() - start) / 1_000_000;
-                assertTrue(committed <= 64 * KIB, committed + " B\n" + heap.stats().toText());
-                // Kept half a delay before a run: due at the next, a delay later, and purged from the
-                // pool a delay after that; a wide margin either side for a loaded machine.
-                assertTrue(tookMillis < 700, "the kept pages went back after " + tookMillis + " ms");
-            } finally {
-                done.countDown();
-                worker.join();
+            long start = System.nanoTime();
+            long committed = heap.stats().committedBytes();
+            while (committed > 64 * KIB && System.nanoTime() - start < 3_000_000_000L) {
+                Thread.sleep(5);
+                committed = heap.stats().committedBytes();
             }
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(committed <= 64 * KIB, committed + " B\n" + heap.stats().toText());
+            // Kept half a delay before a run: due at the next, a delay later, and purged from the
+            // pool a delay after that; a wide margin either side for a loaded machine.
+            assertTrue(tookMillis < 700, "the kept pages went back after " + tookMillis + " ms");
         }
     }
 
