@@ -131,18 +131,7 @@ public final class Page extends PageColdFields {
             // not yet counted free): no entry may keep an earlier layout's value.
             clearEntries(bump);
         }
-        // Only blocks below the bump pointer were ever marked free.
-        this.freeBits = zeroed(freeBits, (bump + 63) >>> 6, (capacity + 63) >>> 6);
-        this.bump = 0;
-        this.freeCount = 0;
-        this.searchWord = 0;
-        this.used = 0;
-        this.remoteBits = null;
-        this.ownedBits = null;
-        forgetHoles();
-        this.purgerSeenFree = -1;
-        this.full = 0;
-        this.inFullList = false;
+        emptyBlocks();
         // An entry is a slack plus one, at most blockSize + 1, and must differ from all ones.
         int width = blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
         // Every block starts free (entry 0), so that a free claims a block without reading the
@@ -182,18 +171,26 @@ public final class Page extends PageColdFields {
      * committed as when it emptied, and it has no holes.
      */
     void reviveLayout() {
-        java.util.Arrays.fill(freeBits, 0, Math.min((bump + 63) >>> 6, freeBits.length), 0L);
-        this.bump = 0;
-        this.freeCount = 0;
-        this.searchWord = 0;
-        this.remoteBits = null;
-        this.ownedBits = null;
-        this.purgerSeenFree = -1;
-        this.full = 0;
-        this.inFullList = false;
+        emptyBlocks();
         this.active = true;
         this.laidOut = true;
         publishLayout();
+    }
+
+    /** Makes every block of the present layout free and none handed out, as a new layout starts. */
+    private void emptyBlocks() {
+        // Only blocks below the bump pointer were ever marked free.
+        this.freeBits = zeroed(freeBits, (bump + 63) >>> 6, (capacity + 63) >>> 6);
+        this.bump = 0;
+        this.freeCount = 0;
+        this.searchWord = 0;
+        this.used = 0;
+        this.remoteBits = null;
+        this.ownedBits = null;
+        forgetHoles();
+        this.purgerSeenFree = -1;
+        this.full = 0;
+        this.inFullList = false;
     }
 
     /** Marks free the entries of the present layout's first {@code count} blocks, if it has entries. */
