@@ -59,7 +59,12 @@ public final class Main implements Callable<Integer> {
 
     /** @return the command, writing to {@code out} and {@code err}, with its error handlers */
     static CommandLine commandLine(PrintWriter out, PrintWriter err) {
-        return new CommandLine(new Main())
+        CommandLine commandLine = new CommandLine(new Main());
+        for (CommandLine command : commandLine.getSubcommands().values()) {
+            command.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_DESCRIPTION,
+                    new NumberedDescription());
+        }
+        return commandLine
                 .setOut(out)
                 .setErr(err)
                 .setParameterExceptionHandler(Main::usageError)

@@ -753,6 +753,33 @@ class MainTest {
         }
     }
 
+    /**
+     * A numbered step of the description wraps under its own text, as the exit codes and options
+     * do; a plain paragraph wraps at the margin, as picocli's own description does.
+     */
+    @ParameterizedTest
+    @CsvSource({"replay --help", "help replay"})
+    void helpIndentsANumberedStepsWrappedLinesUnderItsText(String args) {
+        StringWriter out = new StringWriter();
+        CommandLine commandLine = Main.commandLine(new PrintWriter(out), new PrintWriter(new StringWriter()))
+                .setUsageHelpAutoWidth(false)
+                .setUsageHelpWidth(80);
+        assertEquals(0, commandLine.execute(args.split(" ")));
+        List<String> lines = out.toString().lines().toList();
+        int first = lines.indexOf(lines.stream().filter(line -> line.startsWith("  1. ")).findFirst().orElseThrow());
+        int second = lines.indexOf(lines.stream().filter(line -> line.startsWith("  2. ")).findFirst().orElseThrow());
+        assertTrue(second - first > 3, out.toString());
+        for (List<String> step : List.of(lines.subList(first + 1, second), lines.subList(second + 1, second + 2))) {
+            for (String line : step) {
+                assertTrue(line.startsWith("     ") && !line.startsWith("      "), line + " in\n" + out);
+            }
+        }
+        assertTrue(lines.get(first - 1).matches("\\S.*"), lines.get(first - 1) + " in\n" + out);
+        int measures = lines.indexOf(lines.stream().filter(line -> line.startsWith("Measures: ")).findFirst()
+                .orElseThrow());
+        assertTrue(lines.get(measures + 1).matches("\\S.*"), lines.get(measures + 1) + " in\n" + out);
+    }
+
     private static int count(String text, String part) {
         return text.split(Pattern.quote(part), -1).length - 1;
     }
