@@ -12,8 +12,8 @@ import java.util.SplittableRandom;
  * {@value #BUFFER_LIMIT} bytes, then is freed and started again, as a growing array or string
  * grows: through small, medium and large blocks, in place and moved. Without it the warm-up left
  * that path cold: malloc4j replayed realloc-bal (a buffer grown by 128 bytes at a time to 600 KB)
- * at 36,000-49,000 Kops/s, the best of 3 passes, in ten runs of {@code malloc4j replay -a malloc4j};
- * with it, at 51,000-84,000 in nine. Warm, on a heap of its own, the trace takes 10.7-12 ns a
+ * at 29,000-50,000 Kops/s, the best of 3 passes, in 16 runs of {@code malloc4j replay -a malloc4j};
+ * with it, at 51,000-68,000 in six. Warm, on a heap of its own, the trace takes 10.7-12 ns a
  * request: about 85,000 Kops/s.
  */
 final class WarmupTrace {
