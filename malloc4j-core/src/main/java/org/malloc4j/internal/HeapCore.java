@@ -38,7 +38,7 @@ public final class HeapCore implements Allocator {
     private static final long TRIM_OWNER_WAIT_NANOS = 10_000_000;
     /** The least alignment of every block, in bytes. */
     static final long MIN_ALIGNMENT = 16;
-    private static final int HEAP_CACHE_SIZE = 64;
+    static final int HEAP_CACHE_SIZE = 64;
     /**
      * The {@code madvise} calls a scavenge makes before it leaves the rest to the next commit:
      * 14-170 µs each on this kind of machine, so at most a few tens of milliseconds a malloc.
@@ -717,7 +717,7 @@ public final class HeapCore implements Allocator {
      */
     void continueScavenge(Page page) {
         // Without making a heap for a thread that has none: it has no scavenge to go on with.
-        ThreadHeap heap = page != null && page.owner != null ? page.owner : cachedHeap(Thread.currentThread());
+        ThreadHeap heap = page != null && page.owner != null ? page.owner : existingHeap(Thread.currentThread());
         if (heap != null && heap.scavengeUnfinished) {
             scavenge(heap, page, SCAVENGE_MAX_CALLS);
         }
@@ -1098,7 +1098,7 @@ public final class HeapCore implements Allocator {
      */
     void giveBackKeptForPeak(Page page) {
         // Without making a heap for a thread that has none: it keeps no pages.
-        ThreadHeap heap = page != null && page.owner != null ? page.owner : cachedHeap(Thread.currentThread());
+        ThreadHeap heap = page != null && page.owner != null ? page.owner : existingHeap(Thread.currentThread());
         if (heap != null && heap.thread == Thread.currentThread() && heap.keepsPages()) {
             spans.lock.lock();
             try {
@@ -2029,6 +2029,20 @@ public final class HeapCore implements Allocator {
     private ThreadHeap cachedHeap(Thread thread) {
         ThreadHeap heap = heapCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)];
         return heap != null && heap.thread == thread ? heap : null;
+    }
+
+    /**
+     * @return the heap of {@code thread}, the current thread, if it has one, else null (always for
+     *     a virtual thread); also a heap that another thread's pushed out of the cache, which still
+     *     keeps pages and may have a scavenge to go on with
+     */
+    private ThreadHeap existingHeap(Thread thread) {
+        ThreadHeap heap = cachedHeap(thread);
+        if (heap != null || thread.isVirtual()) {
+            return heap;
+        }
+        WeakReference<ThreadHeap> own = threadHeaps.get();
+        return own != null ? own.get() : null;
     }
 
     private ThreadHeap cacheThreadHeap(Thread thread) {

@@ -84,6 +84,39 @@ class KeptPagesTest {
         }
     }
 
+    /**
+     * The heap cache has a slot per thread id modulo its size: a thread whose slot another thread
+     * took still gives its kept pages to the pool at a commit that would set a new peak, as one in
+     * the cache does.
+     */
+    @Test
+    void aThreadPushedOutOfTheHeapCacheGivesItsKeptPagesBackAtANewPeak() throws Exception {
+        try (Heap heap = quietHeap("evicted")) {
+            freeShuffled(heap, allocate(heap, 10 * PER_PAGE, BLOCK), 10);
+            assertTrue(coreOf(heap).spans.keptCommitted() >= 9 * 64 * KIB, "kept " + coreOf(heap).spans.keptCommitted());
+            Thread sameSlot = threadInTheSlotOf(Thread.currentThread(), heap);
+            sameSlot.start();
+            sameSlot.join();
+            assertTrue(coreOf(heap).spans.keptCommitted() > 0, "the other thread took the kept pages");
+            long large = heap.mallocAddress(4 << 20);
+            MemorySegment.ofAddress(large).reinterpret(4 << 20).fill((byte) 1);
+            assertEquals(0, coreOf(heap).spans.keptCommitted(), heap.stats().toText());
+            assertEquals(List.of(), SpanAccounting.violations(heap));
+            heap.freeAddress(large);
+            heap.check();
+        }
+    }
+
+    /** @return an unstarted thread that, run, allocates and frees a block in the heap cache slot of {@code thread} */
+    private static Thread threadInTheSlotOf(Thread thread, Heap heap) {
+        while (true) {
+            Thread candidate = new Thread(() -> heap.freeAddress(heap.mallocAddress(BLOCK)));
+            if ((candidate.threadId() & (HeapCore.HEAP_CACHE_SIZE - 1)) == (thread.threadId() & (HeapCore.HEAP_CACHE_SIZE - 1))) {
+                return candidate;
+            }
+        }
+    }
+
     @Test
     void aDoubleFreeIntoAKeptPageIsReportedAndTheHeapStaysUsable() throws Exception {
         try (Heap heap = quietHeap("double")) {
