@@ -247,12 +247,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * move the old block is freed and its segment must no longer be used. A block that grows past
      * 32 KiB becomes a large block (its usable size is then a multiple of 4 KiB) with address space
      * after it to grow into, so a buffer grown by doubling is copied only while it is small
-     * (jemalloc grows its large extents in place the same way). A block shrunk below half its
-     * usable size, or below half of the memory it has held, moves to a smaller one, so memory is
-     * not held for nothing; when the heap has no memory left for the smaller block, it stays where
-     * it is instead (a checked block's old segments die all the same), so a resize to at most the
-     * usable size never fails for want of memory. The
-     * result is aligned to {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize
+     * (jemalloc grows its large extents in place the same way). A block of a size class shrunk
+     * below half its usable size moves to a smaller one, so memory is not held for nothing; a large
+     * block shrunk to more than 32 KiB stays where it is, and once it holds more than twice its new
+     * usable size, gives the memory past that size back to the OS (jemalloc shrinks its large
+     * extents in place too). When the heap has no memory left for a smaller block, the block stays
+     * where it is instead (a checked block's old segments die all the same), so a resize to at most
+     * the usable size never fails for want of memory. The result is aligned to {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize
      * does not keep a larger alignment asked of {@link #mallocAligned}.
      *
      * @param block a live block of this heap, or {@link MemorySegment#NULL} to allocate

@@ -180,6 +180,19 @@ final class Region {
         setFree(first, count, true);
     }
 
+    /**
+     * Returns the slices {@code [first, first + count)} past a live large block that shrank to the
+     * free set. No block ever started on them, so unlike {@link #freeSlices} they point at no page:
+     * an address in them is no block of this heap, and a walk of the pages meets the block's page
+     * once, not again after a span that takes some of them.
+     */
+    void freeSlicesPastBlock(int first, int count) {
+        for (int i = first; i < first + count && i < sliceOwner.length; i++) {
+            sliceOwner[i] = null;
+        }
+        setFree(first, count, true);
+    }
+
     boolean isEmpty() {
         return huge ? hugePage == null || !hugePage.active : freeSliceCount == SLICES;
     }

@@ -1449,6 +1449,25 @@ final class SpanAllocator {
         }
     }
 
+    /**
+     * A live large or huge block, shrunk in place: returns what its page commits past its usable
+     * size, and gives a large block's whole slices past it back to its region, for other spans.
+     * Under the lock.
+     */
+    void shrinkToUsable(Page page) {
+        decommitTail(page);
+        if (page.sizeClass == Page.HUGE) {
+            return;
+        }
+        int keep = (int) Math.max(1, (page.largeUsable + Region.SLICE_SIZE - 1) >>> Region.SLICE_SHIFT);
+        int extra = page.sliceCount - keep;
+        if (extra > 0 && page.commitEnd <= (long) keep << Region.SLICE_SHIFT) {
+            page.sliceCount = keep;
+            page.spanBytes = (long) keep << Region.SLICE_SHIFT;
+            page.region.freeSlicesPastBlock(page.firstSlice + keep, extra);
+        }
+    }
+
     /** Returns what a live large or huge block's page commits past the block's usable size. */
     private void decommitTail(Page page) {
         if (page == null || page == growing || !page.isSingle() || page.holeBytes != 0
