@@ -557,9 +557,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * heap's block tables when asked, not counted on every malloc and free (which cost 11-17 % of
      * a malloc+free pair: {@code PairBenchmark.malloc4jRaw}, 64 B and mixed sizes). So a call reads
      * one table entry (1-4 bytes) per block the heap's pages have handed out: its time grows with
-     * the number of such blocks (11-16 ms for 1 GiB of 64-byte blocks, 0.9 ms for 1 GiB of
-     * 1,024-byte ones, on a 2-core machine), and it holds no lock meanwhile, so it does not stop the heap's
-     * other threads. To watch the footprint often, {@link #footprintBytes()} reads no block table.
+     * the number of such blocks (0.30 ms for 4,000,000 blocks of 64 B, {@code StatsBenchmark}; 3.4
+     * ms for 1 GiB of them, 16.7 million, the best of 30 calls; on a 2-core machine), and it holds
+     * no lock meanwhile, so it does not stop the heap's other threads. To watch the footprint often, {@link #footprintBytes()} reads no block table.
      *
      * @return the counters now
      */
