@@ -27,7 +27,8 @@ final class HelpCommand implements Callable<Integer> {
             return CommandLine.ExitCode.OK;
         }
         CommandLine named = tool.getSubcommands().get(command);
-        if (named == null || !Main.isListed(named)) {
+        // help itself is no command a mistyped name's message lists, but it has a usage to print.
+        if (named == null || !Main.isListed(named) && !(named.getCommand() instanceof HelpCommand)) {
             throw new CommandLine.ParameterException(spec.commandLine(), Main.unknownCommandMessage(tool, command));
         }
         named.usage(tool.getOut());

@@ -23,6 +23,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "replay", sortOptions = false, usageHelpAutoWidth = true,
         header = "Replay allocation traces through malloc4j and the native allocators.", synopsisHeading = "%nUsage: ",
+        // Written out, with its second line under the first's options: picocli's own broke the
+        // allocator list inside its brackets ("[-a=NAME[," / "NAME...]]...") at 80 columns.
+        customSynopsis = {
+            "malloc4j replay [-hV] [--debug] [--json=FILE] [-r=K]",
+            "                       [-a=NAME[,NAME...]]... [FILE|DIR...]"},
         descriptionHeading = "%n",
         description = {
             "Replays CS:APP malloc-lab traces (.rep, or gzipped .rep.gz) through each allocator, each in a child "

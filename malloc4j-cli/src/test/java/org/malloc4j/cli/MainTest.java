@@ -495,6 +495,29 @@ class MainTest {
         Run replay = run("help", "replay");
         assertEquals(0, replay.exitCode(), replay.err());
         assertTrue(replay.out().contains("Usage: malloc4j replay "), replay.out());
+        Run help = run("help", "help");
+        assertEquals(0, help.exitCode(), help.err());
+        assertTrue(help.out().startsWith("Usage: malloc4j help "), help.out());
+    }
+
+    /**
+     * replay's synopsis is written out (picocli's broke a bracket across lines): it names every
+     * option and the parameters, so an option added without it fails here.
+     */
+    @Test
+    void replaysSynopsisNamesEveryOptionAndItsParameters() {
+        CommandLine replay = Main.commandLine(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))
+                .getSubcommands().get("replay");
+        String synopsis = String.join("\n", replay.getCommandSpec().usageMessage().customSynopsis());
+        for (CommandLine.Model.OptionSpec option : replay.getCommandSpec().options()) {
+            String shortest = option.shortestName();
+            boolean named = option.arity().max() == 0 && shortest.length() == 2
+                    ? synopsis.matches("(?s).*\\[-[a-zA-Z]*" + shortest.charAt(1) + "[a-zA-Z]*\\].*")
+                    : synopsis.contains("[" + shortest + (option.arity().max() == 0 ? "]" : "=" + option.paramLabel()));
+            assertTrue(named, shortest + " is not in the synopsis:\n" + synopsis);
+        }
+        assertTrue(synopsis.contains("[" + replay.getCommandSpec().positionalParameters().get(0).paramLabel() + "...]"),
+                synopsis);
     }
 
     @ParameterizedTest
