@@ -253,8 +253,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * usable size, gives the memory past that size back to the OS (jemalloc shrinks its large
      * extents in place too). When the heap has no memory left for a smaller block, the block stays
      * where it is instead (a checked block's old segments die all the same), so a resize to at most
-     * the usable size never fails for want of memory. The result is aligned to {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize
-     * does not keep a larger alignment asked of {@link #mallocAligned}.
+     * the usable size never fails for want of memory. The result is aligned to
+     * {@value #MIN_ALIGNMENT} bytes: like C's {@code realloc}, a moving resize does not keep a
+     * larger alignment asked of {@link #mallocAligned}.
      *
      * @param block a live block of this heap, or {@link MemorySegment#NULL} to allocate
      * @param newByteSize the new size in bytes, 0 or more (0: see the class documentation)
@@ -559,7 +560,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * one table entry (1-4 bytes) per block the heap's pages have handed out: its time grows with
      * the number of such blocks (0.30 ms for 4,000,000 blocks of 64 B, {@code StatsBenchmark}; 3.4
      * ms for 1 GiB of them, 16.7 million, the best of 30 calls; on a 2-core machine), and it holds
-     * no lock meanwhile, so it does not stop the heap's other threads. To watch the footprint often, {@link #footprintBytes()} reads no block table.
+     * no lock meanwhile, so it does not stop the heap's other threads. To watch the footprint
+     * often, {@link #footprintBytes()} reads no block table.
      *
      * @return the counters now
      */
