@@ -23,8 +23,8 @@ import org.malloc4j.MemoryMisuseException;
  */
 class LargeReallocReuseRaceTest {
     private static final long LARGE = 500_000;
-    /** A medium block, from the stripe: a large block shrunk this much moves. */
-    private static final long MEDIUM = 100_000;
+    /** A block of a size class, from the stripe: a large block shrunk to 32 KiB or less moves. */
+    private static final long SMALLER = 20_000;
 
     @Test
     void aMovingReallocRacingAFreeAndAMallocOfItsBlockFreesNotTheNewBlockAtItsAddress() throws Exception {
@@ -41,13 +41,15 @@ class LargeReallocReuseRaceTest {
             try {
                 lateRealloc = Thread.ofVirtual().start(() -> {
                     try {
-                        late.set(heap.reallocAddress(large, MEDIUM));
+                        late.set(heap.reallocAddress(large, SMALLER));
                     } catch (Throwable t) {
                         late.set(t);
                     }
                 });
                 // Waiting in its malloc: past its look at the old block, before its free.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                 while (!anyWaiter(stripes)) {
+                    assertTrue(System.nanoTime() < deadline, "the realloc never waited for a stripe's lock");
                     Thread.onSpinWait();
                 }
                 heap.freeAddress(large);
