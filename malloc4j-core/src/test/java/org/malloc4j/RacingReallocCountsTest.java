@@ -16,12 +16,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 class RacingReallocCountsTest {
     private static final int BLOCKS = 20_000;
 
-    /**
-     * The checked modes (SAMPLED checking every block here); FAST's realloc still counts the rare
-     * new block it gives back when the old one's memory came back to it (1 in 20,000 pairs here).
-     */
+    /** In every mode; SAMPLED checks every block here. */
     @ParameterizedTest
-    @EnumSource(value = CheckMode.class, names = {"SAMPLED", "FULL"})
+    @EnumSource(CheckMode.class)
     void aReallocThatLosesARaceIsCountedAsNeitherAMallocNorAFree(CheckMode mode) throws Exception {
         try (Heap heap = Heap.builder().name("racing reallocs " + mode).checkMode(mode).sampleInterval(1)
                 .leakReportAtClose(false).build()) {

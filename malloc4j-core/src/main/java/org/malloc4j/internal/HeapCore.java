@@ -146,6 +146,8 @@ public final class HeapCore implements Allocator {
     // Counters outside the thread heaps: frees by non-owners, large blocks, threads that ended.
     private final LongAdder remoteFrees = new LongAdder();
     private final LongAdder remoteUsable = new LongAdder();
+    /** Blocks a realloc made and gave back unreturned (it lost a race for its block): in neither count. */
+    private final LongAdder unreturned = new LongAdder();
     // Written under the span lock on large mallocs and frees, while every malloc and free reads
     // the fields the JVM lays out around these longs (closed, sampleMask, heapCache): padding on
     // both sides keeps those cache lines read-only. (Longs come first, in declaration order.)
@@ -1350,7 +1352,7 @@ public final class HeapCore implements Allocator {
             // Only a free block is handed out: another thread freed this one since realloc looked
             // (a double free racing this realloc), and the malloc got its memory back. Freeing the
             // old block now would free the new one and return it freed.
-            free(fresh);
+            freeUnreturned(fresh);
             throw MisuseReports.freedDuringRealloc(address, this);
         }
         try {
@@ -1358,7 +1360,7 @@ public final class HeapCore implements Allocator {
         } catch (IllegalStateException unmapped) {
             // Another thread freed the block, and its memory went, meanwhile (a double free racing
             // this realloc): the new block goes back, and this call reports the misuse.
-            free(fresh);
+            freeUnreturned(fresh);
             throw MisuseReports.doubleFreeUnmapped("realloc", address, this);
         }
         try {
@@ -1370,7 +1372,7 @@ public final class HeapCore implements Allocator {
                 free(address, true);
             }
         } catch (MemoryMisuseException e) {
-            free(fresh);
+            freeUnreturned(fresh);
             if (e.kind() == MemoryMisuseException.Kind.ALLOC_DEALLOC_MISMATCH) {
                 throw e;
             }
@@ -1383,10 +1385,19 @@ public final class HeapCore implements Allocator {
             throw MisuseReports.freedDuringRealloc(address, this);
         } catch (RuntimeException e) {
             // In use by a downcall, or the heap closed: the old block stands.
-            free(fresh);
+            freeUnreturned(fresh);
             throw e;
         }
         return fresh;
+    }
+
+    /**
+     * Frees {@code fresh}, a block a realloc made and does not return: neither a malloc the
+     * program got a block from nor a free it asked for, so the counts leave it out.
+     */
+    private void freeUnreturned(long fresh) {
+        free(fresh);
+        unreturned.increment();
     }
 
     /**
@@ -2369,8 +2380,9 @@ public final class HeapCore implements Allocator {
      */
     @Override
     public HeapStats stats() {
-        long mallocs = 0;
-        long frees = remoteFrees.sum();
+        long taken = unreturned.sum();
+        long mallocs = -taken;
+        long frees = remoteFrees.sum() - taken;
         long usable;
         long requested;
         List<Page> pages;
