@@ -1459,7 +1459,7 @@ final class SpanAllocator {
         if (page.sizeClass == Page.HUGE) {
             return;
         }
-        int keep = (int) Math.max(1, (page.largeUsable + Region.SLICE_SIZE - 1) >>> Region.SLICE_SHIFT);
+        int keep = Math.max(1, slicesFor(page.largeUsable));
         int extra = page.sliceCount - keep;
         if (extra > 0 && page.commitEnd <= (long) keep << Region.SLICE_SHIFT) {
             page.sliceCount = keep;

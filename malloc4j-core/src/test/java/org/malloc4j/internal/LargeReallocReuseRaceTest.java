@@ -62,7 +62,7 @@ class LargeReallocReuseRaceTest {
             lateRealloc.join(TimeUnit.SECONDS.toMillis(10));
             assertEquals(large, reused, "the new block did not take the freed block's span");
             assertInstanceOf(MemoryMisuseException.class, late.get(), "the racing realloc returned normally");
-            assertTrue(isLive(heap, reused), "the realloc freed the block a malloc had returned since");
+            assertTrue(BlockLiveness.isLive(heap, reused), "the realloc freed the block a malloc had returned since");
             HeapStats stats = heap.stats();
             assertEquals(1, stats.liveBlocks());
             assertEquals(LARGE, stats.requestedBytes());
@@ -79,14 +79,5 @@ class LargeReallocReuseRaceTest {
             }
         }
         return false;
-    }
-
-    private static boolean isLive(Heap heap, long address) {
-        try {
-            heap.usableSize(address);
-            return true;
-        } catch (MemoryMisuseException freed) {
-            return false;
-        }
     }
 }

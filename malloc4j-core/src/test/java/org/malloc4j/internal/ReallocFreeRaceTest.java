@@ -38,7 +38,7 @@ class ReallocFreeRaceTest {
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(1700);
                 long result = reallocRacing(heap, block, 200, handoff, freed);
-                if (result != 0 && freed.get() == 1 && isLive(heap, result)) {
+                if (result != 0 && freed.get() == 1 && BlockLiveness.isLive(heap, result)) {
                     lost++;
                     heap.freeAddress(result);
                 } else if (result != 0 && freed.get() == 2) {
@@ -92,13 +92,13 @@ class ReallocFreeRaceTest {
                 if (result == block) {
                     // No room for the smaller block yet: the block stayed, live. A free that returned
                     // normally freed it; one that reported the misuse left it live.
-                    boolean live = isLive(heap, block);
+                    boolean live = BlockLiveness.isLive(heap, block);
                     if (live == (freed.get() == 1)) {
                         keptAndWrong++;
                     } else if (live) {
                         heap.freeAddress(block);
                     }
-                } else if (result != 0 && !isLive(heap, result)) {
+                } else if (result != 0 && !BlockLiveness.isLive(heap, result)) {
                     returnedFreed++;
                 } else if (result != 0) {
                     heap.freeAddress(result);
@@ -180,7 +180,7 @@ class ReallocFreeRaceTest {
                         wrongReports.add(text.lines().skip(1).findFirst().orElse(text));
                     }
                 }
-                if (result != 0 && isLive(heap, result)) {
+                if (result != 0 && BlockLiveness.isLive(heap, result)) {
                     heap.freeAddress(result);
                 }
             }
@@ -245,15 +245,6 @@ class ReallocFreeRaceTest {
             if (lost.kind() != MemoryMisuseException.Kind.DOUBLE_FREE || lost.getMessage().contains("already free")) {
                 wrong.add(lost.kind() + ": " + lost.getMessage().lines().skip(1).findFirst().orElse(""));
             }
-        }
-    }
-
-    private static boolean isLive(Heap heap, long address) {
-        try {
-            heap.usableSize(address);
-            return true;
-        } catch (MemoryMisuseException freed) {
-            return false;
         }
     }
 }
