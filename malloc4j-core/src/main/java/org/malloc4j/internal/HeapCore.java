@@ -548,7 +548,7 @@ public final class HeapCore implements Allocator {
         long address = page.allocate(byteSize, this);
         if (address == 0) {
             page = refill(heap, sizeClass);
-            if (page == null || (address = page.allocate(byteSize, this)) == 0) {
+            if (page == null || (address = page.allocateOrCommit(byteSize, this)) == 0) {
                 return 0;
             }
         }
@@ -1579,7 +1579,7 @@ public final class HeapCore implements Allocator {
                 heap.detach(page);
                 spans.relayout(page, sizeClass);
                 heap.addAvailable(page);
-                page.allocate(newByteSize, this);
+                page.allocateOrCommit(newByteSize, this);
             }
         } finally {
             page.changingClass = false;

@@ -285,11 +285,30 @@ public final class Page extends PageColdFields {
     /**
      * Hands out a free block, extending the page into untouched memory when none is free.
      *
+     * Where the block would need memory committed and another page of the class has free blocks,
+     * that page becomes current instead and this returns 0 ({@link ThreadHeap#switchToFreeBlocks}):
+     * the caller's malloc goes the long way, which takes its block with {@link #allocateOrCommit}.
+     *
      * @param requested the caller's size, recorded for statistics
+     * @return the block's address, with {@link #CLEAN} set when its memory is known to be zeros;
+     *     0 when the page is exhausted, the heap refused to commit more, or another page became current
+     */
+    long allocate(long requested, HeapCore core) {
+        return allocate(requested, core, true);
+    }
+
+    /**
+     * {@link #allocate}, committing memory where the block needs it whatever other pages of the
+     * class hold: for the long way of a malloc, and a block that must be this page's.
+     *
      * @return the block's address, with {@link #CLEAN} set when its memory is known to be zeros;
      *     0 when the page is exhausted or the heap refused to commit more
      */
-    long allocate(long requested, HeapCore core) {
+    long allocateOrCommit(long requested, HeapCore core) {
+        return allocate(requested, core, false);
+    }
+
+    private long allocate(long requested, HeapCore core, boolean freeBlocksFirst) {
         int index;
         long flags = 0;
         if (freeCount > 0) {
@@ -298,7 +317,7 @@ public final class Page extends PageColdFields {
             index = bump;
             long end = (long) (index + 1) * blockSize;
             if (end > commitEnd) {
-                return allocateCommitting(index, end, requested, core);
+                return allocateCommitting(index, end, requested, core, freeBlocksFirst);
             }
             if ((long) index * blockSize >= cleanFrom) {
                 flags = CLEAN;
@@ -318,7 +337,12 @@ public final class Page extends PageColdFields {
      * owner meanwhile, must not return memory past the bump pointer until the pointer has moved
      * past the block ({@link #committing}).
      */
-    private long allocateCommitting(int index, long end, long requested, HeapCore core) {
+    private long allocateCommitting(int index, long end, long requested, HeapCore core, boolean freeBlocksFirst) {
+        // Freed blocks of the class elsewhere first: committing here would grow the footprint
+        // while they wait.
+        if (freeBlocksFirst && owner != null && owner.switchToFreeBlocks(this)) {
+            return 0;
+        }
         // Volatile: seen by a purger that finds the owner parked in the commit (a park the JIT may
         // not move a plain store past is a detail of the lock); once a commit, not once a malloc.
         COMMITTING.setVolatile(this, true);

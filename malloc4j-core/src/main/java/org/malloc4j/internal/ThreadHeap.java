@@ -14,6 +14,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * {@link #lock} around every allocation.
  */
 final class ThreadHeap {
+    /** How many pages with room {@link #switchToFreeBlocks} looks at. */
+    static final int FREE_BLOCKS_LOOK = 8;
     private static final VarHandle OWNER_AT_WORK;
     private static final VarHandle PURGER_AT_WORK;
     private static final VarHandle PAGES = MethodHandles.arrayElementVarHandle(Page[].class);
@@ -416,6 +418,40 @@ final class ThreadHeap {
         }
         setCurrent(sizeClass, HeapCore.EMPTY_PAGE);
         return null;
+    }
+
+    /**
+     * The bump pointer of {@code page}, its class's current page, has reached memory not yet
+     * committed: if another page of the class among the first {@value #FREE_BLOCKS_LOOK} with room
+     * has free blocks, it becomes current instead, so that freed blocks are taken before the heap
+     * grows. Off the fast path: once for each OS page the bump pointer commits.
+     *
+     * @return whether another page became current; the caller's malloc then goes the long way,
+     *     which takes its block from that page
+     */
+    boolean switchToFreeBlocks(Page page) {
+        PageList list = available[page.sizeClass];
+        if (list == null || current[page.sizeClass] != page) {
+            return false;
+        }
+        // Called from a malloc's fast path: the current page changes only as page work, which the
+        // purger waits for.
+        beginPageWork();
+        try {
+            int looked = 0;
+            // The list's head is where frees left room most recently; a bound keeps a commit from
+            // walking a long list of pages whose room is past their bump pointers only.
+            for (Page other = list.head; other != null && looked < FREE_BLOCKS_LOOK; other = other.next, looked++) {
+                if (other != page && other.freeCount > 0) {
+                    list.moveToFront(other);
+                    makeCurrent(page.sizeClass, other);
+                    return true;
+                }
+            }
+            return false;
+        } finally {
+            endPageWork();
+        }
     }
 
     private void retireFull(Page page) {
