@@ -356,7 +356,7 @@ public final class FixedSizePool implements AutoCloseable {
         // Verified while the block is live, so the report describes it as the overflowed live block
         // it is; the block is freed all the same, as a page found damaged is given back.
         MemoryMisuseException damage = SanitizerReports.combine(takeFoundAtRetake(),
-                redzones ? damagedRedzones(page, index, "at free") : null);
+                redzones ? damagedRedzones(page, index, "at free, which freed it all the same") : null);
         if (recordsBlocks) {
             PoolBlockRecord record = page.recordOf(index);
             if (record != null) {

@@ -146,7 +146,8 @@ class HeapContractTest {
         @Test
         void reallocRejectsANegativeSizeAndKeepsTheBlock() {
             MemorySegment block = heap.malloc(32);
-            assertThrows(IllegalArgumentException.class, () -> heap.realloc(block, -1));
+            assertEquals("newByteSize must not be negative: -1",
+                    assertThrows(IllegalArgumentException.class, () -> heap.realloc(block, -1)).getMessage());
             assertThrows(IllegalArgumentException.class, () -> heap.tryRealloc(block, -1));
             assertThrows(IllegalArgumentException.class, () -> heap.reallocAddress(block.address(), -1));
             assertThrows(IllegalArgumentException.class, () -> heap.realloc(MemorySegment.NULL, -1));
@@ -528,6 +529,21 @@ class HeapContractTest {
                         mode + ": " + aligned.getMessage());
                 assertEquals(1, any.stats().liveBlocks());
                 any.free(block);
+            }
+        }
+
+        @Test
+        void aCheckedBlockThatFitsButWhoseRedzonesDoNotSaysSo() {
+            try (Heap full = Heap.builder().checkMode(CheckMode.FULL).build()) {
+                long justFits = (1L << 46) - 1;
+                HeapExhaustedError error = assertThrows(HeapExhaustedError.class,
+                        () -> full.mallocAligned(justFits, 1 << 20));
+                assertEquals(justFits, error.requestedBytes());
+                assertTrue(error.getMessage().contains(justFits + " bytes aligned to 1048576 (checked mode, ")
+                        && error.getMessage().endsWith(" bytes with redzones): more than the 70368744177664 bytes a heap"
+                                + " can hand out"), error.getMessage());
+                assertSame(MemorySegment.NULL, full.tryMalloc(justFits));
+                assertEquals(0, full.stats().committedBytes());
             }
         }
 

@@ -457,7 +457,8 @@ class MisuseCatalogueTest {
                     () -> assertEquals(block + byteSize, e.address()),
                     () -> assertTrue(report.startsWith("ERROR: malloc4j: heap-buffer-overflow on address "
                             + hex(block + byteSize) + " in thread " + thread()), report),
-                    () -> assertContains(report, "found at free"),
+                    () -> assertContains(report, "found at free, which freed nothing: the block is still live,"
+                            + " so free it again\n"),
                     () -> assertContains(report, hex(block + byteSize) + " is located 0 bytes after "
                             + region(block, byteSize)),
                     () -> assertFrame(report, "allocated by thread", "allocateTheRawBuffer"),
@@ -473,6 +474,25 @@ class MisuseCatalogueTest {
         }
 
         @Test
+        void aRawWriteOneBytePastTheEndIsReportedAtReallocWhichLeavesTheBlockAsItWas() {
+            long block = allocateTheRawBuffer(heap, SIZE);
+            poke(block, (byte) 7);
+            poke(block + SIZE, SCRIBBLE);
+
+            MemoryMisuseException e = misuse(() -> heap.reallocAddress(block, 4 * SIZE));
+            assertEquals(HEAP_BUFFER_OVERFLOW, e.kind());
+            assertContains(e.getMessage(), "found at realloc, which changed nothing: the block is as it was\n");
+            assertEquals(1, heap.stats().liveBlocks());
+            assertEquals(SIZE, heap.usableSize(block));
+
+            // Reported once, its canary put back: the next realloc moves it with its contents.
+            long moved = heap.reallocAddress(block, 4 * SIZE);
+            assertEquals(7, peek(moved));
+            heap.freeAddress(moved);
+            assertStillUsable(heap, 0);
+        }
+
+        @Test
         void aRawWriteOneBytePastAPoolsBlockIsReportedAtItsFreeThroughThePool() {
             try (FixedSizePool pool = FixedSizePool.builder(heap, SIZE).name("nodes").build()) {
                 long block = takeTheRawNode(pool);
@@ -483,7 +503,7 @@ class MisuseCatalogueTest {
                 assertAll(
                         () -> assertEquals(HEAP_BUFFER_OVERFLOW, e.kind()),
                         () -> assertEquals(block + SIZE, e.address()),
-                        () -> assertContains(report, "found at free"),
+                        () -> assertContains(report, "found at free, which freed it all the same\n"),
                         () -> assertContains(report, hex(block + SIZE) + " is located 0 bytes after "
                                 + region(block, SIZE) + ", block 0 of the "),
                         () -> assertFrame(report, "allocated by thread", "takeTheRawNode"),

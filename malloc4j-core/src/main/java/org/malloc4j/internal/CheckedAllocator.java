@@ -117,7 +117,7 @@ final class CheckedAllocator implements Allocator {
         if (faults == null && !sampled) {
             return fast.malloc(byteSize, throwing);
         }
-        prepare(byteSize);
+        prepare(byteSize, "byteSize");
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
@@ -131,7 +131,7 @@ final class CheckedAllocator implements Allocator {
         if (faults == null && !sampled) {
             return fast.calloc(byteSize, throwing);
         }
-        prepare(byteSize);
+        prepare(byteSize, "byteSize");
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
@@ -144,7 +144,7 @@ final class CheckedAllocator implements Allocator {
         if (byteAlignment <= 0 || (byteAlignment & (byteAlignment - 1)) != 0) {
             throw new IllegalArgumentException("byteAlignment must be a positive power of two: " + byteAlignment);
         }
-        prepare(byteSize);
+        prepare(byteSize, "byteSize");
         if (injectFault(byteSize, byteAlignment)) {
             return injectedFailure(byteSize, byteAlignment, throwing);
         }
@@ -160,7 +160,7 @@ final class CheckedAllocator implements Allocator {
         if (address == 0) {
             return malloc(newByteSize, throwing);
         }
-        prepare(newByteSize);
+        prepare(newByteSize, "newByteSize");
         if (!isChecked(address)) {
             if (newByteSize > 0 && faults != null) {
                 fast.checkResizable(address);
@@ -176,8 +176,8 @@ final class CheckedAllocator implements Allocator {
         }
         // A holder resizing its block (a growable array growing) is what the program called, not realloc.
         BlockHolder resizer = block.resizer;
-        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "realloc",
-                resizer != null ? "when " + resizer.name() + " resized it" : "at realloc");
+        MemoryMisuseException overflow = damagedRedzoneOfLive(block, "realloc", resizer != null
+                ? "when " + resizer.name() + " resized it" : "at realloc, which changed nothing: the block is as it was");
         if (overflow != null) {
             throw overflow;
         }
@@ -310,6 +310,15 @@ final class CheckedAllocator implements Allocator {
         }
         // Both at most 2^46, so the sum cannot overflow.
         long span = front + SpanAllocator.roundUp(byteSize, REDZONE) + REDZONE;
+        if (span > SpanAllocator.MAX_REQUEST) {
+            // The block fits, its redzones do not: no commit, or quarantine drained, can make room.
+            if (throwing) {
+                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
+                        + HeapCore.aligned(alignment, REDZONE) + " (checked mode, " + span + " bytes with redzones): more"
+                        + " than the " + SpanAllocator.MAX_REQUEST + " bytes a heap can hand out", byteSize);
+            }
+            return 0;
+        }
         long base = allocateGuarded(span, alignment);
         // Quarantined blocks hold memory that counts against the heap's limit: they leave early
         // rather than make a heap with nothing live report exhaustion. In a sampled heap with a
@@ -325,9 +334,9 @@ final class CheckedAllocator implements Allocator {
         }
         if (base == 0) {
             if (throwing) {
-                String aligned = alignment > REDZONE ? " aligned to " + alignment : "";
-                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes" + aligned
-                        + " (checked mode, " + span + " bytes with redzones): " + guarded.exhaustionCause(), byteSize);
+                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
+                        + HeapCore.aligned(alignment, REDZONE) + " (checked mode, " + span + " bytes with redzones): "
+                        + guarded.exhaustionCause(), byteSize);
             }
             return 0;
         }
@@ -513,7 +522,10 @@ final class CheckedAllocator implements Allocator {
             return "when " + resizer.name() + " resized it";
         }
         BlockHolder holder = block.owner;
-        return byOwner && holder != null ? "when " + holder.name() + " freed it" : "at free";
+        // A holder frees the block all the same (Heap.releaseOwned); a program's free must be told
+        // that its block is still live, or it leaks the block.
+        return byOwner && holder != null ? "when " + holder.name() + " freed it"
+                : "at free, which freed nothing: the block is still live, so free it again";
     }
 
     /**
@@ -641,11 +653,6 @@ final class CheckedAllocator implements Allocator {
 
     // ---- checks ----
 
-    /**
-     * @return the report of the first byte of {@code block}'s redzones that is not a canary, or null.
-     *     A report puts the canaries back, so each damage is reported once (a free that reported it
-     *     succeeds when called again) and a later write into the redzones is a new report.
-     */
     /**
      * {@link #damagedRedzone} of a block the calling free or realloc found live: another thread
      * may free it meanwhile (a double free), and a huge block's memory then goes away under the
@@ -984,9 +991,9 @@ final class CheckedAllocator implements Allocator {
 
     // ---- helpers ----
 
-    private void prepare(long byteSize) {
+    private void prepare(long byteSize, String parameter) {
         if (byteSize < 0) {
-            throw new IllegalArgumentException("byteSize must not be negative: " + byteSize);
+            throw new IllegalArgumentException(parameter + " must not be negative: " + byteSize);
         }
         checkOpen();
     }

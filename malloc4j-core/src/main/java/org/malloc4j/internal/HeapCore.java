@@ -455,7 +455,7 @@ public final class HeapCore implements Allocator {
 
     /** @param roomBytes address space to leave for a large block to grow into in place */
     private long mallocSlow(long byteSize, long byteAlignment, long roomBytes, boolean throwing) {
-        checkSize(byteSize);
+        checkSize(byteSize, "byteSize");
         checkOpen();
         long address = allocate(byteSize, byteAlignment, roomBytes);
         if (address == 0 && spans.limit().isLimited() && makeRoom()) {
@@ -1292,7 +1292,7 @@ public final class HeapCore implements Allocator {
         if (resizedByOwner(address, newByteSize)) {
             return address;
         }
-        checkSize(newByteSize);
+        checkSize(newByteSize, "newByteSize");
         checkOpen();
         Page page = pageOf("realloc", address);
         int index = page.blockIndex(address);
@@ -1928,7 +1928,7 @@ public final class HeapCore implements Allocator {
     }
 
     public static long goodSize(long byteSize) {
-        checkSize(byteSize);
+        checkSize(byteSize, "byteSize");
         if (byteSize <= SizeClasses.MEDIUM_MAX) {
             return SizeClasses.blockSize(SizeClasses.classOf(byteSize));
         }
@@ -1939,9 +1939,9 @@ public final class HeapCore implements Allocator {
         return SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
     }
 
-    private static void checkSize(long byteSize) {
+    private static void checkSize(long byteSize, String parameter) {
         if (byteSize < 0) {
-            throw new IllegalArgumentException("byteSize must not be negative: " + byteSize);
+            throw new IllegalArgumentException(parameter + " must not be negative: " + byteSize);
         }
     }
 
