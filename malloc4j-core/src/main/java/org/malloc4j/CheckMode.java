@@ -40,8 +40,8 @@ public enum CheckMode {
      * requested size), except a shrink at the heap's {@link Heap.Builder#maxCommittedBytes limit}
      * with no memory left for the smaller block: that one keeps the block's address, and ends its
      * old segments, so only a stale raw address goes unnoticed there; leaks are reported at
-     * {@link Heap#close()}. The blocks a {@link FixedSizePool} hands out have redzones too, as its
-     * description says. Much slower than {@link #FAST}: for tests and debugging. Each live
+     * {@link Heap#close()}. The blocks a {@link FixedSizePool} hands out have redzones, stacks and
+     * fills too, as its description says, but no scope of their own and no quarantine. Much slower than {@link #FAST}: for tests and debugging. Each live
      * block also takes about 290 bytes of the Java heap for its record, its own scope and the
      * watch on its segment (below); a stack is kept once, however many blocks were allocated or
      * freed there (AddressSanitizer's stack depot), and let go once no record holds it. A freed

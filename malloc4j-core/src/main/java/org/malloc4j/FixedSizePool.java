@@ -55,7 +55,13 @@ import org.malloc4j.internal.StackCapture;
  * and at {@link #close()} (and, for the freed blocks of a page given back to the heap, then), and a
  * freed block's when its slot is taken again: that allocation succeeds, and the next free,
  * {@code check()} or close throws the report. Each damage is reported once, the canaries put back,
- * and the block is freed all the same. A block's
+ * and the block is freed all the same. Also as a heap block is, a freed block is filled with
+ * {@link CheckMode#POISON_BYTE} and a block taken again with {@link CheckMode#JUNK_BYTE} (a slot
+ * never taken holds the page's junk): a read after the free, or before the first write, sees them,
+ * and a write after the free through a raw address is reported as a {@link Kind#USE_AFTER_FREE}
+ * naming where the block was taken and given back, found when its slot is taken again (thrown as
+ * above), by {@link Heap#check()} or at {@link #close()}. Unlike a heap block's, a pool block's
+ * segment is not closed by its free: an access through it still succeeds. A block's
  * slot, {@link #strideBytes()} long, is then its front redzone, the block, and its back redzone. The
  * front redzone is 16 bytes, or the alignment's bytes for an alignment above 16 up to 4096; a block
  * aligned to more than 4096 bytes has none (one would cost as many bytes as the alignment), as a heap
@@ -236,8 +242,10 @@ public final class FixedSizePool implements AutoCloseable {
      *     is closed, as {@link Heap#free} reports it); nothing changes and the pool stays usable.
      *     Also, in {@link CheckMode#FULL}, when the block's redzones were written through a raw
      *     address ({@link Kind#HEAP_BUFFER_OVERFLOW}), or the free gives the block's page back and the
-     *     redzones of a block freed earlier in it were written, or an allocation since the last
-     *     report found those of the freed block whose slot it took written (which it does not throw); and in a checked mode, when the free
+     *     redzones of a block freed earlier in it were written (or such a block itself:
+     *     {@link Kind#USE_AFTER_FREE}), or an allocation since the last report found those of the
+     *     freed block whose slot it took written, or that block itself ({@link Kind#USE_AFTER_FREE};
+     *     an allocation does not throw); and in a checked mode, when the free
      *     gives the block's page back to the heap and the page was written past its end through a raw
      *     address ({@link Kind#HEAP_BUFFER_OVERFLOW}, or {@link Kind#USE_AFTER_FREE} for a block that
      *     free pushed out of quarantine): the block is freed, and the page given back, all the same
@@ -310,8 +318,9 @@ public final class FixedSizePool implements AutoCloseable {
         if (redzones && index < handedOutBefore) {
             // A freed slot keeps its canaries until taken again: verified before the refill below
             // (and before this take's record replaces the free's), so no write since the free is lost.
-            foundAtRetake = SanitizerReports.combine(foundAtRetake,
-                    damagedRedzones(page, index, "when its slot was taken again"));
+            String when = "when its slot was taken again";
+            foundAtRetake = SanitizerReports.combine(SanitizerReports.combine(foundAtRetake,
+                    damagedRedzones(page, index, when)), writtenAfterFree(page, index, when));
         }
         if (page.isFull()) {
             unlink(page);
@@ -325,6 +334,10 @@ public final class FixedSizePool implements AutoCloseable {
             long slot = index * stride;
             page.segment.asSlice(slot, frontRedzone).fill(CheckMode.CANARY_BYTE);
             page.segment.asSlice(slot + frontRedzone + blockByteSize, backRedzone()).fill(CheckMode.CANARY_BYTE);
+        } else if (redzones) {
+            // A new block's bytes are junk, as the heap's are (a never-taken slot's already are, from
+            // the page's own fill): a read before the first write shows.
+            page.segment.asSlice(page.blockOffset(index), blockByteSize).fill(CheckMode.JUNK_BYTE);
         }
         return index;
     }
@@ -362,6 +375,11 @@ public final class FixedSizePool implements AutoCloseable {
             if (record != null) {
                 record.given();
             }
+        }
+        if (redzones) {
+            // Poisoned as a heap block is: a write after this free shows when the slot is taken
+            // again (or the page checked), and a read sees the poison, not the old contents.
+            page.segment.asSlice(page.blockOffset(index), blockByteSize).fill(CheckMode.POISON_BYTE);
         }
         boolean wasFull = page.isFull();
         page.give(index);
@@ -404,8 +422,9 @@ public final class FixedSizePool implements AutoCloseable {
     private MemoryMisuseException damagedRedzones(PoolPage page, String when, String whenLive) {
         MemoryMisuseException damage = null;
         for (int index = 0, handedOut = page.handedOut(); index < handedOut; index++) {
-            damage = SanitizerReports.combine(damage,
-                    damagedRedzones(page, index, page.isLive(index) ? whenLive : when));
+            boolean live = page.isLive(index);
+            damage = SanitizerReports.combine(SanitizerReports.combine(damage,
+                    damagedRedzones(page, index, live ? whenLive : when)), live ? null : writtenAfterFree(page, index, when));
         }
         return damage;
     }
@@ -418,10 +437,32 @@ public final class FixedSizePool implements AutoCloseable {
         }
         page.segment.asSlice(from, length).fill(CheckMode.CANARY_BYTE);
         PoolBlockRecord record = page.recordOf(index);
-        return SanitizerReports.overflow(page.blockAddress(index), blockByteSize, ", block " + index + " of the "
-                + page.capacity + "-block page at 0x" + Long.toHexString(page.base) + " of pool '" + name + "'",
+        return SanitizerReports.overflow(page.blockAddress(index), blockByteSize, blockInPage(page, index),
                 page.base + bad, when, history(page, index), record == null ? null : record.takeStack,
                 "pool '" + name + "'");
+    }
+
+    /**
+     * @return the report of a changed poison byte of freed block {@code index} (a write after its
+     *     free through a raw address), or null; the poison is put back, so each damage is reported once
+     */
+    private MemoryMisuseException writtenAfterFree(PoolPage page, int index, String when) {
+        long from = page.blockOffset(index);
+        long bad = Redzones.firstNot(page.segment, from, blockByteSize, CheckMode.POISON_BYTE);
+        if (bad < 0) {
+            return null;
+        }
+        page.segment.asSlice(from, blockByteSize).fill(CheckMode.POISON_BYTE);
+        PoolBlockRecord record = page.recordOf(index);
+        return SanitizerReports.writeAfterFree(page.blockAddress(index), blockByteSize, blockInPage(page, index),
+                page.base + bad, when, history(page, index), record == null ? null : record.giveStack,
+                "pool '" + name + "'");
+    }
+
+    /** @return where block {@code index} is, after its bounds in a report: {@code , block 3 of the ... pool 'nodes'} */
+    private String blockInPage(PoolPage page, int index) {
+        return ", block " + index + " of the " + page.capacity + "-block page at 0x" + Long.toHexString(page.base)
+                + " of pool '" + name + "'";
     }
 
     /**
@@ -611,7 +652,8 @@ public final class FixedSizePool implements AutoCloseable {
      *     longer count as live and freeing one is a {@link Kind#BAD_FREE}). Close it again later to
      *     finish.
      * @throws MemoryMisuseException in {@link CheckMode#FULL}, if the redzones of a block, live or
-     *     freed, were written through a raw address ({@link Kind#HEAP_BUFFER_OVERFLOW}); in a checked
+     *     freed, were written through a raw address ({@link Kind#HEAP_BUFFER_OVERFLOW}), or a freed
+     *     block was, or one whose slot an allocation took again ({@link Kind#USE_AFTER_FREE}); in a checked
      *     mode, if a page was written past its end through a raw address
      *     ({@link Kind#HEAP_BUFFER_OVERFLOW}), or a block a page's free pushed out of quarantine was
      *     written after its free ({@link Kind#USE_AFTER_FREE}); the pool is closed and every page

@@ -621,8 +621,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Verifies what this heap's mode can verify. In a checked mode: every live block's redzones
      * (a changed byte is an overflow or underflow through a raw address) and every quarantined
      * block's poison (a changed byte is a write after free); in {@link CheckMode#FULL} also the
-     * redzones of every block a {@link FixedSizePool} of this heap has handed out, live or freed
-     * (under the pool's lock, if it has one). Each damage is reported once: the
+     * redzones of every block a {@link FixedSizePool} of this heap has handed out, live or freed,
+     * and the poison of the freed ones (under the pool's lock, if it has one), with what the pools
+     * found when they took freed slots again. Each damage is reported once: the
      * report puts the canaries or the poison back, so a later write into the same block is a new
      * report. In every mode: that the counters agree. Call it when no other thread is allocating.
      *

@@ -259,13 +259,26 @@ public final class SanitizerReports {
 
     /** A poisoned byte of a freed block changed: a write after free through a raw address. */
     static MemoryMisuseException writeAfterFree(BlockRecord block, long badAddress, String when, String heap) {
+        return writeAfterFree(block.address, block.byteSize, "", badAddress, when,
+                stack("freed by " + block.freeThread() + " here:", block.freeStack())
+                        + stack("previously allocated by " + block.allocThread + " here:", block.allocStack),
+                block.freeStack(), "heap '" + heap + "'");
+    }
+
+    /**
+     * {@link #writeAfterFree(BlockRecord, long, String, String)} of a block whose record is not the
+     * heap's (a pool's block), in the same words; the parameters as {@link #overflow(long, long,
+     * String, long, String, String, StackTraceElement[], String) overflow}'s, but for
+     * {@code freeStack}, where the block was freed, for the SUMMARY (null if not known).
+     */
+    public static MemoryMisuseException writeAfterFree(long address, long byteSize, String heldBy, long badAddress,
+            String when, String history, StackTraceElement[] freeStack, String place) {
         StringBuilder text = title("heap-use-after-free on address 0x" + hex(badAddress));
         text.append("WRITE of unknown size after free, found ").append(when).append('\n');
-        text.append("0x").append(hex(badAddress)).append(" is located ").append(badAddress - block.address)
-                .append(" bytes inside of ").append(describe(block)).append('\n');
-        text.append(stack("freed by " + block.freeThread() + " here:", block.freeStack()));
-        text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
-        return finish(Kind.USE_AFTER_FREE, badAddress, text, "in the block freed at", block.freeStack(), heap);
+        text.append("0x").append(hex(badAddress)).append(" is located ").append(badAddress - address)
+                .append(" bytes inside of ").append(describe(address, byteSize)).append(heldBy).append('\n');
+        text.append(history);
+        return summarize(Kind.USE_AFTER_FREE, badAddress, text, "in the block freed at", freeStack, place);
     }
 
     /** Where leaked blocks were allocated, and the name of what holds them (empty: nothing). */
