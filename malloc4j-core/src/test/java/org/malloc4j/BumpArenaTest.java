@@ -167,10 +167,116 @@ class BumpArenaTest {
     void resetSideBlocksServeLaterLargeRequestsThatFit() {
         try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
             long side = arena.allocate(5000, 16).address();
+            long held = arena.heldBytes();
             arena.reset();
             assertEquals(side, arena.allocate(4000, 16).address());
             assertEquals(1, arena.blockCount());
-            assertEquals(1000, arena.wastedBytes());
+            assertEquals(held - 4000, arena.wastedBytes());
+        }
+    }
+
+    /**
+     * A side block is its request rounded up to the next step of four per doubling, the heap's own
+     * size-class spacing: within the size classes (up to 128 KiB) exactly the block {@code malloc}
+     * would give, past them the same spacing; never 25 % over the request.
+     */
+    @Test
+    void aSideBlockIsItsRequestRoundedUpToTheHeapsSizeClassSpacing() {
+        long[][] sizes = {
+                {1025, 1280}, {1500, 1536}, {5000, 5120}, {100_000, 112 * 1024}, {128 * 1024, 128 * 1024},
+                {128 * 1024 + 1, 160 * 1024}, {163_937, 192 * 1024}, {(1 << 20) + 1, 1280 * 1024},
+                {3 << 20, 3 << 20}};
+        for (long[] size : sizes) {
+            try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+                MemorySegment slice = arena.allocate(size[0], 16);
+                assertEquals(size[0], slice.byteSize());
+                assertEquals(size[1], arena.heldBytes(), "a side block for " + size[0] + " bytes");
+                assertTrue(arena.heldBytes() < size[0] * 5 / 4 + 1, "at most 25 % over " + size[0]);
+                if (size[0] <= 128 * 1024) {
+                    assertEquals(HEAP.goodSize(size[0]), arena.heldBytes(), "what malloc gives " + size[0]);
+                }
+                assertEquals(size[1] - size[0], arena.wastedBytes());
+                assertInvariant(arena);
+            }
+        }
+    }
+
+    /**
+     * A scratch arena whose large request creeps upward (the loop {@code mark()} is made for) reuses
+     * the spare side block until the request outgrows its step, so it holds one block per step it
+     * crosses, not one per request. Each block cost a heap block of its own, kept until close.
+     */
+    @Test
+    void aMarkAllocateRewindLoopWhoseLargeRequestCreepsUpwardHoldsAFewSideBlocks() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP)) {
+            BumpArena.Mark mark = arena.mark();
+            long largest = 0;
+            for (int i = 0; i < 1000; i++) {
+                long size = 100_000 + i * 64L;
+                MemorySegment slice = arena.allocate(size, 16);
+                assertEquals(size, slice.byteSize());
+                assertEquals(0, slice.address() % 16);
+                slice.fill((byte) i);
+                assertEquals((byte) i, slice.get(JAVA_BYTE, 0));
+                assertEquals((byte) i, slice.get(JAVA_BYTE, size - 1));
+                assertInvariant(arena);
+                largest = size;
+                arena.rewind(mark);
+            }
+            // 112, 128, 160 and 192 KiB: the steps between 100,000 and 163,936 bytes.
+            assertEquals(4, arena.blockCount(), arena::toString);
+            assertEquals((112 + 128 + 160 + 192) * 1024, arena.heldBytes(), arena::toString);
+            assertTrue(arena.heldBytes() < 4 * largest, arena::toString);
+            assertEquals(0, arena.usedBytes());
+        }
+    }
+
+    /**
+     * The bound the class documentation gives for a creeping request: one side block per step of
+     * the spacing crossed (four per doubling), together less than 6.5 times the largest of them.
+     */
+    @Test
+    void aRequestCreepingOverTenDoublingsHoldsOneSideBlockPerStepOfTheSpacing() {
+        try (BumpArena arena = BumpArena.ofConfined(HEAP, CHUNK)) {
+            arena.allocate(10, 1); // a chunk, kept across the loop
+            BumpArena.Mark mark = arena.mark();
+            long first = 2 * CHUNK;
+            long size = first;
+            long largestBlock = 0;
+            for (; size <= 1024 * first; size += size / 100 + 1) {
+                long before = arena.heldBytes();
+                MemorySegment slice = arena.allocate(size, 8);
+                slice.fill((byte) 0x5A);
+                assertEquals((byte) 0x5A, slice.get(JAVA_BYTE, size - 1));
+                largestBlock = Math.max(largestBlock, arena.heldBytes() - before);
+                assertInvariant(arena);
+                arena.rewind(mark);
+            }
+            int sideBlocks = arena.blockCount() - 1;
+            assertTrue(sideBlocks <= 4 * 10 + 1, "side blocks: " + sideBlocks);
+            long sideBytes = arena.heldBytes() - CHUNK;
+            assertTrue(sideBytes * 2 < 13 * largestBlock, "side bytes " + sideBytes + ", largest " + largestBlock);
+            assertTrue(largestBlock < size * 5 / 4, "largest block " + largestBlock + " for up to " + size);
+        }
+    }
+
+    /**
+     * In {@link CheckMode#FULL} a side block is exactly its request, as every block of that mode is
+     * (see {@link Heap#goodSize}), so the heap's redzone follows the slice and a write past its end
+     * is reported at close.
+     */
+    @Test
+    void inFullCheckModeASideBlockIsItsRequestSoAWritePastTheSliceIsReported() {
+        try (Heap heap = Heap.builder().name("side-redzone").checkMode(CheckMode.FULL).build()) {
+            BumpArena arena = BumpArena.ofConfined(heap, 256);
+            MemorySegment slice = arena.allocate(1000, 16);
+            assertEquals(1000, arena.heldBytes());
+            assertEquals(0, arena.wastedBytes());
+            MemorySegment.ofAddress(slice.address()).reinterpret(1001).set(JAVA_BYTE, 1000, (byte) 1);
+
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, arena::close);
+            assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
+            assertEquals(0, heap.stats().liveBlocks());
         }
     }
 

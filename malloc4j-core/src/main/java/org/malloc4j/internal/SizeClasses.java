@@ -76,6 +76,24 @@ public final class SizeClasses {
         return computeClass(byteSize);
     }
 
+    /**
+     * The table's spacing carried on past {@link #MEDIUM_MAX}, for blocks sized to be reused by
+     * requests that grow a little: within the table it is {@code blockSize(classOf(byteSize))},
+     * beyond it the next multiple of a quarter of the largest power of two below {@code byteSize}.
+     * So a request of more than 128 B gets less than 25 % more than it asked, and a request creeping
+     * from {@code a} to {@code b} crosses about {@code 4 * log2(b / a)} steps.
+     *
+     * @param byteSize a request in bytes, from 0 to 2<sup>62</sup> (0 counts as 1)
+     * @return the smallest step of the spacing that holds it, in bytes
+     */
+    public static long spacedSize(long byteSize) {
+        if (byteSize <= 128) {
+            return (Math.max(byteSize, 1) + 15) & -16;
+        }
+        long step = Long.highestOneBit(byteSize - 1) >>> 2;
+        return (byteSize + step - 1) & -step;
+    }
+
     /** @return the block size of {@code sizeClass}, in bytes */
     public static int blockSize(int sizeClass) {
         return BLOCK_SIZE[sizeClass];

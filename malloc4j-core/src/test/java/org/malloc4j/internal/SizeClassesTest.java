@@ -113,6 +113,31 @@ class SizeClassesTest {
         }
     }
 
+    @Test
+    void spacedSizeIsTheClassBlockSizeForEverySizeUpToMediumMax() {
+        for (int n = 0; n <= SizeClasses.MEDIUM_MAX; n++) {
+            long expected = SizeClasses.blockSize(SizeClasses.classOf(n));
+            if (SizeClasses.spacedSize(n) != expected) {
+                fail("spacedSize(" + n + ") = " + SizeClasses.spacedSize(n) + ", its class holds " + expected);
+            }
+        }
+    }
+
+    /** Past the table: four steps a doubling, each holding its request with less than 25 % more. */
+    @Test
+    void pastMediumMaxSpacedSizeKeepsFourStepsPerDoublingUpToTheLargestBlock() {
+        for (long power = SizeClasses.MEDIUM_MAX; power < (1L << 46); power *= 2) {
+            for (int quarter = 1; quarter <= 4; quarter++) {
+                long step = power + quarter * power / 4;
+                assertEquals(step, SizeClasses.spacedSize(step), "a step is its own size");
+                assertEquals(step, SizeClasses.spacedSize(step - power / 4 + 1), "just past the step below");
+                assertTrue(SizeClasses.spacedSize(step + 1) < (step + 1) * 5 / 4, "just past " + step);
+            }
+        }
+        assertEquals(1L << 46, SizeClasses.spacedSize(1L << 46));
+        assertEquals(1L << 62, SizeClasses.spacedSize(1L << 62));
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {32, 64, 128, 256, 512, 1024, 4096, 8192, 16384, 32768, 65536, 131072})
     void alignedClassOfIsTheSmallestClassHoldingTheRequestWithAlignedBlocks(int alignment) {
