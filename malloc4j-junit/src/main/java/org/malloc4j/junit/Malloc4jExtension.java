@@ -36,6 +36,7 @@ import org.malloc4j.Heap;
 import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
 import org.malloc4j.LeakReport;
+import org.malloc4j.MemoryMisuseException;
 import org.opentest4j.TestAbortedException;
 
 /**
@@ -57,9 +58,9 @@ import org.opentest4j.TestAbortedException;
  *       a freed block fails the test with the sanitizer's report), then checked for leaks: if any
  *       block is still live, the test fails with an {@link AssertionError} whose message is the
  *       {@link LeakReport} text, naming each leaked block's size and allocation stack. Each stack
- *       of a report the extension fails a test with, a leak's or a misuse's, ends at the last
- *       frame of the test's class; JUnit's, reflection's, the extension's and the launcher's below
- *       it are left out. In
+ *       of a report the extension fails a test with, a leak's or a misuse's (one the test's code
+ *       let escape too, below), ends at the last frame of the test's class; JUnit's, reflection's,
+ *       the extension's and the launcher's below it are left out. In
  *       {@link CheckMode#FAST} mode the heap records no allocation sites, so the message gives the
  *       count and bytes only. The report appears in the failure alone: the heap is built with
  *       {@link Heap.Builder#leakReportAtClose(boolean) leakReportAtClose(false)}, so its close does
@@ -118,6 +119,20 @@ import org.opentest4j.TestAbortedException;
  *       every {@code OutOfMemoryError} it meets there and offers an extension no way to handle what
  *       JUnit itself or another extension throws. To have such an exhaustion fail only its test,
  *       allocate in the test method instead, from the heap it is given.
+ *   <li><b>Misuse reports that escape keep the test's frames only.</b> A
+ *       {@link MemoryMisuseException} that the test's code lets escape (a double free, an overflow
+ *       that {@code free} finds, thrown by the test's heap or any other), out of the same methods
+ *       and constructor as a {@code HeapExhaustedError} above, is thrown on as a copy of it, which
+ *       fails what the heap's exception would have failed: the same
+ *       {@link MemoryMisuseException#kind() kind}, {@link MemoryMisuseException#address() address},
+ *       stack trace and cause, its report's stacks cut as the extension's own reports are, and its
+ *       suppressed reports too. The heap's exception is not attached to the copy: printed with the
+ *       failure, its stacks would bring the runner's frames back. What the test
+ *       catches ({@code assertThrows(MemoryMisuseException.class, ...)}, say) is not touched, nor is
+ *       any other exception, one that carries a misuse report as its cause or suppressed included.
+ *       Nor is a report thrown while JUnit takes the next node of a factory's lazy {@code Stream},
+ *       {@code Iterator}, {@code Iterable} or container, which fails that factory or container as
+ *       the heap threw it.
  * </ul>
  * A test that closes its heap itself is checked for leaks all the same: a closed heap still counts
  * the blocks live when it closed, and {@link Heap#leaks()} still names where they were allocated,
@@ -393,19 +408,19 @@ public final class Malloc4jExtension
         return Optional.empty();
     }
 
-    // ---- exhaustion that escapes ----
+    // ---- exhaustion and misuse reports that escape ----
 
     @Override
     public void interceptTestMethod(Invocation<Void> invocation, ReflectiveInvocationContext<Method> invocationContext,
                                     ExtensionContext extensionContext) throws Throwable {
-        proceedFailingOnExhaustion(invocation);
+        proceed(invocation, extensionContext);
     }
 
     @Override
     public void interceptTestTemplateMethod(Invocation<Void> invocation,
                                             ReflectiveInvocationContext<Method> invocationContext,
                                             ExtensionContext extensionContext) throws Throwable {
-        proceedFailingOnExhaustion(invocation);
+        proceed(invocation, extensionContext);
     }
 
     @Override
@@ -414,14 +429,14 @@ public final class Malloc4jExtension
                                             ExtensionContext extensionContext) throws Throwable {
         // JUnit takes the nodes after this returns: a lazy stream, iterator or container makes them then
         @SuppressWarnings("unchecked")
-        T nodes = (T) ExhaustionFailingNodes.of(proceedFailingOnExhaustion(invocation));
+        T nodes = (T) ExhaustionFailingNodes.of(proceed(invocation, extensionContext));
         return nodes;
     }
 
     @Override
     public void interceptDynamicTest(Invocation<Void> invocation, DynamicTestInvocationContext invocationContext,
                                      ExtensionContext extensionContext) throws Throwable {
-        DynamicTestLeaks.DynamicTestRun test = () -> proceedFailingOnExhaustion(invocation);
+        DynamicTestLeaks.DynamicTestRun test = () -> proceed(invocation, extensionContext);
         if (servesTest(extensionContext)) {
             for (DynamicTestLeaks leaks : dynamicTestLeaks(extensionContext.getStore(NAMESPACE))) {
                 DynamicTestLeaks.DynamicTestRun inner = test;
@@ -446,46 +461,50 @@ public final class Malloc4jExtension
     public void interceptBeforeEachMethod(Invocation<Void> invocation,
                                           ReflectiveInvocationContext<Method> invocationContext,
                                           ExtensionContext extensionContext) throws Throwable {
-        proceedFailingOnExhaustion(invocation);
+        proceed(invocation, extensionContext);
     }
 
     @Override
     public void interceptAfterEachMethod(Invocation<Void> invocation,
                                          ReflectiveInvocationContext<Method> invocationContext,
                                          ExtensionContext extensionContext) throws Throwable {
-        proceedFailingOnExhaustion(invocation);
+        proceed(invocation, extensionContext);
     }
 
     @Override
     public <T> T interceptTestClassConstructor(Invocation<T> invocation,
                                                ReflectiveInvocationContext<Constructor<T>> invocationContext,
                                                ExtensionContext extensionContext) throws Throwable {
-        return proceedFailingOnExhaustion(invocation);
+        return proceed(invocation, extensionContext);
     }
 
     @Override
     public void interceptBeforeAllMethod(Invocation<Void> invocation,
                                          ReflectiveInvocationContext<Method> invocationContext,
                                          ExtensionContext extensionContext) throws Throwable {
-        proceedFailingOnExhaustion(invocation);
+        proceed(invocation, extensionContext);
     }
 
     @Override
     public void interceptAfterAllMethod(Invocation<Void> invocation,
                                         ReflectiveInvocationContext<Method> invocationContext,
                                         ExtensionContext extensionContext) throws Throwable {
-        proceedFailingOnExhaustion(invocation);
+        proceed(invocation, extensionContext);
     }
 
     /**
-     * Runs {@code invocation}, turning a {@link HeapExhaustedError} it throws into a test failure, so
-     * JUnit does not take it, as an {@link OutOfMemoryError}, for a fatal error that ends the run.
+     * Runs {@code invocation}, code of the test's. A {@link HeapExhaustedError} it throws becomes a
+     * test failure, so JUnit does not take it, as an {@link OutOfMemoryError}, for a fatal error that
+     * ends the run. A {@link MemoryMisuseException} it throws is the heap's report of a misuse in the
+     * test: its stacks lose the runner's frames, as those of the reports the extension makes do.
      */
-    private static <T> T proceedFailingOnExhaustion(Invocation<T> invocation) throws Throwable {
+    private static <T> T proceed(Invocation<T> invocation, ExtensionContext context) throws Throwable {
         try {
             return invocation.proceed();
         } catch (HeapExhaustedError e) {
             throw escaped(e);
+        } catch (MemoryMisuseException e) {
+            throw RunnerFrames.cut(e, testClassNames(context));
         }
     }
 
@@ -632,8 +651,13 @@ public final class Malloc4jExtension
      */
     private static Set<String> testClassNames(ExtensionContext context) {
         Set<String> names = new java.util.LinkedHashSet<>();
-        for (Class<?> type = context.getTestClass().orElse(null); type != null && type != Object.class;
-                type = type.getSuperclass()) {
+        // A dynamic test's context names no class: the factory's does.
+        Class<?> testClass = null;
+        for (ExtensionContext scope = context; scope != null && testClass == null;
+                scope = scope.getParent().orElse(null)) {
+            testClass = scope.getTestClass().orElse(null);
+        }
+        for (Class<?> type = testClass; type != null && type != Object.class; type = type.getSuperclass()) {
             Class<?> outermost = type;
             while (outermost.getEnclosingClass() != null) {
                 outermost = outermost.getEnclosingClass();
