@@ -431,15 +431,7 @@ public final class FixedSizePool implements AutoCloseable {
 
     /** @param from the redzone's offset from the page's base */
     private MemoryMisuseException damagedCanaries(PoolPage page, int index, long from, long length, String when) {
-        long bad = Redzones.firstNot(page.segment, from, length, CheckMode.CANARY_BYTE);
-        if (bad < 0) {
-            return null;
-        }
-        page.segment.asSlice(from, length).fill(CheckMode.CANARY_BYTE);
-        PoolBlockRecord record = page.recordOf(index);
-        return SanitizerReports.overflow(page.blockAddress(index), blockByteSize, blockInPage(page, index),
-                page.base + bad, when, history(page, index), record == null ? null : record.takeStack,
-                "pool '" + name + "'");
+        return damagedBytes(page, index, from, length, CheckMode.CANARY_BYTE, when);
     }
 
     /**
@@ -447,16 +439,30 @@ public final class FixedSizePool implements AutoCloseable {
      *     free through a raw address), or null; the poison is put back, so each damage is reported once
      */
     private MemoryMisuseException writtenAfterFree(PoolPage page, int index, String when) {
-        long from = page.blockOffset(index);
-        long bad = Redzones.firstNot(page.segment, from, blockByteSize, CheckMode.POISON_BYTE);
+        return damagedBytes(page, index, page.blockOffset(index), blockByteSize, CheckMode.POISON_BYTE, when);
+    }
+
+    /**
+     * @param expected what the bytes hold unless written through a raw address: canaries (a change is an
+     *     overflow) or poison (a write after free)
+     * @return the report of the first changed byte, or null; the bytes are filled again, so each
+     *     damage is reported once
+     */
+    private MemoryMisuseException damagedBytes(PoolPage page, int index, long from, long length, byte expected,
+            String when) {
+        long bad = Redzones.firstNot(page.segment, from, length, expected);
         if (bad < 0) {
             return null;
         }
-        page.segment.asSlice(from, blockByteSize).fill(CheckMode.POISON_BYTE);
+        page.segment.asSlice(from, length).fill(expected);
         PoolBlockRecord record = page.recordOf(index);
-        return SanitizerReports.writeAfterFree(page.blockAddress(index), blockByteSize, blockInPage(page, index),
-                page.base + bad, when, history(page, index), record == null ? null : record.giveStack,
-                "pool '" + name + "'");
+        long address = page.blockAddress(index);
+        String place = "pool '" + name + "'";
+        return expected == CheckMode.POISON_BYTE
+                ? SanitizerReports.writeAfterFree(address, blockByteSize, blockInPage(page, index), page.base + bad,
+                        when, history(page, index), record == null ? null : record.giveStack, place)
+                : SanitizerReports.overflow(address, blockByteSize, blockInPage(page, index), page.base + bad, when,
+                        history(page, index), record == null ? null : record.takeStack, place);
     }
 
     /** @return where block {@code index} is, after its bounds in a report: {@code , block 3 of the ... pool 'nodes'} */
