@@ -55,14 +55,8 @@ import org.malloc4j.internal.StackCapture;
  * and at {@link #close()} (and, for the freed blocks of a page given back to the heap, then), and a
  * freed block's when its slot is taken again: that allocation succeeds, and the next free,
  * {@code check()} or close throws the report. Each damage is reported once, the canaries put back,
- * and the block is freed all the same. Also as a heap block is, a freed block is filled with
- * {@link CheckMode#POISON_BYTE} and a block taken again with {@link CheckMode#JUNK_BYTE} (a slot
- * never taken holds the page's junk): a read after the free, or before the first write, sees them,
- * and a write after the free through a raw address is reported as a {@link Kind#USE_AFTER_FREE}
- * naming where the block was taken and given back, found when its slot is taken again (thrown as
- * above), by {@link Heap#check()} or at {@link #close()}. Unlike a heap block's, a pool block's
- * segment is not closed by its free: an access through it still succeeds. A block's
- * slot, {@link #strideBytes()} long, is then its front redzone, the block, and its back redzone. The
+ * and the block is freed all the same. A block's slot, {@link #strideBytes()} long, is then its
+ * front redzone, the block, and its back redzone. The
  * front redzone is 16 bytes, or the alignment's bytes for an alignment above 16 up to 4096; a block
  * aligned to more than 4096 bytes has none (one would cost as many bytes as the alignment), as a heap
  * block has none, and a write before it lands in the back redzone of the block before. The back
@@ -73,6 +67,16 @@ import org.malloc4j.internal.StackCapture;
  * and puts no redzones around a pool's blocks, sampled or not: one stride serves every block of a
  * pool, and a production mode should not pay full mode's footprint. Wherever the mode checks, the
  * page itself, a heap block, has the heap's redzones around it.
+ *
+ * <p>Also in {@link CheckMode#FULL}, as a heap block is, a freed block is filled with
+ * {@link CheckMode#POISON_BYTE} and a block taken again with {@link CheckMode#JUNK_BYTE} (a slot
+ * never taken holds the page's junk): a read after the free, or before the first write, sees them,
+ * and a write after the free through a raw address is reported as a {@link Kind#USE_AFTER_FREE}
+ * naming where the block was taken and given back, found as the redzones' damage is: when its slot
+ * is taken again (thrown by the next free, {@code check()} or close), by {@link Heap#check()}, or at
+ * {@link #close()}. Unlike a heap block's, a pool block's segment is not closed by its free (an
+ * access through it still succeeds), and a freed slot is handed out again at once, with no
+ * quarantine.
  *
  * <p>A pool left open leaks its pages, which {@link Heap#leaks()} reports with the pool's name. For
  * each leaked page it also says which of the pool's blocks inside it are still handed out (taken and
