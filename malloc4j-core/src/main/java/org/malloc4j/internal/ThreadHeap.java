@@ -423,8 +423,9 @@ final class ThreadHeap {
     /**
      * The bump pointer of {@code page}, its class's current page, has reached memory not yet
      * committed: if another page of the class among the first {@value #FREE_BLOCKS_LOOK} with room
-     * has free blocks, it becomes current instead, so that freed blocks are taken before the heap
-     * grows. Off the fast path: once for each OS page the bump pointer commits.
+     * has free blocks (freed by this heap's threads or by others), it becomes current instead, so
+     * that freed blocks are taken before the heap grows. Off the fast path: once for each OS page
+     * the bump pointer commits.
      *
      * @return whether another page became current; the caller's malloc then goes the long way,
      *     which takes its block from that page
@@ -438,11 +439,14 @@ final class ThreadHeap {
         // purger waits for.
         beginPageWork();
         try {
+            // Full pages other threads freed into come back to the list first, and a page's blocks
+            // freed by other threads count as its own: they wait freed as much.
+            drainPending();
             int looked = 0;
             // The list's head is where frees left room most recently; a bound keeps a commit from
             // walking a long list of pages whose room is past their bump pointers only.
             for (Page other = list.head; other != null && looked < FREE_BLOCKS_LOOK; other = other.next, looked++) {
-                if (other != page && other.freeCount > 0) {
+                if (other != page && (other.freeCount > 0 || other.collectRemote() > 0)) {
                     list.moveToFront(other);
                     makeCurrent(page.sizeClass, other);
                     return true;

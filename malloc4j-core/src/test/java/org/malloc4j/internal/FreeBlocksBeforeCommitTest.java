@@ -20,6 +20,15 @@ class FreeBlocksBeforeCommitTest {
 
     @Test
     void aMallocTakesAnotherPagesFreeBlocksBeforeCommittingMore() throws Exception {
+        takesFreedBlocksBeforeCommitting(false);
+    }
+
+    @Test
+    void blocksAnotherThreadFreedCountAsMuch() throws Exception {
+        takesFreedBlocksBeforeCommitting(true);
+    }
+
+    private static void takesFreedBlocksBeforeCommitting(boolean freedElsewhere) throws Exception {
         try (Heap heap = Heap.builder().name("free before commit").purgeDelay(Duration.ofHours(1)).build()) {
             HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
             long first = heap.mallocAddress(BLOCK);
@@ -34,8 +43,13 @@ class FreeBlocksBeforeCommitTest {
 
             Set<Long> freed = new HashSet<>();
             for (int i = 0; i < inFirst.size(); i += 2) {
-                heap.freeAddress(inFirst.get(i));
                 freed.add(inFirst.get(i));
+            }
+            if (freedElsewhere) {
+                // The first page is full: these frees leave it in the full list, their blocks in its remote bits.
+                Thread.ofPlatform().start(() -> freed.forEach(heap::freeAddress)).join();
+            } else {
+                freed.forEach(heap::freeAddress);
             }
             long roomInSecond = (second.commitEnd - (long) second.bump * BLOCK) / BLOCK;
             assertTrue(roomInSecond < freed.size(), "the second page committed room for " + roomInSecond + " blocks");
