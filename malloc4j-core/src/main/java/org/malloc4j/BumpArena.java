@@ -52,7 +52,9 @@ import org.malloc4j.internal.SizeClasses;
  * a large slice whose size creeps upward at one alignment, and rewinds, holds one side block per
  * step its size crosses (about {@code 4 * log2(largest / smallest) + 1}), together less than 6.5
  * times the largest block, however long it runs: 1,000 rounds creeping from 100,000 to 164,000
- * bytes hold 4 side blocks, 592 KiB. In {@link CheckMode#FULL} a side block is exactly its request,
+ * bytes hold 4 side blocks, 592 KiB. Where the heap refuses that much (near its
+ * {@linkplain Heap.Builder#maxCommittedBytes limit}), the side block is the request's own size.
+ * In {@link CheckMode#FULL} a side block is exactly its request,
  * as every block of that mode is, so that the heap's redzone follows the slice; such a loop then
  * holds a side block for every size it asked for.
  *
@@ -169,8 +171,9 @@ public final class BumpArena implements Arena {
      * @throws IllegalStateException if this arena is closed, or it needs a chunk and the heap is closed
      * @throws WrongThreadException if the caller is not the thread that made this arena
      * @throws HeapExhaustedError if it needs a chunk or side block and the heap cannot provide it
-     *     (a new side block asks for more than {@code byteSize}, as the class documentation says);
-     *     nothing changes then
+     *     (a new side block that the heap refuses with room to grow, as the class documentation says,
+     *     is asked for again at {@code byteSize}: this is thrown when that is refused too, naming
+     *     {@code byteSize}; to a {@link FaultInjection} the two are two allocations); nothing changes then
      */
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
@@ -207,8 +210,14 @@ public final class BumpArena implements Arena {
         if (spare < 0) {
             long alignment = Math.max(byteAlignment, Heap.MIN_ALIGNMENT);
             long blockSize = sideBlockSize(byteSize);
-            sides.ensureRoom().add(heap.adopt(heap.mallocAlignedAddress(blockSize, alignment), holder),
-                    blockSize, inner);
+            long address = blockSize > byteSize ? heap.tryMallocAlignedAddress(blockSize, alignment) : 0;
+            if (address == 0) {
+                // The room to grow is refused (a limit near): the request itself may still fit, and
+                // a refusal of it names the caller's size.
+                blockSize = byteSize;
+                address = heap.mallocAlignedAddress(byteSize, alignment);
+            }
+            sides.ensureRoom().add(heap.adopt(address, holder), blockSize, inner);
             spare = sides.size() - 1;
         }
         sides.swap(spare, sideUsed);

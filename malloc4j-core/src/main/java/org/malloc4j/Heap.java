@@ -497,6 +497,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
+     * {@link #mallocAlignedAddress}, but 0 where that throws {@link HeapExhaustedError}: for a
+     * holder that asks for room to grow first and can do with less.
+     */
+    long tryMallocAlignedAddress(long byteSize, long byteAlignment) {
+        return core.mallocAligned(byteSize, byteAlignment, false);
+    }
+
+    /**
      * The raw form of {@link #free}.
      *
      * @param address the address of a live block of this heap, or 0 (then nothing happens)

@@ -202,6 +202,36 @@ class BumpArenaTest {
     }
 
     /**
+     * Near the heap's limit a side block with room to grow may not fit where the request does: the
+     * side block is then the request's size, and a refusal of that names the caller's size.
+     */
+    @Test
+    void nearTheLimitASideBlockIsItsRequestAndARefusalNamesTheRequest() {
+        try (Heap limited = Heap.builder().name("bump-limit").maxCommittedBytes(8L << 20).build();
+                BumpArena arena = BumpArena.ofConfined(limited)) {
+            arena.allocate(100);
+            long request = (7L << 20) + 1;  // rounded to the spacing, 8 MiB: past the limit with the chunk
+            MemorySegment slice;
+            try {
+                slice = arena.allocate(request, 16);
+            } catch (HeapExhaustedError e) {
+                // Failed here, not thrown on: JUnit takes an OutOfMemoryError for the end of the run.
+                throw new AssertionError("refused a request that fits: " + e.getMessage());
+            }
+            assertEquals(request, slice.byteSize());
+            assertEquals(BumpArena.DEFAULT_CHUNK_BYTE_SIZE + request, arena.heldBytes());
+            slice.fill((byte) 1);
+            assertInvariant(arena);
+
+            long tooMuch = 2L << 20;
+            HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, () -> arena.allocate(tooMuch, 16));
+            assertEquals(tooMuch, refused.requestedBytes());
+            assertTrue(refused.getMessage().contains("cannot allocate " + tooMuch + " bytes"), refused.getMessage());
+            assertEquals(BumpArena.DEFAULT_CHUNK_BYTE_SIZE + request, arena.heldBytes());
+        }
+    }
+
+    /**
      * A scratch arena whose large request creeps upward (the loop {@code mark()} is made for) reuses
      * the spare side block until the request outgrows its step, so it holds one block per step it
      * crosses, not one per request. Each block cost a heap block of its own, kept until close.
