@@ -287,6 +287,13 @@ final class CheckedAllocator implements Allocator {
         return address;
     }
 
+    /** @param why what refused the request and its redzones ({@code span} bytes in all) */
+    private HeapExhaustedError exhausted(long byteSize, long alignment, long span, String why) {
+        return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
+                + HeapCore.aligned(alignment, REDZONE) + " (checked mode, " + span + " bytes with redzones): " + why,
+                byteSize);
+    }
+
     private long allocateGuarded(long span, long alignment) {
         return alignment <= REDZONE ? guarded.malloc(span, false) : guarded.mallocAligned(span, alignment, false);
     }
@@ -313,9 +320,8 @@ final class CheckedAllocator implements Allocator {
         if (span > SpanAllocator.MAX_REQUEST) {
             // The block fits, its redzones do not: no commit, or quarantine drained, can make room.
             if (throwing) {
-                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
-                        + HeapCore.aligned(alignment, REDZONE) + " (checked mode, " + span + " bytes with redzones): more"
-                        + " than the " + SpanAllocator.MAX_REQUEST + " bytes a heap can hand out", byteSize);
+                throw exhausted(byteSize, alignment, span,
+                        "more than the " + SpanAllocator.MAX_REQUEST + " bytes a heap can hand out");
             }
             return 0;
         }
@@ -334,9 +340,7 @@ final class CheckedAllocator implements Allocator {
         }
         if (base == 0) {
             if (throwing) {
-                throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
-                        + HeapCore.aligned(alignment, REDZONE) + " (checked mode, " + span + " bytes with redzones): "
-                        + guarded.exhaustionCause(), byteSize);
+                throw exhausted(byteSize, alignment, span, guarded.exhaustionCause());
             }
             return 0;
         }
