@@ -4,10 +4,13 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.malloc4j.PoolThreads.giveOnGiver;
+import static org.malloc4j.PoolThreads.takeOnTaker;
 
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -17,16 +20,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class FixedSizePoolPoisonTest {
     private static final long BLOCK = 48;
-
-    private static long takeOnTaker(FixedSizePool pool) throws InterruptedException {
-        long[] block = new long[1];
-        Thread.ofPlatform().name("taker").start(() -> block[0] = pool.allocateAddress()).join();
-        return block[0];
-    }
-
-    private static void giveOnGiver(FixedSizePool pool, long block) throws InterruptedException {
-        Thread.ofPlatform().name("giver").start(() -> pool.freeAddress(block)).join();
-    }
 
     private static MemorySegment raw(long address) {
         return MemorySegment.ofAddress(address).reinterpret(BLOCK);
@@ -74,8 +67,8 @@ class FixedSizePoolPoisonTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"free", "check", "close"})
-    void aWriteIntoAFreedBlockIsReportedAfterItsSlotIsTakenAgain(String reportedBy) throws InterruptedException {
+    @EnumSource(RetakenSlotReporter.class)
+    void aWriteIntoAFreedBlockIsReportedAfterItsSlotIsTakenAgain(RetakenSlotReporter reportedBy) throws InterruptedException {
         try (Heap heap = Heap.builder().checkMode(CheckMode.FULL).build()) {
             FixedSizePool pool = nodes(heap);
             long block = takeOnTaker(pool);
@@ -86,21 +79,11 @@ class FixedSizePoolPoisonTest {
             long again = pool.allocateAddress();
             assertEquals(block, again, "the pool hands the freed slot out again");
             assertAll(raw(again), CheckMode.JUNK_BYTE);
-            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, switch (reportedBy) {
-                case "free" -> () -> pool.freeAddress(kept);
-                case "check" -> heap::check;
-                default -> pool::close;
-            });
+            MemoryMisuseException e = reportedBy.report(heap, pool, kept);
             assertWriteAfterFreeReport(e, block, 20, "when its slot was taken again");
             // Reported once.
             heap.check();
-            if (!reportedBy.equals("close")) {
-                pool.freeAddress(again);
-                if (!reportedBy.equals("free")) {
-                    pool.freeAddress(kept);
-                }
-                pool.close();
-            }
+            reportedBy.finish(pool, again, kept);
         }
     }
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.malloc4j.PoolThreads.giveOnGiver;
+import static org.malloc4j.PoolThreads.takeOnTaker;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -12,6 +14,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -21,17 +24,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class FixedSizePoolRedzonesTest {
     private static final long BLOCK = 48;
-
-    /**
-     * Takes a block on a thread named "taker", so a report can name where it was taken. Take one
-     * before it first when a test writes before it: the byte before a page's first block may be
-     * unmapped where a pool keeps no redzones.
-     */
-    private static long takeOnTaker(FixedSizePool pool) throws InterruptedException {
-        long[] block = new long[1];
-        Thread.ofPlatform().name("taker").start(() -> block[0] = pool.allocateAddress()).join();
-        return block[0];
-    }
 
     /** Writes one byte at {@code offset} from {@code block}, as a program with a raw address would. */
     private static void writeAt(long block, long offset) {
@@ -63,11 +55,11 @@ class FixedSizePoolRedzonesTest {
         assertTrue(report.contains("\nWRITE of unknown size found " + when + "\n"), report);
         assertTrue(report.contains("\n" + located(block, offset)), report);
         assertTrue(report.contains(" of pool 'nodes'\nallocated by thread \"taker\" here:\n    #0 "
-                + FixedSizePoolRedzonesTest.class.getName() + ".lambda$takeOnTaker$"), report);
+                + PoolThreads.class.getName() + ".lambda$takeOnTaker$"), report);
         String summary = report.substring(report.lastIndexOf('\n') + 1);
         assertTrue(summary.matches("SUMMARY: malloc4j: heap-buffer-overflow in the block allocated at "
-                + Pattern.quote(FixedSizePoolRedzonesTest.class.getName() + ".lambda$takeOnTaker$")
-                + "\\d+\\(FixedSizePoolRedzonesTest\\.java:\\d+\\) in pool 'nodes'"), report);
+                + Pattern.quote(PoolThreads.class.getName() + ".lambda$takeOnTaker$")
+                + "\\d+\\(PoolThreads\\.java:\\d+\\) in pool 'nodes'"), report);
     }
 
     // ---- where damage is found ----
@@ -150,7 +142,7 @@ class FixedSizePoolRedzonesTest {
         try (Heap heap = fullHeap(); FixedSizePool pool = nodes(heap)) {
             long block = takeOnTaker(pool);
             long kept = pool.allocateAddress();
-            Thread.ofPlatform().name("giver").start(() -> pool.freeAddress(block)).join();
+            giveOnGiver(pool, block);
             writeAt(block, BLOCK + 8);
 
             MemoryMisuseException e = assertThrows(MemoryMisuseException.class, heap::check);
@@ -168,22 +160,18 @@ class FixedSizePoolRedzonesTest {
      * freed block that no check() had found yet was never reported.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"free", "check", "close"})
-    void aWriteBesideAFreedBlockIsReportedAfterItsSlotIsTakenAgain(String reportedBy) throws InterruptedException {
+    @EnumSource(RetakenSlotReporter.class)
+    void aWriteBesideAFreedBlockIsReportedAfterItsSlotIsTakenAgain(RetakenSlotReporter reportedBy) throws InterruptedException {
         try (Heap heap = fullHeap()) {
             FixedSizePool pool = nodes(heap);
             long block = takeOnTaker(pool);
             long kept = pool.allocateAddress();
-            Thread.ofPlatform().name("giver").start(() -> pool.freeAddress(block)).join();
+            giveOnGiver(pool, block);
             writeAt(block, BLOCK + 8);
 
             long again = pool.allocateAddress();
             assertEquals(block, again, "the pool hands the freed slot out again");
-            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, switch (reportedBy) {
-                case "free" -> () -> pool.freeAddress(kept);
-                case "check" -> heap::check;
-                default -> pool::close;
-            });
+            MemoryMisuseException e = reportedBy.report(heap, pool, kept);
             assertEquals(MemoryMisuseException.Kind.HEAP_BUFFER_OVERFLOW, e.kind());
             String report = e.getMessage();
             assertTrue(report.contains("\nWRITE of unknown size found when its slot was taken again\n"), report);
@@ -192,13 +180,7 @@ class FixedSizePoolRedzonesTest {
             assertTrue(report.contains("previously allocated by thread \"taker\" here:"), report);
             // Reported once, and the block taken again is whole.
             heap.check();
-            if (!reportedBy.equals("close")) {
-                pool.freeAddress(again);
-                if (!reportedBy.equals("free")) {
-                    pool.freeAddress(kept);
-                }
-                pool.close();
-            }
+            reportedBy.finish(pool, again, kept);
         }
     }
 
