@@ -432,7 +432,9 @@ final class ThreadHeap {
      */
     boolean switchToFreeBlocks(Page page) {
         PageList list = available[page.sizeClass];
-        if (list == null || current[page.sizeClass] != page) {
+        if (list == null || current[page.sizeClass] != page || (list.size < 2 && pending.isEmpty())) {
+            // No other page of the class with room, and none freed into while full: a heap that only
+            // grows commits without the page work.
             return false;
         }
         // Called from a malloc's fast path: the current page changes only as page work, which the
