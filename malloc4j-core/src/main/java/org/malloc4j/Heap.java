@@ -30,7 +30,9 @@ import org.malloc4j.internal.SanitizerReports;
  * a free by another thread costs two atomic updates (claiming the block, then marking it for the
  * owner). Virtual threads share a small, fixed set of striped thread heaps, each taken under a lock
  * for one malloc or free (a free into a striped heap's page takes that lock too, from any thread),
- * so a million virtual threads cost no more metadata than a few. When a
+ * so a million virtual threads cost no more metadata than a few. A virtual thread that keeps
+ * allocating (a few thousand mallocs) gets a thread heap of its own, as a platform thread has, while
+ * fewer virtual threads have one than there are stripes; it keeps it until it ends. When a
  * thread ends, its pages are adopted by other threads: nothing it freed or left live is lost.
  *
  * <h2>Exhaustion</h2>

@@ -100,7 +100,12 @@ public final class HeapCore implements Allocator {
      * stripe, under that stripe's lock, which is always right and only less local.
      */
     private final long[] stripeHints = new long[STRIPE_HINTS];
-    /** Platform thread heaps alive or not yet swept; guarded by the span lock. */
+    /**
+     * The heaps of the virtual threads that allocate the most ({@link VirtualThreadHeaps}): one per
+     * stripe at most.
+     */
+    private final VirtualThreadHeaps virtualHeaps;
+    /** Thread heaps (platform threads', and virtual threads' own) alive or not yet swept; guarded by the span lock. */
     private final List<ThreadHeap> registry = new ArrayList<>();
     /** {@link #registry} as published for {@link #liveBytes}, which reads it without the span lock. */
     private volatile ThreadHeap[] registered = new ThreadHeap[0];
@@ -195,6 +200,7 @@ public final class HeapCore implements Allocator {
         for (int i = 0; i < stripeCount; i++) {
             stripes[i] = new ThreadHeap(this, null);
         }
+        this.virtualHeaps = new VirtualThreadHeaps(stripeCount);
     }
 
     /**
@@ -383,7 +389,7 @@ public final class HeapCore implements Allocator {
             if (heap != null) {
                 return heap;
             }
-            return thread.isVirtual() ? null : cacheThreadHeap(thread);
+            return thread.isVirtual() ? cacheVirtualHeap(thread) : cacheThreadHeap(thread);
         }
         return null;
     }
@@ -499,20 +505,28 @@ public final class HeapCore implements Allocator {
 
     private long allocateSmall(int sizeClass, long byteSize) {
         Thread thread = Thread.currentThread();
-        if (!thread.isVirtual()) {
-            return allocateFrom(threadHeap(thread), sizeClass, byteSize);
-        }
-        return allocateOnStripe(thread, sizeClass, byteSize);
+        ThreadHeap heap = heapOf(thread);
+        return heap != null ? allocateFrom(heap, sizeClass, byteSize) : allocateOnStripe(thread, sizeClass, byteSize);
     }
 
-    /** A virtual thread's malloc: from its stripe, under the stripe's lock. */
+    /**
+     * A virtual thread's malloc: from its stripe, under the stripe's lock. A sample of them looks at
+     * whether the thread allocates enough to earn a heap of its own ({@link VirtualThreadHeaps}).
+     */
     private long allocateOnStripe(Thread thread, int sizeClass, long byteSize) {
         ThreadHeap stripe = lockStripe(thread);
+        long address;
+        boolean look;
         try {
-            return allocateFrom(stripe, sizeClass, byteSize);
+            address = allocateFrom(stripe, sizeClass, byteSize);
+            look = (stripe.mallocCount & VirtualThreadHeaps.SAMPLE_MASK) == 0;
         } finally {
             stripe.lock.unlock();
         }
+        if (look && virtualHeaps.look(thread)) {
+            giveVirtualHeap(thread);
+        }
+        return address;
     }
 
     /**
@@ -732,8 +746,7 @@ public final class HeapCore implements Allocator {
      *     virtual thread
      */
     private ThreadHeap committingHeap(Page page) {
-        return page != null && page.owner != null ? page.owner
-                : Thread.currentThread().isVirtual() ? null : ownHeap();
+        return page != null && page.owner != null ? page.owner : heapOf(Thread.currentThread());
     }
 
     /**
@@ -1238,9 +1251,8 @@ public final class HeapCore implements Allocator {
      * adders.
      */
     private void countForeignFree(long usable) {
-        Thread thread = Thread.currentThread();
-        if (!thread.isVirtual()) {
-            ThreadHeap heap = threadHeap(thread);
+        ThreadHeap heap = heapOf(Thread.currentThread());
+        if (heap != null) {
             heap.freeCount++;
             heap.usableBytes -= usable;
         } else {
@@ -2037,6 +2049,14 @@ public final class HeapCore implements Allocator {
         return heap != null ? heap : cacheThreadHeap(thread);
     }
 
+    /**
+     * @return the heap of {@code thread}, the current thread: a platform thread's, made on its first
+     *     call; a virtual thread's own if it earned one, else null (it allocates from the stripes)
+     */
+    private ThreadHeap heapOf(Thread thread) {
+        return thread.isVirtual() ? cacheVirtualHeap(thread) : threadHeap(thread);
+    }
+
     /** @return the heap of {@code thread} if the cache has it, else null (always for a virtual thread) */
     private ThreadHeap cachedHeap(Thread thread) {
         ThreadHeap heap = heapCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)];
@@ -2050,15 +2070,27 @@ public final class HeapCore implements Allocator {
      */
     private ThreadHeap existingHeap(Thread thread) {
         ThreadHeap heap = cachedHeap(thread);
-        if (heap != null || thread.isVirtual()) {
+        if (heap != null) {
             return heap;
+        }
+        if (thread.isVirtual()) {
+            return virtualHeaps.find(thread);
         }
         WeakReference<ThreadHeap> own = threadHeaps.get();
         return own != null ? own.get() : null;
     }
 
     private ThreadHeap cacheThreadHeap(Thread thread) {
-        ThreadHeap heap = ownHeap();
+        return cache(thread, ownHeap());
+    }
+
+    /** @return the heap of {@code thread}, the current virtual thread, cached, or null if it has none */
+    private ThreadHeap cacheVirtualHeap(Thread thread) {
+        ThreadHeap heap = virtualHeaps.find(thread);
+        return heap != null ? cache(thread, heap) : null;
+    }
+
+    private ThreadHeap cache(Thread thread, ThreadHeap heap) {
         int slot = (int) thread.threadId() & (HEAP_CACHE_SIZE - 1);
         heapCache[slot] = heap;
         currentCache[slot] = heap.current;
@@ -2085,13 +2117,45 @@ public final class HeapCore implements Allocator {
             // rounds of three 20 ms threads the peak grew 4x in 16 rounds. The walk is O(threads),
             // as the copy below is.
             sweepEndedThreads(true);
-            registry.add(heap);
-            registered = registry.toArray(ThreadHeap[]::new);
+            register(heap);
         } finally {
             spans.lock.unlock();
         }
         Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
         return heap;
+    }
+
+    /**
+     * Gives {@code thread}, the current virtual thread, a heap of its own if one of the places for
+     * them is free, or is freed by a thread that ended; else it goes on with the stripes.
+     */
+    private void giveVirtualHeap(Thread thread) {
+        ThreadHeap heap;
+        spans.lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            if (virtualHeaps.isFull()) {
+                sweepEndedThreads(true);
+                if (virtualHeaps.isFull()) {
+                    return;
+                }
+            }
+            heap = new ThreadHeap(this, thread);
+            virtualHeaps.add(heap);
+            register(heap);
+        } finally {
+            spans.lock.unlock();
+        }
+        Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
+        cache(thread, heap);
+    }
+
+    /** Under the span lock. */
+    private void register(ThreadHeap heap) {
+        registry.add(heap);
+        registered = registry.toArray(ThreadHeap[]::new);
     }
 
     /** Hands the pages of threads that ended to the span allocator; under the span lock. */
@@ -2106,6 +2170,7 @@ public final class HeapCore implements Allocator {
             ThreadHeap heap = registry.get(i);
             if (!heap.thread.isAlive()) {
                 registry.remove(i);
+                virtualHeaps.remove(heap);
                 abandon(heap);
                 swept = true;
             }
@@ -2148,8 +2213,8 @@ public final class HeapCore implements Allocator {
     public void trim() {
         checkOpen();
         Thread thread = Thread.currentThread();
-        if (!thread.isVirtual()) {
-            ThreadHeap own = ownHeap();
+        ThreadHeap own = thread.isVirtual() ? virtualHeaps.find(thread) : ownHeap();
+        if (own != null) {
             own.beginPageWork();
             try {
                 if (own.keepsPages()) {

@@ -1,0 +1,103 @@
+package org.malloc4j.internal;
+
+import java.util.Arrays;
+
+/**
+ * Thread heaps of their own for the few virtual threads that allocate the most, so that a
+ * long-lived virtual thread's pairs take the owner's fast path, with no stripe lock, as a platform
+ * thread's do. Every other virtual thread keeps allocating from the stripes, so the heaps, and
+ * their metadata, grow with the number of processors and not with the number of virtual threads:
+ * at most {@link #capacity} at once, one per stripe.
+ *
+ * <p>A heap is earned by sampling: every {@link #SAMPLE_MASK}{@code + 1}-th malloc of a stripe
+ * looks at the virtual thread making it, and a thread seen {@link #LOOKS} times (so at least about
+ * 4,096 of its mallocs went through stripes) gets a heap when one is free. A thread of a few
+ * dozen mallocs, as in a thread-per-task server, is almost never seen twice. A heap goes with its
+ * thread: once the thread ends, its pages go back as a platform thread's do, and its place is free.
+ *
+ * <p>Thread-safe: {@link #find} reads a published array without a lock; the rest holds this
+ * object's own lock or, for {@link #add} and {@link #remove}, the span lock.
+ */
+final class VirtualThreadHeaps {
+    /** A stripe looks at the virtual thread allocating once every this many plus one of its mallocs. */
+    static final long SAMPLE_MASK = (1 << 10) - 1;
+    /** How many looks find a virtual thread before it earns a heap. */
+    static final int LOOKS = 4;
+    /** How many virtual threads seen by a look are remembered, the oldest forgotten first. */
+    private static final int CANDIDATES = 16;
+
+    private final int capacity;
+    /** The heaps of virtual threads, published whole: copied on each change, under the span lock. */
+    private volatile ThreadHeap[] heaps = new ThreadHeap[0];
+    private final Object candidateLock = new Object();
+    private final Thread[] candidates = new Thread[CANDIDATES];
+    private final int[] looks = new int[CANDIDATES];
+    private int nextCandidate;
+
+    /** @param capacity the most virtual threads that have a heap at once */
+    VirtualThreadHeaps(int capacity) {
+        this.capacity = capacity;
+    }
+
+    /** @return the heap of {@code thread}, a virtual thread, or null if it has none */
+    ThreadHeap find(Thread thread) {
+        for (ThreadHeap heap : heaps) {
+            if (heap.thread == thread) {
+                return heap;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A stripe's sampled malloc was made by {@code thread}.
+     *
+     * @return whether {@code thread} has now been seen often enough to earn a heap; it is then
+     *     forgotten as a candidate, whether or not a heap is free for it
+     */
+    boolean look(Thread thread) {
+        synchronized (candidateLock) {
+            for (int i = 0; i < CANDIDATES; i++) {
+                if (candidates[i] == thread) {
+                    if (++looks[i] < LOOKS) {
+                        return false;
+                    }
+                    candidates[i] = null;
+                    looks[i] = 0;
+                    return true;
+                }
+            }
+            // Ended threads are forgotten in turn, so the array keeps none of them for long.
+            candidates[nextCandidate] = thread;
+            looks[nextCandidate] = 1;
+            nextCandidate = (nextCandidate + 1) % CANDIDATES;
+            return LOOKS <= 1;
+        }
+    }
+
+    /** @return whether every place for a heap is taken */
+    boolean isFull() {
+        return heaps.length >= capacity;
+    }
+
+    /** Under the span lock, with a place free ({@link #isFull} false). */
+    void add(ThreadHeap heap) {
+        ThreadHeap[] now = heaps;
+        ThreadHeap[] more = Arrays.copyOf(now, now.length + 1);
+        more[now.length] = heap;
+        heaps = more;
+    }
+
+    /** Under the span lock: takes {@code heap} out, if it is here. */
+    void remove(ThreadHeap heap) {
+        ThreadHeap[] now = heaps;
+        for (int i = 0; i < now.length; i++) {
+            if (now[i] == heap) {
+                ThreadHeap[] fewer = Arrays.copyOf(now, now.length - 1);
+                System.arraycopy(now, i + 1, fewer, i, now.length - i - 1);
+                heaps = fewer;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package org.malloc4j.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.malloc4j.Heap;
+import org.malloc4j.HeapStats;
+
+/**
+ * A virtual thread that keeps allocating earns a thread heap of its own, and takes the owner's fast
+ * path from then on; short-lived virtual threads stay on the stripes; the heaps are bounded by the
+ * stripe count, and go when their threads end.
+ */
+class VirtualThreadHeapsTest {
+    /** Enough pairs for a thread alone on its stripe to be looked at {@link VirtualThreadHeaps#LOOKS} times. */
+    private static final int EARNING_PAIRS = (int) (VirtualThreadHeaps.LOOKS * (VirtualThreadHeaps.SAMPLE_MASK + 1) * 3);
+
+    @Test
+    void aVirtualThreadThatKeepsAllocatingGetsItsOwnPagesAndLosesNoBlock() throws Exception {
+        try (Heap heap = Heap.builder().name("vt heap").build()) {
+            HeapCore core = core(heap);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Long> early = new ArrayList<>();
+            long[] late = new long[1];
+            Thread thread = Thread.ofVirtual().start(() -> {
+                try {
+                    long first = heap.mallocAddress(48);
+                    early.add(first);
+                    assertNull(RegionMap.slicePage(first, core).ownerThread, "a stripe's page has no owner thread");
+                    pairs(heap, EARNING_PAIRS);
+                    assertNotNull(virtualHeaps(core).find(Thread.currentThread()), "no heap after "
+                            + EARNING_PAIRS + " pairs");
+                    late[0] = heap.mallocAddress(48);
+                    assertSame(Thread.currentThread(), RegionMap.slicePage(late[0], core).ownerThread,
+                            "the thread's malloc did not take its own page");
+                    // A block from the stripe, freed by the thread that now has a heap of its own.
+                    heap.freeAddress(first);
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            thread.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertEquals(1, heap.stats().liveBlocks());
+            // The thread ended: another thread frees its block into the ended thread's page.
+            heap.freeAddress(late[0]);
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.liveBlocks(), stats.toText());
+            assertEquals(0, stats.requestedBytes(), stats.toText());
+            assertEquals(EARNING_PAIRS + 2, stats.mallocCount());
+            assertEquals(List.of(), SpanAccounting.violations(heap));
+
+            heap.trim();
+            assertNull(virtualHeaps(core).find(thread), "an ended thread keeps its heap");
+            assertEquals(0, heapCount(core), "an ended thread keeps its place");
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    @Test
+    void virtualThreadsOfAFewMallocsEachGetNoHeap() throws Exception {
+        try (Heap heap = Heap.builder().name("vt short").build()) {
+            try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 20_000; i++) {
+                    executor.submit(() -> pairs(heap, 64));
+                }
+            }
+            assertEquals(0, heapCount(core(heap)), "a virtual thread of 64 mallocs got a heap");
+            assertEquals(20_000 * 64L, heap.stats().mallocCount());
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    @Test
+    void noMoreVirtualThreadsHaveAHeapAtOnceThanThereAreStripes() throws Exception {
+        try (Heap heap = Heap.builder().name("vt many").build()) {
+            HeapCore core = core(heap);
+            int places = ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
+            int threads = places + 3;
+            CountDownLatch earned = new CountDownLatch(threads);
+            CountDownLatch end = new CountDownLatch(1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> started = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                started.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        // Each holds a block, then keeps allocating until the others are done.
+                        long held = heap.mallocAddress(100);
+                        pairs(heap, EARNING_PAIRS);
+                        earned.countDown();
+                        end.await();
+                        heap.freeAddress(held);
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                }));
+            }
+            earned.await();
+            assertEquals(places, heapCount(core), "with " + threads + " busy virtual threads and " + places
+                    + " places");
+            end.countDown();
+            for (Thread thread : started) {
+                thread.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertEquals(0, heap.stats().liveBlocks());
+            heap.trim();
+            assertEquals(0, heapCount(core));
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+            assertEquals(List.of(), SpanAccounting.violations(heap));
+
+            // The places are free again for the next busy thread.
+            Thread next = Thread.ofVirtual().start(() -> pairs(heap, EARNING_PAIRS));
+            next.join();
+            assertEquals(1, heapCount(core));
+        }
+    }
+
+    /** Malloc+free pairs of mixed small sizes, each block written and checked before its free. */
+    private static void pairs(Heap heap, int count) {
+        for (int i = 0; i < count; i++) {
+            long size = 16 + (i * 37L) % 1000;
+            long address = heap.mallocAddress(size);
+            MemorySegment block = MemorySegment.ofAddress(address).reinterpret(size);
+            block.set(ValueLayout.JAVA_INT, 0, i);
+            if (block.get(ValueLayout.JAVA_INT, 0) != i) {
+                throw new AssertionError("block overwritten");
+            }
+            heap.freeAddress(address);
+        }
+    }
+
+    private static HeapCore core(Heap heap) throws ReflectiveOperationException {
+        return (HeapCore) Fields.read(heap, Heap.class, "core");
+    }
+
+    private static VirtualThreadHeaps virtualHeaps(HeapCore core) {
+        try {
+            return (VirtualThreadHeaps) Fields.read(core, HeapCore.class, "virtualHeaps");
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static int heapCount(HeapCore core) throws ReflectiveOperationException {
+        return ((ThreadHeap[]) Fields.read(virtualHeaps(core), VirtualThreadHeaps.class, "heaps")).length;
+    }
+}
