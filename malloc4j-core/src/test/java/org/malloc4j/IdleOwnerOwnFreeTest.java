@@ -13,10 +13,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.malloc4j.internal.VirtualThreadHeapsProbe;
 
 /**
- * The free memory in the pages of a platform thread that stops allocating goes back to the OS
+ * The free memory in the pages of a thread that stops allocating (a platform thread, or a virtual
+ * thread with a thread heap of its own) goes back to the OS
  * after the purge delay, with no call, whichever thread freed the blocks: its own frees too, not
  * only other threads'. Likewise for the pages a thread left in use when it ended. Live blocks
  * beside the returned memory keep their bytes, and the owner that comes back, even while the
@@ -153,6 +155,27 @@ class IdleOwnerOwnFreeTest {
         }
     }
 
+    /** The same for a virtual thread with a thread heap of its own, which its pages are. */
+    @Test
+    void aVirtualThreadWithItsOwnHeapGivesBackAsAPlatformThreadDoes() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-virtual-back").purgeDelay(Duration.ofMillis(20)).build();
+                IdleThread owner = IdleThread.virtual()) {
+            earnOwnHeap(heap, owner);
+            assertFreeGoesBackAndTheOwnerComesBack(heap, owner, 32 * MIB, 12, 2);
+            assertTrue(VirtualThreadHeapsProbe.hasOwnHeap(heap, owner.thread()));
+        }
+    }
+
+    /** Makes {@code owner}, a virtual thread, allocate until it has a thread heap of its own. */
+    static void earnOwnHeap(Heap heap, IdleThread owner) throws InterruptedException {
+        owner.run(() -> {
+            for (int i = 0; i < 20_000; i++) {
+                heap.free(heap.malloc(64));
+            }
+        });
+        assertTrue(VirtualThreadHeapsProbe.hasOwnHeap(heap, owner.thread()), "no heap of its own after 20,000 pairs");
+    }
+
     /**
      * {@code owner} makes {@code total} bytes of patterned blocks, keeps 5 in every 50 and frees the
      * rest, then waits: its committed bytes must fall to {@code 1 / divisor} of what they were, the
@@ -285,10 +308,13 @@ class IdleOwnerOwnFreeTest {
      * hold.
      */
     @ParameterizedTest
-    @ValueSource(longs = {0, 1})
-    void anOwnerComingBackWhileThePurgerWorksOnItsPagesLosesNothing(long delayMillis) throws Exception {
+    @CsvSource({"0, false", "1, false", "0, true", "1, true"})
+    void anOwnerComingBackWhileThePurgerWorksOnItsPagesLosesNothing(long delayMillis, boolean virtual) throws Exception {
         try (Heap heap = Heap.builder().name("idle-own-race").purgeDelay(Duration.ofMillis(delayMillis)).build();
-                IdleThread owner = new IdleThread()) {
+                IdleThread owner = virtual ? IdleThread.virtual() : new IdleThread()) {
+            if (virtual) {
+                earnOwnHeap(heap, owner);
+            }
             List<MemorySegment> kept = new ArrayList<>();
             List<Long> keptSeeds = new ArrayList<>();
             AtomicReference<String> damage = new AtomicReference<>();

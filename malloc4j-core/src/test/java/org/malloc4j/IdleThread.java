@@ -9,14 +9,33 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A platform thread that runs work on request and then waits, alive, for the next: an owner of
- * pages that stops allocating without ending (a producer between batches, a pooled worker).
+ * A thread that runs work on request and then waits, alive, for the next: an owner of pages that
+ * stops allocating without ending (a producer between batches, a pooled worker). A platform
+ * thread, or a virtual one ({@link #virtual}).
  */
 public final class IdleThread implements AutoCloseable {
     private static final Runnable STOP = () -> { };
     private final SynchronousQueue<Runnable> work = new SynchronousQueue<>();
-    private final Thread thread = Thread.ofPlatform().name("idle-owner").start(this::loop);
+    private final Thread thread;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    public IdleThread() {
+        this(Thread.ofPlatform());
+    }
+
+    private IdleThread(Thread.Builder builder) {
+        this.thread = builder.name("idle-owner").start(this::loop);
+    }
+
+    /** @return an idle thread that is a virtual thread */
+    public static IdleThread virtual() {
+        return new IdleThread(Thread.ofVirtual());
+    }
+
+    /** @return the thread the work runs on */
+    public Thread thread() {
+        return thread;
+    }
 
     private void loop() {
         try {

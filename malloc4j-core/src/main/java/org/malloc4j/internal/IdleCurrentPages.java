@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Takes the current pages of parked platform threads away from them, so that the purger returns
+ * Takes the current pages of parked threads away from them, so that the purger returns
  * the free memory in those pages as it does in their other pages. A thread that allocated many
  * sizes, freed its blocks and then waits (a pooled worker between tasks) kept up to 64 KiB per
  * small class and 512 KiB per medium one committed for as long as it waited: 300 such threads
@@ -31,7 +31,8 @@ final class IdleCurrentPages {
     /**
      * Under the span lock.
      *
-     * @param owners platform threads' heaps whose owners have not allocated for the purge delay
+     * @param owners thread heaps of their own (platform threads', and those virtual threads earned)
+     *     whose owners have not allocated for the purge delay
      * @return how many current pages were taken
      */
     static int take(List<ThreadHeap> owners) {
@@ -83,7 +84,11 @@ final class IdleCurrentPages {
         return count;
     }
 
-    /** Whether the platform thread runs no code right now, so none of malloc4j's: it waits for something. */
+    /**
+     * Whether the thread runs no code right now, so none of malloc4j's: it waits for something. A
+     * virtual thread reads so once it has parked, unmounted or pinned to its carrier; on its way
+     * there it reads as runnable, and while mounted it reads as its carrier does.
+     */
     private static boolean isParked(Thread thread) {
         Thread.State state = thread.getState();
         return state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING
