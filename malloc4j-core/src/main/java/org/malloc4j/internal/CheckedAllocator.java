@@ -952,7 +952,8 @@ final class CheckedAllocator implements Allocator {
                 damage = SanitizerReports.combine(damage, damagedPoison(block, "when the heap closed"));
             }
         }
-        inUseAtClose.removeIf(CheckedAllocator::closeArena);
+        // A calloc racing the close may be zeroing one of them: its memset holds the arena a while.
+        inUseAtClose.removeIf(block -> HeldArenas.close(block.arena, HeldArenas.HEAP_CLOSE_WAIT_NANOS));
         long leftMapped = 0;
         if (guarded != null) {
             leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray());
@@ -982,15 +983,12 @@ final class CheckedAllocator implements Allocator {
         }
     }
 
-    /** @return whether the block's arena is closed now; false while a downcall holds a segment of it */
+    /**
+     * @return whether the block's arena is closed now (or was already, by a free racing a close, a
+     *     misuse); false while a downcall holds a segment of it
+     */
     private static boolean closeArena(BlockRecord block) {
-        try {
-            block.arena.close();
-            return true;
-        } catch (IllegalStateException e) {
-            // Closed already by a free racing this close (a misuse), or held by a downcall.
-            return !block.arena.scope().isAlive();
-        }
+        return HeldArenas.close(block.arena, 0);
     }
 
     // ---- helpers ----

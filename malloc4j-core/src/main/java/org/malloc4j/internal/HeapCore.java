@@ -2619,8 +2619,9 @@ public final class HeapCore implements Allocator {
 
     /** What {@link #close()} throws when a downcall is using memory of the heap it closed. */
     static IllegalStateException inUseByADowncall(String name, long leftMapped) {
-        return new IllegalStateException("heap '" + name + "' is closed, but a downcall is using its memory: "
-                + leftMapped + " bytes stay mapped, and segments of them accessible, until close() is called "
-                + "again after the downcall returns");
+        return new IllegalStateException("heap '" + name + "' is closed, but a downcall is using its memory"
+                + " (one of the program's, or the memset of a calloc that another thread began before the"
+                + " close): " + leftMapped + " bytes stay mapped, and segments of them accessible, until close()"
+                + " is called again after the downcall returns");
     }
 }

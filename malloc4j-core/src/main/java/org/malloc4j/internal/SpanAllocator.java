@@ -134,8 +134,6 @@ final class SpanAllocator {
      * lock.
      */
     private static final int HOLD_TRIES = 4;
-    /** How long a close waits for a downcall to let go of a region's arena ({@link #closeArena}). */
-    private static final long CLOSE_WAIT_NANOS = 10_000_000;
 
     final ReentrantLock lock = new ReentrantLock();
     private final HeapCore core;
@@ -1261,7 +1259,7 @@ final class SpanAllocator {
      */
     boolean freeLarge(Page page) {
         if (page.sizeClass == Page.HUGE) {
-            if (!closeArena(page.region)) {
+            if (!HeldArenas.close(page.region.arena, HeldArenas.RELEASE_WAIT_NANOS)) {
                 return false;
             }
             page.used = 0;
@@ -2158,7 +2156,7 @@ final class SpanAllocator {
         for (Iterator<Region> it = regions.iterator(); it.hasNext(); ) {
             Region region = it.next();
             // A downcall may still use a block freed in it (a use after free): then it stays.
-            if (region.isEmpty() && ++empty > keep && closeArena(region)) {
+            if (region.isEmpty() && ++empty > keep && HeldArenas.close(region.arena, HeldArenas.RELEASE_WAIT_NANOS)) {
                 it.remove();
                 metadata.addAndGet(-region.metadataBytes());
                 unmapClosed(region);
@@ -2187,7 +2185,7 @@ final class SpanAllocator {
         long leftMapped = 0;
         for (Iterator<Region> it = stillMapped.iterator(); it.hasNext(); ) {
             Region region = it.next();
-            if (!holdsAny(region, inUse) && closeArena(region)) {
+            if (!holdsAny(region, inUse) && HeldArenas.close(region.arena, HeldArenas.HEAP_CLOSE_WAIT_NANOS)) {
                 it.remove();
                 release(region);
             } else {
@@ -2234,32 +2232,6 @@ final class SpanAllocator {
             }
         }
         return false;
-    }
-
-    /**
-     * Closes the region's arena, waiting up to {@link #CLOSE_WAIT_NANOS} while a downcall holds it:
-     * the heap's own zeroing ({@link Os#zero}) holds it for microseconds, and a calloc racing the
-     * close (a misuse) must not leave the region mapped. A program's downcall that holds a segment
-     * longer does.
-     *
-     * @return whether the arena closed
-     */
-    private static boolean closeArena(Region region) {
-        long deadline = 0;
-        while (true) {
-            try {
-                region.arena.close();
-                return true;
-            } catch (IllegalStateException inUseByADowncall) {
-                long now = System.nanoTime();
-                if (deadline == 0) {
-                    deadline = now + CLOSE_WAIT_NANOS;
-                } else if (now - deadline >= 0) {
-                    return false;
-                }
-                Thread.yield();
-            }
-        }
     }
 
     static long roundUp(long value, long alignment) {
