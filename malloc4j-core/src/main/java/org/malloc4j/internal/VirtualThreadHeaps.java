@@ -10,8 +10,8 @@ import java.util.Arrays;
  * at most {@link #capacity} at once, one per stripe.
  *
  * <p>A heap is earned by sampling: every {@link #SAMPLE_MASK}{@code + 1}-th malloc of a stripe
- * looks at the virtual thread making it, and a thread seen {@link #LOOKS} times (so at least about
- * 4,096 of its mallocs went through stripes) gets a heap when one is free. A thread of a few
+ * looks at the virtual thread making it, and a thread seen {@link #LOOKS} times (over 3,000 of its
+ * mallocs, for a thread alone on its stripe) gets a heap when one is free. A thread of a few
  * dozen mallocs, as in a thread-per-task server, is almost never seen twice. A heap goes with its
  * thread: once the thread ends, its pages go back as a platform thread's do, and its place is free.
  *
