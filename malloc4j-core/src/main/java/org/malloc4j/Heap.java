@@ -39,7 +39,10 @@ import org.malloc4j.internal.SanitizerReports;
  * When memory runs out the throwing members throw {@link HeapExhaustedError}, an
  * {@link OutOfMemoryError} as FFM's arenas throw; {@code catch (Exception e)} does not catch it,
  * so catch {@code HeapExhaustedError} where running out is expected, or use the {@code try*}
- * members, which return {@link MemorySegment#NULL} instead.
+ * members, which return {@link MemorySegment#NULL} instead. A block larger than half a region
+ * (16 MiB) gets a mapping of its own, which the OS counts against its commit limit as it counts
+ * glibc's: one larger than the machine's memory and swap is refused, even though its pages would
+ * only be made where touched (on Linux, under the default {@code vm.overcommit_memory} of 0).
  *
  * <h2>Misuse</h2>
  * Freeing an address that is not the start of a live block of this heap (a double free, an interior
