@@ -97,6 +97,49 @@ class HeapCloseDuringDowncallTest {
     }
 
     /**
+     * However many blocks or regions downcalls hold, a close waits for them 250 ms in all, not 250 ms
+     * each (eight held blocks of a FULL heap, each with an arena of its own, made it wait 2 s).
+     */
+    @ParameterizedTest
+    @MethodSource("heaps")
+    void aCloseWaitsForHeldMemoryOnceNotOnceForEachHeldBlock(Heap.Builder builder) throws Throwable {
+        Heap heap = builder.build();
+        List<MemorySegment> held = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            // 20 MiB each: huge blocks, a region of its own each, in FAST mode too.
+            held.add(heap.malloc(20L << 20));
+        }
+        long[] tookNanos = new long[1];
+        holdAll(held, 0, () -> {
+            long start = System.nanoTime();
+            IllegalStateException refused = assertThrows(IllegalStateException.class, heap::close);
+            tookNanos[0] = System.nanoTime() - start;
+            assertTrue(refused.getMessage().contains("a downcall is using"), refused.getMessage());
+        });
+        assertTrue(tookNanos[0] < 1_000_000_000L, "the close waited " + tookNanos[0] / 1_000_000 + " ms for 8 held blocks");
+        heap.close();
+        assertEquals(0, heap.stats().reservedBytes());
+    }
+
+    /** Runs {@code action} while nested downcalls hold every block of {@code blocks} from {@code from} on. */
+    private static void holdAll(List<MemorySegment> blocks, int from, Runnable action) throws Throwable {
+        if (from == blocks.size()) {
+            action.run();
+            return;
+        }
+        // A slice of 8 elements for qsort: its scope is the block's, and sorting it is quick.
+        Downcalls.whileHeldByADowncall(blocks.get(from).asSlice(0, 16), () -> {
+            try {
+                holdAll(blocks, from + 1, action);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+        });
+    }
+
+    /**
      * A close of the heap by a cleanup action is carried out when the close that runs the cleanup
      * action returns: a downcall that used the heap's memory at the time has returned by then, and
      * the heap unmaps everything. (Bug, earlier: a close after the downcall returned, from the same

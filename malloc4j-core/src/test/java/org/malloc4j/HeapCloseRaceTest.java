@@ -156,6 +156,24 @@ class HeapCloseRaceTest {
     }
 
     /**
+     * A free of a huge block that found it live just before another thread closed the heap must
+     * not hand back the mapping the close unmapped: kept for reuse, the range was unmapped a second
+     * time when it left the closed heap's kept mappings (under anything mapped there meanwhile),
+     * and the reserved bytes went below zero.
+     */
+    @Test
+    void aHugeFreeRacingTheCloseLeavesNothingReservedAndUnmapsOnce() throws InterruptedException {
+        for (int round = 0; round < 20; round++) {
+            Heap heap = Heap.builder().name("closing").build();
+            closeWhileThreadsAllocate(heap, 5, "round " + round, thread -> {
+                while (true) {
+                    heap.free(thread % 2 == 0 ? heap.malloc(40L << 20) : heap.calloc(1, 40L << 20));
+                }
+            });
+        }
+    }
+
+    /**
      * Runs {@code work} on four platform threads (each given its number) until the heap, closed
      * after {@code millis}, makes it throw {@link IllegalStateException}; then checks that no
      * thread met anything else and that the closed heap holds nothing reserved or committed.

@@ -953,13 +953,16 @@ final class CheckedAllocator implements Allocator {
             }
         }
         // A calloc racing the close may be zeroing one of them: its memset holds the arena a while.
-        inUseAtClose.removeIf(block -> HeldArenas.close(block.arena, HeldArenas.HEAP_CLOSE_WAIT_NANOS));
+        // One deadline for the whole close, however many blocks and regions are held.
+        long deadline = HeldArenas.heapCloseDeadline();
+        inUseAtClose.removeIf(block -> HeldArenas.closeBy(block.arena, deadline) || !block.arena.scope().isAlive());
         long leftMapped = 0;
         if (guarded != null) {
-            leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray());
+            leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray(),
+                    deadline);
         }
         if (fast != null) {
-            leftMapped += fast.closeUnlessInUse(new long[0]);
+            leftMapped += fast.closeUnlessInUse(new long[0], deadline);
         }
         if (leftMapped > 0) {
             IllegalStateException inUse = HeapCore.inUseByADowncall(name, leftMapped);
@@ -988,7 +991,7 @@ final class CheckedAllocator implements Allocator {
      *     misuse); false while a downcall holds a segment of it
      */
     private static boolean closeArena(BlockRecord block) {
-        return HeldArenas.close(block.arena, 0);
+        return HeldArenas.closeWithin(block.arena, 0) || !block.arena.scope().isAlive();
     }
 
     // ---- helpers ----

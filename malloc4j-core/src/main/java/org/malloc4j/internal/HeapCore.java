@@ -2554,7 +2554,7 @@ public final class HeapCore implements Allocator {
             if (closed && !spans.leftMapped()) {
                 throw new IllegalStateException("heap '" + name + "' is already closed");
             }
-            long leftMapped = closeUnlessInUse(new long[0]);
+            long leftMapped = closeUnlessInUse(new long[0], HeldArenas.heapCloseDeadline());
             if (leftMapped > 0) {
                 throw inUseByADowncall(name, leftMapped);
             }
@@ -2568,16 +2568,17 @@ public final class HeapCore implements Allocator {
      * downcall holds or that hold an address of {@code inUse}.
      *
      * @param inUse addresses of blocks a downcall is using (their own arenas refused to close)
+     * @param deadline until when ({@link System#nanoTime}) a region a downcall holds is waited for
      * @return the bytes left mapped, which closing again unmaps once no downcall uses them
      */
-    long closeUnlessInUse(long[] inUse) {
+    long closeUnlessInUse(long[] inUse, long deadline) {
         spans.lock.lock();
         try {
             closed = true;
             if (leakedInPages == null) {
                 leakedInPages = liveInPages(spans.pagesOfBlocks());
             }
-            return spans.closeAll(inUse);
+            return spans.closeAll(inUse, deadline);
         } finally {
             spans.lock.unlock();
         }

@@ -15,9 +15,9 @@ final class HeldArenas {
      */
     static final long RELEASE_WAIT_NANOS = 10_000_000;
     /**
-     * How long closing the heap waits: longer, since a calloc racing the close holds its block's
-     * arena while its memset runs, and on a machine with more busy threads than processors that
-     * thread can wait tens of milliseconds to run (1 close in 40 gave up at 10 ms, 8 threads
+     * How long closing the heap waits, in all: longer, since a calloc racing the close holds its
+     * block's arena while its memset runs, and on a machine with more busy threads than processors
+     * that thread can wait tens of milliseconds to run (1 close in 40 gave up at 10 ms, 8 threads
      * calloc-ing 3 MiB blocks on 2 processors). A close that finds no downcall never waits.
      */
     static final long HEAP_CLOSE_WAIT_NANOS = 250_000_000;
@@ -25,22 +25,35 @@ final class HeldArenas {
     private HeldArenas() {
     }
 
+    /** @return the deadline ({@link System#nanoTime}) of a heap's close that begins now */
+    static long heapCloseDeadline() {
+        return System.nanoTime() + HEAP_CLOSE_WAIT_NANOS;
+    }
+
     /**
      * Closes {@code arena}, waiting up to {@code waitNanos} while a downcall holds it.
      *
-     * @return whether the arena is closed now (by this call, or already)
+     * @return whether this call closed it: false if a downcall still held it after the wait, or
+     *     it was closed already (by a close racing the caller)
      */
-    static boolean close(Arena arena, long waitNanos) {
-        long deadline = System.nanoTime() + waitNanos;
+    static boolean closeWithin(Arena arena, long waitNanos) {
+        return closeBy(arena, System.nanoTime() + waitNanos);
+    }
+
+    /**
+     * Closes {@code arena}, waiting until {@code deadline} ({@link System#nanoTime}) while a
+     * downcall holds it.
+     *
+     * @return whether this call closed it: false if a downcall still held it at the deadline, or
+     *     it was closed already (by a close racing the caller)
+     */
+    static boolean closeBy(Arena arena, long deadline) {
         while (true) {
             try {
                 arena.close();
                 return true;
             } catch (IllegalStateException heldOrClosed) {
-                if (!arena.scope().isAlive()) {
-                    return true;
-                }
-                if (System.nanoTime() - deadline >= 0) {
+                if (!arena.scope().isAlive() || System.nanoTime() - deadline >= 0) {
                     return false;
                 }
                 Thread.yield();

@@ -55,11 +55,16 @@ final class Purger {
         try {
             due = core.purgeDue();
         } catch (RuntimeException | Error e) {
+            core.purgeScheduled.set(false);
+            if (core.isClosed()) {
+                // The heap closed under this run (it collects the stripes' empty pages before it
+                // takes the span lock, which the close holds): nothing is left to purge or to say.
+                return;
+            }
             // The executor would drop it unseen and, the run flag still set, the heap would never be
             // purged again: say so, and let the heap's next retired page or free ask for a run.
             System.getLogger(Purger.class.getName()).log(System.Logger.Level.WARNING,
                     "malloc4j: the purger failed on a heap; it runs again when the heap asks", e);
-            core.purgeScheduled.set(false);
             return;
         }
         if (due >= 0) {

@@ -1259,7 +1259,8 @@ final class SpanAllocator {
      */
     boolean freeLarge(Page page) {
         if (page.sizeClass == Page.HUGE) {
-            if (!HeldArenas.close(page.region.arena, HeldArenas.RELEASE_WAIT_NANOS)) {
+            // False too when a close racing this free closed the arena first: it unmapped the block.
+            if (!HeldArenas.closeWithin(page.region.arena, HeldArenas.RELEASE_WAIT_NANOS)) {
                 return false;
             }
             page.used = 0;
@@ -2156,7 +2157,7 @@ final class SpanAllocator {
         for (Iterator<Region> it = regions.iterator(); it.hasNext(); ) {
             Region region = it.next();
             // A downcall may still use a block freed in it (a use after free): then it stays.
-            if (region.isEmpty() && ++empty > keep && HeldArenas.close(region.arena, HeldArenas.RELEASE_WAIT_NANOS)) {
+            if (region.isEmpty() && ++empty > keep && HeldArenas.closeWithin(region.arena, HeldArenas.RELEASE_WAIT_NANOS)) {
                 it.remove();
                 metadata.addAndGet(-region.metadataBytes());
                 unmapClosed(region);
@@ -2171,9 +2172,10 @@ final class SpanAllocator {
      * calling this again after the downcalls returned unmaps them. No thread allocates meanwhile.
      *
      * @param inUse addresses of blocks a downcall is using, each in a region that must stay mapped
+     * @param deadline until when ({@link System#nanoTime}) a region a downcall holds is waited for
      * @return the bytes left mapped
      */
-    long closeAll(long[] inUse) {
+    long closeAll(long[] inUse, long deadline) {
         for (Region region : regions) {
             forget(region);
             stillMapped.add(region);
@@ -2185,7 +2187,7 @@ final class SpanAllocator {
         long leftMapped = 0;
         for (Iterator<Region> it = stillMapped.iterator(); it.hasNext(); ) {
             Region region = it.next();
-            if (!holdsAny(region, inUse) && HeldArenas.close(region.arena, HeldArenas.HEAP_CLOSE_WAIT_NANOS)) {
+            if (!holdsAny(region, inUse) && HeldArenas.closeBy(region.arena, deadline)) {
                 it.remove();
                 release(region);
             } else {

@@ -31,6 +31,6 @@ class CloseUnderLockTest {
         assertTrue(closer.join(Duration.ofSeconds(30)));
         assertTrue(core.isClosed());
         // As a sampled heap's close finishes: unmapping what the core holds.
-        core.closeUnlessInUse(new long[0]);
+        core.closeUnlessInUse(new long[0], HeldArenas.heapCloseDeadline());
     }
 }
