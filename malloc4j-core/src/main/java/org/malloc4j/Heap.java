@@ -737,9 +737,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * <p>Memory a downcall is using (a native function running with one of the heap's segments,
      * say from an upcall it made into Java, or the memset with which a calloc that another thread
      * began before the close zeroes its block) is never unmapped under it; the JDK refuses to close
-     * the segment's scope meanwhile. A block of the heap itself is waited for, up to 250 ms, for the
-     * downcall to return; after that, or at once for a scope's, arena's or pool's segment, this
-     * method throws {@link IllegalStateException}:
+     * the segment's scope meanwhile. Blocks of the heap itself are waited for, up to 250 ms in all
+     * however many are held, for the downcalls to return; after that, or at once for a scope's,
+     * arena's or pool's segment, this method throws {@link IllegalStateException}:
      * <ul>
      * <li>If the segment is of a scope, {@link BumpArena} or {@link FixedSizePool}, that one stays
      *     open (a pool keeps only the pages in use), and so does the heap, with every other
