@@ -743,7 +743,7 @@ public final class HeapCore implements Allocator {
      * @return the thread heap a commit for {@code page} is for: a page of blocks commits for its
      *     owner (a stripe, for a virtual thread's); a large block (whose span is not laid out as one
      *     yet when it first commits) and a huge block for the calling thread, or null if that is a
-     *     virtual thread
+     *     virtual thread without a heap of its own
      */
     private ThreadHeap committingHeap(Page page) {
         return page != null && page.owner != null ? page.owner : heapOf(Thread.currentThread());
@@ -2057,7 +2057,7 @@ public final class HeapCore implements Allocator {
         return thread.isVirtual() ? cacheVirtualHeap(thread) : threadHeap(thread);
     }
 
-    /** @return the heap of {@code thread} if the cache has it, else null (always for a virtual thread) */
+    /** @return the heap of {@code thread} if the cache has it, else null (always for a virtual thread on the stripes) */
     private ThreadHeap cachedHeap(Thread thread) {
         ThreadHeap heap = heapCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)];
         return heap != null && heap.thread == thread ? heap : null;
@@ -2065,7 +2065,7 @@ public final class HeapCore implements Allocator {
 
     /**
      * @return the heap of {@code thread}, the current thread, if it has one, else null (always for
-     *     a virtual thread); also a heap that another thread's pushed out of the cache, which still
+     *     a virtual thread on the stripes); also a heap that another thread's pushed out of the cache, which still
      *     keeps pages and may have a scavenge to go on with
      */
     private ThreadHeap existingHeap(Thread thread) {
