@@ -6,8 +6,9 @@ import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * A thread heap: the pages one platform thread allocates from, one list of pages with room and one
- * of full pages per size class. Only its thread touches it, so nothing here synchronizes, except
+ * A thread heap: the pages one thread allocates from (a platform thread, or a virtual thread that
+ * earned a heap of its own, {@link VirtualThreadHeaps}), one list of pages with room and one of full
+ * pages per size class. Only its thread touches it, so nothing here synchronizes, except
  * {@link #pending}, where other threads announce full pages they freed blocks into.
  *
  * <p>A shared thread heap ({@link #thread} null) serves virtual threads; they take its
@@ -106,7 +107,7 @@ final class ThreadHeap {
     private volatile int ownerAtWork;
     private volatile int purgerAtWork;
     /**
-     * The purger's, under the span lock, for a platform thread's heap (null for a stripe): per
+     * The purger's, under the span lock, for a thread's own heap (null for a stripe): per
      * size class, a summary of the class's current page at its last look, and when it last saw
      * that change ({@link #noteActivity}).
      */
