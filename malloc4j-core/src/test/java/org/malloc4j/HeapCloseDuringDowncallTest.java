@@ -97,6 +97,64 @@ class HeapCloseDuringDowncallTest {
     }
 
     /**
+     * A free of a huge block that waited for the heap's lock while a close ran, and found the
+     * downcall that held the block gone once it got the lock, must say the heap is closed and free
+     * nothing: it used to close the block's arena itself and return, after which every close said a
+     * downcall was still using 32 MiB, and the heap never finished closing.
+     */
+    @org.junit.jupiter.api.Test
+    void aHugeFreeThatWaitedOutACloseSaysTheHeapIsClosedAndTheNextCloseFinishes() throws Throwable {
+        Heap heap = Heap.builder().name("huge free after close").build();
+        MemorySegment huge = heap.malloc(20L << 20);
+        java.util.concurrent.locks.ReentrantLock spanLock = org.malloc4j.internal.InternalsProbe.spanLock(heap);
+        java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Throwable> freed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread downcall = Thread.ofPlatform().start(() -> {
+            try {
+                Downcalls.whileHeldByADowncall(huge.asSlice(0, 16), () -> {
+                    holding.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                });
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+        });
+        holding.await();
+        Thread freer;
+        spanLock.lock();
+        try {
+            freer = Thread.ofPlatform().start(() -> {
+                try {
+                    heap.free(huge);
+                    freed.set(new AssertionError("the free returned normally"));
+                } catch (Throwable t) {
+                    freed.set(t);
+                }
+            });
+            while (!spanLock.hasQueuedThread(freer)) {
+                Thread.onSpinWait();
+            }
+            IllegalStateException refused = assertThrows(IllegalStateException.class, heap::close);
+            assertTrue(refused.getMessage().contains("a downcall is using"), refused.getMessage());
+            release.countDown();
+            downcall.join();
+        } finally {
+            spanLock.unlock();
+        }
+        freer.join();
+        assertTrue(freed.get() instanceof IllegalStateException ise && ise.getMessage().contains("is closed"),
+                String.valueOf(freed.get()));
+        heap.close();
+        assertEquals(0, heap.stats().reservedBytes());
+        assertEquals(0, heap.stats().committedBytes());
+    }
+
+    /**
      * However many blocks or regions downcalls hold, a close waits for them 250 ms in all, not 250 ms
      * each (eight held blocks of a FULL heap, each with an arena of its own, made it wait 2 s).
      */

@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.malloc4j.internal.VirtualThreadHeapsProbe;
+import org.malloc4j.internal.InternalsProbe;
 
 /**
  * The free memory in the pages of a thread that stops allocating (a platform thread, or a virtual
@@ -162,7 +162,7 @@ class IdleOwnerOwnFreeTest {
                 IdleThread owner = IdleThread.virtual()) {
             earnOwnHeap(heap, owner);
             assertFreeGoesBackAndTheOwnerComesBack(heap, owner, 32 * MIB, 12, 2);
-            assertTrue(VirtualThreadHeapsProbe.hasOwnHeap(heap, owner.thread()));
+            assertTrue(InternalsProbe.hasOwnHeap(heap, owner.thread()));
         }
     }
 
@@ -173,7 +173,7 @@ class IdleOwnerOwnFreeTest {
                 heap.free(heap.malloc(64));
             }
         });
-        assertTrue(VirtualThreadHeapsProbe.hasOwnHeap(heap, owner.thread()), "no heap of its own after 20,000 pairs");
+        assertTrue(InternalsProbe.hasOwnHeap(heap, owner.thread()), "no heap of its own after 20,000 pairs");
     }
 
     /**

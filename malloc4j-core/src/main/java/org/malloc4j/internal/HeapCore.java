@@ -1268,6 +1268,10 @@ public final class HeapCore implements Allocator {
     private void freeLarge(Page page, long address, long largeBlock) {
         spans.lock.lock();
         try {
+            // A close that ran while this free waited for the lock took the block: its memory is
+            // unmapped, or left mapped under a downcall for the next close to unmap, which a free
+            // that went on would unmap first (and the next close never find).
+            checkOpen();
             // A racing free of the same block may have won while this one waited for the lock,
             // and the span gone to a page of blocks since (the same page object): not a live large
             // block any more, so this is the double free. Or to another large block, live: not the
