@@ -63,7 +63,7 @@ final class ArenaClosing {
     void close(Arena inner, String holder, BooleanSupplier closed, Runnable release) {
         if (closing) {
             if (closer != Thread.currentThread()) {
-                throw new IllegalStateException(holder + " is being closed by thread \"" + closer.getName() + "\"");
+                throw new IllegalStateException(holder + " is being closed by " + SanitizerReports.thread(closer));
             }
             return;
         }

@@ -800,7 +800,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
         if (deferredTo != null) {
             throw new IllegalStateException("heap '" + name() + "' is already closed: by a cleanup action of a"
-                    + " close on thread \"" + deferredTo.getName() + "\", which finishes closing it as it returns");
+                    + " close on " + SanitizerReports.thread(deferredTo) + ", which finishes closing it as it returns");
         }
         if (heapCloseUnderWayOnThisThread()) {
             // A cleanup action that this heap's close runs: part of that close.
@@ -834,7 +834,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                     return;
                 }
                 throw new IllegalStateException(closingThreads.isEmpty() ? "heap '" + name() + "' is already closed"
-                        : "heap '" + name() + "' is being closed by thread \"" + closingThreads.get(0).getName() + "\"");
+                        : "heap '" + name() + "' is being closed by " + SanitizerReports.thread(closingThreads.get(0)));
             }
             // From here until this close returns no scope, arena or pool can attach: one made after the
             // list was taken would stay open over the memory core.close() unmaps.
@@ -1456,8 +1456,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     void checkNotClosedForDependent() {
         Thread deferredTo = closeDeferredTo;
         if (deferredTo != null && !core.isClosed()) {
-            throw new IllegalStateException("heap '" + name() + "' is closed: by a cleanup action of a close on thread \""
-                    + deferredTo.getName() + "\", which finishes closing it as it returns");
+            throw new IllegalStateException("heap '" + name() + "' is closed: by a cleanup action of a close on "
+                    + SanitizerReports.thread(deferredTo) + ", which finishes closing it as it returns");
         }
         if (isClosed()) {
             throw new IllegalStateException("heap '" + name() + "' is closed");

@@ -313,8 +313,8 @@ final class HeapScope implements Arena {
     }
 
     private IllegalStateException closingElsewhere(Thread closer) {
-        return new AlreadyClosedException(this, "already closed: this scope (its close() is under way on thread \""
-                + closer.getName() + "\")");
+        return new AlreadyClosedException(this, "already closed: this scope (its close() is under way on "
+                + SanitizerReports.thread(closer) + ")");
     }
 
     private IllegalStateException alreadyClosed() {

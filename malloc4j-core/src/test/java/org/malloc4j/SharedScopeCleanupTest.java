@@ -162,10 +162,12 @@ class SharedScopeCleanupTest {
      * Bug: a close of the heap that a cleanup action asked for was carried out beside another
      * thread's close of the heap, which had waited for that cleanup action: both closed the same
      * pool at once, and left the heap open, each blaming a downcall that did not exist. Now the
-     * close asked for is left to the one under way, and a third close is refused.
+     * close asked for is left to the one under way, and a third close is refused, naming the thread
+     * whose close is under way (by its id when it has no name, as a virtual thread by default).
      */
-    @Test
-    void aCloseAskedForBesideAnotherThreadsCloseIsLeftToThatOne() throws Exception {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aCloseAskedForBesideAnotherThreadsCloseIsLeftToThatOne(boolean virtualCloser) throws Exception {
         Heap heap = Heap.builder().name("two-closes").build();
         Arena scope = heap.newSharedScope();
         FixedSizePool pool = FixedSizePool.builder(heap, 64).blocksPerPage(4).build();
@@ -188,7 +190,8 @@ class SharedScopeCleanupTest {
         });
         Thread scopeCloser = Thread.ofPlatform().daemon().name("scope-closer").start(scope::close);
         assertTrue(inCleanup.await(PATIENCE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
-        heapCloser.set(Thread.ofPlatform().daemon().name("heap-closer").start(() -> {
+        Thread.Builder closerBuilder = virtualCloser ? Thread.ofVirtual() : Thread.ofPlatform().daemon().name("heap-closer");
+        heapCloser.set(closerBuilder.start(() -> {
             try {
                 heap.close();
             } catch (Throwable e) {
@@ -200,7 +203,9 @@ class SharedScopeCleanupTest {
         assertTrue(heapCloser.get().join(PATIENCE));
         assertNull(heapCloseFailed.get(), () -> "the heap's close: " + heapCloseFailed.get());
         assertInstanceOf(IllegalStateException.class, thirdClose.get());
-        assertEquals("heap 'two-closes' is being closed by thread \"heap-closer\"", thirdClose.get().getMessage());
+        assertEquals("heap 'two-closes' is being closed by "
+                + (virtualCloser ? "virtual thread #" + heapCloser.get().threadId() : "thread \"heap-closer\""),
+                thirdClose.get().getMessage());
         assertTrue(heap.isClosed());
         assertTrue(pool.isClosed());
         assertEquals(0, heap.stats().reservedBytes());

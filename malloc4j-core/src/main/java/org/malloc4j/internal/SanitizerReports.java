@@ -454,6 +454,14 @@ public final class SanitizerReports {
         return cached[1];
     }
 
+    /**
+     * @return how reports and messages name {@code thread}: {@code thread "name"}, or by its id when
+     *     it has no name, as a virtual thread by default ({@code virtual thread #42})
+     */
+    public static String thread(Thread thread) {
+        return label(thread, thread.getName());
+    }
+
     private static String label(Thread thread, String name) {
         if (!name.isEmpty()) {
             return "thread \"" + name + "\"";
