@@ -955,7 +955,7 @@ final class CheckedAllocator implements Allocator {
         // A calloc racing the close may be zeroing one of them: its memset holds the arena a while.
         // One deadline for the whole close, however many blocks and regions are held.
         long deadline = HeldArenas.heapCloseDeadline();
-        inUseAtClose.removeIf(block -> HeldArenas.closeBy(block.arena, deadline) || !block.arena.scope().isAlive());
+        inUseAtClose.removeIf(block -> closeArena(block, deadline));
         long leftMapped = 0;
         if (guarded != null) {
             leftMapped += guarded.closeUnlessInUse(inUseAtClose.stream().mapToLong(block -> block.address).toArray(),
@@ -991,7 +991,12 @@ final class CheckedAllocator implements Allocator {
      *     misuse); false while a downcall holds a segment of it
      */
     private static boolean closeArena(BlockRecord block) {
-        return HeldArenas.closeWithin(block.arena, 0) || !block.arena.scope().isAlive();
+        return closeArena(block, System.nanoTime());
+    }
+
+    /** {@link #closeArena(BlockRecord)}, waiting until {@code deadline} ({@link System#nanoTime}) while a downcall holds it. */
+    private static boolean closeArena(BlockRecord block, long deadline) {
+        return HeldArenas.closeBy(block.arena, deadline) || !block.arena.scope().isAlive();
     }
 
     // ---- helpers ----

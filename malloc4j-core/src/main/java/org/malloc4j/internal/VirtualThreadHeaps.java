@@ -21,7 +21,7 @@ import java.util.Arrays;
 final class VirtualThreadHeaps {
     /** A stripe looks at the virtual thread allocating once every this many plus one of its mallocs. */
     static final long SAMPLE_MASK = (1 << 10) - 1;
-    /** How many looks find a virtual thread before it earns a heap. */
+    /** How many looks find a virtual thread before it earns a heap; more than one (a first look only remembers it). */
     static final int LOOKS = 4;
     /** How many virtual threads seen by a look are remembered, the oldest forgotten first. */
     private static final int CANDIDATES = 16;
@@ -71,7 +71,7 @@ final class VirtualThreadHeaps {
             candidates[nextCandidate] = thread;
             looks[nextCandidate] = 1;
             nextCandidate = (nextCandidate + 1) % CANDIDATES;
-            return LOOKS <= 1;
+            return false;
         }
     }
 
