@@ -19,7 +19,8 @@ import org.malloc4j.internal.SanitizerReports;
  * handed out as a segment of exactly the requested size whose scope is {@code inner}'s, so when
  * {@link #close()} closes {@code inner} every segment of the scope becomes inaccessible at once (the
  * JVM rejects any later access with {@link IllegalStateException}); only then are the blocks freed.
- * The addresses of live blocks are kept in a {@code long[]} on the Java heap, 8 bytes per block.
+ * The addresses of live blocks are kept on the Java heap, 8 bytes per block: the first in a field,
+ * since most scopes hold one block, and the others in a {@code long[]} made for the second.
  *
  * <h2>Threads</h2>
  * A confined scope may be used (allocate, access, close) only by the thread that made it; any other
@@ -39,13 +40,19 @@ final class HeapScope implements Arena {
     private final Arena inner;
     /** The owner thread of a confined scope; {@code null} for a shared scope. */
     private final Thread owner;
-    /** What holds this scope's blocks, for reports. */
-    private final BlockHolder holder = new BlockHolder("a heap scope");
+    /**
+     * What holds this scope's blocks, for reports; null on a {@link CheckMode#FAST} heap, which
+     * records no holder, so that a scope there makes one object fewer.
+     */
+    private final BlockHolder holder;
     /** Guards a shared scope's fields; {@code null} for a confined scope. */
     private final ReentrantLock lock;
     /** Signalled when a shared scope's close, which runs its cleanup actions without the lock, ends. */
     private final Condition closeEnded;
-    private long[] blocks = new long[INITIAL_BLOCKS];
+    /** The first block's address, once {@link #blockCount} is 1 or more. */
+    private long firstBlock;
+    /** The addresses of the second block on, or null while there is none. */
+    private long[] moreBlocks;
     private int blockCount;
     /** Set once the blocks are freed: a heap closing on another thread must not unmap them before. */
     private volatile boolean closed;
@@ -56,6 +63,7 @@ final class HeapScope implements Arena {
         this.inner = inner;
         this.owner = owner;
         this.lock = lock;
+        this.holder = heap.checkMode() == CheckMode.FAST ? null : new BlockHolder("a heap scope");
         this.closeEnded = lock == null ? null : lock.newCondition();
         this.closing = new ArenaClosing(lock);
         heap.attach(this);
@@ -114,11 +122,18 @@ final class HeapScope implements Arena {
             // the cleanup, and is no close by another thread.
             throw new AlreadyClosedException(null, "already closed: this scope (its close() runs this call)");
         }
-        if (blockCount == blocks.length) {
-            blocks = Arrays.copyOf(blocks, blocks.length * 2);
+        // Room first: a block the scope could not record would leak.
+        if (blockCount > 0 && (moreBlocks == null || blockCount - 1 == moreBlocks.length)) {
+            moreBlocks = moreBlocks == null ? new long[INITIAL_BLOCKS]
+                    : Arrays.copyOf(moreBlocks, moreBlocks.length * 2);
         }
         long address = mallocZeroed(byteSize, byteAlignment);
-        blocks[blockCount++] = address;
+        if (blockCount == 0) {
+            firstBlock = address;
+        } else {
+            moreBlocks[blockCount - 1] = address;
+        }
+        blockCount++;
         return Os.segment(address, byteSize, inner);
     }
 
@@ -239,18 +254,20 @@ final class HeapScope implements Arena {
      * @throws MemoryMisuseException if a checked mode found a block damaged, once all are freed
      */
     private void release() {
-        long[] held = blocks;
+        long first = firstBlock;
+        long[] more = moreBlocks;
         int count = blockCount;
-        blocks = null;
+        firstBlock = 0;
+        moreBlocks = null;
         blockCount = 0;
         try {
             if (!heap.refusesCalls()) {
-                MemoryMisuseException first = null;
+                MemoryMisuseException damage = null;
                 for (int i = 0; i < count; i++) {
-                    first = SanitizerReports.combine(first, heap.releaseOwned(held[i]));
+                    damage = SanitizerReports.combine(damage, heap.releaseOwned(i == 0 ? first : more[i - 1]));
                 }
-                if (first != null) {
-                    throw first;
+                if (damage != null) {
+                    throw damage;
                 }
             }
         } finally {

@@ -23,6 +23,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class HeapScopeTest {
     private static final Heap HEAP = Heap.builder().name("scope-test").build();
@@ -136,6 +138,42 @@ class HeapScopeTest {
         assertEquals(before + 100, liveBlocks());
         scope.close();
         assertEquals(before, liveBlocks());
+    }
+
+    /**
+     * A scope keeps its first block in a field and the others in an array made for the second and
+     * doubled as it fills: every count around those steps frees exactly its blocks, each block keeps
+     * its contents until the close, and a checked heap still names the scope as a block's holder.
+     */
+    @ParameterizedTest
+    @CsvSource({"FAST, 0", "FAST, 1", "FAST, 2", "FAST, 9", "FAST, 10", "FAST, 17", "FAST, 18",
+            "FULL, 1", "FULL, 2", "FULL, 10", "SAMPLED, 1", "SAMPLED, 18"})
+    void closeFreesExactlyTheBlocksOfAScopeOfAnyCount(CheckMode mode, int count) {
+        try (Heap heap = Heap.builder().name("scope-count").checkMode(mode).sampleInterval(1).build()) {
+            long before = heap.stats().liveBlocks();
+            Arena scope = heap.newScope();
+            List<MemorySegment> blocks = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                MemorySegment block = scope.allocate(8 + 24L * i, 8);
+                block.fill((byte) (i + 1));
+                blocks.add(block);
+            }
+            assertEquals(before + count, heap.stats().liveBlocks());
+            for (int i = 0; i < count; i++) {
+                MemorySegment block = blocks.get(i);
+                assertEquals(8 + 24L * i, block.byteSize());
+                assertEquals(-1, block.mismatch(MemorySegment.ofArray(new byte[(int) block.byteSize()])
+                        .fill((byte) (i + 1))), "block " + i + " kept its bytes");
+            }
+            if (count > 0 && mode != CheckMode.FAST) {
+                MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class,
+                        () -> heap.free(blocks.get(count - 1)));
+                assertTrue(misuse.getMessage().contains("held by a heap scope"), misuse.getMessage());
+            }
+            scope.close();
+            assertEquals(before, heap.stats().liveBlocks());
+            assertThrows(IllegalStateException.class, scope::close);
+        }
     }
 
     @Test

@@ -36,7 +36,7 @@ public interface Allocator {
     /**
      * Marks a live block as held by {@code owner} (a scope, bump arena, pool or growable array):
      * freeing it through the heap's own {@code free} is then an alloc-dealloc mismatch. Only checked
-     * modes record owners.
+     * modes record owners: on a {@link org.malloc4j.CheckMode#FAST} heap {@code owner} may be null.
      */
     default void setOwner(long address, BlockHolder owner) {
     }
