@@ -4,16 +4,19 @@ package org.malloc4j.bench;
  * Arguments every forked benchmark JVM gets, through {@code @Fork(jvmArgsAppend = ...)} on each
  * benchmark class. All of them are valid on every JDK from 22 on.
  *
- * <p>Every fork gets the four {@code HEAP_*} arguments and {@link #LENIENT_OPTIONS}: a Java heap of
- * a fixed size whose memory is touched before the first benchmark runs, as the reference numbers
- * behind the performance targets were measured. On the VMs this suite runs on, the first touch of a
- * fresh OS page costs 2-13 µs, and G1 grows its heap during a run: a peer that makes garbage then
- * ran at two speeds by turns, fast on young regions touched already and slow on fresh ones. A
- * one-block {@code Heap.newScope()} (about 570 B of Java garbage) took 55-70 ns in some 150 ms
- * slices of one JVM and 1,200-1,500 ns in others, with no collection and no compilation between
- * them; with the heap pre-touched, 53-66 ns in every slice. {@code CallocBenchmark.malloc4jScope -p
- * size=64 -f 2} read 107 ± 88 ns without them and 58 ± 6 with them, {@code arenaConfined} 36.0 ±
- * 0.4 and 28.6 ± 0.3, one run after the other.
+ * <p>Every fork gets the three {@code HEAP_*} arguments: a Java heap of a fixed size whose memory
+ * is touched before the first benchmark runs, as the reference numbers behind the performance
+ * targets were measured. On the VMs this suite runs on, the first touch of a fresh OS page costs
+ * 2-13 µs, and G1 grows its heap during a run: a peer that makes garbage then ran at two speeds by
+ * turns, fast on young regions touched already and slow on fresh ones. A one-block
+ * {@code Heap.newScope()} (about 570 B of Java garbage) took 55-70 ns in some 150 ms slices of one
+ * JVM and 1,200-1,500 ns in others, with no collection and no compilation between them; with the
+ * heap pre-touched, 53-66 ns in every slice. The machine's own two speeds (README.md, "Two speeds")
+ * remain.
+ *
+ * <p>{@code compare} also puts the heap in transparent huge pages where Linux offers them
+ * ({@code -XX:+UseTransparentHugePages}, an option only Linux builds of the JDK know, so it is not
+ * here): the pre-touch then takes a fraction of a second instead of 2-5 s a fork.
  */
 final class Jvm {
     /** FFM downcalls and {@code reinterpret} (malloc4j itself and the native peers). */
@@ -35,18 +38,8 @@ final class Jvm {
     /** The fixed heap: room for every benchmark's garbage and for 100,000 virtual threads. */
     static final String HEAP_MIN = "-Xms2g";
     static final String HEAP_MAX = "-Xmx2g";
-    /**
-     * Touches the whole heap at start-up. In transparent huge pages that takes about half a second
-     * here; in 4 KiB pages, at a slow first touch, several seconds a fork.
-     */
+    /** Touches the whole heap at start-up, before the first benchmark. */
     static final String HEAP_PRE_TOUCH = "-XX:+AlwaysPreTouch";
-    /**
-     * The Java heap in transparent huge pages where Linux offers them ({@code madvise} mode
-     * included). The option exists only in Linux builds of the JDK, so it comes after
-     * {@code -XX:+IgnoreUnrecognizedVMOptions}: elsewhere the fork starts without it.
-     */
-    static final String HEAP_HUGE_PAGES = "-XX:+UseTransparentHugePages";
-    static final String LENIENT_OPTIONS = "-XX:+IgnoreUnrecognizedVMOptions";
 
     private Jvm() {
     }

@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 2, jvmArgsAppend = {Jvm.NATIVE_ACCESS, Jvm.OPEN_NIO, Jvm.NO_NETTY_LEAK_DETECTION, Jvm.NETTY_UNSAFE,
-        Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH, Jvm.LENIENT_OPTIONS, Jvm.HEAP_HUGE_PAGES})
+        Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH})
 public class PairBenchmark extends PairPeers {
     /** The request sizes, cycled through by one thread. */
     @Param({"16", "64", "256", "1024", "4096", "65536", "1048576", "mixed"})

@@ -49,7 +49,7 @@ public class PatternBenchmark {
     @Warmup(iterations = 3, time = 1)
     @Measurement(iterations = 5, time = 1)
     @Fork(value = 2, jvmArgsAppend = {Jvm.NATIVE_ACCESS,
-            Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH, Jvm.LENIENT_OPTIONS, Jvm.HEAP_HUGE_PAGES})
+            Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH})
     @OperationsPerInvocation(Bump.SLICES)
     public static class Bump {
         /** Allocations per round. */
@@ -130,7 +130,7 @@ public class PatternBenchmark {
     @Warmup(iterations = 3, time = 1)
     @Measurement(iterations = 5, time = 1)
     @Fork(value = 2, jvmArgsAppend = {Jvm.NATIVE_ACCESS,
-            Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH, Jvm.LENIENT_OPTIONS, Jvm.HEAP_HUGE_PAGES})
+            Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH})
     @OperationsPerInvocation(IntGrowth.COUNT)
     public static class IntGrowth {
         /** Ints added per invocation. */
@@ -180,7 +180,7 @@ public class PatternBenchmark {
     @Warmup(iterations = 3, time = 1)
     @Measurement(iterations = 5, time = 1)
     @Fork(value = 2, jvmArgsAppend = {Jvm.NATIVE_ACCESS,
-            Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH, Jvm.LENIENT_OPTIONS, Jvm.HEAP_HUGE_PAGES})
+            Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH})
     public static class Pool {
         /** The pool, made once per trial. */
         @State(Scope.Thread)

@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 2, jvmArgsAppend = {
-        Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH, Jvm.LENIENT_OPTIONS, Jvm.HEAP_HUGE_PAGES})
+        Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH})
 @State(Scope.Thread)
 public class SynchronizationFloorBenchmark {
     private static final VarHandle BYTES = MethodHandles.arrayElementVarHandle(byte[].class);

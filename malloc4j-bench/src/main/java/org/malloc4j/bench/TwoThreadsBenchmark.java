@@ -22,7 +22,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 2, jvmArgsAppend = {Jvm.NATIVE_ACCESS,
-        Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH, Jvm.LENIENT_OPTIONS, Jvm.HEAP_HUGE_PAGES})
+        Jvm.HEAP_MIN, Jvm.HEAP_MAX, Jvm.HEAP_PRE_TOUCH})
 @Threads(2)
 public class TwoThreadsBenchmark extends PairPeers {
     @Param({"64", "mixed"})
