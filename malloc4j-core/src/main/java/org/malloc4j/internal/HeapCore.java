@@ -2553,7 +2553,7 @@ public final class HeapCore implements Allocator {
      */
     @Override
     public void close() {
-        spans.lock.lock();
+        spans.lockForClose();
         try {
             if (closed && !spans.leftMapped()) {
                 throw new IllegalStateException("heap '" + name + "' is already closed");
@@ -2576,7 +2576,7 @@ public final class HeapCore implements Allocator {
      * @return the bytes left mapped, which closing again unmaps once no downcall uses them
      */
     long closeUnlessInUse(long[] inUse, long deadline) {
-        spans.lock.lock();
+        spans.lockForClose();
         try {
             closed = true;
             if (leakedInPages == null) {
@@ -2596,7 +2596,7 @@ public final class HeapCore implements Allocator {
     void refuseCalls() {
         // Under the lock, as closeUnlessInUse sets it: a call holding the lock finishes what it
         // maps, which the close then unmaps, and no call sees the heap close halfway through.
-        spans.lock.lock();
+        spans.lockForClose();
         try {
             closed = true;
         } finally {
@@ -2607,7 +2607,7 @@ public final class HeapCore implements Allocator {
     /** @return whether a close left memory mapped because a downcall was using it */
     @Override
     public boolean leftMapped() {
-        spans.lock.lock();
+        spans.lockForClose();
         try {
             return spans.leftMapped();
         } finally {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntPredicate;
@@ -135,7 +136,39 @@ final class SpanAllocator {
      */
     private static final int HOLD_TRIES = 4;
 
+    /** How long {@link #lockForClose} waits in the lock's queue before it tries to take it again. */
+    private static final long CLOSE_LOCK_POLL_NANOS = 1_000_000;
     final ReentrantLock lock = new ReentrantLock();
+
+    /**
+     * Takes {@link #lock} for a close of the heap, or a look at whether one left memory mapped,
+     * waiting in the lock's queue for at most {@value #CLOSE_LOCK_POLL_NANOS} ns at a time and then
+     * taking it the moment it is free. A waiter in the queue is handed the lock only in turn, and a
+     * virtual thread ahead of it may have no carrier to run on: when every carrier runs a virtual
+     * thread that allocates from a heap of its own, and so never blocks, until the heap closes (a
+     * loop that stops when its calls say the heap is closed), such a thread never runs, and a close
+     * queued behind it would wait for ever (a hang a test of closes racing such loops met). An
+     * interrupt does not stop the wait; the thread keeps its interrupt status.
+     */
+    void lockForClose() {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    if (lock.tryLock(CLOSE_LOCK_POLL_NANOS, TimeUnit.NANOSECONDS)) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     private final HeapCore core;
     private final CommitLimit limit;
     private final long purgeDelayNanos;

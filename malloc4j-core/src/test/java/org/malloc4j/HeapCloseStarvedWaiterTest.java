@@ -1,0 +1,122 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import org.junit.jupiter.api.Test;
+import org.malloc4j.internal.InternalsProbe;
+
+/**
+ * A close queued on the span lock behind a virtual thread that no carrier runs. Every carrier runs
+ * a virtual thread that allocates from a heap of its own, and so never blocks, until its calls say
+ * the heap is closed; a virtual thread waiting for the span lock ahead of the close is handed the
+ * lock in turn but never runs. A close that only waited its turn in the lock's queue never came,
+ * and nothing ended.
+ */
+class HeapCloseStarvedWaiterTest {
+    private static final long LARGE = 1 << 20;
+
+    @Test
+    void aCloseQueuedBehindAVirtualThreadWithoutACarrierStillCloses() throws Exception {
+        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                Runtime.getRuntime().availableProcessors());
+        Heap heap = Heap.builder().name("starved-waiter").build();
+        ReentrantLock spanLock = InternalsProbe.spanLock(heap);
+        CountDownLatch earned = new CountDownLatch(carriers);
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicLong pairs = new AtomicLong();
+        List<Thread> spinners = new ArrayList<>();
+        List<Throwable> wrong = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int i = 0; i < carriers; i++) {
+            spinners.add(Thread.ofVirtual().start(() -> spin(heap, earned, go, pairs, wrong)));
+        }
+        assertTrue(earned.await(60, java.util.concurrent.TimeUnit.SECONDS), "the spinners earned no heaps");
+        for (Thread spinner : spinners) {
+            assertTrue(InternalsProbe.hasOwnHeap(heap, spinner), "a spinner has no heap of its own");
+        }
+
+        AtomicReference<Throwable> waiterGot = new AtomicReference<>();
+        Thread waiter;
+        Thread closer;
+        AtomicReference<Throwable> closeThrew = new AtomicReference<>();
+        spanLock.lock();
+        try {
+            // A large block takes the span lock: the waiter queues, parked, with a carrier free.
+            waiter = Thread.ofVirtual().start(() -> {
+                try {
+                    heap.free(heap.malloc(LARGE));
+                } catch (Throwable t) {
+                    waiterGot.set(t);
+                }
+            });
+            awaitQueued(spanLock, waiter);
+            // Now every carrier goes to a spinner, which never parks.
+            go.countDown();
+            long before = pairs.get();
+            while (pairs.get() < before + 100_000) {
+                Thread.onSpinWait();
+            }
+            closer = Thread.ofPlatform().start(() -> {
+                try {
+                    heap.close();
+                } catch (Throwable t) {
+                    closeThrew.set(t);
+                }
+            });
+            awaitQueued(spanLock, closer);
+        } finally {
+            // Handed to the waiter, whose turn it is, and which has no carrier to take it.
+            spanLock.unlock();
+        }
+
+        assertTrue(closer.join(Duration.ofSeconds(30)), "the close waited for ever behind the starved waiter");
+        assertNull(closeThrew.get());
+        for (Thread spinner : spinners) {
+            assertTrue(spinner.join(Duration.ofSeconds(30)), "a spinner did not stop after the close");
+        }
+        assertTrue(waiter.join(Duration.ofSeconds(30)), "the waiter did not end");
+        assertInstanceOf(IllegalStateException.class, waiterGot.get(), "the waiter's malloc came after the close");
+        assertEquals(List.of(), wrong);
+        assertEquals(0, heap.stats().reservedBytes());
+    }
+
+    /** Earns a heap of its own, then allocates and frees until the heap says it is closed. */
+    private static void spin(Heap heap, CountDownLatch earned, CountDownLatch go, AtomicLong pairs,
+            List<Throwable> wrong) {
+        try {
+            for (int i = 0; i < 20_000; i++) {
+                heap.free(heap.malloc(64));
+            }
+            earned.countDown();
+            go.await();
+            while (true) {
+                for (int i = 0; i < 1_000; i++) {
+                    heap.freeAddress(heap.mallocAddress(64));
+                }
+                pairs.addAndGet(1_000);
+            }
+        } catch (IllegalStateException closed) {
+            // The heap closed: the loop's way out.
+        } catch (Throwable t) {
+            wrong.add(t);
+        }
+    }
+
+    /** Waits until {@code thread} waits in {@code lock}'s queue. */
+    private static void awaitQueued(ReentrantLock lock, Thread thread) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!lock.hasQueuedThread(thread)) {
+            assertTrue(System.nanoTime() < deadline, thread + " never queued on the span lock");
+            Thread.sleep(1);
+        }
+    }
+}
