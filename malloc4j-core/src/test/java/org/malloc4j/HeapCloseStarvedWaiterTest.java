@@ -12,7 +12,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.malloc4j.internal.InternalsProbe;
 
 /**
@@ -25,12 +26,20 @@ import org.malloc4j.internal.InternalsProbe;
 class HeapCloseStarvedWaiterTest {
     private static final long LARGE = 1 << 20;
 
-    @Test
-    void aCloseQueuedBehindAVirtualThreadWithoutACarrierStillCloses() throws Exception {
+    /**
+     * @param withScope whether the heap has a shared scope holding a large block, which the close
+     *     frees (under the span lock) before it closes the heap itself
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aCloseQueuedBehindAVirtualThreadWithoutACarrierStillCloses(boolean withScope) throws Exception {
         int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
                 Runtime.getRuntime().availableProcessors());
         Heap heap = Heap.builder().name("starved-waiter").build();
         ReentrantLock spanLock = InternalsProbe.spanLock(heap);
+        if (withScope) {
+            heap.newSharedScope().allocate(LARGE * 2, 16);
+        }
         CountDownLatch earned = new CountDownLatch(carriers);
         CountDownLatch go = new CountDownLatch(1);
         AtomicLong pairs = new AtomicLong();

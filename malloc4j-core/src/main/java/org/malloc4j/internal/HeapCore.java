@@ -1266,7 +1266,9 @@ public final class HeapCore implements Allocator {
      *     found it live, or {@link #ANY_LARGE_BLOCK}
      */
     private void freeLarge(Page page, long address, long largeBlock) {
-        spans.lock.lock();
+        // As a close takes it: a heap's close frees the large blocks its scopes, pools and bump
+        // arenas hold through here, and must not wait behind a virtual thread without a carrier.
+        spans.lockForClose();
         try {
             // A close that ran while this free waited for the lock took the block: its memory is
             // unmapped, or left mapped under a downcall for the next close to unmap, which a free

@@ -143,7 +143,8 @@ final class SpanAllocator {
     final ReentrantLock lock = new ReentrantLock();
 
     /**
-     * Takes {@link #lock} for a close of the heap, or a look at whether one left memory mapped:
+     * Takes {@link #lock} for a close of the heap, a look at whether one left memory mapped, or a
+     * free of a large block (which the close makes for its scopes, pools and bump arenas):
      * waits in the lock's queue for {@value #CLOSE_LOCK_POLL_NANOS} ns, and then, as long as it has
      * not got the lock, takes it the moment it is free or waits in the queue again, twice as long each
      * time up to {@value #CLOSE_LOCK_POLL_MAX_NANOS} ns. A waiter in the queue is handed the lock only
