@@ -1268,7 +1268,7 @@ public final class HeapCore implements Allocator {
     private void freeLarge(Page page, long address, long largeBlock) {
         // As a close takes it: a heap's close frees the large blocks its scopes, pools and bump
         // arenas hold through here, and must not wait behind a virtual thread without a carrier.
-        spans.lockForClose();
+        spans.lockPolling();
         try {
             // A close that ran while this free waited for the lock took the block: its memory is
             // unmapped, or left mapped under a downcall for the next close to unmap, which a free
@@ -2555,7 +2555,7 @@ public final class HeapCore implements Allocator {
      */
     @Override
     public void close() {
-        spans.lockForClose();
+        spans.lockPolling();
         try {
             if (closed && !spans.leftMapped()) {
                 throw new IllegalStateException("heap '" + name + "' is already closed");
@@ -2578,7 +2578,7 @@ public final class HeapCore implements Allocator {
      * @return the bytes left mapped, which closing again unmaps once no downcall uses them
      */
     long closeUnlessInUse(long[] inUse, long deadline) {
-        spans.lockForClose();
+        spans.lockPolling();
         try {
             closed = true;
             if (leakedInPages == null) {
@@ -2598,7 +2598,7 @@ public final class HeapCore implements Allocator {
     void refuseCalls() {
         // Under the lock, as closeUnlessInUse sets it: a call holding the lock finishes what it
         // maps, which the close then unmaps, and no call sees the heap close halfway through.
-        spans.lockForClose();
+        spans.lockPolling();
         try {
             closed = true;
         } finally {
@@ -2609,7 +2609,7 @@ public final class HeapCore implements Allocator {
     /** @return whether a close left memory mapped because a downcall was using it */
     @Override
     public boolean leftMapped() {
-        spans.lockForClose();
+        spans.lockPolling();
         try {
             return spans.leftMapped();
         } finally {

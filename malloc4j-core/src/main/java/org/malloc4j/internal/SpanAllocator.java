@@ -136,18 +136,18 @@ final class SpanAllocator {
      */
     private static final int HOLD_TRIES = 4;
 
-    /** How long {@link #lockForClose} first waits in the lock's queue before it tries to take it again. */
-    private static final long CLOSE_LOCK_POLL_NANOS = 1_000_000;
+    /** How long {@link #lockPolling} first waits in the lock's queue before it tries to take it again. */
+    private static final long LOCK_POLL_NANOS = 1_000_000;
     /** The longest it waits in the queue between tries: each wait doubles up to this. */
-    private static final long CLOSE_LOCK_POLL_MAX_NANOS = 64_000_000;
+    private static final long LOCK_POLL_MAX_NANOS = 64_000_000;
     final ReentrantLock lock = new ReentrantLock();
 
     /**
      * Takes {@link #lock} for a close of the heap, a look at whether one left memory mapped, or a
      * free of a large block (which the close makes for its scopes, pools and bump arenas):
-     * waits in the lock's queue for {@value #CLOSE_LOCK_POLL_NANOS} ns, and then, as long as it has
+     * waits in the lock's queue for {@value #LOCK_POLL_NANOS} ns, and then, as long as it has
      * not got the lock, takes it the moment it is free or waits in the queue again, twice as long each
-     * time up to {@value #CLOSE_LOCK_POLL_MAX_NANOS} ns. A waiter in the queue is handed the lock only
+     * time up to {@value #LOCK_POLL_MAX_NANOS} ns. A waiter in the queue is handed the lock only
      * in turn, and a virtual thread ahead of it may have no carrier to run on: when every carrier runs
      * a virtual thread that allocates from a heap of its own, and so never blocks, until the heap
      * closes (a loop that stops when its calls say the heap is closed), such a thread never runs, and
@@ -155,10 +155,10 @@ final class SpanAllocator {
      * The doubling keeps a close from losing its place for good when many threads wait for the lock
      * in turn. An interrupt does not stop the wait; the thread keeps its interrupt status.
      */
-    void lockForClose() {
+    void lockPolling() {
         boolean interrupted = false;
         try {
-            for (long wait = CLOSE_LOCK_POLL_NANOS; ; wait = Math.min(2 * wait, CLOSE_LOCK_POLL_MAX_NANOS)) {
+            for (long wait = LOCK_POLL_NANOS; ; wait = Math.min(2 * wait, LOCK_POLL_MAX_NANOS)) {
                 try {
                     if (lock.tryLock(wait, TimeUnit.NANOSECONDS)) {
                         return;
