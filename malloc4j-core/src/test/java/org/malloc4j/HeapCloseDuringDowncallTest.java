@@ -59,6 +59,69 @@ class HeapCloseDuringDowncallTest {
     }
 
     /**
+     * The memory a refused close leaves mapped is still committed, and the stats say so until the
+     * close that unmaps it: they used to give 0 committed bytes beside the reserved bytes left.
+     * A huge block in a region of its own is unmapped by the first close, and stops counting.
+     */
+    @ParameterizedTest
+    @MethodSource("heaps")
+    void theMemoryARefusedCloseLeftMappedStaysCommittedInTheStatsUntilTheCloseThatUnmapsIt(Heap.Builder builder)
+            throws Throwable {
+        Heap heap = builder.build();
+        MemorySegment held = heap.malloc(8192);
+        held.fill((byte) 7);
+        MemorySegment huge = heap.malloc(40L << 20);
+        huge.fill((byte) 1);
+        long[] whileHeld = new long[4];
+
+        Downcalls.whileHeldByADowncall(held, () -> {
+            assertThrows(IllegalStateException.class, heap::close);
+            HeapStats left = heap.stats();
+            whileHeld[0] = left.committedBytes();
+            whileHeld[1] = left.reservedBytes();
+            whileHeld[2] = heap.footprintBytes() - left.metadataBytes();
+        });
+
+        assertTrue(whileHeld[0] >= 8192, "committed " + whileHeld[0] + " with an 8 KiB block left mapped");
+        assertTrue(whileHeld[0] < 40L << 20, "committed " + whileHeld[0] + ": the huge block's region was unmapped");
+        assertTrue(whileHeld[0] <= whileHeld[1], "committed " + whileHeld[0] + " of " + whileHeld[1] + " reserved");
+        assertEquals(whileHeld[0], whileHeld[2], "the footprint counts what the stats count");
+        heap.close();
+        assertEquals(0, heap.stats().committedBytes());
+        assertEquals(0, heap.stats().reservedBytes());
+        assertEquals(heap.stats().metadataBytes(), heap.footprintBytes());
+    }
+
+    /**
+     * A fast heap whose blocks all lie in the one region a downcall holds: a refused close unmaps
+     * nothing, so its committed bytes stay exactly what they were.
+     */
+    @org.junit.jupiter.api.Test
+    void aRefusedCloseThatUnmapsNothingLeavesTheCommittedBytesAsTheyWere() throws Throwable {
+        Heap heap = Heap.builder().name("one region").build();
+        MemorySegment held = heap.malloc(100);
+        List<MemorySegment> others = new ArrayList<>();
+        for (int size = 16; size <= 200_000; size = size * 3 / 2 + 16) {
+            MemorySegment block = heap.malloc(size);
+            block.fill((byte) 3);
+            others.add(block);
+        }
+        heap.free(others.get(3));
+        long before = heap.stats().committedBytes();
+        long[] whileHeld = new long[1];
+
+        Downcalls.whileHeldByADowncall(held, () -> {
+            assertThrows(IllegalStateException.class, heap::close);
+            whileHeld[0] = heap.stats().committedBytes();
+        });
+
+        assertTrue(before > 200_000, "committed " + before);
+        assertEquals(before, whileHeld[0]);
+        heap.close();
+        assertEquals(0, heap.stats().committedBytes());
+    }
+
+    /**
      * A downcall on another thread that returns soon (here after 100 ms; in a program, the memset of
      * a calloc begun before the close, on a thread waiting for a processor) is waited for: the close
      * unmaps everything and throws nothing. It used to give up after 10 ms, say a downcall the

@@ -849,8 +849,11 @@ final class CheckedAllocator implements Allocator {
         // In sampled mode both cores charge the one limit, whose count is a single read. The sum of
         // the cores' own counts, read one after the other while other threads work, would count twice
         // what one core gave back for the other to commit between the two reads, and could pass the
-        // limit the heap keeps to. A closed heap has committed nothing (its cores say 0).
-        return fast != null ? (fast.isClosed() ? 0 : fast.commitLimit().chargedBytes()) : guardedCommitted;
+        // limit the heap keeps to. A closed heap's cores count only what a downcall kept mapped.
+        if (fast == null) {
+            return guardedCommitted;
+        }
+        return fast.isClosed() ? fast.committedBytes() + guardedCommitted : fast.commitLimit().chargedBytes();
     }
 
     /**

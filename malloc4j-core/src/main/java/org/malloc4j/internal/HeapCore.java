@@ -2486,9 +2486,7 @@ public final class HeapCore implements Allocator {
         long[] small = leaked != null ? leaked : liveInPages(pages);
         usable += small[0];
         requested += small[1];
-        // A closed heap has committed nothing, whatever a malloc that raced its close (a misuse) added
-        // to the count after the close emptied it: such a malloc commits without the lock.
-        long committed = closed ? 0 : spans.committed.get();
+        long committed = committedBytes();
         return new HeapStats(name, mallocs, frees, requested, usable, committed,
                 spans.peakCommitted.get(), spans.reserved, spans.peakReserved, metadata,
                 spans.mmapCalls, spans.munmapCalls, spans.madviseCalls, spans.purgedBytes);
@@ -2496,7 +2494,16 @@ public final class HeapCore implements Allocator {
 
     @Override
     public long footprintBytes() {
-        return (closed ? 0 : spans.committed.get()) + metadataBytes();
+        return committedBytes() + metadataBytes();
+    }
+
+    /**
+     * @return the committed bytes; for a closed heap, only what memory a downcall kept mapped
+     *     commits, whatever a malloc that raced the close (a misuse) added to the count after the
+     *     close emptied it: such a malloc commits without the lock
+     */
+    long committedBytes() {
+        return closed ? spans.committedLeftMapped() : spans.committed.get();
     }
 
     /** @return the metadata estimate {@link #stats} reports: the span allocator's and every heap's */

@@ -89,6 +89,19 @@ final class Region {
         return sliceOwner;
     }
 
+    /**
+     * @return the bytes this region's pages hold committed: each page's committed prefix less the
+     *     holes returned below it; under the span lock
+     */
+    long committedBytes() {
+        if (huge) {
+            return hugePage == null ? 0 : hugePage.commitEnd - hugePage.holeBytes;
+        }
+        long[] sum = {0};
+        forEachSlicePage(page -> sum[0] += page.commitEnd - page.holeBytes);
+        return sum[0];
+    }
+
     /** Calls {@code action} once for each page laid over this region's slices; under the span lock. */
     void forEachSlicePage(java.util.function.Consumer<Page> action) {
         Page[] owners = sliceOwner;

@@ -248,6 +248,12 @@ final class SpanAllocator {
      * their arenas open, until a later {@link #closeAll} finds them free.
      */
     private final List<Region> stillMapped = new ArrayList<>();
+    /**
+     * The bytes {@link #stillMapped} commits, as the last {@link #closeAll} counted them: a closed
+     * heap's committed bytes in its stats. Not the running count, to which a malloc racing the
+     * close (a misuse) may still add.
+     */
+    private volatile long committedLeftMapped;
     private int unmappedNext;
 
     final AtomicLong committed = new AtomicLong();
@@ -2223,6 +2229,7 @@ final class SpanAllocator {
             stillMapped.add(region);
         }
         long leftMapped = 0;
+        long leftCommitted = 0;
         for (Iterator<Region> it = stillMapped.iterator(); it.hasNext(); ) {
             Region region = it.next();
             if (!holdsAny(region, inUse) && HeldArenas.closeBy(region.arena, deadline)) {
@@ -2230,9 +2237,11 @@ final class SpanAllocator {
                 release(region);
             } else {
                 leftMapped += region.byteSize;
+                leftCommitted += region.committedBytes();
             }
         }
-        // Their committed memory is uncounted with the rest below.
+        // Their committed memory is uncounted with the rest below: all but what the regions left
+        // mapped still commit, which the stats go on showing until a later close unmaps them.
         for (RetainedMappings.Mapping mapping; (mapping = retained.pollOldest()) != null; ) {
             unmapRetained(mapping);
         }
@@ -2243,7 +2252,8 @@ final class SpanAllocator {
         purgedAhead = 0;
         resetGuard();
         java.util.Arrays.fill(pooledBySlices, 0);
-        uncommitted(committed.get());
+        uncommitted(committed.get() - leftCommitted);
+        committedLeftMapped = leftCommitted;
         return leftMapped;
     }
 
@@ -2258,6 +2268,11 @@ final class SpanAllocator {
             });
         }
         return pages;
+    }
+
+    /** @return the bytes the memory a close left mapped commits (see {@link #closeAll}); 0 before a close */
+    long committedLeftMapped() {
+        return committedLeftMapped;
     }
 
     /** @return whether a close left memory mapped that a downcall was using */
