@@ -1728,7 +1728,10 @@ public final class HeapCore implements Allocator {
     /** Marks a live block as held by a scope, arena, pool or growable array. */
     @Override
     public void setOwner(long address, BlockHolder owner) {
-        Page page = pageOf("setOwner", address);
+        Page page = RegionMap.slicePage(address, this);
+        if (page == null) {
+            page = pageOf("setOwner", address);
+        }
         page.setOwned(page.blockIndex(address), true);
     }
 
@@ -1743,6 +1746,23 @@ public final class HeapCore implements Allocator {
 
     @Override
     public void freeOwned(long address) {
+        // The owner's fast path, as free's, for a block of its own page that a holder holds: a
+        // scope of one block took 10-15 % of its time looking the block up twice (the region map,
+        // then the free's own lookup) and testing it as the heap API's before its free.
+        Page owned = RegionMap.slicePage(address, this);
+        if (owned != null && !closed && owned.ownerThread == Thread.currentThread()) {
+            int index = owned.heldIndex(address);
+            if (index >= 0) {
+                owned.setOwned(index, false);
+                if (owned.claim(index) >= 0) {
+                    freeClaimed(owned, index, false);
+                    return;
+                }
+                // Not live: the free below says what it is.
+                free(address, false);
+                return;
+            }
+        }
         if (address == 0) {
             return;
         }

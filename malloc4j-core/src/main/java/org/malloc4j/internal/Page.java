@@ -408,6 +408,18 @@ public final class Page extends PageColdFields {
     }
 
     /**
+     * {@link #unheldIndex}'s counterpart for the free a holder (a scope, arena, pool or growable
+     * array) makes of its own block: the index of the block starting at {@code address} if one is
+     * held there, else -1.
+     */
+    int heldIndex(long address) {
+        long offset = address - start;
+        int index = (int) ((offset * indexMagic) >>> 40);
+        return Long.compareUnsigned(offset, spanBytes) < 0 && (long) index * blockSize == offset
+                && index < capacity && isOwned(index) ? index : -1;
+    }
+
+    /**
      * The state of block {@code index}: exact for the owner (or under the span lock), and for any
      * thread asking about a block it holds; a best effort for a block another thread frees meanwhile.
      */
