@@ -589,7 +589,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Thread-safe; while other threads work, as exact as {@link HeapStats} says. The purger returns
      * memory and forgets ended threads' heaps on a thread of its own, so a read right after
      * {@link #stats()} may differ from that snapshot's sum even when no call is in progress. A
-     * closed heap's committed bytes are 0.
+     * closed heap's committed bytes are 0, or what memory a downcall kept mapped commits (see
+     * {@link #close()}).
      *
      * @return the committed bytes plus the metadata estimate, in bytes
      */
@@ -750,7 +751,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     inaccessible and unmapped, except the region of the heap's memory holding that block (in
      *     {@link CheckMode#FAST} mode, and for unsampled blocks, the segments of the region's other
      *     blocks stay accessible too). That memory stays mapped until {@code close()} is called
-     *     again after the downcall returns, or the process ends.
+     *     again after the downcall returns, or the process ends; meanwhile {@link #stats()} counts
+     *     it in the reserved bytes and what of it is committed in the committed bytes.
      * </ul>
      *
      * @throws UnsupportedOperationException if this is the {@linkplain #global() global} heap

@@ -17,7 +17,9 @@ import java.util.Locale;
  * memory went back to the operating system, so {@code committedBytes} and {@code reservedBytes}
  * are 0, while the blocks still live when it closed stay counted in {@code liveBlocks},
  * {@code requestedBytes} and {@code usableBytes} (what it leaked); the peaks and the other counts
- * keep their last values.
+ * keep their last values. After a close that a downcall refused (it throws, and leaves the memory
+ * the downcall uses mapped), {@code reservedBytes} and {@code committedBytes} count that memory,
+ * until the close that unmaps it.
  *
  * @param name the heap's name
  * @param mallocCount blocks handed out since the heap was made (every malloc family call that
