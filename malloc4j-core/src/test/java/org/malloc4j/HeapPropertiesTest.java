@@ -298,6 +298,8 @@ class HeapPropertiesTest {
             assertTrue(stats.committedBytes() <= stats.reservedBytes(), "committed > reserved" + context);
             assertTrue(stats.committedBytes() <= LIMIT, "committed past the limit" + context);
             assertTrue(stats.peakCommittedBytes() >= stats.committedBytes(), "peak below current" + context);
+            long[] committed = org.malloc4j.internal.InternalsProbe.committedCountedAndSummed(heap);
+            assertEquals(committed[0], committed[1], "committed bytes counted, and summed over the pages" + context);
         }
 
         void finish() {

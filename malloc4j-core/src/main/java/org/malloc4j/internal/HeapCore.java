@@ -2523,7 +2523,7 @@ public final class HeapCore implements Allocator {
      *     close emptied it: such a malloc commits without the lock
      */
     long committedBytes() {
-        return closed ? spans.committedLeftMapped() : spans.committed.get();
+        return closed ? spans.closedCommitted() : spans.committed.get();
     }
 
     /** @return the metadata estimate {@link #stats} reports: the span allocator's and every heap's */
@@ -2607,6 +2607,9 @@ public final class HeapCore implements Allocator {
     long closeUnlessInUse(long[] inUse, long deadline) {
         spans.lockPolling();
         try {
+            if (!closed) {
+                spans.closing();
+            }
             closed = true;
             if (leakedInPages == null) {
                 leakedInPages = liveInPages(spans.pagesOfBlocks());
@@ -2627,6 +2630,9 @@ public final class HeapCore implements Allocator {
         // maps, which the close then unmaps, and no call sees the heap close halfway through.
         spans.lockPolling();
         try {
+            if (!closed) {
+                spans.closing();
+            }
             closed = true;
         } finally {
             spans.lock.unlock();

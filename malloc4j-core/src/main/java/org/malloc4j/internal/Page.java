@@ -1070,6 +1070,16 @@ public final class Page extends PageColdFields {
         return bytes;
     }
 
+    /**
+     * @return the bytes of this page's memory that are committed: below {@link #commitEnd}, but
+     *     not its holes, nor the holes the purger made that its owner has not taken over yet
+     *     ({@link PurgedHoles}); under the span lock, where the purger makes those
+     */
+    long committedBytes() {
+        PurgedHoles pending = purgedHoles;
+        return commitEnd - holeBytes - (pending == null ? 0 : pending.bytes);
+    }
+
     /** @return the metadata estimate of a page's two hole bit sets of these lengths, in bytes */
     static long holeMetadataBytes(int blockWords, int osPageWords) {
         return 32 + 8L * (blockWords + osPageWords);

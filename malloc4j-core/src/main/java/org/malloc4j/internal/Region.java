@@ -91,14 +91,15 @@ final class Region {
 
     /**
      * @return the bytes this region's pages hold committed: each page's committed prefix less the
-     *     holes returned below it; under the span lock
+     *     holes returned below it, its owner's and those the purger made that the owner has not
+     *     taken over yet; under the span lock
      */
     long committedBytes() {
         if (huge) {
-            return hugePage == null ? 0 : hugePage.commitEnd - hugePage.holeBytes;
+            return hugePage == null ? 0 : hugePage.committedBytes();
         }
         long[] sum = {0};
-        forEachSlicePage(page -> sum[0] += page.commitEnd - page.holeBytes);
+        forEachSlicePage(page -> sum[0] += page.committedBytes());
         return sum[0];
     }
 

@@ -249,11 +249,12 @@ final class SpanAllocator {
      */
     private final List<Region> stillMapped = new ArrayList<>();
     /**
-     * The bytes {@link #stillMapped} commits, as the last {@link #closeAll} counted them: a closed
-     * heap's committed bytes in its stats. Not the running count, to which a malloc racing the
+     * A closed heap's committed bytes in its stats: all it committed when the close began
+     * ({@link #closing}), until {@link #closeAll} has unmapped what it could; then what the regions
+     * left mapped ({@link #stillMapped}) commit. Not the running count, to which a malloc racing the
      * close (a misuse) may still add.
      */
-    private volatile long committedLeftMapped;
+    private volatile long closedCommitted;
     private int unmappedNext;
 
     final AtomicLong committed = new AtomicLong();
@@ -2256,7 +2257,7 @@ final class SpanAllocator {
         resetGuard();
         java.util.Arrays.fill(pooledBySlices, 0);
         uncommitted(committed.get() - leftCommitted);
-        committedLeftMapped = leftCommitted;
+        closedCommitted = leftCommitted;
         return leftMapped;
     }
 
@@ -2273,9 +2274,33 @@ final class SpanAllocator {
         return pages;
     }
 
-    /** @return the bytes the memory a close left mapped commits (see {@link #closeAll}); 0 before a close */
-    long committedLeftMapped() {
-        return committedLeftMapped;
+    /**
+     * The heap is about to say it is closed, under the lock: until {@link #closeAll} has unmapped
+     * its memory, a closed heap's stats count all it commits now, which a close waiting for a
+     * downcall to let go of a region keeps mapped meanwhile.
+     */
+    void closing() {
+        closedCommitted = committed.get();
+    }
+
+    /** @return a closed heap's committed bytes ({@link #closedCommitted}); meaningless before a close */
+    long closedCommitted() {
+        return closedCommitted;
+    }
+
+    /**
+     * @return the bytes the heap's mappings commit, summed page by page: what {@link #committed}
+     *     counts, for a check of it; under the lock, with no thread allocating
+     */
+    long committedInMappings() {
+        long sum = retained.committed();
+        for (Region region : regions) {
+            sum += region.committedBytes();
+        }
+        for (Region region : hugeRegions) {
+            sum += region.committedBytes();
+        }
+        return sum;
     }
 
     /** @return whether a close left memory mapped that a downcall was using */

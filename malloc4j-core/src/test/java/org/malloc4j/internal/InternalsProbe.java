@@ -19,6 +19,20 @@ public final class InternalsProbe {
         return core(heap).spans.lock;
     }
 
+    /**
+     * @return for {@code heap}, a heap in {@code CheckMode.FAST}: its count of committed bytes, and
+     *     the committed bytes its mappings hold summed page by page, read together under the span lock
+     */
+    public static long[] committedCountedAndSummed(Heap heap) {
+        SpanAllocator spans = core(heap).spans;
+        spans.lock.lock();
+        try {
+            return new long[] {spans.committed.get(), spans.committedInMappings()};
+        } finally {
+            spans.lock.unlock();
+        }
+    }
+
     private static HeapCore core(Heap heap) {
         return (HeapCore) read(heap, Heap.class, "core");
     }
