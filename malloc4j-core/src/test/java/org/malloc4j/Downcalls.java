@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * Runs Java code while a downcall holds a segment: C's {@code qsort} sorts the segment, and its
@@ -43,6 +44,33 @@ final class Downcalls {
         if (failedWhileHeld != null) {
             throw failedWhileHeld;
         }
+    }
+
+    /**
+     * Holds {@code segment} (at least 2 bytes) in a downcall on a platform thread of its own until
+     * {@code release} counts down; returns that thread once the downcall holds the segment (or
+     * failed to). Join it after counting down.
+     */
+    static Thread holdOnAnotherThread(MemorySegment segment, CountDownLatch release) throws InterruptedException {
+        CountDownLatch holding = new CountDownLatch(1);
+        Thread thread = Thread.ofPlatform().start(() -> {
+            try {
+                whileHeldByADowncall(segment, () -> {
+                    holding.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                });
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            } finally {
+                holding.countDown();
+            }
+        });
+        holding.await();
+        return thread;
     }
 
     /** An exception must not leave an upcall (the JVM would end): it is kept for the caller to throw. */

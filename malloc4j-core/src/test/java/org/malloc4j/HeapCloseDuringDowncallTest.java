@@ -184,33 +184,13 @@ class HeapCloseDuringDowncallTest {
             block.fill((byte) 2);
             large.add(block);
         }
-        java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        Thread downcall = Thread.ofPlatform().start(() -> {
-            try {
-                Downcalls.whileHeldByADowncall(held, () -> {
-                    holding.countDown();
-                    try {
-                        release.await();
-                    } catch (InterruptedException e) {
-                        throw new AssertionError(e);
-                    }
-                });
-            } catch (Throwable t) {
-                throw new AssertionError(t);
-            }
-        });
-        holding.await();
+        Thread downcall = Downcalls.holdOnAnotherThread(held, release);
         java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
         java.util.concurrent.atomic.AtomicReference<String> wrong = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicInteger closedReads = new java.util.concurrent.atomic.AtomicInteger();
         Thread reader = Thread.ofPlatform().start(() -> {
             while (!done.get()) {
-                boolean closed = heap.isClosed();
                 HeapStats stats = heap.stats();
-                if (closed) {
-                    closedReads.incrementAndGet();
-                }
                 if (stats.reservedBytes() > 64L << 20 && stats.committedBytes() < 300L * 200_000) {
                     wrong.compareAndSet(null, stats.toString());
                 }
@@ -280,24 +260,9 @@ class HeapCloseDuringDowncallTest {
         Heap heap = Heap.builder().name("huge free after close").build();
         MemorySegment huge = heap.malloc(20L << 20);
         java.util.concurrent.locks.ReentrantLock spanLock = org.malloc4j.internal.InternalsProbe.spanLock(heap);
-        java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicReference<Throwable> freed = new java.util.concurrent.atomic.AtomicReference<>();
-        Thread downcall = Thread.ofPlatform().start(() -> {
-            try {
-                Downcalls.whileHeldByADowncall(huge.asSlice(0, 16), () -> {
-                    holding.countDown();
-                    try {
-                        release.await();
-                    } catch (InterruptedException e) {
-                        throw new AssertionError(e);
-                    }
-                });
-            } catch (Throwable t) {
-                throw new AssertionError(t);
-            }
-        });
-        holding.await();
+        Thread downcall = Downcalls.holdOnAnotherThread(huge.asSlice(0, 16), release);
         Thread freer;
         spanLock.lock();
         try {
