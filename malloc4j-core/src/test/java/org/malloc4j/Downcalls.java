@@ -19,8 +19,9 @@ import java.util.concurrent.CountDownLatch;
  * meanwhile, so closing its arena throws {@link IllegalStateException}.
  */
 final class Downcalls {
-    private static volatile Runnable whileHeld;
-    private static volatile Throwable failedWhileHeld;
+    /** Per thread: the comparator runs on the thread of its downcall, and threads may hold segments at once. */
+    private static final ThreadLocal<Runnable> WHILE_HELD = new ThreadLocal<>();
+    private static final ThreadLocal<Throwable> FAILED_WHILE_HELD = new ThreadLocal<>();
 
     private Downcalls() {
     }
@@ -32,17 +33,19 @@ final class Downcalls {
                 FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
         MethodHandle compare = MethodHandles.lookup().findStatic(Downcalls.class, "compareWhileHeld",
                 MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class));
-        whileHeld = action;
-        failedWhileHeld = null;
+        WHILE_HELD.set(action);
+        FAILED_WHILE_HELD.remove();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment comparator = linker.upcallStub(compare,
                     FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), arena);
             qsort.invokeExact(segment, 2L, segment.byteSize() / 2, comparator);
         } finally {
-            whileHeld = null;
+            WHILE_HELD.remove();
         }
-        if (failedWhileHeld != null) {
-            throw failedWhileHeld;
+        Throwable failed = FAILED_WHILE_HELD.get();
+        FAILED_WHILE_HELD.remove();
+        if (failed != null) {
+            throw failed;
         }
     }
 
@@ -75,13 +78,13 @@ final class Downcalls {
 
     /** An exception must not leave an upcall (the JVM would end): it is kept for the caller to throw. */
     private static int compareWhileHeld(MemorySegment a, MemorySegment b) {
-        Runnable action = whileHeld;
-        whileHeld = null;
+        Runnable action = WHILE_HELD.get();
+        WHILE_HELD.remove();
         if (action != null) {
             try {
                 action.run();
             } catch (Throwable t) {
-                failedWhileHeld = t;
+                FAILED_WHILE_HELD.set(t);
             }
         }
         return 0;

@@ -870,10 +870,13 @@ final class CheckedAllocator implements Allocator {
         if (guarded == null) {
             return fast != null ? fast.footprintBytes() : 0;
         }
+        // The sums that may wait for a span lock first, as in HeapCore.footprintBytes: a close holds it
+        // while it waits for a downcall, and the committed bytes read after are then its outcome.
+        long fastMetadata = fast != null ? fast.metadataBytes() : 0;
         long guardedFootprint = guarded.footprintBytes();
         long guardedMetadata = guarded.metadataBytes();
         long committed = committedBytes(guardedFootprint - guardedMetadata);
-        return committed + (fast != null ? fast.metadataBytes() : 0) + guardedMetadata + recordBytes();
+        return committed + fastMetadata + guardedMetadata + recordBytes();
     }
 
     private HeapStats zero() {

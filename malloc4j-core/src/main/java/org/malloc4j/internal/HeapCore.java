@@ -2514,7 +2514,10 @@ public final class HeapCore implements Allocator {
 
     @Override
     public long footprintBytes() {
-        return committedBytes() + metadataBytes();
+        // The metadata first: its sum waits for the span lock, which a close holds while it waits for
+        // a downcall; the committed bytes read after it are then the close's outcome, not its start.
+        long metadata = metadataBytes();
+        return committedBytes() + metadata;
     }
 
     /**
