@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.malloc4j.internal.InternalsProbe;
 
@@ -33,69 +34,131 @@ class HeapCloseStarvedWaiterTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void aCloseQueuedBehindAVirtualThreadWithoutACarrierStillCloses(boolean withScope) throws Exception {
-        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
-                Runtime.getRuntime().availableProcessors());
         Heap heap = Heap.builder().name("starved-waiter").build();
-        ReentrantLock spanLock = InternalsProbe.spanLock(heap);
         if (withScope) {
             heap.newSharedScope().allocate(LARGE * 2, 16);
         }
-        CountDownLatch earned = new CountDownLatch(carriers);
-        CountDownLatch go = new CountDownLatch(1);
-        AtomicLong pairs = new AtomicLong();
-        List<Thread> spinners = new ArrayList<>();
-        List<Throwable> wrong = new java.util.concurrent.CopyOnWriteArrayList<>();
-        for (int i = 0; i < carriers; i++) {
-            spinners.add(Thread.ofVirtual().start(() -> spin(heap, earned, go, pairs, wrong)));
-        }
-        assertTrue(earned.await(60, java.util.concurrent.TimeUnit.SECONDS), "the spinners earned no heaps");
-        for (Thread spinner : spinners) {
-            assertTrue(InternalsProbe.hasOwnHeap(heap, spinner), "a spinner has no heap of its own");
-        }
-
-        AtomicReference<Throwable> waiterGot = new AtomicReference<>();
-        Thread waiter;
-        Thread closer;
+        Starved starved = new Starved(heap);
         AtomicReference<Throwable> closeThrew = new AtomicReference<>();
-        spanLock.lock();
-        try {
-            // A large block takes the span lock: the waiter queues, parked, with a carrier free.
-            waiter = Thread.ofVirtual().start(() -> {
-                try {
-                    heap.free(heap.malloc(LARGE));
-                } catch (Throwable t) {
-                    waiterGot.set(t);
-                }
-            });
-            awaitQueued(spanLock, waiter);
-            // Now every carrier goes to a spinner, which never parks.
-            go.countDown();
-            long before = pairs.get();
-            while (pairs.get() < before + 100_000) {
-                Thread.onSpinWait();
-            }
-            closer = Thread.ofPlatform().start(() -> {
-                try {
-                    heap.close();
-                } catch (Throwable t) {
-                    closeThrew.set(t);
-                }
-            });
-            awaitQueued(spanLock, closer);
-        } finally {
-            // Handed to the waiter, whose turn it is, and which has no carrier to take it.
-            spanLock.unlock();
-        }
+        Thread closer = starved.queueBehindTheWaiter(heap::close, closeThrew);
 
         assertTrue(closer.join(Duration.ofSeconds(30)), "the close waited for ever behind the starved waiter");
         assertNull(closeThrew.get());
-        for (Thread spinner : spinners) {
-            assertTrue(spinner.join(Duration.ofSeconds(30)), "a spinner did not stop after the close");
-        }
-        assertTrue(waiter.join(Duration.ofSeconds(30)), "the waiter did not end");
-        assertInstanceOf(IllegalStateException.class, waiterGot.get(), "the waiter's malloc came after the close");
-        assertEquals(List.of(), wrong);
+        starved.assertAllEnded();
         assertEquals(0, heap.stats().reservedBytes());
+    }
+
+    /** What a platform thread queued on the span lock behind the starved waiter calls. */
+    enum Call {
+        STATS, FOOTPRINT, LARGE_BLOCK, TRIM
+    }
+
+    /**
+     * The same starvation, with a platform thread's call that takes the span lock queued behind the
+     * waiter: it returns while the spinners still spin. It used to wait until they stopped, which
+     * here is never before a close.
+     */
+    @ParameterizedTest
+    @EnumSource(Call.class)
+    void aCallQueuedBehindAVirtualThreadWithoutACarrierReturnsWhileTheSpinnersSpin(Call call) throws Exception {
+        Heap heap = Heap.builder().name("starved-waiter-" + call).build();
+        Starved starved = new Starved(heap);
+        AtomicReference<Throwable> callThrew = new AtomicReference<>();
+        Thread caller = starved.queueBehindTheWaiter(() -> {
+            switch (call) {
+                case STATS -> assertTrue(heap.stats().reservedBytes() > 0);
+                case FOOTPRINT -> assertTrue(heap.footprintBytes() > 0);
+                case LARGE_BLOCK -> heap.free(heap.malloc(LARGE));
+                case TRIM -> heap.trim();
+            }
+        }, callThrew);
+
+        boolean returned = caller.join(Duration.ofSeconds(30));
+        boolean spinning = starved.spinners.stream().allMatch(Thread::isAlive);
+        heap.close();
+        starved.assertAllEnded();
+        assertTrue(returned, "the call waited behind the starved waiter");
+        assertNull(callThrew.get());
+        assertTrue(spinning, "the spinners stopped before the call returned");
+    }
+
+    /**
+     * A heap whose every carrier runs a spinner with a heap of its own, and a virtual thread queued
+     * on the span lock that no carrier runs.
+     */
+    private static final class Starved {
+        final Heap heap;
+        final ReentrantLock spanLock;
+        final List<Thread> spinners = new ArrayList<>();
+        final List<Throwable> wrong = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final AtomicReference<Throwable> waiterGot = new AtomicReference<>();
+        final CountDownLatch go = new CountDownLatch(1);
+        final AtomicLong pairs = new AtomicLong();
+        Thread waiter;
+
+        Starved(Heap heap) throws InterruptedException {
+            this.heap = heap;
+            this.spanLock = InternalsProbe.spanLock(heap);
+            int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                    Runtime.getRuntime().availableProcessors());
+            CountDownLatch earned = new CountDownLatch(carriers);
+            for (int i = 0; i < carriers; i++) {
+                spinners.add(Thread.ofVirtual().start(() -> spin(heap, earned, go, pairs, wrong)));
+            }
+            assertTrue(earned.await(60, java.util.concurrent.TimeUnit.SECONDS), "the spinners earned no heaps");
+            for (Thread spinner : spinners) {
+                assertTrue(InternalsProbe.hasOwnHeap(heap, spinner), "a spinner has no heap of its own");
+            }
+        }
+
+        /**
+         * Queues the waiter, lets the spinners take every carrier, queues a platform thread running
+         * {@code call} (what it throws goes to {@code threw}), then lets go of the lock, which goes
+         * to the waiter in turn.
+         */
+        Thread queueBehindTheWaiter(Runnable call, AtomicReference<Throwable> threw) throws InterruptedException {
+            Thread caller;
+            spanLock.lock();
+            try {
+                // A large block takes the span lock: the waiter queues, parked, with a carrier free.
+                waiter = Thread.ofVirtual().start(() -> {
+                    try {
+                        heap.free(heap.malloc(LARGE));
+                    } catch (Throwable t) {
+                        waiterGot.set(t);
+                    }
+                });
+                awaitQueued(spanLock, waiter);
+                // Now every carrier goes to a spinner, which never parks.
+                go.countDown();
+                long before = pairs.get();
+                while (pairs.get() < before + 100_000) {
+                    Thread.onSpinWait();
+                }
+                caller = Thread.ofPlatform().start(() -> {
+                    try {
+                        call.run();
+                    } catch (Throwable t) {
+                        threw.set(t);
+                    }
+                });
+                awaitQueued(spanLock, caller);
+            } finally {
+                // Handed to the waiter, whose turn it is, and which has no carrier to take it.
+                spanLock.unlock();
+            }
+            return caller;
+        }
+
+        /** After the heap closed: the spinners stopped, and the waiter's malloc was refused. */
+        void assertAllEnded() throws InterruptedException {
+            for (Thread spinner : spinners) {
+                assertTrue(spinner.join(Duration.ofSeconds(30)), "a spinner did not stop after the close");
+            }
+            assertTrue(waiter.join(Duration.ofSeconds(30)), "the waiter did not end");
+            assertInstanceOf(IllegalStateException.class, waiterGot.get(), "the waiter's malloc came after the close");
+            assertEquals(List.of(), wrong);
+        }
     }
 
     /** Earns a heap of its own, then allocates and frees until the heap says it is closed. */

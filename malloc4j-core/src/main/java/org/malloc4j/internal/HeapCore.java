@@ -489,7 +489,7 @@ public final class HeapCore implements Allocator {
         if (byteSize > SpanAllocator.MAX_REQUEST) {
             return 0;
         }
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             long address = spans.allocateLarge(byteSize, byteAlignment, roomBytes);
             if (address != 0) {
@@ -621,7 +621,7 @@ public final class HeapCore implements Allocator {
                 return spare;
             }
         }
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             sweepEndedThreads(false);
             if (SizeClasses.isMedium(sizeClass)) {
@@ -772,7 +772,7 @@ public final class HeapCore implements Allocator {
      * @return the bytes returned
      */
     private long scavenge(ThreadHeap heap, Page keep, long maxCalls) {
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             long returned = 0;
             long callsBefore = spans.madviseCalls;
@@ -1090,7 +1090,7 @@ public final class HeapCore implements Allocator {
             spans.kept(page.commitEnd);
             Page replaced = heap.kept().keep(page);
             if (replaced != null) {
-                spans.lock.lock();
+                spans.lockPolling();
                 try {
                     spans.retireKept(replaced);
                 } finally {
@@ -1115,7 +1115,7 @@ public final class HeapCore implements Allocator {
         // Without making a heap for a thread that has none: it keeps no pages.
         ThreadHeap heap = page != null && page.owner != null ? page.owner : existingHeap(Thread.currentThread());
         if (heap != null && heap.thread == Thread.currentThread() && heap.keepsPages()) {
-            spans.lock.lock();
+            spans.lockPolling();
             try {
                 giveBackKept(heap, ALL_KEPT);
             } finally {
@@ -1166,7 +1166,7 @@ public final class HeapCore implements Allocator {
         heap.beginPageWork();
         try {
             heap.detach(page);
-            spans.lock.lock();
+            spans.lockPolling();
             try {
                 // Holes the purger made of its free blocks, not yet the page's own: a page whose
                 // blocks are all free needs no collect to be released.
@@ -1429,7 +1429,7 @@ public final class HeapCore implements Allocator {
     private long keepInPlace(Page page, int index, long address, long oldRequested, long newByteSize,
                              long largeBlock) {
         if (page.isSingle()) {
-            spans.lock.lock();
+            spans.lockPolling();
             try {
                 if (!page.isSingle() || page.blockState(0) != BlockState.LIVE || page.largeBlocks != largeBlock) {
                     throw misuse("realloc", Page.RELEASE_FREED, address, page);
@@ -1453,7 +1453,7 @@ public final class HeapCore implements Allocator {
      * caller's block is gone then even if that page's first block is live.
      */
     private int largeState(Page page) {
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             return page.isSingle() ? page.blockState(0) : BlockState.FREED;
         } finally {
@@ -1466,7 +1466,7 @@ public final class HeapCore implements Allocator {
      *     -1 as {@link #largeState} would say freed
      */
     private long liveLargeBlock(Page page) {
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             return page.isSingle() && page.blockState(0) == BlockState.LIVE ? page.largeBlocks : -1;
         } finally {
@@ -1621,7 +1621,7 @@ public final class HeapCore implements Allocator {
             return largeBlock;
         }
         long usable = largeUsableSize(newByteSize);
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             if (!page.isSingle() || page.blockState(0) != BlockState.LIVE
                     || largeBlock != ANY_LARGE_BLOCK && page.largeBlocks != largeBlock) {
@@ -2136,7 +2136,7 @@ public final class HeapCore implements Allocator {
 
     private ThreadHeap registerThread() {
         ThreadHeap heap = new ThreadHeap(this, Thread.currentThread());
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             // A program that starts threads as others end (a thread per task) would otherwise lay
             // out fresh pages while the ended threads' empty ones wait for the next sweep: with
@@ -2157,7 +2157,7 @@ public final class HeapCore implements Allocator {
      */
     private void giveVirtualHeap(Thread thread) {
         ThreadHeap heap;
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             if (closed) {
                 return;
@@ -2244,7 +2244,7 @@ public final class HeapCore implements Allocator {
             own.beginPageWork();
             try {
                 if (own.keepsPages()) {
-                    spans.lock.lock();
+                    spans.lockPolling();
                     try {
                         giveBackKept(own, ALL_KEPT);
                     } finally {
@@ -2266,7 +2266,7 @@ public final class HeapCore implements Allocator {
                 stripe.lock.unlock();
             }
         }
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             sweepEndedThreads(true);
             spans.collectAbandoned(System.nanoTime(), 0);
@@ -2282,7 +2282,7 @@ public final class HeapCore implements Allocator {
         Map<ThreadHeap, List<Page>> heldOff = new IdentityHashMap<>();
         spans.scavengeFreeInPages(System.nanoTime(), 0, heldOff);
         spans.scavengeHeldOff(heldOff, System.nanoTime() + TRIM_OWNER_WAIT_NANOS);
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             if (!closed) {
                 spans.purge(true);
@@ -2331,7 +2331,7 @@ public final class HeapCore implements Allocator {
         boolean keptWait = false;
         boolean stripesHoldFrees;
         boolean scan;
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             if (closed) {
                 purgeScheduled.set(false);
@@ -2371,7 +2371,7 @@ public final class HeapCore implements Allocator {
             // Without the lock: the scan takes it page by page (see there).
             freeLookDue = spans.scavengeFreeInPages(now, purgeDelayNanos, null);
         }
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             if (closed) {
                 purgeScheduled.set(false);
@@ -2478,7 +2478,7 @@ public final class HeapCore implements Allocator {
         long requested;
         List<Page> pages;
         long[] leaked;
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             mallocs += largeMallocs + endedMallocs;
             frees += largeFrees + endedFrees;
@@ -2532,7 +2532,7 @@ public final class HeapCore implements Allocator {
     /** @return the metadata estimate {@link #stats} reports: the span allocator's and every heap's */
     long metadataBytes() {
         long metadata;
-        spans.lock.lock();
+        spans.lockPolling();
         try {
             metadata = spans.metadata.get();
             for (ThreadHeap heap : registry) {

@@ -143,17 +143,18 @@ final class SpanAllocator {
     final ReentrantLock lock = new ReentrantLock();
 
     /**
-     * Takes {@link #lock} for a close of the heap, a look at whether one left memory mapped, or a
-     * free of a large block (which the close makes for its scopes, pools and bump arenas):
-     * waits in the lock's queue for {@value #LOCK_POLL_NANOS} ns, and then, as long as it has
-     * not got the lock, takes it the moment it is free or waits in the queue again, twice as long each
-     * time up to {@value #LOCK_POLL_MAX_NANOS} ns. A waiter in the queue is handed the lock only
-     * in turn, and a virtual thread ahead of it may have no carrier to run on: when every carrier runs
-     * a virtual thread that allocates from a heap of its own, and so never blocks, until the heap
-     * closes (a loop that stops when its calls say the heap is closed), such a thread never runs, and
-     * a close queued behind it would wait for ever (a hang a test of closes racing such loops met).
-     * The doubling keeps a close from losing its place for good when many threads wait for the lock
-     * in turn. An interrupt does not stop the wait; the thread keeps its interrupt status.
+     * Takes {@link #lock}, as every taking of it does: waits in the lock's queue for
+     * {@value #LOCK_POLL_NANOS} ns, and then, as long as it has not got the lock, takes it the
+     * moment it is free or waits in the queue again, twice as long each time up to
+     * {@value #LOCK_POLL_MAX_NANOS} ns. Uncontended, it costs what {@code lock()} does. A waiter in
+     * the queue is handed the lock only in turn, and a virtual thread ahead of it may have no carrier
+     * to run on: when every carrier runs a virtual thread that allocates from a heap of its own, and
+     * so never blocks, such a thread never runs, and whatever queued behind it would wait as long:
+     * a close for ever (the spinning threads stop only when their calls say the heap is closed; a
+     * hang a test of closes racing such loops met), and a platform thread's {@code stats()}, large
+     * block or page refill until the spinning stops. The doubling keeps a thread from losing its
+     * place for good when many threads wait for the lock in turn. An interrupt does not stop the
+     * wait; the thread keeps its interrupt status.
      */
     void lockPolling() {
         boolean interrupted = false;
@@ -393,7 +394,7 @@ final class SpanAllocator {
         if (pooledCommitted <= DIRTY_FLOOR) {
             return;
         }
-        lock.lock();
+        lockPolling();
         try {
             purgeInExchange(bytes);
         } finally {
@@ -555,7 +556,7 @@ final class SpanAllocator {
      * before.
      */
     private void purgeForPeak(long bytes) {
-        lock.lock();
+        lockPolling();
         try {
             // Only as much as the new peak would take: the rest stays for reuse within the delay.
             long before = committed.get();
@@ -589,7 +590,7 @@ final class SpanAllocator {
         if (!limit.isLimited()) {
             return false;
         }
-        lock.lock();
+        lockPolling();
         try {
             long before = committed.get();
             growing = committing;
@@ -648,7 +649,7 @@ final class SpanAllocator {
      * shape whole.
      */
     void relayout(Page page, int sizeClass) {
-        lock.lock();
+        lockPolling();
         try {
             page.retire();
             format(page, sizeClass);
@@ -670,7 +671,7 @@ final class SpanAllocator {
      */
     boolean prepareRelayout(Page page, int oldBlockSize, int newBlockSize) {
         if (page.holeCount > 0) {
-            lock.lock();
+            lockPolling();
             try {
                 decommitFrom(page, roundUp(oldBlockSize, Os.OS_PAGE_SIZE));
             } finally {
@@ -1224,7 +1225,7 @@ final class SpanAllocator {
      * @throws IllegalStateException if the heap was closed meanwhile (nothing is touched then)
      */
     void zeroHuge(long address, long byteSize) {
-        lock.lock();
+        lockPolling();
         try {
             // A close racing this calloc (a misuse) unmapped the block, under this lock, and another
             // heap may have mapped the range since: never touch it then.
@@ -1731,7 +1732,7 @@ final class SpanAllocator {
     boolean scavengeFreeInPages(long now, long waitNanos, Map<ThreadHeap, List<Page>> heldOff) {
         boolean[] waiting = {false};
         List<Region> inUse;
-        lock.lock();
+        lockPolling();
         try {
             inUse = List.copyOf(regions);
         } finally {
@@ -1741,7 +1742,7 @@ final class SpanAllocator {
             // The slice map read without the lock: each page is judged anew under it.
             region.forEachSlicePage(page -> {
                 ThreadHeap atWork;
-                lock.lock();
+                lockPolling();
                 try {
                     if (core.isClosed()) {
                         return;
@@ -1773,7 +1774,7 @@ final class SpanAllocator {
     void scavengeHeldOff(Map<ThreadHeap, List<Page>> heldOff, long deadline) {
         heldOff.forEach((owner, pages) -> {
             for (int attempt = 0; attempt < HOLD_TRIES && owner.awaitPageWorkDone(deadline); attempt++) {
-                lock.lock();
+                lockPolling();
                 try {
                     if (core.isClosed()) {
                         return;
