@@ -157,7 +157,13 @@ final class SpanAllocator {
      * wait; the thread keeps its interrupt status.
      */
     void lockPolling() {
-        boolean interrupted = false;
+        // Free: taken at once, as lock() takes it. The timed tries below would throw for a thread
+        // whose interrupt status is set, at once, on every call: so that status is taken first, and
+        // set again once the lock is held.
+        if (lock.tryLock()) {
+            return;
+        }
+        boolean interrupted = Thread.interrupted();
         try {
             for (long wait = LOCK_POLL_NANOS; ; wait = Math.min(2 * wait, LOCK_POLL_MAX_NANOS)) {
                 try {
