@@ -2610,10 +2610,7 @@ public final class HeapCore implements Allocator {
     long closeUnlessInUse(long[] inUse, long deadline) {
         spans.lockPolling();
         try {
-            if (!closed) {
-                spans.closing();
-            }
-            closed = true;
+            markClosed();
             if (leakedInPages == null) {
                 leakedInPages = liveInPages(spans.pagesOfBlocks());
             }
@@ -2633,13 +2630,21 @@ public final class HeapCore implements Allocator {
         // maps, which the close then unmaps, and no call sees the heap close halfway through.
         spans.lockPolling();
         try {
-            if (!closed) {
-                spans.closing();
-            }
-            closed = true;
+            markClosed();
         } finally {
             spans.lock.unlock();
         }
+    }
+
+    /**
+     * Closes this core to callers, under the span lock; the first time, the span allocator first
+     * counts what it commits as the closed heap's ({@link SpanAllocator#closing}).
+     */
+    private void markClosed() {
+        if (!closed) {
+            spans.closing();
+        }
+        closed = true;
     }
 
     /** @return whether a close left memory mapped because a downcall was using it */
