@@ -1072,11 +1072,12 @@ public final class HeapCore implements Allocator {
      * 15 % of the batch's time, under the span lock twice a page. Its memory counts as idle, as the
      * pool's does, and goes to the pool when a commit would set a new peak
      * ({@link #giveBackKeptForPeak}), when a medium page is needed (its slices may make room for
-     * one), when the purger finds it kept for the purge delay, when the thread ends and at a trim.
-     * A page with holes goes to the pool at once, which restores or returns them.
+     * one), when the purger finds the heap keeping pages for the purge delay, when the thread ends
+     * and at a trim. A page with holes goes to the pool at once, which restores or returns them.
      */
     private void keep(ThreadHeap heap, Page page) {
-        long now = System.nanoTime();
+        boolean first = false;
+        long keptSince = 0;
         heap.beginPageWork();
         try {
             page.collectRemote();
@@ -1086,9 +1087,13 @@ public final class HeapCore implements Allocator {
             }
             heap.detach(page);
             page.retire();
-            page.releasedAtNanos = now;
             spans.kept(page.commitEnd);
-            Page replaced = heap.kept().keep(page);
+            KeptPages kept = heap.kept();
+            if (kept.isEmpty()) {
+                first = true;
+                keptSince = kept.startKeeping();
+            }
+            Page replaced = kept.keep(page);
             if (replaced != null) {
                 spans.lockPolling();
                 try {
@@ -1101,9 +1106,12 @@ public final class HeapCore implements Allocator {
             heap.endPageWork();
         }
         released(page.spanBytes);
-        // As a retired page does (park): also when a run is already set, which may be the check
-        // for ended threads a second away, so that the run comes a purge delay from now.
-        Purger.schedule(this, purgeDelayNanos, now);
+        if (first) {
+            // As a retired page does (park): also when a run is already set, which may be the check
+            // for ended threads a second away, so that the run comes a purge delay from now. Pages
+            // kept after the first find that run arranged: it looks again while the heap keeps any.
+            Purger.schedule(this, purgeDelayNanos, keptSince);
+        }
     }
 
     /**
@@ -1128,9 +1136,9 @@ public final class HeapCore implements Allocator {
     private static final long ALL_KEPT = Long.MIN_VALUE;
 
     /**
-     * Puts the pages {@code heap} keeps, those kept since before {@code before} (in
-     * {@link System#nanoTime()}; {@link #ALL_KEPT} for all), into the pool; under the span lock, by
-     * the owner or while it is held off.
+     * Puts the pages {@code heap} keeps into the pool if it has kept pages since before
+     * {@code before} (in {@link System#nanoTime()}; {@link #ALL_KEPT}: however recently); under the
+     * span lock, by the owner or while it is held off.
      */
     private void giveBackKept(ThreadHeap heap, long before) {
         if (!heap.keepsPages()) {
