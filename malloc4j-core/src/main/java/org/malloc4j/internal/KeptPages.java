@@ -21,7 +21,7 @@ final class KeptPages {
     /**
      * Bit {@code i} set: slot {@code i} holds a page of the class. A batch takes back as many
      * pages as it kept, each of its class: with a scan of the slots for the class, the taking
-     * took 3.3 % of a batch's time ({@code Abx batch}, async-profiler).
+     * took 3.3 % of a batch's time (async-profiler, the pattern of {@code BatchBenchmark}).
      */
     private final int[] slotsOfClass = new int[SizeClasses.FIRST_MEDIUM];
     /** The class each taken slot's page had when kept: a slot's bit is cleared where it was set. */
