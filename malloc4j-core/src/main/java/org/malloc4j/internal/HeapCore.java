@@ -1072,12 +1072,12 @@ public final class HeapCore implements Allocator {
      * 15 % of the batch's time, under the span lock twice a page. Its memory counts as idle, as the
      * pool's does, and goes to the pool when a commit would set a new peak
      * ({@link #giveBackKeptForPeak}), when a medium page is needed (its slices may make room for
-     * one), when the purger finds the heap keeping pages for the purge delay, when the thread ends
-     * and at a trim. A page with holes goes to the pool at once, which restores or returns them.
+     * one), when the purger finds it kept for the purge delay, when the thread ends and at a trim.
+     * A page with holes goes to the pool at once, which restores or returns them.
      */
     private void keep(ThreadHeap heap, Page page) {
-        boolean first = false;
-        long keptSince = 0;
+        boolean readClock = false;
+        long now = 0;
         heap.beginPageWork();
         try {
             page.collectRemote();
@@ -1089,10 +1089,9 @@ public final class HeapCore implements Allocator {
             page.retire();
             spans.kept(page.commitEnd);
             KeptPages kept = heap.kept();
-            if (kept.isEmpty()) {
-                first = true;
-                keptSince = kept.startKeeping();
-            }
+            readClock = kept.needsClock();
+            now = readClock ? kept.readClock() : kept.stamp();
+            page.releasedAtNanos = now;
             Page replaced = kept.keep(page);
             if (replaced != null) {
                 spans.lockPolling();
@@ -1106,11 +1105,11 @@ public final class HeapCore implements Allocator {
             heap.endPageWork();
         }
         released(page.spanBytes);
-        if (first) {
+        if (readClock) {
             // As a retired page does (park): also when a run is already set, which may be the check
             // for ended threads a second away, so that the run comes a purge delay from now. Pages
-            // kept after the first find that run arranged: it looks again while the heap keeps any.
-            Purger.schedule(this, purgeDelayNanos, keptSince);
+            // stamped with the same time find that run arranged: it looks again while any is kept.
+            Purger.schedule(this, purgeDelayNanos, now);
         }
     }
 
@@ -1136,9 +1135,9 @@ public final class HeapCore implements Allocator {
     private static final long ALL_KEPT = Long.MIN_VALUE;
 
     /**
-     * Puts the pages {@code heap} keeps into the pool if it has kept pages since before
-     * {@code before} (in {@link System#nanoTime()}; {@link #ALL_KEPT}: however recently); under the
-     * span lock, by the owner or while it is held off.
+     * Puts the pages {@code heap} keeps, those kept since before {@code before} (in
+     * {@link System#nanoTime()}; {@link #ALL_KEPT} for all), into the pool; under the span lock, by
+     * the owner or while it is held off.
      */
     private void giveBackKept(ThreadHeap heap, long before) {
         if (!heap.keepsPages()) {
@@ -1149,6 +1148,7 @@ public final class HeapCore implements Allocator {
         while ((page = before == ALL_KEPT ? kept.takeAny() : kept.takeKeptBefore(before)) != null) {
             spans.retireKept(page);
         }
+        kept.forgetClock();
     }
 
     /**

@@ -31,14 +31,17 @@ final class KeptPages {
     /** The slot a page kept while all are taken takes, round the slots in turn. */
     private int next;
     /**
-     * When the heap last started keeping pages, with none kept ({@link System#nanoTime()}): the
-     * purger gives them all back once this is a purge delay old. One clock read a page kept took
-     * 3 % of a batch's time (a thread allocating 1,000 blocks of 16-4,096 B, then freeing them,
-     * keeps 28 pages and takes them back); now a batch reads it once. A page kept after the first
-     * so goes back sooner than a purge delay after it was kept, to the pool, which waits a purge
-     * delay of its own before it returns the page's memory to the OS.
+     * The time ({@link System#nanoTime()}) each page kept now is stamped with, while
+     * {@link #clockRead}: read by the first page kept since none was, or since the purger last
+     * looked. A clock read for each page kept took 3 % of a batch's time (1,000 blocks of
+     * 16-4,096 B allocated, then freed: 28 pages kept and taken back); a batch now reads it once.
+     * A page's stamp may so be earlier than its keeping, by no more than the time since the first
+     * page with that stamp, which the purger's look a purge delay after that page ends. The page
+     * goes back to the pool that much sooner, where it waits a purge delay of its own before its
+     * memory goes back to the OS.
      */
-    private long since;
+    private long clock;
+    private boolean clockRead;
 
     /**
      * Keeps {@code page}, a small page.
@@ -74,21 +77,38 @@ final class KeptPages {
     }
 
     /**
-     * Stamps the keeping that starts now, with no page kept.
-     *
-     * @return the stamp ({@link System#nanoTime()})
+     * @return the time to stamp a page kept now with ({@link #clock})
      */
-    long startKeeping() {
-        since = System.nanoTime();
-        return since;
+    long stamp() {
+        return clock;
     }
 
-    /**
-     * @return a kept page, no longer kept, if the heap has kept pages since before {@code before}
-     *     (in {@link System#nanoTime()}), else null
-     */
+    /** @return whether a page kept now reads the clock ({@link #readClock}) to be stamped */
+    boolean needsClock() {
+        return !clockRead;
+    }
+
+    /** @return the time now, which stamps the pages kept until the purger looks or none is kept */
+    long readClock() {
+        clock = System.nanoTime();
+        clockRead = true;
+        return clock;
+    }
+
+    /** The purger looked: the next page kept reads the clock. */
+    void forgetClock() {
+        clockRead = false;
+    }
+
+    /** @return a page kept since before {@code before} (in {@link System#nanoTime()}), no longer kept, or null */
     Page takeKeptBefore(long before) {
-        return since - before < 0 ? takeAny() : null;
+        for (int slots = taken; slots != 0; slots &= slots - 1) {
+            int slot = Integer.numberOfTrailingZeros(slots);
+            if (pages[slot].releasedAtNanos - before < 0) {
+                return remove(slot);
+            }
+        }
+        return null;
     }
 
     private Page remove(int slot) {
@@ -96,6 +116,9 @@ final class KeptPages {
         pages[slot] = null;
         taken &= ~(1 << slot);
         slotsOfClass[classOfSlot[slot]] &= ~(1 << slot);
+        if (taken == 0) {
+            clockRead = false;
+        }
         return page;
     }
 

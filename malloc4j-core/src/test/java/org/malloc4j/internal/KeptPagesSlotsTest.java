@@ -99,17 +99,35 @@ class KeptPagesSlotsTest {
     }
 
     @Test
-    void thePurgerTakesAllOnceTheFirstOfThemIsAPurgeDelayOld() {
+    void pagesKeptUntilThePurgerLooksOrNoneIsKeptShareOneClockRead() {
         KeptPages kept = new KeptPages();
-        long since = kept.startKeeping();
-        kept.keep(page(1));
-        kept.keep(page(2));
-        assertNull(kept.takeKeptBefore(since), "taken before the first was kept");
-        assertNotNull(kept.takeKeptBefore(since + 1));
-        assertNotNull(kept.takeKeptBefore(since + 1));
-        assertNull(kept.takeKeptBefore(since + 1));
-        assertTrue(kept.isEmpty());
-        assertFalse(kept.take(1) != null || kept.take(2) != null);
+        assertTrue(kept.needsClock());
+        long first = kept.readClock();
+        assertFalse(kept.needsClock());
+        assertEquals(first, kept.stamp());
+        Page a = keptAt(kept, 1, kept.stamp());
+        Page b = keptAt(kept, 2, kept.stamp());
+
+        kept.forgetClock();
+        assertTrue(kept.needsClock(), "a page kept after the purger looked reuses an older read");
+        long second = kept.readClock();
+        Page c = keptAt(kept, 3, second + 1_000_000);
+        assertNull(kept.takeKeptBefore(first), "a page taken before it was kept");
+        Set<Page> due = new HashSet<>();
+        due.add(kept.takeKeptBefore(first + 1));
+        due.add(kept.takeKeptBefore(first + 1));
+        assertEquals(Set.of(a, b), due);
+        assertNull(kept.takeKeptBefore(first + 1), "a page kept later taken with the earlier ones");
+        assertFalse(kept.needsClock());
+        assertEquals(c, kept.take(3));
+        assertTrue(kept.needsClock(), "a page kept with none kept reuses an older read");
+    }
+
+    private static Page keptAt(KeptPages kept, int sizeClass, long stamp) {
+        Page page = page(sizeClass);
+        page.releasedAtNanos = stamp;
+        assertNull(kept.keep(page));
+        return page;
     }
 
     private static Page page(int sizeClass) {
