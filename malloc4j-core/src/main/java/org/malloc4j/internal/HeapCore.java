@@ -114,6 +114,10 @@ public final class HeapCore implements Allocator {
     final java.util.concurrent.atomic.AtomicBoolean purgeScheduled = new java.util.concurrent.atomic.AtomicBoolean();
     /** When the purger's next run for this heap is due ({@link System#nanoTime}); see {@link Purger}. */
     volatile long purgeWakeAt;
+    /** Whether the purger is running for this heap now; see {@link Purger}. */
+    volatile boolean purgeRunning;
+    /** Whether a run was asked for while one ran, which may have looked already; see {@link Purger}. */
+    volatile boolean purgeAskedWhileRunning;
     /** Set when a free by another thread may have emptied a page of a striped (virtual-thread) heap. */
     private volatile boolean stripesDirty;
     /**
@@ -128,7 +132,7 @@ public final class HeapCore implements Allocator {
     private boolean freeLookDue;
     /** Whether the purger's last look found an idle stripe's lock taken, so that its scavenge waits; the purger's alone. */
     private boolean stripeInUse;
-    private final long purgeDelayNanos;
+    final long purgeDelayNanos;
     /** In sampled mode: the checked blocks' core, whose frees go to {@link #sampler}. */
     private HeapCore sampledCore;
     /**

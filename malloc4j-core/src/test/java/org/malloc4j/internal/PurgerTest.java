@@ -29,4 +29,26 @@ class PurgerTest {
             core.close();
         }
     }
+
+    @Test
+    void memoryRetiredWhileARunEndsIsPurgedWithinThePurgeDelayNotAtTheNextThreadCheck() {
+        long delay = Duration.ofMillis(100).toNanos();
+        HeapCore core = HeapCore.create(new HeapConfig("purger-race", Long.MAX_VALUE, Duration.ofNanos(delay),
+                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
+        try {
+            long block = core.malloc(1 << 20, true);
+            // A run under way, due now, that has looked at the heap already.
+            core.purgeWakeAt = System.nanoTime();
+            Purger.startRun(core);
+            long freedAt = System.nanoTime();
+            core.free(block);
+            // It found nothing waiting, and queues its next for the look for ended threads.
+            Purger.finishRun(core, System.nanoTime() + Duration.ofSeconds(1).toNanos());
+            long wakeIn = core.purgeWakeAt - freedAt;
+            assertTrue(wakeIn >= 0 && wakeIn <= delay + delay / 4, "the purger's next run is due in " + wakeIn / 1_000_000
+                    + " ms, with a purge delay of " + delay / 1_000_000 + " ms");
+        } finally {
+            core.close();
+        }
+    }
 }
