@@ -12,8 +12,7 @@ class PurgerTest {
     @Test
     void memoryRetiredWhileTheOnceASecondThreadCheckIsQueuedIsPurgedWithinThePurgeDelay() {
         long delay = Duration.ofMillis(100).toNanos();
-        HeapCore core = HeapCore.create(new HeapConfig("purger", Long.MAX_VALUE, Duration.ofNanos(delay),
-                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
+        HeapCore core = core("purger", delay);
         try {
             // The first malloc registers this thread's heap, which queues the look for ended
             // threads a second from now.
@@ -22,9 +21,7 @@ class PurgerTest {
             core.free(block);
             // The freed span waits in the pool: a run must now be due within the delay, not at the
             // thread check's second.
-            long wakeIn = core.purgeWakeAt - freedAt;
-            assertTrue(wakeIn >= 0 && wakeIn <= delay + delay / 4, "the purger's next run is due in " + wakeIn / 1_000_000
-                    + " ms, with a purge delay of " + delay / 1_000_000 + " ms");
+            assertNextRunWithinTheDelay(core, freedAt, delay);
         } finally {
             core.close();
         }
@@ -33,8 +30,7 @@ class PurgerTest {
     @Test
     void memoryRetiredWhileARunEndsIsPurgedWithinThePurgeDelayNotAtTheNextThreadCheck() {
         long delay = Duration.ofMillis(100).toNanos();
-        HeapCore core = HeapCore.create(new HeapConfig("purger-race", Long.MAX_VALUE, Duration.ofNanos(delay),
-                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
+        HeapCore core = core("purger-race", delay);
         try {
             long block = core.malloc(1 << 20, true);
             // A run under way, due now, that has looked at the heap already.
@@ -44,11 +40,20 @@ class PurgerTest {
             core.free(block);
             // It found nothing waiting, and queues its next for the look for ended threads.
             Purger.finishRun(core, System.nanoTime() + Duration.ofSeconds(1).toNanos());
-            long wakeIn = core.purgeWakeAt - freedAt;
-            assertTrue(wakeIn >= 0 && wakeIn <= delay + delay / 4, "the purger's next run is due in " + wakeIn / 1_000_000
-                    + " ms, with a purge delay of " + delay / 1_000_000 + " ms");
+            assertNextRunWithinTheDelay(core, freedAt, delay);
         } finally {
             core.close();
         }
+    }
+
+    private static void assertNextRunWithinTheDelay(HeapCore core, long freedAt, long delay) {
+        long wakeIn = core.purgeWakeAt - freedAt;
+        assertTrue(wakeIn >= 0 && wakeIn <= delay + delay / 4, "the purger's next run is due in " + wakeIn / 1_000_000
+                + " ms, with a purge delay of " + delay / 1_000_000 + " ms");
+    }
+
+    private static HeapCore core(String name, long purgeDelayNanos) {
+        return HeapCore.create(new HeapConfig(name, Long.MAX_VALUE, Duration.ofNanos(purgeDelayNanos),
+                CheckMode.FAST, HeapConfig.DEFAULT_SAMPLE_INTERVAL, 0, null, true));
     }
 }
