@@ -11,9 +11,12 @@ import java.util.concurrent.TimeUnit;
  * ended); a process whose heaps have neither has no wake-ups.
  */
 final class Purger {
+    /** The executor's thread (a new one if a task killed the last). */
+    private static volatile Thread purgerThread;
     private static final ScheduledExecutorService EXECUTOR = Executors.newSingleThreadScheduledExecutor(task -> {
         Thread thread = new Thread(task, "malloc4j-purger");
         thread.setDaemon(true);
+        purgerThread = thread;
         return thread;
     });
 
@@ -41,8 +44,9 @@ final class Purger {
         // A run under way may have looked at the heap before what asks now was there, and then
         // queue its next for a second later (the look for ended threads). Either it sees the flag
         // as it ends, and asks again, or this sees it ended, its next run queued (finishRun). A
-        // run that starts after the first read looks at what asks now.
-        if (core.purgeRunning) {
+        // run that starts after the first read looks at what asks now. The run's own retiring of
+        // pages needs no other run: its next is due when the first of them is.
+        if (core.purgeRunning && Thread.currentThread() != purgerThread) {
             core.purgeAskedWhileRunning = true;
             if (!core.purgeRunning) {
                 queueIfLater(core, delayNanos, at);
