@@ -121,8 +121,10 @@ public final class HeapCore implements Allocator {
     /** Set when a free by another thread may have emptied a page of a striped (virtual-thread) heap. */
     private volatile boolean stripesDirty;
     /**
-     * Set when a thread freed a block into a page of another platform thread since the purger last
-     * looked: the owner may never collect it ({@link SpanAllocator#scavengeFreeInPages}).
+     * Set when a thread freed a block into a page of another platform thread, or of one that
+     * ended, since the purger last looked: the owner may never collect it
+     * ({@link SpanAllocator#scavengeFreeInPages}), and an ended thread's page waits for the
+     * purger's look ({@link SpanAllocator#collectAbandoned}).
      */
     private volatile boolean remoteFreesWaiting;
     /**
@@ -1244,13 +1246,13 @@ public final class HeapCore implements Allocator {
         countForeignFree(usable);
         page.announceToOwner();
         ThreadHeap owner = page.owner;
-        if (owner == null) {
-            return;
-        }
-        if (owner.thread == null) {
+        if (owner != null && owner.thread == null) {
             // The stripe's page may be empty now: the purger finds out.
             keptByStripe();
         } else if (!remoteFreesWaiting) {
+            // An owner's page, or one of an ended thread's (no owner), which every run looks at:
+            // without the ask, its memory would wait for the next look for ended threads, or for
+            // trim() when no thread heap is left to bring one.
             remoteFreesWaiting = true;
             Purger.schedule(this, purgeDelayNanos);
         }
@@ -2349,6 +2351,12 @@ public final class HeapCore implements Allocator {
                 purgeScheduled.set(false);
                 return -1;
             }
+            // Before the look at the ended threads' pages: a free into one after this clear asks
+            // for a run of its own, one before it is seen by the look.
+            boolean remoteAsked = remoteFreesWaiting;
+            if (remoteAsked) {
+                remoteFreesWaiting = false;
+            }
             sweepEndedThreads(true);
             now = System.nanoTime();
             abandonedWait = spans.collectAbandoned(now, purgeDelayNanos);
@@ -2372,10 +2380,7 @@ public final class HeapCore implements Allocator {
             // Before the scan, which then returns their free memory as that of any page not current.
             IdleCurrentPages.take(dueNow);
             stripesHoldFrees = scavengeIdleStripes(now);
-            scan = remoteFreesWaiting || freeLookDue || ownFreeDue == now;
-            if (scan) {
-                remoteFreesWaiting = false;
-            }
+            scan = remoteAsked || freeLookDue || ownFreeDue == now;
         } finally {
             spans.lock.unlock();
         }

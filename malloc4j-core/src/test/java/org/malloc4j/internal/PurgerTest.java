@@ -46,6 +46,42 @@ class PurgerTest {
         }
     }
 
+    @Test
+    void blocksOfAnEndedThreadFreedOnAVirtualThreadGoBackWithNoThreadHeapLeft() throws Exception {
+        long delay = Duration.ofMillis(20).toNanos();
+        HeapCore core = core("purger-ended", delay);
+        try {
+            long[] blocks = new long[4000];
+            Thread owner = Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < blocks.length; i++) {
+                    blocks[i] = core.malloc(512, true);
+                }
+            });
+            owner.join();
+            // The look for ended threads, now rather than a second from now: the pages lose their
+            // owner, and the heap is left with no thread heap to bring the purger back.
+            core.purgeDue();
+            long committed = core.stats().committedBytes();
+            assertTrue(committed >= blocks.length * 512L, "committed " + committed + " B");
+            long[] freedAt = new long[1];
+            Thread.ofVirtual().start(() -> {
+                freedAt[0] = System.nanoTime();
+                for (long block : blocks) {
+                    core.free(block);
+                }
+            }).join();
+            assertNextRunWithinTheDelay(core, freedAt[0], delay);
+            for (int poll = 0; poll < 100 && committed > 0; poll++) {
+                Thread.sleep(50);
+                committed = core.stats().committedBytes();
+            }
+            assertTrue(committed == 0, "an ended thread's 2 MB freed on a virtual thread still hold " + committed
+                    + " B committed 5 s later\n" + core.stats().toText());
+        } finally {
+            core.close();
+        }
+    }
+
     private static void assertNextRunWithinTheDelay(HeapCore core, long freedAt, long delay) {
         long wakeIn = core.purgeWakeAt - freedAt;
         assertTrue(wakeIn >= 0 && wakeIn <= delay + delay / 4, "the purger's next run is due in " + wakeIn / 1_000_000
