@@ -10,15 +10,17 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@link Os#zero} fills exactly its segment with zeros, by {@code fill} or by {@code memset} (from
- * 1 KiB on, and without the critical linkage past 256 KiB), and refuses a segment whose arena is
+ * {@link Os#zero} fills exactly its segment with zeros, by {@code fill}, by copies from a page of zeros
+ * (from 128 B on, one page at a time) or by {@code memset} (past 16 KiB, and without the critical
+ * linkage past 256 KiB), and refuses a segment whose arena is
  * closed or confined to another thread, as the fill does, without writing anything.
  */
 class OsZeroTest {
     private static final int GUARD = 64;
 
     @ParameterizedTest(name = "{0} bytes")
-    @ValueSource(longs = {0, 1, 15, 1023, 1024, 1025, 4096, 262_143, 262_144, 262_145, 1 << 20})
+    @ValueSource(longs = {0, 1, 15, 127, 128, 129, 1023, 4095, 4096, 4097, 8193, 16_384, 16_385, 262_143, 262_144,
+        262_145, 1 << 20})
     void zeroesTheSegmentAndNothingAroundIt(long byteSize) {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment all = arena.allocate(byteSize + 2 * GUARD, 16);
@@ -34,7 +36,7 @@ class OsZeroTest {
     }
 
     @ParameterizedTest(name = "{0} bytes")
-    @ValueSource(longs = {100, 4096, 1 << 20})
+    @ValueSource(longs = {100, 4096, 100_000, 1 << 20})
     void aSegmentOfAClosedArenaIsRefused(long byteSize) {
         Arena arena = Arena.ofShared();
         MemorySegment block = arena.allocate(byteSize);
@@ -43,7 +45,7 @@ class OsZeroTest {
     }
 
     @ParameterizedTest(name = "{0} bytes")
-    @ValueSource(longs = {100, 4096})
+    @ValueSource(longs = {100, 4096, 100_000})
     void aSegmentConfinedToAnotherThreadIsRefusedAndKeepsItsBytes(long byteSize) throws InterruptedException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment block = arena.allocate(byteSize);
