@@ -123,10 +123,14 @@ final class SpanAllocator {
     /**
      * A block that realloc grows (a large block with room) reuses a retired span of up to this many
      * times its size: most likely the span the same buffer grew into last time, and will again (a
-     * buffer grown by doubling from 64 KiB to 1 MiB, freed, and grown again). It grows in place into
-     * the span's committed memory.
+     * buffer grown by doubling from 64 KiB to 4 MiB, freed, and grown again). It grows in place into
+     * the span's committed memory; what it has not grown into a purge delay later goes back
+     * ({@link #decommitIdleTails}). With 16, a growable array of a million ints, made and dropped
+     * over and over, started each round in fresh slices beside the last round's retired 4 MiB span,
+     * and purged that span as it grew: 4 MB returned and faulted in again a round, 8.1 MB committed
+     * for 4 MiB live, 12.6 ns an added int; with 64, 4.1 MB committed, no purge, 3.3 ns.
      */
-    private static final int GROWN_SPAN_SLICES = 16;
+    private static final int GROWN_SPAN_SLICES = 64;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
     /**
@@ -190,6 +194,11 @@ final class SpanAllocator {
     private final ArrayDeque<Page> pool = new ArrayDeque<>();
     /** The page a commit that purges for room is for (under the lock): its tail is not decommitted. */
     private Page growing;
+    /**
+     * Live large blocks in reused spans that commit more than the block uses ({@link #noteTail}):
+     * what a block has not grown into after the purge delay goes back ({@link #decommitIdleTails}).
+     */
+    private final ArrayDeque<Page> tails = new ArrayDeque<>();
     /** What a commit at the peak takes from a kept mapping's tail at least (see releaseRetainedTail). */
     private static final long RETAINED_TAIL_STEP = 1L << 20;
     /** Freed huge blocks' mappings, committed memory waiting out the purge delay too. */
@@ -1121,7 +1130,48 @@ final class SpanAllocator {
         boolean clean = page.cleanFrom == 0;
         page.formatSingle(Page.LARGE, requested, usable);
         charge(page);
+        if (page.commitEnd > usable) {
+            noteTail(page);
+        }
         return page.start | (clean ? Page.CLEAN : 0);
+    }
+
+    /**
+     * A live large block took a retired span whose committed memory reaches past the block: a
+     * buffer realloc grows, which most likely grows into it soon. Whatever it has not grown into a
+     * purge delay from now goes back, as the span's memory would have in the pool. Under the lock.
+     */
+    private void noteTail(Page page) {
+        long now = System.nanoTime();
+        page.tailSinceNanos = now;
+        if (!page.tailListed) {
+            page.tailListed = true;
+            tails.addLast(page);
+        }
+        Purger.schedule(core, purgeDelayNanos, now);
+    }
+
+    /**
+     * Returns the committed memory past their blocks of the spans {@link #noteTail} listed a purge
+     * delay ago or more; a span whose block was freed meanwhile, or grew into its memory, leaves
+     * the list with nothing to return. Under the lock.
+     *
+     * @return when the next listed span is due ({@link System#nanoTime}), or -1 if none waits
+     */
+    private long decommitIdleTails(long now, boolean force) {
+        long due = -1;
+        for (Iterator<Page> it = tails.iterator(); it.hasNext(); ) {
+            Page page = it.next();
+            if ((!force && now - page.tailSinceNanos < purgeDelayNanos) || page == growing) {
+                long at = page.tailSinceNanos + purgeDelayNanos;
+                due = due < 0 ? at : Math.min(due, at);
+                continue;
+            }
+            it.remove();
+            page.tailListed = false;
+            decommitTail(page);
+        }
+        return due;
     }
 
     private static int slicesFor(long bytes) {
@@ -1477,6 +1527,10 @@ final class SpanAllocator {
             resetGuard();
             core.forgetLivePeak();
         }
+        long tailsDue = decommitIdleTails(now, force);
+        if (tailsDue >= 0) {
+            due = due < 0 ? tailsDue : Math.min(due, tailsDue);
+        }
         if (force) {
             decommitHugeTails();
         }
@@ -1492,7 +1546,8 @@ final class SpanAllocator {
      * block shrunk in place by {@code realloc} kept for growing again, or a reused span's memory
      * past a smaller block. No one may touch it (the block ends at its
      * usable size), and a block that grows again commits it anew. Forced purges only (a trim, a
-     * request at the limit), so that memory held for nothing does not refuse a request.
+     * request at the limit), so that memory held for nothing does not refuse a request; a reused
+     * span's tail also goes a purge delay after its block took it ({@link #decommitIdleTails}).
      */
     private void decommitHugeTails() {
         for (Region region : hugeRegions) {

@@ -1,0 +1,76 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A buffer realloc grows by doubling to 4 MiB, freed, and grown again takes the span the last
+ * round retired, committed still, and grows in place into it: no memory goes back to the OS and
+ * comes back again each round. A block that takes such a span and stays small gives back what it
+ * does not use a purge delay later, as the span would have in the pool.
+ */
+class GrownBufferSpanReuseTest {
+    private static final long KIB = 1024;
+    private static final long MIB = 1024 * KIB;
+
+    /** @return the block, grown by doubling from 32 B to {@code size} */
+    private static long grow(Heap heap, long size) {
+        long block = heap.mallocAddress(32);
+        for (long next = 64; next <= size; next *= 2) {
+            block = heap.reallocAddress(block, next);
+        }
+        return block;
+    }
+
+    private static MemorySegment bytes(long address, long byteSize) {
+        return MemorySegment.ofAddress(address).reinterpret(byteSize);
+    }
+
+    @Test
+    void aBufferGrownTo4MibRoundAfterRoundReusesTheLastRoundsSpanWithoutPurging() {
+        // The default purge delay (a second) is far longer than the rounds: only a commit purges.
+        try (Heap heap = Heap.builder().name("grown rounds").build()) {
+            for (int round = 0; round < 3; round++) {
+                heap.freeAddress(grow(heap, 4 * MIB));
+            }
+            HeapStats before = heap.stats();
+            for (int round = 0; round < 20; round++) {
+                heap.freeAddress(grow(heap, 4 * MIB));
+            }
+            HeapStats after = heap.stats();
+            assertEquals(before.purgedBytes(), after.purgedBytes(), "bytes purged in 20 rounds\n" + after.toText());
+            assertEquals(before.madviseCalls(), after.madviseCalls(), "madvise calls in 20 rounds");
+            assertTrue(after.peakCommittedBytes() <= 4 * MIB + 512 * KIB, "a 4 MiB buffer's rounds committed "
+                    + after.peakCommittedBytes() + " B at their peak\n" + after.toText());
+        }
+    }
+
+    @Test
+    void aSmallGrownBlockInALargeRetiredSpanGivesBackTheRestAfterThePurgeDelay() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("grown tail").purgeDelay(Duration.ofMillis(20)).build()) {
+            heap.freeAddress(grow(heap, 4 * MIB));
+            // Taken within the delay, before the purger returns the retired span.
+            long block = grow(heap, 64 * KIB);
+            long committed = heap.stats().committedBytes();
+            long bound = 64 * KIB + 256 * KIB;
+            for (int poll = 0; poll < 100 && committed > bound; poll++) {
+                Thread.sleep(50);
+                committed = heap.stats().committedBytes();
+            }
+            assertTrue(committed <= bound, "a 64 KiB block still commits " + committed + " B 5 s after it took a"
+                    + " retired 4 MiB span\n" + heap.stats().toText());
+            // What went back is past the block: its bytes are all usable, and it still grows.
+            bytes(block, 64 * KIB).fill((byte) 3);
+            block = heap.reallocAddress(block, 4 * MIB);
+            assertEquals(3, bytes(block, 64 * KIB).get(ValueLayout.JAVA_BYTE, 64 * KIB - 1));
+            bytes(block, 4 * MIB).fill((byte) 4);
+            heap.freeAddress(block);
+            heap.check();
+        }
+    }
+}
