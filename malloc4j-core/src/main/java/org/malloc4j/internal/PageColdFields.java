@@ -57,8 +57,8 @@ abstract class PageColdFields extends PageSharedFields {
     /** When ({@link System#nanoTime}) the page last went to the pool, or its thread ended and left it in use. */
     long releasedAtNanos;
     /**
-     * When ({@link System#nanoTime}) the page, a reused span, began to hold a live large block
-     * smaller than its committed memory; the span allocator's alone, under the span lock.
+     * When ({@link System#nanoTime}) the purger first saw the page, a reused span, hold a live
+     * large block smaller than its committed memory; the span allocator's alone, under the span lock.
      */
     long tailSinceNanos;
     /** Whether the page is in the span allocator's list of such spans ({@code SpanAllocator#tails}). */

@@ -199,6 +199,8 @@ final class SpanAllocator {
      * what a block has not grown into after the purge delay goes back ({@link #decommitIdleTails}).
      */
     private final ArrayDeque<Page> tails = new ArrayDeque<>();
+    /** A listed span's {@code tailSinceNanos} until the purger's next look stamps it. */
+    private static final long TAIL_UNSTAMPED = Long.MIN_VALUE;
     /** What a commit at the peak takes from a kept mapping's tail at least (see releaseRetainedTail). */
     private static final long RETAINED_TAIL_STEP = 1L << 20;
     /** Freed huge blocks' mappings, committed memory waiting out the purge delay too. */
@@ -1138,23 +1140,27 @@ final class SpanAllocator {
 
     /**
      * A live large block took a retired span whose committed memory reaches past the block: a
-     * buffer realloc grows, which most likely grows into it soon. Whatever it has not grown into a
-     * purge delay from now goes back, as the span's memory would have in the pool. Under the lock.
+     * buffer realloc grows, which most likely grows into it soon. Whatever it has not grown into
+     * a purge delay after the purger's next look goes back, as the span's memory would have in
+     * the pool. The purger stamps the time: a buffer grown round after round reads no clock here
+     * (about 20 ns a round). That look is due within a purge delay: the span was retired less
+     * than one ago, and its retiring asked for it. Under the lock.
      */
     private void noteTail(Page page) {
-        long now = System.nanoTime();
-        page.tailSinceNanos = now;
+        page.tailSinceNanos = TAIL_UNSTAMPED;
         if (!page.tailListed) {
             page.tailListed = true;
             tails.addLast(page);
         }
-        Purger.schedule(core, purgeDelayNanos, now);
+        if (!core.purgeScheduled.get()) {
+            Purger.schedule(core, purgeDelayNanos);
+        }
     }
 
     /**
-     * Returns the committed memory past their blocks of the spans {@link #noteTail} listed a purge
-     * delay ago or more; a span whose block was freed meanwhile, or grew into its memory, leaves
-     * the list with nothing to return. Under the lock.
+     * Returns the committed memory past their blocks of the spans {@link #noteTail} listed, once
+     * a purge delay has passed since the look that first saw them; a span whose block was freed
+     * meanwhile, or grew into its memory, leaves the list with nothing to return. Under the lock.
      *
      * @return when the next listed span is due ({@link System#nanoTime}), or -1 if none waits
      */
@@ -1162,6 +1168,9 @@ final class SpanAllocator {
         long due = -1;
         for (Iterator<Page> it = tails.iterator(); it.hasNext(); ) {
             Page page = it.next();
+            if (page.tailSinceNanos == TAIL_UNSTAMPED) {
+                page.tailSinceNanos = now;
+            }
             if ((!force && now - page.tailSinceNanos < purgeDelayNanos) || page == growing) {
                 long at = page.tailSinceNanos + purgeDelayNanos;
                 due = due < 0 ? at : Math.min(due, at);
