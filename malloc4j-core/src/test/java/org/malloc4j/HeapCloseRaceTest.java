@@ -178,6 +178,42 @@ class HeapCloseRaceTest {
      * after {@code millis}, makes it throw {@link IllegalStateException}; then checks that no
      * thread met anything else and that the closed heap holds nothing reserved or committed.
      */
+    /**
+     * A calloc whose fill finds its block's memory gone with a close racing it says the heap
+     * closed, as every other call does, not the JDK arena's bare "Already closed".
+     */
+    @Test
+    void aCallocRacingTheCloseSaysTheHeapIsClosed() throws InterruptedException {
+        ConcurrentLinkedQueue<String> unnamed = new ConcurrentLinkedQueue<>();
+        for (int round = 0; round < 200 && unnamed.isEmpty(); round++) {
+            Heap heap = Heap.builder().name("closing-calloc").build();
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                long size = 4096L << (3 * t); // zeroed by copies, and twice by memset
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        while (true) {
+                            // Dirty memory, so the calloc zeroes it.
+                            long block = heap.mallocAddress(size);
+                            heap.freeAddress(block);
+                            heap.freeAddress(heap.callocAddress(1, size));
+                        }
+                    } catch (IllegalStateException closed) {
+                        if (!closed.getMessage().contains("heap 'closing-calloc'")) {
+                            unnamed.add(closed.toString());
+                        }
+                    }
+                }));
+            }
+            Thread.sleep(1);
+            heap.close();
+            for (Thread thread : threads) {
+                assertTrue(thread.join(Duration.ofSeconds(30)), "a thread did not stop after close");
+            }
+        }
+        assertEquals(List.of(), List.copyOf(unnamed));
+    }
+
     private static void closeWhileThreadsAllocate(Heap heap, long millis, String round, IntConsumer work)
             throws InterruptedException {
         ConcurrentLinkedQueue<Throwable> wrong = new ConcurrentLinkedQueue<>();

@@ -432,7 +432,7 @@ public final class HeapCore implements Allocator {
             long address = fast & Page.ADDRESS_MASK;
             if ((fast & Page.CLEAN) == 0) {
                 Region region = page.region;
-                Os.zero(region.memory.asSlice(address - region.base, byteSize));
+                zero(region.memory.asSlice(address - region.base, byteSize));
             }
             return address;
         }
@@ -443,10 +443,28 @@ public final class HeapCore implements Allocator {
                 // where a fill would make every page of a sparsely used block resident.
                 spans.zeroHuge(address & Page.ADDRESS_MASK, byteSize);
             } else {
-                Os.zero(segment(address, byteSize));
+                zero(segment(address, byteSize));
             }
         }
         return address & Page.ADDRESS_MASK;
+    }
+
+    /**
+     * Zeroes a calloc's block. Its region's arena closed under the fill only if another thread
+     * closed this heap meanwhile (a misuse): that is what to say, rather than the arena's bare
+     * "Already closed".
+     */
+    private void zero(MemorySegment block) {
+        try {
+            Os.zero(block);
+        } catch (IllegalStateException e) {
+            if (!closed) {
+                throw e;
+            }
+            IllegalStateException closedNow = closedError();
+            closedNow.initCause(e);
+            throw closedNow;
+        }
     }
 
     @Override
