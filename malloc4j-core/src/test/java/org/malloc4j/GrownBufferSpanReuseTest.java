@@ -33,7 +33,7 @@ class GrownBufferSpanReuseTest {
 
     @Test
     void aBufferGrownTo4MibRoundAfterRoundReusesTheLastRoundsSpanWithoutPurging() {
-        // The default purge delay (a second) is far longer than the rounds: only a commit purges.
+        // The default purge delay (250 ms) is far longer than the rounds: only a commit purges.
         try (Heap heap = Heap.builder().name("grown rounds").build()) {
             for (int round = 0; round < 3; round++) {
                 heap.freeAddress(grow(heap, 4 * MIB));
@@ -47,6 +47,30 @@ class GrownBufferSpanReuseTest {
             assertEquals(before.madviseCalls(), after.madviseCalls(), "madvise calls in 20 rounds");
             assertTrue(after.peakCommittedBytes() <= 4 * MIB + 512 * KIB, "a 4 MiB buffer's rounds committed "
                     + after.peakCommittedBytes() + " B at their peak\n" + after.toText());
+        }
+    }
+
+    /**
+     * Small buffers grown, and kept, each right after a 4 MiB buffer is freed: one of them may
+     * take that buffer's span, not each.
+     */
+    @Test
+    void smallBuffersGrownAfterEachFreedLargeOneDoNotEachKeepItsSpan() {
+        try (Heap heap = Heap.builder().name("grown small").purgeDelay(Duration.ofSeconds(60)).build()) {
+            long[] kept = new long[40];
+            for (int round = 0; round < kept.length; round++) {
+                heap.freeAddress(grow(heap, 4 * MIB));
+                kept[round] = grow(heap, 64 * KIB);
+            }
+            HeapStats stats = heap.stats();
+            // The kept buffers, and a few 4 MiB spans: the big buffer's, retired ones, one a small
+            // buffer holds (with 16 for 64: 14.9 MB; when each small buffer took one: 105 MB).
+            long bound = kept.length * 64 * KIB + 4 * 4 * MIB + MIB;
+            assertTrue(stats.peakCommittedBytes() <= bound, "peak committed " + stats.peakCommittedBytes() + " B for "
+                    + kept.length + " kept buffers of 64 KiB\n" + stats.toText());
+            for (long block : kept) {
+                heap.freeAddress(block);
+            }
         }
     }
 

@@ -57,10 +57,13 @@ abstract class PageColdFields extends PageSharedFields {
     /** When ({@link System#nanoTime}) the page last went to the pool, or its thread ended and left it in use. */
     long releasedAtNanos;
     /**
-     * When ({@link System#nanoTime}) the purger first saw the page, a reused span, hold a live
-     * large block smaller than its committed memory; the span allocator's alone, under the span lock.
+     * When ({@link System#nanoTime}) the committed memory of the page, a reused span, past the live
+     * large block it holds began to wait: when the span was retired. The span allocator's alone,
+     * under the span lock, as are the two fields below.
      */
     long tailSinceNanos;
+    /** The bytes of that memory the span allocator counts ({@code SpanAllocator#listedTailBytes}). */
+    long tailBytes;
     /** Whether the page is in the span allocator's list of such spans ({@code SpanAllocator#tails}). */
     boolean tailListed;
     /** Whether the page is in the span allocator's pool of retired pages; under the span lock. */

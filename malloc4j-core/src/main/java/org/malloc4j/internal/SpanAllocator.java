@@ -124,13 +124,19 @@ final class SpanAllocator {
      * A block that realloc grows (a large block with room) reuses a retired span of up to this many
      * times its size: most likely the span the same buffer grew into last time, and will again (a
      * buffer grown by doubling from 64 KiB to 4 MiB, freed, and grown again). It grows in place into
-     * the span's committed memory; what it has not grown into a purge delay later goes back
-     * ({@link #decommitIdleTails}). With 16, a growable array of a million ints, made and dropped
-     * over and over, started each round in fresh slices beside the last round's retired 4 MiB span,
-     * and purged that span as it grew: 4 MB returned and faulted in again a round, 8.1 MB committed
-     * for 4 MiB live, 12.6 ns an added int; with 64, 4.1 MB committed, no purge, 3.3 ns.
+     * the span's committed memory; what it has not grown into goes back when the span's purge delay
+     * ends, as it would have in the pool ({@link #decommitIdleTails}). With 16, a growable array of
+     * a million ints, made and dropped over and over, started each round in fresh slices beside the
+     * last round's retired 4 MiB span, and purged that span as it grew: 4 MB returned and faulted in
+     * again a round, 8.1 MB committed for 4 MiB live, 12.6 ns an added int; with 64, 4.1 MB
+     * committed, no purge, 3.3 ns. Past {@link #NEAR_GROWN_SPAN_SLICES} times, only while no other
+     * block holds such a span's memory unused ({@link #listedTailBytes}): small buffers grown
+     * after each round's freed 4 MiB one took its span in turn and kept them all committed (304 MB
+     * at the peak for 100 small buffers of 64 KiB kept, against 28 MB with 16).
      */
     private static final int GROWN_SPAN_SLICES = 64;
+    /** How many times its size a grown block's retired span may be while another holds a tail. */
+    private static final int NEAR_GROWN_SPAN_SLICES = 16;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
     /**
@@ -199,8 +205,8 @@ final class SpanAllocator {
      * what a block has not grown into after the purge delay goes back ({@link #decommitIdleTails}).
      */
     private final ArrayDeque<Page> tails = new ArrayDeque<>();
-    /** A listed span's {@code tailSinceNanos} until the purger's next look stamps it. */
-    private static final long TAIL_UNSTAMPED = Long.MIN_VALUE;
+    /** The committed bytes past their blocks of the listed spans, as last counted ({@link #recountTail}). */
+    private long listedTailBytes;
     /** What a commit at the peak takes from a kept mapping's tail at least (see releaseRetainedTail). */
     private static final long RETAINED_TAIL_STEP = 1L << 20;
     /** Freed huge blocks' mappings, committed memory waiting out the purge delay too. */
@@ -1120,7 +1126,8 @@ final class SpanAllocator {
         int sliceAlignment = (int) Math.max(1, alignment >>> Region.SLICE_SHIFT);
         // A retired span up to four times the need is reused as is: its memory is committed already.
         // A block realloc grows takes one up to GROWN_SPAN_SLICES times the need.
-        int maxPooled = Math.max(wanted, (roomBytes > 0 ? GROWN_SPAN_SLICES : 4) * slices);
+        int grown = listedTailBytes == 0 ? GROWN_SPAN_SLICES : NEAR_GROWN_SPAN_SLICES;
+        int maxPooled = Math.max(wanted, (roomBytes > 0 ? grown : 4) * slices);
         Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, true, usable);
         if (page == null) {
             return 0;
@@ -1141,26 +1148,38 @@ final class SpanAllocator {
     /**
      * A live large block took a retired span whose committed memory reaches past the block: a
      * buffer realloc grows, which most likely grows into it soon. Whatever it has not grown into
-     * a purge delay after the purger's next look goes back, as the span's memory would have in
-     * the pool. The purger stamps the time: a buffer grown round after round reads no clock here
-     * (about 20 ns a round). That look is due within a purge delay: the span was retired less
-     * than one ago, and its retiring asked for it. Under the lock.
+     * goes back when the span's purge delay, counted from its retiring, ends: when it would have
+     * gone back from the pool. Under the lock.
      */
     private void noteTail(Page page) {
-        page.tailSinceNanos = TAIL_UNSTAMPED;
+        page.tailSinceNanos = page.releasedAtNanos;
         if (!page.tailListed) {
             page.tailListed = true;
             tails.addLast(page);
         }
+        recountTail(page);
         if (!core.purgeScheduled.get()) {
             Purger.schedule(core, purgeDelayNanos);
         }
     }
 
     /**
-     * Returns the committed memory past their blocks of the spans {@link #noteTail} listed, once
-     * a purge delay has passed since the look that first saw them; a span whose block was freed
-     * meanwhile, or grew into its memory, leaves the list with nothing to return. Under the lock.
+     * Counts again what a listed span commits past its live block: after the block grew, shrank or
+     * was freed, and after its tail went back. Under the lock.
+     */
+    private void recountTail(Page page) {
+        long tail = 0;
+        if (page.tailListed && page.isSingle() && page.blockState(0) == BlockState.LIVE) {
+            tail = Math.max(0, page.commitEnd - roundUp(Math.max(page.largeUsable, 1), Os.OS_PAGE_SIZE));
+        }
+        listedTailBytes += tail - page.tailBytes;
+        page.tailBytes = tail;
+    }
+
+    /**
+     * Returns the committed memory past their blocks of the spans {@link #noteTail} listed whose
+     * purge delay has ended; a span whose block was freed meanwhile, or grew into its memory,
+     * leaves the list with nothing to return. Under the lock.
      *
      * @return when the next listed span is due ({@link System#nanoTime}), or -1 if none waits
      */
@@ -1168,17 +1187,15 @@ final class SpanAllocator {
         long due = -1;
         for (Iterator<Page> it = tails.iterator(); it.hasNext(); ) {
             Page page = it.next();
-            if (page.tailSinceNanos == TAIL_UNSTAMPED) {
-                page.tailSinceNanos = now;
-            }
             if ((!force && now - page.tailSinceNanos < purgeDelayNanos) || page == growing) {
                 long at = page.tailSinceNanos + purgeDelayNanos;
                 due = due < 0 ? at : Math.min(due, at);
                 continue;
             }
             it.remove();
-            page.tailListed = false;
             decommitTail(page);
+            page.tailListed = false;
+            recountTail(page);
         }
         return due;
     }
@@ -1362,6 +1379,9 @@ final class SpanAllocator {
         }
         page.largeRequested = requested;
         page.largeUsable = usable;
+        if (page.tailListed) {
+            recountTail(page);
+        }
         return true;
     }
 
@@ -1381,6 +1401,9 @@ final class SpanAllocator {
             retainHuge(page.region, page);
         } else {
             page.used = 0;
+            if (page.tailListed) {
+                recountTail(page);
+            }
             retire(page);
         }
         return true;
@@ -1597,6 +1620,9 @@ final class SpanAllocator {
             long tail = page.commitEnd - end;
             returnCommitted(page.start + end, tail, tail);
             page.commitEnd = end;
+            if (page.tailListed) {
+                recountTail(page);
+            }
         }
     }
 
