@@ -59,11 +59,9 @@ abstract class PageColdFields extends PageSharedFields {
     /**
      * When ({@link System#nanoTime}) the committed memory of the page, a reused span, past the live
      * large block it holds began to wait: when the span was retired. The span allocator's alone,
-     * under the span lock, as are the two fields below.
+     * under the span lock, as is the field below.
      */
     long tailSinceNanos;
-    /** The bytes of that memory the span allocator counts ({@code SpanAllocator#listedTailBytes}). */
-    long tailBytes;
     /** Whether the page is in the span allocator's list of such spans ({@code SpanAllocator#tails}). */
     boolean tailListed;
     /** Whether the page is in the span allocator's pool of retired pages; under the span lock. */

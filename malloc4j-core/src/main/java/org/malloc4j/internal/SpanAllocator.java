@@ -123,20 +123,15 @@ final class SpanAllocator {
     /**
      * A block that realloc grows (a large block with room) reuses a retired span of up to this many
      * times its size: most likely the span the same buffer grew into last time, and will again (a
-     * buffer grown by doubling from 64 KiB to 4 MiB, freed, and grown again). It grows in place into
+     * buffer grown by doubling from 64 KiB to 1 MiB, freed, and grown again). It grows in place into
      * the span's committed memory; what it has not grown into goes back when the span's purge delay
-     * ends, as it would have in the pool ({@link #decommitIdleTails}). With 16, a growable array of
-     * a million ints, made and dropped over and over, started each round in fresh slices beside the
-     * last round's retired 4 MiB span, and purged that span as it grew: 4 MB returned and faulted in
-     * again a round, 8.1 MB committed for 4 MiB live, 12.6 ns an added int; with 64, 4.1 MB
-     * committed, no purge, 3.3 ns. Past {@link #NEAR_GROWN_SPAN_SLICES} times, only while no other
-     * block holds such a span's memory unused ({@link #listedTailBytes}): small buffers grown
-     * after each round's freed 4 MiB one took its span in turn and kept them all committed (304 MB
-     * at the peak for 100 small buffers of 64 KiB kept, against 28 MB with 16).
+     * ends, as it would have in the pool ({@link #decommitIdleTails}). With 64, a buffer grown to
+     * 4 MiB over and over reused its span (a growable array of a million ints: 12.6 ns an added int
+     * against 1.9), but a small buffer grown just before a big one took the big one's span in its
+     * place, and the big one grew in fresh memory: 50 % more committed for the two, and 304 MB
+     * instead of 28 for 100 small buffers kept, each grown after a 4 MiB one was freed.
      */
-    private static final int GROWN_SPAN_SLICES = 64;
-    /** How many times its size a grown block's retired span may be while another holds a tail. */
-    private static final int NEAR_GROWN_SPAN_SLICES = 16;
+    private static final int GROWN_SPAN_SLICES = 16;
     private static final int SMALL_PAGE_SLICES = 1;
     private static final int MEDIUM_PAGE_SLICES = 8;
     /**
@@ -205,8 +200,6 @@ final class SpanAllocator {
      * what a block has not grown into after the purge delay goes back ({@link #decommitIdleTails}).
      */
     private final ArrayDeque<Page> tails = new ArrayDeque<>();
-    /** The committed bytes past their blocks of the listed spans, as last counted ({@link #recountTail}). */
-    private long listedTailBytes;
     /** What a commit at the peak takes from a kept mapping's tail at least (see releaseRetainedTail). */
     private static final long RETAINED_TAIL_STEP = 1L << 20;
     /** Freed huge blocks' mappings, committed memory waiting out the purge delay too. */
@@ -1126,8 +1119,7 @@ final class SpanAllocator {
         int sliceAlignment = (int) Math.max(1, alignment >>> Region.SLICE_SHIFT);
         // A retired span up to four times the need is reused as is: its memory is committed already.
         // A block realloc grows takes one up to GROWN_SPAN_SLICES times the need.
-        int grown = listedTailBytes == 0 ? GROWN_SPAN_SLICES : NEAR_GROWN_SPAN_SLICES;
-        int maxPooled = Math.max(wanted, (roomBytes > 0 ? grown : 4) * slices);
+        int maxPooled = Math.max(wanted, (roomBytes > 0 ? GROWN_SPAN_SLICES : 4) * slices);
         Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, true, usable);
         if (page == null) {
             return 0;
@@ -1147,9 +1139,9 @@ final class SpanAllocator {
 
     /**
      * A live large block took a retired span whose committed memory reaches past the block: a
-     * buffer realloc grows, which most likely grows into it soon. Whatever it has not grown into
-     * goes back when the span's purge delay, counted from its retiring, ends: when it would have
-     * gone back from the pool. Under the lock.
+     * buffer realloc grows, which most likely grows into it soon, or a block up to four times
+     * smaller. Whatever it has not grown into goes back when the span's purge delay, counted from
+     * its retiring, ends: when it would have gone back from the pool. Under the lock.
      */
     private void noteTail(Page page) {
         page.tailSinceNanos = page.releasedAtNanos;
@@ -1157,23 +1149,9 @@ final class SpanAllocator {
             page.tailListed = true;
             tails.addLast(page);
         }
-        recountTail(page);
         if (!core.purgeScheduled.get()) {
             Purger.schedule(core, purgeDelayNanos);
         }
-    }
-
-    /**
-     * Counts again what a listed span commits past its live block: after the block grew, shrank or
-     * was freed, and after its tail went back. Under the lock.
-     */
-    private void recountTail(Page page) {
-        long tail = 0;
-        if (page.tailListed && page.isSingle() && page.blockState(0) == BlockState.LIVE) {
-            tail = Math.max(0, page.commitEnd - roundUp(Math.max(page.largeUsable, 1), Os.OS_PAGE_SIZE));
-        }
-        listedTailBytes += tail - page.tailBytes;
-        page.tailBytes = tail;
     }
 
     /**
@@ -1193,9 +1171,8 @@ final class SpanAllocator {
                 continue;
             }
             it.remove();
-            decommitTail(page);
             page.tailListed = false;
-            recountTail(page);
+            decommitTail(page);
         }
         return due;
     }
@@ -1379,9 +1356,6 @@ final class SpanAllocator {
         }
         page.largeRequested = requested;
         page.largeUsable = usable;
-        if (page.tailListed) {
-            recountTail(page);
-        }
         return true;
     }
 
@@ -1401,9 +1375,6 @@ final class SpanAllocator {
             retainHuge(page.region, page);
         } else {
             page.used = 0;
-            if (page.tailListed) {
-                recountTail(page);
-            }
             retire(page);
         }
         return true;
@@ -1579,7 +1550,7 @@ final class SpanAllocator {
      * past a smaller block. No one may touch it (the block ends at its
      * usable size), and a block that grows again commits it anew. Forced purges only (a trim, a
      * request at the limit), so that memory held for nothing does not refuse a request; a reused
-     * span's tail also goes a purge delay after its block took it ({@link #decommitIdleTails}).
+     * span's tail also goes when the span's purge delay ends ({@link #decommitIdleTails}).
      */
     private void decommitHugeTails() {
         for (Region region : hugeRegions) {
@@ -1620,9 +1591,6 @@ final class SpanAllocator {
             long tail = page.commitEnd - end;
             returnCommitted(page.start + end, tail, tail);
             page.commitEnd = end;
-            if (page.tailListed) {
-                recountTail(page);
-            }
         }
     }
 
