@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A buffer realloc grows by doubling to 1 MiB, freed, and grown again takes the span the last
  * round retired, committed still, and grows in place into it: no memory goes back to the OS and
- * comes back again each round. A block that takes such a span and stays small gives back what it
+ * comes back again each round. An array grown by half a step moves into that span once its
+ * growth would commit fresh memory. A block that takes such a span and stays small gives back what it
  * does not use when the span's purge delay ends, as the span would have from the pool.
  */
 class GrownBufferSpanReuseTest {
@@ -47,6 +48,42 @@ class GrownBufferSpanReuseTest {
             assertEquals(before.madviseCalls(), after.madviseCalls(), "madvise calls in 20 rounds");
             assertTrue(after.peakCommittedBytes() <= MIB + 512 * KIB, "a 1 MiB buffer's rounds committed "
                     + after.peakCommittedBytes() + " B at their peak\n" + after.toText());
+        }
+    }
+
+    /**
+     * A growable array grows by half a step, from a start span to well past it: once its growth
+     * would commit fresh memory, it moves to the span its last round retired, whose memory is
+     * committed, instead of growing in fresh memory while that span waits for its purge.
+     */
+    @Test
+    void anArrayGrownTo4MibRoundAfterRoundMovesToTheLastRoundsSpanWithoutPurging() {
+        try (Heap heap = Heap.builder().name("array rounds").build()) {
+            for (int round = 0; round < 3; round++) {
+                fillArray(heap);
+            }
+            HeapStats before = heap.stats();
+            for (int round = 0; round < 10; round++) {
+                fillArray(heap);
+            }
+            HeapStats after = heap.stats();
+            assertEquals(before.purgedBytes(), after.purgedBytes(), "bytes purged in 10 rounds\n" + after.toText());
+            // The 4 MiB span and the span the array starts in (775 KiB at most; before: 8.2 MB,
+            // a fresh span each round beside the one retired).
+            assertTrue(after.peakCommittedBytes() <= 5 * MIB, "a 4 MiB array's rounds committed "
+                    + after.peakCommittedBytes() + " B at their peak\n" + after.toText());
+        }
+    }
+
+    /** Adds a million ints (4 MB) to a new array, checks them, and frees it. */
+    private static void fillArray(Heap heap) {
+        try (NativeIntArray array = new NativeIntArray(heap)) {
+            for (int i = 0; i < 1_000_000; i++) {
+                array.add(i);
+            }
+            for (int i = 0; i < 1_000_000; i += 4099) {
+                assertEquals(i, array.get(i));
+            }
         }
     }
 

@@ -1359,7 +1359,7 @@ public final class HeapCore implements Allocator {
         // at the same address meanwhile, on the same page object.
         boolean triedInPlace = single && newByteSize > GROWS_AS_LARGE
                 && newByteSize <= SpanAllocator.MAX_REQUEST && !page.isOwned(0);
-        long largeBlock = triedInPlace ? resizeLargeInPlace(page, newByteSize, ANY_LARGE_BLOCK)
+        long largeBlock = triedInPlace ? resizeLargeInPlace(page, newByteSize, ANY_LARGE_BLOCK, true)
                 : single ? liveLargeBlock(page) : ANY_LARGE_BLOCK;
         if (largeBlock == RESIZED_IN_PLACE) {
             return address;
@@ -1379,7 +1379,7 @@ public final class HeapCore implements Allocator {
             return 0;
         }
         if (newByteSize > 0 && (single
-                ? !triedInPlace && resizeLargeInPlace(page, newByteSize, largeBlock) == RESIZED_IN_PLACE
+                ? !triedInPlace && resizeLargeInPlace(page, newByteSize, largeBlock, true) == RESIZED_IN_PLACE
                 : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
             return address;
         }
@@ -1393,9 +1393,18 @@ public final class HeapCore implements Allocator {
         // A block would move within its usable size only to give memory back: with none to be
         // had for the smaller block, it stays, so such a resize never fails for want of memory.
         boolean fits = newByteSize <= (single ? page.largeUsable : page.blockSize);
+        // A large block may have refused to grow in place for a retired span's committed memory,
+        // which another thread took meanwhile: with no memory for a move, it grows in place after all.
+        boolean inPlaceLeft = triedInPlace && newByteSize > oldRequested;
         long fresh = room == 0 ? malloc(newByteSize, throwing && !fits)
-                : mallocSlow(newByteSize, MIN_ALIGNMENT, room, throwing && !fits) & Page.ADDRESS_MASK;
+                : mallocSlow(newByteSize, MIN_ALIGNMENT, room, throwing && !fits && !inPlaceLeft) & Page.ADDRESS_MASK;
         if (fresh == 0) {
+            if (inPlaceLeft && resizeLargeInPlace(page, newByteSize, largeBlock, false) == RESIZED_IN_PLACE) {
+                return address;
+            }
+            if (throwing && !fits && inPlaceLeft) {
+                throw exhausted(newByteSize, MIN_ALIGNMENT);
+            }
             return fits ? keepInPlace(page, index, address, oldRequested, newByteSize, largeBlock) : 0;
         }
         if (fresh == address) {
@@ -1645,10 +1654,12 @@ public final class HeapCore implements Allocator {
     /**
      * @param largeBlock the block's number on its page if realloc found it live already, or
      *     {@link #ANY_LARGE_BLOCK}
+     * @param preferCommitted whether a growth may refuse, to move to a retired span's committed
+     *     memory instead of committing fresh memory ({@link SpanAllocator#resizeInPlace})
      * @return {@link #RESIZED_IN_PLACE}, or the number on its page ({@link Page#largeBlocks}) of the
      *     live block, left as it was ({@code largeBlock} if this took no lock)
      */
-    private long resizeLargeInPlace(Page page, long newByteSize, long largeBlock) {
+    private long resizeLargeInPlace(Page page, long newByteSize, long largeBlock, boolean preferCommitted) {
         if (newByteSize <= GROWS_AS_LARGE) {
             return largeBlock;
         }
@@ -1662,7 +1673,7 @@ public final class HeapCore implements Allocator {
             }
             long oldUsable = page.largeUsable;
             long oldRequested = page.largeRequested;
-            if (!spans.resizeInPlace(page, newByteSize)) {
+            if (!spans.resizeInPlace(page, newByteSize, preferCommitted)) {
                 return page.largeBlocks;
             }
             // A block shrunk below half of what its span commits stays, and gives the rest back:
