@@ -75,6 +75,27 @@ class GrownBufferSpanReuseTest {
         }
     }
 
+    /**
+     * A span whose last block was malloc'd and freed unwritten counts as committed but is not
+     * resident: a growing buffer stays where it is rather than copy itself there and fault all of
+     * it in.
+     */
+    @Test
+    void aGrowingBufferDoesNotMoveToTheSpanOfABlockNeverGrown() {
+        try (Heap heap = Heap.builder().name("unwritten span").build()) {
+            // Malloc'd at 64 KiB and grown to 1 MiB in one step: a span with room to grow in place.
+            long buffer = heap.reallocAddress(heap.mallocAddress(64 * KIB), MIB);
+            bytes(buffer, MIB).fill((byte) 5);
+            long unwritten = heap.mallocAddress(4 * MIB);
+            heap.freeAddress(unwritten);
+            long grown = heap.reallocAddress(buffer, 3 * MIB / 2);
+            assertEquals(buffer, grown, "the buffer moved (the unwritten span was at 0x"
+                    + Long.toHexString(unwritten) + ")");
+            assertEquals(5, bytes(grown, MIB).get(ValueLayout.JAVA_BYTE, MIB - 1));
+            heap.freeAddress(grown);
+        }
+    }
+
     /** Adds a million ints (4 MB) to a new array, checks them, and frees it. */
     private static void fillArray(Heap heap) {
         try (NativeIntArray array = new NativeIntArray(heap)) {

@@ -64,6 +64,12 @@ abstract class PageColdFields extends PageSharedFields {
     long tailSinceNanos;
     /** Whether the page is in the span allocator's list of such spans ({@code SpanAllocator#tails}). */
     boolean tailListed;
+    /**
+     * Whether the page's large block, or its last one, was placed or grown by realloc: its memory
+     * was written as it grew (a copy, then the caller's fills), so what it commits is most likely
+     * resident, not only counted. The span allocator's alone, under the span lock.
+     */
+    boolean grownBlock;
     /** Whether the page is in the span allocator's pool of retired pages; under the span lock. */
     boolean pooled;
     /**
