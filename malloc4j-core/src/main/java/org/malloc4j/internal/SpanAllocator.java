@@ -1011,11 +1011,12 @@ final class SpanAllocator {
         return roundUp(Math.max(excess, 1), RETAINED_TAIL_STEP) >= page.commitEnd || page.holeBytes != 0;
     }
 
-    /** @param large take only spans that held a large block, so pages of blocks keep theirs */
     /**
      * The smallest retired page of {@code minSlices} to {@code maxSlices} slices, preferring one
      * whose committed memory holds {@code coverBytes} in full: what a block taking it would
      * otherwise commit fresh, and fault in.
+     *
+     * @param large take only spans that held a large block, so pages of blocks keep theirs
      */
     private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment, boolean large, long coverBytes) {
         Page best = pooledSpan(minSlices, maxSlices, sliceAlignment, large, coverBytes);
@@ -1026,6 +1027,7 @@ final class SpanAllocator {
         return best;
     }
 
+    /** {@link #takeFromPool}'s choice, left in the pool. */
     private Page pooledSpan(int minSlices, int maxSlices, int sliceAlignment, boolean large, long coverBytes) {
         if (!pooled(minSlices, maxSlices)) {
             return null;
