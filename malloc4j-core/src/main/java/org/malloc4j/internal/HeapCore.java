@@ -48,8 +48,18 @@ public final class HeapCore implements Allocator {
     private static final int FREED_HUGE_HISTORY = 64;
     /** Entries of {@link #stripeHints}: a fixed table, so it does not grow with virtual threads. */
     private static final int STRIPE_HINTS = 256;
-    /** Bits of a stripe hint that hold the stripe's index; the thread id is above them. */
+    /** Bits of a stripe hint that hold the stripe's index; the thread's malloc count is above them. */
     private static final int STRIPE_INDEX_BITS = 16;
+    /** Where a stripe hint's thread id starts; between it and the index, the thread's mallocs on the stripes. */
+    private static final int HINT_ID_SHIFT = 24;
+    private static final long HINT_MALLOC = 1L << STRIPE_INDEX_BITS;
+    private static final long HINT_MALLOCS = (1L << HINT_ID_SHIFT) - HINT_MALLOC;
+    /**
+     * A virtual thread's malloc on the stripes after which it asks for a heap of its own: one whose
+     * owner ended, taken over with its pages ({@link ThreadHeap#handOver}), or a new one while
+     * there are fewer than stripes.
+     */
+    static final int HANDOVER_AFTER = 4;
     /**
      * A block that realloc grows past this size becomes a large block with room to grow in place.
      * From here on, rounding to whole 4 KiB OS pages wastes less (under 12.5 %) than the medium
@@ -94,7 +104,9 @@ public final class HeapCore implements Allocator {
     private final Page[][] currentCache = new Page[HEAP_CACHE_SIZE][];
     private final ThreadHeap[] stripes;
     /**
-     * The stripe a virtual thread took last, by the low bits of its id: {@code id << 16 | index}.
+     * The stripe a virtual thread took last, by the low bits of its id: {@code id << 24 | mallocs
+     * << 16 | index}, with the thread's mallocs on the stripes counted up to past {@link
+     * #HANDOVER_AFTER}; the count lives and goes with the id, so another thread's never adds to it.
      * A hit saves asking for the processor (a downcall, about a tenth of a virtual thread's
      * malloc+free pair). Written racily: a torn or stale entry only sends a thread to another
      * stripe, under that stripe's lock, which is always right and only less local.
@@ -547,7 +559,7 @@ public final class HeapCore implements Allocator {
         } finally {
             stripe.lock.unlock();
         }
-        if (look && virtualHeaps.look(thread)) {
+        if (countStripeMalloc(thread) == HANDOVER_AFTER || look && virtualHeaps.look(thread)) {
             giveVirtualHeap(thread);
         }
         return address;
@@ -567,7 +579,8 @@ public final class HeapCore implements Allocator {
         long id = thread.threadId();
         int slot = (int) id & (STRIPE_HINTS - 1);
         long hint = stripeHints[slot];
-        if (hint >>> STRIPE_INDEX_BITS == id) {
+        boolean hinted = hint >>> HINT_ID_SHIFT == id;
+        if (hinted) {
             ThreadHeap stripe = stripes[(int) hint & (stripes.length - 1)];
             if (stripe.lock.tryLock()) {
                 return stripe;
@@ -575,10 +588,28 @@ public final class HeapCore implements Allocator {
         }
         int processor = Os.currentProcessor();
         int index = (int) (processor >= 0 ? processor : id) & (stripes.length - 1);
-        stripeHints[slot] = id << STRIPE_INDEX_BITS | index;
+        stripeHints[slot] = id << HINT_ID_SHIFT | (hinted ? hint & HINT_MALLOCS : 0) | index;
         ThreadHeap stripe = stripes[index];
         stripe.lock.lock();
         return stripe;
+    }
+
+    /**
+     * @return how many mallocs {@code thread} has made on the stripes, this one included, up to
+     *     past {@link #HANDOVER_AFTER}; 0 if another thread took its hint meanwhile
+     */
+    private int countStripeMalloc(Thread thread) {
+        long id = thread.threadId();
+        int slot = (int) id & (STRIPE_HINTS - 1);
+        long hint = stripeHints[slot];
+        if (hint >>> HINT_ID_SHIFT != id) {
+            return 0;
+        }
+        int count = (int) ((hint & HINT_MALLOCS) >>> STRIPE_INDEX_BITS) + 1;
+        if (count <= HANDOVER_AFTER + 1) {
+            stripeHints[slot] = hint + HINT_MALLOC;
+        }
+        return count;
     }
 
     private long allocateFrom(ThreadHeap heap, int sizeClass, long byteSize) {
@@ -2195,29 +2226,41 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * Gives {@code thread}, the current virtual thread, a heap of its own if one of the places for
-     * them is free, or is freed by a thread that ended; else it goes on with the stripes.
+     * Gives {@code thread}, the current virtual thread, a heap of its own: the heap of a virtual
+     * thread that ended, with its pages, or a new one if a place for one is free; else it goes on
+     * with the stripes. Taking over costs the span lock once, and saves every later pair both
+     * stripe locks; a thread per task takes over the heap its stripe's last task left, whose pages
+     * and free blocks are most likely still in that processor's cache.
      */
     private void giveVirtualHeap(Thread thread) {
         ThreadHeap heap;
+        boolean handedOver;
         spans.lockPolling();
         try {
             if (closed) {
                 return;
             }
-            if (virtualHeaps.isFull()) {
-                sweepEndedThreads(true);
+            int stripe = (int) stripeHints[(int) thread.threadId() & (STRIPE_HINTS - 1)] & (stripes.length - 1);
+            heap = virtualHeaps.ended(stripe);
+            handedOver = heap != null;
+            if (handedOver) {
+                heap.handOver(thread, stripe);
+            } else {
                 if (virtualHeaps.isFull()) {
                     return;
                 }
+                heap = new ThreadHeap(this, thread);
+                heap.stripe = stripe;
+                virtualHeaps.add(heap);
+                register(heap);
             }
-            heap = new ThreadHeap(this, thread);
-            virtualHeaps.add(heap);
-            register(heap);
         } finally {
             spans.lock.unlock();
         }
-        Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
+        if (!handedOver) {
+            // The purger looks for ended threads again while any heap is registered.
+            Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
+        }
         cache(thread, heap);
     }
 

@@ -38,8 +38,17 @@ final class ThreadHeap {
     /** A stripe's lock: the lock, and the {@code ReentrantLock} its waiters queue on. */
     private static final long LOCK_BYTES = 72;
     final HeapCore core;
-    /** The owner, or null for a shared heap used under {@link #lock}. */
-    final Thread thread;
+    /**
+     * The owner, or null for a shared heap used under {@link #lock}. A virtual thread's heap passes
+     * to another virtual thread once its owner ended ({@link #handOver}); a platform thread's never
+     * changes hands.
+     */
+    volatile Thread thread;
+    /**
+     * For a virtual thread's heap: the index of the stripe its owner allocated from before it got
+     * the heap, which names the processor it ran on; under the span lock.
+     */
+    int stripe;
     final StripeLock lock;
     /**
      * Per size class: pages that may have room; the head is the page allocations come from. Null
@@ -370,6 +379,29 @@ final class ThreadHeap {
             available[sizeClass] = new PageList();
             fullPages[sizeClass] = new PageList();
             classesUsed++;
+        }
+    }
+
+    /**
+     * Under the span lock: {@code next}, a virtual thread, takes over this heap, whose owner was a
+     * virtual thread that ended, with its pages and their free blocks, as if the owner had gone on
+     * allocating. The ended owner's last writes to the heap and its pages are visible here: a
+     * thread's end happens before another thread finds it not alive.
+     */
+    void handOver(Thread next, int nextStripe) {
+        thread = next;
+        stripe = nextStripe;
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            if (available[c] != null) {
+                ownAll(available[c], next);
+                ownAll(fullPages[c], next);
+            }
+        }
+    }
+
+    private static void ownAll(PageList list, Thread next) {
+        for (Page page = list.head; page != null; page = page.next) {
+            page.ownerThread = next;
         }
     }
 

@@ -3,20 +3,23 @@ package org.malloc4j.internal;
 import java.util.Arrays;
 
 /**
- * Thread heaps of their own for the few virtual threads that allocate the most, so that a
- * long-lived virtual thread's pairs take the owner's fast path, with no stripe lock, as a platform
- * thread's do. Every other virtual thread keeps allocating from the stripes, so the heaps, and
- * their metadata, grow with the number of processors and not with the number of virtual threads:
- * at most {@link #capacity} at once, one per stripe.
+ * Thread heaps of their own for virtual threads, so that a virtual thread's pairs take the owner's
+ * fast path, with no stripe lock, as a platform thread's do. The heaps, and their metadata, grow
+ * with the number of processors and not with the number of virtual threads: at most {@link
+ * #capacity} at once, one per stripe; a virtual thread without one allocates from the stripes.
  *
- * <p>A heap is earned by sampling: every {@link #SAMPLE_MASK}{@code + 1}-th malloc of a stripe
- * looks at the virtual thread making it, and a thread seen {@link #LOOKS} times (over 3,000 of its
- * mallocs, for a thread alone on its stripe) gets a heap when one is free. A thread of a few
- * dozen mallocs, as in a thread-per-task server, is almost never seen twice. A heap goes with its
- * thread: once the thread ends, its pages go back as a platform thread's do, and its place is free.
+ * <p>A virtual thread asks for a heap at its {@link HeapCore#HANDOVER_AFTER}-th malloc on the
+ * stripes, so a thread of one or two mallocs (starting a thread costs more than they do) never
+ * asks. It takes over the heap of a virtual thread that ended ({@link #ended}), pages and free
+ * blocks included, preferring the one last used from its own stripe, whose memory is most likely
+ * in the same processor's cache; or a new heap while places are free. A thread that found every
+ * place taken asks again when sampling sees it: every {@link #SAMPLE_MASK}{@code + 1}-th malloc of
+ * a stripe looks at the virtual thread making it, and a thread seen {@link #LOOKS} times (over 3,000
+ * of its mallocs, for a thread alone on its stripe) asks. The purger's sweep for ended threads
+ * returns the pages of the heaps that no thread took over, and frees their places.
  *
  * <p>Thread-safe: {@link #find} reads a published array without a lock; the rest holds this
- * object's own lock or, for {@link #add} and {@link #remove}, the span lock.
+ * object's own lock or, for {@link #add}, {@link #remove} and {@link #ended}, the span lock.
  */
 final class VirtualThreadHeaps {
     /** A stripe looks at the virtual thread allocating once every this many plus one of its mallocs. */
@@ -73,6 +76,27 @@ final class VirtualThreadHeaps {
             nextCandidate = (nextCandidate + 1) % CANDIDATES;
             return false;
         }
+    }
+
+    /**
+     * Under the span lock.
+     *
+     * @param stripe the index of the stripe the thread that asks allocated from: a heap last used
+     *     there is preferred, as its pages are most likely in the same processor's cache
+     * @return a heap whose virtual thread ended, which another may take over ({@link
+     *     ThreadHeap#handOver}), or null if every owner is alive
+     */
+    ThreadHeap ended(int stripe) {
+        ThreadHeap any = null;
+        for (ThreadHeap heap : heaps) {
+            if (!heap.thread.isAlive()) {
+                if (heap.stripe == stripe) {
+                    return heap;
+                }
+                any = heap;
+            }
+        }
+        return any;
     }
 
     /** @return whether every place for a heap is taken */

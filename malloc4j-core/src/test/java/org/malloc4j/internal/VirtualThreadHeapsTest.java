@@ -20,8 +20,9 @@ import org.malloc4j.HeapStats;
 
 /**
  * A virtual thread that keeps allocating earns a thread heap of its own, and takes the owner's fast
- * path from then on; short-lived virtual threads stay on the stripes; the heaps are bounded by the
- * stripe count, and go when their threads end.
+ * path from then on; one of a few mallocs stays on the stripes; one of a few dozen takes over the
+ * heap of a virtual thread that ended; the heaps are bounded by the stripe count, and go when their
+ * threads end.
  */
 class VirtualThreadHeapsTest {
     /** Enough pairs for a thread alone on its stripe to be looked at {@link VirtualThreadHeaps#LOOKS} times. */
@@ -72,17 +73,115 @@ class VirtualThreadHeapsTest {
     }
 
     @Test
-    void virtualThreadsOfAFewMallocsEachGetNoHeap() throws Exception {
+    void virtualThreadsOfFewerMallocsThanAHandoverTakesGetNoHeap() throws Exception {
         try (Heap heap = Heap.builder().name("vt short").build()) {
+            int pairs = HeapCore.HANDOVER_AFTER - 1;
             try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
                 for (int i = 0; i < 20_000; i++) {
-                    executor.submit(() -> pairs(heap, 64));
+                    executor.submit(() -> pairs(heap, pairs));
                 }
             }
-            assertEquals(0, heapCount(core(heap)), "a virtual thread of 64 mallocs got a heap");
-            assertEquals(20_000 * 64L, heap.stats().mallocCount());
+            assertEquals(0, heapCount(core(heap)), "a virtual thread of " + pairs + " mallocs got a heap");
+            assertEquals(20_000L * pairs, heap.stats().mallocCount());
             assertEquals(0, heap.stats().liveBlocks());
         }
+    }
+
+    @Test
+    void virtualThreadsOfDozensOfMallocsTakeOverTheHeapsOfEndedOnes() throws Exception {
+        try (Heap heap = Heap.builder().name("vt handover").build()) {
+            HeapCore core = core(heap);
+            int places = ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 20_000; i++) {
+                    executor.submit(() -> {
+                        try {
+                            heldPairs(heap, 64);
+                        } catch (Throwable e) {
+                            failure.set(e);
+                        }
+                    });
+                }
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            int heaps = heapCount(core);
+            assertTrue(heaps >= 1 && heaps <= places, heaps + " heaps for " + places + " places");
+            HeapStats stats = heap.stats();
+            assertEquals(20_000 * 64L, stats.mallocCount(), stats.toText());
+            assertEquals(0, stats.liveBlocks(), stats.toText());
+            assertEquals(0, stats.requestedBytes(), stats.toText());
+            assertEquals(List.of(), SpanAccounting.violations(heap));
+            heap.trim();
+            assertEquals(0, heapCount(core), "the ended threads' heaps stayed");
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    @Test
+    void aHeapTakenOverComesWithItsPagesAndTheEndedOwnersBlocks() throws Exception {
+        try (Heap heap = Heap.builder().name("vt taken over").build()) {
+            HeapCore core = core(heap);
+            long[] left = new long[1];
+            ThreadHeap[] heaps = new ThreadHeap[2];
+            Thread first = Thread.ofVirtual().start(() -> {
+                pairs(heap, HeapCore.HANDOVER_AFTER);
+                heaps[0] = virtualHeaps(core).find(Thread.currentThread());
+                left[0] = heap.mallocAddress(200);
+                MemorySegment.ofAddress(left[0]).reinterpret(200).fill((byte) 7);
+            });
+            first.join();
+            assertNotNull(heaps[0], "no heap after " + HeapCore.HANDOVER_AFTER + " mallocs");
+            assertSame(first, RegionMap.slicePage(left[0], core).ownerThread);
+
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread second = Thread.ofVirtual().start(() -> {
+                try {
+                    pairs(heap, HeapCore.HANDOVER_AFTER);
+                    heaps[1] = virtualHeaps(core).find(Thread.currentThread());
+                    assertSame(Thread.currentThread(), RegionMap.slicePage(left[0], core).ownerThread,
+                            "the ended owner's page did not pass to the thread taking its heap");
+                    assertEquals(7, MemorySegment.ofAddress(left[0]).reinterpret(200).get(ValueLayout.JAVA_BYTE, 199));
+                    heap.freeAddress(left[0]);
+                    // The freed block is the page's own again: the next malloc of its class takes it.
+                    assertEquals(left[0], heap.mallocAddress(200));
+                    heap.freeAddress(left[0]);
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            second.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertSame(heaps[0], heaps[1], "the second thread did not take over the ended thread's heap");
+            assertEquals(1, heapCount(core));
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.liveBlocks(), stats.toText());
+            assertEquals(2L * HeapCore.HANDOVER_AFTER + 2, stats.mallocCount(), stats.toText());
+            assertEquals(List.of(), SpanAccounting.violations(heap));
+        }
+    }
+
+    /** {@link #pairs}, but each block is freed only after the next one is allocated and checked. */
+    private static void heldPairs(Heap heap, int count) {
+        long held = 0;
+        for (int i = 0; i < count; i++) {
+            long size = 16 + (i * 37L) % 1000;
+            long address = heap.mallocAddress(size);
+            MemorySegment block = MemorySegment.ofAddress(address).reinterpret(size);
+            block.fill((byte) i);
+            if (held != 0) {
+                heap.freeAddress(held);
+            }
+            if (block.get(ValueLayout.JAVA_BYTE, size - 1) != (byte) i) {
+                throw new AssertionError("block overwritten");
+            }
+            held = address;
+        }
+        heap.freeAddress(held);
     }
 
     @Test
