@@ -559,8 +559,10 @@ public final class HeapCore implements Allocator {
         } finally {
             stripe.lock.unlock();
         }
-        if (countStripeMalloc(thread) == HANDOVER_AFTER || look && virtualHeaps.look(thread)) {
-            giveVirtualHeap(thread);
+        if (look && virtualHeaps.look(thread)) {
+            giveVirtualHeap(thread, false);
+        } else if (countStripeMalloc(thread) == HANDOVER_AFTER) {
+            giveVirtualHeap(thread, true);
         }
         return address;
     }
@@ -2231,13 +2233,16 @@ public final class HeapCore implements Allocator {
      * with the stripes. Taking over costs the span lock once, and saves every later pair both
      * stripe locks; a thread per task takes over the heap its stripe's last task left, whose pages
      * and free blocks are most likely still in that processor's cache.
+     *
+     * @param early whether the thread asks at its first few mallocs ({@link #HANDOVER_AFTER}), not
+     *     because sampling found it allocating much: it may take only half the places
      */
-    private void giveVirtualHeap(Thread thread) {
+    private void giveVirtualHeap(Thread thread, boolean early) {
         ThreadHeap heap;
         boolean handedOver;
         spans.lockPolling();
         try {
-            if (closed) {
+            if (closed || early && !virtualHeaps.takesEarlyAsker()) {
                 return;
             }
             int stripe = (int) stripeHints[(int) thread.threadId() & (STRIPE_HINTS - 1)] & (stripes.length - 1);

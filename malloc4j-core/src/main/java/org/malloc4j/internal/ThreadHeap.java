@@ -326,6 +326,10 @@ final class ThreadHeap {
         if (page != HeapCore.EMPTY_PAGE) {
             page.usedAtCurrent = page.used;
             page.current = true;
+            if (page.ownerThread != thread) {
+                // A page of a heap taken over since the page was last current (handOver).
+                page.ownerThread = thread;
+            }
         }
         current[sizeClass] = page;
     }
@@ -387,21 +391,20 @@ final class ThreadHeap {
      * virtual thread that ended, with its pages and their free blocks, as if the owner had gone on
      * allocating. The ended owner's last writes to the heap and its pages are visible here: a
      * thread's end happens before another thread finds it not alive.
+     *
+     * <p>Only the current pages name the new owner at once, so a takeover costs the same whatever
+     * the heap holds (walking every page of a heap of 1 GiB of live 1000 B blocks held the span
+     * lock for about 70 µs). The others take it when they become current ({@link #setCurrent});
+     * until then the new owner's frees into them go the way of another thread's, into the remote
+     * bitmap, which it collects then.
      */
     void handOver(Thread next, int nextStripe) {
         thread = next;
         stripe = nextStripe;
-        for (int c = 0; c < SizeClasses.COUNT; c++) {
-            if (available[c] != null) {
-                ownAll(available[c], next);
-                ownAll(fullPages[c], next);
+        for (Page page : current) {
+            if (page != HeapCore.EMPTY_PAGE) {
+                page.ownerThread = next;
             }
-        }
-    }
-
-    private static void ownAll(PageList list, Thread next) {
-        for (Page page = list.head; page != null; page = page.next) {
-            page.ownerThread = next;
         }
     }
 

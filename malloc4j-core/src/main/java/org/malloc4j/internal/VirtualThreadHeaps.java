@@ -9,13 +9,14 @@ import java.util.Arrays;
  * #capacity} at once, one per stripe; a virtual thread without one allocates from the stripes.
  *
  * <p>A virtual thread asks for a heap at its {@link HeapCore#HANDOVER_AFTER}-th malloc on the
- * stripes, so a thread of one or two mallocs (starting a thread costs more than they do) never
- * asks. It takes over the heap of a virtual thread that ended ({@link #ended}), pages and free
- * blocks included, preferring the one last used from its own stripe, whose memory is most likely
- * in the same processor's cache; or a new heap while places are free. A thread that found every
- * place taken asks again when sampling sees it: every {@link #SAMPLE_MASK}{@code + 1}-th malloc of
- * a stripe looks at the virtual thread making it, and a thread seen {@link #LOOKS} times (over 3,000
- * of its mallocs, for a thread alone on its stripe) asks. The purger's sweep for ended threads
+ * stripes, so a thread of one to three mallocs (a takeover costs more than their stripe locks)
+ * never asks; it gets one while fewer than half the places are held by threads alive
+ * ({@link #takesEarlyAsker}). It takes over the heap of a virtual thread that ended ({@link
+ * #ended}), pages and free blocks included, preferring the one last used from its own stripe,
+ * whose memory is most likely in the same processor's cache; or a new heap while places are free.
+ * A thread asks again, for any place, when sampling sees it: every {@link #SAMPLE_MASK}{@code +
+ * 1}-th malloc of a stripe looks at the virtual thread making it, and a thread seen {@link #LOOKS}
+ * times (over 3,000 of its mallocs, for a thread alone on its stripe) asks. The purger's sweep for ended threads
  * returns the pages of the heaps that no thread took over, and frees their places.
  *
  * <p>Thread-safe: {@link #find} reads a published array without a lock; the rest holds this
@@ -97,6 +98,22 @@ final class VirtualThreadHeaps {
             }
         }
         return any;
+    }
+
+    /**
+     * Under the span lock: whether a thread asking at its first few mallocs, before it has shown
+     * that it allocates much, may have a heap. Such a thread may wait for long with its heap (a
+     * connection's thread, parked on its socket), so these threads hold at most half the places:
+     * the rest stay for the threads that sampling finds allocating the most.
+     */
+    boolean takesEarlyAsker() {
+        int alive = 0;
+        for (ThreadHeap heap : heaps) {
+            if (heap.thread.isAlive()) {
+                alive++;
+            }
+        }
+        return alive < capacity / 2;
     }
 
     /** @return whether every place for a heap is taken */

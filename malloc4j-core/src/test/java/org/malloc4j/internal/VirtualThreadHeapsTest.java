@@ -93,16 +93,20 @@ class VirtualThreadHeapsTest {
             HeapCore core = core(heap);
             int places = ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
-                for (int i = 0; i < 20_000; i++) {
-                    executor.submit(() -> {
-                        try {
-                            heldPairs(heap, 64);
-                        } catch (Throwable e) {
-                            failure.set(e);
-                        }
-                    });
-                }
+            // Joined, not an executor's close: that returns once the tasks are done, when their
+            // threads may not have ended yet, and a living thread keeps its heap.
+            List<Thread> started = new ArrayList<>();
+            for (int i = 0; i < 20_000; i++) {
+                started.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        heldPairs(heap, 64);
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                }));
+            }
+            for (Thread thread : started) {
+                thread.join();
             }
             if (failure.get() != null) {
                 throw new AssertionError(failure.get());
@@ -162,6 +166,103 @@ class VirtualThreadHeapsTest {
             assertEquals(0, stats.liveBlocks(), stats.toText());
             assertEquals(2L * HeapCore.HANDOVER_AFTER + 2, stats.mallocCount(), stats.toText());
             assertEquals(List.of(), SpanAccounting.violations(heap));
+        }
+    }
+
+    @Test
+    void aHeapTakenOverPassesItsOtherPagesToTheNewOwnerAsTheyBecomeCurrent() throws Exception {
+        try (Heap heap = Heap.builder().name("vt pages").build()) {
+            HeapCore core = core(heap);
+            int count = 300;
+            long[] blocks = new long[count];
+            Thread first = Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < count; i++) {
+                    blocks[i] = heap.mallocAddress(1000);
+                    MemorySegment.ofAddress(blocks[i]).reinterpret(1000).fill((byte) i);
+                }
+            });
+            first.join();
+            ThreadHeap taken = virtualHeaps(core).find(first);
+            assertNotNull(taken);
+            // The first few came from the stripes, before the thread had a heap.
+            java.util.Set<Page> takenPages = java.util.Arrays.stream(blocks).mapToObj(b -> RegionMap.slicePage(b, core))
+                    .filter(page -> page.owner == taken).collect(java.util.stream.Collectors.toSet());
+            assertTrue(takenPages.size() >= 4, takenPages.size() + " pages");
+
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            long[] again = new long[count];
+            Thread second = Thread.ofVirtual().start(() -> {
+                try {
+                    pairs(heap, HeapCore.HANDOVER_AFTER);
+                    assertSame(taken, virtualHeaps(core).find(Thread.currentThread()));
+                    for (int i = 0; i < count; i++) {
+                        assertEquals((byte) i, MemorySegment.ofAddress(blocks[i]).reinterpret(1000).get(ValueLayout.JAVA_BYTE, 999));
+                        heap.freeAddress(blocks[i]);
+                    }
+                    assertEquals(0, heap.stats().liveBlocks());
+                    for (int i = 0; i < count; i++) {
+                        again[i] = heap.mallocAddress(1000);
+                        assertSame(Thread.currentThread(), RegionMap.slicePage(again[i], core).ownerThread,
+                                "a malloc from a page that does not name its owner");
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            second.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            // The ended owner's pages, emptied by the new owner, hold its blocks again: no new page.
+            for (long b : again) {
+                assertTrue(takenPages.contains(RegionMap.slicePage(b, core)), "a block outside the taken-over pages");
+            }
+            assertEquals(count, heap.stats().liveBlocks());
+            for (long b : again) {
+                heap.freeAddress(b);
+            }
+            assertEquals(0, heap.stats().liveBlocks());
+            assertEquals(0, heap.stats().requestedBytes());
+            assertEquals(List.of(), SpanAccounting.violations(heap));
+            heap.trim();
+            assertEquals(0, heap.stats().committedBytes(), heap.stats().toText());
+        }
+    }
+
+    @Test
+    void virtualThreadsWaitingAfterAFewMallocsLeaveHalfThePlacesForBusyOnes() throws Exception {
+        try (Heap heap = Heap.builder().name("vt waiting").build()) {
+            HeapCore core = core(heap);
+            int places = ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
+            CountDownLatch ready = new CountDownLatch(places);
+            CountDownLatch end = new CountDownLatch(1);
+            List<Thread> waiting = new ArrayList<>();
+            for (int t = 0; t < places; t++) {
+                waiting.add(Thread.ofVirtual().start(() -> {
+                    pairs(heap, HeapCore.HANDOVER_AFTER + 2);
+                    ready.countDown();
+                    try {
+                        end.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }));
+            }
+            ready.await();
+            assertEquals(places / 2, heapCount(core), "waiting threads of a few mallocs hold the places");
+
+            boolean[] earned = new boolean[1];
+            Thread busy = Thread.ofVirtual().start(() -> {
+                pairs(heap, EARNING_PAIRS);
+                earned[0] = virtualHeaps(core).find(Thread.currentThread()) != null;
+            });
+            busy.join();
+            assertTrue(earned[0], "a busy thread found no place left by " + places + " waiting ones");
+            end.countDown();
+            for (Thread thread : waiting) {
+                thread.join();
+            }
+            assertEquals(0, heap.stats().liveBlocks());
         }
     }
 
