@@ -2238,6 +2238,11 @@ public final class HeapCore implements Allocator {
      *     because sampling found it allocating much: it may take only half the places
      */
     private void giveVirtualHeap(Thread thread, boolean early) {
+        if (early && !virtualHeaps.takesEarlyAsker()) {
+            // Read without the lock first: when waiting threads hold the places, every short
+            // thread's fourth malloc would otherwise take the span lock for nothing.
+            return;
+        }
         ThreadHeap heap;
         boolean handedOver;
         spans.lockPolling();

@@ -19,8 +19,9 @@ import java.util.Arrays;
  * times (over 3,000 of its mallocs, for a thread alone on its stripe) asks. The purger's sweep for ended threads
  * returns the pages of the heaps that no thread took over, and frees their places.
  *
- * <p>Thread-safe: {@link #find} reads a published array without a lock; the rest holds this
- * object's own lock or, for {@link #add}, {@link #remove} and {@link #ended}, the span lock.
+ * <p>Thread-safe: {@link #find} and {@link #takesEarlyAsker} read a published array without a
+ * lock; the rest holds this object's own lock or, for {@link #add}, {@link #remove} and {@link
+ * #ended}, the span lock.
  */
 final class VirtualThreadHeaps {
     /** A stripe looks at the virtual thread allocating once every this many plus one of its mallocs. */
@@ -101,10 +102,11 @@ final class VirtualThreadHeaps {
     }
 
     /**
-     * Under the span lock: whether a thread asking at its first few mallocs, before it has shown
+     * Whether a thread asking at its first few mallocs, before it has shown
      * that it allocates much, may have a heap. Such a thread may wait for long with its heap (a
      * connection's thread, parked on its socket), so these threads hold at most half the places:
-     * the rest stay for the threads that sampling finds allocating the most.
+     * the rest stay for the threads that sampling finds allocating the most. Exact under the span
+     * lock; a hint without it.
      */
     boolean takesEarlyAsker() {
         int alive = 0;
