@@ -1050,7 +1050,15 @@ public final class HeapCore implements Allocator {
         if (page.ownedBits != null && page.isOwned(index)) {
             throw MisuseReports.mismatch("free", address, this);
         }
-        if (page.ownerThread == Thread.currentThread()) {
+        Thread thread = Thread.currentThread();
+        Thread named = page.ownerThread;
+        if (named != thread && named != null && page.owner != null && page.owner.thread == thread) {
+            // A page of a heap this thread took over (ThreadHeap.handOver) names the ended owner
+            // until it becomes current; from this free on it names this thread, and its frees are
+            // the owner's: counted, so the purger returns what they free once the thread waits.
+            page.ownerThread = thread;
+        }
+        if (page.ownerThread == thread) {
             freeReleased(page, index, address, moved, page.release(index));
         } else if (page.isSingle()) {
             freeLarge(page, address, ANY_LARGE_BLOCK);

@@ -394,9 +394,8 @@ final class ThreadHeap {
      *
      * <p>Only the current pages name the new owner at once, so a takeover costs the same whatever
      * the heap holds (walking every page of a heap of 1 GiB of live 1000 B blocks held the span
-     * lock for about 70 µs). The others take it when they become current ({@link #setCurrent});
-     * until then the new owner's frees into them go the way of another thread's, into the remote
-     * bitmap, which it collects then.
+     * lock for about 70 µs). The others take it when they become current ({@link #setCurrent}) or
+     * at the new owner's first free into them ({@code HeapCore.free}), whichever comes first.
      */
     void handOver(Thread next, int nextStripe) {
         thread = next;
