@@ -39,7 +39,7 @@ class StripeRelayoutRaceTest {
     private static boolean raceOnce(Heap heap) throws Exception {
         HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
         // 16 blocks of the 4096-byte class fill a 64 KiB page; keep only the one at index 1.
-        long[] blocks = onVirtualThread(() -> {
+        long[] blocks = onVirtualThread(core, () -> {
             long[] made = new long[16];
             for (int i = 0; i < made.length; i++) {
                 made[i] = heap.mallocAddress(4000);
@@ -52,7 +52,7 @@ class StripeRelayoutRaceTest {
                 return false;
             }
         }
-        onVirtualThread(() -> {
+        onVirtualThread(core, () -> {
             for (int i = 0; i < blocks.length; i++) {
                 if (i != 1) {
                     heap.freeAddress(blocks[i]);
@@ -80,7 +80,7 @@ class StripeRelayoutRaceTest {
             }
             lock.unlock();
             // The other free wins, empties the page, and 48-byte blocks take it over.
-            long[] relaid = onVirtualThread(() -> {
+            long[] relaid = onVirtualThread(core, () -> {
                 heap.freeAddress(blocks[1]);
                 long[] made = new long[4];
                 for (int i = 0; i < made.length; i++) {
@@ -100,7 +100,7 @@ class StripeRelayoutRaceTest {
                 assertTrue(heap.usableSize(block) >= 48, "a live 48-byte block was freed by another's double free");
             }
             assertEquals(relaid.length, heap.stats().liveBlocks());
-            onVirtualThread(() -> {
+            onVirtualThread(core, () -> {
                 for (long block : relaid) {
                     heap.freeAddress(block);
                 }
@@ -114,16 +114,26 @@ class StripeRelayoutRaceTest {
         }
     }
 
-    private static <T> T onVirtualThread(Supplier<T> work) throws Exception {
+    /**
+     * Runs {@code work} on a virtual thread whose stripe hint says it has made its first mallocs
+     * already: it stays on the stripes (a thread asks for a heap of its own at its
+     * {@link HeapCore#HANDOVER_AFTER}-th), on stripe 0 while it finds that stripe's lock free.
+     */
+    private static <T> T onVirtualThread(HeapCore core, Supplier<T> work) throws Exception {
         AtomicReference<T> result = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread.ofVirtual().start(() -> {
+        Thread thread = Thread.ofVirtual().unstarted(() -> {
             try {
                 result.set(work.get());
             } catch (Throwable t) {
                 failure.set(t);
             }
-        }).join();
+        });
+        long[] hints = (long[]) Fields.read(core, HeapCore.class, "stripeHints");
+        long id = thread.threadId();
+        hints[(int) id & (hints.length - 1)] = id << 24 | (long) (HeapCore.HANDOVER_AFTER + 1) << 16;
+        thread.start();
+        thread.join();
         if (failure.get() != null) {
             throw new AssertionError(failure.get());
         }
