@@ -109,6 +109,61 @@ class IdleCurrentPagesTest {
         }
     }
 
+    /**
+     * A thread that frees its blocks, runs on without allocating while the purger looks (and leaves
+     * its current page to it), and only then waits: the page goes back at a later look. Before, the
+     * look that left the page also counted the thread's frees as seen, and no later look came back
+     * to it: the page stayed committed for as long as the thread waited.
+     */
+    @Test
+    void aThreadThatWaitsAfterThePurgerLookedAtItRunningGivesItsCurrentPageBack() throws Exception {
+        try (Heap heap = Heap.builder().name("running-then-waiting").purgeDelay(Duration.ofMillis(20)).build()) {
+            CountDownLatch freed = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread owner = Thread.ofPlatform().start(() -> {
+                try {
+                    freeOnePageOfBlocks(heap);
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+                freed.countDown();
+                // Runs for two seconds: the purger, which looks at every thread heap at least once a
+                // second, finds it idle for the purge delay and running.
+                long until = System.nanoTime() + 2_000_000_000L;
+                while (System.nanoTime() - until < 0) {
+                    Thread.onSpinWait();
+                }
+                awaitQuietly(release);
+            });
+            try {
+                freed.await();
+                assertNull(failure.get());
+                assertEquals(64 * KIB, heap.stats().committedBytes(), heap.stats().toText());
+                Thread.sleep(1_500);
+                assertEquals(64 * KIB, heap.stats().committedBytes(), "the running thread's current page lost "
+                        + "its free memory\n" + heap.stats().toText());
+
+                long committed = PurgeTest.pollCommittedUntilAtMost(heap, 0);
+
+                assertEquals(0, committed, "the current page of a thread that waits once the purger looked at it "
+                        + "running kept its free memory\n" + heap.stats().toText());
+            } finally {
+                release.countDown();
+                owner.join();
+            }
+            heap.check();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** The same page, its thread waiting instead: it goes back. */
     @Test
     void aWaitingThreadGivesItsCurrentPageBack() throws Exception {

@@ -2453,6 +2453,7 @@ public final class HeapCore implements Allocator {
             // Every run, not only those that scan: an owner idle since long before other threads
             // freed into its pages is known idle at the first scan after the frees.
             List<ThreadHeap> dueNow = new ArrayList<>();
+            List<ThreadHeap> retakeNow = new ArrayList<>();
             for (ThreadHeap heap : registry) {
                 heap.noteActivity(now);
                 // Pages kept since less than the purge delay (or by an owner busy at its pages
@@ -2465,10 +2466,14 @@ public final class HeapCore implements Allocator {
                 }
                 if (at == now) {
                     dueNow.add(heap);
+                } else if (heap.currentPagesWanted(now, purgeDelayNanos)) {
+                    retakeNow.add(heap);
                 }
             }
             // Before the scan, which then returns their free memory as that of any page not current.
             IdleCurrentPages.take(dueNow);
+            // No scan is due for these: their pages are looked at here, one by one.
+            spans.scavengeTakenPages(IdleCurrentPages.take(retakeNow), now, purgeDelayNanos);
             stripesHoldFrees = scavengeIdleStripes(now);
             scan = remoteAsked || freeLookDue || ownFreeDue == now;
         } finally {

@@ -29,21 +29,27 @@ final class IdleCurrentPages {
     }
 
     /**
-     * Under the span lock.
+     * Under the span lock. An owner whose pages it leaves because the owner runs is marked
+     * ({@link ThreadHeap#currentPagesLeft}), for a later look to try again.
      *
      * @param owners thread heaps of their own (platform threads', and those virtual threads earned)
      *     whose owners have not allocated for the purge delay
-     * @return how many current pages were taken
+     * @return the pages taken; their free memory goes back as that of any page not current
      */
-    static int take(List<ThreadHeap> owners) {
+    static List<Page> take(List<ThreadHeap> owners) {
         List<ThreadHeap> held = new ArrayList<>();
         List<Page[]> took = new ArrayList<>();
         for (ThreadHeap heap : owners) {
+            if (heap.thread == null) {
+                continue;
+            }
             // Checked first too, so that an owner at work loses no pages even for a moment.
-            if (heap.thread == null || !isParked(heap.thread) || !heap.holdForPurge()) {
+            if (!isParked(heap.thread) || !heap.holdForPurge()) {
+                heap.currentPagesLeft = true;
                 continue;
             }
             Page[] pages = heap.takeCurrentPages();
+            heap.currentPagesLeft = false;
             if (pages == null) {
                 heap.releaseFromPurge();
                 continue;
@@ -52,36 +58,58 @@ final class IdleCurrentPages {
             took.add(pages);
         }
         if (held.isEmpty()) {
-            return 0;
+            return List.of();
         }
-        int count = 0;
         try {
             boolean fenced = Os.fenceAllThreads();
+            boolean anyTaken = false;
             for (int i = 0; i < held.size(); i++) {
                 ThreadHeap heap = held.get(i);
                 if (fenced && isParked(heap.thread)) {
-                    count += countTaken(took.get(i));
+                    anyTaken = true;
                 } else {
-                    heap.restoreCurrentPages(took.get(i));
-                    took.set(i, null);
+                    // Where the OS has no barrier, no later look can take them either.
+                    giveBack(heap, took, i, fenced);
                 }
             }
-            if (count > 0 && !Os.fenceAllThreads()) {
+            if (anyTaken && !Os.fenceAllThreads()) {
                 // Unexpected once the first succeeded; without it the purger could read stale free
                 // bits of an owner's last mallocs: give every page back.
                 for (int i = 0; i < held.size(); i++) {
-                    if (took.get(i) != null) {
-                        held.get(i).restoreCurrentPages(took.get(i));
-                    }
+                    giveBack(held.get(i), took, i, false);
                 }
-                count = 0;
             }
         } finally {
             for (ThreadHeap heap : held) {
                 heap.releaseFromPurge();
             }
         }
-        return count;
+        List<Page> taken = new ArrayList<>();
+        for (Page[] pages : took) {
+            if (pages != null) {
+                for (Page page : pages) {
+                    if (page != null) {
+                        taken.add(page);
+                    }
+                }
+            }
+        }
+        return taken;
+    }
+
+    /**
+     * Makes the pages taken from {@code heap}, {@code took.get(i)}, current again, if they still are
+     * taken.
+     *
+     * @param tryAgain whether a later look should try to take them again
+     */
+    private static void giveBack(ThreadHeap heap, List<Page[]> took, int i, boolean tryAgain) {
+        Page[] pages = took.get(i);
+        if (pages != null) {
+            heap.restoreCurrentPages(pages);
+            heap.currentPagesLeft = tryAgain;
+            took.set(i, null);
+        }
     }
 
     /**
@@ -93,15 +121,5 @@ final class IdleCurrentPages {
         Thread.State state = thread.getState();
         return state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING
                 || state == Thread.State.BLOCKED;
-    }
-
-    private static int countTaken(Page[] pages) {
-        int count = 0;
-        for (Page page : pages) {
-            if (page != null) {
-                count++;
-            }
-        }
-        return count;
     }
 }

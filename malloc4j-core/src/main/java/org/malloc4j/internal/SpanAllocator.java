@@ -1896,6 +1896,18 @@ final class SpanAllocator {
     }
 
     /**
+     * Returns the free memory of current pages the purger just took from their parked owners
+     * ({@link IdleCurrentPages}) at a look that scans no other page: as {@link #scavengeFreeInPages}
+     * would. Under the lock.
+     */
+    void scavengeTakenPages(List<Page> pages, long now, long waitNanos) {
+        boolean[] waiting = {false};
+        for (Page page : pages) {
+            scavengeFreeInPage(page, now, waitNanos, waiting);
+        }
+    }
+
+    /**
      * Returns the free memory of the pages a scan found held off by their owners changing their
      * pages ({@link #scavengeFreeInPages}): {@code trim()}'s, which has no later look. For each
      * owner it waits until the owner is done (most likely it was waiting for the lock the scan

@@ -102,6 +102,13 @@ final class ThreadHeap {
     private long purgedAtFrees;
     private long freesAtLook;
     /**
+     * The purger's, under the span lock ({@link IdleCurrentPages}): a look found this heap's owner
+     * idle, its current pages worth taking, and the owner running, so it left them. That look counts
+     * the owner's frees as seen all the same, and no look is due for them again: the purger takes
+     * the pages at a later look once the owner waits, while it has not allocated since.
+     */
+    boolean currentPagesLeft;
+    /**
      * The owner's nesting of {@link #beginPageWork}: only the outermost call announces it.
      */
     private int pageWorkDepth;
@@ -601,6 +608,11 @@ final class ThreadHeap {
         }
         long at = idleSinceNanos + waitNanos;
         return at - now <= 0 ? now : idleSinceNanos == now ? -1 : at;
+    }
+
+    /** @return whether the purger should try again to take the current pages it left to a running, idle owner */
+    boolean currentPagesWanted(long now, long waitNanos) {
+        return currentPagesLeft && now - idleSinceNanos >= waitNanos;
     }
 
     /** @return whether the purger has not yet looked at this heap's pages since its last free (racy) */
