@@ -156,6 +156,40 @@ class IdleCurrentPagesTest {
         }
     }
 
+    /**
+     * A pooled worker keeps one block and runs the same task again and again: 5,000 blocks of 64 B,
+     * all freed, then it waits. After the first task the purger returned the free memory; after the
+     * second, its page of the kept block held 64 KiB for as long as the worker waited, trim() or not:
+     * the page's free-block count was back where the purger last saw it, which it took for a page
+     * where nothing was freed since.
+     */
+    @Test
+    void aWorkerRepeatingTheSameTaskGivesItsFreeMemoryBackAfterEveryTask() throws Exception {
+        try (Heap heap = Heap.builder().name("same-task").purgeDelay(Duration.ofMillis(20)).build();
+                IdleThread worker = new IdleThread()) {
+            AtomicReference<MemorySegment> kept = new AtomicReference<>();
+            worker.run(() -> kept.set(heap.malloc(64)));
+            for (int task = 1; task <= 3; task++) {
+                worker.run(() -> {
+                    List<MemorySegment> blocks = new ArrayList<>();
+                    for (int i = 0; i < 5_000; i++) {
+                        MemorySegment block = heap.malloc(64);
+                        block.fill((byte) 3);
+                        blocks.add(block);
+                    }
+                    blocks.forEach(heap::free);
+                });
+
+                long committed = PurgeTest.pollCommittedUntilAtMost(heap, 4 * KIB);
+
+                assertTrue(committed <= 4 * KIB, "after task " + task + " the waiting worker keeps " + committed
+                        + " B committed for one live block\n" + heap.stats().toText());
+            }
+            worker.run(() -> heap.free(kept.get()));
+            heap.check();
+        }
+    }
+
     private static void awaitQuietly(CountDownLatch latch) {
         try {
             latch.await();

@@ -1084,6 +1084,23 @@ public final class Page extends PageColdFields {
         return commitEnd - holeBytes - (pending == null ? 0 : pending.bytes);
     }
 
+    /**
+     * The purger's, under the span lock: whether the page is as its last return of free memory left
+     * it ({@link #markPurged}), with as many free blocks and as much memory committed. The free count
+     * alone is not enough: an owner that takes the holes back, fills them and frees the blocks again
+     * is back at the count seen, with the memory committed again, and a page the purger skipped for
+     * that kept a waiting worker's freed memory committed for good.
+     */
+    boolean unchangedSincePurge() {
+        return freeCount == purgerSeenFree && committedBytes() == purgerSeenCommitted;
+    }
+
+    /** The purger's, under the span lock, right after it returned the page's free memory. */
+    void markPurged() {
+        purgerSeenFree = freeCount;
+        purgerSeenCommitted = committedBytes();
+    }
+
     /** @return the metadata estimate of a page's two hole bit sets of these lengths, in bytes */
     static long holeMetadataBytes(int blockWords, int osPageWords) {
         return 32 + 8L * (blockWords + osPageWords);

@@ -49,11 +49,13 @@ abstract class PageColdFields extends PageSharedFields {
     int remoteReturned;
     int remoteSeenCollects;
     /**
-     * The purger's: {@link Page#freeCount} when it last returned the free memory of the page of an
-     * idle owner, or of an ended thread's page, so that it does not redo a page where nothing was
-     * freed since; -1 when the page is laid out.
+     * The purger's: {@link Page#freeCount} and {@link Page#committedBytes} once it last returned the
+     * free memory of the page of an idle owner, or of an ended thread's page, so that it does not
+     * redo a page where nothing was freed since ({@link Page#unchangedSincePurge}); -1 when the page
+     * is laid out.
      */
     int purgerSeenFree = -1;
+    long purgerSeenCommitted;
     /** When ({@link System#nanoTime}) the page last went to the pool, or its thread ended and left it in use. */
     long releasedAtNanos;
     /**

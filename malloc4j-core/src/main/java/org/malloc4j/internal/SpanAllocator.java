@@ -755,10 +755,10 @@ final class SpanAllocator {
                 if (page.used == 0) {
                     it.remove();
                     retire(page);
-                } else if (page.freeCount != page.purgerSeenFree) {
+                } else if (!page.unchangedSincePurge()) {
                     if (waitNanos == 0 || now - page.releasedAtNanos >= waitNanos) {
                         scavenge(page);
-                        page.purgerSeenFree = page.freeCount;
+                        page.markPurged();
                     } else {
                         waiting = true;
                     }
@@ -1955,7 +1955,7 @@ final class SpanAllocator {
             return null;
         }
         boolean ownerIdle = waitNanos == 0 || now - owner.idleSinceNanos >= waitNanos;
-        if (ownerIdle && page.freeCount != page.purgerSeenFree) {
+        if (ownerIdle && !page.unchangedSincePurge()) {
             return scavengeIdleOwnersPage(owner, page) ? null : owner;
         }
         if (!page.hasRemoteFrees()) {
@@ -2001,9 +2001,9 @@ final class SpanAllocator {
             }
             return;
         }
-        page.purgerSeenFree = page.freeCount;
         scavengeFreed(page, true);
         decommitPastBump(page);
+        page.markPurged();
     }
 
     /**

@@ -105,7 +105,8 @@ final class ThreadHeap {
      * The purger's, under the span lock ({@link IdleCurrentPages}): a look found this heap's owner
      * idle, its current pages worth taking, and the owner running, so it left them. That look counts
      * the owner's frees as seen all the same, and no look is due for them again: the purger takes
-     * the pages at a later look once the owner waits, while it has not allocated since.
+     * the pages at a later look that finds the owner waiting and not allocating for the purge delay
+     * (again, if it allocated meanwhile).
      */
     boolean currentPagesLeft;
     /**
