@@ -190,6 +190,57 @@ class IdleCurrentPagesTest {
         }
     }
 
+    /**
+     * A worker frees half of its blocks, hands the other half to another thread and waits; once the
+     * purger has returned the worker's half, the other thread frees its half. Those frees go back
+     * too: the purger redoes the waiting owner's page for remote frees it has not seen, with the
+     * owner's own free blocks, so that OS pages they share go back as well. Before, the purger
+     * looked only at the remote frees alone, on pages it took for unchanged: 64 blocks of 32 KiB kept
+     * 1 MB committed, through trim(), and 64 B blocks freed alternately kept a whole page.
+     */
+    @Test
+    void remoteFreesIntoAWaitingOwnersPagesAfterThePurgerLookedGoBack() throws Exception {
+        for (int size : new int[] {64, 32768}) {
+            try (Heap heap = Heap.builder().name("remote-after-purge").purgeDelay(Duration.ofMillis(20)).build();
+                    IdleThread worker = new IdleThread()) {
+                int blocks = size == 64 ? 4000 : 64;
+                List<MemorySegment> handed = new ArrayList<>();
+                AtomicReference<MemorySegment> kept = new AtomicReference<>();
+                worker.run(() -> {
+                    kept.set(heap.malloc(16));
+                    List<MemorySegment> made = new ArrayList<>();
+                    for (int i = 0; i < blocks; i++) {
+                        MemorySegment block = heap.malloc(size);
+                        Patterns.fill(block, size);
+                        made.add(block);
+                    }
+                    for (int i = 0; i < blocks; i++) {
+                        if (i % 2 == 0) {
+                            heap.free(made.get(i));
+                        } else {
+                            handed.add(made.get(i));
+                        }
+                    }
+                });
+                long live = (long) (blocks / 2) * size;
+                PurgeTest.pollCommittedUntilAtMost(heap, live + 64 * KIB);
+                // Past the purger's next looks, which find nothing changed in the owner's pages.
+                Thread.sleep(2_000);
+                for (MemorySegment block : handed) {
+                    assertEquals(-1, Patterns.firstMismatch(block, size, size), "a handed block lost its bytes");
+                    heap.free(block);
+                }
+
+                long committed = PurgeTest.pollCommittedUntilAtMost(heap, 8 * KIB);
+
+                assertTrue(committed <= 8 * KIB, size + " B blocks freed into a waiting owner's pages keep " + committed
+                        + " B committed for one live block of 16 B\n" + heap.stats().toText());
+                worker.run(() -> heap.free(kept.get()));
+                heap.check();
+            }
+        }
+    }
+
     private static void awaitQuietly(CountDownLatch latch) {
         try {
             latch.await();

@@ -1966,6 +1966,11 @@ final class SpanAllocator {
             return null;
         }
         if (remoteFreesChanged(page, waitNanos)) {
+            if (ownerIdle) {
+                // With the owner's own free blocks, which no change of the page's counts brought
+                // back here: an OS page half freed by the owner, half by others, goes back only so.
+                return scavengeIdleOwnersPage(owner, page) ? null : owner;
+            }
             scavengeFreed(page, false);
         }
         return null;
