@@ -170,15 +170,7 @@ class IdleCurrentPagesTest {
             AtomicReference<MemorySegment> kept = new AtomicReference<>();
             worker.run(() -> kept.set(heap.malloc(64)));
             for (int task = 1; task <= 3; task++) {
-                worker.run(() -> {
-                    List<MemorySegment> blocks = new ArrayList<>();
-                    for (int i = 0; i < 5_000; i++) {
-                        MemorySegment block = heap.malloc(64);
-                        block.fill((byte) 3);
-                        blocks.add(block);
-                    }
-                    blocks.forEach(heap::free);
-                });
+                worker.run(() -> freeBlocksOf64Bytes(heap, 5_000));
 
                 long committed = PurgeTest.pollCommittedUntilAtMost(heap, 4 * KIB);
 
@@ -285,8 +277,13 @@ class IdleCurrentPagesTest {
 
     /** One 64 KiB page of 64-byte blocks, every block allocated, written and freed: the class's current page. */
     private static void freeOnePageOfBlocks(Heap heap) {
+        freeBlocksOf64Bytes(heap, 1024);
+    }
+
+    /** Allocates {@code count} blocks of 64 B, writes them all, then frees them all. */
+    private static void freeBlocksOf64Bytes(Heap heap, int count) {
         List<MemorySegment> blocks = new ArrayList<>();
-        for (int i = 0; i < 1024; i++) {
+        for (int i = 0; i < count; i++) {
             MemorySegment block = heap.malloc(64);
             block.fill((byte) 7);
             blocks.add(block);
