@@ -790,7 +790,7 @@ public final class HeapCore implements Allocator {
      */
     void continueScavenge(Page page) {
         // Without making a heap for a thread that has none: it has no scavenge to go on with.
-        ThreadHeap heap = page != null && page.owner != null ? page.owner : existingHeap(Thread.currentThread());
+        ThreadHeap heap = ownerOr(page, existingHeap(Thread.currentThread()));
         if (heap != null && heap.scavengeUnfinished) {
             scavenge(heap, page, SCAVENGE_MAX_CALLS);
         }
@@ -802,8 +802,18 @@ public final class HeapCore implements Allocator {
      *     yet when it first commits) and a huge block for the calling thread, or null if that is a
      *     virtual thread without a heap of its own
      */
+    /**
+     * @return the page's owner, read once (another thread may detach the page between two reads),
+     *     or {@code fallback} if the page is null or has none
+     */
+    private static ThreadHeap ownerOr(Page page, ThreadHeap fallback) {
+        ThreadHeap owner = page != null ? page.owner : null;
+        return owner != null ? owner : fallback;
+    }
+
     private ThreadHeap committingHeap(Page page) {
-        return page != null && page.owner != null ? page.owner : heapOf(Thread.currentThread());
+        ThreadHeap owner = page != null ? page.owner : null;
+        return owner != null ? owner : heapOf(Thread.currentThread());
     }
 
     /**
@@ -1052,7 +1062,9 @@ public final class HeapCore implements Allocator {
         }
         Thread thread = Thread.currentThread();
         Thread named = page.ownerThread;
-        if (named != thread && named != null && page.owner != null && page.owner.thread == thread) {
+        // Read once: another heap's owner may detach the page (owner null) between two reads.
+        ThreadHeap owner = page.owner;
+        if (named != thread && named != null && owner != null && owner.thread == thread) {
             // A page of a heap this thread took over (ThreadHeap.handOver) names the ended owner
             // until it becomes current; from this free on it names this thread, and its frees are
             // the owner's: counted, so the purger returns what they free once the thread waits.
@@ -1185,7 +1197,7 @@ public final class HeapCore implements Allocator {
      */
     void giveBackKeptForPeak(Page page) {
         // Without making a heap for a thread that has none: it keeps no pages.
-        ThreadHeap heap = page != null && page.owner != null ? page.owner : existingHeap(Thread.currentThread());
+        ThreadHeap heap = ownerOr(page, existingHeap(Thread.currentThread()));
         if (heap != null && heap.thread == Thread.currentThread() && heap.keepsPages()) {
             spans.lockPolling();
             try {

@@ -35,7 +35,7 @@ class ReallocFreeRaceTest {
         try (Heap heap = Heap.builder().name("realloc free race").build()) {
             AtomicLong handoff = new AtomicLong();
             AtomicLong freed = new AtomicLong();
-            Thread racer = startRacer(ROUNDS, handoff, freed, new AtomicReference<>(), heap::freeAddress);
+            Racer racer = startRacer(ROUNDS, handoff, freed, new AtomicReference<>(), heap::freeAddress);
             int lost = 0;
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(1700);
@@ -80,7 +80,7 @@ class ReallocFreeRaceTest {
             // More rounds while none raced: on a machine busy with other work, the racing thread may
             // not run beside this one for a whole run of rounds.
             for (int runs = 0; runs < MOVING_RUNS && (runs == 0 || raced == 0 && mode == CheckMode.FAST); runs++) {
-                Thread racer = startRacer(MOVING_ROUNDS, handoff, freed, new AtomicReference<>(), heap::freeAddress);
+                Racer racer = startRacer(MOVING_ROUNDS, handoff, freed, new AtomicReference<>(), heap::freeAddress);
                 for (int round = 0; round < MOVING_ROUNDS; round++) {
                     long block = heap.mallocAddress(size);
                     freed.set(0);
@@ -137,7 +137,7 @@ class ReallocFreeRaceTest {
             AtomicLong handoff = new AtomicLong();
             AtomicLong done = new AtomicLong();
             List<String> wrongReports = Collections.synchronizedList(new ArrayList<>());
-            Thread racer = startRacer(ROUNDS, handoff, done, new AtomicReference<>(),
+            Racer racer = startRacer(ROUNDS, handoff, done, new AtomicReference<>(),
                     block -> resizeExpectingLiveBlock(heap, block, 1650, wrongReports));
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(1700);
@@ -175,7 +175,7 @@ class ReallocFreeRaceTest {
             AtomicLong freed = new AtomicLong();
             List<String> wrongReports = new ArrayList<>();
             AtomicReference<String> report = new AtomicReference<>();
-            Thread racer = startRacer(ROUNDS, handoff, freed, report, racerOp);
+            Racer racer = startRacer(ROUNDS, handoff, freed, report, racerOp);
             for (int round = 0; round < ROUNDS; round++) {
                 long block = heap.mallocAddress(4096);
                 long result = reallocRacing(heap, block, 2000, handoff, freed);
@@ -220,11 +220,14 @@ class ReallocFreeRaceTest {
     /**
      * A thread that, {@code rounds} times, takes the block the test hands it and calls {@code op}
      * on it (a free, say), setting {@code freed} to 1 if the call returned normally and 2 if it
-     * reported a misuse, whose message it leaves in {@code report}.
+     * reported a misuse, whose message it leaves in {@code report}. Anything else it throws sets
+     * {@code freed} to 3, so the test goes on instead of waiting for it, and fails at {@link
+     * Racer#join}.
      */
-    private static Thread startRacer(int rounds, AtomicLong handoff, AtomicLong freed,
+    private static Racer startRacer(int rounds, AtomicLong handoff, AtomicLong freed,
             AtomicReference<String> report, LongConsumer op) {
-        return Thread.ofPlatform().start(() -> {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread thread = Thread.ofPlatform().start(() -> {
             for (int round = 0; round < rounds; round++) {
                 long block;
                 while ((block = handoff.getAndSet(0)) == 0) {
@@ -236,9 +239,24 @@ class ReallocFreeRaceTest {
                 } catch (MemoryMisuseException lost) {
                     report.set(lost.getMessage());
                     freed.set(2);
+                } catch (RuntimeException | Error unexpected) {
+                    failure.compareAndSet(null, unexpected);
+                    freed.set(3);
                 }
             }
         });
+        return new Racer(thread, failure);
+    }
+
+    /** The racing thread, and the first exception other than a misuse report that it caught. */
+    private record Racer(Thread thread, AtomicReference<Throwable> failure) {
+        void join() throws InterruptedException {
+            thread.join();
+            Throwable unexpected = failure.get();
+            if (unexpected != null) {
+                throw new AssertionError("the racing call threw " + unexpected, unexpected);
+            }
+        }
     }
 
     private static void resizeExpectingLiveBlock(Heap heap, long block, long newSize, List<String> wrong) {
