@@ -1546,6 +1546,11 @@ public final class HeapCore implements Allocator {
      * page of smaller blocks has taken its span since (a free racing the caller's call), as the
      * caller's block is gone then even if that page's first block is live.
      */
+    /** @return the state of block {@code index} of {@code page}, read by a thread that does not hold the page */
+    private int liveState(Page page, int index) {
+        return page.isSingle() ? largeState(page) : page.blockStateUnheld(index);
+    }
+
     private int largeState(Page page) {
         spans.lockPolling();
         try {
@@ -1793,7 +1798,7 @@ public final class HeapCore implements Allocator {
         if (index < 0) {
             throw MisuseReports.interior(operation, address, page, this);
         }
-        int state = page.isSingle() ? largeState(page) : page.blockState(index);
+        int state = liveState(page, index);
         if (state != BlockState.LIVE) {
             throw misuse(operation, releaseCode(state), address, page);
         }
@@ -1876,7 +1881,7 @@ public final class HeapCore implements Allocator {
         Region region = RegionMap.lookup(address);
         Page page = region == null || region.core != this ? null : region.pageAt(address);
         int index = page == null || !page.laidOut ? -1 : page.blockIndex(address);
-        if (index < 0 || (page.isSingle() ? largeState(page) : page.blockState(index)) != BlockState.LIVE) {
+        if (index < 0 || liveState(page, index) != BlockState.LIVE) {
             return null;
         }
         return page.isOwned(index) ? "a scope, bump arena, pool or growable array" : "";

@@ -19,7 +19,7 @@ final class MisuseReports {
      */
     static MemoryMisuseException doubleFree(String operation, long address, Page page, HeapCore heap) {
         return freedBlock(operation, address, "0x" + hex(address) + " is the start of a "
-                + describeBlock(page, address) + " that is already free (freed before, or its page was emptied since).",
+                + describeBlock(page) + " that is already free (freed before, or its page was emptied since).",
                 heap);
     }
 
@@ -106,35 +106,44 @@ final class MisuseReports {
     }
 
     static MemoryMisuseException interior(String operation, long address, Page page, HeapCore heap) {
-        long blockStart = page.isSingle() ? page.start
-                : page.start + (address - page.start) / page.blockSize * page.blockSize;
-        int index = page.isSingle() ? 0 : (int) ((blockStart - page.start) / page.blockSize);
+        // Read once: another thread may lay the page out again meanwhile (a misuse racing a free).
+        boolean single = page.isSingle();
+        int blockSize = page.blockSize;
+        int sizeClass = page.sizeClass;
+        if (!single && blockSize <= 0) {
+            return notAllocated(operation, address, "is in memory another thread was laying out again during"
+                    + " this call: no block starts there (a wild or stale address)", heap);
+        }
+        long blockStart = single ? page.start : page.start + (address - page.start) / blockSize * blockSize;
+        int index = single ? 0 : (int) ((blockStart - page.start) / blockSize);
         long offset = address - blockStart;
         // A large or huge block's span runs past its usable size (address space kept for growing in
         // place): an address there is past the block's end, not inside it.
-        long usable = page.isSingle() ? page.usable(0) : page.blockSize;
+        long usable = single ? page.largeUsable : blockSize;
+        String block = describeBlock(single, blockSize, sizeClass);
         String inside = "0x" + hex(address) + " is " + (offset < usable ? offset + " bytes inside the "
                 : (offset - usable) + " bytes past the end of the " + usable + "-byte ");
         // The page may have been laid out for another size class since the caller's block was
         // freed there: then the block around the address is no block the caller ever had.
-        if (refusesHeld(operation) && page.blockState(index) == BlockState.LIVE && page.isOwned(index)) {
+        int state = page.blockStateUnheld(index);
+        if (refusesHeld(operation) && state == BlockState.LIVE && page.isOwned(index)) {
             // A block a pool handed out, or a slice of an arena, lies inside a block its holder has
             // from the heap: the holder, not the heap, takes it back.
             return report(Kind.ALLOC_DEALLOC_MISMATCH, "alloc-dealloc-mismatch (a scope, bump arena, pool or growable"
                     + " array vs Heap." + operation + ") on 0x" + hex(address), address,
-                    inside + describeBlock(page, blockStart) + " at 0x" + hex(blockStart) + ", a live block held by a"
+                    inside + block + " at 0x" + hex(blockStart) + ", a live block held by a"
                             + " scope, bump arena, pool or growable array: " + SanitizerReports.heldInside(operation)
                             + ".", heap);
         }
-        String what = switch (page.blockState(index)) {
-            case BlockState.LIVE -> inside + describeBlock(page, blockStart) + " at 0x" + hex(blockStart)
+        String what = switch (state) {
+            case BlockState.LIVE -> inside + block + " at 0x" + hex(blockStart)
                     + ": only the address a block starts at may be passed.";
-            case BlockState.FREED -> inside + "free " + describeBlock(page, blockStart) + " at 0x"
+            case BlockState.FREED -> inside + "free " + block + " at 0x"
                     + hex(blockStart) + ": no live block starts there (a stale address: its block was"
                     + " freed, or its memory has served another size class since).";
             default -> "0x" + hex(address) + " is in memory that no block has held since its page"
-                    + " was laid out for blocks of " + page.blockSize + " bytes (size class "
-                    + page.sizeClass + "): a wild address, or a stale one whose block was freed before.";
+                    + " was laid out for blocks of " + blockSize + " bytes (size class "
+                    + sizeClass + "): a wild address, or a stale one whose block was freed before.";
         };
         return report(Kind.BAD_FREE, badFreeTitle(operation, address), address, what, heap);
     }
@@ -161,11 +170,15 @@ final class MisuseReports {
         return "attempting " + operation + " on address which was not malloc()-ed: 0x" + hex(address);
     }
 
-    private static String describeBlock(Page page, long address) {
-        if (page.isSingle()) {
-            return (page.sizeClass == Page.HUGE ? "huge" : "large") + " block";
+    private static String describeBlock(Page page) {
+        return describeBlock(page.isSingle(), page.blockSize, page.sizeClass);
+    }
+
+    private static String describeBlock(boolean single, int blockSize, int sizeClass) {
+        if (single) {
+            return (sizeClass == Page.HUGE ? "huge" : "large") + " block";
         }
-        return page.blockSize + "-byte block (size class " + page.sizeClass + ")";
+        return blockSize + "-byte block (size class " + sizeClass + ")";
     }
 
     private static MemoryMisuseException report(Kind kind, String title, long address, String what, HeapCore heap) {

@@ -424,6 +424,21 @@ public final class Page extends PageColdFields {
     }
 
     /**
+     * {@link #blockState} for a thread that does not hold the page, judging a misuse: another thread
+     * may lay the page out again under the read (a free racing the misuse), and an index of the old
+     * layout may lie past the new arrays.
+     *
+     * @return the block's state, or {@link BlockState#NOT_ALLOCATED} if the layout changed under the read
+     */
+    int blockStateUnheld(int index) {
+        try {
+            return blockState(index);
+        } catch (RuntimeException laidOutAgain) {
+            return BlockState.NOT_ALLOCATED;
+        }
+    }
+
+    /**
      * The state of block {@code index}: exact for the owner (or under the span lock), and for any
      * thread asking about a block it holds; a best effort for a block another thread frees meanwhile.
      */
@@ -729,11 +744,12 @@ public final class Page extends PageColdFields {
      * back with {@link #giveBackRemote}. Neither the owner nor a free can hand such a block out
      * meanwhile: the owner only hands out what it collected, and a free claimed the block already.
      *
+     * @param remote the page's remote bitmap, as the caller read it once (an owner reviving a kept
+     *     page drops it, {@link #reviveLayout})
      * @param into the bits taken, one long per free-bitmap word (all zero on entry)
      * @return whether any bit was set
      */
-    boolean takeRemoteBits(long[] into) {
-        long[] remote = remoteBits;
+    static boolean takeRemoteBits(long[] remote, long[] into) {
         boolean any = false;
         for (int word = 0; word < into.length; word++) {
             if ((long) LONGS.getOpaque(remote, 1 + word) != 0) {
@@ -744,9 +760,11 @@ public final class Page extends PageColdFields {
         return any;
     }
 
-    /** @return how many remote frees wait in the remote bitmap now (read without taking them) */
-    int remoteCount() {
-        long[] remote = remoteBits;
+    /**
+     * @param remote a page's remote bitmap, as the caller read it once
+     * @return how many remote frees wait in it now (read without taking them)
+     */
+    static int remoteCount(long[] remote) {
         int count = 0;
         for (int word = 1; word < remote.length; word++) {
             count += Long.bitCount((long) LONGS.getOpaque(remote, word));
@@ -821,7 +839,11 @@ public final class Page extends PageColdFields {
 
     /** @return whether a remote free may be waiting to be collected (its pending word is set) */
     boolean hasRemoteFrees() {
-        long[] remote = remoteBits;
+        return hasRemoteFrees(remoteBits);
+    }
+
+    /** @return whether {@code remote}, a page's remote bitmap as the caller read it once, has frees pending */
+    static boolean hasRemoteFrees(long[] remote) {
         return remote != null && (long) LONGS.getVolatile(remote, PENDING) != 0;
     }
 

@@ -126,13 +126,23 @@ public final class SanitizerReports {
             // The held block's first byte is also the first block its holder handed out from it.
             return mismatchInside(operation, block.address, block, heap, block.address, handedOut);
         }
-        StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
+        String holder = holderOf(block);
+        StringBuilder text = title("alloc-dealloc-mismatch (" + holder + " vs Heap." + operation
                 + ") on 0x" + hex(block.address));
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
-                .append(describe(block)).append(", held by ").append(block.owner)
+                .append(describe(block)).append(", held by ").append(holder)
                 .append(": ").append(heldBlock(operation)).append('\n');
         text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, block.address, text, StackCapture.capture(), heap);
+    }
+
+    /**
+     * @return the block's holder, read once: the holder may give the block up (closing, or freeing
+     *     it) while the report is written
+     */
+    private static String holderOf(BlockRecord block) {
+        BlockHolder holder = block.owner;
+        return holder != null ? holder.toString() : "a scope, bump arena, pool or growable array (released since)";
     }
 
     /** @return why {@code operation} through the heap is refused for a block a holder holds, without a full stop */
@@ -165,16 +175,17 @@ public final class SanitizerReports {
      */
     private static MemoryMisuseException mismatchInside(String operation, long address, BlockRecord block,
             String heap, long start, String handedOut) {
-        StringBuilder text = title("alloc-dealloc-mismatch (" + block.owner + " vs Heap." + operation
+        String holder = holderOf(block);
+        StringBuilder text = title("alloc-dealloc-mismatch (" + holder + " vs Heap." + operation
                 + ") on 0x" + hex(address));
         text.append("0x").append(hex(address)).append(" is located ").append(position(address, block)).append(' ')
-                .append(describe(block)).append(", held by ").append(block.owner)
+                .append(describe(block)).append(", held by ").append(holder)
                 .append(": ").append(heldInside(operation)).append('\n');
         if (handedOut != null) {
             // The block the program misused is the one its holder handed out, not the held one.
             text.append("0x").append(hex(address)).append(start == address ? " is a block "
                     : " is " + (address - start) + " bytes inside the block at 0x" + hex(start) + ", a block ")
-                    .append(block.owner).append(" handed out:\n").append(handedOut);
+                    .append(holder).append(" handed out:\n").append(handedOut);
         } else {
             text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         }

@@ -1958,14 +1958,17 @@ final class SpanAllocator {
         if (ownerIdle && !page.unchangedSincePurge()) {
             return scavengeIdleOwnersPage(owner, page) ? null : owner;
         }
-        if (!page.hasRemoteFrees()) {
+        // Read once: the owner, not held off here, drops it as it revives a page it kept
+        // (Page.reviveLayout), and a page it empties has no remote frees left to take.
+        long[] remote = page.remoteBits;
+        if (!Page.hasRemoteFrees(remote)) {
             return null;
         }
         if (!ownerIdle && !classIdle(owner, page, now, waitNanos)) {
             waiting[0] = true;
             return null;
         }
-        if (remoteFreesChanged(page, waitNanos)) {
+        if (remoteFreesChanged(page, remote, waitNanos)) {
             if (ownerIdle) {
                 // With the owner's own free blocks, which no change of the page's counts brought
                 // back here: an OS page half freed by the owner, half by others, goes back only so.
@@ -2036,14 +2039,14 @@ final class SpanAllocator {
     }
 
     /** @return whether the remote frees of {@code page} changed since the purger last returned what it could */
-    private static boolean remoteFreesChanged(Page page, long waitNanos) {
+    private static boolean remoteFreesChanged(Page page, long[] remote, long waitNanos) {
         int collects = page.remoteCollects;
         if (page.remoteSeenCollects != collects) {
             // The owner collected since: what this gave back then is its own now.
             page.remoteSeenCollects = collects;
             page.remoteReturned = 0;
         }
-        return waitNanos == 0 || page.remoteCount() != page.remoteReturned;
+        return waitNanos == 0 || Page.remoteCount(remote) != page.remoteReturned;
     }
 
     /**
@@ -2072,8 +2075,15 @@ final class SpanAllocator {
             // those blocks (still in its free bitmap). They wait for the owner, or a look that holds it.
             return;
         }
-        long[] taken = new long[page.remoteBits().length - 1];
-        boolean tookRemote = page.takeRemoteBits(taken);
+        // Not held, read once: an owner reviving a kept page drops the bitmap (Page.reviveLayout),
+        // and had collected every remote free of it before the page emptied. Blocks taken from it
+        // stay counted as used, so the page keeps this bitmap until they are given back.
+        long[] remote = ownFreeToo ? page.remoteBits() : page.remoteBits;
+        if (remote == null) {
+            return;
+        }
+        long[] taken = new long[remote.length - 1];
+        boolean tookRemote = Page.takeRemoteBits(remote, taken);
         if (!tookRemote && !ownFreeToo) {
             return;
         }

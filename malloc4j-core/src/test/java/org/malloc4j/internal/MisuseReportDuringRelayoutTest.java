@@ -1,0 +1,62 @@
+package org.malloc4j.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.malloc4j.Heap;
+import org.malloc4j.MemoryMisuseException;
+
+/**
+ * A misuse report on a page reads the page's layout without holding it: another thread may be
+ * laying the page out again meanwhile (a free racing the misuse). What such a report reads is one
+ * layout's fields or a mix of two; either way the caller gets the misuse report, never an
+ * arithmetic or index exception from the report itself. The mixed views are set up here by hand,
+ * as a reader between two stores of a new layout would see them.
+ */
+class MisuseReportDuringRelayoutTest {
+    @Test
+    void anInteriorAddressOnAPageCaughtBecomingALargeBlockIsReportedAsABadFree() throws Exception {
+        try (Heap heap = Heap.builder().name("interior mid-layout").build()) {
+            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
+            long block = heap.mallocAddress(48);
+            Page page = RegionMap.slicePage(block, core);
+            int blockSize = page.blockSize;
+            try {
+                // A large block's layout stores the block size 0 (Page.formatSingle); a reader may see
+                // that before the size class that marks the page single.
+                page.blockSize = 0;
+                MemoryMisuseException misuse = MisuseReports.interior("free", block + 8, page, core);
+                assertEquals(MemoryMisuseException.Kind.BAD_FREE, misuse.kind());
+                assertTrue(misuse.getMessage().contains("laying out again"), misuse.getMessage());
+            } finally {
+                page.blockSize = blockSize;
+            }
+            heap.freeAddress(block);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    @Test
+    void aBlockStateReadPastANewLayoutsArraysReadsAsNeverAllocated() throws Exception {
+        try (Heap heap = Heap.builder().name("state mid-layout").build()) {
+            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
+            long block = heap.mallocAddress(48);
+            Page page = RegionMap.slicePage(block, core);
+            int bump = page.bump;
+            try {
+                // An old layout's bump pointer read with the new layout's shorter slack array: an
+                // index below the one and past the other.
+                int past = page.capacity + 64;
+                page.bump = past + 1;
+                assertEquals(BlockState.NOT_ALLOCATED, page.blockStateUnheld(past));
+            } finally {
+                page.bump = bump;
+            }
+            assertSame(page, RegionMap.slicePage(block, core));
+            heap.freeAddress(block);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+}
