@@ -18,10 +18,7 @@ import org.malloc4j.MemoryMisuseException;
 class MisuseReportDuringRelayoutTest {
     @Test
     void anInteriorAddressOnAPageCaughtBecomingALargeBlockIsReportedAsABadFree() throws Exception {
-        try (Heap heap = Heap.builder().name("interior mid-layout").build()) {
-            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-            long block = heap.mallocAddress(48);
-            Page page = RegionMap.slicePage(block, core);
+        onPageOfOneBlock((core, block, page) -> {
             int blockSize = page.blockSize;
             try {
                 // A large block's layout stores the block size 0 (Page.formatSingle); a reader may see
@@ -33,17 +30,12 @@ class MisuseReportDuringRelayoutTest {
             } finally {
                 page.blockSize = blockSize;
             }
-            heap.freeAddress(block);
-            assertEquals(0, heap.stats().liveBlocks());
-        }
+        });
     }
 
     @Test
     void aBlockStateReadPastANewLayoutsArraysReadsAsNeverAllocated() throws Exception {
-        try (Heap heap = Heap.builder().name("state mid-layout").build()) {
-            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-            long block = heap.mallocAddress(48);
-            Page page = RegionMap.slicePage(block, core);
+        onPageOfOneBlock((core, block, page) -> {
             int bump = page.bump;
             try {
                 // An old layout's bump pointer read with the new layout's shorter slack array: an
@@ -54,6 +46,20 @@ class MisuseReportDuringRelayoutTest {
             } finally {
                 page.bump = bump;
             }
+        });
+    }
+
+    private interface PageCheck {
+        void run(HeapCore core, long block, Page page) throws Exception;
+    }
+
+    /** Runs {@code check} on the page of one live 48-byte block, then frees the block: the page's own state is intact. */
+    private static void onPageOfOneBlock(PageCheck check) throws Exception {
+        try (Heap heap = Heap.builder().name("misuse mid-layout").build()) {
+            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
+            long block = heap.mallocAddress(48);
+            Page page = RegionMap.slicePage(block, core);
+            check.run(core, block, page);
             assertSame(page, RegionMap.slicePage(block, core));
             heap.freeAddress(block);
             assertEquals(0, heap.stats().liveBlocks());
