@@ -1417,7 +1417,7 @@ public final class HeapCore implements Allocator {
         if (largeBlock == RESIZED_IN_PLACE) {
             return address;
         }
-        int state = single ? (largeBlock >= 0 ? BlockState.LIVE : BlockState.FREED) : page.blockState(index);
+        int state = single ? (largeBlock >= 0 ? BlockState.LIVE : BlockState.FREED) : page.blockStateUnheld(index);
         if (state != BlockState.LIVE) {
             throw misuse("realloc", releaseCode(state), address, page);
         }
@@ -1436,7 +1436,7 @@ public final class HeapCore implements Allocator {
                 : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
             return address;
         }
-        long oldRequested = page.requested(index);
+        long oldRequested = page.requestedUnheld(index);
         if (oldRequested < 0) {
             throw misuse("realloc", Page.RELEASE_FREED, address, page);
         }
@@ -1606,7 +1606,7 @@ public final class HeapCore implements Allocator {
         if (!staysInClass(page, newByteSize)) {
             return false;
         }
-        long oldRequested = page.requested(index);
+        long oldRequested = page.requestedUnheld(index);
         if (oldRequested < 0 || !setRequested(page, index, oldRequested, newByteSize)) {
             // Freed meanwhile, or resized by another realloc (then live, and misuse says so).
             throw misuse("realloc", Page.RELEASE_FREED, page.address(index), page);

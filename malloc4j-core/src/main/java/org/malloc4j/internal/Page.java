@@ -861,6 +861,20 @@ public final class Page extends PageColdFields {
         return isSingle() ? largeUsable : blockSize;
     }
 
+    /**
+     * {@link #requested} for a thread that does not hold the page (a realloc by a thread not owning
+     * it): a free racing the call (a misuse) may let the page be laid out again under the read.
+     *
+     * @return the requested size of a live block, or -1 if it is free or the layout changed under the read
+     */
+    long requestedUnheld(int index) {
+        try {
+            return requested(index);
+        } catch (RuntimeException laidOutAgain) {
+            return -1;
+        }
+    }
+
     /** @return the requested size of a live block, or -1 if it is free */
     long requested(int index) {
         if (isSingle()) {

@@ -40,14 +40,26 @@ class MisuseReportDuringRelayoutTest {
             try {
                 // An old layout's bump pointer read with the new layout's shorter slack array: an
                 // index below the one and past the other.
-                int past = page.capacity + 64;
-                page.bump = past + 1;
-                assertEquals(BlockState.NOT_ALLOCATED, page.blockStateUnheld(past));
+                page.bump = PAST_ANY_LAYOUT + 1;
+                assertEquals(BlockState.NOT_ALLOCATED, page.blockStateUnheld(PAST_ANY_LAYOUT));
             } finally {
                 page.bump = bump;
             }
         });
     }
+
+    @Test
+    void aRequestedSizeReadPastANewLayoutsArraysReadsAsFree() throws Exception {
+        onPageOfOneBlock((core, block, page) -> {
+            assertEquals(48, page.requestedUnheld(0));
+            // A realloc by a thread not owning the page, with an index of an old layout of smaller
+            // blocks, reading the new layout's slack array: the block is gone, as after a free.
+            assertEquals(-1, page.requestedUnheld(PAST_ANY_LAYOUT));
+        });
+    }
+
+    /** A block index past the arrays of any layout: a page holds at most 512 KiB of 16-byte blocks. */
+    private static final int PAST_ANY_LAYOUT = 1 << 20;
 
     private interface PageCheck {
         void run(HeapCore core, long block, Page page) throws Exception;
