@@ -329,7 +329,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Frees a block. Its memory may be handed out again at once; the segment must not be used after.
      *
      * @param block a live block of this heap, or {@link MemorySegment#NULL} (then nothing happens,
-     *     whatever the heap's state, as with C's {@code free(NULL)})
+     *     whatever the heap's state, as with C's {@code free(NULL)}). Only its address counts, as a
+     *     pointer's in C: a slice of the block that starts at its first byte frees the whole block
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this heap
      *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
      *     {@link MemoryMisuseException.Kind#BAD_FREE}), or if a scope, bump arena, pool or growable array holds it
