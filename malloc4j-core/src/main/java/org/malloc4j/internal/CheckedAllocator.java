@@ -497,13 +497,23 @@ final class CheckedAllocator implements Allocator {
         // A holder lets go of the block whatever the free finds (Heap.releaseOwned), so only a
         // program's own free is told to free again.
         BlockHolder holder = block.owner;
-        release(quarantine.makeRoom(block.span), byOwner && holder != null
-                ? pushedOut("as " + holder.name() + " freed", address, "which it frees all the same")
-                : pushedOut("by the free of", address, "which freed nothing: that block is still live, so free it again"));
-        retire(block, "free", CheckMode.POISON_BYTE, 0);
+        List<BlockRecord> pushed = quarantine.reserve(block.span);
+        try {
+            release(pushed, byOwner && holder != null
+                    ? pushedOut("as " + holder.name() + " freed", address, "which it frees all the same")
+                    : pushedOut("by the free of", address, "which freed nothing: that block is still live, so free it again"));
+            retire(block, "free", CheckMode.POISON_BYTE, 0);
+        } catch (RuntimeException | Error e) {
+            quarantine.cancel(block.span);
+            throw e;
+        }
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
-        release(quarantine.add(block), pushedOut("as the free of", address, "which was done, put that block in"));
+        // The room was held (Quarantine.reserve): the free is done, so nothing may throw from here.
+        if (!quarantine.addReserved(block)) {
+            // Larger than the whole quarantine: poisoned just now, so there is nothing to verify.
+            guarded.free(block.base);
+        }
     }
 
     /**

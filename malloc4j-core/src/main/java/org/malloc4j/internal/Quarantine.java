@@ -13,24 +13,52 @@ final class Quarantine {
     private final long capacityBytes;
     private final ArrayDeque<BlockRecord> blocks = new ArrayDeque<>();
     private long bytes;
+    /** Room {@link #reserve} holds for blocks being freed, not yet {@linkplain #addReserved added}. */
+    private long reservedBytes;
 
     Quarantine(long capacityBytes) {
         this.capacityBytes = capacityBytes;
     }
 
     /**
-     * Adds a freed block. A block larger than the whole quarantine passes straight through: holding
-     * it would push out every other block, ending their watch for writes after free for nothing.
+     * {@link #makeRoom} for a block about to be freed, holding the room until the block is
+     * {@linkplain #addReserved added} or the free {@linkplain #cancel fails}: a free verifies what
+     * its block pushes out before it changes anything, so that a report of a block written after
+     * its free leaves the caller's block live, and other threads' frees meanwhile cannot push out
+     * more for this free to answer for once it is done.
      *
-     * @return the blocks pushed out to make room, oldest first, or the block itself if it does not fit
+     * @return the blocks pushed out to make room, oldest first, for the caller to verify
      */
-    synchronized List<BlockRecord> add(BlockRecord block) {
-        if (block.span > capacityBytes) {
-            return List.of(block);
+    synchronized List<BlockRecord> reserve(long incomingBytes) {
+        List<BlockRecord> evicted = makeRoom(incomingBytes);
+        if (incomingBytes <= capacityBytes) {
+            reservedBytes += incomingBytes;
         }
+        return evicted;
+    }
+
+    /**
+     * Puts a freed block in the room {@link #reserve} held for it.
+     *
+     * @return false if the block is larger than the whole quarantine: it passes straight through,
+     *     as holding it would push out every other block, ending their watch for writes after free
+     *     for nothing, and the caller releases it
+     */
+    synchronized boolean addReserved(BlockRecord block) {
+        if (block.span > capacityBytes) {
+            return false;
+        }
+        reservedBytes -= block.span;
         blocks.addLast(block);
         bytes += block.span;
-        return makeRoom(0);
+        return true;
+    }
+
+    /** Gives up the room {@link #reserve} held for a block whose free failed. */
+    synchronized void cancel(long incomingBytes) {
+        if (incomingBytes <= capacityBytes) {
+            reservedBytes -= incomingBytes;
+        }
     }
 
     /**
@@ -45,7 +73,7 @@ final class Quarantine {
             // It will not stay (add), so it needs no room.
             return evicted;
         }
-        while (bytes + incomingBytes > capacityBytes && !blocks.isEmpty()) {
+        while (bytes + reservedBytes + incomingBytes > capacityBytes && !blocks.isEmpty()) {
             if (evicted.isEmpty()) {
                 evicted = new ArrayList<>();
             }

@@ -37,7 +37,8 @@ class RefusedMappingReuseTest {
             // 32 MiB mapping, and its commit of 3 MiB more is refused. The span allocator is called
             // directly: a malloc trims the heap after a refusal, which unmaps every kept mapping.
             Quarantine held = new Quarantine(Long.MAX_VALUE);
-            held.add(new BlockRecord(0, 0, 0, 0));
+            held.reserve(0);
+            held.addReserved(new BlockRecord(0, 0, 0, 0));
             core.reuseBeforeCommitting(held);
             spans.lock.lock();
             try {
