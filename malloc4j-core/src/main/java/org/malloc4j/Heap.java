@@ -1117,18 +1117,21 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             adopt(fresh.address(), owner);
             return fresh;
         }
-        core.disown(block.address());
+        // Held all the while: a free or realloc of it by anyone else is refused as a mismatch.
+        core.beginHolderResize(block.address());
         MemorySegment resized;
         try {
             resized = byteAlignment <= MIN_ALIGNMENT ? realloc(block, newByteSize)
                     : moveAligned(block, newByteSize, byteAlignment);
         } catch (RuntimeException | Error e) {
             // Still a live block of the heap (exhaustion, or an overflow found at the realloc, which
-            // leaves the block unchanged): hold it again. A block freed meanwhile is no one's.
+            // leaves the block unchanged): held still, or again if a new layout dropped the hold.
             if ("".equals(core.ownerOf(block.address()))) {
                 adopt(block.address(), owner);
             }
             throw e;
+        } finally {
+            core.endHolderResize(block.address());
         }
         adopt(resized.address(), owner);
         return resized;

@@ -42,10 +42,17 @@ public interface Allocator {
     }
 
     /**
-     * Ends {@link #setOwner}'s hold on a live block, so that the heap API may free or resize it
-     * again: for an owner that resizes its block through the heap (a growable array).
+     * Starts the resize of a held block by its holder (a growable array) through this allocator's
+     * realloc, on the calling thread: the block stays held, refused to everyone else, and the
+     * realloc may move and free it ({@link HolderResize}).
      */
-    default void disown(long address) {
+    default void beginHolderResize(long address) {
+        HolderResize.begin(address);
+    }
+
+    /** Ends {@link #beginHolderResize} of the block at {@code address}. */
+    default void endHolderResize(long address) {
+        HolderResize.end();
     }
 
     /** Frees a block on behalf of the owner that {@linkplain #setOwner holds} it. */

@@ -171,7 +171,7 @@ final class CheckedAllocator implements Allocator {
             return settled(newByteSize, () -> fast.realloc(address, newByteSize, throwing));
         }
         BlockRecord block = liveBlock("realloc", address);
-        if (block.owner != null) {
+        if (block.owner != null && !HolderResize.isResizing(address)) {
             throw SanitizerReports.mismatch("realloc", block, name);
         }
         // A holder resizing its block (a growable array growing) is what the program called, not realloc.
@@ -449,13 +449,21 @@ final class CheckedAllocator implements Allocator {
     }
 
     @Override
-    public void disown(long address) {
+    public void beginHolderResize(long address) {
         if (isChecked(address)) {
+            // Reports of damage the resize finds name the holder's resize, not a realloc or free.
             BlockRecord block = liveBlock("realloc", address);
             block.resizer = block.owner;
-            block.owner = null;
-        } else {
-            fast.disown(address);
+        }
+        HolderResize.begin(address);
+    }
+
+    @Override
+    public void endHolderResize(long address) {
+        HolderResize.end();
+        BlockRecord block = isChecked(address) ? live.get(address) : null;
+        if (block != null) {
+            block.resizer = null;
         }
     }
 
@@ -487,7 +495,11 @@ final class CheckedAllocator implements Allocator {
         checkOpen();
         BlockRecord block = liveBlock("free", address);
         if (!byOwner && block.owner != null) {
-            throw SanitizerReports.mismatch("free", block, name);
+            if (!HolderResize.isResizing(address)) {
+                throw SanitizerReports.mismatch("free", block, name);
+            }
+            // Its holder's resize moved it: the block is no one's from this free on.
+            block.owner = null;
         }
         MemoryMisuseException overflow = damagedRedzoneOfLive(block, "free", foundWhenFreed(block, byOwner));
         if (overflow != null) {

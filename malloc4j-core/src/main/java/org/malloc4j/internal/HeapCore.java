@@ -1057,8 +1057,12 @@ public final class HeapCore implements Allocator {
         if (index < 0) {
             throw MisuseReports.interior("free", address, page, this);
         }
-        if (page.ownedBits != null && page.isOwned(index)) {
+        if (refusesHeld(page, index, address)) {
             throw MisuseReports.mismatch("free", address, this);
+        }
+        if (page.ownedBits != null && page.isOwned(index)) {
+            // Its holder's resize moved it: the block is no one's from this free on.
+            page.setOwned(index, false);
         }
         Thread thread = Thread.currentThread();
         Thread named = page.ownerThread;
@@ -1095,7 +1099,7 @@ public final class HeapCore implements Allocator {
                     if (current < 0) {
                         throw MisuseReports.interior("free", address, page, this);
                     }
-                    if (page.ownedBits != null && page.isOwned(current)) {
+                    if (refusesHeld(page, current, address)) {
                         throw MisuseReports.mismatch("free", address, this);
                     }
                     freeReleased(page, current, address, moved, page.releaseLocked(current));
@@ -1411,7 +1415,7 @@ public final class HeapCore implements Allocator {
         // that block only, not on one that a free and a malloc racing this realloc (a misuse) put
         // at the same address meanwhile, on the same page object.
         boolean triedInPlace = single && newByteSize > GROWS_AS_LARGE
-                && newByteSize <= SpanAllocator.MAX_REQUEST && !page.isOwned(0);
+                && newByteSize <= SpanAllocator.MAX_REQUEST && !refusesHeld(page, 0, address);
         long largeBlock = triedInPlace ? resizeLargeInPlace(page, newByteSize, ANY_LARGE_BLOCK, true)
                 : single ? liveLargeBlock(page) : ANY_LARGE_BLOCK;
         if (largeBlock == RESIZED_IN_PLACE) {
@@ -1421,7 +1425,7 @@ public final class HeapCore implements Allocator {
         if (state != BlockState.LIVE) {
             throw misuse("realloc", releaseCode(state), address, page);
         }
-        if (page.isOwned(index)) {
+        if (refusesHeld(page, index, address)) {
             throw MisuseReports.mismatch("realloc", address, this);
         }
         if (newByteSize > SpanAllocator.MAX_REQUEST) {
@@ -1786,7 +1790,7 @@ public final class HeapCore implements Allocator {
     void checkResizable(long address) {
         checkOpen();
         Page page = livePage("realloc", address);
-        if (page.isOwned(page.blockIndex(address))) {
+        if (refusesHeld(page, page.blockIndex(address), address)) {
             throw MisuseReports.mismatch("realloc", address, this);
         }
     }
@@ -1836,13 +1840,12 @@ public final class HeapCore implements Allocator {
         page.setOwned(page.blockIndex(address), true);
     }
 
-    @Override
-    public void disown(long address) {
-        Page page = pageOf("realloc", address);
-        int index = page.blockIndex(address);
-        if (index >= 0) {
-            page.setOwned(index, false);
-        }
+    /**
+     * @return whether block {@code index} of {@code page}, at {@code address}, is held and the call
+     *     is not its holder's resize ({@link HolderResize}): a call the heap API must refuse
+     */
+    private static boolean refusesHeld(Page page, int index, long address) {
+        return page.ownedBits != null && page.isOwned(index) && !HolderResize.isResizing(address);
     }
 
     @Override
