@@ -225,9 +225,19 @@ final class CheckedAllocator implements Allocator {
      * reallocating the same 200,000 blocks at once counted 34,645 such blocks in both.
      */
     private void freeUnreturned(long fresh) {
-        free(fresh);
+        BlockRecord block = live.get(fresh);
+        if (block == null) {
+            // Taken by a close racing this call (a misuse): the close freed it.
+            return;
+        }
+        // Straight back to the core, not through quarantine: no pointer to it ever reached the
+        // program, so there is nothing to watch, and a free that made room there could push out a
+        // block written after its free and throw its report in place of the one this realloc
+        // throws, leaving this block live and no one's.
+        retire(block, "realloc", CheckMode.POISON_BYTE, 0);
         checkedMallocs.decrementAndGet();
-        checkedFrees.decrementAndGet();
+        checkedRequested.addAndGet(-block.byteSize);
+        guarded.free(block.base);
     }
 
     /**
@@ -494,12 +504,10 @@ final class CheckedAllocator implements Allocator {
         }
         checkOpen();
         BlockRecord block = liveBlock("free", address);
-        if (!byOwner && block.owner != null) {
-            if (!HolderResize.isResizing(address)) {
-                throw SanitizerReports.mismatch("free", block, name);
-            }
-            // Its holder's resize moved it: the block is no one's from this free on.
-            block.owner = null;
+        // A holder's resize that moved the block frees it: held until the free is done.
+        boolean heldTillFreed = !byOwner && block.owner != null;
+        if (heldTillFreed && !HolderResize.isResizing(address)) {
+            throw SanitizerReports.mismatch("free", block, name);
         }
         MemoryMisuseException overflow = damagedRedzoneOfLive(block, "free", foundWhenFreed(block, byOwner));
         if (overflow != null) {
@@ -508,16 +516,16 @@ final class CheckedAllocator implements Allocator {
         // Verify what this block pushes out of quarantine before anything of the caller's changes.
         // A holder lets go of the block whatever the free finds (Heap.releaseOwned), so only a
         // program's own free is told to free again.
-        BlockHolder holder = block.owner;
         List<BlockRecord> pushed = quarantine.reserve(block.span);
         try {
-            release(pushed, byOwner && holder != null
-                    ? pushedOut("as " + holder.name() + " freed", address, "which it frees all the same")
-                    : pushedOut("by the free of", address, "which freed nothing: that block is still live, so free it again"));
+            release(pushed, pushedOutByFree(block, byOwner));
             retire(block, "free", CheckMode.POISON_BYTE, 0);
         } catch (RuntimeException | Error e) {
             quarantine.cancel(block.span);
             throw e;
+        }
+        if (heldTillFreed) {
+            block.owner = null;
         }
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
@@ -526,6 +534,23 @@ final class CheckedAllocator implements Allocator {
             // Larger than the whole quarantine: poisoned just now, so there is nothing to verify.
             guarded.free(block.base);
         }
+    }
+
+    /**
+     * How a report of a block that the free of {@code block} pushes out of quarantine names that free
+     * and what became of it: a holder's resize changed nothing, a holder's free frees its block all
+     * the same, and a program's free freed nothing.
+     */
+    private static String pushedOutByFree(BlockRecord block, boolean byOwner) {
+        long address = block.address;
+        BlockHolder resizer = block.resizer;
+        if (resizer != null) {
+            return pushedOut("as " + resizer.name() + " resized", address, "which changed nothing: it is as it was");
+        }
+        BlockHolder holder = block.owner;
+        return byOwner && holder != null
+                ? pushedOut("as " + holder.name() + " freed", address, "which it frees all the same")
+                : pushedOut("by the free of", address, "which freed nothing: that block is still live, so free it again");
     }
 
     /**

@@ -1060,10 +1060,6 @@ public final class HeapCore implements Allocator {
         if (refusesHeld(page, index, address)) {
             throw MisuseReports.mismatch("free", address, this);
         }
-        if (page.ownedBits != null && page.isOwned(index)) {
-            // Its holder's resize moved it: the block is no one's from this free on.
-            page.setOwned(index, false);
-        }
         Thread thread = Thread.currentThread();
         Thread named = page.ownerThread;
         // Read once: another heap's owner may detach the page (owner null) between two reads.
@@ -1117,7 +1113,20 @@ public final class HeapCore implements Allocator {
         if (slack < 0) {
             throw misuse("free", slack, address, page);
         }
+        dropHold(page, index);
         freeClaimed(page, index, moved);
+    }
+
+    /**
+     * Drops the hold on block {@code index} of {@code page}, just claimed by a free: a holder's
+     * resize that moved the block frees it held, so that another thread's free of it is refused
+     * until this one has it; the block must be no one's before it can be handed out again. (A
+     * large block's page is laid out afresh before its next block, which drops its holds.)
+     */
+    private static void dropHold(Page page, int index) {
+        if (page.ownedBits != null && page.isOwned(index)) {
+            page.setOwned(index, false);
+        }
     }
 
     /** The rest of the owner's free, once {@link Page#release} claimed the block. */
@@ -1316,6 +1325,7 @@ public final class HeapCore implements Allocator {
         if (slack < 0) {
             throw misuse("free", slack, address, page);
         }
+        dropHold(page, index);
         long usable = page.blockSize;
         page.freeRemote(index);
         countForeignFree(usable);

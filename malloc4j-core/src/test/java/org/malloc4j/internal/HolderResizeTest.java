@@ -1,6 +1,14 @@
 package org.malloc4j.internal;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -10,6 +18,7 @@ import org.malloc4j.CheckMode;
 import org.malloc4j.Heap;
 import org.malloc4j.MemoryMisuseException;
 import org.malloc4j.NativeLongArray;
+import org.malloc4j.NativeStructArray;
 
 /**
  * A growable array resizes its block through the heap's realloc and holds it all the while
@@ -44,6 +53,50 @@ class HolderResizeTest {
                 assertEquals(i, array.get(i));
             }
             array.close();
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /**
+     * An array of elements aligned to more than 16 bytes resizes by malloc, copy and free. When that
+     * free pushes a block written after its free out of quarantine, the report says the array's
+     * resize changed nothing, as it did: the array keeps its elements and goes on.
+     */
+    @org.junit.jupiter.api.Test
+    void aResizeOfAnAlignedArrayThatFindsAWriteAfterFreeSaysItChangedNothing() throws Exception {
+        try (Heap heap = Heap.builder().name("aligned resize").checkMode(CheckMode.FULL).quarantineBytes(1024)
+                .leakReportAtClose(false).build()) {
+            MemoryLayout element = MemoryLayout.structLayout(JAVA_LONG, MemoryLayout.paddingLayout(56))
+                    .withByteAlignment(64);
+            try (NativeStructArray array = new NativeStructArray(heap, element)) {
+                MemorySegment value = Arena.ofAuto().allocate(element);
+                for (int i = 0; i < 4; i++) {
+                    value.set(JAVA_LONG, 0, i);
+                    array.add(value);
+                }
+                MemorySegment victim = heap.malloc(200);
+                heap.free(victim);
+                MemorySegment.ofAddress(victim.address()).reinterpret(200).set(JAVA_BYTE, 5, (byte) 1);
+                MemoryMisuseException report = null;
+                for (int i = 4; i < 200 && report == null; i++) {
+                    value.set(JAVA_LONG, 0, i);
+                    long size = array.size();
+                    try {
+                        array.add(value);
+                    } catch (MemoryMisuseException e) {
+                        report = e;
+                        assertEquals(size, array.size(), "the add that reported went on");
+                    }
+                }
+                assertTrue(report != null, "the write after free was never found");
+                assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE, report.kind());
+                assertTrue(report.getMessage().contains("resized") && report.getMessage().contains("which changed nothing"),
+                        report.getMessage());
+                for (int i = 0; i < array.size(); i++) {
+                    assertEquals(i, array.get(i).get(JAVA_LONG, 0));
+                }
+                assertThrows(MemoryMisuseException.class, () -> heap.free(array.asSegment()));
+            }
             assertEquals(0, heap.stats().liveBlocks());
         }
     }
