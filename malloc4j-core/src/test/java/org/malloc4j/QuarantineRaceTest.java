@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
@@ -41,19 +43,9 @@ class QuarantineRaceTest {
                     reports++;
                     doubleFrees += e.kind() == MemoryMisuseException.Kind.DOUBLE_FREE ? 1 : 0;
                 }
-                MemorySegment block = heap.malloc(300);
-                for (boolean freed = false; !freed; ) {
-                    try {
-                        heap.free(block);
-                        freed = true;
-                    } catch (MemoryMisuseException e) {
-                        reports++;
-                        if (e.kind() == MemoryMisuseException.Kind.DOUBLE_FREE) {
-                            doubleFrees++;
-                            freed = true;
-                        }
-                    }
-                }
+                List<MemoryMisuseException.Kind> freeReports = freeAgainAfterReports(heap, heap.malloc(300));
+                reports += freeReports.size();
+                doubleFrees += freeReports.contains(MemoryMisuseException.Kind.DOUBLE_FREE) ? 1 : 0;
             }
             stop.set(true);
             writer.join();
@@ -78,19 +70,34 @@ class QuarantineRaceTest {
         }
     }
 
+    /**
+     * Frees {@code block}, again after each report of another block's write after free (which leaves
+     * it live), until the free is done or reports a double free.
+     *
+     * @return the kinds of the reports, in order
+     */
+    private static List<MemoryMisuseException.Kind> freeAgainAfterReports(Heap heap, MemorySegment block) {
+        List<MemoryMisuseException.Kind> reports = new ArrayList<>();
+        while (true) {
+            try {
+                heap.free(block);
+                return reports;
+            } catch (MemoryMisuseException e) {
+                reports.add(e.kind());
+                if (e.kind() == MemoryMisuseException.Kind.DOUBLE_FREE) {
+                    return reports;
+                }
+            }
+        }
+    }
+
     /** Mallocs and frees blocks of 2,000 B, writing a byte into each after its free. */
     private static void writeAfterEveryFree(Heap heap, AtomicBoolean stop) {
         while (!stop.get()) {
             try {
                 MemorySegment block = heap.malloc(2000);
-                for (boolean freed = false; !freed; ) {
-                    try {
-                        heap.free(block);
-                        freed = true;
-                    } catch (MemoryMisuseException pushedOutDamage) {
-                        // Its own writes, found as its free pushed them out: free again.
-                    }
-                }
+                // Its own writes, found as its frees push them out.
+                freeAgainAfterReports(heap, block);
                 MemorySegment.ofAddress(block.address()).reinterpret(1).set(JAVA_BYTE, 0, (byte) 1);
             } catch (MemoryMisuseException reported) {
                 // A report of its own writes, found by its malloc.
