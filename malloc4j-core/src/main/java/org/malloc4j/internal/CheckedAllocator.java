@@ -225,9 +225,12 @@ final class CheckedAllocator implements Allocator {
      * reallocating the same 200,000 blocks at once counted 34,645 such blocks in both.
      */
     private void freeUnreturned(long fresh) {
+        // A close racing this call (a misuse) takes the block with the others: say the heap closed,
+        // as a free would, in place of the report of the old block that close's free left behind.
+        checkOpen();
         BlockRecord block = live.get(fresh);
         if (block == null) {
-            // Taken by a close racing this call (a misuse): the close freed it.
+            checkOpen();
             return;
         }
         // Straight back to the core, not through quarantine: no pointer to it ever reached the
