@@ -797,12 +797,6 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * @return the thread heap a commit for {@code page} is for: a page of blocks commits for its
-     *     owner (a stripe, for a virtual thread's); a large block (whose span is not laid out as one
-     *     yet when it first commits) and a huge block for the calling thread, or null if that is a
-     *     virtual thread without a heap of its own
-     */
-    /**
      * @return the page's owner, read once (another thread may detach the page between two reads),
      *     or {@code fallback} if the page is null or has none
      */
@@ -811,8 +805,14 @@ public final class HeapCore implements Allocator {
         return owner != null ? owner : fallback;
     }
 
+    /**
+     * @return the thread heap a commit for {@code page} is for: a page of blocks commits for its
+     *     owner (a stripe, for a virtual thread's); a large block (whose span is not laid out as one
+     *     yet when it first commits) and a huge block for the calling thread, or null if that is a
+     *     virtual thread without a heap of its own
+     */
     private ThreadHeap committingHeap(Page page) {
-        ThreadHeap owner = page != null ? page.owner : null;
+        ThreadHeap owner = ownerOr(page, null);
         return owner != null ? owner : heapOf(Thread.currentThread());
     }
 
@@ -1555,16 +1555,16 @@ public final class HeapCore implements Allocator {
         return address;
     }
 
-    /**
-     * The state of the large block of {@code page}, which the caller saw holding one: freed if a
-     * page of smaller blocks has taken its span since (a free racing the caller's call), as the
-     * caller's block is gone then even if that page's first block is live.
-     */
     /** @return the state of block {@code index} of {@code page}, read by a thread that does not hold the page */
     private int liveState(Page page, int index) {
         return page.isSingle() ? largeState(page) : page.blockStateUnheld(index);
     }
 
+    /**
+     * The state of the large block of {@code page}, which the caller saw holding one: freed if a
+     * page of smaller blocks has taken its span since (a free racing the caller's call), as the
+     * caller's block is gone then even if that page's first block is live.
+     */
     private int largeState(Page page) {
         spans.lockPolling();
         try {
