@@ -70,7 +70,7 @@ final class Quarantine {
     synchronized List<BlockRecord> makeRoom(long incomingBytes) {
         List<BlockRecord> evicted = List.of();
         if (incomingBytes > capacityBytes) {
-            // It will not stay (add), so it needs no room.
+            // It will not stay (addReserved passes it through), so it needs no room.
             return evicted;
         }
         while (bytes + reservedBytes + incomingBytes > capacityBytes && !blocks.isEmpty()) {
