@@ -86,7 +86,7 @@ public final class HeapCore implements Allocator {
      */
     private final ThreadLocal<WeakReference<ThreadHeap>> threadHeaps = new ThreadLocal<>();
     /**
-     * Thread heaps by the low bits of their thread's id: a hit costs two loads and a compare where
+     * Thread heaps by their thread's id ({@link #cacheSlot}): a hit costs two loads and a compare where
      * {@link ThreadLocal#get} costs a hash probe and a weak-reference check. Entries are written
      * racily, which is safe because a thread only accepts an entry whose final {@code thread} is
      * itself, and ids are never reused, so a stale entry never matches.
@@ -104,7 +104,7 @@ public final class HeapCore implements Allocator {
     private final Page[][] currentCache = new Page[HEAP_CACHE_SIZE][];
     private final ThreadHeap[] stripes;
     /**
-     * The stripe a virtual thread took last, by the low bits of its id: {@code id << 24 | mallocs
+     * The stripe a virtual thread took last, by its id ({@link #hintSlot}): {@code id << 24 | mallocs
      * << 16 | index}, with the thread's mallocs on the stripes counted up to past {@link
      * #HANDOVER_AFTER}; the count lives and goes with the id, so another thread's never adds to it.
      * A hit saves asking for the processor (a downcall, about a tenth of a virtual thread's
@@ -387,7 +387,7 @@ public final class HeapCore implements Allocator {
     private Page fastPage(long byteSize) {
         if (mayTakeFastPath(byteSize)) {
             Thread thread = Thread.currentThread();
-            Page[] current = currentCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)];
+            Page[] current = currentCache[cacheSlot(thread.threadId())];
             if (current != null) {
                 Page page = current[SizeClasses.classOf(byteSize)];
                 // EMPTY_PAGE has no owner thread: a class with no page yet goes the long way.
@@ -579,7 +579,7 @@ public final class HeapCore implements Allocator {
      */
     private ThreadHeap lockStripe(Thread thread) {
         long id = thread.threadId();
-        int slot = (int) id & (STRIPE_HINTS - 1);
+        int slot = hintSlot(id);
         long hint = stripeHints[slot];
         boolean hinted = hint >>> HINT_ID_SHIFT == id;
         if (hinted) {
@@ -597,12 +597,22 @@ public final class HeapCore implements Allocator {
     }
 
     /**
+     * @return the slot of {@link #stripeHints} for the thread of id {@code id}: consecutive ids,
+     *     which a virtual thread per task gets, fall far apart, so the carriers that run them write
+     *     different cache lines (by the id's low bits they shared one, and each of the first mallocs
+     *     of each task missed the cache)
+     */
+    static int hintSlot(long id) {
+        return (int) (id * 0x9E3779B97F4A7C15L >>> (Long.SIZE - Integer.numberOfTrailingZeros(STRIPE_HINTS)));
+    }
+
+    /**
      * @return how many mallocs {@code thread} has made on the stripes, this one included, up to
      *     past {@link #HANDOVER_AFTER}; 0 if another thread took its hint meanwhile
      */
     private int countStripeMalloc(Thread thread) {
         long id = thread.threadId();
-        int slot = (int) id & (STRIPE_HINTS - 1);
+        int slot = hintSlot(id);
         long hint = stripeHints[slot];
         if (hint >>> HINT_ID_SHIFT != id) {
             return 0;
@@ -2199,7 +2209,7 @@ public final class HeapCore implements Allocator {
 
     /** @return the heap of {@code thread} if the cache has it, else null (always for a virtual thread on the stripes) */
     private ThreadHeap cachedHeap(Thread thread) {
-        ThreadHeap heap = heapCache[(int) thread.threadId() & (HEAP_CACHE_SIZE - 1)];
+        ThreadHeap heap = heapCache[cacheSlot(thread.threadId())];
         return heap != null && heap.thread == thread ? heap : null;
     }
 
@@ -2230,8 +2240,16 @@ public final class HeapCore implements Allocator {
         return heap != null ? cache(thread, heap) : null;
     }
 
+    /**
+     * @return the slot of {@link #heapCache} and {@link #currentCache} for the thread of id {@code
+     *     id}, spread as {@link #hintSlot} spreads its slots
+     */
+    static int cacheSlot(long id) {
+        return (int) (id * 0x9E3779B97F4A7C15L >>> (Long.SIZE - Integer.numberOfTrailingZeros(HEAP_CACHE_SIZE)));
+    }
+
     private ThreadHeap cache(Thread thread, ThreadHeap heap) {
-        int slot = (int) thread.threadId() & (HEAP_CACHE_SIZE - 1);
+        int slot = cacheSlot(thread.threadId());
         heapCache[slot] = heap;
         currentCache[slot] = heap.current;
         return heap;
@@ -2283,12 +2301,19 @@ public final class HeapCore implements Allocator {
         }
         ThreadHeap heap;
         boolean handedOver;
-        spans.lockPolling();
+        if (!spans.tryLockSpinning()) {
+            if (early) {
+                // A guess, as early as this: a virtual thread that parks for it waits behind every
+                // runnable one, and the place may be gone when it runs again.
+                return;
+            }
+            spans.lockPolling();
+        }
         try {
             if (closed || early && !virtualHeaps.takesEarlyAsker()) {
                 return;
             }
-            int stripe = (int) stripeHints[(int) thread.threadId() & (STRIPE_HINTS - 1)] & (stripes.length - 1);
+            int stripe = (int) stripeHints[hintSlot(thread.threadId())] & (stripes.length - 1);
             heap = virtualHeaps.ended(stripe);
             handedOver = heap != null;
             if (handedOver) {

@@ -150,6 +150,11 @@ final class SpanAllocator {
      */
     private static final int HOLD_TRIES = 4;
 
+    /**
+     * How many times {@link #tryLockSpinning} polls a taken lock: about a microsecond, several times
+     * as long as a virtual thread's takeover of a heap holds it.
+     */
+    private static final int LOCK_SPINS = 256;
     /** How long {@link #lockPolling} first waits in the lock's queue before it tries to take it again. */
     private static final long LOCK_POLL_NANOS = 1_000_000;
     /** The longest it waits in the queue between tries: each wait doubles up to this. */
@@ -170,6 +175,23 @@ final class SpanAllocator {
      * place for good when many threads wait for the lock in turn. An interrupt does not stop the
      * wait; the thread keeps its interrupt status.
      */
+    /**
+     * Takes {@link #lock} if it is free or freed within {@value #LOCK_SPINS} polls, without ever
+     * parking: a virtual thread that parks leaves its carrier and waits behind every other runnable
+     * virtual thread, far longer than the lock is held.
+     *
+     * @return whether the caller now holds the lock
+     */
+    boolean tryLockSpinning() {
+        for (int i = 0; i < LOCK_SPINS; i++) {
+            if (lock.tryLock()) {
+                return true;
+            }
+            Thread.onSpinWait();
+        }
+        return false;
+    }
+
     void lockPolling() {
         // Free: taken at once, as lock() takes it. The timed tries below would throw for a thread
         // whose interrupt status is set, at once, on every call: so that status is taken first, and

@@ -111,7 +111,7 @@ class KeptPagesTest {
     private static Thread threadInTheSlotOf(Thread thread, Heap heap) {
         while (true) {
             Thread candidate = new Thread(() -> heap.freeAddress(heap.mallocAddress(BLOCK)));
-            if ((candidate.threadId() & (HeapCore.HEAP_CACHE_SIZE - 1)) == (thread.threadId() & (HeapCore.HEAP_CACHE_SIZE - 1))) {
+            if (HeapCore.cacheSlot(candidate.threadId()) == HeapCore.cacheSlot(thread.threadId())) {
                 return candidate;
             }
         }

@@ -38,7 +38,7 @@ class StripeHintTest {
                 release.complete(null);
             });
             long id = thread.threadId();
-            hints[(int) id & (hints.length - 1)] = id << 24 | last;
+            hints[HeapCore.hintSlot(id)] = id << 24 | last;
             thread.start();
             first.get(10, TimeUnit.SECONDS);
             assertSame(hinted, RegionMap.slicePage(blocks[0], core).owner, "the thread left a free stripe");

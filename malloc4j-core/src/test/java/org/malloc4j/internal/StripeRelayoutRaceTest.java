@@ -131,7 +131,7 @@ class StripeRelayoutRaceTest {
         });
         long[] hints = (long[]) Fields.read(core, HeapCore.class, "stripeHints");
         long id = thread.threadId();
-        hints[(int) id & (hints.length - 1)] = id << 24 | (long) (HeapCore.HANDOVER_AFTER + 1) << 16;
+        hints[HeapCore.hintSlot(id)] = id << 24 | (long) (HeapCore.HANDOVER_AFTER + 1) << 16;
         thread.start();
         thread.join();
         if (failure.get() != null) {
