@@ -162,20 +162,6 @@ final class SpanAllocator {
     final ReentrantLock lock = new ReentrantLock();
 
     /**
-     * Takes {@link #lock}, as every taking of it does: waits in the lock's queue for
-     * {@value #LOCK_POLL_NANOS} ns, and then, as long as it has not got the lock, takes it the
-     * moment it is free or waits in the queue again, twice as long each time up to
-     * {@value #LOCK_POLL_MAX_NANOS} ns. Uncontended, it costs what {@code lock()} does. A waiter in
-     * the queue is handed the lock only in turn, and a virtual thread ahead of it may have no carrier
-     * to run on: when every carrier runs a virtual thread that allocates from a heap of its own, and
-     * so never blocks, such a thread never runs, and whatever queued behind it would wait as long:
-     * a close for ever (the spinning threads stop only when their calls say the heap is closed; a
-     * hang a test of closes racing such loops met), and a platform thread's {@code stats()}, large
-     * block or page refill until the spinning stops. The doubling keeps a thread from losing its
-     * place for good when many threads wait for the lock in turn. An interrupt does not stop the
-     * wait; the thread keeps its interrupt status.
-     */
-    /**
      * Takes {@link #lock} if it is free or freed within {@value #LOCK_SPINS} polls, without ever
      * parking: a virtual thread that parks leaves its carrier and waits behind every other runnable
      * virtual thread, far longer than the lock is held.
@@ -192,6 +178,20 @@ final class SpanAllocator {
         return false;
     }
 
+    /**
+     * Takes {@link #lock}, as every taking of it does: waits in the lock's queue for
+     * {@value #LOCK_POLL_NANOS} ns, and then, as long as it has not got the lock, takes it the
+     * moment it is free or waits in the queue again, twice as long each time up to
+     * {@value #LOCK_POLL_MAX_NANOS} ns. Uncontended, it costs what {@code lock()} does. A waiter in
+     * the queue is handed the lock only in turn, and a virtual thread ahead of it may have no carrier
+     * to run on: when every carrier runs a virtual thread that allocates from a heap of its own, and
+     * so never blocks, such a thread never runs, and whatever queued behind it would wait as long:
+     * a close for ever (the spinning threads stop only when their calls say the heap is closed; a
+     * hang a test of closes racing such loops met), and a platform thread's {@code stats()}, large
+     * block or page refill until the spinning stops. The doubling keeps a thread from losing its
+     * place for good when many threads wait for the lock in turn. An interrupt does not stop the
+     * wait; the thread keeps its interrupt status.
+     */
     void lockPolling() {
         // Free: taken at once, as lock() takes it. The timed tries below would throw for a thread
         // whose interrupt status is set, at once, on every call: so that status is taken first, and

@@ -1,0 +1,94 @@
+package org.malloc4j.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.malloc4j.Heap;
+
+/**
+ * A virtual thread's early ask for a heap of its own (at its {@link HeapCore#HANDOVER_AFTER}-th
+ * malloc) never parks for the span lock: it goes on with the stripes instead. And the tables its
+ * id indexes put consecutive ids, which a virtual thread per task gets, on different cache lines.
+ */
+class EarlyHeapAskTest {
+    private static final long BLOCK = 64;
+
+    @Test
+    void anEarlyAskGoesOnWithTheStripesWhileAnotherThreadHoldsTheSpanLock() throws Exception {
+        try (Heap heap = Heap.builder().name("early ask").build()) {
+            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
+            long[] hints = (long[]) Fields.read(core, HeapCore.class, "stripeHints");
+            // A page of the class on stripe 0 first, kept in use, so that the asking thread's
+            // mallocs need no refill, which takes the span lock.
+            long[] kept = new long[1];
+            runOnStripe0(hints, () -> kept[0] = heap.mallocAddress(BLOCK));
+
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicReference<Object> heapOfAsker = new AtomicReference<>();
+            Thread asker = Thread.ofVirtual().unstarted(() -> {
+                try {
+                    for (int i = 0; i < HeapCore.HANDOVER_AFTER + 2; i++) {
+                        heap.freeAddress(heap.mallocAddress(BLOCK));
+                    }
+                    heapOfAsker.set(virtualHeaps(core).find(Thread.currentThread()));
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            hint(hints, asker);
+            core.spans.lock.lock();
+            boolean ended;
+            try {
+                asker.start();
+                ended = asker.join(java.time.Duration.ofSeconds(20));
+            } finally {
+                core.spans.lock.unlock();
+            }
+            asker.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertTrue(ended, "the thread waited for the span lock");
+            assertNull(heapOfAsker.get(), "the thread got a heap without the span lock");
+            heap.freeAddress(kept[0]);
+            assertEquals(0, heap.stats().liveBlocks());
+            assertEquals(HeapCore.HANDOVER_AFTER + 3, heap.stats().mallocCount());
+        }
+    }
+
+    @Test
+    void consecutiveThreadIdsTakeSlotsOnDifferentCacheLines() {
+        // 8 longs, or 16 compressed references, to a 64-byte line.
+        for (long id = 1; id < 100_000; id++) {
+            int hint = HeapCore.hintSlot(id);
+            int cache = HeapCore.cacheSlot(id);
+            assertTrue(hint >= 0 && hint < 256 && cache >= 0 && cache < HeapCore.HEAP_CACHE_SIZE, "slot out of range");
+            assertTrue(Math.abs(hint - HeapCore.hintSlot(id + 1)) >= 8, "hint slots of " + id + " and the next share a line");
+            assertTrue(Math.abs(cache - HeapCore.cacheSlot(id + 1)) >= 16, "cache slots of " + id + " and the next share a line");
+        }
+    }
+
+    private static void runOnStripe0(long[] hints, Runnable work) throws InterruptedException {
+        Thread thread = Thread.ofVirtual().unstarted(work);
+        hint(hints, thread);
+        thread.start();
+        assertTrue(thread.join(java.time.Duration.ofSeconds(20)));
+    }
+
+    /** Points {@code thread}'s stripe hint at stripe 0, with no malloc counted. */
+    private static void hint(long[] hints, Thread thread) {
+        long id = thread.threadId();
+        hints[HeapCore.hintSlot(id)] = id << 24;
+    }
+
+    private static VirtualThreadHeaps virtualHeaps(HeapCore core) {
+        try {
+            return (VirtualThreadHeaps) Fields.read(core, HeapCore.class, "virtualHeaps");
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
