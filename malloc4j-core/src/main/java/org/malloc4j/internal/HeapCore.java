@@ -86,10 +86,10 @@ public final class HeapCore implements Allocator {
      */
     private final ThreadLocal<WeakReference<ThreadHeap>> threadHeaps = new ThreadLocal<>();
     /**
-     * Thread heaps by the low bits of their thread's id ({@link #cacheSlot}): a hit costs two loads and a compare where
-     * {@link ThreadLocal#get} costs a hash probe and a weak-reference check. Entries are written
-     * racily, which is safe because a thread only accepts an entry whose final {@code thread} is
-     * itself, and ids are never reused, so a stale entry never matches.
+     * Thread heaps by the low bits of their thread's id ({@link #cacheSlot}): a hit costs two loads
+     * and a compare where {@link ThreadLocal#get} costs a hash probe and a weak-reference check.
+     * Entries are written racily, which is safe because a thread only accepts an entry whose final
+     * {@code thread} is itself, and ids are never reused, so a stale entry never matches.
      */
     private final ThreadHeap[] heapCache = new ThreadHeap[HEAP_CACHE_SIZE];
     /**
@@ -598,9 +598,9 @@ public final class HeapCore implements Allocator {
 
     /**
      * @return the slot of {@link #stripeHints} for the thread of id {@code id}: consecutive ids,
-     *     which a virtual thread per task gets, fall far apart, so the carriers that run them write
-     *     different cache lines (by the id's low bits they shared one, and each of the first mallocs
-     *     of each task missed the cache)
+     *     which a virtual thread per task gets, fall at least 8 slots apart, so the carriers that
+     *     run them write different cache lines (by the id's low bits, both wrote one line at each of
+     *     a task's first mallocs)
      */
     static int hintSlot(long id) {
         return (int) (id * 0x9E3779B97F4A7C15L >>> (Long.SIZE - Integer.numberOfTrailingZeros(STRIPE_HINTS)));
