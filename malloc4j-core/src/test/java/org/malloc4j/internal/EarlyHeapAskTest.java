@@ -33,7 +33,7 @@ class EarlyHeapAskTest {
                     for (int i = 0; i < HeapCore.HANDOVER_AFTER + 2; i++) {
                         heap.freeAddress(heap.mallocAddress(BLOCK));
                     }
-                    heapOfAsker.set(virtualHeaps(core).find(Thread.currentThread()));
+                    heapOfAsker.set(VirtualThreadHeapsTest.virtualHeaps(core).find(Thread.currentThread()));
                 } catch (Throwable t) {
                     failure.set(t);
                 }
@@ -80,13 +80,5 @@ class EarlyHeapAskTest {
     private static void hint(long[] hints, Thread thread) {
         long id = thread.threadId();
         hints[HeapCore.hintSlot(id)] = id << 24;
-    }
-
-    private static VirtualThreadHeaps virtualHeaps(HeapCore core) {
-        try {
-            return (VirtualThreadHeaps) Fields.read(core, HeapCore.class, "virtualHeaps");
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
-        }
     }
 }

@@ -358,7 +358,8 @@ class VirtualThreadHeapsTest {
         return (HeapCore) Fields.read(heap, Heap.class, "core");
     }
 
-    private static VirtualThreadHeaps virtualHeaps(HeapCore core) {
+    /** @return the virtual threads' heaps of {@code core} */
+    static VirtualThreadHeaps virtualHeaps(HeapCore core) {
         try {
             return (VirtualThreadHeaps) Fields.read(core, HeapCore.class, "virtualHeaps");
         } catch (ReflectiveOperationException e) {
