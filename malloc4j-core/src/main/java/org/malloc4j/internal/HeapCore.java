@@ -40,6 +40,11 @@ public final class HeapCore implements Allocator {
     static final long MIN_ALIGNMENT = 16;
     static final int HEAP_CACHE_SIZE = 64;
     /**
+     * Array entries from one slot of the heap cache to the next: 16 references of 4 bytes fill a
+     * 64-byte cache line, so no two slots share one (see {@link #cacheSlot}).
+     */
+    private static final int CACHE_SLOT_SHIFT = 4;
+    /**
      * The {@code madvise} calls a scavenge makes before it leaves the rest to the next commit:
      * 14-170 µs each on this kind of machine, so at most a few tens of milliseconds a malloc.
      */
@@ -91,7 +96,7 @@ public final class HeapCore implements Allocator {
      * Entries are written racily, which is safe because a thread only accepts an entry whose final
      * {@code thread} is itself, and ids are never reused, so a stale entry never matches.
      */
-    private final ThreadHeap[] heapCache = new ThreadHeap[HEAP_CACHE_SIZE];
+    private final ThreadHeap[] heapCache = new ThreadHeap[HEAP_CACHE_SIZE << CACHE_SLOT_SHIFT];
     /**
      * As {@link #heapCache}, each entry's {@link ThreadHeap#current} array: the malloc fast path
      * reaches the class's current page a load sooner (mixed sizes, `PairBenchmark.malloc4jRaw`,
@@ -101,7 +106,7 @@ public final class HeapCore implements Allocator {
      * heap's array before it is retired, and is adopted only under the span lock, which orders the
      * two, so a stale entry (another thread's array) never yields a page of the caller's.
      */
-    private final Page[][] currentCache = new Page[HEAP_CACHE_SIZE][];
+    private final Page[][] currentCache = new Page[HEAP_CACHE_SIZE << CACHE_SLOT_SHIFT][];
     private final ThreadHeap[] stripes;
     /**
      * The stripe a virtual thread took last, by its id ({@link #hintSlot}): {@code id << 24 | mallocs
@@ -2241,14 +2246,16 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * @return the slot of {@link #heapCache} and {@link #currentCache} for the thread of id {@code
-     *     id}: its low bits. Not spread as {@link #hintSlot} spreads its slots: the multiply sits on
-     *     every malloc's fast path, and cost a mixed-size pair more (`PairBenchmark.malloc4jRaw`,
-     *     {@code -f 3}: 15.6 ns against 14.2, two alternated runs) than it saved a virtual thread per
-     *     task, whose one write of its slot is all the carriers share
+     * @return the index of the slot of {@link #heapCache} and {@link #currentCache} for the thread
+     *     of id {@code id}: its low bits, one cache line apart. A thread per task gets the next id,
+     *     and two carriers run consecutive ids: with adjacent slots each task's write of its slot
+     *     took the line from the other carrier, whose next malloc then missed it. Not spread by a
+     *     multiply as {@link #hintSlot} is: on every malloc's fast path that cost a mixed-size pair
+     *     more (`PairBenchmark.malloc4jRaw`, {@code -f 3}: 15.6 ns against 14.2, two alternated runs)
+     *     than it saved a virtual thread per task; a shift costs a cycle.
      */
     static int cacheSlot(long id) {
-        return (int) id & (HEAP_CACHE_SIZE - 1);
+        return ((int) id & (HEAP_CACHE_SIZE - 1)) << CACHE_SLOT_SHIFT;
     }
 
     private ThreadHeap cache(Thread thread, ThreadHeap heap) {

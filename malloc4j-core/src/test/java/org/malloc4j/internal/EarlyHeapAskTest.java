@@ -69,6 +69,17 @@ class EarlyHeapAskTest {
         }
     }
 
+    @Test
+    void consecutiveThreadIdsTakeHeapCacheSlotsOnDifferentCacheLines() {
+        // 16 compressed references (4 bytes each) to a 64-byte line; 8-byte ones are further apart.
+        int entries = HeapCore.HEAP_CACHE_SIZE * 16;
+        for (long id = 1; id < 100_000; id++) {
+            int slot = HeapCore.cacheSlot(id);
+            assertTrue(slot >= 0 && slot < entries, "slot out of range");
+            assertTrue(Math.abs(slot - HeapCore.cacheSlot(id + 1)) >= 16, "cache slots of " + id + " and the next share a line");
+        }
+    }
+
     private static void runOnStripe0(long[] hints, Runnable work) throws InterruptedException {
         Thread thread = Thread.ofVirtual().unstarted(work);
         hint(hints, thread);
