@@ -140,7 +140,7 @@ public final class RatioTable {
         return String.format(Locale.ROOT, format, ratio);
     }
 
-    private static String number(double value) {
+    static String number(double value) {
         if (Double.isNaN(value)) {
             return "-";
         }
@@ -149,7 +149,7 @@ public final class RatioTable {
         return String.format(Locale.ROOT, format, value);
     }
 
-    private static Row row(Map<?, ?> result) {
+    static Row row(Map<?, ?> result) {
         String benchmark = (String) result.get("benchmark");
         int dot = benchmark.lastIndexOf('.');
         Map<?, ?> params = (Map<?, ?>) result.get("params");

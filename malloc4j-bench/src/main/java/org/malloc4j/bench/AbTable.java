@@ -1,0 +1,175 @@
+package org.malloc4j.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The table {@code malloc4j-bench/ab} prints: two builds of the benchmarks jar, A (the baseline)
+ * and B, measured in alternating single-fork runs, one A run and one B run a round. For each
+ * benchmark and parameter set it gives each round's two scores, their ratio B/A, the machine's
+ * speed before each run ({@link MachineSpeed}'s median), and the median of the ratios: over all
+ * rounds, and over the rounds whose two runs the machine began at one speed (probes within
+ * {@link #SAME_SPEED} of each other). The machines this is measured on switch between two speeds
+ * every few seconds to minutes (README, "Two speeds"), so a ratio of scores taken at different
+ * speeds says more about the machine than about the builds.
+ *
+ * <pre>java -cp benchmarks.jar org.malloc4j.bench.AbTable DIR</pre>
+ *
+ * DIR holds {@code round-N-a.json} and {@code round-N-b.json} (JMH's {@code -rf json}) for N = 1, 2,
+ * ..., and beside each the probe's line in {@code round-N-a.speed} and {@code round-N-b.speed}
+ * (optional: a round without both counts as not at one speed).
+ */
+public final class AbTable {
+    /** Probes this far apart, relative to A's, count as one speed: a tenth of the gap between the two. */
+    static final double SAME_SPEED = 0.05;
+    private static final Pattern SPEED = Pattern.compile("machine speed: ([0-9.]+) ns per iteration");
+
+    private AbTable() {
+    }
+
+    /** One single-fork run: its results by benchmark and parameters, and the machine's speed before it (NaN if unknown). */
+    record Run(Map<String, RatioTable.Row> rows, double speedNs) {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 1 || !Files.isDirectory(Path.of(args[0]))) {
+            System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.AbTable DIR (round-N-a.json, round-N-b.json, ...)");
+            System.exit(2);
+        }
+        Path dir = Path.of(args[0]);
+        List<Run> a = new ArrayList<>();
+        List<Run> b = new ArrayList<>();
+        for (int round = 1; Files.exists(dir.resolve("round-" + round + "-a.json"))
+                || Files.exists(dir.resolve("round-" + round + "-b.json")); round++) {
+            a.add(read(dir, round, "a"));
+            b.add(read(dir, round, "b"));
+        }
+        String table = render(a, b);
+        System.out.print(table);
+        if (table.equals(RatioTable.NO_RESULTS)) {
+            System.exit(1);
+        }
+    }
+
+    private static Run read(Path dir, int round, String side) throws IOException {
+        Path json = dir.resolve("round-" + round + "-" + side + ".json");
+        Path speed = dir.resolve("round-" + round + "-" + side + ".speed");
+        String results = Files.isRegularFile(json) ? Files.readString(json) : "";
+        return run(results, Files.isRegularFile(speed) ? Files.readString(speed) : "");
+    }
+
+    /**
+     * @param json one run's JMH results (empty if the run left none)
+     * @param speedLine {@link MachineSpeed}'s line before the run (empty if none)
+     * @return the run
+     */
+    static Run run(String json, String speedLine) {
+        Map<String, RatioTable.Row> rows = new LinkedHashMap<>();
+        if (!json.isBlank()) {
+            for (Object item : (List<?>) MiniJson.parse(json)) {
+                RatioTable.Row row = RatioTable.row((Map<?, ?>) item);
+                rows.put(row.className() + "." + row.peer() + (row.params().isEmpty() ? "" : "  [" + row.params() + "]"), row);
+            }
+        }
+        Matcher m = SPEED.matcher(speedLine);
+        return new Run(rows, m.find() ? Double.parseDouble(m.group(1)) : Double.NaN);
+    }
+
+    /**
+     * @param a the baseline's runs, round by round
+     * @param b the other build's runs, in the same rounds
+     * @return the tables as text, or {@link RatioTable#NO_RESULTS}
+     */
+    static String render(List<Run> a, List<Run> b) {
+        List<String> keys = new ArrayList<>();
+        for (List<Run> side : List.of(a, b)) {
+            for (Run run : side) {
+                for (String key : run.rows().keySet()) {
+                    if (!keys.contains(key)) {
+                        keys.add(key);
+                    }
+                }
+            }
+        }
+        if (keys.isEmpty()) {
+            return RatioTable.NO_RESULTS;
+        }
+        StringBuilder out = new StringBuilder();
+        for (String key : keys) {
+            table(out, key, a, b);
+        }
+        return out.toString();
+    }
+
+    private static void table(StringBuilder out, String key, List<Run> a, List<Run> b) {
+        String unit = unitOf(key, a, b);
+        out.append(key).append("  (").append(unit).append("; B/A under 1: B scored less)\n");
+        out.append(String.format(Locale.ROOT, "  %-6s %12s %12s %8s   %s%n", "round", "A", "B", "B/A",
+                "machine speed before A / B (ns)"));
+        List<Double> all = new ArrayList<>();
+        List<Double> steady = new ArrayList<>();
+        for (int r = 0; r < a.size(); r++) {
+            RatioTable.Row rowA = a.get(r).rows().get(key);
+            RatioTable.Row rowB = b.get(r).rows().get(key);
+            double scoreA = rowA == null ? Double.NaN : rowA.score();
+            double scoreB = rowB == null ? Double.NaN : rowB.score();
+            double ratio = scoreB / scoreA;
+            boolean oneSpeed = oneSpeed(a.get(r).speedNs(), b.get(r).speedNs());
+            if (!Double.isNaN(ratio)) {
+                all.add(ratio);
+                if (oneSpeed) {
+                    steady.add(ratio);
+                }
+            }
+            out.append(String.format(Locale.ROOT, "  %-6d %12s %12s %8s   %s / %s%s%n", r + 1, RatioTable.number(scoreA),
+                    RatioTable.number(scoreB), Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.3f", ratio),
+                    speed(a.get(r).speedNs()), speed(b.get(r).speedNs()), oneSpeed ? "" : "  (speed moved)"));
+        }
+        out.append(String.format(Locale.ROOT, "  median B/A %s over %d round%s; %s over the %d at one speed%n%n",
+                median(all), all.size(), all.size() == 1 ? "" : "s", median(steady), steady.size()));
+    }
+
+    /** @return whether two probes' medians lie within {@link #SAME_SPEED} of the first; false if either is unknown */
+    static boolean oneSpeed(double speedA, double speedB) {
+        return !Double.isNaN(speedA) && !Double.isNaN(speedB) && Math.abs(speedB - speedA) <= SAME_SPEED * speedA;
+    }
+
+    /** @return the median of {@code ratios} to three decimals, or "-" for none */
+    static String median(List<Double> ratios) {
+        if (ratios.isEmpty()) {
+            return "-";
+        }
+        double[] sorted = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = sorted.length;
+        double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        return String.format(Locale.ROOT, "%.3f", median);
+    }
+
+    private static String unitOf(String key, List<Run> a, List<Run> b) {
+        for (List<Run> side : List.of(a, b)) {
+            for (Run run : side) {
+                RatioTable.Row row = run.rows().get(key);
+                if (row != null) {
+                    return row.unit();
+                }
+            }
+        }
+        return "?";
+    }
+
+    private static String speed(double ns) {
+        return Double.isNaN(ns) ? "-" : String.format(Locale.ROOT, "%.3f", ns);
+    }
+
+    private static String number(double value) {
+        return Double.isNaN(value) ? "-" : RatioTable.number(value);
+    }
+}
