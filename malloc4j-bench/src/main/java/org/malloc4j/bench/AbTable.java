@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * (optional: a round without both counts as not at one speed).
  */
 public final class AbTable {
-    /** Probes this far apart, relative to A's, count as one speed: a tenth of the gap between the two. */
+    /** B's probe this far from A's, relative to A's, counts as one speed: well under the gap between the two speeds (20-40 %, README "Two speeds"). */
     static final double SAME_SPEED = 0.05;
     private static final Pattern SPEED = Pattern.compile("machine speed: ([0-9.]+) ns per iteration");
 
@@ -39,7 +39,16 @@ public final class AbTable {
     record Run(Map<String, RatioTable.Row> rows, double speedNs) {
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
+        try {
+            printTable(args);
+        } catch (IOException e) {
+            System.err.println("AbTable: " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    private static void printTable(String[] args) throws IOException {
         if (args.length != 1 || !Files.isDirectory(Path.of(args[0]))) {
             System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.AbTable DIR (round-N-a.json, round-N-b.json, ...)");
             System.exit(2);
@@ -63,7 +72,11 @@ public final class AbTable {
         Path json = dir.resolve("round-" + round + "-" + side + ".json");
         Path speed = dir.resolve("round-" + round + "-" + side + ".speed");
         String results = Files.isRegularFile(json) ? Files.readString(json) : "";
-        return run(results, Files.isRegularFile(speed) ? Files.readString(speed) : "");
+        try {
+            return run(results, Files.isRegularFile(speed) ? Files.readString(speed) : "");
+        } catch (RuntimeException e) {
+            throw new IOException(json + " holds no JMH results that can be read: " + e.getMessage(), e);
+        }
     }
 
     /**
