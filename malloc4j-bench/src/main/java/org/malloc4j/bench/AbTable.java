@@ -16,8 +16,8 @@ import java.util.regex.Pattern;
  * and B, measured in alternating single-fork runs, one A run and one B run a round. For each
  * benchmark and parameter set it gives each round's two scores, their ratio B/A, the machine's
  * speed before each run ({@link MachineSpeed}'s median), and the median of the ratios: over all
- * rounds, and over the rounds whose two runs the machine began at one speed (probes within
- * {@link #SAME_SPEED} of each other). The machines this is measured on switch between two speeds
+ * rounds, and over the rounds whose two runs the machine began at one speed (B's probe within
+ * {@link #SAME_SPEED} of A's). The machines this is measured on switch between two speeds
  * every few seconds to minutes (README, "Two speeds"), so a ratio of scores taken at different
  * speeds says more about the machine than about the builds.
  *
@@ -160,10 +160,7 @@ public final class AbTable {
         if (ratios.isEmpty()) {
             return "-";
         }
-        double[] sorted = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        int n = sorted.length;
-        double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-        return String.format(Locale.ROOT, "%.3f", median);
+        return String.format(Locale.ROOT, "%.3f", Median.of(ratios.stream().mapToDouble(Double::doubleValue).toArray()));
     }
 
     private static String unitOf(String key, List<Run> a, List<Run> b) {

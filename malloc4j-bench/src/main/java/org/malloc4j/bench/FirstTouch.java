@@ -8,7 +8,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.util.Arrays;
 
 /**
  * What a 4 KiB operating-system page costs on this machine, measured on anonymous mappings of its
@@ -90,9 +89,9 @@ final class FirstTouch {
                 unmap(base, regionBytes);
             }
         }
-        double madviseMedian = median(madvise);
-        return new Result(regionBytes, repetitions, median(first), median(touched), madviseMedian,
-                madviseMedian * pages / 1000.0, median(retouch), mmapMunmapPairUs(32L << 20, 2000));
+        double madviseMedian = Median.of(madvise);
+        return new Result(regionBytes, repetitions, Median.of(first), Median.of(touched), madviseMedian,
+                madviseMedian * pages / 1000.0, Median.of(retouch), mmapMunmapPairUs(32L << 20, 2000));
     }
 
     /** Writes one byte in every 4 KiB page of {@code memory}. */
@@ -115,7 +114,7 @@ final class FirstTouch {
             }
             samples[s] = (System.nanoTime() - t0) / 1000.0 / pairs;
         }
-        return median(samples);
+        return Median.of(samples);
     }
 
     private static long map(long bytes) {
@@ -156,12 +155,5 @@ final class FirstTouch {
         if (result != 0 && advice != MADV_NOHUGEPAGE) {
             throw new IllegalStateException("madvise(" + advice + ") failed");
         }
-    }
-
-    static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

@@ -85,7 +85,7 @@ public final class MachineSpeed {
     /** @return the median and range of {@code slices}, ns per iteration each (sorts them) */
     static Result summarize(double[] slices) {
         Arrays.sort(slices);
-        return new Result(FirstTouch.median(slices), slices[0], slices[slices.length - 1], slices.length);
+        return new Result(Median.of(slices), slices[0], slices[slices.length - 1], slices.length);
     }
 
     /** @return the ns per iteration of each slice run in {@code millis} ms */
