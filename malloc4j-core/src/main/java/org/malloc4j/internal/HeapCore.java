@@ -2304,7 +2304,8 @@ public final class HeapCore implements Allocator {
      *     because sampling found it allocating much: it may take only half the places
      */
     private void giveVirtualHeap(Thread thread, boolean early) {
-        if (early && !virtualHeaps.takesEarlyAsker()) {
+        int stripe = (int) stripeHints[hintSlot(thread.threadId())] & (stripes.length - 1);
+        if (early && !virtualHeaps.takesEarlyAsker(stripe)) {
             // Read without the lock first: when waiting threads hold the places, every short
             // thread's fourth malloc would otherwise take the span lock for nothing.
             return;
@@ -2320,19 +2321,20 @@ public final class HeapCore implements Allocator {
             spans.lockPolling();
         }
         try {
-            if (closed || early && !virtualHeaps.takesEarlyAsker()) {
+            if (closed) {
                 return;
             }
-            int stripe = (int) stripeHints[hintSlot(thread.threadId())] & (stripes.length - 1);
-            heap = virtualHeaps.ended(stripe);
+            heap = virtualHeaps.ended(stripe, early);
             handedOver = heap != null;
             if (handedOver) {
+                virtualHeaps.given(heap, stripe, early);
                 heap.handOver(thread, stripe);
             } else {
-                if (virtualHeaps.isFull()) {
+                if (!virtualHeaps.mayAdd(early)) {
                     return;
                 }
                 heap = new ThreadHeap(this, thread);
+                virtualHeaps.given(heap, stripe, early);
                 heap.stripe = stripe;
                 virtualHeaps.add(heap);
                 register(heap);

@@ -49,6 +49,11 @@ final class ThreadHeap {
      * the heap, which names the processor it ran on; under the span lock.
      */
     int stripe;
+    /**
+     * For a virtual thread's heap: whether it was last given to a thread that asked early, at its
+     * first few mallocs ({@link VirtualThreadHeaps#earlyHeld}); under the span lock.
+     */
+    boolean givenEarly;
     final StripeLock lock;
     /**
      * Per size class: pages that may have room; the head is the page allocations come from. Null

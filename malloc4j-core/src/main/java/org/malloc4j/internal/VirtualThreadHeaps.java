@@ -10,9 +10,9 @@ import java.util.Arrays;
  *
  * <p>A virtual thread asks for a heap at its {@link HeapCore#HANDOVER_AFTER}-th malloc on the
  * stripes, so a thread of one to three mallocs (a takeover costs more than their stripe locks)
- * never asks; it gets one while fewer than half the places are held by threads alive
+ * never asks; heaps given to such early askers are at most half the places
  * ({@link #takesEarlyAsker}). It takes over the heap of a virtual thread that ended ({@link
- * #ended}), pages and free blocks included, preferring the one last used from its own stripe,
+ * #ended}), pages and free blocks included, preferring the one last given on its own stripe,
  * whose memory is most likely in the same processor's cache; or a new heap while places are free.
  * A thread asks again, for any place, when sampling sees it: every {@link #SAMPLE_MASK}{@code +
  * 1}-th malloc of a stripe looks at the virtual thread making it, and a thread seen {@link #LOOKS}
@@ -20,8 +20,8 @@ import java.util.Arrays;
  * returns the pages of the heaps that no thread took over, and frees their places.
  *
  * <p>Thread-safe: {@link #find} and {@link #takesEarlyAsker} read a published array without a
- * lock; the rest holds this object's own lock or, for {@link #add}, {@link #remove} and {@link
- * #ended}, the span lock.
+ * lock; the rest holds this object's own lock or, for {@link #add}, {@link #remove}, {@link
+ * #given} and {@link #ended}, the span lock.
  */
 final class VirtualThreadHeaps {
     /** A stripe looks at the virtual thread allocating once every this many plus one of its mallocs. */
@@ -30,8 +30,20 @@ final class VirtualThreadHeaps {
     static final int LOOKS = 4;
     /** How many virtual threads seen by a look are remembered, the oldest forgotten first. */
     private static final int CANDIDATES = 16;
+    /** {@link #lastGiven}'s entries a stripe apart: 16 references, 64 bytes or more. */
+    private static final int SLOT_SHIFT = 4;
 
     private final int capacity;
+    /**
+     * How many of the heaps were last given to a thread that asked early, whether or not it is
+     * alive: at most half the places. Written under the span lock.
+     */
+    private volatile int earlyHeld;
+    /**
+     * The heap last given to a thread of each stripe, at {@link #slot}: a cache line apart, since
+     * each stripe's processor writes its own at every handover.
+     */
+    private final ThreadHeap[] lastGiven;
     /** The heaps of virtual threads, published whole: copied on each change, under the span lock. */
     private volatile ThreadHeap[] heaps = new ThreadHeap[0];
     private final Object candidateLock = new Object();
@@ -42,6 +54,7 @@ final class VirtualThreadHeaps {
     /** @param capacity the most virtual threads that have a heap at once */
     VirtualThreadHeaps(int capacity) {
         this.capacity = capacity;
+        this.lastGiven = new ThreadHeap[capacity << SLOT_SHIFT];
     }
 
     /** @return the heap of {@code thread}, a virtual thread, or null if it has none */
@@ -83,15 +96,23 @@ final class VirtualThreadHeaps {
     /**
      * Under the span lock.
      *
-     * @param stripe the index of the stripe the thread that asks allocated from: a heap last used
-     *     there is preferred, as its pages are most likely in the same processor's cache
-     * @return a heap whose virtual thread ended, which another may take over ({@link
-     *     ThreadHeap#handOver}), or null if every owner is alive
+     * @param stripe the index of the stripe the thread that asks allocated from: the heap last
+     *     given there is preferred, as its pages are most likely in the same processor's cache, and
+     *     the only one whose owner this reads when a thread per task replaces the one before it
+     * @param early whether the thread asks at its first few mallocs: it may take a heap that was
+     *     given early before, or any while {@link #earlyHeld} has room
+     * @return a heap whose virtual thread ended, which the asking thread may take over ({@link
+     *     ThreadHeap#handOver}), or null if none
      */
-    ThreadHeap ended(int stripe) {
+    ThreadHeap ended(int stripe, boolean early) {
+        boolean earlyRoom = earlyHeld < capacity / 2;
+        ThreadHeap own = lastGiven[slot(stripe)];
+        if (own != null && mayTake(own, early, earlyRoom)) {
+            return own;
+        }
         ThreadHeap any = null;
         for (ThreadHeap heap : heaps) {
-            if (!heap.thread.isAlive()) {
+            if (heap != own && mayTake(heap, early, earlyRoom)) {
                 if (heap.stripe == stripe) {
                     return heap;
                 }
@@ -101,29 +122,48 @@ final class VirtualThreadHeaps {
         return any;
     }
 
+    private static boolean mayTake(ThreadHeap heap, boolean early, boolean earlyRoom) {
+        // The owner last: reading another carrier's running thread misses the cache.
+        return (!early || earlyRoom || heap.givenEarly) && !heap.thread.isAlive();
+    }
+
     /**
-     * Whether a thread asking at its first few mallocs, before it has shown
-     * that it allocates much, may have a heap. Such a thread may wait for long with its heap (a
-     * connection's thread, parked on its socket), so these threads hold at most half the places:
-     * the rest stay for the threads that sampling finds allocating the most. Exact under the span
-     * lock; a hint without it.
+     * Whether a thread asking at its first few mallocs, before it has shown that it allocates much,
+     * may have a heap. Such a thread may wait for long with its heap (a connection's thread, parked
+     * on its socket), so heaps given early are at most half the places, ended or not: the rest stay
+     * for the threads that sampling finds allocating the most. A heap given early that its thread
+     * left on {@code stripe} goes to the next early asker there, which keeps the count as it is:
+     * a thread per task reads only its own stripe's last thread, which ran on the same processor,
+     * instead of every holder's (12 % of a 64-malloc task's time, most of it cache misses on the
+     * threads the other processor runs). A hint without the span lock; exact under it.
      */
-    boolean takesEarlyAsker() {
-        int alive = 0;
-        for (ThreadHeap heap : heaps) {
-            if (heap.thread.isAlive()) {
-                alive++;
-            }
+    boolean takesEarlyAsker(int stripe) {
+        if (earlyHeld < capacity / 2) {
+            return true;
         }
-        return alive < capacity / 2;
+        ThreadHeap own = lastGiven[slot(stripe)];
+        return own != null && own.givenEarly && !own.thread.isAlive();
     }
 
-    /** @return whether every place for a heap is taken */
-    boolean isFull() {
-        return heaps.length >= capacity;
+    /** @return whether a new heap may be added for a thread that asks early or, if not, late */
+    boolean mayAdd(boolean early) {
+        return heaps.length < capacity && (!early || earlyHeld < capacity / 2);
     }
 
-    /** Under the span lock, with a place free ({@link #isFull} false). */
+    /**
+     * Under the span lock, before {@code heap}, added or taken over, goes to a thread of {@code
+     * stripe} that asked early or not (before {@link ThreadHeap#handOver} names the new stripe).
+     */
+    void given(ThreadHeap heap, int stripe, boolean early) {
+        if (heap.givenEarly != early) {
+            heap.givenEarly = early;
+            earlyHeld += early ? 1 : -1;
+        }
+        forget(heap);
+        lastGiven[slot(stripe)] = heap;
+    }
+
+    /** Under the span lock, with a place free ({@link #mayAdd}). */
     void add(ThreadHeap heap) {
         ThreadHeap[] now = heaps;
         ThreadHeap[] more = Arrays.copyOf(now, now.length + 1);
@@ -136,11 +176,27 @@ final class VirtualThreadHeaps {
         ThreadHeap[] now = heaps;
         for (int i = 0; i < now.length; i++) {
             if (now[i] == heap) {
+                if (heap.givenEarly) {
+                    heap.givenEarly = false;
+                    earlyHeld--;
+                }
+                forget(heap);
                 ThreadHeap[] fewer = Arrays.copyOf(now, now.length - 1);
                 System.arraycopy(now, i + 1, fewer, i, now.length - i - 1);
                 heaps = fewer;
                 return;
             }
         }
+    }
+
+    /** Clears {@code heap} from {@link #lastGiven}: it is at most its present stripe's last given. */
+    private void forget(ThreadHeap heap) {
+        if (lastGiven[slot(heap.stripe)] == heap) {
+            lastGiven[slot(heap.stripe)] = null;
+        }
+    }
+
+    private static int slot(int stripe) {
+        return stripe << SLOT_SHIFT;
     }
 }

@@ -1,16 +1,22 @@
 package org.malloc4j.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.malloc4j.Heap;
 
 /**
  * A virtual thread's early ask for a heap of its own (at its {@link HeapCore#HANDOVER_AFTER}-th
- * malloc) never parks for the span lock: it goes on with the stripes instead. And its stripe hint
+ * malloc) never parks for the span lock: it goes on with the stripes instead. Heaps given early
+ * hold at most half the places, and a task takes over the one its stripe's last task left. And its stripe hint
  * puts consecutive ids, which a virtual thread per task gets, on different cache lines.
  */
 class EarlyHeapAskTest {
@@ -57,6 +63,95 @@ class EarlyHeapAskTest {
             assertEquals(0, heap.stats().liveBlocks());
             assertEquals(HeapCore.HANDOVER_AFTER + 3, heap.stats().mallocCount());
         }
+    }
+
+    /**
+     * With heaps given early at half the places, a task still takes over the heap that its
+     * stripe's last task left, and no other: the count of early heaps stays as it was.
+     */
+    @Test
+    void aTaskTakesOverTheHeapItsStripesLastTaskLeftWhileEarlyHeapsHoldHalfThePlaces() throws Exception {
+        try (Heap heap = Heap.builder().name("early relay").build()) {
+            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
+            long[] hints = (long[]) Fields.read(core, HeapCore.class, "stripeHints");
+            VirtualThreadHeaps heaps = VirtualThreadHeapsTest.virtualHeaps(core);
+            int places = ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
+            // Threads that wait after a few mallocs hold all the early places but one.
+            CountDownLatch ready = new CountDownLatch(places / 2 - 1);
+            CountDownLatch end = new CountDownLatch(1);
+            List<Thread> waiting = new ArrayList<>();
+            for (int t = 0; t < places / 2 - 1; t++) {
+                waiting.add(Thread.ofVirtual().start(() -> {
+                    earlyPairs(heap);
+                    ready.countDown();
+                    awaitQuietly(end);
+                }));
+            }
+            ready.await();
+
+            ThreadHeap first = taskOnStripe0(hints, heaps, heap);
+            assertNotNull(first, "the last early place went unused");
+            assertEquals(places / 2, heapCount(heaps));
+            ThreadHeap second = taskOnStripe0(hints, heaps, heap);
+            assertSame(first, second, "the next task did not take over its stripe's last heap");
+
+            // While that heap's thread lives, the next early asker gets none.
+            CountDownLatch holding = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicReference<ThreadHeap> held = new AtomicReference<>();
+            Thread holder = Thread.ofVirtual().unstarted(() -> {
+                earlyPairs(heap);
+                held.set(heaps.find(Thread.currentThread()));
+                holding.countDown();
+                awaitQuietly(release);
+            });
+            hint(hints, holder);
+            holder.start();
+            holding.await();
+            assertSame(first, held.get());
+            assertNull(taskOnStripe0(hints, heaps, heap), "an early asker took a place past half");
+            release.countDown();
+            holder.join();
+            assertSame(first, taskOnStripe0(hints, heaps, heap));
+            assertEquals(places / 2, heapCount(heaps));
+
+            end.countDown();
+            for (Thread thread : waiting) {
+                thread.join();
+            }
+            assertEquals(0, heap.stats().liveBlocks());
+            heap.trim();
+            assertEquals(0, heapCount(heaps), "the ended threads' heaps stayed");
+        }
+    }
+
+    /** Runs a task of a few more mallocs than an early ask takes on stripe 0; returns its heap. */
+    private static ThreadHeap taskOnStripe0(long[] hints, VirtualThreadHeaps heaps, Heap heap)
+            throws InterruptedException {
+        AtomicReference<ThreadHeap> own = new AtomicReference<>();
+        runOnStripe0(hints, () -> {
+            earlyPairs(heap);
+            own.set(heaps.find(Thread.currentThread()));
+        });
+        return own.get();
+    }
+
+    private static void earlyPairs(Heap heap) {
+        for (int i = 0; i < HeapCore.HANDOVER_AFTER + 2; i++) {
+            heap.freeAddress(heap.mallocAddress(BLOCK));
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static int heapCount(VirtualThreadHeaps heaps) throws ReflectiveOperationException {
+        return ((ThreadHeap[]) Fields.read(heaps, VirtualThreadHeaps.class, "heaps")).length;
     }
 
     @Test
