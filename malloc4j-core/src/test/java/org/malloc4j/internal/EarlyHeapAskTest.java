@@ -114,6 +114,7 @@ class EarlyHeapAskTest {
             holder.join();
             assertSame(first, taskOnStripe0(hints, heaps, heap));
             assertEquals(places / 2, heapCount(heaps));
+            assertEquals(places / 2, earlyHeld(heaps));
 
             end.countDown();
             for (Thread thread : waiting) {
@@ -122,6 +123,7 @@ class EarlyHeapAskTest {
             assertEquals(0, heap.stats().liveBlocks());
             heap.trim();
             assertEquals(0, heapCount(heaps), "the ended threads' heaps stayed");
+            assertEquals(0, earlyHeld(heaps), "swept heaps still count as given early");
         }
     }
 
@@ -148,6 +150,10 @@ class EarlyHeapAskTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static int earlyHeld(VirtualThreadHeaps heaps) throws ReflectiveOperationException {
+        return (int) Fields.read(heaps, VirtualThreadHeaps.class, "earlyHeld");
     }
 
     private static int heapCount(VirtualThreadHeaps heaps) throws ReflectiveOperationException {
