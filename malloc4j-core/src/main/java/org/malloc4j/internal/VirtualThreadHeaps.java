@@ -135,14 +135,24 @@ final class VirtualThreadHeaps {
      * left on {@code stripe} goes to the next early asker there, which keeps the count as it is:
      * a thread per task reads only its own stripe's last thread, which ran on the same processor,
      * instead of every holder's (12 % of a 64-malloc task's time, most of it cache misses on the
-     * threads the other processor runs). A hint without the span lock; exact under it.
+     * threads the other processor runs). Only when that thread lives does it look at the other
+     * heaps given early, whose ended threads leave their places to any early asker: else those
+     * places would wait for the purger's sweep, up to a second. A hint without the span lock.
      */
     boolean takesEarlyAsker(int stripe) {
         if (earlyHeld < capacity / 2) {
             return true;
         }
         ThreadHeap own = lastGiven[slot(stripe)];
-        return own != null && own.givenEarly && !own.thread.isAlive();
+        if (own != null && own.givenEarly && !own.thread.isAlive()) {
+            return true;
+        }
+        for (ThreadHeap heap : heaps) {
+            if (heap != own && heap.givenEarly && !heap.thread.isAlive()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** @return whether a new heap may be added for a thread that asks early or, if not, late */

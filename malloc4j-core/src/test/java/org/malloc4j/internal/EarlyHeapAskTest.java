@@ -127,6 +127,65 @@ class EarlyHeapAskTest {
         }
     }
 
+    /**
+     * A heap given early whose thread ended serves an early asker on any stripe at once, not only
+     * on its own, and the count of heaps given early stays as it was.
+     */
+    @Test
+    void anEarlyAskerOnAnotherStripeTakesOverAHeapGivenEarlyWhoseThreadEnded() throws Exception {
+        try (Heap heap = Heap.builder().name("early elsewhere").build()) {
+            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
+            long[] hints = (long[]) Fields.read(core, HeapCore.class, "stripeHints");
+            VirtualThreadHeaps heaps = VirtualThreadHeapsTest.virtualHeaps(core);
+            int places = ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
+            // A block kept on each of stripes 0 and 1, so that the tasks below need no new page: a
+            // page's refill may sweep the ended threads' heaps away.
+            long[] kept = new long[2];
+            runOnStripe(hints, 0, () -> kept[0] = heap.mallocAddress(BLOCK));
+            runOnStripe(hints, 1, () -> kept[1] = heap.mallocAddress(BLOCK));
+
+            // Early askers on stripe 0, one at a time, fill the early places, then end.
+            CountDownLatch end = new CountDownLatch(1);
+            List<Thread> holders = new ArrayList<>();
+            List<ThreadHeap> given = new ArrayList<>();
+            for (int t = 0; t < places / 2; t++) {
+                CountDownLatch holding = new CountDownLatch(1);
+                AtomicReference<ThreadHeap> own = new AtomicReference<>();
+                Thread holder = Thread.ofVirtual().unstarted(() -> {
+                    earlyPairs(heap);
+                    own.set(heaps.find(Thread.currentThread()));
+                    holding.countDown();
+                    awaitQuietly(end);
+                });
+                hint(hints, holder, 0);
+                holder.start();
+                holding.await();
+                assertNotNull(own.get(), "early asker " + t + " got no heap");
+                holders.add(holder);
+                given.add(own.get());
+            }
+            end.countDown();
+            for (Thread holder : holders) {
+                holder.join();
+            }
+            assertEquals(places / 2, earlyHeld(heaps));
+
+            AtomicReference<ThreadHeap> taken = new AtomicReference<>();
+            runOnStripe(hints, 1, () -> {
+                earlyPairs(heap);
+                taken.set(heaps.find(Thread.currentThread()));
+            });
+            assertTrue(given.contains(taken.get()), "an early asker on stripe 1 got " + taken.get()
+                    + ", not one of the ended threads' heaps " + given);
+            assertEquals(places / 2, earlyHeld(heaps));
+            assertEquals(places / 2, heapCount(heaps));
+
+            heap.freeAddress(kept[0]);
+            heap.freeAddress(kept[1]);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
     /** Runs a task of a few more mallocs than an early ask takes on stripe 0; returns its heap. */
     private static ThreadHeap taskOnStripe0(long[] hints, VirtualThreadHeaps heaps, Heap heap)
             throws InterruptedException {
@@ -182,15 +241,24 @@ class EarlyHeapAskTest {
     }
 
     private static void runOnStripe0(long[] hints, Runnable work) throws InterruptedException {
+        runOnStripe(hints, 0, work);
+    }
+
+    private static void runOnStripe(long[] hints, int stripe, Runnable work) throws InterruptedException {
         Thread thread = Thread.ofVirtual().unstarted(work);
-        hint(hints, thread);
+        hint(hints, thread, stripe);
         thread.start();
         assertTrue(thread.join(java.time.Duration.ofSeconds(20)));
     }
 
     /** Points {@code thread}'s stripe hint at stripe 0, with no malloc counted. */
     private static void hint(long[] hints, Thread thread) {
+        hint(hints, thread, 0);
+    }
+
+    /** Points {@code thread}'s stripe hint at {@code stripe}, with no malloc counted. */
+    private static void hint(long[] hints, Thread thread, int stripe) {
         long id = thread.threadId();
-        hints[HeapCore.hintSlot(id)] = id << 24;
+        hints[HeapCore.hintSlot(id)] = id << 24 | stripe;
     }
 }
