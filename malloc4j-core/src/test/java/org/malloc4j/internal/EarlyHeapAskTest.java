@@ -25,8 +25,8 @@ class EarlyHeapAskTest {
     @Test
     void anEarlyAskGoesOnWithTheStripesWhileAnotherThreadHoldsTheSpanLock() throws Exception {
         try (Heap heap = Heap.builder().name("early ask").build()) {
-            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-            long[] hints = (long[]) Fields.read(core, HeapCore.class, "stripeHints");
+            HeapCore core = core(heap);
+            long[] hints = stripeHints(core);
             // A page of the class on stripe 0 first, kept in use, so that the asking thread's
             // mallocs need no refill, which takes the span lock.
             long[] kept = new long[1];
@@ -72,10 +72,10 @@ class EarlyHeapAskTest {
     @Test
     void aTaskTakesOverTheHeapItsStripesLastTaskLeftWhileEarlyHeapsHoldHalfThePlaces() throws Exception {
         try (Heap heap = Heap.builder().name("early relay").build()) {
-            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-            long[] hints = (long[]) Fields.read(core, HeapCore.class, "stripeHints");
+            HeapCore core = core(heap);
+            long[] hints = stripeHints(core);
             VirtualThreadHeaps heaps = VirtualThreadHeapsTest.virtualHeaps(core);
-            int places = ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
+            int places = places(core);
             // Threads that wait after a few mallocs hold all the early places but one.
             CountDownLatch ready = new CountDownLatch(places / 2 - 1);
             CountDownLatch end = new CountDownLatch(1);
@@ -134,10 +134,10 @@ class EarlyHeapAskTest {
     @Test
     void anEarlyAskerOnAnotherStripeTakesOverAHeapGivenEarlyWhoseThreadEnded() throws Exception {
         try (Heap heap = Heap.builder().name("early elsewhere").build()) {
-            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-            long[] hints = (long[]) Fields.read(core, HeapCore.class, "stripeHints");
+            HeapCore core = core(heap);
+            long[] hints = stripeHints(core);
             VirtualThreadHeaps heaps = VirtualThreadHeapsTest.virtualHeaps(core);
-            int places = ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
+            int places = places(core);
             // A block kept on each of stripes 0 and 1, so that the tasks below need no new page: a
             // page's refill may sweep the ended threads' heaps away.
             long[] kept = new long[2];
@@ -209,6 +209,19 @@ class EarlyHeapAskTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static HeapCore core(Heap heap) throws ReflectiveOperationException {
+        return (HeapCore) Fields.read(heap, Heap.class, "core");
+    }
+
+    private static long[] stripeHints(HeapCore core) throws ReflectiveOperationException {
+        return (long[]) Fields.read(core, HeapCore.class, "stripeHints");
+    }
+
+    /** @return how many virtual threads may have a heap at once: one per stripe */
+    private static int places(HeapCore core) throws ReflectiveOperationException {
+        return ((ThreadHeap[]) Fields.read(core, HeapCore.class, "stripes")).length;
     }
 
     private static int earlyHeld(VirtualThreadHeaps heaps) throws ReflectiveOperationException {
