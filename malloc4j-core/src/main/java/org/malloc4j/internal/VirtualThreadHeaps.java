@@ -134,8 +134,8 @@ final class VirtualThreadHeaps {
      * for the threads that sampling finds allocating the most. A heap given early that its thread
      * left on {@code stripe} goes to the next early asker there, which keeps the count as it is:
      * a thread per task reads only its own stripe's last thread, which ran on the same processor,
-     * instead of every holder's (12 % of a 64-malloc task's time, most of it cache misses on the
-     * threads the other processor runs). Only when that thread lives does it look at the other
+     * instead of every holder's (cache misses on the threads the other processor runs: 4 % of a
+     * 64-malloc task's time). Only when that thread lives does it look at the other
      * heaps given early, whose ended threads leave their places to any early asker: else those
      * places would wait for the purger's sweep, up to a second. A hint without the span lock.
      */
