@@ -96,22 +96,12 @@ class EarlyHeapAskTest {
             assertSame(first, second, "the next task did not take over its stripe's last heap");
 
             // While that heap's thread lives, the next early asker gets none.
-            CountDownLatch holding = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            AtomicReference<ThreadHeap> held = new AtomicReference<>();
-            Thread holder = Thread.ofVirtual().unstarted(() -> {
-                earlyPairs(heap);
-                held.set(heaps.find(Thread.currentThread()));
-                holding.countDown();
-                awaitQuietly(release);
-            });
-            hint(hints, holder);
-            holder.start();
-            holding.await();
-            assertSame(first, held.get());
+            Holder holder = holdOnStripe(hints, heaps, heap, 0, release);
+            assertSame(first, holder.heap());
             assertNull(taskOnStripe0(hints, heaps, heap), "an early asker took a place past half");
             release.countDown();
-            holder.join();
+            holder.thread().join();
             assertSame(first, taskOnStripe0(hints, heaps, heap));
             assertEquals(places / 2, heapCount(heaps));
             assertEquals(places / 2, earlyHeld(heaps));
@@ -149,20 +139,10 @@ class EarlyHeapAskTest {
             List<Thread> holders = new ArrayList<>();
             List<ThreadHeap> given = new ArrayList<>();
             for (int t = 0; t < places / 2; t++) {
-                CountDownLatch holding = new CountDownLatch(1);
-                AtomicReference<ThreadHeap> own = new AtomicReference<>();
-                Thread holder = Thread.ofVirtual().unstarted(() -> {
-                    earlyPairs(heap);
-                    own.set(heaps.find(Thread.currentThread()));
-                    holding.countDown();
-                    awaitQuietly(end);
-                });
-                hint(hints, holder, 0);
-                holder.start();
-                holding.await();
-                assertNotNull(own.get(), "early asker " + t + " got no heap");
-                holders.add(holder);
-                given.add(own.get());
+                Holder holder = holdOnStripe(hints, heaps, heap, 0, end);
+                assertNotNull(holder.heap(), "early asker " + t + " got no heap");
+                holders.add(holder.thread());
+                given.add(holder.heap());
             }
             end.countDown();
             for (Thread holder : holders) {
@@ -195,6 +175,30 @@ class EarlyHeapAskTest {
             own.set(heaps.find(Thread.currentThread()));
         });
         return own.get();
+    }
+
+    /** A started early asker, and the heap it got (null if none). */
+    private record Holder(Thread thread, ThreadHeap heap) {
+    }
+
+    /**
+     * Starts an early asker on {@code stripe} and waits until it has asked; it holds what it got
+     * until {@code release} opens.
+     */
+    private static Holder holdOnStripe(long[] hints, VirtualThreadHeaps heaps, Heap heap, int stripe,
+            CountDownLatch release) throws InterruptedException {
+        CountDownLatch holding = new CountDownLatch(1);
+        AtomicReference<ThreadHeap> own = new AtomicReference<>();
+        Thread thread = Thread.ofVirtual().unstarted(() -> {
+            earlyPairs(heap);
+            own.set(heaps.find(Thread.currentThread()));
+            holding.countDown();
+            awaitQuietly(release);
+        });
+        hint(hints, thread, stripe);
+        thread.start();
+        holding.await();
+        return new Holder(thread, own.get());
     }
 
     private static void earlyPairs(Heap heap) {
