@@ -94,7 +94,7 @@ final class VirtualThreadHeaps {
     }
 
     /**
-     * Under the span lock.
+     * Exact under the span lock; a hint without it.
      *
      * @param stripe the index of the stripe the thread that asks allocated from: the heap last
      *     given there is preferred, as its pages are most likely in the same processor's cache, and
@@ -140,19 +140,7 @@ final class VirtualThreadHeaps {
      * places would wait for the purger's sweep, up to a second. A hint without the span lock.
      */
     boolean takesEarlyAsker(int stripe) {
-        if (earlyHeld < capacity / 2) {
-            return true;
-        }
-        ThreadHeap own = lastGiven[slot(stripe)];
-        if (own != null && own.givenEarly && !own.thread.isAlive()) {
-            return true;
-        }
-        for (ThreadHeap heap : heaps) {
-            if (heap != own && heap.givenEarly && !heap.thread.isAlive()) {
-                return true;
-            }
-        }
-        return false;
+        return earlyHeld < capacity / 2 || ended(stripe, true) != null;
     }
 
     /** @return whether a new heap may be added for a thread that asks early or, if not, late */
