@@ -530,15 +530,10 @@ public final class Page extends PageColdFields {
      * {@link #release} of a block of a page known to be in use: the owner's, whose thread alone
      * takes it out of use.
      *
-     * <p>The owner's claim stays a compare-and-set although CPU profiles charge it 26-42 % of the
-     * samples of a thread's malloc+free pairs and batches: a plain read and write in its place, with
-     * nothing else (unsafe: a racing double free could win twice), scored the same on a pair
-     * ({@code malloc4j-bench/ab}, {@code PairBenchmark.malloc4jRaw}, 64 B and mixed sizes), so the
-     * samples are mostly the wait for the loads before it. Made safe, with the owner marking each
-     * claim and the other threads waiting out the mark behind a process-wide barrier
-     * ({@link Os#fenceAllThreads}) the first time one of them claims a block of the page, the mark
-     * made a pair 5-15 % slower (four variants, 2-4 rounds each), while a batch of 1,000 mixed
-     * sizes ran 7 % faster and the replays of perl's and gcc's traces 6 % and 13 % faster.
+     * <p>The owner's claim stays a compare-and-set although CPU profiles charge it a fifth to two
+     * fifths of a thread's malloc+free samples: a plain write in its place saved a pair at most
+     * about 1 ns unsafe, and made safe (a mark each claim, and a process-wide barrier for the other
+     * threads) cost it 5-15 %; the core README's "Block states" gives the measurements.
      */
     int claim(int index) {
         // Read, then one compare-and-set: of racing claims exactly one gets the live slack. One

@@ -475,10 +475,18 @@ final class ThreadHeap {
      * that freed blocks are taken before the heap grows. Off the fast path: once for each OS page
      * the bump pointer commits.
      *
-     * @return whether another page became current; the caller's malloc then goes the long way,
-     *     which takes its block from that page
+     * <p>Before that, the page's own blocks that other threads freed are collected: they wait freed
+     * as much. Without it, a thread whose 2,000 blocks of 16-128 B another thread freed committed
+     * as much again for its next 2,000, beside them ({@code ForeignFreeTest}).
+     *
+     * @return whether the page collected blocks other threads freed, or another page became
+     *     current; the caller's malloc then goes the long way, which takes its block from the
+     *     class's current page
      */
     boolean switchToFreeBlocks(Page page) {
+        if (current[page.sizeClass] == page && page.hasRemoteFrees() && collectOwn(page)) {
+            return true;
+        }
         PageList list = available[page.sizeClass];
         if (list == null || current[page.sizeClass] != page || (list.size < 2 && pending.isEmpty())) {
             // No other page of the class with room, and none freed into while full: a heap that only
@@ -503,6 +511,18 @@ final class ThreadHeap {
                 }
             }
             return false;
+        } finally {
+            endPageWork();
+        }
+    }
+
+    /** @return whether {@code page}, this heap's, collected blocks other threads freed into it */
+    private boolean collectOwn(Page page) {
+        // Page work, as any change to the current page's blocks: the purger may be making holes of
+        // those very blocks.
+        beginPageWork();
+        try {
+            return page.collectRemote() > 0;
         } finally {
             endPageWork();
         }
