@@ -480,8 +480,8 @@ final class ThreadHeap {
      * as much again for its next 2,000, beside them ({@code ForeignFreeTest}).
      *
      * @return whether the page collected blocks other threads freed, or another page became
-     *     current; the caller's malloc then goes the long way, which takes its block from the
-     *     class's current page
+     *     current; the caller's malloc then goes the long way, which takes a free block of the
+     *     class's pages with room instead of committing
      */
     boolean switchToFreeBlocks(Page page) {
         if (current[page.sizeClass] == page && page.hasRemoteFrees() && collectOwn(page)) {
