@@ -61,7 +61,7 @@ public final class HeapCore implements Allocator {
     private static final long HINT_MALLOCS = (1L << HINT_ID_SHIFT) - HINT_MALLOC;
     /**
      * A virtual thread's malloc on the stripes after which it asks for a heap of its own: one whose
-     * owner ended, taken over with its pages ({@link ThreadHeap#handOver}), or a new one while
+     * owner ended, taken over with its pages ({@link ThreadHeap#takeOver}), or a new one while
      * there are fewer than stripes.
      */
     static final int HANDOVER_AFTER = 4;
@@ -1080,7 +1080,7 @@ public final class HeapCore implements Allocator {
         // Read once: another heap's owner may detach the page (owner null) between two reads.
         ThreadHeap owner = page.owner;
         if (named != thread && named != null && owner != null && owner.thread == thread) {
-            // A page of a heap this thread took over (ThreadHeap.handOver) names the ended owner
+            // A page of a heap this thread took over (ThreadHeap.takeOver) names the ended owner
             // until it becomes current; from this free on it names this thread, and its frees are
             // the owner's: counted, so the purger returns what they free once the thread waits.
             page.ownerThread = thread;
@@ -2296,15 +2296,21 @@ public final class HeapCore implements Allocator {
     /**
      * Gives {@code thread}, the current virtual thread, a heap of its own: the heap of a virtual
      * thread that ended, with its pages, or a new one if a place for one is free; else it goes on
-     * with the stripes. Taking over costs the span lock once, and saves every later pair both
-     * stripe locks; a thread per task takes over the heap its stripe's last task left, whose pages
-     * and free blocks are most likely still in that processor's cache.
+     * with the stripes. A thread per task takes over the heap its stripe's last task left, whose
+     * pages and free blocks are most likely still in that processor's cache, with one
+     * compare-and-set and no lock ({@link VirtualThreadHeaps#takeOverOnStripe}); any other takeover
+     * or a new heap costs the span lock once. Either saves every later pair both stripe locks.
      *
      * @param early whether the thread asks at its first few mallocs ({@link #HANDOVER_AFTER}), not
      *     because sampling found it allocating much: it may take only half the places
      */
     private void giveVirtualHeap(Thread thread, boolean early) {
         int stripe = (int) stripeHints[hintSlot(thread.threadId())] & (stripes.length - 1);
+        ThreadHeap left = closed ? null : virtualHeaps.takeOverOnStripe(stripe, early, thread);
+        if (left != null) {
+            cache(thread, left);
+            return;
+        }
         if (early && !virtualHeaps.takesEarlyAsker(stripe)) {
             // Read without the lock first: when waiting threads hold the places, every short
             // thread's fourth malloc would otherwise take the span lock for nothing.
@@ -2327,8 +2333,13 @@ public final class HeapCore implements Allocator {
             heap = virtualHeaps.ended(stripe, early);
             handedOver = heap != null;
             if (handedOver) {
+                Thread ended = heap.endedOwner();
+                if (ended == null || !heap.takeOver(ended, thread)) {
+                    // Another asker took it without the lock meanwhile: ask again later.
+                    return;
+                }
                 virtualHeaps.given(heap, stripe, early);
-                heap.handOver(thread, stripe);
+                heap.stripe = stripe;
             } else {
                 if (!virtualHeaps.mayAdd(early)) {
                     return;
@@ -2365,7 +2376,7 @@ public final class HeapCore implements Allocator {
         boolean swept = false;
         for (int i = registry.size() - 1; i >= 0; i--) {
             ThreadHeap heap = registry.get(i);
-            if (!heap.thread.isAlive()) {
+            if (heap.retire()) {
                 registry.remove(i);
                 virtualHeaps.remove(heap);
                 abandon(heap);

@@ -19,6 +19,7 @@ final class ThreadHeap {
     static final int FREE_BLOCKS_LOOK = 8;
     private static final VarHandle OWNER_AT_WORK;
     private static final VarHandle PURGER_AT_WORK;
+    private static final VarHandle THREAD;
     private static final VarHandle PAGES = MethodHandles.arrayElementVarHandle(Page[].class);
 
     static {
@@ -26,10 +27,17 @@ final class ThreadHeap {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             OWNER_AT_WORK = lookup.findVarHandle(ThreadHeap.class, "ownerAtWork", int.class);
             PURGER_AT_WORK = lookup.findVarHandle(ThreadHeap.class, "purgerAtWork", int.class);
+            THREAD = lookup.findVarHandle(ThreadHeap.class, "thread", Thread.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
+
+    /**
+     * The owner of a virtual thread's heap that the sweep for ended threads took ({@link
+     * #retire}): never started, so never alive, and never the owner of another heap.
+     */
+    private static final Thread SWEPT = Thread.ofPlatform().unstarted(() -> { });
 
     /** How many empty medium pages (512 KiB each) a thread heap keeps at most. */
     static final int MEDIUM_SPARES = 3;
@@ -40,13 +48,14 @@ final class ThreadHeap {
     final HeapCore core;
     /**
      * The owner, or null for a shared heap used under {@link #lock}. A virtual thread's heap passes
-     * to another virtual thread once its owner ended ({@link #handOver}); a platform thread's never
-     * changes hands.
+     * to another virtual thread once its owner ended ({@link #takeOver}), or to the sweep for ended
+     * threads ({@link #retire}), whichever sets it first; a platform thread's never changes hands.
      */
     volatile Thread thread;
     /**
      * For a virtual thread's heap: the index of the stripe its owner allocated from before it got
-     * the heap, which names the processor it ran on; under the span lock.
+     * the heap, which names the processor it ran on; written under the span lock by the thread that
+     * took the heap over.
      */
     int stripe;
     /**
@@ -340,7 +349,7 @@ final class ThreadHeap {
             page.usedAtCurrent = page.used;
             page.current = true;
             if (page.ownerThread != thread) {
-                // A page of a heap taken over since the page was last current (handOver).
+                // A page of a heap taken over since the page was last current (takeOver).
                 page.ownerThread = thread;
             }
         }
@@ -400,24 +409,51 @@ final class ThreadHeap {
     }
 
     /**
-     * Under the span lock: {@code next}, a virtual thread, takes over this heap, whose owner was a
-     * virtual thread that ended, with its pages and their free blocks, as if the owner had gone on
-     * allocating. The ended owner's last writes to the heap and its pages are visible here: a
-     * thread's end happens before another thread finds it not alive.
+     * @return the owner of this virtual thread's heap if it ended, so that another virtual thread
+     *     may {@link #takeOver} the heap; null if it lives or the sweep took the heap
+     */
+    Thread endedOwner() {
+        Thread owner = thread;
+        // isAlive() false: the owner's end happens before this read, so its last writes to the heap
+        // and its pages are visible to the caller.
+        return owner != null && owner != SWEPT && !owner.isAlive() ? owner : null;
+    }
+
+    /**
+     * {@code next}, the current virtual thread, takes over this heap, whose owner {@code ended}
+     * (read from {@link #endedOwner}), with its pages and their free blocks, as if the owner had
+     * gone on allocating. A compare-and-set on {@link #thread} settles who gets it, without a lock:
+     * of two threads that ask for it at once, or a thread and the sweep ({@link #retire}), one
+     * wins and the others leave the heap alone.
      *
      * <p>Only the current pages name the new owner at once, so a takeover costs the same whatever
      * the heap holds (walking every page of a heap of 1 GiB of live 1000 B blocks held the span
      * lock for about 70 µs). The others take it when they become current ({@link #setCurrent}) or
      * at the new owner's first free into them ({@code HeapCore.free}), whichever comes first.
+     *
+     * @return whether {@code next} got the heap
      */
-    void handOver(Thread next, int nextStripe) {
-        thread = next;
-        stripe = nextStripe;
+    boolean takeOver(Thread ended, Thread next) {
+        if (!THREAD.compareAndSet(this, ended, next)) {
+            return false;
+        }
         for (Page page : current) {
             if (page != HeapCore.EMPTY_PAGE) {
                 page.ownerThread = next;
             }
         }
+        return true;
+    }
+
+    /**
+     * The sweep for ended threads, under the span lock, takes this heap to give its pages back:
+     * unless a virtual thread took it over since its owner ended.
+     *
+     * @return whether the sweep got the heap; false if its owner lives, or another thread owns it
+     */
+    boolean retire() {
+        Thread owner = thread;
+        return owner != null && owner != SWEPT && !owner.isAlive() && THREAD.compareAndSet(this, owner, SWEPT);
     }
 
     /** Adds an adopted or new page with room as the class's current page. */

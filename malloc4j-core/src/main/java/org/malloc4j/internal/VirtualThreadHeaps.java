@@ -20,8 +20,10 @@ import java.util.Arrays;
  * returns the pages of the heaps that no thread took over, and frees their places.
  *
  * <p>Thread-safe: {@link #find} and {@link #takesEarlyAsker} read a published array without a
- * lock; the rest holds this object's own lock or, for {@link #add}, {@link #remove}, {@link
- * #given} and {@link #ended}, the span lock.
+ * lock, and {@link #takeOverOnStripe} a stripe's last given heap; the rest holds this object's own
+ * lock or, for {@link #add}, {@link #remove}, {@link #given} and {@link #ended}, the span lock. A
+ * heap passes from an ended thread to the next by a compare-and-set on its owner ({@link
+ * ThreadHeap#takeOver}), with or without the span lock.
  */
 final class VirtualThreadHeaps {
     /** A stripe looks at the virtual thread allocating once every this many plus one of its mallocs. */
@@ -102,7 +104,7 @@ final class VirtualThreadHeaps {
      * @param early whether the thread asks at its first few mallocs: it may take a heap that was
      *     given early before, or any while {@link #earlyHeld} has room
      * @return a heap whose virtual thread ended, which the asking thread may take over ({@link
-     *     ThreadHeap#handOver}), or null if none
+     *     ThreadHeap#takeOver}), or null if none
      */
     ThreadHeap ended(int stripe, boolean early) {
         boolean earlyRoom = earlyHeld < capacity / 2;
@@ -124,7 +126,28 @@ final class VirtualThreadHeaps {
 
     private static boolean mayTake(ThreadHeap heap, boolean early, boolean earlyRoom) {
         // The owner last: reading another carrier's running thread misses the cache.
-        return (!early || earlyRoom || heap.givenEarly) && !heap.thread.isAlive();
+        return (!early || earlyRoom || heap.givenEarly) && heap.endedOwner() != null;
+    }
+
+    /**
+     * Without the span lock: {@code next}, a virtual thread of {@code stripe} that asks early or
+     * not, takes over the heap the thread before it on that stripe left, if that thread ended and
+     * its heap was given as {@code next} asks. That changes nothing here: the heap stays the
+     * stripe's last given, and given early or not, so only {@link ThreadHeap#takeOver}'s
+     * compare-and-set is to settle, against other askers and the sweep.
+     *
+     * @return the heap {@code next} now owns, or null if it took none
+     */
+    ThreadHeap takeOverOnStripe(int stripe, boolean early, Thread next) {
+        ThreadHeap own = lastGiven[slot(stripe)];
+        if (own == null) {
+            return null;
+        }
+        // The owner first: its end makes the fields it had written under the span lock when it took
+        // the heap visible here.
+        Thread ended = own.endedOwner();
+        return ended != null && own.givenEarly == early && own.stripe == stripe && own.takeOver(ended, next)
+                ? own : null;
     }
 
     /**
@@ -149,8 +172,8 @@ final class VirtualThreadHeaps {
     }
 
     /**
-     * Under the span lock, before {@code heap}, added or taken over, goes to a thread of {@code
-     * stripe} that asked early or not (before {@link ThreadHeap#handOver} names the new stripe).
+     * Under the span lock, as {@code heap}, added or taken over, goes to a thread of {@code
+     * stripe} that asked early or not (before the heap names the new stripe).
      */
     void given(ThreadHeap heap, int stripe, boolean early) {
         if (heap.givenEarly != early) {

@@ -367,7 +367,7 @@ class VirtualThreadHeapsTest {
         }
     }
 
-    private static int heapCount(HeapCore core) throws ReflectiveOperationException {
+    static int heapCount(HeapCore core) throws ReflectiveOperationException {
         return ((ThreadHeap[]) Fields.read(virtualHeaps(core), VirtualThreadHeaps.class, "heaps")).length;
     }
 }
