@@ -93,7 +93,8 @@ class HeapCloseStarvedWaiterTest {
         final List<Throwable> wrong = new java.util.concurrent.CopyOnWriteArrayList<>();
         final AtomicReference<Throwable> waiterGot = new AtomicReference<>();
         final CountDownLatch go = new CountDownLatch(1);
-        final AtomicLong pairs = new AtomicLong();
+        /** Each spinner's pairs since {@link #go}. */
+        final List<AtomicLong> pairs = new ArrayList<>();
         Thread waiter;
 
         Starved(Heap heap) throws InterruptedException {
@@ -103,7 +104,9 @@ class HeapCloseStarvedWaiterTest {
                     Runtime.getRuntime().availableProcessors());
             CountDownLatch earned = new CountDownLatch(carriers);
             for (int i = 0; i < carriers; i++) {
-                spinners.add(Thread.ofVirtual().start(() -> spin(heap, earned, go, pairs, wrong)));
+                AtomicLong own = new AtomicLong();
+                pairs.add(own);
+                spinners.add(Thread.ofVirtual().start(() -> spin(heap, earned, go, own, wrong)));
             }
             assertTrue(earned.await(60, java.util.concurrent.TimeUnit.SECONDS), "the spinners earned no heaps");
             for (Thread spinner : spinners) {
@@ -131,9 +134,12 @@ class HeapCloseStarvedWaiterTest {
                 awaitQueued(spanLock, waiter);
                 // Now every carrier goes to a spinner, which never parks.
                 go.countDown();
-                long before = pairs.get();
-                while (pairs.get() < before + 100_000) {
-                    Thread.onSpinWait();
+                // Every spinner, not only one, must be running: a carrier that had not yet picked
+                // its spinner up would run the waiter when the lock is handed to it.
+                for (AtomicLong own : pairs) {
+                    while (own.get() < 50_000) {
+                        Thread.onSpinWait();
+                    }
                 }
                 caller = Thread.ofPlatform().start(() -> {
                     try {
