@@ -2335,7 +2335,8 @@ public final class HeapCore implements Allocator {
             if (handedOver) {
                 Thread ended = heap.endedOwner();
                 if (ended == null || !heap.takeOver(ended, thread)) {
-                    // Another asker took it without the lock meanwhile: ask again later.
+                    // Another asker took it without the lock meanwhile: this one goes on with the
+                    // stripes, and asks again only if sampling finds it allocating much.
                     return;
                 }
                 virtualHeaps.given(heap, stripe, early);

@@ -34,10 +34,11 @@ final class ThreadHeap {
     }
 
     /**
-     * The owner of a virtual thread's heap that the sweep for ended threads took ({@link
-     * #retire}): never started, so never alive, and never the owner of another heap.
+     * The owner of a heap that the sweep for ended threads took to give its pages back ({@link
+     * #retire}): never started, so never alive, and never the owner of another heap. It inherits
+     * no thread-locals, so it keeps nothing of the thread that first loaded this class.
      */
-    private static final Thread SWEPT = Thread.ofPlatform().unstarted(() -> { });
+    private static final Thread SWEPT = Thread.ofPlatform().inheritInheritableThreadLocals(false).unstarted(() -> { });
 
     /** How many empty medium pages (512 KiB each) a thread heap keeps at most. */
     static final int MEDIUM_SPARES = 3;
@@ -49,7 +50,8 @@ final class ThreadHeap {
     /**
      * The owner, or null for a shared heap used under {@link #lock}. A virtual thread's heap passes
      * to another virtual thread once its owner ended ({@link #takeOver}), or to the sweep for ended
-     * threads ({@link #retire}), whichever sets it first; a platform thread's never changes hands.
+     * threads ({@link #retire}), whichever sets it first. A platform thread's passes to no other
+     * thread: only to the sweep once its owner ended.
      */
     volatile Thread thread;
     /**

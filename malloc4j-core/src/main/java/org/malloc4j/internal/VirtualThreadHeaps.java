@@ -43,7 +43,9 @@ final class VirtualThreadHeaps {
     private volatile int earlyHeld;
     /**
      * The heap last given to a thread of each stripe, at {@link #slot}: a cache line apart, since
-     * each stripe's processor writes its own at every handover.
+     * each stripe's processor writes its own when it gives a heap under the span lock. Read without
+     * the lock by {@link #takeOverOnStripe}, where a stale entry is only a heap less local (the
+     * takeover's compare-and-set settles who owns it).
      */
     private final ThreadHeap[] lastGiven;
     /** The heaps of virtual threads, published whole: copied on each change, under the span lock. */
@@ -132,9 +134,10 @@ final class VirtualThreadHeaps {
     /**
      * Without the span lock: {@code next}, a virtual thread of {@code stripe} that asks early or
      * not, takes over the heap the thread before it on that stripe left, if that thread ended and
-     * its heap was given as {@code next} asks. That changes nothing here: the heap stays the
-     * stripe's last given, and given early or not, so only {@link ThreadHeap#takeOver}'s
-     * compare-and-set is to settle, against other askers and the sweep.
+     * its heap was given as {@code next} asks. That changes nothing here: the heap keeps its stripe
+     * and stays given early or not, so only {@link ThreadHeap#takeOver}'s compare-and-set is to
+     * settle, against other askers and the sweep. (If a heap given under the lock meanwhile became
+     * the stripe's last given, {@code next} still gets the one it read: that only costs locality.)
      *
      * @return the heap {@code next} now owns, or null if it took none
      */
@@ -143,8 +146,8 @@ final class VirtualThreadHeaps {
         if (own == null) {
             return null;
         }
-        // The owner first: its end makes the fields it had written under the span lock when it took
-        // the heap visible here.
+        // The owner first: its end, and each earlier owner's end and compare-and-set, make the fields
+        // the last giver under the span lock wrote visible here.
         Thread ended = own.endedOwner();
         return ended != null && own.givenEarly == early && own.stripe == stripe && own.takeOver(ended, next)
                 ? own : null;
