@@ -454,8 +454,8 @@ final class ThreadHeap {
      * @return whether the sweep got the heap; false if its owner lives, or another thread owns it
      */
     boolean retire() {
-        Thread owner = thread;
-        return owner != null && owner != SWEPT && !owner.isAlive() && THREAD.compareAndSet(this, owner, SWEPT);
+        Thread ended = endedOwner();
+        return ended != null && THREAD.compareAndSet(this, ended, SWEPT);
     }
 
     /** Adds an adopted or new page with room as the class's current page. */
