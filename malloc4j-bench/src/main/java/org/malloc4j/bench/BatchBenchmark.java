@@ -125,6 +125,46 @@ public class BatchBenchmark {
     }
 
     @Benchmark
+    public void glibcStandardRaw(Batch b) {
+        for (int i = 0; i < BLOCKS; i++) {
+            b.addresses[i] = Natives.Standard.Glibc.malloc(b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Natives.Standard.Glibc.free(b.addresses[b.freeOrder[i]]);
+        }
+    }
+
+    @Benchmark
+    public void jemallocStandardRaw(Batch b, Peers.JemallocAvailable check) {
+        for (int i = 0; i < BLOCKS; i++) {
+            b.addresses[i] = Natives.Standard.Jemalloc.malloc(b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Natives.Standard.Jemalloc.free(b.addresses[b.freeOrder[i]]);
+        }
+    }
+
+    @Benchmark
+    public void mimallocStandardRaw(Batch b, Peers.MimallocAvailable check) {
+        for (int i = 0; i < BLOCKS; i++) {
+            b.addresses[i] = Natives.Standard.Mimalloc.malloc(b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Natives.Standard.Mimalloc.free(b.addresses[b.freeOrder[i]]);
+        }
+    }
+
+    @Benchmark
+    public void tcmallocStandardRaw(Batch b, Peers.TcmallocAvailable check) {
+        for (int i = 0; i < BLOCKS; i++) {
+            b.addresses[i] = Natives.Standard.Tcmalloc.malloc(b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Natives.Standard.Tcmalloc.free(b.addresses[b.freeOrder[i]]);
+        }
+    }
+
+    @Benchmark
     public void arenaConfined(Batch b) {
         for (int i = 0; i < BLOCKS; i++) {
             Arena arena = Arena.ofConfined();

@@ -12,9 +12,12 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The native allocators, called through FFM downcalls linked with {@link Linker.Option#critical
- * critical(false)}: no thread-state transition, the fastest way Java can call a short C function.
- * Sizes and pointers cross as {@code long}, so a call allocates nothing.
+ * The native allocators, called through FFM downcalls in two linkages. {@link Glibc}, {@link Jemalloc},
+ * {@link Mimalloc} and {@link Tcmalloc} are linked with {@link Linker.Option#critical critical(false)}:
+ * no thread-state transition, the fastest way Java can call a short C function. {@link Standard}
+ * links the same functions with no option, as the JDK's documentation of {@code critical} asks for
+ * functions that are not "extremely short" in all cases, which a {@code malloc} that may map memory
+ * or wait for a lock is not. Sizes and pointers cross as {@code long}, so a call allocates nothing.
  *
  * <p>Each allocator is a holder class whose handles are {@code static final}, so the JIT folds them
  * into the call site; a holder links on first use, after its benchmark's {@code @Setup} has called
@@ -107,10 +110,10 @@ public final class Natives {
             return soname == null ? LINKER.defaultLookup() : SymbolLookup.libraryLookup(soname, Arena.global());
         }
 
-        MethodHandle link(String symbol, FunctionDescriptor descriptor) {
+        MethodHandle link(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
             require();
             MemorySegment address = lookup().find(symbol).orElseThrow();
-            return LINKER.downcallHandle(address, descriptor, Linker.Option.critical(false));
+            return LINKER.downcallHandle(address, descriptor, options);
         }
     }
 
@@ -153,9 +156,19 @@ public final class Natives {
      */
     record Downcalls(MethodHandle mallocHandle, MethodHandle freeHandle, MethodHandle reallocHandle,
                      MethodHandle callocHandle) {
-        static Downcalls link(Library library) {
-            return new Downcalls(library.link(library.malloc, MALLOC), library.link(library.free, FREE),
-                    library.link(library.realloc, REALLOC), library.link(library.calloc, CALLOC));
+        /** Links {@code library}'s malloc family as critical downcalls. */
+        static Downcalls critical(Library library) {
+            return link(library, Linker.Option.critical(false));
+        }
+
+        /** Links {@code library}'s malloc family as standard downcalls (no linker option). */
+        static Downcalls standard(Library library) {
+            return link(library);
+        }
+
+        private static Downcalls link(Library library, Linker.Option... options) {
+            return new Downcalls(library.link(library.malloc, MALLOC, options), library.link(library.free, FREE, options),
+                    library.link(library.realloc, REALLOC, options), library.link(library.calloc, CALLOC, options));
         }
 
         long malloc(long size) {
@@ -193,7 +206,7 @@ public final class Natives {
 
     /** The C library's allocator (ptmalloc2), which {@code Unsafe} and {@code Arena} also use. */
     public static final class Glibc {
-        private static final Downcalls D = Downcalls.link(Library.GLIBC);
+        private static final Downcalls D = Downcalls.critical(Library.GLIBC);
 
         private Glibc() {
         }
@@ -206,7 +219,7 @@ public final class Natives {
 
     /** jemalloc from {@code libjemalloc.so.2}. */
     public static final class Jemalloc {
-        private static final Downcalls D = Downcalls.link(Library.JEMALLOC);
+        private static final Downcalls D = Downcalls.critical(Library.JEMALLOC);
 
         private Jemalloc() {
         }
@@ -219,7 +232,7 @@ public final class Natives {
 
     /** mimalloc from {@code libmimalloc.so.2} ({@code mi_malloc}, {@code mi_free}, {@code mi_realloc}, {@code mi_calloc}). */
     public static final class Mimalloc {
-        private static final Downcalls D = Downcalls.link(Library.MIMALLOC);
+        private static final Downcalls D = Downcalls.critical(Library.MIMALLOC);
 
         private Mimalloc() {
         }
@@ -235,7 +248,7 @@ public final class Natives {
      * {@code tc_calloc}).
      */
     public static final class Tcmalloc {
-        private static final Downcalls D = Downcalls.link(Library.TCMALLOC);
+        private static final Downcalls D = Downcalls.critical(Library.TCMALLOC);
 
         private Tcmalloc() {
         }
@@ -244,6 +257,67 @@ public final class Natives {
         public static void free(long address) { D.free(address); }
         public static long realloc(long address, long size) { return D.realloc(address, size); }
         public static long calloc(long count, long size) { return D.calloc(count, size); }
+    }
+
+    /**
+     * The same four allocators through standard downcalls (no linker option): the thread changes
+     * state to native and back around each call, so a safepoint need not wait for a {@code malloc}
+     * that maps memory or waits for a lock. This is how the JDK asks a program to link a function
+     * that is not extremely short in all cases ({@link Linker.Option#critical}), and what a Java
+     * program that follows it pays for each call. The targets of the performance issue were
+     * measured this way: about 20 ns for a jemalloc or tcmalloc pair of mixed sizes.
+     */
+    public static final class Standard {
+        private Standard() {
+        }
+
+        /** glibc through standard downcalls. */
+        public static final class Glibc {
+            private static final Downcalls D = Downcalls.standard(Library.GLIBC);
+
+            private Glibc() {
+            }
+
+            public static long malloc(long size) { return D.malloc(size); }
+            public static void free(long address) { D.free(address); }
+            public static long realloc(long address, long size) { return D.realloc(address, size); }
+        }
+
+        /** jemalloc through standard downcalls. */
+        public static final class Jemalloc {
+            private static final Downcalls D = Downcalls.standard(Library.JEMALLOC);
+
+            private Jemalloc() {
+            }
+
+            public static long malloc(long size) { return D.malloc(size); }
+            public static void free(long address) { D.free(address); }
+            public static long realloc(long address, long size) { return D.realloc(address, size); }
+        }
+
+        /** mimalloc through standard downcalls. */
+        public static final class Mimalloc {
+            private static final Downcalls D = Downcalls.standard(Library.MIMALLOC);
+
+            private Mimalloc() {
+            }
+
+            public static long malloc(long size) { return D.malloc(size); }
+            public static void free(long address) { D.free(address); }
+            public static long realloc(long address, long size) { return D.realloc(address, size); }
+        }
+
+        /** tcmalloc through standard downcalls. */
+        public static final class Tcmalloc {
+            private static final Downcalls D = Downcalls.standard(Library.TCMALLOC);
+
+            private Tcmalloc() {
+            }
+
+            public static long malloc(long size) { return D.malloc(size); }
+            public static void free(long address) { D.free(address); }
+            public static long realloc(long address, long size) { return D.realloc(address, size); }
+        }
     }
 
     /**

@@ -75,6 +75,34 @@ public abstract class PairPeers extends SizeStream {
     }
 
     @Benchmark
+    public long glibcStandardRaw() {
+        long address = Natives.Standard.Glibc.malloc(next());
+        Natives.Standard.Glibc.free(address);
+        return address;
+    }
+
+    @Benchmark
+    public long jemallocStandardRaw(Peers.JemallocAvailable check) {
+        long address = Natives.Standard.Jemalloc.malloc(next());
+        Natives.Standard.Jemalloc.free(address);
+        return address;
+    }
+
+    @Benchmark
+    public long mimallocStandardRaw(Peers.MimallocAvailable check) {
+        long address = Natives.Standard.Mimalloc.malloc(next());
+        Natives.Standard.Mimalloc.free(address);
+        return address;
+    }
+
+    @Benchmark
+    public long tcmallocStandardRaw(Peers.TcmallocAvailable check) {
+        long address = Natives.Standard.Tcmalloc.malloc(next());
+        Natives.Standard.Tcmalloc.free(address);
+        return address;
+    }
+
+    @Benchmark
     public long arenaConfined() {
         return Peers.blockInOwnArena(Arena.ofConfined(), next());
     }

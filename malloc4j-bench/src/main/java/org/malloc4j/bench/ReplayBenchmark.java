@@ -73,6 +73,14 @@ public class ReplayBenchmark {
             Mimalloc::free);
     private static final MallocFamily TCMALLOC = new MallocFamily(Tcmalloc::malloc, Tcmalloc::realloc,
             Tcmalloc::free);
+    private static final MallocFamily GLIBC_STANDARD = new MallocFamily(Natives.Standard.Glibc::malloc,
+            Natives.Standard.Glibc::realloc, Natives.Standard.Glibc::free);
+    private static final MallocFamily JEMALLOC_STANDARD = new MallocFamily(Natives.Standard.Jemalloc::malloc,
+            Natives.Standard.Jemalloc::realloc, Natives.Standard.Jemalloc::free);
+    private static final MallocFamily MIMALLOC_STANDARD = new MallocFamily(Natives.Standard.Mimalloc::malloc,
+            Natives.Standard.Mimalloc::realloc, Natives.Standard.Mimalloc::free);
+    private static final MallocFamily TCMALLOC_STANDARD = new MallocFamily(Natives.Standard.Tcmalloc::malloc,
+            Natives.Standard.Tcmalloc::realloc, Natives.Standard.Tcmalloc::free);
 
     @Setup(Level.Trial)
     public void load() throws IOException, TraceFormatException {
@@ -146,5 +154,25 @@ public class ReplayBenchmark {
     @Benchmark
     public long tcmallocRaw(Peers.TcmallocAvailable check) {
         return pass(TCMALLOC);
+    }
+
+    @Benchmark
+    public long glibcStandardRaw() {
+        return pass(GLIBC_STANDARD);
+    }
+
+    @Benchmark
+    public long jemallocStandardRaw(Peers.JemallocAvailable check) {
+        return pass(JEMALLOC_STANDARD);
+    }
+
+    @Benchmark
+    public long mimallocStandardRaw(Peers.MimallocAvailable check) {
+        return pass(MIMALLOC_STANDARD);
+    }
+
+    @Benchmark
+    public long tcmallocStandardRaw(Peers.TcmallocAvailable check) {
+        return pass(TCMALLOC_STANDARD);
     }
 }
