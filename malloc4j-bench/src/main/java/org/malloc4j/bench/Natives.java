@@ -264,8 +264,10 @@ public final class Natives {
      * state to native and back around each call, so a safepoint need not wait for a {@code malloc}
      * that maps memory or waits for a lock. This is how the JDK asks a program to link a function
      * that is not extremely short in all cases ({@link Linker.Option#critical}), and what a Java
-     * program that follows it pays for each call. The targets of the performance issue were
-     * measured this way: about 20 ns for a jemalloc or tcmalloc pair of mixed sizes.
+     * program that follows it pays for each call. The figures malloc4j's speed targets were first
+     * set against were measured this way: about 20 ns for a jemalloc or tcmalloc pair of mixed
+     * sizes. Each holder has {@code malloc}, {@code realloc} and {@code free} only: no benchmark
+     * with standard peers calls {@code calloc}.
      */
     public static final class Standard {
         private Standard() {

@@ -23,8 +23,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * few statements. Each method is a peer (the shared ones are {@link PairPeers}'); the score is ns per
  * malloc+free pair.
  *
- * <p>Native peers come twice: raw (addresses, as C would use them) and wrapped as a
- * {@link MemorySegment} of the block's size (what a Java program needs for bounds-checked access).
+ * <p>Native peers come three times: raw (addresses, as C would use them) and wrapped as a
+ * {@link MemorySegment} of the block's size (what a Java program needs for bounds-checked access),
+ * both through critical downcalls, and raw through standard downcalls ({@link Natives.Standard}).
  * {@code Arena.ofConfined()}/{@code ofShared()} per block zero the memory they hand out (the FFM
  * contract); the others do not.
  */

@@ -51,10 +51,17 @@ class NativesTest {
         Family standard = standard(library);
         long address = standard.malloc().applyAsLong(100);
         assertNotEquals(0, address);
-        fill(address, 100);
+        fill(address, 100, 1);
         long grown = standard.realloc().applyAsLong(address, 10_000);
         assertNotEquals(0, grown);
-        assertFilled(grown, 100);
+        assertFilled(grown, 100, 1);
+        // The whole grown block is the caller's: a realloc that did not grow it would let the
+        // allocator's next block overlap this one.
+        fill(grown, 10_000, 2);
+        long neighbour = standard.malloc().applyAsLong(10_000);
+        fill(neighbour, 10_000, 3);
+        assertFilled(grown, 10_000, 2);
+        critical(library).free().accept(neighbour);
         critical(library).free().accept(grown);
     }
 
@@ -62,24 +69,27 @@ class NativesTest {
     @EnumSource(Natives.Library.class)
     void aCriticalBlockFreesThroughTheStandardFree(Natives.Library library) {
         assumeTrue(library.problem() == null, () -> library.peer() + ": " + library.problem());
-        long address = critical(library).malloc().applyAsLong(64);
+        Family critical = critical(library);
+        long address = critical.malloc().applyAsLong(64);
         assertNotEquals(0, address);
-        fill(address, 64);
-        assertFilled(address, 64);
-        standard(library).free().accept(address);
+        fill(address, 64, 4);
+        long grown = critical.realloc().applyAsLong(address, 5_000);
+        assertNotEquals(0, grown);
+        assertFilled(grown, 64, 4);
+        standard(library).free().accept(grown);
     }
 
-    private static void fill(long address, int bytes) {
+    private static void fill(long address, int bytes, int seed) {
         MemorySegment block = Natives.segment(address, bytes);
         for (int i = 0; i < bytes; i++) {
-            block.set(ValueLayout.JAVA_BYTE, i, (byte) (i * 7 + 1));
+            block.set(ValueLayout.JAVA_BYTE, i, (byte) (i * 7 + seed));
         }
     }
 
-    private static void assertFilled(long address, int bytes) {
+    private static void assertFilled(long address, int bytes, int seed) {
         MemorySegment block = Natives.segment(address, bytes);
         for (int i = 0; i < bytes; i++) {
-            assertEquals((byte) (i * 7 + 1), block.get(ValueLayout.JAVA_BYTE, i), "byte " + i);
+            assertEquals((byte) (i * 7 + seed), block.get(ValueLayout.JAVA_BYTE, i), "byte " + i);
         }
     }
 }
