@@ -10,6 +10,9 @@ public final class AllocatorCatalog {
     /** Every allocator, in report order. */
     public static final List<String> NAMES = List.of("malloc4j", "glibc", "jemalloc", "mimalloc", "tcmalloc", "arena");
 
+    /** The C allocators, called through FFM downcalls linked as {@code replay --downcalls} says. */
+    public static final List<String> NATIVE = List.of("glibc", "jemalloc", "mimalloc", "tcmalloc");
+
     /** The allocator whose throughput is the reference of the performance index. */
     public static final String REFERENCE = "glibc";
 

@@ -18,9 +18,9 @@ import java.lang.invoke.MethodHandle;
  *
  * <p>Sizes and pointers cross as {@code long} ({@code size_t} and {@code void *} on the 64-bit
  * platforms FFM runs on), so a call allocates no Java object. The malloc family is linked as
- * <em>critical</em> functions ({@link Linker.Option#critical}): short calls that never call back
- * into Java, made without the thread-state transition of an ordinary downcall; this is the fastest
- * way a Java program can call a native allocator.
+ * {@link DowncallLinkage} says: by default as <em>critical</em> functions
+ * ({@link Linker.Option#critical}), made without the thread-state transition of an ordinary
+ * downcall, the fastest way a Java program can call a native allocator.
  */
 final class Downcalls {
     /** {@code void *malloc(size_t)}. */
@@ -94,12 +94,22 @@ final class Downcalls {
     }
 
     /**
-     * Links one of an allocator's malloc-family functions as a critical function.
+     * Links a short function as a critical function.
      *
      * @throws IllegalStateException if the symbol is missing (check with {@link #require} first)
      */
     static MethodHandle critical(SymbolLookup lookup, String symbol, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(find(lookup, symbol), descriptor, Linker.Option.critical(false));
+        return mallocFamily(lookup, symbol, descriptor, DowncallLinkage.CRITICAL);
+    }
+
+    /**
+     * Links one of an allocator's malloc-family functions as {@code linkage} says.
+     *
+     * @throws IllegalStateException if the symbol is missing (check with {@link #require} first)
+     */
+    static MethodHandle mallocFamily(SymbolLookup lookup, String symbol, FunctionDescriptor descriptor,
+            DowncallLinkage linkage) {
+        return LINKER.downcallHandle(find(lookup, symbol), descriptor, linkage.options());
     }
 
     /**

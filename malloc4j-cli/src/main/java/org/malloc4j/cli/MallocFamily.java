@@ -4,7 +4,7 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * A C allocator's {@code malloc}, {@code realloc} and {@code free}, linked by
- * {@link NativeLibrary#link()} as critical downcalls, and the calls to them.
+ * {@link NativeLibrary#link()} as {@link DowncallLinkage} says, and the calls to them.
  *
  * <p>Hold it in a {@code static final} field and reach it through that field at each call: the
  * JIT then sees a constant record, trusts its final fields, and so calls the C function directly.

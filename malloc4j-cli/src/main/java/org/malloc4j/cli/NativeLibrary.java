@@ -42,11 +42,15 @@ record NativeLibrary(String soname, String installHint, String malloc, String re
         return soname == null ? Downcalls.defaultLookup() : Downcalls.loaded(soname);
     }
 
-    /** @return the malloc family, linked as critical functions, once {@link #load} has succeeded */
+    /**
+     * @return the malloc family, linked as this process's {@link DowncallLinkage#selected()} says,
+     *     once {@link #load} has succeeded
+     */
     MallocFamily link() {
         SymbolLookup symbols = symbols();
-        return new MallocFamily(Downcalls.critical(symbols, malloc, Downcalls.MALLOC),
-                Downcalls.critical(symbols, realloc, Downcalls.REALLOC),
-                Downcalls.critical(symbols, free, Downcalls.FREE));
+        DowncallLinkage linkage = DowncallLinkage.selected();
+        return new MallocFamily(Downcalls.mallocFamily(symbols, malloc, Downcalls.MALLOC, linkage),
+                Downcalls.mallocFamily(symbols, realloc, Downcalls.REALLOC, linkage),
+                Downcalls.mallocFamily(symbols, free, Downcalls.FREE, linkage));
     }
 }

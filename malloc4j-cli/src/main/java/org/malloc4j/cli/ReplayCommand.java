@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
         // Written out, with its second line under the first's options: picocli's own broke the
         // allocator list inside its brackets ("[-a=NAME[," / "NAME...]]...") at 80 columns.
         customSynopsis = {
-            "malloc4j replay [-hV] [--debug] [--json=FILE] [-r=K]",
+            "malloc4j replay [-hV] [--debug] [--downcalls=KIND] [--json=FILE] [-r=K]",
             "                       [-a=NAME[,NAME...]]... [FILE|DIR...]"},
         descriptionHeading = "%n",
         description = {
@@ -63,7 +63,7 @@ import picocli.CommandLine.Spec;
             "1:an allocator FAILED a trace, a trace could not be read (or needs more memory than the machine "
                     + "has), no allocator could run, the run "
                     + "broke off, or writing the --json report failed (a full disk)",
-            "2:usage error (unknown option or allocator, no allocator named, a missing file or one that is "
+            "2:usage error (unknown option or allocator, no allocator named, a --downcalls other than critical or standard, a missing file or one that is "
                     + "not a regular file or folder, a folder with no trace in it, a --json FILE "
                     + "that is a folder or named as a trace (.rep), or that no file can be made at or written to "
                     + "(a missing or read-only folder, no permission): "
@@ -88,6 +88,13 @@ final class ReplayCommand implements Callable<Integer> {
             description = "Timed passes per trace and allocator; the fastest counts. Default: ${DEFAULT-VALUE}.")
     private int repeat;
 
+    @Option(names = "--downcalls", paramLabel = "KIND", defaultValue = "critical",
+            description = "How the native allocators' malloc, realloc and free are linked: critical "
+                    + "(Linker.Option.critical(false): no thread-state transition, the fastest a Java program can "
+                    + "call C) or standard (no option: what the JDK asks for a function that is not extremely short "
+                    + "in all cases, as malloc is not). Default: ${DEFAULT-VALUE}.")
+    private String downcalls;
+
     @Option(names = "--json", paramLabel = "FILE",
             description = "Also write everything as JSON to FILE, or to standard output with '-' or a FILE "
                     + "that is where standard output goes, such as /dev/stdout (the table then goes to standard "
@@ -100,6 +107,12 @@ final class ReplayCommand implements Callable<Integer> {
         List<String> names = allocatorNames();
         if (repeat < 1) {
             throw new ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
+        }
+        DowncallLinkage linkage;
+        try {
+            linkage = DowncallLinkage.of(downcalls);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -118,8 +131,8 @@ final class ReplayCommand implements Callable<Integer> {
 
         WorkerRuns.Outcome runs = parsed.isEmpty()
                 ? new WorkerRuns.Outcome(names.stream().map(AllocatorStatus::notRun).toList(), List.of())
-                : new WorkerRuns(repeat, Progress.onTerminal(err)).run(names, parsed, traces);
-        ReplayReport report = ReplayReport.of(repeat, runs.statuses(), traces, errors, runs.results());
+                : new WorkerRuns(repeat, linkage, Progress.onTerminal(err)).run(names, parsed, traces);
+        ReplayReport report = ReplayReport.of(repeat, linkage, runs.statuses(), traces, errors, runs.results());
         PrintWriter table = jsonStream == JsonReport.StandardStream.OUTPUT ? err : out;
         table.print(ResultTable.render(report));
         // a PrintWriter keeps a failed write (a full disk, a closed pipe) to itself until asked

@@ -6,6 +6,7 @@ import java.util.List;
  * Everything a {@code replay} run found, as {@code --json} writes it.
  *
  * @param repeat the number of timed passes per trace (the fastest counts)
+ * @param downcalls how the native allocators were linked: {@code critical} or {@code standard}
  * @param allocators every allocator asked for: whether it ran, why not, what its footprint measures
  * @param traces the traces that parsed
  * @param errors the traces that did not
@@ -13,7 +14,7 @@ import java.util.List;
  * @param summaries per allocator: all traces, then each trace set if there are several
  * @param exitCode the run's exit code: 0 if every replay was correct, 1 if not (or nothing ran)
  */
-public record ReplayReport(int repeat, List<AllocatorStatus> allocators, List<TraceInfo> traces,
+public record ReplayReport(int repeat, String downcalls, List<AllocatorStatus> allocators, List<TraceInfo> traces,
         List<TraceError> errors, List<TraceResult> results, List<Summary> summaries, int exitCode) {
 
     /** Exit code of a run in which every trace parsed and every allocator was right. */
@@ -28,10 +29,20 @@ public record ReplayReport(int repeat, List<AllocatorStatus> allocators, List<Tr
      */
     static ReplayReport of(int repeat, List<AllocatorStatus> allocators, List<TraceInfo> traces,
             List<TraceError> errors, List<TraceResult> results) {
+        return of(repeat, DowncallLinkage.CRITICAL, allocators, traces, errors, results);
+    }
+
+    /**
+     * {@link #of(int, List, List, List, List)} for natives linked as {@code linkage} says.
+     *
+     * @return the report
+     */
+    static ReplayReport of(int repeat, DowncallLinkage linkage, List<AllocatorStatus> allocators,
+            List<TraceInfo> traces, List<TraceError> errors, List<TraceResult> results) {
         List<TraceResult> indexed = PerformanceIndex.apply(results);
         List<String> ran = allocators.stream().filter(AllocatorStatus::available).map(AllocatorStatus::name).toList();
         boolean correct = errors.isEmpty() && !ran.isEmpty() && indexed.stream().allMatch(TraceResult::isOk);
-        return new ReplayReport(repeat, List.copyOf(allocators), List.copyOf(traces), List.copyOf(errors),
+        return new ReplayReport(repeat, linkage.option(), List.copyOf(allocators), List.copyOf(traces), List.copyOf(errors),
                 indexed, Summary.of(ran, indexed), correct ? CORRECT : INCORRECT);
     }
 }

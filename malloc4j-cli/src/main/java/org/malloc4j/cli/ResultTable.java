@@ -71,6 +71,7 @@ final class ResultTable {
                     result -> result.index() == null ? "n/a" : Units.fraction(result.index()));
             summaries();
             footprints();
+            downcalls();
         }
         skipped();
         failures();
@@ -163,6 +164,15 @@ final class ResultTable {
         report.allocators().stream().filter(AllocatorStatus::available)
                 .forEach(status -> line("  " + pad(status.name(), COLUMN) + (status.footprintSource() != null
                         ? status.footprintSource() : "unknown (see FAILED replays)")));
+    }
+
+    private void downcalls() {
+        if (report.allocators().stream().anyMatch(status -> status.available()
+                && AllocatorCatalog.NATIVE.contains(status.name()))) {
+            line("");
+            line("Native allocators called through " + DowncallLinkage.of(report.downcalls()).description()
+                    + "; see --downcalls");
+        }
     }
 
     private void skipped() {

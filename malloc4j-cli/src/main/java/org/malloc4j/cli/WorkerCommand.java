@@ -44,6 +44,10 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--footprint-only", description = "Only measure the footprint, without warm-up.")
     private boolean footprintOnly;
 
+    @Option(names = "--downcalls", defaultValue = "critical", paramLabel = "KIND",
+            description = "How to link the native allocators: critical or standard.")
+    private String downcalls;
+
     @Option(names = "--parent", paramLabel = "PID",
             description = "The process that reads the results: the worker stops when it is gone.")
     private Long parentPid;
@@ -57,6 +61,11 @@ final class WorkerCommand implements Callable<Integer> {
         }
         if (repeat < 0) {
             throw new ParameterException(spec.commandLine(), "--repeat must not be negative, got " + repeat);
+        }
+        try {
+            DowncallLinkage.select(DowncallLinkage.of(downcalls));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         List<TraceSource> sources = readSources();

@@ -96,6 +96,7 @@ final class WorkerLauncher {
     }
 
     private final int repeat;
+    private final DowncallLinkage linkage;
     private final Progress terminal;
 
     /**
@@ -120,7 +121,17 @@ final class WorkerLauncher {
      *     protocol lines is passed on
      */
     WorkerLauncher(int repeat, Progress terminal) {
+        this(repeat, DowncallLinkage.CRITICAL, terminal);
+    }
+
+    /**
+     * @param repeat timed passes per trace
+     * @param linkage how the workers link the native allocators
+     * @param terminal as {@link #WorkerLauncher(int, Progress)} says
+     */
+    WorkerLauncher(int repeat, DowncallLinkage linkage, Progress terminal) {
         this.repeat = repeat;
+        this.linkage = linkage;
         this.terminal = terminal;
     }
 
@@ -173,6 +184,7 @@ final class WorkerLauncher {
         command.add("worker");
         command.add("--allocator=" + allocator);
         command.add("--repeat=" + repeat);
+        command.add("--downcalls=" + linkage.option());
         command.add("--parent=" + ProcessHandle.current().pid());
         if (footprintOnly) {
             command.add("--footprint-only");

@@ -93,6 +93,8 @@ class MainTest {
         JsonNode report = JSON.readTree(json.toFile());
         assertEquals(0, report.get("exitCode").asInt());
         assertEquals(2, report.get("repeat").asInt());
+        assertEquals("critical", report.get("downcalls").asText());
+        assertTrue(run.out().contains("Native allocators called through critical FFM downcalls"), run.out());
         assertEquals(2, report.get("traces").size());
         assertEquals(20_368, report.get("traces").get(0).get("peakLiveBytes").asLong());
         assertEquals(2, report.get("allocators").size());
@@ -132,7 +134,32 @@ class MainTest {
     }
 
     @Test
+    void standardDowncallsReplayAsCorrectlyAndTheReportSaysHowTheNativesWereCalled() throws Exception {
+        Run run = run("replay", "--allocator", "glibc,malloc4j", "--downcalls", "STANDARD", "--repeat", "1",
+                "--json", "-", traces.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        JsonNode report = JSON.readTree(run.out());
+        assertEquals("standard", report.get("downcalls").asText());
+        assertEquals(4, report.get("results").size());
+        for (JsonNode result : report.get("results")) {
+            assertEquals("ok", result.get("status").asText(), result.toString());
+        }
+        assertTrue(run.err().contains("Native allocators called through standard FFM downcalls (no linker option)"),
+                run.err());
+    }
+
+    @Test
+    void withoutANativeAllocatorTheReportSaysNothingOfDowncalls() {
+        Run run = run("replay", "--allocator", "malloc4j", "--repeat", "1", traces.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        assertFalse(run.out().contains("downcalls"), run.out());
+    }
+
+    @Test
     void usageErrorsExitWithTwo() {
+        Run linkage = run("replay", "--downcalls", "fast", traces.toString());
+        assertEquals(2, linkage.exitCode());
+        assertTrue(linkage.err().contains("--downcalls must be critical or standard, got 'fast'"), linkage.err());
         assertEquals(2, run("replay", "--allocator", "dlmalloc", traces.toString()).exitCode());
         assertEquals(2, run("replay", "--repeat", "0", traces.toString()).exitCode());
         assertEquals(2, run("replay", dir.resolve("no-such-trace.rep").toString()).exitCode());
