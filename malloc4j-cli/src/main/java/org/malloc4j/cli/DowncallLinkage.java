@@ -59,7 +59,11 @@ enum DowncallLinkage {
         throw new IllegalArgumentException("--downcalls must be critical or standard, got '" + option + "'");
     }
 
-    /** Makes {@code linkage} the one {@link #selected()} gives: before the first allocator links. */
+    /**
+     * Makes {@code linkage} the one {@link #selected()} gives. Only allocators linked later take
+     * it: each adapter links its functions once per process, at its first use, which is why a
+     * worker selects before it opens its one allocator.
+     */
     static void select(DowncallLinkage linkage) {
         selected = linkage;
     }

@@ -6,7 +6,8 @@ import java.util.List;
  * Everything a {@code replay} run found, as {@code --json} writes it.
  *
  * @param repeat the number of timed passes per trace (the fastest counts)
- * @param downcalls how the native allocators were linked: {@code critical} or {@code standard}
+ * @param downcalls the {@code --downcalls} given, {@code critical} or {@code standard}: how the
+ *     native allocators of the run were linked (whether or not one ran)
  * @param allocators every allocator asked for: whether it ran, why not, what its footprint measures
  * @param traces the traces that parsed
  * @param errors the traces that did not
@@ -42,7 +43,8 @@ public record ReplayReport(int repeat, String downcalls, List<AllocatorStatus> a
         List<TraceResult> indexed = PerformanceIndex.apply(results);
         List<String> ran = allocators.stream().filter(AllocatorStatus::available).map(AllocatorStatus::name).toList();
         boolean correct = errors.isEmpty() && !ran.isEmpty() && indexed.stream().allMatch(TraceResult::isOk);
-        return new ReplayReport(repeat, linkage.option(), List.copyOf(allocators), List.copyOf(traces), List.copyOf(errors),
+        return new ReplayReport(repeat, linkage.option(), List.copyOf(allocators), List.copyOf(traces),
+                List.copyOf(errors),
                 indexed, Summary.of(ran, indexed), correct ? CORRECT : INCORRECT);
     }
 }

@@ -169,7 +169,8 @@ final class WorkerLauncher {
         }
     }
 
-    private List<String> command(String allocator, long heapMiB, boolean footprintOnly) {
+    /** @return the worker's command line */
+    List<String> command(String allocator, long heapMiB, boolean footprintOnly) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JVM_OPTIONS);

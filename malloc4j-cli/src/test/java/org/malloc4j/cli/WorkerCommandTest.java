@@ -1,12 +1,14 @@
 package org.malloc4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -20,7 +22,8 @@ class WorkerCommandTest {
     @CsvSource(delimiter = '|', value = {
         "--allocator=dlmalloc | malloc4j: unknown allocator 'dlmalloc'; known: malloc4j, glibc, jemalloc, mimalloc, "
                 + "tcmalloc, arena",
-        "--repeat=-1          | malloc4j: --repeat must not be negative, got -1"})
+        "--repeat=-1          | malloc4j: --repeat must not be negative, got -1",
+        "--downcalls=fast     | malloc4j: --downcalls must be critical or standard, got 'fast'"})
     void aWrongOptionIsAUsageErrorAndNothingIsReported(String option, String message) {
         String[] args = option.startsWith("--allocator") ? new String[] {"worker", option}
                 : new String[] {"worker", "--allocator=glibc", option};
@@ -59,6 +62,31 @@ class WorkerCommandTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         assertEquals(0, runWithInput("", out, err, "worker", "--allocator=glibc", "--repeat=20000"), err.toString());
+    }
+
+    /**
+     * The parent's --downcalls reaches the worker as its own option, which picks the linkage its
+     * adapters link with.
+     */
+    @ParameterizedTest
+    @CsvSource({"standard, STANDARD", "critical, CRITICAL"})
+    void theWorkerLinksAsItsDowncallsOptionSays(String option, DowncallLinkage expected) {
+        List<String> command = new WorkerLauncher(1, DowncallLinkage.of(option), Progress.onTerminal(
+                new PrintWriter(new StringWriter()))).command("glibc", 64, false);
+        assertTrue(command.contains("--downcalls=" + option), command.toString());
+        // Without --parent: a worker that watches for its parent's end stops the whole process then.
+        String[] args = command.subList(command.indexOf("worker"), command.size()).stream()
+                .filter(arg -> !arg.startsWith("--parent")).toArray(String[]::new);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        DowncallLinkage.select(expected == DowncallLinkage.STANDARD ? DowncallLinkage.CRITICAL
+                : DowncallLinkage.STANDARD);
+        try {
+            assertEquals(0, runWithInput("", out, err, args), err.toString());
+            assertEquals(expected, DowncallLinkage.selected());
+        } finally {
+            DowncallLinkage.select(DowncallLinkage.CRITICAL);
+        }
     }
 
     /** Runs the command with {@code input} as standard input, which the worker reads its traces from. */
