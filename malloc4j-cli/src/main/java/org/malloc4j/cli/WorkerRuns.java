@@ -29,16 +29,8 @@ final class WorkerRuns {
 
     /**
      * @param repeat timed passes per trace
-     * @param progress the progress counter on standard error, where what workers print goes too
-     */
-    WorkerRuns(int repeat, Progress progress) {
-        this(repeat, DowncallLinkage.CRITICAL, progress);
-    }
-
-    /**
-     * @param repeat timed passes per trace
      * @param linkage how the workers link the native allocators
-     * @param progress as {@link #WorkerRuns(int, Progress)} says
+     * @param progress the progress counter on standard error, where what workers print goes too
      */
     WorkerRuns(int repeat, DowncallLinkage linkage, Progress progress) {
         this.launcher = new WorkerLauncher(repeat, linkage, progress);
