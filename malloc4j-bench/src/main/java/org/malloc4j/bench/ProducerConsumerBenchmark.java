@@ -27,7 +27,10 @@ import org.openjdk.jmh.infra.Control;
  * Blocks allocated on one thread and freed on another: a producer mallocs and hands the address
  * through a preallocated {@link SpscRing} of {@value SpscRing#CAPACITY} slots; a consumer takes it
  * and frees it (a cross-thread free: mimalloc's and malloc4j's thread-free path, jemalloc's and
- * tcmalloc's remote free). Each peer is a JMH group of one producer and one consumer thread.
+ * tcmalloc's remote free). Each peer is a JMH group of one producer and one consumer thread. The
+ * native peers are linked twice: {@code glibc}, {@code jemalloc}, {@code mimalloc} and
+ * {@code tcmalloc} through critical downcalls, and the {@code …Standard} groups through standard
+ * ones, as the JDK asks a function like {@code malloc} to be linked ({@link Natives.Standard}).
  *
  * <p>JMH reports the group's score (primary) and each thread's ({@code :producer},
  * {@code :consumer}). In the steady state both threads go at the pace of the slower one, so each is
@@ -151,6 +154,38 @@ public class ProducerConsumerBenchmark {
         }
     }
 
+    @State(Scope.Group)
+    public static class GlibcStandardHandoff extends Handoff {
+        @Override
+        void release(long address) {
+            Natives.Standard.Glibc.free(address);
+        }
+    }
+
+    @State(Scope.Group)
+    public static class JemallocStandardHandoff extends JemallocHandoff {
+        @Override
+        void release(long address) {
+            Natives.Standard.Jemalloc.free(address);
+        }
+    }
+
+    @State(Scope.Group)
+    public static class MimallocStandardHandoff extends MimallocHandoff {
+        @Override
+        void release(long address) {
+            Natives.Standard.Mimalloc.free(address);
+        }
+    }
+
+    @State(Scope.Group)
+    public static class TcmallocStandardHandoff extends TcmallocHandoff {
+        @Override
+        void release(long address) {
+            Natives.Standard.Tcmalloc.free(address);
+        }
+    }
+
     @Benchmark
     @Group("malloc4jRaw")
     @GroupThreads(1)
@@ -234,6 +269,74 @@ public class ProducerConsumerBenchmark {
         long address = h.take(control);
         if (address != 0) {
             Tcmalloc.free(address);
+        }
+    }
+
+    @Benchmark
+    @Group("glibcStandard")
+    @GroupThreads(1)
+    public void glibcStandardProducer(GlibcStandardHandoff h, Control control) {
+        h.handOff(Natives.Standard.Glibc.malloc(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("glibcStandard")
+    @GroupThreads(1)
+    public void glibcStandardConsumer(GlibcStandardHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            Natives.Standard.Glibc.free(address);
+        }
+    }
+
+    @Benchmark
+    @Group("jemallocStandard")
+    @GroupThreads(1)
+    public void jemallocStandardProducer(JemallocStandardHandoff h, Control control) {
+        h.handOff(Natives.Standard.Jemalloc.malloc(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("jemallocStandard")
+    @GroupThreads(1)
+    public void jemallocStandardConsumer(JemallocStandardHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            Natives.Standard.Jemalloc.free(address);
+        }
+    }
+
+    @Benchmark
+    @Group("mimallocStandard")
+    @GroupThreads(1)
+    public void mimallocStandardProducer(MimallocStandardHandoff h, Control control) {
+        h.handOff(Natives.Standard.Mimalloc.malloc(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("mimallocStandard")
+    @GroupThreads(1)
+    public void mimallocStandardConsumer(MimallocStandardHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            Natives.Standard.Mimalloc.free(address);
+        }
+    }
+
+    @Benchmark
+    @Group("tcmallocStandard")
+    @GroupThreads(1)
+    public void tcmallocStandardProducer(TcmallocStandardHandoff h, Control control) {
+        h.handOff(Natives.Standard.Tcmalloc.malloc(h.nextSize()), control);
+    }
+
+    @Benchmark
+    @Group("tcmallocStandard")
+    @GroupThreads(1)
+    public void tcmallocStandardConsumer(TcmallocStandardHandoff h, Control control) {
+        long address = h.take(control);
+        if (address != 0) {
+            Natives.Standard.Tcmalloc.free(address);
         }
     }
 }
