@@ -23,9 +23,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * few statements. Each method is a peer (the shared ones are {@link PairPeers}'); the score is ns per
  * malloc+free pair.
  *
- * <p>Native peers come three times: raw (addresses, as C would use them) and wrapped as a
+ * <p>Native peers come four times: raw (addresses, as C would use them) and wrapped as a
  * {@link MemorySegment} of the block's size (what a Java program needs for bounds-checked access),
- * both through critical downcalls, and raw through standard downcalls ({@link Natives.Standard}).
+ * each through critical downcalls ({@code glibcRaw}, {@code glibcSegment}) and through standard
+ * ones ({@code glibcStandardRaw}, {@code glibcStandardSegment}; {@link Natives.Standard}).
  * {@code Arena.ofConfined()}/{@code ofShared()} per block zero the memory they hand out (the FFM
  * contract); the others do not.
  */
@@ -74,6 +75,38 @@ public class PairBenchmark extends PairPeers {
         long bytes = next();
         MemorySegment block = Natives.segment(Tcmalloc.malloc(bytes), bytes);
         Tcmalloc.free(block.address());
+        return block.address();
+    }
+
+    @Benchmark
+    public long glibcStandardSegment() {
+        long bytes = next();
+        MemorySegment block = Natives.segment(Natives.Standard.Glibc.malloc(bytes), bytes);
+        Natives.Standard.Glibc.free(block.address());
+        return block.address();
+    }
+
+    @Benchmark
+    public long jemallocStandardSegment(Peers.JemallocAvailable check) {
+        long bytes = next();
+        MemorySegment block = Natives.segment(Natives.Standard.Jemalloc.malloc(bytes), bytes);
+        Natives.Standard.Jemalloc.free(block.address());
+        return block.address();
+    }
+
+    @Benchmark
+    public long mimallocStandardSegment(Peers.MimallocAvailable check) {
+        long bytes = next();
+        MemorySegment block = Natives.segment(Natives.Standard.Mimalloc.malloc(bytes), bytes);
+        Natives.Standard.Mimalloc.free(block.address());
+        return block.address();
+    }
+
+    @Benchmark
+    public long tcmallocStandardSegment(Peers.TcmallocAvailable check) {
+        long bytes = next();
+        MemorySegment block = Natives.segment(Natives.Standard.Tcmalloc.malloc(bytes), bytes);
+        Natives.Standard.Tcmalloc.free(block.address());
         return block.address();
     }
 
