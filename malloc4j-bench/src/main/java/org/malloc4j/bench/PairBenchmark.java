@@ -4,6 +4,8 @@ import io.netty.buffer.ByteBuf;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
+import java.util.function.LongUnaryOperator;
 import org.apache.arrow.memory.ArrowBuf;
 import org.malloc4j.bench.Natives.Glibc;
 import org.malloc4j.bench.Natives.Jemalloc;
@@ -46,68 +48,56 @@ public class PairBenchmark extends PairPeers {
         return size;
     }
 
+    /**
+     * A pair through a native allocator whose block the program holds as a segment of its size
+     * ({@link Natives#segment}), as the {@code …Segment} peers do. Each caller passes static
+     * methods, constants once this is inlined into it, so each peer's calls are direct.
+     */
+    private long nativeSegmentPair(LongUnaryOperator malloc, LongConsumer free) {
+        long bytes = next();
+        MemorySegment block = Natives.segment(malloc.applyAsLong(bytes), bytes);
+        free.accept(block.address());
+        return block.address();
+    }
+
     @Benchmark
     public long glibcSegment() {
-        long bytes = next();
-        MemorySegment block = Natives.segment(Glibc.malloc(bytes), bytes);
-        Glibc.free(block.address());
-        return block.address();
+        return nativeSegmentPair(Glibc::malloc, Glibc::free);
     }
 
     @Benchmark
     public long jemallocSegment(Peers.JemallocAvailable check) {
-        long bytes = next();
-        MemorySegment block = Natives.segment(Jemalloc.malloc(bytes), bytes);
-        Jemalloc.free(block.address());
-        return block.address();
+        return nativeSegmentPair(Jemalloc::malloc, Jemalloc::free);
     }
 
     @Benchmark
     public long mimallocSegment(Peers.MimallocAvailable check) {
-        long bytes = next();
-        MemorySegment block = Natives.segment(Mimalloc.malloc(bytes), bytes);
-        Mimalloc.free(block.address());
-        return block.address();
+        return nativeSegmentPair(Mimalloc::malloc, Mimalloc::free);
     }
 
     @Benchmark
     public long tcmallocSegment(Peers.TcmallocAvailable check) {
-        long bytes = next();
-        MemorySegment block = Natives.segment(Tcmalloc.malloc(bytes), bytes);
-        Tcmalloc.free(block.address());
-        return block.address();
+        return nativeSegmentPair(Tcmalloc::malloc, Tcmalloc::free);
     }
 
     @Benchmark
     public long glibcStandardSegment() {
-        long bytes = next();
-        MemorySegment block = Natives.segment(Natives.Standard.Glibc.malloc(bytes), bytes);
-        Natives.Standard.Glibc.free(block.address());
-        return block.address();
+        return nativeSegmentPair(Natives.Standard.Glibc::malloc, Natives.Standard.Glibc::free);
     }
 
     @Benchmark
     public long jemallocStandardSegment(Peers.JemallocAvailable check) {
-        long bytes = next();
-        MemorySegment block = Natives.segment(Natives.Standard.Jemalloc.malloc(bytes), bytes);
-        Natives.Standard.Jemalloc.free(block.address());
-        return block.address();
+        return nativeSegmentPair(Natives.Standard.Jemalloc::malloc, Natives.Standard.Jemalloc::free);
     }
 
     @Benchmark
     public long mimallocStandardSegment(Peers.MimallocAvailable check) {
-        long bytes = next();
-        MemorySegment block = Natives.segment(Natives.Standard.Mimalloc.malloc(bytes), bytes);
-        Natives.Standard.Mimalloc.free(block.address());
-        return block.address();
+        return nativeSegmentPair(Natives.Standard.Mimalloc::malloc, Natives.Standard.Mimalloc::free);
     }
 
     @Benchmark
     public long tcmallocStandardSegment(Peers.TcmallocAvailable check) {
-        long bytes = next();
-        MemorySegment block = Natives.segment(Natives.Standard.Tcmalloc.malloc(bytes), bytes);
-        Natives.Standard.Tcmalloc.free(block.address());
-        return block.address();
+        return nativeSegmentPair(Natives.Standard.Tcmalloc::malloc, Natives.Standard.Tcmalloc::free);
     }
 
     @Benchmark

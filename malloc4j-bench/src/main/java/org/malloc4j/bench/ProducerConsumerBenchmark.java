@@ -60,8 +60,24 @@ public class ProducerConsumerBenchmark {
             sizes = Sizes.of(size, Sizes.STREAM_LENGTH);
         }
 
+        /** Allocates a block with this peer's malloc. */
+        abstract long allocate(long size);
+
         /** Frees a block with this peer's free. */
         abstract void release(long address);
+
+        /** The producer's operation: a block of the next size, queued. */
+        final void produce(Control control) {
+            handOff(allocate(nextSize()), control);
+        }
+
+        /** The consumer's operation: the next queued block, freed. */
+        final void consume(Control control) {
+            long address = take(control);
+            if (address != 0) {
+                release(address);
+            }
+        }
 
         final long nextSize() {
             return sizes[next++ & (Sizes.STREAM_LENGTH - 1)];
@@ -102,6 +118,11 @@ public class ProducerConsumerBenchmark {
     @State(Scope.Group)
     public static class Malloc4jHandoff extends Handoff {
         @Override
+        long allocate(long size) {
+            return HEAP.mallocAddress(size);
+        }
+
+        @Override
         void release(long address) {
             HEAP.freeAddress(address);
         }
@@ -109,6 +130,11 @@ public class ProducerConsumerBenchmark {
 
     @State(Scope.Group)
     public static class GlibcHandoff extends Handoff {
+        @Override
+        long allocate(long size) {
+            return Glibc.malloc(size);
+        }
+
         @Override
         void release(long address) {
             Glibc.free(address);
@@ -120,6 +146,11 @@ public class ProducerConsumerBenchmark {
         @Setup(Level.Trial)
         public void check() {
             Natives.Library.JEMALLOC.require();
+        }
+
+        @Override
+        long allocate(long size) {
+            return Jemalloc.malloc(size);
         }
 
         @Override
@@ -136,6 +167,11 @@ public class ProducerConsumerBenchmark {
         }
 
         @Override
+        long allocate(long size) {
+            return Mimalloc.malloc(size);
+        }
+
+        @Override
         void release(long address) {
             Mimalloc.free(address);
         }
@@ -149,6 +185,11 @@ public class ProducerConsumerBenchmark {
         }
 
         @Override
+        long allocate(long size) {
+            return Tcmalloc.malloc(size);
+        }
+
+        @Override
         void release(long address) {
             Tcmalloc.free(address);
         }
@@ -157,13 +198,28 @@ public class ProducerConsumerBenchmark {
     @State(Scope.Group)
     public static class GlibcStandardHandoff extends Handoff {
         @Override
+        long allocate(long size) {
+            return Natives.Standard.Glibc.malloc(size);
+        }
+
+        @Override
         void release(long address) {
             Natives.Standard.Glibc.free(address);
         }
     }
 
     @State(Scope.Group)
-    public static class JemallocStandardHandoff extends JemallocHandoff {
+    public static class JemallocStandardHandoff extends Handoff {
+        @Setup(Level.Trial)
+        public void check() {
+            Natives.Library.JEMALLOC.require();
+        }
+
+        @Override
+        long allocate(long size) {
+            return Natives.Standard.Jemalloc.malloc(size);
+        }
+
         @Override
         void release(long address) {
             Natives.Standard.Jemalloc.free(address);
@@ -171,7 +227,17 @@ public class ProducerConsumerBenchmark {
     }
 
     @State(Scope.Group)
-    public static class MimallocStandardHandoff extends MimallocHandoff {
+    public static class MimallocStandardHandoff extends Handoff {
+        @Setup(Level.Trial)
+        public void check() {
+            Natives.Library.MIMALLOC.require();
+        }
+
+        @Override
+        long allocate(long size) {
+            return Natives.Standard.Mimalloc.malloc(size);
+        }
+
         @Override
         void release(long address) {
             Natives.Standard.Mimalloc.free(address);
@@ -179,7 +245,17 @@ public class ProducerConsumerBenchmark {
     }
 
     @State(Scope.Group)
-    public static class TcmallocStandardHandoff extends TcmallocHandoff {
+    public static class TcmallocStandardHandoff extends Handoff {
+        @Setup(Level.Trial)
+        public void check() {
+            Natives.Library.TCMALLOC.require();
+        }
+
+        @Override
+        long allocate(long size) {
+            return Natives.Standard.Tcmalloc.malloc(size);
+        }
+
         @Override
         void release(long address) {
             Natives.Standard.Tcmalloc.free(address);
@@ -191,152 +267,125 @@ public class ProducerConsumerBenchmark {
     @GroupThreads(1)
     @Baseline(1)
     public void malloc4jRawProducer(Malloc4jHandoff h, Control control) {
-        h.handOff(HEAP.mallocAddress(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("malloc4jRaw")
     @GroupThreads(1)
     public void malloc4jRawConsumer(Malloc4jHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            HEAP.freeAddress(address);
-        }
+        h.consume(control);
     }
 
     @Benchmark
     @Group("glibc")
     @GroupThreads(1)
     public void glibcProducer(GlibcHandoff h, Control control) {
-        h.handOff(Glibc.malloc(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("glibc")
     @GroupThreads(1)
     public void glibcConsumer(GlibcHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            Glibc.free(address);
-        }
+        h.consume(control);
     }
 
     @Benchmark
     @Group("jemalloc")
     @GroupThreads(1)
     public void jemallocProducer(JemallocHandoff h, Control control) {
-        h.handOff(Jemalloc.malloc(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("jemalloc")
     @GroupThreads(1)
     public void jemallocConsumer(JemallocHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            Jemalloc.free(address);
-        }
+        h.consume(control);
     }
 
     @Benchmark
     @Group("mimalloc")
     @GroupThreads(1)
     public void mimallocProducer(MimallocHandoff h, Control control) {
-        h.handOff(Mimalloc.malloc(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("mimalloc")
     @GroupThreads(1)
     public void mimallocConsumer(MimallocHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            Mimalloc.free(address);
-        }
+        h.consume(control);
     }
 
     @Benchmark
     @Group("tcmalloc")
     @GroupThreads(1)
     public void tcmallocProducer(TcmallocHandoff h, Control control) {
-        h.handOff(Tcmalloc.malloc(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("tcmalloc")
     @GroupThreads(1)
     public void tcmallocConsumer(TcmallocHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            Tcmalloc.free(address);
-        }
+        h.consume(control);
     }
 
     @Benchmark
     @Group("glibcStandard")
     @GroupThreads(1)
     public void glibcStandardProducer(GlibcStandardHandoff h, Control control) {
-        h.handOff(Natives.Standard.Glibc.malloc(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("glibcStandard")
     @GroupThreads(1)
     public void glibcStandardConsumer(GlibcStandardHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            Natives.Standard.Glibc.free(address);
-        }
+        h.consume(control);
     }
 
     @Benchmark
     @Group("jemallocStandard")
     @GroupThreads(1)
     public void jemallocStandardProducer(JemallocStandardHandoff h, Control control) {
-        h.handOff(Natives.Standard.Jemalloc.malloc(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("jemallocStandard")
     @GroupThreads(1)
     public void jemallocStandardConsumer(JemallocStandardHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            Natives.Standard.Jemalloc.free(address);
-        }
+        h.consume(control);
     }
 
     @Benchmark
     @Group("mimallocStandard")
     @GroupThreads(1)
     public void mimallocStandardProducer(MimallocStandardHandoff h, Control control) {
-        h.handOff(Natives.Standard.Mimalloc.malloc(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("mimallocStandard")
     @GroupThreads(1)
     public void mimallocStandardConsumer(MimallocStandardHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            Natives.Standard.Mimalloc.free(address);
-        }
+        h.consume(control);
     }
 
     @Benchmark
     @Group("tcmallocStandard")
     @GroupThreads(1)
     public void tcmallocStandardProducer(TcmallocStandardHandoff h, Control control) {
-        h.handOff(Natives.Standard.Tcmalloc.malloc(h.nextSize()), control);
+        h.produce(control);
     }
 
     @Benchmark
     @Group("tcmallocStandard")
     @GroupThreads(1)
     public void tcmallocStandardConsumer(TcmallocStandardHandoff h, Control control) {
-        long address = h.take(control);
-        if (address != 0) {
-            Natives.Standard.Tcmalloc.free(address);
-        }
+        h.consume(control);
     }
 }
