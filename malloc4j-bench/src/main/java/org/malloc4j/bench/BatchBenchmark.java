@@ -4,8 +4,6 @@ import io.netty.buffer.ByteBuf;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongConsumer;
-import java.util.function.LongUnaryOperator;
 import org.apache.arrow.memory.ArrowBuf;
 import org.malloc4j.Heap;
 import org.malloc4j.bench.Natives.Glibc;
@@ -166,59 +164,84 @@ public class BatchBenchmark {
         }
     }
 
-    /**
-     * A batch through a native allocator whose blocks the program holds as segments of their size
-     * ({@link Natives#segment}), as the {@code …Segment} peers do: the counterpart of
-     * {@link #malloc4jSegment}. Each caller passes static methods, constants once this is inlined
-     * into it, so each peer's calls are direct.
-     */
-    private static void nativeSegments(Batch b, LongUnaryOperator malloc, LongConsumer free) {
-        for (int i = 0; i < BLOCKS; i++) {
-            b.segments[i] = Natives.segment(malloc.applyAsLong(b.sizes[i]), b.sizes[i]);
-        }
-        for (int i = 0; i < BLOCKS; i++) {
-            free.accept(b.segments[b.freeOrder[i]].address());
-        }
-    }
-
     @Benchmark
     public void glibcSegment(Batch b) {
-        nativeSegments(b, Glibc::malloc, Glibc::free);
+        for (int i = 0; i < BLOCKS; i++) {
+            b.segments[i] = Natives.segment(Glibc.malloc(b.sizes[i]), b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Glibc.free(b.segments[b.freeOrder[i]].address());
+        }
     }
 
     @Benchmark
     public void jemallocSegment(Batch b, Peers.JemallocAvailable check) {
-        nativeSegments(b, Jemalloc::malloc, Jemalloc::free);
+        for (int i = 0; i < BLOCKS; i++) {
+            b.segments[i] = Natives.segment(Jemalloc.malloc(b.sizes[i]), b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Jemalloc.free(b.segments[b.freeOrder[i]].address());
+        }
     }
 
     @Benchmark
     public void mimallocSegment(Batch b, Peers.MimallocAvailable check) {
-        nativeSegments(b, Mimalloc::malloc, Mimalloc::free);
+        for (int i = 0; i < BLOCKS; i++) {
+            b.segments[i] = Natives.segment(Mimalloc.malloc(b.sizes[i]), b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Mimalloc.free(b.segments[b.freeOrder[i]].address());
+        }
     }
 
     @Benchmark
     public void tcmallocSegment(Batch b, Peers.TcmallocAvailable check) {
-        nativeSegments(b, Tcmalloc::malloc, Tcmalloc::free);
+        for (int i = 0; i < BLOCKS; i++) {
+            b.segments[i] = Natives.segment(Tcmalloc.malloc(b.sizes[i]), b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Tcmalloc.free(b.segments[b.freeOrder[i]].address());
+        }
     }
 
     @Benchmark
     public void glibcStandardSegment(Batch b) {
-        nativeSegments(b, Natives.Standard.Glibc::malloc, Natives.Standard.Glibc::free);
+        for (int i = 0; i < BLOCKS; i++) {
+            b.segments[i] = Natives.segment(Natives.Standard.Glibc.malloc(b.sizes[i]), b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Natives.Standard.Glibc.free(b.segments[b.freeOrder[i]].address());
+        }
     }
 
     @Benchmark
     public void jemallocStandardSegment(Batch b, Peers.JemallocAvailable check) {
-        nativeSegments(b, Natives.Standard.Jemalloc::malloc, Natives.Standard.Jemalloc::free);
+        for (int i = 0; i < BLOCKS; i++) {
+            b.segments[i] = Natives.segment(Natives.Standard.Jemalloc.malloc(b.sizes[i]), b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Natives.Standard.Jemalloc.free(b.segments[b.freeOrder[i]].address());
+        }
     }
 
     @Benchmark
     public void mimallocStandardSegment(Batch b, Peers.MimallocAvailable check) {
-        nativeSegments(b, Natives.Standard.Mimalloc::malloc, Natives.Standard.Mimalloc::free);
+        for (int i = 0; i < BLOCKS; i++) {
+            b.segments[i] = Natives.segment(Natives.Standard.Mimalloc.malloc(b.sizes[i]), b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Natives.Standard.Mimalloc.free(b.segments[b.freeOrder[i]].address());
+        }
     }
 
     @Benchmark
     public void tcmallocStandardSegment(Batch b, Peers.TcmallocAvailable check) {
-        nativeSegments(b, Natives.Standard.Tcmalloc::malloc, Natives.Standard.Tcmalloc::free);
+        for (int i = 0; i < BLOCKS; i++) {
+            b.segments[i] = Natives.segment(Natives.Standard.Tcmalloc.malloc(b.sizes[i]), b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            Natives.Standard.Tcmalloc.free(b.segments[b.freeOrder[i]].address());
+        }
     }
 
     @Benchmark

@@ -32,9 +32,10 @@ import org.openjdk.jmh.infra.Control;
  * {@code tcmalloc} through critical downcalls, and the {@code …Standard} groups through standard
  * ones, as the JDK asks a function like {@code malloc} to be linked ({@link Natives.Standard}).
  *
- * <p>JMH reports the group's score (primary) and each thread's ({@code :producer},
- * {@code :consumer}). In the steady state both threads go at the pace of the slower one, so each is
- * the ns per handed-off block; a side that waits for the other spins and counts that wait.
+ * <p>JMH reports the group's score (primary) and each thread's ({@code :malloc4jRawProducer},
+ * {@code :malloc4jRawConsumer}, and so on). In the steady state both threads go at the pace of
+ * the slower one, so each is the ns per handed-off block; a side that waits for the other spins
+ * and counts that wait.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
