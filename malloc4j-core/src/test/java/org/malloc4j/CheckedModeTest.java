@@ -362,13 +362,6 @@ class CheckedModeTest {
     }
 
     /**
-     * Bug: {@code StackCapture} drops only the frames of {@code Heap}, {@code HeapScope},
-     * {@code FaultInjection}, {@code BumpArena}, {@code FixedSizePool} and {@code internal}, so a
-     * block a growable array allocates is reported as allocated by
-     * {@code org.malloc4j.NativeArray.resizeBlock}, a malloc4j frame, instead of the user's line
-     * (LeakSanitizer's and this project's reports start at the user's frame).
-     */
-    /**
      * After close, the leak report must still show what the heap leaked, as its statistics do: an
      * empty report then would tell a test that checks {@code leaks()} after closing that nothing leaked.
      */
@@ -410,6 +403,13 @@ class CheckedModeTest {
         assertEquals(1, quiet.stats().liveBlocks());
     }
 
+    /**
+     * A leaked growable array is reported at the user's line, as LeakSanitizer's reports start at
+     * the user's frame: {@code StackCapture} once dropped only the frames of {@code Heap},
+     * {@code HeapScope}, {@code FaultInjection}, {@code BumpArena}, {@code FixedSizePool} and
+     * {@code internal}, and reported such a block as allocated by
+     * {@code org.malloc4j.NativeArray.resizeBlock}, a malloc4j frame.
+     */
     @Test
     void aLeakedGrowableArrayIsReportedAtTheUsersLine() {
         NativeLongArray array = new NativeLongArray(heap, 4);
@@ -422,15 +422,6 @@ class CheckedModeTest {
                 top.getClassName() + "." + top.getMethodName(), leaks.text());
     }
 
-    /**
-     * {@code CheckedAllocator.segment} registers every checked segment with a {@code Cleaner} that
-     * warns when the segment is collected while its block is live. malloc4j's own scopes, bump arenas
-     * and pools keep blocks by address and drop any segment the heap made for them, so they must take
-     * their blocks through the raw API: otherwise every block they hold prints a false "became
-     * unreachable without free" warning once the GC runs (as {@code HeapScope} did when it called
-     * {@code heap.calloc(..).address()}). The loop gives the GC a bounded number of chances; the
-     * assertion can only fail when a false warning was printed.
-     */
     /**
      * A block kept only through a segment derived from malloc's (here by {@code reinterpret}) is
      * reported when malloc's segment becomes unreachable: as a probable leak, with its allocation
@@ -467,6 +458,15 @@ class CheckedModeTest {
         return heap.malloc(48).reinterpret(48);
     }
 
+    /**
+     * {@code CheckedAllocator.segment} registers every checked segment with a {@code Cleaner} that
+     * warns when the segment is collected while its block is live. malloc4j's own scopes, bump arenas
+     * and pools keep blocks by address and drop any segment the heap made for them, so they must take
+     * their blocks through the raw API: otherwise every block they hold prints a false "became
+     * unreachable without free" warning once the GC runs (as {@code HeapScope} did when it called
+     * {@code heap.calloc(..).address()}). The loop gives the GC a bounded number of chances; the
+     * assertion can only fail when a false warning was printed.
+     */
     @Test
     void blocksHeldByScopesArenasAndPoolsDoNotTriggerTheUnreachableSegmentWarning() throws InterruptedException {
         PrintStream original = System.err;

@@ -174,11 +174,6 @@ class HeapCloseRaceTest {
     }
 
     /**
-     * Runs {@code work} on four platform threads (each given its number) until the heap, closed
-     * after {@code millis}, makes it throw {@link IllegalStateException}; then checks that no
-     * thread met anything else and that the closed heap holds nothing reserved or committed.
-     */
-    /**
      * A calloc whose fill finds its block's memory gone with a close racing it says the heap
      * closed, as every other call does, not the JDK arena's bare "Already closed".
      */
@@ -214,6 +209,11 @@ class HeapCloseRaceTest {
         assertEquals(List.of(), List.copyOf(unnamed));
     }
 
+    /**
+     * Runs {@code work} on four platform threads (each given its number) until the heap, closed
+     * after {@code millis}, makes it throw {@link IllegalStateException}; then checks that no
+     * thread met anything else and that the closed heap holds nothing reserved or committed.
+     */
     private static void closeWhileThreadsAllocate(Heap heap, long millis, String round, IntConsumer work)
             throws InterruptedException {
         ConcurrentLinkedQueue<Throwable> wrong = new ConcurrentLinkedQueue<>();

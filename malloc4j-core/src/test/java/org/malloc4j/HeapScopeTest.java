@@ -583,6 +583,9 @@ class HeapScopeTest {
 
     /** An exception that takes no suppressed exceptions, as one made for speed often is. */
     private static final class WithoutSuppression extends RuntimeException {
+        @java.io.Serial
+        private static final long serialVersionUID = 1L;
+
         WithoutSuppression(String message) {
             super(message, null, false, false);
         }

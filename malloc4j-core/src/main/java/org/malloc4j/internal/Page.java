@@ -43,8 +43,11 @@ public final class Page extends PageColdFields {
     private static final VarHandle OWNED_BITS;
     private static final VarHandle PURGED_HOLES;
     private static final VarHandle COMMITTING;
-    /** A page object's own size with compressed references (16 B object header included). */
-    private static final long SHALLOW_BYTES = 240;
+    /**
+     * A page object's own size in bytes, header included, with compressed references (the JVM's
+     * default; compact object headers give the same): {@code CacheLineLayoutTest} checks it.
+     */
+    static final long SHALLOW_BYTES = 264;
     /**
      * The index in {@link #remoteBits} of the pending word: non-zero once a remote free has set a
      * bit the owner has not collected. A hint for the owner's fast checks, not a count: keeping a
@@ -543,7 +546,7 @@ public final class Page extends PageColdFields {
                 byte[] slacks = slack8;
                 byte raw = slacks[index];
                 if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
-                        && BYTES.compareAndSet(slacks, index, raw, (byte) FREE_ENTRY)) {
+                        && BYTES.compareAndSet(slacks, index, raw, FREE_ENTRY)) {
                     return (raw & 0xFF) - 1;
                 }
             }

@@ -1,9 +1,10 @@
 package org.malloc4j.internal;
 
 /**
- * The fields of a {@link Page} that neither a block's malloc nor its free touches: laid out between
- * {@link PageSharedFields} and the owner's per-block counters, at least 64 bytes of them, so that
- * those two groups never share a cache line.
+ * The fields of a {@link Page} that no free touches, nor a malloc of a freed block: a malloc at the
+ * bump pointer reads {@link #commitEnd} and {@link #cleanFrom}, and one that commits memory writes
+ * {@link #committing}, all the owner's. Laid out between {@link PageSharedFields} and the owner's
+ * per-block counters, at least 64 bytes of them, so that those two groups never share a cache line.
  */
 abstract class PageColdFields extends PageSharedFields {
     final int firstSlice;

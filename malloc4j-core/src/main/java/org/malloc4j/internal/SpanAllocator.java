@@ -325,7 +325,10 @@ final class SpanAllocator {
         this.core = core;
         this.limit = limit;
         this.purgeDelayNanos = purgeDelayNanos;
-        this.abandoned = new ArrayDeque[SizeClasses.COUNT];
+        // Java makes no array of a generic type; every element is an ArrayDeque<Page> made below.
+        @SuppressWarnings("unchecked")
+        ArrayDeque<Page>[] byClass = (ArrayDeque<Page>[]) new ArrayDeque<?>[SizeClasses.COUNT];
+        this.abandoned = byClass;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
             abandoned[c] = new ArrayDeque<>();
         }

@@ -42,8 +42,11 @@ final class ThreadHeap {
 
     /** How many empty medium pages (512 KiB each) a thread heap keeps at most. */
     static final int MEDIUM_SPARES = 3;
-    /** This object's own size with compressed references, the counters' padding included. */
-    private static final long SHALLOW_BYTES = 272;
+    /**
+     * This object's own size in bytes with compressed references, header and the counters' padding
+     * included: {@code CacheLineLayoutTest} checks it.
+     */
+    static final long SHALLOW_BYTES = 280;
     /** A stripe's lock: the lock, and the {@code ReentrantLock} its waiters queue on. */
     private static final long LOCK_BYTES = 72;
     final HeapCore core;

@@ -1,6 +1,8 @@
 package org.malloc4j.internal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -13,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Fields one thread writes on every malloc or free must not share a cache line with fields other
  * threads read on theirs: each such pair costs a cache miss per operation (producer/consumer
- * handoffs, virtual threads on two carriers).
+ * handoffs, virtual threads on two carriers). And the metadata estimate counts each page and
+ * thread heap object at its real size.
  */
 class CacheLineLayoutTest {
     private static final int CACHE_LINE = 64;
@@ -61,15 +64,38 @@ class CacheLineLayoutTest {
         }
     }
 
+    /**
+     * The metadata estimate ({@link Page#metadataBytes}, {@link ThreadHeap#metadataBytes}) counts
+     * each object at its size in this JVM: its last field's end, rounded up to the 8-byte object
+     * alignment. Adding a field changes the size, and must change the constant with it.
+     */
+    @Test
+    void theMetadataEstimateCountsPagesAndThreadHeapsAtTheirSize() throws Exception {
+        assumeTrue(referenceBytes() == 4, "the estimate assumes compressed references");
+        assertEquals(objectSize(Page.class), Page.SHALLOW_BYTES, "a page object's size");
+        assertEquals(objectSize(ThreadHeap.class), ThreadHeap.SHALLOW_BYTES, "a thread heap object's size");
+    }
+
+    /** @return the bytes an instance of {@code type} takes: its last field's end, rounded up to 8 */
+    private static long objectSize(Class<?> type) throws Exception {
+        Map.Entry<Long, Field> last = offsets(type).lastEntry();
+        Class<?> t = last.getValue().getType();
+        long size = t == long.class || t == double.class ? 8 : t == int.class || t == float.class ? 4
+                : t == short.class || t == char.class ? 2 : t == byte.class || t == boolean.class ? 1
+                : referenceBytes();
+        return (last.getKey() + size + 7) & -8;
+    }
+
+    /** @return the bytes of a reference in this JVM: 4 with compressed references, else 8 */
+    private static long referenceBytes() throws Exception {
+        return (int) unsafeClass().getMethod("arrayIndexScale", Class.class).invoke(unsafe(), Object[].class);
+    }
+
     /** @return the instance fields of {@code type} and its superclasses, by offset in the object */
-    private static Map<Long, Field> offsets(Class<?> type) throws Exception {
-        // By reflection: the module does not read jdk.unsupported, and only this test needs it.
-        Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
-        Field theUnsafe = unsafeClass.getDeclaredField("theUnsafe");
-        theUnsafe.setAccessible(true);
-        Object unsafe = theUnsafe.get(null);
-        Method objectFieldOffset = unsafeClass.getMethod("objectFieldOffset", Field.class);
-        Map<Long, Field> byOffset = new TreeMap<>();
+    private static TreeMap<Long, Field> offsets(Class<?> type) throws Exception {
+        Object unsafe = unsafe();
+        Method objectFieldOffset = unsafeClass().getMethod("objectFieldOffset", Field.class);
+        TreeMap<Long, Field> byOffset = new TreeMap<>();
         for (Class<?> c = type; c != Object.class; c = c.getSuperclass()) {
             for (Field f : c.getDeclaredFields()) {
                 if (!Modifier.isStatic(f.getModifiers())) {
@@ -78,5 +104,16 @@ class CacheLineLayoutTest {
             }
         }
         return byOffset;
+    }
+
+    // By reflection: the module does not read jdk.unsupported, and only this test needs it.
+    private static Class<?> unsafeClass() throws ClassNotFoundException {
+        return Class.forName("sun.misc.Unsafe");
+    }
+
+    private static Object unsafe() throws Exception {
+        Field theUnsafe = unsafeClass().getDeclaredField("theUnsafe");
+        theUnsafe.setAccessible(true);
+        return theUnsafe.get(null);
     }
 }

@@ -17,11 +17,6 @@ class ReallocMovePagesTest {
     private static final int BLOCKS = 4096;
 
     /**
-     * Blocks allocated and then grown, one after another (a string built by a malloc and a
-     * realloc): each grows alone in a fresh page of its first class, and laid out again in place it
-     * held a 64 KiB page by itself (16 MiB committed and 19 MiB of metadata for 80 KiB of blocks).
-     */
-    /**
      * The same with blocks that shrink, and with other classes: each pattern's blocks take about
      * their own size (at the build before, 4,096 blocks of 100 B shrunk to 12 B held 16 MiB
      * committed; 1,000 of 2,000 B grown to 5,000 B, 8,000 KiB for 4,882).
@@ -45,6 +40,11 @@ class ReallocMovePagesTest {
         }
     }
 
+    /**
+     * Blocks allocated and then grown, one after another (a string built by a malloc and a
+     * realloc): each grows alone in a fresh page of its first class, and laid out again in place it
+     * held a 64 KiB page by itself (16 MiB committed and 19 MiB of metadata for 80 KiB of blocks).
+     */
     @Test
     void blocksAllocatedThenGrownOneAfterAnotherShareTheirNewClassesPages() {
         try (Heap heap = Heap.builder().name("malloc then grow").build()) {

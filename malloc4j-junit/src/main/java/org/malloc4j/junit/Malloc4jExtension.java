@@ -861,12 +861,10 @@ public final class Malloc4jExtension
     }
 
     /**
-     * @return per pool (by its name), the blocks still handed out from all its pages, by the place
-     *     that took them and their size: how many
-     */
-    /**
      * @param holdersMadeBefore with a count of holders ({@link LeakReport#holdersMade()}), only the
      *     pages of pools made by then count: a pool made since said what it handed out with its pages
+     * @return per pool (by its name), the blocks still handed out from all its pages, by the place
+     *     that took them and their size: how many
      */
     private static Map<String, Map<Taken, Long>> handedOutByPool(LeakReport report, long holdersMadeBefore) {
         Map<String, Map<Taken, Long>> pools = new LinkedHashMap<>();
