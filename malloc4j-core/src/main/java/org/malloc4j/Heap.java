@@ -591,7 +591,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * memory and forgets ended threads' heaps on a thread of its own, so a read right after
      * {@link #stats()} may differ from that snapshot's sum even when no call is in progress. A
      * closed heap's committed bytes are 0, or what memory a downcall kept mapped commits (see
-     * {@link #close()}).
+     * {@link #close()}), while its metadata estimate keeps its last value, as {@link HeapStats}'s
+     * other counts do: so a closed heap's footprint is not 0, but that estimate.
      *
      * @return the committed bytes plus the metadata estimate, in bytes
      */
