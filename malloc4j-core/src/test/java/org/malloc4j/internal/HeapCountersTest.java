@@ -1,4 +1,4 @@
-package org.malloc4j;
+package org.malloc4j.internal;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,19 +12,31 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.malloc4j.CheckMode;
+import org.malloc4j.Heap;
+import org.malloc4j.HeapStats;
+import org.malloc4j.IdleThread;
 
 /**
- * {@link HeapStats#mallocCount()} and {@link HeapStats#freeCount()} are the calls made, exactly, once
- * the threads that made them are still: after every way a block's page changes hands or use. The
- * counts are kept per thread heap (a free of another thread's block counts in the freeing thread's),
- * per stripe for virtual threads, and apart for threads that ended, so the cases are the ways a
- * block and its count part: pages filling and found again with room, a long run of pairs on one
- * page, frees by other threads collected, a block changing class in place, a thread ending,
- * virtual threads on stripes and on heaps of their own, the purger taking a waiting owner's
- * current pages, remote frees returned to the OS before the owner collected them, and a sampled heap.
+ * The heap's counters agree with what happened, after every way a page starts or stops being its
+ * owner's current page and every way its use changes off the fast path:
+ * <ul>
+ * <li>the live bytes the commit path's heuristics count ({@link HeapCore#liveBytes}: each thread
+ *     heap's count plus what its mallocs and frees added on its current pages) are the usable
+ *     bytes the block tables hold ({@link HeapCore#stats});
+ * <li>{@link HeapStats#mallocCount()} and {@link HeapStats#freeCount()} are the calls made, once
+ *     the threads that made them are still (a free of another thread's block counts in the freeing
+ *     thread's heap, a virtual thread's on its stripe, an ended thread's apart).
+ * </ul>
+ * The cases: pages filling up and found again with room, a long run of pairs on one page, blocks
+ * freed into pages that are not current, frees by other threads collected on the owner's current
+ * page and on the others, a block changing class in place, a thread ending with live blocks,
+ * virtual threads on stripes and on heaps of their own, the purger taking a waiting owner's current
+ * pages, remote frees returned to the OS before the owner collected them, and a sampled heap.
  */
-class MallocCountsTest {
-    private final Heap heap = Heap.builder().name("malloc counts").build();
+class HeapCountersTest {
+    private final Heap heap = Heap.builder().name("counters").build();
+    private final HeapCore core = core(heap);
     /** The calls made through {@link #malloc}, {@link #free} and {@link #realloc}, on any thread. */
     private final AtomicLong mallocs = new AtomicLong();
     private final AtomicLong frees = new AtomicLong();
@@ -35,99 +47,100 @@ class MallocCountsTest {
     }
 
     @Test
-    void countAsPagesFillAndBlocksAreFreedIntoPagesThatAreNotCurrent() {
+    void agreeAsPagesFillAndBlocksAreFreedIntoPagesThatAreNotCurrent() {
         List<Long> blocks = new ArrayList<>();
         for (int i = 0; i < 20_000; i++) {
             blocks.add(malloc(heap, 48));
         }
-        assertCounts(heap, "20,000 blocks over many pages");
+        assertAgree("20,000 blocks over many pages");
+        // Every other block, oldest first: most of them lie in full pages, not the current one.
         for (int i = 0; i < blocks.size(); i += 2) {
             free(heap, blocks.get(i));
         }
-        assertCounts(heap, "every other block freed, most of them in full pages");
+        assertAgree("half freed");
         for (int i = 0; i < 15_000; i++) {
             blocks.add(malloc(heap, 40));
         }
-        assertCounts(heap, "pages with room found again and made current");
+        assertAgree("pages with room found again and made current");
         for (int i = 1; i < blocks.size(); i += 2) {
             free(heap, blocks.get(i));
         }
         for (int i = 20_000; i < blocks.size(); i += 2) {
             free(heap, blocks.get(i));
         }
-        assertCounts(heap, "all freed");
+        assertAgree("all freed");
+        assertEquals(0, heap.stats().usableBytes());
         assertEquals(0, heap.stats().liveBlocks());
     }
 
     /** Pairs on one page that stays current the whole time, then the page filled and left behind. */
     @Test
-    void countAPageThatStaysCurrentThroughAMillionPairs() {
+    void agreeThroughAMillionPairsOnOnePage() {
         long kept = malloc(heap, 64);
         for (int i = 0; i < 1_000_000; i++) {
             free(heap, malloc(heap, 64));
         }
-        assertCounts(heap, "1,000,000 pairs on the current page");
+        assertAgree("1,000,000 pairs on the current page");
         List<Long> blocks = new ArrayList<>();
         for (int i = 0; i < 5_000; i++) {
             blocks.add(malloc(heap, 64));
         }
-        assertCounts(heap, "the page filled and others became current");
+        assertAgree("the page filled and others became current");
         blocks.forEach(block -> free(heap, block));
         free(heap, kept);
-        assertCounts(heap, "all freed");
+        assertAgree("all freed");
     }
 
     @Test
-    void countFreesByOtherThreadsThatTheOwnerCollects() throws InterruptedException {
-        SplittableRandom random = new SplittableRandom(5);
+    void agreeAfterOtherThreadsFreeBlocksTheOwnerThenCollects() throws InterruptedException {
+        SplittableRandom random = new SplittableRandom(3);
         List<Long> blocks = new ArrayList<>();
-        for (int i = 0; i < 10_000; i++) {
+        for (int i = 0; i < 30_000; i++) {
             blocks.add(malloc(heap, 16 + random.nextInt(2_000)));
         }
-        List<Thread> threads = new ArrayList<>();
-        for (int t = 0; t < 4; t++) {
-            List<Long> share = new ArrayList<>();
-            for (int i = t; i < blocks.size(); i += 5) {
-                share.add(blocks.get(i));
+        List<Thread> others = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            ConcurrentLinkedQueue<Long> handed = new ConcurrentLinkedQueue<>();
+            for (int i = t; i < blocks.size(); i += 3) {
+                handed.add(blocks.get(i));
             }
-            threads.add(Thread.ofPlatform().start(() -> share.forEach(block -> free(heap, block))));
+            others.add(Thread.ofPlatform().start(() -> handed.forEach(block -> free(heap, block))));
         }
-        for (Thread thread : threads) {
-            thread.join();
+        for (Thread other : others) {
+            other.join();
         }
-        assertCounts(heap, "four fifths freed by other threads");
-        for (int i = 0; i < 10_000; i++) {
-            free(heap, malloc(heap, 16 + random.nextInt(2_000)));
+        assertAgree("two thirds freed by two other threads, not yet collected");
+        for (int i = 0; i < 30_000; i++) {
+            blocks.add(malloc(heap, 16 + random.nextInt(2_000)));
         }
-        assertCounts(heap, "the owner allocated again, collecting them");
-        for (int i = 4; i < blocks.size(); i += 5) {
-            free(heap, blocks.get(i));
-        }
-        assertCounts(heap, "all freed");
+        assertAgree("the owner collected them as it allocated");
+        heap.trim();
+        assertAgree("trimmed");
     }
 
     /** A realloc in place, the page laid out again for the block's new class, is neither a malloc nor a free. */
     @Test
-    void countNoMallocForABlockThatChangesClassInPlace() {
+    void agreeAfterABlockChangesClassInPlace() {
+        // A block alone in its page grows into the next classes of the same page size in place.
         long block = malloc(heap, 1_100);
         int inPlace = 0;
         for (long size = 1_200; size <= 4_000; size += 100) {
             long before = block;
             block = realloc(heap, block, size);
             inPlace += block == before ? 1 : 0;
-            assertCounts(heap, "grown to " + size);
-        }
-        for (long size = 3_900; size >= 1_000; size -= 300) {
-            block = realloc(heap, block, size);
-            assertCounts(heap, "shrunk to " + size);
+            assertAgree("grown to " + size);
         }
         assertTrue(inPlace > 10, "grown in place " + inPlace + " times: the case this test is about");
+        for (long size = 3_900; size >= 1_000; size -= 300) {
+            block = realloc(heap, block, size);
+            assertAgree("shrunk to " + size);
+        }
         free(heap, block);
-        assertCounts(heap, "freed");
+        assertAgree("freed");
     }
 
     @Test
-    void countAThreadThatEndsWithLiveBlocksThatOthersFreeAndAdopt() throws InterruptedException {
+    void agreeAfterAThreadEndsWithLiveBlocksThatOthersFreeAndAdopt() throws InterruptedException {
         ConcurrentLinkedQueue<Long> left = new ConcurrentLinkedQueue<>();
         Thread ended = Thread.ofPlatform().start(() -> {
             for (int i = 0; i < 10_000; i++) {
@@ -141,18 +154,30 @@ class MallocCountsTest {
         });
         ended.join();
         heap.trim();
-        assertCounts(heap, "the thread ended, its pages abandoned");
+        assertAgree("the thread ended, its pages abandoned");
+        int n = 0;
+        for (Long block : left) {
+            if (n++ % 2 == 0) {
+                free(heap, block);
+            }
+        }
         List<Long> mine = new ArrayList<>();
         for (int i = 0; i < 10_000; i++) {
             mine.add(malloc(heap, 24 + i % 500));
         }
-        left.forEach(block -> free(heap, block));
+        assertAgree("half its blocks freed, its pages adopted");
+        n = 0;
+        for (Long block : left) {
+            if (n++ % 2 != 0) {
+                free(heap, block);
+            }
+        }
         mine.forEach(block -> free(heap, block));
-        assertCounts(heap, "all freed, its pages adopted");
+        assertAgree("all freed");
     }
 
     @Test
-    void countVirtualThreadsOnStripesAndOnHeapsOfTheirOwn() throws InterruptedException {
+    void agreeWithVirtualThreadsOnStripesAndOnHeapsOfTheirOwn() throws InterruptedException {
         ConcurrentLinkedQueue<Long> kept = new ConcurrentLinkedQueue<>();
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < 200; t++) {
@@ -161,12 +186,15 @@ class MallocCountsTest {
             int count = t % 2 == 0 ? 3 : 300;
             threads.add(Thread.ofVirtual().start(() -> {
                 SplittableRandom random = new SplittableRandom(seed);
+                List<Long> own = new ArrayList<>();
                 for (int i = 0; i < count; i++) {
-                    long block = malloc(heap, 16 + random.nextInt(3_000));
+                    own.add(malloc(heap, 16 + random.nextInt(3_000)));
+                }
+                for (int i = 0; i < own.size(); i++) {
                     if (i % 3 == 0) {
-                        kept.add(block);
+                        kept.add(own.get(i));
                     } else {
-                        free(heap, block);
+                        free(heap, own.get(i));
                     }
                 }
             }));
@@ -174,19 +202,21 @@ class MallocCountsTest {
         for (Thread thread : threads) {
             thread.join();
         }
-        assertCounts(heap, "virtual threads done, a third of their blocks live");
+        assertAgree("virtual threads done, a third of their blocks live");
         kept.forEach(block -> free(heap, block));
-        assertCounts(heap, "the rest freed by a platform thread");
+        assertAgree("the rest freed by a platform thread");
     }
 
     /**
      * The purger takes the current pages of an owner that waits, and the owner settles them when it
-     * comes back: its frees into them in between count too.
+     * comes back: they agree while the pages are taken (the owner's frees into them still counted as
+     * on current pages), and after.
      */
     @Test
-    void countWhileAWaitingOwnersCurrentPagesAreTakenAndAfterItComesBack() throws Exception {
-        try (Heap idle = Heap.builder().name("malloc counts, taken").purgeDelay(Duration.ofMillis(20)).build();
+    void agreeWhileAWaitingOwnersCurrentPagesAreTakenAndAfterItComesBack() throws Exception {
+        try (Heap idle = Heap.builder().name("counters, taken").purgeDelay(Duration.ofMillis(20)).build();
                 IdleThread owner = new IdleThread()) {
+            HeapCore idleCore = core(idle);
             List<Long> blocks = new ArrayList<>();
             SplittableRandom random = new SplittableRandom(8);
             owner.run(() -> {
@@ -203,26 +233,26 @@ class MallocCountsTest {
             for (int poll = 0; poll < 100 && idle.stats().committedBytes() > before / 2; poll++) {
                 Thread.sleep(20);
             }
-            assertCounts(idle, "pages taken");
+            assertAgree(idle, idleCore, "pages taken");
             owner.run(() -> {
                 for (int i = 0; i < blocks.size(); i += 8) {
                     free(idle, blocks.get(i));
                 }
             });
-            assertCounts(idle, "freed into taken pages");
+            assertAgree(idle, idleCore, "freed into taken pages");
             owner.run(() -> {
                 for (int i = 0; i < 5_000; i++) {
                     free(idle, malloc(idle, 16 + random.nextInt(3_000)));
                 }
             });
-            assertCounts(idle, "the owner came back");
+            assertAgree(idle, idleCore, "the owner came back");
             owner.run(() -> {
                 for (int i = 4; i < blocks.size(); i += 8) {
                     free(idle, blocks.get(i));
                 }
             });
-            assertCounts(idle, "all freed");
-            assertEquals(0, idle.stats().liveBlocks());
+            assertAgree(idle, idleCore, "all freed");
+            assertEquals(0, idleCore.liveBytes());
         }
     }
 
@@ -231,9 +261,10 @@ class MallocCountsTest {
      * before the owner collected them (holes), count once: as the other threads' frees.
      */
     @Test
-    void countRemoteFreesThatWentBackToTheOsBeforeTheOwnerCollectedThem() throws Exception {
-        try (Heap idle = Heap.builder().name("malloc counts, holes").purgeDelay(Duration.ofHours(1)).build();
+    void agreeAfterRemoteFreesWentBackToTheOsBeforeTheOwnerCollectedThem() throws Exception {
+        try (Heap idle = Heap.builder().name("counters, holes").purgeDelay(Duration.ofHours(1)).build();
                 IdleThread owner = new IdleThread()) {
+            HeapCore idleCore = core(idle);
             List<Long> blocks = new ArrayList<>();
             owner.run(() -> {
                 for (int i = 0; i < 4_000; i++) {
@@ -250,27 +281,30 @@ class MallocCountsTest {
             idle.trim();
             assertTrue(idle.stats().committedBytes() < before * 3 / 4, "trim() made no holes: " + before
                     + " -> " + idle.stats().committedBytes());
-            assertCounts(idle, "freed by another thread, returned to the OS");
+            assertAgree(idle, idleCore, "freed by another thread, returned to the OS");
             owner.run(() -> {
                 for (int i = 0; i < 3_000; i++) {
                     free(idle, malloc(idle, 4_096 + (i % 3) * 1_024));
                 }
             });
-            assertCounts(idle, "the owner allocated again, taking the holes over");
+            assertAgree(idle, idleCore, "the owner allocated again, taking the holes over");
             for (int i = 0; i < blocks.size(); i++) {
                 if ((i / 16) % 2 == 1) {
                     free(idle, blocks.get(i));
                 }
             }
-            assertCounts(idle, "all freed");
+            assertAgree(idle, idleCore, "all freed");
             assertEquals(0, idle.stats().liveBlocks());
         }
     }
 
-    /** A sampled heap gives some blocks a checked copy instead: each still counts once. */
+    /**
+     * A sampled heap gives some blocks a checked copy instead, which live outside the pages (so
+     * only the counts are compared): each block still counts once.
+     */
     @Test
     void countASampledHeapsBlocksOnceEach() {
-        try (Heap sampled = Heap.builder().name("malloc counts, sampled").checkMode(CheckMode.SAMPLED)
+        try (Heap sampled = Heap.builder().name("counters, sampled").checkMode(CheckMode.SAMPLED)
                 .sampleInterval(8).build()) {
             List<Long> blocks = new ArrayList<>();
             for (int i = 0; i < 5_000; i++) {
@@ -303,10 +337,27 @@ class MallocCountsTest {
         return moved;
     }
 
+    private void assertAgree(String when) {
+        assertAgree(heap, core, when);
+    }
+
+    private void assertAgree(Heap on, HeapCore onCore, String when) {
+        assertEquals(onCore.stats().usableBytes(), onCore.liveBytes(), when + ": live bytes");
+        assertCounts(on, when);
+    }
+
     private void assertCounts(Heap on, String when) {
         HeapStats stats = on.stats();
         assertAll(when,
                 () -> assertEquals(mallocs.get(), stats.mallocCount(), "mallocs"),
                 () -> assertEquals(frees.get(), stats.freeCount(), "frees"));
+    }
+
+    private static HeapCore core(Heap heap) {
+        try {
+            return (HeapCore) Fields.read(heap, Heap.class, "core");
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
     }
 }
