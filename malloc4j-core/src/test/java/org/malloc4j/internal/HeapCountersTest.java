@@ -26,13 +26,15 @@ import org.malloc4j.IdleThread;
  *     bytes the block tables hold ({@link HeapCore#stats});
  * <li>{@link HeapStats#mallocCount()} and {@link HeapStats#freeCount()} are the calls made, once
  *     the threads that made them are still (a free of another thread's block counts in the freeing
- *     thread's heap, a virtual thread's on its stripe, an ended thread's apart).
+ *     thread's heap, or in the heap's shared counters when a virtual thread on the stripes makes
+ *     it; a thread that ends leaves its counts to the heap).
  * </ul>
  * The cases: pages filling up and found again with room, a long run of pairs on one page, blocks
- * freed into pages that are not current, frees by other threads collected on the owner's current
- * page and on the others, a block changing class in place, a thread ending with live blocks,
- * virtual threads on stripes and on heaps of their own, the purger taking a waiting owner's current
- * pages, remote frees returned to the OS before the owner collected them, and a sampled heap.
+ * freed into pages that are not current, frees by other threads (platform ones, and virtual ones
+ * on the stripes) collected on the owner's current page and on the others, a block changing class
+ * in place, a thread ending with live blocks, virtual threads on stripes and on heaps of their
+ * own, the purger taking a waiting owner's current pages, remote frees returned to the OS before
+ * the owner collected them, and a sampled heap.
  */
 class HeapCountersTest {
     private final Heap heap = Heap.builder().name("counters").build();
@@ -116,6 +118,40 @@ class HeapCountersTest {
         assertAgree("the owner collected them as it allocated");
         heap.trim();
         assertAgree("trimmed");
+        for (int i = 0; i < blocks.size(); i++) {
+            if (i >= 30_000 || i % 3 == 2) {
+                free(heap, blocks.get(i));
+            }
+        }
+        assertAgree("all freed");
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    /**
+     * A virtual thread on the stripes that frees a platform thread's block counts the free in the
+     * heap's shared counters, having no thread heap of its own.
+     */
+    @Test
+    void agreeWhenVirtualThreadsOnTheStripesFreeAPlatformThreadsBlocks() throws InterruptedException {
+        List<Long> blocks = new ArrayList<>();
+        for (int i = 0; i < 3_000; i++) {
+            blocks.add(i % 2 == 0 ? malloc(heap, 16 + i % 700) : calloc(heap, 16 + i % 700));
+        }
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 1_000; t++) {
+            // Two frees each: under the mallocs after which a virtual thread asks for a heap.
+            List<Long> two = List.of(blocks.get(3 * t), blocks.get(3 * t + 1));
+            threads.add(Thread.ofVirtual().start(() -> two.forEach(block -> free(heap, block))));
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertAgree("two thirds freed by virtual threads");
+        for (int t = 0; t < 1_000; t++) {
+            free(heap, blocks.get(3 * t + 2));
+        }
+        assertAgree("all freed");
+        assertEquals(0, heap.stats().liveBlocks());
     }
 
     /** A realloc in place, the page laid out again for the block's new class, is neither a malloc nor a free. */
@@ -314,6 +350,12 @@ class HeapCountersTest {
             blocks.forEach(block -> free(sampled, block));
             assertCounts(sampled, "all freed");
         }
+    }
+
+    private long calloc(Heap on, long byteSize) {
+        long block = on.callocAddress(1, byteSize);
+        mallocs.incrementAndGet();
+        return block;
     }
 
     private long malloc(Heap on, long byteSize) {
