@@ -265,10 +265,10 @@ class HeapCountersTest {
                     }
                 }
             });
-            long before = idle.stats().committedBytes();
-            for (int poll = 0; poll < 100 && idle.stats().committedBytes() > before / 2; poll++) {
+            for (int poll = 0; poll < 250 && !currentPagesTaken(idleCore, owner.thread()); poll++) {
                 Thread.sleep(20);
             }
+            assertTrue(currentPagesTaken(idleCore, owner.thread()), "the purger took no current page in 5 s");
             assertAgree(idle, idleCore, "pages taken");
             owner.run(() -> {
                 for (int i = 0; i < blocks.size(); i += 8) {
@@ -393,6 +393,20 @@ class HeapCountersTest {
         assertAll(when,
                 () -> assertEquals(mallocs.get(), stats.mallocCount(), "mallocs"),
                 () -> assertEquals(frees.get(), stats.freeCount(), "frees"));
+    }
+
+    /**
+     * @return whether the purger took the current pages of {@code owner}'s heap
+     *     ({@link ThreadHeap#takeCurrentPages}) and the owner has not settled them yet (a racy read,
+     *     for polling)
+     */
+    private static boolean currentPagesTaken(HeapCore core, Thread owner) throws ReflectiveOperationException {
+        for (ThreadHeap heap : (ThreadHeap[]) Fields.read(core, HeapCore.class, "registered")) {
+            if (heap.thread == owner) {
+                return Fields.read(heap, ThreadHeap.class, "taken") != null;
+            }
+        }
+        return false;
     }
 
     private static HeapCore core(Heap heap) {
