@@ -3,6 +3,7 @@ package org.malloc4j.internal;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +45,8 @@ public final class HeapCore implements Allocator {
      * 64-byte cache line, so no two slots share one (see {@link #cacheSlot}).
      */
     private static final int CACHE_SLOT_SHIFT = 4;
+    /** {@link #currentPages} entries from one slot to the next: {@link SizeClasses#COUNT} rounded up to a power of two. */
+    private static final int CURRENT_SLOT_SHIFT = 6;
     /**
      * The {@code madvise} calls a scavenge makes before it leaves the rest to the next commit:
      * 14-170 µs each on this kind of machine, so at most a few tens of milliseconds a malloc.
@@ -98,15 +101,20 @@ public final class HeapCore implements Allocator {
      */
     private final ThreadHeap[] heapCache = new ThreadHeap[HEAP_CACHE_SIZE << CACHE_SLOT_SHIFT];
     /**
-     * As {@link #heapCache}, each entry's {@link ThreadHeap#current} array: the malloc fast path
-     * reaches the class's current page a load sooner (mixed sizes, `PairBenchmark.malloc4jRaw`,
-     * two alternated runs: 15.2 and 15.1 ns a pair against 16.4 and 16.5; gcc's cc1 in
-     * `ReplayBenchmark`, 4.54 and 4.52 ms against 4.77 and 4.90 before this and the flat slice
-     * table of {@link RegionMap}). A thread accepts the page only if it owns it. A page leaves a
-     * heap's array before it is retired, and is adopted only under the span lock, which orders the
-     * two, so a stale entry (another thread's array) never yields a page of the caller's.
+     * The current pages of the thread heaps, by their thread's slot ({@link #currentSlot}) and size
+     * class: the malloc fast path reaches the class's current page in one load from the thread's
+     * id, where a slot holding the heap's {@link ThreadHeap#current} array took two. A thread
+     * accepts the page only if it owns it. A heap writes its entry whenever a class's current page
+     * changes, the purger empties it when it takes the page from a waiting owner, and a thread that
+     * takes over an ended thread's heap moves the heap's entries to its own slot. So a page a
+     * thread owns, found in its slot, is its current page of the class; two threads sharing a slot
+     * only overwrite each other's entries, and the next malloc of each that finds the other's
+     * writes its own again ({@link ThreadHeap#refreshCurrent}). Measured against the slot of arrays
+     * ({@code malloc4j-bench/ab --rounds 5}, {@code ReplayBenchmark.malloc4jRaw}, two runs, median
+     * time ratios): gcc's cc1 0.984 and 0.944, perl 0.917 and 1.005, python 0.973 and 0.971; a pair
+     * or batch on a few pages, whose tables stay in cache, tied (0.99-1.03).
      */
-    private final Page[][] currentCache = new Page[HEAP_CACHE_SIZE << CACHE_SLOT_SHIFT][];
+    private final Page[] currentPages = emptyCurrentPages();
     private final ThreadHeap[] stripes;
     /**
      * The stripe a virtual thread took last, by its id ({@link #hintSlot}): {@code id << 24 | mallocs
@@ -313,8 +321,10 @@ public final class HeapCore implements Allocator {
                 return address;
             }
         } else if ((heap = fastHeap(byteSize)) != null) {
-            long address = allocateFast(heap, heap.current[SizeClasses.classOf(byteSize)], byteSize, throwing);
+            int sizeClass = SizeClasses.classOf(byteSize);
+            long address = allocateFast(heap, heap.current[sizeClass], byteSize, throwing);
             if (address != 0) {
+                heap.refreshCurrent(sizeClass);
                 return address;
             }
         } else if (sampleMask == -1 && mayTakeFastPath(byteSize)) {
@@ -392,12 +402,9 @@ public final class HeapCore implements Allocator {
     private Page fastPage(long byteSize) {
         if (mayTakeFastPath(byteSize)) {
             Thread thread = Thread.currentThread();
-            Page[] current = currentCache[cacheSlot(thread.threadId())];
-            if (current != null) {
-                Page page = current[SizeClasses.classOf(byteSize)];
-                // EMPTY_PAGE has no owner thread: a class with no page yet goes the long way.
-                return page.ownerThread == thread ? page : null;
-            }
+            Page page = currentPages[currentSlot(thread) | SizeClasses.classOf(byteSize)];
+            // EMPTY_PAGE has no owner thread: a class with no page yet goes the long way.
+            return page.ownerThread == thread ? page : null;
         }
         return null;
     }
@@ -2246,7 +2253,7 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * @return the index of the slot of {@link #heapCache} and {@link #currentCache} for the thread
+     * @return the index of the slot of {@link #heapCache} for the thread
      *     of id {@code id}: its low bits, one cache line apart. A thread per task gets the next id,
      *     and two carriers run consecutive ids: with adjacent slots each task's write of its slot
      *     took the line from the other carrier, whose next malloc then missed it. Not spread by a
@@ -2258,10 +2265,36 @@ public final class HeapCore implements Allocator {
         return ((int) id & (HEAP_CACHE_SIZE - 1)) << CACHE_SLOT_SHIFT;
     }
 
+    /**
+     * @return the first index of {@code thread}'s entries in {@link #currentPages}: a slot of 64
+     *     references (256 bytes) for its {@value SizeClasses#COUNT} classes, chosen by the thread
+     *     id's low bits as {@link #cacheSlot} chooses, so no two slots share a cache line
+     */
+    static int currentSlot(Thread thread) {
+        return ((int) thread.threadId() & (HEAP_CACHE_SIZE - 1)) << CURRENT_SLOT_SHIFT;
+    }
+
+    private static Page[] emptyCurrentPages() {
+        Page[] pages = new Page[HEAP_CACHE_SIZE << CURRENT_SLOT_SHIFT];
+        Arrays.fill(pages, EMPTY_PAGE);
+        return pages;
+    }
+
+    /** Empties the entry of {@code sizeClass} in the slot at {@code slot} if it holds {@code page}. */
+    void unpublishCurrent(int slot, int sizeClass, Page page) {
+        if (currentPages[slot | sizeClass] == page) {
+            currentPages[slot | sizeClass] = EMPTY_PAGE;
+        }
+    }
+
+    /** Writes {@code page}, the current page of {@code sizeClass}, into the slot at {@code slot} ({@link #currentSlot}). */
+    void publishCurrent(int slot, int sizeClass, Page page) {
+        currentPages[slot | sizeClass] = page;
+    }
+
     private ThreadHeap cache(Thread thread, ThreadHeap heap) {
         int slot = cacheSlot(thread.threadId());
         heapCache[slot] = heap;
-        currentCache[slot] = heap.current;
         return heap;
     }
 

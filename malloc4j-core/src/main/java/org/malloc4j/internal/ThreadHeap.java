@@ -46,7 +46,7 @@ final class ThreadHeap {
      * This object's own size in bytes with compressed references, header and the counters' padding
      * included: {@code CacheLineLayoutTest} checks it.
      */
-    static final long SHALLOW_BYTES = 280;
+    static final long SHALLOW_BYTES = 288;
     /** A stripe's lock: the lock, and the {@code ReentrantLock} its waiters queue on. */
     private static final long LOCK_BYTES = 72;
     final HeapCore core;
@@ -68,6 +68,12 @@ final class ThreadHeap {
      * first few mallocs ({@link VirtualThreadHeaps#earlyHeld}); under the span lock.
      */
     boolean givenEarly;
+    /**
+     * Where this heap's current pages are published for the malloc fast path
+     * ({@link HeapCore#currentSlot} of its owner; -1 for a shared heap): the owner's, or that of the
+     * thread that took the heap over, written by that thread.
+     */
+    private int currentSlot;
     final StripeLock lock;
     /**
      * Per size class: pages that may have room; the head is the page allocations come from. Null
@@ -175,6 +181,7 @@ final class ThreadHeap {
         this.core = core;
         this.thread = thread;
         this.lock = thread == null ? new StripeLock() : null;
+        this.currentSlot = thread == null ? -1 : HeapCore.currentSlot(thread);
         this.classStates = thread == null ? null : new int[SizeClasses.COUNT];
         this.classChangedAt = thread == null ? null : new long[SizeClasses.COUNT];
         if (classChangedAt != null) {
@@ -256,6 +263,8 @@ final class ThreadHeap {
                 }
                 took[c] = page;
                 PAGES.setVolatile(current, c, HeapCore.EMPTY_PAGE);
+                // Before the barrier that follows: the fast path reads the published page.
+                publish(c, HeapCore.EMPTY_PAGE);
             }
         }
         if (took != null) {
@@ -359,6 +368,28 @@ final class ThreadHeap {
             }
         }
         current[sizeClass] = page;
+        publish(sizeClass, page);
+    }
+
+    private void publish(int sizeClass, Page page) {
+        if (currentSlot >= 0) {
+            core.publishCurrent(currentSlot, sizeClass, page);
+        }
+    }
+
+    /**
+     * The owner's, after a malloc from the class's current page that the fast path did not find
+     * published (another thread sharing the slot overwrote it, or the purger gave the page back):
+     * publishes it again, within {@link #beginPageWork} so that a page the purger takes meanwhile
+     * is not published after the purger emptied the entry.
+     */
+    void refreshCurrent(int sizeClass) {
+        beginPageWork();
+        try {
+            publish(sizeClass, current[sizeClass]);
+        } finally {
+            endPageWork();
+        }
     }
 
     /** Makes every class's current page none, counting what each added: the heap is abandoned. */
@@ -442,9 +473,16 @@ final class ThreadHeap {
         if (!THREAD.compareAndSet(this, ended, next)) {
             return false;
         }
-        for (Page page : current) {
+        int endedSlot = currentSlot;
+        currentSlot = HeapCore.currentSlot(next);
+        for (int c = 0; c < SizeClasses.COUNT; c++) {
+            Page page = current[c];
             if (page != HeapCore.EMPTY_PAGE) {
                 page.ownerThread = next;
+                // Out of the ended thread's slot: once the page stops being current there, a
+                // thread sharing that slot that came to own it would find it there.
+                core.unpublishCurrent(endedSlot, c, page);
+                publish(c, page);
             }
         }
         return true;
