@@ -254,21 +254,8 @@ class HeapCountersTest {
                 IdleThread owner = new IdleThread()) {
             HeapCore idleCore = core(idle);
             List<Long> blocks = new ArrayList<>();
-            SplittableRandom random = new SplittableRandom(8);
-            owner.run(() -> {
-                for (int i = 0; i < 20_000; i++) {
-                    blocks.add(malloc(idle, 16 + random.nextInt(3_000)));
-                }
-                for (int i = 0; i < blocks.size(); i++) {
-                    if (i % 4 != 0) {
-                        free(idle, blocks.get(i));
-                    }
-                }
-            });
-            for (int poll = 0; poll < 250 && !currentPagesTaken(idleCore, owner.thread()); poll++) {
-                Thread.sleep(20);
-            }
-            assertTrue(currentPagesTaken(idleCore, owner.thread()), "the purger took no current page in 5 s");
+            WaitingOwner.leftWithPagesTaken(owner, idleCore, blocks, size -> malloc(idle, size), block -> free(idle, block));
+            SplittableRandom random = new SplittableRandom(9);
             assertAgree(idle, idleCore, "pages taken");
             owner.run(() -> {
                 for (int i = 0; i < blocks.size(); i += 8) {
@@ -393,20 +380,6 @@ class HeapCountersTest {
         assertAll(when,
                 () -> assertEquals(mallocs.get(), stats.mallocCount(), "mallocs"),
                 () -> assertEquals(frees.get(), stats.freeCount(), "frees"));
-    }
-
-    /**
-     * @return whether the purger took the current pages of {@code owner}'s heap
-     *     ({@link ThreadHeap#takeCurrentPages}) and the owner has not settled them yet (a racy read,
-     *     for polling)
-     */
-    private static boolean currentPagesTaken(HeapCore core, Thread owner) throws ReflectiveOperationException {
-        for (ThreadHeap heap : (ThreadHeap[]) Fields.read(core, HeapCore.class, "registered")) {
-            if (heap.thread == owner) {
-                return Fields.read(heap, ThreadHeap.class, "taken") != null;
-            }
-        }
-        return false;
     }
 
     private static HeapCore core(Heap heap) {

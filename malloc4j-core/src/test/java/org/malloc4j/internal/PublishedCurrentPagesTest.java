@@ -129,7 +129,7 @@ class PublishedCurrentPagesTest {
                             heap.freeAddress(block);
                         }
                     }
-                    own.set(heapOf(core, Thread.currentThread()));
+                    own.set(WaitingOwner.heapOf(core, Thread.currentThread()));
                     assertPublishedPagesCurrent(core, "virtual thread " + seed + " done");
                 } catch (Throwable e) {
                     failure.set(e);
@@ -159,23 +159,8 @@ class PublishedCurrentPagesTest {
                 IdleThread owner = new IdleThread()) {
             HeapCore idleCore = core(idle);
             List<Long> blocks = new ArrayList<>();
-            SplittableRandom random = new SplittableRandom(8);
-            owner.run(() -> {
-                for (int i = 0; i < 20_000; i++) {
-                    blocks.add(idle.mallocAddress(16 + random.nextInt(3_000)));
-                }
-                for (int i = 0; i < blocks.size(); i++) {
-                    if (i % 4 != 0) {
-                        idle.freeAddress(blocks.get(i));
-                    }
-                }
-            });
-            ThreadHeap ownerHeap = heapOf(idleCore, owner.thread());
-            for (int poll = 0; poll < 250 && Fields.read(ownerHeap, ThreadHeap.class, "taken") == null; poll++) {
-                Thread.sleep(20);
-            }
-            Page[] taken = (Page[]) Fields.read(ownerHeap, ThreadHeap.class, "taken");
-            assertNotNull(taken, "the purger took no current page in 5 s");
+            ThreadHeap ownerHeap = WaitingOwner.leftWithPagesTaken(owner, idleCore, blocks, idle::mallocAddress, idle::freeAddress);
+            Page[] taken = WaitingOwner.taken(ownerHeap);
             assertPublishedPagesCurrent(idleCore, "pages taken");
             int sizeClass = 0;
             while (taken[sizeClass] == null) {
@@ -268,7 +253,7 @@ class PublishedCurrentPagesTest {
             int sizeClass = i % perSlot;
             String entry = when + ": published page of class " + sizeClass + " owned by " + owner;
             assertEquals(HeapCore.currentSlot(owner), i - sizeClass, entry + ", in another thread's slot");
-            ThreadHeap heap = heapOf(core, owner);
+            ThreadHeap heap = WaitingOwner.heapOf(core, owner);
             assertNotNull(heap, entry + ", which has no heap");
             assertSame(heap.current[sizeClass], page, entry + ", not its current page of the class");
             assertEquals(sizeClass, page.sizeClass, entry + ", laid out for another class");
@@ -280,15 +265,6 @@ class PublishedCurrentPagesTest {
     private static Page published(HeapCore core, Thread thread, int sizeClass) throws ReflectiveOperationException {
         Page[] published = (Page[]) Fields.read(core, HeapCore.class, "currentPages");
         return published[HeapCore.currentSlot(thread) | sizeClass];
-    }
-
-    private static ThreadHeap heapOf(HeapCore core, Thread thread) throws ReflectiveOperationException {
-        for (ThreadHeap heap : (ThreadHeap[]) Fields.read(core, HeapCore.class, "registered")) {
-            if (heap.thread == thread) {
-                return heap;
-            }
-        }
-        return null;
     }
 
     private static HeapCore core(Heap heap) {
