@@ -92,6 +92,10 @@ public final class IdleThread implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!thread.isAlive()) {
+            // Closed already, or ended by an interrupt: no one would take the stop.
+            return;
+        }
         try {
             work.put(STOP);
             thread.join();

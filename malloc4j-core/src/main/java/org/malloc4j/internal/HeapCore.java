@@ -108,7 +108,7 @@ public final class HeapCore implements Allocator {
      * changes, the purger empties it when it takes the page from a waiting owner, and a thread that
      * takes over an ended thread's heap moves the heap's entries to its own slot. So a page a
      * thread owns, found in its slot, is its current page of the class; two threads sharing a slot
-     * only overwrite each other's entries, and the next malloc of each that finds the other's
+     * only overwrite each other's entries, and a malloc that finds none, or an ended thread's page,
      * writes its own again ({@link ThreadHeap#refreshCurrent}). Measured against the slot of arrays
      * ({@code malloc4j-bench/ab --rounds 5}, {@code ReplayBenchmark.malloc4jRaw}, two runs, median
      * time ratios): gcc's cc1 0.984 and 0.944, perl 0.917 and 1.005, python 0.973 and 0.971; a pair
@@ -396,8 +396,8 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * @return the calling platform thread's current page of the class of {@code byteSize} if the
-     *     cache has the thread's heap and the request may take the fast path, else null
+     * @return the calling thread's current page of the class of {@code byteSize} if the table of
+     *     current pages has it ({@link #currentPages}) and the request may take the fast path, else null
      */
     private Page fastPage(long byteSize) {
         if (mayTakeFastPath(byteSize)) {
@@ -2278,6 +2278,11 @@ public final class HeapCore implements Allocator {
         Page[] pages = new Page[HEAP_CACHE_SIZE << CURRENT_SLOT_SHIFT];
         Arrays.fill(pages, EMPTY_PAGE);
         return pages;
+    }
+
+    /** @return the owner thread of the page published for {@code sizeClass} in the slot at {@code slot}, or null */
+    Thread publishedOwner(int slot, int sizeClass) {
+        return currentPages[slot | sizeClass].ownerThread;
     }
 
     /** Empties the entry of {@code sizeClass} in the slot at {@code slot} if it holds {@code page}. */

@@ -13,9 +13,9 @@ import java.util.List;
  * <p>The owner's fast path allocates from its current pages without any handshake, so the purger
  * must know that the owner is not in the middle of one of those mallocs. It holds the heap off its
  * page work ({@link ThreadHeap#holdForPurge}) and swaps each page worth taking out of the owner's
- * current array; then a process-wide barrier ({@link Os#fenceAllThreads}, Linux's
- * {@code membarrier}) makes every malloc the owner starts after it see the swap and take the slow
- * path, which waits for the purger. A malloc the owner started before the barrier may still be
+ * current array and the fast path's table of current pages; then a process-wide barrier
+ * ({@link Os#fenceAllThreads}, Linux's {@code membarrier}) makes every malloc the owner starts
+ * after it see the swap and take the slow path, which waits for the purger. A malloc the owner started before the barrier may still be
  * running; but if the owner is parked, waiting or blocked after the barrier, it is not (a malloc
  * on a current page parks only in the bump path, on the span lock, where it takes no free block),
  * and a second barrier makes the stores it made before it parked visible to the purger. An owner

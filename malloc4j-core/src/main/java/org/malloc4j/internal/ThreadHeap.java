@@ -71,7 +71,8 @@ final class ThreadHeap {
     /**
      * Where this heap's current pages are published for the malloc fast path
      * ({@link HeapCore#currentSlot} of its owner; -1 for a shared heap): the owner's, or that of the
-     * thread that took the heap over, written by that thread.
+     * thread that took the heap over, written by that thread within page work, so that the purger
+     * (holding the heap) and the sweep for ended threads read the slot the pages are in.
      */
     private int currentSlot;
     final StripeLock lock;
@@ -264,7 +265,7 @@ final class ThreadHeap {
                 took[c] = page;
                 PAGES.setVolatile(current, c, HeapCore.EMPTY_PAGE);
                 // Before the barrier that follows: the fast path reads the published page.
-                publish(c, HeapCore.EMPTY_PAGE);
+                unpublish(c, page);
             }
         }
         if (took != null) {
@@ -368,7 +369,11 @@ final class ThreadHeap {
             }
         }
         current[sizeClass] = page;
-        publish(sizeClass, page);
+        if (page != HeapCore.EMPTY_PAGE) {
+            publish(sizeClass, page);
+        } else if (previous != HeapCore.EMPTY_PAGE) {
+            unpublish(sizeClass, previous);
+        }
     }
 
     private void publish(int sizeClass, Page page) {
@@ -377,13 +382,26 @@ final class ThreadHeap {
         }
     }
 
+    /** Empties the class's entry if it holds {@code page}: a page of another thread sharing the slot stays. */
+    private void unpublish(int sizeClass, Page page) {
+        if (currentSlot >= 0) {
+            core.unpublishCurrent(currentSlot, sizeClass, page);
+        }
+    }
+
     /**
      * The owner's, after a malloc from the class's current page that the fast path did not find
-     * published (another thread sharing the slot overwrote it, or the purger gave the page back):
-     * publishes it again, within {@link #beginPageWork} so that a page the purger takes meanwhile
-     * is not published after the purger emptied the entry.
+     * published: publishes it again if the entry is empty (the purger gave the page back) or holds
+     * a page of a thread that ended. A page of another living thread sharing the slot stays, so
+     * that of two threads allocating the same class one keeps its fast path rather than both
+     * taking the entry from each other on every malloc. Within {@link #beginPageWork}, so that a
+     * page the purger takes meanwhile is not published after the purger emptied the entry.
      */
     void refreshCurrent(int sizeClass) {
+        Thread holder = core.publishedOwner(currentSlot, sizeClass);
+        if (holder != null && holder.isAlive()) {
+            return;
+        }
         beginPageWork();
         try {
             publish(sizeClass, current[sizeClass]);
@@ -473,17 +491,25 @@ final class ThreadHeap {
         if (!THREAD.compareAndSet(this, ended, next)) {
             return false;
         }
-        int endedSlot = currentSlot;
-        currentSlot = HeapCore.currentSlot(next);
-        for (int c = 0; c < SizeClasses.COUNT; c++) {
-            Page page = current[c];
-            if (page != HeapCore.EMPTY_PAGE) {
-                page.ownerThread = next;
-                // Out of the ended thread's slot: once the page stops being current there, a
-                // thread sharing that slot that came to own it would find it there.
-                core.unpublishCurrent(endedSlot, c, page);
-                publish(c, page);
+        // As page work: a purger that held the heap while its owner was parked, and takes its
+        // current pages, would otherwise empty the ended thread's slot while this publishes a page
+        // it took in the new one.
+        beginPageWork();
+        try {
+            int endedSlot = currentSlot;
+            currentSlot = HeapCore.currentSlot(next);
+            for (int c = 0; c < SizeClasses.COUNT; c++) {
+                Page page = current[c];
+                if (page != HeapCore.EMPTY_PAGE) {
+                    page.ownerThread = next;
+                    // Out of the ended thread's slot: once the page stops being current there, a
+                    // thread sharing that slot that came to own it would find it there.
+                    core.unpublishCurrent(endedSlot, c, page);
+                    publish(c, page);
+                }
             }
+        } finally {
+            endPageWork();
         }
         return true;
     }

@@ -12,4 +12,10 @@ final class Fields {
         field.setAccessible(true);
         return field.get(owner);
     }
+
+    static void write(Object owner, Class<?> type, String name, Object value) throws ReflectiveOperationException {
+        Field field = type.getDeclaredField(name);
+        field.setAccessible(true);
+        field.set(owner, value);
+    }
 }

@@ -160,12 +160,8 @@ class PublishedCurrentPagesTest {
             HeapCore idleCore = core(idle);
             List<Long> blocks = new ArrayList<>();
             ThreadHeap ownerHeap = WaitingOwner.leftWithPagesTaken(owner, idleCore, blocks, idle::mallocAddress, idle::freeAddress);
-            Page[] taken = WaitingOwner.taken(ownerHeap);
+            int sizeClass = WaitingOwner.takenClass(ownerHeap);
             assertPublishedPagesCurrent(idleCore, "pages taken");
-            int sizeClass = 0;
-            while (taken[sizeClass] == null) {
-                sizeClass++;
-            }
             long byteSize = SizeClasses.blockSize(sizeClass);
             long[] again = new long[2];
             owner.run(() -> {
@@ -189,11 +185,14 @@ class PublishedCurrentPagesTest {
     }
 
     /**
-     * Two threads whose ids share a slot overwrite each other's entries; each malloc that finds
-     * the other's page there takes its own page the long way, and publishes it again.
+     * Two threads whose ids share a slot: the second's page of a class replaces the first's, and
+     * stays while the second lives (the first allocates the long way, rather than both taking the
+     * entry from each other on every malloc); once the second ended, the first's next malloc of the
+     * class publishes its page again.
      */
     @Test
     void holdWhenThreadsSharingASlotOverwriteEachOthersPages() throws Exception {
+        int sizeClass = SizeClasses.classOf(64);
         try (IdleThread first = new IdleThread()) {
             IdleThread second = null;
             List<IdleThread> others = new ArrayList<>();
@@ -206,21 +205,32 @@ class PublishedCurrentPagesTest {
                         others.add(next);
                     }
                 }
-                long[] blocks = new long[3];
+                long[] blocks = new long[4];
                 first.run(() -> blocks[0] = heap.mallocAddress(64));
+                Page firstPage = RegionMap.slicePage(blocks[0], core);
+                assertSame(firstPage, published(core, first.thread(), sizeClass));
                 IdleThread sharing = second;
                 sharing.run(() -> blocks[1] = heap.mallocAddress(64));
-                assertSame(RegionMap.slicePage(blocks[1], core), published(core, second.thread(), SizeClasses.classOf(64)));
+                Page secondPage = RegionMap.slicePage(blocks[1], core);
+                assertNotSame(firstPage, secondPage, "the second thread allocated from the first one's page");
+                assertSame(secondPage, published(core, first.thread(), sizeClass));
                 first.run(() -> blocks[2] = heap.mallocAddress(64));
-                Page firstPage = RegionMap.slicePage(blocks[0], core);
-                assertNotSame(firstPage, RegionMap.slicePage(blocks[1], core));
                 assertSame(firstPage, RegionMap.slicePage(blocks[2], core));
-                assertSame(firstPage, published(core, first.thread(), SizeClasses.classOf(64)),
-                        "the first thread's malloc did not publish its page again");
+                assertSame(secondPage, published(core, first.thread(), sizeClass),
+                        "the first thread took the entry of a living thread sharing its slot");
                 assertPublishedPagesCurrent(core, "two threads sharing a slot");
-                first.run(() -> heap.freeAddress(blocks[0]));
-                first.run(() -> heap.freeAddress(blocks[2]));
                 sharing.run(() -> heap.freeAddress(blocks[1]));
+                sharing.close();
+                first.run(() -> blocks[3] = heap.mallocAddress(64));
+                assertSame(firstPage, RegionMap.slicePage(blocks[3], core));
+                assertSame(firstPage, published(core, first.thread(), sizeClass),
+                        "the first thread did not publish its page again once the second ended");
+                assertPublishedPagesCurrent(core, "the second thread ended");
+                first.run(() -> {
+                    heap.freeAddress(blocks[0]);
+                    heap.freeAddress(blocks[2]);
+                    heap.freeAddress(blocks[3]);
+                });
                 assertEquals(0, heap.stats().liveBlocks());
             } finally {
                 if (second != null) {
@@ -243,6 +253,7 @@ class PublishedCurrentPagesTest {
     static int assertPublishedPagesCurrent(HeapCore core, String when) throws ReflectiveOperationException {
         Page[] published = (Page[]) Fields.read(core, HeapCore.class, "currentPages");
         int perSlot = published.length / HeapCore.HEAP_CACHE_SIZE;
+        assertTrue(perSlot >= SizeClasses.COUNT, "a slot has fewer entries than there are size classes");
         int owned = 0;
         for (int i = 0; i < published.length; i++) {
             Page page = published[i];
