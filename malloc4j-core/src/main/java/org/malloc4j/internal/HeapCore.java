@@ -110,9 +110,9 @@ public final class HeapCore implements Allocator {
      * thread owns, found in its slot, is its current page of the class; two threads sharing a slot
      * only overwrite each other's entries, and a malloc that finds none, or an ended thread's page,
      * writes its own again ({@link ThreadHeap#refreshCurrent}). Measured against the slot of arrays
-     * ({@code malloc4j-bench/ab --rounds 5}, {@code ReplayBenchmark.malloc4jRaw}, two runs, median
-     * time ratios): gcc's cc1 0.984 and 0.944, perl 0.917 and 1.005, python 0.973 and 0.971; a pair
-     * or batch on a few pages, whose tables stay in cache, tied (0.99-1.03).
+     * ({@code malloc4j-bench/ab --rounds 5}, {@code ReplayBenchmark.malloc4jRaw}, three runs, median
+     * time ratios): gcc's cc1 0.984, 0.944 and 0.964, perl 0.917, 1.005 and 0.968, python 0.973,
+     * 0.971 and 1.004; a pair or batch on a few pages, whose tables stay in cache, tied (0.99-1.03).
      */
     private final Page[] currentPages = emptyCurrentPages();
     private final ThreadHeap[] stripes;
