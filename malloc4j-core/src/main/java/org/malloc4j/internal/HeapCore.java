@@ -450,6 +450,13 @@ public final class HeapCore implements Allocator {
     @Override
     public long calloc(long byteSize, boolean throwing) {
         Page page = fastPage(byteSize);
+        ThreadHeap heap;
+        if (page == null && (heap = fastHeap(byteSize)) != null) {
+            // As malloc's second way: the class's current page, published again for the next call.
+            int sizeClass = SizeClasses.classOf(byteSize);
+            heap.refreshCurrent(sizeClass);
+            page = heap.current[sizeClass];
+        }
         long fast = page != null ? page.allocate(byteSize, this) : 0;
         if (fast != 0) {
             page.owner.mallocCount++;

@@ -187,8 +187,8 @@ class PublishedCurrentPagesTest {
     /**
      * Two threads whose ids share a slot: the second's page of a class replaces the first's, and
      * stays while the second lives (the first allocates the long way, rather than both taking the
-     * entry from each other on every malloc); once the second ended, the first's next malloc of the
-     * class publishes its page again.
+     * entry from each other on every malloc); once the second ended, the first's next calloc of the
+     * class (as a malloc) publishes its page again.
      */
     @Test
     void holdWhenThreadsSharingASlotOverwriteEachOthersPages() throws Exception {
@@ -221,10 +221,10 @@ class PublishedCurrentPagesTest {
                 assertPublishedPagesCurrent(core, "two threads sharing a slot");
                 sharing.run(() -> heap.freeAddress(blocks[1]));
                 sharing.close();
-                first.run(() -> blocks[3] = heap.mallocAddress(64));
+                first.run(() -> blocks[3] = heap.callocAddress(1, 64));
                 assertSame(firstPage, RegionMap.slicePage(blocks[3], core));
                 assertSame(firstPage, published(core, first.thread(), sizeClass),
-                        "the first thread did not publish its page again once the second ended");
+                        "the first thread's calloc did not publish its page again once the second ended");
                 assertPublishedPagesCurrent(core, "the second thread ended");
                 first.run(() -> {
                     heap.freeAddress(blocks[0]);
