@@ -74,6 +74,8 @@ public final class HeapCore implements Allocator {
      * size classes do (up to 20 %).
      */
     private static final long GROWS_AS_LARGE = 32 * 1024;
+    /** {@link #reallocOwned}'s answer when a realloc is not its case: no block starts at 1. */
+    private static final long NOT_OWNED = 1;
     /** Not a large block's number ({@link Page#largeBlocks}): frees whatever large block the page holds. */
     private static final long ANY_LARGE_BLOCK = -1;
     /** What {@link #resizeLargeInPlace} returns for a block it resized. */
@@ -1020,12 +1022,8 @@ public final class HeapCore implements Allocator {
         if (page != null && !closed) {
             Thread owner = page.ownerThread;
             if (owner == Thread.currentThread()) {
-                int index = page.unheldIndex(address);
-                if (index >= 0) {
-                    if (page.claim(index) >= 0) {
-                        freeClaimed(page, index, false);
-                        return;
-                    }
+                if (freedByOwner(page, address, false)) {
+                    return;
                 }
             } else if (owner == null && freeIntoStripe(page, address)) {
                 return;
@@ -1034,6 +1032,23 @@ public final class HeapCore implements Allocator {
         if (address != 0) {
             free(address, false);
         }
+    }
+
+    /**
+     * The owner's free of the block at {@code address} of {@code page}, a page the calling thread
+     * owns, if it is certainly right: a block held by no scope, arena or pool, and live until the
+     * claim.
+     *
+     * @param moved as for {@link #free(long, boolean)}
+     * @return whether the block was freed; nothing changed if not
+     */
+    private boolean freedByOwner(Page page, long address, boolean moved) {
+        int index = page.unheldIndex(address);
+        if (index >= 0 && page.claim(index) >= 0) {
+            freeClaimed(page, index, moved);
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -1435,8 +1450,9 @@ public final class HeapCore implements Allocator {
         if (address == 0) {
             return malloc(newByteSize, throwing);
         }
-        if (resizedByOwner(address, newByteSize)) {
-            return address;
+        long owned = reallocOwned(address, newByteSize, throwing);
+        if (owned != NOT_OWNED) {
+            return owned;
         }
         checkSize(newByteSize, "newByteSize");
         checkOpen();
@@ -1503,6 +1519,20 @@ public final class HeapCore implements Allocator {
             }
             return fits ? keepInPlace(page, index, address, oldRequested, newByteSize, largeBlock) : 0;
         }
+        return moveTo(fresh, address, page, single, largeBlock, Math.min(oldRequested, newByteSize));
+    }
+
+    /**
+     * The end of a realloc that moves a block: copies it to {@code fresh}, the new block, and frees
+     * it, or gives {@code fresh} back and reports a misuse that raced the call.
+     *
+     * @param page the block's page
+     * @param single whether the block is a large or huge one
+     * @param largeBlock as for {@link #freeLarge}
+     * @param byteCount the bytes to copy: the smaller of the old and new requested sizes
+     * @return {@code fresh}
+     */
+    private long moveTo(long fresh, long address, Page page, boolean single, long largeBlock, long byteCount) {
         if (fresh == address) {
             // Only a free block is handed out: another thread freed this one since realloc looked
             // (a double free racing this realloc), and the malloc got its memory back. Freeing the
@@ -1511,12 +1541,16 @@ public final class HeapCore implements Allocator {
             throw MisuseReports.freedDuringRealloc(address, this);
         }
         try {
-            copy(address, fresh, Math.min(oldRequested, newByteSize));
+            copy(address, fresh, byteCount);
         } catch (IllegalStateException unmapped) {
             // Another thread freed the block, and its memory went, meanwhile (a double free racing
             // this realloc): the new block goes back, and this call reports the misuse.
             freeUnreturned(fresh);
             throw MisuseReports.doubleFreeUnmapped("realloc", address, this);
+        }
+        // The owner's free of the old block, as free(long) makes it; the full free otherwise.
+        if (!single && !closed && page.ownerThread == Thread.currentThread() && freedByOwner(page, address, true)) {
+            return fresh;
         }
         try {
             if (single) {
@@ -1618,21 +1652,46 @@ public final class HeapCore implements Allocator {
 
     /**
      * realloc's fast path, as {@link #free(long)}'s: a block of a page the calling thread owns, held
-     * by no scope, arena or pool, that stays in its size class. Anything else, misuse included,
-     * takes the full path, which finds out what the address is; a block found not live changed
-     * nothing. A pass of realloc2-bal (4,799 reallocs among 14,401 requests, most of them growing
-     * one block by 5 bytes) took 188.5 and 191.8 µs through the full path, 140.6 and 141.3 µs with
-     * this ({@code ReplayBenchmark.malloc4jRaw}, two alternated rounds).
+     * by no scope, arena or pool. Anything else, misuse included, takes the full path, which finds
+     * out what the address is; a block found not live changed nothing.
+     * <ul>
+     *   <li>A block that stays in its size class is resized in place. A pass of realloc2-bal (4,799
+     *       reallocs among 14,401 requests, most of them growing one block by 5 bytes) took 188.5
+     *       and 191.8 µs through the full path, 140.6 and 141.3 µs with this
+     *       ({@code ReplayBenchmark.malloc4jRaw}, two alternated rounds).
+     *   <li>A block that grows past its block, to at most {@link #GROWS_AS_LARGE}, moves to a block
+     *       of its new class, and the old one is freed as the owner's free does; the full path
+     *       would judge the address twice more (once for the realloc, once for the free).
+     *       A block at a page's start is left to the full path, which may change its page's class
+     *       in place instead ({@link #changeClassInPlace}).
+     * </ul>
      *
-     * @return whether the block was resized in place
+     * @return {@code address} if resized in place, the block's new address if moved, 0 if the
+     *     move found no memory and {@code throwing} is false, or {@link #NOT_OWNED} if this is not
+     *     the fast path's case (nothing changed then)
      */
-    private boolean resizedByOwner(long address, long newByteSize) {
+    private long reallocOwned(long address, long newByteSize, boolean throwing) {
         Page page = RegionMap.slicePage(address, this);
         if (page == null || closed || page.ownerThread != Thread.currentThread() || newByteSize <= 0) {
-            return false;
+            return NOT_OWNED;
         }
         int index = page.unheldIndex(address);
-        return index >= 0 && staysInClass(page, newByteSize) && page.resizeOwned(index, newByteSize);
+        if (index < 0) {
+            return NOT_OWNED;
+        }
+        if (staysInClass(page, newByteSize)) {
+            return page.resizeOwned(index, newByteSize) ? address : NOT_OWNED;
+        }
+        // Index 0 also keeps out a large block's page, which has no size class to move from.
+        if (index == 0 || newByteSize <= page.blockSize || newByteSize > GROWS_AS_LARGE) {
+            return NOT_OWNED;
+        }
+        long oldRequested = page.requested(index);
+        if (oldRequested < 0) {
+            return NOT_OWNED;
+        }
+        long fresh = malloc(newByteSize, throwing);
+        return fresh == 0 ? 0 : moveTo(fresh, address, page, false, ANY_LARGE_BLOCK, oldRequested);
     }
 
     /**
