@@ -66,6 +66,14 @@ public class ReplayBenchmark {
 
     private static final MallocFamily MALLOC4J = new MallocFamily(HEAP::mallocAddress, HEAP::reallocAddress,
             HEAP::freeAddress);
+    /**
+     * The pass's own cost, the floor under every allocator's score: "addresses" counted up from a
+     * bump pointer, never freed and never touched, as {@code SegmentAllocator.slicingAllocator}
+     * is for the pair benchmarks. Reading the trace and its table of live blocks takes this much
+     * of each peer's time; the rest is the allocator's (and the downcall's).
+     */
+    private static final MallocFamily NEVER_FREES = new MallocFamily(NeverFrees::malloc, NeverFrees::realloc,
+            NeverFrees::free);
     private static final MallocFamily GLIBC = new MallocFamily(Glibc::malloc, Glibc::realloc, Glibc::free);
     private static final MallocFamily JEMALLOC = new MallocFamily(Jemalloc::malloc, Jemalloc::realloc,
             Jemalloc::free);
@@ -134,6 +142,29 @@ public class ReplayBenchmark {
     @Baseline(1)
     public long malloc4jRaw() {
         return pass(MALLOC4J);
+    }
+
+    @Benchmark
+    public long neverFreesRaw() {
+        return pass(NEVER_FREES);
+    }
+
+    /** {@link #NEVER_FREES}' bump pointer: one thread's, as a pass is. */
+    private static final class NeverFrees {
+        private static long next = 16;
+
+        static long malloc(long byteSize) {
+            long address = next;
+            next = address + ((byteSize + 15) & ~15L);
+            return address;
+        }
+
+        static long realloc(long address, long byteSize) {
+            return malloc(byteSize);
+        }
+
+        static void free(long address) {
+        }
     }
 
     @Benchmark
