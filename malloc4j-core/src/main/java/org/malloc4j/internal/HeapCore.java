@@ -1661,7 +1661,9 @@ public final class HeapCore implements Allocator {
      *       ({@code ReplayBenchmark.malloc4jRaw}, two alternated rounds).
      *   <li>A block that grows past its block, to at most {@link #GROWS_AS_LARGE}, moves to a block
      *       of its new class, and the old one is freed as the owner's free does; the full path
-     *       would judge the address twice more (once for the realloc, once for the free).
+     *       would judge the address twice more (once for the realloc, once for the free): a pass
+     *       over gcc's cc1, perl's and python's traces took 0.975, 0.975 and 0.965 times as long
+     *       ({@code ReplayBenchmark.malloc4jRaw}, medians of five alternated rounds).
      *       A block at a page's start is left to the full path, which may change its page's class
      *       in place instead ({@link #changeClassInPlace}).
      * </ul>
