@@ -1684,7 +1684,7 @@ public final class HeapCore implements Allocator {
         if (staysInClass(page, newByteSize)) {
             return page.resizeOwned(index, newByteSize) ? address : NOT_OWNED;
         }
-        // Index 0 also keeps out a large block's page, which has no size class to move from.
+        // A page's first block may change class with its page instead, on the full path.
         if (index == 0 || newByteSize <= page.blockSize || newByteSize > GROWS_AS_LARGE) {
             return NOT_OWNED;
         }
