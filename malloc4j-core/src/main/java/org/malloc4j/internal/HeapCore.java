@@ -2826,12 +2826,15 @@ public final class HeapCore implements Allocator {
         return closed ? spans.closedCommitted() : spans.committed.get();
     }
 
-    /** @return the metadata estimate {@link #stats} reports: the span allocator's and every heap's */
+    /**
+     * @return the metadata estimate {@link #stats} reports: the span allocator's, every heap's, and
+     *     this core's own tables
+     */
     long metadataBytes() {
         long metadata;
         spans.lockPolling();
         try {
-            metadata = spans.metadata.get();
+            metadata = spans.metadata.get() + tableBytes();
             for (ThreadHeap heap : registry) {
                 metadata += heap.metadataBytes();
             }
@@ -2847,6 +2850,16 @@ public final class HeapCore implements Allocator {
             }
         }
         return metadata;
+    }
+
+    /**
+     * The Java heap bytes of this core's own tables, fixed for its life (the current pages alone
+     * take 16 KiB), as {@link ThreadHeap#metadataBytes} counts a heap's arrays: 16 bytes of array
+     * header, 4 a reference (compressed, the JVM's default), 8 a {@code long}.
+     */
+    long tableBytes() {
+        return 16 + 4L * currentPages.length + 16 + 4L * heapCache.length + 16 + 4L * stripes.length
+                + 16 + 8L * stripeHints.length + 16 + 8L * freedHuge.length;
     }
 
     /** @return the usable bytes ({@code [0]}) and requested bytes ({@code [1]}) of the live blocks of {@code pages} */
