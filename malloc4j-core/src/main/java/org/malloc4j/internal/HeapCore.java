@@ -1021,17 +1021,50 @@ public final class HeapCore implements Allocator {
         Page page = RegionMap.slicePage(address, this);
         if (page != null && !closed) {
             Thread owner = page.ownerThread;
-            if (owner == Thread.currentThread()) {
+            Thread thread = Thread.currentThread();
+            if (owner == thread) {
                 if (freedByOwner(page, address, false)) {
                     return;
                 }
-            } else if (owner == null && freeIntoStripe(page, address)) {
+            } else if (owner == null) {
+                if (freeIntoStripe(page, address)) {
+                    return;
+                }
+            } else if (freedByOther(page, address, thread)) {
                 return;
             }
         }
         if (address != 0) {
             free(address, false);
         }
+    }
+
+    /**
+     * The free fast path of a block of a page another thread owns, from the page the lookup found:
+     * what the full path does for it once it has looked the address up again and judged it. That
+     * second lookup took 15 % of such a free: 28.6 ns a free before, 24.3 after
+     * (ForeignFreeBenchmark.malloc4jRaw, 16-4,096 B, medians of five alternated runs).
+     *
+     * <p>The page's layout is read without holding the page, as the full path reads it: the claim
+     * ({@link Page#releaseAt}) checks the index against the present layout, and refuses a
+     * stripe's page; either takes the full path.
+     *
+     * @param thread the calling thread, which the page does not name as its owner
+     * @return false, with nothing changed, if the page's heap is one this thread took over (its
+     *     frees are the owner's) or no block held by no scope, arena or pool starts at
+     *     {@code address}
+     */
+    private boolean freedByOther(Page page, long address, Thread thread) {
+        ThreadHeap heap = page.owner;
+        if (heap != null && heap.thread == thread) {
+            return false;
+        }
+        int index = page.unheldIndex(address);
+        if (index < 0) {
+            return false;
+        }
+        freeShared(page, index, address);
+        return true;
     }
 
     /**
