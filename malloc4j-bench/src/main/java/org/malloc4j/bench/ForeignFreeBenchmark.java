@@ -5,6 +5,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
+import java.util.function.LongUnaryOperator;
 import org.malloc4j.Heap;
 import org.malloc4j.bench.Natives.Glibc;
 import org.malloc4j.bench.Natives.Jemalloc;
@@ -48,17 +49,27 @@ public class ForeignFreeBenchmark {
     public static final int BLOCKS = 1000;
     private static final Heap HEAP = Peers.Malloc4j.HEAP;
 
-    /** The owner thread, and the blocks it allocated for the next invocation. */
+    /**
+     * The owner thread, and the blocks it allocated for the next invocation. Each peer's state
+     * passes its malloc, which runs in the untimed setup only, and its native library, checked
+     * before the trial (null for none).
+     */
     @State(Scope.Thread)
     public abstract static class OwnedBlocks {
         final long[] sizes = Sizes.of(Sizes.MIXED, BLOCKS);
         final int[] freeOrder = Sizes.shuffledOrder(BLOCKS);
         final long[] addresses = new long[BLOCKS];
+        private final LongUnaryOperator malloc;
+        private final Natives.Library library;
         private ExecutorService owner;
+
+        OwnedBlocks(LongUnaryOperator malloc, Natives.Library library) {
+            this.malloc = malloc;
+            this.library = library;
+        }
 
         @Setup(Level.Trial)
         public void startOwner() {
-            Natives.Library library = library();
             if (library != null) {
                 library.require();
             }
@@ -74,7 +85,7 @@ public class ForeignFreeBenchmark {
         public void allocateOnOwner() throws InterruptedException, ExecutionException {
             owner.submit(() -> {
                 for (int i = 0; i < BLOCKS; i++) {
-                    addresses[i] = allocate(sizes[i]);
+                    addresses[i] = malloc.applyAsLong(sizes[i]);
                 }
             }).get();
         }
@@ -83,68 +94,40 @@ public class ForeignFreeBenchmark {
         public void stopOwner() {
             owner.shutdown();
         }
-
-        /** Allocates a block with this peer's malloc, on the owner thread. */
-        abstract long allocate(long size);
-
-        /** @return the native library this peer needs, checked before the trial; null for none */
-        Natives.Library library() {
-            return null;
-        }
     }
 
     @State(Scope.Thread)
     public static class Malloc4jBlocks extends OwnedBlocks {
-        @Override
-        long allocate(long size) {
-            return HEAP.mallocAddress(size);
+        public Malloc4jBlocks() {
+            super(HEAP::mallocAddress, null);
         }
     }
 
     @State(Scope.Thread)
     public static class GlibcBlocks extends OwnedBlocks {
-        @Override
-        long allocate(long size) {
-            return Glibc.malloc(size);
+        public GlibcBlocks() {
+            super(Glibc::malloc, null);
         }
     }
 
     @State(Scope.Thread)
     public static class JemallocBlocks extends OwnedBlocks {
-        @Override
-        long allocate(long size) {
-            return Jemalloc.malloc(size);
-        }
-
-        @Override
-        Natives.Library library() {
-            return Natives.Library.JEMALLOC;
+        public JemallocBlocks() {
+            super(Jemalloc::malloc, Natives.Library.JEMALLOC);
         }
     }
 
     @State(Scope.Thread)
     public static class MimallocBlocks extends OwnedBlocks {
-        @Override
-        long allocate(long size) {
-            return Mimalloc.malloc(size);
-        }
-
-        @Override
-        Natives.Library library() {
-            return Natives.Library.MIMALLOC;
+        public MimallocBlocks() {
+            super(Mimalloc::malloc, Natives.Library.MIMALLOC);
         }
     }
 
     @State(Scope.Thread)
     public static class TcmallocBlocks extends OwnedBlocks {
-        @Override
-        long allocate(long size) {
-            return Tcmalloc.malloc(size);
-        }
-
-        @Override
-        Natives.Library library() {
-            return Natives.Library.TCMALLOC;
+        public TcmallocBlocks() {
+            super(Tcmalloc::malloc, Natives.Library.TCMALLOC);
         }
     }
 
