@@ -4,7 +4,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongConsumer;
 import java.util.function.LongUnaryOperator;
 import org.malloc4j.Heap;
 import org.malloc4j.bench.Natives.Glibc;
@@ -131,41 +130,53 @@ public class ForeignFreeBenchmark {
         }
     }
 
-    /**
-     * Frees every block of {@code blocks} with {@code free}. Each caller passes a static method, a
-     * constant once this is inlined into it, so each peer's call is direct.
-     */
-    private static void freeAll(OwnedBlocks blocks, LongConsumer free) {
-        long[] addresses = blocks.addresses;
-        int[] order = blocks.freeOrder;
-        for (int i = 0; i < BLOCKS; i++) {
-            free.accept(addresses[order[i]]);
-        }
-    }
+    // One loop a peer, each calling its free directly: through a shared helper taking the free as
+    // a lambda, the lambda's body was compiled on its own first and then called, not inlined, from
+    // the loop (malloc4j-bench/perfasm).
 
     @Benchmark
     @Baseline(1)
     public void malloc4jRaw(Malloc4jBlocks blocks) {
-        freeAll(blocks, HEAP::freeAddress);
+        long[] addresses = blocks.addresses;
+        int[] order = blocks.freeOrder;
+        for (int i = 0; i < BLOCKS; i++) {
+            HEAP.freeAddress(addresses[order[i]]);
+        }
     }
 
     @Benchmark
     public void glibcRaw(GlibcBlocks blocks) {
-        freeAll(blocks, Glibc::free);
+        long[] addresses = blocks.addresses;
+        int[] order = blocks.freeOrder;
+        for (int i = 0; i < BLOCKS; i++) {
+            Glibc.free(addresses[order[i]]);
+        }
     }
 
     @Benchmark
     public void jemallocRaw(JemallocBlocks blocks) {
-        freeAll(blocks, Jemalloc::free);
+        long[] addresses = blocks.addresses;
+        int[] order = blocks.freeOrder;
+        for (int i = 0; i < BLOCKS; i++) {
+            Jemalloc.free(addresses[order[i]]);
+        }
     }
 
     @Benchmark
     public void mimallocRaw(MimallocBlocks blocks) {
-        freeAll(blocks, Mimalloc::free);
+        long[] addresses = blocks.addresses;
+        int[] order = blocks.freeOrder;
+        for (int i = 0; i < BLOCKS; i++) {
+            Mimalloc.free(addresses[order[i]]);
+        }
     }
 
     @Benchmark
     public void tcmallocRaw(TcmallocBlocks blocks) {
-        freeAll(blocks, Tcmalloc::free);
+        long[] addresses = blocks.addresses;
+        int[] order = blocks.freeOrder;
+        for (int i = 0; i < BLOCKS; i++) {
+            Tcmalloc.free(addresses[order[i]]);
+        }
     }
 }

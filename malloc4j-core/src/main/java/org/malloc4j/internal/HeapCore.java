@@ -1042,8 +1042,8 @@ public final class HeapCore implements Allocator {
     /**
      * The free fast path of a block of a page another thread owns, from the page the lookup found:
      * what the full path does for it once it has looked the address up again and judged it. That
-     * second lookup took 15 % of such a free: 28.6 ns a free before, 24.3 after
-     * (ForeignFreeBenchmark.malloc4jRaw, 16-4,096 B, medians of five alternated runs).
+     * second lookup took a tenth of such a free: 29.3 ns a free before, 25.4 after
+     * (ForeignFreeBenchmark.malloc4jRaw, 16-4,096 B, medians of eleven alternated runs).
      *
      * <p>The page's layout is read without holding the page, as the full path reads it: the claim
      * ({@link Page#releaseAt}) checks the index against the present layout, and refuses a
