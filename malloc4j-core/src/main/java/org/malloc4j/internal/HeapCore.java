@@ -1011,9 +1011,10 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * The fast path tests only what makes the free certainly right: a block starting at
-     * {@code address} in a page of this heap that the calling thread owns, held by no scope, arena
-     * or pool, and live until the claim. Anything else, misuse included, takes {@link #free(long,
+     * The fast paths test only what makes the free certainly right: a block starting at
+     * {@code address} in a page of this heap, held by no scope, arena or pool, and live until the
+     * claim. The page may be the calling thread's, a stripe's ({@link #freeIntoStripe}) or another
+     * thread's ({@link #freedByOther}). Anything else, misuse included, takes {@link #free(long,
      * boolean)}, which finds out what the address is and says so; a failed claim changed nothing.
      */
     @Override
