@@ -719,6 +719,10 @@ public final class HeapCore implements Allocator {
             Page page;
             while ((page = spans.takeAbandoned(sizeClass)) != null) {
                 page.collectRemote();
+                if (heap.thread == null) {
+                    // Before the stripe's first claim: see Page.claimFromOther.
+                    page.stripeClaimsAtomic = true;
+                }
                 if (page.hasAvailable() || spans.restoreHoles(page)) {
                     heap.addAvailable(page);
                     return page;
@@ -757,7 +761,7 @@ public final class HeapCore implements Allocator {
             return null;
         }
         spans.kept(-page.commitEnd);
-        spans.relayout(page, sizeClass);
+        spans.relayout(page, sizeClass, false);
         return page;
     }
 
@@ -787,7 +791,7 @@ public final class HeapCore implements Allocator {
             return null;
         }
         heap.detach(best);
-        spans.relayout(best, sizeClass);
+        spans.relayout(best, sizeClass, false);
         best.spareTakenAt = heap.mallocCount;
         return best;
     }
@@ -1046,25 +1050,27 @@ public final class HeapCore implements Allocator {
      * second lookup took a tenth of such a free: 29.3 ns a free before, 25.4 after
      * (ForeignFreeBenchmark.malloc4jRaw, 16-4,096 B, medians of eleven alternated runs).
      *
-     * <p>The page's layout is read without holding the page, as the full path reads it: the claim
-     * ({@link Page#releaseAt}) checks the index against the present layout, and refuses a
-     * stripe's page; either takes the full path.
+     * <p>The page's layout is read without holding the page, and the block claimed with one
+     * compare-and-set where the page's slack array serves one layout only
+     * ({@link Page#claimFromOther}); a page whose array may serve others, a stripe's page and
+     * every misuse take the full path, whose claim ({@link Page#releaseAt}) checks the index
+     * against the present layout.
      *
      * @param thread the calling thread, which the page does not name as its owner
      * @return false, with nothing changed, if the page's heap is one this thread took over (its
-     *     frees are the owner's) or no block held by no scope, arena or pool starts at
-     *     {@code address}
+     *     frees are the owner's), no live block held by no scope, arena or pool starts at
+     *     {@code address}, or the page's slack array may serve other layouts
      */
     private boolean freedByOther(Page page, long address, Thread thread) {
         ThreadHeap heap = page.owner;
         if (heap != null && heap.thread == thread) {
             return false;
         }
-        int index = page.unheldIndex(address);
+        int index = page.claimFromOther(address);
         if (index < 0) {
             return false;
         }
-        freeShared(page, index, address);
+        freedRemotely(page, index);
         return true;
     }
 
@@ -1403,6 +1409,14 @@ public final class HeapCore implements Allocator {
         if (slack < 0) {
             throw misuse("free", slack, address, page);
         }
+        freedRemotely(page, index);
+    }
+
+    /**
+     * The rest of a free of block {@code index} of {@code page} by a thread that does not own the
+     * page, once it claimed the block: the owner collects it from the page's remote bitmap.
+     */
+    private void freedRemotely(Page page, int index) {
         dropHold(page, index);
         long usable = page.blockSize;
         page.freeRemote(index);
@@ -1832,7 +1846,7 @@ public final class HeapCore implements Allocator {
             slack = page.claim(0);
             if (slack >= 0) {
                 heap.detach(page);
-                spans.relayout(page, sizeClass);
+                spans.relayout(page, sizeClass, true);
                 heap.addAvailable(page);
                 page.allocateOrCommit(newByteSize, this);
             }

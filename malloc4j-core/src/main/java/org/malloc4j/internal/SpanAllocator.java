@@ -666,16 +666,20 @@ final class SpanAllocator {
                 roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
         Page page = takeSpan(slices, slices, slices, 1, false, firstCommit, 0);
         if (page != null) {
-            format(page, sizeClass);
+            format(page, sizeClass, false);
             charge(page);
         }
         return page;
     }
 
-    /** Lays {@code page} out, its slack array taken from or given to the spares; under the lock. */
-    private void format(Page page, int sizeClass) {
+    /**
+     * Lays {@code page} out, its slack array taken from or given to the spares; under the lock.
+     *
+     * @param inPlace as for {@link Page#format}
+     */
+    private void format(Page page, int sizeClass, boolean inPlace) {
         long before = spareSlackArrays.metadataBytes();
-        page.format(sizeClass, spareSlackArrays);
+        page.format(sizeClass, spareSlackArrays, inPlace);
         addMetadata(spareSlackArrays.metadataBytes() - before);
     }
 
@@ -698,12 +702,14 @@ final class SpanAllocator {
      * memory. By its owner, which takes the lock for it: every layout changes under the lock, so
      * the purger, scanning pages in use under it ({@link #scavengeRemoteFrees}), reads each page's
      * shape whole.
+     *
+     * @param inPlace as for {@link Page#format}
      */
-    void relayout(Page page, int sizeClass) {
+    void relayout(Page page, int sizeClass, boolean inPlace) {
         lockPolling();
         try {
             page.retire();
-            format(page, sizeClass);
+            format(page, sizeClass, inPlace);
             long before = page.metadataCharged;
             page.metadataCharged = page.metadataBytes();
             notePeakFootprint(committed.get() + addMetadata(page.metadataCharged - before));

@@ -15,6 +15,12 @@ import java.lang.reflect.Array;
  *
  * <p>Every array here has all its entries free (0): a page lets an array go only at a new layout,
  * when all its blocks are free. Under the span lock, as every layout is.
+ *
+ * <p>Only arrays of odd length ever serve a second layout: those of pages whose lone block changes class in place
+ * ({@link Page#format}), which change class again and again. A page taken from the pool takes one
+ * from here if there is one, else a new array of even length, which no later layout reuses, so
+ * that a thread freeing another thread's block can claim it with one compare-and-set wherever the
+ * array's length is even ({@link Page#claimFromOther}).
  */
 final class SpareSlackArrays {
     private static final long ARRAY_HEADER_BYTES = 16;
@@ -24,16 +30,48 @@ final class SpareSlackArrays {
     /** The Java heap bytes of {@link #kept}'s arrays, kept as they change: every layout asks. */
     private long bytes;
 
+    /** @return whether {@code array} may serve more than one layout: whether its length is odd */
+    static boolean reusable(Object array) {
+        return (Array.getLength(array) & 1) != 0;
+    }
+
     /**
+     * For a page taken from the pool: a kept array, or else a new one of even length, which serves
+     * this layout only and is never kept.
+     *
+     * @param width bytes an entry: 1, 2 or 4
+     * @return an array of {@code width} that holds {@code capacity} entries
+     */
+    Object forNewLayout(int width, int capacity) {
+        Object spare = takeKept(width, capacity);
+        return spare != null ? spare : allocate(width, capacity + (capacity & 1));
+    }
+
+    /**
+     * For a page whose lone block changes class in place: {@code current} if it is {@linkplain #reusable
+     * reusable} and holds {@code capacity} entries, else a kept or new reusable array of
+     * {@code width} that does. A new one of one-byte entries holds as many as the page has 16-byte
+     * blocks, so that it serves every later layout of its width: a block grown by realloc from 16 B
+     * passes through four such layouts, and the next round's 16 B page takes it back.
+     *
      * @param width bytes an entry: 1, 2 or 4 ({@code byte[]}, {@code short[]}, {@code int[]})
      * @param current the page's own array of that width, or null
-     * @return {@code current} if it holds {@code capacity} entries, else a kept or new array of
-     *     {@code width} that does
+     * @param spanBytes the page's span, in bytes
      */
-    Object entries(int width, Object current, int capacity) {
-        if (current != null && Array.getLength(current) >= capacity) {
+    Object entries(int width, Object current, int capacity, long spanBytes) {
+        if (current != null && reusable(current) && Array.getLength(current) >= capacity) {
             return current;
         }
+        Object spare = takeKept(width, capacity);
+        if (spare != null) {
+            return spare;
+        }
+        int length = width == 1 ? Math.max(capacity, (int) (spanBytes >>> 4)) : capacity;
+        return allocate(width, length | 1);
+    }
+
+    /** @return the array kept for {@code width} if it holds {@code capacity} entries (no longer kept then), else null */
+    private Object takeKept(int width, int capacity) {
         int slot = slot(width);
         Object spare = kept[slot];
         if (spare != null && Array.getLength(spare) >= capacity) {
@@ -41,16 +79,20 @@ final class SpareSlackArrays {
             bytes -= bytesOf(spare, slot);
             return spare;
         }
+        return null;
+    }
+
+    private static Object allocate(int width, int length) {
         return switch (width) {
-            case 1 -> new byte[capacity];
-            case 2 -> new short[capacity];
-            default -> new int[capacity];
+            case 1 -> new byte[length];
+            case 2 -> new short[length];
+            default -> new int[length];
         };
     }
 
     /**
-     * Keeps a page's array of all-free entries that its new layout does not use, if it is the
-     * longest of its width so far.
+     * Keeps a page's array of all-free entries that its new layout does not use, if it is
+     * {@linkplain #reusable reusable} and the longest of its width so far.
      *
      * @param width bytes an entry of {@code array}
      * @param array the array, or null for none
@@ -58,7 +100,7 @@ final class SpareSlackArrays {
     void keep(int width, Object array) {
         int slot = slot(width);
         Object old = kept[slot];
-        if (array != null && (old == null || Array.getLength(array) > Array.getLength(old))) {
+        if (array != null && reusable(array) && (old == null || Array.getLength(array) > Array.getLength(old))) {
             bytes += bytesOf(array, slot) - (old == null ? 0 : bytesOf(old, slot));
             kept[slot] = array;
         }
