@@ -552,11 +552,13 @@ public final class Page extends PageColdFields {
      * The free fast path of a thread that does not own the page: claims the block starting at
      * {@code address}, held by no scope, arena or pool, with one compare-and-set, where
      * {@link #releaseAt} claims tentatively, checks the page's layout, and claims again.
-     * {@code ForeignFreeBenchmark.malloc4jRaw}: 24-27 ns a free before, 16-17 after (medians of
-     * alternated runs of {@code malloc4j-bench/ab}).
+     * {@code ForeignFreeBenchmark.malloc4jRaw}: 25.1 ns a free before, 18.2 after (0.718, the
+     * median of four alternated rounds of {@code malloc4j-bench/ab}).
      *
      * <p>One compare-and-set is enough where the page's slack array has an even length: such an
-     * array serves one layout only ({@link SpareSlackArrays#forNewLayout}). The array is read first, with
+     * array serves one layout only ({@link SpareSlackArrays#forNewLayout}), or that layout again
+     * when its thread heap takes the page back for the same class ({@link #reviveLayout}), where
+     * every index still maps to the same address. The array is read first, with
      * acquire, and the shape after it, so the index is this array's layout's: of that layout, or of a
      * later one, whose blocks this array does not hold. For its own layout, a block of it live at
      * the claim starts at {@code address}; past that layout the array is all free (its page was laid
@@ -667,9 +669,12 @@ public final class Page extends PageColdFields {
 
     /**
      * {@link #claim} of a block of a striped heap's page, by a thread holding the stripe's lock.
-     * Every other claim of such a block holds that lock too, but one: a thread that read the page
+     * Every other claim of such a block holds that lock too, but two: a thread that read the page
      * as another heap's, which claims only tentatively and gives the claim back on finding the
-     * page a stripe's ({@link #releaseAt}). So a read and a write do, without an atomic: the
+     * page a stripe's ({@link #releaseAt}); and one that claims at once from the array it read
+     * while the page was a thread heap's ({@link #claimFromOther}), which only a page a stripe
+     * adopted with blocks live can meet, and whose claims are compare-and-sets then
+     * ({@link #stripeClaimsAtomic}). Otherwise a read and a write do, without an atomic: the
      * tentative claim that lands between them finds the free mark when it gives back, and knows it
      * lost. A realloc in place on such a page holds the lock ({@link #setRequestedLocked}).
      */
