@@ -14,7 +14,9 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -233,14 +235,18 @@ class HeapConcurrencyTest {
         // Each round is over in well under the 50 ms between the sweeps that look for ended
         // threads on the way to a fresh page, and the purger (10 s delay) never runs: only the
         // next thread's registration finds the ended ones in time. Before it did, the peak was 3 to
-        // 4.5 times the first round's by the last round; now 1.1 to 1.4 times.
+        // 4.5 times the first round's by the last round; now 1.5 to 1.75 times (30 runs in one JVM).
+        // The three threads meet halfway, so that every round's working sets are live at once:
+        // left to the scheduler, a first round whose threads barely overlapped set a low peak, and
+        // one run in four in a JVM that had run it before passed twice that by a later round.
         try (Heap churn = Heap.builder().name("thread-churn").purgeDelay(Duration.ofSeconds(10)).build()) {
             long firstPeak = 0;
             for (int round = 0; round < 16; round++) {
                 List<Thread> workers = new ArrayList<>();
+                CyclicBarrier halfway = new CyclicBarrier(3);
                 for (int t = 0; t < 3; t++) {
                     long seed = t;
-                    workers.add(Thread.ofPlatform().start(() -> churnSlots(churn, new SplittableRandom(seed))));
+                    workers.add(Thread.ofPlatform().start(() -> churnSlots(churn, new SplittableRandom(seed), halfway)));
                 }
                 for (Thread worker : workers) {
                     worker.join();
@@ -256,10 +262,20 @@ class HeapConcurrencyTest {
         }
     }
 
-    /** A thread's working set of 4,000 slots of 16 B - 20 KB blocks, 40,000 steps, then all freed. */
-    private static void churnSlots(Heap heap, SplittableRandom random) {
+    /**
+     * A thread's working set of 4,000 slots of 16 B - 20 KB blocks, 40,000 steps, then all freed;
+     * at step 20,000 it waits for the other threads of its round at {@code halfway}.
+     */
+    private static void churnSlots(Heap heap, SplittableRandom random, CyclicBarrier halfway) {
         long[] live = new long[4_000];
         for (int step = 0; step < 40_000; step++) {
+            if (step == 20_000) {
+                try {
+                    halfway.await();
+                } catch (InterruptedException | BrokenBarrierException e) {
+                    throw new AssertionError(e);
+                }
+            }
             LiveAddresses.churnStep(heap, live, random, () -> true);
         }
         LiveAddresses.freeAll(heap, live);
