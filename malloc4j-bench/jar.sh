@@ -1,4 +1,4 @@
-# Sourced by the benchmark scripts beside it (ab, compare, memory-return, perfasm), after
+# Sourced by the benchmark scripts beside it (ab, compare, fork-medians, memory-return, perfasm), after
 # scripts/find-jdk.sh. malloc4j_bench_jar NAME sets $jar to malloc4j-bench/target/benchmarks.jar and
 # builds it first when it is missing or older than the sources it is made of, saying so as NAME.
 malloc4j_bench_jar() {

@@ -37,44 +37,73 @@ public final class ForkMedians {
     }
 
     public static void main(String[] args) {
-        if (args.length != 1 || !Files.isRegularFile(Path.of(args[0]))) {
+        if (args.length != 1) {
             System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.ForkMedians RESULT.json"
                     + " (JMH's -rf json output)");
             System.exit(2);
         }
+        Path file = Path.of(args[0]);
+        if (!Files.isRegularFile(file)) {
+            System.err.println("ForkMedians: " + args[0] + " is not a file");
+            System.exit(2);
+        }
         try {
-            String table = render(read(Files.readString(Path.of(args[0]))));
+            String table = render(read(Files.readString(file)));
             System.out.print(table);
             if (table.equals(RatioTable.NO_RESULTS)) {
                 System.exit(1);
             }
-        } catch (IOException | RuntimeException e) {
-            System.err.println("ForkMedians: " + args[0] + " holds no JMH results that can be read: " + e.getMessage());
+        } catch (IOException | RuntimeException | StackOverflowError e) {
+            String why = e instanceof StackOverflowError ? "nested too deeply" : e.getMessage();
+            System.err.println("ForkMedians: " + args[0] + " holds no JMH results that can be read: " + why);
             System.exit(1);
         }
     }
 
-    /** @return the results in {@code json}, JMH's {@code -rf json} output, in its order */
+    /**
+     * @return the results in {@code json}, JMH's {@code -rf json} output, in its order; a result
+     *     with no measured iteration is left out, and so is an iteration JMH wrote as {@code "NaN"}
+     * @throws IllegalArgumentException if {@code json} is not JMH's shape: an array of results,
+     *     each with a qualified benchmark name and a primary metric
+     */
     static List<Result> read(String json) {
+        if (!(MiniJson.parse(json) instanceof List<?> items)) {
+            throw new IllegalArgumentException("the top level is not an array of results");
+        }
         List<Result> results = new ArrayList<>();
-        for (Object item : (List<?>) MiniJson.parse(json)) {
-            Map<?, ?> result = (Map<?, ?>) item;
-            RatioTable.Row row = RatioTable.row(result);
+        for (Object item : items) {
+            if (!(item instanceof Map<?, ?> result) || !(result.get("benchmark") instanceof String name)
+                    || name.indexOf('.') < 0 || !(result.get("primaryMetric") instanceof Map<?, ?> primary)) {
+                throw new IllegalArgumentException("result " + (results.size() + 1)
+                        + " has no qualified benchmark name or no primary metric");
+            }
             List<double[]> forks = new ArrayList<>();
-            Object raw = ((Map<?, ?>) result.get("primaryMetric")).get("rawData");
-            if (raw instanceof List<?> perFork) {
+            if (primary.get("rawData") instanceof List<?> perFork) {
                 for (Object fork : perFork) {
-                    List<?> iterations = (List<?>) fork;
-                    if (!iterations.isEmpty()) {
-                        forks.add(iterations.stream().mapToDouble(v -> ((Number) v).doubleValue()).toArray());
+                    double[] iterations = scores(fork);
+                    if (iterations.length > 0) {
+                        forks.add(iterations);
                     }
                 }
             }
             if (!forks.isEmpty()) {
+                RatioTable.Row row = RatioTable.row(result);
                 results.add(new Result(row.className() + "." + row.peer(), row.params(), row.score(), row.unit(), forks));
             }
         }
         return results;
+    }
+
+    /** @return a fork's iteration scores, those JMH could not measure ({@code "NaN"}) left out */
+    private static double[] scores(Object fork) {
+        if (!(fork instanceof List<?> iterations)) {
+            throw new IllegalArgumentException("a fork's raw data is not an array of scores");
+        }
+        return iterations.stream().mapToDouble(v -> switch (v) {
+            case Number n -> n.doubleValue();
+            case String text -> Double.parseDouble(text);
+            default -> throw new IllegalArgumentException("a score is neither a number nor a string: " + v);
+        }).filter(v -> !Double.isNaN(v)).toArray();
     }
 
     /** @return a line per result, or {@link RatioTable#NO_RESULTS} if there is none */
@@ -86,13 +115,13 @@ public final class ForkMedians {
         for (Result r : results) {
             width = Math.max(width, name(r).length());
         }
-        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%-" + width + "s %5s %10s %21s %10s%n",
-                "benchmark", "forks", "median", "fork medians (range)", "JMH mean"));
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%-" + width + "s %5s %12s %25s %12s%n",
+                "benchmark", "forks", "median", "lowest - highest fork", "JMH mean"));
         for (Result r : results) {
             double[] forkMedians = r.forkMedians();
             double low = Arrays.stream(forkMedians).min().orElse(Double.NaN);
             double high = Arrays.stream(forkMedians).max().orElse(Double.NaN);
-            out.append(String.format(Locale.ROOT, "%-" + width + "s %5d %10.3f %10.3f - %-8.3f %10.3f %s%n",
+            out.append(String.format(Locale.ROOT, "%-" + width + "s %5d %12.3f %12.3f - %-10.3f %12.3f %s%n",
                     name(r), r.forks().size(), r.median(), low, high, r.score(), r.unit()));
         }
         return out.toString();

@@ -2,6 +2,7 @@ package org.malloc4j.bench;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -31,7 +32,39 @@ class ForkMediansTest {
 
         String table = ForkMedians.render(results);
         assertTrue(table.contains("ProducerConsumerBenchmark.malloc4jRaw [size=64]"), table);
-        assertTrue(table.contains("    3     68.000     61.000 - 245.000     101.000 ns/op"), table);
+        assertTrue(table.replaceAll(" +", " ").contains("[size=64] 3 68.000 61.000 - 245.000 101.000 ns/op"), table);
+    }
+
+    /**
+     * Forks of different lengths, not in order of speed, one score JMH could not measure: the median
+     * pools the iterations (not the forks' medians, 4.5 here), and the range is the forks' medians.
+     */
+    @Test
+    void unevenForksPoolTheirIterationsAndTheRangeIsOfTheForksMedians() {
+        List<ForkMedians.Result> results = ForkMedians.read("""
+                [{"benchmark": "b.Bench.run", "mode": "thrpt",
+                  "primaryMetric": {"score": 20.0, "scoreUnit": "ops/us",
+                    "rawData": [[3.0, 4.0, 5.0, 6.0], [100.0, "NaN"], [1.0, 2.0]]}}]
+                """);
+        ForkMedians.Result r = results.get(0);
+        assertEquals(4.0, r.median(), 1e-9, "the middle of 1, 2, 3, 4, 5, 6, 100");
+        assertArrayEquals(new double[] {4.5, 100.0, 1.5}, r.forkMedians(), 1e-9);
+        String table = ForkMedians.render(results);
+        assertTrue(table.replaceAll(" +", " ").contains("Bench.run 3 4.000 1.500 - 100.000 20.000 ops/us"), table);
+    }
+
+    @Test
+    void whatIsNotJmhsShapeIsRefusedWithAReason() {
+        IllegalArgumentException notArray = assertThrows(IllegalArgumentException.class,
+                () -> ForkMedians.read("{\"benchmark\": \"a.B.c\"}"));
+        assertTrue(notArray.getMessage().contains("not an array"), notArray.getMessage());
+        IllegalArgumentException noName = assertThrows(IllegalArgumentException.class,
+                () -> ForkMedians.read("[{}]"));
+        assertTrue(noName.getMessage().contains("result 1"), noName.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ForkMedians.read("""
+                [{"benchmark": "run", "primaryMetric": {"rawData": [[1.0]]}}]"""));
+        assertThrows(NumberFormatException.class, () -> ForkMedians.read("""
+                [{"benchmark": "a.B.c", "primaryMetric": {"rawData": [["fast"]]}}]"""));
     }
 
     @Test
