@@ -71,11 +71,12 @@ public final class ForkMedians {
             throw new IllegalArgumentException("the top level is not an array of results");
         }
         List<Result> results = new ArrayList<>();
+        int number = 0;
         for (Object item : items) {
+            number++;
             if (!(item instanceof Map<?, ?> result) || !(result.get("benchmark") instanceof String name)
                     || name.indexOf('.') < 0 || !(result.get("primaryMetric") instanceof Map<?, ?> primary)) {
-                throw new IllegalArgumentException("result " + (results.size() + 1)
-                        + " has no qualified benchmark name or no primary metric");
+                throw new IllegalArgumentException("result " + number + " has no qualified benchmark name or no primary metric");
             }
             List<double[]> forks = new ArrayList<>();
             if (primary.get("rawData") instanceof List<?> perFork) {
@@ -88,7 +89,7 @@ public final class ForkMedians {
             }
             if (!forks.isEmpty()) {
                 RatioTable.Row row = RatioTable.row(result);
-                results.add(new Result(row.className() + "." + row.peer(), row.params(), row.score(), row.unit(), forks));
+                results.add(new Result(name, row.params(), row.score(), row.unit(), forks));
             }
         }
         return results;

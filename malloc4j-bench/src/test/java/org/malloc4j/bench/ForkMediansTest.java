@@ -58,9 +58,9 @@ class ForkMediansTest {
         IllegalArgumentException notArray = assertThrows(IllegalArgumentException.class,
                 () -> ForkMedians.read("{\"benchmark\": \"a.B.c\"}"));
         assertTrue(notArray.getMessage().contains("not an array"), notArray.getMessage());
-        IllegalArgumentException noName = assertThrows(IllegalArgumentException.class,
-                () -> ForkMedians.read("[{}]"));
-        assertTrue(noName.getMessage().contains("result 1"), noName.getMessage());
+        IllegalArgumentException noName = assertThrows(IllegalArgumentException.class, () -> ForkMedians.read(
+                "[{\"benchmark\": \"a.B.c\", \"primaryMetric\": {\"rawData\": []}}, {}]"));
+        assertTrue(noName.getMessage().contains("result 2"), noName.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ForkMedians.read("""
                 [{"benchmark": "run", "primaryMetric": {"rawData": [[1.0]]}}]"""));
         assertThrows(NumberFormatException.class, () -> ForkMedians.read("""
