@@ -642,6 +642,38 @@ class HeapConcurrencyTest {
                 + " live blocks were handed out twice after racing double frees");
     }
 
+    @Test
+    void racingDoubleFreesByTwoOtherThreadsFreeNoNeighbourOfTheirBlock() throws Exception {
+        // This thread owns the blocks, so every free is another thread's: its bit goes into the
+        // page's remote bitmap with one atomic add, which is an OR only while no bit is set twice.
+        // A second winner would carry into the next block's bit and free a live block.
+        int count = 8_192;
+        List<MemorySegment> victims = new ArrayList<>();
+        Set<Long> live = new HashSet<>();
+        for (int i = 0; i < count; i++) {
+            MemorySegment block = heap.malloc(16);
+            if (i % 2 == 0) {
+                victims.add(block);
+            } else {
+                live.add(block.address());
+            }
+        }
+        int[] successes = raceToFree(victims, null, null);
+        assertEquals(victims.size(), successes[0] + successes[1], "frees that won");
+        Set<Long> handedOut = new HashSet<>();
+        List<Long> wrong = new ArrayList<>();
+        for (int i = 0; i < 2 * victims.size(); i++) {
+            long address = heap.malloc(16).address();
+            if (live.contains(address) || !handedOut.add(address)) {
+                wrong.add(address);
+            }
+        }
+        assertEquals(List.of(), wrong.subList(0, Math.min(5, wrong.size())), wrong.size()
+                + " blocks handed out while live, after racing double frees by two other threads");
+        assertEquals(count / 2 + 2L * victims.size(), heap.stats().liveBlocks());
+        heap.check();
+    }
+
     /**
      * Two platform threads free every block of {@code victims} in step: both reach block {@code i}
      * before either frees it. The first racer runs {@code setUp} first, so it owns what it allocates,
