@@ -646,7 +646,8 @@ class HeapConcurrencyTest {
     void racingDoubleFreesByTwoOtherThreadsFreeNoNeighbourOfTheirBlock() throws Exception {
         // This thread owns the blocks, so every free is another thread's: its bit goes into the
         // page's remote bitmap with one atomic add, which is an OR only while no bit is set twice.
-        // A second winner would carry into the next block's bit and free a live block.
+        // Two winners of one block show in the count of frees that won; a losing free that set
+        // the bit anyway would carry into the next block's bit and free a live block.
         int count = 8_192;
         List<MemorySegment> victims = new ArrayList<>();
         Set<Long> live = new HashSet<>();

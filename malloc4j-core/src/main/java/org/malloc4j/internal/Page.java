@@ -748,9 +748,8 @@ public final class Page extends PageColdFields {
      * <p>The add sets the bit as an OR would, since the bit is clear: only the one free whose claim
      * took the block from live sets it, and the block is live again only once its bit was taken
      * ({@link #collectRemote}, {@link #takeRemoteBits}). An add is one locked instruction, where
-     * the JIT makes an OR a read and a compare-and-set, which another thread's write to the word
-     * can fail: a foreign free took 0.94 times as long (the median of 18 alternated rounds of
-     * {@code malloc4j-bench/ab} on {@code ForeignFreeBenchmark.malloc4jRaw}; see the README).
+     * the JIT makes an OR a loop of a read and a compare-and-set, which another thread's write to
+     * the word can fail; the timings show no clear difference (core README).
      *
      * <p>The store is volatile, so a free either sees the page {@linkplain #markFull full} or the
      * owner, marking it full, sees the pending word (Dekker). A free that finds the word set
