@@ -801,7 +801,8 @@ public final class Page extends PageColdFields {
                 continue;
             }
             long bits = (long) LONGS.getAndSet(remote, 1 + word, 0L);
-            // A bit for a block the owner already holds free was a racing double free: drop it.
+            // None is expected (a claim sets a bit only for a block it took from live), but a bit
+            // for a block the owner holds free is dropped, not handed out a second time.
             bits &= ~freeBits[word];
             if (holeBits != null) {
                 bits &= ~holeBits[word];
