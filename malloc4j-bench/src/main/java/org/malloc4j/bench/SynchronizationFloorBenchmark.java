@@ -22,10 +22,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link #plainClaim}: the state read, marked free with a plain write and marked live again,
  *       as a pair without any atomic would do: the baseline;
  *   <li>{@link #atomicClaim}: the same with the free's mark made by compare-and-set, as a platform
- *       thread's free claimed a block of its own page before the exchange (so that a double free
- *       racing on another thread is caught), and the slow paths still claim;
+ *       thread's free claims a block of its own page (so that a double free racing on another
+ *       thread is caught);
  *   <li>{@link #exchangeClaim}: the free's mark made by one atomic exchange, which returns the state
- *       it replaced, as the free fast paths claim now;
+ *       it replaced: faster in a pair, but not used, since it would take a block from another
+ *       thread's tentative mark (core README, "Block states");
  *   <li>{@link #twoStripeLocks}: the plain claim under two takings of a test-and-set lock (one
  *       compare-and-set, released by a release store), as a virtual thread's pair takes its
  *       stripe's lock for the malloc and again for the free.

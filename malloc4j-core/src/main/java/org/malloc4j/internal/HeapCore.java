@@ -1084,7 +1084,7 @@ public final class HeapCore implements Allocator {
      */
     private boolean freedByOwner(Page page, long address, boolean moved) {
         int index = page.unheldIndex(address);
-        if (index >= 0 && page.claimByOwner(index)) {
+        if (index >= 0 && page.claim(index) >= 0) {
             freeClaimed(page, index, moved);
             return true;
         }
@@ -2006,7 +2006,7 @@ public final class HeapCore implements Allocator {
             int index = owned.heldIndex(address);
             if (index >= 0) {
                 owned.setOwned(index, false);
-                if (owned.claimByOwner(index)) {
+                if (owned.claim(index) >= 0) {
                     freeClaimed(owned, index, false);
                     return;
                 }

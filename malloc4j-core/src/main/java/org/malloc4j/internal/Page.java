@@ -500,14 +500,8 @@ public final class Page extends PageColdFields {
      * block at that index, or handed the page to a striped heap. So the claim is tentative until
      * checked against the present layout: a claim of another layout's block, or of a stripe's
      * block, is given back, and the caller judges the address again under the new layout. The
-     * block's holder, freeing it meanwhile, neither fails nor is lost: on a fast path its exchange
-     * takes the block from the mark ({@link #claimByOwner}, {@link #claimFromOther}), and both
-     * compare-and-sets here fail; on the others it waits for the check. So a mark is not this
-     * claim's alone: if, within the claim's few instructions, the holder's exchange takes the block,
-     * the owner hands it out again and another thread marks it, the compare-and-sets here act on
-     * that thread's mark. These are frees of one block, racing, so at least one is a double free:
-     * the block is still freed once, but the wrong one of them may be told so, or the block's
-     * requested size may read as its earlier allocation's until it is freed.
+     * block's holder, freeing it meanwhile, waits for the check instead of finding it claimed, so
+     * its free neither fails nor is lost.
      *
      * @return as {@link #release}, or {@link #RELEASE_STALE}
      */
@@ -556,25 +550,22 @@ public final class Page extends PageColdFields {
 
     /**
      * The free fast path of a thread that does not own the page: claims the block starting at
-     * {@code address}, held by no scope, arena or pool, with one atomic exchange of its entry, where
+     * {@code address}, held by no scope, arena or pool, with one compare-and-set, where
      * {@link #releaseAt} claims tentatively, checks the page's layout, and claims again.
      * {@code ForeignFreeBenchmark.malloc4jRaw}: 25.1 ns a free before, 18.2 after (0.718, the
-     * median of four alternated rounds of {@code malloc4j-bench/ab}); the exchange in place of a
-     * read, a test and a compare-and-set took 0.83-0.95 of the time again (three rounds).
+     * median of four alternated rounds of {@code malloc4j-bench/ab}).
      *
-     * <p>One exchange is enough where the page's slack array has an even length: such an
+     * <p>One compare-and-set is enough where the page's slack array has an even length: such an
      * array serves one layout only ({@link SpareSlackArrays#forNewLayout}), or that layout again
      * when its thread heap takes the page back for the same class ({@link #reviveLayout}), where
      * every index still maps to the same address. The array is read first, with
      * acquire, and the shape after it, so the index is this array's layout's: of that layout, or of a
      * later one, whose blocks this array does not hold. For its own layout, a block of it live at
      * the claim starts at {@code address}; past that layout the array is all free (its page was laid
-     * out again only once every block was free), and the exchange replaces a free entry with
-     * another, which changes nothing. One that replaces a tentative mark wins the block, as the
-     * owner's claim does ({@link #claimByOwner}). The page is read as a thread
+     * out again only once every block was free), and the claim fails. The page is read as a thread
      * heap's after the array: a page a striped heap lays out gets another array, and one it adopts
      * with blocks live claims by compare-and-set too ({@link #stripeClaimsAtomic}), so the claim
-     * never races a stripe's plain read and write.
+     * never races a stripe's plain write.
      *
      * @return the block's index, claimed; -1 with nothing changed if the block is not live and
      *     unheld in a thread heap's page, or the page's array may serve other layouts (the caller's
@@ -591,8 +582,11 @@ public final class Page extends PageColdFields {
     private int claimFromOther8(long address) {
         byte[] slacks = (byte[]) SLACK8.getAcquire(this);
         int index = slacks != null ? indexFromOther(address, slacks.length) : -1;
-        if (index >= 0 && (byte) BYTES.getAndSet(slacks, index, FREE_ENTRY) != FREE_ENTRY) {
-            return index;
+        if (index >= 0) {
+            byte raw = slacks[index];
+            if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY && BYTES.compareAndSet(slacks, index, raw, FREE_ENTRY)) {
+                return index;
+            }
         }
         return -1;
     }
@@ -600,8 +594,12 @@ public final class Page extends PageColdFields {
     private int claimFromOther16(long address) {
         short[] slacks = (short[]) SLACK16.getAcquire(this);
         int index = slacks != null ? indexFromOther(address, slacks.length) : -1;
-        if (index >= 0 && (short) SHORTS.getAndSet(slacks, index, (short) FREE_ENTRY) != FREE_ENTRY) {
-            return index;
+        if (index >= 0) {
+            short raw = slacks[index];
+            if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                    && SHORTS.compareAndSet(slacks, index, raw, (short) FREE_ENTRY)) {
+                return index;
+            }
         }
         return -1;
     }
@@ -609,8 +607,11 @@ public final class Page extends PageColdFields {
     private int claimFromOther32(long address) {
         int[] slacks = (int[]) SLACK32.getAcquire(this);
         int index = slacks != null ? indexFromOther(address, slacks.length) : -1;
-        if (index >= 0 && (int) INTS.getAndSet(slacks, index, (int) FREE_ENTRY) != FREE_ENTRY) {
-            return index;
+        if (index >= 0) {
+            int raw = slacks[index];
+            if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY && INTS.compareAndSet(slacks, index, raw, FREE_ENTRY)) {
+                return index;
+            }
         }
         return -1;
     }
@@ -627,8 +628,14 @@ public final class Page extends PageColdFields {
 
     /**
      * {@link #release} of a block of a page known to be in use: the owner's, whose thread alone
-     * takes it out of use. It returns the block's slack, which the owner's free fast path does not
-     * need: that path claims with {@link #claimByOwner}.
+     * takes it out of use.
+     *
+     * <p>The owner's claim stays a compare-and-set although CPU profiles charge it a fifth to two
+     * fifths of a thread's malloc+free samples: a plain write in its place saved a pair at most
+     * about 1 ns unsafe, and made safe (a mark each claim, and a process-wide barrier for the other
+     * threads) cost it 5-15 %; the core README's "Block states" gives the measurements. Most of
+     * what the claim costs is reading and testing the entry at all (a fifth of a pair, against 5-9 %
+     * for the atomic), so a cheaper owner's free needs another way to tell the block live.
      */
     int claim(int index) {
         // Read, then one compare-and-set: of racing claims exactly one gets the live slack. One
@@ -704,33 +711,6 @@ public final class Page extends PageColdFields {
             }
         }
         return claimContended(index);
-    }
-
-    /**
-     * {@link #claim} on the owner's free fast path, of a block of a thread heap's page the calling
-     * thread owns: one atomic exchange stores the free entry and returns the entry it replaced, so
-     * of racing claims exactly one replaces a live one. A pair took 0.90-0.96 of its time with the
-     * read, test and compare-and-set of {@link #claim} (core README, "Block states").
-     *
-     * <p>An exchange that replaced the free entry changed nothing: the block was free, and only the
-     * owner (this thread) makes a free entry live. One that replaced a {@linkplain #TENTATIVE_MARK
-     * tentative} mark wins the block from the mark's thread, whose compare-and-sets from the mark
-     * then fail: a tentative claim ({@link #releaseAt}) returns {@link #RELEASE_STALE} and its
-     * caller judges the address again, finding the block freed; a resize ({@link #settleResizing})
-     * returns {@link #RESIZE_FREED}. Where {@link #claim} waits for the mark to settle, this does
-     * not: a mark on a live block of the owner's page is another thread's free or resize of the
-     * block racing this free (a misuse, of which one side wins), or a stale claim from another
-     * layout, which would have given the block back.
-     *
-     * @return whether the block was live (or tentatively claimed) and is now claimed; false with
-     *     nothing changed if it was free
-     */
-    boolean claimByOwner(int index) {
-        return switch (slackWidth) {
-            case 1 -> (byte) BYTES.getAndSet(slack8, index, FREE_ENTRY) != FREE_ENTRY;
-            case 2 -> (short) SHORTS.getAndSet(slack16, index, (short) FREE_ENTRY) != FREE_ENTRY;
-            default -> (int) INTS.getAndSet(slack32, index, (int) FREE_ENTRY) != FREE_ENTRY;
-        };
     }
 
     /** {@link #claim} when the block is free, tentatively claimed, or another claim won meanwhile. */
