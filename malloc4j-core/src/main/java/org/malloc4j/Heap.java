@@ -513,13 +513,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /**
      * The raw form of {@link #free}.
      *
-     * @param address the address of a live block of this heap, or 0 (then nothing happens)
+     * @param address the address of a live block of this heap, or 0 (then nothing happens, whatever
+     *     the heap's state, as with C's {@code free(NULL)})
      * @throws MemoryMisuseException if {@code address} is not the start of a live block of this heap,
      *     or a scope, bump arena, pool or growable array holds it, or in a checked mode its redzones
      *     were overwritten or a block this free pushes out of quarantine was written after its free,
      *     as {@link #free} says
-     * @throws IllegalStateException if this heap is closed, or if a downcall is using the block, as
-     *     {@link #free} says; the block then stays live
+     * @throws IllegalStateException if this heap is closed (and {@code address} is not 0), or if a
+     *     downcall is using the block, as {@link #free} says; the block then stays live
      */
     public void freeAddress(long address) {
         hot.free(address);

@@ -745,6 +745,15 @@ class HeapContractTest {
             assertEquals(before, heap.stats());
         }
 
+        @Test
+        void freeOfNullDoesNothingOnAClosedHeapToo() {
+            Heap closed = Heap.builder().name("closed, freeing null").build();
+            closed.close();
+            closed.free(MemorySegment.NULL);
+            closed.freeAddress(0);
+            assertThrows(IllegalStateException.class, () -> closed.freeAddress(16));
+        }
+
         @ParameterizedTest
         @ValueSource(longs = {1, 7, 15, 16, 17, 100, 128, 129, 1000, 8191, 8192, 8193, 100_000, 131_072, 131_073,
                 1_000_000, 4 * 1024 * 1024 + 1, 16 * 1024 * 1024, 16 * 1024 * 1024 + 1})
