@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -34,7 +35,7 @@ class OwnerClaimTest {
             assertSame(owner.submit(Thread::currentThread).get(), page.ownerThread, "not the owner's page");
 
             // This thread's realloc in place has marked the block, and not yet settled.
-            assertEquals(true, page.markResizing(index, 100));
+            assertTrue(page.markResizing(index, 100));
             Future<?> free = owner.submit(() -> heap.freeAddress(block));
             assertThrows(TimeoutException.class, () -> free.get(200, TimeUnit.MILLISECONDS),
                     "the owner's free did not wait for the mark");
