@@ -59,7 +59,7 @@ class OwnerClaimTest {
     }
 
     @Test
-    void theOwnersSecondFreeOfABlockPutsItsFreeEntryBackAndIsADoubleFree() throws Exception {
+    void theOwnersSecondFreeOfABlockLeavesItsEntryFreeAndIsADoubleFree() throws Exception {
         try (Heap heap = Heap.builder().name("owner double free").build()) {
             HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
             long block = heap.mallocAddress(64);
@@ -69,8 +69,8 @@ class OwnerClaimTest {
             heap.freeAddress(block);
             MemoryMisuseException twice = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(block));
             assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, twice.kind(), twice.getMessage());
-            // A mark left behind would make every later claim of the block wait for ever.
-            assertEquals(Page.FREE_ENTRY, page.slack8[index], "the double free left its mark");
+            // Anything but the free entry (a mark, say) would make later claims of the block wait.
+            assertEquals(Page.FREE_ENTRY, page.slack8[index], "the double free changed the entry");
 
             // The block is free once: the next malloc of its class takes it, and the one after
             // another block, never the same one twice.
