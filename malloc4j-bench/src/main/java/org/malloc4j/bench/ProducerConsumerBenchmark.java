@@ -129,6 +129,24 @@ public class ProducerConsumerBenchmark {
         }
     }
 
+    /**
+     * The handoff alone, the floor under every group's score: a constant "address" through the same
+     * ring, never allocated or freed, as {@code ReplayBenchmark.neverFreesRaw} is for a replay.
+     */
+    @State(Scope.Group)
+    public static class HandoffOnly extends Handoff {
+        private static final long ADDRESS = 16;
+
+        @Override
+        long allocate(long size) {
+            return ADDRESS;
+        }
+
+        @Override
+        void release(long address) {
+        }
+    }
+
     @State(Scope.Group)
     public static class GlibcHandoff extends Handoff {
         @Override
@@ -275,6 +293,20 @@ public class ProducerConsumerBenchmark {
     @Group("malloc4jRaw")
     @GroupThreads(1)
     public void malloc4jRawConsumer(Malloc4jHandoff h, Control control) {
+        h.consume(control);
+    }
+
+    @Benchmark
+    @Group("handoffOnly")
+    @GroupThreads(1)
+    public void handoffOnlyProducer(HandoffOnly h, Control control) {
+        h.produce(control);
+    }
+
+    @Benchmark
+    @Group("handoffOnly")
+    @GroupThreads(1)
+    public void handoffOnlyConsumer(HandoffOnly h, Control control) {
         h.consume(control);
     }
 
