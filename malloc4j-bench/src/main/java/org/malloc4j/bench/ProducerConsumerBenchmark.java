@@ -31,6 +31,8 @@ import org.openjdk.jmh.infra.Control;
  * native peers are linked twice: {@code glibc}, {@code jemalloc}, {@code mimalloc} and
  * {@code tcmalloc} through critical downcalls, and the {@code …Standard} groups through standard
  * ones, as the JDK asks a function like {@code malloc} to be linked ({@link Natives.Standard}).
+ * The {@code handoffOnly} group hands a constant through the same ring with no allocator: the
+ * floor under the others' scores ({@link HandoffOnly}).
  *
  * <p>JMH reports the group's score (primary) and each thread's ({@code :malloc4jRawProducer},
  * {@code :malloc4jRawConsumer}, and so on). In the steady state both threads go at the pace of
