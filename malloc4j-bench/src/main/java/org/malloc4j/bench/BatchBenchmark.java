@@ -38,6 +38,8 @@ public class BatchBenchmark {
     /** Blocks a batch holds. */
     public static final int BLOCKS = 1000;
     private static final Heap HEAP = Peers.Malloc4j.HEAP;
+    /** The floor's free lists: one thread's, as each fork runs one. */
+    private static final FreeListFloor FLOOR = new FreeListFloor();
 
     /** The batch's sizes, free order and slots, all made before measuring. */
     @State(Scope.Thread)
@@ -81,6 +83,17 @@ public class BatchBenchmark {
         }
         for (int i = 0; i < BLOCKS; i++) {
             HEAP.free(b.segments[b.freeOrder[i]]);
+        }
+    }
+
+    /** {@link FreeListFloor}'s batch: the bookkeeping a Java allocator cannot do without, and nothing else. */
+    @Benchmark
+    public void freeListFloor(Batch b) {
+        for (int i = 0; i < BLOCKS; i++) {
+            b.addresses[i] = FLOOR.malloc(b.sizes[i]);
+        }
+        for (int i = 0; i < BLOCKS; i++) {
+            FLOOR.free(b.addresses[b.freeOrder[i]]);
         }
     }
 

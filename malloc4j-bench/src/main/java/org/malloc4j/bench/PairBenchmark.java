@@ -43,6 +43,9 @@ public class PairBenchmark extends PairPeers {
     @Param({"16", "64", "256", "1024", "4096", "65536", "1048576", "mixed"})
     public String size;
 
+    /** The floor's free lists: one thread's, as each fork runs one. */
+    private static final FreeListFloor FLOOR = new FreeListFloor();
+
     @Override
     protected String sizeSpec() {
         return size;
@@ -98,6 +101,14 @@ public class PairBenchmark extends PairPeers {
     @Benchmark
     public long tcmallocStandardSegment(Peers.TcmallocAvailable check) {
         return nativeSegmentPair(Natives.Standard.Tcmalloc::malloc, Natives.Standard.Tcmalloc::free);
+    }
+
+    /** {@link FreeListFloor}'s pair: the bookkeeping a Java allocator cannot do without, and nothing else. */
+    @Benchmark
+    public long freeListFloor() {
+        long address = FLOOR.malloc(next());
+        FLOOR.free(address);
+        return address;
     }
 
     @Benchmark

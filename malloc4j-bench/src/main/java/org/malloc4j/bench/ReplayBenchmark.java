@@ -74,6 +74,13 @@ public class ReplayBenchmark {
      */
     private static final MallocFamily NEVER_FREES = new MallocFamily(NeverFrees::malloc, NeverFrees::realloc,
             NeverFrees::free);
+    /** The floor's free lists: one thread's, as a pass is. */
+    private static final FreeListFloor FLOOR = new FreeListFloor();
+    /**
+     * {@link FreeListFloor}: free lists kept in Java arrays with no checks, the floor under any
+     * allocator written in Java, as {@link #NEVER_FREES} is the floor under every allocator.
+     */
+    private static final MallocFamily FREE_LIST_FLOOR = new MallocFamily(FLOOR::malloc, FLOOR::realloc, FLOOR::free);
     private static final MallocFamily GLIBC = new MallocFamily(Glibc::malloc, Glibc::realloc, Glibc::free);
     private static final MallocFamily JEMALLOC = new MallocFamily(Jemalloc::malloc, Jemalloc::realloc,
             Jemalloc::free);
@@ -147,6 +154,11 @@ public class ReplayBenchmark {
     @Benchmark
     public long neverFreesRaw() {
         return pass(NEVER_FREES);
+    }
+
+    @Benchmark
+    public long freeListFloor() {
+        return pass(FREE_LIST_FLOOR);
     }
 
     /** {@link #NEVER_FREES}' bump pointer: one thread's, as a pass is. */
