@@ -3,13 +3,12 @@ package org.malloc4j.bench;
 import java.util.Arrays;
 
 /**
- * The least a Java allocator with its metadata in Java arrays does for a malloc and a free: one
- * thread's size-segregated free lists of addresses, and a table from each 64 KiB page to its size
- * class, with no checks at all. It is the floor under malloc4j's raw API, measured on the same JVM
- * in the same run: what remains between malloc4j and this floor is what malloc4j's checks and
- * bookkeeping cost (a double or invalid free caught, frees from any thread, blocks counted, memory
- * returned to the OS), and what remains between this floor and a native allocator called from Java
- * is the JVM's own cost of keeping the books in arrays (bounds checks, array headers).
+ * A reference beneath malloc4j's raw API: one thread's size-segregated free lists of addresses
+ * kept in Java arrays, and a table from each 64 KiB page to its size class, with no checks at all.
+ * Measured on the same JVM in the same run, it shows what the bookkeeping of an allocator written
+ * in Java costs by itself; what lies between it and malloc4j is what malloc4j's promises cost (a
+ * double or invalid free caught, frees from any thread, blocks counted, memory returned to the OS)
+ * and the structure that serves them.
  *
  * <p>The shape is tcmalloc's free lists without the per-thread cache lookup: a malloc pops its
  * class's list or bumps its class's page, a free reads its page's class and pushes. Size classes

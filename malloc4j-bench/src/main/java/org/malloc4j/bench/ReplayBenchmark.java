@@ -77,8 +77,8 @@ public class ReplayBenchmark {
     /** The floor's free lists: one thread's, as a pass is. */
     private static final FreeListFloor FLOOR = new FreeListFloor();
     /**
-     * {@link FreeListFloor}: free lists kept in Java arrays with no checks, the floor under any
-     * allocator written in Java, as {@link #NEVER_FREES} is the floor under every allocator.
+     * {@link FreeListFloor}: free lists kept in Java arrays with no checks, the bookkeeping of an
+     * allocator written in Java and nothing else, beside {@link #NEVER_FREES}, the pass alone.
      */
     private static final MallocFamily FREE_LIST_FLOOR = new MallocFamily(FLOOR::malloc, FLOOR::realloc, FLOOR::free);
     private static final MallocFamily GLIBC = new MallocFamily(Glibc::malloc, Glibc::realloc, Glibc::free);

@@ -66,6 +66,29 @@ class FreeListFloorTest {
         }
     }
 
+    /** Three pages' worth of every class to 64 KiB, then a few blocks of larger ones: each page filled to its end. */
+    @Test
+    void pagesFillToTheirEndAndNoFurther() {
+        FreeListFloor floor = new FreeListFloor();
+        TreeMap<Long, Long> live = new TreeMap<>();
+        for (int sizeClass = 0; FreeListFloor.blockBytes(sizeClass) <= 1L << 22; sizeClass++) {
+            long block = FreeListFloor.blockBytes(sizeClass);
+            long blocks = block <= 1L << 16 ? 3 * ((1L << 16) / block) : 3;
+            for (long i = 0; i < blocks; i++) {
+                long address = floor.malloc(block);
+                assertEquals(block, floor.usableSize(address));
+                if (block <= 1L << 16) {
+                    assertEquals(address >>> 16, (address + block - 1) >>> 16, block + " B block crosses a 64 KiB page");
+                }
+                Long below = live.floorKey(address);
+                assertTrue(below == null || below + live.get(below) <= address, "overlaps the block below");
+                Long above = live.ceilingKey(address);
+                assertTrue(above == null || address + block <= above, "overlaps the block above");
+                live.put(address, block);
+            }
+        }
+    }
+
     @Test
     void reallocKeepsABlockInItsClassAndMovesItOutOfIt() {
         FreeListFloor floor = new FreeListFloor();
