@@ -86,7 +86,7 @@ public class BatchBenchmark {
         }
     }
 
-    /** {@link FreeListFloor}'s batch: the bookkeeping a Java allocator cannot do without, and nothing else. */
+    /** {@link FreeListFloor}'s batch: free lists in Java arrays with no checks, the bookkeeping alone. */
     @Benchmark
     public void freeListFloor(Batch b) {
         for (int i = 0; i < BLOCKS; i++) {

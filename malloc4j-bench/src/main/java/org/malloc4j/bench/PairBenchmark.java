@@ -103,7 +103,7 @@ public class PairBenchmark extends PairPeers {
         return nativeSegmentPair(Natives.Standard.Tcmalloc::malloc, Natives.Standard.Tcmalloc::free);
     }
 
-    /** {@link FreeListFloor}'s pair: the bookkeeping a Java allocator cannot do without, and nothing else. */
+    /** {@link FreeListFloor}'s pair: free lists in Java arrays with no checks, the bookkeeping alone. */
     @Benchmark
     public long freeListFloor() {
         long address = FLOOR.malloc(next());
