@@ -634,8 +634,7 @@ public final class Page extends PageColdFields {
      */
     int claim(int index) {
         // One exchange: no read and test before the atomic. One switch, so the free fast path
-        // tests the width once. A mark taken is put back in this frame, by the access that has just
-        // run: a call first could overflow the stack and leave the mark taken for good.
+        // tests the width once.
         int raw;
         switch (slackWidth) {
             case 1 -> {
@@ -643,17 +642,11 @@ public final class Page extends PageColdFields {
                 if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
                     return (raw & 0xFF) - 1;
                 }
-                if (raw == TENTATIVE_ENTRY) {
-                    BYTES.getAndSet(slack8, index, TENTATIVE_ENTRY);
-                }
             }
             case 2 -> {
                 raw = (short) SHORTS.getAndSet(slack16, index, (short) FREE_ENTRY);
                 if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
                     return (raw & 0xFFFF) - 1;
-                }
-                if (raw == TENTATIVE_ENTRY) {
-                    SHORTS.getAndSet(slack16, index, (short) TENTATIVE_ENTRY);
                 }
             }
             default -> {
@@ -661,13 +654,33 @@ public final class Page extends PageColdFields {
                 if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
                     return raw - 1;
                 }
-                if (raw == TENTATIVE_ENTRY) {
-                    INTS.getAndSet(slack32, index, (int) TENTATIVE_ENTRY);
-                }
             }
         }
-        return raw == TENTATIVE_ENTRY ? claimContended(index) : notLive(index);
+        return claimNotLive(index, raw == TENTATIVE_ENTRY);
     }
+
+    /**
+     * {@link #claim} found the block free (the exchange changed nothing) or marked by another
+     * thread: then it puts the mark back, which only the mark's holder replaces, and waits for it.
+     * Nothing else writes a marked entry meanwhile: frees and resizes change only a live entry, a
+     * malloc only an entry of its free bitmap, and a layout only a page whose blocks are all free.
+     */
+    private int claimNotLive(int index, boolean marked) {
+        if (!marked) {
+            return notLive(index);
+        }
+        putMarkBack(index);
+        return claimContended(index);
+    }
+
+    private void putMarkBack(int index) {
+        switch (slackWidth) {
+            case 1 -> BYTES.setVolatile(slack8, index, TENTATIVE_ENTRY);
+            case 2 -> SHORTS.setVolatile(slack16, index, (short) TENTATIVE_ENTRY);
+            default -> INTS.setVolatile(slack32, index, (int) TENTATIVE_ENTRY);
+        }
+    }
+
 
     /** {@link #claim} when the block is free, tentatively claimed, or another claim won meanwhile. */
     private int claimContended(int index) {
@@ -1140,10 +1153,7 @@ public final class Page extends PageColdFields {
     /**
      * Replaces this thread's mark on entry {@code index} with {@code slackOrFree}. A claim that
      * exchanges the mark away puts it back ({@link #claim}), so the entry may read free for a
-     * moment, never for good: only the mark's holder replaces a mark. Nothing else writes a marked
-     * entry, or the free entry between an exchange and its put-back: frees and resizes change a
-     * live entry only, a malloc only an entry of its free bitmap, and a layout only a page whose
-     * blocks are all free.
+     * moment, never for good: only the mark's holder replaces a mark.
      */
     private static void settleMark(Object slacks, int width, int index, int slackOrFree) {
         while (!casSlack(slacks, width, index, TENTATIVE_MARK, slackOrFree)) {
