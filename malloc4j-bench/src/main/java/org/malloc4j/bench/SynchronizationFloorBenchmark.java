@@ -21,15 +21,15 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@link #plainClaim}: the state read, marked free with a plain write and marked live again,
  *       as a pair without any atomic would do: the baseline;
- *   <li>{@link #atomicClaim}: the same with the free's mark made by compare-and-set, as another
- *       thread's free claims a block (so that a double free racing on another thread is caught);
+ *   <li>{@link #atomicClaim}: the same with the free's mark made by compare-and-set, as a platform
+ *       thread's free claims a block of its own page (so that a double free racing on another
+ *       thread is caught);
  *   <li>{@link #exchangeClaim}: the free's mark made by one atomic exchange, which returns the state
- *       it replaced, as a platform thread's free claims a block of its own page (putting back a
- *       tentative mark it takes: core README, "An exchange for the owner's claim");
+ *       it replaced: faster in a pair, but not used, since it would take a block from another
+ *       thread's tentative mark (core README, "Block states");
  *   <li>{@link #twoStripeLocks}: the plain claim under two takings of a test-and-set lock (one
  *       compare-and-set, released by a release store), as a virtual thread's pair takes its
- *       stripe's lock for the malloc and again for the free (whose claim under the lock is the
- *       exchange, not timed here).
+ *       stripe's lock for the malloc and again for the free.
  * </ul>
  * The difference of each to {@code plainClaim} is what that synchronization costs back to back. It is
  * an upper bound of what it adds to a pair: there the processor overlaps part of it with the pair's

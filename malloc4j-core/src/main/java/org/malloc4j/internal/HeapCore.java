@@ -719,6 +719,10 @@ public final class HeapCore implements Allocator {
             Page page;
             while ((page = spans.takeAbandoned(sizeClass)) != null) {
                 page.collectRemote();
+                if (heap.thread == null) {
+                    // Before the stripe's first claim: see Page.claimFromOther.
+                    page.stripeClaimsAtomic = true;
+                }
                 if (page.hasAvailable() || spans.restoreHoles(page)) {
                     heap.addAvailable(page);
                     return page;
@@ -1110,7 +1114,7 @@ public final class HeapCore implements Allocator {
             if (index < 0) {
                 return false;
             }
-            if (page.claim(index) < 0) {
+            if (page.claimLocked(index) < 0) {
                 return false;
             }
             freeClaimed(page, index, false);
@@ -1178,7 +1182,7 @@ public final class HeapCore implements Allocator {
                     if (refusesHeld(page, current, address)) {
                         throw MisuseReports.mismatch("free", address, this);
                     }
-                    freeReleased(page, current, address, moved, page.release(current));
+                    freeReleased(page, current, address, moved, page.releaseLocked(current));
                     return;
                 }
             } finally {
@@ -1781,7 +1785,10 @@ public final class HeapCore implements Allocator {
                     stripe.lock.unlock();
                 }
             } else {
-                return page.setRequested(index, oldRequested, newRequested) == Page.RESIZED;
+                int result = page.setRequested(index, oldRequested, newRequested);
+                if (result != Page.RESIZE_STRIPE) {
+                    return result == Page.RESIZED;
+                }
             }
             // The page changed hands since its owner was read: look again.
         }

@@ -136,6 +136,7 @@ public final class Page extends PageColdFields {
      *     new one faster
      */
     void format(int sizeClass, SpareSlackArrays spares, boolean inPlace) {
+        this.stripeClaimsAtomic = false;
         this.sizeClass = sizeClass;
         this.blockSize = SizeClasses.blockSize(sizeClass);
         this.indexMagic = (1L << 40) / blockSize + 1;
@@ -250,6 +251,7 @@ public final class Page extends PageColdFields {
 
     /** Lays the page out for one large or huge block of {@code requested} bytes. */
     void formatSingle(int kind, long requested, long usable) {
+        this.stripeClaimsAtomic = false;
         this.sizeClass = kind;
         this.blockSize = 0;
         this.capacity = 1;
@@ -485,6 +487,11 @@ public final class Page extends PageColdFields {
         return active ? claim(index) : notLive(index);
     }
 
+    /** {@link #release} by a thread holding the lock of the striped heap that owns the page. */
+    int releaseLocked(int index) {
+        return active ? claimLocked(index) : notLive(index);
+    }
+
     /**
      * {@link #release} for a thread that read {@code index}, the index of the block at
      * {@code address}, without holding the page (a free by a thread that does not own it). The
@@ -521,8 +528,8 @@ public final class Page extends PageColdFields {
             }
         }
         // The compare-and-set read the slack the owner stored after laying the page out
-        // (publishLayout): that layout, or a later one, is visible here. A stripe's page is freed
-        // into under the stripe's lock only, so this claim is given back there.
+        // (publishLayout): that layout, or a later one, is visible here. A stripe's page is freed into under the stripe's lock
+        // only, whose claims do not wait for this one (claimLocked).
         boolean current;
         try {
             ThreadHeap heap = owner;
@@ -530,14 +537,14 @@ public final class Page extends PageColdFields {
                     && blockIndex(address) == index && (heap == null || heap.thread != null);
         } catch (Throwable e) {
             // Even a StackOverflowError here must not leave the mark, which every claim waits out.
-            settleMark(slacks, width, index, slack);
+            casSlack(slacks, width, index, TENTATIVE_MARK, slack);
             throw e;
         }
-        if (current) {
-            settleMark(slacks, width, index, FREE_MARK);
+        if (current && casSlack(slacks, width, index, TENTATIVE_MARK, FREE_MARK)) {
             return slack;
         }
-        settleMark(slacks, width, index, slack);
+        // Only a new layout's fill replaces the mark: then there is nothing to give back.
+        casSlack(slacks, width, index, TENTATIVE_MARK, slack);
         return RELEASE_STALE;
     }
 
@@ -556,8 +563,9 @@ public final class Page extends PageColdFields {
      * later one, whose blocks this array does not hold. For its own layout, a block of it live at
      * the claim starts at {@code address}; past that layout the array is all free (its page was laid
      * out again only once every block was free), and the claim fails. The page is read as a thread
-     * heap's after the array: a page a striped heap lays out gets another array, and the stripe's
-     * own claims, under its lock, are atomic as every claim is ({@link #claim}).
+     * heap's after the array: a page a striped heap lays out gets another array, and one it adopts
+     * with blocks live claims by compare-and-set too ({@link #stripeClaimsAtomic}), so the claim
+     * never races a stripe's plain write.
      *
      * @return the block's index, claimed; -1 with nothing changed if the block is not live and
      *     unheld in a thread heap's page, or the page's array may serve other layouts (the caller's
@@ -620,67 +628,90 @@ public final class Page extends PageColdFields {
 
     /**
      * {@link #release} of a block of a page known to be in use: the owner's, whose thread alone
-     * takes it out of use, and a striped heap's under its lock.
+     * takes it out of use.
      *
-     * <p>One atomic exchange stores the free entry and returns the one it replaced, with no read
-     * and test before it. A live entry replaced is the claim; a free one replaced by itself changes
-     * nothing (a double free). Another thread's tentative mark ({@link #releaseAt},
-     * {@link #markResizing}) is put back at once and waited for: only the mark's holder replaces a
-     * mark, so the holder may find its entry free for a moment ({@link #settleMark}), never for
-     * good, and no block is handed out again while a mark is on it. Against the read and
-     * compare-and-set this replaced, three alternated rounds of {@code malloc4j-bench/ab}: a pass
-     * over gcc's cc1 0.895 and over perl's trace 0.910 of the time, a 64-byte pair 0.884 (core
-     * README, "An exchange for the owner's claim").
+     * <p>The owner's claim stays a compare-and-set although CPU profiles charge it a fifth to two
+     * fifths of a thread's malloc+free samples: a plain write in its place saved a pair at most
+     * about 1 ns unsafe, and made safe (a mark each claim, and a process-wide barrier for the other
+     * threads) cost it 5-15 %; the core README's "Block states" gives the measurements. Most of
+     * what the claim costs is reading and testing the entry at all (a fifth of a pair, against 5-9 %
+     * for the atomic), so a cheaper owner's free needs another way to tell the block live.
      */
     int claim(int index) {
-        // One exchange: no read and test before the atomic. One switch, so the free fast path
-        // tests the width once.
-        int raw;
+        // Read, then one compare-and-set: of racing claims exactly one gets the live slack. One
+        // switch, so the free fast path tests the width once.
         switch (slackWidth) {
             case 1 -> {
-                raw = (byte) BYTES.getAndSet(slack8, index, FREE_ENTRY);
-                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                byte[] slacks = slack8;
+                byte raw = slacks[index];
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                        && BYTES.compareAndSet(slacks, index, raw, FREE_ENTRY)) {
                     return (raw & 0xFF) - 1;
                 }
             }
             case 2 -> {
-                raw = (short) SHORTS.getAndSet(slack16, index, (short) FREE_ENTRY);
-                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                short[] slacks = slack16;
+                short raw = slacks[index];
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                        && SHORTS.compareAndSet(slacks, index, raw, (short) FREE_ENTRY)) {
                     return (raw & 0xFFFF) - 1;
                 }
             }
             default -> {
-                raw = (int) INTS.getAndSet(slack32, index, (int) FREE_ENTRY);
-                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                int[] slacks = slack32;
+                int raw = slacks[index];
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                        && INTS.compareAndSet(slacks, index, raw, FREE_ENTRY)) {
                     return raw - 1;
                 }
             }
         }
-        return claimNotLive(index, raw == TENTATIVE_ENTRY);
-    }
-
-    /**
-     * {@link #claim} found the block free (the exchange changed nothing) or marked by another
-     * thread: then it puts the mark back, which only the mark's holder replaces, and waits for it.
-     * Nothing else writes a marked entry meanwhile: frees and resizes change only a live entry, a
-     * malloc only an entry of its free bitmap, and a layout only a page whose blocks are all free.
-     */
-    private int claimNotLive(int index, boolean marked) {
-        if (!marked) {
-            return notLive(index);
-        }
-        putMarkBack(index);
         return claimContended(index);
     }
 
-    private void putMarkBack(int index) {
-        switch (slackWidth) {
-            case 1 -> BYTES.setVolatile(slack8, index, TENTATIVE_ENTRY);
-            case 2 -> SHORTS.setVolatile(slack16, index, (short) TENTATIVE_ENTRY);
-            default -> INTS.setVolatile(slack32, index, (int) TENTATIVE_ENTRY);
+    /**
+     * {@link #claim} of a block of a striped heap's page, by a thread holding the stripe's lock.
+     * Every other claim of such a block holds that lock too, but two: a thread that read the page
+     * as another heap's, which claims only tentatively and gives the claim back on finding the
+     * page a stripe's ({@link #releaseAt}); and one that claims at once from the array it read
+     * while the page was a thread heap's ({@link #claimFromOther}), which only a page a stripe
+     * adopted with blocks live can meet, and whose claims are compare-and-sets then
+     * ({@link #stripeClaimsAtomic}). Otherwise a read and a write do, without an atomic: the
+     * tentative claim that lands between them finds the free mark when it gives back, and knows it
+     * lost. A realloc in place on such a page holds the lock ({@link #setRequestedLocked}).
+     */
+    int claimLocked(int index) {
+        if (stripeClaimsAtomic) {
+            return claim(index);
         }
+        switch (slackWidth) {
+            case 1 -> {
+                byte[] slacks = slack8;
+                byte raw = slacks[index];
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                    slacks[index] = FREE_ENTRY;
+                    return (raw & 0xFF) - 1;
+                }
+            }
+            case 2 -> {
+                short[] slacks = slack16;
+                short raw = slacks[index];
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                    slacks[index] = FREE_ENTRY;
+                    return (raw & 0xFFFF) - 1;
+                }
+            }
+            default -> {
+                int[] slacks = slack32;
+                int raw = slacks[index];
+                if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY) {
+                    slacks[index] = FREE_ENTRY;
+                    return raw - 1;
+                }
+            }
+        }
+        return claimContended(index);
     }
-
 
     /** {@link #claim} when the block is free, tentatively claimed, or another claim won meanwhile. */
     private int claimContended(int index) {
@@ -1006,22 +1037,23 @@ public final class Page extends PageColdFields {
     /** {@link #setRequested} results. */
     static final int RESIZED = 0;
     static final int RESIZE_FREED = -1;
+    static final int RESIZE_STRIPE = -2;
 
     /**
-     * Records a new requested size for a live block resized in place: marks the block's entry, then
-     * stores the new slack over the mark; a claim meanwhile waits for it ({@link #claim}). The
-     * resizes of a stripe's page hold the stripe's lock instead ({@link #setRequestedLocked}), as
-     * its frees do.
+     * Records a new requested size for a live block resized in place, by a thread that does not
+     * hold the lock of a striped heap. A stripe's claims under its lock are a read and a write,
+     * without an atomic, and do not wait for a mark: on a stripe's page the resize must hold the
+     * lock too ({@link #setRequestedLocked}), and this gives the block back.
      *
-     * @return {@link #RESIZED}, or {@link #RESIZE_FREED} if the block was freed meanwhile (nothing
-     *     changed)
+     * @return {@link #RESIZED}; {@link #RESIZE_FREED} if the block was freed meanwhile; or
+     *     {@link #RESIZE_STRIPE} if the page is a stripe's. Nothing changed but for RESIZED.
      */
     int setRequested(int index, long oldRequested, long newRequested) {
         if (isSingle()) {
             largeRequested = newRequested;
             return RESIZED;
         }
-        return markResizing(index, oldRequested) ? settleResizing(index, newRequested) : RESIZE_FREED;
+        return markResizing(index, oldRequested) ? settleResizing(index, oldRequested, newRequested) : RESIZE_FREED;
     }
 
     /** @return false if block {@code index} is no longer live with {@code oldRequested} bytes */
@@ -1035,15 +1067,25 @@ public final class Page extends PageColdFields {
         return true;
     }
 
-    /** The rest of {@link #setRequested} once the block is {@linkplain #markResizing marked}. */
-    int settleResizing(int index, long newRequested) {
-        settleMark(slacksOf(slackWidth), slackWidth, index, (int) (blockSize - newRequested));
-        return RESIZED;
+    /**
+     * The rest of {@link #setRequested} once the block is {@linkplain #markResizing marked}: read
+     * after the mark, as {@link #releaseAt} reads it, the owner tells whether a claim without an
+     * atomic may have read the block before the mark.
+     */
+    int settleResizing(int index, long oldRequested, long newRequested) {
+        ThreadHeap heap = owner;
+        if (heap != null && heap.thread == null) {
+            // A stripe's claim that read the block live before the mark wrote the free mark over it:
+            // then there is nothing to give back, and that claim freed the block.
+            return casSlack(index, TENTATIVE_MARK, (int) (blockSize - oldRequested)) ? RESIZE_STRIPE : RESIZE_FREED;
+        }
+        // Every other claim waits for the mark.
+        return casSlack(index, TENTATIVE_MARK, (int) (blockSize - newRequested)) ? RESIZED : RESIZE_FREED;
     }
 
     /**
      * {@link #setRequested} by a thread holding the lock of the striped heap that owns the page,
-     * which every free into the page holds too (a free without it only marks, and gives back).
+     * which every claim of its blocks holds too (a claim without it only marks, and waits).
      *
      * @return false if the block was freed meanwhile (nothing changed)
      */
@@ -1148,17 +1190,6 @@ public final class Page extends PageColdFields {
      */
     private static int encode(int slackOrMark) {
         return slackOrMark == FREE_MARK ? FREE_ENTRY : slackOrMark == TENTATIVE_MARK ? TENTATIVE_ENTRY : slackOrMark + 1;
-    }
-
-    /**
-     * Replaces this thread's mark on entry {@code index} with {@code slackOrFree}. A claim that
-     * exchanges the mark away puts it back ({@link #claim}), so the entry may read free for a
-     * moment, never for good: only the mark's holder replaces a mark.
-     */
-    private static void settleMark(Object slacks, int width, int index, int slackOrFree) {
-        while (!casSlack(slacks, width, index, TENTATIVE_MARK, slackOrFree)) {
-            Thread.onSpinWait();
-        }
     }
 
     private boolean casSlack(int index, int expected, int value) {

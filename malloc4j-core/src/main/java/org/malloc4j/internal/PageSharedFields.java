@@ -51,6 +51,13 @@ abstract class PageSharedFields {
     byte[] slack8;
     short[] slack16;
     int[] slack32;
+    /**
+     * Set when a striped heap adopts the page with blocks live (an ended thread's), until its next
+     * layout: another thread may be claiming one of them by compare-and-set from the array it read
+     * while the page was a thread heap's ({@link Page#claimFromOther}), so the stripe's claims are
+     * compare-and-sets too, not its plain write.
+     */
+    boolean stripeClaimsAtomic;
     volatile ThreadHeap owner;
     /** The owning platform thread, or null: frees from this thread need no atomics. */
     volatile Thread ownerThread;

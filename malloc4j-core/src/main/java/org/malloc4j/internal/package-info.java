@@ -14,8 +14,8 @@
  *   <dt>thread heap</dt><dd>the pages a thread allocates from ({@link org.malloc4j.internal.ThreadHeap}).</dd>
  *   <dt>local / remote free</dt><dd>a free by the page's owner thread (plain writes to the free
  *       bitmap) or by any other thread (one atomic add of its bit to the page's remote bitmap),
- *       mimalloc's free-list sharding; either first claims the block with one atomic on its state
- *       (the owner's an exchange, another thread's a compare-and-set).</dd>
+ *       mimalloc's free-list sharding; either first claims the block with a compare-and-set of
+ *       its state.</dd>
  *   <dt>retired page</dt><dd>a page whose blocks are all free, still committed, in the pool until the
  *       purge delay passes, or until a commit would set a new peak footprint (while the peak is
  *       guarded: not in a loop that would fault the same memory in again each round).</dd>

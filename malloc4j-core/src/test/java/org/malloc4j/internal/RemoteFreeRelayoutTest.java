@@ -134,8 +134,8 @@ class RemoteFreeRelayoutTest {
 
     /**
      * A thread that read a page as a platform thread's claims its blocks without the lock; if the
-     * page is a stripe's by then, whose free bitmap only its lock's holder changes, the claim is
-     * given back and the free goes the stripe's way.
+     * page is a stripe's by then, whose own claims under its lock do not wait for that claim, the
+     * claim is given back and the free goes the stripe's way.
      */
     @Test
     void aClaimOfAStripesBlockWithoutItsLockIsGivenBack() throws Exception {
