@@ -14,8 +14,9 @@ import org.malloc4j.Heap;
  * never takes it: were the mark replaced by the free entry and not put back, its holder would wait
  * for it forever. The owner frees the marked block at every depth near the end of its stack, and
  * no free that overflows may leave the entry free. A claim by atomic exchange that put a taken
- * mark back failed this, even with the put-back in the exchange's own frame: the stack can
- * overflow inside the JDK's byte-wide atomic once it has stored (core README, "Block states").
+ * mark back failed this, even with the put-back in the exchange's own frame, most likely by an
+ * overflow inside the JDK's byte-wide atomic once it had stored (core README, "An exchange in place
+ * of the compare-and-set").
  */
 class ClaimAtStackEdgeTest {
     private static final int STACK_BYTES = 256 << 10;
