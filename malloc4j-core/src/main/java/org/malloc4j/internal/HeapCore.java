@@ -1540,7 +1540,7 @@ public final class HeapCore implements Allocator {
         }
         if (newByteSize > 0 && (single
                 ? !triedInPlace && resizeLargeInPlace(page, newByteSize, largeBlock, true) == RESIZED_IN_PLACE
-                : resizeSmallInPlace(page, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
+                : resizeSmallInPlace(page, address, index, newByteSize) || changeClassInPlace(page, index, newByteSize))) {
             return address;
         }
         long oldRequested = page.requestedUnheld(index);
@@ -1660,7 +1660,7 @@ public final class HeapCore implements Allocator {
             } finally {
                 spans.lock.unlock();
             }
-        } else if (!setRequested(page, index, oldRequested, newByteSize)) {
+        } else if (!setRequested(page, address, index, oldRequested, newByteSize)) {
             throw misuse("realloc", Page.RELEASE_FREED, address, page);
         }
         return address;
@@ -1754,14 +1754,14 @@ public final class HeapCore implements Allocator {
                 && (newByteSize * 2 >= blockSize || SizeClasses.classOf(newByteSize) == page.sizeClass);
     }
 
-    private boolean resizeSmallInPlace(Page page, int index, long newByteSize) {
+    private boolean resizeSmallInPlace(Page page, long address, int index, long newByteSize) {
         if (!staysInClass(page, newByteSize)) {
             return false;
         }
         long oldRequested = page.requestedUnheld(index);
-        if (oldRequested < 0 || !setRequested(page, index, oldRequested, newByteSize)) {
+        if (oldRequested < 0 || !setRequested(page, address, index, oldRequested, newByteSize)) {
             // Freed meanwhile, or resized by another realloc (then live, and misuse says so).
-            throw misuse("realloc", Page.RELEASE_FREED, page.address(index), page);
+            throw misuse("realloc", Page.RELEASE_FREED, address, page);
         }
         return true;
     }
@@ -1772,20 +1772,20 @@ public final class HeapCore implements Allocator {
      *
      * @return false if the block was freed meanwhile (nothing changed)
      */
-    private boolean setRequested(Page page, int index, long oldRequested, long newRequested) {
+    private boolean setRequested(Page page, long address, int index, long oldRequested, long newRequested) {
         while (true) {
             ThreadHeap stripe = page.owner;
             if (stripe != null && stripe.thread == null) {
                 stripe.lock.lock();
                 try {
                     if (page.owner == stripe) {
-                        return page.setRequestedLocked(index, oldRequested, newRequested);
+                        return page.setRequestedLocked(address, index, oldRequested, newRequested);
                     }
                 } finally {
                     stripe.lock.unlock();
                 }
             } else {
-                int result = page.setRequested(index, oldRequested, newRequested);
+                int result = page.setRequested(address, index, oldRequested, newRequested);
                 if (result != Page.RESIZE_STRIPE) {
                     return result == Page.RESIZED;
                 }

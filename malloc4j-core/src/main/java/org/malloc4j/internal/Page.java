@@ -1040,27 +1040,68 @@ public final class Page extends PageColdFields {
     static final int RESIZE_STRIPE = -2;
 
     /**
-     * Records a new requested size for a live block resized in place, by a thread that does not
-     * hold the lock of a striped heap. A stripe's claims under its lock are a read and a write,
-     * without an atomic, and do not wait for a mark: on a stripe's page the resize must hold the
-     * lock too ({@link #setRequestedLocked}), and this gives the block back.
+     * Records a new requested size for the live block starting at {@code address}, resized in
+     * place by a thread that does not hold the lock of a striped heap. A stripe's claims under its
+     * lock are a read and a write, without an atomic, and do not wait for a mark: on a stripe's page
+     * the resize must hold the lock too ({@link #setRequestedLocked}), and this gives the block back.
+     *
+     * <p>The caller read {@code index} and {@code oldRequested} of a page of small or medium blocks
+     * without holding the page, so a free racing the call (a misuse) may have let the page be laid
+     * out again since: the block is marked in the slack array read here, and the mark is checked
+     * against the page's present layout, as {@link #releaseAt} checks its claim, before anything is
+     * recorded. A block of another layout (a large block's included), an index past the present
+     * array, or an array let go between a layout's stores is the caller's block freed, with nothing
+     * changed.
      *
      * @return {@link #RESIZED}; {@link #RESIZE_FREED} if the block was freed meanwhile; or
      *     {@link #RESIZE_STRIPE} if the page is a stripe's. Nothing changed but for RESIZED.
      */
-    int setRequested(int index, long oldRequested, long newRequested) {
+    int setRequested(long address, int index, long oldRequested, long newRequested) {
         if (isSingle()) {
-            largeRequested = newRequested;
-            return RESIZED;
+            // Laid out for one large block since: its size is recorded under the span lock.
+            return RESIZE_FREED;
         }
-        return markResizing(index, oldRequested) ? settleResizing(index, oldRequested, newRequested) : RESIZE_FREED;
+        int width = slackWidth;
+        Object slacks = slacksOf(width);
+        int size = blockSize;
+        long live = size - oldRequested;
+        long resized = size - newRequested;
+        if (slacks == null || index >= Array.getLength(slacks) || !holdsSlack(width, live)
+                || !holdsSlack(width, resized)) {
+            // Sizes read under another layout, or an array read between a layout's stores.
+            return RESIZE_FREED;
+        }
+        if (!replaceLive(slacks, width, index, (int) live, TENTATIVE_MARK)) {
+            return RESIZE_FREED;
+        }
+        try {
+            return settleResizing(address, slacks, width, size, index, (int) live, (int) resized);
+        } catch (Throwable e) {
+            // Even a StackOverflowError on the way in must not leave the mark, which every claim
+            // waits out. The mark's own compare-and-set went this deep from this frame and back.
+            casSlack(slacks, width, index, TENTATIVE_MARK, (int) live);
+            throw e;
+        }
     }
 
-    /** @return false if block {@code index} is no longer live with {@code oldRequested} bytes */
-    boolean markResizing(int index, long oldRequested) {
-        int expected = (int) (blockSize - oldRequested);
-        while (!casSlack(index, expected, TENTATIVE_MARK)) {
-            if (readSlack(index) != expected) {
+    /** @return whether an entry {@code width} bytes wide holds {@code slack}, not as a mark */
+    private static boolean holdsSlack(int width, long slack) {
+        return slack >= 0 && (width == 4 ? slack < Integer.MAX_VALUE : slack + 1 < (1 << (8 * width)) - 1);
+    }
+
+    /**
+     * Replaces {@code live}, a live block's slack, with {@code value} (a slack or the mark), once
+     * any other thread's mark on the entry has settled.
+     *
+     * @return false if the entry no longer holds {@code live}: nothing changed
+     */
+    private static boolean replaceLive(Object slacks, int width, int index, int live, int value) {
+        while (!casSlack(slacks, width, index, live, value)) {
+            int slack = rawSlack(slacks, width, index);
+            if (slack == TENTATIVE_MARK) {
+                // Another thread's check of its claim: it settles either way.
+                Thread.onSpinWait();
+            } else if (slack != live) {
                 return false;
             }
         }
@@ -1068,35 +1109,48 @@ public final class Page extends PageColdFields {
     }
 
     /**
-     * The rest of {@link #setRequested} once the block is {@linkplain #markResizing marked}: read
-     * after the mark, as {@link #releaseAt} reads it, the owner tells whether a claim without an
-     * atomic may have read the block before the mark.
+     * The rest of {@link #setRequested} once the block is marked in {@code slacks}: the mark, its
+     * compare-and-set read after the layout's stores, is given back unless it holds the block at
+     * {@code address} in the page's present layout; read after the mark, as {@link #releaseAt}
+     * reads it, the owner tells whether a claim without an atomic may have read the block before
+     * the mark. Package-private for tests, which play the mark first.
      */
-    int settleResizing(int index, long oldRequested, long newRequested) {
+    int settleResizing(long address, Object slacks, int width, int size, int index, int live, int resized) {
         ThreadHeap heap = owner;
+        boolean current = active && slackWidth == width && slacksOf(width) == slacks && blockSize == size
+                && blockIndex(address) == index;
+        if (!current) {
+            // Only a new layout's fill replaces the mark: then there is nothing to give back.
+            casSlack(slacks, width, index, TENTATIVE_MARK, live);
+            return RESIZE_FREED;
+        }
         if (heap != null && heap.thread == null) {
             // A stripe's claim that read the block live before the mark wrote the free mark over it:
             // then there is nothing to give back, and that claim freed the block.
-            return casSlack(index, TENTATIVE_MARK, (int) (blockSize - oldRequested)) ? RESIZE_STRIPE : RESIZE_FREED;
+            return casSlack(slacks, width, index, TENTATIVE_MARK, live) ? RESIZE_STRIPE : RESIZE_FREED;
         }
         // Every other claim waits for the mark.
-        return casSlack(index, TENTATIVE_MARK, (int) (blockSize - newRequested)) ? RESIZED : RESIZE_FREED;
+        return casSlack(slacks, width, index, TENTATIVE_MARK, resized) ? RESIZED : RESIZE_FREED;
     }
 
     /**
      * {@link #setRequested} by a thread holding the lock of the striped heap that owns the page,
-     * which every claim of its blocks holds too (a claim without it only marks, and waits).
+     * which every claim of its blocks holds too (a claim without it only marks, and waits), and
+     * under which the page is laid out: the index and sizes, read before the lock, are checked
+     * against the present layout first.
      *
      * @return false if the block was freed meanwhile (nothing changed)
      */
-    boolean setRequestedLocked(int index, long oldRequested, long newRequested) {
-        int expected = (int) (blockSize - oldRequested);
-        while (!casSlack(index, expected, (int) (blockSize - newRequested))) {
-            if (readSlack(index) != expected) {
-                return false;
-            }
+    boolean setRequestedLocked(long address, int index, long oldRequested, long newRequested) {
+        int width = slackWidth;
+        Object slacks = slacksOf(width);
+        long live = blockSize - oldRequested;
+        long resized = blockSize - newRequested;
+        if (!active || slacks == null || blockIndex(address) != index || index >= Array.getLength(slacks)
+                || !holdsSlack(width, live) || !holdsSlack(width, resized)) {
+            return false;
         }
-        return true;
+        return replaceLive(slacks, width, index, (int) live, (int) resized);
     }
 
     /**

@@ -20,29 +20,24 @@ import org.malloc4j.Heap;
  * of the compare-and-set").
  */
 class ClaimAtStackEdgeTest {
-    private static final int STACK_BYTES = 256 << 10;
-
     private Heap heap;
     private Page page;
     private int index;
     private long block;
     private volatile boolean entryLeftFree;
     private volatile boolean freed;
-    private volatile int attempts;
 
     @Test
     void aFreeThatOverflowsTheStackNeverLeavesAnotherThreadsMarkTaken() throws Exception {
-        // Frames of four sizes, so that some free overflows at each step of the claim.
-        for (int padding = 0; padding < 4; padding++) {
+        for (int padding = 0; padding < StackEdge.PADDINGS; padding++) {
             try (Heap fresh = Heap.builder().name("claim at the stack's edge").build()) {
                 heap = fresh;
                 HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
                 CountDownLatch marked = new CountDownLatch(1);
                 CountDownLatch allocated = new CountDownLatch(1);
-                int frames = padding;
                 entryLeftFree = false;
                 freed = false;
-                attempts = 0;
+                StackEdge edge = new StackEdge(padding, this::tryFree);
                 Thread owner = new Thread(null, () -> {
                     block = heap.mallocAddress(100);
                     page = RegionMap.slicePage(block, core);
@@ -53,12 +48,12 @@ class ClaimAtStackEdgeTest {
                     } catch (InterruptedException e) {
                         return;
                     }
-                    descend(frames);
-                }, "owner", STACK_BYTES);
+                    edge.descend();
+                }, "owner", StackEdge.STACK_BYTES);
                 owner.start();
                 assertTrue(allocated.await(10, TimeUnit.SECONDS));
                 // This thread's resize in place has marked the block, and not yet settled.
-                assertTrue(page.markResizing(index, 100));
+                ResizeMarks.mark(page, index, 100);
                 marked.countDown();
                 // Once a free gets past the stack's end, it waits for the mark: the tries stop.
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -66,7 +61,7 @@ class ClaimAtStackEdgeTest {
                 long stillSince = System.nanoTime();
                 while (owner.isAlive() && !entryLeftFree && System.nanoTime() < deadline) {
                     Thread.sleep(20);
-                    int now = attempts;
+                    int now = edge.attempts();
                     if (now != seen) {
                         seen = now;
                         stillSince = System.nanoTime();
@@ -75,10 +70,10 @@ class ClaimAtStackEdgeTest {
                         break;
                     }
                 }
-                assertTrue(attempts > 0, "no free was tried");
+                assertTrue(edge.attempts() > 0, "no free was tried");
                 assertFalse(entryLeftFree, "a free that overflowed the stack left the mark taken, padding " + padding);
                 assertNotEquals(Page.FREE_ENTRY, page.slack8[index], "the mark is gone");
-                page.settleResizing(index, 100, 100);
+                ResizeMarks.settle(page, block, index, 100, 100);
                 owner.join(10_000);
                 assertTrue(freed, "the free that waited for the mark did not free the block");
                 assertEquals(0, heap.stats().liveBlocks());
@@ -86,52 +81,8 @@ class ClaimAtStackEdgeTest {
         }
     }
 
-    /** Recurses to the stack's end, then tries the free at each depth on the way back up. */
-    private void descend(int padding) {
-        try {
-            descend(padding);
-        } catch (StackOverflowError bottom) {
-            // The end of the stack: the frees start here.
-        }
-        if (!freed && !entryLeftFree) {
-            switch (padding) {
-                case 0 -> tryFree();
-                case 1 -> tryFree1();
-                case 2 -> tryFree2();
-                default -> tryFree3();
-            }
-        }
-    }
-
-    private void tryFree1() {
-        long a = 1;
-        long b = 2;
-        tryFree();
-        attempts += (int) (a + b - 3);
-    }
-
-    private void tryFree2() {
-        long a = 1;
-        long b = 2;
-        long c = 3;
-        long d = 4;
-        tryFree();
-        attempts += (int) (a + b + c + d - 10);
-    }
-
-    private void tryFree3() {
-        long a = 1;
-        long b = 2;
-        long c = 3;
-        long d = 4;
-        long e = 5;
-        long f = 6;
-        tryFree();
-        attempts += (int) (a + b + c + d + e + f - 21);
-    }
-
-    private void tryFree() {
-        attempts++;
+    /** @return whether to try again: not once the block is freed, or its entry left free */
+    private boolean tryFree() {
         try {
             heap.freeAddress(block);
             freed = true;
@@ -140,5 +91,6 @@ class ClaimAtStackEdgeTest {
                 entryLeftFree = true;
             }
         }
+        return !freed && !entryLeftFree;
     }
 }

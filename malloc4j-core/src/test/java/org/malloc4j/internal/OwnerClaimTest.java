@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -35,12 +34,12 @@ class OwnerClaimTest {
             assertSame(owner.submit(Thread::currentThread).get(), page.ownerThread, "not the owner's page");
 
             // This thread's realloc in place has marked the block, and not yet settled.
-            assertTrue(page.markResizing(index, 100));
+            ResizeMarks.mark(page, index, 100);
             Future<?> free = owner.submit(() -> heap.freeAddress(block));
             assertThrows(TimeoutException.class, () -> free.get(200, TimeUnit.MILLISECONDS),
                     "the owner's free did not wait for the mark");
             assertEquals(Page.TENTATIVE_ENTRY, page.slack8[index], "the owner's claim replaced the mark");
-            assertEquals(Page.RESIZED, page.settleResizing(index, 100, 110));
+            assertEquals(Page.RESIZED, ResizeMarks.settle(page, block, index, 100, 110));
             free.get(10, TimeUnit.SECONDS);
 
             assertEquals(Page.FREE_ENTRY, page.slack8[index]);

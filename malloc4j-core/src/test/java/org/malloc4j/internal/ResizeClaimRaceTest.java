@@ -3,7 +3,6 @@ package org.malloc4j.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -59,14 +58,14 @@ class ResizeClaimRaceTest {
             int index = page.blockIndex(block);
             byte live = page.slack8[index];
 
-            assertTrue(page.markResizing(index, 100));
-            assertEquals(Page.RESIZE_STRIPE, page.settleResizing(index, 100, 110));
+            ResizeMarks.mark(page, index, 100);
+            assertEquals(Page.RESIZE_STRIPE, ResizeMarks.settle(page, block, index, 100, 110));
             assertEquals(100, page.requested(index), "the mark was not given back");
 
-            assertTrue(page.markResizing(index, 100));
+            ResizeMarks.mark(page, index, 100);
             // The stripe's claim read the block live before the mark, and now writes the free mark.
             page.slack8[index] = Page.FREE_ENTRY;
-            assertEquals(Page.RESIZE_FREED, page.settleResizing(index, 100, 110));
+            assertEquals(Page.RESIZE_FREED, ResizeMarks.settle(page, block, index, 100, 110));
             assertEquals(-1, page.requested(index), "the give-back wrote over the claim");
 
             // Undo the played claim: the block frees once, the statistics end at zero.
