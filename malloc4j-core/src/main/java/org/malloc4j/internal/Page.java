@@ -1068,7 +1068,8 @@ public final class Page extends PageColdFields {
         long resized = size - newRequested;
         if (slacks == null || index >= Array.getLength(slacks) || !holdsSlack(width, live)
                 || !holdsSlack(width, resized)) {
-            // Sizes read under another layout, or an array read between a layout's stores.
+            // Sizes read under another layout, an index past the present array, or an array read
+            // between a layout's stores.
             return RESIZE_FREED;
         }
         if (!replaceLive(slacks, width, index, (int) live, TENTATIVE_MARK)) {
@@ -1078,7 +1079,8 @@ public final class Page extends PageColdFields {
             return settleResizing(address, slacks, width, size, index, (int) live, (int) resized);
         } catch (Throwable e) {
             // Even a StackOverflowError on the way in must not leave the mark, which every claim
-            // waits out. The mark's own compare-and-set went this deep from this frame and back.
+            // waits out. The give-back is one call shallower than the mark's compare-and-set
+            // (replaceLive's), so it needs no more stack than that did.
             casSlack(slacks, width, index, TENTATIVE_MARK, (int) live);
             throw e;
         }
@@ -1099,7 +1101,7 @@ public final class Page extends PageColdFields {
         while (!casSlack(slacks, width, index, live, value)) {
             int slack = rawSlack(slacks, width, index);
             if (slack == TENTATIVE_MARK) {
-                // Another thread's check of its claim: it settles either way.
+                // Another thread's mark (a claim being checked, a resize): it settles either way.
                 Thread.onSpinWait();
             } else if (slack != live) {
                 return false;
@@ -1120,7 +1122,8 @@ public final class Page extends PageColdFields {
         boolean current = active && slackWidth == width && slacksOf(width) == slacks && blockSize == size
                 && blockIndex(address) == index;
         if (!current) {
-            // Only a new layout's fill replaces the mark: then there is nothing to give back.
+            // Only a new layout's fill, or a stripe's claim, replaces the mark: then there is
+            // nothing to give back.
             casSlack(slacks, width, index, TENTATIVE_MARK, live);
             return RESIZE_FREED;
         }

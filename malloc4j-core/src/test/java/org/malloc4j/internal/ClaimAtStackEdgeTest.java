@@ -29,7 +29,7 @@ class ClaimAtStackEdgeTest {
 
     @Test
     void aFreeThatOverflowsTheStackNeverLeavesAnotherThreadsMarkTaken() throws Exception {
-        for (int padding = 0; padding < StackEdge.PADDINGS; padding++) {
+        for (int shift = 0; shift < StackEdge.SHIFTS; shift++) {
             try (Heap fresh = Heap.builder().name("claim at the stack's edge").build()) {
                 heap = fresh;
                 HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
@@ -37,7 +37,7 @@ class ClaimAtStackEdgeTest {
                 CountDownLatch allocated = new CountDownLatch(1);
                 entryLeftFree = false;
                 freed = false;
-                StackEdge edge = new StackEdge(padding, this::tryFree);
+                StackEdge edge = new StackEdge(shift, this::tryFree);
                 Thread owner = new Thread(null, () -> {
                     block = heap.mallocAddress(100);
                     page = RegionMap.slicePage(block, core);
@@ -71,7 +71,7 @@ class ClaimAtStackEdgeTest {
                     }
                 }
                 assertTrue(edge.attempts() > 0, "no free was tried");
-                assertFalse(entryLeftFree, "a free that overflowed the stack left the mark taken, padding " + padding);
+                assertFalse(entryLeftFree, "a free that overflowed the stack left the mark taken, shift " + shift);
                 assertNotEquals(Page.FREE_ENTRY, page.slack8[index], "the mark is gone");
                 ResizeMarks.settle(page, block, index, 100, 100);
                 owner.join(10_000);

@@ -12,9 +12,10 @@ import org.malloc4j.HeapStats;
 /**
  * A free by a thread that does not own the page, on its full path ({@link Page#releaseAt}), claims
  * the block tentatively and checks the page's layout before it claims it for good; every other
- * claim waits for that mark, so even a {@code StackOverflowError} in the check must not leave it.
+ * claim waits for that mark, so even a {@code StackOverflowError} in the claim must not leave it.
  * The freeing thread tries at every depth near the end of its stack, in a JVM that only
- * interprets; after each try that overflows, the block's entry must hold its size or the free entry, never the mark.
+ * interprets; after each try that overflows, the block's entry must hold its size or the free
+ * entry, never the mark.
  */
 class ReleaseAtStackEdgeTest {
     private Page page;
@@ -32,11 +33,11 @@ class ReleaseAtStackEdgeTest {
     }
 
     public static void main(String[] args) {
-        StackEdge.exitWith(() -> new ReleaseAtStackEdgeTest().atEveryPadding());
+        StackEdge.exitWith(() -> new ReleaseAtStackEdgeTest().atEveryShift());
     }
 
-    private void atEveryPadding() throws Exception {
-        for (int padding = 0; padding < StackEdge.PADDINGS; padding++) {
+    private void atEveryShift() throws Exception {
+        for (int shift = 0; shift < StackEdge.SHIFTS; shift++) {
             try (Heap heap = Heap.builder().name("release at the stack's edge").build()) {
                 HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
                 // This thread owns the page; the freeing thread does not.
@@ -48,14 +49,14 @@ class ReleaseAtStackEdgeTest {
                 overflowed = 0;
                 markLeft = false;
                 failure = null;
-                StackEdge edge = new StackEdge(padding, this::tryRelease);
+                StackEdge edge = new StackEdge(shift, this::tryRelease);
                 Thread freer = new Thread(null, edge::descend, "freer", StackEdge.STACK_BYTES);
                 freer.setUncaughtExceptionHandler((thread, e) -> failure = e);
                 freer.start();
                 freer.join(60_000);
                 assertFalse(freer.isAlive(), "the frees did not end");
                 assertNull(failure, () -> "the freeing thread failed: " + failure);
-                assertFalse(markLeft, "a claim that overflowed the stack left its mark, padding " + padding);
+                assertFalse(markLeft, "a claim that overflowed the stack left its mark, shift " + shift);
                 assertTrue(overflowed > 0, "no claim overflowed the stack");
                 assertTrue(claimed > 0, "no claim got past the stack's end");
 

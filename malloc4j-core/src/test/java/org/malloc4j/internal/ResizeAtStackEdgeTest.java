@@ -35,11 +35,11 @@ class ResizeAtStackEdgeTest {
     }
 
     public static void main(String[] args) {
-        StackEdge.exitWith(() -> new ResizeAtStackEdgeTest().atEveryPadding());
+        StackEdge.exitWith(() -> new ResizeAtStackEdgeTest().atEveryShift());
     }
 
-    private void atEveryPadding() throws Exception {
-        for (int padding = 0; padding < StackEdge.PADDINGS; padding++) {
+    private void atEveryShift() throws Exception {
+        for (int shift = 0; shift < StackEdge.SHIFTS; shift++) {
             try (Heap fresh = Heap.builder().name("resize at the stack's edge").build()) {
                 heap = fresh;
                 HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
@@ -52,14 +52,14 @@ class ResizeAtStackEdgeTest {
                 overflowed = 0;
                 markLeft = false;
                 failure = null;
-                StackEdge edge = new StackEdge(padding, this::tryResize);
+                StackEdge edge = new StackEdge(shift, this::tryResize);
                 Thread resizer = new Thread(null, edge::descend, "resizer", StackEdge.STACK_BYTES);
                 resizer.setUncaughtExceptionHandler((thread, e) -> failure = e);
                 resizer.start();
                 resizer.join(60_000);
                 assertFalse(resizer.isAlive(), "the resizes did not end");
                 assertNull(failure, () -> "the resizing thread failed: " + failure);
-                assertFalse(markLeft, "a resize that overflowed the stack left its mark, padding " + padding);
+                assertFalse(markLeft, "a resize that overflowed the stack left its mark, shift " + shift);
                 assertTrue(overflowed > 0, "no resize overflowed the stack");
                 assertTrue(resized > 0, "no resize got past the stack's end");
                 assertEquals(0, tries - resized - overflowed, "a resize moved the block");

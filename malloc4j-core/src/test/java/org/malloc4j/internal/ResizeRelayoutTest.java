@@ -50,6 +50,41 @@ class ResizeRelayoutTest {
         }
     }
 
+    /**
+     * Block 0 starts at the same address in every layout, so only the block size tells the
+     * layouts apart there: a page whose lone block changes class in place keeps its array, and the
+     * late resize may have read the block size before the change and marked the new block's entry,
+     * which holds the slack it expects.
+     */
+    @Test
+    void aResizeWithTheBlockSizeOfTheLayoutBeforeLeavesTheFirstBlock() throws Exception {
+        try (Heap heap = Heap.builder().name("resize relayout first block").build()) {
+            HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
+            // A 48-byte block holding 32 bytes: the late resize read that, and the block size.
+            long old = heap.mallocAddress(40);
+            assertEquals(old, heap.reallocAddress(old, 32));
+            Page page = RegionMap.slicePage(old, core);
+            assertEquals(0, page.blockIndex(old));
+            assertEquals(48, page.blockSize);
+            heap.freeAddress(old);
+            // Laid out again for 64-byte blocks; block 0, at the same address, holds 48 bytes: a
+            // slack of 16, as the 32 bytes of a 48-byte block had.
+            long fresh = heap.mallocAddress(64);
+            assertSame(page, RegionMap.slicePage(fresh, core));
+            assertEquals(old, fresh);
+            assertEquals(64, page.blockSize);
+            assertEquals(fresh, heap.reallocAddress(fresh, 48));
+
+            // The late resize of the 32-byte block to 40 marked the entry, with the old block size.
+            ResizeMarks.mark(page, 0, 48);
+            assertEquals(Page.RESIZE_FREED, page.settleResizing(old, page.slack8, 1, 48, 0, 48 - 32, 48 - 40));
+            assertEquals(48, page.requested(0), "the new layout's block was resized");
+            heap.freeAddress(fresh);
+            assertEquals(0, heap.stats().liveBlocks());
+            assertEquals(0, heap.stats().requestedBytes());
+        }
+    }
+
     @Test
     void aResizeWithAnIndexPastTheNewLayoutsArrayChangesNothing() throws Exception {
         try (Heap heap = Heap.builder().name("resize relayout shorter").build()) {

@@ -11,21 +11,23 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Tries one operation at every depth near the end of a thread's stack: recurses until the stack
- * overflows, then runs the attempt once per frame on the way back up, so that some attempt
- * overflows at each step of the operation. Run {@link #descend} on a thread of
- * {@link #STACK_BYTES}, once per padding: the attempt is called from a frame of one of
- * {@link #PADDINGS} sizes, which shifts where in the operation the stack runs out.
+ * overflows, then runs the attempt once per frame on the way back up. The frames of the descent
+ * lie one slot (8 bytes) further down the stack with each {@linkplain #StackEdge shift}, and
+ * {@link #SHIFTS} of them span more than one frame of the descent: over every shift, in a JVM that
+ * only interprets ({@link #assertPassesInterpreted}), some attempt overflows at each call the
+ * operation makes, however few bytes that call's frame adds. Run {@link #descend} on a thread of
+ * {@link #STACK_BYTES}, once per shift.
  *
  * <p>Compiled code overflows only where a compiled method is entered, and a method compiled with
- * its callees inlined has no step inside to overflow at: a test that must reach every step of the
- * operation runs in a JVM that only interprets ({@link #assertPassesInterpreted}).
+ * its callees inlined has no step inside to overflow at.
  */
 final class StackEdge {
     /** A small stack, so that the descent is short. */
     static final int STACK_BYTES = 256 << 10;
-    static final int PADDINGS = 4;
+    /** Slots of shift: more than an interpreted frame of the descent holds. */
+    static final int SHIFTS = 32;
 
-    private final int padding;
+    private final int shift;
     private final BooleanSupplier attempt;
     private boolean stopped;
     private volatile int attempts;
@@ -70,9 +72,12 @@ final class StackEdge {
         void run() throws Exception;
     }
 
-    /** @param attempt tries the operation once; returns false to stop the tries */
-    StackEdge(int padding, BooleanSupplier attempt) {
-        this.padding = padding;
+    /**
+     * @param shift slots, from 0 to {@link #SHIFTS} - 1, that the descent starts further down
+     * @param attempt tries the operation once; returns false to stop the tries
+     */
+    StackEdge(int shift, BooleanSupplier attempt) {
+        this.shift = shift;
         this.attempt = attempt;
     }
 
@@ -82,51 +87,44 @@ final class StackEdge {
     }
 
     /**
+     * Starts the descent below {@link #SHIFTS} frames, {@code shift} of them one slot wider than
+     * the rest, so that the stack's end falls {@code shift} slots further into a frame of it.
+     */
+    void descend() {
+        wide(shift, SHIFTS - shift);
+    }
+
+    // wide and narrow differ in one local only: a frame of wide takes one slot more.
+    private void wide(int count, int rest) {
+        int more = count;
+        if (more > 0) {
+            wide(more - 1, rest);
+        } else {
+            narrow(rest, 0);
+        }
+    }
+
+    private void narrow(int count, int rest) {
+        if (count > 0) {
+            narrow(count - 1, rest);
+        } else {
+            down();
+        }
+    }
+
+    /**
      * Recurses to the stack's end, then tries at each depth on the way back up. An attempt's own
      * StackOverflowError, unless it catches it, ends its frame as the stack's end did.
      */
-    void descend() {
+    private void down() {
         try {
-            descend();
+            down();
         } catch (StackOverflowError bottom) {
             // The end of the stack: the attempts start here.
         }
         if (!stopped) {
             attempts++;
-            stopped = !switch (padding) {
-                case 0 -> attempt.getAsBoolean();
-                case 1 -> tryPadded1();
-                case 2 -> tryPadded2();
-                default -> tryPadded3();
-            };
+            stopped = !attempt.getAsBoolean();
         }
-    }
-
-    // Locals live across the call, so that each frame is larger than the last.
-    private boolean tryPadded1() {
-        long a = attempts;
-        long b = a + 1;
-        boolean goOn = attempt.getAsBoolean();
-        return goOn && a + b > 0;
-    }
-
-    private boolean tryPadded2() {
-        long a = attempts;
-        long b = a + 1;
-        long c = b + 1;
-        long d = c + 1;
-        boolean goOn = attempt.getAsBoolean();
-        return goOn && a + b + c + d > 0;
-    }
-
-    private boolean tryPadded3() {
-        long a = attempts;
-        long b = a + 1;
-        long c = b + 1;
-        long d = c + 1;
-        long e = d + 1;
-        long f = e + 1;
-        boolean goOn = attempt.getAsBoolean();
-        return goOn && a + b + c + d + e + f > 0;
     }
 }
