@@ -56,28 +56,18 @@ class RemoteFreeRelayoutTest {
     void aClaimWithAnIndexPastTheNewLayoutsArraysIsStale() throws Exception {
         try (Heap heap = Heap.builder().name("remote relayout shorter").build()) {
             HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-            // Enough 48-byte blocks to reach a late index; the late free read the last one's.
-            long[] old = new long[20];
-            for (int i = 0; i < old.length; i++) {
-                old[i] = heap.mallocAddress(48);
-            }
-            Page page = RegionMap.slicePage(old[old.length - 1], core);
-            int staleIndex = page.blockIndex(old[old.length - 1]);
-            for (long block : old) {
-                heap.freeAddress(block);
-            }
-            // Laid out again for blocks too large to reach that index: a shorter slack array.
-            long fresh = heap.mallocAddress(8000);
-            assertSame(page, RegionMap.slicePage(fresh, core), "the page was not laid out again");
+            ShorterLayout layout = ShorterLayout.of(heap, core);
+            Page page = layout.page();
+            int staleIndex = layout.staleIndex();
             assertTrue(staleIndex >= page.capacity, "the new layout reaches the stale index");
             assertFalse(page.isOwned(staleIndex + 64), "an index past the held-blocks bitmap");
 
-            assertEquals(Page.RELEASE_STALE, page.releaseAt(old[old.length - 1], staleIndex));
+            assertEquals(Page.RELEASE_STALE, page.releaseAt(layout.staleAddress(), staleIndex));
             MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class,
-                    () -> heap.freeAddress(old[old.length - 1]));
+                    () -> heap.freeAddress(layout.staleAddress()));
             assertEquals(MemoryMisuseException.Kind.BAD_FREE, misuse.kind());
             assertEquals(1, heap.stats().liveBlocks());
-            heap.freeAddress(fresh);
+            heap.freeAddress(layout.fresh());
             assertEquals(0, heap.stats().liveBlocks());
         }
     }

@@ -3,7 +3,6 @@ package org.malloc4j.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
@@ -27,7 +26,6 @@ class ResizeAtStackEdgeTest {
     private int resized;
     private int overflowed;
     private volatile boolean markLeft;
-    private Throwable failure;
 
     @Test
     void aResizeThatOverflowsTheStackNeverLeavesItsMark() throws Exception {
@@ -51,14 +49,8 @@ class ResizeAtStackEdgeTest {
                 resized = 0;
                 overflowed = 0;
                 markLeft = false;
-                failure = null;
                 StackEdge edge = new StackEdge(shift, this::tryResize);
-                Thread resizer = new Thread(null, edge::descend, "resizer", StackEdge.STACK_BYTES);
-                resizer.setUncaughtExceptionHandler((thread, e) -> failure = e);
-                resizer.start();
-                resizer.join(60_000);
-                assertFalse(resizer.isAlive(), "the resizes did not end");
-                assertNull(failure, () -> "the resizing thread failed: " + failure);
+                edge.descendOnSmallStack("resizer");
                 assertFalse(markLeft, "a resize that overflowed the stack left its mark, shift " + shift);
                 assertTrue(overflowed > 0, "no resize overflowed the stack");
                 assertTrue(resized > 0, "no resize got past the stack's end");

@@ -89,25 +89,16 @@ class ResizeRelayoutTest {
     void aResizeWithAnIndexPastTheNewLayoutsArrayChangesNothing() throws Exception {
         try (Heap heap = Heap.builder().name("resize relayout shorter").build()) {
             HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-            // Enough 48-byte blocks to reach a late index; the late resize read the last one's.
-            long[] old = new long[20];
-            for (int i = 0; i < old.length; i++) {
-                old[i] = heap.mallocAddress(48);
-            }
-            Page page = RegionMap.slicePage(old[old.length - 1], core);
-            int staleIndex = page.blockIndex(old[old.length - 1]);
-            for (long block : old) {
-                heap.freeAddress(block);
-            }
-            long fresh = heap.mallocAddress(8000);
-            assertSame(page, RegionMap.slicePage(fresh, core), "the page was not laid out again");
+            ShorterLayout layout = ShorterLayout.of(heap, core);
+            Page page = layout.page();
             // 8192-byte blocks, whose slacks take two bytes, in an array too short for the index.
             assertEquals(2, page.slackWidth);
-            assertTrue(staleIndex >= page.slack16.length, "the new layout's array reaches the stale index");
+            assertTrue(layout.staleIndex() >= page.slack16.length,
+                    "the new layout's array reaches the stale index");
 
-            assertEquals(Page.RESIZE_FREED, page.setRequested(old[old.length - 1], staleIndex, 48, 40));
+            assertEquals(Page.RESIZE_FREED, page.setRequested(layout.staleAddress(), layout.staleIndex(), 48, 40));
             assertEquals(8000, heap.stats().requestedBytes());
-            heap.freeAddress(fresh);
+            heap.freeAddress(layout.fresh());
             assertEquals(0, heap.stats().liveBlocks());
         }
     }

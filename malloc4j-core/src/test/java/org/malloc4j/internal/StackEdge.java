@@ -1,6 +1,8 @@
 package org.malloc4j.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -79,6 +81,20 @@ final class StackEdge {
     StackEdge(int shift, BooleanSupplier attempt) {
         this.shift = shift;
         this.attempt = attempt;
+    }
+
+    /**
+     * Runs {@link #descend} on a new thread of {@link #STACK_BYTES}, waits up to a minute for it to
+     * end, and asserts that it ended without throwing.
+     */
+    void descendOnSmallStack(String threadName) throws InterruptedException {
+        Throwable[] failure = new Throwable[1];
+        Thread thread = new Thread(null, this::descend, threadName, STACK_BYTES);
+        thread.setUncaughtExceptionHandler((ended, e) -> failure[0] = e);
+        thread.start();
+        thread.join(60_000);
+        assertFalse(thread.isAlive(), threadName + " did not end");
+        assertNull(failure[0], () -> threadName + " failed: " + failure[0]);
     }
 
     /** @return the attempts begun so far, read from any thread */
