@@ -72,7 +72,9 @@ malloc4j_find_jdk() {
       warned=1
     fi
   done
-  echo "malloc4j: no JDK $min or later found (looked at JAVA_HOME=$(malloc4j_quote "${JAVA_HOME:-}"), java on PATH, /usr/lib/jvm/*)." >&2
+  local looked="JAVA_HOME (unset)"
+  [ -n "${JAVA_HOME+set}" ] && looked="JAVA_HOME=$(malloc4j_quote "$JAVA_HOME")"
+  echo "malloc4j: no JDK $min or later found (looked at $looked, java on PATH, /usr/lib/jvm/*)." >&2
   # Apart: a JDK too old wants a newer one installed, one that does not start wants its options checked.
   [ -n "$older" ] && echo "malloc4j: found JDKs older than $min: $older." >&2
   if [ -n "$broken" ]; then

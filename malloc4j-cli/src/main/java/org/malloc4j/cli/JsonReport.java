@@ -11,6 +11,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /**
  * Writes a {@link ReplayReport} as indented JSON, to a file, or to standard output ({@code -}) or
@@ -105,6 +106,42 @@ final class JsonReport {
                     + whyNot(e, exists);
         }
         return null;
+    }
+
+    /**
+     * Checks, once the traces are found and before they are replayed, that the report would not
+     * replace one of them. {@link #checkTarget} refuses a target named as a trace; this catches one
+     * that is a trace under another name: a link to it, symbolic or hard.
+     *
+     * @param target a {@code --json} target that {@link #checkTarget} passed
+     * @param traces the traces to replay
+     * @return what is wrong with the target, or null if it is none of the traces' files
+     */
+    static String overwritesTrace(String target, List<TraceSource> traces) {
+        if (target.equals(STDOUT)) {
+            return null;
+        }
+        Path file = Path.of(target);
+        if (!Files.exists(file)) {
+            return null;
+        }
+        for (TraceSource trace : traces) {
+            Path traceFile = trace.file();
+            if (traceFile != null && isSameFile(file, traceFile)) {
+                return "is the trace " + Units.path(trace.display())
+                        + " under another name (a link to it); give the JSON report another file";
+            }
+        }
+        return null;
+    }
+
+    /** @return whether both paths lead to one file; false if either cannot be read to tell */
+    private static boolean isSameFile(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Opens {@code file} for writing, or makes it and deletes it if it does not exist, and writes nothing. */

@@ -119,12 +119,14 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String jsonProblem = json == null ? null : JsonReport.checkTarget(json);
         if (jsonProblem != null) {
-            err.println("malloc4j: --json " + Units.printable(Units.path(json) + ": " + jsonProblem));
-            err.flush();
-            return Main.USAGE;
+            return refuseJson(err, jsonProblem);
         }
         JsonReport.StandardStream jsonStream = json == null ? null : JsonReport.standardStream(json);
         TraceFinder.Found found = find();
+        String overwrites = json == null ? null : JsonReport.overwritesTrace(json, found.sources());
+        if (overwrites != null) {
+            return refuseJson(err, overwrites);
+        }
 
         List<TraceInfo> traces = new ArrayList<>();
         List<TraceError> errors = new ArrayList<>(found.errors());
@@ -155,6 +157,13 @@ final class ReplayCommand implements Callable<Integer> {
             }
         }
         return report.exitCode();
+    }
+
+    /** Says what is wrong with the {@code --json} target, before anything is replayed. */
+    private int refuseJson(PrintWriter err, String problem) {
+        err.println("malloc4j: --json " + Units.printable(Units.path(json) + ": " + problem));
+        err.flush();
+        return Main.USAGE;
     }
 
     private List<String> allocatorNames() {

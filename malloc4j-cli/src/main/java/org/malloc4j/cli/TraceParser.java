@@ -100,7 +100,11 @@ public final class TraceParser {
         }
         checkLiveness(numOps, numIds);
         if (tokens.next()) {
-            throw error(tokens.tokenLine(), "op count mismatch: the header says " + Units.plural(numOps, "op")
+            long line = tokens.tokenLine();
+            if (numOps > 0 && line == previousLine && !isOp()) {
+                throw extraToken(line, numOps - 1);
+            }
+            throw error(line, "op count mismatch: the header says " + Units.plural(numOps, "op")
                     + ", but more follow ('" + extraRequest() + "')");
         }
         return new Trace(name, set, header, kinds, ids, sizes, liveAtEnd(), peakLiveBytes);
@@ -159,12 +163,26 @@ public final class TraceParser {
             return Trace.FREE;
         }
         if (op > 0 && line == previousLine) {
-            // Requests are read token by token, as the CS:APP driver reads them: a token past the
-            // last request on its line is where the next request's op should be.
-            throw error(line, "extra token '" + tokens.text() + "' after the request '" + request(op - 1)
-                    + "' (a request is an op, an id and, for a and r, a size)");
+            throw extraToken(line, op - 1);
         }
         throw error(line, "unknown op '" + tokens.text() + "' (expected a, r or f)");
+    }
+
+    /** @return whether the present token is an op: {@code a}, {@code r} or {@code f} */
+    private boolean isOp() {
+        return tokens.is('a') || tokens.is('r') || tokens.is('f');
+    }
+
+    /**
+     * Requests are read token by token, as the CS:APP driver reads them: a token that is no op, past
+     * the last request on its line, is where the next request's op should be. Said the same way
+     * after the trace's last request as after any other.
+     *
+     * @param line the present token's line, that of request {@code op}
+     */
+    private TraceFormatException extraToken(long line, int op) {
+        return error(line, "extra token '" + tokens.text() + "' after the request '" + request(op)
+                + "' (a request is an op, an id and, for a and r, a size)");
     }
 
     /** @return request {@code op} as the file gives it: {@code a 0 10}, {@code f 0} */
@@ -245,7 +263,7 @@ public final class TraceParser {
     private String extraRequest() throws IOException {
         String request = tokens.text();
         boolean free = tokens.is('f');
-        if (!free && !tokens.is('a') && !tokens.is('r')) {
+        if (!isOp()) {
             return request;
         }
         long line = tokens.tokenLine();

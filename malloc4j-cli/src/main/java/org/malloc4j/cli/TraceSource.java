@@ -71,6 +71,11 @@ public record TraceSource(String name, String set, String display, String spec) 
                 : Path.of(spec).getFileName().toString();
     }
 
+    /** @return the trace's file, or null for a trace bundled in the jar */
+    Path file() {
+        return spec.startsWith(BUNDLED) ? null : Path.of(spec);
+    }
+
     /** @return whether this is a trace file's name: {@code *.rep} or {@code *.rep.gz} */
     static boolean isTraceFile(String fileName) {
         return fileName.endsWith(".rep") || fileName.endsWith(".rep.gz");

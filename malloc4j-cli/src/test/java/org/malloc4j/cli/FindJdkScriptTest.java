@@ -128,6 +128,20 @@ class FindJdkScriptTest {
                 result.output());
     }
 
+    /** With no JAVA_HOME at all, the last line says so, rather than quoting an empty value. */
+    @Test
+    void anUnsetJavaHomeIsNamedAsUnset() throws Exception {
+        Path older = fakeJdk("jdk-17-alone", "echo '    java.specification.version = 17' >&2");
+
+        Result unset = findJdk(null, older.resolve("bin"), "/nonexistent");
+        assertEquals(1, unset.exitCode(), unset.output());
+        assertTrue(unset.output().contains("(looked at JAVA_HOME (unset), java on PATH"), unset.output());
+
+        Result empty = findJdk(Path.of(""), older.resolve("bin"), "/nonexistent");
+        assertEquals(1, empty.exitCode(), empty.output());
+        assertTrue(empty.output().contains("(looked at JAVA_HOME='', java on PATH"), empty.output());
+    }
+
     private record Result(int exitCode, String output) {
     }
 
@@ -137,13 +151,17 @@ class FindJdkScriptTest {
 
     /**
      * Sources the script and calls it with {@code javaHome} set and {@code pathDir} first on PATH,
-     * its {@code /usr/lib/jvm} read as {@code jvmDir}.
+     * its {@code /usr/lib/jvm} read as {@code jvmDir}; with {@code javaHome} null, JAVA_HOME unset.
      */
     private Result findJdk(Path javaHome, Path pathDir, String jvmDir) throws IOException, InterruptedException {
         String script = Files.readString(SCRIPT).replace("/usr/lib/jvm/", jvmDir + "/");
         ProcessBuilder builder = new ProcessBuilder("bash", "-c",
                 "set -euo pipefail; eval \"$0\"; malloc4j_find_jdk; echo \"JAVA_HOME=$JAVA_HOME\"", script);
-        builder.environment().put("JAVA_HOME", javaHome.toString());
+        if (javaHome == null) {
+            builder.environment().remove("JAVA_HOME");
+        } else {
+            builder.environment().put("JAVA_HOME", javaHome.toString());
+        }
         builder.environment().put("PATH", pathDir + ":/usr/bin:/bin");
         builder.redirectErrorStream(true);
         Process process = builder.start();

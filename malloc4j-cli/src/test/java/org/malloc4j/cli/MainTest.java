@@ -231,6 +231,29 @@ class MainTest {
         assertFalse(Files.readString(Path.of(trace)).startsWith("{"), "the trace was overwritten");
     }
 
+    /**
+     * A target that is one of the traces under another name, a link to it or a link to its folder's
+     * copy, would have the report replace the trace: refused before the run as a target named as a
+     * trace is, whether the trace is named itself or found in a folder.
+     */
+    @Test
+    void aJsonTargetThatIsATraceUnderAnotherNameFailsBeforeAnyReplay() throws Exception {
+        Path trace = traces.resolve("one.rep");
+        String before = Files.readString(trace);
+        Path symbolic = Files.createSymbolicLink(dir.resolve("symbolic.json"), trace);
+        Path hard = Files.createLink(dir.resolve("hard.json"), trace);
+        for (Path target : List.of(symbolic, hard)) {
+            for (String input : List.of(trace.toString(), traces.toString())) {
+                Run run = run("replay", "--allocator", "glibc", "--json", target.toString(), input);
+                assertEquals(2, run.exitCode(), run.err());
+                assertEquals("malloc4j: --json " + target + ": is the trace " + trace + " under another name (a link "
+                        + "to it); give the JSON report another file" + System.lineSeparator(), run.err());
+                assertEquals("", run.out(), "it ran the replay first");
+                assertEquals(before, Files.readString(trace), "the trace was overwritten");
+            }
+        }
+    }
+
     /** The check before the run leaves a file it could write as it was: only the report, after the run, replaces it. */
     @Test
     void anExistingJsonTargetIsKeptWhenTheCommandFailsAfterTheCheck() throws Exception {

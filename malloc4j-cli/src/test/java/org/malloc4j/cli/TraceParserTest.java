@@ -133,6 +133,11 @@ class TraceParserTest {
                 Arguments.of("0 2 3 1\na 0 10 99\nf 0\n", 2,
                         "extra token '99' after the request 'a 0 10' (a request is an op, an id and, for a and r, a size)"),
                 Arguments.of("0 2 3 1\na 0 10\nf 0 x\n", 3, "extra token 'x' after the request 'f 0'"),
+                // the same mistake on the trace's last request says the same
+                Arguments.of("0 1 2 1\na 0 10\nf 0 99\n", 3, "extra token '99' after the request 'f 0'"),
+                Arguments.of("0 1 1 1\na 0 10 99", 2, "extra token '99' after the request 'a 0 10'"),
+                // an op on the last request's line is the next request, as anywhere else
+                Arguments.of("0 1 1 1\na 0 10 f 0\n", 2, "op count mismatch: the header says 1 op, but more follow ('f 0')"),
                 Arguments.of("0 2 2 1\na 0 8\na 1\n", 3, "missing size: 'a 1' needs a size, found the end"),
                 Arguments.of("0 2 3 1\na 0\nf 0\na 1 8\n", 2, "missing size: 'a 0' needs a size, found 'f'"),
                 Arguments.of("0 2 2 1\na 0 8\nr 0 -5\n", 3, "negative size in 'r 0 -5'"),
