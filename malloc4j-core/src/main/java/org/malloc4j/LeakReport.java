@@ -30,7 +30,8 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      *
      * @throws NullPointerException if {@code sites} or {@code text} is null, or {@code sites} holds null
      * @throws IllegalArgumentException if {@code blocks} or {@code bytes} is not the sum of the
-     *     sites' (so an empty report has no site), or those sums overflow a {@code long}
+     *     sites' (so an empty report has no site), if those sums overflow a {@code long}, or if
+     *     there is no site and {@code text} is not empty
      */
     public LeakReport {
         sites = List.copyOf(sites);
@@ -48,6 +49,9 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
         if (blocks != siteBlocks || bytes != siteBytes) {
             throw new IllegalArgumentException("blocks and bytes must be the sums of the sites' (" + siteBlocks
                     + " blocks, " + siteBytes + " bytes): blocks=" + blocks + ", bytes=" + bytes);
+        }
+        if (sites.isEmpty() && !text.isEmpty()) {
+            throw new IllegalArgumentException("a report with no site has no text: text=" + text);
         }
     }
 

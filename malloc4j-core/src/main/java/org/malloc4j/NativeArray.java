@@ -314,6 +314,11 @@ public abstract sealed class NativeArray implements AutoCloseable
         return asSegment();
     }
 
+    /** @return whether the heap this array draws from is closed, which took its block back */
+    final boolean heapClosed() {
+        return heap.isClosed();
+    }
+
     /**
      * @param name the variant's class name, for a closed array
      * @param format the {@code Arrays.toString} of a segment's elements

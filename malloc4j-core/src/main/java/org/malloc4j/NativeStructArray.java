@@ -244,7 +244,11 @@ public final class NativeStructArray extends NativeArray {
 
     @Override
     public String toString() {
-        return isClosed() ? "NativeStructArray[closed]"
+        if (isClosed()) {
+            return "NativeStructArray[closed]";
+        }
+        // As the primitive arrays say it: its capacity is memory the closed heap took back.
+        return heapClosed() ? "NativeStructArray[heap closed, size=" + size + "]"
                 : "NativeStructArray[size=" + size + ", capacity=" + capacity() + ", elementLayout=" + elementLayout + "]";
     }
 

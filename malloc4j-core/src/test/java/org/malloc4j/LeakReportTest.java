@@ -45,6 +45,15 @@ class LeakReportTest {
                 () -> new LeakReport(Long.MIN_VALUE, 16, List.of(huge, new LeakReport.Site(1, 8, List.of(FRAME))), ""));
     }
 
+    /** The text is empty when there are no leaks, as the record says: a report of none cannot read as one of some. */
+    @Test
+    void aReportWithNoSiteHasNoText() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new LeakReport(0, 0, List.of(), "ERROR: malloc4j: detected memory leaks"));
+        assertTrue(e.getMessage().contains("no site has no text"), e.getMessage());
+        assertEquals("text", new LeakReport(1, 8, List.of(new LeakReport.Site(1, 8, List.of(FRAME))), "text").text());
+    }
+
     @Test
     void aSiteHasABlockAtLeastAndNoNegativeCount() {
         assertThrows(IllegalArgumentException.class, () -> new LeakReport.Site(0, 0, List.of(FRAME)));

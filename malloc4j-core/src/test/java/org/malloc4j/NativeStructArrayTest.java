@@ -363,7 +363,9 @@ class NativeStructArrayTest {
             assertEquals(2, array.size(), "operation " + i);
             assertEquals(capacity, array.capacity(), "operation " + i);
         }
+        assertEquals("NativeStructArray[heap closed, size=2]", array.toString());
         array.close();
+        assertEquals("NativeStructArray[closed]", array.toString());
     }
 
     // ---- property against ArrayList ----
