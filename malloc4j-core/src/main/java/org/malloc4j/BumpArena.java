@@ -68,7 +68,10 @@ import org.malloc4j.internal.SizeClasses;
  * rewind, reset, close it or access its slices; other threads get {@link WrongThreadException}.
  * After {@link #close()}, every slice is inaccessible ({@link IllegalStateException}). An arena
  * whose thread ended without closing it does not keep its heap open: {@link Heap#close()} gives
- * its memory back and marks it closed.
+ * its memory back and marks it closed. {@link #usedBytes()}, {@link #wastedBytes()},
+ * {@link #heldBytes()}, {@link #blockCount()}, {@link #chunkByteSize()}, {@link #isClosed()} and
+ * {@link #scope()} check neither the thread nor the state, and throw nothing: another thread may
+ * call them, but reads the counters without synchronization, so it may see stale values.
  */
 public final class BumpArena implements Arena {
     /** The default chunk size, 64 KiB. */
@@ -174,6 +177,10 @@ public final class BumpArena implements Arena {
      *     (a new side block that the heap refuses with room to grow, as the class documentation says,
      *     is asked for again at {@code byteSize}: this is thrown when that is refused too, naming
      *     {@code byteSize}; to a {@link FaultInjection} the two are two allocations); nothing changes then
+     * @throws MemoryMisuseException in a checked mode, if it needs a chunk or side block and the heap,
+     *     to make room for it, takes a block out of quarantine that was written after its free
+     *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}, as {@link Heap#malloc} says); nothing
+     *     is allocated then
      */
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {

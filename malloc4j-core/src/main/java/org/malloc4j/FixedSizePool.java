@@ -25,7 +25,8 @@ import org.malloc4j.internal.StackCapture;
  * Blocks come from <em>pages</em>, each one block of the heap holding {@link #blocksPerPage()}
  * blocks {@link #strideBytes()} apart (the block size rounded up to the alignment; in
  * {@link CheckMode#FULL} with redzones, below). A page starts at
- * a multiple of {@link #pageAlignment()}, the power of two at or above its size, so the page of an
+ * a multiple of {@link #pageAlignment()}, the power of two at or above its size (at least
+ * {@value Heap#MIN_ALIGNMENT}), so the page of an
  * address is found in O(1). The pool grows a page at a time when every page is full, and gives a
  * page back to the heap when its last block is freed, keeping one empty page so a loop that
  * allocates and frees one block does not take and return a page each time.
@@ -205,6 +206,9 @@ public final class FixedSizePool implements AutoCloseable {
      *     {@link #close()}
      * @throws IllegalStateException if this pool is closed, or it needs a page and the heap is closed
      * @throws HeapExhaustedError if it needs a page and the heap cannot provide it; nothing changes
+     * @throws MemoryMisuseException in a checked mode, if it needs a page and the heap, to make room
+     *     for it, takes a block out of quarantine that was written after its free
+     *     ({@link Kind#USE_AFTER_FREE}, as {@link Heap#malloc} says); nothing changes then
      */
     public MemorySegment allocate() {
         lock();
@@ -223,6 +227,7 @@ public final class FixedSizePool implements AutoCloseable {
      * @return the address of a block of {@link #blockByteSize()} bytes, never 0
      * @throws IllegalStateException if this pool is closed, or it needs a page and the heap is closed
      * @throws HeapExhaustedError if it needs a page and the heap cannot provide it; nothing changes
+     * @throws MemoryMisuseException as {@link #allocate()} says
      */
     public long allocateAddress() {
         lock();
@@ -733,7 +738,10 @@ public final class FixedSizePool implements AutoCloseable {
         return heap.refusesCalls() ? null : heap.releaseOwned(page.base);
     }
 
-    /** @return whether {@link #close()} has been called */
+    /**
+     * @return whether this pool is closed, by its {@link #close()} or its heap's; false after a
+     *     {@code close()} that a downcall interrupted, which leaves the pool open
+     */
     public boolean isClosed() {
         lock();
         try {
@@ -792,7 +800,10 @@ public final class FixedSizePool implements AutoCloseable {
         return blocksPerPage;
     }
 
-    /** @return the alignment of every page, in bytes: the power of two at or above its size */
+    /**
+     * @return the alignment of every page, in bytes: the power of two at or above its size, and at
+     *     least {@value Heap#MIN_ALIGNMENT}
+     */
     public long pageAlignment() {
         return pageAlignment;
     }

@@ -153,18 +153,20 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
-     * The process-wide heap, made on first use and never closed. Its settings come from system
-     * properties read once: {@code malloc4j.purgeDelayMillis} (default 250), {@code malloc4j.check}
+     * The process-wide heap, named {@code "global"}, made on first use and never closed; any thread
+     * may call this. Its settings come from system properties read once:
+     * {@code malloc4j.purgeDelayMillis} (milliseconds, 0 or more; default 250), {@code malloc4j.check}
      * ({@code fast}, {@code sampled} or {@code full}; see {@link CheckMode}),
-     * {@code malloc4j.sampleInterval} (default 50,000), {@code malloc4j.quarantineBytes} (default
-     * 20 MiB), and {@code malloc4j.leakReportAtExit} ({@code true} prints a leak report to standard
+     * {@code malloc4j.sampleInterval} (1 to {@link Integer#MAX_VALUE}; default 50,000),
+     * {@code malloc4j.quarantineBytes} (bytes, 0 or more; default 20 MiB), and
+     * {@code malloc4j.leakReportAtExit} ({@code true} prints a leak report to standard
      * error when the JVM exits, in a checked mode; {@code false}, the default, does not).
      *
      * @return the process-wide heap
      * @throws UnsupportedOperationException if this platform is not supported (malloc4j runs on
      *     Linux on x86-64 and AArch64)
      * @throws IllegalArgumentException if one of those properties is set to a value it cannot take;
-     *     the message names it
+     *     the message names it. No heap is made then, and the next call reads the properties again
      */
     public static Heap global() {
         Heap heap = globalHeap;
@@ -183,7 +185,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return a native segment of exactly {@code byteSize} bytes, aligned to at least
      *     {@value #MIN_ALIGNMENT} bytes, overlapping no other live block
      * @throws IllegalArgumentException if {@code byteSize < 0}
-     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory,
+     *     {@code byteSize} is more than {@link #MAX_BLOCK_BYTE_SIZE}, or the heap's
+     *     {@link FaultInjection} fails the request
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
      *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
@@ -216,7 +220,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return a zero-filled native segment of exactly {@code count * byteSize} bytes
      * @throws IllegalArgumentException if either argument is negative or {@code count * byteSize}
      *     overflows a {@code long}
-     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory,
+     *     {@code count * byteSize} is more than {@link #MAX_BLOCK_BYTE_SIZE}, or the heap's
+     *     {@link FaultInjection} fails the request
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
      *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
@@ -253,7 +259,11 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * 32 KiB becomes a large block (its usable size is then a multiple of 4 KiB) with address space
      * after it to grow into, so a buffer grown by doubling is copied only while it is small
      * (jemalloc grows its large extents in place the same way). A block of a size class shrunk
-     * below half its usable size moves to a smaller one, so memory is not held for nothing; a large
+     * below half its usable size moves to a smaller one, so memory is not held for nothing. But a
+     * block that is the only one in its page, at the page's start, resized by the thread that owns
+     * the page to at most 32 KiB in another class of the same page size (both classes at most 8 KiB,
+     * or both above), may keep its address when that thread has no page of the new class with room:
+     * its page is then laid out again for the new class, and nothing is copied. A large
      * block shrunk to more than 32 KiB stays where it is, and once it holds more than twice its new
      * usable size, gives the memory past that size back to the OS (jemalloc shrinks its large
      * extents in place too). When the heap has no memory left for a smaller block, the block stays
@@ -375,7 +385,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     {@code byteAlignment}; free it with {@link #free} as any other block
      * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
      *     positive power of two
-     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory,
+     *     {@code byteSize} or {@code byteAlignment} is more than {@link #MAX_BLOCK_BYTE_SIZE}, or
+     *     the heap's {@link FaultInjection} fails the request
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
      *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
@@ -400,7 +412,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return a native segment of exactly {@code byteSize} bytes aligned to {@code byteAlignment}
      * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
      *     positive power of two
-     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory,
+     *     {@code byteSize} or {@code byteAlignment} is more than {@link #MAX_BLOCK_BYTE_SIZE}, or
+     *     the heap's {@link FaultInjection} fails the request
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
      *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
@@ -458,7 +472,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the address of a block of at least {@code byteSize} bytes, aligned to at least
      *     {@value #MIN_ALIGNMENT} bytes; never 0
      * @throws IllegalArgumentException if {@code byteSize < 0}
-     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory,
+     *     {@code byteSize} is more than {@link #MAX_BLOCK_BYTE_SIZE}, or the heap's
+     *     {@link FaultInjection} fails the request
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
      *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
@@ -475,7 +491,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @param byteSize the size of one element in bytes, 0 or more
      * @return the address of a zero-filled block of at least {@code count * byteSize} bytes; never 0
      * @throws IllegalArgumentException if either argument is negative or the product overflows
-     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory,
+     *     {@code count * byteSize} is more than {@link #MAX_BLOCK_BYTE_SIZE}, or the heap's
+     *     {@link FaultInjection} fails the request
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
      *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
@@ -493,7 +511,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     {@code byteAlignment} (and of {@value #MIN_ALIGNMENT}); never 0
      * @throws IllegalArgumentException if {@code byteSize < 0} or {@code byteAlignment} is not a
      *     positive power of two
-     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory
+     * @throws HeapExhaustedError if the operating system or the heap's limit refuses the memory,
+     *     {@code byteSize} or {@code byteAlignment} is more than {@link #MAX_BLOCK_BYTE_SIZE}, or
+     *     the heap's {@link FaultInjection} fails the request
      * @throws MemoryMisuseException in a checked mode, if a block this call takes out of quarantine
      *     was written after its free (see Misuse above); nothing is allocated then
      * @throws IllegalStateException if this heap is closed
@@ -694,7 +714,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         return core.name();
     }
 
-    /** @return whether {@link #close()} has been called on this heap */
+    /**
+     * @return whether this heap is closed: a {@link #close()} has closed it (one that throws because
+     *     a downcall kept some of its memory mapped included), or a cleanup action asked for its
+     *     close, which is carried out later (see {@link #close()}); false after a {@code close()}
+     *     that threw and left the heap open (a confined scope or arena of another live thread, or a
+     *     downcall using a scope's, arena's or pool's segment). Any thread may call it
+     */
     public boolean isClosed() {
         return core.isClosed() || closeDeferredTo != null;
     }
@@ -1236,7 +1262,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         }
 
         /**
-         * @param name the heap's name, used in reports and statistics
+         * @param name the heap's name, used in reports and statistics; default {@code "heap"}
          * @return this builder
          * @throws NullPointerException if {@code name} is null
          */
@@ -1435,6 +1461,13 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * {@link MemoryMisuseException} ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}) after
      * freeing every block all the same.
      *
+     * <p>Its {@code allocate(byteSize, byteAlignment)} (which every other {@code allocate} and
+     * {@code allocateFrom} calls) throws what {@link #mallocAligned} throws, for the same causes:
+     * {@link IllegalArgumentException} for a negative size or an alignment that is not a positive
+     * power of two, {@link HeapExhaustedError}, and in a checked mode {@link MemoryMisuseException}
+     * when a block it takes out of quarantine was written after its free (nothing is allocated
+     * then); and {@link IllegalStateException} once the scope or the heap is closed.
+     *
      * @return a new confined scope drawing from this heap
      * @throws IllegalStateException if this heap is closed, or is being closed (see {@link Heap#close()})
      */
@@ -1450,7 +1483,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * cleanup actions attached to its segments run without that lock: another thread's allocation
      * or close meanwhile is refused at once ({@link IllegalStateException}), as a JDK shared arena
      * refuses it, while a {@link #close()} of the heap waits for them, so a cleanup action must not
-     * wait for a thread that closes the heap.
+     * wait for a thread that closes the heap. Its {@code allocate} throws as a confined scope's does
+     * (see {@link #newScope()}), but for {@link WrongThreadException}.
      *
      * @return a new shared scope drawing from this heap
      * @throws IllegalStateException if this heap is closed, or is being closed (see {@link Heap#close()})

@@ -2,17 +2,21 @@ package org.malloc4j;
 
 /**
  * Thrown by the throwing members of the malloc family ({@link Heap#malloc(long)} and its kin) when a
- * request cannot be served: the operating system refused more memory, the request is larger than
- * any mapping can be, or serving it would take the heap's committed bytes past its
- * {@linkplain Heap.Builder#maxCommittedBytes(long) limit}.
+ * request cannot be served: the operating system refused more memory, the request (or its
+ * alignment) is larger than {@link Heap#MAX_BLOCK_BYTE_SIZE}, serving it would take the heap's
+ * committed bytes past its {@linkplain Heap.Builder#maxCommittedBytes(long) limit}, or the heap's
+ * {@link FaultInjection} failed it. A heap's scopes, {@link BumpArena}s, {@link FixedSizePool}s and
+ * {@link NativeArray}s throw it likewise when the block they ask the heap for is refused.
  *
  * <p>It is an {@link OutOfMemoryError}, as from {@link java.lang.foreign.Arena#allocate}, so code
- * written for FFM arenas handles it unchanged. The {@code try*} members report the same condition
- * by returning {@link java.lang.foreign.MemorySegment#NULL} (or {@code 0}) instead.
+ * written for FFM arenas handles it unchanged. The {@code try*} members ({@link Heap#tryMalloc},
+ * {@link Heap#tryCalloc}, {@link Heap#tryRealloc}) report the same condition by returning
+ * {@link java.lang.foreign.MemorySegment#NULL} instead.
  */
 public final class HeapExhaustedError extends OutOfMemoryError {
     private static final long serialVersionUID = 1L;
 
+    /** The size of the request that failed, in bytes. */
     private final long requestedBytes;
 
     /**

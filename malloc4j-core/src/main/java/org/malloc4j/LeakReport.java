@@ -142,7 +142,15 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
             this(blocks, bytes, stack, heldBy, holders, false, List.of());
         }
 
-        /** A site of blocks of the heap's own API, which nothing holds. */
+        /**
+         * A site of blocks of the heap's own API, which nothing holds.
+         *
+         * @param blocks how many blocks leaked from here, 1 or more
+         * @param bytes their requested bytes, 0 or more
+         * @param stack the allocation stack, innermost frame first
+         * @throws NullPointerException if {@code stack} is null or holds null
+         * @throws IllegalArgumentException if {@code blocks < 1} or {@code bytes < 0}
+         */
         public Site(long blocks, long bytes, List<StackTraceElement> stack) {
             this(blocks, bytes, stack, "", 0);
         }

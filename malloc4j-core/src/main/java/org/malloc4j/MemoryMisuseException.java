@@ -53,7 +53,9 @@ public final class MemoryMisuseException extends RuntimeException {
         }
     }
 
+    /** What went wrong. */
     private final Kind kind;
+    /** Where the misuse is, as {@link #address()} says. */
     private final long address;
 
     /**

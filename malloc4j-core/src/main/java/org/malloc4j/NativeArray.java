@@ -21,7 +21,14 @@ import org.malloc4j.internal.Os;
  * {@value #MIN_GROWTH_CAPACITY}), so adding is amortised O(1); the block grows by
  * {@link Heap#realloc realloc}, in place when the heap can. {@link #reserve} grows it once ahead of
  * time, {@link #shrinkToFit()} gives the unused tail back. When growth fails with
- * {@link HeapExhaustedError}, the array is unchanged.
+ * {@link HeapExhaustedError}, the array is unchanged. In a checked mode, a growth or a
+ * {@code shrinkToFit()} that resizes the block may also throw {@link MemoryMisuseException}, and
+ * leaves the array unchanged as well: of kind
+ * {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} when the block was written past its end
+ * through a raw address (the resize verifies its redzones, as {@link Heap#realloc} does, and reports
+ * each damage once, so trying again succeeds), or
+ * {@link MemoryMisuseException.Kind#USE_AFTER_FREE} when a block the resize takes out of quarantine
+ * was written after its free.
  *
  * <h2>Views</h2>
  * {@link #asSegment()} (and the element views of {@link NativeStructArray}) point into the block:
@@ -111,6 +118,9 @@ public abstract sealed class NativeArray implements AutoCloseable
      * @throws IllegalArgumentException if {@code minCapacity < 0}, or
      *     {@code minCapacity * elementByteSize()} overflows a {@code long}
      * @throws HeapExhaustedError if the heap cannot provide the memory; the array is unchanged
+     * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
+     *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
+     *     unchanged
      * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public final void reserve(long minCapacity) {
@@ -134,6 +144,9 @@ public abstract sealed class NativeArray implements AutoCloseable
      *     {@code newSize * elementByteSize()} overflows a {@code long}
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
+     * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
+     *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
+     *     unchanged
      * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public final void resize(long newSize) {
@@ -168,6 +181,8 @@ public abstract sealed class NativeArray implements AutoCloseable
      *
      * @throws HeapExhaustedError if the heap cannot provide the smaller block, or its
      *     {@link FaultInjection} fails the request; the array is unchanged
+     * @throws MemoryMisuseException in a checked mode, if the heap finds the block or a quarantined
+     *     one damaged (see Growth above); the array is unchanged
      * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public final void shrinkToFit() {

@@ -40,6 +40,8 @@ public final class NativeLongArray extends NativeArray {
      * @param initialCapacity the capacity in elements, 0 or more
      * @throws IllegalArgumentException if {@code initialCapacity < 0} or its byte size overflows
      * @throws HeapExhaustedError if the heap cannot provide the memory
+     * @throws MemoryMisuseException in a checked mode, if the heap, to make room for the block,
+     *     takes a block out of quarantine that was written after its free
      * @throws NullPointerException if {@code heap} is null
      * @throws IllegalStateException if {@code heap} is closed
      */
@@ -87,6 +89,9 @@ public final class NativeLongArray extends NativeArray {
      * @param value the value to append
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
+     * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
+     *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
+     *     unchanged
      * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public void add(long value) {
@@ -107,6 +112,9 @@ public final class NativeLongArray extends NativeArray {
      * @throws IndexOutOfBoundsException if {@code index < 0 || index > size()}
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
+     * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
+     *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
+     *     unchanged
      * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public void insert(long index, long value) {

@@ -56,6 +56,8 @@ public final class NativeStructArray extends NativeArray {
      * @throws IllegalArgumentException if the layout's size is 0, or not a multiple of its alignment;
      *     if {@code initialCapacity < 0} or its byte size overflows
      * @throws HeapExhaustedError if the heap cannot provide the memory
+     * @throws MemoryMisuseException in a checked mode, if the heap, to make room for the block,
+     *     takes a block out of quarantine that was written after its free
      * @throws NullPointerException if an argument is null
      * @throws IllegalStateException if {@code heap} is closed
      */
@@ -124,6 +126,9 @@ public final class NativeStructArray extends NativeArray {
      * @throws IllegalArgumentException if {@code value.byteSize() != elementByteSize()}
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
+     * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
+     *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
+     *     unchanged
      * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive;
      *     nothing changes
      * @throws WrongThreadException if {@code value} is confined to another thread; nothing changes
@@ -140,6 +145,9 @@ public final class NativeStructArray extends NativeArray {
      * @return a view of the new element, valid until the capacity next changes
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
+     * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
+     *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
+     *     unchanged
      * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
      */
     public MemorySegment addZeroed() {
@@ -163,6 +171,9 @@ public final class NativeStructArray extends NativeArray {
      * @throws IllegalArgumentException if {@code value.byteSize() != elementByteSize()}
      * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
      *     array is unchanged
+     * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
+     *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
+     *     unchanged
      * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive;
      *     nothing changes
      * @throws WrongThreadException if {@code value} is confined to another thread; nothing changes

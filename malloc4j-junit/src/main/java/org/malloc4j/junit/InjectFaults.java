@@ -45,7 +45,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Target({ElementType.METHOD, ElementType.TYPE, ElementType.ANNOTATION_TYPE})
 @ExtendWith(Malloc4jExtension.class)
 public @interface InjectFaults {
-    /** @return fail requests n, 2n, 3n, … ({@link org.malloc4j.FaultInjection#everyNth}); 0: not this policy */
+    /**
+     * @return fail requests n, 2n, 3n, … ({@link org.malloc4j.FaultInjection#everyNth}), n 1 or more;
+     *     0: not this policy; a negative value fails the test
+     */
     long everyNth() default 0;
 
     /** @return fail the first n requests ({@link org.malloc4j.FaultInjection#firstN}); negative: not this policy */

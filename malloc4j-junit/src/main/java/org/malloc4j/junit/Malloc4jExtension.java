@@ -234,6 +234,12 @@ public final class Malloc4jExtension
 
     // ---- parameters ----
 
+    /**
+     * Called by JUnit, on the thread that runs the test.
+     *
+     * @return whether the parameter is a {@link Heap} or a {@link FaultInjection} and this instance
+     *     serves the test (the first of those registered for it)
+     */
     @Override
     public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
         Class<?> type = parameterContext.getParameter().getType();
@@ -252,6 +258,16 @@ public final class Malloc4jExtension
         return context.getStore(NAMESPACE).getOrComputeIfAbsent(SERVING + context.getUniqueId(), key -> this) == this;
     }
 
+    /**
+     * Called by JUnit, on the thread that runs the test.
+     *
+     * @return the test's heap, made at the first call for the test, or its {@link FaultInjection}
+     *     policy
+     * @throws ParameterResolutionException if the parameter is declared on a constructor, or on a
+     *     method that runs outside any one test (a {@code @BeforeAll} or {@code @AfterAll} method);
+     *     or if it is a {@link FaultInjection} and no {@link InjectFaults @InjectFaults} applies to
+     *     the test
+     */
     @Override
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
         if (!(parameterContext.getDeclaringExecutable() instanceof Method)
@@ -574,6 +590,16 @@ public final class Malloc4jExtension
 
     // ---- before and after each test ----
 
+    /**
+     * Called by JUnit before each test, on the thread that runs it: reads the test's
+     * {@link LeakCheck @LeakCheck} and {@link InjectFaults @InjectFaults}, and takes the global heap's
+     * leaks before the test (see the class description).
+     *
+     * @throws ExtensionConfigurationException if the {@code @InjectFaults} that applies sets no
+     *     policy, several, a value out of its policy's range, or a seed with a policy other than
+     *     {@code probability}; or if the {@code @LeakCheck} that applies has a negative
+     *     {@code sampleInterval}
+     */
     @Override
     public void beforeEach(ExtensionContext context) {
         if (!servesTest(context)) {
