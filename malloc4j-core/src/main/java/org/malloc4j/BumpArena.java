@@ -356,7 +356,10 @@ public final class BumpArena implements Arena {
      * @throws IllegalStateException if this arena is already closed, or a slice of it is being
      *     accessed by a downcall at this moment; nothing changes then (and {@link Heap#close()}
      *     leaves this arena and the heap open)
-     * @throws WrongThreadException if the caller is not the thread that made this arena
+     * @throws WrongThreadException if the caller is not the thread that made this arena, closed or
+     *     not: the thread is checked first, as a JDK confined arena checks it (so a thread closing
+     *     an arena that {@link Heap#close()} closed for its ended owner gets this, not
+     *     {@link IllegalStateException})
      * @throws RuntimeException what a cleanup action attached to one of its slices threw, as it
      *     is (an {@code Error}, or even a checked exception, is thrown unchanged too), with the
      *     reports above suppressed: the arena is closed and every block given back all the same.

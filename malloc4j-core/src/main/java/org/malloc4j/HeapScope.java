@@ -165,7 +165,10 @@ final class HeapScope implements Arena {
      *     another thread (running the cleanup actions, which it does without holding the scope's
      *     lock), or a segment of it is being accessed by a downcall at this moment; nothing changes
      *     then (and {@link Heap#close()} leaves this scope and the heap open)
-     * @throws WrongThreadException if this scope is confined and the caller is not its owner
+     * @throws WrongThreadException if this scope is confined and the caller is not its owner,
+     *     closed or not: the thread is checked first, as a JDK confined arena checks it (so a thread
+     *     closing a scope that {@link Heap#close()} closed for its ended owner gets this, not
+     *     {@link IllegalStateException})
      * @throws RuntimeException what a cleanup action attached to one of its segments threw, as it
      *     is (an {@code Error}, or even a checked exception, is thrown unchanged too), with the
      *     reports above suppressed: the scope is closed and every block freed all the same.

@@ -37,8 +37,10 @@ import java.util.Locale;
  * @param peakReservedBytes the most {@code reservedBytes} has been
  * @param metadataBytes an estimate of the Java heap bytes the allocator's bookkeeping takes
  *     (page bitmaps, page and region objects); it is not part of {@code committedBytes}
- * @param mmapCalls {@code mmap} calls made
- * @param munmapCalls {@code munmap} calls made
+ * @param mmapCalls {@code mmap} calls made, those the operating system refused included (a
+ *     request too large for the address space left is tried before it is refused)
+ * @param munmapCalls {@code munmap} calls made, those that trim a fresh mapping to its alignment
+ *     included (up to two a mapping), so it may exceed {@code mmapCalls}
  * @param madviseCalls {@code madvise(MADV_DONTNEED)} calls made (each returns memory to the OS)
  * @param purgedBytes bytes returned to the operating system by purging since the heap was made
  */

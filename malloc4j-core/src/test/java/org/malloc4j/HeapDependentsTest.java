@@ -99,6 +99,9 @@ class HeapDependentsTest {
         for (MemorySegment segment : segments) {
             assertThrows(WrongThreadException.class, () -> segment.get(JAVA_LONG, 0));
         }
+        // closed, but still the ended thread's: the thread is checked first, as a JDK confined arena does
+        assertThrows(WrongThreadException.class, arena[0]::close);
+        assertThrows(WrongThreadException.class, scope[0]::close);
         assertThrows(IllegalStateException.class, heap::close);
     }
 
