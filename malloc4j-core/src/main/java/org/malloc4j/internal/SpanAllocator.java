@@ -149,6 +149,13 @@ final class SpanAllocator {
      * lock.
      */
     private static final int HOLD_TRIES = 4;
+    /**
+     * How many pages of a region {@link #scavengeFreeInPages} scans under one hold of the lock,
+     * giving the free memory of adjacent ones back in one {@code madvise} ({@link ReturnRun}): an
+     * idle owner held off those pages waits for at most this many pages' work and one call, for
+     * 4 MiB of 64 KiB pages.
+     */
+    private static final int SCAN_RUN_PAGES = 64;
 
     /**
      * How many times {@link #tryLockSpinning} polls a taken lock, each poll followed by {@link
@@ -380,6 +387,31 @@ final class SpanAllocator {
         madviseCalls++;
         purgedBytes += committedBytes;
         uncommitted(committedBytes);
+    }
+
+    /**
+     * {@link #returnCommitted} of the free memory of a page whose owner the caller holds off it,
+     * and which is not current: joined to the run of the scan under way, if any
+     * ({@link #scanRun}), when it continues it; the run so far goes back first when it does not.
+     */
+    private void returnHeldPages(long address, long byteSize, long committedBytes) {
+        ReturnRun run = scanRun;
+        if (run == null) {
+            returnCommitted(address, byteSize, committedBytes);
+            return;
+        }
+        if (!run.isEmpty() && !run.continuesAt(address)) {
+            returnRun(run);
+        }
+        run.add(address, byteSize, committedBytes);
+    }
+
+    /** Gives the memory of {@code run} back in one call, and empties it; its owners stay held. */
+    private void returnRun(ReturnRun run) {
+        if (!run.isEmpty()) {
+            returnCommitted(run.start(), run.byteSize(), run.committed());
+            run.clear();
+        }
     }
 
     /** Counts {@code bytes} as no longer committed, here and in the heap's limit. */
@@ -1903,28 +1935,56 @@ final class SpanAllocator {
         } finally {
             lock.unlock();
         }
+        List<Page> pages = new ArrayList<>();
         for (Region region : inUse) {
             // The slice map read without the lock: each page is judged anew under it.
-            region.forEachSlicePage(page -> {
-                ThreadHeap atWork;
-                lockPolling();
-                try {
-                    if (core.isClosed()) {
-                        return;
-                    }
-                    atWork = scavengeFreeInPage(page, now, waitNanos, waiting);
-                } finally {
-                    lock.unlock();
+            pages.clear();
+            region.forEachSlicePage(pages::add);
+            for (int from = 0; from < pages.size(); from += SCAN_RUN_PAGES) {
+                List<Page> run = pages.subList(from, Math.min(pages.size(), from + SCAN_RUN_PAGES));
+                if (!scavengeRunOfPages(run, now, waitNanos, waiting, heldOff)) {
+                    return waiting[0];
                 }
+            }
+        }
+        return waiting[0];
+    }
+
+    /**
+     * {@link #scavengeFreeInPages} for pages adjacent in a region, in address order, under one hold
+     * of the lock: the free memory of idle owners' pages goes back in one call for each run of
+     * adjacent pages ({@link ReturnRun}), and those owners stay held off until it has.
+     *
+     * @return false if the heap is closed
+     */
+    private boolean scavengeRunOfPages(List<Page> pages, long now, long waitNanos, boolean[] waiting,
+            Map<ThreadHeap, List<Page>> heldOff) {
+        lockPolling();
+        ReturnRun run = new ReturnRun();
+        scanRun = run;
+        try {
+            if (core.isClosed()) {
+                return false;
+            }
+            for (Page page : pages) {
+                ThreadHeap atWork = scavengeFreeInPage(page, now, waitNanos, waiting);
                 if (atWork != null) {
                     waiting[0] = true;
                     if (heldOff != null) {
                         heldOff.computeIfAbsent(atWork, owner -> new ArrayList<>()).add(page);
                     }
                 }
-            });
+            }
+            return true;
+        } finally {
+            scanRun = null;
+            try {
+                returnRun(run);
+            } finally {
+                run.releaseHeld();
+                lock.unlock();
+            }
         }
-        return waiting[0];
     }
 
     /**
@@ -2018,8 +2078,19 @@ final class SpanAllocator {
      * @return false if the owner was changing its pages (the page waits for the next look)
      */
     private boolean scavengeIdleOwnersPage(ThreadHeap owner, Page page) {
+        ReturnRun run = scanRun;
+        if (run != null && run.holds(owner)) {
+            scavengeHeldPage(owner, page);
+            return true;
+        }
         if (!owner.holdForPurge()) {
             return false;
+        }
+        if (run != null) {
+            // Held until the run's memory is gone, with the rest of the run's pages.
+            run.hold(owner);
+            scavengeHeldPage(owner, page);
+            return true;
         }
         try {
             scavengeHeldPage(owner, page);
@@ -2065,7 +2136,7 @@ final class SpanAllocator {
         long keep = roundUp((long) page.bump * page.blockSize, Os.OS_PAGE_SIZE);
         if (page.commitEnd - keep >= Os.OS_PAGE_SIZE) {
             // Holes are of free blocks, all below the bump pointer: none lies past keep.
-            returnCommitted(page.start + keep, page.commitEnd - keep, page.commitEnd - keep);
+            returnHeldPages(page.start + keep, page.commitEnd - keep, page.commitEnd - keep);
             page.commitEnd = keep;
         }
     }
@@ -2146,7 +2217,15 @@ final class SpanAllocator {
                         holes[0].ownFree = true;
                     }
                     long bytes = markOsPages(holes[0].osPages, ownFreeToo ? page.holeOsPages : null, (int) from, (int) to);
-                    returnCommitted(page.start + from * Os.OS_PAGE_SIZE, (to - from) * Os.OS_PAGE_SIZE, bytes);
+                    long address = page.start + from * Os.OS_PAGE_SIZE;
+                    if (ownFreeToo) {
+                        // The owner is held off this page, which is not current: no block of it
+                        // goes back into use before the run's memory is gone.
+                        returnHeldPages(address, (to - from) * Os.OS_PAGE_SIZE, bytes);
+                    } else {
+                        // The owner may take these blocks as soon as the page has them back below.
+                        returnCommitted(address, (to - from) * Os.OS_PAGE_SIZE, bytes);
+                    }
                     holes[0].bytes += bytes;
                     return bytes;
                 });
@@ -2167,6 +2246,12 @@ final class SpanAllocator {
         }
         return into;
     }
+
+    /**
+     * The run of adjacent pages' free memory that {@link #scavengeRunOfPages} gives back in one
+     * call; null outside it. Under the lock.
+     */
+    private ReturnRun scanRun;
 
     /** Scratch for {@link #busyOsPages}, under the lock: a bit per OS page of a medium page. */
     private final long[] busyScratch = new long[(int) (MEDIUM_PAGE_SLICES * Region.SLICE_SIZE / Os.OS_PAGE_SIZE / 64)];
