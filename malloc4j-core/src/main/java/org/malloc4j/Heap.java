@@ -113,12 +113,18 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         private static Heap createGlobal() {
             Heap heap = new Heap(Allocator.create(HeapConfig.global()), true);
             if (HeapConfig.leakReportAtExit()) {
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                Thread report = new Thread(() -> {
                     LeakReport leaks = heap.leaks();
                     if (!leaks.isEmpty()) {
                         System.err.println(leaks.text());
                     }
-                }, "malloc4j-leak-report"));
+                }, "malloc4j-leak-report");
+                try {
+                    Runtime.getRuntime().addShutdownHook(report);
+                } catch (IllegalStateException shutdownInProgress) {
+                    // First used by a shutdown hook: the JVM is exiting, and takes no more hooks.
+                    // The heap serves all the same, with no report at exit.
+                }
             }
             return heap;
         }
@@ -160,11 +166,16 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * {@code malloc4j.sampleInterval} (1 to {@link Integer#MAX_VALUE}; default 50,000),
      * {@code malloc4j.quarantineBytes} (bytes, 0 or more; default 20 MiB), and
      * {@code malloc4j.leakReportAtExit} ({@code true} prints a leak report to standard
-     * error when the JVM exits, in a checked mode; {@code false}, the default, does not).
+     * error when the JVM exits, in a checked mode; {@code false}, the default, does not; a heap
+     * first used by a shutdown hook, once the JVM is exiting, serves without the report).
      *
      * @return the process-wide heap
      * @throws UnsupportedOperationException if this platform is not supported (malloc4j runs on
      *     Linux on x86-64 and AArch64)
+     * @throws IllegalCallerException if the JVM denies native access to malloc4j's module
+     *     ({@code --illegal-native-access=deny} without {@code --enable-native-access} naming it:
+     *     {@code org.malloc4j} on the module path, {@code ALL-UNNAMED} on the class path); the
+     *     message says which option allows it
      * @throws IllegalArgumentException if one of those properties is set to a value it cannot take;
      *     the message names it. No heap is made then, and the next call reads the properties again
      */
@@ -1428,7 +1439,12 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
 
         /**
          * @return a new heap with these settings
-         * @throws UnsupportedOperationException if this platform is not supported
+         * @throws UnsupportedOperationException if this platform is not supported (malloc4j runs on
+         *     Linux on x86-64 and AArch64)
+         * @throws IllegalCallerException if the JVM denies native access to malloc4j's module
+         *     ({@code --illegal-native-access=deny} without {@code --enable-native-access} naming it:
+         *     {@code org.malloc4j} on the module path, {@code ALL-UNNAMED} on the class path); the
+         *     message says which option allows it
          */
         public Heap build() {
             FaultPolicy faults = faultInjection == null ? null : faultInjection.policy();

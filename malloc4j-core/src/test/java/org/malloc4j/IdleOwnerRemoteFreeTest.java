@@ -93,6 +93,36 @@ class IdleOwnerRemoteFreeTest {
         }
     }
 
+    /**
+     * The free memory of adjacent pages goes back in one call, not one a page: with a page's
+     * worth of calls, 1 GiB freed this way took 16,384 calls and about 2 s.
+     */
+    @Test
+    void freeMemoryOfAdjacentPagesGoesBackInOneCall() throws Exception {
+        try (Heap heap = Heap.builder().name("idle-owner-runs").purgeDelay(Duration.ofHours(1)).build();
+                IdleThread producer = new IdleThread()) {
+            int count = (int) (32 * MIB / 4096);
+            long[] blocks = new long[count];
+            producer.run(() -> {
+                for (int i = 0; i < count; i++) {
+                    blocks[i] = heap.mallocAddress(4096);
+                }
+            });
+            for (long block : blocks) {
+                heap.freeAddress(block);
+            }
+            HeapStats before = heap.stats();
+            long pages = before.committedBytes() / (64 * 1024);
+
+            heap.trim();
+
+            HeapStats after = heap.stats();
+            assertTrue(after.committedBytes() <= before.committedBytes() / 100, after.toText());
+            long calls = after.madviseCalls() - before.madviseCalls();
+            assertTrue(calls <= pages / 8, calls + " madvise calls for " + pages + " pages of 64 KiB\n" + after.toText());
+        }
+    }
+
     @Test
     void liveBlocksBesidePurgedOnesKeepTheirBytesAndTheOwnerComesBackToUsablePages() throws Exception {
         try (Heap heap = Heap.builder().name("idle-owner-back").purgeDelay(Duration.ofHours(1)).build();

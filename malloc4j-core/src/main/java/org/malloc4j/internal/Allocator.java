@@ -114,6 +114,7 @@ public interface Allocator {
 
     /** Makes the allocator for {@code config}: checked when the mode or fault injection asks for it. */
     static Allocator create(HeapConfig config) {
+        Os.checkAvailable();
         HeapCore core = HeapCore.create(config);
         if (config.mode() == org.malloc4j.CheckMode.FAST && config.faults() == null) {
             return core;

@@ -71,34 +71,89 @@ public final class Os {
     private static final VarHandle ERRNO =
             CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
+    /**
+     * Why this process cannot use malloc4j, or null: a platform other than Linux on x86-64 or
+     * AArch64, or native access denied to malloc4j's module. Kept rather than thrown from this
+     * class's initialization, which would fail once with an {@link ExceptionInInitializerError}
+     * and then with {@link NoClassDefFoundError}s that say nothing of the cause.
+     */
+    private static final RuntimeException UNAVAILABLE;
+
     static {
-        checkPlatform();
+        Handles handles = null;
+        RuntimeException unavailable = null;
+        try {
+            checkPlatform();
+            handles = link();
+        } catch (UnsupportedOperationException e) {
+            unavailable = e;
+        } catch (IllegalCallerException e) {
+            unavailable = e;
+        }
+        UNAVAILABLE = unavailable;
+        MMAP = handles == null ? null : handles.mmap;
+        MUNMAP = handles == null ? null : handles.munmap;
+        MADVISE = handles == null ? null : handles.madvise;
+        MEMSET_CRITICAL = handles == null ? null : handles.memsetCritical;
+        MEMSET = handles == null ? null : handles.memset;
+        SCHED_GETCPU = handles == null ? null : handles.schedGetcpu;
+        MEMBARRIER = handles == null ? null : handles.membarrier;
+    }
+
+    /** The downcalls this class makes; the last two are null where the C library lacks them. */
+    private record Handles(MethodHandle mmap, MethodHandle munmap, MethodHandle madvise, MethodHandle memsetCritical,
+            MethodHandle memset, MethodHandle schedGetcpu, MethodHandle membarrier) {
+    }
+
+    /** @throws IllegalCallerException if native access is denied to this class's module */
+    private static Handles link() {
         Linker linker = Linker.nativeLinker();
         Linker.Option errno = Linker.Option.captureCallState("errno");
-        MMAP = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
+        MethodHandle mmap = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
                 errno);
-        MUNMAP = linker.downcallHandle(linker.defaultLookup().find("munmap").orElseThrow(),
+        MethodHandle munmap = linker.downcallHandle(linker.defaultLookup().find("munmap").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), errno);
-        MADVISE = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
+        MethodHandle madvise = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT), errno);
         FunctionDescriptor memset = FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                 ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG);
         MemorySegment memsetSymbol = linker.defaultLookup().find("memset").orElseThrow();
-        MEMSET_CRITICAL = linker.downcallHandle(memsetSymbol, memset, Linker.Option.critical(false));
-        MEMSET = linker.downcallHandle(memsetSymbol, memset);
         // A leaf call that only reads the thread's rseq area (glibc 2.35+): no thread state change.
-        SCHED_GETCPU = linker.defaultLookup().find("sched_getcpu")
+        MethodHandle schedGetcpu = linker.defaultLookup().find("sched_getcpu")
                 .map(symbol -> linker.downcallHandle(symbol, FunctionDescriptor.of(ValueLayout.JAVA_INT),
                         Linker.Option.critical(false)))
                 .orElse(null);
-        MEMBARRIER = linker.defaultLookup().find("syscall")
+        MethodHandle membarrier = linker.defaultLookup().find("syscall")
                 .map(symbol -> linker.downcallHandle(symbol, FunctionDescriptor.of(ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
                         Linker.Option.firstVariadicArg(1)))
                 .orElse(null);
+        return new Handles(mmap, munmap, madvise,
+                linker.downcallHandle(memsetSymbol, memset, Linker.Option.critical(false)),
+                linker.downcallHandle(memsetSymbol, memset), schedGetcpu, membarrier);
+    }
+
+    /**
+     * Checks that this process can use malloc4j, before a heap is made: each call throws anew.
+     *
+     * @throws UnsupportedOperationException if this is not Linux on x86-64 or AArch64
+     * @throws IllegalCallerException if native access is denied to malloc4j's module
+     *     ({@code --illegal-native-access=deny} without {@code --enable-native-access} naming it)
+     */
+    public static void checkAvailable() {
+        RuntimeException why = UNAVAILABLE;
+        if (why instanceof UnsupportedOperationException) {
+            throw new UnsupportedOperationException(why.getMessage(), why);
+        }
+        if (why != null) {
+            Module module = Os.class.getModule();
+            String name = module.isNamed() ? module.getName() : "ALL-UNNAMED";
+            throw new IllegalCallerException("malloc4j needs native access, which this JVM denies its module: run "
+                    + "with --enable-native-access=" + name + " (" + why.getMessage() + ")", why);
+        }
     }
 
     private Os() {

@@ -136,7 +136,10 @@ import org.opentest4j.TestAbortedException;
  * </ul>
  * A test that closes its heap itself is checked for leaks all the same: a closed heap still counts
  * the blocks live when it closed, and {@link Heap#leaks()} still names where they were allocated,
- * so the test fails with the same report. But {@link Heap#check()} cannot run on the closed heap,
+ * so the test fails with the same report. Only the scopes, bump arenas and fixed-size pools left
+ * open are not among them: {@link Heap#close()} closes those first, as their owner, and frees what
+ * they hold, so a test that closes its heap has closed them too (a growable array's storage, which
+ * the heap's close takes without closing the array, is still reported). But {@link Heap#check()} cannot run on the closed heap,
  * so an overflow through a raw address goes unseen: leave the closing to the extension to have it
  * checked.
  *

@@ -49,6 +49,7 @@ import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 import org.malloc4j.LeakReport;
 import org.malloc4j.MemoryMisuseException;
+import org.malloc4j.NativeLongArray;
 
 /**
  * {@link Malloc4jExtension} and {@link LeakCheck}, proven by running sample test classes through the
@@ -437,6 +438,14 @@ class Malloc4jExtensionTest {
             heap.newSharedScope().allocate(64);
             heap.close();
         }
+
+        @Test
+        void closesTheHeapWithAnArrayOpen(Heap heap) {
+            // the heap's close takes the array's storage without closing the array: a leak
+            NativeLongArray array = new NativeLongArray(heap, 8);
+            array.add(1);
+            heap.close();
+        }
     }
 
     @SampleRunner.Sample
@@ -819,6 +828,9 @@ class Malloc4jExtensionTest {
 
         assertSucceeded(results, "freesEverythingThenClosesTheHeap");
         assertSucceeded(results, "closesTheHeapWithAScopeOpen");
+        String array = failure(results, "closesTheHeapWithAnArrayOpen").getMessage();
+        assertTrue(array.startsWith("Malloc4jExtension: the test left 1 block(s), 64 byte(s), live in heap "), array);
+        assertTrue(array.contains("closed the heap with them live"), array);
     }
 
     @Test
