@@ -80,8 +80,8 @@ import org.malloc4j.internal.SanitizerReports;
  * most 8 KiB come from 64 KiB pages, blocks up to 128 KiB from 512 KiB pages. Size classes are
  * 16 bytes apart up to 128 B (a block wastes at most 15 bytes), then four per doubling (a request
  * over 128 B wastes at most 20 % of its block), as in jemalloc and mimalloc. Larger blocks are runs of 64 KiB
- * slices; blocks over 16 MiB get their own mapping, kept for the purge delay once freed, for the next
- * huge block of the same span.
+ * slices; blocks over 16 MiB get their own mapping, kept for the purge delay once freed (at most
+ * four a heap), for the next huge block of the same span, with the memory it committed.
  */
 public final class Heap implements SegmentAllocator, AutoCloseable {
     /** The least alignment of every block, in bytes. */

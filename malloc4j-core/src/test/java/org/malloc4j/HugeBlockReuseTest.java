@@ -68,20 +68,63 @@ class HugeBlockReuseTest {
         }
     }
 
+    /**
+     * A smaller block in a kept mapping leaves the memory past it committed until the mapping's
+     * purge delay ends, or a {@code trim()}: the next larger block of the span then needs no commit.
+     */
     @Test
-    void aBlockOfAnotherSizeInTheSameSpanReusesTheMappingWithOnlyItsOwnMemoryCommitted() {
+    void aBlockOfAnotherSizeInTheSameSpanReusesTheMappingAndItsMemoryUntilThePurgeDelay() {
         try (Heap heap = heap("huge resize").build()) {
             heap.free(touched(heap.malloc(HUGE)));
             long smaller = HUGE - 20 * MIB;
             MemorySegment block = heap.malloc(smaller);
             HeapStats stats = heap.stats();
             assertEquals(1, stats.mmapCalls(), stats.toText());
-            assertEquals(smaller, stats.committedBytes(), stats.toText());
+            assertEquals(HUGE, stats.committedBytes(), stats.toText());
+            assertEquals(0, stats.madviseCalls(), stats.toText());
             heap.free(block);
             MemorySegment larger = heap.malloc(HUGE);
             assertEquals(HUGE, heap.stats().committedBytes(), heap.stats().toText());
             assertEquals(1, heap.stats().mmapCalls());
             heap.free(larger);
+
+            MemorySegment again = heap.malloc(smaller);
+            heap.trim();
+            assertEquals(smaller, heap.stats().committedBytes(), heap.stats().toText());
+            assertEquals(again.address(), larger.address(), "the mapping was not reused");
+            heap.free(again);
+        }
+    }
+
+    /** What a smaller block leaves of its kept mapping goes back once the purge delay ends, with no call. */
+    @Test
+    void theMemoryPastASmallerBlockInAKeptMappingGoesBackAfterThePurgeDelay() throws InterruptedException {
+        try (Heap heap = Heap.builder().name("huge tail").purgeDelay(Duration.ofMillis(50)).build()) {
+            heap.free(touched(heap.malloc(HUGE)));
+            long smaller = HUGE - 20 * MIB;
+            MemorySegment block = touched(heap.malloc(smaller));
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, smaller);
+            assertEquals(smaller, committed, heap.stats().toText());
+            assertEquals(1, heap.stats().mmapCalls(), heap.stats().toText());
+            heap.free(block);
+        }
+    }
+
+    /**
+     * Two huge sizes of one span in turn, each block written whole: the memory the larger one
+     * committed stays for the next, instead of going back and being faulted in again every other
+     * round.
+     */
+    @Test
+    void twoSizesOfOneSpanInTurnReturnNothingRoundAfterRound() {
+        try (Heap heap = heap("huge in turn").build()) {
+            for (int round = 0; round < 20; round++) {
+                heap.free(touched(heap.malloc(round % 2 == 0 ? 40 * MIB : HUGE)));
+            }
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.madviseCalls(), stats.toText());
+            assertEquals(0, stats.purgedBytes(), stats.toText());
+            assertEquals(1, stats.mmapCalls(), stats.toText());
         }
     }
 
