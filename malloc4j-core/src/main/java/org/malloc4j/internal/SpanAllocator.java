@@ -1268,7 +1268,8 @@ final class SpanAllocator {
      * not grown into goes back when the span's purge delay, counted from its retiring, ends: when
      * it would have gone back from the pool, or with the kept mapping. Under the lock.
      *
-     * @param idleSinceNanos when the memory past the block was last used: the span's retiring
+     * @param idleSinceNanos when the memory past the block was last used: the span's retiring, or
+     *     the freeing of the huge block whose mapping was kept
      */
     private void noteTail(Page page, long idleSinceNanos) {
         page.tailSinceNanos = idleSinceNanos;
