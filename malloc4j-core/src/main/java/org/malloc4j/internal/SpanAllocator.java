@@ -664,10 +664,14 @@ final class SpanAllocator {
     }
 
     /**
-     * Near the limit: purge every retired page now and say whether that freed anything.
+     * Near the limit: purge every retired page now.
      *
      * @param committing the page the commit is for, or null: its block is growing into the memory
      *     past its usable size, so that memory stays
+     * @return whether to ask the limit again: it is limited. Not whether this purge freed anything:
+     *     while this thread waited for the lock, the purger may have given back memory it held
+     *     counted as committed ({@link ReturnRun}), or another thread a block, and a request refused
+     *     before that has room now
      */
     private boolean purgeForRoom(Page committing) {
         if (!limit.isLimited()) {
@@ -675,14 +679,13 @@ final class SpanAllocator {
         }
         lockPolling();
         try {
-            long before = committed.get();
             growing = committing;
             try {
                 purge(true);
             } finally {
                 growing = null;
             }
-            return committed.get() < before;
+            return true;
         } finally {
             lock.unlock();
         }
