@@ -10,7 +10,8 @@ import java.util.List;
  *
  * <p>A call costs 14–105 µs on a 2-core VM, mostly the TLB flush on the other processor (core
  * README, "One madvise a run of pages"): 1 GiB of 4 KiB blocks that another thread freed, while
- * their owner lived on idle, took one call a 64 KiB page, 16,384 calls and 3.8–6.5 s to go back.
+ * their owner lived on idle, took one call a 64 KiB page, 16,384 calls and about 2 s to go back
+ * (3.8–6.5 s on a busier machine); 257 calls and about 0.6 s in runs.
  *
  * <p>Its owners stay held until the run's memory is gone: a page is not current while held, so
  * its owner cannot hand out a block of the run before its memory went back. Used under the span
