@@ -929,14 +929,16 @@ class PurgeTest {
     @Test
     void aRetiredPageReusedWithinWhatItCommittedPurgesNothingAndItsCommitsStillDo() {
         try (Heap heap = Heap.builder().name("reuse").purgeDelay(Duration.ofHours(1)).build()) {
-            // 10 MiB of full medium pages, then one block in each of eight more medium classes
+            // 10 MiB of full medium pages, then one block in each of ten more medium classes
             // (pages committed only as far as that block); all freed, so the pool holds more than
-            // the 4 MiB it keeps without exchange, the partly committed pages newest.
+            // the 4 MiB it keeps without exchange, the partly committed pages newest. The class of
+            // 20,000 B takes its own page back, committed only as far as its first block.
             List<MemorySegment> full = new ArrayList<>();
             for (int i = 0; i < 640; i++) {
                 full.add(heap.malloc(16 * KIB));
             }
             List<MemorySegment> partial = new ArrayList<>();
+            partial.add(heap.malloc(20_000));
             for (long size = 40 * KIB; size <= 120 * KIB; size += 10 * KIB) {
                 partial.add(heap.malloc(size));
             }
@@ -945,15 +947,13 @@ class PurgeTest {
             HeapStats retired = heap.stats();
 
             List<MemorySegment> reused = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
-                reused.add(heap.malloc(20_000));
-            }
+            reused.add(heap.malloc(20_000));
             HeapStats within = heap.stats();
             assertEquals(retired.madviseCalls(), within.madviseCalls(), within.toText());
             assertEquals(retired.committedBytes(), within.committedBytes(), within.toText());
 
             // Filling the page commits past what it had: as much retired memory goes back.
-            for (int i = 0; i < 24; i++) {
+            for (int i = 0; i < 25; i++) {
                 MemorySegment block = heap.malloc(20_000);
                 block.fill((byte) i);
                 reused.add(block);

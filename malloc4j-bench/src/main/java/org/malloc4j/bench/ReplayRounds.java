@@ -1,5 +1,6 @@
 package org.malloc4j.bench;
 
+import java.time.Duration;
 import java.util.Locale;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
@@ -9,23 +10,29 @@ import org.malloc4j.cli.Trace;
  * Replays one trace round after round on one heap, as a program repeats its work (and as
  * {@code malloc4j replay} runs its timed passes on the heap of its checked pass), and prints what
  * each round cost the heap in OS calls and memory returned: how soon the heap stops returning
- * memory that the next round faults in again, and what it keeps committed for that. Not a
- * benchmark: its times are single runs, for spotting a round that churns, not for comparing.
+ * memory that the next round faults in again, and what it keeps committed for that. Each round's
+ * peak footprint is sampled after every request that allocates, as {@code malloc4j replay} samples
+ * its one pass on a fresh heap, less the fresh heap's own, so its utilization (the trace's peak live
+ * bytes over it) reads beside the replay's. Not a benchmark: its times are single runs (sampling
+ * included), for spotting a round that churns, not for comparing.
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp malloc4j-bench/target/benchmarks.jar \
  *      org.malloc4j.bench.ReplayRounds ../shared/traces/malloclab/random-bal.rep 8
  * </pre>
  *
- * The trace is a {@code .rep} file or a bundled one ({@code real/gcc-cc1-O2}); the rounds default to 8.
+ * The trace is a {@code .rep} file or a bundled one ({@code real/gcc-cc1-O2}); the rounds default to 8,
+ * the heap's purge delay to its default ({@link Heap.Builder#purgeDelay}), or a third argument's
+ * milliseconds (a minute holds the purger off for the whole run, so every round's figures come from
+ * the heap's own choices alone, the same from run to run).
  */
 public final class ReplayRounds {
     private ReplayRounds() {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 1 || args.length > 2) {
-            System.err.println("usage: ReplayRounds <trace.rep | set/name> [rounds, default 8]");
+        if (args.length < 1 || args.length > 3) {
+            System.err.println("usage: ReplayRounds <trace.rep | set/name> [rounds, default 8] [purge delay in ms]");
             System.exit(2);
         }
         Trace trace = ReplayBenchmark.source(args[0]).read();
@@ -34,10 +41,16 @@ public final class ReplayRounds {
         int[] ids = trace.ids();
         long[] sizes = trace.sizes();
         long[] live = new long[trace.numIds()];
-        System.out.println("round        ms  madvise  purged MB  committed peak MB");
-        try (Heap heap = Heap.builder().name("rounds").build()) {
+        System.out.println("round        ms  madvise  purged MB  committed peak MB  footprint peak MB  utilization");
+        Heap.Builder builder = Heap.builder().name("rounds");
+        if (args.length > 2) {
+            builder.purgeDelay(Duration.ofMillis(Long.parseLong(args[2])));
+        }
+        try (Heap heap = builder.build()) {
+            long fresh = heap.footprintBytes();
             for (int round = 0; round < rounds; round++) {
                 HeapStats before = heap.stats();
+                long footprintPeak = 0;
                 long start = System.nanoTime();
                 for (int op = 0; op < kinds.length; op++) {
                     int id = ids[op];
@@ -49,6 +62,9 @@ public final class ReplayRounds {
                             live[id] = 0;
                         }
                     }
+                    if (kinds[op] != Trace.FREE) {
+                        footprintPeak = Math.max(footprintPeak, heap.footprintBytes() - fresh);
+                    }
                 }
                 for (int id = 0; id < live.length; id++) {
                     if (live[id] != 0) {
@@ -58,9 +74,10 @@ public final class ReplayRounds {
                 }
                 long nanos = System.nanoTime() - start;
                 HeapStats after = heap.stats();
-                System.out.println(String.format(Locale.ROOT, "%5d %9.2f %8d %10.2f %18.2f", round, nanos / 1e6,
-                        after.madviseCalls() - before.madviseCalls(),
-                        (after.purgedBytes() - before.purgedBytes()) / 1e6, after.peakCommittedBytes() / 1e6));
+                System.out.println(String.format(Locale.ROOT, "%5d %9.2f %8d %10.2f %18.2f %18.2f %11.1f%%", round,
+                        nanos / 1e6, after.madviseCalls() - before.madviseCalls(),
+                        (after.purgedBytes() - before.purgedBytes()) / 1e6, after.peakCommittedBytes() / 1e6,
+                        footprintPeak / 1e6, 100.0 * trace.peakLiveBytes() / footprintPeak));
             }
         }
     }

@@ -699,7 +699,7 @@ final class SpanAllocator {
         // The page commits the OS pages of its first block as soon as it hands it out.
         long firstCommit = Math.min((long) slices << Region.SLICE_SHIFT,
                 roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
-        Page page = takeSpan(slices, slices, slices, 1, false, firstCommit, 0);
+        Page page = takeSpan(slices, slices, slices, 1, sizeClass, firstCommit, 0);
         if (page != null) {
             format(page, sizeClass, false);
             charge(page);
@@ -975,12 +975,13 @@ final class SpanAllocator {
      *
      * @param firstCommit the bytes the span commits as soon as it is used: no new region is mapped
      *     for a span whose commit would be refused ({@link #refusesCommit})
-     * @param coverBytes a retired page whose committed memory holds this many bytes is preferred
-     *     to a smaller one ({@link #takeFromPool}); 0 for none
+     * @param sizeClass the class the span is for, {@link Page#LARGE} for a large block
+     * @param coverBytes for a large block, a retired page whose committed memory holds this many
+     *     bytes is preferred to a smaller one ({@link #takeFromPool}); 0 for none
      */
     private Page takeSpan(int minSlices, int wantSlices, int maxPooledSlices, int sliceAlignment,
-                          boolean large, long firstCommit, long coverBytes) {
-        Page page = takeFromPool(minSlices, maxPooledSlices, sliceAlignment, large, coverBytes);
+                          int sizeClass, long firstCommit, long coverBytes) {
+        Page page = takeFromPool(minSlices, maxPooledSlices, sliceAlignment, sizeClass, coverBytes);
         if (page != null) {
             return page;
         }
@@ -1079,14 +1080,24 @@ final class SpanAllocator {
     }
 
     /**
-     * The smallest retired page of {@code minSlices} to {@code maxSlices} slices, preferring one
-     * whose committed memory holds {@code coverBytes} in full: what a block taking it would
-     * otherwise commit fresh, and fault in.
+     * The smallest retired page of {@code minSlices} to {@code maxSlices} slices, preferring, for a
+     * large block, one whose committed memory holds {@code coverBytes} in full (what the block
+     * would otherwise commit fresh, and fault in), and for a page of blocks one last laid out for
+     * the same class, then the one with the most memory committed.
      *
-     * @param large take only spans that held a large block, so pages of blocks keep theirs
+     * <p>A page of blocks commits its memory as its bump pointer reaches it, and keeps it in the
+     * pool, so its committed memory is as much as its class used of it. Taken back for another
+     * class, it brings all of that along, and its new class commits more wherever it goes further:
+     * a program going round the same work, its peak held (as a loop is, {@link #guardsPeak}), ended
+     * up with most pages it used committed whole. Pages taken back by class, the most committed
+     * first, go as far as before. Where no page of the class waits, the most committed one is the
+     * one its new class is least likely to commit more of.
+     *
+     * @param sizeClass the class the page is for; {@link Page#LARGE} takes only spans that held
+     *     a large block, so pages of blocks keep theirs
      */
-    private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment, boolean large, long coverBytes) {
-        Page best = pooledSpan(minSlices, maxSlices, sliceAlignment, large, coverBytes);
+    private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment, int sizeClass, long coverBytes) {
+        Page best = pooledSpan(minSlices, maxSlices, sliceAlignment, sizeClass, coverBytes);
         if (best != null) {
             pool.removeLastOccurrence(best);
             uncounted(best);
@@ -1095,29 +1106,46 @@ final class SpanAllocator {
     }
 
     /** {@link #takeFromPool}'s choice, left in the pool. */
-    private Page pooledSpan(int minSlices, int maxSlices, int sliceAlignment, boolean large, long coverBytes) {
+    private Page pooledSpan(int minSlices, int maxSlices, int sliceAlignment, int sizeClass, long coverBytes) {
         if (!pooled(minSlices, maxSlices)) {
             return null;
         }
+        boolean large = sizeClass == Page.LARGE;
         Page best = null;
-        boolean bestCovers = false;
+        boolean bestPreferred = false;
         for (Iterator<Page> it = pool.descendingIterator(); it.hasNext(); ) {
             Page page = it.next();
             if (page.sliceCount < minSlices || page.sliceCount > maxSlices
                     || (large && page.sizeClass != Page.LARGE) || page.firstSlice % sliceAlignment != 0) {
                 continue;
             }
-            boolean covers = covers(page, coverBytes);
-            if (best == null || (covers && !bestCovers)
-                    || (covers == bestCovers && page.sliceCount < best.sliceCount)) {
+            boolean preferred = large ? covers(page, coverBytes) : page.sizeClass == sizeClass;
+            if (best == null || isBetterPooled(page, preferred, best, bestPreferred, large)) {
                 best = page;
-                bestCovers = covers;
-                if (page.sliceCount == minSlices && covers) {
+                bestPreferred = preferred;
+                if (page.sliceCount == minSlices && preferred && (large || page.commitEnd == page.spanBytes)) {
                     break;
                 }
             }
         }
         return best;
+    }
+
+    /**
+     * @return whether {@code page} is a better choice than {@code best}, the one so far, for
+     *     {@link #pooledSpan}: a preferred one first, then the one of fewer slices, then for a
+     *     page of blocks the one with more memory committed; the first found (the most recently
+     *     retired) of equals
+     */
+    private static boolean isBetterPooled(Page page, boolean preferred, Page best, boolean bestPreferred,
+                                          boolean large) {
+        if (preferred != bestPreferred) {
+            return preferred;
+        }
+        if (page.sliceCount != best.sliceCount) {
+            return page.sliceCount < best.sliceCount;
+        }
+        return !large && page.commitEnd > best.commitEnd;
     }
 
     /**
@@ -1146,7 +1174,7 @@ final class SpanAllocator {
             return false;
         }
         int slices = slicesFor(usable);
-        Page span = pooledSpan(slices, REUSED_SPAN_SLICES * slices, 1, true, usable);
+        Page span = pooledSpan(slices, REUSED_SPAN_SLICES * slices, 1, Page.LARGE, usable);
         return span != null && covers(span, usable);
     }
 
@@ -1246,7 +1274,7 @@ final class SpanAllocator {
         // A block realloc grows takes one up to GROWN_SPAN_SLICES times the need.
         int maxPooled = Math.max(wanted, (roomBytes > 0 ? GROWN_SPAN_SLICES : REUSED_SPAN_SLICES) * slices);
         // A growing block prefers a span whose committed memory holds it (awaitsInCommittedSpan).
-        Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, true, usable, roomBytes > 0 ? usable : 0);
+        Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, Page.LARGE, usable, roomBytes > 0 ? usable : 0);
         if (page == null) {
             return 0;
         }
