@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
 /**
  * The table {@code malloc4j-bench/ab} prints: two builds of the benchmarks jar, A (the baseline)
  * and B, measured in alternating single-fork runs, one A run and one B run a round. For each
- * benchmark and parameter set it gives each round's two scores, their ratio B/A, the machine's
+ * benchmark, parameter set and mode it gives each round's two scores, their ratio B/A, the machine's
  * speed before each run ({@link MachineSpeed}'s median), and the median of the ratios: over all
  * rounds, and over the rounds whose two runs the machine began at one speed (B's probe within
  * {@link #SAME_SPEED} of A's). The machines this is measured on switch between two speeds
@@ -87,9 +87,10 @@ public final class AbTable {
     static Run run(String json, String speedLine) {
         Map<String, RatioTable.Row> rows = new LinkedHashMap<>();
         if (!json.isBlank()) {
-            for (Object item : (List<?>) MiniJson.parse(json)) {
-                RatioTable.Row row = RatioTable.row((Map<?, ?>) item);
-                rows.put(row.className() + "." + row.peer() + (row.params().isEmpty() ? "" : "  [" + row.params() + "]"), row);
+            for (RatioTable.Row row : RatioTable.rows(json)) {
+                // A run with -bm avgt,thrpt holds a time and a rate for each benchmark: a table each.
+                rows.put(row.className() + "." + row.peer() + (row.params().isEmpty() ? "" : "  [" + row.params() + "]")
+                        + (row.mode().equals("avgt") ? "" : "  " + row.mode()), row);
             }
         }
         Matcher m = SPEED.matcher(speedLine);

@@ -88,7 +88,12 @@ public final class ForkMedians {
                 }
             }
             if (!forks.isEmpty()) {
-                RatioTable.Row row = RatioTable.row(result);
+                RatioTable.Row row;
+                try {
+                    row = RatioTable.row(result);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("result " + number + " " + e.getMessage(), e);
+                }
                 results.add(new Result(name, row.params(), row.score(), row.unit(), forks));
             }
         }

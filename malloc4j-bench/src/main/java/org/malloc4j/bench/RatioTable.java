@@ -2,6 +2,7 @@ package org.malloc4j.bench;
 
 import java.io.IOException;
 import java.lang.reflect.Method;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,9 +15,10 @@ import java.util.TreeMap;
 import org.openjdk.jmh.annotations.Group;
 
 /**
- * Prints JMH's JSON results ({@code -rf json}) as ratio tables: for each benchmark class and each
- * combination of parameters, every peer's score and that score divided by the score of each of the
- * class's {@link Baseline} methods (malloc4j raw and malloc4j segment, in most classes).
+ * Prints JMH's JSON results ({@code -rf json}) as ratio tables: for each benchmark class, each
+ * combination of parameters and each mode ({@code -bm}), every peer's score and that score divided by
+ * the score of each of the class's {@link Baseline} methods (malloc4j raw and malloc4j segment, in
+ * most classes).
  *
  * <pre>java -cp benchmarks.jar org.malloc4j.bench.RatioTable results.json [more.json ...]</pre>
  *
@@ -27,6 +29,9 @@ import org.openjdk.jmh.annotations.Group;
  * {@code "nativeReference": true}, into the same classes and parameters, so its C timings join the
  * Java benchmarks' tables. A table that would hold only native rows is left out when the results
  * also hold Java benchmarks: the JMH run did not measure that class or parameter set.
+ *
+ * <p>A file that is not JMH's JSON is named on standard error with what is wrong with it; the
+ * tables of the other files are still printed, and the exit status is 1.
  */
 public final class RatioTable {
     /** What {@link #render} gives when no document holds a result. */
@@ -40,41 +45,99 @@ public final class RatioTable {
             boolean nativeReference) {
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
         if (args.length == 0) {
             System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.RatioTable <jmh-result.json>...");
             System.exit(2);
         }
-        List<String> jsons = new ArrayList<>();
+        List<List<Row>> documents = new ArrayList<>();
+        boolean unreadable = false;
         for (String arg : args) {
             Path path = Path.of(arg);
-            if (Files.isRegularFile(path) && Files.size(path) > 0) {
-                jsons.add(Files.readString(path));
-            } else {
-                System.err.println("RatioTable: no results in " + arg);
+            try {
+                if (!Files.isRegularFile(path)) {
+                    System.err.println("RatioTable: " + arg + " is not a file");
+                    unreadable = true;
+                } else if (Files.size(path) == 0) {
+                    System.err.println("RatioTable: no results in " + arg + " (it is empty)");
+                } else {
+                    documents.add(rows(Files.readString(path)));
+                }
+            } catch (IOException | RuntimeException | StackOverflowError e) {
+                System.err.println("RatioTable: " + arg + " holds no JMH results that can be read: " + why(e));
+                unreadable = true;
             }
         }
-        String table = render(jsons);
+        String table = renderRows(documents);
         System.out.print(table);
-        if (table.equals(NO_RESULTS)) {
-            // A run that measured nothing (every benchmark failed, or none matched) is no success.
+        if (unreadable || table.equals(NO_RESULTS)) {
+            // A run that measured nothing (every benchmark failed, or none matched) is no success, and
+            // neither is a table that leaves out a file it was given.
             System.exit(1);
         }
+    }
+
+    /** @return why a file could not be read, in words for its user rather than a stack trace */
+    static String why(Throwable e) {
+        if (e instanceof StackOverflowError) {
+            return "nested too deeply";
+        }
+        if (e instanceof CharacterCodingException) {
+            return "it is not UTF-8 text";
+        }
+        return e.getMessage() != null ? e.getMessage() : e.toString();
+    }
+
+    /**
+     * @param json one JMH result document ({@code -rf json}, or the native reference's output)
+     * @return its rows, in its order
+     * @throws IllegalArgumentException if {@code json} is not JSON, or not JMH's shape: an array of
+     *     results, each with a qualified benchmark name, a mode and a primary metric with a unit
+     */
+    static List<Row> rows(String json) {
+        if (!(MiniJson.parse(json) instanceof List<?> items)) {
+            throw new IllegalArgumentException("the top level is not an array of results");
+        }
+        List<Row> rows = new ArrayList<>();
+        int number = 0;
+        for (Object item : items) {
+            number++;
+            if (!(item instanceof Map<?, ?> result)) {
+                throw new IllegalArgumentException("result " + number + " is not an object");
+            }
+            try {
+                rows.add(row(result));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("result " + number + " " + e.getMessage(), e);
+            }
+        }
+        return rows;
     }
 
     /**
      * @param jsons JMH's JSON results, one document per run
      * @return the tables as text
+     * @throws IllegalArgumentException if a document is not JMH's shape (see {@link #rows})
      */
     public static String render(List<String> jsons) {
+        return renderRows(jsons.stream().map(RatioTable::rows).toList());
+    }
+
+    /**
+     * A table holds one mode's scores: with {@code -bm avgt,thrpt} a benchmark has a time per
+     * operation and a rate, and a ratio of one to the other means nothing.
+     *
+     * @param documents the rows of each document
+     * @return the tables as text
+     */
+    static String renderRows(List<List<Row>> documents) {
         Map<String, Map<String, List<Row>>> sections = new LinkedHashMap<>();
         boolean anyJava = false;
-        for (String json : jsons) {
-            for (Object item : (List<?>) MiniJson.parse(json)) {
-                Row row = row((Map<?, ?>) item);
+        for (List<Row> document : documents) {
+            for (Row row : document) {
                 anyJava |= !row.nativeReference();
                 sections.computeIfAbsent(row.className(), k -> new LinkedHashMap<>())
-                        .computeIfAbsent(row.params(), k -> new ArrayList<>()).add(row);
+                        .computeIfAbsent(row.mode() + " " + row.params(), k -> new ArrayList<>()).add(row);
             }
         }
         if (anyJava) {
@@ -90,8 +153,8 @@ public final class RatioTable {
         for (Map.Entry<String, Map<String, List<Row>>> section : sections.entrySet()) {
             List<String> baselines = baselines(section.getKey());
             String shortName = section.getKey().substring(section.getKey().lastIndexOf("bench.") + "bench.".length());
-            for (Map.Entry<String, List<Row>> byParams : section.getValue().entrySet()) {
-                table(out, shortName, byParams.getKey(), byParams.getValue(), baselines);
+            for (List<Row> rows : section.getValue().values()) {
+                table(out, shortName, rows, baselines);
             }
         }
         out.append("ratio = peer's time / baseline's time: 2.00 = the peer takes twice as long as the baseline,\n")
@@ -99,15 +162,18 @@ public final class RatioTable {
         return out.toString();
     }
 
-    private static void table(StringBuilder out, String name, String params, List<Row> rows, List<String> baselines) {
+    private static void table(StringBuilder out, String name, List<Row> rows, List<String> baselines) {
         rows.sort(Comparator.comparingDouble(Row::score));
         Map<String, Row> byPeer = new LinkedHashMap<>();
         for (Row row : rows) {
             byPeer.put(row.peer(), row);
         }
         int width = Math.max(20, rows.stream().mapToInt(r -> r.peer().length()).max().orElse(0) + 2);
-        String unit = rows.get(0).unit();
-        out.append(name).append(params.isEmpty() ? "" : "  [" + params + "]").append("  (").append(unit).append(")\n");
+        Row first = rows.get(0);
+        // Average time, the suite's mode, goes by its unit alone, as it always has.
+        String mode = first.mode().equals("avgt") ? "" : first.mode() + ", ";
+        out.append(name).append(first.params().isEmpty() ? "" : "  [" + first.params() + "]").append("  (").append(mode)
+                .append(first.unit()).append(")\n");
         out.append(String.format(Locale.ROOT, "  %-" + width + "s %12s %10s", "peer", "score", "± error"));
         for (String baseline : baselines) {
             out.append(String.format(Locale.ROOT, " %" + Math.max(10, baseline.length() + 3) + "s", "/ " + baseline));
@@ -149,23 +215,38 @@ public final class RatioTable {
         return String.format(Locale.ROOT, format, value);
     }
 
+    /**
+     * @return the row of one JMH result
+     * @throws IllegalArgumentException (its message to follow "result N") if a field the tables need
+     *     is missing or of another type
+     */
     static Row row(Map<?, ?> result) {
-        String benchmark = (String) result.get("benchmark");
+        if (!(result.get("benchmark") instanceof String benchmark) || benchmark.indexOf('.') <= 0) {
+            throw new IllegalArgumentException("has no qualified benchmark name");
+        }
+        if (!(result.get("mode") instanceof String mode)) {
+            throw new IllegalArgumentException("(" + benchmark + ") has no mode");
+        }
+        if (!(result.get("primaryMetric") instanceof Map<?, ?> primary) || !(primary.get("scoreUnit") instanceof String unit)) {
+            throw new IllegalArgumentException("(" + benchmark + ") has no primary metric with a unit");
+        }
+        Object params = result.get("params");
+        if (params != null && !(params instanceof Map<?, ?>)) {
+            throw new IllegalArgumentException("(" + benchmark + ") has parameters that are not an object");
+        }
         int dot = benchmark.lastIndexOf('.');
-        Map<?, ?> params = (Map<?, ?>) result.get("params");
         StringBuilder paramText = new StringBuilder();
         if (params != null) {
-            for (Map.Entry<?, ?> e : new TreeMap<>(params).entrySet()) {
+            for (Map.Entry<?, ?> e : new TreeMap<>((Map<?, ?>) params).entrySet()) {
                 if (paramText.length() > 0) {
                     paramText.append(' ');
                 }
                 paramText.append(e.getKey()).append('=').append(e.getValue());
             }
         }
-        Map<?, ?> primary = (Map<?, ?>) result.get("primaryMetric");
-        return new Row(benchmark.substring(0, dot), benchmark.substring(dot + 1), paramText.toString(),
-                (String) result.get("mode"), number(primary.get("score")), number(primary.get("scoreError")),
-                (String) primary.get("scoreUnit"), Boolean.TRUE.equals(result.get("nativeReference")));
+        return new Row(benchmark.substring(0, dot), benchmark.substring(dot + 1), paramText.toString(), mode,
+                number(primary.get("score")), number(primary.get("scoreError")), unit,
+                Boolean.TRUE.equals(result.get("nativeReference")));
     }
 
     private static double number(Object value) {

@@ -2,6 +2,7 @@ package org.malloc4j.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -48,6 +49,28 @@ class AbTableTest {
         String table = AbTable.render(a, b);
         assertTrue(table.contains("median B/A 1.100 over 1 round; 1.100 over the 1 at one speed"), table);
         assertTrue(table.contains("median B/A 1.000 over 2 rounds; 1.000 over the 2 at one speed"), table);
+    }
+
+    /** With {@code -bm avgt,thrpt} each run holds a time and a rate of one benchmark: a table each. */
+    @Test
+    void eachModeHasATableOfItsOwn() {
+        String rate = """
+                {"benchmark": "%s", "mode": "thrpt", "params": {"size": "64"},
+                 "primaryMetric": {"score": %s, "scoreError": 0.001, "scoreUnit": "ops/ns"}}""";
+        List<AbTable.Run> a = List.of(run(1.15, result("64", 10), String.format(Locale.ROOT, rate, PAIR, 0.1)));
+        List<AbTable.Run> b = List.of(run(1.15, result("64", 12), String.format(Locale.ROOT, rate, PAIR, 0.08)));
+        String table = AbTable.render(a, b);
+        assertTrue(table.contains(PAIR + "  [size=64]  (ns/op"), table);
+        assertTrue(table.contains(PAIR + "  [size=64]  thrpt  (ops/ns"), table);
+        assertTrue(table.contains("median B/A 1.200 over 1 round"), table);
+        assertTrue(table.contains("median B/A 0.800 over 1 round"), table);
+    }
+
+    @Test
+    void aFileThatIsNotJmhsResultsSaysWhichResultIsWrong() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> AbTable.run("[" + result("64", 10) + ", {\"a\": 1}]", ""));
+        assertTrue(e.getMessage().contains("result 2 has no qualified benchmark name"), e.getMessage());
     }
 
     @Test

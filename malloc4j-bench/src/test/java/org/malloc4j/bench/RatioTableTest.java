@@ -1,0 +1,86 @@
+package org.malloc4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+
+class RatioTableTest {
+    private static final String PAIR = "org.malloc4j.bench.PairBenchmark.";
+
+    /** @return JMH's JSON for one result of PairBenchmark's {@code peer} at size 64 */
+    private static String result(String peer, String mode, double score, String unit) {
+        return String.format(Locale.ROOT, """
+                {"benchmark": "%s%s", "mode": "%s", "params": {"size": "64"},
+                 "primaryMetric": {"score": %s, "scoreError": 0.1, "scoreUnit": "%s"}}""", PAIR, peer, mode, score, unit);
+    }
+
+    @Test
+    void eachPeerIsDividedByTheBaselineOfItsOwnTable() {
+        String table = RatioTable.render(List.of("[" + result("malloc4jRaw", "avgt", 16, "ns/op") + ","
+                + result("glibcRaw", "avgt", 24, "ns/op") + "]"));
+        assertTrue(table.contains("PairBenchmark  [size=64]  (ns/op)"), table);
+        assertTrue(table.replaceAll(" +", " ").contains("glibcRaw 24.00 0.100 1.50 -"), table);
+    }
+
+    /** With {@code -bm avgt,thrpt} one run holds both; a time over a rate is no ratio. */
+    @Test
+    void eachModeHasTablesOfItsOwn() {
+        String table = RatioTable.render(List.of("[" + String.join(",",
+                result("malloc4jRaw", "thrpt", 0.0625, "ops/ns"), result("glibcRaw", "thrpt", 0.04, "ops/ns"),
+                result("malloc4jRaw", "avgt", 16, "ns/op"), result("glibcRaw", "avgt", 24, "ns/op")) + "]"));
+        assertTrue(table.contains("PairBenchmark  [size=64]  (thrpt, ops/ns)"), table);
+        assertTrue(table.contains("PairBenchmark  [size=64]  (ns/op)"), table);
+        String flat = table.replaceAll(" +", " ");
+        // glibc's rate is 0.64 of malloc4j's: it takes 1.5625 times as long.
+        assertTrue(flat.contains("glibcRaw 0.040 0.100 1.56 -"), table);
+        assertTrue(flat.contains("glibcRaw 24.00 0.100 1.50 -"), table);
+        assertTrue(flat.contains("malloc4jRaw 16.00 0.100 1.00 -"), table);
+        assertTrue(flat.contains("malloc4jRaw 0.063 0.100 1.00 -"), table);
+        assertFalse(flat.contains(" 256 ") || flat.contains(" 400 "), "a time over a rate: " + table);
+    }
+
+    @Test
+    void whatIsNotJmhsShapeIsRefusedWithAReason() {
+        assertReason("bad JSON at character 0", "root:x:0:0:root:/root:/bin/bash\n");
+        assertReason("the top level is not an array of results", "{}");
+        assertReason("result 1 has no qualified benchmark name", "[{\"a\": 1}]");
+        assertReason("result 1 is not an object", "[1]");
+        assertReason("result 2 (a.B.c) has no mode", "[" + result("malloc4jRaw", "avgt", 1, "ns/op")
+                + ", {\"benchmark\": \"a.B.c\", \"primaryMetric\": {\"score\": 1, \"scoreUnit\": \"ns/op\"}}]");
+        assertReason("result 1 (a.B.c) has no primary metric with a unit",
+                "[{\"benchmark\": \"a.B.c\", \"mode\": \"avgt\", \"primaryMetric\": {\"score\": 1}}]");
+        assertReason("result 1 (a.B.c) has parameters that are not an object", """
+                [{"benchmark": "a.B.c", "mode": "avgt", "params": [1],
+                  "primaryMetric": {"score": 1, "scoreUnit": "ns/op"}}]""");
+    }
+
+    /** memory-return's --json output: an object of sections, not JMH's array. */
+    @Test
+    void aMemoryReturnReportIsNotTakenForResults() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RatioTable.rows("{\"return\": [{\"shape\": \"small\", \"ms\": 420}]}"));
+        assertTrue(e.getMessage().contains("not an array"), e.getMessage());
+    }
+
+    @Test
+    void whyNamesTheProblemNotTheException() {
+        assertEquals("nested too deeply", RatioTable.why(new StackOverflowError()));
+        assertEquals("it is not UTF-8 text", RatioTable.why(new java.nio.charset.MalformedInputException(1)));
+        assertFalse(RatioTable.why(new IllegalArgumentException("bad JSON at character 3: x")).contains("Exception"));
+    }
+
+    @Test
+    void noResultsSaysSo() {
+        assertEquals(RatioTable.NO_RESULTS, RatioTable.render(List.of("[]")));
+    }
+
+    private static void assertReason(String reason, String json) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RatioTable.rows(json));
+        assertTrue(e.getMessage().contains(reason), e.getMessage());
+    }
+}
