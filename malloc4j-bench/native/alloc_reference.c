@@ -372,8 +372,8 @@ static struct summary summarize(const struct outcome *o) {
     s.best = sorted[0];
     s.worst = sorted[o->n - 1];
     s.median = o->n % 2 ? sorted[o->n / 2] : (sorted[o->n / 2 - 1] + sorted[o->n / 2]) / 2;
-    if (o->n < 2) {
-        s.error = NAN;
+    if (o->n < 3) {
+        s.error = NAN; /* as JMH, which gives no error for 1 or 2 iterations, so '-' means one thing in a table */
     } else {
         double squares = 0;
         for (int i = 0; i < o->n; i++) {

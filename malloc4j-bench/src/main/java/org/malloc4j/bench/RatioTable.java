@@ -158,7 +158,7 @@ public final class RatioTable {
             }
         }
         out.append("ratio = peer's time / baseline's time: 2.00 = the peer takes twice as long as the baseline,\n")
-                .append("0.50 = half as long. '-' = not available (baseline missing; error needs 2+ iterations).\n");
+                .append("0.50 = half as long. '-' = not available (baseline missing; error needs 3+ iterations).\n");
         return out.toString();
     }
 

@@ -44,6 +44,13 @@ class RatioTableTest {
         assertFalse(flat.contains(" 256 ") || flat.contains(" 400 "), "a time over a rate: " + table);
     }
 
+    /** JMH writes the error as NaN for 1 or 2 iterations. */
+    @Test
+    void theFooterSaysHowManyIterationsAnErrorNeeds() {
+        String table = RatioTable.render(List.of("[" + result("malloc4jRaw", "avgt", 16, "ns/op") + "]"));
+        assertTrue(table.contains("error needs 3+ iterations"), table);
+    }
+
     @Test
     void whatIsNotJmhsShapeIsRefusedWithAReason() {
         assertReason("bad JSON at character 0", "root:x:0:0:root:/root:/bin/bash\n");
