@@ -1,0 +1,49 @@
+package org.malloc4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TraceCheckTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aTraceThatReadsHasNoProblem() throws IOException {
+        Path trace = Files.writeString(dir.resolve("small.rep"), "0\n2\n4\n1\na 0 16\na 1 32\nf 0\nf 1\n");
+        assertEquals(List.of(), TraceCheck.problems(List.of(trace.toString(), "real/gcc-cc1-O2")));
+    }
+
+    @Test
+    void aFileThatIsNoTraceIsRefusedWithItsLineAndProblem() throws IOException {
+        Path passwd = Files.writeString(dir.resolve("passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+        Path empty = Files.writeString(dir.resolve("empty.rep"), "");
+        Path good = Files.writeString(dir.resolve("good.rep"), "0\n1\n2\n1\na 0 16\nf 0\n");
+        List<String> problems = TraceCheck.problems(List.of(passwd.toString(), good.toString(), empty.toString()));
+        assertEquals(2, problems.size(), problems.toString());
+        assertTrue(problems.get(0).startsWith(passwd + ":1: header: heap size must be a number"), problems.get(0));
+        assertTrue(problems.get(1).startsWith(empty + ":") && problems.get(1).contains("missing heap size"),
+                problems.get(1));
+    }
+
+    @Test
+    void aTruncatedTraceIsRefused() throws IOException {
+        Path cut = Files.writeString(dir.resolve("cut.rep"), "0\n2\n4\n1\na 0 16\n");
+        List<String> problems = TraceCheck.problems(List.of(cut.toString()));
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(problems.get(0).startsWith(cut + ":"), problems.get(0));
+    }
+
+    @Test
+    void aNameThatIsNeitherBundledNorAFileIsRefused() {
+        List<String> problems = TraceCheck.problems(List.of(dir.resolve("missing.rep").toString()));
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(problems.get(0).contains("neither a bundled trace"), problems.get(0));
+    }
+}
