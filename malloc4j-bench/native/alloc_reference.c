@@ -461,10 +461,12 @@ static void usage(FILE *f) {
             "  --sizes LIST     pair sizes, comma separated (default %s); none: no pairs\n"
             "  --no-batch       leave out the batch\n"
             "  --peers LIST     allocators, comma separated (default glibc,jemalloc,mimalloc,tcmalloc)\n"
-            "  -o FILE          also write the results as JMH JSON (-rf json) to FILE\n"
+            "  -o FILE          also write the results as JMH JSON (-rf json) to FILE, once measured\n"
             "  -wi N, -w MS     warmup iterations and their length in ms (default 4, 50)\n"
             "  -i N, -r MS      measured iterations and their length in ms (default 10, 40)\n"
-            "  --print-sizes    print the mixed size stream and the batch's free order, then exit\n",
+            "  --print-sizes    print the mixed size stream and the batch's free order, then exit\n"
+            "Exit: 0 when something was measured; 1 when nothing was (FILE is then left as it was);\n"
+            "2 for bad arguments.\n",
             ALL_SIZES);
 }
 
@@ -476,6 +478,51 @@ static int number_arg(const char *text, int min, int max, const char *option) {
         exit(2);
     }
     return (int) value;
+}
+
+/* Exits with status 2, naming the problem, unless every name in the comma-separated list is a peer's. */
+static void check_peers(const char *list) {
+    char *copy = strdup(list);
+    int names = 0;
+    for (char *name = strtok(copy, ","); name; name = strtok(NULL, ",")) {
+        int known = 0;
+        for (size_t k = 0; k < ALLOCATOR_COUNT; k++) {
+            known |= strcmp(name, allocators[k].peer) == 0;
+        }
+        if (!known) {
+            fprintf(stderr, "alloc_reference: --peers: no allocator is named %s (the allocators:", name);
+            for (size_t k = 0; k < ALLOCATOR_COUNT; k++) {
+                fprintf(stderr, "%s %s", k ? "," : "", allocators[k].peer);
+            }
+            fprintf(stderr, ")\n");
+            exit(2);
+        }
+        names++;
+    }
+    free(copy);
+    if (names == 0) {
+        fprintf(stderr, "alloc_reference: --peers names no allocator\n");
+        exit(2);
+    }
+}
+
+/* Whether a file can be written at path: an existing file writable, or a new one in a writable folder. */
+static int writable(const char *path) {
+    if (access(path, F_OK) == 0) {
+        return access(path, W_OK) == 0;
+    }
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        return access(".", W_OK) == 0;
+    }
+    char folder[4096];
+    size_t length = slash == path ? 1 : (size_t) (slash - path);
+    if (length >= sizeof folder) {
+        return 0;
+    }
+    memcpy(folder, path, length);
+    folder[length] = '\0';
+    return access(folder, W_OK) == 0;
 }
 
 static int listed(const char *list, const char *word) {
@@ -562,6 +609,7 @@ int main(int argc, char **argv) {
         }
     }
     if (peer_list) {
+        check_peers(peer_list);
         for (size_t k = 0; k < ALLOCATOR_COUNT; k++) {
             allocators[k].skipped = !listed(peer_list, allocators[k].peer);
         }
@@ -584,12 +632,27 @@ int main(int argc, char **argv) {
     if (batch) {
         specs[spec_count++] = NULL;
     }
+    if (spec_count == 0) {
+        fprintf(stderr, "alloc_reference: nothing to measure (--sizes none and --no-batch)\n");
+        return 2;
+    }
 
+    /*
+     * The rows collect in memory and go to the file only once something was measured: a run that
+     * measured nothing leaves an earlier file as it was. Whether the file can be written is checked
+     * now, before the measuring.
+     */
     FILE *json = NULL;
+    char *json_text = NULL;
+    size_t json_length = 0;
     if (json_path) {
-        json = fopen(json_path, "w");
-        if (json == NULL) {
+        if (!writable(json_path)) {
             fprintf(stderr, "alloc_reference: cannot write %s: %s\n", json_path, strerror(errno));
+            return 1;
+        }
+        json = open_memstream(&json_text, &json_length);
+        if (json == NULL) {
+            fprintf(stderr, "alloc_reference: %s\n", strerror(errno));
             return 1;
         }
         fputs("[\n", json);
@@ -618,13 +681,21 @@ int main(int argc, char **argv) {
             rows++;
         }
     }
+    free(sizes_copy);
+    if (rows == 0) {
+        fprintf(stderr, "alloc_reference: nothing was measured: every allocator was skipped (above)%s\n",
+                json ? "; the JSON file is not written" : "");
+        return 1;
+    }
     if (json) {
-        fputs(rows ? "\n]\n" : "]\n", json);
-        if (fclose(json) != 0) {
+        fputs("\n]\n", json);
+        FILE *file = NULL;
+        if (fclose(json) != 0 || (file = fopen(json_path, "w")) == NULL
+            || fwrite(json_text, 1, json_length, file) != json_length || fclose(file) != 0) {
             fprintf(stderr, "alloc_reference: cannot write %s: %s\n", json_path, strerror(errno));
             return 1;
         }
+        free(json_text);
     }
-    free(sizes_copy);
     return 0;
 }
