@@ -1,6 +1,7 @@
 # Sourced by the benchmark scripts beside it (ab, compare, fork-medians, memory-return, perfasm), after
 # scripts/find-jdk.sh. malloc4j_bench_jar NAME sets $jar to malloc4j-bench/target/benchmarks.jar and
 # builds it first when it is missing or older than the sources it is made of, saying so as NAME.
+# malloc4j_bench_list checks a JMH run's arguments before it runs.
 malloc4j_bench_jar() {
   local bench root
   bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,4 +40,38 @@ malloc4j_bench_jvm_options() {
   if [ "$(uname -s)" = Linux ] && [ -r "$thp" ] && grep -qE '\[(always|madvise)\]' "$thp"; then
     jmh_opts+=(-jvmArgsPrepend -XX:+UseTransparentHugePages)
   fi
+}
+
+# malloc4j_bench_list NAME JAR WHAT ARGS... has JMH list what a run of ARGS on JAR would measure
+# (-lp), before the run spends minutes on it. It returns 2, saying as NAME what is wrong (WHAT names
+# the run), when JMH refuses the arguments (an unknown option, one given twice, a value it cannot
+# read: JMH's own words are printed) or when a -p names no parameter of the benchmarks they match:
+# JMH would ignore it and run every value of the real one. It returns 1, saying nothing, when they
+# match no benchmark. Needs java_opts (malloc4j_bench_jvm_options).
+malloc4j_bench_list() {
+  local name="$1" jar="$2" what="$3" listing status previous="" arg names=() param theirs
+  shift 3
+  set +e
+  listing="$(java "${java_opts[@]}" -cp "$jar" org.openjdk.jmh.Main -lp "$@" 2>&1)"
+  status=$?
+  set -e
+  listing="$(grep -v -e '^WARNING: ' -e '^$' <<< "$listing" || true)"
+  if [ "$status" -ne 0 ] || ! grep -q '^Benchmarks:' <<< "$listing"; then
+    sed 's/^/  /' <<< "$listing" >&2
+    echo "$name: JMH refuses these arguments (status $status; its words above): $what" >&2
+    return 2
+  fi
+  sed -n '/^Benchmarks:/,$p' <<< "$listing" | tail -n +2 | grep -q '^[^ ]' || return 1
+  for arg in "$@"; do
+    [ "$previous" = -p ] && names+=("${arg%%=*}")
+    previous="$arg"
+  done
+  for param in "${names[@]}"; do
+    if ! grep -qF "  param \"$param\" = " <<< "$listing"; then
+      theirs="$(sed -n 's/^  param "\([^"]*\)" = .*/\1/p' <<< "$listing" | sort -u | paste -sd ' ' -)"
+      echo "$name: -p $param: no benchmark of the selection has a parameter of that name (theirs:" \
+        "${theirs:-none}): $what" >&2
+      return 2
+    fi
+  done
 }
