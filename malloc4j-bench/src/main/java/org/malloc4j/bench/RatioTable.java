@@ -163,7 +163,9 @@ public final class RatioTable {
     }
 
     private static void table(StringBuilder out, String name, List<Row> rows, List<String> baselines) {
-        rows.sort(Comparator.comparingDouble(Row::score));
+        // Fastest first: the lowest time, or for a rate (thrpt) the highest.
+        Comparator<Row> fastest = Comparator.comparingDouble(Row::score);
+        rows.sort(rows.get(0).mode().equals("thrpt") ? fastest.reversed() : fastest);
         Map<String, Row> byPeer = new LinkedHashMap<>();
         for (Row row : rows) {
             byPeer.put(row.peer(), row);

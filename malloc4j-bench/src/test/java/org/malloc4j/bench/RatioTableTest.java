@@ -42,6 +42,8 @@ class RatioTableTest {
         assertTrue(flat.contains("malloc4jRaw 16.00 0.100 1.00 -"), table);
         assertTrue(flat.contains("malloc4jRaw 0.063 0.100 1.00 -"), table);
         assertFalse(flat.contains(" 256 ") || flat.contains(" 400 "), "a time over a rate: " + table);
+        String rates = table.substring(table.indexOf("(thrpt, ops/ns)"));
+        assertTrue(rates.indexOf("malloc4jRaw") < rates.indexOf("glibcRaw"), "the highest rate first: " + table);
     }
 
     /** JMH writes the error as NaN for 1 or 2 iterations. */
