@@ -1,10 +1,12 @@
 package org.malloc4j.bench;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Locale;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 import org.malloc4j.cli.Trace;
+import org.malloc4j.cli.TraceFormatException;
 
 /**
  * Replays one trace round after round on one heap, as a program repeats its work (and as
@@ -30,21 +32,32 @@ public final class ReplayRounds {
     private ReplayRounds() {
     }
 
+    private static final String USAGE = "usage: ReplayRounds <trace.rep | set/name> [rounds, default 8] [purge delay in ms]";
+
     public static void main(String[] args) throws Exception {
         if (args.length < 1 || args.length > 3) {
-            System.err.println("usage: ReplayRounds <trace.rep | set/name> [rounds, default 8] [purge delay in ms]");
-            System.exit(2);
+            fail(2, USAGE);
         }
-        Trace trace = ReplayBenchmark.source(args[0]).read();
-        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        int rounds = args.length > 1 ? atLeast(args[1], 1, "rounds") : 8;
+        long purgeDelayMillis = args.length > 2 ? atLeast(args[2], 0, "purge delay in ms") : -1;
+        Trace trace = null;
+        try {
+            trace = ReplayBenchmark.source(args[0]).read();
+        } catch (TraceFormatException e) {
+            fail(1, "ReplayRounds: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            fail(2, "ReplayRounds: " + e.getMessage());
+        } catch (IOException e) {
+            fail(2, "ReplayRounds: " + args[0] + ": " + e);
+        }
         byte[] kinds = trace.kinds();
         int[] ids = trace.ids();
         long[] sizes = trace.sizes();
         long[] live = new long[trace.numIds()];
         System.out.println("round        ms  madvise  purged MB  committed peak MB  footprint peak MB  utilization");
         Heap.Builder builder = Heap.builder().name("rounds");
-        if (args.length > 2) {
-            builder.purgeDelay(Duration.ofMillis(Long.parseLong(args[2])));
+        if (purgeDelayMillis >= 0) {
+            builder.purgeDelay(Duration.ofMillis(purgeDelayMillis));
         }
         try (Heap heap = builder.build()) {
             long fresh = heap.footprintBytes();
@@ -74,11 +87,33 @@ public final class ReplayRounds {
                 }
                 long nanos = System.nanoTime() - start;
                 HeapStats after = heap.stats();
-                System.out.println(String.format(Locale.ROOT, "%5d %9.2f %8d %10.2f %18.2f %18.2f %11.1f%%", round,
+                // A round served without growth (a tiny trace) has no finite utilization.
+                String utilization = footprintPeak == 0 ? "-"
+                        : String.format(Locale.ROOT, "%.1f%%", 100.0 * trace.peakLiveBytes() / footprintPeak);
+                System.out.println(String.format(Locale.ROOT, "%5d %9.2f %8d %10.2f %18.2f %18.2f %12s", round,
                         nanos / 1e6, after.madviseCalls() - before.madviseCalls(),
                         (after.purgedBytes() - before.purgedBytes()) / 1e6, after.peakCommittedBytes() / 1e6,
-                        footprintPeak / 1e6, 100.0 * trace.peakLiveBytes() / footprintPeak));
+                        footprintPeak / 1e6, utilization));
             }
         }
+    }
+
+    /** @return {@code text} as a whole number of at least {@code min}, or exits with status 2 naming {@code what} */
+    private static int atLeast(String text, int min, String what) {
+        try {
+            int value = Integer.parseInt(text);
+            if (value >= min) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // Said below, as for a number under the least.
+        }
+        fail(2, "ReplayRounds: " + what + " must be a whole number of at least " + min + ", got '" + text + "'\n" + USAGE);
+        return 0;
+    }
+
+    private static void fail(int status, String message) {
+        System.err.println(message);
+        System.exit(status);
     }
 }
