@@ -3,13 +3,12 @@ package org.malloc4j.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.malloc4j.internal.PagesOfBlocks.pagesOf;
 
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
@@ -230,14 +229,6 @@ class KeptPagesTest {
         for (long address : order) {
             heap.freeAddress(address);
         }
-    }
-
-    private static Set<Long> pagesOf(long[] blocks) {
-        Set<Long> pages = new HashSet<>();
-        for (long address : blocks) {
-            pages.add(address >>> Region.SLICE_SHIFT);
-        }
-        return pages;
     }
 
     private static long pollCommittedUntilAtMost(Heap heap, long bound) throws InterruptedException {

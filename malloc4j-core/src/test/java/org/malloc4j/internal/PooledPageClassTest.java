@@ -3,10 +3,10 @@ package org.malloc4j.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.malloc4j.internal.PagesOfBlocks.pagesOf;
 
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.malloc4j.Heap;
@@ -91,14 +91,6 @@ class PooledPageClassTest {
         for (long address : blocks) {
             heap.freeAddress(address);
         }
-    }
-
-    private static Set<Long> pagesOf(long[] blocks) {
-        Set<Long> pages = new HashSet<>();
-        for (long address : blocks) {
-            pages.add(address >>> Region.SLICE_SHIFT);
-        }
-        return pages;
     }
 
     private static int poolSize(Heap heap) throws ReflectiveOperationException {
