@@ -48,11 +48,36 @@ malloc4j_bench_jvm_options() {
 # read: JMH's own words are printed) or when a -p names no parameter of the benchmarks they match:
 # JMH would ignore it and run every value of the real one. It returns 1, saying nothing, when they
 # match no benchmark. Needs java_opts (malloc4j_bench_jvm_options).
+# malloc4j_bench_own NAME OPTIONS ARGS... stops with status 2 when ARGS give one of OPTIONS (a
+# space-separated list), which NAME sets itself: JMH refuses an option given twice, and would name
+# the option alone, not who gave it first.
+malloc4j_bench_own() {
+  local name="$1" options="$2" arg
+  shift 2
+  for arg in "$@"; do
+    if [[ " $options " == *" $arg "* ]]; then
+      echo "$name: $arg is one of the options $name sets itself ($options), so leave it out of: $*" >&2
+      exit 2
+    fi
+  done
+}
+
 malloc4j_bench_list() {
-  local name="$1" jar="$2" what="$3" listing status previous="" arg names=() param theirs
+  local name="$1" jar="$2" what="$3" listing status previous="" arg names=() param theirs listed=() skip=false
   shift 3
+  # -o and -v send JMH's output elsewhere or silence it, the listing read below included: they
+  # change nothing of what a run measures, so the check leaves them out.
+  for arg in "$@"; do
+    if [ "$skip" = true ]; then
+      skip=false
+    elif [ "$arg" = -o ] || [ "$arg" = -v ]; then
+      skip=true
+    else
+      listed+=("$arg")
+    fi
+  done
   set +e
-  listing="$(java "${java_opts[@]}" -cp "$jar" org.openjdk.jmh.Main -lp "$@" 2>&1)"
+  listing="$(java "${java_opts[@]}" -cp "$jar" org.openjdk.jmh.Main -lp "${listed[@]}" 2>&1)"
   status=$?
   set -e
   listing="$(grep -v -e '^WARNING: ' -e '^$' <<< "$listing" || true)"

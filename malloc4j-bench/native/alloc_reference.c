@@ -465,8 +465,8 @@ static void usage(FILE *f) {
             "  -wi N, -w MS     warmup iterations and their length in ms (default 4, 50)\n"
             "  -i N, -r MS      measured iterations and their length in ms (default 10, 40)\n"
             "  --print-sizes    print the mixed size stream and the batch's free order, then exit\n"
-            "Exit: 0 when something was measured; 1 when nothing was (FILE is then left as it was);\n"
-            "2 for bad arguments.\n",
+            "Exit: 0 when something was measured; 1 when nothing was (FILE is then left as it was),\n"
+            "or FILE could not be written; 2 for bad arguments.\n",
             ALL_SIZES);
 }
 

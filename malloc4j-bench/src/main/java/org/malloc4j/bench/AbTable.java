@@ -145,10 +145,18 @@ public final class AbTable {
             }
             out.append(String.format(Locale.ROOT, "  %-6d %12s %12s %8s   %s / %s%s%n", r + 1, RatioTable.number(scoreA),
                     RatioTable.number(scoreB), Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.3f", ratio),
-                    speed(a.get(r).speedNs()), speed(b.get(r).speedNs()), oneSpeed ? "" : "  (speed moved)"));
+                    speed(a.get(r).speedNs()), speed(b.get(r).speedNs()), speedNote(a.get(r).speedNs(), b.get(r).speedNs())));
         }
         out.append(String.format(Locale.ROOT, "  median B/A %s over %d round%s; %s over the %d at one speed%n%n",
                 median(all), all.size(), all.size() == 1 ? "" : "s", median(steady), steady.size()));
+    }
+
+    /** @return what the round's line says of its two probes: nothing at one speed, else why not */
+    private static String speedNote(double speedA, double speedB) {
+        if (Double.isNaN(speedA) || Double.isNaN(speedB)) {
+            return "  (no probe)";
+        }
+        return oneSpeed(speedA, speedB) ? "" : "  (speed moved)";
     }
 
     /** @return whether two probes' medians lie within {@link #SAME_SPEED} of the first; false if either is unknown */
