@@ -67,14 +67,11 @@ public final class ForkMedians {
      *     each with a qualified benchmark name and a primary metric
      */
     static List<Result> read(String json) {
-        if (!(MiniJson.parse(json) instanceof List<?> items)) {
-            throw new IllegalArgumentException("the top level is not an array of results");
-        }
         List<Result> results = new ArrayList<>();
         int number = 0;
-        for (Object item : items) {
+        for (Map<?, ?> result : RatioTable.results(json)) {
             number++;
-            if (!(item instanceof Map<?, ?> result) || !(result.get("benchmark") instanceof String name)
+            if (!(result.get("benchmark") instanceof String name)
                     || name.indexOf('.') < 0 || !(result.get("primaryMetric") instanceof Map<?, ?> primary)) {
                 throw new IllegalArgumentException("result " + number + " has no qualified benchmark name or no primary metric");
             }

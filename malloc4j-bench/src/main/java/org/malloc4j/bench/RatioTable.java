@@ -95,23 +95,36 @@ public final class RatioTable {
      *     results, each with a qualified benchmark name, a mode and a primary metric with a unit
      */
     static List<Row> rows(String json) {
-        if (!(MiniJson.parse(json) instanceof List<?> items)) {
-            throw new IllegalArgumentException("the top level is not an array of results");
-        }
+        List<Map<?, ?>> results = results(json);
         List<Row> rows = new ArrayList<>();
-        int number = 0;
-        for (Object item : items) {
-            number++;
-            if (!(item instanceof Map<?, ?> result)) {
-                throw new IllegalArgumentException("result " + number + " is not an object");
-            }
+        for (int i = 0; i < results.size(); i++) {
             try {
-                rows.add(row(result));
+                rows.add(row(results.get(i)));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("result " + number + " " + e.getMessage(), e);
+                throw new IllegalArgumentException("result " + (i + 1) + " " + e.getMessage(), e);
             }
         }
         return rows;
+    }
+
+    /**
+     * @param json one JMH result document
+     * @return its results, each a JSON object, in its order
+     * @throws IllegalArgumentException if {@code json} is not JSON, its top level is not an array,
+     *     or an element is not an object (named by its place, from 1)
+     */
+    static List<Map<?, ?>> results(String json) {
+        if (!(MiniJson.parse(json) instanceof List<?> items)) {
+            throw new IllegalArgumentException("the top level is not an array of results");
+        }
+        List<Map<?, ?>> results = new ArrayList<>();
+        for (Object item : items) {
+            if (!(item instanceof Map<?, ?> result)) {
+                throw new IllegalArgumentException("result " + (results.size() + 1) + " is not an object");
+            }
+            results.add(result);
+        }
+        return results;
     }
 
     /**
