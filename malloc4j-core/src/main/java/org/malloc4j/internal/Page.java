@@ -206,7 +206,7 @@ public final class Page extends PageColdFields {
         this.freeCount = 0;
         this.searchWord = 0;
         this.used = 0;
-        this.remoteBits = null;
+        dropRemoteBits();
         this.ownedBits = null;
         forgetHoles();
         this.purgerSeenFree = -1;
@@ -766,14 +766,44 @@ public final class Page extends PageColdFields {
         }
     }
 
-    /** @return the remote bitmap, made if the page has none yet (any thread) */
+    /**
+     * @return the remote bitmap, made if the page has none yet (any thread); the thread that makes
+     *     it adds it to the heap's metadata estimate, which {@link #dropRemoteBits} takes it off
+     */
     long[] remoteBits() {
         long[] bits = remoteBits;
         if (bits == null) {
             long[] fresh = new long[1 + freeBits.length];
-            bits = REMOTE_BITS.compareAndSet(this, null, fresh) ? fresh : remoteBits;
+            if (REMOTE_BITS.compareAndSet(this, null, fresh)) {
+                chargeMetadata(arrayBytes(fresh));
+                return fresh;
+            }
+            bits = remoteBits;
         }
         return bits;
+    }
+
+    /**
+     * Lets the remote bitmap go, off the metadata estimate, once no block of the page is handed out
+     * (every remote free was collected) or as a new layout starts; under the span lock.
+     */
+    void dropRemoteBits() {
+        long[] remote = remoteBits;
+        if (remote != null) {
+            remoteBits = null;
+            chargeMetadata(-arrayBytes(remote));
+        }
+    }
+
+    private void chargeMetadata(long bytes) {
+        // A page made outside a heap (in tests) has no estimate to keep.
+        if (region != null) {
+            region.core.spans.metadata.addAndGet(bytes);
+        }
+    }
+
+    private static long arrayBytes(long[] words) {
+        return 16 + 8L * words.length;
     }
 
     /**
@@ -1265,15 +1295,14 @@ public final class Page extends PageColdFields {
         };
     }
 
-    /** @return an estimate of the Java heap bytes this page's bookkeeping takes now */
+    /**
+     * @return an estimate of the Java heap bytes this page's bookkeeping takes now, but for the
+     *     remote bitmap, which the thread that makes it charges ({@link #remoteBits()})
+     */
     long metadataBytes() {
         long bytes = SHALLOW_BYTES;
         if (freeBits != null) {
             bytes += 16 + 8L * freeBits.length;
-        }
-        long[] remote = remoteBits;
-        if (remote != null) {
-            bytes += 16 + 8L * remote.length;
         }
         if (holeBits != null) {
             bytes += holeMetadataBytes(holeBits.length, holeOsPages.length);

@@ -839,6 +839,7 @@ final class SpanAllocator {
     void retire(Page page) {
         metadata.addAndGet(-page.metadataCharged);
         page.metadataCharged = 0;
+        page.dropRemoteBits();
         if (page.holeCount > 0) {
             fillOrCutAtHoles(page);
         }
