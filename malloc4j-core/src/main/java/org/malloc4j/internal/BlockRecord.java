@@ -1,6 +1,8 @@
 package org.malloc4j.internal;
 
 import java.lang.foreign.Arena;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * What checked mode knows about one block: where it is, its redzones, its own scope, and who
@@ -18,8 +20,25 @@ final class BlockRecord {
     final long byteSize;
     /** Bytes from {@link #base} to the end of the back redzone. */
     final long span;
-    /** The block's own scope: its segments die when it closes, at free. */
-    final Arena arena;
+    /**
+     * The block's own scope, made with its first segment: its segments die when it closes, at free.
+     * Null while the block has no segment (a block of the raw API), and {@link #FREED_UNSEEN} once
+     * such a block is freed. Closing a shared arena makes the JVM stop every thread for a
+     * handshake, most of a checked pair's time (core README, "Checked mode"), which a block nobody
+     * made a segment of does without.
+     */
+    private volatile Arena arena;
+    /** The scope of a block freed before any segment of it was made: closed, so none can be made. */
+    private static final Arena FREED_UNSEEN = closedArena();
+    private static final VarHandle ARENA;
+
+    static {
+        try {
+            ARENA = MethodHandles.lookup().findVarHandle(BlockRecord.class, "arena", Arena.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     /** The allocating thread, as reports name it ({@link SanitizerReports#currentThread}). */
     final String allocThread;
     final StackTraceElement[] allocStack;
@@ -45,9 +64,45 @@ final class BlockRecord {
         this.address = address;
         this.byteSize = byteSize;
         this.span = span;
-        this.arena = Arena.ofShared();
         this.allocThread = SanitizerReports.currentThread();
         this.allocStack = allocStack;
+    }
+
+    private static Arena closedArena() {
+        // Shared, so that a segment made in it from any thread fails as closed, not as confined.
+        Arena arena = Arena.ofShared();
+        arena.close();
+        return arena;
+    }
+
+    /**
+     * @return the block's scope for a segment of it, made now if it has none: a closed one once the
+     *     block was freed (making a segment in it throws {@link IllegalStateException})
+     */
+    Arena arena() {
+        Arena scope = arena;
+        if (scope == null) {
+            Arena fresh = Arena.ofShared();
+            // A scope that loses the race holds no memory and was never handed out: the collector takes it.
+            scope = ARENA.compareAndSet(this, null, fresh) ? fresh : arena;
+        }
+        return scope;
+    }
+
+    /**
+     * Closes the block's scope, as its free or the heap's close does; a block with no segment gets
+     * the closed one, so no segment of it can be made from now on.
+     *
+     * @param deadline until when ({@link System#nanoTime}) to wait while a downcall holds a segment
+     * @return whether the scope is closed now (or was already, by a free racing a close, a misuse);
+     *     false while a downcall holds a segment of it
+     */
+    boolean closeScope(long deadline) {
+        if (arena == null && ARENA.compareAndSet(this, null, FREED_UNSEEN)) {
+            return true;
+        }
+        Arena scope = arena;
+        return HeldArenas.closeBy(scope, deadline) || !scope.scope().isAlive();
     }
 
     /**

@@ -825,7 +825,7 @@ final class CheckedAllocator implements Allocator {
         BlockRecord block = live.get(address);
         MemorySegment segment = null;
         try {
-            segment = block != null ? Os.segment(address, byteSize, block.arena) : null;
+            segment = block != null ? Os.segment(address, byteSize, block.arena()) : null;
         } catch (IllegalStateException closedMeanwhile) {
             // Its scope closed since: the block was freed meanwhile, below.
         }
@@ -1052,7 +1052,7 @@ final class CheckedAllocator implements Allocator {
 
     /** {@link #closeArena(BlockRecord)}, waiting until {@code deadline} ({@link System#nanoTime}) while a downcall holds it. */
     private static boolean closeArena(BlockRecord block, long deadline) {
-        return HeldArenas.closeBy(block.arena, deadline) || !block.arena.scope().isAlive();
+        return block.closeScope(deadline);
     }
 
     // ---- helpers ----

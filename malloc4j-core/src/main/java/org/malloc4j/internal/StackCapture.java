@@ -4,6 +4,7 @@ import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Captures the caller's stack for reports, leaving out malloc4j's own frames (and the FFM default
@@ -27,17 +28,27 @@ public final class StackCapture {
      *     (at most {@value #MAX_SEARCH})
      */
     public static StackTraceElement[] capture() {
-        return WALKER.walk(frames -> {
-            List<StackTraceElement> kept = new ArrayList<>();
-            boolean program = false;
-            Iterator<StackWalker.StackFrame> below = frames.dropWhile(StackCapture::isOwn).iterator();
-            while (below.hasNext() && kept.size() < MAX_SEARCH && (kept.size() < MAX_FRAMES || !program)) {
-                StackTraceElement element = below.next().toStackTraceElement();
-                program |= !isPlatform(element);
-                kept.add(element);
+        return WALKER.walk(StackCapture::below);
+    }
+
+    /**
+     * A loop rather than a stream pipeline: a checked heap captures a stack at every malloc and
+     * free, and the pipeline's objects cost as much as a frame.
+     */
+    private static StackTraceElement[] below(Stream<StackWalker.StackFrame> frames) {
+        List<StackTraceElement> kept = new ArrayList<>(MAX_FRAMES);
+        boolean program = false;
+        Iterator<StackWalker.StackFrame> it = frames.iterator();
+        while (it.hasNext() && kept.size() < MAX_SEARCH && (kept.size() < MAX_FRAMES || !program)) {
+            StackWalker.StackFrame frame = it.next();
+            if (kept.isEmpty() && isOwn(frame)) {
+                continue;
             }
-            return kept.toArray(StackTraceElement[]::new);
-        });
+            StackTraceElement element = frame.toStackTraceElement();
+            program |= !isPlatform(element);
+            kept.add(element);
+        }
+        return kept.toArray(StackTraceElement[]::new);
     }
 
     /**
@@ -79,15 +90,21 @@ public final class StackCapture {
         if (className.startsWith("java.lang.foreign.") || className.startsWith("jdk.internal.foreign.")) {
             return true;
         }
-        if (!className.startsWith("org.malloc4j.")) {
-            return false;
-        }
-        // malloc4j's own classes, but not a user's classes in the same package (tests, say).
-        Class<?> type = frame.getDeclaringClass();
-        if (type.getModule().isNamed()) {
-            return type.getModule() == StackCapture.class.getModule();
-        }
-        CodeSource code = type.getProtectionDomain().getCodeSource();
-        return OWN_CODE != null && code != null && OWN_CODE.getLocation().equals(code.getLocation());
+        return className.startsWith("org.malloc4j.") && OWN.get(frame.getDeclaringClass());
     }
+
+    /**
+     * Whether a class of malloc4j's packages is malloc4j's own, not a user's class in the same
+     * package (tests, say): worked out once a class, since comparing code sources compares URLs.
+     */
+    private static final ClassValue<Boolean> OWN = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            if (type.getModule().isNamed()) {
+                return type.getModule() == StackCapture.class.getModule();
+            }
+            CodeSource code = type.getProtectionDomain().getCodeSource();
+            return OWN_CODE != null && code != null && OWN_CODE.getLocation().equals(code.getLocation());
+        }
+    };
 }
