@@ -1,5 +1,6 @@
 package org.malloc4j.bench;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.malloc4j.CheckMode;
@@ -20,8 +21,10 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * What malloc4j's checks cost: the same malloc+free pair on heaps built with {@link CheckMode#FAST},
  * {@link CheckMode#SAMPLED} (the default interval: one allocation in 50,000 checked) and
- * {@link CheckMode#FULL}, through the segment API and the raw API. The ratios to {@code fastRaw} and
- * {@code fastSegment} are the overhead of each mode. Score: ns per pair.
+ * {@link CheckMode#FULL}, through the segment API and the raw API, and one block in a scope of its
+ * own ({@link Heap#newScope()}, allocated and closed). The ratios to {@code fastRaw},
+ * {@code fastSegment} and {@code fastScope} are the overhead of each mode. Score: ns per pair (per
+ * scope).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -94,6 +97,12 @@ public class CheckModeBenchmark {
         return address;
     }
 
+    private static long scopePair(Heap heap, long size) {
+        try (Arena scope = heap.newScope()) {
+            return scope.allocate(size).address();
+        }
+    }
+
     @Benchmark
     @Baseline(1)
     public long fastRaw(Requests s, FastHeap h) {
@@ -124,5 +133,16 @@ public class CheckModeBenchmark {
     @Benchmark
     public long fullSegment(Requests s, FullHeap h) {
         return segmentPair(h.heap, s.next());
+    }
+
+    @Benchmark
+    @Baseline(3)
+    public long fastScope(Requests s, FastHeap h) {
+        return scopePair(h.heap, s.next());
+    }
+
+    @Benchmark
+    public long fullScope(Requests s, FullHeap h) {
+        return scopePair(h.heap, s.next());
     }
 }
