@@ -146,7 +146,7 @@ final class ResultTable {
                     + right(summary.meanIndex() == null ? "n/a" : Units.fraction(summary.meanIndex()), COLUMN + 1));
         }
         if (report.summaries().stream().anyMatch(this::includesAboveFull)) {
-            line("* The mean includes a utilization above 100% (see the note under the utilization table).");
+            line("* The mean counts a utilization above 100% as 100% (see the note under the utilization table).");
         }
     }
 

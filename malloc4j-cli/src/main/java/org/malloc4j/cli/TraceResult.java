@@ -82,13 +82,18 @@ public record TraceResult(
     }
 
     /**
-     * @return the utilization the performance index and the means count: the measured one, or 1
-     *     (100%) for a footprint that did not grow at all while blocks were live, a ratio without a
-     *     finite value (null in the JSON)
+     * @return the utilization the performance index and the means count: the measured one, at most
+     *     1 (100%), which is also what a footprint that did not grow at all while blocks were live
+     *     counts as (a ratio without a finite value, null in the JSON); above 100%, the footprint
+     *     figure undercounted, and a mean that took it as measured would rank such an allocator
+     *     above one whose figure is exact
      */
     @JsonIgnore
     public Double countedUtilization() {
-        return utilization == null && grewLessThanLive() ? Double.valueOf(1) : utilization;
+        if (utilization == null) {
+            return grewLessThanLive() ? Double.valueOf(1) : null;
+        }
+        return Math.min(1, utilization);
     }
 
     /**

@@ -102,7 +102,13 @@ final class WorkerCommand implements Callable<Integer> {
         Runnable stop = () -> Runtime.getRuntime().halt(ORPHANED);
         ProcessHandle.current().parent()
                 .filter(parent -> parentPid == null || parent.pid() == parentPid)
-                .ifPresentOrElse(parent -> parent.onExit().thenRun(stop), stop);
+                .ifPresentOrElse(parent -> parent.onExit().thenRun(stop), () -> {
+                    // Said for one who runs the worker by hand; a replay's worker has nobody to tell.
+                    System.err.println("malloc4j worker: " + (parentPid == null ? "its parent process"
+                            : "its parent, process " + parentPid + ",") + " is not running; stopping");
+                    System.err.flush();
+                    stop.run();
+                });
     }
 
     /**

@@ -8,7 +8,9 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -98,5 +100,20 @@ class WorkerCommandTest {
         } finally {
             System.setIn(stdin);
         }
+    }
+
+    /** Run by hand with a --parent that is not its parent, the worker says why it stops at once. */
+    @Test
+    void aWorkerWhoseParentIsNotRunningSaysSoAndStops() throws Exception {
+        long notTheParent = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(1L);
+        Process worker = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "worker", "--allocator=glibc", "--parent=" + notTheParent)
+                .redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        assertTrue(worker.waitFor(60, TimeUnit.SECONDS), "the worker did not stop");
+        String err = new String(worker.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(WorkerCommand.ORPHANED, worker.exitValue(), err);
+        assertEquals("malloc4j worker: its parent, process " + notTheParent + ", is not running; stopping", err.strip());
+        assertEquals("", new String(worker.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
     }
 }
