@@ -58,6 +58,28 @@ class RoundsOnOneHeapTest {
     }
 
     /**
+     * gcc's cc1 on one heap, past the rounds in which the guard returns memory: a medium page's
+     * commit that would grow the footprint past the peak it no longer guards takes a retired medium
+     * page's committed memory (or another medium class's empty page) as its class's page instead.
+     * Before, the loop committed fresh memory for one class while other classes' retired pages
+     * waited through the peak, and kept both: 6.33 MB committed at most by the 4th round, 5.78 MB
+     * now; neither returns memory from the 4th round on.
+     */
+    @Test
+    void gccTakesRetiredPagesCommittedMemoryRatherThanGrowInItsLoop() throws Exception {
+        try (Rounds rounds = Rounds.of("gcc-cc1-O2")) {
+            rounds.run(4);
+            HeapStats warm = rounds.heap.stats();
+            rounds.run(4);
+            HeapStats after = rounds.heap.stats();
+            assertEquals(warm.madviseCalls(), after.madviseCalls(), "madvise calls in rounds 5 to 8\n" + after.toText());
+            assertTrue(after.peakCommittedBytes() <= 6_000_000, "committed at most " + after.peakCommittedBytes()
+                    + " B in 8 rounds\n" + after.toText());
+            assertEquals(0, after.liveBlocks());
+        }
+    }
+
+    /**
      * A bundled trace replayed through {@code replay}'s own timed pass and malloc4j adapter, on one
      * heap whose purge delay no round reaches: what goes back is the peak guard's doing alone.
      */

@@ -361,8 +361,10 @@ public final class Page extends PageColdFields {
      */
     private long allocateCommitting(int index, long end, long requested, HeapCore core, boolean freeBlocksFirst) {
         // Freed blocks of the class elsewhere first: committing here would grow the footprint
-        // while they wait.
-        if (freeBlocksFirst && owner != null && owner.switchToFreeBlocks(this)) {
+        // while they wait. Then, for a medium page whose commit would grow it past the peak of a
+        // loop, memory that retired pages hold committed.
+        ThreadHeap heap = freeBlocksFirst ? owner : null;
+        if (heap != null && (heap.switchToFreeBlocks(this) || heap.switchToCommittedRoom(this, end))) {
             return 0;
         }
         // Volatile: seen by a purger that finds the owner parked in the commit (a park the JIT may

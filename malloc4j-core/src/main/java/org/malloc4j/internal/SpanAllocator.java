@@ -699,7 +699,7 @@ final class SpanAllocator {
         // The page commits the OS pages of its first block as soon as it hands it out.
         long firstCommit = Math.min((long) slices << Region.SLICE_SHIFT,
                 roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
-        Page page = takeSpan(slices, slices, slices, 1, sizeClass, firstCommit, 0);
+        Page page = takeSpan(slices, slices, slices, 1, sizeClass, firstCommit, 0, false);
         if (page != null) {
             format(page, sizeClass, false);
             charge(page);
@@ -771,6 +771,61 @@ final class SpanAllocator {
             }
         }
         return commitTo(page, newBlockSize);
+    }
+
+    /**
+     * Whether a commit of {@code bytes} at a medium page's bump pointer had better take memory a
+     * retired page (or an empty one of the thread) holds committed ({@link HeapCore#takeIdleForCommit}):
+     * it would grow the footprint past its peak, and the heap goes round a loop at its peak
+     * ({@link #loopAtPeak}), where the guard lets the peak grow rather than take memory back. Held at
+     * its peak, a loop otherwise committed fresh memory for one class while other classes' retired
+     * pages waited through the peak committed, and kept both: replayed over and over on one heap,
+     * gcc's cc1 came to 6.38 MB (committed and metadata) by its 4th round ({@code ReplayRounds
+     * <trace> 8 60000}), 5.82 MB now. Taken within the tolerance over the peak too ({@link
+     * #toleratedPeak}), in a build that took small pages so as well, coalesce-big's one pass (rounds
+     * of ever larger blocks, each freed whole) came to 78.0 % utilization instead of 78.7.
+     */
+    boolean reusesIdleForCommit(long bytes) {
+        return loopAtPeak && wouldRaisePeak(bytes);
+    }
+
+    /**
+     * For {@link HeapCore#takeIdleForCommit}: a retired medium page (a span of a medium page's
+     * slices) with at least {@code minCommit} bytes committed, and a block's worth, laid out for
+     * {@code sizeClass}, a medium class: one last laid out for the class first, then the one with
+     * the most memory committed, as {@link #pooledSpan} chooses.
+     *
+     * @return the page, in use, not yet in a heap's lists; or null if the pool holds none
+     */
+    Page takeIdlePage(int sizeClass, long minCommit) {
+        int slices = MEDIUM_PAGE_SLICES;
+        long least = Math.max(minCommit, roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
+        lockPolling();
+        try {
+            Page best = null;
+            boolean bestSame = false;
+            for (Iterator<Page> it = pool.descendingIterator(); it.hasNext(); ) {
+                Page page = it.next();
+                if (page.sliceCount != slices || page.holeBytes != 0 || page.commitEnd < least) {
+                    continue;
+                }
+                boolean same = page.sizeClass == sizeClass;
+                if (best == null || (same != bestSame ? same : page.commitEnd > best.commitEnd)) {
+                    best = page;
+                    bestSame = same;
+                }
+            }
+            if (best == null) {
+                return null;
+            }
+            pool.removeLastOccurrence(best);
+            uncounted(best);
+            format(best, sizeClass, false);
+            charge(best);
+            return best;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** @return whether the pool holds a small page, which a new small page would take (read without the lock) */
@@ -979,10 +1034,12 @@ final class SpanAllocator {
      * @param sizeClass the class the span is for, {@link Page#LARGE} for a large block
      * @param coverBytes for a large block, a retired page whose committed memory holds this many
      *     bytes is preferred to a smaller one ({@link #takeFromPool}); 0 for none
+     * @param grown whether the large block grows by realloc: a preferred span's memory must also
+     *     have been written ({@link #covers})
      */
     private Page takeSpan(int minSlices, int wantSlices, int maxPooledSlices, int sliceAlignment,
-                          int sizeClass, long firstCommit, long coverBytes) {
-        Page page = takeFromPool(minSlices, maxPooledSlices, sliceAlignment, sizeClass, coverBytes);
+                          int sizeClass, long firstCommit, long coverBytes, boolean grown) {
+        Page page = takeFromPool(minSlices, maxPooledSlices, sliceAlignment, sizeClass, coverBytes, grown);
         if (page != null) {
             return page;
         }
@@ -1083,7 +1140,8 @@ final class SpanAllocator {
     /**
      * The smallest retired page of {@code minSlices} to {@code maxSlices} slices, preferring, for a
      * large block, one whose committed memory holds {@code coverBytes} in full (what the block
-     * would otherwise commit fresh, and fault in), and for a page of blocks one last laid out for
+     * would otherwise commit fresh; for a block realloc grows, only a span whose memory was
+     * written, {@link #covers}, else {@link #holds}), and for a page of blocks one last laid out for
      * the same class, then the one with the most memory committed.
      *
      * <p>A page of blocks commits its memory as its bump pointer reaches it, and keeps it in the
@@ -1097,8 +1155,9 @@ final class SpanAllocator {
      * @param sizeClass the class the page is for; {@link Page#LARGE} takes only spans that held
      *     a large block, so pages of blocks keep theirs
      */
-    private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment, int sizeClass, long coverBytes) {
-        Page best = pooledSpan(minSlices, maxSlices, sliceAlignment, sizeClass, coverBytes);
+    private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment, int sizeClass, long coverBytes,
+                              boolean grown) {
+        Page best = pooledSpan(minSlices, maxSlices, sliceAlignment, sizeClass, coverBytes, grown);
         if (best != null) {
             pool.removeLastOccurrence(best);
             uncounted(best);
@@ -1107,7 +1166,8 @@ final class SpanAllocator {
     }
 
     /** {@link #takeFromPool}'s choice, left in the pool. */
-    private Page pooledSpan(int minSlices, int maxSlices, int sliceAlignment, int sizeClass, long coverBytes) {
+    private Page pooledSpan(int minSlices, int maxSlices, int sliceAlignment, int sizeClass, long coverBytes,
+                            boolean grown) {
         if (!pooled(minSlices, maxSlices)) {
             return null;
         }
@@ -1120,7 +1180,8 @@ final class SpanAllocator {
                     || (large && page.sizeClass != Page.LARGE) || page.firstSlice % sliceAlignment != 0) {
                 continue;
             }
-            boolean preferred = large ? covers(page, coverBytes) : page.sizeClass == sizeClass;
+            boolean preferred = large ? (grown ? covers(page, coverBytes) : holds(page, coverBytes))
+                    : page.sizeClass == sizeClass;
             if (best == null || isBetterPooled(page, preferred, best, bestPreferred, large)) {
                 best = page;
                 bestPreferred = preferred;
@@ -1157,7 +1218,20 @@ final class SpanAllocator {
      *     3 times the resident memory, as growing it in place.
      */
     private static boolean covers(Page page, long bytes) {
-        return page.commitEnd >= bytes && page.holeBytes == 0 && page.grownBlock;
+        return holds(page, bytes) && page.grownBlock;
+    }
+
+    /**
+     * @return whether {@code page}'s committed memory holds its first {@code bytes} with no hole:
+     *     a large block malloc'd there commits nothing more. Preferred to the smallest span, a
+     *     retired span of up to four times the block whose memory holds it keeps a loop from
+     *     committing fresh memory for each of its large blocks while the spans of others wait
+     *     committed: replayed over and over on one heap, python3-json-regex came to 11.13 MB
+     *     (committed and metadata) by its 7th round, 10.53 MB with this alone
+     *     ({@code ReplayRounds <trace> 8 60000}).
+     */
+    private static boolean holds(Page page, long bytes) {
+        return page.commitEnd >= bytes && page.holeBytes == 0;
     }
 
     /**
@@ -1175,7 +1249,7 @@ final class SpanAllocator {
             return false;
         }
         int slices = slicesFor(usable);
-        Page span = pooledSpan(slices, REUSED_SPAN_SLICES * slices, 1, Page.LARGE, usable);
+        Page span = pooledSpan(slices, REUSED_SPAN_SLICES * slices, 1, Page.LARGE, usable, true);
         return span != null && covers(span, usable);
     }
 
@@ -1274,8 +1348,9 @@ final class SpanAllocator {
         // A retired span up to four times the need is reused as is: its memory is committed already.
         // A block realloc grows takes one up to GROWN_SPAN_SLICES times the need.
         int maxPooled = Math.max(wanted, (roomBytes > 0 ? GROWN_SPAN_SLICES : REUSED_SPAN_SLICES) * slices);
-        // A growing block prefers a span whose committed memory holds it (awaitsInCommittedSpan).
-        Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, Page.LARGE, usable, roomBytes > 0 ? usable : 0);
+        // A growing block prefers a span whose committed memory holds it (awaitsInCommittedSpan);
+        // a malloc'd one, a span that commits no less than the block (pooledSpan).
+        Page page = takeSpan(slices, wanted, maxPooled, sliceAlignment, Page.LARGE, usable, usable, roomBytes > 0);
         if (page == null) {
             return 0;
         }
