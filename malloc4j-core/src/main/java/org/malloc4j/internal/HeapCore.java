@@ -775,14 +775,30 @@ public final class HeapCore implements Allocator {
      */
     private Page takeSpare(ThreadHeap heap, int sizeClass) {
         boolean medium = SizeClasses.isMedium(sizeClass);
-        int from = medium ? SizeClasses.FIRST_MEDIUM : 0;
-        int to = medium ? SizeClasses.COUNT : SizeClasses.FIRST_MEDIUM;
+        Page best = takeSpare(heap, sizeClass, medium ? SizeClasses.FIRST_MEDIUM : 0,
+                medium ? SizeClasses.COUNT : SizeClasses.FIRST_MEDIUM, 1, true);
+        if (best != null) {
+            best.spareTakenAt = heap.mallocCount;
+        }
+        return best;
+    }
+
+    /**
+     * @param from the first class to look at
+     * @param to the class past the last to look at
+     * @param least the fewest bytes the page must hold committed
+     * @param bounce whether a page taken so less than {@link #SPARE_BOUNCE} mallocs ago is left
+     * @return the empty current page of another class than {@code sizeClass} in {@code [from, to)}
+     *     with the most memory committed, laid out for {@code sizeClass} and out of the heap's
+     *     lists; or null if none of them keeps such a page
+     */
+    private Page takeSpare(ThreadHeap heap, int sizeClass, int from, int to, long least, boolean bounce) {
         Page best = null;
         for (int c = from; c < to; c++) {
             Page page = heap.current[c];
             if (c != sizeClass && page != EMPTY_PAGE && page.used == 0 && !page.inFullList
-                    && !page.hasRemoteFrees() && page.commitEnd > 0 && page.holeCount == 0
-                    && (page.spareTakenAt == 0 || heap.mallocCount - page.spareTakenAt > SPARE_BOUNCE)
+                    && !page.hasRemoteFrees() && page.commitEnd >= least && page.holeCount == 0
+                    && (!bounce || page.spareTakenAt == 0 || heap.mallocCount - page.spareTakenAt > SPARE_BOUNCE)
                     && (best == null || page.commitEnd > best.commitEnd)) {
                 best = page;
             }
@@ -792,7 +808,6 @@ public final class HeapCore implements Allocator {
         }
         heap.detach(best);
         spans.relayout(best, sizeClass, false);
-        best.spareTakenAt = heap.mallocCount;
         return best;
     }
 
@@ -841,21 +856,7 @@ public final class HeapCore implements Allocator {
      */
     private Page takeSpareWithRoom(ThreadHeap heap, int sizeClass, long bytes) {
         long least = Math.max(bytes, SpanAllocator.roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
-        Page best = null;
-        for (int c = SizeClasses.FIRST_MEDIUM; c < SizeClasses.COUNT; c++) {
-            Page page = heap.current[c];
-            if (c != sizeClass && page != EMPTY_PAGE && page.used == 0 && !page.inFullList
-                    && !page.hasRemoteFrees() && page.holeCount == 0 && page.commitEnd >= least
-                    && (best == null || page.commitEnd > best.commitEnd)) {
-                best = page;
-            }
-        }
-        if (best == null) {
-            return null;
-        }
-        heap.detach(best);
-        spans.relayout(best, sizeClass, false);
-        return best;
+        return takeSpare(heap, sizeClass, SizeClasses.FIRST_MEDIUM, SizeClasses.COUNT, least, false);
     }
 
     /** Called by a page's owner when its bump pointer reaches uncommitted memory. */
