@@ -24,7 +24,7 @@ final class BlockRecord {
      * The block's own scope, made with its first segment: its segments die when it closes, at free.
      * Null while the block has no segment (a block of the raw API), and {@link #FREED_UNSEEN} once
      * such a block is freed. Closing a shared arena makes the JVM stop every thread for a
-     * handshake, most of a checked pair's time (core README, "Checked mode"), which a block nobody
+     * handshake, most of a checked pair's time (core README, "Checked mode's cost"), which a block nobody
      * made a segment of does without.
      */
     private volatile Arena arena;

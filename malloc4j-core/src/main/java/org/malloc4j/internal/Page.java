@@ -1304,7 +1304,7 @@ public final class Page extends PageColdFields {
     long metadataBytes() {
         long bytes = SHALLOW_BYTES;
         if (freeBits != null) {
-            bytes += 16 + 8L * freeBits.length;
+            bytes += arrayBytes(freeBits);
         }
         if (holeBits != null) {
             bytes += holeMetadataBytes(holeBits.length, holeOsPages.length);

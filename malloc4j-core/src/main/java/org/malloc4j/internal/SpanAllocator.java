@@ -798,31 +798,15 @@ final class SpanAllocator {
      * @return the page, in use, not yet in a heap's lists; or null if the pool holds none
      */
     Page takeIdlePage(int sizeClass, long minCommit) {
-        int slices = MEDIUM_PAGE_SLICES;
         long least = Math.max(minCommit, roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
         lockPolling();
         try {
-            Page best = null;
-            boolean bestSame = false;
-            for (Iterator<Page> it = pool.descendingIterator(); it.hasNext(); ) {
-                Page page = it.next();
-                if (page.sliceCount != slices || page.holeBytes != 0 || page.commitEnd < least) {
-                    continue;
-                }
-                boolean same = page.sizeClass == sizeClass;
-                if (best == null || (same != bestSame ? same : page.commitEnd > best.commitEnd)) {
-                    best = page;
-                    bestSame = same;
-                }
+            Page page = takeFromPool(MEDIUM_PAGE_SLICES, MEDIUM_PAGE_SLICES, 1, sizeClass, least, false);
+            if (page != null) {
+                format(page, sizeClass, false);
+                charge(page);
             }
-            if (best == null) {
-                return null;
-            }
-            pool.removeLastOccurrence(best);
-            uncounted(best);
-            format(best, sizeClass, false);
-            charge(best);
-            return best;
+            return page;
         } finally {
             lock.unlock();
         }
@@ -1154,6 +1138,9 @@ final class SpanAllocator {
      *
      * @param sizeClass the class the page is for; {@link Page#LARGE} takes only spans that held
      *     a large block, so pages of blocks keep theirs
+     * @param coverBytes for a large block, the bytes a preferred span's committed memory holds; for
+     *     a page of blocks, the bytes a page must hold committed with no hole to be taken at all
+     *     ({@link #takeIdlePage}), 0 for any page
      */
     private Page takeFromPool(int minSlices, int maxSlices, int sliceAlignment, int sizeClass, long coverBytes,
                               boolean grown) {
@@ -1177,7 +1164,8 @@ final class SpanAllocator {
         for (Iterator<Page> it = pool.descendingIterator(); it.hasNext(); ) {
             Page page = it.next();
             if (page.sliceCount < minSlices || page.sliceCount > maxSlices
-                    || (large && page.sizeClass != Page.LARGE) || page.firstSlice % sliceAlignment != 0) {
+                    || (large && page.sizeClass != Page.LARGE) || page.firstSlice % sliceAlignment != 0
+                    || (!large && coverBytes > 0 && !holds(page, coverBytes))) {
                 continue;
             }
             boolean preferred = large ? (grown ? covers(page, coverBytes) : holds(page, coverBytes))
