@@ -1103,7 +1103,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     private void requireNative(MemorySegment block, String operation) {
         if (!block.isNative()) {
             // A checked heap names the call, as its other reports do; fast mode walks no stack.
-            throw SanitizerReports.plain(MemoryMisuseException.Kind.BAD_FREE, "attempting " + operation
+            throw SanitizerReports.plain(MemoryMisuseException.Kind.BAD_FREE,
+                    SanitizerReports.badAddressName(operation), "attempting " + operation
                     + " on a segment of the Java heap, which was not malloc()-ed", 0, block
                     + " is a segment of the Java heap: it was never a block of any heap.", "",
                     "heap '" + name() + "'", checkMode() != CheckMode.FAST);

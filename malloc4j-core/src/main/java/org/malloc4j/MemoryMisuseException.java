@@ -26,7 +26,8 @@ public final class MemoryMisuseException extends RuntimeException {
         DOUBLE_FREE("double-free"),
         /**
          * An address that no live block of this heap starts at: foreign memory, an interior pointer,
-         * a block of another heap, or memory never handed out. ASan's "bad-free".
+         * a block of another heap, or memory never handed out. ASan's "bad-free"; given to
+         * {@code usableSize}, the report's SUMMARY calls it "bad-malloc_usable_size", as ASan does.
          */
         BAD_FREE("bad-free"),
         /** A block used after it was freed: ASan's "heap-use-after-free". */

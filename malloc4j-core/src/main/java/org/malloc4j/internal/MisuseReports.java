@@ -101,8 +101,7 @@ final class MisuseReports {
     }
 
     static MemoryMisuseException notAllocated(String operation, long address, String why, HeapCore heap) {
-        return report(Kind.BAD_FREE, badFreeTitle(operation, address), address,
-                "0x" + hex(address) + " " + why + ".", heap);
+        return badAddress(operation, address, "0x" + hex(address) + " " + why + ".", heap);
     }
 
     static MemoryMisuseException interior(String operation, long address, Page page, HeapCore heap) {
@@ -145,7 +144,7 @@ final class MisuseReports {
                     + " was laid out for blocks of " + blockSize + " bytes (size class "
                     + sizeClass + "): a wild address, or a stale one whose block was freed before.";
         };
-        return report(Kind.BAD_FREE, badFreeTitle(operation, address), address, what, heap);
+        return badAddress(operation, address, what, heap);
     }
 
     /**
@@ -160,14 +159,15 @@ final class MisuseReports {
 
     static MemoryMisuseException otherHeap(String operation, long address, String owner, HeapCore heap) {
         // The block may well be malloc()-ed, by another heap: the title says by which not.
-        return report(Kind.BAD_FREE, "attempting " + operation + " on address which was not malloc()-ed by heap '"
-                + heap.name() + "': 0x" + hex(address), address, "0x" + hex(address) + " belongs to heap '" + owner
+        return report(Kind.BAD_FREE, SanitizerReports.badAddressName(operation), "attempting " + operation
+                + " on address which was not malloc()-ed by heap '" + heap.name() + "': 0x" + hex(address), address, "0x" + hex(address) + " belongs to heap '" + owner
                 + "', not '" + heap.name() + "': call " + operation
                 + " on what allocated it there (that heap, or the scope, arena, pool or array holding it).", heap);
     }
 
-    private static String badFreeTitle(String operation, long address) {
-        return "attempting " + operation + " on address which was not malloc()-ed: 0x" + hex(address);
+    private static MemoryMisuseException badAddress(String operation, long address, String what, HeapCore heap) {
+        return report(Kind.BAD_FREE, SanitizerReports.badAddressName(operation), "attempting " + operation
+                + " on address which was not malloc()-ed: 0x" + hex(address), address, what, heap);
     }
 
     private static String describeBlock(Page page) {
@@ -182,7 +182,12 @@ final class MisuseReports {
     }
 
     private static MemoryMisuseException report(Kind kind, String title, long address, String what, HeapCore heap) {
-        return SanitizerReports.plain(kind, title, address, what, "", "heap '" + heap.name() + "'",
+        return report(kind, kind.asanName(), title, address, what, heap);
+    }
+
+    private static MemoryMisuseException report(Kind kind, String name, String title, long address, String what,
+            HeapCore heap) {
+        return SanitizerReports.plain(kind, name, title, address, what, "", "heap '" + heap.name() + "'",
                 heap.reportsCallSites());
     }
 

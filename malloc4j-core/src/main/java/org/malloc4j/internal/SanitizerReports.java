@@ -226,7 +226,17 @@ public final class SanitizerReports {
             text.append("0x").append(hex(address)).append(" is not the start of any live block of heap '")
                     .append(heap).append("'\n");
         }
-        return finish(Kind.BAD_FREE, address, text, StackCapture.capture(), heap);
+        return summarize(Kind.BAD_FREE, badAddressName(operation), address, text, "", StackCapture.capture(),
+                "heap '" + heap + "'");
+    }
+
+    /**
+     * @return the name the SUMMARY gives an address no live block starts at, passed to
+     *     {@code operation}: ASan's {@code bad-malloc_usable_size} for a size query, its
+     *     {@code bad-free} otherwise (a realloc frees the block it is given)
+     */
+    public static String badAddressName(String operation) {
+        return operation.equals("usableSize") ? "bad-malloc_usable_size" : Kind.BAD_FREE.asanName();
     }
 
     /**
@@ -265,7 +275,7 @@ public final class SanitizerReports {
                 .append(after ? " bytes after " : " bytes before ").append(describe(address, byteSize))
                 .append(heldBy).append('\n');
         text.append(history);
-        return summarize(Kind.HEAP_BUFFER_OVERFLOW, badAddress, text, "in the block allocated at", allocStack, place);
+        return summarize(Kind.HEAP_BUFFER_OVERFLOW, Kind.HEAP_BUFFER_OVERFLOW.asanName(), badAddress, text, "in the block allocated at", allocStack, place);
     }
 
     /** A poisoned byte of a freed block changed: a write after free through a raw address. */
@@ -289,7 +299,7 @@ public final class SanitizerReports {
         text.append("0x").append(hex(badAddress)).append(" is located ").append(badAddress - address)
                 .append(" bytes inside of ").append(describe(address, byteSize)).append(heldBy).append('\n');
         text.append(history);
-        return summarize(Kind.USE_AFTER_FREE, badAddress, text, "in the block freed at", freeStack, place);
+        return summarize(Kind.USE_AFTER_FREE, Kind.USE_AFTER_FREE.asanName(), badAddress, text, "in the block freed at", freeStack, place);
     }
 
     /** Where leaked blocks were allocated, and the name of what holds them (empty: nothing). */
@@ -516,6 +526,12 @@ public final class SanitizerReports {
      */
     public static MemoryMisuseException plain(Kind kind, String title, long address, String what, String history,
             String place, boolean callSite) {
+        return plain(kind, kind.asanName(), title, address, what, history, place, callSite);
+    }
+
+    /** {@link #plain(Kind, String, long, String, String, String, boolean)}, its SUMMARY naming the misuse {@code name} */
+    public static MemoryMisuseException plain(Kind kind, String name, String title, long address, String what,
+            String history, String place, boolean callSite) {
         StackTraceElement[] site = callSite ? StackCapture.capture() : null;
         StringBuilder text = new StringBuilder("ERROR: malloc4j: ").append(title).append(" in ")
                 .append(currentThread()).append('\n');
@@ -523,7 +539,7 @@ public final class SanitizerReports {
             text.append(titleFrames(site)).append('\n');
         }
         text.append(what).append('\n').append(history);
-        return summarize(kind, address, text, "", site, place);
+        return summarize(kind, name, address, text, "", site, place);
     }
 
     /**
@@ -577,12 +593,13 @@ public final class SanitizerReports {
     /** @param siteIs what {@code site} is, before its frame in the SUMMARY; empty for the call's own */
     private static MemoryMisuseException finish(Kind kind, long address, StringBuilder text, String siteIs,
                                                 StackTraceElement[] site, String heap) {
-        return summarize(kind, address, text, siteIs, site, "heap '" + heap + "'");
+        return summarize(kind, kind.asanName(), address, text, siteIs, site, "heap '" + heap + "'");
     }
 
-    private static MemoryMisuseException summarize(Kind kind, long address, StringBuilder text, String siteIs,
-                                                   StackTraceElement[] site, String place) {
-        text.append("SUMMARY: malloc4j: ").append(kind.asanName());
+    /** @param name what the SUMMARY calls the misuse, as ASan does: mostly {@code kind}'s name */
+    private static MemoryMisuseException summarize(Kind kind, String name, long address, StringBuilder text,
+                                                   String siteIs, StackTraceElement[] site, String place) {
+        text.append("SUMMARY: malloc4j: ").append(name);
         StackTraceElement caller = site != null ? StackCapture.callSite(site) : null;
         if (caller != null) {
             text.append(siteIs.isEmpty() ? "" : " " + siteIs).append(' ').append(caller);
