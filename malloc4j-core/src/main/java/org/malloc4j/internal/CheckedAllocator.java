@@ -795,11 +795,7 @@ final class CheckedAllocator implements Allocator {
         }
         if (guarded != null) {
             guarded.check();
-            HeapStats stats = stats();
-            if (stats.requestedBytes() > stats.usableBytes() || stats.usableBytes() > stats.committedBytes()
-                    || stats.committedBytes() > stats.reservedBytes() || stats.liveBlocks() < 0) {
-                throw new IllegalStateException("heap '" + name + "' counters disagree: " + stats);
-            }
+            HeapCore.requireCountersAgree(stats(), name);
         }
     }
 

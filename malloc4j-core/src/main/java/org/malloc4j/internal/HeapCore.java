@@ -2130,10 +2130,17 @@ public final class HeapCore implements Allocator {
     @Override
     public void check() {
         checkOpen();
-        HeapStats stats = stats();
+        requireCountersAgree(stats(), name);
+    }
+
+    /**
+     * @throws IllegalStateException unless {@code requested <= usable <= committed <= reserved} and
+     *     no count of live blocks is negative, as any heap's counters are when no thread is working
+     */
+    static void requireCountersAgree(HeapStats stats, String heapName) {
         if (stats.requestedBytes() > stats.usableBytes() || stats.usableBytes() > stats.committedBytes()
                 || stats.committedBytes() > stats.reservedBytes() || stats.liveBlocks() < 0) {
-            throw new IllegalStateException("heap '" + name + "' counters disagree: " + stats);
+            throw new IllegalStateException("heap '" + heapName + "' counters disagree: " + stats);
         }
     }
 

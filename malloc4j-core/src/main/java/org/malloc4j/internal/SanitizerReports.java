@@ -101,22 +101,24 @@ public final class SanitizerReports {
     }
 
     static MemoryMisuseException doubleFree(String operation, BlockRecord block, String heap) {
-        StringBuilder text = title("attempting double-free on 0x" + hex(block.address) + " (" + operation + ")");
-        text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
-                .append(describe(block)).append('\n');
-        text.append(stack("freed by " + block.freeThread() + " here:", block.freeStack()));
-        text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
-        return finish(Kind.DOUBLE_FREE, block.address, text, StackCapture.capture(), heap);
+        return calledOnFreed(Kind.DOUBLE_FREE, "attempting double-free on 0x" + hex(block.address) + " (" + operation
+                + ")", block, heap);
     }
 
     /** A freed block asked about as if it were live (its usable size, say). */
     static MemoryMisuseException queryAfterFree(String operation, BlockRecord block, String heap) {
-        StringBuilder text = title("heap-use-after-free on address 0x" + hex(block.address) + " (" + operation + ")");
+        return calledOnFreed(Kind.USE_AFTER_FREE, "heap-use-after-free on address 0x" + hex(block.address) + " ("
+                + operation + ")", block, heap);
+    }
+
+    /** A call given the start of a freed block: where it was freed, then where it was allocated. */
+    private static MemoryMisuseException calledOnFreed(Kind kind, String title, BlockRecord block, String heap) {
+        StringBuilder text = title(title);
         text.append("0x").append(hex(block.address)).append(" is located 0 bytes inside of ")
                 .append(describe(block)).append('\n');
         text.append(stack("freed by " + block.freeThread() + " here:", block.freeStack()));
         text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
-        return finish(Kind.USE_AFTER_FREE, block.address, text, StackCapture.capture(), heap);
+        return finish(kind, block.address, text, StackCapture.capture(), heap);
     }
 
     /** A block held by a scope, arena, pool or growable array, freed (or resized) through the heap. */
