@@ -366,8 +366,12 @@ public final class FixedSizePool implements AutoCloseable {
         int index = blockIndex(offset);
         long inside = offset - page.blockOffset(index);
         if (inside != 0) {
-            throw badFree(address, "is " + Math.abs(inside) + (inside > 0 ? " bytes inside the block at 0x"
-                    : " bytes before the block at 0x") + Long.toHexString(address - inside)
+            // Past the block's end lies padding or its back redzone, no byte of the block: say how far
+            // past, as AddressSanitizer places an address after a region.
+            String where = inside < 0 ? -inside + " bytes before the block at 0x"
+                    : inside < blockByteSize ? inside + " bytes inside the block at 0x"
+                    : (inside - blockByteSize) + " bytes after the " + blockByteSize + "-byte block at 0x";
+            throw badFree(address, "is " + where + Long.toHexString(address - inside)
                     + ": only the address a block starts at may be freed",
                     page.wasHandedOut(index) ? history(page, index) : "");
         }

@@ -191,6 +191,33 @@ class FixedSizePoolTest {
     }
 
     @Test
+    void aFreeOfAnAddressPastABlocksEndSaysHowFarPastItIs() {
+        // 8-byte blocks 16 bytes apart: 12 bytes into a slot is padding, 4 bytes after the block.
+        try (FixedSizePool pool = FixedSizePool.builder(HEAP, 8).name("test").build()) {
+            long block = pool.allocateAddress();
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(block + 12));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
+            assertTrue(e.getMessage().contains("0x" + Long.toHexString(block + 12) + " is 4 bytes after the 8-byte block"
+                    + " at 0x" + Long.toHexString(block)), e.getMessage());
+            assertFalse(e.getMessage().contains("inside the block"), e.getMessage());
+            assertEquals(1, pool.liveBlocks());
+            pool.freeAddress(block);
+        }
+        // In FULL mode the slot's back redzone follows the block: 100-byte blocks 8192 bytes apart.
+        try (Heap heap = Heap.builder().name("full").checkMode(CheckMode.FULL).leakReportAtClose(false).build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 100).blockByteAlignment(8192).blocksPerPage(3)
+                        .name("big").build()) {
+            long first = pool.allocateAddress();
+            long second = pool.allocateAddress();
+            MemoryMisuseException e = assertThrows(MemoryMisuseException.class, () -> pool.freeAddress(second - 1));
+            assertEquals(MemoryMisuseException.Kind.BAD_FREE, e.kind());
+            assertTrue(e.getMessage().contains("is " + (second - 1 - first - 100) + " bytes after the 100-byte block at 0x"
+                    + Long.toHexString(first)), e.getMessage());
+            assertEquals(2, pool.liveBlocks());
+        }
+    }
+
+    @Test
     void everyBlockSizeTellsBlockStartsFromInteriorAddresses() {
         for (long size = 1; size <= 130; size++) {
             try (FixedSizePool pool = FixedSizePool.builder(HEAP, size).blockByteAlignment(1).blocksPerPage(5).build()) {
