@@ -34,8 +34,11 @@ import org.malloc4j.internal.Os;
  * {@link #asSegment()} (and the element views of {@link NativeStructArray}) point into the block:
  * they see later writes, and stay valid only until the block moves or is freed: until the next
  * operation that grows or shrinks the capacity ({@code add}, {@code insert}, {@code reserve},
- * {@code resize}, {@code shrinkToFit}) or {@link #close()}. Using one after that reads or writes
- * memory the heap may have handed to someone else; the JVM does not catch it. The array holds its
+ * {@code resize}, {@code shrinkToFit}) or {@link #close()}. Using one after that is a use after
+ * free, which nothing promises to catch: it reads or writes memory the heap may have handed to
+ * someone else, unless the view's scope ended with the block and it throws
+ * {@link IllegalStateException} (in {@link CheckMode#FULL}, and for some blocks with a mapping of
+ * their own). The array holds its
  * block as a scope holds its blocks: passing it ({@link #asSegment()}) to {@link Heap#free} or {@link Heap#realloc}
  * throws {@link MemoryMisuseException} ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH})
  * in every mode and changes nothing; {@link #close()} frees it.
