@@ -53,9 +53,9 @@ public final class ForkMedians {
             if (table.equals(RatioTable.NO_RESULTS)) {
                 System.exit(1);
             }
-        } catch (IOException | RuntimeException | StackOverflowError e) {
-            String why = e instanceof StackOverflowError ? "nested too deeply" : e.getMessage();
-            System.err.println("ForkMedians: " + args[0] + " holds no JMH results that can be read: " + why);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("ForkMedians: " + args[0] + " holds no JMH results that can be read: "
+                    + RatioTable.why(e));
             System.exit(1);
         }
     }

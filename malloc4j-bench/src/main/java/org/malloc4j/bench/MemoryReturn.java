@@ -219,7 +219,7 @@ public final class MemoryReturn {
         System.out.printf("%nMemoryReturn took %.1f s%n", seconds);
         if (json != null) {
             try {
-                Files.writeString(json, toJson(results, "") + "\n", StandardCharsets.UTF_8);
+                Files.writeString(json, Json.write(results) + "\n", StandardCharsets.UTF_8);
             } catch (IOException e) {
                 System.err.println("MemoryReturn: the JSON report could not be written to " + json + ": " + reason(e));
                 System.exit(1);
@@ -1147,55 +1147,5 @@ public final class MemoryReturn {
 
     private static double round2(double value) {
         return Math.round(value * 100) / 100.0;
-    }
-
-    /** Maps, lists, strings, numbers, booleans and null as indented JSON. */
-    static String toJson(Object value, String indent) {
-        if (value == null) {
-            return "null";
-        }
-        if (value instanceof String text) {
-            StringBuilder out = new StringBuilder("\"");
-            for (char c : text.toCharArray()) {
-                switch (c) {
-                    case '"' -> out.append("\\\"");
-                    case '\\' -> out.append("\\\\");
-                    case '\n' -> out.append("\\n");
-                    default -> {
-                        if (c < 0x20) {
-                            out.append(String.format("\\u%04x", (int) c));
-                        } else {
-                            out.append(c);
-                        }
-                    }
-                }
-            }
-            return out.append('"').toString();
-        }
-        if (value instanceof Number || value instanceof Boolean) {
-            return String.valueOf(value);
-        }
-        String inner = indent + "  ";
-        StringBuilder out = new StringBuilder();
-        if (value instanceof Map<?, ?> map) {
-            out.append("{");
-            String separator = "\n";
-            for (Map.Entry<?, ?> entry : map.entrySet()) {
-                out.append(separator).append(inner).append(toJson(String.valueOf(entry.getKey()), inner))
-                        .append(": ").append(toJson(entry.getValue(), inner));
-                separator = ",\n";
-            }
-            return out.append(map.isEmpty() ? "" : "\n" + indent).append("}").toString();
-        }
-        if (value instanceof List<?> list) {
-            out.append("[");
-            String separator = "\n";
-            for (Object item : list) {
-                out.append(separator).append(inner).append(toJson(item, inner));
-                separator = ",\n";
-            }
-            return out.append(list.isEmpty() ? "" : "\n" + indent).append("]").toString();
-        }
-        throw new IllegalArgumentException("not JSON: " + value.getClass());
     }
 }

@@ -63,7 +63,7 @@ public final class RatioTable {
                 } else {
                     documents.add(rows(Files.readString(path)));
                 }
-            } catch (IOException | RuntimeException | StackOverflowError e) {
+            } catch (IOException | RuntimeException e) {
                 System.err.println("RatioTable: " + arg + " holds no JMH results that can be read: " + why(e));
                 unreadable = true;
             }
@@ -79,9 +79,6 @@ public final class RatioTable {
 
     /** @return why a file could not be read, in words for its user rather than a stack trace */
     static String why(Throwable e) {
-        if (e instanceof StackOverflowError) {
-            return "nested too deeply";
-        }
         if (e instanceof CharacterCodingException) {
             return "it is not UTF-8 text";
         }
@@ -114,7 +111,7 @@ public final class RatioTable {
      *     or an element is not an object (named by its place, from 1)
      */
     static List<Map<?, ?>> results(String json) {
-        if (!(MiniJson.parse(json) instanceof List<?> items)) {
+        if (!(Json.parse(json) instanceof List<?> items)) {
             throw new IllegalArgumentException("the top level is not an array of results");
         }
         List<Map<?, ?>> results = new ArrayList<>();
@@ -265,8 +262,8 @@ public final class RatioTable {
     }
 
     private static double number(Object value) {
-        if (value instanceof Double d) {
-            return d;
+        if (value instanceof Number n) {
+            return n.doubleValue();
         }
         if (value instanceof String s) {
             try {

@@ -55,7 +55,7 @@ class RatioTableTest {
 
     @Test
     void whatIsNotJmhsShapeIsRefusedWithAReason() {
-        assertReason("bad JSON at character 0", "root:x:0:0:root:/root:/bin/bash\n");
+        assertReason("bad JSON at line 1, column ", "root:x:0:0:root:/root:/bin/bash\n");
         assertReason("the top level is not an array of results", "{}");
         assertReason("result 1 has no qualified benchmark name", "[{\"a\": 1}]");
         assertReason("result 1 is not an object", "[1]");
@@ -77,10 +77,15 @@ class RatioTableTest {
     }
 
     @Test
+    void aDocumentNestedTooDeeplyIsRefusedWithAReason() {
+        assertReason("bad JSON", "[".repeat(100_000));
+        assertReason("bad JSON", "[{\"benchmark\": \"a.B.c\"}] trailing");
+    }
+
+    @Test
     void whyNamesTheProblemNotTheException() {
-        assertEquals("nested too deeply", RatioTable.why(new StackOverflowError()));
         assertEquals("it is not UTF-8 text", RatioTable.why(new java.nio.charset.MalformedInputException(1)));
-        assertFalse(RatioTable.why(new IllegalArgumentException("bad JSON at character 3: x")).contains("Exception"));
+        assertFalse(RatioTable.why(new IllegalArgumentException("bad JSON at line 1, column 3: x")).contains("Exception"));
     }
 
     @Test
