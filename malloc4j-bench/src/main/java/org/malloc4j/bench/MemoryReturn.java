@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -27,6 +28,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * Measures whether malloc4j gives memory back to the operating system, and what its bookkeeping
@@ -116,44 +123,62 @@ public final class MemoryReturn {
     private MemoryReturn() {
     }
 
-    public static void main(String[] args) throws Exception {
-        Path json = null;
+    /** The command line, parsed by picocli; {@link #call} runs what it asks for. */
+    @Command(name = "memory-return", sortOptions = false,
+            usageHelpWidth = 100, description = {
+                "Measures memory returned to the OS after frees, OS calls of alloc/free loops, the cost"
+                        + " of a fresh 4 KiB page, heap metadata under virtual threads, and what platform"
+                        + " threads coming and going cost. About 45 s.",
+                "(Also: java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar"
+                        + " org.malloc4j.bench.MemoryReturn ...)"})
+    static final class Options implements Callable<Integer> {
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the results to FILE as JSON.")
+        Path json;
+
+        @Option(names = "--only", split = ",", paramLabel = "SECTION",
+                description = "Run only these sections, of: return, loop, touch, vthreads, threads (default: all).")
         List<String> sections = SECTIONS;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--json" -> json = Path.of(value(args, ++i, "--json"));
-                case "--only" -> {
-                    sections = List.of(value(args, ++i, "--only").split(","));
-                    for (String section : sections) {
-                        if (!SECTIONS.contains(section)) {
-                            usage("unknown section: " + section);
-                        }
-                    }
-                }
-                case CHILD -> {
-                    childMain(Integer.parseInt(value(args, ++i, CHILD)));
-                    return;
-                }
-                case "-h", "--help" -> {
-                    usage(null);
-                    return;
-                }
-                default -> usage("unknown argument: " + args[i]);
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        /** The child JVM's side of the virtual-threads section: its task count. */
+        @Option(names = CHILD, hidden = true)
+        Integer childTasks;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            if (childTasks != null) {
+                childMain(childTasks);
+                return 0;
             }
+            for (String section : sections) {
+                if (!SECTIONS.contains(section)) {
+                    throw new ParameterException(spec.commandLine(), "unknown section: " + section);
+                }
+            }
+            if (json != null) {
+                checkWritable(spec, json);
+            }
+            new MemoryReturn().run(sections, json);
+            return 0;
         }
-        if (json != null) {
-            checkWritable(json);
-        }
-        new MemoryReturn().run(sections, json);
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Options()).execute(args));
     }
 
     /** Before the measurements, not after them: a path that cannot take the report stops the run at once. */
-    private static void checkWritable(Path json) {
+    private static void checkWritable(CommandSpec spec, Path json) {
         try {
             // Opened to append, so an existing report stays as it is until the new one replaces it.
             Files.newOutputStream(json, StandardOpenOption.CREATE, StandardOpenOption.APPEND).close();
         } catch (IOException | RuntimeException e) {
-            usage("--json " + json + " cannot be written: " + reason(e));
+            throw new ParameterException(spec.commandLine(), "--json " + json + " cannot be written: " + reason(e));
         }
     }
 
@@ -161,28 +186,6 @@ public final class MemoryReturn {
         return e instanceof NoSuchFileException ? "no such folder"
                 : e instanceof AccessDeniedException ? "permission denied"
                 : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-    }
-
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) {
-            usage(option + " needs a value");
-        }
-        return args[i];
-    }
-
-    private static void usage(String problem) {
-        String text = """
-                usage: malloc4j-bench/memory-return [--json FILE] [--only return,loop,touch,vthreads,threads]
-                       (or java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar org.malloc4j.bench.MemoryReturn ...)
-                Measures memory returned to the OS after frees, OS calls of alloc/free loops, the cost
-                of a fresh 4 KiB page, heap metadata under virtual threads, and what platform threads
-                coming and going cost. About 45 s.""";
-        if (problem != null) {
-            System.err.println("MemoryReturn: " + problem);
-            System.err.println(text);
-            System.exit(2);
-        }
-        System.out.println(text);
     }
 
     private void run(List<String> sections, Path json) throws Exception {
