@@ -160,8 +160,8 @@ final class MisuseReports {
     static MemoryMisuseException otherHeap(String operation, long address, String owner, HeapCore heap) {
         // The block may well be malloc()-ed, by another heap: the title says by which not.
         return report(Kind.BAD_FREE, SanitizerReports.badAddressName(operation), "attempting " + operation
-                + " on address which was not malloc()-ed by heap '" + heap.name() + "': 0x" + hex(address), address, "0x" + hex(address) + " belongs to heap '" + owner
-                + "', not '" + heap.name() + "': call " + operation
+                + " on address which was not malloc()-ed by heap '" + heap.name() + "': 0x" + hex(address), address,
+                "0x" + hex(address) + " belongs to heap '" + owner + "', not '" + heap.name() + "': call " + operation
                 + " on what allocated it there (that heap, or the scope, arena, pool or array holding it).", heap);
     }
 

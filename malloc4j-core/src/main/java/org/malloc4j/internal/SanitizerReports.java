@@ -277,7 +277,8 @@ public final class SanitizerReports {
                 .append(after ? " bytes after " : " bytes before ").append(describe(address, byteSize))
                 .append(heldBy).append('\n');
         text.append(history);
-        return summarize(Kind.HEAP_BUFFER_OVERFLOW, Kind.HEAP_BUFFER_OVERFLOW.asanName(), badAddress, text, "in the block allocated at", allocStack, place);
+        return summarize(Kind.HEAP_BUFFER_OVERFLOW, Kind.HEAP_BUFFER_OVERFLOW.asanName(), badAddress, text,
+                "in the block allocated at", allocStack, place);
     }
 
     /** A poisoned byte of a freed block changed: a write after free through a raw address. */
@@ -301,7 +302,8 @@ public final class SanitizerReports {
         text.append("0x").append(hex(badAddress)).append(" is located ").append(badAddress - address)
                 .append(" bytes inside of ").append(describe(address, byteSize)).append(heldBy).append('\n');
         text.append(history);
-        return summarize(Kind.USE_AFTER_FREE, Kind.USE_AFTER_FREE.asanName(), badAddress, text, "in the block freed at", freeStack, place);
+        return summarize(Kind.USE_AFTER_FREE, Kind.USE_AFTER_FREE.asanName(), badAddress, text,
+                "in the block freed at", freeStack, place);
     }
 
     /** Where leaked blocks were allocated, and the name of what holds them (empty: nothing). */
@@ -531,7 +533,10 @@ public final class SanitizerReports {
         return plain(kind, kind.asanName(), title, address, what, history, place, callSite);
     }
 
-    /** {@link #plain(Kind, String, long, String, String, String, boolean)}, its SUMMARY naming the misuse {@code name} */
+    /**
+     * {@link #plain(Kind, String, long, String, String, String, boolean)}, its SUMMARY calling the
+     * misuse {@code name}
+     */
     public static MemoryMisuseException plain(Kind kind, String name, String title, long address, String what,
             String history, String place, boolean callSite) {
         StackTraceElement[] site = callSite ? StackCapture.capture() : null;
