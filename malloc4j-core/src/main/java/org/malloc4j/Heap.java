@@ -597,6 +597,59 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
+     * Describes what {@code address} is in this heap, for a person to read, as AddressSanitizer's
+     * {@code __asan_describe_address} does (its {@code sanitizer/asan_interface.h}): the block
+     * whose memory holds it and where in that block (bytes inside it, or to its left or right, in
+     * a redzone), whether the block is live, freed or was never handed out, what holds it (a
+     * scope, bump arena, pool or growable array), and, for a block checked mode records
+     * ({@link CheckMode#FULL}; one block in the sampling interval in {@link CheckMode#SAMPLED}), the
+     * stacks that allocated and freed it. In {@code FULL} mode a freed block is remembered for
+     * the last 65,536 frees, until a block starts at its address again; memory of it that another
+     * block took meanwhile is described as that live block first, then as the freed one. Without
+     * records the description is told from the heap's pages: the block of the address's size
+     * class, and its requested bytes if it is live.
+     *
+     * <p>Use it where a report cannot be made for you: after an access through a freed block's
+     * segment threw the JDK's bare {@link IllegalStateException} ("Already closed"), pass
+     * {@link MemorySegment#address()} of the segment (a closed segment still has one) or the
+     * segment itself to {@link #describe(MemorySegment)}; or with an address a native library
+     * returned, to see which block, if any, it points into. Any address may be passed: none is a
+     * misuse, and the call changes nothing.
+     *
+     * <p>Thread-safe. While other threads allocate and free, the description is of one moment
+     * during the call, which may have passed when it returns: an address described as a free block
+     * may hold a live one by then.
+     *
+     * @param address any address
+     * @return the description: a first line {@code 0x<address>: <what it is>}, then one or more
+     *     lines, each ending with a line break
+     * @throws IllegalStateException if this heap is closed
+     */
+    public String describe(long address) {
+        return core.describe(address);
+    }
+
+    /**
+     * {@link #describe(long)} of the segment's first byte: any segment, a closed one too, or one a
+     * scope, arena or pool handed out. A segment of the Java heap is described as such.
+     *
+     * @param segment any segment
+     * @return the description, as {@link #describe(long)} gives it
+     * @throws IllegalStateException if this heap is closed
+     * @throws NullPointerException if {@code segment} is null
+     */
+    public String describe(MemorySegment segment) {
+        Objects.requireNonNull(segment, "segment");
+        if (!segment.isNative()) {
+            if (isClosed()) {
+                throw new IllegalStateException("heap '" + name() + "' is closed");
+            }
+            return segment + ": a segment of the Java heap, not off-heap memory\nno heap's block lies there\n";
+        }
+        return core.describe(segment.address());
+    }
+
+    /**
      * A snapshot of this heap's counters; see {@link HeapStats} for what each means and how exact
      * it is while other threads work. Thread-safe.
      *

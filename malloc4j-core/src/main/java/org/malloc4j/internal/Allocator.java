@@ -22,6 +22,9 @@ public interface Allocator {
 
     long usableSize(long address);
 
+    /** What {@code address} is in this heap, for a person: {@code org.malloc4j.Heap#describe(long)}. */
+    String describe(long address);
+
     /** A segment of exactly {@code byteSize} bytes over the live block at {@code address}. */
     MemorySegment segment(long address, long byteSize);
 

@@ -857,6 +857,28 @@ final class CheckedAllocator implements Allocator {
         return block.byteSize;
     }
 
+    /**
+     * What {@code address} is: told from the records of checked blocks (their stacks), live ones
+     * first, else from the pages of the unchecked ones.
+     */
+    @Override
+    public String describe(long address) {
+        checkOpen();
+        if (guarded != null) {
+            BlockRecord liveAround = liveSpanAround(address);
+            BlockRecord freedAround = freedSpanAround(address);
+            if (liveAround != null || freedAround != null) {
+                return SanitizerReports.described(address, liveAround, freedAround, name);
+            }
+            if (guarded.owns(address)) {
+                return AddressDescriptions.headline(address, "checked memory of heap '" + name + "' in no block it"
+                        + " remembers") + "padding before a block's front redzone, memory not handed out, or a block"
+                        + " freed before the last " + FREED_HISTORY + " frees\n";
+            }
+        }
+        return fast != null ? fast.describe(address) : guarded.describe(address);
+    }
+
     // ---- the rest ----
 
     @Override

@@ -1993,6 +1993,32 @@ public final class HeapCore implements Allocator {
         return page.usable(index);
     }
 
+    /** What {@code address} is, told from the pages: this core records no stacks. */
+    @Override
+    public String describe(long address) {
+        checkOpen();
+        Region region = RegionMap.lookup(address);
+        if (region == null) {
+            SpanAllocator.UnmappedRange range = spans.unmappedAt(address);
+            if (range == null) {
+                return AddressDescriptions.foreign(address);
+            }
+            return range.huge()
+                    ? AddressDescriptions.inFreedHuge(address, range.start(), freedHugeUsable(range.start()), name)
+                    : AddressDescriptions.inUnmapped(address, name);
+        }
+        if (region.core != this) {
+            return AddressDescriptions.otherHeap(address, region.core.name, name);
+        }
+        Page page = region.pageAt(address);
+        if (page == null || !page.laidOut) {
+            return AddressDescriptions.notHandedOut(address, name);
+        }
+        return AddressDescriptions.inPage(address, page, name, sampler != null
+                ? "no stacks: heap '" + name + "' records them only for the blocks it samples (SAMPLED mode)\n"
+                : "no stacks: heap '" + name + "' records where blocks were allocated and freed in FULL mode only\n");
+    }
+
     /**
      * Throws what {@link #realloc} would for an address that is not a live block the heap API
      * holds, and does nothing else: for a caller that must judge the call before it fails it on

@@ -185,13 +185,18 @@ public final class SanitizerReports {
                 .append(": ").append(heldInside(operation)).append('\n');
         if (handedOut != null) {
             // The block the program misused is the one its holder handed out, not the held one.
-            text.append("0x").append(hex(address)).append(start == address ? " is a block "
-                    : " is " + (address - start) + " bytes inside the block at 0x" + hex(start) + ", a block ")
-                    .append(holder).append(" handed out:\n").append(handedOut);
+            text.append(handedOutAt(address, start, holder, handedOut));
         } else {
             text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
         }
         return finish(Kind.ALLOC_DEALLOC_MISMATCH, address, text, StackCapture.capture(), heap);
+    }
+
+    /** @return where {@code address} lies in the block a holder handed out at {@code start}, then its history */
+    private static String handedOutAt(long address, long start, String holder, String history) {
+        return "0x" + hex(address) + (start == address ? " is a block "
+                : " is " + (address - start) + " bytes inside the block at 0x" + hex(start) + ", a block ")
+                + holder + " handed out:\n" + history;
     }
 
     /** @return what the holder of {@code block} says of the block it handed out at {@code address}, or null */
@@ -215,21 +220,56 @@ public final class SanitizerReports {
         StringBuilder text = title("attempting " + operation + " on address which was not malloc()-ed: 0x"
                 + hex(address));
         if (near != null) {
-            text.append("0x").append(hex(address)).append(" is located ").append(position(address, near))
-                    .append(' ').append(describe(near)).append('\n');
-            if (freed) {
-                text.append(stack("freed by " + near.freeThread() + " here:", near.freeStack()));
-                text.append(stack("previously allocated by " + near.allocThread + " here:",
-                        near.allocStack));
-            } else {
-                text.append(stack("allocated by " + near.allocThread + " here:", near.allocStack));
-            }
+            appendLocation(text, address, near, freed);
         } else {
             text.append("0x").append(hex(address)).append(" is not the start of any live block of heap '")
                     .append(heap).append("'\n");
         }
         return summarize(Kind.BAD_FREE, badAddressName(operation), address, text, "", StackCapture.capture(),
                 "heap '" + heap + "'");
+    }
+
+    /** Where {@code address} lies against {@code block} (redzones included), then the block's stacks. */
+    private static void appendLocation(StringBuilder text, long address, BlockRecord block, boolean freed) {
+        text.append("0x").append(hex(address)).append(" is located ").append(position(address, block))
+                .append(' ').append(describe(block)).append('\n');
+        if (freed) {
+            text.append(stack("freed by " + block.freeThread() + " here:", block.freeStack()));
+            text.append(stack("previously allocated by " + block.allocThread + " here:", block.allocStack));
+        } else {
+            text.append(stack("allocated by " + block.allocThread + " here:", block.allocStack));
+        }
+    }
+
+    /**
+     * What {@code address} is against the blocks a checked heap remembers there, for
+     * {@code Heap.describe}: the live block whose memory holds it (and, for a holder that hands out
+     * blocks of its own, the one it handed out there), then the latest freed block whose memory held
+     * it, each with its stacks.
+     *
+     * @param live the live block whose memory (redzones included) holds {@code address}, or null
+     * @param freed the latest freed block whose memory held it, or null; not both null
+     */
+    static String described(long address, BlockRecord live, BlockRecord freed, String heap) {
+        StringBuilder text = new StringBuilder();
+        if (live != null) {
+            BlockHolder holder = live.owner;
+            text.append(AddressDescriptions.headline(address, "a live block of heap '" + heap + "'"
+                    + (holder != null ? ", held by " + holder : "")));
+            appendLocation(text, address, live, false);
+            HandedOutBlocks handedOut = holder == null ? null : holder.handedOut();
+            long start = handedOut == null ? -1 : handedOut.blockAt(live.address, address);
+            String history = start < 0 ? null : handedOut.historyAt(live.address, start);
+            if (history != null) {
+                text.append(handedOutAt(address, start, holder.toString(), history));
+            }
+        }
+        if (freed != null) {
+            text.append(live == null ? AddressDescriptions.headline(address, "a block heap '" + heap + "' freed")
+                    : "before it, the memory held a block heap '" + heap + "' freed:\n");
+            appendLocation(text, address, freed, true);
+        }
+        return text.toString();
     }
 
     /**
@@ -562,14 +602,7 @@ public final class SanitizerReports {
 
     /** Where {@code address} lies against {@code block}'s bytes, as AddressSanitizer words it. */
     private static String position(long address, BlockRecord block) {
-        long offset = address - block.address;
-        if (offset < 0) {
-            return -offset + " bytes to the left of";
-        }
-        if (offset >= Math.max(1, block.byteSize)) {
-            return offset - block.byteSize + " bytes to the right of";
-        }
-        return offset + " bytes inside of";
+        return AddressDescriptions.position(address - block.address, block.byteSize);
     }
 
     private static String describe(BlockRecord block) {

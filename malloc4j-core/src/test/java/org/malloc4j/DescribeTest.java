@@ -1,0 +1,334 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@link Heap#describe(long)}: what an address is, as AddressSanitizer's
+ * {@code __asan_describe_address} says it. From the pages in every mode; with the stacks of the
+ * blocks checked mode records.
+ */
+class DescribeTest {
+
+    @Test
+    void aLiveBlockOfAFastHeapIsToldFromItsPage() {
+        try (Heap heap = Heap.builder().name("fast").build()) {
+            long block = heap.mallocAddress(40);
+            long usable = heap.usableSize(block);
+            assertEquals(48, usable);
+            assertThat(heap.describe(block + 8)).isEqualTo(hex(block + 8) + ": a live block (size class 2) of heap"
+                    + " 'fast'\n" + hex(block + 8) + " is located 8 bytes inside of the 48-byte block [" + hex(block)
+                    + "," + hex(block + 48) + "), of which 40 bytes were requested\n"
+                    + "no stacks: heap 'fast' records where blocks were allocated and freed in FULL mode only\n");
+            assertThat(heap.describe(block + 44)).contains("is located 44 bytes inside of the 48-byte block",
+                    "of which 40 bytes were requested (4 bytes past them)");
+            heap.freeAddress(block);
+        }
+    }
+
+    @Test
+    void aFreedBlockAndOneNeverHandedOut() {
+        try (Heap heap = Heap.builder().name("fast").build()) {
+            long kept = heap.mallocAddress(40);
+            long block = heap.mallocAddress(40);
+            heap.freeAddress(block);
+            assertThat(heap.describe(block)).startsWith(hex(block) + ": a free block (size class 2) of heap 'fast',"
+                    + " handed out and freed since its page was laid out\n" + hex(block)
+                    + " is located 0 bytes inside of the 48-byte block").doesNotContain("requested");
+            long next = block + 48;
+            assertThat(heap.describe(next + 2)).startsWith(hex(next + 2) + ": a block (size class 2) of heap 'fast'"
+                    + " never handed out since its page was laid out\n" + hex(next + 2) + " is located 2 bytes inside"
+                    + " of the 48-byte block [" + hex(next) + "," + hex(next + 48) + ")\n");
+            heap.freeAddress(kept);
+        }
+    }
+
+    @Test
+    void thePagesTailPastItsLastBlock() {
+        try (Heap heap = Heap.builder().name("fast").build()) {
+            // 64 KiB pages of 48-byte blocks: 1,365 blocks, then 16 bytes no block uses.
+            long block = heap.mallocAddress(48);
+            long pageStart = block & -(64 << 10);
+            long tail = pageStart + 1365 * 48 + 4;
+            assertThat(heap.describe(tail)).isEqualTo(hex(tail) + ": no block of heap 'fast'\n" + hex(tail)
+                    + " is 4 bytes past the last block of a page of 48-byte blocks (size class 2): the page's tail,"
+                    + " which no block uses\n");
+            heap.freeAddress(block);
+        }
+    }
+
+    @Test
+    void largeAndHugeBlocksAndTheMemoryAFreedHugeBlockGaveBack() {
+        try (Heap heap = Heap.builder().name("fast").build()) {
+            long large = heap.mallocAddress(300_000);
+            assertThat(heap.describe(large + 299_999)).contains(": a live large block of heap 'fast'\n",
+                    "is located 299999 bytes inside of the " + heap.usableSize(large) + "-byte block",
+                    "of which 300000 bytes were requested\n");
+            long huge = heap.mallocAddress(40L << 20);
+            assertThat(heap.describe(huge + 5)).contains(": a live huge block of heap 'fast'\n",
+                    "is located 5 bytes inside of the 41943040-byte block");
+            heap.freeAddress(huge);
+            heap.trim();
+            assertThat(heap.describe(huge + 5)).isEqualTo(hex(huge + 5) + ": memory of a huge block heap 'fast'"
+                    + " freed, its mapping given back to the OS\n" + hex(huge + 5) + " is located 5 bytes inside of"
+                    + " the 41943040-byte huge block at " + hex(huge) + "; an access there faults\n");
+            heap.freeAddress(large);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void foreignMemoryTheJavaHeapAndAnotherHeap(CheckMode mode) {
+        try (Heap heap = Heap.builder().name("h").checkMode(mode).build();
+                Heap other = Heap.builder().name("other").build();
+                Arena arena = Arena.ofConfined()) {
+            MemorySegment foreign = arena.allocate(64);
+            assertThat(heap.describe(foreign)).isEqualTo(hex(foreign.address()) + ": not in the memory of any open"
+                    + " malloc4j heap\nforeign or stack memory, or memory a heap has given back to the OS (a closed"
+                    + " heap's, say)\n");
+            assertThat(heap.describe(MemorySegment.ofArray(new byte[8])))
+                    .endsWith(": a segment of the Java heap, not off-heap memory\nno heap's block lies there\n");
+            long theirs = other.mallocAddress(8);
+            assertThat(heap.describe(theirs)).isEqualTo(hex(theirs) + ": memory of heap 'other', not of heap 'h'\n"
+                    + "describe it through heap 'other'\n");
+            other.freeAddress(theirs);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void anyAddressIsDescribedAndNothingChanges(CheckMode mode) {
+        try (Heap heap = Heap.builder().checkMode(mode).build()) {
+            long block = heap.mallocAddress(100);
+            HeapStats before = heap.stats();
+            for (long address : List.of(0L, 1L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, block - 1, block + (1 << 20),
+                    block + (64L << 30))) {
+                assertThat(heap.describe(address)).startsWith("0x" + Long.toHexString(address) + ": ").endsWith("\n");
+            }
+            assertEquals(before, heap.stats());
+            assertEquals(100, heap.usableSize(block) >= 100 ? 100 : -1);
+            heap.freeAddress(block);
+            heap.check();
+        }
+    }
+
+    @Test
+    void aBlockAScopeHoldsSaysSo() {
+        try (Heap heap = Heap.builder().name("fast").build(); Arena scope = heap.newScope()) {
+            MemorySegment held = scope.allocate(24);
+            assertThat(heap.describe(held)).startsWith(hex(held.address()) + ": a live block (size class 1) of heap"
+                    + " 'fast', held by a scope, bump arena, pool or growable array\n");
+        }
+    }
+
+    @Test
+    void aClosedHeapOrANullSegmentIsRefused() {
+        Heap heap = Heap.builder().name("gone").build();
+        long block = heap.mallocAddress(8);
+        heap.close();
+        IllegalStateException closed = assertThrows(IllegalStateException.class, () -> heap.describe(block));
+        assertEquals("heap 'gone' is closed", closed.getMessage());
+        assertThrows(IllegalStateException.class, () -> heap.describe(MemorySegment.ofArray(new int[1])));
+        try (Heap open = Heap.builder().build()) {
+            assertThrows(NullPointerException.class, () -> open.describe((MemorySegment) null));
+        }
+    }
+
+    // ---- checked mode: the stacks ----
+
+    @Test
+    void aUseAfterFreeThroughASegmentIsDescribedWithWhereTheBlockWasFreedAndAllocated() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build()) {
+            MemorySegment block = allocateForTheTest(heap);
+            freeForTheTest(heap, block);
+            IllegalStateException access = assertThrows(IllegalStateException.class,
+                    () -> block.get(ValueLayout.JAVA_INT, 8));
+            assertEquals("Already closed", access.getMessage());
+            String text = heap.describe(block.asSlice(8).address());
+            assertThat(text).startsWith(hex(block.address() + 8) + ": a block heap 'dbg' freed\n"
+                    + hex(block.address() + 8) + " is located 8 bytes inside of the 40-byte region ["
+                    + hex(block.address()) + "," + hex(block.address() + 40) + ")\nfreed by thread \"");
+            int freed = text.indexOf("freed by thread");
+            int allocated = text.indexOf("previously allocated by thread");
+            assertTrue(freed >= 0 && freed < allocated, text);
+            assertThat(text.substring(freed, allocated)).contains("#0 " + DescribeTest.class.getName()
+                    + ".freeForTheTest(");
+            assertThat(text.substring(allocated)).contains("#0 " + DescribeTest.class.getName()
+                    + ".allocateForTheTest(");
+            assertThat(heap.describe(block)).isEqualTo(text.replace(hex(block.address() + 8), hex(block.address()))
+                    .replace("located 8 bytes inside", "located 0 bytes inside"));
+        }
+    }
+
+    @Test
+    void aLiveCheckedBlockAndItsRedzones() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build()) {
+            MemorySegment block = allocateForTheTest(heap);
+            long start = block.address();
+            assertThat(heap.describe(start + 42)).startsWith(hex(start + 42) + ": a live block of heap 'dbg'\n"
+                    + hex(start + 42) + " is located 2 bytes to the right of the 40-byte region [" + hex(start) + ","
+                    + hex(start + 40) + ")\nallocated by thread \"").contains(".allocateForTheTest(")
+                    .doesNotContain("freed by");
+            assertThat(heap.describe(start - 3)).contains("is located 3 bytes to the left of the 40-byte region");
+            heap.free(block);
+        }
+    }
+
+    @Test
+    void memoryHandedOutAgainIsTheLiveBlockFirstThenTheFreedOne() {
+        // No quarantine: the freed block's memory goes straight to the next malloc that fits it.
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).quarantineBytes(0).build()) {
+            MemorySegment first = allocateForTheTest(heap);
+            long address = first.address();
+            freeForTheTest(heap, first);
+            // Aligned further, the new block starts past the freed one's start, its front redzone over it.
+            MemorySegment second = heap.mallocAligned(40, 32);
+            assertTrue(second.address() > address && second.address() - address < 32,
+                    "the freed memory was handed out again: " + hex(address) + ", " + hex(second.address()));
+            String text = heap.describe(address);
+            assertThat(text).startsWith(hex(address) + ": a live block of heap 'dbg'\n" + hex(address) + " is located "
+                    + (second.address() - address) + " bytes to the left of the 40-byte region");
+            int before = text.indexOf("before it, the memory held a block heap 'dbg' freed:\n" + hex(address)
+                    + " is located 0 bytes inside of the 40-byte region");
+            assertTrue(before > 0, text);
+            assertThat(text.substring(0, before)).doesNotContain("freed by");
+            assertThat(text.substring(before)).contains("freed by thread", ".freeForTheTest(",
+                    "previously allocated by thread", ".allocateForTheTest(");
+            heap.free(second);
+        }
+    }
+
+    @Test
+    void aBlockStartingWhereAFreedOneStartedReplacesItsRecord() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).quarantineBytes(0).build()) {
+            MemorySegment first = allocateForTheTest(heap);
+            freeForTheTest(heap, first);
+            MemorySegment second = heap.malloc(40);
+            assertEquals(first.address(), second.address(), "the freed memory was handed out again");
+            // As a double free of the new block would then name it, not the block freed before.
+            assertThat(heap.describe(second)).startsWith(hex(second.address()) + ": a live block of heap 'dbg'\n")
+                    .doesNotContain("freed by");
+            heap.free(second);
+        }
+    }
+
+    @Test
+    void aPoolsBlockInAFullHeapIsToldWithThePoolsHistory() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build();
+                FixedSizePool pool = FixedSizePool.builder(heap, 32).name("p").build()) {
+            MemorySegment block = pool.allocate();
+            String text = heap.describe(block.address() + 4);
+            assertThat(text).startsWith(hex(block.address() + 4) + ": a live block of heap 'dbg', held by"
+                    + " FixedSizePool 'p'\n").contains(hex(block.address() + 4) + " is 4 bytes inside the block at "
+                    + hex(block.address()) + ", a block FixedSizePool 'p' handed out:\n");
+            pool.free(block);
+        }
+    }
+
+    @Test
+    void aSampledHeapTellsItsSampledBlocksStacksAndTheOthersPages() {
+        try (Heap every = Heap.builder().name("s1").checkMode(CheckMode.SAMPLED).sampleInterval(1).build()) {
+            long sampled = every.mallocAddress(100);
+            assertThat(every.describe(sampled)).startsWith(hex(sampled) + ": a live block of heap 's1'\n")
+                    .contains("allocated by thread");
+            every.freeAddress(sampled);
+        }
+        try (Heap rarely = Heap.builder().name("s").checkMode(CheckMode.SAMPLED).sampleInterval(1 << 30).build()) {
+            long block = rarely.mallocAddress(100);
+            assertThat(rarely.describe(block)).isEqualTo(hex(block) + ": a live block (size class 6) of heap 's'\n"
+                    + hex(block) + " is located 0 bytes inside of the 112-byte block [" + hex(block) + ","
+                    + hex(block + 112) + "), of which 100 bytes were requested\nno stacks: heap 's' records them"
+                    + " only for the blocks it samples (SAMPLED mode)\n");
+            rarely.freeAddress(block);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void describingWhileAnotherThreadAllocatesAndFreesNeverThrows(CheckMode mode) throws Exception {
+        try (Heap heap = Heap.builder().checkMode(mode).build()) {
+            long anchor = heap.mallocAddress(64);
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread churn = Thread.ofPlatform().start(() -> {
+                long[] blocks = new long[256];
+                for (int round = 0; !stop.get(); round++) {
+                    int i = round & 255;
+                    if (blocks[i] != 0) {
+                        heap.freeAddress(blocks[i]);
+                    }
+                    blocks[i] = heap.mallocAddress(16 + (round * 37) % 3000);
+                }
+                for (long block : blocks) {
+                    heap.freeAddress(block);
+                }
+            });
+            try {
+                for (int i = 0; i < 20_000; i++) {
+                    long address = anchor + (i * 24L) % (256 << 10);
+                    assertThat(heap.describe(address)).startsWith("0x" + Long.toHexString(address) + ": ");
+                }
+            } finally {
+                stop.set(true);
+                churn.join();
+            }
+            heap.freeAddress(anchor);
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    private static MemorySegment allocateForTheTest(Heap heap) {
+        return heap.malloc(40);
+    }
+
+    private static void freeForTheTest(Heap heap, MemorySegment block) {
+        heap.free(block);
+    }
+
+    private static Description assertThat(String text) {
+        return new Description(text);
+    }
+
+    /** Assertions on a description, each naming the whole text when it fails. */
+    private record Description(String text) {
+        Description isEqualTo(String expected) {
+            assertEquals(expected, text);
+            return this;
+        }
+
+        Description startsWith(String prefix) {
+            assertTrue(text.startsWith(prefix), () -> "expected to start with:\n" + prefix + "\nbut was:\n" + text);
+            return this;
+        }
+
+        Description endsWith(String suffix) {
+            assertTrue(text.endsWith(suffix), () -> "expected to end with:\n" + suffix + "\nbut was:\n" + text);
+            return this;
+        }
+
+        Description contains(String... parts) {
+            for (String part : parts) {
+                assertTrue(text.contains(part), () -> "expected to contain:\n" + part + "\nbut was:\n" + text);
+            }
+            return this;
+        }
+
+        Description doesNotContain(String part) {
+            assertTrue(!text.contains(part), () -> "expected not to contain:\n" + part + "\nbut was:\n" + text);
+            return this;
+        }
+    }
+
+    private static String hex(long address) {
+        return "0x" + Long.toHexString(address);
+    }
+}
