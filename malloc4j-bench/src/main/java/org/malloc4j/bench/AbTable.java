@@ -8,8 +8,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * The table {@code malloc4j-bench/ab} prints: two builds of the benchmarks jar, A (the baseline)
@@ -39,21 +46,47 @@ public final class AbTable {
     record Run(Map<String, RatioTable.Row> rows, double speedNs) {
     }
 
-    public static void main(String[] args) {
-        try {
-            printTable(args);
-        } catch (IOException e) {
-            System.err.println("AbTable: " + e.getMessage());
-            System.exit(1);
+    /** The command line, parsed by picocli; {@link #call} prints the table. */
+    @Command(name = "AbTable", usageHelpWidth = 100, description = {
+        "The table malloc4j-bench/ab prints: for each benchmark, parameter set and mode, each round's scores of"
+                + " the two builds, their ratio B/A, the machine's speed before each run, and the median ratio over"
+                + " all rounds and over the rounds at one speed.",
+        "Exit: 0 with a table; 1 when no run measured anything or a file is not JMH's JSON; 2 for bad arguments."})
+    static final class Options implements Callable<Integer> {
+        @Parameters(paramLabel = "DIR", description = "Holds round-N-a.json and round-N-b.json (JMH's -rf json) for"
+                + " N = 1, 2, ..., and beside each the probe's line in round-N-a.speed and round-N-b.speed"
+                + " (optional: a round without both counts as not at one speed).")
+        Path dir;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            if (!Files.isDirectory(dir)) {
+                throw new ParameterException(spec.commandLine(), dir + " is not a directory");
+            }
+            String table;
+            try {
+                table = table(dir);
+            } catch (IOException e) {
+                spec.commandLine().getErr().println("AbTable: " + e.getMessage());
+                return 1;
+            }
+            spec.commandLine().getOut().print(table);
+            return table.equals(RatioTable.NO_RESULTS) ? 1 : 0;
         }
     }
 
-    private static void printTable(String[] args) throws IOException {
-        if (args.length != 1 || !Files.isDirectory(Path.of(args[0]))) {
-            System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.AbTable DIR (round-N-a.json, round-N-b.json, ...)");
-            System.exit(2);
-        }
-        Path dir = Path.of(args[0]);
+    public static void main(String[] args) {
+        ToolCommandLine.exit(new Options(), args);
+    }
+
+    /** @return the table of the rounds in {@code dir}, or {@link RatioTable#NO_RESULTS} */
+    private static String table(Path dir) throws IOException {
         List<Run> a = new ArrayList<>();
         List<Run> b = new ArrayList<>();
         for (int round = 1; Files.exists(dir.resolve("round-" + round + "-a.json"))
@@ -61,11 +94,7 @@ public final class AbTable {
             a.add(read(dir, round, "a"));
             b.add(read(dir, round, "b"));
         }
-        String table = render(a, b);
-        System.out.print(table);
-        if (table.equals(RatioTable.NO_RESULTS)) {
-            System.exit(1);
-        }
+        return render(a, b);
     }
 
     private static Run read(Path dir, int round, String side) throws IOException {

@@ -8,6 +8,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * Reads a JMH result file ({@code -rf json}) and prints, for each benchmark and parameter set, the
@@ -17,7 +24,7 @@ import java.util.Map;
  * how many forks landed at each speed; the median moves less, and the fork range shows the speeds.
  *
  * <p>Usage: {@code java -cp benchmarks.jar org.malloc4j.bench.ForkMedians RESULT.json}, or
- * {@code malloc4j-bench/fork-medians RESULT.json}.
+ * {@code malloc4j-bench/fork-medians RESULT.json}; {@code --help} for more.
  */
 public final class ForkMedians {
     private ForkMedians() {
@@ -36,28 +43,41 @@ public final class ForkMedians {
         }
     }
 
-    public static void main(String[] args) {
-        if (args.length != 1) {
-            System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.ForkMedians RESULT.json"
-                    + " (JMH's -rf json output)");
-            System.exit(2);
-        }
-        Path file = Path.of(args[0]);
-        if (!Files.isRegularFile(file)) {
-            System.err.println("ForkMedians: " + args[0] + " is not a file");
-            System.exit(2);
-        }
-        try {
-            String table = render(read(Files.readString(file)));
-            System.out.print(table);
-            if (table.equals(RatioTable.NO_RESULTS)) {
-                System.exit(1);
+    /** The command line, parsed by picocli; {@link #call} prints the table. */
+    @Command(name = "ForkMedians", usageHelpWidth = 100, description = {
+        "For each result of a JMH run, the median of every iteration of every fork, and the lowest and"
+                + " highest fork median, beside JMH's mean.",
+        "Exit: 0 with a table; 1 when the file holds no results or is not JMH's JSON; 2 for bad arguments."})
+    static final class Options implements Callable<Integer> {
+        @Parameters(paramLabel = "RESULT.json", description = "JMH's results, written with -rf json.")
+        String file;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Path path = Path.of(file);
+            if (!Files.isRegularFile(path)) {
+                throw new ParameterException(spec.commandLine(), file + " is not a file");
             }
-        } catch (IOException | RuntimeException e) {
-            System.err.println("ForkMedians: " + args[0] + " holds no JMH results that can be read: "
-                    + RatioTable.why(e));
-            System.exit(1);
+            try {
+                String table = render(read(Files.readString(path)));
+                spec.commandLine().getOut().print(table);
+                return table.equals(RatioTable.NO_RESULTS) ? 1 : 0;
+            } catch (IOException | RuntimeException e) {
+                spec.commandLine().getErr().println("ForkMedians: " + file + " holds no JMH results that can be read: "
+                        + RatioTable.why(e));
+                return 1;
+            }
         }
+    }
+
+    public static void main(String[] args) {
+        ToolCommandLine.exit(new Options(), args);
     }
 
     /**

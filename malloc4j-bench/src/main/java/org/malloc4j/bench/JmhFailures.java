@@ -7,8 +7,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * The benchmarks that failed in a JMH run, read from its log (what JMH prints). When a benchmark
@@ -43,22 +50,43 @@ public final class JmhFailures {
         }
     }
 
+    /** The command line, parsed by picocli; {@link #call} prints the failures. */
+    @Command(name = "JmhFailures", usageHelpWidth = 100, description = {
+        "The benchmarks that failed in a JMH run, read from its log: one line per failed benchmark (its name,"
+                + " parameters and mode, and the reason JMH gave), nothing when none failed.",
+        "Exit: 0, or 2 when the log cannot be read or for bad arguments."})
+    static final class Options implements Callable<Integer> {
+        @Parameters(paramLabel = "JMH-LOG", description = "What JMH printed, saved to a file.")
+        String log;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Path path = Path.of(log);
+            if (!Files.isRegularFile(path)) {
+                throw new ParameterException(spec.commandLine(), log + " is not a file");
+            }
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(path);
+            } catch (IOException e) {
+                spec.commandLine().getErr().println("JmhFailures: cannot read " + log + ": " + RatioTable.why(e));
+                return 2;
+            }
+            for (Failure failure : find(lines)) {
+                spec.commandLine().getOut().println(failure.describe());
+            }
+            return 0;
+        }
+    }
+
     public static void main(String[] args) {
-        if (args.length != 1) {
-            System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.JmhFailures JMH-LOG");
-            System.exit(2);
-        }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(Path.of(args[0]));
-        } catch (IOException e) {
-            System.err.println("JmhFailures: cannot read " + args[0] + ": " + RatioTable.why(e));
-            System.exit(2);
-            return;
-        }
-        for (Failure failure : find(lines)) {
-            System.out.println(failure.describe());
-        }
+        ToolCommandLine.exit(new Options(), args);
     }
 
     /**

@@ -2,6 +2,13 @@ package org.malloc4j.bench;
 
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * How fast this machine runs plain Java code right now, independently of any allocator: a probe
@@ -44,36 +51,42 @@ public final class MachineSpeed {
         }
     }
 
-    /**
-     * @param args one optional argument: how long to probe, in seconds, more than 1 and at most
-     *     3600 (default 3; the first second warms the JIT up and is not counted); anything else
-     *     prints the usage and exits with 2
-     */
-    public static void main(String[] args) {
-        double seconds = seconds(args);
-        if (Double.isNaN(seconds)) {
-            System.err.println("usage: MachineSpeed [SECONDS]: SECONDS more than 1 and at most 3600 (default 3); got "
-                    + String.join(" ", args));
-            System.exit(2);
+    /** The command line, parsed by picocli; {@link #call} probes and prints the line. */
+    @Command(name = "MachineSpeed", usageHelpWidth = 100, description = {
+        "How fast this machine runs plain Java code right now, independently of any allocator: one line with the"
+                + " median and range of 100 ms slices' ns per iteration of a kernel that uses no allocator.",
+        "Exit: 0, or 2 for bad arguments."})
+    static final class Options implements Callable<Integer> {
+        double seconds;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(arity = "0..1", paramLabel = "SECONDS", defaultValue = "3", description = "How long to probe,"
+                + " more than 1 and at most 3600 (default: ${DEFAULT-VALUE}); the first second warms the JIT up and"
+                + " is not counted.")
+        void seconds(double value) {
+            // NaN, which picocli reads as a double, fails the test too.
+            if (!(value > 1 && value <= 3600)) {
+                throw new ParameterException(spec.commandLine(),
+                        "SECONDS must be more than 1 and at most 3600, got " + value);
+            }
+            seconds = value;
         }
-        System.out.println("machine speed: " + probe(1000, (long) ((seconds - 1) * 1000)).describe());
+
+        @Override
+        public Integer call() {
+            Result result = probe(1000, (long) ((seconds - 1) * 1000));
+            spec.commandLine().getOut().println("machine speed: " + result.describe());
+            return 0;
+        }
     }
 
-    /**
-     * @return how long {@code args} asks to probe, in seconds: 3 for none, else the one argument if
-     *     it is a number more than 1 and at most 3600; NaN for anything else
-     */
-    static double seconds(String[] args) {
-        if (args.length != 1) {
-            return args.length == 0 ? 3 : Double.NaN;
-        }
-        double seconds;
-        try {
-            seconds = Double.parseDouble(args[0]);
-        } catch (NumberFormatException e) {
-            return Double.NaN;
-        }
-        return seconds > 1 && seconds <= 3600 ? seconds : Double.NaN;
+    public static void main(String[] args) {
+        ToolCommandLine.exit(new Options(), args);
     }
 
     /** Runs the kernel for {@code warmUpMillis} untimed, then times it for {@code millis}. */

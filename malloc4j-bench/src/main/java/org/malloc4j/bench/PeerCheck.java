@@ -1,8 +1,14 @@
 package org.malloc4j.bench;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.function.Supplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Says which peers can run in this JVM, before a long run fails one by one on them.
@@ -64,17 +70,42 @@ public final class PeerCheck {
         }
     }
 
-    public static void main(String[] args) {
-        boolean excludes = args.length > 0 && args[0].equals("--jmh-excludes");
-        for (Status status : check()) {
-            if (excludes) {
-                if (status.problem() != null) {
-                    System.out.println("\\." + status.peer());
-                    System.err.println("skipping " + status.peer() + ": " + status.problem());
+    /** The command line, parsed by picocli; {@link #call} prints what {@link #check} finds. */
+    @Command(name = "PeerCheck", sortOptions = false, usageHelpWidth = 100, description = {
+        "Says which peers can run in this JVM: one line per peer, 'ok' or why not. Run it with the JVM options"
+                + " the benchmarks get (--enable-native-access=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED):"
+                + " without them, a peer that needs one shows as unavailable.",
+        "Exit: 0, or 2 for bad arguments."})
+    static final class Options implements Callable<Integer> {
+        @Option(names = "--jmh-excludes", description = "Print instead one JMH exclude regexp (for -e) per peer"
+                + " that cannot run, and why on standard error.")
+        boolean jmhExcludes;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            for (Status status : check()) {
+                if (jmhExcludes) {
+                    if (status.problem() != null) {
+                        out.println("\\." + status.peer());
+                        spec.commandLine().getErr().println("skipping " + status.peer() + ": " + status.problem());
+                    }
+                } else {
+                    out.printf("%-9s %s%n", status.peer(),
+                            status.problem() == null ? "ok" : "UNAVAILABLE: " + status.problem());
                 }
-            } else {
-                System.out.printf("%-9s %s%n", status.peer(), status.problem() == null ? "ok" : "UNAVAILABLE: " + status.problem());
             }
+            return 0;
         }
+    }
+
+    public static void main(String[] args) {
+        ToolCommandLine.exit(new Options(), args);
     }
 }

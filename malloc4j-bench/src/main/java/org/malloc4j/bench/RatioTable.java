@@ -1,6 +1,7 @@
 package org.malloc4j.bench;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.lang.reflect.Method;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
@@ -12,7 +13,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import org.openjdk.jmh.annotations.Group;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * Prints JMH's JSON results ({@code -rf json}) as ratio tables: for each benchmark class, each
@@ -45,36 +52,55 @@ public final class RatioTable {
             boolean nativeReference) {
     }
 
-    public static void main(String[] args) {
-        if (args.length == 0) {
-            System.err.println("usage: java -cp benchmarks.jar org.malloc4j.bench.RatioTable <jmh-result.json>...");
-            System.exit(2);
-        }
-        List<List<Row>> documents = new ArrayList<>();
-        boolean unreadable = false;
-        for (String arg : args) {
-            Path path = Path.of(arg);
-            try {
-                if (!Files.isRegularFile(path)) {
-                    System.err.println("RatioTable: " + arg + " is not a file");
+    /** The command line, parsed by picocli; {@link #call} prints the tables. */
+    @Command(name = "RatioTable", usageHelpWidth = 100, description = {
+        "Prints JMH's results as ratio tables: for each benchmark class, parameter set and mode, every peer's"
+                + " score and that score over the score of each of the class's baselines.",
+        "A file that is not JMH's JSON is named on standard error with what is wrong with it, and the tables of"
+                + " the others are printed. Exit: 0 with the tables; 1 when a file could not be read or nothing"
+                + " was measured; 2 for bad arguments."})
+    static final class Options implements Callable<Integer> {
+        @Parameters(arity = "1..*", paramLabel = "RESULT.json",
+                description = "JMH's results, written with -rf json, or the native reference's.")
+        List<String> files;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter err = spec.commandLine().getErr();
+            List<List<Row>> documents = new ArrayList<>();
+            boolean unreadable = false;
+            for (String file : files) {
+                Path path = Path.of(file);
+                try {
+                    if (!Files.isRegularFile(path)) {
+                        err.println("RatioTable: " + file + " is not a file");
+                        unreadable = true;
+                    } else if (Files.size(path) == 0) {
+                        err.println("RatioTable: no results in " + file + " (it is empty)");
+                    } else {
+                        documents.add(rows(Files.readString(path)));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    err.println("RatioTable: " + file + " holds no JMH results that can be read: " + why(e));
                     unreadable = true;
-                } else if (Files.size(path) == 0) {
-                    System.err.println("RatioTable: no results in " + arg + " (it is empty)");
-                } else {
-                    documents.add(rows(Files.readString(path)));
                 }
-            } catch (IOException | RuntimeException e) {
-                System.err.println("RatioTable: " + arg + " holds no JMH results that can be read: " + why(e));
-                unreadable = true;
             }
-        }
-        String table = renderRows(documents);
-        System.out.print(table);
-        if (unreadable || table.equals(NO_RESULTS)) {
+            String table = renderRows(documents);
+            spec.commandLine().getOut().print(table);
             // A run that measured nothing (every benchmark failed, or none matched) is no success, and
             // neither is a table that leaves out a file it was given.
-            System.exit(1);
+            return unreadable || table.equals(NO_RESULTS) ? 1 : 0;
         }
+    }
+
+    public static void main(String[] args) {
+        ToolCommandLine.exit(new Options(), args);
     }
 
     /** @return why a file could not be read, in words for its user rather than a stack trace */

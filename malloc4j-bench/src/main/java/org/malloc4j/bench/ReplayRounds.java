@@ -1,12 +1,20 @@
 package org.malloc4j.bench;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 import org.malloc4j.cli.Trace;
 import org.malloc4j.cli.TraceFormatException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * Replays one trace round after round on one heap, as a program repeats its work (and as
@@ -32,31 +40,82 @@ public final class ReplayRounds {
     private ReplayRounds() {
     }
 
-    private static final String USAGE = "usage: ReplayRounds <trace.rep | set/name> [rounds, default 8] [purge delay in ms]";
+    /** The command line, parsed by picocli; {@link #call} replays the rounds. */
+    @Command(name = "ReplayRounds", usageHelpWidth = 100, description = {
+        "Replays one trace round after round on one heap, and prints what each round cost the heap: its time,"
+                + " madvise calls, bytes purged, the committed peak, and its peak footprint with the utilization."
+                + " Its times are single runs, sampling included, not a benchmark.",
+        "Exit: 0; 1 when the file is not a trace; 2 when the trace cannot be read, or for bad arguments."})
+    static final class Options implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "TRACE",
+                description = "A .rep (or .rep.gz) file, or a bundled trace (set/name, as real/gcc-cc1-O2).")
+        String trace;
 
-    public static void main(String[] args) throws Exception {
-        if (args.length < 1 || args.length > 3) {
-            fail(2, USAGE);
+        int rounds;
+
+        /** The heap's purge delay, or null for the heap's default. */
+        Integer purgeDelayMillis;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "1", arity = "0..1", paramLabel = "ROUNDS", defaultValue = "8",
+                description = "How many rounds, at least 1 (default: ${DEFAULT-VALUE}).")
+        void rounds(int value) {
+            rounds = atLeast(value, 1, "rounds");
         }
-        int rounds = args.length > 1 ? atLeast(args[1], 1, "rounds") : 8;
-        long purgeDelayMillis = args.length > 2 ? atLeast(args[2], 0, "purge delay in ms") : -1;
-        Trace trace = null;
-        try {
-            trace = ReplayBenchmark.source(args[0]).read();
-        } catch (TraceFormatException e) {
-            fail(1, "ReplayRounds: " + e.getMessage());
-        } catch (IllegalArgumentException e) {
-            fail(2, "ReplayRounds: " + e.getMessage());
-        } catch (IOException e) {
-            fail(2, "ReplayRounds: " + args[0] + ": " + e);
+
+        @Parameters(index = "2", arity = "0..1", paramLabel = "PURGE_DELAY_MS", description = "The heap's purge"
+                + " delay in ms, at least 0 (default: the heap's own); 60000 holds the purger off for the whole run,"
+                + " so that every round's figures are the same from run to run.")
+        void purgeDelayMillis(int value) {
+            purgeDelayMillis = atLeast(value, 0, "purge delay in ms");
         }
+
+        private int atLeast(int value, int min, String what) {
+            if (value < min) {
+                throw new ParameterException(spec.commandLine(),
+                        what + " must be a whole number of at least " + min + ", got '" + value + "'");
+            }
+            return value;
+        }
+
+        @Override
+        public Integer call() {
+            Trace loaded;
+            try {
+                loaded = ReplayBenchmark.source(trace).read();
+            } catch (TraceFormatException e) {
+                spec.commandLine().getErr().println("ReplayRounds: " + e.getMessage());
+                return 1;
+            } catch (IllegalArgumentException e) {
+                // Neither a bundled trace nor a file: the argument is wrong, not the file.
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            } catch (IOException e) {
+                spec.commandLine().getErr().println("ReplayRounds: " + trace + ": " + e);
+                return 2;
+            }
+            replay(loaded, rounds, purgeDelayMillis, spec.commandLine().getOut());
+            return 0;
+        }
+    }
+
+    public static void main(String[] args) {
+        ToolCommandLine.exit(new Options(), args);
+    }
+
+    /** Prints a line per round of {@code trace} replayed on a heap with the purge delay given (null: its default). */
+    static void replay(Trace trace, int rounds, Integer purgeDelayMillis, PrintWriter out) {
         byte[] kinds = trace.kinds();
         int[] ids = trace.ids();
         long[] sizes = trace.sizes();
         long[] live = new long[trace.numIds()];
-        System.out.println("round        ms  madvise  purged MB  committed peak MB  footprint peak MB  utilization");
+        out.println("round        ms  madvise  purged MB  committed peak MB  footprint peak MB  utilization");
         Heap.Builder builder = Heap.builder().name("rounds");
-        if (purgeDelayMillis >= 0) {
+        if (purgeDelayMillis != null) {
             builder.purgeDelay(Duration.ofMillis(purgeDelayMillis));
         }
         try (Heap heap = builder.build()) {
@@ -90,30 +149,11 @@ public final class ReplayRounds {
                 // A round served without growth (a tiny trace) has no finite utilization.
                 String utilization = footprintPeak == 0 ? "-"
                         : String.format(Locale.ROOT, "%.1f%%", 100.0 * trace.peakLiveBytes() / footprintPeak);
-                System.out.println(String.format(Locale.ROOT, "%5d %9.2f %8d %10.2f %18.2f %18.2f %12s", round,
+                out.println(String.format(Locale.ROOT, "%5d %9.2f %8d %10.2f %18.2f %18.2f %12s", round,
                         nanos / 1e6, after.madviseCalls() - before.madviseCalls(),
                         (after.purgedBytes() - before.purgedBytes()) / 1e6, after.peakCommittedBytes() / 1e6,
                         footprintPeak / 1e6, utilization));
             }
         }
-    }
-
-    /** @return {@code text} as a whole number of at least {@code min}, or exits with status 2 naming {@code what} */
-    private static int atLeast(String text, int min, String what) {
-        try {
-            int value = Integer.parseInt(text);
-            if (value >= min) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // Said below, as for a number under the least.
-        }
-        fail(2, "ReplayRounds: " + what + " must be a whole number of at least " + min + ", got '" + text + "'\n" + USAGE);
-        return 0;
-    }
-
-    private static void fail(int status, String message) {
-        System.err.println(message);
-        System.exit(status);
     }
 }

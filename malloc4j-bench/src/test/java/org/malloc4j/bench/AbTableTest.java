@@ -5,12 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AbTableTest {
     private static final String PAIR = "org.malloc4j.bench.PairBenchmark.malloc4jRaw";
+
+    @TempDir
+    Path dir;
 
     /** @return JMH's JSON for one result of {@link #PAIR} with {@code size} and {@code score} ns/op */
     private static String result(String size, double score) {
@@ -90,5 +97,62 @@ class AbTableTest {
     @Test
     void saysSoWhenNoRunMeasuredAnything() {
         assertEquals(RatioTable.NO_RESULTS, AbTable.render(List.of(AbTable.run("", "")), List.of(AbTable.run("", ""))));
+    }
+
+    /** The files ab writes: a round's JSON and probe for each side. */
+    @Test
+    void theCommandLineTablesTheRoundsOfItsDirectory() throws IOException {
+        String speedA = "machine speed: 1.150 ns per iteration (median of 10 slices of 100 ms; 1.100-1.200)\n";
+        String speedB = "machine speed: 1.160 ns per iteration (median of 10 slices of 100 ms; 1.100-1.200)\n";
+        Files.writeString(dir.resolve("round-1-a.json"), "[" + result("64", 10) + "]");
+        Files.writeString(dir.resolve("round-1-b.json"), "[" + result("64", 9) + "]");
+        Files.writeString(dir.resolve("round-1-a.speed"), speedA);
+        Files.writeString(dir.resolve("round-1-b.speed"), speedB);
+        Files.writeString(dir.resolve("round-2-a.json"), "[" + result("64", 10) + "]");
+        Files.writeString(dir.resolve("round-2-b.json"), "[" + result("64", 11) + "]");
+        ToolRun run = ToolRun.of(new AbTable.Options(), dir.toString());
+        assertEquals(0, run.status(), run.toString());
+        List<AbTable.Run> a = List.of(AbTable.run("[" + result("64", 10) + "]", speedA),
+                AbTable.run("[" + result("64", 10) + "]", ""));
+        List<AbTable.Run> b = List.of(AbTable.run("[" + result("64", 9) + "]", speedB),
+                AbTable.run("[" + result("64", 11) + "]", ""));
+        assertEquals(AbTable.render(a, b), run.out());
+        assertTrue(run.out().contains("median B/A 1.000 over 2 rounds; 0.900 over the 1 at one speed"), run.toString());
+        assertEquals("", run.err());
+    }
+
+    @Test
+    void aDirectoryWithNoRoundsOrABadOneIsNoSuccess() throws IOException {
+        ToolRun empty = ToolRun.of(new AbTable.Options(), dir.toString());
+        assertEquals(1, empty.status(), empty.toString());
+        assertEquals(RatioTable.NO_RESULTS, empty.out());
+        Path bad = Files.writeString(dir.resolve("round-1-a.json"), "[{\"a\": 1}]");
+        ToolRun run = ToolRun.of(new AbTable.Options(), dir.toString());
+        assertEquals(1, run.status(), run.toString());
+        assertTrue(run.err().startsWith("AbTable: " + bad + " holds no JMH results that can be read: result 1"),
+                run.toString());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void helpPrintsTheUsageAndExitsWith0() {
+        ToolRun run = ToolRun.of(new AbTable.Options(), "-h");
+        assertEquals(0, run.status(), run.toString());
+        assertTrue(run.out().startsWith("Usage: AbTable [-h] DIR"), run.toString());
+    }
+
+    @Test
+    void aMissingExtraOrAbsentDirectoryIsAUsageError() throws IOException {
+        Path file = Files.writeString(dir.resolve("file"), "");
+        assertUsageError("Missing required parameter: 'DIR'");
+        assertUsageError("Unmatched argument at index 1: 'more'", dir.toString(), "more");
+        assertUsageError(file + " is not a directory", file.toString());
+    }
+
+    private static void assertUsageError(String message, String... args) {
+        ToolRun run = ToolRun.of(new AbTable.Options(), args);
+        assertEquals(2, run.status(), run.toString());
+        assertTrue(run.err().startsWith(message + "\nUsage: AbTable"), run.toString());
+        assertEquals("", run.out());
     }
 }

@@ -5,10 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ForkMediansTest {
+    @TempDir
+    Path dir;
+
     /** A group benchmark whose third fork settled at another speed, and one with no raw data. */
     private static final String JSON = """
             [{"benchmark": "org.malloc4j.bench.ProducerConsumerBenchmark.malloc4jRaw", "mode": "avgt",
@@ -70,5 +77,51 @@ class ForkMediansTest {
     @Test
     void aFileWithNoIterationsSaysSo() {
         assertEquals(RatioTable.NO_RESULTS, ForkMedians.render(ForkMedians.read("[]")));
+    }
+
+    @Test
+    void theCommandLinePrintsTheTableOfItsFile() throws IOException {
+        ToolRun run = ToolRun.of(new ForkMedians.Options(), Files.writeString(dir.resolve("r.json"), JSON).toString());
+        assertEquals(0, run.status(), run.toString());
+        assertEquals(ForkMedians.render(ForkMedians.read(JSON)), run.out());
+        assertTrue(run.out().replaceAll(" +", " ").contains("[size=64] 3 68.000 61.000 - 245.000 101.000 ns/op"),
+                run.out());
+        assertEquals("", run.err());
+    }
+
+    @Test
+    void aFileWithNoResultsOrNotJmhsIsNoSuccess() throws IOException {
+        Path noResults = Files.writeString(dir.resolve("none.json"), "[]");
+        ToolRun none = ToolRun.of(new ForkMedians.Options(), noResults.toString());
+        assertEquals(1, none.status(), none.toString());
+        assertEquals(RatioTable.NO_RESULTS, none.out());
+        Path passwd = Files.writeString(dir.resolve("passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+        ToolRun bad = ToolRun.of(new ForkMedians.Options(), passwd.toString());
+        assertEquals(1, bad.status(), bad.toString());
+        assertTrue(bad.err().startsWith("ForkMedians: " + passwd + " holds no JMH results that can be read: bad JSON"),
+                bad.toString());
+        assertEquals("", bad.out());
+    }
+
+    @Test
+    void helpPrintsTheUsageAndExitsWith0() {
+        ToolRun run = ToolRun.of(new ForkMedians.Options(), "--help");
+        assertEquals(0, run.status(), run.toString());
+        assertTrue(run.out().startsWith("Usage: ForkMedians [-h] RESULT.json"), run.toString());
+    }
+
+    @Test
+    void aMissingExtraOrAbsentFileIsAUsageError() {
+        Path missing = dir.resolve("missing.json");
+        assertUsageError("Missing required parameter: 'RESULT.json'");
+        assertUsageError("Unmatched argument at index 1: 'b.json'", "a.json", "b.json");
+        assertUsageError(missing + " is not a file", missing.toString());
+    }
+
+    private static void assertUsageError(String message, String... args) {
+        ToolRun run = ToolRun.of(new ForkMedians.Options(), args);
+        assertEquals(2, run.status(), run.toString());
+        assertTrue(run.err().startsWith(message + "\nUsage: ForkMedians"), run.toString());
+        assertEquals("", run.out());
     }
 }

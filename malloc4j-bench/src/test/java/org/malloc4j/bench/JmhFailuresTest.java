@@ -3,11 +3,37 @@ package org.malloc4j.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Logs as JMH 1.37 prints them, cut to the lines that matter. */
 class JmhFailuresTest {
+    /** A benchmark that threw and a fork that was killed, in a run of two benchmarks. */
+    private static final String LOG = """
+            # Benchmark mode: Average time, time/op
+            # Benchmark: org.malloc4j.bench.PairBenchmark.glibcRaw
+            # Parameters: (size = abc)
+
+            # Fork: 1 of 1
+            Iteration   1: <failure>
+
+            java.lang.IllegalArgumentException: size must be a byte count or "mixed": abc
+
+            # Benchmark mode: Throughput, ops/time
+            # Benchmark: org.malloc4j.bench.PairBenchmark.malloc4jRaw
+            # Parameters: (size = 64)
+
+            # Fork: 1 of 1
+            <forked VM failed with exit code 137>
+            """;
+
+    @TempDir
+    Path dir;
+
     private static List<String> describe(String log) {
         return JmhFailures.find(log.lines().toList()).stream().map(JmhFailures.Failure::describe).toList();
     }
@@ -135,5 +161,53 @@ class JmhFailuresTest {
                 Iteration   1: 14.345 ns/op
                 [malloc4j] metadataBytes 4096
                 """));
+    }
+
+    @Test
+    void theCommandLinePrintsALinePerFailure() throws IOException {
+        ToolRun run = ToolRun.of(new JmhFailures.Options(), Files.writeString(dir.resolve("jmh.txt"), LOG).toString());
+        assertEquals(0, run.status(), run.toString());
+        assertEquals(List.of("PairBenchmark.glibcRaw [size=abc]: java.lang.IllegalArgumentException: size must be a"
+                + " byte count or \"mixed\": abc", "PairBenchmark.malloc4jRaw [size=64] (Throughput): its forked JVM"
+                + " exited with status 137 (killed by signal 9, as by the kernel's out-of-memory killer or kill -9)"),
+                run.out().lines().toList());
+        assertEquals(describe(LOG), run.out().lines().toList());
+        assertEquals("", run.err());
+    }
+
+    @Test
+    void aLogWithNoFailurePrintsNothing() throws IOException {
+        Path log = Files.writeString(dir.resolve("jmh.txt"), "# Benchmark: a.B.c\nIteration   1: 1.0 ns/op\n");
+        assertEquals(new ToolRun(0, "", ""), ToolRun.of(new JmhFailures.Options(), log.toString()));
+    }
+
+    @Test
+    void aLogThatCannotBeReadExitsWith2() throws IOException {
+        Path log = Files.write(dir.resolve("jmh.txt"), new byte[] {'#', ' ', (byte) 0xFF, (byte) 0xFE, '\n'});
+        ToolRun run = ToolRun.of(new JmhFailures.Options(), log.toString());
+        assertEquals(2, run.status(), run.toString());
+        assertEquals("JmhFailures: cannot read " + log + ": it is not UTF-8 text\n", run.err());
+    }
+
+    @Test
+    void helpPrintsTheUsageAndExitsWith0() {
+        ToolRun run = ToolRun.of(new JmhFailures.Options(), "--help");
+        assertEquals(0, run.status(), run.toString());
+        assertTrue(run.out().startsWith("Usage: JmhFailures [-h] JMH-LOG"), run.toString());
+    }
+
+    @Test
+    void aMissingExtraOrAbsentLogIsAUsageError() {
+        Path missing = dir.resolve("jmh.txt");
+        assertUsageError("Missing required parameter: 'JMH-LOG'");
+        assertUsageError("Unmatched argument at index 1: 'more'", "jmh.txt", "more");
+        assertUsageError(missing + " is not a file", missing.toString());
+    }
+
+    private static void assertUsageError(String message, String... args) {
+        ToolRun run = ToolRun.of(new JmhFailures.Options(), args);
+        assertEquals(2, run.status(), run.toString());
+        assertTrue(run.err().startsWith(message + "\nUsage: JmhFailures"), run.toString());
+        assertEquals("", run.out());
     }
 }

@@ -3,32 +3,74 @@ package org.malloc4j.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class MachineSpeedTest {
+    /** @return how long the command line {@code args} asks to probe, in seconds, read as the tool reads it */
+    private static double seconds(String... args) {
+        MachineSpeed.Options options = new MachineSpeed.Options();
+        PrintWriter quiet = new PrintWriter(new StringWriter());
+        ToolCommandLine.commandLine(options, quiet, quiet).parseArgs(args);
+        return options.seconds;
+    }
+
     @Test
     void noArgumentProbesForThreeSeconds() {
-        assertEquals(3, MachineSpeed.seconds(new String[0]));
+        assertEquals(3, seconds());
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"1.5", "2", "10", "3600"})
     void takesANumberOfSecondsAboveOneUpToAnHour(String argument) {
-        assertEquals(Double.parseDouble(argument), MachineSpeed.seconds(new String[] {argument}));
+        assertEquals(Double.parseDouble(argument), seconds(argument));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"1", "0", "-5", "0.5", "3600.5", "1e9", "NaN", "Infinity", "abc", "", "0x10"})
     void refusesAnythingElse(String argument) {
-        assertTrue(Double.isNaN(MachineSpeed.seconds(new String[] {argument})), argument);
+        ToolRun run = ToolRun.of(new MachineSpeed.Options(), argument);
+        assertEquals(2, run.status(), run.toString());
+        assertTrue(run.err().contains("SECONDS") && run.err().contains("Usage: MachineSpeed [-h] [SECONDS]"),
+                run.toString());
+        assertEquals("", run.out(), "no probe runs");
+    }
+
+    @Test
+    void saysWhatTheNumberMustBe() {
+        ToolRun run = ToolRun.of(new MachineSpeed.Options(), "3600.5");
+        assertTrue(run.err().startsWith("SECONDS must be more than 1 and at most 3600, got 3600.5\n"), run.toString());
+        ToolRun text = ToolRun.of(new MachineSpeed.Options(), "abc");
+        assertTrue(text.err().startsWith("Invalid value for positional parameter at index 0 (SECONDS): 'abc' is not a"
+                + " double"), text.toString());
     }
 
     @Test
     void refusesTwoArguments() {
-        assertTrue(Double.isNaN(MachineSpeed.seconds(new String[] {"2", "3"})));
+        ToolRun run = ToolRun.of(new MachineSpeed.Options(), "2", "3");
+        assertEquals(2, run.status(), run.toString());
+        assertTrue(run.err().startsWith("Unmatched argument at index 1: '3'\n"), run.toString());
+    }
+
+    @Test
+    void helpPrintsTheUsageAndExitsWith0() {
+        ToolRun run = ToolRun.of(new MachineSpeed.Options(), "--help");
+        assertEquals(0, run.status(), run.toString());
+        assertTrue(run.out().startsWith("Usage: MachineSpeed [-h] [SECONDS]"), run.toString());
+    }
+
+    /** The line compare and ab keep: a second of warm-up, then one 100 ms slice for 1.1 s. */
+    @Test
+    void theCommandLinePrintsOneLineOfItsProbe() {
+        ToolRun run = ToolRun.of(new MachineSpeed.Options(), "1.1");
+        assertEquals(0, run.status(), run.toString());
+        assertTrue(Pattern.matches("machine speed: \\d+\\.\\d{3} ns per iteration \\(median of 1 slice of 100 ms; "
+                + "\\d+\\.\\d{3}-\\d+\\.\\d{3}\\)\n", run.out()), run.toString());
+        assertEquals("", run.err());
     }
 
     @Test

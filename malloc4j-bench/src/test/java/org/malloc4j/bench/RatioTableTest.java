@@ -5,12 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class RatioTableTest {
     private static final String PAIR = "org.malloc4j.bench.PairBenchmark.";
+
+    @TempDir
+    Path dir;
 
     /** @return JMH's JSON for one result of PairBenchmark's {@code peer} at size 64 */
     private static String result(String peer, String mode, double score, String unit) {
@@ -91,6 +98,77 @@ class RatioTableTest {
     @Test
     void noResultsSaysSo() {
         assertEquals(RatioTable.NO_RESULTS, RatioTable.render(List.of("[]")));
+    }
+
+    @Test
+    void theCommandLinePrintsTheTablesOfEveryFileGiven() throws IOException {
+        String first = "[" + result("malloc4jRaw", "avgt", 16, "ns/op") + "]";
+        String second = "[" + result("glibcRaw", "avgt", 24, "ns/op") + "]";
+        ToolRun run = ToolRun.of(new RatioTable.Options(), Files.writeString(dir.resolve("1.json"), first).toString(),
+                Files.writeString(dir.resolve("2.json"), second).toString());
+        assertEquals(0, run.status(), run.toString());
+        assertEquals(RatioTable.render(List.of(first, second)), run.out());
+        assertTrue(run.out().replaceAll(" +", " ").contains("glibcRaw 24.00 0.100 1.50 -"), run.toString());
+        assertEquals("", run.err());
+    }
+
+    /** A table that leaves out a file it was given is no success, but the other files' tables still print. */
+    @Test
+    void aFileThatCannotBeReadIsNamedAndTheOthersAreTabled() throws IOException {
+        String good = "[" + result("malloc4jRaw", "avgt", 16, "ns/op") + "]";
+        Path json = Files.writeString(dir.resolve("good.json"), good);
+        Path passwd = Files.writeString(dir.resolve("passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+        Path missing = dir.resolve("missing.json");
+        ToolRun run = ToolRun.of(new RatioTable.Options(), json.toString(), missing.toString(), passwd.toString());
+        assertEquals(1, run.status(), run.toString());
+        assertEquals(RatioTable.render(List.of(good)), run.out());
+        assertTrue(run.err().contains("RatioTable: " + missing + " is not a file\n"), run.toString());
+        assertTrue(run.err().contains("RatioTable: " + passwd + " holds no JMH results that can be read: bad JSON"),
+                run.toString());
+        assertFalse(run.err().contains("Usage:"), "a file, not the command line, is wrong: " + run);
+    }
+
+    @Test
+    void anEmptyFileOrNoResultIsNoSuccess() throws IOException {
+        Path empty = Files.writeString(dir.resolve("empty.json"), "");
+        ToolRun run = ToolRun.of(new RatioTable.Options(), empty.toString());
+        assertEquals(1, run.status(), run.toString());
+        assertEquals(RatioTable.NO_RESULTS, run.out());
+        assertEquals("RatioTable: no results in " + empty + " (it is empty)\n", run.err());
+        Path noResults = Files.writeString(dir.resolve("none.json"), "[]");
+        ToolRun none = ToolRun.of(new RatioTable.Options(), noResults.toString());
+        assertEquals(1, none.status(), none.toString());
+        assertEquals(RatioTable.NO_RESULTS, none.out());
+    }
+
+    /** As before the command line went through picocli: '@' reads no file of arguments, '-x' is no option. */
+    @Test
+    void argumentsThatLookLikeOptionsOrArgumentFilesAreFileNames() throws IOException {
+        Path json = Files.writeString(dir.resolve("r.json"), "[" + result("malloc4jRaw", "avgt", 16, "ns/op") + "]");
+        Path arguments = Files.writeString(dir.resolve("arguments"), json + "\n");
+        ToolRun run = ToolRun.of(new RatioTable.Options(), "@" + arguments, "-" + json);
+        assertEquals(1, run.status(), run.toString());
+        assertTrue(run.err().contains("RatioTable: @" + arguments + " is not a file\n"), run.toString());
+        assertTrue(run.err().contains("RatioTable: -" + json + " is not a file\n"), run.toString());
+    }
+
+    @Test
+    void helpPrintsTheUsageAndExitsWith0() {
+        for (String help : List.of("-h", "--help")) {
+            ToolRun run = ToolRun.of(new RatioTable.Options(), help);
+            assertEquals(0, run.status(), run.toString());
+            assertTrue(run.out().startsWith("Usage: RatioTable [-h] RESULT.json..."), run.toString());
+            assertEquals("", run.err());
+        }
+    }
+
+    @Test
+    void noFileIsAUsageError() {
+        ToolRun run = ToolRun.of(new RatioTable.Options());
+        assertEquals(2, run.status(), run.toString());
+        assertTrue(run.err().startsWith("Missing required parameter: 'RESULT.json'\nUsage: RatioTable"),
+                run.toString());
+        assertEquals("", run.out());
     }
 
     private static void assertReason(String reason, String json) {

@@ -46,4 +46,37 @@ class TraceCheckTest {
         assertEquals(1, problems.size(), problems.toString());
         assertTrue(problems.get(0).contains("neither a bundled trace"), problems.get(0));
     }
+
+    @Test
+    void theCommandLineIsQuietWhenEveryTraceReads() throws IOException {
+        Path trace = Files.writeString(dir.resolve("small.rep"), "0\n2\n4\n1\na 0 16\na 1 32\nf 0\nf 1\n");
+        assertEquals(new ToolRun(0, "", ""), ToolRun.of(new TraceCheck.Options(), trace.toString(), "real/gcc-cc1-O2"));
+    }
+
+    @Test
+    void theCommandLineNamesEachTraceThatDoesNotReadAndExitsWith2() throws IOException {
+        Path passwd = Files.writeString(dir.resolve("passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+        Path good = Files.writeString(dir.resolve("good.rep"), "0\n1\n2\n1\na 0 16\nf 0\n");
+        Path missing = dir.resolve("missing.rep");
+        List<String> args = List.of(passwd.toString(), good.toString(), missing.toString());
+        ToolRun run = ToolRun.of(new TraceCheck.Options(), args.toArray(String[]::new));
+        assertEquals(2, run.status(), run.toString());
+        assertEquals(TraceCheck.problems(args), run.err().lines().toList());
+        assertEquals(2, run.err().lines().count(), run.toString());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void helpPrintsTheUsageAndExitsWith0() {
+        ToolRun run = ToolRun.of(new TraceCheck.Options(), "-h");
+        assertEquals(0, run.status(), run.toString());
+        assertTrue(run.out().startsWith("Usage: TraceCheck [-h] TRACE..."), run.toString());
+    }
+
+    @Test
+    void noTraceIsAUsageError() {
+        ToolRun run = ToolRun.of(new TraceCheck.Options());
+        assertEquals(2, run.status(), run.toString());
+        assertTrue(run.err().startsWith("Missing required parameter: 'TRACE'\nUsage: TraceCheck"), run.toString());
+    }
 }
