@@ -8,15 +8,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * The table {@code malloc4j-bench/ab} prints: two builds of the benchmarks jar, A (the baseline)
@@ -52,31 +47,25 @@ public final class AbTable {
                 + " the two builds, their ratio B/A, the machine's speed before each run, and the median ratio over"
                 + " all rounds and over the rounds at one speed.",
         "Exit: 0 with a table; 1 when no run measured anything or a file is not JMH's JSON; 2 for bad arguments."})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         @Parameters(paramLabel = "DIR", description = "Holds round-N-a.json and round-N-b.json (JMH's -rf json) for"
                 + " N = 1, 2, ..., and beside each the probe's line in round-N-a.speed and round-N-b.speed"
                 + " (optional: a round without both counts as not at one speed).")
         Path dir;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
             if (!Files.isDirectory(dir)) {
-                throw new ParameterException(spec.commandLine(), dir + " is not a directory");
+                throw refused(dir + " is not a directory");
             }
             String table;
             try {
                 table = table(dir);
             } catch (IOException e) {
-                spec.commandLine().getErr().println("AbTable: " + e.getMessage());
+                err().println("AbTable: " + e.getMessage());
                 return 1;
             }
-            spec.commandLine().getOut().print(table);
+            out().print(table);
             return table.equals(RatioTable.NO_RESULTS) ? 1 : 0;
         }
     }

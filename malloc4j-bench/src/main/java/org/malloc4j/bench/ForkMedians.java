@@ -8,13 +8,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * Reads a JMH result file ({@code -rf json}) and prints, for each benchmark and parameter set, the
@@ -48,28 +43,19 @@ public final class ForkMedians {
         "For each result of a JMH run, the median of every iteration of every fork, and the lowest and"
                 + " highest fork median, beside JMH's mean.",
         "Exit: 0 with a table; 1 when the file holds no results or is not JMH's JSON; 2 for bad arguments."})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         @Parameters(paramLabel = "RESULT.json", description = "JMH's results, written with -rf json.")
         String file;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            Path path = Path.of(file);
-            if (!Files.isRegularFile(path)) {
-                throw new ParameterException(spec.commandLine(), file + " is not a file");
-            }
+            Path path = existingFile(file);
             try {
                 String table = render(read(Files.readString(path)));
-                spec.commandLine().getOut().print(table);
+                out().print(table);
                 return table.equals(RatioTable.NO_RESULTS) ? 1 : 0;
             } catch (IOException | RuntimeException e) {
-                spec.commandLine().getErr().println("ForkMedians: " + file + " holds no JMH results that can be read: "
+                err().println("ForkMedians: " + file + " holds no JMH results that can be read: "
                         + RatioTable.why(e));
                 return 1;
             }

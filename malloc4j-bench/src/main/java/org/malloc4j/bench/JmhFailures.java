@@ -7,15 +7,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * The benchmarks that failed in a JMH run, read from its log (what JMH prints). When a benchmark
@@ -55,31 +50,22 @@ public final class JmhFailures {
         "The benchmarks that failed in a JMH run, read from its log: one line per failed benchmark (its name,"
                 + " parameters and mode, and the reason JMH gave), nothing when none failed.",
         "Exit: 0, or 2 when the log cannot be read or for bad arguments."})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         @Parameters(paramLabel = "JMH-LOG", description = "What JMH printed, saved to a file.")
         String log;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            Path path = Path.of(log);
-            if (!Files.isRegularFile(path)) {
-                throw new ParameterException(spec.commandLine(), log + " is not a file");
-            }
+            Path path = existingFile(log);
             List<String> lines;
             try {
                 lines = Files.readAllLines(path);
             } catch (IOException e) {
-                spec.commandLine().getErr().println("JmhFailures: cannot read " + log + ": " + RatioTable.why(e));
+                err().println("JmhFailures: cannot read " + log + ": " + RatioTable.why(e));
                 return 2;
             }
             for (Failure failure : find(lines)) {
-                spec.commandLine().getOut().println(failure.describe());
+                out().println(failure.describe());
             }
             return 0;
         }

@@ -2,13 +2,8 @@ package org.malloc4j.bench;
 
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * How fast this machine runs plain Java code right now, independently of any allocator: a probe
@@ -56,14 +51,8 @@ public final class MachineSpeed {
         "How fast this machine runs plain Java code right now, independently of any allocator: one line with the"
                 + " median and range of 100 ms slices' ns per iteration of a kernel that uses no allocator.",
         "Exit: 0, or 2 for bad arguments."})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         double seconds;
-
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
-        @Spec
-        CommandSpec spec;
 
         @Parameters(arity = "0..1", paramLabel = "SECONDS", defaultValue = "3", description = "How long to probe,"
                 + " more than 1 and at most 3600 (default: ${DEFAULT-VALUE}); the first second warms the JIT up and"
@@ -71,8 +60,7 @@ public final class MachineSpeed {
         void seconds(double value) {
             // NaN, which picocli reads as a double, fails the test too.
             if (!(value > 1 && value <= 3600)) {
-                throw new ParameterException(spec.commandLine(),
-                        "SECONDS must be more than 1 and at most 3600, got " + value);
+                throw refused("SECONDS must be more than 1 and at most 3600, got " + value);
             }
             seconds = value;
         }
@@ -80,7 +68,7 @@ public final class MachineSpeed {
         @Override
         public Integer call() {
             Result result = probe(1000, (long) ((seconds - 1) * 1000));
-            spec.commandLine().getOut().println("machine speed: " + result.describe());
+            out().println("machine speed: " + result.describe());
             return 0;
         }
     }

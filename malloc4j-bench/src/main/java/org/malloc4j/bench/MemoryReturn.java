@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,12 +27,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 /**
  * Measures whether malloc4j gives memory back to the operating system, and what its bookkeeping
@@ -131,7 +126,7 @@ public final class MemoryReturn {
                         + " threads coming and going cost. About 45 s.",
                 "(Also: java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar"
                         + " org.malloc4j.bench.MemoryReturn ...)"})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         @Option(names = "--json", paramLabel = "FILE", description = "Also write the results to FILE as JSON.")
         Path json;
 
@@ -139,15 +134,9 @@ public final class MemoryReturn {
                 description = "Run only these sections, of: return, loop, touch, vthreads, threads (default: all).")
         List<String> sections = SECTIONS;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
         /** The child JVM's side of the virtual-threads section: its task count. */
         @Option(names = CHILD, hidden = true)
         Integer childTasks;
-
-        @Spec
-        CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
@@ -157,11 +146,12 @@ public final class MemoryReturn {
             }
             for (String section : sections) {
                 if (!SECTIONS.contains(section)) {
-                    throw new ParameterException(spec.commandLine(), "unknown section: " + section);
+                    throw refused("unknown section: " + section);
                 }
             }
-            if (json != null) {
-                checkWritable(spec, json);
+            String unwritable = json == null ? null : unwritable(json);
+            if (unwritable != null) {
+                throw refused(unwritable);
             }
             new MemoryReturn().run(sections, json);
             return 0;
@@ -169,16 +159,22 @@ public final class MemoryReturn {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Options()).execute(args));
+        ToolCommandLine.exit(new Options(), args);
     }
 
-    /** Before the measurements, not after them: a path that cannot take the report stops the run at once. */
-    private static void checkWritable(CommandSpec spec, Path json) {
+    /**
+     * Tried before the measurements, not after them, so that a path that cannot take the report stops
+     * the run at once.
+     *
+     * @return why {@code json} cannot take the report, or null if it can
+     */
+    private static String unwritable(Path json) {
         try {
             // Opened to append, so an existing report stays as it is until the new one replaces it.
             Files.newOutputStream(json, StandardOpenOption.CREATE, StandardOpenOption.APPEND).close();
+            return null;
         } catch (IOException | RuntimeException e) {
-            throw new ParameterException(spec.commandLine(), "--json " + json + " cannot be written: " + reason(e));
+            return "--json " + json + " cannot be written: " + reason(e);
         }
     }
 

@@ -3,12 +3,9 @@ package org.malloc4j.bench;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * Says which peers can run in this JVM, before a long run fails one by one on them.
@@ -76,25 +73,19 @@ public final class PeerCheck {
                 + " the benchmarks get (--enable-native-access=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED):"
                 + " without them, a peer that needs one shows as unavailable.",
         "Exit: 0, or 2 for bad arguments."})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         @Option(names = "--jmh-excludes", description = "Print instead one JMH exclude regexp (for -e) per peer"
                 + " that cannot run, and why on standard error.")
         boolean jmhExcludes;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = out();
             for (Status status : check()) {
                 if (jmhExcludes) {
                     if (status.problem() != null) {
                         out.println("\\." + status.peer());
-                        spec.commandLine().getErr().println("skipping " + status.peer() + ": " + status.problem());
+                        err().println("skipping " + status.peer() + ": " + status.problem());
                     }
                 } else {
                     out.printf("%-9s %s%n", status.peer(),

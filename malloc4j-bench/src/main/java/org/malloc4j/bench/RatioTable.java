@@ -13,13 +13,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import org.openjdk.jmh.annotations.Group;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * Prints JMH's JSON results ({@code -rf json}) as ratio tables: for each benchmark class, each
@@ -59,20 +55,14 @@ public final class RatioTable {
         "A file that is not JMH's JSON is named on standard error with what is wrong with it, and the tables of"
                 + " the others are printed. Exit: 0 with the tables; 1 when a file could not be read or nothing"
                 + " was measured; 2 for bad arguments."})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         @Parameters(arity = "1..*", paramLabel = "RESULT.json",
                 description = "JMH's results, written with -rf json, or the native reference's.")
         List<String> files;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter err = err();
             List<List<Row>> documents = new ArrayList<>();
             boolean unreadable = false;
             for (String file : files) {
@@ -92,7 +82,7 @@ public final class RatioTable {
                 }
             }
             String table = renderRows(documents);
-            spec.commandLine().getOut().print(table);
+            out().print(table);
             // A run that measured nothing (every benchmark failed, or none matched) is no success, and
             // neither is a table that leaves out a file it was given.
             return unreadable || table.equals(NO_RESULTS) ? 1 : 0;

@@ -4,17 +4,12 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 import org.malloc4j.cli.Trace;
 import org.malloc4j.cli.TraceFormatException;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * Replays one trace round after round on one heap, as a program repeats its work (and as
@@ -46,7 +41,7 @@ public final class ReplayRounds {
                 + " madvise calls, bytes purged, the committed peak, and its peak footprint with the utilization."
                 + " Its times are single runs, sampling included, not a benchmark.",
         "Exit: 0; 1 when the file is not a trace; 2 when the trace cannot be read, or for bad arguments."})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         @Parameters(index = "0", paramLabel = "TRACE",
                 description = "A .rep (or .rep.gz) file, or a bundled trace (set/name, as real/gcc-cc1-O2).")
         String trace;
@@ -55,12 +50,6 @@ public final class ReplayRounds {
 
         /** The heap's purge delay, or null for the heap's default. */
         Integer purgeDelayMillis;
-
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
-        @Spec
-        CommandSpec spec;
 
         @Parameters(index = "1", arity = "0..1", paramLabel = "ROUNDS", defaultValue = "8",
                 description = "How many rounds, at least 1 (default: ${DEFAULT-VALUE}).")
@@ -77,8 +66,7 @@ public final class ReplayRounds {
 
         private int atLeast(int value, int min, String what) {
             if (value < min) {
-                throw new ParameterException(spec.commandLine(),
-                        what + " must be a whole number of at least " + min + ", got '" + value + "'");
+                throw refused(what + " must be a whole number of at least " + min + ", got '" + value + "'");
             }
             return value;
         }
@@ -89,16 +77,16 @@ public final class ReplayRounds {
             try {
                 loaded = ReplayBenchmark.source(trace).read();
             } catch (TraceFormatException e) {
-                spec.commandLine().getErr().println("ReplayRounds: " + e.getMessage());
+                err().println("ReplayRounds: " + e.getMessage());
                 return 1;
             } catch (IllegalArgumentException e) {
                 // Neither a bundled trace nor a file: the argument is wrong, not the file.
-                throw new ParameterException(spec.commandLine(), e.getMessage());
+                throw refused(e.getMessage());
             } catch (IOException e) {
-                spec.commandLine().getErr().println("ReplayRounds: " + trace + ": " + e);
+                err().println("ReplayRounds: " + trace + ": " + e);
                 return 2;
             }
-            replay(loaded, rounds, purgeDelayMillis, spec.commandLine().getOut());
+            replay(loaded, rounds, purgeDelayMillis, out());
             return 0;
         }
     }

@@ -3,13 +3,9 @@ package org.malloc4j.bench;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import org.malloc4j.cli.TraceFormatException;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * Reads each trace named, as {@link ReplayBenchmark} will, so that a file that is no trace is
@@ -32,21 +28,15 @@ public final class TraceCheck {
         "Reads each trace as ReplayBenchmark will, and prints one line per trace that cannot be replayed, saying"
                 + " why, on standard error.",
         "Exit: 0 when every trace reads, else 2 (and for bad arguments)."})
-    static final class Options implements Callable<Integer> {
+    static final class Options extends ToolCommand {
         @Parameters(arity = "1..*", paramLabel = "TRACE",
                 description = "A .rep (or .rep.gz) file, or a bundled trace (set/name, as real/gcc-cc1-O2).")
         List<String> traces;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
             List<String> problems = problems(traces);
-            problems.forEach(spec.commandLine().getErr()::println);
+            problems.forEach(err()::println);
             return problems.isEmpty() ? 0 : 2;
         }
     }

@@ -136,9 +136,7 @@ class AbTableTest {
 
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
-        ToolRun run = ToolRun.of(new AbTable.Options(), "-h");
-        assertEquals(0, run.status(), run.toString());
-        assertTrue(run.out().startsWith("Usage: AbTable [-h] DIR"), run.toString());
+        ToolRun.assertHelp(AbTable.Options::new, "Usage: AbTable [-h] DIR");
     }
 
     @Test
@@ -150,9 +148,6 @@ class AbTableTest {
     }
 
     private static void assertUsageError(String message, String... args) {
-        ToolRun run = ToolRun.of(new AbTable.Options(), args);
-        assertEquals(2, run.status(), run.toString());
-        assertTrue(run.err().startsWith(message + "\nUsage: AbTable"), run.toString());
-        assertEquals("", run.out());
+        ToolRun.assertRefused(AbTable.Options::new, message, args);
     }
 }

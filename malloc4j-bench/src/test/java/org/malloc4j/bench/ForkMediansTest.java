@@ -105,9 +105,7 @@ class ForkMediansTest {
 
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
-        ToolRun run = ToolRun.of(new ForkMedians.Options(), "--help");
-        assertEquals(0, run.status(), run.toString());
-        assertTrue(run.out().startsWith("Usage: ForkMedians [-h] RESULT.json"), run.toString());
+        ToolRun.assertHelp(ForkMedians.Options::new, "Usage: ForkMedians [-h] RESULT.json");
     }
 
     @Test
@@ -119,9 +117,6 @@ class ForkMediansTest {
     }
 
     private static void assertUsageError(String message, String... args) {
-        ToolRun run = ToolRun.of(new ForkMedians.Options(), args);
-        assertEquals(2, run.status(), run.toString());
-        assertTrue(run.err().startsWith(message + "\nUsage: ForkMedians"), run.toString());
-        assertEquals("", run.out());
+        ToolRun.assertRefused(ForkMedians.Options::new, message, args);
     }
 }

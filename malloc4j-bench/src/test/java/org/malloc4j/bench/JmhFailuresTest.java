@@ -191,9 +191,7 @@ class JmhFailuresTest {
 
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
-        ToolRun run = ToolRun.of(new JmhFailures.Options(), "--help");
-        assertEquals(0, run.status(), run.toString());
-        assertTrue(run.out().startsWith("Usage: JmhFailures [-h] JMH-LOG"), run.toString());
+        ToolRun.assertHelp(JmhFailures.Options::new, "Usage: JmhFailures [-h] JMH-LOG");
     }
 
     @Test
@@ -205,9 +203,6 @@ class JmhFailuresTest {
     }
 
     private static void assertUsageError(String message, String... args) {
-        ToolRun run = ToolRun.of(new JmhFailures.Options(), args);
-        assertEquals(2, run.status(), run.toString());
-        assertTrue(run.err().startsWith(message + "\nUsage: JmhFailures"), run.toString());
-        assertEquals("", run.out());
+        ToolRun.assertRefused(JmhFailures.Options::new, message, args);
     }
 }

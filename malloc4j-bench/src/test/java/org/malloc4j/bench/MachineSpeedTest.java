@@ -58,9 +58,7 @@ class MachineSpeedTest {
 
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
-        ToolRun run = ToolRun.of(new MachineSpeed.Options(), "--help");
-        assertEquals(0, run.status(), run.toString());
-        assertTrue(run.out().startsWith("Usage: MachineSpeed [-h] [SECONDS]"), run.toString());
+        ToolRun.assertHelp(MachineSpeed.Options::new, "Usage: MachineSpeed [-h] [SECONDS]");
     }
 
     /** The line compare and ab keep: a second of warm-up, then one 100 ms slice for 1.1 s. */

@@ -45,9 +45,7 @@ class PeerCheckTest {
 
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
-        ToolRun run = ToolRun.of(new PeerCheck.Options(), "--help");
-        assertEquals(0, run.status(), run.toString());
-        assertTrue(run.out().startsWith("Usage: PeerCheck [-h] [--jmh-excludes]"), run.toString());
+        ToolRun.assertHelp(PeerCheck.Options::new, "Usage: PeerCheck [-h] [--jmh-excludes]");
     }
 
     /** Before picocli, a misspelt option printed the list, which compare would have read as excludes. */

@@ -154,12 +154,7 @@ class RatioTableTest {
 
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
-        for (String help : List.of("-h", "--help")) {
-            ToolRun run = ToolRun.of(new RatioTable.Options(), help);
-            assertEquals(0, run.status(), run.toString());
-            assertTrue(run.out().startsWith("Usage: RatioTable [-h] RESULT.json..."), run.toString());
-            assertEquals("", run.err());
-        }
+        ToolRun.assertHelp(RatioTable.Options::new, "Usage: RatioTable [-h] RESULT.json...");
     }
 
     @Test

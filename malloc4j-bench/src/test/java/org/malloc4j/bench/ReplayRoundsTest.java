@@ -86,15 +86,10 @@ class ReplayRoundsTest {
 
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
-        ToolRun run = ToolRun.of(new ReplayRounds.Options(), "-h");
-        assertEquals(0, run.status(), run.toString());
-        assertTrue(run.out().startsWith("Usage: ReplayRounds [-h] TRACE [ROUNDS] [PURGE_DELAY_MS]"), run.toString());
+        ToolRun.assertHelp(ReplayRounds.Options::new, "Usage: ReplayRounds [-h] TRACE [ROUNDS] [PURGE_DELAY_MS]");
     }
 
     private static void assertUsageError(String message, String... args) {
-        ToolRun run = ToolRun.of(new ReplayRounds.Options(), args);
-        assertEquals(2, run.status(), run.toString());
-        assertTrue(run.err().startsWith(message + "\nUsage: ReplayRounds"), run.toString());
-        assertEquals("", run.out());
+        ToolRun.assertRefused(ReplayRounds.Options::new, message, args);
     }
 }

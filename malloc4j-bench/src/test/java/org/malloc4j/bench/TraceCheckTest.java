@@ -68,9 +68,7 @@ class TraceCheckTest {
 
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
-        ToolRun run = ToolRun.of(new TraceCheck.Options(), "-h");
-        assertEquals(0, run.status(), run.toString());
-        assertTrue(run.out().startsWith("Usage: TraceCheck [-h] TRACE..."), run.toString());
+        ToolRun.assertHelp(TraceCheck.Options::new, "Usage: TraceCheck [-h] TRACE...");
     }
 
     @Test
