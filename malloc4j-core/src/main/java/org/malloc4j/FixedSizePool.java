@@ -584,6 +584,19 @@ public final class FixedSizePool implements AutoCloseable {
         }
 
         @Override
+        public String describeAt(long heldAddress, long address) {
+            lock();
+            try {
+                PoolPage page = pagesForReports.get(heldAddress);
+                int index = handedOutSlot(page, address - heldAddress);
+                return index < 0 ? null : SanitizerReports.locatedInHandedOut(address, page.blockAddress(index),
+                        blockByteSize, holder.toString(), history(page, index));
+            } finally {
+                unlock();
+            }
+        }
+
+        @Override
         public MemoryMisuseException damagedRedzones(long heldAddress) {
             if (!redzones) {
                 return null;
@@ -607,15 +620,21 @@ public final class FixedSizePool implements AutoCloseable {
          *     its start, if the pool handed it out; else -1
          */
         private int handedOutIndex(PoolPage page, long offset) {
+            int index = handedOutSlot(page, offset);
+            long inside = index < 0 ? -1 : offset - page.blockOffset(index);
+            // Outside the block: a redzone or padding, no block's byte.
+            return inside < 0 || inside >= blockByteSize ? -1 : index;
+        }
+
+        /**
+         * @return the index of the slot (a block and its redzones) at {@code offset} in the page if
+         *     its block was handed out, else -1
+         */
+        private int handedOutSlot(PoolPage page, long offset) {
             if (page == null || offset < 0 || offset / stride >= page.capacity) {
                 return -1;
             }
             int index = (int) (offset / stride);
-            long inside = offset - page.blockOffset(index);
-            if (inside < 0 || inside >= blockByteSize) {
-                // A redzone or padding, no block's byte.
-                return -1;
-            }
             // Never handed out: no block of the pool starts there. Full mode records every take,
             // so a block without a record there was never taken either.
             return !page.wasHandedOut(index) || page.recordOf(index) == null && !sampled ? -1 : index;

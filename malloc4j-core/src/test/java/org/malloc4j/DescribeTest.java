@@ -3,6 +3,7 @@ package org.malloc4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -79,9 +80,11 @@ class DescribeTest {
                     "is located 5 bytes inside of the 41943040-byte block");
             heap.freeAddress(huge);
             heap.trim();
+            // Kept mapped for the purge delay, then given back: what maps it now the heap cannot know.
             assertThat(heap.describe(huge + 5)).isEqualTo(hex(huge + 5) + ": memory of a huge block heap 'fast'"
-                    + " freed, its mapping given back to the OS\n" + hex(huge + 5) + " is located 5 bytes inside of"
-                    + " the 41943040-byte huge block at " + hex(huge) + "; an access there faults\n");
+                    + " freed\n" + hex(huge + 5) + " is located 5 bytes inside of the 41943040-byte huge block at "
+                    + hex(huge) + "\nno heap maps it now: kept mapped for reuse during the purge delay, given back to"
+                    + " the OS after it, and then free for any mapping to take\n");
             heap.freeAddress(large);
         }
     }
@@ -97,7 +100,8 @@ class DescribeTest {
                     + " malloc4j heap\nforeign or stack memory, or memory a heap has given back to the OS (a closed"
                     + " heap's, say)\n");
             assertThat(heap.describe(MemorySegment.ofArray(new byte[8])))
-                    .endsWith(": a segment of the Java heap, not off-heap memory\nno heap's block lies there\n");
+                    .startsWith("0x0: a segment of the Java heap, not off-heap memory\nMemorySegment{")
+                    .endsWith(" is no heap's block\n");
             long theirs = other.mallocAddress(8);
             assertThat(heap.describe(theirs)).isEqualTo(hex(theirs) + ": memory of heap 'other', not of heap 'h'\n"
                     + "describe it through heap 'other'\n");
@@ -165,8 +169,10 @@ class DescribeTest {
                     + ".freeForTheTest(");
             assertThat(text.substring(allocated)).contains("#0 " + DescribeTest.class.getName()
                     + ".allocateForTheTest(");
+            // The segment itself: its start, and that its scope is closed.
             assertThat(heap.describe(block)).isEqualTo(text.replace(hex(block.address() + 8), hex(block.address()))
-                    .replace("located 8 bytes inside", "located 0 bytes inside"));
+                    .replace("located 8 bytes inside", "located 0 bytes inside") + "this segment's scope is closed:"
+                    + " the block it was made for was freed, or the scope, arena or heap that made it closed\n");
         }
     }
 
@@ -223,15 +229,25 @@ class DescribeTest {
     }
 
     @Test
-    void aPoolsBlockInAFullHeapIsToldWithThePoolsHistory() {
+    void aPoolsBlockInAFullHeapIsToldWithThePoolsHistoryAndRedzones() {
         try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build();
-                FixedSizePool pool = FixedSizePool.builder(heap, 32).name("p").build()) {
-            MemorySegment block = pool.allocate();
-            String text = heap.describe(block.address() + 4);
-            assertThat(text).startsWith(hex(block.address() + 4) + ": a live block of heap 'dbg', held by"
-                    + " FixedSizePool 'p'\n").contains(hex(block.address() + 4) + " is 4 bytes inside the block at "
-                    + hex(block.address()) + ", a block FixedSizePool 'p' handed out:\n");
-            pool.free(block);
+                FixedSizePool pool = FixedSizePool.builder(heap, 48).name("p").build()) {
+            MemorySegment block = allocateFromPool(pool);
+            long start = block.address();
+            String heading = ": in a block of heap 'dbg' held by FixedSizePool 'p', which hands out blocks of its own"
+                    + " there\n";
+            assertThat(heap.describe(start + 4)).startsWith(hex(start + 4) + heading).contains(hex(start + 4)
+                    + " is located 4 bytes inside of the 48-byte region [" + hex(start) + "," + hex(start + 48)
+                    + "), a block FixedSizePool 'p' handed out:\nallocated by thread", ".allocateFromPool(");
+            // The pool's redzones: an overflow's address is told against the block it overflowed.
+            assertThat(heap.describe(start + 48)).contains(hex(start + 48) + " is located 0 bytes to the right of the"
+                    + " 48-byte region [" + hex(start) + "," + hex(start + 48) + "), a block FixedSizePool 'p' handed"
+                    + " out:\n");
+            assertThat(heap.describe(start - 1)).contains(" is located 1 bytes to the left of the 48-byte region");
+            freeToPool(pool, block);
+            assertThat(heap.describe(start)).startsWith(hex(start) + heading).contains("a block FixedSizePool 'p'"
+                    + " handed out:\nfreed by thread", ".freeToPool(", "previously allocated by thread",
+                    ".allocateFromPool(");
         }
     }
 
@@ -284,6 +300,90 @@ class DescribeTest {
             heap.freeAddress(anchor);
             assertEquals(0, heap.stats().liveBlocks());
         }
+    }
+
+    @Test
+    void aFullHeapsZeroByteBlockHasNoByteInside() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build()) {
+            long block = heap.mallocAddress(0);
+            assertThat(heap.describe(block)).contains(hex(block) + " is located 0 bytes to the right of the 0-byte"
+                    + " region [" + hex(block) + "," + hex(block) + ")\n");
+            heap.freeAddress(block);
+        }
+    }
+
+    @Test
+    void aStaleSegmentWhoseMemoryServesAnotherBlockSaysItsScopeIsClosed() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).quarantineBytes(0).build()) {
+            MemorySegment first = heap.malloc(40);
+            heap.free(first);
+            MemorySegment second = heap.malloc(40);
+            assertEquals(first.address(), second.address(), "the freed memory was handed out again");
+            assertThat(heap.describe(first)).startsWith(hex(first.address()) + ": a live block of heap 'dbg'\n")
+                    .endsWith("\nthis segment's scope is closed: the block it was made for was freed, or the scope,"
+                            + " arena or heap that made it closed\n");
+            assertThat(heap.describe(second)).doesNotContain("scope is closed");
+            heap.free(second);
+        }
+    }
+
+    @Test
+    void checkedMemoryInNoRememberedBlockIsToldAgainstTheLiveBlockBesideIt() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).quarantineBytes(0).build()) {
+            long first = heap.mallocAddress(300_000);
+            heap.freeAddress(first);
+            long second = heap.mallocAddress(200_000);
+            assertEquals(first, second, "the freed memory was handed out again");
+            assertThat(heap.describe(second + 200_100)).contains(hex(second + 200_100) + " is located 100 bytes to"
+                    + " the right of the 200000-byte region [" + hex(second) + "," + hex(second + 200_000) + ")");
+            heap.freeAddress(second);
+        }
+    }
+
+    /** A page's slices keep pointing at it after it is retired, until other pages take them. */
+    @Test
+    void theOldBoundsOfAFreedLargeBlockAreNotToldOverTheBlockNowThere() {
+        try (Heap heap = Heap.builder().name("h").build()) {
+            long big = heap.mallocAddress(300_000);
+            long keep = heap.mallocAddress(300_000);
+            heap.freeAddress(big);
+            heap.trim();
+            long small = heap.mallocAddress(140_000);
+            assumeTrue(small == big, "the freed span was taken again from its start");
+            String text = heap.describe(small + 200_000);
+            assertThat(text).doesNotContain("303104-byte").doesNotContain("live");
+            assertThat(heap.describe(small + 100)).startsWith(hex(small + 100) + ": a live large block of heap 'h'\n");
+            heap.freeAddress(small);
+            heap.freeAddress(keep);
+        }
+    }
+
+    @Test
+    void memoryAFreedHugeCheckedBlockGaveBackIsToldAsWhatHoldsItNowThenAsTheFreedBlock() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build();
+                Heap other = Heap.builder().name("other").build()) {
+            MemorySegment huge = heap.malloc(40L << 20);
+            long start = huge.address();
+            heap.free(huge);
+            heap.trim();
+            long theirs = other.mallocAddress(40L << 20);
+            try {
+                assumeTrue(start >= theirs && start < theirs + (40L << 20), "the other heap mapped the range");
+                assertThat(heap.describe(huge)).startsWith(hex(start) + ": memory of heap 'other', not of heap 'dbg'\n")
+                        .contains("before it, the memory held a block heap 'dbg' freed:\n" + hex(start)
+                                + " is located 0 bytes inside of the 41943040-byte region");
+            } finally {
+                other.freeAddress(theirs);
+            }
+        }
+    }
+
+    private static MemorySegment allocateFromPool(FixedSizePool pool) {
+        return pool.allocate();
+    }
+
+    private static void freeToPool(FixedSizePool pool, MemorySegment block) {
+        pool.free(block);
     }
 
     private static MemorySegment allocateForTheTest(Heap heap) {

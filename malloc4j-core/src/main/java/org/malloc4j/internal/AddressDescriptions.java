@@ -38,6 +38,10 @@ final class AddressDescriptions {
                 : "block (size class " + sizeClass + ")";
         int state = page.blockStateUnheld(index);
         long requested = state == BlockState.LIVE ? page.requestedUnheld(index) : -1;
+        if (requested > usable) {
+            // Read while the owner resized the block in place: the two sizes are of different moments.
+            requested = -1;
+        }
         String what = switch (state) {
             case BlockState.LIVE -> "a live " + kind + " of heap '" + heap + "'" + (page.isOwned(index)
                     ? ", held by a scope, bump arena, pool or growable array" : "");
@@ -72,19 +76,32 @@ final class AddressDescriptions {
                 + "no block lies there\n";
     }
 
-    /** @return the description of an address in memory a heap gave back when it freed a huge block there */
+    /** @return the description of an address in the memory of a huge block a heap freed */
     static String inFreedHuge(long address, long blockStart, long usable, String heap) {
         long offset = address - blockStart;
-        return headline(address, "memory of a huge block heap '" + heap + "' freed, its mapping given back to the OS")
-                + "0x" + hex(address) + " is located " + (usable < 0 ? offset + " bytes past the start of"
+        return headline(address, "memory of a huge block heap '" + heap + "' freed") + "0x" + hex(address)
+                + " is located " + (usable < 0 ? offset + " bytes past the start of"
                 : position(offset, usable) + " the " + usable + "-byte") + " huge block at 0x" + hex(blockStart)
-                + "; an access there faults\n";
+                + "\n" + NO_HEAPS;
     }
 
     /** @return the description of an address in memory a heap unmapped, whose blocks it no longer knows */
     static String inUnmapped(long address, String heap) {
-        return headline(address, "memory heap '" + heap + "' gave back to the OS") + "its blocks were all freed"
-                + " before it went; an access there faults\n";
+        return headline(address, "memory heap '" + heap + "' held blocks in, all freed") + NO_HEAPS;
+    }
+
+    /**
+     * What memory a heap no longer maps is: a freed huge block's mapping stays for the purge delay,
+     * for the next huge block to reuse; after that anything, a native library's mapping say, may
+     * take the range.
+     */
+    private static final String NO_HEAPS = "no heap maps it now: kept mapped for reuse during the purge delay,"
+            + " given back to the OS after it, and then free for any mapping to take\n";
+
+    /** @return the description of an address in a span of slices once a page's, part of which other pages took */
+    static String inOldSpan(long address, String heap) {
+        return headline(address, "free memory of heap '" + heap + "'") + "no block holds it now: it lies in the"
+                + " span of a page all of whose blocks were freed, part of which holds other blocks since\n";
     }
 
     /** @return the description of an address in no open heap's memory */
@@ -103,7 +120,7 @@ final class AddressDescriptions {
         if (offset < 0) {
             return -offset + " bytes to the left of";
         }
-        if (offset >= Math.max(1, byteSize)) {
+        if (offset >= byteSize) {
             return offset - byteSize + " bytes to the right of";
         }
         return offset + " bytes inside of";

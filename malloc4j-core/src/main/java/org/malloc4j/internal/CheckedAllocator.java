@@ -32,6 +32,8 @@ final class CheckedAllocator implements Allocator {
     /** The largest alignment whose block gets a front redzone: one OS page. */
     private static final long MAX_ALIGNED_FRONT = Os.OS_PAGE_SIZE;
     private static final int FREED_HISTORY = 1 << 16;
+    /** How far from a live block an address in no remembered block is still described against it: a page. */
+    private static final long NEAR = 64 << 10;
     private static final Cleaner CLEANER = Cleaner.create();
 
     private final String name;
@@ -858,25 +860,45 @@ final class CheckedAllocator implements Allocator {
     }
 
     /**
-     * What {@code address} is: told from the records of checked blocks (their stacks), live ones
-     * first, else from the pages of the unchecked ones.
+     * What {@code address} is: told from the records of checked blocks (their stacks) where it is
+     * checked memory, else from the pages of the unchecked blocks (or of no heap), followed by the
+     * freed checked block that started there, if one is remembered: memory a huge checked block
+     * gave back may be another core's or heap's since.
      */
     @Override
     public String describe(long address) {
         checkOpen();
-        if (guarded != null) {
+        if (guarded == null) {
+            return fast.describe(address);
+        }
+        if (guarded.owns(address)) {
             BlockRecord liveAround = liveSpanAround(address);
-            BlockRecord freedAround = freedSpanAround(address);
+            // The start of a freed block (a stale segment's address) needs no scan of every record.
+            BlockRecord freedAround = freed.get(address);
+            if (freedAround == null && liveAround == null) {
+                freedAround = freedSpanAround(address);
+            }
             if (liveAround != null || freedAround != null) {
                 return SanitizerReports.described(address, liveAround, freedAround, name);
             }
-            if (guarded.owns(address)) {
-                return AddressDescriptions.headline(address, "checked memory of heap '" + name + "' in no block it"
-                        + " remembers") + "padding before a block's front redzone, memory not handed out, or a block"
-                        + " freed before the last " + FREED_HISTORY + " frees\n";
-            }
+            return SanitizerReports.nearLive(address, liveBelow(address), liveAbove(address), name);
         }
-        return fast != null ? fast.describe(address) : guarded.describe(address);
+        String now = fast != null ? fast.describe(address) : guarded.describe(address);
+        BlockRecord freedThere = freed.get(address);
+        return freedThere == null ? now : now + SanitizerReports.freedBefore(address, freedThere, name);
+    }
+
+    /** @return the live block nearest below {@code address}, within a page, or null */
+    private BlockRecord liveBelow(long address) {
+        Map.Entry<Long, BlockRecord> below = live.lowerEntry(address);
+        BlockRecord block = below == null ? null : below.getValue();
+        return block != null && address - (block.address + block.byteSize) < NEAR ? block : null;
+    }
+
+    /** @return the live block nearest above {@code address}, within a page, or null */
+    private BlockRecord liveAbove(long address) {
+        Map.Entry<Long, BlockRecord> above = live.higherEntry(address);
+        return above != null && above.getKey() - address < NEAR ? above.getValue() : null;
     }
 
     // ---- the rest ----

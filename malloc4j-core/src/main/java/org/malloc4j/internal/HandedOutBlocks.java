@@ -49,6 +49,18 @@ public interface HandedOutBlocks {
     }
 
     /**
+     * What the holder says of {@code address}, inside the held block at {@code heldAddress}, for
+     * {@code Heap.describe}: where it lies against the block it handed out whose slot (the block
+     * and the redzones around it) holds it, and that block's history
+     * ({@link SanitizerReports#locatedInHandedOut}). With the same limits as {@link #tally}.
+     *
+     * @return the lines, or null if no block it handed out from there has its slot at {@code address}
+     */
+    default String describeAt(long heldAddress, long address) {
+        return null;
+    }
+
+    /**
      * Verifies the redzones the holder keeps around the blocks it handed out from inside the held
      * block at {@code heldAddress}, for {@code Heap.check()}: each damage reported once, the canaries
      * put back. Called on the checking thread, which the heap's check asks to be the only one using

@@ -2014,9 +2014,25 @@ public final class HeapCore implements Allocator {
         if (page == null || !page.laidOut) {
             return AddressDescriptions.notHandedOut(address, name);
         }
+        if (!page.active && !holdsAllItsSlices(region, page)) {
+            // A page out of use keeps its slices' entries until other pages take them: its old
+            // bounds may overlap blocks handed out since.
+            return AddressDescriptions.inOldSpan(address, name);
+        }
         return AddressDescriptions.inPage(address, page, name, sampler != null
                 ? "no stacks: heap '" + name + "' records them only for the blocks it samples (SAMPLED mode)\n"
                 : "no stacks: heap '" + name + "' records where blocks were allocated and freed in FULL mode only\n");
+    }
+
+    /** @return whether every slice {@code page} spans still maps to it in {@code region}'s slice map */
+    private static boolean holdsAllItsSlices(Region region, Page page) {
+        long end = page.start + page.spanBytes;
+        for (long slice = page.start; slice < end; slice += Region.SLICE_SIZE) {
+            if (region.pageAt(slice) != page) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

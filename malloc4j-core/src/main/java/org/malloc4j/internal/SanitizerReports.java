@@ -244,8 +244,8 @@ public final class SanitizerReports {
     /**
      * What {@code address} is against the blocks a checked heap remembers there, for
      * {@code Heap.describe}: the live block whose memory holds it (and, for a holder that hands out
-     * blocks of its own, the one it handed out there), then the latest freed block whose memory held
-     * it, each with its stacks.
+     * blocks of its own, what it says of its block there), then the latest freed block whose memory
+     * held it, each with its stacks.
      *
      * @param live the live block whose memory (redzones included) holds {@code address}, or null
      * @param freed the latest freed block whose memory held it, or null; not both null
@@ -254,22 +254,64 @@ public final class SanitizerReports {
         StringBuilder text = new StringBuilder();
         if (live != null) {
             BlockHolder holder = live.owner;
-            text.append(AddressDescriptions.headline(address, "a live block of heap '" + heap + "'"
-                    + (holder != null ? ", held by " + holder : "")));
-            appendLocation(text, address, live, false);
             HandedOutBlocks handedOut = holder == null ? null : holder.handedOut();
-            long start = handedOut == null ? -1 : handedOut.blockAt(live.address, address);
-            String history = start < 0 ? null : handedOut.historyAt(live.address, start);
-            if (history != null) {
-                text.append(handedOutAt(address, start, holder.toString(), history));
+            String inside = handedOut == null ? null : handedOut.describeAt(live.address, address);
+            text.append(AddressDescriptions.headline(address, holder == null ? "a live block of heap '" + heap + "'"
+                    : inside == null ? "a live block of heap '" + heap + "', held by " + holder
+                    : "in a block of heap '" + heap + "' held by " + holder + ", which hands out blocks of its own"
+                            + " there"));
+            appendLocation(text, address, live, false);
+            if (inside != null) {
+                text.append(inside);
             }
         }
         if (freed != null) {
             text.append(live == null ? AddressDescriptions.headline(address, "a block heap '" + heap + "' freed")
-                    : "before it, the memory held a block heap '" + heap + "' freed:\n");
+                    : freedBeforeHeading(heap));
             appendLocation(text, address, freed, true);
         }
         return text.toString();
+    }
+
+    /** @return what {@link #described} tells of {@code freed} after a description of what is there now */
+    static String freedBefore(long address, BlockRecord freed, String heap) {
+        StringBuilder text = new StringBuilder(freedBeforeHeading(heap));
+        appendLocation(text, address, freed, true);
+        return text.toString();
+    }
+
+    private static String freedBeforeHeading(String heap) {
+        return "before it, the memory held a block heap '" + heap + "' freed:\n";
+    }
+
+    /**
+     * An address of a checked heap's memory in no block it remembers, for {@code Heap.describe}:
+     * told against the nearest live blocks, as AddressSanitizer tells an address past a block.
+     *
+     * @param below the live block nearest below, or null
+     * @param above the live block nearest above, or null
+     */
+    static String nearLive(long address, BlockRecord below, BlockRecord above, String heap) {
+        StringBuilder text = new StringBuilder(AddressDescriptions.headline(address, "checked memory of heap '"
+                + heap + "' in no block it remembers"));
+        for (BlockRecord block : new BlockRecord[] {below, above}) {
+            if (block != null) {
+                text.append("0x").append(hex(address)).append(" is located ").append(position(address, block))
+                        .append(' ').append(describe(block)).append(", a live block allocated by ")
+                        .append(block.allocThread).append('\n');
+            }
+        }
+        return text.append("no block holds it now: memory not handed out, or of a block freed before the last 65536"
+                + " frees\n").toString();
+    }
+
+    /**
+     * For a holder's {@code HandedOutBlocks.describeAt}: where {@code address} lies against the
+     * {@code byteSize}-byte block at {@code start} it handed out, then that block's history.
+     */
+    public static String locatedInHandedOut(long address, long start, long byteSize, String holder, String history) {
+        return "0x" + hex(address) + " is located " + AddressDescriptions.position(address - start, byteSize) + ' '
+                + describe(start, byteSize) + ", a block " + holder + " handed out:\n" + history;
     }
 
     /**
