@@ -342,7 +342,7 @@ class DescribeTest {
 
     /** A page's slices keep pointing at it after it is retired, until other pages take them. */
     @Test
-    void theOldBoundsOfAFreedLargeBlockAreNotToldOverTheBlockNowThere() {
+    void theOldBoundsOfAFreedLargeBlockAreNotToldOverTheBlockNowThereNorInAReport() {
         try (Heap heap = Heap.builder().name("h").build()) {
             long big = heap.mallocAddress(300_000);
             long keep = heap.mallocAddress(300_000);
@@ -352,6 +352,10 @@ class DescribeTest {
             assumeTrue(small == big, "the freed span was taken again from its start");
             String text = heap.describe(small + 200_000);
             assertThat(text).doesNotContain("303104-byte").doesNotContain("live");
+            // A free of the address says the same: no block, not the old one's bounds.
+            MemoryMisuseException free = assertThrows(MemoryMisuseException.class,
+                    () -> heap.freeAddress(small + 200_000));
+            assertThat(free.getMessage()).contains("but in memory no block holds now").doesNotContain("303104");
             assertThat(heap.describe(small + 100)).startsWith(hex(small + 100) + ": a live large block of heap 'h'\n");
             heap.freeAddress(small);
             heap.freeAddress(keep);

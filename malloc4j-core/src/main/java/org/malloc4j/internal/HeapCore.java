@@ -2208,6 +2208,11 @@ public final class HeapCore implements Allocator {
             throw MisuseReports.notAllocated(operation, address,
                     "is in heap '" + name + "' but in memory it has not handed out", this);
         }
+        if (!page.active && !holdsAllItsSlices(region, page)) {
+            // A retired page's bounds may overlap blocks handed out since: no block of it to name.
+            throw MisuseReports.notAllocated(operation, address, "is in heap '" + name + "' but in memory no block"
+                    + " holds now (a stale or wild address)", this);
+        }
         return page;
     }
 
