@@ -607,9 +607,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * records the description is told from the heap's pages: the block of the address's size
      * class, and its requested bytes if it is live.
      *
-     * <p>In {@code FULL} mode a freed block is remembered for the last 65,536 frees, and until a
-     * block starts at its address again; memory of it that another block took meanwhile is
-     * described as that live block first, then as the freed one. An address in no block it
+     * <p>In {@code FULL} mode a freed block is remembered for the last 65,536 frees (a later free
+     * of a block at the same address replaces it); memory of it that another block took meanwhile
+     * is described as that live block first, then as the freed one. An address in no block it
      * remembers is told against the live blocks beside it. Memory the heap no longer maps (a freed
      * huge block's, once its mapping goes) may hold anything since, another heap's blocks or a
      * native library's mapping: the description says what the heap knows, not what is there now.
@@ -622,11 +622,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *
      * <p>Thread-safe. While other threads allocate and free, the description is of one moment
      * during the call, which may have passed when it returns: an address described as a free block
-     * may hold a live one by then. It is meant for diagnosis, not for a hot path: on a 2-core
-     * machine a call takes tens of microseconds in {@link CheckMode#FAST} mode, and in a checked
-     * mode, for an address inside a checked block's memory but not at a block's start, up to
-     * about half a millisecond once 65,536 frees are remembered (it reads each of them, holding
-     * up the heap's checked frees meanwhile).
+     * may hold a live one by then. It is meant for diagnosis, not for a hot path: a call builds
+     * text, and in a checked mode looks the address up among the live blocks and the remembered
+     * freed ones (kept in address order, so the 65,536 of them are not read one by one).
      *
      * @param address any address
      * @return the description: a first line {@code 0x<address in hex>: <what it is>}, then one or

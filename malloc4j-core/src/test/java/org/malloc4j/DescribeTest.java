@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -83,8 +84,8 @@ class DescribeTest {
             // Kept mapped for the purge delay, then given back: what maps it now the heap cannot know.
             assertThat(heap.describe(huge + 5)).isEqualTo(hex(huge + 5) + ": memory of a huge block heap 'fast'"
                     + " freed\n" + hex(huge + 5) + " is located 5 bytes inside of the 41943040-byte huge block at "
-                    + hex(huge) + "\nno heap maps it now: kept mapped for reuse during the purge delay, given back to"
-                    + " the OS after it, and then free for any mapping to take\n");
+                    + hex(huge) + "\nno heap holds blocks there now: a heap keeps such memory mapped for reuse for at"
+                    + " most the purge delay, then gives it back to the OS, and any mapping may take it after\n");
             heap.freeAddress(large);
         }
     }
@@ -181,12 +182,16 @@ class DescribeTest {
         try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build()) {
             MemorySegment block = allocateForTheTest(heap);
             long start = block.address();
-            assertThat(heap.describe(start + 42)).startsWith(hex(start + 42) + ": a live block of heap 'dbg'\n"
+            assertThat(heap.describe(start + 42)).startsWith(hex(start + 42) + ": the redzone of a live block of heap"
+                    + " 'dbg'\n"
                     + hex(start + 42) + " is located 2 bytes to the right of the 40-byte region [" + hex(start) + ","
                     + hex(start + 40) + ")\nallocated by thread \"").contains(".allocateForTheTest(")
                     .doesNotContain("freed by");
-            assertThat(heap.describe(start - 3)).contains("is located 3 bytes to the left of the 40-byte region");
+            assertThat(heap.describe(start - 3)).startsWith(hex(start - 3) + ": the redzone of a live block")
+                    .contains("is located 3 bytes to the left of the 40-byte region");
             heap.free(block);
+            assertThat(heap.describe(start + 40)).startsWith(hex(start + 40) + ": the redzone of a block heap 'dbg'"
+                    + " freed\n");
         }
     }
 
@@ -202,7 +207,8 @@ class DescribeTest {
             assertTrue(second.address() > address && second.address() - address < 32,
                     "the freed memory was handed out again: " + hex(address) + ", " + hex(second.address()));
             String text = heap.describe(address);
-            assertThat(text).startsWith(hex(address) + ": a live block of heap 'dbg'\n" + hex(address) + " is located "
+            assertThat(text).startsWith(hex(address) + ": the redzone of a live block of heap 'dbg'\n" + hex(address)
+                    + " is located "
                     + (second.address() - address) + " bytes to the left of the 40-byte region");
             int before = text.indexOf("before it, the memory held a block heap 'dbg' freed:\n" + hex(address)
                     + " is located 0 bytes inside of the 40-byte region");
@@ -215,16 +221,22 @@ class DescribeTest {
     }
 
     @Test
-    void aBlockStartingWhereAFreedOneStartedReplacesItsRecord() {
+    void aBlockStartingWhereAFreedOneStartedIsToldBeforeIt() {
         try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).quarantineBytes(0).build()) {
             MemorySegment first = allocateForTheTest(heap);
             freeForTheTest(heap, first);
             MemorySegment second = heap.malloc(40);
             assertEquals(first.address(), second.address(), "the freed memory was handed out again");
-            // As a double free of the new block would then name it, not the block freed before.
-            assertThat(heap.describe(second)).startsWith(hex(second.address()) + ": a live block of heap 'dbg'\n")
-                    .doesNotContain("freed by");
+            String text = heap.describe(second);
+            int before = text.indexOf("before it, the memory held a block heap 'dbg' freed:\n");
+            assertThat(text).startsWith(hex(second.address()) + ": a live block of heap 'dbg'\n");
+            assertTrue(before > 0, text);
+            assertThat(text.substring(before)).contains(".freeForTheTest(", ".allocateForTheTest(");
             heap.free(second);
+            // A double free of the new block names the new block: its free replaced the old record.
+            MemoryMisuseException twice = assertThrows(MemoryMisuseException.class, () -> heap.free(second));
+            assertThat(twice.getMessage()).contains("DescribeTest.aBlockStartingWhereAFreedOneStartedIsToldBeforeIt(")
+                    .doesNotContain(".freeForTheTest(");
         }
     }
 
@@ -234,7 +246,7 @@ class DescribeTest {
                 FixedSizePool pool = FixedSizePool.builder(heap, 48).name("p").build()) {
             MemorySegment block = allocateFromPool(pool);
             long start = block.address();
-            String heading = ": in a block of heap 'dbg' held by FixedSizePool 'p', which hands out blocks of its own"
+            String heading = ": a block of heap 'dbg' held by FixedSizePool 'p', which hands out blocks of its own"
                     + " there\n";
             assertThat(heap.describe(start + 4)).startsWith(hex(start + 4) + heading).contains(hex(start + 4)
                     + " is located 4 bytes inside of the 48-byte region [" + hex(start) + "," + hex(start + 48)
@@ -302,6 +314,63 @@ class DescribeTest {
         }
     }
 
+    /** The README's case: a field of a freed block, read through its stale segment after its memory was reused. */
+    @Test
+    void aPointerIntoAFreedBlockWhoseMemoryLiveBlocksTookTellsBoth() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).quarantineBytes(0).build()) {
+            MemorySegment block = allocateForTheTest(heap, 3000);
+            MemorySegment field = block.asSlice(1000, 8);
+            freeForTheTest(heap, block);
+            List<MemorySegment> reused = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                reused.add(heap.malloc(100));
+            }
+            assertThrows(IllegalStateException.class, () -> field.get(ValueLayout.JAVA_LONG, 0));
+            String text = heap.describe(field);
+            assertThat(text).startsWith(hex(field.address()) + ": a live block of heap 'dbg'\n").contains(
+                    "before it, the memory held a block heap 'dbg' freed:\n" + hex(field.address()) + " is located"
+                            + " 1000 bytes inside of the 3000-byte region [" + hex(block.address()),
+                    ".freeForTheTest(", ".allocateForTheTest(");
+            reused.forEach(heap::free);
+        }
+    }
+
+    @Test
+    void aSliceOfAFreedHugeBlockWhoseMappingWentIsToldWithItsStacks() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build()) {
+            MemorySegment huge = allocateForTheTest(heap, 20 << 20);
+            MemorySegment slice = huge.asSlice(4096);
+            freeForTheTest(heap, huge);
+            assertThat(heap.describe(slice)).startsWith(hex(slice.address()) + ": a block heap 'dbg' freed\n"
+                    + hex(slice.address()) + " is located 4096 bytes inside of the 20971520-byte region").contains(
+                    ".freeForTheTest(", ".allocateForTheTest(", "no heap holds blocks there now");
+        }
+    }
+
+    @Test
+    void aSampledHugeBlockFreedIsNotForeignMemory() {
+        try (Heap heap = Heap.builder().name("s").checkMode(CheckMode.SAMPLED).sampleInterval(1).build()) {
+            MemorySegment huge = heap.malloc(20 << 20);
+            heap.free(huge);
+            for (long address : new long[] {huge.address(), huge.address() + (1 << 20)}) {
+                assertThat(heap.describe(address)).startsWith(hex(address) + ": a block heap 's' freed\n")
+                        .doesNotContain("foreign");
+            }
+        }
+    }
+
+    @Test
+    void theTailOfALargeBlocksSpanIsPastItsEnd() {
+        try (Heap heap = Heap.builder().name("h").build()) {
+            long block = heap.mallocAddress(300_000);
+            long usable = heap.usableSize(block);
+            assertThat(heap.describe(block + usable)).startsWith(hex(block + usable) + ": memory past the end of a"
+                    + " live large block of heap 'h'\n").contains(" is located 0 bytes to the right of the " + usable
+                    + "-byte block");
+            heap.freeAddress(block);
+        }
+    }
+
     @Test
     void aFullHeapsZeroByteBlockHasNoByteInside() {
         try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build()) {
@@ -329,13 +398,28 @@ class DescribeTest {
 
     @Test
     void checkedMemoryInNoRememberedBlockIsToldAgainstTheLiveBlockBesideIt() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build()) {
+            long block = heap.mallocAddress(64);
+            long address = block + 200;
+            assertThat(heap.describe(address)).isEqualTo(hex(address) + ": checked memory of heap 'dbg' in no block"
+                    + " it remembers\n" + hex(address) + " is located 136 bytes to the right of the 64-byte region ["
+                    + hex(block) + "," + hex(block + 64) + "), a live block allocated by thread \"main\"\nno block it"
+                    + " remembers holds it: memory not handed out, or of a block freed before the last 65536 frees, or"
+                    + " of a freed block whose start other blocks took since\n");
+            heap.freeAddress(block);
+        }
+    }
+
+    @Test
+    void memoryOfAFreedBlockPastASmallerOneNowAtItsStartIsTheFreedBlocks() {
         try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).quarantineBytes(0).build()) {
             long first = heap.mallocAddress(300_000);
             heap.freeAddress(first);
             long second = heap.mallocAddress(200_000);
             assertEquals(first, second, "the freed memory was handed out again");
-            assertThat(heap.describe(second + 200_100)).contains(hex(second + 200_100) + " is located 100 bytes to"
-                    + " the right of the 200000-byte region [" + hex(second) + "," + hex(second + 200_000) + ")");
+            long address = second + 200_100;
+            assertThat(heap.describe(address)).startsWith(hex(address) + ": a block heap 'dbg' freed\n"
+                    + hex(address) + " is located 200100 bytes inside of the 300000-byte region");
             heap.freeAddress(second);
         }
     }
@@ -391,7 +475,11 @@ class DescribeTest {
     }
 
     private static MemorySegment allocateForTheTest(Heap heap) {
-        return heap.malloc(40);
+        return allocateForTheTest(heap, 40);
+    }
+
+    private static MemorySegment allocateForTheTest(Heap heap, long byteSize) {
+        return heap.malloc(byteSize);
     }
 
     private static void freeForTheTest(Heap heap, MemorySegment block) {

@@ -43,7 +43,8 @@ final class AddressDescriptions {
             requested = -1;
         }
         String what = switch (state) {
-            case BlockState.LIVE -> "a live " + kind + " of heap '" + heap + "'" + (page.isOwned(index)
+            case BlockState.LIVE -> (address - blockStart < usable ? "" : "memory past the end of ") + "a live " + kind
+                    + " of heap '" + heap + "'" + (page.isOwned(index)
                     ? ", held by a scope, bump arena, pool or growable array" : "");
             case BlockState.FREED -> "a free " + kind + " of heap '" + heap + "', handed out and freed since its"
                     + " page was laid out";
@@ -82,21 +83,21 @@ final class AddressDescriptions {
         return headline(address, "memory of a huge block heap '" + heap + "' freed") + "0x" + hex(address)
                 + " is located " + (usable < 0 ? offset + " bytes past the start of"
                 : position(offset, usable) + " the " + usable + "-byte") + " huge block at 0x" + hex(blockStart)
-                + "\n" + NO_HEAPS;
+                + "\n" + NO_HEAP_NOW;
     }
 
     /** @return the description of an address in memory a heap unmapped, whose blocks it no longer knows */
     static String inUnmapped(long address, String heap) {
-        return headline(address, "memory heap '" + heap + "' held blocks in, all freed") + NO_HEAPS;
+        return headline(address, "memory heap '" + heap + "' held blocks in, all freed") + NO_HEAP_NOW;
     }
 
     /**
      * What memory a heap no longer maps is: a freed huge block's mapping stays for the purge delay,
-     * for the next huge block to reuse; after that anything, a native library's mapping say, may
-     * take the range.
+     * for the next huge block to reuse, and other memory goes at once; after that anything, a
+     * native library's mapping say, may take the range.
      */
-    private static final String NO_HEAPS = "no heap maps it now: kept mapped for reuse during the purge delay,"
-            + " given back to the OS after it, and then free for any mapping to take\n";
+    static final String NO_HEAP_NOW = "no heap holds blocks there now: a heap keeps such memory mapped for reuse"
+            + " for at most the purge delay, then gives it back to the OS, and any mapping may take it after\n";
 
     /** @return the description of an address in a span of slices once a page's, part of which other pages took */
     static String inOldSpan(long address, String heap) {

@@ -3,8 +3,6 @@ package org.malloc4j.internal;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Cleaner;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -32,8 +30,6 @@ final class CheckedAllocator implements Allocator {
     /** The largest alignment whose block gets a front redzone: one OS page. */
     private static final long MAX_ALIGNED_FRONT = Os.OS_PAGE_SIZE;
     private static final int FREED_HISTORY = 1 << 16;
-    /** How far from a live block an address in no remembered block is still described against it: a page. */
-    private static final long NEAR = 64 << 10;
     private static final Cleaner CLEANER = Cleaner.create();
 
     private final String name;
@@ -49,13 +45,7 @@ final class CheckedAllocator implements Allocator {
     private final Quarantine quarantine;
     private final ConcurrentSkipListMap<Long, BlockRecord> live = new ConcurrentSkipListMap<>();
     /** Recently freed blocks by address, to name a double free after the block left quarantine. */
-    private final Map<Long, BlockRecord> freed = Collections.synchronizedMap(
-            new LinkedHashMap<>(1024, 0.75f, false) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<Long, BlockRecord> eldest) {
-                    return size() > FREED_HISTORY;
-                }
-            });
+    private final FreedRecords freed = new FreedRecords(FREED_HISTORY);
     private final AtomicLong checkedMallocs = new AtomicLong();
     private final AtomicLong checkedFrees = new AtomicLong();
     private final AtomicLong checkedRequested = new AtomicLong();
@@ -364,7 +354,8 @@ final class CheckedAllocator implements Allocator {
         memory.asSlice(block.frontRedzoneStart(), block.frontRedzone()).fill(CheckMode.CANARY_BYTE);
         memory.asSlice(front, byteSize).fill(zero ? 0 : CheckMode.JUNK_BYTE);
         memory.asSlice(front + byteSize).fill(CheckMode.CANARY_BYTE);
-        freed.remove(block.address);
+        // A record freed at the same address stays: the live block is found first, and a stale
+        // pointer into the old block is still told as one (Heap.describe).
         live.put(block.address, block);
         if (closing.get()) {
             // Another thread began closing the heap (a misuse): its close may have taken the live
@@ -434,7 +425,7 @@ final class CheckedAllocator implements Allocator {
         checkOpen();
         BlockRecord previous = freed.get(address);
         if (previous == null) {
-            BlockRecord around = freedSpanAround(address);
+            BlockRecord around = freed.around(address);
             return SanitizerReports.badFree(operation, address, around, around != null, name);
         }
         return operation.equals("free") || operation.equals("realloc")
@@ -604,7 +595,7 @@ final class CheckedAllocator implements Allocator {
             checkOpen();
             throw SanitizerReports.doubleFree(operation, block, name);
         }
-        freed.put(address, block);
+        freed.put(block);
         if (!live.remove(address, block)) {
             // Taken by a close racing this call.
             checkOpen();
@@ -613,7 +604,7 @@ final class CheckedAllocator implements Allocator {
         if (!closeArena(block)) {
             // A downcall is using the block: it stays live, for a call after the downcall returns.
             live.put(address, block);
-            freed.remove(address, block);
+            freed.remove(block);
             block.unclaimFree();
             throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
@@ -668,7 +659,7 @@ final class CheckedAllocator implements Allocator {
             }
             throw SanitizerReports.badFree(operation, address, around, false, name);
         }
-        BlockRecord freedAround = freedSpanAround(address);
+        BlockRecord freedAround = freed.around(address);
         if (freedAround == null && region == null) {
             // In no heap's memory: worded as the fast core words it, with this call's frames.
             throw MisuseReports.foreign(operation, address, guarded);
@@ -685,22 +676,6 @@ final class CheckedAllocator implements Allocator {
         // A front redzone lies below its block's address.
         Map.Entry<Long, BlockRecord> above = live.higherEntry(address);
         return above != null && spans(above.getValue(), address) ? above.getValue() : null;
-    }
-
-    /**
-     * @return the latest freed block still remembered whose memory, redzones included, held
-     *     {@code address}, or null; a scan, for a report only
-     */
-    private BlockRecord freedSpanAround(long address) {
-        BlockRecord latest = null;
-        synchronized (freed) {
-            for (BlockRecord block : freed.values()) {
-                if (spans(block, address)) {
-                    latest = block;
-                }
-            }
-        }
-        return latest;
     }
 
     private static boolean spans(BlockRecord block, long address) {
@@ -861,9 +836,9 @@ final class CheckedAllocator implements Allocator {
 
     /**
      * What {@code address} is: told from the records of checked blocks (their stacks) where it is
-     * checked memory, else from the pages of the unchecked blocks (or of no heap), followed by the
-     * freed checked block that started there, if one is remembered: memory a huge checked block
-     * gave back may be another core's or heap's since.
+     * checked memory; elsewhere from the pages of what holds it now (the unchecked blocks, another
+     * heap, or none), then as the freed checked block whose memory held it, if one is remembered:
+     * memory a huge checked block gave back may be another core's or heap's since.
      */
     @Override
     public String describe(long address) {
@@ -871,34 +846,37 @@ final class CheckedAllocator implements Allocator {
         if (guarded == null) {
             return fast.describe(address);
         }
-        if (guarded.owns(address)) {
+        if (!guarded.owns(address)) {
+            BlockRecord freedAround = freed.around(address);
+            if (freedAround != null && RegionMap.lookup(address) == null) {
+                return SanitizerReports.described(address, null, freedAround, name) + AddressDescriptions.NO_HEAP_NOW;
+            }
+            // A sampled huge block's mapping, gone: the checked core knows where it was.
+            String now = fast == null || guarded.gaveBack(address) ? guarded.describe(address) : fast.describe(address);
+            return freedAround == null ? now : now + SanitizerReports.freedBefore(address, freedAround, name);
+        }
+        for (int attempt = 0;; attempt++) {
             BlockRecord liveAround = liveSpanAround(address);
-            // The start of a freed block (a stale segment's address) needs no scan of every record.
-            BlockRecord freedAround = freed.get(address);
-            if (freedAround == null && liveAround == null) {
-                freedAround = freedSpanAround(address);
+            BlockRecord freedAround = freed.around(address);
+            if (liveAround == freedAround) {
+                // Being freed by another thread: recorded as freed, and not yet out of the live blocks.
+                liveAround = null;
             }
             if (liveAround != null || freedAround != null) {
                 return SanitizerReports.described(address, liveAround, freedAround, name);
             }
-            return SanitizerReports.nearLive(address, liveBelow(address), liveAbove(address), name);
+            if (attempt == 3) {
+                return SanitizerReports.nearLive(address, liveBeside(live.lowerEntry(address), address),
+                        liveBeside(live.higherEntry(address), address), name);
+            }
+            // A block being allocated there is out of the freed records before it is among the live ones.
+            Thread.onSpinWait();
         }
-        String now = fast != null ? fast.describe(address) : guarded.describe(address);
-        BlockRecord freedThere = freed.get(address);
-        return freedThere == null ? now : now + SanitizerReports.freedBefore(address, freedThere, name);
     }
 
-    /** @return the live block nearest below {@code address}, within a page, or null */
-    private BlockRecord liveBelow(long address) {
-        Map.Entry<Long, BlockRecord> below = live.lowerEntry(address);
-        BlockRecord block = below == null ? null : below.getValue();
-        return block != null && address - (block.address + block.byteSize) < NEAR ? block : null;
-    }
-
-    /** @return the live block nearest above {@code address}, within a page, or null */
-    private BlockRecord liveAbove(long address) {
-        Map.Entry<Long, BlockRecord> above = live.higherEntry(address);
-        return above != null && above.getKey() - address < NEAR ? above.getValue() : null;
+    /** @return the block of {@code entry} if it lies in the same page of checked memory as {@code address} */
+    private BlockRecord liveBeside(Map.Entry<Long, BlockRecord> entry, long address) {
+        return entry != null && guarded.samePage(entry.getValue().base, address) ? entry.getValue() : null;
     }
 
     // ---- the rest ----

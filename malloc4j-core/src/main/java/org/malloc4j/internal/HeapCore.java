@@ -2024,6 +2024,21 @@ public final class HeapCore implements Allocator {
                 : "no stacks: heap '" + name + "' records where blocks were allocated and freed in FULL mode only\n");
     }
 
+    /** @return whether this heap gave back the memory at {@code address} lately and no heap mapped it since */
+    boolean gaveBack(long address) {
+        return RegionMap.lookup(address) == null && spans.unmappedAt(address) != null;
+    }
+
+    /** @return whether {@code a} and {@code b} lie in one page of this heap's memory */
+    boolean samePage(long a, long b) {
+        Region region = RegionMap.lookup(a);
+        if (region == null || region.core != this || RegionMap.lookup(b) != region) {
+            return false;
+        }
+        Page page = region.pageAt(a);
+        return page != null && page == region.pageAt(b);
+    }
+
     /** @return whether every slice {@code page} spans still maps to it in {@code region}'s slice map */
     private static boolean holdsAllItsSlices(Region region, Page page) {
         long end = page.start + page.spanBytes;

@@ -256,21 +256,27 @@ public final class SanitizerReports {
             BlockHolder holder = live.owner;
             HandedOutBlocks handedOut = holder == null ? null : holder.handedOut();
             String inside = handedOut == null ? null : handedOut.describeAt(live.address, address);
-            text.append(AddressDescriptions.headline(address, holder == null ? "a live block of heap '" + heap + "'"
+            text.append(AddressDescriptions.headline(address, beside(address, live) + (holder == null
+                    ? "a live block of heap '" + heap + "'"
                     : inside == null ? "a live block of heap '" + heap + "', held by " + holder
-                    : "in a block of heap '" + heap + "' held by " + holder + ", which hands out blocks of its own"
-                            + " there"));
+                    : "a block of heap '" + heap + "' held by " + holder + ", which hands out blocks of its own"
+                            + " there")));
             appendLocation(text, address, live, false);
             if (inside != null) {
                 text.append(inside);
             }
         }
         if (freed != null) {
-            text.append(live == null ? AddressDescriptions.headline(address, "a block heap '" + heap + "' freed")
-                    : freedBeforeHeading(heap));
+            text.append(live == null ? AddressDescriptions.headline(address, beside(address, freed) + "a block heap '"
+                    + heap + "' freed") : freedBeforeHeading(heap));
             appendLocation(text, address, freed, true);
         }
         return text.toString();
+    }
+
+    /** @return how a headline begins for an address beside {@code block}'s bytes (in a redzone), else nothing */
+    private static String beside(long address, BlockRecord block) {
+        return address >= block.address && address < block.address + block.byteSize ? "" : "the redzone of ";
     }
 
     /** @return what {@link #described} tells of {@code freed} after a description of what is there now */
@@ -301,8 +307,8 @@ public final class SanitizerReports {
                         .append(block.allocThread).append('\n');
             }
         }
-        return text.append("no block holds it now: memory not handed out, or of a block freed before the last 65536"
-                + " frees\n").toString();
+        return text.append("no block it remembers holds it: memory not handed out, or of a block freed before the"
+                + " last 65536 frees, or of a freed block whose start other blocks took since\n").toString();
     }
 
     /**
