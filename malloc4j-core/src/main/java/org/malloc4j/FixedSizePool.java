@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import org.malloc4j.MemoryMisuseException.Kind;
 import org.malloc4j.internal.BlockHolder;
 import org.malloc4j.internal.HandedOutBlocks;
@@ -561,36 +562,34 @@ public final class FixedSizePool implements AutoCloseable {
 
         @Override
         public String historyAt(long heldAddress, long address) {
-            lock();
-            try {
-                PoolPage page = pagesForReports.get(heldAddress);
+            return onPage(heldAddress, page -> {
                 int index = handedOutIndex(page, address - heldAddress);
                 return index < 0 || page.blockAddress(index) != address ? null : history(page, index);
-            } finally {
-                unlock();
-            }
+            });
         }
 
         @Override
         public long blockAt(long heldAddress, long address) {
-            lock();
-            try {
-                PoolPage page = pagesForReports.get(heldAddress);
+            return onPage(heldAddress, page -> {
                 int index = handedOutIndex(page, address - heldAddress);
-                return index < 0 ? -1 : page.blockAddress(index);
-            } finally {
-                unlock();
-            }
+                return index < 0 ? -1L : page.blockAddress(index);
+            });
         }
 
         @Override
         public String describeAt(long heldAddress, long address) {
-            lock();
-            try {
-                PoolPage page = pagesForReports.get(heldAddress);
+            return onPage(heldAddress, page -> {
                 int index = handedOutSlot(page, address - heldAddress);
                 return index < 0 ? null : SanitizerReports.locatedInHandedOut(address, page.blockAddress(index),
                         blockByteSize, holder.toString(), history(page, index));
+            });
+        }
+
+        /** @return what {@code read} finds in the page at {@code heldAddress} (or null), under the pool's lock */
+        private <T> T onPage(long heldAddress, Function<PoolPage, T> read) {
+            lock();
+            try {
+                return read.apply(pagesForReports.get(heldAddress));
             } finally {
                 unlock();
             }
