@@ -855,23 +855,17 @@ final class CheckedAllocator implements Allocator {
             String now = fast == null || guarded.gaveBack(address) ? guarded.describe(address) : fast.describe(address);
             return freedAround == null ? now : now + SanitizerReports.freedBefore(address, freedAround, name);
         }
-        for (int attempt = 0;; attempt++) {
-            BlockRecord liveAround = liveSpanAround(address);
-            BlockRecord freedAround = freed.around(address);
-            if (liveAround == freedAround) {
-                // Being freed by another thread: recorded as freed, and not yet out of the live blocks.
-                liveAround = null;
-            }
-            if (liveAround != null || freedAround != null) {
-                return SanitizerReports.described(address, liveAround, freedAround, name);
-            }
-            if (attempt == 3) {
-                return SanitizerReports.nearLive(address, liveBeside(live.lowerEntry(address), address),
-                        liveBeside(live.higherEntry(address), address), name);
-            }
-            // A block being allocated there is out of the freed records before it is among the live ones.
-            Thread.onSpinWait();
+        BlockRecord liveAround = liveSpanAround(address);
+        BlockRecord freedAround = freed.around(address);
+        if (liveAround == freedAround) {
+            // Being freed by another thread: recorded as freed, and not yet out of the live blocks.
+            liveAround = null;
         }
+        if (liveAround != null || freedAround != null) {
+            return SanitizerReports.described(address, liveAround, freedAround, name);
+        }
+        return SanitizerReports.nearLive(address, liveBeside(live.lowerEntry(address), address),
+                liveBeside(live.higherEntry(address), address), name);
     }
 
     /** @return the block of {@code entry} if it lies in the same page of checked memory as {@code address} */
