@@ -245,9 +245,9 @@ final class CheckedAllocator implements Allocator {
     private RuntimeException freedMeanwhile(String operation, BlockRecord block, RuntimeException failure) {
         long address = block.address;
         if (live.get(address) != block) {
-            BlockRecord freedBlock = freed.get(address);
-            if (freedBlock != null) {
-                return SanitizerReports.doubleFree(operation, freedBlock, name);
+            // The record at the address, if this block's: an older block's stays there until a free replaces it.
+            if (freed.get(address) == block) {
+                return SanitizerReports.doubleFree(operation, block, name);
             }
             liveBlock(operation, address);
         }
