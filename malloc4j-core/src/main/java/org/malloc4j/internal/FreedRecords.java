@@ -1,36 +1,41 @@
 package org.malloc4j.internal;
 
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The records of the blocks a checked heap freed last, by the address each started at: what names
  * a double free after the block left quarantine, and what a report or {@code Heap.describe} tells
  * of an address inside a freed block, also once other blocks took its memory. At most
  * {@code capacity} are kept; the one freed longest ago goes first, and a later free at the same
- * address replaces it.
+ * address replaces the record there (and counts as the latest free).
  *
- * <p>Kept in address order, so that the freed block around an address is found among its
- * neighbours: reading every record took about half a millisecond for 65,536 of them, holding up
- * the heap's checked frees meanwhile. Thread-safe: one lock, held for a map operation or a short
- * walk.
+ * <p>Each record is also filed under every 64 KiB of address space its memory (redzones included)
+ * touches, and a record wider than {@link #WIDE} in a short list of its own, so that the freed
+ * block around an address is found among the records filed there: reading all of them took about
+ * half a millisecond for 65,536, holding up the heap's checked frees meanwhile. Thread-safe: one
+ * lock, held for a map operation.
  */
 final class FreedRecords {
-    /**
-     * How many records below an address a search for the block around it reads at most: freed
-     * blocks overlap only where memory was handed out again, so the one around an address is
-     * among the first below it unless its memory was reused by that many blocks, freed since.
-     */
-    private static final int NEIGHBOURS = 64;
+    private static final int SHIFT = 16;
+    /** Wider records go in {@link #wide} instead of one list per 64 KiB they touch: a few, large blocks. */
+    private static final long WIDE = 32L << 20;
 
-    private final TreeMap<Long, Freed> byAddress = new TreeMap<>();
-    /** The same records in the order they were put, for eviction, as the heap always kept them. */
+    /** The records in the order of their frees, for eviction. */
     private final LinkedHashMap<Long, Freed> byAge;
+    /** The records filed under each 64 KiB of address space they touch, by its number (address >> 16). */
+    private final Map<Long, List<Freed>> byRange = new HashMap<>();
+    private final List<Freed> wide = new ArrayList<>();
     private long sequence;
 
     /** One record and when it was put, to tell the latest of overlapping ones. */
     private record Freed(BlockRecord block, long sequence) {
+        long end() {
+            return block.base + block.span;
+        }
     }
 
     FreedRecords(int capacity) {
@@ -40,31 +45,36 @@ final class FreedRecords {
                 if (size() <= capacity) {
                     return false;
                 }
-                byAddress.remove(eldest.getKey());
+                unfile(eldest.getValue());
                 return true;
             }
         };
     }
 
-    /** Remembers {@code block}, freed, by its address; forgets the oldest record past the capacity. */
+    /** Remembers {@code block}, freed, as the latest free at its address; forgets the oldest past the capacity. */
     synchronized void put(BlockRecord block) {
+        // Out first, so that the new record goes to the back of the eviction order.
+        Freed previous = byAge.remove(block.address);
+        if (previous != null) {
+            unfile(previous);
+        }
         Freed freed = new Freed(block, sequence++);
-        byAddress.put(block.address, freed);
+        file(freed);
         byAge.put(block.address, freed);
     }
 
-    /** @return the record of the freed block that started at {@code address}, or null */
+    /** @return the record of the latest freed block that started at {@code address}, or null */
     synchronized BlockRecord get(long address) {
-        Freed freed = byAddress.get(address);
+        Freed freed = byAge.get(address);
         return freed == null ? null : freed.block;
     }
 
     /** Forgets {@code block}'s record if it is the one at its address: its free was undone. */
     synchronized void remove(BlockRecord block) {
-        Freed freed = byAddress.get(block.address);
+        Freed freed = byAge.get(block.address);
         if (freed != null && freed.block == block) {
-            byAddress.remove(block.address);
             byAge.remove(block.address);
+            unfile(freed);
         }
     }
 
@@ -73,24 +83,43 @@ final class FreedRecords {
      *     {@code address}, or null
      */
     synchronized BlockRecord around(long address) {
-        Freed latest = null;
-        // A front redzone lies below its block's address: the blocks just above may hold it.
-        Map.Entry<Long, Freed> entry = byAddress.higherEntry(address);
-        for (int i = 0; entry != null && i < NEIGHBOURS && entry.getValue().block.base <= address; i++) {
-            latest = later(latest, entry.getValue(), address);
-            entry = byAddress.higherEntry(entry.getKey());
-        }
-        entry = byAddress.floorEntry(address);
-        for (int i = 0; entry != null && i < NEIGHBOURS; i++) {
-            latest = later(latest, entry.getValue(), address);
-            entry = byAddress.lowerEntry(entry.getKey());
-        }
+        Freed latest = latest(null, byRange.get(address >> SHIFT), address);
+        latest = latest(latest, wide, address);
         return latest == null ? null : latest.block;
     }
 
-    private static Freed later(Freed latest, Freed candidate, long address) {
-        BlockRecord block = candidate.block;
-        boolean holds = address >= block.base && address < block.base + block.span;
-        return holds && (latest == null || candidate.sequence > latest.sequence) ? candidate : latest;
+    private static Freed latest(Freed latest, List<Freed> candidates, long address) {
+        if (candidates != null) {
+            for (Freed candidate : candidates) {
+                if (address >= candidate.block.base && address < candidate.end()
+                        && (latest == null || candidate.sequence > latest.sequence)) {
+                    latest = candidate;
+                }
+            }
+        }
+        return latest;
+    }
+
+    private void file(Freed freed) {
+        if (freed.block.span > WIDE) {
+            wide.add(freed);
+            return;
+        }
+        for (long range = freed.block.base >> SHIFT; range <= (freed.end() - 1) >> SHIFT; range++) {
+            byRange.computeIfAbsent(range, r -> new ArrayList<>(4)).add(freed);
+        }
+    }
+
+    private void unfile(Freed freed) {
+        if (freed.block.span > WIDE) {
+            wide.remove(freed);
+            return;
+        }
+        for (long range = freed.block.base >> SHIFT; range <= (freed.end() - 1) >> SHIFT; range++) {
+            List<Freed> filed = byRange.get(range);
+            if (filed != null && filed.remove(freed) && filed.isEmpty()) {
+                byRange.remove(range);
+            }
+        }
     }
 }
