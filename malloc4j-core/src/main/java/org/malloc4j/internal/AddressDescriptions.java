@@ -16,24 +16,23 @@ final class AddressDescriptions {
 
     /** @return the description of {@code address}, in {@code page} of {@code heap} */
     static String inPage(long address, Page page, String heap, String stacksHint) {
-        // Read once: another thread may lay the page out again meanwhile.
-        int sizeClass = page.sizeClass;
-        boolean single = sizeClass < 0;
-        int blockSize = page.blockSize;
-        int capacity = page.capacity;
-        if (!single && blockSize <= 0) {
+        BlockAround around = BlockAround.of(page, address);
+        if (around == null) {
             return headline(address, "memory of heap '" + heap + "' that another thread was laying out again"
                     + " for a new size class during this call") + "no block lies there at this moment\n";
         }
-        long offset = address - page.start;
-        int index = single ? 0 : (int) (offset / blockSize);
-        if (!single && index >= capacity) {
+        boolean single = around.single();
+        int sizeClass = around.sizeClass();
+        int blockSize = around.blockSize();
+        int index = around.index();
+        if (!single && index >= around.capacity()) {
             return headline(address, "no block of heap '" + heap + "'") + "0x" + hex(address) + " is "
-                    + (offset - (long) capacity * blockSize) + " bytes past the last block of a page of " + blockSize
-                    + "-byte blocks (size class " + sizeClass + "): the page's tail, which no block uses\n";
+                    + (address - page.start - (long) around.capacity() * blockSize) + " bytes past the last block of"
+                    + " a page of " + blockSize + "-byte blocks (size class " + sizeClass + "): the page's tail,"
+                    + " which no block uses\n";
         }
-        long blockStart = page.start + (long) index * blockSize;
-        long usable = single ? page.largeUsable : blockSize;
+        long blockStart = around.start();
+        long usable = around.usable();
         String kind = single ? (sizeClass == Page.HUGE ? "huge block" : "large block")
                 : "block (size class " + sizeClass + ")";
         int state = page.blockStateUnheld(index);

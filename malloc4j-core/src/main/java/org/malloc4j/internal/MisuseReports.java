@@ -106,20 +106,20 @@ final class MisuseReports {
 
     static MemoryMisuseException interior(String operation, long address, Page page, HeapCore heap) {
         // Read once: another thread may lay the page out again meanwhile (a misuse racing a free).
-        boolean single = page.isSingle();
-        int blockSize = page.blockSize;
-        int sizeClass = page.sizeClass;
-        if (!single && blockSize <= 0) {
+        BlockAround around = BlockAround.of(page, address);
+        if (around == null) {
             return notAllocated(operation, address, "is in memory another thread was laying out again during"
                     + " this call: no block starts there (a wild or stale address)", heap);
         }
-        long blockStart = single ? page.start : page.start + (address - page.start) / blockSize * blockSize;
-        int index = single ? 0 : (int) ((blockStart - page.start) / blockSize);
+        long blockStart = around.start();
+        int index = around.index();
+        int blockSize = around.blockSize();
+        int sizeClass = around.sizeClass();
         long offset = address - blockStart;
         // A large or huge block's span runs past its usable size (address space kept for growing in
         // place): an address there is past the block's end, not inside it.
-        long usable = single ? page.largeUsable : blockSize;
-        String block = describeBlock(single, blockSize, sizeClass);
+        long usable = around.usable();
+        String block = describeBlock(around.single(), blockSize, sizeClass);
         String inside = "0x" + hex(address) + " is " + (offset < usable ? offset + " bytes inside the "
                 : (offset - usable) + " bytes past the end of the " + usable + "-byte ");
         // The page may have been laid out for another size class since the caller's block was

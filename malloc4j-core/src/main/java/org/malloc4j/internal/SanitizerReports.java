@@ -266,9 +266,11 @@ public final class SanitizerReports {
                 text.append(inside);
             }
         }
-        if (freed != null) {
-            text.append(live == null ? AddressDescriptions.headline(address, beside(address, freed) + "a block heap '"
-                    + heap + "' freed") : freedBeforeHeading(heap));
+        if (freed != null && live != null) {
+            text.append(freedBefore(address, freed, heap));
+        } else if (freed != null) {
+            text.append(AddressDescriptions.headline(address, beside(address, freed) + "a block heap '" + heap
+                    + "' freed"));
             appendLocation(text, address, freed, true);
         }
         return text.toString();
@@ -281,13 +283,9 @@ public final class SanitizerReports {
 
     /** @return what {@link #described} tells of {@code freed} after a description of what is there now */
     static String freedBefore(long address, BlockRecord freed, String heap) {
-        StringBuilder text = new StringBuilder(freedBeforeHeading(heap));
+        StringBuilder text = new StringBuilder("before it, the memory held a block heap '" + heap + "' freed:\n");
         appendLocation(text, address, freed, true);
         return text.toString();
-    }
-
-    private static String freedBeforeHeading(String heap) {
-        return "before it, the memory held a block heap '" + heap + "' freed:\n";
     }
 
     /**
