@@ -581,7 +581,7 @@ public final class FixedSizePool implements AutoCloseable {
             return onPage(heldAddress, page -> {
                 int index = handedOutSlot(page, address - heldAddress);
                 return index < 0 ? null : SanitizerReports.locatedInHandedOut(address, page.blockAddress(index),
-                        blockByteSize, holder.toString(), history(page, index));
+                        blockByteSize, holder.toString(), page.isLive(index), history(page, index));
             });
         }
 

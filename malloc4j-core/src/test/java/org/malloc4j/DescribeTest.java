@@ -250,15 +250,15 @@ class DescribeTest {
                     + " there\n";
             assertThat(heap.describe(start + 4)).startsWith(hex(start + 4) + heading).contains(hex(start + 4)
                     + " is located 4 bytes inside of the 48-byte region [" + hex(start) + "," + hex(start + 48)
-                    + "), a block FixedSizePool 'p' handed out:\nallocated by thread", ".allocateFromPool(");
+                    + "), a live block FixedSizePool 'p' handed out:\nallocated by thread", ".allocateFromPool(");
             // The pool's redzones: an overflow's address is told against the block it overflowed.
             assertThat(heap.describe(start + 48)).contains(hex(start + 48) + " is located 0 bytes to the right of the"
-                    + " 48-byte region [" + hex(start) + "," + hex(start + 48) + "), a block FixedSizePool 'p' handed"
-                    + " out:\n");
+                    + " 48-byte region [" + hex(start) + "," + hex(start + 48) + "), a live block FixedSizePool 'p'"
+                    + " handed out:\n");
             assertThat(heap.describe(start - 1)).contains(" is located 1 bytes to the left of the 48-byte region");
             freeToPool(pool, block);
             assertThat(heap.describe(start)).startsWith(hex(start) + heading).contains("a block FixedSizePool 'p'"
-                    + " handed out:\nfreed by thread", ".freeToPool(", "previously allocated by thread",
+                    + " handed out and took back:\nfreed by thread", ".freeToPool(", "previously allocated by thread",
                     ".allocateFromPool(");
         }
     }

@@ -311,11 +311,16 @@ public final class SanitizerReports {
 
     /**
      * For a holder's {@code HandedOutBlocks.describeAt}: where {@code address} lies against the
-     * {@code byteSize}-byte block at {@code start} it handed out, then that block's history.
+     * {@code byteSize}-byte block at {@code start} it handed out, whether the holder has it back,
+     * then that block's history.
+     *
+     * @param live whether the block is handed out now; false once the holder took it back
      */
-    public static String locatedInHandedOut(long address, long start, long byteSize, String holder, String history) {
+    public static String locatedInHandedOut(long address, long start, long byteSize, String holder, boolean live,
+            String history) {
         return "0x" + hex(address) + " is located " + AddressDescriptions.position(address - start, byteSize) + ' '
-                + describe(start, byteSize) + ", a block " + holder + " handed out:\n" + history;
+                + describe(start, byteSize) + (live ? ", a live block " + holder + " handed out:\n"
+                : ", a block " + holder + " handed out and took back:\n") + history;
     }
 
     /**
