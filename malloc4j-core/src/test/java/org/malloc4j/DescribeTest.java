@@ -196,6 +196,25 @@ class DescribeTest {
     }
 
     @Test
+    void aBlockFreedByItsHolderNamesTheHolder() {
+        try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).build()) {
+            MemorySegment held;
+            try (Arena scope = heap.newScope()) {
+                held = scope.allocate(24);
+                assertThat(heap.describe(held)).startsWith(hex(held.address()) + ": a live block of heap 'dbg', held"
+                        + " by a heap scope\n");
+            }
+            assertThat(heap.describe(held)).startsWith(hex(held.address()) + ": a block heap 'dbg' freed, held by a"
+                    + " heap scope till then\n").contains("freed by thread", " here:\n    #0 "
+                    + DescribeTest.class.getName() + ".aBlockFreedByItsHolderNamesTheHolder(");
+            // A block the program freed itself names no holder.
+            MemorySegment own = heap.malloc(24);
+            heap.free(own);
+            assertThat(heap.describe(own)).startsWith(hex(own.address()) + ": a block heap 'dbg' freed\n");
+        }
+    }
+
+    @Test
     void memoryHandedOutAgainIsTheLiveBlockFirstThenTheFreedOne() {
         // No quarantine: the freed block's memory goes straight to the next malloc that fits it.
         try (Heap heap = Heap.builder().name("dbg").checkMode(CheckMode.FULL).quarantineBytes(0).build()) {

@@ -269,11 +269,19 @@ public final class SanitizerReports {
         if (freed != null && live != null) {
             text.append(freedBefore(address, freed, heap));
         } else if (freed != null) {
-            text.append(AddressDescriptions.headline(address, beside(address, freed) + "a block heap '" + heap
-                    + "' freed"));
+            text.append(AddressDescriptions.headline(address, beside(address, freed) + freedBlock(freed, heap)));
             appendLocation(text, address, freed, true);
         }
         return text.toString();
+    }
+
+    /**
+     * @return what {@code freed} was: a block the heap freed, naming the holder that held it till
+     *     then (a scope that closed, a pool or arena), whose stack alone would leave it to be guessed
+     */
+    private static String freedBlock(BlockRecord freed, String heap) {
+        BlockHolder holder = freed.owner;
+        return "a block heap '" + heap + "' freed" + (holder == null ? "" : ", held by " + holder + " till then");
     }
 
     /** @return how a headline begins for an address beside {@code block}'s bytes (in a redzone), else nothing */
@@ -283,7 +291,7 @@ public final class SanitizerReports {
 
     /** @return what {@link #described} tells of {@code freed} after a description of what is there now */
     static String freedBefore(long address, BlockRecord freed, String heap) {
-        StringBuilder text = new StringBuilder("before it, the memory held a block heap '" + heap + "' freed:\n");
+        StringBuilder text = new StringBuilder("before it, the memory held " + freedBlock(freed, heap) + ":\n");
         appendLocation(text, address, freed, true);
         return text.toString();
     }
