@@ -47,8 +47,10 @@ import org.malloc4j.internal.Os;
  * Not thread-safe: use an array from one thread at a time, or guard it with a lock.
  * {@link #close()} frees the block; every method that reads or changes the elements, the size or
  * the capacity then throws {@link IllegalStateException}. Closing the heap first takes the block
- * with it: an operation that then touches the elements, their count or the capacity throws
- * {@link IllegalStateException} and, like every operation that fails, leaves the array unchanged.
+ * with it: an operation that then touches the elements or changes their count or the capacity
+ * throws {@link IllegalStateException} and, like every operation that fails, leaves the array
+ * unchanged. {@link #size()}, {@link #isEmpty()} and {@link #capacity()} still answer, with what
+ * the array had when the heap closed.
  */
 public abstract sealed class NativeArray implements AutoCloseable
         permits NativeIntArray, NativeLongArray, NativeDoubleArray, NativeStructArray {
@@ -83,7 +85,7 @@ public abstract sealed class NativeArray implements AutoCloseable
     }
 
     /**
-     * @return the number of elements
+     * @return the number of elements; after the heap closed, the number it had then
      * @throws IllegalStateException if this array is closed
      */
     public final long size() {
@@ -100,7 +102,8 @@ public abstract sealed class NativeArray implements AutoCloseable
     }
 
     /**
-     * @return the number of elements the block holds before it must grow
+     * @return the number of elements the block holds before it must grow; after the heap closed,
+     *     the number it held then
      * @throws IllegalStateException if this array is closed
      */
     public final long capacity() {

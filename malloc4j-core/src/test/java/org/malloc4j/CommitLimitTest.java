@@ -15,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -73,9 +74,27 @@ class CommitLimitTest {
             array.add(1);
             HeapExhaustedError error = org.junit.jupiter.api.Assertions.assertThrows(HeapExhaustedError.class,
                     () -> array.reserve(LIMIT / 8 + 1));
-            assertTrue(error.getMessage().contains("limit=" + LIMIT + " B"), error.getMessage());
+            assertTrue(error.getMessage().contains("past the heap's maxCommittedBytes limit (committed="),
+                    error.getMessage());
+            assertTrue(error.getMessage().contains("limit=" + LIMIT + " B; the request needs at least "),
+                    error.getMessage());
             assertEquals(1, array.size());
             assertEquals(1, array.get(0));
+        }
+    }
+
+    /** Without a limit only the OS can refuse, and the message says so. */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void exhaustionWithoutALimitBlamesTheOs(CheckMode mode, int interval) {
+        try (Heap heap = Heap.builder().checkMode(mode).sampleInterval(interval).build()) {
+            long tooMuch = 1L << 44;
+            Assumptions.assumeTrue(heap.tryMalloc(tooMuch).equals(MemorySegment.NULL),
+                    "this machine's OS lends 16 TiB of address space");
+            HeapExhaustedError error = assertThrows(HeapExhaustedError.class, () -> heap.malloc(tooMuch));
+            assertTrue(error.getMessage().contains(": the OS refused memory (committed="), error.getMessage());
+            assertTrue(error.getMessage().endsWith(" B, no limit)"), error.getMessage());
+            heap.free(heap.malloc(64));
         }
     }
 

@@ -1,6 +1,7 @@
 package org.malloc4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -234,6 +235,8 @@ abstract class NativePrimitiveArrayTestBase<A extends NativeArray, E> {
             assertEquals(2, array.size(), "operation " + i);
             assertEquals(capacity, array.capacity(), "operation " + i);
         }
+        // What the array had when the heap closed, as its Javadoc says.
+        assertFalse(array.isEmpty());
         array.close();
     }
 

@@ -345,7 +345,7 @@ final class CheckedAllocator implements Allocator {
         }
         if (base == 0) {
             if (throwing) {
-                throw exhausted(byteSize, alignment, span, guarded.exhaustionCause());
+                throw exhausted(byteSize, alignment, span, guarded.exhaustionCause(span));
             }
             return 0;
         }

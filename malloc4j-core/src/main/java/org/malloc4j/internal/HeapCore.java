@@ -2372,8 +2372,8 @@ public final class HeapCore implements Allocator {
             return pastMaxRequest(name, byteSize, byteAlignment, MIN_ALIGNMENT, "");
         }
         return new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
-                + aligned(byteAlignment, MIN_ALIGNMENT) + ": committed=" + committedToLimit() + ", or the OS refused"
-                + idleAtLimit(byteSize), byteSize);
+                + aligned(byteAlignment, MIN_ALIGNMENT) + ": " + exhaustionCause(byteSize) + idleAtLimit(byteSize),
+                byteSize);
     }
 
     /**
@@ -2428,16 +2428,26 @@ public final class HeapCore implements Allocator {
         return byteAlignment > minAlignment ? " aligned to " + byteAlignment : "";
     }
 
-    /** @return why a request this core could not commit failed, as exhaustion reports say it */
-    String exhaustionCause() {
-        return "committed=" + committedToLimit() + ", or the OS refused";
-    }
-
-    /** What a heap's cores commit together, and the limit, for an exhaustion message. */
-    private String committedToLimit() {
+    /**
+     * Why a request this core could not commit failed, as exhaustion reports say it: the OS, when
+     * the heap has no limit; the limit, when what the heap's cores commit together leaves less than
+     * the request's own OS pages; else either, since a request may commit more than its size (a
+     * page's next OS page, alignment).
+     *
+     * @param byteSize the refused request's bytes, redzones included
+     */
+    String exhaustionCause(long byteSize) {
         CommitLimit limit = spans.limit();
         long committed = limit.isTracked() ? limit.chargedBytes() : spans.committed.get();
-        return committed + " B, limit=" + (limit.isLimited() ? limit.maxBytes() + " B" : "none");
+        if (!limit.isLimited()) {
+            return "the OS refused memory (committed=" + committed + " B, no limit)";
+        }
+        long needed = SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
+        String counts = "committed=" + committed + " B, limit=" + limit.maxBytes() + " B";
+        return needed > limit.maxBytes() - committed
+                ? "past the heap's maxCommittedBytes limit (" + counts + "; the request needs at least " + needed
+                        + " B more)"
+                : counts + ", so the limit or the OS refused";
     }
 
     /** @throws IllegalStateException if this core is closed */
