@@ -5,6 +5,7 @@ import java.lang.reflect.AnnotatedElement;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -133,6 +134,14 @@ import org.opentest4j.TestAbortedException;
  *       Nor is a report thrown while JUnit takes the next node of a factory's lazy {@code Stream},
  *       {@code Iterator}, {@code Iterable} or container, which fails that factory or container as
  *       the heap threw it.
+ *   <li><b>A use after free through a segment gets a note.</b> A {@link CheckMode#FULL} heap closes
+ *       a freed block's segments, so the JDK refuses an access through one with a bare
+ *       {@link IllegalStateException} whose message is "Already closed". When one escapes the same
+ *       methods and constructor, and the test's heap or the global heap runs in {@code FULL} mode,
+ *       the extension adds a suppressed exception to it that names those heaps and says that
+ *       {@link Heap#describe(java.lang.foreign.MemorySegment)} tells which block the segment was and
+ *       where it was allocated and freed. The exception is thrown on as it was otherwise: a segment
+ *       of any closed arena throws the same.
  * </ul>
  * A test that closes its heap itself is checked for leaks all the same: a closed heap still counts
  * the blocks live when it closed, and {@link Heap#leaks()} still names where they were allocated,
@@ -524,7 +533,41 @@ public final class Malloc4jExtension
             throw escaped(e);
         } catch (MemoryMisuseException e) {
             throw RunnerFrames.cut(e, testClassNames(context));
+        } catch (IllegalStateException e) {
+            throw withDescribeHint(e, context);
         }
+    }
+
+    /** What the JDK says, and only that, when a segment whose scope is closed is accessed. */
+    static final String JDK_ALREADY_CLOSED = "Already closed";
+
+    /**
+     * A {@link CheckMode#FULL} heap closes a freed block's segments, so the JDK refuses a use after
+     * free with a bare "Already closed", naming no block: when a heap the test may have used runs in
+     * that mode, {@code e} gets a suppressed note saying that
+     * {@link Heap#describe(java.lang.foreign.MemorySegment)} names the block and where it was
+     * allocated and freed. The note is a guess (the segment may be
+     * of any closed arena), so it is added beside the exception, which stays as it was.
+     *
+     * @return {@code e}
+     */
+    static IllegalStateException withDescribeHint(IllegalStateException e, ExtensionContext context) {
+        if (!JDK_ALREADY_CLOSED.equals(e.getMessage())
+                || Arrays.stream(e.getSuppressed()).anyMatch(DescribeHint.class::isInstance)) {
+            return e;
+        }
+        List<String> fullHeaps = new ArrayList<>();
+        TestHeap testHeap = context.getStore(NAMESPACE).get(TEST_HEAP, TestHeap.class);
+        if (testHeap != null && testHeap.heap.checkMode() == CheckMode.FULL) {
+            fullHeaps.add("the test's heap '" + testHeap.heap.name() + "'");
+        }
+        if (Heap.global().checkMode() == CheckMode.FULL) {
+            fullHeaps.add("the global heap");
+        }
+        if (!fullHeaps.isEmpty()) {
+            e.addSuppressed(new DescribeHint(String.join(" and ", fullHeaps)));
+        }
+        return e;
     }
 
     /** @return the failure of a test that let {@code exhaustion} escape */
