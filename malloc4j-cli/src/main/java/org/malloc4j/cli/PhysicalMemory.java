@@ -3,12 +3,12 @@ package org.malloc4j.cli;
 import java.lang.management.ManagementFactory;
 
 /** The machine's physical memory, as the JVM sees it (a container's limit where one is set). */
-final class PhysicalMemory {
+public final class PhysicalMemory {
     private PhysicalMemory() {
     }
 
     /** @return the total physical memory in bytes, or 0 if the JVM cannot tell */
-    static long totalBytes() {
+    public static long totalBytes() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             return os.getTotalMemorySize();
         }
@@ -23,7 +23,7 @@ final class PhysicalMemory {
      * @param memoryBytes the machine's memory ({@link #totalBytes()}), 0 if unknown
      * @return why {@code trace} is not replayed here, or null if it fits in {@code memoryBytes}
      */
-    static String beyondMemory(Trace trace, long memoryBytes) {
+    public static String beyondMemory(Trace trace, long memoryBytes) {
         if (memoryBytes <= 0 || trace.peakLiveBytes() <= memoryBytes) {
             return null;
         }

@@ -38,18 +38,19 @@ import picocli.CommandLine.Spec;
                     + "overlapping no live block, and holding its contents: a pattern of the block id and "
                     + "offset is written into the whole payload at malloc (and the new tail at realloc), checked "
                     + "in the kept part at every realloc and in the whole block at free. The first wrong block "
-                    + "makes the allocator FAILED on that trace, with the op number; the run goes on. The same "
-                    + "pass samples the allocator's footprint after every request that allocates.",
+                    + "makes the allocator FAILED on that trace, with the op number; the run goes on.",
             "  2. K timed passes make only the malloc/realloc/free calls and touch no payload byte; the fastest "
                     + "counts.",
+            "  3. A footprint pass runs the checked pass again, on a fresh thread once the JIT is idle, and "
+                    + "samples the allocator's footprint after every request that allocates.",
             "",
             "Measures: ops/s (fastest pass); peak live bytes (from the trace); peak footprint (the most the "
                     + "footprint grew over its value at the trace's start); utilization = peak live / peak "
                     + "footprint; performance index P = 0.6 min(1, U) + 0.4 min(1, T / T_glibc), with glibc's ops/s "
                     + "on the same trace in the same run (no index if glibc did not run).",
             "Footprint: malloc4j: Heap.footprintBytes(), committed + metadata bytes (a fresh heap per trace); "
-                    + "glibc, jemalloc, mimalloc, arena: growth of the worker's RSS (/proc/self/statm), sampled in "
-                    + "a second checked pass on a fresh thread once the JIT is idle; tcmalloc: generic.heap_size - "
+                    + "glibc, jemalloc, mimalloc, arena: growth of the worker's resident set size "
+                    + "(/proc/self/statm); tcmalloc: generic.heap_size minus "
                     + "tcmalloc.pageheap_unmapped_bytes, in a fresh worker per trace (its caches cannot be "
                     + "emptied). Before and after each trace the native allocators return free memory to the "
                     + "system (malloc_trim, tcache flush and arena purge, mi_collect, ReleaseFreeMemory).",
@@ -62,7 +63,7 @@ import picocli.CommandLine.Spec;
             "0:every replay was correct",
             "1:an allocator FAILED a trace, a trace could not be read (or needs more memory than the machine "
                     + "has), no allocator could run, the run "
-                    + "broke off, or writing the --json report failed (a full disk)",
+                    + "broke off, or writing the table or the --json report failed (a full disk)",
             "2:usage error (unknown option or allocator, no allocator named, a --downcalls other than "
                     + "critical or standard, a missing file or one that is "
                     + "not a regular file or folder, a folder with no trace in it, a --json FILE "

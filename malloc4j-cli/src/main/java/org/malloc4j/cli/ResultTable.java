@@ -18,6 +18,8 @@ import java.util.function.Function;
 final class ResultTable {
     private static final int MIN_NAME = 14;
     private static final int MAX_NAME = 30;
+    /** What a trace's row, or a set's line in the summary, starts with under its set. */
+    private static final String INDENT = "  ";
     private static final int COLUMN = 10;
     /** Room for the most requests a trace may have, {@code 16,777,216}, and a space before them. */
     private static final int OPS_COLUMN = 11;
@@ -32,6 +34,10 @@ final class ResultTable {
     private final List<String> allocators;
     private final Map<String, TraceResult> results = new HashMap<>();
     private final int nameWidth;
+    /** The trace rows' names, fitted to {@link #nameWidth} and told apart. */
+    private final CutNames rowNames;
+    /** The summary's set names, the same way. */
+    private final CutNames setNames;
     private final StringBuilder text = new StringBuilder();
 
     private ResultTable(ReplayReport report) {
@@ -43,6 +49,15 @@ final class ResultTable {
         int longest = report.traces().stream()
                 .mapToInt(trace -> Units.printable(trace.name()).length() + 4).max().orElse(0);
         this.nameWidth = Math.clamp(longest, MIN_NAME, MAX_NAME);
+        this.rowNames = new CutNames(report.traces().stream().map(trace -> rowName(trace.name())).toList(),
+                nameWidth, INDENT.length());
+        this.setNames = new CutNames(report.summaries().stream().map(summary -> rowName(summary.set())).toList(),
+                nameWidth, INDENT.length());
+    }
+
+    /** @return how a row under a set names its trace, or how the summary names a set: indented */
+    private static String rowName(String name) {
+        return INDENT + Units.printable(name);
     }
 
     /**
@@ -116,7 +131,7 @@ final class ResultTable {
         for (Map.Entry<String, List<TraceInfo>> set : bySet().entrySet()) {
             line(set.getKey());
             for (TraceInfo trace : set.getValue()) {
-                StringBuilder row = new StringBuilder(pad("  " + Units.printable(trace.name()), nameWidth))
+                StringBuilder row = new StringBuilder(pad(rowNames.of(rowName(trace.name())), nameWidth))
                         .append(right(Units.count(trace.ops()), OPS_COLUMN))
                         .append(right(Units.bytes(trace.peakLiveBytes()), COLUMN));
                 for (String allocator : allocators) {
@@ -137,7 +152,7 @@ final class ResultTable {
         for (Summary summary : report.summaries()) {
             boolean all = summary.set().equals(Summary.ALL);
             line(pad(all ? summary.allocator() : "", COLUMN)
-                    + pad(all ? Summary.ALL : "  " + Units.printable(summary.set()), nameWidth)
+                    + pad(all ? Summary.ALL : setNames.of(rowName(summary.set())), nameWidth)
                     + right(Integer.toString(summary.traces()), COLUMN)
                     + right(Integer.toString(summary.failed()), COLUMN)
                     + right(summary.meanUtilization() == null ? "n/a"
@@ -237,16 +252,9 @@ final class ResultTable {
         return allocator + "|" + set + "|" + trace;
     }
 
-    /**
-     * Left-aligned in {@code width} columns. A longer value is cut in the middle, "~" standing for
-     * what is left out: names of one family share their start, and their ends tell them apart
-     * ({@code run-0001}, {@code run-0002}).
-     */
+    /** Left-aligned in {@code width} columns, cut in the middle if longer ({@link CutNames#cut}). */
     private static String pad(String value, int width) {
-        int kept = width - 2;
-        String cut = value.length() >= width
-                ? value.substring(0, kept / 2) + "~" + value.substring(value.length() - (kept - kept / 2))
-                : value;
+        String cut = CutNames.cut(value, width);
         return cut + " ".repeat(width - cut.length());
     }
 

@@ -370,7 +370,7 @@ class MainTest {
         String codes = help.substring(help.indexOf("Exit codes: "));
         String codeOne = codes.substring(codes.indexOf(" 1 "), codes.indexOf(" 2 "));
         String codeTwo = codes.substring(codes.indexOf(" 2 "));
-        assertTrue(codeOne.contains("writing the --json report failed"), codeOne);
+        assertTrue(codeOne.contains("writing the table or the --json report failed"), codeOne);
         assertFalse(codeTwo.contains("cannot be written"), codeTwo);
     }
 

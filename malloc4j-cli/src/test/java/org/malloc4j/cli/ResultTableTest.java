@@ -195,6 +195,23 @@ class ResultTableTest {
     }
 
     @Test
+    void namesThatDifferOnlyInTheMiddleShowWhereTheyDiffer() {
+        List<AllocatorStatus> glibc = List.of(new AllocatorStatus("glibc", true, null, "RSS", false));
+        // One file name in two folders: the traces are named by their paths, which share start and end.
+        String alpha = "/tmp/t3/experiment-run-2024-alpha/traces/short1-bal.rep";
+        String bravo = "/tmp/t3/experiment-run-2024-bravo/traces/short1-bal.rep";
+        List<TraceInfo> traces = List.of(new TraceInfo(alpha, "traces", alpha, 10, 2, 100),
+                new TraceInfo(bravo, "traces", bravo, 10, 2, 100));
+        String text = ResultTable.render(ReplayReport.of(1, glibc, traces, List.of(),
+                List.of(result("glibc", alpha, "traces", 0.001, 1000), result("glibc", bravo, "traces", 0.001, 1000))));
+        List<String> rows = text.lines().dropWhile(line -> !line.startsWith("Peak footprint")).skip(3).limit(2)
+                .toList();
+        assertEquals(List.of("  ~alpha/traces~hort1-bal.rep", "  ~bravo/traces~hort1-bal.rep"),
+                rows.stream().map(row -> row.substring(0, 29)).toList(), text);
+        assertEquals(rows.get(0).length(), rows.get(1).length(), text);
+    }
+
+    @Test
     void controlCharactersInNamesAndErrorsAreEscaped() {
         List<AllocatorStatus> glibc = List.of(new AllocatorStatus("glibc", true, null, "RSS", false));
         String red = "evil\u001b[31mRED\u001b[0m";
