@@ -465,6 +465,7 @@ static void usage(FILE *f) {
             "  -wi N, -w MS     warmup iterations and their length in ms (default 4, 50)\n"
             "  -i N, -r MS      measured iterations and their length in ms (default 10, 40)\n"
             "  --print-sizes    print the mixed size stream and the batch's free order, then exit\n"
+            "  --check          check the other options, then exit without measuring (status 0 or 2)\n"
             "Exit: 0 when something was measured; 1 when nothing was (FILE is then left as it was),\n"
             "or FILE could not be written; 2 for bad arguments.\n",
             ALL_SIZES);
@@ -565,6 +566,7 @@ int main(int argc, char **argv) {
     const char *peer_list = NULL;
     const char *json_path = NULL;
     int batch = 1;
+    int check_only = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -576,6 +578,8 @@ int main(int argc, char **argv) {
             json_path = argv[++i];
         } else if (strcmp(arg, "--no-batch") == 0) {
             batch = 0;
+        } else if (strcmp(arg, "--check") == 0) {
+            check_only = 1;
         } else if (strcmp(arg, "-wi") == 0) {
             o.warmup_iterations = number_arg(value, 0, 1000, arg), i++;
         } else if (strcmp(arg, "-w") == 0) {
@@ -635,6 +639,10 @@ int main(int argc, char **argv) {
     if (spec_count == 0) {
         fprintf(stderr, "alloc_reference: nothing to measure (--sizes none and --no-batch)\n");
         return 2;
+    }
+    /* Every option is read and checked by now: compare --native refuses bad ones before it runs anything. */
+    if (check_only) {
+        return 0;
     }
 
     /*

@@ -130,9 +130,13 @@ public final class MemoryReturn {
         @Option(names = "--json", paramLabel = "FILE", description = "Also write the results to FILE as JSON.")
         Path json;
 
-        @Option(names = "--only", split = ",", paramLabel = "SECTION",
+        /**
+         * Each value as given, split here rather than by picocli: its split drops empty names (',' would
+         * name no section and run nothing), and a message about a value needs the value.
+         */
+        @Option(names = "--only", paramLabel = "SECTION[,SECTION...]",
                 description = "Run only these sections, of: return, loop, touch, vthreads, threads (default: all).")
-        List<String> sections = SECTIONS;
+        List<String> only;
 
         /** The child JVM's side of the virtual-threads section: its task count. */
         @Option(names = CHILD, hidden = true)
@@ -144,17 +148,41 @@ public final class MemoryReturn {
                 childMain(childTasks);
                 return 0;
             }
-            for (String section : sections) {
-                if (!SECTIONS.contains(section)) {
-                    throw refused("unknown section: " + section);
-                }
-            }
+            List<String> sections = only == null ? SECTIONS : sections(only);
             String unwritable = json == null ? null : unwritable(json);
             if (unwritable != null) {
                 throw refused(unwritable);
             }
             new MemoryReturn().run(sections, json);
             return 0;
+        }
+
+        /**
+         * @param values the values of {@code --only}, each a comma-separated list of sections
+         * @return the sections they name, in their order
+         */
+        private List<String> sections(List<String> values) {
+            List<String> sections = new ArrayList<>();
+            for (String value : values) {
+                String[] names = value.split(",", -1);
+                if (Arrays.stream(names).allMatch(String::isEmpty)) {
+                    throw refused("--only '" + value + "' names no section: give one or more of "
+                            + String.join(", ", SECTIONS));
+                }
+                // Before any name is looked up: a stray comma is the likelier slip, and it is the value's.
+                if (Arrays.asList(names).contains("")) {
+                    throw refused("--only '" + value + "' has an empty section name: separate the sections"
+                            + " with one comma, and leave none at either end");
+                }
+                for (String name : names) {
+                    if (!SECTIONS.contains(name)) {
+                        throw refused("unknown section '" + name + "': the sections are "
+                                + String.join(", ", SECTIONS));
+                    }
+                    sections.add(name);
+                }
+            }
+            return sections;
         }
     }
 

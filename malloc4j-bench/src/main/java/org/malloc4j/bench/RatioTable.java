@@ -54,7 +54,7 @@ public final class RatioTable {
                 + " score and that score over the score of each of the class's baselines.",
         "A file that is not JMH's JSON is named on standard error with what is wrong with it, and the tables of"
                 + " the others are printed. Exit: 0 with the tables; 1 when a file could not be read or nothing"
-                + " was measured; 2 for bad arguments."})
+                + " was measured; 2 for bad arguments (an unknown option among them)."})
     static final class Options extends ToolCommand {
         @Parameters(arity = "1..*", paramLabel = "RESULT.json",
                 description = "JMH's results, written with -rf json, or the native reference's.")
@@ -62,6 +62,8 @@ public final class RatioTable {
 
         @Override
         public Integer call() {
+            // Before any file is read, so that a misspelt option prints the usage and nothing else.
+            files.forEach(this::refuseUnknownOption);
             PrintWriter err = err();
             List<List<Row>> documents = new ArrayList<>();
             boolean unreadable = false;
@@ -263,18 +265,22 @@ public final class RatioTable {
             throw new IllegalArgumentException("(" + benchmark + ") has parameters that are not an object");
         }
         int dot = benchmark.lastIndexOf('.');
-        StringBuilder paramText = new StringBuilder();
-        if (params != null) {
-            for (Map.Entry<?, ?> e : new TreeMap<>((Map<?, ?>) params).entrySet()) {
-                if (paramText.length() > 0) {
-                    paramText.append(' ');
-                }
-                paramText.append(e.getKey()).append('=').append(e.getValue());
-            }
-        }
-        return new Row(benchmark.substring(0, dot), benchmark.substring(dot + 1), paramText.toString(), mode,
+        return new Row(benchmark.substring(0, dot), benchmark.substring(dot + 1),
+                params == null ? "" : paramText((Map<?, ?>) params), mode,
                 number(primary.get("score")), number(primary.get("scoreError")), unit,
                 Boolean.TRUE.equals(result.get("nativeReference")));
+    }
+
+    /** @return a result's parameters as the tables show them, by name: {@code blockSize=64 size=mixed} */
+    static String paramText(Map<?, ?> params) {
+        StringBuilder text = new StringBuilder();
+        for (Map.Entry<?, ?> e : new TreeMap<>(params).entrySet()) {
+            if (text.length() > 0) {
+                text.append(' ');
+            }
+            text.append(e.getKey()).append('=').append(e.getValue());
+        }
+        return text.toString();
     }
 
     private static double number(Object value) {

@@ -40,7 +40,8 @@ public final class ReplayRounds {
         "Replays one trace round after round on one heap, and prints what each round cost the heap: its time,"
                 + " madvise calls, bytes purged, the committed peak, and its peak footprint with the utilization."
                 + " Its times are single runs, sampling included, not a benchmark.",
-        "Exit: 0; 1 when the file is not a trace; 2 when the trace cannot be read, or for bad arguments."})
+        "Exit: 0; 1 when the file is not a trace; 2 when the trace cannot be read, or for bad arguments; 3 when"
+                + " the heap refuses a request of the trace (more than it can hand out, say) or throws at one."})
     static final class Options extends ToolCommand {
         @Parameters(index = "0", paramLabel = "TRACE",
                 description = "A .rep (or .rep.gz) file, or a bundled trace (set/name, as real/gcc-cc1-O2).")
@@ -83,10 +84,16 @@ public final class ReplayRounds {
                 // Neither a bundled trace nor a file: the argument is wrong, not the file.
                 throw refused(e.getMessage());
             } catch (IOException e) {
-                err().println("ReplayRounds: " + trace + ": " + e);
+                // Its message says what is wrong in words (a corrupt gzip stream, a file that cannot be read).
+                err().println("ReplayRounds: " + trace + ": " + e.getMessage());
                 return 2;
             }
-            replay(loaded, rounds, purgeDelayMillis, out());
+            try {
+                replay(loaded, rounds, purgeDelayMillis, out());
+            } catch (Stopped e) {
+                err().println("ReplayRounds: " + trace + ": " + e.getMessage());
+                return 3;
+            }
             return 0;
         }
     }
@@ -95,8 +102,32 @@ public final class ReplayRounds {
         ToolCommandLine.exit(new Options(), args);
     }
 
-    /** Prints a line per round of {@code trace} replayed on a heap with the purge delay given (null: its default). */
-    static void replay(Trace trace, int rounds, Integer purgeDelayMillis, PrintWriter out) {
+    /**
+     * A request of the trace that the heap refused or threw at: where (the round, and the request's number
+     * from 1 as the trace spells it, as {@code malloc4j replay} names a failed request) and the heap's reason.
+     */
+    static final class Stopped extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Stopped(int round, int op, String request, Throwable cause) {
+            super("round " + round + ", op " + (op + 1L) + " (" + request + "): " + reason(cause), cause);
+        }
+
+        /** The heap's own message, which says what it refused; a class name only when there is none. */
+        private static String reason(Throwable cause) {
+            String message = cause.getMessage();
+            return message != null && !message.isBlank() ? message
+                    : "the heap threw " + cause.getClass().getSimpleName();
+        }
+    }
+
+    /**
+     * Prints a line per round of {@code trace} replayed on a heap with the purge delay given (null: its default).
+     *
+     * @throws Stopped if the heap refuses a request (a {@link org.malloc4j.HeapExhaustedError}) or throws at one:
+     *     the rounds before it are printed, the heap is closed
+     */
+    static void replay(Trace trace, int rounds, Integer purgeDelayMillis, PrintWriter out) throws Stopped {
         byte[] kinds = trace.kinds();
         int[] ids = trace.ids();
         long[] sizes = trace.sizes();
@@ -114,13 +145,19 @@ public final class ReplayRounds {
                 long start = System.nanoTime();
                 for (int op = 0; op < kinds.length; op++) {
                     int id = ids[op];
-                    switch (kinds[op]) {
-                        case Trace.ALLOC -> live[id] = heap.mallocAddress(sizes[op]);
-                        case Trace.REALLOC -> live[id] = heap.reallocAddress(live[id], sizes[op]);
-                        default -> {
-                            heap.freeAddress(live[id]);
-                            live[id] = 0;
+                    try {
+                        switch (kinds[op]) {
+                            case Trace.ALLOC -> live[id] = heap.mallocAddress(sizes[op]);
+                            case Trace.REALLOC -> live[id] = heap.reallocAddress(live[id], sizes[op]);
+                            default -> {
+                                heap.freeAddress(live[id]);
+                                live[id] = 0;
+                            }
                         }
+                    } catch (RuntimeException | OutOfMemoryError e) {
+                        // A trace may ask for more than the heap can hand out (a valid .rep allows up to 2^63-1
+                        // bytes): a fact about the trace to report, not a fault of this tool.
+                        throw new Stopped(round, op, trace.describe(op), e);
                     }
                     if (kinds[op] != Trace.FREE) {
                         footprintPeak = Math.max(footprintPeak, heap.footprintBytes() - fresh);

@@ -35,6 +35,19 @@ abstract class ToolCommand implements Callable<Integer> {
         return path;
     }
 
+    /**
+     * Refuses {@code argument} as picocli refuses an option it does not know, if it looks like an option
+     * (a letter after one or two dashes) and names no file. The tools take their file names as they come
+     * ({@link ToolCommandLine}), a name that begins with '-' among them, so picocli hands a misspelt option
+     * on as a file name; a tool that reads on past a file it cannot find would otherwise report it as a
+     * missing file, with no usage.
+     */
+    final void refuseUnknownOption(String argument) {
+        if (argument.matches("--?\\p{Alpha}.*") && !Files.exists(Path.of(argument))) {
+            throw refused("Unknown option: '" + argument + "'");
+        }
+    }
+
     final PrintWriter out() {
         return spec.commandLine().getOut();
     }

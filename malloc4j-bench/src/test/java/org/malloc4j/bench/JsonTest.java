@@ -25,6 +25,22 @@ class JsonTest {
         assertEquals(Map.of("ratio", "NaN"), Json.parse(Json.write(Map.of("ratio", Double.NaN))));
     }
 
+    /** Where the text stops being JSON and why, without Jackson's list of what a value may be or its settings. */
+    @Test
+    void whatIsNotJsonIsNamedBrieflyWithItsPlace() {
+        assertRefused("bad JSON at line 1, column 6: 'hello' is not a JSON value", "hello world");
+        assertRefused("bad JSON at line 2, column 11: '}' where a value should be", "{\"a\":\n  1, \"b\": }");
+        assertRefused("bad JSON: there is no value, only white space or nothing", " \n ");
+        assertRefused("bad JSON at line 1, column 5: unexpected end-of-input: expected close marker for Array (start"
+                + " marker at [line: 1, column: 1])", "[1,2");
+        assertRefused("bad JSON: document nesting depth (1001) exceeds the maximum allowed (1000)",
+                "[".repeat(100_000));
+    }
+
+    private static void assertRefused(String message, String text) {
+        assertEquals(message, assertThrows(IllegalArgumentException.class, () -> Json.parse(text)).getMessage());
+    }
+
     @Test
     void somethingNotJsonIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> Json.parse(""));

@@ -152,6 +152,14 @@ class RatioTableTest {
         assertTrue(run.err().contains("RatioTable: -" + json + " is not a file\n"), run.toString());
     }
 
+    /** Not a missing file, read on past: the usage, and no table of the files that are there. */
+    @Test
+    void anUnknownOptionIsAUsageError() throws IOException {
+        Path json = Files.writeString(dir.resolve("r.json"), "[" + result("malloc4jRaw", "avgt", 16, "ns/op") + "]");
+        ToolRun.assertRefused(RatioTable.Options::new, "Unknown option: '--bogus'", "--bogus");
+        ToolRun.assertRefused(RatioTable.Options::new, "Unknown option: '-x'", json.toString(), "-x");
+    }
+
     @Test
     void helpPrintsTheUsageAndExitsWith0() {
         ToolRun.assertHelp(RatioTable.Options::new, "Usage: RatioTable [-h] RESULT.json...");

@@ -1,13 +1,18 @@
 package org.malloc4j.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Pattern;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,6 +86,37 @@ class ReplayRoundsTest {
         assertEquals(1, run.status(), run.toString());
         assertEquals("ReplayRounds: " + passwd + ":1: header: heap size must be a number, found"
                 + " 'root:x:0:0:root:/root:/bin/bash'\n", run.err());
+        assertEquals("", run.out());
+    }
+
+    /**
+     * A valid trace may ask for more than a heap can hand out: the heap's refusal is named with the round and
+     * the request, with the status the help gives, and no stack trace.
+     */
+    @Test
+    void aRequestTheHeapRefusesIsNamedWithItsRoundAndExitsWith3() throws IOException {
+        Path huge = Files.writeString(dir.resolve("huge.rep"), "20000\n1\n2\n1\na 0 9223372036854775807\nf 0\n");
+        ToolRun run = ToolRun.of(new ReplayRounds.Options(), huge.toString(), "1");
+        assertEquals(3, run.status(), run.toString());
+        assertTrue(run.err().startsWith("ReplayRounds: " + huge + ": round 0, op 1 (a 0 9223372036854775807): heap"
+                + " 'rounds' cannot allocate 9223372036854775807 bytes"), run.toString());
+        assertEquals(1, run.err().lines().count(), run.toString());
+        assertEquals(HEADER + "\n", run.out());
+    }
+
+    /** What is wrong with the file in words, as malloc4j replay says it: no Java class name. */
+    @Test
+    void aCorruptGzipTraceSaysSoInWordsAndExitsWith2() throws IOException {
+        ByteArrayOutputStream gzip = new ByteArrayOutputStream();
+        try (GZIPOutputStream out = new GZIPOutputStream(gzip)) {
+            out.write("0\n2\n4\n1\na 0 16\na 1 32\nf 0\nf 1\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        Path cut = Files.write(dir.resolve("cut.rep.gz"), Arrays.copyOf(gzip.toByteArray(), 12));
+        ToolRun run = ToolRun.of(new ReplayRounds.Options(), cut.toString(), "1");
+        assertEquals(2, run.status(), run.toString());
+        assertTrue(run.err().startsWith("ReplayRounds: " + cut + ": the gzip data is truncated or corrupt ("),
+                run.toString());
+        assertFalse(run.err().contains("Exception"), run.toString());
         assertEquals("", run.out());
     }
 
