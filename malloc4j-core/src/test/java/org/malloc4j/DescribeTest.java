@@ -207,6 +207,15 @@ class DescribeTest {
             assertThat(heap.describe(held)).startsWith(hex(held.address()) + ": a block heap 'dbg' freed, held by a"
                     + " heap scope till then\n").contains("freed by thread", " here:\n    #0 "
                     + DescribeTest.class.getName() + ".aBlockFreedByItsHolderNamesTheHolder(");
+            // A growable array's storage that a growth moved and freed is the array's.
+            NativeLongArray array = new NativeLongArray(heap, 4);
+            MemorySegment old = array.asSegment();
+            for (int i = 0; i < 100; i++) {
+                array.add(i);
+            }
+            assertThat(heap.describe(old)).startsWith(hex(old.address()) + ": a block heap 'dbg' freed, held by a"
+                    + " NativeLongArray till then\n");
+            array.close();
             // A block the program freed itself names no holder.
             MemorySegment own = heap.malloc(24);
             heap.free(own);

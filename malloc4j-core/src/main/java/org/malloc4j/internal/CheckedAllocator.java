@@ -520,9 +520,8 @@ final class CheckedAllocator implements Allocator {
             quarantine.cancel(block.span);
             throw e;
         }
-        if (heldTillFreed) {
-            block.owner = null;
-        }
+        // A holder's resize keeps its name on the old block's record, as a holder's own free does:
+        // describe tells the freed storage as the holder's.
         checkedFrees.incrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
         // The room was held (Quarantine.reserve): the free is done, so nothing may throw from here.

@@ -2432,7 +2432,8 @@ public final class HeapCore implements Allocator {
      * Why a request this core could not commit failed, as exhaustion reports say it: the OS, when
      * the heap has no limit; the limit, when what the heap's cores commit together leaves less than
      * the request's own OS pages; else either, since a request may commit more than its size (a
-     * page's next OS page, alignment).
+     * page's next OS page, alignment). How much more a request needed is left unsaid: a realloc
+     * that could not move might have grown in place with less, once a neighbour is freed.
      *
      * @param byteSize the refused request's bytes, redzones included
      */
@@ -2445,8 +2446,7 @@ public final class HeapCore implements Allocator {
         long needed = SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
         String counts = "committed=" + committed + " B, limit=" + limit.maxBytes() + " B";
         return needed > limit.maxBytes() - committed
-                ? "past the heap's maxCommittedBytes limit (" + counts + "; the request needs at least " + needed
-                        + " B more)"
+                ? "past the heap's maxCommittedBytes limit (" + counts + ")"
                 : counts + ", so the limit or the OS refused";
     }
 

@@ -134,11 +134,12 @@ import org.opentest4j.TestAbortedException;
  *       Nor is a report thrown while JUnit takes the next node of a factory's lazy {@code Stream},
  *       {@code Iterator}, {@code Iterable} or container, which fails that factory or container as
  *       the heap threw it.
- *   <li><b>A use after free through a segment gets a note.</b> A {@link CheckMode#FULL} heap closes
- *       a freed block's segments, so the JDK refuses an access through one with a bare
- *       {@link IllegalStateException} whose message is "Already closed". When one escapes the same
- *       methods and constructor, and the test's heap or the global heap runs in {@code FULL} mode,
- *       the extension adds a suppressed exception to it that names those heaps and says that
+ *   <li><b>A use after free through a segment gets a note.</b> A checked heap closes the segments
+ *       of the blocks it checks once they are freed (every block in {@link CheckMode#FULL} mode, the
+ *       sampled ones in {@link CheckMode#SAMPLED} mode), so the JDK refuses an access through one
+ *       with a bare {@link IllegalStateException} whose message is "Already closed". When one escapes
+ *       the same methods and constructor, and the test's heap (while open) or the global heap is
+ *       checked, the extension adds a suppressed exception to it that names those heaps and says that
  *       {@link Heap#describe(java.lang.foreign.MemorySegment)} tells which block the segment was and
  *       where it was allocated and freed. The exception is thrown on as it was otherwise: a segment
  *       of any closed arena throws the same.
@@ -542,9 +543,10 @@ public final class Malloc4jExtension
     static final String JDK_ALREADY_CLOSED = "Already closed";
 
     /**
-     * A {@link CheckMode#FULL} heap closes a freed block's segments, so the JDK refuses a use after
-     * free with a bare "Already closed", naming no block: when a heap the test may have used runs in
-     * that mode, {@code e} gets a suppressed note saying that
+     * A checked heap closes the segments of the blocks it checks once they are freed (every block in
+     * {@link CheckMode#FULL} mode, the sampled ones in {@link CheckMode#SAMPLED} mode), so the JDK
+     * refuses a use after free with a bare "Already closed", naming no block: when a heap the test
+     * may have used is checked and open, {@code e} gets a suppressed note saying that
      * {@link Heap#describe(java.lang.foreign.MemorySegment)} names the block and where it was
      * allocated and freed. The note is a guess (the segment may be
      * of any closed arena), so it is added beside the exception, which stays as it was.
@@ -556,16 +558,17 @@ public final class Malloc4jExtension
                 || Arrays.stream(e.getSuppressed()).anyMatch(DescribeHint.class::isInstance)) {
             return e;
         }
-        List<String> fullHeaps = new ArrayList<>();
+        List<String> checkedHeaps = new ArrayList<>();
         TestHeap testHeap = context.getStore(NAMESPACE).get(TEST_HEAP, TestHeap.class);
-        if (testHeap != null && testHeap.heap.checkMode() == CheckMode.FULL) {
-            fullHeaps.add("the test's heap '" + testHeap.heap.name() + "'");
+        // A heap the test closed closed every segment it made, and describes nothing any more.
+        if (testHeap != null && testHeap.heap.checkMode() != CheckMode.FAST && !testHeap.heap.isClosed()) {
+            checkedHeaps.add("the test's heap '" + testHeap.heap.name() + "'");
         }
-        if (Heap.global().checkMode() == CheckMode.FULL) {
-            fullHeaps.add("the global heap");
+        if (Heap.global().checkMode() != CheckMode.FAST) {
+            checkedHeaps.add("the global heap");
         }
-        if (!fullHeaps.isEmpty()) {
-            e.addSuppressed(new DescribeHint(String.join(" and ", fullHeaps)));
+        if (!checkedHeaps.isEmpty()) {
+            e.addSuppressed(new DescribeHint(String.join(" and ", checkedHeaps)));
         }
         return e;
     }

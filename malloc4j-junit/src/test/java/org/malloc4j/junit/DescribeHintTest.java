@@ -37,6 +37,14 @@ class DescribeHintTest {
         }
 
         @Test
+        void readsABlockAfterClosingItsHeap(Heap heap) {
+            MemorySegment block = heap.malloc(8);
+            heap.free(block);
+            heap.close();
+            recorded("readsABlockAfterClosingItsHeap", () -> block.get(JAVA_BYTE, 0));
+        }
+
+        @Test
         void throwsAnotherIllegalState(Heap heap) {
             recorded("throwsAnotherIllegalState", () -> {
                 throw new IllegalStateException("not the JDK's");
@@ -76,8 +84,8 @@ class DescribeHintTest {
         assertEquals(1, failure.getSuppressed().length);
         DescribeHint hint = assertInstanceOf(DescribeHint.class, failure.getSuppressed()[0]);
         assertTrue(hint.getMessage().startsWith("Malloc4jExtension: the test's heap 'FullHeapSample.readsAFreedBlock"
-                + "(Heap)' and the global heap run in FULL mode, which closes the segments of every block it frees"),
-                hint.getMessage());
+                + "(Heap)' and the global heap are checked. A checked heap closes the segments of the checked blocks"
+                + " it frees"), hint.getMessage());
         assertTrue(hint.getMessage().contains("heap.describe(segment) names the block"), hint.getMessage());
         assertEquals(0, hint.getStackTrace().length, "printed under the exception it explains");
     }
@@ -92,8 +100,18 @@ class DescribeHintTest {
         assertEquals(Malloc4jExtension.JDK_ALREADY_CLOSED, closedArena.getMessage());
         // A FAST test heap is not named; the global heap, FULL here, is.
         assertEquals(1, closedArena.getSuppressed().length);
-        assertTrue(closedArena.getSuppressed()[0].getMessage().startsWith("Malloc4jExtension: the global heap runs"
-                + " in FULL mode"), closedArena.getSuppressed()[0].getMessage());
+        assertTrue(closedArena.getSuppressed()[0].getMessage().startsWith("Malloc4jExtension: the global heap is"
+                + " checked."), closedArena.getSuppressed()[0].getMessage());
+    }
+
+    @Test
+    void aHeapTheTestClosedIsNotNamed() {
+        FullHeapSample.THROWN.clear();
+        Throwable failure = failure(SampleRunner.run(FullHeapSample.class), "readsABlockAfterClosingItsHeap");
+        assertSame(FullHeapSample.THROWN.get("readsABlockAfterClosingItsHeap"), failure);
+        assertEquals(1, failure.getSuppressed().length);
+        assertTrue(failure.getSuppressed()[0].getMessage().startsWith("Malloc4jExtension: the global heap is checked."),
+                failure.getSuppressed()[0].getMessage());
     }
 
     @BeforeEach
