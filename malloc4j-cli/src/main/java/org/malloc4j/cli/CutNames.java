@@ -3,16 +3,18 @@ package org.malloc4j.cli;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Names fitted to a column of the terminal table, and kept apart. A name as long as the column or
  * longer loses its middle, {@code ~} standing for it: names of one family share their start and
  * differ at their end ({@code allocation-t~ction-run-0001}, {@code ...-0002}). Names that differ
  * only in the middle would cut alike: traces of one file name in two folders, named by their paths.
- * Those show instead from where they start to differ, with their ends.
+ * Those show instead what lies between the start and the end they share.
  */
 final class CutNames {
     private static final char CUT = '~';
@@ -33,9 +35,7 @@ final class CutNames {
         }
         for (List<String> alike : byCut.values()) {
             if (alike.size() > 1) {
-                for (String name : alike) {
-                    apart.put(name, fromDifference(name, differsFrom(name, alike, indent), indent));
-                }
+                tellApart(alike, indent);
             }
         }
     }
@@ -55,36 +55,61 @@ final class CutNames {
         return value.substring(0, kept / 2) + CUT + value.substring(value.length() - (kept - kept / 2));
     }
 
-    /** @return where {@code name} first differs from the name of {@code alike} that shares the most of its start */
-    private static int differsFrom(String name, List<String> alike, int indent) {
-        int from = indent;
-        for (String other : alike) {
-            if (!other.equals(name)) {
-                from = Math.max(from, commonStart(name, other));
-            }
-        }
-        return from;
-    }
-
-    private static int commonStart(String a, String b) {
-        int n = Math.min(a.length(), b.length());
-        int i = 0;
-        while (i < n && a.charAt(i) == b.charAt(i)) {
-            i++;
-        }
-        return i;
-    }
-
-    /** @return the indent, then {@code name} from {@code from} on, cut in its middle to fit */
-    private String fromDifference(String name, int from, int indent) {
-        String head = name.substring(0, indent) + (from > indent ? String.valueOf(CUT) : "");
-        String rest = name.substring(from);
+    /**
+     * Shows names that cut alike by what lies between the start and the end they all share, each
+     * with the shared end's last characters where there is room. Should two still show alike (a
+     * long middle cut in its own middle), each gets a number.
+     */
+    private void tellApart(List<String> alike, int indent) {
+        int shortest = alike.stream().mapToInt(String::length).min().orElseThrow();
+        // Every middle keeps a character at least, so that no name shows as a bare cut mark.
+        int from = Math.max(indent, Math.min(commonStart(alike), shortest - 1));
+        int end = Math.max(0, Math.min(commonEnd(alike), shortest - from - 1));
+        String head = alike.get(0).substring(0, indent) + (from > indent ? String.valueOf(CUT) : "");
         int room = width - 1 - head.length();
-        if (rest.length() <= room) {
-            return head + rest;
+        int longestMiddle = alike.stream().mapToInt(name -> name.length() - from - end).max().orElseThrow();
+        String sharedEnd = alike.get(0).substring(alike.get(0).length() - end);
+        String tail = end == 0 ? "" : CUT + sharedEnd.substring(end - Math.clamp(room - 1 - longestMiddle, 0, end));
+        Map<String, String> shown = new HashMap<>();
+        Set<String> taken = new HashSet<>();
+        boolean clash = false;
+        for (String name : alike) {
+            String middle = name.substring(from, name.length() - end);
+            String fitted = head + cut(middle, room - tail.length() + 1) + tail;
+            clash |= !taken.add(fitted);
+            shown.put(name, fitted);
         }
-        // The difference at the front of what is kept, the name's end after it.
-        int front = (room - 1) / 2;
-        return head + rest.substring(0, front) + CUT + rest.substring(rest.length() - (room - 1 - front));
+        for (int i = 0; i < alike.size(); i++) {
+            String name = alike.get(i);
+            String number = "#" + (i + 1);
+            apart.put(name, clash ? cut(name, width - number.length()) + number : shown.get(name));
+        }
+    }
+
+    private static int commonStart(List<String> names) {
+        String first = names.get(0);
+        int common = first.length();
+        for (String other : names) {
+            int i = 0;
+            while (i < common && i < other.length() && first.charAt(i) == other.charAt(i)) {
+                i++;
+            }
+            common = i;
+        }
+        return common;
+    }
+
+    private static int commonEnd(List<String> names) {
+        String first = names.get(0);
+        int common = first.length();
+        for (String other : names) {
+            int i = 0;
+            while (i < common && i < other.length()
+                    && first.charAt(first.length() - 1 - i) == other.charAt(other.length() - 1 - i)) {
+                i++;
+            }
+            common = i;
+        }
+        return common;
     }
 }

@@ -18,6 +18,8 @@ import java.util.function.Function;
 final class ResultTable {
     private static final int MIN_NAME = 14;
     private static final int MAX_NAME = 30;
+    /** The columns every line of the table fits in. */
+    private static final int WIDTH = 120;
     /** What a trace's row, or a set's line in the summary, starts with under its set. */
     private static final String INDENT = "  ";
     private static final int COLUMN = 10;
@@ -129,7 +131,8 @@ final class ResultTable {
         allocators.forEach(allocator -> header.append(right(allocator, COLUMN)));
         line(header.toString());
         for (Map.Entry<String, List<TraceInfo>> set : bySet().entrySet()) {
-            line(set.getKey());
+            // A set's folder may be named by a long path: cut in its middle, as a row's name is.
+            line(CutNames.cut(Units.printable(set.getKey()), WIDTH + 1));
             for (TraceInfo trace : set.getValue()) {
                 StringBuilder row = new StringBuilder(pad(rowNames.of(rowName(trace.name())), nameWidth))
                         .append(right(Units.count(trace.ops()), OPS_COLUMN))

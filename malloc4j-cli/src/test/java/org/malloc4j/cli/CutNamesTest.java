@@ -23,14 +23,33 @@ class CutNamesTest {
     }
 
     @Test
-    void namesThatWouldCutAlikeShowFromWhereTheyDiffer() {
-        List<String> given = List.of("  a-very-long-common-start-X-and-a-long-common-end",
-                "  a-very-long-common-start-Y-and-a-long-common-end",
-                "  a-very-long-common-start-YZ-and-a-long-common-end");
-        CutNames names = new CutNames(given, 24, 2);
-        assertEquals("  ~X-and-a-l~common-end", names.of(given.get(0)));
-        assertEquals("  ~-and-a-lo~common-end", names.of(given.get(1)));
-        assertEquals("  ~Z-and-a-l~common-end", names.of(given.get(2)));
+    void namesThatWouldCutAlikeShowWhatLiesBetweenTheirSharedStartAndEnd() {
+        List<String> grid = List.of("  /tmp/ct2/experiments-2024/A/x/run-data/traces/t.rep",
+                "  /tmp/ct2/experiments-2024/A/y/run-data/traces/t.rep",
+                "  /tmp/ct2/experiments-2024/B/x/run-data/traces/t.rep",
+                "  /tmp/ct2/experiments-2024/B/y/run-data/traces/t.rep");
+        CutNames names = new CutNames(grid, 30, 2);
+        assertEquals(List.of("  ~A/x~/run-data/traces/t.rep", "  ~A/y~/run-data/traces/t.rep",
+                "  ~B/x~/run-data/traces/t.rep", "  ~B/y~/run-data/traces/t.rep"), grid.stream().map(names::of).toList());
+    }
+
+    @Test
+    void aNameThatStartsAnotherKeepsACharacterOfItsOwn() {
+        List<String> given = List.of("  benchmark-alpha-set-common-tail", "  benchmark-bravo-set-common-tail",
+                "  benchmark-alpha-set-common-tail-but-longer-by-a-lot-common-tail");
+        CutNames names = new CutNames(given, 20, 2);
+        Set<String> shown = new HashSet<>();
+        for (String name : given) {
+            String fitted = names.of(name);
+            assertTrue(fitted.length() <= 19 && fitted.length() > 3, fitted);
+            shown.add(fitted);
+        }
+        assertEquals(3, shown.size(), shown.toString());
+        // The first is the second's start, and both cut to "  abc-~to-cut".
+        List<String> prefixes = List.of("  abc-long-enough-to-cut", "  abc-long-enough-to-cut-long-enough-to-cut");
+        CutNames cut = new CutNames(prefixes, 14, 2);
+        assertEquals("  ~t", cut.of(prefixes.get(0)));
+        assertTrue(cut.of(prefixes.get(1)).startsWith("  ~t-"), cut.of(prefixes.get(1)));
     }
 
     /** Distinct names of one family (a shared start or end, short differences) stay distinct and fit the column. */
@@ -40,7 +59,9 @@ class CutNamesTest {
         String start = "  /tmp/some/long/folder/of/runs-";
         String end = "/traces/short1-bal.rep";
         Set<String> shown = new HashSet<>();
-        List<String> given = middles.stream().map(middle -> start + middle + end).toList();
+        // Some differ in two places, far apart: a run's name and a variant's.
+        List<String> given = middles.stream().map(middle -> start + middle + "/variant-" + middle.length() + end)
+                .toList();
         CutNames names = new CutNames(given, width, 2);
         for (String name : given) {
             String fitted = names.of(name);

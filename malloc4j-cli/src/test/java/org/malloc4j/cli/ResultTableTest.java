@@ -206,9 +206,14 @@ class ResultTableTest {
                 List.of(result("glibc", alpha, "traces", 0.001, 1000), result("glibc", bravo, "traces", 0.001, 1000))));
         List<String> rows = text.lines().dropWhile(line -> !line.startsWith("Peak footprint")).skip(3).limit(2)
                 .toList();
-        assertEquals(List.of("  ~alpha/traces~hort1-bal.rep", "  ~bravo/traces~hort1-bal.rep"),
+        assertEquals(List.of("  ~alpha~races/short1-bal.rep", "  ~bravo~races/short1-bal.rep"),
                 rows.stream().map(row -> row.substring(0, 29)).toList(), text);
         assertEquals(rows.get(0).length(), rows.get(1).length(), text);
+        String longSet = "/tmp/" + "a-folder-with-a-long-name/".repeat(6) + "traces";
+        String wide = ResultTable.render(ReplayReport.of(1, glibc, List.of(new TraceInfo("t", longSet, "t.rep", 10, 2,
+                100)), List.of(), List.of(result("glibc", "t", longSet, 0.001, 1000))));
+        assertTrue(wide.lines().allMatch(line -> line.length() <= 120), wide);
+        assertTrue(wide.contains("\n/tmp/a-folder-with-a-long-name/a-folder-with-a-long-name/a-~e/a-folder"), wide);
     }
 
     @Test
