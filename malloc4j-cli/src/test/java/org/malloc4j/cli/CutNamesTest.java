@@ -30,7 +30,8 @@ class CutNamesTest {
                 "  /tmp/ct2/experiments-2024/B/y/run-data/traces/t.rep");
         CutNames names = new CutNames(grid, 30, 2);
         assertEquals(List.of("  ~A/x~/run-data/traces/t.rep", "  ~A/y~/run-data/traces/t.rep",
-                "  ~B/x~/run-data/traces/t.rep", "  ~B/y~/run-data/traces/t.rep"), grid.stream().map(names::of).toList());
+                "  ~B/x~/run-data/traces/t.rep", "  ~B/y~/run-data/traces/t.rep"),
+                grid.stream().map(names::of).toList());
     }
 
     @Test
