@@ -145,13 +145,11 @@ public final class ForkMedians {
         double[] measured = new double[iterations.size()];
         int count = 0;
         for (int i = 0; i < iterations.size(); i++) {
-            double score = switch (iterations.get(i)) {
-                case Number n -> n.doubleValue();
-                // JMH writes what JSON cannot hold as a string: "NaN", "Infinity".
-                case String text when isNumber(text) -> Double.parseDouble(text);
-                case null, default -> throw new IllegalArgumentException(which + ": iteration " + (i + 1) + " of "
-                        + where + " is " + kind(iterations.get(i)) + ", not a number");
-            };
+            Double score = score(iterations.get(i));
+            if (score == null) {
+                throw new IllegalArgumentException(which + ": iteration " + (i + 1) + " of " + where + " is "
+                        + kind(iterations.get(i)) + ", not a number");
+            }
             if (!Double.isNaN(score)) {
                 measured[count++] = score;
             }
@@ -159,13 +157,20 @@ public final class ForkMedians {
         return Arrays.copyOf(measured, count);
     }
 
-    private static boolean isNumber(String text) {
-        try {
-            Double.parseDouble(text);
-            return true;
-        } catch (NumberFormatException e) {
-            return false;
-        }
+    /** @return an iteration's score, or null if the value is none */
+    private static Double score(Object value) {
+        return switch (value) {
+            case Number n -> n.doubleValue();
+            // JMH writes what JSON cannot hold as a string: "NaN", "Infinity".
+            case String text -> {
+                try {
+                    yield Double.parseDouble(text);
+                } catch (NumberFormatException e) {
+                    yield null;
+                }
+            }
+            case null, default -> null;
+        };
     }
 
     /** @return a JSON value as a message shows it: a string quoted, a container by its kind */

@@ -100,16 +100,6 @@ final class CutNames {
     }
 
     private static int commonEnd(List<String> names) {
-        String first = names.get(0);
-        int common = first.length();
-        for (String other : names) {
-            int i = 0;
-            while (i < common && i < other.length()
-                    && first.charAt(first.length() - 1 - i) == other.charAt(other.length() - 1 - i)) {
-                i++;
-            }
-            common = i;
-        }
-        return common;
+        return commonStart(names.stream().map(name -> new StringBuilder(name).reverse().toString()).toList());
     }
 }

@@ -2358,6 +2358,11 @@ public final class HeapCore implements Allocator {
     }
 
     private static long largeUsableSize(long byteSize) {
+        return inOsPages(byteSize);
+    }
+
+    /** @return {@code byteSize} rounded up to whole OS pages, one page at least: the least a request of it commits */
+    private static long inOsPages(long byteSize) {
         return SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
     }
 
@@ -2399,7 +2404,7 @@ public final class HeapCore implements Allocator {
         if (idle <= 0 || idle * 4 < stats.committedBytes()) {
             return "";
         }
-        long needed = SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
+        long needed = inOsPages(byteSize);
         long heldByLiveBlocks = Math.max(0, limit.chargedBytes() - idle);
         if (needed > limit.maxBytes() - heldByLiveBlocks) {
             return "";
@@ -2443,7 +2448,7 @@ public final class HeapCore implements Allocator {
         if (!limit.isLimited()) {
             return "the OS refused memory (committed=" + committed + " B, no limit)";
         }
-        long needed = SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
+        long needed = inOsPages(byteSize);
         String counts = "committed=" + committed + " B, limit=" + limit.maxBytes() + " B";
         return needed > limit.maxBytes() - committed
                 ? "past the heap's maxCommittedBytes limit (" + counts + ")"

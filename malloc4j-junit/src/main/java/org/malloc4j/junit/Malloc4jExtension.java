@@ -546,10 +546,9 @@ public final class Malloc4jExtension
      * A checked heap closes the segments of the blocks it checks once they are freed (every block in
      * {@link CheckMode#FULL} mode, the sampled ones in {@link CheckMode#SAMPLED} mode), so the JDK
      * refuses a use after free with a bare "Already closed", naming no block: when a heap the test
-     * may have used is checked and open, {@code e} gets a suppressed note saying that
-     * {@link Heap#describe(java.lang.foreign.MemorySegment)} names the block and where it was
-     * allocated and freed. The note is a guess (the segment may be
-     * of any closed arena), so it is added beside the exception, which stays as it was.
+     * may have used is checked and open, {@code e} gets a suppressed note ({@link DescribeHint}).
+     * The note is a guess (the segment may be of any closed arena), so it is added beside the
+     * exception, which stays as it was.
      *
      * @return {@code e}
      */
@@ -564,11 +563,11 @@ public final class Malloc4jExtension
         if (testHeap != null && testHeap.heap.checkMode() != CheckMode.FAST && !testHeap.heap.isClosed()) {
             checkedHeaps.add("the test's heap '" + testHeap.heap.name() + "'");
         }
-        if (Heap.global().checkMode() != CheckMode.FAST) {
+        if (globalHeapIsChecked()) {
             checkedHeaps.add("the global heap");
         }
         if (!checkedHeaps.isEmpty()) {
-            e.addSuppressed(new DescribeHint(String.join(" and ", checkedHeaps)));
+            e.addSuppressed(new DescribeHint(checkedHeaps));
         }
         return e;
     }
