@@ -7,6 +7,7 @@ import java.util.Locale;
 import org.malloc4j.Heap;
 import org.malloc4j.HeapStats;
 import org.malloc4j.cli.Trace;
+import org.malloc4j.cli.TraceError;
 import org.malloc4j.cli.TraceFormatException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -40,7 +41,8 @@ public final class ReplayRounds {
         "Replays one trace round after round on one heap, and prints what each round cost the heap: its time,"
                 + " madvise calls, bytes purged, the committed peak, and its peak footprint with the utilization."
                 + " Its times are single runs, sampling included, not a benchmark.",
-        "Exit: 0; 1 when the file is not a trace; 2 when the trace cannot be read, or for bad arguments; 3 when"
+        "Exit: 0; 1 when the file is not a trace; 2 when the trace cannot be read (or its parse needs more than"
+                + " the JVM's heap), or for bad arguments; 3 when"
                 + " the heap refuses a request of the trace (more than it can hand out, say) or throws at one."})
     static final class Options extends ToolCommand {
         @Parameters(index = "0", paramLabel = "TRACE",
@@ -86,6 +88,9 @@ public final class ReplayRounds {
             } catch (IOException e) {
                 // Its message says what is wrong in words (a corrupt gzip stream, a file that cannot be read).
                 err().println("ReplayRounds: " + trace + ": " + e.getMessage());
+                return 2;
+            } catch (OutOfMemoryError e) {
+                err().println("ReplayRounds: " + TraceError.tooLargeForHeap(trace).message());
                 return 2;
             }
             try {

@@ -71,6 +71,9 @@ public final class TraceCheck {
                 problems.add(e.getMessage());
             } catch (IOException | IllegalArgumentException e) {
                 problems.add(trace + ": " + e.getMessage());
+            } catch (OutOfMemoryError e) {
+                // The parse's arrays are garbage once it throws: the other traces still fit.
+                problems.add(TraceError.tooLargeForHeap(trace).message());
             }
         }
         return problems;

@@ -227,9 +227,7 @@ final class ReplayCommand implements Callable<Integer> {
                 errors.add(new TraceError(source.display(), 0, e.getMessage()));
             } catch (OutOfMemoryError e) {
                 // The parse's arrays are garbage once it throws: the other traces still fit.
-                errors.add(new TraceError(source.display(), 0, "too large for this JVM's heap ("
-                        + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB; parsing takes about 17 bytes a "
-                        + "request): give it more, for example JAVA_TOOL_OPTIONS=-Xmx1g"));
+                errors.add(TraceError.tooLargeForHeap(source.display()));
             }
         }
         return parsed;

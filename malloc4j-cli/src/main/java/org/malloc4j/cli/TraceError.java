@@ -15,6 +15,17 @@ public record TraceError(String file, long line, String problem) {
     }
 
     /**
+     * @param file the trace file as given
+     * @return the error of a trace whose parse ran out of the JVM's heap (about 17 bytes a request),
+     *     saying how much heap there was and how to give more
+     */
+    public static TraceError tooLargeForHeap(String file) {
+        return new TraceError(file, 0, "too large for this JVM's heap ("
+                + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB; parsing takes about 17 bytes a "
+                + "request): give it more, for example JAVA_TOOL_OPTIONS=-Xmx1g");
+    }
+
+    /**
      * @return the problem as {@code file:line: problem}, a file name that holds a space (or another
      *     character a shell reads apart) in single quotes: {@code 'my traces/x.rep':3: ...}
      */
