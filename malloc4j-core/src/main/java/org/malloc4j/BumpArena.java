@@ -497,6 +497,8 @@ public final class BumpArena implements Arena {
      * A position in a {@link BumpArena}, from {@link BumpArena#mark()}, to {@link BumpArena#rewind
      * rewind} to. Opaque; valid only for the arena that made it, until a reset or a rewind to an
      * earlier mark. {@code mark()} at the position of the newest live mark returns that mark again.
+     * Immutable, so safe to pass between threads; {@link BumpArena#rewind} takes it only on the
+     * arena's owner thread, as every other call of the confined arena.
      */
     public static final class Mark {
         private final BumpArena arena;

@@ -4,6 +4,7 @@ package org.malloc4j;
  * How much a heap checks, each level a superset of the one before (mimalloc's debug levels and
  * AddressSanitizer as models). Chosen with {@link Heap.Builder#checkMode}, and for the global heap
  * with the system property {@code malloc4j.check} ({@code fast}, {@code sampled}, {@code full}).
+ * An enum, so immutable and safe to share between threads.
  */
 public enum CheckMode {
     /**

@@ -12,6 +12,8 @@ package org.malloc4j;
  * written for FFM arenas handles it unchanged. The {@code try*} members ({@link Heap#tryMalloc},
  * {@link Heap#tryCalloc}, {@link Heap#tryRealloc}) report the same condition by returning
  * {@link java.lang.foreign.MemorySegment#NULL} instead.
+ *
+ * <p>Thread-safe as any {@link Throwable}: its message is fixed when it is made.
  */
 public final class HeapExhaustedError extends OutOfMemoryError {
     private static final long serialVersionUID = 1L;

@@ -21,6 +21,8 @@ import java.util.Locale;
  * the downcall uses mapped), {@code reservedBytes} and {@code committedBytes} count that memory,
  * until the close that unmaps it.
  *
+ * <p>Immutable, so safe to share between threads; {@link Heap#stats()} makes a new one each call.
+ *
  * @param name the heap's name
  * @param mallocCount blocks handed out since the heap was made (every malloc family call that
  *     returned a new block, including the new block of a moving {@code realloc})

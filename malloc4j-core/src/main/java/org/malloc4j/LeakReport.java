@@ -34,7 +34,7 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      *     there is no site and {@code text} is not empty
      */
     public LeakReport {
-        sites = List.copyOf(sites);
+        sites = List.copyOf(Objects.requireNonNull(sites, "sites"));
         Objects.requireNonNull(text, "text");
         long siteBlocks = 0;
         long siteBytes = 0;
@@ -94,9 +94,9 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
          *     {@code poolPages} is false, or if {@code newestHolder} is not 0 but {@code holders} is
          */
         public Site {
-            stack = List.copyOf(stack);
+            stack = List.copyOf(Objects.requireNonNull(stack, "stack"));
             Objects.requireNonNull(heldBy, "heldBy");
-            handedOut = List.copyOf(handedOut);
+            handedOut = List.copyOf(Objects.requireNonNull(handedOut, "handedOut"));
             if (blocks < 1 || bytes < 0 || holders < 0 || newestHolder < 0) {
                 throw new IllegalArgumentException("blocks must be positive, bytes, holders and newestHolder not "
                         + "negative: blocks=" + blocks + ", bytes=" + bytes + ", holders=" + holders
@@ -121,6 +121,10 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
          * @param holders how many holders of that name hold the blocks; 0 for blocks of the heap's own API
          * @param poolPages whether these blocks are a {@link FixedSizePool}'s pages
          * @param handedOut when {@code poolPages}, the pool's blocks inside these pages still handed out
+         * @throws NullPointerException if {@code stack}, {@code heldBy} or {@code handedOut} is null,
+         *     or a list holds null
+         * @throws IllegalArgumentException if {@code blocks < 1}, {@code bytes < 0} or
+         *     {@code holders < 0}, or if {@code handedOut} is not empty but {@code poolPages} is false
          */
         public Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders,
                 boolean poolPages, List<HandedOut> handedOut) {
@@ -137,6 +141,8 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
          * @param stack the allocation stack, innermost frame first
          * @param heldBy what holds the blocks, as reports name it; empty for blocks of the heap's own API
          * @param holders how many holders of that name hold the blocks; 0 for blocks of the heap's own API
+         * @throws NullPointerException if {@code stack} or {@code heldBy} is null, or {@code stack} holds null
+         * @throws IllegalArgumentException if {@code blocks < 1}, {@code bytes < 0} or {@code holders < 0}
          */
         public Site(long blocks, long bytes, List<StackTraceElement> stack, String heldBy, long holders) {
             this(blocks, bytes, stack, heldBy, holders, false, List.of());

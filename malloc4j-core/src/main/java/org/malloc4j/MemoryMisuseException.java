@@ -16,6 +16,8 @@ import java.util.Objects;
  *
  * <p>{@link #kind()} names the error as AddressSanitizer names it; {@link #address()} is where it
  * is; {@link #getMessage()} is the report text.
+ *
+ * <p>Thread-safe as any {@link Throwable}: its kind, address and report are fixed when it is made.
  */
 public final class MemoryMisuseException extends RuntimeException {
     private static final long serialVersionUID = 1L;

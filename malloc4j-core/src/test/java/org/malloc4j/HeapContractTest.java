@@ -153,9 +153,23 @@ class HeapContractTest {
                     assertThrows(IllegalArgumentException.class, () -> heap.realloc(block, -1)).getMessage());
             assertThrows(IllegalArgumentException.class, () -> heap.tryRealloc(block, -1));
             assertThrows(IllegalArgumentException.class, () -> heap.reallocAddress(block.address(), -1));
-            assertThrows(IllegalArgumentException.class, () -> heap.realloc(MemorySegment.NULL, -1));
+            // A realloc of NULL mallocs, yet names the size by the realloc's parameter.
+            assertEquals("newByteSize must not be negative: -1", assertThrows(IllegalArgumentException.class,
+                    () -> heap.realloc(MemorySegment.NULL, -1)).getMessage());
+            assertEquals("newByteSize must not be negative: -1", assertThrows(IllegalArgumentException.class,
+                    () -> heap.reallocAddress(0, -1)).getMessage());
             assertEquals(1, heap.stats().liveBlocks());
             heap.free(block);
+        }
+
+        @ParameterizedTest
+        @EnumSource(CheckMode.class)
+        void aReallocOfNullNamesItsOwnParameterInEveryMode(CheckMode mode) {
+            try (Heap checked = Heap.builder().name("modes").checkMode(mode).build()) {
+                assertEquals("newByteSize must not be negative: -1", assertThrows(IllegalArgumentException.class,
+                        () -> checked.reallocAddress(0, -1)).getMessage());
+                assertEquals(0, checked.stats().mallocCount());
+            }
         }
 
         @ParameterizedTest

@@ -59,9 +59,17 @@ class LeakReportTest {
         assertThrows(IllegalArgumentException.class, () -> new LeakReport.Site(0, 0, List.of(FRAME)));
         assertThrows(IllegalArgumentException.class, () -> new LeakReport.Site(1, -1, List.of(FRAME)));
         assertThrows(IllegalArgumentException.class, () -> new LeakReport.Site(1, 8, List.of(FRAME), "a BumpArena", -1));
-        assertThrows(NullPointerException.class, () -> new LeakReport.Site(1, 8, null));
-        assertThrows(NullPointerException.class, () -> new LeakReport.Site(1, 8, List.of(FRAME), null, 0));
-        assertThrows(NullPointerException.class, () -> new LeakReport(0, 0, List.of(), null));
+        // Each null is named, not told by the JDK's words about a copy's parameter.
+        assertEquals("stack", assertThrows(NullPointerException.class,
+                () -> new LeakReport.Site(1, 8, null)).getMessage());
+        assertEquals("heldBy", assertThrows(NullPointerException.class,
+                () -> new LeakReport.Site(1, 8, List.of(FRAME), null, 0)).getMessage());
+        assertEquals("handedOut", assertThrows(NullPointerException.class,
+                () -> new LeakReport.Site(1, 8, List.of(FRAME), "FixedSizePool 'p'", 1, true, null)).getMessage());
+        assertEquals("text", assertThrows(NullPointerException.class,
+                () -> new LeakReport(0, 0, List.of(), null)).getMessage());
+        assertEquals("sites", assertThrows(NullPointerException.class,
+                () -> new LeakReport(0, 0, null, "")).getMessage());
     }
 
     @Test

@@ -150,6 +150,7 @@ final class CheckedAllocator implements Allocator {
     @Override
     public long realloc(long address, long newByteSize, boolean throwing) {
         if (address == 0) {
+            HeapCore.checkSize(newByteSize, "newByteSize"); // named as the caller named it
             return malloc(newByteSize, throwing);
         }
         prepare(newByteSize, "newByteSize");
@@ -644,12 +645,8 @@ final class CheckedAllocator implements Allocator {
             // The memory of a block this heap freed may since have gone to another heap.
             throw MisuseReports.otherHeap(operation, address, region.core.name(), guarded);
         }
-        BlockRecord previous = freed.get(address);
-        if (previous != null) {
-            throw operation.equals("usableSize")
-                    ? SanitizerReports.queryAfterFree(operation, previous, name)
-                    : SanitizerReports.doubleFree(operation, previous, name);
-        }
+        // A live block over the address comes first: a block freed there before is history once
+        // the memory went to the live one, whose interior or holder the call names (as describe).
         BlockRecord around = liveSpanAround(address);
         if (around != null) {
             if (around.owner != null && MisuseReports.refusesHeld(operation)
@@ -657,6 +654,12 @@ final class CheckedAllocator implements Allocator {
                 throw SanitizerReports.mismatchInside(operation, address, around, name);
             }
             throw SanitizerReports.badFree(operation, address, around, false, name);
+        }
+        BlockRecord previous = freed.get(address);
+        if (previous != null) {
+            throw operation.equals("usableSize")
+                    ? SanitizerReports.queryAfterFree(operation, previous, name)
+                    : SanitizerReports.doubleFree(operation, previous, name);
         }
         BlockRecord freedAround = freed.around(address);
         if (freedAround == null && region == null) {
@@ -1069,9 +1072,7 @@ final class CheckedAllocator implements Allocator {
     // ---- helpers ----
 
     private void prepare(long byteSize, String parameter) {
-        if (byteSize < 0) {
-            throw new IllegalArgumentException(parameter + " must not be negative: " + byteSize);
-        }
+        HeapCore.checkSize(byteSize, parameter);
         checkOpen();
     }
 

@@ -1559,6 +1559,7 @@ public final class HeapCore implements Allocator {
     @Override
     public long realloc(long address, long newByteSize, boolean throwing) {
         if (address == 0) {
+            checkSize(newByteSize, "newByteSize"); // named as the caller named it, not as malloc's byteSize
             return malloc(newByteSize, throwing);
         }
         long owned = reallocOwned(address, newByteSize, throwing);
@@ -2366,7 +2367,8 @@ public final class HeapCore implements Allocator {
         return SpanAllocator.roundUp(Math.max(byteSize, 1), Os.OS_PAGE_SIZE);
     }
 
-    private static void checkSize(long byteSize, String parameter) {
+    /** @throws IllegalArgumentException naming {@code parameter} if {@code byteSize} is negative */
+    static void checkSize(long byteSize, String parameter) {
         if (byteSize < 0) {
             throw new IllegalArgumentException(parameter + " must not be negative: " + byteSize);
         }
