@@ -645,21 +645,23 @@ final class CheckedAllocator implements Allocator {
             // The memory of a block this heap freed may since have gone to another heap.
             throw MisuseReports.otherHeap(operation, address, region.core.name(), guarded);
         }
-        // A live block over the address comes first: a block freed there before is history once
-        // the memory went to the live one, whose interior or holder the call names (as describe).
         BlockRecord around = liveSpanAround(address);
+        BlockRecord previous = freed.get(address);
+        // A block freed at the address is history once a live block covers it: the call is about
+        // that block's interior or holder (as describe says). Not when the live block starts
+        // there: it became live since the lookup above, in a realloc that freed the one the call
+        // meant, which is what to report.
+        if (previous != null && (around == null || around.address == address)) {
+            throw operation.equals("usableSize")
+                    ? SanitizerReports.queryAfterFree(operation, previous, name)
+                    : SanitizerReports.doubleFree(operation, previous, name);
+        }
         if (around != null) {
             if (around.owner != null && MisuseReports.refusesHeld(operation)
                     && address > around.address && address < around.address + around.byteSize) {
                 throw SanitizerReports.mismatchInside(operation, address, around, name);
             }
             throw SanitizerReports.badFree(operation, address, around, false, name);
-        }
-        BlockRecord previous = freed.get(address);
-        if (previous != null) {
-            throw operation.equals("usableSize")
-                    ? SanitizerReports.queryAfterFree(operation, previous, name)
-                    : SanitizerReports.doubleFree(operation, previous, name);
         }
         BlockRecord freedAround = freed.around(address);
         if (freedAround == null && region == null) {
