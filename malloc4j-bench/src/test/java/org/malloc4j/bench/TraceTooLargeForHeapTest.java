@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,6 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,16 +31,11 @@ class TraceTooLargeForHeapTest {
 
     @BeforeAll
     static void writeTrace() throws IOException {
-        trace = dir.resolve("large.rep");
-        try (BufferedWriter out = Files.newBufferedWriter(trace, StandardCharsets.US_ASCII)) {
-            out.write("0\n" + OPS / 2 + "\n" + OPS + "\n1\n");
-            for (int id = 0; id < OPS / 2; id++) {
-                out.write("a " + id + " 16\n");
-            }
-            for (int id = 0; id < OPS / 2; id++) {
-                out.write("f " + id + "\n");
-            }
-        }
+        // A block of 16 B for each of OPS / 2 ids, then their frees.
+        Stream<String> header = Stream.of("0", String.valueOf(OPS / 2), String.valueOf(OPS), "1");
+        Stream<String> requests = IntStream.range(0, OPS)
+                .mapToObj(op -> op < OPS / 2 ? "a " + op + " 16" : "f " + (op - OPS / 2));
+        trace = Files.write(dir.resolve("large.rep"), (Iterable<String>) Stream.concat(header, requests)::iterator);
     }
 
     @Test
@@ -54,8 +50,8 @@ class TraceTooLargeForHeapTest {
 
     private static void assertReported(Class<?> tool, int status, String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx24m", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                tool.getName()));
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx24m", "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), tool.getName()));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
