@@ -47,15 +47,15 @@ public interface Allocator {
     /**
      * Starts the resize of a held block by its holder (a growable array) through this allocator's
      * realloc, on the calling thread: the block stays held, refused to everyone else, and the
-     * realloc may move and free it ({@link HolderResize}).
+     * realloc may move and free it ({@link HolderCall}).
      */
     default void beginHolderResize(long address) {
-        HolderResize.begin(address);
+        HolderCall.begin(address);
     }
 
     /** Ends {@link #beginHolderResize} of the block at {@code address}. */
     default void endHolderResize(long address) {
-        HolderResize.end();
+        HolderCall.end();
     }
 
     /** Frees a block on behalf of the owner that {@linkplain #setOwner holds} it. */

@@ -164,7 +164,7 @@ final class CheckedAllocator implements Allocator {
             return settled(newByteSize, () -> fast.realloc(address, newByteSize, throwing));
         }
         BlockRecord block = liveBlock("realloc", address);
-        if (block.owner != null && !HolderResize.isResizing(address)) {
+        if (block.owner != null && !HolderCall.isHolders(address)) {
             throw SanitizerReports.mismatch("realloc", block, name);
         }
         // A holder resizing its block (a growable array growing) is what the program called, not realloc.
@@ -462,12 +462,12 @@ final class CheckedAllocator implements Allocator {
             BlockRecord block = liveBlock("realloc", address);
             block.resizer = block.owner;
         }
-        HolderResize.begin(address);
+        HolderCall.begin(address);
     }
 
     @Override
     public void endHolderResize(long address) {
-        HolderResize.end();
+        HolderCall.end();
         BlockRecord block = isChecked(address) ? live.get(address) : null;
         if (block != null) {
             block.resizer = null;
@@ -503,7 +503,7 @@ final class CheckedAllocator implements Allocator {
         BlockRecord block = liveBlock("free", address);
         // A holder's resize that moved the block frees it: held until the free is done.
         boolean heldTillFreed = !byOwner && block.owner != null;
-        if (heldTillFreed && !HolderResize.isResizing(address)) {
+        if (heldTillFreed && !HolderCall.isHolders(address)) {
             throw SanitizerReports.mismatch("free", block, name);
         }
         MemoryMisuseException overflow = damagedRedzoneOfLive(block, "free", foundWhenFreed(block, byOwner));

@@ -2111,10 +2111,10 @@ public final class HeapCore implements Allocator {
 
     /**
      * @return whether block {@code index} of {@code page}, at {@code address}, is held and the call
-     *     is not its holder's resize ({@link HolderResize}): a call the heap API must refuse
+     *     is not its holder's own resize or free ({@link HolderCall}): a call the heap API must refuse
      */
     private static boolean refusesHeld(Page page, int index, long address) {
-        return page.ownedBits != null && page.isOwned(index) && !HolderResize.isResizing(address);
+        return page.ownedBits != null && page.isOwned(index) && !HolderCall.isHolders(address);
     }
 
     @Override
@@ -2126,8 +2126,13 @@ public final class HeapCore implements Allocator {
         if (owned != null && !closed && owned.ownerThread == Thread.currentThread()) {
             int index = owned.heldIndex(address);
             if (index >= 0) {
+                // Claimed before the hold goes: a free of the block through the heap API racing this
+                // one (a misuse) is refused as a mismatch while the hold lasts, and finds the block
+                // freed after. The other way round, such a free won the claim in the gap, and the
+                // holder then freed whatever block the address held next.
+                int claimed = owned.claim(index);
                 owned.setOwned(index, false);
-                if (owned.claim(index) >= 0) {
+                if (claimed >= 0) {
                     freeClaimed(owned, index, false);
                     return;
                 }
@@ -2139,12 +2144,14 @@ public final class HeapCore implements Allocator {
         if (address == 0) {
             return;
         }
-        Page page = pageOf("free", address);
-        int index = page.blockIndex(address);
-        if (index >= 0) {
-            page.setOwned(index, false);
+        // Every path of the free claims the block before it drops the hold (dropHold), as for a
+        // holder's resize that moved the block.
+        HolderCall.begin(address);
+        try {
+            free(address);
+        } finally {
+            HolderCall.end();
         }
-        free(address);
     }
 
     /** @return {@code ""} for a live block the heap API holds, a description if an owner does, else null */

@@ -22,7 +22,7 @@ import org.malloc4j.NativeStructArray;
 
 /**
  * A growable array resizes its block through the heap's realloc and holds it all the while
- * ({@link HolderResize}): another thread's free or realloc of the block through the heap (a misuse)
+ * ({@link HolderCall}): another thread's free or realloc of the block through the heap (a misuse)
  * is refused as a mismatch in the middle of a resize as at any other time, and the array goes on
  * intact. The middle of a resize is held open here, as another thread's call racing it would find it.
  */
