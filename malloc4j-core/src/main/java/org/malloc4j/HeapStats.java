@@ -11,9 +11,9 @@ import java.util.Locale;
  * While other threads allocate, the counters are read one by one without stopping them, so a
  * snapshot may be off by the calls in flight, and by counts a thread made lately: each thread
  * keeps its own, in plain fields that it may publish late, so under load a snapshot may even show
- * more frees than mallocs (a negative {@code liveBlocks}). The heap's purger works on a thread of its own, so the
- * committed, metadata and OS-call figures may change between two snapshots even with no call in
- * progress.
+ * more frees than mallocs (a negative {@code liveBlocks}). The heap's purger works on a thread of
+ * its own, so the committed, metadata and OS-call figures may change between two snapshots even
+ * with no call in progress.
  *
  * <p>A snapshot of a {@linkplain Heap#close() closed} heap is not bound by the first: all of its
  * memory went back to the operating system, so {@code committedBytes} and {@code reservedBytes}
