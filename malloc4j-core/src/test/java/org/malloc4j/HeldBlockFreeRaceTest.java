@@ -58,12 +58,15 @@ class HeldBlockFreeRaceTest {
                 CountDownLatch made = new CountDownLatch(1);
                 CompletableFuture<Throwable> closed = new CompletableFuture<>();
                 Thread holderThread = Thread.ofPlatform().start(() -> {
-                    try (AutoCloseable held = holder.make(heap, address)) {
+                    try {
+                        AutoCloseable held = holder.make(heap, address);
                         made.countDown();
+                        held.close();
+                        closed.complete(null);
                     } catch (Throwable e) {
                         closed.complete(e);
+                        made.countDown();
                     }
-                    closed.complete(null);
                 });
                 made.await();
                 while (!closed.isDone()) {

@@ -24,12 +24,26 @@ import org.malloc4j.IdleThread;
 class TakeOverRacesPurgerTest {
     private static final long RUN_NANOS = 2_000_000_000L;
 
+    /**
+     * @return an idle thread whose slot of current pages is not {@code other}'s: the slot is the id's
+     *     low bits, and the ids depend on how many threads the tests before made
+     */
+    private static IdleThread idleThreadOutsideTheSlotOf(Thread other) {
+        IdleThread idle = new IdleThread();
+        while (HeapCore.currentSlot(idle.thread()) == HeapCore.currentSlot(other)) {
+            IdleThread sharing = idle;
+            idle = new IdleThread();
+            sharing.close();
+        }
+        return idle;
+    }
+
     @Test
     void aPageThePurgerTookIsNeverPublishedInTheNewOwnersSlot() throws Exception {
+        Thread next = Thread.currentThread();
         try (Heap heap = Heap.builder().name("take over racing the purger").purgeDelay(Duration.ofHours(1)).build();
-                IdleThread ended = new IdleThread()) {
+                IdleThread ended = idleThreadOutsideTheSlotOf(next)) {
             HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-            Thread next = Thread.currentThread();
             assertNotEquals(HeapCore.currentSlot(ended.thread()), HeapCore.currentSlot(next));
             // A current page of every class, each holding an OS page of free blocks: worth taking.
             ended.run(() -> {
