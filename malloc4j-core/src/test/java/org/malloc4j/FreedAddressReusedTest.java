@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -52,6 +54,37 @@ class FreedAddressReusedTest {
             assertTrue(misuse.getMessage().contains(where), misuse.getMessage());
         }
         heap.freeAddress(large);
+        assertEquals(0, heap.stats().liveBlocks());
+    }
+
+    /**
+     * A redzone of a live block is no address a call could mean for that block: a second free there
+     * is the freed block's double free, with its record.
+     */
+    @Test
+    void aFreedStartThatOnlyALiveBlocksRedzoneCoversIsADoubleFree() {
+        int found = 0;
+        for (int round = 0; round < 200 && found < 3; round++) {
+            long freed = heap.mallocAddress(16 + round % 20 * 24);
+            heap.freeAddress(freed);
+            List<Long> kept = new ArrayList<>();
+            String described = "";
+            for (int i = 0; i < 40 && !described.contains(" live block"); i++) {
+                // Aligned blocks get front redzones of their own width, which may cover the freed start.
+                kept.add(i % 2 == 0 ? heap.mallocAlignedAddress(8 + i * 8, 64 << i % 4)
+                        : heap.mallocAddress(8 + i * 40));
+                described = heap.describe(freed);
+            }
+            String first = described.lines().skip(1).findFirst().orElse("");
+            if (!kept.contains(freed) && (first.contains("to the left of") || first.contains("to the right of"))) {
+                found++;
+                MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(freed));
+                assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, misuse.kind(),
+                        described + "\n" + misuse.getMessage());
+            }
+            kept.forEach(heap::freeAddress);
+        }
+        assertTrue(found > 0, "no freed start came to lie in a live block's redzone");
         assertEquals(0, heap.stats().liveBlocks());
     }
 

@@ -2,6 +2,7 @@ package org.malloc4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
 import java.util.concurrent.CompletableFuture;
@@ -45,6 +46,23 @@ class HeldBlockFreeRaceTest {
                     return arena;
                 }
             }
+        }
+    }
+
+    /**
+     * A large block's page keeps its layout after a free, till its next block: the holder's free on
+     * another thread drops the hold with the block, so a second free is told a double free.
+     */
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void aLargeBlockAScopeFreedOnAnotherThreadIsFreedAgainAsADoubleFree(CheckMode mode) throws Exception {
+        try (Heap heap = Heap.builder().name("held-large").checkMode(mode).build()) {
+            Arena scope = heap.newSharedScope();
+            long address = scope.allocate(200_000).address();
+            Thread.ofPlatform().start(scope::close).join();
+            MemoryMisuseException misuse = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(address));
+            assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, misuse.kind(), misuse.getMessage());
+            assertEquals(0, heap.stats().liveBlocks());
         }
     }
 

@@ -647,18 +647,18 @@ final class CheckedAllocator implements Allocator {
         }
         BlockRecord around = liveSpanAround(address);
         BlockRecord previous = freed.get(address);
-        // A block freed at the address is history once a live block covers it: the call is about
-        // that block's interior or holder (as describe says). Not when the live block starts
-        // there: it became live since the lookup above, in a realloc that freed the one the call
-        // meant, which is what to report.
-        if (previous != null && (around == null || around.address == address)) {
+        // A block freed at the address is history once a live block's bytes cover it past their
+        // start: the call is about that block's interior or holder (as describe says). Not when
+        // the live block starts there (it became live since the lookup above, in a realloc that
+        // freed the one the call meant), nor when only its redzone covers the address, which no
+        // call could mean for the live block: the freed block is what the call meant.
+        if (previous != null && (around == null || !insideBytes(around, address))) {
             throw operation.equals("usableSize")
                     ? SanitizerReports.queryAfterFree(operation, previous, name)
                     : SanitizerReports.doubleFree(operation, previous, name);
         }
         if (around != null) {
-            if (around.owner != null && MisuseReports.refusesHeld(operation)
-                    && address > around.address && address < around.address + around.byteSize) {
+            if (around.owner != null && MisuseReports.refusesHeld(operation) && insideBytes(around, address)) {
                 throw SanitizerReports.mismatchInside(operation, address, around, name);
             }
             throw SanitizerReports.badFree(operation, address, around, false, name);
@@ -680,6 +680,11 @@ final class CheckedAllocator implements Allocator {
         // A front redzone lies below its block's address.
         Map.Entry<Long, BlockRecord> above = live.higherEntry(address);
         return above != null && spans(above.getValue(), address) ? above.getValue() : null;
+    }
+
+    /** @return whether {@code address} lies in {@code block}'s own bytes past its start, not its redzones */
+    private static boolean insideBytes(BlockRecord block, long address) {
+        return address > block.address && address < block.address + block.byteSize;
     }
 
     private static boolean spans(BlockRecord block, long address) {

@@ -1544,6 +1544,9 @@ public final class HeapCore implements Allocator {
                 checkOpen();
                 throw freeWhileInUseByADowncall(address, name);
             }
+            // A holder's free (or its resize's) claimed the block held: the hold goes now, as the
+            // block does, so a second free is told a double free, not a holder's block.
+            dropHold(page, 0);
             if (huge) {
                 rememberFreedHuge(address, usable);
             }
