@@ -99,9 +99,7 @@ class DescribeHintTest {
         Throwable closedArena = failure(SampleRunner.run(FastHeapSample.class), "readsAClosedArenasSegment");
         assertEquals(Malloc4jExtension.JDK_ALREADY_CLOSED, closedArena.getMessage());
         // A FAST test heap is not named; the global heap, FULL here, is.
-        assertEquals(1, closedArena.getSuppressed().length);
-        assertTrue(closedArena.getSuppressed()[0].getMessage().startsWith("Malloc4jExtension: the global heap is"
-                + " checked."), closedArena.getSuppressed()[0].getMessage());
+        assertNamesTheGlobalHeapOnly(closedArena);
     }
 
     @Test
@@ -109,13 +107,18 @@ class DescribeHintTest {
         FullHeapSample.THROWN.clear();
         Throwable failure = failure(SampleRunner.run(FullHeapSample.class), "readsABlockAfterClosingItsHeap");
         assertSame(FullHeapSample.THROWN.get("readsABlockAfterClosingItsHeap"), failure);
-        assertEquals(1, failure.getSuppressed().length);
-        assertTrue(failure.getSuppressed()[0].getMessage().startsWith("Malloc4jExtension: the global heap is checked."),
-                failure.getSuppressed()[0].getMessage());
+        assertNamesTheGlobalHeapOnly(failure);
     }
 
     @BeforeEach
     void theGlobalHeapIsFull() {
         assertEquals(CheckMode.FULL, Heap.global().checkMode(), "this module's tests run it so (its pom)");
+    }
+
+    /** {@code failure} has one note, which names the global heap (FULL in this module's tests) and no other. */
+    private static void assertNamesTheGlobalHeapOnly(Throwable failure) {
+        assertEquals(1, failure.getSuppressed().length);
+        String note = failure.getSuppressed()[0].getMessage();
+        assertTrue(note.startsWith("Malloc4jExtension: the global heap is checked."), note);
     }
 }
