@@ -232,14 +232,33 @@ public abstract sealed class NativeArray implements AutoCloseable
     @Override
     public final void close() {
         checkOpen();
-        // A downcall using the block makes the free throw IllegalStateException: the array stays open.
-        MemoryMisuseException damage = heap.refusesCalls() ? null : heap.releaseOwned(block.address());
+        MemoryMisuseException damage = releaseBlock();
         block = MemorySegment.NULL;
         size = 0;
         capacity = 0;
         closed = true;
         if (damage != null) {
             throw damage;
+        }
+    }
+
+    /**
+     * Frees the block unless the heap took it with it when it closed, even while this call ran.
+     *
+     * @throws IllegalStateException if a downcall is using the block: the array stays open
+     */
+    private MemoryMisuseException releaseBlock() {
+        if (heap.refusesCalls()) {
+            return null;
+        }
+        try {
+            return heap.releaseOwned(block.address());
+        } catch (IllegalStateException e) {
+            if (heap.refusesCalls()) {
+                // Another thread closed the heap after the test above: the block went with it.
+                return null;
+            }
+            throw e;
         }
     }
 
