@@ -104,7 +104,8 @@ import org.malloc4j.internal.StackCapture;
  * <h2>Threads</h2>
  * A pool built with {@link Builder#threadSafe(boolean) threadSafe(true)} may be used by many threads
  * at once: every operation takes a lock. Otherwise the pool is not thread-safe and must be used by
- * one thread at a time, without checks.
+ * one thread at a time, without checks; only {@link #close()} is serialized in every pool, so the
+ * pool's own thread may close it while another closes the heap.
  */
 public final class FixedSizePool implements AutoCloseable {
     /** Pages are sized to about this many bytes unless {@link Builder#blocksPerPage} says otherwise. */
@@ -142,6 +143,11 @@ public final class FixedSizePool implements AutoCloseable {
     private final long pageAlignment;
     /** Guards every field of a thread-safe pool; {@code null} for a pool that is not. */
     private final ReentrantLock lock;
+    /**
+     * Taken by every close, before {@link #lock}: the heap's close may close a pool that is not
+     * thread-safe while the pool's own thread closes it.
+     */
+    private final Object closing = new Object();
     /**
      * Whether blocks may have a {@link PoolBlockRecord} (the heap's mode is checked): read once, so
      * in fast mode taking and giving back a block stay as cheap as they were.
@@ -698,6 +704,12 @@ public final class FixedSizePool implements AutoCloseable {
      */
     @Override
     public void close() {
+        synchronized (closing) {
+            closeSerialized();
+        }
+    }
+
+    private void closeSerialized() {
         lock();
         try {
             checkOpen();
