@@ -289,7 +289,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
      *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or
-     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena, pool or growable array holds it
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}, and {@code DOUBLE_FREE} for a segment whose
+     *     scope is closed, as {@link #free} says), or a scope, bump arena, pool or growable array holds it
      *     or the block it lies in (a pool's block, an arena's slice)
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); in a checked mode also when
      *     its redzones were overwritten
@@ -309,6 +310,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     public MemorySegment realloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");
         requireNative(block, "realloc");
+        requireAlive(block, "realloc");
         long address = core.realloc(block.address(), newByteSize, true);
         keepUntilFreed(block);
         return core.segment(address, newByteSize);
@@ -326,7 +328,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @throws IllegalArgumentException if {@code newByteSize < 0}
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap
      *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE} or
-     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or a scope, bump arena, pool or growable array holds it
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}, and {@code DOUBLE_FREE} for a segment whose
+     *     scope is closed, as {@link #free} says), or a scope, bump arena, pool or growable array holds it
      *     or the block it lies in (a pool's block, an arena's slice)
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); in a checked mode also when
      *     its redzones were overwritten
@@ -341,6 +344,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     public MemorySegment tryRealloc(MemorySegment block, long newByteSize) {
         Objects.requireNonNull(block, "block");
         requireNative(block, "tryRealloc");
+        requireAlive(block, "realloc");
         long address = core.realloc(block.address(), newByteSize, false);
         keepUntilFreed(block);
         return address == 0 ? MemorySegment.NULL : core.segment(address, newByteSize);
@@ -350,11 +354,14 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * Frees a block. Its memory may be handed out again at once; the segment must not be used after.
      *
      * @param block a live block of this heap, or {@link MemorySegment#NULL} (then nothing happens,
-     *     whatever the heap's state, as with C's {@code free(NULL)}). Only its address counts, as a
-     *     pointer's in C: a slice of the block that starts at its first byte frees the whole block
+     *     whatever the heap's state, as with C's {@code free(NULL)}). Its address names the block, as
+     *     a pointer does in C: a slice of the block that starts at its first byte frees the whole
+     *     block. Its scope must be alive
      * @throws MemoryMisuseException if {@code block} is not the start of a live block of this heap
      *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
-     *     {@link MemoryMisuseException.Kind#BAD_FREE}), or if a scope, bump arena, pool or growable array holds it
+     *     {@link MemoryMisuseException.Kind#BAD_FREE}); if its scope is closed
+     *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE}: its block was freed, or the scope, arena
+     *     or heap that made it closed, and a block handed out at its address since stays live); if a scope, bump arena, pool or growable array holds it
      *     or the block it lies in (a pool's block, an arena's slice)
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); nothing changes. In a checked
      *     mode also when the block's redzones were overwritten
@@ -371,6 +378,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     public void free(MemorySegment block) {
         Objects.requireNonNull(block, "block");
         requireNative(block, "free");
+        requireAlive(block, "free");
         hot.free(block.address());
         keepUntilFreed(block);
     }
@@ -443,7 +451,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the block's usable size in bytes
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap: of kind
      *     {@link MemoryMisuseException.Kind#USE_AFTER_FREE} for a block this heap freed (and has not
-     *     handed out again), {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of
+     *     handed out again) or a segment whose scope is closed (as {@link #free} says), {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of
      *     this heap starts at (inside a block, another heap's block, memory never handed out), and
      *     {@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH} for a block a scope, bump arena,
      *     pool or growable array holds, or memory inside one (a pool's block, an arena's slice):
@@ -454,6 +462,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     public long usableSize(MemorySegment block) {
         Objects.requireNonNull(block, "block");
         requireNative(block, "usableSize");
+        requireAlive(block, "usableSize");
         return core.usableSize(block.address());
     }
 
@@ -1172,6 +1181,17 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
                     + " on a segment of the Java heap, which was not malloc()-ed", 0, block
                     + " is a segment of the Java heap: it was never a block of any heap.", "",
                     "heap '" + name() + "'", checkMode() != CheckMode.FAST);
+        }
+    }
+
+    /**
+     * Refuses a segment whose scope is closed: the block it was made for is gone, and the address
+     * may hold another block since, which the call must not free or resize. Free in time: a
+     * segment's scope is one of its fields, its liveness one field of that.
+     */
+    private void requireAlive(MemorySegment block, String operation) {
+        if (!block.scope().isAlive() && block.address() != 0) {
+            throw core.closedScope(operation, block.address());
         }
     }
 

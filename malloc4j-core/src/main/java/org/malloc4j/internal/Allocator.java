@@ -3,6 +3,7 @@ package org.malloc4j.internal;
 import java.lang.foreign.MemorySegment;
 import org.malloc4j.HeapStats;
 import org.malloc4j.LeakReport;
+import org.malloc4j.MemoryMisuseException;
 
 /**
  * What {@code org.malloc4j.Heap} delegates to: the fast allocator ({@link HeapCore}) or the checked
@@ -24,6 +25,15 @@ public interface Allocator {
 
     /** What {@code address} is in this heap, for a person: {@code org.malloc4j.Heap#describe(long)}. */
     String describe(long address);
+
+    /**
+     * The report for {@code operation} given a segment at {@code address} whose scope is closed,
+     * which the call refuses whatever the address holds now: its block is gone, and the memory may
+     * be another block's since.
+     *
+     * @throws IllegalStateException if this heap is closed
+     */
+    MemoryMisuseException closedScope(String operation, long address);
 
     /** A segment of exactly {@code byteSize} bytes over the live block at {@code address}. */
     MemorySegment segment(long address, long byteSize);

@@ -844,6 +844,22 @@ final class CheckedAllocator implements Allocator {
     }
 
     /**
+     * A checked block freed at {@code address} is reported as any call on it is, with its stacks:
+     * a segment of it dies with it. Otherwise the segment's scope or arena closed (or its record is
+     * forgotten), and the report says what the address holds now.
+     */
+    @Override
+    public MemoryMisuseException closedScope(String operation, long address) {
+        checkOpen();
+        BlockRecord previous = freed.get(address);
+        if (previous != null) {
+            return operation.equals("usableSize") ? SanitizerReports.queryAfterFree(operation, previous, name)
+                    : SanitizerReports.doubleFree(operation, previous, name);
+        }
+        return SanitizerReports.closedScope(operation, address, describe(address), name, true);
+    }
+
+    /**
      * What {@code address} is: told from the records of checked blocks (their stacks) where it is
      * checked memory; elsewhere from the pages of what holds it now (the unchecked blocks, another
      * heap, or none), then as the freed checked block whose memory held it, if one is remembered:

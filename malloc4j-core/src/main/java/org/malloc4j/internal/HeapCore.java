@@ -1997,6 +1997,11 @@ public final class HeapCore implements Allocator {
         return page.usable(index);
     }
 
+    @Override
+    public MemoryMisuseException closedScope(String operation, long address) {
+        return SanitizerReports.closedScope(operation, address, describe(address), name, reportsCallSites());
+    }
+
     /** What {@code address} is, told from the pages: this core records no stacks. */
     @Override
     public String describe(long address) {

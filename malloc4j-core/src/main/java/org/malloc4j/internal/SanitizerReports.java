@@ -105,6 +105,26 @@ public final class SanitizerReports {
                 + ")", block, heap);
     }
 
+    /**
+     * A call given a segment whose scope is closed: the block it was made for is gone (freed, or
+     * its scope, arena or heap closed), whatever holds its
+     * address now, so the call changed nothing. A double free for free and realloc, as ASan names a
+     * realloc of a freed pointer; a use after free for anything else.
+     *
+     * @param now what the address is now, as {@code describe} says it
+     * @param callSite whether to give the calling frames (a checked heap's reports do)
+     */
+    public static MemoryMisuseException closedScope(String operation, long address, String now, String heap,
+            boolean callSite) {
+        boolean freeing = operation.equals("free") || operation.equals("realloc");
+        String title = freeing ? "attempting double-free on 0x" + hex(address) + " (" + operation + ")"
+                : "heap-use-after-free on address 0x" + hex(address) + " (" + operation + ")";
+        return plain(freeing ? Kind.DOUBLE_FREE : Kind.USE_AFTER_FREE, title, address, "0x" + hex(address)
+                + " is the address of a segment whose scope is closed, so the block it was made for is gone (freed,"
+                + " or its scope, arena or heap closed) and this " + operation
+                + " changed nothing. What the address is now:", now.indent(2), "heap '" + heap + "'", callSite);
+    }
+
     /** A freed block asked about as if it were live (its usable size, say). */
     static MemoryMisuseException queryAfterFree(String operation, BlockRecord block, String heap) {
         return calledOnFreed(Kind.USE_AFTER_FREE, "heap-use-after-free on address 0x" + hex(block.address) + " ("
