@@ -219,6 +219,73 @@ class IdleOwnerRemoteFreeTest {
     }
 
     /**
+     * Bug: an owner that went on allocating a trickle of the size class whose burst another thread
+     * freed kept the burst's pages committed: it collects a page only when it needs the page's room,
+     * and the purger left the class alone as long as it allocated from it (1 GiB of 64 B blocks
+     * stayed committed with nothing live at one block every 10 ms). Pages it leaves uncollected
+     * while it refills its current page of the class only rarely go back as an idle owner's do.
+     */
+    @Test
+    void pagesOthersFreedGoBackWhileTheOwnerTricklesTheSameSize() throws Exception {
+        try (Heap heap = Heap.builder().name("trickle").purgeDelay(Duration.ofMillis(50)).build()) {
+            int count = 500_000;
+            long[] handed = new long[count];
+            BlockingQueue<Long> trickled = new ArrayBlockingQueue<>(1_000);
+            CountDownLatch made = new CountDownLatch(1);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong trickles = new AtomicLong();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread owner = Thread.ofPlatform().name("owner").start(() -> {
+                try {
+                    for (int i = 0; i < count; i++) {
+                        handed[i] = heap.mallocAddress(64);
+                    }
+                    made.countDown();
+                    while (!stop.get()) {
+                        trickled.put(heap.mallocAddress(64));
+                        trickles.incrementAndGet();
+                        Thread.sleep(2);
+                    }
+                    trickled.put(0L);
+                } catch (Throwable e) {
+                    failure.set(e);
+                    made.countDown();
+                }
+            });
+            made.await();
+            Thread consumer = Thread.ofPlatform().name("consumer").start(() -> {
+                try {
+                    for (long address; (address = trickled.take()) != 0; ) {
+                        heap.freeAddress(address);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            long trickledBefore = trickles.get();
+            for (long address : handed) {
+                heap.freeAddress(address);
+            }
+            long peak = heap.stats().peakCommittedBytes();
+            assertTrue(peak >= count * 64L, heap.stats().toText());
+
+            long committed = PurgeTest.pollCommittedUntilAtMost(heap, peak / 100);
+
+            long trickledWhile = trickles.get() - trickledBefore;
+            stop.set(true);
+            owner.join();
+            consumer.join();
+            assertEquals(null, failure.get());
+            assertTrue(trickledWhile > 0, "the owner stopped allocating: the idle-owner rule would apply");
+            assertTrue(committed <= peak / 100, "a thread that allocates a block of 64 B now and then keeps "
+                    + committed + " B of a " + peak + " B peak committed after another thread freed every block"
+                    + " of its burst of 64 B blocks\n" + heap.stats().toText());
+            assertEquals(0, heap.stats().liveBlocks());
+            heap.check();
+        }
+    }
+
+    /**
      * A producer that keeps allocating collects the frees its consumer makes in its pages as it
      * goes: the purger leaves them alone, though many wait longer than the purge delay (a deep
      * queue), since purging them would only make the producer fault the memory in again. A

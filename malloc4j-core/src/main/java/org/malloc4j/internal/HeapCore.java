@@ -691,6 +691,7 @@ public final class HeapCore implements Allocator {
     private static Page collectedPageWithRoom(ThreadHeap heap, int sizeClass) {
         Page current = heap.current[sizeClass];
         if (current != EMPTY_PAGE && current.collectRemote() > 0) {
+            heap.countRefill(sizeClass);
             return current;
         }
         return heap.findAvailable(sizeClass);

@@ -50,7 +50,7 @@ public final class Page extends PageColdFields {
      * A page object's own size in bytes, header included, with compressed references (the JVM's
      * default; compact object headers give the same): {@code CacheLineLayoutTest} checks it.
      */
-    static final long SHALLOW_BYTES = 264;
+    static final long SHALLOW_BYTES = 280;
     /**
      * The index in {@link #remoteBits} of the pending word: non-zero once a remote free has set a
      * bit the owner has not collected. A hint for the owner's fast checks, not a count: keeping a
@@ -210,6 +210,7 @@ public final class Page extends PageColdFields {
         this.ownedBits = null;
         forgetHoles();
         this.purgerSeenFree = -1;
+        this.remoteSeenSince = 0;
         this.full = 0;
         this.inFullList = false;
     }

@@ -50,6 +50,14 @@ abstract class PageColdFields extends PageSharedFields {
     int remoteReturned;
     int remoteSeenCollects;
     /**
+     * The purger's: when ({@link System#nanoTime}) it first saw {@link #remoteCollects} at
+     * {@link #remoteSeenCollects}, at a look that found remote frees in the page; 0 when it has
+     * not since the page was laid out.
+     */
+    long remoteSeenSince;
+    /** The purger's: the owner's {@link ThreadHeap#classRefills} of the page's class at {@link #remoteSeenSince}. */
+    int remoteSeenRefills;
+    /**
      * The purger's: {@link Page#freeCount} and {@link Page#committedBytes} once it last returned the
      * free memory of the page of an idle owner, or of an ended thread's page, so that it does not
      * redo a page where nothing was freed since ({@link Page#unchangedSincePurge}); -1 when the page

@@ -156,6 +156,13 @@ final class ThreadHeap {
      */
     private final int[] classStates;
     private final long[] classChangedAt;
+    /**
+     * For a thread's own heap (null for a stripe): per size class, how many times the class's
+     * current page was refilled: another page made current, or the frees other threads made in it
+     * collected. The owner's, on its slow path; the purger reads it racily, to tell an owner that
+     * goes through its pages of a class slowly ({@link #classRefills}).
+     */
+    private final int[] refills;
 
     // The owner writes the counts on every malloc and free. Other threads read this heap's other
     // fields (its thread, lock and pending queue) when they free into its pages, and whatever object
@@ -185,6 +192,7 @@ final class ThreadHeap {
         this.currentSlot = thread == null ? -1 : HeapCore.currentSlot(thread);
         this.classStates = thread == null ? null : new int[SizeClasses.COUNT];
         this.classChangedAt = thread == null ? null : new long[SizeClasses.COUNT];
+        this.refills = thread == null ? null : new int[SizeClasses.COUNT];
         if (classChangedAt != null) {
             // A class the thread never used has been idle since the thread's first malloc.
             Arrays.fill(classChangedAt, System.nanoTime());
@@ -363,6 +371,7 @@ final class ThreadHeap {
         if (page != HeapCore.EMPTY_PAGE) {
             page.usedAtCurrent = page.used;
             page.current = true;
+            countRefill(sizeClass);
             if (page.ownerThread != thread) {
                 // A page of a heap taken over since the page was last current (takeOver).
                 page.ownerThread = thread;
@@ -651,7 +660,11 @@ final class ThreadHeap {
         // those very blocks.
         beginPageWork();
         try {
-            return page.collectRemote() > 0;
+            if (page.collectRemote() == 0) {
+                return false;
+            }
+            countRefill(page.sizeClass);
+            return true;
         } finally {
             endPageWork();
         }
@@ -814,10 +827,25 @@ final class ThreadHeap {
         return classChangedAt != null && now - classChangedAt[sizeClass] >= waitNanos - waitNanos / 4;
     }
 
+    /** Counts a refill of the current page of {@code sizeClass} ({@link #classRefills}). */
+    void countRefill(int sizeClass) {
+        if (refills != null) {
+            refills[sizeClass]++;
+        }
+    }
+
+    /**
+     * @return how many times the current page of {@code sizeClass} was refilled, a racy read; 0
+     *     for a stripe, whose pages the purger does not scan
+     */
+    int classRefills(int sizeClass) {
+        return refills == null ? 0 : refills[sizeClass];
+    }
+
     long metadataBytes() {
         return SHALLOW_BYTES + (lock != null ? LOCK_BYTES : 0) + 3 * (16 + 4L * SizeClasses.COUNT)
                 + (kept != null ? KeptPages.metadataBytes() : 0)
-                + (classStates != null ? 16 + 4L * SizeClasses.COUNT + 16 + 8L * SizeClasses.COUNT : 0)
+                + (classStates != null ? 2 * (16 + 4L * SizeClasses.COUNT) + 16 + 8L * SizeClasses.COUNT : 0)
                 + classesUsed * 2L * 32 + (taken != null ? 16 + 4L * SizeClasses.COUNT : 0);
     }
 }
