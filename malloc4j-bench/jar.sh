@@ -82,7 +82,8 @@ malloc4j_bench_list() {
   set -e
   listing="$(grep -v -e '^WARNING: ' -e '^$' <<< "$listing" || true)"
   if [ "$status" -ne 0 ] || ! grep -q '^Benchmarks:' <<< "$listing"; then
-    sed 's/^/  /' <<< "$listing" >&2
+    # Its message without the stack frames (a selection that is no regex throws from deep inside).
+    { grep -v -E '^[[:space:]]+(at |\.\.\. [0-9]+ more)' <<< "$listing" || true; } | sed 's/^/  /' >&2
     echo "$name: JMH refuses these arguments (status $status; its words above): $what" >&2
     return 2
   fi

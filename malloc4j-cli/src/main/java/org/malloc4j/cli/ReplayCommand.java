@@ -64,7 +64,8 @@ import picocli.CommandLine.Spec;
             "1:an allocator FAILED a trace, a trace could not be read (or needs more memory than the machine "
                     + "has), no allocator could run, the run "
                     + "broke off, or writing the table or the --json report failed (a full disk)",
-            "2:usage error (unknown option or allocator, no allocator named, a --downcalls other than "
+            "2:usage error (unknown option or allocator, no allocator named or an empty name, a --repeat "
+                    + "below 1, a --downcalls other than "
                     + "critical or standard, a missing file or one that is "
                     + "not a regular file or folder, a folder with no trace in it, a --json FILE "
                     + "that is a folder or named as a trace (.rep), or that no file can be made at or written to "
