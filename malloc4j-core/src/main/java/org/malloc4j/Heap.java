@@ -1419,6 +1419,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
          * <li>of a thread that allocates, the blocks other threads freed into the pages of a size
          *     class it has not allocated from for this long: about two (up to three) delays after
          *     it left the class. A thread collects those frees only as it allocates from their class;
+         * <li>of a thread that allocates from a size class slowly (it refilled its page of the class
+         *     fewer than four times meanwhile), the free memory of the class's pages whose blocks
+         *     other threads freed and it left uncollected for two delays (a trickle after a burst);
          * <li>of a thread that ended, its pages no thread took over in this time;
          * <li>of the heaps virtual threads share, each once no virtual thread has allocated from it
          *     for this long (within the delay plus two seconds).
