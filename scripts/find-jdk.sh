@@ -31,7 +31,7 @@ malloc4j_quote() {  # prints $1 as a shell reads it back: as it is when safe, el
 }
 
 malloc4j_find_jdk() {
-  local min=22 candidate version warned= broken= older=
+  local min=22 candidate version warned= broken= older= missing
   local candidates=()
   [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
   if command -v java >/dev/null 2>&1; then
@@ -67,7 +67,12 @@ malloc4j_find_jdk() {
       elif [ -n "$version" ]; then
         echo "malloc4j: JAVA_HOME=$home is JDK $version, older than $min; looking for a JDK $min or later elsewhere." >&2
       else
-        echo "malloc4j: JAVA_HOME=$home holds no bin/java and bin/javac (is it a JRE, or not a JDK?); looking for a JDK $min or later elsewhere." >&2
+        if [ -x "$JAVA_HOME/bin/java" ]; then
+          missing="bin/javac (is it a JRE?)"
+        else
+          missing="bin/java (is it not a JDK?)"
+        fi
+        echo "malloc4j: JAVA_HOME=$home has no $missing; looking for a JDK $min or later elsewhere." >&2
       fi
       warned=1
     fi

@@ -57,7 +57,10 @@ final class Json {
                 .replaceAll(", from `[^`]*`", "")
                 // The two a file of something else gives most: a word, or a character no value starts with.
                 .replaceFirst("^Unrecognized token '(.*)': was expecting a value$", "'$1' is not a JSON value")
-                .replaceFirst("^Unexpected character \\('(.+)'\\): expected a value$", "'$1' where a value should be");
+                .replaceFirst("^Unexpected character \\('(.+)'\\): expected a value$", "'$1' where a value should be")
+                // Two documents in one file, or a value followed by anything but white space.
+                .replaceFirst("^Trailing token .* found after value.*$", "more after the value: one JSON value is all"
+                        + " a file may hold");
         return plain.isEmpty() ? plain : Character.toLowerCase(plain.charAt(0)) + plain.substring(1);
     }
 

@@ -69,7 +69,10 @@ public final class TraceCheck {
             } catch (TraceFormatException e) {
                 // Its message names the file and the line already.
                 problems.add(e.getMessage());
-            } catch (IOException | IllegalArgumentException e) {
+            } catch (IllegalArgumentException e) {
+                // Neither a bundled trace nor a file: the message names the trace already.
+                problems.add(e.getMessage());
+            } catch (IOException e) {
                 problems.add(trace + ": " + e.getMessage());
             } catch (OutOfMemoryError e) {
                 // The parse's arrays are garbage once it throws: the other traces still fit.

@@ -33,6 +33,8 @@ class JsonTest {
         assertRefused("bad JSON: there is no value, only white space or nothing", " \n ");
         assertRefused("bad JSON at line 1, column 5: unexpected end-of-input: expected close marker for Array (start"
                 + " marker at [line: 1, column: 1])", "[1,2");
+        assertRefused("bad JSON at line 1, column 8: more after the value: one JSON value is all a file may hold",
+                "[1, 2] 3");
         assertRefused("bad JSON: document nesting depth (1001) exceeds the maximum allowed (1000)",
                 "[".repeat(100_000));
     }

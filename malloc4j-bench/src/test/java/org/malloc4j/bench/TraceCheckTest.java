@@ -53,6 +53,8 @@ class TraceCheckTest {
         List<String> problems = TraceCheck.problems(List.of(dir.resolve("missing.rep").toString()), MACHINE);
         assertEquals(1, problems.size(), problems.toString());
         assertTrue(problems.get(0).contains("neither a bundled trace"), problems.get(0));
+        // Named once: the line is not "path: trace 'path' is ...".
+        assertTrue(problems.get(0).startsWith("trace '" + dir.resolve("missing.rep") + "' is neither"), problems.get(0));
     }
 
     @Test

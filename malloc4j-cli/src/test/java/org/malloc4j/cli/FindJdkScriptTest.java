@@ -49,15 +49,22 @@ class FindJdkScriptTest {
         Path good = fakeJdk("good", "echo '    java.specification.version = 22' >&2");
         Path missing = dir.resolve("no-such-jdk");
         Path empty = Files.createDirectories(dir.resolve("not-a-jdk"));
+        Path jre = Files.createDirectories(dir.resolve("jre/bin")).getParent();
+        executable(jre.resolve("bin/java"), "#!/bin/sh\necho '    java.specification.version = 22' >&2\n");
 
         Result gone = findJdk(missing, good.resolve("bin"));
         Result notJdk = findJdk(empty, good.resolve("bin"));
+        Result onlyJre = findJdk(jre, good.resolve("bin"));
 
         assertEquals(0, gone.exitCode(), gone.output());
         assertTrue(gone.output().contains("JAVA_HOME=" + missing + " does not exist;"), gone.output());
         assertEquals(0, notJdk.exitCode(), notJdk.output());
-        assertTrue(notJdk.output().contains("JAVA_HOME=" + empty + " holds no bin/java and bin/javac"), notJdk.output());
+        assertTrue(notJdk.output().contains("JAVA_HOME=" + empty + " has no bin/java (is it not a JDK?)"),
+                notJdk.output());
         assertTrue(notJdk.output().contains("JAVA_HOME=" + good), notJdk.output());
+        assertEquals(0, onlyJre.exitCode(), onlyJre.output());
+        assertTrue(onlyJre.output().contains("JAVA_HOME=" + jre + " has no bin/javac (is it a JRE?)"),
+                onlyJre.output());
     }
 
     @Test
