@@ -42,7 +42,12 @@ import org.malloc4j.internal.SanitizerReports;
  * members, which return {@link MemorySegment#NULL} instead. A block larger than half a region
  * (16 MiB) gets a mapping of its own, which the OS counts against its commit limit as it counts
  * glibc's: one larger than the machine's memory and swap is refused, even though its pages would
- * only be made where touched (on Linux, under the default {@code vm.overcommit_memory} of 0).
+ * only be made where touched (on Linux, under the default {@code vm.overcommit_memory} of 0). The
+ * mapping is a multiple of 32 MiB, and one that {@code realloc} moves a growing block into holds
+ * room for twice the new size, all of it counted. Under strict overcommit
+ * ({@code vm.overcommit_memory} 2), where Linux counts every writable private mapping whole, that
+ * rounding is charged (a block of 16 MiB + 1 B is charged 32 MiB, where glibc charges about its
+ * size), and so is each 32 MiB region the heap reserves for its pages.
  *
  * <h2>Misuse</h2>
  * Freeing an address that is not the start of a live block of this heap (a double free, an interior
