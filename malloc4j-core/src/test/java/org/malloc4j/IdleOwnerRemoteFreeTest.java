@@ -195,13 +195,9 @@ class IdleOwnerRemoteFreeTest {
             // Counted from before the frees: on a loaded machine the memory can be back by the end
             // of the frees, and the owner has to have been busy all along, not only while polled.
             long mallocsBefore = otherMallocs.get();
-            for (long address : handed) {
-                heap.freeAddress(address);
-            }
-            long peak = heap.stats().peakCommittedBytes();
-            assertTrue(peak >= count * 64L, heap.stats().toText());
-
-            long committed = PurgeTest.pollCommittedUntilAtMost(heap, peak / 100);
+            Returned returned = freeAndAwaitReturn(heap, handed, 64);
+            long peak = returned.peak();
+            long committed = returned.committed();
 
             long mallocsWhile = otherMallocs.get() - mallocsBefore;
             comeBack.set(true);
@@ -263,13 +259,9 @@ class IdleOwnerRemoteFreeTest {
                 }
             });
             long trickledBefore = trickles.get();
-            for (long address : handed) {
-                heap.freeAddress(address);
-            }
-            long peak = heap.stats().peakCommittedBytes();
-            assertTrue(peak >= count * 64L, heap.stats().toText());
-
-            long committed = PurgeTest.pollCommittedUntilAtMost(heap, peak / 100);
+            Returned returned = freeAndAwaitReturn(heap, handed, 64);
+            long peak = returned.peak();
+            long committed = returned.committed();
 
             long trickledWhile = trickles.get() - trickledBefore;
             stop.set(true);
@@ -283,6 +275,23 @@ class IdleOwnerRemoteFreeTest {
             assertEquals(0, heap.stats().liveBlocks());
             heap.check();
         }
+    }
+
+    /**
+     * Frees {@code handed}, blocks of {@code blockSize} bytes, on this thread, then waits (up to 5 s)
+     * for the heap to commit at most 1 % of its peak.
+     */
+    private static Returned freeAndAwaitReturn(Heap heap, long[] handed, long blockSize) throws InterruptedException {
+        for (long address : handed) {
+            heap.freeAddress(address);
+        }
+        long peak = heap.stats().peakCommittedBytes();
+        assertTrue(peak >= handed.length * blockSize, heap.stats().toText());
+        return new Returned(peak, PurgeTest.pollCommittedUntilAtMost(heap, peak / 100));
+    }
+
+    /** The heap's peak of committed bytes, and what it committed once the wait for the return ended. */
+    private record Returned(long peak, long committed) {
     }
 
     /**
