@@ -2278,9 +2278,13 @@ final class SpanAllocator {
             // The owner collected since: what the purger gave back then is its own now.
             page.remoteSeenCollects = collects;
             page.remoteReturned = 0;
-            page.remoteSeenSince = now != 0 ? now : 1;
-            page.remoteSeenRefills = owner.classRefills(page.sizeClass);
+            startLeftAlone(owner, page, now);
         }
+    }
+
+    private static void startLeftAlone(ThreadHeap owner, Page page, long now) {
+        page.remoteSeenSince = now != 0 ? now : 1;
+        page.remoteSeenRefills = owner.classRefills(page.sizeClass);
     }
 
     /** @return whether the remote frees of {@code page} changed since the purger last returned what it could */
@@ -2289,18 +2293,22 @@ final class SpanAllocator {
     }
 
     /**
-     * Whether an owner that allocates from {@code page}'s class slowly has left the page's remote
-     * frees uncollected for {@value #LEFT_ALONE_WAITS} waits, the page not its class's current one:
-     * its class's current page was refilled fewer than {@value #LEFT_ALONE_REFILLS} times meanwhile
+     * Whether an owner that allocates from {@code page}'s class has left the page's remote frees
+     * uncollected for {@value #LEFT_ALONE_WAITS} waits, the page not its class's current one, while
+     * it refilled its current page of the class fewer than {@value #LEFT_ALONE_REFILLS} times
      * ({@link ThreadHeap#classRefills}). The owner collects a page only when it needs the page's
      * room, so a thread that trickles blocks of a class after a burst that others freed would keep
-     * the burst's pages committed for hours: 1 GiB of 64 B blocks at one block every 10 ms. An
-     * owner that goes through its pages fast (a producer) keeps them, as it would only fault them
-     * in again; one that goes slowly faults in a few pages a look at most.
+     * the burst's pages committed for as long as it runs: 1 GiB of 64 B blocks at one block every
+     * 10 ms. An owner that refills more often keeps them, as it may soon reach them and would
+     * then fault them in again; the wait starts again each time it does, so a burst of its own
+     * does not keep them for good.
      */
     private static boolean leftAlone(ThreadHeap owner, Page page, long now, long waitNanos) {
-        return now - page.remoteSeenSince >= LEFT_ALONE_WAITS * waitNanos && !owner.isCurrent(page)
-                && owner.classRefills(page.sizeClass) - page.remoteSeenRefills < LEFT_ALONE_REFILLS;
+        if (owner.classRefills(page.sizeClass) - page.remoteSeenRefills >= LEFT_ALONE_REFILLS) {
+            startLeftAlone(owner, page, now);
+            return false;
+        }
+        return now - page.remoteSeenSince >= LEFT_ALONE_WAITS * waitNanos && !owner.isCurrent(page);
     }
 
     /**
