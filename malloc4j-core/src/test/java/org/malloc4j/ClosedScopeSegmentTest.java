@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -113,6 +114,31 @@ class ClosedScopeSegmentTest {
             assertThrows(MemoryMisuseException.class, () -> heap.free(view));
             assertEquals(1, heap.stats().liveBlocks());
             heap.freeAddress(view.address());
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    /**
+     * A closed view of a live block at an address where a checked block was freed before is about
+     * the live block, not a double free of the freed one, whose stacks would name an unrelated
+     * block (a review found the report naming only the freed block).
+     */
+    @Test
+    void aClosedViewOfABlockWhereACheckedBlockWasFreedSaysTheLiveBlockIsThere() {
+        try (Heap heap = Heap.builder().name("view").checkMode(CheckMode.FULL).quarantineBytes(0)
+                .leakReportAtClose(false).build()) {
+            MemorySegment first = heap.malloc(64);
+            heap.free(first);
+            MemorySegment second = heap.malloc(64);
+            assertEquals(first.address(), second.address(), "the freed block's address was not reused");
+            MemorySegment view;
+            try (Arena own = Arena.ofConfined()) {
+                view = second.reinterpret(64, own, null);
+            }
+            String report = assertThrows(MemoryMisuseException.class, () -> heap.free(view)).getMessage();
+            assertTrue(report.contains("segment whose scope is closed"), report);
+            assertTrue(report.contains("a live block of heap 'view'"), report);
+            heap.free(second);
             assertEquals(0, heap.stats().liveBlocks());
         }
     }

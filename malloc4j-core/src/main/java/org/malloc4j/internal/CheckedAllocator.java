@@ -845,13 +845,16 @@ final class CheckedAllocator implements Allocator {
 
     /**
      * A checked block freed at {@code address} is reported as any call on it is, with its stacks:
-     * a segment of it dies with it. Otherwise the segment's scope or arena closed (or its record is
-     * forgotten), and the report says what the address holds now.
+     * a segment of it dies with it. Not when a live block starts there now, or the memory is
+     * another core's or heap's since: the segment may be a closed view of that block, and the
+     * freed record history. Otherwise (a scope or arena closed, a record forgotten) the report
+     * says what the address holds now.
      */
     @Override
     public MemoryMisuseException closedScope(String operation, long address) {
         checkOpen();
-        BlockRecord previous = freed.get(address);
+        BlockRecord previous = guarded != null && guarded.owns(address) && !live.containsKey(address)
+                ? freed.get(address) : null;
         if (previous != null) {
             return operation.equals("usableSize") ? SanitizerReports.queryAfterFree(operation, previous, name)
                     : SanitizerReports.doubleFree(operation, previous, name);
