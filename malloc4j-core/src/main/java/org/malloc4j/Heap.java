@@ -366,8 +366,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     (kind {@link MemoryMisuseException.Kind#DOUBLE_FREE} or
      *     {@link MemoryMisuseException.Kind#BAD_FREE}); if its scope is closed
      *     ({@link MemoryMisuseException.Kind#DOUBLE_FREE}: its block was freed, or the scope, arena
-     *     or heap that made it closed, and a block handed out at its address since stays live); if a scope, bump arena, pool or growable array holds it
-     *     or the block it lies in (a pool's block, an arena's slice)
+     *     or heap that made it closed, and a block handed out at its address since stays live); if a
+     *     scope, bump arena, pool or growable array holds it or the block it lies in (a pool's block,
+     *     an arena's slice)
      *     ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH}); nothing changes. In a checked
      *     mode also when the block's redzones were overwritten
      *     ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}), or when a block this free pushes
@@ -456,8 +457,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * @return the block's usable size in bytes
      * @throws MemoryMisuseException if {@code block} is not a live block of this heap: of kind
      *     {@link MemoryMisuseException.Kind#USE_AFTER_FREE} for a block this heap freed (and has not
-     *     handed out again) or a segment whose scope is closed (as {@link #free} says), {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of
-     *     this heap starts at (inside a block, another heap's block, memory never handed out), and
+     *     handed out again) or a segment whose scope is closed (as {@link #free} says),
+     *     {@link MemoryMisuseException.Kind#BAD_FREE} for an address no block of this heap starts at
+     *     (inside a block, another heap's block, memory never handed out), and
      *     {@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH} for a block a scope, bump arena,
      *     pool or growable array holds, or memory inside one (a pool's block, an arena's slice):
      *     what it hands out there, and how large, is the holder's to say

@@ -13,6 +13,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -252,7 +253,7 @@ class HeapCloseRaceTest {
             Heap heap = Heap.builder().name("holder-" + round).checkMode(mode).leakReportAtClose(false).build();
             AutoCloseable holder = make.apply(heap);
             java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
-            java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
             Thread closer = Thread.ofPlatform().start(() -> {
                 try {
                     start.await();

@@ -54,7 +54,8 @@ class TraceCheckTest {
         assertEquals(1, problems.size(), problems.toString());
         assertTrue(problems.get(0).contains("neither a bundled trace"), problems.get(0));
         // Named once: the line is not "path: trace 'path' is ...".
-        assertTrue(problems.get(0).startsWith("trace '" + dir.resolve("missing.rep") + "' is neither"), problems.get(0));
+        assertTrue(problems.get(0).startsWith("trace '" + dir.resolve("missing.rep") + "' is neither"),
+                problems.get(0));
     }
 
     @Test
