@@ -107,9 +107,9 @@ public final class SanitizerReports {
 
     /**
      * A call given a segment whose scope is closed: the block it was made for is gone (freed, or
-     * its scope, arena or heap closed), whatever holds its
-     * address now, so the call changed nothing. A double free for free and realloc, as ASan names a
-     * realloc of a freed pointer; a use after free for anything else.
+     * its scope, arena or heap closed), whatever holds its address now, so the call changed
+     * nothing. A double free for free and realloc, as ASan names a realloc of a freed pointer; a
+     * use after free for anything else.
      *
      * @param now what the address is now, as {@code describe} says it
      * @param callSite whether to give the calling frames (a checked heap's reports do)
