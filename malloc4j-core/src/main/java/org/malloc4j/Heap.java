@@ -1194,8 +1194,8 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     /**
      * Refuses a segment whose scope is closed: the block it was made for is gone, and the address
      * may hold another block since, which the call must not free or resize. Free in time: a
-     * segment's scope is one of its fields, its liveness one field of that (a pair through the
-     * segment API took 1.012 and 0.980 of the time without the test at 64 B and mixed sizes,
+     * segment's scope is one of its fields, its liveness one field of that (with the test, a pair
+     * through the segment API took 1.012 and 0.980 of its time without it at 64 B and mixed sizes,
      * {@code PairBenchmark.malloc4jSegment}, medians of three rounds of {@code malloc4j-bench/ab}).
      */
     private void requireAlive(MemorySegment block, String operation) {
