@@ -160,40 +160,28 @@ class IdleOwnerRemoteFreeTest {
     @Test
     void blocksOfAClassTheOwnerNoLongerUsesGoBackWhileItAllocatesOtherSizes() throws Exception {
         try (Heap heap = Heap.builder().name("class-left").purgeDelay(Duration.ofMillis(50)).build()) {
-            int count = 500_000;
-            long[] handed = new long[count];
-            CountDownLatch made = new CountDownLatch(1);
+            long[] handed = new long[500_000];
             AtomicBoolean comeBack = new AtomicBoolean();
             AtomicLong otherMallocs = new AtomicLong();
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread owner = Thread.ofPlatform().name("owner").start(() -> {
-                try {
-                    for (int i = 0; i < count; i++) {
-                        handed[i] = heap.mallocAddress(64);
-                    }
-                    made.countDown();
-                    // Busy with other sizes, never 64 B, until told to come back.
-                    while (!comeBack.get()) {
-                        MemorySegment block = heap.malloc(1000 + otherMallocs.get() % 3 * 500);
-                        block.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, otherMallocs.incrementAndGet());
-                        heap.free(block);
-                    }
-                    List<MemorySegment> again = new ArrayList<>();
-                    for (int i = 0; i < 20_000; i++) {
-                        MemorySegment block = heap.malloc(64);
-                        Patterns.fill(block, i);
-                        again.add(block);
-                    }
-                    for (int i = 0; i < again.size(); i++) {
-                        assertEquals(-1, Patterns.firstMismatch(again.get(i), i, 64));
-                    }
-                    again.forEach(heap::free);
-                } catch (Throwable e) {
-                    failure.set(e);
-                    made.countDown();
+            Thread owner = startOwner(heap, handed, failure, () -> {
+                // Busy with other sizes, never 64 B, until told to come back.
+                while (!comeBack.get()) {
+                    MemorySegment block = heap.malloc(1000 + otherMallocs.get() % 3 * 500);
+                    block.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, otherMallocs.incrementAndGet());
+                    heap.free(block);
                 }
+                List<MemorySegment> again = new ArrayList<>();
+                for (int i = 0; i < 20_000; i++) {
+                    MemorySegment block = heap.malloc(64);
+                    Patterns.fill(block, i);
+                    again.add(block);
+                }
+                for (int i = 0; i < again.size(); i++) {
+                    assertEquals(-1, Patterns.firstMismatch(again.get(i), i, 64));
+                }
+                again.forEach(heap::free);
             });
-            made.await();
             // Counted from before the frees: on a loaded machine the memory can be back by the end
             // of the frees, and the owner has to have been busy all along, not only while polled.
             long mallocsBefore = otherMallocs.get();
@@ -229,42 +217,30 @@ class IdleOwnerRemoteFreeTest {
     @ValueSource(ints = {0, 8_192})
     void pagesOthersFreedGoBackWhileTheOwnerTricklesTheSameSize(int flurry) throws Exception {
         try (Heap heap = Heap.builder().name("trickle").purgeDelay(Duration.ofMillis(50)).build()) {
-            int count = 500_000;
-            long[] handed = new long[count];
+            long[] handed = new long[500_000];
             BlockingQueue<Long> trickled = new ArrayBlockingQueue<>(1_000);
-            CountDownLatch made = new CountDownLatch(1);
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong trickles = new AtomicLong();
             AtomicLong freedAt = new AtomicLong();
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread owner = Thread.ofPlatform().name("owner").start(() -> {
-                try {
-                    for (int i = 0; i < count; i++) {
-                        handed[i] = heap.mallocAddress(64);
-                    }
-                    made.countDown();
-                    boolean flurried = false;
-                    while (!stop.get()) {
-                        trickled.put(heap.mallocAddress(64));
-                        trickles.incrementAndGet();
-                        long freed = freedAt.get();
-                        if (!flurried && freed != 0 && System.nanoTime() - freed >= 75_000_000L) {
-                            // The purger has looked at the burst's pages by now (it looks once a
-                            // delay), and they are not due before two delays after that look.
-                            flurried = true;
-                            for (int i = 0; i < flurry; i++) {
-                                trickled.put(heap.mallocAddress(64));
-                            }
+            Thread owner = startOwner(heap, handed, failure, () -> {
+                boolean flurried = false;
+                while (!stop.get()) {
+                    trickled.put(heap.mallocAddress(64));
+                    trickles.incrementAndGet();
+                    long freed = freedAt.get();
+                    if (!flurried && freed != 0 && System.nanoTime() - freed >= 75_000_000L) {
+                        // The purger has looked at the burst's pages by now (it looks once a
+                        // delay), and they are not due before two delays after that look.
+                        flurried = true;
+                        for (int i = 0; i < flurry; i++) {
+                            trickled.put(heap.mallocAddress(64));
                         }
-                        Thread.sleep(2);
                     }
-                    trickled.put(0L);
-                } catch (Throwable e) {
-                    failure.set(e);
-                    made.countDown();
+                    Thread.sleep(2);
                 }
+                trickled.put(0L);
             });
-            made.await();
             Thread consumer = Thread.ofPlatform().name("consumer").start(() -> {
                 try {
                     for (long address; (address = trickled.take()) != 0; ) {
@@ -291,6 +267,35 @@ class IdleOwnerRemoteFreeTest {
             assertEquals(0, heap.stats().liveBlocks());
             heap.check();
         }
+    }
+
+    /** Work an owner thread does, which may throw anything. */
+    private interface OwnerWork {
+        void run() throws Exception;
+    }
+
+    /**
+     * Starts a platform thread, the owner, that fills {@code handed} with blocks of 64 B for this
+     * thread to free, then does {@code then}; returns once the blocks are made (or the owner
+     * failed, into {@code failure}).
+     */
+    private static Thread startOwner(Heap heap, long[] handed, AtomicReference<Throwable> failure, OwnerWork then)
+            throws InterruptedException {
+        CountDownLatch made = new CountDownLatch(1);
+        Thread owner = Thread.ofPlatform().name("owner").start(() -> {
+            try {
+                for (int i = 0; i < handed.length; i++) {
+                    handed[i] = heap.mallocAddress(64);
+                }
+                made.countDown();
+                then.run();
+            } catch (Throwable e) {
+                failure.set(e);
+                made.countDown();
+            }
+        });
+        made.await();
+        return owner;
     }
 
     /**
