@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * Free memory of adjacent pages that the purger's scan of the pages in use
- * ({@link SpanAllocator#scavengeFreeInPages}) gives back in one {@code madvise}, not one a page,
- * and the idle owners it holds off those pages ({@link ThreadHeap#holdForPurge}) until then.
+ * ({@link SpanAllocator#scavengeFreeInPages}) gives back in one {@code madvise}, not one a page;
+ * the idle owners it holds off those pages ({@link ThreadHeap#holdForPurge}) until then; and the
+ * remote frees it took off pages whose owners it did not hold, which the pages get back only then.
  *
  * <p>A call costs 14–105 µs on a 2-core VM, mostly the TLB flush on the other processor (core
  * README, "One madvise a run of pages"): 1 GiB of 4 KiB blocks that another thread freed, while
@@ -25,6 +26,10 @@ final class ReturnRun {
     /** What of the run was committed: holes inside it went back already. */
     private long committed;
     private final List<ThreadHeap> held = new ArrayList<>();
+    /** Pages whose remote frees the run took ({@link Page#takeRemoteBits}), with what they get back. */
+    private final List<Page> takenFrom = new ArrayList<>();
+    private final List<long[]> takenBits = new ArrayList<>();
+    private final List<PurgedHoles> takenHoles = new ArrayList<>();
 
     /** @return whether {@code owner} is held off its pages until this run is given back */
     boolean holds(ThreadHeap owner) {
@@ -74,6 +79,27 @@ final class ReturnRun {
         start = -1;
         end = 0;
         committed = 0;
+    }
+
+    /**
+     * Records that {@code page} gets {@code bits} and {@code holes} back ({@link Page#giveBackRemote})
+     * once the run's memory is gone: taken off the page, those blocks cannot go back into use
+     * before then, though its owner is not held off it.
+     */
+    void giveBackAfter(Page page, long[] bits, PurgedHoles holes) {
+        takenFrom.add(page);
+        takenBits.add(bits);
+        takenHoles.add(holes);
+    }
+
+    /** Gives every page what the run took off it, once the run's memory is gone. */
+    void giveBackTaken() {
+        for (int i = 0; i < takenFrom.size(); i++) {
+            takenFrom.get(i).giveBackRemote(takenBits.get(i), takenHoles.get(i));
+        }
+        takenFrom.clear();
+        takenBits.clear();
+        takenHoles.clear();
     }
 
     /** Lets every held owner go back to its pages. */
