@@ -94,6 +94,13 @@ public final class Main implements Callable<Integer> {
         return ReplayReport.INCORRECT;
     }
 
+    /** Prints the stack trace of {@code e}, an error a command reported itself, if {@value #DEBUG} was given. */
+    static void traceIfDebugging(CommandSpec spec, Throwable e, PrintWriter err) {
+        if (debugging(spec.root().commandLine().getParseResult())) {
+            e.printStackTrace(err);
+        }
+    }
+
     private static boolean debugging(ParseResult parseResult) {
         for (ParseResult level = parseResult; level != null; level = level.subcommand()) {
             if (level.hasMatchedOption(DEBUG)) {

@@ -154,6 +154,7 @@ final class ReplayCommand implements Callable<Integer> {
                 String target = jsonStream == null ? Units.path(json) : jsonStream.description;
                 err.println("malloc4j: the JSON report could not be written to "
                         + Units.printable(target + ": " + Problems.reason(e)));
+                Main.traceIfDebugging(spec, e, err);
                 err.flush();
                 return ReplayReport.INCORRECT;
             }

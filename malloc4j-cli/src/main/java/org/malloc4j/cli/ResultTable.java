@@ -30,7 +30,8 @@ final class ResultTable {
     private static final String OVER_FULL_NOTE_1 = "* Above 100%: the footprint grew by less than the peak "
             + "live bytes. RSS growth undercounts when a trace reuses";
     private static final String OVER_FULL_NOTE_2 = "  memory the allocator held before the trace started. "
-            + "The JSON keeps the measured value; the index counts it as 100%.";
+            + "The JSON keeps the measured value, or null where the footprint";
+    private static final String OVER_FULL_NOTE_3 = "  did not grow at all; the index counts it as 100%.";
 
     private final ReplayReport report;
     private final List<String> allocators;
@@ -79,6 +80,7 @@ final class ResultTable {
             if (report.results().stream().anyMatch(ResultTable::aboveFull)) {
                 line(OVER_FULL_NOTE_1);
                 line(OVER_FULL_NOTE_2);
+                line(OVER_FULL_NOTE_3);
             }
             table("Throughput: Kops/s (requests per microsecond x 1000; higher is better)",
                     result -> result.opsPerSecond() == null ? "n/a" : Units.kops(result.opsPerSecond()));

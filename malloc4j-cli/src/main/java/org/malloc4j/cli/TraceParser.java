@@ -221,7 +221,7 @@ public final class TraceParser {
         }
         if (!tokens.isNumber()) {
             throw error(line, !isPartOfRequestOn(line)
-                    ? "missing size: '" + op + "' needs a size, found '" + tokens.text() + "'"
+                    ? "missing size: '" + op + "' needs a size, found '" + tokens.text() + "'" + onLaterLine(line)
                     : "'" + tokens.text() + "' is not a valid size in '" + op + " " + tokens.text()
                             + "': a size is a decimal integer 0.." + Long.MAX_VALUE);
         }
@@ -242,6 +242,11 @@ public final class TraceParser {
     private boolean isPartOfRequestOn(long line) {
         return tokens.isNumber() || tokens.isOutOfRange()
                 || tokens.tokenLine() == line && !tokens.is('a') && !tokens.is('r') && !tokens.is('f');
+    }
+
+    /** @return where the current token is, if not on {@code line}: the message names that line, not the token's */
+    private String onLaterLine(long line) {
+        return tokens.tokenLine() == line ? "" : " on line " + tokens.tokenLine();
     }
 
     /**

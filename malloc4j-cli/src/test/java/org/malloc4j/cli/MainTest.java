@@ -374,6 +374,22 @@ class MainTest {
         assertFalse(codeTwo.contains("cannot be written"), codeTwo);
     }
 
+    /** The README: {@code --debug} adds the stack trace of an error an exception raised, here a failed write. */
+    @ParameterizedTest
+    @CsvSource({"--debug, replay", "replay, --debug"})
+    void debugAddsTheStackTraceOfAJsonReportThatCouldNotBeWritten(String first, String second) {
+        Path full = Path.of("/dev/full");
+        assumeTrue(Files.isWritable(full), "no /dev/full here");
+        Run run = run(first, second, "--allocator", "glibc", "--repeat", "1", "--json", full.toString(),
+                traces.resolve("one.rep").toString());
+        assertEquals(1, run.exitCode(), run.err());
+        List<String> lines = run.err().lines().toList();
+        assertEquals("malloc4j: the JSON report could not be written to /dev/full: no space left on device",
+                lines.get(0));
+        assertTrue(lines.size() > 2 && lines.get(1).contains("IOException") && lines.get(2).startsWith("\tat "),
+                run.err());
+    }
+
     @Test
     void aJsonReportThatStandardOutputRefusesExitsWithOne() {
         Writer full = fullStandardOutput();

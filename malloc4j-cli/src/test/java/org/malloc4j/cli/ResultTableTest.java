@@ -131,6 +131,9 @@ class ResultTableTest {
                 + "RSS growth undercounts when a trace reuses"), utilization.get(5));
         assertTrue(utilization.get(6).contains("memory the allocator held before the trace started"),
                 utilization.get(6));
+        // A footprint that did not grow has no finite utilization: the JSON's is null, and the note says so.
+        assertTrue((utilization.get(6) + utilization.get(7)).contains("or null where the footprint  did not grow"),
+                utilization.get(7));
         // glibc's mean counts the figure above 100% as 100%: (1 + 0.5) / 2, not (1.205 + 0.5) / 2
         assertEquals(0.75, report.summaries().stream().filter(summary -> summary.allocator().equals("glibc"))
                 .findFirst().orElseThrow().meanUtilization(), 1e-12);

@@ -139,7 +139,7 @@ class TraceParserTest {
                 // an op on the last request's line is the next request, as anywhere else
                 Arguments.of("0 1 1 1\na 0 10 f 0\n", 2, "op count mismatch: the header says 1 op, but more follow ('f 0')"),
                 Arguments.of("0 2 2 1\na 0 8\na 1\n", 3, "missing size: 'a 1' needs a size, found the end"),
-                Arguments.of("0 2 3 1\na 0\nf 0\na 1 8\n", 2, "missing size: 'a 0' needs a size, found 'f'"),
+                Arguments.of("0 2 3 1\na 0\nf 0\na 1 8\n", 2, "missing size: 'a 0' needs a size, found 'f' on line 3"),
                 Arguments.of("0 2 2 1\na 0 8\nr 0 -5\n", 3, "negative size in 'r 0 -5'"),
                 Arguments.of("0 2 4 1\na 0 9223372036854775807\na 1 1\nf 0\nf 1\n", 3,
                         "'a 1 1' makes the live blocks add up to more than 9223372036854775807 bytes"),
@@ -170,8 +170,8 @@ class TraceParserTest {
                 Arguments.of("0 1 2 1\na 0 12x\nf 0\n", 2,
                         "'12x' is not a valid size in 'a 0 12x': a size is a decimal integer 0..9223372036854775807"),
                 Arguments.of("0 2 2 1\na 1 2x0\nf 1\n", 2, "'2x0' is not a valid size in 'a 1 2x0'"),
-                Arguments.of("0 2 2 1\na 0\nr 0 8\n", 2, "missing size: 'a 0' needs a size, found 'r'"),
-                Arguments.of("0 2 2 1\na 0\n8x\n", 2, "missing size: 'a 0' needs a size, found '8x'"),
+                Arguments.of("0 2 2 1\na 0\nr 0 8\n", 2, "missing size: 'a 0' needs a size, found 'r' on line 3"),
+                Arguments.of("0 2 2 1\na 0\n8x\n", 2, "missing size: 'a 0' needs a size, found '8x' on line 3"),
                 // each header number named on its own line
                 Arguments.of("100\n-1\n2\n1\na 0 10\nf 0\n", 2, "header: num_ids -1 is not within 0..num_ops (2)"),
                 Arguments.of("100\n5\n2\n1\na 0 10\nf 0\n", 2,

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
 import org.junit.jupiter.api.extension.TestInstanceFactoryContext;
 import org.junit.jupiter.api.extension.TestInstancePostProcessor;
 import org.junit.jupiter.api.extension.TestInstancePreConstructCallback;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.platform.commons.support.AnnotationSupport;
 import org.malloc4j.CheckMode;
 import org.malloc4j.FaultInjection;
@@ -229,6 +230,8 @@ public final class Malloc4jExtension
     private static final String TEST_HEAP = "testHeap";
     private static final String FAULTS = "faults";
     private static final String GLOBAL_BASELINE = "globalLeaksBefore";
+    /** JUnit's configuration parameter that turns parallel execution on. */
+    private static final String PARALLEL_EXECUTION = "junit.jupiter.execution.parallel.enabled";
     private static final String GLOBAL_DYNAMIC_TESTS = "globalDynamicTestLeaks";
     private static final String UNCLOSED_HEAPS = "unclosedHeaps";
     private static final String SERVING = "servingInstance:";
@@ -703,7 +706,8 @@ public final class Malloc4jExtension
         if (before != null && !testFailed) {
             String newLeaks = newLeaks(before.leaks(), before.holdersMade(), Heap.global().leaks());
             if (newLeaks != null) {
-                problems.add(new AssertionError(afterFirstLine(newLeaks, globalDynamicTests.line())));
+                problems.add(new AssertionError(afterFirstLine(newLeaks,
+                        globalDynamicTests.line() + parallelNote(context))));
             }
         }
         if (!problems.isEmpty()) {
@@ -739,6 +743,24 @@ public final class Malloc4jExtension
             names.add(outermost.getName());
         }
         return names;
+    }
+
+    /**
+     * For a global heap's failure: a line saying that other tests may have left the blocks, if JUnit's
+     * parallel execution is on and nothing isolates the test (class description, "Threads"); or nothing.
+     */
+    private static String parallelNote(ExtensionContext context) {
+        boolean parallel = context.getConfigurationParameter(PARALLEL_EXECUTION).map(Boolean::parseBoolean)
+                .orElse(false);
+        for (Optional<ExtensionContext> level = Optional.of(context); level.isPresent();
+                level = level.get().getParent()) {
+            if (AnnotationSupport.isAnnotated(level.get().getElement(), Isolated.class)) {
+                return "";
+            }
+        }
+        return !parallel ? "" : "(JUnit's parallel execution is on: blocks that tests running at the same time left "
+                + "live in the global heap count here too; put @Isolated on the test's class, or turn this "
+                + "comparison off with @LeakCheck(globalHeap = false))\n";
     }
 
     /** Whether this test compares the global heap's leaks: it is checked and no annotation says no. */

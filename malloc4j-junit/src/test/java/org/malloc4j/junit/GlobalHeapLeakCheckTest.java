@@ -1,6 +1,7 @@
 package org.malloc4j.junit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.malloc4j.FixedSizePool;
@@ -70,6 +72,17 @@ class GlobalHeapLeakCheckTest {
         void freesABlockLeakedBeforeItRan() {
             MemorySegment old = LEAKED.removeFirst();
             Heap.global().free(old);
+        }
+    }
+
+    /** Leaks from the global heap in a class that runs alone even with parallel execution on. */
+    @SampleRunner.Sample
+    @Isolated
+    @ExtendWith(Malloc4jExtension.class)
+    static class IsolatedSample {
+        @Test
+        void leaksFromTheGlobalHeap() {
+            GlobalSample.allocateFromTheGlobalHeap(16);
         }
     }
 
@@ -284,6 +297,29 @@ class GlobalHeapLeakCheckTest {
             growingPool = null;
             growingArray = null;
         }
+    }
+
+    /**
+     * With JUnit's parallel execution on, other tests' blocks count in a test's comparison: its
+     * failure says so, and how to make the test run alone; a class that does ({@code @Isolated}) is
+     * not told.
+     */
+    @Test
+    void aGlobalLeakUnderParallelExecutionSaysOtherTestsMayHaveLeftTheBlocks() {
+        String note = "JUnit's parallel execution is on: blocks that tests running at the same time left live in the"
+                + " global heap count here too; put @Isolated on the test's class";
+        Map<String, String> parallel = Map.of("junit.jupiter.execution.parallel.enabled", "true");
+        String underParallel = failure(SampleRunner.runWith(parallel, GlobalSample.class, "leaksFromTheGlobalHeap"),
+                "leaksFromTheGlobalHeap").getMessage();
+        assertTrue(underParallel.lines().skip(1).findFirst().orElseThrow().contains(note), underParallel);
+
+        String alone = failure(SampleRunner.run(GlobalSample.class, "leaksFromTheGlobalHeap"),
+                "leaksFromTheGlobalHeap").getMessage();
+        assertFalse(alone.contains("parallel"), alone);
+        String isolated = failure(SampleRunner.runWith(parallel, IsolatedSample.class), "leaksFromTheGlobalHeap")
+                .getMessage();
+        assertTrue(isolated.startsWith("Malloc4jExtension: the test left 1 new block(s), 16 byte(s)"), isolated);
+        assertFalse(isolated.contains("parallel"), isolated);
     }
 
     @Test

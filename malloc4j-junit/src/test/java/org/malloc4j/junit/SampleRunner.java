@@ -61,8 +61,19 @@ final class SampleRunner {
         return tests(execute(sample, methods));
     }
 
+    /** {@link #run} with JUnit's configuration parameters {@code parameters} set as well. */
+    static Map<String, TestExecutionResult> runWith(Map<String, String> parameters, Class<?> sample,
+            String... methods) {
+        return tests(execute(parameters, sample, methods));
+    }
+
     /** Runs the sample class, or only the named methods of it, as {@link #run} does. */
     static EngineExecutionResults execute(Class<?> sample, String... methods) {
+        return execute(Map.of(), sample, methods);
+    }
+
+    private static EngineExecutionResults execute(Map<String, String> parameters, Class<?> sample,
+            String... methods) {
         DiscoverySelector[] selectors = methods.length == 0
                 ? new DiscoverySelector[] {DiscoverySelectors.selectClass(sample)}
                 : Arrays.stream(methods).map(method -> DiscoverySelectors.selectMethod(sample, method))
@@ -70,6 +81,7 @@ final class SampleRunner {
         return EngineTestKit.engine("junit-jupiter")
                 .selectors(selectors)
                 .configurationParameter(SAMPLES_PARAMETER, "true")
+                .configurationParameters(parameters)
                 .execute();
     }
 
