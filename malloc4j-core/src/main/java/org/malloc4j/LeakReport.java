@@ -237,4 +237,13 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
     public boolean isEmpty() {
         return blocks == 0;
     }
+
+    /**
+     * @return the report's {@link #text()}, LeakSanitizer's layout, so that printing a report shows
+     *     the report; {@code "no leaks"} when it is empty
+     */
+    @Override
+    public String toString() {
+        return text.isEmpty() ? "no leaks" : text;
+    }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -46,6 +47,20 @@ class LeakReportTest {
     }
 
     /** The text is empty when there are no leaks, as the record says: a report of none cannot read as one of some. */
+    /** Printing a report, as a user first would, shows the report, not the record's fields. */
+    @Test
+    void aReportPrintsAsItsText() {
+        try (Heap heap = Heap.builder().name("printed").checkMode(CheckMode.FULL).build()) {
+            assertEquals("no leaks", heap.leaks().toString());
+            MemorySegment block = heap.malloc(24);
+            LeakReport leaks = heap.leaks();
+            assertEquals(leaks.text(), leaks.toString());
+            assertTrue(leaks.toString().startsWith("ERROR: malloc4j: detected memory leaks in heap 'printed'"),
+                    leaks.toString());
+            heap.free(block);
+        }
+    }
+
     @Test
     void aReportWithNoSiteHasNoText() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
