@@ -221,6 +221,8 @@ import org.opentest4j.TestAbortedException;
  *       comparison off for it with {@code @LeakCheck(globalHeap = false)}. The comparison is on for
  *       every test the extension serves, not only those that use the global heap, and
  *       {@code @Execution(SAME_THREAD)} does not keep other classes' tests from running alongside.
+ *       A failure of the comparison says, in its second line, that parallel execution is on, unless
+ *       the test's class, or one it is nested in, is {@code @Isolated}.
  * </ul>
  */
 public final class Malloc4jExtension
