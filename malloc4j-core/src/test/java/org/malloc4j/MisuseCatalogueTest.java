@@ -1011,6 +1011,24 @@ class MisuseCatalogueTest {
             }
             assertStillUsable(heap, 0);
         }
+
+        /** A named virtual thread is still said to be one, as an unnamed one is. */
+        @Test
+        void aDoubleFreeOnANamedVirtualThreadSaysItIsVirtual() throws InterruptedException {
+            long[] block = new long[1];
+            Thread.ofVirtual().name("maker").start(() -> block[0] = allocateTheRawBuffer(heap, SIZE)).join();
+            Thread.ofVirtual().name("freer").start(() -> freeTheRawBuffer(heap, block[0])).join();
+            AtomicReference<MemoryMisuseException> caught = new AtomicReference<>();
+            Thread.ofVirtual().name("again").start(() -> caught.set(misuse(() -> freeItAgain(heap, block[0])))).join();
+
+            String report = caught.get().getMessage();
+            assertAll(
+                    () -> assertEquals(DOUBLE_FREE, caught.get().kind()),
+                    () -> assertContains(report, " in virtual thread \"again\"\n"),
+                    () -> assertContains(report, "freed by virtual thread \"freer\" here:"),
+                    () -> assertContains(report, "previously allocated by virtual thread \"maker\" here:"));
+            assertStillUsable(heap, 0);
+        }
     }
 
     // =====================================================================================

@@ -600,17 +600,16 @@ public final class SanitizerReports {
 
     /**
      * @return how reports and messages name {@code thread}: {@code thread "name"}, or by its id when
-     *     it has no name, as a virtual thread by default ({@code virtual thread #42})
+     *     it has no name, as a virtual thread by default ({@code virtual thread #42}); a virtual
+     *     thread is said to be one either way ({@code virtual thread "name"})
      */
     public static String thread(Thread thread) {
         return label(thread, thread.getName());
     }
 
     private static String label(Thread thread, String name) {
-        if (!name.isEmpty()) {
-            return "thread \"" + name + "\"";
-        }
-        return (thread.isVirtual() ? "virtual thread #" : "thread #") + thread.threadId();
+        String kind = thread.isVirtual() ? "virtual thread " : "thread ";
+        return kind + (name.isEmpty() ? "#" + thread.threadId() : "\"" + name + "\"");
     }
 
     /** The title line, then the stack of the call that found the problem, as ASan prints them. */
