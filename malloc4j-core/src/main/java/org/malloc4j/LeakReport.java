@@ -240,10 +240,14 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
 
     /**
      * @return the report's {@link #text()}, LeakSanitizer's layout, so that printing a report shows
-     *     the report; {@code "no leaks"} when it is empty
+     *     the report; when it is empty, {@code "no leaks recorded"} and which blocks a heap records
+     *     (a heap in {@link CheckMode#FAST} mode records none, so its report is always empty)
      */
     @Override
     public String toString() {
-        return text.isEmpty() ? "no leaks" : text;
+        return text.isEmpty() ? EMPTY : text;
     }
+
+    private static final String EMPTY = "no leaks recorded (a heap records the blocks it checks: in FULL mode all,"
+            + " in SAMPLED mode the sampled ones, in FAST mode none)";
 }

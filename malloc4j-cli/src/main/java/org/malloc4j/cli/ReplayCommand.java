@@ -154,7 +154,10 @@ final class ReplayCommand implements Callable<Integer> {
                 String target = jsonStream == null ? Units.path(json) : jsonStream.description;
                 err.println("malloc4j: the JSON report could not be written to "
                         + Units.printable(target + ": " + Problems.reason(e)));
-                Main.traceIfDebugging(spec, e, err);
+                if (jsonStream == null) {
+                    // A standard stream's failure is only a PrintWriter's error flag: no trace to show.
+                    Main.traceIfDebugging(spec, e, err);
+                }
                 err.flush();
                 return ReplayReport.INCORRECT;
             }

@@ -31,7 +31,8 @@ final class ResultTable {
             + "live bytes. RSS growth undercounts when a trace reuses";
     private static final String OVER_FULL_NOTE_2 = "  memory the allocator held before the trace started. "
             + "The JSON keeps the measured value, or null where the footprint";
-    private static final String OVER_FULL_NOTE_3 = "  did not grow at all; the index counts it as 100%.";
+    private static final String OVER_FULL_NOTE_3 = "  did not grow at all. "
+            + "The index and the mean count such a value as 100%.";
 
     private final ReplayReport report;
     private final List<String> allocators;

@@ -577,9 +577,9 @@ public final class SanitizerReports {
     }
 
     /**
-     * The calling thread as reports name it: {@code thread "main"} by its name, or, when it has
-     * none (virtual threads by default), {@code virtual thread #42} or {@code thread #42} by its id,
-     * so reports of different unnamed threads tell them apart.
+     * The calling thread as reports name it: {@code thread "main"} (or {@code virtual thread "name"})
+     * by its name, or, when it has none (virtual threads by default), {@code virtual thread #42} or
+     * {@code thread #42} by its id, so reports of different unnamed threads tell them apart.
      *
      * @return the description, to follow "in", "allocated by" or "freed by"
      */

@@ -221,8 +221,8 @@ import org.opentest4j.TestAbortedException;
  *       comparison off for it with {@code @LeakCheck(globalHeap = false)}. The comparison is on for
  *       every test the extension serves, not only those that use the global heap, and
  *       {@code @Execution(SAME_THREAD)} does not keep other classes' tests from running alongside.
- *       A failure of the comparison says, in its second line, that parallel execution is on, unless
- *       the test's class, or one it is nested in, is {@code @Isolated}.
+ *       A failure of the comparison says, in a line after its first, that parallel execution is on,
+ *       unless the test's class, or one it is nested in, is {@code @Isolated}.
  * </ul>
  */
 public final class Malloc4jExtension
@@ -761,7 +761,7 @@ public final class Malloc4jExtension
             }
         }
         return !parallel ? "" : "(JUnit's parallel execution is on: blocks that tests running at the same time left "
-                + "live in the global heap count here too; put @Isolated on the test's class, or turn this "
+                + "live in the global heap may count here too; put @Isolated on the test's class, or turn this "
                 + "comparison off with @LeakCheck(globalHeap = false))\n";
     }
 

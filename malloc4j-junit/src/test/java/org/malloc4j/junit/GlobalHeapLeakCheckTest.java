@@ -307,7 +307,7 @@ class GlobalHeapLeakCheckTest {
     @Test
     void aGlobalLeakUnderParallelExecutionSaysOtherTestsMayHaveLeftTheBlocks() {
         String note = "JUnit's parallel execution is on: blocks that tests running at the same time left live in the"
-                + " global heap count here too; put @Isolated on the test's class";
+                + " global heap may count here too; put @Isolated on the test's class";
         Map<String, String> parallel = Map.of("junit.jupiter.execution.parallel.enabled", "true");
         String underParallel = failure(SampleRunner.runWith(parallel, GlobalSample.class, "leaksFromTheGlobalHeap"),
                 "leaksFromTheGlobalHeap").getMessage();
