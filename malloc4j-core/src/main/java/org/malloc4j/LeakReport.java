@@ -245,9 +245,7 @@ public record LeakReport(long blocks, long bytes, List<Site> sites, String text)
      */
     @Override
     public String toString() {
-        return text.isEmpty() ? EMPTY : text;
+        return text.isEmpty() ? "no leaks recorded (a heap records the blocks it checks: in FULL mode all,"
+                + " in SAMPLED mode the sampled ones, in FAST mode none)" : text;
     }
-
-    private static final String EMPTY = "no leaks recorded (a heap records the blocks it checks: in FULL mode all,"
-            + " in SAMPLED mode the sampled ones, in FAST mode none)";
 }

@@ -27,9 +27,11 @@ final class ReturnRun {
     private long committed;
     private final List<ThreadHeap> held = new ArrayList<>();
     /** Pages whose remote frees the run took ({@link Page#takeRemoteBits}), with what they get back. */
-    private final List<Page> takenFrom = new ArrayList<>();
-    private final List<long[]> takenBits = new ArrayList<>();
-    private final List<PurgedHoles> takenHoles = new ArrayList<>();
+    private final List<Taken> taken = new ArrayList<>();
+
+    /** What the run took off {@code page}: {@code bits} to give back as remote frees, and its {@code holes}. */
+    private record Taken(Page page, long[] bits, PurgedHoles holes) {
+    }
 
     /** @return whether {@code owner} is held off its pages until this run is given back */
     boolean holds(ThreadHeap owner) {
@@ -87,19 +89,15 @@ final class ReturnRun {
      * before then, though its owner is not held off it.
      */
     void giveBackAfter(Page page, long[] bits, PurgedHoles holes) {
-        takenFrom.add(page);
-        takenBits.add(bits);
-        takenHoles.add(holes);
+        taken.add(new Taken(page, bits, holes));
     }
 
     /** Gives every page what the run took off it, once the run's memory is gone. */
     void giveBackTaken() {
-        for (int i = 0; i < takenFrom.size(); i++) {
-            takenFrom.get(i).giveBackRemote(takenBits.get(i), takenHoles.get(i));
+        for (Taken off : taken) {
+            off.page().giveBackRemote(off.bits(), off.holes());
         }
-        takenFrom.clear();
-        takenBits.clear();
-        takenHoles.clear();
+        taken.clear();
     }
 
     /** Lets every held owner go back to its pages. */

@@ -752,15 +752,16 @@ public final class Malloc4jExtension
      * parallel execution is on and nothing isolates the test (class description, "Threads"); or nothing.
      */
     private static String parallelNote(ExtensionContext context) {
-        boolean parallel = context.getConfigurationParameter(PARALLEL_EXECUTION).map(Boolean::parseBoolean)
-                .orElse(false);
+        if (!context.getConfigurationParameter(PARALLEL_EXECUTION).map(Boolean::parseBoolean).orElse(false)) {
+            return "";
+        }
         for (Optional<ExtensionContext> level = Optional.of(context); level.isPresent();
                 level = level.get().getParent()) {
             if (AnnotationSupport.isAnnotated(level.get().getElement(), Isolated.class)) {
                 return "";
             }
         }
-        return !parallel ? "" : "(JUnit's parallel execution is on: blocks that tests running at the same time left "
+        return "(JUnit's parallel execution is on: blocks that tests running at the same time left "
                 + "live in the global heap may count here too; put @Isolated on the test's class, or turn this "
                 + "comparison off with @LeakCheck(globalHeap = false))\n";
     }
