@@ -44,7 +44,7 @@ final class CheckedAllocator implements Allocator {
     private final HeapCore guarded;
     private final Quarantine quarantine;
     private final ConcurrentSkipListMap<Long, BlockRecord> live = new ConcurrentSkipListMap<>();
-    /** Recently freed blocks by address, to name a double free after the block left quarantine. */
+    /** Recently freed blocks by address, and every quarantined one, to name a double free with both stacks. */
     private final FreedRecords freed = new FreedRecords(FREED_HISTORY);
     private final AtomicLong checkedMallocs = new AtomicLong();
     private final AtomicLong checkedFrees = new AtomicLong();
@@ -200,7 +200,7 @@ final class CheckedAllocator implements Allocator {
         long kept = Math.min(block.byteSize, newByteSize);
         try {
             MemorySegment.copy(guardedMemory(address, kept), 0, guardedMemory(fresh, kept), 0, kept);
-            free(address);
+            freeBlock(block, false);
         } catch (IllegalStateException | MemoryMisuseException e) {
             // Another thread freed the block meanwhile: the new block goes back, this call reports it.
             freeUnreturned(fresh);
@@ -500,7 +500,20 @@ final class CheckedAllocator implements Allocator {
             return;
         }
         checkOpen();
-        BlockRecord block = liveBlock("free", address);
+        freeBlock(liveBlock("free", address), byOwner);
+    }
+
+    /**
+     * Frees {@code block}, found live: into quarantine, once what that pushes out is verified.
+     * Frees this record, not whatever block the address holds by the time: a realloc that moved
+     * its block frees the one it copied, even if another thread freed it meanwhile (a double free
+     * racing the realloc) and a third got its memory since, which a free by address would take.
+     *
+     * @throws MemoryMisuseException if its redzones were written, a block it pushes out of
+     *     quarantine was written after its free, or another thread freed it meanwhile
+     */
+    private void freeBlock(BlockRecord block, boolean byOwner) {
+        long address = block.address;
         // A holder's resize that moved the block frees it: held until the free is done.
         boolean heldTillFreed = !byOwner && block.owner != null;
         if (heldTillFreed && !HolderCall.isHolders(address)) {
