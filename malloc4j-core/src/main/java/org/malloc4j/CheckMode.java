@@ -46,8 +46,9 @@ public enum CheckMode {
      * block also takes about 290 bytes of the Java heap for its record, its own scope and the
      * watch on its segment (below); a stack is kept once, however many blocks were allocated or
      * freed there (AddressSanitizer's stack depot), and let go once no record holds it. A freed
-     * block keeps its record while it is in quarantine and among the last 65,536 freed (so a double
-     * free names both stacks): a quarantine of tiny blocks may hold hundreds of thousands of records,
+     * block keeps its record while it is in quarantine, and then while it is among the last 65,536
+     * freed (so a double free names both stacks): a quarantine of tiny blocks may hold hundreds of
+     * thousands of records,
      * about 500 bytes of the Java heap each when their stacks are all different.
      *
      * <p>What a user sees, by kind: an access through a freed block's segment throws

@@ -753,7 +753,10 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * and the poison of the freed ones (under the pool's lock, if it has one), with what the pools
      * found when they took freed slots again. Each damage is reported once: the
      * report puts the canaries or the poison back, so a later write into the same block is a new
-     * report. In every mode: that the counters agree. Call it when no other thread is allocating.
+     * report. In every mode: that the counters agree. Call it when no other thread is allocating
+     * or freeing: a block freed or reallocated under it may be reported though nothing was wrong,
+     * and the canaries or poison that report puts back may then land in memory another block has
+     * taken since.
      *
      * @throws MemoryMisuseException of kind {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}
      *     or {@link MemoryMisuseException.Kind#USE_AFTER_FREE} with a report naming the block and

@@ -127,6 +127,29 @@ class CheckedModeTest {
     }
 
     @Test
+    void aQuarantinedBlockFreedAgainAfterMoreThan65536OtherFreesIsADoubleFreeNamingBothStacks() {
+        long kept = heap.mallocAddress(16);
+        heap.freeAddress(kept);
+        // More frees than the records of freed blocks the heap keeps besides its quarantine's.
+        for (int i = 0; i < 70_000; i++) {
+            heap.freeAddress(heap.mallocAddress(16));
+        }
+        long interior = kept + 8;
+        MemoryMisuseException again = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(kept));
+        MemoryMisuseException inside = assertThrows(MemoryMisuseException.class, () -> heap.freeAddress(interior));
+        MemoryMisuseException asked = assertThrows(MemoryMisuseException.class, () -> heap.usableSize(kept));
+        assertAll(
+                () -> assertEquals(MemoryMisuseException.Kind.DOUBLE_FREE, again.kind(), again.getMessage()),
+                () -> assertTrue(again.getMessage().contains("freed by thread")
+                        && again.getMessage().contains("previously allocated by thread"), again.getMessage()),
+                () -> assertEquals(MemoryMisuseException.Kind.BAD_FREE, inside.kind(), inside.getMessage()),
+                () -> assertTrue(inside.getMessage().contains("8 bytes inside of the 16-byte region")
+                        && inside.getMessage().contains("freed by thread"), inside.getMessage()),
+                () -> assertEquals(MemoryMisuseException.Kind.USE_AFTER_FREE, asked.kind(), asked.getMessage()),
+                () -> assertTrue(heap.describe(kept).contains("freed by thread"), heap.describe(kept)));
+    }
+
+    @Test
     void quarantinedBlocksMakeWayBeforeAHeapUnderItsLimitReportsExhaustion() {
         try (Heap limited = Heap.builder().name("checked-limit").checkMode(CheckMode.FULL)
                 .maxCommittedBytes(4L << 20).build()) {

@@ -49,6 +49,11 @@ final class BlockRecord {
      * while it does: what a report of damage the resize finds names. Null otherwise.
      */
     volatile BlockHolder resizer;
+    /**
+     * Whether the block is in its heap's quarantine: set and cleared by {@link Quarantine}, read by
+     * {@link FreedRecords}, which keeps the record for as long.
+     */
+    volatile boolean quarantined;
     /** Who freed the block, set by {@link #claimFree} before anyone can find the block freed. */
     private String freeThread;
     private StackTraceElement[] freeStack;

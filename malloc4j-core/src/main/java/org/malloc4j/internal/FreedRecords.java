@@ -11,7 +11,9 @@ import java.util.Map;
  * a double free after the block left quarantine, and what a report or {@code Heap.describe} tells
  * of an address inside a freed block, also once other blocks took its memory. At most
  * {@code capacity} are kept; the one freed longest ago goes first, and a later free at the same
- * address replaces the record there (and counts as the latest free).
+ * address replaces the record there (and counts as the latest free). A record whose block is still
+ * in quarantine is kept past that, until the block leaves: a double free of it names both stacks
+ * however many frees came since, as the quarantine keeps its memory from reuse for as long.
  *
  * <p>Each record is also filed under every 64 KiB of address space its memory (redzones included)
  * touches, and a record wider than {@link #WIDE} in a short list of its own, so that the freed
@@ -26,6 +28,11 @@ final class FreedRecords {
 
     /** The records in the order of their frees, for eviction. */
     private final LinkedHashMap<Long, Freed> byAge;
+    /**
+     * Records past the capacity whose blocks were in quarantine when they would have gone, in the
+     * order of their frees: the quarantine lets blocks go oldest first, so the oldest here go first.
+     */
+    private final LinkedHashMap<Long, Freed> pinned = new LinkedHashMap<>();
     /** The records filed under each 64 KiB of address space they touch, by its number (address >> 16). */
     private final Map<Long, List<Freed>> byRange = new HashMap<>();
     private final List<Freed> wide = new ArrayList<>();
@@ -45,7 +52,12 @@ final class FreedRecords {
                 if (size() <= capacity) {
                     return false;
                 }
-                unfile(eldest.getValue());
+                Freed oldest = eldest.getValue();
+                if (oldest.block.quarantined) {
+                    pinned.put(eldest.getKey(), oldest);
+                } else {
+                    unfile(oldest);
+                }
                 return true;
             }
         };
@@ -55,9 +67,13 @@ final class FreedRecords {
     synchronized void put(BlockRecord block) {
         // Out first, so that the new record goes to the back of the eviction order.
         Freed previous = byAge.remove(block.address);
+        if (previous == null) {
+            previous = pinned.remove(block.address);
+        }
         if (previous != null) {
             unfile(previous);
         }
+        unpinReleased();
         Freed freed = new Freed(block, sequence++);
         file(freed);
         byAge.put(block.address, freed);
@@ -66,6 +82,9 @@ final class FreedRecords {
     /** @return the record of the latest freed block that started at {@code address}, or null */
     synchronized BlockRecord get(long address) {
         Freed freed = byAge.get(address);
+        if (freed == null) {
+            freed = pinned.get(address);
+        }
         return freed == null ? null : freed.block;
     }
 
@@ -74,6 +93,23 @@ final class FreedRecords {
         Freed freed = byAge.get(block.address);
         if (freed != null && freed.block == block) {
             byAge.remove(block.address);
+            unfile(freed);
+        }
+        freed = pinned.get(block.address);
+        if (freed != null && freed.block == block) {
+            pinned.remove(block.address);
+            unfile(freed);
+        }
+    }
+
+    /** Forgets the oldest pinned records whose blocks have left quarantine since. */
+    private void unpinReleased() {
+        for (var oldest = pinned.values().iterator(); oldest.hasNext(); ) {
+            Freed freed = oldest.next();
+            if (freed.block.quarantined) {
+                return;
+            }
+            oldest.remove();
             unfile(freed);
         }
     }

@@ -49,6 +49,7 @@ final class Quarantine {
             return false;
         }
         reservedBytes -= block.span;
+        block.quarantined = true;
         blocks.addLast(block);
         bytes += block.span;
         return true;
@@ -78,6 +79,7 @@ final class Quarantine {
                 evicted = new ArrayList<>();
             }
             BlockRecord oldest = blocks.pollFirst();
+            oldest.quarantined = false;
             bytes -= oldest.span;
             evicted.add(oldest);
         }
@@ -101,6 +103,9 @@ final class Quarantine {
     /** Removes and returns everything (the heap is closing or trimming). */
     synchronized List<BlockRecord> drain() {
         List<BlockRecord> all = new ArrayList<>(blocks);
+        for (BlockRecord block : all) {
+            block.quarantined = false;
+        }
         blocks.clear();
         bytes = 0;
         return all;
