@@ -470,7 +470,8 @@ class CheckedModeTest {
                 () -> assertTrue(printed.contains("became unreachable without free in heap 'checked'"), printed),
                 () -> assertTrue(printed.contains("a probable leak of the 48-byte region"), printed),
                 () -> assertTrue(printed.contains("a segment derived from it (asSlice, reinterpret)"), printed),
-                () -> assertTrue(printed.contains("allocated from:\n    #0 " + CheckedModeTest.class.getName()
+                () -> assertTrue(printed.contains("allocated by thread \"main\" here:\n    #0 "
+                        + CheckedModeTest.class.getName()
                         + ".keepOnlyADerivedSegment("), printed),
                 () -> assertFalse(printed.contains("ERROR"), printed));
         heap.free(view);

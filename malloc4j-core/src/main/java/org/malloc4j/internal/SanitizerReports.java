@@ -675,7 +675,7 @@ public final class SanitizerReports {
         return "WARNING: malloc4j: the segment of a live block became unreachable without free in heap '" + heap
                 + "': a probable leak of " + describe(block) + ", unless the program still reaches the block"
                 + " through its address or a segment derived from it (asSlice, reinterpret)\n"
-                + stack("allocated from:", block.allocStack);
+                + stack("allocated by " + block.allocThread + " here:", block.allocStack);
     }
 
     /** Where {@code address} lies against {@code block}'s bytes, as AddressSanitizer words it. */
