@@ -43,7 +43,8 @@ import org.malloc4j.internal.SizeClasses;
  * so it must not be used. It can only ever see this arena's memory, never another block of the heap.
  *
  * <p>Side blocks freed by a reset or rewind serve later large requests: each takes the smallest
- * spare that holds it at its alignment. Since a spare is kept until {@code close()}, a new side
+ * spare that holds it at its alignment (in {@link CheckMode#FULL}, only a spare of exactly its
+ * size, as below). Since a spare is kept until {@code close()}, a new side
  * block is made with room for a request that grows: its size is the request rounded up to the
  * heap's size-class spacing, four steps per doubling (see {@link Heap}), carried on past the
  * largest class (100,000 bytes get 112 KiB, 150,000 bytes 160 KiB, 1 MiB + 1 byte 1.25 MiB). A side
@@ -52,11 +53,14 @@ import org.malloc4j.internal.SizeClasses;
  * a large slice whose size creeps upward at one alignment, and rewinds, holds one side block per
  * step its size crosses (about {@code 4 * log2(largest / smallest) + 1}), together less than 6.5
  * times the largest block, however long it runs: 1,000 rounds creeping from 100,000 to 164,000
- * bytes hold 4 side blocks, 592 KiB. Where the heap refuses that much (near its
- * {@linkplain Heap.Builder#maxCommittedBytes limit}), the side block is the request's own size.
- * In {@link CheckMode#FULL} a side block is exactly its request,
- * as every block of that mode is, so that the heap's redzone follows the slice; such a loop then
- * holds a side block for every size it asked for.
+ * bytes hold 4 side blocks, 592 KiB. Where the heap refuses that much for want of memory (near its
+ * {@linkplain Heap.Builder#maxCommittedBytes limit}), the side block is the request's own size
+ * (a failure the heap's {@link FaultInjection} injects is not asked again: see {@link #allocate}).
+ * In {@link CheckMode#FULL} a side block is exactly its request, as every block of that mode is,
+ * and a spare serves only a request of its own size, so that the heap's redzone follows every
+ * slice in a side block, reused or not; such a loop then holds a side block for every distinct
+ * size it asked for (and for a size asked at an alignment no spare of that size has), until
+ * {@code close()}.
  *
  * <h2>Memory contents</h2>
  * Slices are not zeroed (unlike the JDK's built-in arenas): a fresh chunk holds what the heap gave,
@@ -84,6 +88,11 @@ public final class BumpArena implements Arena {
     private final long chunkByteSize;
     private final Arena inner = Arena.ofConfined();
     private final Thread owner = Thread.currentThread();
+    /**
+     * Whether a side block is exactly its request, and a spare serves only a request of its size: in
+     * {@link CheckMode#FULL}, so that the heap's redzone follows every side block's slice.
+     */
+    private final boolean exactSideBlocks;
     /** What holds this arena's chunks, for reports. */
     private final BlockHolder holder = new BlockHolder("a BumpArena");
 
@@ -125,6 +134,7 @@ public final class BumpArena implements Arena {
                     + chunkByteSize);
         }
         this.chunkByteSize = chunkByteSize;
+        this.exactSideBlocks = heap.checkMode() == CheckMode.FULL;
         heap.attach(this);
     }
 
@@ -173,10 +183,14 @@ public final class BumpArena implements Arena {
      *     positive power of two
      * @throws IllegalStateException if this arena is closed, or it needs a chunk and the heap is closed
      * @throws WrongThreadException if the caller is not the thread that made this arena
-     * @throws HeapExhaustedError if it needs a chunk or side block and the heap cannot provide it
-     *     (a new side block that the heap refuses with room to grow, as the class documentation says,
-     *     is asked for again at {@code byteSize}: this is thrown when that is refused too, naming
-     *     {@code byteSize}; to a {@link FaultInjection} the two are two allocations); nothing changes then
+     * @throws HeapExhaustedError if it needs a chunk or side block and the heap cannot provide it;
+     *     nothing changes then. A new side block that the heap refuses with room to grow (as the
+     *     class documentation says) for want of memory is asked for again at {@code byteSize}: this
+     *     is thrown when that is refused too, naming {@code byteSize}. To the heap's
+     *     {@link FaultInjection} the slice is one allocation: a failure it injects into the first
+     *     request is not asked again but thrown, naming {@code byteSize}, as that policy fails a
+     *     request of {@code byteSize} (only where the first is refused for want of memory does the
+     *     policy see the second as a request of its own)
      * @throws MemoryMisuseException in a checked mode, if it needs a chunk or side block and the heap,
      *     to make room for it, takes a block out of quarantine that was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}, as {@link Heap#malloc} says); nothing
@@ -213,18 +227,9 @@ public final class BumpArena implements Arena {
     }
 
     private MemorySegment allocateSide(long byteSize, long byteAlignment) {
-        int spare = sides.bestFit(sideUsed, byteSize, byteAlignment);
+        int spare = sides.bestFit(sideUsed, byteSize, byteAlignment, exactSideBlocks);
         if (spare < 0) {
-            long alignment = Math.max(byteAlignment, Heap.MIN_ALIGNMENT);
-            long blockSize = sideBlockSize(byteSize);
-            long address = blockSize > byteSize ? heap.tryMallocAlignedAddress(blockSize, alignment) : 0;
-            if (address == 0) {
-                // The room to grow is refused (a limit near): the request itself may still fit, and
-                // a refusal of it names the caller's size.
-                blockSize = byteSize;
-                address = heap.mallocAlignedAddress(byteSize, alignment);
-            }
-            sides.ensureRoom().add(heap.adopt(address, holder), blockSize, inner);
+            addSideBlock(byteSize, Math.max(byteAlignment, Heap.MIN_ALIGNMENT));
             spare = sides.size() - 1;
         }
         sides.swap(spare, sideUsed);
@@ -235,12 +240,36 @@ public final class BumpArena implements Arena {
     }
 
     /**
+     * Takes a new side block for a request of {@code byteSize} bytes from the heap, with room to grow
+     * where the heap has it, and appends it to {@link #sides}. To the heap's {@link FaultInjection}
+     * this is one request, failed as the policy chooses and named as the caller asked.
+     */
+    private void addSideBlock(long byteSize, long alignment) {
+        long blockSize = sideBlockSize(byteSize);
+        long address;
+        if (blockSize == byteSize) {
+            address = heap.mallocAlignedAddress(byteSize, alignment);
+        } else {
+            try {
+                address = heap.mallocAlignedAddress(blockSize, alignment);
+            } catch (HeapExhaustedError refused) {
+                heap.askAgainUnlessInjected(refused, byteSize, alignment);
+                // Refused for want of memory (a limit near): the request itself may still fit, and
+                // a refusal of it names the caller's size.
+                blockSize = byteSize;
+                address = heap.mallocAlignedAddress(byteSize, alignment);
+            }
+        }
+        sides.ensureRoom().add(heap.adopt(address, holder), blockSize, inner);
+    }
+
+    /**
      * Spare side blocks cannot go back to the heap before close, so each is made with room for a
      * request that grows a little: a loop whose large request creeps upward then takes a new block
      * once per step of the spacing, not once per request.
      */
     private long sideBlockSize(long byteSize) {
-        if (byteSize > Heap.MAX_BLOCK_BYTE_SIZE || heap.checkMode() == CheckMode.FULL) {
+        if (byteSize > Heap.MAX_BLOCK_BYTE_SIZE || exactSideBlocks) {
             // Past the largest block the heap refuses the request as it is, naming its size. In FULL
             // mode every block is its request, so the heap's redzone sits right after the slice.
             return byteSize;
@@ -579,11 +608,15 @@ public final class BumpArena implements Arena {
             return this;
         }
 
-        /** @return the smallest block in [from, size) that holds the request at offset 0, or -1 */
-        int bestFit(int from, long byteSize, long byteAlignment) {
+        /**
+         * @param exactOnly whether only a block of exactly {@code byteSize} bytes will do
+         * @return the smallest block in [from, size) that holds the request at offset 0, or -1
+         */
+        int bestFit(int from, long byteSize, long byteAlignment, boolean exactOnly) {
             int best = -1;
             for (int i = from; i < size; i++) {
-                if (byteSizes[i] >= byteSize && (addresses[i] & (byteAlignment - 1)) == 0
+                boolean fits = exactOnly ? byteSizes[i] == byteSize : byteSizes[i] >= byteSize;
+                if (fits && (addresses[i] & (byteAlignment - 1)) == 0
                         && (best < 0 || byteSizes[i] < byteSizes[best])) {
                     best = i;
                 }

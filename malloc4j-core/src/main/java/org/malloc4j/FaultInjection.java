@@ -12,7 +12,14 @@ import org.malloc4j.internal.StackCapture;
  * the "mock malloc" of C test suites. An injected failure looks like real exhaustion:
  * {@code malloc} throws {@link HeapExhaustedError}, the {@code try*} forms return
  * {@link java.lang.foreign.MemorySegment#NULL}, and a failed {@code realloc} leaves the old block
- * live and unchanged. Set it with {@link Heap.Builder#faultInjection}.
+ * live and unchanged. Set it with {@link Heap.Builder#faultInjection}. Only
+ * {@link HeapExhaustedError#injected()} tells it apart, for a test that must.
+ *
+ * <p>A bump arena's side block and a growable array's growth first ask the heap for more room than
+ * the call needs, and for less where the heap lacks the memory: to a policy such a call is one
+ * request, and a failure injected into it is thrown, naming the size the call needs, not asked
+ * again (only where the heap refused the first request for want of memory does the policy see the
+ * next one).
  *
  * <p>Every policy counts allocation requests (malloc, calloc, aligned malloc, and realloc to a
  * non-zero size, whether or not the block would move) and is thread-safe. A request for more than

@@ -550,11 +550,19 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
-     * {@link #mallocAlignedAddress}, but 0 where that throws {@link HeapExhaustedError}: for a
-     * holder that asks for room to grow first and can do with less.
+     * For a holder that asks for room to grow first and can do with less (a bump arena's side
+     * block, a growable array's growth step), once this heap refused the request with room: returns
+     * if it was refused for want of memory, so the holder asks again for less. A failure the fault
+     * policy injected is not asked again: the policy would count a second request, and one it lets
+     * through would hide from the program the failure its one call was dealt ({@code firstN(1)}
+     * would never fail it). It is thrown as the policy fails a request of {@code neededBytes}.
+     *
+     * @throws HeapExhaustedError naming {@code neededBytes}, if {@code refused} was injected
      */
-    long tryMallocAlignedAddress(long byteSize, long byteAlignment) {
-        return core.mallocAligned(byteSize, byteAlignment, false);
+    void askAgainUnlessInjected(HeapExhaustedError refused, long neededBytes, long byteAlignment) {
+        if (refused.injected()) {
+            throw FaultPolicy.injectedFailure(name(), neededBytes, byteAlignment);
+        }
     }
 
     /**

@@ -20,18 +20,41 @@ public final class HeapExhaustedError extends OutOfMemoryError {
 
     /** The size of the request that failed, in bytes. */
     private final long requestedBytes;
+    /** Whether the heap's {@link FaultInjection} failed the request, not a want of memory. */
+    private final boolean injected;
 
     /**
+     * An error for a request refused for want of memory or for its size, not an injected one.
+     *
      * @param message what was asked and why it failed
      * @param requestedBytes the size of the request that failed, in bytes
      */
     public HeapExhaustedError(String message, long requestedBytes) {
+        this(message, requestedBytes, false);
+    }
+
+    /**
+     * @param message what was asked and why it failed
+     * @param requestedBytes the size of the request that failed, in bytes
+     * @param injected whether the heap's {@link FaultInjection} failed the request
+     */
+    public HeapExhaustedError(String message, long requestedBytes, boolean injected) {
         super(message);
         this.requestedBytes = requestedBytes;
+        this.injected = injected;
     }
 
     /** @return the size of the request that failed, in bytes */
     public long requestedBytes() {
         return requestedBytes;
+    }
+
+    /**
+     * @return whether the heap's {@link FaultInjection} failed the request: true for a failure the
+     *     policy chose (the heap may well have had the memory), false for one the heap could not
+     *     serve
+     */
+    public boolean injected() {
+        return injected;
     }
 }

@@ -19,9 +19,20 @@ import org.malloc4j.internal.Os;
  * <h2>Growth</h2>
  * When an element is added to a full array, the capacity grows by half (at least to
  * {@value #MIN_GROWTH_CAPACITY}), so adding is amortised O(1); the block grows by
- * {@link Heap#realloc realloc}, in place when the heap can. {@link #reserve} grows it once ahead of
- * time, {@link #shrinkToFit()} gives the unused tail back. When growth fails with
- * {@link HeapExhaustedError}, the array is unchanged. In a checked mode, a growth or a
+ * {@link Heap#realloc realloc}, in place when the heap can. {@link #resize} grows the same way,
+ * to at least the new size. {@link #reserve} grows it once ahead of time, to exactly what it is
+ * asked, {@link #shrinkToFit()} gives the unused tail back.
+ *
+ * <p>Where the heap refuses a growth step for want of memory (near its
+ * {@linkplain Heap.Builder#maxCommittedBytes limit}), the array asks again for half the room past
+ * the least capacity the call needs (one more element for {@code add} and {@code insert}, the new
+ * size for {@code resize}), then half of that, and so on down to that least capacity. So it fills
+ * the heap as far as {@code reserve} would, with a few growths rather than one per element, and
+ * {@link HeapExhaustedError} is thrown only when the least capacity is refused too, naming its size
+ * in bytes. A failure the heap's {@link FaultInjection} injects is not asked again: it is thrown
+ * as that policy fails a request for the least capacity, naming its size, so that to the policy
+ * the call is one request (more only where the heap refuses for want of memory). When growth fails
+ * with {@link HeapExhaustedError}, the array is unchanged. In a checked mode, a growth or a
  * {@code shrinkToFit()} that resizes the block may also throw {@link MemoryMisuseException}, and
  * leaves the array unchanged as well: of kind
  * {@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW} when the block was written past its end
@@ -42,6 +53,23 @@ import org.malloc4j.internal.Os;
  * block as a scope holds its blocks: passing it ({@link #asSegment()}) to {@link Heap#free} or {@link Heap#realloc}
  * throws {@link MemoryMisuseException} ({@link MemoryMisuseException.Kind#ALLOC_DEALLOC_MISMATCH})
  * in every mode and changes nothing; {@link #close()} frees it.
+ *
+ * <h2>Downcalls</h2>
+ * A native function may be using the block (through {@link #asSegment()} or a view) when a method
+ * that would move, resize or free it is called: from an upcall, or another thread. Those methods are
+ * {@code add}, {@code insert} and {@code addZeroed} of a full array, {@link #reserve} and
+ * {@link #resize} that must grow it, {@link #shrinkToFit()} that must shrink it, and
+ * {@link #close()}. Where the heap can tell, as {@link Heap#realloc} and {@link Heap#free} say, the
+ * method throws {@link IllegalStateException} ("the block ... cannot be freed, moved, or (in a
+ * checked mode) resized while a downcall is using it") and leaves the array unchanged: its elements,
+ * size and capacity, and its block, live where it was, so views of it stay valid and the call can
+ * be made again once the downcall returns. The heap tells in {@link CheckMode#FULL} for every such
+ * change, in {@link CheckMode#SAMPLED} for a block it picked for checking, and in every mode when
+ * the change would move a huge block (over 16 MiB, in a mapping of its own) or free one
+ * ({@code shrinkToFit()} of an empty array, {@code close()}). Otherwise, as for most blocks in
+ * {@link CheckMode#FAST}, the block is resized, moved or freed all the same, and the downcall must
+ * not use it any more if it moved or was freed. A growth step refused this way is not asked again
+ * at a smaller size.
  *
  * <h2>Threads and lifetime</h2>
  * Not thread-safe: use an array from one thread at a time, or guard it with a lock.
@@ -127,7 +155,9 @@ public abstract sealed class NativeArray implements AutoCloseable
      * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
      *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
      *     unchanged
-     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
+     * @throws IllegalStateException if this array is closed, or its heap is, or it must grow while a
+     *     downcall is using its block and the heap refuses that (see Downcalls in
+     *     {@link NativeArray}); nothing changes
      */
     public final void reserve(long minCapacity) {
         checkOpen();
@@ -148,12 +178,15 @@ public abstract sealed class NativeArray implements AutoCloseable
      * @param newSize the new number of elements
      * @throws IllegalArgumentException if {@code newSize < 0}, or
      *     {@code newSize * elementByteSize()} overflows a {@code long}
-     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
-     *     array is unchanged
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory, not
+     *     even for a capacity of {@code newSize} (see Growth in {@link NativeArray}); the array is
+     *     unchanged
      * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
      *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
      *     unchanged
-     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
+     * @throws IllegalStateException if this array is closed, or its heap is, or it must grow while a
+     *     downcall is using its block and the heap refuses that (see Downcalls in
+     *     {@link NativeArray}); nothing changes
      */
     public final void resize(long newSize) {
         checkOpen();
@@ -189,7 +222,9 @@ public abstract sealed class NativeArray implements AutoCloseable
      *     {@link FaultInjection} fails the request; the array is unchanged
      * @throws MemoryMisuseException in a checked mode, if the heap finds the block or a quarantined
      *     one damaged (see Growth above); the array is unchanged
-     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
+     * @throws IllegalStateException if this array is closed, or its heap is, or it must shrink while
+     *     a downcall is using its block and the heap refuses that (see Downcalls above); nothing
+     *     changes
      */
     public final void shrinkToFit() {
         checkOpen();
@@ -222,7 +257,8 @@ public abstract sealed class NativeArray implements AutoCloseable
      * Frees the block. Views of it must no longer be used.
      *
      * @throws IllegalStateException if this array is already closed, or a downcall is using the
-     *     block and the heap can tell (as {@link Heap#free} says); the array is then unchanged
+     *     block and the heap can tell (as {@link Heap#free} says, and Downcalls above); the array is
+     *     then unchanged
      * @throws MemoryMisuseException in a checked mode, if the block was written past its bounds
      *     through a raw address ({@link MemoryMisuseException.Kind#HEAP_BUFFER_OVERFLOW}), or a
      *     block its free pushed out of quarantine was written after its free
@@ -401,14 +437,30 @@ public abstract sealed class NativeArray implements AutoCloseable
         }
     }
 
-    /** Grows the capacity to at least {@code minCapacity}, and by half at least: amortised O(1) */
+    /**
+     * Grows the capacity to at least {@code minCapacity}, and by half at least: amortised O(1). Where
+     * the heap refuses that step for want of memory, by less, down to {@code minCapacity} (see Growth).
+     */
     private void grow(long minCapacity) {
         if (minCapacity > maxCapacity) {
             throw new IllegalStateException("array is at its largest capacity: capacity=" + capacity);
         }
         long grown = capacity + (capacity >> 1);
         grown = grown < 0 || grown > maxCapacity ? maxCapacity : grown;
-        resizeBlock(Math.min(Math.max(Math.max(grown, minCapacity), MIN_GROWTH_CAPACITY), maxCapacity));
+        long step = Math.min(Math.max(Math.max(grown, minCapacity), MIN_GROWTH_CAPACITY), maxCapacity);
+        while (step > minCapacity) {
+            try {
+                resizeBlock(step);
+                return;
+            } catch (HeapExhaustedError refused) {
+                heap.askAgainUnlessInjected(refused, minCapacity * elementByteSize, elementAlignment);
+                // Near the heap's limit: the call needs only minCapacity. Halving the room asked past
+                // it, rather than asking for minCapacity at once, keeps the adds that follow from each
+                // growing (and, where the block moves, copying it) by one element.
+                step = minCapacity + (step - minCapacity) / 2;
+            }
+        }
+        resizeBlock(minCapacity);
     }
 
     private long checkCapacity(long minCapacity) {

@@ -87,12 +87,14 @@ public final class NativeIntArray extends NativeArray {
      * Appends an element (C++'s {@code push_back}), growing the array if it is full.
      *
      * @param value the value to append
-     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
-     *     array is unchanged
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory, not
+     *     even for one more element (see Growth in {@link NativeArray}); the array is unchanged
      * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
      *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
      *     unchanged
-     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
+     * @throws IllegalStateException if this array is closed, or its heap is, or it must grow while a
+     *     downcall is using its block and the heap refuses that (see Downcalls in {@link NativeArray});
+     *     nothing changes
      */
     public void add(int value) {
         try {
@@ -110,12 +112,14 @@ public final class NativeIntArray extends NativeArray {
      * @param index where the element goes, {@code 0 <= index <= size()}
      * @param value the value to insert
      * @throws IndexOutOfBoundsException if {@code index < 0 || index > size()}
-     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
-     *     array is unchanged
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory, not
+     *     even for one more element (see Growth in {@link NativeArray}); the array is unchanged
      * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
      *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
      *     unchanged
-     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
+     * @throws IllegalStateException if this array is closed, or its heap is, or it must grow while a
+     *     downcall is using its block and the heap refuses that (see Downcalls in {@link NativeArray});
+     *     nothing changes
      */
     public void insert(long index, int value) {
         try {

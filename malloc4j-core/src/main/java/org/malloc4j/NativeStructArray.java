@@ -124,13 +124,14 @@ public final class NativeStructArray extends NativeArray {
      *
      * @param value the contents, exactly {@code elementByteSize()} bytes
      * @throws IllegalArgumentException if {@code value.byteSize() != elementByteSize()}
-     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
-     *     array is unchanged
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory, not
+     *     even for one more element (see Growth in {@link NativeArray}); the array is unchanged
      * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
      *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
      *     unchanged
-     * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive;
-     *     nothing changes
+     * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive,
+     *     or the array must grow while a downcall is using its block and the heap refuses that (see
+     *     Downcalls in {@link NativeArray}); nothing changes
      * @throws WrongThreadException if {@code value} is confined to another thread; nothing changes
      * @throws NullPointerException if {@code value} is null
      */
@@ -143,12 +144,14 @@ public final class NativeStructArray extends NativeArray {
      * {@code emplace_back}).
      *
      * @return a view of the new element, valid until the capacity next changes
-     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
-     *     array is unchanged
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory, not
+     *     even for one more element (see Growth in {@link NativeArray}); the array is unchanged
      * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
      *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
      *     unchanged
-     * @throws IllegalStateException if this array is closed, or its heap is (nothing changes)
+     * @throws IllegalStateException if this array is closed, or its heap is, or it must grow while a
+     *     downcall is using its block and the heap refuses that (see Downcalls in {@link NativeArray});
+     *     nothing changes
      */
     public MemorySegment addZeroed() {
         try {
@@ -169,13 +172,14 @@ public final class NativeStructArray extends NativeArray {
      * @param value the contents, exactly {@code elementByteSize()} bytes
      * @throws IndexOutOfBoundsException if {@code index < 0 || index > size()}
      * @throws IllegalArgumentException if {@code value.byteSize() != elementByteSize()}
-     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory; the
-     *     array is unchanged
+     * @throws HeapExhaustedError if the array must grow and the heap cannot provide the memory, not
+     *     even for one more element (see Growth in {@link NativeArray}); the array is unchanged
      * @throws MemoryMisuseException in a checked mode, if the array must grow and the heap finds its
      *     block or a quarantined one damaged (see Growth in {@link NativeArray}); the array is
      *     unchanged
-     * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive;
-     *     nothing changes
+     * @throws IllegalStateException if this array is closed, or its heap is, or {@code value}'s scope is not alive,
+     *     or the array must grow while a downcall is using its block and the heap refuses that (see
+     *     Downcalls in {@link NativeArray}); nothing changes
      * @throws WrongThreadException if {@code value} is confined to another thread; nothing changes
      * @throws NullPointerException if {@code value} is null
      */

@@ -555,17 +555,26 @@ class FaultInjectionTest {
         }
     }
 
-    /** An injected failure of an aligned request names the alignment, as real exhaustion's message does. */
+    /**
+     * An injected failure of an aligned request names the alignment, as real exhaustion's message
+     * does; only {@code injected()} tells the two apart.
+     */
     @ParameterizedTest
     @EnumSource(CheckMode.class)
     void anInjectedFailureOfAnAlignedRequestNamesTheAlignmentAsRealExhaustionDoes(CheckMode mode) {
         long size = 2 * MIB;
         String real;
         try (Heap limited = Heap.builder().checkMode(mode).maxCommittedBytes(MIB).build()) {
-            real = assertThrows(HeapExhaustedError.class, () -> limited.mallocAligned(size, 4096)).getMessage();
+            HeapExhaustedError refused =
+                    assertThrows(HeapExhaustedError.class, () -> limited.mallocAligned(size, 4096));
+            assertFalse(refused.injected());
+            real = refused.getMessage();
         }
         try (Heap heap = heap(mode, FaultInjection.everyNth(1))) {
-            String injected = assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(size, 4096)).getMessage();
+            HeapExhaustedError injectedError =
+                    assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(size, 4096));
+            assertTrue(injectedError.injected());
+            String injected = injectedError.getMessage();
             String byAddress = assertThrows(HeapExhaustedError.class,
                     () -> heap.mallocAlignedAddress(size, 64)).getMessage();
             String unaligned = assertThrows(HeapExhaustedError.class, () -> heap.mallocAligned(size, 8)).getMessage();

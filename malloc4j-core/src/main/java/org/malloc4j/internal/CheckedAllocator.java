@@ -1211,9 +1211,7 @@ final class CheckedAllocator implements Allocator {
     /** Worded as real exhaustion is: the size, and an alignment past the least every block has. */
     private long injectedFailure(long byteSize, long byteAlignment, boolean throwing) {
         if (throwing) {
-            throw new HeapExhaustedError("heap '" + name + "' cannot allocate " + byteSize + " bytes"
-                    + HeapCore.aligned(byteAlignment, HeapCore.MIN_ALIGNMENT) + ": failure injected by FaultInjection",
-                    byteSize);
+            throw FaultPolicy.injectedFailure(name, byteSize, byteAlignment);
         }
         return 0;
     }

@@ -1,5 +1,7 @@
 package org.malloc4j.internal;
 
+import org.malloc4j.HeapExhaustedError;
+
 /** Decides whether an allocation request fails on purpose; see {@code org.malloc4j.FaultInjection}. */
 @FunctionalInterface
 public interface FaultPolicy {
@@ -12,5 +14,16 @@ public interface FaultPolicy {
      * policy that counts what succeeded can take it back.
      */
     default void failedAnyway(long byteSize) {
+    }
+
+    /**
+     * The error a request of {@code byteSize} bytes at {@code byteAlignment} that a policy fails
+     * throws; also what a holder throws (a growable array, a bump arena) that asked first for more
+     * room than it needs and had that failed.
+     */
+    static HeapExhaustedError injectedFailure(String heap, long byteSize, long byteAlignment) {
+        return new HeapExhaustedError("heap '" + heap + "' cannot allocate " + byteSize + " bytes"
+                + HeapCore.aligned(byteAlignment, HeapCore.MIN_ALIGNMENT) + ": failure injected by FaultInjection",
+                byteSize, true);
     }
 }
