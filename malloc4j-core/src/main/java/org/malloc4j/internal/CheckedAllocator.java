@@ -198,10 +198,12 @@ final class CheckedAllocator implements Allocator {
             throw SanitizerReports.doubleFree("realloc", block, name);
         }
         long kept = Math.min(block.byteSize, newByteSize);
+        boolean interrupted = Os.interruptStatus();
         try {
             MemorySegment.copy(guardedMemory(address, kept), 0, guardedMemory(fresh, kept), 0, kept);
             freeBlock(block, false);
         } catch (IllegalStateException | MemoryMisuseException e) {
+            Os.restoreInterruptStatus(interrupted);
             // Another thread freed the block meanwhile: the new block goes back, this call reports it.
             freeUnreturned(fresh);
             throw freedMeanwhile("realloc", block, e);
@@ -621,9 +623,11 @@ final class CheckedAllocator implements Allocator {
             block.unclaimFree();
             throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
+        boolean interrupted = Os.interruptStatus();
         try {
             guardedMemory(address, block.byteSize).asSlice(kept).fill(fill);
         } catch (IllegalStateException unmapped) {
+            Os.restoreInterruptStatus(interrupted);
             // A close racing this call (a misuse) unmapped the checked blocks' memory: say that.
             checkOpen();
             throw unmapped;
@@ -712,9 +716,11 @@ final class CheckedAllocator implements Allocator {
      * read, which throws the JDK's bare "Already closed"; that free is what to report.
      */
     private MemoryMisuseException damagedRedzoneOfLive(BlockRecord block, String operation, String when) {
+        boolean interrupted = Os.interruptStatus();
         try {
             return damagedRedzone(block, when);
         } catch (IllegalStateException e) {
+            Os.restoreInterruptStatus(interrupted);
             throw freedMeanwhile(operation, block, e);
         }
     }
@@ -1087,9 +1093,11 @@ final class CheckedAllocator implements Allocator {
 
     /** @return the report of damage to the redzones of a block live when the heap closed, or null */
     private MemoryMisuseException damagedRedzoneAtClose(BlockRecord block) {
+        boolean interrupted = Os.interruptStatus();
         try {
             return damagedRedzone(block, "when the heap closed, with the block still live (leaked)");
         } catch (IllegalStateException freedMeanwhile) {
+            Os.restoreInterruptStatus(interrupted);
             // A free racing the close (a misuse) ended its memory: nothing left to verify.
             return null;
         }

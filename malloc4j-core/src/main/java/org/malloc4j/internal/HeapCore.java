@@ -488,9 +488,11 @@ public final class HeapCore implements Allocator {
      * "Already closed".
      */
     private void zero(MemorySegment block) {
+        boolean interrupted = Os.interruptStatus();
         try {
             Os.zero(block);
         } catch (IllegalStateException e) {
+            Os.restoreInterruptStatus(interrupted);
             if (!closed) {
                 throw e;
             }
@@ -1656,9 +1658,11 @@ public final class HeapCore implements Allocator {
             freeUnreturned(fresh);
             throw MisuseReports.freedDuringRealloc(address, this);
         }
+        boolean interrupted = Os.interruptStatus();
         try {
             copy(address, fresh, byteCount);
         } catch (IllegalStateException unmapped) {
+            Os.restoreInterruptStatus(interrupted);
             // Another thread freed the block, and its memory went, meanwhile (a double free racing
             // this realloc): the new block goes back, and this call reports the misuse.
             freeUnreturned(fresh);

@@ -270,6 +270,28 @@ public final class Os {
     }
 
     /**
+     * The calling thread's interrupt status, read before an access to memory that another thread
+     * may unmap meanwhile (a misuse racing the call), for {@link #restoreInterruptStatus}.
+     */
+    static boolean interruptStatus() {
+        return Thread.currentThread().isInterrupted();
+    }
+
+    /**
+     * After an access to memory that failed because another thread closed its arena meanwhile: the
+     * JDK ends such an access with an asynchronous exception (JDK-8310644), and installing one
+     * interrupts the thread, so the caller's next blocking call would throw
+     * {@link InterruptedException} though nothing interrupted it (275 of 300 racing copies were
+     * left so on JDK 25). Puts the status back as {@link #interruptStatus} read it before the access;
+     * an interrupt another thread sent during the access is lost with it, as the two cannot be told apart.
+     */
+    static void restoreInterruptStatus(boolean interruptedBefore) {
+        if (!interruptedBefore) {
+            Thread.interrupted();
+        }
+    }
+
+    /**
      * Fills {@code block} with zeros, as {@link MemorySegment#fill} does, but faster from
      * {@value #ZERO_COPY_MIN} bytes on: by copies from a page of zeros up to 16 KiB, through the C
      * library's {@code memset} past it. A copy is checked against the arena's close as the fill is;
