@@ -190,7 +190,8 @@ public final class BumpArena implements Arena {
      *     {@link FaultInjection} the slice is one allocation: a failure it injects into the first
      *     request is not asked again but thrown, naming {@code byteSize}, as that policy fails a
      *     request of {@code byteSize} (only where the first is refused for want of memory does the
-     *     policy see the second as a request of its own)
+     *     policy see the second as a request of its own, or the policy is
+     *     {@link FaultInjection#afterBytes}, which judges by size and is asked again as a limit is)
      * @throws MemoryMisuseException in a checked mode, if it needs a chunk or side block and the heap,
      *     to make room for it, takes a block out of quarantine that was written after its free
      *     ({@link MemoryMisuseException.Kind#USE_AFTER_FREE}, as {@link Heap#malloc} says); nothing

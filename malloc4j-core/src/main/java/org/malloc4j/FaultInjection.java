@@ -16,10 +16,11 @@ import org.malloc4j.internal.StackCapture;
  * {@link HeapExhaustedError#injected()} tells it apart, for a test that must.
  *
  * <p>A bump arena's side block and a growable array's growth first ask the heap for more room than
- * the call needs, and for less where the heap lacks the memory: to a policy such a call is one
- * request, and a failure injected into it is thrown, naming the size the call needs, not asked
- * again (only where the heap refused the first request for want of memory does the policy see the
- * next one).
+ * the call needs, and for less where the heap lacks the memory. To a policy that counts requests
+ * such a call is one request, and a failure injected into it is thrown, naming the size the call
+ * needs, not asked again (only where the heap refused the first request for want of memory does
+ * the policy see the next one). {@link #afterBytes}, which judges a request by its size, is asked
+ * again for the less, as a heap near its limit would be, and counts only a failure the program sees.
  *
  * <p>Every policy counts allocation requests (malloc, calloc, aligned malloc, and realloc to a
  * non-zero size, whether or not the block would move) and is thread-safe. A request for more than
@@ -134,6 +135,11 @@ public final class FaultInjection {
             public void failedAnyway(long byteSize) {
                 spent.addAndGet(-byteSize);
             }
+
+            @Override
+            public boolean judgesBySize() {
+                return true;
+            }
         }, "afterBytes=" + byteBudget);
     }
 
@@ -176,6 +182,16 @@ public final class FaultInjection {
             @Override
             public void failedAnyway(long byteSize) {
                 policy.failedAnyway(byteSize);
+            }
+
+            @Override
+            public boolean judgesBySize() {
+                return policy.judgesBySize();
+            }
+
+            @Override
+            public void unseen() {
+                injected.decrementAndGet();
             }
         };
     }

@@ -556,13 +556,22 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      * policy injected is not asked again: the policy would count a second request, and one it lets
      * through would hide from the program the failure its one call was dealt ({@code firstN(1)}
      * would never fail it). It is thrown as the policy fails a request of {@code neededBytes}.
+     * Only a policy that judges by size (a budget of bytes) is asked again, as a limit would be.
      *
      * @throws HeapExhaustedError naming {@code neededBytes}, if {@code refused} was injected
      */
     void askAgainUnlessInjected(HeapExhaustedError refused, long neededBytes, long byteAlignment) {
-        if (refused.injected()) {
-            throw FaultPolicy.injectedFailure(name(), neededBytes, byteAlignment);
+        if (!refused.injected()) {
+            return;
         }
+        FaultPolicy faults = core.faults();
+        if (faults != null && faults.judgesBySize()) {
+            // A budget of bytes the larger request would pass may still hold the smaller one: asked
+            // again, as a limit is, and the failure the program never sees is not counted.
+            faults.unseen();
+            return;
+        }
+        throw FaultPolicy.injectedFailure(name(), neededBytes, byteAlignment);
     }
 
     /**

@@ -31,7 +31,8 @@ import org.malloc4j.internal.Os;
  * {@link HeapExhaustedError} is thrown only when the least capacity is refused too, naming its size
  * in bytes. A failure the heap's {@link FaultInjection} injects is not asked again: it is thrown
  * as that policy fails a request for the least capacity, naming its size, so that to the policy
- * the call is one request (more only where the heap refuses for want of memory). When growth fails
+ * the call is one request (more only where the heap refuses for want of memory, or the policy is
+ * {@link FaultInjection#afterBytes}, which judges by size and is asked again as a limit is). When growth fails
  * with {@link HeapExhaustedError}, the array is unchanged. In a checked mode, a growth or a
  * {@code shrinkToFit()} that resizes the block may also throw {@link MemoryMisuseException}, and
  * leaves the array unchanged as well: of kind

@@ -170,4 +170,29 @@ class BumpArenaSideBlockFaultInjectionTest {
             assertEquals(0, faults.injectedFailures());
         }
     }
+
+    /**
+     * A budget of bytes judges a request by its size: one the side block with room would pass but
+     * the slice itself fits is served at the slice's size, as near a heap's limit, and the failure
+     * of the request with room, which the program never sees, is not counted.
+     */
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void aByteBudgetTheSideBlocksRoomWouldPassStillServesASliceThatFits(CheckMode mode) {
+        FaultInjection faults = FaultInjection.afterBytes(LARGE + 5_000);
+        try (Heap heap = heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
+            MemorySegment slice;
+            try {
+                slice = arena.allocate(LARGE, 16);
+            } catch (HeapExhaustedError e) {
+                throw new AssertionError("refused a slice the budget holds: " + e.getMessage());
+            }
+            assertEquals(LARGE, slice.byteSize());
+            assertEquals(0, faults.injectedFailures());
+            HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, () -> arena.allocate(LARGE, 16));
+            assertTrue(refused.injected());
+            assertEquals(LARGE, refused.requestedBytes());
+            assertEquals(1, faults.injectedFailures());
+        }
+    }
 }

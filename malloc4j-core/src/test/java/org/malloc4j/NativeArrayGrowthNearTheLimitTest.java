@@ -194,4 +194,32 @@ class NativeArrayGrowthNearTheLimitTest {
             assertEquals(0, array.capacity());
         }
     }
+
+    /**
+     * A budget of bytes judges a growth by its size: a step the budget would not hold is asked
+     * again for less, as near a heap's limit, down to the one more element the add needs, and only
+     * the failure the program sees is counted. The adds from 0 grow the capacity to 8, 12, 18, 27,
+     * 40, 60, 90, 135, 202 and 303 ints, 3,580 bytes in all; 1,216 more hold 304 ints exactly.
+     */
+    @ParameterizedTest
+    @EnumSource(CheckMode.class)
+    void aByteBudgetAStepWouldPassStillTakesTheAddsItHolds(CheckMode mode) {
+        FaultInjection faults = FaultInjection.afterBytes(3_580 + 1_216);
+        try (Heap heap = faulty(mode, faults); NativeIntArray array = new NativeIntArray(heap)) {
+            for (int i = 0; i < 304; i++) {
+                try {
+                    array.add(i);
+                } catch (HeapExhaustedError e) {
+                    throw new AssertionError("add " + i + " refused within the budget: " + e.getMessage());
+                }
+            }
+            assertEquals(304, array.capacity());
+            assertEquals(0, faults.injectedFailures());
+            HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, () -> array.add(304));
+            assertTrue(refused.injected());
+            assertEquals(305 * Integer.BYTES, refused.requestedBytes());
+            assertEquals(1, faults.injectedFailures());
+            assertEquals(303, array.get(303));
+        }
+    }
 }

@@ -99,6 +99,11 @@ public interface Allocator {
         return this;
     }
 
+    /** @return the heap's fault policy, or null if it has none */
+    default FaultPolicy faults() {
+        return null;
+    }
+
     HeapStats stats();
 
     /** @return {@link #stats}'s committed bytes plus its metadata bytes, without summing the live blocks */

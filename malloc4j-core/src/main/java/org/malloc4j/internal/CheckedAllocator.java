@@ -384,6 +384,11 @@ final class CheckedAllocator implements Allocator {
     }
 
     @Override
+    public FaultPolicy faults() {
+        return faults;
+    }
+
+    @Override
     public Allocator fastPath() {
         return faults == null && fastCoreSamples() ? fast : this;
     }
@@ -998,6 +1003,8 @@ final class CheckedAllocator implements Allocator {
         try {
             if (guarded != null) {
                 release(quarantine.drain(), "by trim()");
+                // The records kept only for the quarantine's sake go too, not at the next free.
+                freed.unpinReleased();
             }
         } finally {
             // A write after free found in the quarantine is reported once the trim is done.

@@ -17,6 +17,19 @@ public interface FaultPolicy {
     }
 
     /**
+     * @return whether the policy judges a request by its size (a budget of bytes), not by its
+     *     place among the requests: a holder whose request with room it failed asks it again for
+     *     the less it needs, as it would a heap near its limit
+     */
+    default boolean judgesBySize() {
+        return false;
+    }
+
+    /** A failure {@link #shouldFail} injected that its caller asked again and never passed on: not counted. */
+    default void unseen() {
+    }
+
+    /**
      * The error a request of {@code byteSize} bytes at {@code byteAlignment} that a policy fails
      * throws; also what a holder throws (a growable array, a bump arena) that asked first for more
      * room than it needs and had that failed.

@@ -103,7 +103,7 @@ final class FreedRecords {
     }
 
     /** Forgets the oldest pinned records whose blocks have left quarantine since. */
-    private void unpinReleased() {
+    synchronized void unpinReleased() {
         for (var oldest = pinned.values().iterator(); oldest.hasNext(); ) {
             Freed freed = oldest.next();
             if (freed.block.quarantined) {
