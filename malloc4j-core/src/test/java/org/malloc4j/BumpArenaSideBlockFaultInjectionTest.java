@@ -29,27 +29,15 @@ class BumpArenaSideBlockFaultInjectionTest {
     /** Past the 64 KiB chunk: a side block of 112 KiB, exactly 100,000 bytes in FULL mode. */
     private static final long LARGE = 100_000;
 
-    private static Heap heap(CheckMode mode, FaultInjection faults) {
-        return Heap.builder().name("faults").checkMode(mode).sampleInterval(2).faultInjection(faults).build();
-    }
-
-    /** @return the message the heap gives an injected failure of {@code byteSize} bytes at {@code byteAlignment} */
-    private static String injectedRefusalOf(long byteSize, long byteAlignment) {
-        try (Heap reference = heap(CheckMode.FAST, FaultInjection.firstN(1))) {
-            return assertThrows(HeapExhaustedError.class, () -> reference.mallocAligned(byteSize, byteAlignment))
-                    .getMessage();
-        }
-    }
-
     @ParameterizedTest
     @EnumSource(CheckMode.class)
     void firstNFailsTheFirstLargeSliceAsTheHeapFailsARequestOfItsSize(CheckMode mode) {
         FaultInjection faults = FaultInjection.firstN(1);
-        try (Heap heap = heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
             HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, () -> arena.allocate(LARGE, 16));
             assertTrue(refused.injected());
             assertEquals(LARGE, refused.requestedBytes());
-            assertEquals(injectedRefusalOf(LARGE, 16), refused.getMessage());
+            assertEquals(FaultyHeaps.injectedRefusalOf(LARGE, 16), refused.getMessage());
             assertEquals(1, faults.injectedFailures());
             assertEquals(0, arena.blockCount(), "nothing changes");
             assertEquals(0, arena.usedBytes());
@@ -65,10 +53,10 @@ class BumpArenaSideBlockFaultInjectionTest {
     @EnumSource(CheckMode.class)
     void anInjectedFailureOfAnAlignedSliceNamesItsSizeAndAlignment(CheckMode mode) {
         FaultInjection faults = FaultInjection.firstN(1);
-        try (Heap heap = heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
             HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, () -> arena.allocate(LARGE, 4096));
             assertEquals(LARGE, refused.requestedBytes());
-            assertEquals(injectedRefusalOf(LARGE, 4096), refused.getMessage());
+            assertEquals(FaultyHeaps.injectedRefusalOf(LARGE, 4096), refused.getMessage());
             assertTrue(refused.getMessage().contains("cannot allocate " + LARGE + " bytes aligned to 4096"),
                     refused.getMessage());
         }
@@ -78,7 +66,7 @@ class BumpArenaSideBlockFaultInjectionTest {
     @EnumSource(CheckMode.class)
     void everyNthTwoFailsEverySecondLargeSlice(CheckMode mode) {
         FaultInjection faults = FaultInjection.everyNth(2);
-        try (Heap heap = heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
             List<Integer> failed = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 long size = LARGE + i * 4096L;
@@ -107,7 +95,7 @@ class BumpArenaSideBlockFaultInjectionTest {
         FaultInjection faults = FaultInjection.withProbability(probability, seed);
         SplittableRandom draws = new SplittableRandom(seed);
         int failures = 0;
-        try (Heap heap = heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
             for (int i = 0; i < 64; i++) {
                 boolean fails = draws.nextDouble() < probability;
                 boolean failed;
@@ -131,7 +119,7 @@ class BumpArenaSideBlockFaultInjectionTest {
     @EnumSource(CheckMode.class)
     void eachCallSiteOnceFailsALargeSlicesCallSiteOnce(CheckMode mode) {
         FaultInjection faults = FaultInjection.eachCallSiteOnce();
-        try (Heap heap = heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
             List<String> outcomes = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 try {
@@ -158,13 +146,7 @@ class BumpArenaSideBlockFaultInjectionTest {
                 BumpArena arena = BumpArena.ofConfined(limited)) {
             arena.allocate(100);
             long request = (7L << 20) + 1; // rounded to the spacing, 8 MiB: past the limit with the chunk
-            MemorySegment slice;
-            try {
-                slice = arena.allocate(request, 16);
-            } catch (HeapExhaustedError e) {
-                // Failed here, not thrown on: JUnit takes an OutOfMemoryError for the end of the run.
-                throw new AssertionError("refused a request that fits: " + e.getMessage());
-            }
+            MemorySegment slice = BumpArenaTest.allocateFitting(arena, request);
             assertEquals(request, slice.byteSize());
             assertEquals(BumpArena.DEFAULT_CHUNK_BYTE_SIZE + request, arena.heldBytes());
             assertEquals(0, faults.injectedFailures());
@@ -180,13 +162,8 @@ class BumpArenaSideBlockFaultInjectionTest {
     @EnumSource(CheckMode.class)
     void aByteBudgetTheSideBlocksRoomWouldPassStillServesASliceThatFits(CheckMode mode) {
         FaultInjection faults = FaultInjection.afterBytes(LARGE + 5_000);
-        try (Heap heap = heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
-            MemorySegment slice;
-            try {
-                slice = arena.allocate(LARGE, 16);
-            } catch (HeapExhaustedError e) {
-                throw new AssertionError("refused a slice the budget holds: " + e.getMessage());
-            }
+        try (Heap heap = FaultyHeaps.heap(mode, faults); BumpArena arena = BumpArena.ofConfined(heap)) {
+            MemorySegment slice = BumpArenaTest.allocateFitting(arena, LARGE);
             assertEquals(LARGE, slice.byteSize());
             assertEquals(0, faults.injectedFailures());
             HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, () -> arena.allocate(LARGE, 16));

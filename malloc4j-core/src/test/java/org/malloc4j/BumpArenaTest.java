@@ -211,13 +211,7 @@ class BumpArenaTest {
                 BumpArena arena = BumpArena.ofConfined(limited)) {
             arena.allocate(100);
             long request = (7L << 20) + 1;  // rounded to the spacing, 8 MiB: past the limit with the chunk
-            MemorySegment slice;
-            try {
-                slice = arena.allocate(request, 16);
-            } catch (HeapExhaustedError e) {
-                // Failed here, not thrown on: JUnit takes an OutOfMemoryError for the end of the run.
-                throw new AssertionError("refused a request that fits: " + e.getMessage());
-            }
+            MemorySegment slice = allocateFitting(arena, request);
             assertEquals(request, slice.byteSize());
             assertEquals(BumpArena.DEFAULT_CHUNK_BYTE_SIZE + request, arena.heldBytes());
             slice.fill((byte) 1);
@@ -793,6 +787,18 @@ class BumpArenaTest {
                 assertEquals(liveSlices.stream().mapToLong(MemorySegment::byteSize).sum(), arena.usedBytes());
                 assertInvariant(arena);
             }
+        }
+    }
+
+    /**
+     * {@code arena.allocate(byteSize, 16)} of a slice that must fit: a refusal fails the test here,
+     * not thrown on, as JUnit takes an {@link OutOfMemoryError} for the end of the run.
+     */
+    static MemorySegment allocateFitting(BumpArena arena, long byteSize) {
+        try {
+            return arena.allocate(byteSize, 16);
+        } catch (HeapExhaustedError e) {
+            throw new AssertionError("refused a request that fits: " + e.getMessage());
         }
     }
 }

@@ -129,26 +129,14 @@ class NativeArrayGrowthNearTheLimitTest {
 
     // ---- fault injection: one call, one request ----
 
-    private static Heap faulty(CheckMode mode, FaultInjection faults) {
-        return Heap.builder().name("faults").checkMode(mode).sampleInterval(2).faultInjection(faults).build();
-    }
-
-    /** @return the message the heap gives an injected failure of {@code byteSize} bytes at {@code byteAlignment} */
-    private static String injectedRefusalOf(long byteSize, long byteAlignment) {
-        try (Heap reference = faulty(CheckMode.FAST, FaultInjection.firstN(1))) {
-            return assertThrows(HeapExhaustedError.class, () -> reference.mallocAligned(byteSize, byteAlignment))
-                    .getMessage();
-        }
-    }
-
     @ParameterizedTest
     @EnumSource(CheckMode.class)
     void anInjectedFailureOfTheFirstGrowthNamesTheOneElementTheAddNeeded(CheckMode mode) {
         FaultInjection faults = FaultInjection.firstN(1);
-        try (Heap heap = faulty(mode, faults); NativeLongArray array = new NativeLongArray(heap)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults); NativeLongArray array = new NativeLongArray(heap)) {
             HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, () -> array.add(7));
             assertEquals(8, refused.requestedBytes());
-            assertEquals(injectedRefusalOf(8, 8), refused.getMessage());
+            assertEquals(FaultyHeaps.injectedRefusalOf(8, 8), refused.getMessage());
             assertEquals(1, faults.injectedFailures());
             assertEquals(0, array.size());
             assertEquals(0, array.capacity());
@@ -164,14 +152,14 @@ class NativeArrayGrowthNearTheLimitTest {
     @EnumSource(CheckMode.class)
     void everyNthTwoFailsTheGrowthItFallsOnOnceAndTheNextSucceeds(CheckMode mode) {
         FaultInjection faults = FaultInjection.everyNth(2);
-        try (Heap heap = faulty(mode, faults); NativeLongArray array = new NativeLongArray(heap, 8)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults); NativeLongArray array = new NativeLongArray(heap, 8)) {
             for (long i = 0; i < 8; i++) {
                 array.add(i);
             }
             MemorySegment before = array.asSegment();
             HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, () -> array.add(8));
             assertEquals(9 * 8, refused.requestedBytes());
-            assertEquals(injectedRefusalOf(9 * 8, 8), refused.getMessage());
+            assertEquals(FaultyHeaps.injectedRefusalOf(9 * 8, 8), refused.getMessage());
             assertEquals(1, faults.injectedFailures());
             assertEquals(8, array.capacity());
             assertEquals(before.address(), array.asSegment().address());
@@ -187,10 +175,11 @@ class NativeArrayGrowthNearTheLimitTest {
     @EnumSource(CheckMode.class)
     void anInjectedFailureOfAnAlignedArraysGrowthNamesItsSizeAndAlignment(CheckMode mode) {
         FaultInjection faults = FaultInjection.firstN(1);
-        try (Heap heap = faulty(mode, faults); NativeStructArray array = new NativeStructArray(heap, ALIGNED)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults);
+                NativeStructArray array = new NativeStructArray(heap, ALIGNED)) {
             HeapExhaustedError refused = assertThrows(HeapExhaustedError.class, array::addZeroed);
             assertEquals(32, refused.requestedBytes());
-            assertEquals(injectedRefusalOf(32, 32), refused.getMessage());
+            assertEquals(FaultyHeaps.injectedRefusalOf(32, 32), refused.getMessage());
             assertEquals(0, array.capacity());
         }
     }
@@ -205,7 +194,7 @@ class NativeArrayGrowthNearTheLimitTest {
     @EnumSource(CheckMode.class)
     void aByteBudgetAStepWouldPassStillTakesTheAddsItHolds(CheckMode mode) {
         FaultInjection faults = FaultInjection.afterBytes(3_580 + 1_216);
-        try (Heap heap = faulty(mode, faults); NativeIntArray array = new NativeIntArray(heap)) {
+        try (Heap heap = FaultyHeaps.heap(mode, faults); NativeIntArray array = new NativeIntArray(heap)) {
             for (int i = 0; i < 304; i++) {
                 try {
                     array.add(i);
