@@ -24,14 +24,16 @@ import org.malloc4j.internal.SanitizerReports;
  *
  * <h2>Threads</h2>
  * A confined scope may be used (allocate, access, close) only by the thread that made it; any other
- * thread gets {@link WrongThreadException}, before anything changes. A shared scope may be used by
- * any thread: its allocations take a lock, and its {@link #close()} costs what closing an
- * {@link Arena#ofShared() shared arena} costs (a handshake with every thread). The close runs the
- * cleanup actions attached to its segments without that lock, so another thread's
- * {@link #allocate} or {@code close()} meanwhile is refused at once ({@link IllegalStateException}),
- * as a JDK shared arena refuses it, and a cleanup action may wait for such a thread. A
- * {@link Heap#close()} meanwhile waits for the cleanup actions to finish, since they may still
- * read their blocks: a cleanup action must not wait for a thread that closes the heap.
+ * thread gets {@link WrongThreadException}, before anything changes (an {@link #allocate} with bad
+ * arguments throws {@link IllegalArgumentException} first, on any thread, as a JDK confined arena
+ * does). A shared scope may be used by any thread: its allocations take a lock, and its
+ * {@link #close()} costs what closing an {@link Arena#ofShared() shared arena} costs (a handshake
+ * with every thread). The close runs the cleanup actions attached to its segments without that
+ * lock, so another thread's {@link #allocate} or {@code close()} meanwhile is refused at once
+ * ({@link IllegalStateException}), as a JDK shared arena refuses it, and a cleanup action may wait
+ * for such a thread. A {@link Heap#close()} meanwhile waits for the cleanup actions to finish,
+ * since they may still read their blocks: a cleanup action must not wait for a thread that closes
+ * the heap.
  */
 final class HeapScope implements Arena {
     private static final int INITIAL_BLOCKS = 8;
