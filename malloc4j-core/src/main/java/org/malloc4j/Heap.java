@@ -780,10 +780,21 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     where it was allocated (and freed): the report of the live block with the lowest address
      *     (else of the quarantined block freed first), with every other damage found by this call,
      *     live blocks' first, in its {@link Throwable#getSuppressed()}
-     * @throws IllegalStateException if the counters disagree, or this heap is closed
+     * @throws IllegalStateException if the counters disagree, or this heap is closed (also when
+     *     another thread closes it during the call)
      */
     public void check() {
-        core.check();
+        try {
+            core.check();
+        } catch (IllegalStateException e) {
+            // A close on another thread meanwhile zeroes the counters and unmaps the blocks under
+            // the walk: that is the heap being closed, not counters that disagree or the JDK's
+            // bare "Already closed" of an unmapped block.
+            if (core.isClosed()) {
+                throw new IllegalStateException("heap '" + name() + "' is closed", e);
+            }
+            throw e;
+        }
     }
 
     /**
