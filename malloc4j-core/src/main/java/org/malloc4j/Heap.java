@@ -784,17 +784,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      *     another thread closes it during the call)
      */
     public void check() {
-        try {
-            core.check();
-        } catch (IllegalStateException e) {
-            // A close on another thread meanwhile zeroes the counters and unmaps the blocks under
-            // the walk: that is the heap being closed, not counters that disagree or the JDK's
-            // bare "Already closed" of an unmapped block.
-            if (core.isClosed()) {
-                throw new IllegalStateException("heap '" + name() + "' is closed", e);
-            }
-            throw e;
-        }
+        core.check();
     }
 
     /**

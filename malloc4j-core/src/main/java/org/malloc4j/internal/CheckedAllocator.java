@@ -353,10 +353,7 @@ final class CheckedAllocator implements Allocator {
             return 0;
         }
         BlockRecord block = new BlockRecord(base, base + front, byteSize, span);
-        MemorySegment memory = guardedMemory(base, span);
-        memory.asSlice(block.frontRedzoneStart(), block.frontRedzone()).fill(CheckMode.CANARY_BYTE);
-        memory.asSlice(front, byteSize).fill(zero ? 0 : CheckMode.JUNK_BYTE);
-        memory.asSlice(front + byteSize).fill(CheckMode.CANARY_BYTE);
+        fillNew(block, front, zero);
         // A record freed at the same address stays: the live block is found first, and a stale
         // pointer into the old block is still told as one (Heap.describe).
         live.put(block.address, block);
@@ -370,6 +367,22 @@ final class CheckedAllocator implements Allocator {
         checkedMallocs.incrementAndGet();
         checkedRequested.addAndGet(byteSize);
         return block.address;
+    }
+
+    /** Fills a new block's redzones with canaries, and the block with zeros or junk. */
+    private void fillNew(BlockRecord block, long front, boolean zero) {
+        boolean interrupted = Os.interruptStatus();
+        try {
+            MemorySegment memory = guardedMemory(block.base, block.span);
+            memory.asSlice(block.frontRedzoneStart(), block.frontRedzone()).fill(CheckMode.CANARY_BYTE);
+            memory.asSlice(front, block.byteSize).fill(zero ? 0 : CheckMode.JUNK_BYTE);
+            memory.asSlice(front + block.byteSize).fill(CheckMode.CANARY_BYTE);
+        } catch (IllegalStateException unmapped) {
+            Os.restoreInterruptStatus(interrupted);
+            // A close racing this call (a misuse) unmapped the memory under the fill: say that.
+            checkOpen();
+            throw unmapped;
+        }
     }
 
     // ---- free ----
@@ -783,6 +796,32 @@ final class CheckedAllocator implements Allocator {
     @Override
     public void check() {
         checkOpen();
+        boolean interrupted = Os.interruptStatus();
+        MemoryMisuseException damage;
+        try {
+            damage = damagedBlocks();
+        } catch (IllegalStateException unmapped) {
+            Os.restoreInterruptStatus(interrupted);
+            // A close on another thread (a misuse) unmapped the blocks under the walk: say that.
+            checkOpen();
+            throw unmapped;
+        }
+        if (damage != null) {
+            throw damage;
+        }
+        if (fast != null) {
+            fast.check();
+        }
+        if (guarded != null) {
+            guarded.check();
+            HeapStats stats = stats();
+            checkOpen();
+            HeapCore.requireCountersAgree(stats, name);
+        }
+    }
+
+    /** @return the report of every damaged redzone and poison of {@link #check()}, or null */
+    private MemoryMisuseException damagedBlocks() {
         // Every block is verified, not only up to the first damaged one: each report repairs its
         // block, so stopping early would leave the others for the next check() to find.
         MemoryMisuseException damage = null;
@@ -797,16 +836,7 @@ final class CheckedAllocator implements Allocator {
         for (BlockRecord block : quarantine.snapshot()) {
             damage = SanitizerReports.combine(damage, damagedPoison(block, "by check()"));
         }
-        if (damage != null) {
-            throw damage;
-        }
-        if (fast != null) {
-            fast.check();
-        }
-        if (guarded != null) {
-            guarded.check();
-            HeapCore.requireCountersAgree(stats(), name);
-        }
+        return damage;
     }
 
     @Override

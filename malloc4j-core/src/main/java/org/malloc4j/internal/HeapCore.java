@@ -2208,7 +2208,10 @@ public final class HeapCore implements Allocator {
     @Override
     public void check() {
         checkOpen();
-        requireCountersAgree(stats(), name);
+        HeapStats stats = stats();
+        // A close on another thread (a misuse) zeroes the counters under the read: the heap closed.
+        checkOpen();
+        requireCountersAgree(stats, name);
     }
 
     /**
