@@ -48,6 +48,8 @@ malloc4j_find_jdk() {
     seen="$seen$real "
     version=$(malloc4j_jdk_version "$candidate")
     if [ -n "$version" ] && [ "$version" -ge "$min" ]; then
+      # After a note that JAVA_HOME was passed over, say what is used instead.
+      [ -n "$warned" ] && echo "malloc4j: using JDK $version at $(malloc4j_quote "$candidate")." >&2
       export JAVA_HOME="$candidate"
       export PATH="$JAVA_HOME/bin:$PATH"
       export MALLOC4J_JDK_VERSION="$version"
