@@ -46,7 +46,7 @@ final class ThreadHeap {
      * This object's own size in bytes with compressed references, header and the counters' padding
      * included: {@code CacheLineLayoutTest} checks it.
      */
-    static final long SHALLOW_BYTES = 288;
+    static final long SHALLOW_BYTES = 296;
     /** A stripe's lock: the lock, and the {@code ReentrantLock} its waiters queue on. */
     private static final long LOCK_BYTES = 72;
     final HeapCore core;
@@ -88,6 +88,14 @@ final class ThreadHeap {
     private int classesUsed;
     /** The page each class allocates from: never null ({@link HeapCore#EMPTY_PAGE} at first). */
     final Page[] current = new Page[SizeClasses.COUNT];
+    /**
+     * Bit {@code c} set when class {@code c}'s current page is not {@link HeapCore#EMPTY_PAGE}:
+     * {@link #liveUsable} looks at those alone. A thread uses a few of the classes, and the sum
+     * of every thread's live bytes that a commit at a new peak makes walked all 48 of each: with
+     * 4,000 idle threads, growing to 512 MiB took 2.2-3.3 times as long as with one
+     * (memory-return --only threads).
+     */
+    private long currentClasses;
     /**
      * Current pages the purger took from this heap while its owner was parked
      * ({@link IdleCurrentPages}), by size class, or null: still marked {@link Page#current}, so that
@@ -379,9 +387,13 @@ final class ThreadHeap {
         }
         current[sizeClass] = page;
         if (page != HeapCore.EMPTY_PAGE) {
+            currentClasses |= 1L << sizeClass;
             publish(sizeClass, page);
-        } else if (previous != HeapCore.EMPTY_PAGE) {
-            unpublish(sizeClass, previous);
+        } else {
+            currentClasses &= ~(1L << sizeClass);
+            if (previous != HeapCore.EMPTY_PAGE) {
+                unpublish(sizeClass, previous);
+            }
         }
     }
 
@@ -436,8 +448,9 @@ final class ThreadHeap {
      */
     long liveUsable() {
         long live = usableBytes;
-        for (Page page : current) {
-            live += page.usableSinceCurrent();
+        // Read racily, a bit may be set for a class whose entry is EMPTY_PAGE again: it adds 0.
+        for (long classes = currentClasses; classes != 0; classes &= classes - 1) {
+            live += current[Long.numberOfTrailingZeros(classes)].usableSinceCurrent();
         }
         Page[] pages = taken;
         if (pages != null) {

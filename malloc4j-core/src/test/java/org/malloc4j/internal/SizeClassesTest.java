@@ -40,6 +40,11 @@ class SizeClassesTest {
     }
 
     @Test
+    void aThreadHeapsMaskOfClassesWithACurrentPageHasABitForEachClass() {
+        assertTrue(SizeClasses.COUNT <= Long.SIZE, SizeClasses.COUNT + " classes");
+    }
+
+    @Test
     void sixteenByteStepsUpToOneHundredTwentyEightThenFourClassesPerDoubling() {
         for (int c = 1; c < 8; c++) {
             assertEquals(16, SizeClasses.blockSize(c) - SizeClasses.blockSize(c - 1));
