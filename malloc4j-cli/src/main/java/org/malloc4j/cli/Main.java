@@ -139,15 +139,28 @@ public final class Main implements Callable<Integer> {
         return !command.getCommandSpec().usageMessage().hidden() && !(command.getCommand() instanceof HelpCommand);
     }
 
+    /**
+     * @return {@code message} with its first word in lower case, as the tool's own messages start
+     *     after "malloc4j: ", when it is a capitalised word (picocli's "Unknown option: ..."), not
+     *     an acronym or an option
+     */
+    static String lowerFirstWord(String message) {
+        boolean capitalised = message.length() > 1 && Character.isUpperCase(message.charAt(0))
+                && Character.isLowerCase(message.charAt(1));
+        return capitalised ? Character.toLowerCase(message.charAt(0)) + message.substring(1) : message;
+    }
+
     /** A usage error: the problem and where to find help, without the whole usage text. */
     private static int usageError(CommandLine.ParameterException e, String[] args) {
         CommandLine commandLine = e.getCommandLine();
         PrintWriter err = commandLine.getErr();
         // the message may name a file the user gave, whose name may hold any character
-        err.println("malloc4j: " + Units.printable(unknownCommand(e).orElse(e.getMessage())));
-        // A hidden command (the worker replay starts) lists no help of its own: point at the tool's.
+        err.println("malloc4j: " + Units.printable(lowerFirstWord(unknownCommand(e).orElse(e.getMessage()))));
+        // A hidden command (the worker replay starts) lists no help of its own, and help's is of no
+        // use for a command it does not know: point at the tool's.
         CommandLine helped = commandLine;
-        while (helped.getCommandSpec().usageMessage().hidden() && helped.getParent() != null) {
+        while ((helped.getCommandSpec().usageMessage().hidden() || helped.getCommand() instanceof HelpCommand)
+                && helped.getParent() != null) {
             helped = helped.getParent();
         }
         err.println("Try '" + helped.getCommandSpec().qualifiedName() + " --help' for more information.");

@@ -121,13 +121,13 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String jsonProblem = json == null ? null : JsonReport.checkTarget(json);
         if (jsonProblem != null) {
-            return refuseJson(err, jsonProblem);
+            throw refusedJson(jsonProblem);
         }
         JsonReport.StandardStream jsonStream = json == null ? null : JsonReport.standardStream(json);
         TraceFinder.Found found = find();
         String overwrites = json == null ? null : JsonReport.overwritesTrace(json, found.sources());
         if (overwrites != null) {
-            return refuseJson(err, overwrites);
+            throw refusedJson(overwrites);
         }
 
         List<TraceInfo> traces = new ArrayList<>();
@@ -165,11 +165,9 @@ final class ReplayCommand implements Callable<Integer> {
         return report.exitCode();
     }
 
-    /** Says what is wrong with the {@code --json} target, before anything is replayed. */
-    private int refuseJson(PrintWriter err, String problem) {
-        err.println("malloc4j: --json " + Units.printable(Units.path(json) + ": " + problem));
-        err.flush();
-        return Main.USAGE;
+    /** @return the usage error of what is wrong with the {@code --json} target, before anything is replayed */
+    private ParameterException refusedJson(String problem) {
+        return new ParameterException(spec.commandLine(), "--json " + Units.path(json) + ": " + problem);
     }
 
     private List<String> allocatorNames() {

@@ -40,6 +40,9 @@ import picocli.CommandLine;
 /** The command end to end: workers, table, JSON, exit codes. */
 class MainTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The line after every usage error of the replay command. */
+    private static final String TRY_REPLAY_HELP = "Try 'malloc4j replay --help' for more information."
+            + System.lineSeparator();
     private static final String SMALL = """
             20000
             6
@@ -219,14 +222,14 @@ class MainTest {
 
     @ParameterizedTest
     @MethodSource("unwritableJsonTargets")
-    void anUnwritableJsonTargetFailsBeforeAnyReplayInOneLine(String json, String expected) throws Exception {
+    void anUnwritableJsonTargetIsAUsageErrorBeforeAnyReplay(String json, String expected) throws Exception {
         String trace = traces.resolve("one.rep").toString();
         String target = json.replace("TRACE", trace);
         String message = expected.replace("TRACE", trace);
         Run run = run("replay", "--allocator", "glibc", "--debug", "--json", target, traces.toString());
         assertEquals(2, run.exitCode(), run.err());
         // A replay run first would have printed its report, and its progress under --debug.
-        assertEquals(message + System.lineSeparator(), run.err());
+        assertEquals(message + System.lineSeparator() + TRY_REPLAY_HELP, run.err());
         assertEquals("", run.out());
         assertFalse(Files.readString(Path.of(trace)).startsWith("{"), "the trace was overwritten");
     }
@@ -247,7 +250,8 @@ class MainTest {
                 Run run = run("replay", "--allocator", "glibc", "--json", target.toString(), input);
                 assertEquals(2, run.exitCode(), run.err());
                 assertEquals("malloc4j: --json " + target + ": is the trace " + trace + " under another name (a link "
-                        + "to it); give the JSON report another file" + System.lineSeparator(), run.err());
+                        + "to it); give the JSON report another file" + System.lineSeparator() + TRY_REPLAY_HELP,
+                        run.err());
                 assertEquals("", run.out(), "it ran the replay first");
                 assertEquals(before, Files.readString(trace), "the trace was overwritten");
             }
@@ -280,7 +284,7 @@ class MainTest {
         Run run = run("replay", "--allocator", "glibc", "--json", link.toString(), traces.resolve("one.rep").toString());
         assertEquals(2, run.exitCode(), run.err());
         assertEquals("malloc4j: --json " + link + ": links to " + nowhere + ": folder " + nowhere.getParent()
-                + " does not exist" + System.lineSeparator(), run.err());
+                + " does not exist" + System.lineSeparator() + TRY_REPLAY_HELP, run.err());
         assertEquals("", run.out(), "it ran the replay first");
 
         Path made = dir.resolve("made-through-link.json");
@@ -303,11 +307,11 @@ class MainTest {
             Run inLocked = run("replay", "--allocator", "glibc", "--json", locked.resolve("x.json").toString(), trace);
             assertEquals(2, inLocked.exitCode(), inLocked.err());
             assertEquals("malloc4j: --json " + locked.resolve("x.json") + ": cannot write in folder " + locked
-                    + ": permission denied", inLocked.err().strip());
+                    + ": permission denied" + System.lineSeparator() + TRY_REPLAY_HELP, inLocked.err());
             Run onReadOnly = run("replay", "--allocator", "glibc", "--json", readOnly.toString(), trace);
             assertEquals(2, onReadOnly.exitCode(), onReadOnly.err());
-            assertEquals("malloc4j: --json " + readOnly + ": cannot write this file: permission denied",
-                    onReadOnly.err().strip());
+            assertEquals("malloc4j: --json " + readOnly + ": cannot write this file: permission denied"
+                    + System.lineSeparator() + TRY_REPLAY_HELP, onReadOnly.err());
             assertEquals("an earlier report", Files.readString(readOnly));
         } finally {
             Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwx------"));
@@ -596,11 +600,29 @@ class MainTest {
         assertEquals("", run.out());
     }
 
+    /** Picocli's messages start as the tool's own do, in lower case; help points at the tool's help. */
     @Test
     void aWrongOptionOfHelpIsAUsageError() {
         Run run = run("help", "-x");
         assertEquals(2, run.exitCode(), run.err());
-        assertTrue(run.err().startsWith("malloc4j: Unknown option: '-x'"), run.err());
+        assertEquals(List.of("malloc4j: unknown option: '-x'", "Try 'malloc4j --help' for more information."),
+                run.err().lines().toList());
+    }
+
+    @Test
+    void anUnknownCommandForHelpPointsAtTheToolsHelp() {
+        Run run = run("help", "bogus");
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals(List.of("malloc4j: unknown command 'bogus'; the command is 'replay'",
+                "Try 'malloc4j --help' for more information."), run.err().lines().toList());
+    }
+
+    @Test
+    void aBadOptionValueIsSaidInLowerCaseAsTheToolsOwnMessagesAre() {
+        Run run = run("replay", "--repeat", "abc", "x.rep");
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals(List.of("malloc4j: invalid value for option '--repeat': 'abc' is not an int",
+                TRY_REPLAY_HELP.strip()), run.err().lines().toList());
     }
 
     @Test
