@@ -371,15 +371,25 @@ final class CheckedAllocator implements Allocator {
 
     /** Fills a new block's redzones with canaries, and the block with zeros or junk. */
     private void fillNew(BlockRecord block, long front, boolean zero) {
-        boolean interrupted = Os.interruptStatus();
-        try {
+        whileOpen(() -> {
             MemorySegment memory = guardedMemory(block.base, block.span);
             memory.asSlice(block.frontRedzoneStart(), block.frontRedzone()).fill(CheckMode.CANARY_BYTE);
             memory.asSlice(front, block.byteSize).fill(zero ? 0 : CheckMode.JUNK_BYTE);
             memory.asSlice(front + block.byteSize).fill(CheckMode.CANARY_BYTE);
+        });
+    }
+
+    /**
+     * Runs {@code access} to checked blocks' memory, which a close racing the call (a misuse) may
+     * unmap under it: the JDK then throws its bare "Already closed", which becomes this heap's "is
+     * closed", and sets the thread's interrupt status (an async exception), which is put back.
+     */
+    private void whileOpen(Runnable access) {
+        boolean interrupted = Os.interruptStatus();
+        try {
+            access.run();
         } catch (IllegalStateException unmapped) {
             Os.restoreInterruptStatus(interrupted);
-            // A close racing this call (a misuse) unmapped the memory under the fill: say that.
             checkOpen();
             throw unmapped;
         }
@@ -641,15 +651,7 @@ final class CheckedAllocator implements Allocator {
             block.unclaimFree();
             throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
-        boolean interrupted = Os.interruptStatus();
-        try {
-            guardedMemory(address, block.byteSize).asSlice(kept).fill(fill);
-        } catch (IllegalStateException unmapped) {
-            Os.restoreInterruptStatus(interrupted);
-            // A close racing this call (a misuse) unmapped the checked blocks' memory: say that.
-            checkOpen();
-            throw unmapped;
-        }
+        whileOpen(() -> guardedMemory(address, block.byteSize).asSlice(kept).fill(fill));
     }
 
     /** How a report names a block that left quarantine for an allocation under the heap's limit, which then throws it. */
@@ -658,13 +660,20 @@ final class CheckedAllocator implements Allocator {
 
     /** Gives blocks out of quarantine back to the core, reporting every one that was written to. */
     private void release(List<BlockRecord> blocks, String when) {
-        MemoryMisuseException problem = null;
-        for (BlockRecord block : blocks) {
-            problem = SanitizerReports.combine(problem, damagedPoison(block, when));
-            guarded.free(block.base);
+        if (blocks.isEmpty()) {
+            return;
         }
-        if (problem != null) {
-            throw problem;
+        // Out of quarantine, the blocks are no longer the close's to drain: it unmaps them under the
+        // check of their poison when it races this call.
+        MemoryMisuseException[] problem = new MemoryMisuseException[1];
+        whileOpen(() -> {
+            for (BlockRecord block : blocks) {
+                problem[0] = SanitizerReports.combine(problem[0], damagedPoison(block, when));
+                guarded.free(block.base);
+            }
+        });
+        if (problem[0] != null) {
+            throw problem[0];
         }
     }
 
@@ -796,18 +805,10 @@ final class CheckedAllocator implements Allocator {
     @Override
     public void check() {
         checkOpen();
-        boolean interrupted = Os.interruptStatus();
-        MemoryMisuseException damage;
-        try {
-            damage = damagedBlocks();
-        } catch (IllegalStateException unmapped) {
-            Os.restoreInterruptStatus(interrupted);
-            // A close on another thread (a misuse) unmapped the blocks under the walk: say that.
-            checkOpen();
-            throw unmapped;
-        }
-        if (damage != null) {
-            throw damage;
+        MemoryMisuseException[] damage = new MemoryMisuseException[1];
+        whileOpen(() -> damage[0] = damagedBlocks());
+        if (damage[0] != null) {
+            throw damage[0];
         }
         if (fast != null) {
             fast.check();
