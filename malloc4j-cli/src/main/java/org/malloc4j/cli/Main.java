@@ -140,14 +140,18 @@ public final class Main implements Callable<Integer> {
     }
 
     /**
-     * @return {@code message} with its first word in lower case, as the tool's own messages start
-     *     after "malloc4j: ", when it is a capitalised word (picocli's "Unknown option: ..."), not
-     *     an acronym or an option
+     * @return {@code e}'s message, with its first letter in lower case, as the tool's own messages
+     *     start after "malloc4j: ", if picocli made it ("Unknown option: ...", "Invalid value for
+     *     option ..."): the tool's own, thrown as plain {@code ParameterException}s, may start with a
+     *     path the user typed, which stays as it is
      */
-    static String lowerFirstWord(String message) {
+    static String picocliMessageInLowerCase(CommandLine.ParameterException e) {
+        String message = e.getMessage();
+        boolean picocli = e.getClass() != CommandLine.ParameterException.class
+                || message.startsWith("Invalid value for ");
         boolean capitalised = message.length() > 1 && Character.isUpperCase(message.charAt(0))
                 && Character.isLowerCase(message.charAt(1));
-        return capitalised ? Character.toLowerCase(message.charAt(0)) + message.substring(1) : message;
+        return picocli && capitalised ? Character.toLowerCase(message.charAt(0)) + message.substring(1) : message;
     }
 
     /** A usage error: the problem and where to find help, without the whole usage text. */
@@ -155,7 +159,7 @@ public final class Main implements Callable<Integer> {
         CommandLine commandLine = e.getCommandLine();
         PrintWriter err = commandLine.getErr();
         // the message may name a file the user gave, whose name may hold any character
-        err.println("malloc4j: " + Units.printable(lowerFirstWord(unknownCommand(e).orElse(e.getMessage()))));
+        err.println("malloc4j: " + Units.printable(unknownCommand(e).orElse(picocliMessageInLowerCase(e))));
         // A hidden command (the worker replay starts) lists no help of its own, and help's is of no
         // use for a command it does not know: point at the tool's.
         CommandLine helped = commandLine;

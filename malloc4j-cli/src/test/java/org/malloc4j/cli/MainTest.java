@@ -609,6 +609,16 @@ class MainTest {
                 run.err().lines().toList());
     }
 
+    /** Bug: a usage error the tool built that starts with a path ("Loop/x.rep: too many levels...") lost its case. */
+    @Test
+    void aUsageErrorThatStartsWithTheUsersPathKeepsItsCase() {
+        CommandLine tool = Main.commandLine(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+        String ours = "Loop/x.rep: too many levels of symbolic links";
+        assertEquals(ours, Main.picocliMessageInLowerCase(new CommandLine.ParameterException(tool, ours)));
+        assertEquals("unknown option: '-x'", Main.picocliMessageInLowerCase(
+                new CommandLine.UnmatchedArgumentException(tool, "Unknown option: '-x'")));
+    }
+
     @Test
     void anUnknownCommandForHelpPointsAtTheToolsHelp() {
         Run run = run("help", "bogus");
