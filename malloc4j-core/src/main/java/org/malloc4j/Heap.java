@@ -49,7 +49,16 @@ import org.malloc4j.internal.SanitizerReports;
  * rounding is charged (a block of 16 MiB + 1 B is charged 32 MiB, where glibc charges about its
  * size), and so is each 32 MiB region the heap reserves for its pages.
  *
- * <h2>Misuse</h2>
+ * <p>The heap keeps its books in Java objects, so a call may also meet a full <em>Java</em> heap:
+ * an {@link OutOfMemoryError} that is not a {@code HeapExhaustedError}. The call throws it and
+ * leaves the heap consistent, and usable once Java memory is back: a malloc, calloc or realloc
+ * that throws it has allocated nothing (a realloc's block is live and unchanged), and a free that
+ * has released its block does not throw it: what it would keep besides (an empty page for reuse,
+ * a huge block's mapping, a checked block's record among the freed ones) it goes without, and its
+ * memory goes back to the OS at once. A malloc, realloc or free that meets one leaves no later call
+ * failing: the classes they need initialize with the first heap, and they use no lambda, whose
+ * first linking, failed, would fail every later call (malloc4j-core's README, "When the Java heap
+ * runs out", says how, and what is left).
  * Freeing an address that is not the start of a live block of this heap (a double free, an interior
  * pointer, foreign memory, a block of another heap) throws {@link MemoryMisuseException} in O(1),
  * before anything changes: the heap stays consistent. Sizes are checked too: negative sizes,
@@ -225,7 +234,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     public MemorySegment tryMalloc(long byteSize) {
         long address = hot.malloc(byteSize, false);
-        return address == 0 ? MemorySegment.NULL : hot.segment(address, byteSize);
+        return address == 0 ? MemorySegment.NULL : hot.newSegment(address, byteSize);
     }
 
     /**
@@ -245,7 +254,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
      */
     public MemorySegment calloc(long count, long byteSize) {
         long total = HeapCore.checkedProduct(count, byteSize);
-        return core.segment(core.calloc(total, true), total);
+        return core.newSegment(core.calloc(total, true), total);
     }
 
     /**
@@ -263,7 +272,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
     public MemorySegment tryCalloc(long count, long byteSize) {
         long total = HeapCore.checkedProduct(count, byteSize);
         long address = core.calloc(total, false);
-        return address == 0 ? MemorySegment.NULL : core.segment(address, total);
+        return address == 0 ? MemorySegment.NULL : core.newSegment(address, total);
     }
 
     /**
@@ -316,9 +325,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         Objects.requireNonNull(block, "block");
         requireNative(block, "realloc");
         requireAlive(block, "realloc");
-        long address = core.realloc(block.address(), newByteSize, true);
+        MemorySegment resized = core.reallocSegment(block.address(), newByteSize, true);
         keepUntilFreed(block);
-        return core.segment(address, newByteSize);
+        return resized;
     }
 
     /**
@@ -350,9 +359,9 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
         Objects.requireNonNull(block, "block");
         requireNative(block, "tryRealloc");
         requireAlive(block, "realloc");
-        long address = core.realloc(block.address(), newByteSize, false);
+        MemorySegment resized = core.reallocSegment(block.address(), newByteSize, false);
         keepUntilFreed(block);
-        return address == 0 ? MemorySegment.NULL : core.segment(address, newByteSize);
+        return resized;
     }
 
     /**
@@ -422,7 +431,7 @@ public final class Heap implements SegmentAllocator, AutoCloseable {
             // Every block has this alignment: malloc's path, whose segment the JIT can elide.
             return malloc(byteSize);
         }
-        return core.segment(core.mallocAligned(byteSize, byteAlignment, true), byteSize);
+        return core.newSegment(core.mallocAligned(byteSize, byteAlignment, true), byteSize);
     }
 
     /**

@@ -39,11 +39,35 @@ public interface Allocator {
     MemorySegment segment(long address, long byteSize);
 
     /**
+     * {@link #realloc} and {@link #segment} in one: an allocator whose block may move makes the
+     * new block's segment before it frees the old block, so that a Java heap with no room for
+     * the segment fails the call with the old block live (a checked heap's checked blocks are
+     * resized first and given their segment after).
+     *
+     * @return the resized block's segment, or {@link MemorySegment#NULL} where {@code realloc}
+     *     returns 0
+     */
+    default MemorySegment reallocSegment(long address, long newByteSize, boolean throwing) {
+        long resized = realloc(address, newByteSize, throwing);
+        return resized == 0 ? MemorySegment.NULL : segment(resized, newByteSize);
+    }
+
+    /**
+     * {@link #segment} of a block the caller has just allocated and not yet handed out. Where the
+     * Java heap has no room for the segment, an allocator that can free the block without
+     * allocating (a fast heap's) frees it, as never handed out, before the error goes on: the
+     * program never saw the block, and could not free it.
+     */
+    default MemorySegment newSegment(long address, long byteSize) {
+        return segment(address, byteSize);
+    }
+
+    /**
      * A new block as a segment of exactly {@code byteSize} bytes: {@code segment(malloc(byteSize,
      * true), byteSize)}, which an allocator may do in one step.
      */
     default MemorySegment mallocSegment(long byteSize) {
-        return segment(malloc(byteSize, true), byteSize);
+        return newSegment(malloc(byteSize, true), byteSize);
     }
 
     /**

@@ -9,7 +9,6 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongSupplier;
 import org.malloc4j.CheckMode;
 import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
@@ -113,8 +112,7 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        return settled(byteSize, () -> sampled
-                ? allocateChecked(byteSize, REDZONE, false, throwing) : fast.malloc(byteSize, throwing));
+        return allocateSettled(byteSize, sampled, false, throwing);
     }
 
     @Override
@@ -127,8 +125,19 @@ final class CheckedAllocator implements Allocator {
         if (injectFault(byteSize)) {
             return injectedFailure(byteSize, throwing);
         }
-        return settled(byteSize, () -> sampled
-                ? allocateChecked(byteSize, REDZONE, true, throwing) : fast.calloc(byteSize, throwing));
+        return allocateSettled(byteSize, sampled, true, throwing);
+    }
+
+    /** A malloc ({@code zero} false) or calloc the fault policy let through: checked if {@code sampled}. */
+    private long allocateSettled(long byteSize, boolean sampled, boolean zero, boolean throwing) {
+        long address = 0;
+        try {
+            address = sampled ? allocateChecked(byteSize, REDZONE, zero, throwing)
+                    : zero ? fast.calloc(byteSize, throwing) : fast.malloc(byteSize, throwing);
+        } finally {
+            settled(address, byteSize, HeapCore.MIN_ALIGNMENT);
+        }
+        return address;
     }
 
     @Override
@@ -142,9 +151,14 @@ final class CheckedAllocator implements Allocator {
         }
         // The fast core serves an alignment of 16 bytes or less as a malloc, which it may sample itself.
         boolean sampled = (byteAlignment > REDZONE || !fastCoreSamples()) && sample();
-        return settled(byteSize, byteAlignment, () -> sampled
-                ? allocateChecked(byteSize, alignedFront(byteAlignment), byteAlignment, false, throwing)
-                : fast.mallocAligned(byteSize, byteAlignment, throwing));
+        long address = 0;
+        try {
+            address = sampled ? allocateChecked(byteSize, alignedFront(byteAlignment), byteAlignment, false, throwing)
+                    : fast.mallocAligned(byteSize, byteAlignment, throwing);
+        } finally {
+            settled(address, byteSize, byteAlignment);
+        }
+        return address;
     }
 
     @Override
@@ -155,13 +169,16 @@ final class CheckedAllocator implements Allocator {
         }
         prepare(newByteSize, "newByteSize");
         if (!isChecked(address)) {
-            if (newByteSize > 0 && faults != null) {
-                fast.checkResizable(address);
-                if (injectFault(newByteSize)) {
-                    return injectedFailure(newByteSize, throwing);
-                }
+            if (injectsResizeFault(address, newByteSize)) {
+                return injectedFailure(newByteSize, throwing);
             }
-            return settled(newByteSize, () -> fast.realloc(address, newByteSize, throwing));
+            long resized = 0;
+            try {
+                resized = fast.realloc(address, newByteSize, throwing);
+            } finally {
+                settled(resized, newByteSize, HeapCore.MIN_ALIGNMENT);
+            }
+            return resized;
         }
         BlockRecord block = liveBlock("realloc", address);
         if (block.owner != null && !HolderCall.isHolders(address)) {
@@ -180,7 +197,13 @@ final class CheckedAllocator implements Allocator {
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
-        return settled(newByteSize, () -> moveChecked(block, newByteSize, throwing));
+        long moved = 0;
+        try {
+            moved = moveChecked(block, newByteSize, throwing);
+        } finally {
+            settled(moved, newByteSize, HeapCore.MIN_ALIGNMENT);
+        }
+        return moved;
     }
 
     private long moveChecked(BlockRecord block, long newByteSize, boolean throwing) {
@@ -371,28 +394,32 @@ final class CheckedAllocator implements Allocator {
 
     /** Fills a new block's redzones with canaries, and the block with zeros or junk. */
     private void fillNew(BlockRecord block, long front, boolean zero) {
-        whileOpen(() -> {
+        boolean interrupted = Os.interruptStatus();
+        try {
             MemorySegment memory = guardedMemory(block.base, block.span);
             memory.asSlice(block.frontRedzoneStart(), block.frontRedzone()).fill(CheckMode.CANARY_BYTE);
             memory.asSlice(front, block.byteSize).fill(zero ? 0 : CheckMode.JUNK_BYTE);
             memory.asSlice(front + block.byteSize).fill(CheckMode.CANARY_BYTE);
-        });
+        } catch (IllegalStateException unmapped) {
+            throw closedMeanwhile(unmapped, interrupted);
+        }
     }
 
     /**
-     * Runs {@code access} to checked blocks' memory, which a close racing the call (a misuse) may
-     * unmap under it: the JDK then throws its bare "Already closed", which becomes this heap's "is
-     * closed", and sets the thread's interrupt status (an async exception), which is put back.
+     * An access to checked blocks' memory, which a close racing the call (a misuse) may unmap
+     * under it, failed: the JDK then throws its bare "Already closed", which becomes this heap's
+     * "is closed", and sets the thread's interrupt status (an async exception), which is put back
+     * as {@link Os#interruptStatus} read it before the access. Each access is written out in a try
+     * that calls this, rather than passed as a lambda: a lambda's first call links code on the Java
+     * heap, and one whose linking fails for want of it fails so at every later call.
+     *
+     * @return {@code unmapped}, to throw, if the heap is open still
+     * @throws IllegalStateException saying the heap is closed, if it is
      */
-    private void whileOpen(Runnable access) {
-        boolean interrupted = Os.interruptStatus();
-        try {
-            access.run();
-        } catch (IllegalStateException unmapped) {
-            Os.restoreInterruptStatus(interrupted);
-            checkOpen();
-            throw unmapped;
-        }
+    private IllegalStateException closedMeanwhile(IllegalStateException unmapped, boolean interruptedBefore) {
+        Os.restoreInterruptStatus(interruptedBefore);
+        checkOpen();
+        return unmapped;
     }
 
     // ---- free ----
@@ -638,7 +665,14 @@ final class CheckedAllocator implements Allocator {
             checkOpen();
             throw SanitizerReports.doubleFree(operation, block, name);
         }
-        freed.put(block);
+        try {
+            freed.put(block);
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for its record among the freed blocks: the free goes on
+            // without it (describe and later reports then know the block as never handed out),
+            // rather than fail with the block claimed freed and live, which every later free of it
+            // would call a double free.
+        }
         if (!live.remove(address, block)) {
             // Taken by a close racing this call.
             checkOpen();
@@ -651,7 +685,12 @@ final class CheckedAllocator implements Allocator {
             block.unclaimFree();
             throw HeapCore.freeWhileInUseByADowncall(address, name);
         }
-        whileOpen(() -> guardedMemory(address, block.byteSize).asSlice(kept).fill(fill));
+        boolean interrupted = Os.interruptStatus();
+        try {
+            guardedMemory(address, block.byteSize).asSlice(kept).fill(fill);
+        } catch (IllegalStateException unmapped) {
+            throw closedMeanwhile(unmapped, interrupted);
+        }
     }
 
     /** How a report names a block that left quarantine for an allocation under the heap's limit, which then throws it. */
@@ -665,15 +704,18 @@ final class CheckedAllocator implements Allocator {
         }
         // Out of quarantine, the blocks are no longer the close's to drain: it unmaps them under the
         // check of their poison when it races this call.
-        MemoryMisuseException[] problem = new MemoryMisuseException[1];
-        whileOpen(() -> {
+        MemoryMisuseException problem = null;
+        boolean interrupted = Os.interruptStatus();
+        try {
             for (BlockRecord block : blocks) {
-                problem[0] = SanitizerReports.combine(problem[0], damagedPoison(block, when));
+                problem = SanitizerReports.combine(problem, damagedPoison(block, when));
                 guarded.free(block.base);
             }
-        });
-        if (problem[0] != null) {
-            throw problem[0];
+        } catch (IllegalStateException unmapped) {
+            throw closedMeanwhile(unmapped, interrupted);
+        }
+        if (problem != null) {
+            throw problem;
         }
     }
 
@@ -805,10 +847,15 @@ final class CheckedAllocator implements Allocator {
     @Override
     public void check() {
         checkOpen();
-        MemoryMisuseException[] damage = new MemoryMisuseException[1];
-        whileOpen(() -> damage[0] = damagedBlocks());
-        if (damage[0] != null) {
-            throw damage[0];
+        MemoryMisuseException damage;
+        boolean interrupted = Os.interruptStatus();
+        try {
+            damage = damagedBlocks();
+        } catch (IllegalStateException unmapped) {
+            throw closedMeanwhile(unmapped, interrupted);
+        }
+        if (damage != null) {
+            throw damage;
         }
         if (fast != null) {
             fast.check();
@@ -857,6 +904,50 @@ final class CheckedAllocator implements Allocator {
         return checkedSegment(address, byteSize);
     }
 
+    @Override
+    public MemorySegment newSegment(long address, long byteSize) {
+        // A checked block's free records a stack, which a full Java heap fails too.
+        return mode == CheckMode.SAMPLED || !isChecked(address) ? fast.newSegment(address, byteSize)
+                : checkedSegment(address, byteSize);
+    }
+
+    /**
+     * A block this heap does not check goes through the fast heap's, which makes a moved block's
+     * segment before it frees the old block; a checked one is resized, then given its segment.
+     */
+    @Override
+    public MemorySegment reallocSegment(long address, long newByteSize, boolean throwing) {
+        if (address == 0 || isChecked(address)) {
+            long resized = realloc(address, newByteSize, throwing);
+            return resized == 0 ? MemorySegment.NULL : address == 0 ? newSegment(resized, newByteSize)
+                    : segment(resized, newByteSize);
+        }
+        prepare(newByteSize, "newByteSize");
+        if (injectsResizeFault(address, newByteSize)) {
+            injectedFailure(newByteSize, throwing);
+            return MemorySegment.NULL;
+        }
+        MemorySegment resized = MemorySegment.NULL;
+        try {
+            resized = fast.reallocSegment(address, newByteSize, throwing);
+        } finally {
+            settled(resized.address(), newByteSize, HeapCore.MIN_ALIGNMENT);
+        }
+        return resized;
+    }
+
+    /**
+     * Whether the heap's {@link FaultInjection} fails this resize of a block it does not check: it
+     * counts every realloc to a non-zero size, whether or not the block would move.
+     */
+    private boolean injectsResizeFault(long address, long newByteSize) {
+        if (newByteSize > 0 && faults != null) {
+            fast.checkResizable(address);
+            return injectFault(newByteSize);
+        }
+        return false;
+    }
+
     /** The segment of a checked block: in its own scope, watched for becoming unreachable. */
     MemorySegment checkedSegment(long address, long byteSize) {
         BlockRecord block = live.get(address);
@@ -874,8 +965,27 @@ final class CheckedAllocator implements Allocator {
             throw previous != null ? SanitizerReports.queryAfterFree("segment", previous, name)
                     : SanitizerReports.badFree("segment", address, null, false, name);
         }
-        CLEANER.register(segment, () -> reportUnreachable(block));
+        CLEANER.register(segment, new UnreachableReport(this, block));
         return segment;
+    }
+
+    /**
+     * The cleaning action of a checked block's segment: an object of a class, not a lambda, whose
+     * first linking a full Java heap could fail for every later segment.
+     */
+    private static final class UnreachableReport implements Runnable {
+        private final CheckedAllocator allocator;
+        private final BlockRecord block;
+
+        UnreachableReport(CheckedAllocator allocator, BlockRecord block) {
+            this.allocator = allocator;
+            this.block = block;
+        }
+
+        @Override
+        public void run() {
+            allocator.reportUnreachable(block);
+        }
     }
 
     /** A segment was collected while its block was still live: nobody can free it through it. */
@@ -1226,28 +1336,16 @@ final class CheckedAllocator implements Allocator {
     }
 
     /**
-     * Runs a request of {@code byteSize} bytes the policy let through: one that comes to nothing
-     * (returns 0, or throws) is handed back to the policy, so a budget of bytes is spent only by
-     * requests that succeed. Zero bytes spend nothing, and {@code realloc} to zero was never a
-     * request.
-     *
-     * @return what {@code request} returned
+     * After a request the fault policy let through: tells it the request failed anyway (memory
+     * exhausted, or thrown) when {@code address} is 0, if it counts such requests. Each caller
+     * makes its request in a try whose finally calls this, rather than pass it as a lambda: a
+     * lambda's first call links code on the Java heap, and one whose linking fails for want of it
+     * fails so at every later call, for the rest of the process.
      */
-    private long settled(long byteSize, LongSupplier request) {
-        return settled(byteSize, HeapCore.MIN_ALIGNMENT, request);
-    }
-
-    /** {@link #settled(long, LongSupplier)} of an aligned request */
-    private long settled(long byteSize, long byteAlignment, LongSupplier request) {
-        long address = 0;
-        try {
-            address = request.getAsLong();
-        } finally {
-            if (address == 0 && byteSize > 0 && faults != null && isGrantable(byteSize, byteAlignment)) {
-                faults.failedAnyway(byteSize);
-            }
+    private void settled(long address, long byteSize, long byteAlignment) {
+        if (address == 0 && byteSize > 0 && faults != null && isGrantable(byteSize, byteAlignment)) {
+            faults.failedAnyway(byteSize);
         }
-        return address;
     }
 
     private long injectedFailure(long byteSize, boolean throwing) {

@@ -75,8 +75,15 @@ final class FreedRecords {
         }
         unpinReleased();
         Freed freed = new Freed(block, sequence++);
-        file(freed);
-        byAge.put(block.address, freed);
+        try {
+            file(freed);
+            byAge.put(block.address, freed);
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for the record: none of it stays filed (unfile takes it
+            // out of whatever lists it reached).
+            unfile(freed);
+            throw e;
+        }
     }
 
     /** @return the record of the latest freed block that started at {@code address}, or null */
@@ -142,7 +149,13 @@ final class FreedRecords {
             return;
         }
         for (long range = freed.block.base >> SHIFT; range <= (freed.end() - 1) >> SHIFT; range++) {
-            byRange.computeIfAbsent(range, r -> new ArrayList<>(4)).add(freed);
+            // No lambda (see StackCapture.BELOW): a checked heap's frees come here.
+            List<Freed> freeds = byRange.get(range);
+            if (freeds == null) {
+                freeds = new ArrayList<>(4);
+                byRange.put(range, freeds);
+            }
+            freeds.add(freed);
         }
     }
 

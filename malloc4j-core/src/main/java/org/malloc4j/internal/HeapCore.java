@@ -8,7 +8,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.LongAdder;
 import org.malloc4j.HeapExhaustedError;
 import org.malloc4j.HeapStats;
 import org.malloc4j.LeakReport;
@@ -24,6 +23,26 @@ import org.malloc4j.MemoryMisuseException;
 public final class HeapCore implements Allocator {
     /** The current page of every class before the thread has one: it never has room. */
     static final Page EMPTY_PAGE = new Page(null, 0, 0, 0, 0);
+
+    static {
+        // With the first heap, not at the first malloc, free or report that needs them: a class
+        // whose initialization fails for want of Java memory is unusable for the rest of the
+        // process, and these allocate as they initialize. (CheckedAllocator, which starts a
+        // cleaner thread, initializes with the first checked heap.)
+        for (String name : new String[] {"RegionMap", "Region", "SizeClasses", "SpanAllocator", "ThreadHeap",
+                "VirtualThreadHeaps", "HolderCall", "BlockHolder", "StackCapture", "StackDepot", "BlockRecord",
+                "SanitizerReports", "Os"}) {
+            initialize(HeapCore.class.getPackageName() + "." + name);
+        }
+    }
+
+    private static void initialize(String className) {
+        try {
+            Class.forName(className, true, HeapCore.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new AssertionError(className, e);
+        }
+    }
     private static final long SWEEP_INTERVAL_NANOS = 50_000_000L;
     /**
      * How often the purger looks for ended threads while platform threads have heaps: the pages a
@@ -182,10 +201,10 @@ public final class HeapCore implements Allocator {
     private boolean reportsCallSites;
 
     // Counters outside the thread heaps: frees by non-owners, large blocks, threads that ended.
-    private final LongAdder remoteFrees = new LongAdder();
-    private final LongAdder remoteUsable = new LongAdder();
+    private final SpillingAdder remoteFrees = new SpillingAdder();
+    private final SpillingAdder remoteUsable = new SpillingAdder();
     /** Blocks a realloc made and gave back unreturned (it lost a race for its block): in neither count. */
-    private final LongAdder unreturned = new LongAdder();
+    private final SpillingAdder unreturned = new SpillingAdder();
     // Written under the span lock on large mallocs and frees, while every malloc and free reads
     // the fields the JVM lays out around these longs (closed, sampleMask, heapCache): padding on
     // both sides keeps those cache lines read-only. (Longs come first, in declaration order.)
@@ -387,9 +406,24 @@ public final class HeapCore implements Allocator {
         long offset = address - region.base;
         // A sampled block lies in the sampler's memory, outside the page's region.
         if (offset < 0 || offset >= region.byteSize || region.core != this) {
-            return segment(address, byteSize);
+            return newSegment(address, byteSize);
         }
-        return region.memory.asSlice(offset, byteSize);
+        try {
+            return region.memory.asSlice(offset, byteSize);
+        } catch (OutOfMemoryError e) {
+            freeUnreturned(address);
+            throw e;
+        }
+    }
+
+    @Override
+    public MemorySegment newSegment(long address, long byteSize) {
+        try {
+            return segment(address, byteSize);
+        } catch (OutOfMemoryError e) {
+            freeUnreturned(address);
+            throw e;
+        }
     }
 
     /** @return whether a request of {@code byteSize} is a block of a size class, for an open heap */
@@ -464,8 +498,7 @@ public final class HeapCore implements Allocator {
             page.owner.mallocCount++;
             long address = fast & Page.ADDRESS_MASK;
             if ((fast & Page.CLEAN) == 0) {
-                Region region = page.region;
-                zero(region.memory.asSlice(address - region.base, byteSize));
+                zeroNew(address, byteSize, page.region);
             }
             return address;
         }
@@ -476,10 +509,24 @@ public final class HeapCore implements Allocator {
                 // where a fill would make every page of a sparsely used block resident.
                 spans.zeroHuge(address & Page.ADDRESS_MASK, byteSize);
             } else {
-                zero(segment(address, byteSize));
+                zeroNew(address, byteSize, null);
             }
         }
         return address & Page.ADDRESS_MASK;
+    }
+
+    /**
+     * Zeroes the block a calloc just took, through a segment of {@code region} (null: looked up).
+     * Where the Java heap has no room for that segment, the block is freed, as never handed out,
+     * and the error goes on: the program never saw the block, and could not free it.
+     */
+    private void zeroNew(long address, long byteSize, Region region) {
+        try {
+            zero(region != null ? region.memory.asSlice(address - region.base, byteSize) : segment(address, byteSize));
+        } catch (OutOfMemoryError e) {
+            freeUnreturned(address);
+            throw e;
+        }
     }
 
     /**
@@ -582,10 +629,15 @@ public final class HeapCore implements Allocator {
         } finally {
             stripe.lock.unlock();
         }
-        if (look && virtualHeaps.look(thread)) {
-            giveVirtualHeap(thread, false);
-        } else if (countStripeMalloc(thread) == HANDOVER_AFTER) {
-            giveVirtualHeap(thread, true);
+        try {
+            if (look && virtualHeaps.look(thread)) {
+                giveVirtualHeap(thread, false);
+            } else if (countStripeMalloc(thread) == HANDOVER_AFTER) {
+                giveVirtualHeap(thread, true);
+            }
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for a heap of its own: the thread goes on with the stripes,
+            // and the malloc, done already, returns its block.
         }
         return address;
     }
@@ -700,6 +752,9 @@ public final class HeapCore implements Allocator {
     }
 
     private Page acquirePage(ThreadHeap heap, int sizeClass) {
+        // Before a page is taken: a full Java heap then fails the malloc with no page taken and
+        // left in no list.
+        heap.ensureLists(sizeClass);
         Page kept = takeKept(heap, sizeClass);
         if (kept != null) {
             heap.addAvailable(kept);
@@ -1132,11 +1187,16 @@ public final class HeapCore implements Allocator {
         if (heap != null && heap.thread == thread) {
             return false;
         }
+        // Before the claim: a platform thread's first free makes its heap, and the page's first
+        // remote free its remote bitmap, which a full Java heap must fail with the block live
+        // still, not freed and left uncounted or in no bitmap.
+        ThreadHeap counter = heapOf(thread);
+        long[] ahead = page.remoteBitsAhead();
         int index = page.claimFromOther(address);
         if (index < 0) {
             return false;
         }
-        freedRemotely(page, index);
+        freedRemotely(page, index, counter, ahead);
         return true;
     }
 
@@ -1321,14 +1381,14 @@ public final class HeapCore implements Allocator {
         heap.beginPageWork();
         try {
             page.collectRemote();
-            if (page.holeCount != 0) {
+            KeptPages kept = keptPagesOf(heap);
+            if (page.holeCount != 0 || kept == null) {
                 release(heap, page);
                 return;
             }
             heap.detach(page);
             page.retire();
             spans.kept(page.commitEnd);
-            KeptPages kept = heap.kept();
             readClock = kept.needsClock();
             now = readClock ? kept.readClock() : kept.stamp();
             page.releasedAtNanos = now;
@@ -1350,6 +1410,18 @@ public final class HeapCore implements Allocator {
             // for ended threads a second away, so that the run comes a purge delay from now. Pages
             // stamped with the same time find that run arranged: it looks again while any is kept.
             Purger.schedule(this, purgeDelayNanos, now);
+        }
+    }
+
+    /**
+     * @return {@code heap}'s kept pages, or null if the Java heap has no room to make them (the
+     *     free that empties a page must not fail after its work: its page goes to the pool instead)
+     */
+    private static KeptPages keptPagesOf(ThreadHeap heap) {
+        try {
+            return heap.kept();
+        } catch (OutOfMemoryError e) {
+            return null;
         }
     }
 
@@ -1466,6 +1538,9 @@ public final class HeapCore implements Allocator {
     }
 
     private void freeShared(Page page, int index, long address) {
+        // Before the claim, as freedByOther's.
+        ThreadHeap counter = heapOf(Thread.currentThread());
+        long[] ahead = page.remoteBitsAhead();
         int slack = page.releaseAt(address, index);
         if (slack == Page.RELEASE_STALE) {
             // Its owner laid the page out again since the index was read: judge the address anew.
@@ -1475,18 +1550,18 @@ public final class HeapCore implements Allocator {
         if (slack < 0) {
             throw misuse("free", slack, address, page);
         }
-        freedRemotely(page, index);
+        freedRemotely(page, index, counter, ahead);
     }
 
     /**
      * The rest of a free of block {@code index} of {@code page} by a thread that does not own the
      * page, once it claimed the block: the owner collects it from the page's remote bitmap.
      */
-    private void freedRemotely(Page page, int index) {
+    private void freedRemotely(Page page, int index, ThreadHeap counter, long[] ahead) {
         dropHold(page, index);
         long usable = page.blockSize;
-        page.freeRemote(index);
-        countForeignFree(usable);
+        page.freeRemote(index, ahead);
+        countForeignFree(counter, usable);
         page.announceToOwner();
         ThreadHeap owner = page.owner;
         if (owner != null && owner.thread == null) {
@@ -1506,9 +1581,11 @@ public final class HeapCore implements Allocator {
      * (the sums over all heaps are what {@link #stats} reports as frees, and {@link #liveBytes}
      * takes off the live bytes); virtual threads have no heap of their own and count in shared
      * adders.
+     *
+     * @param heap the freeing thread's heap, looked up before the claim (a platform thread's made
+     *     at its first free), or null for a virtual thread on the stripes
      */
-    private void countForeignFree(long usable) {
-        ThreadHeap heap = heapOf(Thread.currentThread());
+    private void countForeignFree(ThreadHeap heap, long usable) {
         if (heap != null) {
             heap.freeCount++;
             heap.usableBytes -= usable;
@@ -1564,11 +1641,30 @@ public final class HeapCore implements Allocator {
 
     @Override
     public long realloc(long address, long newByteSize, boolean throwing) {
+        return realloc(address, newByteSize, throwing, null);
+    }
+
+    @Override
+    public MemorySegment reallocSegment(long address, long newByteSize, boolean throwing) {
+        if (address == 0) {
+            long fresh = realloc(0, newByteSize, throwing, null);
+            return fresh == 0 ? MemorySegment.NULL : newSegment(fresh, newByteSize);
+        }
+        MovedSegment moved = new MovedSegment(newByteSize);
+        long resized = realloc(address, newByteSize, throwing, moved);
+        if (resized == 0) {
+            return MemorySegment.NULL;
+        }
+        return moved.segment != null ? moved.segment : segment(resized, newByteSize);
+    }
+
+    /** @param moved where a move leaves the new block's segment, or null for none */
+    private long realloc(long address, long newByteSize, boolean throwing, MovedSegment moved) {
         if (address == 0) {
             checkSize(newByteSize, "newByteSize"); // named as the caller named it, not as malloc's byteSize
             return malloc(newByteSize, throwing);
         }
-        long owned = reallocOwned(address, newByteSize, throwing);
+        long owned = reallocOwned(address, newByteSize, throwing, moved);
         if (owned != NOT_OWNED) {
             return owned;
         }
@@ -1637,7 +1733,7 @@ public final class HeapCore implements Allocator {
             }
             return fits ? keepInPlace(page, index, address, oldRequested, newByteSize, largeBlock) : 0;
         }
-        return moveTo(fresh, address, page, single, largeBlock, Math.min(oldRequested, newByteSize));
+        return moveTo(fresh, address, page, single, largeBlock, Math.min(oldRequested, newByteSize), moved);
     }
 
     /**
@@ -1648,9 +1744,11 @@ public final class HeapCore implements Allocator {
      * @param single whether the block is a large or huge one
      * @param largeBlock as for {@link #freeLarge}
      * @param byteCount the bytes to copy: the smaller of the old and new requested sizes
+     * @param moved where the new block's segment goes, made before the old block is freed, or null
      * @return {@code fresh}
      */
-    private long moveTo(long fresh, long address, Page page, boolean single, long largeBlock, long byteCount) {
+    private long moveTo(long fresh, long address, Page page, boolean single, long largeBlock, long byteCount,
+                        MovedSegment moved) {
         if (fresh == address) {
             // Only a free block is handed out: another thread freed this one since realloc looked
             // (a double free racing this realloc), and the malloc got its memory back. Freeing the
@@ -1668,11 +1766,15 @@ public final class HeapCore implements Allocator {
             freeUnreturned(fresh);
             throw MisuseReports.doubleFreeUnmapped("realloc", address, this);
         }
-        // The owner's free of the old block, as free(long) makes it; the full free otherwise.
-        if (!single && !closed && page.ownerThread == Thread.currentThread() && freedByOwner(page, address, true)) {
-            return fresh;
+        if (moved != null) {
+            moved.segment = newSegment(fresh, moved.byteSize);
         }
         try {
+            // The owner's free of the old block, as free(long) makes it; the full free otherwise.
+            if (!single && !closed && page.ownerThread == Thread.currentThread()
+                    && freedByOwner(page, address, true)) {
+                return fresh;
+            }
             if (single) {
                 // The block this call found live, not whatever the address holds by now.
                 checkOpen();
@@ -1692,8 +1794,9 @@ public final class HeapCore implements Allocator {
             // Live when this realloc looked: another thread freed it since (its page may even hold
             // other blocks by now, which the free's own report would describe).
             throw MisuseReports.freedDuringRealloc(address, this);
-        } catch (RuntimeException e) {
-            // In use by a downcall, or the heap closed: the old block stands.
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // In use by a downcall, or the heap closed, or no room on the Java heap for what the
+            // free of the old block would have made before it freed: the old block stands.
             freeUnreturned(fresh);
             throw e;
         }
@@ -1701,8 +1804,9 @@ public final class HeapCore implements Allocator {
     }
 
     /**
-     * Frees {@code fresh}, a block a realloc made and does not return: neither a malloc the
-     * program got a block from nor a free it asked for, so the counts leave it out.
+     * Frees {@code fresh}, a block a realloc made and does not return, or a malloc whose segment
+     * the Java heap had no room for: neither a malloc the program got a block from nor a free it
+     * asked for, so the counts leave it out.
      */
     private void freeUnreturned(long fresh) {
         free(fresh);
@@ -1788,11 +1892,12 @@ public final class HeapCore implements Allocator {
      *       in place instead ({@link #changeClassInPlace}).
      * </ul>
      *
+     * @param moved as for {@link #moveTo}
      * @return {@code address} if resized in place, the block's new address if moved, 0 if the
      *     move found no memory and {@code throwing} is false, or {@link #NOT_OWNED} if this is not
      *     the fast path's case (nothing changed then)
      */
-    private long reallocOwned(long address, long newByteSize, boolean throwing) {
+    private long reallocOwned(long address, long newByteSize, boolean throwing, MovedSegment moved) {
         Page page = RegionMap.slicePage(address, this);
         if (page == null || closed || page.ownerThread != Thread.currentThread() || newByteSize <= 0) {
             return NOT_OWNED;
@@ -1813,7 +1918,7 @@ public final class HeapCore implements Allocator {
             return NOT_OWNED;
         }
         long fresh = malloc(newByteSize, throwing);
-        return fresh == 0 ? 0 : moveTo(fresh, address, page, false, ANY_LARGE_BLOCK, oldRequested);
+        return fresh == 0 ? 0 : moveTo(fresh, address, page, false, ANY_LARGE_BLOCK, oldRequested, moved);
     }
 
     /**
@@ -1906,6 +2011,9 @@ public final class HeapCore implements Allocator {
             return false;
         }
         int newBlockSize = SizeClasses.blockSize(sizeClass);
+        // Before the block is claimed: a full Java heap then fails the realloc with the block as it was.
+        heap.ensureLists(sizeClass);
+        spans.prepareInPlaceLayout(page, sizeClass);
         if (!spans.prepareRelayout(page, page.blockSize, newBlockSize)) {
             return false;
         }
@@ -2672,10 +2780,17 @@ public final class HeapCore implements Allocator {
                     return;
                 }
                 heap = new ThreadHeap(this, thread);
+                // What may fail for want of Java memory first, each undone if the next does: a
+                // heap known to some tables and not others would allocate uncounted.
+                virtualHeaps.add(heap);
+                try {
+                    register(heap);
+                } catch (OutOfMemoryError e) {
+                    virtualHeaps.remove(heap);
+                    throw e;
+                }
                 virtualHeaps.given(heap, stripe, early);
                 heap.stripe = stripe;
-                virtualHeaps.add(heap);
-                register(heap);
             }
         } finally {
             spans.lock.unlock();
@@ -2690,7 +2805,21 @@ public final class HeapCore implements Allocator {
     /** Under the span lock. */
     private void register(ThreadHeap heap) {
         registry.add(heap);
-        registered = registry.toArray(ThreadHeap[]::new);
+        publishRegistry();
+    }
+
+    /**
+     * Publishes {@link #registry} for {@link #liveBytes}; under the span lock. An estimate's input
+     * only, so when the Java heap has no room for the copy, the last one stays until the next
+     * registration or sweep: the registry itself, which {@link #stats} reads, has changed already,
+     * and the caller's malloc must not fail after its work.
+     */
+    private void publishRegistry() {
+        try {
+            registered = registry.toArray(new ThreadHeap[0]);
+        } catch (OutOfMemoryError e) {
+            // Kept as it was (see above).
+        }
     }
 
     /** Hands the pages of threads that ended to the span allocator; under the span lock. */
@@ -2711,7 +2840,7 @@ public final class HeapCore implements Allocator {
             }
         }
         if (swept) {
-            registered = registry.toArray(ThreadHeap[]::new);
+            publishRegistry();
         }
     }
 

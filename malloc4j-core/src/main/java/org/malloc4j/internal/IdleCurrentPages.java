@@ -37,8 +37,10 @@ final class IdleCurrentPages {
      * @return the pages taken; their free memory goes back as that of any page not current
      */
     static List<Page> take(List<ThreadHeap> owners) {
-        List<ThreadHeap> held = new ArrayList<>();
-        List<Page[]> took = new ArrayList<>();
+        // Room for every owner before any is held: an add that grew the lists could fail for want
+        // of Java memory with an owner held, and it would wait for the purger for good.
+        List<ThreadHeap> held = new ArrayList<>(owners.size());
+        List<Page[]> took = new ArrayList<>(owners.size());
         for (ThreadHeap heap : owners) {
             if (heap.thread == null) {
                 continue;
@@ -48,7 +50,13 @@ final class IdleCurrentPages {
                 heap.currentPagesLeft = true;
                 continue;
             }
-            Page[] pages = heap.takeCurrentPages();
+            Page[] pages;
+            try {
+                pages = heap.takeCurrentPages();
+            } catch (OutOfMemoryError e) {
+                heap.releaseFromPurge();
+                throw e;
+            }
             heap.currentPagesLeft = false;
             if (pages == null) {
                 heap.releaseFromPurge();
@@ -80,8 +88,9 @@ final class IdleCurrentPages {
                 }
             }
         } finally {
-            for (ThreadHeap heap : held) {
-                heap.releaseFromPurge();
+            // By index: an iterator is an object, which a full Java heap fails.
+            for (int i = 0; i < held.size(); i++) {
+                held.get(i).releaseFromPurge();
             }
         }
         List<Page> taken = new ArrayList<>();

@@ -25,11 +25,21 @@ public final class Os {
     private static final int MAP_ANONYMOUS = 0x20;
     private static final int MAP_NORESERVE = 0x4000;
     private static final int MADV_DONTNEED = 4;
+    /** No advice: {@link #failure} of a {@code munmap}. */
+    private static final int MADV_NONE = -1;
     private static final long MAP_FAILED = -1L;
 
+    /*
+     * The calls that change mappings allocate nothing on the Java heap, so they cannot fail for want
+     * of it (a heap out of Java memory must still map, commit and return memory as its state says):
+     * a failed munmap or madvise is made again through a handle that captures errno, for the
+     * message alone (both fail the same way again: nothing changed).
+     */
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
+    private static final MethodHandle MUNMAP_ERRNO;
     private static final MethodHandle MADVISE;
+    private static final MethodHandle MADVISE_ERRNO;
     private static final MethodHandle SCHED_GETCPU;
     private static final MethodHandle MEMSET_CRITICAL;
     private static final MethodHandle MEMSET;
@@ -93,16 +103,38 @@ public final class Os {
         UNAVAILABLE = unavailable;
         MMAP = handles == null ? null : handles.mmap;
         MUNMAP = handles == null ? null : handles.munmap;
+        MUNMAP_ERRNO = handles == null ? null : handles.munmapErrno;
         MADVISE = handles == null ? null : handles.madvise;
+        MADVISE_ERRNO = handles == null ? null : handles.madviseErrno;
         MEMSET_CRITICAL = handles == null ? null : handles.memsetCritical;
         MEMSET = handles == null ? null : handles.memset;
         SCHED_GETCPU = handles == null ? null : handles.schedGetcpu;
         MEMBARRIER = handles == null ? null : handles.membarrier;
+        if (handles != null) {
+            linkMappingCalls();
+        }
+    }
+
+    /**
+     * Makes each call that changes mappings once, with nothing to change, while the first heap is
+     * made: a downcall's first call links code on the Java heap, and a heap whose first region or
+     * first return of memory met a full Java heap would otherwise fail there (with the
+     * {@link OutOfMemoryError}, and nothing changed). A failure here is left for that first call.
+     */
+    private static void linkMappingCalls() {
+        try {
+            reserve(0, false);
+            decommit(0, 0);
+            release(0, 0);
+        } catch (RuntimeException | Error e) {
+            // munmap refuses an empty range (EINVAL): what it says is not the point.
+        }
     }
 
     /** The downcalls this class makes; the last two are null where the C library lacks them. */
-    private record Handles(MethodHandle mmap, MethodHandle munmap, MethodHandle madvise, MethodHandle memsetCritical,
-            MethodHandle memset, MethodHandle schedGetcpu, MethodHandle membarrier) {
+    private record Handles(MethodHandle mmap, MethodHandle munmap, MethodHandle munmapErrno, MethodHandle madvise,
+            MethodHandle madviseErrno, MethodHandle memsetCritical, MethodHandle memset, MethodHandle schedGetcpu,
+            MethodHandle membarrier) {
     }
 
     /** @throws IllegalCallerException if native access is denied to this class's module */
@@ -111,13 +143,13 @@ public final class Os {
         Linker.Option errno = Linker.Option.captureCallState("errno");
         MethodHandle mmap = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
-                errno);
-        MethodHandle munmap = linker.downcallHandle(linker.defaultLookup().find("munmap").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), errno);
-        MethodHandle madvise = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_INT), errno);
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+        MemorySegment munmapSymbol = linker.defaultLookup().find("munmap").orElseThrow();
+        FunctionDescriptor munmap = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG);
+        MemorySegment madviseSymbol = linker.defaultLookup().find("madvise").orElseThrow();
+        FunctionDescriptor madvise = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
         FunctionDescriptor memset = FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                 ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG);
         MemorySegment memsetSymbol = linker.defaultLookup().find("memset").orElseThrow();
@@ -131,7 +163,9 @@ public final class Os {
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
                         Linker.Option.firstVariadicArg(1)))
                 .orElse(null);
-        return new Handles(mmap, munmap, madvise,
+        return new Handles(mmap, linker.downcallHandle(munmapSymbol, munmap),
+                linker.downcallHandle(munmapSymbol, munmap, errno), linker.downcallHandle(madviseSymbol, madvise),
+                linker.downcallHandle(madviseSymbol, madvise, errno),
                 linker.downcallHandle(memsetSymbol, memset, Linker.Option.critical(false)),
                 linker.downcallHandle(memsetSymbol, memset), schedGetcpu, membarrier);
     }
@@ -180,46 +214,53 @@ public final class Os {
      */
     public static long reserve(long byteSize, boolean accounted) {
         int flags = MAP_PRIVATE | MAP_ANONYMOUS | (accounted ? 0 : MAP_NORESERVE);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            long address = (long) MMAP.invokeExact(state, 0L, byteSize, PROT_READ | PROT_WRITE, flags, -1, 0L);
-            return address == MAP_FAILED ? 0 : address;
+        long address;
+        try {
+            address = (long) MMAP.invokeExact(0L, byteSize, PROT_READ | PROT_WRITE, flags, -1, 0L);
+        } catch (RuntimeException | Error e) {
+            throw e;
         } catch (Throwable t) {
             throw new AssertionError("mmap downcall failed", t);
         }
+        return address == MAP_FAILED ? 0 : address;
     }
 
-    /** Gives {@code [address, address + byteSize)} back to the OS. */
+    /**
+     * Gives {@code [address, address + byteSize)} back to the OS.
+     *
+     * @throws IllegalStateException if the OS refused, with its errno
+     */
     public static void release(long address, long byteSize) {
         int result;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            result = (int) MUNMAP.invokeExact(state, address, byteSize);
-            if (result != 0) {
-                throw new IllegalStateException(failure("munmap", address, byteSize, state));
-            }
-        } catch (IllegalStateException e) {
+        try {
+            result = (int) MUNMAP.invokeExact(address, byteSize);
+        } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("munmap downcall failed", t);
+        }
+        if (result != 0) {
+            throw new IllegalStateException(failure("munmap", address, byteSize, MUNMAP_ERRNO, MADV_NONE));
         }
     }
 
     /**
      * Returns the physical memory behind {@code [address, address + byteSize)} to the OS; the range
      * stays mapped and reads as zeros when touched again.
+     *
+     * @throws IllegalStateException if the OS refused, with its errno
      */
     public static void decommit(long address, long byteSize) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CALL_STATE);
-            int result = (int) MADVISE.invokeExact(state, address, byteSize, MADV_DONTNEED);
-            if (result != 0) {
-                throw new IllegalStateException(failure("madvise", address, byteSize, state));
-            }
-        } catch (IllegalStateException e) {
+        int result;
+        try {
+            result = (int) MADVISE.invokeExact(address, byteSize, MADV_DONTNEED);
+        } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("madvise downcall failed", t);
+        }
+        if (result != 0) {
+            throw new IllegalStateException(failure("madvise", address, byteSize, MADVISE_ERRNO, MADV_DONTNEED));
         }
     }
 
@@ -235,6 +276,8 @@ public final class Os {
         }
         try {
             return (int) SCHED_GETCPU.invokeExact();
+        } catch (RuntimeException | Error e) {
+            throw e;
         } catch (Throwable t) {
             throw new AssertionError("sched_getcpu downcall failed", t);
         }
@@ -264,6 +307,8 @@ public final class Os {
     private static long membarrier(int command) {
         try {
             return (long) MEMBARRIER.invokeExact(SYS_MEMBARRIER, command, 0, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
         } catch (Throwable t) {
             throw new AssertionError("membarrier downcall failed", t);
         }
@@ -331,10 +376,24 @@ public final class Os {
         MemorySegment.copy(ZEROS, 0, block, offset, byteSize - offset);
     }
 
-    private static String failure(String call, long address, long byteSize, MemorySegment state) {
-        int errno = (int) ERRNO.get(state, 0L);
-        return call + " failed: errno=" + errno + ", address=0x" + Long.toHexString(address)
-                + ", byteSize=" + byteSize;
+    /**
+     * The message of a failed {@code munmap} or {@code madvise}, with the errno of the same call
+     * made again through {@code withErrno}, the handle that captures it.
+     *
+     * @param advice {@code madvise}'s advice, or {@link #MADV_NONE} for {@code munmap}
+     */
+    private static String failure(String call, long address, long byteSize, MethodHandle withErrno, int advice) {
+        String errno;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int again = advice == MADV_NONE
+                    ? (int) withErrno.invokeExact(state, address, byteSize)
+                    : (int) withErrno.invokeExact(state, address, byteSize, advice);
+            errno = again == 0 ? "none (it succeeded when made again)" : String.valueOf((int) ERRNO.get(state, 0L));
+        } catch (Throwable t) {
+            errno = "unknown (" + t + ")";
+        }
+        return call + " failed: errno=" + errno + ", address=0x" + Long.toHexString(address) + ", byteSize=" + byteSize;
     }
 
     /**

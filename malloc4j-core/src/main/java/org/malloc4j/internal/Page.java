@@ -146,9 +146,8 @@ public final class Page extends PageColdFields {
             // not yet counted free): no entry may keep an earlier layout's value.
             clearEntries(bump);
         }
-        emptyBlocks();
-        // An entry is a slack plus one, at most blockSize + 1, and must differ from all ones.
-        int width = blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
+        emptyBlocks(spares);
+        int width = slackWidth(blockSize);
         // Every block starts free (entry 0), so that a free claims a block without reading the
         // bump pointer, which the owner writes as it hands out new blocks. A new array is all
         // zeros, and so is every array of an earlier layout (a page is laid out only when all its
@@ -192,16 +191,16 @@ public final class Page extends PageColdFields {
      * committed as when it emptied, and it has no holes.
      */
     void reviveLayout() {
-        emptyBlocks();
+        emptyBlocks(null);
         this.active = true;
         this.laidOut = true;
         publishLayout();
     }
 
     /** Makes every block of the present layout free and none handed out, as a new layout starts. */
-    private void emptyBlocks() {
+    private void emptyBlocks(SpareSlackArrays spares) {
         // Only blocks below the bump pointer were ever marked free.
-        this.freeBits = zeroed(freeBits, (bump + 63) >>> 6, (capacity + 63) >>> 6);
+        this.freeBits = zeroed(freeBits, (bump + 63) >>> 6, (capacity + 63) >>> 6, spares);
         this.bump = 0;
         this.freeCount = 0;
         this.searchWord = 0;
@@ -241,13 +240,50 @@ public final class Page extends PageColdFields {
      * layout may have set.
      *
      * @param usedWords how many leading words of {@code old} may have bits set
+     * @param spares where a bitmap made ahead ({@link #prepareInPlaceFormat}) is taken from, or null
      */
-    private static long[] zeroed(long[] old, int usedWords, int length) {
+    private static long[] zeroed(long[] old, int usedWords, int length, SpareSlackArrays spares) {
         if (old != null && old.length >= length) {
             java.util.Arrays.fill(old, 0, Math.min(usedWords, old.length), 0L);
             return old;
         }
-        return new long[length];
+        long[] made = spares == null ? null : spares.takeBitmap(length);
+        return made != null ? made : new long[length];
+    }
+
+    /** @return the bytes of a slack entry for blocks of {@code blockSize}: 1, 2 or 4 */
+    private static int slackWidth(int blockSize) {
+        // An entry is a slack plus one, at most blockSize + 1, and must differ from all ones.
+        return blockSize < 0xFF ? 1 : blockSize < 0xFFFF ? 2 : 4;
+    }
+
+    /**
+     * Whether {@link #format} in place for {@code sizeClass} would allocate on the Java heap: its
+     * slack array of the new width, or its bitmap, too short for the new layout (the spares are
+     * not looked at; read by the owner, without the lock).
+     */
+    boolean inPlaceFormatAllocates(int sizeClass) {
+        int newBlockSize = SizeClasses.blockSize(sizeClass);
+        int newCapacity = (int) (spanBytes / newBlockSize);
+        Object own = slacksOf(slackWidth(newBlockSize));
+        return own == null || !SpareSlackArrays.reusable(own) || java.lang.reflect.Array.getLength(own) < newCapacity
+                || freeBits == null || freeBits.length < (newCapacity + 63) >>> 6;
+    }
+
+    /**
+     * Makes ahead, in {@code spares}, the arrays {@link #format} in place for {@code sizeClass}
+     * would allocate, so that it allocates none once the block changing class is claimed: a full
+     * Java heap then fails the realloc with the block as it was, not half laid out. Under the lock.
+     */
+    void prepareInPlaceFormat(int sizeClass, SpareSlackArrays spares) {
+        int newBlockSize = SizeClasses.blockSize(sizeClass);
+        int newCapacity = (int) (spanBytes / newBlockSize);
+        int width = slackWidth(newBlockSize);
+        spares.prepare(width, slacksOf(width), newCapacity, spanBytes);
+        int words = (newCapacity + 63) >>> 6;
+        if (freeBits == null || freeBits.length < words) {
+            spares.prepareBitmap(words);
+        }
     }
 
     /** Lays the page out for one large or huge block of {@code requested} bytes. */
@@ -761,8 +797,8 @@ public final class Page extends PageColdFields {
      * stores nothing: the owner clears it only before collecting, with a fence, and so collects
      * this free's bit, which the atomic add made visible before the word was read.
      */
-    void freeRemote(int index) {
-        long[] remote = remoteBits();
+    void freeRemote(int index, long[] ahead) {
+        long[] remote = remoteBits(ahead);
         LONGS.getAndAdd(remote, 1 + (index >>> 6), 1L << index);
         if ((long) LONGS.getOpaque(remote, PENDING) == 0) {
             LONGS.setVolatile(remote, PENDING, 1L);
@@ -774,9 +810,25 @@ public final class Page extends PageColdFields {
      *     it adds it to the heap's metadata estimate, which {@link #dropRemoteBits} takes it off
      */
     long[] remoteBits() {
+        return remoteBits(null);
+    }
+
+    /**
+     * A remote bitmap made ahead of a free's claim ({@link #freeRemote}), while the page has none:
+     * not the page's until the claim succeeds, so a refused free changes nothing, and a claimed
+     * one need not allocate (a full Java heap would fail it after its block was claimed).
+     *
+     * @return the bitmap, or null if the page has one
+     */
+    long[] remoteBitsAhead() {
+        return remoteBits != null ? null : new long[1 + freeBits.length];
+    }
+
+    /** {@link #remoteBits()}, taking {@code ahead} (or null) if it has none and the layout still fits it. */
+    private long[] remoteBits(long[] ahead) {
         long[] bits = remoteBits;
         if (bits == null) {
-            long[] fresh = new long[1 + freeBits.length];
+            long[] fresh = ahead != null && ahead.length == 1 + freeBits.length ? ahead : new long[1 + freeBits.length];
             if (REMOTE_BITS.compareAndSet(this, null, fresh)) {
                 chargeMetadata(arrayBytes(fresh));
                 return fresh;
@@ -957,7 +1009,14 @@ public final class Page extends PageColdFields {
     void announceToOwner() {
         ThreadHeap heap = owner;
         if (full == 1 && claimFromFull() && heap != null) {
-            heap.pending.offer(this);
+            try {
+                heap.pending.offer(this);
+            } catch (OutOfMemoryError e) {
+                // No room on the Java heap for the queue's node: full again, for the owner's next
+                // free into it or the next remote free to claim and queue. The free that called
+                // this has released its block, and must not throw after its work is done.
+                markFull();
+            }
         }
     }
 

@@ -1,6 +1,9 @@
 package org.malloc4j.internal;
 
-/** A doubly linked list of pages through {@link Page#next} and {@link Page#prev}; owner only. */
+/**
+ * A doubly linked list of pages through {@link Page#next} and {@link Page#prev}: a thread heap's,
+ * by its owner, or the pages of ended threads, under the span lock. Adding a page allocates nothing.
+ */
 final class PageList {
     Page head;
     int size;

@@ -2,6 +2,7 @@ package org.malloc4j.internal;
 
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -9,16 +10,19 @@ import java.util.concurrent.TimeUnit;
  * every heap, and hands the pages of ended threads to the heap. It runs while some heap has
  * retired pages, and once a second while platform threads have thread heaps (to find those that
  * ended); a process whose heaps have neither has no wake-ups.
+ *
+ * <p>Every thread's first malloc asks for a run, so nothing here may fail for good when that
+ * malloc meets a full Java heap: the executor is made at the first run asked for, not in this
+ * class's initialization (a class whose initialization fails is unusable for the rest of the
+ * process), again at the next ask if making it failed; runs are objects of a class, not lambdas
+ * (a lambda whose first linking fails fails so at every later call); and a run that cannot be
+ * queued for want of Java memory leaves the heap's next ask to queue one.
  */
 final class Purger {
     /** The executor's thread (a new one if a task killed the last). */
     private static volatile Thread purgerThread;
-    private static final ScheduledExecutorService EXECUTOR = Executors.newSingleThreadScheduledExecutor(task -> {
-        Thread thread = new Thread(task, "malloc4j-purger");
-        thread.setDaemon(true);
-        purgerThread = thread;
-        return thread;
-    });
+    /** Made at the first run asked for ({@link #executor}). */
+    private static volatile ScheduledExecutorService executor;
 
     private Purger() {
     }
@@ -67,7 +71,56 @@ final class Purger {
 
     private static void queue(HeapCore core, long at) {
         core.purgeWakeAt = at;
-        EXECUTOR.schedule(() -> run(core, at), Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+        try {
+            executor().schedule(new Run(core, at), Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (OutOfMemoryError e) {
+            // No run is queued (or one is, but no thread could start to run it yet): the next ask
+            // queues one. The caller's malloc or free has done its work, and must not fail for
+            // this; a run queued meanwhile for later finds itself superseded by this wake-up time
+            // and leaves the next ask to queue.
+            core.purgeScheduled.set(false);
+        }
+    }
+
+    private static ScheduledExecutorService executor() {
+        ScheduledExecutorService made = executor;
+        if (made == null) {
+            synchronized (Purger.class) {
+                made = executor;
+                if (made == null) {
+                    made = Executors.newSingleThreadScheduledExecutor(new PurgerThreads());
+                    executor = made;
+                }
+            }
+        }
+        return made;
+    }
+
+    /** Makes the executor's daemon thread. */
+    private static final class PurgerThreads implements ThreadFactory {
+        @Override
+        public Thread newThread(Runnable task) {
+            Thread thread = new Thread(task, "malloc4j-purger");
+            thread.setDaemon(true);
+            purgerThread = thread;
+            return thread;
+        }
+    }
+
+    /** A queued run for one heap, due at {@code at}. */
+    private static final class Run implements Runnable {
+        private final HeapCore core;
+        private final long at;
+
+        Run(HeapCore core, long at) {
+            this.core = core;
+            this.at = at;
+        }
+
+        @Override
+        public void run() {
+            Purger.run(core, at);
+        }
     }
 
     private static void run(HeapCore core, long at) {
@@ -87,9 +140,13 @@ final class Purger {
                 return;
             }
             // The executor would drop it unseen and, the run flag still set, the heap would never be
-            // purged again: say so, and let the heap's next retired page or free ask for a run.
-            System.getLogger(Purger.class.getName()).log(System.Logger.Level.WARNING,
-                    "malloc4j: the purger failed on a heap; it runs again when the heap asks", e);
+            // purged again: say so, and let the heap's next retired page or free ask for a run. Not
+            // when the Java heap ran out: the logger's first use would then fail too, and leave
+            // the JDK's logging unusable for the rest of the process.
+            if (!(e instanceof OutOfMemoryError)) {
+                System.getLogger(Purger.class.getName()).log(System.Logger.Level.WARNING,
+                        "malloc4j: the purger failed on a heap; it runs again when the heap asks", e);
+            }
             return;
         }
         finishRun(core, due);

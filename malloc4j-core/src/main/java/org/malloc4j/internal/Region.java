@@ -44,6 +44,11 @@ final class Region {
     private final long[] freeSlices;
     private int freeSliceCount;
     private Page hugePage;
+    /**
+     * What the span allocator says of this region's range once it is unmapped (its
+     * {@code unmappedAt}), made when the region is mapped: forgetting it allocates nothing.
+     */
+    SpanAllocator.UnmappedRange unmapped;
 
     private Region(HeapCore core, long base, long byteSize, boolean huge) {
         this.core = core;
@@ -152,10 +157,12 @@ final class Region {
         if (first < 0) {
             return null;
         }
-        setFree(first, count, false);
+        // The page and the slice map's room first: a full Java heap fails the call with the
+        // slices free still, not taken by no page.
         Page page = new Page(this, first, count, base + ((long) first << SLICE_SHIFT),
                 (long) count << SLICE_SHIFT);
         cover(first + count);
+        setFree(first, count, false);
         for (int i = first; i < first + count; i++) {
             sliceOwner[i] = page;
         }

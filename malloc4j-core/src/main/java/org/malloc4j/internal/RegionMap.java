@@ -101,15 +101,22 @@ final class RegionMap {
      * numbers a new mapping ({@link #mappingAt}).
      */
     static synchronized void set(long base, long byteSize, Region region) {
-        long mapping = region != null ? ++lastMapping : 0;
-        for (long chunk = base >>> Region.SHIFT; chunk <= (base + byteSize - 1) >>> Region.SHIFT; chunk++) {
+        long firstChunk = base >>> Region.SHIFT;
+        long lastChunk = (base + byteSize - 1) >>> Region.SHIFT;
+        // Every leaf first, the entries after: a full Java heap fails the call with no chunk of
+        // the range mapped (empty leaves map nothing), not some of them.
+        for (long chunk = firstChunk; chunk <= lastChunk; chunk++) {
             int rootIndex = (int) (chunk >>> LEAF_BITS);
-            Region[] leaf = ROOT[rootIndex];
-            if (leaf == null) {
-                leaf = new Region[1 << LEAF_BITS];
+            if (ROOT[rootIndex] == null) {
+                Region[] leaf = new Region[1 << LEAF_BITS];
                 MAPPINGS[rootIndex] = new long[1 << LEAF_BITS];
                 LEAVES.setRelease(ROOT, rootIndex, leaf);
             }
+        }
+        long mapping = region != null ? ++lastMapping : 0;
+        for (long chunk = firstChunk; chunk <= lastChunk; chunk++) {
+            int rootIndex = (int) (chunk >>> LEAF_BITS);
+            Region[] leaf = ROOT[rootIndex];
             leaf[(int) chunk & LEAF_MASK] = region;
             setSliceSlot(chunk, region != null ? region.sliceMap() : null);
             if (region != null) {

@@ -40,7 +40,13 @@ final class ReturnRun {
 
     /** Records that {@code owner}, held off its pages by the caller, stays held until {@link #releaseHeld}. */
     void hold(ThreadHeap owner) {
-        held.add(owner);
+        try {
+            held.add(owner);
+        } catch (OutOfMemoryError e) {
+            // Not recorded, so never released by the run: let it go now.
+            owner.releaseFromPurge();
+            throw e;
+        }
     }
 
     /**
@@ -94,7 +100,9 @@ final class ReturnRun {
 
     /** Gives every page what the run took off it, once the run's memory is gone. */
     void giveBackTaken() {
-        for (Taken off : taken) {
+        // By index: an iterator is an object, which a full Java heap fails (this runs in a finally).
+        for (int i = 0; i < taken.size(); i++) {
+            Taken off = taken.get(i);
             off.page().giveBackRemote(off.bits(), off.holes());
         }
         taken.clear();
@@ -102,8 +110,9 @@ final class ReturnRun {
 
     /** Lets every held owner go back to its pages. */
     void releaseHeld() {
-        for (ThreadHeap owner : held) {
-            owner.releaseFromPurge();
+        // By index, as giveBackTaken.
+        for (int i = 0; i < held.size(); i++) {
+            held.get(i).releaseFromPurge();
         }
         held.clear();
     }

@@ -299,8 +299,12 @@ final class SpanAllocator {
     private final AtomicLong scavengedSinceEmptied = new AtomicLong();
     /** Slice count to how many pages of that many slices are in {@link #pool}. */
     private final int[] pooledBySlices = new int[Region.SLICES + 1];
-    /** Per size class: pages of threads that ended, waiting for another thread to adopt them. */
-    private final ArrayDeque<Page>[] abandoned;
+    /**
+     * Per size class: pages of threads that ended, waiting for another thread to adopt them. Linked
+     * through the pages themselves, so that abandoning one allocates nothing: a sweep that met a
+     * full Java heap halfway would lose the pages it had not reached, and their blocks with them.
+     */
+    private final PageList[] abandoned = new PageList[SizeClasses.COUNT];
     /**
      * The last ranges this heap unmapped (regions purged or trimmed, huge blocks freed), in a ring,
      * so a stale free into one is named for what it was, not foreign, until a heap maps it again.
@@ -334,17 +338,12 @@ final class SpanAllocator {
     volatile long madviseCalls;
     volatile long purgedBytes;
 
-    @SuppressWarnings("unchecked")
     SpanAllocator(HeapCore core, CommitLimit limit, long purgeDelayNanos) {
         this.core = core;
         this.limit = limit;
         this.purgeDelayNanos = purgeDelayNanos;
-        // Java makes no array of a generic type; every element is an ArrayDeque<Page> made below.
-        @SuppressWarnings("unchecked")
-        ArrayDeque<Page>[] byClass = (ArrayDeque<Page>[]) new ArrayDeque<?>[SizeClasses.COUNT];
-        this.abandoned = byClass;
         for (int c = 0; c < SizeClasses.COUNT; c++) {
-            abandoned[c] = new ArrayDeque<>();
+            abandoned[c] = new PageList();
         }
     }
 
@@ -717,7 +716,14 @@ final class SpanAllocator {
                 roundUp(SizeClasses.blockSize(sizeClass), Os.OS_PAGE_SIZE));
         Page page = takeSpan(slices, slices, slices, 1, sizeClass, firstCommit, 0, false);
         if (page != null) {
-            format(page, sizeClass, false);
+            try {
+                format(page, sizeClass, false);
+            } catch (OutOfMemoryError e) {
+                // No room on the Java heap for the layout's arrays: the span goes back to its
+                // region, not lost with the half-made layout, and the malloc fails.
+                release(page);
+                throw e;
+            }
             charge(page);
         }
         return page;
@@ -746,6 +752,27 @@ final class SpanAllocator {
     void dropSpareSlackArrays() {
         addMetadata(-spareSlackArrays.metadataBytes());
         spareSlackArrays.clear();
+    }
+
+    /**
+     * Makes ahead what a layout in place of {@code page} for {@code sizeClass} would allocate on
+     * the Java heap ({@link Page#prepareInPlaceFormat}), before the caller claims its block; takes
+     * the lock only when there is something to make.
+     *
+     * @throws OutOfMemoryError if the Java heap has no room for it: nothing changed
+     */
+    void prepareInPlaceLayout(Page page, int sizeClass) {
+        if (!page.inPlaceFormatAllocates(sizeClass)) {
+            return;
+        }
+        lockPolling();
+        try {
+            long before = spareSlackArrays.metadataBytes();
+            page.prepareInPlaceFormat(sizeClass, spareSlackArrays);
+            addMetadata(spareSlackArrays.metadataBytes() - before);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -840,7 +867,12 @@ final class SpanAllocator {
 
     /** @return an abandoned page of {@code sizeClass}, or null */
     Page takeAbandoned(int sizeClass) {
-        return abandoned[sizeClass].poll();
+        PageList list = abandoned[sizeClass];
+        Page page = list.head;
+        if (page != null) {
+            list.remove(page);
+        }
+        return page;
     }
 
     /** Takes a page of a thread that ended: empty ones retire, others wait for adoption. */
@@ -855,7 +887,7 @@ final class SpanAllocator {
             retire(page);
         } else {
             page.releasedAtNanos = System.nanoTime();
-            abandoned[page.sizeClass].add(page);
+            abandoned[page.sizeClass].addFirst(page);
         }
     }
 
@@ -870,12 +902,12 @@ final class SpanAllocator {
      */
     boolean collectAbandoned(long now, long waitNanos) {
         boolean waiting = false;
-        for (ArrayDeque<Page> list : abandoned) {
-            for (Iterator<Page> it = list.iterator(); it.hasNext(); ) {
-                Page page = it.next();
+        for (PageList list : abandoned) {
+            for (Page page = list.head, next; page != null; page = next) {
+                next = page.next;
                 page.collectRemote();
                 if (page.used == 0) {
-                    it.remove();
+                    list.remove(page);
                     retire(page);
                 } else if (!page.unchangedSincePurge()) {
                     if (waitNanos == 0 || now - page.releasedAtNanos >= waitNanos) {
@@ -964,7 +996,15 @@ final class SpanAllocator {
         // retires a page at most of its moves.
         long now = System.nanoTime();
         page.releasedAtNanos = now;
-        pool.addLast(page);
+        try {
+            pool.addLast(page);
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap to grow the pool: the span goes back to its region and its
+            // memory to the OS at once, as a purge would after the delay. The free that retired it
+            // has done its work, and must not fail now (its caller would take the block for live).
+            release(page);
+            return;
+        }
         counted(page);
         Purger.schedule(core, purgeDelayNanos, now);
     }
@@ -1296,11 +1336,57 @@ final class SpanAllocator {
         if (base == 0) {
             return null;
         }
-        Region region = Region.sliced(core, base);
-        regions.add(region);
-        RegionMap.set(base, Region.SIZE, region);
+        Region region;
+        try {
+            region = Region.sliced(core, base);
+            regions.add(region);
+        } catch (OutOfMemoryError e) {
+            unmapUnused(base, Region.SIZE, 0);
+            throw e;
+        }
+        try {
+            map(region);
+        } catch (OutOfMemoryError e) {
+            regions.remove(regions.size() - 1);
+            unmapUnused(base, Region.SIZE, 0);
+            throw e;
+        }
         metadata.addAndGet(region.metadataBytes());
         return region;
+    }
+
+    /**
+     * Maps {@code region} in the address map and makes what {@link #unmappedAt} will say of it once
+     * it is forgotten, so that forgetting it allocates nothing (a free of a huge block must not
+     * fail for want of Java memory). Under the lock.
+     *
+     * @throws OutOfMemoryError if the Java heap has no room for it: nothing changed then
+     */
+    private static void map(Region region) {
+        RegionMap.set(region.base, region.byteSize, region);
+        try {
+            region.unmapped = new UnmappedRange(region.base, region.base + region.byteSize, region.huge,
+                    RegionMap.mappingAt(region.base));
+        } catch (OutOfMemoryError e) {
+            // Its leaves are made: taking it out allocates nothing.
+            RegionMap.set(region.base, region.byteSize, null);
+            throw e;
+        }
+    }
+
+    /**
+     * Gives back a mapping that never held a block, when the Java heap has no room for its books
+     * (a region, its page, the address map's leaves): the call that made it fails with the
+     * {@link OutOfMemoryError} and nothing else changed, rather than leave the mapping counted and
+     * lost, or known to some of the heap's tables and not to others. Under the lock.
+     *
+     * @param committedBytes what the mapping counts as committed
+     */
+    private void unmapUnused(long base, long byteSize, long committedBytes) {
+        Os.release(base, byteSize);
+        munmapCalls++;
+        reserved -= byteSize;
+        uncommitted(committedBytes);
     }
 
     /**
@@ -1385,8 +1471,13 @@ final class SpanAllocator {
     private void noteTail(Page page, long idleSinceNanos) {
         page.tailSinceNanos = idleSinceNanos;
         if (!page.tailListed) {
-            page.tailListed = true;
-            tails.addLast(page);
+            try {
+                tails.addLast(page);
+                page.tailListed = true;
+            } catch (OutOfMemoryError e) {
+                // No room on the Java heap to list it: the memory past the block stays committed
+                // until the block is freed or resized, and the call that made the block succeeds.
+            }
         }
         if (!core.purgeScheduled.get()) {
             Purger.schedule(core, purgeDelayNanos);
@@ -1505,10 +1596,23 @@ final class SpanAllocator {
                 return 0;
             }
         }
-        Region region = Region.huge(core, base, span);
-        hugeRegions.add(region);
-        RegionMap.set(base, span, region);
-        Page page = region.hugePage(span);
+        Region region;
+        Page page;
+        try {
+            region = Region.huge(core, base, span);
+            page = region.hugePage(span);
+            hugeRegions.add(region);
+        } catch (OutOfMemoryError e) {
+            unmapUnused(base, span, committed);
+            throw e;
+        }
+        try {
+            map(region);
+        } catch (OutOfMemoryError e) {
+            hugeRegions.remove(hugeRegions.size() - 1);
+            unmapUnused(base, span, committed);
+            throw e;
+        }
         page.commitEnd = committed;
         page.formatSingle(Page.HUGE, requested, usable);
         metadata.addAndGet(region.metadataBytes());
@@ -1623,12 +1727,22 @@ final class SpanAllocator {
      */
     boolean freeLarge(Page page) {
         if (page.sizeClass == Page.HUGE) {
+            Region region = page.region;
+            // The mapping's record is made before the block's arena closes, and its range was made
+            // with it (Region.unmapped): with no room on the Java heap for the record, the free
+            // unmaps at once instead of keeping the mapping, and never fails for want of memory.
+            RetainedMappings.Mapping mapping;
+            try {
+                mapping = new RetainedMappings.Mapping(region.base, region.byteSize, page.commitEnd, System.nanoTime());
+            } catch (OutOfMemoryError e) {
+                mapping = null;
+            }
             // False too when a close racing this free closed the arena first: it unmapped the block.
-            if (!HeldArenas.closeWithin(page.region.arena, HeldArenas.RELEASE_WAIT_NANOS)) {
+            if (!HeldArenas.closeWithin(region.arena, HeldArenas.RELEASE_WAIT_NANOS)) {
                 return false;
             }
             page.used = 0;
-            retainHuge(page.region, page);
+            retainHuge(region, page, mapping);
         } else {
             page.used = 0;
             retire(page);
@@ -1664,17 +1778,30 @@ final class SpanAllocator {
     /**
      * Takes a freed huge block's mapping, whose arena the caller closed, out of the address map,
      * and keeps it, committed, for the purge delay ({@link RetainedMappings}).
+     *
+     * @param mapping its record, or null to unmap it at once (no room on the Java heap for one)
      */
-    private void retainHuge(Region region, Page page) {
+    private void retainHuge(Region region, Page page, RetainedMappings.Mapping mapping) {
         metadata.addAndGet(-(region.metadataBytes() + page.metadataCharged));
         page.metadataCharged = 0;
         page.retire();
         hugeRegions.remove(region);
         forget(region);
-        RetainedMappings.Mapping evicted = retained.add(
-                new RetainedMappings.Mapping(region.base, region.byteSize, page.commitEnd, System.nanoTime()));
-        if (evicted != null) {
-            releaseRetained(evicted);
+        if (mapping == null) {
+            release(region);
+            purgedBytes += page.commitEnd;
+            uncommitted(page.commitEnd);
+        } else {
+            RetainedMappings.Mapping evicted;
+            try {
+                evicted = retained.add(mapping);
+            } catch (OutOfMemoryError e) {
+                // No room on the Java heap to keep it: unmapped at once instead, as after the delay.
+                evicted = mapping;
+            }
+            if (evicted != null) {
+                releaseRetained(evicted);
+            }
         }
         page.decommitted();
         Purger.schedule(core, purgeDelayNanos);
@@ -1722,8 +1849,7 @@ final class SpanAllocator {
 
     /** Drops a region from the map of addresses: a lookup in it finds memory this heap unmapped. */
     private void forget(Region region) {
-        UnmappedRange range = new UnmappedRange(region.base, region.base + region.byteSize, region.huge,
-                RegionMap.mappingAt(region.base));
+        UnmappedRange range = region.unmapped;
         synchronized (unmapped) {
             unmapped[unmappedNext] = range;
             unmappedNext = (unmappedNext + 1) % unmapped.length;
@@ -2085,8 +2211,10 @@ final class SpanAllocator {
      */
     private int scavengeRunOfPages(List<Page> pages, int from, long now, long waitNanos, boolean[] waiting,
             Map<ThreadHeap, List<Page>> heldOff) {
-        lockPolling();
+        // Made before the lock is taken: a full Java heap must not fail the call between the two,
+        // leaving the lock held for good.
         ReturnRun run = new ReturnRun();
+        lockPolling();
         scanRun = run;
         try {
             if (core.isClosed()) {
@@ -2101,7 +2229,13 @@ final class SpanAllocator {
                 if (atWork != null) {
                     waiting[0] = true;
                     if (heldOff != null) {
-                        heldOff.computeIfAbsent(atWork, owner -> new ArrayList<>()).add(page);
+                        // No lambda: one whose first linking a full Java heap fails, fails so for good.
+                        List<Page> held = heldOff.get(atWork);
+                        if (held == null) {
+                            held = new ArrayList<>();
+                            heldOff.put(atWork, held);
+                        }
+                        held.add(page);
                     }
                 }
             }
@@ -2111,8 +2245,11 @@ final class SpanAllocator {
             try {
                 returnRun(run);
             } finally {
-                run.releaseHeld();
-                lock.unlock();
+                try {
+                    run.releaseHeld();
+                } finally {
+                    lock.unlock();
+                }
             }
         }
     }
@@ -2499,8 +2636,11 @@ final class SpanAllocator {
      */
     private long makeHoles(Page page, int fromOs, int toOs) {
         if (page.holeBits == null) {
-            page.holeBits = new long[page.freeBits.length];
-            page.holeOsPages = new long[(int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6)];
+            // Both made before either is set: a full Java heap must not leave holes with no OS pages.
+            long[] blocks = new long[page.freeBits.length];
+            long[] osPages = new long[(int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6)];
+            page.holeBits = blocks;
+            page.holeOsPages = osPages;
             long bytes = Page.holeMetadataBytes(page.holeBits.length, page.holeOsPages.length);
             page.metadataCharged += bytes;
             metadata.addAndGet(bytes);

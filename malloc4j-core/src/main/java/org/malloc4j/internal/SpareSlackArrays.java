@@ -29,6 +29,8 @@ final class SpareSlackArrays {
     private final Object[] kept = new Object[3];
     /** The Java heap bytes of {@link #kept}'s arrays, kept as they change: every layout asks. */
     private long bytes;
+    /** A bitmap of zeros made ahead for a layout in place ({@link #prepareBitmap}), or null. */
+    private long[] bitmap;
 
     /** @return whether {@code array} may serve more than one layout: whether its length is odd */
     static boolean reusable(Object array) {
@@ -66,8 +68,44 @@ final class SpareSlackArrays {
         if (spare != null) {
             return spare;
         }
+        return allocate(width, reusableLength(width, capacity, spanBytes));
+    }
+
+    /** @return the length of a new reusable array for {@link #entries} */
+    private static int reusableLength(int width, int capacity, long spanBytes) {
         int length = width == 1 ? Math.max(capacity, (int) (spanBytes >>> 4)) : capacity;
-        return allocate(width, length | 1);
+        return length | 1;
+    }
+
+    /**
+     * Makes ahead the array {@link #entries} would allocate for these arguments, if any, and keeps
+     * it for that call: the longest of its width, since the kept one is shorter than it needs.
+     */
+    void prepare(int width, Object current, int capacity, long spanBytes) {
+        if (current != null && reusable(current) && Array.getLength(current) >= capacity) {
+            return;
+        }
+        Object spare = kept[slot(width)];
+        if (spare == null || Array.getLength(spare) < capacity) {
+            keep(width, allocate(width, reusableLength(width, capacity, spanBytes)));
+        }
+    }
+
+    /** Makes ahead a bitmap of {@code words} zeros for {@link #takeBitmap}, unless one is kept already. */
+    void prepareBitmap(int words) {
+        if (bitmap == null || bitmap.length < words) {
+            bitmap = new long[words];
+        }
+    }
+
+    /** @return the bitmap made ahead if it holds {@code words}, all zeros (no longer kept then), else null */
+    long[] takeBitmap(int words) {
+        long[] made = bitmap;
+        if (made == null || made.length < words) {
+            return null;
+        }
+        bitmap = null;
+        return made;
     }
 
     /** @return the array kept for {@code width} if it holds {@code capacity} entries (no longer kept then), else null */
@@ -110,6 +148,7 @@ final class SpareSlackArrays {
     void clear() {
         java.util.Arrays.fill(kept, null);
         bytes = 0;
+        bitmap = null;
     }
 
     /** @return the Java heap bytes of the arrays kept */

@@ -4,6 +4,7 @@ import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -16,6 +17,13 @@ public final class StackCapture {
     /** The most frames a capture walks to find the program's frame below the JDK's. */
     static final int MAX_SEARCH = 1024;
     private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+
+    /**
+     * {@link #below} as a function, linked as this class initializes, which the first heap does:
+     * not at a checked heap's first malloc, where a full Java heap would fail the linking for every
+     * later capture.
+     */
+    private static final Function<Stream<StackWalker.StackFrame>, StackTraceElement[]> BELOW = StackCapture::below;
     /** Where malloc4j's classes were loaded from: a frame of a class from there is ours. */
     private static final CodeSource OWN_CODE = StackCapture.class.getProtectionDomain().getCodeSource();
 
@@ -28,7 +36,28 @@ public final class StackCapture {
      *     (at most {@value #MAX_SEARCH})
      */
     public static StackTraceElement[] capture() {
-        return WALKER.walk(StackCapture::below);
+        try {
+            return WALKER.walk(BELOW);
+        } catch (InternalError e) {
+            throw javaHeapFullIn(e);
+        }
+    }
+
+    /**
+     * The JDK's stack walk reports a full Java heap met inside it as an {@link InternalError}
+     * around the {@link OutOfMemoryError} (through reflection's InvocationTargetException): a
+     * malloc or free whose capture meets one throws the {@code OutOfMemoryError}, as any other
+     * call of the heap that runs out of Java memory does.
+     *
+     * @return {@code e} if no {@code OutOfMemoryError} caused it
+     */
+    private static Error javaHeapFullIn(InternalError e) {
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof OutOfMemoryError full) {
+                return full;
+            }
+        }
+        return e;
     }
 
     /**
@@ -48,7 +77,7 @@ public final class StackCapture {
             program |= !isPlatform(element);
             kept.add(element);
         }
-        return kept.toArray(StackTraceElement[]::new);
+        return kept.toArray(new StackTraceElement[0]);
     }
 
     /**

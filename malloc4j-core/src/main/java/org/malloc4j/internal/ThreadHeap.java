@@ -276,7 +276,13 @@ final class ThreadHeap {
             Page page = current[c];
             if (page != HeapCore.EMPTY_PAGE && holdsAnOsPageUnused(page)) {
                 if (took == null) {
-                    took = new Page[SizeClasses.COUNT];
+                    // Both arrays before the first page leaves: a full Java heap then fails the
+                    // call with the current pages as they were, none lost between the two.
+                    Page[] made = new Page[SizeClasses.COUNT];
+                    if (taken == null) {
+                        taken = new Page[SizeClasses.COUNT];
+                    }
+                    took = made;
                 }
                 took[c] = page;
                 PAGES.setVolatile(current, c, HeapCore.EMPTY_PAGE);
@@ -285,9 +291,6 @@ final class ThreadHeap {
             }
         }
         if (took != null) {
-            if (taken == null) {
-                taken = new Page[SizeClasses.COUNT];
-            }
             for (int c = 0; c < SizeClasses.COUNT; c++) {
                 if (took[c] != null) {
                     taken[c] = took[c];
@@ -476,10 +479,14 @@ final class ThreadHeap {
     }
 
     /** Makes the lists of {@code sizeClass} if it has none yet. */
-    private void ensureLists(int sizeClass) {
+    void ensureLists(int sizeClass) {
         if (available[sizeClass] == null) {
-            available[sizeClass] = new PageList();
-            fullPages[sizeClass] = new PageList();
+            // Both made before either is set: a full Java heap fails the call with the class
+            // still list-less, not half-listed for every later call to trip over.
+            PageList withRoom = new PageList();
+            PageList full = new PageList();
+            available[sizeClass] = withRoom;
+            fullPages[sizeClass] = full;
             classesUsed++;
         }
     }
