@@ -201,10 +201,10 @@ public final class HeapCore implements Allocator {
     private boolean reportsCallSites;
 
     // Counters outside the thread heaps: frees by non-owners, large blocks, threads that ended.
-    private final SpillingAdder remoteFrees = new SpillingAdder();
-    private final SpillingAdder remoteUsable = new SpillingAdder();
+    private final StripedCounter remoteFrees = new StripedCounter();
+    private final StripedCounter remoteUsable = new StripedCounter();
     /** Blocks a realloc made and gave back unreturned (it lost a race for its block): in neither count. */
-    private final SpillingAdder unreturned = new SpillingAdder();
+    private final StripedCounter unreturned = new StripedCounter();
     // Written under the span lock on large mallocs and frees, while every malloc and free reads
     // the fields the JVM lays out around these longs (closed, sampleMask, heapCache): padding on
     // both sides keeps those cache lines read-only. (Longs come first, in declaration order.)
@@ -1187,10 +1187,10 @@ public final class HeapCore implements Allocator {
         if (heap != null && heap.thread == thread) {
             return false;
         }
-        // Before the claim: a platform thread's first free makes its heap, and the page's first
-        // remote free its remote bitmap, which a full Java heap must fail with the block live
-        // still, not freed and left uncounted or in no bitmap.
-        ThreadHeap counter = heapOf(thread);
+        // Looked up, and the page's first remote bitmap made, before the claim: nothing after it
+        // may allocate, or a full Java heap would fail the free with its block freed and
+        // uncounted or in no bitmap. Made nowhere the claim may refuse (countForeignFree).
+        ThreadHeap counter = existingHeap(thread);
         long[] ahead = page.remoteBitsAhead();
         int index = page.claimFromOther(address);
         if (index < 0) {
@@ -1539,7 +1539,7 @@ public final class HeapCore implements Allocator {
 
     private void freeShared(Page page, int index, long address) {
         // Before the claim, as freedByOther's.
-        ThreadHeap counter = heapOf(Thread.currentThread());
+        ThreadHeap counter = existingHeap(Thread.currentThread());
         long[] ahead = page.remoteBitsAhead();
         int slack = page.releaseAt(address, index);
         if (slack == Page.RELEASE_STALE) {
@@ -1582,16 +1582,26 @@ public final class HeapCore implements Allocator {
      * takes off the live bytes); virtual threads have no heap of their own and count in shared
      * adders.
      *
-     * @param heap the freeing thread's heap, looked up before the claim (a platform thread's made
-     *     at its first free), or null for a virtual thread on the stripes
+     * @param heap the freeing thread's heap as looked up before the claim, or null if it has none
+     *     (a virtual thread on the stripes, a platform thread's first call): that free counts in
+     *     the shared adders, and a platform thread gets its heap for its next frees now, once the
+     *     free is done, where a failure for want of Java memory changes nothing
      */
     private void countForeignFree(ThreadHeap heap, long usable) {
         if (heap != null) {
             heap.freeCount++;
             heap.usableBytes -= usable;
-        } else {
-            remoteFrees.increment();
-            remoteUsable.add(-usable);
+            return;
+        }
+        remoteFrees.increment();
+        remoteUsable.add(-usable);
+        Thread thread = Thread.currentThread();
+        if (!thread.isVirtual()) {
+            try {
+                heapOf(thread);
+            } catch (OutOfMemoryError e) {
+                // Its next free tries again.
+            }
         }
     }
 
@@ -2782,11 +2792,14 @@ public final class HeapCore implements Allocator {
                 heap = new ThreadHeap(this, thread);
                 // What may fail for want of Java memory first, each undone if the next does: a
                 // heap known to some tables and not others would allocate uncounted.
-                virtualHeaps.add(heap);
+                register(heap);
                 try {
-                    register(heap);
+                    virtualHeaps.add(heap);
                 } catch (OutOfMemoryError e) {
-                    virtualHeaps.remove(heap);
+                    // Undone without allocating: the registry's last entry, and a publication
+                    // that keeps the last copy if it finds no room.
+                    registry.remove(registry.size() - 1);
+                    publishRegistry();
                     throw e;
                 }
                 virtualHeaps.given(heap, stripe, early);

@@ -41,7 +41,20 @@ final class IdleCurrentPages {
         // of Java memory with an owner held, and it would wait for the purger for good.
         List<ThreadHeap> held = new ArrayList<>(owners.size());
         List<Page[]> took = new ArrayList<>(owners.size());
-        for (ThreadHeap heap : owners) {
+        try {
+            return take(owners, held, took);
+        } finally {
+            // By index: an iterator is an object, which a full Java heap fails.
+            for (int i = 0; i < held.size(); i++) {
+                held.get(i).releaseFromPurge();
+            }
+        }
+    }
+
+    /** {@link #take(List)}, holding each owner in {@code held} (room made for all) for the caller to let go. */
+    private static List<Page> take(List<ThreadHeap> owners, List<ThreadHeap> held, List<Page[]> took) {
+        for (int o = 0; o < owners.size(); o++) {
+            ThreadHeap heap = owners.get(o);
             if (heap.thread == null) {
                 continue;
             }
@@ -68,29 +81,22 @@ final class IdleCurrentPages {
         if (held.isEmpty()) {
             return List.of();
         }
-        try {
-            boolean fenced = Os.fenceAllThreads();
-            boolean anyTaken = false;
-            for (int i = 0; i < held.size(); i++) {
-                ThreadHeap heap = held.get(i);
-                if (fenced && isParked(heap.thread)) {
-                    anyTaken = true;
-                } else {
-                    // Where the OS has no barrier, no later look can take them either.
-                    giveBack(heap, took, i, fenced);
-                }
+        boolean fenced = Os.fenceAllThreads();
+        boolean anyTaken = false;
+        for (int i = 0; i < held.size(); i++) {
+            ThreadHeap heap = held.get(i);
+            if (fenced && isParked(heap.thread)) {
+                anyTaken = true;
+            } else {
+                // Where the OS has no barrier, no later look can take them either.
+                giveBack(heap, took, i, fenced);
             }
-            if (anyTaken && !Os.fenceAllThreads()) {
-                // Unexpected once the first succeeded; without it the purger could read stale free
-                // bits of an owner's last mallocs: give every page back.
-                for (int i = 0; i < held.size(); i++) {
-                    giveBack(held.get(i), took, i, false);
-                }
-            }
-        } finally {
-            // By index: an iterator is an object, which a full Java heap fails.
+        }
+        if (anyTaken && !Os.fenceAllThreads()) {
+            // Unexpected once the first succeeded; without it the purger could read stale free
+            // bits of an owner's last mallocs: give every page back.
             for (int i = 0; i < held.size(); i++) {
-                held.get(i).releaseFromPurge();
+                giveBack(held.get(i), took, i, false);
             }
         }
         List<Page> taken = new ArrayList<>();

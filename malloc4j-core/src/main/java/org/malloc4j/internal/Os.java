@@ -25,19 +25,16 @@ public final class Os {
     private static final int MAP_ANONYMOUS = 0x20;
     private static final int MAP_NORESERVE = 0x4000;
     private static final int MADV_DONTNEED = 4;
-    /** No advice: {@link #failure} of a {@code munmap}. */
-    private static final int MADV_NONE = -1;
     private static final long MAP_FAILED = -1L;
 
     /*
      * The calls that change mappings allocate nothing on the Java heap, so they cannot fail for want
      * of it (a heap out of Java memory must still map, commit and return memory as its state says):
-     * a failed munmap or madvise is made again through a handle that captures errno, for the
-     * message alone (both fail the same way again: nothing changed).
+     * a failed madvise is made again through a handle that captures errno, for the message alone
+     * (it fails the same way again, and advice given twice changes nothing).
      */
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
-    private static final MethodHandle MUNMAP_ERRNO;
     private static final MethodHandle MADVISE;
     private static final MethodHandle MADVISE_ERRNO;
     private static final MethodHandle SCHED_GETCPU;
@@ -103,7 +100,6 @@ public final class Os {
         UNAVAILABLE = unavailable;
         MMAP = handles == null ? null : handles.mmap;
         MUNMAP = handles == null ? null : handles.munmap;
-        MUNMAP_ERRNO = handles == null ? null : handles.munmapErrno;
         MADVISE = handles == null ? null : handles.madvise;
         MADVISE_ERRNO = handles == null ? null : handles.madviseErrno;
         MEMSET_CRITICAL = handles == null ? null : handles.memsetCritical;
@@ -132,7 +128,7 @@ public final class Os {
     }
 
     /** The downcalls this class makes; the last two are null where the C library lacks them. */
-    private record Handles(MethodHandle mmap, MethodHandle munmap, MethodHandle munmapErrno, MethodHandle madvise,
+    private record Handles(MethodHandle mmap, MethodHandle munmap, MethodHandle madvise,
             MethodHandle madviseErrno, MethodHandle memsetCritical, MethodHandle memset, MethodHandle schedGetcpu,
             MethodHandle membarrier) {
     }
@@ -164,7 +160,7 @@ public final class Os {
                         Linker.Option.firstVariadicArg(1)))
                 .orElse(null);
         return new Handles(mmap, linker.downcallHandle(munmapSymbol, munmap),
-                linker.downcallHandle(munmapSymbol, munmap, errno), linker.downcallHandle(madviseSymbol, madvise),
+                linker.downcallHandle(madviseSymbol, madvise),
                 linker.downcallHandle(madviseSymbol, madvise, errno),
                 linker.downcallHandle(memsetSymbol, memset, Linker.Option.critical(false)),
                 linker.downcallHandle(memsetSymbol, memset), schedGetcpu, membarrier);
@@ -240,7 +236,10 @@ public final class Os {
             throw new AssertionError("munmap downcall failed", t);
         }
         if (result != 0) {
-            throw new IllegalStateException(failure("munmap", address, byteSize, MUNMAP_ERRNO, MADV_NONE));
+            // Not made again for its errno, as a failed madvise is: a munmap that succeeded the
+            // second time would unmap what the heap, told of the failure, still counts as mapped.
+            throw new IllegalStateException("munmap failed: address=0x" + Long.toHexString(address) + ", byteSize="
+                    + byteSize);
         }
     }
 
@@ -260,7 +259,7 @@ public final class Os {
             throw new AssertionError("madvise downcall failed", t);
         }
         if (result != 0) {
-            throw new IllegalStateException(failure("madvise", address, byteSize, MADVISE_ERRNO, MADV_DONTNEED));
+            throw new IllegalStateException(failure(address, byteSize));
         }
     }
 
@@ -377,23 +376,19 @@ public final class Os {
     }
 
     /**
-     * The message of a failed {@code munmap} or {@code madvise}, with the errno of the same call
-     * made again through {@code withErrno}, the handle that captures it.
-     *
-     * @param advice {@code madvise}'s advice, or {@link #MADV_NONE} for {@code munmap}
+     * The message of a failed {@code madvise(MADV_DONTNEED)}, with the errno of the same call made
+     * again through the handle that captures it.
      */
-    private static String failure(String call, long address, long byteSize, MethodHandle withErrno, int advice) {
+    private static String failure(long address, long byteSize) {
         String errno;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
-            int again = advice == MADV_NONE
-                    ? (int) withErrno.invokeExact(state, address, byteSize)
-                    : (int) withErrno.invokeExact(state, address, byteSize, advice);
+            int again = (int) MADVISE_ERRNO.invokeExact(state, address, byteSize, MADV_DONTNEED);
             errno = again == 0 ? "none (it succeeded when made again)" : String.valueOf((int) ERRNO.get(state, 0L));
         } catch (Throwable t) {
             errno = "unknown (" + t + ")";
         }
-        return call + " failed: errno=" + errno + ", address=0x" + Long.toHexString(address) + ", byteSize=" + byteSize;
+        return "madvise failed: errno=" + errno + ", address=0x" + Long.toHexString(address) + ", byteSize=" + byteSize;
     }
 
     /**

@@ -821,7 +821,10 @@ public final class Page extends PageColdFields {
      * @return the bitmap, or null if the page has one
      */
     long[] remoteBitsAhead() {
-        return remoteBits != null ? null : new long[1 + freeBits.length];
+        long[] free = freeBits;
+        // No bitmap of free blocks: a large block's page, or one laid out as one meanwhile (a
+        // misuse racing the free), whose claim refuses.
+        return remoteBits != null || free == null ? null : new long[1 + free.length];
     }
 
     /** {@link #remoteBits()}, taking {@code ahead} (or null) if it has none and the layout still fits it. */
