@@ -104,16 +104,6 @@ class JavaHeapExhaustionTest {
     }
 
     /**
-     * Segment {@code malloc} and {@code calloc} of sizes from 0 to a huge block, on heaps of
-     * {@link CheckMode#FAST} (two attempts in three) and {@link CheckMode#FULL}: a call that throws after taking
-     * its block, for the segment it would return, must not leak the block.
-     */
-    @Test
-    void segmentMallocAndCallocUnderPressureLeakNothingInFastAndFullMode() throws Exception {
-        check(run("segments", "24", "4096", "true"));
-    }
-
-    /**
      * Three platform threads free the main thread's blocks (a huge one among them), then make
      * their first mallocs on the heap, all under pressure: the live count must then be exact, and
      * no lock may stay held (the program ends itself with a violation if it hangs).
