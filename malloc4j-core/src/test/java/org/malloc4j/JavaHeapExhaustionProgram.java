@@ -192,7 +192,7 @@ final class JavaHeapExhaustionProgram {
                 try {
                     recover();
                     violation("the attempt threw " + describe(t));
-                } catch (OutOfMemoryError u) {
+                } catch (Throwable u) {
                     recover();
                     violation(THREW_UNREPORTED);
                 }
@@ -592,6 +592,7 @@ final class JavaHeapExhaustionProgram {
         }
         call("trim()", heap::trim);
         call("check()", heap::check);
+        call("a stack trace", JavaHeapExhaustionProgram::stackTrace);
         for (long bytes : classSizes) {
             try {
                 hold(heap.mallocAddress(bytes), bytes, null);
@@ -636,6 +637,17 @@ final class JavaHeapExhaustionProgram {
             violation("a fresh heap's malloc after recovery threw " + describe(t));
         }
         return oomes;
+    }
+
+    /**
+     * Stack traces still work: the first with a frame of the JDK's (here {@code Thread.getStackTrace})
+     * that a process makes initializes classes of the JDK, and a thread of malloc4j's that died under
+     * pressure, its stack printed, would leave them failing for good.
+     */
+    private static void stackTrace() {
+        if (Thread.currentThread().getStackTrace().length == 0) {
+            throw new AssertionError("an empty stack trace");
+        }
     }
 
     private static void keep(Heap heap) {
@@ -755,7 +767,14 @@ final class JavaHeapExhaustionProgram {
             if (cause.getMessage() != null) {
                 text.append(": ").append(cause.getMessage().lines().findFirst().orElse(""));
             }
-            for (StackTraceElement frame : cause.getStackTrace()) {
+            StackTraceElement[] stack;
+            try {
+                stack = cause.getStackTrace();
+            } catch (Throwable t2) {
+                text.append(" (its stack trace threw ").append(t2.getClass().getName()).append(')');
+                continue;
+            }
+            for (StackTraceElement frame : stack) {
                 if (frame.getClassName().startsWith("org.malloc4j.internal")) {
                     text.append(" (at ").append(frame).append(')');
                     break;

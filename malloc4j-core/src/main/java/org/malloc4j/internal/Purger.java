@@ -96,14 +96,32 @@ final class Purger {
         return made;
     }
 
-    /** Makes the executor's daemon thread. */
-    private static final class PurgerThreads implements ThreadFactory {
+    /**
+     * Makes the executor's daemon thread, and lets one that the JDK's executor lost to a full Java
+     * heap (its queue's waits and its worker's bookkeeping allocate) die unprinted; the executor
+     * starts another for the next run. The default handler prints the stack, and the process's
+     * first stack printed initializes the JDK's own classes for it ({@code StackTraceElement}'s set
+     * of the JDK's modules): one that fails to, under that full Java heap, leaves every later stack
+     * trace of the process failing with a {@link NoClassDefFoundError}, malloc4j's misuse reports
+     * among them. Any other throwable goes to the thread group's handler, as it would without this.
+     * One object for both, made with the executor: a handler class initialized at a thread's death
+     * could fail so too.
+     */
+    static final class PurgerThreads implements ThreadFactory, Thread.UncaughtExceptionHandler {
         @Override
         public Thread newThread(Runnable task) {
             Thread thread = new Thread(task, "malloc4j-purger");
             thread.setDaemon(true);
+            thread.setUncaughtExceptionHandler(this);
             purgerThread = thread;
             return thread;
+        }
+
+        @Override
+        public void uncaughtException(Thread thread, Throwable thrown) {
+            if (!(thrown instanceof OutOfMemoryError)) {
+                thread.getThreadGroup().uncaughtException(thread, thrown);
+            }
         }
     }
 
