@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** A program run in a JVM of its own, with this test run's class path, for what only a fresh JVM shows. */
-final class ChildJvm {
+public final class ChildJvm {
     /** What the program printed, standard error included, and how it exited. */
-    record Result(int exitCode, String output) {
+    public record Result(int exitCode, String output) {
     }
 
     private ChildJvm() {
@@ -22,7 +22,7 @@ final class ChildJvm {
      * @param main the class whose {@code main} runs
      * @param args its arguments
      */
-    static Result run(List<String> options, Class<?> main, String... args) throws Exception {
+    public static Result run(List<String> options, Class<?> main, String... args) throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(options);

@@ -1,6 +1,5 @@
 package org.malloc4j.internal;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,7 +10,7 @@ import java.util.List;
  */
 final class Quarantine {
     private final long capacityBytes;
-    private final ArrayDeque<BlockRecord> blocks = new ArrayDeque<>();
+    private final RingDeque<BlockRecord> blocks = new RingDeque<>();
     private long bytes;
     /** Room {@link #reserve} holds for blocks being freed, not yet {@linkplain #addReserved added}. */
     private long reservedBytes;
@@ -42,15 +41,20 @@ final class Quarantine {
      *
      * @return false if the block is larger than the whole quarantine: it passes straight through,
      *     as holding it would push out every other block, ending their watch for writes after free
-     *     for nothing, and the caller releases it
+     *     for nothing, and the caller releases it; false too if the Java heap has no room for the
+     *     quarantine to grow (the free is done, and must not fail now)
      */
     synchronized boolean addReserved(BlockRecord block) {
         if (block.span > capacityBytes) {
             return false;
         }
         reservedBytes -= block.span;
+        try {
+            blocks.addLast(block);
+        } catch (OutOfMemoryError e) {
+            return false;
+        }
         block.quarantined = true;
-        blocks.addLast(block);
         bytes += block.span;
         return true;
     }
@@ -74,14 +78,26 @@ final class Quarantine {
             // It will not stay (addReserved passes it through), so it needs no room.
             return evicted;
         }
-        while (bytes + reservedBytes + incomingBytes > capacityBytes && !blocks.isEmpty()) {
-            if (evicted.isEmpty()) {
-                evicted = new ArrayList<>();
+        try {
+            while (bytes + reservedBytes + incomingBytes > capacityBytes && !blocks.isEmpty()) {
+                if (evicted.isEmpty()) {
+                    evicted = new ArrayList<>();
+                }
+                // Listed before it leaves, so that a list the full Java heap cannot grow loses none.
+                evicted.add(blocks.peekFirst());
+                BlockRecord oldest = blocks.pollFirst();
+                oldest.quarantined = false;
+                bytes -= oldest.span;
             }
-            BlockRecord oldest = blocks.pollFirst();
-            oldest.quarantined = false;
-            bytes -= oldest.span;
-            evicted.add(oldest);
+        } catch (OutOfMemoryError e) {
+            // The caller gets no list to release them from: they stay quarantined, oldest still.
+            for (int i = evicted.size() - 1; i >= 0; i--) {
+                BlockRecord block = evicted.get(i);
+                blocks.addFirst(block);
+                block.quarantined = true;
+                bytes += block.span;
+            }
+            throw e;
         }
         return evicted;
     }
@@ -97,12 +113,12 @@ final class Quarantine {
 
     /** @return every quarantined block, removing none */
     synchronized List<BlockRecord> snapshot() {
-        return new ArrayList<>(blocks);
+        return blocks.toList();
     }
 
     /** Removes and returns everything (the heap is closing or trimming). */
     synchronized List<BlockRecord> drain() {
-        List<BlockRecord> all = new ArrayList<>(blocks);
+        List<BlockRecord> all = snapshot();
         for (BlockRecord block : all) {
             block.quarantined = false;
         }

@@ -294,12 +294,13 @@ final class Region {
     }
 
     /**
-     * The retired pages beside {@code page}, after it and then before it, passing over free slices,
-     * while their committed bytes fit in {@code budget}; under the span lock.
+     * {@code page} and the retired pages beside it, after it and then before it, passing over free
+     * slices, while their committed bytes fit in {@code budget}; under the span lock. Only the list
+     * is made: a caller that gets no list for want of Java heap has changed nothing.
      *
-     * @return the pages, each once; not {@code page}
+     * @return the pages, each once, {@code page} among them, in address order
      */
-    List<Page> retiredNeighbours(Page page, long budget) {
+    List<Page> withRetiredNeighbours(Page page, long budget) {
         List<Page> pages = new ArrayList<>();
         long left = budget;
         int end = Math.min(SLICES, sliceOwner.length);  // past the map, every slice is free
@@ -315,6 +316,7 @@ final class Region {
                 break;
             }
         }
+        int after = pages.size();
         for (int slice = page.firstSlice - 1; slice >= 0; ) {
             Page previous = isFree(slice) ? null : sliceOwner[slice];
             if (previous == null) {
@@ -327,7 +329,20 @@ final class Region {
                 break;
             }
         }
+        // Those after in address order, then those before from the nearest: reversed, those before
+        // come first in address order, then the page, then those after, reversed back.
+        reverse(pages, 0, pages.size());
+        int before = pages.size() - after;
+        pages.add(before, page);
+        reverse(pages, before + 1, pages.size());
         return pages;
+    }
+
+    /** Reverses {@code pages[from, to)} in place. */
+    private static void reverse(List<Page> pages, int from, int to) {
+        for (int i = from, j = to - 1; i < j; i++, j--) {
+            pages.set(i, pages.set(j, pages.get(i)));
+        }
     }
 
     /** @return the retired pages over slices {@code [first, first + count)}, each once */

@@ -1,8 +1,5 @@
 package org.malloc4j.internal;
 
-import java.util.ArrayDeque;
-import java.util.Iterator;
-
 /**
  * The mappings of freed huge blocks, kept mapped and committed for the purge delay: a program that
  * frees a huge block and soon allocates one of the same span (a buffer per request or per batch)
@@ -11,6 +8,10 @@ import java.util.Iterator;
  * serve the same loop; glibc maps and unmaps every block past its mmap threshold (at most 32 MiB).
  * The block's arena was closed at its free, so no segment of the old block reaches the memory.
  * Guarded by the span lock, but for {@link #committed()}.
+ *
+ * <p>The kept mappings sit in slots made with the heap: keeping one, or putting one back, never
+ * asks the Java heap for room, so a mapping is never lost for want of it (a full deque's growth
+ * failing would lose every mapping it held, mapped and committed, for good).
  */
 final class RetainedMappings {
     /**
@@ -30,7 +31,9 @@ final class RetainedMappings {
     record Mapping(long base, long span, long committed, long retainedAtNanos) {
     }
 
-    private final ArrayDeque<Mapping> mappings = new ArrayDeque<>();
+    /** Oldest first, {@link #count} of them; one slot more than kept, for the one that evicts the oldest. */
+    private final Mapping[] mappings = new Mapping[MAX_MAPPINGS + 1];
+    private int count;
     /** The committed bytes of {@link #mappings}; read without the lock. */
     private volatile long committed;
 
@@ -40,9 +43,7 @@ final class RetainedMappings {
      * @return the oldest mapping, which no longer fits and the caller must give back, or null
      */
     Mapping add(Mapping mapping) {
-        mappings.addLast(mapping);
-        committed += mapping.committed();
-        return mappings.size() > MAX_MAPPINGS ? pollOldest() : null;
+        return insert(count, mapping);
     }
 
     /**
@@ -53,12 +54,10 @@ final class RetainedMappings {
      * @return the mapping, or null if none fits
      */
     Mapping take(long span, long alignment) {
-        for (Iterator<Mapping> it = mappings.descendingIterator(); it.hasNext(); ) {
-            Mapping mapping = it.next();
+        for (int i = count - 1; i >= 0; i--) {
+            Mapping mapping = mappings[i];
             if (mapping.span() == span && (mapping.base() & (alignment - 1)) == 0) {
-                it.remove();
-                committed -= mapping.committed();
-                return mapping;
+                return remove(i);
             }
         }
         return null;
@@ -73,38 +72,52 @@ final class RetainedMappings {
      * @return the oldest mapping, which no longer fits and the caller must give back, or null
      */
     Mapping putBack(Mapping mapping) {
-        ArrayDeque<Mapping> younger = new ArrayDeque<>();
-        while (!mappings.isEmpty() && mappings.peekLast().retainedAtNanos() - mapping.retainedAtNanos() > 0) {
-            younger.addFirst(mappings.pollLast());
+        int at = count;
+        while (at > 0 && mappings[at - 1].retainedAtNanos() - mapping.retainedAtNanos() > 0) {
+            at--;
         }
-        mappings.addLast(mapping);
-        mappings.addAll(younger);
-        committed += mapping.committed();
-        return mappings.size() > MAX_MAPPINGS ? pollOldest() : null;
+        return insert(at, mapping);
     }
 
     /** Keeps {@code mapping}, taken by {@link #pollOldest} and changed, as the oldest again. */
     void putBackOldest(Mapping mapping) {
-        mappings.addFirst(mapping);
-        committed += mapping.committed();
+        insert(0, mapping);
     }
 
     /** @return the mapping kept longest, or null if none */
     Mapping peekOldest() {
-        return mappings.peekFirst();
+        return count == 0 ? null : mappings[0];
     }
 
     /** @return the mapping kept longest, removed, or null if none */
     Mapping pollOldest() {
-        Mapping mapping = mappings.pollFirst();
-        if (mapping != null) {
-            committed -= mapping.committed();
-        }
-        return mapping;
+        return count == 0 ? null : remove(0);
     }
 
     boolean isEmpty() {
-        return mappings.isEmpty();
+        return count == 0;
+    }
+
+    /**
+     * Keeps {@code mapping} at {@code index}, the later ones moving down one place.
+     *
+     * @return the oldest mapping, which no longer fits and the caller must give back, or null
+     */
+    private Mapping insert(int index, Mapping mapping) {
+        // At most MAX_MAPPINGS are kept between calls, so the slot past them is free.
+        System.arraycopy(mappings, index, mappings, index + 1, count - index);
+        mappings[index] = mapping;
+        count++;
+        committed += mapping.committed();
+        return count > MAX_MAPPINGS ? pollOldest() : null;
+    }
+
+    private Mapping remove(int index) {
+        Mapping mapping = mappings[index];
+        System.arraycopy(mappings, index + 1, mappings, index, count - index - 1);
+        mappings[--count] = null;
+        committed -= mapping.committed();
+        return mapping;
     }
 
     /** @return the committed bytes of the kept mappings (read without the lock) */

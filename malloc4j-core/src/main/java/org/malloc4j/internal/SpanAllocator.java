@@ -1,7 +1,7 @@
 package org.malloc4j.internal;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntPredicate;
 import java.util.function.LongBinaryOperator;
+import java.util.function.Predicate;
 import org.malloc4j.Heap;
 
 /**
@@ -238,14 +239,18 @@ final class SpanAllocator {
     private final List<Region> regions = new ArrayList<>();
     private final List<Region> hugeRegions = new ArrayList<>();
     /** Retired pages, oldest first: committed memory waiting out the purge delay. */
-    private final ArrayDeque<Page> pool = new ArrayDeque<>();
+    private final RingDeque<Page> pool = new RingDeque<>();
+    /** The pages a purge took out of the pool's totals, to be taken out of {@link #pool} as well. */
+    private static final Predicate<Page> UNPOOLED = page -> !page.pooled;
+    /** Pages by their address. */
+    private static final Comparator<Page> BY_ADDRESS = Comparator.comparingLong(page -> page.start);
     /** The page a commit that purges for room is for (under the lock): its tail is not decommitted. */
     private Page growing;
     /**
      * Live large blocks in reused spans that commit more than the block uses ({@link #noteTail}):
      * what a block has not grown into after the purge delay goes back ({@link #decommitIdleTails}).
      */
-    private final ArrayDeque<Page> tails = new ArrayDeque<>();
+    private final RingDeque<Page> tails = new RingDeque<>();
     /** What a commit at the peak takes from a kept mapping's tail at least (see releaseRetainedTail). */
     private static final long RETAINED_TAIL_STEP = 1L << 20;
     /** Freed huge blocks' mappings, committed memory waiting out the purge delay too. */
@@ -1108,12 +1113,15 @@ final class SpanAllocator {
         for (Region region : regions) {
             int first = region.findRoom(minSlices, sliceAlignment);
             if (first >= 0) {
+                // In address order already. Nothing allocates once a page is taken: an iterator
+                // that found no room on the Java heap would leave the rest out of the pool's totals.
                 List<Page> pages = region.retiredPagesIn(first, minSlices);
-                for (Page page : pages) {
+                for (int i = 0; i < pages.size(); i++) {
+                    Page page = pages.get(i);
                     uncounted(page);
                     purgedAhead += page.commitEnd;
                 }
-                pool.removeIf(page -> !page.pooled);
+                pool.removeIf(UNPOOLED);
                 releaseInRuns(pages, Long.MAX_VALUE, Integer.MAX_VALUE);
                 return takeFromRegion(region, minSlices, wantSlices, sliceAlignment);
             }
@@ -1158,16 +1166,25 @@ final class SpanAllocator {
      * @return the committed bytes released
      */
     private long releaseWithNeighbours(Page page, long budget) {
-        List<Page> pages = page.region.retiredNeighbours(page, budget - page.commitEnd);
         long had = page.commitEnd;
-        for (Page neighbour : pages) {
-            uncounted(neighbour);
-            had += neighbour.commitEnd;
+        List<Page> pages;
+        try {
+            pages = page.region.withRetiredNeighbours(page, budget - page.commitEnd);
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for the list: the page, out of the pool already, goes alone.
+            release(page);
+            return had;
         }
-        if (!pages.isEmpty()) {
-            pool.removeIf(pooled -> !pooled.pooled);
+        for (int i = 0; i < pages.size(); i++) {
+            Page neighbour = pages.get(i);
+            if (neighbour != page) {
+                uncounted(neighbour);
+                had += neighbour.commitEnd;
+            }
         }
-        pages.add(page);
+        if (pages.size() > 1) {
+            pool.removeIf(UNPOOLED);
+        }
         releaseInRuns(pages, Long.MAX_VALUE, Integer.MAX_VALUE);
         return had;
     }
@@ -1217,8 +1234,8 @@ final class SpanAllocator {
         boolean large = sizeClass == Page.LARGE;
         Page best = null;
         boolean bestPreferred = false;
-        for (Iterator<Page> it = pool.descendingIterator(); it.hasNext(); ) {
-            Page page = it.next();
+        for (int i = pool.size() - 1; i >= 0; i--) {
+            Page page = pool.get(i);
             if (page.sliceCount < minSlices || page.sliceCount > maxSlices
                     || (large && page.sizeClass != Page.LARGE) || page.firstSlice % sliceAlignment != 0
                     || (!large && coverBytes > 0 && !holds(page, coverBytes))) {
@@ -1493,14 +1510,15 @@ final class SpanAllocator {
      */
     private long decommitIdleTails(long now, boolean force) {
         long due = -1;
-        for (Iterator<Page> it = tails.iterator(); it.hasNext(); ) {
-            Page page = it.next();
+        // Each listed span once, round the ring: one put back at the end never makes it grow.
+        for (int listed = tails.size(); listed > 0; listed--) {
+            Page page = tails.pollFirst();
             if ((!force && now - page.tailSinceNanos < purgeDelayNanos) || page == growing) {
                 long at = page.tailSinceNanos + purgeDelayNanos;
                 due = due < 0 ? at : Math.min(due, at);
+                tails.addLast(page);
                 continue;
             }
-            it.remove();
             page.tailListed = false;
             decommitTail(page);
         }
@@ -1571,7 +1589,14 @@ final class SpanAllocator {
         }
         long committed = usable;
         if (kept != null) {
-            committed = recommit(kept, usable);
+            try {
+                committed = recommit(kept, usable);
+            } catch (RuntimeException | Error e) {
+                // Kept again, as after a refused commit (the purges a commit makes may want Java
+                // heap): out of the kept mappings and in no region, it would be lost for good.
+                keepAgain(kept);
+                throw e;
+            }
             if (committed < 0) {
                 return 0;
             }
@@ -1659,15 +1684,20 @@ final class SpanAllocator {
         long have = kept.committed();
         if (usable > have) {
             if (!commitBytes(usable - have, null)) {
-                RetainedMappings.Mapping evicted = retained.putBack(kept);
-                if (evicted != null) {
-                    releaseRetained(evicted);
-                }
+                keepAgain(kept);
                 return -1;
             }
             return usable;
         }
         return have;
+    }
+
+    /** Keeps a mapping {@link RetainedMappings#take} took and the block did not get, where its age puts it. */
+    private void keepAgain(RetainedMappings.Mapping kept) {
+        RetainedMappings.Mapping evicted = retained.putBack(kept);
+        if (evicted != null) {
+            releaseRetained(evicted);
+        }
     }
 
     /**
@@ -1822,9 +1852,17 @@ final class SpanAllocator {
             return;
         }
         long keep = mapping.committed() - tail;
+        RetainedMappings.Mapping shrunk;
+        try {
+            shrunk = new RetainedMappings.Mapping(mapping.base(), mapping.span(), keep, mapping.retainedAtNanos());
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for its new record: unmapped whole, as after the delay,
+            // rather than kept with no record of it.
+            releaseRetained(mapping);
+            return;
+        }
         returnCommitted(mapping.base() + keep, tail, tail);
-        retained.putBackOldest(new RetainedMappings.Mapping(mapping.base(), mapping.span(), keep,
-                mapping.retainedAtNanos()));
+        retained.putBackOldest(shrunk);
     }
 
     /** Unmaps a kept mapping: its memory and address space go back to the OS. */
@@ -1881,15 +1919,21 @@ final class SpanAllocator {
         boolean releasedMappings = false;
         long due = -1;
         List<Page> duePages = new ArrayList<>();
-        while (!pool.isEmpty()) {
-            Page page = pool.peekFirst();
+        while (duePages.size() < pool.size()) {
+            Page page = pool.get(duePages.size());
             if (!force && now - page.releasedAtNanos < purgeDelayNanos) {
                 due = page.releasedAtNanos + purgeDelayNanos;
                 break;
             }
-            duePages.add(takeOldest());
+            duePages.add(page);
         }
         if (!duePages.isEmpty()) {
+            // Listed and sorted while still in the pool: either may want Java heap the full heap
+            // does not have, and a page taken out then would be lost to the pool and to the OS.
+            duePages.sort(BY_ADDRESS);
+            for (int i = 0; i < duePages.size(); i++) {
+                takeOldest();
+            }
             freedSlices = true;
             if (releaseInRuns(duePages, force ? Long.MAX_VALUE : PURGE_BATCH_BYTES,
                     force ? Integer.MAX_VALUE : PURGE_BATCH_CALLS)) {
@@ -1984,7 +2028,8 @@ final class SpanAllocator {
      * A span's memory past its committed bytes is untouched, and so are free slices, so a run may
      * cover them.
      *
-     * @param pages taken from the pool; those past the budget go back to it, still due
+     * @param pages taken from the pool, in address order; those past the budget go back to it,
+     *     still due
      * @param budget the committed bytes to return at most (a page that starts below it is taken
      *     whole)
      * @param maxCalls the {@code madvise} calls to make at most: retired pages apart from each
@@ -1992,7 +2037,6 @@ final class SpanAllocator {
      * @return whether pages went back to the pool for a later run
      */
     private boolean releaseInRuns(List<Page> pages, long budget, int maxCalls) {
-        pages.sort((a, b) -> Long.compare(a.start, b.start));
         long runStart = 0;
         long runEnd = 0;
         long runCommitted = 0;
@@ -2491,11 +2535,51 @@ final class SpanAllocator {
             return;
         }
         long[] taken = new long[remote.length - 1];
+        PurgedHoles[] holes = {null};
+        ReturnRun run = scanRun;
+        boolean[] inRun = {false};
         boolean tookRemote = Page.takeRemoteBits(remote, taken);
         if (!tookRemote && !ownFreeToo) {
             return;
         }
-        PurgedHoles prior = page.takePurgedHoles();
+        try {
+            holes[0] = page.takePurgedHoles();
+            returnFreedRuns(page, ownFreeToo, taken, holes, run, inRun);
+            if (inRun[0]) {
+                run.giveBackAfter(page, taken, holes[0]);
+            } else {
+                giveBack(page, taken, holes[0]);
+            }
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for what the look makes: the page gets back at once what it
+            // took, which would otherwise stay taken for good (blocks freed and never free again),
+            // after the run's memory went back, so no block of it goes back into use before.
+            if (inRun[0]) {
+                returnRun(run);
+            }
+            giveBack(page, taken, holes[0]);
+            throw e;
+        }
+    }
+
+    /** Gives {@code page} back the remote frees {@code taken} and {@code holes} now. */
+    private static void giveBack(Page page, long[] taken, PurgedHoles holes) {
+        int returned = 0;
+        for (long bits : taken) {
+            returned += Long.bitCount(bits);
+        }
+        page.remoteReturned = returned;
+        page.giveBackRemote(taken, holes);
+    }
+
+    /**
+     * {@link #scavengeFreed}'s work once the remote frees and the prior holes ({@code holes[0]}) are
+     * taken: returns the free runs of OS pages, or joins them to {@code run}, which
+     * {@code inRun[0]} then tells.
+     */
+    private void returnFreedRuns(Page page, boolean ownFreeToo, long[] taken, PurgedHoles[] holes, ReturnRun run,
+                                 boolean[] inRun) {
+        PurgedHoles prior = holes[0];
         long[] own = ownFreeToo ? page.freeBits : null;
         long[] ownHoles = ownFreeToo ? page.holeBits : null;
         long[] free = taken.clone();
@@ -2506,9 +2590,6 @@ final class SpanAllocator {
         if (ownFreeToo && page.holeOsPages != null) {
             gone = gone == null ? page.holeOsPages.clone() : orInto(gone, page.holeOsPages);
         }
-        PurgedHoles[] holes = {prior};
-        ReturnRun run = scanRun;
-        boolean[] inRun = {false};
         // Up to the OS page holding the end of the last block: the memory past it is committed
         // with that block and holds nothing.
         int osPages = (int) (roundUp((long) page.capacity * page.blockSize, Os.OS_PAGE_SIZE) / Os.OS_PAGE_SIZE);
@@ -2539,16 +2620,6 @@ final class SpanAllocator {
                     holes[0].bytes += bytes;
                     return bytes;
                 });
-        int returned = 0;
-        for (long bits : taken) {
-            returned += Long.bitCount(bits);
-        }
-        page.remoteReturned = returned;
-        if (inRun[0]) {
-            run.giveBackAfter(page, taken, holes[0]);
-        } else {
-            page.giveBackRemote(taken, holes[0]);
-        }
     }
 
     /** ORs {@code bits} (may be null) into {@code into}, word by word. @return {@code into} */

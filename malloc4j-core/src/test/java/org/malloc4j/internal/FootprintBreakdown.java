@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -87,7 +86,7 @@ public final class FootprintBreakdown {
     private final HeapCore core;
     private final List<Region> regions;
     private final List<Region> hugeRegions;
-    private final ArrayDeque<Page> pool;
+    private final RingDeque<Page> pool;
     private final Field sliceOwner;
 
     @SuppressWarnings("unchecked")
@@ -95,7 +94,7 @@ public final class FootprintBreakdown {
         this.core = core;
         this.regions = (List<Region>) field(SpanAllocator.class, "regions").get(core.spans);
         this.hugeRegions = (List<Region>) field(SpanAllocator.class, "hugeRegions").get(core.spans);
-        this.pool = (ArrayDeque<Page>) field(SpanAllocator.class, "pool").get(core.spans);
+        this.pool = (RingDeque<Page>) field(SpanAllocator.class, "pool").get(core.spans);
         this.sliceOwner = field(Region.class, "sliceOwner");
     }
 
@@ -114,7 +113,7 @@ public final class FootprintBreakdown {
         p.committed = core.spans.committed.get();
         p.live = liveRequested;
         IdentityHashMap<Page, Boolean> pooled = new IdentityHashMap<>();
-        for (Page page : pool) {
+        for (Page page : pool.toList()) {
             pooled.put(page, Boolean.TRUE);
         }
         long largeUsableMinusRequested = 0;

@@ -7,7 +7,6 @@ import static org.malloc4j.internal.PagesOfBlocks.pagesOf;
 
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.malloc4j.Heap;
@@ -244,7 +243,7 @@ class KeptPagesTest {
         return (HeapCore) Fields.read(heap, Heap.class, "core");
     }
 
-    private static ArrayDeque<?> poolOf(Heap heap) throws ReflectiveOperationException {
-        return (ArrayDeque<?>) Fields.read(coreOf(heap).spans, SpanAllocator.class, "pool");
+    private static RingDeque<?> poolOf(Heap heap) throws ReflectiveOperationException {
+        return (RingDeque<?>) Fields.read(coreOf(heap).spans, SpanAllocator.class, "pool");
     }
 }

@@ -95,6 +95,6 @@ class PooledPageClassTest {
 
     private static int poolSize(Heap heap) throws ReflectiveOperationException {
         HeapCore core = (HeapCore) Fields.read(heap, Heap.class, "core");
-        return ((java.util.ArrayDeque<?>) Fields.read(core.spans, SpanAllocator.class, "pool")).size();
+        return ((RingDeque<?>) Fields.read(core.spans, SpanAllocator.class, "pool")).size();
     }
 }

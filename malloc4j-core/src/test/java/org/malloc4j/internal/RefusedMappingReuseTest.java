@@ -3,7 +3,7 @@ package org.malloc4j.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.malloc4j.Heap;
@@ -55,7 +55,8 @@ class RefusedMappingReuseTest {
 
     @SuppressWarnings("unchecked")
     private static List<RetainedMappings.Mapping> mappings(RetainedMappings retained) throws Exception {
-        return List.copyOf((ArrayDeque<RetainedMappings.Mapping>) Fields.read(retained, RetainedMappings.class,
-                "mappings"));
+        RetainedMappings.Mapping[] slots = (RetainedMappings.Mapping[]) Fields.read(retained, RetainedMappings.class,
+                "mappings");
+        return List.of(Arrays.copyOf(slots, (int) Fields.read(retained, RetainedMappings.class, "count")));
     }
 }

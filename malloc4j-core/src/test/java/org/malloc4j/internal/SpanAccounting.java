@@ -1,6 +1,5 @@
 package org.malloc4j.internal;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -80,7 +79,7 @@ final class SpanAccounting {
     /** @return the pool's pages, each checked to be pooled once, with the pool's totals checked */
     @SuppressWarnings("unchecked")
     private static Set<Page> poolChecked(SpanAllocator spans, List<String> wrong) throws ReflectiveOperationException {
-        ArrayDeque<Page> pool = (ArrayDeque<Page>) Fields.read(spans, SpanAllocator.class, "pool");
+        List<Page> pool = ((RingDeque<Page>) Fields.read(spans, SpanAllocator.class, "pool")).toList();
         int[] bySlices = (int[]) Fields.read(spans, SpanAllocator.class, "pooledBySlices");
         long pooledCommitted = (long) Fields.read(spans, SpanAllocator.class, "pooledCommitted");
         Set<Page> pooled = Collections.newSetFromMap(new IdentityHashMap<>());

@@ -1,0 +1,141 @@
+package org.malloc4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A retired span parked while the Java heap is full keeps every other retired span reachable: the
+ * pool of retired pages must not lose its pages when it cannot grow. The pool was an
+ * {@link java.util.ArrayDeque}, whose {@code addLast} stores the element before it grows: a growth
+ * that met a full Java heap left the deque reading as empty, and the free's fallback released only
+ * the span being parked. Every other pooled span then stayed counted as committed, and its slices
+ * taken, for good: no purge or {@code trim()} found it, and no malloc reused it.
+ *
+ * <p>The program runs in a JVM of its own with a 32 MiB Java heap, so the ballast that fills it
+ * leaves no room for the pool's growth, and compares the heap with a control heap that did the
+ * same with the Java heap free: their outcomes must not differ.
+ */
+class RetiredPagesUnderFullJavaHeapTest {
+    @Test
+    void spansRetiredUnderAFullJavaHeapAreAllPurgedAndReused() throws Exception {
+        ChildJvm.Result result = ChildJvm.run(List.of("-Xmx32m", "-XX:+UseSerialGC",
+                "--enable-native-access=ALL-UNNAMED"), SpanPoolProgram.class);
+        assertEquals(0, result.exitCode(), result.output());
+        Map<String, String> lines = lines(result);
+        assertEquals("0", lines.get("frees that threw"), result.output());
+        assertEquals(lines.get("control: committed after trim"), lines.get("heap: committed after trim"),
+                "the retired spans were not all purged by trim():\n" + result.output());
+        assertEquals(lines.get("control: reserved after reuse"), lines.get("heap: reserved after reuse"),
+                "the retired spans were not all reused:\n" + result.output());
+        assertEquals("passed", lines.get("heap: check()"), result.output());
+    }
+
+    /** @return the program's lines {@code key: value}, by key */
+    private static Map<String, String> lines(ChildJvm.Result result) {
+        Map<String, String> lines = new HashMap<>();
+        for (String line : result.output().lines().toList()) {
+            int colon = line.lastIndexOf(": ");
+            if (colon > 0) {
+                lines.put(line.substring(0, colon), line.substring(colon + 2));
+            }
+        }
+        return lines;
+    }
+
+    /**
+     * Large blocks, each in a span of its own that retires to the pool when it is freed: a few are
+     * freed with the Java heap free, so the pool's array has grown to hold them, and the rest with
+     * the Java heap full, so that the pool must grow while nothing fits. The purge delay is an hour,
+     * so only {@code trim()} purges the pool, and the purger cannot empty it first.
+     */
+    static final class SpanPoolProgram {
+        /** Over the medium classes' 128 KiB, three 64 KiB slices: 170 spans to a 32 MiB region. */
+        static final long SIZE = 192 << 10;
+        static final int BLOCKS = 300;
+        /**
+         * Freed before the fill; the pool then grows under pressure (its ring past 108, 162 and 243
+         * pages; the {@code ArrayDeque} it was, past 110 and 220).
+         */
+        static final int FREED_FIRST = 100;
+        private static final List<Object> BALLAST = new ArrayList<>(100_000);
+
+        public static void main(String[] args) {
+            long[] control = run("control", false);
+            long[] heap = run("heap", true);
+            System.out.println("frees that threw: " + heap[0]);
+            System.out.println("control: committed after trim: " + control[1]);
+            System.out.println("heap: committed after trim: " + heap[1]);
+            System.out.println("control: reserved after reuse: " + control[2]);
+            System.out.println("heap: reserved after reuse: " + heap[2]);
+            System.out.println("heap: check(): " + (heap[3] == 0 ? "passed" : "failed"));
+        }
+
+        /**
+         * @return the frees that threw, the committed bytes once every block was freed and the
+         *     heap trimmed, the reserved bytes once the blocks were malloc'd again, and 1 if
+         *     {@code check()} threw (else 0)
+         */
+        private static long[] run(String name, boolean pressure) {
+            Heap heap = Heap.builder().name(name).purgeDelay(Duration.ofHours(1)).build();
+            long[] blocks = new long[BLOCKS];
+            for (int i = 0; i < BLOCKS; i++) {
+                blocks[i] = heap.mallocAddress(SIZE);
+            }
+            for (int i = 0; i < FREED_FIRST; i++) {
+                heap.freeAddress(blocks[i]);
+            }
+            if (pressure) {
+                fill();
+            }
+            long threw = 0;
+            for (int i = FREED_FIRST; i < BLOCKS; i++) {
+                try {
+                    heap.freeAddress(blocks[i]);
+                } catch (Throwable t) {
+                    threw++;
+                }
+            }
+            BALLAST.clear();
+            System.out.println(name + ": after the frees: " + heap.stats());
+            heap.trim();
+            long committed = heap.stats().committedBytes();
+            System.out.println(name + ": after trim: " + heap.stats());
+            long checkFailed = 0;
+            try {
+                heap.check();
+            } catch (RuntimeException e) {
+                System.out.println(name + ": check() threw " + e);
+                checkFailed = 1;
+            }
+            for (int i = 0; i < BLOCKS; i++) {
+                blocks[i] = heap.mallocAddress(SIZE);
+            }
+            long reserved = heap.stats().reservedBytes();
+            System.out.println(name + ": after the blocks were malloc'd again: " + heap.stats());
+            for (long block : blocks) {
+                heap.freeAddress(block);
+            }
+            heap.close();
+            return new long[] {threw, committed, reserved, checkFailed};
+        }
+
+        /** Fills the Java heap with arrays, ever smaller ones, until not even 8 bytes more fit. */
+        private static void fill() {
+            for (int chunk = 1 << 20; chunk >= 8; chunk >>= 1) {
+                try {
+                    while (true) {
+                        BALLAST.add(new byte[chunk]);
+                    }
+                } catch (OutOfMemoryError e) {
+                    // the next smaller chunk
+                }
+            }
+        }
+    }
+}
