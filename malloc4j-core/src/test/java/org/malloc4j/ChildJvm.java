@@ -5,13 +5,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** A program run in a JVM of its own, with this test run's class path, for what only a fresh JVM shows. */
 public final class ChildJvm {
     /** What the program printed, standard error included, and how it exited. */
     public record Result(int exitCode, String output) {
+        /** @return the program's lines {@code key: value}, by key (the last {@code ": "} splits them) */
+        public Map<String, String> values() {
+            Map<String, String> values = new HashMap<>();
+            for (String line : output.lines().toList()) {
+                int colon = line.lastIndexOf(": ");
+                if (colon > 0) {
+                    values.put(line.substring(0, colon), line.substring(colon + 2));
+                }
+            }
+            return values;
+        }
     }
 
     private ChildJvm() {

@@ -2,7 +2,6 @@ package org.malloc4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.malloc4j.internal.Os;
@@ -28,12 +27,11 @@ class MappingCallsUnderFullJavaHeapTest {
     /** Makes each mapping call {@link #CALLS} times, the Java heap full. */
     static final class Program {
         static final int CALLS = 200;
-        private static final List<Object> BALLAST = new ArrayList<>(100_000);
 
         public static void main(String[] args) {
             Os.checkAvailable();
             long pages = Os.reserve(CALLS * (long) Os.OS_PAGE_SIZE, false);
-            fill();
+            FullJavaHeap.fill();
             int failed = 0;
             for (int i = 0; i < CALLS; i++) {
                 long page = pages + (long) i * Os.OS_PAGE_SIZE;
@@ -45,21 +43,8 @@ class MappingCallsUnderFullJavaHeapTest {
                     failed++;
                 }
             }
-            BALLAST.clear();
+            FullJavaHeap.empty();
             System.out.println("failed: " + failed + " of " + CALLS);
-        }
-
-        /** Fills the Java heap with arrays, ever smaller ones, until not even 8 bytes more fit. */
-        private static void fill() {
-            for (int chunk = 1 << 20; chunk >= 8; chunk >>= 1) {
-                try {
-                    while (true) {
-                        BALLAST.add(new byte[chunk]);
-                    }
-                } catch (OutOfMemoryError e) {
-                    // the next smaller chunk
-                }
-            }
         }
     }
 }

@@ -3,8 +3,6 @@ package org.malloc4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -27,25 +25,13 @@ class RetiredPagesUnderFullJavaHeapTest {
         ChildJvm.Result result = ChildJvm.run(List.of("-Xmx32m", "-XX:+UseSerialGC",
                 "--enable-native-access=ALL-UNNAMED"), SpanPoolProgram.class);
         assertEquals(0, result.exitCode(), result.output());
-        Map<String, String> lines = lines(result);
+        Map<String, String> lines = result.values();
         assertEquals("0", lines.get("frees that threw"), result.output());
         assertEquals(lines.get("control: committed after trim"), lines.get("heap: committed after trim"),
                 "the retired spans were not all purged by trim():\n" + result.output());
         assertEquals(lines.get("control: reserved after reuse"), lines.get("heap: reserved after reuse"),
                 "the retired spans were not all reused:\n" + result.output());
         assertEquals("passed", lines.get("heap: check()"), result.output());
-    }
-
-    /** @return the program's lines {@code key: value}, by key */
-    private static Map<String, String> lines(ChildJvm.Result result) {
-        Map<String, String> lines = new HashMap<>();
-        for (String line : result.output().lines().toList()) {
-            int colon = line.lastIndexOf(": ");
-            if (colon > 0) {
-                lines.put(line.substring(0, colon), line.substring(colon + 2));
-            }
-        }
-        return lines;
     }
 
     /**
@@ -63,7 +49,6 @@ class RetiredPagesUnderFullJavaHeapTest {
          * pages; the {@code ArrayDeque} it was, past 110 and 220).
          */
         static final int FREED_FIRST = 100;
-        private static final List<Object> BALLAST = new ArrayList<>(100_000);
 
         public static void main(String[] args) {
             long[] control = run("control", false);
@@ -91,7 +76,7 @@ class RetiredPagesUnderFullJavaHeapTest {
                 heap.freeAddress(blocks[i]);
             }
             if (pressure) {
-                fill();
+                FullJavaHeap.fill();
             }
             long threw = 0;
             for (int i = FREED_FIRST; i < BLOCKS; i++) {
@@ -101,7 +86,7 @@ class RetiredPagesUnderFullJavaHeapTest {
                     threw++;
                 }
             }
-            BALLAST.clear();
+            FullJavaHeap.empty();
             System.out.println(name + ": after the frees: " + heap.stats());
             heap.trim();
             long committed = heap.stats().committedBytes();
@@ -123,19 +108,6 @@ class RetiredPagesUnderFullJavaHeapTest {
             }
             heap.close();
             return new long[] {threw, committed, reserved, checkFailed};
-        }
-
-        /** Fills the Java heap with arrays, ever smaller ones, until not even 8 bytes more fit. */
-        private static void fill() {
-            for (int chunk = 1 << 20; chunk >= 8; chunk >>= 1) {
-                try {
-                    while (true) {
-                        BALLAST.add(new byte[chunk]);
-                    }
-                } catch (OutOfMemoryError e) {
-                    // the next smaller chunk
-                }
-            }
         }
     }
 }

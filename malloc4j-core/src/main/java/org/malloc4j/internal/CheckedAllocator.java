@@ -191,9 +191,11 @@ final class CheckedAllocator implements Allocator {
         if (overflow != null) {
             throw overflow;
         }
-        release(quarantine.makeRoom(block.span), resizer != null
+        // Worded before any block leaves quarantine: out of it, each must reach release().
+        String pushedWhen = resizer != null
                 ? pushedOut("as " + resizer.name() + " resized", address, "which changed nothing: it is as it was")
-                : pushedOut("by the realloc of", address, "which changed nothing: that block is live as it was"));
+                : pushedOut("by the realloc of", address, "which changed nothing: that block is live as it was");
+        release(quarantine.makeRoom(block.span), pushedWhen);
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
@@ -582,10 +584,12 @@ final class CheckedAllocator implements Allocator {
         }
         // Verify what this block pushes out of quarantine before anything of the caller's changes.
         // A holder lets go of the block whatever the free finds (Heap.releaseOwned), so only a
-        // program's own free is told to free again.
+        // program's own free is told to free again. Worded before any block leaves quarantine: out
+        // of it, each must reach release().
+        String pushedWhen = pushedOutByFree(block, byOwner);
         List<BlockRecord> pushed = quarantine.reserve(block.span);
         try {
-            release(pushed, pushedOutByFree(block, byOwner));
+            release(pushed, pushedWhen);
             retire(block, "free", CheckMode.POISON_BYTE, 0);
         } catch (RuntimeException | Error e) {
             quarantine.cancel(block.span);
@@ -597,7 +601,8 @@ final class CheckedAllocator implements Allocator {
         checkedRequested.addAndGet(-block.byteSize);
         // The room was held (Quarantine.reserve): the free is done, so nothing may throw from here.
         if (!quarantine.addReserved(block)) {
-            // Larger than the whole quarantine: poisoned just now, so there is nothing to verify.
+            // Larger than the whole quarantine, or no room on the Java heap for it to grow: poisoned
+            // just now, so there is nothing to verify.
             guarded.free(block.base);
         }
     }
@@ -697,7 +702,11 @@ final class CheckedAllocator implements Allocator {
     private static final String LEFT_FOR_AN_ALLOCATION =
             "when it left quarantine to make room under the heap's limit for an allocation, which allocated nothing";
 
-    /** Gives blocks out of quarantine back to the core, reporting every one that was written to. */
+    /**
+     * Gives blocks out of quarantine back to the core, reporting every one that was written to.
+     * Each is freed even when its check finds no room on the Java heap (the first such error is
+     * thrown once all are): out of quarantine, a block not freed would stay allocated for good.
+     */
     private void release(List<BlockRecord> blocks, String when) {
         if (blocks.isEmpty()) {
             return;
@@ -705,14 +714,24 @@ final class CheckedAllocator implements Allocator {
         // Out of quarantine, the blocks are no longer the close's to drain: it unmaps them under the
         // check of their poison when it races this call.
         MemoryMisuseException problem = null;
+        OutOfMemoryError unchecked = null;
         boolean interrupted = Os.interruptStatus();
         try {
-            for (BlockRecord block : blocks) {
-                problem = SanitizerReports.combine(problem, damagedPoison(block, when));
+            // By index: an iterator is an object, which a full Java heap refuses.
+            for (int i = 0; i < blocks.size(); i++) {
+                BlockRecord block = blocks.get(i);
+                try {
+                    problem = SanitizerReports.combine(problem, damagedPoison(block, when));
+                } catch (OutOfMemoryError e) {
+                    unchecked = unchecked == null ? e : unchecked;
+                }
                 guarded.free(block.base);
             }
         } catch (IllegalStateException unmapped) {
             throw closedMeanwhile(unmapped, interrupted);
+        }
+        if (unchecked != null) {
+            throw unchecked;
         }
         if (problem != null) {
             throw problem;

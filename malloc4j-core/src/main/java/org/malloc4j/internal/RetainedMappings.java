@@ -79,9 +79,13 @@ final class RetainedMappings {
         return insert(at, mapping);
     }
 
-    /** Keeps {@code mapping}, taken by {@link #pollOldest} and changed, as the oldest again. */
-    void putBackOldest(Mapping mapping) {
-        insert(0, mapping);
+    /**
+     * Keeps {@code mapping}, taken by {@link #pollOldest} and changed, as the oldest again.
+     *
+     * @return the oldest mapping, which no longer fits and the caller must give back, or null
+     */
+    Mapping putBackOldest(Mapping mapping) {
+        return insert(0, mapping);
     }
 
     /** @return the mapping kept longest, or null if none */

@@ -1589,14 +1589,7 @@ final class SpanAllocator {
         }
         long committed = usable;
         if (kept != null) {
-            try {
-                committed = recommit(kept, usable);
-            } catch (RuntimeException | Error e) {
-                // Kept again, as after a refused commit (the purges a commit makes may want Java
-                // heap): out of the kept mappings and in no region, it would be lost for good.
-                keepAgain(kept);
-                throw e;
-            }
+            committed = recommit(kept, usable);
             if (committed < 0) {
                 return 0;
             }
@@ -1678,12 +1671,21 @@ final class SpanAllocator {
      *
      * @return the bytes the mapping holds committed from its start for the block, {@code usable}
      *     or more; -1 if the limit refused the commit: the mapping is kept again then, in its place
-     *     among the kept mappings and as old as it was
+     *     among the kept mappings and as old as it was, as it is when the commit throws
      */
     private long recommit(RetainedMappings.Mapping kept, long usable) {
         long have = kept.committed();
         if (usable > have) {
-            if (!commitBytes(usable - have, null)) {
+            boolean committed;
+            try {
+                committed = commitBytes(usable - have, null);
+            } catch (RuntimeException | Error e) {
+                // The purges a commit makes may want Java heap: out of the kept mappings and in no
+                // region, the mapping would be lost for good.
+                keepAgain(kept);
+                throw e;
+            }
+            if (!committed) {
                 keepAgain(kept);
                 return -1;
             }
@@ -1822,13 +1824,7 @@ final class SpanAllocator {
             purgedBytes += page.commitEnd;
             uncommitted(page.commitEnd);
         } else {
-            RetainedMappings.Mapping evicted;
-            try {
-                evicted = retained.add(mapping);
-            } catch (OutOfMemoryError e) {
-                // No room on the Java heap to keep it: unmapped at once instead, as after the delay.
-                evicted = mapping;
-            }
+            RetainedMappings.Mapping evicted = retained.add(mapping);
             if (evicted != null) {
                 releaseRetained(evicted);
             }
@@ -1862,7 +1858,10 @@ final class SpanAllocator {
             return;
         }
         returnCommitted(mapping.base() + keep, tail, tail);
-        retained.putBackOldest(shrunk);
+        RetainedMappings.Mapping evicted = retained.putBackOldest(shrunk);
+        if (evicted != null) {
+            releaseRetained(evicted);
+        }
     }
 
     /** Unmaps a kept mapping: its memory and address space go back to the OS. */
@@ -2557,7 +2556,9 @@ final class SpanAllocator {
             if (inRun[0]) {
                 returnRun(run);
             }
-            giveBack(page, taken, holes[0]);
+            // Not counted as returned (giveBack): none of them went back, and the next look must
+            // not take them for remote frees it has seen.
+            page.giveBackRemote(taken, holes[0]);
             throw e;
         }
     }

@@ -15,6 +15,7 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 import org.malloc4j.ChildJvm;
+import org.malloc4j.FullJavaHeap;
 
 /**
  * {@link RingDeque} holds what a list would, in the same order, whatever the mix of adds, polls and
@@ -122,7 +123,6 @@ class RingDequeTest {
      */
     static final class FullHeapProgram {
         static final int HELD = 4096;
-        private static final List<Object> BALLAST = new ArrayList<>(100_000);
 
         public static void main(String[] args) {
             Object[] elements = new Object[HELD + 1];
@@ -137,7 +137,7 @@ class RingDequeTest {
             for (int i = HELD / 2 - 1; i >= 0; i--) {
                 ring.addFirst(elements[i]);
             }
-            fill();
+            FullJavaHeap.fill();
             int refused = 0;
             try {
                 ring.addLast(elements[HELD]);
@@ -153,25 +153,12 @@ class RingDequeTest {
             for (int i = 0; inOrder && i < HELD; i++) {
                 inOrder = ring.get(i) == elements[i];
             }
-            BALLAST.clear();
+            FullJavaHeap.empty();
             ring.addLast(elements[HELD]);
             boolean grew = ring.size() == HELD + 1 && ring.peekLast() == elements[HELD]
                     && ring.peekFirst() == elements[0];
             System.out.println("refused: " + refused + ", kept: " + (inOrder ? HELD + " in order" : "not all")
                     + ", then grew: " + grew);
-        }
-
-        /** Fills the Java heap with arrays, ever smaller ones, until not even 8 bytes more fit. */
-        private static void fill() {
-            for (int chunk = 1 << 20; chunk >= 8; chunk >>= 1) {
-                try {
-                    while (true) {
-                        BALLAST.add(new byte[chunk]);
-                    }
-                } catch (OutOfMemoryError e) {
-                    // the next smaller chunk
-                }
-            }
         }
     }
 }
