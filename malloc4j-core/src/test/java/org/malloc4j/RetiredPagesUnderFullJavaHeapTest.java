@@ -35,6 +35,73 @@ class RetiredPagesUnderFullJavaHeapTest {
     }
 
     /**
+     * A trim that meets a full Java heap, tried again with a little more room each time, leaves
+     * every retired span in the pool or gone, and trims once there is room. Its purge takes no span
+     * out of the pool before it has the list it sorts them in (one that took them first lost those
+     * it could not list, committed and counted for good). On the code before, no trim got that far:
+     * its look at the pages their owners held off linked a lambda at its first call, which failed
+     * ({@link BootstrapMethodError}) and left {@code trim()} failing so for the rest of the process.
+     */
+    @Test
+    void aTrimThatMeetsAFullJavaHeapLosesNoRetiredSpanAndWorksOnceThereIsRoom() throws Exception {
+        ChildJvm.Result result = ChildJvm.run(List.of("-Xmx32m", "-XX:+UseSerialGC",
+                "--enable-native-access=ALL-UNNAMED"), PurgeProgram.class);
+        assertEquals(0, result.exitCode(), result.output());
+        Map<String, String> lines = result.values();
+        assertEquals("0", lines.get("committed after trim"), "retired spans lost to the pool:\n" + result.output());
+        assertEquals("passed", lines.get("check()"), result.output());
+    }
+
+    /**
+     * Retires {@link SpanPoolProgram#BLOCKS} large blocks' spans with the Java heap free, then
+     * trims with the Java heap full, given room a spacer of 48 bytes at a time, again after each
+     * {@link OutOfMemoryError}, until the trim gets through, so that some try fails inside the
+     * purge; and trims again once the Java heap is free.
+     */
+    static final class PurgeProgram {
+        /** The spacers' bytes in all, more than a trim takes. */
+        static final int ROOM_BYTES = 64 << 10;
+        static final int SPACER_BYTES = 48;
+
+        public static void main(String[] args) {
+            Heap heap = Heap.builder().name("purged").purgeDelay(Duration.ofHours(1)).build();
+            long[] blocks = new long[SpanPoolProgram.BLOCKS];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = heap.mallocAddress(SpanPoolProgram.SIZE);
+            }
+            for (long block : blocks) {
+                heap.freeAddress(block);
+            }
+            Object[] spacer = new Object[ROOM_BYTES / SPACER_BYTES];
+            for (int i = 0; i < spacer.length; i++) {
+                spacer[i] = new byte[SPACER_BYTES];
+            }
+            FullJavaHeap.fill();
+            int dropped = 0;
+            while (dropped < spacer.length) {
+                try {
+                    heap.trim();
+                    break;
+                } catch (OutOfMemoryError e) {
+                    spacer[dropped++] = null;
+                }
+            }
+            FullJavaHeap.empty();
+            System.out.println("spacers dropped: " + dropped);
+            heap.trim();
+            System.out.println("committed after trim: " + heap.stats().committedBytes());
+            String check = "passed";
+            try {
+                heap.check();
+            } catch (RuntimeException e) {
+                check = e.toString();
+            }
+            System.out.println("check(): " + check);
+            heap.close();
+        }
+    }
+
+    /**
      * Large blocks, each in a span of its own that retires to the pool when it is freed: a few are
      * freed with the Java heap free, so the pool's array has grown to hold them, and the rest with
      * the Java heap full, so that the pool must grow while nothing fits. The purge delay is an hour,

@@ -31,7 +31,7 @@ public final class HeapCore implements Allocator {
         // cleaner thread, initializes with the first checked heap.)
         for (String name : new String[] {"RegionMap", "Region", "SizeClasses", "SpanAllocator", "ThreadHeap",
                 "VirtualThreadHeaps", "HolderCall", "BlockHolder", "StackCapture", "StackDepot", "BlockRecord",
-                "SanitizerReports", "Os"}) {
+                "SanitizerReports", "Os", "RingDeque", "SpanAllocator$FreedRuns", "SpanAllocator$OwnFreeRuns"}) {
             initialize(HeapCore.class.getPackageName() + "." + name);
         }
     }

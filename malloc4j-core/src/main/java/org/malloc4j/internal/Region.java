@@ -103,21 +103,35 @@ final class Region {
         if (huge) {
             return hugePage == null ? 0 : hugePage.committedBytes();
         }
-        long[] sum = {0};
-        forEachSlicePage(page -> sum[0] += page.committedBytes());
-        return sum[0];
+        long sum = 0;
+        Page[] owners = sliceOwner;
+        Page last = null;
+        for (int slice = 0; owners != null && slice < owners.length; slice++) {
+            Page page = owners[slice];
+            if (page != null && page != last) {
+                sum += page.committedBytes();
+                last = page;
+            }
+        }
+        return sum;
     }
 
-    /** Calls {@code action} once for each page laid over this region's slices; under the span lock. */
-    void forEachSlicePage(java.util.function.Consumer<Page> action) {
+    /**
+     * Adds each page laid over this region's slices to {@code into}, once, in address order; under
+     * the span lock. No lambda walks them: a call site whose first linking meets a full Java heap
+     * fails so at every later call.
+     *
+     * @param ofBlocksOnly whether to leave out pages of a single block
+     */
+    void addSlicePages(List<Page> into, boolean ofBlocksOnly) {
         Page[] owners = sliceOwner;
-        if (owners == null) {
-            return;
-        }
         Page last = null;
-        for (Page page : owners) {
+        for (int slice = 0; owners != null && slice < owners.length; slice++) {
+            Page page = owners[slice];
             if (page != null && page != last) {
-                action.accept(page);
+                if (!ofBlocksOnly || !page.isSingle()) {
+                    into.add(page);
+                }
                 last = page;
             }
         }

@@ -1981,8 +1981,13 @@ final class SpanAllocator {
         for (Region region : hugeRegions) {
             decommitTail(region.pageAt(region.base));
         }
+        List<Page> pages = new ArrayList<>();
         for (Region region : regions) {
-            region.forEachSlicePage(this::decommitTail);
+            pages.clear();
+            region.addSlicePages(pages, false);
+            for (int i = 0; i < pages.size(); i++) {
+                decommitTail(pages.get(i));
+            }
         }
     }
 
@@ -2147,9 +2152,35 @@ final class SpanAllocator {
         int osPages = (int) (touched / Os.OS_PAGE_SIZE);  // only those wholly below the bump pointer
         // Blocks of an OS page or more: mark the OS pages live blocks touch, fewer than OS pages.
         long[] busy = page.blockSize >= Os.OS_PAGE_SIZE ? busyOsPages(page, osPages) : null;
-        return returned + forEachFreeRun(osPages, page.holeOsPages,
-                o -> busy != null ? (busy[o >>> 6] & (1L << o)) == 0 : allSet(page, page.freeBits, page.holeBits, o),
-                (from, to) -> makeHoles(page, (int) from, (int) to));
+        OwnFreeRuns runs = new OwnFreeRuns(page, busy);
+        return returned + forEachFreeRun(osPages, page.holeOsPages, runs, runs);
+    }
+
+    /**
+     * {@link #scavenge}'s runs of OS pages that only free blocks overlap, made holes. A class of its
+     * own, not a lambda: a call site whose first linking meets a full Java heap fails so at every
+     * later call.
+     */
+    private final class OwnFreeRuns implements IntPredicate, LongBinaryOperator {
+        private final Page page;
+        /** The OS pages live blocks touch, for blocks of an OS page or more; else null. */
+        private final long[] busy;
+
+        OwnFreeRuns(Page page, long[] busy) {
+            this.page = page;
+            this.busy = busy;
+        }
+
+        @Override
+        public boolean test(int osPage) {
+            return busy != null ? (busy[osPage >>> 6] & (1L << osPage)) == 0
+                    : allSet(page, page.freeBits, page.holeBits, osPage);
+        }
+
+        @Override
+        public long applyAsLong(long from, long to) {
+            return makeHoles(page, (int) from, (int) to);
+        }
     }
 
     /**
@@ -2231,7 +2262,7 @@ final class SpanAllocator {
         for (Region region : inUse) {
             // The slice map read without the lock: each page is judged anew under it.
             pages.clear();
-            region.forEachSlicePage(pages::add);
+            region.addSlicePages(pages, false);
             for (int next = 0; next < pages.size(); ) {
                 next = scavengeRunOfPages(pages, next, now, waitNanos, waiting, heldOff);
                 if (next < 0) {
@@ -2319,29 +2350,35 @@ final class SpanAllocator {
      * beside four busy threads (it trims) took up to 2.7 s.
      */
     void scavengeHeldOff(Map<ThreadHeap, List<Page>> heldOff, long deadline) {
-        heldOff.forEach((owner, pages) -> {
-            for (int attempt = 0; attempt < HOLD_TRIES && owner.awaitPageWorkDone(deadline); attempt++) {
-                lockPolling();
-                try {
-                    if (core.isClosed()) {
-                        return;
-                    }
-                    if (!owner.holdForPurge()) {
-                        continue;
-                    }
-                    try {
-                        for (Page page : pages) {
-                            scavengeHeldPage(owner, page);
-                        }
-                        return;
-                    } finally {
-                        owner.releaseFromPurge();
-                    }
-                } finally {
-                    lock.unlock();
+        // No lambda (Map.forEach): see FreedRuns.
+        for (Map.Entry<ThreadHeap, List<Page>> entry : heldOff.entrySet()) {
+            scavengeHeldOff(entry.getKey(), entry.getValue(), deadline);
+        }
+    }
+
+    /** {@link #scavengeHeldOff} for one owner's pages. */
+    private void scavengeHeldOff(ThreadHeap owner, List<Page> pages, long deadline) {
+        for (int attempt = 0; attempt < HOLD_TRIES && owner.awaitPageWorkDone(deadline); attempt++) {
+            lockPolling();
+            try {
+                if (core.isClosed()) {
+                    return;
                 }
+                if (!owner.holdForPurge()) {
+                    continue;
+                }
+                try {
+                    for (Page page : pages) {
+                        scavengeHeldPage(owner, page);
+                    }
+                    return;
+                } finally {
+                    owner.releaseFromPurge();
+                }
+            } finally {
+                lock.unlock();
             }
-        });
+        }
     }
 
     /**
@@ -2534,31 +2571,30 @@ final class SpanAllocator {
             return;
         }
         long[] taken = new long[remote.length - 1];
-        PurgedHoles[] holes = {null};
-        ReturnRun run = scanRun;
-        boolean[] inRun = {false};
+        // Made before anything is taken: no room for it then costs nothing.
+        FreedRuns runs = new FreedRuns(page, ownFreeToo, taken, scanRun);
         boolean tookRemote = Page.takeRemoteBits(remote, taken);
         if (!tookRemote && !ownFreeToo) {
             return;
         }
         try {
-            holes[0] = page.takePurgedHoles();
-            returnFreedRuns(page, ownFreeToo, taken, holes, run, inRun);
-            if (inRun[0]) {
-                run.giveBackAfter(page, taken, holes[0]);
+            runs.holes = page.takePurgedHoles();
+            runs.returnAll();
+            if (runs.inRun) {
+                runs.run.giveBackAfter(page, taken, runs.holes);
             } else {
-                giveBack(page, taken, holes[0]);
+                giveBack(page, taken, runs.holes);
             }
         } catch (OutOfMemoryError e) {
             // No room on the Java heap for what the look makes: the page gets back at once what it
             // took, which would otherwise stay taken for good (blocks freed and never free again),
             // after the run's memory went back, so no block of it goes back into use before.
-            if (inRun[0]) {
-                returnRun(run);
+            if (runs.inRun) {
+                returnRun(runs.run);
             }
             // Not counted as returned (giveBack): none of them went back, and the next look must
             // not take them for remote frees it has seen.
-            page.giveBackRemote(taken, holes[0]);
+            page.giveBackRemote(taken, runs.holes);
             throw e;
         }
     }
@@ -2574,53 +2610,79 @@ final class SpanAllocator {
     }
 
     /**
-     * {@link #scavengeFreed}'s work once the remote frees and the prior holes ({@code holes[0]}) are
-     * taken: returns the free runs of OS pages, or joins them to {@code run}, which
-     * {@code inRun[0]} then tells.
+     * {@link #scavengeFreed}'s runs of OS pages that only free blocks overlap, once the remote frees
+     * ({@code taken}) and the prior holes ({@link #holes}) are taken. A class of its own, not a
+     * lambda: a call site whose first linking meets a full Java heap fails so at every later call.
      */
-    private void returnFreedRuns(Page page, boolean ownFreeToo, long[] taken, PurgedHoles[] holes, ReturnRun run,
-                                 boolean[] inRun) {
-        PurgedHoles prior = holes[0];
-        long[] own = ownFreeToo ? page.freeBits : null;
-        long[] ownHoles = ownFreeToo ? page.holeBits : null;
-        long[] free = taken.clone();
-        orInto(free, prior != null ? prior.blocks : null);
-        orInto(free, own);
-        orInto(free, ownHoles);
-        long[] gone = prior != null ? prior.osPages.clone() : null;
-        if (ownFreeToo && page.holeOsPages != null) {
-            gone = gone == null ? page.holeOsPages.clone() : orInto(gone, page.holeOsPages);
+    private final class FreedRuns implements IntPredicate, LongBinaryOperator {
+        private final Page page;
+        private final boolean ownFreeToo;
+        private final long[] taken;
+        /** The scan's run the returns join, or null. */
+        final ReturnRun run;
+        /** The page's holes, the prior ones and those made here; null while there are none. */
+        PurgedHoles holes;
+        /** Whether a return joined {@link #run}, so the page gets its blocks back after the run's memory. */
+        boolean inRun;
+        private long[] free;
+        private long[] own;
+
+        FreedRuns(Page page, boolean ownFreeToo, long[] taken, ReturnRun run) {
+            this.page = page;
+            this.ownFreeToo = ownFreeToo;
+            this.taken = taken;
+            this.run = run;
         }
-        // Up to the OS page holding the end of the last block: the memory past it is committed
-        // with that block and holds nothing.
-        int osPages = (int) (roundUp((long) page.capacity * page.blockSize, Os.OS_PAGE_SIZE) / Os.OS_PAGE_SIZE);
-        forEachFreeRun(osPages, gone,
-                o -> allSet(page, free, null, o),
-                (from, to) -> {
-                    if (holes[0] == null) {
-                        holes[0] = new PurgedHoles(taken.length, (int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6));
-                        metadata.addAndGet(holes[0].metadataBytes);
-                    }
-                    moveBlocks(page, taken, holes[0].blocks, (int) from, (int) to);
-                    if (own != null && copyBlocks(page, own, holes[0].blocks, (int) from, (int) to)) {
-                        holes[0].ownFree = true;
-                    }
-                    long bytes = markOsPages(holes[0].osPages, ownFreeToo ? page.holeOsPages : null, (int) from, (int) to);
-                    long address = page.start + from * Os.OS_PAGE_SIZE;
-                    if (ownFreeToo || run != null) {
-                        // The owner is held off this page, which is not current; or the blocks stay
-                        // taken off it until the run's memory is gone: none goes back into use before.
-                        // One call for the run: one a page took 16,384 calls for 1 GiB of 64 B blocks
-                        // of a class their busy owner left for another (core README).
-                        inRun[0] |= !ownFreeToo;
-                        returnInRun(address, (to - from) * Os.OS_PAGE_SIZE, bytes);
-                    } else {
-                        // The owner may take these blocks as soon as the page has them back below.
-                        returnCommitted(address, (to - from) * Os.OS_PAGE_SIZE, bytes);
-                    }
-                    holes[0].bytes += bytes;
-                    return bytes;
-                });
+
+        /** Returns the free runs of OS pages, or joins them to {@link #run}. */
+        void returnAll() {
+            PurgedHoles prior = holes;
+            own = ownFreeToo ? page.freeBits : null;
+            free = taken.clone();
+            orInto(free, prior != null ? prior.blocks : null);
+            orInto(free, own);
+            orInto(free, ownFreeToo ? page.holeBits : null);
+            long[] gone = prior != null ? prior.osPages.clone() : null;
+            if (ownFreeToo && page.holeOsPages != null) {
+                gone = gone == null ? page.holeOsPages.clone() : orInto(gone, page.holeOsPages);
+            }
+            // Up to the OS page holding the end of the last block: the memory past it is committed
+            // with that block and holds nothing.
+            int osPages = (int) (roundUp((long) page.capacity * page.blockSize, Os.OS_PAGE_SIZE) / Os.OS_PAGE_SIZE);
+            forEachFreeRun(osPages, gone, this, this);
+        }
+
+        @Override
+        public boolean test(int osPage) {
+            return allSet(page, free, null, osPage);
+        }
+
+        @Override
+        public long applyAsLong(long from, long to) {
+            if (holes == null) {
+                holes = new PurgedHoles(taken.length, (int) ((page.spanBytes / Os.OS_PAGE_SIZE + 63) >>> 6));
+                metadata.addAndGet(holes.metadataBytes);
+            }
+            moveBlocks(page, taken, holes.blocks, (int) from, (int) to);
+            if (own != null && copyBlocks(page, own, holes.blocks, (int) from, (int) to)) {
+                holes.ownFree = true;
+            }
+            long bytes = markOsPages(holes.osPages, ownFreeToo ? page.holeOsPages : null, (int) from, (int) to);
+            long address = page.start + from * Os.OS_PAGE_SIZE;
+            if (ownFreeToo || run != null) {
+                // The owner is held off this page, which is not current; or the blocks stay taken
+                // off it until the run's memory is gone: none goes back into use before. One call
+                // for the run: one a page took 16,384 calls for 1 GiB of 64 B blocks of a class
+                // their busy owner left for another (core README).
+                inRun |= !ownFreeToo;
+                returnInRun(address, (to - from) * Os.OS_PAGE_SIZE, bytes);
+            } else {
+                // The owner may take these blocks as soon as the page has them back below.
+                returnCommitted(address, (to - from) * Os.OS_PAGE_SIZE, bytes);
+            }
+            holes.bytes += bytes;
+            return bytes;
+        }
     }
 
     /** ORs {@code bits} (may be null) into {@code into}, word by word. @return {@code into} */
@@ -2932,11 +2994,7 @@ final class SpanAllocator {
     List<Page> pagesOfBlocks() {
         List<Page> pages = new ArrayList<>();
         for (Region region : regions) {
-            region.forEachSlicePage(page -> {
-                if (!page.isSingle()) {
-                    pages.add(page);
-                }
-            });
+            region.addSlicePages(pages, true);
         }
         return pages;
     }
