@@ -34,6 +34,7 @@ public final class HeapCore implements Allocator {
                 "SanitizerReports", "Os", "RingDeque", "SpanAllocator$FreedRuns", "SpanAllocator$OwnFreeRuns"}) {
             initialize(HeapCore.class.getPackageName() + "." + name);
         }
+        Page.linkRemoteCalls();
     }
 
     private static void initialize(String className) {

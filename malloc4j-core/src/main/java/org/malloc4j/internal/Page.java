@@ -987,6 +987,24 @@ public final class Page extends PageColdFields {
     }
 
     /**
+     * Runs {@link #giveBackRemote} and {@link #collectRemote}'s take-over of the purger's holes once,
+     * on a page of no heap, while the first heap is made: the JVM links a {@code VarHandle} call at
+     * its first run, on the Java heap, and these first run where a full Java heap is likely. The
+     * purger gives back the remote frees it took when a full Java heap failed its look; that call's
+     * link failing too left the blocks in no bitmap: freed and counted free by {@code stats()}, yet
+     * used on their page for good, which never emptied (its memory and its region held for the
+     * heap's life). The take-over runs only once the purger made holes of remote frees, and, in an
+     * ended thread's sweep ({@link SpanAllocator#abandon}), failing would leave the page in no list.
+     */
+    static void linkRemoteCalls() {
+        Page scratch = new Page(null, 0, 0, 0, 0);
+        scratch.freeBits = new long[1];
+        scratch.remoteBits = new long[2];
+        scratch.giveBackRemote(new long[] {1L}, new PurgedHoles(1, 1));
+        scratch.collectRemote();
+    }
+
+    /**
      * The purger gives back what {@link #takeRemoteBits} took: {@code bits} as remote frees again,
      * and {@code holes} (or null) for the owner to take over; then tells the owner, as a remote free
      * does.

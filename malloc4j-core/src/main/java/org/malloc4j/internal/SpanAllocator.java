@@ -792,7 +792,18 @@ final class SpanAllocator {
         lockPolling();
         try {
             page.retire();
-            format(page, sizeClass, inPlace);
+            try {
+                format(page, sizeClass, inPlace);
+            } catch (OutOfMemoryError e) {
+                if (!inPlace) {
+                    // No room on the Java heap for the new layout's arrays: the page, empty and out
+                    // of its heap's lists already (a kept page, or a spare), goes to the pool rather
+                    // than be lost half laid out, its memory counted and its slices taken for good.
+                    // (In place, the arrays were made ahead: Page.prepareInPlaceFormat.)
+                    retire(page);
+                }
+                throw e;
+            }
             long before = page.metadataCharged;
             page.metadataCharged = page.metadataBytes();
             notePeakFootprint(committed.get() + addMetadata(page.metadataCharged - before));
@@ -851,7 +862,14 @@ final class SpanAllocator {
         try {
             Page page = takeFromPool(MEDIUM_PAGE_SLICES, MEDIUM_PAGE_SLICES, 1, sizeClass, least, false);
             if (page != null) {
-                format(page, sizeClass, false);
+                try {
+                    format(page, sizeClass, false);
+                } catch (OutOfMemoryError e) {
+                    // No room on the Java heap for the layout's arrays: back to the pool, not lost
+                    // out of it with its memory counted and its slices taken for good.
+                    park(page);
+                    throw e;
+                }
                 charge(page);
             }
             return page;
@@ -1461,7 +1479,17 @@ final class SpanAllocator {
         if (page == null) {
             return 0;
         }
-        if (!commitTo(page, usable)) {
+        boolean granted;
+        try {
+            granted = commitTo(page, usable);
+        } catch (OutOfMemoryError e) {
+            // The purges and scavenges a commit makes first may want Java heap (the peak guard's
+            // scavenge, HeapCore.beforePeak): the span goes where a refused commit puts it, not
+            // lost out of the pool with its committed memory still counted.
+            park(page);
+            throw e;
+        }
+        if (!granted) {
             park(page);
             return 0;
         }
@@ -1607,7 +1635,16 @@ final class SpanAllocator {
             if (base == 0) {
                 return 0;
             }
-            if (!commitBytes(usable, null)) {
+            boolean granted;
+            try {
+                granted = commitBytes(usable, null);
+            } catch (OutOfMemoryError e) {
+                // As for a refused commit: the mapping, known to no table yet, goes back to the OS,
+                // rather than stay mapped and counted as reserved for good.
+                unmapUnused(base, span, 0);
+                throw e;
+            }
+            if (!granted) {
                 Os.release(base, span);
                 munmapCalls++;
                 reserved -= span;
