@@ -8,6 +8,9 @@ import java.util.List;
  * the heap so that the next allocation of a few bytes fails, and frees it again.
  */
 public final class FullJavaHeap {
+    /** The options of a JVM whose Java heap a program fills: small, and one collector thread. */
+    public static final List<String> JVM_OPTIONS = List.of("-Xmx32m", "-XX:+UseSerialGC",
+            "--enable-native-access=ALL-UNNAMED");
     private static final List<Object> BALLAST = new ArrayList<>(100_000);
 
     private FullJavaHeap() {

@@ -38,8 +38,7 @@ import org.junit.jupiter.api.Test;
  * operations. The program prints a line starting with {@code VIOLATION} for each failed check.
  */
 class JavaHeapExhaustionTest {
-    private static final List<String> OPTIONS = List.of("-Xmx32m", "-XX:+UseSerialGC",
-            "--enable-native-access=ALL-UNNAMED");
+    private static final List<String> OPTIONS = FullJavaHeap.JVM_OPTIONS;
     /** A child stops starting attempts after this many seconds, well within {@link ChildJvm}'s limit. */
     private static final String SECONDS = "35";
     private static final Pattern RESULT = Pattern.compile(

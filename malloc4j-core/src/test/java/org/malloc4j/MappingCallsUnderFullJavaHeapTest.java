@@ -18,8 +18,7 @@ import org.malloc4j.internal.Os;
 class MappingCallsUnderFullJavaHeapTest {
     @Test
     void mappingCallsPastTheHandlesCustomizationNeverMeetAFullJavaHeap() throws Exception {
-        ChildJvm.Result result = ChildJvm.run(List.of("-Xmx32m", "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED"), Program.class);
+        ChildJvm.Result result = ChildJvm.run(FullJavaHeap.JVM_OPTIONS, Program.class);
         assertEquals(0, result.exitCode(), result.output());
         assertEquals(List.of("failed: 0 of " + Program.CALLS), result.output().lines().toList(), result.output());
     }

@@ -3,7 +3,6 @@ package org.malloc4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -35,8 +34,7 @@ class QuarantineUnderFullJavaHeapTest {
     }
 
     private static void assertNothingLost(long quarantineBytes, int spacerBytes) throws Exception {
-        ChildJvm.Result result = ChildJvm.run(List.of("-Xmx32m", "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED"), Program.class, Long.toString(quarantineBytes),
+        ChildJvm.Result result = ChildJvm.run(FullJavaHeap.JVM_OPTIONS, Program.class, Long.toString(quarantineBytes),
                 Integer.toString(spacerBytes));
         assertEquals(0, result.exitCode(), result.output());
         Map<String, String> lines = result.values();

@@ -3,7 +3,6 @@ package org.malloc4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -22,8 +21,7 @@ import org.junit.jupiter.api.Test;
 class RetiredPagesUnderFullJavaHeapTest {
     @Test
     void spansRetiredUnderAFullJavaHeapAreAllPurgedAndReused() throws Exception {
-        ChildJvm.Result result = ChildJvm.run(List.of("-Xmx32m", "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED"), SpanPoolProgram.class);
+        ChildJvm.Result result = ChildJvm.run(FullJavaHeap.JVM_OPTIONS, SpanPoolProgram.class);
         assertEquals(0, result.exitCode(), result.output());
         Map<String, String> lines = result.values();
         assertEquals("0", lines.get("frees that threw"), result.output());
@@ -44,8 +42,7 @@ class RetiredPagesUnderFullJavaHeapTest {
      */
     @Test
     void aTrimThatMeetsAFullJavaHeapLosesNoRetiredSpanAndWorksOnceThereIsRoom() throws Exception {
-        ChildJvm.Result result = ChildJvm.run(List.of("-Xmx32m", "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED"), PurgeProgram.class);
+        ChildJvm.Result result = ChildJvm.run(FullJavaHeap.JVM_OPTIONS, PurgeProgram.class);
         assertEquals(0, result.exitCode(), result.output());
         Map<String, String> lines = result.values();
         assertEquals("0", lines.get("committed after trim"), "retired spans lost to the pool:\n" + result.output());

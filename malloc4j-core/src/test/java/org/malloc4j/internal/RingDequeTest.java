@@ -100,7 +100,7 @@ class RingDequeTest {
 
     @Test
     void aGrowthTheFullJavaHeapRefusesLeavesEveryElementInPlace() throws Exception {
-        ChildJvm.Result result = ChildJvm.run(List.of("-Xmx32m", "-XX:+UseSerialGC"), FullHeapProgram.class);
+        ChildJvm.Result result = ChildJvm.run(FullJavaHeap.JVM_OPTIONS, FullHeapProgram.class);
         assertEquals(0, result.exitCode(), result.output());
         assertEquals(List.of("refused: 2, kept: " + FullHeapProgram.HELD + " in order, then grew: true"),
                 result.output().lines().toList(), result.output());
