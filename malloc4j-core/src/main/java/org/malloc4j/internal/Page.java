@@ -1000,6 +1000,8 @@ public final class Page extends PageColdFields {
         Page scratch = new Page(null, 0, 0, 0, 0);
         scratch.freeBits = new long[1];
         scratch.remoteBits = new long[2];
+        // Full, so the give-back's claim of a full page links too (the page has no owner to tell).
+        scratch.full = 1;
         scratch.giveBackRemote(new long[] {1L}, new PurgedHoles(1, 1));
         scratch.collectRemote();
     }

@@ -1482,7 +1482,7 @@ final class SpanAllocator {
         boolean granted;
         try {
             granted = commitTo(page, usable);
-        } catch (OutOfMemoryError e) {
+        } catch (RuntimeException | Error e) {
             // The purges and scavenges a commit makes first may want Java heap (the peak guard's
             // scavenge, HeapCore.beforePeak): the span goes where a refused commit puts it, not
             // lost out of the pool with its committed memory still counted.
@@ -1638,7 +1638,7 @@ final class SpanAllocator {
             boolean granted;
             try {
                 granted = commitBytes(usable, null);
-            } catch (OutOfMemoryError e) {
+            } catch (RuntimeException | Error e) {
                 // As for a refused commit: the mapping, known to no table yet, goes back to the OS,
                 // rather than stay mapped and counted as reserved for good.
                 unmapUnused(base, span, 0);
