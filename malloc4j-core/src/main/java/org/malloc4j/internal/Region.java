@@ -105,15 +105,24 @@ final class Region {
         }
         long sum = 0;
         Page[] owners = sliceOwner;
-        Page last = null;
-        for (int slice = 0; owners != null && slice < owners.length; slice++) {
-            Page page = owners[slice];
-            if (page != null && page != last) {
-                sum += page.committedBytes();
-                last = page;
-            }
+        for (int slice = nextPage(owners, 0, null); slice >= 0; slice = nextPage(owners, slice + 1, owners[slice])) {
+            sum += owners[slice].committedBytes();
         }
         return sum;
+    }
+
+    /**
+     * @param owners the slice map, read once by the caller
+     * @return the first slice at or after {@code from} whose page is neither null nor {@code last}
+     *     (a page lies over its slices in a row), or -1 if none is
+     */
+    private static int nextPage(Page[] owners, int from, Page last) {
+        for (int slice = from; owners != null && slice < owners.length; slice++) {
+            if (owners[slice] != null && owners[slice] != last) {
+                return slice;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -125,14 +134,9 @@ final class Region {
      */
     void addSlicePages(List<Page> into, boolean ofBlocksOnly) {
         Page[] owners = sliceOwner;
-        Page last = null;
-        for (int slice = 0; owners != null && slice < owners.length; slice++) {
-            Page page = owners[slice];
-            if (page != null && page != last) {
-                if (!ofBlocksOnly || !page.isSingle()) {
-                    into.add(page);
-                }
-                last = page;
+        for (int slice = nextPage(owners, 0, null); slice >= 0; slice = nextPage(owners, slice + 1, owners[slice])) {
+            if (!ofBlocksOnly || !owners[slice].isSingle()) {
+                into.add(owners[slice]);
             }
         }
     }
