@@ -35,6 +35,12 @@ public final class HeapCore implements Allocator {
             initialize(HeapCore.class.getPackageName() + "." + name);
         }
         Page.linkRemoteCalls();
+        // The JDK's bulk copy and fill of segments initialize a class of the JDK's at their first
+        // use (SegmentBulkOperations): a realloc's move that first met a full Java heap left every
+        // later move, and every fill of the process, failing with a NoClassDefFoundError.
+        MemorySegment scratch = MemorySegment.ofArray(new byte[16]);
+        MemorySegment.copy(scratch, 0, scratch, 8, 8);
+        scratch.fill((byte) 0);
     }
 
     private static void initialize(String className) {
