@@ -35,6 +35,7 @@ public final class HeapCore implements Allocator {
             initialize(HeapCore.class.getPackageName() + "." + name);
         }
         Page.linkRemoteCalls();
+        Page.linkLayoutCalls();
         // The JDK's bulk copy and fill of segments initialize a class of the JDK's at their first
         // use (SegmentBulkOperations): a realloc's move that first met a full Java heap left every
         // later move, and every fill of the process, failing with a NoClassDefFoundError.
@@ -2030,25 +2031,33 @@ public final class HeapCore implements Allocator {
         int newBlockSize = SizeClasses.blockSize(sizeClass);
         // Before the block is claimed: a full Java heap then fails the realloc with the block as it was.
         heap.ensureLists(sizeClass);
-        spans.prepareInPlaceLayout(page, sizeClass);
         if (!spans.prepareRelayout(page, page.blockSize, newBlockSize)) {
             return false;
         }
-        // Claimed as a free claims it: a free of the block by another thread racing this realloc
-        // (a misuse) either claimed it first, and this realloc reports that, or finds it freed.
         int oldBlockSize = page.blockSize;
         int slack;
-        page.changingClass = true;
+        // One hold of the lock from the new layout's arrays, made ahead, to the layout: between two
+        // holds another layout could take them, and the layout then allocated with the block
+        // claimed, which a full Java heap lost with its page.
+        spans.lockPolling();
         try {
-            slack = page.claim(0);
-            if (slack >= 0) {
-                heap.detach(page);
-                spans.relayout(page, sizeClass, true);
-                heap.addAvailable(page);
-                page.allocateOrCommit(newByteSize, this);
+            spans.prepareInPlaceLayout(page, sizeClass);
+            // Claimed as a free claims it: a free of the block by another thread racing this realloc
+            // (a misuse) either claimed it first, and this realloc reports that, or finds it freed.
+            page.changingClass = true;
+            try {
+                slack = page.claim(0);
+                if (slack >= 0) {
+                    heap.detach(page);
+                    spans.relayout(page, sizeClass, true);
+                    heap.addAvailable(page);
+                    page.allocateOrCommit(newByteSize, this);
+                }
+            } finally {
+                page.changingClass = false;
             }
         } finally {
-            page.changingClass = false;
+            spans.lock.unlock();
         }
         if (slack < 0) {
             throw misuse("realloc", slack, page.start, page);

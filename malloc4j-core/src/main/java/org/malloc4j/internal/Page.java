@@ -1007,6 +1007,23 @@ public final class Page extends PageColdFields {
     }
 
     /**
+     * Lays a page of no heap out for a class of each slack width, and claims its block, while the
+     * first heap is made: the JVM links each width's store of the new array and its claim at their
+     * first run, on the Java heap. A realloc that changes a block's class in place runs both with
+     * the block claimed, and a link that failed there lost the block with its page (a 1,100 B block
+     * shrunk to 50 B under a full Java heap: freed, yet counted live, and its address not a block).
+     */
+    static void linkLayoutCalls() {
+        for (int byteSize : new int[] {16, 1024, SizeClasses.MEDIUM_MAX}) {
+            int sizeClass = SizeClasses.classOf(byteSize);
+            Page scratch = new Page(null, 0, 0, 0, SizeClasses.blockSize(sizeClass));
+            scratch.format(sizeClass, new SpareSlackArrays(), false);
+            scratch.setSlack(0, 0);
+            scratch.claim(0);
+        }
+    }
+
+    /**
      * The purger gives back what {@link #takeRemoteBits} took: {@code bits} as remote frees again,
      * and {@code holes} (or null) for the owner to take over; then tells the owner, as a remote free
      * does.

@@ -761,22 +761,17 @@ final class SpanAllocator {
 
     /**
      * Makes ahead what a layout in place of {@code page} for {@code sizeClass} would allocate on
-     * the Java heap ({@link Page#prepareInPlaceFormat}), before the caller claims its block; takes
-     * the lock only when there is something to make.
+     * the Java heap ({@link Page#prepareInPlaceFormat}), before the caller claims its block. Under
+     * the lock, which the caller holds until its {@link #relayout}: another layout, or {@code
+     * trim()}'s drop of the spares, would otherwise take what this made.
      *
      * @throws OutOfMemoryError if the Java heap has no room for it: nothing changed
      */
     void prepareInPlaceLayout(Page page, int sizeClass) {
-        if (!page.inPlaceFormatAllocates(sizeClass)) {
-            return;
-        }
-        lockPolling();
-        try {
+        if (page.inPlaceFormatAllocates(sizeClass)) {
             long before = spareSlackArrays.metadataBytes();
             page.prepareInPlaceFormat(sizeClass, spareSlackArrays);
             addMetadata(spareSlackArrays.metadataBytes() - before);
-        } finally {
-            lock.unlock();
         }
     }
 
