@@ -235,6 +235,11 @@ final class CheckedAllocator implements Allocator {
         } catch (RuntimeException e) {
             freeUnreturned(fresh);
             throw e;
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for the copy or the old block's free, which then changed
+            // nothing: the old block stays live, and the new one goes back.
+            dropUnreturned(fresh);
+            throw e;
         }
         return fresh;
     }
@@ -261,6 +266,39 @@ final class CheckedAllocator implements Allocator {
         checkedMallocs.decrementAndGet();
         checkedRequested.addAndGet(-block.byteSize);
         guarded.free(block.base);
+    }
+
+    /**
+     * {@link #freeUnreturned} for want of room on the Java heap: not by a free, whose record of its
+     * stack would need room too. The block leaves the counts, and its memory goes back. Also for a
+     * sampled block whose segment the fast core could not make ({@link HeapCore#newSegment}).
+     */
+    void dropUnreturned(long fresh) {
+        BlockRecord block = live.get(fresh);
+        if (block != null && removeLive(block)) {
+            checkedMallocs.decrementAndGet();
+            checkedRequested.addAndGet(-block.byteSize);
+            dropUnrecorded(block.base, null);
+        }
+    }
+
+    /**
+     * Gives back to the checked blocks' core the memory at {@code base} of a new block that never
+     * reached the caller nor the counts, for want of room on the Java heap: no record of it stays
+     * live, and none goes among the freed blocks, whose record would need room too. Nothing to
+     * poison: no pointer to it ever reached the program. A close racing the call (a misuse) takes
+     * the memory with the rest.
+     *
+     * @param block its record, if it was made (it may have reached the live blocks), else null
+     */
+    private void dropUnrecorded(long base, BlockRecord block) {
+        if (block != null && !removeLive(block)) {
+            // Taken by a close racing the call (a misuse): the memory goes with the rest.
+            return;
+        }
+        if (!isClosed()) {
+            guarded.free(base);
+        }
     }
 
     /**
@@ -377,11 +415,20 @@ final class CheckedAllocator implements Allocator {
             }
             return 0;
         }
-        BlockRecord block = new BlockRecord(base, base + front, byteSize, span);
-        fillNew(block, front, zero);
-        // A record freed at the same address stays: the live block is found first, and a stale
-        // pointer into the old block is still told as one (Heap.describe).
-        live.put(block.address, block);
+        BlockRecord block = null;
+        try {
+            block = new BlockRecord(base, base + front, byteSize, span);
+            fillNew(block, front, zero);
+            // A record freed at the same address stays: the live block is found first, and a stale
+            // pointer into the old block is still told as one (Heap.describe).
+            live.put(block.address, block);
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for the block's record, its stack or its entry: the memory
+            // goes back rather than stay allocated with no record (a FULL heap whose mallocs met a
+            // full Java heap kept each block so until its close: 22 segments, 38 MB committed).
+            dropUnrecorded(base, block);
+            throw e;
+        }
         if (closing.get()) {
             // Another thread began closing the heap (a misuse): its close may have taken the live
             // blocks before this one, and will unmap the block's memory either way. Its arena
@@ -664,6 +711,15 @@ final class CheckedAllocator implements Allocator {
      */
     private void retire(BlockRecord block, String operation, byte fill, long kept) {
         long address = block.address;
+        // The memory to fill, made before anything changes: once the block stops being live, a full
+        // Java heap that failed it would leave the block neither live nor freed. Should another
+        // thread have freed the block meanwhile, and its mapping gone, the claim below tells.
+        MemorySegment filled;
+        try {
+            filled = guardedMemory(address + kept, block.byteSize - kept);
+        } catch (RuntimeException gone) {
+            filled = null;
+        }
         // Who frees it is recorded first: a free racing this call reports this one, with its stack.
         if (!block.claimFree()) {
             // Freed by another thread meanwhile.
@@ -678,7 +734,16 @@ final class CheckedAllocator implements Allocator {
             // rather than fail with the block claimed freed and live, which every later free of it
             // would call a double free.
         }
-        if (!live.remove(address, block)) {
+        boolean removed;
+        try {
+            removed = removeLive(block);
+        } catch (OutOfMemoryError e) {
+            // Still live: the call changed nothing.
+            freed.remove(block);
+            block.unclaimFree();
+            throw e;
+        }
+        if (!removed) {
             // Taken by a close racing this call.
             checkOpen();
             throw SanitizerReports.doubleFree(operation, block, name);
@@ -692,9 +757,28 @@ final class CheckedAllocator implements Allocator {
         }
         boolean interrupted = Os.interruptStatus();
         try {
-            guardedMemory(address, block.byteSize).asSlice(kept).fill(fill);
+            (filled != null ? filled : guardedMemory(address + kept, block.byteSize - kept)).fill(fill);
         } catch (IllegalStateException unmapped) {
             throw closedMeanwhile(unmapped, interrupted);
+        }
+    }
+
+    /**
+     * Takes {@code block} out of the live blocks. The map's removal allocates on the Java heap as
+     * it tidies up, before and after it takes the block out: an {@link OutOfMemoryError} after is
+     * a removal done.
+     *
+     * @return false if the block was not live (a close racing the call took it)
+     * @throws OutOfMemoryError if the Java heap had no room, and the block is live still
+     */
+    private boolean removeLive(BlockRecord block) {
+        try {
+            return live.remove(block.address, block);
+        } catch (OutOfMemoryError e) {
+            if (live.get(block.address) == block) {
+                throw e;
+            }
+            return true;
         }
     }
 
@@ -925,9 +1009,17 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public MemorySegment newSegment(long address, long byteSize) {
-        // A checked block's free records a stack, which a full Java heap fails too.
-        return mode == CheckMode.SAMPLED || !isChecked(address) ? fast.newSegment(address, byteSize)
-                : checkedSegment(address, byteSize);
+        if (mode == CheckMode.SAMPLED || !isChecked(address)) {
+            return fast.newSegment(address, byteSize);
+        }
+        try {
+            return checkedSegment(address, byteSize);
+        } catch (OutOfMemoryError e) {
+            // No room on the Java heap for the segment or its scope: the block, which the caller
+            // never gets, goes back.
+            dropUnreturned(address);
+            throw e;
+        }
     }
 
     /**

@@ -31,8 +31,20 @@ public final class HeapCore implements Allocator {
         // cleaner thread, initializes with the first checked heap.)
         for (String name : new String[] {"RegionMap", "Region", "SizeClasses", "SpanAllocator", "ThreadHeap",
                 "VirtualThreadHeaps", "HolderCall", "BlockHolder", "StackCapture", "StackDepot", "BlockRecord",
-                "SanitizerReports", "Os", "RingDeque", "SpanAllocator$FreedRuns", "SpanAllocator$OwnFreeRuns"}) {
+                "SanitizerReports", "Os", "RingDeque", "SpanAllocator$FreedRuns", "SpanAllocator$OwnFreeRuns", "Purger",
+                "Purger$Run", "Purger$PurgerThreads"}) {
             initialize(HeapCore.class.getPackageName() + "." + name);
+        }
+        // The JDK's own that the purger's executor first runs, most likely in the process, on its
+        // thread: a class of the JDK's whose initialization fails is unusable for the rest of the
+        // process too. An untimed wait on a condition initializes ForkJoinPool; one that met a
+        // full Java heap left every later such wait of the process failing, the executor's queue's
+        // among them, so that each purger thread died at its first wait and no heap was purged.
+        for (String name : new String[] {"java.util.concurrent.ForkJoinPool",
+                "java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue",
+                "java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask",
+                "java.util.concurrent.ThreadPoolExecutor$Worker"}) {
+            initialize(name);
         }
         Page.linkRemoteCalls();
         Page.linkLayoutCalls();
@@ -429,9 +441,19 @@ public final class HeapCore implements Allocator {
         try {
             return segment(address, byteSize);
         } catch (OutOfMemoryError e) {
-            freeUnreturned(address);
+            if (sampledBlocks(RegionMap.lookup(address))) {
+                // Not by a checked free, whose record of its stack would find no room either.
+                sampler.dropUnreturned(address);
+            } else {
+                freeUnreturned(address);
+            }
             throw e;
         }
+    }
+
+    /** @return whether {@code region} (or null) holds the sampled blocks of this heap, its checked core's */
+    private boolean sampledBlocks(Region region) {
+        return region != null && region.core != this && region.core == sampledCore;
     }
 
     /** @return whether a request of {@code byteSize} is a block of a size class, for an open heap */
@@ -1266,7 +1288,7 @@ public final class HeapCore implements Allocator {
     private void free(long address, boolean moved) {
         checkOpen();
         Region region = RegionMap.lookup(address);
-        if (region != null && region.core != this && region.core == sampledCore) {
+        if (sampledBlocks(region)) {
             sampler.freeSampled(address);
             return;
         }
@@ -2229,7 +2251,7 @@ public final class HeapCore implements Allocator {
     @Override
     public MemorySegment segment(long address, long byteSize) {
         Region region = RegionMap.lookup(address);
-        if (region != null && region.core != this && region.core == sampledCore) {
+        if (sampledBlocks(region)) {
             return sampler.checkedSegment(address, byteSize);
         }
         if (region == null || region.core != this) {
@@ -2730,14 +2752,23 @@ public final class HeapCore implements Allocator {
         WeakReference<ThreadHeap> own = threadHeaps.get();
         ThreadHeap heap = own != null ? own.get() : null;
         if (heap == null) {
-            heap = registerThread();
-            threadHeaps.set(new WeakReference<>(heap));
+            heap = new ThreadHeap(this, Thread.currentThread());
+            // Made before the heap is registered, and set where the get above made the thread's
+            // entry, which allocates nothing: a full Java heap that failed either after the
+            // registration left a heap registered that no call found, and the next call registered
+            // another (a malloc retried under a full Java heap registered over a thousand, each
+            // taking the room the retry was given).
+            own = new WeakReference<>(heap);
+            registerThread(heap);
+            threadHeaps.set(own);
         }
         return heap;
     }
 
-    private ThreadHeap registerThread() {
-        ThreadHeap heap = new ThreadHeap(this, Thread.currentThread());
+    private void registerThread(ThreadHeap heap) {
+        // Before the registration, the last step that may fail (see ownHeap): the look for ended
+        // threads it queues finds this one alive either way.
+        Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
         spans.lockPolling();
         try {
             // A program that starts threads as others end (a thread per task) would otherwise lay
@@ -2749,8 +2780,6 @@ public final class HeapCore implements Allocator {
         } finally {
             spans.lock.unlock();
         }
-        Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
-        return heap;
     }
 
     /**
