@@ -163,6 +163,11 @@ final class CheckedAllocator implements Allocator {
 
     @Override
     public long realloc(long address, long newByteSize, boolean throwing) {
+        return realloc(address, newByteSize, throwing, null);
+    }
+
+    /** @param moved where a move of a checked block leaves the new block's segment, or null for none */
+    private long realloc(long address, long newByteSize, boolean throwing, MovedSegment moved) {
         if (address == 0) {
             HeapCore.checkSize(newByteSize, "newByteSize"); // named as the caller named it
             return malloc(newByteSize, throwing);
@@ -199,16 +204,16 @@ final class CheckedAllocator implements Allocator {
         if (newByteSize > 0 && injectFault(newByteSize)) {
             return injectedFailure(newByteSize, throwing);
         }
-        long moved = 0;
+        long fresh = 0;
         try {
-            moved = moveChecked(block, newByteSize, throwing);
+            fresh = moveChecked(block, newByteSize, throwing, moved);
         } finally {
-            settled(moved, newByteSize, HeapCore.MIN_ALIGNMENT);
+            settled(fresh, newByteSize, HeapCore.MIN_ALIGNMENT);
         }
-        return moved;
+        return fresh;
     }
 
-    private long moveChecked(BlockRecord block, long newByteSize, boolean throwing) {
+    private long moveChecked(BlockRecord block, long newByteSize, boolean throwing, MovedSegment moved) {
         long address = block.address;
         // Always move, as AddressSanitizer does: a stale pointer then hits a freed, poisoned block.
         boolean shrinks = newByteSize <= block.byteSize;
@@ -226,6 +231,11 @@ final class CheckedAllocator implements Allocator {
         boolean interrupted = Os.interruptStatus();
         try {
             MemorySegment.copy(guardedMemory(address, kept), 0, guardedMemory(fresh, kept), 0, kept);
+            if (moved != null) {
+                // Before the old block's free: made after it, a segment that found no room on the
+                // Java heap left the caller neither block.
+                moved.segment = checkedSegment(fresh, moved.byteSize);
+            }
             freeBlock(block, false);
         } catch (IllegalStateException | MemoryMisuseException e) {
             Os.restoreInterruptStatus(interrupted);
@@ -292,9 +302,9 @@ final class CheckedAllocator implements Allocator {
      * @param block its record, if it was made (it may have reached the live blocks), else null
      */
     private void dropUnrecorded(long base, BlockRecord block) {
-        if (block != null && !removeLive(block)) {
-            // Taken by a close racing the call (a misuse): the memory goes with the rest.
-            return;
+        if (block != null) {
+            // Not there if the Java heap failed its entry, or its record before.
+            removeLive(block);
         }
         if (!isClosed()) {
             guarded.free(base);
@@ -738,9 +748,14 @@ final class CheckedAllocator implements Allocator {
         try {
             removed = removeLive(block);
         } catch (OutOfMemoryError e) {
-            // Still live: the call changed nothing.
-            freed.remove(block);
+            // Still live: the call changes nothing. Unclaimed first, so that a later free of the
+            // block is not told it was freed; its record among the freed goes if there is room.
             block.unclaimFree();
+            try {
+                freed.remove(block);
+            } catch (OutOfMemoryError again) {
+                // Left: it names a free that did not happen, until the next free at the address.
+            }
             throw e;
         }
         if (!removed) {
@@ -772,10 +787,12 @@ final class CheckedAllocator implements Allocator {
      * @throws OutOfMemoryError if the Java heap had no room, and the block is live still
      */
     private boolean removeLive(BlockRecord block) {
+        // Boxed once, first: boxed again in the catch, it could fail there too.
+        Long address = block.address;
         try {
-            return live.remove(block.address, block);
+            return live.remove(address, block);
         } catch (OutOfMemoryError e) {
-            if (live.get(block.address) == block) {
+            if (live.get(address) == block) {
                 throw e;
             }
             return true;
@@ -1028,10 +1045,17 @@ final class CheckedAllocator implements Allocator {
      */
     @Override
     public MemorySegment reallocSegment(long address, long newByteSize, boolean throwing) {
-        if (address == 0 || isChecked(address)) {
-            long resized = realloc(address, newByteSize, throwing);
-            return resized == 0 ? MemorySegment.NULL : address == 0 ? newSegment(resized, newByteSize)
-                    : segment(resized, newByteSize);
+        if (address == 0) {
+            long fresh = realloc(0, newByteSize, throwing);
+            return fresh == 0 ? MemorySegment.NULL : newSegment(fresh, newByteSize);
+        }
+        if (isChecked(address)) {
+            MovedSegment moved = new MovedSegment(newByteSize);
+            long resized = realloc(address, newByteSize, throwing, moved);
+            if (resized == 0) {
+                return MemorySegment.NULL;
+            }
+            return moved.segment != null ? moved.segment : segment(resized, newByteSize);
         }
         prepare(newByteSize, "newByteSize");
         if (injectsResizeFault(address, newByteSize)) {

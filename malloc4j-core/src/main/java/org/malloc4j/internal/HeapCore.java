@@ -2754,21 +2754,21 @@ public final class HeapCore implements Allocator {
         if (heap == null) {
             heap = new ThreadHeap(this, Thread.currentThread());
             // Made before the heap is registered, and set where the get above made the thread's
-            // entry, which allocates nothing: a full Java heap that failed either after the
-            // registration left a heap registered that no call found, and the next call registered
-            // another (a malloc retried under a full Java heap registered over a thousand, each
-            // taking the room the retry was given).
+            // entry, which allocates nothing: nothing after the registration may fail before the
+            // set. A step there that failed for want of Java heap (the purger's queueing, whose class
+            // failed to initialize) left a heap registered that no call found, and each retry of
+            // the malloc registered another: 190 for one thread, each holding the room it was given.
             own = new WeakReference<>(heap);
             registerThread(heap);
             threadHeaps.set(own);
+            // After the registration, so that a purger run under way either sees the heap or is
+            // asked again; after the set, so that should it fail, the heap is found all the same.
+            Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
         }
         return heap;
     }
 
     private void registerThread(ThreadHeap heap) {
-        // Before the registration, the last step that may fail (see ownHeap): the look for ended
-        // threads it queues finds this one alive either way.
-        Purger.schedule(this, ENDED_THREAD_CHECK_NANOS);
         spans.lockPolling();
         try {
             // A program that starts threads as others end (a thread per task) would otherwise lay
