@@ -2071,7 +2071,7 @@ public final class HeapCore implements Allocator {
                 slack = page.claim(0);
                 if (slack >= 0) {
                     heap.detach(page);
-                    spans.relayout(page, sizeClass, true);
+                    spans.relayoutLocked(page, sizeClass, true);
                     heap.addAvailable(page);
                     page.allocateOrCommit(newByteSize, this);
                 }

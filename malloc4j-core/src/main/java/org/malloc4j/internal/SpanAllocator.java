@@ -786,25 +786,30 @@ final class SpanAllocator {
     void relayout(Page page, int sizeClass, boolean inPlace) {
         lockPolling();
         try {
-            page.retire();
-            try {
-                format(page, sizeClass, inPlace);
-            } catch (OutOfMemoryError e) {
-                if (!inPlace) {
-                    // No room on the Java heap for the new layout's arrays: the page, empty and out
-                    // of its heap's lists already (a kept page, or a spare), goes to the pool rather
-                    // than be lost half laid out, its memory counted and its slices taken for good.
-                    // (In place, the arrays were made ahead: Page.prepareInPlaceFormat.)
-                    retire(page);
-                }
-                throw e;
-            }
-            long before = page.metadataCharged;
-            page.metadataCharged = page.metadataBytes();
-            notePeakFootprint(committed.get() + addMetadata(page.metadataCharged - before));
+            relayoutLocked(page, sizeClass, inPlace);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** {@link #relayout} by a caller that holds the lock. */
+    void relayoutLocked(Page page, int sizeClass, boolean inPlace) {
+        page.retire();
+        try {
+            format(page, sizeClass, inPlace);
+        } catch (OutOfMemoryError e) {
+            if (!inPlace) {
+                // No room on the Java heap for the new layout's arrays: the page, empty and out
+                // of its heap's lists already (a kept page, or a spare), goes to the pool rather
+                // than be lost half laid out, its memory counted and its slices taken for good.
+                // (In place, the arrays were made ahead: Page.prepareInPlaceFormat.)
+                retire(page);
+            }
+            throw e;
+        }
+        long before = page.metadataCharged;
+        page.metadataCharged = page.metadataBytes();
+        notePeakFootprint(committed.get() + addMetadata(page.metadataCharged - before));
     }
 
     /**
