@@ -762,7 +762,7 @@ final class SpanAllocator {
     /**
      * Makes ahead what a layout in place of {@code page} for {@code sizeClass} would allocate on
      * the Java heap ({@link Page#prepareInPlaceFormat}), before the caller claims its block. Under
-     * the lock, which the caller holds until its {@link #relayout}: another layout, or {@code
+     * the lock, which the caller holds until its {@link #relayoutLocked}: another layout, or {@code
      * trim()}'s drop of the spares, would otherwise take what this made.
      *
      * @throws OutOfMemoryError if the Java heap has no room for it: nothing changed
