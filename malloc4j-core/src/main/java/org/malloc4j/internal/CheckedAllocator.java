@@ -351,14 +351,28 @@ final class CheckedAllocator implements Allocator {
      */
     private long shrinkInPlace(BlockRecord block, long newByteSize) {
         long address = block.address;
+        // The new record (its stack) and its key made first: a full Java heap then fails the realloc
+        // with the block as it was.
+        BlockRecord shrunk = new BlockRecord(block.base, address, newByteSize, block.span);
+        Long key = address;
         // Taken out of the live blocks as a free takes it: a free racing this realloc (a misuse)
         // finds it in one map or the other and reports a double free; it never checks a redzone
         // still being filled.
         retire(block, "realloc", CheckMode.CANARY_BYTE, newByteSize);
         // The old record stays among the freed, as a free leaves it: a free racing this call that
         // finds no live record before the new one is put finds the old one there.
-        BlockRecord shrunk = new BlockRecord(block.base, address, newByteSize, block.span);
-        live.put(address, shrunk);
+        try {
+            live.put(key, shrunk);
+        } catch (OutOfMemoryError e) {
+            if (live.get(key) != shrunk) {
+                // No room for its entry: the block is freed, as the old record among the freed says,
+                // rather than kept with no record.
+                checkedFrees.incrementAndGet();
+                checkedRequested.addAndGet(-block.byteSize);
+                dropUnrecorded(block.base, null);
+                throw e;
+            }
+        }
         checkedRequested.addAndGet(newByteSize - block.byteSize);
         if (closing.get()) {
             // As for a new block: a close racing this call may have taken the live blocks first.
