@@ -40,7 +40,8 @@ public final class HeapCore implements Allocator {
         // process too. An untimed wait on a condition initializes ForkJoinPool; one that met a
         // full Java heap left every later such wait of the process failing, the executor's queue's
         // among them, so that each purger thread died at its first wait and no heap was purged.
-        for (String name : new String[] {"java.util.concurrent.ForkJoinPool",
+        // ThreadLocalRandom picks a sampled heap's blocks: its failure failed every later malloc.
+        for (String name : new String[] {"java.util.concurrent.ForkJoinPool", "java.util.concurrent.ThreadLocalRandom",
                 "java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue",
                 "java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask",
                 "java.util.concurrent.ThreadPoolExecutor$Worker"}) {
