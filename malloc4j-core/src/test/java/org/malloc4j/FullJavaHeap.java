@@ -29,6 +29,13 @@ public final class FullJavaHeap {
         }
     }
 
+    /** Lets go of the last {@code arrays} arrays {@link #fill} took, the smallest: a few bytes of room. */
+    public static void loosen(int arrays) {
+        for (int i = 0; i < arrays && !BALLAST.isEmpty(); i++) {
+            BALLAST.remove(BALLAST.size() - 1);
+        }
+    }
+
     /** Lets go of everything {@link #fill} took. */
     public static void empty() {
         BALLAST.clear();

@@ -38,8 +38,21 @@ final class FreedRecords {
     private final List<Freed> wide = new ArrayList<>();
     private long sequence;
 
-    /** One record and when it was put, to tell the latest of overlapping ones. */
-    private record Freed(BlockRecord block, long sequence) {
+    /**
+     * One record and when it was put, to tell the latest of overlapping ones. Equal only to itself:
+     * a record class's equals links through a class of the JDK's at its first call, and one whose
+     * initialization met a full Java heap fails every later call in the process, which left a free
+     * claimed and still live.
+     */
+    private static final class Freed {
+        final BlockRecord block;
+        final long sequence;
+
+        Freed(BlockRecord block, long sequence) {
+            this.block = block;
+            this.sequence = sequence;
+        }
+
         long end() {
             return block.base + block.span;
         }

@@ -33,8 +33,21 @@ public final class HandedOutTally {
         }
     }
 
-    /** A {@link Take} by its frames: what the report groups by. */
+    /**
+     * A {@link Take} by its frames: what the report groups by. Its equals and hashCode are written
+     * out, as a record's own need a class of the JDK's that a full Java heap can leave failing for
+     * good (see {@code SanitizerReports.LeakSite}).
+     */
     private record Group(List<StackTraceElement> stack, long byteSize) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Group group && group.byteSize == byteSize && group.stack.equals(stack);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * stack.hashCode() + Long.hashCode(byteSize);
+        }
     }
 
     /** Blocks and bytes by {@link Take}, in the order first counted, so that groups of equal size keep it. */

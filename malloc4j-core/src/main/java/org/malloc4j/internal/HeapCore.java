@@ -41,11 +41,21 @@ public final class HeapCore implements Allocator {
         // full Java heap left every later such wait of the process failing, the executor's queue's
         // among them, so that each purger thread died at its first wait and no heap was purged.
         // ThreadLocalRandom picks a sampled heap's blocks: its failure failed every later malloc.
+        // ObjectMethods makes a record's equals, hashCode and toString, which reports group their
+        // stacks with; StringConcatFactory joins the strings of a checked free's reports, made
+        // before it frees.
         for (String name : new String[] {"java.util.concurrent.ForkJoinPool", "java.util.concurrent.ThreadLocalRandom",
+                "java.lang.runtime.ObjectMethods", "java.lang.invoke.StringConcatFactory",
                 "java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue",
                 "java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask",
                 "java.util.concurrent.ThreadPoolExecutor$Worker"}) {
-            initialize(name);
+            try {
+                initialize(name);
+            } catch (NoClassDefFoundError failedBefore) {
+                // Its initialization failed before the first heap, for good: heaps are made all
+                // the same, and only what needs the class fails (frees and reports need none of
+                // ObjectMethods).
+            }
         }
         Page.linkRemoteCalls();
         Page.linkLayoutCalls();

@@ -425,8 +425,22 @@ public final class SanitizerReports {
                 "in the block freed at", freeStack, place);
     }
 
-    /** Where leaked blocks were allocated, and the name of what holds them (empty: nothing). */
+    /**
+     * Where leaked blocks were allocated, and the name of what holds them (empty: nothing). Its
+     * equals and hashCode are written out, as {@link ArraySite}'s: a record's own link through a
+     * class of the JDK's (ObjectMethods) that a process whose Java heap was full when it first
+     * initialized can never use again, nor, with them, report a leak.
+     */
     private record LeakSite(String heldBy, List<StackTraceElement> stack) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof LeakSite site && site.heldBy.equals(heldBy) && site.stack.equals(stack);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * heldBy.hashCode() + stack.hashCode();
+        }
     }
 
     /**
