@@ -73,6 +73,16 @@ final class BlockRecord {
         this.allocStack = allocStack;
     }
 
+    /**
+     * Makes this class's {@code VarHandle} call once, on a record of no block, while the first
+     * checked heap is made (see {@link RegionMap#linkVarHandleCalls}): a free of a block with no
+     * segment runs it.
+     */
+    static void linkVarHandleCalls() {
+        BlockRecord scratch = new BlockRecord(0, 0, 0, 0, new StackTraceElement[0]);
+        boolean closed = ARENA.compareAndSet(scratch, null, FREED_UNSEEN);
+    }
+
     private static Arena closedArena() {
         // Shared, so that a segment made in it from any thread fails as closed, not as confined.
         Arena arena = Arena.ofShared();

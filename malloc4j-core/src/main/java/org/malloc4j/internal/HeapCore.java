@@ -31,7 +31,7 @@ public final class HeapCore implements Allocator {
         // cleaner thread, initializes with the first checked heap.)
         for (String name : new String[] {"RegionMap", "Region", "SizeClasses", "SpanAllocator", "ThreadHeap",
                 "VirtualThreadHeaps", "HolderCall", "BlockHolder", "StackCapture", "StackDepot", "BlockRecord",
-                "SanitizerReports", "Os", "RingDeque", "SpanAllocator$FreedRuns", "SpanAllocator$OwnFreeRuns", "Purger",
+                "SanitizerReports", "Os", "Os$Membarrier", "RingDeque", "SpanAllocator$FreedRuns", "SpanAllocator$OwnFreeRuns", "Purger",
                 "Purger$Run", "Purger$PurgerThreads"}) {
             initialize(HeapCore.class.getPackageName() + "." + name);
         }
@@ -59,6 +59,12 @@ public final class HeapCore implements Allocator {
         }
         Page.linkRemoteCalls();
         Page.linkLayoutCalls();
+        Page.linkVarHandleCalls();
+        RegionMap.linkVarHandleCalls();
+        ThreadHeap.linkVarHandleCalls();
+        BlockRecord.linkVarHandleCalls();
+        StripedCounter.linkVarHandleCalls();
+        StripeLock.linkVarHandleCalls();
         // The JDK's bulk copy and fill of segments initialize a class of the JDK's at their first
         // use (SegmentBulkOperations): a realloc's move that first met a full Java heap left every
         // later move, and every fill of the process, failing with a NoClassDefFoundError.

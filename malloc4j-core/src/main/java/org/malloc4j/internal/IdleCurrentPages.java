@@ -81,7 +81,7 @@ final class IdleCurrentPages {
         if (held.isEmpty()) {
             return List.of();
         }
-        boolean fenced = Os.fenceAllThreads();
+        boolean fenced = fence(held, took);
         boolean anyTaken = false;
         for (int i = 0; i < held.size(); i++) {
             ThreadHeap heap = held.get(i);
@@ -92,7 +92,7 @@ final class IdleCurrentPages {
                 giveBack(heap, took, i, fenced);
             }
         }
-        if (anyTaken && !Os.fenceAllThreads()) {
+        if (anyTaken && !fence(held, took)) {
             // Unexpected once the first succeeded; without it the purger could read stale free
             // bits of an owner's last mallocs: give every page back.
             for (int i = 0; i < held.size(); i++) {
@@ -110,6 +110,23 @@ final class IdleCurrentPages {
             }
         }
         return taken;
+    }
+
+    /**
+     * {@link Os#fenceAllThreads}, giving every page taken back if it throws: the JDK makes a
+     * downcall's own code at its 128th call, on the Java heap. A page taken and not given back
+     * would be scanned as not current without the barrier that makes its owner's last mallocs
+     * visible, and the scan could return the memory of a block just allocated.
+     */
+    private static boolean fence(List<ThreadHeap> held, List<Page[]> took) {
+        try {
+            return Os.fenceAllThreads();
+        } catch (OutOfMemoryError e) {
+            for (int i = 0; i < held.size(); i++) {
+                giveBack(held.get(i), took, i, true);
+            }
+            throw e;
+        }
     }
 
     /**

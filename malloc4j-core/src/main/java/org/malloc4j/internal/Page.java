@@ -1007,6 +1007,42 @@ public final class Page extends PageColdFields {
     }
 
     /**
+     * Makes each of this class's {@code VarHandle} calls once, on a page of no heap and arrays of its
+     * own, while the first heap is made (see {@link RegionMap#linkVarHandleCalls}): the JVM links a
+     * class's {@code VarHandle} call of each type once, so these cover every call of the same type
+     * in this class, however rarely it runs.
+     */
+    static void linkVarHandleCalls() {
+        Page scratch = new Page(null, 0, 0, 0, 0);
+        long[] longs = new long[1];
+        byte[] bytes = new byte[1];
+        short[] shorts = new short[1];
+        int[] ints = new int[1];
+        byte raw8 = (byte) BYTES.getVolatile(bytes, 0);
+        short raw16 = (short) SHORTS.getVolatile(shorts, 0);
+        int raw32 = (int) INTS.getVolatile(ints, 0);
+        long raw64 = (long) LONGS.getVolatile(longs, 0);
+        boolean swapped = FULL.compareAndSet(scratch, 1, 0);
+        swapped |= REMOTE_BITS.compareAndSet(scratch, null, longs);
+        swapped |= BYTES.compareAndSet(bytes, 0, raw8, FREE_ENTRY);
+        swapped |= SHORTS.compareAndSet(shorts, 0, raw16, raw16);
+        swapped |= INTS.compareAndSet(ints, 0, raw32, FREE_ENTRY);
+        swapped |= INTS.compareAndSet(ints, 0, raw32, raw32);
+        boolean committing = (boolean) COMMITTING.getAcquire(scratch);
+        COMMITTING.setVolatile(scratch, committing);
+        COMMITTING.setRelease(scratch, committing);
+        SLACK8.setRelease(scratch, (byte[]) SLACK8.getAcquire(scratch));
+        SLACK16.setRelease(scratch, (short[]) SLACK16.getAcquire(scratch));
+        SLACK32.setRelease(scratch, (int[]) SLACK32.getAcquire(scratch));
+        PurgedHoles holes = (PurgedHoles) PURGED_HOLES.getAndSet(scratch, null);
+        LONGS.getAndAdd(longs, 0, raw64);
+        LONGS.getAndBitwiseOr(longs, 0, raw64);
+        LONGS.getAndBitwiseAnd(longs, 0, raw64);
+        LONGS.setVolatile(longs, 0, (long) LONGS.getOpaque(longs, 0));
+        long bits = (long) LONGS.getAndSet(longs, 0, raw64);
+    }
+
+    /**
      * Lays a page of no heap out for a class of each slack width, and claims its block, while the
      * first heap is made: the JVM links each width's store of the new array and its claim at their
      * first run, on the Java heap. A realloc that changes a block's class in place runs both with

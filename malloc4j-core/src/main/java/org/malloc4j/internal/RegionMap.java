@@ -57,6 +57,24 @@ final class RegionMap {
     private RegionMap() {
     }
 
+    /**
+     * Makes each of this class's {@code VarHandle} calls once, on tables of its own, while the first
+     * heap is made: the JVM links a class's {@code VarHandle} call of each type at its first run, on
+     * the Java heap, and a link that met a full Java heap in a free (every free looks its page up
+     * here) failed the free halfway: a checked heap's first free of a block from its core, under a
+     * full Java heap, lost the block with its page (12 KiB committed and a region reserved, with
+     * nothing live).
+     */
+    static void linkVarHandleCalls() {
+        Page[][] sliceMaps = new Page[1][];
+        Region[][] leaves = new Region[1][];
+        Page[] slices = (Page[]) SLICE_MAPS.getAcquire(sliceMaps, 0);
+        Region[] leaf = (Region[]) LEAVES.getAcquire(leaves, 0);
+        SLICE_MAPS.setRelease(sliceMaps, 0, slices);
+        SLICE_MAPS.setRelease(sliceMaps, 0, null);
+        LEAVES.setRelease(leaves, 0, leaf);
+    }
+
     /** @return the region holding {@code address}, or null if no heap's region does */
     static Region lookup(long address) {
         if ((address >>> ADDRESS_BITS) != 0) {

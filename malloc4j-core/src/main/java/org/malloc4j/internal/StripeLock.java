@@ -40,6 +40,17 @@ final class StripeLock {
     /** Where the waiters behind the first one park. */
     private final ReentrantLock waiters = new ReentrantLock();
 
+    /**
+     * Makes each of this class's {@code VarHandle} calls once, on a lock of no heap, while the first
+     * heap is made (see {@link RegionMap#linkVarHandleCalls}).
+     */
+    static void linkVarHandleCalls() {
+        StripeLock scratch = new StripeLock();
+        if (HELD.compareAndSet(scratch, 0, 1)) {
+            HELD.setRelease(scratch, 0);
+        }
+    }
+
     void lock() {
         if (!HELD.compareAndSet(this, 0, 1)) {
             lockContended();

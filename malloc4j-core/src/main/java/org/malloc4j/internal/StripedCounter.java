@@ -19,6 +19,15 @@ final class StripedCounter {
 
     private final long[] stripes = new long[STRIPES * STRIDE];
 
+    /**
+     * Makes each of this class's {@code VarHandle} calls once, on a counter of no heap, while the
+     * first heap is made (see {@link RegionMap#linkVarHandleCalls}).
+     */
+    static void linkVarHandleCalls() {
+        long[] scratch = new long[1];
+        LONGS.getAndAdd(scratch, 0, (long) LONGS.getVolatile(scratch, 0));
+    }
+
     void add(long x) {
         LONGS.getAndAdd(stripes, (int) (Thread.currentThread().threadId() & (STRIPES - 1)) * STRIDE, x);
     }

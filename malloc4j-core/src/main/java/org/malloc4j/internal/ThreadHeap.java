@@ -183,6 +183,23 @@ final class ThreadHeap {
     long mallocCount;
     long freeCount;
     /**
+     * Makes each of this class's {@code VarHandle} calls once, on a thread heap of no heap, while
+     * the first heap is made (see {@link RegionMap#linkVarHandleCalls}): the purger's look at an
+     * owner's current pages, and its give-back of them, are the first to run some of them.
+     */
+    static void linkVarHandleCalls() {
+        ThreadHeap scratch = new ThreadHeap(null, null);
+        OWNER_AT_WORK.setVolatile(scratch, 0);
+        OWNER_AT_WORK.setRelease(scratch, 0);
+        int atWork = (int) PURGER_AT_WORK.getVolatile(scratch);
+        Thread none = null;
+        boolean swapped = THREAD.compareAndSet(scratch, none, none);
+        Page[] pages = {HeapCore.EMPTY_PAGE};
+        PAGES.setVolatile(pages, 0, HeapCore.EMPTY_PAGE);
+        Object page = PAGES.getVolatile(pages, atWork);
+    }
+
+    /**
      * The usable bytes of this heap's live blocks, but for what its mallocs and frees on its current
      * pages added since each became current ({@link Page#usableSinceCurrent}), less the blocks of
      * other heaps this thread freed: {@link #liveUsable} adds the rest. The fast paths, which work
