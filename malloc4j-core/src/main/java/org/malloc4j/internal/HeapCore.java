@@ -31,8 +31,8 @@ public final class HeapCore implements Allocator {
         // cleaner thread, initializes with the first checked heap.)
         for (String name : new String[] {"RegionMap", "Region", "SizeClasses", "SpanAllocator", "ThreadHeap",
                 "VirtualThreadHeaps", "HolderCall", "BlockHolder", "StackCapture", "StackDepot", "BlockRecord",
-                "SanitizerReports", "Os", "Os$Membarrier", "RingDeque", "SpanAllocator$FreedRuns", "SpanAllocator$OwnFreeRuns", "Purger",
-                "Purger$Run", "Purger$PurgerThreads"}) {
+                "SanitizerReports", "Os", "Os$Membarrier", "RingDeque", "SpanAllocator$FreedRuns",
+                "SpanAllocator$OwnFreeRuns", "Purger", "Purger$Run", "Purger$PurgerThreads"}) {
             initialize(HeapCore.class.getPackageName() + "." + name);
         }
         // The JDK's own that the purger's executor first runs, most likely in the process, on its
