@@ -74,9 +74,9 @@ final class BlockRecord {
     }
 
     /**
-     * Makes this class's {@code VarHandle} call once, on a record of no block, while the first
-     * checked heap is made (see {@link RegionMap#linkVarHandleCalls}): a free of a block with no
-     * segment runs it.
+     * Makes this class's {@code VarHandle} call once, on a record of no block, while the first heap
+     * is made (see {@link RegionMap#linkVarHandleCalls}): a checked free of a block with no segment
+     * runs it.
      */
     static void linkVarHandleCalls() {
         BlockRecord scratch = new BlockRecord(0, 0, 0, 0, new StackTraceElement[0]);

@@ -41,20 +41,22 @@ public final class HeapCore implements Allocator {
         // full Java heap left every later such wait of the process failing, the executor's queue's
         // among them, so that each purger thread died at its first wait and no heap was purged.
         // ThreadLocalRandom picks a sampled heap's blocks: its failure failed every later malloc.
-        // ObjectMethods makes a record's equals, hashCode and toString, which reports group their
-        // stacks with; StringConcatFactory joins the strings of a checked free's reports, made
-        // before it frees.
+        // ObjectMethods makes a record's equals, hashCode and toString: the program's own, and
+        // the public records malloc4j returns. (The core joins strings inline, with no class of
+        // the JDK's: pom.xml.)
         for (String name : new String[] {"java.util.concurrent.ForkJoinPool", "java.util.concurrent.ThreadLocalRandom",
-                "java.lang.runtime.ObjectMethods", "java.lang.invoke.StringConcatFactory",
+                "java.lang.runtime.ObjectMethods",
                 "java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue",
                 "java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask",
                 "java.util.concurrent.ThreadPoolExecutor$Worker"}) {
             try {
                 initialize(name);
             } catch (NoClassDefFoundError failedBefore) {
-                // Its initialization failed before the first heap, for good: heaps are made all
-                // the same, and only what needs the class fails (frees and reports need none of
-                // ObjectMethods).
+                // Its initialization failed before the first heap, for good, and no heap could be
+                // made if this threw: heaps are made all the same, and only what needs the class
+                // fails with its NoClassDefFoundError (without ThreadLocalRandom, a sampled heap's
+                // mallocs; without ForkJoinPool, a purger's wait). Frees and reports need none of
+                // ObjectMethods.
             }
         }
         Page.linkRemoteCalls();

@@ -113,10 +113,11 @@ final class IdleCurrentPages {
     }
 
     /**
-     * {@link Os#fenceAllThreads}, giving every page taken back if it throws: the JDK makes a
-     * downcall's own code at its 128th call, on the Java heap. A page taken and not given back
-     * would be scanned as not current without the barrier that makes its owner's last mallocs
-     * visible, and the scan could return the memory of a block just allocated.
+     * {@link Os#fenceAllThreads}, giving every page taken back if it throws an
+     * {@link OutOfMemoryError}: the JDK makes a downcall's own code at its 128th call, on the Java
+     * heap. A page taken and not given back would be scanned as not current without the barrier
+     * that makes its owner's last mallocs visible, and the scan could return the memory of a
+     * block just allocated.
      */
     private static boolean fence(List<ThreadHeap> held, List<Page[]> took) {
         try {

@@ -23,18 +23,19 @@ import org.malloc4j.FullJavaHeap;
 import org.malloc4j.Heap;
 
 /**
- * The JVM links a class's {@code VarHandle} call of each type (access mode and argument types) at
- * its first run, and the link allocates on the Java heap: a call that first ran under a full Java
- * heap threw an {@link OutOfMemoryError} from the middle of a heap operation (a checked free lost
- * its block so, in the page lookup every free makes). The first heap makes each class's calls of
- * every type once ({@code linkVarHandleCalls}, called from {@link HeapCore}'s initialization).
+ * The JVM links a class's {@code VarHandle} call of each type (access mode, and the types of its
+ * arguments and result) at its first run, and the link allocates on the Java heap: a call that
+ * first ran under a full Java heap threw an {@link OutOfMemoryError} from the middle of a heap
+ * operation (a checked free lost its block so, in the page lookup every free makes). The first
+ * heap makes each class's calls of every type once ({@code linkVarHandleCalls}, called from
+ * {@link HeapCore}'s initialization).
  */
 class VarHandleLinksTest {
     /** A call of a VarHandle's access mode in javap's listing of a class: the mode and its descriptor. */
     private static final Pattern CALL = Pattern.compile(
             "invokevirtual .*// Method java/lang/invoke/VarHandle\\.(\\w+):(\\S+)");
     /** Where javap's listing of a method's code starts: its declaration. */
-    private static final Pattern METHOD = Pattern.compile("^  \\S.*\\(.*\\)( throws .*)?;$");
+    private static final Pattern METHOD = Pattern.compile("^  (\\S.*\\(.*\\)( throws .*)?|static \\{\\});$");
     /** Classes whose calls are left to their first run, and why. */
     private static final Set<String> LEFT = Set.of(
             // Reads the errno of a failed madvise, for its exception's message: it allocates an
@@ -85,9 +86,9 @@ class VarHandleLinksTest {
     }
 
     /**
-     * Once the first heap is made, the page and region lookups a free makes run under a full Java
+     * Once the first heap is made, the region and page lookups a free makes run under a full Java
      * heap: the page lookup's first run, in a checked heap's free under a full Java heap, threw
-     * halfway through the free.
+     * halfway through the free. The program looks neither up before it fills the Java heap.
      */
     @Test
     void aFreesLookupsRunUnderAFullJavaHeapOnceTheFirstHeapIsMade() throws Exception {
@@ -104,7 +105,6 @@ class VarHandleLinksTest {
         public static void main(String[] args) {
             try (Heap heap = Heap.builder().name("program").build()) {
                 long block = heap.mallocAddress(48);
-                Region region = RegionMap.lookup(block);
                 Page page = null;
                 int failed = 0;
                 FullJavaHeap.fill();
@@ -116,6 +116,7 @@ class VarHandleLinksTest {
                     }
                 }
                 FullJavaHeap.empty();
+                Region region = RegionMap.lookup(block);
                 System.out.println("failed: " + failed + " of " + CALLS + ", found: "
                         + (page != null && page == region.pageAt(block)));
                 heap.freeAddress(block);
