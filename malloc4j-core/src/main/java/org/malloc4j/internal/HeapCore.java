@@ -25,40 +25,7 @@ public final class HeapCore implements Allocator {
     static final Page EMPTY_PAGE = new Page(null, 0, 0, 0, 0);
 
     static {
-        // With the first heap, not at the first malloc, free or report that needs them: a class
-        // whose initialization fails for want of Java memory is unusable for the rest of the
-        // process, and these allocate as they initialize. (CheckedAllocator, which starts a
-        // cleaner thread, initializes with the first checked heap.)
-        for (String name : new String[] {"RegionMap", "Region", "SizeClasses", "SpanAllocator", "ThreadHeap",
-                "VirtualThreadHeaps", "HolderCall", "BlockHolder", "StackCapture", "StackDepot", "BlockRecord",
-                "SanitizerReports", "Os", "Os$Membarrier", "RingDeque", "SpanAllocator$FreedRuns",
-                "SpanAllocator$OwnFreeRuns", "Purger", "Purger$Run", "Purger$PurgerThreads"}) {
-            initialize(HeapCore.class.getPackageName() + "." + name);
-        }
-        // The JDK's own that the purger's executor first runs, most likely in the process, on its
-        // thread: a class of the JDK's whose initialization fails is unusable for the rest of the
-        // process too. An untimed wait on a condition initializes ForkJoinPool; one that met a
-        // full Java heap left every later such wait of the process failing, the executor's queue's
-        // among them, so that each purger thread died at its first wait and no heap was purged.
-        // ThreadLocalRandom picks a sampled heap's blocks: its failure failed every later malloc.
-        // ObjectMethods makes a record's equals, hashCode and toString: the program's own, and
-        // the public records malloc4j returns. (The core joins strings inline, with no class of
-        // the JDK's: pom.xml.)
-        for (String name : new String[] {"java.util.concurrent.ForkJoinPool", "java.util.concurrent.ThreadLocalRandom",
-                "java.lang.runtime.ObjectMethods",
-                "java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue",
-                "java.util.concurrent.ScheduledThreadPoolExecutor$ScheduledFutureTask",
-                "java.util.concurrent.ThreadPoolExecutor$Worker"}) {
-            try {
-                initialize(name);
-            } catch (NoClassDefFoundError failedBefore) {
-                // Its initialization failed before the first heap, for good, and no heap could be
-                // made if this threw: heaps are made all the same, and only what needs the class
-                // fails with its NoClassDefFoundError (without ThreadLocalRandom, a sampled heap's
-                // mallocs; without ForkJoinPool, a purger's wait). Frees and reports need none of
-                // ObjectMethods.
-            }
-        }
+        FirstHeapClasses.initializeAll();
         Page.linkRemoteCalls();
         Page.linkLayoutCalls();
         Page.linkVarHandleCalls();
@@ -75,13 +42,6 @@ public final class HeapCore implements Allocator {
         scratch.fill((byte) 0);
     }
 
-    private static void initialize(String className) {
-        try {
-            Class.forName(className, true, HeapCore.class.getClassLoader());
-        } catch (ClassNotFoundException e) {
-            throw new AssertionError(className, e);
-        }
-    }
     private static final long SWEEP_INTERVAL_NANOS = 50_000_000L;
     /**
      * How often the purger looks for ended threads while platform threads have heaps: the pages a
