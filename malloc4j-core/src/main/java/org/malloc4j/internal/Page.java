@@ -648,7 +648,8 @@ public final class Page extends PageColdFields {
         int index = slacks != null ? indexFromOther(address, slacks.length) : -1;
         if (index >= 0) {
             int raw = slacks[index];
-            if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY && INTS.compareAndSet(slacks, index, raw, FREE_ENTRY)) {
+            if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
+                    && INTS.compareAndSet(slacks, index, raw, (int) FREE_ENTRY)) {
                 return index;
             }
         }
@@ -700,7 +701,7 @@ public final class Page extends PageColdFields {
                 int[] slacks = slack32;
                 int raw = slacks[index];
                 if (raw != FREE_ENTRY && raw != TENTATIVE_ENTRY
-                        && INTS.compareAndSet(slacks, index, raw, FREE_ENTRY)) {
+                        && INTS.compareAndSet(slacks, index, raw, (int) FREE_ENTRY)) {
                     return raw - 1;
                 }
             }
@@ -1026,7 +1027,6 @@ public final class Page extends PageColdFields {
         swapped |= REMOTE_BITS.compareAndSet(scratch, null, longs);
         swapped |= BYTES.compareAndSet(bytes, 0, raw8, FREE_ENTRY);
         swapped |= SHORTS.compareAndSet(shorts, 0, raw16, raw16);
-        swapped |= INTS.compareAndSet(ints, 0, raw32, FREE_ENTRY);
         swapped |= INTS.compareAndSet(ints, 0, raw32, raw32);
         boolean committing = (boolean) COMMITTING.getAcquire(scratch);
         COMMITTING.setVolatile(scratch, committing);
