@@ -136,4 +136,13 @@ public final class StackCapture {
             return OWN_CODE != null && code != null && OWN_CODE.getLocation().equals(code.getLocation());
         }
     };
+
+    static {
+        // One walk as the first heap is made, which initializes this class: the JDK's classes
+        // behind a stack walk (StackStreamFactory and those nested in it) initialize at the
+        // process's first walk, and one that met a full Java heap failed every later walk, so
+        // every later checked malloc of the process (a SAMPLED heap whose first sampled malloc met
+        // a full Java heap: every later sampled malloc failed with a NoClassDefFoundError).
+        capture();
+    }
 }

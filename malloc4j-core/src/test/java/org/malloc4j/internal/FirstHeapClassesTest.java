@@ -6,11 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.malloc4j.ChildJvm;
+import org.malloc4j.Heap;
 
 /**
  * The first heap loads every class of malloc4j's internals ({@link FirstHeapClasses}): one first
@@ -35,5 +38,31 @@ class FirstHeapClassesTest {
         listed.addAll(Arrays.asList(FirstHeapClasses.LOADED_ONLY));
         assertEquals(FirstHeapClasses.OWN.length + FirstHeapClasses.LOADED_ONLY.length, listed.size(), "listed twice");
         assertEquals(present, listed);
+    }
+
+    /**
+     * The JDK's classes behind a stack walk, which every checked malloc and free makes, initialize
+     * with the first heap: a walk that first met a full Java heap failed every later walk of the
+     * process (and with them every checked malloc).
+     */
+    @Test
+    void theFirstHeapInitializesTheJdksStackWalk() throws Exception {
+        ChildJvm.Result result = ChildJvm.run(List.of("--enable-native-access=ALL-UNNAMED", "-Xlog:class+init=info"),
+                MakeAHeap.class);
+        assertEquals(0, result.exitCode(), result.output());
+        List<String> lines = result.output().lines().toList();
+        int made = lines.indexOf("made");
+        assertTrue(made > 0, result.output());
+        assertTrue(lines.subList(0, made).stream().anyMatch(line -> line.contains("'java/lang/StackStreamFactory'")),
+                "StackStreamFactory did not initialize with the first heap:\n" + result.output());
+    }
+
+    /** Makes a heap of {@link org.malloc4j.CheckMode#FAST}, which walks no stack, and says so. */
+    static final class MakeAHeap {
+        public static void main(String[] args) {
+            try (Heap heap = Heap.builder().name("program").build()) {
+                System.out.println("made");
+            }
+        }
     }
 }
